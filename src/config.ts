@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+/** An empty variable counts as unset: Helm charts and compose files often render `FOO=""`. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
+const tokenList = z
+  .string()
+  .transform((raw) =>
+    raw
+      .split(',')
+      .map((token) => token.trim())
+      .filter((token) => token.length > 0),
+  );
+
+const envSchema = z.object({
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: optional(port).transform((value) => value ?? 9877),
+  METRICS_PORT: optional(port),
+  WEBHOOK_TOKEN: optional(tokenList).transform((value) => value ?? []),
+  STORE: optional(z.enum(['sqlite', 'memory'])).transform((value) => value ?? 'sqlite'),
+  SQLITE_PATH: z.string().min(1).default('./data/statusmate-exporter.db'),
+  SQLITE_SYNCHRONOUS: optional(z.enum(['normal', 'full'])).transform((value) => value ?? 'normal'),
+  LOG_LEVEL: optional(z.enum(LOG_LEVELS)).transform((value) => value ?? 'info'),
+  DEFAULT_STATUS_PAGE: z.string().min(1).max(200).default('default'),
+  MAX_BODY_BYTES: optional(positiveInt).transform((value) => value ?? 262144),
+  MAX_COMPONENTS: optional(positiveInt).transform((value) => value ?? 10000),
+  FINISHED_RETENTION_SECONDS: optional(positiveInt).transform((value) => value ?? 7 * 24 * 3600),
+  SHUTDOWN_TIMEOUT_SECONDS: optional(positiveInt).transform((value) => value ?? 10),
+  BUILD_REVISION: z.string().default('unknown'),
+});
+
+export type Config = {
+  host: string;
+  port: number;
+  /** When set, `/metrics` is served only on this port, so the webhook port can face the internet. */
+  metricsPort: number | undefined;
+  webhookTokens: string[];
+  store: 'sqlite' | 'memory';
+  sqlitePath: string;
+  sqliteSynchronous: 'normal' | 'full';
+  logLevel: (typeof LOG_LEVELS)[number];
+  defaultStatusPage: string;
+  maxBodyBytes: number;
+  maxComponents: number;
+  finishedRetentionSeconds: number;
+  shutdownTimeoutSeconds: number;
+  buildRevision: string;
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment into a Config, or throws a ConfigError naming every bad variable on one line. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    throw new ConfigError('invalid configuration: METRICS_PORT: must differ from PORT (leave it unset to serve /metrics on PORT)');
+  }
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    metricsPort: e.METRICS_PORT,
+    webhookTokens: e.WEBHOOK_TOKEN,
+    store: e.STORE,
+    sqlitePath: e.SQLITE_PATH,
+    sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
+    logLevel: e.LOG_LEVEL,
+    defaultStatusPage: e.DEFAULT_STATUS_PAGE,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    maxComponents: e.MAX_COMPONENTS,
+    finishedRetentionSeconds: e.FINISHED_RETENTION_SECONDS,
+    shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+    buildRevision: e.BUILD_REVISION,
+  };
+}

@@ -1,0 +1,86 @@
+// The exporter's metric names and label names in one place. They are an interface:
+// the collectors render them, and the dashboards, alert rules and Helm chart import or
+// test against this module, so renaming one here breaks their build instead of a user's
+// dashboard. docs/metrics.md documents each of them.
+
+export const METRIC = {
+  componentImpact: 'statusmate_component_impact',
+  componentImpactLevel: 'statusmate_component_impact_level',
+  componentLastChange: 'statusmate_component_last_change_timestamp_seconds',
+
+  incidentsCreated: 'statusmate_incidents_created_total',
+  incidentsFinished: 'statusmate_incidents_finished_total',
+  incidentsActive: 'statusmate_incidents_active',
+  incidentInfo: 'statusmate_incident_info',
+  incidentStart: 'statusmate_incident_start_timestamp_seconds',
+  incidentDuration: 'statusmate_incident_duration_seconds',
+
+  maintenancesCreated: 'statusmate_maintenances_created_total',
+  maintenancesStarted: 'statusmate_maintenances_started_total',
+  maintenancesFinished: 'statusmate_maintenances_finished_total',
+  maintenancesActive: 'statusmate_maintenances_active',
+  maintenanceInfo: 'statusmate_maintenance_info',
+  maintenanceScheduledStart: 'statusmate_maintenance_scheduled_start_timestamp_seconds',
+  maintenanceScheduledEnd: 'statusmate_maintenance_scheduled_end_timestamp_seconds',
+  maintenanceDuration: 'statusmate_maintenance_duration_seconds',
+
+  webhookRequests: 'statusmate_webhook_requests_total',
+  webhookRetries: 'statusmate_webhook_retries_total',
+  webhookLastReceived: 'statusmate_webhook_last_received_timestamp_seconds',
+  webhookRequestDuration: 'statusmate_webhook_request_duration_seconds',
+  storeUp: 'statusmate_store_up',
+  buildInfo: 'statusmate_exporter_build_info',
+} as const;
+
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+export const LABEL = {
+  statusPage: 'status_page',
+  componentUuid: 'component_uuid',
+  component: 'component',
+  impact: 'impact',
+  incidentUuid: 'incident_uuid',
+  maintenanceUuid: 'maintenance_uuid',
+  title: 'title',
+  state: 'state',
+  type: 'type',
+  outcome: 'outcome',
+  version: 'version',
+  revision: 'revision',
+  nodejsVersion: 'nodejs_version',
+} as const;
+
+/** Upper bounds of both duration histograms, in seconds (1 min … 3 days). */
+export const DURATION_BUCKETS: readonly number[] = [60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200];
+
+/** Buckets of the webhook request latency histogram, in seconds. */
+export const REQUEST_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+export const WEBHOOK_TYPES = [
+  'maintenance_created',
+  'maintenance_started',
+  'maintenance_finished',
+  'incident_created',
+  'incident_finished',
+  'component_impact_updated',
+] as const;
+export type WebhookType = (typeof WEBHOOK_TYPES)[number];
+
+/** The `type` label takes one of the six types, or `unknown` when the body names none we know. */
+export const WEBHOOK_TYPE_LABELS = [...WEBHOOK_TYPES, 'unknown'] as const;
+export type WebhookTypeLabel = (typeof WEBHOOK_TYPE_LABELS)[number];
+
+export const OUTCOMES = [
+  'applied',
+  'duplicate',
+  'stale',
+  'unsupported',
+  'invalid',
+  'unauthorized',
+  'too_large',
+  'refused_limit',
+  'error',
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const MAINTENANCE_STATES = ['scheduled', 'in_progress'] as const;
