@@ -1,0 +1,160 @@
+// Small helpers shared by the dashboards: the datasource and variables every query uses, a
+// Prometheus query with its legend, the impact value mappings, and the names of the recording
+// rules in prometheus/statusmate.rules.yml that the overview reads.
+
+import type * as cog from '@grafana/grafana-foundation-sdk/cog';
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import {
+  DatasourceVariableBuilder,
+  FieldColorModeId,
+  MappingType,
+  QueryVariableBuilder,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+  VariableRefresh,
+  VariableSort,
+  type Dashboard,
+  type DataTransformerConfig,
+  type DynamicConfigValue,
+  type Panel,
+  type RowPanel,
+  type ValueMapping,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
+import { METRIC } from '../../src/metrics/names.js';
+
+/** Every panel, query, variable and annotation reads from the datasource the user picks. */
+export const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
+
+/** The label matcher of the status_page variable (multi-value, so a regex). */
+export const PAGE = 'status_page=~"$status_page"';
+
+/**
+ * Recording rules defined in prometheus/statusmate.rules.yml. A test checks that each name is
+ * recorded there, so renaming a rule breaks the test instead of the availability panel.
+ */
+export const RECORDED = {
+  impactLevel: 'status_page_component:statusmate_component_impact_level:max',
+  operational: 'status_page_component:statusmate_component_operational:bool',
+  available: 'status_page_component:statusmate_component_available:bool',
+} as const;
+
+export const TAGS = ['statusmate', 'statusmate-exporter'];
+
+export function datasourceVariable(): DatasourceVariableBuilder {
+  return new DatasourceVariableBuilder('datasource').label('Data source').type('prometheus');
+}
+
+/**
+ * The status page picker. Its values come from a series every known status page has, so a
+ * page appears as soon as the exporter has stored one event for it.
+ */
+export function statusPageVariable(extraMatchers = ''): QueryVariableBuilder {
+  const selector = extraMatchers ? `${METRIC.incidentsActive}{${extraMatchers}}` : METRIC.incidentsActive;
+  const query = `label_values(${selector}, status_page)`;
+  return new QueryVariableBuilder('status_page')
+    .label('Status page')
+    .datasource(DATASOURCE)
+    .query(query)
+    .definition(query)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.NaturalAsc)
+    .multi(true)
+    .includeAll(true)
+    .allValue('.+')
+    .current({ text: 'All', value: '$__all', selected: true });
+}
+
+type QueryOptions = {
+  legend?: string;
+  /** One value per series at the end of the range (tables, stats), instead of a time series. */
+  instant?: boolean;
+  /** Rows with one column per label, for tables. */
+  table?: boolean;
+  /** The smallest step, e.g. '1d' so that one point is one day. */
+  interval?: string;
+};
+
+export function query(refId: string, expr: string, options: QueryOptions = {}): DataqueryBuilder {
+  const builder = new DataqueryBuilder().refId(refId).datasource(DATASOURCE).expr(expr);
+  builder.legendFormat(options.legend ?? '__auto');
+  if (options.instant) builder.instant();
+  else builder.range();
+  if (options.table) builder.format(PromQueryFormat.Table);
+  if (options.interval) builder.interval(options.interval);
+  return builder;
+}
+
+/** Colours of the impacts, the usual status-page palette. */
+export const IMPACT_COLOR = {
+  unknown: '#8e8e8e',
+  operational: 'green',
+  under_maintenance: 'blue',
+  degraded_performance: 'yellow',
+  partial_outage: 'orange',
+  major_outage: 'red',
+} as const;
+
+/** Impact level (statusmate_component_impact_level) to its StatusMate name and colour. */
+export const IMPACT_LEVEL_MAPPINGS: ValueMapping[] = [
+  {
+    type: MappingType.ValueToText,
+    options: {
+      '-1': { text: 'unknown', color: IMPACT_COLOR.unknown, index: 0 },
+      '0': { text: 'operational', color: IMPACT_COLOR.operational, index: 1 },
+      '1': { text: 'under_maintenance', color: IMPACT_COLOR.under_maintenance, index: 2 },
+      '2': { text: 'degraded_performance', color: IMPACT_COLOR.degraded_performance, index: 3 },
+      '3': { text: 'partial_outage', color: IMPACT_COLOR.partial_outage, index: 4 },
+      '4': { text: 'major_outage', color: IMPACT_COLOR.major_outage, index: 5 },
+    },
+  },
+];
+
+export function thresholds(base: string, steps: Array<[number, string]> = []): ThresholdsConfigBuilder {
+  return new ThresholdsConfigBuilder()
+    .mode(ThresholdsMode.Absolute)
+    .steps([{ value: null, color: base }, ...steps.map(([value, color]) => ({ value, color }))]);
+}
+
+export function fixedColor(color: string): DynamicConfigValue {
+  return { id: 'color', value: { mode: FieldColorModeId.Fixed, fixedColor: color } };
+}
+
+export function lastValue(): cog.Builder<common.ReduceDataOptions> {
+  return new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
+}
+
+/** Joins instant table queries on their common label columns into one row per object. */
+export const MERGE: DataTransformerConfig = { id: 'merge', options: {} };
+
+export function organize(options: {
+  exclude?: string[];
+  rename?: Record<string, string>;
+  order?: string[];
+}): DataTransformerConfig {
+  const excludeByName = Object.fromEntries((options.exclude ?? []).map((name) => [name, true]));
+  const indexByName = Object.fromEntries((options.order ?? []).map((name, index) => [name, index]));
+  return { id: 'organize', options: { excludeByName, renameByName: options.rename ?? {}, indexByName } };
+}
+
+/**
+ * Gives every panel a stable id in the order the dashboard lists them, and names the datasource
+ * of each panel, so the JSON is deterministic and a link to a panel survives regeneration.
+ */
+export function finish(dashboard: Dashboard): Dashboard {
+  let id = 0;
+  const number = (panel: Panel | RowPanel) => {
+    id += 1;
+    panel.id = id;
+    if (panel.type !== 'row') panel.datasource = DATASOURCE;
+  };
+  for (const panel of dashboard.panels ?? []) {
+    number(panel);
+    if (isRow(panel)) for (const inner of panel.panels) number(inner);
+  }
+  return dashboard;
+}
+
+export function isRow(panel: Panel | RowPanel): panel is RowPanel {
+  return panel.type === 'row' && 'collapsed' in panel;
+}

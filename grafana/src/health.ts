@@ -1,0 +1,228 @@
+// "statusmate-exporter health": is the exporter receiving, accepting and storing webhooks, and
+// how is the process doing?
+//
+// Webhook counters count distinct requests on each replica, so they are summed across replicas;
+// process metrics are shown per replica (legend: instance).
+
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import {
+  DashboardBuilder,
+  DashboardCursorSync,
+  FieldColorBuilder,
+  FieldColorModeId,
+  MappingType,
+  QueryVariableBuilder,
+  RowBuilder,
+  TimePickerBuilder,
+  VariableRefresh,
+  VariableSort,
+  type Dashboard,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
+import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
+import { METRIC } from '../../src/metrics/names.js';
+import { DATASOURCE, PAGE, TAGS, datasourceVariable, finish, fixedColor, lastValue, query, statusPageVariable, thresholds } from './common.js';
+
+export const HEALTH_UID = 'statusmate-exporter-health';
+
+/** The exporter's job(s), picked by the job variable: process metrics share names with other jobs. */
+const JOB = 'job=~"$job"';
+
+function jobVariable(): QueryVariableBuilder {
+  const q = `label_values(${METRIC.buildInfo}, job)`;
+  return new QueryVariableBuilder('job')
+    .label('Job')
+    .description('The scrape job of statusmate-exporter.')
+    .datasource(DATASOURCE)
+    .query(q)
+    .definition(q)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.NaturalAsc)
+    .multi(true)
+    .includeAll(true)
+    .allValue('.+')
+    .current({ text: 'All', value: '$__all', selected: true });
+}
+
+function timeseries(title: string, description: string, unit: string, span = 12): TimeseriesPanel {
+  return new TimeseriesPanel()
+    .title(title)
+    .description(description)
+    .span(span)
+    .height(8)
+    .unit(unit)
+    .fillOpacity(10)
+    .lineWidth(1)
+    .showPoints(common.VisibilityMode.Never)
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(common.LegendDisplayMode.Table)
+        .placement(common.LegendPlacement.Right)
+        .calcs(['lastNotNull', 'max']),
+    )
+    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
+}
+
+const requests = (matchers: string) => `${METRIC.webhookRequests}{${JOB}${matchers ? `, ${matchers}` : ''}}`;
+
+export function healthDashboard(): Dashboard {
+  const builder = new DashboardBuilder('statusmate-exporter health')
+    .uid(HEALTH_UID)
+    .description('Whether statusmate-exporter receives, accepts and stores StatusMate webhooks, and how its process is doing.')
+    .tags(TAGS)
+    .editable()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .time({ from: 'now-6h', to: 'now' })
+    .timepicker(new TimePickerBuilder().refreshIntervals(['10s', '30s', '1m', '5m', '15m']))
+    .refresh('30s')
+    .timezone('browser')
+    .withVariable(datasourceVariable())
+    .withVariable(jobVariable())
+    .withVariable(statusPageVariable(JOB))
+
+    .withRow(new RowBuilder('Status'))
+    .withPanel(
+      new StatPanel()
+        .title('Replicas up')
+        .description('Targets of the job that Prometheus scraped successfully, of all its targets.')
+        .span(6)
+        .height(5)
+        .withTarget(query('A', `sum(up{${JOB}})`, { legend: 'up', instant: true }))
+        .withTarget(query('B', `count(up{${JOB}})`, { legend: 'targets', instant: true }))
+        .reduceOptions(lastValue())
+        .textMode(common.BigValueTextMode.ValueAndName)
+        .graphMode(common.BigValueGraphMode.None)
+        .colorMode(common.BigValueColorMode.Value)
+        .decimals(0)
+        .thresholds(thresholds('red', [[1, 'green']])),
+    )
+    .withPanel(
+      new StatPanel()
+        .title('Store up')
+        .description('Whether each replica\'s store answers. A replica whose store is down answers webhooks with 503 and is not ready.')
+        .span(6)
+        .height(5)
+        .withTarget(query('A', `min by (instance) (${METRIC.storeUp}{${JOB}})`, { legend: '{{instance}}', instant: true }))
+        .reduceOptions(lastValue())
+        .textMode(common.BigValueTextMode.ValueAndName)
+        .graphMode(common.BigValueGraphMode.None)
+        .colorMode(common.BigValueColorMode.Background)
+        .mappings([
+          {
+            type: MappingType.ValueToText,
+            options: { '0': { text: 'down', color: 'red', index: 0 }, '1': { text: 'up', color: 'green', index: 1 } },
+          },
+        ])
+        .thresholds(thresholds('red', [[1, 'green']]))
+        .colorScheme(new FieldColorBuilder().mode(FieldColorModeId.Thresholds)),
+    )
+    .withPanel(
+      new StatPanel()
+        .title('Time since the last webhook')
+        .description('How long ago the last event of each status page was stored. Status pages can be quiet for days; a long time here is only a problem if StatusMate did send something.')
+        .span(12)
+        .height(5)
+        .withTarget(
+          query('A', `time() - max by (status_page) (${METRIC.webhookLastReceived}{${JOB}, ${PAGE}})`, {
+            legend: '{{status_page}}',
+            instant: true,
+          }),
+        )
+        .reduceOptions(lastValue())
+        .unit('dtdurations')
+        .textMode(common.BigValueTextMode.ValueAndName)
+        .graphMode(common.BigValueGraphMode.None)
+        .colorMode(common.BigValueColorMode.None),
+    )
+
+    .withRow(new RowBuilder('Webhooks'))
+    .withPanel(
+      timeseries('Webhooks by type and outcome', 'Webhook requests per second, by event type and outcome, across replicas.', 'reqps', 24).withTarget(
+        query('A', `sum by (type, outcome) (rate(${requests('')}[$__rate_interval]))`, { legend: '{{type}} {{outcome}}' }),
+      ),
+    )
+    .withPanel(
+      timeseries(
+        'Rejected and failed webhooks',
+        'Requests answered without applying them: invalid (400/415), unauthorized (401), too large (413), new components refused past MAX_COMPONENTS, and store errors (503).',
+        'reqps',
+      )
+        .withTarget(
+          query(
+            'A',
+            `sum by (outcome) (rate(${requests('outcome=~"invalid|unauthorized|too_large|refused_limit|error"')}[$__rate_interval]))`,
+            { legend: '{{outcome}}' },
+          ),
+        )
+        .overrideByName('unauthorized', [fixedColor('orange')])
+        .overrideByName('error', [fixedColor('red')]),
+    )
+    .withPanel(
+      timeseries(
+        'Duplicates, stale events and retries',
+        'Events StatusMate sent again (duplicate), events older than the applied state (stale), and deliveries StatusMate marked as retries.',
+        'reqps',
+      )
+        .withTarget(
+          query('A', `sum by (outcome) (rate(${requests('outcome=~"duplicate|stale"')}[$__rate_interval]))`, {
+            legend: '{{outcome}}',
+          }),
+        )
+        .withTarget(
+          query('B', `sum(rate(${METRIC.webhookRetries}{${JOB}}[$__rate_interval]))`, { legend: 'retries' }),
+        ),
+    )
+    .withPanel(
+      timeseries('Webhook latency', 'Time to answer POST /webhook, commit included, across replicas.', 's', 24)
+        .withTarget(
+          query(
+            'A',
+            `histogram_quantile(0.5, sum by (le) (rate(${METRIC.webhookRequestDuration}_bucket{${JOB}}[$__rate_interval])))`,
+            { legend: 'p50' },
+          ),
+        )
+        .withTarget(
+          query(
+            'B',
+            `histogram_quantile(0.99, sum by (le) (rate(${METRIC.webhookRequestDuration}_bucket{${JOB}}[$__rate_interval])))`,
+            { legend: 'p99' },
+          ),
+        ),
+    )
+
+    .withRow(new RowBuilder('Process'))
+    .withPanel(
+      timeseries('Memory', 'Resident memory and V8 heap in use, per replica.', 'bytes', 8)
+        .withTarget(query('A', `process_resident_memory_bytes{${JOB}}`, { legend: '{{instance}} resident' }))
+        .withTarget(query('B', `nodejs_heap_size_used_bytes{${JOB}}`, { legend: '{{instance}} heap used' })),
+    )
+    .withPanel(
+      timeseries('CPU', 'CPU time used per second, per replica (1 = one core).', 'percentunit', 8).withTarget(
+        query('A', `rate(process_cpu_seconds_total{${JOB}}[$__rate_interval])`, { legend: '{{instance}}' }),
+      ),
+    )
+    .withPanel(
+      timeseries('Event-loop lag', 'How late the Node.js event loop runs timers, per replica: p50 and p99 since the last scrape.', 's', 8)
+        .withTarget(query('A', `nodejs_eventloop_lag_p50_seconds{${JOB}}`, { legend: '{{instance}} p50' }))
+        .withTarget(query('B', `nodejs_eventloop_lag_p99_seconds{${JOB}}`, { legend: '{{instance}} p99' })),
+    )
+    .withPanel(
+      new StatPanel()
+        .title('Version')
+        .description('The exporter version and revision each replica runs.')
+        .span(24)
+        .height(4)
+        .withTarget(
+          query('A', `max by (instance, version, revision) (${METRIC.buildInfo}{${JOB}})`, {
+            legend: '{{instance}}: {{version}} ({{revision}})',
+            instant: true,
+          }),
+        )
+        .reduceOptions(lastValue())
+        .textMode(common.BigValueTextMode.Name)
+        .graphMode(common.BigValueGraphMode.None)
+        .colorMode(common.BigValueColorMode.None),
+    );
+  return finish(builder.build());
+}

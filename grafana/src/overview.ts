@@ -1,0 +1,395 @@
+// "StatusMate overview": what the status pages say right now and over the selected range.
+//
+// Domain metrics describe the same state on every replica of the exporter, so each query first
+// reduces replicas with `max by (<identity labels>)` and only then counts or sums.
+
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import {
+  AnnotationQueryBuilder,
+  DashboardBuilder,
+  DashboardCursorSync,
+  FieldColorBuilder,
+  FieldColorModeId,
+  RowBuilder,
+  TimePickerBuilder,
+  type Dashboard,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
+import { PanelBuilder as StateTimelinePanel } from '@grafana/grafana-foundation-sdk/statetimeline';
+import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
+import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
+import { METRIC } from '../../src/metrics/names.js';
+import {
+  DATASOURCE,
+  IMPACT_COLOR,
+  IMPACT_LEVEL_MAPPINGS,
+  MERGE,
+  PAGE,
+  RECORDED,
+  TAGS,
+  datasourceVariable,
+  finish,
+  fixedColor,
+  lastValue,
+  organize,
+  query,
+  statusPageVariable,
+  thresholds,
+} from './common.js';
+
+export const OVERVIEW_UID = 'statusmate-overview';
+
+/** One series per component, whatever the number of replicas. */
+const componentLevel = `max by (status_page, component_uuid, component) (${METRIC.componentImpactLevel}{${PAGE}})`;
+
+/** The incident or maintenance title, one series per object, for `group_left` joins. */
+const incidentTitle = `max by (status_page, incident_uuid, title) (${METRIC.incidentInfo}{${PAGE}})`;
+const maintenanceTitle = `max by (status_page, maintenance_uuid, title, state) (${METRIC.maintenanceInfo}{${PAGE}})`;
+
+/** A per-status-page counter's increase, counted once however many replicas report it. */
+function pageIncrease(counter: string, range: string): string {
+  return `sum(max by (status_page) (increase(${counter}{${PAGE}}[${range}])))`;
+}
+
+function componentsByImpact(): StatPanel {
+  // Known levels in order of severity, then the impacts the exporter does not know (level -1).
+  const levels: Array<[string, string, number]> = [
+    ['A', 'major_outage', 4],
+    ['B', 'partial_outage', 3],
+    ['C', 'degraded_performance', 2],
+    ['D', 'under_maintenance', 1],
+    ['E', 'operational', 0],
+    ['F', 'unknown', -1],
+  ];
+  const panel = new StatPanel()
+    .title('Components by current impact')
+    .description('How many components of the selected status pages are at each impact now.')
+    .span(12)
+    .height(5)
+    .reduceOptions(lastValue())
+    .colorMode(common.BigValueColorMode.Background)
+    .graphMode(common.BigValueGraphMode.None)
+    .textMode(common.BigValueTextMode.ValueAndName)
+    .decimals(0)
+    .noValue('0');
+  for (const [refId, impact, level] of levels) {
+    panel.withTarget(query(refId, `count(${componentLevel} == ${level}) or vector(0)`, { legend: impact, instant: true }));
+    const color = IMPACT_COLOR[impact as keyof typeof IMPACT_COLOR];
+    panel.overrideByName(impact, [fixedColor(color)]);
+  }
+  return panel;
+}
+
+function countStat(title: string, description: string, expr: string, activeColor: string): StatPanel {
+  return new StatPanel()
+    .title(title)
+    .description(description)
+    .span(4)
+    .height(5)
+    .withTarget(query('A', expr, { legend: title, instant: true }))
+    .reduceOptions(lastValue())
+    .colorMode(common.BigValueColorMode.Background)
+    .graphMode(common.BigValueGraphMode.None)
+    .textMode(common.BigValueTextMode.Value)
+    .decimals(0)
+    .thresholds(thresholds('green', [[1, activeColor]]))
+    .colorScheme(new FieldColorBuilder().mode(FieldColorModeId.Thresholds));
+}
+
+function componentTimeline(): StateTimelinePanel {
+  return new StateTimelinePanel()
+    .title('Component impact')
+    .description('The impact of every component over time, coloured as on a status page.')
+    .span(24)
+    .height(10)
+    .withTarget(query('A', componentLevel, { legend: '{{component}}' }))
+    .mappings(IMPACT_LEVEL_MAPPINGS)
+    .thresholds(thresholds(IMPACT_COLOR.unknown))
+    .colorScheme(new FieldColorBuilder().mode(FieldColorModeId.Thresholds))
+    .showValue(common.VisibilityMode.Never)
+    .mergeValues(true)
+    .rowHeight(0.8)
+    .fillOpacity(80)
+    .lineWidth(0)
+    .legend(new common.VizLegendOptionsBuilder().showLegend(false));
+}
+
+function availabilityTable(): TablePanel {
+  const percent = (name: string) => ({
+    matcher: { id: 'byName', options: name },
+    properties: [
+      { id: 'unit', value: 'percentunit' },
+      { id: 'decimals', value: 3 },
+      { id: 'custom.cellOptions', value: { type: 'color-background', mode: 'basic' } },
+      { id: 'color', value: { mode: FieldColorModeId.Thresholds } },
+      {
+        id: 'thresholds',
+        value: thresholds('red', [
+          [0.99, 'orange'],
+          [0.999, 'green'],
+        ]).build(),
+      },
+    ],
+  });
+  return new TablePanel()
+    .title('Availability over the selected range')
+    .description(
+      'Share of the selected range each component was operational, and available (operational or under maintenance). ' +
+        'Unknown impacts count neither way. Reads the recording rules of prometheus/statusmate.rules.yml.',
+    )
+    .span(24)
+    .height(10)
+    .withTarget(query('A', `avg_over_time(${RECORDED.operational}{${PAGE}}[$__range])`, { instant: true, table: true }))
+    .withTarget(query('B', `avg_over_time(${RECORDED.available}{${PAGE}}[$__range])`, { instant: true, table: true }))
+    .withTarget(query('C', componentLevel, { instant: true, table: true }))
+    .withTarget(
+      query(
+        'D',
+        `time() - max by (status_page, component_uuid, component) (${METRIC.componentLastChange}{${PAGE}})`,
+        { instant: true, table: true },
+      ),
+    )
+    .withTransformation(MERGE)
+    .withTransformation(
+      organize({
+        exclude: ['Time', 'component_uuid'],
+        rename: {
+          status_page: 'Status page',
+          component: 'Component',
+          'Value #A': 'Operational',
+          'Value #B': 'Available',
+          'Value #C': 'Impact now',
+          'Value #D': 'In this impact for',
+        },
+        order: ['status_page', 'component', 'Value #C', 'Value #D', 'Value #A', 'Value #B'],
+      }),
+    )
+    .withOverride(percent('Operational'))
+    .withOverride(percent('Available'))
+    .overrideByName('Impact now', [
+      { id: 'mappings', value: IMPACT_LEVEL_MAPPINGS },
+      { id: 'custom.cellOptions', value: { type: 'color-background', mode: 'basic' } },
+    ])
+    .overrideByName('In this impact for', [{ id: 'unit', value: 'dtdurations' }])
+    .sortBy([new common.TableSortByFieldStateBuilder().displayName('Available').desc(false)]);
+}
+
+function activeIncidentsTable(): TablePanel {
+  const start = `max by (status_page, incident_uuid) (${METRIC.incidentStart}{${PAGE}})`;
+  return new TablePanel()
+    .title('Active incidents')
+    .description('Incidents created and not yet finished, oldest first.')
+    .span(24)
+    .height(7)
+    .withTarget(
+      query('A', `${start} * 1000 * on (status_page, incident_uuid) group_left (title) ${incidentTitle}`, {
+        instant: true,
+        table: true,
+      }),
+    )
+    .withTarget(
+      query('B', `(time() - ${start}) * on (status_page, incident_uuid) group_left (title) ${incidentTitle}`, {
+        instant: true,
+        table: true,
+      }),
+    )
+    .withTransformation(MERGE)
+    .withTransformation(
+      organize({
+        exclude: ['Time', 'incident_uuid'],
+        rename: { status_page: 'Status page', title: 'Title', 'Value #A': 'Started', 'Value #B': 'Age' },
+        order: ['status_page', 'title', 'Value #A', 'Value #B'],
+      }),
+    )
+    .overrideByName('Started', [{ id: 'unit', value: 'dateTimeAsIso' }])
+    .overrideByName('Age', [{ id: 'unit', value: 'dtdurations' }])
+    .sortBy([new common.TableSortByFieldStateBuilder().displayName('Age').desc(true)]);
+}
+
+function unfinishedMaintenancesTable(): TablePanel {
+  const window = (metric: string) =>
+    `max by (status_page, maintenance_uuid) (${metric}{${PAGE}}) * 1000 * on (status_page, maintenance_uuid) group_left (title, state) ${maintenanceTitle}`;
+  return new TablePanel()
+    .title('Unfinished maintenances')
+    .description('Maintenances scheduled or in progress, with their scheduled window.')
+    .span(24)
+    .height(7)
+    .withTarget(query('A', maintenanceTitle, { instant: true, table: true }))
+    .withTarget(query('B', window(METRIC.maintenanceScheduledStart), { instant: true, table: true }))
+    .withTarget(query('C', window(METRIC.maintenanceScheduledEnd), { instant: true, table: true }))
+    .withTransformation(MERGE)
+    .withTransformation(
+      organize({
+        exclude: ['Time', 'maintenance_uuid', 'Value #A'],
+        rename: {
+          status_page: 'Status page',
+          title: 'Title',
+          state: 'State',
+          'Value #B': 'Scheduled start',
+          'Value #C': 'Scheduled end',
+        },
+        order: ['status_page', 'title', 'state', 'Value #B', 'Value #C'],
+      }),
+    )
+    .overrideByName('Scheduled start', [{ id: 'unit', value: 'dateTimeAsIso' }])
+    .overrideByName('Scheduled end', [{ id: 'unit', value: 'dateTimeAsIso' }])
+    .overrideByName('State', [
+      {
+        id: 'mappings',
+        value: [
+          {
+            type: 'value',
+            options: {
+              scheduled: { text: 'scheduled', color: 'text', index: 0 },
+              in_progress: { text: 'in progress', color: IMPACT_COLOR.under_maintenance, index: 1 },
+            },
+          },
+        ],
+      },
+      { id: 'custom.cellOptions', value: { type: 'color-text' } },
+    ])
+    .sortBy([new common.TableSortByFieldStateBuilder().displayName('Scheduled start').desc(false)]);
+}
+
+function perDay(title: string, description: string, series: Array<[string, string, string]>): TimeseriesPanel {
+  const panel = new TimeseriesPanel()
+    .title(title)
+    .description(description)
+    .span(16)
+    .height(8)
+    .drawStyle(common.GraphDrawStyle.Bars)
+    .fillOpacity(80)
+    .lineWidth(1)
+    .decimals(0)
+    .min(0)
+    .unit('short')
+    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom));
+  for (const [refId, counter, legend] of series) {
+    // One point per day, each the increase over the day before it.
+    panel.withTarget(query(refId, pageIncrease(counter, '1d'), { legend, interval: '1d' }));
+  }
+  return panel;
+}
+
+function durationStat(title: string, description: string, histogram: string): StatPanel {
+  const quantile = (q: number) =>
+    `histogram_quantile(${q}, sum by (le) (max by (status_page, le) (increase(${histogram}_bucket{${PAGE}}[$__range]))))`;
+  const mean = `${pageIncrease(`${histogram}_sum`, '$__range')} / ${pageIncrease(`${histogram}_count`, '$__range')}`;
+  return new StatPanel()
+    .title(title)
+    .description(description)
+    .span(8)
+    .height(8)
+    .withTarget(query('A', quantile(0.5), { legend: 'median', instant: true }))
+    .withTarget(query('B', quantile(0.9), { legend: 'p90', instant: true }))
+    .withTarget(query('C', mean, { legend: 'mean', instant: true }))
+    .reduceOptions(lastValue())
+    .unit('s')
+    .decimals(1)
+    .colorMode(common.BigValueColorMode.None)
+    .graphMode(common.BigValueGraphMode.None)
+    .textMode(common.BigValueTextMode.ValueAndName)
+    .orientation(common.VizOrientation.Vertical);
+}
+
+function annotation(name: string, expr: string, titleFormat: string, color: string): AnnotationQueryBuilder {
+  return new AnnotationQueryBuilder()
+    .name(name)
+    .datasource(DATASOURCE)
+    .enable(true)
+    .iconColor(color)
+    .expr(expr)
+    .step('1m')
+    .titleFormat(titleFormat)
+    .tagKeys('status_page');
+}
+
+export function overviewDashboard(): Dashboard {
+  const builder = new DashboardBuilder('StatusMate overview')
+    .uid(OVERVIEW_UID)
+    .description('What the StatusMate status pages report: component impacts, incidents, maintenances and availability.')
+    .tags(TAGS)
+    .editable()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .time({ from: 'now-7d', to: 'now' })
+    .timepicker(new TimePickerBuilder().refreshIntervals(['30s', '1m', '5m', '15m', '1h']))
+    .refresh('1m')
+    .timezone('browser')
+    .withVariable(datasourceVariable())
+    .withVariable(statusPageVariable())
+    // An incident or maintenance is drawn as a region from when it became active to when it ended.
+    .annotation(annotation('Incidents', `${incidentTitle}`, 'Incident: {{title}}', IMPACT_COLOR.major_outage))
+    .annotation(
+      annotation(
+        'Maintenances in progress',
+        `max by (status_page, maintenance_uuid, title) (${METRIC.maintenanceInfo}{${PAGE}, state="in_progress"})`,
+        'Maintenance: {{title}}',
+        IMPACT_COLOR.under_maintenance,
+      ),
+    )
+
+    .withRow(new RowBuilder('Now'))
+    .withPanel(componentsByImpact())
+    .withPanel(
+      countStat(
+        'Active incidents',
+        'Incidents created and not yet finished.',
+        `sum(max by (status_page) (${METRIC.incidentsActive}{${PAGE}}))`,
+        'red',
+      ),
+    )
+    .withPanel(
+      countStat(
+        'Maintenances in progress',
+        'Maintenances started and not yet finished.',
+        `sum(max by (status_page) (${METRIC.maintenancesActive}{${PAGE}, state="in_progress"}))`,
+        IMPACT_COLOR.under_maintenance,
+      ),
+    )
+    .withPanel(
+      countStat(
+        'Maintenances scheduled',
+        'Maintenances scheduled and not yet started.',
+        `sum(max by (status_page) (${METRIC.maintenancesActive}{${PAGE}, state="scheduled"}))`,
+        IMPACT_COLOR.under_maintenance,
+      ),
+    )
+
+    .withRow(new RowBuilder('Components'))
+    .withPanel(componentTimeline())
+    .withPanel(availabilityTable())
+
+    .withRow(new RowBuilder('Incidents'))
+    .withPanel(activeIncidentsTable())
+    .withPanel(
+      perDay('Incidents per day', 'Incidents created and finished on each day.', [
+        ['A', METRIC.incidentsCreated, 'created'],
+        ['B', METRIC.incidentsFinished, 'finished'],
+      ]),
+    )
+    .withPanel(
+      durationStat(
+        'Incident duration',
+        'Durations of the incidents that finished in the selected range: median and 90th percentile from the histogram buckets, and the mean.',
+        METRIC.incidentDuration,
+      ),
+    )
+
+    .withRow(new RowBuilder('Maintenances'))
+    .withPanel(unfinishedMaintenancesTable())
+    .withPanel(
+      perDay('Maintenances per day', 'Maintenances scheduled, started and finished on each day.', [
+        ['A', METRIC.maintenancesCreated, 'scheduled'],
+        ['B', METRIC.maintenancesStarted, 'started'],
+        ['C', METRIC.maintenancesFinished, 'finished'],
+      ]),
+    )
+    .withPanel(
+      durationStat(
+        'Maintenance duration',
+        'Durations of the maintenances that finished in the selected range, from start to finish: median, 90th percentile and mean.',
+        METRIC.maintenanceDuration,
+      ),
+    );
+  return finish(builder.build());
+}

@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { IMPACT_LEVEL_MAPPINGS, RECORDED } from '../grafana/src/common.js';
+import { DASHBOARDS, render } from '../grafana/src/dashboards.js';
+import { METRIC } from '../src/metrics/names.js';
+import {
+  ROOT,
+  dashboardQueries,
+  fillVariables,
+  metricNames,
+  promqlErrors,
+  recordedNames,
+  unreducedDomainSelectors,
+  variableQueries,
+} from './support/prometheus.js';
+
+const built = DASHBOARDS.map(({ file, build }) => ({ file, dashboard: build() }));
+const FILLED = { status_page: 'main', job: 'statusmate-exporter', datasource: 'prometheus' };
+
+/** Every name a dashboard or rule may select: the exporter's, its histograms' series, the rules' own, `up`, prom-client's defaults. */
+let knownMetrics: Set<string>;
+beforeAll(async () => {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const processMetrics = (await registry.getMetricsAsJSON()).map((metric) => metric.name);
+  const exporter = Object.values(METRIC).flatMap((name) => [name, `${name}_bucket`, `${name}_sum`, `${name}_count`]);
+  knownMetrics = new Set([...exporter, ...recordedNames(), 'up', ...processMetrics]);
+});
+
+describe('generated dashboards', () => {
+  it.each(built)('$file is committed exactly as `npm run dashboards` generates it', ({ file, dashboard }) => {
+    const committed = readFileSync(join(ROOT, 'grafana', 'dashboards', file), 'utf8');
+    expect(committed, `grafana/dashboards/${file} is stale: run npm run dashboards and commit the result`).toBe(render(dashboard));
+  });
+
+  it('every dashboard has its own fixed uid', () => {
+    const uids = built.map(({ dashboard }) => dashboard.uid);
+    expect(uids).toEqual(['statusmate-overview', 'statusmate-exporter-health']);
+  });
+
+  it.each(built)('$file has tags, a default time range, a refresh, and the datasource and status_page variables', ({ dashboard }) => {
+    expect(dashboard.tags).toContain('statusmate');
+    expect(dashboard.time?.from).toMatch(/^now-\d+[hd]$/);
+    expect(dashboard.time?.to).toBe('now');
+    expect(dashboard.refresh).toMatch(/^\d+[sm]$/);
+    const variables = dashboard.templating?.list ?? [];
+    const datasource = variables.find((variable) => variable.name === 'datasource');
+    expect(datasource?.type).toBe('datasource');
+    expect(datasource?.query).toBe('prometheus');
+    const statusPage = variables.find((variable) => variable.name === 'status_page');
+    expect(statusPage?.type).toBe('query');
+    expect(statusPage?.query).toMatch(new RegExp(`^label_values\\((${METRIC.incidentsActive}|${METRIC.componentImpactLevel})[{,]`));
+  });
+
+  it.each(built)('every panel, query, variable and annotation of $file reads from the $datasource variable', ({ dashboard }) => {
+    const refs: unknown[] = [];
+    for (const panel of dashboard.panels ?? []) {
+      if (panel.type === 'row') continue;
+      refs.push(panel.datasource);
+      for (const target of 'targets' in panel ? (panel.targets ?? []) : []) refs.push((target as { datasource?: unknown }).datasource);
+    }
+    for (const variable of dashboard.templating?.list ?? []) if (variable.type === 'query') refs.push(variable.datasource);
+    for (const annotation of dashboard.annotations?.list ?? []) refs.push(annotation.datasource);
+    expect(refs.length).toBeGreaterThan(5);
+    for (const ref of refs) expect(ref).toEqual({ type: 'prometheus', uid: '${datasource}' });
+  });
+
+  it.each(built)('panel ids of $file are unique', ({ dashboard }) => {
+    const ids = (dashboard.panels ?? []).map((panel) => panel.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('dashboard queries', () => {
+  const queries = built.flatMap(({ dashboard }) => dashboardQueries(dashboard));
+
+  it('the overview and health dashboards together have the queries the issue lists', () => {
+    expect(queries.length).toBeGreaterThanOrEqual(35);
+  });
+
+  it.each(queries)('$where parses as PromQL once the variables are filled in', ({ expr }) => {
+    expect(promqlErrors(fillVariables(expr, FILLED))).toEqual([]);
+  });
+
+  it.each(queries)('$where selects only metrics the exporter exposes or the rules record', ({ expr }) => {
+    const names = metricNames(fillVariables(expr, FILLED));
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.filter((name) => !knownMetrics.has(name))).toEqual([]);
+  });
+
+  it.each(queries)('$where reduces replicas with max before it counts or joins domain metrics', ({ expr }) => {
+    expect(unreducedDomainSelectors(fillVariables(expr, FILLED))).toEqual([]);
+  });
+
+  it.each(queries)('$where filters by the status_page or job variable', ({ expr }) => {
+    expect(expr).toMatch(/\$status_page|\$job/);
+  });
+
+  it('every variable query reads a metric the exporter exposes', () => {
+    const variables = built.flatMap(({ dashboard }) => variableQueries(dashboard));
+    expect(variables.map((variable) => variable.name).sort()).toEqual(['job', 'status_page', 'status_page']);
+    for (const variable of variables) expect(knownMetrics.has(variable.metric), variable.metric).toBe(true);
+  });
+
+  it('the recording rules the overview reads are recorded by prometheus/statusmate.rules.yml', () => {
+    const recorded = recordedNames();
+    for (const name of Object.values(RECORDED)) expect(recorded.has(name), name).toBe(true);
+    const used = queries.flatMap(({ expr }) => metricNames(fillVariables(expr, FILLED))).filter((name) => name.includes(':'));
+    expect(new Set(used)).toEqual(new Set([RECORDED.operational, RECORDED.available]));
+  });
+
+  it('a query that counts a domain metric without max is caught as doubling with two replicas', () => {
+    expect(unreducedDomainSelectors(`sum(${METRIC.incidentsActive})`)).toEqual([METRIC.incidentsActive]);
+    expect(unreducedDomainSelectors(`sum(max by (status_page) (${METRIC.incidentsActive}))`)).toEqual([]);
+  });
+
+  it('a query naming a metric the exporter does not expose is caught', () => {
+    const names = metricNames('sum(rate(statusmate_webhooks_total[5m]))');
+    expect(names.filter((name) => !knownMetrics.has(name))).toEqual(['statusmate_webhooks_total']);
+  });
+
+  it('a query with a syntax error is caught', () => {
+    expect(promqlErrors('sum(rate(foo[5m])')).not.toEqual([]);
+  });
+});
+
+describe('impact level mappings', () => {
+  it('name and colour all six levels as a status page does', () => {
+    const [mapping] = IMPACT_LEVEL_MAPPINGS;
+    expect(mapping?.type).toBe('value');
+    const options = mapping && 'options' in mapping ? (mapping.options as Record<string, { text?: string; color?: string }>) : {};
+    expect(Object.fromEntries(Object.entries(options).map(([level, result]) => [level, `${result.text} ${result.color}`]))).toEqual({
+      '-1': 'unknown #8e8e8e',
+      '0': 'operational green',
+      '1': 'under_maintenance blue',
+      '2': 'degraded_performance yellow',
+      '3': 'partial_outage orange',
+      '4': 'major_outage red',
+    });
+  });
+
+  it('are what the component timeline and the availability table show', () => {
+    const overview = built.find(({ dashboard }) => dashboard.uid === 'statusmate-overview')?.dashboard;
+    const timeline = overview?.panels?.find((panel) => panel.type === 'state-timeline');
+    expect(timeline && 'fieldConfig' in timeline ? timeline.fieldConfig?.defaults.mappings : undefined).toEqual(IMPACT_LEVEL_MAPPINGS);
+  });
+});

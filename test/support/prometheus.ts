@@ -1,0 +1,363 @@
+// Shared by the dashboard, rules and end-to-end suites: reading the rules file, pulling every
+// PromQL query out of a dashboard, filling in Grafana's variables, checking PromQL with the
+// grammar Prometheus' own UI uses, and running a real Prometheus on loopback.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Dashboard, Panel, RowPanel } from '@grafana/grafana-foundation-sdk/dashboard';
+import { parser } from '@prometheus-io/lezer-promql';
+import type { SyntaxNode } from '@lezer/common';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { METRIC } from '../../src/metrics/names.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const RULES_FILE = join(ROOT, 'prometheus', 'statusmate.rules.yml');
+
+// ---------------------------------------------------------------------------------------------
+// The rules file
+
+const ruleSchema = z
+  .object({
+    record: z.string().optional(),
+    alert: z.string().optional(),
+    expr: z.string(),
+    for: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+const rulesFileSchema = z
+  .object({
+    groups: z.array(z.object({ name: z.string(), interval: z.string().optional(), rules: z.array(ruleSchema) }).strict()),
+  })
+  .strict();
+
+export type Rule = z.infer<typeof ruleSchema>;
+export type RulesFile = z.infer<typeof rulesFileSchema>;
+
+export function loadRules(path = RULES_FILE): RulesFile {
+  return rulesFileSchema.parse(parseYaml(readFileSync(path, 'utf8')));
+}
+
+export function allRules(file: RulesFile = loadRules()): Rule[] {
+  return file.groups.flatMap((group) => group.rules);
+}
+
+export function recordedNames(file: RulesFile = loadRules()): Set<string> {
+  return new Set(allRules(file).flatMap((rule) => (rule.record ? [rule.record] : [])));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard queries
+
+export type DashboardQuery = { where: string; expr: string; instant: boolean };
+
+function panelsOf(dashboard: Dashboard): Panel[] {
+  const out: Panel[] = [];
+  for (const panel of dashboard.panels ?? []) {
+    if (panel.type === 'row') out.push(...((panel as RowPanel).panels ?? []));
+    else out.push(panel as Panel);
+  }
+  return out;
+}
+
+function stringField(value: object, key: string): string | undefined {
+  const field: unknown = (value as Record<string, unknown>)[key];
+  return typeof field === 'string' ? field : undefined;
+}
+
+/** Every PromQL expression of a dashboard: panel targets and annotations (not variable queries). */
+export function dashboardQueries(dashboard: Dashboard): DashboardQuery[] {
+  const queries: DashboardQuery[] = [];
+  for (const panel of panelsOf(dashboard)) {
+    for (const target of panel.targets ?? []) {
+      const expr = stringField(target, 'expr');
+      if (expr === undefined) throw new Error(`panel "${panel.title}" has a target without expr`);
+      const refId = stringField(target, 'refId') ?? '?';
+      queries.push({ where: `${dashboard.uid} / "${panel.title}" / ${refId}`, expr, instant: (target as { instant?: boolean }).instant === true });
+    }
+  }
+  for (const annotation of dashboard.annotations?.list ?? []) {
+    const expr = stringField(annotation, 'expr');
+    if (expr !== undefined) queries.push({ where: `${dashboard.uid} / annotation "${annotation.name}"`, expr, instant: false });
+  }
+  return queries;
+}
+
+export type VariableQuery = { name: string; metric: string; matchers: string; label: string };
+
+/** The `label_values(<selector>, <label>)` query variables of a dashboard. */
+export function variableQueries(dashboard: Dashboard): VariableQuery[] {
+  const out: VariableQuery[] = [];
+  for (const variable of dashboard.templating?.list ?? []) {
+    if (variable.type !== 'query') continue;
+    const raw = typeof variable.query === 'string' ? variable.query : '';
+    const match = /^label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)$/.exec(raw);
+    if (!match) throw new Error(`variable ${variable.name}: not a label_values(metric, label) query: ${raw}`);
+    out.push({ name: variable.name, metric: match[1] ?? '', matchers: match[2] ?? '', label: match[3] ?? '' });
+  }
+  return out;
+}
+
+export type VariableValues = Record<string, string>;
+
+/**
+ * Fills in what Grafana would: the dashboard's own variables (`$name`, `${name}`) and the
+ * built-in intervals. Throws if a `$` is left, so a new variable cannot slip through untested.
+ */
+export function fillVariables(expr: string, values: VariableValues): string {
+  const builtIn: VariableValues = { __rate_interval: '1m', __interval: '15s', __range: '5m', ...values };
+  const filled = expr.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced: string | undefined, bare: string | undefined) => {
+    const name = braced ?? bare ?? '';
+    const value = builtIn[name];
+    if (value === undefined) throw new Error(`no value for variable $${name} in: ${expr}`);
+    return value;
+  });
+  return filled;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PromQL
+
+function parsePromQL(expr: string): SyntaxNode {
+  return parser.parse(expr).topNode;
+}
+
+function walk(node: SyntaxNode, visit: (node: SyntaxNode) => void): void {
+  visit(node);
+  for (let child = node.firstChild; child; child = child.nextSibling) walk(child, visit);
+}
+
+/** Where the grammar failed to parse the expression; empty when it parses. */
+export function promqlErrors(expr: string): string[] {
+  const errors: string[] = [];
+  walk(parsePromQL(expr), (node) => {
+    if (node.type.isError) errors.push(`syntax error at ${node.from}: …${expr.slice(Math.max(0, node.from - 20), node.from + 20)}…`);
+  });
+  return errors;
+}
+
+type Selector = { metric: string; node: SyntaxNode };
+
+function selectors(expr: string): Selector[] {
+  const found: Selector[] = [];
+  walk(parsePromQL(expr), (node) => {
+    if (node.name !== 'VectorSelector') return;
+    const identifier = node.getChild('Identifier');
+    if (identifier) found.push({ metric: expr.slice(identifier.from, identifier.to), node });
+  });
+  return found;
+}
+
+/** The metric names an expression selects. */
+export function metricNames(expr: string): string[] {
+  return [...new Set(selectors(expr).map((selector) => selector.metric))];
+}
+
+/** Metrics describing the status pages: the same on every replica, so replicas must be reduced. */
+const TELEMETRY: ReadonlySet<string> = new Set([
+  METRIC.webhookRequests,
+  METRIC.webhookRetries,
+  METRIC.webhookRequestDuration,
+  METRIC.storeUp,
+  METRIC.buildInfo,
+]);
+export const DOMAIN_METRICS: ReadonlySet<string> = new Set(Object.values(METRIC).filter((name) => !TELEMETRY.has(name)));
+
+function baseName(metric: string): string {
+  return metric.replace(/_(bucket|sum|count)$/, '');
+}
+
+function insideMax(node: SyntaxNode): boolean {
+  for (let parent = node.parent; parent; parent = parent.parent) {
+    if (parent.name === 'AggregateExpr' && parent.getChild('AggregateOp')?.getChild('Max')) return true;
+  }
+  return false;
+}
+
+/**
+ * Domain-metric selectors that no `max` aggregation encloses. With two replicas scraped, such a
+ * selector returns every series twice, and a sum or count over it doubles.
+ */
+export function unreducedDomainSelectors(expr: string): string[] {
+  return selectors(expr)
+    .filter(({ metric, node }) => (DOMAIN_METRICS.has(metric) || DOMAIN_METRICS.has(baseName(metric))) && !insideMax(node))
+    .map(({ metric }) => metric);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes on loopback
+
+/** A free TCP port on 127.0.0.1: listen on port 0, read the port, close. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new Error('no port'));
+        return;
+      }
+      const { port } = address;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+export type Child = { process: ChildProcess; output: () => string };
+
+/** Spawns a process whose stdout and stderr are kept (the last 64 KiB) for failure messages. */
+export function spawnLogged(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const keep = (chunk: Buffer) => {
+    log = (log + chunk.toString('utf8')).slice(-65_536);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return { process: child, output: () => log };
+}
+
+/** Sends SIGTERM, then SIGKILL if the process has not exited within `graceMs`. */
+export async function stop(child: Child | undefined, graceMs = 5_000): Promise<void> {
+  if (!child) return;
+  const proc = child.process;
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export type Prometheus = Child & { url: string; dir: string; close: () => Promise<void> };
+
+/**
+ * Starts a real Prometheus on 127.0.0.1 with the given scrape config and rule files, its TSDB in a
+ * fresh temporary directory, and waits until it is ready.
+ */
+export async function startPrometheus(binary: string, config: { scrapeConfigs: string; ruleFiles: string[]; interval?: string }): Promise<Prometheus> {
+  const dir = mkdtempSync(join(tmpdir(), 'statusmate-prometheus-'));
+  const interval = config.interval ?? '1s';
+  const configPath = join(dir, 'prometheus.yml');
+  writeFileSync(
+    configPath,
+    [
+      'global:',
+      `  scrape_interval: ${interval}`,
+      `  evaluation_interval: ${interval}`,
+      'rule_files:',
+      ...config.ruleFiles.map((file) => `  - ${JSON.stringify(file)}`),
+      'scrape_configs:',
+      config.scrapeConfigs,
+      '',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  const child = spawnLogged(binary, [
+    `--config.file=${configPath}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  const prometheus: Prometheus = {
+    ...child,
+    url,
+    dir,
+    close: async () => {
+      await stop(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitFor('Prometheus to be ready', async () => {
+      if (child.process.exitCode !== null) throw new Error(`prometheus exited with ${child.process.exitCode}:\n${child.output()}`);
+      const response = await fetch(`${url}/-/ready`);
+      return response.ok ? true : undefined;
+    });
+  } catch (error) {
+    await prometheus.close();
+    throw error;
+  }
+  return prometheus;
+}
+
+const vectorSample = z.object({ metric: z.record(z.string(), z.string()), value: z.tuple([z.number(), z.string()]) });
+const queryResponse = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('success'),
+    data: z.discriminatedUnion('resultType', [
+      z.object({ resultType: z.literal('vector'), result: z.array(vectorSample) }),
+      z.object({ resultType: z.literal('scalar'), result: z.tuple([z.number(), z.string()]) }),
+      z.object({
+        resultType: z.literal('matrix'),
+        result: z.array(z.object({ metric: z.record(z.string(), z.string()), values: z.array(z.tuple([z.number(), z.string()])) })),
+      }),
+    ]),
+    warnings: z.array(z.string()).optional(),
+  }),
+  z.object({ status: z.literal('error'), errorType: z.string(), error: z.string() }),
+]);
+
+export type Sample = { labels: Record<string, string>; value: number };
+export type QueryResult = { ok: true; samples: Sample[] } | { ok: false; error: string };
+
+/** An instant query through the HTTP API. A scalar becomes one sample without labels. */
+export async function instantQuery(url: string, expr: string): Promise<QueryResult> {
+  const response = await fetch(`${url}/api/v1/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ query: expr }),
+  });
+  const body = queryResponse.parse(await response.json());
+  if (body.status === 'error') return { ok: false, error: `${body.errorType}: ${body.error}` };
+  const data = body.data;
+  if (data.resultType === 'scalar') return { ok: true, samples: [{ labels: {}, value: Number(data.result[1]) }] };
+  if (data.resultType === 'matrix') return { ok: false, error: 'range vector result for an instant query' };
+  return { ok: true, samples: data.result.map((s) => ({ labels: s.metric, value: Number(s.value[1]) })) };
+}
+
+/** A range query over the last `seconds`, as Grafana runs a time-series panel. */
+export async function rangeQuery(url: string, expr: string, seconds: number, stepSeconds: number): Promise<QueryResult> {
+  const end = Math.floor(Date.now() / 1000);
+  const response = await fetch(`${url}/api/v1/query_range`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ query: expr, start: String(end - seconds), end: String(end), step: String(stepSeconds) }),
+  });
+  const body = queryResponse.parse(await response.json());
+  if (body.status === 'error') return { ok: false, error: `${body.errorType}: ${body.error}` };
+  const data = body.data;
+  if (data.resultType !== 'matrix') return { ok: false, error: `expected a matrix, got ${data.resultType}` };
+  return {
+    ok: true,
+    samples: data.result.map((s) => ({ labels: s.metric, value: Number(s.values[s.values.length - 1]?.[1] ?? Number.NaN) })),
+  };
+}
