@@ -1,3 +1,5 @@
+import { EVENT_TYPES, type EventType } from '../domain/event.js';
+
 // The exporter's metric names and label names in one place. They are an interface:
 // the collectors render them, and the dashboards, alert rules and Helm chart import or
 // test against this module, so renaming one here breaks their build instead of a user's
@@ -50,21 +52,13 @@ export const LABEL = {
   nodejsVersion: 'nodejs_version',
 } as const;
 
-/** Upper bounds of both duration histograms, in seconds (1 min … 3 days). */
-export const DURATION_BUCKETS: readonly number[] = [60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200];
+export { DURATION_BUCKETS } from '../domain/buckets.js';
 
 /** Buckets of the webhook request latency histogram, in seconds. */
 export const REQUEST_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
-export const WEBHOOK_TYPES = [
-  'maintenance_created',
-  'maintenance_started',
-  'maintenance_finished',
-  'incident_created',
-  'incident_finished',
-  'component_impact_updated',
-] as const;
-export type WebhookType = (typeof WEBHOOK_TYPES)[number];
+export const WEBHOOK_TYPES = EVENT_TYPES;
+export type WebhookType = EventType;
 
 /** The `type` label takes one of the six types, or `unknown` when the body names none we know. */
 export const WEBHOOK_TYPE_LABELS = [...WEBHOOK_TYPES, 'unknown'] as const;

@@ -1,0 +1,83 @@
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import { accessLog } from './http/access-log.js';
+import type { Ingestor } from './ingest/ingestor.js';
+import type { Logger } from './logger.js';
+import { DomainMetrics } from './metrics/domain.js';
+import { metricsHandler } from './metrics/handler.js';
+import type { Telemetry } from './metrics/telemetry.js';
+import type { Store } from './store/store.js';
+import { webhookHandler, type WebhookOptions } from './webhook/handler.js';
+
+export type AppParts = {
+  logger: Logger;
+  store: Store;
+  ingestor: Ingestor;
+  telemetry: Telemetry;
+  webhook: WebhookOptions;
+};
+
+export type Apps = {
+  /** Webhooks and probes; `/metrics` too unless `separateMetrics`. */
+  main: Express;
+  /** `/metrics` and probes alone, for METRICS_PORT; undefined unless `separateMetrics`. */
+  metrics: Express | undefined;
+};
+
+function base(logger: Logger): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', false);
+  app.use(accessLog(logger));
+  return app;
+}
+
+const notFound: RequestHandler = (req, res) => {
+  res.status(404).json({ error: `no route for ${req.method} ${req.path}`, issues: [] });
+};
+
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, _req, res, _next) => {
+    const status = typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' ? error.status : 500;
+    if (status >= 500) logger.error({ err: error }, 'request failed');
+    if (res.headersSent) return;
+    // A 5xx says nothing of its cause to the client; the log has it.
+    const message = status < 500 && error instanceof Error ? error.message : 'internal error';
+    res.status(status).json({ error: message, issues: [] });
+  };
+}
+
+/** Builds the HTTP apps from their parts. Never listens: main.ts owns servers and signals. */
+export function createApps(parts: AppParts, options: { separateMetrics: boolean }): Apps {
+  const domain = new DomainMetrics(parts.ingestor.state);
+  const metrics = metricsHandler(domain, parts.telemetry);
+  const healthz: RequestHandler = (_req, res) => {
+    res.json({ status: 'ok' });
+  };
+  const readyz: RequestHandler = async (_req, res) => {
+    const ready = await parts.store.healthy();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'store unavailable' });
+  };
+
+  const main = base(parts.logger);
+  main.post('/webhook', webhookHandler(parts, parts.webhook));
+  main.all('/webhook', (_req, res) => {
+    res.set('Allow', 'POST').status(405).json({ error: 'use POST for /webhook', issues: [] });
+  });
+  main.get('/healthz', healthz);
+  main.get('/readyz', readyz);
+  if (!options.separateMetrics) main.get('/metrics', metrics);
+  main.use(notFound);
+  main.use(errorHandler(parts.logger));
+
+  let metricsApp: Express | undefined;
+  if (options.separateMetrics) {
+    metricsApp = base(parts.logger);
+    metricsApp.get('/metrics', metrics);
+    metricsApp.get('/healthz', healthz);
+    metricsApp.get('/readyz', readyz);
+    metricsApp.use(notFound);
+    metricsApp.use(errorHandler(parts.logger));
+  }
+  return { main, metrics: metricsApp };
+}

@@ -1,0 +1,25 @@
+import { emptyPatch, type Patch, type State } from './state.js';
+
+/**
+ * Forgets finished incidents and maintenances, and dedup records, older than the retention.
+ * Until then they are remembered so that a late or re-sent event can neither resurrect a
+ * finished object nor be counted twice.
+ */
+export function prune(state: State, now: number, retentionSeconds: number): Patch {
+  const cutoff = now - retentionSeconds;
+  const patch = emptyPatch();
+  for (const page of state.pages.values()) {
+    for (const incident of page.incidents.values()) {
+      if (incident.finishedReceivedAt !== null && incident.finishedReceivedAt < cutoff) {
+        patch.deleteIncidents.push({ statusPage: incident.statusPage, uuid: incident.uuid });
+      }
+    }
+    for (const maintenance of page.maintenances.values()) {
+      if (maintenance.finishedReceivedAt !== null && maintenance.finishedReceivedAt < cutoff) {
+        patch.deleteMaintenances.push({ statusPage: maintenance.statusPage, uuid: maintenance.uuid });
+      }
+    }
+  }
+  for (const [key, receivedAt] of state.seen) if (receivedAt < cutoff) patch.forgetSeen.push(key);
+  return patch;
+}

@@ -1,0 +1,183 @@
+import { DURATION_BUCKETS } from './buckets.js';
+import { emptyHistogram, type Histogram } from './histogram.js';
+
+// The exporter's whole state is plain, JSON-serialisable data: what the stores persist row by
+// row and what the collectors render. Records are never mutated in place; the reducer returns
+// new records in a Patch, and applyPatch swaps them in after the store has committed them.
+
+export type ComponentRecord = {
+  statusPage: string;
+  uuid: string;
+  name: string;
+  impact: string;
+  /** When the impact last changed value (event time), for the last-change metric. */
+  changedAt: number;
+  /** Event time of the newest event that set this component; older ones may not overwrite it. */
+  updatedAt: number;
+  /** Event time of the last component_impact_updated: such a direct update outlives incidents that began before it. */
+  directUpdateAt: number | null;
+};
+
+export type ComponentImpact = { uuid: string; impact: string | null };
+
+export type IncidentRecord = {
+  statusPage: string;
+  uuid: string;
+  title: string;
+  state: 'active' | 'finished';
+  startAt: number | null;
+  endAt: number | null;
+  components: ComponentImpact[];
+  /** Event time of the newest event applied to this incident. */
+  lastEventAt: number;
+  createdCounted: boolean;
+  finishedCounted: boolean;
+  durationObserved: boolean;
+  /** Receipt time of the finishing event: the retention clock starts here. */
+  finishedReceivedAt: number | null;
+};
+
+export type MaintenanceState = 'scheduled' | 'in_progress' | 'finished';
+
+export type MaintenanceRecord = {
+  statusPage: string;
+  uuid: string;
+  title: string;
+  state: MaintenanceState;
+  scheduledStart: number | null;
+  scheduledEnd: number | null;
+  /** Event time of maintenance_started. */
+  startedAt: number | null;
+  /** Event time of maintenance_finished. */
+  finishedAt: number | null;
+  components: ComponentImpact[];
+  lastEventAt: number;
+  createdCounted: boolean;
+  startedCounted: boolean;
+  finishedCounted: boolean;
+  durationObserved: boolean;
+  finishedReceivedAt: number | null;
+};
+
+export type PageStats = {
+  statusPage: string;
+  incidentsCreated: number;
+  incidentsFinished: number;
+  maintenancesCreated: number;
+  maintenancesStarted: number;
+  maintenancesFinished: number;
+  incidentDuration: Histogram;
+  maintenanceDuration: Histogram;
+  /** Receipt time of the last committed event for this page. */
+  lastReceivedAt: number | null;
+};
+
+export type Page = {
+  stats: PageStats;
+  components: Map<string, ComponentRecord>;
+  incidents: Map<string, IncidentRecord>;
+  maintenances: Map<string, MaintenanceRecord>;
+};
+
+export type State = {
+  pages: Map<string, Page>;
+  /** Dedup keys of committed events, with their receipt time (pruned with the retention). */
+  seen: Map<string, number>;
+  componentCount: number;
+  /** Bumped by every applied patch, so renderers can cache per version. */
+  version: number;
+};
+
+export type EntityKey = { statusPage: string; uuid: string };
+
+/** Everything one event (or one pruning pass) changes; committed atomically by a store. */
+export type Patch = {
+  pages: PageStats[];
+  components: ComponentRecord[];
+  incidents: IncidentRecord[];
+  maintenances: MaintenanceRecord[];
+  deleteIncidents: EntityKey[];
+  deleteMaintenances: EntityKey[];
+  seen: { key: string; receivedAt: number }[];
+  forgetSeen: string[];
+};
+
+export function emptyPatch(): Patch {
+  return {
+    pages: [],
+    components: [],
+    incidents: [],
+    maintenances: [],
+    deleteIncidents: [],
+    deleteMaintenances: [],
+    seen: [],
+    forgetSeen: [],
+  };
+}
+
+export function isEmptyPatch(patch: Patch): boolean {
+  return (
+    patch.pages.length === 0 &&
+    patch.components.length === 0 &&
+    patch.incidents.length === 0 &&
+    patch.maintenances.length === 0 &&
+    patch.deleteIncidents.length === 0 &&
+    patch.deleteMaintenances.length === 0 &&
+    patch.seen.length === 0 &&
+    patch.forgetSeen.length === 0
+  );
+}
+
+export function createState(): State {
+  return { pages: new Map(), seen: new Map(), componentCount: 0, version: 0 };
+}
+
+export function emptyPageStats(statusPage: string): PageStats {
+  return {
+    statusPage,
+    incidentsCreated: 0,
+    incidentsFinished: 0,
+    maintenancesCreated: 0,
+    maintenancesStarted: 0,
+    maintenancesFinished: 0,
+    incidentDuration: emptyHistogram(DURATION_BUCKETS),
+    maintenanceDuration: emptyHistogram(DURATION_BUCKETS),
+    lastReceivedAt: null,
+  };
+}
+
+function pageOf(state: State, statusPage: string): Page {
+  let page = state.pages.get(statusPage);
+  if (!page) {
+    page = {
+      stats: emptyPageStats(statusPage),
+      components: new Map(),
+      incidents: new Map(),
+      maintenances: new Map(),
+    };
+    state.pages.set(statusPage, page);
+  }
+  return page;
+}
+
+/**
+ * Swaps a committed patch into the in-memory state. The only function that mutates State; it
+ * runs after the store's commit succeeded, so memory never runs ahead of disk.
+ */
+export function applyPatch(state: State, patch: Patch): void {
+  for (const stats of patch.pages) pageOf(state, stats.statusPage).stats = stats;
+  for (const component of patch.components) {
+    const components = pageOf(state, component.statusPage).components;
+    if (!components.has(component.uuid)) state.componentCount += 1;
+    components.set(component.uuid, component);
+  }
+  for (const incident of patch.incidents) pageOf(state, incident.statusPage).incidents.set(incident.uuid, incident);
+  for (const maintenance of patch.maintenances) {
+    pageOf(state, maintenance.statusPage).maintenances.set(maintenance.uuid, maintenance);
+  }
+  for (const key of patch.deleteIncidents) state.pages.get(key.statusPage)?.incidents.delete(key.uuid);
+  for (const key of patch.deleteMaintenances) state.pages.get(key.statusPage)?.maintenances.delete(key.uuid);
+  for (const { key, receivedAt } of patch.seen) state.seen.set(key, receivedAt);
+  for (const key of patch.forgetSeen) state.seen.delete(key);
+  state.version += 1;
+}

@@ -1,0 +1,62 @@
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { startExporter } from './server.js';
+
+// The entry point: configuration, logger, exporter, signals. Everything else is built in
+// server.ts and app.ts, which never read the environment or exit the process.
+
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    createLogger('info').fatal(error.message);
+    process.exit(78); // EX_CONFIG
+  }
+}
+
+const config = configOrExit();
+const logger = createLogger(config.logLevel);
+
+process.on('uncaughtException', (error) => {
+  logger.fatal({ err: error }, 'uncaught exception; exiting');
+  process.exit(70);
+});
+process.on('unhandledRejection', (reason) => {
+  logger.fatal({ err: reason }, 'unhandled rejection; exiting');
+  process.exit(70);
+});
+
+let running;
+try {
+  running = await startExporter(config, logger);
+} catch (error) {
+  logger.fatal({ err: error }, 'could not start');
+  process.exit(1);
+}
+
+const exporter = running;
+let stopping = false;
+const stop = (signal: NodeJS.Signals) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down: finishing requests in flight');
+  // Bounded: a client that never finishes its request must not keep a pod terminating forever.
+  const deadline = setTimeout(() => {
+    logger.error({ timeout_seconds: config.shutdownTimeoutSeconds }, 'shutdown timed out; exiting');
+    process.exit(1);
+  }, config.shutdownTimeoutSeconds * 1000);
+  deadline.unref();
+  exporter.close().then(
+    () => {
+      logger.info('stopped: store closed');
+      process.exit(0);
+    },
+    (error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

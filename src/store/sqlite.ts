@@ -1,0 +1,127 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  applyPatch,
+  createState,
+  emptyPatch,
+  type ComponentRecord,
+  type IncidentRecord,
+  type MaintenanceRecord,
+  type PageStats,
+  type Patch,
+  type State,
+} from '../domain/state.js';
+import { StoreError, type Store } from './store.js';
+
+/** Bumped when the persisted layout changes; a file of another version is refused, not guessed at. */
+const SCHEMA_VERSION = 1;
+
+export type SqliteOptions = {
+  path: string;
+  /** `normal` survives a crash of the process; `full` also a crash of the machine, at the cost of an fsync per event. */
+  synchronous: 'normal' | 'full';
+  /** How long a commit waits for a lock held by another connection before it fails. */
+  busyTimeoutMs?: number;
+};
+
+type Row = { data: string };
+
+/**
+ * The embedded store: one row per record (JSON), written in one transaction per event, so a
+ * crash leaves either the whole event with its dedup record or none of it.
+ */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly statements: ReturnType<SqliteStore['prepare']>;
+  private readonly commitTransaction: (patch: Patch) => void;
+
+  constructor(options: SqliteOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.migrate();
+    this.statements = this.prepare();
+    this.commitTransaction = this.db.transaction((patch: Patch) => this.write(patch));
+  }
+
+  private migrate(): void {
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS pages (status_page TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS components (status_page TEXT NOT NULL, uuid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (status_page, uuid)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS incidents (status_page TEXT NOT NULL, uuid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (status_page, uuid)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS maintenances (status_page TEXT NOT NULL, uuid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (status_page, uuid)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, received_at REAL NOT NULL) WITHOUT ROWID;
+    `);
+    const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    if (!row) {
+      this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
+    } else if (row.version !== SCHEMA_VERSION) {
+      throw new StoreError(`SQLite file has schema version ${row.version}; this exporter reads version ${SCHEMA_VERSION}`);
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      upsertPage: db.prepare('INSERT INTO pages (status_page, data) VALUES (?, ?) ON CONFLICT (status_page) DO UPDATE SET data = excluded.data'),
+      upsertComponent: db.prepare('INSERT INTO components (status_page, uuid, data) VALUES (?, ?, ?) ON CONFLICT (status_page, uuid) DO UPDATE SET data = excluded.data'),
+      upsertIncident: db.prepare('INSERT INTO incidents (status_page, uuid, data) VALUES (?, ?, ?) ON CONFLICT (status_page, uuid) DO UPDATE SET data = excluded.data'),
+      upsertMaintenance: db.prepare('INSERT INTO maintenances (status_page, uuid, data) VALUES (?, ?, ?) ON CONFLICT (status_page, uuid) DO UPDATE SET data = excluded.data'),
+      deleteIncident: db.prepare('DELETE FROM incidents WHERE status_page = ? AND uuid = ?'),
+      deleteMaintenance: db.prepare('DELETE FROM maintenances WHERE status_page = ? AND uuid = ?'),
+      insertSeen: db.prepare('INSERT OR REPLACE INTO seen (key, received_at) VALUES (?, ?)'),
+      deleteSeen: db.prepare('DELETE FROM seen WHERE key = ?'),
+      ping: db.prepare('SELECT 1'),
+    };
+  }
+
+  private write(patch: Patch): void {
+    const s = this.statements;
+    for (const page of patch.pages) s.upsertPage.run(page.statusPage, JSON.stringify(page));
+    for (const c of patch.components) s.upsertComponent.run(c.statusPage, c.uuid, JSON.stringify(c));
+    for (const i of patch.incidents) s.upsertIncident.run(i.statusPage, i.uuid, JSON.stringify(i));
+    for (const m of patch.maintenances) s.upsertMaintenance.run(m.statusPage, m.uuid, JSON.stringify(m));
+    for (const key of patch.deleteIncidents) s.deleteIncident.run(key.statusPage, key.uuid);
+    for (const key of patch.deleteMaintenances) s.deleteMaintenance.run(key.statusPage, key.uuid);
+    for (const { key, receivedAt } of patch.seen) s.insertSeen.run(key, receivedAt);
+    for (const key of patch.forgetSeen) s.deleteSeen.run(key);
+  }
+
+  async load(): Promise<State> {
+    const rows = (table: string) => (this.db.prepare(`SELECT data FROM ${table}`).all() as Row[]).map((row) => JSON.parse(row.data) as unknown);
+    const patch = emptyPatch();
+    patch.pages = rows('pages') as PageStats[];
+    patch.components = rows('components') as ComponentRecord[];
+    patch.incidents = rows('incidents') as IncidentRecord[];
+    patch.maintenances = rows('maintenances') as MaintenanceRecord[];
+    patch.seen = this.db.prepare('SELECT key, received_at AS receivedAt FROM seen').all() as { key: string; receivedAt: number }[];
+    const state = createState();
+    applyPatch(state, patch);
+    return state;
+  }
+
+  async commit(patch: Patch): Promise<void> {
+    try {
+      this.commitTransaction(patch);
+    } catch (error) {
+      throw new StoreError(`SQLite commit failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      this.statements.ping.get();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,156 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
+import type { Notice } from '../domain/reducer.js';
+import type { Ingestor } from '../ingest/ingestor.js';
+import type { Logger } from '../logger.js';
+import type { Outcome, WebhookTypeLabel } from '../metrics/names.js';
+import type { Telemetry } from '../metrics/telemetry.js';
+import { createTokenCheck, presentedToken } from './auth.js';
+import { BodyAbortedError, BodyTooLargeError, isJsonContentType, readBody } from './body.js';
+import { parseWebhook, type Problem } from './schema.js';
+
+export type WebhookOptions = {
+  tokens: readonly string[];
+  maxBodyBytes: number;
+  defaultStatusPage: string;
+};
+
+export type WebhookDeps = {
+  ingestor: Ingestor;
+  telemetry: Telemetry;
+  logger: Logger;
+};
+
+/** What the access log line of a webhook request carries besides method, path and status. */
+export type WebhookLogFields = {
+  type: WebhookTypeLabel;
+  outcome: Outcome;
+  status_page?: string;
+  event_uuid?: string;
+  delivery_attempt?: number | null;
+  error?: string;
+};
+
+type Answer = {
+  status: number;
+  body: Record<string, unknown>;
+  log: WebhookLogFields;
+  retry?: boolean;
+  closeConnection?: boolean;
+};
+
+const querySchema = z.object({
+  status_page: z.string().min(1).max(200).optional(),
+});
+
+const rejected = (status: number, outcome: Outcome, error: string, issues: Problem[] = [], type: WebhookTypeLabel = 'unknown'): Answer => ({
+  status,
+  body: { error, issues },
+  log: { type, outcome, error },
+});
+
+const logNotice = (logger: Logger, notice: Notice) => {
+  if (notice.kind === 'unknown_impact') {
+    logger.warn({ status_page: notice.statusPage, component_uuid: notice.componentUuid, impact: notice.impact }, 'unknown impact kept with level -1');
+  } else {
+    logger.warn({ status_page: notice.statusPage, component_uuids: notice.componentUuids, max_components: notice.maxComponents }, 'new components refused: MAX_COMPONENTS reached');
+  }
+};
+
+/**
+ * POST /webhook: token → content type → size → JSON → schema → reducer and commit → answer.
+ * StatusMate gets a 200 only once the event is committed; a store failure answers 503 so that
+ * it retries.
+ */
+export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): RequestHandler {
+  const tokenMatches = createTokenCheck(options.tokens);
+  const authRequired = options.tokens.length > 0;
+
+  const handle = async (req: Request): Promise<Answer> => {
+    const receivedAt = Date.now() / 1000;
+    const search = new URLSearchParams(req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '');
+    if (authRequired && !tokenMatches(presentedToken(req.headers, search))) {
+      return rejected(401, 'unauthorized', 'missing or wrong webhook token');
+    }
+    const query = querySchema.safeParse({ status_page: search.get('status_page') ?? undefined });
+    if (!query.success) {
+      return rejected(400, 'invalid', 'invalid query parameter status_page: must be 1 to 200 characters', [
+        { path: 'query.status_page', message: 'must be 1 to 200 characters' },
+      ]);
+    }
+    if (!isJsonContentType(req.headers['content-type'])) {
+      return rejected(415, 'invalid', `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}: send application/json`, [
+        { path: 'headers.content-type', message: 'must be application/json' },
+      ]);
+    }
+
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, options.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        return { ...rejected(413, 'too_large', `body larger than MAX_BODY_BYTES (${error.limit} bytes)`), closeConnection: true };
+      }
+      if (error instanceof BodyAbortedError) return rejected(400, 'invalid', 'request body was not received whole');
+      throw error;
+    }
+
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch (error) {
+      return rejected(400, 'invalid', `body is not valid JSON: ${(error as Error).message}`, [{ path: 'body', message: 'not valid JSON' }]);
+    }
+
+    const parsed = parseWebhook(json, query.data.status_page ?? options.defaultStatusPage);
+    if (parsed.kind === 'invalid') return rejected(400, 'invalid', parsed.error, parsed.issues, parsed.type ?? 'unknown');
+    if (parsed.kind === 'unsupported') {
+      deps.logger.warn({ meta_type: parsed.type.slice(0, 100) }, 'unsupported webhook type ignored');
+      return { status: 200, body: { status: 'unsupported', type: parsed.type }, log: { type: 'unknown', outcome: 'unsupported' } };
+    }
+
+    const { event } = parsed;
+    const log: WebhookLogFields = {
+      type: event.type,
+      outcome: 'error',
+      status_page: event.statusPage,
+      event_uuid: event.uuid,
+      delivery_attempt: event.deliveryAttempt,
+    };
+    const retry = (event.deliveryAttempt ?? 0) > 0;
+    try {
+      const decision = await deps.ingestor.ingest(event, receivedAt);
+      for (const notice of decision.notices) logNotice(deps.logger, notice);
+      return {
+        status: 200,
+        body: { status: decision.outcome, type: event.type, uuid: event.uuid, status_page: event.statusPage },
+        log: { ...log, outcome: decision.outcome },
+        retry,
+      };
+    } catch (error) {
+      deps.logger.error({ err: error, status_page: event.statusPage, event_uuid: event.uuid, type: event.type }, 'event not committed: store failed');
+      return {
+        status: 503,
+        body: { error: 'the event could not be stored; retry later', issues: [] },
+        log: { ...log, error: 'store failed' },
+        retry,
+      };
+    }
+  };
+
+  return async (req: Request, res: Response) => {
+    const started = process.hrtime.bigint();
+    let answer: Answer;
+    try {
+      answer = await handle(req);
+    } catch (error) {
+      deps.logger.error({ err: error }, 'webhook handler failed');
+      answer = { status: 500, body: { error: 'internal error', issues: [] }, log: { type: 'unknown', outcome: 'error', error: 'internal error' } };
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    deps.telemetry.webhook(answer.log.type, answer.log.outcome, seconds, answer.retry ?? false);
+    res.locals.webhook = answer.log;
+    if (answer.closeConnection) res.set('Connection', 'close');
+    if (!res.headersSent) res.status(answer.status).json(answer.body);
+  };
+}

@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { isEventType, type AffectedComponent, type EventType, type StatusMateEvent } from '../domain/event.js';
+import { IMPACT_PATTERN } from '../domain/impact.js';
+import { cutLabel } from '../domain/labels.js';
+
+// StatusMate's documentation shows the type-specific fields directly under `meta` in its
+// per-type examples, but its general example has a `meta.payload` object. We accept both:
+// fields under `meta.payload` are read, then fields directly under `meta` override them.
+
+export type Problem = { path: string; message: string };
+
+export type ParseResult =
+  | { kind: 'event'; event: StatusMateEvent }
+  | { kind: 'unsupported'; type: string }
+  | { kind: 'invalid'; type: EventType | undefined; error: string; issues: Problem[] };
+
+const envelopeSchema = z.object({
+  text: z.string().nullish(),
+  meta: z.looseObject({
+    type: z.string().min(1),
+    payload: z.record(z.string(), z.unknown()).nullish(),
+  }),
+});
+
+const id = z.guid({ error: 'must be a UUID' });
+const timestamp = z.iso
+  .datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, like 2023-05-19T18:43:00+03:00' })
+  .transform((value) => Date.parse(value) / 1000);
+const impact = z.string().regex(IMPACT_PATTERN, { error: `must be an impact like "major_outage" (${IMPACT_PATTERN})` });
+const optionalText = z.string().nullish();
+/** An empty status_page counts as absent, so the query parameter or the default applies. */
+const statusPage = z.preprocess((value) => (value === '' ? undefined : value), z.string().nullish());
+
+const common = {
+  uuid: id,
+  title: optionalText,
+  created_at: timestamp.nullish(),
+  delivery_attempt: z.number().int().min(0).nullish(),
+  status_page: statusPage,
+};
+
+const affectedComponent = z.object({
+  impact: impact.nullish(),
+  component_details: z.object({
+    name: optionalText,
+    impact: impact.nullish(),
+    component_uuid: id,
+  }),
+});
+
+const lifecycleSchema = z.object({
+  ...common,
+  start_at: timestamp.nullish(),
+  end_at: timestamp.nullish(),
+  affected_components: z.array(affectedComponent).nullish(),
+});
+
+/** An incident sets its components' impacts, so each of them must say which. */
+const incidentCreatedSchema = lifecycleSchema.superRefine((value, ctx) => {
+  value.affected_components?.forEach((entry, index) => {
+    if (entry.component_details.impact == null && entry.impact == null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['affected_components', index, 'component_details', 'impact'],
+        message: 'an incident must give each affected component an impact',
+      });
+    }
+  });
+});
+
+const componentSchema = z.object({ ...common, impact });
+
+function problems(error: z.ZodError, prefix: string): Problem[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+}
+
+function invalid(type: EventType | undefined, issues: Problem[]): ParseResult {
+  const first = issues[0];
+  const error = first ? `invalid webhook: ${first.path}: ${first.message}` : 'invalid webhook';
+  return { kind: 'invalid', type, error, issues };
+}
+
+function affected(entries: z.infer<typeof affectedComponent>[] | null | undefined): AffectedComponent[] {
+  return (entries ?? []).map((entry) => ({
+    uuid: entry.component_details.component_uuid,
+    name: entry.component_details.name ?? null,
+    impact: entry.component_details.impact ?? entry.impact ?? null,
+  }));
+}
+
+/**
+ * Validates a parsed JSON body and normalises it into the reducer's event. `fallbackStatusPage`
+ * names the page when the body does not (the `?status_page=` parameter, else the default).
+ */
+export function parseWebhook(body: unknown, fallbackStatusPage: string): ParseResult {
+  const envelope = envelopeSchema.safeParse(body);
+  if (!envelope.success) return invalid(undefined, problems(envelope.error, 'body'));
+  const { text, meta } = envelope.data;
+  if (!isEventType(meta.type)) return { kind: 'unsupported', type: meta.type };
+  const type = meta.type;
+
+  const fields: Record<string, unknown> = { ...(meta.payload ?? {}) };
+  for (const [key, value] of Object.entries(meta)) {
+    if (key !== 'payload' && value !== undefined) fields[key] = value;
+  }
+
+  const base = (value: { uuid: string; title?: string | null | undefined; created_at?: number | null | undefined; delivery_attempt?: number | null | undefined; status_page?: string | null | undefined }) => ({
+    statusPage: cutLabel(value.status_page ?? fallbackStatusPage),
+    uuid: value.uuid.toLowerCase(),
+    createdAt: value.created_at ?? null,
+    deliveryAttempt: value.delivery_attempt ?? null,
+  });
+  const title = (value: { title?: string | null | undefined }) => value.title ?? text ?? null;
+
+  if (type === 'component_impact_updated') {
+    const parsed = componentSchema.safeParse(fields);
+    if (!parsed.success) return invalid(type, problems(parsed.error, 'meta'));
+    return { kind: 'event', event: { type, ...base(parsed.data), name: title(parsed.data), impact: parsed.data.impact } };
+  }
+
+  const schema = type === 'incident_created' ? incidentCreatedSchema : lifecycleSchema;
+  const parsed = schema.safeParse(fields);
+  if (!parsed.success) return invalid(type, problems(parsed.error, 'meta'));
+  const lifecycle = {
+    ...base(parsed.data),
+    title: title(parsed.data),
+    startAt: parsed.data.start_at ?? null,
+    endAt: parsed.data.end_at ?? null,
+    components: affected(parsed.data.affected_components).map((component) => ({
+      ...component,
+      uuid: component.uuid.toLowerCase(),
+    })),
+  };
+  if (type === 'incident_created' || type === 'incident_finished') return { kind: 'event', event: { type, ...lifecycle } };
+  return { kind: 'event', event: { type, ...lifecycle } };
+}
