@@ -1,0 +1,268 @@
+import { get } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import Database from 'better-sqlite3';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { domainSamples, fixture, makeApp, sampleValue, tempDir, type TestApp } from '../support/app.js';
+
+const SEEDS = ['seed-component-impact-updated.json', 'seed-incident-created.json', 'seed-incident-created-example.json', 'seed-maintenance-created.json'];
+const COMPONENT_UUID = '5f844cb4-32f8-43eb-aa3d-99c925d8fffe';
+
+const componentEvent = (impact: string, extra: Record<string, unknown> = {}) => ({
+  text: 'Checkout',
+  meta: { title: 'Checkout', uuid: COMPONENT_UUID, type: 'component_impact_updated', impact, created_at: '2026-01-01T10:00:00+03:00', ...extra },
+});
+
+let app: TestApp;
+afterEach(async () => {
+  await app?.close();
+});
+
+const post = (body: unknown, path = '/webhook') => request(app.main).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
+const metrics = async () => (await request(app.main).get('/metrics')).text;
+const requestsTotal = (text: string, type: string, outcome: string) => sampleValue(text, 'statusmate_webhook_requests_total', { type, outcome });
+
+describe('POST /webhook with the seed examples', () => {
+  it.each(SEEDS)('accepts %s sent verbatim and commits it', async (name) => {
+    app = await makeApp();
+    const response = await post(fixture(name));
+    expect(response.status).toBe(200);
+    expect(response.body.status).toBe('applied');
+    expect(app.commits()).toBe(1);
+  });
+
+  it('turns all seed examples into the documented metrics', async () => {
+    app = await makeApp();
+    for (const name of SEEDS) expect((await post(fixture(name))).status).toBe(200);
+    const text = await metrics();
+    expect(sampleValue(text, 'statusmate_component_impact_level', { component_uuid: COMPONENT_UUID, component: 'Component Name' })).toBe(1);
+    expect(sampleValue(text, 'statusmate_component_impact', { component_uuid: COMPONENT_UUID, impact: 'under_maintenance' })).toBe(1);
+    expect(sampleValue(text, 'statusmate_component_impact_level', { component_uuid: '88337a51-852b-48f3-ac8d-840e5f5326a0' })).toBe(2);
+    // The general example names its status page; the others fall back to the default.
+    expect(sampleValue(text, 'statusmate_incidents_active', { status_page: '0935e96c-34b6-46e8-82cb-def6d3d74d9c' })).toBe(1);
+    expect(sampleValue(text, 'statusmate_incidents_active', { status_page: 'default' })).toBe(1);
+    expect(sampleValue(text, 'statusmate_incident_info', { title: 'Incident title' })).toBe(1);
+    expect(sampleValue(text, 'statusmate_maintenances_active', { status_page: 'default', state: 'scheduled' })).toBe(1);
+    expect(sampleValue(text, 'statusmate_maintenance_scheduled_start_timestamp_seconds')).toBe(Date.parse('2023-05-19T17:43:00+03:00') / 1000);
+    expect(requestsTotal(text, 'incident_created', 'applied')).toBe(2);
+  });
+});
+
+describe('POST /webhook answers', () => {
+  it('200 duplicate for a retry that differs only in delivery_attempt, counted as a retry', async () => {
+    app = await makeApp();
+    await post(componentEvent('major_outage', { delivery_attempt: 0 }));
+    const retry = await post(componentEvent('major_outage', { delivery_attempt: 2 }));
+    expect(retry.status).toBe(200);
+    expect(retry.body.status).toBe('duplicate');
+    const text = await metrics();
+    expect(requestsTotal(text, 'component_impact_updated', 'duplicate')).toBe(1);
+    expect(sampleValue(text, 'statusmate_webhook_retries_total', { type: 'component_impact_updated' })).toBe(1);
+  });
+
+  it('200 stale for an event older than the one applied, leaving the state as it was', async () => {
+    app = await makeApp();
+    await post(componentEvent('major_outage', { created_at: '2026-01-01T12:00:00+03:00' }));
+    const old = await post(componentEvent('operational', { created_at: '2026-01-01T11:00:00+03:00' }));
+    expect(old.status).toBe(200);
+    expect(old.body.status).toBe('stale');
+    expect(sampleValue(await metrics(), 'statusmate_component_impact_level')).toBe(4);
+  });
+
+  it('200 unsupported for well-formed JSON of an unknown type, logged at warn', async () => {
+    app = await makeApp();
+    const response = await post({ text: 'x', meta: { type: 'subscriber_added', uuid: 'whatever' } });
+    expect(response.status).toBe(200);
+    expect(response.body.status).toBe('unsupported');
+    expect(app.commits()).toBe(0);
+    expect(requestsTotal(await metrics(), 'unknown', 'unsupported')).toBe(1);
+    expect(app.logs.lines.some((line) => line.level === 'warn' && line.meta_type === 'subscriber_added')).toBe(true);
+  });
+
+  it('400 naming the problem for a body that is not JSON', async () => {
+    app = await makeApp();
+    const response = await request(app.main).post('/webhook').set('Content-Type', 'application/json').send('{"meta": ');
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatch(/not valid JSON/);
+    expect(response.body.issues).toEqual([{ path: 'body', message: 'not valid JSON' }]);
+  });
+
+  it('415 for a body that is not declared as JSON', async () => {
+    app = await makeApp();
+    const response = await request(app.main).post('/webhook').set('Content-Type', 'text/plain').send(JSON.stringify(componentEvent('major_outage')));
+    expect(response.status).toBe(415);
+    expect(response.body.error).toMatch(/application\/json/);
+    expect(app.commits()).toBe(0);
+  });
+
+  it.each([
+    ['a missing meta', { text: 'x' }, 'body.meta'],
+    ['a missing type', { meta: { uuid: COMPONENT_UUID } }, 'body.meta.type'],
+    ['a malformed uuid', componentEvent('major_outage', { uuid: 'not-a-uuid' }), 'meta.uuid'],
+    ['an impact that is no identifier', componentEvent('Major Outage!'), 'meta.impact'],
+    ['a time without zone', componentEvent('major_outage', { created_at: '2026-01-01 10:00' }), 'meta.created_at'],
+    ['a negative delivery attempt', componentEvent('major_outage', { delivery_attempt: -1 }), 'meta.delivery_attempt'],
+    [
+      'an incident component without impact',
+      { meta: { type: 'incident_created', uuid: COMPONENT_UUID, affected_components: [{ component_details: { component_uuid: COMPONENT_UUID } }] } },
+      'meta.affected_components.0.component_details.impact',
+    ],
+  ])('400 naming the field for %s', async (_what, body, path) => {
+    app = await makeApp();
+    const response = await post(body);
+    expect(response.status).toBe(400);
+    expect(response.body.issues.map((issue: { path: string }) => issue.path)).toContain(path);
+    expect(response.body.error).toContain(path);
+    expect(app.commits()).toBe(0);
+  });
+
+  it('401 without a token or with a wrong one, when tokens are configured', async () => {
+    app = await makeApp({ tokens: ['old-token', 'new-token'] });
+    expect((await post(componentEvent('major_outage'))).status).toBe(401);
+    const wrong = await post(componentEvent('major_outage'), '/webhook?token=guess');
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toMatch(/token/);
+    expect(app.commits()).toBe(0);
+    expect(requestsTotal(await metrics(), 'unknown', 'unauthorized')).toBe(2);
+  });
+
+  it('accepts any configured token as Bearer, X-Webhook-Token or ?token=, and never logs it', async () => {
+    app = await makeApp({ tokens: ['old-token', 'new-token'] });
+    const body = JSON.stringify(componentEvent('major_outage'));
+    const bearer = await request(app.main).post('/webhook').set('Content-Type', 'application/json').set('Authorization', 'Bearer new-token').send(body);
+    const header = await request(app.main).post('/webhook').set('Content-Type', 'application/json').set('X-Webhook-Token', 'old-token').send(body);
+    const query = await request(app.main).post('/webhook?token=new-token&status_page=shop').set('Content-Type', 'application/json').send(body);
+    expect([bearer.status, header.status, query.status]).toEqual([200, 200, 200]);
+    expect(query.body.status_page).toBe('shop');
+    const logged = app.logs.raw.join('\n');
+    expect(logged).not.toContain('new-token');
+    expect(logged).not.toContain('old-token');
+    expect(app.logs.lines.some((line) => line.path === '/webhook' && line.outcome === 'applied')).toBe(true);
+  });
+
+  it('accepts webhooks without a token when none is configured', async () => {
+    app = await makeApp({ tokens: [] });
+    expect((await post(componentEvent('major_outage'))).status).toBe(200);
+  });
+
+  it('413 for a body over MAX_BODY_BYTES, declared or streamed', async () => {
+    app = await makeApp({ maxBodyBytes: 512 });
+    const big = componentEvent('major_outage', { title: 'x'.repeat(2000) });
+    const declared = await post(big);
+    expect(declared.status).toBe(413);
+    expect(declared.body.error).toMatch(/MAX_BODY_BYTES/);
+    const streamed = await new Promise<number>((resolve, reject) => {
+      const req = request(app.main).post('/webhook').set('Content-Type', 'application/json').set('Transfer-Encoding', 'chunked');
+      req.write(JSON.stringify(big).slice(0, 400));
+      req.write(JSON.stringify(big).slice(400));
+      req.end((error, response) => (error ? reject(error) : resolve(response.status)));
+    });
+    expect(streamed).toBe(413);
+    expect(app.commits()).toBe(0);
+    expect(requestsTotal(await metrics(), 'unknown', 'too_large')).toBe(2);
+  });
+
+  it('503 when the store cannot commit, leaving the state unchanged, and 200 once it can', async () => {
+    const path = join(tempDir(), 'locked.db');
+    app = await makeApp({ store: new SqliteStore({ path, synchronous: 'normal', busyTimeoutMs: 20 }) });
+    const other = new Database(path);
+    other.exec('BEGIN EXCLUSIVE');
+    const refused = await post(componentEvent('major_outage'));
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toMatch(/retry/);
+    expect(refused.body).not.toHaveProperty('stack');
+    expect(app.commits()).toBe(0);
+    expect(requestsTotal(await metrics(), 'component_impact_updated', 'error')).toBe(1);
+    other.exec('ROLLBACK');
+    other.close();
+    const retried = await post(componentEvent('major_outage', { delivery_attempt: 1 }));
+    expect(retried.status).toBe(200);
+    expect(retried.body.status).toBe('applied');
+  });
+
+  it('405 for other methods on /webhook and a JSON 404 elsewhere', async () => {
+    app = await makeApp();
+    const get = await request(app.main).get('/webhook');
+    expect(get.status).toBe(405);
+    expect(get.headers.allow).toBe('POST');
+    const missing = await request(app.main).get('/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toMatch(/no route/);
+  });
+
+  it('applies concurrent distinct events one after another, losing none', async () => {
+    app = await makeApp();
+    const ids = Array.from({ length: 40 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    const responses = await Promise.all(ids.map((uuid) => post({ meta: { type: 'component_impact_updated', uuid, impact: 'degraded_performance' } })));
+    expect(responses.every((response) => response.status === 200 && response.body.status === 'applied')).toBe(true);
+    expect(app.ingestor.state.componentCount).toBe(40);
+  });
+});
+
+describe('payload shapes', () => {
+  it('reads type-specific fields from meta.payload, with fields directly under meta winning', async () => {
+    app = await makeApp();
+    const response = await post({
+      meta: { type: 'component_impact_updated', uuid: COMPONENT_UUID, impact: 'partial_outage', payload: { impact: 'operational', title: 'From payload', status_page: 'nested' } },
+    });
+    expect(response.status).toBe(200);
+    const text = await metrics();
+    expect(sampleValue(text, 'statusmate_component_impact_level', { status_page: 'nested', component: 'From payload' })).toBe(3);
+  });
+
+  it('names the status page from the payload, else ?status_page=, else DEFAULT_STATUS_PAGE', async () => {
+    app = await makeApp({ defaultStatusPage: 'fallback' });
+    await post(componentEvent('major_outage', { status_page: 'from-body' }), '/webhook?status_page=from-query');
+    await post(componentEvent('major_outage', { uuid: '11111111-1111-4111-8111-111111111111' }), '/webhook?status_page=from-query');
+    await post(componentEvent('major_outage', { uuid: '22222222-2222-4222-8222-222222222222' }));
+    const pages = [...app.ingestor.state.pages.keys()].sort();
+    expect(pages).toEqual(['fallback', 'from-body', 'from-query']);
+  });
+});
+
+describe('GET /metrics, /healthz, /readyz', () => {
+  it('serves the same metrics gzipped when asked', async () => {
+    app = await makeApp();
+    await post(fixture('seed-incident-created.json'));
+    const plain = await metrics();
+    const server = app.main.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as AddressInfo;
+    // Read the raw bytes through node:http: fetch and supertest would decode them for us.
+    const raw = await new Promise<{ encoding: string | undefined; body: Buffer }>((resolve, reject) => {
+      get({ host: '127.0.0.1', port, path: '/metrics', headers: { 'Accept-Encoding': 'gzip' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+    server.close();
+    expect(raw.encoding).toBe('gzip');
+    const unzipped = gunzipSync(raw.body).toString('utf8');
+    expect(domainSamples(unzipped)).toEqual(domainSamples(plain));
+    expect(unzipped).toContain('statusmate_exporter_build_info{');
+  });
+
+  it('answers /healthz always and /readyz only while the store answers', async () => {
+    app = await makeApp();
+    expect((await request(app.main).get('/healthz')).status).toBe(200);
+    expect((await request(app.main).get('/readyz')).status).toBe(200);
+    await app.store.close();
+    const ready = await request(app.main).get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(sampleValue(await metrics(), 'statusmate_store_up')).toBe(0);
+  });
+
+  it('serves /metrics only on the metrics app when METRICS_PORT separates them', async () => {
+    app = await makeApp({ separateMetrics: true });
+    expect((await request(app.main).get('/metrics')).status).toBe(404);
+    if (!app.metrics) throw new Error('expected a metrics app');
+    const response = await request(app.metrics).get('/metrics');
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect((await request(app.metrics).post('/webhook')).status).toBe(404);
+  });
+});

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createApps, type Apps } from '../../src/app.js';
+import { Ingestor } from '../../src/ingest/ingestor.js';
+import { createLogger } from '../../src/logger.js';
+import { Telemetry } from '../../src/metrics/telemetry.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/store.js';
+
+export const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
+
+export const tempDir = (prefix = 'statusmate-test-') => mkdtempSync(join(tmpdir(), prefix));
+
+/** A pino destination that keeps every JSON line, for asserting on logs. */
+export class LogCapture extends Writable {
+  readonly lines: Record<string, unknown>[] = [];
+  readonly raw: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      this.raw.push(line);
+      this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    done();
+  }
+}
+
+export type TestApp = Apps & {
+  store: Store;
+  ingestor: Ingestor;
+  logs: LogCapture;
+  /** How many patches were committed since the app was built (0: the state is as loaded). */
+  commits(): number;
+  close(): Promise<void>;
+};
+
+export type TestAppOptions = {
+  store?: Store;
+  tokens?: string[];
+  maxBodyBytes?: number;
+  maxComponents?: number;
+  defaultStatusPage?: string;
+  separateMetrics?: boolean;
+};
+
+/** The real app on a real SQLite file in a temp dir, unless a store is given. */
+export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const store = options.store ?? new SqliteStore({ path: join(tempDir(), 'test.db'), synchronous: 'normal' });
+  const logs = new LogCapture();
+  const logger = createLogger('debug', logs);
+  const state = await store.load();
+  const loadedVersion = state.version;
+  const ingestor = new Ingestor(store, state, { maxComponents: options.maxComponents ?? 10_000 });
+  const telemetry = new Telemetry(store, { version: 'test', revision: 'test' });
+  const apps = createApps(
+    {
+      logger,
+      store,
+      ingestor,
+      telemetry,
+      webhook: { tokens: options.tokens ?? [], maxBodyBytes: options.maxBodyBytes ?? 262_144, defaultStatusPage: options.defaultStatusPage ?? 'default' },
+    },
+    { separateMetrics: options.separateMetrics ?? false },
+  );
+  return { ...apps, store, ingestor, logs, commits: () => state.version - loadedVersion, close: () => store.close() };
+}
+
+/** The samples of a metrics text whose name starts with `statusmate_` and is not telemetry of this process. */
+export function domainSamples(text: string): string[] {
+  return text.split('\n').filter((line) => line.startsWith('statusmate_') && !/^statusmate_(webhook_requests|webhook_retries|webhook_request_duration|store_up|exporter_build_info)/.test(line));
+}
+
+/** The value of one sample, found by name and a set of label matchers. */
+export function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
