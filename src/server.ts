@@ -52,9 +52,17 @@ function harden(server: Server): Server {
   return server;
 }
 
+/**
+ * Stops accepting connections and waits for the requests in flight. A keep-alive connection
+ * becomes idle once its response is sent, and is closed then, so no client holds the shutdown.
+ */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    server.close(() => {
+      clearInterval(sweep);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }

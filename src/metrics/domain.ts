@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import type { Histogram } from '../domain/histogram.js';
 import { impactLevel, isKnownImpact, KNOWN_IMPACTS } from '../domain/impact.js';
-import type { ComponentRecord, Page, State } from '../domain/state.js';
+import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Page, State } from '../domain/state.js';
 import { familyHeader, labelPairs, sample, type MetricType } from './exposition.js';
 import { DURATION_BUCKETS, LABEL, MAINTENANCE_STATES, METRIC } from './names.js';
 
@@ -50,17 +50,25 @@ export class DomainMetrics {
   }
 
   private render(): string {
-    const pages = [...this.state.pages.values()];
+    // Sorted, so that the same state renders the same bytes whatever order it was loaded in.
+    const pages = [...this.state.pages.values()]
+      .sort((a, b) => compare(a.stats.statusPage, b.stats.statusPage))
+      .map((page) => ({
+        stats: page.stats,
+        components: sortedValues(page.components),
+        incidents: sortedValues(page.incidents),
+        maintenances: sortedValues(page.maintenances),
+      }));
     let out = '';
-    const family = (name: string, type: MetricType, help: string, body: (page: Page) => string) => {
+    const family = (name: string, type: MetricType, help: string, body: (page: SortedPage) => string) => {
       out += familyHeader(name, type, help);
       for (const page of pages) out += body(page);
     };
-    const pageLabel = (page: Page) => labelPairs([[LABEL.statusPage, page.stats.statusPage]]);
+    const pageLabel = (page: SortedPage) => labelPairs([[LABEL.statusPage, page.stats.statusPage]]);
 
     family(METRIC.componentImpact, 'gauge', 'Current impact of a component as a StateSet: 1 for its impact, 0 for each other.', (page) => {
       let body = '';
-      for (const component of page.components.values()) {
+      for (const component of page.components) {
         const labels = this.labelsOf(component);
         for (const impact of KNOWN_IMPACTS) {
           body += sample(METRIC.componentImpact, `${labels},${LABEL.impact}="${impact}"`, impact === component.impact ? 1 : 0);
@@ -73,14 +81,14 @@ export class DomainMetrics {
     });
     family(METRIC.componentImpactLevel, 'gauge', 'Current impact level of a component: 0 operational, 1 under maintenance, 2 degraded performance, 3 partial outage, 4 major outage, -1 unknown.', (page) => {
       let body = '';
-      for (const component of page.components.values()) {
+      for (const component of page.components) {
         body += sample(METRIC.componentImpactLevel, this.labelsOf(component), impactLevel(component.impact));
       }
       return body;
     });
     family(METRIC.componentLastChange, 'gauge', 'When the impact of a component last changed, in Unix seconds.', (page) => {
       let body = '';
-      for (const component of page.components.values()) {
+      for (const component of page.components) {
         body += sample(METRIC.componentLastChange, this.labelsOf(component), component.changedAt);
       }
       return body;
@@ -90,12 +98,12 @@ export class DomainMetrics {
     family(METRIC.incidentsFinished, 'counter', 'Incidents finished, each counted once.', (page) => sample(METRIC.incidentsFinished, pageLabel(page), page.stats.incidentsFinished));
     family(METRIC.incidentsActive, 'gauge', 'Incidents created and not yet finished.', (page) => {
       let active = 0;
-      for (const incident of page.incidents.values()) if (incident.state === 'active') active += 1;
+      for (const incident of page.incidents) if (incident.state === 'active') active += 1;
       return sample(METRIC.incidentsActive, pageLabel(page), active);
     });
     family(METRIC.incidentInfo, 'gauge', 'One series per active incident, carrying its title.', (page) => {
       let body = '';
-      for (const incident of page.incidents.values()) {
+      for (const incident of page.incidents) {
         if (incident.state !== 'active') continue;
         body += sample(METRIC.incidentInfo, labelPairs([[LABEL.statusPage, incident.statusPage], [LABEL.incidentUuid, incident.uuid], [LABEL.title, incident.title]]), 1);
       }
@@ -103,7 +111,7 @@ export class DomainMetrics {
     });
     family(METRIC.incidentStart, 'gauge', 'When an active incident started, in Unix seconds.', (page) => {
       let body = '';
-      for (const incident of page.incidents.values()) {
+      for (const incident of page.incidents) {
         if (incident.state !== 'active' || incident.startAt === null) continue;
         body += sample(METRIC.incidentStart, labelPairs([[LABEL.statusPage, incident.statusPage], [LABEL.incidentUuid, incident.uuid]]), incident.startAt);
       }
@@ -116,12 +124,12 @@ export class DomainMetrics {
     family(METRIC.maintenancesFinished, 'counter', 'Maintenances finished, each counted once.', (page) => sample(METRIC.maintenancesFinished, pageLabel(page), page.stats.maintenancesFinished));
     family(METRIC.maintenancesActive, 'gauge', 'Unfinished maintenances by state (scheduled or in_progress).', (page) => {
       const counts = { scheduled: 0, in_progress: 0 };
-      for (const maintenance of page.maintenances.values()) if (maintenance.state !== 'finished') counts[maintenance.state] += 1;
+      for (const maintenance of page.maintenances) if (maintenance.state !== 'finished') counts[maintenance.state] += 1;
       return MAINTENANCE_STATES.map((state) => sample(METRIC.maintenancesActive, labelPairs([[LABEL.statusPage, page.stats.statusPage], [LABEL.state, state]]), counts[state])).join('');
     });
     family(METRIC.maintenanceInfo, 'gauge', 'One series per unfinished maintenance, carrying its title and state.', (page) => {
       let body = '';
-      for (const m of page.maintenances.values()) {
+      for (const m of page.maintenances) {
         if (m.state === 'finished') continue;
         body += sample(METRIC.maintenanceInfo, labelPairs([[LABEL.statusPage, m.statusPage], [LABEL.maintenanceUuid, m.uuid], [LABEL.title, m.title], [LABEL.state, m.state]]), 1);
       }
@@ -129,7 +137,7 @@ export class DomainMetrics {
     });
     family(METRIC.maintenanceScheduledStart, 'gauge', 'Scheduled start of an unfinished maintenance, in Unix seconds.', (page) => {
       let body = '';
-      for (const m of page.maintenances.values()) {
+      for (const m of page.maintenances) {
         if (m.state === 'finished' || m.scheduledStart === null) continue;
         body += sample(METRIC.maintenanceScheduledStart, labelPairs([[LABEL.statusPage, m.statusPage], [LABEL.maintenanceUuid, m.uuid]]), m.scheduledStart);
       }
@@ -137,7 +145,7 @@ export class DomainMetrics {
     });
     family(METRIC.maintenanceScheduledEnd, 'gauge', 'Scheduled end of an unfinished maintenance, in Unix seconds.', (page) => {
       let body = '';
-      for (const m of page.maintenances.values()) {
+      for (const m of page.maintenances) {
         if (m.state === 'finished' || m.scheduledEnd === null) continue;
         body += sample(METRIC.maintenanceScheduledEnd, labelPairs([[LABEL.statusPage, m.statusPage], [LABEL.maintenanceUuid, m.uuid]]), m.scheduledEnd);
       }
@@ -150,6 +158,19 @@ export class DomainMetrics {
     );
     return out;
   }
+}
+
+type SortedPage = {
+  stats: Page['stats'];
+  components: ComponentRecord[];
+  incidents: IncidentRecord[];
+  maintenances: MaintenanceRecord[];
+};
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function sortedValues<T>(map: Map<string, T>): T[] {
+  return [...map.keys()].sort(compare).map((key) => map.get(key) as T);
 }
 
 function histogram(name: string, labels: string, data: Histogram): string {

@@ -1,0 +1,69 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { DomainMetrics } from '../../src/metrics/domain.js';
+import { escapeLabelValue } from '../../src/metrics/exposition.js';
+import { affects, componentUpdate, incident, maintenance, Player, T0, uuid } from '../support/events.js';
+import { findTool } from '../support/tools.js';
+
+const promtool = findTool('promtool', 'apt-get install -y prometheus');
+
+const lines = (metrics: DomainMetrics) => metrics.text().toString('utf8').split('\n');
+
+describe('domain metrics', () => {
+  it('escapes backslashes, quotes and newlines in label values', () => {
+    expect(escapeLabelValue('a\\b"c\nd')).toBe('a\\\\b\\"c\\nd');
+    expect(escapeLabelValue('Сбой 🔥')).toBe('Сбой 🔥');
+  });
+
+  it('renders a StateSet of every known impact, plus the unknown one a component is in', () => {
+    const p = new Player().playAll([componentUpdate(1, 'partially_down', T0)]);
+    const impacts = lines(new DomainMetrics(p.state)).filter((line) => line.startsWith('statusmate_component_impact{'));
+    expect(impacts).toHaveLength(6);
+    expect(impacts.filter((line) => line.endsWith(' 1'))).toEqual([expect.stringContaining('impact="partially_down"')]);
+    expect(lines(new DomainMetrics(p.state))).toContainEqual(expect.stringMatching(/^statusmate_component_impact_level\{.*\} -1$/));
+  });
+
+  it('drops the series of a renamed component and of a finished incident at the next scrape', () => {
+    const p = new Player().playAll([componentUpdate(1, 'operational', T0), incident('incident_created', 1, T0, [affects(2, 'major_outage')])]);
+    const metrics = new DomainMetrics(p.state);
+    expect(lines(metrics).some((line) => line.includes('component="Component 1"'))).toBe(true);
+    expect(lines(metrics).some((line) => line.startsWith('statusmate_incident_info{'))).toBe(true);
+    p.playAll([componentUpdate(1, 'operational', T0 + 1, { name: 'Renamed' }), incident('incident_finished', 1, T0 + 60, [])]);
+    expect(lines(metrics).some((line) => line.includes('component="Component 1"'))).toBe(false);
+    expect(lines(metrics).some((line) => line.includes('component="Renamed"'))).toBe(true);
+    expect(lines(metrics).some((line) => line.startsWith('statusmate_incident_info{'))).toBe(false);
+  });
+
+  it('renders once per state version and serves the cached bytes in between', () => {
+    const p = new Player().playAll([componentUpdate(1, 'operational', T0)]);
+    const metrics = new DomainMetrics(p.state);
+    const first = metrics.text();
+    expect(metrics.text()).toBe(first);
+    expect(metrics.gzip()).toBe(metrics.gzip());
+    p.play(componentUpdate(1, 'major_outage', T0 + 1));
+    expect(metrics.text()).not.toBe(first);
+  });
+
+  it.skipIf(promtool.skipReason !== undefined)('passes promtool check metrics without a word about any statusmate_ family', () => {
+    const p = new Player().playAll([
+      componentUpdate(1, 'major_outage', T0, { name: 'Quote " and \\ backslash' }),
+      componentUpdate(2, 'brand_new_impact', T0),
+      incident('incident_created', 1, T0, [affects(3, 'partial_outage')], { title: 'Сбой оплаты 💳' }),
+      incident('incident_created', 2, T0, []),
+      incident('incident_finished', 2, T0 + 600, []),
+      maintenance('maintenance_created', 1, T0, [affects(4, 'under_maintenance')], { startAt: T0 + 60, endAt: T0 + 120 }),
+      maintenance('maintenance_started', 2, T0, [affects(5, null)]),
+      maintenance('maintenance_finished', 2, T0 + 300, []),
+    ]);
+    const text = new DomainMetrics(p.state).text();
+    let report = '';
+    try {
+      report = execFileSync(promtool.path ?? 'promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch (error) {
+      const failed = error as { stdout?: string; stderr?: string };
+      report = `${failed.stdout ?? ''}${failed.stderr ?? ''}`;
+    }
+    expect(report.split('\n').filter((line) => line.includes('statusmate_'))).toEqual([]);
+    expect(text.toString('utf8')).toContain(`incident_uuid="${uuid(1001)}",title="Сбой оплаты 💳"`);
+  });
+});

@@ -1,0 +1,51 @@
+import { existsSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/app.js';
+import { startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
+
+let running: ExporterProcess | undefined;
+afterEach(async () => stopProcess(running, 'SIGKILL'));
+
+const body = JSON.stringify({ meta: { type: 'component_impact_updated', uuid: '5f844cb4-32f8-43eb-aa3d-99c925d8fffe', impact: 'major_outage' } });
+
+describe('SIGTERM', () => {
+  it('lets a request in flight finish, closes the database and exits 0', async () => {
+    const dir = tempDir();
+    running = await startExporterProcess({ SQLITE_PATH: join(dir, 'shutdown.db') });
+    const socket = connect(running.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+
+    // Headers and half the body, then SIGTERM, then the rest of the body.
+    socket.write(`POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+    socket.write(body.slice(0, 20));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    running.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(running.child.exitCode).toBeNull(); // still waiting for our request
+    socket.write(body.slice(20));
+
+    const { code } = await running.exited;
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toContain('"status":"applied"');
+    expect(code).toBe(0);
+    expect(running.logs.some((line) => line.msg === 'stopped: store closed')).toBe(true);
+    // Closing the last connection checkpoints the WAL into the database file and removes it.
+    const wal = join(dir, 'shutdown.db-wal');
+    expect(!existsSync(wal) || statSync(wal).size === 0).toBe(true);
+  });
+
+  it('refuses new connections once it is shutting down', async () => {
+    running = await startExporterProcess({ STORE: 'memory' });
+    const { port } = running;
+    running.child.kill('SIGTERM');
+    const { code } = await running.exited;
+    expect(code).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
+  });
+});

@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The built entry point, as `npm start` runs it; `npm test` builds it before vitest starts. */
+export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+export function requireBuild(): void {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build (npm test does it first)`);
+}
+
+export type ExporterProcess = {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  /** Every JSON log line so far. */
+  logs: Record<string, unknown>[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+};
+
+/**
+ * Starts `node dist/main.js` with the given environment on 127.0.0.1 and resolves once it logs
+ * that it listens (PORT=0 lets the OS pick a port; the log line says which).
+ */
+export function startExporterProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<ExporterProcess> {
+  requireBuild();
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`exporter did not start within ${timeoutMs} ms: ${JSON.stringify(logs)}`)), timeoutMs);
+    let pending = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        if (!line.trim()) continue;
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        if (entry.msg === 'statusmate-exporter listening' && typeof entry.address === 'string') {
+          clearTimeout(timer);
+          const port = Number(entry.address.split(':').pop());
+          resolve({ child, port, url: `http://127.0.0.1:${port}`, logs, exited });
+        }
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => logs.push({ stderr: chunk.toString('utf8') }));
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`exporter exited (code ${code}, signal ${signal}) before listening: ${JSON.stringify(logs)}`));
+    });
+  });
+}
+
+export async function stopProcess(exporter: ExporterProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!exporter || exporter.child.exitCode !== null || exporter.child.signalCode !== null) return;
+  exporter.child.kill(signal);
+  await exporter.exited;
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(5_000),
+  });
+}
