@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+
+describe('configuration from the environment', () => {
+  it('has production defaults when nothing is set', () => {
+    expect(loadConfig({})).toEqual({
+      host: '0.0.0.0',
+      port: 9877,
+      metricsPort: undefined,
+      webhookTokens: [],
+      store: 'sqlite',
+      sqlitePath: './data/statusmate-exporter.db',
+      sqliteSynchronous: 'normal',
+      logLevel: 'info',
+      defaultStatusPage: 'default',
+      maxBodyBytes: 262144,
+      maxComponents: 10000,
+      finishedRetentionSeconds: 604800,
+      shutdownTimeoutSeconds: 10,
+      buildRevision: 'unknown',
+    });
+  });
+
+  it('splits WEBHOOK_TOKEN on commas so tokens can be rotated, dropping blanks', () => {
+    expect(loadConfig({ WEBHOOK_TOKEN: ' old , new ,, ' }).webhookTokens).toEqual(['old', 'new']);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '', METRICS_PORT: '', STORE: '' })).toMatchObject({ port: 9877, metricsPort: undefined, store: 'sqlite' });
+  });
+
+  it.each([
+    [{ PORT: 'nine' }, 'invalid configuration: PORT: Invalid input: expected number, received NaN'],
+    [{ PORT: '70000' }, 'invalid configuration: PORT: Too big: expected number to be <=65535'],
+    [{ STORE: 'redis' }, 'invalid configuration: STORE: Invalid option: expected one of "sqlite"|"memory"'],
+    [{ LOG_LEVEL: 'loud' }, 'invalid configuration: LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"'],
+    [{ MAX_COMPONENTS: '0' }, 'invalid configuration: MAX_COMPONENTS: Too small: expected number to be >0'],
+    [{ MAX_BODY_BYTES: '1.5' }, 'invalid configuration: MAX_BODY_BYTES: Invalid input: expected int, received number'],
+    [{ PORT: '9000', METRICS_PORT: '9000' }, 'invalid configuration: METRICS_PORT: must differ from PORT (leave it unset to serve /metrics on PORT)'],
+    [{ PORT: 'x', STORE: 'y' }, 'invalid configuration: PORT: Invalid input: expected number, received NaN; STORE: Invalid option: expected one of "sqlite"|"memory"'],
+  ])('refuses %j with a message naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
