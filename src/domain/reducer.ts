@@ -420,10 +420,10 @@ class Draft {
         if (impact !== null && (worst === undefined || impactLevel(impact) > impactLevel(worst))) worst = impact;
       }
     };
-    for (const incident of this.live(this.page?.incidents, this.incidents)) {
+    for (const incident of this.live(this.page?.activeIncidents, this.incidents)) {
       if (incident.state === 'active') consider(incident.components, null);
     }
-    for (const maintenance of this.live(this.page?.maintenances, this.maintenances)) {
+    for (const maintenance of this.live(this.page?.unfinishedMaintenances, this.maintenances)) {
       if (maintenance.state === 'in_progress') consider(maintenance.components, DEFAULT_MAINTENANCE_IMPACT);
     }
     return worst ?? OPERATIONAL;

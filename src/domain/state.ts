@@ -75,8 +75,15 @@ export type PageStats = {
 export type Page = {
   stats: PageStats;
   components: Map<string, ComponentRecord>;
+  /** Every incident still remembered, finished ones included (until pruned). */
   incidents: Map<string, IncidentRecord>;
   maintenances: Map<string, MaintenanceRecord>;
+  /**
+   * The active incidents and unfinished maintenances: an index over the maps above, kept by
+   * applyPatch, so that neither the reducer nor a scrape walks the finished ones retained for days.
+   */
+  activeIncidents: Map<string, IncidentRecord>;
+  unfinishedMaintenances: Map<string, MaintenanceRecord>;
 };
 
 export type State = {
@@ -154,6 +161,8 @@ function pageOf(state: State, statusPage: string): Page {
       components: new Map(),
       incidents: new Map(),
       maintenances: new Map(),
+      activeIncidents: new Map(),
+      unfinishedMaintenances: new Map(),
     };
     state.pages.set(statusPage, page);
   }
@@ -171,12 +180,28 @@ export function applyPatch(state: State, patch: Patch): void {
     if (!components.has(component.uuid)) state.componentCount += 1;
     components.set(component.uuid, component);
   }
-  for (const incident of patch.incidents) pageOf(state, incident.statusPage).incidents.set(incident.uuid, incident);
-  for (const maintenance of patch.maintenances) {
-    pageOf(state, maintenance.statusPage).maintenances.set(maintenance.uuid, maintenance);
+  for (const incident of patch.incidents) {
+    const page = pageOf(state, incident.statusPage);
+    page.incidents.set(incident.uuid, incident);
+    if (incident.state === 'active') page.activeIncidents.set(incident.uuid, incident);
+    else page.activeIncidents.delete(incident.uuid);
   }
-  for (const key of patch.deleteIncidents) state.pages.get(key.statusPage)?.incidents.delete(key.uuid);
-  for (const key of patch.deleteMaintenances) state.pages.get(key.statusPage)?.maintenances.delete(key.uuid);
+  for (const maintenance of patch.maintenances) {
+    const page = pageOf(state, maintenance.statusPage);
+    page.maintenances.set(maintenance.uuid, maintenance);
+    if (maintenance.state !== 'finished') page.unfinishedMaintenances.set(maintenance.uuid, maintenance);
+    else page.unfinishedMaintenances.delete(maintenance.uuid);
+  }
+  for (const key of patch.deleteIncidents) {
+    const page = state.pages.get(key.statusPage);
+    page?.incidents.delete(key.uuid);
+    page?.activeIncidents.delete(key.uuid);
+  }
+  for (const key of patch.deleteMaintenances) {
+    const page = state.pages.get(key.statusPage);
+    page?.maintenances.delete(key.uuid);
+    page?.unfinishedMaintenances.delete(key.uuid);
+  }
   for (const { key, receivedAt } of patch.seen) state.seen.set(key, receivedAt);
   for (const key of patch.forgetSeen) state.seen.delete(key);
   state.version += 1;

@@ -56,8 +56,8 @@ export class DomainMetrics {
       .map((page) => ({
         stats: page.stats,
         components: sortedValues(page.components),
-        incidents: sortedValues(page.incidents),
-        maintenances: sortedValues(page.maintenances),
+        incidents: sortedValues(page.activeIncidents),
+        maintenances: sortedValues(page.unfinishedMaintenances),
       }));
     let out = '';
     const family = (name: string, type: MetricType, help: string, body: (page: SortedPage) => string) => {
@@ -163,7 +163,9 @@ export class DomainMetrics {
 type SortedPage = {
   stats: Page['stats'];
   components: ComponentRecord[];
+  /** Active incidents only: finished ones have no series. */
   incidents: IncidentRecord[];
+  /** Unfinished maintenances only. */
   maintenances: MaintenanceRecord[];
 };
 
