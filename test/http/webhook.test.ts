@@ -183,6 +183,24 @@ describe('POST /webhook answers', () => {
     expect(retried.body.status).toBe('applied');
   });
 
+  it('200 refused_limit for a new component past MAX_COMPONENTS, logged and counted', async () => {
+    app = await makeApp({ maxComponents: 1 });
+    await post(componentEvent('major_outage'));
+    const refused = await post(componentEvent('major_outage', { uuid: '33333333-3333-4333-8333-333333333333' }));
+    expect(refused.status).toBe(200);
+    expect(refused.body.status).toBe('refused_limit');
+    expect(app.ingestor.state.componentCount).toBe(1);
+    expect(requestsTotal(await metrics(), 'component_impact_updated', 'refused_limit')).toBe(1);
+    expect(app.logs.lines.some((line) => line.level === 'warn' && line.max_components === 1)).toBe(true);
+  });
+
+  it('keeps an unknown impact at level -1 and logs it at warn', async () => {
+    app = await makeApp();
+    expect((await post(componentEvent('partially_degraded'))).status).toBe(200);
+    expect(sampleValue(await metrics(), 'statusmate_component_impact_level')).toBe(-1);
+    expect(app.logs.lines.some((line) => line.level === 'warn' && line.impact === 'partially_degraded')).toBe(true);
+  });
+
   it('405 for other methods on /webhook and a JSON 404 elsewhere', async () => {
     app = await makeApp();
     const get = await request(app.main).get('/webhook');
