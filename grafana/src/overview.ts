@@ -177,7 +177,7 @@ function availabilityTable(): TablePanel {
 function activeIncidentsTable(): TablePanel {
   const start = `max by (status_page, incident_uuid) (${METRIC.incidentStart}{${PAGE}})`;
   return new TablePanel()
-    .title('Active incidents')
+    .title('Active incidents by age')
     .description('Incidents created and not yet finished, oldest first.')
     .span(24)
     .height(7)

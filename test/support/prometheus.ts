@@ -299,7 +299,7 @@ export async function startPrometheus(binary: string, config: { scrapeConfigs: s
   try {
     await waitFor('Prometheus to be ready', async () => {
       if (child.process.exitCode !== null) throw new Error(`prometheus exited with ${child.process.exitCode}:\n${child.output()}`);
-      const response = await fetch(`${url}/-/ready`);
+      const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) });
       return response.ok ? true : undefined;
     });
   } catch (error) {
@@ -335,6 +335,7 @@ export async function instantQuery(url: string, expr: string): Promise<QueryResu
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ query: expr }),
+    signal: AbortSignal.timeout(10_000),
   });
   const body = queryResponse.parse(await response.json());
   if (body.status === 'error') return { ok: false, error: `${body.errorType}: ${body.error}` };
@@ -351,6 +352,7 @@ export async function rangeQuery(url: string, expr: string, seconds: number, ste
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ query: expr, start: String(end - seconds), end: String(end), step: String(stepSeconds) }),
+    signal: AbortSignal.timeout(10_000),
   });
   const body = queryResponse.parse(await response.json());
   if (body.status === 'error') return { ok: false, error: `${body.errorType}: ${body.error}` };
