@@ -39,6 +39,8 @@ const common = {
   status_page: statusPage,
 };
 
+type CommonFields = z.infer<z.ZodObject<typeof common>>;
+
 const affectedComponent = z.object({
   impact: impact.nullish(),
   component_details: z.object({
@@ -107,7 +109,7 @@ export function parseWebhook(body: unknown, fallbackStatusPage: string): ParseRe
     if (key !== 'payload' && value !== undefined) fields[key] = value;
   }
 
-  const base = (value: { uuid: string; title?: string | null | undefined; created_at?: number | null | undefined; delivery_attempt?: number | null | undefined; status_page?: string | null | undefined }) => ({
+  const base = (value: CommonFields) => ({
     statusPage: cutLabel(value.status_page ?? fallbackStatusPage),
     uuid: value.uuid.toLowerCase(),
     createdAt: value.created_at ?? null,
@@ -134,6 +136,6 @@ export function parseWebhook(body: unknown, fallbackStatusPage: string): ParseRe
       uuid: component.uuid.toLowerCase(),
     })),
   };
-  if (type === 'incident_created' || type === 'incident_finished') return { kind: 'event', event: { type, ...lifecycle } };
-  return { kind: 'event', event: { type, ...lifecycle } };
+  const event: StatusMateEvent = { type, ...lifecycle };
+  return { kind: 'event', event };
 }
