@@ -67,6 +67,29 @@ describe('generated dashboards', () => {
     for (const ref of refs) expect(ref).toEqual({ type: 'prometheus', uid: '${datasource}' });
   });
 
+  it.each(built)('panels of $file tile the 24-column grid without overlapping', ({ dashboard }) => {
+    const taken = new Set<string>();
+    for (const panel of dashboard.panels ?? []) {
+      const pos = panel.gridPos;
+      expect(pos, `panel ${panel.title} has no gridPos`).toBeDefined();
+      if (!pos) continue;
+      expect(pos.x + pos.w, `panel ${panel.title} is wider than the grid`).toBeLessThanOrEqual(24);
+      for (let x = pos.x; x < pos.x + pos.w; x += 1) {
+        for (let y = pos.y; y < pos.y + pos.h; y += 1) {
+          expect(taken.has(`${x},${y}`), `panel ${panel.title} overlaps another at ${x},${y}`).toBe(false);
+          taken.add(`${x},${y}`);
+        }
+      }
+    }
+  });
+
+  it.each(built)('every panel of $file has a title and a description saying what it shows', ({ dashboard }) => {
+    for (const panel of dashboard.panels ?? []) {
+      expect(panel.title).toMatch(/\S/);
+      if (panel.type !== 'row') expect((panel as { description?: string }).description, panel.title).toMatch(/\S/);
+    }
+  });
+
   it.each(built)('panel ids of $file are unique', ({ dashboard }) => {
     const ids = (dashboard.panels ?? []).map((panel) => panel.id);
     expect(new Set(ids).size).toBe(ids.length);
