@@ -1,0 +1,142 @@
+// Child processes of the bench: the exporter and the baselines. Every child is tracked and killed
+// when the bench ends, whether it ends normally, on an error, on SIGINT/SIGTERM or on the watchdog.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const EXPORTER = join(ROOT, 'dist', 'main.js');
+export const BASELINES = join(ROOT, 'bench', 'baselines');
+export const TOKEN = 'bench-token';
+
+const children = new Set();
+const tempDirs = new Set();
+
+export function killAll() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  children.clear();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    console.error(`\nbench: ${signal}, stopping children`);
+    killAll();
+    process.exit(130);
+  });
+}
+
+export function tempDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'statusmate-bench-'));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** A port free on 127.0.0.1 right now (the child binds it a moment later). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Spawns `node <script>` and resolves once `readyPath` answers 200 (polled every 5 ms), with the
+ * time that took from spawn. Rejects if the child exits first or `timeoutMs` passes.
+ */
+export async function startChild(name, script, env, { readyPath = '/readyz', timeoutMs = 20_000, nodeArgs = [] } = {}) {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, [...nodeArgs, script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  const keep = (chunk) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+    children.delete(child);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = started + timeoutMs;
+  for (;;) {
+    if (gone) throw new Error(`${name} exited before it was ready:\n${output}`);
+    if (performance.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} not ready within ${timeoutMs} ms:\n${output}`);
+    }
+    try {
+      const response = await fetch(url + readyPath, { signal: AbortSignal.timeout(1000) });
+      await response.arrayBuffer();
+      if (response.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(5);
+  }
+  const readyMs = performance.now() - started;
+  return {
+    name,
+    child,
+    pid: child.pid,
+    port,
+    url,
+    readyMs,
+    output: () => output,
+    async stop() {
+      if (gone) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The built exporter on a SQLite file, logging at warn (no access log lines). */
+export function startExporter(sqlitePath, env = {}, options = {}) {
+  return startChild('exporter', EXPORTER, {
+    STORE: 'sqlite',
+    SQLITE_PATH: sqlitePath,
+    SQLITE_SYNCHRONOUS: process.env.BENCH_SYNCHRONOUS ?? 'normal',
+    LOG_LEVEL: 'warn',
+    WEBHOOK_TOKEN: TOKEN,
+    MAX_COMPONENTS: '20000',
+    ...env,
+  }, options);
+}
+
+export function startBaseline(file, env = {}) {
+  return startChild(file, join(BASELINES, file), env, { readyPath: '/readyz' });
+}
+
+/** Resident set size of a process, in bytes, from /proc/<pid>/status (VmRSS). */
+export async function rssBytes(pid) {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]) * 1024;
+}

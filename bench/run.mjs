@@ -1,0 +1,415 @@
+// npm run bench: the exporter (built, as `npm start` runs it, on a SQLite file) measured side by
+// side with its ceilings in one run. See bench/README.md for what each figure means.
+//
+// Knobs: BENCH_RUNS (3), BENCH_DURATION (10 s per measured load), BENCH_WARMUP (2 s),
+// BENCH_CONNECTIONS (50), BENCH_SCRAPES (50), BENCH_CHANGED_SCRAPES (20), BENCH_SYNCHRONOUS
+// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape),
+// BENCH_TIMEOUT (900 s: the whole bench is killed past it).
+
+import { join } from 'node:path';
+import { createWorkload, staticBodies } from './lib/events.mjs';
+import { closeAgent, parseMetrics, postAll, postWebhook, request, scrape, sumOf, webhookHeaders } from './lib/http.mjs';
+import { componentName, componentUuid, IMPACTS, incidentUuid, isoTime, maintenanceUuid, PAGE, T0 } from './lib/ids.mjs';
+import { median, percentile, runLoad } from './lib/load.mjs';
+import { killAll, rssBytes, startBaseline, startExporter, tempDir } from './lib/proc.mjs';
+
+const int = (name, fallback) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number`);
+  return value;
+};
+const RUNS = Math.max(1, int('BENCH_RUNS', 3));
+const DURATION = Math.max(1, int('BENCH_DURATION', 10));
+const WARMUP = int('BENCH_WARMUP', 2);
+const CONNECTIONS = Math.max(1, int('BENCH_CONNECTIONS', 50));
+const SCRAPES = Math.max(1, int('BENCH_SCRAPES', 50));
+const CHANGED_SCRAPES = Math.max(1, int('BENCH_CHANGED_SCRAPES', 20));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape').split(',').map((s) => s.trim()));
+const TIMEOUT_S = int('BENCH_TIMEOUT', 900);
+
+const watchdog = setTimeout(() => {
+  console.error(`bench: still running after ${TIMEOUT_S} s; killing everything`);
+  killAll();
+  process.exit(1);
+}, TIMEOUT_S * 1000);
+watchdog.unref();
+
+const log = (message) => console.error(`[${((performance.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${message}`);
+const startedAt = performance.now();
+const failures = [];
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+const MB = 1024 * 1024;
+const fmt = {
+  rps: (v) => (Number.isFinite(v) ? `${Math.round(v).toLocaleString('en-US')} req/s` : 'n/a'),
+  ms: (v) => (Number.isFinite(v) ? `${v < 10 ? v.toFixed(2) : v.toFixed(1)} ms` : 'n/a'),
+  bytes: (v) => (Number.isFinite(v) ? (v >= MB ? `${(v / MB).toFixed(2)} MiB` : `${(v / 1024).toFixed(0)} KiB`) : 'n/a'),
+  ratio: (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : ''),
+};
+
+const rows = [];
+/** One line of the table. `pass` is undefined for figures without a target. */
+function row(section, figure, value, baseline, ratio, target, pass) {
+  rows.push({ section, figure, value, baseline, ratio, target, pass });
+}
+
+function printTable() {
+  const header = { section: 'benchmark', figure: 'figure', value: 'exporter', baseline: 'baseline (same run)', ratio: 'ratio', target: 'target', pass: 'result' };
+  const cells = (r) => [r.section, r.figure, r.value, r.baseline, r.ratio, r.target, r.pass === undefined ? '' : r.pass === true ? 'PASS' : r.pass === false ? 'FAIL' : r.pass];
+  const all = [cells(header), ...rows.map(cells)];
+  const widths = all[0].map((_, i) => Math.max(...all.map((c) => c[i].length)));
+  const line = (c) => `| ${c.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(all[0]));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const c of all.slice(1)) console.log(line(c));
+}
+
+const webhookRequest = (extra = {}) => ({ method: 'POST', path: '/webhook', headers: webhookHeaders, ...extra });
+
+/** The load source for the exporter: one distinct event per request, confirmed when answered `applied`. */
+function workloadRequests(workload, counters) {
+  return [
+    webhookRequest({
+      setupRequest(req, context) {
+        const { id, body } = workload.next();
+        context.id = id;
+        req.body = body;
+        return req;
+      },
+      onResponse(status, body, context) {
+        if (status === 200 && body.startsWith('{"status":"applied"')) workload.confirm(context.id);
+        else counters.unexpected.push(`${status} ${body.slice(0, 200)}`);
+      },
+    }),
+  ];
+}
+
+/** The load source for the baselines: the same mix of bodies, pre-built, so the client costs nothing. */
+let staticPool;
+function staticRequests() {
+  staticPool ??= staticBodies(1000).map((body) => webhookRequest({ body }));
+  return staticPool;
+}
+
+async function metricsSamples(url) {
+  return parseMetrics((await request(`${url}/metrics`)).body.toString('utf8'));
+}
+
+/**
+ * Re-delivers every event that was in flight when the load stopped (as StatusMate would retry it),
+ * then checks that the exporter applied each distinct event exactly once.
+ */
+async function checkCounters(url, workload, counters, label) {
+  let redelivered = 0;
+  for (const { id, body } of workload.unconfirmed()) {
+    const status = await postWebhook(url, body);
+    if (status !== 'applied' && status !== 'duplicate') counters.unexpected.push(`re-delivery answered ${status}`);
+    workload.confirm(id);
+    redelivered += 1;
+  }
+  const samples = await metricsSamples(url);
+  const outcome = (o) => (key) => key.includes(`outcome="${o}"`);
+  const applied = sumOf(samples, 'statusmate_webhook_requests_total', outcome('applied'));
+  const problems = [...counters.unexpected.slice(0, 5)];
+  if (counters.unexpected.length > 0) problems.push(`${counters.unexpected.length} answers were not 200 applied`);
+  if (applied !== workload.total) problems.push(`webhook_requests_total{outcome="applied"} = ${applied}, distinct events sent = ${workload.total}`);
+  for (const o of ['stale', 'invalid', 'unsupported', 'refused_limit', 'error', 'unauthorized', 'too_large']) {
+    const n = sumOf(samples, 'statusmate_webhook_requests_total', outcome(o));
+    if (n !== 0) problems.push(`webhook_requests_total{outcome="${o}"} = ${n}`);
+  }
+  const domain = {
+    incident_created: 'statusmate_incidents_created_total',
+    incident_finished: 'statusmate_incidents_finished_total',
+    maintenance_created: 'statusmate_maintenances_created_total',
+    maintenance_started: 'statusmate_maintenances_started_total',
+    maintenance_finished: 'statusmate_maintenances_finished_total',
+  };
+  for (const [type, metric] of Object.entries(domain)) {
+    const n = sumOf(samples, metric);
+    if (n !== workload.generated[type]) problems.push(`${metric} = ${n}, ${type} events sent = ${workload.generated[type]}`);
+  }
+  const updates = sumOf(samples, 'statusmate_webhook_requests_total', (k) => k.includes('type="component_impact_updated"') && k.includes('outcome="applied"'));
+  if (updates !== workload.generated.component_impact_updated) problems.push(`component_impact_updated applied = ${updates}, sent = ${workload.generated.component_impact_updated}`);
+  if (problems.length > 0) {
+    const message = `COUNTERS DO NOT MATCH (${label}): ${problems.join('; ')}`;
+    console.error(message);
+    failures.push(message);
+    return false;
+  }
+  log(`${label}: counters match: ${workload.total} events (${redelivered} in flight at the end re-delivered)`);
+  return workload.total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Ingest and 2. retry storm
+
+async function ingestOnce(run) {
+  const out = {};
+  for (const [key, file] of [['bare', 'bare-node.mjs'], ['express', 'express-json.mjs']]) {
+    const server = await startBaseline(file);
+    try {
+      out[key] = await runLoad({ url: server.url, connections: CONNECTIONS, duration: DURATION, warmup: WARMUP, requests: staticRequests() });
+      if (out[key].non2xx > 0 || out[key].errors > 0) failures.push(`${file}: ${out[key].non2xx} non-2xx, ${out[key].errors} errors`);
+    } finally {
+      await server.stop();
+    }
+    log(`ingest run ${run}: ${key} ${fmt.rps(out[key].rps)} p50 ${fmt.ms(out[key].p50)} p99 ${fmt.ms(out[key].p99)}`);
+  }
+  const dir = tempDir();
+  const exporter = await startExporter(join(dir, 'ingest.db'));
+  try {
+    const workload = createWorkload({ space: 1 + run });
+    const counters = { unexpected: [] };
+    out.exporter = await runLoad({ url: exporter.url, connections: CONNECTIONS, duration: DURATION, warmup: WARMUP, requests: workloadRequests(workload, counters) });
+    log(`ingest run ${run}: exporter ${fmt.rps(out.exporter.rps)} p50 ${fmt.ms(out.exporter.p50)} p99 ${fmt.ms(out.exporter.p99)}`);
+    out.events = await checkCounters(exporter.url, workload, counters, `ingest run ${run}`);
+  } finally {
+    await exporter.stop();
+  }
+  return out;
+}
+
+async function stormOnce(exporter, run) {
+  // One event, delivered again and again as StatusMate's retries are: same event, delivery_attempt > 0.
+  const uuid = incidentUuid(run, 0xabc);
+  const t = T0 + run * 3600;
+  const body = (attempt) =>
+    `{"text":"Storm","meta":{"type":"incident_created","uuid":"${uuid}","title":"Storm ${run}","created_at":"${isoTime(t)}","delivery_attempt":${attempt},"status_page":"${PAGE}","start_at":"${isoTime(t)}","end_at":null,"affected_components":[{"impact":"major_outage","component_details":{"name":"${componentName(run)}","impact":"major_outage","component_uuid":"${componentUuid(run)}"}}]}}`;
+  const first = await postWebhook(exporter.url, body(0));
+  if (first !== 'applied') throw new Error(`storm: first delivery answered ${first}`);
+  const expectBody = `{"status":"duplicate","type":"incident_created","uuid":"${uuid}","status_page":"${PAGE}"}`;
+  const requests = [1, 2, 3, 4, 5].map((attempt) => webhookRequest({ body: body(attempt) }));
+  const result = await runLoad({ url: exporter.url, connections: CONNECTIONS, duration: DURATION, warmup: WARMUP, requests, expectBody });
+  if (result.non2xx > 0 || result.mismatches > 0 || result.errors > 0) {
+    failures.push(`retry storm run ${run}: ${result.non2xx} non-2xx, ${result.mismatches} answers other than duplicate, ${result.errors} errors`);
+  }
+  log(`storm run ${run}: ${fmt.rps(result.rps)} p50 ${fmt.ms(result.p50)} p99 ${fmt.ms(result.p99)}`);
+  return result;
+}
+
+async function ingestAndStorm() {
+  const ingest = [];
+  for (let run = 1; run <= RUNS; run += 1) ingest.push(await ingestOnce(run));
+  const pick = (key, field) => median(ingest.map((r) => r[key][field]));
+  const ex = { rps: pick('exporter', 'rps'), p50: pick('exporter', 'p50'), p99: pick('exporter', 'p99') };
+  const bare = { rps: pick('bare', 'rps'), p50: pick('bare', 'p50'), p99: pick('bare', 'p99') };
+  const exp = { rps: pick('express', 'rps'), p50: pick('express', 'p50'), p99: pick('express', 'p99') };
+  const S = `1 ingest (${CONNECTIONS} conn, ${DURATION} s)`;
+  row(S, 'req/s vs express.json()', fmt.rps(ex.rps), `express ${fmt.rps(exp.rps)}`, fmt.ratio(ex.rps / exp.rps), '≥ 0.90× express', ex.rps >= 0.9 * exp.rps);
+  row(S, 'req/s vs bare node:http', fmt.rps(ex.rps), `bare ${fmt.rps(bare.rps)}`, fmt.ratio(ex.rps / bare.rps), '≥ 0.20× bare', ex.rps >= 0.2 * bare.rps);
+  row(S, 'latency p50', fmt.ms(ex.p50), `express ${fmt.ms(exp.p50)} / bare ${fmt.ms(bare.p50)}`, fmt.ratio(ex.p50 / exp.p50), '', undefined);
+  row(S, 'latency p99', fmt.ms(ex.p99), `express ${fmt.ms(exp.p99)} / bare ${fmt.ms(bare.p99)}`, fmt.ratio(ex.p99 / exp.p99), '≤ 20 ms', ex.p99 <= 20);
+  const events = ingest.map((r) => r.events);
+  row(S, 'counters = distinct events', events.every((n) => n !== false) ? `match (${events.join(', ')})` : 'MISMATCH', '', '', 'equal', events.every((n) => n !== false));
+
+  const dir = tempDir();
+  const exporter = await startExporter(join(dir, 'storm.db'));
+  const storm = [];
+  try {
+    for (let run = 1; run <= RUNS; run += 1) storm.push(await stormOnce(exporter, run));
+    const samples = await metricsSamples(exporter.url);
+    const applied = sumOf(samples, 'statusmate_webhook_requests_total', (k) => k.includes('outcome="applied"'));
+    if (applied !== RUNS) failures.push(`retry storm: ${applied} events applied, expected ${RUNS} (one per run)`);
+  } finally {
+    await exporter.stop();
+  }
+  const st = { rps: median(storm.map((r) => r.rps)), p99: median(storm.map((r) => r.p99)), p50: median(storm.map((r) => r.p50)) };
+  const T = '2 retry storm (duplicates)';
+  row(T, 'req/s vs applied ingest', fmt.rps(st.rps), `applied ${fmt.rps(ex.rps)}`, fmt.ratio(st.rps / ex.rps), '≥ 1.00× applied', st.rps >= ex.rps);
+  row(T, 'req/s vs bare node:http', fmt.rps(st.rps), `bare ${fmt.rps(bare.rps)}`, fmt.ratio(st.rps / bare.rps), '', undefined);
+  row(T, 'latency p50 / p99', `${fmt.ms(st.p50)} / ${fmt.ms(st.p99)}`, `applied ${fmt.ms(ex.p50)} / ${fmt.ms(ex.p99)}`, fmt.ratio(st.p99 / ex.p99), '', undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Scrape, 4. memory and start-up
+
+const INCIDENTS = 200;
+const MAINTENANCES = 100;
+
+/** The bodies that build a state of `components` components, 200 active incidents and 100 scheduled maintenances. */
+function stateBodies(components) {
+  const bodies = [];
+  for (let i = 0; i < components; i += 1) {
+    const impact = i % 7 === 0 ? 'major_outage' : 'operational';
+    bodies.push(`{"text":"${componentName(i)}","meta":{"type":"component_impact_updated","uuid":"${componentUuid(i)}","title":"${componentName(i)}","impact":"${impact}","created_at":"${isoTime(T0 + i)}","delivery_attempt":0,"status_page":"${PAGE}"}}`);
+  }
+  for (let i = 0; i < INCIDENTS; i += 1) {
+    const t = T0 + 100_000 + i;
+    const affected = Array.from({ length: 5 }, (_, j) => (i * 5 + j) % components)
+      .map((c) => `{"impact":"major_outage","component_details":{"name":"${componentName(c)}","impact":"major_outage","component_uuid":"${componentUuid(c)}"}}`)
+      .join(',');
+    bodies.push(`{"text":"Incident","meta":{"type":"incident_created","uuid":"${incidentUuid(i)}","title":"Elevated error rates (bench incident ${i})","created_at":"${isoTime(t)}","delivery_attempt":0,"status_page":"${PAGE}","start_at":"${isoTime(t)}","end_at":null,"affected_components":[${affected}]}}`);
+  }
+  for (let i = 0; i < MAINTENANCES; i += 1) {
+    const t = T0 + 200_000 + i;
+    const c = (components - 1 - i) % components;
+    bodies.push(`{"text":"Maintenance","meta":{"type":"maintenance_created","uuid":"${maintenanceUuid(i)}","title":"Database upgrade (bench maintenance ${i})","created_at":"${isoTime(t)}","delivery_attempt":0,"status_page":"${PAGE}","start_at":"${isoTime(t + 3600)}","end_at":"${isoTime(t + 7200)}","affected_components":[{"impact":"under_maintenance","component_details":{"name":"${componentName(c)}","impact":"under_maintenance","component_uuid":"${componentUuid(c)}"}}]}}`);
+  }
+  return bodies;
+}
+
+async function scrapeSeries(url, gzip, count) {
+  const times = [];
+  let bytes = 0;
+  for (let i = 0; i < count; i += 1) {
+    const result = await scrape(url, gzip);
+    times.push(result.ms);
+    bytes = result.bytes;
+  }
+  const sorted = Float64Array.from(times).sort();
+  return { median: percentile(sorted, 50), p99: percentile(sorted, 99), bytes };
+}
+
+let changeSeq = 0;
+/** Scrapes right after a committed event each time, so every scrape sees a changed state. */
+async function changedScrapes(url, gzip, count, components) {
+  const times = [];
+  for (let i = 0; i < count; i += 1) {
+    const c = components - 1 - (changeSeq % 50);
+    const t = T0 + 500_000 + changeSeq++;
+    const status = await postWebhook(url, `{"text":"x","meta":{"type":"component_impact_updated","uuid":"${componentUuid(c)}","title":"${componentName(c)}","impact":"${IMPACTS[changeSeq % 5]}","created_at":"${isoTime(t)}","status_page":"${PAGE}"}}`);
+    if (status !== 'applied') throw new Error(`changed scrape: event answered ${status}`);
+    times.push((await scrape(url, gzip)).ms);
+  }
+  const sorted = Float64Array.from(times).sort();
+  return { median: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+async function scrapeState(components, sqlitePath) {
+  const exporter = await startExporter(sqlitePath);
+  const built = performance.now();
+  await postAll(exporter.url, stateBodies(components), 16);
+  log(`scrape ${components}: state built in ${((performance.now() - built) / 1000).toFixed(1)} s`);
+  await scrape(exporter.url, false); // render once
+  const result = {
+    plain: await scrapeSeries(exporter.url, false, SCRAPES),
+    gzip: await scrapeSeries(exporter.url, true, SCRAPES),
+    changedPlain: await changedScrapes(exporter.url, false, CHANGED_SCRAPES, components),
+    changedGzip: await changedScrapes(exporter.url, true, CHANGED_SCRAPES, components),
+  };
+  const samples = await metricsSamples(exporter.url);
+  const series = sumOf(samples, 'statusmate_component_impact', () => true);
+  result.rss = await rssBytes(exporter.pid);
+  result.impactSeries = [...samples.keys()].filter((k) => k.startsWith('statusmate_component_impact{')).length;
+  if (result.impactSeries !== components * 5) failures.push(`scrape ${components}: ${result.impactSeries} statusmate_component_impact series, expected ${components * 5}`);
+  if (series !== components) failures.push(`scrape ${components}: StateSet sums to ${series}, expected ${components}`);
+  await exporter.stop();
+  return result;
+}
+
+async function promClientBaseline(components) {
+  const server = await startBaseline('prom-client.mjs', { COMPONENTS: String(components), INCIDENTS: String(INCIDENTS), MAINTENANCES: String(MAINTENANCES) });
+  try {
+    await scrape(server.url, false);
+    // prom-client renders every scrape (hundreds of ms at 10k): fewer scrapes keep the bench short.
+    const count = Math.min(SCRAPES, 25);
+    return { plain: await scrapeSeries(server.url, false, count), gzip: await scrapeSeries(server.url, true, count) };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function scrapeUnderLoad(exporter, run) {
+  // Events on the components of the pre-built state, so they change what the scrape renders.
+  const results = {};
+  for (const withScrapes of [false, true]) {
+    const workload = createWorkload({ space: 10 + run * 2 + (withScrapes ? 1 : 0) });
+    const counters = { unexpected: [] };
+    const scrapeTimes = [];
+    let scraping = withScrapes;
+    const scraper = (async () => {
+      while (scraping) {
+        const started = performance.now();
+        scrapeTimes.push((await scrape(exporter.url, true)).ms);
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 - (performance.now() - started))));
+      }
+    })();
+    const load = await runLoad({ url: exporter.url, connections: CONNECTIONS, duration: DURATION, warmup: WARMUP, requests: workloadRequests(workload, counters) });
+    scraping = false;
+    await scraper;
+    if (counters.unexpected.length > 0) failures.push(`scrape under load: ${counters.unexpected.length} answers not applied: ${counters.unexpected[0]}`);
+    results[withScrapes ? 'with' : 'without'] = { ...load, scrapeMedian: median(scrapeTimes) };
+    log(`under load run ${run} ${withScrapes ? 'with' : 'without'} scrapes: ${fmt.rps(load.rps)} p99 ${fmt.ms(load.p99)}${withScrapes ? `, scrape median ${fmt.ms(median(scrapeTimes))}` : ''}`);
+  }
+  return results;
+}
+
+async function scrapeMemoryStartup() {
+  const dir = tempDir();
+  const big = join(dir, 'state-10k.db');
+  const s1k = await scrapeState(1_000, join(dir, 'state-1k.db'));
+  const b1k = await promClientBaseline(1_000);
+  const s10k = await scrapeState(10_000, big);
+  const b10k = await promClientBaseline(10_000);
+
+  for (const [n, s, b] of [['1k', s1k, b1k], ['10k', s10k, b10k]]) {
+    const S = `3 scrape ${n} components`;
+    const target = n === '10k' ? '≤ 15 ms' : '';
+    row(S, 'unchanged, plain: median / p99', `${fmt.ms(s.plain.median)} / ${fmt.ms(s.plain.p99)}`, `prom-client ${fmt.ms(b.plain.median)} / ${fmt.ms(b.plain.p99)}`, fmt.ratio(s.plain.median / b.plain.median), target, n === '10k' ? s.plain.median <= 15 : undefined);
+    row(S, 'unchanged, gzip: median / p99', `${fmt.ms(s.gzip.median)} / ${fmt.ms(s.gzip.p99)}`, `prom-client ${fmt.ms(b.gzip.median)} / ${fmt.ms(b.gzip.p99)}`, fmt.ratio(s.gzip.median / b.gzip.median), target, n === '10k' ? s.gzip.median <= 15 : undefined);
+    row(S, 'changed, plain: median / p99', `${fmt.ms(s.changedPlain.median)} / ${fmt.ms(s.changedPlain.p99)}`, `prom-client ${fmt.ms(b.plain.median)}`, fmt.ratio(s.changedPlain.median / b.plain.median), '≤ 1.00× prom-client', s.changedPlain.median <= b.plain.median);
+    row(S, 'changed, gzip: median / p99', `${fmt.ms(s.changedGzip.median)} / ${fmt.ms(s.changedGzip.p99)}`, `prom-client ${fmt.ms(b.gzip.median)}`, fmt.ratio(s.changedGzip.median / b.gzip.median), '≤ 1.00× prom-client', s.changedGzip.median <= b.gzip.median);
+    row(S, 'body size plain / gzip', `${fmt.bytes(s.plain.bytes)} / ${fmt.bytes(s.gzip.bytes)}`, `prom-client ${fmt.bytes(b.plain.bytes)} / ${fmt.bytes(b.gzip.bytes)}`, fmt.ratio(s.plain.bytes / b.plain.bytes), '', undefined);
+  }
+
+  // 4. Start-up on the 10k file: spawn → /readyz 200, against an empty store.
+  const empty = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    const e = await startExporter(join(dir, `empty-${i}.db`));
+    empty.push(e.readyMs);
+    await e.stop();
+  }
+  const startups = [];
+  let exporter;
+  for (let i = 0; i < RUNS; i += 1) {
+    exporter = await startExporter(big);
+    startups.push(exporter.readyMs);
+    if (i < RUNS - 1) await exporter.stop();
+  }
+  await scrape(exporter.url, true);
+  const rssRestarted = await rssBytes(exporter.pid);
+  const M = '4 memory and start-up';
+  const rss = Math.max(s10k.rss, rssRestarted);
+  row(M, 'RSS, 10k components', `${fmt.bytes(rss)}`, `after ingest+scrapes ${fmt.bytes(s10k.rss)} / restarted ${fmt.bytes(rssRestarted)}`, '', '≤ 150 MiB', rss <= 150 * MB);
+  const startup = median(startups);
+  row(M, 'start → /readyz 200, 10k stored', fmt.ms(startup), `empty store ${fmt.ms(median(empty))}`, fmt.ratio(startup / median(empty)), '≤ 2000 ms', startup <= 2000);
+
+  // 3 (cont.): does a scrape stall ingestion? Ingest on the 10k state, with and without a gzip scrape every second.
+  try {
+    const under = [];
+    for (let run = 1; run <= RUNS; run += 1) under.push(await scrapeUnderLoad(exporter, run));
+    const without = median(under.map((u) => u.without.p99));
+    const withS = median(under.map((u) => u.with.p99));
+    const S = '3 scrape during ingest (10k)';
+    row(S, 'ingest p99 with scrapes every 1 s', fmt.ms(withS), `without scrapes ${fmt.ms(without)}`, fmt.ratio(withS / without), '≤ 2.00× without', withS <= 2 * without);
+    row(S, 'ingest req/s with / without scrapes', `${fmt.rps(median(under.map((u) => u.with.rps)))}`, `${fmt.rps(median(under.map((u) => u.without.rps)))}`, '', '', undefined);
+    row(S, 'scrape (gzip) median during ingest', fmt.ms(median(under.map((u) => u.with.scrapeMedian))), '', '', '', undefined);
+  } finally {
+    await exporter.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+try {
+  log(`bench: ${RUNS} runs, ${DURATION} s measured after ${WARMUP} s warm-up, ${CONNECTIONS} connections, SQLITE_SYNCHRONOUS=${process.env.BENCH_SYNCHRONOUS ?? 'normal'}`);
+  if (ONLY.has('ingest') || ONLY.has('storm')) await ingestAndStorm();
+  if (ONLY.has('scrape')) await scrapeMemoryStartup();
+} catch (error) {
+  failures.push(`bench aborted: ${error instanceof Error ? error.stack : String(error)}`);
+} finally {
+  closeAgent();
+  killAll();
+}
+
+console.log(`\nstatusmate-exporter bench — medians of ${RUNS} runs, node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, loopback 127.0.0.1, ${CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up`);
+printTable();
+const counted = rows.find((r) => r.figure === 'counters = distinct events');
+if (counted?.pass === true) console.log(`\ncounters match: ${counted.value.replace(/^match \((.*)\)$/, '$1')} events`);
+console.log(`\ntotal ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
+if (failures.length > 0) {
+  console.error(`\nbench FAILED:\n- ${failures.join('\n- ')}`);
+  process.exit(1);
+}
