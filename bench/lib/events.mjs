@@ -156,3 +156,29 @@ export function staticBodies(count) {
   }
   return bodies;
 }
+
+export const INCIDENTS = 200;
+export const MAINTENANCES = 100;
+
+/** The bodies that build a state of `components` components, 200 active incidents and 100 scheduled maintenances. */
+export function stateBodies(components) {
+  const bodies = [];
+  for (let i = 0; i < components; i += 1) {
+    const impact = i % 7 === 0 ? 'major_outage' : 'operational';
+    bodies.push(`{"text":"${componentName(i)}","meta":{"type":"component_impact_updated","uuid":"${componentUuid(i)}","title":"${componentName(i)}","impact":"${impact}","created_at":"${isoTime(T0 + i)}","delivery_attempt":0,"status_page":"${PAGE}"}}`);
+  }
+  for (let i = 0; i < INCIDENTS; i += 1) {
+    const t = T0 + 100_000 + i;
+    const affected = Array.from({ length: 5 }, (_, j) => (i * 5 + j) % components)
+      .map((c) => `{"impact":"major_outage","component_details":{"name":"${componentName(c)}","impact":"major_outage","component_uuid":"${componentUuid(c)}"}}`)
+      .join(',');
+    bodies.push(`{"text":"Incident","meta":{"type":"incident_created","uuid":"${incidentUuid(i)}","title":"Elevated error rates (bench incident ${i})","created_at":"${isoTime(t)}","delivery_attempt":0,"status_page":"${PAGE}","start_at":"${isoTime(t)}","end_at":null,"affected_components":[${affected}]}}`);
+  }
+  for (let i = 0; i < MAINTENANCES; i += 1) {
+    const t = T0 + 200_000 + i;
+    const c = (components - 1 - i) % components;
+    bodies.push(`{"text":"Maintenance","meta":{"type":"maintenance_created","uuid":"${maintenanceUuid(i)}","title":"Database upgrade (bench maintenance ${i})","created_at":"${isoTime(t)}","delivery_attempt":0,"status_page":"${PAGE}","start_at":"${isoTime(t + 3600)}","end_at":"${isoTime(t + 7200)}","affected_components":[{"impact":"under_maintenance","component_details":{"name":"${componentName(c)}","impact":"under_maintenance","component_uuid":"${componentUuid(c)}"}}]}}`);
+  }
+  return bodies;
+}
+
