@@ -206,3 +206,67 @@ export function applyPatch(state: State, patch: Patch): void {
   for (const key of patch.forgetSeen) state.seen.delete(key);
   state.version += 1;
 }
+
+const entityKey = (record: { statusPage: string; uuid: string }) => `${record.statusPage}\u0000${record.uuid}`;
+
+/** Keeps the last record per key, so a batch writes each row once, as it stands after the batch. */
+function lastByKey<T>(records: T[], key: (record: T) => string): T[] {
+  const last = new Map<string, T>();
+  for (const record of records) {
+    const k = key(record);
+    last.delete(k); // re-insert, so the order is that of the final writes
+    last.set(k, record);
+  }
+  return [...last.values()];
+}
+
+/**
+ * One patch with the effect of applying `patches` in order: what a group commit writes. A record
+ * written by several patches is written once, as the last one left it.
+ */
+export function mergePatches(patches: Patch[]): Patch {
+  if (patches.length === 1 && patches[0]) return patches[0];
+  const all = emptyPatch();
+  for (const patch of patches) {
+    all.pages.push(...patch.pages);
+    all.components.push(...patch.components);
+    all.incidents.push(...patch.incidents);
+    all.maintenances.push(...patch.maintenances);
+    all.deleteIncidents.push(...patch.deleteIncidents);
+    all.deleteMaintenances.push(...patch.deleteMaintenances);
+    all.seen.push(...patch.seen);
+    all.forgetSeen.push(...patch.forgetSeen);
+  }
+  all.pages = lastByKey(all.pages, (stats) => stats.statusPage);
+  all.components = lastByKey(all.components, entityKey);
+  all.incidents = lastByKey(all.incidents, entityKey);
+  all.maintenances = lastByKey(all.maintenances, entityKey);
+  return all;
+}
+
+/** Copies the maps of a state (records are immutable and shared), so two owners never share a map. */
+export function cloneState(state: State): State {
+  const pages = new Map<string, Page>();
+  for (const [name, page] of state.pages) {
+    pages.set(name, {
+      stats: page.stats,
+      components: new Map(page.components),
+      incidents: new Map(page.incidents),
+      maintenances: new Map(page.maintenances),
+      activeIncidents: new Map(page.activeIncidents),
+      unfinishedMaintenances: new Map(page.unfinishedMaintenances),
+    });
+  }
+  return { pages, seen: new Map(state.seen), componentCount: state.componentCount, version: state.version };
+}
+
+/**
+ * Makes `target` hold what `source` holds, in place: everything that reads `target` (the metrics
+ * renderer) sees the replacement. The version moves past both, so no renderer keeps a stale cache.
+ */
+export function replaceState(target: State, source: State): void {
+  target.pages = source.pages;
+  target.seen = source.seen;
+  target.componentCount = source.componentCount;
+  target.version = Math.max(target.version, source.version) + 1;
+}

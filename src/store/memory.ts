@@ -1,19 +1,23 @@
-import { createState, type Patch, type State } from '../domain/state.js';
+import { applyPatch, cloneState, createState, type Patch, type State } from '../domain/state.js';
 import type { Store } from './store.js';
 
 /**
- * Keeps nothing beyond the process: the ingestor's in-memory state is all there is. For tests
- * and for users who accept losing the state on restart.
+ * Keeps the committed state in this process only: lost on restart. For tests and for users who
+ * accept that. It holds its own copy (maps copied, records shared), so that `load` returns what
+ * was committed even after the ingestor's copy ran ahead of a failed commit.
  */
 export class MemoryStore implements Store {
+  private readonly committed: State = createState();
   private closed = false;
 
   async load(): Promise<State> {
-    return createState();
+    if (this.closed) throw new Error('memory store is closed');
+    return cloneState(this.committed);
   }
 
-  async commit(_patch: Patch): Promise<void> {
+  async commit(patch: Patch): Promise<void> {
     if (this.closed) throw new Error('memory store is closed');
+    applyPatch(this.committed, patch);
   }
 
   async healthy(): Promise<boolean> {

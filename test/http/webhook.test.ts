@@ -174,8 +174,10 @@ describe('POST /webhook answers', () => {
     expect(refused.status).toBe(503);
     expect(refused.body.error).toMatch(/retry/);
     expect(refused.body).not.toHaveProperty('stack');
-    expect(app.commits()).toBe(0);
-    expect(requestsTotal(await metrics(), 'component_impact_updated', 'error')).toBe(1);
+    expect(app.ingestor.state.componentCount).toBe(0);
+    const text = await metrics();
+    expect(text).not.toContain('statusmate_component_impact_level{');
+    expect(requestsTotal(text, 'component_impact_updated', 'error')).toBe(1);
     other.exec('ROLLBACK');
     other.close();
     const retried = await post(componentEvent('major_outage', { delivery_attempt: 1 }));
