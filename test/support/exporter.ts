@@ -33,7 +33,10 @@ export function startExporterProcess(env: Record<string, string>, timeoutMs = 20
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`exporter did not start within ${timeoutMs} ms: ${JSON.stringify(logs)}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`exporter did not start within ${timeoutMs} ms: ${JSON.stringify(logs)}`));
+    }, timeoutMs);
     let pending = '';
     child.stdout.on('data', (chunk: Buffer) => {
       pending += chunk.toString('utf8');
