@@ -115,7 +115,10 @@ export async function startChild(name, script, env, { readyPath = '/readyz', tim
   };
 }
 
-/** The built exporter on a SQLite file, logging at warn (no access log lines). */
+/**
+ * The built exporter on a SQLite file, logging at warn (no access log lines). BENCH_EXPORTER_NODE_ARGS
+ * passes flags to its node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it.
+ */
 export function startExporter(sqlitePath, env = {}, options = {}) {
   return startChild('exporter', EXPORTER, {
     STORE: 'sqlite',
@@ -125,7 +128,7 @@ export function startExporter(sqlitePath, env = {}, options = {}) {
     WEBHOOK_TOKEN: TOKEN,
     MAX_COMPONENTS: '20000',
     ...env,
-  }, options);
+  }, { nodeArgs: (process.env.BENCH_EXPORTER_NODE_ARGS ?? '').split(' ').filter(Boolean), ...options });
 }
 
 export function startBaseline(file, env = {}) {

@@ -16,6 +16,8 @@ export const IMPACT_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 
 export const UNKNOWN_IMPACT_LEVEL = -1;
 export const OPERATIONAL: KnownImpact = 'operational';
+/** What a maintenance sets a component to when StatusMate names no impact for it. */
+export const MAINTENANCE_IMPACT: KnownImpact = 'under_maintenance';
 
 const LEVELS: ReadonlyMap<string, number> = new Map(KNOWN_IMPACTS.map((impact, level) => [impact, level]));
 

@@ -8,7 +8,7 @@ import {
   type StatusMateEvent,
 } from './event.js';
 import { observe } from './histogram.js';
-import { impactLevel, isKnownImpact, OPERATIONAL } from './impact.js';
+import { impactLevel, isKnownImpact, MAINTENANCE_IMPACT, OPERATIONAL } from './impact.js';
 import { cutLabel } from './labels.js';
 import {
   emptyPageStats,
@@ -32,8 +32,6 @@ export type Notice =
   | { kind: 'components_refused'; statusPage: string; componentUuids: string[]; maxComponents: number };
 
 export type Decision = { outcome: ReduceOutcome; patch: Patch; notices: Notice[] };
-
-const DEFAULT_MAINTENANCE_IMPACT = 'under_maintenance';
 
 /**
  * The semantics of the exporter: given the current state and one validated event, decides
@@ -202,7 +200,7 @@ function maintenanceStarted(draft: Draft, event: MaintenanceEvent, t: number): '
     startedCounted: true,
   });
   for (const component of event.components) {
-    draft.setImpact(component.uuid, component.name, component.impact ?? DEFAULT_MAINTENANCE_IMPACT, t, false);
+    draft.setImpact(component.uuid, component.name, component.impact ?? MAINTENANCE_IMPACT, t, false);
   }
   return 'applied';
 }
@@ -413,26 +411,25 @@ class Draft {
 
   private worstOtherImpact(componentUuid: string): string {
     let worst: string | undefined;
-    const consider = (components: ComponentImpact[], fallback: string | null) => {
-      for (const component of components) {
-        if (component.uuid !== componentUuid) continue;
-        const impact = component.impact ?? fallback;
-        if (impact !== null && (worst === undefined || impactLevel(impact) > impactLevel(worst))) worst = impact;
-      }
+    const consider = (impact: string | null) => {
+      if (impact !== null && (worst === undefined || impactLevel(impact) > impactLevel(worst))) worst = impact;
     };
-    for (const incident of this.live(this.page?.activeIncidents, this.incidents)) {
-      if (incident.state === 'active') consider(incident.components, null);
+    // Committed holders, except those this event changes: their drafted record decides below.
+    for (const holder of this.page?.holders.get(componentUuid)?.values() ?? []) {
+      const drafted = holder.kind === 'incident' ? this.incidents.has(holder.uuid) : this.maintenances.has(holder.uuid);
+      if (!drafted) consider(holder.impact);
     }
-    for (const maintenance of this.live(this.page?.unfinishedMaintenances, this.maintenances)) {
-      if (maintenance.state === 'in_progress') consider(maintenance.components, DEFAULT_MAINTENANCE_IMPACT);
+    for (const incident of this.incidents.values()) {
+      if (incident.state !== 'active') continue;
+      for (const component of incident.components) if (component.uuid === componentUuid) consider(component.impact);
+    }
+    for (const maintenance of this.maintenances.values()) {
+      if (maintenance.state !== 'in_progress') continue;
+      for (const component of maintenance.components) {
+        if (component.uuid === componentUuid) consider(component.impact ?? MAINTENANCE_IMPACT);
+      }
     }
     return worst ?? OPERATIONAL;
-  }
-
-  /** Committed records overlaid with this draft's, so an entity ended by this event is seen as ended. */
-  private *live<T extends { uuid: string }>(committed: Map<string, T> | undefined, drafted: Map<string, T>): Generator<T> {
-    for (const record of drafted.values()) yield record;
-    for (const record of committed?.values() ?? []) if (!drafted.has(record.uuid)) yield record;
   }
 
   private admitNewComponent(uuid: string): boolean {

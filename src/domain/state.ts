@@ -1,5 +1,6 @@
 import { DURATION_BUCKETS } from './buckets.js';
 import { emptyHistogram, type Histogram } from './histogram.js';
+import { MAINTENANCE_IMPACT } from './impact.js';
 
 // The exporter's whole state is plain, JSON-serialisable data: what the stores persist row by
 // row and what the collectors render. Records are never mutated in place; the reducer returns
@@ -84,7 +85,15 @@ export type Page = {
    */
   activeIncidents: Map<string, IncidentRecord>;
   unfinishedMaintenances: Map<string, MaintenanceRecord>;
+  /**
+   * For each component, the active incidents and in-progress maintenances that set its impact,
+   * so that restoring a component after one of them ends costs what affects that component only.
+   */
+  holders: Map<string, Map<string, Holder>>;
 };
+
+/** An active incident or in-progress maintenance holding a component at an impact. */
+export type Holder = { kind: 'incident' | 'maintenance'; uuid: string; impact: string | null };
 
 export type State = {
   pages: Map<string, Page>;
@@ -163,15 +172,37 @@ function pageOf(state: State, statusPage: string): Page {
       maintenances: new Map(),
       activeIncidents: new Map(),
       unfinishedMaintenances: new Map(),
+      holders: new Map(),
     };
     state.pages.set(statusPage, page);
   }
   return page;
 }
 
+function holds(record: IncidentRecord | MaintenanceRecord): boolean {
+  return record.state === 'active' || record.state === 'in_progress';
+}
+
+function index(page: Page, kind: Holder['kind'], record: IncidentRecord | MaintenanceRecord | undefined, add: boolean): void {
+  if (!record || !holds(record)) return;
+  const key = `${kind}:${record.uuid}`;
+  for (const component of record.components) {
+    let holders = page.holders.get(component.uuid);
+    if (add) {
+      if (!holders) page.holders.set(component.uuid, (holders = new Map()));
+      const impact = component.impact ?? (kind === 'maintenance' ? MAINTENANCE_IMPACT : null);
+      holders.set(key, { kind, uuid: record.uuid, impact });
+    } else if (holders) {
+      holders.delete(key);
+      if (holders.size === 0) page.holders.delete(component.uuid);
+    }
+  }
+}
+
 /**
- * Swaps a committed patch into the in-memory state. The only function that mutates State; it
- * runs after the store's commit succeeded, so memory never runs ahead of disk.
+ * Swaps a patch into the in-memory state and keeps the page indexes. The only function that
+ * mutates State. The ingestor calls it before the commit of the batch (so the next event of the
+ * batch sees it) and reloads the committed state when that commit fails.
  */
 export function applyPatch(state: State, patch: Patch): void {
   for (const stats of patch.pages) pageOf(state, stats.statusPage).stats = stats;
@@ -182,25 +213,33 @@ export function applyPatch(state: State, patch: Patch): void {
   }
   for (const incident of patch.incidents) {
     const page = pageOf(state, incident.statusPage);
+    index(page, 'incident', page.incidents.get(incident.uuid), false);
     page.incidents.set(incident.uuid, incident);
+    index(page, 'incident', incident, true);
     if (incident.state === 'active') page.activeIncidents.set(incident.uuid, incident);
     else page.activeIncidents.delete(incident.uuid);
   }
   for (const maintenance of patch.maintenances) {
     const page = pageOf(state, maintenance.statusPage);
+    index(page, 'maintenance', page.maintenances.get(maintenance.uuid), false);
     page.maintenances.set(maintenance.uuid, maintenance);
+    index(page, 'maintenance', maintenance, true);
     if (maintenance.state !== 'finished') page.unfinishedMaintenances.set(maintenance.uuid, maintenance);
     else page.unfinishedMaintenances.delete(maintenance.uuid);
   }
   for (const key of patch.deleteIncidents) {
     const page = state.pages.get(key.statusPage);
-    page?.incidents.delete(key.uuid);
-    page?.activeIncidents.delete(key.uuid);
+    if (!page) continue;
+    index(page, 'incident', page.incidents.get(key.uuid), false);
+    page.incidents.delete(key.uuid);
+    page.activeIncidents.delete(key.uuid);
   }
   for (const key of patch.deleteMaintenances) {
     const page = state.pages.get(key.statusPage);
-    page?.maintenances.delete(key.uuid);
-    page?.unfinishedMaintenances.delete(key.uuid);
+    if (!page) continue;
+    index(page, 'maintenance', page.maintenances.get(key.uuid), false);
+    page.maintenances.delete(key.uuid);
+    page.unfinishedMaintenances.delete(key.uuid);
   }
   for (const { key, receivedAt } of patch.seen) state.seen.set(key, receivedAt);
   for (const key of patch.forgetSeen) state.seen.delete(key);
@@ -255,6 +294,7 @@ export function cloneState(state: State): State {
       maintenances: new Map(page.maintenances),
       activeIncidents: new Map(page.activeIncidents),
       unfinishedMaintenances: new Map(page.unfinishedMaintenances),
+      holders: new Map([...page.holders].map(([uuid, holders]) => [uuid, new Map(holders)])),
     });
   }
   return { pages, seen: new Map(state.seen), componentCount: state.componentCount, version: state.version };

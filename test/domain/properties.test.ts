@@ -47,6 +47,14 @@ describe('reducer properties', () => {
           maintenancesStarted: distinct('maintenance_started'),
           maintenancesFinished: distinct('maintenance_finished'),
         });
+        // The holder index says exactly which active incidents and maintenances hold each component.
+        for (const page of p.state.pages.values()) {
+          const expected = new Map<string, Set<string>>();
+          for (const i of page.incidents.values()) if (i.state === 'active') for (const c of i.components) expected.set(c.uuid, (expected.get(c.uuid) ?? new Set()).add(`incident:${i.uuid}`));
+          for (const m of page.maintenances.values()) if (m.state === 'in_progress') for (const c of m.components) expected.set(c.uuid, (expected.get(c.uuid) ?? new Set()).add(`maintenance:${m.uuid}`));
+          const actual = new Map([...page.holders].map(([uuid, holders]) => [uuid, new Set(holders.keys())]));
+          expect(actual).toEqual(expected);
+        }
         // Nothing that was finished is ever active again.
         for (const [step] of history) {
           if (step.kind === 'incident_finished') expect(p.state.pages.values().next().value?.incidents.get(toEvent(step, 0, 0).uuid)?.state).toBe('finished');
