@@ -1,0 +1,164 @@
+{{/*
+Chart name, or nameOverride. Cut to 63 characters: Kubernetes names and label values are DNS labels.
+*/}}
+{{- define "statusmate-exporter.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name of the release's objects: fullnameOverride, else "<release>-<name>", else the release
+name alone when it already contains the chart name. Cut to 63 characters.
+*/}}
+{{- define "statusmate-exporter.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+A name derived from the full name with a suffix, still within 63 characters: the full name is
+shortened, never the suffix, so derived names stay distinct.
+*/}}
+{{- define "statusmate-exporter.suffixedName" -}}
+{{- $suffix := printf "-%s" .suffix }}
+{{- $base := include "statusmate-exporter.fullname" .context | trunc (int (sub 63 (len $suffix))) | trimSuffix "-" }}
+{{- printf "%s%s" $base $suffix }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label.
+*/}}
+{{- define "statusmate-exporter.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Namespace of the release's objects.
+*/}}
+{{- define "statusmate-exporter.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels of every object: the chart's own labels and commonLabels (the chart's own win a clash).
+*/}}
+{{- define "statusmate-exporter.labels" -}}
+{{- $own := dict "helm.sh/chart" (include "statusmate-exporter.chart" .) "app.kubernetes.io/managed-by" .Release.Service "app.kubernetes.io/part-of" "statusmate-exporter" }}
+{{- if .Chart.AppVersion }}
+{{- $_ := set $own "app.kubernetes.io/version" (.Chart.AppVersion | toString) }}
+{{- end }}
+{{- $own = mustMergeOverwrite $own (include "statusmate-exporter.selectorLabels" . | fromYaml) }}
+{{- toYaml (mustMergeOverwrite (deepCopy (default dict .Values.commonLabels)) $own) }}
+{{- end }}
+
+{{/*
+The common labels merged with extra ones (a map): an extra label replaces a common label of the
+same key instead of repeating it, which would make the object invalid YAML.
+Call with (dict "context" $ "extras" (list <map or nil>...)); later maps win.
+*/}}
+{{- define "statusmate-exporter.labelsWith" -}}
+{{- $labels := include "statusmate-exporter.labels" .context | fromYaml }}
+{{- range .extras }}
+{{- $labels = mustMergeOverwrite $labels (deepCopy (default dict .)) }}
+{{- end }}
+{{- toYaml $labels }}
+{{- end }}
+
+{{/*
+Labels that select the exporter pods. They never change over the release's life: a Deployment's
+selector is immutable.
+*/}}
+{{- define "statusmate-exporter.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "statusmate-exporter.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+ServiceAccount name.
+*/}}
+{{- define "statusmate-exporter.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "statusmate-exporter.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Image reference: repository@digest when a digest is set, else repository:tag (tag defaults to appVersion).
+*/}}
+{{- define "statusmate-exporter.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name of the Secret holding the webhook token(s), and whether the chart creates it.
+*/}}
+{{- define "statusmate-exporter.secretName" -}}
+{{- default (include "statusmate-exporter.fullname" .) .Values.webhook.existingSecret }}
+{{- end }}
+
+{{/*
+The webhook token the chart stores: webhook.token, else the token already in the release's
+Secret (so an upgrade keeps it), else a new random one. `helm template` cannot look the Secret
+up, so there every render generates a new random token.
+*/}}
+{{- define "statusmate-exporter.webhookToken" -}}
+{{- if .Values.webhook.token }}
+{{- .Values.webhook.token }}
+{{- else }}
+{{- $existing := lookup "v1" "Secret" (include "statusmate-exporter.namespace" .) (include "statusmate-exporter.fullname" .) }}
+{{- if and $existing $existing.data (hasKey $existing.data .Values.webhook.existingSecretKey) }}
+{{- index $existing.data .Values.webhook.existingSecretKey | b64dec }}
+{{- else }}
+{{- randAlphaNum 40 }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name of the PersistentVolumeClaim holding the store.
+*/}}
+{{- define "statusmate-exporter.claimName" -}}
+{{- default (include "statusmate-exporter.fullname" .) .Values.persistence.existingClaim }}
+{{- end }}
+
+{{/*
+Name of the container port serving /metrics.
+*/}}
+{{- define "statusmate-exporter.metricsPortName" -}}
+{{- if .Values.metricsPort.enabled }}metrics{{ else }}http{{ end }}
+{{- end }}
+
+{{/*
+Checks across values that values.schema.json cannot express. Each failure names the values
+involved and how to fix them.
+*/}}
+{{- define "statusmate-exporter.validate" -}}
+{{- if and (gt (int .Values.replicaCount) 1) (eq .Values.config.store "sqlite") }}
+{{- fail (printf "replicaCount is %d, but config.store \"sqlite\" runs as a single replica: the store is one SQLite file (a ReadWriteOnce volume attaches to one pod, and separate volumes would split the webhook state between pods). Set replicaCount to 1." (int .Values.replicaCount)) }}
+{{- end }}
+{{- if and (gt (int .Values.replicaCount) 1) .Values.persistence.enabled (has "ReadWriteOnce" .Values.persistence.accessModes) }}
+{{- fail (printf "replicaCount is %d, but persistence.accessModes includes ReadWriteOnce: the volume attaches to one pod only. Set replicaCount to 1." (int .Values.replicaCount)) }}
+{{- end }}
+{{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds) }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must exceed config.shutdownTimeoutSeconds (%d), or Kubernetes kills the exporter before it has closed its store." (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds)) }}
+{{- end }}
+{{- if and .Values.metricsPort.enabled (eq (int .Values.metricsPort.port) (int .Values.service.port)) }}
+{{- fail (printf "metricsPort.port (%d) must differ from service.port when metricsPort.enabled is true." (int .Values.metricsPort.port)) }}
+{{- end }}
+{{- if and .Values.webhook.existingSecret .Values.webhook.token }}
+{{- fail "webhook.token and webhook.existingSecret are both set: set only one (the chart would ignore the token)." }}
+{{- end }}
+{{- end }}
