@@ -22,7 +22,7 @@ export function metricsHandler(domain: DomainMetrics, telemetry: Telemetry): Req
   return async (req, res) => {
     const own = Buffer.from(await telemetry.text(), 'utf8');
     const gzip = acceptsGzip(req.headers['accept-encoding']);
-    const [first, second]: [Buffer, Buffer] = gzip ? [domain.gzip(), gzipSync(own, { level: 1 })] : [domain.text(), own];
+    const [first, second]: [Buffer, Buffer] = gzip ? [await domain.gzip(), gzipSync(own, { level: 1 })] : [domain.text(), own];
     res.writeHead(200, {
       'Content-Type': CONTENT_TYPE,
       'Content-Length': first.length + second.length,
