@@ -150,7 +150,14 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Requ
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     deps.telemetry.webhook(answer.log.type, answer.log.outcome, seconds, answer.retry ?? false);
     res.locals.webhook = answer.log;
-    if (answer.closeConnection) res.set('Connection', 'close');
-    if (!res.headersSent) res.status(answer.status).json(answer.body);
+    if (res.headersSent) return;
+    // Written directly rather than through res.json: this is the hot path, and its body is ours.
+    const payload = JSON.stringify(answer.body);
+    res.writeHead(answer.status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(payload),
+      ...(answer.closeConnection ? { Connection: 'close' } : {}),
+    });
+    res.end(payload);
   };
 }
