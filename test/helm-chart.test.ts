@@ -1,0 +1,495 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import {
+  CHART_DIR,
+  REPO_ROOT,
+  buildValidator,
+  findHelm,
+  lint,
+  objectsOfKind,
+  onlyOfKind,
+  renderChart,
+  renderNotes,
+  renderObjects,
+  validate,
+  type Deployment,
+  type K8sObject,
+  type RenderOptions,
+  type Validator,
+} from './support/helm.js';
+import { findTool } from './support/tools.js';
+
+const helmTool = findHelm();
+const helm = helmTool.path ?? 'helm';
+const CI_FILES = readdirSync(join(CHART_DIR, 'ci'))
+  .filter((file) => file.endsWith('-values.yaml'))
+  .sort()
+  .map((file) => `ci/${file}`);
+const RULES_FILE = join(REPO_ROOT, 'prometheus', 'statusmate.rules.yml');
+const DASHBOARDS_DIR = join(REPO_ROOT, 'grafana', 'dashboards');
+const TOKEN = 'ci-token-never-in-plain-text';
+
+/** The value sets the chart is rendered with in these tests, by scenario. */
+const SCENARIOS: Record<string, RenderOptions> = {
+  defaults: {},
+  everything: { valuesFiles: ['ci/everything-values.yaml'] },
+  'existing secret and claim': { valuesFiles: ['ci/existing-secret-values.yaml'] },
+  'persistence off': { valuesFiles: ['ci/no-persistence-values.yaml'] },
+  'memory store with two replicas': { valuesFiles: ['ci/memory-replicas-values.yaml'] },
+};
+
+const kinds = (objects: K8sObject[]) => objects.map((o) => o.kind).sort();
+const exporterContainer = (deployment: Deployment) => {
+  const container = deployment.spec.template.spec.containers.find((c) => c.name === 'exporter');
+  if (!container) throw new Error('no exporter container');
+  return container;
+};
+const envOf = (deployment: Deployment, name: string) => exporterContainer(deployment).env?.find((e) => e.name === name);
+const isSubset = (subset: Record<string, string>, of: Record<string, string> | undefined) =>
+  Object.entries(subset).every(([key, value]) => of?.[key] === value);
+
+describe.skipIf(helmTool.skipReason !== undefined)('helm lint --strict', () => {
+  it('passes on the default values', () => {
+    const result = lint(helm);
+    expect(result.output).toContain('0 chart(s) failed');
+    expect(result.status).toBe(0);
+  });
+
+  it('finds the scenario values files under ci/', () => {
+    expect(CI_FILES.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each(CI_FILES)('passes on %s', (file) => {
+    const result = lint(helm, [file]);
+    expect(result.output).toContain('0 chart(s) failed');
+    expect(result.status).toBe(0);
+  });
+});
+
+describe.skipIf(helmTool.skipReason !== undefined)('the chart rendered with its default values', () => {
+  let objects: K8sObject[] = [];
+  beforeAll(() => {
+    objects = renderObjects(helm, { setString: { 'webhook.token': TOKEN } }).objects;
+  });
+
+  it('holds a Deployment, Service, ServiceAccount, token Secret and PVC, and nothing optional', () => {
+    expect(kinds(objects)).toEqual(['Deployment', 'PersistentVolumeClaim', 'Secret', 'Service', 'ServiceAccount']);
+  });
+
+  it("selects the Deployment's own pods, and the Service selects the same pods on the http port", () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    const service = onlyOfKind(objects, 'Service');
+    const selector = deployment.spec.selector.matchLabels;
+    expect(selector).toEqual({ 'app.kubernetes.io/name': 'statusmate-exporter', 'app.kubernetes.io/instance': 'sm' });
+    expect(isSubset(selector, deployment.spec.template.metadata.labels)).toBe(true);
+    expect(service.spec.selector).toEqual(selector);
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 9877, targetPort: 'http', protocol: 'TCP' }]);
+    expect(exporterContainer(deployment).ports).toEqual([{ name: 'http', containerPort: 9877, protocol: 'TCP' }]);
+  });
+
+  it('gives every object the standard labels and the release namespace', () => {
+    for (const object of objects) {
+      expect(object.metadata.labels, `${object.kind}`).toMatchObject({
+        'app.kubernetes.io/name': 'statusmate-exporter',
+        'app.kubernetes.io/instance': 'sm',
+        'app.kubernetes.io/managed-by': 'Helm',
+        'helm.sh/chart': 'statusmate-exporter-0.1.0',
+      });
+      expect(object.metadata.namespace, `${object.kind}`).toBe('monitoring');
+    }
+  });
+
+  it('runs the pod as the restricted Pod Security Standard requires', () => {
+    const pod = onlyOfKind(objects, 'Deployment').spec.template.spec;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.hostNetwork ?? false).toBe(false);
+    expect(pod.hostPID ?? false).toBe(false);
+    expect(pod.hostIPC ?? false).toBe(false);
+    expect((pod.volumes ?? []).filter((v) => v.hostPath !== undefined)).toEqual([]);
+    for (const container of pod.containers) {
+      expect(container.securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(container.securityContext?.privileged ?? false).toBe(false);
+      expect(container.securityContext?.capabilities?.add ?? []).toEqual([]);
+    }
+  });
+
+  it('probes liveness on /healthz and readiness on /readyz through the webhook port', () => {
+    const container = exporterContainer(onlyOfKind(objects, 'Deployment'));
+    expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+  });
+
+  it('requests CPU and memory and caps memory', () => {
+    const resources = exporterContainer(onlyOfKind(objects, 'Deployment')).resources;
+    expect(resources?.requests).toHaveProperty('cpu');
+    expect(resources?.requests).toHaveProperty('memory');
+    expect(resources?.limits).toHaveProperty('memory');
+  });
+
+  it('keeps the store on the claim at /data with the Recreate strategy, and /tmp writable', () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    const pvc = onlyOfKind(objects, 'PersistentVolumeClaim');
+    expect(deployment.spec.strategy.type).toBe('Recreate');
+    expect(pvc.spec).toMatchObject({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } });
+    const volumes = deployment.spec.template.spec.volumes ?? [];
+    expect(volumes.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName).toBe(pvc.metadata.name);
+    expect(volumes.find((v) => v.name === 'tmp')?.emptyDir).toBeDefined();
+    const mounts = exporterContainer(deployment).volumeMounts ?? [];
+    expect(mounts).toContainEqual({ name: 'data', mountPath: '/data' });
+    expect(mounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+    expect(envOf(deployment, 'SQLITE_PATH')?.value).toBe('/data/statusmate-exporter.db');
+    expect(envOf(deployment, 'STORE')?.value).toBe('sqlite');
+  });
+
+  it("passes the token only through a secretKeyRef to the chart's Secret", () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    const secret = onlyOfKind(objects, 'Secret');
+    const token = envOf(deployment, 'WEBHOOK_TOKEN');
+    expect(token?.value).toBeUndefined();
+    expect(token?.valueFrom?.secretKeyRef).toEqual({ name: secret.metadata.name, key: 'webhook-token' });
+    expect(secret.stringData).toBeUndefined();
+    expect(Buffer.from(secret.data?.['webhook-token'] ?? '', 'base64').toString('utf8')).toBe(TOKEN);
+  });
+
+  it('turns the ServiceAccount token automount off on the account and the pod', () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    const account = onlyOfKind(objects, 'ServiceAccount');
+    expect(account.automountServiceAccountToken).toBe(false);
+    expect(deployment.spec.template.spec.automountServiceAccountToken).toBe(false);
+    expect(deployment.spec.template.spec.serviceAccountName).toBe(account.metadata.name);
+  });
+
+  it('generates a random token when none is given, so the default install is never open', () => {
+    const first = onlyOfKind(renderObjects(helm).objects, 'Secret').data?.['webhook-token'] ?? '';
+    const second = onlyOfKind(renderObjects(helm).objects, 'Secret').data?.['webhook-token'] ?? '';
+    expect(Buffer.from(first, 'base64').toString('utf8')).toMatch(/^[A-Za-z0-9]{40}$/);
+    expect(first).not.toBe(second);
+  });
+});
+
+describe.skipIf(helmTool.skipReason !== undefined)('the webhook token', () => {
+  const token = `tok-${randomBytes(12).toString('hex')}`;
+  const forms = [token, Buffer.from(token).toString('base64')];
+
+  it.each(Object.keys(SCENARIOS).filter((name) => name !== 'existing secret and claim'))(
+    'appears in no object but the Secret, and there only base64-encoded (%s)',
+    (scenario) => {
+      const { manifest, objects } = renderObjects(helm, { ...SCENARIOS[scenario], setString: { 'webhook.token': token } });
+      expect(manifest).not.toContain(token);
+      for (const object of objects.filter((o) => o.kind !== 'Secret')) {
+        for (const form of forms) expect(JSON.stringify(object), `${object.kind}/${object.metadata.name}`).not.toContain(form);
+      }
+      const secret = onlyOfKind(objects, 'Secret');
+      expect(secret.stringData).toBeUndefined();
+      expect(secret.data?.['webhook-token']).toBe(forms[1]);
+    },
+  );
+
+  it('is not printed by NOTES.txt, which shows how to read it from the Secret instead', () => {
+    const notes = renderNotes(helm, { setString: { 'webhook.token': token } });
+    expect(notes).not.toContain(token);
+    expect(notes).toContain("kubectl --namespace monitoring get secret sm-statusmate-exporter");
+  });
+
+  it('changes the checksum/secret pod annotation when it changes, so pods restart with it', () => {
+    const annotation = (value: string) =>
+      onlyOfKind(renderObjects(helm, { setString: { 'webhook.token': value } }).objects, 'Deployment').spec.template.metadata.annotations?.['checksum/secret'];
+    expect(annotation('first-token')).toMatch(/^[a-f0-9]{64}$/);
+    expect(annotation('first-token')).toBe(annotation('first-token'));
+    expect(annotation('first-token')).not.toBe(annotation('second-token'));
+  });
+});
+
+describe.skipIf(helmTool.skipReason !== undefined)('the chart with existingSecret and existingClaim', () => {
+  let objects: K8sObject[] = [];
+  beforeAll(() => {
+    objects = renderObjects(helm, SCENARIOS['existing secret and claim']).objects;
+  });
+
+  it('creates no Secret and no claim', () => {
+    expect(kinds(objects)).toEqual(['Deployment', 'Service', 'ServiceAccount']);
+  });
+
+  it('reads the token from the named Secret and key, and mounts the named claim', () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    expect(envOf(deployment, 'WEBHOOK_TOKEN')?.valueFrom?.secretKeyRef).toEqual({ name: 'statusmate-webhook', key: 'tokens' });
+    expect(deployment.spec.template.spec.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName).toBe('statusmate-data');
+    expect(deployment.spec.strategy.type).toBe('Recreate');
+  });
+
+  it('has no checksum annotation for a Secret it does not render', () => {
+    expect(onlyOfKind(objects, 'Deployment').spec.template.metadata.annotations?.['checksum/secret']).toBeUndefined();
+  });
+
+  it('refuses a token set alongside existingSecret', () => {
+    const result = renderChart(helm, { ...SCENARIOS['existing secret and claim'], setString: { 'webhook.token': 'x' } });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.stderr).toContain('webhook.token and webhook.existingSecret are both set');
+  });
+});
+
+describe.skipIf(helmTool.skipReason !== undefined)('the chart with persistence off', () => {
+  it('creates no claim, keeps /data on a size-limited emptyDir and rolls pods one at a time', () => {
+    const { objects } = renderObjects(helm, SCENARIOS['persistence off']);
+    expect(objectsOfKind(objects, 'PersistentVolumeClaim')).toEqual([]);
+    const deployment = onlyOfKind(objects, 'Deployment');
+    expect(deployment.spec.template.spec.volumes?.find((v) => v.name === 'data')).toEqual({ name: 'data', emptyDir: { sizeLimit: '256Mi' } });
+    expect(deployment.spec.strategy.type).toBe('RollingUpdate');
+  });
+});
+
+describe.skipIf(helmTool.skipReason !== undefined)('replicas', () => {
+  it('refuses replicaCount 2 with the default SQLite store and says why', () => {
+    const result = renderChart(helm, { set: { replicaCount: '2' } });
+    expect(result.ok).toBe(false);
+    const stderr = result.ok ? '' : result.stderr;
+    expect(stderr).toContain('replicaCount is 2');
+    expect(stderr).toContain('runs as a single replica');
+    expect(stderr).toContain('Set replicaCount to 1');
+  });
+
+  it('refuses replicaCount 2 with SQLite even without a volume claim', () => {
+    expect(renderChart(helm, { set: { replicaCount: '2', 'persistence.enabled': 'false' } }).ok).toBe(false);
+  });
+
+  it('refuses replicaCount 2 on a ReadWriteOnce claim even with the memory store', () => {
+    const result = renderChart(helm, { set: { replicaCount: '2', 'config.store': 'memory' } });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.stderr).toContain('ReadWriteOnce');
+  });
+
+  it('renders no PodDisruptionBudget for a single replica', () => {
+    expect(objectsOfKind(renderObjects(helm).objects, 'PodDisruptionBudget')).toEqual([]);
+  });
+
+  it('renders a PodDisruptionBudget over the pods for two in-memory replicas', () => {
+    const { objects } = renderObjects(helm, SCENARIOS['memory store with two replicas']);
+    const deployment = onlyOfKind(objects, 'Deployment');
+    const pdb = onlyOfKind(objects, 'PodDisruptionBudget');
+    expect(deployment.spec.replicas).toBe(2);
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+  });
+});
+
+describe.skipIf(helmTool.skipReason !== undefined)('values.schema.json', () => {
+  it.each([
+    [{ persistance: '{}' }, "additional properties 'persistance' not allowed"],
+    [{ replicaCount: 'two' }, "at '/replicaCount': got string, want integer"],
+    [{ 'config.store': 'redis' }, "at '/config/store': value must be one of 'sqlite', 'memory'"],
+    [{ 'service.port': '70000' }, "at '/service/port'"],
+    [{ 'serviceMonitor.interval': 'often' }, "at '/serviceMonitor/interval'"],
+  ])('rejects %j with a message naming the value', (set, message) => {
+    const result = renderChart(helm, { set });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.stderr).toContain(message);
+  });
+
+  it('tells the user a token of digits needs --set-string', () => {
+    const result = renderChart(helm, { set: { 'webhook.token': '123456' } });
+    expect(result.ok ? '' : result.stderr).toContain("at '/webhook/token': got number, want string");
+  });
+
+  it('refuses a grace period no longer than the shutdown timeout', () => {
+    const result = renderChart(helm, { set: { terminationGracePeriodSeconds: '10' } });
+    expect(result.ok ? '' : result.stderr).toContain('terminationGracePeriodSeconds (10) must exceed config.shutdownTimeoutSeconds (10)');
+  });
+});
+
+describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything enabled (ci/everything-values.yaml)', () => {
+  let objects: K8sObject[] = [];
+  const dashboardFiles = readdirSync(DASHBOARDS_DIR, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.json'))
+    .map((entry) => entry.name)
+    .sort();
+  beforeAll(() => {
+    objects = renderObjects(helm, SCENARIOS.everything).objects;
+  });
+
+  it('adds the Ingress, NetworkPolicy, ServiceMonitor, PrometheusRule and one ConfigMap per dashboard', () => {
+    expect(kinds(objects)).toEqual(
+      [
+        ...dashboardFiles.map(() => 'ConfigMap'),
+        'Deployment',
+        'Ingress',
+        'NetworkPolicy',
+        'PersistentVolumeClaim',
+        'PrometheusRule',
+        'Secret',
+        'Service',
+        'ServiceAccount',
+        'ServiceMonitor',
+      ].sort(),
+    );
+  });
+
+  it('serves /metrics on its own port, in the container and the Service', () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    expect(envOf(deployment, 'METRICS_PORT')?.value).toBe('9878');
+    expect(exporterContainer(deployment).ports).toContainEqual({ name: 'metrics', containerPort: 9878, protocol: 'TCP' });
+    expect(onlyOfKind(objects, 'Service').spec.ports.map((p) => p.name)).toEqual(['http', 'metrics']);
+  });
+
+  it('routes only the /webhook path through the Ingress, to the webhook port', () => {
+    const ingress = onlyOfKind(objects, 'Ingress');
+    const paths = ingress.spec.rules.flatMap((rule) => rule.http.paths);
+    expect(paths.length).toBeGreaterThan(0);
+    for (const path of paths) {
+      expect(path).toEqual({ path: '/webhook', pathType: 'Exact', backend: { service: { name: 'sm-statusmate-exporter', port: { name: 'http' } } } });
+    }
+  });
+
+  it('lets the ServiceMonitor find the Service, scrape the metrics port and carry its additionalLabels', () => {
+    const monitor = onlyOfKind(objects, 'ServiceMonitor');
+    const service = onlyOfKind(objects, 'Service');
+    expect(isSubset(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
+    expect(monitor.spec.namespaceSelector?.matchNames).toEqual([service.metadata.namespace]);
+    const [endpoint] = monitor.spec.endpoints;
+    expect(endpoint?.port).toBe('metrics');
+    expect(endpoint?.path).toBe('/metrics');
+    expect(service.spec.ports.map((p) => p.name)).toContain(endpoint?.port);
+    expect(monitor.metadata.labels?.release).toBe('kube-prometheus-stack');
+  });
+
+  it('names the scrape job so that the alert rules select it', () => {
+    const endpoint = onlyOfKind(objects, 'ServiceMonitor').spec.endpoints[0];
+    const job = endpoint?.relabelings?.find((r) => r.targetLabel === 'job')?.replacement ?? '';
+    const selectors = [...readFileSync(RULES_FILE, 'utf8').matchAll(/job=~"([^"]+)"/g)].map((m) => m[1] ?? '');
+    expect(selectors.length).toBeGreaterThan(0);
+    for (const selector of selectors) expect(job).toMatch(new RegExp(`^(?:${selector})$`));
+  });
+
+  it('renders the PrometheusRule groups equal to prometheus/statusmate.rules.yml', () => {
+    const rule = onlyOfKind(objects, 'PrometheusRule');
+    const source = parseYaml(readFileSync(RULES_FILE, 'utf8')) as { groups: unknown[] };
+    expect(source.groups.length).toBeGreaterThan(0);
+    expect(rule.spec.groups).toEqual(source.groups);
+    expect(rule.metadata.labels?.release).toBe('kube-prometheus-stack');
+  });
+
+  it('puts each committed dashboard, byte for byte, in a ConfigMap labelled for the Grafana sidecar', () => {
+    const configMaps = objectsOfKind(objects, 'ConfigMap');
+    expect(dashboardFiles.length).toBeGreaterThan(0);
+    for (const file of dashboardFiles) {
+      const holder = configMaps.find((cm) => Object.keys(cm.data).includes(file));
+      expect(holder, file).toBeDefined();
+      expect(Object.keys(holder?.data ?? {})).toEqual([file]);
+      expect(holder?.data[file]).toBe(readFileSync(join(DASHBOARDS_DIR, file), 'utf8'));
+      expect(holder?.metadata.labels).toMatchObject({ grafana_dashboard: '1', team: 'sre' });
+      expect(holder?.metadata.annotations).toEqual({ grafana_folder: 'Status pages' });
+      expect(holder?.metadata.name.length).toBeLessThanOrEqual(63);
+    }
+  });
+
+  it('lets the dashboard label, its value and the folder annotation be configured', () => {
+    const configMaps = objectsOfKind(
+      renderObjects(helm, { set: { 'dashboards.enabled': 'true', 'dashboards.label': 'my_dashboards', 'dashboards.labelValue': 'yes', 'dashboards.folderAnnotation': 'k8s-sidecar-target-directory', 'dashboards.folder': '/tmp/dashboards/statusmate' } }).objects,
+      'ConfigMap',
+    );
+    expect(configMaps.length).toBe(dashboardFiles.length);
+    for (const cm of configMaps) {
+      expect(cm.metadata.labels?.my_dashboards).toBe('yes');
+      expect(cm.metadata.labels?.grafana_dashboard).toBeUndefined();
+      expect(cm.metadata.annotations).toEqual({ 'k8s-sidecar-target-directory': '/tmp/dashboards/statusmate' });
+    }
+  });
+
+  it('opens the webhook port to the ingress controller and the metrics port to Prometheus only, and denies egress', () => {
+    const policy = onlyOfKind(objects, 'NetworkPolicy');
+    const deployment = onlyOfKind(objects, 'Deployment');
+    expect(policy.spec.podSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.spec.egress).toEqual([]);
+    const byPort = new Map(policy.spec.ingress.map((rule) => [rule.ports[0]?.port, rule.from]));
+    expect(byPort.get('http')).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }]);
+    expect(byPort.get('metrics')).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } },
+    ]);
+  });
+
+  it('prints the https webhook URL of the Ingress host in NOTES.txt', () => {
+    const notes = renderNotes(helm, SCENARIOS.everything);
+    expect(notes).toContain('https://statusmate.example.com/webhook');
+    expect(notes).not.toContain('ci-token-everything');
+  });
+});
+
+describe.skipIf(helmTool.skipReason !== undefined)('names', () => {
+  it('stay within 63 characters and distinct for a long release name', () => {
+    const release = 'a-release-name-that-is-exactly-fifty-three-chars-long'.slice(0, 53);
+    const { objects } = renderObjects(helm, { release, valuesFiles: ['ci/everything-values.yaml'] });
+    for (const object of objects) expect(object.metadata.name.length, `${object.kind}/${object.metadata.name}`).toBeLessThanOrEqual(63);
+    const configMapNames = objectsOfKind(objects, 'ConfigMap').map((cm) => cm.metadata.name);
+    expect(new Set(configMapNames).size).toBe(configMapNames.length);
+  });
+
+  it('follow fullnameOverride', () => {
+    const { objects } = renderObjects(helm, { set: { fullnameOverride: 'statusmate' } });
+    expect(new Set(objects.map((o) => o.metadata.name))).toEqual(new Set(['statusmate']));
+  });
+});
+
+const goTool = findTool('go', 'https://go.dev/doc/install (Go 1.26 or later)');
+
+describe.skipIf(helmTool.skipReason !== undefined || goTool.skipReason !== undefined)('strict validation against the Kubernetes and Prometheus Operator Go types', () => {
+  let validator: Validator;
+  let outDir = '';
+  beforeAll(() => {
+    outDir = mkdtempSync(join(tmpdir(), 'statusmate-k8s-validate-'));
+    validator = buildValidator(outDir);
+  }, 600_000);
+  afterAll(() => {
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it.each(Object.keys(SCENARIOS))('accepts every object rendered for %s', (scenario) => {
+    const { manifest, objects } = renderObjects(helm, { ...SCENARIOS[scenario] });
+    const result = validate(validator, manifest);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.accepted.length).toBe(objects.length);
+  });
+
+  it('rejects a misspelt field, naming its path', () => {
+    const { objects } = renderObjects(helm);
+    const deployment = onlyOfKind(objects, 'Deployment');
+    const container = exporterContainer(deployment);
+    const broken = { ...deployment, spec: { ...deployment.spec, template: { ...deployment.spec.template, spec: { ...deployment.spec.template.spec, containers: [{ ...container, readinessProbes: container.readinessProbe }] } } } };
+    const result = validate(validator, stringifyYaml(broken));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('unknown field "spec.template.spec.containers[0].readinessProbes"');
+  });
+
+  it('rejects a misspelt ServiceMonitor field', () => {
+    const monitor = onlyOfKind(renderObjects(helm, SCENARIOS.everything).objects, 'ServiceMonitor');
+    const broken = { ...monitor, spec: { ...monitor.spec, endpoints: monitor.spec.endpoints.map((e) => ({ ...e, intervall: '30s' })) } };
+    const result = validate(validator, stringifyYaml(broken));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('unknown field "spec.endpoints[0].intervall"');
+  });
+
+  it('rejects a kind it has no type for, and a label the API server would refuse', () => {
+    const unknownKind = validate(validator, 'apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: x\n');
+    expect(unknownKind.status).toBe(1);
+    expect(unknownKind.stderr).toContain('no type known for apiVersion "batch/v1" kind "CronJob"');
+    const badLabel = validate(validator, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    "bad label": "1"\n');
+    expect(badLabel.status).toBe(1);
+    expect(badLabel.stderr).toContain('metadata.labels');
+  });
+
+  it('rejects a duplicated key, which YAML parsers elsewhere would silently merge', () => {
+    const result = validate(validator, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    a: "1"\n    a: "2"\n');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('already set');
+  });
+});
