@@ -114,14 +114,11 @@ export class DomainMetrics {
     family(METRIC.incidentsCreated, 'counter', 'Incidents created, each counted once.', (page) => sample(METRIC.incidentsCreated, pageLabel(page), page.stats.incidentsCreated));
     family(METRIC.incidentsFinished, 'counter', 'Incidents finished, each counted once.', (page) => sample(METRIC.incidentsFinished, pageLabel(page), page.stats.incidentsFinished));
     family(METRIC.incidentsActive, 'gauge', 'Incidents created and not yet finished.', (page) => {
-      let active = 0;
-      for (const incident of page.incidents) if (incident.state === 'active') active += 1;
-      return sample(METRIC.incidentsActive, pageLabel(page), active);
+      return sample(METRIC.incidentsActive, pageLabel(page), page.incidents.length);
     });
     family(METRIC.incidentInfo, 'gauge', 'One series per active incident, carrying its title.', (page) => {
       let body = '';
       for (const incident of page.incidents) {
-        if (incident.state !== 'active') continue;
         body += sample(METRIC.incidentInfo, labelPairs([[LABEL.statusPage, incident.statusPage], [LABEL.incidentUuid, incident.uuid], [LABEL.title, incident.title]]), 1);
       }
       return body;
@@ -129,7 +126,7 @@ export class DomainMetrics {
     family(METRIC.incidentStart, 'gauge', 'When an active incident started, in Unix seconds.', (page) => {
       let body = '';
       for (const incident of page.incidents) {
-        if (incident.state !== 'active' || incident.startAt === null) continue;
+        if (incident.startAt === null) continue;
         body += sample(METRIC.incidentStart, labelPairs([[LABEL.statusPage, incident.statusPage], [LABEL.incidentUuid, incident.uuid]]), incident.startAt);
       }
       return body;
@@ -147,7 +144,6 @@ export class DomainMetrics {
     family(METRIC.maintenanceInfo, 'gauge', 'One series per unfinished maintenance, carrying its title and state.', (page) => {
       let body = '';
       for (const m of page.maintenances) {
-        if (m.state === 'finished') continue;
         body += sample(METRIC.maintenanceInfo, labelPairs([[LABEL.statusPage, m.statusPage], [LABEL.maintenanceUuid, m.uuid], [LABEL.title, m.title], [LABEL.state, m.state]]), 1);
       }
       return body;
@@ -155,7 +151,7 @@ export class DomainMetrics {
     family(METRIC.maintenanceScheduledStart, 'gauge', 'Scheduled start of an unfinished maintenance, in Unix seconds.', (page) => {
       let body = '';
       for (const m of page.maintenances) {
-        if (m.state === 'finished' || m.scheduledStart === null) continue;
+        if (m.scheduledStart === null) continue;
         body += sample(METRIC.maintenanceScheduledStart, labelPairs([[LABEL.statusPage, m.statusPage], [LABEL.maintenanceUuid, m.uuid]]), m.scheduledStart);
       }
       return body;
@@ -163,7 +159,7 @@ export class DomainMetrics {
     family(METRIC.maintenanceScheduledEnd, 'gauge', 'Scheduled end of an unfinished maintenance, in Unix seconds.', (page) => {
       let body = '';
       for (const m of page.maintenances) {
-        if (m.state === 'finished' || m.scheduledEnd === null) continue;
+        if (m.scheduledEnd === null) continue;
         body += sample(METRIC.maintenanceScheduledEnd, labelPairs([[LABEL.statusPage, m.statusPage], [LABEL.maintenanceUuid, m.uuid]]), m.scheduledEnd);
       }
       return body;
