@@ -27,15 +27,9 @@ process.on('unhandledRejection', (reason) => {
   process.exit(70);
 });
 
-let running;
-try {
-  running = await startExporter(config, logger);
-} catch (error) {
-  logger.fatal({ err: error }, 'could not start');
-  process.exit(1);
-}
-
-const exporter = running;
+// Signals are handled from the start, so a SIGTERM that arrives while the store is still loading
+// also ends in an orderly close rather than Node's default kill.
+const starting = startExporter(config, logger);
 let stopping = false;
 const stop = (signal: NodeJS.Signals) => {
   if (stopping) return;
@@ -47,16 +41,25 @@ const stop = (signal: NodeJS.Signals) => {
     process.exit(1);
   }, config.shutdownTimeoutSeconds * 1000);
   deadline.unref();
-  exporter.close().then(
-    () => {
-      logger.info('stopped: store closed');
-      process.exit(0);
-    },
-    (error: unknown) => {
-      logger.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    },
-  );
+  starting
+    .then((exporter) => exporter.close())
+    .then(
+      () => {
+        logger.info('stopped: store closed');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+
+try {
+  await starting;
+} catch (error) {
+  logger.fatal({ err: error }, 'could not start');
+  process.exit(1);
+}
