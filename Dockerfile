@@ -45,6 +45,7 @@ ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="statusmate-exporter" \
       org.opencontainers.image.description="Prometheus exporter for StatusMate status pages: webhooks in, durable state, metrics out" \
       org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/statusmate-exporter/statusmate-exporter" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${BUILD_REVISION}" \
       org.opencontainers.image.base.name="gcr.io/distroless/nodejs20-debian12:nonroot"
