@@ -16,6 +16,7 @@ import {
   renderNotes,
   renderObjects,
   validate,
+  OPERATOR_APIS,
   type Deployment,
   type K8sObject,
   type RenderOptions,
@@ -31,12 +32,17 @@ const CI_FILES = readdirSync(join(CHART_DIR, 'ci'))
   .map((file) => `ci/${file}`);
 const RULES_FILE = join(REPO_ROOT, 'prometheus', 'statusmate.rules.yml');
 const DASHBOARDS_DIR = join(REPO_ROOT, 'grafana', 'dashboards');
+const dashboardFiles = readdirSync(DASHBOARDS_DIR, { withFileTypes: true })
+  .filter((entry) => entry.isFile() && entry.name.endsWith('.json'))
+  .map((entry) => entry.name)
+  .sort();
 const TOKEN = 'ci-token-never-in-plain-text';
 
 /** The value sets the chart is rendered with in these tests, by scenario. */
 const SCENARIOS: Record<string, RenderOptions> = {
   defaults: {},
-  everything: { valuesFiles: ['ci/everything-values.yaml'] },
+  'defaults with the Prometheus Operator': { apiVersions: OPERATOR_APIS },
+  everything: { valuesFiles: ['ci/everything-values.yaml'], apiVersions: OPERATOR_APIS },
   'existing secret and claim': { valuesFiles: ['ci/existing-secret-values.yaml'] },
   'persistence off': { valuesFiles: ['ci/no-persistence-values.yaml'] },
   'memory store with two replicas': { valuesFiles: ['ci/memory-replicas-values.yaml'] },
@@ -76,8 +82,31 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart rendered with its 
     objects = renderObjects(helm, { setString: { 'webhook.token': TOKEN } }).objects;
   });
 
-  it('holds a Deployment, Service, ServiceAccount, token Secret and PVC, and nothing optional', () => {
-    expect(kinds(objects)).toEqual(['Deployment', 'PersistentVolumeClaim', 'Secret', 'Service', 'ServiceAccount']);
+  it('holds a Deployment, Service, ServiceAccount, token Secret, PVC and the dashboards, and no Ingress or NetworkPolicy', () => {
+    expect(kinds(objects)).toEqual([...dashboardFiles.map(() => 'ConfigMap'), 'Deployment', 'PersistentVolumeClaim', 'Secret', 'Service', 'ServiceAccount']);
+  });
+
+  it('skips the ServiceMonitor and PrometheusRule where the cluster lacks the Prometheus Operator, and NOTES says so', () => {
+    expect(objectsOfKind(objects, 'ServiceMonitor')).toEqual([]);
+    expect(objectsOfKind(objects, 'PrometheusRule')).toEqual([]);
+    const notes = renderNotes(helm, { setString: { 'webhook.token': TOKEN } });
+    expect(notes).toContain('No ServiceMonitor was created: the cluster serves no monitoring.coreos.com/v1 ServiceMonitor');
+    expect(notes).toContain('No PrometheusRule was created');
+    expect(notes).toContain('http://sm-statusmate-exporter.monitoring.svc:9877/metrics');
+  });
+
+  it('adds the ServiceMonitor and PrometheusRule where the cluster serves the Prometheus Operator kinds', () => {
+    const withOperator = renderObjects(helm, { apiVersions: OPERATOR_APIS, setString: { 'webhook.token': TOKEN } }).objects;
+    expect(onlyOfKind(withOperator, 'ServiceMonitor').spec.endpoints[0]?.port).toBe('http');
+    expect(onlyOfKind(withOperator, 'PrometheusRule').spec.groups.length).toBeGreaterThan(0);
+    const notes = renderNotes(helm, { apiVersions: OPERATOR_APIS, setString: { 'webhook.token': TOKEN } });
+    expect(notes).toContain('The ServiceMonitor sm-statusmate-exporter asks the Prometheus Operator to scrape /metrics');
+    expect(notes).toContain('--set commonLabels.release=<name>');
+  });
+
+  it('renders nothing of the monitoring stack when its toggles are off', () => {
+    const off = renderObjects(helm, { apiVersions: OPERATOR_APIS, set: { 'serviceMonitor.enabled': 'false', 'prometheusRule.enabled': 'false', 'dashboards.enabled': 'false' } }).objects;
+    expect(kinds(off)).toEqual(['Deployment', 'PersistentVolumeClaim', 'Secret', 'Service', 'ServiceAccount']);
   });
 
   it("selects the Deployment's own pods, and the Service selects the same pods on the http port", () => {
@@ -217,7 +246,7 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with existingSecre
   });
 
   it('creates no Secret and no claim', () => {
-    expect(kinds(objects)).toEqual(['Deployment', 'Service', 'ServiceAccount']);
+    expect(kinds(objects).filter((kind) => kind !== 'ConfigMap')).toEqual(['Deployment', 'Service', 'ServiceAccount']);
   });
 
   it('reads the token from the named Secret and key, and mounts the named claim', () => {
@@ -308,10 +337,6 @@ describe.skipIf(helmTool.skipReason !== undefined)('values.schema.json', () => {
 
 describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything enabled (ci/everything-values.yaml)', () => {
   let objects: K8sObject[] = [];
-  const dashboardFiles = readdirSync(DASHBOARDS_DIR, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.json'))
-    .map((entry) => entry.name)
-    .sort();
   beforeAll(() => {
     objects = renderObjects(helm, SCENARIOS.everything).objects;
   });
@@ -427,7 +452,7 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything en
 describe.skipIf(helmTool.skipReason !== undefined)('names', () => {
   it('stay within 63 characters and distinct for a long release name', () => {
     const release = 'a-release-name-that-is-exactly-fifty-three-chars-long'.slice(0, 53);
-    const { objects } = renderObjects(helm, { release, valuesFiles: ['ci/everything-values.yaml'] });
+    const { objects } = renderObjects(helm, { release, ...SCENARIOS.everything });
     for (const object of objects) expect(object.metadata.name.length, `${object.kind}/${object.metadata.name}`).toBeLessThanOrEqual(63);
     const configMapNames = objectsOfKind(objects, 'ConfigMap').map((cm) => cm.metadata.name);
     expect(new Set(configMapNames).size).toBe(configMapNames.length);
@@ -435,7 +460,8 @@ describe.skipIf(helmTool.skipReason !== undefined)('names', () => {
 
   it('follow fullnameOverride', () => {
     const { objects } = renderObjects(helm, { set: { fullnameOverride: 'statusmate' } });
-    expect(new Set(objects.map((o) => o.metadata.name))).toEqual(new Set(['statusmate']));
+    expect(new Set(objects.filter((o) => o.kind !== 'ConfigMap').map((o) => o.metadata.name))).toEqual(new Set(['statusmate']));
+    for (const cm of objectsOfKind(objects, 'ConfigMap')) expect(cm.metadata.name).toMatch(/^statusmate-dashboard-/);
   });
 });
 

@@ -128,9 +128,14 @@ export type RenderOptions = {
   setString?: Record<string, string>;
   release?: string;
   namespace?: string;
+  /** --api-versions: what the pretend cluster serves (e.g. the Prometheus Operator's kinds). */
+  apiVersions?: string[];
   /** Render another chart directory (a patched copy). */
   chartDir?: string;
 };
+
+/** The kinds a cluster with the Prometheus Operator serves, for --api-versions. */
+export const OPERATOR_APIS = ['monitoring.coreos.com/v1/ServiceMonitor', 'monitoring.coreos.com/v1/PrometheusRule'];
 
 export type RenderResult = { ok: true; manifest: string; objects: K8sObject[] } | { ok: false; stderr: string };
 
@@ -139,6 +144,7 @@ function helmArgs(options: RenderOptions): string[] {
   for (const file of options.valuesFiles ?? []) args.push('-f', join(CHART_DIR, file));
   for (const [key, value] of Object.entries(options.set ?? {})) args.push('--set', `${key}=${value}`);
   for (const [key, value] of Object.entries(options.setString ?? {})) args.push('--set-string', `${key}=${value}`);
+  for (const apiVersion of options.apiVersions ?? []) args.push('--api-versions', apiVersion);
   return args;
 }
 

@@ -135,6 +135,19 @@ Name of the PersistentVolumeClaim holding the store.
 {{- end }}
 
 {{/*
+Whether to render the ServiceMonitor / PrometheusRule: enabled, and the cluster serves the
+Prometheus Operator's kind (so that an install without the operator does not fail on a missing
+CRD). `helm template` knows no cluster: pass --api-versions monitoring.coreos.com/v1/ServiceMonitor.
+*/}}
+{{- define "statusmate-exporter.serviceMonitorEnabled" -}}
+{{- if and .Values.serviceMonitor.enabled (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor") }}true{{ end }}
+{{- end }}
+
+{{- define "statusmate-exporter.prometheusRuleEnabled" -}}
+{{- if and .Values.prometheusRule.enabled (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/PrometheusRule") }}true{{ end }}
+{{- end }}
+
+{{/*
 Name of the container port serving /metrics.
 */}}
 {{- define "statusmate-exporter.metricsPortName" -}}
