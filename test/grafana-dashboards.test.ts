@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IMPACT_LEVEL_MAPPINGS, RECORDED } from '../grafana/src/common.js';
 import { DASHBOARDS, render } from '../grafana/src/dashboards.js';
@@ -14,19 +13,15 @@ import {
   recordedNames,
   unreducedDomainSelectors,
   variableQueries,
+  knownMetricNames,
 } from './support/prometheus.js';
 
 const built = DASHBOARDS.map(({ file, build }) => ({ file, dashboard: build() }));
 const FILLED = { status_page: 'main', job: 'statusmate-exporter', datasource: 'prometheus' };
 
-/** Every name a dashboard or rule may select: the exporter's, its histograms' series, the rules' own, `up`, prom-client's defaults. */
 let knownMetrics: Set<string>;
 beforeAll(async () => {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const processMetrics = (await registry.getMetricsAsJSON()).map((metric) => metric.name);
-  const exporter = Object.values(METRIC).flatMap((name) => [name, `${name}_bucket`, `${name}_sum`, `${name}_count`]);
-  knownMetrics = new Set([...exporter, ...recordedNames(), 'up', ...processMetrics]);
+  knownMetrics = await knownMetricNames();
 });
 
 describe('generated dashboards', () => {

@@ -2,11 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { METRIC } from '../src/metrics/names.js';
 import {
   DOMAIN_METRICS,
   ROOT,
@@ -15,8 +13,8 @@ import {
   loadRules,
   metricNames,
   promqlErrors,
-  recordedNames,
   unreducedDomainSelectors,
+  knownMetricNames,
 } from './support/prometheus.js';
 import { findTool } from './support/tools.js';
 
@@ -126,11 +124,7 @@ describe('rule unit tests', () => {
 
 let knownMetrics: Set<string>;
 beforeAll(async () => {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const processMetrics = (await registry.getMetricsAsJSON()).map((metric) => metric.name);
-  const exporter = Object.values(METRIC).flatMap((name) => [name, `${name}_bucket`, `${name}_sum`, `${name}_count`]);
-  knownMetrics = new Set([...exporter, ...recordedNames(), 'up', ...processMetrics]);
+  knownMetrics = await knownMetricNames();
 });
 
 const alertsDoc = readFileSync(join(ROOT, 'docs', 'alerts.md'), 'utf8');

@@ -45,15 +45,10 @@ export function datasourceVariable(): DatasourceVariableBuilder {
   return new DatasourceVariableBuilder('datasource').label('Data source').type('prometheus');
 }
 
-/**
- * The status page picker. Its values come from a series every known status page has, so a
- * page appears as soon as the exporter has stored one event for it.
- */
-export function statusPageVariable(extraMatchers = ''): QueryVariableBuilder {
-  const selector = extraMatchers ? `${METRIC.incidentsActive}{${extraMatchers}}` : METRIC.incidentsActive;
-  const query = `label_values(${selector}, status_page)`;
-  return new QueryVariableBuilder('status_page')
-    .label('Status page')
+/** A multi-select picker of one label's values, "All" by default, refreshed with the time range. */
+export function labelVariable(name: string, label: string, query: string): QueryVariableBuilder {
+  return new QueryVariableBuilder(name)
+    .label(label)
     .datasource(DATASOURCE)
     .query(query)
     .definition(query)
@@ -63,6 +58,15 @@ export function statusPageVariable(extraMatchers = ''): QueryVariableBuilder {
     .includeAll(true)
     .allValue('.+')
     .current({ text: 'All', value: '$__all', selected: true });
+}
+
+/**
+ * The status page picker. Its values come from a series every known status page has, so a
+ * page appears as soon as the exporter has stored one event for it.
+ */
+export function statusPageVariable(extraMatchers = ''): QueryVariableBuilder {
+  const selector = extraMatchers ? `${METRIC.incidentsActive}{${extraMatchers}}` : METRIC.incidentsActive;
+  return labelVariable('status_page', 'Status page', `label_values(${selector}, status_page)`);
 }
 
 type QueryOptions = {

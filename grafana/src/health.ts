@@ -14,14 +14,12 @@ import {
   QueryVariableBuilder,
   RowBuilder,
   TimePickerBuilder,
-  VariableRefresh,
-  VariableSort,
   type Dashboard,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { METRIC } from '../../src/metrics/names.js';
-import { DATASOURCE, PAGE, TAGS, datasourceVariable, finish, fixedColor, lastValue, query, statusPageVariable, thresholds } from './common.js';
+import { PAGE, TAGS, datasourceVariable, finish, fixedColor, labelVariable, lastValue, query, statusPageVariable, thresholds } from './common.js';
 
 export const HEALTH_UID = 'statusmate-exporter-health';
 
@@ -29,19 +27,7 @@ export const HEALTH_UID = 'statusmate-exporter-health';
 const JOB = 'job=~"$job"';
 
 function jobVariable(): QueryVariableBuilder {
-  const q = `label_values(${METRIC.buildInfo}, job)`;
-  return new QueryVariableBuilder('job')
-    .label('Job')
-    .description('The scrape job of statusmate-exporter.')
-    .datasource(DATASOURCE)
-    .query(q)
-    .definition(q)
-    .refresh(VariableRefresh.OnTimeRangeChanged)
-    .sort(VariableSort.NaturalAsc)
-    .multi(true)
-    .includeAll(true)
-    .allValue('.+')
-    .current({ text: 'All', value: '$__all', selected: true });
+  return labelVariable('job', 'Job', `label_values(${METRIC.buildInfo}, job)`).description('The scrape job of statusmate-exporter.');
 }
 
 function timeseries(title: string, description: string, unit: string, span = 12): TimeseriesPanel {

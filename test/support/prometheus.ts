@@ -12,6 +12,7 @@ import type { Dashboard, Panel, RowPanel } from '@grafana/grafana-foundation-sdk
 import { parser } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
 import { parse as parseYaml } from 'yaml';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { z } from 'zod';
 import { METRIC } from '../../src/metrics/names.js';
 
@@ -50,6 +51,18 @@ export function allRules(file: RulesFile = loadRules()): Rule[] {
 
 export function recordedNames(file: RulesFile = loadRules()): Set<string> {
   return new Set(allRules(file).flatMap((rule) => (rule.record ? [rule.record] : [])));
+}
+
+/**
+ * Every name a dashboard or rule may select: the exporter's (with its histograms' series), the
+ * rules' own recorded names, `up`, and prom-client's real default process and Node.js metrics.
+ */
+export async function knownMetricNames(): Promise<Set<string>> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const processMetrics = (await registry.getMetricsAsJSON()).map((metric) => metric.name);
+  const exporter = Object.values(METRIC).flatMap((name) => [name, `${name}_bucket`, `${name}_sum`, `${name}_count`]);
+  return new Set([...exporter, ...recordedNames(), 'up', ...processMetrics]);
 }
 
 // ---------------------------------------------------------------------------------------------
