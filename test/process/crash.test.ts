@@ -1,8 +1,8 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sampleValue, tempDir } from '../support/app.js';
 import { startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
+import { freePort } from '../support/prometheus.js';
 
 // A sender that behaves like StatusMate (retries every delivery until it gets a 200) streams a
 // known history while the exporter is killed with SIGKILL twice. Every counter and gauge must
@@ -39,17 +39,6 @@ function history(): Delivery[][] {
     lanes.push([{ meta: { type: 'component_impact_updated', uuid: id(5, n), title: `Direct ${n}`, impact: 'partial_outage', created_at: at(n) } }]);
   }
   return lanes;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Delivers one event until the exporter answers 200, as StatusMate does, counting attempts. */
