@@ -20,7 +20,7 @@ export type Running = {
   close(): Promise<void>;
 };
 
-export function openStore(config: Config): Store {
+function openStore(config: Config): Store {
   if (config.store === 'memory') return new MemoryStore();
   return new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
 }

@@ -1,4 +1,4 @@
-import { EVENT_TYPES, type EventType } from '../domain/event.js';
+import { EVENT_TYPES } from '../domain/event.js';
 
 // The exporter's metric names and label names in one place. They are an interface:
 // the collectors render them, and the dashboards, alert rules and Helm chart import or
@@ -34,8 +34,6 @@ export const METRIC = {
   buildInfo: 'statusmate_exporter_build_info',
 } as const;
 
-export type MetricName = (typeof METRIC)[keyof typeof METRIC];
-
 export const LABEL = {
   statusPage: 'status_page',
   componentUuid: 'component_uuid',
@@ -57,11 +55,8 @@ export { DURATION_BUCKETS } from '../domain/buckets.js';
 /** Buckets of the webhook request latency histogram, in seconds. */
 export const REQUEST_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
-export const WEBHOOK_TYPES = EVENT_TYPES;
-export type WebhookType = EventType;
-
 /** The `type` label takes one of the six types, or `unknown` when the body names none we know. */
-export const WEBHOOK_TYPE_LABELS = [...WEBHOOK_TYPES, 'unknown'] as const;
+export const WEBHOOK_TYPE_LABELS = [...EVENT_TYPES, 'unknown'] as const;
 export type WebhookTypeLabel = (typeof WEBHOOK_TYPE_LABELS)[number];
 
 export const OUTCOMES = [
