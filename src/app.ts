@@ -1,12 +1,13 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
-import { accessLog } from './http/access-log.js';
+import { accessLog, pathOf } from './http/access-log.js';
 import type { Ingestor } from './ingest/ingestor.js';
 import type { Logger } from './logger.js';
 import { DomainMetrics } from './metrics/domain.js';
 import { metricsHandler } from './metrics/handler.js';
 import type { Telemetry } from './metrics/telemetry.js';
 import type { Store } from './store/store.js';
-import { webhookHandler, type WebhookOptions } from './webhook/handler.js';
+import { webhookHandler, type WebhookHandler, type WebhookOptions } from './webhook/handler.js';
 
 export type AppParts = {
   logger: Logger;
@@ -16,9 +17,11 @@ export type AppParts = {
   webhook: WebhookOptions;
 };
 
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
 export type Apps = {
   /** Webhooks and probes; `/metrics` too unless `separateMetrics`. */
-  main: Express;
+  main: RequestListener;
   /** `/metrics` and probes alone, for METRICS_PORT; undefined unless `separateMetrics`. */
   metrics: Express | undefined;
 };
@@ -60,7 +63,6 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
   };
 
   const main = base(parts.logger);
-  main.post('/webhook', webhookHandler(parts, parts.webhook));
   main.all('/webhook', (_req, res) => {
     res.set('Allow', 'POST').status(405).json({ error: 'use POST for /webhook', issues: [] });
   });
@@ -79,5 +81,29 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
     metricsApp.use(notFound);
     metricsApp.use(errorHandler(parts.logger));
   }
-  return { main, metrics: metricsApp };
+  return { main: withWebhook(webhookHandler(parts, parts.webhook), main, parts.logger), metrics: metricsApp };
+}
+
+/** The paths Express would route to `/webhook`: it ignores case and a trailing slash. */
+const isWebhookPath = (url: string | undefined) => {
+  const path = pathOf(url).toLowerCase();
+  return path === '/webhook' || path === '/webhook/';
+};
+
+/**
+ * `POST /webhook` goes straight to its handler; every other request goes through Express. See
+ * webhookHandler for why the hot path bypasses the framework.
+ */
+function withWebhook(webhook: WebhookHandler, app: Express, logger: Logger): RequestListener {
+  return (req, res) => {
+    if (req.method === 'POST' && isWebhookPath(req.url)) {
+      webhook(req, res).catch((error: unknown) => {
+        // The handler answers every failure itself; this is the net under a bug in that answer.
+        logger.error({ err: error }, 'webhook handler failed');
+        res.destroy();
+      });
+    } else {
+      app(req, res);
+    }
+  };
 }

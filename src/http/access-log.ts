@@ -1,32 +1,39 @@
+import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../logger.js';
 
 const QUIET_PATHS = new Set(['/metrics', '/healthz', '/readyz']);
 
+/** The path of a request URL without its query string, which may hold `?token=`. */
+export const pathOf = (url: string | undefined): string => (url ?? '').split('?', 1)[0] ?? '';
+
 /**
- * One JSON line per request once it is answered. Logs the path without its query string (which
- * may hold `?token=`) and no headers. Probes and scrapes log at debug, to keep them out of the way.
+ * Writes the one JSON line of an answered request: method, path (no query string), status,
+ * duration and what the route adds, never headers. Probes and scrapes log at debug, to keep them
+ * out of the way.
  */
+export function logRequest(logger: Logger, req: IncomingMessage, url: string | undefined, status: number, startedNs: bigint, fields?: object): void {
+  const path = pathOf(url);
+  const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : QUIET_PATHS.has(path) ? 'debug' : 'info';
+  if (!logger.isLevelEnabled(level)) return;
+  logger[level](
+    {
+      method: req.method,
+      path,
+      status,
+      duration_ms: Number(process.hrtime.bigint() - startedNs) / 1e6,
+      remote_address: req.socket.remoteAddress,
+      ...fields,
+    },
+    'request',
+  );
+}
+
+/** The access log of the Express routes: one line per request, once it is answered. */
 export function accessLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const path = req.originalUrl.split('?', 1)[0] ?? '';
-      const status = res.statusCode;
-      const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : QUIET_PATHS.has(path) ? 'debug' : 'info';
-      if (!logger.isLevelEnabled(level)) return;
-      logger[level](
-        {
-          method: req.method,
-          path,
-          status,
-          duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
-          remote_address: req.socket.remoteAddress,
-          ...(res.locals.webhook as object | undefined),
-        },
-        'request',
-      );
-    });
+    res.on('finish', () => logRequest(logger, req, req.originalUrl, res.statusCode, started));
     next();
   };
 }

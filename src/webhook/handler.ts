@@ -1,6 +1,7 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Notice } from '../domain/reducer.js';
+import { logRequest } from '../http/access-log.js';
 import type { Ingestor } from '../ingest/ingestor.js';
 import type { Logger } from '../logger.js';
 import type { Outcome, WebhookTypeLabel } from '../metrics/names.js';
@@ -57,18 +58,26 @@ const logNotice = (logger: Logger, notice: Notice) => {
   }
 };
 
+export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
 /**
  * POST /webhook: token → content type → size → JSON → schema → reducer and commit → answer.
  * StatusMate gets a 200 only once the event is committed; a store failure answers 503 so that
  * it retries.
+ *
+ * A plain node:http handler, not Express middleware: it is the one hot path (a backlog replay
+ * is thousands of requests a second), it reads its own body and writes its own answer, and the
+ * router and Express's request decoration cost more per request than the rest of the work bar
+ * the commit. It writes its own access-log line.
  */
-export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): RequestHandler {
+export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): WebhookHandler {
   const tokenMatches = createTokenCheck(options.tokens);
   const authRequired = options.tokens.length > 0;
 
-  const handle = async (req: Request): Promise<Answer> => {
+  const handle = async (req: IncomingMessage): Promise<Answer> => {
     const receivedAt = Date.now() / 1000;
-    const search = new URLSearchParams(req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '');
+    const url = req.url ?? '';
+    const search = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
     if (authRequired && !tokenMatches(presentedToken(req.headers, search))) {
       return rejected(401, 'unauthorized', 'missing or wrong webhook token');
     }
@@ -138,7 +147,7 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Requ
     }
   };
 
-  return async (req: Request, res: Response) => {
+  return async (req, res) => {
     const started = process.hrtime.bigint();
     let answer: Answer;
     try {
@@ -149,8 +158,10 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Requ
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     deps.telemetry.webhook(answer.log.type, answer.log.outcome, seconds, answer.retry ?? false);
-    res.locals.webhook = answer.log;
-    if (res.headersSent) return;
+    if (res.headersSent || res.destroyed) {
+      logRequest(deps.logger, req, req.url, res.statusCode, started, answer.log);
+      return;
+    }
     // Written directly rather than through res.json: this is the hot path, and its body is ours.
     const payload = JSON.stringify(answer.body);
     res.writeHead(answer.status, {
@@ -159,5 +170,6 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Requ
       ...(answer.closeConnection ? { Connection: 'close' } : {}),
     });
     res.end(payload);
+    logRequest(deps.logger, req, req.url, answer.status, started, answer.log);
   };
 }

@@ -1,4 +1,4 @@
-import { get } from 'node:http';
+import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -248,7 +248,7 @@ describe('GET /metrics, /healthz, /readyz', () => {
     app = await makeApp();
     await post(fixture('seed-incident-created.json'));
     const plain = await metrics();
-    const server = app.main.listen(0, '127.0.0.1');
+    const server = createServer(app.main).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     const { port } = server.address() as AddressInfo;
     // Read the raw bytes through node:http: fetch and supertest would decode them for us.
