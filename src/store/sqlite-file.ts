@@ -1,18 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import {
-  applyPatch,
-  createState,
-  emptyPatch,
-  type ComponentRecord,
-  type IncidentRecord,
-  type MaintenanceRecord,
-  type PageStats,
-  type Patch,
-  type State,
-} from '../domain/state.js';
-import { StoreError, type Store } from './store.js';
+import type { Patch } from '../domain/state.js';
+import { StoreError } from './store.js';
 
 /** Bumped when the persisted layout changes; a file of another version is refused, not guessed at. */
 const SCHEMA_VERSION = 1;
@@ -27,13 +17,23 @@ export type SqliteOptions = {
 
 type Row = { data: string };
 
+/** What the file holds, as read at start-up: each record as the JSON text of its row. */
+export type StoredRows = {
+  pages: string[];
+  components: string[];
+  incidents: string[];
+  maintenances: string[];
+  seen: { key: string; receivedAt: number }[];
+};
+
 /**
- * The embedded store: one row per record (JSON), written in one transaction per event, so a
- * crash leaves either the whole event with its dedup record or none of it.
+ * The SQLite file itself, synchronous as better-sqlite3 is: one row per record (JSON), and each
+ * patch written in one transaction, so a crash leaves either a whole batch of events with their
+ * dedup records or none of it. It runs on the store's worker thread (see SqliteStore).
  */
-export class SqliteStore implements Store {
+export class SqliteFile {
   private readonly db: Database.Database;
-  private readonly statements: ReturnType<SqliteStore['prepare']>;
+  private readonly statements: ReturnType<SqliteFile['prepare']>;
   private readonly commitTransaction: (patch: Patch) => void;
 
   constructor(options: SqliteOptions) {
@@ -91,20 +91,18 @@ export class SqliteStore implements Store {
     for (const key of patch.forgetSeen) s.deleteSeen.run(key);
   }
 
-  async load(): Promise<State> {
-    const rows = (table: string) => (this.db.prepare(`SELECT data FROM ${table}`).all() as Row[]).map((row) => JSON.parse(row.data) as unknown);
-    const patch = emptyPatch();
-    patch.pages = rows('pages') as PageStats[];
-    patch.components = rows('components') as ComponentRecord[];
-    patch.incidents = rows('incidents') as IncidentRecord[];
-    patch.maintenances = rows('maintenances') as MaintenanceRecord[];
-    patch.seen = this.db.prepare('SELECT key, received_at AS receivedAt FROM seen').all() as { key: string; receivedAt: number }[];
-    const state = createState();
-    applyPatch(state, patch);
-    return state;
+  read(): StoredRows {
+    const rows = (table: string) => (this.db.prepare(`SELECT data FROM ${table}`).all() as Row[]).map((row) => row.data);
+    return {
+      pages: rows('pages'),
+      components: rows('components'),
+      incidents: rows('incidents'),
+      maintenances: rows('maintenances'),
+      seen: this.db.prepare('SELECT key, received_at AS receivedAt FROM seen').all() as { key: string; receivedAt: number }[],
+    };
   }
 
-  async commit(patch: Patch): Promise<void> {
+  commit(patch: Patch): void {
     try {
       this.commitTransaction(patch);
     } catch (error) {
@@ -112,16 +110,11 @@ export class SqliteStore implements Store {
     }
   }
 
-  async healthy(): Promise<boolean> {
-    try {
-      this.statements.ping.get();
-      return true;
-    } catch {
-      return false;
-    }
+  ping(): void {
+    this.statements.ping.get();
   }
 
-  async close(): Promise<void> {
+  close(): void {
     if (this.db.open) this.db.close();
   }
 }

@@ -1,0 +1,53 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Patch } from '../domain/state.js';
+import { SqliteFile, type SqliteOptions, type StoredRows } from './sqlite-file.js';
+
+// The thread that owns the SQLite file. The main thread sends it one request at a time per
+// purpose (the ingestor never commits concurrently) and gets one reply per request.
+
+export type StoreRequest =
+  | { id: number; op: 'read' }
+  /** The patch as JSON: for plain records, JSON.stringify and JSON.parse cost less than a structured clone. */
+  | { id: number; op: 'commit'; patch: string }
+  | { id: number; op: 'ping' }
+  | { id: number; op: 'close' };
+
+export type StoreReply = { id: number; ok: true; rows?: StoredRows } | { id: number; ok: false; message: string };
+
+const port = parentPort;
+if (!port) throw new Error('sqlite-worker.js runs as a worker thread of SqliteStore');
+
+// A file that cannot be opened (wrong schema version, unwritable directory) is reported to every
+// request rather than thrown here, so the main thread gets the reason in a rejected promise.
+let file: SqliteFile | undefined;
+let openError: string | undefined;
+try {
+  file = new SqliteFile(workerData as SqliteOptions);
+} catch (error) {
+  openError = (error as Error).message;
+}
+
+function answer(request: StoreRequest): StoreReply {
+  if (!file) return { id: request.id, ok: false, message: openError ?? 'SQLite file is not open' };
+  try {
+    switch (request.op) {
+      case 'read':
+        return { id: request.id, ok: true, rows: file.read() };
+      case 'commit':
+        file.commit(JSON.parse(request.patch) as Patch);
+        return { id: request.id, ok: true };
+      case 'ping':
+        file.ping();
+        return { id: request.id, ok: true };
+      case 'close':
+        file.close();
+        return { id: request.id, ok: true };
+    }
+  } catch (error) {
+    return { id: request.id, ok: false, message: (error as Error).message };
+  }
+}
+
+port.on('message', (request: StoreRequest) => {
+  port.postMessage(answer(request));
+});
