@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainMetrics } from '../../src/metrics/domain.js';
 import { escapeLabelValue } from '../../src/metrics/exposition.js';
@@ -42,6 +43,34 @@ describe('domain metrics', () => {
     expect(metrics.gzip()).toBe(metrics.gzip());
     p.play(componentUpdate(1, 'major_outage', T0 + 1));
     expect(metrics.text()).not.toBe(first);
+  });
+
+  it('re-renders after any sequence of events exactly what a first render of the same state gives', () => {
+    const names = ['Component', 'API "v2"', 'Сбой \\ 🔥', 'x'];
+    const impacts = ['operational', 'major_outage', 'partial_outage', 'something_new'];
+    const stepArb = fc.oneof(
+      fc.record({ kind: fc.constant('component' as const), component: fc.integer({ min: 1, max: 6 }), impact: fc.constantFrom(...impacts), name: fc.constantFrom(...names), page: fc.constantFrom('page-a', 'page-b') }),
+      fc.record({ kind: fc.constantFrom('incident_created' as const, 'incident_finished' as const), id: fc.integer({ min: 1, max: 3 }), component: fc.integer({ min: 1, max: 8 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.array(stepArb, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 12 }), (rounds) => {
+        const p = new Player();
+        const incremental = new DomainMetrics(p.state);
+        let at = T0;
+        for (const round of rounds) {
+          for (const step of round) {
+            at += 1;
+            p.play(
+              step.kind === 'component'
+                ? componentUpdate(step.component, step.impact, at, { name: `${step.name} ${step.component}`, statusPage: step.page })
+                : incident(step.kind, step.id, at, [affects(step.component, 'major_outage')]),
+            );
+          }
+          expect(incremental.text().toString('utf8')).toBe(new DomainMetrics(p.state).text().toString('utf8'));
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it.skipIf(promtool.skipReason !== undefined)('passes promtool check metrics without a word about any statusmate_ family', () => {
