@@ -4,8 +4,17 @@ import Database from 'better-sqlite3';
 import type { Patch } from '../domain/state.js';
 import { StoreError } from './store.js';
 
-/** Bumped when the persisted layout changes; a file of another version is refused, not guessed at. */
-const SCHEMA_VERSION = 1;
+/**
+ * Bumped when the persisted layout changes. Older files are migrated in place, in one
+ * transaction; a file of a newer version is refused, not guessed at.
+ *
+ * 1: dedup records one row each in `seen`.
+ * 2: dedup records as one row per commit in `seen_batches` (see SqliteFile).
+ */
+const SCHEMA_VERSION = 2;
+
+/** Separates the dedup keys of a `seen_batches` row; keys are base64url, which never holds it. */
+const KEY_SEPARATOR = ' ';
 
 export type SqliteOptions = {
   path: string;
@@ -30,6 +39,12 @@ export type StoredRows = {
  * The SQLite file itself, synchronous as better-sqlite3 is: one row per record (JSON), and each
  * patch written in one transaction, so a crash leaves either a whole batch of events with their
  * dedup records or none of it. It runs on the store's worker thread (see SqliteStore).
+ *
+ * Dedup records are appended, one row per commit holding the keys of all its events, rather
+ * than inserted one row per key: the keys are hashes, so row-per-key inserts landed on random
+ * pages of a growing B-tree, which was the largest part of a commit's cost. A row keeps the
+ * newest receipt time of its keys, so a key may outlive its retention by the spread of one
+ * batch (milliseconds). Forgetting keys rewrites the rows that hold them.
  */
 export class SqliteFile {
   private readonly db: Database.Database;
@@ -48,20 +63,33 @@ export class SqliteFile {
   }
 
   private migrate(): void {
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS pages (status_page TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS components (status_page TEXT NOT NULL, uuid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (status_page, uuid)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS incidents (status_page TEXT NOT NULL, uuid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (status_page, uuid)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS maintenances (status_page TEXT NOT NULL, uuid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (status_page, uuid)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, received_at REAL NOT NULL) WITHOUT ROWID;
-    `);
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
     const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
-    if (!row) {
-      this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
-    } else if (row.version !== SCHEMA_VERSION) {
+    if (row && row.version > SCHEMA_VERSION) {
       throw new StoreError(`SQLite file has schema version ${row.version}; this exporter reads version ${SCHEMA_VERSION}`);
     }
+    this.db.transaction(() => {
+      this.db.exec(`
+        CREATE TABLE IF NOT EXISTS pages (status_page TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS components (status_page TEXT NOT NULL, uuid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (status_page, uuid)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS incidents (status_page TEXT NOT NULL, uuid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (status_page, uuid)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS maintenances (status_page TEXT NOT NULL, uuid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (status_page, uuid)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS seen_batches (id INTEGER PRIMARY KEY, keys TEXT NOT NULL, received_at REAL NOT NULL);
+      `);
+      if (!row) {
+        this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
+        return;
+      }
+      if (row.version === 1) {
+        // One row per second of receipt time keeps the rows of a large v1 file small.
+        this.db.exec(`
+          INSERT INTO seen_batches (keys, received_at)
+            SELECT group_concat(key, '${KEY_SEPARATOR}'), max(received_at) FROM seen GROUP BY CAST(received_at AS INTEGER) ORDER BY 2;
+          DROP TABLE seen;
+        `);
+      }
+      this.db.prepare('UPDATE schema_version SET version = ?').run(SCHEMA_VERSION);
+    })();
   }
 
   private prepare() {
@@ -73,8 +101,10 @@ export class SqliteFile {
       upsertMaintenance: db.prepare('INSERT INTO maintenances (status_page, uuid, data) VALUES (?, ?, ?) ON CONFLICT (status_page, uuid) DO UPDATE SET data = excluded.data'),
       deleteIncident: db.prepare('DELETE FROM incidents WHERE status_page = ? AND uuid = ?'),
       deleteMaintenance: db.prepare('DELETE FROM maintenances WHERE status_page = ? AND uuid = ?'),
-      insertSeen: db.prepare('INSERT OR REPLACE INTO seen (key, received_at) VALUES (?, ?)'),
-      deleteSeen: db.prepare('DELETE FROM seen WHERE key = ?'),
+      appendSeen: db.prepare('INSERT INTO seen_batches (keys, received_at) VALUES (?, ?)'),
+      allSeen: db.prepare('SELECT id, keys FROM seen_batches'),
+      rewriteSeen: db.prepare('UPDATE seen_batches SET keys = ? WHERE id = ?'),
+      deleteSeen: db.prepare('DELETE FROM seen_batches WHERE id = ?'),
       ping: db.prepare('SELECT 1'),
     };
   }
@@ -87,8 +117,24 @@ export class SqliteFile {
     for (const m of patch.maintenances) s.upsertMaintenance.run(m.statusPage, m.uuid, JSON.stringify(m));
     for (const key of patch.deleteIncidents) s.deleteIncident.run(key.statusPage, key.uuid);
     for (const key of patch.deleteMaintenances) s.deleteMaintenance.run(key.statusPage, key.uuid);
-    for (const { key, receivedAt } of patch.seen) s.insertSeen.run(key, receivedAt);
-    for (const key of patch.forgetSeen) s.deleteSeen.run(key);
+    if (patch.seen.length > 0) {
+      let newest = -Infinity;
+      for (const { receivedAt } of patch.seen) newest = Math.max(newest, receivedAt);
+      s.appendSeen.run(patch.seen.map(({ key }) => key).join(KEY_SEPARATOR), newest);
+    }
+    if (patch.forgetSeen.length > 0) this.forgetSeen(new Set(patch.forgetSeen));
+  }
+
+  /** Removes keys from the rows that hold them (pruning only, every few minutes). */
+  private forgetSeen(forget: Set<string>): void {
+    const s = this.statements;
+    for (const row of s.allSeen.all() as { id: number; keys: string }[]) {
+      const keys = row.keys.split(KEY_SEPARATOR);
+      const kept = keys.filter((key) => !forget.has(key));
+      if (kept.length === keys.length) continue;
+      if (kept.length === 0) s.deleteSeen.run(row.id);
+      else s.rewriteSeen.run(kept.join(KEY_SEPARATOR), row.id);
+    }
   }
 
   read(): StoredRows {
@@ -98,7 +144,9 @@ export class SqliteFile {
       components: rows('components'),
       incidents: rows('incidents'),
       maintenances: rows('maintenances'),
-      seen: this.db.prepare('SELECT key, received_at AS receivedAt FROM seen').all() as { key: string; receivedAt: number }[],
+      seen: (this.db.prepare('SELECT keys, received_at AS receivedAt FROM seen_batches ORDER BY id').all() as { keys: string; receivedAt: number }[]).flatMap(
+        ({ keys, receivedAt }) => keys.split(KEY_SEPARATOR).map((key) => ({ key, receivedAt })),
+      ),
     };
   }
 

@@ -28,7 +28,7 @@ try {
 }
 
 function answer(request: StoreRequest): StoreReply {
-  if (!file) return { id: request.id, ok: false, message: openError ?? 'SQLite file is not open' };
+  if (!file) return request.op === 'close' ? { id: request.id, ok: true } : { id: request.id, ok: false, message: openError ?? 'SQLite file is not open' };
   try {
     switch (request.op) {
       case 'read':
