@@ -67,4 +67,6 @@ EXPOSE 9877
 # Node runs as PID 1 and handles SIGTERM itself (closes HTTP, then the store).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/nodejs/bin/node"]
-CMD ["dist/main.js"]
+# The same node flags as `npm start` (package.json); a test keeps the two equal. A young generation
+# of 2 MiB semi-spaces instead of 16 keeps about 25 MiB of RSS that V8 otherwise holds after a burst.
+CMD ["--max-semi-space-size=2", "dist/main.js"]

@@ -2,7 +2,7 @@
 // when the bench ends, whether it ends normally, on an error, on SIGINT/SIGTERM or on the watchdog.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,14 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const EXPORTER = join(ROOT, 'dist', 'main.js');
 export const BASELINES = join(ROOT, 'bench', 'baselines');
 export const TOKEN = 'bench-token';
+
+/** The node flags of `npm start` in package.json, so the bench runs the exporter as users do. */
+export const START_NODE_ARGS = (() => {
+  const start = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
+  const match = /^node\s+(.*?)\s*dist\/main\.js$/.exec(start);
+  if (!match) throw new Error(`package.json: the start script is not "node [flags] dist/main.js": ${start}`);
+  return match[1].split(/\s+/).filter(Boolean);
+})();
 
 const children = new Set();
 const tempDirs = new Set();
@@ -128,7 +136,7 @@ export function startExporter(sqlitePath, env = {}, options = {}) {
     WEBHOOK_TOKEN: TOKEN,
     MAX_COMPONENTS: '20000',
     ...env,
-  }, { nodeArgs: (process.env.BENCH_EXPORTER_NODE_ARGS ?? '').split(' ').filter(Boolean), ...options });
+  }, { nodeArgs: [...START_NODE_ARGS, ...(process.env.BENCH_EXPORTER_NODE_ARGS ?? '').split(' ').filter(Boolean)], ...options });
 }
 
 export function startBaseline(file, env = {}) {

@@ -1,9 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The built entry point, as `npm start` runs it; `npm test` builds it before vitest starts. */
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+/** The node flags of `npm start` (package.json: `node [flags] dist/main.js`). */
+const START_NODE_ARGS = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start
+  .split(/\s+/)
+  .slice(1, -1);
 
 export function requireBuild(): void {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build (npm test does it first)`);
@@ -19,12 +24,12 @@ export type ExporterProcess = {
 };
 
 /**
- * Starts `node dist/main.js` with the given environment on 127.0.0.1 and resolves once it logs
+ * Starts `node dist/main.js` with `npm start`'s flags and the given environment on 127.0.0.1 and resolves once it logs
  * that it listens (PORT=0 lets the OS pick a port; the log line says which).
  */
 export function startExporterProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<ExporterProcess> {
   requireBuild();
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...START_NODE_ARGS, MAIN], {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
