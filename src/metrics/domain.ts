@@ -8,7 +8,22 @@ import { DURATION_BUCKETS, LABEL, MAINTENANCE_STATES, METRIC } from './names.js'
 
 const gzipAsync = promisify(gzipCallback);
 
-type Rendered = { version: number; text: Buffer; gzip: Promise<Buffer> | undefined };
+/**
+ * Memory for one rendered text. A render writes into the slab of the text before last when
+ * nothing holds it any more (a response still being sent, a compression still running), so
+ * that a changing state re-uses two slabs instead of allocating ten megabytes per scrape, which
+ * the allocator does not give back to the system.
+ */
+type Slab = {
+  memory: Buffer;
+  holders: number;
+  /** For the component at position i of this text, family f spans offsets[(i * FAMILIES + f) * 2] to the next offset. */
+  offsets: Uint32Array;
+  /** The record rendered at each position: the next render copies a position whose record is unchanged. */
+  records: ComponentRecord[];
+};
+
+type Rendered = { version: number; text: Buffer; slab: Slab; gzip: Promise<Buffer> | undefined };
 
 /** The three per-component families, in the order they are written. */
 const COMPONENT_FAMILIES = [
@@ -22,7 +37,10 @@ const FAMILIES = COMPONENT_FAMILIES.length;
  * Where each component's lines sit in the last rendered text: for the component at `slot`,
  * family f spans `offsets[(slot * FAMILIES + f) * 2]` to the next offset.
  */
-type Layout = { text: Buffer; slots: Map<ComponentRecord, number>; offsets: Uint32Array };
+type Layout = { text: Buffer; slab: Slab; count: number };
+
+/** A rendered text and the promise to say when it is no longer read. */
+export type Lent = { text: Buffer; release: () => void };
 
 /**
  * Renders every domain metric from the state at scrape time, so no series outlives its object.
@@ -40,23 +58,42 @@ type Layout = { text: Buffer; slots: Map<ComponentRecord, number>; offsets: Uint
 export class DomainMetrics {
   private cached: Rendered | undefined;
   private layout: Layout | undefined;
-  private readonly componentOrder = new WeakMap<Map<string, ComponentRecord>, string[]>();
+  /** The slab of the text before the current one: the next render's memory, once free. */
+  private spare: Slab | undefined;
+  private readonly orders = new WeakMap<Map<string, ComponentRecord>, string[]>();
 
   constructor(private readonly state: State) {}
 
+  /**
+   * The current text. Its memory is re-used two state changes later, so read it at once, or
+   * hold it with lend().
+   */
   text(): Buffer {
-    if (this.cached?.version !== this.state.version) {
-      this.cached = { version: this.state.version, text: this.render(), gzip: undefined };
-    }
-    return this.cached.text;
+    return this.current().text;
+  }
+
+  /** The current text, kept intact until `release` is called (after the response is sent). */
+  lend(): Lent {
+    const { text, slab } = this.current();
+    slab.holders += 1;
+    let released = false;
+    return {
+      text,
+      release: () => {
+        if (released) return;
+        released = true;
+        slab.holders -= 1;
+      },
+    };
   }
 
   gzip(): Promise<Buffer> {
-    const text = this.text();
-    const rendered = this.cached as Rendered;
+    const rendered = this.current();
     if (!rendered.gzip) {
+      const { text, release } = this.lend();
       // Level 1: a tenth of level 6's CPU for a body a few percent larger.
       rendered.gzip = gzipAsync(text, { level: 1 });
+      rendered.gzip.then(release, release);
       // A failed compression is retried by the next scrape rather than cached.
       rendered.gzip.catch(() => {
         if (this.cached === rendered) rendered.gzip = undefined;
@@ -65,64 +102,107 @@ export class DomainMetrics {
     return rendered.gzip;
   }
 
-  private render(): Buffer {
+  private current(): Rendered {
+    if (this.cached?.version !== this.state.version) {
+      const layout = this.render();
+      this.cached = { version: this.state.version, text: layout.text, slab: layout.slab, gzip: undefined };
+    }
+    return this.cached;
+  }
+
+  private slabFor(size: number, components: number): Slab {
+    const spare = this.spare;
+    if (spare !== undefined && spare.holders === 0 && spare.memory.length >= size && spare.offsets.length >= components * FAMILIES * 2) {
+      this.spare = undefined;
+      return spare;
+    }
+    // An eighth more, so that a state that grows a little still fits the next time.
+    return {
+      memory: Buffer.allocUnsafeSlow(size + (size >> 3)),
+      holders: 0,
+      offsets: new Uint32Array((components + (components >> 3) + 1) * FAMILIES * 2),
+      records: [],
+    };
+  }
+
+  private render(): Layout {
     // Sorted, so that the same state renders the same bytes whatever order it was loaded in.
-    const pages = [...this.state.pages.values()]
+    const pages: SortedPage[] = [...this.state.pages.values()]
       .sort((a, b) => compare(a.stats.statusPage, b.stats.statusPage))
       .map((page) => ({
         stats: page.stats,
-        components: this.sortedComponents(page.components),
+        components: page.components,
+        order: this.componentOrder(page.components),
         incidents: sortedValues(page.activeIncidents),
         maintenances: sortedValues(page.unfinishedMaintenances),
       }));
-    const components = pages.flatMap((page) => page.components);
+    let count = 0;
+    for (const page of pages) count += page.order.length;
     const tail = this.renderPageFamilies(pages);
     const headers = COMPONENT_FAMILIES.map(([name, help]) => familyHeader(name, 'gauge', help));
 
-    // First pass: where each component's bytes come from (the last text, or new lines), and the size.
+    // Where the previous text holds a component's lines: at the same position while no component
+    // was added (the usual case, found without allocating), else looked up by record.
     const previous = this.layout;
-    const from = new Int32Array(components.length);
-    const fresh: (string[] | undefined)[] = new Array<string[] | undefined>(components.length);
+    const samePositions = previous !== undefined && previous.count === count;
+    const slotOf = samePositions || previous === undefined ? undefined : new Map(previous.slab.records.slice(0, previous.count).map((record, slot) => [record, slot]));
+    const previousSlot = (record: ComponentRecord, position: number): number => {
+      if (previous === undefined) return -1;
+      if (samePositions) return previous.slab.records[position] === record ? position : -1;
+      return slotOf?.get(record) ?? -1;
+    };
+
+    // First pass: the size, and the lines of every component not in the previous text.
+    const fresh = new Map<number, string[]>();
     let size = Buffer.byteLength(tail);
     for (const header of headers) size += Buffer.byteLength(header);
-    components.forEach((component, index) => {
-      const slot = previous?.slots.get(component);
-      if (previous !== undefined && slot !== undefined) {
-        from[index] = slot;
-        const base = slot * FAMILIES * 2;
-        for (let f = 0; f < FAMILIES * 2; f += 2) size += (previous.offsets[base + f + 1] as number) - (previous.offsets[base + f] as number);
-      } else {
-        from[index] = -1;
-        const lines = componentLines(component);
-        fresh[index] = lines;
-        for (const line of lines) size += Buffer.byteLength(line);
+    let position = 0;
+    for (const page of pages) {
+      for (const uuid of page.order) {
+        const record = page.components.get(uuid) as ComponentRecord;
+        const slot = previousSlot(record, position);
+        if (previous !== undefined && slot >= 0) {
+          const offsets = previous.slab.offsets;
+          for (let k = slot * FAMILIES * 2; k < (slot + 1) * FAMILIES * 2; k += 2) size += (offsets[k + 1] as number) - (offsets[k] as number);
+        } else {
+          const lines = componentLines(record);
+          fresh.set(position, lines);
+          for (const line of lines) size += Buffer.byteLength(line);
+        }
+        position += 1;
       }
-    });
+    }
 
-    // Second pass: write family by family into one buffer, noting where each component's lines went.
-    const text = Buffer.allocUnsafe(size);
-    const offsets = new Uint32Array(components.length * FAMILIES * 2);
-    const slots = new Map<ComponentRecord, number>();
+    // Second pass: family by family into the slab, noting where each component's lines went.
+    const slab = this.slabFor(size, count);
+    const text = slab.memory.subarray(0, size);
+    const { offsets, records } = slab;
     let at = 0;
     headers.forEach((header, f) => {
       at += text.write(header, at);
-      for (let index = 0; index < components.length; index += 1) {
-        const target = (index * FAMILIES + f) * 2;
-        offsets[target] = at;
-        const slot = from[index] as number;
-        if (previous !== undefined && slot >= 0) {
-          const source = (slot * FAMILIES + f) * 2;
-          at += previous.text.copy(text, at, previous.offsets[source], previous.offsets[source + 1]);
-        } else {
-          at += text.write((fresh[index] as string[])[f] as string, at);
+      let index = 0;
+      for (const page of pages) {
+        for (const uuid of page.order) {
+          const record = page.components.get(uuid) as ComponentRecord;
+          const target = (index * FAMILIES + f) * 2;
+          offsets[target] = at;
+          const lines = fresh.get(index);
+          if (lines !== undefined) {
+            at += text.write(lines[f] as string, at);
+          } else if (previous !== undefined) {
+            const source = (previousSlot(record, index) * FAMILIES + f) * 2;
+            at += previous.text.copy(text, at, previous.slab.offsets[source], previous.slab.offsets[source + 1]);
+          }
+          offsets[target + 1] = at;
+          if (f === 0) records[index] = record;
+          index += 1;
         }
-        offsets[target + 1] = at;
       }
     });
     at += text.write(tail, at);
-    components.forEach((component, index) => slots.set(component, index));
-    this.layout = { text, slots, offsets };
-    return text;
+    if (previous !== undefined) this.spare = previous.slab;
+    this.layout = { text, slab, count };
+    return this.layout;
   }
 
   /** Every family but the per-component ones: a few lines per page, incident and maintenance. */
@@ -196,13 +276,13 @@ export class DomainMetrics {
   }
 
   /** Components are only ever added, so a page's sorted order is reused until its count changes. */
-  private sortedComponents(components: Map<string, ComponentRecord>): ComponentRecord[] {
-    let order = this.componentOrder.get(components);
+  private componentOrder(components: Map<string, ComponentRecord>): string[] {
+    let order = this.orders.get(components);
     if (order?.length !== components.size) {
       order = [...components.keys()].sort(compare);
-      this.componentOrder.set(components, order);
+      this.orders.set(components, order);
     }
-    return order.map((uuid) => components.get(uuid) as ComponentRecord);
+    return order;
   }
 }
 
@@ -229,7 +309,9 @@ function componentLines(component: ComponentRecord): string[] {
 
 type SortedPage = {
   stats: Page['stats'];
-  components: ComponentRecord[];
+  components: Map<string, ComponentRecord>;
+  /** The page's component uuids, sorted. */
+  order: string[];
   /** Active incidents only: finished ones have no series. */
   incidents: IncidentRecord[];
   /** Unfinished maintenances only. */

@@ -22,7 +22,18 @@ export function metricsHandler(domain: DomainMetrics, telemetry: Telemetry): Req
   return async (req, res) => {
     const own = Buffer.from(await telemetry.text(), 'utf8');
     const gzip = acceptsGzip(req.headers['accept-encoding']);
-    const [first, second]: [Buffer, Buffer] = gzip ? [await domain.gzip(), gzipSync(own, { level: 1 })] : [domain.text(), own];
+    let first: Buffer;
+    let second: Buffer;
+    if (gzip) {
+      first = await domain.gzip();
+      second = gzipSync(own, { level: 1 });
+    } else {
+      // The text's memory is re-used by a later render: hold it until the socket is done with it.
+      const lent = domain.lend();
+      res.once('close', lent.release);
+      first = lent.text;
+      second = own;
+    }
     res.writeHead(200, {
       'Content-Type': CONTENT_TYPE,
       'Content-Length': first.length + second.length,

@@ -45,6 +45,24 @@ describe('domain metrics', () => {
     expect(metrics.text()).not.toBe(first);
   });
 
+  it('keeps a lent text intact however often the state changes, and otherwise renders into two buffers in turn', () => {
+    const p = new Player().playAll([componentUpdate(1, 'operational', T0), componentUpdate(2, 'operational', T0)]);
+    const metrics = new DomainMetrics(p.state);
+    const lent = metrics.lend();
+    const sent = Buffer.from(lent.text);
+    const renderAfter = (impact: string, at: number) => {
+      p.play(componentUpdate(1, impact, at));
+      return metrics.text();
+    };
+    const memories = new Set([renderAfter('major_outage', T0 + 1), renderAfter('operational', T0 + 2), renderAfter('partial_outage', T0 + 3)].map((text) => text.buffer));
+    expect(lent.text.equals(sent)).toBe(true);
+    expect(memories.has(lent.text.buffer)).toBe(false);
+
+    lent.release();
+    const later = [4, 5, 6, 7, 8, 9].map((n) => renderAfter(n % 2 ? 'major_outage' : 'operational', T0 + n).buffer);
+    expect(new Set(later).size).toBe(2);
+  });
+
   it('re-renders after any sequence of events exactly what a first render of the same state gives', () => {
     const names = ['Component', 'API "v2"', 'Сбой \\ 🔥', 'x'];
     const impacts = ['operational', 'major_outage', 'partial_outage', 'something_new'];
