@@ -19,17 +19,29 @@ type Pending = {
  * durable. Sharing the transaction is what lets a burst of StatusMate deliveries cost one commit
  * instead of fifty.
  *
- * Memory runs ahead of the store only inside a batch. When the commit fails, the state is
- * reloaded from the store, so it again holds exactly what was committed, and every event of the
- * batch is rejected (StatusMate retries it).
+ * Batches are pipelined: the next batch is reduced and sent while the store is still writing
+ * the previous one, and the store writes them in order. An answer waits for its own batch's
+ * commit and every earlier one (a `duplicate` answer included: the event it duplicates may be
+ * in a batch still being written).
+ *
+ * Memory runs ahead of the store only by the batches in flight. When a commit fails, the store
+ * refuses every later one, all their events are rejected (StatusMate retries them), and once
+ * the commits in flight have settled the state is reloaded from the store, so it again holds
+ * exactly what was committed, before any further event is reduced.
  */
 export class Ingestor {
   private pending: Pending[] = [];
   private scheduled = false;
-  /** The chain of batches: each starts when the previous one has committed or failed. */
+  /** Reductions (and prunes), one after another. */
   private tail: Promise<void> = Promise.resolve();
-  /** Set when a failed commit left memory ahead of the store and reloading failed too. */
+  /** Resolves once every commit sent so far is durable; rejects once one of them failed. */
+  private durable: Promise<void> = Promise.resolve();
+  /** Settles once every commit sent so far has been answered by the store. */
+  private answered: Promise<void> = Promise.resolve();
+  /** Set when memory may hold changes the store refused; cleared by reloading. */
   private dirty = false;
+  /** Settles once memory was reloaded after the last failure (or that reload failed). */
+  private recovery: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -47,7 +59,7 @@ export class Ingestor {
       // in it joins the batch.
       setImmediate(() => {
         this.scheduled = false;
-        this.serialised(() => this.flush());
+        void this.serialised(() => this.flush());
       });
     });
   }
@@ -71,52 +83,73 @@ export class Ingestor {
       await this.tail;
     }
     await this.tail;
+    await this.answered;
   }
 
   private async flush(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
+    const decisions: Decision[] = [];
     try {
       await this.recover();
-      const decisions = batch.map(({ event, receivedAt }) => {
+      for (const { event, receivedAt } of batch) {
         const decision = reduce(this.state, event, dedupKey(event), receivedAt, this.limits);
         if (decision.outcome !== 'duplicate') applyPatch(this.state, decision.patch);
-        return decision;
-      });
-      const patches = decisions.flatMap((decision) => (decision.outcome === 'duplicate' ? [] : [decision.patch]));
-      if (patches.length > 0) await this.commit(patches);
-      batch.forEach((item, index) => item.resolve(decisions[index] as Decision));
+        decisions.push(decision);
+      }
     } catch (error) {
+      // Memory may hold part of this batch (a reducer that threw): reload before the next one.
+      if (decisions.length > 0) void this.markDirty();
       for (const item of batch) item.reject(error);
+      return;
     }
+    const patches = decisions.flatMap((decision) => (decision.outcome === 'duplicate' ? [] : [decision.patch]));
+    // Not awaited here: the next batch is reduced while this one is written.
+    const durable = patches.length > 0 ? this.commit(patches) : this.durable;
+    durable.then(
+      () => batch.forEach((item, index) => item.resolve(decisions[index] as Decision)),
+      // Answered once memory is back to what the store holds, so a scrape after a 503 never
+      // shows the refused event.
+      (error: unknown) => void this.markDirty().then(() => batch.forEach((item) => item.reject(error))),
+    );
   }
 
-  /** Commits patches already applied to memory; on failure, puts memory back to what the store holds. */
-  private async commit(patches: Patch[]): Promise<void> {
-    try {
-      await this.store.commit(mergePatches(patches));
-    } catch (error) {
-      // Memory holds the batch the store refused: reload what was committed (or, if even that
-      // fails, retry the reload before the next batch is reduced).
+  /**
+   * Sends patches already applied to memory to the store. Resolves once they and every earlier
+   * commit are durable; on a failure, marks memory for reloading.
+   */
+  private commit(patches: Patch[]): Promise<void> {
+    const own = this.store.commit(mergePatches(patches));
+    const durable = Promise.all([this.durable, own]).then(() => undefined);
+    durable.catch(() => void this.markDirty());
+    this.durable = durable;
+    this.answered = this.answered.then(() => own.then(noop, noop));
+    return durable;
+  }
+
+  /** Memory may hold what the store refused: reload it as soon as the commits in flight are answered. */
+  private markDirty(): Promise<void> {
+    if (!this.dirty) {
       this.dirty = true;
-      await this.recover().catch(() => undefined);
-      throw error;
+      this.recovery = this.serialised(() => this.recover()).catch(noop);
     }
+    return this.recovery;
   }
 
   private async recover(): Promise<void> {
     if (!this.dirty) return;
+    await this.answered;
     replaceState(this.state, await this.store.load());
+    this.durable = Promise.resolve();
     this.dirty = false;
   }
 
   private serialised<T>(work: () => Promise<T>): Promise<T> {
     const run = this.tail.then(work);
-    this.tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
+    this.tail = run.then(noop, noop);
     return run;
   }
 }
+
+const noop = () => undefined;

@@ -27,14 +27,24 @@ try {
   openError = (error as Error).message;
 }
 
+/** Set by a failed commit: every later commit is refused until the main thread reads the file again. */
+let refusing: string | undefined;
+
 function answer(request: StoreRequest): StoreReply {
   if (!file) return request.op === 'close' ? { id: request.id, ok: true } : { id: request.id, ok: false, message: openError ?? 'SQLite file is not open' };
   try {
     switch (request.op) {
       case 'read':
+        refusing = undefined;
         return { id: request.id, ok: true, rows: file.read() };
       case 'commit':
-        file.commit(JSON.parse(request.patch) as Patch);
+        if (refusing !== undefined) return { id: request.id, ok: false, message: `not committed: an earlier commit failed (${refusing})` };
+        try {
+          file.commit(JSON.parse(request.patch) as Patch);
+        } catch (error) {
+          refusing = (error as Error).message;
+          throw error;
+        }
         return { id: request.id, ok: true };
       case 'ping':
         file.ping();

@@ -33,18 +33,31 @@ export class SqliteStore implements Store {
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 0;
   private closed = false;
+  /**
+   * Set when a commit failed, cleared when the state is read again. The worker refuses the
+   * commits queued behind a failed one; this also covers a worker that died and was replaced.
+   */
+  private refusing = false;
 
   constructor(private readonly options: SqliteOptions) {
     this.worker = this.spawn();
   }
 
   async load(): Promise<State> {
+    // Commits sent from here on are queued behind this read.
+    this.refusing = false;
     const { rows } = await this.request({ op: 'read' });
     return stateOf(rows as StoredRows);
   }
 
   async commit(patch: Patch): Promise<void> {
-    await this.request({ op: 'commit', patch: JSON.stringify(patch) });
+    if (this.refusing) throw new StoreError('not committed: an earlier commit failed and the state was not read since');
+    try {
+      await this.request({ op: 'commit', patch: JSON.stringify(patch) });
+    } catch (error) {
+      this.refusing = true;
+      throw error;
+    }
   }
 
   async healthy(): Promise<boolean> {

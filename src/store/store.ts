@@ -1,11 +1,13 @@
 import type { Patch, State } from '../domain/state.js';
 
 /**
- * Where the state lives between restarts. The ingestor is the only writer and calls `commit`
- * one patch at a time, never concurrently; memory is changed only after `commit` resolved.
+ * Where the state lives between restarts. The ingestor is the only writer. It may call `commit`
+ * again before the previous commit resolved (it reduces the next batch while one is written),
+ * so a store applies commits in the order they were called, and once one fails it refuses every
+ * later one until `load` is called: no commit may land on top of one that did not.
  */
 export interface Store {
-  /** Reads the whole persisted state. Called once, at start-up, before any commit. */
+  /** Reads the whole persisted state: at start-up, and to recover after a failed commit. */
   load(): Promise<State>;
   /**
    * Persists every change of the patch (state changes and the event's dedup record) in one

@@ -123,6 +123,11 @@ describe('SqliteStore', () => {
     // Either the commit made it before the worker died, or it failed as a StoreError; never a hang.
     if (failure !== undefined) expect(failure).toBeInstanceOf(StoreError);
 
+    // After a failure a store takes no commit until the state was read again (the ingestor reloads it).
+    if (failure !== undefined) {
+      await expect(store.commit(patchOf([component('c', 'partial_outage')], 'k3'))).rejects.toThrow(/earlier commit failed/);
+      await store.load();
+    }
     await store.commit(patchOf([component('c', 'partial_outage')], 'k3'));
     expect(workerOf(store)).not.toBe(worker);
     const components = (await store.load()).pages.get('shop')?.components;
@@ -139,7 +144,7 @@ describe('SqliteStore', () => {
     expect(await store.healthy()).toBe(false);
   });
 
-  it('answers a commit with a StoreError while another connection holds the write lock, then commits once it is released', async () => {
+  it('answers a commit with a StoreError while another connection holds the write lock, then commits once released and read again', async () => {
     const path = join(tempDir(), 'locked.db');
     const store = open(path, 20);
     await store.load();
@@ -148,6 +153,8 @@ describe('SqliteStore', () => {
     await expect(store.commit(patchOf([component('a', 'major_outage')], 'k1'))).rejects.toThrow(/SQLite commit failed: database is locked/);
     other.exec('ROLLBACK');
     other.close();
+    await expect(store.commit(patchOf([component('a', 'major_outage')], 'k1'))).rejects.toThrow(/earlier commit failed/);
+    await store.load();
     await store.commit(patchOf([component('a', 'major_outage')], 'k1'));
     expect((await store.load()).pages.get('shop')?.components.get('a')?.impact).toBe('major_outage');
   });
