@@ -19,8 +19,6 @@ type Slab = {
   holders: number;
   /** For the component at position i of this text, family f spans offsets[(i * FAMILIES + f) * 2] to the next offset. */
   offsets: Uint32Array;
-  /** The record rendered at each position: the next render copies a position whose record is unchanged. */
-  records: ComponentRecord[];
 };
 
 type Rendered = { version: number; text: Buffer; slab: Slab; gzip: Promise<Buffer> | undefined };
@@ -37,7 +35,8 @@ const FAMILIES = COMPONENT_FAMILIES.length;
  * Where each component's lines sit in the last rendered text: for the component at `slot`,
  * family f spans `offsets[(slot * FAMILIES + f) * 2]` to the next offset.
  */
-type Layout = { text: Buffer; slab: Slab; count: number };
+/** The last text, and the record rendered at each of its `count` positions. */
+type Layout = { text: Buffer; slab: Slab; records: ComponentRecord[]; count: number };
 
 /** A rendered text and the promise to say when it is no longer read. */
 export type Lent = { text: Buffer; release: () => void };
@@ -60,6 +59,9 @@ export class DomainMetrics {
   private layout: Layout | undefined;
   /** The slab of the text before the current one: the next render's memory, once free. */
   private spare: Slab | undefined;
+  /** Two arrays of records by position, used in turn: one describes the last text, the other is filled by the next render. */
+  private readonly recordArrays: [ComponentRecord[], ComponentRecord[]] = [[], []];
+  private sources = new Int32Array(0);
   private readonly orders = new WeakMap<Map<string, ComponentRecord>, string[]>();
 
   constructor(private readonly state: State) {}
@@ -121,7 +123,6 @@ export class DomainMetrics {
       memory: Buffer.allocUnsafeSlow(size + (size >> 3)),
       holders: 0,
       offsets: new Uint32Array((components + (components >> 3) + 1) * FAMILIES * 2),
-      records: [],
     };
   }
 
@@ -141,18 +142,16 @@ export class DomainMetrics {
     const tail = this.renderPageFamilies(pages);
     const headers = COMPONENT_FAMILIES.map(([name, help]) => familyHeader(name, 'gauge', help));
 
-    // Where the previous text holds a component's lines: at the same position while no component
-    // was added (the usual case, found without allocating), else looked up by record.
+    // First pass: each position's record and where its lines come from: a slot of the previous
+    // text (found by position while no component was added, the usual case; else by record),
+    // or -1 and new lines. Adds up the size.
     const previous = this.layout;
+    const records = this.recordArrays[0] === previous?.records ? this.recordArrays[1] : this.recordArrays[0];
+    records.length = count;
+    if (this.sources.length < count) this.sources = new Int32Array(count + (count >> 3) + 1);
+    const sources = this.sources;
     const samePositions = previous !== undefined && previous.count === count;
-    const slotOf = samePositions || previous === undefined ? undefined : new Map(previous.slab.records.slice(0, previous.count).map((record, slot) => [record, slot]));
-    const previousSlot = (record: ComponentRecord, position: number): number => {
-      if (previous === undefined) return -1;
-      if (samePositions) return previous.slab.records[position] === record ? position : -1;
-      return slotOf?.get(record) ?? -1;
-    };
-
-    // First pass: the size, and the lines of every component not in the previous text.
+    const slotOf = samePositions || previous === undefined ? undefined : new Map(previous.records.slice(0, previous.count).map((record, slot) => [record, slot]));
     const fresh = new Map<number, string[]>();
     let size = Buffer.byteLength(tail);
     for (const header of headers) size += Buffer.byteLength(header);
@@ -160,7 +159,9 @@ export class DomainMetrics {
     for (const page of pages) {
       for (const uuid of page.order) {
         const record = page.components.get(uuid) as ComponentRecord;
-        const slot = previousSlot(record, position);
+        records[position] = record;
+        const slot = previous === undefined ? -1 : samePositions ? (previous.records[position] === record ? position : -1) : (slotOf?.get(record) ?? -1);
+        sources[position] = slot;
         if (previous !== undefined && slot >= 0) {
           const offsets = previous.slab.offsets;
           for (let k = slot * FAMILIES * 2; k < (slot + 1) * FAMILIES * 2; k += 2) size += (offsets[k + 1] as number) - (offsets[k] as number);
@@ -173,35 +174,45 @@ export class DomainMetrics {
       }
     }
 
-    // Second pass: family by family into the slab, noting where each component's lines went.
+    // Second pass: family by family into the slab. Positions whose slots follow each other sit
+    // side by side in the previous text, so a run of unchanged components is one copy.
     const slab = this.slabFor(size, count);
     const text = slab.memory.subarray(0, size);
-    const { offsets, records } = slab;
+    const offsets = slab.offsets;
     let at = 0;
     headers.forEach((header, f) => {
       at += text.write(header, at);
       let index = 0;
-      for (const page of pages) {
-        for (const uuid of page.order) {
-          const record = page.components.get(uuid) as ComponentRecord;
+      while (index < count) {
+        const slot = sources[index] as number;
+        if (previous === undefined || slot < 0) {
           const target = (index * FAMILIES + f) * 2;
           offsets[target] = at;
-          const lines = fresh.get(index);
-          if (lines !== undefined) {
-            at += text.write(lines[f] as string, at);
-          } else if (previous !== undefined) {
-            const source = (previousSlot(record, index) * FAMILIES + f) * 2;
-            at += previous.text.copy(text, at, previous.slab.offsets[source], previous.slab.offsets[source + 1]);
-          }
+          at += text.write((fresh.get(index) as string[])[f] as string, at);
           offsets[target + 1] = at;
-          if (f === 0) records[index] = record;
           index += 1;
+          continue;
         }
+        let end = index + 1;
+        while (end < count && sources[end] === slot + (end - index)) end += 1;
+        const from = previous.slab.offsets;
+        const start = from[(slot * FAMILIES + f) * 2] as number;
+        const stop = from[((slot + end - index - 1) * FAMILIES + f) * 2 + 1] as number;
+        const shift = at - start;
+        previous.text.copy(text, at, start, stop);
+        for (let i = index; i < end; i += 1) {
+          const source = ((slot + i - index) * FAMILIES + f) * 2;
+          const target = (i * FAMILIES + f) * 2;
+          offsets[target] = (from[source] as number) + shift;
+          offsets[target + 1] = (from[source + 1] as number) + shift;
+        }
+        at += stop - start;
+        index = end;
       }
     });
     at += text.write(tail, at);
     if (previous !== undefined) this.spare = previous.slab;
-    this.layout = { text, slab, count };
+    this.layout = { text, slab, records, count };
     return this.layout;
   }
 
