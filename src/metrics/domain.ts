@@ -31,10 +31,6 @@ const COMPONENT_FAMILIES = [
 ] as const;
 const FAMILIES = COMPONENT_FAMILIES.length;
 
-/**
- * Where each component's lines sit in the last rendered text: for the component at `slot`,
- * family f spans `offsets[(slot * FAMILIES + f) * 2]` to the next offset.
- */
 /** The last text, and the record rendered at each of its `count` positions. */
 type Layout = { text: Buffer; slab: Slab; records: ComponentRecord[]; count: number };
 
@@ -48,8 +44,9 @@ export type Lent = { text: Buffer; release: () => void };
  *
  * A re-render formats only the components whose record changed since the last render (records
  * are replaced, never mutated, so identity says what changed) and copies every other
- * component's bytes from the previous text. Nothing is kept per component but its place in that
- * text, so the cache costs one copy of the exposition (about 1 KiB per component).
+ * component's bytes from the previous text, a run of unchanged components at a time. Nothing is
+ * kept per component but its place in that text, so the cache costs two buffers of the size of
+ * the exposition (about 1 KiB per component), used in turn.
  *
  * Compression runs on libuv's thread pool, not the event loop, so a scrape of a large state does
  * not hold up webhooks.
@@ -61,6 +58,7 @@ export class DomainMetrics {
   private spare: Slab | undefined;
   /** Two arrays of records by position, used in turn: one describes the last text, the other is filled by the next render. */
   private readonly recordArrays: [ComponentRecord[], ComponentRecord[]] = [[], []];
+  /** For each position of the next text, the slot of the previous text its lines come from, or -1. */
   private sources = new Int32Array(0);
   private readonly orders = new WeakMap<Map<string, ComponentRecord>, string[]>();
 
