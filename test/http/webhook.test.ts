@@ -213,6 +213,19 @@ describe('POST /webhook answers', () => {
     expect(missing.body.error).toMatch(/no route/);
   });
 
+  it('serves POST on every spelling Express would route to /webhook, and only those', async () => {
+    app = await makeApp();
+    const body = JSON.stringify(componentEvent('major_outage'));
+    const upper = await request(app.main).post('/WEBHOOK/?status_page=shop').set('Content-Type', 'application/json').send(body);
+    expect(upper.status).toBe(200);
+    expect(upper.body).toMatchObject({ status: 'applied', status_page: 'shop' });
+    expect(app.logs.lines.some((line) => line.path === '/WEBHOOK/' && line.outcome === 'applied' && line.status === 200)).toBe(true);
+    const put = await request(app.main).put('/Webhook').set('Content-Type', 'application/json').send(body);
+    expect(put.status).toBe(405);
+    expect((await request(app.main).post('/webhooks').set('Content-Type', 'application/json').send(body)).status).toBe(404);
+    expect((await request(app.main).post('/webhook/extra').set('Content-Type', 'application/json').send(body)).status).toBe(404);
+  });
+
   it('applies concurrent distinct events one after another, losing none', async () => {
     app = await makeApp();
     const ids = Array.from({ length: 40 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
