@@ -20,7 +20,8 @@ type Pending = {
  * instead of fifty.
  *
  * Batches are pipelined: the next batch is reduced and sent while the store is still writing
- * the previous one, and the store writes them in order. An answer waits for its own batch's
+ * the previous one, and the store writes them in order. At most two commits are in flight;
+ * events arriving meanwhile wait and make the next batch larger. An answer waits for its own batch's
  * commit and every earlier one (a `duplicate` answer included: the event it duplicates may be
  * in a batch still being written).
  *
@@ -38,6 +39,8 @@ export class Ingestor {
   private durable: Promise<void> = Promise.resolve();
   /** Settles once every commit sent so far has been answered by the store. */
   private answered: Promise<void> = Promise.resolve();
+  /** Commits sent to the store and not yet answered. */
+  private inFlight = 0;
   /** Set when memory may hold changes the store refused; cleared by reloading. */
   private dirty = false;
   /** Settles once memory was reloaded after the last failure (or that reload failed). */
@@ -53,14 +56,18 @@ export class Ingestor {
   ingest(event: StatusMateEvent, receivedAt: number): Promise<Decision> {
     return new Promise((resolve, reject) => {
       this.pending.push({ event, receivedAt, resolve, reject });
-      if (this.scheduled) return;
-      this.scheduled = true;
-      // setImmediate runs after the I/O callbacks of this loop turn: every request that arrived
-      // in it joins the batch.
-      setImmediate(() => {
-        this.scheduled = false;
-        void this.serialised(() => this.flush());
-      });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.pending.length === 0) return;
+    this.scheduled = true;
+    // setImmediate runs after the I/O callbacks of this loop turn: every request that arrived
+    // in it joins the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.serialised(() => this.flush());
     });
   }
 
@@ -87,6 +94,9 @@ export class Ingestor {
   }
 
   private async flush(): Promise<void> {
+    // With enough commits queued, events wait for the next slot and join a larger batch: fewer,
+    // larger transactions cost the store (and the thread switches) less than many small ones.
+    if (this.inFlight >= MAX_COMMITS_IN_FLIGHT) return;
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
@@ -125,6 +135,12 @@ export class Ingestor {
     durable.catch(() => void this.markDirty());
     this.durable = durable;
     this.answered = this.answered.then(() => own.then(noop, noop));
+    this.inFlight += 1;
+    const settled = () => {
+      this.inFlight -= 1;
+      this.schedule();
+    };
+    own.then(settled, settled);
     return durable;
   }
 
@@ -153,3 +169,6 @@ export class Ingestor {
 }
 
 const noop = () => undefined;
+
+/** Enough to keep the store busy while the next batch is reduced. */
+const MAX_COMMITS_IN_FLIGHT = 2;

@@ -162,4 +162,23 @@ describe('the ingestor', () => {
     await expect(retried).resolves.toMatchObject({ outcome: 'applied' });
     expect(ingestor.state.pages.get(PAGE)?.components.get(uuid(1))?.impact).toBe('major_outage');
   });
+
+  it('keeps at most two commits in flight; events arriving meanwhile join one larger batch', async () => {
+    const store = new GatedStore();
+    const ingestor = new Ingestor(store, createState(), limits);
+    const answers: Promise<unknown>[] = [];
+    for (let n = 1; n <= 4; n += 1) {
+      answers.push(ingestor.ingest(componentUpdate(n, 'major_outage', T0), T0));
+      await turn();
+    }
+    expect(store.waiting.map((w) => w.patch.seen.length)).toEqual([1, 1]);
+    store.next();
+    await turn(); // the commit's answer
+    await turn(); // the flush it schedules
+    expect(store.waiting.map((w) => w.patch.seen.length)).toEqual([1, 2]);
+    store.next();
+    store.next();
+    await Promise.all(answers);
+    expect(ingestor.state.componentCount).toBe(4);
+  });
 });
