@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestListener } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { accessLog, pathOf } from './http/access-log.js';
 import type { Ingestor } from './ingest/ingestor.js';
@@ -16,8 +16,6 @@ export type AppParts = {
   telemetry: Telemetry;
   webhook: WebhookOptions;
 };
-
-export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 export type Apps = {
   /** Webhooks and probes; `/metrics` too unless `separateMetrics`. */
