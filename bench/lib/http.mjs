@@ -1,31 +1,25 @@
-// A small keep-alive HTTP client for what autocannon does not do: building state, scraping,
-// re-delivering events, reading counters. Times are measured from the request to the last byte.
+// A small keep-alive HTTP client for what autocannon does not do: building state, re-delivering
+// events, reading counters; and `scrape`, the timed GET /metrics. Times are measured from the
+// request to the last byte.
 
 import { Agent, request as httpRequest } from 'node:http';
+import { closeScrapeConnections, timedGet } from './scrape-client.mjs';
 import { TOKEN } from './proc.mjs';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-/**
- * One request; resolves with the status, headers, body and the time to the last byte. With
- * `countOnly`, the body is counted and dropped as it arrives: a scrape series then costs the
- * bench process no 10 MiB buffers, whose garbage collection would otherwise land in the timings.
- */
-export function request(url, { method = 'GET', headers = {}, body, countOnly = false } = {}) {
+/** One request; resolves with the status, headers, body and the time to the last byte. */
+export function request(url, { method = 'GET', headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const req = httpRequest(url, { method, headers, agent, timeout: 30_000 }, (res) => {
       const chunks = [];
-      let bytes = 0;
-      res.on('data', (chunk) => {
-        bytes += chunk.length;
-        if (!countOnly) chunks.push(chunk);
-      });
+      res.on('data', (chunk) => chunks.push(chunk));
       res.on('end', () => {
         // The time is taken at the last byte, before the chunks are joined: joining 10 MiB is the
         // client's cost, not the exporter's.
         const ms = performance.now() - started;
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), bytes, ms });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), ms });
       });
       res.on('error', reject);
     });
@@ -57,11 +51,16 @@ export async function postAll(baseUrl, bodies, concurrency = 16) {
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
+/**
+ * One timed GET /metrics (see scrape-client.mjs for why it does not go through node:http); checks
+ * the status, the encoding asked for, and that a body with a length has exactly that length.
+ */
 export async function scrape(baseUrl, gzip) {
-  const response = await request(`${baseUrl}/metrics`, { headers: gzip ? { 'Accept-Encoding': 'gzip' } : {}, countOnly: true });
+  const response = await timedGet(baseUrl, '/metrics', gzip ? { 'Accept-Encoding': 'gzip' } : {});
   if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
   if (gzip !== (response.headers['content-encoding'] === 'gzip')) throw new Error(`/metrics: gzip ${gzip} but Content-Encoding ${response.headers['content-encoding']}`);
-  if (response.bytes !== Number(response.headers['content-length'])) throw new Error(`/metrics: ${response.bytes} bytes, Content-Length ${response.headers['content-length']}`);
+  const length = response.headers['content-length'];
+  if (length !== undefined && response.bytes !== Number(length)) throw new Error(`/metrics: ${response.bytes} bytes, Content-Length ${length}`);
   return { ms: response.ms, bytes: response.bytes };
 }
 
@@ -88,4 +87,5 @@ export function sumOf(samples, name, match = () => true) {
 
 export function closeAgent() {
   agent.destroy();
+  closeScrapeConnections();
 }
