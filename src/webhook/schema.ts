@@ -39,7 +39,6 @@ const common = {
   status_page: statusPage,
 };
 
-type CommonFields = z.infer<z.ZodObject<typeof common>>;
 
 const affectedComponent = z.object({
   impact: impact.nullish(),
@@ -85,9 +84,11 @@ function invalid(type: EventType | undefined, issues: Problem[]): ParseResult {
   return { kind: 'invalid', type, error, issues };
 }
 
+/** The affected components as the reducer sees them; uuids lower-cased, as everywhere. */
 function affected(entries: z.infer<typeof affectedComponent>[] | null | undefined): AffectedComponent[] {
-  return (entries ?? []).map((entry) => ({
-    uuid: entry.component_details.component_uuid,
+  if (!entries) return [];
+  return entries.map((entry) => ({
+    uuid: entry.component_details.component_uuid.toLowerCase(),
     name: entry.component_details.name ?? null,
     impact: entry.component_details.impact ?? entry.impact ?? null,
   }));
@@ -104,38 +105,49 @@ export function parseWebhook(body: unknown, fallbackStatusPage: string): ParseRe
   if (!isEventType(meta.type)) return { kind: 'unsupported', type: meta.type };
   const type = meta.type;
 
-  const fields: Record<string, unknown> = { ...(meta.payload ?? {}) };
-  for (const [key, value] of Object.entries(meta)) {
-    if (key !== 'payload' && value !== undefined) fields[key] = value;
+  // The envelope's parse already made `meta` a copy of its own: it is merged into only when a
+  // payload has fields to fill in.
+  let fields: Record<string, unknown> = meta;
+  if (meta.payload) {
+    fields = { ...meta.payload };
+    for (const [key, value] of Object.entries(meta)) {
+      if (key !== 'payload' && value !== undefined) fields[key] = value;
+    }
   }
 
-  const base = (value: CommonFields) => ({
-    statusPage: cutLabel(value.status_page ?? fallbackStatusPage),
-    uuid: value.uuid.toLowerCase(),
-    createdAt: value.created_at ?? null,
-    deliveryAttempt: value.delivery_attempt ?? null,
-  });
-  const title = (value: { title?: string | null | undefined }) => value.title ?? text ?? null;
-
+  // The events are built field by field (no spreads): this runs for every webhook.
   if (type === 'component_impact_updated') {
     const parsed = componentSchema.safeParse(fields);
     if (!parsed.success) return invalid(type, problems(parsed.error, 'meta'));
-    return { kind: 'event', event: { type, ...base(parsed.data), name: title(parsed.data), impact: parsed.data.impact } };
+    const value = parsed.data;
+    return {
+      kind: 'event',
+      event: {
+        type,
+        statusPage: cutLabel(value.status_page ?? fallbackStatusPage),
+        uuid: value.uuid.toLowerCase(),
+        createdAt: value.created_at ?? null,
+        deliveryAttempt: value.delivery_attempt ?? null,
+        name: value.title ?? text ?? null,
+        impact: value.impact,
+      },
+    };
   }
 
   const schema = type === 'incident_created' ? incidentCreatedSchema : lifecycleSchema;
   const parsed = schema.safeParse(fields);
   if (!parsed.success) return invalid(type, problems(parsed.error, 'meta'));
-  const lifecycle = {
-    ...base(parsed.data),
-    title: title(parsed.data),
-    startAt: parsed.data.start_at ?? null,
-    endAt: parsed.data.end_at ?? null,
-    components: affected(parsed.data.affected_components).map((component) => ({
-      ...component,
-      uuid: component.uuid.toLowerCase(),
-    })),
+  const value = parsed.data;
+  const event: StatusMateEvent = {
+    type,
+    statusPage: cutLabel(value.status_page ?? fallbackStatusPage),
+    uuid: value.uuid.toLowerCase(),
+    createdAt: value.created_at ?? null,
+    deliveryAttempt: value.delivery_attempt ?? null,
+    title: value.title ?? text ?? null,
+    startAt: value.start_at ?? null,
+    endAt: value.end_at ?? null,
+    components: affected(value.affected_components),
   };
-  const event: StatusMateEvent = { type, ...lifecycle };
   return { kind: 'event', event };
 }
