@@ -410,14 +410,27 @@ class Draft {
   }
 
   private worstOtherImpact(componentUuid: string): string {
+    // The first impact found wins ties: below any level, so that an unknown impact (level -1) counts too.
     let worst: string | undefined;
+    let worstLevel = -Infinity;
     const consider = (impact: string | null) => {
-      if (impact !== null && (worst === undefined || impactLevel(impact) > impactLevel(worst))) worst = impact;
+      if (impact === null) return;
+      const level = impactLevel(impact);
+      if (level > worstLevel) {
+        worst = impact;
+        worstLevel = level;
+      }
     };
     // Committed holders, except those this event changes: their drafted record decides below.
-    for (const holder of this.page?.holders.get(componentUuid)?.values() ?? []) {
-      const drafted = holder.kind === 'incident' ? this.incidents.has(holder.uuid) : this.maintenances.has(holder.uuid);
-      if (!drafted) consider(holder.impact);
+    const holders = this.page?.holders.get(componentUuid);
+    if (holders) {
+      for (const holder of holders.values()) {
+        if (holder.impact === null || holder.level <= worstLevel) continue;
+        const drafted = holder.kind === 'incident' ? this.incidents.has(holder.uuid) : this.maintenances.has(holder.uuid);
+        if (drafted) continue;
+        worst = holder.impact;
+        worstLevel = holder.level;
+      }
     }
     for (const incident of this.incidents.values()) {
       if (incident.state !== 'active') continue;

@@ -1,6 +1,6 @@
 import { DURATION_BUCKETS } from './buckets.js';
 import { emptyHistogram, type Histogram } from './histogram.js';
-import { MAINTENANCE_IMPACT } from './impact.js';
+import { impactLevel, MAINTENANCE_IMPACT, UNKNOWN_IMPACT_LEVEL } from './impact.js';
 
 // The exporter's whole state is plain, JSON-serialisable data: what the stores persist row by
 // row and what the collectors render. Records are never mutated in place; the reducer returns
@@ -92,8 +92,11 @@ export type Page = {
   holders: Map<string, Map<string, Holder>>;
 };
 
-/** An active incident or in-progress maintenance holding a component at an impact. */
-export type Holder = { kind: 'incident' | 'maintenance'; uuid: string; impact: string | null };
+/**
+ * An active incident or in-progress maintenance holding a component at an impact, with that
+ * impact's level (kept here because restoring a component compares the levels of all its holders).
+ */
+export type Holder = { kind: 'incident' | 'maintenance'; uuid: string; impact: string | null; level: number };
 
 export type State = {
   pages: Map<string, Page>;
@@ -191,7 +194,7 @@ function index(page: Page, kind: Holder['kind'], record: IncidentRecord | Mainte
     if (add) {
       if (!holders) page.holders.set(component.uuid, (holders = new Map()));
       const impact = component.impact ?? (kind === 'maintenance' ? MAINTENANCE_IMPACT : null);
-      holders.set(key, { kind, uuid: record.uuid, impact });
+      holders.set(key, { kind, uuid: record.uuid, impact, level: impact === null ? UNKNOWN_IMPACT_LEVEL : impactLevel(impact) });
     } else if (holders) {
       holders.delete(key);
       if (holders.size === 0) page.holders.delete(component.uuid);
