@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Patch } from '../domain/state.js';
+import { KEY_SEPARATOR, type PatchRows } from './sqlite-rows.js';
 import { StoreError } from './store.js';
 
 /**
@@ -12,9 +12,6 @@ import { StoreError } from './store.js';
  * 2: dedup records as one row per commit in `seen_batches` (see SqliteFile).
  */
 const SCHEMA_VERSION = 2;
-
-/** Separates the dedup keys of a `seen_batches` row; keys are base64url, which never holds it. */
-const KEY_SEPARATOR = ' ';
 
 export type SqliteOptions = {
   path: string;
@@ -49,7 +46,7 @@ export type StoredRows = {
 export class SqliteFile {
   private readonly db: Database.Database;
   private readonly statements: ReturnType<SqliteFile['prepare']>;
-  private readonly commitTransaction: (patch: Patch) => void;
+  private readonly commitTransaction: (rows: PatchRows) => void;
 
   constructor(options: SqliteOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -59,7 +56,7 @@ export class SqliteFile {
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     this.migrate();
     this.statements = this.prepare();
-    this.commitTransaction = this.db.transaction((patch: Patch) => this.write(patch));
+    this.commitTransaction = this.db.transaction((rows: PatchRows) => this.write(rows));
   }
 
   private migrate(): void {
@@ -109,20 +106,19 @@ export class SqliteFile {
     };
   }
 
-  private write(patch: Patch): void {
+  private write(rows: PatchRows): void {
     const s = this.statements;
-    for (const page of patch.pages) s.upsertPage.run(page.statusPage, JSON.stringify(page));
-    for (const c of patch.components) s.upsertComponent.run(c.statusPage, c.uuid, JSON.stringify(c));
-    for (const i of patch.incidents) s.upsertIncident.run(i.statusPage, i.uuid, JSON.stringify(i));
-    for (const m of patch.maintenances) s.upsertMaintenance.run(m.statusPage, m.uuid, JSON.stringify(m));
-    for (const key of patch.deleteIncidents) s.deleteIncident.run(key.statusPage, key.uuid);
-    for (const key of patch.deleteMaintenances) s.deleteMaintenance.run(key.statusPage, key.uuid);
-    if (patch.seen.length > 0) {
-      let newest = -Infinity;
-      for (const { receivedAt } of patch.seen) newest = Math.max(newest, receivedAt);
-      s.appendSeen.run(patch.seen.map(({ key }) => key).join(KEY_SEPARATOR), newest);
-    }
-    if (patch.forgetSeen.length > 0) this.forgetSeen(new Set(patch.forgetSeen));
+    for (let i = 0; i < rows.pages.length; i += 2) s.upsertPage.run(rows.pages[i], rows.pages[i + 1]);
+    const upsert = (statement: Database.Statement, list: string[]) => {
+      for (let i = 0; i < list.length; i += 3) statement.run(list[i], list[i + 1], list[i + 2]);
+    };
+    upsert(s.upsertComponent, rows.components);
+    upsert(s.upsertIncident, rows.incidents);
+    upsert(s.upsertMaintenance, rows.maintenances);
+    for (let i = 0; i < rows.deleteIncidents.length; i += 2) s.deleteIncident.run(rows.deleteIncidents[i], rows.deleteIncidents[i + 1]);
+    for (let i = 0; i < rows.deleteMaintenances.length; i += 2) s.deleteMaintenance.run(rows.deleteMaintenances[i], rows.deleteMaintenances[i + 1]);
+    if (rows.seen) s.appendSeen.run(rows.seen.keys, rows.seen.receivedAt);
+    if (rows.forgetSeen.length > 0) this.forgetSeen(new Set(rows.forgetSeen));
   }
 
   /** Removes keys from the rows that hold them (pruning only, every few minutes). */
@@ -150,9 +146,9 @@ export class SqliteFile {
     };
   }
 
-  commit(patch: Patch): void {
+  commit(rows: PatchRows): void {
     try {
-      this.commitTransaction(patch);
+      this.commitTransaction(rows);
     } catch (error) {
       throw new StoreError(`SQLite commit failed: ${(error as Error).message}`, { cause: error });
     }

@@ -1,14 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Patch } from '../domain/state.js';
 import { SqliteFile, type SqliteOptions, type StoredRows } from './sqlite-file.js';
+import type { PatchRows } from './sqlite-rows.js';
 
 // The thread that owns the SQLite file. The main thread sends it one request at a time per
 // purpose (the ingestor never commits concurrently) and gets one reply per request.
 
 export type StoreRequest =
   | { id: number; op: 'read' }
-  /** The patch as JSON: for plain records, JSON.stringify and JSON.parse cost less than a structured clone. */
-  | { id: number; op: 'commit'; patch: string }
+  | { id: number; op: 'commit'; rows: PatchRows }
   | { id: number; op: 'ping' }
   | { id: number; op: 'close' };
 
@@ -40,7 +39,7 @@ function answer(request: StoreRequest): StoreReply {
       case 'commit':
         if (refusing !== undefined) return { id: request.id, ok: false, message: `not committed: an earlier commit failed (${refusing})` };
         try {
-          file.commit(JSON.parse(request.patch) as Patch);
+          file.commit(request.rows);
         } catch (error) {
           refusing = (error as Error).message;
           throw error;

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { applyPatch, createState, emptyPatch, type Patch, type State } from '../domain/state.js';
 import type { SqliteOptions, StoredRows } from './sqlite-file.js';
+import { patchRows } from './sqlite-rows.js';
 import type { StoreReply, StoreRequest } from './sqlite-worker.js';
 import { StoreError, type Store } from './store.js';
 
@@ -53,7 +54,7 @@ export class SqliteStore implements Store {
   async commit(patch: Patch): Promise<void> {
     if (this.refusing) throw new StoreError('not committed: an earlier commit failed and the state was not read since');
     try {
-      await this.request({ op: 'commit', patch: JSON.stringify(patch) });
+      await this.request({ op: 'commit', rows: patchRows(patch) });
     } catch (error) {
       this.refusing = true;
       throw error;
