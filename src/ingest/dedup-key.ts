@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { StatusMateEvent } from '../domain/event.js';
 
 /**
@@ -8,5 +8,5 @@ import type { StatusMateEvent } from '../domain/event.js';
  */
 export function dedupKey(event: StatusMateEvent): string {
   const { deliveryAttempt: _ignored, ...identity } = event;
-  return createHash('sha256').update(JSON.stringify(identity)).digest('base64url').slice(0, 32);
+  return hash('sha256', JSON.stringify(identity), 'base64url').slice(0, 32);
 }
