@@ -14,9 +14,10 @@ export type ParseResult =
   | { kind: 'unsupported'; type: string }
   | { kind: 'invalid'; type: EventType | undefined; error: string; issues: Problem[] };
 
+/** What routes a webhook. The rest of `meta` is validated by the schema of its type, below. */
 const envelopeSchema = z.object({
   text: z.string().nullish(),
-  meta: z.looseObject({
+  meta: z.object({
     type: z.string().min(1),
     payload: z.record(z.string(), z.unknown()).nullish(),
   }),
@@ -105,12 +106,13 @@ export function parseWebhook(body: unknown, fallbackStatusPage: string): ParseRe
   if (!isEventType(meta.type)) return { kind: 'unsupported', type: meta.type };
   const type = meta.type;
 
-  // The envelope's parse already made `meta` a copy of its own: it is merged into only when a
-  // payload has fields to fill in.
-  let fields: Record<string, unknown> = meta;
+  // The envelope's output holds only type and payload; the type's schema reads the body's own
+  // meta (an object: the envelope checked it), merged over the payload when there is one.
+  const sentMeta = (body as { meta: Record<string, unknown> }).meta;
+  let fields = sentMeta;
   if (meta.payload) {
     fields = { ...meta.payload };
-    for (const [key, value] of Object.entries(meta)) {
+    for (const [key, value] of Object.entries(sentMeta)) {
       if (key !== 'payload' && value !== undefined) fields[key] = value;
     }
   }
