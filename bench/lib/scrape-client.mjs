@@ -38,12 +38,20 @@ class ResponseReader {
           this.parseHead(this.head.slice(0, headEnd));
           break;
         }
-        case 'length': {
+        case 'length':
+        case 'chunk': {
+          // Body bytes: the whole body after a Content-Length, or one chunk's data.
           const take = Math.min(end - at, this.remaining);
           this.bytes += take;
           this.remaining -= take;
           at += take;
-          if (this.remaining === 0) this.phase = 'done';
+          if (this.remaining > 0) break;
+          if (this.phase === 'length') {
+            this.phase = 'done';
+          } else {
+            this.phase = 'chunk-end';
+            this.remaining = 2;
+          }
           break;
         }
         case 'size':
@@ -69,17 +77,6 @@ class ResponseReader {
           } else {
             this.phase = 'chunk';
             this.remaining = size;
-          }
-          break;
-        }
-        case 'chunk': {
-          const take = Math.min(end - at, this.remaining);
-          this.bytes += take;
-          this.remaining -= take;
-          at += take;
-          if (this.remaining === 0) {
-            this.phase = 'chunk-end';
-            this.remaining = 2;
           }
           break;
         }
