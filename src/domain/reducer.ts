@@ -410,7 +410,8 @@ class Draft {
   }
 
   private worstOtherImpact(componentUuid: string): string {
-    // The first impact found wins ties: below any level, so that an unknown impact (level -1) counts too.
+    // Starts below every level (an unknown impact is -1), so the first impact found is taken and
+    // a later one only when strictly worse: ties go to the first.
     let worst: string | undefined;
     let worstLevel = -Infinity;
     const consider = (impact: string | null) => {
