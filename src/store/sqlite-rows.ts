@@ -23,19 +23,25 @@ export type PatchRows = {
   forgetSeen: string[];
 };
 
+type Keyed = { statusPage: string; uuid: string };
+
+/** status_page, uuid, data of each record. */
+function recordRows(records: Keyed[]): string[] {
+  const out: string[] = [];
+  for (const record of records) out.push(record.statusPage, record.uuid, JSON.stringify(record));
+  return out;
+}
+
+/** status_page, uuid of each key. */
+function keyRows(keys: Keyed[]): string[] {
+  const out: string[] = [];
+  for (const key of keys) out.push(key.statusPage, key.uuid);
+  return out;
+}
+
 export function patchRows(patch: Patch): PatchRows {
   const pages: string[] = [];
   for (const page of patch.pages) pages.push(page.statusPage, JSON.stringify(page));
-  const records = (list: { statusPage: string; uuid: string }[]) => {
-    const out: string[] = [];
-    for (const record of list) out.push(record.statusPage, record.uuid, JSON.stringify(record));
-    return out;
-  };
-  const keys = (list: { statusPage: string; uuid: string }[]) => {
-    const out: string[] = [];
-    for (const key of list) out.push(key.statusPage, key.uuid);
-    return out;
-  };
   let seen: PatchRows['seen'] = null;
   if (patch.seen.length > 0) {
     let newest = -Infinity;
@@ -44,11 +50,11 @@ export function patchRows(patch: Patch): PatchRows {
   }
   return {
     pages,
-    components: records(patch.components),
-    incidents: records(patch.incidents),
-    maintenances: records(patch.maintenances),
-    deleteIncidents: keys(patch.deleteIncidents),
-    deleteMaintenances: keys(patch.deleteMaintenances),
+    components: recordRows(patch.components),
+    incidents: recordRows(patch.incidents),
+    maintenances: recordRows(patch.maintenances),
+    deleteIncidents: keyRows(patch.deleteIncidents),
+    deleteMaintenances: keyRows(patch.deleteMaintenances),
     seen,
     forgetSeen: patch.forgetSeen,
   };
