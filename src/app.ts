@@ -1,18 +1,17 @@
 import type { RequestListener } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { accessLog, pathOf } from './http/access-log.js';
-import type { Ingestor } from './ingest/ingestor.js';
+import type { EventSink, StoreHealth } from './ingest/sink.js';
 import type { Logger } from './logger.js';
 import { DomainMetrics } from './metrics/domain.js';
 import { metricsHandler } from './metrics/handler.js';
 import type { Telemetry } from './metrics/telemetry.js';
-import type { Store } from './store/store.js';
 import { webhookHandler, type WebhookHandler, type WebhookOptions } from './webhook/handler.js';
 
 export type AppParts = {
   logger: Logger;
-  store: Store;
-  ingestor: Ingestor;
+  health: StoreHealth;
+  ingestor: EventSink;
   telemetry: Telemetry;
   webhook: WebhookOptions;
 };
@@ -56,7 +55,7 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
     res.json({ status: 'ok' });
   };
   const readyz: RequestHandler = async (_req, res) => {
-    const ready = await parts.store.healthy();
+    const ready = await parts.health.ready();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'store unavailable' });
   };
 

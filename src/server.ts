@@ -1,16 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApps } from './app.js';
 import type { Config } from './config.js';
-import { Ingestor } from './ingest/ingestor.js';
+import { assemble, storeBackend, type Backend } from './exporter.js';
 import type { Logger } from './logger.js';
-import { Telemetry } from './metrics/telemetry.js';
 import { MemoryStore } from './store/memory.js';
 import { SqliteStore } from './store/sqlite.js';
-import type { Store } from './store/store.js';
-
-const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 
 export type Running = {
   /** Where the webhook server listens (and `/metrics`, unless METRICS_PORT is set). */
@@ -20,9 +15,10 @@ export type Running = {
   close(): Promise<void>;
 };
 
-function openStore(config: Config): Store {
-  if (config.store === 'memory') return new MemoryStore();
-  return new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
+function openBackend(config: Config): Promise<Backend> {
+  const limits = { maxComponents: config.maxComponents };
+  if (config.store === 'memory') return storeBackend(new MemoryStore(), limits);
+  return storeBackend(new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous }), limits);
 }
 
 function packageVersion(): string {
@@ -69,34 +65,15 @@ function closeServer(server: Server): Promise<void> {
 
 /** Opens the store, loads the state and starts the servers. The caller owns signals and exit. */
 export async function startExporter(config: Config, logger: Logger): Promise<Running> {
-  const store = openStore(config);
-  const state = await store.load();
-  const ingestor = new Ingestor(store, state, { maxComponents: config.maxComponents });
-  const telemetry = new Telemetry(store, { version: packageVersion(), revision: config.buildRevision });
-
-  const prune = async () => {
-    try {
-      const forgotten = await ingestor.prune(Date.now() / 1000, config.finishedRetentionSeconds);
-      if (forgotten > 0) logger.info({ forgotten }, 'pruned finished objects and dedup records past retention');
-    } catch (error) {
-      logger.error({ err: error }, 'pruning failed; will try again');
-    }
-  };
-  await prune();
-  const pruneTimer = setInterval(() => void prune(), PRUNE_INTERVAL_MS);
-  pruneTimer.unref();
-
   const separateMetrics = config.metricsPort !== undefined;
-  const apps = createApps(
-    {
-      logger,
-      store,
-      ingestor,
-      telemetry,
-      webhook: { tokens: config.webhookTokens, maxBodyBytes: config.maxBodyBytes, defaultStatusPage: config.defaultStatusPage },
-    },
-    { separateMetrics },
-  );
+  const exporter = await assemble(await openBackend(config), {
+    logger,
+    webhook: { tokens: config.webhookTokens, maxBodyBytes: config.maxBodyBytes, defaultStatusPage: config.defaultStatusPage },
+    separateMetrics,
+    retentionSeconds: config.finishedRetentionSeconds,
+    build: { version: packageVersion(), revision: config.buildRevision },
+  });
+  const { apps, state } = exporter;
   const main = harden(createServer(apps.main));
   const metrics = apps.metrics ? harden(createServer(apps.metrics)) : undefined;
   const address = await listen(main, config.host, config.port);
@@ -124,10 +101,8 @@ export async function startExporter(config: Config, logger: Logger): Promise<Run
     metricsAddress,
     close() {
       closing ??= (async () => {
-        clearInterval(pruneTimer);
         await Promise.all([closeServer(main), metrics ? closeServer(metrics) : Promise.resolve()]);
-        await ingestor.drain();
-        await store.close();
+        await exporter.close();
       })();
       return closing;
     },

@@ -3,6 +3,7 @@ import { prune } from '../domain/prune.js';
 import { reduce, type Decision, type Limits } from '../domain/reducer.js';
 import { applyPatch, isEmptyPatch, mergePatches, replaceState, type Patch, type State } from '../domain/state.js';
 import type { Store } from '../store/store.js';
+import type { EventSink } from './sink.js';
 import { dedupKey } from './dedup-key.js';
 
 type Pending = {
@@ -30,7 +31,7 @@ type Pending = {
  * the commits in flight have settled the state is reloaded from the store, so it again holds
  * exactly what was committed, before any further event is reduced.
  */
-export class Ingestor {
+export class Ingestor implements EventSink {
   private pending: Pending[] = [];
   private scheduled = false;
   /** Reductions (and prunes), one after another. */

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Store } from '../store/store.js';
+import type { StoreHealth } from '../ingest/sink.js';
 import {
   LABEL,
   METRIC,
@@ -19,7 +19,7 @@ export class Telemetry {
   private readonly retries: Counter<string>;
   private readonly duration: Histogram<string>;
 
-  constructor(store: Store, build: BuildInfo) {
+  constructor(health: StoreHealth, build: BuildInfo) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({
@@ -45,7 +45,7 @@ export class Telemetry {
       help: 'Whether the store answers (1) or not (0).',
       registers,
       async collect() {
-        this.set((await store.healthy()) ? 1 : 0);
+        this.set((await health.up()) ? 1 : 0);
       },
     });
     new Gauge({

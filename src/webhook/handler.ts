@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Notice } from '../domain/reducer.js';
 import { logRequest } from '../http/access-log.js';
-import type { Ingestor } from '../ingest/ingestor.js';
+import type { EventSink } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
 import type { Outcome, WebhookTypeLabel } from '../metrics/names.js';
 import type { Telemetry } from '../metrics/telemetry.js';
@@ -17,7 +17,7 @@ export type WebhookOptions = {
 };
 
 export type WebhookDeps = {
-  ingestor: Ingestor;
+  ingestor: EventSink;
   telemetry: Telemetry;
   logger: Logger;
 };

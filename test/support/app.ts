@@ -3,10 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createApps, type Apps } from '../../src/app.js';
-import { Ingestor } from '../../src/ingest/ingestor.js';
+import type { Apps } from '../../src/app.js';
+import { assemble, storeBackend, type Backend } from '../../src/exporter.js';
+import type { EventSink } from '../../src/ingest/sink.js';
 import { createLogger } from '../../src/logger.js';
-import { Telemetry } from '../../src/metrics/telemetry.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -29,8 +29,9 @@ export class LogCapture extends Writable {
 }
 
 export type TestApp = Apps & {
+  /** The store, when the app was built on one (not given `backend`). */
   store: Store;
-  ingestor: Ingestor;
+  ingestor: EventSink;
   logs: LogCapture;
   /** How many patches were committed since the app was built (0: the state is as loaded). */
   commits(): number;
@@ -39,6 +40,8 @@ export type TestApp = Apps & {
 
 export type TestAppOptions = {
   store?: Store;
+  /** Build on this backend instead of a store (Redis); `store` is then unused. */
+  backend?: Backend;
   tokens?: string[];
   maxBodyBytes?: number;
   maxComponents?: number;
@@ -46,26 +49,25 @@ export type TestAppOptions = {
   separateMetrics?: boolean;
 };
 
-/** The real app on a real SQLite file in a temp dir, unless a store is given. */
+/**
+ * The real app, wired as server.ts wires it (prune timer, drain on close), on a real SQLite file
+ * in a temp dir unless a store or backend is given.
+ */
 export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
   const store = options.store ?? new SqliteStore({ path: join(tempDir(), 'test.db'), synchronous: 'normal' });
   const logs = new LogCapture();
   const logger = createLogger('debug', logs);
-  const state = await store.load();
+  const backend = options.backend ?? (await storeBackend(store, { maxComponents: options.maxComponents ?? 10_000 }));
+  const exporter = await assemble(backend, {
+    logger,
+    webhook: { tokens: options.tokens ?? [], maxBodyBytes: options.maxBodyBytes ?? 262_144, defaultStatusPage: options.defaultStatusPage ?? 'default' },
+    separateMetrics: options.separateMetrics ?? false,
+    retentionSeconds: 7 * 24 * 3600,
+    build: { version: 'test', revision: 'test' },
+  });
+  const { state } = exporter;
   const loadedVersion = state.version;
-  const ingestor = new Ingestor(store, state, { maxComponents: options.maxComponents ?? 10_000 });
-  const telemetry = new Telemetry(store, { version: 'test', revision: 'test' });
-  const apps = createApps(
-    {
-      logger,
-      store,
-      ingestor,
-      telemetry,
-      webhook: { tokens: options.tokens ?? [], maxBodyBytes: options.maxBodyBytes ?? 262_144, defaultStatusPage: options.defaultStatusPage ?? 'default' },
-    },
-    { separateMetrics: options.separateMetrics ?? false },
-  );
-  return { ...apps, store, ingestor, logs, commits: () => state.version - loadedVersion, close: () => store.close() };
+  return { ...exporter.apps, store, ingestor: exporter.sink, logs, commits: () => state.version - loadedVersion, close: () => exporter.close() };
 }
 
 /** The samples of a metrics text whose name starts with `statusmate_` and is not telemetry of this process. */

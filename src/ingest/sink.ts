@@ -1,0 +1,26 @@
+import type { StatusMateEvent } from '../domain/event.js';
+import type { Decision } from '../domain/reducer.js';
+import type { State } from '../domain/state.js';
+
+/**
+ * Where the webhook handler sends a validated event, and the state the collectors render.
+ * `Ingestor` (memory and SQLite: reduce, then commit) and `RedisLog` (append to a shared log,
+ * then wait for this replica's fold of it) are the two.
+ */
+export interface EventSink {
+  /** Read by the renderers; replaced in place (replaceState), never swapped for another object. */
+  readonly state: State;
+  /** Resolves once the event is durable with the reducer's decision; rejects when it could not be stored (answer 503). */
+  ingest(event: StatusMateEvent, receivedAt: number): Promise<Decision>;
+  /** Resolves when every event accepted so far has been answered. */
+  drain(): Promise<void>;
+}
+
+/**
+ * What the probes and `statusmate_store_up` ask. `up`: the store answers. `ready`: it answers
+ * and this process serves its current state (for Redis: the log is folded up to its end).
+ */
+export interface StoreHealth {
+  up(): Promise<boolean>;
+  ready(): Promise<boolean>;
+}
