@@ -18,12 +18,30 @@ const tokenList = z
       .filter((token) => token.length > 0),
   );
 
+function isRedisUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return false;
+    if (url.hostname === '') return false;
+    const db = url.pathname.replace(/^\//, '');
+    return db === '' || /^\d{1,2}$/.test(db);
+  } catch {
+    return false;
+  }
+}
+
 const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: optional(port).transform((value) => value ?? 9877),
   METRICS_PORT: optional(port),
   WEBHOOK_TOKEN: optional(tokenList).transform((value) => value ?? []),
-  STORE: optional(z.enum(['sqlite', 'memory'])).transform((value) => value ?? 'sqlite'),
+  STORE: optional(z.enum(['sqlite', 'memory', 'redis'])).transform((value) => value ?? 'sqlite'),
+  // The URL may hold a password: messages name the variable, never echo its value.
+  REDIS_URL: optional(
+    z.string().refine((value) => isRedisUrl(value), { message: 'must be a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db])' }),
+  ),
+  REDIS_KEY_PREFIX: optional(z.string().min(1).max(100).regex(/^[^\s]+$/, 'must not contain whitespace')).transform((value) => value ?? 'statusmate:'),
+  REDIS_WAIT_REPLICAS: optional(z.coerce.number().int().min(0).max(16)).transform((value) => value ?? 0),
   SQLITE_PATH: z.string().min(1).default('./data/statusmate-exporter.db'),
   SQLITE_SYNCHRONOUS: optional(z.enum(['normal', 'full'])).transform((value) => value ?? 'normal'),
   LOG_LEVEL: optional(z.enum(LOG_LEVELS)).transform((value) => value ?? 'info'),
@@ -41,8 +59,14 @@ export type Config = {
   /** When set, `/metrics` is served only on this port, so the webhook port can face the internet. */
   metricsPort: number | undefined;
   webhookTokens: string[];
-  store: 'sqlite' | 'memory';
+  store: 'sqlite' | 'memory' | 'redis';
   sqlitePath: string;
+  /** With STORE=redis; holds credentials, so it is never logged. */
+  redisUrl: string | undefined;
+  /** Prefix of every Redis key; wrapped in a hash tag (see redisKeys) so all keys share one Cluster slot. */
+  redisKeyPrefix: string;
+  /** When above 0, a webhook is answered 200 only once this many Redis replicas acknowledged it (WAIT). */
+  redisWaitReplicas: number;
   sqliteSynchronous: 'normal' | 'full';
   logLevel: (typeof LOG_LEVELS)[number];
   defaultStatusPage: string;
@@ -65,6 +89,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.STORE === 'redis' && e.REDIS_URL === undefined) {
+    throw new ConfigError('invalid configuration: REDIS_URL: required with STORE=redis');
+  }
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
     throw new ConfigError('invalid configuration: METRICS_PORT: must differ from PORT (leave it unset to serve /metrics on PORT)');
   }
@@ -76,6 +103,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     store: e.STORE,
     sqlitePath: e.SQLITE_PATH,
     sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    redisWaitReplicas: e.REDIS_WAIT_REPLICAS,
     logLevel: e.LOG_LEVEL,
     defaultStatusPage: e.DEFAULT_STATUS_PAGE,
     maxBodyBytes: e.MAX_BODY_BYTES,

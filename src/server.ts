@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { assemble, storeBackend, type Backend } from './exporter.js';
 import type { Logger } from './logger.js';
 import { MemoryStore } from './store/memory.js';
+import { redactedRedisUrl, RedisLog } from './store/redis-log.js';
 import { SqliteStore } from './store/sqlite.js';
 
 export type Running = {
@@ -15,9 +16,22 @@ export type Running = {
   close(): Promise<void>;
 };
 
-function openBackend(config: Config): Promise<Backend> {
+function openBackend(config: Config, logger: Logger): Promise<Backend> {
   const limits = { maxComponents: config.maxComponents };
   if (config.store === 'memory') return storeBackend(new MemoryStore(), limits);
+  if (config.store === 'redis' && config.redisUrl !== undefined) {
+    // Not awaited: a replica whose Redis is down starts, reports not ready, and folds once it comes.
+    const log = new RedisLog({
+      url: config.redisUrl,
+      keyPrefix: config.redisKeyPrefix,
+      waitReplicas: config.redisWaitReplicas,
+      limits,
+      retentionSeconds: config.finishedRetentionSeconds,
+      logger,
+    });
+    log.start();
+    return Promise.resolve({ sink: log, health: log, close: () => log.close() });
+  }
   return storeBackend(new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous }), limits);
 }
 
@@ -66,7 +80,7 @@ function closeServer(server: Server): Promise<void> {
 /** Opens the store, loads the state and starts the servers. The caller owns signals and exit. */
 export async function startExporter(config: Config, logger: Logger): Promise<Running> {
   const separateMetrics = config.metricsPort !== undefined;
-  const exporter = await assemble(await openBackend(config), {
+  const exporter = await assemble(await openBackend(config, logger), {
     logger,
     webhook: { tokens: config.webhookTokens, maxBodyBytes: config.maxBodyBytes, defaultStatusPage: config.defaultStatusPage },
     separateMetrics,
@@ -85,6 +99,7 @@ export async function startExporter(config: Config, logger: Logger): Promise<Run
       metrics_address: metricsAddress ? `${metricsAddress.address}:${metricsAddress.port}` : `${address.address}:${address.port}`,
       store: config.store,
       sqlite_path: config.store === 'sqlite' ? config.sqlitePath : undefined,
+      redis: config.store === 'redis' && config.redisUrl !== undefined ? redactedRedisUrl(config.redisUrl) : undefined,
       components: state.componentCount,
       status_pages: state.pages.size,
       tokens: config.webhookTokens.length,

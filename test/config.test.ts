@@ -11,6 +11,9 @@ describe('configuration from the environment', () => {
       store: 'sqlite',
       sqlitePath: './data/statusmate-exporter.db',
       sqliteSynchronous: 'normal',
+      redisUrl: undefined,
+      redisKeyPrefix: 'statusmate:',
+      redisWaitReplicas: 0,
       logLevel: 'info',
       defaultStatusPage: 'default',
       maxBodyBytes: 262144,
@@ -29,15 +32,33 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ PORT: '', METRICS_PORT: '', STORE: '' })).toMatchObject({ port: 9877, metricsPort: undefined, store: 'sqlite' });
   });
 
+  it('takes redis:// and rediss:// URLs with credentials and a database number', () => {
+    expect(loadConfig({ STORE: 'redis', REDIS_URL: 'rediss://app:pw@redis.internal:6380/2', REDIS_WAIT_REPLICAS: '1' })).toMatchObject({
+      store: 'redis',
+      redisUrl: 'rediss://app:pw@redis.internal:6380/2',
+      redisKeyPrefix: 'statusmate:',
+      redisWaitReplicas: 1,
+    });
+    expect(loadConfig({ STORE: 'redis', REDIS_URL: 'redis://127.0.0.1' }).redisUrl).toBe('redis://127.0.0.1');
+  });
+
+  it('never repeats a bad REDIS_URL, which may hold a password, in its message', () => {
+    expect(() => loadConfig({ STORE: 'redis', REDIS_URL: 'http://user:s3cret@redis:6379' })).toThrow(/^(?!.*s3cret)/s);
+  });
+
   it.each([
     [{ PORT: 'nine' }, 'invalid configuration: PORT: Invalid input: expected number, received NaN'],
     [{ PORT: '70000' }, 'invalid configuration: PORT: Too big: expected number to be <=65535'],
-    [{ STORE: 'redis' }, 'invalid configuration: STORE: Invalid option: expected one of "sqlite"|"memory"'],
+    [{ STORE: 'valkey' }, 'invalid configuration: STORE: Invalid option: expected one of "sqlite"|"memory"|"redis"'],
+    [{ STORE: 'redis' }, 'invalid configuration: REDIS_URL: required with STORE=redis'],
+    [{ STORE: 'redis', REDIS_URL: 'http://user:s3cret@redis:6379' }, 'invalid configuration: REDIS_URL: must be a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db])'],
+    [{ STORE: 'redis', REDIS_URL: 'redis://redis:6379/x' }, 'invalid configuration: REDIS_URL: must be a redis:// or rediss:// URL'],
+    [{ REDIS_WAIT_REPLICAS: '-1' }, 'invalid configuration: REDIS_WAIT_REPLICAS: Too small: expected number to be >=0'],
     [{ LOG_LEVEL: 'loud' }, 'invalid configuration: LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"'],
     [{ MAX_COMPONENTS: '0' }, 'invalid configuration: MAX_COMPONENTS: Too small: expected number to be >0'],
     [{ MAX_BODY_BYTES: '1.5' }, 'invalid configuration: MAX_BODY_BYTES: Invalid input: expected int, received number'],
     [{ PORT: '9000', METRICS_PORT: '9000' }, 'invalid configuration: METRICS_PORT: must differ from PORT (leave it unset to serve /metrics on PORT)'],
-    [{ PORT: 'x', STORE: 'y' }, 'invalid configuration: PORT: Invalid input: expected number, received NaN; STORE: Invalid option: expected one of "sqlite"|"memory"'],
+    [{ PORT: 'x', STORE: 'y' }, 'invalid configuration: PORT: Invalid input: expected number, received NaN; STORE: Invalid option: expected one of "sqlite"|"memory"|"redis"'],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

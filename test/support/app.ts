@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import type { Apps } from '../../src/app.js';
 import { assemble, storeBackend, type Backend } from '../../src/exporter.js';
 import type { EventSink } from '../../src/ingest/sink.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -40,8 +40,8 @@ export type TestApp = Apps & {
 
 export type TestAppOptions = {
   store?: Store;
-  /** Build on this backend instead of a store (Redis); `store` is then unused. */
-  backend?: Backend;
+  /** Build on the backend this makes (given the app's logger) instead of a store (Redis); `store` is then unused. */
+  backend?: (logger: Logger) => Backend | Promise<Backend>;
   tokens?: string[];
   maxBodyBytes?: number;
   maxComponents?: number;
@@ -57,7 +57,7 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
   const store = options.store ?? new SqliteStore({ path: join(tempDir(), 'test.db'), synchronous: 'normal' });
   const logs = new LogCapture();
   const logger = createLogger('debug', logs);
-  const backend = options.backend ?? (await storeBackend(store, { maxComponents: options.maxComponents ?? 10_000 }));
+  const backend = options.backend ? await options.backend(logger) : await storeBackend(store, { maxComponents: options.maxComponents ?? 10_000 });
   const exporter = await assemble(backend, {
     logger,
     webhook: { tokens: options.tokens ?? [], maxBodyBytes: options.maxBodyBytes ?? 262_144, defaultStatusPage: options.defaultStatusPage ?? 'default' },

@@ -1,0 +1,177 @@
+import { createClient } from 'redis';
+import request from 'supertest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PRUNE_WINDOW_SECONDS } from '../../src/store/redis-log.js';
+import { entryFields, redisKeys } from '../../src/store/redis-format.js';
+import { domainSamples, makeApp, sampleValue, type TestApp } from '../support/app.js';
+import { componentUpdate, incident, affects } from '../support/events.js';
+import { eventually, redisBackend, redisTool, startRedis, type RedisBackendOptions, type RedisServer } from '../support/redis.js';
+
+// RedisLog in process, two or three apps on one real redis-server: what the fold guarantees.
+
+const KEYS = redisKeys('statusmate:');
+const component = (n: number, impact: string, extra: Record<string, unknown> = {}) => ({
+  meta: { type: 'component_impact_updated', uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, title: `C${n}`, impact, created_at: `2026-01-01T10:${String(n % 60).padStart(2, '0')}:00Z`, ...extra },
+});
+
+let redis: RedisServer | undefined;
+let apps: TestApp[] = [];
+
+beforeEach(async () => {
+  if (redisTool.skipReason) return;
+  redis = await startRedis();
+});
+afterEach(async () => {
+  await Promise.all(apps.map((app) => app.close()));
+  apps = [];
+  await redis?.stop('SIGKILL');
+  redis = undefined;
+});
+
+const open = async (options: Partial<RedisBackendOptions> = {}) => {
+  const app = await makeApp({ backend: redisBackend({ url: (redis as RedisServer).url, ...options }) });
+  apps.push(app);
+  await eventually(
+    () => request(app.main).get('/readyz').then((r) => r.status),
+    (status) => status === 200,
+  );
+  return app;
+};
+const post = (app: TestApp, body: unknown) => request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
+const metrics = async (app: TestApp) => (await request(app.main).get('/metrics')).text;
+const raw = async () => {
+  const client = createClient({ url: (redis as RedisServer).url, RESP: 2 });
+  await client.connect();
+  return client;
+};
+
+describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in one process', () => {
+  it('answers every event with the same outcome whichever replica gets it, and all replicas render the same state', async () => {
+    const [a, b] = [await open(), await open()];
+    expect((await post(a, component(1, 'major_outage'))).body.status).toBe('applied');
+    // The same event re-sent by StatusMate to the other replica is a duplicate there.
+    expect((await post(b, component(1, 'major_outage', { delivery_attempt: 1 }))).body.status).toBe('duplicate');
+    expect((await post(b, component(1, 'operational', { created_at: '2026-01-01T11:00:00Z' }))).body.status).toBe('applied');
+    // Older than what the other replica applied: stale on this one too.
+    expect((await post(a, component(1, 'partial_outage', { created_at: '2026-01-01T09:00:00Z' }))).body.status).toBe('stale');
+    const expected = domainSamples(await metrics(b));
+    expect(sampleValue(expected.join('\n'), 'statusmate_component_impact_level', {})).toBe(0);
+    await eventually(async () => domainSamples(await metrics(a)), (samples) => JSON.stringify(samples) === JSON.stringify(expected));
+  });
+
+  it('keeps every key under one hash tag, and stores each event once in the log', async () => {
+    const [a, b] = [await open(), await open()];
+    await post(a, component(1, 'major_outage'));
+    await post(b, component(2, 'major_outage'));
+    const client = await raw();
+    try {
+      expect((await client.keys('*')).sort()).toEqual([KEYS.log]);
+      expect(KEYS.log).toBe('{statusmate}:log');
+      expect(await client.xLen(KEYS.log)).toBe(2);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('snapshots and trims the log, and a replica started later loads the snapshot and converges', async () => {
+    const snapshots = { snapshotCheckMs: 50, snapshotMaxAgeMs: 0 };
+    const a = await open(snapshots);
+    for (let n = 0; n < 30; n++) expect((await post(a, component(n, 'major_outage'))).status).toBe(200);
+    const client = await raw();
+    try {
+      await eventually(() => client.hGet(KEYS.snapshot, 'id'), (id) => id !== null && id !== undefined);
+      // A second snapshot trims the log below the first.
+      for (let n = 30; n < 40; n++) await post(a, component(n, 'major_outage'));
+      await eventually(() => client.get(KEYS.trimmed), (trimmed) => trimmed !== null);
+      expect(await client.xLen(KEYS.log)).toBeLessThan(40);
+    } finally {
+      client.destroy();
+    }
+    const late = await open();
+    expect(late.ingestor.state.componentCount).toBe(40);
+    expect(late.logs.lines.some((line) => line.msg === 'Redis log opened; folding from here' && line.folded_to !== '0-0')).toBe(true);
+    expect(domainSamples(await metrics(late))).toEqual(domainSamples(await metrics(a)));
+  });
+
+  it('prunes at the same log entry on every replica, with the retention the appender sent', async () => {
+    const [a, b] = [await open(), await open()];
+    const client = await raw();
+    const t0 = Date.UTC(2026, 0, 1);
+    const add = (ms: number, fields: string[]) => client.sendCommand(['XADD', KEYS.log, `${ms}-0`, ...fields]);
+    const limits = { maxComponents: 10_000 };
+    try {
+      await add(t0, entryFields('test:1', incident('incident_created', 1, t0 / 1000, [affects(1, 'major_outage')]), limits, 60));
+      await add(t0 + 1000, entryFields('test:2', incident('incident_finished', 1, t0 / 1000 + 1, []), limits, 60));
+      await add(t0 + 2000, entryFields('test:3', componentUpdate(2, 'major_outage', null), limits, 60));
+      for (const app of [a, b]) {
+        await eventually(async () => app.ingestor.state.componentCount, (count) => count === 2);
+        expect(app.ingestor.state.pages.get('page-a')?.incidents.size).toBe(1);
+        expect(app.ingestor.state.seen.size).toBe(3);
+      }
+      // The first entry of the next prune window forgets what is older than its retention (60 s).
+      const later = (Math.floor(t0 / 1000 / PRUNE_WINDOW_SECONDS) + 1) * PRUNE_WINDOW_SECONDS * 1000 + 5;
+      await add(later, entryFields('test:4', componentUpdate(3, 'operational', null), limits, 60));
+      for (const app of [a, b]) {
+        await eventually(async () => app.ingestor.state.componentCount, (count) => count === 3);
+        expect(app.ingestor.state.pages.get('page-a')?.incidents.size).toBe(0);
+        expect([...app.ingestor.state.seen.values()]).toEqual([later / 1000]);
+      }
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('refuses a log entry of a newer format: not ready, webhooks 503, one clear log line', async () => {
+    const a = await open();
+    const client = await raw();
+    try {
+      await client.sendCommand(['XADD', KEYS.log, '*', 'v', '2', 'x', 'from a newer exporter']);
+    } finally {
+      client.destroy();
+    }
+    await eventually(
+      () => request(a.main).get('/readyz').then((r) => r.status),
+      (status) => status === 503,
+    );
+    expect((await post(a, component(1, 'major_outage'))).status).toBe(503);
+    expect(sampleValue(await metrics(a), 'statusmate_store_up')).toBe(0);
+    const refusals = a.logs.lines.filter((line) => line.msg === 'refusing the Redis store: not ready until a version that reads it runs');
+    expect(refusals).toHaveLength(1);
+    expect(String(refusals[0]?.reason)).toContain('format 2; this exporter reads format 1');
+  });
+
+  it('while Redis is down answers 503 fast, keeps serving the last state, and is ready again once it is back', async () => {
+    const a = await open();
+    await post(a, component(1, 'major_outage'));
+    const before = domainSamples(await metrics(a));
+    await (redis as RedisServer).stop('SIGKILL');
+    await eventually(
+      () => request(a.main).get('/readyz').then((r) => r.status),
+      (status) => status === 503,
+    );
+    const started = Date.now();
+    expect((await post(a, component(2, 'major_outage'))).status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const text = await metrics(a);
+    expect(domainSamples(text)).toEqual(before);
+    expect(sampleValue(text, 'statusmate_store_up')).toBe(0);
+
+    await (redis as RedisServer).restart();
+    await eventually(
+      () => request(a.main).get('/readyz').then((r) => r.status),
+      (status) => status === 200,
+    );
+    expect((await post(a, component(2, 'major_outage'))).body.status).toBe('applied');
+    expect(a.ingestor.state.componentCount).toBe(2);
+    expect(a.logs.raw.join('\n')).not.toMatch(/password|s3cret/);
+  });
+
+  it('with REDIS_WAIT_REPLICAS above the replicas Redis has, answers 503 and counts the event once when retried', async () => {
+    const a = await open({ waitReplicas: 1 });
+    expect((await post(a, component(1, 'major_outage'))).status).toBe(503);
+    // The append is in the log nonetheless: the retry is a duplicate, never a second count.
+    expect((await post(a, component(1, 'major_outage', { delivery_attempt: 1 }))).status).toBe(503);
+    await eventually(async () => a.ingestor.state.componentCount, (count) => count === 1);
+    expect(a.ingestor.state.seen.size).toBe(1);
+  });
+});

@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Backend } from '../../src/exporter.js';
+import type { Logger } from '../../src/logger.js';
+import { RedisLog, type RedisLogOptions } from '../../src/store/redis-log.js';
+import { freePort } from './prometheus.js';
+import { tempDir } from './app.js';
+import { findTool } from './tools.js';
+
+export const redisTool = findTool('redis-server', 'apt-get install redis-server');
+
+export type RedisServer = {
+  port: number;
+  dir: string;
+  url: string;
+  child: ChildProcess;
+  /** Stops this server by its PID (SIGKILL: as a crash would; SIGTERM: an orderly shutdown). */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a server again on the same port and directory (its AOF), after stop(). */
+  restart(): Promise<void>;
+};
+
+/**
+ * A real redis-server on a free loopback port with a temporary directory, AOF on and fsynced on
+ * every write (`appendfsync always`: what a test that kills it and counts acknowledged events
+ * needs). Started and stopped by PID, never by name.
+ */
+export async function startRedis(options: { appendfsync?: 'always' | 'everysec' } = {}): Promise<RedisServer> {
+  if (!redisTool.path) throw new Error(redisTool.skipReason);
+  const port = await freePort();
+  const dir = tempDir('statusmate-redis-');
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+  const server: RedisServer = {
+    port,
+    dir,
+    url: `redis://127.0.0.1:${port}`,
+    child: await launch(redisTool.path, args, port),
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      const { child } = server;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill(signal);
+      await exited;
+    },
+    async restart() {
+      server.child = await launch(redisTool.path as string, args, port);
+    },
+  };
+  return server;
+}
+
+/** Spawns redis-server and resolves once it accepts connections (it answers PING). */
+async function launch(path: string, args: string[], port: number): Promise<ChildProcess> {
+  const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${output}`);
+    if (await pings(port)) return child;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`redis-server did not answer on port ${port} within 10 s: ${output}`);
+}
+
+async function pings(port: number): Promise<boolean> {
+  const { createConnection } = await import('node:net');
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let reply = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk: Buffer) => {
+      reply += chunk.toString('utf8');
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+export type RedisBackendOptions = Partial<Omit<RedisLogOptions, 'logger'>> & { url: string };
+
+/** A started RedisLog as an app backend (makeApp's `backend`), with the test defaults. */
+export function redisBackend(options: RedisBackendOptions): (logger: Logger) => Backend {
+  return (logger) => {
+    const log = new RedisLog({
+      keyPrefix: 'statusmate:',
+      waitReplicas: 0,
+      limits: { maxComponents: 10_000 },
+      retentionSeconds: 7 * 24 * 3600,
+      ...options,
+      logger,
+    });
+    log.start();
+    return { sink: log, health: log, close: () => log.close() };
+  };
+}
+
+/** Polls until `check` holds, or fails after `timeoutMs` with what it last saw. */
+export async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!check(value)) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value).slice(0, 2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    value = await read();
+  }
+  return value;
+}
