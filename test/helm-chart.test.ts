@@ -45,7 +45,7 @@ const SCENARIOS: Record<string, RenderOptions> = {
   everything: { valuesFiles: ['ci/everything-values.yaml'], apiVersions: OPERATOR_APIS },
   'existing secret and claim': { valuesFiles: ['ci/existing-secret-values.yaml'] },
   'persistence off': { valuesFiles: ['ci/no-persistence-values.yaml'] },
-  'memory store with two replicas': { valuesFiles: ['ci/memory-replicas-values.yaml'] },
+  'Redis store with three replicas': { valuesFiles: ['ci/redis-replicas-values.yaml'] },
 };
 
 const kinds = (objects: K8sObject[]) => objects.map((o) => o.kind).sort();
@@ -218,7 +218,10 @@ describe.skipIf(helmTool.skipReason !== undefined)('the webhook token', () => {
       for (const object of objects.filter((o) => o.kind !== 'Secret')) {
         for (const form of forms) expect(JSON.stringify(object), `${object.kind}/${object.metadata.name}`).not.toContain(form);
       }
-      const secret = onlyOfKind(objects, 'Secret');
+      const secret = onlyOfKind(
+        objects.filter((o) => o.kind !== 'Secret' || o.metadata.name === 'sm-statusmate-exporter'),
+        'Secret',
+      );
       expect(secret.stringData).toBeUndefined();
       expect(secret.data?.['webhook-token']).toBe(forms[1]);
     },
@@ -291,23 +294,80 @@ describe.skipIf(helmTool.skipReason !== undefined)('replicas', () => {
     expect(renderChart(helm, { set: { replicaCount: '2', 'persistence.enabled': 'false' } }).ok).toBe(false);
   });
 
-  it('refuses replicaCount 2 on a ReadWriteOnce claim even with the memory store', () => {
-    const result = renderChart(helm, { set: { replicaCount: '2', 'config.store': 'memory' } });
+  it('refuses replicaCount 2 with the memory store, whose pods would each hold other webhooks', () => {
+    const result = renderChart(helm, { set: { replicaCount: '2', 'config.store': 'memory', 'persistence.enabled': 'false' } });
     expect(result.ok).toBe(false);
-    expect(result.ok ? '' : result.stderr).toContain('ReadWriteOnce');
+    expect(result.ok ? '' : result.stderr).toContain('config.store "memory" runs as a single replica');
   });
 
   it('renders no PodDisruptionBudget for a single replica', () => {
     expect(objectsOfKind(renderObjects(helm).objects, 'PodDisruptionBudget')).toEqual([]);
   });
 
-  it('renders a PodDisruptionBudget over the pods for two in-memory replicas', () => {
-    const { objects } = renderObjects(helm, SCENARIOS['memory store with two replicas']);
+  it('renders a PodDisruptionBudget over the pods for three replicas on Redis', () => {
+    const { objects } = renderObjects(helm, SCENARIOS['Redis store with three replicas']);
     const deployment = onlyOfKind(objects, 'Deployment');
     const pdb = onlyOfKind(objects, 'PodDisruptionBudget');
-    expect(deployment.spec.replicas).toBe(2);
+    expect(deployment.spec.replicas).toBe(3);
     expect(pdb.spec.maxUnavailable).toBe(1);
     expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+  });
+});
+
+describe.skipIf(helmTool.skipReason !== undefined)('the chart with config.store redis (ci/redis-replicas-values.yaml)', () => {
+  let objects: K8sObject[] = [];
+  let manifest = '';
+  beforeAll(() => {
+    const rendered = renderObjects(helm, SCENARIOS['Redis store with three replicas']);
+    objects = rendered.objects;
+    manifest = stringifyYaml(objects);
+  });
+
+  it('makes no claim, keeps /data on an emptyDir and rolls pods one at a time', () => {
+    expect(objectsOfKind(objects, 'PersistentVolumeClaim')).toEqual([]);
+    const deployment = onlyOfKind(objects, 'Deployment');
+    expect(deployment.spec.template.spec.volumes?.find((v) => v.name === 'data')?.emptyDir).toBeDefined();
+    expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+  });
+
+  it('passes the URL only through a secretKeyRef to a Secret of its own, never in plain text', () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    const ref = envOf(deployment, 'REDIS_URL')?.valueFrom?.secretKeyRef;
+    const secrets = objectsOfKind(objects, 'Secret') as (K8sObject & { data?: Record<string, string> })[];
+    const secret = secrets.find((candidate) => candidate.metadata.name === ref?.name);
+    expect(ref?.key).toBe('redis-url');
+    expect(Buffer.from(secret?.data?.['redis-url'] ?? '', 'base64').toString('utf8')).toBe('rediss://statusmate:ci-redis-password@redis.example.internal:6380/2');
+    expect(manifest).not.toContain('ci-redis-password');
+    expect(envOf(deployment, 'STORE')?.value).toBe('redis');
+    expect(envOf(deployment, 'REDIS_WAIT_REPLICAS')?.value).toBe('1');
+    expect(envOf(deployment, 'REDIS_KEY_PREFIX')?.value).toBe('statusmate:');
+    expect(envOf(deployment, 'SQLITE_PATH')).toBeUndefined();
+    expect(deployment.spec.template.metadata?.annotations?.['checksum/redis-secret']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('spreads the pods across nodes by default', () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    expect(deployment.spec.template.spec.topologySpreadConstraints).toEqual([
+      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: deployment.spec.selector.matchLabels } },
+    ]);
+  });
+
+  it('reads the URL from redis.existingSecret and renders no Secret for it', () => {
+    const { objects: own } = renderObjects(helm, { set: { 'config.store': 'redis', 'redis.existingSecret': 'team-redis', 'redis.existingSecretKey': 'url', 'webhook.token': 'x' } });
+    const deployment = onlyOfKind(own, 'Deployment');
+    expect(envOf(deployment, 'REDIS_URL')?.valueFrom?.secretKeyRef).toEqual({ name: 'team-redis', key: 'url' });
+    expect(objectsOfKind(own, 'Secret')).toHaveLength(1); // the webhook token's only
+  });
+
+  it.each([
+    [{ 'config.store': 'redis' }, 'set redis.url (the chart stores it in a Secret) or redis.existingSecret'],
+    [{ 'config.store': 'redis', 'redis.url': 'redis://r:6379', 'redis.existingSecret': 's' }, 'redis.url and redis.existingSecret are both set'],
+    [{ 'config.store': 'redis', 'redis.url': 'redis://r:6379', 'networkPolicy.enabled': 'true' }, 'networkPolicy.egress is empty'],
+    [{ 'config.store': 'redis', 'redis.url': 'http://r:6379' }, "at '/redis/url'"],
+  ])('refuses %j and says why', (set, message) => {
+    const result = renderChart(helm, { set });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.stderr).toContain(message);
   });
 });
 
@@ -315,7 +375,7 @@ describe.skipIf(helmTool.skipReason !== undefined)('values.schema.json', () => {
   it.each([
     [{ persistance: '{}' }, "additional properties 'persistance' not allowed"],
     [{ replicaCount: 'two' }, "at '/replicaCount': got string, want integer"],
-    [{ 'config.store': 'redis' }, "at '/config/store': value must be one of 'sqlite', 'memory'"],
+    [{ 'config.store': 'valkey' }, "at '/config/store': value must be one of 'sqlite', 'memory', 'redis'"],
     [{ 'service.port': '70000' }, "at '/service/port'"],
     [{ 'serviceMonitor.interval': 'often' }, "at '/serviceMonitor/interval'"],
   ])('rejects %j with a message naming the value', (set, message) => {

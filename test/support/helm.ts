@@ -50,6 +50,7 @@ export type PodSpec = {
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; fsGroup?: number; seccompProfile?: { type: string } };
   containers: Container[];
   volumes?: Volume[];
+  topologySpreadConstraints?: { maxSkew: number; topologyKey: string; whenUnsatisfiable: string; labelSelector?: { matchLabels?: Record<string, string> } }[];
 };
 export type Deployment = K8sObject & {
   spec: {

@@ -109,6 +109,11 @@ Name of the Secret holding the webhook token(s), and whether the chart creates i
 {{- default (include "statusmate-exporter.fullname" .) .Values.webhook.existingSecret }}
 {{- end }}
 
+{{/* The Secret holding the Redis URL: redis.existingSecret, else the chart's own. */}}
+{{- define "statusmate-exporter.redisSecretName" -}}
+{{- default (include "statusmate-exporter.suffixedName" (dict "context" . "suffix" "redis")) .Values.redis.existingSecret }}
+{{- end }}
+
 {{/*
 The webhook token the chart stores: webhook.token, else the token already in the release's
 Secret (so an upgrade keeps it), else a new random one. `helm template` cannot look the Secret
@@ -160,10 +165,21 @@ involved and how to fix them.
 */}}
 {{- define "statusmate-exporter.validate" -}}
 {{- if and (gt (int .Values.replicaCount) 1) (eq .Values.config.store "sqlite") }}
-{{- fail (printf "replicaCount is %d, but config.store \"sqlite\" runs as a single replica: the store is one SQLite file (a ReadWriteOnce volume attaches to one pod, and separate volumes would split the webhook state between pods). Set replicaCount to 1." (int .Values.replicaCount)) }}
+{{- fail (printf "replicaCount is %d, but config.store \"sqlite\" runs as a single replica: the store is one SQLite file (a ReadWriteOnce volume attaches to one pod, and separate volumes would split the webhook state between pods). Set replicaCount to 1, or use config.store \"redis\" for several replicas." (int .Values.replicaCount)) }}
 {{- end }}
-{{- if and (gt (int .Values.replicaCount) 1) .Values.persistence.enabled (has "ReadWriteOnce" .Values.persistence.accessModes) }}
-{{- fail (printf "replicaCount is %d, but persistence.accessModes includes ReadWriteOnce: the volume attaches to one pod only. Set replicaCount to 1." (int .Values.replicaCount)) }}
+{{- if and (gt (int .Values.replicaCount) 1) (eq .Values.config.store "memory") }}
+{{- fail (printf "replicaCount is %d, but config.store \"memory\" runs as a single replica: each pod would hold only the webhooks it received, and their metrics would differ. Set replicaCount to 1, or use config.store \"redis\" for several replicas." (int .Values.replicaCount)) }}
+{{- end }}
+{{- if eq .Values.config.store "redis" }}
+{{- if and .Values.redis.url .Values.redis.existingSecret }}
+{{- fail "redis.url and redis.existingSecret are both set: set only one (the chart would ignore the URL)." }}
+{{- end }}
+{{- if not (or .Values.redis.url .Values.redis.existingSecret) }}
+{{- fail "config.store is \"redis\": set redis.url (the chart stores it in a Secret) or redis.existingSecret (a Secret holding the URL under redis.existingSecretKey)." }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (kindIs "slice" .Values.networkPolicy.egress) (empty .Values.networkPolicy.egress) }}
+{{- fail "networkPolicy.egress is empty, which denies all egress, but config.store \"redis\" connects to Redis: list egress rules to Redis and DNS, or set networkPolicy.egress to null." }}
+{{- end }}
 {{- end }}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed config.shutdownTimeoutSeconds (%d), or Kubernetes kills the exporter before it has closed its store." (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds)) }}
