@@ -242,19 +242,22 @@ export class RedisLog implements EventSink, StoreHealth {
     this.queue = [];
     if (batch.length === 0) return;
     const adds = batch.map(({ fields }) => this.writer.sendCommand(['XADD', this.keys.log, '*', ...fields]));
-    const replicated = this.options.waitReplicas > 0 ? this.writer.sendCommand(['WAIT', String(this.options.waitReplicas), String(Math.max(100, this.answerTimeoutMs - 500))]) : undefined;
+    // WAIT covers every write this connection sent before it: the whole batch. Settled at once
+    // into a value, so that its failure is never an unhandled rejection while the XADDs are awaited.
+    const replicated =
+      this.options.waitReplicas > 0
+        ? this.writer.sendCommand(['WAIT', String(this.options.waitReplicas), String(Math.max(100, this.answerTimeoutMs - 500))]).then(
+            (reply): Error | undefined => {
+              const acknowledged = integerReply.safeParse(reply);
+              if (acknowledged.success && acknowledged.data >= this.options.waitReplicas) return undefined;
+              const count = acknowledged.success ? acknowledged.data : 'no';
+              return new StoreError(`not stored durably: ${count} of ${this.options.waitReplicas} Redis replicas acknowledged (REDIS_WAIT_REPLICAS)`);
+            },
+            (error: unknown) => new StoreError(`not stored durably: WAIT failed: ${messageOf(error)}`),
+          )
+        : Promise.resolve(undefined);
     const results = await Promise.allSettled(adds);
-    let shortOfReplicas: Error | undefined;
-    if (replicated) {
-      try {
-        const acknowledged = integerReply.parse(await replicated);
-        if (acknowledged < this.options.waitReplicas) {
-          shortOfReplicas = new StoreError(`not stored durably: ${acknowledged} of ${this.options.waitReplicas} Redis replicas acknowledged (REDIS_WAIT_REPLICAS)`);
-        }
-      } catch (error) {
-        shortOfReplicas = new StoreError(`not stored durably: WAIT failed: ${messageOf(error)}`);
-      }
-    }
+    const shortOfReplicas = await replicated;
     results.forEach((result, index) => {
       const origin = (batch[index] as { origin: string }).origin;
       // An append that failed or was not replicated may still be in the log: its fold then
