@@ -3,7 +3,7 @@
 //
 // Knobs: BENCH_RUNS (3), BENCH_DURATION (10 s per measured load), BENCH_WARMUP (2 s),
 // BENCH_CONNECTIONS (50), BENCH_SCRAPES (50), BENCH_CHANGED_SCRAPES (20), BENCH_SYNCHRONOUS
-// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape),
+// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape,redis),
 // BENCH_TIMEOUT (900 s: the whole bench is killed past it).
 
 import { copyFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { closeAgent, parseMetrics, postAll, postWebhook, request, scrape, sumOf,
 import { componentName, componentUuid, IMPACTS, incidentUuid, isoTime, maintenanceUuid, PAGE, T0 } from './lib/ids.mjs';
 import { median, percentile, runLoad } from './lib/load.mjs';
 import { killAll, rssBytes, startBaseline, startExporter, tempDir } from './lib/proc.mjs';
+import { redisCommand, redisServerPath, startRedis } from './lib/redis.mjs';
 
 const int = (name, fallback) => {
   const value = Number(process.env[name] ?? fallback);
@@ -25,7 +26,7 @@ const WARMUP = int('BENCH_WARMUP', 2);
 const CONNECTIONS = Math.max(1, int('BENCH_CONNECTIONS', 50));
 const SCRAPES = Math.max(1, int('BENCH_SCRAPES', 50));
 const CHANGED_SCRAPES = Math.max(1, int('BENCH_CHANGED_SCRAPES', 20));
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,redis').split(',').map((s) => s.trim()));
 const TIMEOUT_S = int('BENCH_TIMEOUT', 900);
 
 const watchdog = setTimeout(() => {
@@ -377,11 +378,162 @@ async function scrapeMemoryStartup() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 5. Several replicas on Redis (STORE=redis)
+
+const startReplica = (redisUrl, prefix) => startExporter(join(tempDir(), 'unused.db'), { STORE: 'redis', REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix });
+
+/** The statusmate_ lines of a scrape that every replica must serve alike (not its own webhook_, store_, exporter_ families). */
+async function domainLines(url) {
+  const text = (await request(`${url}/metrics`)).body.toString('utf8');
+  return text.split('\n').filter((line) => line.startsWith('statusmate_') && !/^statusmate_(webhook_requests|webhook_retries|webhook_request_duration|store_up|exporter_build_info)/.test(line)).join('\n');
+}
+
+/** Ingest through two replicas (half the connections each, one workload), then the same checks as for one exporter. */
+async function redisIngestOnce(redis, run) {
+  const [a, b] = [await startReplica(redis.url, `ingest${run}:`), await startReplica(redis.url, `ingest${run}:`)];
+  try {
+    const workload = createWorkload({ space: 1 + run });
+    const counters = { unexpected: [] };
+    const half = Math.max(1, Math.floor(CONNECTIONS / 2));
+    const loads = await Promise.all([a, b].map((replica) => runLoad({ url: replica.url, connections: half, duration: DURATION, warmup: WARMUP, requests: workloadRequests(workload, counters) })));
+    const latencies = loads.map((l) => l.p99);
+    const result = { rps: loads[0].rps + loads[1].rps, p50: Math.max(loads[0].p50, loads[1].p50), p99: Math.max(...latencies) };
+    for (const { id, body } of workload.unconfirmed()) {
+      const status = await postWebhook(a.url, body);
+      if (status !== 'applied' && status !== 'duplicate') counters.unexpected.push(`re-delivery answered ${status}`);
+      workload.confirm(id);
+    }
+    const applied = async (replica) => sumOf(await metricsSamples(replica.url), 'statusmate_webhook_requests_total', (k) => k.includes('outcome="applied"'));
+    const total = (await applied(a)) + (await applied(b));
+    let same = false;
+    for (let i = 0; i < 200 && !same; i += 1) {
+      same = (await domainLines(a.url)) === (await domainLines(b.url));
+      if (!same) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    if (counters.unexpected.length > 0) failures.push(`redis ingest run ${run}: ${counters.unexpected.length} answers were not 200 applied, e.g. ${counters.unexpected[0]}`);
+    if (total !== workload.total) failures.push(`redis ingest run ${run}: applied answers over both replicas ${total}, distinct events ${workload.total}`);
+    if (!same) failures.push(`redis ingest run ${run}: the replicas serve different domain lines`);
+    log(`redis ingest run ${run}: two replicas ${fmt.rps(result.rps)} p99 ${fmt.ms(result.p99)}; ${workload.total} events, applied once each: ${total === workload.total}, same lines: ${same}`);
+    return result;
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+}
+
+async function sqliteIngestOnce(run) {
+  const exporter = await startExporter(join(tempDir(), 'ingest.db'));
+  try {
+    const workload = createWorkload({ space: 1 + run });
+    const counters = { unexpected: [] };
+    const result = await runLoad({ url: exporter.url, connections: CONNECTIONS, duration: DURATION, warmup: WARMUP, requests: workloadRequests(workload, counters) });
+    await checkCounters(exporter.url, workload, counters, `sqlite ingest (redis section) run ${run}`);
+    return result;
+  } finally {
+    await exporter.stop();
+  }
+}
+
+/** From a 200 on one replica until another replica's /metrics shows the change, at a steady rate. */
+async function convergence(redis, samples) {
+  const [a, b] = [await startReplica(redis.url, 'converge:'), await startReplica(redis.url, 'converge:')];
+  const times = [];
+  try {
+    for (let i = 0; i < samples; i += 1) {
+      const impact = i % 2 === 0 ? 'major_outage' : 'operational';
+      const body = `{"meta":{"type":"component_impact_updated","uuid":"${componentUuid(i % 20)}","title":"${componentName(i % 20)}","impact":"${impact}","created_at":"${isoTime(T0 + i)}","status_page":"${PAGE}"}}`;
+      const status = await postWebhook(a.url, body);
+      if (status !== 'applied') throw new Error(`convergence: answered ${status}`);
+      const answered = performance.now();
+      const expected = `component_uuid="${componentUuid(i % 20)}",component="${componentName(i % 20)}"} ${impact === 'major_outage' ? 4 : 0}`;
+      for (;;) {
+        const text = (await request(`${b.url}/metrics`)).body.toString('utf8');
+        const line = text.split('\n').find((l) => l.startsWith('statusmate_component_impact_level{') && l.includes(`component_uuid="${componentUuid(i % 20)}"`));
+        if (line?.endsWith(expected.slice(expected.lastIndexOf('}') + 1))) break;
+        if (performance.now() - answered > 5000) throw new Error('convergence: no change within 5 s');
+      }
+      times.push(performance.now() - answered);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // about 40 events a second
+    }
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+  const sorted = Float64Array.from(times).sort();
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+/**
+ * Redis memory for 10k components, and the time a new replica takes to be ready on them: folding
+ * the whole log, and loading the snapshot a running replica writes (its first check, 15-18 s in).
+ */
+async function redisStateAndStartup(redis) {
+  const before = await redis.usedMemory();
+  const seed = await startReplica(redis.url, 'state:');
+  try {
+    await postAll(seed.url, stateBodies(10_000), 32);
+  } finally {
+    await seed.stop();
+  }
+  const logOnly = await redis.usedMemory();
+  const readyTimes = async () => {
+    const ready = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      const replica = await startReplica(redis.url, 'state:');
+      ready.push(replica.readyMs);
+      await replica.stop();
+    }
+    return median(ready);
+  };
+  const fromLog = await readyTimes();
+  const writer = await startReplica(redis.url, 'state:');
+  try {
+    for (let i = 0; i < 400 && !(await redisCommand(redis.port, 'HEXISTS {state}:snapshot id')).startsWith(':1'); i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await writer.stop();
+  }
+  const withSnapshot = await redis.usedMemory();
+  const fromSnapshot = await readyTimes();
+  return { logMemory: logOnly - before, snapshotMemory: withSnapshot - logOnly, fromLog, fromSnapshot };
+}
+
+async function redisReplicas() {
+  if (!redisServerPath()) {
+    log('redis: redis-server not found (apt-get install redis-server); section 5 skipped');
+    return;
+  }
+  const redis = await startRedis();
+  try {
+    const sqlite = [];
+    const replicas = [];
+    for (let run = 1; run <= RUNS; run += 1) {
+      sqlite.push(await sqliteIngestOnce(run));
+      replicas.push(await redisIngestOnce(redis, run));
+    }
+    const s = { rps: median(sqlite.map((r) => r.rps)), p99: median(sqlite.map((r) => r.p99)) };
+    const r = { rps: median(replicas.map((x) => x.rps)), p99: median(replicas.map((x) => x.p99)) };
+    const S = `5 two replicas on Redis (${CONNECTIONS} conn)`;
+    row(S, 'ingest req/s vs one SQLite exporter', fmt.rps(r.rps), `sqlite ${fmt.rps(s.rps)}`, fmt.ratio(r.rps / s.rps), '≥ 0.50× sqlite', r.rps >= 0.5 * s.rps);
+    row(S, 'ingest latency p99', fmt.ms(r.p99), `sqlite ${fmt.ms(s.p99)}`, fmt.ratio(r.p99 / s.p99), '', undefined);
+    const c = await convergence(redis, 200);
+    log(`redis convergence: p50 ${fmt.ms(c.p50)} p99 ${fmt.ms(c.p99)}`);
+    row(S, 'convergence 200 → other replica, p50 / p99', `${fmt.ms(c.p50)} / ${fmt.ms(c.p99)}`, '', '', 'p99 ≤ 100 ms', c.p99 <= 100);
+    const m = await redisStateAndStartup(redis);
+    log(`redis: 10k components take ${fmt.bytes(m.logMemory)} of log entries and ${fmt.bytes(m.snapshotMemory)} of snapshot; a new replica is ready in ${fmt.ms(m.fromLog)} from the log, ${fmt.ms(m.fromSnapshot)} from the snapshot`);
+    row(S, 'Redis memory, 10k components: log / snapshot', `${fmt.bytes(m.logMemory)} / ${fmt.bytes(m.snapshotMemory)}`, '', '', '', undefined);
+    row(S, 'new replica → /readyz 200, 10k: log / snapshot', `${fmt.ms(m.fromLog)} / ${fmt.ms(m.fromSnapshot)}`, '', '', '≤ 2000 ms', Math.max(m.fromLog, m.fromSnapshot) <= 2000);
+  } finally {
+    await redis.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 try {
   log(`bench: ${RUNS} runs, ${DURATION} s measured after ${WARMUP} s warm-up, ${CONNECTIONS} connections, SQLITE_SYNCHRONOUS=${process.env.BENCH_SYNCHRONOUS ?? 'normal'}`);
   if (ONLY.has('ingest') || ONLY.has('storm')) await ingestAndStorm();
   if (ONLY.has('scrape')) await scrapeMemoryStartup();
+  if (ONLY.has('redis')) await redisReplicas();
 } catch (error) {
   failures.push(`bench aborted: ${error instanceof Error ? error.stack : String(error)}`);
 } finally {
