@@ -345,6 +345,13 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with config.store 
     expect(deployment.spec.template.metadata?.annotations?.['checksum/redis-secret']).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('says in NOTES.txt that the replicas share one state in Redis, and warns of no lost state', () => {
+    const notes = renderNotes(helm, SCENARIOS['Redis store with three replicas']);
+    expect(notes).toContain('3 replica(s) share one state in Redis');
+    expect(notes).not.toContain('WARNING');
+    expect(notes).not.toContain('ci-redis-password');
+  });
+
   it('spreads the pods across nodes by default', () => {
     const deployment = onlyOfKind(objects, 'Deployment');
     expect(deployment.spec.template.spec.topologySpreadConstraints).toEqual([
