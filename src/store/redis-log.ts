@@ -299,10 +299,19 @@ export class RedisLog implements EventSink, StoreHealth {
         }
         if (!this.synced) await this.sync();
         if (this.refusal !== undefined) break;
-        const reply = xreadReply.parse(
-          await this.reader.sendCommand(['XREAD', 'COUNT', String(XREAD_COUNT), 'BLOCK', String(XREAD_BLOCK_MS), 'STREAMS', this.keys.log, this.point.id]),
-        );
+        // The trim mark travels in the same pipeline (it is answered before the blocking read):
+        // a replica that fell behind a trim must reload, not read on past a gap.
+        const [trimmed, read] = await Promise.all([
+          this.reader.sendCommand(['GET', this.keys.trimmed]),
+          this.reader.sendCommand(['XREAD', 'COUNT', String(XREAD_COUNT), 'BLOCK', String(XREAD_BLOCK_MS), 'STREAMS', this.keys.log, this.point.id]),
+        ]);
         this.lastReply = Date.now();
+        const mark = stringOrNull.parse(trimmed);
+        if (mark !== null && idBefore(this.point.id, mark)) {
+          this.synced = false;
+          continue;
+        }
+        const reply = xreadReply.parse(read);
         for (const [, entries] of reply ?? []) {
           for (const [id, fields] of entries) {
             if (!this.apply(id, fields)) break;

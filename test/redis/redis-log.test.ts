@@ -174,4 +174,51 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     await eventually(async () => a.ingestor.state.componentCount, (count) => count === 1);
     expect(a.ingestor.state.seen.size).toBe(1);
   });
+
+  it('refuses a snapshot of a newer format at start: not ready, one clear log line', async () => {
+    const client = await raw();
+    try {
+      await client.hSet(KEYS.snapshot, { v: '2', id: '1-0', t: '0', data: '{}' });
+    } finally {
+      client.destroy();
+    }
+    const app = await makeApp({ backend: redisBackend({ url: (redis as RedisServer).url }) });
+    apps.push(app);
+    await eventually(async () => app.logs.lines.filter((line) => line.msg === 'refusing the Redis store: not ready until a version that reads it runs'), (lines) => lines.length === 1);
+    expect((await request(app.main).get('/readyz')).status).toBe(503);
+    expect(String(app.logs.lines.find((line) => line.reason !== undefined)?.reason)).toContain('snapshot has format 2; this exporter reads format 1');
+    expect((await post(app, component(1, 'major_outage'))).status).toBe(503);
+  });
+});
+
+describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis with a password and a database number', () => {
+  let secured: RedisServer | undefined;
+  afterEach(async () => secured?.stop('SIGKILL'));
+
+  it('authenticates, keeps its keys in that database, and never logs the password', async () => {
+    secured = await startRedis({ password: 's3cret-pw' });
+    const url = `redis://default:s3cret-pw@127.0.0.1:${secured.port}/3`;
+    const app = await makeApp({ backend: redisBackend({ url }) });
+    apps.push(app);
+    await eventually(() => request(app.main).get('/readyz').then((r) => r.status), (status) => status === 200);
+    expect((await post(app, component(1, 'major_outage'))).body.status).toBe('applied');
+    const client = createClient({ url, RESP: 2 });
+    await client.connect();
+    try {
+      expect(await client.xLen(KEYS.log)).toBe(1);
+      await client.select(0);
+      expect(await client.exists(KEYS.log)).toBe(0);
+    } finally {
+      client.destroy();
+    }
+    const wrong = await makeApp({ backend: redisBackend({ url: `redis://default:not-the-pw@127.0.0.1:${secured.port}/3` }) });
+    apps.push(wrong);
+    await eventually(async () => wrong.logs.lines.some((line) => line.msg === 'Redis unreachable; reconnecting with back-off'), (seen) => seen);
+    expect((await request(wrong.main).get('/readyz')).status).toBe(503);
+    for (const logs of [app.logs.raw, wrong.logs.raw]) {
+      expect(logs.join('\n')).not.toContain('s3cret-pw');
+      expect(logs.join('\n')).not.toContain('not-the-pw');
+    }
+    expect(app.logs.raw.join('\n')).toContain('redis://127.0.0.1:' + secured.port + '/3');
+  });
 });

@@ -24,11 +24,12 @@ export type RedisServer = {
  * every write (`appendfsync always`: what a test that kills it and counts acknowledged events
  * needs). Started and stopped by PID, never by name.
  */
-export async function startRedis(options: { appendfsync?: 'always' | 'everysec' } = {}): Promise<RedisServer> {
+export async function startRedis(options: { appendfsync?: 'always' | 'everysec'; password?: string } = {}): Promise<RedisServer> {
   if (!redisTool.path) throw new Error(redisTool.skipReason);
   const port = await freePort();
   const dir = tempDir('statusmate-redis-');
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+  if (options.password !== undefined) args.push('--requirepass', options.password);
   const server: RedisServer = {
     port,
     dir,
@@ -78,7 +79,8 @@ async function pings(port: number): Promise<boolean> {
     socket.once('connect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk: Buffer) => {
       reply += chunk.toString('utf8');
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      // With requirepass, NOAUTH says the server is up and loaded as well as PONG does.
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
     });
   });
 }
