@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -16,10 +17,20 @@ const tokenList = z
       .split(',')
       .map((token) => token.trim())
       .filter((token) => token.length > 0),
-  );
+  )
+  // "," or " " is a mistake (an empty secret rendered into a list), not a wish to run without a
+  // token: that is what leaving the variable unset or empty says.
+  .refine((tokens) => tokens.length > 0, { error: 'holds no token (only commas or blanks); leave it unset to accept webhooks without a token' });
+
+/** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens. */
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+/** An address to listen on. Whether a host name resolves to an address of this machine shows only at listen time. */
+const host = z.string().refine((value) => isIP(value) !== 0 || HOSTNAME.test(value), {
+  error: 'must be an IP address (like 0.0.0.0 or ::) or a host name',
+});
 
 const envSchema = z.object({
-  HOST: z.string().min(1).default('0.0.0.0'),
+  HOST: optional(host).transform((value) => value ?? '0.0.0.0'),
   PORT: optional(port).transform((value) => value ?? 9877),
   METRICS_PORT: optional(port),
   WEBHOOK_TOKEN: optional(tokenList).transform((value) => value ?? []),

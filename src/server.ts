@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApps } from './app.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { Ingestor } from './ingest/ingestor.js';
 import type { Logger } from './logger.js';
 import { Telemetry } from './metrics/telemetry.js';
@@ -34,11 +34,19 @@ function packageVersion(): string {
   }
 }
 
-function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+/**
+ * Listens, or rejects with a ConfigError naming the variables: a host that does not resolve or
+ * is no address of this machine, a port in use or one that needs privileges are all fixed in
+ * the environment, and deserve the one-line answer every other bad variable gets.
+ */
+function listen(server: Server, host: string, port: number, variables: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) => {
+      reject(new ConfigError(`invalid configuration: ${variables}: cannot listen on ${host}:${port} (${error.code ?? error.message})`));
+    };
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve(server.address() as AddressInfo);
     });
   });
@@ -99,8 +107,8 @@ export async function startExporter(config: Config, logger: Logger): Promise<Run
   );
   const main = harden(createServer(apps.main));
   const metrics = apps.metrics ? harden(createServer(apps.metrics)) : undefined;
-  const address = await listen(main, config.host, config.port);
-  const metricsAddress = metrics && config.metricsPort !== undefined ? await listen(metrics, config.host, config.metricsPort) : undefined;
+  const address = await listen(main, config.host, config.port, 'HOST, PORT');
+  const metricsAddress = metrics && config.metricsPort !== undefined ? await listen(metrics, config.host, config.metricsPort, 'HOST, METRICS_PORT') : undefined;
 
   logger.info(
     {

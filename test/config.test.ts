@@ -25,8 +25,12 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ WEBHOOK_TOKEN: ' old , new ,, ' }).webhookTokens).toEqual(['old', 'new']);
   });
 
+  it.each(['127.0.0.1', '::', '::1', 'localhost', 'exporter.example.internal'])('accepts HOST=%s, an IP address or a host name', (host) => {
+    expect(loadConfig({ HOST: host }).host).toBe(host);
+  });
+
   it('treats an empty variable as unset', () => {
-    expect(loadConfig({ PORT: '', METRICS_PORT: '', STORE: '' })).toMatchObject({ port: 9877, metricsPort: undefined, store: 'sqlite' });
+    expect(loadConfig({ HOST: '', PORT: '', METRICS_PORT: '', STORE: '', WEBHOOK_TOKEN: '' })).toMatchObject({ host: '0.0.0.0', port: 9877, metricsPort: undefined, store: 'sqlite', webhookTokens: [] });
   });
 
   it.each([
@@ -37,6 +41,10 @@ describe('configuration from the environment', () => {
     [{ MAX_COMPONENTS: '0' }, 'invalid configuration: MAX_COMPONENTS: Too small: expected number to be >0'],
     [{ MAX_BODY_BYTES: '1.5' }, 'invalid configuration: MAX_BODY_BYTES: Invalid input: expected int, received number'],
     [{ PORT: '9000', METRICS_PORT: '9000' }, 'invalid configuration: METRICS_PORT: must differ from PORT (leave it unset to serve /metrics on PORT)'],
+    [{ WEBHOOK_TOKEN: ',' }, 'invalid configuration: WEBHOOK_TOKEN: holds no token (only commas or blanks); leave it unset to accept webhooks without a token'],
+    [{ WEBHOOK_TOKEN: ' , ' }, 'invalid configuration: WEBHOOK_TOKEN: holds no token (only commas or blanks); leave it unset to accept webhooks without a token'],
+    [{ HOST: 'not a host' }, 'invalid configuration: HOST: must be an IP address (like 0.0.0.0 or ::) or a host name'],
+    [{ HOST: 'http://0.0.0.0' }, 'invalid configuration: HOST: must be an IP address (like 0.0.0.0 or ::) or a host name'],
     [{ PORT: 'x', STORE: 'y' }, 'invalid configuration: PORT: Invalid input: expected number, received NaN; STORE: Invalid option: expected one of "sqlite"|"memory"'],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);

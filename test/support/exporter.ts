@@ -67,6 +67,29 @@ export function startExporterProcess(env: Record<string, string>, timeoutMs = 20
   });
 }
 
+/** Runs `node dist/main.js` with the given environment until it exits on its own; resolves with its exit code and output. */
+export function runExporterToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  requireBuild();
+  const child = spawn(process.execPath, [...START_NODE_ARGS, MAIN], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`exporter did not exit within ${timeoutMs} ms: ${stdout}${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 export async function stopProcess(exporter: ExporterProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!exporter || exporter.child.exitCode !== null || exporter.child.signalCode !== null) return;
   exporter.child.kill(signal);
