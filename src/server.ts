@@ -6,6 +6,7 @@ import { ConfigError, type Config } from './config.js';
 import { Ingestor } from './ingest/ingestor.js';
 import type { Logger } from './logger.js';
 import { Telemetry } from './metrics/telemetry.js';
+import { HealthTrackingStore } from './store/health-tracking.js';
 import { MemoryStore } from './store/memory.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
@@ -20,9 +21,9 @@ export type Running = {
   close(): Promise<void>;
 };
 
-function openStore(config: Config): Store {
-  if (config.store === 'memory') return new MemoryStore();
-  return new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
+function openStore(config: Config, logger: Logger): Store {
+  const store = config.store === 'memory' ? new MemoryStore() : new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
+  return new HealthTrackingStore(store, logger);
 }
 
 function packageVersion(): string {
@@ -77,7 +78,7 @@ function closeServer(server: Server): Promise<void> {
 
 /** Opens the store, loads the state and starts the servers. The caller owns signals and exit. */
 export async function startExporter(config: Config, logger: Logger): Promise<Running> {
-  const store = openStore(config);
+  const store = openStore(config, logger);
   const state = await store.load();
   const ingestor = new Ingestor(store, state, { maxComponents: config.maxComponents });
   const telemetry = new Telemetry(store, { version: packageVersion(), revision: config.buildRevision });

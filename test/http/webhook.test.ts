@@ -221,6 +221,29 @@ describe('POST /webhook answers', () => {
     expect(retried.body.status).toBe('applied');
   });
 
+  it('reports not ready while commits fail, and ready again once the store takes a write, with no restart and no webhook', async () => {
+    const path = join(tempDir(), 'locked.db');
+    app = await makeApp({ store: new SqliteStore({ path, synchronous: 'normal', busyTimeoutMs: 20 }) });
+    expect((await request(app.main).get('/readyz')).status).toBe(200);
+    const other = new Database(path);
+    other.exec('BEGIN EXCLUSIVE');
+    expect((await post(componentEvent('major_outage'))).status).toBe(503);
+    // Reads still work under another connection's write lock: only the failed commit tells.
+    const ready = await request(app.main).get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toEqual({ status: 'store unavailable' });
+    expect(sampleValue(await metrics(), 'statusmate_store_up')).toBe(0);
+    expect(app.logs.lines.filter((line) => line.msg?.toString().startsWith('store unavailable'))).toEqual([
+      expect.objectContaining({ level: 'error', reason: expect.stringMatching(/database is locked/) }),
+    ]);
+    other.exec('ROLLBACK');
+    other.close();
+    expect((await request(app.main).get('/readyz')).status).toBe(200);
+    expect(sampleValue(await metrics(), 'statusmate_store_up')).toBe(1);
+    expect(app.logs.lines.some((line) => line.level === 'info' && line.msg === 'store available again: commits succeed; ready')).toBe(true);
+    expect((await post(componentEvent('major_outage', { delivery_attempt: 1 }))).body.status).toBe('applied');
+  });
+
   it('200 refused_limit for a new component past MAX_COMPONENTS, logged and counted', async () => {
     app = await makeApp({ maxComponents: 1 });
     await post(componentEvent('major_outage'));

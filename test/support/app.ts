@@ -7,6 +7,7 @@ import { createApps, type Apps } from '../../src/app.js';
 import { Ingestor } from '../../src/ingest/ingestor.js';
 import { createLogger } from '../../src/logger.js';
 import { Telemetry } from '../../src/metrics/telemetry.js';
+import { HealthTrackingStore } from '../../src/store/health-tracking.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -48,9 +49,10 @@ export type TestAppOptions = {
 
 /** The real app on a real SQLite file in a temp dir, unless a store is given. */
 export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const store = options.store ?? new SqliteStore({ path: join(tempDir(), 'test.db'), synchronous: 'normal' });
   const logs = new LogCapture();
   const logger = createLogger('debug', logs);
+  // Wrapped as src/server.ts wraps it: a failed commit counts against readiness.
+  const store = new HealthTrackingStore(options.store ?? new SqliteStore({ path: join(tempDir(), 'test.db'), synchronous: 'normal' }), logger);
   const state = await store.load();
   const loadedVersion = state.version;
   const ingestor = new Ingestor(store, state, { maxComponents: options.maxComponents ?? 10_000 });
