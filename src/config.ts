@@ -40,6 +40,7 @@ const envSchema = z.object({
   LOG_LEVEL: optional(z.enum(LOG_LEVELS)).transform((value) => value ?? 'info'),
   DEFAULT_STATUS_PAGE: z.string().min(1).max(200).default('default'),
   MAX_BODY_BYTES: optional(positiveInt).transform((value) => value ?? 262144),
+  MAX_CONNECTIONS: optional(positiveInt).transform((value) => value ?? 1000),
   MAX_COMPONENTS: optional(positiveInt).transform((value) => value ?? 10000),
   FINISHED_RETENTION_SECONDS: optional(positiveInt).transform((value) => value ?? 7 * 24 * 3600),
   SHUTDOWN_TIMEOUT_SECONDS: optional(positiveInt).transform((value) => value ?? 10),
@@ -58,6 +59,8 @@ export type Config = {
   logLevel: (typeof LOG_LEVELS)[number];
   defaultStatusPage: string;
   maxBodyBytes: number;
+  /** Open connections the webhook port takes at most (lowered at start to fit the open-file limit). */
+  maxConnections: number;
   maxComponents: number;
   finishedRetentionSeconds: number;
   shutdownTimeoutSeconds: number;
@@ -90,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     defaultStatusPage: e.DEFAULT_STATUS_PAGE,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    maxConnections: e.MAX_CONNECTIONS,
     maxComponents: e.MAX_COMPONENTS,
     finishedRetentionSeconds: e.FINISHED_RETENTION_SECONDS,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApps } from './app.js';
 import { ConfigError, type Config } from './config.js';
+import { connectionCaps, createBoundedServer, descriptorLimit } from './http/connections.js';
 import { Ingestor } from './ingest/ingestor.js';
 import type { Logger } from './logger.js';
 import { Telemetry } from './metrics/telemetry.js';
@@ -53,14 +54,6 @@ function listen(server: Server, host: string, port: number, variables: string): 
   });
 }
 
-/** Timeouts a server facing the internet needs; each bounds what one slow client can hold. */
-function harden(server: Server): Server {
-  server.headersTimeout = 10_000; // slowloris: headers must arrive within 10 s
-  server.requestTimeout = 30_000; // a whole webhook within 30 s
-  server.keepAliveTimeout = 65_000; // longer than the usual 60 s idle timeout of load balancers in front
-  return server;
-}
-
 /**
  * Stops accepting connections and waits for the requests in flight. A keep-alive connection
  * becomes idle once its response is sent, and is closed then, so no client holds the shutdown.
@@ -106,8 +99,12 @@ export async function startExporter(config: Config, logger: Logger): Promise<Run
     },
     { separateMetrics },
   );
-  const main = harden(createServer(apps.main));
-  const metrics = apps.metrics ? harden(createServer(apps.metrics)) : undefined;
+  const caps = connectionCaps(descriptorLimit(), config.maxConnections, separateMetrics);
+  if (caps.lowered) {
+    logger.warn({ max_connections: config.maxConnections, lowered_to: caps.main }, 'MAX_CONNECTIONS lowered to fit the open-file limit (ulimit -n)');
+  }
+  const main = createBoundedServer(apps.main, caps.main, 'PORT', logger);
+  const metrics = apps.metrics ? createBoundedServer(apps.metrics, caps.metrics, 'METRICS_PORT', logger) : undefined;
   const address = await listen(main, config.host, config.port, 'HOST, PORT');
   const metricsAddress = metrics && config.metricsPort !== undefined ? await listen(metrics, config.host, config.metricsPort, 'HOST, METRICS_PORT') : undefined;
 
@@ -120,6 +117,8 @@ export async function startExporter(config: Config, logger: Logger): Promise<Run
       components: state.componentCount,
       status_pages: state.pages.size,
       tokens: config.webhookTokens.length,
+      max_connections: caps.main,
+      metrics_max_connections: metrics ? caps.metrics : undefined,
     },
     'statusmate-exporter listening',
   );
