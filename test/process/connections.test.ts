@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { connectionCaps } from '../../src/http/connections.js';
 import { tempDir } from '../support/app.js';
 import { postJson, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 import { freePort } from '../support/prometheus.js';
@@ -61,6 +62,19 @@ describe('a flood of idle connections on the webhook port', () => {
     expect(closed.filter((at) => at === 'timed out')).toEqual([]);
     // ...and the webhook port takes webhooks again.
     expect((await postJson(`${running.url}/webhook`, { meta: { type: 'component_impact_updated', uuid: '5f844cb4-32f8-43eb-aa3d-99c925d8fffe', impact: 'major_outage' } })).status).toBe(200);
+  });
+});
+
+describe('a flood of idle connections under ulimit -n 256', () => {
+  it('leaves descriptors for the metrics port, whose probes and scrapes still answer', async () => {
+    const metricsPort = await freePort();
+    running = await startExporterProcess({ SQLITE_PATH: join(tempDir(), 'ulimit.db'), METRICS_PORT: String(metricsPort) }, 20_000, { openFiles: 256 });
+    expect(running.logs).toContainEqual(expect.objectContaining({ level: 'warn', max_connections: 1000, lowered_to: connectionCaps(256, 1000, true).main }));
+    const openedAt = Date.now();
+    for (let n = 0; n < 400; n++) await idleConnection(running.port, openedAt);
+    const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+    expect((await fetch(`${metricsUrl}/readyz`, { signal: AbortSignal.timeout(2_000) })).status).toBe(200);
+    expect((await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(2_000) })).status).toBe(200);
   });
 });
 
