@@ -229,7 +229,9 @@ export function applyPatch(state: State, patch: Patch): void {
     const components = pageOf(state, component.statusPage).components;
     if (!components.has(component.uuid)) state.componentCount += 1;
     components.set(component.uuid, component);
+    // `cleared` may hold the stamp of an incident since pruned: the next event must still come after it.
     if (component.direct && component.direct.stamp.seq > state.lastSeq) state.lastSeq = component.direct.stamp.seq;
+    if (component.cleared && component.cleared.seq > state.lastSeq) state.lastSeq = component.cleared.seq;
   }
   for (const incident of patch.incidents) {
     if (incident.lastEvent.seq > state.lastSeq) state.lastSeq = incident.lastEvent.seq;
