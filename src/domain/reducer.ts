@@ -44,8 +44,6 @@ export type Notice =
 
 export type Decision = { outcome: ReduceOutcome; patch: Patch; notices: Notice[] };
 
-type HandlerOutcome = 'applied' | 'stale' | { refused: 'active_incidents' | 'active_maintenances' };
-
 /**
  * The semantics of the exporter: given the current state and one validated event, decides
  * what changes. Pure: it reads `state` and returns a Patch, never mutating anything, so that
@@ -78,33 +76,35 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
     maxComponents: limits.maxComponents,
     maxClockSkewSeconds: limits.maxClockSkewSeconds,
   });
-  let outcome: HandlerOutcome;
+  // A new incident or maintenance past its limit is refused before anything is drafted.
+  const isNew = event.type.startsWith('incident') ? !draft.incident(event.uuid) : !draft.maintenance(event.uuid);
+  if (isNew && event.type === 'incident_created' && activeIncidentCount(state) >= limits.maxActiveIncidents) {
+    return refusedWhole(notices, 'active_incidents', event.statusPage, event.uuid, limits.maxActiveIncidents);
+  }
+  if (isNew && (event.type === 'maintenance_created' || event.type === 'maintenance_started') && unfinishedMaintenanceCount(state) >= limits.maxActiveMaintenances) {
+    return refusedWhole(notices, 'active_maintenances', event.statusPage, event.uuid, limits.maxActiveMaintenances);
+  }
+
+  let outcome: 'applied' | 'stale';
   switch (event.type) {
     case 'component_impact_updated':
       outcome = componentImpactUpdated(draft, event);
       break;
     case 'incident_created':
-      outcome = activeIncidentCount(state) >= limits.maxActiveIncidents && !draft.incident(event.uuid) ? { refused: 'active_incidents' } : incidentCreated(draft, event);
+      outcome = incidentCreated(draft, event);
       break;
     case 'incident_finished':
       outcome = incidentFinished(draft, event);
       break;
     case 'maintenance_created':
+      outcome = maintenanceCreated(draft, event);
+      break;
     case 'maintenance_started':
-      outcome =
-        unfinishedMaintenanceCount(state) >= limits.maxActiveMaintenances && !draft.maintenance(event.uuid)
-          ? { refused: 'active_maintenances' }
-          : event.type === 'maintenance_created'
-            ? maintenanceCreated(draft, event)
-            : maintenanceStarted(draft, event);
+      outcome = maintenanceStarted(draft, event);
       break;
     case 'maintenance_finished':
       outcome = maintenanceFinished(draft, event);
       break;
-  }
-  if (typeof outcome === 'object') {
-    const max = outcome.refused === 'active_incidents' ? limits.maxActiveIncidents : limits.maxActiveMaintenances;
-    return refusedWhole(notices, outcome.refused, event.statusPage, event.uuid, max);
   }
 
   const { unknownImpacts, refused } = draft.notices();
