@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApps } from './app.js';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, limitsOf, type Config } from './config.js';
 import { connectionCaps, createBoundedServer, descriptorLimit } from './http/connections.js';
 import { Ingestor } from './ingest/ingestor.js';
 import type { Logger } from './logger.js';
@@ -73,7 +73,7 @@ function closeServer(server: Server): Promise<void> {
 export async function startExporter(config: Config, logger: Logger): Promise<Running> {
   const store = openStore(config, logger);
   const state = await store.load();
-  const ingestor = new Ingestor(store, state, { maxComponents: config.maxComponents });
+  const ingestor = new Ingestor(store, state, limitsOf(config));
   const telemetry = new Telemetry(store, { version: packageVersion(), revision: config.buildRevision });
 
   const prune = async () => {

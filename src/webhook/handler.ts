@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { Notice } from '../domain/reducer.js';
 import { logRequest } from '../http/access-log.js';
 import type { Ingestor } from '../ingest/ingestor.js';
 import type { Logger } from '../logger.js';
@@ -8,6 +7,7 @@ import type { Outcome, WebhookTypeLabel } from '../metrics/names.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import { createTokenCheck, presentedToken } from './auth.js';
 import { BodyAbortedError, BodyTooLargeError, isJsonContentType, readBody } from './body.js';
+import { reportNotices } from './notices.js';
 import { parseWebhook, type Problem } from './schema.js';
 
 export type WebhookOptions = {
@@ -62,14 +62,6 @@ const rejected = (status: number, outcome: Outcome, error: string, issues: Probl
   body: { error, issues },
   log: { type, outcome, error },
 });
-
-const logNotice = (logger: Logger, notice: Notice) => {
-  if (notice.kind === 'unknown_impact') {
-    logger.warn({ status_page: notice.statusPage, component_uuid: notice.componentUuid, impact: notice.impact }, 'unknown impact kept with level -1');
-  } else {
-    logger.warn({ status_page: notice.statusPage, component_uuids: notice.componentUuids, max_components: notice.maxComponents }, 'new components refused: MAX_COMPONENTS reached');
-  }
-};
 
 export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -148,7 +140,7 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     const retry = (event.deliveryAttempt ?? 0) > 0;
     try {
       const decision = await deps.ingestor.ingest(event, receivedAt);
-      for (const notice of decision.notices) logNotice(deps.logger, notice);
+      reportNotices(deps.logger, deps.telemetry, decision.notices);
       return {
         status: 200,
         body: { status: decision.outcome, type: event.type, uuid: event.uuid, status_page: event.statusPage },

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createApps, type Apps } from '../../src/app.js';
+import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
 import { Ingestor } from '../../src/ingest/ingestor.js';
 import { createLogger } from '../../src/logger.js';
 import { Telemetry } from '../../src/metrics/telemetry.js';
@@ -43,6 +44,7 @@ export type TestAppOptions = {
   tokens?: string[];
   maxBodyBytes?: number;
   maxComponents?: number;
+  limits?: Partial<Limits>;
   defaultStatusPage?: string;
   separateMetrics?: boolean;
 };
@@ -55,7 +57,7 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
   const store = new HealthTrackingStore(options.store ?? new SqliteStore({ path: join(tempDir(), 'test.db'), synchronous: 'normal' }), logger);
   const state = await store.load();
   const loadedVersion = state.version;
-  const ingestor = new Ingestor(store, state, { maxComponents: options.maxComponents ?? 10_000 });
+  const ingestor = new Ingestor(store, state, { ...DEFAULT_LIMITS, ...options.limits, ...(options.maxComponents === undefined ? {} : { maxComponents: options.maxComponents }) });
   const telemetry = new Telemetry(store, { version: 'test', revision: 'test' });
   const apps = createApps(
     {
