@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { startExporter } from './server.js';
+import { StoreError } from './store/store.js';
 
 // The entry point: configuration, logger, exporter, signals. Everything else is built in
 // server.ts and app.ts, which never read the environment or exit the process.
@@ -60,6 +61,16 @@ process.on('SIGINT', stop);
 try {
   await starting;
 } catch (error) {
+  // What the operator must fix (the environment, the store's file) is one line without a stack;
+  // anything else is a bug, and its stack is logged.
+  if (error instanceof ConfigError) {
+    logger.fatal(error.message);
+    process.exit(78);
+  }
+  if (error instanceof StoreError) {
+    logger.fatal({ error: error.message }, 'could not start: the store failed');
+    process.exit(1);
+  }
   logger.fatal({ err: error }, 'could not start');
   process.exit(1);
 }

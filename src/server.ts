@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config.js';
+import { ConfigError, limitsOf, type Config } from './config.js';
 import { assemble, storeBackend, type Backend } from './exporter.js';
+import { connectionCaps, createBoundedServer, descriptorLimit } from './http/connections.js';
 import type { Logger } from './logger.js';
+import { HealthTrackingStore } from './store/health-tracking.js';
 import { MemoryStore } from './store/memory.js';
 import { redactedRedisUrl, RedisLog } from './store/redis-log.js';
 import { SqliteStore } from './store/sqlite.js';
@@ -17,8 +19,7 @@ export type Running = {
 };
 
 function openBackend(config: Config, logger: Logger): Promise<Backend> {
-  const limits = { maxComponents: config.maxComponents };
-  if (config.store === 'memory') return storeBackend(new MemoryStore(), limits);
+  const limits = limitsOf(config);
   if (config.store === 'redis' && config.redisUrl !== undefined) {
     // Not awaited: a replica whose Redis is down starts, reports not ready, and folds once it comes.
     const log = new RedisLog({
@@ -32,7 +33,9 @@ function openBackend(config: Config, logger: Logger): Promise<Backend> {
     log.start();
     return Promise.resolve({ sink: log, health: log, close: () => log.close() });
   }
-  return storeBackend(new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous }), limits);
+  const store = config.store === 'memory' ? new MemoryStore() : new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
+  // A failed commit counts against readiness (HealthTrackingStore), for every Store.
+  return storeBackend(new HealthTrackingStore(store, logger), limits);
 }
 
 function packageVersion(): string {
@@ -44,22 +47,22 @@ function packageVersion(): string {
   }
 }
 
-function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+/**
+ * Listens, or rejects with a ConfigError naming the variables: a host that does not resolve or
+ * is no address of this machine, a port in use or one that needs privileges are all fixed in
+ * the environment, and deserve the one-line answer every other bad variable gets.
+ */
+function listen(server: Server, host: string, port: number, variables: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) => {
+      reject(new ConfigError(`invalid configuration: ${variables}: cannot listen on ${host}:${port} (${error.code ?? error.message})`));
+    };
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve(server.address() as AddressInfo);
     });
   });
-}
-
-/** Timeouts a server facing the internet needs; each bounds what one slow client can hold. */
-function harden(server: Server): Server {
-  server.headersTimeout = 10_000; // slowloris: headers must arrive within 10 s
-  server.requestTimeout = 30_000; // a whole webhook within 30 s
-  server.keepAliveTimeout = 65_000; // longer than the usual 60 s idle timeout of load balancers in front
-  return server;
 }
 
 /**
@@ -88,10 +91,14 @@ export async function startExporter(config: Config, logger: Logger): Promise<Run
     build: { version: packageVersion(), revision: config.buildRevision },
   });
   const { apps, state } = exporter;
-  const main = harden(createServer(apps.main));
-  const metrics = apps.metrics ? harden(createServer(apps.metrics)) : undefined;
-  const address = await listen(main, config.host, config.port);
-  const metricsAddress = metrics && config.metricsPort !== undefined ? await listen(metrics, config.host, config.metricsPort) : undefined;
+  const caps = connectionCaps(descriptorLimit(), config.maxConnections, separateMetrics);
+  if (caps.lowered) {
+    logger.warn({ max_connections: config.maxConnections, lowered_to: caps.main }, 'MAX_CONNECTIONS lowered to fit the open-file limit (ulimit -n)');
+  }
+  const main = createBoundedServer(apps.main, caps.main, 'PORT', logger);
+  const metrics = apps.metrics ? createBoundedServer(apps.metrics, caps.metrics, 'METRICS_PORT', logger) : undefined;
+  const address = await listen(main, config.host, config.port, 'HOST, PORT');
+  const metricsAddress = metrics && config.metricsPort !== undefined ? await listen(metrics, config.host, config.metricsPort, 'HOST, METRICS_PORT') : undefined;
 
   logger.info(
     {
@@ -103,6 +110,8 @@ export async function startExporter(config: Config, logger: Logger): Promise<Run
       components: state.componentCount,
       status_pages: state.pages.size,
       tokens: config.webhookTokens.length,
+      max_connections: caps.main,
+      metrics_max_connections: metrics ? caps.metrics : undefined,
     },
     'statusmate-exporter listening',
   );

@@ -28,6 +28,8 @@ export const METRIC = {
 
   webhookRequests: 'statusmate_webhook_requests_total',
   webhookRetries: 'statusmate_webhook_retries_total',
+  webhookClockSkew: 'statusmate_webhook_clock_skew_total',
+  limitRefusals: 'statusmate_limit_refusals_total',
   webhookLastReceived: 'statusmate_webhook_last_received_timestamp_seconds',
   webhookRequestDuration: 'statusmate_webhook_request_duration_seconds',
   storeUp: 'statusmate_store_up',
@@ -48,12 +50,16 @@ export const LABEL = {
   version: 'version',
   revision: 'revision',
   nodejsVersion: 'nodejs_version',
+  limit: 'limit',
 } as const;
 
 export { DURATION_BUCKETS } from '../domain/buckets.js';
 
-/** Buckets of the webhook request latency histogram, in seconds. */
-export const REQUEST_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+/**
+ * Buckets of the webhook request latency histogram, in seconds. They reach past SQLite's busy
+ * timeout (5 s), so a commit that waited for a lock shows in a bucket rather than only in +Inf.
+ */
+export const REQUEST_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** The `type` label takes one of the six types, or `unknown` when the body names none we know. */
 export const WEBHOOK_TYPE_LABELS = [...EVENT_TYPES, 'unknown'] as const;

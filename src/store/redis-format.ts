@@ -1,18 +1,8 @@
 import { z } from 'zod';
 import type { AffectedComponent, StatusMateEvent } from '../domain/event.js';
-import type { Histogram } from '../domain/histogram.js';
 import type { Limits } from '../domain/reducer.js';
-import {
-  applyPatch,
-  createState,
-  emptyPatch,
-  type ComponentImpact,
-  type ComponentRecord,
-  type IncidentRecord,
-  type MaintenanceRecord,
-  type PageStats,
-  type State,
-} from '../domain/state.js';
+import { applyPatch, createState, emptyPatch, type State } from '../domain/state.js';
+import { RECORD_SCHEMAS } from './records.js';
 
 // What STORE=redis keeps in Redis, and the schemas that read it back: Redis is a boundary like
 // a webhook body, written by other replicas that may run another version of this code.
@@ -138,71 +128,16 @@ export function parseEntry(id: string, fields: string[]): ParsedEntry {
 
 // ---- snapshots ------------------------------------------------------------------------------
 
-const histogram: z.ZodType<Histogram> = z.object({ counts: z.array(z.number()), sum: z.number(), count: z.number() });
-const componentImpact: z.ZodType<ComponentImpact> = z.object({ uuid: z.string(), impact: nullableString });
-
-const pageStats: z.ZodType<PageStats> = z.object({
-  statusPage: z.string(),
-  incidentsCreated: z.number(),
-  incidentsFinished: z.number(),
-  maintenancesCreated: z.number(),
-  maintenancesStarted: z.number(),
-  maintenancesFinished: z.number(),
-  incidentDuration: histogram,
-  maintenanceDuration: histogram,
-  lastReceivedAt: nullableNumber,
-});
-
-const componentRecord: z.ZodType<ComponentRecord> = z.object({
-  statusPage: z.string(),
-  uuid: z.string(),
-  name: z.string(),
-  impact: z.string(),
-  changedAt: z.number(),
-  updatedAt: z.number(),
-  directUpdateAt: nullableNumber,
-});
-
-const incidentRecord: z.ZodType<IncidentRecord> = z.object({
-  statusPage: z.string(),
-  uuid: z.string(),
-  title: z.string(),
-  state: z.enum(['active', 'finished']),
-  startAt: nullableNumber,
-  endAt: nullableNumber,
-  components: z.array(componentImpact),
-  lastEventAt: z.number(),
-  createdCounted: z.boolean(),
-  finishedCounted: z.boolean(),
-  durationObserved: z.boolean(),
-  finishedReceivedAt: nullableNumber,
-});
-
-const maintenanceRecord: z.ZodType<MaintenanceRecord> = z.object({
-  statusPage: z.string(),
-  uuid: z.string(),
-  title: z.string(),
-  state: z.enum(['scheduled', 'in_progress', 'finished']),
-  scheduledStart: nullableNumber,
-  scheduledEnd: nullableNumber,
-  startedAt: nullableNumber,
-  finishedAt: nullableNumber,
-  components: z.array(componentImpact),
-  lastEventAt: z.number(),
-  createdCounted: z.boolean(),
-  startedCounted: z.boolean(),
-  finishedCounted: z.boolean(),
-  durationObserved: z.boolean(),
-  finishedReceivedAt: nullableNumber,
-});
-
+// The records are read with the same schemas as SQLite's rows (one table of record kinds).
 const snapshotData = z.object({
-  pages: z.array(pageStats),
-  components: z.array(componentRecord),
-  incidents: z.array(incidentRecord),
-  maintenances: z.array(maintenanceRecord),
+  pages: z.array(RECORD_SCHEMAS.pages),
+  components: z.array(RECORD_SCHEMAS.components),
+  incidents: z.array(RECORD_SCHEMAS.incidents),
+  maintenances: z.array(RECORD_SCHEMAS.maintenances),
   /** Dedup keys with their receipt time, as pairs. */
   seen: z.array(z.tuple([z.string(), z.number()])),
+  /** The state's last stamp sequence, which pruned records may have held: restored as it was. */
+  lastSeq: z.number().int().min(0),
 });
 
 /** Where a fold stands: the state after the entry `id`, whose time was `time` (0-0 and 0: nothing folded). */
@@ -210,7 +145,7 @@ export type FoldPoint = { id: string; time: number };
 
 /** The hash fields of a snapshot of `state` at `point`, as HSET takes them. */
 export function snapshotFields(state: State, point: FoldPoint): { format: string; id: string; time: string; data: string } {
-  const data: z.input<typeof snapshotData> = { pages: [], components: [], incidents: [], maintenances: [], seen: [...state.seen] };
+  const data: z.output<typeof snapshotData> = { pages: [], components: [], incidents: [], maintenances: [], seen: [...state.seen], lastSeq: state.lastSeq };
   for (const page of state.pages.values()) {
     data.pages.push(page.stats);
     data.components.push(...page.components.values());
@@ -242,5 +177,6 @@ export function parseSnapshot(hash: Record<string, string>): ParsedSnapshot {
   patch.seen = data.data.seen.map(([key, receivedAt]) => ({ key, receivedAt }));
   const state = createState();
   applyPatch(state, patch);
+  state.lastSeq = Math.max(state.lastSeq, data.data.lastSeq);
   return { kind: 'snapshot', state, point: { id, time } };
 }

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { Notice } from '../domain/reducer.js';
 import { logRequest } from '../http/access-log.js';
 import type { EventSink } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
@@ -8,6 +7,7 @@ import type { Outcome, WebhookTypeLabel } from '../metrics/names.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import { createTokenCheck, presentedToken } from './auth.js';
 import { BodyAbortedError, BodyTooLargeError, isJsonContentType, readBody } from './body.js';
+import { reportNotices } from './notices.js';
 import { parseWebhook, type Problem } from './schema.js';
 
 export type WebhookOptions = {
@@ -30,6 +30,8 @@ export type WebhookLogFields = {
   event_uuid?: string;
   delivery_attempt?: number | null;
   error?: string;
+  /** Why a 401: `no_token`, `wrong_token` or `unsupported_scheme`. */
+  auth?: keyof typeof AUTH_FAILURES;
 };
 
 type Answer = {
@@ -40,6 +42,17 @@ type Answer = {
   closeConnection?: boolean;
 };
 
+/** The 401's message, by what the request presented; the log line carries the key as `auth`. */
+const AUTH_FAILURES = {
+  no_token: 'no webhook token: send Authorization: Bearer <token>, X-Webhook-Token or ?token=',
+  wrong_token: 'wrong webhook token',
+  unsupported_scheme: 'unsupported Authorization scheme: use Authorization: Bearer <token>',
+} as const;
+
+/** Values a client sent are echoed (in answers and logs) at most this long: enough to recognise, too short to amplify. */
+const ECHO_LENGTH = 100;
+const echo = (value: string) => (value.length > ECHO_LENGTH ? `${value.slice(0, ECHO_LENGTH)}…` : value);
+
 const querySchema = z.object({
   status_page: z.string().min(1).max(200).optional(),
 });
@@ -49,14 +62,6 @@ const rejected = (status: number, outcome: Outcome, error: string, issues: Probl
   body: { error, issues },
   log: { type, outcome, error },
 });
-
-const logNotice = (logger: Logger, notice: Notice) => {
-  if (notice.kind === 'unknown_impact') {
-    logger.warn({ status_page: notice.statusPage, component_uuid: notice.componentUuid, impact: notice.impact }, 'unknown impact kept with level -1');
-  } else {
-    logger.warn({ status_page: notice.statusPage, component_uuids: notice.componentUuids, max_components: notice.maxComponents }, 'new components refused: MAX_COMPONENTS reached');
-  }
-};
 
 export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -78,8 +83,14 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     const receivedAt = Date.now() / 1000;
     const url = req.url ?? '';
     const search = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
-    if (authRequired && !tokenMatches(presentedToken(req.headers, search))) {
-      return rejected(401, 'unauthorized', 'missing or wrong webhook token');
+    if (authRequired) {
+      const presented = presentedToken(req.headers, search);
+      const failure = presented.token === undefined ? presented.missing : tokenMatches(presented.token) ? undefined : 'wrong_token';
+      if (failure) {
+        // Closed after the answer: a sender without the token has no use for a kept-alive connection.
+        const answer = { ...rejected(401, 'unauthorized', AUTH_FAILURES[failure]), closeConnection: true };
+        return { ...answer, log: { ...answer.log, auth: failure } };
+      }
     }
     const query = querySchema.safeParse({ status_page: search.get('status_page') ?? undefined });
     if (!query.success) {
@@ -88,7 +99,7 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       ]);
     }
     if (!isJsonContentType(req.headers['content-type'])) {
-      return rejected(415, 'invalid', `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}: send application/json`, [
+      return rejected(415, 'invalid', `unsupported content type ${JSON.stringify(echo(req.headers['content-type'] ?? ''))}: send application/json`, [
         { path: 'headers.content-type', message: 'must be application/json' },
       ]);
     }
@@ -114,8 +125,8 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     const parsed = parseWebhook(json, query.data.status_page ?? options.defaultStatusPage);
     if (parsed.kind === 'invalid') return rejected(400, 'invalid', parsed.error, parsed.issues, parsed.type ?? 'unknown');
     if (parsed.kind === 'unsupported') {
-      deps.logger.warn({ meta_type: parsed.type.slice(0, 100) }, 'unsupported webhook type ignored');
-      return { status: 200, body: { status: 'unsupported', type: parsed.type }, log: { type: 'unknown', outcome: 'unsupported' } };
+      deps.logger.warn({ meta_type: echo(parsed.type) }, 'unsupported webhook type ignored');
+      return { status: 200, body: { status: 'unsupported', type: echo(parsed.type) }, log: { type: 'unknown', outcome: 'unsupported' } };
     }
 
     const { event } = parsed;
@@ -129,7 +140,7 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     const retry = (event.deliveryAttempt ?? 0) > 0;
     try {
       const decision = await deps.ingestor.ingest(event, receivedAt);
-      for (const notice of decision.notices) logNotice(deps.logger, notice);
+      reportNotices(deps.logger, deps.telemetry, decision.notices);
       return {
         status: 200,
         body: { status: decision.outcome, type: event.type, uuid: event.uuid, status_page: event.statusPage },
@@ -169,7 +180,35 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       'Content-Length': Buffer.byteLength(payload),
       ...(answer.closeConnection ? { Connection: 'close' } : {}),
     });
-    res.end(payload);
+    if (answer.closeConnection) answerThenClose(req, res, payload);
+    else res.end(payload);
     logRequest(deps.logger, req, req.url, answer.status, started, answer.log);
   };
+}
+
+/** How long a client refused before its body was read may take to finish sending it. */
+const LINGER_MS = 2_000;
+
+/**
+ * Sends the answer at once, and ends the response (which closes the connection) once the
+ * client has sent the rest of its body, read and dropped, or after LINGER_MS. Closing a socket
+ * with unread bytes makes the kernel reset the connection, and the reset can reach the client
+ * before it read the answer: it then sees EPIPE or ECONNRESET instead of the 413 or 401.
+ */
+function answerThenClose(req: IncomingMessage, res: ServerResponse, payload: string): void {
+  res.write(payload);
+  if (req.complete) {
+    res.end();
+    return;
+  }
+  const finish = () => {
+    clearTimeout(timer);
+    req.off('end', finish);
+    req.off('close', finish);
+    if (!res.writableEnded) res.end();
+  };
+  const timer = setTimeout(finish, LINGER_MS);
+  req.once('end', finish);
+  req.once('close', finish);
+  req.resume();
 }

@@ -1,6 +1,7 @@
 import { createClient } from 'redis';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { PRUNE_WINDOW_SECONDS } from '../../src/store/redis-log.js';
 import { entryFields, redisKeys } from '../../src/store/redis-format.js';
 import { domainSamples, makeApp, sampleValue, type TestApp } from '../support/app.js';
@@ -98,7 +99,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     const client = await raw();
     const t0 = Date.UTC(2026, 0, 1);
     const add = (ms: number, fields: string[]) => client.sendCommand(['XADD', KEYS.log, `${ms}-0`, ...fields]);
-    const limits = { maxComponents: 10_000 };
+    const limits = DEFAULT_LIMITS;
     try {
       await add(t0, entryFields('test:1', incident('incident_created', 1, t0 / 1000, [affects(1, 'major_outage')]), limits, 60));
       await add(t0 + 1000, entryFields('test:2', incident('incident_finished', 1, t0 / 1000 + 1, []), limits, 60));

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Apps } from '../../src/app.js';
+import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
 import { assemble, storeBackend, type Backend } from '../../src/exporter.js';
 import type { EventSink } from '../../src/ingest/sink.js';
 import { createLogger, type Logger } from '../../src/logger.js';
+import { HealthTrackingStore } from '../../src/store/health-tracking.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -45,6 +47,7 @@ export type TestAppOptions = {
   tokens?: string[];
   maxBodyBytes?: number;
   maxComponents?: number;
+  limits?: Partial<Limits>;
   defaultStatusPage?: string;
   separateMetrics?: boolean;
 };
@@ -54,10 +57,12 @@ export type TestAppOptions = {
  * in a temp dir unless a store or backend is given.
  */
 export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const store = options.store ?? new SqliteStore({ path: join(tempDir(), 'test.db'), synchronous: 'normal' });
   const logs = new LogCapture();
   const logger = createLogger('debug', logs);
-  const backend = options.backend ? await options.backend(logger) : await storeBackend(store, { maxComponents: options.maxComponents ?? 10_000 });
+  // Wrapped as src/server.ts wraps it: a failed commit counts against readiness.
+  const store = new HealthTrackingStore(options.store ?? new SqliteStore({ path: join(tempDir(), 'test.db'), synchronous: 'normal' }), logger);
+  const limits = { ...DEFAULT_LIMITS, ...options.limits, ...(options.maxComponents === undefined ? {} : { maxComponents: options.maxComponents }) };
+  const backend = options.backend ? await options.backend(logger) : await storeBackend(store, limits);
   const exporter = await assemble(backend, {
     logger,
     webhook: { tokens: options.tokens ?? [], maxBodyBytes: options.maxBodyBytes ?? 262_144, defaultStatusPage: options.defaultStatusPage ?? 'default' },

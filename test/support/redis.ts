@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import type { Backend } from '../../src/exporter.js';
 import type { Logger } from '../../src/logger.js';
 import { RedisLog, type RedisLogOptions } from '../../src/store/redis-log.js';
@@ -93,7 +94,7 @@ export function redisBackend(options: RedisBackendOptions): (logger: Logger) => 
     const log = new RedisLog({
       keyPrefix: 'statusmate:',
       waitReplicas: 0,
-      limits: { maxComponents: 10_000 },
+      limits: DEFAULT_LIMITS,
       retentionSeconds: 7 * 24 * 3600,
       ...options,
       logger,
