@@ -28,6 +28,7 @@ const ruleSchema = z
     alert: z.string().optional(),
     expr: z.string(),
     for: z.string().optional(),
+    keep_firing_for: z.string().optional(),
     labels: z.record(z.string(), z.string()).optional(),
     annotations: z.record(z.string(), z.string()).optional(),
   })
