@@ -291,7 +291,7 @@ class Draft {
     readonly receivedAt: number,
     private readonly limits: Limits,
   ) {
-    const committed = state.pages.get(statusPage)?.stats ?? emptyPageStats(statusPage);
+    const committed = state.pages.get(statusPage)?.stats ?? emptyPageStats(statusPage, receivedAt);
     this.stats = { ...committed, lastReceivedAt: receivedAt };
   }
 

@@ -131,7 +131,11 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 function stateOf(rows: StoredRows): State {
   const patch = emptyPatch();
-  patch.pages = rows.pages.map((row) => JSON.parse(row) as Patch['pages'][number]);
+  patch.pages = rows.pages.map((row) => {
+    const stats = JSON.parse(row) as Omit<Patch['pages'][number], 'createdAt'> & { createdAt?: number };
+    // Rows written before pages had a creation time: the last event's receipt is the best known bound.
+    return { ...stats, createdAt: stats.createdAt ?? stats.lastReceivedAt ?? 0 };
+  });
   patch.components = rows.components.map((row) => JSON.parse(row) as Patch['components'][number]);
   patch.incidents = rows.incidents.map((row) => JSON.parse(row) as Patch['incidents'][number]);
   patch.maintenances = rows.maintenances.map((row) => JSON.parse(row) as Patch['maintenances'][number]);
