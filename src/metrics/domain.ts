@@ -354,6 +354,14 @@ export class DomainMetrics {
       }
       return body;
     });
+    family(METRIC.maintenanceStart, 'gauge', 'When a maintenance in progress started (its maintenance_started event), in Unix seconds.', (page) => {
+      let body = '';
+      for (const m of page.maintenances) {
+        if (m.state !== 'in_progress' || m.startedAt === null) continue;
+        body += sample(METRIC.maintenanceStart, labelPairs([[LABEL.statusPage, m.statusPage], [LABEL.maintenanceUuid, m.uuid]]), m.startedAt);
+      }
+      return body;
+    });
     family(METRIC.maintenanceDuration, 'histogram', 'Durations of finished maintenances, from start to finish, in seconds.', (page) => histogramOf(page, METRIC.maintenanceDuration, page.stats.maintenanceDuration));
 
     family(METRIC.webhookLastReceived, 'gauge', 'When the last event for a status page was committed, in Unix seconds.', (page) =>
