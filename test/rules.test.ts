@@ -42,8 +42,11 @@ function promtoolRun(args: string[]): { ok: boolean; output: string } {
 }
 
 describe.skipIf(promtool.skipReason !== undefined)('promtool', () => {
-  it('accepts the rules file (promtool check rules)', () => {
-    const result = promtoolRun(['check', 'rules', RULES_FILE]);
+  it.each([
+    { file: 'prometheus/statusmate.rules.yml' },
+    { file: 'helm/statusmate-exporter/files/prometheus/statusmate.rules.yml' },
+  ])('accepts $file (promtool check rules)', ({ file }) => {
+    const result = promtoolRun(['check', 'rules', join(ROOT, file)]);
     expect(result.output).toContain('SUCCESS');
     expect(result.ok, result.output).toBe(true);
   });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
@@ -7,6 +8,9 @@ import { DomainMetrics } from '../../src/metrics/domain.js';
 import { negotiateFormat } from '../../src/metrics/exposition.js';
 import { fixture, makeApp, sampleValue, type TestApp } from '../support/app.js';
 import { affects, componentUpdate, incident, Player, T0 } from '../support/events.js';
+import { findTool } from '../support/tools.js';
+
+const promtool = findTool('promtool', 'apt-get install -y prometheus');
 
 // The Accept headers real scrapers send.
 const PROMETHEUS_2 = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -135,6 +139,20 @@ describe('GET /metrics', () => {
     expect(response.text).toContain('# TYPE statusmate_incidents_created_total counter');
     expect(response.text).not.toContain('# EOF');
     expect(response.text).not.toContain('_created{');
+  });
+
+  it.skipIf(promtool.skipReason !== undefined)('serves a text format that promtool check metrics parses and finds no fault with in the exporter\'s metrics', async () => {
+    const { main } = await withEvent();
+    const text = (await request(main).get('/metrics')).text;
+    let report = '';
+    try {
+      report = execFileSync(promtool.path ?? 'promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch (error) {
+      const failed = error as { stdout?: string; stderr?: string };
+      report = `${failed.stdout ?? ''}${failed.stderr ?? ''}`;
+    }
+    expect(report.split('\n').filter((line) => line.includes('statusmate_') || line.includes('error'))).toEqual([]);
+    expect(text).toContain('statusmate_maintenances_active{');
   });
 
   it('gzips OpenMetrics into the same document', async () => {
