@@ -337,6 +337,17 @@ function suite(target: (typeof TARGETS)[number]): void {
       expect(ageSamples[0]?.value).toBeGreaterThan(2 * 365 * 86400);
     });
 
+    it('the annotations place the incident at its start and the maintenance in progress at its start, in ms', async () => {
+      const annotations = queries.filter((q) => q.where.includes('annotation'));
+      const incidents = await query(fillVariables(annotations.find((q) => q.where.includes('"Incidents"'))?.expr ?? '', VARIABLES));
+      expect(incidents.map((s) => [s.labels.title, s.value])).toEqual([['Incident title', Date.parse('2023-05-19T17:05:00+03:00')]]);
+      const maintenances = await query(fillVariables(annotations.find((q) => q.where.includes('"Maintenances started"'))?.expr ?? '', VARIABLES));
+      expect(maintenances.map((s) => s.labels.title)).toEqual(['Database upgrade']);
+      // Started when the exporter received maintenance_started (it carried no created_at): before now, after NOW.
+      expect(maintenances[0]?.value).toBeGreaterThanOrEqual(NOW - 1000);
+      expect(maintenances[0]?.value).toBeLessThanOrEqual(Date.now());
+    });
+
     it('the unfinished maintenances table lists both unfinished maintenances with their state', async () => {
       const [titles] = queries.filter((q) => q.where.includes('"Unfinished maintenances"'));
       const samples = await query(fillVariables(titles?.expr ?? '', VARIABLES));
