@@ -24,6 +24,7 @@ export const METRIC = {
   maintenanceInfo: 'statusmate_maintenance_info',
   maintenanceScheduledStart: 'statusmate_maintenance_scheduled_start_timestamp_seconds',
   maintenanceScheduledEnd: 'statusmate_maintenance_scheduled_end_timestamp_seconds',
+  maintenanceStart: 'statusmate_maintenance_start_timestamp_seconds',
   maintenanceDuration: 'statusmate_maintenance_duration_seconds',
 
   webhookRequests: 'statusmate_webhook_requests_total',
