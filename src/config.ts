@@ -33,6 +33,7 @@ const envSchema = z.object({
   FINISHED_RETENTION_SECONDS: optional(positiveInt).transform((value) => value ?? 7 * 24 * 3600),
   SHUTDOWN_TIMEOUT_SECONDS: optional(positiveInt).transform((value) => value ?? 10),
   BUILD_REVISION: z.string().default('unknown'),
+  STATUS_PAGES_FILE: optional(z.string().min(1)),
 });
 
 export type Config = {
@@ -51,6 +52,8 @@ export type Config = {
   finishedRetentionSeconds: number;
   shutdownTimeoutSeconds: number;
   buildRevision: string;
+  /** The declared status pages and components (YAML or JSON); read at start-up and on reload. */
+  statusPagesFile: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -83,5 +86,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     finishedRetentionSeconds: e.FINISHED_RETENTION_SECONDS,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
     buildRevision: e.BUILD_REVISION,
+    statusPagesFile: e.STATUS_PAGES_FILE,
   };
 }

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { InventoryError } from './inventory/file.js';
 import { createLogger } from './logger.js';
 import { startExporter } from './server.js';
 
@@ -56,10 +57,18 @@ const stop = (signal: NodeJS.Signals) => {
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+// SIGHUP reloads STATUS_PAGES_FILE, as POST /-/reload does; the outcome is logged either way.
+process.on('SIGHUP', () => {
+  void starting.then((exporter) => exporter.reload()).catch((error: unknown) => logger.error({ err: error }, 'reload failed'));
+});
 
 try {
   await starting;
 } catch (error) {
+  if (error instanceof InventoryError) {
+    logger.fatal(error.message);
+    process.exit(78); // EX_CONFIG, like a bad variable
+  }
   logger.fatal({ err: error }, 'could not start');
   process.exit(1);
 }

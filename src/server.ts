@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createApps } from './app.js';
 import type { Config } from './config.js';
 import { Ingestor } from './ingest/ingestor.js';
+import { LiveInventory, type ReloadResult } from './inventory/live.js';
 import type { Logger } from './logger.js';
 import { Telemetry } from './metrics/telemetry.js';
 import { MemoryStore } from './store/memory.js';
@@ -16,6 +17,8 @@ export type Running = {
   /** Where the webhook server listens (and `/metrics`, unless METRICS_PORT is set). */
   address: AddressInfo;
   metricsAddress: AddressInfo | undefined;
+  /** Reloads STATUS_PAGES_FILE (SIGHUP); a failure keeps the inventory in force. */
+  reload(): Promise<ReloadResult>;
   /** Stops accepting connections, lets requests in flight finish, then closes the store. */
   close(): Promise<void>;
 };
@@ -67,11 +70,23 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** Opens the store, loads the state and starts the servers. The caller owns signals and exit. */
-export async function startExporter(config: Config, logger: Logger): Promise<Running> {
+/**
+ * Reads the status pages file, opens the store, loads the state and starts the servers. The
+ * caller owns signals and exit. An invalid status pages file throws an InventoryError before
+ * anything is opened.
+ */
+export async function startExporter(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
+  const inventory = LiveInventory.load({
+    file: config.statusPagesFile,
+    env,
+    allPagesTokens: config.webhookTokens,
+    defaultStatusPage: config.defaultStatusPage,
+    logger,
+  });
   const store = openStore(config);
   const state = await store.load();
-  const ingestor = new Ingestor(store, state, { maxComponents: config.maxComponents });
+  const ingestor = new Ingestor(store, state, { maxComponents: config.maxComponents }, inventory.overlay);
+  inventory.attach((overlay) => ingestor.reseed(overlay));
   const telemetry = new Telemetry(store, { version: packageVersion(), revision: config.buildRevision });
 
   const prune = async () => {
@@ -94,6 +109,8 @@ export async function startExporter(config: Config, logger: Logger): Promise<Run
       ingestor,
       telemetry,
       webhook: { tokens: config.webhookTokens, maxBodyBytes: config.maxBodyBytes, defaultStatusPage: config.defaultStatusPage },
+      inventory,
+      about: { version: packageVersion(), store: config.store },
     },
     { separateMetrics },
   );
@@ -111,10 +128,13 @@ export async function startExporter(config: Config, logger: Logger): Promise<Run
       components: state.componentCount,
       status_pages: state.pages.size,
       tokens: config.webhookTokens.length,
+      status_pages_file: config.statusPagesFile,
+      declared_status_pages: inventory.current().pages.length,
+      page_tokens: inventory.current().pageTokens.size,
     },
     'statusmate-exporter listening',
   );
-  if (config.webhookTokens.length === 0) {
+  if (!inventory.webhookAccess().tokens.required) {
     logger.warn('WEBHOOK_TOKEN is not set: webhooks are accepted without a token');
   }
 
@@ -122,6 +142,7 @@ export async function startExporter(config: Config, logger: Logger): Promise<Run
   return {
     address,
     metricsAddress,
+    reload: () => inventory.reload(),
     close() {
       closing ??= (async () => {
         clearInterval(pruneTimer);

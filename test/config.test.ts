@@ -18,6 +18,7 @@ describe('configuration from the environment', () => {
       finishedRetentionSeconds: 604800,
       shutdownTimeoutSeconds: 10,
       buildRevision: 'unknown',
+      statusPagesFile: undefined,
     });
   });
 

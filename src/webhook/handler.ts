@@ -2,24 +2,35 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Notice } from '../domain/reducer.js';
 import { logRequest } from '../http/access-log.js';
+import { EMPTY_INVENTORY } from '../inventory/file.js';
 import type { Ingestor } from '../ingest/ingestor.js';
 import type { Logger } from '../logger.js';
 import type { Outcome, WebhookTypeLabel } from '../metrics/names.js';
 import type { Telemetry } from '../metrics/telemetry.js';
-import { createTokenCheck, presentedToken } from './auth.js';
+import { createWebhookAccess, type WebhookAccess } from './access.js';
+import { presentedToken } from './auth.js';
 import { BodyAbortedError, BodyTooLargeError, isJsonContentType, readBody } from './body.js';
+import type { Delivery, RecentDeliveries } from './deliveries.js';
 import { parseWebhook, type Problem } from './schema.js';
+import { scopeAllows } from './token-scope.js';
 
 export type WebhookOptions = {
   tokens: readonly string[];
   maxBodyBytes: number;
   defaultStatusPage: string;
+  /**
+   * Per-page tokens and status page naming from the inventory, read per request so that a reload
+   * applies to the next one. Without it: `tokens` open every page, and no page is declared.
+   */
+  access?: () => WebhookAccess;
 };
 
 export type WebhookDeps = {
   ingestor: Ingestor;
   telemetry: Telemetry;
   logger: Logger;
+  /** When given, every answer is listed there for the landing page. */
+  deliveries?: RecentDeliveries;
 };
 
 /** What the access log line of a webhook request carries besides method, path and status. */
@@ -71,14 +82,16 @@ export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => Prom
  * the commit. It writes its own access-log line.
  */
 export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): WebhookHandler {
-  const tokenMatches = createTokenCheck(options.tokens);
-  const authRequired = options.tokens.length > 0;
+  const fixedAccess = createWebhookAccess(options.tokens, EMPTY_INVENTORY, options.defaultStatusPage);
+  const currentAccess = options.access ?? (() => fixedAccess);
 
   const handle = async (req: IncomingMessage): Promise<Answer> => {
     const receivedAt = Date.now() / 1000;
     const url = req.url ?? '';
     const search = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
-    if (authRequired && !tokenMatches(presentedToken(req.headers, search))) {
+    const access = currentAccess();
+    const scope = access.tokens.scopeOf(presentedToken(req.headers, search));
+    if (access.tokens.required && scope === undefined) {
       return rejected(401, 'unauthorized', 'missing or wrong webhook token');
     }
     const query = querySchema.safeParse({ status_page: search.get('status_page') ?? undefined });
@@ -111,7 +124,8 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       return rejected(400, 'invalid', `body is not valid JSON: ${(error as Error).message}`, [{ path: 'body', message: 'not valid JSON' }]);
     }
 
-    const parsed = parseWebhook(json, query.data.status_page ?? options.defaultStatusPage);
+    const urlPage = query.data.status_page;
+    const parsed = parseWebhook(json, (sent) => access.statusPage(urlPage, sent));
     if (parsed.kind === 'invalid') return rejected(400, 'invalid', parsed.error, parsed.issues, parsed.type ?? 'unknown');
     if (parsed.kind === 'unsupported') {
       deps.logger.warn({ meta_type: parsed.type.slice(0, 100) }, 'unsupported webhook type ignored');
@@ -127,6 +141,9 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       delivery_attempt: event.deliveryAttempt,
     };
     const retry = (event.deliveryAttempt ?? 0) > 0;
+    if (!scopeAllows(scope, event.statusPage)) {
+      return { ...rejected(403, 'unauthorized', `this token is not valid for status page ${JSON.stringify(event.statusPage)}`, [], event.type), log: { ...log, outcome: 'unauthorized', error: 'token not valid for this status page' }, retry };
+    }
     try {
       const decision = await deps.ingestor.ingest(event, receivedAt);
       for (const notice of decision.notices) logNotice(deps.logger, notice);
@@ -158,6 +175,7 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     deps.telemetry.webhook(answer.log.type, answer.log.outcome, seconds, answer.retry ?? false);
+    deps.deliveries?.record(deliveryOf(answer));
     if (res.headersSent || res.destroyed) {
       logRequest(deps.logger, req, req.url, res.statusCode, started, answer.log);
       return;
@@ -173,3 +191,14 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     logRequest(deps.logger, req, req.url, answer.status, started, answer.log);
   };
 }
+
+const deliveryOf = (answer: Answer): Delivery => ({
+  at: Date.now() / 1000,
+  status: answer.status,
+  type: answer.log.type,
+  outcome: answer.log.outcome,
+  statusPage: answer.log.status_page ?? null,
+  eventUuid: answer.log.event_uuid ?? null,
+  deliveryAttempt: answer.log.delivery_attempt ?? null,
+  error: answer.log.error ?? null,
+});

@@ -6,7 +6,9 @@ import { Writable } from 'node:stream';
 import { createApps, type Apps } from '../../src/app.js';
 import { Ingestor } from '../../src/ingest/ingestor.js';
 import { createLogger } from '../../src/logger.js';
+import { LiveInventory } from '../../src/inventory/live.js';
 import { Telemetry } from '../../src/metrics/telemetry.js';
+import { MemoryStore } from '../../src/store/memory.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -31,6 +33,7 @@ export class LogCapture extends Writable {
 export type TestApp = Apps & {
   store: Store;
   ingestor: Ingestor;
+  inventory: LiveInventory;
   logs: LogCapture;
   /** How many patches were committed since the app was built (0: the state is as loaded). */
   commits(): number;
@@ -44,6 +47,11 @@ export type TestAppOptions = {
   maxComponents?: number;
   defaultStatusPage?: string;
   separateMetrics?: boolean;
+  /** STATUS_PAGES_FILE. */
+  statusPagesFile?: string;
+  /** Where the file's `token_env` variables are read. */
+  env?: NodeJS.ProcessEnv;
+  version?: string;
 };
 
 /** The real app on a real SQLite file in a temp dir, unless a store is given. */
@@ -51,9 +59,14 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
   const store = options.store ?? new SqliteStore({ path: join(tempDir(), 'test.db'), synchronous: 'normal' });
   const logs = new LogCapture();
   const logger = createLogger('debug', logs);
+  const tokens = options.tokens ?? [];
+  const defaultStatusPage = options.defaultStatusPage ?? 'default';
+  const inventory = LiveInventory.load({ file: options.statusPagesFile, env: options.env ?? {}, allPagesTokens: tokens, defaultStatusPage, logger });
   const state = await store.load();
+  const ingestor = new Ingestor(store, state, { maxComponents: options.maxComponents ?? 10_000 }, inventory.overlay);
+  inventory.attach((overlay) => ingestor.reseed(overlay));
+  // After the overlay of declared pages, which changes memory but commits nothing.
   const loadedVersion = state.version;
-  const ingestor = new Ingestor(store, state, { maxComponents: options.maxComponents ?? 10_000 });
   const telemetry = new Telemetry(store, { version: 'test', revision: 'test' });
   const apps = createApps(
     {
@@ -61,16 +74,18 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
       store,
       ingestor,
       telemetry,
-      webhook: { tokens: options.tokens ?? [], maxBodyBytes: options.maxBodyBytes ?? 262_144, defaultStatusPage: options.defaultStatusPage ?? 'default' },
+      webhook: { tokens, maxBodyBytes: options.maxBodyBytes ?? 262_144, defaultStatusPage },
+      inventory,
+      about: { version: options.version ?? 'test', store: options.store instanceof MemoryStore ? 'memory' : 'sqlite' },
     },
     { separateMetrics: options.separateMetrics ?? false },
   );
-  return { ...apps, store, ingestor, logs, commits: () => state.version - loadedVersion, close: () => store.close() };
+  return { ...apps, store, ingestor, inventory, logs, commits: () => state.version - loadedVersion, close: () => store.close() };
 }
 
 /** The samples of a metrics text whose name starts with `statusmate_` and is not telemetry of this process. */
 export function domainSamples(text: string): string[] {
-  return text.split('\n').filter((line) => line.startsWith('statusmate_') && !/^statusmate_(webhook_requests|webhook_retries|webhook_request_duration|store_up|exporter_build_info)/.test(line));
+  return text.split('\n').filter((line) => line.startsWith('statusmate_') && !/^statusmate_(webhook_requests|webhook_retries|webhook_request_duration|store_up|exporter_build_info|config_last_reload)/.test(line));
 }
 
 /** The value of one sample, found by name and a set of label matchers. */
