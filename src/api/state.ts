@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DeclaredPage } from '../domain/inventory.js';
+import { DECLARED_UPDATED_AT, type DeclaredPage } from '../domain/inventory.js';
 import { impactLevel } from '../domain/impact.js';
 import type { State } from '../domain/state.js';
 import { OUTCOMES, WEBHOOK_TYPE_LABELS } from '../metrics/names.js';
@@ -16,6 +16,8 @@ export const componentViewSchema = z.object({
   impact: z.string(),
   level: z.number().int(),
   last_change_at: time,
+  /** False for a declared component no webhook has mentioned yet: its impact is the assumed `operational`. */
+  reported: z.boolean(),
 });
 
 export const statusPageViewSchema = z.object({
@@ -112,6 +114,7 @@ export function stateView(input: StateViewInput): StateView {
         impact: component.impact,
         level: impactLevel(component.impact),
         last_change_at: rfc3339(component.changedAt),
+        reported: component.updatedAt !== DECLARED_UPDATED_AT,
       })),
       incidents: page
         ? [...page.activeIncidents.values()]

@@ -45,7 +45,7 @@ function pageSection(page: StatusPageView, now: number): string {
     page.components.length === 0
       ? '<p class="none">No components known yet: declare them in STATUS_PAGES_FILE, or wait for a webhook that names one.</p>'
       : `<table><thead><tr><th>Component</th><th>Impact</th><th>Last change</th></tr></thead><tbody>${page.components
-          .map((c) => `<tr data-component="${escapeHtml(c.uuid)}"><td>${escapeHtml(c.name)}</td><td>${impactBadge(c.impact)}</td><td>${when(c.last_change_at, now)}</td></tr>`)
+          .map((c) => `<tr data-component="${escapeHtml(c.uuid)}"><td>${escapeHtml(c.name)}</td><td>${impactBadge(c.impact)}</td><td>${c.reported ? when(c.last_change_at, now) : `declared ${when(c.last_change_at, now)}, no webhook yet`}</td></tr>`)
           .join('')}</tbody></table>`;
   const incidents =
     page.incidents.length === 0

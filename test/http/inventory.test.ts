@@ -27,6 +27,10 @@ status_pages:
 
 let app: TestApp;
 afterEach(async () => app?.close());
+const metricsApp = () => {
+  if (!app.metrics) throw new Error('expected a metrics app');
+  return app.metrics;
+};
 
 function inventoryFile(text = INVENTORY): string {
   const file = join(tempDir(), 'status-pages.yaml');
@@ -209,7 +213,7 @@ describe('reloading the status pages file', () => {
   it('serves /-/reload on METRICS_PORT only when that is set', async () => {
     app = await start(inventoryFile(), { separateMetrics: true });
     expect((await request(app.main).post('/-/reload')).status).toBe(404);
-    expect((await request(app.metrics).post('/-/reload')).status).toBe(200);
-    expect((await request(app.metrics).get('/-/reload')).status).toBe(405);
+    expect((await request(metricsApp()).post('/-/reload')).status).toBe(200);
+    expect((await request(metricsApp()).get('/-/reload')).status).toBe(405);
   });
 });
