@@ -26,6 +26,11 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ WEBHOOK_TOKEN: ' old , new ,, ' }).webhookTokens).toEqual(['old', 'new']);
   });
 
+  it('takes STATUS_PAGES_FILE as a path, read later at start-up', () => {
+    expect(loadConfig({ STATUS_PAGES_FILE: '/etc/statusmate/pages.yaml' }).statusPagesFile).toBe('/etc/statusmate/pages.yaml');
+    expect(loadConfig({ STATUS_PAGES_FILE: '' }).statusPagesFile).toBeUndefined();
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '', METRICS_PORT: '', STORE: '' })).toMatchObject({ port: 9877, metricsPort: undefined, store: 'sqlite' });
   });

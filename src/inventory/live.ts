@@ -36,6 +36,8 @@ export class LiveInventory {
   private access: WebhookAccess;
   private lastReloadOk = true;
   private lastSuccessAt: number;
+  /** When the inventory in force was loaded: the "since" of its declared components. */
+  private declaredAt: number;
   private reseed: Reseed | undefined;
   private readonly now: () => number;
   private reloading: Promise<ReloadResult> = Promise.resolve({ ok: true, statusPages: 0, components: 0 });
@@ -48,6 +50,7 @@ export class LiveInventory {
     this.inventory = initial;
     this.access = createWebhookAccess(options.allPagesTokens, initial, options.defaultStatusPage);
     this.lastSuccessAt = this.now();
+    this.declaredAt = this.lastSuccessAt;
   }
 
   /** Reads the file (throws an InventoryError naming the problem) and builds the live inventory on it. */
@@ -62,7 +65,7 @@ export class LiveInventory {
   webhookAccess = (): WebhookAccess => this.access;
 
   /** The ingestor's overlay: the declared pages and components of the inventory in force. */
-  overlay: Overlay = (state: State) => inventoryPatch(state, this.inventory.pages, this.now());
+  overlay: Overlay = (state: State) => inventoryPatch(state, this.inventory.pages, this.declaredAt);
 
   /** Gives the reload a way to rebuild memory under the new inventory (the ingestor, once built). */
   attach(reseed: Reseed): void {
@@ -87,6 +90,7 @@ export class LiveInventory {
       return { ok: false, error: error.message };
     }
     this.inventory = next;
+    this.declaredAt = this.now();
     this.access = createWebhookAccess(this.options.allPagesTokens, next, this.options.defaultStatusPage);
     await this.reseed?.(this.overlay);
     this.lastReloadOk = true;

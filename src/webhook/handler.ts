@@ -142,7 +142,9 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     };
     const retry = (event.deliveryAttempt ?? 0) > 0;
     if (!scopeAllows(scope, event.statusPage)) {
-      return { ...rejected(403, 'unauthorized', `this token is not valid for status page ${JSON.stringify(event.statusPage)}`, [], event.type), log: { ...log, outcome: 'unauthorized', error: 'token not valid for this status page' }, retry };
+      // A page's own token (token_env) used for another page: known, but not allowed here.
+      const error = `this token is not valid for status page ${JSON.stringify(event.statusPage)}`;
+      return { status: 403, body: { error, issues: [] }, log: { ...log, outcome: 'unauthorized', error: 'token not valid for this status page' }, retry };
     }
     try {
       const decision = await deps.ingestor.ingest(event, receivedAt);
