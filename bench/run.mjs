@@ -3,7 +3,7 @@
 //
 // Knobs: BENCH_RUNS (3), BENCH_DURATION (10 s per measured load), BENCH_WARMUP (2 s),
 // BENCH_CONNECTIONS (50), BENCH_SCRAPES (50), BENCH_CHANGED_SCRAPES (20), BENCH_SYNCHRONOUS
-// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape),
+// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape,reducer),
 // BENCH_TIMEOUT (900 s: the whole bench is killed past it).
 
 import { copyFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ const WARMUP = int('BENCH_WARMUP', 2);
 const CONNECTIONS = Math.max(1, int('BENCH_CONNECTIONS', 50));
 const SCRAPES = Math.max(1, int('BENCH_SCRAPES', 50));
 const CHANGED_SCRAPES = Math.max(1, int('BENCH_CHANGED_SCRAPES', 20));
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer').split(',').map((s) => s.trim()));
 const TIMEOUT_S = int('BENCH_TIMEOUT', 900);
 
 const watchdog = setTimeout(() => {
@@ -377,11 +377,47 @@ async function scrapeMemoryStartup() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 5. The reducer alone: finishing an incident must cost time linear in its size (issue 10, item 7:
+// it was quadratic, and a 70k-component incident blocked the event loop for 6.9 s). In-process,
+// on the built reducer; the figure is the cost per component at the largest size against the
+// smallest, which is about 1× when linear and grows with the size when not.
+
+async function reducerScaling() {
+  const { reduce, DEFAULT_LIMITS } = await import('../dist/domain/reducer.js');
+  const { applyPatch, createState } = await import('../dist/domain/state.js');
+  const sizes = [10_000, 20_000, 40_000, 80_000];
+  const perComponent = new Map();
+  for (const size of sizes) {
+    const times = [];
+    for (let run = 0; run < RUNS; run += 1) {
+      const state = createState();
+      const limits = { ...DEFAULT_LIMITS, maxComponents: size };
+      const uuid = 'aaaaaaaa-0000-4000-8000-000000000001';
+      const components = Array.from({ length: size }, (_, n) => ({ uuid: componentUuid(n), name: componentName(n), impact: 'major_outage' }));
+      const common = { statusPage: PAGE, uuid, title: 'Big incident', startAt: T0, endAt: null, deliveryAttempt: 0 };
+      const created = { ...common, type: 'incident_created', createdAt: T0, components };
+      applyPatch(state, reduce(state, created, 'created', T0 + 1, limits).patch);
+      const finished = { ...common, type: 'incident_finished', createdAt: T0 + 60, components: [] };
+      const started = performance.now();
+      const decision = reduce(state, finished, 'finished', T0 + 61, limits);
+      times.push(performance.now() - started);
+      if (decision.patch.components.length !== size) throw new Error(`finishing ${size} components wrote ${decision.patch.components.length}`);
+    }
+    perComponent.set(size, median(times) / size);
+    row('5 reducer', `finish an incident of ${size / 1000}k components`, fmt.ms(median(times)), '', '', '', undefined);
+  }
+  const smallest = perComponent.get(sizes[0]);
+  const largest = perComponent.get(sizes.at(-1));
+  row('5 reducer', `cost per component, ${sizes.at(-1) / 1000}k vs ${sizes[0] / 1000}k`, `${(largest * 1000).toFixed(2)} µs`, `${(smallest * 1000).toFixed(2)} µs`, fmt.ratio(largest / smallest), '≤ 2.00× (linear)', largest / smallest <= 2);
+}
+
+// ---------------------------------------------------------------------------------------------
 
 try {
   log(`bench: ${RUNS} runs, ${DURATION} s measured after ${WARMUP} s warm-up, ${CONNECTIONS} connections, SQLITE_SYNCHRONOUS=${process.env.BENCH_SYNCHRONOUS ?? 'normal'}`);
   if (ONLY.has('ingest') || ONLY.has('storm')) await ingestAndStorm();
   if (ONLY.has('scrape')) await scrapeMemoryStartup();
+  if (ONLY.has('reducer')) await reducerScaling();
 } catch (error) {
   failures.push(`bench aborted: ${error instanceof Error ? error.stack : String(error)}`);
 } finally {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Limits } from './domain/reducer.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -30,6 +31,10 @@ const envSchema = z.object({
   DEFAULT_STATUS_PAGE: z.string().min(1).max(200).default('default'),
   MAX_BODY_BYTES: optional(positiveInt).transform((value) => value ?? 262144),
   MAX_COMPONENTS: optional(positiveInt).transform((value) => value ?? 10000),
+  MAX_ACTIVE_INCIDENTS: optional(positiveInt).transform((value) => value ?? 1000),
+  MAX_ACTIVE_MAINTENANCES: optional(positiveInt).transform((value) => value ?? 1000),
+  MAX_STATUS_PAGES: optional(positiveInt).transform((value) => value ?? 100),
+  MAX_CLOCK_SKEW_SECONDS: optional(z.coerce.number().int().min(0)).transform((value) => value ?? 300),
   FINISHED_RETENTION_SECONDS: optional(positiveInt).transform((value) => value ?? 7 * 24 * 3600),
   SHUTDOWN_TIMEOUT_SECONDS: optional(positiveInt).transform((value) => value ?? 10),
   BUILD_REVISION: z.string().default('unknown'),
@@ -49,6 +54,11 @@ export type Config = {
   defaultStatusPage: string;
   maxBodyBytes: number;
   maxComponents: number;
+  maxActiveIncidents: number;
+  maxActiveMaintenances: number;
+  maxStatusPages: number;
+  /** How far ahead of receipt a created_at is still trusted for ordering. */
+  maxClockSkewSeconds: number;
   finishedRetentionSeconds: number;
   shutdownTimeoutSeconds: number;
   buildRevision: string;
@@ -83,9 +93,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultStatusPage: e.DEFAULT_STATUS_PAGE,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxComponents: e.MAX_COMPONENTS,
+    maxActiveIncidents: e.MAX_ACTIVE_INCIDENTS,
+    maxActiveMaintenances: e.MAX_ACTIVE_MAINTENANCES,
+    maxStatusPages: e.MAX_STATUS_PAGES,
+    maxClockSkewSeconds: e.MAX_CLOCK_SKEW_SECONDS,
     finishedRetentionSeconds: e.FINISHED_RETENTION_SECONDS,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
     buildRevision: e.BUILD_REVISION,
     statusPagesFile: e.STATUS_PAGES_FILE,
+  };
+}
+
+/** The reducer's limits, as configured. */
+export function limitsOf(config: Config): Limits {
+  return {
+    maxComponents: config.maxComponents,
+    maxActiveIncidents: config.maxActiveIncidents,
+    maxActiveMaintenances: config.maxActiveMaintenances,
+    maxStatusPages: config.maxStatusPages,
+    maxClockSkewSeconds: config.maxClockSkewSeconds,
   };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApps } from './app.js';
-import type { Config } from './config.js';
+import { limitsOf, type Config } from './config.js';
 import { Ingestor } from './ingest/ingestor.js';
 import { LiveInventory, type ReloadResult } from './inventory/live.js';
 import type { Logger } from './logger.js';
@@ -85,7 +85,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
   });
   const store = openStore(config);
   const state = await store.load();
-  const ingestor = new Ingestor(store, state, { maxComponents: config.maxComponents }, inventory.overlay);
+  const ingestor = new Ingestor(store, state, limitsOf(config), inventory.overlay);
   inventory.attach((overlay) => ingestor.reseed(overlay));
   const telemetry = new Telemetry(store, { version: packageVersion(), revision: config.buildRevision });
 

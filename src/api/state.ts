@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DECLARED_UPDATED_AT, type DeclaredPage } from '../domain/inventory.js';
+import { isAssumed, type DeclaredPage } from '../domain/inventory.js';
 import { impactLevel } from '../domain/impact.js';
 import type { State } from '../domain/state.js';
 import { OUTCOMES, WEBHOOK_TYPE_LABELS } from '../metrics/names.js';
@@ -100,6 +100,7 @@ export function stateView(input: StateViewInput): StateView {
     const page = input.state.pages.get(id);
     const info = declared.get(id);
     const components = page ? [...page.components.values()] : [];
+    const declaredComponents = new Set(info?.components.map((component) => component.uuid));
     components.sort((a, b) => byText(a.name, b.name) || byText(a.uuid, b.uuid));
     return {
       id,
@@ -114,7 +115,7 @@ export function stateView(input: StateViewInput): StateView {
         impact: component.impact,
         level: impactLevel(component.impact),
         last_change_at: rfc3339(component.changedAt),
-        reported: component.updatedAt !== DECLARED_UPDATED_AT,
+        reported: !(declaredComponents.has(component.uuid) && page !== undefined && isAssumed(component, page)),
       })),
       incidents: page
         ? [...page.activeIncidents.values()]

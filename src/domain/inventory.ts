@@ -1,5 +1,5 @@
 import { OPERATIONAL } from './impact.js';
-import { emptyPageStats, emptyPatch, type Patch, type State } from './state.js';
+import { emptyPageStats, emptyPatch, type ComponentRecord, type Page, type Patch, type State } from './state.js';
 
 // Status pages and components declared in STATUS_PAGES_FILE, and what they add to the state:
 // records that live in memory only, so the exporter knows a page and its components before the
@@ -17,16 +17,10 @@ export type DeclaredPage = {
 };
 
 /**
- * The event time given to a declared component: older than any date an event can carry, so that
- * the first webhook about it is never taken as stale. It never reaches a store: the reducer
- * writes a component with the event's own time.
- */
-export const DECLARED_UPDATED_AT = Number.MIN_SAFE_INTEGER;
-
-/**
  * The memory-only records that make `state` show every declared page and component: a page the
  * state lacks, with every counter and histogram at 0; a component the state lacks, operational
- * since `now` (the start-up or reload that declared it) under its declared name. A component the
+ * since `now` (the start-up or reload that declared it) under its declared name, with no update
+ * of its own, so that whatever a webhook says of it decides. A component the
  * state has keeps its impact and times (webhooks win); it takes the declared name only when no
  * webhook ever named it (its name is its uuid). Components the file does not declare are untouched.
  *
@@ -46,8 +40,9 @@ export function inventoryPatch(state: State, pages: readonly DeclaredPage[], now
           name: component.name,
           impact: OPERATIONAL,
           changedAt: now,
-          updatedAt: DECLARED_UPDATED_AT,
-          directUpdateAt: null,
+          // No direct update and nothing cleared: the first webhook about it is never stale.
+          direct: null,
+          cleared: null,
         });
       } else if (current.name === current.uuid && component.name !== current.uuid) {
         patch.components.push({ ...current, name: component.name });
@@ -55,4 +50,12 @@ export function inventoryPatch(state: State, pages: readonly DeclaredPage[], now
     }
   }
   return patch;
+}
+
+/**
+ * Whether a component's impact is only what the file assumed: nothing any webhook sent has set
+ * it, held it or ended a hold on it. Only meaningful for declared components.
+ */
+export function isAssumed(component: ComponentRecord, page: Page): boolean {
+  return component.direct === null && component.cleared === null && !page.holders.has(component.uuid);
 }

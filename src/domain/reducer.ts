@@ -1,123 +1,169 @@
-import { DURATION_BUCKETS } from './buckets.js';
-import {
-  eventTime,
-  type AffectedComponent,
-  type ComponentImpactUpdated,
-  type IncidentEvent,
-  type MaintenanceEvent,
-  type StatusMateEvent,
-} from './event.js';
-import { observe } from './histogram.js';
-import { impactLevel, isKnownImpact, MAINTENANCE_IMPACT, OPERATIONAL } from './impact.js';
+import { Draft } from './draft.js';
+import type { AffectedComponent, ComponentImpactUpdated, IncidentEvent, MaintenanceEvent, StatusMateEvent } from './event.js';
 import { cutLabel } from './labels.js';
+import { trustedCreatedAt, type Stamp } from './order.js';
 import {
-  emptyPageStats,
+  activeIncidentCount,
   emptyPatch,
+  unfinishedMaintenanceCount,
   type ComponentImpact,
-  type ComponentRecord,
   type IncidentRecord,
   type MaintenanceRecord,
-  type PageStats,
   type Patch,
   type State,
 } from './state.js';
 
-export type Limits = { maxComponents: number };
+/** What the reducer bounds, and how far ahead of receipt a created_at is still trusted. */
+export type Limits = {
+  maxComponents: number;
+  maxActiveIncidents: number;
+  maxActiveMaintenances: number;
+  maxStatusPages: number;
+  maxClockSkewSeconds: number;
+};
+
+export const DEFAULT_LIMITS: Limits = {
+  maxComponents: 10_000,
+  maxActiveIncidents: 1000,
+  maxActiveMaintenances: 1000,
+  maxStatusPages: 100,
+  maxClockSkewSeconds: 300,
+};
+
+/** The `limit` label of statusmate_limit_refusals_total. */
+export const LIMIT_NAMES = ['components', 'active_incidents', 'active_maintenances', 'status_pages'] as const;
+export type LimitName = (typeof LIMIT_NAMES)[number];
 
 export type ReduceOutcome = 'applied' | 'duplicate' | 'stale' | 'refused_limit';
 
-/** Something worth a log line that the pure reducer cannot write itself. */
+/** Something worth a log line (or a counter) that the pure reducer cannot write itself. */
 export type Notice =
   | { kind: 'unknown_impact'; statusPage: string; componentUuid: string; impact: string }
-  | { kind: 'components_refused'; statusPage: string; componentUuids: string[]; maxComponents: number };
+  | { kind: 'limit_refused'; limit: LimitName; statusPage: string; uuids: string[]; max: number }
+  | { kind: 'clock_skew'; statusPage: string; uuid: string; createdAt: number; receivedAt: number };
 
 export type Decision = { outcome: ReduceOutcome; patch: Patch; notices: Notice[] };
 
 /**
  * The semantics of the exporter: given the current state and one validated event, decides
  * what changes. Pure: it reads `state` and returns a Patch, never mutating anything, so that
- * the store can commit the patch (with the dedup record) before memory changes.
+ * the store can commit the patch (with the dedup record) before memory changes. Its inputs are
+ * all it depends on — time included (`receivedAt`) — so any process that reduces the same
+ * events in the same order reaches the same state.
  */
-export function reduce(
-  state: State,
-  event: StatusMateEvent,
-  dedupKey: string,
-  receivedAt: number,
-  limits: Limits,
-): Decision {
-  if (state.seen.has(dedupKey)) return { outcome: 'duplicate', patch: emptyPatch(), notices: [] };
+export function reduce(state: State, event: StatusMateEvent, dedupKey: string, receivedAt: number, limits: Limits): Decision {
+  // Only a retry can repeat an earlier delivery. A first delivery (attempt 0, or none) is a new
+  // event even when its body equals an earlier one's: a component that returns to an earlier
+  // impact sends the same body again when StatusMate sends no created_at.
+  if ((event.deliveryAttempt ?? 0) >= 1 && state.seen.has(dedupKey)) {
+    return { outcome: 'duplicate', patch: emptyPatch(), notices: [] };
+  }
 
-  const draft = new Draft(state, event.statusPage, receivedAt, limits);
-  const t = eventTime(event, receivedAt);
+  const notices: Notice[] = [];
+  const at = trustedCreatedAt(event.createdAt, receivedAt, limits.maxClockSkewSeconds);
+  if (event.createdAt !== null && at === null) {
+    notices.push({ kind: 'clock_skew', statusPage: event.statusPage, uuid: event.uuid, createdAt: event.createdAt, receivedAt });
+  }
+  if (!state.pages.has(event.statusPage) && state.pages.size >= limits.maxStatusPages) {
+    return refusedWhole(notices, 'status_pages', event.statusPage, event.statusPage, limits.maxStatusPages);
+  }
+
+  const draft = new Draft(state, {
+    statusPage: event.statusPage,
+    receivedAt,
+    stamp: { at, seq: state.lastSeq + 1 },
+    t: at ?? receivedAt,
+    maxComponents: limits.maxComponents,
+    maxClockSkewSeconds: limits.maxClockSkewSeconds,
+  });
+  // A new incident or maintenance past its limit is refused before anything is drafted.
+  const isNew = event.type.startsWith('incident') ? !draft.incident(event.uuid) : !draft.maintenance(event.uuid);
+  if (isNew && event.type === 'incident_created' && activeIncidentCount(state) >= limits.maxActiveIncidents) {
+    return refusedWhole(notices, 'active_incidents', event.statusPage, event.uuid, limits.maxActiveIncidents);
+  }
+  if (isNew && (event.type === 'maintenance_created' || event.type === 'maintenance_started') && unfinishedMaintenanceCount(state) >= limits.maxActiveMaintenances) {
+    return refusedWhole(notices, 'active_maintenances', event.statusPage, event.uuid, limits.maxActiveMaintenances);
+  }
+
   let outcome: 'applied' | 'stale';
   switch (event.type) {
     case 'component_impact_updated':
-      outcome = componentImpactUpdated(draft, event, t);
+      outcome = componentImpactUpdated(draft, event);
       break;
     case 'incident_created':
-      outcome = incidentCreated(draft, event, t);
+      outcome = incidentCreated(draft, event);
       break;
     case 'incident_finished':
-      outcome = incidentFinished(draft, event, t);
+      outcome = incidentFinished(draft, event);
       break;
     case 'maintenance_created':
-      outcome = maintenanceCreated(draft, event, t);
+      outcome = maintenanceCreated(draft, event);
       break;
     case 'maintenance_started':
-      outcome = maintenanceStarted(draft, event, t);
+      outcome = maintenanceStarted(draft, event);
       break;
     case 'maintenance_finished':
-      outcome = maintenanceFinished(draft, event, t);
+      outcome = maintenanceFinished(draft, event);
       break;
   }
-  const notices = draft.notices();
-  return {
-    outcome: draft.refused.length > 0 ? 'refused_limit' : outcome,
-    patch: draft.toPatch(dedupKey),
-    notices,
-  };
+
+  const { unknownImpacts, refused } = draft.notices();
+  for (const { componentUuid, impact } of unknownImpacts) {
+    notices.push({ kind: 'unknown_impact', statusPage: event.statusPage, componentUuid, impact });
+  }
+  if (refused.length > 0) {
+    notices.push({ kind: 'limit_refused', limit: 'components', statusPage: event.statusPage, uuids: refused, max: limits.maxComponents });
+  }
+  return { outcome: refused.length > 0 ? 'refused_limit' : outcome, patch: draft.toPatch(dedupKey), notices };
 }
 
-function componentImpactUpdated(draft: Draft, event: ComponentImpactUpdated, t: number): 'applied' | 'stale' {
-  const result = draft.setImpact(event.uuid, event.name, event.impact, t, true);
-  return result === 'older' ? 'stale' : 'applied';
+/**
+ * An event refused whole changes nothing, and leaves no dedup record: a later delivery of it is
+ * judged again, and applied once there is room.
+ */
+function refusedWhole(notices: Notice[], limit: LimitName, statusPage: string, uuid: string, max: number): Decision {
+  return { outcome: 'refused_limit', patch: emptyPatch(), notices: [...notices, { kind: 'limit_refused', limit, statusPage, uuids: [uuid], max }] };
 }
 
-function incidentCreated(draft: Draft, event: IncidentEvent, t: number): 'applied' | 'stale' {
+function componentImpactUpdated(draft: Draft, event: ComponentImpactUpdated): 'applied' | 'stale' {
+  return draft.setDirect(event.uuid, event.name, event.impact) === 'older' ? 'stale' : 'applied';
+}
+
+function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale' {
   const current = draft.incident(event.uuid);
   if (!current?.createdCounted) draft.count('incidentsCreated');
 
-  if (current && (current.state === 'finished' || t < current.lastEventAt)) {
+  if (current && (current.state === 'finished' || draft.isBefore(current.lastEvent))) {
     // Superseded: the incident keeps its state, but a late `created` may still bring the
     // start that an earlier `finished` lacked, so its duration can be observed now.
     let next: IncidentRecord = { ...current, createdCounted: true };
-    if (next.startAt === null) next = { ...next, startAt: event.startAt ?? t };
+    if (next.startAt === null) next = { ...next, startAt: event.startAt ?? draft.t };
     if (next.state === 'finished') next = draft.observeIncidentDuration(next);
     draft.putIncident(next);
     return 'stale';
   }
 
+  const components = held(draft, current?.components, event.components);
   draft.putIncident({
     statusPage: draft.statusPage,
     uuid: event.uuid,
     title: titleOf(event.title, current?.title, event.uuid),
     state: 'active',
-    startAt: event.startAt ?? current?.startAt ?? t,
+    startAt: event.startAt ?? current?.startAt ?? draft.t,
     endAt: event.endAt ?? current?.endAt ?? null,
-    components: mergeComponents(current?.components, event.components),
-    lastEventAt: Math.max(t, current?.lastEventAt ?? t),
+    components,
+    lastEvent: draft.stamp,
+    since: current?.since ?? startStamp(draft, event.startAt),
     createdCounted: true,
     finishedCounted: current?.finishedCounted ?? false,
     durationObserved: current?.durationObserved ?? false,
     finishedReceivedAt: null,
   });
-  for (const component of event.components) {
-    if (component.impact !== null) draft.setImpact(component.uuid, component.name, component.impact, t, false);
-  }
+  touchAll(draft, components, event.components);
   return 'applied';
 }
 
-function incidentFinished(draft: Draft, event: IncidentEvent, t: number): 'applied' | 'stale' {
+function incidentFinished(draft: Draft, event: IncidentEvent): 'applied' | 'stale' {
   const current = draft.incident(event.uuid);
   if (!current?.finishedCounted) draft.count('incidentsFinished');
 
@@ -126,120 +172,137 @@ function incidentFinished(draft: Draft, event: IncidentEvent, t: number): 'appli
     return 'stale';
   }
 
-  const startAt = event.startAt ?? current?.startAt ?? null;
-  const components = mergeComponents(current?.components, event.components);
+  const components = held(draft, current?.components, event.components);
   const finished = draft.observeIncidentDuration({
     statusPage: draft.statusPage,
     uuid: event.uuid,
     title: titleOf(event.title, current?.title, event.uuid),
     state: 'finished',
-    startAt,
-    endAt: event.endAt ?? t,
+    startAt: event.startAt ?? current?.startAt ?? null,
+    endAt: event.endAt ?? draft.t,
     components,
-    lastEventAt: Math.max(t, current?.lastEventAt ?? t),
+    lastEvent: current && draft.isBefore(current.lastEvent) ? current.lastEvent : draft.stamp,
+    since: current?.since ?? null,
     createdCounted: current?.createdCounted ?? false,
     finishedCounted: true,
     durationObserved: current?.durationObserved ?? false,
     finishedReceivedAt: draft.receivedAt,
   });
   draft.putIncident(finished);
-  for (const component of components) draft.restore(component.uuid, startAt, t, event.components);
+  // An incident first seen finished began at its start_at, else before anything known here.
+  endAll(draft, components, event.components, current?.since ?? { at: draft.trusted(event.startAt), seq: -1 });
   return 'applied';
 }
 
-function maintenanceCreated(draft: Draft, event: MaintenanceEvent, t: number): 'applied' | 'stale' {
+function maintenanceCreated(draft: Draft, event: MaintenanceEvent): 'applied' | 'stale' {
   const current = draft.maintenance(event.uuid);
   if (!current?.createdCounted) draft.count('maintenancesCreated');
 
-  if (current && (current.state !== 'scheduled' || t < current.lastEventAt)) {
+  if (current && (current.state !== 'scheduled' || draft.isBefore(current.lastEvent))) {
     draft.putMaintenance({
       ...current,
       createdCounted: true,
       scheduledStart: current.scheduledStart ?? event.startAt,
       scheduledEnd: current.scheduledEnd ?? event.endAt,
     });
+    touchAll(draft, held(draft, undefined, event.components), event.components);
     return 'stale';
   }
 
+  const components = held(draft, current?.components, event.components);
   draft.putMaintenance({
-    ...newMaintenance(draft.statusPage, event.uuid, t),
+    ...newMaintenance(draft, event.uuid),
     ...current,
     title: titleOf(event.title, current?.title, event.uuid),
     state: 'scheduled',
     scheduledStart: event.startAt ?? current?.scheduledStart ?? null,
     scheduledEnd: event.endAt ?? current?.scheduledEnd ?? null,
-    components: mergeComponents(current?.components, event.components),
-    lastEventAt: Math.max(t, current?.lastEventAt ?? t),
+    components,
+    lastEvent: draft.stamp,
     createdCounted: true,
   });
+  touchAll(draft, components, event.components);
   return 'applied';
 }
 
-function maintenanceStarted(draft: Draft, event: MaintenanceEvent, t: number): 'applied' | 'stale' {
+function maintenanceStarted(draft: Draft, event: MaintenanceEvent): 'applied' | 'stale' {
   const current = draft.maintenance(event.uuid);
   if (!current?.startedCounted) draft.count('maintenancesStarted');
 
-  if (current && (current.state === 'finished' || (current.state === 'in_progress' && t < current.lastEventAt))) {
+  if (current && (current.state === 'finished' || (current.state === 'in_progress' && draft.isBefore(current.lastEvent)))) {
     let next: MaintenanceRecord = { ...current, startedCounted: true };
-    if (next.startedAt === null) next = { ...next, startedAt: t };
-    if (next.state === 'finished') next = draft.observeMaintenanceDuration(next);
-    draft.putMaintenance(next);
+    if (next.startedAt === null) next = { ...next, startedAt: draft.t };
+    const components = held(draft, undefined, event.components);
+    if (next.state === 'finished' && current.since === null) {
+      // Finished before we learnt it had started: it held its components after all, from a time
+      // known only by created_at, and its end overrides the direct updates before that start.
+      next = draft.observeMaintenanceDuration({ ...next, since: { at: draft.stamp.at, seq: -1 } });
+      draft.putMaintenance(next);
+      endAll(draft, components, event.components, { at: draft.stamp.at, seq: -1 });
+    } else {
+      if (next.state === 'finished') next = draft.observeMaintenanceDuration(next);
+      draft.putMaintenance(next);
+      touchAll(draft, components, event.components);
+    }
     return 'stale';
   }
 
+  const components = held(draft, current?.components, event.components);
   draft.putMaintenance({
-    ...newMaintenance(draft.statusPage, event.uuid, t),
+    ...newMaintenance(draft, event.uuid),
     ...current,
     title: titleOf(event.title, current?.title, event.uuid),
     state: 'in_progress',
     scheduledStart: event.startAt ?? current?.scheduledStart ?? null,
     scheduledEnd: event.endAt ?? current?.scheduledEnd ?? null,
-    startedAt: current?.startedAt ?? t,
-    components: mergeComponents(current?.components, event.components),
-    lastEventAt: Math.max(t, current?.lastEventAt ?? t),
+    startedAt: current?.startedAt ?? draft.t,
+    components,
+    lastEvent: draft.stamp,
+    since: current?.since ?? draft.stamp,
     startedCounted: true,
   });
-  for (const component of event.components) {
-    draft.setImpact(component.uuid, component.name, component.impact ?? MAINTENANCE_IMPACT, t, false);
-  }
+  touchAll(draft, components, event.components);
   return 'applied';
 }
 
-function maintenanceFinished(draft: Draft, event: MaintenanceEvent, t: number): 'applied' | 'stale' {
+function maintenanceFinished(draft: Draft, event: MaintenanceEvent): 'applied' | 'stale' {
   const current = draft.maintenance(event.uuid);
   if (!current?.finishedCounted) draft.count('maintenancesFinished');
 
   if (current?.state === 'finished') {
     if (!current.finishedCounted) draft.putMaintenance({ ...current, finishedCounted: true });
+    touchAll(draft, held(draft, undefined, event.components), event.components);
     return 'stale';
   }
 
-  const components = mergeComponents(current?.components, event.components);
+  const components = held(draft, current?.components, event.components);
   const finished = draft.observeMaintenanceDuration({
-    ...newMaintenance(draft.statusPage, event.uuid, t),
+    ...newMaintenance(draft, event.uuid),
     ...current,
     title: titleOf(event.title, current?.title, event.uuid),
     state: 'finished',
     scheduledStart: current?.scheduledStart ?? event.startAt,
     scheduledEnd: current?.scheduledEnd ?? event.endAt,
-    finishedAt: t,
+    finishedAt: draft.t,
     components,
-    lastEventAt: Math.max(t, current?.lastEventAt ?? t),
+    lastEvent: current && draft.isBefore(current.lastEvent) ? current.lastEvent : draft.stamp,
     finishedCounted: true,
     finishedReceivedAt: draft.receivedAt,
   });
   draft.putMaintenance(finished);
-  // A maintenance that never started never set any component, so finishing it changes none.
-  if (current === undefined || current.state === 'in_progress') {
-    const startedAt = current?.startedAt ?? current?.scheduledStart ?? event.startAt;
-    for (const component of components) draft.restore(component.uuid, startedAt, t, event.components);
+  if (current?.state === 'in_progress') {
+    endAll(draft, components, event.components, current.since ?? { at: null, seq: -1 });
+  } else {
+    // Not known to have started: it may never have (a cancelled maintenance), so finishing it
+    // overrides nothing. Should its maintenance_started arrive late, that event ends its hold.
+    touchAll(draft, components, event.components);
   }
   return 'applied';
 }
 
-function newMaintenance(statusPage: string, uuid: string, t: number): MaintenanceRecord {
+function newMaintenance(draft: Draft, uuid: string): MaintenanceRecord {
   return {
-    statusPage,
+    statusPage: draft.statusPage,
     uuid,
     title: uuid,
     state: 'scheduled',
@@ -248,7 +311,8 @@ function newMaintenance(statusPage: string, uuid: string, t: number): Maintenanc
     startedAt: null,
     finishedAt: null,
     components: [],
-    lastEventAt: t,
+    lastEvent: draft.stamp,
+    since: null,
     createdCounted: false,
     startedCounted: false,
     finishedCounted: false,
@@ -257,229 +321,45 @@ function newMaintenance(statusPage: string, uuid: string, t: number): Maintenanc
   };
 }
 
+/** The stamp of an incident's start: its start_at (if trusted), else the creating event's. */
+function startStamp(draft: Draft, startAt: number | null): Stamp {
+  return { at: draft.trusted(startAt) ?? draft.stamp.at, seq: draft.stamp.seq };
+}
+
 function titleOf(sent: string | null, known: string | undefined, uuid: string): string {
   if (sent !== null) return cutLabel(sent);
   return known ?? uuid;
 }
 
-/** The union of two affected-component lists; the newer entry for a component wins. */
-function mergeComponents(known: ComponentImpact[] | undefined, sent: AffectedComponent[]): ComponentImpact[] {
+/**
+ * The components an incident or maintenance holds: the union of what it held and what the event
+ * names (the newer entry for a component wins), less the components refused by MAX_COMPONENTS.
+ */
+function held(draft: Draft, known: ComponentImpact[] | undefined, sent: AffectedComponent[]): ComponentImpact[] {
   const merged = new Map<string, ComponentImpact>();
   for (const component of known ?? []) merged.set(component.uuid, component);
-  for (const component of sent) merged.set(component.uuid, { uuid: component.uuid, impact: component.impact });
+  for (const component of sent) {
+    if (draft.admit(component.uuid)) merged.set(component.uuid, { uuid: component.uuid, impact: component.impact });
+  }
   return [...merged.values()];
 }
 
-type CounterField = 'incidentsCreated' | 'incidentsFinished' | 'maintenancesCreated' | 'maintenancesStarted' | 'maintenancesFinished';
-
 /**
- * The records one event changes, read through to the committed state for the rest. Keeps the
- * reducer's functions free of bookkeeping: they ask for a record, and put back a new one.
+ * Shows, for each component an event names or its record holds, what its holders now say.
+ * Every event of an incident or maintenance does this, whichever arrives first, so that each
+ * order of its events leaves its components the same (known, and at the same impact).
  */
-class Draft {
-  readonly refused: string[] = [];
-  private readonly unknownImpacts: { componentUuid: string; impact: string }[] = [];
-  private stats: PageStats;
-  private readonly components = new Map<string, ComponentRecord>();
-  private readonly incidents = new Map<string, IncidentRecord>();
-  private readonly maintenances = new Map<string, MaintenanceRecord>();
-  private newComponents = 0;
+function touchAll(draft: Draft, components: ComponentImpact[], sent: AffectedComponent[]): void {
+  const names = namesOf(sent);
+  for (const component of components) draft.touch(component.uuid, names.get(component.uuid) ?? null);
+}
 
-  constructor(
-    private readonly state: State,
-    readonly statusPage: string,
-    readonly receivedAt: number,
-    private readonly limits: Limits,
-  ) {
-    const committed = state.pages.get(statusPage)?.stats ?? emptyPageStats(statusPage);
-    this.stats = { ...committed, lastReceivedAt: receivedAt };
-  }
+/** Ends the hold of an incident or maintenance that began at `since` on each of its components. */
+function endAll(draft: Draft, components: ComponentImpact[], sent: AffectedComponent[], since: Stamp): void {
+  const names = namesOf(sent);
+  for (const component of components) draft.end(component.uuid, names.get(component.uuid) ?? null, since);
+}
 
-  private get page() {
-    return this.state.pages.get(this.statusPage);
-  }
-
-  component(uuid: string): ComponentRecord | undefined {
-    return this.components.get(uuid) ?? this.page?.components.get(uuid);
-  }
-
-  incident(uuid: string): IncidentRecord | undefined {
-    return this.incidents.get(uuid) ?? this.page?.incidents.get(uuid);
-  }
-
-  maintenance(uuid: string): MaintenanceRecord | undefined {
-    return this.maintenances.get(uuid) ?? this.page?.maintenances.get(uuid);
-  }
-
-  putIncident(record: IncidentRecord): void {
-    this.incidents.set(record.uuid, record);
-  }
-
-  putMaintenance(record: MaintenanceRecord): void {
-    this.maintenances.set(record.uuid, record);
-  }
-
-  count(field: CounterField): void {
-    this.stats = { ...this.stats, [field]: this.stats[field] + 1 };
-  }
-
-  observeIncidentDuration(incident: IncidentRecord): IncidentRecord {
-    if (incident.durationObserved || incident.startAt === null || incident.endAt === null) return incident;
-    const seconds = incident.endAt - incident.startAt;
-    if (seconds >= 0) {
-      this.stats = { ...this.stats, incidentDuration: observe(this.stats.incidentDuration, DURATION_BUCKETS, seconds) };
-    }
-    return { ...incident, durationObserved: true };
-  }
-
-  observeMaintenanceDuration(maintenance: MaintenanceRecord): MaintenanceRecord {
-    if (maintenance.durationObserved || maintenance.startedAt === null || maintenance.finishedAt === null) {
-      return maintenance;
-    }
-    const seconds = maintenance.finishedAt - maintenance.startedAt;
-    if (seconds >= 0) {
-      this.stats = {
-        ...this.stats,
-        maintenanceDuration: observe(this.stats.maintenanceDuration, DURATION_BUCKETS, seconds),
-      };
-    }
-    return { ...maintenance, durationObserved: true };
-  }
-
-  /**
-   * Sets a component's impact as of event time `t`. An event older than the one that last set
-   * the component does not overwrite it; a new component past the limit is refused.
-   */
-  setImpact(uuid: string, name: string | null, impact: string, t: number, direct: boolean): 'set' | 'older' | 'refused' {
-    const current = this.component(uuid);
-    if (!isKnownImpact(impact)) this.unknownImpacts.push({ componentUuid: uuid, impact });
-    if (!current) {
-      if (!this.admitNewComponent(uuid)) return 'refused';
-      this.components.set(uuid, {
-        statusPage: this.statusPage,
-        uuid,
-        name: cutLabel(name ?? uuid),
-        impact,
-        changedAt: t,
-        updatedAt: t,
-        directUpdateAt: direct ? t : null,
-      });
-      return 'set';
-    }
-    if (t < current.updatedAt) return 'older';
-    this.components.set(uuid, {
-      ...current,
-      name: name === null ? current.name : cutLabel(name),
-      impact,
-      changedAt: impact === current.impact ? current.changedAt : t,
-      updatedAt: t,
-      directUpdateAt: direct ? t : current.directUpdateAt,
-    });
-    return 'set';
-  }
-
-  /**
-   * After an incident or maintenance ends, a component goes back to the worst impact among the
-   * other active incidents and in-progress maintenances that affect it, or to operational —
-   * unless it was updated directly after the one that ended had begun: that update stands.
-   */
-  restore(uuid: string, endedStartAt: number | null, t: number, sent: AffectedComponent[]): void {
-    const current = this.component(uuid);
-    if (current?.directUpdateAt != null && (endedStartAt === null || current.directUpdateAt > endedStartAt)) return;
-    const impact = this.worstOtherImpact(uuid);
-    if (!current) {
-      if (!this.admitNewComponent(uuid)) return;
-      const name = sent.find((component) => component.uuid === uuid)?.name ?? null;
-      this.components.set(uuid, {
-        statusPage: this.statusPage,
-        uuid,
-        name: cutLabel(name ?? uuid),
-        impact,
-        changedAt: t,
-        updatedAt: t,
-        directUpdateAt: null,
-      });
-      return;
-    }
-    this.components.set(uuid, {
-      ...current,
-      impact,
-      changedAt: impact === current.impact ? current.changedAt : t,
-      updatedAt: Math.max(t, current.updatedAt),
-    });
-  }
-
-  private worstOtherImpact(componentUuid: string): string {
-    // Starts below every level (an unknown impact is -1), so the first impact found is taken and
-    // a later one only when strictly worse: ties go to the first.
-    let worst: string | undefined;
-    let worstLevel = -Infinity;
-    const consider = (impact: string | null) => {
-      if (impact === null) return;
-      const level = impactLevel(impact);
-      if (level > worstLevel) {
-        worst = impact;
-        worstLevel = level;
-      }
-    };
-    // Committed holders, except those this event changes: their drafted record decides below.
-    const holders = this.page?.holders.get(componentUuid);
-    if (holders) {
-      for (const holder of holders.values()) {
-        if (holder.impact === null || holder.level <= worstLevel) continue;
-        const drafted = holder.kind === 'incident' ? this.incidents.has(holder.uuid) : this.maintenances.has(holder.uuid);
-        if (drafted) continue;
-        worst = holder.impact;
-        worstLevel = holder.level;
-      }
-    }
-    for (const incident of this.incidents.values()) {
-      if (incident.state !== 'active') continue;
-      for (const component of incident.components) if (component.uuid === componentUuid) consider(component.impact);
-    }
-    for (const maintenance of this.maintenances.values()) {
-      if (maintenance.state !== 'in_progress') continue;
-      for (const component of maintenance.components) {
-        if (component.uuid === componentUuid) consider(component.impact ?? MAINTENANCE_IMPACT);
-      }
-    }
-    return worst ?? OPERATIONAL;
-  }
-
-  private admitNewComponent(uuid: string): boolean {
-    if (this.state.componentCount + this.newComponents >= this.limits.maxComponents) {
-      if (!this.refused.includes(uuid)) this.refused.push(uuid);
-      return false;
-    }
-    this.newComponents += 1;
-    return true;
-  }
-
-  notices(): Notice[] {
-    const notices: Notice[] = this.unknownImpacts.map(({ componentUuid, impact }) => ({
-      kind: 'unknown_impact',
-      statusPage: this.statusPage,
-      componentUuid,
-      impact,
-    }));
-    if (this.refused.length > 0) {
-      notices.push({
-        kind: 'components_refused',
-        statusPage: this.statusPage,
-        componentUuids: this.refused,
-        maxComponents: this.limits.maxComponents,
-      });
-    }
-    return notices;
-  }
-
-  toPatch(dedupKey: string): Patch {
-    const patch = emptyPatch();
-    patch.pages.push(this.stats);
-    patch.components.push(...this.components.values());
-    patch.incidents.push(...this.incidents.values());
-    patch.maintenances.push(...this.maintenances.values());
-    patch.seen.push({ key: dedupKey, receivedAt: this.receivedAt });
-    return patch;
-  }
+function namesOf(components: AffectedComponent[]): Map<string, string | null> {
+  return new Map(components.map((component) => [component.uuid, component.name]));
 }

@@ -1,6 +1,7 @@
 import { DURATION_BUCKETS } from './buckets.js';
 import { emptyHistogram, type Histogram } from './histogram.js';
 import { impactLevel, MAINTENANCE_IMPACT, UNKNOWN_IMPACT_LEVEL } from './impact.js';
+import type { Stamp } from './order.js';
 
 // The exporter's whole state is plain, JSON-serialisable data: what the stores persist row by
 // row and what the collectors render. Records are never mutated in place; the reducer returns
@@ -10,13 +11,21 @@ export type ComponentRecord = {
   statusPage: string;
   uuid: string;
   name: string;
+  /**
+   * What the exporter shows: derived from `direct`, `cleared` and the active incidents and
+   * in-progress maintenances that hold the component (see Draft.derive), never set on its own,
+   * so that the same events give the same impact in whatever order they arrive.
+   */
   impact: string;
   /** When the impact last changed value (event time), for the last-change metric. */
   changedAt: number;
-  /** Event time of the newest event that set this component; older ones may not overwrite it. */
-  updatedAt: number;
-  /** Event time of the last component_impact_updated: such a direct update outlives incidents that began before it. */
-  directUpdateAt: number | null;
+  /** The newest component_impact_updated, unless an incident or maintenance that began after it has ended since. */
+  direct: { stamp: Stamp; impact: string } | null;
+  /**
+   * The latest start of an incident or maintenance of this component that has ended: a direct
+   * update before it was overridden by that incident, and does not come back when it ends.
+   */
+  cleared: Stamp | null;
 };
 
 export type ComponentImpact = { uuid: string; impact: string | null };
@@ -29,8 +38,10 @@ export type IncidentRecord = {
   startAt: number | null;
   endAt: number | null;
   components: ComponentImpact[];
-  /** Event time of the newest event applied to this incident. */
-  lastEventAt: number;
+  /** The newest event applied to this incident. */
+  lastEvent: Stamp;
+  /** The event that made it active: direct updates after it outlive the incident. Null until then. */
+  since: Stamp | null;
   createdCounted: boolean;
   finishedCounted: boolean;
   durationObserved: boolean;
@@ -52,7 +63,10 @@ export type MaintenanceRecord = {
   /** Event time of maintenance_finished. */
   finishedAt: number | null;
   components: ComponentImpact[];
-  lastEventAt: number;
+  /** The newest event applied to this maintenance. */
+  lastEvent: Stamp;
+  /** The event that started it: direct updates after it outlive the maintenance. Null until then. */
+  since: Stamp | null;
   createdCounted: boolean;
   startedCounted: boolean;
   finishedCounted: boolean;
@@ -96,13 +110,15 @@ export type Page = {
  * An active incident or in-progress maintenance holding a component at an impact, with that
  * impact's level (kept here because restoring a component compares the levels of all its holders).
  */
-export type Holder = { kind: 'incident' | 'maintenance'; uuid: string; impact: string | null; level: number };
+export type Holder = { kind: 'incident' | 'maintenance'; uuid: string; impact: string | null; level: number; stamp: Stamp };
 
 export type State = {
   pages: Map<string, Page>;
   /** Dedup keys of committed events, with their receipt time (pruned with the retention). */
   seen: Map<string, number>;
   componentCount: number;
+  /** The highest stamp sequence of any record: the next event is stamped one above it (see Stamp). */
+  lastSeq: number;
   /** Bumped by every applied patch, so renderers can cache per version. */
   version: number;
 };
@@ -148,7 +164,7 @@ export function isEmptyPatch(patch: Patch): boolean {
 }
 
 export function createState(): State {
-  return { pages: new Map(), seen: new Map(), componentCount: 0, version: 0 };
+  return { pages: new Map(), seen: new Map(), componentCount: 0, lastSeq: 0, version: 0 };
 }
 
 export function emptyPageStats(statusPage: string): PageStats {
@@ -194,7 +210,7 @@ function index(page: Page, kind: Holder['kind'], record: IncidentRecord | Mainte
     if (add) {
       if (!holders) page.holders.set(component.uuid, (holders = new Map()));
       const impact = component.impact ?? (kind === 'maintenance' ? MAINTENANCE_IMPACT : null);
-      holders.set(key, { kind, uuid: record.uuid, impact, level: impact === null ? UNKNOWN_IMPACT_LEVEL : impactLevel(impact) });
+      holders.set(key, { kind, uuid: record.uuid, impact, level: impact === null ? UNKNOWN_IMPACT_LEVEL : impactLevel(impact), stamp: record.lastEvent });
     } else if (holders) {
       holders.delete(key);
       if (holders.size === 0) page.holders.delete(component.uuid);
@@ -213,8 +229,12 @@ export function applyPatch(state: State, patch: Patch): void {
     const components = pageOf(state, component.statusPage).components;
     if (!components.has(component.uuid)) state.componentCount += 1;
     components.set(component.uuid, component);
+    // `cleared` may hold the stamp of an incident since pruned: the next event must still come after it.
+    if (component.direct && component.direct.stamp.seq > state.lastSeq) state.lastSeq = component.direct.stamp.seq;
+    if (component.cleared && component.cleared.seq > state.lastSeq) state.lastSeq = component.cleared.seq;
   }
   for (const incident of patch.incidents) {
+    if (incident.lastEvent.seq > state.lastSeq) state.lastSeq = incident.lastEvent.seq;
     const page = pageOf(state, incident.statusPage);
     index(page, 'incident', page.incidents.get(incident.uuid), false);
     page.incidents.set(incident.uuid, incident);
@@ -223,6 +243,7 @@ export function applyPatch(state: State, patch: Patch): void {
     else page.activeIncidents.delete(incident.uuid);
   }
   for (const maintenance of patch.maintenances) {
+    if (maintenance.lastEvent.seq > state.lastSeq) state.lastSeq = maintenance.lastEvent.seq;
     const page = pageOf(state, maintenance.statusPage);
     index(page, 'maintenance', page.maintenances.get(maintenance.uuid), false);
     page.maintenances.set(maintenance.uuid, maintenance);
@@ -300,7 +321,7 @@ export function cloneState(state: State): State {
       holders: new Map([...page.holders].map(([uuid, holders]) => [uuid, new Map(holders)])),
     });
   }
-  return { pages, seen: new Map(state.seen), componentCount: state.componentCount, version: state.version };
+  return { pages, seen: new Map(state.seen), componentCount: state.componentCount, lastSeq: state.lastSeq, version: state.version };
 }
 
 /**
@@ -311,5 +332,20 @@ export function replaceState(target: State, source: State): void {
   target.pages = source.pages;
   target.seen = source.seen;
   target.componentCount = source.componentCount;
+  target.lastSeq = source.lastSeq;
   target.version = Math.max(target.version, source.version) + 1;
+}
+
+/** Active incidents over all status pages (what MAX_ACTIVE_INCIDENTS bounds). */
+export function activeIncidentCount(state: State): number {
+  let count = 0;
+  for (const page of state.pages.values()) count += page.activeIncidents.size;
+  return count;
+}
+
+/** Scheduled and in-progress maintenances over all status pages (what MAX_ACTIVE_MAINTENANCES bounds). */
+export function unfinishedMaintenanceCount(state: State): number {
+  let count = 0;
+  for (const page of state.pages.values()) count += page.unfinishedMaintenances.size;
+  return count;
 }

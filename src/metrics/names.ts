@@ -28,6 +28,8 @@ export const METRIC = {
 
   webhookRequests: 'statusmate_webhook_requests_total',
   webhookRetries: 'statusmate_webhook_retries_total',
+  webhookClockSkew: 'statusmate_webhook_clock_skew_total',
+  limitRefusals: 'statusmate_limit_refusals_total',
   webhookLastReceived: 'statusmate_webhook_last_received_timestamp_seconds',
   webhookRequestDuration: 'statusmate_webhook_request_duration_seconds',
   storeUp: 'statusmate_store_up',
@@ -54,6 +56,7 @@ export const LABEL = {
   version: 'version',
   revision: 'revision',
   nodejsVersion: 'nodejs_version',
+  limit: 'limit',
 } as const;
 
 export { DURATION_BUCKETS } from '../domain/buckets.js';

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LIMIT_NAMES, type LimitName } from '../domain/reducer.js';
 import type { Store } from '../store/store.js';
 import {
   LABEL,
@@ -18,6 +19,8 @@ export class Telemetry {
   private readonly requests: Counter<string>;
   private readonly retries: Counter<string>;
   private readonly duration: Histogram<string>;
+  private readonly limitRefusals: Counter<string>;
+  private readonly clockSkews: Counter;
 
   constructor(store: Store, build: BuildInfo) {
     const registers = [this.registry];
@@ -40,6 +43,17 @@ export class Telemetry {
       buckets: [...REQUEST_DURATION_BUCKETS],
       registers,
     });
+    this.limitRefusals = new Counter({
+      name: METRIC.limitRefusals,
+      help: 'Events or components refused because a limit (MAX_COMPONENTS, MAX_ACTIVE_INCIDENTS, MAX_ACTIVE_MAINTENANCES, MAX_STATUS_PAGES) was reached.',
+      labelNames: [LABEL.limit],
+      registers,
+    });
+    this.clockSkews = new Counter({
+      name: METRIC.webhookClockSkew,
+      help: 'Events whose created_at was further ahead of receipt than MAX_CLOCK_SKEW_SECONDS, and so were ordered by arrival.',
+      registers,
+    });
     new Gauge({
       name: METRIC.storeUp,
       help: 'Whether the store answers (1) or not (0).',
@@ -56,6 +70,7 @@ export class Telemetry {
     }).set({ version: build.version, revision: build.revision, nodejs_version: process.version }, 1);
 
     // Every series exists from start-up, so rate() and increase() see the first event.
+    for (const limit of LIMIT_NAMES) this.limitRefusals.inc({ limit }, 0);
     for (const type of WEBHOOK_TYPE_LABELS) {
       this.retries.inc({ type }, 0);
       for (const outcome of OUTCOMES) this.requests.inc({ type, outcome }, 0);
@@ -66,6 +81,14 @@ export class Telemetry {
     this.requests.inc({ type, outcome });
     if (retry) this.retries.inc({ type });
     this.duration.observe(seconds);
+  }
+
+  limitRefused(limit: LimitName): void {
+    this.limitRefusals.inc({ limit });
+  }
+
+  clockSkew(): void {
+    this.clockSkews.inc();
   }
 
   async text(): Promise<string> {

@@ -134,12 +134,14 @@ export class SqliteFile {
   }
 
   read(): StoredRows {
-    const rows = (table: string) => (this.db.prepare(`SELECT data FROM ${table}`).all() as Row[]).map((row) => row.data);
+    // Ordered by key, so that a process that loads the file holds its maps in the same order
+    // every time (nothing may depend on that order, but nothing then can by accident).
+    const rows = (table: string, key: string) => (this.db.prepare(`SELECT data FROM ${table} ORDER BY ${key}`).all() as Row[]).map((row) => row.data);
     return {
-      pages: rows('pages'),
-      components: rows('components'),
-      incidents: rows('incidents'),
-      maintenances: rows('maintenances'),
+      pages: rows('pages', 'status_page'),
+      components: rows('components', 'status_page, uuid'),
+      incidents: rows('incidents', 'status_page, uuid'),
+      maintenances: rows('maintenances', 'status_page, uuid'),
       seen: (this.db.prepare('SELECT keys, received_at AS receivedAt FROM seen_batches ORDER BY id').all() as { keys: string; receivedAt: number }[]).flatMap(
         ({ keys, receivedAt }) => keys.split(KEY_SEPARATOR).map((key) => ({ key, receivedAt })),
       ),

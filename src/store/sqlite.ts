@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { applyPatch, createState, emptyPatch, type Patch, type State } from '../domain/state.js';
 import type { SqliteOptions, StoredRows } from './sqlite-file.js';
+import { parseRecord } from './records.js';
 import { patchRows } from './sqlite-rows.js';
 import type { StoreReply, StoreRequest } from './sqlite-worker.js';
 import { StoreError, type Store } from './store.js';
@@ -48,7 +49,11 @@ export class SqliteStore implements Store {
     // Commits sent from here on are queued behind this read.
     this.refusing = false;
     const { rows } = await this.request({ op: 'read' });
-    return stateOf(rows as StoredRows);
+    try {
+      return stateOf(rows as StoredRows);
+    } catch (error) {
+      throw new StoreError(`SQLite file ${this.options.path}: ${(error as Error).message}`);
+    }
   }
 
   async commit(patch: Patch): Promise<void> {
@@ -131,10 +136,10 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 function stateOf(rows: StoredRows): State {
   const patch = emptyPatch();
-  patch.pages = rows.pages.map((row) => JSON.parse(row) as Patch['pages'][number]);
-  patch.components = rows.components.map((row) => JSON.parse(row) as Patch['components'][number]);
-  patch.incidents = rows.incidents.map((row) => JSON.parse(row) as Patch['incidents'][number]);
-  patch.maintenances = rows.maintenances.map((row) => JSON.parse(row) as Patch['maintenances'][number]);
+  patch.pages = rows.pages.map((row) => parseRecord('pages', row));
+  patch.components = rows.components.map((row) => parseRecord('components', row));
+  patch.incidents = rows.incidents.map((row) => parseRecord('incidents', row));
+  patch.maintenances = rows.maintenances.map((row) => parseRecord('maintenances', row));
   patch.seen = rows.seen;
   const state = createState();
   applyPatch(state, patch);

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { Notice } from '../domain/reducer.js';
 import { logRequest } from '../http/access-log.js';
 import { EMPTY_INVENTORY } from '../inventory/file.js';
 import type { Ingestor } from '../ingest/ingestor.js';
@@ -11,6 +10,7 @@ import { createWebhookAccess, type WebhookAccess } from './access.js';
 import { presentedToken } from './auth.js';
 import { BodyAbortedError, BodyTooLargeError, isJsonContentType, readBody } from './body.js';
 import type { Delivery, RecentDeliveries } from './deliveries.js';
+import { reportNotices } from './notices.js';
 import { parseWebhook, type Problem } from './schema.js';
 import { scopeAllows } from './token-scope.js';
 
@@ -60,14 +60,6 @@ const rejected = (status: number, outcome: Outcome, error: string, issues: Probl
   body: { error, issues },
   log: { type, outcome, error },
 });
-
-const logNotice = (logger: Logger, notice: Notice) => {
-  if (notice.kind === 'unknown_impact') {
-    logger.warn({ status_page: notice.statusPage, component_uuid: notice.componentUuid, impact: notice.impact }, 'unknown impact kept with level -1');
-  } else {
-    logger.warn({ status_page: notice.statusPage, component_uuids: notice.componentUuids, max_components: notice.maxComponents }, 'new components refused: MAX_COMPONENTS reached');
-  }
-};
 
 export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -148,7 +140,7 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     }
     try {
       const decision = await deps.ingestor.ingest(event, receivedAt);
-      for (const notice of decision.notices) logNotice(deps.logger, notice);
+      reportNotices(deps.logger, deps.telemetry, decision.notices);
       return {
         status: 200,
         body: { status: decision.outcome, type: event.type, uuid: event.uuid, status_page: event.statusPage },

@@ -20,8 +20,8 @@ describe('declared pages and components', () => {
     const decision = player.play(componentUpdate(1, 'major_outage', T0 - 86_400, { name: null }));
     expect(decision.outcome).toBe('applied');
     expect(player.page().components.get(uuid(1))).toMatchObject({ name: 'API', impact: 'major_outage', changedAt: T0 - 86_400 });
-    // The record the reducer wrote carries the event's time, not the declared one.
-    expect(decision.patch.components[0]?.updatedAt).toBe(T0 - 86_400);
+    // The record the reducer wrote is the webhook's: it will be committed.
+    expect(decision.patch.components[0]).toMatchObject({ impact: 'major_outage', direct: { impact: 'major_outage' } });
   });
 
   it('leave a component the state already has as it is, naming it only when no webhook did', () => {

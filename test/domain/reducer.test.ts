@@ -229,7 +229,7 @@ describe('limits and labels', () => {
     p.playAll([componentUpdate(1, 'operational', T0), componentUpdate(2, 'operational', T0)]);
     const refused = p.play(componentUpdate(3, 'major_outage', T0));
     expect(refused.outcome).toBe('refused_limit');
-    expect(refused.notices).toContainEqual({ kind: 'components_refused', statusPage: PAGE, componentUuids: [uuid(3)], maxComponents: 2 });
+    expect(refused.notices).toContainEqual({ kind: 'limit_refused', limit: 'components', statusPage: PAGE, uuids: [uuid(3)], max: 2 });
     expect(p.impact(3)).toBeUndefined();
     expect(p.state.componentCount).toBe(2);
 

@@ -193,7 +193,9 @@ describe('POST /webhook answers', () => {
     expect(refused.body.status).toBe('refused_limit');
     expect(app.ingestor.state.componentCount).toBe(1);
     expect(requestsTotal(await metrics(), 'component_impact_updated', 'refused_limit')).toBe(1);
-    expect(app.logs.lines.some((line) => line.level === 'warn' && line.max_components === 1)).toBe(true);
+    expect(app.logs.lines.some((line) => line.level === 'warn' && line.limit === 'components' && line.max === 1)).toBe(true);
+    expect(sampleValue(await metrics(), 'statusmate_limit_refusals_total', { limit: 'components' })).toBe(1);
+    expect(sampleValue(await metrics(), 'statusmate_limit_refusals_total', { limit: 'active_incidents' })).toBe(0);
   });
 
   it('keeps an unknown impact at level -1 and logs it at warn', async () => {

@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { describe, expect, it } from 'vitest';
 import { createState, type Patch } from '../../src/domain/state.js';
 import { Ingestor } from '../../src/ingest/ingestor.js';
@@ -63,7 +64,7 @@ class GatedStore extends MemoryStore {
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
-const limits = { maxComponents: 100 };
+const limits = { ...DEFAULT_LIMITS, maxComponents: 100 };
 
 describe('the ingestor', () => {
   it('commits events that arrive together in one transaction, each reduced after the one before', async () => {

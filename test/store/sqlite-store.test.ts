@@ -13,8 +13,8 @@ const component = (uuid: string, impact: string): ComponentRecord => ({
   name: `Component ${uuid}`,
   impact,
   changedAt: 1_700_000_000,
-  updatedAt: 1_700_000_000,
-  directUpdateAt: null,
+  direct: { stamp: { at: 1_700_000_000, seq: 1 }, impact },
+  cleared: null,
 });
 
 const patchOf = (records: ComponentRecord[], key: string): Patch => ({

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createApps, type Apps } from '../../src/app.js';
+import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
 import { Ingestor } from '../../src/ingest/ingestor.js';
 import { createLogger } from '../../src/logger.js';
 import { LiveInventory } from '../../src/inventory/live.js';
@@ -45,6 +46,7 @@ export type TestAppOptions = {
   tokens?: string[];
   maxBodyBytes?: number;
   maxComponents?: number;
+  limits?: Partial<Limits>;
   defaultStatusPage?: string;
   separateMetrics?: boolean;
   /** STATUS_PAGES_FILE. */
@@ -63,7 +65,8 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
   const defaultStatusPage = options.defaultStatusPage ?? 'default';
   const inventory = LiveInventory.load({ file: options.statusPagesFile, env: options.env ?? {}, allPagesTokens: tokens, defaultStatusPage, logger });
   const state = await store.load();
-  const ingestor = new Ingestor(store, state, { maxComponents: options.maxComponents ?? 10_000 }, inventory.overlay);
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits, ...(options.maxComponents === undefined ? {} : { maxComponents: options.maxComponents }) };
+  const ingestor = new Ingestor(store, state, limits, inventory.overlay);
   inventory.attach((overlay) => ingestor.reseed(overlay));
   // After the overlay of declared pages, which changes memory but commits nothing.
   const loadedVersion = state.version;

@@ -1,5 +1,5 @@
 import type { AffectedComponent, ComponentImpactUpdated, IncidentEvent, MaintenanceEvent, StatusMateEvent } from '../../src/domain/event.js';
-import { reduce, type Decision, type Limits } from '../../src/domain/reducer.js';
+import { DEFAULT_LIMITS, reduce, type Decision, type Limits } from '../../src/domain/reducer.js';
 import { applyPatch, createState, type State } from '../../src/domain/state.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
 
@@ -27,7 +27,10 @@ export function maintenance(type: MaintenanceEvent['type'], id: number, at: numb
 export class Player {
   readonly state: State = createState();
   readonly decisions: Decision[] = [];
-  constructor(private readonly limits: Limits = { maxComponents: 10_000 }) {}
+  constructor(limits: Partial<Limits> = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+  private readonly limits: Limits;
 
   play(event: StatusMateEvent, receivedAt = T0 + 10_000): Decision {
     const decision = reduce(this.state, event, dedupKey(event), receivedAt, this.limits);

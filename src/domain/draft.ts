@@ -1,0 +1,272 @@
+import { DURATION_BUCKETS } from './buckets.js';
+import { observe } from './histogram.js';
+import { impactLevel, isKnownImpact, MAINTENANCE_IMPACT, OPERATIONAL } from './impact.js';
+import { cutLabel } from './labels.js';
+import { asTrusted, isBefore, trustedCreatedAt, type Stamp } from './order.js';
+import {
+  emptyPageStats,
+  emptyPatch,
+  type ComponentImpact,
+  type ComponentRecord,
+  type IncidentRecord,
+  type MaintenanceRecord,
+  type PageStats,
+  type Patch,
+  type State,
+} from './state.js';
+
+export type CounterField = 'incidentsCreated' | 'incidentsFinished' | 'maintenancesCreated' | 'maintenancesStarted' | 'maintenancesFinished';
+
+/** What one event is reduced with besides the state: its receipt, its stamp and the limits. */
+export type DraftContext = {
+  statusPage: string;
+  receivedAt: number;
+  /** Where the event stands in the order of events (see order.ts). */
+  stamp: Stamp;
+  /** The event's time for values (start, end, last change): its trusted created_at, else its receipt. */
+  t: number;
+  maxComponents: number;
+  maxClockSkewSeconds: number;
+};
+
+/**
+ * The records one event changes, read through to the committed state for the rest. Keeps the
+ * reducer's functions free of bookkeeping: they ask for a record, and put back a new one.
+ *
+ * Every choice here depends on data only (values, uuids, stamps), never on the order of a Map,
+ * which differs between a process that built its state event by event and one that loaded it.
+ */
+export class Draft {
+  readonly statusPage: string;
+  readonly receivedAt: number;
+  readonly stamp: Stamp;
+  readonly t: number;
+  /** New components past MAX_COMPONENTS, in the order the event named them. */
+  readonly refused = new Set<string>();
+  readonly unknownImpacts: { componentUuid: string; impact: string }[] = [];
+  private stats: PageStats;
+  private readonly components = new Map<string, ComponentRecord>();
+  private readonly incidents = new Map<string, IncidentRecord>();
+  private readonly maintenances = new Map<string, MaintenanceRecord>();
+  /** Components this event may create: admitted under MAX_COMPONENTS, not yet in the state. */
+  private readonly admittedNew = new Set<string>();
+
+  constructor(
+    private readonly state: State,
+    private readonly context: DraftContext,
+  ) {
+    this.statusPage = context.statusPage;
+    this.receivedAt = context.receivedAt;
+    this.stamp = context.stamp;
+    this.t = context.t;
+    const committed = state.pages.get(this.statusPage)?.stats ?? emptyPageStats(this.statusPage);
+    this.stats = { ...committed, lastReceivedAt: this.receivedAt };
+  }
+
+  private get page() {
+    return this.state.pages.get(this.statusPage);
+  }
+
+  /** A time on StatusMate's clock, or null when it is further ahead of receipt than the skew allowed. */
+  trusted(time: number | null): number | null {
+    return trustedCreatedAt(time, this.receivedAt, this.context.maxClockSkewSeconds);
+  }
+
+  /** Whether this event comes before the one that wrote `stamp` (so must not overwrite it). */
+  isBefore(stamp: Stamp): boolean {
+    return isBefore(this.stamp, asTrusted(stamp, this.receivedAt, this.context.maxClockSkewSeconds));
+  }
+
+  component(uuid: string): ComponentRecord | undefined {
+    return this.components.get(uuid) ?? this.page?.components.get(uuid);
+  }
+
+  incident(uuid: string): IncidentRecord | undefined {
+    return this.incidents.get(uuid) ?? this.page?.incidents.get(uuid);
+  }
+
+  maintenance(uuid: string): MaintenanceRecord | undefined {
+    return this.maintenances.get(uuid) ?? this.page?.maintenances.get(uuid);
+  }
+
+  putIncident(record: IncidentRecord): void {
+    this.incidents.set(record.uuid, record);
+  }
+
+  putMaintenance(record: MaintenanceRecord): void {
+    this.maintenances.set(record.uuid, record);
+  }
+
+  count(field: CounterField): void {
+    this.stats = { ...this.stats, [field]: this.stats[field] + 1 };
+  }
+
+  observeIncidentDuration(incident: IncidentRecord): IncidentRecord {
+    if (incident.durationObserved || incident.startAt === null || incident.endAt === null) return incident;
+    const seconds = incident.endAt - incident.startAt;
+    if (seconds >= 0) {
+      this.stats = { ...this.stats, incidentDuration: observe(this.stats.incidentDuration, DURATION_BUCKETS, seconds) };
+    }
+    return { ...incident, durationObserved: true };
+  }
+
+  observeMaintenanceDuration(maintenance: MaintenanceRecord): MaintenanceRecord {
+    if (maintenance.durationObserved || maintenance.startedAt === null || maintenance.finishedAt === null) {
+      return maintenance;
+    }
+    const seconds = maintenance.finishedAt - maintenance.startedAt;
+    if (seconds >= 0) {
+      this.stats = {
+        ...this.stats,
+        maintenanceDuration: observe(this.stats.maintenanceDuration, DURATION_BUCKETS, seconds),
+      };
+    }
+    return { ...maintenance, durationObserved: true };
+  }
+
+  /**
+   * Whether the component exists or may be created by this event: a new component past
+   * MAX_COMPONENTS is refused (and remembered, for the notice). Incidents and maintenances hold
+   * only admitted components, so none holds more than MAX_COMPONENTS, nor a refused one.
+   */
+  admit(uuid: string): boolean {
+    if (this.admittedNew.has(uuid) || this.component(uuid)) return true;
+    if (this.state.componentCount + this.admittedNew.size >= this.context.maxComponents) {
+      this.refused.add(uuid);
+      return false;
+    }
+    this.admittedNew.add(uuid);
+    return true;
+  }
+
+  /**
+   * Records a component_impact_updated. One before the newest direct update, or before the start
+   * of an incident or maintenance of the component that has ended since, changes nothing.
+   */
+  setDirect(uuid: string, name: string | null, impact: string): 'set' | 'older' | 'refused' {
+    if (!isKnownImpact(impact)) this.unknownImpacts.push({ componentUuid: uuid, impact });
+    const current = this.component(uuid);
+    if (!current && !this.admit(uuid)) return 'refused';
+    if (current?.direct && this.isBefore(current.direct.stamp)) return 'older';
+    if (current?.cleared && this.isBefore(current.cleared)) return 'older';
+    this.update(uuid, name, current, { direct: { stamp: this.stamp, impact } });
+    return 'set';
+  }
+
+  /**
+   * Makes a component known (operational when new and unheld) and shows what its holders now
+   * say: called for every component an incident or maintenance event names, after the event's
+   * record was put, so that the drafted record counts.
+   */
+  touch(uuid: string, name: string | null): void {
+    const current = this.component(uuid);
+    if (!current && !this.admit(uuid)) return;
+    this.update(uuid, name, current, {});
+  }
+
+  /**
+   * An incident or maintenance of the component that began at `since` has ended: a direct update
+   * from before `since` was overridden by it and is forgotten; one after it stands.
+   */
+  end(uuid: string, name: string | null, since: Stamp): void {
+    const current = this.component(uuid);
+    if (!current && !this.admit(uuid)) return;
+    const cleared = current?.cleared && !this.before(current.cleared, since) ? current.cleared : since;
+    const direct = current?.direct && this.before(current.direct.stamp, cleared) ? null : (current?.direct ?? null);
+    this.update(uuid, name, current, { direct, cleared });
+  }
+
+  /** Whether stored stamp `a` comes before stored stamp `b`, as seen from this event. */
+  private before(a: Stamp, b: Stamp): boolean {
+    const skew = this.context.maxClockSkewSeconds;
+    return isBefore(asTrusted(a, this.receivedAt, skew), asTrusted(b, this.receivedAt, skew));
+  }
+
+  private update(uuid: string, name: string | null, current: ComponentRecord | undefined, change: Partial<Pick<ComponentRecord, 'direct' | 'cleared'>>): void {
+    const base: ComponentRecord = current ?? {
+      statusPage: this.statusPage,
+      uuid,
+      name: cutLabel(name ?? uuid),
+      impact: OPERATIONAL,
+      changedAt: this.t,
+      direct: null,
+      cleared: null,
+    };
+    const next: ComponentRecord = { ...base, ...change };
+    if (name !== null) next.name = cutLabel(name);
+    next.impact = this.derive(next);
+    if (current && next.impact === current.impact && next.name === current.name && next.direct === current.direct && next.cleared === current.cleared) return;
+    if (current && next.impact !== current.impact) next.changedAt = this.t;
+    this.components.set(uuid, next);
+  }
+
+  /**
+   * A component's impact, from what is known of it: the worst impact held on it by the active
+   * incidents and in-progress maintenances — those that began before its direct update are
+   * overridden by that update, which counts instead — or operational when nothing holds it.
+   *
+   * Equal levels (two unknown impacts) are decided on the impact's text, never on the order of a
+   * Map, which differs between a process that built its state event by event and one that loaded it.
+   */
+  private derive(component: ComponentRecord): string {
+    const direct = component.direct;
+    let worst: string | undefined = direct?.impact;
+    let worstLevel = direct ? impactLevel(direct.impact) : -Infinity;
+    const consider = (impact: string | null, stamp: Stamp) => {
+      if (impact === null) return;
+      if (direct && !this.before(direct.stamp, stamp)) return;
+      const level = impactLevel(impact);
+      if (level > worstLevel || (level === worstLevel && worst !== undefined && impact < worst)) {
+        worst = impact;
+        worstLevel = level;
+      }
+    };
+    // Committed holders, except those this event changes: their drafted record decides below.
+    const holders = this.page?.holders.get(component.uuid);
+    if (holders) {
+      for (const holder of holders.values()) {
+        const drafted = holder.kind === 'incident' ? this.incidents.has(holder.uuid) : this.maintenances.has(holder.uuid);
+        if (!drafted) consider(holder.impact, holder.stamp);
+      }
+    }
+    for (const incident of this.incidents.values()) {
+      if (incident.state !== 'active') continue;
+      const impact = impactsOf(incident.components).get(component.uuid);
+      if (impact !== undefined) consider(impact, incident.lastEvent);
+    }
+    for (const maintenance of this.maintenances.values()) {
+      if (maintenance.state !== 'in_progress') continue;
+      const impact = impactsOf(maintenance.components).get(component.uuid);
+      if (impact !== undefined) consider(impact ?? MAINTENANCE_IMPACT, maintenance.lastEvent);
+    }
+    return worst ?? OPERATIONAL;
+  }
+
+  notices(): { unknownImpacts: Draft['unknownImpacts']; refused: string[] } {
+    return { unknownImpacts: this.unknownImpacts, refused: [...this.refused] };
+  }
+
+  toPatch(dedupKey: string): Patch {
+    const patch = emptyPatch();
+    patch.pages.push(this.stats);
+    patch.components.push(...this.components.values());
+    patch.incidents.push(...this.incidents.values());
+    patch.maintenances.push(...this.maintenances.values());
+    patch.seen.push({ key: dedupKey, receivedAt: this.receivedAt });
+    return patch;
+  }
+}
+
+/**
+ * A component list as a lookup, made once per list: restoring each component of a finished
+ * incident looks itself up in the incident's list, which must not cost the list's length.
+ */
+const lookups = new WeakMap<readonly ComponentImpact[], Map<string, string | null>>();
+function impactsOf(components: readonly ComponentImpact[]): Map<string, string | null> {
+  let lookup = lookups.get(components);
+  if (!lookup) {
+    lookup = new Map(components.map((component) => [component.uuid, component.impact]));
+    lookups.set(components, lookup);
+  }
+  return lookup;
+}
