@@ -159,6 +159,7 @@ describe('rules file', () => {
         'StatusMateIncidentLongRunning',
         'StatusMateMaintenanceNotStarted',
         'StatusMateMaintenanceOverrunning',
+        'StatusMateStatusPagesFileInvalid',
         'StatusMateStoreDown',
         'StatusMateWebhooksRejected',
       ].sort(),
