@@ -24,6 +24,9 @@ export type LiveInventoryOptions = {
 /** What a reload rebuilds memory with: the ingestor's reseed. */
 type Reseed = (overlay: Overlay) => Promise<void>;
 
+/** What an inventory declares, as one comparable string. */
+const fingerprint = (inventory: Inventory) => JSON.stringify([inventory.pages, [...inventory.pageTokens]]);
+
 const componentCount = (inventory: Inventory) => inventory.pages.reduce((sum, page) => sum + page.components.length, 0);
 
 /**
@@ -89,10 +92,15 @@ export class LiveInventory {
       this.options.logger.error({ file: this.options.file, error: error.message }, 'reload failed; the status pages in force are kept');
       return { ok: false, error: error.message };
     }
+    // An unchanged file costs no reload of the store: /-/reload may be reachable from outside
+    // when METRICS_PORT is unset, and must not be a way to make the exporter reread its state.
+    const changed = fingerprint(next) !== fingerprint(this.inventory);
     this.inventory = next;
-    this.declaredAt = this.now();
     this.access = createWebhookAccess(this.options.allPagesTokens, next, this.options.defaultStatusPage);
-    await this.reseed?.(this.overlay);
+    if (changed) {
+      this.declaredAt = this.now();
+      await this.reseed?.(this.overlay);
+    }
     this.lastReloadOk = true;
     this.lastSuccessAt = this.now();
     const result = { ok: true as const, statusPages: next.pages.length, components: componentCount(next) };

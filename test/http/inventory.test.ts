@@ -217,3 +217,18 @@ describe('reloading the status pages file', () => {
     expect((await request(metricsApp()).get('/-/reload')).status).toBe(405);
   });
 });
+
+describe('reloading an unchanged file', () => {
+  it('does not reread the store, and still counts as a successful reload', async () => {
+    app = await start();
+    const loads = { count: 0 };
+    const load = app.store.load.bind(app.store);
+    app.store.load = async () => {
+      loads.count += 1;
+      return load();
+    };
+    expect((await request(app.main).post('/-/reload')).status).toBe(200);
+    expect(loads.count).toBe(0);
+    expect(sampleValue(await metrics(), 'statusmate_config_last_reload_successful')).toBe(1);
+  });
+});
