@@ -376,6 +376,7 @@ describe.skipIf(skip)('dashboards and rules against a real Prometheus scraping t
       StatusMateExporterAbsent: [],
       StatusMateWebhooksRejected: ['invalid', 'unauthorized'],
       StatusMateStoreDown: [],
+      StatusMateStatusPagesFileInvalid: [],
     });
   });
 
