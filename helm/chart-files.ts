@@ -1,8 +1,10 @@
 /**
- * Keeps the chart's packaged copies of the alert rules and dashboards equal to their sources.
+ * Keeps the chart's packaged copies of the dashboards equal to their sources.
  *
- * Helm reads no file outside the chart directory, so `prometheus/statusmate.rules.yml` and
- * `grafana/dashboards/*.json` reach the chart as copies under `helm/statusmate-exporter/files/`.
+ * Helm reads no file outside the chart directory, so `grafana/dashboards/*.json` reach the chart
+ * as copies under `helm/statusmate-exporter/files/dashboards/`. (The chart's rules,
+ * `files/prometheus/statusmate.rules.yml`, are not a copy: `npm run mixin` generates them scoped
+ * to one release, and test/mixin.test.ts checks them against the generator.)
  * `npm run chart:sync` writes the copies; `npm run chart:sync -- --check` (and
  * test/helm-files-sync.test.ts) fails when a copy differs from its source, is missing, or has no
  * source any more.
@@ -13,8 +15,6 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CHART_DIR = join(REPO_ROOT, 'helm', 'statusmate-exporter');
-export const RULES_SOURCE = join(REPO_ROOT, 'prometheus', 'statusmate.rules.yml');
-export const RULES_COPY = join(CHART_DIR, 'files', 'prometheus', 'statusmate.rules.yml');
 export const DASHBOARDS_SOURCE_DIR = join(REPO_ROOT, 'grafana', 'dashboards');
 export const DASHBOARDS_COPY_DIR = join(CHART_DIR, 'files', 'dashboards');
 
@@ -37,8 +37,6 @@ function jsonFiles(dir: string): string[] {
 export function expectedPairs(root: string = REPO_ROOT): FilePair[] {
   const chart = join(root, 'helm', 'statusmate-exporter', 'files');
   const pairs: FilePair[] = [];
-  const rules = join(root, 'prometheus', 'statusmate.rules.yml');
-  if (existsSync(rules)) pairs.push({ source: rules, copy: join(chart, 'prometheus', 'statusmate.rules.yml') });
   const dashboards = join(root, 'grafana', 'dashboards');
   for (const name of jsonFiles(dashboards)) {
     pairs.push({ source: join(dashboards, name), copy: join(chart, 'dashboards', name) });
@@ -56,10 +54,7 @@ export function findDrift(root: string = REPO_ROOT): Drift[] {
   }
   const expectedCopies = new Set(pairs.map((pair) => pair.copy));
   const chartFiles = join(root, 'helm', 'statusmate-exporter', 'files');
-  const copies = [
-    ...jsonFiles(join(chartFiles, 'dashboards')).map((name) => join(chartFiles, 'dashboards', name)),
-    ...(existsSync(join(chartFiles, 'prometheus')) ? readdirSync(join(chartFiles, 'prometheus')).map((name) => join(chartFiles, 'prometheus', name)) : []),
-  ];
+  const copies = jsonFiles(join(chartFiles, 'dashboards')).map((name) => join(chartFiles, 'dashboards', name));
   for (const copy of copies) {
     if (!expectedCopies.has(copy)) drift.push({ kind: 'orphan', copy });
   }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { Limits } from './domain/reducer.js';
 
@@ -17,10 +18,20 @@ const tokenList = z
       .split(',')
       .map((token) => token.trim())
       .filter((token) => token.length > 0),
-  );
+  )
+  // "," or " " is a mistake (an empty secret rendered into a list), not a wish to run without a
+  // token: that is what leaving the variable unset or empty says.
+  .refine((tokens) => tokens.length > 0, { error: 'holds no token (only commas or blanks); leave it unset to accept webhooks without a token' });
+
+/** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens. */
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+/** An address to listen on. Whether a host name resolves to an address of this machine shows only at listen time. */
+const host = z.string().refine((value) => isIP(value) !== 0 || HOSTNAME.test(value), {
+  error: 'must be an IP address (like 0.0.0.0 or ::) or a host name',
+});
 
 const envSchema = z.object({
-  HOST: z.string().min(1).default('0.0.0.0'),
+  HOST: optional(host).transform((value) => value ?? '0.0.0.0'),
   PORT: optional(port).transform((value) => value ?? 9877),
   METRICS_PORT: optional(port),
   WEBHOOK_TOKEN: optional(tokenList).transform((value) => value ?? []),
@@ -30,6 +41,7 @@ const envSchema = z.object({
   LOG_LEVEL: optional(z.enum(LOG_LEVELS)).transform((value) => value ?? 'info'),
   DEFAULT_STATUS_PAGE: z.string().min(1).max(200).default('default'),
   MAX_BODY_BYTES: optional(positiveInt).transform((value) => value ?? 262144),
+  MAX_CONNECTIONS: optional(positiveInt).transform((value) => value ?? 1000),
   MAX_COMPONENTS: optional(positiveInt).transform((value) => value ?? 10000),
   MAX_ACTIVE_INCIDENTS: optional(positiveInt).transform((value) => value ?? 1000),
   MAX_ACTIVE_MAINTENANCES: optional(positiveInt).transform((value) => value ?? 1000),
@@ -53,6 +65,8 @@ export type Config = {
   logLevel: (typeof LOG_LEVELS)[number];
   defaultStatusPage: string;
   maxBodyBytes: number;
+  /** Open connections the webhook port takes at most (lowered at start to fit the open-file limit). */
+  maxConnections: number;
   maxComponents: number;
   maxActiveIncidents: number;
   maxActiveMaintenances: number;
@@ -92,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     defaultStatusPage: e.DEFAULT_STATUS_PAGE,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    maxConnections: e.MAX_CONNECTIONS,
     maxComponents: e.MAX_COMPONENTS,
     maxActiveIncidents: e.MAX_ACTIVE_INCIDENTS,
     maxActiveMaintenances: e.MAX_ACTIVE_MAINTENANCES,

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { InventoryError } from './inventory/file.js';
 import { createLogger } from './logger.js';
 import { startExporter } from './server.js';
+import { StoreError } from './store/store.js';
 
 // The entry point: configuration, logger, exporter, signals. Everything else is built in
 // server.ts and app.ts, which never read the environment or exit the process.
@@ -65,9 +66,15 @@ process.on('SIGHUP', () => {
 try {
   await starting;
 } catch (error) {
-  if (error instanceof InventoryError) {
+  // What the operator must fix (the environment, the store's file) is one line without a stack;
+  // anything else is a bug, and its stack is logged.
+  if (error instanceof ConfigError || error instanceof InventoryError) {
     logger.fatal(error.message);
-    process.exit(78); // EX_CONFIG, like a bad variable
+    process.exit(78);
+  }
+  if (error instanceof StoreError) {
+    logger.fatal({ error: error.message }, 'could not start: the store failed');
+    process.exit(1);
   }
   logger.fatal({ err: error }, 'could not start');
   process.exit(1);

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApps } from './app.js';
-import { limitsOf, type Config } from './config.js';
+import { ConfigError, limitsOf, type Config } from './config.js';
+import { connectionCaps, createBoundedServer, descriptorLimit } from './http/connections.js';
 import { Ingestor } from './ingest/ingestor.js';
 import { LiveInventory, type ReloadResult } from './inventory/live.js';
 import type { Logger } from './logger.js';
 import { Telemetry } from './metrics/telemetry.js';
+import { HealthTrackingStore } from './store/health-tracking.js';
 import { MemoryStore } from './store/memory.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
@@ -23,9 +25,9 @@ export type Running = {
   close(): Promise<void>;
 };
 
-function openStore(config: Config): Store {
-  if (config.store === 'memory') return new MemoryStore();
-  return new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
+function openStore(config: Config, logger: Logger): Store {
+  const store = config.store === 'memory' ? new MemoryStore() : new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
+  return new HealthTrackingStore(store, logger);
 }
 
 function packageVersion(): string {
@@ -37,22 +39,22 @@ function packageVersion(): string {
   }
 }
 
-function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+/**
+ * Listens, or rejects with a ConfigError naming the variables: a host that does not resolve or
+ * is no address of this machine, a port in use or one that needs privileges are all fixed in
+ * the environment, and deserve the one-line answer every other bad variable gets.
+ */
+function listen(server: Server, host: string, port: number, variables: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) => {
+      reject(new ConfigError(`invalid configuration: ${variables}: cannot listen on ${host}:${port} (${error.code ?? error.message})`));
+    };
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve(server.address() as AddressInfo);
     });
   });
-}
-
-/** Timeouts a server facing the internet needs; each bounds what one slow client can hold. */
-function harden(server: Server): Server {
-  server.headersTimeout = 10_000; // slowloris: headers must arrive within 10 s
-  server.requestTimeout = 30_000; // a whole webhook within 30 s
-  server.keepAliveTimeout = 65_000; // longer than the usual 60 s idle timeout of load balancers in front
-  return server;
 }
 
 /**
@@ -83,7 +85,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     defaultStatusPage: config.defaultStatusPage,
     logger,
   });
-  const store = openStore(config);
+  const store = openStore(config, logger);
   const state = await store.load();
   const ingestor = new Ingestor(store, state, limitsOf(config), inventory.overlay);
   inventory.attach((overlay) => ingestor.reseed(overlay));
@@ -114,10 +116,14 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     },
     { separateMetrics },
   );
-  const main = harden(createServer(apps.main));
-  const metrics = apps.metrics ? harden(createServer(apps.metrics)) : undefined;
-  const address = await listen(main, config.host, config.port);
-  const metricsAddress = metrics && config.metricsPort !== undefined ? await listen(metrics, config.host, config.metricsPort) : undefined;
+  const caps = connectionCaps(descriptorLimit(), config.maxConnections, separateMetrics);
+  if (caps.lowered) {
+    logger.warn({ max_connections: config.maxConnections, lowered_to: caps.main }, 'MAX_CONNECTIONS lowered to fit the open-file limit (ulimit -n)');
+  }
+  const main = createBoundedServer(apps.main, caps.main, 'PORT', logger);
+  const metrics = apps.metrics ? createBoundedServer(apps.metrics, caps.metrics, 'METRICS_PORT', logger) : undefined;
+  const address = await listen(main, config.host, config.port, 'HOST, PORT');
+  const metricsAddress = metrics && config.metricsPort !== undefined ? await listen(metrics, config.host, config.metricsPort, 'HOST, METRICS_PORT') : undefined;
 
   logger.info(
     {
@@ -131,6 +137,8 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
       status_pages_file: config.statusPagesFile,
       declared_status_pages: inventory.current().pages.length,
       page_tokens: inventory.current().pageTokens.size,
+      max_connections: caps.main,
+      metrics_max_connections: metrics ? caps.metrics : undefined,
     },
     'statusmate-exporter listening',
   );

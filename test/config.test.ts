@@ -14,6 +14,7 @@ describe('configuration from the environment', () => {
       logLevel: 'info',
       defaultStatusPage: 'default',
       maxBodyBytes: 262144,
+      maxConnections: 1000,
       maxComponents: 10000,
       maxActiveIncidents: 1000,
       maxActiveMaintenances: 1000,
@@ -35,8 +36,12 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ STATUS_PAGES_FILE: '' }).statusPagesFile).toBeUndefined();
   });
 
+  it.each(['127.0.0.1', '::', '::1', 'localhost', 'exporter.example.internal'])('accepts HOST=%s, an IP address or a host name', (host) => {
+    expect(loadConfig({ HOST: host }).host).toBe(host);
+  });
+
   it('treats an empty variable as unset', () => {
-    expect(loadConfig({ PORT: '', METRICS_PORT: '', STORE: '' })).toMatchObject({ port: 9877, metricsPort: undefined, store: 'sqlite' });
+    expect(loadConfig({ HOST: '', PORT: '', METRICS_PORT: '', STORE: '', WEBHOOK_TOKEN: '' })).toMatchObject({ host: '0.0.0.0', port: 9877, metricsPort: undefined, store: 'sqlite', webhookTokens: [] });
   });
 
   it.each([
@@ -44,9 +49,14 @@ describe('configuration from the environment', () => {
     [{ PORT: '70000' }, 'invalid configuration: PORT: Too big: expected number to be <=65535'],
     [{ STORE: 'redis' }, 'invalid configuration: STORE: Invalid option: expected one of "sqlite"|"memory"'],
     [{ LOG_LEVEL: 'loud' }, 'invalid configuration: LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"'],
+    [{ MAX_CONNECTIONS: '0' }, 'invalid configuration: MAX_CONNECTIONS: Too small: expected number to be >0'],
     [{ MAX_COMPONENTS: '0' }, 'invalid configuration: MAX_COMPONENTS: Too small: expected number to be >0'],
     [{ MAX_BODY_BYTES: '1.5' }, 'invalid configuration: MAX_BODY_BYTES: Invalid input: expected int, received number'],
     [{ PORT: '9000', METRICS_PORT: '9000' }, 'invalid configuration: METRICS_PORT: must differ from PORT (leave it unset to serve /metrics on PORT)'],
+    [{ WEBHOOK_TOKEN: ',' }, 'invalid configuration: WEBHOOK_TOKEN: holds no token (only commas or blanks); leave it unset to accept webhooks without a token'],
+    [{ WEBHOOK_TOKEN: ' , ' }, 'invalid configuration: WEBHOOK_TOKEN: holds no token (only commas or blanks); leave it unset to accept webhooks without a token'],
+    [{ HOST: 'not a host' }, 'invalid configuration: HOST: must be an IP address (like 0.0.0.0 or ::) or a host name'],
+    [{ HOST: 'http://0.0.0.0' }, 'invalid configuration: HOST: must be an IP address (like 0.0.0.0 or ::) or a host name'],
     [{ PORT: 'x', STORE: 'y' }, 'invalid configuration: PORT: Invalid input: expected number, received NaN; STORE: Invalid option: expected one of "sqlite"|"memory"'],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);

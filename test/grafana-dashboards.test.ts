@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { IMPACT_LEVEL_MAPPINGS, RECORDED } from '../grafana/src/common.js';
+import { IMPACT_LEVEL_MAPPINGS, INSTALL, INSTALL_LABELS, MIN_GRAFANA_VERSION, RECORDED } from '../grafana/src/common.js';
 import { DASHBOARDS, render } from '../grafana/src/dashboards.js';
 import { METRIC } from '../src/metrics/names.js';
 import {
@@ -17,7 +17,7 @@ import {
 } from './support/prometheus.js';
 
 const built = DASHBOARDS.map(({ file, build }) => ({ file, dashboard: build() }));
-const FILLED = { status_page: 'main', job: 'statusmate-exporter', datasource: 'prometheus' };
+const FILLED = { status_page: 'main', cluster: '.*', namespace: 'prod', job: 'statusmate-exporter', datasource: 'prometheus' };
 
 let knownMetrics: Set<string>;
 beforeAll(async () => {
@@ -85,6 +85,38 @@ describe('generated dashboards', () => {
     }
   });
 
+  it.each(built)('$file has cluster, namespace and job variables, narrowed in that order, "All" matching series without the label', ({ dashboard }) => {
+    const variables = dashboard.templating?.list ?? [];
+    const byName = (name: string) => variables.find((variable) => variable.name === name);
+    expect(variables.map((variable) => variable.name)).toEqual(['datasource', 'cluster', 'namespace', 'job', 'status_page']);
+    expect(byName('cluster')?.query).toBe(`label_values(${METRIC.buildInfo}, cluster)`);
+    expect(byName('namespace')?.query).toBe(`label_values(${METRIC.buildInfo}{cluster=~"$cluster"}, namespace)`);
+    expect(byName('job')?.query).toBe(`label_values(${METRIC.buildInfo}{cluster=~"$cluster", namespace=~"$namespace"}, job)`);
+    for (const name of ['cluster', 'namespace', 'job']) expect(byName(name)?.allValue).toBe('.*');
+  });
+
+  it('links each dashboard to the other, keeping the time range and the variables', () => {
+    const links = built.map(({ dashboard }) => (dashboard.links ?? []).map((link) => `${link.url} ${link.keepTime} ${link.includeVars}`));
+    expect(links).toEqual([['/d/statusmate-exporter-health true true'], ['/d/statusmate-overview true true']]);
+  });
+
+  it.each(built)('$file states the minimum Grafana version, the data source and the panels it needs (__requires)', ({ dashboard }) => {
+    const requires = (dashboard as { __requires?: Array<{ type: string; id: string; version: string }> }).__requires ?? [];
+    expect(requires[0]).toEqual({ type: 'grafana', id: 'grafana', name: 'Grafana', version: MIN_GRAFANA_VERSION });
+    const panelTypes = new Set((dashboard.panels ?? []).filter((panel) => panel.type !== 'row').map((panel) => panel.type));
+    expect(new Set(requires.filter((r) => r.type === 'panel').map((r) => r.id))).toEqual(panelTypes);
+  });
+
+  it('places incident and maintenance annotations at their start timestamps, not at first sight', () => {
+    const overview = built.find(({ dashboard }) => dashboard.uid === 'statusmate-overview')?.dashboard;
+    const annotations = (overview?.annotations?.list ?? []).filter((annotation) => 'expr' in annotation);
+    expect(annotations.map((annotation) => (annotation as { useValueForTime?: boolean }).useValueForTime)).toEqual([true, true]);
+    const exprs = annotations.map((annotation) => String((annotation as { expr?: string }).expr));
+    expect(exprs[0]).toContain(`${METRIC.incidentStart}{`);
+    expect(exprs[1]).toContain(`${METRIC.maintenanceStart}{`);
+    for (const expr of exprs) expect(expr).toContain(' * 1000 ');
+  });
+
   it.each(built)('panel ids of $file are unique', ({ dashboard }) => {
     const ids = (dashboard.panels ?? []).map((panel) => panel.id);
     expect(new Set(ids).size).toBe(ids.length);
@@ -112,13 +144,21 @@ describe('dashboard queries', () => {
     expect(unreducedDomainSelectors(fillVariables(expr, FILLED))).toEqual([]);
   });
 
-  it.each(queries)('$where filters by the status_page or job variable', ({ expr }) => {
-    expect(expr).toMatch(/\$status_page|\$job/);
+  it.each(queries)('$where filters by the cluster, namespace and job variables, so two installs never mix', ({ expr }) => {
+    expect(expr).toContain(INSTALL);
+  });
+
+  it.each(queries)('$where keeps the install labels in every by and on of domain metrics', ({ expr }) => {
+    for (const list of expr.matchAll(/\b(max by|on) \(([^)]*)\)/g)) {
+      const labels = (list[2] ?? '').split(/,\s*/);
+      if (labels.includes('instance')) continue;
+      for (const label of INSTALL_LABELS) expect(labels, `${list[0]} in ${expr}`).toContain(label);
+    }
   });
 
   it('every variable query reads a metric the exporter exposes', () => {
     const variables = built.flatMap(({ dashboard }) => variableQueries(dashboard));
-    expect(variables.map((variable) => variable.name).sort()).toEqual(['job', 'status_page', 'status_page']);
+    expect(variables.map((variable) => variable.name).sort()).toEqual(['cluster', 'cluster', 'job', 'job', 'namespace', 'namespace', 'status_page', 'status_page']);
     for (const variable of variables) expect(knownMetrics.has(variable.metric), variable.metric).toBe(true);
   });
 
@@ -126,7 +166,7 @@ describe('dashboard queries', () => {
     const recorded = recordedNames();
     for (const name of Object.values(RECORDED)) expect(recorded.has(name), name).toBe(true);
     const used = queries.flatMap(({ expr }) => metricNames(fillVariables(expr, FILLED))).filter((name) => name.includes(':'));
-    expect(new Set(used)).toEqual(new Set([RECORDED.operational, RECORDED.available]));
+    expect(new Set(used)).toEqual(new Set([RECORDED.operational, RECORDED.available, RECORDED.available1h, RECORDED.budgetRemaining]));
   });
 
   it('a query that counts a domain metric without max is caught as doubling with two replicas', () => {

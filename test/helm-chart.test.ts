@@ -30,7 +30,14 @@ const CI_FILES = readdirSync(join(CHART_DIR, 'ci'))
   .filter((file) => file.endsWith('-values.yaml'))
   .sort()
   .map((file) => `ci/${file}`);
-const RULES_FILE = join(REPO_ROOT, 'prometheus', 'statusmate.rules.yml');
+const CHART_RULES_FILE = join(CHART_DIR, 'files', 'prometheus', 'statusmate.rules.yml');
+
+type Rule = { alert?: string; record?: string; expr: string; for?: string; keep_firing_for?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+type ServiceMonitorWithScrape = K8sObject & {
+  spec: { sampleLimit?: number; endpoints: Array<{ scheme?: string; tlsConfig?: unknown; authorization?: unknown }> };
+};
+const ruleList = (rule: { spec: { groups: unknown[] } }): Rule[] => (rule.spec.groups as Array<{ rules: Rule[] }>).flatMap((group) => group.rules);
+const generatedRules = (): Rule[] => ruleList({ spec: parseYaml(readFileSync(CHART_RULES_FILE, 'utf8')) as { groups: unknown[] } });
 const DASHBOARDS_DIR = join(REPO_ROOT, 'grafana', 'dashboards');
 const dashboardFiles = readdirSync(DASHBOARDS_DIR, { withFileTypes: true })
   .filter((entry) => entry.isFile() && entry.name.endsWith('.json'))
@@ -102,6 +109,27 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart rendered with its 
     const notes = renderNotes(helm, { apiVersions: OPERATOR_APIS, setString: { 'webhook.token': TOKEN } });
     expect(notes).toContain('The ServiceMonitor sm-statusmate-exporter asks the Prometheus Operator to scrape /metrics');
     expect(notes).toContain('--set commonLabels.release=<name>');
+  });
+
+  it('leaves the job to the operator (the Service name) and renders the generated rules scoped to it, otherwise unchanged', () => {
+    const withOperator = renderObjects(helm, { apiVersions: OPERATOR_APIS }).objects;
+    const endpoint = onlyOfKind(withOperator, 'ServiceMonitor').spec.endpoints[0];
+    expect(endpoint?.relabelings).toBeUndefined();
+    const service = onlyOfKind(withOperator, 'Service');
+    const scoped = readFileSync(CHART_RULES_FILE, 'utf8').replaceAll('__STATUSMATE_JOB__', service.metadata.name).replaceAll('__STATUSMATE_NAMESPACE__', 'monitoring');
+    const expected = (parseYaml(scoped) as { groups: unknown[] }).groups;
+    expect(onlyOfKind(withOperator, 'PrometheusRule').spec.groups).toEqual(expected);
+    expect(scoped).toContain(`up{job="sm-statusmate-exporter", namespace="monitoring"}`);
+  });
+
+  it('renders two releases whose rules select only their own install', () => {
+    const exprsOf = (release: string, namespace: string) =>
+      ruleList(onlyOfKind(renderObjects(helm, { apiVersions: OPERATOR_APIS, release, namespace }).objects, 'PrometheusRule')).map((rule) => rule.expr).join('\n');
+    const prod = exprsOf('prod', 'statusmate');
+    const staging = exprsOf('staging', 'statusmate-staging');
+    expect(prod).toContain('job="prod-statusmate-exporter", namespace="statusmate"');
+    expect(prod).not.toContain('staging');
+    expect(staging).toContain('job="staging-statusmate-exporter", namespace="statusmate-staging"');
   });
 
   it('renders nothing of the monitoring stack when its toggles are off', () => {
@@ -386,20 +414,39 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything en
     expect(monitor.metadata.labels?.release).toBe('kube-prometheus-stack');
   });
 
-  it('names the scrape job so that the alert rules select it', () => {
+  it('forces serviceMonitor.jobName and scopes every rule to that job in the release namespace', () => {
     const endpoint = onlyOfKind(objects, 'ServiceMonitor').spec.endpoints[0];
-    const job = endpoint?.relabelings?.find((r) => r.targetLabel === 'job')?.replacement ?? '';
-    const selectors = [...readFileSync(RULES_FILE, 'utf8').matchAll(/job=~"([^"]+)"/g)].map((m) => m[1] ?? '');
-    expect(selectors.length).toBeGreaterThan(0);
-    for (const selector of selectors) expect(job).toMatch(new RegExp(`^(?:${selector})$`));
+    expect(endpoint?.relabelings?.find((r) => r.targetLabel === 'job')?.replacement).toBe('statusmate');
+    const exprs = ruleList(onlyOfKind(objects, 'PrometheusRule')).map((rule) => rule.expr);
+    const selectors = exprs.flatMap((expr) => [...expr.matchAll(/\b(?:up|statusmate_[a-z_]+)\{([^}]*)\}/g)].map((m) => m[1] ?? ''));
+    expect(selectors.length).toBeGreaterThan(15);
+    for (const selector of selectors) expect(selector).toMatch(/^job="statusmate", namespace="monitoring"/);
+    expect(exprs.join('\n')).not.toContain('__STATUSMATE');
   });
 
-  it('renders the PrometheusRule groups equal to prometheus/statusmate.rules.yml', () => {
-    const rule = onlyOfKind(objects, 'PrometheusRule');
-    const source = parseYaml(readFileSync(RULES_FILE, 'utf8')) as { groups: unknown[] };
-    expect(source.groups.length).toBeGreaterThan(0);
-    expect(rule.spec.groups).toEqual(source.groups);
-    expect(rule.metadata.labels?.release).toBe('kube-prometheus-stack');
+  it('sets the sample limit, scheme, TLS and authorization of the scrape', () => {
+    const monitor = onlyOfKind(objects, 'ServiceMonitor') as ServiceMonitorWithScrape;
+    expect(monitor.spec.sampleLimit).toBe(50000);
+    const [endpoint] = monitor.spec.endpoints;
+    expect(endpoint?.scheme).toBe('https');
+    expect(endpoint?.tlsConfig).toEqual({ serverName: 'statusmate-exporter.monitoring.svc', ca: { configMap: { name: 'statusmate-exporter-ca', key: 'ca.crt' } } });
+    expect(endpoint?.authorization).toEqual({ type: 'Bearer', credentials: { name: 'statusmate-exporter-scrape', key: 'token' } });
+  });
+
+  it('applies additionalRuleLabels, runbookUrl, disabled and alertOverrides to the alerts, and leaves recording rules alone', () => {
+    const rules = ruleList(onlyOfKind(objects, 'PrometheusRule'));
+    const alerts = rules.filter((rule) => rule.alert);
+    expect(alerts.map((rule) => rule.alert)).not.toContain('StatusMateComponentDegradedPerformance');
+    expect(alerts.length).toBe(generatedRules().filter((rule) => rule.alert).length - 1);
+    for (const alert of alerts) {
+      expect(alert.labels?.team, alert.alert).toBe('sre');
+      expect(alert.annotations?.runbook_url).toBe(`https://wiki.example.com/statusmate/${alert.alert?.toLowerCase()}`);
+    }
+    const partial = alerts.find((rule) => rule.alert === 'StatusMateComponentPartialOutage');
+    expect([partial?.for, partial?.labels?.severity]).toEqual(['10m', 'critical']);
+    const major = alerts.find((rule) => rule.alert === 'StatusMateComponentMajorOutage');
+    expect([major?.for, major?.labels?.severity, major?.keep_firing_for]).toEqual(['1m', 'critical', '5m']);
+    for (const record of rules.filter((rule) => rule.record)) expect(record.labels).toBeUndefined();
   });
 
   it('puts each committed dashboard, byte for byte, in a ConfigMap labelled for the Grafana sidecar', () => {

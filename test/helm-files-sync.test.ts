@@ -2,13 +2,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeDrift, expectedPairs, findDrift, REPO_ROOT, RULES_COPY, RULES_SOURCE, syncChartFiles } from '../helm/chart-files.js';
+import { describeDrift, expectedPairs, findDrift, REPO_ROOT, syncChartFiles } from '../helm/chart-files.js';
 
-describe("the chart's packaged copies of the rules and dashboards", () => {
-  it('exist for the rules file, since prometheus/statusmate.rules.yml exists', () => {
-    expect(existsSync(RULES_SOURCE)).toBe(true);
-    expect(expectedPairs().map((pair) => pair.copy)).toContain(RULES_COPY);
-    expect(existsSync(RULES_COPY), 'run npm run chart:sync').toBe(true);
+describe("the chart's packaged copies of the dashboards", () => {
+  it('leave the chart rules alone: npm run mixin generates them, scoped to a release, instead of copying', () => {
+    expect(expectedPairs().map((pair) => pair.copy).filter((copy) => copy.includes('prometheus'))).toEqual([]);
+    expect(existsSync(join(REPO_ROOT, 'helm', 'statusmate-exporter', 'files', 'prometheus', 'statusmate.rules.yml'))).toBe(true);
   });
 
   it('equal their sources, and none is left without a source (fix: npm run chart:sync)', () => {
@@ -28,6 +27,7 @@ describe('the drift check and the sync', () => {
   });
 
   /** A miniature repository: a rules file, two dashboards and an empty chart. */
+  // The rules file is there to show it is not copied.
   function fakeRepo(): string {
     const root = mkdtempSync(join(tmpdir(), 'statusmate-chart-sync-'));
     roots.push(root);
@@ -43,8 +43,8 @@ describe('the drift check and the sync', () => {
 
   it('reports every copy as missing before the first sync, and nothing after it', () => {
     const root = fakeRepo();
-    expect(findDrift(root).map((d) => d.kind)).toEqual(['missing', 'missing', 'missing']);
-    expect(syncChartFiles(root)).toHaveLength(3);
+    expect(findDrift(root).map((d) => d.kind)).toEqual(['missing', 'missing']);
+    expect(syncChartFiles(root)).toHaveLength(2);
     expect(findDrift(root)).toEqual([]);
   });
 

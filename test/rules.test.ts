@@ -17,6 +17,7 @@ import {
   knownMetricNames,
 } from './support/prometheus.js';
 import { findTool } from './support/tools.js';
+import { DEFAULT_CONFIG, installLabels, runbookUrl } from '../mixin/config.js';
 
 const promtool = findTool('promtool', 'apt-get install -y prometheus (Debian/Ubuntu; it brings promtool)');
 const TESTS_DIR = join(ROOT, 'prometheus', 'tests');
@@ -27,7 +28,8 @@ const testFiles = readdirSync(TESTS_DIR)
 const rules = allRules();
 const alerts = rules.filter((rule) => rule.alert !== undefined);
 const records = rules.filter((rule) => rule.record !== undefined);
-const RUNBOOK_BASE = 'https://github.com/statusmate-exporter/statusmate-exporter/blob/main/docs/alerts.md#';
+const alertNames = [...new Set(alerts.map((rule) => rule.alert ?? ''))];
+const INSTALL = installLabels(DEFAULT_CONFIG);
 
 function promtoolRun(args: string[]): { ok: boolean; output: string } {
   try {
@@ -40,8 +42,11 @@ function promtoolRun(args: string[]): { ok: boolean; output: string } {
 }
 
 describe.skipIf(promtool.skipReason !== undefined)('promtool', () => {
-  it('accepts the rules file (promtool check rules)', () => {
-    const result = promtoolRun(['check', 'rules', RULES_FILE]);
+  it.each([
+    { file: 'prometheus/statusmate.rules.yml' },
+    { file: 'helm/statusmate-exporter/files/prometheus/statusmate.rules.yml' },
+  ])('accepts $file (promtool check rules)', ({ file }) => {
+    const result = promtoolRun(['check', 'rules', join(ROOT, file)]);
     expect(result.output).toContain('SUCCESS');
     expect(result.ok, result.output).toBe(true);
   });
@@ -91,15 +96,15 @@ const unitTestSchema = z.object({
 const unitTests = testFiles.flatMap((file) => unitTestSchema.parse(parseYaml(readFileSync(file, 'utf8'))).tests);
 
 describe('rule unit tests', () => {
-  it.each(alerts.map((rule) => ({ alert: rule.alert ?? '' })))('$alert has a case where it fires and one where it does not', ({ alert }) => {
+  it.each(alertNames.map((alert) => ({ alert })))('$alert has a case where it fires and one where it does not', ({ alert }) => {
     const checks = unitTests.flatMap((test) => (test.alert_rule_test ?? []).filter((check) => check.alertname === alert));
     expect(checks.some((check) => check.exp_alerts.length > 0), 'a firing case').toBe(true);
     expect(checks.some((check) => check.exp_alerts.length === 0), 'a not-firing case').toBe(true);
   });
 
   // Absent is about there being no target at all, so it has no two-replica case.
-  const replicated = alerts.filter((rule) => rule.alert !== 'StatusMateExporterAbsent');
-  it.each(replicated.map((rule) => ({ alert: rule.alert ?? '' })))('$alert fires as expected in a case with two replicas scraped at once', ({ alert }) => {
+  const replicated = alertNames.filter((alert) => alert !== 'StatusMateExporterAbsent');
+  it.each(replicated.map((alert) => ({ alert })))('$alert fires as expected in a case with two replicas scraped at once', ({ alert }) => {
     const twoReplicaFiring = unitTests.filter((test) => {
       const instances = new Set(test.input_series.map((input) => /instance="([^"]+)"/.exec(input.series)?.[1]).filter(Boolean));
       return instances.size >= 2 && (test.alert_rule_test ?? []).some((check) => check.alertname === alert && check.exp_alerts.length > 0);
@@ -113,6 +118,8 @@ describe('rule unit tests', () => {
       'status_page_component:statusmate_component_impact_level:max',
       'status_page_component:statusmate_component_operational:bool',
       'status_page_component:statusmate_component_available:bool',
+      'status_page_component:statusmate_component_available:avg_over_time1h',
+      'status_page_component:statusmate_component_error_budget:remaining30d',
     ]) {
       expect(tested.has(record), record).toBe(true);
     }
@@ -140,17 +147,20 @@ const docAnchors = new Set(
 );
 
 describe('rules file', () => {
-  it('is a plain `groups:` file whose rules all have unique names', () => {
+  it('is a plain `groups:` file whose rules are all distinct (an alert name repeats only with other windows)', () => {
     const file = loadRules();
     expect(file.groups.length).toBeGreaterThan(0);
-    const names = rules.map((rule) => rule.alert ?? rule.record);
+    const names = rules.map((rule) => `${rule.alert ?? rule.record} ${JSON.stringify(rule.labels ?? {})}`);
     expect(new Set(names).size).toBe(names.length);
   });
 
   it('has the alerts the issue asks for', () => {
-    expect(alerts.map((rule) => rule.alert).sort()).toEqual(
+    expect(alertNames.sort()).toEqual(
       [
         'StatusMateComponentDegradedPerformance',
+        'StatusMateComponentErrorBudgetBurn',
+        'StatusMateWebhookStoreErrors',
+        'StatusMateWebhooksRefusedLimit',
         'StatusMateComponentMajorOutage',
         'StatusMateComponentPartialOutage',
         'StatusMateExporterAbsent',
@@ -191,18 +201,44 @@ describe('rules file', () => {
     expect(['critical', 'warning', 'info']).toContain(rule.labels?.severity);
     expect(rule.annotations?.summary).toMatch(/\S/);
     expect(rule.annotations?.description).toMatch(/\S/);
-    expect(rule.annotations?.runbook_url).toBe(`${RUNBOOK_BASE}${alert.toLowerCase()}`);
+    expect(rule.annotations?.runbook_url).toBe(runbookUrl(DEFAULT_CONFIG, alert));
     expect(docAnchors.has(alert.toLowerCase()), `docs/alerts.md has no "## ${alert}" section`).toBe(true);
   });
 
-  const domainAlerts = alerts.filter((rule) => metricNames(rule.expr).some((name) => DOMAIN_METRICS.has(name)));
-  it('alerts on status pages exist for components, incidents and maintenances', () => {
-    expect(domainAlerts.length).toBe(6);
+  const domainAlerts = alerts.filter((rule) => metricNames(rule.expr).some((name) => DOMAIN_METRICS.has(name) || name.startsWith('status_page_component:')));
+  it('alerts on status pages exist for components (with two burn-rate windows), incidents and maintenances', () => {
+    expect(domainAlerts.length).toBe(6 + DEFAULT_CONFIG.slo.burnRateAlerts.length);
   });
 
-  it.each(domainAlerts.map((rule) => ({ alert: rule.alert ?? '', rule })))('$alert names the status page and the component or title in its description', ({ rule }) => {
-    const description = rule.annotations?.description ?? '';
-    expect(description).toContain('{{ $labels.status_page }}');
-    expect(description).toMatch(/\{\{ \$labels\.(component|title) \}\}/);
-  });
+  it.each(domainAlerts.map((rule) => ({ alert: rule.alert ?? '', rule })))(
+    '$alert is identified by uuid, and looks the name or title up for its description',
+    ({ rule }) => {
+      const description = rule.annotations?.description ?? '';
+      expect(description).toContain('{{ $labels.status_page }}');
+      expect(description).toMatch(/\{\{ \$(component|title) \}\}/);
+      expect(description).toMatch(/\| query \}\}/);
+      // No name or title in the expression's output labels: `by`/`on`/`group_left` lists hold uuids only.
+      for (const list of rule.expr.matchAll(/\b(?:by|on|group_left) \(([^)]*)\)/g)) {
+        expect(list[1]?.split(/,\s*/)).not.toContain('component');
+        expect(list[1]?.split(/,\s*/)).not.toContain('title');
+      }
+    },
+  );
+
+  it.each(rules.map((rule) => ({ name: rule.alert ?? rule.record ?? '', expr: rule.expr })))(
+    '$name keeps the install labels (cluster, namespace, job) in every aggregation and join, so two installs never merge',
+    ({ expr }) => {
+      for (const list of expr.matchAll(/\b(by|on) \(([^)]*)\)/g)) {
+        const labels = (list[2] ?? '').split(/,\s*/);
+        for (const label of INSTALL) expect(labels, `${list[0]} in ${expr}`).toContain(label);
+      }
+    },
+  );
+
+  it.each(alerts.filter((rule) => metricNames(rule.expr).some((name) => DOMAIN_METRICS.has(name) && !name.endsWith('_info'))).map((rule) => ({ alert: rule.alert ?? '', rule })))(
+    '$alert keeps firing through a scrape gap (keep_firing_for)',
+    ({ rule }) => {
+      expect(rule.keep_firing_for).toMatch(/^\d+m$/);
+    },
+  );
 });

@@ -5,6 +5,8 @@
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import {
+  DashboardLinkBuilder,
+  DashboardLinkType,
   DatasourceVariableBuilder,
   FieldColorModeId,
   MappingType,
@@ -21,23 +23,53 @@ import {
   type ValueMapping,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
+import { DEFAULT_CONFIG, installLabels } from '../../mixin/config.js';
+import { RECORD } from '../../mixin/rules.js';
 import { METRIC } from '../../src/metrics/names.js';
 
 /** Every panel, query, variable and annotation reads from the datasource the user picks. */
 export const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 
-/** The label matcher of the status_page variable (multi-value, so a regex). */
-export const PAGE = 'status_page=~"$status_page"';
+/**
+ * The labels of one install (the mixin's cluster label, namespace, job), each with a variable
+ * of its own name. "All" is `.*`, which also matches series without the label (one cluster,
+ * no Kubernetes).
+ */
+export const INSTALL_LABELS: readonly string[] = installLabels(DEFAULT_CONFIG);
+
+/** The matchers of the install variables. */
+export const INSTALL = INSTALL_LABELS.map((label) => `${label}=~"$${label}"`).join(', ');
+
+/** The install and status_page matchers (the variables are multi-value, so regexes). */
+export const PAGE = `${INSTALL}, status_page=~"$status_page"`;
+
+/** `by (<install labels>, …labels)`: an aggregation that never merges two installs. */
+export function by(...labels: string[]): string {
+  return `by (${[...INSTALL_LABELS, ...labels].join(', ')})`;
+}
+
+/** `on (<install labels>, …labels)`. */
+export function on(...labels: string[]): string {
+  return `on (${[...INSTALL_LABELS, ...labels].join(', ')})`;
+}
 
 /**
- * Recording rules defined in prometheus/statusmate.rules.yml. A test checks that each name is
- * recorded there, so renaming a rule breaks the test instead of the availability panel.
+ * Recording rules of prometheus/statusmate.rules.yml, named by the mixin that writes them; a
+ * test checks that each is recorded there.
  */
 export const RECORDED = {
-  impactLevel: 'status_page_component:statusmate_component_impact_level:max',
-  operational: 'status_page_component:statusmate_component_operational:bool',
-  available: 'status_page_component:statusmate_component_available:bool',
+  impactLevel: RECORD.impactLevel,
+  operational: RECORD.operational,
+  available: RECORD.available,
+  available1h: RECORD.availableOver('1h'),
+  budgetRemaining: RECORD.budgetRemaining(DEFAULT_CONFIG.slo.budgetWindow),
 } as const;
+
+/** The SLO the burn-rate alerts and the SLO row use. */
+export const SLO = DEFAULT_CONFIG.slo;
+
+/** Grafana's oldest version this JSON is written for: table cell options (10.0) are the newest feature it uses. */
+export const MIN_GRAFANA_VERSION = '10.0.0';
 
 export const TAGS = ['statusmate', 'statusmate-exporter'];
 
@@ -46,7 +78,7 @@ export function datasourceVariable(): DatasourceVariableBuilder {
 }
 
 /** A multi-select picker of one label's values, "All" by default, refreshed with the time range. */
-export function labelVariable(name: string, label: string, query: string): QueryVariableBuilder {
+export function labelVariable(name: string, label: string, query: string, allValue = '.+'): QueryVariableBuilder {
   return new QueryVariableBuilder(name)
     .label(label)
     .datasource(DATASOURCE)
@@ -56,7 +88,7 @@ export function labelVariable(name: string, label: string, query: string): Query
     .sort(VariableSort.NaturalAsc)
     .multi(true)
     .includeAll(true)
-    .allValue('.+')
+    .allValue(allValue)
     .current({ text: 'All', value: '$__all', selected: true });
 }
 
@@ -64,9 +96,26 @@ export function labelVariable(name: string, label: string, query: string): Query
  * The status page picker. Its values come from a series every known status page has, so a
  * page appears as soon as the exporter has stored one event for it.
  */
-export function statusPageVariable(extraMatchers = ''): QueryVariableBuilder {
-  const selector = extraMatchers ? `${METRIC.incidentsActive}{${extraMatchers}}` : METRIC.incidentsActive;
-  return labelVariable('status_page', 'Status page', `label_values(${selector}, status_page)`);
+export function statusPageVariable(): QueryVariableBuilder {
+  return labelVariable('status_page', 'Status page', `label_values(${METRIC.incidentsActive}{${INSTALL}}, status_page)`);
+}
+
+/**
+ * One picker per install label, each narrowed by the ones before it, from a series only
+ * statusmate-exporter has. "All" (`.*`) also matches series without the label.
+ */
+export function installVariables(): QueryVariableBuilder[] {
+  const titles: Record<string, string> = { namespace: 'Namespace', job: 'Job' };
+  return INSTALL_LABELS.map((label, index) => {
+    const before = INSTALL_LABELS.slice(0, index).map((previous) => `${previous}=~"$${previous}"`).join(', ');
+    const query = `label_values(${METRIC.buildInfo}${before ? `{${before}}` : ''}, ${label})`;
+    return labelVariable(label, titles[label] ?? 'Cluster', query, '.*').description(`The ${label} of the statusmate-exporter installs to show.`);
+  });
+}
+
+/** Links to the other dashboard, keeping the time range and the variables. */
+export function linkTo(title: string, uid: string, tooltip: string): DashboardLinkBuilder {
+  return new DashboardLinkBuilder(title).type(DashboardLinkType.Link).url(`/d/${uid}`).tooltip(tooltip).icon('dashboard').keepTime(true).includeVars(true).targetBlank(false).asDropdown(false);
 }
 
 type QueryOptions = {
@@ -146,6 +195,14 @@ export function organize(options: {
  * of each panel, so the JSON is deterministic and a link to a panel survives regeneration.
  */
 export function finish(dashboard: Dashboard): Dashboard {
+  // What Grafana's import checks (as an exported dashboard states it): the oldest Grafana
+  // version, the data source and the panel plugins the JSON needs.
+  const panelTypes = [...new Set((dashboard.panels ?? []).flatMap((panel) => (isRow(panel) ? panel.panels.map((inner) => inner.type) : [panel.type])).filter((type) => type !== 'row'))].sort();
+  (dashboard as Dashboard & { __requires: unknown[] }).__requires = [
+    { type: 'grafana', id: 'grafana', name: 'Grafana', version: MIN_GRAFANA_VERSION },
+    { type: 'datasource', id: 'prometheus', name: 'Prometheus', version: '1.0.0' },
+    ...panelTypes.map((type) => ({ type: 'panel', id: type, name: type, version: '' })),
+  ];
   let id = 0;
   const number = (panel: Panel | RowPanel) => {
     id += 1;

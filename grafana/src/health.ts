@@ -11,7 +11,6 @@ import {
   FieldColorBuilder,
   FieldColorModeId,
   MappingType,
-  QueryVariableBuilder,
   RowBuilder,
   TimePickerBuilder,
   type Dashboard,
@@ -19,16 +18,13 @@ import {
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { METRIC } from '../../src/metrics/names.js';
-import { PAGE, TAGS, datasourceVariable, finish, fixedColor, labelVariable, lastValue, query, statusPageVariable, thresholds } from './common.js';
+import { INSTALL, INSTALL_LABELS, PAGE, TAGS, datasourceVariable, finish, fixedColor, installVariables, lastValue, linkTo, query, statusPageVariable, thresholds } from './common.js';
 
 export const HEALTH_UID = 'statusmate-exporter-health';
 
-/** The exporter's job(s), picked by the job variable: process metrics share names with other jobs. */
-const JOB = 'job=~"$job"';
-
-function jobVariable(): QueryVariableBuilder {
-  return labelVariable('job', 'Job', `label_values(${METRIC.buildInfo}, job)`).description('The scrape job of statusmate-exporter.');
-}
+/** The installs picked by the cluster, namespace and job variables: process metrics share names with other jobs. */
+const JOB = INSTALL;
+const OVERVIEW_UID = 'statusmate-overview';
 
 function timeseries(title: string, description: string, unit: string, span = 12): TimeseriesPanel {
   return new TimeseriesPanel()
@@ -63,9 +59,8 @@ export function healthDashboard(): Dashboard {
     .timepicker(new TimePickerBuilder().refreshIntervals(['10s', '30s', '1m', '5m', '15m']))
     .refresh('30s')
     .timezone('browser')
-    .withVariable(datasourceVariable())
-    .withVariable(jobVariable())
-    .withVariable(statusPageVariable(JOB))
+    .variables([datasourceVariable(), ...installVariables(), statusPageVariable()])
+    .link(linkTo('StatusMate overview', OVERVIEW_UID, 'What the status pages say (same time range and variables)'))
 
     .withRow(new RowBuilder('Status'))
     .withPanel(
@@ -110,7 +105,7 @@ export function healthDashboard(): Dashboard {
         .span(12)
         .height(5)
         .withTarget(
-          query('A', `time() - max by (status_page) (${METRIC.webhookLastReceived}{${JOB}, ${PAGE}})`, {
+          query('A', `time() - max by (${INSTALL_LABELS.join(', ')}, status_page) (${METRIC.webhookLastReceived}{${PAGE}})`, {
             legend: '{{status_page}}',
             instant: true,
           }),

@@ -21,6 +21,10 @@ import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk
 import { METRIC } from '../../src/metrics/names.js';
 import {
   DATASOURCE,
+  INSTALL_LABELS,
+  SLO,
+  installVariables,
+  linkTo,
   IMPACT_COLOR,
   IMPACT_LEVEL_MAPPINGS,
   MERGE,
@@ -38,17 +42,25 @@ import {
 } from './common.js';
 
 export const OVERVIEW_UID = 'statusmate-overview';
+const HEALTH_UID = 'statusmate-exporter-health';
+
+/** The install labels first in every `by`/`on`, so that two installs never merge. */
+const INSTALL_BY = `${INSTALL_LABELS.join(', ')}, `;
 
 /** One series per component, whatever the number of replicas. */
-const componentLevel = `max by (status_page, component_uuid, component) (${METRIC.componentImpactLevel}{${PAGE}})`;
+const componentLevel = `max by (${INSTALL_BY}status_page, component_uuid, component) (${METRIC.componentImpactLevel}{${PAGE}})`;
+
+/** 1 per component, carrying its current name: joined into series identified by uuid (recorded availability). */
+const componentNames = `(${componentLevel} * 0 + 1)`;
+const withName = (expr: string) => `${expr} * on (${INSTALL_BY}status_page, component_uuid) group_left (component) ${componentNames}`;
 
 /** The incident or maintenance title, one series per object, for `group_left` joins. */
-const incidentTitle = `max by (status_page, incident_uuid, title) (${METRIC.incidentInfo}{${PAGE}})`;
-const maintenanceTitle = `max by (status_page, maintenance_uuid, title, state) (${METRIC.maintenanceInfo}{${PAGE}})`;
+const incidentTitle = `max by (${INSTALL_BY}status_page, incident_uuid, title) (${METRIC.incidentInfo}{${PAGE}})`;
+const maintenanceTitle = `max by (${INSTALL_BY}status_page, maintenance_uuid, title, state) (${METRIC.maintenanceInfo}{${PAGE}})`;
 
 /** A per-status-page counter's increase, counted once however many replicas report it. */
 function pageIncrease(counter: string, range: string): string {
-  return `sum(max by (status_page) (increase(${counter}{${PAGE}}[${range}])))`;
+  return `sum(max by (${INSTALL_BY}status_page) (increase(${counter}{${PAGE}}[${range}])))`;
 }
 
 function componentsByImpact(): StatPanel {
@@ -139,13 +151,13 @@ function availabilityTable(): TablePanel {
     )
     .span(24)
     .height(10)
-    .withTarget(query('A', `avg_over_time(${RECORDED.operational}{${PAGE}}[$__range])`, { instant: true, table: true }))
-    .withTarget(query('B', `avg_over_time(${RECORDED.available}{${PAGE}}[$__range])`, { instant: true, table: true }))
+    .withTarget(query('A', withName(`avg_over_time(${RECORDED.operational}{${PAGE}}[$__range])`), { instant: true, table: true }))
+    .withTarget(query('B', withName(`avg_over_time(${RECORDED.available}{${PAGE}}[$__range])`), { instant: true, table: true }))
     .withTarget(query('C', componentLevel, { instant: true, table: true }))
     .withTarget(
       query(
         'D',
-        `time() - max by (status_page, component_uuid, component) (${METRIC.componentLastChange}{${PAGE}})`,
+        `time() - max by (${INSTALL_BY}status_page, component_uuid, component) (${METRIC.componentLastChange}{${PAGE}})`,
         { instant: true, table: true },
       ),
     )
@@ -175,20 +187,20 @@ function availabilityTable(): TablePanel {
 }
 
 function activeIncidentsTable(): TablePanel {
-  const start = `max by (status_page, incident_uuid) (${METRIC.incidentStart}{${PAGE}})`;
+  const start = `max by (${INSTALL_BY}status_page, incident_uuid) (${METRIC.incidentStart}{${PAGE}})`;
   return new TablePanel()
     .title('Active incidents by age')
     .description('Incidents created and not yet finished, oldest first.')
     .span(24)
     .height(7)
     .withTarget(
-      query('A', `${start} * 1000 * on (status_page, incident_uuid) group_left (title) ${incidentTitle}`, {
+      query('A', `${start} * 1000 * on (${INSTALL_BY}status_page, incident_uuid) group_left (title) ${incidentTitle}`, {
         instant: true,
         table: true,
       }),
     )
     .withTarget(
-      query('B', `(time() - ${start}) * on (status_page, incident_uuid) group_left (title) ${incidentTitle}`, {
+      query('B', `(time() - ${start}) * on (${INSTALL_BY}status_page, incident_uuid) group_left (title) ${incidentTitle}`, {
         instant: true,
         table: true,
       }),
@@ -208,7 +220,7 @@ function activeIncidentsTable(): TablePanel {
 
 function unfinishedMaintenancesTable(): TablePanel {
   const window = (metric: string) =>
-    `max by (status_page, maintenance_uuid) (${metric}{${PAGE}}) * 1000 * on (status_page, maintenance_uuid) group_left (title, state) ${maintenanceTitle}`;
+    `max by (${INSTALL_BY}status_page, maintenance_uuid) (${metric}{${PAGE}}) * 1000 * on (${INSTALL_BY}status_page, maintenance_uuid) group_left (title, state) ${maintenanceTitle}`;
   return new TablePanel()
     .title('Unfinished maintenances')
     .description('Maintenances scheduled or in progress, with their scheduled window.')
@@ -273,7 +285,7 @@ function perDay(title: string, description: string, series: Array<[string, strin
 
 function durationStat(title: string, description: string, histogram: string): StatPanel {
   const quantile = (q: number) =>
-    `histogram_quantile(${q}, sum by (le) (max by (status_page, le) (increase(${histogram}_bucket{${PAGE}}[$__range]))))`;
+    `histogram_quantile(${q}, sum by (le) (max by (${INSTALL_BY}status_page, le) (increase(${histogram}_bucket{${PAGE}}[$__range]))))`;
   const mean = `${pageIncrease(`${histogram}_sum`, '$__range')} / ${pageIncrease(`${histogram}_count`, '$__range')}`;
   return new StatPanel()
     .title(title)
@@ -292,6 +304,10 @@ function durationStat(title: string, description: string, histogram: string): St
     .orientation(common.VizOrientation.Vertical);
 }
 
+/**
+ * An incident or maintenance drawn at its real start: the series' value is the start time (ms),
+ * which Grafana uses as the annotation's time, not the time a scrape first saw it.
+ */
 function annotation(name: string, expr: string, titleFormat: string, color: string): AnnotationQueryBuilder {
   return new AnnotationQueryBuilder()
     .name(name)
@@ -300,8 +316,55 @@ function annotation(name: string, expr: string, titleFormat: string, color: stri
     .iconColor(color)
     .expr(expr)
     .step('1m')
+    .useValueForTime(true)
     .titleFormat(titleFormat)
     .tagKeys('status_page');
+}
+
+function budgetTable(): TablePanel {
+  const budget = `last_over_time(${RECORDED.budgetRemaining}{${PAGE}}[2h])`;
+  return new TablePanel()
+    .title(`Error budget left (${SLO.budgetWindow})`)
+    .description(
+      `Share of each component's ${SLO.budgetWindow} error budget left, for an availability objective of ${SLO.availabilityObjective * 100}% ` +
+        '(1 = untouched, 0 = spent, below 0 = overspent). Recorded hourly by prometheus/statusmate.rules.yml: empty for the first hour after the rules are loaded.',
+    )
+    .span(12)
+    .height(8)
+    .withTarget(query('A', withName(budget), { instant: true, table: true }))
+    .withTransformation(
+      organize({
+        exclude: ['Time', 'component_uuid', ...INSTALL_LABELS.filter((label) => label !== 'namespace')],
+        rename: { namespace: 'Namespace', status_page: 'Status page', component: 'Component', Value: 'Budget left' },
+        order: ['namespace', 'status_page', 'component', 'Value'],
+      }),
+    )
+    .overrideByName('Budget left', [
+      { id: 'unit', value: 'percentunit' },
+      { id: 'decimals', value: 1 },
+      { id: 'custom.cellOptions', value: { type: 'color-background', mode: 'basic' } },
+      { id: 'color', value: { mode: FieldColorModeId.Thresholds } },
+      { id: 'thresholds', value: thresholds('red', [[0, 'orange'], [0.5, 'green']]).build() },
+    ])
+    .sortBy([new common.TableSortByFieldStateBuilder().displayName('Budget left').desc(false)]);
+}
+
+function burnRate(): TimeseriesPanel {
+  const [fast, slow] = SLO.burnRateAlerts;
+  return new TimeseriesPanel()
+    .title('Error budget burn rate (1 hour)')
+    .description(
+      `How many times faster than allowed each component spent its error budget over the last hour (1 = exactly the ${SLO.availabilityObjective * 100}% objective). ` +
+        `StatusMateComponentErrorBudgetBurn pages above ${fast?.burnRate ?? 14.4} (over 1h and 5m) and warns above ${slow?.burnRate ?? 6} (over 6h and 30m).`,
+    )
+    .span(12)
+    .height(8)
+    .withTarget(query('A', withName(`(1 - ${RECORDED.available1h}{${PAGE}}) / ${Number((1 - SLO.availabilityObjective).toPrecision(6))}`), { legend: '{{component}}' }))
+    .unit('short')
+    .min(0)
+    .thresholds(thresholds('green', [[slow?.burnRate ?? 6, 'orange'], [fast?.burnRate ?? 14.4, 'red']]))
+    .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
+    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom));
 }
 
 export function overviewDashboard(): Dashboard {
@@ -315,14 +378,21 @@ export function overviewDashboard(): Dashboard {
     .timepicker(new TimePickerBuilder().refreshIntervals(['30s', '1m', '5m', '15m', '1h']))
     .refresh('1m')
     .timezone('browser')
-    .withVariable(datasourceVariable())
-    .withVariable(statusPageVariable())
-    // An incident or maintenance is drawn as a region from when it became active to when it ended.
-    .annotation(annotation('Incidents', `${incidentTitle}`, 'Incident: {{title}}', IMPACT_COLOR.major_outage))
+    .variables([datasourceVariable(), ...installVariables(), statusPageVariable()])
+    .link(linkTo('Exporter health', HEALTH_UID, 'Is the exporter receiving and storing webhooks? (same time range and variables)'))
+    // Incidents and maintenances are drawn at their real start, from their start timestamps.
     .annotation(
       annotation(
-        'Maintenances in progress',
-        `max by (status_page, maintenance_uuid, title) (${METRIC.maintenanceInfo}{${PAGE}, state="in_progress"})`,
+        'Incidents',
+        `max by (${INSTALL_BY}status_page, incident_uuid) (${METRIC.incidentStart}{${PAGE}}) * 1000 * on (${INSTALL_BY}status_page, incident_uuid) group_left (title) ${incidentTitle}`,
+        'Incident: {{title}}',
+        IMPACT_COLOR.major_outage,
+      ),
+    )
+    .annotation(
+      annotation(
+        'Maintenances started',
+        `max by (${INSTALL_BY}status_page, maintenance_uuid) (${METRIC.maintenanceStart}{${PAGE}}) * 1000 * on (${INSTALL_BY}status_page, maintenance_uuid) group_left (title) max by (${INSTALL_BY}status_page, maintenance_uuid, title) (${METRIC.maintenanceInfo}{${PAGE}, state="in_progress"})`,
         'Maintenance: {{title}}',
         IMPACT_COLOR.under_maintenance,
       ),
@@ -334,7 +404,7 @@ export function overviewDashboard(): Dashboard {
       countStat(
         'Active incidents',
         'Incidents created and not yet finished.',
-        `sum(max by (status_page) (${METRIC.incidentsActive}{${PAGE}}))`,
+        `sum(max by (${INSTALL_BY}status_page) (${METRIC.incidentsActive}{${PAGE}}))`,
         'red',
       ),
     )
@@ -342,7 +412,7 @@ export function overviewDashboard(): Dashboard {
       countStat(
         'Maintenances in progress',
         'Maintenances started and not yet finished.',
-        `sum(max by (status_page) (${METRIC.maintenancesActive}{${PAGE}, state="in_progress"}))`,
+        `sum(max by (${INSTALL_BY}status_page) (${METRIC.maintenancesActive}{${PAGE}, state="in_progress"}))`,
         IMPACT_COLOR.under_maintenance,
       ),
     )
@@ -350,7 +420,7 @@ export function overviewDashboard(): Dashboard {
       countStat(
         'Maintenances scheduled',
         'Maintenances scheduled and not yet started.',
-        `sum(max by (status_page) (${METRIC.maintenancesActive}{${PAGE}, state="scheduled"}))`,
+        `sum(max by (${INSTALL_BY}status_page) (${METRIC.maintenancesActive}{${PAGE}, state="scheduled"}))`,
         IMPACT_COLOR.under_maintenance,
       ),
     )
@@ -358,6 +428,10 @@ export function overviewDashboard(): Dashboard {
     .withRow(new RowBuilder('Components'))
     .withPanel(componentTimeline())
     .withPanel(availabilityTable())
+
+    .withRow(new RowBuilder(`SLO: ${SLO.availabilityObjective * 100}% availability over ${SLO.budgetWindow}`))
+    .withPanel(budgetTable())
+    .withPanel(burnRate())
 
     .withRow(new RowBuilder('Incidents'))
     .withPanel(activeIncidentsTable())

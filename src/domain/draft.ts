@@ -59,7 +59,7 @@ export class Draft {
     this.receivedAt = context.receivedAt;
     this.stamp = context.stamp;
     this.t = context.t;
-    const committed = state.pages.get(this.statusPage)?.stats ?? emptyPageStats(this.statusPage);
+    const committed = state.pages.get(this.statusPage)?.stats ?? emptyPageStats(this.statusPage, this.receivedAt);
     this.stats = { ...committed, lastReceivedAt: this.receivedAt };
   }
 

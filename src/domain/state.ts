@@ -85,6 +85,11 @@ export type PageStats = {
   maintenanceDuration: Histogram;
   /** Receipt time of the last committed event for this page. */
   lastReceivedAt: number | null;
+  /**
+   * Receipt time of the page's first event: when its counters and histograms started from zero
+   * (their OpenMetrics `_created`), in Unix seconds.
+   */
+  createdAt: number;
 };
 
 export type Page = {
@@ -167,7 +172,8 @@ export function createState(): State {
   return { pages: new Map(), seen: new Map(), componentCount: 0, lastSeq: 0, version: 0 };
 }
 
-export function emptyPageStats(statusPage: string): PageStats {
+/** A page's stats before its first event; `createdAt` is that event's receipt time. */
+export function emptyPageStats(statusPage: string, createdAt = 0): PageStats {
   return {
     statusPage,
     incidentsCreated: 0,
@@ -178,6 +184,7 @@ export function emptyPageStats(statusPage: string): PageStats {
     incidentDuration: emptyHistogram(DURATION_BUCKETS),
     maintenanceDuration: emptyHistogram(DURATION_BUCKETS),
     lastReceivedAt: null,
+    createdAt,
   };
 }
 

@@ -21,7 +21,21 @@ type Slab = {
   offsets: Uint32Array;
 };
 
-type Rendered = { version: number; text: Buffer; slab: Slab; gzip: Promise<Buffer> | undefined };
+type Rendered = {
+  version: number;
+  text: Buffer;
+  slab: Slab;
+  gzip: Promise<Buffer> | undefined;
+  /** Bytes at the end of `text` that the page families take; the rest is the same in both formats. */
+  tailBytes: number;
+  /** The page families in OpenMetrics, rendered on the first OpenMetrics scrape of this version. */
+  openMetricsTail: Buffer | undefined;
+  /** The gzip of the text without its page families, for OpenMetrics scrapes that ask for gzip. */
+  gzipHead: Promise<Buffer> | undefined;
+};
+
+/** The domain metrics in OpenMetrics: `head` (the per-component families, lent) followed by `tail`. */
+export type OpenMetricsParts = { head: Lent; tail: Buffer };
 
 /** The three per-component families, in the order they are written. */
 const COMPONENT_FAMILIES = [
@@ -32,7 +46,7 @@ const COMPONENT_FAMILIES = [
 const FAMILIES = COMPONENT_FAMILIES.length;
 
 /** The last text, and the record rendered at each of its `count` positions. */
-type Layout = { text: Buffer; slab: Slab; records: ComponentRecord[]; count: number };
+type Layout = { text: Buffer; slab: Slab; records: ComponentRecord[]; count: number; tailBytes: number };
 
 /** A rendered text and the promise to say when it is no longer read. */
 export type Lent = { text: Buffer; release: () => void };
@@ -87,6 +101,40 @@ export class DomainMetrics {
     };
   }
 
+  /**
+   * The same state in OpenMetrics 1.0 (without the final `# EOF`, which ends the telemetry that
+   * follows): the per-component families are gauges, written alike in both formats, so their
+   * bytes are the text format's; only the page families (counters with `_created`, histograms)
+   * are rendered again, once per state version.
+   */
+  openMetrics(): OpenMetricsParts {
+    const tail = this.openMetricsTail();
+    const rendered = this.current();
+    const { text, release } = this.lend();
+    return { head: { text: text.subarray(0, text.length - rendered.tailBytes), release }, tail };
+  }
+
+  /** The page families in OpenMetrics (a fresh buffer, never re-used). */
+  openMetricsTail(): Buffer {
+    const rendered = this.current();
+    if (!rendered.openMetricsTail) rendered.openMetricsTail = Buffer.from(this.renderPageFamilies(this.sortedPages(), 'openmetrics'), 'utf8');
+    return rendered.openMetricsTail;
+  }
+
+  /** The gzip of `openMetrics().head`, compressed once per state version. */
+  gzipOpenMetricsHead(): Promise<Buffer> {
+    const rendered = this.current();
+    if (!rendered.gzipHead) {
+      const { text, release } = this.lend();
+      rendered.gzipHead = gzipAsync(text.subarray(0, text.length - rendered.tailBytes), { level: 1 });
+      rendered.gzipHead.then(release, release);
+      rendered.gzipHead.catch(() => {
+        if (this.cached === rendered) rendered.gzipHead = undefined;
+      });
+    }
+    return rendered.gzipHead;
+  }
+
   gzip(): Promise<Buffer> {
     const rendered = this.current();
     if (!rendered.gzip) {
@@ -105,7 +153,15 @@ export class DomainMetrics {
   private current(): Rendered {
     if (this.cached?.version !== this.state.version) {
       const layout = this.render();
-      this.cached = { version: this.state.version, text: layout.text, slab: layout.slab, gzip: undefined };
+      this.cached = {
+        version: this.state.version,
+        text: layout.text,
+        slab: layout.slab,
+        gzip: undefined,
+        tailBytes: layout.tailBytes,
+        openMetricsTail: undefined,
+        gzipHead: undefined,
+      };
     }
     return this.cached;
   }
@@ -125,19 +181,11 @@ export class DomainMetrics {
   }
 
   private render(): Layout {
-    // Sorted, so that the same state renders the same bytes whatever order it was loaded in.
-    const pages: SortedPage[] = [...this.state.pages.values()]
-      .sort((a, b) => compare(a.stats.statusPage, b.stats.statusPage))
-      .map((page) => ({
-        stats: page.stats,
-        components: page.components,
-        order: this.componentOrder(page.components),
-        incidents: sortedValues(page.activeIncidents),
-        maintenances: sortedValues(page.unfinishedMaintenances),
-      }));
+    const pages = this.sortedPages();
     let count = 0;
     for (const page of pages) count += page.order.length;
-    const tail = this.renderPageFamilies(pages);
+    const tail = this.renderPageFamilies(pages, 'text');
+    const tailBytes = Buffer.byteLength(tail);
     const headers = COMPONENT_FAMILIES.map(([name, help]) => familyHeader(name, 'gauge', help));
 
     // First pass: each position's record and where its lines come from: a slot of the previous
@@ -151,7 +199,7 @@ export class DomainMetrics {
     const samePositions = previous !== undefined && previous.count === count;
     const slotOf = samePositions || previous === undefined ? undefined : new Map(previous.records.slice(0, previous.count).map((record, slot) => [record, slot]));
     const fresh = new Map<number, string[]>();
-    let size = Buffer.byteLength(tail);
+    let size = tailBytes;
     for (const header of headers) size += Buffer.byteLength(header);
     let position = 0;
     for (const page of pages) {
@@ -210,21 +258,51 @@ export class DomainMetrics {
     });
     at += text.write(tail, at);
     if (previous !== undefined) this.spare = previous.slab;
-    this.layout = { text, slab, records, count };
+    this.layout = { text, slab, records, count, tailBytes };
     return this.layout;
   }
 
-  /** Every family but the per-component ones: a few lines per page, incident and maintenance. */
-  private renderPageFamilies(pages: SortedPage[]): string {
+  /** Sorted, so that the same state renders the same bytes whatever order it was loaded in. */
+  private sortedPages(): SortedPage[] {
+    return [...this.state.pages.values()]
+      .sort((a, b) => compare(a.stats.statusPage, b.stats.statusPage))
+      .map((page) => ({
+        stats: page.stats,
+        components: page.components,
+        order: this.componentOrder(page.components),
+        incidents: sortedValues(page.activeIncidents),
+        maintenances: sortedValues(page.unfinishedMaintenances),
+      }));
+  }
+
+  /**
+   * Every family but the per-component ones: a few lines per page, incident and maintenance. In
+   * OpenMetrics, a counter family is named without `_total`, and every counter and histogram of
+   * a page has a `_created` sample: the receipt time of the page's first event, when it started
+   * from zero.
+   */
+  private renderPageFamilies(pages: SortedPage[], format: 'text' | 'openmetrics'): string {
     let text = '';
+    const openMetrics = format === 'openmetrics';
     const family = (name: string, type: MetricType, help: string, body: (page: SortedPage) => string) => {
       text += familyHeader(name, type, help);
       for (const page of pages) text += body(page);
     };
     const pageLabel = (page: SortedPage) => labelPairs([[LABEL.statusPage, page.stats.statusPage]]);
+    const counter = (name: string, help: string, value: (stats: Page['stats']) => number) => {
+      const familyName = openMetrics ? name.replace(/_total$/, '') : name;
+      family(familyName, 'counter', help, (page) => {
+        const line = sample(name, pageLabel(page), value(page.stats));
+        return openMetrics ? line + sample(`${familyName}_created`, pageLabel(page), page.stats.createdAt) : line;
+      });
+    };
+    const histogramOf = (page: SortedPage, name: string, data: Histogram) => {
+      const body = histogram(name, pageLabel(page), data);
+      return openMetrics ? body + sample(`${name}_created`, pageLabel(page), page.stats.createdAt) : body;
+    };
 
-    family(METRIC.incidentsCreated, 'counter', 'Incidents created, each counted once.', (page) => sample(METRIC.incidentsCreated, pageLabel(page), page.stats.incidentsCreated));
-    family(METRIC.incidentsFinished, 'counter', 'Incidents finished, each counted once.', (page) => sample(METRIC.incidentsFinished, pageLabel(page), page.stats.incidentsFinished));
+    counter(METRIC.incidentsCreated, 'Incidents created, each counted once.', (stats) => stats.incidentsCreated);
+    counter(METRIC.incidentsFinished, 'Incidents finished, each counted once.', (stats) => stats.incidentsFinished);
     family(METRIC.incidentsActive, 'gauge', 'Incidents created and not yet finished.', (page) => {
       return sample(METRIC.incidentsActive, pageLabel(page), page.incidents.length);
     });
@@ -243,11 +321,11 @@ export class DomainMetrics {
       }
       return body;
     });
-    family(METRIC.incidentDuration, 'histogram', 'Durations of finished incidents, in seconds.', (page) => histogram(METRIC.incidentDuration, pageLabel(page), page.stats.incidentDuration));
+    family(METRIC.incidentDuration, 'histogram', 'Durations of finished incidents, in seconds.', (page) => histogramOf(page, METRIC.incidentDuration, page.stats.incidentDuration));
 
-    family(METRIC.maintenancesCreated, 'counter', 'Maintenances scheduled, each counted once.', (page) => sample(METRIC.maintenancesCreated, pageLabel(page), page.stats.maintenancesCreated));
-    family(METRIC.maintenancesStarted, 'counter', 'Maintenances started, each counted once.', (page) => sample(METRIC.maintenancesStarted, pageLabel(page), page.stats.maintenancesStarted));
-    family(METRIC.maintenancesFinished, 'counter', 'Maintenances finished, each counted once.', (page) => sample(METRIC.maintenancesFinished, pageLabel(page), page.stats.maintenancesFinished));
+    counter(METRIC.maintenancesCreated, 'Maintenances scheduled, each counted once.', (stats) => stats.maintenancesCreated);
+    counter(METRIC.maintenancesStarted, 'Maintenances started, each counted once.', (stats) => stats.maintenancesStarted);
+    counter(METRIC.maintenancesFinished, 'Maintenances finished, each counted once.', (stats) => stats.maintenancesFinished);
     family(METRIC.maintenancesActive, 'gauge', 'Unfinished maintenances by state (scheduled or in_progress).', (page) => {
       const counts = { scheduled: 0, in_progress: 0 };
       for (const maintenance of page.maintenances) if (maintenance.state !== 'finished') counts[maintenance.state] += 1;
@@ -276,7 +354,15 @@ export class DomainMetrics {
       }
       return body;
     });
-    family(METRIC.maintenanceDuration, 'histogram', 'Durations of finished maintenances, from start to finish, in seconds.', (page) => histogram(METRIC.maintenanceDuration, pageLabel(page), page.stats.maintenanceDuration));
+    family(METRIC.maintenanceStart, 'gauge', 'When a maintenance in progress started (its maintenance_started event), in Unix seconds.', (page) => {
+      let body = '';
+      for (const m of page.maintenances) {
+        if (m.state !== 'in_progress' || m.startedAt === null) continue;
+        body += sample(METRIC.maintenanceStart, labelPairs([[LABEL.statusPage, m.statusPage], [LABEL.maintenanceUuid, m.uuid]]), m.startedAt);
+      }
+      return body;
+    });
+    family(METRIC.maintenanceDuration, 'histogram', 'Durations of finished maintenances, from start to finish, in seconds.', (page) => histogramOf(page, METRIC.maintenanceDuration, page.stats.maintenanceDuration));
 
     family(METRIC.webhookLastReceived, 'gauge', 'When the last event for a status page was committed, in Unix seconds.', (page) =>
       page.stats.lastReceivedAt === null ? '' : sample(METRIC.webhookLastReceived, pageLabel(page), page.stats.lastReceivedAt),

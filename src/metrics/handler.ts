@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import type { RequestHandler } from 'express';
 import type { DomainMetrics } from './domain.js';
-import { CONTENT_TYPE } from './exposition.js';
+import { CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, negotiateFormat } from './exposition.js';
 import type { Telemetry } from './telemetry.js';
 
 function acceptsGzip(header: string | undefined): boolean {
@@ -15,33 +15,46 @@ function acceptsGzip(header: string | undefined): boolean {
 
 /**
  * GET /metrics: the domain metrics (cached per state version, and gzipped once per version)
- * followed by the exporter's telemetry. With gzip, the two parts are two gzip members of one
- * stream (RFC 1952 §2.2), so the large domain part is never compressed twice.
+ * followed by the exporter's telemetry. With gzip, the parts are gzip members of one stream
+ * (RFC 1952 §2.2), so the large domain part is never compressed twice.
+ *
+ * The format follows `Accept`: OpenMetrics 1.0 when the scraper prefers it (Prometheus does),
+ * with `_created` samples so that a Prometheus ingesting created timestamps counts a counter's
+ * first increments; the text format 0.0.4 otherwise.
  */
 export function metricsHandler(domain: DomainMetrics, telemetry: Telemetry): RequestHandler {
   return async (req, res) => {
-    const own = Buffer.from(await telemetry.text(), 'utf8');
+    const openMetrics = negotiateFormat(req.headers.accept) === 'openmetrics';
+    const own = Buffer.from(openMetrics ? await telemetry.openMetrics() : await telemetry.text(), 'utf8');
     const gzip = acceptsGzip(req.headers['accept-encoding']);
-    let first: Buffer;
-    let second: Buffer;
-    if (gzip) {
-      first = await domain.gzip();
-      second = gzipSync(own, { level: 1 });
+    let parts: Buffer[];
+    if (openMetrics) {
+      // The per-component families are the same bytes in both formats; the page families and
+      // the telemetry follow, and the telemetry ends the document with `# EOF`.
+      if (gzip) {
+        const head = await domain.gzipOpenMetricsHead();
+        parts = [head, gzipSync(Buffer.concat([domain.openMetricsTail(), own]), { level: 1 })];
+      } else {
+        const { head, tail } = domain.openMetrics();
+        res.once('close', head.release);
+        parts = [head.text, tail, own];
+      }
+    } else if (gzip) {
+      parts = [await domain.gzip(), gzipSync(own, { level: 1 })];
     } else {
       // The text's memory is re-used by a later render: hold it until the socket is done with it.
       const lent = domain.lend();
       res.once('close', lent.release);
-      first = lent.text;
-      second = own;
+      parts = [lent.text, own];
     }
     res.writeHead(200, {
-      'Content-Type': CONTENT_TYPE,
-      'Content-Length': first.length + second.length,
+      'Content-Type': openMetrics ? OPENMETRICS_CONTENT_TYPE : CONTENT_TYPE,
+      'Content-Length': parts.reduce((total, part) => total + part.length, 0),
       'Cache-Control': 'no-store',
-      Vary: 'Accept-Encoding',
+      Vary: 'Accept, Accept-Encoding',
       ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
     });
-    res.write(first);
-    res.end(second);
+    for (const part of parts.slice(0, -1)) res.write(part);
+    res.end(parts[parts.length - 1]);
   };
 }

@@ -24,6 +24,7 @@ export const METRIC = {
   maintenanceInfo: 'statusmate_maintenance_info',
   maintenanceScheduledStart: 'statusmate_maintenance_scheduled_start_timestamp_seconds',
   maintenanceScheduledEnd: 'statusmate_maintenance_scheduled_end_timestamp_seconds',
+  maintenanceStart: 'statusmate_maintenance_start_timestamp_seconds',
   maintenanceDuration: 'statusmate_maintenance_duration_seconds',
 
   webhookRequests: 'statusmate_webhook_requests_total',
@@ -61,8 +62,11 @@ export const LABEL = {
 
 export { DURATION_BUCKETS } from '../domain/buckets.js';
 
-/** Buckets of the webhook request latency histogram, in seconds. */
-export const REQUEST_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+/**
+ * Buckets of the webhook request latency histogram, in seconds. They reach past SQLite's busy
+ * timeout (5 s), so a commit that waited for a lock shows in a bucket rather than only in +Inf.
+ */
+export const REQUEST_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** The `type` label takes one of the six types, or `unknown` when the body names none we know. */
 export const WEBHOOK_TYPE_LABELS = [...EVENT_TYPES, 'unknown'] as const;

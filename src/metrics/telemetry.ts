@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LIMIT_NAMES, type LimitName } from '../domain/reducer.js';
 import type { Store } from '../store/store.js';
+import { familyHeader, labelPairs, sample, type MetricType } from './exposition.js';
 import {
   LABEL,
   METRIC,
@@ -16,6 +17,8 @@ export type BuildInfo = { version: string; revision: string };
 /** The exporter's own health, in a registry of its own per app instance (never prom-client's global one). */
 export class Telemetry {
   readonly registry = new Registry();
+  /** When these counters and histograms started from zero: their OpenMetrics `_created`, in Unix seconds. */
+  private readonly createdAt = Date.now() / 1000;
   private readonly requests: Counter<string>;
   private readonly retries: Counter<string>;
   private readonly duration: Histogram<string>;
@@ -93,5 +96,47 @@ export class Telemetry {
 
   async text(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /**
+   * The same metrics in OpenMetrics 1.0, ending with `# EOF`. prom-client's own OpenMetrics
+   * mode renames its counters in place (which would break the text format of the next scrape)
+   * and writes no `_created`, so this renders from the collected values instead: counter
+   * families without `_total`, and a `_created` per counter and histogram series (the time this
+   * process started counting).
+   */
+  async openMetrics(): Promise<string> {
+    let out = '';
+    const created = (name: string, labels: string) => sample(`${name}_created`, labels, this.createdAt);
+    for (const metric of await this.registry.getMetricsAsJSON()) {
+      const type = String(metric.type);
+      const labelsOf = (labels: Partial<Record<string, string | number>> | undefined, without?: string) =>
+        labelPairs(
+          Object.entries(labels ?? {})
+            .filter(([name, value]) => name !== without && value !== undefined)
+            .map(([name, value]) => [name, String(value)] as const),
+        );
+      if (type === 'counter') {
+        const family = metric.name.replace(/_total$/, '');
+        out += familyHeader(family, 'counter', metric.help);
+        for (const value of metric.values) {
+          const labels = labelsOf(value.labels);
+          out += sample(`${family}_total`, labels, value.value) + created(family, labels);
+        }
+      } else if (type === 'histogram' || type === 'summary') {
+        out += familyHeader(metric.name, type as MetricType, metric.help);
+        for (const value of metric.values) {
+          const name = (value as { metricName?: string }).metricName ?? metric.name;
+          const labels = labelsOf(value.labels);
+          out += sample(name, labels, value.value);
+          // The count closes each series' group of samples: its creation time follows it.
+          if (name === `${metric.name}_count`) out += created(metric.name, labelsOf(value.labels, 'le'));
+        }
+      } else {
+        out += familyHeader(metric.name, type === 'gauge' ? 'gauge' : 'unknown', metric.help);
+        for (const value of metric.values) out += sample(metric.name, labelsOf(value.labels), value.value);
+      }
+    }
+    return `${out}# EOF\n`;
   }
 }

@@ -1,5 +1,5 @@
 import { applyPatch, cloneState, createState, type Patch, type State } from '../domain/state.js';
-import type { Store } from './store.js';
+import type { HealthOptions, Store } from './store.js';
 
 /**
  * Keeps the committed state in this process only: lost on restart. For tests and for users who
@@ -20,7 +20,8 @@ export class MemoryStore implements Store {
     applyPatch(this.committed, patch);
   }
 
-  async healthy(): Promise<boolean> {
+  async healthy(options: HealthOptions = {}): Promise<boolean> {
+    if (this.closed) options.onFailure?.('memory store is closed');
     return !this.closed;
   }
 

@@ -23,7 +23,9 @@ const pageStats = z.object({
   incidentDuration: histogram,
   maintenanceDuration: histogram,
   lastReceivedAt: z.number().nullable(),
-}) satisfies z.ZodType<PageStats>;
+  /** Rows written before pages had a creation time: the last event's receipt is the best known bound. */
+  createdAt: z.number().optional(),
+}).transform((stats): PageStats => ({ ...stats, createdAt: stats.createdAt ?? stats.lastReceivedAt ?? 0 }));
 
 const componentImpact = z.object({ uuid: z.string(), impact: z.string().nullable() });
 

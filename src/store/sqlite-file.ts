@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { KEY_SEPARATOR, type PatchRows } from './sqlite-rows.js';
@@ -47,10 +47,15 @@ export class SqliteFile {
   private readonly db: Database.Database;
   private readonly statements: ReturnType<SqliteFile['prepare']>;
   private readonly commitTransaction: (rows: PatchRows) => void;
+  private readonly path: string;
+  /** Device and inode of the file at `path` when it was opened; undefined for `:memory:`. */
+  private readonly identity: FileIdentity | undefined;
 
   constructor(options: SqliteOptions) {
+    this.path = options.path;
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
+    this.identity = options.path === ':memory:' ? undefined : identityOf(options.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
@@ -72,6 +77,7 @@ export class SqliteFile {
         CREATE TABLE IF NOT EXISTS incidents (status_page TEXT NOT NULL, uuid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (status_page, uuid)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS maintenances (status_page TEXT NOT NULL, uuid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (status_page, uuid)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS seen_batches (id INTEGER PRIMARY KEY, keys TEXT NOT NULL, received_at REAL NOT NULL);
+        CREATE TABLE IF NOT EXISTS write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at REAL NOT NULL);
       `);
       if (!row) {
         this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
@@ -103,6 +109,7 @@ export class SqliteFile {
       rewriteSeen: db.prepare('UPDATE seen_batches SET keys = ? WHERE id = ?'),
       deleteSeen: db.prepare('DELETE FROM seen_batches WHERE id = ?'),
       ping: db.prepare('SELECT 1'),
+      probeWrite: db.prepare('INSERT INTO write_probe (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at'),
     };
   }
 
@@ -134,6 +141,7 @@ export class SqliteFile {
   }
 
   read(): StoredRows {
+    this.checkIdentity();
     // Ordered by key, so that a process that loads the file holds its maps in the same order
     // every time (nothing may depend on that order, but nothing then can by accident).
     const rows = (table: string, key: string) => (this.db.prepare(`SELECT data FROM ${table} ORDER BY ${key}`).all() as Row[]).map((row) => row.data);
@@ -149,6 +157,7 @@ export class SqliteFile {
   }
 
   commit(rows: PatchRows): void {
+    this.checkIdentity();
     try {
       this.commitTransaction(rows);
     } catch (error) {
@@ -156,11 +165,52 @@ export class SqliteFile {
     }
   }
 
-  ping(): void {
-    this.statements.ping.get();
+  /**
+   * Checks that the file answers, and with `write`, that it takes a commit: one row rewritten in
+   * a transaction of its own, which reaches the disk as a commit of events would.
+   */
+  ping(write: boolean): void {
+    this.checkIdentity();
+    if (!write) {
+      this.statements.ping.get();
+      return;
+    }
+    try {
+      this.statements.probeWrite.run(Date.now() / 1000);
+    } catch (error) {
+      throw new StoreError(`SQLite write probe failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /**
+   * Refuses to go on once the path no longer names the file that is open. A deleted file stays
+   * open and writable, and a file moved over it is never seen by this connection: either way
+   * commits would succeed into a file the next start does not load, and a 200 would be a lie.
+   * A restart opens whatever is at the path then.
+   */
+  private checkIdentity(): void {
+    if (!this.identity) return;
+    let current: FileIdentity;
+    try {
+      current = identityOf(this.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      throw new StoreError(`SQLite file ${this.path} was deleted while open; restart the exporter to open a new one`);
+    }
+    if (current.dev !== this.identity.dev || current.ino !== this.identity.ino) {
+      throw new StoreError(`SQLite file ${this.path} was replaced by another file while open; restart the exporter to load it`);
+    }
   }
 
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+type FileIdentity = { dev: bigint; ino: bigint };
+
+/** Device and inode: what a file is, whatever its path (bigint: inode numbers may pass 2^53). */
+function identityOf(path: string): FileIdentity {
+  const { dev, ino } = statSync(path, { bigint: true });
+  return { dev, ino };
 }

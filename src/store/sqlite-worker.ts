@@ -8,7 +8,7 @@ import type { PatchRows } from './sqlite-rows.js';
 export type StoreRequest =
   | { id: number; op: 'read' }
   | { id: number; op: 'commit'; rows: PatchRows }
-  | { id: number; op: 'ping' }
+  | { id: number; op: 'ping'; write: boolean }
   | { id: number; op: 'close' };
 
 export type StoreReply = { id: number; ok: true; rows?: StoredRows } | { id: number; ok: false; message: string };
@@ -46,7 +46,7 @@ function answer(request: StoreRequest): StoreReply {
         }
         return { id: request.id, ok: true };
       case 'ping':
-        file.ping();
+        file.ping(request.write);
         return { id: request.id, ok: true };
       case 'close':
         file.close();

@@ -4,7 +4,7 @@ import type { SqliteOptions, StoredRows } from './sqlite-file.js';
 import { parseRecord } from './records.js';
 import { patchRows } from './sqlite-rows.js';
 import type { StoreReply, StoreRequest } from './sqlite-worker.js';
-import { StoreError, type Store } from './store.js';
+import { StoreError, type HealthOptions, type Store } from './store.js';
 
 export type { SqliteOptions } from './sqlite-file.js';
 
@@ -66,12 +66,12 @@ export class SqliteStore implements Store {
     }
   }
 
-  async healthy(): Promise<boolean> {
-    if (this.closed) return false;
+  async healthy(options: HealthOptions = {}): Promise<boolean> {
     try {
-      await this.request({ op: 'ping' });
+      await this.request({ op: 'ping', write: options.probeWrite ?? false });
       return true;
-    } catch {
+    } catch (error) {
+      options.onFailure?.((error as Error).message);
       return false;
     }
   }

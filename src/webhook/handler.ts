@@ -12,7 +12,7 @@ import { BodyAbortedError, BodyTooLargeError, isJsonContentType, readBody } from
 import type { Delivery, RecentDeliveries } from './deliveries.js';
 import { reportNotices } from './notices.js';
 import { parseWebhook, type Problem } from './schema.js';
-import { scopeAllows } from './token-scope.js';
+import { scopeAllows, type TokenScope } from './token-scope.js';
 
 export type WebhookOptions = {
   tokens: readonly string[];
@@ -41,6 +41,8 @@ export type WebhookLogFields = {
   event_uuid?: string;
   delivery_attempt?: number | null;
   error?: string;
+  /** Why a 401: `no_token`, `wrong_token` or `unsupported_scheme`. */
+  auth?: keyof typeof AUTH_FAILURES;
 };
 
 type Answer = {
@@ -50,6 +52,17 @@ type Answer = {
   retry?: boolean;
   closeConnection?: boolean;
 };
+
+/** The 401's message, by what the request presented; the log line carries the key as `auth`. */
+const AUTH_FAILURES = {
+  no_token: 'no webhook token: send Authorization: Bearer <token>, X-Webhook-Token or ?token=',
+  wrong_token: 'wrong webhook token',
+  unsupported_scheme: 'unsupported Authorization scheme: use Authorization: Bearer <token>',
+} as const;
+
+/** Values a client sent are echoed (in answers and logs) at most this long: enough to recognise, too short to amplify. */
+const ECHO_LENGTH = 100;
+const echo = (value: string) => (value.length > ECHO_LENGTH ? `${value.slice(0, ECHO_LENGTH)}…` : value);
 
 const querySchema = z.object({
   status_page: z.string().min(1).max(200).optional(),
@@ -82,9 +95,16 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     const url = req.url ?? '';
     const search = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
     const access = currentAccess();
-    const scope = access.tokens.scopeOf(presentedToken(req.headers, search));
-    if (access.tokens.required && scope === undefined) {
-      return rejected(401, 'unauthorized', 'missing or wrong webhook token');
+    let scope: TokenScope | undefined;
+    if (access.tokens.required) {
+      const presented = presentedToken(req.headers, search);
+      scope = presented.token === undefined ? undefined : access.tokens.scopeOf(presented.token);
+      const failure = presented.token === undefined ? presented.missing : scope === undefined ? 'wrong_token' : undefined;
+      if (failure) {
+        // Closed after the answer: a sender without the token has no use for a kept-alive connection.
+        const answer = { ...rejected(401, 'unauthorized', AUTH_FAILURES[failure]), closeConnection: true };
+        return { ...answer, log: { ...answer.log, auth: failure } };
+      }
     }
     const query = querySchema.safeParse({ status_page: search.get('status_page') ?? undefined });
     if (!query.success) {
@@ -93,7 +113,7 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       ]);
     }
     if (!isJsonContentType(req.headers['content-type'])) {
-      return rejected(415, 'invalid', `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}: send application/json`, [
+      return rejected(415, 'invalid', `unsupported content type ${JSON.stringify(echo(req.headers['content-type'] ?? ''))}: send application/json`, [
         { path: 'headers.content-type', message: 'must be application/json' },
       ]);
     }
@@ -120,8 +140,8 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     const parsed = parseWebhook(json, (sent) => access.statusPage(urlPage, sent));
     if (parsed.kind === 'invalid') return rejected(400, 'invalid', parsed.error, parsed.issues, parsed.type ?? 'unknown');
     if (parsed.kind === 'unsupported') {
-      deps.logger.warn({ meta_type: parsed.type.slice(0, 100) }, 'unsupported webhook type ignored');
-      return { status: 200, body: { status: 'unsupported', type: parsed.type }, log: { type: 'unknown', outcome: 'unsupported' } };
+      deps.logger.warn({ meta_type: echo(parsed.type) }, 'unsupported webhook type ignored');
+      return { status: 200, body: { status: 'unsupported', type: echo(parsed.type) }, log: { type: 'unknown', outcome: 'unsupported' } };
     }
 
     const { event } = parsed;
@@ -181,7 +201,8 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       'Content-Length': Buffer.byteLength(payload),
       ...(answer.closeConnection ? { Connection: 'close' } : {}),
     });
-    res.end(payload);
+    if (answer.closeConnection) answerThenClose(req, res, payload);
+    else res.end(payload);
     logRequest(deps.logger, req, req.url, answer.status, started, answer.log);
   };
 }
@@ -196,3 +217,29 @@ const deliveryOf = (answer: Answer): Delivery => ({
   deliveryAttempt: answer.log.delivery_attempt ?? null,
   error: answer.log.error ?? null,
 });
+/** How long a client refused before its body was read may take to finish sending it. */
+const LINGER_MS = 2_000;
+
+/**
+ * Sends the answer at once, and ends the response (which closes the connection) once the
+ * client has sent the rest of its body, read and dropped, or after LINGER_MS. Closing a socket
+ * with unread bytes makes the kernel reset the connection, and the reset can reach the client
+ * before it read the answer: it then sees EPIPE or ECONNRESET instead of the 413 or 401.
+ */
+function answerThenClose(req: IncomingMessage, res: ServerResponse, payload: string): void {
+  res.write(payload);
+  if (req.complete) {
+    res.end();
+    return;
+  }
+  const finish = () => {
+    clearTimeout(timer);
+    req.off('end', finish);
+    req.off('close', finish);
+    if (!res.writableEnded) res.end();
+  };
+  const timer = setTimeout(finish, LINGER_MS);
+  req.once('end', finish);
+  req.once('close', finish);
+  req.resume();
+}

@@ -33,7 +33,7 @@ describe('send', () => {
     try {
       const result = await runCli(['send', '--url', exporter.url, '--token', 'wrong', '--attempts', '1', '--type', 'incident_created', '--component', COMPONENT]);
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/^incident_created [0-9a-f-]{36}: refused after 1 attempt\(s\): HTTP 401 \{"error":"missing or wrong webhook token"/);
+      expect(result.stderr).toMatch(/^incident_created [0-9a-f-]{36}: refused after 1 attempt\(s\): HTTP 401 \{"error":"wrong webhook token"/);
     } finally {
       await stopProcess(exporter);
     }

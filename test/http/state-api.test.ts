@@ -73,7 +73,7 @@ describe('GET /api/v1/state', () => {
     await request(app.main).post('/webhook?token=wrong-token').set('Content-Type', 'application/json').send('{}');
     const view = stateViewSchema.parse((await request(app.main).get('/api/v1/state')).body);
     expect(view.recent_deliveries).toEqual([
-      { at: expect.any(String), status: 401, type: 'unknown', outcome: 'unauthorized', status_page: null, event_uuid: null, delivery_attempt: null, error: 'missing or wrong webhook token' },
+      { at: expect.any(String), status: 401, type: 'unknown', outcome: 'unauthorized', status_page: null, event_uuid: null, delivery_attempt: null, error: 'wrong webhook token' },
     ]);
     expect(JSON.stringify(view)).not.toContain('wrong-token');
     expect(view.exporter.webhook_token_required).toBe(true);

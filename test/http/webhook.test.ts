@@ -82,6 +82,22 @@ describe('POST /webhook answers', () => {
     expect(app.logs.lines.some((line) => line.level === 'warn' && line.meta_type === 'subscriber_added')).toBe(true);
   });
 
+  it('echoes an unknown meta.type of 100 KB cut to 100 characters, in the answer and the log', async () => {
+    app = await makeApp();
+    const type = 'x'.repeat(100_000);
+    const response = await post({ meta: { type, uuid: 'whatever' } });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ status: 'unsupported', type: `${'x'.repeat(100)}…` });
+    expect(Math.max(...app.logs.raw.map((line) => line.length))).toBeLessThan(1_000);
+  });
+
+  it('echoes a long unsupported Content-Type cut to 100 characters', async () => {
+    app = await makeApp();
+    const response = await request(app.main).post('/webhook').set('Content-Type', `text/${'y'.repeat(5_000)}`).send('{}');
+    expect(response.status).toBe(415);
+    expect(response.text.length).toBeLessThan(400);
+  });
+
   it('400 naming the problem for a body that is not JSON', async () => {
     app = await makeApp();
     const response = await request(app.main).post('/webhook').set('Content-Type', 'application/json').send('{"meta": ');
@@ -127,6 +143,26 @@ describe('POST /webhook answers', () => {
     expect(wrong.body.error).toMatch(/token/);
     expect(app.commits()).toBe(0);
     expect(requestsTotal(await metrics(), 'unknown', 'unauthorized')).toBe(2);
+  });
+
+  it.each([
+    ['no token at all', {}, '/webhook', 'no_token', /^no webhook token/],
+    ['a Bearer header without a token', { Authorization: 'Bearer ' }, '/webhook', 'no_token', /^no webhook token/],
+    ['a wrong Bearer token', { Authorization: 'Bearer not-the-token' }, '/webhook', 'wrong_token', /^wrong webhook token$/],
+    ['a wrong ?token=', {}, '/webhook?token=not-the-token', 'wrong_token', /^wrong webhook token$/],
+    ['Basic credentials', { Authorization: 'Basic bm90LXRoZS10b2tlbg==' }, '/webhook', 'unsupported_scheme', /^unsupported Authorization scheme/],
+    ['a bare token as Authorization', { Authorization: 'not-the-token' }, '/webhook', 'unsupported_scheme', /^unsupported Authorization scheme/],
+  ])('401 for %s, whose log line says why without the token, and closes the connection', async (_what, headers, path, reason, message) => {
+    app = await makeApp({ tokens: ['the-token'] });
+    const response = await request(app.main).post(path).set('Content-Type', 'application/json').set(headers).send(JSON.stringify(componentEvent('major_outage')));
+    expect(response.status).toBe(401);
+    expect(response.body.error).toMatch(message);
+    expect(response.headers.connection).toBe('close');
+    const line = app.logs.lines.find((entry) => entry.status === 401);
+    expect(line).toMatchObject({ level: 'warn', outcome: 'unauthorized', auth: reason });
+    const logged = app.logs.raw.join('\n');
+    expect(logged).not.toContain('not-the-token');
+    expect(logged).not.toContain('bm90LXRoZS10b2tlbg');
   });
 
   it('accepts any configured token as Bearer, X-Webhook-Token or ?token=, and never logs it', async () => {
@@ -183,6 +219,29 @@ describe('POST /webhook answers', () => {
     const retried = await post(componentEvent('major_outage', { delivery_attempt: 1 }));
     expect(retried.status).toBe(200);
     expect(retried.body.status).toBe('applied');
+  });
+
+  it('reports not ready while commits fail, and ready again once the store takes a write, with no restart and no webhook', async () => {
+    const path = join(tempDir(), 'locked.db');
+    app = await makeApp({ store: new SqliteStore({ path, synchronous: 'normal', busyTimeoutMs: 20 }) });
+    expect((await request(app.main).get('/readyz')).status).toBe(200);
+    const other = new Database(path);
+    other.exec('BEGIN EXCLUSIVE');
+    expect((await post(componentEvent('major_outage'))).status).toBe(503);
+    // Reads still work under another connection's write lock: only the failed commit tells.
+    const ready = await request(app.main).get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toEqual({ status: 'store unavailable' });
+    expect(sampleValue(await metrics(), 'statusmate_store_up')).toBe(0);
+    expect(app.logs.lines.filter((line) => line.msg?.toString().startsWith('store unavailable'))).toEqual([
+      expect.objectContaining({ level: 'error', reason: expect.stringMatching(/database is locked/) }),
+    ]);
+    other.exec('ROLLBACK');
+    other.close();
+    expect((await request(app.main).get('/readyz')).status).toBe(200);
+    expect(sampleValue(await metrics(), 'statusmate_store_up')).toBe(1);
+    expect(app.logs.lines.some((line) => line.level === 'info' && line.msg === 'store available again: commits succeed; ready')).toBe(true);
+    expect((await post(componentEvent('major_outage', { delivery_attempt: 1 }))).body.status).toBe('applied');
   });
 
   it('200 refused_limit for a new component past MAX_COMPONENTS, logged and counted', async () => {
@@ -280,6 +339,18 @@ describe('GET /metrics, /healthz, /readyz', () => {
     const unzipped = gunzipSync(raw.body).toString('utf8');
     expect(domainSamples(unzipped)).toEqual(domainSamples(plain));
     expect(unzipped).toContain('statusmate_exporter_build_info{');
+  });
+
+  it('has webhook latency buckets up to 10 s, past the 5 s a commit may wait for a SQLite lock', async () => {
+    app = await makeApp();
+    await post(componentEvent('major_outage'));
+    const text = await metrics();
+    const bounds = text
+      .split('\n')
+      .filter((line) => line.startsWith('statusmate_webhook_request_duration_seconds_bucket{'))
+      .map((line) => /le="([^"]+)"/.exec(line)?.[1]);
+    expect(bounds.slice(-4)).toEqual(['2.5', '5', '10', '+Inf']);
+    expect(sampleValue(text, 'statusmate_webhook_request_duration_seconds_bucket', { le: '10' })).toBe(1);
   });
 
   it('answers /healthz always and /readyz only while the store answers', async () => {

@@ -55,6 +55,23 @@ describe('SqliteStore', () => {
     expect(state.componentCount).toBe(2);
   });
 
+  it('loads a page stored before pages had a creation time with its last receipt as the creation time', async () => {
+    const path = join(tempDir(), 'old-rows.db');
+    const first = open(path);
+    await first.commit({ ...patchOf([component('a', 'operational')], 'k1'), pages: [{ ...emptyPageStats('shop', 1_700_000_000), lastReceivedAt: 1_700_000_500 }] });
+    await first.close();
+    // Rewrite the row as an older exporter wrote it: no createdAt.
+    const db = new Database(path);
+    const row = db.prepare('SELECT data FROM pages WHERE status_page = ?').get('shop') as { data: string };
+    const { createdAt, ...old } = JSON.parse(row.data) as Record<string, unknown>;
+    expect(createdAt).toBe(1_700_000_000);
+    db.prepare('UPDATE pages SET data = ? WHERE status_page = ?').run(JSON.stringify(old), 'shop');
+    db.close();
+
+    const state = await open(path).load();
+    expect(state.pages.get('shop')?.stats.createdAt).toBe(1_700_000_500);
+  });
+
   it('forgets exactly the dedup keys a prune names, also when they share a commit with kept ones', async () => {
     const path = join(tempDir(), 'prune.db');
     const store = open(path);

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import { LiveInventory } from '../../src/inventory/live.js';
 import { Telemetry } from '../../src/metrics/telemetry.js';
 import { MemoryStore } from '../../src/store/memory.js';
+import { HealthTrackingStore } from '../../src/store/health-tracking.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -58,9 +59,10 @@ export type TestAppOptions = {
 
 /** The real app on a real SQLite file in a temp dir, unless a store is given. */
 export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const store = options.store ?? new SqliteStore({ path: join(tempDir(), 'test.db'), synchronous: 'normal' });
   const logs = new LogCapture();
   const logger = createLogger('debug', logs);
+  // Wrapped as src/server.ts wraps it: a failed commit counts against readiness.
+  const store = new HealthTrackingStore(options.store ?? new SqliteStore({ path: join(tempDir(), 'test.db'), synchronous: 'normal' }), logger);
   const tokens = options.tokens ?? [];
   const defaultStatusPage = options.defaultStatusPage ?? 'default';
   const inventory = LiveInventory.load({ file: options.statusPagesFile, env: options.env ?? {}, allPagesTokens: tokens, defaultStatusPage, logger });

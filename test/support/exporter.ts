@@ -28,9 +28,11 @@ export type ExporterProcess = {
  * Starts `node dist/main.js` with `npm start`'s flags and the given environment on 127.0.0.1 and resolves once it logs
  * that it listens (PORT=0 lets the OS pick a port; the log line says which).
  */
-export function startExporterProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<ExporterProcess> {
+export function startExporterProcess(env: Record<string, string>, timeoutMs = 20_000, limits: { openFiles?: number } = {}): Promise<ExporterProcess> {
   requireBuild();
-  const child = spawn(process.execPath, [...START_NODE_ARGS, MAIN], {
+  // prlimit (util-linux) sets the open-file limit and then execs node: the pid stays the exporter's.
+  const command = limits.openFiles === undefined ? [process.execPath] : ['prlimit', `--nofile=${limits.openFiles}:${limits.openFiles}`, '--', process.execPath];
+  const child = spawn(command[0] as string, [...command.slice(1), ...START_NODE_ARGS, MAIN], {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -64,6 +66,29 @@ export function startExporterProcess(env: Record<string, string>, timeoutMs = 20
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
       reject(new Error(`exporter exited (code ${code}, signal ${signal}) before listening: ${JSON.stringify(logs)}`));
+    });
+  });
+}
+
+/** Runs `node dist/main.js` with the given environment until it exits on its own; resolves with its exit code and output. */
+export function runExporterToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  requireBuild();
+  const child = spawn(process.execPath, [...START_NODE_ARGS, MAIN], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`exporter did not exit within ${timeoutMs} ms: ${stdout}${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
     });
   });
 }

@@ -28,6 +28,7 @@ const ruleSchema = z
     alert: z.string().optional(),
     expr: z.string(),
     for: z.string().optional(),
+    keep_firing_for: z.string().optional(),
     labels: z.record(z.string(), z.string()).optional(),
     annotations: z.record(z.string(), z.string()).optional(),
   })
@@ -277,7 +278,10 @@ export type Prometheus = Child & { url: string; dir: string; close: () => Promis
  * Starts a real Prometheus on 127.0.0.1 with the given scrape config and rule files, its TSDB in a
  * fresh temporary directory, and waits until it is ready.
  */
-export async function startPrometheus(binary: string, config: { scrapeConfigs: string; ruleFiles: string[]; interval?: string }): Promise<Prometheus> {
+export async function startPrometheus(
+  binary: string,
+  config: { scrapeConfigs: string; ruleFiles: string[]; interval?: string; args?: string[] },
+): Promise<Prometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'statusmate-prometheus-'));
   const interval = config.interval ?? '1s';
   const configPath = join(dir, 'prometheus.yml');
@@ -300,6 +304,7 @@ export async function startPrometheus(binary: string, config: { scrapeConfigs: s
     `--storage.tsdb.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--log.level=warn',
+    ...(config.args ?? []),
   ]);
   const url = `http://127.0.0.1:${port}`;
   const prometheus: Prometheus = {

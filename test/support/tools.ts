@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 export type Tool = { name: string; path: string | undefined; skipReason: string | undefined };
 
@@ -21,4 +23,27 @@ export function findTool(name: string, installHint: string): Tool {
   }
   console.warn(`[skipped] suites needing ${reason}`);
   return { name, path: undefined, skipReason: reason };
+}
+
+/**
+ * Finds a binary at the first of `candidates` (absolute paths; empty entries are skipped) that
+ * exists, with findTool's rule: skip outside CI, fail under CI=true.
+ */
+export function findBinary(name: string, candidates: Array<string | undefined>, installHint: string): Tool {
+  const path = candidates.find((candidate): candidate is string => candidate !== undefined && candidate !== '' && existsSync(candidate));
+  if (path) return { name, path, skipReason: undefined };
+  const reason = `${name} not found at ${candidates.filter(Boolean).join(' or ') || '(no candidate)'}; install it with: ${installHint}`;
+  if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
+  console.warn(`[skipped] suites needing ${reason}`);
+  return { name, path: undefined, skipReason: reason };
+}
+
+/** `$(go env GOPATH)/bin`, where `go install` puts binaries; undefined without Go. */
+export function goBinDir(): string | undefined {
+  try {
+    const gopath = execFileSync('go', ['env', 'GOPATH'], { encoding: 'utf8', timeout: 30_000 }).trim();
+    return gopath ? join(gopath.split(':')[0] ?? gopath, 'bin') : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -148,6 +148,14 @@ CRD). `helm template` knows no cluster: pass --api-versions monitoring.coreos.co
 {{- end }}
 
 {{/*
+The job label of the scraped series: serviceMonitor.jobName when set (the ServiceMonitor then
+forces it), else the operator's default, the Service's name. The PrometheusRule selects it.
+*/}}
+{{- define "statusmate-exporter.jobName" -}}
+{{- .Values.serviceMonitor.jobName | default (include "statusmate-exporter.fullname" .) }}
+{{- end }}
+
+{{/*
 Name of the container port serving /metrics.
 */}}
 {{- define "statusmate-exporter.metricsPortName" -}}

@@ -1,0 +1,127 @@
+// The monitoring mixin's one configuration: every selector, label, threshold, severity, `for`,
+// `keep_firing_for` and the SLO objective that prometheus/statusmate.rules.yml, the Helm chart's
+// rules and the Grafana dashboards are generated from (`npm run mixin`). Change a value here,
+// regenerate, and commit the output; test/mixin.test.ts fails while the committed files differ.
+
+import { z } from 'zod';
+
+const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, 'a Prometheus duration such as 5m or 1h30m');
+const severity = z.enum(['critical', 'warning', 'info']);
+/** One alert's knobs. `for` is how long the condition must hold; `keepFiringFor` how long it outlives a gap. */
+const alertKnobs = z.object({ severity, for: duration, keepFiringFor: duration.optional() }).strict();
+
+export const mixinConfigSchema = z
+  .object({
+    /**
+     * Label matchers every selector carries, so the rules see only statusmate-exporter's series
+     * (and, scoped, only one install's). Must select on `job`: process metrics share names with
+     * every other Node.js job.
+     */
+    selector: z.string().min(1),
+    /**
+     * The label naming the Prometheus or Kubernetes cluster in a multi-cluster setup (Thanos,
+     * Mimir), kept on every alert and recorded series; empty when there is one cluster.
+     */
+    clusterLabel: z.string().regex(/^([a-zA-Z_][a-zA-Z0-9_]*)?$/),
+    /**
+     * The labels that tell one install from another, besides the cluster label. Every alert
+     * keeps them and every aggregation groups by them, so two installs never merge.
+     */
+    installLabels: z.array(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/)).min(1),
+    /** `%s` is replaced by the alert name in lower case (the anchor of its section in docs/alerts.md). */
+    runbookUrlPattern: z.string().includes('%s'),
+    /**
+     * True when `selector` names one install by equality matchers (the Helm chart's rules): an
+     * install without any target then makes StatusMateExporterDown fire, with its labels.
+     */
+    scopedToOneInstall: z.boolean(),
+    /** How far back StatusMateExporterDown remembers an install whose targets left service discovery. */
+    vanishedLookback: duration,
+    alerts: z
+      .object({
+        componentMajorOutage: alertKnobs,
+        componentPartialOutage: alertKnobs,
+        componentDegradedPerformance: alertKnobs,
+        incidentLongRunning: alertKnobs.extend({ thresholdSeconds: z.number().positive() }),
+        maintenanceOverrunning: alertKnobs.extend({ thresholdSeconds: z.number().positive() }),
+        maintenanceNotStarted: alertKnobs.extend({ thresholdSeconds: z.number().positive() }),
+        exporterDown: alertKnobs,
+        exporterReplicaDown: alertKnobs,
+        exporterAbsent: alertKnobs,
+        /** Rejections per minute, averaged over `window`, above which StatusMateWebhooksRejected fires. */
+        webhooksRejected: alertKnobs.extend({ window: duration, perMinute: z.number().positive() }),
+        webhookStoreErrors: alertKnobs.extend({ window: duration }),
+        webhooksRefusedLimit: alertKnobs.extend({ window: duration }),
+        storeDown: alertKnobs,
+        statusPagesFileInvalid: alertKnobs,
+      })
+      .strict(),
+    slo: z
+      .object({
+        /** Share of time each component must be available (operational or under maintenance). */
+        availabilityObjective: z.number().gt(0).lt(1),
+        /** The SRE workbook's multi-window, multi-burn-rate pairs: both windows must burn faster than `burnRate`. */
+        burnRateAlerts: z
+          .array(z.object({ long: duration, short: duration, burnRate: z.number().positive(), severity, for: duration }).strict())
+          .min(1),
+        /** The error budget's period (the budget left on the overview dashboard). */
+        budgetWindow: duration,
+      })
+      .strict(),
+  })
+  .strict();
+
+export type MixinConfig = z.infer<typeof mixinConfigSchema>;
+
+export const DEFAULT_CONFIG: MixinConfig = mixinConfigSchema.parse({
+  selector: 'job=~"statusmate-exporter.*"',
+  clusterLabel: 'cluster',
+  installLabels: ['namespace', 'job'],
+  runbookUrlPattern: 'https://github.com/statusmate-exporter/statusmate-exporter/blob/main/docs/alerts.md#%s',
+  scopedToOneInstall: false,
+  vanishedLookback: '6h',
+  alerts: {
+    componentMajorOutage: { severity: 'critical', for: '1m', keepFiringFor: '5m' },
+    componentPartialOutage: { severity: 'warning', for: '2m', keepFiringFor: '5m' },
+    componentDegradedPerformance: { severity: 'warning', for: '30m', keepFiringFor: '5m' },
+    incidentLongRunning: { severity: 'warning', for: '1m', keepFiringFor: '5m', thresholdSeconds: 4 * 3600 },
+    maintenanceOverrunning: { severity: 'warning', for: '1m', keepFiringFor: '5m', thresholdSeconds: 15 * 60 },
+    maintenanceNotStarted: { severity: 'warning', for: '1m', keepFiringFor: '5m', thresholdSeconds: 30 * 60 },
+    exporterDown: { severity: 'critical', for: '5m' },
+    exporterReplicaDown: { severity: 'warning', for: '15m' },
+    exporterAbsent: { severity: 'warning', for: '15m' },
+    webhooksRejected: { severity: 'warning', for: '15m', window: '15m', perMinute: 0.2 },
+    webhookStoreErrors: { severity: 'warning', for: '5m', window: '5m' },
+    webhooksRefusedLimit: { severity: 'warning', for: '1m', window: '15m' },
+    storeDown: { severity: 'critical', for: '2m' },
+    statusPagesFileInvalid: { severity: 'warning', for: '10m' },
+  },
+  slo: {
+    availabilityObjective: 0.999,
+    burnRateAlerts: [
+      { long: '1h', short: '5m', burnRate: 14.4, severity: 'critical', for: '2m' },
+      { long: '6h', short: '30m', burnRate: 6, severity: 'warning', for: '15m' },
+    ],
+    budgetWindow: '30d',
+  },
+});
+
+/** The labels of one install, cluster first: what every aggregation keeps. */
+export function installLabels(config: MixinConfig): string[] {
+  return config.clusterLabel ? [config.clusterLabel, ...config.installLabels] : [...config.installLabels];
+}
+
+export function runbookUrl(config: MixinConfig, alert: string): string {
+  return config.runbookUrlPattern.replace('%s', alert.toLowerCase());
+}
+
+/**
+ * The variant of the configuration the Helm chart renders: selectors scoped to one release by
+ * placeholders that the chart's PrometheusRule template replaces with the release's job and
+ * namespace, so that two releases in one Prometheus each alert on their own install only.
+ */
+export const CHART_JOB_PLACEHOLDER = '__STATUSMATE_JOB__';
+export const CHART_NAMESPACE_PLACEHOLDER = '__STATUSMATE_NAMESPACE__';
+export function chartConfig(config: MixinConfig): MixinConfig {
+  return { ...config, selector: `job="${CHART_JOB_PLACEHOLDER}", namespace="${CHART_NAMESPACE_PLACEHOLDER}"`, scopedToOneInstall: true };
+}

@@ -1,0 +1,269 @@
+// The alerting and recording rules, built from the mixin configuration. `npm run mixin` writes
+// them to prometheus/statusmate.rules.yml (fleet-wide: every install a Prometheus scrapes) and to
+// the Helm chart's files/prometheus/statusmate.rules.yml (scoped to one release by placeholders).
+//
+// Identity, in one place:
+// - An install is its cluster label (when configured) and `installLabels` (namespace, job). Every
+//   aggregation groups by them, so two installs never merge and every alert can be routed.
+// - Replicas of one install differ in `instance` and `pod`. Domain metrics describe the same state
+//   on every replica, so they are reduced with `max by (<install>, <object identity>)`; webhook
+//   counters count distinct requests on each replica, so they are summed.
+// - Components, incidents and maintenances are identified by their uuid, never by their name: a
+//   rename neither resolves an alert nor splits availability history. Names and titles are looked
+//   up for the annotations with a query on the current series.
+
+import { METRIC } from '../src/metrics/names.js';
+import { installLabels, runbookUrl, type MixinConfig } from './config.js';
+
+export type Rule = {
+  record?: string;
+  alert?: string;
+  expr: string;
+  for?: string;
+  keep_firing_for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+};
+export type RuleGroup = { name: string; interval?: string; rules: Rule[] };
+export type RulesFile = { groups: RuleGroup[] };
+
+/** The recording rules the dashboards and alerts read, by role. */
+export const RECORD = {
+  impactLevel: 'status_page_component:statusmate_component_impact_level:max',
+  operational: 'status_page_component:statusmate_component_operational:bool',
+  available: 'status_page_component:statusmate_component_available:bool',
+  availableOver: (window: string) => `status_page_component:statusmate_component_available:avg_over_time${window}`,
+  availableHourly: 'status_page_component:statusmate_component_available:avg_over_time1h_every1h',
+  budgetRemaining: (window: string) => `status_page_component:statusmate_component_error_budget:remaining${window}`,
+} as const;
+
+/** Seconds of a Prometheus duration such as 1h30m. */
+export function seconds(duration: string): number {
+  const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+  let total = 0;
+  for (const [, amount, unit] of duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) total += Number(amount) * (units[unit ?? 's'] ?? 0);
+  return total;
+}
+
+/** "5 minutes", "1 hour", "30 seconds": how descriptions say a duration. */
+export function spoken(duration: string): string {
+  const total = seconds(duration);
+  const [value, unit] = total % 3600 === 0 ? [total / 3600, 'hour'] : total % 60 === 0 ? [total / 60, 'minute'] : [total, 'second'];
+  return `${value} ${unit}${value === 1 ? '' : 's'}`;
+}
+
+export function buildRules(config: MixinConfig): RulesFile {
+  const install = installLabels(config);
+  const by = (...extra: string[]) => `by (${[...install, ...extra].join(', ')})`;
+  const on = (...extra: string[]) => `on (${[...install, ...extra].join(', ')})`;
+  const sel = (extra = '') => `{${config.selector}${extra ? `, ${extra}` : ''}}`;
+  const a = config.alerts;
+
+  /** A query on the current series of `metric` for this alert's object, in an annotation template. */
+  const lookup = (variable: string, metric: string, label: string, identity: string[], fallback: string) => {
+    const labels = [...install, ...identity];
+    const matchers = labels.map((name) => `${name}=%q`).join(', ');
+    const args = labels.map((name) => `$labels.${name}`).join(' ');
+    return (
+      `{{ $${variable} := $labels.${fallback} }}` +
+      `{{ with printf "max by (${label}) (${metric}{${matchers}})" ${args} | query }}{{ $${variable} = . | first | label "${label}" }}{{ end }}`
+    );
+  };
+  const componentName = lookup('component', METRIC.componentImpactLevel, 'component', ['status_page', 'component_uuid'], 'component_uuid');
+  const incidentTitle = lookup('title', METRIC.incidentInfo, 'title', ['status_page', 'incident_uuid'], 'incident_uuid');
+  const maintenanceTitle = lookup('title', METRIC.maintenanceInfo, 'title', ['status_page', 'maintenance_uuid'], 'maintenance_uuid');
+  // "(job statusmate-exporter, namespace prod)": the job is always there (the selector needs it),
+  // the other install labels only when the series carry them.
+  const inInstall = `(job {{ $labels.job }}${install
+    .filter((name) => name !== 'job')
+    .map((name) => `{{ with $labels.${name} }}, ${name} {{ . }}{{ end }}`)
+    .join('')})`;
+
+  type Knobs = { severity: string; for: string; keepFiringFor?: string | undefined };
+  const alert = (name: string, knobs: Knobs, expr: string, summary: string, description: string, labels: Record<string, string> = {}): Rule => ({
+    alert: name,
+    expr,
+    for: knobs.for,
+    ...(knobs.keepFiringFor ? { keep_firing_for: knobs.keepFiringFor } : {}),
+    labels: { severity: knobs.severity, ...labels },
+    annotations: { summary, description, runbook_url: runbookUrl(config, name) },
+  });
+
+  const componentLevel = `max ${by('status_page', 'component_uuid')} (${METRIC.componentImpactLevel}${sel()})`;
+  const componentAlert = (name: string, knobs: Knobs, level: number, impact: string, article: string) =>
+    alert(
+      name,
+      knobs,
+      `${componentLevel} == ${level}`,
+      `A StatusMate component ${article}.`,
+      `${componentName}Component "{{ $component }}" on status page {{ $labels.status_page }} ${inInstall} has reported ${impact} for more than ${spoken(knobs.for)}.`,
+    );
+
+  const objective = config.slo.availabilityObjective;
+  const errorBudget = Number((1 - objective).toPrecision(6));
+  const sloWindows = [...new Set(config.slo.burnRateAlerts.flatMap((pair) => [pair.short, pair.long]))].sort((x, y) => seconds(x) - seconds(y));
+  const percent = `${Number((objective * 100).toPrecision(6))}%`;
+
+  const vanished = `group ${by()} (max_over_time(up${sel()}[${config.vanishedLookback}])) * 0\n  unless ${on()} group ${by()} (up${sel()})`;
+  const down = [`(max ${by()} (up${sel()}) == 0)`, `(\n  ${vanished}\n)`];
+  if (config.scopedToOneInstall) down.push(`(absent(up${sel()}) * 0)`);
+
+  const rejectedOutcomes = 'invalid|unauthorized|too_large';
+  const requests = (outcomes: string) => `${METRIC.webhookRequests}${sel(`outcome=~"${outcomes}"`)}`;
+
+  const burnAlerts: Rule[] = config.slo.burnRateAlerts.map((pair) =>
+          alert(
+            'StatusMateComponentErrorBudgetBurn',
+            pair,
+            `(1 - ${RECORD.availableOver(pair.long)}) > (${pair.burnRate} * ${errorBudget})\nand\n(1 - ${RECORD.availableOver(pair.short)}) > (${pair.burnRate} * ${errorBudget})`,
+            `A StatusMate component is burning its ${percent} availability error budget ${pair.burnRate} times too fast.`,
+            `${componentName}Component "{{ $component }}" on status page {{ $labels.status_page }} ${inInstall} was unavailable {{ $value | humanizePercentage }} of the last ${spoken(pair.long)} (and of the last ${spoken(pair.short)}): at this rate it spends its ${config.slo.budgetWindow} error budget of a ${percent} objective ${pair.burnRate} times too fast.`,
+            { long_window: pair.long, short_window: pair.short },
+          ),
+        );
+
+  return {
+    groups: [
+      {
+        // Records and the burn-rate alerts in one group: a group's rules run in order, so each
+        // alert reads the ratios of the same evaluation.
+        name: 'statusmate-exporter.availability',
+        rules: [
+          // One series per component however many replicas are scraped, identified by its uuid.
+          { record: RECORD.impactLevel, expr: componentLevel },
+          // 1 while operational (level 0), else 0. Unknown impacts (level -1) give no sample.
+          { record: RECORD.operational, expr: `(${RECORD.impactLevel} >= 0) == bool 0` },
+          // 1 while available, planned maintenance (level 1) counted as available.
+          { record: RECORD.available, expr: `(${RECORD.impactLevel} >= 0) <= bool 1` },
+          // The windows of the burn-rate alerts: a few hundred samples per component at most.
+          ...sloWindows.map((window) => ({ record: RECORD.availableOver(window), expr: `avg_over_time(${RECORD.available}[${window}])` })),
+          ...burnAlerts,
+        ],
+      },
+      {
+        name: 'statusmate-exporter.slo-budget.rules',
+        // Evaluated hourly: the budget window reads one sample per hour of history (720 for 30
+        // days) instead of every sample of every evaluation.
+        interval: '1h',
+        rules: [
+          { record: RECORD.availableHourly, expr: `avg_over_time(${RECORD.available}[1h])` },
+          { record: RECORD.availableOver(config.slo.budgetWindow), expr: `avg_over_time(${RECORD.availableHourly}[${config.slo.budgetWindow}])` },
+          {
+            record: RECORD.budgetRemaining(config.slo.budgetWindow),
+            expr: `1 - (1 - ${RECORD.availableOver(config.slo.budgetWindow)}) / ${errorBudget}`,
+          },
+        ],
+      },
+      {
+        name: 'statusmate-exporter.components',
+        rules: [
+          componentAlert('StatusMateComponentMajorOutage', a.componentMajorOutage, 4, 'major_outage', 'is in a major outage'),
+          componentAlert('StatusMateComponentPartialOutage', a.componentPartialOutage, 3, 'partial_outage', 'is in a partial outage'),
+          componentAlert(
+            'StatusMateComponentDegradedPerformance',
+            a.componentDegradedPerformance,
+            2,
+            'degraded_performance',
+            `has had degraded performance for ${spoken(a.componentDegradedPerformance.for)}`,
+          ),
+        ],
+      },
+      {
+        name: 'statusmate-exporter.incidents',
+        rules: [
+          alert(
+            'StatusMateIncidentLongRunning',
+            a.incidentLongRunning,
+            `time() - max ${by('status_page', 'incident_uuid')} (${METRIC.incidentStart}${sel()}) > ${a.incidentLongRunning.thresholdSeconds}`,
+            `A StatusMate incident has been active for more than ${spoken(`${a.incidentLongRunning.thresholdSeconds}s`)}.`,
+            `${incidentTitle}Incident "{{ $title }}" on status page {{ $labels.status_page }} ${inInstall} has been active for {{ $value | humanizeDuration }}.`,
+          ),
+        ],
+      },
+      {
+        name: 'statusmate-exporter.maintenances',
+        rules: [
+          alert(
+            'StatusMateMaintenanceOverrunning',
+            a.maintenanceOverrunning,
+            `(\n  time() - max ${by('status_page', 'maintenance_uuid')} (${METRIC.maintenanceScheduledEnd}${sel()})\n)\n* ${on('status_page', 'maintenance_uuid')} group_left ()\n  max ${by('status_page', 'maintenance_uuid')} (${METRIC.maintenanceInfo}${sel('state="in_progress"')})\n> ${a.maintenanceOverrunning.thresholdSeconds}`,
+            `A StatusMate maintenance is still in progress ${spoken(`${a.maintenanceOverrunning.thresholdSeconds}s`)} after its scheduled end.`,
+            `${maintenanceTitle}Maintenance "{{ $title }}" on status page {{ $labels.status_page }} ${inInstall} is still in progress {{ $value | humanizeDuration }} after its scheduled end.`,
+          ),
+          alert(
+            'StatusMateMaintenanceNotStarted',
+            a.maintenanceNotStarted,
+            `(\n  time() - max ${by('status_page', 'maintenance_uuid')} (${METRIC.maintenanceScheduledStart}${sel()})\n)\n* ${on('status_page', 'maintenance_uuid')} group_left ()\n  max ${by('status_page', 'maintenance_uuid')} (${METRIC.maintenanceInfo}${sel('state="scheduled"')})\n> ${a.maintenanceNotStarted.thresholdSeconds}`,
+            `A scheduled StatusMate maintenance has not started ${spoken(`${a.maintenanceNotStarted.thresholdSeconds}s`)} after its scheduled start.`,
+            `${maintenanceTitle}Maintenance "{{ $title }}" on status page {{ $labels.status_page }} ${inInstall} was scheduled to start {{ $value | humanizeDuration }} ago and has not started.`,
+          ),
+        ],
+      },
+      {
+        name: 'statusmate-exporter.exporter',
+        rules: [
+          alert(
+            'StatusMateExporterDown',
+            a.exporterDown,
+            // Every target of the install is down, or its targets left service discovery (a pod
+            // Pending on its volume, a lost node) within the lookback.
+            down.join('\nor\n'),
+            'No replica of a statusmate-exporter install is up.',
+            `No target of statusmate-exporter ${inInstall} has been scraped successfully for ${spoken(a.exporterDown.for)}, or its targets left service discovery. StatusMate webhooks are not being received, and the status page alerts of this install cannot fire.`,
+          ),
+          alert(
+            'StatusMateExporterReplicaDown',
+            a.exporterReplicaDown,
+            `(up${sel()} == 0)\nand ${on()}\n(max ${by()} (up${sel()}) == 1)`,
+            'A statusmate-exporter replica is down.',
+            `Target {{ $labels.instance }} of statusmate-exporter ${inInstall} has been down for ${spoken(a.exporterReplicaDown.for)} while other replicas are up.`,
+          ),
+          alert(
+            'StatusMateExporterAbsent',
+            a.exporterAbsent,
+            `absent(up${sel()})`,
+            'Prometheus has no statusmate-exporter target.',
+            `No scrape target matching ${config.selector.replace(/[{}]/g, '')} has existed for ${spoken(a.exporterAbsent.for)}, so the StatusMate alerts cannot fire.`,
+          ),
+          alert(
+            'StatusMateWebhooksRejected',
+            a.webhooksRejected,
+            `sum ${by('outcome')} (rate(${requests(rejectedOutcomes)}[${a.webhooksRejected.window}])) * 60 > ${a.webhooksRejected.perMinute}`,
+            'statusmate-exporter keeps rejecting webhooks.',
+            `statusmate-exporter ${inInstall} has rejected about {{ $value | humanize }} webhook(s) per minute as {{ $labels.outcome }} for ${spoken(a.webhooksRejected.for)}. StatusMate's retries fail the same way, so the events they carried are lost and the status page state may be stale.`,
+          ),
+          alert(
+            'StatusMateWebhookStoreErrors',
+            a.webhookStoreErrors,
+            `sum ${by()} (rate(${requests('error')}[${a.webhookStoreErrors.window}])) * 60 > 0`,
+            'statusmate-exporter cannot commit webhooks to its store.',
+            `statusmate-exporter ${inInstall} has answered webhooks with 503 (store error) for ${spoken(a.webhookStoreErrors.for)}, about {{ $value | humanize }} per minute. StatusMate retries them for a while, then drops them.`,
+          ),
+          alert(
+            'StatusMateWebhooksRefusedLimit',
+            a.webhooksRefusedLimit,
+            `sum ${by()} (increase(${requests('refused_limit')}[${a.webhooksRefusedLimit.window}])) > 0`,
+            'statusmate-exporter refuses events past its limits.',
+            `statusmate-exporter ${inInstall} refused about {{ $value | humanize }} event(s) in the last ${spoken(a.webhooksRefusedLimit.window)} because one of its limits (MAX_COMPONENTS and the other MAX_* settings) was reached. Those components are missing from the metrics.`,
+          ),
+          alert(
+            'StatusMateStoreDown',
+            a.storeDown,
+            // Per replica: each replica answers webhooks with its own store connection.
+            `${METRIC.storeUp}${sel()} == 0`,
+            'The statusmate-exporter store is not answering.',
+            `The store of {{ $labels.instance }} ${inInstall} has been down for ${spoken(a.storeDown.for)}. The replica answers webhooks with 503 and is not ready; StatusMate retries for a while, then drops the events.`,
+          ),
+          alert(
+            'StatusMateStatusPagesFileInvalid',
+            a.statusPagesFileInvalid,
+            // Per replica: each replica reads its own STATUS_PAGES_FILE (SIGHUP, POST /-/reload).
+            `${METRIC.configReloadSuccessful}${sel()} == 0`,
+            'statusmate-exporter could not reload its status pages file.',
+            `The last reload of STATUS_PAGES_FILE on {{ $labels.instance }} ${inInstall} failed ${spoken(a.statusPagesFileInvalid.for)} or more ago. The replica keeps the status pages it had; a restart would refuse to start with the file as it is now.`,
+          ),
+        ],
+      },
+    ],
+  };
+}

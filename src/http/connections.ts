@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '../logger.js';
+
+// What one client can hold on a port that may face the internet: descriptors (a connection
+// cap per port, below the process's open-file limit) and time (timeouts, checked every second).
+
+/** Descriptors kept out of the caps: stdio, the SQLite file with its WAL and shared memory, the worker, libuv's own, the listening sockets. */
+export const RESERVED_DESCRIPTORS = 64;
+/** The metrics port's share: Prometheus servers, probes and a few people, never starved by a flooded webhook port. */
+export const METRICS_MAX_CONNECTIONS = 64;
+/** Where /proc cannot be read, assume the usual default soft limit. */
+const FALLBACK_DESCRIPTOR_LIMIT = 1024;
+
+export const TIMEOUTS = {
+  /** A connection must have sent its first request's headers this soon, and any later request's too. */
+  headersMs: 5_000,
+  /** A whole request, body included. */
+  requestMs: 30_000,
+  /** An idle kept-alive connection: longer than the 60 s idle timeout of the usual load balancers in front, so they never reuse one we are closing. */
+  keepAliveMs: 65_000,
+  /** How often Node checks the headers and request timeouts; its default of 30 s would let a 5 s timeout fire at 35 s. */
+  checkIntervalMs: 1_000,
+} as const;
+
+/** The soft RLIMIT_NOFILE of this process, read from the text of /proc/self/limits (Node has no getrlimit). */
+export function descriptorLimit(limitsText: string = readLimits()): number {
+  const match = /^Max open files\s+(\S+)/m.exec(limitsText);
+  if (!match) return FALLBACK_DESCRIPTOR_LIMIT;
+  if (match[1] === 'unlimited') return Number.POSITIVE_INFINITY;
+  const limit = Number(match[1]);
+  return Number.isInteger(limit) && limit > 0 ? limit : FALLBACK_DESCRIPTOR_LIMIT;
+}
+
+function readLimits(): string {
+  try {
+    return readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return ''; // not Linux, or no /proc
+  }
+}
+
+export type ConnectionCaps = {
+  /** The webhook port's cap (which serves /metrics too unless METRICS_PORT is set). */
+  main: number;
+  /** The metrics port's cap; 0 without METRICS_PORT. */
+  metrics: number;
+  /** True when MAX_CONNECTIONS was lowered to fit the descriptor limit. */
+  lowered: boolean;
+};
+
+/** Splits the descriptors left after the reserve between the ports: the metrics port's share first, MAX_CONNECTIONS at most for the webhook port. */
+export function connectionCaps(descriptors: number, maxConnections: number, separateMetrics: boolean): ConnectionCaps {
+  const available = Math.max(0, descriptors - RESERVED_DESCRIPTORS);
+  const metrics = separateMetrics ? Math.max(1, Math.min(METRICS_MAX_CONNECTIONS, Math.floor(available / 4))) : 0;
+  const budget = Math.max(1, available - metrics);
+  return { main: Math.min(maxConnections, budget), metrics, lowered: maxConnections > budget };
+}
+
+/** How often a port that keeps refusing connections says so. */
+const DROP_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * An HTTP server with the timeouts above and at most `maxConnections` open connections; those
+ * past the cap are closed at once by Node (and logged, at most once a minute per port).
+ */
+export function createBoundedServer(listener: RequestListener, maxConnections: number, port: string, logger: Logger): Server {
+  const server = createServer({ connectionsCheckingInterval: TIMEOUTS.checkIntervalMs, headersTimeout: TIMEOUTS.headersMs, requestTimeout: TIMEOUTS.requestMs }, listener);
+  server.keepAliveTimeout = TIMEOUTS.keepAliveMs;
+  server.maxConnections = maxConnections;
+  closeSilentConnections(server, TIMEOUTS.headersMs);
+
+  let dropped = 0;
+  let lastLog = Number.NEGATIVE_INFINITY;
+  server.on('drop', () => {
+    dropped += 1;
+    const now = Date.now();
+    if (now - lastLog < DROP_LOG_INTERVAL_MS) return;
+    logger.warn({ port, max_connections: maxConnections, refused: dropped }, 'connections refused: MAX_CONNECTIONS open connections on this port');
+    lastLog = now;
+    dropped = 0;
+  });
+  return server;
+}
+
+/**
+ * Closes a connection that has not sent a whole request head within `ms` of connecting.
+ * Node's own headers timeout starts only at a request's first byte, so a client that connects
+ * and sends nothing would hold its descriptor until it leaves.
+ */
+function closeSilentConnections(server: Server, ms: number): void {
+  const waiting = new WeakMap<Socket, NodeJS.Timeout>();
+  server.on('connection', (socket: Socket) => {
+    const timer = setTimeout(() => socket.destroy(), ms);
+    timer.unref();
+    waiting.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  });
+  server.on('request', (req: IncomingMessage) => {
+    const timer = waiting.get(req.socket);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    waiting.delete(req.socket);
+  });
+}

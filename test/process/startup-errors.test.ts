@@ -1,0 +1,42 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../support/app.js';
+import { runExporterToExit } from '../support/exporter.js';
+
+/** The output of a start that must fail as a configuration error: exit 78, one JSON line, no stack. */
+async function failedStart(env: Record<string, string>) {
+  const { code, stdout, stderr } = await runExporterToExit(env);
+  const lines = stdout.split('\n').filter((line) => line.trim() !== '');
+  return { code, stderr, lines, last: JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown> };
+}
+
+describe('a start that cannot listen', () => {
+  it('stops with exit 78 and one line naming HOST when the host name does not resolve', async () => {
+    const { code, stderr, last } = await failedStart({ HOST: 'not-a-host', STORE: 'memory' });
+    expect(code).toBe(78);
+    expect(stderr).toBe('');
+    expect(last.level).toBe('fatal');
+    expect(last.msg).toMatch(/^invalid configuration: HOST, PORT: cannot listen on not-a-host:0 \((ENOTFOUND|EAI_AGAIN)\)$/);
+    expect(JSON.stringify(last)).not.toContain('stack');
+  });
+
+  it('stops with exit 78 and one line when the address is not one of this machine', async () => {
+    // 192.0.2.0/24 is reserved for documentation: never an address of a real interface.
+    const { code, last } = await failedStart({ HOST: '192.0.2.1', SQLITE_PATH: join(tempDir(), 'unused.db') });
+    expect(code).toBe(78);
+    expect(last.msg).toBe('invalid configuration: HOST, PORT: cannot listen on 192.0.2.1:0 (EADDRNOTAVAIL)');
+    expect(JSON.stringify(last)).not.toContain('stack');
+  });
+});
+
+describe('a start with a bad variable', () => {
+  it.each([
+    [{ HOST: 'not a host' }, 'HOST'],
+    [{ WEBHOOK_TOKEN: ',' }, 'WEBHOOK_TOKEN'],
+  ])('stops %j with exit 78 and one line naming the variable', async (env, variable) => {
+    const { code, lines, last } = await failedStart({ STORE: 'memory', ...env });
+    expect(code).toBe(78);
+    expect(lines).toHaveLength(1);
+    expect(last.msg).toContain(`${variable}: `);
+  });
+});
