@@ -53,6 +53,7 @@ export const mixinConfigSchema = z
         webhookStoreErrors: alertKnobs.extend({ window: duration }),
         webhooksRefusedLimit: alertKnobs.extend({ window: duration }),
         storeDown: alertKnobs,
+        statusPagesFileInvalid: alertKnobs,
       })
       .strict(),
     slo: z
@@ -93,6 +94,7 @@ export const DEFAULT_CONFIG: MixinConfig = mixinConfigSchema.parse({
     webhookStoreErrors: { severity: 'warning', for: '5m', window: '5m' },
     webhooksRefusedLimit: { severity: 'warning', for: '1m', window: '15m' },
     storeDown: { severity: 'critical', for: '2m' },
+    statusPagesFileInvalid: { severity: 'warning', for: '10m' },
   },
   slo: {
     availabilityObjective: 0.999,

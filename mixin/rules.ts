@@ -254,6 +254,14 @@ export function buildRules(config: MixinConfig): RulesFile {
             'The statusmate-exporter store is not answering.',
             `The store of {{ $labels.instance }} ${inInstall} has been down for ${spoken(a.storeDown.for)}. The replica answers webhooks with 503 and is not ready; StatusMate retries for a while, then drops the events.`,
           ),
+          alert(
+            'StatusMateStatusPagesFileInvalid',
+            a.statusPagesFileInvalid,
+            // Per replica: each replica reads its own STATUS_PAGES_FILE (SIGHUP, POST /-/reload).
+            `${METRIC.configReloadSuccessful}${sel()} == 0`,
+            'statusmate-exporter could not reload its status pages file.',
+            `The last reload of STATUS_PAGES_FILE on {{ $labels.instance }} ${inInstall} failed ${spoken(a.statusPagesFileInvalid.for)} or more ago. The replica keeps the status pages it had; a restart would refuse to start with the file as it is now.`,
+          ),
         ],
       },
     ],

@@ -1,11 +1,15 @@
 import type { RequestListener } from 'node:http';
+import type { StoreName } from './config.js';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { accessLog, pathOf } from './http/access-log.js';
+import { operatorRoutes } from './http/operator-routes.js';
 import type { EventSink, StoreHealth } from './ingest/sink.js';
+import type { LiveInventory } from './inventory/live.js';
 import type { Logger } from './logger.js';
 import { DomainMetrics } from './metrics/domain.js';
 import { metricsHandler } from './metrics/handler.js';
 import type { Telemetry } from './metrics/telemetry.js';
+import { RecentDeliveries } from './webhook/deliveries.js';
 import { webhookHandler, type WebhookHandler, type WebhookOptions } from './webhook/handler.js';
 
 export type AppParts = {
@@ -14,12 +18,16 @@ export type AppParts = {
   ingestor: EventSink;
   telemetry: Telemetry;
   webhook: WebhookOptions;
+  /** The declared status pages; its webhook access replaces `webhook.access`. */
+  inventory: LiveInventory;
+  /** For the landing page and the state API. */
+  about: { version: string; store: StoreName };
 };
 
 export type Apps = {
-  /** Webhooks and probes; `/metrics` too unless `separateMetrics`. */
+  /** Webhooks and probes; `/metrics`, `/`, `/api/v1/state` and `/-/reload` too unless `separateMetrics`. */
   main: RequestListener;
-  /** `/metrics` and probes alone, for METRICS_PORT; undefined unless `separateMetrics`. */
+  /** `/metrics`, `/`, `/api/v1/state`, `/-/reload` and probes, for METRICS_PORT; undefined unless `separateMetrics`. */
   metrics: Express | undefined;
 };
 
@@ -51,6 +59,16 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
 export function createApps(parts: AppParts, options: { separateMetrics: boolean }): Apps {
   const domain = new DomainMetrics(parts.ingestor.state);
   const metrics = metricsHandler(domain, parts.telemetry);
+  const deliveries = new RecentDeliveries();
+  parts.inventory.register(parts.telemetry.registry);
+  const operator = operatorRoutes({
+    state: parts.ingestor.state,
+    inventory: parts.inventory,
+    deliveries,
+    version: parts.about.version,
+    store: parts.about.store,
+    allPagesTokens: parts.webhook.tokens.length,
+  });
   const healthz: RequestHandler = (_req, res) => {
     res.json({ status: 'ok' });
   };
@@ -65,7 +83,10 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
   });
   main.get('/healthz', healthz);
   main.get('/readyz', readyz);
-  if (!options.separateMetrics) main.get('/metrics', metrics);
+  if (!options.separateMetrics) {
+    main.get('/metrics', metrics);
+    main.use(operator);
+  }
   main.use(notFound);
   main.use(errorHandler(parts.logger));
 
@@ -75,10 +96,12 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
     metricsApp.get('/metrics', metrics);
     metricsApp.get('/healthz', healthz);
     metricsApp.get('/readyz', readyz);
+    metricsApp.use(operator);
     metricsApp.use(notFound);
     metricsApp.use(errorHandler(parts.logger));
   }
-  return { main: withWebhook(webhookHandler(parts, parts.webhook), main, parts.logger), metrics: metricsApp };
+  const webhook = webhookHandler({ ...parts, deliveries }, { ...parts.webhook, access: parts.inventory.webhookAccess });
+  return { main: withWebhook(webhook, main, parts.logger), metrics: metricsApp };
 }
 
 /** The paths Express would route to `/webhook`: it ignores case and a trailing slash. */

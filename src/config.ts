@@ -2,6 +2,10 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { Limits } from './domain/reducer.js';
 
+/** The stores STORE names. */
+export const STORE_NAMES = ['sqlite', 'memory', 'redis'] as const;
+export type StoreName = (typeof STORE_NAMES)[number];
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -47,7 +51,7 @@ const envSchema = z.object({
   PORT: optional(port).transform((value) => value ?? 9877),
   METRICS_PORT: optional(port),
   WEBHOOK_TOKEN: optional(tokenList).transform((value) => value ?? []),
-  STORE: optional(z.enum(['sqlite', 'memory', 'redis'])).transform((value) => value ?? 'sqlite'),
+  STORE: optional(z.enum(STORE_NAMES)).transform((value) => value ?? 'sqlite'),
   // The URL may hold a password: messages name the variable, never echo its value.
   REDIS_URL: optional(
     z.string().refine((value) => isRedisUrl(value), { message: 'must be a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db])' }),
@@ -68,6 +72,7 @@ const envSchema = z.object({
   FINISHED_RETENTION_SECONDS: optional(positiveInt).transform((value) => value ?? 7 * 24 * 3600),
   SHUTDOWN_TIMEOUT_SECONDS: optional(positiveInt).transform((value) => value ?? 10),
   BUILD_REVISION: z.string().default('unknown'),
+  STATUS_PAGES_FILE: optional(z.string().min(1)),
 });
 
 export type Config = {
@@ -76,7 +81,7 @@ export type Config = {
   /** When set, `/metrics` is served only on this port, so the webhook port can face the internet. */
   metricsPort: number | undefined;
   webhookTokens: string[];
-  store: 'sqlite' | 'memory' | 'redis';
+  store: StoreName;
   sqlitePath: string;
   /** With STORE=redis; holds credentials, so it is never logged. */
   redisUrl: string | undefined;
@@ -99,6 +104,8 @@ export type Config = {
   finishedRetentionSeconds: number;
   shutdownTimeoutSeconds: number;
   buildRevision: string;
+  /** The declared status pages and components (YAML or JSON); read at start-up and on reload. */
+  statusPagesFile: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -142,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     finishedRetentionSeconds: e.FINISHED_RETENTION_SECONDS,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
     buildRevision: e.BUILD_REVISION,
+    statusPagesFile: e.STATUS_PAGES_FILE,
   };
 }
 

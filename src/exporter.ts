@@ -1,8 +1,10 @@
+import type { StoreName } from './config.js';
 import { createApps, type Apps } from './app.js';
 import type { Limits } from './domain/reducer.js';
 import type { State } from './domain/state.js';
-import { Ingestor } from './ingest/ingestor.js';
+import { Ingestor, type Overlay } from './ingest/ingestor.js';
 import type { EventSink, StoreHealth } from './ingest/sink.js';
+import type { LiveInventory } from './inventory/live.js';
 import type { Logger } from './logger.js';
 import { Telemetry, type BuildInfo } from './metrics/telemetry.js';
 import type { Store } from './store/store.js';
@@ -19,18 +21,21 @@ export type Backend = {
   health: StoreHealth;
   /** Forgets what the retention no longer requires (as of `now`); absent when the backend prunes by itself. */
   prune?: (now: number, retentionSeconds: number) => Promise<number>;
+  /** Rebuilds memory under a new overlay (the status pages file was reloaded). */
+  reseed(overlay: Overlay): Promise<void>;
   /** Releases the store; called once, after the sink drained. */
   close(): Promise<void>;
 };
 
-/** A Store and its Ingestor, with the state loaded from the store. */
-export async function storeBackend(store: Store, limits: Limits): Promise<Backend> {
-  const ingestor = new Ingestor(store, await store.load(), limits);
+/** A Store and its Ingestor, with the state loaded from the store and the overlay of declared pages on it. */
+export async function storeBackend(store: Store, limits: Limits, overlay?: Overlay): Promise<Backend> {
+  const ingestor = new Ingestor(store, await store.load(), limits, overlay);
   const healthy = () => store.healthy();
   return {
     sink: ingestor,
     health: { up: healthy, ready: healthy },
     prune: (now, retentionSeconds) => ingestor.prune(now, retentionSeconds),
+    reseed: (next) => ingestor.reseed(next),
     close: () => store.close(),
   };
 }
@@ -41,6 +46,10 @@ export type AssembleOptions = {
   separateMetrics: boolean;
   retentionSeconds: number;
   build: BuildInfo;
+  /** The declared status pages (STATUS_PAGES_FILE): webhook access, the landing page, reloads. */
+  inventory: LiveInventory;
+  /** The store's name, for the landing page and the state API. */
+  store: StoreName;
   /** How often a backend that does not prune by itself is pruned (default ten minutes). */
   pruneIntervalMs?: number;
 };
@@ -76,8 +85,17 @@ export async function assemble(backend: Backend, options: AssembleOptions): Prom
     pruneTimer = setInterval(() => void prune(), options.pruneIntervalMs ?? PRUNE_INTERVAL_MS);
     pruneTimer.unref();
   }
+  options.inventory.attach((overlay) => backend.reseed(overlay));
   const apps = createApps(
-    { logger, health: backend.health, ingestor: backend.sink, telemetry, webhook: options.webhook },
+    {
+      logger,
+      health: backend.health,
+      ingestor: backend.sink,
+      telemetry,
+      webhook: options.webhook,
+      inventory: options.inventory,
+      about: { version: options.build.version, store: options.store },
+    },
     { separateMetrics: options.separateMetrics },
   );
   let closing: Promise<void> | undefined;

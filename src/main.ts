@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { InventoryError } from './inventory/file.js';
 import { createLogger } from './logger.js';
 import { startExporter } from './server.js';
 import { StoreError } from './store/store.js';
@@ -57,13 +58,17 @@ const stop = (signal: NodeJS.Signals) => {
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+// SIGHUP reloads STATUS_PAGES_FILE, as POST /-/reload does; the outcome is logged either way.
+process.on('SIGHUP', () => {
+  void starting.then((exporter) => exporter.reload()).catch((error: unknown) => logger.error({ err: error }, 'reload failed'));
+});
 
 try {
   await starting;
 } catch (error) {
   // What the operator must fix (the environment, the store's file) is one line without a stack;
   // anything else is a bug, and its stack is logged.
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof InventoryError) {
     logger.fatal(error.message);
     process.exit(78);
   }

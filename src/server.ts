@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, limitsOf, type Config } from './config.js';
 import { assemble, storeBackend, type Backend } from './exporter.js';
 import { connectionCaps, createBoundedServer, descriptorLimit } from './http/connections.js';
+import type { Overlay } from './ingest/ingestor.js';
+import { LiveInventory, type ReloadResult } from './inventory/live.js';
 import type { Logger } from './logger.js';
 import { HealthTrackingStore } from './store/health-tracking.js';
 import { MemoryStore } from './store/memory.js';
@@ -14,11 +16,13 @@ export type Running = {
   /** Where the webhook server listens (and `/metrics`, unless METRICS_PORT is set). */
   address: AddressInfo;
   metricsAddress: AddressInfo | undefined;
+  /** Reloads STATUS_PAGES_FILE (SIGHUP); a failure keeps the inventory in force. */
+  reload(): Promise<ReloadResult>;
   /** Stops accepting connections, lets requests in flight finish, then closes the store. */
   close(): Promise<void>;
 };
 
-function openBackend(config: Config, logger: Logger): Promise<Backend> {
+function openBackend(config: Config, logger: Logger, overlay: Overlay): Promise<Backend> {
   const limits = limitsOf(config);
   if (config.store === 'redis' && config.redisUrl !== undefined) {
     // Not awaited: a replica whose Redis is down starts, reports not ready, and folds once it comes.
@@ -29,13 +33,14 @@ function openBackend(config: Config, logger: Logger): Promise<Backend> {
       limits,
       retentionSeconds: config.finishedRetentionSeconds,
       logger,
+      overlay,
     });
     log.start();
-    return Promise.resolve({ sink: log, health: log, close: () => log.close() });
+    return Promise.resolve({ sink: log, health: log, reseed: (next) => log.reseed(next), close: () => log.close() });
   }
   const store = config.store === 'memory' ? new MemoryStore() : new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
   // A failed commit counts against readiness (HealthTrackingStore), for every Store.
-  return storeBackend(new HealthTrackingStore(store, logger), limits);
+  return storeBackend(new HealthTrackingStore(store, logger), limits, overlay);
 }
 
 function packageVersion(): string {
@@ -80,15 +85,28 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** Opens the store, loads the state and starts the servers. The caller owns signals and exit. */
-export async function startExporter(config: Config, logger: Logger): Promise<Running> {
+/**
+ * Reads the status pages file, opens the store, loads the state and starts the servers. The
+ * caller owns signals and exit. An invalid status pages file throws an InventoryError before
+ * anything is opened.
+ */
+export async function startExporter(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
+  const inventory = LiveInventory.load({
+    file: config.statusPagesFile,
+    env,
+    allPagesTokens: config.webhookTokens,
+    defaultStatusPage: config.defaultStatusPage,
+    logger,
+  });
   const separateMetrics = config.metricsPort !== undefined;
-  const exporter = await assemble(await openBackend(config, logger), {
+  const exporter = await assemble(await openBackend(config, logger, inventory.overlay), {
     logger,
     webhook: { tokens: config.webhookTokens, maxBodyBytes: config.maxBodyBytes, defaultStatusPage: config.defaultStatusPage },
     separateMetrics,
     retentionSeconds: config.finishedRetentionSeconds,
     build: { version: packageVersion(), revision: config.buildRevision },
+    inventory,
+    store: config.store,
   });
   const { apps, state } = exporter;
   const caps = connectionCaps(descriptorLimit(), config.maxConnections, separateMetrics);
@@ -110,12 +128,15 @@ export async function startExporter(config: Config, logger: Logger): Promise<Run
       components: state.componentCount,
       status_pages: state.pages.size,
       tokens: config.webhookTokens.length,
+      status_pages_file: config.statusPagesFile,
+      declared_status_pages: inventory.current().pages.length,
+      page_tokens: inventory.current().pageTokens.size,
       max_connections: caps.main,
       metrics_max_connections: metrics ? caps.metrics : undefined,
     },
     'statusmate-exporter listening',
   );
-  if (config.webhookTokens.length === 0) {
+  if (!inventory.webhookAccess().tokens.required) {
     logger.warn('WEBHOOK_TOKEN is not set: webhooks are accepted without a token');
   }
 
@@ -123,6 +144,7 @@ export async function startExporter(config: Config, logger: Logger): Promise<Run
   return {
     address,
     metricsAddress,
+    reload: () => inventory.reload(),
     close() {
       closing ??= (async () => {
         await Promise.all([closeServer(main), metrics ? closeServer(metrics) : Promise.resolve()]);

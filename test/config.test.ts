@@ -26,11 +26,17 @@ describe('configuration from the environment', () => {
       finishedRetentionSeconds: 604800,
       shutdownTimeoutSeconds: 10,
       buildRevision: 'unknown',
+      statusPagesFile: undefined,
     });
   });
 
   it('splits WEBHOOK_TOKEN on commas so tokens can be rotated, dropping blanks', () => {
     expect(loadConfig({ WEBHOOK_TOKEN: ' old , new ,, ' }).webhookTokens).toEqual(['old', 'new']);
+  });
+
+  it('takes STATUS_PAGES_FILE as a path, read later at start-up', () => {
+    expect(loadConfig({ STATUS_PAGES_FILE: '/etc/statusmate/pages.yaml' }).statusPagesFile).toBe('/etc/statusmate/pages.yaml');
+    expect(loadConfig({ STATUS_PAGES_FILE: '' }).statusPagesFile).toBeUndefined();
   });
 
   it.each(['127.0.0.1', '::', '::1', 'localhost', 'exporter.example.internal'])('accepts HOST=%s, an IP address or a host name', (host) => {

@@ -183,7 +183,9 @@ describe('the container image, its build steps replayed outside Docker', () => {
     expect(existsSync(join(runtimeWorkdir, 'dist', 'main.js'))).toBe(true);
     expect(existsSync(join(runtimeWorkdir, 'package.json'))).toBe(true);
     expect(existsSync(join(runtimeWorkdir, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node'))).toBe(true);
-    for (const dev of ['typescript', 'vitest', 'tsx', 'yaml', '@types/node']) expect(existsSync(join(runtimeWorkdir, 'node_modules', dev)), dev).toBe(false);
+    for (const dev of ['typescript', 'vitest', 'tsx', 'playwright-core', '@types/node']) expect(existsSync(join(runtimeWorkdir, 'node_modules', dev)), dev).toBe(false);
+    // STATUS_PAGES_FILE is YAML: its parser is a production dependency.
+    expect(existsSync(join(runtimeWorkdir, 'node_modules', 'yaml', 'package.json'))).toBe(true);
     expect(existsSync(join(runtimeWorkdir, 'src'))).toBe(false);
     expect(existsSync(join(runtimeWorkdir, 'node_modules', 'better-sqlite3', 'deps'))).toBe(false);
     expect(existsSync(join(runtimeRoot, 'data'))).toBe(true);

@@ -473,6 +473,7 @@ function suite(target: (typeof TARGETS)[number]): void {
         StatusMateWebhookStoreErrors: [],
         StatusMateWebhooksRefusedLimit: [],
         StatusMateStoreDown: [],
+        StatusMateStatusPagesFileInvalid: [],
       });
     });
 

@@ -169,6 +169,7 @@ describe('rules file', () => {
         'StatusMateIncidentLongRunning',
         'StatusMateMaintenanceNotStarted',
         'StatusMateMaintenanceOverrunning',
+        'StatusMateStatusPagesFileInvalid',
         'StatusMateStoreDown',
         'StatusMateWebhooksRejected',
       ].sort(),

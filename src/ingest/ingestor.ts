@@ -1,7 +1,7 @@
 import type { StatusMateEvent } from '../domain/event.js';
 import { prune } from '../domain/prune.js';
 import { reduce, type Decision, type Limits } from '../domain/reducer.js';
-import { applyPatch, isEmptyPatch, mergePatches, replaceState, type Patch, type State } from '../domain/state.js';
+import { applyPatch, emptyPatch, isEmptyPatch, mergePatches, replaceState, type Patch, type State } from '../domain/state.js';
 import type { Store } from '../store/store.js';
 import type { EventSink } from './sink.js';
 import { dedupKey } from './dedup-key.js';
@@ -51,7 +51,24 @@ export class Ingestor implements EventSink {
     private readonly store: Store,
     readonly state: State,
     private readonly limits: Limits,
-  ) {}
+    private overlay: Overlay = noOverlay,
+  ) {
+    this.applyOverlay();
+  }
+
+  /**
+   * Replaces the overlay (the inventory was reloaded) and rebuilds memory as the store holds it
+   * under the new one, so that what the old overlay alone added goes. Resolves once done.
+   */
+  reseed(overlay: Overlay): Promise<void> {
+    this.overlay = overlay;
+    return this.markDirty();
+  }
+
+  private applyOverlay(): void {
+    const patch = this.overlay(this.state);
+    if (!isEmptyPatch(patch)) applyPatch(this.state, patch);
+  }
 
   /** Applies one event; resolves once it is committed, rejects (state unchanged) when the store failed. */
   ingest(event: StatusMateEvent, receivedAt: number): Promise<Decision> {
@@ -158,6 +175,7 @@ export class Ingestor implements EventSink {
     if (!this.dirty) return;
     await this.answered;
     replaceState(this.state, await this.store.load());
+    this.applyOverlay();
     this.durable = Promise.resolve();
     this.dirty = false;
   }
@@ -173,3 +191,7 @@ const noop = () => undefined;
 
 /** Enough to keep the store busy while the next batch is reduced. */
 const MAX_COMMITS_IN_FLIGHT = 2;
+
+/** Records that memory holds on top of what the store loaded, never committed (see inventoryPatch). */
+export type Overlay = (state: State) => Patch;
+const noOverlay: Overlay = () => emptyPatch();

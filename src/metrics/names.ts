@@ -35,10 +35,16 @@ export const METRIC = {
   webhookRequestDuration: 'statusmate_webhook_request_duration_seconds',
   storeUp: 'statusmate_store_up',
   buildInfo: 'statusmate_exporter_build_info',
+
+  statusPageInfo: 'statusmate_status_page_info',
+  configReloadSuccessful: 'statusmate_config_last_reload_successful',
+  configReloadSuccessTime: 'statusmate_config_last_reload_success_timestamp_seconds',
 } as const;
 
 export const LABEL = {
   statusPage: 'status_page',
+  statusPageUuid: 'status_page_uuid',
+  name: 'name',
   componentUuid: 'component_uuid',
   component: 'component',
   impact: 'impact',

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import type { StatusMateEvent } from '../domain/event.js';
 import { prune } from '../domain/prune.js';
 import { reduce, type Decision, type Limits } from '../domain/reducer.js';
-import { applyPatch, createState, isEmptyPatch, replaceState, type State } from '../domain/state.js';
+import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState, type State } from '../domain/state.js';
+import type { Overlay } from '../ingest/ingestor.js';
 import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
@@ -40,6 +41,8 @@ export type RedisLogOptions = {
   snapshotMaxAgeMs?: number;
   /** …or once the log holds this many entries. */
   snapshotMaxEntries?: number;
+  /** Memory-only records on top of the folded state: the declared status pages (see inventoryPatch). */
+  overlay?: Overlay;
 };
 
 /**
@@ -163,12 +166,15 @@ export class RedisLog implements EventSink, StoreHealth {
   private readonly answerTimeoutMs: number;
   private readonly logger: Logger;
   private readonly target: string;
+  private overlay: Overlay;
 
   constructor(private readonly options: RedisLogOptions) {
     this.keys = redisKeys(options.keyPrefix);
     this.logger = options.logger;
     this.target = redactedRedisUrl(options.url);
     this.answerTimeoutMs = options.answerTimeoutMs ?? 1_500;
+    this.overlay = options.overlay ?? (() => emptyPatch());
+    this.applyOverlay();
     this.writer = this.watch(connectClient(options.url, 'statusmate-exporter'), 'writer');
     this.reader = this.watch(connectClient(options.url, 'statusmate-exporter-reader'), 'reader');
   }
@@ -185,6 +191,21 @@ export class RedisLog implements EventSink, StoreHealth {
     // Jitter, so that replicas started together do not all snapshot at the same moment.
     this.snapshotTimer = setInterval(() => void this.maybeSnapshot(), check + Math.floor(Math.random() * (check / 5)));
     this.snapshotTimer.unref();
+  }
+
+  /**
+   * Puts a new overlay (the status pages file was reloaded) on the state. Records only the old
+   * overlay added stay until the state is next loaded from the snapshot (a restart).
+   */
+  reseed(overlay: Overlay): Promise<void> {
+    this.overlay = overlay;
+    this.applyOverlay();
+    return Promise.resolve();
+  }
+
+  private applyOverlay(): void {
+    const patch = this.overlay(this.state);
+    if (!isEmptyPatch(patch)) applyPatch(this.state, patch);
   }
 
   ingest(event: StatusMateEvent, _receivedAt: number): Promise<Decision> {
@@ -358,6 +379,7 @@ export class RedisLog implements EventSink, StoreHealth {
         );
       }
       replaceState(this.state, loaded.state);
+      this.applyOverlay();
       this.point = loaded.point;
     }
     if (trimmed !== null && idBefore(this.point.id, trimmed)) {

@@ -2,24 +2,35 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { logRequest } from '../http/access-log.js';
 import type { EventSink } from '../ingest/sink.js';
+import { EMPTY_INVENTORY } from '../inventory/file.js';
 import type { Logger } from '../logger.js';
 import type { Outcome, WebhookTypeLabel } from '../metrics/names.js';
 import type { Telemetry } from '../metrics/telemetry.js';
-import { createTokenCheck, presentedToken } from './auth.js';
+import { createWebhookAccess, type WebhookAccess } from './access.js';
+import { presentedToken } from './auth.js';
 import { BodyAbortedError, BodyTooLargeError, isJsonContentType, readBody } from './body.js';
+import type { Delivery, RecentDeliveries } from './deliveries.js';
 import { reportNotices } from './notices.js';
 import { parseWebhook, type Problem } from './schema.js';
+import { scopeAllows, type TokenScope } from './token-scope.js';
 
 export type WebhookOptions = {
   tokens: readonly string[];
   maxBodyBytes: number;
   defaultStatusPage: string;
+  /**
+   * Per-page tokens and status page naming from the inventory, read per request so that a reload
+   * applies to the next one. Without it: `tokens` open every page, and no page is declared.
+   */
+  access?: () => WebhookAccess;
 };
 
 export type WebhookDeps = {
   ingestor: EventSink;
   telemetry: Telemetry;
   logger: Logger;
+  /** When given, every answer is listed there for the landing page. */
+  deliveries?: RecentDeliveries;
 };
 
 /** What the access log line of a webhook request carries besides method, path and status. */
@@ -76,16 +87,19 @@ export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => Prom
  * the commit. It writes its own access-log line.
  */
 export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): WebhookHandler {
-  const tokenMatches = createTokenCheck(options.tokens);
-  const authRequired = options.tokens.length > 0;
+  const fixedAccess = createWebhookAccess(options.tokens, EMPTY_INVENTORY, options.defaultStatusPage);
+  const currentAccess = options.access ?? (() => fixedAccess);
 
   const handle = async (req: IncomingMessage): Promise<Answer> => {
     const receivedAt = Date.now() / 1000;
     const url = req.url ?? '';
     const search = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
-    if (authRequired) {
+    const access = currentAccess();
+    let scope: TokenScope | undefined;
+    if (access.tokens.required) {
       const presented = presentedToken(req.headers, search);
-      const failure = presented.token === undefined ? presented.missing : tokenMatches(presented.token) ? undefined : 'wrong_token';
+      scope = presented.token === undefined ? undefined : access.tokens.scopeOf(presented.token);
+      const failure = presented.token === undefined ? presented.missing : scope === undefined ? 'wrong_token' : undefined;
       if (failure) {
         // Closed after the answer: a sender without the token has no use for a kept-alive connection.
         const answer = { ...rejected(401, 'unauthorized', AUTH_FAILURES[failure]), closeConnection: true };
@@ -122,7 +136,8 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       return rejected(400, 'invalid', `body is not valid JSON: ${(error as Error).message}`, [{ path: 'body', message: 'not valid JSON' }]);
     }
 
-    const parsed = parseWebhook(json, query.data.status_page ?? options.defaultStatusPage);
+    const urlPage = query.data.status_page;
+    const parsed = parseWebhook(json, (sent) => access.statusPage(urlPage, sent));
     if (parsed.kind === 'invalid') return rejected(400, 'invalid', parsed.error, parsed.issues, parsed.type ?? 'unknown');
     if (parsed.kind === 'unsupported') {
       deps.logger.warn({ meta_type: echo(parsed.type) }, 'unsupported webhook type ignored');
@@ -138,6 +153,11 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       delivery_attempt: event.deliveryAttempt,
     };
     const retry = (event.deliveryAttempt ?? 0) > 0;
+    if (!scopeAllows(scope, event.statusPage)) {
+      // A page's own token (token_env) used for another page: known, but not allowed here.
+      const error = `this token is not valid for status page ${JSON.stringify(event.statusPage)}`;
+      return { status: 403, body: { error, issues: [] }, log: { ...log, outcome: 'unauthorized', error: 'token not valid for this status page' }, retry };
+    }
     try {
       const decision = await deps.ingestor.ingest(event, receivedAt);
       reportNotices(deps.logger, deps.telemetry, decision.notices);
@@ -169,6 +189,7 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     deps.telemetry.webhook(answer.log.type, answer.log.outcome, seconds, answer.retry ?? false);
+    deps.deliveries?.record(deliveryOf(answer));
     if (res.headersSent || res.destroyed) {
       logRequest(deps.logger, req, req.url, res.statusCode, started, answer.log);
       return;
@@ -186,6 +207,16 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
   };
 }
 
+const deliveryOf = (answer: Answer): Delivery => ({
+  at: Date.now() / 1000,
+  status: answer.status,
+  type: answer.log.type,
+  outcome: answer.log.outcome,
+  statusPage: answer.log.status_page ?? null,
+  eventUuid: answer.log.event_uuid ?? null,
+  deliveryAttempt: answer.log.delivery_attempt ?? null,
+  error: answer.log.error ?? null,
+});
 /** How long a client refused before its body was read may take to finish sending it. */
 const LINGER_MS = 2_000;
 

@@ -95,11 +95,15 @@ function affected(entries: z.infer<typeof affectedComponent>[] | null | undefine
   }));
 }
 
+/** Names an event's status page from the `meta.status_page` it sent (null when none): see resolveStatusPage. */
+export type StatusPageOf = (sent: string | null) => string;
+
 /**
- * Validates a parsed JSON body and normalises it into the reducer's event. `fallbackStatusPage`
- * names the page when the body does not (the `?status_page=` parameter, else the default).
+ * Validates a parsed JSON body and normalises it into the reducer's event. `statusPage` names the
+ * page: a function of the sent `meta.status_page`, or a plain name used when the body has none.
  */
-export function parseWebhook(body: unknown, fallbackStatusPage: string): ParseResult {
+export function parseWebhook(body: unknown, statusPage: string | StatusPageOf): ParseResult {
+  const pageOf: StatusPageOf = typeof statusPage === 'string' ? (sent) => cutLabel(sent ?? statusPage) : statusPage;
   const envelope = envelopeSchema.safeParse(body);
   if (!envelope.success) return invalid(undefined, problems(envelope.error, 'body'));
   const { text, meta } = envelope.data;
@@ -126,7 +130,7 @@ export function parseWebhook(body: unknown, fallbackStatusPage: string): ParseRe
       kind: 'event',
       event: {
         type,
-        statusPage: cutLabel(value.status_page ?? fallbackStatusPage),
+        statusPage: pageOf(value.status_page ?? null),
         uuid: value.uuid.toLowerCase(),
         createdAt: value.created_at ?? null,
         deliveryAttempt: value.delivery_attempt ?? null,
@@ -142,7 +146,7 @@ export function parseWebhook(body: unknown, fallbackStatusPage: string): ParseRe
   const value = parsed.data;
   const event: StatusMateEvent = {
     type,
-    statusPage: cutLabel(value.status_page ?? fallbackStatusPage),
+    statusPage: pageOf(value.status_page ?? null),
     uuid: value.uuid.toLowerCase(),
     createdAt: value.created_at ?? null,
     deliveryAttempt: value.delivery_attempt ?? null,

@@ -307,10 +307,11 @@ describe('payload shapes', () => {
     expect(sampleValue(text, 'statusmate_component_impact_level', { status_page: 'nested', component: 'From payload' })).toBe(3);
   });
 
-  it('names the status page from the payload, else ?status_page=, else DEFAULT_STATUS_PAGE', async () => {
+  it('names the status page from ?status_page=, else the payload, else DEFAULT_STATUS_PAGE', async () => {
     app = await makeApp({ defaultStatusPage: 'fallback' });
-    await post(componentEvent('major_outage', { status_page: 'from-body' }), '/webhook?status_page=from-query');
-    await post(componentEvent('major_outage', { uuid: '11111111-1111-4111-8111-111111111111' }), '/webhook?status_page=from-query');
+    const both = await post(componentEvent('major_outage', { status_page: 'from-body' }), '/webhook?status_page=from-query');
+    expect(both.body.status_page).toBe('from-query');
+    await post(componentEvent('major_outage', { uuid: '11111111-1111-4111-8111-111111111111', status_page: 'from-body' }));
     await post(componentEvent('major_outage', { uuid: '22222222-2222-4222-8222-222222222222' }));
     const pages = [...app.ingestor.state.pages.keys()].sort();
     expect(pages).toEqual(['fallback', 'from-body', 'from-query']);

@@ -6,8 +6,11 @@ import { Writable } from 'node:stream';
 import type { Apps } from '../../src/app.js';
 import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
 import { assemble, storeBackend, type Backend } from '../../src/exporter.js';
+import type { Overlay } from '../../src/ingest/ingestor.js';
 import type { EventSink } from '../../src/ingest/sink.js';
+import { LiveInventory } from '../../src/inventory/live.js';
 import { createLogger, type Logger } from '../../src/logger.js';
+import { MemoryStore } from '../../src/store/memory.js';
 import { HealthTrackingStore } from '../../src/store/health-tracking.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
@@ -34,6 +37,7 @@ export type TestApp = Apps & {
   /** The store, when the app was built on one (not given `backend`). */
   store: Store;
   ingestor: EventSink;
+  inventory: LiveInventory;
   logs: LogCapture;
   /** How many patches were committed since the app was built (0: the state is as loaded). */
   commits(): number;
@@ -43,13 +47,18 @@ export type TestApp = Apps & {
 export type TestAppOptions = {
   store?: Store;
   /** Build on the backend this makes (given the app's logger) instead of a store (Redis); `store` is then unused. */
-  backend?: (logger: Logger) => Backend | Promise<Backend>;
+  backend?: (logger: Logger, overlay: Overlay) => Backend | Promise<Backend>;
   tokens?: string[];
   maxBodyBytes?: number;
   maxComponents?: number;
   limits?: Partial<Limits>;
   defaultStatusPage?: string;
   separateMetrics?: boolean;
+  /** STATUS_PAGES_FILE. */
+  statusPagesFile?: string;
+  /** Where the file's `token_env` variables are read. */
+  env?: NodeJS.ProcessEnv;
+  version?: string;
 };
 
 /**
@@ -61,23 +70,29 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
   const logger = createLogger('debug', logs);
   // Wrapped as src/server.ts wraps it: a failed commit counts against readiness.
   const store = new HealthTrackingStore(options.store ?? new SqliteStore({ path: join(tempDir(), 'test.db'), synchronous: 'normal' }), logger);
-  const limits = { ...DEFAULT_LIMITS, ...options.limits, ...(options.maxComponents === undefined ? {} : { maxComponents: options.maxComponents }) };
-  const backend = options.backend ? await options.backend(logger) : await storeBackend(store, limits);
+  const tokens = options.tokens ?? [];
+  const defaultStatusPage = options.defaultStatusPage ?? 'default';
+  const inventory = LiveInventory.load({ file: options.statusPagesFile, env: options.env ?? {}, allPagesTokens: tokens, defaultStatusPage, logger });
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits, ...(options.maxComponents === undefined ? {} : { maxComponents: options.maxComponents }) };
+  const backend = options.backend ? await options.backend(logger, inventory.overlay) : await storeBackend(store, limits, inventory.overlay);
   const exporter = await assemble(backend, {
     logger,
-    webhook: { tokens: options.tokens ?? [], maxBodyBytes: options.maxBodyBytes ?? 262_144, defaultStatusPage: options.defaultStatusPage ?? 'default' },
+    webhook: { tokens, maxBodyBytes: options.maxBodyBytes ?? 262_144, defaultStatusPage },
     separateMetrics: options.separateMetrics ?? false,
     retentionSeconds: 7 * 24 * 3600,
-    build: { version: 'test', revision: 'test' },
+    build: { version: options.version ?? 'test', revision: 'test' },
+    inventory,
+    store: options.backend ? 'redis' : options.store instanceof MemoryStore ? 'memory' : 'sqlite',
   });
   const { state } = exporter;
+  // After the overlay of declared pages, which changes memory but commits nothing.
   const loadedVersion = state.version;
-  return { ...exporter.apps, store, ingestor: exporter.sink, logs, commits: () => state.version - loadedVersion, close: () => exporter.close() };
+  return { ...exporter.apps, store, ingestor: exporter.sink, inventory, logs, commits: () => state.version - loadedVersion, close: () => exporter.close() };
 }
 
 /** The samples of a metrics text whose name starts with `statusmate_` and is not telemetry of this process. */
 export function domainSamples(text: string): string[] {
-  return text.split('\n').filter((line) => line.startsWith('statusmate_') && !/^statusmate_(webhook_requests|webhook_retries|webhook_request_duration|store_up|exporter_build_info)/.test(line));
+  return text.split('\n').filter((line) => line.startsWith('statusmate_') && !/^statusmate_(webhook_requests|webhook_retries|webhook_request_duration|webhook_clock_skew|limit_refusals|store_up|exporter_build_info|config_last_reload)/.test(line));
 }
 
 /** The value of one sample, found by name and a set of label matchers. */

@@ -180,6 +180,8 @@ const TELEMETRY: ReadonlySet<string> = new Set([
   METRIC.webhookRequestDuration,
   METRIC.storeUp,
   METRIC.buildInfo,
+  METRIC.configReloadSuccessful,
+  METRIC.configReloadSuccessTime,
 ]);
 export const DOMAIN_METRICS: ReadonlySet<string> = new Set(Object.values(METRIC).filter((name) => !TELEMETRY.has(name)));
 

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
+import type { Overlay } from '../../src/ingest/ingestor.js';
 import type { Backend } from '../../src/exporter.js';
 import type { Logger } from '../../src/logger.js';
 import { RedisLog, type RedisLogOptions } from '../../src/store/redis-log.js';
@@ -89,8 +90,8 @@ async function pings(port: number): Promise<boolean> {
 export type RedisBackendOptions = Partial<Omit<RedisLogOptions, 'logger'>> & { url: string };
 
 /** A started RedisLog as an app backend (makeApp's `backend`), with the test defaults. */
-export function redisBackend(options: RedisBackendOptions): (logger: Logger) => Backend {
-  return (logger) => {
+export function redisBackend(options: RedisBackendOptions): (logger: Logger, overlay: Overlay) => Backend {
+  return (logger, overlay) => {
     const log = new RedisLog({
       keyPrefix: 'statusmate:',
       waitReplicas: 0,
@@ -98,9 +99,10 @@ export function redisBackend(options: RedisBackendOptions): (logger: Logger) => 
       retentionSeconds: 7 * 24 * 3600,
       ...options,
       logger,
+      overlay,
     });
     log.start();
-    return { sink: log, health: log, close: () => log.close() };
+    return { sink: log, health: log, reseed: (next) => log.reseed(next), close: () => log.close() };
   };
 }
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// The package's command: `statusmate-exporter [serve|send|replay|demo]`. `serve`, the default,
+// runs the exporter as `npm start` does; it is configured by environment variables only.
+import { processIo, UsageError } from './cli/io.js';
+import { REPLAY_USAGE } from './cli/replay.js';
+import { SEND_USAGE } from './cli/send.js';
+
+const USAGE = `usage: statusmate-exporter [command]
+  serve                 run the exporter (the default); configured by environment variables (see the README)
+  send --url URL ...    send one test event built from flags
+  replay FILE.jsonl ... send recorded webhooks in order, retrying like StatusMate
+  demo                  start an exporter on a temporary store and replay the example day into it
+
+${SEND_USAGE}
+
+${REPLAY_USAGE}`;
+
+async function run(argv: string[]): Promise<number | undefined> {
+  const [command = 'serve', ...args] = argv;
+  switch (command) {
+    case 'serve':
+      if (args.length > 0) throw new UsageError('serve takes no arguments: configure it with environment variables');
+      await import('./main.js');
+      return undefined; // main.ts owns the process from here: signals and exit
+    case 'send':
+      return (await import('./cli/send.js')).send(args, processIo);
+    case 'replay':
+      return (await import('./cli/replay.js')).replay(args, processIo);
+    case 'demo':
+      await (await import('./cli/demo.js')).demo(args, processIo);
+      return undefined;
+    case 'help':
+    case '--help':
+    case '-h':
+      processIo.out(USAGE);
+      return 0;
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+try {
+  const code = await run(process.argv.slice(2));
+  if (code !== undefined) process.exitCode = code;
+} catch (error) {
+  if (!(error instanceof UsageError) && !(error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) throw error;
+  processIo.err(`statusmate-exporter: ${error.message} (statusmate-exporter --help lists the commands and their flags)`);
+  process.exitCode = 64; // EX_USAGE
+}

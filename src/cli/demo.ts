@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { startExporter } from '../server.js';
+import { webhookUrl } from './deliver.js';
+import { UsageError, type Io } from './io.js';
+import { formatSummary, readRecording, replayBodies } from './replay.js';
+
+// `npm run demo`: an exporter on a temporary store with the example inventory, the example day
+// replayed into it, and where to look. It runs until Ctrl-C, then removes its store.
+
+export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+export const DEMO_TOKEN = 'demo-token';
+export const DEMO_ACME_TOKEN = 'demo-acme-token';
+
+export async function demo(args: string[], io: Io): Promise<void> {
+  if (args.length > 0) throw new UsageError('demo takes no arguments (PORT chooses its port)');
+  const dir = mkdtempSync(join(tmpdir(), 'statusmate-demo-'));
+  const database = join(dir, 'demo.db');
+  let config;
+  try {
+    config = loadConfig({
+      HOST: '127.0.0.1',
+      PORT: process.env.PORT ?? '9877',
+      SQLITE_PATH: database,
+      STATUS_PAGES_FILE: join(EXAMPLES, 'status-pages.yaml'),
+      WEBHOOK_TOKEN: DEMO_TOKEN,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  // The exporter's log goes to stderr, so that stdout is the demo's own story.
+  const logger = createLogger(config.logLevel, pino.destination(2));
+  let running;
+  try {
+    running = await startExporter(config, logger, { ...process.env, ACME_WEBHOOK_TOKEN: DEMO_ACME_TOKEN });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`port ${config.port} is in use: choose another, as in PORT=9878 npm run demo`);
+    throw error;
+  }
+  const exporter = running;
+  const stop = () => {
+    void exporter.close().finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+
+  const base = `http://127.0.0.1:${exporter.address.port}`;
+  io.out(`statusmate-exporter demo: listening on ${base}, store ${database}`);
+  const day = join(EXAMPLES, 'statusmate-day.jsonl');
+  const summary = await replayBodies(readRecording(day), webhookUrl(base), DEMO_TOKEN, { attempts: 5, baseDelayMs: 200 }, io);
+  io.out(`replayed examples/statusmate-day.jsonl: ${formatSummary(summary)}`);
+  io.out(`
+Where to look:
+  ${base}/               the landing page: both status pages, their components, incidents, maintenances, recent deliveries
+  ${base}/metrics        what Prometheus scrapes
+  ${base}/api/v1/state   the same state as JSON (docs/api.md)
+
+Send one more event (the page token opens the acme page only; ${DEMO_TOKEN} opens every page):
+  node dist/cli.js send --url ${base} --token ${DEMO_ACME_TOKEN} --status-page acme \\
+    --type component_impact_updated --component 5f844cb4-32f8-43eb-aa3d-99c925d8fffe --impact major_outage --title Website
+
+Dashboards: point a Prometheus at ${base}/metrics (job_name: statusmate-exporter, see the README),
+then in Grafana import grafana/dashboards/statusmate-overview.json and statusmate-exporter-health.json.
+
+Ctrl-C stops the demo and removes its store.`);
+}

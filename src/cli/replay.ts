@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { DEFAULT_RETRY, deliver, SUMMARY_OUTCOMES, webhookUrl, type RetryPolicy, type SummaryOutcome } from './deliver.js';
+import { UsageError, type Io } from './io.js';
+
+export const REPLAY_USAGE = `statusmate-exporter replay FILE.jsonl --url URL [--token T] [--attempts N] [--retry-delay MS]
+  Sends each line of FILE (one StatusMate webhook body per line) in order, retrying like StatusMate
+  on anything but a 200. Exits 1 when a delivery finally failed.
+  --attempts N       tries per event in all (default ${DEFAULT_RETRY.attempts})
+  --retry-delay MS   wait before the first retry, doubled for each further one (default ${DEFAULT_RETRY.baseDelayMs})`;
+
+export type Summary = Record<SummaryOutcome, number> & { events: number; retries: number };
+
+const bodySchema = z.record(z.string(), z.unknown());
+
+/** The bodies of a JSONL file, in order; blank lines skipped. Throws a UsageError naming the first bad line. */
+export function readRecording(file: string): Record<string, unknown>[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  const bodies: Record<string, unknown>[] = [];
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch (error) {
+      throw new UsageError(`${file}:${index + 1}: not JSON (${(error as Error).message})`);
+    }
+    const body = bodySchema.safeParse(json);
+    if (!body.success) throw new UsageError(`${file}:${index + 1}: must be a JSON object, one webhook body per line`);
+    bodies.push(body.data);
+  });
+  return bodies;
+}
+
+export function formatSummary(summary: Summary): string {
+  const counts = SUMMARY_OUTCOMES.map((outcome) => `${summary[outcome]} ${outcome}`).join(', ');
+  return `${summary.events} events: ${counts}; ${summary.retries} retries`;
+}
+
+/** Replays bodies in order; progress every tenth of a long file goes to `io.err`. */
+export async function replayBodies(bodies: Record<string, unknown>[], url: URL, token: string | undefined, policy: RetryPolicy, io: Io): Promise<Summary> {
+  const summary: Summary = { events: 0, retries: 0, applied: 0, duplicate: 0, stale: 0, unsupported: 0, refused_limit: 0, refused: 0, failed: 0 };
+  const step = bodies.length >= 50 ? Math.ceil(bodies.length / 10) : Infinity;
+  for (const [index, body] of bodies.entries()) {
+    const result = await deliver(url, token, body, policy);
+    summary.events += 1;
+    summary.retries += result.attempts - 1;
+    summary[result.outcome] += 1;
+    if (result.status !== 200) {
+      io.err(`event ${index + 1}: ${result.outcome} after ${result.attempts} attempt(s): ${result.status === null ? '' : `HTTP ${result.status} `}${result.detail}`);
+    }
+    if ((index + 1) % step === 0 && index + 1 < bodies.length) io.err(`replay: ${index + 1}/${bodies.length} sent`);
+  }
+  return summary;
+}
+
+/** `replay FILE --url URL`: exit code 0 when every event was answered 200, else 1. */
+export async function replay(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: { url: { type: 'string' }, token: { type: 'string' }, attempts: { type: 'string' }, 'retry-delay': { type: 'string' } },
+  });
+  const [file, ...extra] = positionals;
+  if (file === undefined || extra.length > 0) throw new UsageError('replay takes one FILE.jsonl');
+  if (values.url === undefined) throw new UsageError('--url is required');
+  const attempts = z.coerce.number().int().min(1).max(20).safeParse(values.attempts ?? DEFAULT_RETRY.attempts);
+  const delay = z.coerce.number().int().min(0).max(600_000).safeParse(values['retry-delay'] ?? DEFAULT_RETRY.baseDelayMs);
+  if (!attempts.success) throw new UsageError('--attempts must be a whole number from 1 to 20');
+  if (!delay.success) throw new UsageError('--retry-delay must be a number of milliseconds');
+  const bodies = readRecording(file);
+  const summary = await replayBodies(bodies, webhookUrl(values.url), values.token, { attempts: attempts.data, baseDelayMs: delay.data }, io);
+  io.out(`replayed ${file}: ${formatSummary(summary)}`);
+  return summary.refused + summary.failed > 0 ? 1 : 0;
+}

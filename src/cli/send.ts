@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { EVENT_TYPES, type EventType } from '../domain/event.js';
+import { IMPACT_PATTERN } from '../domain/impact.js';
+import { DEFAULT_RETRY, deliver, webhookUrl } from './deliver.js';
+import { UsageError, type Io } from './io.js';
+
+export const SEND_USAGE = `statusmate-exporter send --url URL [--token T] --type TYPE [options]
+  --type            one of ${EVENT_TYPES.join(', ')}
+  --component UUID  a component (repeat for several); the one component of component_impact_updated
+  --impact IMPACT   operational, under_maintenance, degraded_performance, partial_outage, major_outage
+                    (default: major_outage for incidents, under_maintenance for maintenances)
+  --incident UUID   the incident (incident_*; made up for incident_created when absent)
+  --maintenance UUID the maintenance (maintenance_*; made up for maintenance_created when absent)
+  --title TEXT      title of the incident or maintenance, name of the component
+  --status-page ID  meta.status_page of the event
+  --attempts N      tries in all before giving up (default ${DEFAULT_RETRY.attempts})`;
+
+const uuid = z.guid({ error: 'must be a UUID' });
+const optionsSchema = z.object({
+  url: z.string({ error: 'is required' }).min(1),
+  token: z.string().optional(),
+  type: z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.join(', ')}` }),
+  component: z.array(uuid).default([]),
+  impact: z.string().regex(IMPACT_PATTERN, { error: 'must be an impact like major_outage' }).optional(),
+  incident: uuid.optional(),
+  maintenance: uuid.optional(),
+  title: z.string().min(1).optional(),
+  'status-page': z.string().min(1).optional(),
+  attempts: z.coerce.number().int().min(1).max(20).default(DEFAULT_RETRY.attempts),
+});
+type SendOptions = z.infer<typeof optionsSchema>;
+
+/** The StatusMate body that the flags describe, shaped as the seed's per-type examples. */
+export function buildEvent(options: SendOptions, now: Date = new Date()): Record<string, unknown> {
+  const type: EventType = options.type;
+  const createdAt = now.toISOString();
+  const common = { type, created_at: createdAt, delivery_attempt: 0, ...(options['status-page'] ? { status_page: options['status-page'] } : {}) };
+  if (type === 'component_impact_updated') {
+    const [component, ...more] = options.component;
+    if (component === undefined || more.length > 0) throw new UsageError('component_impact_updated needs exactly one --component');
+    if (options.impact === undefined) throw new UsageError('component_impact_updated needs --impact');
+    const title = options.title ?? 'Component';
+    return { text: title, meta: { ...common, title, uuid: component, impact: options.impact } };
+  }
+  const incident = type === 'incident_created' || type === 'incident_finished';
+  const id = incident ? options.incident : options.maintenance;
+  const flag = incident ? '--incident' : '--maintenance';
+  if (id === undefined && type !== 'incident_created' && type !== 'maintenance_created') throw new UsageError(`${type} needs ${flag} UUID (the one given when it was created)`);
+  const impact = options.impact ?? (incident ? 'major_outage' : 'under_maintenance');
+  const title = options.title ?? (incident ? 'Test incident' : 'Test maintenance');
+  const hour = 3600 * 1000;
+  const startAt = type === 'maintenance_created' ? new Date(now.getTime() + hour) : now;
+  return {
+    text: title,
+    meta: {
+      ...common,
+      title,
+      uuid: id ?? randomUUID(),
+      start_at: startAt.toISOString(),
+      end_at: type === 'incident_finished' || type === 'maintenance_finished' ? createdAt : type === 'maintenance_created' ? new Date(startAt.getTime() + hour).toISOString() : null,
+      affected_components: options.component.map((component) => ({ impact, component_details: { name: null, impact, component_uuid: component } })),
+    },
+  };
+}
+
+export function parseSendOptions(args: string[]): SendOptions {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      url: { type: 'string' },
+      token: { type: 'string' },
+      type: { type: 'string' },
+      component: { type: 'string', multiple: true },
+      impact: { type: 'string' },
+      incident: { type: 'string' },
+      maintenance: { type: 'string' },
+      title: { type: 'string' },
+      'status-page': { type: 'string' },
+      attempts: { type: 'string' },
+    },
+  });
+  const parsed = optionsSchema.safeParse(values);
+  if (!parsed.success) {
+    throw new UsageError(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; '));
+  }
+  return parsed.data;
+}
+
+/** `send`: one event from flags. Exit code 0 once the exporter answered 200, 1 when it never did. */
+export async function send(args: string[], io: Io): Promise<number> {
+  const options = parseSendOptions(args);
+  const url = webhookUrl(options.url);
+  const body = buildEvent(options);
+  const meta = body.meta as { uuid: string; type: string };
+  const result = await deliver(url, options.token, body, { attempts: options.attempts, baseDelayMs: DEFAULT_RETRY.baseDelayMs });
+  if (result.status === 200) {
+    io.out(`${meta.type} ${meta.uuid}: ${result.outcome} (HTTP 200 after ${result.attempts} attempt(s)) ${result.detail}`);
+    return 0;
+  }
+  io.err(`${meta.type} ${meta.uuid}: ${result.outcome} after ${result.attempts} attempt(s): ${result.status === null ? '' : `HTTP ${result.status} `}${result.detail}`);
+  return 1;
+}

@@ -1,0 +1,150 @@
+import type { StateView, StatusPageView } from '../api/state.js';
+
+// GET /: the landing page, rendered on the server from the same view as /api/v1/state. One
+// self-contained document: styles inline, no script, no font or image from anywhere, so it reads
+// the same with JavaScript off and behind any network policy. It refreshes itself.
+
+export const REFRESH_SECONDS = 10;
+const DOCS = 'https://github.com/statusmate-exporter/statusmate-exporter/blob/main/docs';
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+export const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (char) => ESCAPES[char] as string);
+
+/** The colour of each impact; the word is always shown beside it. */
+const IMPACT_COLOURS: Record<string, string> = {
+  operational: '#1a7f37',
+  under_maintenance: '#0969da',
+  degraded_performance: '#9a6700',
+  partial_outage: '#bc4c00',
+  major_outage: '#cf222e',
+};
+
+const words = (value: string) => value.replace(/_/g, ' ');
+
+/** "12 s ago", "5 min ago", "3 h ago", "2 d ago"; "in 4 h" for the future. */
+export function relative(iso: string, now: number): string {
+  const seconds = Math.round(now - Date.parse(iso) / 1000);
+  const span = Math.abs(seconds);
+  const text = span < 60 ? `${span} s` : span < 3600 ? `${Math.floor(span / 60)} min` : span < 86_400 ? `${Math.floor(span / 3600)} h` : `${Math.floor(span / 86_400)} d`;
+  return seconds >= 0 ? `${text} ago` : `in ${text}`;
+}
+
+const when = (iso: string | null, now: number) => (iso === null ? '—' : `<time datetime="${escapeHtml(iso)}" title="${escapeHtml(iso)}">${escapeHtml(relative(iso, now))}</time>`);
+
+function impactBadge(impact: string): string {
+  const colour = IMPACT_COLOURS[impact] ?? '#57606a';
+  return `<span class="impact" style="--c:${colour}"><span class="dot" aria-hidden="true"></span>${escapeHtml(words(impact))}</span>`;
+}
+
+function pageSection(page: StatusPageView, now: number): string {
+  const title = page.name ?? page.id;
+  const subtitle = [`label <code>${escapeHtml(page.id)}</code>`, page.uuid ? `uuid <code>${escapeHtml(page.uuid)}</code>` : '', page.declared ? 'declared' : 'learnt from webhooks']
+    .filter(Boolean)
+    .join(' · ');
+  const components =
+    page.components.length === 0
+      ? '<p class="none">No components known yet: declare them in STATUS_PAGES_FILE, or wait for a webhook that names one.</p>'
+      : `<table><thead><tr><th>Component</th><th>Impact</th><th>Last change</th></tr></thead><tbody>${page.components
+          .map((c) => `<tr data-component="${escapeHtml(c.uuid)}"><td>${escapeHtml(c.name)}</td><td>${impactBadge(c.impact)}</td><td>${c.reported ? when(c.last_change_at, now) : `declared ${when(c.last_change_at, now)}, no webhook yet`}</td></tr>`)
+          .join('')}</tbody></table>`;
+  const incidents =
+    page.incidents.length === 0
+      ? '<p class="none">No active incident.</p>'
+      : `<ul>${page.incidents.map((i) => `<li><strong>${escapeHtml(i.title)}</strong> — started ${when(i.started_at, now)}, ${i.components.length} component(s)</li>`).join('')}</ul>`;
+  const maintenances =
+    page.maintenances.length === 0
+      ? '<p class="none">No scheduled or running maintenance.</p>'
+      : `<ul>${page.maintenances
+          .map((m) => `<li><strong>${escapeHtml(m.title)}</strong> — ${escapeHtml(words(m.state))}, window ${when(m.scheduled_start_at, now)} to ${when(m.scheduled_end_at, now)}</li>`)
+          .join('')}</ul>`;
+  return `<section class="page" id="page-${escapeHtml(page.id)}">
+<h2>${escapeHtml(title)}</h2>
+<p class="sub">${subtitle}</p>
+<p>Last webhook: ${page.last_received_at === null ? '<strong>none yet</strong>' : when(page.last_received_at, now)}</p>
+${components}
+<h3>Active incidents</h3>
+${incidents}
+<h3>Maintenances</h3>
+${maintenances}
+</section>`;
+}
+
+function deliveriesSection(view: StateView, now: number): string {
+  if (view.recent_deliveries.length === 0) {
+    return '<p class="none">No webhook received since start-up. Send one with <code>statusmate-exporter send</code> (see the README), or trigger a change in StatusMate.</p>';
+  }
+  const rows = view.recent_deliveries
+    .map(
+      (d) =>
+        `<tr><td>${when(d.at, now)}</td><td>${d.status}</td><td>${escapeHtml(d.outcome)}</td><td>${escapeHtml(d.type)}</td><td>${escapeHtml(d.status_page ?? '—')}</td><td>${d.delivery_attempt ?? '—'}</td><td>${escapeHtml(d.error ?? '')}</td></tr>`,
+    )
+    .join('');
+  return `<table><thead><tr><th>When</th><th>HTTP</th><th>Outcome</th><th>Type</th><th>Status page</th><th>Attempt</th><th>Error</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+function tokenSummary(view: StateView): string {
+  const { exporter } = view;
+  if (!exporter.webhook_token_required) {
+    return '<strong class="warn">no token set: anyone who reaches the webhook port can change this state</strong>';
+  }
+  const parts = [exporter.all_pages_token ? 'WEBHOOK_TOKEN for every page' : 'no all-pages token'];
+  if (exporter.page_tokens.length > 0) parts.push(`own tokens for ${exporter.page_tokens.map((id) => `<code>${escapeHtml(id)}</code>`).join(', ')}`);
+  return `required (${parts.join('; ')})`;
+}
+
+const STYLE = `
+:root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.4}
+body{margin:0 auto;max-width:72rem;padding:1rem 1.5rem}
+header{border-bottom:1px solid #8884;margin-bottom:1rem}
+h1{font-size:1.5rem;margin:.5rem 0}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.5rem 0 1rem}
+dt{font-weight:600}
+dd{margin:0}
+nav a{margin-right:1rem}
+section.page{border:1px solid #8884;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}
+h2{margin:.3rem 0;font-size:1.25rem}
+h3{font-size:1rem;margin:.8rem 0 .3rem}
+.sub{margin:0;color:#57606a;font-size:.9rem}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.25rem .6rem;border-bottom:1px solid #8883;vertical-align:top}
+.impact{display:inline-flex;align-items:center;gap:.4rem;font-weight:600;color:var(--c)}
+.dot{width:.8rem;height:.8rem;border-radius:50%;background:var(--c);display:inline-block}
+.none{color:#57606a}
+.warn{color:#cf222e}
+code{font-size:.9em}
+footer{margin-top:2rem;color:#57606a;font-size:.85rem}
+`;
+
+/** The whole landing page. `now` is Unix seconds, for the "… ago" texts. */
+export function renderLandingPage(view: StateView, now: number): string {
+  const pages = view.status_pages.length === 0 ? '<p class="none">No status page yet: declare one in STATUS_PAGES_FILE, or send a webhook.</p>' : view.status_pages.map((page) => pageSection(page, now)).join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="${REFRESH_SECONDS}">
+<link rel="icon" href="data:,">
+<title>statusmate-exporter</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+<h1>statusmate-exporter ${escapeHtml(view.exporter.version)}</h1>
+<dl>
+<dt>Store</dt><dd>${escapeHtml(view.exporter.store)}${view.exporter.store === 'memory' ? ' (state is lost on restart)' : ''}</dd>
+<dt>Webhook token</dt><dd>${tokenSummary(view)}</dd>
+<dt>Status pages file</dt><dd>${view.exporter.status_pages_file === null ? 'not set (STATUS_PAGES_FILE)' : `<code>${escapeHtml(view.exporter.status_pages_file)}</code>`}</dd>
+</dl>
+<nav><a href="metrics">/metrics</a><a href="api/v1/state">/api/v1/state</a><a href="${DOCS}/api.md">API docs</a><a href="${DOCS}/metrics.md">Metrics docs</a></nav>
+</header>
+<main>
+${pages}
+<h2>Recent deliveries</h2>
+${deliveriesSection(view, now)}
+</main>
+<footer>Rendered ${escapeHtml(view.generated_at)}; this page reloads itself every ${REFRESH_SECONDS} s.</footer>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,47 @@
+import { hash, timingSafeEqual } from 'node:crypto';
+
+/** What a presented token may post to: every status page, or the pages listed. */
+export type TokenScope = { kind: 'all' } | { kind: 'pages'; pages: ReadonlySet<string> };
+
+export type TokenScopes = {
+  /** False only when no token is configured at all: then webhooks need none. */
+  required: boolean;
+  /** The scope of a presented token; undefined when it matches no configured token. */
+  scopeOf(presented: string | undefined): TokenScope | undefined;
+};
+
+const digest = (value: string) => hash('sha256', value, 'buffer');
+
+/**
+ * WEBHOOK_TOKEN's tokens reach every page; a page's `token_env` tokens reach that page alone.
+ * As in createTokenCheck, both sides are hashed and every configured token is compared, so the
+ * timing tells neither a token's length nor which one matched.
+ */
+export function createTokenScopes(allPages: readonly string[], byPage: ReadonlyMap<string, readonly string[]>): TokenScopes {
+  const entries: { digest: Buffer; page: string | undefined }[] = [];
+  for (const token of allPages) entries.push({ digest: digest(token), page: undefined });
+  for (const [page, tokens] of byPage) for (const token of tokens) entries.push({ digest: digest(token), page });
+  return {
+    required: entries.length > 0,
+    scopeOf(presented) {
+      if (presented === undefined || presented.length === 0) return undefined;
+      const actual = digest(presented);
+      let all = false;
+      let matched = false;
+      const pages = new Set<string>();
+      for (const entry of entries) {
+        if (!timingSafeEqual(entry.digest, actual)) continue;
+        matched = true;
+        if (entry.page === undefined) all = true;
+        else pages.add(entry.page);
+      }
+      if (!matched) return undefined;
+      return all ? { kind: 'all' } : { kind: 'pages', pages };
+    },
+  };
+}
+
+/** Whether a scope lets an event for `statusPage` through. */
+export function scopeAllows(scope: TokenScope | undefined, statusPage: string): boolean {
+  return scope === undefined || scope.kind === 'all' || scope.pages.has(statusPage);
+}

@@ -1,0 +1,117 @@
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stateViewSchema } from '../../src/api/state.js';
+import { deliver } from '../../src/cli/deliver.js';
+import { tempDir } from '../support/app.js';
+import { EXAMPLES, runCli } from '../support/cli.js';
+import { startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
+
+let exporter: ExporterProcess | undefined;
+let fake: Server | undefined;
+afterEach(async () => {
+  await stopProcess(exporter);
+  exporter = undefined;
+  await new Promise((resolve) => (fake ? fake.close(resolve) : resolve(undefined)));
+  fake = undefined;
+});
+
+/** A loopback server that answers each request with the next status of `statuses` (the last one repeats), keeping the bodies. */
+async function scripted(statuses: number[]): Promise<{ url: string; bodies: Record<string, { delivery_attempt?: number }>[] }> {
+  const bodies: Record<string, { delivery_attempt?: number }>[] = [];
+  let count = 0;
+  fake = createServer((req, res) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    req.on('end', () => {
+      bodies.push(JSON.parse(text) as Record<string, { delivery_attempt?: number }>);
+      const status = statuses[Math.min(count, statuses.length - 1)] as number;
+      count += 1;
+      res.writeHead(status, { 'Content-Type': 'application/json' }).end(status === 200 ? '{"status":"applied"}' : '{"error":"not now"}');
+    });
+  });
+  await new Promise<void>((resolve) => fake?.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, bodies };
+}
+
+const event = (n: number) => ({ meta: { type: 'component_impact_updated', uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, impact: 'major_outage', delivery_attempt: 0 } });
+
+describe('replay', () => {
+  it('replays the example day into an exporter with the example inventory cleanly', async () => {
+    exporter = await startExporterProcess({
+      STORE: 'memory',
+      STATUS_PAGES_FILE: join(EXAMPLES, 'status-pages.yaml'),
+      WEBHOOK_TOKEN: 'all-pages',
+      ACME_WEBHOOK_TOKEN: 'acme-only',
+    });
+    const result = await runCli(['replay', join(EXAMPLES, 'statusmate-day.jsonl'), '--url', exporter.url, '--token', 'all-pages']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/: 22 events: 16 applied, 5 duplicate, 1 stale, 0 unsupported, 0 refused_limit, 0 refused, 0 failed; 0 retries\n$/);
+    expect(result.code).toBe(0);
+
+    const view = stateViewSchema.parse(await (await fetch(`${exporter.url}/api/v1/state`)).json());
+    const pages = Object.fromEntries(view.status_pages.map((page) => [page.id, page]));
+    expect(Object.keys(pages)).toEqual(['acme', 'payments']);
+    expect(pages.acme?.components.map((c) => [c.name, c.impact])).toEqual([
+      ['API', 'operational'],
+      ['Checkout', 'operational'],
+      ['Search', 'operational'],
+      ['Website', 'operational'],
+    ]);
+    expect(pages.payments?.components.map((c) => [c.name, c.impact])).toEqual([
+      ['Card processing', 'operational'],
+      ['Merchant webhooks', 'partial_outage'],
+      ['Payouts', 'operational'],
+    ]);
+    expect(pages.payments?.incidents.map((i) => i.title)).toEqual(['Merchant webhooks delayed']);
+    expect(pages.payments?.maintenances.map((m) => [m.title, m.state])).toEqual([['Payout provider migration', 'scheduled']]);
+    const metrics = await (await fetch(`${exporter.url}/metrics`)).text();
+    expect(metrics).toContain('statusmate_incidents_created_total{status_page="acme"} 1');
+    expect(metrics).toContain('statusmate_incidents_created_total{status_page="payments"} 2');
+    expect(metrics).toContain('statusmate_maintenances_finished_total{status_page="acme"} 1');
+  });
+
+  it('retries a delivery until it is answered 200, counting meta.delivery_attempt up as StatusMate does', async () => {
+    const server = await scripted([503, 500, 200]);
+    const result = await deliver(new URL(`${server.url}/webhook`), 't', event(1), { attempts: 5, baseDelayMs: 5 });
+    expect(result).toMatchObject({ outcome: 'applied', status: 200, attempts: 3 });
+    expect(server.bodies.map((body) => body.meta?.delivery_attempt)).toEqual([0, 1, 2]);
+  });
+
+  it('exits 1 when a delivery finally fails, says which, and still sends the rest', async () => {
+    const server = await scripted([500, 500, 500, 200]);
+    const file = join(tempDir(), 'two.jsonl');
+    writeFileSync(file, `${JSON.stringify(event(1))}\n\n${JSON.stringify(event(2))}\n`);
+    const result = await runCli(['replay', file, '--url', server.url, '--attempts', '3', '--retry-delay', '5']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('event 1: failed after 3 attempt(s): HTTP 500 {"error":"not now"}\n');
+    expect(result.stdout).toContain('2 events: 1 applied, 0 duplicate, 0 stale, 0 unsupported, 0 refused_limit, 0 refused, 1 failed; 2 retries');
+  });
+
+  it('counts a final 4xx as refused', async () => {
+    const server = await scripted([401]);
+    const result = await deliver(new URL(server.url), undefined, event(1), { attempts: 2, baseDelayMs: 1 });
+    expect(result).toMatchObject({ outcome: 'refused', status: 401, attempts: 2 });
+  });
+
+  it('reports progress on a long file', async () => {
+    const server = await scripted([200]);
+    const file = join(tempDir(), 'long.jsonl');
+    writeFileSync(file, Array.from({ length: 60 }, (_, n) => JSON.stringify(event(n))).join('\n'));
+    const result = await runCli(['replay', file, '--url', server.url]);
+    expect(result.code).toBe(0);
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual(['replay: 6/60 sent', 'replay: 12/60 sent', 'replay: 18/60 sent', 'replay: 24/60 sent', 'replay: 30/60 sent', 'replay: 36/60 sent', 'replay: 42/60 sent', 'replay: 48/60 sent', 'replay: 54/60 sent']);
+  });
+
+  it('refuses a file with a line that is not JSON before sending anything, naming the line', async () => {
+    const server = await scripted([200]);
+    const file = join(tempDir(), 'bad.jsonl');
+    writeFileSync(file, `${JSON.stringify(event(1))}\n{nope\n`);
+    const result = await runCli(['replay', file, '--url', server.url]);
+    expect(result.code).toBe(64);
+    expect(result.stderr).toMatch(new RegExp(`^statusmate-exporter: ${file}:2: not JSON`));
+    expect(server.bodies).toEqual([]);
+  });
+});

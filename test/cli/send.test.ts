@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { EVENT_TYPES } from '../../src/domain/event.js';
+import { buildEvent, parseSendOptions } from '../../src/cli/send.js';
+import { parseWebhook } from '../../src/webhook/schema.js';
+import { runCli } from '../support/cli.js';
+import { startExporterProcess, stopProcess } from '../support/exporter.js';
+
+const COMPONENT = '88337a51-852b-48f3-ac8d-840e5f5326a0';
+const INCIDENT = 'bd25a449-b655-49e3-ac46-a9d6ffd50691';
+
+describe('send', () => {
+  it.each(EVENT_TYPES)('builds a %s that the exporter accepts', (type) => {
+    const options = parseSendOptions(['--url', 'http://127.0.0.1:1', '--type', type, '--component', COMPONENT, '--impact', 'partial_outage', '--incident', INCIDENT, '--maintenance', INCIDENT, '--title', 'Test']);
+    const parsed = parseWebhook(buildEvent(options), 'default');
+    expect(parsed.kind).toBe('event');
+  });
+
+  it('sends one event to a running exporter and prints its answer', async () => {
+    const exporter = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKEN: 'secret' });
+    try {
+      const result = await runCli(['send', '--url', exporter.url, '--token', 'secret', '--type', 'component_impact_updated', '--component', COMPONENT, '--impact', 'major_outage', '--title', 'API', '--status-page', 'acme']);
+      expect(result.stdout).toMatch(new RegExp(`^component_impact_updated ${COMPONENT}: applied \\(HTTP 200 after 1 attempt\\(s\\)\\)`));
+      expect(result.code).toBe(0);
+      const metrics = await (await fetch(`${exporter.url}/metrics`)).text();
+      expect(metrics).toContain(`statusmate_component_impact_level{status_page="acme",component_uuid="${COMPONENT}",component="API"} 4`);
+    } finally {
+      await stopProcess(exporter);
+    }
+  });
+
+  it('exits 1 with the answer when the token is wrong', async () => {
+    const exporter = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKEN: 'secret' });
+    try {
+      const result = await runCli(['send', '--url', exporter.url, '--token', 'wrong', '--attempts', '1', '--type', 'incident_created', '--component', COMPONENT]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^incident_created [0-9a-f-]{36}: refused after 1 attempt\(s\): HTTP 401 \{"error":"wrong webhook token"/);
+    } finally {
+      await stopProcess(exporter);
+    }
+  });
+
+  it.each([
+    [['--url', 'http://x', '--type', 'component_impact_updated', '--component', COMPONENT], 'component_impact_updated needs --impact'],
+    [['--url', 'http://x', '--type', 'incident_finished'], 'incident_finished needs --incident UUID'],
+    [['--url', 'http://x', '--type', 'oops'], '--type: must be one of'],
+    [['--type', 'incident_created'], '--url: is required'],
+    [['--url', 'http://x', '--type', 'incident_created', '--component', 'not-a-uuid'], '--component.0: must be a UUID'],
+  ])('refuses %j with exit 64 and what is wrong', async (args, message) => {
+    const result = await runCli(['send', ...args]);
+    expect(result.code).toBe(64);
+    expect(result.stderr).toContain(message);
+  });
+});

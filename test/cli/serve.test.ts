@@ -1,0 +1,38 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { CLI, runCli } from '../support/cli.js';
+import { requireBuild } from '../support/exporter.js';
+
+describe('statusmate-exporter serve', () => {
+  it.each([[[]], [['serve']]])('runs the exporter when called with %j, and stops on SIGTERM', async (args: string[]) => {
+    requireBuild();
+    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', STORE: 'memory' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`not listening: ${out}`)), 20_000);
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString('utf8');
+          const match = /"address":"127\.0\.0\.1:(\d+)"/.exec(out);
+          if (match?.[1]) {
+            clearTimeout(timer);
+            resolve(match[1]);
+          }
+        });
+      });
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses arguments to serve, and unknown commands, with exit 64', async () => {
+    expect((await runCli(['serve', '--port', '1'])).code).toBe(64);
+    const unknown = await runCli(['frobnicate']);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toBe('statusmate-exporter: unknown command "frobnicate" (statusmate-exporter --help lists the commands and their flags)\n');
+  });
+});

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { inventoryPatch, type DeclaredPage } from '../../src/domain/inventory.js';
+import { applyPatch, emptyPageStats } from '../../src/domain/state.js';
+import { componentUpdate, PAGE, Player, T0, uuid } from '../support/events.js';
+
+const declared: DeclaredPage[] = [{ id: PAGE, uuid: null, name: 'Page A', components: [{ uuid: uuid(1), name: 'API' }, { uuid: uuid(2), name: 'Website' }] }];
+
+describe('declared pages and components', () => {
+  it('are operational under their names, and their page has every counter at 0, before any webhook', () => {
+    const player = new Player();
+    applyPatch(player.state, inventoryPatch(player.state, declared, T0));
+    expect(player.page().stats).toEqual(emptyPageStats(PAGE));
+    expect(player.page().components.get(uuid(1))).toMatchObject({ name: 'API', impact: 'operational', changedAt: T0 });
+    expect(player.impact(2)).toBe('operational');
+  });
+
+  it('give way to any webhook, even one older than the start-up', () => {
+    const player = new Player();
+    applyPatch(player.state, inventoryPatch(player.state, declared, T0));
+    const decision = player.play(componentUpdate(1, 'major_outage', T0 - 86_400, { name: null }));
+    expect(decision.outcome).toBe('applied');
+    expect(player.page().components.get(uuid(1))).toMatchObject({ name: 'API', impact: 'major_outage', changedAt: T0 - 86_400 });
+    // The record the reducer wrote is the webhook's: it will be committed.
+    expect(decision.patch.components[0]).toMatchObject({ impact: 'major_outage', direct: { impact: 'major_outage' } });
+  });
+
+  it('leave a component the state already has as it is, naming it only when no webhook did', () => {
+    const player = new Player();
+    player.play(componentUpdate(1, 'partial_outage', T0, { name: 'Named by StatusMate' }));
+    player.play(componentUpdate(2, 'degraded_performance', T0, { name: null }));
+    const patch = inventoryPatch(player.state, declared, T0 + 100);
+    expect(patch.pages).toEqual([]);
+    expect(patch.components).toEqual([{ ...player.page().components.get(uuid(2)), name: 'Website' }]);
+    applyPatch(player.state, patch);
+    expect(player.page().components.get(uuid(1))).toMatchObject({ name: 'Named by StatusMate', impact: 'partial_outage' });
+    expect(player.page().components.get(uuid(2))).toMatchObject({ name: 'Website', impact: 'degraded_performance', changedAt: T0 });
+  });
+
+  it('never hold a dedup record, an incident or a maintenance', () => {
+    const player = new Player();
+    const patch = inventoryPatch(player.state, declared, T0);
+    expect([patch.seen, patch.incidents, patch.maintenances]).toEqual([[], [], []]);
+  });
+});

@@ -1,0 +1,72 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EMPTY_INVENTORY, InventoryError, loadInventory, parseInventory } from '../../src/inventory/file.js';
+import { tempDir } from '../support/app.js';
+
+const ACME = '0935E96C-34B6-46E8-82CB-DEF6D3D74D9C';
+const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
+
+const yaml = `
+status_pages:
+  - id: acme                      # the status_page label
+    uuid: ${ACME}
+    name: ACME public status
+    token_env: ACME_WEBHOOK_TOKEN
+    components:
+      - uuid: ${API}
+        name: API
+  - id: internal
+`;
+
+describe('the status pages file', () => {
+  it('reads the YAML of the issue, lower-casing uuids and reading the token from token_env', () => {
+    const inventory = parseInventory(yaml, 'pages.yaml', { ACME_WEBHOOK_TOKEN: ' new , old ' });
+    expect(inventory.pages).toEqual([
+      { id: 'acme', uuid: ACME.toLowerCase(), name: 'ACME public status', components: [{ uuid: API, name: 'API' }] },
+      { id: 'internal', uuid: null, name: null, components: [] },
+    ]);
+    expect(inventory.pageTokens).toEqual(new Map([['acme', ['new', 'old']]]));
+  });
+
+  it('reads the same inventory from JSON', () => {
+    const json = JSON.stringify({ status_pages: [{ id: 'acme', uuid: ACME, name: 'ACME public status', components: [{ uuid: API, name: 'API' }] }] });
+    expect(parseInventory(json, 'pages.json', {}).pages[0]).toEqual({ id: 'acme', uuid: ACME.toLowerCase(), name: 'ACME public status', components: [{ uuid: API, name: 'API' }] });
+  });
+
+  it.each([
+    ['status_pages: []\nextra: 1\n', 'STATUS_PAGES_FILE f.yaml: (top level): Unrecognized key: "extra"'],
+    ['pages: []\n', 'STATUS_PAGES_FILE f.yaml: status_pages: Invalid input: expected array, received undefined; (top level): Unrecognized key: "pages"'],
+    ['', 'STATUS_PAGES_FILE f.yaml: (top level): Invalid input: expected object, received null'],
+    ['status_pages:\n  - name: x\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].id: Invalid input: expected string, received undefined'],
+    ['status_pages:\n  - id: a\n    uuid: nope\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].uuid: must be a UUID'],
+    [`status_pages:\n  - id: a\n    components:\n      - uuid: ${API}\n        name: API\n      - uuid: ${API}\n        name: Again\n`, 'STATUS_PAGES_FILE f.yaml: status_pages[0].components[1].uuid: repeats the uuid of components[0]'],
+    ['status_pages:\n  - id: a\n  - id: a\n', 'STATUS_PAGES_FILE f.yaml: status_pages[1].id: repeats the id of status_pages[0]'],
+    ['status_pages:\n  - id: a\n    tokn_env: X\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0]: Unrecognized key: "tokn_env"'],
+    ['status_pages:\n  - id: a\n    token_env: UNSET_TOKEN\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].token_env: the environment variable UNSET_TOKEN is not set'],
+    ['status_pages:\n  - id: a\n    token_env: "not a name"\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].token_env: must be the name of an environment variable, like ACME_WEBHOOK_TOKEN'],
+    ['status_pages: [\n', 'STATUS_PAGES_FILE f.yaml: not valid YAML or JSON:'],
+  ])('refuses %j with one line naming the path in the file', (text, message) => {
+    let error: unknown;
+    try {
+      parseInventory(text, 'f.yaml', {});
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InventoryError);
+    expect((error as Error).message.startsWith(message)).toBe(true);
+    expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('is empty when STATUS_PAGES_FILE is unset, and names a file that cannot be read', () => {
+    expect(loadInventory(undefined, {})).toBe(EMPTY_INVENTORY);
+    const missing = join(tempDir(), 'missing.yaml');
+    expect(() => loadInventory(missing, {})).toThrow(`STATUS_PAGES_FILE ${missing}: cannot be read (ENOENT)`);
+  });
+
+  it('reads a file from disk', () => {
+    const file = join(tempDir(), 'pages.yaml');
+    writeFileSync(file, yaml);
+    expect(loadInventory(file, { ACME_WEBHOOK_TOKEN: 't' }).file).toBe(file);
+  });
+});

@@ -1,0 +1,86 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeApp, tempDir, type TestApp } from '../support/app.js';
+import { findTool } from '../support/tools.js';
+
+// The landing page in a real browser: Debian's chromium driven by playwright-core, with
+// JavaScript off (the page must not need it), a fresh profile, and every request watched.
+
+const tool = findTool('chromium', 'apt-get install chromium (Debian\'s package; .ci/run installs it)');
+export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+
+const ACME_UUID = '0935e96c-34b6-46e8-82cb-def6d3d74d9c';
+const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
+const WEBSITE = '5f844cb4-32f8-43eb-aa3d-99c925d8fffe';
+
+let app: TestApp;
+let server: Server;
+let origin: string;
+let context: BrowserContext;
+
+describe.skipIf(tool.path === undefined)('the landing page in headless Chromium', () => {
+  beforeAll(async () => {
+    const file = join(tempDir(), 'status-pages.yaml');
+    writeFileSync(
+      file,
+      `status_pages:\n  - id: acme\n    uuid: ${ACME_UUID}\n    name: ACME public status\n    components:\n      - uuid: ${API}\n        name: API\n      - uuid: ${WEBSITE}\n        name: Website\n  - id: payments\n    name: Payments\n`,
+    );
+    app = await makeApp({ statusPagesFile: file, version: 'browser-test' });
+    server = createServer(app.main);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    context = await chromium.launchPersistentContext(tempDir('statusmate-chromium-'), {
+      executablePath: tool.path,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 800 },
+      javaScriptEnabled: false,
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await new Promise((resolve) => server?.close(resolve));
+    await app?.close();
+  });
+
+  it('shows a component a webhook just changed, without console errors or requests leaving the host', async () => {
+    const requests: string[] = [];
+    const errors: string[] = [];
+    context.on('request', (req) => requests.push(req.url()));
+    const page = await context.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    page.on('pageerror', (error) => errors.push(error.message));
+
+    const webhook = await fetch(`${origin}/webhook`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ text: 'API', meta: { type: 'component_impact_updated', uuid: API, impact: 'major_outage', status_page: ACME_UUID, created_at: new Date(Date.now() - 90_000).toISOString() } }),
+    });
+    expect(webhook.status).toBe(200);
+
+    const response = await page.goto(`${origin}/`, { waitUntil: 'load' });
+    expect(response?.status()).toBe(200);
+    const api = page.locator(`tr[data-component="${API}"]`);
+    expect(await api.innerText()).toMatch(/^API\s+major outage\s+1 min ago$/);
+    expect(await page.locator(`tr[data-component="${WEBSITE}"]`).innerText()).toMatch(/^Website\s+operational\s+declared \d+ s ago, no webhook yet$/);
+    expect(await page.locator('h2').allInnerTexts()).toEqual(['ACME public status', 'Payments', 'Recent deliveries']);
+    expect(await page.locator('main table').last().innerText()).toContain('applied');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const screenshot = await page.screenshot({ path: join(ARTIFACTS, 'landing-page.png') });
+    // A PNG's IHDR holds its width and height.
+    expect([screenshot.readUInt32BE(16), screenshot.readUInt32BE(20)]).toEqual([1280, 800]);
+
+    expect(errors).toEqual([]);
+    expect(requests.length).toBeGreaterThan(0);
+    expect(requests.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:'))).toEqual([]);
+  });
+});
