@@ -9,7 +9,7 @@ describe('declared pages and components', () => {
   it('are operational under their names, and their page has every counter at 0, before any webhook', () => {
     const player = new Player();
     applyPatch(player.state, inventoryPatch(player.state, declared, T0));
-    expect(player.page().stats).toEqual(emptyPageStats(PAGE));
+    expect(player.page().stats).toEqual(emptyPageStats(PAGE, T0)); // counting from the load that declared it
     expect(player.page().components.get(uuid(1))).toMatchObject({ name: 'API', impact: 'operational', changedAt: T0 });
     expect(player.impact(2)).toBe('operational');
   });
