@@ -10,7 +10,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWorkload, INCIDENTS, MAINTENANCES, stateBodies, staticBodies } from './lib/events.mjs';
 import { closeAgent, parseMetrics, postAll, postWebhook, request, scrape, sumOf, webhookHeaders } from './lib/http.mjs';
-import { componentName, componentUuid, IMPACTS, incidentUuid, isoTime, maintenanceUuid, PAGE, T0 } from './lib/ids.mjs';
+import { componentName, componentUuid, IMPACTS, incidentUuid, isoTime, PAGE, T0 } from './lib/ids.mjs';
 import { median, percentile, runLoad } from './lib/load.mjs';
 import { killAll, rssBytes, startBaseline, startExporter, tempDir } from './lib/proc.mjs';
 import { redisCommand, redisServerPath, startRedis } from './lib/redis.mjs';

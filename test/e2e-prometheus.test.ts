@@ -293,7 +293,7 @@ function suite(target: (typeof TARGETS)[number]): void {
       const variables = DASHBOARDS.flatMap(({ build }) => variableQueries(build()));
       for (const variable of variables) {
         const matcher = `${variable.metric}${fillVariables(variable.matchers, VARIABLES)}`;
-        const response = await fetch(`${prometheus.url}/api/v1/label/${variable.label}/values?${new URLSearchParams({ 'match[]': matcher })}`);
+        const response = await fetch(`${prometheus.url}/api/v1/label/${variable.label}/values?${String(new URLSearchParams({ 'match[]': matcher }))}`);
         const body = (await response.json()) as { status: string; data: string[] };
         expect(body.status).toBe('success');
         // Static targets have no cluster or namespace label: those pickers are empty ("All" matches).

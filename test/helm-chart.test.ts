@@ -150,13 +150,13 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart rendered with its 
 
   it('gives every object the standard labels and the release namespace', () => {
     for (const object of objects) {
-      expect(object.metadata.labels, `${object.kind}`).toMatchObject({
+      expect(object.metadata.labels, object.kind).toMatchObject({
         'app.kubernetes.io/name': 'statusmate-exporter',
         'app.kubernetes.io/instance': 'sm',
         'app.kubernetes.io/managed-by': 'Helm',
         'helm.sh/chart': 'statusmate-exporter-0.1.0',
       });
-      expect(object.metadata.namespace, `${object.kind}`).toBe('monitoring');
+      expect(object.metadata.namespace, object.kind).toBe('monitoring');
     }
   });
 
@@ -370,7 +370,7 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with config.store 
     expect(envOf(deployment, 'REDIS_WAIT_REPLICAS')?.value).toBe('1');
     expect(envOf(deployment, 'REDIS_KEY_PREFIX')?.value).toBe('statusmate:');
     expect(envOf(deployment, 'SQLITE_PATH')).toBeUndefined();
-    expect(deployment.spec.template.metadata?.annotations?.['checksum/redis-secret']).toMatch(/^[0-9a-f]{64}$/);
+    expect(deployment.spec.template.metadata.annotations?.['checksum/redis-secret']).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('says in NOTES.txt that the replicas share one state in Redis, and warns of no lost state', () => {

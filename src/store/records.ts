@@ -105,7 +105,7 @@ export function parseRecord<K extends RecordKind>(kind: K, text: string): z.outp
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`stored ${kind} row is not JSON: ${(error as Error).message}`);
+    throw new Error(`stored ${kind} row is not JSON: ${(error as Error).message}`, { cause: error });
   }
   const parsed = RECORD_SCHEMAS[kind].safeParse(json);
   if (!parsed.success) {

@@ -33,7 +33,7 @@ export function redisKeys(prefix: string): RedisKeys {
 
 // ---- log entries ----------------------------------------------------------------------------
 
-const nullableNumber = z.number().finite().nullable();
+const nullableNumber = z.number().nullable();
 const nullableString = z.string().nullable();
 
 const affected: z.ZodType<AffectedComponent> = z.object({ uuid: z.string(), name: nullableString, impact: nullableString });
@@ -60,7 +60,7 @@ const eventSchema: z.ZodType<StatusMateEvent> = z.discriminatedUnion('type', [
   }),
 ]);
 
-const limitsSchema = z.record(z.string(), z.number().finite());
+const limitsSchema = z.record(z.string(), z.number());
 
 /** One appended event as the fold reads it. */
 export type LogEntry = {

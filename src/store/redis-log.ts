@@ -227,8 +227,8 @@ export class RedisLog implements EventSink, StoreHealth {
     while (this.waiting.size > 0) await sleep(5);
   }
 
-  async up(): Promise<boolean> {
-    return !this.closed && this.refusal === undefined && this.writer.isReady && this.reader.isReady;
+  up(): Promise<boolean> {
+    return Promise.resolve(!this.closed && this.refusal === undefined && this.writer.isReady && this.reader.isReady);
   }
 
   async ready(): Promise<boolean> {
@@ -299,6 +299,16 @@ export class RedisLog implements EventSink, StoreHealth {
     waiter.resolve(waiter.decision);
   }
 
+  // Asked through a call, not read as a property: TypeScript keeps the loop condition's narrowing
+  // of `refusal` and `closed` across an await, though sync() and close() change them meanwhile.
+  private refused(): boolean {
+    return this.refusal !== undefined;
+  }
+
+  private isClosed(): boolean {
+    return this.closed;
+  }
+
   private fail(origin: string, error: Error): void {
     const waiter = this.waiting.get(origin);
     if (!waiter) return;
@@ -319,7 +329,7 @@ export class RedisLog implements EventSink, StoreHealth {
           continue;
         }
         if (!this.synced) await this.sync();
-        if (this.refusal !== undefined) break;
+        if (this.refused()) break;
         // The trim mark travels in the same pipeline (it is answered before the blocking read):
         // a replica that fell behind a trim must reload, not read on past a gap.
         const [trimmed, read] = await Promise.all([
@@ -340,7 +350,7 @@ export class RedisLog implements EventSink, StoreHealth {
         }
         backoff = 50;
       } catch (error) {
-        if (this.closed) break;
+        if (this.isClosed()) break;
         // Whatever happened while this replica could not read, check its state against the log again.
         this.synced = false;
         this.logger.debug({ redis: this.target, err: messageOf(error) }, 'reading the Redis log failed; retrying');

@@ -7,7 +7,7 @@ import { affects, componentUpdate, incident, maintenance, Player, T0, uuid } fro
 type Step = { kind: 'incident_created' | 'incident_finished' | 'maintenance_created' | 'maintenance_started' | 'maintenance_finished'; id: number };
 
 const stepArb = fc.record({
-  kind: fc.constantFrom('incident_created', 'incident_finished', 'maintenance_created', 'maintenance_started', 'maintenance_finished') as fc.Arbitrary<Step['kind']>,
+  kind: fc.constantFrom<Step['kind']>('incident_created', 'incident_finished', 'maintenance_created', 'maintenance_started', 'maintenance_finished'),
   id: fc.integer({ min: 1, max: 4 }),
 });
 

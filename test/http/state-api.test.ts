@@ -8,11 +8,16 @@ import { fixture, makeApp, tempDir, type TestApp } from '../support/app.js';
 const ACME_UUID = '0935e96c-34b6-46e8-82cb-def6d3d74d9c';
 const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
 
-let app: TestApp;
+let app: TestApp | undefined;
 afterEach(async () => app?.close());
 const metricsApp = () => {
-  if (!app.metrics) throw new Error('expected a metrics app');
+  if (!app?.metrics) throw new Error('expected a metrics app');
   return app.metrics;
+};
+/** The app the running test started (`app` is unset until a test starts one). */
+const current = (): TestApp => {
+  if (!app) throw new Error('the test started no app');
+  return app;
 };
 
 function start(separateMetrics = false) {
@@ -20,7 +25,7 @@ function start(separateMetrics = false) {
   writeFileSync(file, `status_pages:\n  - id: acme\n    uuid: ${ACME_UUID}\n    name: ACME public status\n    components:\n      - uuid: ${API}\n        name: API\n`);
   return makeApp({ statusPagesFile: file, separateMetrics, version: '9.9.9' });
 }
-const post = (body: unknown) => request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
+const post = (body: unknown) => request(current().main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
 
 describe('GET /api/v1/state', () => {
   it('answers JSON that its documented schema accepts, declared pages included before any webhook', async () => {

@@ -16,13 +16,19 @@ const componentEvent = (impact: string, extra: Record<string, unknown> = {}) => 
   meta: { title: 'Checkout', uuid: COMPONENT_UUID, type: 'component_impact_updated', impact, created_at: '2026-01-01T10:00:00+03:00', ...extra },
 });
 
-let app: TestApp;
+let app: TestApp | undefined;
 afterEach(async () => {
   await app?.close();
 });
 
-const post = (body: unknown, path = '/webhook') => request(app.main).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
-const metrics = async () => (await request(app.main).get('/metrics')).text;
+/** The app the running test started (`app` is unset until a test starts one). */
+const current = (): TestApp => {
+  if (!app) throw new Error('the test started no app');
+  return app;
+};
+
+const post = (body: unknown, path = '/webhook') => request(current().main).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
+const metrics = async () => (await request(current().main).get('/metrics')).text;
 const requestsTotal = (text: string, type: string, outcome: string) => sampleValue(text, 'statusmate_webhook_requests_total', { type, outcome });
 
 describe('POST /webhook with the seed examples', () => {
@@ -190,11 +196,12 @@ describe('POST /webhook answers', () => {
     const declared = await post(big);
     expect(declared.status).toBe(413);
     expect(declared.body.error).toMatch(/MAX_BODY_BYTES/);
+    const { main } = app;
     const streamed = await new Promise<number>((resolve, reject) => {
-      const req = request(app.main).post('/webhook').set('Content-Type', 'application/json').set('Transfer-Encoding', 'chunked');
+      const req = request(main).post('/webhook').set('Content-Type', 'application/json').set('Transfer-Encoding', 'chunked');
       req.write(JSON.stringify(big).slice(0, 400));
       req.write(JSON.stringify(big).slice(400));
-      req.end((error, response) => (error ? reject(error) : resolve(response.status)));
+      req.end((error, response) => (error ? reject(error as Error) : resolve(response.status)));
     });
     expect(streamed).toBe(413);
     expect(app.commits()).toBe(0);

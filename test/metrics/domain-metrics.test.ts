@@ -103,7 +103,7 @@ describe('domain metrics', () => {
       maintenance('maintenance_finished', 2, T0 + 300, []),
     ]);
     const text = new DomainMetrics(p.state).text();
-    let report = '';
+    let report: string;
     try {
       report = execFileSync(promtool.path ?? 'promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (error) {

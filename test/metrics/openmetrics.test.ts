@@ -144,7 +144,7 @@ describe('GET /metrics', () => {
   it.skipIf(promtool.skipReason !== undefined)('serves a text format that promtool check metrics parses and finds no fault with in the exporter\'s metrics', async () => {
     const { main } = await withEvent();
     const text = (await request(main).get('/metrics')).text;
-    let report = '';
+    let report: string;
     try {
       report = execFileSync(promtool.path ?? 'promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (error) {

@@ -93,7 +93,7 @@ function mountSmallDisk(): { dir: string; unmount: () => void } | string {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir], { stdio: 'pipe' });
   } catch (error) {
     const reason = `cannot mount a tmpfs (needs root): ${((error as { stderr?: Buffer }).stderr ?? '').toString().trim() || (error as Error).message}`;
-    if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
+    if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`, { cause: error });
     console.warn(`[skipped] disk-full suite: ${reason}`);
     return reason;
   }
