@@ -159,7 +159,16 @@ describe('dashboard queries', () => {
 
   it('every variable query reads a metric the exporter exposes', () => {
     const variables = built.flatMap(({ dashboard }) => variableQueries(dashboard));
-    expect(variables.map((variable) => variable.name).sort()).toEqual(['cluster', 'cluster', 'job', 'job', 'namespace', 'namespace', 'status_page', 'status_page']);
+    expect(variables.map((variable) => variable.name).sort()).toEqual([
+      'cluster',
+      'cluster',
+      'job',
+      'job',
+      'namespace',
+      'namespace',
+      'status_page',
+      'status_page',
+    ]);
     for (const variable of variables) expect(knownMetrics.has(variable.metric), variable.metric).toBe(true);
   });
 

@@ -2,15 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { LIMIT_NAMES, type LimitName } from '../domain/reducer.js';
 import type { StoreHealth } from '../ingest/sink.js';
 import { familyHeader, labelPairs, sample } from './exposition.js';
-import {
-  LABEL,
-  METRIC,
-  OUTCOMES,
-  REQUEST_DURATION_BUCKETS,
-  WEBHOOK_TYPE_LABELS,
-  type Outcome,
-  type WebhookTypeLabel,
-} from './names.js';
+import { LABEL, METRIC, OUTCOMES, REQUEST_DURATION_BUCKETS, WEBHOOK_TYPE_LABELS, type Outcome, type WebhookTypeLabel } from './names.js';
 
 export type BuildInfo = { version: string; revision: string };
 

@@ -162,7 +162,10 @@ describe('per-page tokens', () => {
   it('never logs a token', async () => {
     app = await start();
     await post(componentEvent(API, 'major_outage', { status_page: ACME_UUID }), 'internal-token');
-    await request(app.main).post('/webhook?token=acme-token&status_page=internal').set('Content-Type', 'application/json').send(JSON.stringify(componentEvent(API, 'major_outage')));
+    await request(app.main)
+      .post('/webhook?token=acme-token&status_page=internal')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify(componentEvent(API, 'major_outage')));
     const logs = app.logs.raw.join('\n');
     expect(logs).not.toContain('internal-token');
     expect(logs).not.toContain('acme-token');

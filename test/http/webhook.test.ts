@@ -99,7 +99,10 @@ describe('POST /webhook answers', () => {
 
   it('echoes a long unsupported Content-Type cut to 100 characters', async () => {
     app = await makeApp();
-    const response = await request(app.main).post('/webhook').set('Content-Type', `text/${'y'.repeat(5_000)}`).send('{}');
+    const response = await request(app.main)
+      .post('/webhook')
+      .set('Content-Type', `text/${'y'.repeat(5_000)}`)
+      .send('{}');
     expect(response.status).toBe(415);
     expect(response.text.length).toBeLessThan(400);
   });
@@ -114,7 +117,10 @@ describe('POST /webhook answers', () => {
 
   it('415 for a body that is not declared as JSON', async () => {
     app = await makeApp();
-    const response = await request(app.main).post('/webhook').set('Content-Type', 'text/plain').send(JSON.stringify(componentEvent('major_outage')));
+    const response = await request(app.main)
+      .post('/webhook')
+      .set('Content-Type', 'text/plain')
+      .send(JSON.stringify(componentEvent('major_outage')));
     expect(response.status).toBe(415);
     expect(response.body.error).toMatch(/application\/json/);
     expect(app.commits()).toBe(0);
@@ -160,7 +166,11 @@ describe('POST /webhook answers', () => {
     ['a bare token as Authorization', { Authorization: 'not-the-token' }, '/webhook', 'unsupported_scheme', /^unsupported Authorization scheme/],
   ])('401 for %s, whose log line says why without the token, and closes the connection', async (_what, headers, path, reason, message) => {
     app = await makeApp({ tokens: ['the-token'] });
-    const response = await request(app.main).post(path).set('Content-Type', 'application/json').set(headers).send(JSON.stringify(componentEvent('major_outage')));
+    const response = await request(app.main)
+      .post(path)
+      .set('Content-Type', 'application/json')
+      .set(headers)
+      .send(JSON.stringify(componentEvent('major_outage')));
     expect(response.status).toBe(401);
     expect(response.body.error).toMatch(message);
     expect(response.headers.connection).toBe('close');
@@ -307,7 +317,12 @@ describe('payload shapes', () => {
   it('reads type-specific fields from meta.payload, with fields directly under meta winning', async () => {
     app = await makeApp();
     const response = await post({
-      meta: { type: 'component_impact_updated', uuid: COMPONENT_UUID, impact: 'partial_outage', payload: { impact: 'operational', title: 'From payload', status_page: 'nested' } },
+      meta: {
+        type: 'component_impact_updated',
+        uuid: COMPONENT_UUID,
+        impact: 'partial_outage',
+        payload: { impact: 'operational', title: 'From payload', status_page: 'nested' },
+      },
     });
     expect(response.status).toBe(200);
     const text = await metrics();

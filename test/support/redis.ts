@@ -30,7 +30,24 @@ export async function startRedis(options: { appendfsync?: 'always' | 'everysec';
   if (!redisTool.path) throw new Error(redisTool.skipReason);
   const port = await freePort();
   const dir = tempDir('statusmate-redis-');
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    options.appendfsync ?? 'always',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
+  ];
   if (options.password !== undefined) args.push('--requirepass', options.password);
   const server: RedisServer = {
     port,

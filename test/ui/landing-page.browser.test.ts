@@ -11,7 +11,7 @@ import { findTool } from '../support/tools.js';
 // The landing page in a real browser: Debian's chromium driven by playwright-core, with
 // JavaScript off (the page must not need it), a fresh profile, and every request watched.
 
-const tool = findTool('chromium', 'apt-get install chromium (Debian\'s package; .ci/run installs it)');
+const tool = findTool('chromium', "apt-get install chromium (Debian's package; .ci/run installs it)");
 export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
 const ACME_UUID = '0935e96c-34b6-46e8-82cb-def6d3d74d9c';
@@ -39,7 +39,15 @@ describe.skipIf(tool.path === undefined)('the landing page in headless Chromium'
     context = await chromium.launchPersistentContext(tempDir('statusmate-chromium-'), {
       executablePath: tool.path,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1280, height: 800 },
       javaScriptEnabled: false,
     });
@@ -65,7 +73,16 @@ describe.skipIf(tool.path === undefined)('the landing page in headless Chromium'
     const webhook = await fetch(`${origin}/webhook`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ text: 'API', meta: { type: 'component_impact_updated', uuid: API, impact: 'major_outage', status_page: ACME_UUID, created_at: new Date(Date.now() - 90_000).toISOString() } }),
+      body: JSON.stringify({
+        text: 'API',
+        meta: {
+          type: 'component_impact_updated',
+          uuid: API,
+          impact: 'major_outage',
+          status_page: ACME_UUID,
+          created_at: new Date(Date.now() - 90_000).toISOString(),
+        },
+      }),
     });
     expect(webhook.status).toBe(200);
 
