@@ -10,7 +10,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWorkload, INCIDENTS, MAINTENANCES, stateBodies, staticBodies } from './lib/events.mjs';
 import { closeAgent, parseMetrics, postAll, postWebhook, request, scrape, sumOf, webhookHeaders } from './lib/http.mjs';
-import { componentName, componentUuid, IMPACTS, incidentUuid, isoTime, maintenanceUuid, PAGE, T0 } from './lib/ids.mjs';
+import { componentName, componentUuid, IMPACTS, incidentUuid, isoTime, PAGE, T0 } from './lib/ids.mjs';
 import { median, percentile, runLoad } from './lib/load.mjs';
 import { killAll, rssBytes, startBaseline, startExporter, tempDir } from './lib/proc.mjs';
 import { redisCommand, redisServerPath, startRedis } from './lib/redis.mjs';
@@ -58,8 +58,24 @@ function row(section, figure, value, baseline, ratio, target, pass) {
 }
 
 function printTable() {
-  const header = { section: 'benchmark', figure: 'figure', value: 'exporter', baseline: 'baseline (same run)', ratio: 'ratio', target: 'target', pass: 'result' };
-  const cells = (r) => [r.section, r.figure, r.value, r.baseline, r.ratio, r.target, r.pass === undefined ? '' : r.pass === true ? 'PASS' : r.pass === false ? 'FAIL' : r.pass];
+  const header = {
+    section: 'benchmark',
+    figure: 'figure',
+    value: 'exporter',
+    baseline: 'baseline (same run)',
+    ratio: 'ratio',
+    target: 'target',
+    pass: 'result',
+  };
+  const cells = (r) => [
+    r.section,
+    r.figure,
+    r.value,
+    r.baseline,
+    r.ratio,
+    r.target,
+    r.pass === undefined ? '' : r.pass === true ? 'PASS' : r.pass === false ? 'FAIL' : r.pass,
+  ];
   const all = [cells(header), ...rows.map(cells)];
   const widths = all[0].map((_, i) => Math.max(...all.map((c) => c[i].length)));
   const line = (c) => `| ${c.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
@@ -133,7 +149,8 @@ async function checkCounters(url, workload, counters, label) {
     if (n !== workload.generated[type]) problems.push(`${metric} = ${n}, ${type} events sent = ${workload.generated[type]}`);
   }
   const updates = sumOf(samples, 'statusmate_webhook_requests_total', (k) => k.includes('type="component_impact_updated"') && k.includes('outcome="applied"'));
-  if (updates !== workload.generated.component_impact_updated) problems.push(`component_impact_updated applied = ${updates}, sent = ${workload.generated.component_impact_updated}`);
+  if (updates !== workload.generated.component_impact_updated)
+    problems.push(`component_impact_updated applied = ${updates}, sent = ${workload.generated.component_impact_updated}`);
   if (problems.length > 0) {
     const message = `COUNTERS DO NOT MATCH (${label}): ${problems.join('; ')}`;
     console.error(message);
@@ -149,7 +166,10 @@ async function checkCounters(url, workload, counters, label) {
 
 async function ingestOnce(run) {
   const out = {};
-  for (const [key, file] of [['bare', 'bare-node.mjs'], ['express', 'express-json.mjs']]) {
+  for (const [key, file] of [
+    ['bare', 'bare-node.mjs'],
+    ['express', 'express-json.mjs'],
+  ]) {
     const server = await startBaseline(file);
     try {
       out[key] = await runLoad({ url: server.url, connections: CONNECTIONS, duration: DURATION, warmup: WARMUP, requests: staticRequests() });
@@ -164,7 +184,13 @@ async function ingestOnce(run) {
   try {
     const workload = createWorkload({ space: 1 + run });
     const counters = { unexpected: [] };
-    out.exporter = await runLoad({ url: exporter.url, connections: CONNECTIONS, duration: DURATION, warmup: WARMUP, requests: workloadRequests(workload, counters) });
+    out.exporter = await runLoad({
+      url: exporter.url,
+      connections: CONNECTIONS,
+      duration: DURATION,
+      warmup: WARMUP,
+      requests: workloadRequests(workload, counters),
+    });
     log(`ingest run ${run}: exporter ${fmt.rps(out.exporter.rps)} p50 ${fmt.ms(out.exporter.p50)} p99 ${fmt.ms(out.exporter.p99)}`);
     out.events = await checkCounters(exporter.url, workload, counters, `ingest run ${run}`);
   } finally {
@@ -204,7 +230,15 @@ async function ingestAndStorm() {
   row(S, 'latency p50', fmt.ms(ex.p50), `express ${fmt.ms(exp.p50)} / bare ${fmt.ms(bare.p50)}`, fmt.ratio(ex.p50 / exp.p50), '', undefined);
   row(S, 'latency p99', fmt.ms(ex.p99), `express ${fmt.ms(exp.p99)} / bare ${fmt.ms(bare.p99)}`, fmt.ratio(ex.p99 / exp.p99), '≤ 20 ms', ex.p99 <= 20);
   const events = ingest.map((r) => r.events);
-  row(S, 'counters = distinct events', events.every((n) => n !== false) ? `match (${events.join(', ')})` : 'MISMATCH', '', '', 'equal', events.every((n) => n !== false));
+  row(
+    S,
+    'counters = distinct events',
+    events.every((n) => n !== false) ? `match (${events.join(', ')})` : 'MISMATCH',
+    '',
+    '',
+    'equal',
+    events.every((n) => n !== false),
+  );
 
   const dir = tempDir();
   const exporter = await startExporter(join(dir, 'storm.db'));
@@ -221,7 +255,15 @@ async function ingestAndStorm() {
   const T = '2 retry storm (duplicates)';
   row(T, 'req/s vs applied ingest', fmt.rps(st.rps), `applied ${fmt.rps(ex.rps)}`, fmt.ratio(st.rps / ex.rps), '≥ 1.00× applied', st.rps >= ex.rps);
   row(T, 'req/s vs bare node:http', fmt.rps(st.rps), `bare ${fmt.rps(bare.rps)}`, fmt.ratio(st.rps / bare.rps), '', undefined);
-  row(T, 'latency p50 / p99', `${fmt.ms(st.p50)} / ${fmt.ms(st.p99)}`, `applied ${fmt.ms(ex.p50)} / ${fmt.ms(ex.p99)}`, fmt.ratio(st.p99 / ex.p99), '', undefined);
+  row(
+    T,
+    'latency p50 / p99',
+    `${fmt.ms(st.p50)} / ${fmt.ms(st.p99)}`,
+    `applied ${fmt.ms(ex.p50)} / ${fmt.ms(ex.p99)}`,
+    fmt.ratio(st.p99 / ex.p99),
+    '',
+    undefined,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,7 +288,10 @@ async function changedScrapes(url, gzip, count, components) {
   for (let i = 0; i < count; i += 1) {
     const c = components - 1 - (changeSeq % 50);
     const t = T0 + 500_000 + changeSeq++;
-    const status = await postWebhook(url, `{"text":"x","meta":{"type":"component_impact_updated","uuid":"${componentUuid(c)}","title":"${componentName(c)}","impact":"${IMPACTS[changeSeq % 5]}","created_at":"${isoTime(t)}","status_page":"${PAGE}"}}`);
+    const status = await postWebhook(
+      url,
+      `{"text":"x","meta":{"type":"component_impact_updated","uuid":"${componentUuid(c)}","title":"${componentName(c)}","impact":"${IMPACTS[changeSeq % 5]}","created_at":"${isoTime(t)}","status_page":"${PAGE}"}}`,
+    );
     if (status !== 'applied') throw new Error(`changed scrape: event answered ${status}`);
     times.push((await scrape(url, gzip)).ms);
   }
@@ -270,7 +315,8 @@ async function scrapeState(components, sqlitePath) {
   const series = sumOf(samples, 'statusmate_component_impact', () => true);
   result.rss = await rssBytes(exporter.pid);
   result.impactSeries = [...samples.keys()].filter((k) => k.startsWith('statusmate_component_impact{')).length;
-  if (result.impactSeries !== components * 5) failures.push(`scrape ${components}: ${result.impactSeries} statusmate_component_impact series, expected ${components * 5}`);
+  if (result.impactSeries !== components * 5)
+    failures.push(`scrape ${components}: ${result.impactSeries} statusmate_component_impact series, expected ${components * 5}`);
   if (series !== components) failures.push(`scrape ${components}: StateSet sums to ${series}, expected ${components}`);
   await exporter.stop();
   return result;
@@ -309,11 +355,19 @@ async function scrapeUnderLoad(statePath, run, withScrapes) {
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 - (performance.now() - started))));
       }
     })();
-    const load = await runLoad({ url: exporter.url, connections: CONNECTIONS, duration: DURATION, warmup: WARMUP, requests: workloadRequests(workload, counters) });
+    const load = await runLoad({
+      url: exporter.url,
+      connections: CONNECTIONS,
+      duration: DURATION,
+      warmup: WARMUP,
+      requests: workloadRequests(workload, counters),
+    });
     scraping = false;
     await scraper;
     if (counters.unexpected.length > 0) failures.push(`scrape under load: ${counters.unexpected.length} answers not applied: ${counters.unexpected[0]}`);
-    log(`under load run ${run} ${withScrapes ? 'with' : 'without'} scrapes: ${fmt.rps(load.rps)} p99 ${fmt.ms(load.p99)}${withScrapes ? `, ${scrapeTimes.length} scrapes, median ${fmt.ms(median(scrapeTimes))}` : ''}`);
+    log(
+      `under load run ${run} ${withScrapes ? 'with' : 'without'} scrapes: ${fmt.rps(load.rps)} p99 ${fmt.ms(load.p99)}${withScrapes ? `, ${scrapeTimes.length} scrapes, median ${fmt.ms(median(scrapeTimes))}` : ''}`,
+    );
     return { ...load, scrapeMedian: median(scrapeTimes) };
   } finally {
     await exporter.stop();
@@ -328,14 +382,57 @@ async function scrapeMemoryStartup() {
   const s10k = await scrapeState(10_000, big);
   const b10k = await promClientBaseline(10_000);
 
-  for (const [n, s, b] of [['1k', s1k, b1k], ['10k', s10k, b10k]]) {
+  for (const [n, s, b] of [
+    ['1k', s1k, b1k],
+    ['10k', s10k, b10k],
+  ]) {
     const S = `3 scrape ${n} components`;
     const target = n === '10k' ? '≤ 15 ms' : '';
-    row(S, 'unchanged, plain: median / p99', `${fmt.ms(s.plain.median)} / ${fmt.ms(s.plain.p99)}`, `prom-client ${fmt.ms(b.plain.median)} / ${fmt.ms(b.plain.p99)}`, fmt.ratio(s.plain.median / b.plain.median), target, n === '10k' ? s.plain.median <= 15 : undefined);
-    row(S, 'unchanged, gzip: median / p99', `${fmt.ms(s.gzip.median)} / ${fmt.ms(s.gzip.p99)}`, `prom-client ${fmt.ms(b.gzip.median)} / ${fmt.ms(b.gzip.p99)}`, fmt.ratio(s.gzip.median / b.gzip.median), target, n === '10k' ? s.gzip.median <= 15 : undefined);
-    row(S, 'changed, plain: median / p99', `${fmt.ms(s.changedPlain.median)} / ${fmt.ms(s.changedPlain.p99)}`, `prom-client ${fmt.ms(b.plain.median)}`, fmt.ratio(s.changedPlain.median / b.plain.median), '≤ 1.00× prom-client', s.changedPlain.median <= b.plain.median);
-    row(S, 'changed, gzip: median / p99', `${fmt.ms(s.changedGzip.median)} / ${fmt.ms(s.changedGzip.p99)}`, `prom-client ${fmt.ms(b.gzip.median)}`, fmt.ratio(s.changedGzip.median / b.gzip.median), '≤ 1.00× prom-client', s.changedGzip.median <= b.gzip.median);
-    row(S, 'body size plain / gzip', `${fmt.bytes(s.plain.bytes)} / ${fmt.bytes(s.gzip.bytes)}`, `prom-client ${fmt.bytes(b.plain.bytes)} / ${fmt.bytes(b.gzip.bytes)}`, fmt.ratio(s.plain.bytes / b.plain.bytes), '', undefined);
+    row(
+      S,
+      'unchanged, plain: median / p99',
+      `${fmt.ms(s.plain.median)} / ${fmt.ms(s.plain.p99)}`,
+      `prom-client ${fmt.ms(b.plain.median)} / ${fmt.ms(b.plain.p99)}`,
+      fmt.ratio(s.plain.median / b.plain.median),
+      target,
+      n === '10k' ? s.plain.median <= 15 : undefined,
+    );
+    row(
+      S,
+      'unchanged, gzip: median / p99',
+      `${fmt.ms(s.gzip.median)} / ${fmt.ms(s.gzip.p99)}`,
+      `prom-client ${fmt.ms(b.gzip.median)} / ${fmt.ms(b.gzip.p99)}`,
+      fmt.ratio(s.gzip.median / b.gzip.median),
+      target,
+      n === '10k' ? s.gzip.median <= 15 : undefined,
+    );
+    row(
+      S,
+      'changed, plain: median / p99',
+      `${fmt.ms(s.changedPlain.median)} / ${fmt.ms(s.changedPlain.p99)}`,
+      `prom-client ${fmt.ms(b.plain.median)}`,
+      fmt.ratio(s.changedPlain.median / b.plain.median),
+      '≤ 1.00× prom-client',
+      s.changedPlain.median <= b.plain.median,
+    );
+    row(
+      S,
+      'changed, gzip: median / p99',
+      `${fmt.ms(s.changedGzip.median)} / ${fmt.ms(s.changedGzip.p99)}`,
+      `prom-client ${fmt.ms(b.gzip.median)}`,
+      fmt.ratio(s.changedGzip.median / b.gzip.median),
+      '≤ 1.00× prom-client',
+      s.changedGzip.median <= b.gzip.median,
+    );
+    row(
+      S,
+      'body size plain / gzip',
+      `${fmt.bytes(s.plain.bytes)} / ${fmt.bytes(s.gzip.bytes)}`,
+      `prom-client ${fmt.bytes(b.plain.bytes)} / ${fmt.bytes(b.gzip.bytes)}`,
+      fmt.ratio(s.plain.bytes / b.plain.bytes),
+      '',
+      undefined,
+    );
   }
 
   // 4. Start-up on the 10k file: spawn → /readyz 200, against an empty store.
@@ -357,9 +454,25 @@ async function scrapeMemoryStartup() {
   await exporter.stop();
   const M = '4 memory and start-up';
   const rss = Math.max(s10k.rss, rssRestarted);
-  row(M, 'RSS, 10k components', `${fmt.bytes(rss)}`, `after ingest+scrapes ${fmt.bytes(s10k.rss)} / restarted ${fmt.bytes(rssRestarted)}`, '', '≤ 150 MiB', rss <= 150 * MB);
+  row(
+    M,
+    'RSS, 10k components',
+    `${fmt.bytes(rss)}`,
+    `after ingest+scrapes ${fmt.bytes(s10k.rss)} / restarted ${fmt.bytes(rssRestarted)}`,
+    '',
+    '≤ 150 MiB',
+    rss <= 150 * MB,
+  );
   const startup = median(startups);
-  row(M, 'start → /readyz 200, 10k stored', fmt.ms(startup), `empty store ${fmt.ms(median(empty))}`, fmt.ratio(startup / median(empty)), '≤ 2000 ms', startup <= 2000);
+  row(
+    M,
+    'start → /readyz 200, 10k stored',
+    fmt.ms(startup),
+    `empty store ${fmt.ms(median(empty))}`,
+    fmt.ratio(startup / median(empty)),
+    '≤ 2000 ms',
+    startup <= 2000,
+  );
 
   // 3 (cont.): does a scrape stall ingestion? Ingest on the 10k state, with and without a gzip
   // scrape every second; the order alternates from run to run.
@@ -372,8 +485,24 @@ async function scrapeMemoryStartup() {
   const without = median(under.without.map((u) => u.p99));
   const withS = median(under.with.map((u) => u.p99));
   const S = '3 scrape during ingest (10k)';
-  row(S, 'ingest p99 with scrapes every 1 s', fmt.ms(withS), `without scrapes ${fmt.ms(without)}`, fmt.ratio(withS / without), '≤ 2.00× without', withS <= 2 * without);
-  row(S, 'ingest req/s with scrapes', fmt.rps(median(under.with.map((u) => u.rps))), `without scrapes ${fmt.rps(median(under.without.map((u) => u.rps)))}`, '', '', undefined);
+  row(
+    S,
+    'ingest p99 with scrapes every 1 s',
+    fmt.ms(withS),
+    `without scrapes ${fmt.ms(without)}`,
+    fmt.ratio(withS / without),
+    '≤ 2.00× without',
+    withS <= 2 * without,
+  );
+  row(
+    S,
+    'ingest req/s with scrapes',
+    fmt.rps(median(under.with.map((u) => u.rps))),
+    `without scrapes ${fmt.rps(median(under.without.map((u) => u.rps)))}`,
+    '',
+    '',
+    undefined,
+  );
   row(S, 'scrape (gzip) median during ingest', fmt.ms(median(under.with.map((u) => u.scrapeMedian))), '', '', '', undefined);
 }
 
@@ -409,7 +538,15 @@ async function reducerScaling() {
   }
   const smallest = perComponent.get(sizes[0]);
   const largest = perComponent.get(sizes.at(-1));
-  row('5 reducer', `cost per component, ${sizes.at(-1) / 1000}k vs ${sizes[0] / 1000}k`, `${(largest * 1000).toFixed(2)} µs`, `${(smallest * 1000).toFixed(2)} µs`, fmt.ratio(largest / smallest), '≤ 2.00× (linear)', largest / smallest <= 2);
+  row(
+    '5 reducer',
+    `cost per component, ${sizes.at(-1) / 1000}k vs ${sizes[0] / 1000}k`,
+    `${(largest * 1000).toFixed(2)} µs`,
+    `${(smallest * 1000).toFixed(2)} µs`,
+    fmt.ratio(largest / smallest),
+    '≤ 2.00× (linear)',
+    largest / smallest <= 2,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,7 +557,13 @@ const startReplica = (redisUrl, prefix) => startExporter(join(tempDir(), 'unused
 /** The statusmate_ lines of a scrape that every replica must serve alike (not its own webhook_, store_, exporter_ families). */
 async function domainLines(url) {
   const text = (await request(`${url}/metrics`)).body.toString('utf8');
-  return text.split('\n').filter((line) => line.startsWith('statusmate_') && !/^statusmate_(webhook_requests|webhook_retries|webhook_request_duration|store_up|exporter_build_info)/.test(line)).join('\n');
+  return text
+    .split('\n')
+    .filter(
+      (line) =>
+        line.startsWith('statusmate_') && !/^statusmate_(webhook_requests|webhook_retries|webhook_request_duration|store_up|exporter_build_info)/.test(line),
+    )
+    .join('\n');
 }
 
 /** Ingest through two replicas (half the connections each, one workload), then the same checks as for one exporter. */
@@ -430,7 +573,11 @@ async function redisIngestOnce(redis, run) {
     const workload = createWorkload({ space: 1 + run });
     const counters = { unexpected: [] };
     const half = Math.max(1, Math.floor(CONNECTIONS / 2));
-    const loads = await Promise.all([a, b].map((replica) => runLoad({ url: replica.url, connections: half, duration: DURATION, warmup: WARMUP, requests: workloadRequests(workload, counters) })));
+    const loads = await Promise.all(
+      [a, b].map((replica) =>
+        runLoad({ url: replica.url, connections: half, duration: DURATION, warmup: WARMUP, requests: workloadRequests(workload, counters) }),
+      ),
+    );
     const latencies = loads.map((l) => l.p99);
     const result = { rps: loads[0].rps + loads[1].rps, p50: Math.max(loads[0].p50, loads[1].p50), p99: Math.max(...latencies) };
     for (const { id, body } of workload.unconfirmed()) {
@@ -445,10 +592,13 @@ async function redisIngestOnce(redis, run) {
       same = (await domainLines(a.url)) === (await domainLines(b.url));
       if (!same) await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    if (counters.unexpected.length > 0) failures.push(`redis ingest run ${run}: ${counters.unexpected.length} answers were not 200 applied, e.g. ${counters.unexpected[0]}`);
+    if (counters.unexpected.length > 0)
+      failures.push(`redis ingest run ${run}: ${counters.unexpected.length} answers were not 200 applied, e.g. ${counters.unexpected[0]}`);
     if (total !== workload.total) failures.push(`redis ingest run ${run}: applied answers over both replicas ${total}, distinct events ${workload.total}`);
     if (!same) failures.push(`redis ingest run ${run}: the replicas serve different domain lines`);
-    log(`redis ingest run ${run}: two replicas ${fmt.rps(result.rps)} p99 ${fmt.ms(result.p99)}; ${workload.total} events, applied once each: ${total === workload.total}, same lines: ${same}`);
+    log(
+      `redis ingest run ${run}: two replicas ${fmt.rps(result.rps)} p99 ${fmt.ms(result.p99)}; ${workload.total} events, applied once each: ${total === workload.total}, same lines: ${same}`,
+    );
     return result;
   } finally {
     await Promise.all([a.stop(), b.stop()]);
@@ -460,7 +610,13 @@ async function sqliteIngestOnce(run) {
   try {
     const workload = createWorkload({ space: 1 + run });
     const counters = { unexpected: [] };
-    const result = await runLoad({ url: exporter.url, connections: CONNECTIONS, duration: DURATION, warmup: WARMUP, requests: workloadRequests(workload, counters) });
+    const result = await runLoad({
+      url: exporter.url,
+      connections: CONNECTIONS,
+      duration: DURATION,
+      warmup: WARMUP,
+      requests: workloadRequests(workload, counters),
+    });
     await checkCounters(exporter.url, workload, counters, `sqlite ingest (redis section) run ${run}`);
     return result;
   } finally {
@@ -482,7 +638,9 @@ async function convergence(redis, samples) {
       const expected = `component_uuid="${componentUuid(i % 20)}",component="${componentName(i % 20)}"} ${impact === 'major_outage' ? 4 : 0}`;
       for (;;) {
         const text = (await request(`${b.url}/metrics`)).body.toString('utf8');
-        const line = text.split('\n').find((l) => l.startsWith('statusmate_component_impact_level{') && l.includes(`component_uuid="${componentUuid(i % 20)}"`));
+        const line = text
+          .split('\n')
+          .find((l) => l.startsWith('statusmate_component_impact_level{') && l.includes(`component_uuid="${componentUuid(i % 20)}"`));
         if (line?.endsWith(expected.slice(expected.lastIndexOf('}') + 1))) break;
         if (performance.now() - answered > 5000) throw new Error('convergence: no change within 5 s');
       }
@@ -555,9 +713,19 @@ async function redisReplicas() {
     log(`redis convergence: p50 ${fmt.ms(c.p50)} p99 ${fmt.ms(c.p99)}`);
     row(S, 'convergence 200 → other replica, p50 / p99', `${fmt.ms(c.p50)} / ${fmt.ms(c.p99)}`, '', '', 'p99 ≤ 100 ms', c.p99 <= 100);
     const m = await redisStateAndStartup(redis);
-    log(`redis: 10k components take ${fmt.bytes(m.logMemory)} of log entries and ${fmt.bytes(m.snapshotMemory)} of snapshot; a new replica is ready in ${fmt.ms(m.fromLog)} from the log, ${fmt.ms(m.fromSnapshot)} from the snapshot`);
+    log(
+      `redis: 10k components take ${fmt.bytes(m.logMemory)} of log entries and ${fmt.bytes(m.snapshotMemory)} of snapshot; a new replica is ready in ${fmt.ms(m.fromLog)} from the log, ${fmt.ms(m.fromSnapshot)} from the snapshot`,
+    );
     row(S, 'Redis memory, 10k components: log / snapshot', `${fmt.bytes(m.logMemory)} / ${fmt.bytes(m.snapshotMemory)}`, '', '', '', undefined);
-    row(S, 'new replica → /readyz 200, 10k: log / snapshot', `${fmt.ms(m.fromLog)} / ${fmt.ms(m.fromSnapshot)}`, `empty log ${fmt.ms(m.empty)}`, fmt.ratio(m.fromSnapshot / m.empty), '≤ 2000 ms', Math.max(m.fromLog, m.fromSnapshot) <= 2000);
+    row(
+      S,
+      'new replica → /readyz 200, 10k: log / snapshot',
+      `${fmt.ms(m.fromLog)} / ${fmt.ms(m.fromSnapshot)}`,
+      `empty log ${fmt.ms(m.empty)}`,
+      fmt.ratio(m.fromSnapshot / m.empty),
+      '≤ 2000 ms',
+      Math.max(m.fromLog, m.fromSnapshot) <= 2000,
+    );
   } finally {
     await redis.stop();
   }
@@ -566,7 +734,9 @@ async function redisReplicas() {
 // ---------------------------------------------------------------------------------------------
 
 try {
-  log(`bench: ${RUNS} runs, ${DURATION} s measured after ${WARMUP} s warm-up, ${CONNECTIONS} connections, SQLITE_SYNCHRONOUS=${process.env.BENCH_SYNCHRONOUS ?? 'normal'}`);
+  log(
+    `bench: ${RUNS} runs, ${DURATION} s measured after ${WARMUP} s warm-up, ${CONNECTIONS} connections, SQLITE_SYNCHRONOUS=${process.env.BENCH_SYNCHRONOUS ?? 'normal'}`,
+  );
   if (ONLY.has('ingest') || ONLY.has('storm')) await ingestAndStorm();
   if (ONLY.has('scrape')) await scrapeMemoryStartup();
   if (ONLY.has('reducer')) await reducerScaling();
@@ -578,7 +748,9 @@ try {
   killAll();
 }
 
-console.log(`\nstatusmate-exporter bench — medians of ${RUNS} runs, node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, loopback 127.0.0.1, ${CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up`);
+console.log(
+  `\nstatusmate-exporter bench — medians of ${RUNS} runs, node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, loopback 127.0.0.1, ${CONNECTIONS} connections, ${DURATION} s after ${WARMUP} s warm-up`,
+);
 printTable();
 const counted = rows.find((r) => r.figure === 'counters = distinct events');
 if (counted?.pass === true) console.log(`\ncounters match: ${counted.value.replace(/^match \((.*)\)$/, '$1')} events`);

@@ -21,10 +21,7 @@ export const DASHBOARDS_COPY_DIR = join(CHART_DIR, 'files', 'dashboards');
 /** One source file and where the chart keeps its copy. */
 export type FilePair = { source: string; copy: string };
 
-export type Drift =
-  | { kind: 'missing'; pair: FilePair }
-  | { kind: 'different'; pair: FilePair }
-  | { kind: 'orphan'; copy: string };
+export type Drift = { kind: 'missing'; pair: FilePair } | { kind: 'different'; pair: FilePair } | { kind: 'orphan'; copy: string };
 
 function jsonFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];

@@ -61,9 +61,7 @@ export const mixinConfigSchema = z
         /** Share of time each component must be available (operational or under maintenance). */
         availabilityObjective: z.number().gt(0).lt(1),
         /** The SRE workbook's multi-window, multi-burn-rate pairs: both windows must burn faster than `burnRate`. */
-        burnRateAlerts: z
-          .array(z.object({ long: duration, short: duration, burnRate: z.number().positive(), severity, for: duration }).strict())
-          .min(1),
+        burnRateAlerts: z.array(z.object({ long: duration, short: duration, burnRate: z.number().positive(), severity, for: duration }).strict()).min(1),
         /** The error budget's period (the budget left on the overview dashboard). */
         budgetWindow: duration,
       })

@@ -112,15 +112,15 @@ export function buildRules(config: MixinConfig): RulesFile {
   const requests = (outcomes: string) => `${METRIC.webhookRequests}${sel(`outcome=~"${outcomes}"`)}`;
 
   const burnAlerts: Rule[] = config.slo.burnRateAlerts.map((pair) =>
-          alert(
-            'StatusMateComponentErrorBudgetBurn',
-            pair,
-            `(1 - ${RECORD.availableOver(pair.long)}) > (${pair.burnRate} * ${errorBudget})\nand\n(1 - ${RECORD.availableOver(pair.short)}) > (${pair.burnRate} * ${errorBudget})`,
-            `A StatusMate component is burning its ${percent} availability error budget ${pair.burnRate} times too fast.`,
-            `${componentName}Component "{{ $component }}" on status page {{ $labels.status_page }} ${inInstall} was unavailable {{ $value | humanizePercentage }} of the last ${spoken(pair.long)} (and of the last ${spoken(pair.short)}): at this rate it spends its ${config.slo.budgetWindow} error budget of a ${percent} objective ${pair.burnRate} times too fast.`,
-            { long_window: pair.long, short_window: pair.short },
-          ),
-        );
+    alert(
+      'StatusMateComponentErrorBudgetBurn',
+      pair,
+      `(1 - ${RECORD.availableOver(pair.long)}) > (${pair.burnRate} * ${errorBudget})\nand\n(1 - ${RECORD.availableOver(pair.short)}) > (${pair.burnRate} * ${errorBudget})`,
+      `A StatusMate component is burning its ${percent} availability error budget ${pair.burnRate} times too fast.`,
+      `${componentName}Component "{{ $component }}" on status page {{ $labels.status_page }} ${inInstall} was unavailable {{ $value | humanizePercentage }} of the last ${spoken(pair.long)} (and of the last ${spoken(pair.short)}): at this rate it spends its ${config.slo.budgetWindow} error budget of a ${percent} objective ${pair.burnRate} times too fast.`,
+      { long_window: pair.long, short_window: pair.short },
+    ),
+  );
 
   return {
     groups: [

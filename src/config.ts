@@ -12,8 +12,7 @@ const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
 /** An empty variable counts as unset: Helm charts and compose files often render `FOO=""`. */
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
 const tokenList = z
   .string()
@@ -54,9 +53,15 @@ const envSchema = z.object({
   STORE: optional(z.enum(STORE_NAMES)).transform((value) => value ?? 'sqlite'),
   // The URL may hold a password: messages name the variable, never echo its value.
   REDIS_URL: optional(
-    z.string().refine((value) => isRedisUrl(value), { message: 'must be a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db])' }),
+    z.string().refine((value) => isRedisUrl(value), { error: 'must be a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db])' }),
   ),
-  REDIS_KEY_PREFIX: optional(z.string().min(1).max(100).regex(/^[^\s]+$/, 'must not contain whitespace')).transform((value) => value ?? 'statusmate:'),
+  REDIS_KEY_PREFIX: optional(
+    z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[^\s]+$/, 'must not contain whitespace'),
+  ).transform((value) => value ?? 'statusmate:'),
   REDIS_WAIT_REPLICAS: optional(z.coerce.number().int().min(0).max(16)).transform((value) => value ?? 0),
   SQLITE_PATH: z.string().min(1).default('./data/statusmate-exporter.db'),
   SQLITE_SYNCHRONOUS: optional(z.enum(['normal', 'full'])).transform((value) => value ?? 'normal'),

@@ -44,7 +44,13 @@ describe('configuration from the environment', () => {
   });
 
   it('treats an empty variable as unset', () => {
-    expect(loadConfig({ HOST: '', PORT: '', METRICS_PORT: '', STORE: '', WEBHOOK_TOKEN: '' })).toMatchObject({ host: '0.0.0.0', port: 9877, metricsPort: undefined, store: 'sqlite', webhookTokens: [] });
+    expect(loadConfig({ HOST: '', PORT: '', METRICS_PORT: '', STORE: '', WEBHOOK_TOKEN: '' })).toMatchObject({
+      host: '0.0.0.0',
+      port: 9877,
+      metricsPort: undefined,
+      store: 'sqlite',
+      webhookTokens: [],
+    });
   });
 
   it('takes redis:// and rediss:// URLs with credentials and a database number', () => {
@@ -66,7 +72,10 @@ describe('configuration from the environment', () => {
     [{ PORT: '70000' }, 'invalid configuration: PORT: Too big: expected number to be <=65535'],
     [{ STORE: 'valkey' }, 'invalid configuration: STORE: Invalid option: expected one of "sqlite"|"memory"|"redis"'],
     [{ STORE: 'redis' }, 'invalid configuration: REDIS_URL: required with STORE=redis'],
-    [{ STORE: 'redis', REDIS_URL: 'http://user:s3cret@redis:6379' }, 'invalid configuration: REDIS_URL: must be a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db])'],
+    [
+      { STORE: 'redis', REDIS_URL: 'http://user:s3cret@redis:6379' },
+      'invalid configuration: REDIS_URL: must be a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db])',
+    ],
     [{ STORE: 'redis', REDIS_URL: 'redis://redis:6379/x' }, 'invalid configuration: REDIS_URL: must be a redis:// or rediss:// URL'],
     [{ REDIS_WAIT_REPLICAS: '-1' }, 'invalid configuration: REDIS_WAIT_REPLICAS: Too small: expected number to be >=0'],
     [{ LOG_LEVEL: 'loud' }, 'invalid configuration: LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"'],
@@ -75,10 +84,16 @@ describe('configuration from the environment', () => {
     [{ MAX_BODY_BYTES: '1.5' }, 'invalid configuration: MAX_BODY_BYTES: Invalid input: expected int, received number'],
     [{ PORT: '9000', METRICS_PORT: '9000' }, 'invalid configuration: METRICS_PORT: must differ from PORT (leave it unset to serve /metrics on PORT)'],
     [{ WEBHOOK_TOKEN: ',' }, 'invalid configuration: WEBHOOK_TOKEN: holds no token (only commas or blanks); leave it unset to accept webhooks without a token'],
-    [{ WEBHOOK_TOKEN: ' , ' }, 'invalid configuration: WEBHOOK_TOKEN: holds no token (only commas or blanks); leave it unset to accept webhooks without a token'],
+    [
+      { WEBHOOK_TOKEN: ' , ' },
+      'invalid configuration: WEBHOOK_TOKEN: holds no token (only commas or blanks); leave it unset to accept webhooks without a token',
+    ],
     [{ HOST: 'not a host' }, 'invalid configuration: HOST: must be an IP address (like 0.0.0.0 or ::) or a host name'],
     [{ HOST: 'http://0.0.0.0' }, 'invalid configuration: HOST: must be an IP address (like 0.0.0.0 or ::) or a host name'],
-    [{ PORT: 'x', STORE: 'y' }, 'invalid configuration: PORT: Invalid input: expected number, received NaN; STORE: Invalid option: expected one of "sqlite"|"memory"|"redis"'],
+    [
+      { PORT: 'x', STORE: 'y' },
+      'invalid configuration: PORT: Invalid input: expected number, received NaN; STORE: Invalid option: expected one of "sqlite"|"memory"|"redis"',
+    ],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

@@ -63,7 +63,8 @@ function replayStage(stage: Stage, root: string, sources: { context: string; sta
       const copy = parseCopy(instruction);
       const destIsDir = copy.dest.endsWith('/') || copy.sources.length > 1;
       for (const source of copy.sources) {
-        const from = copy.from === undefined ? join(sources.context, source) : join(sources.stages[copy.from] ?? fail(instruction, `unknown stage ${copy.from}`), source);
+        const from =
+          copy.from === undefined ? join(sources.context, source) : join(sources.stages[copy.from] ?? fail(instruction, `unknown stage ${copy.from}`), source);
         copyInto(from, inRoot(copy.dest), destIsDir);
       }
     } else if (instruction.keyword === 'RUN') {
@@ -183,7 +184,8 @@ describe('the container image, its build steps replayed outside Docker', () => {
     expect(existsSync(join(runtimeWorkdir, 'dist', 'main.js'))).toBe(true);
     expect(existsSync(join(runtimeWorkdir, 'package.json'))).toBe(true);
     expect(existsSync(join(runtimeWorkdir, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node'))).toBe(true);
-    for (const dev of ['typescript', 'vitest', 'tsx', 'playwright-core', '@types/node']) expect(existsSync(join(runtimeWorkdir, 'node_modules', dev)), dev).toBe(false);
+    for (const dev of ['typescript', 'vitest', 'tsx', 'playwright-core', '@types/node'])
+      expect(existsSync(join(runtimeWorkdir, 'node_modules', dev)), dev).toBe(false);
     // STATUS_PAGES_FILE is YAML: its parser is a production dependency.
     expect(existsSync(join(runtimeWorkdir, 'node_modules', 'yaml', 'package.json'))).toBe(true);
     expect(existsSync(join(runtimeWorkdir, 'src'))).toBe(false);
@@ -201,7 +203,12 @@ describe('the container image, its build steps replayed outside Docker', () => {
   });
 
   it('refuses a webhook without the token and keeps its store in the data directory', async () => {
-    const response = await fetch(`${baseUrl}/webhook`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}', signal: AbortSignal.timeout(5_000) });
+    const response = await fetch(`${baseUrl}/webhook`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+      signal: AbortSignal.timeout(5_000),
+    });
     expect(response.status).toBe(401);
     expect(existsSync(sqlitePath)).toBe(true);
     expect(dirname(sqlitePath)).toBe(join(runtimeRoot, 'data'));

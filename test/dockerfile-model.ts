@@ -54,7 +54,10 @@ export function parseDockerfile(text: string): Dockerfile {
 
 /** Replaces ${NAME} and $NAME from the given variables; unknown names become empty, as in Docker. */
 export function substitute(value: string, vars: Record<string, string>): string {
-  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, braced: string | undefined, bare: string | undefined) => vars[braced ?? bare ?? ''] ?? '');
+  return value.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (_, braced: string | undefined, bare: string | undefined) => vars[braced ?? bare ?? ''] ?? '',
+  );
 }
 
 /** KEY=value pairs of ENV, LABEL and ARG (ARG NAME without a default maps to ""). */
@@ -74,7 +77,8 @@ export function parsePairs(args: string, vars: Record<string, string>): Record<s
 /** The JSON (exec) form of CMD, ENTRYPOINT or VOLUME. */
 export function execForm(instruction: Instruction): string[] {
   const value: unknown = JSON.parse(instruction.args);
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new Error(`line ${instruction.line}: ${instruction.keyword} is not in exec (JSON) form`);
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))
+    throw new Error(`line ${instruction.line}: ${instruction.keyword} is not in exec (JSON) form`);
   return value;
 }
 

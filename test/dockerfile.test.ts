@@ -19,7 +19,7 @@ const last = (stage: Stage, keyword: string) => {
 describe('the Dockerfile', () => {
   it('has no problem dockerfile-utils reports, warnings included', () => {
     const diagnostics = validate(readFileSync(DOCKERFILE, 'utf8'));
-    expect(diagnostics.map((d) => `line ${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
+    expect(diagnostics.map((d) => `line ${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`)).toEqual([]);
   });
 
   it('is checked by a linter that does report a broken Dockerfile', () => {
@@ -50,7 +50,9 @@ describe('the Dockerfile', () => {
     expect(user).toMatch(/^\d+:\d+$/);
     const [uid] = user.split(':');
     expect(Number(uid)).toBeGreaterThan(0);
-    const chowned = only(runtime, 'COPY').map(parseCopy).filter((c) => c.chown !== undefined);
+    const chowned = only(runtime, 'COPY')
+      .map(parseCopy)
+      .filter((c) => c.chown !== undefined);
     expect(chowned).toEqual([{ from: 'build', chown: user, sources: ['/app/rootfs/'], dest: '/' }]);
     expect(execForm(last(runtime, 'VOLUME'))).toEqual(['/data']);
   });
@@ -67,7 +69,9 @@ describe('the Dockerfile', () => {
     expect(env).toMatchObject({ SQLITE_PATH: '/data/statusmate-exporter.db', PORT: '9877', NODE_ENV: 'production' });
     expect(last(runtime, 'WORKDIR').args).toBe('/app');
     // The same node flags as `npm start`, so the image runs what the benchmarks measured.
-    const start = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.replace(/^exec\s+/, '').split(/\s+/);
+    const start = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start
+      .replace(/^exec\s+/, '')
+      .split(/\s+/);
     expect(start[0]).toBe('node');
     expect([...execForm(last(runtime, 'ENTRYPOINT')), ...execForm(last(runtime, 'CMD'))]).toEqual(['/nodejs/bin/node', ...start.slice(1)]);
   });
@@ -87,7 +91,10 @@ describe('the .dockerignore', () => {
   const tracked = execFileSync('git', ['ls-files'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
 
   it('lets every file the Dockerfile copies from the context into the build', () => {
-    const sources = only(build, 'COPY').map(parseCopy).filter((c) => c.from === undefined).flatMap((c) => c.sources);
+    const sources = only(build, 'COPY')
+      .map(parseCopy)
+      .filter((c) => c.from === undefined)
+      .flatMap((c) => c.sources);
     expect(sources.length).toBeGreaterThan(0);
     for (const source of sources) {
       const files = tracked.filter((path) => path === source || path.startsWith(`${source.replace(/\/$/, '')}/`));
@@ -97,7 +104,18 @@ describe('the .dockerignore', () => {
   });
 
   it('keeps local state, dependencies, tests and repository metadata out of the context', () => {
-    for (const path of ['data/statusmate-exporter.db', 'src/store/local.db', 'node_modules/express/package.json', '.git/HEAD', '.env', 'src/.env.local', 'test/config.test.ts', 'helm/statusmate-exporter/values.yaml', 'dist/main.js', 'Dockerfile']) {
+    for (const path of [
+      'data/statusmate-exporter.db',
+      'src/store/local.db',
+      'node_modules/express/package.json',
+      '.git/HEAD',
+      '.env',
+      'src/.env.local',
+      'test/config.test.ts',
+      'helm/statusmate-exporter/values.yaml',
+      'dist/main.js',
+      'Dockerfile',
+    ]) {
       expect(ignored(path), path).toBe(true);
     }
   });

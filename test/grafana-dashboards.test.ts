@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { VariableType } from '@grafana/grafana-foundation-sdk/dashboard';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IMPACT_LEVEL_MAPPINGS, INSTALL, INSTALL_LABELS, MIN_GRAFANA_VERSION, RECORDED } from '../grafana/src/common.js';
 import { DASHBOARDS, render } from '../grafana/src/dashboards.js';
@@ -40,7 +41,7 @@ describe('generated dashboards', () => {
     expect(dashboard.time?.from).toMatch(/^now-\d+[hd]$/);
     expect(dashboard.time?.to).toBe('now');
     expect(dashboard.refresh).toMatch(/^\d+[sm]$/);
-    const variables = dashboard.templating?.list ?? [];
+    const variables = dashboard.templating.list ?? [];
     const datasource = variables.find((variable) => variable.name === 'datasource');
     expect(datasource?.type).toBe('datasource');
     expect(datasource?.query).toBe('prometheus');
@@ -56,8 +57,8 @@ describe('generated dashboards', () => {
       refs.push(panel.datasource);
       for (const target of 'targets' in panel ? (panel.targets ?? []) : []) refs.push((target as { datasource?: unknown }).datasource);
     }
-    for (const variable of dashboard.templating?.list ?? []) if (variable.type === 'query') refs.push(variable.datasource);
-    for (const annotation of dashboard.annotations?.list ?? []) refs.push(annotation.datasource);
+    for (const variable of dashboard.templating.list ?? []) if (variable.type === VariableType.Query) refs.push(variable.datasource);
+    for (const annotation of dashboard.annotations.list ?? []) refs.push(annotation.datasource);
     expect(refs.length).toBeGreaterThan(5);
     for (const ref of refs) expect(ref).toEqual({ type: 'prometheus', uid: '${datasource}' });
   });
@@ -86,7 +87,7 @@ describe('generated dashboards', () => {
   });
 
   it.each(built)('$file has cluster, namespace and job variables, narrowed in that order, "All" matching series without the label', ({ dashboard }) => {
-    const variables = dashboard.templating?.list ?? [];
+    const variables = dashboard.templating.list ?? [];
     const byName = (name: string) => variables.find((variable) => variable.name === name);
     expect(variables.map((variable) => variable.name)).toEqual(['datasource', 'cluster', 'namespace', 'job', 'status_page']);
     expect(byName('cluster')?.query).toBe(`label_values(${METRIC.buildInfo}, cluster)`);
@@ -109,7 +110,7 @@ describe('generated dashboards', () => {
 
   it('places incident and maintenance annotations at their start timestamps, not at first sight', () => {
     const overview = built.find(({ dashboard }) => dashboard.uid === 'statusmate-overview')?.dashboard;
-    const annotations = (overview?.annotations?.list ?? []).filter((annotation) => 'expr' in annotation);
+    const annotations = (overview?.annotations.list ?? []).filter((annotation) => 'expr' in annotation);
     expect(annotations.map((annotation) => (annotation as { useValueForTime?: boolean }).useValueForTime)).toEqual([true, true]);
     const exprs = annotations.map((annotation) => String((annotation as { expr?: string }).expr));
     expect(exprs[0]).toContain(`${METRIC.incidentStart}{`);
@@ -158,7 +159,16 @@ describe('dashboard queries', () => {
 
   it('every variable query reads a metric the exporter exposes', () => {
     const variables = built.flatMap(({ dashboard }) => variableQueries(dashboard));
-    expect(variables.map((variable) => variable.name).sort()).toEqual(['cluster', 'cluster', 'job', 'job', 'namespace', 'namespace', 'status_page', 'status_page']);
+    expect(variables.map((variable) => variable.name).sort()).toEqual([
+      'cluster',
+      'cluster',
+      'job',
+      'job',
+      'namespace',
+      'namespace',
+      'status_page',
+      'status_page',
+    ]);
     for (const variable of variables) expect(knownMetrics.has(variable.metric), variable.metric).toBe(true);
   });
 

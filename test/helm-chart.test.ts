@@ -32,7 +32,15 @@ const CI_FILES = readdirSync(join(CHART_DIR, 'ci'))
   .map((file) => `ci/${file}`);
 const CHART_RULES_FILE = join(CHART_DIR, 'files', 'prometheus', 'statusmate.rules.yml');
 
-type Rule = { alert?: string; record?: string; expr: string; for?: string; keep_firing_for?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+type Rule = {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  keep_firing_for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+};
 type ServiceMonitorWithScrape = K8sObject & {
   spec: { sampleLimit?: number; endpoints: Array<{ scheme?: string; tlsConfig?: unknown; authorization?: unknown }> };
 };
@@ -116,7 +124,9 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart rendered with its 
     const endpoint = onlyOfKind(withOperator, 'ServiceMonitor').spec.endpoints[0];
     expect(endpoint?.relabelings).toBeUndefined();
     const service = onlyOfKind(withOperator, 'Service');
-    const scoped = readFileSync(CHART_RULES_FILE, 'utf8').replaceAll('__STATUSMATE_JOB__', service.metadata.name).replaceAll('__STATUSMATE_NAMESPACE__', 'monitoring');
+    const scoped = readFileSync(CHART_RULES_FILE, 'utf8')
+      .replaceAll('__STATUSMATE_JOB__', service.metadata.name)
+      .replaceAll('__STATUSMATE_NAMESPACE__', 'monitoring');
     const expected = (parseYaml(scoped) as { groups: unknown[] }).groups;
     expect(onlyOfKind(withOperator, 'PrometheusRule').spec.groups).toEqual(expected);
     expect(scoped).toContain(`up{job="sm-statusmate-exporter", namespace="monitoring"}`);
@@ -124,7 +134,9 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart rendered with its 
 
   it('renders two releases whose rules select only their own install', () => {
     const exprsOf = (release: string, namespace: string) =>
-      ruleList(onlyOfKind(renderObjects(helm, { apiVersions: OPERATOR_APIS, release, namespace }).objects, 'PrometheusRule')).map((rule) => rule.expr).join('\n');
+      ruleList(onlyOfKind(renderObjects(helm, { apiVersions: OPERATOR_APIS, release, namespace }).objects, 'PrometheusRule'))
+        .map((rule) => rule.expr)
+        .join('\n');
     const prod = exprsOf('prod', 'statusmate');
     const staging = exprsOf('staging', 'statusmate-staging');
     expect(prod).toContain('job="prod-statusmate-exporter", namespace="statusmate"');
@@ -133,7 +145,10 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart rendered with its 
   });
 
   it('renders nothing of the monitoring stack when its toggles are off', () => {
-    const off = renderObjects(helm, { apiVersions: OPERATOR_APIS, set: { 'serviceMonitor.enabled': 'false', 'prometheusRule.enabled': 'false', 'dashboards.enabled': 'false' } }).objects;
+    const off = renderObjects(helm, {
+      apiVersions: OPERATOR_APIS,
+      set: { 'serviceMonitor.enabled': 'false', 'prometheusRule.enabled': 'false', 'dashboards.enabled': 'false' },
+    }).objects;
     expect(kinds(off)).toEqual(['Deployment', 'PersistentVolumeClaim', 'Secret', 'Service', 'ServiceAccount']);
   });
 
@@ -150,13 +165,13 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart rendered with its 
 
   it('gives every object the standard labels and the release namespace', () => {
     for (const object of objects) {
-      expect(object.metadata.labels, `${object.kind}`).toMatchObject({
+      expect(object.metadata.labels, object.kind).toMatchObject({
         'app.kubernetes.io/name': 'statusmate-exporter',
         'app.kubernetes.io/instance': 'sm',
         'app.kubernetes.io/managed-by': 'Helm',
         'helm.sh/chart': 'statusmate-exporter-0.1.0',
       });
-      expect(object.metadata.namespace, `${object.kind}`).toBe('monitoring');
+      expect(object.metadata.namespace, object.kind).toBe('monitoring');
     }
   });
 
@@ -258,7 +273,7 @@ describe.skipIf(helmTool.skipReason !== undefined)('the webhook token', () => {
   it('is not printed by NOTES.txt, which shows how to read it from the Secret instead', () => {
     const notes = renderNotes(helm, { setString: { 'webhook.token': token } });
     expect(notes).not.toContain(token);
-    expect(notes).toContain("kubectl --namespace monitoring get secret sm-statusmate-exporter");
+    expect(notes).toContain('kubectl --namespace monitoring get secret sm-statusmate-exporter');
   });
 
   it('changes the checksum/secret pod annotation when it changes, so pods restart with it', () => {
@@ -364,13 +379,15 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with config.store 
     const secrets = objectsOfKind(objects, 'Secret') as (K8sObject & { data?: Record<string, string> })[];
     const secret = secrets.find((candidate) => candidate.metadata.name === ref?.name);
     expect(ref?.key).toBe('redis-url');
-    expect(Buffer.from(secret?.data?.['redis-url'] ?? '', 'base64').toString('utf8')).toBe('rediss://statusmate:ci-redis-password@redis.example.internal:6380/2');
+    expect(Buffer.from(secret?.data?.['redis-url'] ?? '', 'base64').toString('utf8')).toBe(
+      'rediss://statusmate:ci-redis-password@redis.example.internal:6380/2',
+    );
     expect(manifest).not.toContain('ci-redis-password');
     expect(envOf(deployment, 'STORE')?.value).toBe('redis');
     expect(envOf(deployment, 'REDIS_WAIT_REPLICAS')?.value).toBe('1');
     expect(envOf(deployment, 'REDIS_KEY_PREFIX')?.value).toBe('statusmate:');
     expect(envOf(deployment, 'SQLITE_PATH')).toBeUndefined();
-    expect(deployment.spec.template.metadata?.annotations?.['checksum/redis-secret']).toMatch(/^[0-9a-f]{64}$/);
+    expect(deployment.spec.template.metadata.annotations?.['checksum/redis-secret']).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('says in NOTES.txt that the replicas share one state in Redis, and warns of no lost state', () => {
@@ -383,12 +400,19 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with config.store 
   it('spreads the pods across nodes by default', () => {
     const deployment = onlyOfKind(objects, 'Deployment');
     expect(deployment.spec.template.spec.topologySpreadConstraints).toEqual([
-      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: deployment.spec.selector.matchLabels } },
+      {
+        maxSkew: 1,
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: deployment.spec.selector.matchLabels },
+      },
     ]);
   });
 
   it('reads the URL from redis.existingSecret and renders no Secret for it', () => {
-    const { objects: own } = renderObjects(helm, { set: { 'config.store': 'redis', 'redis.existingSecret': 'team-redis', 'redis.existingSecretKey': 'url', 'webhook.token': 'x' } });
+    const { objects: own } = renderObjects(helm, {
+      set: { 'config.store': 'redis', 'redis.existingSecret': 'team-redis', 'redis.existingSecretKey': 'url', 'webhook.token': 'x' },
+    });
     const deployment = onlyOfKind(own, 'Deployment');
     expect(envOf(deployment, 'REDIS_URL')?.valueFrom?.secretKeyRef).toEqual({ name: 'team-redis', key: 'url' });
     expect(objectsOfKind(own, 'Secret')).toHaveLength(1); // the webhook token's only
@@ -496,7 +520,10 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything en
     expect(monitor.spec.sampleLimit).toBe(50000);
     const [endpoint] = monitor.spec.endpoints;
     expect(endpoint?.scheme).toBe('https');
-    expect(endpoint?.tlsConfig).toEqual({ serverName: 'statusmate-exporter.monitoring.svc', ca: { configMap: { name: 'statusmate-exporter-ca', key: 'ca.crt' } } });
+    expect(endpoint?.tlsConfig).toEqual({
+      serverName: 'statusmate-exporter.monitoring.svc',
+      ca: { configMap: { name: 'statusmate-exporter-ca', key: 'ca.crt' } },
+    });
     expect(endpoint?.authorization).toEqual({ type: 'Bearer', credentials: { name: 'statusmate-exporter-scrape', key: 'token' } });
   });
 
@@ -532,7 +559,15 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything en
 
   it('lets the dashboard label, its value and the folder annotation be configured', () => {
     const configMaps = objectsOfKind(
-      renderObjects(helm, { set: { 'dashboards.enabled': 'true', 'dashboards.label': 'my_dashboards', 'dashboards.labelValue': 'yes', 'dashboards.folderAnnotation': 'k8s-sidecar-target-directory', 'dashboards.folder': '/tmp/dashboards/statusmate' } }).objects,
+      renderObjects(helm, {
+        set: {
+          'dashboards.enabled': 'true',
+          'dashboards.label': 'my_dashboards',
+          'dashboards.labelValue': 'yes',
+          'dashboards.folderAnnotation': 'k8s-sidecar-target-directory',
+          'dashboards.folder': '/tmp/dashboards/statusmate',
+        },
+      }).objects,
       'ConfigMap',
     );
     expect(configMaps.length).toBe(dashboardFiles.length);
@@ -552,7 +587,10 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything en
     const byPort = new Map(policy.spec.ingress.map((rule) => [rule.ports[0]?.port, rule.from]));
     expect(byPort.get('http')).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }]);
     expect(byPort.get('metrics')).toEqual([
-      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } },
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+      },
     ]);
   });
 
@@ -581,55 +619,67 @@ describe.skipIf(helmTool.skipReason !== undefined)('names', () => {
 
 const goTool = findTool('go', 'https://go.dev/doc/install (Go 1.26 or later)');
 
-describe.skipIf(helmTool.skipReason !== undefined || goTool.skipReason !== undefined)('strict validation against the Kubernetes and Prometheus Operator Go types', () => {
-  let validator: Validator;
-  let outDir = '';
-  beforeAll(() => {
-    outDir = mkdtempSync(join(tmpdir(), 'statusmate-k8s-validate-'));
-    validator = buildValidator(outDir);
-  }, 600_000);
-  afterAll(() => {
-    if (outDir) rmSync(outDir, { recursive: true, force: true });
-  });
+describe.skipIf(helmTool.skipReason !== undefined || goTool.skipReason !== undefined)(
+  'strict validation against the Kubernetes and Prometheus Operator Go types',
+  () => {
+    let validator: Validator;
+    let outDir = '';
+    beforeAll(() => {
+      outDir = mkdtempSync(join(tmpdir(), 'statusmate-k8s-validate-'));
+      validator = buildValidator(outDir);
+    }, 600_000);
+    afterAll(() => {
+      if (outDir) rmSync(outDir, { recursive: true, force: true });
+    });
 
-  it.each(Object.keys(SCENARIOS))('accepts every object rendered for %s', (scenario) => {
-    const { manifest, objects } = renderObjects(helm, { ...SCENARIOS[scenario] });
-    const result = validate(validator, manifest);
-    expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
-    expect(result.accepted.length).toBe(objects.length);
-  });
+    it.each(Object.keys(SCENARIOS))('accepts every object rendered for %s', (scenario) => {
+      const { manifest, objects } = renderObjects(helm, { ...SCENARIOS[scenario] });
+      const result = validate(validator, manifest);
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(result.accepted.length).toBe(objects.length);
+    });
 
-  it('rejects a misspelt field, naming its path', () => {
-    const { objects } = renderObjects(helm);
-    const deployment = onlyOfKind(objects, 'Deployment');
-    const container = exporterContainer(deployment);
-    const broken = { ...deployment, spec: { ...deployment.spec, template: { ...deployment.spec.template, spec: { ...deployment.spec.template.spec, containers: [{ ...container, readinessProbes: container.readinessProbe }] } } } };
-    const result = validate(validator, stringifyYaml(broken));
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('unknown field "spec.template.spec.containers[0].readinessProbes"');
-  });
+    it('rejects a misspelt field, naming its path', () => {
+      const { objects } = renderObjects(helm);
+      const deployment = onlyOfKind(objects, 'Deployment');
+      const container = exporterContainer(deployment);
+      const broken = {
+        ...deployment,
+        spec: {
+          ...deployment.spec,
+          template: {
+            ...deployment.spec.template,
+            spec: { ...deployment.spec.template.spec, containers: [{ ...container, readinessProbes: container.readinessProbe }] },
+          },
+        },
+      };
+      const result = validate(validator, stringifyYaml(broken));
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('unknown field "spec.template.spec.containers[0].readinessProbes"');
+    });
 
-  it('rejects a misspelt ServiceMonitor field', () => {
-    const monitor = onlyOfKind(renderObjects(helm, SCENARIOS.everything).objects, 'ServiceMonitor');
-    const broken = { ...monitor, spec: { ...monitor.spec, endpoints: monitor.spec.endpoints.map((e) => ({ ...e, intervall: '30s' })) } };
-    const result = validate(validator, stringifyYaml(broken));
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('unknown field "spec.endpoints[0].intervall"');
-  });
+    it('rejects a misspelt ServiceMonitor field', () => {
+      const monitor = onlyOfKind(renderObjects(helm, SCENARIOS.everything).objects, 'ServiceMonitor');
+      const broken = { ...monitor, spec: { ...monitor.spec, endpoints: monitor.spec.endpoints.map((e) => ({ ...e, intervall: '30s' })) } };
+      const result = validate(validator, stringifyYaml(broken));
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('unknown field "spec.endpoints[0].intervall"');
+    });
 
-  it('rejects a kind it has no type for, and a label the API server would refuse', () => {
-    const unknownKind = validate(validator, 'apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: x\n');
-    expect(unknownKind.status).toBe(1);
-    expect(unknownKind.stderr).toContain('no type known for apiVersion "batch/v1" kind "CronJob"');
-    const badLabel = validate(validator, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    "bad label": "1"\n');
-    expect(badLabel.status).toBe(1);
-    expect(badLabel.stderr).toContain('metadata.labels');
-  });
+    it('rejects a kind it has no type for, and a label the API server would refuse', () => {
+      const unknownKind = validate(validator, 'apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: x\n');
+      expect(unknownKind.status).toBe(1);
+      expect(unknownKind.stderr).toContain('no type known for apiVersion "batch/v1" kind "CronJob"');
+      const badLabel = validate(validator, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    "bad label": "1"\n');
+      expect(badLabel.status).toBe(1);
+      expect(badLabel.stderr).toContain('metadata.labels');
+    });
 
-  it('rejects a duplicated key, which YAML parsers elsewhere would silently merge', () => {
-    const result = validate(validator, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    a: "1"\n    a: "2"\n');
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('already set');
-  });
-});
+    it('rejects a duplicated key, which YAML parsers elsewhere would silently merge', () => {
+      const result = validate(validator, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    a: "1"\n    a: "2"\n');
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('already set');
+    });
+  },
+);

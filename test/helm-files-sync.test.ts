@@ -6,7 +6,11 @@ import { describeDrift, expectedPairs, findDrift, REPO_ROOT, syncChartFiles } fr
 
 describe("the chart's packaged copies of the dashboards", () => {
   it('leave the chart rules alone: npm run mixin generates them, scoped to a release, instead of copying', () => {
-    expect(expectedPairs().map((pair) => pair.copy).filter((copy) => copy.includes('prometheus'))).toEqual([]);
+    expect(
+      expectedPairs()
+        .map((pair) => pair.copy)
+        .filter((copy) => copy.includes('prometheus')),
+    ).toEqual([]);
     expect(existsSync(join(REPO_ROOT, 'helm', 'statusmate-exporter', 'files', 'prometheus', 'statusmate.rules.yml'))).toBe(true);
   });
 

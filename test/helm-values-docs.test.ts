@@ -52,11 +52,12 @@ describe('values.yaml documentation', () => {
 
   it('matches values.schema.json, which knows every key (unknown keys fail installs)', () => {
     const missing = leaves.filter((path) => {
-      let node: SchemaNode | undefined = schema;
+      let node: SchemaNode = schema;
       for (const part of path.split('.')) {
-        if (node?.properties?.[part]) node = node.properties[part];
-        else if (node && typeof node.additionalProperties === 'object') node = node.additionalProperties;
-        else if (node && node.properties === undefined && node.additionalProperties !== false) return false;
+        const child = node.properties?.[part];
+        if (child) node = child;
+        else if (typeof node.additionalProperties === 'object') node = node.additionalProperties;
+        else if (node.properties === undefined && node.additionalProperties !== false) return false;
         else return true;
       }
       return false;

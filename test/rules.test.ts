@@ -42,14 +42,14 @@ function promtoolRun(args: string[]): { ok: boolean; output: string } {
 }
 
 describe.skipIf(promtool.skipReason !== undefined)('promtool', () => {
-  it.each([
-    { file: 'prometheus/statusmate.rules.yml' },
-    { file: 'helm/statusmate-exporter/files/prometheus/statusmate.rules.yml' },
-  ])('accepts $file (promtool check rules)', ({ file }) => {
-    const result = promtoolRun(['check', 'rules', join(ROOT, file)]);
-    expect(result.output).toContain('SUCCESS');
-    expect(result.ok, result.output).toBe(true);
-  });
+  it.each([{ file: 'prometheus/statusmate.rules.yml' }, { file: 'helm/statusmate-exporter/files/prometheus/statusmate.rules.yml' }])(
+    'accepts $file (promtool check rules)',
+    ({ file }) => {
+      const result = promtoolRun(['check', 'rules', join(ROOT, file)]);
+      expect(result.output).toContain('SUCCESS');
+      expect(result.ok, result.output).toBe(true);
+    },
+  );
 
   it.each(testFiles.map((file) => ({ file: file.slice(ROOT.length + 1) })))('passes the unit tests of $file (promtool test rules)', ({ file }) => {
     const result = promtoolRun(['test', 'rules', file]);
@@ -86,9 +86,7 @@ const unitTestSchema = z.object({
       name: z.string(),
       interval: z.string(),
       input_series: z.array(z.object({ series: z.string(), values: z.string() })),
-      alert_rule_test: z
-        .array(z.object({ eval_time: z.string(), alertname: z.string(), exp_alerts: z.array(z.unknown()) }))
-        .optional(),
+      alert_rule_test: z.array(z.object({ eval_time: z.string(), alertname: z.string(), exp_alerts: z.array(z.unknown()) })).optional(),
       promql_expr_test: z.array(z.object({ expr: z.string(), eval_time: z.string(), exp_samples: z.array(z.unknown()) })).optional(),
     }),
   ),
@@ -98,8 +96,14 @@ const unitTests = testFiles.flatMap((file) => unitTestSchema.parse(parseYaml(rea
 describe('rule unit tests', () => {
   it.each(alertNames.map((alert) => ({ alert })))('$alert has a case where it fires and one where it does not', ({ alert }) => {
     const checks = unitTests.flatMap((test) => (test.alert_rule_test ?? []).filter((check) => check.alertname === alert));
-    expect(checks.some((check) => check.exp_alerts.length > 0), 'a firing case').toBe(true);
-    expect(checks.some((check) => check.exp_alerts.length === 0), 'a not-firing case').toBe(true);
+    expect(
+      checks.some((check) => check.exp_alerts.length > 0),
+      'a firing case',
+    ).toBe(true);
+    expect(
+      checks.some((check) => check.exp_alerts.length === 0),
+      'a not-firing case',
+    ).toBe(true);
   });
 
   // Absent is about there being no target at all, so it has no two-replica case.
@@ -197,13 +201,16 @@ describe('rules file', () => {
     },
   );
 
-  it.each(alerts.map((rule) => ({ alert: rule.alert ?? '', rule })))('$alert has a severity, a summary, a description and a runbook in docs/alerts.md', ({ alert, rule }) => {
-    expect(['critical', 'warning', 'info']).toContain(rule.labels?.severity);
-    expect(rule.annotations?.summary).toMatch(/\S/);
-    expect(rule.annotations?.description).toMatch(/\S/);
-    expect(rule.annotations?.runbook_url).toBe(runbookUrl(DEFAULT_CONFIG, alert));
-    expect(docAnchors.has(alert.toLowerCase()), `docs/alerts.md has no "## ${alert}" section`).toBe(true);
-  });
+  it.each(alerts.map((rule) => ({ alert: rule.alert ?? '', rule })))(
+    '$alert has a severity, a summary, a description and a runbook in docs/alerts.md',
+    ({ alert, rule }) => {
+      expect(['critical', 'warning', 'info']).toContain(rule.labels?.severity);
+      expect(rule.annotations?.summary).toMatch(/\S/);
+      expect(rule.annotations?.description).toMatch(/\S/);
+      expect(rule.annotations?.runbook_url).toBe(runbookUrl(DEFAULT_CONFIG, alert));
+      expect(docAnchors.has(alert.toLowerCase()), `docs/alerts.md has no "## ${alert}" section`).toBe(true);
+    },
+  );
 
   const domainAlerts = alerts.filter((rule) => metricNames(rule.expr).some((name) => DOMAIN_METRICS.has(name) || name.startsWith('status_page_component:')));
   it('alerts on status pages exist for components (with two burn-rate windows), incidents and maintenances', () => {
@@ -235,10 +242,11 @@ describe('rules file', () => {
     },
   );
 
-  it.each(alerts.filter((rule) => metricNames(rule.expr).some((name) => DOMAIN_METRICS.has(name) && !name.endsWith('_info'))).map((rule) => ({ alert: rule.alert ?? '', rule })))(
-    '$alert keeps firing through a scrape gap (keep_firing_for)',
-    ({ rule }) => {
-      expect(rule.keep_firing_for).toMatch(/^\d+m$/);
-    },
-  );
+  it.each(
+    alerts
+      .filter((rule) => metricNames(rule.expr).some((name) => DOMAIN_METRICS.has(name) && !name.endsWith('_info')))
+      .map((rule) => ({ alert: rule.alert ?? '', rule })),
+  )('$alert keeps firing through a scrape gap (keep_firing_for)', ({ rule }) => {
+    expect(rule.keep_firing_for).toMatch(/^\d+m$/);
+  });
 });

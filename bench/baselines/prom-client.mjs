@@ -13,25 +13,78 @@ const maintenances = Number(process.env.MAINTENANCES ?? 100);
 
 const registry = new Registry();
 const registers = [registry];
-const impact = new Gauge({ name: 'statusmate_component_impact', help: 'Current impact of a component as a StateSet.', labelNames: ['status_page', 'component_uuid', 'component', 'impact'], registers });
-const level = new Gauge({ name: 'statusmate_component_impact_level', help: 'Current impact level of a component.', labelNames: ['status_page', 'component_uuid', 'component'], registers });
-const lastChange = new Gauge({ name: 'statusmate_component_last_change_timestamp_seconds', help: 'When the impact last changed.', labelNames: ['status_page', 'component_uuid', 'component'], registers });
+const impact = new Gauge({
+  name: 'statusmate_component_impact',
+  help: 'Current impact of a component as a StateSet.',
+  labelNames: ['status_page', 'component_uuid', 'component', 'impact'],
+  registers,
+});
+const level = new Gauge({
+  name: 'statusmate_component_impact_level',
+  help: 'Current impact level of a component.',
+  labelNames: ['status_page', 'component_uuid', 'component'],
+  registers,
+});
+const lastChange = new Gauge({
+  name: 'statusmate_component_last_change_timestamp_seconds',
+  help: 'When the impact last changed.',
+  labelNames: ['status_page', 'component_uuid', 'component'],
+  registers,
+});
 const created = new Counter({ name: 'statusmate_incidents_created_total', help: 'Incidents created.', labelNames: ['status_page'], registers });
 const finished = new Counter({ name: 'statusmate_incidents_finished_total', help: 'Incidents finished.', labelNames: ['status_page'], registers });
 const active = new Gauge({ name: 'statusmate_incidents_active', help: 'Active incidents.', labelNames: ['status_page'], registers });
-const incidentInfo = new Gauge({ name: 'statusmate_incident_info', help: 'Active incident.', labelNames: ['status_page', 'incident_uuid', 'title'], registers });
-const incidentStart = new Gauge({ name: 'statusmate_incident_start_timestamp_seconds', help: 'Incident start.', labelNames: ['status_page', 'incident_uuid'], registers });
+const incidentInfo = new Gauge({
+  name: 'statusmate_incident_info',
+  help: 'Active incident.',
+  labelNames: ['status_page', 'incident_uuid', 'title'],
+  registers,
+});
+const incidentStart = new Gauge({
+  name: 'statusmate_incident_start_timestamp_seconds',
+  help: 'Incident start.',
+  labelNames: ['status_page', 'incident_uuid'],
+  registers,
+});
 const buckets = [60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200];
-new Histogram({ name: 'statusmate_incident_duration_seconds', help: 'Incident durations.', labelNames: ['status_page'], buckets, registers }).zero({ status_page: PAGE });
+new Histogram({ name: 'statusmate_incident_duration_seconds', help: 'Incident durations.', labelNames: ['status_page'], buckets, registers }).zero({
+  status_page: PAGE,
+});
 const mCreated = new Counter({ name: 'statusmate_maintenances_created_total', help: 'Maintenances created.', labelNames: ['status_page'], registers });
-new Counter({ name: 'statusmate_maintenances_started_total', help: 'Maintenances started.', labelNames: ['status_page'], registers }).inc({ status_page: PAGE }, 0);
-new Counter({ name: 'statusmate_maintenances_finished_total', help: 'Maintenances finished.', labelNames: ['status_page'], registers }).inc({ status_page: PAGE }, 0);
+new Counter({ name: 'statusmate_maintenances_started_total', help: 'Maintenances started.', labelNames: ['status_page'], registers }).inc(
+  { status_page: PAGE },
+  0,
+);
+new Counter({ name: 'statusmate_maintenances_finished_total', help: 'Maintenances finished.', labelNames: ['status_page'], registers }).inc(
+  { status_page: PAGE },
+  0,
+);
 const mActive = new Gauge({ name: 'statusmate_maintenances_active', help: 'Unfinished maintenances.', labelNames: ['status_page', 'state'], registers });
-const mInfo = new Gauge({ name: 'statusmate_maintenance_info', help: 'Unfinished maintenance.', labelNames: ['status_page', 'maintenance_uuid', 'title', 'state'], registers });
-const mStart = new Gauge({ name: 'statusmate_maintenance_scheduled_start_timestamp_seconds', help: 'Scheduled start.', labelNames: ['status_page', 'maintenance_uuid'], registers });
-const mEnd = new Gauge({ name: 'statusmate_maintenance_scheduled_end_timestamp_seconds', help: 'Scheduled end.', labelNames: ['status_page', 'maintenance_uuid'], registers });
-new Histogram({ name: 'statusmate_maintenance_duration_seconds', help: 'Maintenance durations.', labelNames: ['status_page'], buckets, registers }).zero({ status_page: PAGE });
-new Gauge({ name: 'statusmate_webhook_last_received_timestamp_seconds', help: 'Last event.', labelNames: ['status_page'], registers }).set({ status_page: PAGE }, 1767261600);
+const mInfo = new Gauge({
+  name: 'statusmate_maintenance_info',
+  help: 'Unfinished maintenance.',
+  labelNames: ['status_page', 'maintenance_uuid', 'title', 'state'],
+  registers,
+});
+const mStart = new Gauge({
+  name: 'statusmate_maintenance_scheduled_start_timestamp_seconds',
+  help: 'Scheduled start.',
+  labelNames: ['status_page', 'maintenance_uuid'],
+  registers,
+});
+const mEnd = new Gauge({
+  name: 'statusmate_maintenance_scheduled_end_timestamp_seconds',
+  help: 'Scheduled end.',
+  labelNames: ['status_page', 'maintenance_uuid'],
+  registers,
+});
+new Histogram({ name: 'statusmate_maintenance_duration_seconds', help: 'Maintenance durations.', labelNames: ['status_page'], buckets, registers }).zero({
+  status_page: PAGE,
+});
+new Gauge({ name: 'statusmate_webhook_last_received_timestamp_seconds', help: 'Last event.', labelNames: ['status_page'], registers }).set(
+  { status_page: PAGE },
+  1767261600,
+);
 
 const now = 1767261600;
 for (let i = 0; i < components; i += 1) {

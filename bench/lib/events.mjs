@@ -35,7 +35,14 @@ export function createWorkload({ space = 1, offset = 0 } = {}) {
   const toFinish = []; // incidents confirmed created: { n, startAt }
   const toStart = []; // maintenances confirmed created: { n }
   const toEnd = []; // maintenances confirmed started: { n }
-  const generated = { incident_created: 0, incident_finished: 0, maintenance_created: 0, maintenance_started: 0, maintenance_finished: 0, component_impact_updated: 0 };
+  const generated = {
+    incident_created: 0,
+    incident_finished: 0,
+    maintenance_created: 0,
+    maintenance_started: 0,
+    maintenance_finished: 0,
+    component_impact_updated: 0,
+  };
   let toFinishHead = 0;
   let toStartHead = 0;
   let toEndHead = 0;
@@ -55,29 +62,49 @@ export function createWorkload({ space = 1, offset = 0 } = {}) {
   function incidentCreated(id, t) {
     const n = incidentSeq++;
     const impact = INCIDENT_IMPACTS[n % INCIDENT_IMPACTS.length];
-    const body = envelope('incident_created', incidentUuid(n, space), `Elevated error rates on the API (bench incident ${n})`, t,
-      `,"start_at":"${isoTime(t)}","end_at":null,"affected_components":[${affected(incidentComponents(n), () => impact)}]`);
+    const body = envelope(
+      'incident_created',
+      incidentUuid(n, space),
+      `Elevated error rates on the API (bench incident ${n})`,
+      t,
+      `,"start_at":"${isoTime(t)}","end_at":null,"affected_components":[${affected(incidentComponents(n), () => impact)}]`,
+    );
     return { type: 'incident_created', body, onConfirm: () => toFinish.push({ n, startAt: t }) };
   }
 
   function incidentFinished(id, t) {
     const { n, startAt } = toFinish[toFinishHead++];
-    const body = envelope('incident_finished', incidentUuid(n, space), `Elevated error rates on the API (bench incident ${n})`, t,
-      `,"start_at":"${isoTime(startAt)}","end_at":"${isoTime(t)}","affected_components":[${affected(incidentComponents(n), () => 'operational')}]`);
+    const body = envelope(
+      'incident_finished',
+      incidentUuid(n, space),
+      `Elevated error rates on the API (bench incident ${n})`,
+      t,
+      `,"start_at":"${isoTime(startAt)}","end_at":"${isoTime(t)}","affected_components":[${affected(incidentComponents(n), () => 'operational')}]`,
+    );
     return { type: 'incident_finished', body };
   }
 
   function maintenanceCreated(id, t) {
     const n = maintenanceSeq++;
-    const body = envelope('maintenance_created', maintenanceUuid(n, space), `Database upgrade (bench maintenance ${n})`, t,
-      `,"start_at":"${isoTime(t + 3600)}","end_at":"${isoTime(t + 7200)}","affected_components":[${affected(maintenanceComponents(n), () => 'under_maintenance')}]`);
+    const body = envelope(
+      'maintenance_created',
+      maintenanceUuid(n, space),
+      `Database upgrade (bench maintenance ${n})`,
+      t,
+      `,"start_at":"${isoTime(t + 3600)}","end_at":"${isoTime(t + 7200)}","affected_components":[${affected(maintenanceComponents(n), () => 'under_maintenance')}]`,
+    );
     return { type: 'maintenance_created', body, onConfirm: () => toStart.push({ n, scheduled: t }) };
   }
 
   function maintenanceStep(type, entry, t, onConfirm) {
     const { n, scheduled } = entry;
-    const body = envelope(type, maintenanceUuid(n, space), `Database upgrade (bench maintenance ${n})`, t,
-      `,"start_at":"${isoTime(scheduled + 3600)}","end_at":"${isoTime(scheduled + 7200)}","affected_components":[${affected(maintenanceComponents(n), () => 'under_maintenance')}]`);
+    const body = envelope(
+      type,
+      maintenanceUuid(n, space),
+      `Database upgrade (bench maintenance ${n})`,
+      t,
+      `,"start_at":"${isoTime(scheduled + 3600)}","end_at":"${isoTime(scheduled + 7200)}","affected_components":[${affected(maintenanceComponents(n), () => 'under_maintenance')}]`,
+    );
     return { type, body, onConfirm };
   }
 
@@ -165,20 +192,25 @@ export function stateBodies(components) {
   const bodies = [];
   for (let i = 0; i < components; i += 1) {
     const impact = i % 7 === 0 ? 'major_outage' : 'operational';
-    bodies.push(`{"text":"${componentName(i)}","meta":{"type":"component_impact_updated","uuid":"${componentUuid(i)}","title":"${componentName(i)}","impact":"${impact}","created_at":"${isoTime(T0 + i)}","delivery_attempt":0,"status_page":"${PAGE}"}}`);
+    bodies.push(
+      `{"text":"${componentName(i)}","meta":{"type":"component_impact_updated","uuid":"${componentUuid(i)}","title":"${componentName(i)}","impact":"${impact}","created_at":"${isoTime(T0 + i)}","delivery_attempt":0,"status_page":"${PAGE}"}}`,
+    );
   }
   for (let i = 0; i < INCIDENTS; i += 1) {
     const t = T0 + 100_000 + i;
     const affected = Array.from({ length: 5 }, (_, j) => (i * 5 + j) % components)
       .map((c) => `{"impact":"major_outage","component_details":{"name":"${componentName(c)}","impact":"major_outage","component_uuid":"${componentUuid(c)}"}}`)
       .join(',');
-    bodies.push(`{"text":"Incident","meta":{"type":"incident_created","uuid":"${incidentUuid(i)}","title":"Elevated error rates (bench incident ${i})","created_at":"${isoTime(t)}","delivery_attempt":0,"status_page":"${PAGE}","start_at":"${isoTime(t)}","end_at":null,"affected_components":[${affected}]}}`);
+    bodies.push(
+      `{"text":"Incident","meta":{"type":"incident_created","uuid":"${incidentUuid(i)}","title":"Elevated error rates (bench incident ${i})","created_at":"${isoTime(t)}","delivery_attempt":0,"status_page":"${PAGE}","start_at":"${isoTime(t)}","end_at":null,"affected_components":[${affected}]}}`,
+    );
   }
   for (let i = 0; i < MAINTENANCES; i += 1) {
     const t = T0 + 200_000 + i;
     const c = (components - 1 - i) % components;
-    bodies.push(`{"text":"Maintenance","meta":{"type":"maintenance_created","uuid":"${maintenanceUuid(i)}","title":"Database upgrade (bench maintenance ${i})","created_at":"${isoTime(t)}","delivery_attempt":0,"status_page":"${PAGE}","start_at":"${isoTime(t + 3600)}","end_at":"${isoTime(t + 7200)}","affected_components":[{"impact":"under_maintenance","component_details":{"name":"${componentName(c)}","impact":"under_maintenance","component_uuid":"${componentUuid(c)}"}}]}}`);
+    bodies.push(
+      `{"text":"Maintenance","meta":{"type":"maintenance_created","uuid":"${maintenanceUuid(i)}","title":"Database upgrade (bench maintenance ${i})","created_at":"${isoTime(t)}","delivery_attempt":0,"status_page":"${PAGE}","start_at":"${isoTime(t + 3600)}","end_at":"${isoTime(t + 7200)}","affected_components":[{"impact":"under_maintenance","component_details":{"name":"${componentName(c)}","impact":"under_maintenance","component_uuid":"${componentUuid(c)}"}}]}}`,
+    );
   }
   return bodies;
 }
-

@@ -58,7 +58,8 @@ export async function postAll(baseUrl, bodies, concurrency = 16) {
 export async function scrape(baseUrl, gzip) {
   const response = await timedGet(baseUrl, '/metrics', gzip ? { 'Accept-Encoding': 'gzip' } : {});
   if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
-  if (gzip !== (response.headers['content-encoding'] === 'gzip')) throw new Error(`/metrics: gzip ${gzip} but Content-Encoding ${response.headers['content-encoding']}`);
+  if (gzip !== (response.headers['content-encoding'] === 'gzip'))
+    throw new Error(`/metrics: gzip ${gzip} but Content-Encoding ${response.headers['content-encoding']}`);
   const length = response.headers['content-length'];
   if (length !== undefined && response.bytes !== Number(length)) throw new Error(`/metrics: ${response.bytes} bytes, Content-Length ${length}`);
   return { ms: response.ms, bytes: response.bytes };

@@ -128,15 +128,20 @@ export async function startChild(name, script, env, { readyPath = '/readyz', tim
  * passes flags to its node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it.
  */
 export function startExporter(sqlitePath, env = {}, options = {}) {
-  return startChild('exporter', EXPORTER, {
-    STORE: 'sqlite',
-    SQLITE_PATH: sqlitePath,
-    SQLITE_SYNCHRONOUS: process.env.BENCH_SYNCHRONOUS ?? 'normal',
-    LOG_LEVEL: 'warn',
-    WEBHOOK_TOKEN: TOKEN,
-    MAX_COMPONENTS: '20000',
-    ...env,
-  }, { nodeArgs: [...START_NODE_ARGS, ...(process.env.BENCH_EXPORTER_NODE_ARGS ?? '').split(' ').filter(Boolean)], ...options });
+  return startChild(
+    'exporter',
+    EXPORTER,
+    {
+      STORE: 'sqlite',
+      SQLITE_PATH: sqlitePath,
+      SQLITE_SYNCHRONOUS: process.env.BENCH_SYNCHRONOUS ?? 'normal',
+      LOG_LEVEL: 'warn',
+      WEBHOOK_TOKEN: TOKEN,
+      MAX_COMPONENTS: '20000',
+      ...env,
+    },
+    { nodeArgs: [...START_NODE_ARGS, ...(process.env.BENCH_EXPORTER_NODE_ARGS ?? '').split(' ').filter(Boolean)], ...options },
+  );
 }
 
 export function startBaseline(file, env = {}) {

@@ -38,7 +38,11 @@ export async function startRedis() {
   if (!path) throw new Error('redis-server not found');
   const port = await freePort();
   const dir = tempDir();
-  const child = spawn(path, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--loglevel', 'warning'], { stdio: 'ignore' });
+  const child = spawn(
+    path,
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--loglevel', 'warning'],
+    { stdio: 'ignore' },
+  );
   const exited = new Promise((resolve) => child.once('exit', resolve));
   for (let i = 0; i < 400; i += 1) {
     try {

@@ -107,7 +107,9 @@ export function statusPageVariable(): QueryVariableBuilder {
 export function installVariables(): QueryVariableBuilder[] {
   const titles: Record<string, string> = { namespace: 'Namespace', job: 'Job' };
   return INSTALL_LABELS.map((label, index) => {
-    const before = INSTALL_LABELS.slice(0, index).map((previous) => `${previous}=~"$${previous}"`).join(', ');
+    const before = INSTALL_LABELS.slice(0, index)
+      .map((previous) => `${previous}=~"$${previous}"`)
+      .join(', ');
     const query = `label_values(${METRIC.buildInfo}${before ? `{${before}}` : ''}, ${label})`;
     return labelVariable(label, titles[label] ?? 'Cluster', query, '.*').description(`The ${label} of the statusmate-exporter installs to show.`);
   });
@@ -115,7 +117,15 @@ export function installVariables(): QueryVariableBuilder[] {
 
 /** Links to the other dashboard, keeping the time range and the variables. */
 export function linkTo(title: string, uid: string, tooltip: string): DashboardLinkBuilder {
-  return new DashboardLinkBuilder(title).type(DashboardLinkType.Link).url(`/d/${uid}`).tooltip(tooltip).icon('dashboard').keepTime(true).includeVars(true).targetBlank(false).asDropdown(false);
+  return new DashboardLinkBuilder(title)
+    .type(DashboardLinkType.Link)
+    .url(`/d/${uid}`)
+    .tooltip(tooltip)
+    .icon('dashboard')
+    .keepTime(true)
+    .includeVars(true)
+    .targetBlank(false)
+    .asDropdown(false);
 }
 
 type QueryOptions = {
@@ -180,11 +190,7 @@ export function lastValue(): cog.Builder<common.ReduceDataOptions> {
 /** Joins instant table queries on their common label columns into one row per object. */
 export const MERGE: DataTransformerConfig = { id: 'merge', options: {} };
 
-export function organize(options: {
-  exclude?: string[];
-  rename?: Record<string, string>;
-  order?: string[];
-}): DataTransformerConfig {
+export function organize(options: { exclude?: string[]; rename?: Record<string, string>; order?: string[] }): DataTransformerConfig {
   const excludeByName = Object.fromEntries((options.exclude ?? []).map((name) => [name, true]));
   const indexByName = Object.fromEntries((options.order ?? []).map((name, index) => [name, index]));
   return { id: 'organize', options: { excludeByName, renameByName: options.rename ?? {}, indexByName } };
@@ -197,7 +203,11 @@ export function organize(options: {
 export function finish(dashboard: Dashboard): Dashboard {
   // What Grafana's import checks (as an exported dashboard states it): the oldest Grafana
   // version, the data source and the panel plugins the JSON needs.
-  const panelTypes = [...new Set((dashboard.panels ?? []).flatMap((panel) => (isRow(panel) ? panel.panels.map((inner) => inner.type) : [panel.type])).filter((type) => type !== 'row'))].sort();
+  const panelTypes = [
+    ...new Set(
+      (dashboard.panels ?? []).flatMap((panel) => (isRow(panel) ? panel.panels.map((inner) => inner.type) : [panel.type])).filter((type) => type !== 'row'),
+    ),
+  ].sort();
   (dashboard as Dashboard & { __requires: unknown[] }).__requires = [
     { type: 'grafana', id: 'grafana', name: 'Grafana', version: MIN_GRAFANA_VERSION },
     { type: 'datasource', id: 'prometheus', name: 'Prometheus', version: '1.0.0' },

@@ -18,7 +18,21 @@ import {
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { METRIC } from '../../src/metrics/names.js';
-import { INSTALL, INSTALL_LABELS, PAGE, TAGS, datasourceVariable, finish, fixedColor, installVariables, lastValue, linkTo, query, statusPageVariable, thresholds } from './common.js';
+import {
+  INSTALL,
+  INSTALL_LABELS,
+  PAGE,
+  TAGS,
+  datasourceVariable,
+  finish,
+  fixedColor,
+  installVariables,
+  lastValue,
+  linkTo,
+  query,
+  statusPageVariable,
+  thresholds,
+} from './common.js';
 
 export const HEALTH_UID = 'statusmate-exporter-health';
 
@@ -81,7 +95,7 @@ export function healthDashboard(): Dashboard {
     .withPanel(
       new StatPanel()
         .title('Store up')
-        .description('Whether each replica\'s store answers. A replica whose store is down answers webhooks with 503 and is not ready.')
+        .description("Whether each replica's store answers. A replica whose store is down answers webhooks with 503 and is not ready.")
         .span(6)
         .height(5)
         .withTarget(query('A', `min by (instance) (${METRIC.storeUp}{${JOB}})`, { legend: '{{instance}}', instant: true }))
@@ -101,7 +115,9 @@ export function healthDashboard(): Dashboard {
     .withPanel(
       new StatPanel()
         .title('Time since the last webhook')
-        .description('How long ago the last event of each status page was stored. Status pages can be quiet for days; a long time here is only a problem if StatusMate did send something.')
+        .description(
+          'How long ago the last event of each status page was stored. Status pages can be quiet for days; a long time here is only a problem if StatusMate did send something.',
+        )
         .span(12)
         .height(5)
         .withTarget(
@@ -130,11 +146,9 @@ export function healthDashboard(): Dashboard {
         'reqps',
       )
         .withTarget(
-          query(
-            'A',
-            `sum by (outcome) (rate(${requests('outcome=~"invalid|unauthorized|too_large|refused_limit|error"')}[$__rate_interval]))`,
-            { legend: '{{outcome}}' },
-          ),
+          query('A', `sum by (outcome) (rate(${requests('outcome=~"invalid|unauthorized|too_large|refused_limit|error"')}[$__rate_interval]))`, {
+            legend: '{{outcome}}',
+          }),
         )
         .overrideByName('unauthorized', [fixedColor('orange')])
         .overrideByName('error', [fixedColor('red')]),
@@ -150,25 +164,15 @@ export function healthDashboard(): Dashboard {
             legend: '{{outcome}}',
           }),
         )
-        .withTarget(
-          query('B', `sum(rate(${METRIC.webhookRetries}{${JOB}}[$__rate_interval]))`, { legend: 'retries' }),
-        ),
+        .withTarget(query('B', `sum(rate(${METRIC.webhookRetries}{${JOB}}[$__rate_interval]))`, { legend: 'retries' })),
     )
     .withPanel(
       timeseries('Webhook latency', 'Time to answer POST /webhook, commit included, across replicas.', 's', 24)
         .withTarget(
-          query(
-            'A',
-            `histogram_quantile(0.5, sum by (le) (rate(${METRIC.webhookRequestDuration}_bucket{${JOB}}[$__rate_interval])))`,
-            { legend: 'p50' },
-          ),
+          query('A', `histogram_quantile(0.5, sum by (le) (rate(${METRIC.webhookRequestDuration}_bucket{${JOB}}[$__rate_interval])))`, { legend: 'p50' }),
         )
         .withTarget(
-          query(
-            'B',
-            `histogram_quantile(0.99, sum by (le) (rate(${METRIC.webhookRequestDuration}_bucket{${JOB}}[$__rate_interval])))`,
-            { legend: 'p99' },
-          ),
+          query('B', `histogram_quantile(0.99, sum by (le) (rate(${METRIC.webhookRequestDuration}_bucket{${JOB}}[$__rate_interval])))`, { legend: 'p99' }),
         ),
     )
 

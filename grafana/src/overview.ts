@@ -155,11 +155,10 @@ function availabilityTable(): TablePanel {
     .withTarget(query('B', withName(`avg_over_time(${RECORDED.available}{${PAGE}}[$__range])`), { instant: true, table: true }))
     .withTarget(query('C', componentLevel, { instant: true, table: true }))
     .withTarget(
-      query(
-        'D',
-        `time() - max by (${INSTALL_BY}status_page, component_uuid, component) (${METRIC.componentLastChange}{${PAGE}})`,
-        { instant: true, table: true },
-      ),
+      query('D', `time() - max by (${INSTALL_BY}status_page, component_uuid, component) (${METRIC.componentLastChange}{${PAGE}})`, {
+        instant: true,
+        table: true,
+      }),
     )
     .withTransformation(MERGE)
     .withTransformation(
@@ -344,7 +343,13 @@ function budgetTable(): TablePanel {
       { id: 'decimals', value: 1 },
       { id: 'custom.cellOptions', value: { type: 'color-background', mode: 'basic' } },
       { id: 'color', value: { mode: FieldColorModeId.Thresholds } },
-      { id: 'thresholds', value: thresholds('red', [[0, 'orange'], [0.5, 'green']]).build() },
+      {
+        id: 'thresholds',
+        value: thresholds('red', [
+          [0, 'orange'],
+          [0.5, 'green'],
+        ]).build(),
+      },
     ])
     .sortBy([new common.TableSortByFieldStateBuilder().displayName('Budget left').desc(false)]);
 }
@@ -359,10 +364,17 @@ function burnRate(): TimeseriesPanel {
     )
     .span(12)
     .height(8)
-    .withTarget(query('A', withName(`(1 - ${RECORDED.available1h}{${PAGE}}) / ${Number((1 - SLO.availabilityObjective).toPrecision(6))}`), { legend: '{{component}}' }))
+    .withTarget(
+      query('A', withName(`(1 - ${RECORDED.available1h}{${PAGE}}) / ${Number((1 - SLO.availabilityObjective).toPrecision(6))}`), { legend: '{{component}}' }),
+    )
     .unit('short')
     .min(0)
-    .thresholds(thresholds('green', [[slow?.burnRate ?? 6, 'orange'], [fast?.burnRate ?? 14.4, 'red']]))
+    .thresholds(
+      thresholds('green', [
+        [slow?.burnRate ?? 6, 'orange'],
+        [fast?.burnRate ?? 14.4, 'red'],
+      ]),
+    )
     .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
     .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom));
 }

@@ -121,7 +121,12 @@ export function stateView(input: StateViewInput): StateView {
       incidents: page
         ? [...page.activeIncidents.values()]
             .sort((a, b) => byText(a.uuid, b.uuid))
-            .map((incident) => ({ uuid: incident.uuid, title: incident.title, started_at: rfc3339OrNull(incident.startAt), components: incident.components.map((c) => ({ uuid: c.uuid, impact: c.impact })) }))
+            .map((incident) => ({
+              uuid: incident.uuid,
+              title: incident.title,
+              started_at: rfc3339OrNull(incident.startAt),
+              components: incident.components.map((c) => ({ uuid: c.uuid, impact: c.impact })),
+            }))
         : [],
       maintenances: page
         ? [...page.unfinishedMaintenances.values()]

@@ -47,7 +47,12 @@ function attemptBody(body: Record<string, unknown>, retries: number): Record<str
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Delivers one webhook body, retrying on anything but a 200. Never throws for the network. */
-export async function deliver(url: URL, token: string | undefined, body: Record<string, unknown>, policy: RetryPolicy = DEFAULT_RETRY): Promise<DeliveryResult> {
+export async function deliver(
+  url: URL,
+  token: string | undefined,
+  body: Record<string, unknown>,
+  policy: RetryPolicy = DEFAULT_RETRY,
+): Promise<DeliveryResult> {
   let last: DeliveryResult = { outcome: 'failed', status: null, attempts: 0, detail: 'not sent' };
   for (let attempt = 0; attempt < policy.attempts; attempt += 1) {
     if (attempt > 0) await sleep(policy.baseDelayMs * 2 ** (attempt - 1));

@@ -42,7 +42,8 @@ export async function demo(args: string[], io: Io): Promise<void> {
     running = await startExporter(config, logger, { ...process.env, ACME_WEBHOOK_TOKEN: DEMO_ACME_TOKEN });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`port ${config.port} is in use: choose another, as in PORT=9878 npm run demo`);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new UsageError(`port ${config.port} is in use: choose another, as in PORT=9878 npm run demo`);
     throw error;
   }
   const exporter = running;

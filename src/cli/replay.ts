@@ -53,7 +53,9 @@ export async function replayBodies(bodies: Record<string, unknown>[], url: URL, 
     summary.retries += result.attempts - 1;
     summary[result.outcome] += 1;
     if (result.status !== 200) {
-      io.err(`event ${index + 1}: ${result.outcome} after ${result.attempts} attempt(s): ${result.status === null ? '' : `HTTP ${result.status} `}${result.detail}`);
+      io.err(
+        `event ${index + 1}: ${result.outcome} after ${result.attempts} attempt(s): ${result.status === null ? '' : `HTTP ${result.status} `}${result.detail}`,
+      );
     }
     if ((index + 1) % step === 0 && index + 1 < bodies.length) io.err(`replay: ${index + 1}/${bodies.length} sent`);
   }
@@ -71,8 +73,18 @@ export async function replay(args: string[], io: Io): Promise<number> {
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0) throw new UsageError('replay takes one FILE.jsonl');
   if (values.url === undefined) throw new UsageError('--url is required');
-  const attempts = z.coerce.number().int().min(1).max(20).safeParse(values.attempts ?? DEFAULT_RETRY.attempts);
-  const delay = z.coerce.number().int().min(0).max(600_000).safeParse(values['retry-delay'] ?? DEFAULT_RETRY.baseDelayMs);
+  const attempts = z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .safeParse(values.attempts ?? DEFAULT_RETRY.attempts);
+  const delay = z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(600_000)
+    .safeParse(values['retry-delay'] ?? DEFAULT_RETRY.baseDelayMs);
   if (!attempts.success) throw new UsageError('--attempts must be a whole number from 1 to 20');
   if (!delay.success) throw new UsageError('--retry-delay must be a number of milliseconds');
   const bodies = readRecording(file);

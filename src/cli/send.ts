@@ -47,7 +47,8 @@ export function buildEvent(options: SendOptions, now: Date = new Date()): Record
   const incident = type === 'incident_created' || type === 'incident_finished';
   const id = incident ? options.incident : options.maintenance;
   const flag = incident ? '--incident' : '--maintenance';
-  if (id === undefined && type !== 'incident_created' && type !== 'maintenance_created') throw new UsageError(`${type} needs ${flag} UUID (the one given when it was created)`);
+  if (id === undefined && type !== 'incident_created' && type !== 'maintenance_created')
+    throw new UsageError(`${type} needs ${flag} UUID (the one given when it was created)`);
   const impact = options.impact ?? (incident ? 'major_outage' : 'under_maintenance');
   const title = options.title ?? (incident ? 'Test incident' : 'Test maintenance');
   const hour = 3600 * 1000;
@@ -59,7 +60,12 @@ export function buildEvent(options: SendOptions, now: Date = new Date()): Record
       title,
       uuid: id ?? randomUUID(),
       start_at: startAt.toISOString(),
-      end_at: type === 'incident_finished' || type === 'maintenance_finished' ? createdAt : type === 'maintenance_created' ? new Date(startAt.getTime() + hour).toISOString() : null,
+      end_at:
+        type === 'incident_finished' || type === 'maintenance_finished'
+          ? createdAt
+          : type === 'maintenance_created'
+            ? new Date(startAt.getTime() + hour).toISOString()
+            : null,
       affected_components: options.component.map((component) => ({ impact, component_details: { name: null, impact, component_uuid: component } })),
     },
   };
@@ -101,6 +107,8 @@ export async function send(args: string[], io: Io): Promise<number> {
     io.out(`${meta.type} ${meta.uuid}: ${result.outcome} (HTTP 200 after ${result.attempts} attempt(s)) ${result.detail}`);
     return 0;
   }
-  io.err(`${meta.type} ${meta.uuid}: ${result.outcome} after ${result.attempts} attempt(s): ${result.status === null ? '' : `HTTP ${result.status} `}${result.detail}`);
+  io.err(
+    `${meta.type} ${meta.uuid}: ${result.outcome} after ${result.attempts} attempt(s): ${result.status === null ? '' : `HTTP ${result.status} `}${result.detail}`,
+  );
   return 1;
 }

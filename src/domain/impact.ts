@@ -1,11 +1,5 @@
 /** The impacts StatusMate documents, from best to worst; the index is the level. */
-export const KNOWN_IMPACTS = [
-  'operational',
-  'under_maintenance',
-  'degraded_performance',
-  'partial_outage',
-  'major_outage',
-] as const;
+export const KNOWN_IMPACTS = ['operational', 'under_maintenance', 'degraded_performance', 'partial_outage', 'major_outage'] as const;
 export type KnownImpact = (typeof KNOWN_IMPACTS)[number];
 
 /**

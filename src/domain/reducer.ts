@@ -81,7 +81,11 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   if (isNew && event.type === 'incident_created' && activeIncidentCount(state) >= limits.maxActiveIncidents) {
     return refusedWhole(notices, 'active_incidents', event.statusPage, event.uuid, limits.maxActiveIncidents);
   }
-  if (isNew && (event.type === 'maintenance_created' || event.type === 'maintenance_started') && unfinishedMaintenanceCount(state) >= limits.maxActiveMaintenances) {
+  if (
+    isNew &&
+    (event.type === 'maintenance_created' || event.type === 'maintenance_started') &&
+    unfinishedMaintenanceCount(state) >= limits.maxActiveMaintenances
+  ) {
     return refusedWhole(notices, 'active_maintenances', event.statusPage, event.uuid, limits.maxActiveMaintenances);
   }
 

@@ -215,7 +215,7 @@ function index(page: Page, kind: Holder['kind'], record: IncidentRecord | Mainte
   for (const component of record.components) {
     let holders = page.holders.get(component.uuid);
     if (add) {
-      if (!holders) page.holders.set(component.uuid, (holders = new Map()));
+      if (!holders) page.holders.set(component.uuid, (holders = new Map<string, Holder>()));
       const impact = component.impact ?? (kind === 'maintenance' ? MAINTENANCE_IMPACT : null);
       holders.set(key, { kind, uuid: record.uuid, impact, level: impact === null ? UNKNOWN_IMPACT_LEVEL : impactLevel(impact), stamp: record.lastEvent });
     } else if (holders) {

@@ -66,7 +66,10 @@ const DROP_LOG_INTERVAL_MS = 60_000;
  * past the cap are closed at once by Node (and logged, at most once a minute per port).
  */
 export function createBoundedServer(listener: RequestListener, maxConnections: number, port: string, logger: Logger): Server {
-  const server = createServer({ connectionsCheckingInterval: TIMEOUTS.checkIntervalMs, headersTimeout: TIMEOUTS.headersMs, requestTimeout: TIMEOUTS.requestMs }, listener);
+  const server = createServer(
+    { connectionsCheckingInterval: TIMEOUTS.checkIntervalMs, headersTimeout: TIMEOUTS.headersMs, requestTimeout: TIMEOUTS.requestMs },
+    listener,
+  );
   server.keepAliveTimeout = TIMEOUTS.keepAliveMs;
   server.maxConnections = maxConnections;
   closeSilentConnections(server, TIMEOUTS.headersMs);

@@ -41,7 +41,10 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   };
 
   const landing: RequestHandler = (_req, res) => {
-    res.set('Cache-Control', 'no-store').type('html').send(renderLandingPage(view(), Date.now() / 1000));
+    res
+      .set('Cache-Control', 'no-store')
+      .type('html')
+      .send(renderLandingPage(view(), Date.now() / 1000));
   };
   const state: RequestHandler = (_req, res) => {
     res.set('Cache-Control', 'no-store').json(view());

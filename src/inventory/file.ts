@@ -23,7 +23,11 @@ export class InventoryError extends Error {
   override name = 'InventoryError';
 }
 
-const label = z.string().trim().min(1, { error: 'must not be empty' }).max(MAX_LABEL_LENGTH, { error: `must be at most ${MAX_LABEL_LENGTH} characters` });
+const label = z
+  .string()
+  .trim()
+  .min(1, { error: 'must not be empty' })
+  .max(MAX_LABEL_LENGTH, { error: `must be at most ${MAX_LABEL_LENGTH} characters` });
 const uuid = z.guid({ error: 'must be a UUID' }).transform((value) => value.toLowerCase());
 
 const componentSchema = z.strictObject({ uuid, name: label });
@@ -32,32 +36,35 @@ const pageSchema = z.strictObject({
   id: label,
   uuid: uuid.optional(),
   name: label.optional(),
-  token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable, like ACME_WEBHOOK_TOKEN' }).optional(),
+  token_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable, like ACME_WEBHOOK_TOKEN' })
+    .optional(),
   components: z.array(componentSchema).default([]),
 });
 
-const fileSchema = z
-  .strictObject({ status_pages: z.array(pageSchema) })
-  .superRefine((file, ctx) => {
-    const ids = new Map<string, number>();
-    const uuids = new Map<string, number>();
-    file.status_pages.forEach((page, index) => {
-      const sameId = ids.get(page.id);
-      if (sameId !== undefined) ctx.addIssue({ code: 'custom', path: ['status_pages', index, 'id'], message: `repeats the id of status_pages[${sameId}]` });
-      ids.set(page.id, index);
-      if (page.uuid !== undefined) {
-        const sameUuid = uuids.get(page.uuid);
-        if (sameUuid !== undefined) ctx.addIssue({ code: 'custom', path: ['status_pages', index, 'uuid'], message: `repeats the uuid of status_pages[${sameUuid}]` });
-        uuids.set(page.uuid, index);
-      }
-      const components = new Map<string, number>();
-      page.components.forEach((component, c) => {
-        const same = components.get(component.uuid);
-        if (same !== undefined) ctx.addIssue({ code: 'custom', path: ['status_pages', index, 'components', c, 'uuid'], message: `repeats the uuid of components[${same}]` });
-        components.set(component.uuid, c);
-      });
+const fileSchema = z.strictObject({ status_pages: z.array(pageSchema) }).superRefine((file, ctx) => {
+  const ids = new Map<string, number>();
+  const uuids = new Map<string, number>();
+  file.status_pages.forEach((page, index) => {
+    const sameId = ids.get(page.id);
+    if (sameId !== undefined) ctx.addIssue({ code: 'custom', path: ['status_pages', index, 'id'], message: `repeats the id of status_pages[${sameId}]` });
+    ids.set(page.id, index);
+    if (page.uuid !== undefined) {
+      const sameUuid = uuids.get(page.uuid);
+      if (sameUuid !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['status_pages', index, 'uuid'], message: `repeats the uuid of status_pages[${sameUuid}]` });
+      uuids.set(page.uuid, index);
+    }
+    const components = new Map<string, number>();
+    page.components.forEach((component, c) => {
+      const same = components.get(component.uuid);
+      if (same !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['status_pages', index, 'components', c, 'uuid'], message: `repeats the uuid of components[${same}]` });
+      components.set(component.uuid, c);
     });
   });
+});
 
 /** `status_pages[0].components[1].uuid`, as a user would point at it in the file. */
 function pathText(path: readonly PropertyKey[]): string {

@@ -111,33 +111,34 @@ export class LiveInventory {
   /** statusmate_status_page_info and the reload health, read at scrape time. */
   register(registry: Registry): void {
     const registers = [registry];
-    const live = this;
-    new Gauge({
+    // prom-client calls collect() with the gauge as `this`; arrows keep `this` the LiveInventory
+    // and name the gauge instead.
+    const info: Gauge = new Gauge({
       name: METRIC.statusPageInfo,
       help: 'One series per declared status page, mapping its status_page label to its StatusMate uuid and name; always 1.',
       labelNames: [LABEL.statusPage, LABEL.statusPageUuid, LABEL.name],
       registers,
-      collect() {
-        this.reset();
-        for (const page of live.inventory.pages) {
-          this.set({ [LABEL.statusPage]: page.id, [LABEL.statusPageUuid]: page.uuid ?? '', [LABEL.name]: page.name ?? page.id }, 1);
+      collect: () => {
+        info.reset();
+        for (const page of this.inventory.pages) {
+          info.set({ [LABEL.statusPage]: page.id, [LABEL.statusPageUuid]: page.uuid ?? '', [LABEL.name]: page.name ?? page.id }, 1);
         }
       },
     });
-    new Gauge({
+    const reloadOk: Gauge = new Gauge({
       name: METRIC.configReloadSuccessful,
       help: 'Whether the last reload of STATUS_PAGES_FILE succeeded (1) or failed (0).',
       registers,
-      collect() {
-        this.set(live.lastReloadOk ? 1 : 0);
+      collect: () => {
+        reloadOk.set(this.lastReloadOk ? 1 : 0);
       },
     });
-    new Gauge({
+    const successTime: Gauge = new Gauge({
       name: METRIC.configReloadSuccessTime,
       help: 'When STATUS_PAGES_FILE was last loaded successfully (start-up or reload), in Unix seconds.',
       registers,
-      collect() {
-        this.set(live.lastSuccessAt);
+      collect: () => {
+        successTime.set(this.lastSuccessAt);
       },
     });
   }

@@ -40,7 +40,10 @@ export type OpenMetricsParts = { head: Lent; tail: Buffer };
 /** The three per-component families, in the order they are written. */
 const COMPONENT_FAMILIES = [
   [METRIC.componentImpact, 'Current impact of a component as a StateSet: 1 for its impact, 0 for each other.'],
-  [METRIC.componentImpactLevel, 'Current impact level of a component: 0 operational, 1 under maintenance, 2 degraded performance, 3 partial outage, 4 major outage, -1 unknown.'],
+  [
+    METRIC.componentImpactLevel,
+    'Current impact level of a component: 0 operational, 1 under maintenance, 2 degraded performance, 3 partial outage, 4 major outage, -1 unknown.',
+  ],
   [METRIC.componentLastChange, 'When the impact of a component last changed, in Unix seconds.'],
 ] as const;
 const FAMILIES = COMPONENT_FAMILIES.length;
@@ -197,7 +200,8 @@ export class DomainMetrics {
     if (this.sources.length < count) this.sources = new Int32Array(count + (count >> 3) + 1);
     const sources = this.sources;
     const samePositions = previous !== undefined && previous.count === count;
-    const slotOf = samePositions || previous === undefined ? undefined : new Map(previous.records.slice(0, previous.count).map((record, slot) => [record, slot]));
+    const slotOf =
+      samePositions || previous === undefined ? undefined : new Map(previous.records.slice(0, previous.count).map((record, slot) => [record, slot]));
     const fresh = new Map<number, string[]>();
     let size = tailBytes;
     for (const header of headers) size += Buffer.byteLength(header);
@@ -309,7 +313,15 @@ export class DomainMetrics {
     family(METRIC.incidentInfo, 'gauge', 'One series per active incident, carrying its title.', (page) => {
       let body = '';
       for (const incident of page.incidents) {
-        body += sample(METRIC.incidentInfo, labelPairs([[LABEL.statusPage, incident.statusPage], [LABEL.incidentUuid, incident.uuid], [LABEL.title, incident.title]]), 1);
+        body += sample(
+          METRIC.incidentInfo,
+          labelPairs([
+            [LABEL.statusPage, incident.statusPage],
+            [LABEL.incidentUuid, incident.uuid],
+            [LABEL.title, incident.title],
+          ]),
+          1,
+        );
       }
       return body;
     });
@@ -317,11 +329,20 @@ export class DomainMetrics {
       let body = '';
       for (const incident of page.incidents) {
         if (incident.startAt === null) continue;
-        body += sample(METRIC.incidentStart, labelPairs([[LABEL.statusPage, incident.statusPage], [LABEL.incidentUuid, incident.uuid]]), incident.startAt);
+        body += sample(
+          METRIC.incidentStart,
+          labelPairs([
+            [LABEL.statusPage, incident.statusPage],
+            [LABEL.incidentUuid, incident.uuid],
+          ]),
+          incident.startAt,
+        );
       }
       return body;
     });
-    family(METRIC.incidentDuration, 'histogram', 'Durations of finished incidents, in seconds.', (page) => histogramOf(page, METRIC.incidentDuration, page.stats.incidentDuration));
+    family(METRIC.incidentDuration, 'histogram', 'Durations of finished incidents, in seconds.', (page) =>
+      histogramOf(page, METRIC.incidentDuration, page.stats.incidentDuration),
+    );
 
     counter(METRIC.maintenancesCreated, 'Maintenances scheduled, each counted once.', (stats) => stats.maintenancesCreated);
     counter(METRIC.maintenancesStarted, 'Maintenances started, each counted once.', (stats) => stats.maintenancesStarted);
@@ -329,12 +350,30 @@ export class DomainMetrics {
     family(METRIC.maintenancesActive, 'gauge', 'Unfinished maintenances by state (scheduled or in_progress).', (page) => {
       const counts = { scheduled: 0, in_progress: 0 };
       for (const maintenance of page.maintenances) if (maintenance.state !== 'finished') counts[maintenance.state] += 1;
-      return MAINTENANCE_STATES.map((state) => sample(METRIC.maintenancesActive, labelPairs([[LABEL.statusPage, page.stats.statusPage], [LABEL.state, state]]), counts[state])).join('');
+      return MAINTENANCE_STATES.map((state) =>
+        sample(
+          METRIC.maintenancesActive,
+          labelPairs([
+            [LABEL.statusPage, page.stats.statusPage],
+            [LABEL.state, state],
+          ]),
+          counts[state],
+        ),
+      ).join('');
     });
     family(METRIC.maintenanceInfo, 'gauge', 'One series per unfinished maintenance, carrying its title and state.', (page) => {
       let body = '';
       for (const m of page.maintenances) {
-        body += sample(METRIC.maintenanceInfo, labelPairs([[LABEL.statusPage, m.statusPage], [LABEL.maintenanceUuid, m.uuid], [LABEL.title, m.title], [LABEL.state, m.state]]), 1);
+        body += sample(
+          METRIC.maintenanceInfo,
+          labelPairs([
+            [LABEL.statusPage, m.statusPage],
+            [LABEL.maintenanceUuid, m.uuid],
+            [LABEL.title, m.title],
+            [LABEL.state, m.state],
+          ]),
+          1,
+        );
       }
       return body;
     });
@@ -342,7 +381,14 @@ export class DomainMetrics {
       let body = '';
       for (const m of page.maintenances) {
         if (m.scheduledStart === null) continue;
-        body += sample(METRIC.maintenanceScheduledStart, labelPairs([[LABEL.statusPage, m.statusPage], [LABEL.maintenanceUuid, m.uuid]]), m.scheduledStart);
+        body += sample(
+          METRIC.maintenanceScheduledStart,
+          labelPairs([
+            [LABEL.statusPage, m.statusPage],
+            [LABEL.maintenanceUuid, m.uuid],
+          ]),
+          m.scheduledStart,
+        );
       }
       return body;
     });
@@ -350,7 +396,14 @@ export class DomainMetrics {
       let body = '';
       for (const m of page.maintenances) {
         if (m.scheduledEnd === null) continue;
-        body += sample(METRIC.maintenanceScheduledEnd, labelPairs([[LABEL.statusPage, m.statusPage], [LABEL.maintenanceUuid, m.uuid]]), m.scheduledEnd);
+        body += sample(
+          METRIC.maintenanceScheduledEnd,
+          labelPairs([
+            [LABEL.statusPage, m.statusPage],
+            [LABEL.maintenanceUuid, m.uuid],
+          ]),
+          m.scheduledEnd,
+        );
       }
       return body;
     });
@@ -358,11 +411,20 @@ export class DomainMetrics {
       let body = '';
       for (const m of page.maintenances) {
         if (m.state !== 'in_progress' || m.startedAt === null) continue;
-        body += sample(METRIC.maintenanceStart, labelPairs([[LABEL.statusPage, m.statusPage], [LABEL.maintenanceUuid, m.uuid]]), m.startedAt);
+        body += sample(
+          METRIC.maintenanceStart,
+          labelPairs([
+            [LABEL.statusPage, m.statusPage],
+            [LABEL.maintenanceUuid, m.uuid],
+          ]),
+          m.startedAt,
+        );
       }
       return body;
     });
-    family(METRIC.maintenanceDuration, 'histogram', 'Durations of finished maintenances, from start to finish, in seconds.', (page) => histogramOf(page, METRIC.maintenanceDuration, page.stats.maintenanceDuration));
+    family(METRIC.maintenanceDuration, 'histogram', 'Durations of finished maintenances, from start to finish, in seconds.', (page) =>
+      histogramOf(page, METRIC.maintenanceDuration, page.stats.maintenanceDuration),
+    );
 
     family(METRIC.webhookLastReceived, 'gauge', 'When the last event for a status page was committed, in Unix seconds.', (page) =>
       page.stats.lastReceivedAt === null ? '' : sample(METRIC.webhookLastReceived, pageLabel(page), page.stats.lastReceivedAt),
@@ -395,11 +457,7 @@ function componentLines(component: ComponentRecord): string[] {
   if (!isKnownImpact(component.impact)) {
     impact += sample(METRIC.componentImpact, `${labels},${labelPairs([[LABEL.impact, component.impact]])}`, 1);
   }
-  return [
-    impact,
-    sample(METRIC.componentImpactLevel, labels, impactLevel(component.impact)),
-    sample(METRIC.componentLastChange, labels, component.changedAt),
-  ];
+  return [impact, sample(METRIC.componentImpactLevel, labels, impactLevel(component.impact)), sample(METRIC.componentLastChange, labels, component.changedAt)];
 }
 
 type SortedPage = {

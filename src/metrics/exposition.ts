@@ -18,7 +18,11 @@ export function negotiateFormat(accept: string | undefined): Format {
   let openMetrics = 0;
   let text = 0;
   for (const part of accept.split(',')) {
-    const [type = '', ...params] = part.trim().toLowerCase().split(';').map((piece) => piece.trim());
+    const [type = '', ...params] = part
+      .trim()
+      .toLowerCase()
+      .split(';')
+      .map((piece) => piece.trim());
     const param = (name: string) => params.find((p) => p.startsWith(`${name}=`))?.slice(name.length + 1);
     const qValue = param('q');
     const q = qValue === undefined ? 1 : Number(qValue);

@@ -72,17 +72,7 @@ export const REQUEST_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.002
 export const WEBHOOK_TYPE_LABELS = [...EVENT_TYPES, 'unknown'] as const;
 export type WebhookTypeLabel = (typeof WEBHOOK_TYPE_LABELS)[number];
 
-export const OUTCOMES = [
-  'applied',
-  'duplicate',
-  'stale',
-  'unsupported',
-  'invalid',
-  'unauthorized',
-  'too_large',
-  'refused_limit',
-  'error',
-] as const;
+export const OUTCOMES = ['applied', 'duplicate', 'stale', 'unsupported', 'invalid', 'unauthorized', 'too_large', 'refused_limit', 'error'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export const MAINTENANCE_STATES = ['scheduled', 'in_progress'] as const;

@@ -1,16 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LIMIT_NAMES, type LimitName } from '../domain/reducer.js';
 import type { StoreHealth } from '../ingest/sink.js';
-import { familyHeader, labelPairs, sample, type MetricType } from './exposition.js';
-import {
-  LABEL,
-  METRIC,
-  OUTCOMES,
-  REQUEST_DURATION_BUCKETS,
-  WEBHOOK_TYPE_LABELS,
-  type Outcome,
-  type WebhookTypeLabel,
-} from './names.js';
+import { familyHeader, labelPairs, sample } from './exposition.js';
+import { LABEL, METRIC, OUTCOMES, REQUEST_DURATION_BUCKETS, WEBHOOK_TYPE_LABELS, type Outcome, type WebhookTypeLabel } from './names.js';
 
 export type BuildInfo = { version: string; revision: string };
 
@@ -19,10 +11,10 @@ export class Telemetry {
   readonly registry = new Registry();
   /** When these counters and histograms started from zero: their OpenMetrics `_created`, in Unix seconds. */
   private readonly createdAt = Date.now() / 1000;
-  private readonly requests: Counter<string>;
-  private readonly retries: Counter<string>;
-  private readonly duration: Histogram<string>;
-  private readonly limitRefusals: Counter<string>;
+  private readonly requests: Counter;
+  private readonly retries: Counter;
+  private readonly duration: Histogram;
+  private readonly limitRefusals: Counter;
   private readonly clockSkews: Counter;
 
   constructor(health: StoreHealth, build: BuildInfo) {
@@ -124,7 +116,7 @@ export class Telemetry {
           out += sample(`${family}_total`, labels, value.value) + created(family, labels);
         }
       } else if (type === 'histogram' || type === 'summary') {
-        out += familyHeader(metric.name, type as MetricType, metric.help);
+        out += familyHeader(metric.name, type, metric.help);
         for (const value of metric.values) {
           const name = (value as { metricName?: string }).metricName ?? metric.name;
           const labels = labelsOf(value.labels);

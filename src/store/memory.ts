@@ -10,22 +10,25 @@ export class MemoryStore implements Store {
   private readonly committed: State = createState();
   private closed = false;
 
-  async load(): Promise<State> {
-    if (this.closed) throw new Error('memory store is closed');
-    return cloneState(this.committed);
+  // Nothing here waits: each method answers at once, a closed store with a rejected promise.
+  load(): Promise<State> {
+    if (this.closed) return Promise.reject(new Error('memory store is closed'));
+    return Promise.resolve(cloneState(this.committed));
   }
 
-  async commit(patch: Patch): Promise<void> {
-    if (this.closed) throw new Error('memory store is closed');
+  commit(patch: Patch): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('memory store is closed'));
     applyPatch(this.committed, patch);
+    return Promise.resolve();
   }
 
-  async healthy(options: HealthOptions = {}): Promise<boolean> {
+  healthy(options: HealthOptions = {}): Promise<boolean> {
     if (this.closed) options.onFailure?.('memory store is closed');
-    return !this.closed;
+    return Promise.resolve(!this.closed);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
+    return Promise.resolve();
   }
 }

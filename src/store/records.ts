@@ -13,19 +13,21 @@ const stamp = z.object({ at: z.number().nullable(), seq: z.number().int() });
 const histogram = z.object({ counts: z.array(z.number()), sum: z.number(), count: z.number() });
 const legacy = (at: number) => ({ at, seq: LEGACY_SEQ });
 
-const pageStats = z.object({
-  statusPage: z.string(),
-  incidentsCreated: z.number(),
-  incidentsFinished: z.number(),
-  maintenancesCreated: z.number(),
-  maintenancesStarted: z.number(),
-  maintenancesFinished: z.number(),
-  incidentDuration: histogram,
-  maintenanceDuration: histogram,
-  lastReceivedAt: z.number().nullable(),
-  /** Rows written before pages had a creation time: the last event's receipt is the best known bound. */
-  createdAt: z.number().optional(),
-}).transform((stats): PageStats => ({ ...stats, createdAt: stats.createdAt ?? stats.lastReceivedAt ?? 0 }));
+const pageStats = z
+  .object({
+    statusPage: z.string(),
+    incidentsCreated: z.number(),
+    incidentsFinished: z.number(),
+    maintenancesCreated: z.number(),
+    maintenancesStarted: z.number(),
+    maintenancesFinished: z.number(),
+    incidentDuration: histogram,
+    maintenanceDuration: histogram,
+    lastReceivedAt: z.number().nullable(),
+    /** Rows written before pages had a creation time: the last event's receipt is the best known bound. */
+    createdAt: z.number().optional(),
+  })
+  .transform((stats): PageStats => ({ ...stats, createdAt: stats.createdAt ?? stats.lastReceivedAt ?? 0 }));
 
 const componentImpact = z.object({ uuid: z.string(), impact: z.string().nullable() });
 
@@ -41,17 +43,15 @@ const component = z
     /** Before stamps: a component set directly keeps its impact as that direct update's. */
     directUpdateAt: z.number().nullable().optional(),
   })
-  .transform(
-    ({ statusPage, uuid, name, impact, changedAt, direct, cleared, directUpdateAt }): ComponentRecord => ({
-      statusPage,
-      uuid,
-      name,
-      impact,
-      changedAt,
-      direct: direct !== undefined ? direct : directUpdateAt == null ? null : { stamp: legacy(directUpdateAt), impact },
-      cleared: cleared ?? null,
-    }),
-  );
+  .transform(({ statusPage, uuid, name, impact, changedAt, direct, cleared, directUpdateAt }): ComponentRecord => ({
+    statusPage,
+    uuid,
+    name,
+    impact,
+    changedAt,
+    direct: direct !== undefined ? direct : directUpdateAt == null ? null : { stamp: legacy(directUpdateAt), impact },
+    cleared: cleared ?? null,
+  }));
 
 const lifecycle = {
   statusPage: z.string(),
@@ -70,13 +70,11 @@ const lifecycle = {
 
 const incident = z
   .object({ ...lifecycle, state: z.enum(['active', 'finished']), startAt: z.number().nullable(), endAt: z.number().nullable() })
-  .transform(
-    ({ lastEventAt, lastEvent, since, ...rest }): IncidentRecord => ({
-      ...rest,
-      lastEvent: lastEvent ?? legacy(lastEventAt ?? 0),
-      since: since !== undefined ? since : rest.state === 'active' && rest.startAt !== null ? legacy(rest.startAt) : null,
-    }),
-  );
+  .transform(({ lastEventAt, lastEvent, since, ...rest }): IncidentRecord => ({
+    ...rest,
+    lastEvent: lastEvent ?? legacy(lastEventAt ?? 0),
+    since: since !== undefined ? since : rest.state === 'active' && rest.startAt !== null ? legacy(rest.startAt) : null,
+  }));
 
 const maintenance = z
   .object({
@@ -88,13 +86,11 @@ const maintenance = z
     finishedAt: z.number().nullable(),
     startedCounted: z.boolean(),
   })
-  .transform(
-    ({ lastEventAt, lastEvent, since, ...rest }): MaintenanceRecord => ({
-      ...rest,
-      lastEvent: lastEvent ?? legacy(lastEventAt ?? 0),
-      since: since !== undefined ? since : rest.state === 'in_progress' && rest.startedAt !== null ? legacy(rest.startedAt) : null,
-    }),
-  );
+  .transform(({ lastEventAt, lastEvent, since, ...rest }): MaintenanceRecord => ({
+    ...rest,
+    lastEvent: lastEvent ?? legacy(lastEventAt ?? 0),
+    since: since !== undefined ? since : rest.state === 'in_progress' && rest.startedAt !== null ? legacy(rest.startedAt) : null,
+  }));
 
 export const RECORD_SCHEMAS = { pages: pageStats, components: component, incidents: incident, maintenances: maintenance } as const;
 export type RecordKind = keyof typeof RECORD_SCHEMAS;
@@ -105,7 +101,7 @@ export function parseRecord<K extends RecordKind>(kind: K, text: string): z.outp
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`stored ${kind} row is not JSON: ${(error as Error).message}`);
+    throw new Error(`stored ${kind} row is not JSON: ${(error as Error).message}`, { cause: error });
   }
   const parsed = RECORD_SCHEMAS[kind].safeParse(json);
   if (!parsed.success) {

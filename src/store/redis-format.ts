@@ -33,7 +33,7 @@ export function redisKeys(prefix: string): RedisKeys {
 
 // ---- log entries ----------------------------------------------------------------------------
 
-const nullableNumber = z.number().finite().nullable();
+const nullableNumber = z.number().nullable();
 const nullableString = z.string().nullable();
 
 const affected: z.ZodType<AffectedComponent> = z.object({ uuid: z.string(), name: nullableString, impact: nullableString });
@@ -60,7 +60,7 @@ const eventSchema: z.ZodType<StatusMateEvent> = z.discriminatedUnion('type', [
   }),
 ]);
 
-const limitsSchema = z.record(z.string(), z.number().finite());
+const limitsSchema = z.record(z.string(), z.number());
 
 /** One appended event as the fold reads it. */
 export type LogEntry = {
@@ -114,7 +114,9 @@ export function parseEntry(id: string, fields: string[]): ParsedEntry {
   const map = fieldMap(fields);
   const format = map.get('v') ?? '';
   if (format !== String(ENTRY_FORMAT)) {
-    return /^\d+$/.test(format) && Number(format) > ENTRY_FORMAT ? { kind: 'newer', format } : { kind: 'invalid', problem: `unknown entry format ${JSON.stringify(format.slice(0, 20))}` };
+    return /^\d+$/.test(format) && Number(format) > ENTRY_FORMAT
+      ? { kind: 'newer', format }
+      : { kind: 'invalid', problem: `unknown entry format ${JSON.stringify(format.slice(0, 20))}` };
   }
   const event = eventSchema.safeParse(parseJson(map.get('e')));
   if (!event.success) return { kind: 'invalid', problem: `event: ${event.error.issues[0]?.message ?? 'invalid'}` };
@@ -155,20 +157,24 @@ export function snapshotFields(state: State, point: FoldPoint): { format: string
   return { format: String(SNAPSHOT_FORMAT), id: point.id, time: String(point.time), data: JSON.stringify(data) };
 }
 
-export type ParsedSnapshot = { kind: 'none' } | { kind: 'snapshot'; state: State; point: FoldPoint } | { kind: 'newer'; format: string } | { kind: 'invalid'; problem: string };
+export type ParsedSnapshot =
+  { kind: 'none' } | { kind: 'snapshot'; state: State; point: FoldPoint } | { kind: 'newer'; format: string } | { kind: 'invalid'; problem: string };
 
 /** Reads a snapshot hash (HGETALL's fields): none, a state, a newer format (refuse) or garbage (refuse too: nothing to fold onto). */
 export function parseSnapshot(hash: Record<string, string>): ParsedSnapshot {
   if (Object.keys(hash).length === 0) return { kind: 'none' };
   const format = hash.v ?? '';
   if (format !== String(SNAPSHOT_FORMAT)) {
-    return /^\d+$/.test(format) && Number(format) > SNAPSHOT_FORMAT ? { kind: 'newer', format } : { kind: 'invalid', problem: `unknown snapshot format ${JSON.stringify(format.slice(0, 20))}` };
+    return /^\d+$/.test(format) && Number(format) > SNAPSHOT_FORMAT
+      ? { kind: 'newer', format }
+      : { kind: 'invalid', problem: `unknown snapshot format ${JSON.stringify(format.slice(0, 20))}` };
   }
   const id = hash.id ?? '';
   const time = Number(hash.t);
   if (!/^\d+-\d+$/.test(id) || !Number.isFinite(time)) return { kind: 'invalid', problem: 'snapshot id or time invalid' };
   const data = snapshotData.safeParse(parseJson(hash.data));
-  if (!data.success) return { kind: 'invalid', problem: `snapshot data: ${data.error.issues[0]?.path.join('.') ?? ''} ${data.error.issues[0]?.message ?? 'invalid'}` };
+  if (!data.success)
+    return { kind: 'invalid', problem: `snapshot data: ${data.error.issues[0]?.path.join('.') ?? ''} ${data.error.issues[0]?.message ?? 'invalid'}` };
   const patch = emptyPatch();
   patch.pages = data.data.pages;
   patch.components = data.data.components;

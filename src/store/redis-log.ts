@@ -212,10 +212,14 @@ export class RedisLog implements EventSink, StoreHealth {
     // _receivedAt is this replica's clock; the fold uses the entry id's time, the same on every replica.
     if (this.refusal) return Promise.reject(new StoreError(`not stored: ${this.refusal}`));
     if (this.closed) return Promise.reject(new StoreError('not stored: the Redis store is closed'));
-    if (!this.writer.isReady || !this.reader.isReady || !this.synced) return Promise.reject(new StoreError(`not stored: Redis (${this.target}) is unreachable`));
+    if (!this.writer.isReady || !this.reader.isReady || !this.synced)
+      return Promise.reject(new StoreError(`not stored: Redis (${this.target}) is unreachable`));
     const origin = `${this.replica}:${this.sequence++}`;
     return new Promise<Decision>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(origin, new StoreError(`not stored: no answer from Redis within ${this.answerTimeoutMs} ms`)), this.answerTimeoutMs);
+      const timer = setTimeout(
+        () => this.fail(origin, new StoreError(`not stored: no answer from Redis within ${this.answerTimeoutMs} ms`)),
+        this.answerTimeoutMs,
+      );
       this.waiting.set(origin, { decision: undefined, durable: false, resolve, reject, timer });
       this.queue.push({ origin, fields: entryFields(origin, event, this.options.limits, this.options.retentionSeconds) });
       this.schedule();
@@ -227,8 +231,8 @@ export class RedisLog implements EventSink, StoreHealth {
     while (this.waiting.size > 0) await sleep(5);
   }
 
-  async up(): Promise<boolean> {
-    return !this.closed && this.refusal === undefined && this.writer.isReady && this.reader.isReady;
+  up(): Promise<boolean> {
+    return Promise.resolve(!this.closed && this.refusal === undefined && this.writer.isReady && this.reader.isReady);
   }
 
   async ready(): Promise<boolean> {
@@ -299,6 +303,16 @@ export class RedisLog implements EventSink, StoreHealth {
     waiter.resolve(waiter.decision);
   }
 
+  // Asked through a call, not read as a property: TypeScript keeps the loop condition's narrowing
+  // of `refusal` and `closed` across an await, though sync() and close() change them meanwhile.
+  private refused(): boolean {
+    return this.refusal !== undefined;
+  }
+
+  private isClosed(): boolean {
+    return this.closed;
+  }
+
   private fail(origin: string, error: Error): void {
     const waiter = this.waiting.get(origin);
     if (!waiter) return;
@@ -319,7 +333,7 @@ export class RedisLog implements EventSink, StoreHealth {
           continue;
         }
         if (!this.synced) await this.sync();
-        if (this.refusal !== undefined) break;
+        if (this.refused()) break;
         // The trim mark travels in the same pipeline (it is answered before the blocking read):
         // a replica that fell behind a trim must reload, not read on past a gap.
         const [trimmed, read] = await Promise.all([
@@ -340,7 +354,7 @@ export class RedisLog implements EventSink, StoreHealth {
         }
         backoff = 50;
       } catch (error) {
-        if (this.closed) break;
+        if (this.isClosed()) break;
         // Whatever happened while this replica could not read, check its state against the log again.
         this.synced = false;
         this.logger.debug({ redis: this.target, err: messageOf(error) }, 'reading the Redis log failed; retrying');
@@ -369,7 +383,8 @@ export class RedisLog implements EventSink, StoreHealth {
       const fields: Record<string, string> = {};
       for (let i = 0; i + 1 < hash.length; i += 2) fields[hash[i] as string] = hash[i + 1] as string;
       const snapshot = parseSnapshot(fields);
-      if (snapshot.kind === 'newer') return this.refuse(`the Redis snapshot has format ${snapshot.format}; this exporter reads format 1 (upgrade this replica)`);
+      if (snapshot.kind === 'newer')
+        return this.refuse(`the Redis snapshot has format ${snapshot.format}; this exporter reads format 1 (upgrade this replica)`);
       if (snapshot.kind === 'invalid') return this.refuse(`the Redis snapshot cannot be read: ${snapshot.problem}`);
       const loaded = snapshot.kind === 'snapshot' ? snapshot : { state: createState(), point: { id: '0-0', time: 0 } };
       if (lost) {
@@ -454,7 +469,18 @@ export class RedisLog implements EventSink, StoreHealth {
       if (ageMs < (this.options.snapshotMaxAgeMs ?? 60_000) && length < (this.options.snapshotMaxEntries ?? 5_000)) return;
       const fields = snapshotFields(this.state, this.point);
       const written = integerReply.parse(
-        await this.writer.sendCommand(['EVAL', SNAPSHOT_SCRIPT, '3', this.keys.snapshot, this.keys.log, this.keys.trimmed, fields.id, fields.format, fields.time, fields.data]),
+        await this.writer.sendCommand([
+          'EVAL',
+          SNAPSHOT_SCRIPT,
+          '3',
+          this.keys.snapshot,
+          this.keys.log,
+          this.keys.trimmed,
+          fields.id,
+          fields.format,
+          fields.time,
+          fields.data,
+        ]),
       );
       if (written === 1) this.logger.info({ snapshot_id: fields.id, bytes: fields.data.length, log_entries: length }, 'wrote a Redis snapshot');
     } catch (error) {

@@ -99,9 +99,15 @@ export class SqliteFile {
     const db = this.db;
     return {
       upsertPage: db.prepare('INSERT INTO pages (status_page, data) VALUES (?, ?) ON CONFLICT (status_page) DO UPDATE SET data = excluded.data'),
-      upsertComponent: db.prepare('INSERT INTO components (status_page, uuid, data) VALUES (?, ?, ?) ON CONFLICT (status_page, uuid) DO UPDATE SET data = excluded.data'),
-      upsertIncident: db.prepare('INSERT INTO incidents (status_page, uuid, data) VALUES (?, ?, ?) ON CONFLICT (status_page, uuid) DO UPDATE SET data = excluded.data'),
-      upsertMaintenance: db.prepare('INSERT INTO maintenances (status_page, uuid, data) VALUES (?, ?, ?) ON CONFLICT (status_page, uuid) DO UPDATE SET data = excluded.data'),
+      upsertComponent: db.prepare(
+        'INSERT INTO components (status_page, uuid, data) VALUES (?, ?, ?) ON CONFLICT (status_page, uuid) DO UPDATE SET data = excluded.data',
+      ),
+      upsertIncident: db.prepare(
+        'INSERT INTO incidents (status_page, uuid, data) VALUES (?, ?, ?) ON CONFLICT (status_page, uuid) DO UPDATE SET data = excluded.data',
+      ),
+      upsertMaintenance: db.prepare(
+        'INSERT INTO maintenances (status_page, uuid, data) VALUES (?, ?, ?) ON CONFLICT (status_page, uuid) DO UPDATE SET data = excluded.data',
+      ),
       deleteIncident: db.prepare('DELETE FROM incidents WHERE status_page = ? AND uuid = ?'),
       deleteMaintenance: db.prepare('DELETE FROM maintenances WHERE status_page = ? AND uuid = ?'),
       appendSeen: db.prepare('INSERT INTO seen_batches (keys, received_at) VALUES (?, ?)'),

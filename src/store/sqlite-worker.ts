@@ -6,10 +6,7 @@ import type { PatchRows } from './sqlite-rows.js';
 // purpose (the ingestor never commits concurrently) and gets one reply per request.
 
 export type StoreRequest =
-  | { id: number; op: 'read' }
-  | { id: number; op: 'commit'; rows: PatchRows }
-  | { id: number; op: 'ping'; write: boolean }
-  | { id: number; op: 'close' };
+  { id: number; op: 'read' } | { id: number; op: 'commit'; rows: PatchRows } | { id: number; op: 'ping'; write: boolean } | { id: number; op: 'close' };
 
 export type StoreReply = { id: number; ok: true; rows?: StoredRows } | { id: number; ok: false; message: string };
 

@@ -101,7 +101,7 @@ export class SqliteStore implements Store {
       // The worker keeps the process alive only while it owes an answer.
       if (this.waiting.size === 0) worker.ref();
       this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ ...message, id } as StoreRequest);
+      worker.postMessage({ ...message, id });
     });
   }
 

@@ -25,11 +25,13 @@ const words = (value: string) => value.replace(/_/g, ' ');
 export function relative(iso: string, now: number): string {
   const seconds = Math.round(now - Date.parse(iso) / 1000);
   const span = Math.abs(seconds);
-  const text = span < 60 ? `${span} s` : span < 3600 ? `${Math.floor(span / 60)} min` : span < 86_400 ? `${Math.floor(span / 3600)} h` : `${Math.floor(span / 86_400)} d`;
+  const text =
+    span < 60 ? `${span} s` : span < 3600 ? `${Math.floor(span / 60)} min` : span < 86_400 ? `${Math.floor(span / 3600)} h` : `${Math.floor(span / 86_400)} d`;
   return seconds >= 0 ? `${text} ago` : `in ${text}`;
 }
 
-const when = (iso: string | null, now: number) => (iso === null ? '—' : `<time datetime="${escapeHtml(iso)}" title="${escapeHtml(iso)}">${escapeHtml(relative(iso, now))}</time>`);
+const when = (iso: string | null, now: number) =>
+  iso === null ? '—' : `<time datetime="${escapeHtml(iso)}" title="${escapeHtml(iso)}">${escapeHtml(relative(iso, now))}</time>`;
 
 function impactBadge(impact: string): string {
   const colour = IMPACT_COLOURS[impact] ?? '#57606a';
@@ -38,14 +40,21 @@ function impactBadge(impact: string): string {
 
 function pageSection(page: StatusPageView, now: number): string {
   const title = page.name ?? page.id;
-  const subtitle = [`label <code>${escapeHtml(page.id)}</code>`, page.uuid ? `uuid <code>${escapeHtml(page.uuid)}</code>` : '', page.declared ? 'declared' : 'learnt from webhooks']
+  const subtitle = [
+    `label <code>${escapeHtml(page.id)}</code>`,
+    page.uuid ? `uuid <code>${escapeHtml(page.uuid)}</code>` : '',
+    page.declared ? 'declared' : 'learnt from webhooks',
+  ]
     .filter(Boolean)
     .join(' · ');
   const components =
     page.components.length === 0
       ? '<p class="none">No components known yet: declare them in STATUS_PAGES_FILE, or wait for a webhook that names one.</p>'
       : `<table><thead><tr><th>Component</th><th>Impact</th><th>Last change</th></tr></thead><tbody>${page.components
-          .map((c) => `<tr data-component="${escapeHtml(c.uuid)}"><td>${escapeHtml(c.name)}</td><td>${impactBadge(c.impact)}</td><td>${c.reported ? when(c.last_change_at, now) : `declared ${when(c.last_change_at, now)}, no webhook yet`}</td></tr>`)
+          .map(
+            (c) =>
+              `<tr data-component="${escapeHtml(c.uuid)}"><td>${escapeHtml(c.name)}</td><td>${impactBadge(c.impact)}</td><td>${c.reported ? when(c.last_change_at, now) : `declared ${when(c.last_change_at, now)}, no webhook yet`}</td></tr>`,
+          )
           .join('')}</tbody></table>`;
   const incidents =
     page.incidents.length === 0
@@ -55,7 +64,10 @@ function pageSection(page: StatusPageView, now: number): string {
     page.maintenances.length === 0
       ? '<p class="none">No scheduled or running maintenance.</p>'
       : `<ul>${page.maintenances
-          .map((m) => `<li><strong>${escapeHtml(m.title)}</strong> — ${escapeHtml(words(m.state))}, window ${when(m.scheduled_start_at, now)} to ${when(m.scheduled_end_at, now)}</li>`)
+          .map(
+            (m) =>
+              `<li><strong>${escapeHtml(m.title)}</strong> — ${escapeHtml(words(m.state))}, window ${when(m.scheduled_start_at, now)} to ${when(m.scheduled_end_at, now)}</li>`,
+          )
           .join('')}</ul>`;
   return `<section class="page" id="page-${escapeHtml(page.id)}">
 <h2>${escapeHtml(title)}</h2>
@@ -117,7 +129,10 @@ footer{margin-top:2rem;color:#57606a;font-size:.85rem}
 
 /** The whole landing page. `now` is Unix seconds, for the "… ago" texts. */
 export function renderLandingPage(view: StateView, now: number): string {
-  const pages = view.status_pages.length === 0 ? '<p class="none">No status page yet: declare one in STATUS_PAGES_FILE, or send a webhook.</p>' : view.status_pages.map((page) => pageSection(page, now)).join('\n');
+  const pages =
+    view.status_pages.length === 0
+      ? '<p class="none">No status page yet: declare one in STATUS_PAGES_FILE, or send a webhook.</p>'
+      : view.status_pages.map((page) => pageSection(page, now)).join('\n');
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -40,7 +40,6 @@ const common = {
   status_page: statusPage,
 };
 
-
 const affectedComponent = z.object({
   impact: impact.nullish(),
   component_details: z.object({

@@ -36,7 +36,9 @@ async function scripted(statuses: number[]): Promise<{ url: string; bodies: Reco
   return { url: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, bodies };
 }
 
-const event = (n: number) => ({ meta: { type: 'component_impact_updated', uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, impact: 'major_outage', delivery_attempt: 0 } });
+const event = (n: number) => ({
+  meta: { type: 'component_impact_updated', uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, impact: 'major_outage', delivery_attempt: 0 },
+});
 
 describe('replay', () => {
   it('replays the example day into an exporter with the example inventory cleanly', async () => {
@@ -102,7 +104,17 @@ describe('replay', () => {
     writeFileSync(file, Array.from({ length: 60 }, (_, n) => JSON.stringify(event(n))).join('\n'));
     const result = await runCli(['replay', file, '--url', server.url]);
     expect(result.code).toBe(0);
-    expect(result.stderr.split('\n').filter(Boolean)).toEqual(['replay: 6/60 sent', 'replay: 12/60 sent', 'replay: 18/60 sent', 'replay: 24/60 sent', 'replay: 30/60 sent', 'replay: 36/60 sent', 'replay: 42/60 sent', 'replay: 48/60 sent', 'replay: 54/60 sent']);
+    expect(result.stderr.split('\n').filter(Boolean)).toEqual([
+      'replay: 6/60 sent',
+      'replay: 12/60 sent',
+      'replay: 18/60 sent',
+      'replay: 24/60 sent',
+      'replay: 30/60 sent',
+      'replay: 36/60 sent',
+      'replay: 42/60 sent',
+      'replay: 48/60 sent',
+      'replay: 54/60 sent',
+    ]);
   });
 
   it('refuses a file with a line that is not JSON before sending anything, naming the line', async () => {

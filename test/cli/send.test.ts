@@ -10,7 +10,22 @@ const INCIDENT = 'bd25a449-b655-49e3-ac46-a9d6ffd50691';
 
 describe('send', () => {
   it.each(EVENT_TYPES)('builds a %s that the exporter accepts', (type) => {
-    const options = parseSendOptions(['--url', 'http://127.0.0.1:1', '--type', type, '--component', COMPONENT, '--impact', 'partial_outage', '--incident', INCIDENT, '--maintenance', INCIDENT, '--title', 'Test']);
+    const options = parseSendOptions([
+      '--url',
+      'http://127.0.0.1:1',
+      '--type',
+      type,
+      '--component',
+      COMPONENT,
+      '--impact',
+      'partial_outage',
+      '--incident',
+      INCIDENT,
+      '--maintenance',
+      INCIDENT,
+      '--title',
+      'Test',
+    ]);
     const parsed = parseWebhook(buildEvent(options), 'default');
     expect(parsed.kind).toBe('event');
   });
@@ -18,7 +33,23 @@ describe('send', () => {
   it('sends one event to a running exporter and prints its answer', async () => {
     const exporter = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKEN: 'secret' });
     try {
-      const result = await runCli(['send', '--url', exporter.url, '--token', 'secret', '--type', 'component_impact_updated', '--component', COMPONENT, '--impact', 'major_outage', '--title', 'API', '--status-page', 'acme']);
+      const result = await runCli([
+        'send',
+        '--url',
+        exporter.url,
+        '--token',
+        'secret',
+        '--type',
+        'component_impact_updated',
+        '--component',
+        COMPONENT,
+        '--impact',
+        'major_outage',
+        '--title',
+        'API',
+        '--status-page',
+        'acme',
+      ]);
       expect(result.stdout).toMatch(new RegExp(`^component_impact_updated ${COMPONENT}: applied \\(HTTP 200 after 1 attempt\\(s\\)\\)`));
       expect(result.code).toBe(0);
       const metrics = await (await fetch(`${exporter.url}/metrics`)).text();
@@ -31,7 +62,19 @@ describe('send', () => {
   it('exits 1 with the answer when the token is wrong', async () => {
     const exporter = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKEN: 'secret' });
     try {
-      const result = await runCli(['send', '--url', exporter.url, '--token', 'wrong', '--attempts', '1', '--type', 'incident_created', '--component', COMPONENT]);
+      const result = await runCli([
+        'send',
+        '--url',
+        exporter.url,
+        '--token',
+        'wrong',
+        '--attempts',
+        '1',
+        '--type',
+        'incident_created',
+        '--component',
+        COMPONENT,
+      ]);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/^incident_created [0-9a-f-]{36}: refused after 1 attempt\(s\): HTTP 401 \{"error":"wrong webhook token"/);
     } finally {

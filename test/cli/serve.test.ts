@@ -6,7 +6,10 @@ import { requireBuild } from '../support/exporter.js';
 describe('statusmate-exporter serve', () => {
   it.each([[[]], [['serve']]])('runs the exporter when called with %j, and stops on SIGTERM', async (args: string[]) => {
     requireBuild();
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', STORE: 'memory' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', STORE: 'memory' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       const port = await new Promise<string>((resolve, reject) => {

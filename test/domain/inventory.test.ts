@@ -3,7 +3,17 @@ import { inventoryPatch, type DeclaredPage } from '../../src/domain/inventory.js
 import { applyPatch, emptyPageStats } from '../../src/domain/state.js';
 import { componentUpdate, PAGE, Player, T0, uuid } from '../support/events.js';
 
-const declared: DeclaredPage[] = [{ id: PAGE, uuid: null, name: 'Page A', components: [{ uuid: uuid(1), name: 'API' }, { uuid: uuid(2), name: 'Website' }] }];
+const declared: DeclaredPage[] = [
+  {
+    id: PAGE,
+    uuid: null,
+    name: 'Page A',
+    components: [
+      { uuid: uuid(1), name: 'API' },
+      { uuid: uuid(2), name: 'Website' },
+    ],
+  },
+];
 
 describe('declared pages and components', () => {
   it('are operational under their names, and their page has every counter at 0, before any webhook', () => {

@@ -40,7 +40,10 @@ describe('limits', () => {
     const p = new Player({ maxStatusPages: 2 });
     p.playAll([componentUpdate(1, 'operational', T0), componentUpdate(1, 'operational', T0, { statusPage: 'page-b' })]);
     const refused = p.play(componentUpdate(1, 'major_outage', T0, { statusPage: 'page-c' }));
-    expect(refused).toMatchObject({ outcome: 'refused_limit', notices: [{ kind: 'limit_refused', limit: 'status_pages', statusPage: 'page-c', uuids: ['page-c'], max: 2 }] });
+    expect(refused).toMatchObject({
+      outcome: 'refused_limit',
+      notices: [{ kind: 'limit_refused', limit: 'status_pages', statusPage: 'page-c', uuids: ['page-c'], max: 2 }],
+    });
     expect(p.state.pages.has('page-c')).toBe(false);
     expect(p.play(componentUpdate(1, 'major_outage', T0 + 1, { statusPage: 'page-b' })).outcome).toBe('applied');
   });
@@ -51,7 +54,10 @@ describe('limits', () => {
       const components = [1, 2, 3, 4, 5].map((n) => affects(round * 5 + n, 'major_outage'));
       p.play(incident('incident_created', 1, T0 + round, components));
     }
-    const held = p.page().incidents.get(uuid(1001))?.components.map((c) => c.uuid);
+    const held = p
+      .page()
+      .incidents.get(uuid(1001))
+      ?.components.map((c) => c.uuid);
     expect(held).toEqual([uuid(1), uuid(2), uuid(3)]);
     expect(p.state.componentCount).toBe(3);
     p.play(incident('incident_finished', 1, T0 + 10, [affects(99, 'major_outage')]));

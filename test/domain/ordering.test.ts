@@ -147,7 +147,7 @@ describe('maintenances in any order', () => {
     expect(p.page().stats).toMatchObject({ maintenancesCreated: 1, maintenancesStarted: 1, maintenancesFinished: 1 });
   });
 
-  it('makes a scheduled maintenance\'s components known at operational', () => {
+  it("makes a scheduled maintenance's components known at operational", () => {
     const p = new Player().playAll([events[0]!]);
     expect(p.page().components.get(uuid(1))).toMatchObject({ impact: 'operational', name: 'Component 1' });
   });
@@ -168,7 +168,7 @@ describe('direct updates and incidents', () => {
     expect(p.impact(1)).toBe('operational');
   });
 
-  it('keeps a direct update made during an incident when the incident\'s finish arrives first', () => {
+  it("keeps a direct update made during an incident when the incident's finish arrives first", () => {
     const start = { startAt: T0 };
     const p = new Player().playAll([
       incident('incident_finished', 1, T0 + 30, [affects(1, 'major_outage')], start),

@@ -7,7 +7,7 @@ import { affects, componentUpdate, incident, maintenance, Player, T0, uuid } fro
 type Step = { kind: 'incident_created' | 'incident_finished' | 'maintenance_created' | 'maintenance_started' | 'maintenance_finished'; id: number };
 
 const stepArb = fc.record({
-  kind: fc.constantFrom('incident_created', 'incident_finished', 'maintenance_created', 'maintenance_started', 'maintenance_finished') as fc.Arbitrary<Step['kind']>,
+  kind: fc.constantFrom<Step['kind']>('incident_created', 'incident_finished', 'maintenance_created', 'maintenance_started', 'maintenance_finished'),
   id: fc.integer({ min: 1, max: 4 }),
 });
 
@@ -22,23 +22,24 @@ function toEvent(step: Step, index: number, attempt: number): StatusMateEvent {
 
 function counts(p: Player) {
   const stats = p.state.pages.values().next().value?.stats;
-  return stats && {
-    incidentsCreated: stats.incidentsCreated,
-    incidentsFinished: stats.incidentsFinished,
-    maintenancesCreated: stats.maintenancesCreated,
-    maintenancesStarted: stats.maintenancesStarted,
-    maintenancesFinished: stats.maintenancesFinished,
-  };
+  return (
+    stats && {
+      incidentsCreated: stats.incidentsCreated,
+      incidentsFinished: stats.incidentsFinished,
+      maintenancesCreated: stats.maintenancesCreated,
+      maintenancesStarted: stats.maintenancesStarted,
+      maintenancesFinished: stats.maintenancesFinished,
+    }
+  );
 }
 
 describe('reducer properties', () => {
   it('counts every lifecycle event once per object, whatever the order and however many retries', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(stepArb, fc.integer({ min: 1, max: 3 })), { minLength: 1, maxLength: 25 }), fc.integer(), (history, seed) => {
-        const deliveries = history.flatMap(([step, copies], index) =>
-          Array.from({ length: copies }, (_, attempt) => toEvent(step, index, attempt)),
-        );
-        const shuffled = fc.sample(fc.shuffledSubarray(deliveries, { minLength: deliveries.length, maxLength: deliveries.length }), { numRuns: 1, seed })[0] ?? deliveries;
+        const deliveries = history.flatMap(([step, copies], index) => Array.from({ length: copies }, (_, attempt) => toEvent(step, index, attempt)));
+        const shuffled =
+          fc.sample(fc.shuffledSubarray(deliveries, { minLength: deliveries.length, maxLength: deliveries.length }), { numRuns: 1, seed })[0] ?? deliveries;
         const p = new Player().playAll(shuffled);
         const distinct = (kind: Step['kind']) => new Set(history.filter(([step]) => step.kind === kind).map(([step]) => step.id)).size;
         expect(counts(p)).toEqual({
@@ -51,15 +52,29 @@ describe('reducer properties', () => {
         // The holder index says exactly which active incidents and maintenances hold each component.
         for (const page of p.state.pages.values()) {
           const expected = new Map<string, Set<string>>();
-          for (const i of page.incidents.values()) if (i.state === 'active') for (const c of i.components) expected.set(c.uuid, (expected.get(c.uuid) ?? new Set()).add(`incident:${i.uuid}`));
-          for (const m of page.maintenances.values()) if (m.state === 'in_progress') for (const c of m.components) expected.set(c.uuid, (expected.get(c.uuid) ?? new Set()).add(`maintenance:${m.uuid}`));
+          for (const i of page.incidents.values())
+            if (i.state === 'active') for (const c of i.components) expected.set(c.uuid, (expected.get(c.uuid) ?? new Set()).add(`incident:${i.uuid}`));
+          for (const m of page.maintenances.values())
+            if (m.state === 'in_progress') for (const c of m.components) expected.set(c.uuid, (expected.get(c.uuid) ?? new Set()).add(`maintenance:${m.uuid}`));
           const actual = new Map([...page.holders].map(([uuid, holders]) => [uuid, new Set(holders.keys())]));
           expect(actual).toEqual(expected);
         }
         // Nothing that was finished is ever active again.
         for (const [step] of history) {
-          if (step.kind === 'incident_finished') expect(p.state.pages.values().next().value?.incidents.get(toEvent(step, 0, 0).uuid)?.state).toBe('finished');
-          if (step.kind === 'maintenance_finished') expect(p.state.pages.values().next().value?.maintenances.get(toEvent(step, 0, 0).uuid)?.state).toBe('finished');
+          if (step.kind === 'incident_finished')
+            expect(
+              p.state.pages
+                .values()
+                .next()
+                .value?.incidents.get(toEvent(step, 0, 0).uuid)?.state,
+            ).toBe('finished');
+          if (step.kind === 'maintenance_finished')
+            expect(
+              p.state.pages
+                .values()
+                .next()
+                .value?.maintenances.get(toEvent(step, 0, 0).uuid)?.state,
+            ).toBe('finished');
         }
       }),
       { numRuns: 300 },
@@ -74,7 +89,8 @@ describe('reducer properties', () => {
         const withRetries: StatusMateEvent[] = [];
         events.forEach((event, index) => {
           withRetries.push(event);
-          for (const pick of retryPicks) if (pick % events.length <= index && pick % 3 === 0) withRetries.push({ ...events[pick % events.length]!, deliveryAttempt: 1 + (pick % 5) });
+          for (const pick of retryPicks)
+            if (pick % events.length <= index && pick % 3 === 0) withRetries.push({ ...events[pick % events.length]!, deliveryAttempt: 1 + (pick % 5) });
         });
         const retried = new Player().playAll(withRetries);
         expect(retried.state.pages).toEqual(once.state.pages);
@@ -151,7 +167,9 @@ function observable(p: Player) {
   return [...p.state.pages.values()].map((page) => ({
     stats: { ...page.stats, lastReceivedAt: null },
     components: [...page.components.values()].map(({ uuid: id, name, impact }) => ({ id, name, impact })).sort((a, b) => a.id.localeCompare(b.id)),
-    incidents: [...page.incidents.values()].map(({ uuid: id, state, startAt, endAt, title }) => ({ id, state, startAt, endAt, title })).sort((a, b) => a.id.localeCompare(b.id)),
+    incidents: [...page.incidents.values()]
+      .map(({ uuid: id, state, startAt, endAt, title }) => ({ id, state, startAt, endAt, title }))
+      .sort((a, b) => a.id.localeCompare(b.id)),
     maintenances: [...page.maintenances.values()]
       .map(({ uuid: id, state, scheduledStart, scheduledEnd, startedAt, finishedAt }) => ({ id, state, scheduledStart, scheduledEnd, startedAt, finishedAt }))
       .sort((a, b) => a.id.localeCompare(b.id)),
@@ -169,7 +187,8 @@ describe('order independence', () => {
           const original = events[pick % events.length];
           if (original) deliveries.push({ ...original, deliveryAttempt: 1 + (pick % 3) });
         }
-        const arrival = fc.sample(fc.shuffledSubarray(deliveries, { minLength: deliveries.length, maxLength: deliveries.length }), { numRuns: 1, seed })[0] ?? deliveries;
+        const arrival =
+          fc.sample(fc.shuffledSubarray(deliveries, { minLength: deliveries.length, maxLength: deliveries.length }), { numRuns: 1, seed })[0] ?? deliveries;
         expect(observable(new Player().playAll(arrival))).toEqual(observable(truth));
       }),
       { numRuns: 500 },

@@ -25,11 +25,16 @@ status_pages:
     token_env: INTERNAL_WEBHOOK_TOKEN
 `;
 
-let app: TestApp;
+let app: TestApp | undefined;
 afterEach(async () => app?.close());
 const metricsApp = () => {
-  if (!app.metrics) throw new Error('expected a metrics app');
+  if (!app?.metrics) throw new Error('expected a metrics app');
   return app.metrics;
+};
+/** The app the running test started (`app` is unset until a test starts one). */
+const current = (): TestApp => {
+  if (!app) throw new Error('the test started no app');
+  return app;
 };
 
 function inventoryFile(text = INVENTORY): string {
@@ -46,11 +51,11 @@ const componentEvent = (uuid: string, impact: string, extra: Record<string, unkn
   meta: { uuid, type: 'component_impact_updated', impact, created_at: '2026-01-01T10:00:00+03:00', ...extra },
 });
 const post = (body: unknown, token: string | undefined, path = '/webhook') => {
-  const req = request(app.main).post(path).set('Content-Type', 'application/json');
+  const req = request(current().main).post(path).set('Content-Type', 'application/json');
   if (token !== undefined) req.set('Authorization', `Bearer ${token}`);
   return req.send(JSON.stringify(body));
 };
-const metrics = async () => (await request(app.main).get('/metrics')).text;
+const metrics = async () => (await request(current().main).get('/metrics')).text;
 
 describe('declared status pages, from start-up', () => {
   it('exports declared components as operational under their names before any webhook', async () => {
@@ -157,7 +162,10 @@ describe('per-page tokens', () => {
   it('never logs a token', async () => {
     app = await start();
     await post(componentEvent(API, 'major_outage', { status_page: ACME_UUID }), 'internal-token');
-    await request(app.main).post('/webhook?token=acme-token&status_page=internal').set('Content-Type', 'application/json').send(JSON.stringify(componentEvent(API, 'major_outage')));
+    await request(app.main)
+      .post('/webhook?token=acme-token&status_page=internal')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify(componentEvent(API, 'major_outage')));
     const logs = app.logs.raw.join('\n');
     expect(logs).not.toContain('internal-token');
     expect(logs).not.toContain('acme-token');

@@ -12,11 +12,31 @@ afterAll(async () => app.close());
 
 const uuidish = fc.oneof(fc.uuid(), fc.string({ maxLength: 40 }));
 const impactish = fc.oneof(fc.constantFrom('operational', 'major_outage', 'under_maintenance', 'new_kind'), fc.string({ maxLength: 10 }), fc.integer());
-const timeish = fc.oneof(fc.constant(null), fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()), fc.string({ maxLength: 30 }));
-const component = fc.record({ impact: impactish, component_details: fc.record({ name: fc.oneof(fc.string(), fc.constant(null)), impact: impactish, component_uuid: uuidish }, { requiredKeys: [] }) }, { requiredKeys: [] });
+const timeish = fc.oneof(
+  fc.constant(null),
+  fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()),
+  fc.string({ maxLength: 30 }),
+);
+const component = fc.record(
+  {
+    impact: impactish,
+    component_details: fc.record({ name: fc.oneof(fc.string(), fc.constant(null)), impact: impactish, component_uuid: uuidish }, { requiredKeys: [] }),
+  },
+  { requiredKeys: [] },
+);
 const meta = fc.record(
   {
-    type: fc.oneof(fc.constantFrom('incident_created', 'incident_finished', 'maintenance_created', 'maintenance_started', 'maintenance_finished', 'component_impact_updated'), fc.string({ maxLength: 12 })),
+    type: fc.oneof(
+      fc.constantFrom(
+        'incident_created',
+        'incident_finished',
+        'maintenance_created',
+        'maintenance_started',
+        'maintenance_finished',
+        'component_impact_updated',
+      ),
+      fc.string({ maxLength: 12 }),
+    ),
     uuid: uuidish,
     title: fc.oneof(fc.string(), fc.constant(null), fc.integer()),
     created_at: timeish,

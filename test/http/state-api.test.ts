@@ -8,19 +8,27 @@ import { fixture, makeApp, tempDir, type TestApp } from '../support/app.js';
 const ACME_UUID = '0935e96c-34b6-46e8-82cb-def6d3d74d9c';
 const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
 
-let app: TestApp;
+let app: TestApp | undefined;
 afterEach(async () => app?.close());
 const metricsApp = () => {
-  if (!app.metrics) throw new Error('expected a metrics app');
+  if (!app?.metrics) throw new Error('expected a metrics app');
   return app.metrics;
+};
+/** The app the running test started (`app` is unset until a test starts one). */
+const current = (): TestApp => {
+  if (!app) throw new Error('the test started no app');
+  return app;
 };
 
 function start(separateMetrics = false) {
   const file = join(tempDir(), 'status-pages.yaml');
-  writeFileSync(file, `status_pages:\n  - id: acme\n    uuid: ${ACME_UUID}\n    name: ACME public status\n    components:\n      - uuid: ${API}\n        name: API\n`);
+  writeFileSync(
+    file,
+    `status_pages:\n  - id: acme\n    uuid: ${ACME_UUID}\n    name: ACME public status\n    components:\n      - uuid: ${API}\n        name: API\n`,
+  );
   return makeApp({ statusPagesFile: file, separateMetrics, version: '9.9.9' });
 }
-const post = (body: unknown) => request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
+const post = (body: unknown) => request(current().main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
 
 describe('GET /api/v1/state', () => {
   it('answers JSON that its documented schema accepts, declared pages included before any webhook', async () => {
@@ -29,7 +37,14 @@ describe('GET /api/v1/state', () => {
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     const view = stateViewSchema.parse(response.body);
-    expect(view.exporter).toEqual({ version: '9.9.9', store: 'sqlite', webhook_token_required: false, all_pages_token: false, page_tokens: [], status_pages_file: expect.stringMatching(/status-pages\.yaml$/) });
+    expect(view.exporter).toEqual({
+      version: '9.9.9',
+      store: 'sqlite',
+      webhook_token_required: false,
+      all_pages_token: false,
+      page_tokens: [],
+      status_pages_file: expect.stringMatching(/status-pages\.yaml$/),
+    });
     expect(view.status_pages).toEqual([
       {
         id: 'acme',
@@ -53,13 +68,21 @@ describe('GET /api/v1/state', () => {
     expect((await post(fixture('seed-maintenance-created.json'))).status).toBe(200);
     const view = stateViewSchema.parse((await request(app.main).get('/api/v1/state')).body);
     const acme = view.status_pages.find((page) => page.id === 'acme');
-    expect(acme?.incidents).toEqual([{ uuid: 'cd5879b7-104e-4c20-ae84-39e4e26a6eb7', title: 'Incident caption', started_at: '2023-05-19T15:43:00.000Z', components: [] }]);
+    expect(acme?.incidents).toEqual([
+      { uuid: 'cd5879b7-104e-4c20-ae84-39e4e26a6eb7', title: 'Incident caption', started_at: '2023-05-19T15:43:00.000Z', components: [] },
+    ]);
     expect(acme?.last_received_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const fallback = view.status_pages.find((page) => page.id === 'default');
     expect(fallback?.declared).toBe(false);
     expect(fallback?.components.find((c) => c.uuid === API)).toMatchObject({ name: 'Component', impact: 'degraded_performance', level: 2 });
     expect(fallback?.maintenances).toEqual([
-      { uuid: 'cd5879b7-104e-4c20-ae84-39e4e26a6eb7', title: 'Maintenance name', state: 'scheduled', scheduled_start_at: '2023-05-19T14:43:00.000Z', scheduled_end_at: '2023-05-19T15:43:00.000Z' },
+      {
+        uuid: 'cd5879b7-104e-4c20-ae84-39e4e26a6eb7',
+        title: 'Maintenance name',
+        state: 'scheduled',
+        scheduled_start_at: '2023-05-19T14:43:00.000Z',
+        scheduled_end_at: '2023-05-19T15:43:00.000Z',
+      },
     ]);
     expect(view.recent_deliveries.map((d) => [d.status, d.outcome, d.type, d.status_page])).toEqual([
       [200, 'applied', 'maintenance_created', 'default'],
@@ -73,7 +96,16 @@ describe('GET /api/v1/state', () => {
     await request(app.main).post('/webhook?token=wrong-token').set('Content-Type', 'application/json').send('{}');
     const view = stateViewSchema.parse((await request(app.main).get('/api/v1/state')).body);
     expect(view.recent_deliveries).toEqual([
-      { at: expect.any(String), status: 401, type: 'unknown', outcome: 'unauthorized', status_page: null, event_uuid: null, delivery_attempt: null, error: 'wrong webhook token' },
+      {
+        at: expect.any(String),
+        status: 401,
+        type: 'unknown',
+        outcome: 'unauthorized',
+        status_page: null,
+        event_uuid: null,
+        delivery_attempt: null,
+        error: 'wrong webhook token',
+      },
     ]);
     expect(JSON.stringify(view)).not.toContain('wrong-token');
     expect(view.exporter.webhook_token_required).toBe(true);
@@ -91,7 +123,9 @@ describe('GET /', () => {
     expect(html).toContain('<meta http-equiv="refresh" content="10">');
     expect(html).toContain('<h1>statusmate-exporter 9.9.9</h1>');
     expect(html).toContain('<h2>ACME public status</h2>');
-    expect(html).toMatch(/<tr data-component="88337a51-852b-48f3-ac8d-840e5f5326a0"><td>API<\/td><td><span class="impact" style="--c:#cf222e">.*major outage<\/span>/);
+    expect(html).toMatch(
+      /<tr data-component="88337a51-852b-48f3-ac8d-840e5f5326a0"><td>API<\/td><td><span class="impact" style="--c:#cf222e">.*major outage<\/span>/,
+    );
     expect(html).toContain('no token set');
     expect(html).not.toMatch(/<script|src="http|href="\/\/|@import|url\(/);
   });

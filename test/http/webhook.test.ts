@@ -16,13 +16,19 @@ const componentEvent = (impact: string, extra: Record<string, unknown> = {}) => 
   meta: { title: 'Checkout', uuid: COMPONENT_UUID, type: 'component_impact_updated', impact, created_at: '2026-01-01T10:00:00+03:00', ...extra },
 });
 
-let app: TestApp;
+let app: TestApp | undefined;
 afterEach(async () => {
   await app?.close();
 });
 
-const post = (body: unknown, path = '/webhook') => request(app.main).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
-const metrics = async () => (await request(app.main).get('/metrics')).text;
+/** The app the running test started (`app` is unset until a test starts one). */
+const current = (): TestApp => {
+  if (!app) throw new Error('the test started no app');
+  return app;
+};
+
+const post = (body: unknown, path = '/webhook') => request(current().main).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
+const metrics = async () => (await request(current().main).get('/metrics')).text;
 const requestsTotal = (text: string, type: string, outcome: string) => sampleValue(text, 'statusmate_webhook_requests_total', { type, outcome });
 
 describe('POST /webhook with the seed examples', () => {
@@ -93,7 +99,10 @@ describe('POST /webhook answers', () => {
 
   it('echoes a long unsupported Content-Type cut to 100 characters', async () => {
     app = await makeApp();
-    const response = await request(app.main).post('/webhook').set('Content-Type', `text/${'y'.repeat(5_000)}`).send('{}');
+    const response = await request(app.main)
+      .post('/webhook')
+      .set('Content-Type', `text/${'y'.repeat(5_000)}`)
+      .send('{}');
     expect(response.status).toBe(415);
     expect(response.text.length).toBeLessThan(400);
   });
@@ -108,7 +117,10 @@ describe('POST /webhook answers', () => {
 
   it('415 for a body that is not declared as JSON', async () => {
     app = await makeApp();
-    const response = await request(app.main).post('/webhook').set('Content-Type', 'text/plain').send(JSON.stringify(componentEvent('major_outage')));
+    const response = await request(app.main)
+      .post('/webhook')
+      .set('Content-Type', 'text/plain')
+      .send(JSON.stringify(componentEvent('major_outage')));
     expect(response.status).toBe(415);
     expect(response.body.error).toMatch(/application\/json/);
     expect(app.commits()).toBe(0);
@@ -154,7 +166,11 @@ describe('POST /webhook answers', () => {
     ['a bare token as Authorization', { Authorization: 'not-the-token' }, '/webhook', 'unsupported_scheme', /^unsupported Authorization scheme/],
   ])('401 for %s, whose log line says why without the token, and closes the connection', async (_what, headers, path, reason, message) => {
     app = await makeApp({ tokens: ['the-token'] });
-    const response = await request(app.main).post(path).set('Content-Type', 'application/json').set(headers).send(JSON.stringify(componentEvent('major_outage')));
+    const response = await request(app.main)
+      .post(path)
+      .set('Content-Type', 'application/json')
+      .set(headers)
+      .send(JSON.stringify(componentEvent('major_outage')));
     expect(response.status).toBe(401);
     expect(response.body.error).toMatch(message);
     expect(response.headers.connection).toBe('close');
@@ -190,11 +206,12 @@ describe('POST /webhook answers', () => {
     const declared = await post(big);
     expect(declared.status).toBe(413);
     expect(declared.body.error).toMatch(/MAX_BODY_BYTES/);
+    const { main } = app;
     const streamed = await new Promise<number>((resolve, reject) => {
-      const req = request(app.main).post('/webhook').set('Content-Type', 'application/json').set('Transfer-Encoding', 'chunked');
+      const req = request(main).post('/webhook').set('Content-Type', 'application/json').set('Transfer-Encoding', 'chunked');
       req.write(JSON.stringify(big).slice(0, 400));
       req.write(JSON.stringify(big).slice(400));
-      req.end((error, response) => (error ? reject(error) : resolve(response.status)));
+      req.end((error, response) => (error ? reject(error as Error) : resolve(response.status)));
     });
     expect(streamed).toBe(413);
     expect(app.commits()).toBe(0);
@@ -300,7 +317,12 @@ describe('payload shapes', () => {
   it('reads type-specific fields from meta.payload, with fields directly under meta winning', async () => {
     app = await makeApp();
     const response = await post({
-      meta: { type: 'component_impact_updated', uuid: COMPONENT_UUID, impact: 'partial_outage', payload: { impact: 'operational', title: 'From payload', status_page: 'nested' } },
+      meta: {
+        type: 'component_impact_updated',
+        uuid: COMPONENT_UUID,
+        impact: 'partial_outage',
+        payload: { impact: 'operational', title: 'From payload', status_page: 'nested' },
+      },
     });
     expect(response.status).toBe(200);
     const text = await metrics();

@@ -31,7 +31,12 @@ describe('the status pages file', () => {
 
   it('reads the same inventory from JSON', () => {
     const json = JSON.stringify({ status_pages: [{ id: 'acme', uuid: ACME, name: 'ACME public status', components: [{ uuid: API, name: 'API' }] }] });
-    expect(parseInventory(json, 'pages.json', {}).pages[0]).toEqual({ id: 'acme', uuid: ACME.toLowerCase(), name: 'ACME public status', components: [{ uuid: API, name: 'API' }] });
+    expect(parseInventory(json, 'pages.json', {}).pages[0]).toEqual({
+      id: 'acme',
+      uuid: ACME.toLowerCase(),
+      name: 'ACME public status',
+      components: [{ uuid: API, name: 'API' }],
+    });
   });
 
   it.each([
@@ -40,11 +45,20 @@ describe('the status pages file', () => {
     ['', 'STATUS_PAGES_FILE f.yaml: (top level): Invalid input: expected object, received null'],
     ['status_pages:\n  - name: x\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].id: Invalid input: expected string, received undefined'],
     ['status_pages:\n  - id: a\n    uuid: nope\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].uuid: must be a UUID'],
-    [`status_pages:\n  - id: a\n    components:\n      - uuid: ${API}\n        name: API\n      - uuid: ${API}\n        name: Again\n`, 'STATUS_PAGES_FILE f.yaml: status_pages[0].components[1].uuid: repeats the uuid of components[0]'],
+    [
+      `status_pages:\n  - id: a\n    components:\n      - uuid: ${API}\n        name: API\n      - uuid: ${API}\n        name: Again\n`,
+      'STATUS_PAGES_FILE f.yaml: status_pages[0].components[1].uuid: repeats the uuid of components[0]',
+    ],
     ['status_pages:\n  - id: a\n  - id: a\n', 'STATUS_PAGES_FILE f.yaml: status_pages[1].id: repeats the id of status_pages[0]'],
     ['status_pages:\n  - id: a\n    tokn_env: X\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0]: Unrecognized key: "tokn_env"'],
-    ['status_pages:\n  - id: a\n    token_env: UNSET_TOKEN\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].token_env: the environment variable UNSET_TOKEN is not set'],
-    ['status_pages:\n  - id: a\n    token_env: "not a name"\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].token_env: must be the name of an environment variable, like ACME_WEBHOOK_TOKEN'],
+    [
+      'status_pages:\n  - id: a\n    token_env: UNSET_TOKEN\n',
+      'STATUS_PAGES_FILE f.yaml: status_pages[0].token_env: the environment variable UNSET_TOKEN is not set',
+    ],
+    [
+      'status_pages:\n  - id: a\n    token_env: "not a name"\n',
+      'STATUS_PAGES_FILE f.yaml: status_pages[0].token_env: must be the name of an environment variable, like ACME_WEBHOOK_TOKEN',
+    ],
     ['status_pages: [\n', 'STATUS_PAGES_FILE f.yaml: not valid YAML or JSON:'],
   ])('refuses %j with one line naming the path in the file', (text, message) => {
     let error: unknown;

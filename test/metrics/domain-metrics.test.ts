@@ -54,7 +54,9 @@ describe('domain metrics', () => {
       p.play(componentUpdate(1, impact, at));
       return metrics.text();
     };
-    const memories = new Set([renderAfter('major_outage', T0 + 1), renderAfter('operational', T0 + 2), renderAfter('partial_outage', T0 + 3)].map((text) => text.buffer));
+    const memories = new Set(
+      [renderAfter('major_outage', T0 + 1), renderAfter('operational', T0 + 2), renderAfter('partial_outage', T0 + 3)].map((text) => text.buffer),
+    );
     expect(lent.text.equals(sent)).toBe(true);
     expect(memories.has(lent.text.buffer)).toBe(false);
 
@@ -67,8 +69,18 @@ describe('domain metrics', () => {
     const names = ['Component', 'API "v2"', 'Сбой \\ 🔥', 'x'];
     const impacts = ['operational', 'major_outage', 'partial_outage', 'something_new'];
     const stepArb = fc.oneof(
-      fc.record({ kind: fc.constant('component' as const), component: fc.integer({ min: 1, max: 6 }), impact: fc.constantFrom(...impacts), name: fc.constantFrom(...names), page: fc.constantFrom('page-a', 'page-b') }),
-      fc.record({ kind: fc.constantFrom('incident_created' as const, 'incident_finished' as const), id: fc.integer({ min: 1, max: 3 }), component: fc.integer({ min: 1, max: 8 }) }),
+      fc.record({
+        kind: fc.constant('component' as const),
+        component: fc.integer({ min: 1, max: 6 }),
+        impact: fc.constantFrom(...impacts),
+        name: fc.constantFrom(...names),
+        page: fc.constantFrom('page-a', 'page-b'),
+      }),
+      fc.record({
+        kind: fc.constantFrom('incident_created' as const, 'incident_finished' as const),
+        id: fc.integer({ min: 1, max: 3 }),
+        component: fc.integer({ min: 1, max: 8 }),
+      }),
     );
     fc.assert(
       fc.property(fc.array(fc.array(stepArb, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 12 }), (rounds) => {
@@ -103,7 +115,7 @@ describe('domain metrics', () => {
       maintenance('maintenance_finished', 2, T0 + 300, []),
     ]);
     const text = new DomainMetrics(p.state).text();
-    let report = '';
+    let report: string;
     try {
       report = execFileSync(promtool.path ?? 'promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (error) {

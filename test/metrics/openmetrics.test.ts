@@ -107,7 +107,10 @@ describe('GET /metrics', () => {
 
   async function withEvent(): Promise<TestApp> {
     app = await makeApp();
-    const response = await request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(fixture('seed-incident-created.json')));
+    const response = await request(app.main)
+      .post('/webhook')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify(fixture('seed-incident-created.json')));
     expect(response.status).toBe(200);
     return app;
   }
@@ -141,19 +144,22 @@ describe('GET /metrics', () => {
     expect(response.text).not.toContain('_created{');
   });
 
-  it.skipIf(promtool.skipReason !== undefined)('serves a text format that promtool check metrics parses and finds no fault with in the exporter\'s metrics', async () => {
-    const { main } = await withEvent();
-    const text = (await request(main).get('/metrics')).text;
-    let report = '';
-    try {
-      report = execFileSync(promtool.path ?? 'promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-    } catch (error) {
-      const failed = error as { stdout?: string; stderr?: string };
-      report = `${failed.stdout ?? ''}${failed.stderr ?? ''}`;
-    }
-    expect(report.split('\n').filter((line) => line.includes('statusmate_') || line.includes('error'))).toEqual([]);
-    expect(text).toContain('statusmate_maintenances_active{');
-  });
+  it.skipIf(promtool.skipReason !== undefined)(
+    "serves a text format that promtool check metrics parses and finds no fault with in the exporter's metrics",
+    async () => {
+      const { main } = await withEvent();
+      const text = (await request(main).get('/metrics')).text;
+      let report: string;
+      try {
+        report = execFileSync(promtool.path ?? 'promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+      } catch (error) {
+        const failed = error as { stdout?: string; stderr?: string };
+        report = `${failed.stdout ?? ''}${failed.stderr ?? ''}`;
+      }
+      expect(report.split('\n').filter((line) => line.includes('statusmate_') || line.includes('error'))).toEqual([]);
+      expect(text).toContain('statusmate_maintenances_active{');
+    },
+  );
 
   it('gzips OpenMetrics into the same document', async () => {
     const { main } = await withEvent();
@@ -173,7 +179,11 @@ describe('GET /metrics', () => {
     expect(raw.encoding).toBe('gzip');
     const text = gunzipSync(raw.body).toString('utf8');
     checkOpenMetrics(text);
-    const withoutVolatile = (t: string) => t.split('\n').filter((line) => !/^(process_|nodejs_|statusmate_webhook_request_duration)/.test(line)).join('\n');
+    const withoutVolatile = (t: string) =>
+      t
+        .split('\n')
+        .filter((line) => !/^(process_|nodejs_|statusmate_webhook_request_duration)/.test(line))
+        .join('\n');
     expect(withoutVolatile(text)).toBe(withoutVolatile(plain));
   });
 });

@@ -13,7 +13,8 @@ const run = (root: string) => spawnSync(process.execPath, [join(root, 'tools', '
 describe('tools/build-if-stale.mjs', () => {
   it('builds a checkout without dist/, then leaves a built one alone, then builds again after a source changes', () => {
     const root = tempDir('statusmate-checkout-');
-    for (const path of ['src', 'tools', 'package.json', 'tsconfig.json', 'tsconfig.build.json']) cpSync(join(REPO_ROOT, path), join(root, path), { recursive: true });
+    for (const path of ['src', 'tools', 'package.json', 'tsconfig.json', 'tsconfig.build.json'])
+      cpSync(join(REPO_ROOT, path), join(root, path), { recursive: true });
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
 
     const first = run(root);

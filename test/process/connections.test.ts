@@ -55,13 +55,21 @@ describe('a flood of idle connections on the webhook port', () => {
     const metricsUrl = `http://127.0.0.1:${metricsPort}`;
     expect((await fetch(`${metricsUrl}/readyz`, { signal: AbortSignal.timeout(2_000) })).status).toBe(200);
     expect((await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(2_000) })).status).toBe(200);
-    expect(running.logs).toContainEqual(expect.objectContaining({ level: 'warn', port: 'PORT', max_connections: 50, msg: expect.stringContaining('connections refused') }));
+    expect(running.logs).toContainEqual(
+      expect.objectContaining({ level: 'warn', port: 'PORT', max_connections: 50, msg: expect.stringContaining('connections refused') }),
+    );
 
     // The silent ones are closed by the exporter within the promised time...
     const closed = await Promise.all(idle.map(({ closedAt }) => within(closedAt, PROMISED_CLOSE_MS + 2_000)));
     expect(closed.filter((at) => at === 'timed out')).toEqual([]);
     // ...and the webhook port takes webhooks again.
-    expect((await postJson(`${running.url}/webhook`, { meta: { type: 'component_impact_updated', uuid: '5f844cb4-32f8-43eb-aa3d-99c925d8fffe', impact: 'major_outage' } })).status).toBe(200);
+    expect(
+      (
+        await postJson(`${running.url}/webhook`, {
+          meta: { type: 'component_impact_updated', uuid: '5f844cb4-32f8-43eb-aa3d-99c925d8fffe', impact: 'major_outage' },
+        })
+      ).status,
+    ).toBe(200);
   });
 });
 
@@ -88,7 +96,9 @@ describe('a request refused for its token', () => {
     socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(`POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    socket.write(
+      `POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
     expect(await within(closed, 2_000)).not.toBe('timed out');
     expect(received).toMatch(/^HTTP\/1\.1 401 /);
     expect(received.toLowerCase()).toContain('connection: close');

@@ -23,7 +23,17 @@ function history(): Delivery[][] {
     const component = { impact: 'major_outage', component_details: { name: `Incident component ${n}`, component_uuid: id(1, n) } };
     lanes.push([
       { meta: { type: 'incident_created', uuid: id(2, n), title: `Incident ${n}`, created_at: at(n), start_at: at(n), affected_components: [component] } },
-      { meta: { type: 'incident_finished', uuid: id(2, n), title: `Incident ${n}`, created_at: at(n + 30), start_at: at(n), end_at: at(n + 30), affected_components: [component] } },
+      {
+        meta: {
+          type: 'incident_finished',
+          uuid: id(2, n),
+          title: `Incident ${n}`,
+          created_at: at(n + 30),
+          start_at: at(n),
+          end_at: at(n + 30),
+          affected_components: [component],
+        },
+      },
     ]);
   }
   for (let n = 0; n < MAINTENANCES; n++) {
@@ -67,7 +77,7 @@ let running: ExporterProcess | undefined;
 afterEach(async () => stopProcess(running, 'SIGKILL'));
 
 describe('a crash while StatusMate streams events', () => {
-  it('loses nothing and counts nothing twice once the sender\'s retries are through', async () => {
+  it("loses nothing and counts nothing twice once the sender's retries are through", async () => {
     const port = await freePort();
     const env = { SQLITE_PATH: join(tempDir(), 'crash.db'), PORT: String(port) };
     running = await startExporterProcess(env);

@@ -25,14 +25,20 @@ describe('STATUS_PAGES_FILE in the real process', () => {
     requireBuild();
     const file = join(tempDir(), 'bad.yaml');
     writeFileSync(file, 'status_pages:\n  - id: acme\n    components:\n      - uuid: nope\n        name: API\n');
-    const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', STORE: 'memory', PORT: '0', HOST: '127.0.0.1', STATUS_PAGES_FILE: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH ?? '', STORE: 'memory', PORT: '0', HOST: '127.0.0.1', STATUS_PAGES_FILE: file },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     const code = await new Promise((resolve) => child.once('exit', resolve));
     expect(code).toBe(78);
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 'fatal', msg: `STATUS_PAGES_FILE ${file}: status_pages[0].components[0].uuid: must be a UUID` });
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      level: 'fatal',
+      msg: `STATUS_PAGES_FILE ${file}: status_pages[0].components[0].uuid: must be a UUID`,
+    });
   });
 
   it('reloads the file on SIGHUP', async () => {

@@ -42,7 +42,9 @@ describe('limits, through the real process on a real SQLite file', () => {
     expect(sampleValue(text, 'statusmate_webhook_requests_total', { type: 'incident_created', outcome: 'refused_limit' })).toBe(1);
     expect(sampleValue(text, 'statusmate_incidents_active')).toBe(2);
     expect(text).not.toContain('status_page="third"');
-    expect(running.logs.some((line) => line.level === 'warn' && line.limit === 'active_incidents' && line.msg === 'refused: MAX_ACTIVE_INCIDENTS reached')).toBe(true);
+    expect(
+      running.logs.some((line) => line.level === 'warn' && line.limit === 'active_incidents' && line.msg === 'refused: MAX_ACTIVE_INCIDENTS reached'),
+    ).toBe(true);
   });
 
   it('keeps an incident re-sent with ever new components at MAX_COMPONENTS, across a restart', async () => {
@@ -66,7 +68,12 @@ describe('limits, through the real process on a real SQLite file', () => {
 
   it('orders by arrival, logs and counts an event whose created_at is far ahead of its receipt', async () => {
     running = await startExporterProcess({ SQLITE_PATH: join(tempDir(), 'skew.db') });
-    const update = (impact: string, createdAt?: string) => ({ type: 'component_impact_updated', uuid: id(1), impact, ...(createdAt ? { created_at: createdAt } : {}) });
+    const update = (impact: string, createdAt?: string) => ({
+      type: 'component_impact_updated',
+      uuid: id(1),
+      impact,
+      ...(createdAt ? { created_at: createdAt } : {}),
+    });
     expect((await send(running.url, update('major_outage', '2100-01-01T00:00:00Z'))).body.status).toBe('applied');
     expect((await send(running.url, update('operational', new Date().toISOString()))).body.status).toBe('applied');
     const text = await scrape(running.url);

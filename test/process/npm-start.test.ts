@@ -49,7 +49,10 @@ describe('npm start', () => {
       const timer = setTimeout(() => reject(new Error(`npm start did not listen: ${output}`)), 30_000);
       child.stdout?.on('data', (chunk: Buffer) => {
         output += chunk.toString('utf8');
-        const match = /"msg":"statusmate-exporter listening".*?"address":"127\.0\.0\.1:(\d+)"|"address":"127\.0\.0\.1:(\d+)".*?"msg":"statusmate-exporter listening"/.exec(output);
+        const match =
+          /"msg":"statusmate-exporter listening".*?"address":"127\.0\.0\.1:(\d+)"|"address":"127\.0\.0\.1:(\d+)".*?"msg":"statusmate-exporter listening"/.exec(
+            output,
+          );
         if (match) {
           clearTimeout(timer);
           resolve(`http://127.0.0.1:${match[1] ?? match[2]}`);

@@ -19,7 +19,7 @@ function sendOversized(port: number, framing: 'content-length' | 'chunked'): Pro
     socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
     socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
     socket.on('close', () => resolve({ head: received.split('\r\n', 1)[0] ?? '', error }));
-    socket.once('connect', async () => {
+    const send = async () => {
       const length = framing === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${BODY_BYTES}`;
       socket.write(`POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${length}\r\n\r\n`);
       const chunk = Buffer.alloc(64 * 1024, 'a');
@@ -28,7 +28,8 @@ function sendOversized(port: number, framing: 'content-length' | 'chunked'): Pro
         if (!socket.write(frame)) await new Promise((resolve) => (socket.once('drain', resolve), socket.once('close', resolve)));
       }
       if (framing === 'chunked' && !socket.destroyed) socket.write('0\r\n\r\n');
-    });
+    };
+    socket.once('connect', () => void send());
   });
 }
 

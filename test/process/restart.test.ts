@@ -20,9 +20,32 @@ describe('a restart on the same SQLite file', () => {
       fixture('seed-incident-created.json'),
       fixture('seed-incident-created-example.json'),
       fixture('seed-maintenance-created.json'),
-      { text: 'Сбой оплаты 💳', meta: { type: 'incident_created', uuid: 'aaaaaaaa-0000-4000-8000-000000000001', start_at: '2026-01-01T10:00:00Z', affected_components: [{ impact: 'major_outage', component_details: { name: 'Оплата', component_uuid: 'aaaaaaaa-0000-4000-8000-0000000000c1' } }] } },
-      { meta: { type: 'incident_finished', uuid: 'aaaaaaaa-0000-4000-8000-000000000001', start_at: '2026-01-01T10:00:00Z', end_at: '2026-01-01T10:42:00Z', affected_components: [] } },
-      { meta: { type: 'maintenance_started', uuid: 'aaaaaaaa-0000-4000-8000-000000000002', title: 'DB upgrade', affected_components: [{ component_details: { name: 'DB', component_uuid: 'aaaaaaaa-0000-4000-8000-0000000000c2' } }] } },
+      {
+        text: 'Сбой оплаты 💳',
+        meta: {
+          type: 'incident_created',
+          uuid: 'aaaaaaaa-0000-4000-8000-000000000001',
+          start_at: '2026-01-01T10:00:00Z',
+          affected_components: [{ impact: 'major_outage', component_details: { name: 'Оплата', component_uuid: 'aaaaaaaa-0000-4000-8000-0000000000c1' } }],
+        },
+      },
+      {
+        meta: {
+          type: 'incident_finished',
+          uuid: 'aaaaaaaa-0000-4000-8000-000000000001',
+          start_at: '2026-01-01T10:00:00Z',
+          end_at: '2026-01-01T10:42:00Z',
+          affected_components: [],
+        },
+      },
+      {
+        meta: {
+          type: 'maintenance_started',
+          uuid: 'aaaaaaaa-0000-4000-8000-000000000002',
+          title: 'DB upgrade',
+          affected_components: [{ component_details: { name: 'DB', component_uuid: 'aaaaaaaa-0000-4000-8000-0000000000c2' } }],
+        },
+      },
     ];
     for (const event of events) {
       const response = await postJson(`${running.url}/webhook`, event, { Authorization: 'Bearer t0ken' });

@@ -44,7 +44,13 @@ describe('the SQLite file deleted under a running exporter', () => {
     expect(after).toEqual([503, 503, 503, 503, 503]);
     expect(await readyz(running)).toBe(503);
     expect(await storeUp(running)).toBe(0);
-    expect(running.logs).toContainEqual(expect.objectContaining({ level: 'error', msg: expect.stringMatching(/^store unavailable/), reason: expect.stringContaining(`${path} was deleted while open`) }));
+    expect(running.logs).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        msg: expect.stringMatching(/^store unavailable/),
+        reason: expect.stringContaining(`${path} was deleted while open`),
+      }),
+    );
 
     // A restart opens a new file; none of the events answered 503 is in it.
     await stopProcess(running, 'SIGTERM');
@@ -73,7 +79,9 @@ describe('the SQLite file replaced under a running exporter', () => {
     expect([...statuses.values()].slice(5)).toEqual([503, 503, 503, 503, 503]);
     expect(await readyz(running)).toBe(503);
     expect(await storeUp(running)).toBe(0);
-    expect(running.logs).toContainEqual(expect.objectContaining({ level: 'error', reason: expect.stringContaining(`${path} was replaced by another file while open`) }));
+    expect(running.logs).toContainEqual(
+      expect.objectContaining({ level: 'error', reason: expect.stringContaining(`${path} was replaced by another file while open`) }),
+    );
 
     await stopProcess(running, 'SIGTERM');
     running = await startExporterProcess({ SQLITE_PATH: path });
@@ -93,7 +101,7 @@ function mountSmallDisk(): { dir: string; unmount: () => void } | string {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir], { stdio: 'pipe' });
   } catch (error) {
     const reason = `cannot mount a tmpfs (needs root): ${((error as { stderr?: Buffer }).stderr ?? '').toString().trim() || (error as Error).message}`;
-    if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
+    if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`, { cause: error });
     console.warn(`[skipped] disk-full suite: ${reason}`);
     return reason;
   }
@@ -140,7 +148,9 @@ describe.skipIf(typeof disk === 'string')('a full disk under a running exporter'
       expect(statuses.get(3)).toBe(503);
       expect(await readyz(running)).toBe(503);
       expect(await storeUp(running)).toBe(0);
-      expect(running.logs).toContainEqual(expect.objectContaining({ level: 'error', msg: expect.stringMatching(/^store unavailable/), reason: expect.stringMatching(/full/) }));
+      expect(running.logs).toContainEqual(
+        expect.objectContaining({ level: 'error', msg: expect.stringMatching(/^store unavailable/), reason: expect.stringMatching(/full/) }),
+      );
 
       // Room again: readiness comes back by itself (no webhook is needed to prove it) ...
       rmSync(filler);

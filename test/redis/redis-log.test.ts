@@ -12,7 +12,14 @@ import { eventually, redisBackend, redisTool, startRedis, type RedisBackendOptio
 
 const KEYS = redisKeys('statusmate:');
 const component = (n: number, impact: string, extra: Record<string, unknown> = {}) => ({
-  meta: { type: 'component_impact_updated', uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, title: `C${n}`, impact, created_at: `2026-01-01T10:${String(n % 60).padStart(2, '0')}:00Z`, ...extra },
+  meta: {
+    type: 'component_impact_updated',
+    uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    title: `C${n}`,
+    impact,
+    created_at: `2026-01-01T10:${String(n % 60).padStart(2, '0')}:00Z`,
+    ...extra,
+  },
 });
 
 let redis: RedisServer | undefined;
@@ -33,7 +40,10 @@ const open = async (options: Partial<RedisBackendOptions> = {}) => {
   const app = await makeApp({ backend: redisBackend({ url: (redis as RedisServer).url, ...options }) });
   apps.push(app);
   await eventually(
-    () => request(app.main).get('/readyz').then((r) => r.status),
+    () =>
+      request(app.main)
+        .get('/readyz')
+        .then((r) => r.status),
     (status) => status === 200,
   );
   return app;
@@ -57,7 +67,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     expect((await post(a, component(1, 'partial_outage', { created_at: '2026-01-01T09:00:00Z' }))).body.status).toBe('stale');
     const expected = domainSamples(await metrics(b));
     expect(sampleValue(expected.join('\n'), 'statusmate_component_impact_level', {})).toBe(0);
-    await eventually(async () => domainSamples(await metrics(a)), (samples) => JSON.stringify(samples) === JSON.stringify(expected));
+    await eventually(
+      async () => domainSamples(await metrics(a)),
+      (samples) => JSON.stringify(samples) === JSON.stringify(expected),
+    );
   });
 
   it('keeps every key under one hash tag, and stores each event once in the log', async () => {
@@ -80,10 +93,16 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     for (let n = 0; n < 30; n++) expect((await post(a, component(n, 'major_outage'))).status).toBe(200);
     const client = await raw();
     try {
-      await eventually(() => client.hGet(KEYS.snapshot, 'id'), (id) => id !== null && id !== undefined);
+      await eventually(
+        () => client.hGet(KEYS.snapshot, 'id'),
+        (id) => id !== null,
+      );
       // A second snapshot trims the log below the first.
       for (let n = 30; n < 40; n++) await post(a, component(n, 'major_outage'));
-      await eventually(() => client.get(KEYS.trimmed), (trimmed) => trimmed !== null);
+      await eventually(
+        () => client.get(KEYS.trimmed),
+        (trimmed) => trimmed !== null,
+      );
       expect(await client.xLen(KEYS.log)).toBeLessThan(40);
     } finally {
       client.destroy();
@@ -105,7 +124,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
       await add(t0 + 1000, entryFields('test:2', incident('incident_finished', 1, t0 / 1000 + 1, []), limits, 60));
       await add(t0 + 2000, entryFields('test:3', componentUpdate(2, 'major_outage', null), limits, 60));
       for (const app of [a, b]) {
-        await eventually(async () => app.ingestor.state.componentCount, (count) => count === 2);
+        await eventually(
+          () => app.ingestor.state.componentCount,
+          (count) => count === 2,
+        );
         expect(app.ingestor.state.pages.get('page-a')?.incidents.size).toBe(1);
         expect(app.ingestor.state.seen.size).toBe(3);
       }
@@ -113,7 +135,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
       const later = (Math.floor(t0 / 1000 / PRUNE_WINDOW_SECONDS) + 1) * PRUNE_WINDOW_SECONDS * 1000 + 5;
       await add(later, entryFields('test:4', componentUpdate(3, 'operational', null), limits, 60));
       for (const app of [a, b]) {
-        await eventually(async () => app.ingestor.state.componentCount, (count) => count === 3);
+        await eventually(
+          () => app.ingestor.state.componentCount,
+          (count) => count === 3,
+        );
         expect(app.ingestor.state.pages.get('page-a')?.incidents.size).toBe(0);
         expect([...app.ingestor.state.seen.values()]).toEqual([later / 1000]);
       }
@@ -131,7 +156,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
       client.destroy();
     }
     await eventually(
-      () => request(a.main).get('/readyz').then((r) => r.status),
+      () =>
+        request(a.main)
+          .get('/readyz')
+          .then((r) => r.status),
       (status) => status === 503,
     );
     expect((await post(a, component(1, 'major_outage'))).status).toBe(503);
@@ -147,7 +175,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     const before = domainSamples(await metrics(a));
     await (redis as RedisServer).stop('SIGKILL');
     await eventually(
-      () => request(a.main).get('/readyz').then((r) => r.status),
+      () =>
+        request(a.main)
+          .get('/readyz')
+          .then((r) => r.status),
       (status) => status === 503,
     );
     const started = Date.now();
@@ -159,7 +190,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
 
     await (redis as RedisServer).restart();
     await eventually(
-      () => request(a.main).get('/readyz').then((r) => r.status),
+      () =>
+        request(a.main)
+          .get('/readyz')
+          .then((r) => r.status),
       (status) => status === 200,
     );
     expect((await post(a, component(2, 'major_outage'))).body.status).toBe('applied');
@@ -172,7 +206,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     expect((await post(a, component(1, 'major_outage'))).status).toBe(503);
     // The append is in the log nonetheless: the retry is a duplicate, never a second count.
     expect((await post(a, component(1, 'major_outage', { delivery_attempt: 1 }))).status).toBe(503);
-    await eventually(async () => a.ingestor.state.componentCount, (count) => count === 1);
+    await eventually(
+      () => a.ingestor.state.componentCount,
+      (count) => count === 1,
+    );
     expect(a.ingestor.state.seen.size).toBe(1);
   });
 
@@ -185,7 +222,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     }
     const app = await makeApp({ backend: redisBackend({ url: (redis as RedisServer).url }) });
     apps.push(app);
-    await eventually(async () => app.logs.lines.filter((line) => line.msg === 'refusing the Redis store: not ready until a version that reads it runs'), (lines) => lines.length === 1);
+    await eventually(
+      () => app.logs.lines.filter((line) => line.msg === 'refusing the Redis store: not ready until a version that reads it runs'),
+      (lines) => lines.length === 1,
+    );
     expect((await request(app.main).get('/readyz')).status).toBe(503);
     expect(String(app.logs.lines.find((line) => line.reason !== undefined)?.reason)).toContain('snapshot has format 2; this exporter reads format 1');
     expect((await post(app, component(1, 'major_outage'))).status).toBe(503);
@@ -201,7 +241,13 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis with a password
     const url = `redis://default:s3cret-pw@127.0.0.1:${secured.port}/3`;
     const app = await makeApp({ backend: redisBackend({ url }) });
     apps.push(app);
-    await eventually(() => request(app.main).get('/readyz').then((r) => r.status), (status) => status === 200);
+    await eventually(
+      () =>
+        request(app.main)
+          .get('/readyz')
+          .then((r) => r.status),
+      (status) => status === 200,
+    );
     expect((await post(app, component(1, 'major_outage'))).body.status).toBe('applied');
     const client = createClient({ url, RESP: 2 });
     await client.connect();
@@ -214,12 +260,15 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis with a password
     }
     const wrong = await makeApp({ backend: redisBackend({ url: `redis://default:not-the-pw@127.0.0.1:${secured.port}/3` }) });
     apps.push(wrong);
-    await eventually(async () => wrong.logs.lines.some((line) => line.msg === 'Redis unreachable; reconnecting with back-off'), (seen) => seen);
+    await eventually(
+      () => wrong.logs.lines.some((line) => line.msg === 'Redis unreachable; reconnecting with back-off'),
+      (seen) => seen,
+    );
     expect((await request(wrong.main).get('/readyz')).status).toBe(503);
     for (const logs of [app.logs.raw, wrong.logs.raw]) {
       expect(logs.join('\n')).not.toContain('s3cret-pw');
       expect(logs.join('\n')).not.toContain('not-the-pw');
     }
-    expect(app.logs.raw.join('\n')).toContain('redis://127.0.0.1:' + secured.port + '/3');
+    expect(app.logs.raw.join('\n')).toContain(`redis://127.0.0.1:${secured.port}/3`);
   });
 });

@@ -23,7 +23,17 @@ function history(): Delivery[][] {
     const component = { impact: 'major_outage', component_details: { name: `Incident component ${n}`, component_uuid: id(1, n) } };
     lanes.push([
       { meta: { type: 'incident_created', uuid: id(2, n), title: `Incident ${n}`, created_at: at(n), start_at: at(n), affected_components: [component] } },
-      { meta: { type: 'incident_finished', uuid: id(2, n), title: `Incident ${n}`, created_at: at(n + 30), start_at: at(n), end_at: at(n + 30), affected_components: [component] } },
+      {
+        meta: {
+          type: 'incident_finished',
+          uuid: id(2, n),
+          title: `Incident ${n}`,
+          created_at: at(n + 30),
+          start_at: at(n),
+          end_at: at(n + 30),
+          affected_components: [component],
+        },
+      },
     ]);
   }
   for (let n = 0; n < MAINTENANCES; n++) {
@@ -149,7 +159,16 @@ const startReplica = async (url: string, port = 0) => {
   replicas.push(replica);
   return replica;
 };
-const whenReady = (urls: string[]) => Promise.all(urls.map((url) => eventually(() => readyStatus(url), (status) => status === 200, 15_000)));
+const whenReady = (urls: string[]) =>
+  Promise.all(
+    urls.map((url) =>
+      eventually(
+        () => readyStatus(url),
+        (status) => status === 200,
+        15_000,
+      ),
+    ),
+  );
 
 describe.skipIf(redisTool.skipReason !== undefined)('several exporter processes on one Redis', () => {
   it.each([2, 3])('with %i replicas, round-robin and re-sent deliveries: every event counted once, the same lines on all', async (count) => {
@@ -170,8 +189,9 @@ describe.skipIf(redisTool.skipReason !== undefined)('several exporter processes 
   it('loses nothing and doubles nothing when a replica is SIGKILLed mid-stream, and the restarted replica converges', async () => {
     redis = await startRedis();
     const ports = [await freePort(), await freePort()];
-    const url = (redis as RedisServer).url;
-    let [a, b] = [await startReplica(url, ports[0]), await startReplica(url, ports[1])];
+    const url = redis.url;
+    const a = await startReplica(url, ports[0]);
+    const b = await startReplica(url, ports[1]);
     const urls = [a.url, b.url];
     await whenReady(urls);
     const stats = newStats();
@@ -179,7 +199,8 @@ describe.skipIf(redisTool.skipReason !== undefined)('several exporter processes 
     while (stats.acknowledged < TOTAL / 3) await new Promise((resolve) => setTimeout(resolve, 5));
     await stopProcess(b, 'SIGKILL');
     while (stats.acknowledged < (TOTAL * 2) / 3) await new Promise((resolve) => setTimeout(resolve, 5));
-    b = await startReplica(url, ports[1]);
+    // The restarted replica listens where b did, so `urls` reaches it (afterEach stops it).
+    await startReplica(url, ports[1]);
     await streaming;
     expect(stats.acknowledged).toBe(TOTAL);
     expect(stats.failures).toBeGreaterThan(0); // the kill really hit deliveries
@@ -187,7 +208,6 @@ describe.skipIf(redisTool.skipReason !== undefined)('several exporter processes 
     // An append answered 503 may still be in the log (counted, its retry a duplicate): never more applied answers than events.
     expect(stats.outcomes.get('applied')).toBeLessThanOrEqual(TOTAL);
     expectHistoryCounted(await converged(urls));
-    void a;
   });
 
   it('answers 503 while Redis is SIGKILLed, loses nothing acknowledged once it restarts from its AOF, and every replica is ready again', async () => {
@@ -201,7 +221,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('several exporter processes 
     while (stats.acknowledged < TOTAL / 3) await new Promise((resolve) => setTimeout(resolve, 5));
     await server.stop('SIGKILL');
     const failuresBefore = stats.failures;
-    await eventually(() => Promise.all(urls.map(readyStatus)), (statuses) => statuses.every((status) => status === 503));
+    await eventually(
+      () => Promise.all(urls.map(readyStatus)),
+      (statuses) => statuses.every((status) => status === 503),
+    );
     const down = await send(urls[0] as string, { meta: { type: 'component_impact_updated', uuid: id(9, 1), impact: 'major_outage' } }, 0);
     expect(down.status).toBe(503);
     await new Promise((resolve) => setTimeout(resolve, 300));

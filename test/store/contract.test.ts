@@ -38,7 +38,13 @@ const KINDS: Kind[] = [
       const keyPrefix = `contract${prefixes++}:`;
       return async () => {
         const app = await makeApp({ backend: redisBackend({ url: (redis as RedisServer).url, keyPrefix }) });
-        await eventually(() => request(app.main).get('/readyz').then((r) => r.status), (status) => status === 200);
+        await eventually(
+          () =>
+            request(app.main)
+              .get('/readyz')
+              .then((r) => r.status),
+          (status) => status === 200,
+        );
         return app;
       };
     },
@@ -90,7 +96,9 @@ describe.each(KINDS)('the store contract: $name', (kind) => {
 
   it.skipIf(kind.skip !== undefined)('answers every event accepted before close, and closes once', async () => {
     const app = await open(kind.medium());
-    const answers = Array.from({ length: 20 }, (_, n) => post(app, update('major_outage', `2026-01-01T10:${String(n).padStart(2, '0')}:00Z`)).then((r) => r.status));
+    const answers = Array.from({ length: 20 }, (_, n) =>
+      post(app, update('major_outage', `2026-01-01T10:${String(n).padStart(2, '0')}:00Z`)).then((r) => r.status),
+    );
     const statuses = await Promise.all(answers);
     await app.close();
     await app.close();
@@ -103,7 +111,15 @@ describe.each(KINDS)('the store contract: $name', (kind) => {
     const medium = kind.medium();
     const first = await open(medium);
     await post(first, update('major_outage', '2026-01-01T10:00:00Z'));
-    await post(first, { meta: { type: 'incident_created', uuid: 'aaaaaaaa-0000-4000-8000-000000000001', title: 'Payments down', start_at: '2026-01-01T10:00:00Z', affected_components: [{ impact: 'partial_outage', component_details: { name: 'Pay', component_uuid: 'aaaaaaaa-0000-4000-8000-0000000000c1' } }] } });
+    await post(first, {
+      meta: {
+        type: 'incident_created',
+        uuid: 'aaaaaaaa-0000-4000-8000-000000000001',
+        title: 'Payments down',
+        start_at: '2026-01-01T10:00:00Z',
+        affected_components: [{ impact: 'partial_outage', component_details: { name: 'Pay', component_uuid: 'aaaaaaaa-0000-4000-8000-0000000000c1' } }],
+      },
+    });
     const before = domainSamples((await request(first.main).get('/metrics')).text);
     await first.close();
     const second = await open(medium);

@@ -24,7 +24,10 @@ describe('the Redis formats', () => {
   it('reads back an entry as written, with the id time as receipt time', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
     const parsed = parseEntry('1700000123456-0', entryFields('r1:7', event, DEFAULT_LIMITS, 3600));
-    expect(parsed).toEqual({ kind: 'entry', entry: { id: '1700000123456-0', time: 1700000123.456, origin: 'r1:7', event, limits: DEFAULT_LIMITS, retentionSeconds: 3600 } });
+    expect(parsed).toEqual({
+      kind: 'entry',
+      entry: { id: '1700000123456-0', time: 1700000123.456, origin: 'r1:7', event, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
+    });
   });
 
   it.each([
@@ -38,7 +41,11 @@ describe('the Redis formats', () => {
 
   it('restores from a snapshot the state it was taken of, its stamps included', () => {
     const state = createState();
-    for (const event of [componentUpdate(1, 'major_outage', T0), incident('incident_created', 1, T0 + 1, [affects(2, 'partial_outage')]), componentUpdate(3, 'operational', null)]) {
+    for (const event of [
+      componentUpdate(1, 'major_outage', T0),
+      incident('incident_created', 1, T0 + 1, [affects(2, 'partial_outage')]),
+      componentUpdate(3, 'operational', null),
+    ]) {
       applyPatch(state, reduce(state, event, dedupKey(event), T0 + 10, DEFAULT_LIMITS).patch);
     }
     const fields = snapshotFields(state, { id: '5-0', time: T0 + 10 });

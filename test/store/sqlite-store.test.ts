@@ -58,7 +58,10 @@ describe('SqliteStore', () => {
   it('loads a page stored before pages had a creation time with its last receipt as the creation time', async () => {
     const path = join(tempDir(), 'old-rows.db');
     const first = open(path);
-    await first.commit({ ...patchOf([component('a', 'operational')], 'k1'), pages: [{ ...emptyPageStats('shop', 1_700_000_000), lastReceivedAt: 1_700_000_500 }] });
+    await first.commit({
+      ...patchOf([component('a', 'operational')], 'k1'),
+      pages: [{ ...emptyPageStats('shop', 1_700_000_000), lastReceivedAt: 1_700_000_500 }],
+    });
     await first.close();
     // Rewrite the row as an older exporter wrote it: no createdAt.
     const db = new Database(path);

@@ -92,7 +92,15 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
 
 /** The samples of a metrics text whose name starts with `statusmate_` and is not telemetry of this process. */
 export function domainSamples(text: string): string[] {
-  return text.split('\n').filter((line) => line.startsWith('statusmate_') && !/^statusmate_(webhook_requests|webhook_retries|webhook_request_duration|webhook_clock_skew|limit_refusals|store_up|exporter_build_info|config_last_reload)/.test(line));
+  return text
+    .split('\n')
+    .filter(
+      (line) =>
+        line.startsWith('statusmate_') &&
+        !/^statusmate_(webhook_requests|webhook_retries|webhook_request_duration|webhook_clock_skew|limit_refusals|store_up|exporter_build_info|config_last_reload)/.test(
+          line,
+        ),
+    );
 }
 
 /** The value of one sample, found by name and a set of label matchers. */

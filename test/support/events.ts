@@ -11,17 +11,60 @@ export const T0 = 1_700_000_000;
 export const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString().padStart(12, '0')}`;
 
 export function componentUpdate(component: number, impact: string, at: number | null, extra: Partial<ComponentImpactUpdated> = {}): ComponentImpactUpdated {
-  return { type: 'component_impact_updated', statusPage: PAGE, uuid: uuid(component), name: `Component ${component}`, impact, createdAt: at, deliveryAttempt: 0, ...extra };
+  return {
+    type: 'component_impact_updated',
+    statusPage: PAGE,
+    uuid: uuid(component),
+    name: `Component ${component}`,
+    impact,
+    createdAt: at,
+    deliveryAttempt: 0,
+    ...extra,
+  };
 }
 
 export const affects = (component: number, impact: string | null): AffectedComponent => ({ uuid: uuid(component), name: `Component ${component}`, impact });
 
-export function incident(type: IncidentEvent['type'], id: number, at: number | null, components: AffectedComponent[], extra: Partial<IncidentEvent> = {}): IncidentEvent {
-  return { type, statusPage: PAGE, uuid: uuid(1000 + id), title: `Incident ${id}`, startAt: null, endAt: null, createdAt: at, deliveryAttempt: 0, components, ...extra };
+export function incident(
+  type: IncidentEvent['type'],
+  id: number,
+  at: number | null,
+  components: AffectedComponent[],
+  extra: Partial<IncidentEvent> = {},
+): IncidentEvent {
+  return {
+    type,
+    statusPage: PAGE,
+    uuid: uuid(1000 + id),
+    title: `Incident ${id}`,
+    startAt: null,
+    endAt: null,
+    createdAt: at,
+    deliveryAttempt: 0,
+    components,
+    ...extra,
+  };
 }
 
-export function maintenance(type: MaintenanceEvent['type'], id: number, at: number | null, components: AffectedComponent[], extra: Partial<MaintenanceEvent> = {}): MaintenanceEvent {
-  return { type, statusPage: PAGE, uuid: uuid(2000 + id), title: `Maintenance ${id}`, startAt: null, endAt: null, createdAt: at, deliveryAttempt: 0, components, ...extra };
+export function maintenance(
+  type: MaintenanceEvent['type'],
+  id: number,
+  at: number | null,
+  components: AffectedComponent[],
+  extra: Partial<MaintenanceEvent> = {},
+): MaintenanceEvent {
+  return {
+    type,
+    statusPage: PAGE,
+    uuid: uuid(2000 + id),
+    title: `Maintenance ${id}`,
+    startAt: null,
+    endAt: null,
+    createdAt: at,
+    deliveryAttempt: 0,
+    components,
+    ...extra,
+  };
 }
 
 export class Player {

@@ -65,7 +65,12 @@ export type Secret = K8sObject & { data?: Record<string, string>; stringData?: R
 export type ConfigMap = K8sObject & { data: Record<string, string> };
 export type ServiceAccount = K8sObject & { automountServiceAccountToken?: boolean };
 export type Ingress = K8sObject & {
-  spec: { rules: { host: string; http: { paths: { path: string; pathType: string; backend: { service: { name: string; port: { name?: string; number?: number } } } }[] } }[] };
+  spec: {
+    rules: {
+      host: string;
+      http: { paths: { path: string; pathType: string; backend: { service: { name: string; port: { name?: string; number?: number } } } }[] };
+    }[];
+  };
 };
 export type NetworkPolicyPeer = Record<string, unknown>;
 export type NetworkPolicy = K8sObject & {

@@ -8,7 +8,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Dashboard, Panel, RowPanel } from '@grafana/grafana-foundation-sdk/dashboard';
+import { inspect } from 'node:util';
+import { VariableType, type Dashboard, type Panel, type RowPanel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { parser } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
 import { parse as parseYaml } from 'yaml';
@@ -74,8 +75,8 @@ export type DashboardQuery = { where: string; expr: string; instant: boolean };
 function panelsOf(dashboard: Dashboard): Panel[] {
   const out: Panel[] = [];
   for (const panel of dashboard.panels ?? []) {
-    if (panel.type === 'row') out.push(...((panel as RowPanel).panels ?? []));
-    else out.push(panel as Panel);
+    if (panel.type === 'row') out.push(...(panel as RowPanel).panels);
+    else out.push(panel);
   }
   return out;
 }
@@ -96,7 +97,7 @@ export function dashboardQueries(dashboard: Dashboard): DashboardQuery[] {
       queries.push({ where: `${dashboard.uid} / "${panel.title}" / ${refId}`, expr, instant: (target as { instant?: boolean }).instant === true });
     }
   }
-  for (const annotation of dashboard.annotations?.list ?? []) {
+  for (const annotation of dashboard.annotations.list ?? []) {
     const expr = stringField(annotation, 'expr');
     if (expr !== undefined) queries.push({ where: `${dashboard.uid} / annotation "${annotation.name}"`, expr, instant: false });
   }
@@ -108,8 +109,8 @@ export type VariableQuery = { name: string; metric: string; matchers: string; la
 /** The `label_values(<selector>, <label>)` query variables of a dashboard. */
 export function variableQueries(dashboard: Dashboard): VariableQuery[] {
   const out: VariableQuery[] = [];
-  for (const variable of dashboard.templating?.list ?? []) {
-    if (variable.type !== 'query') continue;
+  for (const variable of dashboard.templating.list ?? []) {
+    if (variable.type !== VariableType.Query) continue;
     const raw = typeof variable.query === 'string' ? variable.query : '';
     const match = /^label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)$/.exec(raw);
     if (!match) throw new Error(`variable ${variable.name}: not a label_values(metric, label) query: ${raw}`);
@@ -240,7 +241,9 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError instanceof Error ? String(lastError) : inspect(lastError)}` : ''}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
@@ -255,8 +258,8 @@ export function spawnLogged(command: string, args: string[], env: NodeJS.Process
   const keep = (chunk: Buffer) => {
     log = (log + chunk.toString('utf8')).slice(-65_536);
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   return { process: child, output: () => log };
 }
 

@@ -30,7 +30,24 @@ export async function startRedis(options: { appendfsync?: 'always' | 'everysec';
   if (!redisTool.path) throw new Error(redisTool.skipReason);
   const port = await freePort();
   const dir = tempDir('statusmate-redis-');
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    options.appendfsync ?? 'always',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
+  ];
   if (options.password !== undefined) args.push('--requirepass', options.password);
   const server: RedisServer = {
     port,
@@ -55,8 +72,8 @@ export async function startRedis(options: { appendfsync?: 'always' | 'everysec';
 async function launch(path: string, args: string[], port: number): Promise<ChildProcess> {
   const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${output}`);
@@ -106,8 +123,8 @@ export function redisBackend(options: RedisBackendOptions): (logger: Logger, ove
   };
 }
 
-/** Polls until `check` holds, or fails after `timeoutMs` with what it last saw. */
-export async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+/** Polls until `check` holds, or fails after `timeoutMs` with what it last saw; `read` may answer at once or later. */
+export async function eventually<T>(read: () => T | Promise<T>, check: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let value = await read();
   while (!check(value)) {

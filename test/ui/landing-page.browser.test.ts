@@ -11,17 +11,18 @@ import { findTool } from '../support/tools.js';
 // The landing page in a real browser: Debian's chromium driven by playwright-core, with
 // JavaScript off (the page must not need it), a fresh profile, and every request watched.
 
-const tool = findTool('chromium', 'apt-get install chromium (Debian\'s package; .ci/run installs it)');
+const tool = findTool('chromium', "apt-get install chromium (Debian's package; .ci/run installs it)");
 export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
 const ACME_UUID = '0935e96c-34b6-46e8-82cb-def6d3d74d9c';
 const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
 const WEBSITE = '5f844cb4-32f8-43eb-aa3d-99c925d8fffe';
 
-let app: TestApp;
-let server: Server;
+// Unset until beforeAll gets that far: afterAll closes what was started.
+let app: TestApp | undefined;
+let server: Server | undefined;
 let origin: string;
-let context: BrowserContext;
+let context: BrowserContext | undefined;
 
 describe.skipIf(tool.path === undefined)('the landing page in headless Chromium', () => {
   beforeAll(async () => {
@@ -31,13 +32,22 @@ describe.skipIf(tool.path === undefined)('the landing page in headless Chromium'
       `status_pages:\n  - id: acme\n    uuid: ${ACME_UUID}\n    name: ACME public status\n    components:\n      - uuid: ${API}\n        name: API\n      - uuid: ${WEBSITE}\n        name: Website\n  - id: payments\n    name: Payments\n`,
     );
     app = await makeApp({ statusPagesFile: file, version: 'browser-test' });
-    server = createServer(app.main);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const listening = createServer(app.main);
+    server = listening;
+    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
     context = await chromium.launchPersistentContext(tempDir('statusmate-chromium-'), {
       executablePath: tool.path,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1280, height: 800 },
       javaScriptEnabled: false,
     });
@@ -45,13 +55,14 @@ describe.skipIf(tool.path === undefined)('the landing page in headless Chromium'
 
   afterAll(async () => {
     await context?.close();
-    await new Promise((resolve) => server?.close(resolve));
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
     await app?.close();
   });
 
   it('shows a component a webhook just changed, without console errors or requests leaving the host', async () => {
     const requests: string[] = [];
     const errors: string[] = [];
+    if (!context) throw new Error('the browser did not start');
     context.on('request', (req) => requests.push(req.url()));
     const page = await context.newPage();
     page.on('console', (message) => {
@@ -62,7 +73,16 @@ describe.skipIf(tool.path === undefined)('the landing page in headless Chromium'
     const webhook = await fetch(`${origin}/webhook`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ text: 'API', meta: { type: 'component_impact_updated', uuid: API, impact: 'major_outage', status_page: ACME_UUID, created_at: new Date(Date.now() - 90_000).toISOString() } }),
+      body: JSON.stringify({
+        text: 'API',
+        meta: {
+          type: 'component_impact_updated',
+          uuid: API,
+          impact: 'major_outage',
+          status_page: ACME_UUID,
+          created_at: new Date(Date.now() - 90_000).toISOString(),
+        },
+      }),
     });
     expect(webhook.status).toBe(200);
 
