@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sampleValue, tempDir } from '../support/app.js';
 import { startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 import { freePort } from '../support/prometheus.js';
+import { historyId, historyLanes, type Delivery } from '../support/history.js';
 
 // A sender that behaves like StatusMate (retries every delivery until it gets a 200) streams a
 // known history while the exporter is killed with SIGKILL twice. Every counter and gauge must
@@ -11,45 +12,8 @@ import { freePort } from '../support/prometheus.js';
 const INCIDENTS = 60;
 const MAINTENANCES = 40;
 const DIRECT_UPDATES = 40;
-const id = (kind: number, n: number) => `${String(kind).padStart(8, '0')}-0000-4000-8000-${String(n).padStart(12, '0')}`;
-const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
-
-type Delivery = { meta: Record<string, unknown> };
-
-function history(): Delivery[][] {
-  // One lane per object, its events in order; lanes are interleaved by the sender.
-  const lanes: Delivery[][] = [];
-  for (let n = 0; n < INCIDENTS; n++) {
-    const component = { impact: 'major_outage', component_details: { name: `Incident component ${n}`, component_uuid: id(1, n) } };
-    lanes.push([
-      { meta: { type: 'incident_created', uuid: id(2, n), title: `Incident ${n}`, created_at: at(n), start_at: at(n), affected_components: [component] } },
-      {
-        meta: {
-          type: 'incident_finished',
-          uuid: id(2, n),
-          title: `Incident ${n}`,
-          created_at: at(n + 30),
-          start_at: at(n),
-          end_at: at(n + 30),
-          affected_components: [component],
-        },
-      },
-    ]);
-  }
-  for (let n = 0; n < MAINTENANCES; n++) {
-    const component = { impact: 'under_maintenance', component_details: { name: `Maintained ${n}`, component_uuid: id(3, n) } };
-    const meta = { uuid: id(4, n), title: `Maintenance ${n}`, start_at: at(n), end_at: at(n + 60), affected_components: [component] };
-    lanes.push([
-      { meta: { ...meta, type: 'maintenance_created', created_at: at(n) } },
-      { meta: { ...meta, type: 'maintenance_started', created_at: at(n + 1) } },
-      { meta: { ...meta, type: 'maintenance_finished', created_at: at(n + 21) } },
-    ]);
-  }
-  for (let n = 0; n < DIRECT_UPDATES; n++) {
-    lanes.push([{ meta: { type: 'component_impact_updated', uuid: id(5, n), title: `Direct ${n}`, impact: 'partial_outage', created_at: at(n) } }]);
-  }
-  return lanes;
-}
+const id = historyId;
+const history = () => historyLanes({ incidents: INCIDENTS, maintenances: MAINTENANCES, directUpdates: DIRECT_UPDATES });
 
 /** Delivers one event until the exporter answers 200, as StatusMate does, counting attempts. */
 async function deliver(url: string, delivery: Delivery, stats: { attempts: number; failures: number }): Promise<void> {

@@ -3,6 +3,7 @@ import { domainSamples, sampleValue } from '../support/app.js';
 import { startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 import { freePort } from '../support/prometheus.js';
 import { eventually, redisTool, startRedis, type RedisServer } from '../support/redis.js';
+import { historyId, historyLanes, type Delivery } from '../support/history.js';
 
 // Several exporter processes on one real redis-server, fed like StatusMate feeds them: a sender
 // per object, each delivery retried (delivery_attempt + 1) on anything but a 200, to the next
@@ -12,44 +13,8 @@ const INCIDENTS = 30;
 const MAINTENANCES = 20;
 const DIRECT_UPDATES = 20;
 const TOTAL = INCIDENTS * 2 + MAINTENANCES * 3 + DIRECT_UPDATES;
-const id = (kind: number, n: number) => `${String(kind).padStart(8, '0')}-0000-4000-8000-${String(n).padStart(12, '0')}`;
-const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
-
-type Delivery = { meta: Record<string, unknown> };
-
-function history(): Delivery[][] {
-  const lanes: Delivery[][] = [];
-  for (let n = 0; n < INCIDENTS; n++) {
-    const component = { impact: 'major_outage', component_details: { name: `Incident component ${n}`, component_uuid: id(1, n) } };
-    lanes.push([
-      { meta: { type: 'incident_created', uuid: id(2, n), title: `Incident ${n}`, created_at: at(n), start_at: at(n), affected_components: [component] } },
-      {
-        meta: {
-          type: 'incident_finished',
-          uuid: id(2, n),
-          title: `Incident ${n}`,
-          created_at: at(n + 30),
-          start_at: at(n),
-          end_at: at(n + 30),
-          affected_components: [component],
-        },
-      },
-    ]);
-  }
-  for (let n = 0; n < MAINTENANCES; n++) {
-    const component = { impact: 'under_maintenance', component_details: { name: `Maintained ${n}`, component_uuid: id(3, n) } };
-    const meta = { uuid: id(4, n), title: `Maintenance ${n}`, start_at: at(n), end_at: at(n + 60), affected_components: [component] };
-    lanes.push([
-      { meta: { ...meta, type: 'maintenance_created', created_at: at(n) } },
-      { meta: { ...meta, type: 'maintenance_started', created_at: at(n + 1) } },
-      { meta: { ...meta, type: 'maintenance_finished', created_at: at(n + 21) } },
-    ]);
-  }
-  for (let n = 0; n < DIRECT_UPDATES; n++) {
-    lanes.push([{ meta: { type: 'component_impact_updated', uuid: id(5, n), title: `Direct ${n}`, impact: 'partial_outage', created_at: at(n) } }]);
-  }
-  return lanes;
-}
+const id = historyId;
+const history = () => historyLanes({ incidents: INCIDENTS, maintenances: MAINTENANCES, directUpdates: DIRECT_UPDATES });
 
 type Stats = { attempts: number; failures: number; acknowledged: number; resent: number; outcomes: Map<string, number> };
 const newStats = (): Stats => ({ attempts: 0, failures: 0, acknowledged: 0, resent: 0, outcomes: new Map() });
@@ -245,7 +210,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('several exporter processes 
     const replica = await startReplica(server.url);
     expect(await readyStatus(replica.url)).toBe(503);
     expect(sampleValue(await scrape(replica.url), 'statusmate_store_up')).toBe(0);
-    const delivery = { meta: { type: 'component_impact_updated', uuid: id(9, 2), impact: 'major_outage', created_at: at(1) } };
+    const delivery = { meta: { type: 'component_impact_updated', uuid: id(9, 2), impact: 'major_outage', created_at: '2026-01-01T00:01:00.000Z' } };
     expect((await send(replica.url, delivery, 0)).status).toBe(503);
     await server.restart();
     await whenReady([replica.url]);

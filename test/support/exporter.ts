@@ -70,13 +70,12 @@ export function startExporterProcess(env: Record<string, string>, timeoutMs = 20
   });
 }
 
-/** Runs `node dist/main.js` with the given environment until it exits on its own; resolves with its exit code and output. */
-export function runExporterToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export type RunResult = { code: number | null; stdout: string; stderr: string };
+
+/** Runs `node ARGS` with the given environment until it exits on its own; resolves with its exit code and output. */
+export function runNodeToExit(args: string[], env: Record<string, string>, timeoutMs: number, what: string): Promise<RunResult> {
   requireBuild();
-  const child = spawn(process.execPath, [...START_NODE_ARGS, MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -84,13 +83,18 @@ export function runExporterToExit(env: Record<string, string>, timeoutMs = 20_00
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`exporter did not exit within ${timeoutMs} ms: ${stdout}${stderr}`));
+      reject(new Error(`${what} did not exit within ${timeoutMs} ms: ${stdout}${stderr}`));
     }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Runs `node dist/main.js` with `npm start`'s flags and the given environment until it exits on its own. */
+export function runExporterToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<RunResult> {
+  return runNodeToExit([...START_NODE_ARGS, MAIN], { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env }, timeoutMs, 'exporter');
 }
 
 export async function stopProcess(exporter: ExporterProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
