@@ -1,23 +1,4 @@
-import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-
-const digest = (value: string) => hash('sha256', value, 'buffer');
-
-/**
- * Checks a presented token against the configured ones in constant time. Both sides are hashed
- * first so that neither the tokens' lengths nor the position of a mismatch shows in the timing,
- * and every configured token is compared, so nor does which one matched.
- */
-export function createTokenCheck(tokens: readonly string[]): (presented: string | undefined) => boolean {
-  const expected = tokens.map(digest);
-  return (presented) => {
-    if (presented === undefined || presented.length === 0) return false;
-    const actual = digest(presented);
-    let matched = false;
-    for (const candidate of expected) matched = timingSafeEqual(candidate, actual) || matched;
-    return matched;
-  };
-}
 
 /** What a request presented: a token, or why it presented none. Never logged with the token. */
 export type Presented = { token: string } | { token: undefined; missing: 'no_token' | 'unsupported_scheme' };

@@ -14,8 +14,8 @@ const digest = (value: string) => hash('sha256', value, 'buffer');
 
 /**
  * WEBHOOK_TOKEN's tokens reach every page; a page's `token_env` tokens reach that page alone.
- * As in createTokenCheck, both sides are hashed and every configured token is compared, so the
- * timing tells neither a token's length nor which one matched.
+ * Checked in constant time: both sides are hashed first and every configured token is compared,
+ * so the timing tells neither a token's length, nor where a mismatch is, nor which one matched.
  */
 export function createTokenScopes(allPages: readonly string[], byPage: ReadonlyMap<string, readonly string[]>): TokenScopes {
   const entries: { digest: Buffer; page: string | undefined }[] = [];
