@@ -16,8 +16,9 @@ export const TOKEN = 'bench-token';
 /** The node flags of `npm start` in package.json, so the bench runs the exporter as users do. */
 export const START_NODE_ARGS = (() => {
   const start = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
-  const match = /^node\s+(.*?)\s*dist\/main\.js$/.exec(start);
-  if (!match) throw new Error(`package.json: the start script is not "node [flags] dist/main.js": ${start}`);
+  // `exec` makes npm's shell hand its process to node, so that a SIGTERM to npm reaches it.
+  const match = /^(?:exec\s+)?node\s+(.*?)\s*dist\/main\.js$/.exec(start);
+  if (!match) throw new Error(`package.json: the start script is not "[exec] node [flags] dist/main.js": ${start}`);
   return match[1].split(/\s+/).filter(Boolean);
 })();
 
