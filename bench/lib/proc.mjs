@@ -139,6 +139,10 @@ export function startExporter(sqlitePath, env = {}, options = {}) {
       LOG_LEVEL: 'warn',
       WEBHOOK_TOKEN: TOKEN,
       MAX_COMPONENTS: '20000',
+      // The load opens incidents and maintenances faster than it finishes them: no limit may refuse
+      // one, or the counters could not equal the distinct events sent.
+      MAX_ACTIVE_INCIDENTS: '1000000',
+      MAX_ACTIVE_MAINTENANCES: '1000000',
       ...env,
     },
     { nodeArgs: [...START_NODE_ARGS, ...(process.env.BENCH_EXPORTER_NODE_ARGS ?? '').split(' ').filter(Boolean)], ...options },
