@@ -12,6 +12,7 @@ import { createWorkload, INCIDENTS, MAINTENANCES, stateBodies, staticBodies } fr
 import { closeAgent, parseMetrics, postAll, postWebhook, request, scrape, sumOf, webhookHeaders } from './lib/http.mjs';
 import { componentName, componentUuid, IMPACTS, incidentUuid, isoTime, PAGE, T0 } from './lib/ids.mjs';
 import { median, percentile, runLoad } from './lib/load.mjs';
+import { isSharedStateSample } from '../dist/metrics/names.js';
 import { killAll, rssBytes, startBaseline, startExporter, tempDir } from './lib/proc.mjs';
 import { redisCommand, redisServerPath, startRedis } from './lib/redis.mjs';
 
@@ -563,13 +564,7 @@ const startReplica = (redisUrl, prefix) => startExporter(join(tempDir(), 'unused
 /** The statusmate_ lines of a scrape that every replica must serve alike (not its own webhook_, store_, exporter_ families). */
 async function domainLines(url) {
   const text = (await request(`${url}/metrics`)).body.toString('utf8');
-  return text
-    .split('\n')
-    .filter(
-      (line) =>
-        line.startsWith('statusmate_') && !/^statusmate_(webhook_requests|webhook_retries|webhook_request_duration|store_up|exporter_build_info)/.test(line),
-    )
-    .join('\n');
+  return text.split('\n').filter(isSharedStateSample).join('\n');
 }
 
 /** Ingest through two replicas (half the connections each, one workload), then the same checks as for one exporter. */

@@ -41,6 +41,28 @@ export const METRIC = {
   configReloadSuccessTime: 'statusmate_config_last_reload_success_timestamp_seconds',
 } as const;
 
+/**
+ * The families about this process rather than the shared state: what it answered, its store's
+ * health, its build and its reloads. Replicas differ on these (sum them over replicas); on every
+ * other `statusmate_` family, replicas folding the same events agree line for line.
+ */
+export const PROCESS_FAMILIES: readonly string[] = [
+  METRIC.webhookRequests,
+  METRIC.webhookRetries,
+  METRIC.webhookRequestDuration,
+  METRIC.webhookClockSkew,
+  METRIC.limitRefusals,
+  METRIC.storeUp,
+  METRIC.buildInfo,
+  METRIC.configReloadSuccessful,
+  METRIC.configReloadSuccessTime,
+];
+
+/** Whether a line of the text format is a sample of the shared state (see PROCESS_FAMILIES). */
+export function isSharedStateSample(line: string): boolean {
+  return line.startsWith('statusmate_') && !PROCESS_FAMILIES.some((family) => line.startsWith(family));
+}
+
 export const LABEL = {
   statusPage: 'status_page',
   statusPageUuid: 'status_page_uuid',

@@ -14,6 +14,7 @@ import { MemoryStore } from '../../src/store/memory.js';
 import { HealthTrackingStore } from '../../src/store/health-tracking.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
+import { isSharedStateSample } from '../../src/metrics/names.js';
 
 export const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
 
@@ -92,15 +93,7 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
 
 /** The samples of a metrics text whose name starts with `statusmate_` and is not telemetry of this process. */
 export function domainSamples(text: string): string[] {
-  return text
-    .split('\n')
-    .filter(
-      (line) =>
-        line.startsWith('statusmate_') &&
-        !/^statusmate_(webhook_requests|webhook_retries|webhook_request_duration|webhook_clock_skew|limit_refusals|store_up|exporter_build_info|config_last_reload)/.test(
-          line,
-        ),
-    );
+  return text.split('\n').filter(isSharedStateSample);
 }
 
 /** The value of one sample, found by name and a set of label matchers. */
