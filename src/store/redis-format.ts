@@ -145,12 +145,19 @@ const snapshotData = z.object({
 /** Where a fold stands: the state after the entry `id`, whose time was `time` (0-0 and 0: nothing folded). */
 export type FoldPoint = { id: string; time: number };
 
-/** The hash fields of a snapshot of `state` at `point`, as HSET takes them. */
-export function snapshotFields(state: State, point: FoldPoint): { format: string; id: string; time: string; data: string } {
+/**
+ * The hash fields of a snapshot of `state` at `point`, as HSET takes them. `folded` tells the
+ * records folded from the log from those only held in memory (declared pages), which stay out.
+ */
+export function snapshotFields(
+  state: State,
+  point: FoldPoint,
+  folded: (record: object) => boolean = () => true,
+): { format: string; id: string; time: string; data: string } {
   const data: z.output<typeof snapshotData> = { pages: [], components: [], incidents: [], maintenances: [], seen: [...state.seen], lastSeq: state.lastSeq };
   for (const page of state.pages.values()) {
-    data.pages.push(page.stats);
-    data.components.push(...page.components.values());
+    if (folded(page.stats)) data.pages.push(page.stats);
+    for (const component of page.components.values()) if (folded(component)) data.components.push(component);
     data.incidents.push(...page.incidents.values());
     data.maintenances.push(...page.maintenances.values());
   }

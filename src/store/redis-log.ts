@@ -167,6 +167,12 @@ export class RedisLog implements EventSink, StoreHealth {
   private readonly logger: Logger;
   private readonly target: string;
   private overlay: Overlay;
+  /**
+   * The records the overlay put in memory, so that snapshots leave them out: they are declared
+   * by this replica's file, not folded from the log. A webhook about one replaces the object,
+   * and the replacement is snapshotted as usual.
+   */
+  private readonly overlaid = new WeakSet<object>();
 
   constructor(private readonly options: RedisLogOptions) {
     this.keys = redisKeys(options.keyPrefix);
@@ -195,7 +201,7 @@ export class RedisLog implements EventSink, StoreHealth {
 
   /**
    * Puts a new overlay (the status pages file was reloaded) on the state. Records only the old
-   * overlay added stay until the state is next loaded from the snapshot (a restart).
+   * overlay added stay in memory until the state is next loaded (a restart); snapshots never hold them.
    */
   reseed(overlay: Overlay): Promise<void> {
     this.overlay = overlay;
@@ -205,7 +211,13 @@ export class RedisLog implements EventSink, StoreHealth {
 
   private applyOverlay(): void {
     const patch = this.overlay(this.state);
-    if (!isEmptyPatch(patch)) applyPatch(this.state, patch);
+    if (isEmptyPatch(patch)) return;
+    // Only what the overlay adds is left out of snapshots; a folded component it renames stays in.
+    for (const stats of patch.pages) if (!this.state.pages.has(stats.statusPage)) this.overlaid.add(stats);
+    for (const component of patch.components) {
+      if (!this.state.pages.get(component.statusPage)?.components.has(component.uuid)) this.overlaid.add(component);
+    }
+    applyPatch(this.state, patch);
   }
 
   ingest(event: StatusMateEvent, _receivedAt: number): Promise<Decision> {
@@ -467,7 +479,7 @@ export class RedisLog implements EventSink, StoreHealth {
       const length = integerReply.parse(await this.writer.sendCommand(['XLEN', this.keys.log]));
       const ageMs = Date.now() - idTime(storedId ?? '0-0') * 1000;
       if (ageMs < (this.options.snapshotMaxAgeMs ?? 60_000) && length < (this.options.snapshotMaxEntries ?? 5_000)) return;
-      const fields = snapshotFields(this.state, this.point);
+      const fields = snapshotFields(this.state, this.point, (record) => !this.overlaid.has(record));
       const written = integerReply.parse(
         await this.writer.sendCommand([
           'EVAL',

@@ -1,10 +1,12 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createClient } from 'redis';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { PRUNE_WINDOW_SECONDS } from '../../src/store/redis-log.js';
 import { entryFields, redisKeys } from '../../src/store/redis-format.js';
-import { domainSamples, makeApp, sampleValue, type TestApp } from '../support/app.js';
+import { domainSamples, makeApp, sampleValue, tempDir, type TestApp } from '../support/app.js';
 import { componentUpdate, incident, affects } from '../support/events.js';
 import { eventually, redisBackend, redisTool, startRedis, type RedisBackendOptions, type RedisServer } from '../support/redis.js';
 
@@ -85,6 +87,35 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     } finally {
       client.destroy();
     }
+  });
+
+  it('keeps the pages and components declared in its status pages file out of its snapshots, and shows them all the same', async () => {
+    const file = join(tempDir(), 'status-pages.yaml');
+    writeFileSync(file, 'status_pages:\n  - id: declared\n    components:\n      - uuid: 00000000-0000-4000-8000-0000000000d1\n        name: Declared\n');
+    const app = await makeApp({ statusPagesFile: file, backend: redisBackend({ url: (redis as RedisServer).url, snapshotCheckMs: 50, snapshotMaxAgeMs: 0 }) });
+    apps.push(app);
+    await eventually(
+      () =>
+        request(app.main)
+          .get('/readyz')
+          .then((r) => r.status),
+      (status) => status === 200,
+    );
+    expect((await post(app, component(1, 'major_outage'))).status).toBe(200);
+    const client = await raw();
+    try {
+      const data = await eventually(
+        () => client.hGet(KEYS.snapshot, 'data'),
+        // The first snapshot may come before the event was folded: wait for one that holds it.
+        (value) => value?.includes('00000000-0000-4000-8000-000000000001') === true,
+      );
+      const snapshot = JSON.parse(data ?? '{}') as { pages: { statusPage: string }[]; components: { uuid: string }[] };
+      expect(snapshot.pages.map((page) => page.statusPage)).toEqual(['default']);
+      expect(snapshot.components.map((c) => c.uuid)).toEqual(['00000000-0000-4000-8000-000000000001']);
+    } finally {
+      client.destroy();
+    }
+    expect(sampleValue(await metrics(app), 'statusmate_component_impact_level', { component: 'Declared' })).toBe(0);
   });
 
   it('snapshots and trims the log, and a replica started later loads the snapshot and converges', async () => {
