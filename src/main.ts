@@ -72,9 +72,11 @@ try {
     logger.fatal(error.message);
     process.exit(78);
   }
+  // A store that cannot be opened (a file another process holds, a path that cannot be a file,
+  // a newer format) is the operator's to fix, like a bad variable: its message names both.
   if (error instanceof StoreError) {
-    logger.fatal({ error: error.message }, 'could not start: the store failed');
-    process.exit(1);
+    logger.fatal(`could not start: ${error.message}`);
+    process.exit(78);
   }
   logger.fatal({ err: error }, 'could not start');
   process.exit(1);

@@ -2,15 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, limitsOf, type Config } from './config.js';
-import { assemble, storeBackend, type Backend } from './exporter.js';
+import { assemble } from './exporter.js';
 import { connectionCaps, createBoundedServer, descriptorLimit } from './http/connections.js';
-import type { Overlay } from './ingest/ingestor.js';
 import { LiveInventory, type ReloadResult } from './inventory/live.js';
 import type { Logger } from './logger.js';
-import { HealthTrackingStore } from './store/health-tracking.js';
-import { MemoryStore } from './store/memory.js';
-import { redactedRedisUrl, RedisLog } from './store/redis-log.js';
-import { SqliteStore } from './store/sqlite.js';
+import { MemoryLog } from './store/memory.js';
+import { redactedRedisUrl, RedisStore } from './store/redis.js';
+import { SqliteLog } from './store/sqlite.js';
+import type { LogStore } from './store/store.js';
 
 export type Running = {
   /** Where the webhook server listens (and `/metrics`, unless METRICS_PORT is set). */
@@ -22,25 +21,13 @@ export type Running = {
   close(): Promise<void>;
 };
 
-function openBackend(config: Config, logger: Logger, overlay: Overlay): Promise<Backend> {
-  const limits = limitsOf(config);
+/** The store STORE names, not yet opened. */
+function openStore(config: Config, logger: Logger): LogStore {
   if (config.store === 'redis' && config.redisUrl !== undefined) {
-    // Not awaited: a replica whose Redis is down starts, reports not ready, and folds once it comes.
-    const log = new RedisLog({
-      url: config.redisUrl,
-      keyPrefix: config.redisKeyPrefix,
-      waitReplicas: config.redisWaitReplicas,
-      limits,
-      retentionSeconds: config.finishedRetentionSeconds,
-      logger,
-      overlay,
-    });
-    log.start();
-    return Promise.resolve({ sink: log, health: log, reseed: (next) => log.reseed(next), close: () => log.close() });
+    return new RedisStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, waitReplicas: config.redisWaitReplicas, logger });
   }
-  const store = config.store === 'memory' ? new MemoryStore() : new SqliteStore({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
-  // A failed commit counts against readiness (HealthTrackingStore), for every Store.
-  return storeBackend(new HealthTrackingStore(store, logger), limits, overlay);
+  if (config.store === 'memory') return new MemoryLog();
+  return new SqliteLog({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
 }
 
 function packageVersion(): string {
@@ -99,14 +86,18 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     logger,
   });
   const separateMetrics = config.metricsPort !== undefined;
-  const exporter = await assemble(await openBackend(config, logger, inventory.overlay), {
+  const exporter = await assemble({
     logger,
+    store: openStore(config, logger),
+    limits: limitsOf(config),
+    retentionSeconds: config.finishedRetentionSeconds,
     webhook: { tokens: config.webhookTokens, maxBodyBytes: config.maxBodyBytes, defaultStatusPage: config.defaultStatusPage },
     separateMetrics,
-    retentionSeconds: config.finishedRetentionSeconds,
     build: { version: packageVersion(), revision: config.buildRevision },
     inventory,
-    store: config.store,
+    storeName: config.store,
+    // A shared store answers fast or not at all; StatusMate retries a 503.
+    ...(config.store === 'redis' ? { answerTimeoutMs: 1_500 } : {}),
   });
   const { apps, state } = exporter;
   const caps = connectionCaps(descriptorLimit(), config.maxConnections, separateMetrics);

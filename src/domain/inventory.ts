@@ -59,3 +59,9 @@ export function inventoryPatch(state: State, pages: readonly DeclaredPage[], now
 export function isAssumed(component: ComponentRecord, page: Page): boolean {
   return component.direct === null && component.cleared === null && !page.holders.has(component.uuid);
 }
+
+/**
+ * Records that a process holds on top of the folded state, never appended to the log: the
+ * declared pages of its own status pages file (see inventoryPatch).
+ */
+export type Overlay = (state: State) => Patch;

@@ -130,7 +130,7 @@ export type State = {
 
 export type EntityKey = { statusPage: string; uuid: string };
 
-/** Everything one event (or one pruning pass) changes; committed atomically by a store. */
+/** Everything one event (or one pruning pass) changes: what the fold applies to the state. */
 export type Patch = {
   pages: PageStats[];
   components: ComponentRecord[];
@@ -138,6 +138,10 @@ export type Patch = {
   maintenances: MaintenanceRecord[];
   deleteIncidents: EntityKey[];
   deleteMaintenances: EntityKey[];
+  /** Components to forget, with their holdings: a reload that no longer declares them, or an operator's `forget`. */
+  deleteComponents: EntityKey[];
+  /** Pages to forget whole. */
+  deletePages: string[];
   seen: { key: string; receivedAt: number }[];
   forgetSeen: string[];
 };
@@ -150,6 +154,8 @@ export function emptyPatch(): Patch {
     maintenances: [],
     deleteIncidents: [],
     deleteMaintenances: [],
+    deleteComponents: [],
+    deletePages: [],
     seen: [],
     forgetSeen: [],
   };
@@ -163,6 +169,8 @@ export function isEmptyPatch(patch: Patch): boolean {
     patch.maintenances.length === 0 &&
     patch.deleteIncidents.length === 0 &&
     patch.deleteMaintenances.length === 0 &&
+    patch.deleteComponents.length === 0 &&
+    patch.deletePages.length === 0 &&
     patch.seen.length === 0 &&
     patch.forgetSeen.length === 0
   );
@@ -227,8 +235,7 @@ function index(page: Page, kind: Holder['kind'], record: IncidentRecord | Mainte
 
 /**
  * Swaps a patch into the in-memory state and keeps the page indexes. The only function that
- * mutates State. The ingestor calls it before the commit of the batch (so the next event of the
- * batch sees it) and reloads the committed state when that commit fails.
+ * mutates State: the fold loop calls it with each entry's decision, after the entry is durable.
  */
 export function applyPatch(state: State, patch: Patch): void {
   for (const stats of patch.pages) pageOf(state, stats.statusPage).stats = stats;
@@ -272,46 +279,21 @@ export function applyPatch(state: State, patch: Patch): void {
     page.maintenances.delete(key.uuid);
     page.unfinishedMaintenances.delete(key.uuid);
   }
+  for (const key of patch.deleteComponents) {
+    const page = state.pages.get(key.statusPage);
+    if (!page?.components.delete(key.uuid)) continue;
+    state.componentCount -= 1;
+    page.holders.delete(key.uuid);
+  }
+  for (const statusPage of patch.deletePages) {
+    const page = state.pages.get(statusPage);
+    if (!page) continue;
+    state.componentCount -= page.components.size;
+    state.pages.delete(statusPage);
+  }
   for (const { key, receivedAt } of patch.seen) state.seen.set(key, receivedAt);
   for (const key of patch.forgetSeen) state.seen.delete(key);
   state.version += 1;
-}
-
-const entityKey = (record: { statusPage: string; uuid: string }) => `${record.statusPage}\u0000${record.uuid}`;
-
-/** Keeps the last record per key, so a batch writes each row once, as it stands after the batch. */
-function lastByKey<T>(records: T[], key: (record: T) => string): T[] {
-  const last = new Map<string, T>();
-  for (const record of records) {
-    const k = key(record);
-    last.delete(k); // re-insert, so the order is that of the final writes
-    last.set(k, record);
-  }
-  return [...last.values()];
-}
-
-/**
- * One patch with the effect of applying `patches` in order: what a group commit writes. A record
- * written by several patches is written once, as the last one left it.
- */
-export function mergePatches(patches: Patch[]): Patch {
-  if (patches.length === 1 && patches[0]) return patches[0];
-  const all = emptyPatch();
-  for (const patch of patches) {
-    all.pages.push(...patch.pages);
-    all.components.push(...patch.components);
-    all.incidents.push(...patch.incidents);
-    all.maintenances.push(...patch.maintenances);
-    all.deleteIncidents.push(...patch.deleteIncidents);
-    all.deleteMaintenances.push(...patch.deleteMaintenances);
-    all.seen.push(...patch.seen);
-    all.forgetSeen.push(...patch.forgetSeen);
-  }
-  all.pages = lastByKey(all.pages, (stats) => stats.statusPage);
-  all.components = lastByKey(all.components, entityKey);
-  all.incidents = lastByKey(all.incidents, entityKey);
-  all.maintenances = lastByKey(all.maintenances, entityKey);
-  return all;
 }
 
 /** Copies the maps of a state (records are immutable and shared), so two owners never share a map. */

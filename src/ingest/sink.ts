@@ -3,9 +3,8 @@ import type { Decision } from '../domain/reducer.js';
 import type { State } from '../domain/state.js';
 
 /**
- * Where the webhook handler sends a validated event, and the state the collectors render.
- * `Ingestor` (memory and SQLite: reduce, then commit) and `RedisLog` (append to a shared log,
- * then wait for this replica's fold of it) are the two.
+ * Where the webhook handler sends a validated event, and the state the collectors render: the
+ * fold loop (src/log/fold-loop.ts), whatever the store.
  */
 export interface EventSink {
   /** Read by the renderers; replaced in place (replaceState), never swapped for another object. */
@@ -17,8 +16,8 @@ export interface EventSink {
 }
 
 /**
- * What the probes and `statusmate_store_up` ask. `up`: the store answers. `ready`: it answers
- * and this process serves its current state (for Redis: the log is folded up to its end).
+ * What the probes and `statusmate_store_up` ask. `up`: the store answers and takes writes.
+ * `ready`: it is up and this process serves its current state (the fold reached the log's end).
  */
 export interface StoreHealth {
   up(): Promise<boolean>;

@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { inventoryPatch } from '../domain/inventory.js';
 import type { State } from '../domain/state.js';
-import type { Overlay } from '../ingest/ingestor.js';
+import type { Overlay } from '../domain/inventory.js';
 import type { Logger } from '../logger.js';
 import { LABEL, METRIC } from '../metrics/names.js';
 import { createWebhookAccess, type WebhookAccess } from '../webhook/access.js';

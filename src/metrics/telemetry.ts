@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LIMIT_NAMES, type LimitName } from '../domain/reducer.js';
 import type { StoreHealth } from '../ingest/sink.js';
+import type { FoldStats } from '../log/fold-loop.js';
 import { familyHeader, labelPairs, sample } from './exposition.js';
 import { LABEL, METRIC, OUTCOMES, REQUEST_DURATION_BUCKETS, WEBHOOK_TYPE_LABELS, type Outcome, type WebhookTypeLabel } from './names.js';
 
@@ -17,7 +18,7 @@ export class Telemetry {
   private readonly limitRefusals: Counter;
   private readonly clockSkews: Counter;
 
-  constructor(health: StoreHealth, build: BuildInfo) {
+  constructor(health: StoreHealth, build: BuildInfo, foldStats?: () => FoldStats) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({
@@ -51,12 +52,13 @@ export class Telemetry {
     });
     new Gauge({
       name: METRIC.storeUp,
-      help: 'Whether the store answers (1) or not (0).',
+      help: 'Whether the store answers and takes writes (1) or not (0).',
       registers,
       async collect() {
         this.set((await health.up()) ? 1 : 0);
       },
     });
+    if (foldStats) this.registerFoldStats(foldStats);
     new Gauge({
       name: METRIC.buildInfo,
       help: 'Version of the running exporter; always 1.',
@@ -70,6 +72,43 @@ export class Telemetry {
       this.retries.inc({ type }, 0);
       for (const outcome of OUTCOMES) this.requests.inc({ type, outcome }, 0);
     }
+  }
+
+  /** The fold loop's own figures, read at scrape time. */
+  private registerFoldStats(stats: () => FoldStats): void {
+    const registers = [this.registry];
+    const gauge = (name: string, help: string, read: (s: FoldStats) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const value = read(stats());
+          if (value === null) this.reset();
+          else this.set(value);
+        },
+      });
+    // Counters whose count the fold keeps: each scrape adds what it counted since the last.
+    const counter = (name: string, help: string, read: (s: FoldStats) => number) => {
+      let seen = 0;
+      return new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const now = read(stats());
+          if (now > seen) this.inc(now - seen);
+          seen = Math.max(seen, now);
+        },
+      });
+    };
+    counter(METRIC.storeEntriesFolded, 'Log entries this process folded into its state (replays after a restart included).', (s) => s.entriesFolded);
+    gauge(METRIC.storeFoldLagEntries, 'Log entries past the last one this process folded, as of its last check (counted up to 1000 on Redis).', (s) => s.lagEntries);
+    gauge(METRIC.storeFoldLagSeconds, "How far this process's fold is behind the log's last entry, by the log's time, in seconds.", (s) => s.lagSeconds);
+    gauge(METRIC.storeSnapshotAge, 'Age of the newest snapshot this process knows of, by the time of the entry it covers, in seconds.', (s) => s.snapshotAgeSeconds);
+    gauge(METRIC.storeSnapshotBytes, 'Size of the newest snapshot this process wrote or loaded, in bytes.', (s) => s.snapshotBytes);
+    counter(METRIC.storeSnapshotFailures, 'Snapshots this process failed to write.', (s) => s.snapshotFailures);
+    counter(METRIC.storeReconnects, 'Times the connection to the store was re-established (Redis).', (s) => s.reconnects);
   }
 
   webhook(type: WebhookTypeLabel, outcome: Outcome, seconds: number, retry: boolean): void {

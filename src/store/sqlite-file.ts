@@ -1,95 +1,149 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { KEY_SEPARATOR, type PatchRows } from './sqlite-rows.js';
-import { StoreError } from './store.js';
+import { StoreError, type StoredSnapshot } from './store.js';
 
 /**
  * Bumped when the persisted layout changes. Older files are migrated in place, in one
  * transaction; a file of a newer version is refused, not guessed at.
  *
- * 1: dedup records one row each in `seen`.
- * 2: dedup records as one row per commit in `seen_batches` (see SqliteFile).
+ * 1: one row per record, dedup records one row each in `seen`.
+ * 2: dedup records as one row per commit in `seen_batches`.
+ * 3: the log: `log` (one row per entry) and `snapshot` (the state folded up to an entry).
  */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
+
+/**
+ * Turns the row tables of schema versions 1 and 2 into a snapshot (see sqlite-migrate.ts):
+ * passed in, so that only a worker that meets such a file loads the record schemas.
+ */
+export type RowMigrator = (db: Database.Database, version: number) => { time: number; format: string; data: string };
+
+/** The schema version of the file at `path`, or null when it has none yet (or does not exist). */
+export function schemaVersionOf(path: string): number | null {
+  if (path === ':memory:') return null;
+  try {
+    statSync(path);
+  } catch {
+    return null;
+  }
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const row = db.prepare("SELECT version FROM schema_version").get() as { version: number } | undefined;
+    return row?.version ?? null;
+  } catch {
+    // Locked by another process, or not a database: opening it properly says which.
+    return null;
+  } finally {
+    db?.close();
+  }
+}
 
 export type SqliteOptions = {
   path: string;
-  /** `normal` survives a crash of the process; `full` also a crash of the machine, at the cost of an fsync per event. */
+  /** `normal` survives a crash of the process; `full` also a crash of the machine, at the cost of an fsync per append. */
   synchronous: 'normal' | 'full';
-  /** How long a commit waits for a lock held by another connection before it fails. */
-  busyTimeoutMs?: number;
 };
 
-type Row = { data: string };
-
-/** What the file holds, as read at start-up: each record as the JSON text of its row. */
-export type StoredRows = {
-  pages: string[];
-  components: string[];
-  incidents: string[];
-  maintenances: string[];
-  seen: { key: string; receivedAt: number }[];
-};
+/** One log row as read: position, time, the entry's fields as JSON text. */
+export type LogRow = [position: number, time: number, entry: string];
 
 /**
- * The SQLite file itself, synchronous as better-sqlite3 is: one row per record (JSON), and each
- * patch written in one transaction, so a crash leaves either a whole batch of events with their
- * dedup records or none of it. It runs on the store's worker thread (see SqliteStore).
+ * The SQLite file itself, synchronous as better-sqlite3 is; it runs on the store's worker
+ * thread (see SqliteLog). An append is one transaction, so a crash keeps all of a batch's
+ * entries or none. A snapshot replaces the one before and deletes the entries it covers in one
+ * transaction.
  *
- * Dedup records are appended, one row per commit holding the keys of all its events, rather
- * than inserted one row per key: the keys are hashes, so row-per-key inserts landed on random
- * pages of a growing B-tree, which was the largest part of a commit's cost. A row keeps the
- * newest receipt time of its keys, so a key may outlive its retention by the spread of one
- * batch (milliseconds). Forgetting keys rewrites the rows that hold them.
+ * The file has one writer: the connection holds SQLite's exclusive lock from open to close
+ * (locking_mode EXCLUSIVE), so a second exporter on the same file fails at start instead of
+ * answering webhooks with a state of its own.
  */
 export class SqliteFile {
   private readonly db: Database.Database;
   private readonly statements: ReturnType<SqliteFile['prepare']>;
-  private readonly commitTransaction: (rows: PatchRows) => void;
+  private readonly appendTransaction: (rows: { time: number; entry: string }[]) => number[];
+  private readonly snapshotTransaction: (snapshot: StoredSnapshot) => boolean;
   private readonly path: string;
   /** Device and inode of the file at `path` when it was opened; undefined for `:memory:`. */
   private readonly identity: FileIdentity | undefined;
 
-  constructor(options: SqliteOptions) {
+  constructor(options: SqliteOptions, migrateRows?: RowMigrator) {
     this.path = options.path;
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new Database(options.path);
+    const where = `SQLite file ${options.path} (SQLITE_PATH)`;
+    if (options.path !== ':memory:') {
+      const parent = dirname(options.path);
+      try {
+        mkdirSync(parent, { recursive: true });
+      } catch (error) {
+        throw new StoreError(`${where}: cannot create its directory ${parent}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+    }
+    try {
+      this.db = new Database(options.path);
+    } catch (error) {
+      throw new StoreError(`${where}: cannot open: ${(error as Error).message}`);
+    }
     this.identity = options.path === ':memory:' ? undefined : identityOf(options.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    this.migrate();
+    try {
+      // Exclusive from the first access, before WAL is entered: no shared-memory index, and the
+      // lock is held until the connection closes. A held lock fails at once, not after a wait.
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('busy_timeout = 0');
+      this.db.exec('BEGIN EXCLUSIVE; COMMIT');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    } catch (error) {
+      this.db.close();
+      const code = (error as { code?: string }).code;
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+        throw new StoreError(`${where} is in use by another process: stop that exporter, or give this one another file`);
+      }
+      throw new StoreError(`${where}: cannot open: ${(error as Error).message}`);
+    }
+    try {
+      this.migrate(migrateRows);
+    } catch (error) {
+      this.db.close();
+      throw error instanceof StoreError ? error : new StoreError(`${where}: ${(error as Error).message}`);
+    }
     this.statements = this.prepare();
-    this.commitTransaction = this.db.transaction((rows: PatchRows) => this.write(rows));
+    this.appendTransaction = this.db.transaction((rows: { time: number; entry: string }[]) =>
+      rows.map((row) => Number(this.statements.append.run(row.time, row.entry).lastInsertRowid)),
+    );
+    this.snapshotTransaction = this.db.transaction((snapshot: StoredSnapshot) => {
+      const stored = this.statements.snapshotInfo.get() as { position: number } | undefined;
+      const position = Number(snapshot.position);
+      if (stored && stored.position >= position) return false;
+      this.statements.putSnapshot.run(position, snapshot.time, snapshot.format, snapshot.data);
+      // The only reader is this process's fold, which is past the snapshot.
+      this.statements.trim.run(position);
+      return true;
+    });
   }
 
-  private migrate(): void {
+  private migrate(migrateRows: RowMigrator | undefined): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
     const row = this.db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
     if (row && row.version > SCHEMA_VERSION) {
-      throw new StoreError(`SQLite file has schema version ${row.version}; this exporter reads version ${SCHEMA_VERSION}`);
+      throw new StoreError(`SQLite file ${this.path} has schema version ${row.version}; this exporter reads version ${SCHEMA_VERSION} (upgrade it)`);
     }
     this.db.transaction(() => {
       this.db.exec(`
-        CREATE TABLE IF NOT EXISTS pages (status_page TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS components (status_page TEXT NOT NULL, uuid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (status_page, uuid)) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS incidents (status_page TEXT NOT NULL, uuid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (status_page, uuid)) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS maintenances (status_page TEXT NOT NULL, uuid TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (status_page, uuid)) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS seen_batches (id INTEGER PRIMARY KEY, keys TEXT NOT NULL, received_at REAL NOT NULL);
+        CREATE TABLE IF NOT EXISTS log (position INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, entry TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, time REAL NOT NULL, format TEXT NOT NULL, data TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at REAL NOT NULL);
       `);
       if (!row) {
         this.db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
         return;
       }
-      if (row.version === 1) {
-        // One row per second of receipt time keeps the rows of a large v1 file small.
-        this.db.exec(`
-          INSERT INTO seen_batches (keys, received_at)
-            SELECT group_concat(key, '${KEY_SEPARATOR}'), max(received_at) FROM seen GROUP BY CAST(received_at AS INTEGER) ORDER BY 2;
-          DROP TABLE seen;
-        `);
+      if (row.version < 3) {
+        if (!migrateRows) throw new StoreError(`SQLite file ${this.path} has schema version ${row.version}, which needs migrating; none was given`);
+        const snapshot = migrateRows(this.db, row.version);
+        this.db.prepare('INSERT INTO snapshot (id, position, time, format, data) VALUES (1, 0, ?, ?, ?)').run(snapshot.time, snapshot.format, snapshot.data);
+        this.db.exec(`DROP TABLE IF EXISTS pages; DROP TABLE IF EXISTS components; DROP TABLE IF EXISTS incidents; DROP TABLE IF EXISTS maintenances;
+          DROP TABLE IF EXISTS seen; DROP TABLE IF EXISTS seen_batches;`);
       }
       this.db.prepare('UPDATE schema_version SET version = ?').run(SCHEMA_VERSION);
     })();
@@ -98,89 +152,59 @@ export class SqliteFile {
   private prepare() {
     const db = this.db;
     return {
-      upsertPage: db.prepare('INSERT INTO pages (status_page, data) VALUES (?, ?) ON CONFLICT (status_page) DO UPDATE SET data = excluded.data'),
-      upsertComponent: db.prepare(
-        'INSERT INTO components (status_page, uuid, data) VALUES (?, ?, ?) ON CONFLICT (status_page, uuid) DO UPDATE SET data = excluded.data',
+      append: db.prepare('INSERT INTO log (time, entry) VALUES (?, ?)'),
+      read: db.prepare('SELECT position, time, entry FROM log WHERE position > ? ORDER BY position LIMIT ?').raw(),
+      last: db.prepare('SELECT position, time FROM log ORDER BY position DESC LIMIT 1'),
+      snapshot: db.prepare('SELECT position, time, format, data FROM snapshot WHERE id = 1'),
+      snapshotInfo: db.prepare('SELECT position, time FROM snapshot WHERE id = 1'),
+      putSnapshot: db.prepare(
+        `INSERT INTO snapshot (id, position, time, format, data) VALUES (1, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET position = excluded.position, time = excluded.time, format = excluded.format, data = excluded.data`,
       ),
-      upsertIncident: db.prepare(
-        'INSERT INTO incidents (status_page, uuid, data) VALUES (?, ?, ?) ON CONFLICT (status_page, uuid) DO UPDATE SET data = excluded.data',
-      ),
-      upsertMaintenance: db.prepare(
-        'INSERT INTO maintenances (status_page, uuid, data) VALUES (?, ?, ?) ON CONFLICT (status_page, uuid) DO UPDATE SET data = excluded.data',
-      ),
-      deleteIncident: db.prepare('DELETE FROM incidents WHERE status_page = ? AND uuid = ?'),
-      deleteMaintenance: db.prepare('DELETE FROM maintenances WHERE status_page = ? AND uuid = ?'),
-      appendSeen: db.prepare('INSERT INTO seen_batches (keys, received_at) VALUES (?, ?)'),
-      allSeen: db.prepare('SELECT id, keys FROM seen_batches'),
-      rewriteSeen: db.prepare('UPDATE seen_batches SET keys = ? WHERE id = ?'),
-      deleteSeen: db.prepare('DELETE FROM seen_batches WHERE id = ?'),
-      ping: db.prepare('SELECT 1'),
+      trim: db.prepare('DELETE FROM log WHERE position <= ?'),
       probeWrite: db.prepare('INSERT INTO write_probe (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at'),
     };
   }
 
-  private write(rows: PatchRows): void {
-    const s = this.statements;
-    for (let i = 0; i < rows.pages.length; i += 2) s.upsertPage.run(rows.pages[i], rows.pages[i + 1]);
-    const upsert = (statement: Database.Statement, list: string[]) => {
-      for (let i = 0; i < list.length; i += 3) statement.run(list[i], list[i + 1], list[i + 2]);
-    };
-    upsert(s.upsertComponent, rows.components);
-    upsert(s.upsertIncident, rows.incidents);
-    upsert(s.upsertMaintenance, rows.maintenances);
-    for (let i = 0; i < rows.deleteIncidents.length; i += 2) s.deleteIncident.run(rows.deleteIncidents[i], rows.deleteIncidents[i + 1]);
-    for (let i = 0; i < rows.deleteMaintenances.length; i += 2) s.deleteMaintenance.run(rows.deleteMaintenances[i], rows.deleteMaintenances[i + 1]);
-    if (rows.seen) s.appendSeen.run(rows.seen.keys, rows.seen.receivedAt);
-    if (rows.forgetSeen.length > 0) this.forgetSeen(new Set(rows.forgetSeen));
+  /** Where the log ends (or the snapshot, when every entry is trimmed): position and time. */
+  end(): { position: number; time: number } {
+    const last = this.statements.last.get() as { position: number; time: number } | undefined;
+    if (last) return last;
+    const snapshot = this.statements.snapshotInfo.get() as { position: number; time: number } | undefined;
+    return snapshot ?? { position: 0, time: 0 };
   }
 
-  /** Removes keys from the rows that hold them (pruning only, every few minutes). */
-  private forgetSeen(forget: Set<string>): void {
-    const s = this.statements;
-    for (const row of s.allSeen.all() as { id: number; keys: string }[]) {
-      const keys = row.keys.split(KEY_SEPARATOR);
-      const kept = keys.filter((key) => !forget.has(key));
-      if (kept.length === keys.length) continue;
-      if (kept.length === 0) s.deleteSeen.run(row.id);
-      else s.rewriteSeen.run(kept.join(KEY_SEPARATOR), row.id);
-    }
-  }
-
-  read(): StoredRows {
-    this.checkIdentity();
-    // Ordered by key, so that a process that loads the file holds its maps in the same order
-    // every time (nothing may depend on that order, but nothing then can by accident).
-    const rows = (table: string, key: string) => (this.db.prepare(`SELECT data FROM ${table} ORDER BY ${key}`).all() as Row[]).map((row) => row.data);
-    return {
-      pages: rows('pages', 'status_page'),
-      components: rows('components', 'status_page, uuid'),
-      incidents: rows('incidents', 'status_page, uuid'),
-      maintenances: rows('maintenances', 'status_page, uuid'),
-      seen: (this.db.prepare('SELECT keys, received_at AS receivedAt FROM seen_batches ORDER BY id').all() as { keys: string; receivedAt: number }[]).flatMap(
-        ({ keys, receivedAt }) => keys.split(KEY_SEPARATOR).map((key) => ({ key, receivedAt })),
-      ),
-    };
-  }
-
-  commit(rows: PatchRows): void {
+  append(rows: { time: number; entry: string }[]): number[] {
     this.checkIdentity();
     try {
-      this.commitTransaction(rows);
+      return this.appendTransaction(rows);
     } catch (error) {
-      throw new StoreError(`SQLite commit failed: ${(error as Error).message}`, { cause: error });
+      throw new StoreError(`SQLite append failed: ${(error as Error).message}`, { cause: error });
     }
   }
 
-  /**
-   * Checks that the file answers, and with `write`, that it takes a commit: one row rewritten in
-   * a transaction of its own, which reaches the disk as a commit of events would.
-   */
-  ping(write: boolean): void {
+  read(after: number, max: number): LogRow[] {
+    return this.statements.read.all(after, max) as LogRow[];
+  }
+
+  snapshot(): StoredSnapshot | null {
+    const row = this.statements.snapshot.get() as { position: number; time: number; format: string; data: string } | undefined;
+    return row ? { position: String(row.position), time: row.time, format: row.format, data: row.data } : null;
+  }
+
+  snapshotInfo(): { position: string; time: number } | null {
+    const row = this.statements.snapshotInfo.get() as { position: number; time: number } | undefined;
+    return row ? { position: String(row.position), time: row.time } : null;
+  }
+
+  writeSnapshot(snapshot: StoredSnapshot): boolean {
     this.checkIdentity();
-    if (!write) {
-      this.statements.ping.get();
-      return;
-    }
+    return this.snapshotTransaction(snapshot);
+  }
+
+  /** Proves the file takes a commit: one row rewritten in a transaction of its own. */
+  probe(): void {
+    this.checkIdentity();
     try {
       this.statements.probeWrite.run(Date.now() / 1000);
     } catch (error) {
@@ -191,7 +215,7 @@ export class SqliteFile {
   /**
    * Refuses to go on once the path no longer names the file that is open. A deleted file stays
    * open and writable, and a file moved over it is never seen by this connection: either way
-   * commits would succeed into a file the next start does not load, and a 200 would be a lie.
+   * appends would succeed into a file the next start does not load, and a 200 would be a lie.
    * A restart opens whatever is at the path then.
    */
   private checkIdentity(): void {

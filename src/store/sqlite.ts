@@ -1,14 +1,14 @@
 import { Worker } from 'node:worker_threads';
-import { applyPatch, createState, emptyPatch, type Patch, type State } from '../domain/state.js';
-import type { SqliteOptions, StoredRows } from './sqlite-file.js';
-import { parseRecord } from './records.js';
-import { patchRows } from './sqlite-rows.js';
-import type { StoreReply, StoreRequest } from './sqlite-worker.js';
-import { StoreError, type HealthOptions, type Store } from './store.js';
+import { Arrivals } from './arrivals.js';
+import type { SqliteOptions } from './sqlite-file.js';
+import type { StoreReply, StoreRequest, StoreValues } from './sqlite-worker.js';
+import { StoreError, type EntryFields, type LogStore, type LogTip, type Position, type StoredEntry, type StoredSnapshot } from './store.js';
 
 export type { SqliteOptions } from './sqlite-file.js';
 
-type Waiting = { resolve: (reply: StoreReply & { ok: true }) => void; reject: (error: Error) => void };
+type Waiting = { resolve: (value: unknown) => void; reject: (error: Error) => void };
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type Request = DistributiveOmit<StoreRequest, 'id'>;
 
 /**
  * The worker's entry. Run from source (the tests, tsx) the worker is TypeScript too, and is
@@ -22,63 +22,113 @@ function workerEntry(): { filename: string | URL; eval: boolean } {
 }
 
 /**
- * The embedded store. The SQLite file is written by a worker thread of its own, so that a
- * commit (and, with SQLITE_SYNCHRONOUS=full, its fsync) never blocks the event loop: webhooks
- * are parsed and validated while the previous batch is being written, and a scrape is never
- * held up by the disk. The ingestor still awaits every commit before it answers.
+ * STORE=sqlite, the embedded default: the log and its snapshot in one SQLite file, written by a
+ * worker thread of its own so that an append (and, with SQLITE_SYNCHRONOUS=full, its fsync)
+ * never blocks the event loop.
+ *
+ * This process is the file's only writer (SqliteFile holds its lock), so the entries it appended
+ * are the whole log after the ones the file held at open: the fold reads those from the file
+ * once, at start, and every later entry from memory as soon as it is durable.
  *
  * Should the worker die, the requests in flight fail (StatusMate retries them) and the next
  * request starts a new worker on the same file.
  */
-export class SqliteStore implements Store {
+export class SqliteLog implements LogStore {
+  readonly kind = 'sqlite';
+  readonly origin = '0';
   private worker: Worker | undefined;
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 0;
   private closed = false;
-  /**
-   * Set when a commit failed, cleared when the state is read again. The worker refuses the
-   * commits queued behind a failed one; this also covers a worker that died and was replaced.
-   */
-  private refusing = false;
+  /** Entries up to here are read from the file (what it held at open); later ones from `tail`. */
+  private openedAt = 0;
+  /** Durable entries appended by this process and not yet read by the fold. */
+  private tail: StoredEntry[] = [];
+  private last = 0;
+  private lastTime = 0;
+  private readonly arrivals = new Arrivals();
 
-  constructor(private readonly options: SqliteOptions) {
-    this.worker = this.spawn();
+  constructor(private readonly options: SqliteOptions) {}
+
+  before(a: Position, b: Position): boolean {
+    return Number(a) < Number(b);
   }
 
-  async load(): Promise<State> {
-    // Commits sent from here on are queued behind this read.
-    this.refusing = false;
-    const { rows } = await this.request({ op: 'read' });
-    try {
-      return stateOf(rows as StoredRows);
-    } catch (error) {
-      throw new StoreError(`SQLite file ${this.options.path}: ${(error as Error).message}`);
-    }
+  async open(): Promise<void> {
+    this.worker ??= this.spawn();
+    const end = await this.request<'open'>({ op: 'open' });
+    this.openedAt = this.last = end.position;
+    this.lastTime = end.time;
   }
 
-  async commit(patch: Patch): Promise<void> {
-    if (this.refusing) throw new StoreError('not committed: an earlier commit failed and the state was not read since');
+  async append(entries: EntryFields[]): Promise<(Error | null)[]> {
+    // Never backwards, so the log's time is ordered as its entries are.
+    const time = (this.lastTime = Math.max(this.lastTime, Date.now() / 1000));
+    let positions: number[];
     try {
-      await this.request({ op: 'commit', rows: patchRows(patch) });
+      positions = await this.request<'append'>({ op: 'append', rows: entries.map((fields) => ({ time, entry: JSON.stringify(fields) })) });
     } catch (error) {
-      this.refusing = true;
-      throw error;
+      return entries.map(() => error as Error);
     }
+    positions.forEach((position, index) => this.tail.push({ position: String(position), time, fields: entries[index] as EntryFields }));
+    this.last = Math.max(this.last, positions.at(-1) ?? 0);
+    this.arrivals.notify();
+    return entries.map(() => null);
   }
 
-  async healthy(options: HealthOptions = {}): Promise<boolean> {
-    try {
-      await this.request({ op: 'ping', write: options.probeWrite ?? false });
-      return true;
-    } catch (error) {
-      options.onFailure?.((error as Error).message);
-      return false;
+  async read(after: Position, max: number): Promise<StoredEntry[]> {
+    const from = Number(after);
+    if (from < this.openedAt) {
+      const rows = await this.request<'read'>({ op: 'read', after: from, max });
+      return rows.map(([position, time, entry]) => ({ position: String(position), time, fields: JSON.parse(entry) as EntryFields }));
     }
+    this.dropThrough(from);
+    if (this.tail.length === 0 && !this.closed) {
+      await this.arrivals.wait(1_000);
+      this.dropThrough(from);
+    }
+    return this.tail.slice(0, max);
+  }
+
+  private dropThrough(position: number): void {
+    let folded = 0;
+    while (folded < this.tail.length && Number((this.tail[folded] as StoredEntry).position) <= position) folded += 1;
+    if (folded > 0) this.tail = this.tail.slice(folded);
+  }
+
+  tip(from: Position): Promise<LogTip> {
+    // The only writer knows where its log ends.
+    return Promise.resolve({ position: String(this.last), time: this.lastTime, entriesAfter: Math.max(0, this.last - Number(from)) });
+  }
+
+  readSnapshot(): Promise<StoredSnapshot | null> {
+    return this.request<'snapshot'>({ op: 'snapshot' });
+  }
+
+  snapshotInfo(): Promise<{ position: Position; time: number } | null> {
+    return this.request<'snapshotInfo'>({ op: 'snapshotInfo' });
+  }
+
+  writeSnapshot(snapshot: StoredSnapshot): Promise<boolean> {
+    return this.request<'writeSnapshot'>({ op: 'writeSnapshot', snapshot });
+  }
+
+  async probe(): Promise<void> {
+    await this.request<'probe'>({ op: 'probe' });
+  }
+
+  connected(): boolean {
+    return !this.closed;
+  }
+
+  reconnects(): number {
+    return 0;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.arrivals.notify();
     const worker = this.worker;
     if (!worker) return;
     try {
@@ -89,13 +139,13 @@ export class SqliteStore implements Store {
     }
   }
 
-  private request(message: DistributiveOmit<StoreRequest, 'id'>): Promise<StoreReply & { ok: true }> {
+  private request<K extends keyof StoreValues>(message: Request & { op: K }): Promise<StoreValues[K]> {
     if (this.closed) return Promise.reject(new StoreError('SQLite store is closed'));
     this.worker ??= this.spawn();
-    return this.send(this.worker, message);
+    return this.send(this.worker, message) as Promise<StoreValues[K]>;
   }
 
-  private send(worker: Worker, message: DistributiveOmit<StoreRequest, 'id'>): Promise<StoreReply & { ok: true }> {
+  private send(worker: Worker, message: Request): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       // The worker keeps the process alive only while it owes an answer.
@@ -110,7 +160,7 @@ export class SqliteStore implements Store {
     if (!waiting) return;
     this.waiting.delete(reply.id);
     if (this.waiting.size === 0) worker.unref();
-    if (reply.ok) waiting.resolve(reply);
+    if (reply.ok) waiting.resolve(reply.value);
     else waiting.reject(new StoreError(reply.message));
   }
 
@@ -130,18 +180,4 @@ export class SqliteStore implements Store {
     worker.on('exit', (code) => fail(`exited with code ${code}`));
     return worker;
   }
-}
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-function stateOf(rows: StoredRows): State {
-  const patch = emptyPatch();
-  patch.pages = rows.pages.map((row) => parseRecord('pages', row));
-  patch.components = rows.components.map((row) => parseRecord('components', row));
-  patch.incidents = rows.incidents.map((row) => parseRecord('incidents', row));
-  patch.maintenances = rows.maintenances.map((row) => parseRecord('maintenances', row));
-  patch.seen = rows.seen;
-  const state = createState();
-  applyPatch(state, patch);
-  return state;
 }

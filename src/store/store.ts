@@ -1,40 +1,114 @@
-import type { Patch, State } from '../domain/state.js';
+// What every store is: an ordered, durable log of validated events plus one snapshot of the
+// state folded from it. A store only does I/O. It never runs the reducer: the fold loop
+// (src/log/fold-loop.ts) appends, reads in order, folds, snapshots and trims through this
+// interface, the same for memory, SQLite and Redis. test/store/contract.test.ts is its contract.
 
 /**
- * Where the state lives between restarts. The ingestor is the only writer. It may call `commit`
- * again before the previous commit resolved (it reduces the next batch while one is written),
- * so a store applies commits in the order they were called, and once one fails it refuses every
- * later one until `load` is called: no commit may land on top of one that did not.
+ * Where an entry stands in the log. Opaque to the fold loop: only the store that made it
+ * compares two (`before`). The store's `origin` comes before every entry.
  */
-export interface Store {
-  /** Reads the whole persisted state: at start-up, and to recover after a failed commit. */
-  load(): Promise<State>;
+export type Position = string;
+
+/** An entry as appended: the encoded fields of one event (src/log/entry.ts). */
+export type EntryFields = Record<string, string>;
+
+/** An entry as read back, in log order. */
+export type StoredEntry = {
+  position: Position;
+  /** The log's time of the entry, in Unix seconds: the receipt time every fold reduces it with. */
+  time: number;
+  fields: EntryFields;
+};
+
+export type LogTip = { position: Position; time: number; entriesAfter: number };
+
+/** The serialised state after the entry at `position` (whose time was `time`). */
+export type StoredSnapshot = { position: Position; time: number; format: string; data: string };
+
+/**
+ * The contract. Methods may be called concurrently unless noted; a store serialises what it must.
+ * Errors: a rejected promise carrying a StoreError (a store that cannot serve now: the fold loop
+ * retries, webhooks get 503) or a LogLost (the log is not the one this process folded: the fold
+ * loop stops for good and reports not ready).
+ */
+export interface LogStore {
+  /** `memory`, `sqlite` or `redis`: for logs and the landing page. */
+  readonly kind: string;
+  /** The position before the first entry. */
+  readonly origin: Position;
+  /** Whether `a` comes strictly before `b` in this log. */
+  before(a: Position, b: Position): boolean;
+
   /**
-   * Persists every change of the patch (state changes and the event's dedup record) in one
-   * atomic step: all or nothing. Rejects when it could not; then nothing was changed.
+   * Opens the log and checks it can be served: rejects with a StoreError naming the cause when
+   * it cannot, for good (a file another process holds, a format newer than this version's).
+   * A store that is only unreachable for now (Redis down) resolves and keeps reconnecting.
    */
-  commit(patch: Patch): Promise<void>;
+  open(): Promise<void>;
+
   /**
-   * Whether the store can serve reads and commits right now (readiness, `statusmate_store_up`).
-   * A cheap check by default; see HealthOptions for a write that proves commits work.
+   * Appends entries durably, in the order given, after every entry appended before. Resolves
+   * with one result per entry: null once the entry is durable, or the error that kept it out.
+   * An entry whose outcome is unknown (a timeout) may still be in the log; the fold decides.
    */
-  healthy(options?: HealthOptions): Promise<boolean>;
-  /** Releases the store; called once, after the HTTP servers stopped. */
+  append(entries: EntryFields[]): Promise<(Error | null)[]>;
+
+  /**
+   * Entries after `after`, in order, at most `max`; when there are none, waits up to about a
+   * second for one and resolves empty otherwise. One reader at a time (the fold loop).
+   * Rejects with LogBehind when entries after `after` were trimmed (reload the snapshot).
+   */
+  read(after: Position, max: number): Promise<StoredEntry[]>;
+
+  /**
+   * The last entry's position and time (the origin and 0 when the log is empty), and how many
+   * entries come after `from` (counted up to about ten thousand): the fold's lag.
+   */
+  tip(from: Position): Promise<LogTip>;
+
+  /** The snapshot, or null when none was written. Rejects with LogLost when it cannot be read. */
+  readSnapshot(): Promise<StoredSnapshot | null>;
+
+  /** Where the stored snapshot stands, without its data; null when none. Rejects with LogLost when unreadable. */
+  snapshotInfo(): Promise<{ position: Position; time: number } | null>;
+
+  /**
+   * Stores `snapshot` unless a newer one is stored, and trims entries that no reader needs any
+   * more. Resolves whether it was written.
+   */
+  writeSnapshot(snapshot: StoredSnapshot): Promise<boolean>;
+
+  /**
+   * Proves the store takes writes now, by a write of its own that changes no entry. Asked while
+   * appends fail: a replica that is not ready gets no webhooks to show that the store recovered.
+   */
+  probe(): Promise<void>;
+
+  /** Whether the connection is up (false while a network store reconnects). Cheap; no I/O. */
+  connected(): boolean;
+
+  /** Times this store reconnected since it opened (0 for embedded stores). */
+  reconnects(): number;
+
+  /** Releases the store; called once, after the fold loop stopped appending. */
   close(): Promise<void>;
 }
 
-export type HealthOptions = {
-  /**
-   * Also prove that a commit would succeed, by a write of the store's own that changes no state.
-   * Asked while commits are failing (a full disk passes a read-only check): a pod that is not
-   * ready gets no webhooks, so no commit of an event would ever show that the store recovered.
-   */
-  probeWrite?: boolean;
-  /** Told why, when the answer is false and the store knows. */
-  onFailure?: (reason: string) => void;
-};
-
-/** A commit that failed: the event was not applied and StatusMate should retry it. */
+/** A store that cannot serve now: the event was not stored, and StatusMate should retry it. */
 export class StoreError extends Error {
   override name = 'StoreError';
+}
+
+/** Entries after the position asked for are gone from the log: the reader must reload the snapshot. */
+export class LogBehind extends Error {
+  override name = 'LogBehind';
+}
+
+/**
+ * The log is not the one this process folded (flushed, deleted, trimmed past what a snapshot
+ * covers, a snapshot that cannot be read, a format newer than this version's). Nothing is
+ * answered 200 until an operator restores the store or resets it (see the README).
+ */
+export class LogLost extends Error {
+  override name = 'LogLost';
 }

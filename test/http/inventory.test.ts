@@ -115,12 +115,12 @@ describe('events for declared pages', () => {
 
   it('keeps the webhook state and the declared overlay across a restart on the same store file', async () => {
     const dir = tempDir();
-    const { SqliteStore } = await import('../../src/store/sqlite.js');
+    const { SqliteLog } = await import('../../src/store/sqlite.js');
     const file = inventoryFile();
-    app = await start(file, { store: new SqliteStore({ path: join(dir, 'state.db'), synchronous: 'normal' }) });
+    app = await start(file, { store: new SqliteLog({ path: join(dir, 'state.db'), synchronous: 'normal' }) });
     await post(componentEvent(API, 'major_outage', { status_page: ACME_UUID }), 'all-pages');
     await app.close();
-    app = await start(file, { store: new SqliteStore({ path: join(dir, 'state.db'), synchronous: 'normal' }) });
+    app = await start(file, { store: new SqliteLog({ path: join(dir, 'state.db'), synchronous: 'normal' }) });
     const text = await metrics();
     expect(sampleValue(text, 'statusmate_component_impact_level', { component_uuid: API })).toBe(4);
     expect(sampleValue(text, 'statusmate_component_impact_level', { component_uuid: WEBSITE })).toBe(0);
@@ -227,16 +227,18 @@ describe('reloading the status pages file', () => {
 });
 
 describe('reloading an unchanged file', () => {
-  it('does not reread the store, and still counts as a successful reload', async () => {
+  it('neither rereads the store nor changes the state, and still counts as a successful reload', async () => {
     app = await start();
     const loads = { count: 0 };
-    const load = app.store.load.bind(app.store);
-    app.store.load = async () => {
+    const readSnapshot = app.store.readSnapshot.bind(app.store);
+    app.store.readSnapshot = async () => {
       loads.count += 1;
-      return load();
+      return readSnapshot();
     };
+    const version = app.ingestor.state.version;
     expect((await request(app.main).post('/-/reload')).status).toBe(200);
     expect(loads.count).toBe(0);
+    expect(app.ingestor.state.version).toBe(version);
     expect(sampleValue(await metrics(), 'statusmate_config_last_reload_successful')).toBe(1);
   });
 });

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryStore } from '../../src/store/memory.js';
+import { MemoryLog } from '../../src/store/memory.js';
 import { makeApp, type TestApp } from '../support/app.js';
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await makeApp({ store: new MemoryStore(), maxComponents: 50 });
+  app = await makeApp({ store: new MemoryLog(), maxComponents: 50 });
 });
 afterAll(async () => app.close());
 

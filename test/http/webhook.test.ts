@@ -5,8 +5,8 @@ import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite.js';
-import { domainSamples, fixture, makeApp, sampleValue, tempDir, type TestApp } from '../support/app.js';
+import { faulty } from '../support/faulty-store.js';
+import { domainSamples, fixture, makeApp, sampleValue, sqliteStore, tempDir, type TestApp } from '../support/app.js';
 
 const SEEDS = ['seed-component-impact-updated.json', 'seed-incident-created.json', 'seed-incident-created-example.json', 'seed-maintenance-created.json'];
 const COMPONENT_UUID = '5f844cb4-32f8-43eb-aa3d-99c925d8fffe';
@@ -218,11 +218,10 @@ describe('POST /webhook answers', () => {
     expect(requestsTotal(await metrics(), 'unknown', 'too_large')).toBe(2);
   });
 
-  it('503 when the store cannot commit, leaving the state unchanged, and 200 once it can', async () => {
-    const path = join(tempDir(), 'locked.db');
-    app = await makeApp({ store: new SqliteStore({ path, synchronous: 'normal', busyTimeoutMs: 20 }) });
-    const other = new Database(path);
-    other.exec('BEGIN EXCLUSIVE');
+  it('503 when the store cannot append, leaving the state unchanged, and 200 once it can', async () => {
+    const store = faulty(sqliteStore());
+    app = await makeApp({ store });
+    store.failWrites('SQLite append failed: database or disk is full');
     const refused = await post(componentEvent('major_outage'));
     expect(refused.status).toBe(503);
     expect(refused.body.error).toMatch(/retry/);
@@ -231,34 +230,31 @@ describe('POST /webhook answers', () => {
     const text = await metrics();
     expect(text).not.toContain('statusmate_component_impact_level{');
     expect(requestsTotal(text, 'component_impact_updated', 'error')).toBe(1);
-    other.exec('ROLLBACK');
-    other.close();
+    store.heal();
     const retried = await post(componentEvent('major_outage', { delivery_attempt: 1 }));
     expect(retried.status).toBe(200);
     expect(retried.body.status).toBe('applied');
   });
 
-  it('reports not ready while commits fail, and ready again once the store takes a write, with no restart and no webhook', async () => {
-    const path = join(tempDir(), 'locked.db');
-    app = await makeApp({ store: new SqliteStore({ path, synchronous: 'normal', busyTimeoutMs: 20 }) });
+  it('reports not ready while appends fail, and ready again once the store takes a write, with no restart and no webhook', async () => {
+    const store = faulty(sqliteStore());
+    app = await makeApp({ store });
     expect((await request(app.main).get('/readyz')).status).toBe(200);
-    const other = new Database(path);
-    other.exec('BEGIN EXCLUSIVE');
+    store.failWrites('SQLite append failed: database or disk is full');
     expect((await post(componentEvent('major_outage'))).status).toBe(503);
-    // Reads still work under another connection's write lock: only the failed commit tells.
     const ready = await request(app.main).get('/readyz');
     expect(ready.status).toBe(503);
     expect(ready.body).toEqual({ status: 'store unavailable' });
     expect(sampleValue(await metrics(), 'statusmate_store_up')).toBe(0);
-    expect(app.logs.lines.filter((line) => line.msg?.toString().startsWith('store unavailable'))).toEqual([
-      expect.objectContaining({ level: 'error', reason: expect.stringMatching(/database is locked/) }),
+    // The real error, once, however many appends and probes fail.
+    expect((await post(componentEvent('partial_outage'))).status).toBe(503);
+    expect(app.logs.lines.filter((line) => line.msg === 'the store refuses writes: not ready until a write succeeds')).toEqual([
+      expect.objectContaining({ level: 'error', err: expect.stringMatching(/disk is full/) }),
     ]);
-    other.exec('ROLLBACK');
-    other.close();
+    store.heal();
     expect((await request(app.main).get('/readyz')).status).toBe(200);
     expect(sampleValue(await metrics(), 'statusmate_store_up')).toBe(1);
-    expect(app.logs.lines.some((line) => line.level === 'info' && line.msg === 'store available again: commits succeed; ready')).toBe(true);
-    expect((await post(componentEvent('major_outage', { delivery_attempt: 1 }))).body.status).toBe('applied');
+    expect(app.logs.lines.some((line) => line.level === 'info' && line.msg === 'the store takes writes again')).toBe(true);
   });
 
   it('200 refused_limit for a new component past MAX_COMPONENTS, logged and counted', async () => {

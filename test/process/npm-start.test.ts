@@ -1,4 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireBuild } from '../support/exporter.js';
 import { REPO_ROOT } from '../support/helm.js';
@@ -66,7 +68,8 @@ describe('npm start', () => {
     const [node, ...others] = childrenOf(child.pid as number);
     expect(others).toEqual([]); // npm runs node itself (exec), no shell in between
     exporterPid = node;
-    expect(execFileSync('ps', ['-o', 'comm=', '-p', String(node)], { encoding: 'utf8' }).trim()).toBe('node');
+    // The program itself, not a shell: its first argument is the node binary (Node 24 names its main thread MainThread, so `comm` no longer says node).
+    expect(basename(readFileSync(`/proc/${String(node)}/cmdline`, 'utf8').split('\0')[0] ?? '')).toBe('node');
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     await exited;

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryStore } from '../../src/store/memory.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { MemoryLog } from '../../src/store/memory.js';
+import { SqliteLog } from '../../src/store/sqlite.js';
 import { domainSamples, makeApp, tempDir, type TestApp } from '../support/app.js';
-import { eventually, redisBackend, redisTool, startRedis, type RedisServer } from '../support/redis.js';
+import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
 
 // One contract, run against every store through the app as it is wired: what StatusMate sees
 // (outcomes), what a scrape sees, and what survives a restart where the store is durable.
@@ -21,13 +21,13 @@ let redis: RedisServer | undefined;
 let prefixes = 0;
 
 const KINDS: Kind[] = [
-  { name: 'memory', durable: false, medium: () => () => makeApp({ store: new MemoryStore() }) },
+  { name: 'memory', durable: false, medium: () => () => makeApp({ store: new MemoryLog() }) },
   {
     name: 'SQLite',
     durable: true,
     medium: () => {
       const path = join(tempDir(), 'contract.db');
-      return () => makeApp({ store: new SqliteStore({ path, synchronous: 'normal' }) });
+      return () => makeApp({ store: new SqliteLog({ path, synchronous: 'normal' }) });
     },
   },
   {
@@ -37,7 +37,7 @@ const KINDS: Kind[] = [
     medium: () => {
       const keyPrefix = `contract${prefixes++}:`;
       return async () => {
-        const app = await makeApp({ backend: redisBackend({ url: (redis as RedisServer).url, keyPrefix }) });
+        const app = await makeApp({ store: redisStore({ url: (redis as RedisServer).url, keyPrefix }) });
         await eventually(
           () =>
             request(app.main)

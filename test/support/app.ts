@@ -4,16 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Apps } from '../../src/app.js';
+import request from 'supertest';
 import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
-import { assemble, storeBackend, type Backend } from '../../src/exporter.js';
-import type { Overlay } from '../../src/ingest/ingestor.js';
+import { assemble } from '../../src/exporter.js';
 import type { EventSink } from '../../src/ingest/sink.js';
 import { LiveInventory } from '../../src/inventory/live.js';
+import type { FoldLoop, SnapshotPolicy } from '../../src/log/fold-loop.js';
 import { createLogger, type Logger } from '../../src/logger.js';
-import { MemoryStore } from '../../src/store/memory.js';
-import { HealthTrackingStore } from '../../src/store/health-tracking.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
-import type { Store } from '../../src/store/store.js';
+import { SqliteLog } from '../../src/store/sqlite.js';
+import type { LogStore } from '../../src/store/store.js';
 import { isSharedStateSample } from '../../src/metrics/names.js';
 
 export const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
@@ -35,20 +34,19 @@ export class LogCapture extends Writable {
 }
 
 export type TestApp = Apps & {
-  /** The store, when the app was built on one (not given `backend`). */
-  store: Store;
+  store: LogStore;
+  fold: FoldLoop;
   ingestor: EventSink;
   inventory: LiveInventory;
   logs: LogCapture;
-  /** How many patches were committed since the app was built (0: the state is as loaded). */
+  /** How many changes the fold applied since the app was built (0: the state is as loaded). */
   commits(): number;
   close(): Promise<void>;
 };
 
 export type TestAppOptions = {
-  store?: Store;
-  /** Build on the backend this makes (given the app's logger) instead of a store (Redis); `store` is then unused. */
-  backend?: (logger: Logger, overlay: Overlay) => Backend | Promise<Backend>;
+  /** The store, or what makes it given the app's logger; default: a SQLite file in a temp dir. */
+  store?: LogStore | ((logger: Logger) => LogStore);
   tokens?: string[];
   maxBodyBytes?: number;
   maxComponents?: number;
@@ -60,35 +58,59 @@ export type TestAppOptions = {
   /** Where the file's `token_env` variables are read. */
   env?: NodeJS.ProcessEnv;
   version?: string;
+  answerTimeoutMs?: number;
+  snapshots?: Partial<SnapshotPolicy>;
 };
 
-/**
- * The real app, wired as server.ts wires it (prune timer, drain on close), on a real SQLite file
- * in a temp dir unless a store or backend is given.
- */
+/** A SQLite log on a new file in a temp dir. */
+export const sqliteStore = (path = join(tempDir(), 'test.db')) => new SqliteLog({ path, synchronous: 'normal' });
+
+/** The real app, wired by the same assemble() as server.ts, on a real SQLite file unless a store is given. */
 export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
   const logs = new LogCapture();
   const logger = createLogger('debug', logs);
-  // Wrapped as src/server.ts wraps it: a failed commit counts against readiness.
-  const store = new HealthTrackingStore(options.store ?? new SqliteStore({ path: join(tempDir(), 'test.db'), synchronous: 'normal' }), logger);
+  const store = typeof options.store === 'function' ? options.store(logger) : (options.store ?? sqliteStore());
   const tokens = options.tokens ?? [];
   const defaultStatusPage = options.defaultStatusPage ?? 'default';
   const inventory = LiveInventory.load({ file: options.statusPagesFile, env: options.env ?? {}, allPagesTokens: tokens, defaultStatusPage, logger });
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits, ...(options.maxComponents === undefined ? {} : { maxComponents: options.maxComponents }) };
-  const backend = options.backend ? await options.backend(logger, inventory.overlay) : await storeBackend(store, limits, inventory.overlay);
-  const exporter = await assemble(backend, {
+  const exporter = await assemble({
     logger,
+    store,
+    limits,
+    retentionSeconds: 7 * 24 * 3600,
     webhook: { tokens, maxBodyBytes: options.maxBodyBytes ?? 262_144, defaultStatusPage },
     separateMetrics: options.separateMetrics ?? false,
-    retentionSeconds: 7 * 24 * 3600,
     build: { version: options.version ?? 'test', revision: 'test' },
     inventory,
-    store: options.backend ? 'redis' : options.store instanceof MemoryStore ? 'memory' : 'sqlite',
+    storeName: store.kind === 'redis' ? 'redis' : store.kind === 'memory' ? 'memory' : 'sqlite',
+    ...(options.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: options.answerTimeoutMs }),
+    ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
   });
   const { state } = exporter;
-  // After the overlay of declared pages, which changes memory but commits nothing.
+  // After the overlay of declared pages, which changes memory but appends nothing.
   const loadedVersion = state.version;
-  return { ...exporter.apps, store, ingestor: exporter.sink, inventory, logs, commits: () => state.version - loadedVersion, close: () => exporter.close() };
+  return {
+    ...exporter.apps,
+    store,
+    fold: exporter.fold,
+    ingestor: exporter.sink,
+    inventory,
+    logs,
+    commits: () => state.version - loadedVersion,
+    close: () => exporter.close(),
+  };
+}
+
+/** Polls /readyz until it answers 200. */
+export async function whenReady(app: { main: Parameters<typeof request>[0] }, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { status } = await request(app.main).get('/readyz');
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`/readyz still answered ${status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 /** The samples of a metrics text whose name starts with `statusmate_` and is not telemetry of this process. */

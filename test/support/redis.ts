@@ -1,9 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
-import type { Overlay } from '../../src/ingest/ingestor.js';
-import type { Backend } from '../../src/exporter.js';
 import type { Logger } from '../../src/logger.js';
-import { RedisLog, type RedisLogOptions } from '../../src/store/redis-log.js';
+import { RedisStore, type RedisStoreOptions } from '../../src/store/redis.js';
 import { freePort } from './prometheus.js';
 import { tempDir } from './app.js';
 import { findTool } from './tools.js';
@@ -104,23 +101,11 @@ async function pings(port: number): Promise<boolean> {
   });
 }
 
-export type RedisBackendOptions = Partial<Omit<RedisLogOptions, 'logger'>> & { url: string };
+export type RedisStoreTestOptions = Partial<Omit<RedisStoreOptions, 'logger'>> & { url: string };
 
-/** A started RedisLog as an app backend (makeApp's `backend`), with the test defaults. */
-export function redisBackend(options: RedisBackendOptions): (logger: Logger, overlay: Overlay) => Backend {
-  return (logger, overlay) => {
-    const log = new RedisLog({
-      keyPrefix: 'statusmate:',
-      waitReplicas: 0,
-      limits: DEFAULT_LIMITS,
-      retentionSeconds: 7 * 24 * 3600,
-      ...options,
-      logger,
-      overlay,
-    });
-    log.start();
-    return { sink: log, health: log, reseed: (next) => log.reseed(next), close: () => log.close() };
-  };
+/** What makes a RedisStore (makeApp's `store`), with the test defaults. */
+export function redisStore(options: RedisStoreTestOptions): (logger: Logger) => RedisStore {
+  return (logger) => new RedisStore({ keyPrefix: 'statusmate:', waitReplicas: 0, ...options, logger });
 }
 
 /** Polls until `check` holds, or fails after `timeoutMs` with what it last saw; `read` may answer at once or later. */

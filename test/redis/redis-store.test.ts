@@ -3,14 +3,21 @@ import { join } from 'node:path';
 import { createClient } from 'redis';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
-import { PRUNE_WINDOW_SECONDS } from '../../src/store/redis-log.js';
-import { entryFields, redisKeys } from '../../src/store/redis-format.js';
-import { domainSamples, makeApp, sampleValue, tempDir, type TestApp } from '../support/app.js';
+import type { StatusMateEvent } from '../../src/domain/event.js';
+import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
+import { encodeEntry } from '../../src/log/entry.js';
+import { PRUNE_WINDOW_SECONDS } from '../../src/log/fold-loop.js';
+import { redisKeys } from '../../src/store/redis-format.js';
+import { domainSamples, makeApp, sampleValue, tempDir, type TestApp, type TestAppOptions } from '../support/app.js';
 import { componentUpdate, incident, affects } from '../support/events.js';
-import { eventually, redisBackend, redisTool, startRedis, type RedisBackendOptions, type RedisServer } from '../support/redis.js';
+import { eventually, redisStore, redisTool, startRedis, type RedisStoreTestOptions, type RedisServer } from '../support/redis.js';
 
-// RedisLog in process, two or three apps on one real redis-server: what the fold guarantees.
+const entryFields = (origin: string, event: StatusMateEvent, limits: Limits, retention: number) =>
+  Object.entries(encodeEntry(origin, event, limits, retention)).flat();
+const REFUSING = 'refusing the store: it is not what this process can fold; not ready until an operator acts (see the README)';
+const SNAPSHOT_OFTEN = { snapshots: { checkMs: 50, maxAgeMs: 0 } };
+
+// The fold loop on RedisStore in process, two or three apps on one real redis-server: what the fold guarantees.
 
 const KEYS = redisKeys('statusmate:');
 const component = (n: number, impact: string, extra: Record<string, unknown> = {}) => ({
@@ -38,8 +45,8 @@ afterEach(async () => {
   redis = undefined;
 });
 
-const open = async (options: Partial<RedisBackendOptions> = {}) => {
-  const app = await makeApp({ backend: redisBackend({ url: (redis as RedisServer).url, ...options }) });
+const open = async (options: Partial<RedisStoreTestOptions> = {}, appOptions: TestAppOptions = {}) => {
+  const app = await makeApp({ ...appOptions, store: redisStore({ url: (redis as RedisServer).url, ...options }) });
   apps.push(app);
   await eventually(
     () =>
@@ -81,7 +88,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     await post(b, component(2, 'major_outage'));
     const client = await raw();
     try {
-      expect((await client.keys('*')).sort()).toEqual([KEYS.log]);
+      const keys = await client.keys('*');
+      expect(keys).toContain(KEYS.log);
+      expect(keys).toContain(KEYS.epoch);
+      for (const key of keys) expect(key.startsWith('{statusmate}:')).toBe(true);
       expect(KEYS.log).toBe('{statusmate}:log');
       expect(await client.xLen(KEYS.log)).toBe(2);
     } finally {
@@ -92,7 +102,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
   it('keeps the pages and components declared in its status pages file out of its snapshots, and shows them all the same', async () => {
     const file = join(tempDir(), 'status-pages.yaml');
     writeFileSync(file, 'status_pages:\n  - id: declared\n    components:\n      - uuid: 00000000-0000-4000-8000-0000000000d1\n        name: Declared\n');
-    const app = await makeApp({ statusPagesFile: file, backend: redisBackend({ url: (redis as RedisServer).url, snapshotCheckMs: 50, snapshotMaxAgeMs: 0 }) });
+    const app = await makeApp({ statusPagesFile: file, store: redisStore({ url: (redis as RedisServer).url }), ...SNAPSHOT_OFTEN });
     apps.push(app);
     await eventually(
       () =>
@@ -119,8 +129,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
   });
 
   it('snapshots and trims the log, and a replica started later loads the snapshot and converges', async () => {
-    const snapshots = { snapshotCheckMs: 50, snapshotMaxAgeMs: 0 };
-    const a = await open(snapshots);
+    const a = await open({}, SNAPSHOT_OFTEN);
     for (let n = 0; n < 30; n++) expect((await post(a, component(n, 'major_outage'))).status).toBe(200);
     const client = await raw();
     try {
@@ -140,7 +149,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     }
     const late = await open();
     expect(late.ingestor.state.componentCount).toBe(40);
-    expect(late.logs.lines.some((line) => line.msg === 'Redis log opened; folding from here' && line.folded_to !== '0-0')).toBe(true);
+    expect(late.logs.lines.some((line) => line.msg === 'log opened; folding from here' && line.folded_to !== '0-0')).toBe(true);
     expect(domainSamples(await metrics(late))).toEqual(domainSamples(await metrics(a)));
   });
 
@@ -195,9 +204,9 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     );
     expect((await post(a, component(1, 'major_outage'))).status).toBe(503);
     expect(sampleValue(await metrics(a), 'statusmate_store_up')).toBe(0);
-    const refusals = a.logs.lines.filter((line) => line.msg === 'refusing the Redis store: not ready until a version that reads it runs');
+    const refusals = a.logs.lines.filter((line) => line.msg === REFUSING);
     expect(refusals).toHaveLength(1);
-    expect(String(refusals[0]?.reason)).toContain('format 2; this exporter reads format 1');
+    expect(String(refusals[0]?.reason)).toContain('has format 2, newer than this exporter reads');
   });
 
   it('while Redis is down answers 503 fast, keeps serving the last state, and is ready again once it is back', async () => {
@@ -251,10 +260,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     } finally {
       client.destroy();
     }
-    const app = await makeApp({ backend: redisBackend({ url: (redis as RedisServer).url }) });
+    const app = await makeApp({ store: redisStore({ url: (redis as RedisServer).url }) });
     apps.push(app);
     await eventually(
-      () => app.logs.lines.filter((line) => line.msg === 'refusing the Redis store: not ready until a version that reads it runs'),
+      () => app.logs.lines.filter((line) => line.msg === REFUSING),
       (lines) => lines.length === 1,
     );
     expect((await request(app.main).get('/readyz')).status).toBe(503);
@@ -270,7 +279,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis with a password
   it('authenticates, keeps its keys in that database, and never logs the password', async () => {
     secured = await startRedis({ password: 's3cret-pw' });
     const url = `redis://default:s3cret-pw@127.0.0.1:${secured.port}/3`;
-    const app = await makeApp({ backend: redisBackend({ url }) });
+    const app = await makeApp({ store: redisStore({ url }) });
     apps.push(app);
     await eventually(
       () =>
@@ -289,7 +298,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis with a password
     } finally {
       client.destroy();
     }
-    const wrong = await makeApp({ backend: redisBackend({ url: `redis://default:not-the-pw@127.0.0.1:${secured.port}/3` }) });
+    const wrong = await makeApp({ store: redisStore({ url: `redis://default:not-the-pw@127.0.0.1:${secured.port}/3` }) });
     apps.push(wrong);
     await eventually(
       () => wrong.logs.lines.some((line) => line.msg === 'Redis unreachable; reconnecting with back-off'),

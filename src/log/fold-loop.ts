@@ -1,0 +1,609 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { StatusMateEvent } from '../domain/event.js';
+import type { Overlay } from '../domain/inventory.js';
+import { prune } from '../domain/prune.js';
+import { reduce, type Decision, type Limits } from '../domain/reducer.js';
+import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState } from '../domain/state.js';
+import { dedupKey } from '../ingest/dedup-key.js';
+import type { EventSink, StoreHealth } from '../ingest/sink.js';
+import type { Logger } from '../logger.js';
+import { LogBehind, LogLost, StoreError, type EntryFields, type LogStore, type Position, type StoredEntry } from '../store/store.js';
+import { decodeEntry, encodeEntry, entryBytes } from './entry.js';
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from './snapshot.js';
+
+/**
+ * The log's time is cut into windows of this length; the fold prunes when an entry is the first
+ * of a new window. Driven by entry times alone, so every process prunes at the same entry.
+ */
+export const PRUNE_WINDOW_SECONDS = 600;
+
+/** A fold that has heard nothing from its store for this long is down (a read waits about 1 s at most). */
+const READER_SILENCE_MS = 3_000;
+const READ_COUNT = 1_000;
+/** Enough to keep the store busy while the next batch waits: events arriving meanwhile make it larger. */
+const MAX_APPENDS_IN_FLIGHT = 2;
+/** How far behind the log's end the fold lag is counted. */
+const LAG_COUNT_LIMIT = 10_000;
+/** How long a readiness check waits for the fold to reach the log's end as of the check. */
+const CATCH_UP_WAIT_MS = 2_000;
+/** How long one of the loop's own checks (probe, tip) may take before the store counts as down. */
+const CHECK_TIMEOUT_MS = 1_000;
+
+export type SnapshotPolicy = {
+  /** How often the loop checks the store, its lag, and whether a snapshot is due. */
+  checkMs: number;
+  /** A snapshot is written once the stored one is this old and entries followed it… */
+  maxAgeMs: number;
+  /** …or once this many entries were folded since… */
+  maxEntries: number;
+  /** …or once the entries folded since take this many bytes. */
+  maxBytes: number;
+};
+
+export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { checkMs: 5_000, maxAgeMs: 60_000, maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 };
+
+export type FoldLoopOptions = {
+  store: LogStore;
+  limits: Limits;
+  retentionSeconds: number;
+  logger: Logger;
+  /** Memory-only records on top of the folded state: the declared status pages (see inventoryPatch). */
+  overlay?: Overlay;
+  /** How long an event may take from arrival to answer before it is answered 503. */
+  answerTimeoutMs?: number;
+  snapshots?: Partial<SnapshotPolicy>;
+};
+
+/** What /metrics says of the fold and its store (per process). */
+export type FoldStats = {
+  entriesFolded: number;
+  lagEntries: number;
+  lagSeconds: number;
+  /** Age of the newest snapshot, by the log's time, in seconds; null before any. */
+  snapshotAgeSeconds: number | null;
+  snapshotBytes: number;
+  snapshotFailures: number;
+  reconnects: number;
+};
+
+type Waiter = {
+  decision: Decision | undefined;
+  /** Set once the store said the entry is durable. */
+  durable: boolean;
+  resolve: (decision: Decision) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+};
+
+/**
+ * The one writer, the same for every store: the state is the fold of an ordered, durable log.
+ *
+ * A webhook's event is encoded into an entry and appended (events of one loop turn in one
+ * append); the loop reads the log in order and reduces every entry with the pure reducer, the
+ * entry's log time as receipt time and the appender's limits, so every process that folds the
+ * same log holds the same state. An event is answered once its entry is durable and folded,
+ * with the decision of that fold. The state never runs ahead of the log: an append that failed
+ * changed nothing, and there is nothing to recover.
+ *
+ * Pruning happens inside the fold, when the log's time enters a new window. Snapshots (the
+ * serialised state and the entry it covers) are written when the stored one is old or the log
+ * long; a process loads the newest at start, or when the entries it would read next were
+ * trimmed, and folds on from there.
+ *
+ * Health: `up` while the store answers and takes writes; `ready` once, in addition, the fold
+ * reached the end of the log as of the check. A log that is not the one this process folded
+ * (LogLost) stops the fold for good: no 200, not ready, one log line, until an operator acts.
+ */
+export class FoldLoop implements EventSink, StoreHealth {
+  readonly state = createState();
+  private readonly store: LogStore;
+  private readonly logger: Logger;
+  private readonly answerTimeoutMs: number;
+  private readonly policy: SnapshotPolicy;
+  private readonly processId = randomBytes(6).toString('base64url');
+  private sequence = 0;
+
+  private point: Position;
+  private pointTime = 0;
+  /** Whether the state was loaded from the store at least once. */
+  private loaded = false;
+  /** Whether the state was checked against the log since the store last failed to answer. */
+  private synced = false;
+  private reloadNeeded = false;
+  /** The log is not the one folded: permanent. */
+  private refusal: string | undefined;
+  /** Appends fail: until one (or a probe write) succeeds. */
+  private failure: string | undefined;
+  private closing = false;
+  private closed = false;
+  private lastReply = 0;
+  private lastReadError: string | undefined;
+
+  private readonly waiting = new Map<string, Waiter>();
+  private queue: { origin: string; fields: EntryFields }[] = [];
+  private scheduled = false;
+  private appending = 0;
+  private loop: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private checking = false;
+
+  private entriesFolded = 0;
+  private sinceSnapshot = { entries: 0, bytes: 0 };
+  private snapshotPosition: Position;
+  private snapshotTime: number | null = null;
+  private snapshotBytes = 0;
+  private snapshotFailures = 0;
+  private lag = { entries: 0, seconds: 0 };
+
+  private overlay: Overlay;
+  /**
+   * The records the overlay put in memory, so that snapshots leave them out and a reload can
+   * withdraw them: they are declared by this process's file, not folded from the log. A webhook
+   * about one replaces the object, and the replacement is folded state like any other.
+   */
+  private overlaid = new WeakSet<object>();
+
+  constructor(private readonly options: FoldLoopOptions) {
+    this.store = options.store;
+    this.logger = options.logger;
+    this.answerTimeoutMs = options.answerTimeoutMs ?? 5_000;
+    this.policy = { ...DEFAULT_SNAPSHOT_POLICY, ...options.snapshots };
+    this.point = this.store.origin;
+    this.snapshotPosition = this.store.origin;
+    this.overlay = options.overlay ?? (() => emptyPatch());
+    this.applyOverlay();
+  }
+
+  /**
+   * Opens the store (rejecting with its reason when it cannot serve at all, such as a file another
+   * process holds), then starts folding; resolves after the first attempt to load the state, so
+   * an embedded store is loaded before the servers listen, and a Redis that is down only delays
+   * readiness.
+   */
+  async start(): Promise<void> {
+    await this.store.open();
+    const firstSync = this.syncOnce();
+    this.loop = this.run(firstSync);
+    await firstSync.catch(() => undefined);
+    // Jitter, so that replicas started together do not all snapshot at the same moment.
+    const every = this.policy.checkMs + Math.floor(Math.random() * (this.policy.checkMs / 5));
+    this.timer = setInterval(() => void this.check(), every);
+    this.timer.unref();
+  }
+
+  // ---- taking events ----------------------------------------------------------------------
+
+  ingest(event: StatusMateEvent, _receivedAt: number): Promise<Decision> {
+    // _receivedAt is this process's clock; the fold uses the entry's log time, the same everywhere.
+    if (this.refusal !== undefined) return Promise.reject(new StoreError(`not stored: ${this.refusal}`));
+    if (this.closing) return Promise.reject(new StoreError('not stored: the exporter is shutting down'));
+    if (!this.store.connected() || !this.synced) return Promise.reject(new StoreError(`not stored: the ${this.store.kind} store is unavailable`));
+    // A retry of an event already folded (so already durable) is answered without an append:
+    // StatusMate's retry storms cost a lookup, not a write.
+    if ((event.deliveryAttempt ?? 0) >= 1 && this.state.seen.has(dedupKey(event))) {
+      return Promise.resolve({ outcome: 'duplicate', patch: emptyPatch(), notices: [] });
+    }
+    const origin = `${this.processId}:${this.sequence++}`;
+    return new Promise<Decision>((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.fail(origin, new StoreError(`not stored: no answer from the ${this.store.kind} store within ${this.answerTimeoutMs} ms`)),
+        this.answerTimeoutMs,
+      );
+      this.waiting.set(origin, { decision: undefined, durable: false, resolve, reject, timer });
+      this.queue.push({ origin, fields: encodeEntry(origin, event, this.options.limits, this.options.retentionSeconds) });
+      this.schedule();
+    });
+  }
+
+  /** Resolves when every event accepted so far has been answered. */
+  async drain(): Promise<void> {
+    // Bounded: every waiter settles within answerTimeoutMs.
+    while (this.waiting.size > 0 || this.queue.length > 0 || this.appending > 0) await sleep(5);
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    // setImmediate runs after the I/O callbacks of this loop turn: every event that arrived in it joins the append.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.append();
+    });
+  }
+
+  private async append(): Promise<void> {
+    if (this.appending >= MAX_APPENDS_IN_FLIGHT) return; // rescheduled when one finishes
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    this.appending += 1;
+    let results: (Error | null)[];
+    try {
+      results = await this.store.append(batch.map((item) => item.fields));
+    } catch (error) {
+      results = batch.map(() => asError(error));
+    } finally {
+      this.appending -= 1;
+      this.schedule();
+    }
+    let failed: Error | undefined;
+    results.forEach((result, index) => {
+      const { origin } = batch[index] as { origin: string };
+      if (result === null) {
+        this.settle(origin, (waiter) => (waiter.durable = true));
+      } else {
+        failed = result;
+        this.fail(origin, new StoreError(`not stored: ${result.message}`));
+      }
+    });
+    if (failed) this.writesFailing(failed.message);
+    else this.writesWork();
+  }
+
+  private settle(origin: string, update: (waiter: Waiter) => void): void {
+    const waiter = this.waiting.get(origin);
+    if (!waiter) return;
+    update(waiter);
+    if (!waiter.durable || !waiter.decision) return;
+    this.waiting.delete(origin);
+    clearTimeout(waiter.timer);
+    waiter.resolve(waiter.decision);
+  }
+
+  private fail(origin: string, error: Error): void {
+    const waiter = this.waiting.get(origin);
+    if (!waiter) return;
+    this.waiting.delete(origin);
+    clearTimeout(waiter.timer);
+    waiter.reject(error);
+  }
+
+  private writesFailing(reason: string): void {
+    if (this.failure === undefined) {
+      this.logger.error({ store: this.store.kind, err: reason }, 'the store refuses writes: not ready until a write succeeds');
+    }
+    this.failure = reason;
+  }
+
+  private writesWork(): void {
+    if (this.failure === undefined) return;
+    this.failure = undefined;
+    this.logger.info({ store: this.store.kind }, 'the store takes writes again');
+  }
+
+  // ---- folding ----------------------------------------------------------------------------
+
+  private async run(firstSync: Promise<void>): Promise<void> {
+    let backoff = 50;
+    await firstSync.catch((error: unknown) => this.readFailed(error));
+    while (!this.closed && !this.isRefused()) {
+      try {
+        if (!this.store.connected()) {
+          await sleep(50);
+          continue;
+        }
+        if (!this.synced) await this.syncOnce();
+        const entries = await this.store.read(this.point, READ_COUNT);
+        this.lastReply = Date.now();
+        this.lastReadError = undefined;
+        for (const entry of entries) if (!this.fold(entry)) break;
+        backoff = 50;
+      } catch (error) {
+        if (this.closed) break;
+        if (this.readFailed(error)) continue;
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 2_000);
+      }
+    }
+  }
+
+  /** Handles a failed read or sync; true when the loop should go on at once. */
+  private readFailed(error: unknown): boolean {
+    if (error instanceof LogLost) {
+      this.refuse(error.message);
+      return true;
+    }
+    this.synced = false;
+    if (error instanceof LogBehind) {
+      this.reloadNeeded = true;
+      return true;
+    }
+    const message = asError(error).message;
+    // Once per distinct cause, not once per retry.
+    if (message !== this.lastReadError) this.logger.warn({ store: this.store.kind, err: message }, 'reading the log failed; retrying');
+    this.lastReadError = message;
+    return false;
+  }
+
+  // Asked through a call: TypeScript keeps a narrowing of `refusal` across an await otherwise.
+  private isRefused(): boolean {
+    return this.refusal !== undefined;
+  }
+
+  /**
+   * Checks the state against the log: at start, and after every interruption. Loads the snapshot
+   * when starting, or when the entries after the last one folded are gone (trimmed while this
+   * process was away, or lost by the store), then records where the log ends.
+   */
+  private async syncOnce(): Promise<void> {
+    if (!this.loaded || this.reloadNeeded) {
+      const stored = await this.store.readSnapshot();
+      let state = createState();
+      let point = this.store.origin;
+      let time = 0;
+      if (stored) {
+        const decoded = decodeSnapshot(stored.format, stored.data);
+        if (decoded.kind === 'newer') {
+          throw new LogLost(`the ${this.store.kind} snapshot has format ${decoded.format}; this exporter reads format ${SNAPSHOT_FORMAT} (upgrade it)`);
+        }
+        if (decoded.kind === 'invalid') throw new LogLost(`the ${this.store.kind} snapshot cannot be read: ${decoded.problem}`);
+        state = decoded.state;
+        point = stored.position;
+        time = stored.time;
+        this.snapshotBytes = stored.data.length;
+        this.snapshotTime = stored.time;
+        this.snapshotPosition = stored.position;
+      }
+      if (this.loaded) {
+        this.logger.warn(
+          { store: this.store.kind, folded_to: this.point, snapshot: point },
+          'the log no longer holds the entries after the last one folded (trimmed, or lost by the store): reloading from the snapshot',
+        );
+      }
+      replaceState(this.state, state);
+      this.overlaid = new WeakSet();
+      this.applyOverlay();
+      this.point = point;
+      this.pointTime = time;
+      this.sinceSnapshot = { entries: 0, bytes: 0 };
+      this.loaded = true;
+      this.reloadNeeded = false;
+    }
+    const tip = await this.store.tip(this.point);
+    this.observeTip(tip);
+    this.synced = true;
+    this.lastReply = Date.now();
+    this.logger.info(
+      { store: this.store.kind, folded_to: this.point, log_end: tip.position, entries_to_fold: tip.entriesAfter, components: this.state.componentCount },
+      'log opened; folding from here',
+    );
+  }
+
+  /** Folds one entry; false when the fold must stop (a format this version cannot read). */
+  private fold(stored: StoredEntry): boolean {
+    const parsed = decodeEntry(stored.fields);
+    if (parsed.kind === 'newer') {
+      this.refuse(`log entry ${stored.position} has format ${parsed.format}, newer than this exporter reads (upgrade it)`);
+      return false;
+    }
+    this.entriesFolded += 1;
+    this.sinceSnapshot.entries += 1;
+    this.sinceSnapshot.bytes += entryBytes(stored.fields);
+    if (parsed.kind === 'invalid') {
+      // Every process skips it alike, so the states stay equal.
+      this.logger.error({ entry: stored.position, problem: parsed.problem }, 'log entry cannot be read; skipped');
+      this.advance(stored);
+      return true;
+    }
+    const { entry } = parsed;
+    if (this.pointTime > 0 && Math.floor(stored.time / PRUNE_WINDOW_SECONDS) > Math.floor(this.pointTime / PRUNE_WINDOW_SECONDS)) {
+      const patch = prune(this.state, stored.time, entry.retentionSeconds);
+      if (!isEmptyPatch(patch)) {
+        applyPatch(this.state, patch);
+        const forgotten = patch.deleteIncidents.length + patch.deleteMaintenances.length + patch.forgetSeen.length;
+        this.logger.info({ forgotten, entry: stored.position }, 'pruned finished objects and dedup records past retention');
+      }
+    }
+    const limits: Limits = { ...this.options.limits, ...entry.limits };
+    let decision: Decision;
+    try {
+      decision = reduce(this.state, entry.event, dedupKey(entry.event), stored.time, limits);
+    } catch (error) {
+      // A reducer bug: every process of this version throws alike, so skipping keeps them equal.
+      this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding a log entry failed; skipped');
+      this.advance(stored);
+      this.fail(entry.origin, new Error(`the event could not be folded: ${asError(error).message}`));
+      return true;
+    }
+    if (decision.outcome !== 'duplicate') applyPatch(this.state, decision.patch);
+    this.advance(stored);
+    this.settle(entry.origin, (waiter) => (waiter.decision = decision));
+    return true;
+  }
+
+  private advance(stored: StoredEntry): void {
+    this.point = stored.position;
+    this.pointTime = stored.time;
+  }
+
+  private refuse(reason: string): void {
+    if (this.refusal !== undefined) return;
+    this.refusal = reason;
+    this.logger.error(
+      { store: this.store.kind, reason },
+      'refusing the store: it is not what this process can fold; not ready until an operator acts (see the README)',
+    );
+    for (const [origin] of this.waiting) this.fail(origin, new StoreError(`not stored: ${reason}`));
+  }
+
+  // ---- the declared pages -----------------------------------------------------------------
+
+  private applyOverlay(): void {
+    const patch = this.overlay(this.state);
+    if (isEmptyPatch(patch)) return;
+    // Only what the overlay adds is left out of snapshots; a folded component it renames stays in.
+    for (const stats of patch.pages) if (!this.state.pages.has(stats.statusPage)) this.overlaid.add(stats);
+    for (const component of patch.components) {
+      if (!this.state.pages.get(component.statusPage)?.components.has(component.uuid)) this.overlaid.add(component);
+    }
+    applyPatch(this.state, patch);
+  }
+
+  /**
+   * Puts a new overlay (the status pages file was reloaded) on the state: what the old one
+   * added, and no event has touched since, is withdrawn; then the new one is applied, as at a
+   * load. Every store alike, and no read of the store.
+   */
+  reseed(overlay: Overlay): Promise<void> {
+    const withdraw = emptyPatch();
+    for (const [statusPage, page] of this.state.pages) {
+      let left = page.components.size;
+      for (const component of page.components.values()) {
+        if (!this.overlaid.has(component)) continue;
+        withdraw.deleteComponents.push({ statusPage, uuid: component.uuid });
+        left -= 1;
+      }
+      // A page no event named still has the stats the overlay made for it.
+      if (this.overlaid.has(page.stats) && left === 0 && page.incidents.size === 0 && page.maintenances.size === 0) withdraw.deletePages.push(statusPage);
+    }
+    if (!isEmptyPatch(withdraw)) applyPatch(this.state, withdraw);
+    this.overlay = overlay;
+    this.applyOverlay();
+    return Promise.resolve();
+  }
+
+  // ---- health -----------------------------------------------------------------------------
+
+  up(): Promise<boolean> {
+    return Promise.resolve(
+      !this.closed &&
+        this.refusal === undefined &&
+        this.failure === undefined &&
+        this.store.connected() &&
+        Date.now() - this.lastReply < READER_SILENCE_MS,
+    );
+  }
+
+  /** Ready: up, loaded, and the fold reached the end of the log as it stands at this check. */
+  async ready(): Promise<boolean> {
+    if (this.failure !== undefined) await this.probe();
+    if (!(await this.up()) || !this.synced) return false;
+    let tip: Awaited<ReturnType<LogStore['tip']>>;
+    try {
+      tip = await withTimeout(this.store.tip(this.point), CHECK_TIMEOUT_MS);
+    } catch {
+      return false;
+    }
+    this.observeTip(tip);
+    const deadline = Date.now() + CATCH_UP_WAIT_MS;
+    while (this.store.before(this.point, tip.position)) {
+      if (Date.now() > deadline || this.closed) return false;
+      await sleep(10);
+    }
+    return true;
+  }
+
+  private async probe(): Promise<void> {
+    try {
+      await withTimeout(this.store.probe(), CHECK_TIMEOUT_MS);
+      this.writesWork();
+    } catch (error) {
+      this.writesFailing(asError(error).message);
+    }
+  }
+
+  private observeTip(tip: { position: Position; time: number; entriesAfter: number }): void {
+    this.lag = { entries: tip.entriesAfter, seconds: Math.max(0, tip.time - this.pointTime) };
+  }
+
+  stats(): FoldStats {
+    return {
+      entriesFolded: this.entriesFolded,
+      lagEntries: this.lag.entries,
+      lagSeconds: this.lag.seconds,
+      snapshotAgeSeconds: this.snapshotTime === null ? null : Math.max(0, Date.now() / 1000 - this.snapshotTime),
+      snapshotBytes: this.snapshotBytes,
+      snapshotFailures: this.snapshotFailures,
+      reconnects: this.store.reconnects(),
+    };
+  }
+
+  // ---- housekeeping: probe, lag, snapshots ---------------------------------------------------
+
+  /** Runs every checkMs: proves the store takes writes, measures the lag, and snapshots when due. */
+  private async check(): Promise<void> {
+    if (this.checking || this.closed || this.refusal !== undefined) return;
+    this.checking = true;
+    try {
+      await this.probe();
+      if (!this.synced) return;
+      try {
+        this.observeTip(await withTimeout(this.store.tip(this.point), CHECK_TIMEOUT_MS));
+      } catch {
+        return;
+      }
+      await this.snapshot(false);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /**
+   * Writes a snapshot of the folded state when one is due (or, with `force`, whenever entries
+   * were folded since the stored one). Any process may; the store keeps the newest.
+   */
+  private async snapshot(force: boolean): Promise<void> {
+    try {
+      const stored = await this.store.snapshotInfo();
+      if (stored && this.store.before(this.snapshotPosition, stored.position)) {
+        // Another process wrote a newer one: count from there.
+        this.snapshotPosition = stored.position;
+        this.snapshotTime = stored.time;
+        this.sinceSnapshot = { entries: 0, bytes: 0 };
+      }
+      if (stored && !this.store.before(stored.position, this.point)) return;
+      if (this.sinceSnapshot.entries === 0) return;
+      const ageMs = (Date.now() / 1000 - (stored?.time ?? 0)) * 1000;
+      const due =
+        force || ageMs >= this.policy.maxAgeMs || this.sinceSnapshot.entries >= this.policy.maxEntries || this.sinceSnapshot.bytes >= this.policy.maxBytes;
+      if (!due) return;
+      const position = this.point;
+      const time = this.pointTime;
+      const data = encodeSnapshot(this.state, (record) => !this.overlaid.has(record));
+      const written = await this.store.writeSnapshot({ position, time, format: String(SNAPSHOT_FORMAT), data });
+      if (!written) return;
+      this.snapshotPosition = position;
+      this.snapshotTime = time;
+      this.snapshotBytes = data.length;
+      this.sinceSnapshot = { entries: 0, bytes: 0 };
+      this.logger.info({ store: this.store.kind, snapshot: position, bytes: data.length }, 'wrote a snapshot');
+    } catch (error) {
+      if (error instanceof LogLost) {
+        this.refuse(error.message);
+        return;
+      }
+      this.snapshotFailures += 1;
+      this.logger.warn({ store: this.store.kind, err: asError(error).message }, 'writing a snapshot failed; will try again');
+    }
+  }
+
+  /**
+   * Stops taking events, answers those in flight, writes a last snapshot (so the next start
+   * folds less), and closes the store. Call after the servers stopped.
+   */
+  async close(): Promise<void> {
+    if (this.closing) return this.loop;
+    this.closing = true;
+    await this.drain();
+    clearInterval(this.timer);
+    while (this.checking) await sleep(5);
+    if (this.refusal === undefined && this.synced && this.failure === undefined) await this.snapshot(true);
+    this.closed = true;
+    for (const [origin] of this.waiting) this.fail(origin, new StoreError('not stored: the exporter is shutting down'));
+    await this.store.close();
+    await this.loop;
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new StoreError(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

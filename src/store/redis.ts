@@ -1,0 +1,313 @@
+import { randomBytes } from 'node:crypto';
+import { createClient } from 'redis';
+import { z } from 'zod';
+import type { Logger } from '../logger.js';
+import { idBefore, idTime, redisKeys, type RedisKeys } from './redis-format.js';
+import { LogBehind, LogLost, StoreError, type EntryFields, type LogStore, type LogTip, type Position, type StoredEntry, type StoredSnapshot } from './store.js';
+
+export type RedisStoreOptions = {
+  /** redis:// or rediss://, with user, password and database number as the URL gives them. */
+  url: string;
+  keyPrefix: string;
+  /** Redis replicas that must acknowledge an append (WAIT) before it counts as durable; 0: the primary's answer suffices. */
+  waitReplicas: number;
+  logger: Logger;
+  /** How long WAIT may take. */
+  waitTimeoutMs?: number;
+};
+
+const XREAD_BLOCK_MS = 1_000;
+/** How far past the fold's position the lag is counted. */
+const LAG_COUNT = 1_000;
+
+/**
+ * Makes the log's epoch known: a fresh log gets one, with an empty stream, so that a log
+ * deleted later is told from one never written; a log written before epochs is adopted. Answers
+ * the epoch, and whether the stream is there.
+ */
+const INIT_SCRIPT = `
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+  if redis.call('EXISTS', KEYS[2]) == 0 then
+    redis.call('XGROUP', 'CREATE', KEYS[2], 'statusmate-exporter', '$', 'MKSTREAM')
+  end
+end
+return {epoch, redis.call('EXISTS', KEYS[2])}
+`;
+
+/**
+ * Writes a snapshot unless a newer one is stored or the log's epoch is not the writer's; then
+ * trims the log below the snapshot it replaces (not below itself: a replica a little behind
+ * still finds its next entry), and records that trim so a replica further behind knows to
+ * reload. One script, so two replicas snapshotting at once cannot interleave; every key shares
+ * the hash tag. Answers 1 written, 0 a newer one is stored, -1 another epoch.
+ */
+const SNAPSHOT_SCRIPT = `
+local function before(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+if redis.call('GET', KEYS[4]) ~= ARGV[5] then return -1 end
+local current = redis.call('HGET', KEYS[1], 'id')
+if current and not before(current, ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'id', ARGV[1], 't', ARGV[3], 'data', ARGV[4])
+if current then
+  redis.call('XTRIM', KEYS[2], 'MINID', current)
+  redis.call('SET', KEYS[3], current)
+end
+return 1
+`;
+
+// Redis replies are a boundary: read through schemas, never cast.
+const entryReply = z.tuple([z.string(), z.array(z.string())]);
+const xreadReply = z.array(z.tuple([z.string(), z.array(entryReply)])).nullable();
+const rangeReply = z.array(entryReply);
+const stringOrNull = z.string().nullable();
+const hashReply = z.array(z.string());
+const integerReply = z.number();
+const initReply = z.tuple([z.string(), z.number()]);
+const STREAM_ID = /^\d+-\d+$/;
+
+type Client = ReturnType<typeof connectClient>;
+
+function connectClient(url: string, name: string) {
+  return createClient({
+    url,
+    RESP: 2,
+    name,
+    // Fail a command at once while disconnected, rather than queueing it: a webhook is answered
+    // 503 (StatusMate retries) instead of waiting for a Redis that may not come back soon.
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 2_000,
+      // Never give up: exponential back-off with jitter, at most 2 s between attempts.
+      reconnectStrategy: (retries: number) => Math.min(2 ** retries * 50, 2_000) + Math.floor(Math.random() * 100),
+    },
+  });
+}
+
+/** The URL without credentials, for log lines. */
+export function redactedRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  } catch {
+    return 'redis://(unparsable)';
+  }
+}
+
+function fieldsOf(list: string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < list.length; i += 2) fields[list[i] as string] = list[i + 1] as string;
+  return fields;
+}
+
+/**
+ * STORE=redis: the log is a Redis Stream that every replica appends to and folds, and the
+ * snapshot a hash beside it (keys in redis-format.ts). Two connections: the writer appends and
+ * answers the fold loop's checks; the reader's blocking XREAD would hold up anything behind it.
+ *
+ * Every read and tip check compares the log's epoch with the one this replica folded, and that
+ * the stream is still there: a FLUSHALL, a DEL or a log replaced under a running replica is
+ * LogLost, not a silent fresh start.
+ */
+export class RedisStore implements LogStore {
+  readonly kind = 'redis';
+  readonly origin = '0-0';
+  private readonly keys: RedisKeys;
+  private readonly writer: Client;
+  private readonly reader: Client;
+  private readonly target: string;
+  private readonly logger: Logger;
+  /** The epoch of the log this replica folds, once known. */
+  private epoch: string | undefined;
+  private closed = false;
+  private reconnectCount = 0;
+
+  constructor(private readonly options: RedisStoreOptions) {
+    this.keys = redisKeys(options.keyPrefix);
+    this.logger = options.logger;
+    this.target = redactedRedisUrl(options.url);
+    this.writer = this.watch(connectClient(options.url, 'statusmate-exporter'), 'writer');
+    this.reader = this.watch(connectClient(options.url, 'statusmate-exporter-reader'), 'reader');
+  }
+
+  before(a: Position, b: Position): boolean {
+    return idBefore(a, b);
+  }
+
+  /** Connects, retrying until Redis answers; never rejects: readiness says how it goes. */
+  open(): Promise<void> {
+    this.logger.info({ redis: this.target, keys: this.keys.log }, 'connecting to Redis');
+    for (const client of [this.writer, this.reader]) {
+      client.connect().catch((error: unknown) => {
+        if (!this.closed) this.logger.error({ redis: this.target, err: messageOf(error) }, 'Redis client stopped connecting');
+      });
+    }
+    return Promise.resolve();
+  }
+
+  async append(entries: EntryFields[]): Promise<(Error | null)[]> {
+    const adds = entries.map((fields) => this.writer.sendCommand(['XADD', this.keys.log, '*', ...Object.entries(fields).flat()]));
+    // WAIT covers every write this connection sent before it: the whole batch. Settled at once
+    // into a value, so that its failure is never an unhandled rejection while the XADDs are awaited.
+    const { waitReplicas } = this.options;
+    const replicated =
+      waitReplicas > 0
+        ? this.writer.sendCommand(['WAIT', String(waitReplicas), String(this.options.waitTimeoutMs ?? 1_000)]).then(
+            (reply): Error | null => {
+              const acknowledged = integerReply.safeParse(reply);
+              if (acknowledged.success && acknowledged.data >= waitReplicas) return null;
+              const count = acknowledged.success ? acknowledged.data : 'no';
+              return new StoreError(`not durable: ${count} of ${waitReplicas} Redis replicas acknowledged (REDIS_WAIT_REPLICAS)`);
+            },
+            (error: unknown) => new StoreError(`not durable: WAIT failed: ${messageOf(error)}`),
+          )
+        : Promise.resolve(null);
+    const results = await Promise.allSettled(adds);
+    const shortOfReplicas = await replicated;
+    // An append that failed or was not replicated may still be in the log: its fold then counts
+    // it, and StatusMate's retry (delivery_attempt ≥ 1) is answered `duplicate`.
+    return results.map((result) => (result.status === 'rejected' ? new StoreError(messageOf(result.reason)) : shortOfReplicas));
+  }
+
+  async read(after: Position, max: number): Promise<StoredEntry[]> {
+    // The checks travel in the same pipeline as the blocking read (they are answered before it).
+    const [epoch, exists, trimmed, read] = await Promise.all([
+      this.reader.sendCommand(['GET', this.keys.epoch]),
+      this.reader.sendCommand(['EXISTS', this.keys.log]),
+      this.reader.sendCommand(['GET', this.keys.trimmed]),
+      this.reader.sendCommand(['XREAD', 'COUNT', String(max), 'BLOCK', String(XREAD_BLOCK_MS), 'STREAMS', this.keys.log, after]),
+    ]);
+    this.checkEpoch(stringOrNull.parse(epoch));
+    if (integerReply.parse(exists) === 0) throw new LogLost(`the Redis log ${this.keys.log} was deleted (its epoch ${this.epoch ?? ''} is still there)`);
+    const mark = stringOrNull.parse(trimmed);
+    if (mark !== null && idBefore(after, mark)) await this.behind(mark);
+    const entries: StoredEntry[] = [];
+    for (const [, list] of xreadReply.parse(read) ?? []) {
+      for (const [id, fields] of list) entries.push({ position: id, time: idTime(id), fields: fieldsOf(fields) });
+    }
+    return entries;
+  }
+
+  /** The log was trimmed past `after`: reload the snapshot, if it covers the trim. */
+  private async behind(mark: string): Promise<never> {
+    const info = await this.snapshotInfo();
+    if (!info || idBefore(info.position, mark)) {
+      throw new LogLost(`the Redis log was trimmed to ${mark} but its snapshot covers only ${info?.position ?? 'nothing'}`);
+    }
+    throw new LogBehind(`the Redis log was trimmed to ${mark}`);
+  }
+
+  async tip(from: Position): Promise<LogTip> {
+    const fresh = from === this.origin;
+    const [init, last, mine, after, trimmed] = await Promise.all([
+      this.writer.sendCommand(['EVAL', INIT_SCRIPT, '2', this.keys.epoch, this.keys.log, randomBytes(9).toString('base64url')]),
+      this.writer.sendCommand(['XREVRANGE', this.keys.log, '+', '-', 'COUNT', '1']),
+      fresh ? Promise.resolve([]) : this.writer.sendCommand(['XRANGE', this.keys.log, from, from]),
+      this.writer.sendCommand(['XRANGE', this.keys.log, fresh ? '-' : `(${from}`, '+', 'COUNT', String(LAG_COUNT)]),
+      this.writer.sendCommand(['GET', this.keys.trimmed]),
+    ]);
+    const [epoch, exists] = initReply.parse(init);
+    this.checkEpoch(epoch);
+    if (exists === 0) throw new LogLost(`the Redis log ${this.keys.log} was deleted (its epoch ${epoch} is still there)`);
+    const mark = stringOrNull.parse(trimmed);
+    if (mark !== null && idBefore(from, mark)) await this.behind(mark);
+    // The entry last folded is gone though nothing trimmed it: Redis lost it (a failover to a
+    // replica that lacked it). What was folded after the snapshot is no longer the log.
+    if (!fresh && rangeReply.parse(mine).length === 0) throw new LogBehind(`the Redis log no longer holds entry ${from}`);
+    const end = rangeReply.parse(last)[0]?.[0];
+    return { position: end ?? from, time: end === undefined ? 0 : idTime(end), entriesAfter: rangeReply.parse(after).length };
+  }
+
+  private checkEpoch(epoch: string | null): void {
+    if (epoch === null) throw new LogLost(`the Redis log's epoch (${this.keys.epoch}) is gone: Redis was flushed or the keys deleted`);
+    this.epoch ??= epoch;
+    if (epoch !== this.epoch) throw new LogLost(`the Redis log was replaced: its epoch is ${epoch}, this replica folded epoch ${this.epoch}`);
+  }
+
+  async readSnapshot(): Promise<StoredSnapshot | null> {
+    const fields = fieldsOf(hashReply.parse(await this.writer.sendCommand(['HGETALL', this.keys.snapshot])));
+    if (Object.keys(fields).length === 0) return null;
+    const { id = '', t, v = '', data = '' } = fields;
+    const time = Number(t);
+    if (!STREAM_ID.test(id) || !Number.isFinite(time)) throw new LogLost(`the Redis snapshot (${this.keys.snapshot}) has an unreadable id or time`);
+    return { position: id, time, format: v, data };
+  }
+
+  async snapshotInfo(): Promise<{ position: Position; time: number } | null> {
+    const [id, t] = z.array(z.string().nullable()).parse(await this.writer.sendCommand(['HMGET', this.keys.snapshot, 'id', 't']));
+    if (id === null || id === undefined) return null;
+    const time = Number(t);
+    if (!STREAM_ID.test(id) || !Number.isFinite(time)) throw new LogLost(`the Redis snapshot (${this.keys.snapshot}) has an unreadable id or time`);
+    return { position: id, time };
+  }
+
+  async writeSnapshot(snapshot: StoredSnapshot): Promise<boolean> {
+    const written = integerReply.parse(
+      await this.writer.sendCommand([
+        'EVAL',
+        SNAPSHOT_SCRIPT,
+        '4',
+        this.keys.snapshot,
+        this.keys.log,
+        this.keys.trimmed,
+        this.keys.epoch,
+        snapshot.position,
+        snapshot.format,
+        String(snapshot.time),
+        snapshot.data,
+        this.epoch ?? '',
+      ]),
+    );
+    if (written === -1) throw new LogLost('the Redis log was replaced or flushed: its epoch is not the one this replica folded');
+    return written === 1;
+  }
+
+  async probe(): Promise<void> {
+    await this.writer.sendCommand(['SET', this.keys.probe, String(Date.now())]);
+  }
+
+  connected(): boolean {
+    return !this.closed && this.writer.isReady && this.reader.isReady;
+  }
+
+  reconnects(): number {
+    return this.reconnectCount;
+  }
+
+  /** Disconnects; a read in flight is rejected. */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.writer.destroy();
+    this.reader.destroy();
+    return Promise.resolve();
+  }
+
+  /** Logs each connection's outages once, not once per reconnect attempt, and counts reconnects. */
+  private watch(client: Client, role: 'writer' | 'reader'): Client {
+    let down = false;
+    let connectedBefore = false;
+    client.on('error', (error: unknown) => {
+      if (down || this.closed) return;
+      down = true;
+      this.logger.error({ redis: this.target, connection: role, err: messageOf(error) }, 'Redis unreachable; reconnecting with back-off');
+    });
+    client.on('ready', () => {
+      if (connectedBefore) this.reconnectCount += 1;
+      connectedBefore = true;
+      if (down) this.logger.info({ redis: this.target, connection: role }, 'Redis reachable again');
+      down = false;
+    });
+    return client;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
