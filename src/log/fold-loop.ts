@@ -111,6 +111,8 @@ export class FoldLoop implements EventSink, StoreHealth {
   /** Whether the state was checked against the log since the store last failed to answer. */
   private synced = false;
   private reloadNeeded = false;
+  /** Where the log ended when the fold last synced. */
+  private catchUp: Position;
   /** The log is not the one folded: permanent. */
   private refusal: string | undefined;
   /** Appends fail: until one (or a probe write) succeeds. */
@@ -150,6 +152,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     this.answerTimeoutMs = options.answerTimeoutMs ?? 5_000;
     this.policy = { ...DEFAULT_SNAPSHOT_POLICY, ...options.snapshots };
     this.point = this.store.origin;
+    this.catchUp = this.store.origin;
     this.snapshotPosition = this.store.origin;
     this.overlay = options.overlay ?? (() => emptyPatch());
     this.applyOverlay();
@@ -166,6 +169,9 @@ export class FoldLoop implements EventSink, StoreHealth {
     const firstSync = this.syncOnce();
     this.loop = this.run(firstSync);
     await firstSync.catch(() => undefined);
+    // The entries after the snapshot are folded before the servers listen, as a start that loaded
+    // the state would have it: the first scrape already shows everything acknowledged.
+    while (this.synced && !this.isRefused() && this.store.before(this.point, this.catchUp)) await sleep(5);
     // Jitter, so that replicas started together do not all snapshot at the same moment.
     const every = this.policy.checkMs + Math.floor(Math.random() * (this.policy.checkMs / 5));
     this.timer = setInterval(() => void this.check(), every);
@@ -362,6 +368,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     }
     const tip = await this.store.tip(this.point);
     this.observeTip(tip);
+    this.catchUp = tip.position;
     this.synced = true;
     this.lastReply = Date.now();
     this.logger.info(

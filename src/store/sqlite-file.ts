@@ -74,9 +74,9 @@ export class SqliteFile {
     if (options.path !== ':memory:') {
       const parent = dirname(options.path);
       try {
-        mkdirSync(parent, { recursive: true });
+        makeDirectories(parent);
       } catch (error) {
-        throw new StoreError(`${where}: cannot create its directory ${parent}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        throw new StoreError(`${where}: cannot create its directory ${parent} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
       }
     }
     try {
@@ -235,6 +235,29 @@ export class SqliteFile {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/**
+ * mkdir -p, one level at a time from the nearest directory that exists. Node's own recursive
+ * mkdir spins forever on a path under /proc that does not exist; this fails with the first
+ * level that cannot be made.
+ */
+function makeDirectories(path: string): void {
+  const missing: string[] = [];
+  let current = path;
+  for (;;) {
+    try {
+      if (!statSync(current).isDirectory()) throw Object.assign(new Error(`${current} is not a directory`), { code: 'ENOTDIR' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      missing.push(current);
+      const parent = dirname(current);
+      if (parent === current) break;
+      current = parent;
+    }
+  }
+  for (const dir of missing.reverse()) mkdirSync(dir);
 }
 
 type FileIdentity = { dev: bigint; ino: bigint };

@@ -1,0 +1,153 @@
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isSharedStateSample } from '../../src/metrics/names.js';
+import { SqliteLog } from '../../src/store/sqlite.js';
+import { domainSamples, makeApp, sqliteStore, tempDir, type TestApp } from '../support/app.js';
+import { runExporterToExit, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
+
+// The SQLite log on a real file: one writer, upgrades that keep what was acknowledged, and a
+// snapshot that bounds what a start replays.
+
+const FIXTURE = new URL('../fixtures/sqlite-v2/', import.meta.url);
+const post = (app: TestApp, body: unknown) => request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
+const metrics = async (app: TestApp) => (await request(app.main).get('/metrics')).text;
+const update = (uuid: string, impact: string) => ({ meta: { type: 'component_impact_updated', uuid, title: 'New', impact, created_at: '2026-12-02T10:00:00Z' } });
+
+let apps: TestApp[] = [];
+let running: ExporterProcess | undefined;
+afterEach(async () => {
+  await Promise.all(apps.map((app) => app.close()));
+  apps = [];
+  await stopProcess(running);
+  running = undefined;
+});
+const open = async (path: string) => {
+  const app = await makeApp({ store: sqliteStore(path) });
+  apps.push(app);
+  return app;
+};
+
+describe('one writer per SQLite file', () => {
+  it('stops a second exporter on the same file at start with exit 78 and one line naming the file, and it never answers', async () => {
+    const path = join(tempDir(), 'shared.db');
+    running = await startExporterProcess({ SQLITE_PATH: path });
+    const second = await runExporterToExit({ SQLITE_PATH: path });
+    expect(second.code).toBe(78);
+    const lines = second.stdout.split('\n').filter((line) => line.trim() !== '');
+    const last = JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown>;
+    expect(last.level).toBe('fatal');
+    expect(last.msg).toBe(`could not start: SQLite file ${path} (SQLITE_PATH) is in use by another process: stop that exporter, or give this one another file`);
+    expect(lines.some((line) => line.includes('statusmate-exporter listening'))).toBe(false);
+    expect(second.stderr).toBe('');
+    // The first one still answers.
+    expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
+  });
+
+  it('refuses a second store in the same process too, and lets the file go when the first closes', async () => {
+    const path = join(tempDir(), 'twice.db');
+    const first = new SqliteLog({ path, synchronous: 'normal' });
+    await first.open();
+    const second = new SqliteLog({ path, synchronous: 'normal' });
+    await expect(second.open()).rejects.toThrow(/is in use by another process/);
+    await second.close();
+    await first.close();
+    const third = new SqliteLog({ path, synchronous: 'normal' });
+    await expect(third.open()).resolves.toBeUndefined();
+    await third.close();
+  });
+
+  it.each([
+    ['a directory', (dir: string) => dir, /cannot open/],
+    ['under a file', (dir: string) => (writeFileSync(join(dir, 'plain'), 'x'), join(dir, 'plain', 'x.db')), /cannot create its directory .* \(ENOTDIR\)/],
+    ['under /proc', () => '/proc/nope/x.db', /cannot create its directory \/proc\/nope \(ENOENT\)/],
+  ])('stops at start with exit 78 and one line naming SQLITE_PATH when the path is %s', async (_what, pathOf, message) => {
+    const path = pathOf(tempDir());
+    const { code, stdout, stderr } = await runExporterToExit({ SQLITE_PATH: path }, 15_000);
+    expect(code).toBe(78);
+    expect(stderr).toBe('');
+    const last = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    expect(String(last.msg)).toContain(`SQLite file ${path} (SQLITE_PATH)`);
+    expect(String(last.msg)).toMatch(message);
+    expect(JSON.stringify(last)).not.toContain('stack');
+  });
+});
+
+describe('a file written by the release before the log', () => {
+  it('serves exactly the series the old release served, takes new events on top, and keeps both across a restart', async () => {
+    const path = join(tempDir(), 'upgraded.db');
+    copyFileSync(new URL('statusmate-exporter.db', FIXTURE), path);
+    const served = readFileSync(new URL('metrics.txt', FIXTURE), 'utf8').split('\n').filter(isSharedStateSample);
+    expect(served.length).toBeGreaterThan(50);
+
+    const app = await open(path);
+    expect(domainSamples(await metrics(app))).toEqual(served);
+    expect((await post(app, update('11111111-2222-4333-8444-555555555555', 'major_outage'))).body.status).toBe('applied');
+    // A retry of an event the old release applied is still a duplicate: its dedup records came along.
+    const history = readFileSync(new URL('history.jsonl', FIXTURE), 'utf8').trim().split('\n');
+    const first = JSON.parse(history[0] ?? '{}') as { meta: Record<string, unknown> };
+    expect((await post(app, { ...first, meta: { ...first.meta, delivery_attempt: 2 } })).body.status).toBe('duplicate');
+    const after = domainSamples(await metrics(app));
+    expect(after.filter((line) => line.includes('11111111-2222-4333-8444-555555555555')).length).toBeGreaterThan(0);
+    await app.close();
+    apps = [];
+
+    const reopened = await open(path);
+    expect(domainSamples(await metrics(reopened))).toEqual(after);
+    await reopened.close();
+    apps = [];
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 3 });
+      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+      expect(tables).not.toContain('components');
+      expect(tables).toContain('log');
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('snapshots of the SQLite log', () => {
+  it('writes one on close that covers every entry, so the next start replays none', async () => {
+    const path = join(tempDir(), 'snap.db');
+    const app = await open(path);
+    for (let n = 0; n < 20; n++) await post(app, update(`00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, 'partial_outage'));
+    const expected = domainSamples(await metrics(app));
+    await app.close();
+    apps = [];
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) AS n FROM log').get()).toEqual({ n: 0 });
+      expect(db.prepare('SELECT position FROM snapshot').get()).toEqual({ position: 20 });
+    } finally {
+      db.close();
+    }
+    const reopened = await open(path);
+    expect(domainSamples(await metrics(reopened))).toEqual(expected);
+    expect(reopened.logs.lines.find((line) => line.msg === 'log opened; folding from here')).toMatchObject({ folded_to: '20', entries_to_fold: 0 });
+  });
+
+  it('replays the entries after the snapshot when the process died before writing another', async () => {
+    const path = join(tempDir(), 'replay.db');
+    const app = await makeApp({ store: sqliteStore(path), snapshots: { checkMs: 60_000 } });
+    apps.push(app);
+    for (let n = 0; n < 5; n++) await post(app, update(`00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, 'major_outage'));
+    const expected = domainSamples(await metrics(app));
+    // As a crash would leave it: copy the file while the entries are only in the log.
+    const copy = join(tempDir(), 'crashed.db');
+    copyFileSync(path, copy);
+    for (const suffix of ['-wal']) {
+      try {
+        copyFileSync(path + suffix, copy + suffix);
+      } catch {
+        // no WAL file: everything is in the main file
+      }
+    }
+    const restarted = await open(copy);
+    expect(domainSamples(await metrics(restarted))).toEqual(expected);
+    expect(restarted.logs.lines.find((line) => line.msg === 'log opened; folding from here')).toMatchObject({ folded_to: '0', entries_to_fold: 5 });
+  });
+});
