@@ -3,6 +3,7 @@
 // runs the exporter as `npm start` does; it is configured by environment variables only.
 import { processIo, UsageError } from './cli/io.js';
 import { REPLAY_USAGE } from './cli/replay.js';
+import { RESET_REDIS_USAGE } from './cli/reset-redis.js';
 import { SEND_USAGE } from './cli/send.js';
 
 const USAGE = `usage: statusmate-exporter [command]
@@ -10,10 +11,13 @@ const USAGE = `usage: statusmate-exporter [command]
   send --url URL ...    send one test event built from flags
   replay FILE.jsonl ... send recorded webhooks in order, retrying like StatusMate
   demo                  start an exporter on a temporary store and replay the example day into it
+  reset-redis --yes     delete a lost or replaced shared log in Redis, so replicas start a new one
 
 ${SEND_USAGE}
 
-${REPLAY_USAGE}`;
+${REPLAY_USAGE}
+
+${RESET_REDIS_USAGE}`;
 
 async function run(argv: string[]): Promise<number | undefined> {
   const [command = 'serve', ...args] = argv;
@@ -26,6 +30,8 @@ async function run(argv: string[]): Promise<number | undefined> {
       return (await import('./cli/send.js')).send(args, processIo);
     case 'replay':
       return (await import('./cli/replay.js')).replay(args, processIo);
+    case 'reset-redis':
+      return (await import('./cli/reset-redis.js')).resetRedis(args, processIo);
     case 'demo':
       await (await import('./cli/demo.js')).demo(args, processIo);
       return undefined;

@@ -23,8 +23,6 @@ const READER_SILENCE_MS = 3_000;
 const READ_COUNT = 1_000;
 /** Enough to keep the store busy while the next batch waits: events arriving meanwhile make it larger. */
 const MAX_APPENDS_IN_FLIGHT = 2;
-/** How far behind the log's end the fold lag is counted. */
-const LAG_COUNT_LIMIT = 10_000;
 /** How long a readiness check waits for the fold to reach the log's end as of the check. */
 const CATCH_UP_WAIT_MS = 2_000;
 /** How long one of the loop's own checks (probe, tip) may take before the store counts as down. */
@@ -41,7 +39,7 @@ export type SnapshotPolicy = {
   maxBytes: number;
 };
 
-export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { checkMs: 5_000, maxAgeMs: 60_000, maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 };
+export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { checkMs: 2_000, maxAgeMs: 60_000, maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 };
 
 export type FoldLoopOptions = {
   store: LogStore;
@@ -166,7 +164,8 @@ export class FoldLoop implements EventSink, StoreHealth {
    */
   async start(): Promise<void> {
     await this.store.open();
-    const firstSync = this.syncOnce();
+    // A store that is not reachable yet is synced by the loop once it is.
+    const firstSync = this.store.connected() ? this.syncOnce() : Promise.resolve();
     this.loop = this.run(firstSync);
     await firstSync.catch(() => undefined);
     // The entries after the snapshot are folded before the servers listen, as a start that loaded
@@ -296,7 +295,7 @@ export class FoldLoop implements EventSink, StoreHealth {
         for (const entry of entries) if (!this.fold(entry)) break;
         backoff = 50;
       } catch (error) {
-        if (this.closed) break;
+        if (this.isClosed()) break;
         if (this.readFailed(error)) continue;
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 2_000);
@@ -322,9 +321,13 @@ export class FoldLoop implements EventSink, StoreHealth {
     return false;
   }
 
-  // Asked through a call: TypeScript keeps a narrowing of `refusal` across an await otherwise.
+  // Asked through calls: TypeScript keeps a narrowing of `refusal` and `closed` across an await otherwise.
   private isRefused(): boolean {
     return this.refusal !== undefined;
+  }
+
+  private isClosed(): boolean {
+    return this.closed;
   }
 
   /**
@@ -474,11 +477,7 @@ export class FoldLoop implements EventSink, StoreHealth {
 
   up(): Promise<boolean> {
     return Promise.resolve(
-      !this.closed &&
-        this.refusal === undefined &&
-        this.failure === undefined &&
-        this.store.connected() &&
-        Date.now() - this.lastReply < READER_SILENCE_MS,
+      !this.closed && this.refusal === undefined && this.failure === undefined && this.store.connected() && Date.now() - this.lastReply < READER_SILENCE_MS,
     );
   }
 

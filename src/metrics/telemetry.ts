@@ -103,9 +103,17 @@ export class Telemetry {
       });
     };
     counter(METRIC.storeEntriesFolded, 'Log entries this process folded into its state (replays after a restart included).', (s) => s.entriesFolded);
-    gauge(METRIC.storeFoldLagEntries, 'Log entries past the last one this process folded, as of its last check (counted up to 1000 on Redis).', (s) => s.lagEntries);
+    gauge(
+      METRIC.storeFoldLagEntries,
+      'Log entries past the last one this process folded, as of its last check (counted up to 1000 on Redis).',
+      (s) => s.lagEntries,
+    );
     gauge(METRIC.storeFoldLagSeconds, "How far this process's fold is behind the log's last entry, by the log's time, in seconds.", (s) => s.lagSeconds);
-    gauge(METRIC.storeSnapshotAge, 'Age of the newest snapshot this process knows of, by the time of the entry it covers, in seconds.', (s) => s.snapshotAgeSeconds);
+    gauge(
+      METRIC.storeSnapshotAge,
+      'Age of the newest snapshot this process knows of, by the time of the entry it covers, in seconds.',
+      (s) => s.snapshotAgeSeconds,
+    );
     gauge(METRIC.storeSnapshotBytes, 'Size of the newest snapshot this process wrote or loaded, in bytes.', (s) => s.snapshotBytes);
     counter(METRIC.storeSnapshotFailures, 'Snapshots this process failed to write.', (s) => s.snapshotFailures);
     counter(METRIC.storeReconnects, 'Times the connection to the store was re-established (Redis).', (s) => s.reconnects);

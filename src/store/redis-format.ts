@@ -31,4 +31,3 @@ export function idBefore(a: string, b: string): boolean {
   const [bm = 0, bs = 0] = b.split('-').map(Number);
   return am < bm || (am === bm && as < bs);
 }
-

@@ -17,6 +17,7 @@ export type RedisStoreOptions = {
 };
 
 const XREAD_BLOCK_MS = 1_000;
+const CONNECT_TIMEOUT_MS = 2_000;
 /** How far past the fold's position the lag is counted. */
 const LAG_COUNT = 1_000;
 
@@ -83,7 +84,7 @@ function connectClient(url: string, name: string) {
     // 503 (StatusMate retries) instead of waiting for a Redis that may not come back soon.
     disableOfflineQueue: true,
     socket: {
-      connectTimeout: 2_000,
+      connectTimeout: CONNECT_TIMEOUT_MS,
       // Never give up: exponential back-off with jitter, at most 2 s between attempts.
       reconnectStrategy: (retries: number) => Math.min(2 ** retries * 50, 2_000) + Math.floor(Math.random() * 100),
     },
@@ -140,15 +141,20 @@ export class RedisStore implements LogStore {
     return idBefore(a, b);
   }
 
-  /** Connects, retrying until Redis answers; never rejects: readiness says how it goes. */
-  open(): Promise<void> {
+  /**
+   * Connects, retrying until Redis answers; never rejects: readiness says how it goes. Resolves
+   * once both connections are up, or after the first connection timeout, whichever comes first.
+   */
+  async open(): Promise<void> {
     this.logger.info({ redis: this.target, keys: this.keys.log }, 'connecting to Redis');
-    for (const client of [this.writer, this.reader]) {
+    const connecting = [this.writer, this.reader].map((client) =>
       client.connect().catch((error: unknown) => {
         if (!this.closed) this.logger.error({ redis: this.target, err: messageOf(error) }, 'Redis client stopped connecting');
-      });
-    }
-    return Promise.resolve();
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(connecting), new Promise((resolve) => (timer = setTimeout(resolve, CONNECT_TIMEOUT_MS)))]);
+    clearTimeout(timer);
   }
 
   async append(entries: EntryFields[]): Promise<(Error | null)[]> {

@@ -30,7 +30,7 @@ export function schemaVersionOf(path: string): number | null {
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
-    const row = db.prepare("SELECT version FROM schema_version").get() as { version: number } | undefined;
+    const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
     return row?.version ?? null;
   } catch {
     // Locked by another process, or not a database: opening it properly says which.

@@ -1,12 +1,10 @@
 import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import Database from 'better-sqlite3';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { faulty } from '../support/faulty-store.js';
-import { domainSamples, fixture, makeApp, sampleValue, sqliteStore, tempDir, type TestApp } from '../support/app.js';
+import { domainSamples, fixture, makeApp, sampleValue, sqliteStore, type TestApp } from '../support/app.js';
 
 const SEEDS = ['seed-component-impact-updated.json', 'seed-incident-created.json', 'seed-incident-created-example.json', 'seed-maintenance-created.json'];
 const COMPONENT_UUID = '5f844cb4-32f8-43eb-aa3d-99c925d8fffe';

@@ -14,7 +14,9 @@ import { runExporterToExit, startExporterProcess, stopProcess, type ExporterProc
 const FIXTURE = new URL('../fixtures/sqlite-v2/', import.meta.url);
 const post = (app: TestApp, body: unknown) => request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
 const metrics = async (app: TestApp) => (await request(app.main).get('/metrics')).text;
-const update = (uuid: string, impact: string) => ({ meta: { type: 'component_impact_updated', uuid, title: 'New', impact, created_at: '2026-12-02T10:00:00Z' } });
+const update = (uuid: string, impact: string) => ({
+  meta: { type: 'component_impact_updated', uuid, title: 'New', impact, created_at: '2026-12-02T10:00:00Z' },
+});
 
 let apps: TestApp[] = [];
 let running: ExporterProcess | undefined;

@@ -1,0 +1,42 @@
+import { parseArgs } from 'node:util';
+import { createClient } from 'redis';
+import { ConfigError, loadConfig } from '../config.js';
+import { redisKeys } from '../store/redis-format.js';
+import { redactedRedisUrl } from '../store/redis.js';
+import { UsageError, type Io } from './io.js';
+
+export const RESET_REDIS_USAGE = `reset-redis --yes
+  Deletes the shared log, its snapshot and its epoch under REDIS_URL and REDIS_KEY_PREFIX (read
+  from the environment, as the exporter reads them), so that replicas started afterwards begin a
+  new, empty log. Replicas that refused the old one stay refused until restarted. Everything the
+  log held is gone: restore Redis from a backup instead when you have one.`;
+
+/** `statusmate-exporter reset-redis --yes`: the operator's way out of a lost or replaced log. */
+export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values } = parseArgs({ args, options: { yes: { type: 'boolean', default: false } }, strict: true });
+  if (!values.yes) throw new UsageError('reset-redis deletes the shared log and its snapshot; add --yes to do it');
+  let url: string;
+  let prefix: string;
+  try {
+    const config = loadConfig({ ...env, STORE: 'redis' });
+    if (config.redisUrl === undefined) throw new UsageError('REDIS_URL is not set');
+    url = config.redisUrl;
+    prefix = config.redisKeyPrefix;
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  const keys = redisKeys(prefix);
+  const client = createClient({ url, RESP: 2, socket: { connectTimeout: 2_000, reconnectStrategy: false } });
+  try {
+    await client.connect();
+    const deleted = await client.del([keys.log, keys.snapshot, keys.trimmed, keys.epoch, keys.probe]);
+    io.out(`reset ${redactedRedisUrl(url)} ${keys.log}: deleted ${deleted} keys; restart every replica`);
+    return 0;
+  } catch (error) {
+    io.err(`statusmate-exporter reset-redis: ${redactedRedisUrl(url)}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  } finally {
+    client.destroy();
+  }
+}

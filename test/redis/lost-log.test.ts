@@ -1,0 +1,217 @@
+import { createClient } from 'redis';
+import request from 'supertest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isSharedStateSample } from '../../src/metrics/names.js';
+import { redisKeys } from '../../src/store/redis-format.js';
+import { domainSamples, makeApp, sampleValue, type TestApp } from '../support/app.js';
+import { fileURLToPath } from 'node:url';
+import { runNodeToExit, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
+import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
+
+// A replica knows when the shared log is not what it folded, and when Redis refuses or stops
+// answering: it stops answering 200, reports not ready and store_up 0, and says why once.
+
+const KEYS = redisKeys('statusmate:');
+const REFUSING = 'refusing the store: it is not what this process can fold; not ready until an operator acts (see the README)';
+const component = (n: number, impact: string) => ({
+  meta: { type: 'component_impact_updated', uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, title: `C${n}`, impact },
+});
+
+let redis: RedisServer;
+let apps: TestApp[] = [];
+let processes: ExporterProcess[] = [];
+beforeEach(async () => {
+  if (redisTool.skipReason) return;
+  redis = await startRedis({ appendfsync: 'everysec' });
+});
+afterEach(async () => {
+  await Promise.all(apps.map((app) => app.close()));
+  apps = [];
+  await Promise.all(processes.map((p) => stopProcess(p, 'SIGKILL')));
+  processes = [];
+  await redis.stop('SIGKILL');
+});
+
+const open = async (options: { waitReady?: boolean } = {}) => {
+  const app = await makeApp({ store: redisStore({ url: redis.url }), snapshots: { checkMs: 200, maxAgeMs: 0 } });
+  apps.push(app);
+  if (options.waitReady ?? true)
+    await eventually(
+      () => readyz(app),
+      (status) => status === 200,
+    );
+  return app;
+};
+const readyz = async (app: TestApp) => (await request(app.main).get('/readyz')).status;
+const post = (app: TestApp, body: unknown) => request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
+const metrics = async (app: TestApp) => (await request(app.main).get('/metrics')).text;
+const storeUp = async (app: TestApp) => sampleValue(await metrics(app), 'statusmate_store_up');
+const redisCommand = async (...args: string[]) => {
+  const client = createClient({ url: redis.url, RESP: 2 });
+  await client.connect();
+  try {
+    return await client.sendCommand(args);
+  } finally {
+    client.destroy();
+  }
+};
+/** Within 5 s: not ready, store_up 0, and a webhook answered 503. */
+const refusedWithin5s = async (app: TestApp) => {
+  const started = Date.now();
+  await eventually(
+    () => readyz(app),
+    (status) => status === 503,
+    5_000,
+  );
+  await eventually(
+    () => storeUp(app),
+    (up) => up === 0,
+    Math.max(100, 5_000 - (Date.now() - started)),
+  );
+  expect((await post(app, component(99, 'major_outage'))).status).toBe(503);
+};
+const refusals = (app: TestApp) => app.logs.lines.filter((line) => line.msg === REFUSING);
+
+describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under running replicas', () => {
+  it('after FLUSHALL every running replica refuses, says so once, and a replica started later serves only the new log', async () => {
+    const [a, b] = [await open(), await open()];
+    expect((await post(a, component(1, 'major_outage'))).status).toBe(200);
+    await redisCommand('FLUSHALL');
+    for (const app of [a, b]) {
+      await refusedWithin5s(app);
+      expect(refusals(app)).toEqual([expect.objectContaining({ level: 'error', reason: expect.stringMatching(/flushed|replaced/) })]);
+    }
+    const late = await open();
+    expect((await post(late, component(2, 'major_outage'))).body.status).toBe('applied');
+    expect(late.ingestor.state.componentCount).toBe(1);
+    // No two ready replicas disagree: the old ones stay not ready.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    for (const app of [a, b]) expect(await readyz(app)).toBe(503);
+  });
+
+  it('after DEL of the log with a snapshot present, the running replica refuses, and so does one started later', async () => {
+    const a = await open();
+    for (let n = 0; n < 5; n++) await post(a, component(n, 'major_outage'));
+    await eventually(
+      async () => (await redisCommand('EXISTS', KEYS.snapshot)) as unknown,
+      (exists) => exists === 1,
+    );
+    await redisCommand('DEL', KEYS.log);
+    await refusedWithin5s(a);
+    expect(String(refusals(a)[0]?.reason)).toContain('was deleted');
+    const late = await open({ waitReady: false });
+    await eventually(
+      () => refusals(late).length,
+      (count) => count === 1,
+    );
+    expect(await readyz(late)).toBe(503);
+    expect((await post(late, component(7, 'major_outage'))).status).toBe(503);
+
+    // The operator's way out when there is no backup: reset, then (re)start the replicas.
+    const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+    const refusedReset = await runNodeToExit([cli, 'reset-redis'], { REDIS_URL: redis.url }, 10_000, 'reset-redis');
+    expect(refusedReset.code).toBe(64);
+    const reset = await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url }, 10_000, 'reset-redis');
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toContain('restart every replica');
+    const fresh = await open();
+    expect((await post(fresh, component(8, 'major_outage'))).body.status).toBe('applied');
+    expect(fresh.ingestor.state.componentCount).toBe(1);
+  });
+
+  it('refuses a snapshot whose id is garbage, at the next check and at start, instead of silently never snapshotting again', async () => {
+    const a = await open();
+    await post(a, component(1, 'major_outage'));
+    await redisCommand('HSET', KEYS.snapshot, 'id', 'garbage', 't', '0', 'v', '1', 'data', '{}');
+    await refusedWithin5s(a);
+    expect(String(refusals(a)[0]?.reason)).toContain('unreadable id');
+    const late = await open({ waitReady: false });
+    await eventually(
+      () => refusals(late).length,
+      (count) => count === 1,
+    );
+    expect(await readyz(late)).toBe(503);
+  });
+});
+
+describe.skipIf(redisTool.skipReason !== undefined)('a Redis that refuses or stops answering', () => {
+  it('out of memory (noeviction): 503, not ready and store_up 0 within 5 s, the real error logged once, and back without a restart', async () => {
+    const a = await open();
+    await post(a, component(1, 'major_outage'));
+    await redisCommand('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+    await redisCommand('CONFIG', 'SET', 'maxmemory', '1');
+    const refused = await post(a, component(2, 'major_outage'));
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toMatch(/retry/);
+    await refusedWithin5s(a);
+    const failures = a.logs.lines.filter((line) => line.msg === 'the store refuses writes: not ready until a write succeeds');
+    expect(failures).toEqual([expect.objectContaining({ level: 'error', err: expect.stringMatching(/OOM/) })]);
+    await redisCommand('CONFIG', 'SET', 'maxmemory', '0');
+    await eventually(
+      () => readyz(a),
+      (status) => status === 200,
+      5_000,
+    );
+    expect(await storeUp(a)).toBe(1);
+    expect((await post(a, component(2, 'major_outage'))).body.status).toBe('applied');
+  });
+
+  it('hung (SIGSTOP): not ready and store_up 0 within 5 s, ready again once it answers', async () => {
+    const a = await open();
+    await post(a, component(1, 'major_outage'));
+    redis.child.kill('SIGSTOP');
+    try {
+      await eventually(
+        () => storeUp(a),
+        (up) => up === 0,
+        5_000,
+      );
+      await eventually(
+        () => readyz(a),
+        (status) => status === 503,
+        5_000,
+      );
+    } finally {
+      redis.child.kill('SIGCONT');
+    }
+    await eventually(
+      () => readyz(a),
+      (status) => status === 200,
+      10_000,
+    );
+    expect(await storeUp(a)).toBe(1);
+  });
+});
+
+describe.skipIf(redisTool.skipReason !== undefined)('a replica resumed after a pause', () => {
+  it('reports ready only once it serves what the other replica serves', async () => {
+    const env = { STORE: 'redis', REDIS_URL: redis.url };
+    const [a, b] = [await startExporterProcess(env), await startExporterProcess(env)];
+    processes.push(a, b);
+    const ready = async (p: ExporterProcess) => (await fetch(`${p.url}/readyz`)).status;
+    const samples = async (p: ExporterProcess) => (await (await fetch(`${p.url}/metrics`)).text()).split('\n').filter(isSharedStateSample);
+    await eventually(
+      () => ready(b),
+      (status) => status === 200,
+    );
+    b.child.kill('SIGSTOP');
+    for (let n = 0; n < 200; n++) {
+      const response = await fetch(`${a.url}/webhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(component(n, 'major_outage')),
+      });
+      expect(response.status).toBe(200);
+    }
+    const expected = await samples(a);
+    b.child.kill('SIGCONT');
+    // Whenever the resumed replica first says ready, it already serves the whole log.
+    await eventually(
+      () => ready(b),
+      (status) => status === 200,
+      10_000,
+    );
+    expect(await samples(b)).toEqual(expected);
+    expect(domainSamples(expected.join('\n')).length).toBeGreaterThan(200);
+  });
+});
