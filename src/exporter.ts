@@ -26,6 +26,7 @@ export type AssembleOptions = {
   /** How long an event may wait for its append and fold before it is answered 503. */
   answerTimeoutMs?: number;
   snapshots?: Partial<SnapshotPolicy>;
+  pruneWindowSeconds?: number;
 };
 
 export type Assembled = {
@@ -53,6 +54,7 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
     overlay: inventory.overlay,
     ...(options.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: options.answerTimeoutMs }),
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
+    ...(options.pruneWindowSeconds === undefined ? {} : { pruneWindowSeconds: options.pruneWindowSeconds }),
   });
   await fold.start();
   inventory.attach((overlay) => fold.reseed(overlay));

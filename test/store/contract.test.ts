@@ -3,7 +3,8 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryLog } from '../../src/store/memory.js';
 import { SqliteLog } from '../../src/store/sqlite.js';
-import { domainSamples, makeApp, tempDir, type TestApp } from '../support/app.js';
+import { writeFileSync } from 'node:fs';
+import { domainSamples, makeApp, tempDir, type TestApp, type TestAppOptions } from '../support/app.js';
 import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
 
 // One contract, run against every store through the app as it is wired: what StatusMate sees
@@ -14,20 +15,20 @@ type Kind = {
   durable: boolean;
   skip?: string | undefined;
   /** A fresh medium (file, Redis key prefix); `open` then opens apps on it. */
-  medium(): () => Promise<TestApp>;
+  medium(): (options?: TestAppOptions) => Promise<TestApp>;
 };
 
 let redis: RedisServer | undefined;
 let prefixes = 0;
 
 const KINDS: Kind[] = [
-  { name: 'memory', durable: false, medium: () => () => makeApp({ store: new MemoryLog() }) },
+  { name: 'memory', durable: false, medium: () => (options) => makeApp({ ...options, store: new MemoryLog() }) },
   {
     name: 'SQLite',
     durable: true,
     medium: () => {
       const path = join(tempDir(), 'contract.db');
-      return () => makeApp({ store: new SqliteLog({ path, synchronous: 'normal' }) });
+      return (options) => makeApp({ ...options, store: new SqliteLog({ path, synchronous: 'normal' }) });
     },
   },
   {
@@ -36,8 +37,8 @@ const KINDS: Kind[] = [
     skip: redisTool.skipReason,
     medium: () => {
       const keyPrefix = `contract${prefixes++}:`;
-      return async () => {
-        const app = await makeApp({ store: redisStore({ url: (redis as RedisServer).url, keyPrefix }) });
+      return async (options) => {
+        const app = await makeApp({ ...options, store: redisStore({ url: (redis as RedisServer).url, keyPrefix }) });
         await eventually(
           () =>
             request(app.main)
@@ -126,5 +127,68 @@ describe.each(KINDS)('the store contract: $name', (kind) => {
     expect(domainSamples((await request(second.main).get('/metrics')).text)).toEqual(before);
     // And the restarted store still knows what it counted.
     expect((await post(second, update('major_outage', '2026-01-01T10:00:00Z', 2))).body.status).toBe('duplicate');
+  });
+});
+
+// The same history, through each store: the same domain series, answer for answer. It touches
+// what the stores used to do differently: declared pages, a limit refusal, a finish, a
+// maintenance, a late retry, a reload that drops a page, and a retention window passing.
+describe('one history on every store', () => {
+  const SHOP = '6b2f4e1a-8c3d-4a5b-9e7f-1d2c3b4a5f60';
+  const at = (minute: number) => `2026-02-01T10:${String(minute).padStart(2, '0')}:00Z`;
+  const cid = (n: number) => `cccccccc-0000-4000-8000-${String(n).padStart(12, '0')}`;
+  const lifecycle = (type: string, id: string, minute: number, components: [number, string][], extra: Record<string, unknown> = {}) => ({
+    meta: {
+      type,
+      uuid: id,
+      title: `${type} ${id.slice(-2)}`,
+      status_page: SHOP,
+      created_at: at(minute),
+      start_at: at(minute),
+      affected_components: components.map(([n, impact]) => ({ impact, component_details: { name: `C${n}`, impact, component_uuid: cid(n) } })),
+      ...extra,
+    },
+  });
+  const PAGES = (withOld: boolean) =>
+    `status_pages:\n  - id: shop\n    uuid: ${SHOP}\n    components:\n      - uuid: ${cid(1)}\n        name: C1\n      - uuid: ${cid(2)}\n        name: C2\n` +
+    (withOld ? `  - id: old\n    components:\n      - uuid: ${cid(9)}\n        name: Old\n` : '');
+  // Times that depend on when the test ran (receipts, declarations), not on the events.
+  const timeless = (samples: string[]) =>
+    samples.filter((line) => !line.startsWith('statusmate_webhook_last_received_timestamp_seconds') && !line.startsWith('statusmate_component_last_change_timestamp_seconds'));
+
+  it.skipIf(redisTool.skipReason !== undefined)('gives the same answers and the same domain series on memory, SQLite and Redis', async () => {
+    const results = new Map<string, { outcomes: string[]; samples: string[] }>();
+    for (const kind of KINDS) {
+      const file = join(tempDir(), 'pages.yaml');
+      writeFileSync(file, PAGES(true));
+      const app = await kind.medium()({ statusPagesFile: file, limits: { maxActiveIncidents: 1 }, retentionSeconds: 1, pruneWindowSeconds: 1 });
+      apps.push(app);
+      const outcomes: string[] = [];
+      const send = async (body: unknown) => {
+        const response = await post(app, body);
+        outcomes.push(String(response.body.status ?? response.status));
+      };
+      const first = lifecycle('incident_created', 'aaaaaaaa-0000-4000-8000-000000000001', 1, [[1, 'major_outage']]);
+      await send(first);
+      await send(lifecycle('incident_created', 'aaaaaaaa-0000-4000-8000-000000000002', 2, [[2, 'partial_outage']])); // over the limit
+      await send(lifecycle('maintenance_created', 'bbbbbbbb-0000-4000-8000-000000000001', 3, [[2, 'under_maintenance']]));
+      await send(lifecycle('maintenance_started', 'bbbbbbbb-0000-4000-8000-000000000001', 4, [[2, 'under_maintenance']]));
+      await send(lifecycle('incident_finished', 'aaaaaaaa-0000-4000-8000-000000000001', 5, [[1, 'major_outage']]));
+      await send({ ...first, meta: { ...first.meta, delivery_attempt: 3 } }); // a late retry
+      await send({ meta: { type: 'component_impact_updated', uuid: cid(5), title: 'Loose', impact: 'degraded_performance', created_at: at(6) } });
+      writeFileSync(file, PAGES(false));
+      expect((await request(app.main).post('/-/reload')).status).toBe(200);
+      await send(lifecycle('maintenance_finished', 'bbbbbbbb-0000-4000-8000-000000000001', 7, [[2, 'under_maintenance']]));
+      // Past the retention (1 s) and into a new prune window (1 s): the next entry prunes.
+      await new Promise((resolve) => setTimeout(resolve, 2_200));
+      await send({ meta: { type: 'component_impact_updated', uuid: cid(6), title: 'Late', impact: 'operational', created_at: at(8) } });
+      expect(app.ingestor.state.pages.get('shop')?.incidents.size).toBe(0);
+      expect(app.ingestor.state.pages.has('old')).toBe(false);
+      results.set(kind.name, { outcomes, samples: timeless(domainSamples((await request(app.main).get('/metrics')).text)) });
+    }
+    const [memory, ...others] = [...results.values()];
+    expect(memory?.outcomes).toEqual(['applied', 'refused_limit', 'applied', 'applied', 'applied', 'duplicate', 'applied', 'applied', 'applied']);
+    expect(memory?.samples.length).toBeGreaterThan(30);
+    for (const other of others) expect(other).toEqual(memory);
   });
 });

@@ -60,6 +60,9 @@ export type TestAppOptions = {
   version?: string;
   answerTimeoutMs?: number;
   snapshots?: Partial<SnapshotPolicy>;
+  /** FINISHED_RETENTION_SECONDS (default 7 days). */
+  retentionSeconds?: number;
+  pruneWindowSeconds?: number;
 };
 
 /** A SQLite log on a new file in a temp dir. */
@@ -78,7 +81,7 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
     logger,
     store,
     limits,
-    retentionSeconds: 7 * 24 * 3600,
+    retentionSeconds: options.retentionSeconds ?? 7 * 24 * 3600,
     webhook: { tokens, maxBodyBytes: options.maxBodyBytes ?? 262_144, defaultStatusPage },
     separateMetrics: options.separateMetrics ?? false,
     build: { version: options.version ?? 'test', revision: 'test' },
@@ -86,6 +89,7 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
     storeName: store.kind === 'redis' ? 'redis' : store.kind === 'memory' ? 'memory' : 'sqlite',
     ...(options.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: options.answerTimeoutMs }),
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
+    ...(options.pruneWindowSeconds === undefined ? {} : { pruneWindowSeconds: options.pruneWindowSeconds }),
   });
   const { state } = exporter;
   // After the overlay of declared pages, which changes memory but appends nothing.
