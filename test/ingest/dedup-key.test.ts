@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
+import { decodeEntry, encodeEntry } from '../../src/log/entry.js';
 import { parseWebhook } from '../../src/webhook/schema.js';
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
@@ -39,5 +41,21 @@ describe('dedup keys', () => {
     const reordered = { meta: { ...payloadEvent(0).meta, uuid: 'aaaaaaaa-0000-4000-8000-000000000001' }, text: 'Payment API' };
     expect(keyOf(payloadEvent(0))).toBe(keyOf(payloadEvent(5)));
     expect(keyOf(reordered)).toBe(keyOf(payloadEvent(2)));
+  });
+
+  it('are the same for an event decoded from a log entry as for the one parsed from its body', () => {
+    for (const body of [
+      fixture('seed-incident-created.json'),
+      fixture('seed-component-impact-updated.json'),
+      fixture('seed-maintenance-created.json'),
+      payloadEvent(1),
+    ]) {
+      const parsed = parseWebhook(body, 'main');
+      if (parsed.kind !== 'event') throw new Error('not an event');
+      const decoded = decodeEntry(encodeEntry('test:1', parsed.event, DEFAULT_LIMITS, 60));
+      if (decoded.kind !== 'entry') throw new Error('not an entry');
+      expect(Object.keys(decoded.entry.event)).not.toEqual(Object.keys(parsed.event));
+      expect(dedupKey(decoded.entry.event)).toBe(dedupKey(parsed.event));
+    }
   });
 });

@@ -154,7 +154,10 @@ describe('one history on every store', () => {
     (withOld ? `  - id: old\n    components:\n      - uuid: ${cid(9)}\n        name: Old\n` : '');
   // Times that depend on when the test ran (receipts, declarations), not on the events.
   const timeless = (samples: string[]) =>
-    samples.filter((line) => !line.startsWith('statusmate_webhook_last_received_timestamp_seconds') && !line.startsWith('statusmate_component_last_change_timestamp_seconds'));
+    samples.filter(
+      (line) =>
+        !line.startsWith('statusmate_webhook_last_received_timestamp_seconds') && !line.startsWith('statusmate_component_last_change_timestamp_seconds'),
+    );
 
   it.skipIf(redisTool.skipReason !== undefined)('gives the same answers and the same domain series on memory, SQLite and Redis', async () => {
     const results = new Map<string, { outcomes: string[]; samples: string[] }>();
