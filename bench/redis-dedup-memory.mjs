@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createClient } from 'redis';
 import { createState } from '../dist/domain/state.js';
-import { snapshotFields, entryFields } from '../dist/store/redis-format.js';
+import { encodeEntry } from '../dist/log/entry.js';
+import { encodeSnapshot, SNAPSHOT_FORMAT } from '../dist/log/snapshot.js';
 import { dedupKey } from '../dist/ingest/dedup-key.js';
 import { DEFAULT_LIMITS } from '../dist/domain/reducer.js';
 const port = 16000 + Math.floor(Math.random() * 1000);
@@ -36,19 +37,15 @@ for (let i = 0; i < 100_000; i++) {
   state.seen.set(dedupKey(event), 1767225600 + i);
   events.push(event);
 }
-const fields = snapshotFields(state, { id: '1-0', time: 1 });
+const fields = { v: String(SNAPSHOT_FORMAT), id: '1-0', t: '1', data: encodeSnapshot(state) };
 await client.hSet('{statusmate}:snapshot', fields);
 const afterSnapshot = await used();
 for (let i = 0; i < events.length; i += 1000) {
   const multi = client.multi();
-  for (const event of events.slice(i, i + 1000))
-    multi.xAdd('{statusmate}:log', '*', Object.fromEntries(chunk(entryFields('r:1', event, DEFAULT_LIMITS, 604800))));
+  for (const event of events.slice(i, i + 1000)) multi.xAdd('{statusmate}:log', '*', encodeEntry('r:1', event, DEFAULT_LIMITS, 604800));
   await multi.exec();
 }
 const afterLog = await used();
-function* chunk(list) {
-  for (let i = 0; i < list.length; i += 2) yield [list[i], list[i + 1]];
-}
 console.log(
   JSON.stringify({
     snapshot_100k_dedup_MiB: ((afterSnapshot - base) / 2 ** 20).toFixed(2),
