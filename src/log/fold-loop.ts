@@ -188,7 +188,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     if (!this.store.connected() || !this.synced) return Promise.reject(new StoreError(`not stored: the ${this.store.kind} store is unavailable`));
     // A retry of an event already folded (so already durable) is answered without an append:
     // StatusMate's retry storms cost a lookup, not a write.
-    if ((event.deliveryAttempt ?? 0) >= 1 && this.state.seen.has(dedupKey(event))) {
+    if (this.store.readsAreDurable && (event.deliveryAttempt ?? 0) >= 1 && this.state.seen.has(dedupKey(event))) {
       return Promise.resolve({ outcome: 'duplicate', patch: emptyPatch(), notices: [] });
     }
     const origin = `${this.processId}:${this.sequence++}`;

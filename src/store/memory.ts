@@ -10,6 +10,7 @@ import { LogBehind, StoreError, type EntryFields, type LogStore, type LogTip, ty
 export class MemoryLog implements LogStore {
   readonly kind = 'memory';
   readonly origin = '0';
+  readonly readsAreDurable = true;
   /** Entries after `trimmedTo`, in order: entries[i] is at position trimmedTo + 1 + i. */
   private entries: StoredEntry[] = [];
   private trimmedTo = 0;

@@ -128,8 +128,11 @@ export class RedisStore implements LogStore {
   private epoch: string | undefined;
   private closed = false;
   private reconnectCount = 0;
+  readonly readsAreDurable: boolean;
 
   constructor(private readonly options: RedisStoreOptions) {
+    // An entry is in the log once the primary took it, before any replica did.
+    this.readsAreDurable = options.waitReplicas === 0;
     this.keys = redisKeys(options.keyPrefix);
     this.logger = options.logger;
     this.target = redactedRedisUrl(options.url);

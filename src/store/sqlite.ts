@@ -36,6 +36,7 @@ function workerEntry(): { filename: string | URL; eval: boolean } {
 export class SqliteLog implements LogStore {
   readonly kind = 'sqlite';
   readonly origin = '0';
+  readonly readsAreDurable = true;
   private worker: Worker | undefined;
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 0;

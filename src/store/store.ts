@@ -38,6 +38,12 @@ export interface LogStore {
   readonly origin: Position;
   /** Whether `a` comes strictly before `b` in this log. */
   before(a: Position, b: Position): boolean;
+  /**
+   * Whether every entry `read` returns is as durable as an acknowledged append: then a retry of
+   * an event already folded can be answered without an append. False for a Redis that must
+   * first hear from its replicas (REDIS_WAIT_REPLICAS).
+   */
+  readonly readsAreDurable: boolean;
 
   /**
    * Opens the log and checks it can be served: rejects with a StoreError naming the cause when
