@@ -78,6 +78,9 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_SECONDS: optional(positiveInt).transform((value) => value ?? 10),
   BUILD_REVISION: z.string().default('unknown'),
   STATUS_PAGES_FILE: optional(z.string().min(1)),
+  // Seconds between two looks at STATUS_PAGES_FILE for a change (a ConfigMap update swaps the
+  // mounted file without a signal); 0 turns the watch off, leaving SIGHUP and /-/reload.
+  STATUS_PAGES_WATCH_SECONDS: optional(z.coerce.number().min(0).max(3600)).transform((value) => value ?? 5),
 });
 
 export type Config = {
@@ -111,6 +114,8 @@ export type Config = {
   buildRevision: string;
   /** The declared status pages and components (YAML or JSON); read at start-up and on reload. */
   statusPagesFile: string | undefined;
+  /** Seconds between two looks at statusPagesFile for a change; 0: no watch. */
+  statusPagesWatchSeconds: number;
 };
 
 export class ConfigError extends Error {
@@ -155,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
     buildRevision: e.BUILD_REVISION,
     statusPagesFile: e.STATUS_PAGES_FILE,
+    statusPagesWatchSeconds: e.STATUS_PAGES_WATCH_SECONDS,
   };
 }
 

@@ -6,6 +6,7 @@ import { assemble, storeBackend, type Backend } from './exporter.js';
 import { connectionCaps, createBoundedServer, descriptorLimit } from './http/connections.js';
 import type { Overlay } from './ingest/ingestor.js';
 import { LiveInventory, type ReloadResult } from './inventory/live.js';
+import { watchFile } from './inventory/watch.js';
 import type { Logger } from './logger.js';
 import { HealthTrackingStore } from './store/health-tracking.js';
 import { MemoryStore } from './store/memory.js';
@@ -120,6 +121,8 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
 
   logger.info(
     {
+      // The pid to send SIGHUP to: under `npm start` it is node's, not npm's.
+      pid: process.pid,
       address: `${address.address}:${address.port}`,
       metrics_address: metricsAddress ? `${metricsAddress.address}:${metricsAddress.port}` : `${address.address}:${address.port}`,
       store: config.store,
@@ -129,6 +132,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
       status_pages: state.pages.size,
       tokens: config.webhookTokens.length,
       status_pages_file: config.statusPagesFile,
+      status_pages_watch_seconds: config.statusPagesFile !== undefined ? config.statusPagesWatchSeconds : undefined,
       declared_status_pages: inventory.current().pages.length,
       page_tokens: inventory.current().pageTokens.size,
       max_connections: caps.main,
@@ -140,6 +144,19 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     logger.warn('WEBHOOK_TOKEN is not set: webhooks are accepted without a token');
   }
 
+  const watcher =
+    config.statusPagesFile !== undefined && config.statusPagesWatchSeconds > 0
+      ? watchFile({
+          file: config.statusPagesFile,
+          intervalSeconds: config.statusPagesWatchSeconds,
+          onChange: () => {
+            logger.info({ file: config.statusPagesFile }, 'STATUS_PAGES_FILE changed; reloading');
+            return inventory.reload();
+          },
+          onError: (error) => logger.error({ err: error }, 'reload failed'),
+        })
+      : undefined;
+
   let closing: Promise<void> | undefined;
   return {
     address,
@@ -147,6 +164,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     reload: () => inventory.reload(),
     close() {
       closing ??= (async () => {
+        watcher?.stop();
         await Promise.all([closeServer(main), metrics ? closeServer(metrics) : Promise.resolve()]);
         await exporter.close();
       })();

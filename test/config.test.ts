@@ -27,6 +27,7 @@ describe('configuration from the environment', () => {
       shutdownTimeoutSeconds: 10,
       buildRevision: 'unknown',
       statusPagesFile: undefined,
+      statusPagesWatchSeconds: 5,
     });
   });
 
@@ -37,6 +38,13 @@ describe('configuration from the environment', () => {
   it('takes STATUS_PAGES_FILE as a path, read later at start-up', () => {
     expect(loadConfig({ STATUS_PAGES_FILE: '/etc/statusmate/pages.yaml' }).statusPagesFile).toBe('/etc/statusmate/pages.yaml');
     expect(loadConfig({ STATUS_PAGES_FILE: '' }).statusPagesFile).toBeUndefined();
+  });
+
+  it('looks at STATUS_PAGES_FILE for changes every 5 seconds unless STATUS_PAGES_WATCH_SECONDS says otherwise (0: never)', () => {
+    expect(loadConfig({}).statusPagesWatchSeconds).toBe(5);
+    expect(loadConfig({ STATUS_PAGES_WATCH_SECONDS: '0' }).statusPagesWatchSeconds).toBe(0);
+    expect(loadConfig({ STATUS_PAGES_WATCH_SECONDS: '0.5' }).statusPagesWatchSeconds).toBe(0.5);
+    expect(() => loadConfig({ STATUS_PAGES_WATCH_SECONDS: '-1' })).toThrow('STATUS_PAGES_WATCH_SECONDS');
   });
 
   it.each(['127.0.0.1', '::', '::1', 'localhost', 'exporter.example.internal'])('accepts HOST=%s, an IP address or a host name', (host) => {
