@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConfigError, limitsOf, type Config } from './config.js';
+import { ConfigError, limitsOf, unknownVariables, type Config } from './config.js';
 import { assemble, storeBackend, type Backend } from './exporter.js';
 import { connectionCaps, createBoundedServer, descriptorLimit } from './http/connections.js';
 import type { Overlay } from './ingest/ingestor.js';
@@ -99,6 +99,12 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     defaultStatusPage: config.defaultStatusPage,
     logger,
   });
+  for (const { name, suggestion } of unknownVariables(env, inventory.current().tokenEnvs)) {
+    logger.warn(
+      { variable: name, did_you_mean: suggestion },
+      `${name} is not a statusmate-exporter setting and is ignored${suggestion === undefined ? '' : `; did you mean ${suggestion}?`}`,
+    );
+  }
   const separateMetrics = config.metricsPort !== undefined;
   const exporter = await assemble(await openBackend(config, logger, inventory.overlay), {
     logger,
