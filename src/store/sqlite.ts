@@ -126,7 +126,7 @@ export class SqliteStore implements Store {
         waiting.reject(new StoreError(`SQLite worker stopped: ${reason}`));
       }
     };
-    worker.on('error', (error) => fail(error.message));
+    worker.on('error', (error: unknown) => fail(error instanceof Error ? error.message : String(error)));
     worker.on('exit', (code) => fail(`exited with code ${code}`));
     return worker;
   }
