@@ -443,6 +443,16 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with status pages 
     expect(result.ok ? '' : result.stderr).toContain(message);
   });
 
+  it('says in NOTES.txt where the pages are and that an edit needs no restart', () => {
+    const notes = renderNotes(helm, SCENARIOS['status pages, metrics port and extra containers']);
+    expect(notes).toContain('4. Status pages: 2 page(s) in ConfigMap sm-statusmate-exporter-status-pages, key status-pages.yaml.');
+    expect(notes).toContain('An edit reaches the pods without a restart');
+    expect(notes).toContain('reloads it within 10 s');
+    expect(renderNotes(helm)).not.toContain('Status pages:');
+    const unwatched = renderNotes(helm, { ...SCENARIOS['status pages, metrics port and extra containers'], set: { 'statusPages.watchSeconds': '0' } });
+    expect(unwatched).toContain('statusPages.watchSeconds is 0: after an edit, POST /-/reload on each pod or restart them.');
+  });
+
   it('accepts a token_env set through extraEnv instead of tokenSecrets', () => {
     const result = renderChart(helm, {
       set: { 'statusPages.pages[0].id': 'acme', 'statusPages.pages[0].token_env': 'ACME_TOKEN', 'extraEnv[0].name': 'ACME_TOKEN', 'extraEnv[0].value': 'x' },
