@@ -6,7 +6,7 @@ import { assemble, storeBackend, type Backend } from './exporter.js';
 import { connectionCaps, createBoundedServer, descriptorLimit } from './http/connections.js';
 import type { Overlay } from './ingest/ingestor.js';
 import { LiveInventory, type ReloadResult } from './inventory/live.js';
-import { watchFile } from './inventory/watch.js';
+import { fileFingerprint, watchFile } from './inventory/watch.js';
 import type { Logger } from './logger.js';
 import { HealthTrackingStore } from './store/health-tracking.js';
 import { MemoryStore } from './store/memory.js';
@@ -92,6 +92,8 @@ function closeServer(server: Server): Promise<void> {
  * anything is opened.
  */
 export async function startExporter(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
+  // Taken before the load, so that the watch below also sees a change made while the store opens.
+  const fingerprint = config.statusPagesFile !== undefined ? await fileFingerprint(config.statusPagesFile) : undefined;
   const inventory = LiveInventory.load({
     file: config.statusPagesFile,
     env,
@@ -155,6 +157,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
       ? watchFile({
           file: config.statusPagesFile,
           intervalSeconds: config.statusPagesWatchSeconds,
+          initialFingerprint: fingerprint,
           onChange: () => {
             logger.info({ file: config.statusPagesFile }, 'STATUS_PAGES_FILE changed; reloading');
             return inventory.reload();

@@ -16,6 +16,11 @@ export type FileWatcherOptions = {
   onChange: () => Promise<unknown>;
   /** Called when onChange rejects: the watcher keeps polling. */
   onError?: (error: unknown) => void;
+  /**
+   * The fingerprint taken before the caller loaded the file, so that a change between that load
+   * and the first look is seen; without it the first look only records the content.
+   */
+  initialFingerprint?: string;
 };
 
 export type FileWatcher = {
@@ -34,14 +39,11 @@ export async function fileFingerprint(file: string): Promise<string> {
   }
 }
 
-/**
- * Polls `file` and calls onChange when its content differs from the last look. The first look
- * only records the content, which the caller has loaded already.
- */
+/** Polls `file` and calls onChange when its content differs from the last look. */
 export function watchFile(options: FileWatcherOptions): FileWatcher {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  let last: string | undefined;
+  let last: string | undefined = options.initialFingerprint;
 
   const look = async () => {
     const now = await fileFingerprint(options.file);

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LiveInventory } from '../../src/inventory/live.js';
-import { watchFile, type FileWatcher } from '../../src/inventory/watch.js';
+import { fileFingerprint, watchFile, type FileWatcher } from '../../src/inventory/watch.js';
 import { createLogger } from '../../src/logger.js';
 import { sampleValue, tempDir } from '../support/app.js';
 import { ConfigMapVolume } from '../support/configmap-volume.js';
@@ -31,6 +31,15 @@ describe('watching a status pages file mounted from a ConfigMap', () => {
     volume.update(page('shop')); // a new generation with the same content
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(changes).toBe(1);
+  });
+
+  it('sees a change made before its first look when given the fingerprint taken before the load', async () => {
+    const volume = new ConfigMapVolume(tempDir(), 'status-pages.yaml', page('acme'));
+    const before = await fileFingerprint(volume.path);
+    volume.update(page('shop')); // while the caller was still opening its store
+    let changes = 0;
+    watcher = watchFile({ file: volume.path, intervalSeconds: 0.02, initialFingerprint: before, onChange: () => Promise.resolve(changes++) });
+    await until(() => changes === 1);
   });
 
   it('stops looking once stopped', async () => {
