@@ -11,11 +11,11 @@
 # test/docker-build-steps.test.ts replays the npm steps and the runtime COPYs of this file
 # outside Docker, so keep its instructions in the simple forms that test understands.
 
-# Both bases are Debian 12 (bookworm) with Node 20, so the addon compiled in the build stage
-# links against the same glibc and Node ABI it loads in at run time. Pin them by digest in
-# release pipelines.
-ARG BUILD_IMAGE=node:20-bookworm-slim
-ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
+# Both bases are Debian 12 (bookworm) with Node 24, the active LTS (Node 20 reached end of life
+# on 2026-04-30), so the addon compiled in the build stage links against the same glibc and Node
+# ABI it loads in at run time. Pin them by digest in release pipelines.
+ARG BUILD_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
 FROM ${BUILD_IMAGE} AS build
 # better-sqlite3 falls back to compiling SQLite with node-gyp when no prebuilt binary matches.
@@ -48,7 +48,7 @@ LABEL org.opencontainers.image.title="statusmate-exporter" \
       org.opencontainers.image.source="https://github.com/statusmate-exporter/statusmate-exporter" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${BUILD_REVISION}" \
-      org.opencontainers.image.base.name="gcr.io/distroless/nodejs20-debian12:nonroot"
+      org.opencontainers.image.base.name="gcr.io/distroless/nodejs24-debian12:nonroot"
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=9877 \

@@ -78,6 +78,9 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_SECONDS: optional(positiveInt).transform((value) => value ?? 10),
   BUILD_REVISION: z.string().default('unknown'),
   STATUS_PAGES_FILE: optional(z.string().min(1)),
+  // Seconds between two looks at STATUS_PAGES_FILE for a change (a ConfigMap update swaps the
+  // mounted file without a signal); 0 turns the watch off, leaving SIGHUP and /-/reload.
+  STATUS_PAGES_WATCH_SECONDS: optional(z.coerce.number().min(0).max(3600)).transform((value) => value ?? 5),
 });
 
 export type Config = {
@@ -111,6 +114,8 @@ export type Config = {
   buildRevision: string;
   /** The declared status pages and components (YAML or JSON); read at start-up and on reload. */
   statusPagesFile: string | undefined;
+  /** Seconds between two looks at statusPagesFile for a change; 0: no watch. */
+  statusPagesWatchSeconds: number;
 };
 
 export class ConfigError extends Error {
@@ -155,7 +160,73 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
     buildRevision: e.BUILD_REVISION,
     statusPagesFile: e.STATUS_PAGES_FILE,
+    statusPagesWatchSeconds: e.STATUS_PAGES_WATCH_SECONDS,
   };
+}
+
+/** Every variable the exporter reads (page tokens aside: their names come from STATUS_PAGES_FILE). */
+export const KNOWN_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+/** Prefixes of our variables: another variable that starts with one is most likely a typo of ours. */
+export const VARIABLE_PREFIXES = ['STATUSMATE_', 'WEBHOOK_', 'STATUS_PAGE', 'SQLITE_', 'REDIS_', 'MAX_'] as const;
+
+/**
+ * Edit distance counting a swap of two neighbouring letters as one edit (optimal string
+ * alignment: PROT is one edit from PORT), stopping early once it exceeds `limit`.
+ */
+function distance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      let cost = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) cost = Math.min(cost, (before[j - 2] ?? 0) + 1);
+      current[j] = cost;
+    }
+    if (Math.min(...current) > limit) return limit + 1;
+    before = previous;
+    previous = current;
+  }
+  return previous[b.length] ?? limit + 1;
+}
+
+/**
+ * Variables Kubernetes service links inject (`REDIS_SERVICE_HOST`, `REDIS_PORT=tcp://…`,
+ * `REDIS_PORT_6379_TCP_ADDR`): not typos, however much they look like ours.
+ */
+const isServiceLink = (name: string, value: string | undefined) =>
+  /_SERVICE_(HOST|PORT)(_[A-Z0-9_]+)?$/.test(name) ||
+  /_PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?$/.test(name) ||
+  (/_PORT$/.test(name) && /^(tcp|udp|sctp):\/\//.test(value ?? ''));
+
+export type UnknownVariable = { name: string; suggestion: string | undefined };
+
+/**
+ * Variables that look like one of ours but are not (a misspelt `STATUS_PAGE_FILE` or
+ * `WEBHOOK_TOKNE` is otherwise ignored without a word, the latter leaving the webhook open): those
+ * with one of our prefixes, and those within two edits of one of our names (one edit for names of
+ * up to 7 characters, so HOME is not taken for HOST). `alsoKnown`: the page token variables.
+ */
+export function unknownVariables(env: NodeJS.ProcessEnv, alsoKnown: Iterable<string> = []): UnknownVariable[] {
+  const known = new Set([...KNOWN_VARIABLES, ...alsoKnown]);
+  const found: UnknownVariable[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (known.has(name) || isServiceLink(name, value)) continue;
+    let suggestion: string | undefined;
+    let best = Infinity;
+    for (const candidate of KNOWN_VARIABLES) {
+      const limit = candidate.length >= 8 ? 2 : 1;
+      const d = distance(name, candidate, limit);
+      if (d <= limit && d < best) {
+        best = d;
+        suggestion = candidate;
+      }
+    }
+    if (suggestion !== undefined || VARIABLE_PREFIXES.some((prefix) => name.startsWith(prefix))) found.push({ name, suggestion });
+  }
+  return found.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
 /** The reducer's limits, as configured. */

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConfigError, limitsOf, type Config } from './config.js';
+import { ConfigError, limitsOf, unknownVariables, type Config } from './config.js';
 import { assemble } from './exporter.js';
 import { connectionCaps, createBoundedServer, descriptorLimit } from './http/connections.js';
 import { LiveInventory, type ReloadResult } from './inventory/live.js';
+import { fileFingerprint, watchFile } from './inventory/watch.js';
 import type { Logger } from './logger.js';
 import { MemoryLog } from './store/memory.js';
 import { redactedRedisUrl, RedisStore } from './store/redis.js';
@@ -78,6 +79,8 @@ function closeServer(server: Server): Promise<void> {
  * anything is opened.
  */
 export async function startExporter(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
+  // Taken before the load, so that the watch below also sees a change made while the store opens.
+  const fingerprint = config.statusPagesFile !== undefined ? await fileFingerprint(config.statusPagesFile) : undefined;
   const inventory = LiveInventory.load({
     file: config.statusPagesFile,
     env,
@@ -85,6 +88,12 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     defaultStatusPage: config.defaultStatusPage,
     logger,
   });
+  for (const { name, suggestion } of unknownVariables(env, inventory.current().tokenEnvs)) {
+    logger.warn(
+      { variable: name, did_you_mean: suggestion },
+      `${name} is not a statusmate-exporter setting and is ignored${suggestion === undefined ? '' : `; did you mean ${suggestion}?`}`,
+    );
+  }
   const separateMetrics = config.metricsPort !== undefined;
   const exporter = await assemble({
     logger,
@@ -111,6 +120,8 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
 
   logger.info(
     {
+      // The pid to send SIGHUP to: under `npm start` it is node's, not npm's.
+      pid: process.pid,
       address: `${address.address}:${address.port}`,
       metrics_address: metricsAddress ? `${metricsAddress.address}:${metricsAddress.port}` : `${address.address}:${address.port}`,
       store: config.store,
@@ -120,6 +131,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
       status_pages: state.pages.size,
       tokens: config.webhookTokens.length,
       status_pages_file: config.statusPagesFile,
+      status_pages_watch_seconds: config.statusPagesFile !== undefined ? config.statusPagesWatchSeconds : undefined,
       declared_status_pages: inventory.current().pages.length,
       page_tokens: inventory.current().pageTokens.size,
       max_connections: caps.main,
@@ -131,6 +143,20 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     logger.warn('WEBHOOK_TOKEN is not set: webhooks are accepted without a token');
   }
 
+  const watcher =
+    config.statusPagesFile !== undefined && config.statusPagesWatchSeconds > 0
+      ? watchFile({
+          file: config.statusPagesFile,
+          intervalSeconds: config.statusPagesWatchSeconds,
+          initialFingerprint: fingerprint,
+          onChange: () => {
+            logger.info({ file: config.statusPagesFile }, 'STATUS_PAGES_FILE changed; reloading');
+            return inventory.reload();
+          },
+          onError: (error) => logger.error({ err: error }, 'reload failed'),
+        })
+      : undefined;
+
   let closing: Promise<void> | undefined;
   return {
     address,
@@ -138,6 +164,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     reload: () => inventory.reload(),
     close() {
       closing ??= (async () => {
+        watcher?.stop();
         await Promise.all([closeServer(main), metrics ? closeServer(metrics) : Promise.resolve()]);
         await exporter.close();
       })();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
+import { KNOWN_VARIABLES, loadConfig, unknownVariables } from '../src/config.js';
 
 describe('configuration from the environment', () => {
   it('has production defaults when nothing is set', () => {
@@ -27,6 +27,7 @@ describe('configuration from the environment', () => {
       shutdownTimeoutSeconds: 10,
       buildRevision: 'unknown',
       statusPagesFile: undefined,
+      statusPagesWatchSeconds: 5,
     });
   });
 
@@ -37,6 +38,13 @@ describe('configuration from the environment', () => {
   it('takes STATUS_PAGES_FILE as a path, read later at start-up', () => {
     expect(loadConfig({ STATUS_PAGES_FILE: '/etc/statusmate/pages.yaml' }).statusPagesFile).toBe('/etc/statusmate/pages.yaml');
     expect(loadConfig({ STATUS_PAGES_FILE: '' }).statusPagesFile).toBeUndefined();
+  });
+
+  it('looks at STATUS_PAGES_FILE for changes every 5 seconds unless STATUS_PAGES_WATCH_SECONDS says otherwise (0: never)', () => {
+    expect(loadConfig({}).statusPagesWatchSeconds).toBe(5);
+    expect(loadConfig({ STATUS_PAGES_WATCH_SECONDS: '0' }).statusPagesWatchSeconds).toBe(0);
+    expect(loadConfig({ STATUS_PAGES_WATCH_SECONDS: '0.5' }).statusPagesWatchSeconds).toBe(0.5);
+    expect(() => loadConfig({ STATUS_PAGES_WATCH_SECONDS: '-1' })).toThrow('STATUS_PAGES_WATCH_SECONDS');
   });
 
   it.each(['127.0.0.1', '::', '::1', 'localhost', 'exporter.example.internal'])('accepts HOST=%s, an IP address or a host name', (host) => {
@@ -96,5 +104,47 @@ describe('configuration from the environment', () => {
     ],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('variables that look like ours but are not', () => {
+  it('names a misspelt STATUS_PAGE_FILE and WEBHOOK_TOKNE, with the variable meant', () => {
+    expect(unknownVariables({ STATUS_PAGE_FILE: '/etc/pages.yaml', WEBHOOK_TOKNE: 's3cret' })).toEqual([
+      { name: 'STATUS_PAGE_FILE', suggestion: 'STATUS_PAGES_FILE' },
+      { name: 'WEBHOOK_TOKNE', suggestion: 'WEBHOOK_TOKEN' },
+    ]);
+  });
+
+  it.each(['STATUSMATE_TOKEN', 'WEBHOOK_SECRET', 'STATUS_PAGE', 'SQLITE_FILE', 'REDIS_PASSWORD', 'MAX_EVENTS'])(
+    'names %s, which has one of our prefixes, even with no close name to suggest',
+    (name) => {
+      expect(unknownVariables({ [name]: 'x' }).map((v) => v.name)).toEqual([name]);
+    },
+  );
+
+  it('takes one edit for a short name and two for a long one', () => {
+    expect(unknownVariables({ PROT: '9877', LOG_LEVLE: 'debug' })).toEqual([
+      { name: 'LOG_LEVLE', suggestion: 'LOG_LEVEL' },
+      { name: 'PROT', suggestion: 'PORT' },
+    ]);
+  });
+
+  it('leaves our own variables, page token variables, the system and Kubernetes service links alone', () => {
+    const env: Record<string, string> = Object.fromEntries(KNOWN_VARIABLES.map((name) => [name, 'x']));
+    Object.assign(env, {
+      HOME: '/root',
+      HOSTNAME: 'pod-1',
+      PATH: '/usr/bin',
+      PWD: '/app',
+      SHELL: '/bin/sh',
+      NODE_ENV: 'production',
+      npm_config_nodedir: '/opt/node24',
+      WEBHOOK_TOKEN_ACME: 'page token',
+      REDIS_SERVICE_HOST: '10.0.0.1',
+      REDIS_SERVICE_PORT: '6379',
+      REDIS_PORT: 'tcp://10.0.0.1:6379',
+      REDIS_PORT_6379_TCP_ADDR: '10.0.0.1',
+    });
+    expect(unknownVariables(env, ['WEBHOOK_TOKEN_ACME'])).toEqual([]);
   });
 });

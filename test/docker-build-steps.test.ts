@@ -141,7 +141,7 @@ describe('the container image, its build steps replayed outside Docker', () => {
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     const [entry = '', ...args] = [...execForm(last(runtimeStage, 'ENTRYPOINT')), ...execForm(last(runtimeStage, 'CMD'))];
-    // The image's node binary is this machine's Node 20.
+    // The image's node binary is this machine's Node (24, like the image's).
     const executable = basename(entry) === 'node' ? process.execPath : entry;
     child = spawn(executable, args, {
       cwd: runtimeWorkdir,

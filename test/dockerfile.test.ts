@@ -27,11 +27,11 @@ describe('the Dockerfile', () => {
     expect(diagnostics.length).toBeGreaterThanOrEqual(2);
   });
 
-  it('builds on Node 20 bookworm with the toolchain better-sqlite3 needs, and runs on distroless Node 20 bookworm', () => {
+  it('builds on Node 24 bookworm with the toolchain better-sqlite3 needs, and runs on distroless Node 24 bookworm', () => {
     expect(file.stages).toHaveLength(2);
     expect(build.name).toBe('build');
-    expect(build.image).toBe('node:20-bookworm-slim');
-    expect(runtime.image).toBe('gcr.io/distroless/nodejs20-debian12:nonroot');
+    expect(build.image).toBe('node:24-bookworm-slim');
+    expect(runtime.image).toBe('gcr.io/distroless/nodejs24-debian12:nonroot');
     expect(only(build, 'RUN').some((r) => /apt-get install[^&]*\bpython3\b/.test(r.args) && /\bmake\b/.test(r.args) && /\bg\+\+/.test(r.args))).toBe(true);
   });
 

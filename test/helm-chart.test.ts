@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseInventory } from '../src/inventory/file.js';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import {
   CHART_DIR,
@@ -12,9 +13,9 @@ import {
   lint,
   objectsOfKind,
   onlyOfKind,
-  renderChart,
-  renderNotes,
-  renderObjects,
+  renderChart as renderChartAsIs,
+  renderNotes as renderNotesAsIs,
+  renderObjects as renderObjectsAsIs,
   validate,
   OPERATOR_APIS,
   type Deployment,
@@ -53,6 +54,20 @@ const dashboardFiles = readdirSync(DASHBOARDS_DIR, { withFileTypes: true })
   .sort();
 const TOKEN = 'ci-token-never-in-plain-text';
 
+/**
+ * The chart requires a token and never generates one, so a render that does not set the token's
+ * source itself (no values file, no webhook.* value) gets TOKEN; the token's own tests call the
+ * *AsIs functions.
+ */
+function withToken(options: RenderOptions = {}): RenderOptions {
+  const values = Object.keys({ ...options.set, ...options.setString });
+  if ((options.valuesFiles ?? []).length > 0 || values.some((key) => key.startsWith('webhook.'))) return options;
+  return { ...options, setString: { 'webhook.token': TOKEN, ...options.setString } };
+}
+const renderChart = (helmPath: string, options?: RenderOptions) => renderChartAsIs(helmPath, withToken(options));
+const renderObjects = (helmPath: string, options?: RenderOptions) => renderObjectsAsIs(helmPath, withToken(options));
+const renderNotes = (helmPath: string, options?: RenderOptions) => renderNotesAsIs(helmPath, withToken(options));
+
 /** The value sets the chart is rendered with in these tests, by scenario. */
 const SCENARIOS: Record<string, RenderOptions> = {
   defaults: {},
@@ -61,6 +76,7 @@ const SCENARIOS: Record<string, RenderOptions> = {
   'existing secret and claim': { valuesFiles: ['ci/existing-secret-values.yaml'] },
   'persistence off': { valuesFiles: ['ci/no-persistence-values.yaml'] },
   'Redis store with three replicas': { valuesFiles: ['ci/redis-replicas-values.yaml'] },
+  'status pages, metrics port and extra containers': { valuesFiles: ['ci/status-pages-values.yaml'] },
 };
 
 const kinds = (objects: K8sObject[]) => objects.map((o) => o.kind).sort();
@@ -74,9 +90,10 @@ const isSubset = (subset: Record<string, string>, of: Record<string, string> | u
   Object.entries(subset).every(([key, value]) => of?.[key] === value);
 
 describe.skipIf(helmTool.skipReason !== undefined)('helm lint --strict', () => {
-  it('passes on the default values', () => {
+  it('passes on the default values, and reports the token they lack (lint turns fail into a note)', () => {
     const result = lint(helm);
     expect(result.output).toContain('0 chart(s) failed');
+    expect(result.output).toContain('set webhook.token');
     expect(result.status).toBe(0);
   });
 
@@ -241,11 +258,30 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart rendered with its 
     expect(deployment.spec.template.spec.serviceAccountName).toBe(account.metadata.name);
   });
 
-  it('generates a random token when none is given, so the default install is never open', () => {
-    const first = onlyOfKind(renderObjects(helm).objects, 'Secret').data?.['webhook-token'] ?? '';
-    const second = onlyOfKind(renderObjects(helm).objects, 'Secret').data?.['webhook-token'] ?? '';
-    expect(Buffer.from(first, 'base64').toString('utf8')).toMatch(/^[A-Za-z0-9]{40}$/);
-    expect(first).not.toBe(second);
+  it('refuses to render without webhook.token or webhook.existingSecret, instead of generating a token that changes on every render', () => {
+    const result = renderChartAsIs(helm);
+    expect(result.ok).toBe(false);
+    const stderr = result.ok ? '' : result.stderr;
+    expect(stderr).toContain('set webhook.token (--set-string webhook.token=<token>');
+    expect(stderr).toContain('or webhook.existingSecret');
+    expect(stderr).toContain('GitOps');
+  });
+
+  it('renders the same Secret and pod template twice from the same values, so GitOps tools see no drift', () => {
+    const render = () => renderObjectsAsIs(helm, { setString: { 'webhook.token': TOKEN } }).manifest;
+    expect(render()).toBe(render());
+  });
+
+  it('turns service links off, so a Service named "metrics" cannot inject METRICS_PORT=tcp://…', () => {
+    expect(onlyOfKind(objects, 'Deployment').spec.template.spec.enableServiceLinks).toBe(false);
+  });
+
+  it('mounts no status pages file and sets no STATUS_PAGES_FILE by default', () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    expect(envOf(deployment, 'STATUS_PAGES_FILE')).toBeUndefined();
+    expect(deployment.spec.template.spec.volumes?.map((v) => v.name)).toEqual(['data', 'tmp']);
+    expect(deployment.spec.template.spec.initContainers).toBeUndefined();
+    expect(deployment.spec.template.spec.containers.map((c) => c.name)).toEqual(['exporter']);
   });
 });
 
@@ -310,6 +346,118 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with existingSecre
     const result = renderChart(helm, { ...SCENARIOS['existing secret and claim'], setString: { 'webhook.token': 'x' } });
     expect(result.ok).toBe(false);
     expect(result.ok ? '' : result.stderr).toContain('webhook.token and webhook.existingSecret are both set');
+  });
+});
+
+describe.skipIf(helmTool.skipReason !== undefined)('the chart with status pages (ci/status-pages-values.yaml)', () => {
+  let objects: K8sObject[] = [];
+  beforeAll(() => {
+    objects = renderObjects(helm, SCENARIOS['status pages, metrics port and extra containers']).objects;
+  });
+  const statusPagesMap = () => {
+    const map = objectsOfKind(objects, 'ConfigMap').find((cm) => cm.metadata.name === 'sm-statusmate-exporter-status-pages');
+    if (!map) throw new Error('no status pages ConfigMap');
+    return map;
+  };
+
+  it('renders statusPages.pages into a ConfigMap that the exporter itself parses as STATUS_PAGES_FILE', () => {
+    const text = statusPagesMap().data['status-pages.yaml'] ?? '';
+    const inventory = parseInventory(text, 'status-pages.yaml', { ACME_WEBHOOK_TOKEN: 'acme-token' });
+    expect(inventory.pages.map((page) => [page.id, page.name, page.components.map((c) => c.name)])).toEqual([
+      ['acme', 'ACME public status', ['API', 'Website']],
+      ['payments', 'ACME Payments status', ['Card processing']],
+    ]);
+    expect(inventory.pageTokens.get('acme')).toEqual(['acme-token']);
+  });
+
+  it('mounts the ConfigMap read-only as a directory (no subPath, so updates arrive) and points STATUS_PAGES_FILE into it', () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    const volume = deployment.spec.template.spec.volumes?.find((v) => v.name === 'status-pages');
+    expect(volume?.configMap).toEqual({ name: statusPagesMap().metadata.name, items: [{ key: 'status-pages.yaml', path: 'status-pages.yaml' }] });
+    const mount = exporterContainer(deployment).volumeMounts?.find((m) => m.name === 'status-pages');
+    expect(mount).toEqual({ name: 'status-pages', mountPath: '/etc/statusmate-exporter', readOnly: true });
+    expect(envOf(deployment, 'STATUS_PAGES_FILE')?.value).toBe('/etc/statusmate-exporter/status-pages.yaml');
+    expect(envOf(deployment, 'STATUS_PAGES_WATCH_SECONDS')?.value).toBe('10');
+  });
+
+  it('does not restart the pods when the pages change: the exporter reloads the mounted file itself', () => {
+    const annotations = (name: string) =>
+      onlyOfKind(
+        renderObjects(helm, { ...SCENARIOS['status pages, metrics port and extra containers'], set: { 'statusPages.pages[1].name': name } }).objects,
+        'Deployment',
+      ).spec.template.metadata.annotations;
+    expect(annotations('Payments')).toEqual(annotations('Payments renamed'));
+  });
+
+  it("reads each page's token_env from its Secret through a secretKeyRef, and keeps extraEnv", () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    expect(envOf(deployment, 'ACME_WEBHOOK_TOKEN')).toEqual({
+      name: 'ACME_WEBHOOK_TOKEN',
+      valueFrom: { secretKeyRef: { name: 'acme-webhook', key: 'token' } },
+    });
+    expect(envOf(deployment, 'MAX_ACTIVE_INCIDENTS')?.value).toBe('500');
+  });
+
+  it('probes liveness and readiness on the metrics port, away from the webhook port the Ingress exposes', () => {
+    const container = exporterContainer(onlyOfKind(objects, 'Deployment'));
+    expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+  });
+
+  it('adds extraVolumes, extraVolumeMounts, extraContainers and initContainers to the pod', () => {
+    const pod = onlyOfKind(objects, 'Deployment').spec.template.spec;
+    expect(pod.volumes?.find((v) => v.name === 'ca-bundle')).toEqual({ name: 'ca-bundle', configMap: { name: 'corporate-ca' } });
+    expect(exporterContainer(onlyOfKind(objects, 'Deployment')).volumeMounts).toContainEqual({
+      name: 'ca-bundle',
+      mountPath: '/etc/ssl/corporate',
+      readOnly: true,
+    });
+    expect(pod.containers.map((c) => c.name)).toEqual(['exporter', 'log-shipper']);
+    expect(pod.initContainers?.map((c) => c.name)).toEqual(['wait-for-ca']);
+    expect(pod.enableServiceLinks).toBe(false);
+  });
+
+  it('mounts statusPages.existingConfigMap under its key and renders no ConfigMap of its own', () => {
+    const { objects: own } = renderObjects(helm, SCENARIOS['existing secret and claim']);
+    expect(objectsOfKind(own, 'ConfigMap').filter((cm) => !cm.metadata.name.includes('dashboard'))).toEqual([]);
+    const deployment = onlyOfKind(own, 'Deployment');
+    expect(deployment.spec.template.spec.volumes?.find((v) => v.name === 'status-pages')?.configMap).toEqual({
+      name: 'statusmate-pages',
+      items: [{ key: 'pages.yaml', path: 'pages.yaml' }],
+    });
+    expect(envOf(deployment, 'STATUS_PAGES_FILE')?.value).toBe('/etc/statusmate-exporter/pages.yaml');
+  });
+
+  it.each([
+    [
+      { 'statusPages.pages[0].id': 'acme', 'statusPages.pages[0].token_env': 'ACME_TOKEN' },
+      'statusPages.pages[0] (acme) reads its token from ACME_TOKEN, which nothing sets: add statusPages.tokenSecrets.ACME_TOKEN',
+    ],
+    [{ 'statusPages.pages[0].id': 'acme', 'statusPages.existingConfigMap': 'pages' }, 'statusPages.pages and statusPages.existingConfigMap are both set'],
+    [{ 'statusPages.pages[0].id': 'acme', 'statusPages.pages[0].componentz': 'x' }, "additional properties 'componentz' not allowed"],
+    [{ 'statusPages.pages[0].id': 'acme', 'statusPages.pages[0].uuid': 'nope' }, "at '/statusPages/pages/0/uuid'"],
+    [{ 'statusPages.tokenSecrets.ACME_TOKEN.name': 'acme' }, "missing property 'key'"],
+  ])('refuses %j and says why', (set, message) => {
+    const result = renderChart(helm, { set });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.stderr).toContain(message);
+  });
+
+  it('says in NOTES.txt where the pages are and that an edit needs no restart', () => {
+    const notes = renderNotes(helm, SCENARIOS['status pages, metrics port and extra containers']);
+    expect(notes).toContain('4. Status pages: 2 page(s) in ConfigMap sm-statusmate-exporter-status-pages, key status-pages.yaml.');
+    expect(notes).toContain('An edit reaches the pods without a restart');
+    expect(notes).toContain('reloads it within 10 s');
+    expect(renderNotes(helm)).not.toContain('Status pages:');
+    const unwatched = renderNotes(helm, { ...SCENARIOS['status pages, metrics port and extra containers'], set: { 'statusPages.watchSeconds': '0' } });
+    expect(unwatched).toContain('statusPages.watchSeconds is 0: after an edit, POST /-/reload on each pod or restart them.');
+  });
+
+  it('accepts a token_env set through extraEnv instead of tokenSecrets', () => {
+    const result = renderChart(helm, {
+      set: { 'statusPages.pages[0].id': 'acme', 'statusPages.pages[0].token_env': 'ACME_TOKEN', 'extraEnv[0].name': 'ACME_TOKEN', 'extraEnv[0].value': 'x' },
+    });
+    expect(result.ok ? '' : result.stderr).toBe('');
   });
 });
 

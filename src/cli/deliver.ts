@@ -9,6 +9,8 @@ export type SummaryOutcome = (typeof SUMMARY_OUTCOMES)[number];
 export type DeliveryResult = {
   /** The exporter's answer to the last try; `refused` for a final 4xx, `failed` for a final 5xx or no answer. */
   outcome: SummaryOutcome;
+  /** Answered with a status no retry can change (FINAL_STATUSES): sending more of the same is pointless. */
+  final: boolean;
   /** HTTP status of the last try; null when there was no answer. */
   status: number | null;
   attempts: number;
@@ -24,6 +26,46 @@ export type RetryPolicy = {
 };
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 1000 };
+
+/**
+ * Answers that the same request will get again: a malformed or oversized body, a wrong token or
+ * a token for another page, a wrong URL, a wrong content type. Retrying them only delays the
+ * answer (five tries over 15 s per event, minutes for a replay).
+ */
+export const FINAL_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 404, 413, 415]);
+
+/** What a retry is told: which try failed, why, and how long until the next. */
+export type RetryNotice = { attempt: number; attempts: number; reason: string; delayMs: number };
+
+/** Longest answer body quoted in a message. */
+const MAX_DETAIL = 500;
+const clip = (text: string) => (text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}…` : text);
+
+/**
+ * Why a request got no answer, naming the address: fetch says only "fetch failed", and the
+ * reason is in its cause (ECONNREFUSED with the address and port, ENOTFOUND with the host name).
+ */
+export function networkReason(url: URL, error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause as (NodeJS.ErrnoException & { address?: string; port?: number }) | undefined;
+  const where = cause?.address !== undefined ? `${cause.address}${cause.port !== undefined ? `:${cause.port}` : ''}` : url.host;
+  switch (cause?.code) {
+    case 'ECONNREFUSED':
+      return `connection refused by ${where} (${url.origin}): is the exporter running and listening there?`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot resolve ${url.hostname} (${cause.code})`;
+    case 'ECONNRESET':
+      return `connection reset by ${where}`;
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return `connecting to ${where} timed out`;
+    default:
+      break;
+  }
+  if ((error as Error).name === 'TimeoutError') return `no answer from ${url.host} within 10 s`;
+  const detail = cause?.code !== undefined ? `${cause.code}: ${cause.message}` : (cause?.message ?? (error as Error).message);
+  return `${url.host}: ${detail}`;
+}
 
 const answerSchema = z.object({ status: z.enum(['applied', 'duplicate', 'stale', 'unsupported', 'refused_limit']) });
 
@@ -44,18 +86,33 @@ function attemptBody(body: Record<string, unknown>, retries: number): Record<str
   return { ...body, meta: { ...meta, delivery_attempt: first + retries } };
 }
 
+/** `<what>: attempt 1 of 5 failed (HTTP 503 …); retrying in 1 s`, the line printed before a retry. */
+export function retryLine(what: string, notice: RetryNotice): string {
+  const wait = notice.delayMs >= 1000 ? `${notice.delayMs / 1000} s` : `${notice.delayMs} ms`;
+  return `${what}: attempt ${notice.attempt} of ${notice.attempts} failed (${notice.reason}); retrying in ${wait}`;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Delivers one webhook body, retrying on anything but a 200. Never throws for the network. */
+/**
+ * Delivers one webhook body, retrying on anything but a 200 or a FINAL_STATUSES answer, and
+ * telling `onRetry` before each retry. Never throws for the network.
+ */
 export async function deliver(
   url: URL,
   token: string | undefined,
   body: Record<string, unknown>,
   policy: RetryPolicy = DEFAULT_RETRY,
+  onRetry?: (notice: RetryNotice) => void,
 ): Promise<DeliveryResult> {
-  let last: DeliveryResult = { outcome: 'failed', status: null, attempts: 0, detail: 'not sent' };
+  let last: DeliveryResult = { outcome: 'failed', final: false, status: null, attempts: 0, detail: 'not sent' };
   for (let attempt = 0; attempt < policy.attempts; attempt += 1) {
-    if (attempt > 0) await sleep(policy.baseDelayMs * 2 ** (attempt - 1));
+    if (attempt > 0) {
+      const delayMs = policy.baseDelayMs * 2 ** (attempt - 1);
+      const reason = last.status === null ? last.detail : `HTTP ${last.status} ${clip(last.detail)}`;
+      onRetry?.({ attempt, attempts: policy.attempts, reason, delayMs });
+      await sleep(delayMs);
+    }
     try {
       const response = await fetch(url, {
         method: 'POST',
@@ -72,11 +129,19 @@ export async function deliver(
           json = undefined;
         }
         const answer = answerSchema.safeParse(json);
-        return { outcome: answer.success ? answer.data.status : 'applied', status: 200, attempts: attempt + 1, detail: text };
+        return { outcome: answer.success ? answer.data.status : 'applied', final: false, status: 200, attempts: attempt + 1, detail: text };
       }
-      last = { outcome: response.status >= 400 && response.status < 500 ? 'refused' : 'failed', status: response.status, attempts: attempt + 1, detail: text };
+      const final = FINAL_STATUSES.has(response.status);
+      last = {
+        outcome: response.status >= 400 && response.status < 500 ? 'refused' : 'failed',
+        final,
+        status: response.status,
+        attempts: attempt + 1,
+        detail: clip(text),
+      };
+      if (final) return last;
     } catch (error) {
-      last = { outcome: 'failed', status: null, attempts: attempt + 1, detail: (error as Error).message };
+      last = { outcome: 'failed', final: false, status: null, attempts: attempt + 1, detail: networkReason(url, error) };
     }
   }
   return last;

@@ -17,6 +17,45 @@ export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url
 export const DEMO_TOKEN = 'demo-token';
 export const DEMO_ACME_TOKEN = 'demo-acme-token';
 
+/** How long before now the day's last event is dated. */
+export const DEMO_LAST_EVENT_AGO_SECONDS = 10 * 60;
+
+const isTimeKey = (key: string) => key.endsWith('_at');
+
+/** The latest `meta.created_at` of the bodies, in Unix milliseconds; undefined when none has one. */
+function latestCreatedAt(bodies: readonly Record<string, unknown>[]): number | undefined {
+  let latest: number | undefined;
+  for (const body of bodies) {
+    const meta = body.meta as Record<string, unknown> | undefined;
+    const at = typeof meta?.created_at === 'string' ? Date.parse(meta.created_at) : NaN;
+    if (!Number.isNaN(at) && (latest === undefined || at > latest)) latest = at;
+  }
+  return latest;
+}
+
+function shifted(value: unknown, offsetMs: number, key = ''): unknown {
+  if (typeof value === 'string' && isTimeKey(key)) {
+    const at = Date.parse(value);
+    return Number.isNaN(at) ? value : new Date(at + offsetMs).toISOString();
+  }
+  if (Array.isArray(value)) return value.map((item) => shifted(item, offsetMs));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shifted(v, offsetMs, k)]));
+  return value;
+}
+
+/**
+ * The recorded day moved in time so that its last event happened DEMO_LAST_EVENT_AGO_SECONDS
+ * before `nowMs`: every `*_at` time moves by the same amount, so the order, the gaps and what is
+ * still scheduled stay as recorded, while the landing page reads "2 h ago" instead of a date that
+ * gets older every day.
+ */
+export function dayEndingNow(bodies: readonly Record<string, unknown>[], nowMs: number): Record<string, unknown>[] {
+  const latest = latestCreatedAt(bodies);
+  if (latest === undefined) return [...bodies];
+  const offsetMs = nowMs - DEMO_LAST_EVENT_AGO_SECONDS * 1000 - latest;
+  return bodies.map((body) => shifted(body, offsetMs) as Record<string, unknown>);
+}
+
 export async function demo(args: string[], io: Io): Promise<void> {
   if (args.length > 0) throw new UsageError('demo takes no arguments (PORT chooses its port)');
   const dir = mkdtempSync(join(tmpdir(), 'statusmate-demo-'));
@@ -59,7 +98,7 @@ export async function demo(args: string[], io: Io): Promise<void> {
   const base = `http://127.0.0.1:${exporter.address.port}`;
   io.out(`statusmate-exporter demo: listening on ${base}, store ${database}`);
   const day = join(EXAMPLES, 'statusmate-day.jsonl');
-  const summary = await replayBodies(readRecording(day), webhookUrl(base), DEMO_TOKEN, { attempts: 5, baseDelayMs: 200 }, io);
+  const summary = await replayBodies(dayEndingNow(readRecording(day), Date.now()), webhookUrl(base), DEMO_TOKEN, { attempts: 5, baseDelayMs: 200 }, io);
   io.out(`replayed examples/statusmate-day.jsonl: ${formatSummary(summary)}`);
   io.out(`
 Where to look:

@@ -1,16 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DEFAULT_RETRY, deliver, SUMMARY_OUTCOMES, webhookUrl, type RetryPolicy, type SummaryOutcome } from './deliver.js';
+import { DEFAULT_RETRY, deliver, retryLine, SUMMARY_OUTCOMES, webhookUrl, type RetryPolicy, type SummaryOutcome } from './deliver.js';
 import { UsageError, type Io } from './io.js';
 
 export const REPLAY_USAGE = `statusmate-exporter replay FILE.jsonl --url URL [--token T] [--attempts N] [--retry-delay MS]
   Sends each line of FILE (one StatusMate webhook body per line) in order, retrying like StatusMate
-  on anything but a 200. Exits 1 when a delivery finally failed.
+  on anything but a 200. Exits 1 when a delivery finally failed; stops at once on HTTP 400, 401, 403,
+  404, 413 or 415, which no retry changes (a wrong token, URL or content type).
   --attempts N       tries per event in all (default ${DEFAULT_RETRY.attempts})
   --retry-delay MS   wait before the first retry, doubled for each further one (default ${DEFAULT_RETRY.baseDelayMs})`;
 
-export type Summary = Record<SummaryOutcome, number> & { events: number; retries: number };
+export type Summary = Record<SummaryOutcome, number> & {
+  events: number;
+  retries: number;
+  /** Ended early on an answer no retry can change. */ stopped: boolean;
+};
 
 const bodySchema = z.record(z.string(), z.unknown());
 
@@ -40,15 +45,26 @@ export function readRecording(file: string): Record<string, unknown>[] {
 
 export function formatSummary(summary: Summary): string {
   const counts = SUMMARY_OUTCOMES.map((outcome) => `${summary[outcome]} ${outcome}`).join(', ');
-  return `${summary.events} events: ${counts}; ${summary.retries} retries`;
+  return `${summary.events} events: ${counts}; ${summary.retries} retries${summary.stopped ? '; stopped early' : ''}`;
 }
 
 /** Replays bodies in order; progress every tenth of a long file goes to `io.err`. */
 export async function replayBodies(bodies: Record<string, unknown>[], url: URL, token: string | undefined, policy: RetryPolicy, io: Io): Promise<Summary> {
-  const summary: Summary = { events: 0, retries: 0, applied: 0, duplicate: 0, stale: 0, unsupported: 0, refused_limit: 0, refused: 0, failed: 0 };
+  const summary: Summary = {
+    events: 0,
+    retries: 0,
+    stopped: false,
+    applied: 0,
+    duplicate: 0,
+    stale: 0,
+    unsupported: 0,
+    refused_limit: 0,
+    refused: 0,
+    failed: 0,
+  };
   const step = bodies.length >= 50 ? Math.ceil(bodies.length / 10) : Infinity;
   for (const [index, body] of bodies.entries()) {
-    const result = await deliver(url, token, body, policy);
+    const result = await deliver(url, token, body, policy, (notice) => io.err(retryLine(`event ${index + 1}`, notice)));
     summary.events += 1;
     summary.retries += result.attempts - 1;
     summary[result.outcome] += 1;
@@ -56,6 +72,13 @@ export async function replayBodies(bodies: Record<string, unknown>[], url: URL, 
       io.err(
         `event ${index + 1}: ${result.outcome} after ${result.attempts} attempt(s): ${result.status === null ? '' : `HTTP ${result.status} `}${result.detail}`,
       );
+    }
+    if (result.final) {
+      // The rest would be answered alike (a wrong token, URL or content type), and a recording is
+      // replayed in order: stop here rather than send the remaining events into the same refusal.
+      io.err(`replay stopped at event ${index + 1} of ${bodies.length}: HTTP ${result.status} is not retried, and the events after it were not sent`);
+      summary.stopped = true;
+      break;
     }
     if ((index + 1) % step === 0 && index + 1 < bodies.length) io.err(`replay: ${index + 1}/${bodies.length} sent`);
   }
@@ -90,5 +113,5 @@ export async function replay(args: string[], io: Io): Promise<number> {
   const bodies = readRecording(file);
   const summary = await replayBodies(bodies, webhookUrl(values.url), values.token, { attempts: attempts.data, baseDelayMs: delay.data }, io);
   io.out(`replayed ${file}: ${formatSummary(summary)}`);
-  return summary.refused + summary.failed > 0 ? 1 : 0;
+  return summary.refused + summary.failed > 0 || summary.stopped ? 1 : 0;
 }

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../domain/event.js';
 import { IMPACT_PATTERN } from '../domain/impact.js';
-import { DEFAULT_RETRY, deliver, webhookUrl } from './deliver.js';
+import { DEFAULT_RETRY, deliver, retryLine, webhookUrl } from './deliver.js';
 import { UsageError, type Io } from './io.js';
 
 export const SEND_USAGE = `statusmate-exporter send --url URL [--token T] --type TYPE [options]
@@ -15,7 +15,8 @@ export const SEND_USAGE = `statusmate-exporter send --url URL [--token T] --type
   --maintenance UUID the maintenance (maintenance_*; made up for maintenance_created when absent)
   --title TEXT      title of the incident or maintenance, name of the component
   --status-page ID  meta.status_page of the event
-  --attempts N      tries in all before giving up (default ${DEFAULT_RETRY.attempts})`;
+  --attempts N      tries in all before giving up (default ${DEFAULT_RETRY.attempts}); never retried:
+                    HTTP 400, 401, 403, 404, 413 and 415, which the same request gets again`;
 
 const uuid = z.guid({ error: 'must be a UUID' });
 const optionsSchema = z.object({
@@ -102,13 +103,15 @@ export async function send(args: string[], io: Io): Promise<number> {
   const url = webhookUrl(options.url);
   const body = buildEvent(options);
   const meta = body.meta as { uuid: string; type: string };
-  const result = await deliver(url, options.token, body, { attempts: options.attempts, baseDelayMs: DEFAULT_RETRY.baseDelayMs });
+  const result = await deliver(url, options.token, body, { attempts: options.attempts, baseDelayMs: DEFAULT_RETRY.baseDelayMs }, (notice) =>
+    io.err(retryLine(`${meta.type} ${meta.uuid}`, notice)),
+  );
   if (result.status === 200) {
     io.out(`${meta.type} ${meta.uuid}: ${result.outcome} (HTTP 200 after ${result.attempts} attempt(s)) ${result.detail}`);
     return 0;
   }
   io.err(
-    `${meta.type} ${meta.uuid}: ${result.outcome} after ${result.attempts} attempt(s): ${result.status === null ? '' : `HTTP ${result.status} `}${result.detail}`,
+    `${meta.type} ${meta.uuid}: ${result.outcome} after ${result.attempts} attempt(s)${result.final ? ' (not retried: the same request gets the same answer)' : ''}: ${result.status === null ? '' : `HTTP ${result.status} `}${result.detail}`,
   );
   return 1;
 }

@@ -15,9 +15,11 @@ export type Inventory = {
   pages: DeclaredPage[];
   /** Tokens accepted for one page alone, by page id (read from each page's `token_env`). */
   pageTokens: Map<string, string[]>;
+  /** The variables named by `token_env`: known to the exporter, though not in its configuration. */
+  tokenEnvs: string[];
 };
 
-export const EMPTY_INVENTORY: Inventory = { file: undefined, pages: [], pageTokens: new Map() };
+export const EMPTY_INVENTORY: Inventory = { file: undefined, pages: [], pageTokens: new Map(), tokenEnvs: [] };
 
 export class InventoryError extends Error {
   override name = 'InventoryError';
@@ -103,7 +105,8 @@ export function parseInventory(text: string, file: string, env: NodeJS.ProcessEn
     }
     return { id: page.id, uuid: page.uuid ?? null, name: page.name ?? null, components: page.components };
   });
-  return { file, pages, pageTokens };
+  const tokenEnvs = parsed.data.status_pages.flatMap((page) => (page.token_env === undefined ? [] : [page.token_env]));
+  return { file, pages, pageTokens, tokenEnvs };
 }
 
 /** Reads and parses STATUS_PAGES_FILE; the empty inventory when it is unset. */

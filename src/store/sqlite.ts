@@ -177,7 +177,7 @@ export class SqliteLog implements LogStore {
         waiting.reject(new StoreError(`SQLite worker stopped: ${reason}`));
       }
     };
-    worker.on('error', (error) => fail(error.message));
+    worker.on('error', (error: unknown) => fail(error instanceof Error ? error.message : String(error)));
     worker.on('exit', (code) => fail(`exited with code ${code}`));
     return worker;
   }

@@ -1,4 +1,5 @@
 import type { StateView, StatusPageView } from '../api/state.js';
+import { impactLevel, OPERATIONAL, UNKNOWN_IMPACT_LEVEL } from '../domain/impact.js';
 
 // GET /: the landing page, rendered on the server from the same view as /api/v1/state. One
 // self-contained document: styles inline, no script, no font or image from anywhere, so it reads
@@ -38,6 +39,108 @@ function impactBadge(impact: string): string {
   return `<span class="impact" style="--c:${colour}"><span class="dot" aria-hidden="true"></span>${escapeHtml(words(impact))}</span>`;
 }
 
+/**
+ * How bad an impact is, for ordering: its level, with an impact StatusMate may add later (level
+ * -1) ranked just above operational, since it is not known to be fine.
+ */
+const severity = (impact: string) => {
+  const level = impactLevel(impact);
+  return level === UNKNOWN_IMPACT_LEVEL ? 0.5 : level;
+};
+
+/** The worst impact of a page's components; operational for a page without components. */
+const worstImpact = (page: StatusPageView) =>
+  page.components.reduce<string>((worst, c) => (severity(c.impact) > severity(worst) ? c.impact : worst), OPERATIONAL);
+
+const displayName = (page: StatusPageView) => page.name ?? page.id;
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Pages with the worst impact first, then by name (then id, which is unique). */
+export function orderPages(pages: readonly StatusPageView[]): StatusPageView[] {
+  return [...pages].sort((a, b) => severity(worstImpact(b)) - severity(worstImpact(a)) || byText(displayName(a), displayName(b)) || byText(a.id, b.id));
+}
+
+/** Components with the worst impact first, then by name: a page's trouble sits at the top of its card. */
+const orderComponents = (components: StatusPageView['components']) =>
+  [...components].sort((a, b) => severity(b.impact) - severity(a.impact) || byText(a.name, b.name) || byText(a.uuid, b.uuid));
+
+/** How a count of components at an impact reads in the summary: "1 major outage", "2 degraded". */
+const IMPACT_COUNT_WORDS: Record<string, [string, string]> = {
+  major_outage: ['major outage', 'major outages'],
+  partial_outage: ['partial outage', 'partial outages'],
+  degraded_performance: ['degraded', 'degraded'],
+  under_maintenance: ['under maintenance', 'under maintenance'],
+};
+const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
+
+type MaintenanceView = StatusPageView['maintenances'][number];
+
+/**
+ * Why a maintenance is overdue at `now`, or undefined: its window ended and it is not finished,
+ * or its start passed and it has not started.
+ */
+export function overdue(maintenance: MaintenanceView, now: number): string | undefined {
+  const past = (iso: string | null) => iso !== null && Date.parse(iso) / 1000 < now;
+  if (past(maintenance.scheduled_end_at)) return `scheduled to end ${relative(maintenance.scheduled_end_at as string, now)}, not finished`;
+  if (maintenance.state === 'scheduled' && past(maintenance.scheduled_start_at))
+    return `scheduled to start ${relative(maintenance.scheduled_start_at as string, now)}, not started`;
+  return undefined;
+}
+
+/**
+ * The line that opens the page: components not operational by impact (worst first), on how many
+ * of the pages; active incidents; overdue maintenances.
+ * "1 major outage, 1 partial outage on 2 of 4 pages; 1 active incident".
+ */
+export function summaryLine(view: StateView, now: number): string {
+  const pages = view.status_pages;
+  const counts = new Map<string, number>();
+  let affected = 0;
+  let components = 0;
+  for (const page of pages) {
+    let hit = false;
+    for (const component of page.components) {
+      components += 1;
+      if (component.impact === OPERATIONAL) continue;
+      counts.set(component.impact, (counts.get(component.impact) ?? 0) + 1);
+      hit = true;
+    }
+    if (hit) affected += 1;
+  }
+  const impacts = [...counts.entries()]
+    .sort(([a], [b]) => severity(b) - severity(a) || byText(a, b))
+    .map(([impact, count]) => {
+      const [one, many] = IMPACT_COUNT_WORDS[impact] ?? [words(impact), words(impact)];
+      return plural(count, one, many);
+    });
+  const state =
+    impacts.length > 0
+      ? `${impacts.join(', ')} on ${affected} of ${plural(pages.length, 'page', 'pages')}`
+      : `All ${plural(components, 'component', 'components')} operational on ${plural(pages.length, 'page', 'pages')}`;
+  const incidents = pages.reduce((sum, page) => sum + page.incidents.length, 0);
+  const late = pages.reduce((sum, page) => sum + page.maintenances.filter((m) => overdue(m, now) !== undefined).length, 0);
+  const parts = [state, incidents === 0 ? 'no active incident' : plural(incidents, 'active incident', 'active incidents')];
+  if (late > 0) parts.push(plural(late, 'overdue maintenance', 'overdue maintenances'));
+  return parts.join('; ');
+}
+
+/** "API (major outage), Website (partial outage)": an incident's components by name, with the impact it gave each. */
+function incidentComponents(incident: StatusPageView['incidents'][number], page: StatusPageView): string {
+  if (incident.components.length === 0) return 'no component named';
+  const names = new Map(page.components.map((c) => [c.uuid, c.name]));
+  return incident.components
+    .map((c) => `${escapeHtml(names.get(c.uuid) ?? c.uuid)} (${c.impact === null ? 'impact not given' : impactBadge(c.impact)})`)
+    .join(', ');
+}
+
+function maintenanceItem(m: MaintenanceView, now: number): string {
+  const late = overdue(m, now);
+  const window = `window ${when(m.scheduled_start_at, now)} to ${when(m.scheduled_end_at, now)}`;
+  return late === undefined
+    ? `<li><strong>${escapeHtml(m.title)}</strong> — ${escapeHtml(words(m.state))}, ${window}</li>`
+    : `<li class="overdue"><strong>${escapeHtml(m.title)}</strong> — <strong class="warn">overdue</strong>: ${escapeHtml(words(m.state))}, ${escapeHtml(late)}; ${window}</li>`;
+}
+
 function pageSection(page: StatusPageView, now: number): string {
   const title = page.name ?? page.id;
   const subtitle = [
@@ -50,7 +153,7 @@ function pageSection(page: StatusPageView, now: number): string {
   const components =
     page.components.length === 0
       ? '<p class="none">No components known yet: declare them in STATUS_PAGES_FILE, or wait for a webhook that names one.</p>'
-      : `<table><thead><tr><th>Component</th><th>Impact</th><th>Last change</th></tr></thead><tbody>${page.components
+      : `<table><thead><tr><th>Component</th><th>Impact</th><th>Last change</th></tr></thead><tbody>${orderComponents(page.components)
           .map(
             (c) =>
               `<tr data-component="${escapeHtml(c.uuid)}"><td>${escapeHtml(c.name)}</td><td>${impactBadge(c.impact)}</td><td>${c.reported ? when(c.last_change_at, now) : `declared ${when(c.last_change_at, now)}, no webhook yet`}</td></tr>`,
@@ -59,18 +162,13 @@ function pageSection(page: StatusPageView, now: number): string {
   const incidents =
     page.incidents.length === 0
       ? '<p class="none">No active incident.</p>'
-      : `<ul>${page.incidents.map((i) => `<li><strong>${escapeHtml(i.title)}</strong> — started ${when(i.started_at, now)}, ${i.components.length} component(s)</li>`).join('')}</ul>`;
+      : `<ul>${page.incidents.map((i) => `<li data-incident="${escapeHtml(i.uuid)}"><strong>${escapeHtml(i.title)}</strong> — started ${when(i.started_at, now)}; ${incidentComponents(i, page)}</li>`).join('')}</ul>`;
   const maintenances =
     page.maintenances.length === 0
       ? '<p class="none">No scheduled or running maintenance.</p>'
-      : `<ul>${page.maintenances
-          .map(
-            (m) =>
-              `<li><strong>${escapeHtml(m.title)}</strong> — ${escapeHtml(words(m.state))}, window ${when(m.scheduled_start_at, now)} to ${when(m.scheduled_end_at, now)}</li>`,
-          )
-          .join('')}</ul>`;
+      : `<ul>${page.maintenances.map((m) => maintenanceItem(m, now)).join('')}</ul>`;
   return `<section class="page" id="page-${escapeHtml(page.id)}">
-<h2>${escapeHtml(title)}</h2>
+<h2>${escapeHtml(title)} ${impactBadge(worstImpact(page))}</h2>
 <p class="sub">${subtitle}</p>
 <p>Last webhook: ${page.last_received_at === null ? '<strong>none yet</strong>' : when(page.last_received_at, now)}</p>
 ${components}
@@ -123,16 +221,27 @@ th,td{text-align:left;padding:.25rem .6rem;border-bottom:1px solid #8883;vertica
 .dot{width:.8rem;height:.8rem;border-radius:50%;background:var(--c);display:inline-block}
 .none{color:#57606a}
 .warn{color:#cf222e}
+.summary{font-size:1.15rem;font-weight:600;margin:.2rem 0 .5rem}
+.overview{list-style:none;padding:0;margin:0 0 .5rem;display:flex;flex-wrap:wrap;gap:.3rem 1.5rem}
+h2 .impact{font-size:.9rem;margin-left:.5rem}
+li.overdue{border-left:3px solid #cf222e;padding-left:.4rem}
 code{font-size:.9em}
 footer{margin-top:2rem;color:#57606a;font-size:.85rem}
 `;
 
 /** The whole landing page. `now` is Unix seconds, for the "… ago" texts. */
 export function renderLandingPage(view: StateView, now: number): string {
+  const ordered = orderPages(view.status_pages);
+  // Every page's worst impact in one line under the summary, so the first screen shows them all
+  // however long the first page's card is.
+  const overview =
+    ordered.length === 0
+      ? ''
+      : `<ul class="overview">${ordered.map((page) => `<li><a href="#page-${escapeHtml(page.id)}">${escapeHtml(displayName(page))}</a> ${impactBadge(worstImpact(page))}</li>`).join('')}</ul>`;
   const pages =
     view.status_pages.length === 0
       ? '<p class="none">No status page yet: declare one in STATUS_PAGES_FILE, or send a webhook.</p>'
-      : view.status_pages.map((page) => pageSection(page, now)).join('\n');
+      : ordered.map((page) => pageSection(page, now)).join('\n');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -146,6 +255,8 @@ export function renderLandingPage(view: StateView, now: number): string {
 <body>
 <header>
 <h1>statusmate-exporter ${escapeHtml(view.exporter.version)}</h1>
+<p class="summary" role="status">${escapeHtml(summaryLine(view, now))}</p>
+${overview}
 <dl>
 <dt>Store</dt><dd>${escapeHtml(view.exporter.store)}${view.exporter.store === 'memory' ? ' (state is lost on restart)' : ''}</dd>
 <dt>Webhook token</dt><dd>${tokenSummary(view)}</dd>

@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { stateViewSchema } from '../../src/api/state.js';
-import { CLI } from '../support/cli.js';
+import { dayEndingNow, DEMO_LAST_EVENT_AGO_SECONDS } from '../../src/cli/demo.js';
+import { readRecording } from '../../src/cli/replay.js';
+import { CLI, EXAMPLES } from '../support/cli.js';
 import { requireBuild } from '../support/exporter.js';
 
 describe('npm run demo', () => {
@@ -31,6 +33,13 @@ describe('npm run demo', () => {
       expect(stdout).toContain('grafana/dashboards/statusmate-overview.json');
       const view = stateViewSchema.parse(await (await fetch(`${base}/api/v1/state`)).json());
       expect(view.status_pages.map((page) => page.name)).toEqual(['ACME public status', 'ACME Payments status']);
+      // Dated relative to now: every change within the last two days, none in the future.
+      const changes = view.status_pages.flatMap((page) => page.components.filter((c) => c.reported).map((c) => Date.parse(c.last_change_at)));
+      expect(changes.length).toBeGreaterThan(0);
+      for (const at of changes) {
+        expect(at).toBeLessThanOrEqual(Date.now());
+        expect(at).toBeGreaterThan(Date.now() - 2 * 86_400_000);
+      }
       expect(existsSync(store as string)).toBe(true);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
@@ -38,5 +47,37 @@ describe('npm run demo', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+  });
+});
+
+describe('the demo day', () => {
+  const recorded = readRecording(`${EXAMPLES}statusmate-day.jsonl`);
+  const metaOf = (body: Record<string, unknown>) => body.meta as Record<string, string | null>;
+  const times = (bodies: Record<string, unknown>[], key: string) => bodies.map((body) => metaOf(body)[key] ?? null);
+
+  it('ends its last event ten minutes before now, whatever the date', () => {
+    for (const now of [Date.parse('2026-12-03T04:00:00Z'), Date.parse('2031-06-01T12:00:00Z')]) {
+      const day = dayEndingNow(recorded, now);
+      const latest = Math.max(...times(day, 'created_at').map((at) => Date.parse(at ?? '')));
+      expect(now - latest).toBe(DEMO_LAST_EVENT_AGO_SECONDS * 1000);
+    }
+  });
+
+  it('moves every time by the same amount, keeping the order, the gaps and what was still to come', () => {
+    const now = Date.parse('2031-06-01T12:00:00Z');
+    const day = dayEndingNow(recorded, now);
+    const offset = Date.parse(metaOf(day[0] ?? {}).created_at ?? '') - Date.parse(metaOf(recorded[0] ?? {}).created_at ?? '');
+    for (const key of ['created_at', 'start_at', 'end_at']) {
+      const before = times(recorded, key);
+      const after = times(day, key);
+      after.forEach((at, index) => {
+        const was = before[index];
+        if (was === null || was === undefined) expect(at).toBeNull();
+        else expect(Date.parse(at ?? '') - Date.parse(was)).toBe(offset);
+      });
+    }
+    expect(day.map((body) => ({ ...metaOf(body), created_at: null, start_at: null, end_at: null }))).toEqual(
+      recorded.map((body) => ({ ...metaOf(body), created_at: null, start_at: null, end_at: null })),
+    );
   });
 });

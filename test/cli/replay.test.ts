@@ -36,6 +36,15 @@ async function scripted(statuses: number[]): Promise<{ url: string; bodies: Reco
   return { url: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, bodies };
 }
 
+/** A loopback port nothing listens on: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 const event = (n: number) => ({
   meta: { type: 'component_impact_updated', uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, impact: 'major_outage', delivery_attempt: 0 },
 });
@@ -88,14 +97,62 @@ describe('replay', () => {
     writeFileSync(file, `${JSON.stringify(event(1))}\n\n${JSON.stringify(event(2))}\n`);
     const result = await runCli(['replay', file, '--url', server.url, '--attempts', '3', '--retry-delay', '5']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe('event 1: failed after 3 attempt(s): HTTP 500 {"error":"not now"}\n');
+    expect(result.stderr).toBe(
+      [
+        'event 1: attempt 1 of 3 failed (HTTP 500 {"error":"not now"}); retrying in 5 ms',
+        'event 1: attempt 2 of 3 failed (HTTP 500 {"error":"not now"}); retrying in 10 ms',
+        'event 1: failed after 3 attempt(s): HTTP 500 {"error":"not now"}',
+        '',
+      ].join('\n'),
+    );
     expect(result.stdout).toContain('2 events: 1 applied, 0 duplicate, 0 stale, 0 unsupported, 0 refused_limit, 0 refused, 1 failed; 2 retries');
   });
 
-  it('counts a final 4xx as refused', async () => {
+  it.each([400, 401, 403, 404, 413, 415])('does not retry HTTP %i, which the same request gets again, and counts it as refused', async (status) => {
+    const server = await scripted([status, 200]);
+    const retries: unknown[] = [];
+    const result = await deliver(new URL(server.url), undefined, event(1), { attempts: 5, baseDelayMs: 1 }, (notice) => retries.push(notice));
+    expect(result).toMatchObject({ outcome: 'refused', final: true, status, attempts: 1, detail: '{"error":"not now"}' });
+    expect(server.bodies).toHaveLength(1);
+    expect(retries).toEqual([]);
+  });
+
+  it.each([408, 429, 500, 502, 503])('retries HTTP %i, telling why and how long it waits', async (status) => {
+    const server = await scripted([status, 200]);
+    const retries: unknown[] = [];
+    const result = await deliver(new URL(server.url), undefined, event(1), { attempts: 5, baseDelayMs: 1 }, (notice) => retries.push(notice));
+    expect(result).toMatchObject({ outcome: 'applied', final: false, status: 200, attempts: 2 });
+    expect(retries).toEqual([{ attempt: 1, attempts: 5, reason: `HTTP ${status} {"error":"not now"}`, delayMs: 1 }]);
+  });
+
+  it('stops a replay at the first answer no retry changes (a wrong token), exits 1 and says the rest was not sent', async () => {
     const server = await scripted([401]);
-    const result = await deliver(new URL(server.url), undefined, event(1), { attempts: 2, baseDelayMs: 1 });
-    expect(result).toMatchObject({ outcome: 'refused', status: 401, attempts: 2 });
+    const file = join(tempDir(), 'three.jsonl');
+    writeFileSync(file, [1, 2, 3].map((n) => JSON.stringify(event(n))).join('\n'));
+    const started = Date.now();
+    const result = await runCli(['replay', file, '--url', server.url]);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(result.code).toBe(1);
+    expect(server.bodies).toHaveLength(1);
+    expect(result.stderr).toBe(
+      [
+        'event 1: refused after 1 attempt(s): HTTP 401 {"error":"not now"}',
+        'replay stopped at event 1 of 3: HTTP 401 is not retried, and the events after it were not sent',
+        '',
+      ].join('\n'),
+    );
+    expect(result.stdout).toContain('1 events: 0 applied, 0 duplicate, 0 stale, 0 unsupported, 0 refused_limit, 1 refused, 0 failed; 0 retries; stopped early');
+  });
+
+  it('names the address that refused the connection, on each retry and at the end', async () => {
+    const port = await closedPort();
+    const file = join(tempDir(), 'one.jsonl');
+    writeFileSync(file, JSON.stringify(event(1)));
+    const result = await runCli(['replay', file, '--url', `http://127.0.0.1:${port}`, '--attempts', '2', '--retry-delay', '5']);
+    expect(result.code).toBe(1);
+    const refused = `connection refused by 127.0.0.1:${port} (http://127.0.0.1:${port}): is the exporter running and listening there?`;
+    expect(result.stderr).toBe(`event 1: attempt 1 of 2 failed (${refused}); retrying in 5 ms\nevent 1: failed after 2 attempt(s): ${refused}\n`);
+    expect(result.stderr).not.toContain('fetch failed');
   });
 
   it('reports progress on a long file', async () => {

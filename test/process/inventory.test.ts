@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sampleValue, tempDir } from '../support/app.js';
+import { ConfigMapVolume } from '../support/configmap-volume.js';
 import { MAIN, requireBuild, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 
 const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
@@ -56,6 +57,32 @@ describe('STATUS_PAGES_FILE in the real process', () => {
     exporter.child.kill('SIGHUP');
     await until(async () => sampleValue(await scrape(exporter.url), 'statusmate_config_last_reload_successful') === 0);
     expect(await scrape(exporter.url)).toContain('component="Public API"');
+    expect(exporter.child.exitCode).toBeNull();
+  });
+
+  it('logs its pid at start, the one to send SIGHUP to', async () => {
+    running = await startExporterProcess({ STORE: 'memory' });
+    expect(running.logs.find((line) => line.msg === 'statusmate-exporter listening')?.pid).toBe(running.child.pid);
+  });
+
+  it('reloads a ConfigMap-mounted file when the kubelet swaps it, without a signal or a restart', async () => {
+    const volume = new ConfigMapVolume(
+      tempDir(),
+      'status-pages.yaml',
+      `status_pages:\n  - id: acme\n    components:\n      - uuid: ${API}\n        name: API\n`,
+    );
+    running = await startExporterProcess({ STORE: 'memory', STATUS_PAGES_FILE: volume.path, STATUS_PAGES_WATCH_SECONDS: '0.1' });
+    const exporter = running;
+    expect(await scrape(exporter.url)).toContain('component="API"');
+
+    volume.update(`status_pages:\n  - id: acme\n    components:\n      - uuid: ${API}\n        name: Public API\n`);
+    await until(async () => (await scrape(exporter.url)).includes('component="Public API"'));
+    expect(exporter.logs.some((line) => line.msg === 'STATUS_PAGES_FILE changed; reloading')).toBe(true);
+
+    volume.update('status_pages: nope\n');
+    await until(async () => sampleValue(await scrape(exporter.url), 'statusmate_config_last_reload_successful') === 0);
+    expect(await scrape(exporter.url)).toContain('component="Public API"');
+    expect(exporter.child.pid).toBe(running.child.pid);
     expect(exporter.child.exitCode).toBeNull();
   });
 });

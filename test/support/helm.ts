@@ -38,9 +38,15 @@ export type Container = {
     capabilities?: { drop?: string[]; add?: string[] };
     seccompProfile?: { type: string };
   };
-  volumeMounts?: { name: string; mountPath: string }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
 };
-export type Volume = { name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: { sizeLimit?: string }; hostPath?: unknown };
+export type Volume = {
+  name: string;
+  persistentVolumeClaim?: { claimName: string };
+  emptyDir?: { sizeLimit?: string };
+  configMap?: { name: string; items?: { key: string; path: string }[] };
+  hostPath?: unknown;
+};
 export type PodSpec = {
   serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
@@ -48,6 +54,8 @@ export type PodSpec = {
   hostPID?: boolean;
   hostIPC?: boolean;
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; fsGroup?: number; seccompProfile?: { type: string } };
+  enableServiceLinks?: boolean;
+  initContainers?: Container[];
   containers: Container[];
   volumes?: Volume[];
   topologySpreadConstraints?: { maxSkew: number; topologyKey: string; whenUnsatisfiable: string; labelSelector?: { matchLabels?: Record<string, string> } }[];

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderLandingPage } from '../../src/ui/landing.js';
 import { makeApp, tempDir, type TestApp } from '../support/app.js';
+import { fourPages, NOW } from './landing-view.js';
 import { findTool } from '../support/tools.js';
 
 // The landing page in a real browser: Debian's chromium driven by playwright-core, with
@@ -17,6 +19,9 @@ export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.m
 const ACME_UUID = '0935e96c-34b6-46e8-82cb-def6d3d74d9c';
 const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
 const WEBSITE = '5f844cb4-32f8-43eb-aa3d-99c925d8fffe';
+
+/** innerText with its line breaks (an inline-flex badge starts one) as single spaces. */
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 // Unset until beforeAll gets that far: afterAll closes what was started.
 let app: TestApp | undefined;
@@ -91,7 +96,8 @@ describe.skipIf(tool.path === undefined)('the landing page in headless Chromium'
     const api = page.locator(`tr[data-component="${API}"]`);
     expect(await api.innerText()).toMatch(/^API\s+major outage\s+1 min ago$/);
     expect(await page.locator(`tr[data-component="${WEBSITE}"]`).innerText()).toMatch(/^Website\s+operational\s+declared \d+ s ago, no webhook yet$/);
-    expect(await page.locator('h2').allInnerTexts()).toEqual(['ACME public status', 'Payments', 'Recent deliveries']);
+    expect((await page.locator('h2').allInnerTexts()).map(oneLine)).toEqual(['ACME public status major outage', 'Payments operational', 'Recent deliveries']);
+    expect(await page.locator('.summary').innerText()).toBe('1 major outage on 1 of 2 pages; no active incident');
     expect(await page.locator('main table').last().innerText()).toContain('applied');
 
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -102,5 +108,53 @@ describe.skipIf(tool.path === undefined)('the landing page in headless Chromium'
     expect(errors).toEqual([]);
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:'))).toEqual([]);
+  });
+
+  it('shows the summary and the worst component of four pages at 1280×800 without scrolling', async () => {
+    if (!context) throw new Error('the browser did not start');
+    const html = renderLandingPage(fourPages({ overdueMaintenance: true }), NOW);
+    const static_ = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html));
+    await new Promise<void>((resolve) => static_.listen(0, '127.0.0.1', resolve));
+    try {
+      const page = await context.newPage();
+      await page.goto(`http://127.0.0.1:${(static_.address() as AddressInfo).port}/`, { waitUntil: 'load' });
+      const viewport = page.viewportSize();
+      expect(viewport).toEqual({ width: 1280, height: 800 });
+
+      const summary = page.locator('.summary');
+      expect(await summary.innerText()).toBe('1 major outage, 1 partial outage on 2 of 4 pages; 1 active incident; 2 overdue maintenances');
+      const worst = page.locator('#page-zeta tbody tr').first();
+      expect(await worst.innerText()).toMatch(/^Checkout\s+major outage\s+1 min ago$/);
+      for (const visible of [summary, worst]) {
+        const box = await visible.boundingBox();
+        expect(box).not.toBeNull();
+        expect((box?.y ?? Infinity) + (box?.height ?? 0)).toBeLessThanOrEqual(800);
+        expect(box?.y).toBeGreaterThanOrEqual(0);
+      }
+      expect((await page.locator('section.page h2').allInnerTexts()).map(oneLine)).toEqual([
+        'Zeta shop major outage',
+        'Payments partial outage',
+        'Alpha status operational',
+        'Blog operational',
+      ]);
+      expect(await page.locator('li.overdue').count()).toBe(2);
+      const overview = page.locator('ul.overview li');
+      expect((await overview.allInnerTexts()).map(oneLine)).toEqual([
+        'Zeta shop major outage',
+        'Payments partial outage',
+        'Alpha status operational',
+        'Blog operational',
+      ]);
+      const lastOverview = await overview.last().boundingBox();
+      expect((lastOverview?.y ?? Infinity) + (lastOverview?.height ?? 0)).toBeLessThanOrEqual(800);
+
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'landing-page-worst-first.png') });
+      await page.screenshot({ path: join(ARTIFACTS, 'landing-page-worst-first-full.png'), fullPage: true });
+      await page.close();
+    } finally {
+      static_.closeAllConnections();
+      await new Promise((resolve) => static_.close(resolve));
+    }
   });
 });

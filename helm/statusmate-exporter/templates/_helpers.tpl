@@ -116,8 +116,9 @@ Name of the Secret holding the webhook token(s), and whether the chart creates i
 
 {{/*
 The webhook token the chart stores: webhook.token, else the token already in the release's
-Secret (so an upgrade keeps it), else a new random one. `helm template` cannot look the Secret
-up, so there every render generates a new random token.
+Secret (an upgrade of a release installed by an older chart, which generated one). Never a
+random one: `helm template` (Argo CD, Flux) cannot look the Secret up, and would generate a new
+token on every render, restarting the pods and locking StatusMate out.
 */}}
 {{- define "statusmate-exporter.webhookToken" -}}
 {{- if .Values.webhook.token }}
@@ -127,9 +128,19 @@ up, so there every render generates a new random token.
 {{- if and $existing $existing.data (hasKey $existing.data .Values.webhook.existingSecretKey) }}
 {{- index $existing.data .Values.webhook.existingSecretKey | b64dec }}
 {{- else }}
-{{- randAlphaNum 40 }}
+{{- fail "set webhook.token (--set-string webhook.token=<token>; the chart stores it in a Secret) or webhook.existingSecret (a Secret you manage, e.g. with External Secrets: the choice for GitOps, which keeps the token out of Git). The chart generates no token: one generated at render time would change on every `helm template`." }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/* The ConfigMap holding STATUS_PAGES_FILE: statusPages.existingConfigMap, else the chart's own. */}}
+{{- define "statusmate-exporter.statusPagesConfigMapName" -}}
+{{- default (include "statusmate-exporter.suffixedName" (dict "context" . "suffix" "status-pages")) .Values.statusPages.existingConfigMap }}
+{{- end }}
+
+{{/* Whether the pod gets a status pages file. */}}
+{{- define "statusmate-exporter.statusPagesEnabled" -}}
+{{- if or .Values.statusPages.pages .Values.statusPages.existingConfigMap }}true{{ end }}
 {{- end }}
 
 {{/*
@@ -197,5 +208,19 @@ involved and how to fix them.
 {{- end }}
 {{- if and .Values.webhook.existingSecret .Values.webhook.token }}
 {{- fail "webhook.token and webhook.existingSecret are both set: set only one (the chart would ignore the token)." }}
+{{- end }}
+{{- if not .Values.webhook.existingSecret }}
+{{- $_ := include "statusmate-exporter.webhookToken" . }}
+{{- end }}
+{{- if and .Values.statusPages.pages .Values.statusPages.existingConfigMap }}
+{{- fail "statusPages.pages and statusPages.existingConfigMap are both set: set only one (the chart would ignore the pages)." }}
+{{- end }}
+{{- $sources := dict }}
+{{- range $name, $_ := .Values.statusPages.tokenSecrets }}{{ $_ := set $sources $name true }}{{ end }}
+{{- range .Values.extraEnv }}{{ $_ := set $sources .name true }}{{ end }}
+{{- range $index, $page := .Values.statusPages.pages }}
+{{- if and $page.token_env (not (hasKey $sources $page.token_env)) }}
+{{- fail (printf "statusPages.pages[%d] (%s) reads its token from %s, which nothing sets: add statusPages.tokenSecrets.%s: {name: <Secret>, key: <key>} (or an extraEnv entry), or the exporter refuses to start." $index (toString $page.id) $page.token_env $page.token_env) }}
+{{- end }}
 {{- end }}
 {{- end }}

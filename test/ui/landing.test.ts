@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { orderPages, overdue, renderLandingPage, summaryLine } from '../../src/ui/landing.js';
+import { fourPages, NOW } from './landing-view.js';
+
+const text = (html: string) =>
+  html
+    .replace(/<style>[\s\S]*?<\/style>/, '')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ');
+
+describe('the landing page summary', () => {
+  it('opens with the impacts worst first, on how many pages, and the active incidents', () => {
+    expect(summaryLine(fourPages(), NOW)).toBe('1 major outage, 1 partial outage on 2 of 4 pages; 1 active incident');
+  });
+
+  it('counts overdue maintenances too', () => {
+    expect(summaryLine(fourPages({ overdueMaintenance: true }), NOW)).toBe(
+      '1 major outage, 1 partial outage on 2 of 4 pages; 1 active incident; 2 overdue maintenances',
+    );
+  });
+
+  it('says all is operational when it is', () => {
+    const view = fourPages();
+    for (const page of view.status_pages) {
+      page.incidents = [];
+      for (const component of page.components) component.impact = 'operational';
+    }
+    expect(summaryLine(view, NOW)).toBe('All 25 components operational on 4 pages; no active incident');
+  });
+
+  it('comes before the status pages in the document', () => {
+    const html = renderLandingPage(fourPages(), NOW);
+    expect(html.indexOf('class="summary"')).toBeGreaterThan(0);
+    expect(html.indexOf('class="summary"')).toBeLessThan(html.indexOf('<section class="page"'));
+  });
+});
+
+describe('the landing page order', () => {
+  it('puts the page with the worst impact first, then the others by name, not by label', () => {
+    expect(orderPages(fourPages().status_pages).map((page) => page.id)).toEqual(['zeta', 'payments', 'alpha', 'blog']);
+  });
+
+  it('lists the worst component first within its page', () => {
+    const html = renderLandingPage(fourPages(), NOW);
+    const zeta = html.slice(html.indexOf('id="page-zeta"'));
+    expect(text(zeta.slice(zeta.indexOf('<tbody>'))).trim()).toMatch(/^Checkout major outage 1 min ago Zeta service 1 operational/);
+  });
+});
+
+describe('incidents and maintenances on the landing page', () => {
+  it('names each component of an incident with the impact the incident gave it', () => {
+    expect(text(renderLandingPage(fourPages(), NOW))).toContain(
+      'Card payments failing — started 10 min ago ; Card processing ( partial outage ), Payouts (impact not given)',
+    );
+  });
+
+  it('marks a maintenance whose end has passed, or whose start passed before it started, as overdue, and no other', () => {
+    const [late, notStarted, future] = fourPages({ overdueMaintenance: true }).status_pages.find((page) => page.id === 'blog')?.maintenances ?? [];
+    expect(late && overdue(late, NOW)).toBe('scheduled to end 2 h ago, not finished');
+    expect(notStarted && overdue(notStarted, NOW)).toBe('scheduled to start 30 min ago, not started');
+    expect(future && overdue(future, NOW)).toBeUndefined();
+    const html = text(renderLandingPage(fourPages({ overdueMaintenance: true }), NOW));
+    expect(html).toContain('Database upgrade — overdue : in progress, scheduled to end 2 h ago, not finished');
+    expect(html).toContain('Next week — scheduled, window in 7 d');
+  });
+});
