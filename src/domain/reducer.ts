@@ -95,6 +95,13 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   ) {
     return refusedWhole(notices, 'active_maintenances', event.statusPage, event.uuid, limits.maxActiveMaintenances);
   }
+  // A new incident or maintenance whose components alone pass MAX_HOLDINGS is refused before
+  // anything is drafted: the check below would refuse it too, after drafting every component.
+  if (isNew && event.type !== 'component_impact_updated' && !event.type.endsWith('_finished')) {
+    if (state.size.holdings + newHoldings(state, event, limits.maxComponents) > limits.maxHoldings) {
+      return refusedWhole(notices, 'holdings', event.statusPage, event.uuid, limits.maxHoldings);
+    }
+  }
 
   let outcome: 'applied' | 'stale';
   switch (event.type) {
@@ -135,6 +142,18 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
     notices.push({ kind: 'limit_refused', limit: 'components', statusPage: event.statusPage, uuids: refused, max: limits.maxComponents });
   }
   return { outcome: refused.length > 0 ? 'refused_limit' : outcome, patch, notices };
+}
+
+/**
+ * The holdings a new incident or maintenance would have: the distinct components it names that
+ * exist, and those new ones MAX_COMPONENTS still admits (as Draft.admit decides).
+ */
+function newHoldings(state: State, event: IncidentEvent | MaintenanceEvent, maxComponents: number): number {
+  const known = state.pages.get(event.statusPage)?.components;
+  const sent = new Set(event.components.map((component) => component.uuid));
+  let existing = 0;
+  for (const uuid of sent) if (known?.has(uuid)) existing += 1;
+  return existing + Math.min(sent.size - existing, Math.max(0, maxComponents - state.componentCount));
 }
 
 /**
