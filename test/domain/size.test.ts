@@ -62,6 +62,13 @@ describe('MAX_HOLDINGS', () => {
     expect(p.impact(4)).toBeUndefined();
   });
 
+  it('counts only the components MAX_COMPONENTS admits towards the bound', () => {
+    const p = new Player({ maxHoldings: 3, maxComponents: 3 });
+    const decision = p.play(incident('incident_created', 1, T0, components(1, 5)));
+    expect(decision.notices.map((notice) => notice.kind === 'limit_refused' && notice.limit)).toEqual(['components']);
+    expect(p.state.size.holdings).toBe(3);
+  });
+
   it('refuses a maintenance past the bound, and counts a scheduled one as holding', () => {
     const p = new Player({ maxHoldings: 3 });
     p.play(maintenance('maintenance_created', 1, T0, components(1, 2, null)));
