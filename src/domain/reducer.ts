@@ -98,7 +98,8 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   // A new incident or maintenance whose components alone pass MAX_HOLDINGS is refused before
   // anything is drafted: the check below would refuse it too, after drafting every component.
   if (isNew && event.type !== 'component_impact_updated' && !event.type.endsWith('_finished')) {
-    if (state.size.holdings + newHoldings(state, event, limits.maxComponents) > limits.maxHoldings) {
+    const adds = newHoldings(state, event, limits.maxComponents);
+    if (adds > 0 && state.size.holdings + adds > limits.maxHoldings) {
       return refusedWhole(notices, 'holdings', event.statusPage, event.uuid, limits.maxHoldings);
     }
   }

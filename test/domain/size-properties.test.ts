@@ -4,7 +4,7 @@ import type { StatusMateEvent } from '../../src/domain/event.js';
 import { prune } from '../../src/domain/prune.js';
 import { DEFAULT_LIMITS, reduce, type Limits } from '../../src/domain/reducer.js';
 import { measure } from '../../src/domain/size.js';
-import { applyPatch, createState, emptyPatch, type State } from '../../src/domain/state.js';
+import { applyPatch, cloneState, createState, emptyPatch, type State } from '../../src/domain/state.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
 import { affects, componentUpdate, incident, maintenance, T0 } from '../support/events.js';
 
@@ -87,21 +87,30 @@ function reloaded(state: State): State {
 }
 
 describe('size properties', () => {
-  it('keeps the size measures equal to a recomputation from scratch, and within their bounds, after any events and prunes', () => {
+  it('keeps the size measures equal to a recomputation from scratch, and within their bounds, after any events and prunes, also past a lowered bound', () => {
     fc.assert(
-      fc.property(fc.array(stepArb, { minLength: 1, maxLength: 40 }), limitsArb, (steps, sizeLimits) => {
-        const limits: Limits = { ...DEFAULT_LIMITS, ...sizeLimits };
+      fc.property(fc.array(stepArb, { minLength: 1, maxLength: 40 }), limitsArb, fc.integer({ min: 1, max: 60 }), (steps, sizeLimits, lowerAt) => {
+        let limits: Limits = { ...DEFAULT_LIMITS, ...sizeLimits };
         const state = createState();
-        for (const step of steps) {
+        for (const [index, step] of steps.entries()) {
           if (step.op === 'event') {
             const event = eventOf(step);
-            applyPatch(state, reduce(state, event, dedupKey(event), T0 + step.receivedAt, limits).patch);
+            const decision = reduce(state, event, dedupKey(event), T0 + step.receivedAt, limits);
+            if (decision.notices.some((notice) => notice.kind === 'limit_refused' && notice.limit === 'holdings')) {
+              // Refused only when, unbounded, it would have added holdings past the bound.
+              const unbounded = cloneState(state);
+              applyPatch(unbounded, reduce(unbounded, event, dedupKey(event), T0 + step.receivedAt, { ...limits, maxHoldings: Infinity }).patch);
+              expect(unbounded.size.holdings).toBeGreaterThan(Math.max(state.size.holdings, limits.maxHoldings));
+            }
+            applyPatch(state, decision.patch);
           } else {
             applyPatch(state, prune(state, T0 + step.now, 100, step.withLimits ? limits : undefined));
           }
           const fromScratch = measure(state);
           expect(state.size).toEqual({ holdings: fromScratch.holdings, retained: fromScratch.retained });
-          expect(fromScratch.holdings).toBeLessThanOrEqual(limits.maxHoldings);
+          // Until the bound is lowered (a restart with another configuration), the holdings stay within it.
+          if (index < lowerAt) expect(fromScratch.holdings).toBeLessThanOrEqual(limits.maxHoldings);
+          if (index + 1 === lowerAt) limits = { ...limits, maxHoldings: Math.max(1, Math.floor(limits.maxHoldings / 3)) };
           expect(fromScratch.retained).toBeLessThanOrEqual(limits.maxRetainedFinished);
           expect(fromScratch.dedup).toBeLessThanOrEqual(limits.maxDedupRecords);
         }

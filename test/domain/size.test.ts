@@ -88,6 +88,8 @@ describe('MAX_HOLDINGS', () => {
     expect(play(state, incident('incident_finished', 2, T0 + 3, []), T0 + 3, lowered).outcome).toBe('applied');
     expect(state.size.holdings).toBe(4);
     expect(play(state, incident('incident_created', 3, T0 + 4, components(1, 1)), T0 + 4, lowered).outcome).toBe('refused_limit');
+    // A new incident naming no component adds no holdings.
+    expect(play(state, incident('incident_created', 4, T0 + 5, []), T0 + 5, lowered).outcome).toBe('applied');
   });
 });
 
