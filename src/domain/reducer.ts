@@ -29,9 +29,9 @@ export const DEFAULT_LIMITS: Limits = {
   maxActiveMaintenances: 1000,
   maxStatusPages: 100,
   maxClockSkewSeconds: 300,
-  maxHoldings: 20_000,
-  maxRetainedFinished: 20_000,
-  maxDedupRecords: 20_000,
+  maxHoldings: 10_000,
+  maxRetainedFinished: 10_000,
+  maxDedupRecords: 10_000,
 };
 
 /**
