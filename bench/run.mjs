@@ -3,8 +3,8 @@
 //
 // Knobs: BENCH_RUNS (3), BENCH_DURATION (10 s per measured load), BENCH_WARMUP (2 s),
 // BENCH_CONNECTIONS (50), BENCH_SCRAPES (50), BENCH_CHANGED_SCRAPES (20), BENCH_SYNCHRONOUS
-// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape,reducer,redis),
-// BENCH_TIMEOUT (900 s: the whole bench is killed past it).
+// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape,reducer,redis,fat),
+// BENCH_TIMEOUT (900 s: the whole bench is killed past it), BENCH_FAT_EVENTS (300 fat incidents).
 
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +27,8 @@ const WARMUP = int('BENCH_WARMUP', 2);
 const CONNECTIONS = Math.max(1, int('BENCH_CONNECTIONS', 50));
 const SCRAPES = Math.max(1, int('BENCH_SCRAPES', 50));
 const CHANGED_SCRAPES = Math.max(1, int('BENCH_CHANGED_SCRAPES', 20));
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer,redis').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer,redis,fat').split(',').map((s) => s.trim()));
+const FAT_EVENTS = Math.max(1, int('BENCH_FAT_EVENTS', 300));
 const TIMEOUT_S = int('BENCH_TIMEOUT', 900);
 
 const watchdog = setTimeout(() => {
@@ -528,7 +529,7 @@ async function reducerScaling() {
     const times = [];
     for (let run = 0; run < RUNS; run += 1) {
       const state = createState();
-      const limits = { ...DEFAULT_LIMITS, maxComponents: size };
+      const limits = { ...DEFAULT_LIMITS, maxComponents: size, maxHoldings: size };
       const uuid = 'aaaaaaaa-0000-4000-8000-000000000001';
       const components = Array.from({ length: size }, (_, n) => ({ uuid: componentUuid(n), name: componentName(n), impact: 'major_outage' }));
       const common = { statusPage: PAGE, uuid, title: 'Big incident', startAt: T0, endAt: null, deliveryAttempt: 0 };
@@ -733,6 +734,79 @@ async function redisReplicas() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 7. Fat incidents: issue 16's load, each incident_created naming the same 2,500 components.
+
+const FAT_COMPONENTS = 2_500;
+
+/** An incident_created naming the same FAT_COMPONENTS components (about 250 KB, under MAX_BODY_BYTES). */
+function fatIncident(n) {
+  const affected = Array.from({ length: FAT_COMPONENTS }, (_, c) => ({ component_details: { impact: 'major_outage', component_uuid: componentUuid(c) } }));
+  return JSON.stringify({ meta: { type: 'incident_created', uuid: incidentUuid(n, 0xfa7), created_at: isoTime(T0 + n), affected_components: affected } });
+}
+
+async function fatIncidents() {
+  const S = `7 fat incidents (${FAT_EVENTS} × ${FAT_COMPONENTS.toLocaleString('en-US')} components)`;
+  const path = join(tempDir(), 'fat.db');
+  // The exporter's default limits (not startExporter's lifted ones), but for a size bound set in
+  // the bench's environment (to measure without it, say).
+  const { DEFAULT_LIMITS } = await import('../dist/domain/reducer.js');
+  const env = {
+    MAX_COMPONENTS: String(DEFAULT_LIMITS.maxComponents),
+    MAX_ACTIVE_INCIDENTS: String(DEFAULT_LIMITS.maxActiveIncidents),
+    MAX_ACTIVE_MAINTENANCES: String(DEFAULT_LIMITS.maxActiveMaintenances),
+    MAX_HOLDINGS: process.env.MAX_HOLDINGS ?? String(DEFAULT_LIMITS.maxHoldings),
+    MAX_RETAINED_FINISHED: process.env.MAX_RETAINED_FINISHED ?? String(DEFAULT_LIMITS.maxRetainedFinished),
+    MAX_DEDUP_RECORDS: process.env.MAX_DEDUP_RECORDS ?? String(DEFAULT_LIMITS.maxDedupRecords),
+  };
+  let exporter = await startExporter(path, env);
+  const outcomes = {};
+  const ms = [];
+  const msBy = {};
+  for (let n = 0; n < FAT_EVENTS; n += 1) {
+    const body = fatIncident(n);
+    const started = performance.now();
+    const response = await request(`${exporter.url}/webhook`, { method: 'POST', headers: webhookHeaders, body });
+    ms.push(performance.now() - started);
+    if (response.status !== 200) throw new Error(`fat incident ${n}: ${response.status} ${response.body.toString('utf8').slice(0, 200)}`);
+    const status = JSON.parse(response.body.toString('utf8')).status;
+    outcomes[status] = (outcomes[status] ?? 0) + 1;
+    (msBy[status] ??= []).push(ms[ms.length - 1]);
+  }
+  // A plain and a gzip scrape, as Prometheus and a person would: their text is part of the footprint.
+  await scrape(exporter.url, false);
+  await scrape(exporter.url, true);
+  const refusals = sumOf(parseMetrics((await request(`${exporter.url}/metrics`)).body.toString('utf8')), 'statusmate_limit_refusals_total');
+  const rssEnd = await rssBytes(exporter.pid);
+  await exporter.stop();
+  exporter = await startExporter(path, env);
+  await scrape(exporter.url, false);
+  await scrape(exporter.url, true);
+  const rssRestart = await rssBytes(exporter.pid);
+  const restartMs = exporter.readyMs;
+  await exporter.stop();
+  const sorted = [...ms].sort((a, b) => a - b);
+  const answers = Object.entries(outcomes)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  log(`fat: ${answers}; RSS ${fmt.bytes(rssEnd)} at the end, ${fmt.bytes(rssRestart)} after restart; ${fmt.ms(median(ms))}/event`);
+  if (refusals !== (outcomes.refused_limit ?? 0))
+    failures.push(`fat: ${outcomes.refused_limit ?? 0} refused_limit answers, but statusmate_limit_refusals_total says ${refusals}`);
+  row(S, 'answers', answers, '', '', '', undefined);
+  row(
+    S,
+    'RSS at the end / after restart',
+    `${fmt.bytes(rssEnd)} / ${fmt.bytes(rssRestart)}`,
+    'chart limit 256 MiB',
+    fmt.ratio(Math.max(rssEnd, rssRestart) / (256 * MB)),
+    '< 256 MiB',
+    Math.max(rssEnd, rssRestart) < 256 * MB,
+  );
+  row(S, 'time per event: median / p99', `${fmt.ms(median(ms))} / ${fmt.ms(percentile(sorted, 99))}`, '', '', '', undefined);
+  for (const [status, times] of Object.entries(msBy)) row(S, `time per ${status} event: median`, fmt.ms(median(times)), '', '', '', undefined);
+  row(S, 'restart → /readyz 200', fmt.ms(restartMs), '', '', '', undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
 
 try {
   log(
@@ -742,6 +816,7 @@ try {
   if (ONLY.has('scrape')) await scrapeMemoryStartup();
   if (ONLY.has('reducer')) await reducerScaling();
   if (ONLY.has('redis')) await redisReplicas();
+  if (ONLY.has('fat')) await fatIncidents();
 } catch (error) {
   failures.push(`bench aborted: ${error instanceof Error ? error.stack : String(error)}`);
 } finally {

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import type { Limits } from './domain/reducer.js';
+import { DEFAULT_LIMITS, type Limits } from './domain/reducer.js';
 
 /** The stores STORE names. */
 export const STORE_NAMES = ['sqlite', 'memory', 'redis'] as const;
@@ -74,6 +74,9 @@ const envSchema = z.object({
   MAX_ACTIVE_MAINTENANCES: optional(positiveInt).transform((value) => value ?? 1000),
   MAX_STATUS_PAGES: optional(positiveInt).transform((value) => value ?? 100),
   MAX_CLOCK_SKEW_SECONDS: optional(z.coerce.number().int().min(0)).transform((value) => value ?? 300),
+  MAX_HOLDINGS: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.maxHoldings),
+  MAX_RETAINED_FINISHED: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.maxRetainedFinished),
+  MAX_DEDUP_RECORDS: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.maxDedupRecords),
   FINISHED_RETENTION_SECONDS: optional(positiveInt).transform((value) => value ?? 7 * 24 * 3600),
   SHUTDOWN_TIMEOUT_SECONDS: optional(positiveInt).transform((value) => value ?? 10),
   BUILD_REVISION: z.string().default('unknown'),
@@ -109,6 +112,12 @@ export type Config = {
   maxStatusPages: number;
   /** How far ahead of receipt a created_at is still trusted for ordering. */
   maxClockSkewSeconds: number;
+  /** Component entries of unfinished incidents and maintenances: past it, an event is refused. */
+  maxHoldings: number;
+  /** Finished incidents and maintenances kept for retention, each weighing 1 + its components: past it, the oldest are forgotten. */
+  maxRetainedFinished: number;
+  /** Dedup records: past it, the oldest are forgotten. */
+  maxDedupRecords: number;
   finishedRetentionSeconds: number;
   shutdownTimeoutSeconds: number;
   buildRevision: string;
@@ -156,6 +165,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxActiveMaintenances: e.MAX_ACTIVE_MAINTENANCES,
     maxStatusPages: e.MAX_STATUS_PAGES,
     maxClockSkewSeconds: e.MAX_CLOCK_SKEW_SECONDS,
+    maxHoldings: e.MAX_HOLDINGS,
+    maxRetainedFinished: e.MAX_RETAINED_FINISHED,
+    maxDedupRecords: e.MAX_DEDUP_RECORDS,
     finishedRetentionSeconds: e.FINISHED_RETENTION_SECONDS,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
     buildRevision: e.BUILD_REVISION,
@@ -237,5 +249,8 @@ export function limitsOf(config: Config): Limits {
     maxActiveMaintenances: config.maxActiveMaintenances,
     maxStatusPages: config.maxStatusPages,
     maxClockSkewSeconds: config.maxClockSkewSeconds,
+    maxHoldings: config.maxHoldings,
+    maxRetainedFinished: config.maxRetainedFinished,
+    maxDedupRecords: config.maxDedupRecords,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KNOWN_VARIABLES, loadConfig, unknownVariables } from '../src/config.js';
+import { KNOWN_VARIABLES, limitsOf, loadConfig, unknownVariables } from '../src/config.js';
 
 describe('configuration from the environment', () => {
   it('has production defaults when nothing is set', () => {
@@ -23,12 +23,22 @@ describe('configuration from the environment', () => {
       maxActiveMaintenances: 1000,
       maxStatusPages: 100,
       maxClockSkewSeconds: 300,
+      maxHoldings: 10000,
+      maxRetainedFinished: 10000,
+      maxDedupRecords: 10000,
       finishedRetentionSeconds: 604800,
       shutdownTimeoutSeconds: 10,
       buildRevision: 'unknown',
       statusPagesFile: undefined,
       statusPagesWatchSeconds: 5,
     });
+  });
+
+  it('reads the size bounds, and passes them to the reducer', () => {
+    const config = loadConfig({ MAX_HOLDINGS: '500', MAX_RETAINED_FINISHED: '600', MAX_DEDUP_RECORDS: '700' });
+    expect(limitsOf(config)).toMatchObject({ maxHoldings: 500, maxRetainedFinished: 600, maxDedupRecords: 700 });
+    expect(() => loadConfig({ MAX_HOLDINGS: '0' })).toThrow(/MAX_HOLDINGS/);
+    expect(() => loadConfig({ MAX_DEDUP_RECORDS: 'many' })).toThrow(/MAX_DEDUP_RECORDS/);
   });
 
   it('splits WEBHOOK_TOKEN on commas so tokens can be rotated, dropping blanks', () => {

@@ -143,6 +143,7 @@ export function startExporter(sqlitePath, env = {}, options = {}) {
       // one, or the counters could not equal the distinct events sent.
       MAX_ACTIVE_INCIDENTS: '1000000',
       MAX_ACTIVE_MAINTENANCES: '1000000',
+      MAX_HOLDINGS: '100000000',
       ...env,
     },
     { nodeArgs: [...START_NODE_ARGS, ...(process.env.BENCH_EXPORTER_NODE_ARGS ?? '').split(' ').filter(Boolean)], ...options },

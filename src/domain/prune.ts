@@ -1,11 +1,15 @@
+import { forgetPastBounds, type SizeLimits } from './size.js';
 import { emptyPatch, type Patch, type State } from './state.js';
 
 /**
  * Forgets finished incidents and maintenances, and dedup records, older than the retention.
  * Until then they are remembered so that a late or re-sent event can neither resurrect a
  * finished object nor be counted twice.
+ *
+ * With `limits`, also forgets the oldest of them past MAX_RETAINED_FINISHED and MAX_DEDUP_RECORDS
+ * (the reducer keeps within these bounds; a state loaded under lowered bounds may not be).
  */
-export function prune(state: State, now: number, retentionSeconds: number): Patch {
+export function prune(state: State, now: number, retentionSeconds: number, limits?: Pick<SizeLimits, 'maxRetainedFinished' | 'maxDedupRecords'>): Patch {
   const cutoff = now - retentionSeconds;
   const patch = emptyPatch();
   for (const page of state.pages.values()) {
@@ -21,5 +25,6 @@ export function prune(state: State, now: number, retentionSeconds: number): Patc
     }
   }
   for (const [key, receivedAt] of state.seen) if (receivedAt < cutoff) patch.forgetSeen.push(key);
+  if (limits) forgetPastBounds(state, patch, limits);
   return patch;
 }

@@ -2,6 +2,7 @@ import { Draft } from './draft.js';
 import type { AffectedComponent, ComponentImpactUpdated, IncidentEvent, MaintenanceEvent, StatusMateEvent } from './event.js';
 import { cutLabel } from './labels.js';
 import { trustedCreatedAt, type Stamp } from './order.js';
+import { forgetPastBounds, measureAfter, type SizeLimits } from './size.js';
 import {
   activeIncidentCount,
   emptyPatch,
@@ -13,8 +14,8 @@ import {
   type State,
 } from './state.js';
 
-/** What the reducer bounds, and how far ahead of receipt a created_at is still trusted. */
-export type Limits = {
+/** What the reducer bounds (counts, and sizes: see size.ts), and how far ahead of receipt a created_at is still trusted. */
+export type Limits = SizeLimits & {
   maxComponents: number;
   maxActiveIncidents: number;
   maxActiveMaintenances: number;
@@ -28,10 +29,16 @@ export const DEFAULT_LIMITS: Limits = {
   maxActiveMaintenances: 1000,
   maxStatusPages: 100,
   maxClockSkewSeconds: 300,
+  maxHoldings: 10_000,
+  maxRetainedFinished: 10_000,
+  maxDedupRecords: 10_000,
 };
 
-/** The `limit` label of statusmate_limit_refusals_total. */
-export const LIMIT_NAMES = ['components', 'active_incidents', 'active_maintenances', 'status_pages'] as const;
+/**
+ * The `limit` label of statusmate_limit_refusals_total: the bounds past which an event is
+ * refused. MAX_RETAINED_FINISHED and MAX_DEDUP_RECORDS refuse nothing (they forget), so have none.
+ */
+export const LIMIT_NAMES = ['components', 'active_incidents', 'active_maintenances', 'status_pages', 'holdings'] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
 export type ReduceOutcome = 'applied' | 'duplicate' | 'stale' | 'refused_limit';
@@ -88,6 +95,14 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   ) {
     return refusedWhole(notices, 'active_maintenances', event.statusPage, event.uuid, limits.maxActiveMaintenances);
   }
+  // A new incident or maintenance whose components alone pass MAX_HOLDINGS is refused before
+  // anything is drafted: the check below would refuse it too, after drafting every component.
+  if (isNew && event.type !== 'component_impact_updated' && !event.type.endsWith('_finished')) {
+    const adds = newHoldings(state, event, limits.maxComponents);
+    if (adds > 0 && state.size.holdings + adds > limits.maxHoldings) {
+      return refusedWhole(notices, 'holdings', event.statusPage, event.uuid, limits.maxHoldings);
+    }
+  }
 
   let outcome: 'applied' | 'stale';
   switch (event.type) {
@@ -111,6 +126,15 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
       break;
   }
 
+  // An event that would take the holdings past their bound is refused whole; one that keeps or
+  // lowers them (a finish, a re-send) goes on, so a state past a lowered bound can drain.
+  const patch = draft.toPatch(dedupKey);
+  const holdings = measureAfter(state, patch).holdings;
+  if (holdings > state.size.holdings && holdings > limits.maxHoldings) {
+    return refusedWhole(notices, 'holdings', event.statusPage, event.uuid, limits.maxHoldings);
+  }
+  forgetPastBounds(state, patch, limits);
+
   const { unknownImpacts, refused } = draft.notices();
   for (const { componentUuid, impact } of unknownImpacts) {
     notices.push({ kind: 'unknown_impact', statusPage: event.statusPage, componentUuid, impact });
@@ -118,7 +142,19 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   if (refused.length > 0) {
     notices.push({ kind: 'limit_refused', limit: 'components', statusPage: event.statusPage, uuids: refused, max: limits.maxComponents });
   }
-  return { outcome: refused.length > 0 ? 'refused_limit' : outcome, patch: draft.toPatch(dedupKey), notices };
+  return { outcome: refused.length > 0 ? 'refused_limit' : outcome, patch, notices };
+}
+
+/**
+ * The holdings a new incident or maintenance would have: the distinct components it names that
+ * exist, and those new ones MAX_COMPONENTS still admits (as Draft.admit decides).
+ */
+function newHoldings(state: State, event: IncidentEvent | MaintenanceEvent, maxComponents: number): number {
+  const known = state.pages.get(event.statusPage)?.components;
+  const sent = new Set(event.components.map((component) => component.uuid));
+  let existing = 0;
+  for (const uuid of sent) if (known?.has(uuid)) existing += 1;
+  return existing + Math.min(sent.size - existing, Math.max(0, maxComponents - state.componentCount));
 }
 
 /**

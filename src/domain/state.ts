@@ -126,7 +126,34 @@ export type State = {
   lastSeq: number;
   /** Bumped by every applied patch, so renderers can cache per version. */
   version: number;
+  /** What the records cost in memory, kept by applyPatch (see size.ts). */
+  size: StateSize;
 };
+
+/**
+ * The size measures bounded by MAX_HOLDINGS and MAX_RETAINED_FINISHED (the third, dedup
+ * records, is `seen.size`). See size.ts for why counts and not bytes.
+ */
+export type StateSize = {
+  /** Component entries of the unfinished incidents and maintenances. */
+  holdings: number;
+  /** Finished incidents and maintenances kept for retention, each weighing 1 + its components. */
+  retained: number;
+};
+
+/** What one incident or maintenance record adds to the size measures. */
+export function recordSize(record: IncidentRecord | MaintenanceRecord | undefined): StateSize {
+  if (!record) return { holdings: 0, retained: 0 };
+  return record.state === 'finished' ? { holdings: 0, retained: 1 + record.components.length } : { holdings: record.components.length, retained: 0 };
+}
+
+/** Swaps `before` for `after` in the size measures. */
+function account(state: State, before: IncidentRecord | MaintenanceRecord | undefined, after: IncidentRecord | MaintenanceRecord | undefined): void {
+  const out = recordSize(before);
+  const into = recordSize(after);
+  state.size.holdings += into.holdings - out.holdings;
+  state.size.retained += into.retained - out.retained;
+}
 
 export type EntityKey = { statusPage: string; uuid: string };
 
@@ -177,7 +204,7 @@ export function isEmptyPatch(patch: Patch): boolean {
 }
 
 export function createState(): State {
-  return { pages: new Map(), seen: new Map(), componentCount: 0, lastSeq: 0, version: 0 };
+  return { pages: new Map(), seen: new Map(), componentCount: 0, lastSeq: 0, version: 0, size: { holdings: 0, retained: 0 } };
 }
 
 /** A page's stats before its first event; `createdAt` is that event's receipt time. */
@@ -250,6 +277,7 @@ export function applyPatch(state: State, patch: Patch): void {
   for (const incident of patch.incidents) {
     if (incident.lastEvent.seq > state.lastSeq) state.lastSeq = incident.lastEvent.seq;
     const page = pageOf(state, incident.statusPage);
+    account(state, page.incidents.get(incident.uuid), incident);
     index(page, 'incident', page.incidents.get(incident.uuid), false);
     page.incidents.set(incident.uuid, incident);
     index(page, 'incident', incident, true);
@@ -259,6 +287,7 @@ export function applyPatch(state: State, patch: Patch): void {
   for (const maintenance of patch.maintenances) {
     if (maintenance.lastEvent.seq > state.lastSeq) state.lastSeq = maintenance.lastEvent.seq;
     const page = pageOf(state, maintenance.statusPage);
+    account(state, page.maintenances.get(maintenance.uuid), maintenance);
     index(page, 'maintenance', page.maintenances.get(maintenance.uuid), false);
     page.maintenances.set(maintenance.uuid, maintenance);
     index(page, 'maintenance', maintenance, true);
@@ -268,6 +297,7 @@ export function applyPatch(state: State, patch: Patch): void {
   for (const key of patch.deleteIncidents) {
     const page = state.pages.get(key.statusPage);
     if (!page) continue;
+    account(state, page.incidents.get(key.uuid), undefined);
     index(page, 'incident', page.incidents.get(key.uuid), false);
     page.incidents.delete(key.uuid);
     page.activeIncidents.delete(key.uuid);
@@ -275,6 +305,7 @@ export function applyPatch(state: State, patch: Patch): void {
   for (const key of patch.deleteMaintenances) {
     const page = state.pages.get(key.statusPage);
     if (!page) continue;
+    account(state, page.maintenances.get(key.uuid), undefined);
     index(page, 'maintenance', page.maintenances.get(key.uuid), false);
     page.maintenances.delete(key.uuid);
     page.unfinishedMaintenances.delete(key.uuid);
@@ -288,6 +319,7 @@ export function applyPatch(state: State, patch: Patch): void {
   for (const statusPage of patch.deletePages) {
     const page = state.pages.get(statusPage);
     if (!page) continue;
+    for (const record of [...page.incidents.values(), ...page.maintenances.values()]) account(state, record, undefined);
     state.componentCount -= page.components.size;
     state.pages.delete(statusPage);
   }
@@ -310,7 +342,14 @@ export function cloneState(state: State): State {
       holders: new Map([...page.holders].map(([uuid, holders]) => [uuid, new Map(holders)])),
     });
   }
-  return { pages, seen: new Map(state.seen), componentCount: state.componentCount, lastSeq: state.lastSeq, version: state.version };
+  return {
+    pages,
+    seen: new Map(state.seen),
+    componentCount: state.componentCount,
+    lastSeq: state.lastSeq,
+    version: state.version,
+    size: { ...state.size },
+  };
 }
 
 /**
@@ -322,6 +361,7 @@ export function replaceState(target: State, source: State): void {
   target.seen = source.seen;
   target.componentCount = source.componentCount;
   target.lastSeq = source.lastSeq;
+  target.size = { ...source.size };
   target.version = Math.max(target.version, source.version) + 1;
 }
 

@@ -41,7 +41,7 @@ export class Telemetry {
     });
     this.limitRefusals = new Counter({
       name: METRIC.limitRefusals,
-      help: 'Events or components refused because a limit (MAX_COMPONENTS, MAX_ACTIVE_INCIDENTS, MAX_ACTIVE_MAINTENANCES, MAX_STATUS_PAGES) was reached.',
+      help: 'Events or components refused because a limit (MAX_COMPONENTS, MAX_ACTIVE_INCIDENTS, MAX_ACTIVE_MAINTENANCES, MAX_STATUS_PAGES, MAX_HOLDINGS) was reached.',
       labelNames: [LABEL.limit],
       registers,
     });

@@ -7,6 +7,7 @@ const LIMIT_VARIABLE = {
   active_incidents: 'MAX_ACTIVE_INCIDENTS',
   active_maintenances: 'MAX_ACTIVE_MAINTENANCES',
   status_pages: 'MAX_STATUS_PAGES',
+  holdings: 'MAX_HOLDINGS',
 } as const;
 
 /** Logs and counts what the reducer noticed about one committed event. */

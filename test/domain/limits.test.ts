@@ -68,7 +68,7 @@ describe('limits', () => {
   it('finishes an incident of many components with one write per component, and shows each back at operational', () => {
     const size = 20_000;
     const components = Array.from({ length: size }, (_, n) => affects(n + 1, 'major_outage'));
-    const p = new Player({ maxComponents: size });
+    const p = new Player({ maxComponents: size, maxHoldings: size });
     p.play(incident('incident_created', 1, T0, components));
     const finished = p.play(incident('incident_finished', 1, T0 + 60, []));
     expect(finished.patch.components).toHaveLength(size);
