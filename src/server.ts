@@ -97,6 +97,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     allPagesTokens: config.webhookTokens,
     defaultStatusPage: config.defaultStatusPage,
     logger,
+    limits: { maxStatusPages: config.maxStatusPages, maxComponents: config.maxComponents },
   });
   const separateMetrics = config.metricsPort !== undefined;
   const exporter = await assemble(await openBackend(config, logger, inventory.overlay), {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Gauge, type Registry } from 'prom-client';
 import { inventoryPatch } from '../domain/inventory.js';
 import type { State } from '../domain/state.js';
@@ -5,7 +6,16 @@ import type { Overlay } from '../ingest/ingestor.js';
 import type { Logger } from '../logger.js';
 import { LABEL, METRIC } from '../metrics/names.js';
 import { createWebhookAccess, type WebhookAccess } from '../webhook/access.js';
-import { InventoryError, loadInventory, type Inventory } from './file.js';
+import {
+  DEFAULT_INVENTORY_LIMITS,
+  EMPTY_INVENTORY,
+  InventoryError,
+  maxFileBytes,
+  parseInventory,
+  readInventoryFile,
+  type Inventory,
+  type InventoryLimits,
+} from './file.js';
 
 export type ReloadResult = { ok: true; statusPages: number; components: number } | { ok: false; error: string };
 
@@ -18,7 +28,11 @@ export type LiveInventoryOptions = {
   allPagesTokens: readonly string[];
   defaultStatusPage: string;
   logger: Logger;
+  /** MAX_STATUS_PAGES and MAX_COMPONENTS: a file declaring more is refused. */
+  limits?: InventoryLimits;
   now?: () => number;
+  /** The parser (tests count its calls); parseInventory. */
+  parse?: typeof parseInventory;
 };
 
 /** What a reload rebuilds memory with: the ingestor's reseed. */
@@ -26,6 +40,18 @@ type Reseed = (overlay: Overlay) => Promise<void>;
 
 /** What an inventory declares, as one comparable string. */
 const fingerprint = (inventory: Inventory) => JSON.stringify([inventory.pages, [...inventory.pageTokens]]);
+
+/**
+ * What a reload would read: the file's bytes and the token variables (token_env must end in
+ * _TOKEN, so these are all it can name). Equal digests, equal inventories: no parse needed.
+ */
+function digestOf(bytes: Buffer, env: NodeJS.ProcessEnv): string {
+  const hash = createHash('sha256').update(bytes);
+  for (const name of Object.keys(env).sort()) {
+    if (name.endsWith('_TOKEN')) hash.update(`\0${name}=${env[name] ?? ''}`);
+  }
+  return hash.digest('hex');
+}
 
 const componentCount = (inventory: Inventory) => inventory.pages.reduce((sum, page) => sum + page.components.length, 0);
 
@@ -44,11 +70,21 @@ export class LiveInventory {
   private reseed: Reseed | undefined;
   private readonly now: () => number;
   private reloading: Promise<ReloadResult> = Promise.resolve({ ok: true, statusPages: 0, components: 0 });
+  /** The digest of what the inventory in force was read from (see digestOf). */
+  private digest: string | undefined;
+  /** The digest and error of the last file refused: retrying it costs no parse either. */
+  private refused: { digest: string; error: string } | undefined;
+  private readonly limits: InventoryLimits;
+  private readonly parse: typeof parseInventory;
 
   constructor(
     private readonly options: LiveInventoryOptions,
     initial: Inventory,
+    digest?: string,
   ) {
+    this.limits = options.limits ?? DEFAULT_INVENTORY_LIMITS;
+    this.parse = options.parse ?? parseInventory;
+    this.digest = digest;
     this.now = options.now ?? (() => Date.now() / 1000);
     this.inventory = initial;
     this.access = createWebhookAccess(options.allPagesTokens, initial, options.defaultStatusPage);
@@ -58,7 +94,11 @@ export class LiveInventory {
 
   /** Reads the file (throws an InventoryError naming the problem) and builds the live inventory on it. */
   static load(options: LiveInventoryOptions): LiveInventory {
-    return new LiveInventory(options, loadInventory(options.file, options.env));
+    if (options.file === undefined) return new LiveInventory(options, EMPTY_INVENTORY);
+    const limits = options.limits ?? DEFAULT_INVENTORY_LIMITS;
+    const bytes = readInventoryFile(options.file, maxFileBytes(limits));
+    const inventory = (options.parse ?? parseInventory)(bytes.toString('utf8'), options.file, options.env, limits);
+    return new LiveInventory(options, inventory, digestOf(bytes, options.env));
   }
 
   current(): Inventory {
@@ -82,30 +122,64 @@ export class LiveInventory {
     return this.reloading;
   }
 
+  private failed(error: string): ReloadResult {
+    this.lastReloadOk = false;
+    this.options.logger.error({ file: this.options.file, error }, 'reload failed; the status pages in force are kept');
+    return { ok: false, error };
+  }
+
+  private succeeded(next: Inventory, changed: boolean): ReloadResult {
+    this.lastReloadOk = true;
+    this.lastSuccessAt = this.now();
+    const result = { ok: true as const, statusPages: next.pages.length, components: componentCount(next) };
+    this.options.logger.info({ file: this.options.file, status_pages: result.statusPages, components: result.components, changed }, 'status pages reloaded');
+    return result;
+  }
+
   private async reloadNow(): Promise<ReloadResult> {
-    let next: Inventory;
+    const file = this.options.file;
+    if (file === undefined) return this.succeeded(this.inventory, false);
+    let bytes: Buffer;
     try {
-      next = loadInventory(this.options.file, this.options.env);
+      bytes = readInventoryFile(file, maxFileBytes(this.limits));
     } catch (error) {
       if (!(error instanceof InventoryError)) throw error;
-      this.lastReloadOk = false;
-      this.options.logger.error({ file: this.options.file, error: error.message }, 'reload failed; the status pages in force are kept');
-      return { ok: false, error: error.message };
+      return this.failed(error.message);
     }
-    // An unchanged file costs no reload of the store: /-/reload may be reachable from outside
-    // when METRICS_PORT is unset, and must not be a way to make the exporter reread its state.
+    // The same bytes and tokens cost a read and a hash, never a parse: /-/reload may be asked for
+    // often, and by someone the file does not belong to.
+    const digest = digestOf(bytes, this.options.env);
+    if (digest === this.digest) return this.succeeded(this.inventory, false);
+    if (digest === this.refused?.digest) return this.failed(this.refused.error);
+
+    let next: Inventory;
+    try {
+      next = this.parse(bytes.toString('utf8'), file, this.options.env, this.limits);
+    } catch (error) {
+      if (!(error instanceof InventoryError)) throw error;
+      this.refused = { digest, error: error.message };
+      return this.failed(error.message);
+    }
+    const access = createWebhookAccess(this.options.allPagesTokens, next, this.options.defaultStatusPage);
+    if (this.access.tokens.required && !access.tokens.required) {
+      // A half-written file or an edit that lost the last token_env must not open every page:
+      // turning authentication off takes a restart, which warns.
+      const error = `STATUS_PAGES_FILE ${file}: refused: it names no token_env and WEBHOOK_TOKEN is unset, so webhooks would be accepted without any token; restart the exporter to run without a token`;
+      this.refused = { digest, error };
+      return this.failed(error);
+    }
+    // An unchanged inventory costs no reload of the store: /-/reload may be reachable from outside
+    // and must not be a way to make the exporter reread its state.
     const changed = fingerprint(next) !== fingerprint(this.inventory);
     this.inventory = next;
-    this.access = createWebhookAccess(this.options.allPagesTokens, next, this.options.defaultStatusPage);
+    this.access = access;
+    this.digest = digest;
+    this.refused = undefined;
     if (changed) {
       this.declaredAt = this.now();
       await this.reseed?.(this.overlay);
     }
-    this.lastReloadOk = true;
-    this.lastSuccessAt = this.now();
-    const result = { ok: true as const, statusPages: next.pages.length, components: componentCount(next) };
-    this.options.logger.info({ file: this.options.file, status_pages: result.statusPages, components: result.components }, 'status pages reloaded');
-    return result;
+    return this.succeeded(next, changed);
   }
 
   /** statusmate_status_page_info and the reload health, read at scrape time. */

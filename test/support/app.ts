@@ -73,8 +73,8 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
   const store = new HealthTrackingStore(options.store ?? new SqliteStore({ path: join(tempDir(), 'test.db'), synchronous: 'normal' }), logger);
   const tokens = options.tokens ?? [];
   const defaultStatusPage = options.defaultStatusPage ?? 'default';
-  const inventory = LiveInventory.load({ file: options.statusPagesFile, env: options.env ?? {}, allPagesTokens: tokens, defaultStatusPage, logger });
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits, ...(options.maxComponents === undefined ? {} : { maxComponents: options.maxComponents }) };
+  const inventory = LiveInventory.load({ file: options.statusPagesFile, env: options.env ?? {}, allPagesTokens: tokens, defaultStatusPage, logger, limits });
   const backend = options.backend ? await options.backend(logger, inventory.overlay) : await storeBackend(store, limits, inventory.overlay);
   const exporter = await assemble(backend, {
     logger,
