@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { isAlias, isMap, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import type { DeclaredPage } from '../domain/inventory.js';
 import { MAX_LABEL_LENGTH } from '../domain/labels.js';
