@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { logRequest } from '../http/access-log.js';
+import { SECURITY_HEADERS } from '../http/security.js';
 import type { EventSink } from '../ingest/sink.js';
 import { EMPTY_INVENTORY } from '../inventory/file.js';
 import type { Logger } from '../logger.js';
@@ -239,6 +240,7 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     // Written directly rather than through res.json: this is the hot path, and its body is ours.
     const payload = JSON.stringify(answer.body);
     res.writeHead(answer.status, {
+      ...SECURITY_HEADERS,
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': Buffer.byteLength(payload),
       ...(answer.closeConnection ? { Connection: 'close' } : {}),
