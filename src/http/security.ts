@@ -1,4 +1,5 @@
 import type { IncomingMessage, RequestListener } from 'node:http';
+import { isIP } from 'node:net';
 import type { RequestHandler } from 'express';
 import type { LiveInventory } from '../inventory/live.js';
 import { presentedToken } from '../webhook/auth.js';
@@ -125,16 +126,18 @@ export function hostName(header: string | undefined): string {
 const PROBES = new Set(['/healthz', '/readyz']);
 
 /**
- * ALLOWED_HOSTS: when set, a request whose Host is not listed is answered 421 before anything
- * else, so that a DNS name rebound to this address (a browser on the operator's machine led by a
- * hostile page) reaches nothing. Probes are exempt: kubelet names the pod by its address.
+ * ALLOWED_HOSTS: when set, a request whose Host names a host not listed is answered 421 before
+ * anything else, so that a DNS name rebound to this address (a browser on the operator's machine
+ * led by a hostile page) reaches nothing. A rebinding always carries the attacker's name, so a
+ * Host that is an IP address or `localhost` is let through: Prometheus, kubelet and a port-forward
+ * name the pod that way. Probes are exempt whatever their Host.
  */
 export function allowHosts(listener: RequestListener, hosts: readonly string[]): RequestListener {
   if (hosts.length === 0) return listener;
   const allowed = new Set(hosts.map((host) => hostName(host)));
   return (req: IncomingMessage, res) => {
     const name = hostName(req.headers.host);
-    if (allowed.has(name) || PROBES.has(pathOf(req.url))) {
+    if (allowed.has(name) || isIP(name) !== 0 || name === 'localhost' || PROBES.has(pathOf(req.url))) {
       listener(req, res);
       return;
     }

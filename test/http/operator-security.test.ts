@@ -171,13 +171,21 @@ describe('browser protections on every answer', () => {
 describe('ALLOWED_HOSTS', () => {
   it('answers 421 to a Host not listed (DNS rebinding), before the app sees it', async () => {
     const { a, work } = await start();
-    const guarded = allowHosts(a.main, ['exporter.example.com', '10.0.0.7']);
+    const guarded = allowHosts(a.main, ['exporter.example.com']);
     const response = await request(guarded).post('/-/reload?token=all-pages').set('Host', 'rebound.attacker.example:9877');
     expect(response.status).toBe(421);
     expect(response.body.error).toBe('Host "rebound.attacker.example" is not one of ALLOWED_HOSTS');
     expect(work.reloads).toBe(0);
     expect((await request(guarded).get('/api/v1/state?token=all-pages').set('Host', 'EXPORTER.example.com.:9877')).status).toBe(200);
-    expect((await request(guarded).get('/metrics').set('Host', '10.0.0.7:9877')).status).toBe(200);
+    expect((await request(guarded).get('/metrics').set('Host', 'other.example.com')).status).toBe(421);
+  });
+
+  it('lets an IP address or localhost through: a rebinding always carries a name (Prometheus scrapes by address)', async () => {
+    const { a } = await start();
+    const guarded = allowHosts(a.main, ['exporter.example.com']);
+    for (const host of ['10.0.0.7:9877', '[fd00::7]:9877', 'localhost:9877', '127.0.0.1']) {
+      expect((await request(guarded).get('/metrics').set('Host', host)).status).toBe(200);
+    }
   });
 
   it('keeps probes answering whatever the Host', async () => {
