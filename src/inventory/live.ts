@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { Gauge, type Registry } from 'prom-client';
 import { inventoryPatch } from '../domain/inventory.js';
 import type { State } from '../domain/state.js';
@@ -41,17 +42,40 @@ type Reseed = (overlay: Overlay) => Promise<void>;
 /** What an inventory declares, as one comparable string. */
 const fingerprint = (inventory: Inventory) => JSON.stringify([inventory.pages, [...inventory.pageTokens]]);
 
-/**
- * What a reload would read: the file's bytes and the token variables (token_env must end in
- * _TOKEN, so these are all it can name). Equal digests, equal inventories: no parse needed.
- */
-function digestOf(bytes: Buffer, env: NodeJS.ProcessEnv): string {
-  const hash = createHash('sha256').update(bytes);
+/** The token variables a file can name (token_env must end in _TOKEN), hashed. */
+function tokensDigest(env: NodeJS.ProcessEnv): string {
+  const hash = createHash('sha256');
   for (const name of Object.keys(env).sort()) {
     if (name.endsWith('_TOKEN')) hash.update(`\0${name}=${env[name] ?? ''}`);
   }
   return hash.digest('hex');
 }
+
+/**
+ * What a reload would read, from cheapest to dearest to know: the file's identity and times
+ * (a stat), the token variables, and the file's bytes. The same stat and tokens, or the same
+ * bytes and tokens, make the same inventory: no parse needed.
+ */
+type Source = { stat: string | undefined; tokens: string; bytes: string };
+
+function statOf(file: string): string | undefined {
+  try {
+    const stat = statSync(file, { bigint: true });
+    return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+  } catch {
+    return undefined; // the read that follows names the problem
+  }
+}
+
+const sourceOf = (file: string, bytes: Buffer, env: NodeJS.ProcessEnv, stat = statOf(file)): Source => ({
+  stat,
+  tokens: tokensDigest(env),
+  bytes: createHash('sha256').update(bytes).digest('hex'),
+});
+
+const sameStat = (a: Source | undefined, stat: string | undefined, tokens: string) =>
+  a !== undefined && stat !== undefined && a.stat === stat && a.tokens === tokens;
+const sameBytes = (a: Source | undefined, b: Source) => a !== undefined && a.bytes === b.bytes && a.tokens === b.tokens;
 
 const componentCount = (inventory: Inventory) => inventory.pages.reduce((sum, page) => sum + page.components.length, 0);
 
@@ -70,21 +94,23 @@ export class LiveInventory {
   private reseed: Reseed | undefined;
   private readonly now: () => number;
   private reloading: Promise<ReloadResult> = Promise.resolve({ ok: true, statusPages: 0, components: 0 });
-  /** The digest of what the inventory in force was read from (see digestOf). */
-  private digest: string | undefined;
-  /** The digest and error of the last file refused: retrying it costs no parse either. */
-  private refused: { digest: string; error: string } | undefined;
+  /** What the inventory in force was read from. */
+  private source: Source | undefined;
+  /** What the last file refused was read from, and why: retrying it costs no parse either. */
+  private refused: { source: Source; error: string } | undefined;
+  /** A reload asked for but not started yet: later ones join it, as they would read the same file. */
+  private queued: Promise<ReloadResult> | undefined;
   private readonly limits: InventoryLimits;
   private readonly parse: typeof parseInventory;
 
   constructor(
     private readonly options: LiveInventoryOptions,
     initial: Inventory,
-    digest?: string,
+    source?: Source,
   ) {
     this.limits = options.limits ?? DEFAULT_INVENTORY_LIMITS;
     this.parse = options.parse ?? parseInventory;
-    this.digest = digest;
+    this.source = source;
     this.now = options.now ?? (() => Date.now() / 1000);
     this.inventory = initial;
     this.access = createWebhookAccess(options.allPagesTokens, initial, options.defaultStatusPage);
@@ -96,9 +122,10 @@ export class LiveInventory {
   static load(options: LiveInventoryOptions): LiveInventory {
     if (options.file === undefined) return new LiveInventory(options, EMPTY_INVENTORY);
     const limits = options.limits ?? DEFAULT_INVENTORY_LIMITS;
+    const stat = statOf(options.file);
     const bytes = readInventoryFile(options.file, maxFileBytes(limits));
     const inventory = (options.parse ?? parseInventory)(bytes.toString('utf8'), options.file, options.env, limits);
-    return new LiveInventory(options, inventory, digestOf(bytes, options.env));
+    return new LiveInventory(options, inventory, sourceOf(options.file, bytes, options.env, stat));
   }
 
   current(): Inventory {
@@ -115,11 +142,17 @@ export class LiveInventory {
     this.reseed = reseed;
   }
 
-  /** Reloads the file. Reloads run one after another. */
+  /** Reloads the file. Reloads run one after another; one asked for while another waits joins it. */
   reload(): Promise<ReloadResult> {
-    const next = () => this.reloadNow();
-    this.reloading = this.reloading.then(next, next);
-    return this.reloading;
+    if (this.queued) return this.queued;
+    const next = () => {
+      this.queued = undefined;
+      return this.reloadNow();
+    };
+    const queued = this.reloading.then(next, next);
+    this.queued = queued;
+    this.reloading = queued;
+    return queued;
   }
 
   private failed(error: string): ReloadResult {
@@ -139,6 +172,12 @@ export class LiveInventory {
   private async reloadNow(): Promise<ReloadResult> {
     const file = this.options.file;
     if (file === undefined) return this.succeeded(this.inventory, false);
+    // The same file and tokens cost a stat and a hash of the tokens; the same bytes, a read and a
+    // hash; never a parse: /-/reload may be asked for often, and by someone the file is not theirs.
+    const stat = statOf(file);
+    const tokens = tokensDigest(this.options.env);
+    if (sameStat(this.source, stat, tokens)) return this.succeeded(this.inventory, false);
+    if (this.refused && sameStat(this.refused.source, stat, tokens)) return this.failed(this.refused.error);
     let bytes: Buffer;
     try {
       bytes = readInventoryFile(file, maxFileBytes(this.limits));
@@ -146,18 +185,22 @@ export class LiveInventory {
       if (!(error instanceof InventoryError)) throw error;
       return this.failed(error.message);
     }
-    // The same bytes and tokens cost a read and a hash, never a parse: /-/reload may be asked for
-    // often, and by someone the file does not belong to.
-    const digest = digestOf(bytes, this.options.env);
-    if (digest === this.digest) return this.succeeded(this.inventory, false);
-    if (digest === this.refused?.digest) return this.failed(this.refused.error);
+    const source = sourceOf(file, bytes, this.options.env, stat);
+    if (sameBytes(this.source, source)) {
+      this.source = source;
+      return this.succeeded(this.inventory, false);
+    }
+    if (this.refused && sameBytes(this.refused.source, source)) {
+      this.refused = { source, error: this.refused.error };
+      return this.failed(this.refused.error);
+    }
 
     let next: Inventory;
     try {
       next = this.parse(bytes.toString('utf8'), file, this.options.env, this.limits);
     } catch (error) {
       if (!(error instanceof InventoryError)) throw error;
-      this.refused = { digest, error: error.message };
+      this.refused = { source, error: error.message };
       return this.failed(error.message);
     }
     const access = createWebhookAccess(this.options.allPagesTokens, next, this.options.defaultStatusPage);
@@ -165,7 +208,7 @@ export class LiveInventory {
       // A half-written file or an edit that lost the last token_env must not open every page:
       // turning authentication off takes a restart, which warns.
       const error = `STATUS_PAGES_FILE ${file}: refused: it names no token_env and WEBHOOK_TOKEN is unset, so webhooks would be accepted without any token; restart the exporter to run without a token`;
-      this.refused = { digest, error };
+      this.refused = { source, error };
       return this.failed(error);
     }
     // An unchanged inventory costs no reload of the store: /-/reload may be reachable from outside
@@ -173,7 +216,7 @@ export class LiveInventory {
     const changed = fingerprint(next) !== fingerprint(this.inventory);
     this.inventory = next;
     this.access = access;
-    this.digest = digest;
+    this.source = source;
     this.refused = undefined;
     if (changed) {
       this.declaredAt = this.now();

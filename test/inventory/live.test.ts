@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseInventory } from '../../src/inventory/file.js';
@@ -35,6 +35,22 @@ describe('reloading the status pages file', () => {
     expect(parses.count).toBe(1);
     for (let i = 0; i < 50; i += 1) expect(await inventory.reload()).toEqual({ ok: true, statusPages: 2, components: 0 });
     expect(parses.count).toBe(1);
+  });
+
+  it('costs no parse when the file was rewritten with the same bytes (a touch, a config-map sync)', async () => {
+    const { file, inventory, parses } = live(WITH_TOKEN);
+    writeFileSync(file, WITH_TOKEN);
+    utimesSync(file, new Date(), new Date(Date.now() + 5_000));
+    expect((await inventory.reload()).ok).toBe(true);
+    expect(parses.count).toBe(1);
+  });
+
+  it('runs one reload for a burst asked for while another runs', async () => {
+    const { file, inventory, parses } = live(WITH_TOKEN);
+    writeFileSync(file, `${WITH_TOKEN}  - id: third\n`);
+    const results = await Promise.all(Array.from({ length: 20 }, () => inventory.reload()));
+    expect(results.every((result) => result.ok)).toBe(true);
+    expect(parses.count).toBe(2);
   });
 
   it('parses again once the file changed', async () => {
