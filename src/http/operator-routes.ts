@@ -81,10 +81,12 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   // The status pages of the state view, as JSON text per page id: the heavy part, cached. The
   // deliveries and exporter parts are small and assembled per request.
   const pagesCache = new RenderCache<{ all: string; byId: Map<string, string> }>();
-  const landingCache = new RenderCache<string>();
+  // Kept as bytes: encoding a page of megabytes again per request would cost what the cache saves.
+  const landingCache = new RenderCache<Buffer>();
+  let stateBody: { key: readonly unknown[]; body: Buffer } | undefined;
 
   const landing: RequestHandler = (_req, res) => {
-    const html = landingCache.get([...currentKey(), deps.deliveries.sequence], (now) => renderLandingPage(view(now), now));
+    const html = landingCache.get([...currentKey(), deps.deliveries.sequence], (now) => Buffer.from(renderLandingPage(view(now), now), 'utf8'));
     res.set(HTML_SECURITY_HEADERS).set('Cache-Control', 'no-store').type('html').send(html.value);
   };
   const state: RequestHandler = (req, res) => {
@@ -100,6 +102,11 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     });
     // ?status_page=<id> answers one page: a reader of one page need not fetch every component.
     const wanted = queryOf(req.originalUrl).get('status_page');
+    const key = [pages.value, deps.deliveries.sequence, wanted, deps.inventory.current(), deps.inventory.webhookAccess()];
+    if (stateBody && key.every((part, i) => part === stateBody?.key[i])) {
+      res.set('Cache-Control', 'no-store').type('application/json; charset=utf-8').send(stateBody.body);
+      return;
+    }
     let statusPages = pages.value.all;
     if (wanted !== null) {
       const one = pages.value.byId.get(wanted);
@@ -115,7 +122,8 @@ export function operatorRoutes(deps: OperatorDeps): Router {
       exporter: exporterInfo(inventory, deps.inventory.webhookAccess()),
     };
     const deliveries = deps.deliveries.list().map(deliveryView);
-    const body = `${JSON.stringify(head).slice(0, -1)},"status_pages":${statusPages},"recent_deliveries":${JSON.stringify(deliveries)}}`;
+    const body = Buffer.from(`${JSON.stringify(head).slice(0, -1)},"status_pages":${statusPages},"recent_deliveries":${JSON.stringify(deliveries)}}`, 'utf8');
+    stateBody = { key, body };
     res.set('Cache-Control', 'no-store').type('application/json; charset=utf-8').send(body);
   };
   const reload: RequestHandler = async (_req, res) => {
