@@ -6,6 +6,7 @@ import type { State } from '../domain/state.js';
 import type { Overlay } from '../ingest/ingestor.js';
 import type { Logger } from '../logger.js';
 import { LABEL, METRIC } from '../metrics/names.js';
+import { parseOffThread } from './parse-off-thread.js';
 import { createWebhookAccess, type WebhookAccess } from '../webhook/access.js';
 import {
   DEFAULT_INVENTORY_LIMITS,
@@ -32,9 +33,11 @@ export type LiveInventoryOptions = {
   /** MAX_STATUS_PAGES and MAX_COMPONENTS: a file declaring more is refused. */
   limits?: InventoryLimits;
   now?: () => number;
-  /** The parser (tests count its calls); parseInventory. */
-  parse?: typeof parseInventory;
+  /** The parser of a reload (tests count its calls); parseOffThread. Start-up parses on the main thread. */
+  parse?: Parser;
 };
+
+type Parser = (text: string, file: string, env: NodeJS.ProcessEnv, limits: InventoryLimits) => Inventory | Promise<Inventory>;
 
 /** What a reload rebuilds memory with: the ingestor's reseed. */
 type Reseed = (overlay: Overlay) => Promise<void>;
@@ -101,7 +104,7 @@ export class LiveInventory {
   /** A reload asked for but not started yet: later ones join it, as they would read the same file. */
   private queued: Promise<ReloadResult> | undefined;
   private readonly limits: InventoryLimits;
-  private readonly parse: typeof parseInventory;
+  private readonly parse: Parser;
 
   constructor(
     private readonly options: LiveInventoryOptions,
@@ -109,7 +112,7 @@ export class LiveInventory {
     source?: Source,
   ) {
     this.limits = options.limits ?? DEFAULT_INVENTORY_LIMITS;
-    this.parse = options.parse ?? parseInventory;
+    this.parse = options.parse ?? parseOffThread;
     this.source = source;
     this.now = options.now ?? (() => Date.now() / 1000);
     this.inventory = initial;
@@ -124,7 +127,10 @@ export class LiveInventory {
     const limits = options.limits ?? DEFAULT_INVENTORY_LIMITS;
     const stat = statOf(options.file);
     const bytes = readInventoryFile(options.file, maxFileBytes(limits));
-    const inventory = (options.parse ?? parseInventory)(bytes.toString('utf8'), options.file, options.env, limits);
+    // Nothing is served yet: the main thread parses, and a sync parser is all start-up takes.
+    const parse = options.parse ?? parseInventory;
+    const inventory = parse(bytes.toString('utf8'), options.file, options.env, limits);
+    if (inventory instanceof Promise) throw new Error('LiveInventory.load needs a synchronous parser');
     return new LiveInventory(options, inventory, sourceOf(options.file, bytes, options.env, stat));
   }
 
@@ -197,7 +203,7 @@ export class LiveInventory {
 
     let next: Inventory;
     try {
-      next = this.parse(bytes.toString('utf8'), file, this.options.env, this.limits);
+      next = await this.parse(bytes.toString('utf8'), file, this.options.env, this.limits);
     } catch (error) {
       if (!(error instanceof InventoryError)) throw error;
       this.refused = { source, error: error.message };
