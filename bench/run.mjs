@@ -3,17 +3,17 @@
 //
 // Knobs: BENCH_RUNS (3), BENCH_DURATION (10 s per measured load), BENCH_WARMUP (2 s),
 // BENCH_CONNECTIONS (50), BENCH_SCRAPES (50), BENCH_CHANGED_SCRAPES (20), BENCH_SYNCHRONOUS
-// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape,reducer,redis,fat),
+// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape,reducer,redis,fat,operator),
 // BENCH_TIMEOUT (900 s: the whole bench is killed past it), BENCH_FAT_EVENTS (300 fat incidents).
 
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWorkload, INCIDENTS, MAINTENANCES, stateBodies, staticBodies } from './lib/events.mjs';
 import { closeAgent, parseMetrics, postAll, postWebhook, request, scrape, sumOf, webhookHeaders } from './lib/http.mjs';
 import { componentName, componentUuid, IMPACTS, incidentUuid, isoTime, PAGE, T0 } from './lib/ids.mjs';
 import { median, percentile, runLoad } from './lib/load.mjs';
 import { isSharedStateSample } from '../dist/metrics/names.js';
-import { killAll, rssBytes, startBaseline, startExporter, tempDir } from './lib/proc.mjs';
+import { killAll, rssBytes, startBaseline, startExporter, tempDir, TOKEN } from './lib/proc.mjs';
 import { redisCommand, redisServerPath, startRedis } from './lib/redis.mjs';
 
 const int = (name, fallback) => {
@@ -27,7 +27,7 @@ const WARMUP = int('BENCH_WARMUP', 2);
 const CONNECTIONS = Math.max(1, int('BENCH_CONNECTIONS', 50));
 const SCRAPES = Math.max(1, int('BENCH_SCRAPES', 50));
 const CHANGED_SCRAPES = Math.max(1, int('BENCH_CHANGED_SCRAPES', 20));
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer,redis,fat').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer,redis,fat,operator').split(',').map((s) => s.trim()));
 const FAT_EVENTS = Math.max(1, int('BENCH_FAT_EVENTS', 300));
 const TIMEOUT_S = int('BENCH_TIMEOUT', 900);
 
@@ -807,6 +807,115 @@ async function fatIncidents() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 8. Operator routes flooded (issue 21)
+
+const OPERATOR_COMPONENTS = 10_000;
+const FLOOD_CONNECTIONS = 16;
+const WEBHOOK_SENDERS = 4;
+
+/** The issue's default configuration: one port, WEBHOOK_TOKEN set, 10k declared components. */
+function operatorPagesFile(dir) {
+  const file = join(dir, 'status-pages.yaml');
+  const lines = [`status_pages:`, `  - id: ${PAGE}`, `    components:`];
+  for (let i = 0; i < OPERATOR_COMPONENTS; i += 1) lines.push(`      - uuid: ${componentUuid(i)}`, `        name: ${componentName(i)}`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+/**
+ * Webhooks from WEBHOOK_SENDERS senders, one in flight each, until `until` resolves: impact
+ * changes of the declared components with ever newer times, so each must be answered `applied`.
+ */
+async function sendWebhooks(url, until, sequence) {
+  const latencies = [];
+  let stop = false;
+  void until.then(() => (stop = true));
+  const sender = async () => {
+    while (!stop) {
+      const n = sequence.next++;
+      const body = `{"meta":{"type":"component_impact_updated","uuid":"${componentUuid(n % OPERATOR_COMPONENTS)}","impact":"${IMPACTS[n % IMPACTS.length]}","created_at":"${isoTime(T0 + n)}","status_page":"${PAGE}"}}`;
+      const response = await request(`${url}/webhook`, { method: 'POST', headers: webhookHeaders, body });
+      const status = response.status === 200 ? JSON.parse(response.body.toString('utf8')).status : `${response.status}`;
+      if (status !== 'applied') failures.push(`operator flood: a webhook answered ${status}`);
+      else {
+        sequence.applied += 1;
+        latencies.push(response.ms);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: WEBHOOK_SENDERS }, sender));
+  return Float64Array.from(latencies).sort();
+}
+
+async function operatorFloodOnce(url, target, sequence) {
+  const flood = runLoad({
+    url,
+    connections: FLOOD_CONNECTIONS,
+    duration: DURATION,
+    warmup: 0,
+    requests: [{ method: target.method, path: target.path, headers: target.headers, ...(target.body ? { body: target.body } : {}) }],
+  });
+  const latencies = await sendWebhooks(url, flood, sequence);
+  const load = await flood;
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), webhooks: latencies.length, floodOk: load.ok, floodRefused: load.non2xx };
+}
+
+async function operatorFlood() {
+  const dir = tempDir();
+  const exporter = await startExporter(join(dir, 'operator.db'), { STATUS_PAGES_FILE: operatorPagesFile(dir) });
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  const targets = [
+    { name: 'GET /healthz', method: 'GET', path: '/healthz', headers: {} },
+    { name: 'GET / (anonymous)', method: 'GET', path: '/', headers: {}, anonymous: true },
+    { name: 'GET /api/v1/state (anonymous)', method: 'GET', path: '/api/v1/state', headers: {}, anonymous: true },
+    { name: 'POST /-/reload (anonymous)', method: 'POST', path: '/-/reload', headers: {}, anonymous: true },
+    { name: 'POST /-/reload text/plain (CSRF)', method: 'POST', path: '/-/reload', headers: { 'Content-Type': 'text/plain' }, body: 'x', anonymous: true },
+    { name: 'GET / (token)', method: 'GET', path: '/', headers: auth },
+    { name: 'GET /api/v1/state (token)', method: 'GET', path: '/api/v1/state', headers: auth },
+    { name: 'POST /-/reload (token, unchanged file)', method: 'POST', path: '/-/reload', headers: auth },
+  ];
+  const sequence = { next: 0, applied: 0 };
+  const results = new Map(targets.map((t) => [t.name, []]));
+  try {
+    for (let run = 1; run <= RUNS; run += 1) {
+      for (const target of targets) {
+        const r = await operatorFloodOnce(exporter.url, target, sequence);
+        results.get(target.name).push(r);
+        log(
+          `operator run ${run}: ${target.name} flooded (${r.floodOk} 2xx, ${r.floodRefused} refused): ${r.webhooks} webhooks, p50 ${fmt.ms(r.p50)} p99 ${fmt.ms(r.p99)}`,
+        );
+      }
+    }
+    // Every webhook answered `applied` is in the counters: none acknowledged was lost.
+    const samples = await metricsSamples(exporter.url);
+    const applied = sumOf(samples, 'statusmate_webhook_requests_total', (k) => k.includes('outcome="applied"'));
+    if (applied !== sequence.applied) failures.push(`operator flood: ${sequence.applied} webhooks answered applied, counters say ${applied}`);
+    row(`8 operator routes flooded`, 'webhooks applied = counted', `${sequence.applied} / ${applied}`, '', '', 'equal', applied === sequence.applied);
+  } finally {
+    await exporter.stop();
+  }
+  const S = `8 operator routes flooded (${FLOOD_CONNECTIONS} conn, ${DURATION} s, ${WEBHOOK_SENDERS} webhook senders)`;
+  const p50Of = (name) => median(results.get(name).map((r) => r.p50));
+  const base = p50Of('GET /healthz');
+  for (const target of targets) {
+    const p50 = p50Of(target.name);
+    const webhooks = median(results.get(target.name).map((r) => r.webhooks));
+    const value = `webhook p50 ${fmt.ms(p50)} (${webhooks} answered)`;
+    if (target.name === 'GET /healthz') row(S, target.name, value, '', '', '', undefined);
+    else
+      row(
+        S,
+        target.name,
+        value,
+        `/healthz flood ${fmt.ms(base)}`,
+        fmt.ratio(p50 / base),
+        target.anonymous ? '≤ 3× /healthz' : '',
+        target.anonymous ? p50 <= 3 * base : undefined,
+      );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 try {
   log(
@@ -817,6 +926,7 @@ try {
   if (ONLY.has('reducer')) await reducerScaling();
   if (ONLY.has('redis')) await redisReplicas();
   if (ONLY.has('fat')) await fatIncidents();
+  if (ONLY.has('operator')) await operatorFlood();
 } catch (error) {
   failures.push(`bench aborted: ${error instanceof Error ? error.stack : String(error)}`);
 } finally {

@@ -3,6 +3,7 @@ import type { StoreName } from './config.js';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { accessLog, pathOf } from './http/access-log.js';
 import { operatorRoutes } from './http/operator-routes.js';
+import { operatorTokenGuard, sameOriginPosts, securityHeaders } from './http/security.js';
 import type { EventSink, StoreHealth } from './ingest/sink.js';
 import type { LiveInventory } from './inventory/live.js';
 import type { Logger } from './logger.js';
@@ -37,6 +38,7 @@ function base(logger: Logger): Express {
   app.disable('etag');
   app.set('query parser', false);
   app.use(accessLog(logger));
+  app.use(securityHeaders);
   return app;
 }
 
@@ -61,14 +63,19 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
   const metrics = metricsHandler(domain, parts.telemetry);
   const deliveries = new RecentDeliveries();
   parts.inventory.register(parts.telemetry.registry);
-  const operator = operatorRoutes({
+  const operatorDeps = {
     state: parts.ingestor.state,
     inventory: parts.inventory,
     deliveries,
     version: parts.about.version,
     store: parts.about.store,
     allPagesTokens: parts.webhook.tokens.length,
-  });
+  };
+  // On METRICS_PORT, a port of their own, the operator routes need no token; on the webhook
+  // port, which may face the internet, they need WEBHOOK_TOKEN's (see operatorTokenGuard).
+  const operator = options.separateMetrics
+    ? operatorRoutes({ ...operatorDeps, guard: [sameOriginPosts] })
+    : operatorRoutes({ ...operatorDeps, guard: [operatorTokenGuard(parts.webhook.tokens, parts.inventory), sameOriginPosts] });
   const healthz: RequestHandler = (_req, res) => {
     res.json({ status: 'ok' });
   };

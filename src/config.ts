@@ -33,6 +33,21 @@ const host = z.string().refine((value) => isIP(value) !== 0 || HOSTNAME.test(val
   error: 'must be an IP address (like 0.0.0.0 or ::) or a host name',
 });
 
+/** ALLOWED_HOSTS: comma-separated names (or addresses) a Host header may carry, without ports. */
+const hostList = z
+  .string()
+  .transform((raw) =>
+    raw
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name.length > 0),
+  )
+  .pipe(
+    z
+      .array(z.string().refine((value) => isIP(value) !== 0 || HOSTNAME.test(value), { error: 'must list host names or IP addresses, without ports' }))
+      .min(1, { error: 'holds no host name; leave it unset to answer any Host' }),
+  );
+
 function isRedisUrl(value: string): boolean {
   try {
     const url = new URL(value);
@@ -49,6 +64,7 @@ const envSchema = z.object({
   HOST: optional(host).transform((value) => value ?? '0.0.0.0'),
   PORT: optional(port).transform((value) => value ?? 9877),
   METRICS_PORT: optional(port),
+  ALLOWED_HOSTS: optional(hostList).transform((value) => value ?? []),
   WEBHOOK_TOKEN: optional(tokenList).transform((value) => value ?? []),
   STORE: optional(z.enum(STORE_NAMES)).transform((value) => value ?? 'sqlite'),
   // The URL may hold a password: messages name the variable, never echo its value.
@@ -91,6 +107,8 @@ export type Config = {
   port: number;
   /** When set, `/metrics` is served only on this port, so the webhook port can face the internet. */
   metricsPort: number | undefined;
+  /** When not empty, requests (but probes) whose Host names none of these are answered 421: DNS rebinding reaches nothing. */
+  allowedHosts: string[];
   webhookTokens: string[];
   store: StoreName;
   sqlitePath: string;
@@ -149,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     metricsPort: e.METRICS_PORT,
+    allowedHosts: e.ALLOWED_HOSTS,
     webhookTokens: e.WEBHOOK_TOKEN,
     store: e.STORE,
     sqlitePath: e.SQLITE_PATH,

@@ -21,3 +21,43 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     destination,
   );
 }
+
+/** How long an exit waits for the log lines before it to reach stdout. */
+export const LOG_FLUSH_MS = 500;
+
+/** The part of pino's destination (a sonic-boom on stdout) an exit needs. */
+type Destination = { flush?: (done: (error?: Error) => void) => void; flushSync?: () => void };
+
+/**
+ * Writes a last line with `log`, then exits with `code` once the lines so far reached stdout,
+ * or after `timeoutMs`, whichever comes first. pino flushes synchronously on exit, and
+ * sonic-boom's synchronous flush retries a failed write forever unless the error is EAGAIN: with
+ * the reader of stdout gone (EPIPE) the process would never exit. So the flush is done here,
+ * asynchronously and bounded, and the synchronous one is disarmed: what is left is lost, not the exit.
+ */
+export function exitAfterLogs(logger: Logger, code: number, log?: (logger: Logger) => void, timeoutMs = LOG_FLUSH_MS): void {
+  try {
+    log?.(logger);
+  } catch {
+    // a log line must never stand between the process and its exit
+  }
+  const destination = (logger as unknown as Record<symbol, Destination | undefined>)[pino.symbols.streamSym];
+  const exit = () => {
+    if (destination?.flushSync) destination.flushSync = () => undefined;
+    process.exit(code);
+  };
+  if (typeof destination?.flush !== 'function') {
+    exit();
+    return;
+  }
+  const timer = setTimeout(exit, timeoutMs);
+  try {
+    destination.flush(() => {
+      clearTimeout(timer);
+      exit();
+    });
+  } catch {
+    clearTimeout(timer);
+    exit();
+  }
+}

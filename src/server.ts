@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, limitsOf, unknownVariables, type Config } from './config.js';
 import { assemble } from './exporter.js';
 import { connectionCaps, createBoundedServer, descriptorLimit } from './http/connections.js';
+import { allowHosts } from './http/security.js';
 import { LiveInventory, type ReloadResult } from './inventory/live.js';
 import { fileFingerprint, watchFile } from './inventory/watch.js';
 import type { Logger } from './logger.js';
@@ -87,6 +88,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     allPagesTokens: config.webhookTokens,
     defaultStatusPage: config.defaultStatusPage,
     logger,
+    limits: { maxStatusPages: config.maxStatusPages, maxComponents: config.maxComponents },
   });
   for (const { name, suggestion } of unknownVariables(env, inventory.current().tokenEnvs)) {
     logger.warn(
@@ -113,8 +115,8 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
   if (caps.lowered) {
     logger.warn({ max_connections: config.maxConnections, lowered_to: caps.main }, 'MAX_CONNECTIONS lowered to fit the open-file limit (ulimit -n)');
   }
-  const main = createBoundedServer(apps.main, caps.main, 'PORT', logger);
-  const metrics = apps.metrics ? createBoundedServer(apps.metrics, caps.metrics, 'METRICS_PORT', logger) : undefined;
+  const main = createBoundedServer(allowHosts(apps.main, config.allowedHosts), caps.main, 'PORT', logger);
+  const metrics = apps.metrics ? createBoundedServer(allowHosts(apps.metrics, config.allowedHosts), caps.metrics, 'METRICS_PORT', logger) : undefined;
   const address = await listen(main, config.host, config.port, 'HOST, PORT');
   const metricsAddress = metrics && config.metricsPort !== undefined ? await listen(metrics, config.host, config.metricsPort, 'HOST, METRICS_PORT') : undefined;
 

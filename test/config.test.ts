@@ -7,6 +7,7 @@ describe('configuration from the environment', () => {
       host: '0.0.0.0',
       port: 9877,
       metricsPort: undefined,
+      allowedHosts: [],
       webhookTokens: [],
       store: 'sqlite',
       sqlitePath: './data/statusmate-exporter.db',

@@ -146,15 +146,18 @@ export function stateView(input: StateViewInput): StateView {
     generated_at: rfc3339(input.now),
     exporter: input.exporter,
     status_pages,
-    recent_deliveries: input.deliveries.map((d) => ({
-      at: rfc3339(d.at),
-      status: d.status,
-      type: d.type,
-      outcome: d.outcome,
-      status_page: d.statusPage,
-      event_uuid: d.eventUuid,
-      delivery_attempt: d.deliveryAttempt,
-      error: d.error,
-    })),
+    recent_deliveries: input.deliveries.map(deliveryView),
   };
 }
+
+/** One answered webhook as the view lists it. */
+export const deliveryView = (d: Delivery): DeliveryView => ({
+  at: rfc3339(d.at),
+  status: d.status,
+  type: d.type,
+  outcome: d.outcome,
+  status_page: d.statusPage,
+  event_uuid: d.eventUuid,
+  delivery_attempt: d.deliveryAttempt,
+  error: d.error,
+});

@@ -1,10 +1,13 @@
 import type { StoreName } from '../config.js';
 import { Router, type RequestHandler } from 'express';
-import { stateView, type StateView } from '../api/state.js';
+import { deliveryView, stateView, type StateView } from '../api/state.js';
 import type { State } from '../domain/state.js';
+import type { Inventory } from '../inventory/file.js';
 import type { LiveInventory } from '../inventory/live.js';
 import { renderLandingPage } from '../ui/landing.js';
+import type { WebhookAccess } from '../webhook/access.js';
 import type { RecentDeliveries } from '../webhook/deliveries.js';
+import { HTML_SECURITY_HEADERS } from './security.js';
 
 export type OperatorDeps = {
   state: State;
@@ -13,41 +16,115 @@ export type OperatorDeps = {
   version: string;
   store: StoreName;
   allPagesTokens: number;
+  /** Checks run before any work: who may ask (token, Host), and whether a browser may (CSRF). */
+  guard: RequestHandler[];
 };
 
 /**
+ * How long a rendering may be served after the state moved on, as a multiple of what it cost: a
+ * page that takes 100 ms to render is rebuilt at most every 2 s, whatever the request rate, so
+ * readers cost the event loop at most about 5 % of its time. A cheap one is always fresh.
+ */
+const REUSE_FACTOR = 20;
+const MAX_REUSE_MS = 5_000;
+
+type Rendering<T> = { value: T; at: number; key: readonly unknown[]; reuseUntil: number };
+
+/**
+ * The last rendering of a view and what it was rendered from: rendered again only when one of
+ * those changed (as /metrics is, per state version), and not before its reuse time is up.
+ */
+class RenderCache<T> {
+  private last: Rendering<T> | undefined;
+
+  get(key: readonly unknown[], render: (now: number) => T): { value: T; at: number } {
+    const now = Date.now();
+    const last = this.last;
+    if (last && (now < last.reuseUntil || key.every((part, i) => part === last.key[i]))) return last;
+    const started = performance.now();
+    const value = render(now / 1000);
+    const cost = performance.now() - started;
+    this.last = { value, at: now / 1000, key, reuseUntil: now + Math.min(MAX_REUSE_MS, cost * REUSE_FACTOR) };
+    return this.last;
+  }
+}
+
+/** The path and query of a request's URL (the app's query parser is off). */
+const queryOf = (url: string): URLSearchParams => new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
+
+/**
  * The routes for the people running the exporter: the landing page, the state API and the
- * reload. They sit beside /metrics (on METRICS_PORT when it is set), never on a port that only
- * the webhook should face. None of them changes the state but the reload.
+ * reload. None of them changes the state but the reload. Every one runs `deps.guard` first, so a
+ * refused request costs no rendering and no read of the file.
  */
 export function operatorRoutes(deps: OperatorDeps): Router {
-  const view = (): StateView => {
+  const exporterInfo = (inventory: Inventory, access: WebhookAccess): StateView['exporter'] => ({
+    version: deps.version,
+    store: deps.store,
+    webhook_token_required: access.tokens.required,
+    all_pages_token: deps.allPagesTokens > 0,
+    page_tokens: [...inventory.pageTokens.keys()].sort(),
+    status_pages_file: inventory.file ?? null,
+  });
+  const view = (now: number, deliveries = deps.deliveries.list()): StateView => {
     const inventory = deps.inventory.current();
-    const access = deps.inventory.webhookAccess();
     return stateView({
       state: deps.state,
       declared: inventory.pages,
-      deliveries: deps.deliveries.list(),
-      now: Date.now() / 1000,
-      exporter: {
-        version: deps.version,
-        store: deps.store,
-        webhook_token_required: access.tokens.required,
-        all_pages_token: deps.allPagesTokens > 0,
-        page_tokens: [...inventory.pageTokens.keys()].sort(),
-        status_pages_file: inventory.file ?? null,
-      },
+      deliveries,
+      now,
+      exporter: exporterInfo(inventory, deps.inventory.webhookAccess()),
     });
   };
+  const currentKey = () => [deps.state.version, deps.inventory.current(), deps.inventory.webhookAccess()];
+
+  // The status pages of the state view, as JSON text per page id: the heavy part, cached. The
+  // deliveries and exporter parts are small and assembled per request.
+  const pagesCache = new RenderCache<{ all: string; byId: Map<string, string> }>();
+  // Kept as bytes: encoding a page of megabytes again per request would cost what the cache saves.
+  const landingCache = new RenderCache<Buffer>();
+  let stateBody: { key: readonly unknown[]; body: Buffer } | undefined;
 
   const landing: RequestHandler = (_req, res) => {
-    res
-      .set('Cache-Control', 'no-store')
-      .type('html')
-      .send(renderLandingPage(view(), Date.now() / 1000));
+    const html = landingCache.get([...currentKey(), deps.deliveries.sequence], (now) => Buffer.from(renderLandingPage(view(now), now), 'utf8'));
+    res.set(HTML_SECURITY_HEADERS).set('Cache-Control', 'no-store').type('html').send(html.value);
   };
-  const state: RequestHandler = (_req, res) => {
-    res.set('Cache-Control', 'no-store').json(view());
+  const state: RequestHandler = (req, res) => {
+    const pages = pagesCache.get(currentKey(), (now) => {
+      const byId = new Map<string, string>();
+      const parts: string[] = [];
+      for (const page of view(now, []).status_pages) {
+        const text = JSON.stringify(page);
+        byId.set(page.id, text);
+        parts.push(text);
+      }
+      return { all: `[${parts.join(',')}]`, byId };
+    });
+    // ?status_page=<id> answers one page: a reader of one page need not fetch every component.
+    const wanted = queryOf(req.originalUrl).get('status_page');
+    const key = [pages.value, deps.deliveries.sequence, wanted, deps.inventory.current(), deps.inventory.webhookAccess()];
+    if (stateBody && key.every((part, i) => part === stateBody?.key[i])) {
+      res.set('Cache-Control', 'no-store').type('application/json; charset=utf-8').send(stateBody.body);
+      return;
+    }
+    let statusPages = pages.value.all;
+    if (wanted !== null) {
+      const one = pages.value.byId.get(wanted);
+      if (one === undefined) {
+        res.status(404).json({ error: `no status page ${JSON.stringify(wanted.slice(0, 100))}`, issues: [] });
+        return;
+      }
+      statusPages = `[${one}]`;
+    }
+    const inventory = deps.inventory.current();
+    const head = {
+      generated_at: new Date(Math.round(pages.at * 1000)).toISOString(),
+      exporter: exporterInfo(inventory, deps.inventory.webhookAccess()),
+    };
+    const deliveries = deps.deliveries.list().map(deliveryView);
+    const body = Buffer.from(`${JSON.stringify(head).slice(0, -1)},"status_pages":${statusPages},"recent_deliveries":${JSON.stringify(deliveries)}}`, 'utf8');
+    stateBody = { key, body };
+    res.set('Cache-Control', 'no-store').type('application/json; charset=utf-8').send(body);
   };
   const reload: RequestHandler = async (_req, res) => {
     const result = await deps.inventory.reload();
@@ -57,9 +134,9 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   };
 
   const router = Router();
-  router.get('/', landing);
-  router.get('/api/v1/state', state);
-  router.post('/-/reload', reload);
+  router.get('/', ...deps.guard, landing);
+  router.get('/api/v1/state', ...deps.guard, state);
+  router.post('/-/reload', ...deps.guard, reload);
   router.all('/-/reload', (_req, res) => {
     res.set('Allow', 'POST').status(405).json({ error: 'use POST for /-/reload', issues: [] });
   });

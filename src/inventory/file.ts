@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { isAlias, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import type { DeclaredPage } from '../domain/inventory.js';
 import { MAX_LABEL_LENGTH } from '../domain/labels.js';
@@ -25,6 +25,26 @@ export class InventoryError extends Error {
   override name = 'InventoryError';
 }
 
+/** How much a status pages file may declare: MAX_STATUS_PAGES and MAX_COMPONENTS, and the bytes they take. */
+export type InventoryLimits = { maxStatusPages: number; maxComponents: number };
+
+/** The defaults of MAX_STATUS_PAGES and MAX_COMPONENTS (config.ts). */
+export const DEFAULT_INVENTORY_LIMITS: InventoryLimits = { maxStatusPages: 100, maxComponents: 10_000 };
+
+/**
+ * The largest file read, from the limits: room for a page of 4 KiB each and a component of 512
+ * bytes each (a uuid and a 200-character name with the YAML around them take under 300), plus
+ * 64 KiB of comments. A file past it is refused before it is read whole, let alone parsed.
+ */
+export const maxFileBytes = (limits: InventoryLimits): number => 64 * 1024 + 4096 * limits.maxStatusPages + 512 * limits.maxComponents;
+
+/** What a page id may hold: it becomes a label value, a `?status_page=` value and a log field. */
+const ID_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+/** token_env names a variable meant for a token, so that a typo or a paste (PATH, HOME) never turns a value into a token. */
+const TOKEN_ENV_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*_TOKEN$/;
+/** Aliases a file may expand: enough for sharing a few lists, too few for a billion laughs. */
+const MAX_ALIASES = 100;
+
 const label = z
   .string()
   .trim()
@@ -35,38 +55,84 @@ const uuid = z.guid({ error: 'must be a UUID' }).transform((value) => value.toLo
 const componentSchema = z.strictObject({ uuid, name: label });
 
 const pageSchema = z.strictObject({
-  id: label,
+  id: label.regex(ID_PATTERN, { error: 'must be letters, digits, ".", "_" or "-", starting and ending with a letter or digit' }),
   uuid: uuid.optional(),
   name: label.optional(),
-  token_env: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable, like ACME_WEBHOOK_TOKEN' })
-    .optional(),
+  token_env: z.string().regex(TOKEN_ENV_PATTERN, { error: 'must be the name of an environment variable ending in _TOKEN, like ACME_WEBHOOK_TOKEN' }).optional(),
   components: z.array(componentSchema).default([]),
 });
 
-const fileSchema = z.strictObject({ status_pages: z.array(pageSchema) }).superRefine((file, ctx) => {
-  const ids = new Map<string, number>();
-  const uuids = new Map<string, number>();
-  file.status_pages.forEach((page, index) => {
-    const sameId = ids.get(page.id);
-    if (sameId !== undefined) ctx.addIssue({ code: 'custom', path: ['status_pages', index, 'id'], message: `repeats the id of status_pages[${sameId}]` });
-    ids.set(page.id, index);
-    if (page.uuid !== undefined) {
-      const sameUuid = uuids.get(page.uuid);
-      if (sameUuid !== undefined)
-        ctx.addIssue({ code: 'custom', path: ['status_pages', index, 'uuid'], message: `repeats the uuid of status_pages[${sameUuid}]` });
-      uuids.set(page.uuid, index);
-    }
-    const components = new Map<string, number>();
-    page.components.forEach((component, c) => {
-      const same = components.get(component.uuid);
-      if (same !== undefined)
-        ctx.addIssue({ code: 'custom', path: ['status_pages', index, 'components', c, 'uuid'], message: `repeats the uuid of components[${same}]` });
-      components.set(component.uuid, c);
+function fileSchema(limits: InventoryLimits) {
+  return z
+    .strictObject({
+      status_pages: z.array(pageSchema).max(limits.maxStatusPages, { error: `more status pages than MAX_STATUS_PAGES (${limits.maxStatusPages})` }),
+    })
+    .superRefine((file, ctx) => {
+      const ids = new Map<string, number>();
+      const uuids = new Map<string, number>();
+      let components = 0;
+      file.status_pages.forEach((page, index) => {
+        const sameId = ids.get(page.id);
+        if (sameId !== undefined) ctx.addIssue({ code: 'custom', path: ['status_pages', index, 'id'], message: `repeats the id of status_pages[${sameId}]` });
+        ids.set(page.id, index);
+        if (page.uuid !== undefined) {
+          const sameUuid = uuids.get(page.uuid);
+          if (sameUuid !== undefined)
+            ctx.addIssue({ code: 'custom', path: ['status_pages', index, 'uuid'], message: `repeats the uuid of status_pages[${sameUuid}]` });
+          uuids.set(page.uuid, index);
+        }
+        components += page.components.length;
+        const seen = new Map<string, number>();
+        page.components.forEach((component, c) => {
+          const same = seen.get(component.uuid);
+          if (same !== undefined)
+            ctx.addIssue({ code: 'custom', path: ['status_pages', index, 'components', c, 'uuid'], message: `repeats the uuid of components[${same}]` });
+          seen.set(component.uuid, c);
+        });
+      });
+      // An event names its page by id or by uuid: an id that is some page's uuid would make that page unreachable.
+      file.status_pages.forEach((page, index) => {
+        const owner = uuids.get(page.id.toLowerCase());
+        if (owner !== undefined) ctx.addIssue({ code: 'custom', path: ['status_pages', index, 'id'], message: `equals the uuid of status_pages[${owner}]` });
+      });
+      if (components > limits.maxComponents) {
+        ctx.addIssue({ code: 'custom', path: ['status_pages'], message: `more components than MAX_COMPONENTS (${limits.maxComponents})` });
+      }
     });
-  });
-});
+}
+
+/** The node itself, or what an alias points at. */
+function resolved(node: unknown, document: Document): unknown {
+  return isAlias(node) ? node.resolve(document) : node;
+}
+
+/**
+ * Counts pages and components on the syntax tree, before it is turned into objects and
+ * validated: a file past the limits is refused for the price of its parse, not of its checking.
+ */
+function countProblem(document: Document, limits: InventoryLimits): string | undefined {
+  const pages = resolved(document.get('status_pages', true), document);
+  if (!isSeq(pages)) return undefined; // the schema names what is wrong
+  if (pages.items.length > limits.maxStatusPages) {
+    return `status_pages: ${pages.items.length} status pages, more than MAX_STATUS_PAGES (${limits.maxStatusPages})`;
+  }
+  let components = 0;
+  for (const item of pages.items) {
+    const page = resolved(item, document);
+    if (!isMap(page)) continue;
+    const list = resolved(page.get('components', true), document);
+    if (isSeq(list)) components += list.items.length;
+    if (components > limits.maxComponents) return `status_pages: more components than MAX_COMPONENTS (${limits.maxComponents})`;
+  }
+  return undefined;
+}
+
+/** "at line 3, column 7: message", from a YAML error. */
+function syntaxText(error: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }): string {
+  const message = (error.message.split('\n', 1)[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+  const at = error.linePos?.[0];
+  return at ? `at line ${at.line}, column ${at.col}: ${message}` : message;
+}
 
 /** `status_pages[0].components[1].uuid`, as a user would point at it in the file. */
 function pathText(path: readonly PropertyKey[]): string {
@@ -80,14 +146,23 @@ function pathText(path: readonly PropertyKey[]): string {
  * Throws an InventoryError whose one-line message names the file and the path of the first
  * problem in it.
  */
-export function parseInventory(text: string, file: string, env: NodeJS.ProcessEnv): Inventory {
+export function parseInventory(text: string, file: string, env: NodeJS.ProcessEnv, limits: InventoryLimits = DEFAULT_INVENTORY_LIMITS): Inventory {
   const fail = (detail: string): never => {
     throw new InventoryError(`STATUS_PAGES_FILE ${file}: ${detail}`);
   };
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { uniqueKeys: true });
   const syntax = document.errors[0];
-  if (syntax) fail(`not valid YAML or JSON: ${syntax.message.split('\n', 1)[0] ?? ''}`);
-  const parsed = fileSchema.safeParse(document.toJS());
+  if (syntax) fail(`not valid YAML or JSON ${syntaxText(syntax)}`);
+  const tooMany = countProblem(document, limits);
+  if (tooMany !== undefined) fail(tooMany);
+  let value: unknown;
+  try {
+    value = document.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (error) {
+    // yaml throws a ReferenceError for an alias bomb ("excessive alias count"): a problem of the file.
+    fail(`not accepted: ${(error as Error).message.split('\n', 1)[0] ?? ''} (at most ${MAX_ALIASES} aliases expand)`);
+  }
+  const parsed = fileSchema(limits).safeParse(value);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${pathText(issue.path)}: ${issue.message}`);
     return fail(problems.join('; '));
@@ -109,15 +184,48 @@ export function parseInventory(text: string, file: string, env: NodeJS.ProcessEn
   return { file, pages, pageTokens, tokenEnvs };
 }
 
-/** Reads and parses STATUS_PAGES_FILE; the empty inventory when it is unset. */
-export function loadInventory(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Inventory {
-  if (file === undefined) return EMPTY_INVENTORY;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
+/**
+ * The bytes of STATUS_PAGES_FILE, refused (InventoryError) when larger than `maxBytes`: its size
+ * is checked before it is read, and the read stops past the limit should the file grow meanwhile.
+ */
+export function readInventoryFile(file: string, maxBytes: number): Buffer {
+  const cannot = (error: unknown): never => {
     const code = (error as NodeJS.ErrnoException).code;
     throw new InventoryError(`STATUS_PAGES_FILE ${file}: cannot be read (${code ?? (error as Error).message})`);
+  };
+  const tooLarge = (): never => {
+    throw new InventoryError(`STATUS_PAGES_FILE ${file}: larger than ${maxBytes} bytes, the most MAX_STATUS_PAGES and MAX_COMPONENTS allow`);
+  };
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    return cannot(error);
   }
-  return parseInventory(text, file, env);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new InventoryError(`STATUS_PAGES_FILE ${file}: not a regular file`);
+    if (stat.size > maxBytes) tooLarge();
+    // One byte more than the size, to see a file that grew since: a writer is still at work.
+    const buffer = Buffer.allocUnsafe(stat.size + 1);
+    let length = 0;
+    for (;;) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+      if (length === buffer.length) throw new InventoryError(`STATUS_PAGES_FILE ${file}: changed while it was read; reload again once it is written`);
+    }
+    return buffer.subarray(0, length);
+  } catch (error) {
+    if (error instanceof InventoryError) throw error;
+    return cannot(error);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads and parses STATUS_PAGES_FILE; the empty inventory when it is unset. */
+export function loadInventory(file: string | undefined, env: NodeJS.ProcessEnv = process.env, limits: InventoryLimits = DEFAULT_INVENTORY_LIMITS): Inventory {
+  if (file === undefined) return EMPTY_INVENTORY;
+  return parseInventory(readInventoryFile(file, maxFileBytes(limits)).toString('utf8'), file, env, limits);
 }

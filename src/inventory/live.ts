@@ -1,11 +1,23 @@
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { Gauge, type Registry } from 'prom-client';
 import { inventoryPatch } from '../domain/inventory.js';
 import type { State } from '../domain/state.js';
 import type { Overlay } from '../domain/inventory.js';
 import type { Logger } from '../logger.js';
 import { LABEL, METRIC } from '../metrics/names.js';
+import { parseOffThread } from './parse-off-thread.js';
 import { createWebhookAccess, type WebhookAccess } from '../webhook/access.js';
-import { InventoryError, loadInventory, type Inventory } from './file.js';
+import {
+  DEFAULT_INVENTORY_LIMITS,
+  EMPTY_INVENTORY,
+  InventoryError,
+  maxFileBytes,
+  parseInventory,
+  readInventoryFile,
+  type Inventory,
+  type InventoryLimits,
+} from './file.js';
 
 export type ReloadResult = { ok: true; statusPages: number; components: number } | { ok: false; error: string };
 
@@ -18,14 +30,55 @@ export type LiveInventoryOptions = {
   allPagesTokens: readonly string[];
   defaultStatusPage: string;
   logger: Logger;
+  /** MAX_STATUS_PAGES and MAX_COMPONENTS: a file declaring more is refused. */
+  limits?: InventoryLimits;
   now?: () => number;
+  /** The parser of a reload (tests count its calls); parseOffThread. Start-up parses on the main thread. */
+  parse?: Parser;
 };
+
+type Parser = (text: string, file: string, env: NodeJS.ProcessEnv, limits: InventoryLimits) => Inventory | Promise<Inventory>;
 
 /** What a reload rebuilds memory with: the ingestor's reseed. */
 type Reseed = (overlay: Overlay) => Promise<void>;
 
 /** What an inventory declares, as one comparable string. */
 const fingerprint = (inventory: Inventory) => JSON.stringify([inventory.pages, [...inventory.pageTokens]]);
+
+/** The token variables a file can name (token_env must end in _TOKEN), hashed. */
+function tokensDigest(env: NodeJS.ProcessEnv): string {
+  const hash = createHash('sha256');
+  for (const name of Object.keys(env).sort()) {
+    if (name.endsWith('_TOKEN')) hash.update(`\0${name}=${env[name] ?? ''}`);
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * What a reload would read, from cheapest to dearest to know: the file's identity and times
+ * (a stat), the token variables, and the file's bytes. The same stat and tokens, or the same
+ * bytes and tokens, make the same inventory: no parse needed.
+ */
+type Source = { stat: string | undefined; tokens: string; bytes: string };
+
+function statOf(file: string): string | undefined {
+  try {
+    const stat = statSync(file, { bigint: true });
+    return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+  } catch {
+    return undefined; // the read that follows names the problem
+  }
+}
+
+const sourceOf = (file: string, bytes: Buffer, env: NodeJS.ProcessEnv, stat = statOf(file)): Source => ({
+  stat,
+  tokens: tokensDigest(env),
+  bytes: createHash('sha256').update(bytes).digest('hex'),
+});
+
+const sameStat = (a: Source | undefined, stat: string | undefined, tokens: string) =>
+  a !== undefined && stat !== undefined && a.stat === stat && a.tokens === tokens;
+const sameBytes = (a: Source | undefined, b: Source) => a !== undefined && a.bytes === b.bytes && a.tokens === b.tokens;
 
 const componentCount = (inventory: Inventory) => inventory.pages.reduce((sum, page) => sum + page.components.length, 0);
 
@@ -44,11 +97,23 @@ export class LiveInventory {
   private reseed: Reseed | undefined;
   private readonly now: () => number;
   private reloading: Promise<ReloadResult> = Promise.resolve({ ok: true, statusPages: 0, components: 0 });
+  /** What the inventory in force was read from. */
+  private source: Source | undefined;
+  /** What the last file refused was read from, and why: retrying it costs no parse either. */
+  private refused: { source: Source; error: string } | undefined;
+  /** A reload asked for but not started yet: later ones join it, as they would read the same file. */
+  private queued: Promise<ReloadResult> | undefined;
+  private readonly limits: InventoryLimits;
+  private readonly parse: Parser;
 
   constructor(
     private readonly options: LiveInventoryOptions,
     initial: Inventory,
+    source?: Source,
   ) {
+    this.limits = options.limits ?? DEFAULT_INVENTORY_LIMITS;
+    this.parse = options.parse ?? parseOffThread;
+    this.source = source;
     this.now = options.now ?? (() => Date.now() / 1000);
     this.inventory = initial;
     this.access = createWebhookAccess(options.allPagesTokens, initial, options.defaultStatusPage);
@@ -58,7 +123,15 @@ export class LiveInventory {
 
   /** Reads the file (throws an InventoryError naming the problem) and builds the live inventory on it. */
   static load(options: LiveInventoryOptions): LiveInventory {
-    return new LiveInventory(options, loadInventory(options.file, options.env));
+    if (options.file === undefined) return new LiveInventory(options, EMPTY_INVENTORY);
+    const limits = options.limits ?? DEFAULT_INVENTORY_LIMITS;
+    const stat = statOf(options.file);
+    const bytes = readInventoryFile(options.file, maxFileBytes(limits));
+    // Nothing is served yet: the main thread parses, and a sync parser is all start-up takes.
+    const parse = options.parse ?? parseInventory;
+    const inventory = parse(bytes.toString('utf8'), options.file, options.env, limits);
+    if (inventory instanceof Promise) throw new Error('LiveInventory.load needs a synchronous parser');
+    return new LiveInventory(options, inventory, sourceOf(options.file, bytes, options.env, stat));
   }
 
   current(): Inventory {
@@ -75,37 +148,87 @@ export class LiveInventory {
     this.reseed = reseed;
   }
 
-  /** Reloads the file. Reloads run one after another. */
+  /** Reloads the file. Reloads run one after another; one asked for while another waits joins it. */
   reload(): Promise<ReloadResult> {
-    const next = () => this.reloadNow();
-    this.reloading = this.reloading.then(next, next);
-    return this.reloading;
+    if (this.queued) return this.queued;
+    const next = () => {
+      this.queued = undefined;
+      return this.reloadNow();
+    };
+    const queued = this.reloading.then(next, next);
+    this.queued = queued;
+    this.reloading = queued;
+    return queued;
+  }
+
+  private failed(error: string): ReloadResult {
+    this.lastReloadOk = false;
+    this.options.logger.error({ file: this.options.file, error }, 'reload failed; the status pages in force are kept');
+    return { ok: false, error };
+  }
+
+  private succeeded(next: Inventory, changed: boolean): ReloadResult {
+    this.lastReloadOk = true;
+    this.lastSuccessAt = this.now();
+    const result = { ok: true as const, statusPages: next.pages.length, components: componentCount(next) };
+    this.options.logger.info({ file: this.options.file, status_pages: result.statusPages, components: result.components, changed }, 'status pages reloaded');
+    return result;
   }
 
   private async reloadNow(): Promise<ReloadResult> {
-    let next: Inventory;
+    const file = this.options.file;
+    if (file === undefined) return this.succeeded(this.inventory, false);
+    // The same file and tokens cost a stat and a hash of the tokens; the same bytes, a read and a
+    // hash; never a parse: /-/reload may be asked for often, and by someone the file is not theirs.
+    const stat = statOf(file);
+    const tokens = tokensDigest(this.options.env);
+    if (sameStat(this.source, stat, tokens)) return this.succeeded(this.inventory, false);
+    if (this.refused && sameStat(this.refused.source, stat, tokens)) return this.failed(this.refused.error);
+    let bytes: Buffer;
     try {
-      next = loadInventory(this.options.file, this.options.env);
+      bytes = readInventoryFile(file, maxFileBytes(this.limits));
     } catch (error) {
       if (!(error instanceof InventoryError)) throw error;
-      this.lastReloadOk = false;
-      this.options.logger.error({ file: this.options.file, error: error.message }, 'reload failed; the status pages in force are kept');
-      return { ok: false, error: error.message };
+      return this.failed(error.message);
     }
-    // An unchanged file costs no reload of the store: /-/reload may be reachable from outside
-    // when METRICS_PORT is unset, and must not be a way to make the exporter reread its state.
+    const source = sourceOf(file, bytes, this.options.env, stat);
+    if (sameBytes(this.source, source)) {
+      this.source = source;
+      return this.succeeded(this.inventory, false);
+    }
+    if (this.refused && sameBytes(this.refused.source, source)) {
+      this.refused = { source, error: this.refused.error };
+      return this.failed(this.refused.error);
+    }
+
+    let next: Inventory;
+    try {
+      next = await this.parse(bytes.toString('utf8'), file, this.options.env, this.limits);
+    } catch (error) {
+      if (!(error instanceof InventoryError)) throw error;
+      this.refused = { source, error: error.message };
+      return this.failed(error.message);
+    }
+    const access = createWebhookAccess(this.options.allPagesTokens, next, this.options.defaultStatusPage);
+    if (this.access.tokens.required && !access.tokens.required) {
+      // A half-written file or an edit that lost the last token_env must not open every page:
+      // turning authentication off takes a restart, which warns.
+      const error = `STATUS_PAGES_FILE ${file}: refused: it names no token_env and WEBHOOK_TOKEN is unset, so webhooks would be accepted without any token; restart the exporter to run without a token`;
+      this.refused = { source, error };
+      return this.failed(error);
+    }
+    // An unchanged inventory costs no reload of the store: /-/reload may be reachable from outside
+    // and must not be a way to make the exporter reread its state.
     const changed = fingerprint(next) !== fingerprint(this.inventory);
     this.inventory = next;
-    this.access = createWebhookAccess(this.options.allPagesTokens, next, this.options.defaultStatusPage);
+    this.access = access;
+    this.source = source;
+    this.refused = undefined;
     if (changed) {
       this.declaredAt = this.now();
       await this.reseed?.(this.overlay);
     }
-    this.lastReloadOk = true;
-    this.lastSuccessAt = this.now();
-    const result = { ok: true as const, statusPages: next.pages.length, components: componentCount(next) };
-    this.options.logger.info({ file: this.options.file, status_pages: result.statusPages, components: result.components }, 'status pages reloaded');
-    return result;
+    return this.succeeded(next, changed);
   }
 
   /** statusmate_status_page_info and the reload health, read at scrape time. */

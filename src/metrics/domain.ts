@@ -1,12 +1,9 @@
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
 import type { Histogram } from '../domain/histogram.js';
 import { impactLevel, isKnownImpact, KNOWN_IMPACTS } from '../domain/impact.js';
 import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Page, State } from '../domain/state.js';
 import { familyHeader, labelPairs, sample, type MetricType } from './exposition.js';
+import { gzipStart, type GzipStart } from './gzip-member.js';
 import { DURATION_BUCKETS, LABEL, MAINTENANCE_STATES, METRIC } from './names.js';
-
-const gzipAsync = promisify(gzipCallback);
 
 /**
  * Memory for one rendered text. A render writes into the slab of the text before last when
@@ -25,13 +22,13 @@ type Rendered = {
   version: number;
   text: Buffer;
   slab: Slab;
-  gzip: Promise<Buffer> | undefined;
+  gzip: Promise<GzipStart> | undefined;
   /** Bytes at the end of `text` that the page families take; the rest is the same in both formats. */
   tailBytes: number;
   /** The page families in OpenMetrics, rendered on the first OpenMetrics scrape of this version. */
   openMetricsTail: Buffer | undefined;
-  /** The gzip of the text without its page families, for OpenMetrics scrapes that ask for gzip. */
-  gzipHead: Promise<Buffer> | undefined;
+  /** The gzip start of the text without its page families, for OpenMetrics scrapes that ask for gzip. */
+  gzipHead: Promise<GzipStart> | undefined;
 };
 
 /** The domain metrics in OpenMetrics: `head` (the per-component families, lent) followed by `tail`. */
@@ -124,12 +121,12 @@ export class DomainMetrics {
     return rendered.openMetricsTail;
   }
 
-  /** The gzip of `openMetrics().head`, compressed once per state version. */
-  gzipOpenMetricsHead(): Promise<Buffer> {
+  /** The start of a gzip member of `openMetrics().head` (see gzipEnd), compressed once per state version. */
+  gzipOpenMetricsHead(): Promise<GzipStart> {
     const rendered = this.current();
     if (!rendered.gzipHead) {
       const { text, release } = this.lend();
-      rendered.gzipHead = gzipAsync(text.subarray(0, text.length - rendered.tailBytes), { level: 1 });
+      rendered.gzipHead = gzipStart(text.subarray(0, text.length - rendered.tailBytes));
       rendered.gzipHead.then(release, release);
       rendered.gzipHead.catch(() => {
         if (this.cached === rendered) rendered.gzipHead = undefined;
@@ -138,12 +135,12 @@ export class DomainMetrics {
     return rendered.gzipHead;
   }
 
-  gzip(): Promise<Buffer> {
+  /** The start of a gzip member of the text (see gzipEnd), compressed once per state version. */
+  gzip(): Promise<GzipStart> {
     const rendered = this.current();
     if (!rendered.gzip) {
       const { text, release } = this.lend();
-      // Level 1: a tenth of level 6's CPU for a body a few percent larger.
-      rendered.gzip = gzipAsync(text, { level: 1 });
+      rendered.gzip = gzipStart(text);
       rendered.gzip.then(release, release);
       // A failed compression is retried by the next scrape rather than cached.
       rendered.gzip.catch(() => {

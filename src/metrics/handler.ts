@@ -1,7 +1,7 @@
-import { gzipSync } from 'node:zlib';
 import type { RequestHandler } from 'express';
 import type { DomainMetrics } from './domain.js';
 import { CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, negotiateFormat } from './exposition.js';
+import { gzipEnd } from './gzip-member.js';
 import type { Telemetry } from './telemetry.js';
 
 function acceptsGzip(header: string | undefined): boolean {
@@ -15,8 +15,9 @@ function acceptsGzip(header: string | undefined): boolean {
 
 /**
  * GET /metrics: the domain metrics (cached per state version, and gzipped once per version)
- * followed by the exporter's telemetry. With gzip, the parts are gzip members of one stream
- * (RFC 1952 §2.2), so the large domain part is never compressed twice.
+ * followed by the exporter's telemetry. With gzip, the body is one gzip member whose deflate
+ * stream continues the cached domain part with the telemetry (see gzip-member.ts), so the large
+ * part is never compressed twice and every client decodes the whole body.
  *
  * The format follows `Accept`: OpenMetrics 1.0 when the scraper prefers it (Prometheus does),
  * with `_created` samples so that a Prometheus ingesting created timestamps counts a counter's
@@ -33,14 +34,15 @@ export function metricsHandler(domain: DomainMetrics, telemetry: Telemetry): Req
       // the telemetry follow, and the telemetry ends the document with `# EOF`.
       if (gzip) {
         const head = await domain.gzipOpenMetricsHead();
-        parts = [head, gzipSync(Buffer.concat([domain.openMetricsTail(), own]), { level: 1 })];
+        parts = [head.bytes, gzipEnd(head, Buffer.concat([domain.openMetricsTail(), own]))];
       } else {
         const { head, tail } = domain.openMetrics();
         res.once('close', head.release);
         parts = [head.text, tail, own];
       }
     } else if (gzip) {
-      parts = [await domain.gzip(), gzipSync(own, { level: 1 })];
+      const start = await domain.gzip();
+      parts = [start.bytes, gzipEnd(start, own)];
     } else {
       // The text's memory is re-used by a later render: hold it until the socket is done with it.
       const lent = domain.lend();

@@ -21,10 +21,13 @@ export type Delivery = {
 export class RecentDeliveries {
   private readonly ring: Delivery[] = [];
   private next = 0;
+  /** How many were ever recorded: a view of the list is current while this is unchanged. */
+  sequence = 0;
 
   constructor(readonly capacity = 20) {}
 
   record(delivery: Delivery): void {
+    this.sequence += 1;
     if (this.ring.length < this.capacity) this.ring.push(delivery);
     else this.ring[this.next] = delivery;
     this.next = (this.next + 1) % this.capacity;

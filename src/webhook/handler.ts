@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { logRequest } from '../http/access-log.js';
+import { SECURITY_HEADERS } from '../http/security.js';
 import type { EventSink } from '../ingest/sink.js';
 import { EMPTY_INVENTORY } from '../inventory/file.js';
 import type { Logger } from '../logger.js';
@@ -8,7 +9,19 @@ import type { Outcome, WebhookTypeLabel } from '../metrics/names.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import { createWebhookAccess, type WebhookAccess } from './access.js';
 import { presentedToken } from './auth.js';
-import { BodyAbortedError, BodyTooLargeError, isJsonContentType, readBody } from './body.js';
+import {
+  BadEncodingError,
+  BodyAbortedError,
+  BodyTooLargeError,
+  bodyText,
+  decodeBody,
+  foreignCharset,
+  isEncoded,
+  isFormContentType,
+  isJsonContentType,
+  readBody,
+  UnsupportedEncodingError,
+} from './body.js';
 import type { Delivery, RecentDeliveries } from './deliveries.js';
 import { reportNotices } from './notices.js';
 import { parseWebhook, type Problem } from './schema.js';
@@ -77,7 +90,7 @@ const rejected = (status: number, outcome: Outcome, error: string, issues: Probl
 export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 /**
- * POST /webhook: token → content type → size → JSON → schema → reducer and commit → answer.
+ * POST /webhook: token → content type, charset, encoding → size → decoding → UTF-8 → JSON → schema → reducer and commit → answer.
  * StatusMate gets a 200 only once the event is committed; a store failure answers 503 so that
  * it retries.
  *
@@ -112,28 +125,58 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
         { path: 'query.status_page', message: 'must be 1 to 200 characters' },
       ]);
     }
-    if (!isJsonContentType(req.headers['content-type'])) {
-      return rejected(415, 'invalid', `unsupported content type ${JSON.stringify(echo(req.headers['content-type'] ?? ''))}: send application/json`, [
+    // StatusMate documents only that "data is sent in JSON format": a body that parses as JSON is
+    // taken whatever its Content-Type. A form is not JSON, and is what a browser posts cross-site.
+    const contentType = req.headers['content-type'];
+    if (isFormContentType(contentType)) {
+      return rejected(415, 'invalid', `unsupported content type ${JSON.stringify(echo(contentType ?? ''))}: send application/json`, [
         { path: 'headers.content-type', message: 'must be application/json' },
+      ]);
+    }
+    const charset = foreignCharset(contentType);
+    if (charset !== undefined) {
+      return rejected(415, 'invalid', `unsupported charset ${JSON.stringify(echo(charset))}: send JSON in utf-8`, [
+        { path: 'headers.content-type', message: 'charset must be utf-8' },
+      ]);
+    }
+    const encoding = req.headers['content-encoding'];
+    if (isEncoded(encoding) && !/^\s*(?:x-gzip|gzip|deflate)\s*$/i.test(encoding ?? '')) {
+      return rejected(415, 'invalid', `unsupported Content-Encoding ${JSON.stringify(echo(encoding ?? ''))}: send gzip, deflate or none`, [
+        { path: 'headers.content-encoding', message: 'must be gzip, deflate or absent' },
       ]);
     }
 
     let raw: Buffer;
     try {
       raw = await readBody(req, options.maxBodyBytes);
+      // Decoded within the same limit of output: a small bomb never expands past MAX_BODY_BYTES.
+      if (isEncoded(encoding)) raw = await decodeBody(encoding ?? '', raw, options.maxBodyBytes);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         return { ...rejected(413, 'too_large', `body larger than MAX_BODY_BYTES (${error.limit} bytes)`), closeConnection: true };
       }
       if (error instanceof BodyAbortedError) return rejected(400, 'invalid', 'request body was not received whole');
+      if (error instanceof UnsupportedEncodingError) return rejected(415, 'invalid', error.message);
+      if (error instanceof BadEncodingError)
+        return rejected(400, 'invalid', echo(error.message), [{ path: 'body', message: 'not valid for its Content-Encoding' }]);
       throw error;
     }
 
+    const text = bodyText(raw);
+    if (text === undefined) {
+      return rejected(400, 'invalid', 'body is not valid UTF-8: send JSON in utf-8', [{ path: 'body', message: 'not valid UTF-8' }]);
+    }
     let json: unknown;
     try {
-      json = JSON.parse(raw.toString('utf8'));
+      json = JSON.parse(text);
     } catch (error) {
-      return rejected(400, 'invalid', `body is not valid JSON: ${(error as Error).message}`, [{ path: 'body', message: 'not valid JSON' }]);
+      // Declared as something else and not JSON either: the type is the likelier mistake.
+      if (contentType !== undefined && !isJsonContentType(contentType)) {
+        return rejected(415, 'invalid', `unsupported content type ${JSON.stringify(echo(contentType))}: send application/json`, [
+          { path: 'headers.content-type', message: 'must be application/json' },
+        ]);
+      }
+      return rejected(400, 'invalid', `body is not valid JSON: ${echo((error as Error).message)}`, [{ path: 'body', message: 'not valid JSON' }]);
     }
 
     const urlPage = query.data.status_page;
@@ -197,6 +240,7 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     // Written directly rather than through res.json: this is the hot path, and its body is ours.
     const payload = JSON.stringify(answer.body);
     res.writeHead(answer.status, {
+      ...SECURITY_HEADERS,
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': Buffer.byteLength(payload),
       ...(answer.closeConnection ? { Connection: 'close' } : {}),

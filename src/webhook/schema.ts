@@ -114,8 +114,14 @@ export function parseWebhook(body: unknown, statusPage: string | StatusPageOf): 
   const sentMeta = (body as { meta: Record<string, unknown> }).meta;
   let fields = sentMeta;
   if (meta.payload) {
-    fields = { ...meta.payload };
-    for (const [key, value] of Object.entries(sentMeta)) {
+    // The body's own payload, not zod's copy of it. A null prototype, so that a key `__proto__`
+    // (JSON.parse makes it an ordinary own key) stays an ordinary key here too: on a plain object
+    // its assignment would set the prototype, and uuid, impact or status_page would be read from it.
+    const payload = sentMeta.payload as Record<string, unknown>;
+    fields = Object.create(null) as Record<string, unknown>;
+    for (const key of Object.keys(payload)) fields[key] = payload[key];
+    for (const key of Object.keys(sentMeta)) {
+      const value = sentMeta[key];
       if (key !== 'payload' && value !== undefined) fields[key] = value;
     }
   }

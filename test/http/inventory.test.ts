@@ -178,7 +178,7 @@ describe('reloading the status pages file', () => {
     app = await start(file);
     writeFileSync(file, INVENTORY.replace('name: Website', 'name: Web shop').replace('ACME public status', 'ACME status'));
     const before = Date.now() / 1000;
-    const response = await request(app.main).post('/-/reload');
+    const response = await request(app.main).post('/-/reload').set('Authorization', 'Bearer all-pages');
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ status: 'reloaded', status_pages: 2, components: 2 });
     const text = await metrics();
@@ -193,7 +193,7 @@ describe('reloading the status pages file', () => {
     app = await start(file);
     await post(componentEvent(API, 'major_outage', { status_page: ACME_UUID }), 'all-pages');
     writeFileSync(file, 'status_pages:\n  - id: acme\n');
-    expect((await request(app.main).post('/-/reload')).status).toBe(200);
+    expect((await request(app.main).post('/-/reload').set('Authorization', 'Bearer all-pages')).status).toBe(200);
     const text = await metrics();
     expect(sampleValue(text, 'statusmate_component_impact_level', { component_uuid: API })).toBe(4);
     expect(sampleValue(text, 'statusmate_component_impact_level', { component_uuid: WEBSITE })).toBeUndefined();
@@ -207,7 +207,7 @@ describe('reloading the status pages file', () => {
     app = await start(file);
     const firstSuccess = sampleValue(await metrics(), 'statusmate_config_last_reload_success_timestamp_seconds');
     writeFileSync(file, 'status_pages:\n  - id: acme\n    uuid: not-a-uuid\n');
-    const response = await request(app.main).post('/-/reload');
+    const response = await request(app.main).post('/-/reload').set('Authorization', 'Bearer all-pages');
     expect(response.status).toBe(500);
     expect(response.body.error).toBe(`STATUS_PAGES_FILE ${file}: status_pages[0].uuid: must be a UUID`);
     const text = await metrics();
@@ -220,7 +220,7 @@ describe('reloading the status pages file', () => {
 
   it('serves /-/reload on METRICS_PORT only when that is set', async () => {
     app = await start(inventoryFile(), { separateMetrics: true });
-    expect((await request(app.main).post('/-/reload')).status).toBe(404);
+    expect((await request(app.main).post('/-/reload').set('Authorization', 'Bearer all-pages')).status).toBe(404);
     expect((await request(metricsApp()).post('/-/reload')).status).toBe(200);
     expect((await request(metricsApp()).get('/-/reload')).status).toBe(405);
   });
@@ -236,7 +236,7 @@ describe('reloading an unchanged file', () => {
       return readSnapshot();
     };
     const version = app.ingestor.state.version;
-    expect((await request(app.main).post('/-/reload')).status).toBe(200);
+    expect((await request(app.main).post('/-/reload').set('Authorization', 'Bearer all-pages')).status).toBe(200);
     expect(loads.count).toBe(0);
     expect(app.ingestor.state.version).toBe(version);
     expect(sampleValue(await metrics(), 'statusmate_config_last_reload_successful')).toBe(1);

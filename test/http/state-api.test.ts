@@ -94,7 +94,7 @@ describe('GET /api/v1/state', () => {
   it('lists refused deliveries too, with the reason and no token', async () => {
     app = await makeApp({ tokens: ['secret-token'] });
     await request(app.main).post('/webhook?token=wrong-token').set('Content-Type', 'application/json').send('{}');
-    const view = stateViewSchema.parse((await request(app.main).get('/api/v1/state')).body);
+    const view = stateViewSchema.parse((await request(app.main).get('/api/v1/state').set('Authorization', 'Bearer secret-token')).body);
     expect(view.recent_deliveries).toEqual([
       {
         at: expect.any(String),

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EMPTY_INVENTORY, InventoryError, loadInventory, parseInventory } from '../../src/inventory/file.js';
+import { EMPTY_INVENTORY, InventoryError, loadInventory, maxFileBytes, parseInventory } from '../../src/inventory/file.js';
 import { tempDir } from '../support/app.js';
 
 const ACME = '0935E96C-34B6-46E8-82CB-DEF6D3D74D9C';
@@ -57,9 +57,28 @@ describe('the status pages file', () => {
     ],
     [
       'status_pages:\n  - id: a\n    token_env: "not a name"\n',
-      'STATUS_PAGES_FILE f.yaml: status_pages[0].token_env: must be the name of an environment variable, like ACME_WEBHOOK_TOKEN',
+      'STATUS_PAGES_FILE f.yaml: status_pages[0].token_env: must be the name of an environment variable ending in _TOKEN, like ACME_WEBHOOK_TOKEN',
     ],
-    ['status_pages: [\n', 'STATUS_PAGES_FILE f.yaml: not valid YAML or JSON:'],
+    ['status_pages: [\n', 'STATUS_PAGES_FILE f.yaml: not valid YAML or JSON at line 2, column 1:'],
+    ['status_pages:\n  - id: a\n   bad: [\n', 'STATUS_PAGES_FILE f.yaml: not valid YAML or JSON at line 3, column'],
+    // What an attacker or an accident puts in a file, each refused at load with one line.
+    [
+      'status_pages:\n  - id: a\n    token_env: PATH\n',
+      'STATUS_PAGES_FILE f.yaml: status_pages[0].token_env: must be the name of an environment variable ending in _TOKEN',
+    ],
+    [
+      `status_pages:\n  - id: a\n    uuid: ${ACME}\n  - id: "${ACME.toLowerCase()}"\n`,
+      'STATUS_PAGES_FILE f.yaml: status_pages[1].id: equals the uuid of status_pages[0]',
+    ],
+    [`status_pages:\n  - id: ${API}\n    uuid: ${API}\n`, 'STATUS_PAGES_FILE f.yaml: status_pages[0].id: equals the uuid of status_pages[0]'],
+    [`status_pages:\n  - id: b\n  - id: ${ACME}\n    uuid: ${ACME}\n`, 'STATUS_PAGES_FILE f.yaml: status_pages[1].id: equals the uuid of status_pages[1]'],
+    ['status_pages:\n  - id: "a\\u0007b"\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].id: must be letters, digits'],
+    ['status_pages:\n  - id: "a/../b"\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].id: must be letters, digits'],
+    ['status_pages:\n  - id: "<script>"\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].id: must be letters, digits'],
+    [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\nstatus_pages: []\n',
+      'STATUS_PAGES_FILE f.yaml: not accepted: Excessive alias count',
+    ],
   ])('refuses %j with one line naming the path in the file', (text, message) => {
     let error: unknown;
     try {
@@ -70,6 +89,31 @@ describe('the status pages file', () => {
     expect(error).toBeInstanceOf(InventoryError);
     expect((error as Error).message.startsWith(message)).toBe(true);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('refuses more status pages than MAX_STATUS_PAGES from the syntax tree, before validating them', () => {
+    const text = `status_pages:\n${Array.from({ length: 4 }, (_, i) => `  - id: p${i}\n`).join('')}`;
+    expect(() => parseInventory(text, 'f.yaml', {}, { maxStatusPages: 3, maxComponents: 10 })).toThrow(
+      'STATUS_PAGES_FILE f.yaml: status_pages: 4 status pages, more than MAX_STATUS_PAGES (3)',
+    );
+  });
+
+  it('refuses more components than MAX_COMPONENTS, counting those an alias repeats', () => {
+    const list = Array.from({ length: 3 }, (_, i) => `      - uuid: 00000000-0000-4000-8000-00000000000${i}\n        name: c${i}\n`).join('');
+    const text = `status_pages:\n  - id: a\n    components: &list\n${list}  - id: b\n    components: *list\n`;
+    expect(() => parseInventory(text, 'f.yaml', {}, { maxStatusPages: 3, maxComponents: 5 })).toThrow(
+      'STATUS_PAGES_FILE f.yaml: status_pages: more components than MAX_COMPONENTS (5)',
+    );
+    expect(parseInventory(text, 'f.yaml', {}, { maxStatusPages: 3, maxComponents: 6 }).pages).toHaveLength(2);
+  });
+
+  it('refuses a file larger than the limits allow before reading it whole', () => {
+    const file = join(tempDir(), 'pages.yaml');
+    const limits = { maxStatusPages: 1, maxComponents: 1 };
+    writeFileSync(file, `# ${'x'.repeat(maxFileBytes(limits))}\nstatus_pages: []\n`);
+    expect(() => loadInventory(file, {}, limits)).toThrow(
+      `STATUS_PAGES_FILE ${file}: larger than ${maxFileBytes(limits)} bytes, the most MAX_STATUS_PAGES and MAX_COMPONENTS allow`,
+    );
   });
 
   it('is empty when STATUS_PAGES_FILE is unset, and names a file that cannot be read', () => {

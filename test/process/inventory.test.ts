@@ -22,10 +22,19 @@ async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise
 }
 
 describe('STATUS_PAGES_FILE in the real process', () => {
-  it('stops start-up with exit 78 and one line naming the path in the file', async () => {
+  const BOMB = `${['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefgh'.split('').map((name, i) => `${name}: &${name} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`)].join('\n')}\nstatus_pages: []\n`;
+  it.each([
+    [
+      'a bad uuid',
+      'status_pages:\n  - id: acme\n    components:\n      - uuid: nope\n        name: API\n',
+      'status_pages[0].components[0].uuid: must be a UUID',
+    ],
+    ['a YAML alias bomb', BOMB, 'not accepted: Excessive alias count'],
+    ['a YAML syntax error', 'status_pages:\n  - id: acme\n   x: [\n', 'not valid YAML or JSON at line 3, column'],
+  ])('stops start-up on %s with exit 78 and one line saying why, no stack', async (_name, text, reason) => {
     requireBuild();
     const file = join(tempDir(), 'bad.yaml');
-    writeFileSync(file, 'status_pages:\n  - id: acme\n    components:\n      - uuid: nope\n        name: API\n');
+    writeFileSync(file, text);
     const child = spawn(process.execPath, [MAIN], {
       env: { PATH: process.env.PATH ?? '', STORE: 'memory', PORT: '0', HOST: '127.0.0.1', STATUS_PAGES_FILE: file },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -36,10 +45,10 @@ describe('STATUS_PAGES_FILE in the real process', () => {
     expect(code).toBe(78);
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0] as string)).toMatchObject({
-      level: 'fatal',
-      msg: `STATUS_PAGES_FILE ${file}: status_pages[0].components[0].uuid: must be a UUID`,
-    });
+    const line = JSON.parse(lines[0] as string) as { level: string; msg: string; err?: unknown };
+    expect(line.level).toBe('fatal');
+    expect(line.msg.startsWith(`STATUS_PAGES_FILE ${file}: ${reason}`)).toBe(true);
+    expect(line.err).toBeUndefined();
   });
 
   it('reloads the file on SIGHUP', async () => {

@@ -75,8 +75,8 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
   const store = typeof options.store === 'function' ? options.store(logger) : (options.store ?? sqliteStore());
   const tokens = options.tokens ?? [];
   const defaultStatusPage = options.defaultStatusPage ?? 'default';
-  const inventory = LiveInventory.load({ file: options.statusPagesFile, env: options.env ?? {}, allPagesTokens: tokens, defaultStatusPage, logger });
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits, ...(options.maxComponents === undefined ? {} : { maxComponents: options.maxComponents }) };
+  const inventory = LiveInventory.load({ file: options.statusPagesFile, env: options.env ?? {}, allPagesTokens: tokens, defaultStatusPage, logger, limits });
   const exporter = await assemble({
     logger,
     store,

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 /** The node flags of `npm start` (package.json: `exec node [flags] dist/main.js`). */
-const START_NODE_ARGS = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start
+export const START_NODE_ARGS = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }
+).scripts.start
   .replace(/^exec\s+/, '')
   .split(/\s+/)
   .slice(1, -1);

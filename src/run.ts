@@ -1,0 +1,76 @@
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { InventoryError } from './inventory/file.js';
+import { createLogger, exitAfterLogs, LOG_FLUSH_MS } from './logger.js';
+import { startExporter, type Running } from './server.js';
+import type { EarlySignals } from './signals.js';
+import { StoreError } from './store/store.js';
+
+// The process: configuration, logger, exporter, signals (held by main.ts since its first line).
+// Everything else is built in server.ts and app.ts, which never read the environment or exit
+// the process. Every exit goes through exitAfterLogs, which is bounded even with stdout gone.
+
+/** Runs the exporter until a signal stops it. Never returns normally: every end is an exit. */
+export async function run(signals: EarlySignals): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    exitAfterLogs(createLogger('info'), 78, (logger) => logger.fatal(error.message)); // EX_CONFIG
+    return;
+  }
+  const logger = createLogger(config.logLevel);
+
+  process.on('uncaughtException', (error) => {
+    exitAfterLogs(logger, 70, (l) => l.fatal({ err: error }, 'uncaught exception; exiting'));
+  });
+  process.on('unhandledRejection', (reason) => {
+    exitAfterLogs(logger, 70, (l) => l.fatal({ err: reason }, 'unhandled rejection; exiting'));
+  });
+
+  // SIGTERM is handled from the start, so one that arrives while the store is still loading also
+  // ends in an orderly close rather than Node's default kill.
+  const starting = startExporter(config, logger);
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing requests in flight');
+    // Bounded: a client that never finishes its request must not keep a pod terminating forever.
+    // The log flush gets its share of SHUTDOWN_TIMEOUT_SECONDS, so the exit stays within it.
+    const budgetMs = config.shutdownTimeoutSeconds * 1000;
+    const flushMs = Math.min(LOG_FLUSH_MS, budgetMs / 4);
+    const deadline = setTimeout(() => {
+      exitAfterLogs(logger, 1, (l) => l.error({ timeout_seconds: config.shutdownTimeoutSeconds }, 'shutdown timed out; exiting'), flushMs);
+    }, budgetMs - flushMs);
+    deadline.unref();
+    starting
+      .then((exporter) => exporter.close())
+      .then(
+        () => exitAfterLogs(logger, 0, (l) => l.info('stopped: store closed'), flushMs),
+        (error: unknown) => exitAfterLogs(logger, 1, (l) => l.error({ err: error }, 'shutdown failed'), flushMs),
+      );
+  };
+  signals.handle('SIGTERM', stop);
+  signals.handle('SIGINT', stop);
+
+  let exporter: Running;
+  try {
+    exporter = await starting;
+  } catch (error) {
+    // What the operator must fix (the environment, the store's file) is one line without a stack;
+    // anything else is a bug, and its stack is logged.
+    if (error instanceof ConfigError || error instanceof InventoryError) exitAfterLogs(logger, 78, (l) => l.fatal(error.message));
+    // A store that cannot be opened (a file another process holds, a path that cannot be a file,
+    // a newer format) is the operator's to fix, like a bad variable: its message names both.
+    else if (error instanceof StoreError) exitAfterLogs(logger, 78, (l) => l.fatal(`could not start: ${error.message}`));
+    else exitAfterLogs(logger, 1, (l) => l.fatal({ err: error }, 'could not start'));
+    return;
+  }
+  // SIGHUP reloads STATUS_PAGES_FILE, as POST /-/reload does; the outcome is logged either way.
+  // One that came while the inventory was loading is applied now.
+  signals.handle('SIGHUP', () => {
+    if (stopping) return;
+    exporter.reload().catch((error: unknown) => logger.error({ err: error }, 'reload failed'));
+  });
+}
