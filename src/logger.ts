@@ -26,7 +26,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 export const LOG_FLUSH_MS = 500;
 
 /** The part of pino's destination (a sonic-boom on stdout) an exit needs. */
-type Destination = { flush?: (done: (error?: Error) => void) => void; flushSync?: () => void };
+type Destination = { flush?: (done: (error?: Error) => void) => void; flushSync?: () => void; _writing?: boolean };
 
 /**
  * Writes a last line with `log`, then exits with `code` once the lines so far reached stdout,
@@ -51,13 +51,23 @@ export function exitAfterLogs(logger: Logger, code: number, log?: (logger: Logge
     return;
   }
   const timer = setTimeout(exit, timeoutMs);
-  try {
-    destination.flush(() => {
+  // sonic-boom answers flush() at once while a write is still in flight (pino's stdout has no
+  // minimum length), so the last line would be lost: wait for the write first, polling (bounded
+  // by the timer above), then flush what may be left.
+  const flushWhenIdle = () => {
+    if (destination._writing === true) {
+      setTimeout(flushWhenIdle, 2);
+      return;
+    }
+    try {
+      destination.flush?.(() => {
+        clearTimeout(timer);
+        exit();
+      });
+    } catch {
       clearTimeout(timer);
       exit();
-    });
-  } catch {
-    clearTimeout(timer);
-    exit();
-  }
+    }
+  };
+  flushWhenIdle();
 }

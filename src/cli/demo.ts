@@ -101,10 +101,10 @@ export async function demo(args: string[], io: Io): Promise<void> {
   const summary = await replayBodies(dayEndingNow(readRecording(day), Date.now()), webhookUrl(base), DEMO_TOKEN, { attempts: 5, baseDelayMs: 200 }, io);
   io.out(`replayed examples/statusmate-day.jsonl: ${formatSummary(summary)}`);
   io.out(`
-Where to look:
-  ${base}/               the landing page: both status pages, their components, incidents, maintenances, recent deliveries
-  ${base}/metrics        what Prometheus scrapes
-  ${base}/api/v1/state   the same state as JSON (docs/api.md)
+Where to look (the landing page and the state API take the token on the webhook port):
+  ${base}/?token=${DEMO_TOKEN}               the landing page: both status pages, their components, incidents, maintenances, recent deliveries
+  ${base}/metrics                            what Prometheus scrapes
+  ${base}/api/v1/state?token=${DEMO_TOKEN}   the same state as JSON (docs/api.md)
 
 Send one more event (the page token opens the acme page only; ${DEMO_TOKEN} opens every page):
   node dist/cli.js send --url ${base} --token ${DEMO_ACME_TOKEN} --status-page acme \\

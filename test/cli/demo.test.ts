@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { stateViewSchema } from '../../src/api/state.js';
-import { dayEndingNow, DEMO_LAST_EVENT_AGO_SECONDS } from '../../src/cli/demo.js';
+import { dayEndingNow, DEMO_LAST_EVENT_AGO_SECONDS, DEMO_TOKEN } from '../../src/cli/demo.js';
 import { readRecording } from '../../src/cli/replay.js';
 import { CLI, EXAMPLES } from '../support/cli.js';
 import { requireBuild } from '../support/exporter.js';
@@ -30,8 +30,11 @@ describe('npm run demo', () => {
       const [, base, store] = /listening on (http:\/\/127\.0\.0\.1:\d+), store (\S+)/.exec(stdout) ?? [];
       expect(stdout).toContain('22 events: 16 applied, 5 duplicate, 1 stale, 0 unsupported, 0 refused_limit, 0 refused, 0 failed');
       expect(stdout).toContain(`${base}/metrics`);
+      // The operator views need the demo's token on its one port; the printed links carry it.
+      expect(stdout).toContain(`${base}/?token=${DEMO_TOKEN}`);
+      expect((await fetch(`${base}/?token=${DEMO_TOKEN}`)).status).toBe(200);
       expect(stdout).toContain('grafana/dashboards/statusmate-overview.json');
-      const view = stateViewSchema.parse(await (await fetch(`${base}/api/v1/state`)).json());
+      const view = stateViewSchema.parse(await (await fetch(`${base}/api/v1/state?token=${DEMO_TOKEN}`)).json());
       expect(view.status_pages.map((page) => page.name)).toEqual(['ACME public status', 'ACME Payments status']);
       // Dated relative to now: every change within the last two days, none in the future.
       const changes = view.status_pages.flatMap((page) => page.components.filter((c) => c.reported).map((c) => Date.parse(c.last_change_at)));

@@ -62,7 +62,7 @@ describe('replay', () => {
     expect(result.stdout).toMatch(/: 22 events: 16 applied, 5 duplicate, 1 stale, 0 unsupported, 0 refused_limit, 0 refused, 0 failed; 0 retries\n$/);
     expect(result.code).toBe(0);
 
-    const view = stateViewSchema.parse(await (await fetch(`${exporter.url}/api/v1/state`)).json());
+    const view = stateViewSchema.parse(await (await fetch(`${exporter.url}/api/v1/state`, { headers: { authorization: 'Bearer all-pages' } })).json());
     const pages = Object.fromEntries(view.status_pages.map((page) => [page.id, page]));
     expect(Object.keys(pages)).toEqual(['acme', 'payments']);
     expect(pages.acme?.components.map((c) => [c.name, c.impact])).toEqual([

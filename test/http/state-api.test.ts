@@ -122,7 +122,7 @@ describe('GET /', () => {
     const html = response.text;
     expect(html).toContain('<meta http-equiv="refresh" content="10">');
     expect(html).toContain('<h1>statusmate-exporter 9.9.9</h1>');
-    expect(html).toContain('<h2>ACME public status</h2>');
+    expect(html).toContain('<h2>ACME public status <span class="impact"');
     expect(html).toMatch(
       /<tr data-component="88337a51-852b-48f3-ac8d-840e5f5326a0"><td>API<\/td><td><span class="impact" style="--c:#cf222e">.*major outage<\/span>/,
     );

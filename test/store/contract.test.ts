@@ -180,7 +180,7 @@ describe('one history on every store', () => {
       await send({ ...first, meta: { ...first.meta, delivery_attempt: 3 } }); // a late retry
       await send({ meta: { type: 'component_impact_updated', uuid: cid(5), title: 'Loose', impact: 'degraded_performance', created_at: at(6) } });
       writeFileSync(file, PAGES(false));
-      expect((await request(app.main).post('/-/reload')).status).toBe(200);
+      expect(await app.inventory.reload()).toMatchObject({ ok: true });
       await send(lifecycle('maintenance_finished', 'bbbbbbbb-0000-4000-8000-000000000001', 7, [[2, 'under_maintenance']]));
       // Past the retention (1 s) and into a new prune window (1 s): the next entry prunes.
       await new Promise((resolve) => setTimeout(resolve, 2_200));
