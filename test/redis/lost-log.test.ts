@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSharedStateSample } from '../../src/metrics/names.js';
 import { redisKeys } from '../../src/store/redis-format.js';
-import { domainSamples, makeApp, sampleValue, type TestApp } from '../support/app.js';
+import { domainSamples, makeApp, sampleValue, whenReady, type TestApp } from '../support/app.js';
 import { fileURLToPath } from 'node:url';
 import { runNodeToExit, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
@@ -35,11 +35,7 @@ afterEach(async () => {
 const open = async (options: { waitReady?: boolean } = {}) => {
   const app = await makeApp({ store: redisStore({ url: redis.url }), snapshots: { checkMs: 200, maxAgeMs: 0 } });
   apps.push(app);
-  if (options.waitReady ?? true)
-    await eventually(
-      () => readyz(app),
-      (status) => status === 200,
-    );
+  if (options.waitReady ?? true) await whenReady(app);
   return app;
 };
 const readyz = async (app: TestApp) => (await request(app.main).get('/readyz')).status;

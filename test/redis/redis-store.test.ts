@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
 import { encodeEntry } from '../../src/log/entry.js';
 import { PRUNE_WINDOW_SECONDS } from '../../src/log/fold-loop.js';
 import { redisKeys } from '../../src/store/redis-format.js';
-import { domainSamples, makeApp, sampleValue, tempDir, type TestApp, type TestAppOptions } from '../support/app.js';
+import { domainSamples, makeApp, sampleValue, tempDir, whenReady, type TestApp, type TestAppOptions } from '../support/app.js';
 import { componentUpdate, incident, affects } from '../support/events.js';
 import { eventually, redisStore, redisTool, startRedis, type RedisStoreTestOptions, type RedisServer } from '../support/redis.js';
 
@@ -48,13 +48,7 @@ afterEach(async () => {
 const open = async (options: Partial<RedisStoreTestOptions> = {}, appOptions: TestAppOptions = {}) => {
   const app = await makeApp({ ...appOptions, store: redisStore({ url: (redis as RedisServer).url, ...options }) });
   apps.push(app);
-  await eventually(
-    () =>
-      request(app.main)
-        .get('/readyz')
-        .then((r) => r.status),
-    (status) => status === 200,
-  );
+  await whenReady(app);
   return app;
 };
 const post = (app: TestApp, body: unknown) => request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
@@ -104,13 +98,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     writeFileSync(file, 'status_pages:\n  - id: declared\n    components:\n      - uuid: 00000000-0000-4000-8000-0000000000d1\n        name: Declared\n');
     const app = await makeApp({ statusPagesFile: file, store: redisStore({ url: (redis as RedisServer).url }), ...SNAPSHOT_OFTEN });
     apps.push(app);
-    await eventually(
-      () =>
-        request(app.main)
-          .get('/readyz')
-          .then((r) => r.status),
-      (status) => status === 200,
-    );
+    await whenReady(app);
     expect((await post(app, component(1, 'major_outage'))).status).toBe(200);
     const client = await raw();
     try {
@@ -229,13 +217,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     expect(sampleValue(text, 'statusmate_store_up')).toBe(0);
 
     await (redis as RedisServer).restart();
-    await eventually(
-      () =>
-        request(a.main)
-          .get('/readyz')
-          .then((r) => r.status),
-      (status) => status === 200,
-    );
+    await whenReady(a);
     expect((await post(a, component(2, 'major_outage'))).body.status).toBe('applied');
     expect(a.ingestor.state.componentCount).toBe(2);
     expect(a.logs.raw.join('\n')).not.toMatch(/password|s3cret/);
@@ -281,13 +263,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis with a password
     const url = `redis://default:s3cret-pw@127.0.0.1:${secured.port}/3`;
     const app = await makeApp({ store: redisStore({ url }) });
     apps.push(app);
-    await eventually(
-      () =>
-        request(app.main)
-          .get('/readyz')
-          .then((r) => r.status),
-      (status) => status === 200,
-    );
+    await whenReady(app);
     expect((await post(app, component(1, 'major_outage'))).body.status).toBe('applied');
     const client = createClient({ url, RESP: 2 });
     await client.connect();

@@ -4,8 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryLog } from '../../src/store/memory.js';
 import { SqliteLog } from '../../src/store/sqlite.js';
 import { writeFileSync } from 'node:fs';
-import { domainSamples, makeApp, tempDir, type TestApp, type TestAppOptions } from '../support/app.js';
-import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
+import { domainSamples, makeApp, tempDir, whenReady, type TestApp, type TestAppOptions } from '../support/app.js';
+import { redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
 
 // One contract, run against every store through the app as it is wired: what StatusMate sees
 // (outcomes), what a scrape sees, and what survives a restart where the store is durable.
@@ -39,13 +39,7 @@ const KINDS: Kind[] = [
       const keyPrefix = `contract${prefixes++}:`;
       return async (options) => {
         const app = await makeApp({ ...options, store: redisStore({ url: (redis as RedisServer).url, keyPrefix }) });
-        await eventually(
-          () =>
-            request(app.main)
-              .get('/readyz')
-              .then((r) => r.status),
-          (status) => status === 200,
-        );
+        await whenReady(app);
         return app;
       };
     },
