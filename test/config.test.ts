@@ -26,7 +26,7 @@ describe('configuration from the environment', () => {
       maxClockSkewSeconds: 300,
       maxHoldings: 10000,
       maxRetainedFinished: 10000,
-      maxDedupRecords: 10000,
+      maxDedupRecords: 100000,
       finishedRetentionSeconds: 604800,
       shutdownTimeoutSeconds: 10,
       buildRevision: 'unknown',

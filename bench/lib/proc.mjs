@@ -144,6 +144,10 @@ export function startExporter(sqlitePath, env = {}, options = {}) {
       MAX_ACTIVE_INCIDENTS: '1000000',
       MAX_ACTIVE_MAINTENANCES: '1000000',
       MAX_HOLDINGS: '100000000',
+      // Nothing forgotten within a run: the counters must equal the distinct events sent, and a
+      // re-sent in-flight event whose dedup record had been forgotten would count twice.
+      MAX_RETAINED_FINISHED: '100000000',
+      MAX_DEDUP_RECORDS: '100000000',
       ...env,
     },
     { nodeArgs: [...START_NODE_ARGS, ...(process.env.BENCH_EXPORTER_NODE_ARGS ?? '').split(' ').filter(Boolean)], ...options },

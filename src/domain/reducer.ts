@@ -31,7 +31,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxClockSkewSeconds: 300,
   maxHoldings: 10_000,
   maxRetainedFinished: 10_000,
-  maxDedupRecords: 10_000,
+  maxDedupRecords: 100_000,
 };
 
 /**

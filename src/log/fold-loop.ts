@@ -9,7 +9,7 @@ import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
 import { LogBehind, LogLost, StoreError, type EntryFields, type LogStore, type Position, type StoredEntry } from '../store/store.js';
-import { decodeEntry, encodeEntry, entryBytes } from './entry.js';
+import { decodeEntry, encodeEntry, ENTRY_FORMAT, entryBytes, type LogEntry, type ParsedEntry } from './entry.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from './snapshot.js';
 
 /**
@@ -68,6 +68,8 @@ export type FoldStats = {
 };
 
 type Waiter = {
+  /** The entry as this process encoded it: its fold needs no decoding (see fold). */
+  entry: LogEntry;
   decision: Decision | undefined;
   /** Set once the store said the entry is durable. */
   durable: boolean;
@@ -197,8 +199,9 @@ export class FoldLoop implements EventSink, StoreHealth {
         () => this.fail(origin, new StoreError(`not stored: no answer from the ${this.store.kind} store within ${this.answerTimeoutMs} ms`)),
         this.answerTimeoutMs,
       );
-      this.waiting.set(origin, { decision: undefined, durable: false, resolve, reject, timer });
-      this.queue.push({ origin, fields: encodeEntry(origin, event, this.options.limits, this.options.retentionSeconds) });
+      const { limits, retentionSeconds } = this.options;
+      this.waiting.set(origin, { entry: { origin, event, limits, retentionSeconds }, decision: undefined, durable: false, resolve, reject, timer });
+      this.queue.push({ origin, fields: encodeEntry(origin, event, limits, retentionSeconds) });
       this.schedule();
     });
   }
@@ -384,7 +387,10 @@ export class FoldLoop implements EventSink, StoreHealth {
 
   /** Folds one entry; false when the fold must stop (a format this version cannot read). */
   private fold(stored: StoredEntry): boolean {
-    const parsed = decodeEntry(stored.fields);
+    // An entry this process appended and still waits for is folded from the event it encoded (the
+    // same values, already validated): decoding costs more than the fold. Any other is decoded.
+    const own = stored.fields.o === undefined ? undefined : this.waiting.get(stored.fields.o);
+    const parsed: ParsedEntry = own && stored.fields.v === String(ENTRY_FORMAT) ? { kind: 'entry', entry: own.entry } : decodeEntry(stored.fields);
     if (parsed.kind === 'newer') {
       this.refuse(`log entry ${stored.position} has format ${parsed.format}, newer than this exporter reads (upgrade it)`);
       return false;
