@@ -23,13 +23,13 @@ export class Telemetry {
     this.requests = new Counter({
       name: METRIC.webhookRequests,
       help: 'Webhook requests by event type and outcome.',
-      labelNames: [LABEL.type, LABEL.outcome],
+      labelNames: [LABEL.eventType, LABEL.outcome],
       registers,
     });
     this.retries = new Counter({
       name: METRIC.webhookRetries,
       help: 'Webhook deliveries that StatusMate marked as retries (delivery_attempt > 0).',
-      labelNames: [LABEL.type],
+      labelNames: [LABEL.eventType],
       registers,
     });
     this.duration = new Histogram({
@@ -67,14 +67,14 @@ export class Telemetry {
     // Every series exists from start-up, so rate() and increase() see the first event.
     for (const limit of LIMIT_NAMES) this.limitRefusals.inc({ limit }, 0);
     for (const type of WEBHOOK_TYPE_LABELS) {
-      this.retries.inc({ type }, 0);
-      for (const outcome of OUTCOMES) this.requests.inc({ type, outcome }, 0);
+      this.retries.inc({ [LABEL.eventType]: type }, 0);
+      for (const outcome of OUTCOMES) this.requests.inc({ [LABEL.eventType]: type, outcome }, 0);
     }
   }
 
   webhook(type: WebhookTypeLabel, outcome: Outcome, seconds: number, retry: boolean): void {
-    this.requests.inc({ type, outcome });
-    if (retry) this.retries.inc({ type });
+    this.requests.inc({ [LABEL.eventType]: type, outcome });
+    if (retry) this.retries.inc({ [LABEL.eventType]: type });
     this.duration.observe(seconds);
   }
 
