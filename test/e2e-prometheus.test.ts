@@ -434,7 +434,11 @@ function suite(target: (typeof TARGETS)[number]): void {
   });
 
   it('alert expressions select exactly the components, incidents and maintenances the webhooks put in trouble', async () => {
-    const alerts = rules.filter((rule) => rule.alert !== undefined);
+    // The day-long burn-rate pairs live in a group evaluated every 5 minutes: whether it has run
+    // yet depends on when Prometheus started, so their expressions are only checked to evaluate.
+    const slowGroups = loadRules().groups.filter((group) => group.interval !== undefined);
+    const slow = new Set(slowGroups.flatMap((group) => group.rules));
+    const alerts = allRules().filter((rule) => rule.alert !== undefined && ![...slow].some((other) => other.expr === rule.expr));
     // Alerts name objects by uuid; look the names up to compare readable lists.
     const names = new Map<string, string>();
     for (const [metric, id, name] of [
@@ -457,11 +461,14 @@ function suite(target: (typeof TARGETS)[number]): void {
     }
     expect(hits).toEqual({
       // Unavailable since the sequence: every burn-rate window is all error.
-      'StatusMateComponentErrorBudgetBurn 1h': ['API', 'Component', 'Other', 'Website'],
-      'StatusMateComponentErrorBudgetBurn 6h': ['API', 'Component', 'Other', 'Website'],
+      // Partial and major outages count against availability; degraded performance does not.
+      'StatusMateComponentErrorBudgetBurn 1h': ['API', 'Other', 'Website'],
+      'StatusMateComponentErrorBudgetBurn 6h': ['API', 'Other', 'Website'],
       StatusMateComponentMajorOutage: ['API', 'Other'],
       StatusMateComponentPartialOutage: ['Website'],
       StatusMateComponentDegradedPerformance: ['Component'],
+      // under_investigation is no impact the exporter knows.
+      StatusMateComponentUnknownImpact: ['Legacy'],
       StatusMateIncidentLongRunning: ['Incident title'],
       StatusMateMaintenanceOverrunning: ['Database upgrade'],
       StatusMateMaintenanceNotStarted: ['Maintenance name'],

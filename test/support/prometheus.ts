@@ -207,6 +207,17 @@ export function unreducedDomainSelectors(expr: string): string[] {
     .map(({ metric }) => metric);
 }
 
+/**
+ * The persisted counters that an `increase()`, `rate()` or `irate()` reads raw. A pod that
+ * replaces another starts the raw series anew under its own pod and instance, so such a query
+ * counts one pod's part; the recorded series (RECORD.counter) go on across pods.
+ */
+export function rawPersistedCounterRates(expr: string, persisted: ReadonlySet<string>): string[] {
+  return [...expr.matchAll(/\b(?:increase|rate|irate)\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)/g)]
+    .map((match) => match[1] ?? '')
+    .filter((metric) => persisted.has(metric));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Processes on loopback
 
