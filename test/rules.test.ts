@@ -17,13 +17,13 @@ import {
   knownMetricNames,
   rawPersistedCounterRates,
 } from './support/prometheus.js';
-import { findTool } from './support/tools.js';
+import { promtools } from './support/tools.js';
 import { collectStateFamilies } from './support/exposition-families.js';
 import { DEFAULT_CONFIG, installLabels, runbookUrl } from '../mixin/config.js';
 import { PERSISTED_COUNTERS, RECORD } from '../mixin/rules.js';
 import { PROCESS_FAMILIES } from '../src/metrics/names.js';
 
-const promtool = findTool('promtool', 'apt-get install -y prometheus (Debian/Ubuntu; it brings promtool)');
+const PROMTOOLS = promtools();
 const TESTS_DIR = join(ROOT, 'prometheus', 'tests');
 const testFiles = readdirSync(TESTS_DIR)
   .filter((file) => file.endsWith('.test.yml'))
@@ -35,9 +35,9 @@ const records = rules.filter((rule) => rule.record !== undefined);
 const alertNames = [...new Set(alerts.map((rule) => rule.alert ?? ''))];
 const INSTALL = installLabels(DEFAULT_CONFIG);
 
-function promtoolRun(args: string[]): { ok: boolean; output: string } {
+function promtoolRun(promtool: string, args: string[]): { ok: boolean; output: string } {
   try {
-    const output = execFileSync(promtool.path ?? 'promtool', args, { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
+    const output = execFileSync(promtool, args, { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
     return { ok: true, output };
   } catch (error) {
     const failed = error as { stdout?: string; stderr?: string };
@@ -45,18 +45,24 @@ function promtoolRun(args: string[]): { ok: boolean; output: string } {
   }
 }
 
-describe.skipIf(promtool.skipReason !== undefined)('promtool', () => {
+describe.each(PROMTOOLS)('$version', ({ tool }) => {
+  if (tool.skipReason !== undefined) {
+    it.skip(tool.skipReason, () => undefined);
+    return;
+  }
+  const promtool = tool.path ?? 'promtool';
+
   it.each([{ file: 'prometheus/statusmate.rules.yml' }, { file: 'helm/statusmate-exporter/files/prometheus/statusmate.rules.yml' }])(
     'accepts $file (promtool check rules)',
     ({ file }) => {
-      const result = promtoolRun(['check', 'rules', join(ROOT, file)]);
+      const result = promtoolRun(promtool, ['check', 'rules', join(ROOT, file)]);
       expect(result.output).toContain('SUCCESS');
       expect(result.ok, result.output).toBe(true);
     },
   );
 
   it.each(testFiles.map((file) => ({ file: file.slice(ROOT.length + 1) })))('passes the unit tests of $file (promtool test rules)', ({ file }) => {
-    const result = promtoolRun(['test', 'rules', file]);
+    const result = promtoolRun(promtool, ['test', 'rules', file]);
     expect(result.ok, result.output).toBe(true);
     expect(result.output).toContain('SUCCESS');
   });
@@ -69,7 +75,7 @@ describe.skipIf(promtool.skipReason !== undefined)('promtool', () => {
     const dir = mkdtempSync(join(tmpdir(), 'statusmate-rules-'));
     try {
       writeFileSync(join(dir, 'broken.test.yml'), broken);
-      const result = promtoolRun(['test', 'rules', join(dir, 'broken.test.yml')]);
+      const result = promtoolRun(promtool, ['test', 'rules', join(dir, 'broken.test.yml')]);
       expect(result.ok).toBe(false);
       expect(result.output).toContain('StatusMateComponentMajorOutage');
       expect(result.output).toContain('severity="page"');
