@@ -294,7 +294,7 @@ export type Prometheus = Child & { url: string; dir: string; close: () => Promis
  */
 export async function startPrometheus(
   binary: string,
-  config: { scrapeConfigs: string; ruleFiles: string[]; interval?: string; args?: string[] },
+  config: { scrapeConfigs: string; ruleFiles: string[]; interval?: string; args?: string[]; alertmanagers?: string[] },
 ): Promise<Prometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'statusmate-prometheus-'));
   const interval = config.interval ?? '1s';
@@ -307,6 +307,14 @@ export async function startPrometheus(
       `  evaluation_interval: ${interval}`,
       'rule_files:',
       ...config.ruleFiles.map((file) => `  - ${JSON.stringify(file)}`),
+      ...(config.alertmanagers === undefined
+        ? []
+        : [
+            'alerting:',
+            '  alertmanagers:',
+            '    - static_configs:',
+            `        - targets: [${config.alertmanagers.map((target) => JSON.stringify(target)).join(', ')}]`,
+          ]),
       'scrape_configs:',
       config.scrapeConfigs,
       '',
