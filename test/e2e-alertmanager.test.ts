@@ -175,7 +175,7 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || prometheusTool.skip
         60_000,
       );
       expect(burns).toEqual(['1h suppressed 1', '6h suppressed 1']);
-      await waitFor('the page to arrive', async () => (notifications.length > 0 ? true : undefined), 20_000);
+      await waitFor('the page to arrive', () => Promise.resolve(notifications.length > 0 ? true : undefined), 20_000);
 
       expect(notifications.map(({ path, body }) => ({ path, receiver: body.receiver, status: body.status, alerts: body.alerts.length }))).toEqual([
         { path: '/pager', receiver: 'pager', status: 'firing', alerts: 1 },
