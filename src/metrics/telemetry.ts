@@ -6,6 +6,9 @@ import { LABEL, METRIC, OUTCOMES, REQUEST_DURATION_BUCKETS, WEBHOOK_TYPE_LABELS,
 
 export type BuildInfo = { version: string; revision: string };
 
+/** prom-client default metrics left out of /metrics (see the constructor). */
+export const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
+
 /** The exporter's own health, in a registry of its own per app instance (never prom-client's global one). */
 export class Telemetry {
   readonly registry = new Registry();
@@ -20,6 +23,9 @@ export class Telemetry {
   constructor(health: StoreHealth, build: BuildInfo) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // Gauges that prom-client names like counters (promtool check metrics refuses a non-counter
+    // ending in _total); the per-type gauges of the same name without _total add up to them.
+    for (const name of GAUGES_NAMED_LIKE_COUNTERS) this.registry.removeSingleMetric(name);
     this.requests = new Counter({
       name: METRIC.webhookRequests,
       help: 'Webhook requests by event type and outcome.',

@@ -16,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { z } from 'zod';
 import { METRIC } from '../../src/metrics/names.js';
+import { GAUGES_NAMED_LIKE_COUNTERS } from '../../src/metrics/telemetry.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RULES_FILE = join(ROOT, 'prometheus', 'statusmate.rules.yml');
@@ -62,7 +63,8 @@ export function recordedNames(file: RulesFile = loadRules()): Set<string> {
 export async function knownMetricNames(): Promise<Set<string>> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const processMetrics = (await registry.getMetricsAsJSON()).map((metric) => metric.name);
+  const left: readonly string[] = GAUGES_NAMED_LIKE_COUNTERS;
+  const processMetrics = (await registry.getMetricsAsJSON()).map((metric) => metric.name).filter((name) => !left.includes(name));
   const exporter = Object.values(METRIC).flatMap((name) => [name, `${name}_bucket`, `${name}_sum`, `${name}_count`]);
   return new Set([...exporter, ...recordedNames(), 'up', ...processMetrics]);
 }
