@@ -363,7 +363,7 @@ function burnRate(): TimeseriesPanel {
     .title('Error budget burn rate (1 hour)')
     .description(
       `How many times faster than allowed each component spent its error budget over the last hour (1 = exactly the ${SLO.availabilityObjective * 100}% objective). ` +
-        `StatusMateComponentErrorBudgetBurn pages above ${fast?.burnRate ?? 14.4} (over 1h and 5m) and warns above ${slow?.burnRate ?? 6} (over 6h and 30m).`,
+        `StatusMateComponentErrorBudgetBurn ${SLO.burnRateAlerts.map((pair) => `${pair.severity === 'critical' ? 'pages' : 'opens a ticket'} above ${pair.burnRate} (over ${pair.long} and ${pair.short})`).join(', ')}.`,
     )
     .span(12)
     .height(8)
