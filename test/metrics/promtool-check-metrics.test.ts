@@ -2,14 +2,13 @@
 // `promtool check metrics` (2.x and 3.x): the lint Prometheus' own exporters are held to.
 // And docs/metrics.md gives each family the type that its `# TYPE` line declares.
 
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAIN, postJson, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 import { ROOT } from '../support/prometheus.js';
 import { promtools } from '../support/tools.js';
-import { existsSync } from 'node:fs';
 
 const TOKEN = 'check-metrics-token-0123';
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
@@ -43,17 +42,9 @@ describe.skipIf(!existsSync(MAIN))('the /metrics of a running exporter', () => {
     if (tool.skipReason !== undefined) return;
     expect(text).toContain('statusmate_component_impact{');
     expect(text).toContain('nodejs_active_handles');
-    let output = '';
-    let ok = true;
-    try {
-      output = execFileSync(tool.path ?? 'promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: 'pipe' });
-    } catch (error) {
-      ok = false;
-      const failed = error as { stdout?: string; stderr?: string };
-      output = `${failed.stdout ?? ''}${failed.stderr ?? ''}`;
-    }
-    expect(output).toBe('');
-    expect(ok).toBe(true);
+    const result = spawnSync(tool.path ?? 'promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(`${result.stdout}${result.stderr}`).toBe('');
+    expect(result.status).toBe(0);
   });
 
   it('keeps the StateSet line of an unknown impact under the name StatusMate sent', () => {
