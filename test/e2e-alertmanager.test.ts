@@ -189,6 +189,37 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || prometheusTool.skip
       });
     }, 90_000);
 
+    it("mutes every other alert of an install while its StatusMateExporterDown fires, and no other install's", async () => {
+      // Alerts as Prometheus would send them, for two installs this test makes up.
+      const job = 'statusmate-exporter-made-up';
+      const endsAt = new Date(Date.now() + 3_600_000).toISOString();
+      const alert = (labels: Record<string, string>) => ({ labels: { job, severity: 'critical', ...labels }, endsAt });
+      const major = (namespace: string) => alert({ alertname: 'StatusMateComponentMajorOutage', namespace, status_page: 'made-up', component_uuid: COMPONENT });
+      const response = await fetch(`${alertmanagerUrl}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([alert({ alertname: 'StatusMateExporterDown', namespace: 'down' }), major('down'), major('up')]),
+      });
+      expect(response.status).toBe(200);
+      const states = await waitFor('the made-up alerts to be in Alertmanager', async () => {
+        const answer = await fetch(`${alertmanagerUrl}/api/v2/alerts?filter=${encodeURIComponent(`job="${job}"`)}`);
+        const alerts = amAlertsSchema.parse(await answer.json());
+        return alerts.length === 3 ? alerts.map((a) => `${a.labels.alertname ?? ''} ${a.labels.namespace ?? ''} ${a.status.state}`).sort() : undefined;
+      });
+      expect(states).toEqual([
+        'StatusMateComponentMajorOutage down suppressed',
+        'StatusMateComponentMajorOutage up active',
+        'StatusMateExporterDown down active',
+      ]);
+      const paged = await waitFor('both unmuted alerts to page', () => {
+        const made = notifications.flatMap(({ path, body }) =>
+          body.alerts.filter((a) => a.labels.job === job).map((a) => `${path} ${a.labels.alertname ?? ''} ${a.labels.namespace ?? ''}`),
+        );
+        return Promise.resolve(made.length >= 2 ? made.sort() : undefined);
+      });
+      expect(paged).toEqual(['/pager StatusMateComponentMajorOutage up', '/pager StatusMateExporterDown down']);
+    }, 30_000);
+
     it('the rules it ran are the shipped ones, with every for and keep_firing_for a sixtieth as long', () => {
       const shipped = allRules(loadRules(RULES_FILE));
       const dir = mkdtempSync(join(tmpdir(), 'statusmate-faster-'));
