@@ -382,6 +382,12 @@ function suite(target: (typeof TARGETS)[number]): void {
     expect(await once(`${METRIC.maintenanceDuration}_sum`)).toBe(1200);
     // The raw series are there twice, once per replica: the max above is what keeps them single.
     expect(await scalar(`count(${METRIC.incidentsCreated}{${page}})`)).toBe(2);
+    // The recorded series the dashboards take increase() of: one per install and page, same value.
+    const recorded = await waitFor('the recorded incident counter', async () => {
+      const samples = await query(`status_page:${METRIC.incidentsCreated}:max{${page}}`);
+      return samples.length > 0 ? samples : undefined;
+    });
+    expect(recorded.map((sample) => [sample.labels.job, sample.labels.pod, sample.value])).toEqual([[JOB, undefined, 2]]);
   });
 
   it(
