@@ -40,7 +40,8 @@ export const mixinConfigSchema = z
     runbookUrlPattern: z.string().includes('%s'),
     /**
      * True when `selector` names one install by equality matchers (the Helm chart's rules): an
-     * install without any target then makes StatusMateExporterDown fire, with its labels.
+     * install without any target then makes StatusMateExporterDown fire, with its labels, and
+     * StatusMateExporterAbsent (the same cause, without labels) is not rendered.
      */
     scopedToOneInstall: z.boolean(),
     /** How far back StatusMateExporterDown remembers an install whose targets left service discovery. */
