@@ -7,6 +7,14 @@ import { z } from 'zod';
 
 const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, 'a Prometheus duration such as 5m or 1h30m');
 const severity = z.enum(['critical', 'warning', 'info']);
+
+/** Seconds of a Prometheus duration such as 1h30m. */
+export function durationSeconds(duration: string): number {
+  const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+  let total = 0;
+  for (const [, amount, unit] of duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) total += Number(amount) * (units[unit ?? 's'] ?? 0);
+  return total;
+}
 /** One alert's knobs. `for` is how long the condition must hold; `keepFiringFor` how long it outlives a gap. */
 const alertKnobs = z.object({ severity, for: duration, keepFiringFor: duration.optional() }).strict();
 
@@ -32,24 +40,34 @@ export const mixinConfigSchema = z
     runbookUrlPattern: z.string().includes('%s'),
     /**
      * True when `selector` names one install by equality matchers (the Helm chart's rules): an
-     * install without any target then makes StatusMateExporterDown fire, with its labels.
+     * install without any target then makes StatusMateExporterDown fire, with its labels, and
+     * StatusMateExporterAbsent (the same cause, without labels) is not rendered.
      */
     scopedToOneInstall: z.boolean(),
     /** How far back StatusMateExporterDown remembers an install whose targets left service discovery. */
     vanishedLookback: duration,
     alerts: z
       .object({
+        /** A major outage pages: the one page of an outage (Alertmanager inhibits its burn-rate alerts). */
         componentMajorOutage: alertKnobs,
+        /** Whether a partial outage pages is this alert's severity (warning by default). */
         componentPartialOutage: alertKnobs,
-        componentDegradedPerformance: alertKnobs,
+        /** Degraded performance is a ticket at most: it never pages (warning or info only). */
+        componentDegradedPerformance: alertKnobs.extend({ severity: z.enum(['warning', 'info']) }),
+        /** A component at an impact the exporter does not know (StatusMate added one). */
+        componentUnknownImpact: alertKnobs,
         incidentLongRunning: alertKnobs.extend({ thresholdSeconds: z.number().positive() }),
         maintenanceOverrunning: alertKnobs.extend({ thresholdSeconds: z.number().positive() }),
         maintenanceNotStarted: alertKnobs.extend({ thresholdSeconds: z.number().positive() }),
         exporterDown: alertKnobs,
         exporterReplicaDown: alertKnobs,
         exporterAbsent: alertKnobs,
-        /** Rejections per minute, averaged over `window`, above which StatusMateWebhooksRejected fires. */
-        webhooksRejected: alertKnobs.extend({ window: duration, perMinute: z.number().positive() }),
+        /**
+         * Fires when more than `share` of an install's webhook requests over `window` are rejected
+         * as one outcome, and that outcome runs above `perMinute`: a share of the deliveries, not a
+         * trickle of probes beside real traffic.
+         */
+        webhooksRejected: alertKnobs.extend({ window: duration, share: z.number().gt(0).lte(1), perMinute: z.number().positive() }),
         webhookStoreErrors: alertKnobs.extend({ window: duration }),
         webhooksRefusedLimit: alertKnobs.extend({ window: duration }),
         storeDown: alertKnobs,
@@ -58,16 +76,42 @@ export const mixinConfigSchema = z
       .strict(),
     slo: z
       .object({
-        /** Share of time each component must be available (operational or under maintenance). */
+        /** Share of time each component must be available. */
         availabilityObjective: z.number().gt(0).lt(1),
-        /** The SRE workbook's multi-window, multi-burn-rate pairs: both windows must burn faster than `burnRate`. */
+        /**
+         * The impact from which a component counts as unavailable, this one and every worse one:
+         * `partial_outage` (partial and major outages spend the budget) or `major_outage`.
+         * Degraded performance and maintenance never count against availability.
+         */
+        unavailableFrom: z.enum(['partial_outage', 'major_outage']),
+        /**
+         * The SRE workbook's multi-window, multi-burn-rate pairs: both windows must burn faster
+         * than `burnRate`. `critical` pairs page, `warning` pairs open a ticket.
+         */
         burnRateAlerts: z.array(z.object({ long: duration, short: duration, burnRate: z.number().positive(), severity, for: duration }).strict()).min(1),
         /** The error budget's period (the budget left on the overview dashboard). */
         budgetWindow: duration,
       })
       .strict(),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    // One outage, one page: Alertmanager inhibits a component's burn-rate alerts while its
+    // outage alert fires, which holds only if the outage alert reaches it first.
+    const outageFor = Math.max(durationSeconds(config.alerts.componentMajorOutage.for), durationSeconds(config.alerts.componentPartialOutage.for));
+    config.slo.burnRateAlerts.forEach((pair, index) => {
+      if (durationSeconds(pair.for) <= outageFor) {
+        context.addIssue({
+          code: 'custom',
+          path: ['slo', 'burnRateAlerts', index, 'for'],
+          message: `must be longer than the for of componentMajorOutage and componentPartialOutage (${outageFor}s), so that the outage alert inhibits it`,
+        });
+      }
+      if (durationSeconds(pair.short) >= durationSeconds(pair.long)) {
+        context.addIssue({ code: 'custom', path: ['slo', 'burnRateAlerts', index, 'short'], message: 'must be shorter than long' });
+      }
+    });
+  });
 
 export type MixinConfig = z.infer<typeof mixinConfigSchema>;
 
@@ -82,13 +126,14 @@ export const DEFAULT_CONFIG: MixinConfig = mixinConfigSchema.parse({
     componentMajorOutage: { severity: 'critical', for: '1m', keepFiringFor: '5m' },
     componentPartialOutage: { severity: 'warning', for: '2m', keepFiringFor: '5m' },
     componentDegradedPerformance: { severity: 'warning', for: '30m', keepFiringFor: '5m' },
+    componentUnknownImpact: { severity: 'warning', for: '5m', keepFiringFor: '5m' },
     incidentLongRunning: { severity: 'warning', for: '1m', keepFiringFor: '5m', thresholdSeconds: 4 * 3600 },
     maintenanceOverrunning: { severity: 'warning', for: '1m', keepFiringFor: '5m', thresholdSeconds: 15 * 60 },
     maintenanceNotStarted: { severity: 'warning', for: '1m', keepFiringFor: '5m', thresholdSeconds: 30 * 60 },
     exporterDown: { severity: 'critical', for: '5m' },
     exporterReplicaDown: { severity: 'warning', for: '15m' },
     exporterAbsent: { severity: 'warning', for: '15m' },
-    webhooksRejected: { severity: 'warning', for: '15m', window: '15m', perMinute: 0.2 },
+    webhooksRejected: { severity: 'warning', for: '15m', window: '15m', share: 0.1, perMinute: 0.2 },
     webhookStoreErrors: { severity: 'warning', for: '5m', window: '5m' },
     webhooksRefusedLimit: { severity: 'warning', for: '1m', window: '15m' },
     storeDown: { severity: 'critical', for: '2m' },
@@ -96,9 +141,14 @@ export const DEFAULT_CONFIG: MixinConfig = mixinConfigSchema.parse({
   },
   slo: {
     availabilityObjective: 0.999,
+    unavailableFrom: 'partial_outage',
+    // The SRE workbook's table for a 30-day budget: 2 % of it in an hour or 5 % in six hours
+    // pages; 10 % in a day or in three days opens a ticket.
     burnRateAlerts: [
-      { long: '1h', short: '5m', burnRate: 14.4, severity: 'critical', for: '2m' },
-      { long: '6h', short: '30m', burnRate: 6, severity: 'warning', for: '15m' },
+      { long: '1h', short: '5m', burnRate: 14.4, severity: 'critical', for: '3m' },
+      { long: '6h', short: '30m', burnRate: 6, severity: 'critical', for: '15m' },
+      { long: '1d', short: '2h', burnRate: 3, severity: 'warning', for: '1h' },
+      { long: '3d', short: '6h', burnRate: 1, severity: 'warning', for: '3h' },
     ],
     budgetWindow: '30d',
   },

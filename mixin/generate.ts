@@ -24,6 +24,9 @@ const RULES_HEADER = `# Alerting and recording rules for statusmate-exporter, fo
 #   aggregation merges two installs.
 # - Domain metrics are the same on every replica and are reduced with max; webhook counters are
 #   summed across replicas.
+# - The counters kept in the store are recorded per install and status page (max across pods),
+#   so that increase() goes on across a pod replacement: take increase() and rate() of the
+#   recorded series (status_page:<counter>:max), never of the raw ones.
 # - Components, incidents and maintenances are identified by uuid; their names and titles are
 #   looked up for the annotations, so a rename neither resolves nor re-arms an alert.
 `;

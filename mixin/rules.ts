@@ -12,8 +12,9 @@
 //   rename neither resolves an alert nor splits availability history. Names and titles are looked
 //   up for the annotations with a query on the current series.
 
+import { KNOWN_IMPACTS } from '../src/domain/impact.js';
 import { METRIC } from '../src/metrics/names.js';
-import { installLabels, runbookUrl, type MixinConfig } from './config.js';
+import { durationSeconds, installLabels, runbookUrl, type MixinConfig } from './config.js';
 
 export type Rule = {
   record?: string;
@@ -35,20 +36,49 @@ export const RECORD = {
   availableOver: (window: string) => `status_page_component:statusmate_component_available:avg_over_time${window}`,
   availableHourly: 'status_page_component:statusmate_component_available:avg_over_time1h_every1h',
   budgetRemaining: (window: string) => `status_page_component:statusmate_component_error_budget:remaining${window}`,
+  /** One series per install and label set of a persisted counter, continuous across pods (see PERSISTED_COUNTERS). */
+  counter: (metric: string) => {
+    const family = PERSISTED_COUNTERS.find((counter) => counter.metric === metric);
+    if (family === undefined) throw new Error(`${metric} is not a persisted counter`);
+    return `${family.labels.join('_')}:${metric}:max`;
+  },
 } as const;
 
-/** Seconds of a Prometheus duration such as 1h30m. */
-export function seconds(duration: string): number {
-  const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
-  let total = 0;
-  for (const [, amount, unit] of duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) total += Number(amount) * (units[unit ?? 's'] ?? 0);
-  return total;
-}
+/**
+ * The counters kept in the store with the state (every counter and histogram series outside
+ * PROCESS_FAMILIES), with the labels that tell their series apart within an install. A pod that
+ * replaces another (or a second replica) serves the same value under a new `instance` and `pod`:
+ * `increase()` of the raw series would count each pod's part only, and `increase()` of their sum
+ * would double. The recording rules keep the highest value per install and label set, one series
+ * that goes on across pods, and every `increase()`/`rate()` in the rules and dashboards reads it.
+ */
+export const PERSISTED_COUNTERS: ReadonlyArray<{ metric: string; labels: readonly string[] }> = [
+  ...[METRIC.incidentsCreated, METRIC.incidentsFinished, METRIC.maintenancesCreated, METRIC.maintenancesStarted, METRIC.maintenancesFinished].map((metric) => ({
+    metric,
+    labels: ['status_page'],
+  })),
+  ...[METRIC.incidentDuration, METRIC.maintenanceDuration].flatMap((histogram) => [
+    { metric: `${histogram}_bucket`, labels: ['status_page', 'le'] },
+    { metric: `${histogram}_sum`, labels: ['status_page'] },
+    { metric: `${histogram}_count`, labels: ['status_page'] },
+  ]),
+];
 
-/** "5 minutes", "1 hour", "30 seconds": how descriptions say a duration. */
+/** Seconds of a Prometheus duration such as 1h30m. */
+export const seconds = durationSeconds;
+
+/**
+ * Windows up to this length are averaged from the per-evaluation availability (720 samples at
+ * 30 s); longer ones from a 5-minute average recorded every 5 minutes (864 samples for 3 days).
+ */
+const FINE_WINDOW_SECONDS = 6 * 3600;
+const COARSE_INTERVAL = '5m';
+
+/** "5 minutes", "1 hour", "3 days", "30 seconds": how descriptions say a duration. */
 export function spoken(duration: string): string {
   const total = seconds(duration);
-  const [value, unit] = total % 3600 === 0 ? [total / 3600, 'hour'] : total % 60 === 0 ? [total / 60, 'minute'] : [total, 'second'];
+  const [value, unit] =
+    total % 86400 === 0 ? [total / 86400, 'day'] : total % 3600 === 0 ? [total / 3600, 'hour'] : total % 60 === 0 ? [total / 60, 'minute'] : [total, 'second'];
   return `${value} ${unit}${value === 1 ? '' : 's'}`;
 }
 
@@ -101,8 +131,41 @@ export function buildRules(config: MixinConfig): RulesFile {
 
   const objective = config.slo.availabilityObjective;
   const errorBudget = Number((1 - objective).toPrecision(6));
-  const sloWindows = [...new Set(config.slo.burnRateAlerts.flatMap((pair) => [pair.short, pair.long]))].sort((x, y) => seconds(x) - seconds(y));
   const percent = `${Number((objective * 100).toPrecision(6))}%`;
+  const unavailableLevel = KNOWN_IMPACTS.indexOf(config.slo.unavailableFrom);
+  const windows = [...new Set(config.slo.burnRateAlerts.flatMap((pair) => [pair.short, pair.long]))].sort((x, y) => seconds(x) - seconds(y));
+  const fine = (window: string) => seconds(window) <= FINE_WINDOW_SECONDS;
+  const availableCoarse = RECORD.availableOver(`${COARSE_INTERVAL}_every${COARSE_INTERVAL}`);
+
+  /**
+   * "the last 1 hour", or, for a component seen for less than the window (first seen minutes
+   * ago, or the rules loaded minutes ago), the time it has been seen: a description never
+   * claims more history than the data has.
+   */
+  const seenOf = (window: string) => {
+    const step = fine(window) ? '1m' : COARSE_INTERVAL;
+    const labels = [...install, 'status_page', 'component_uuid'];
+    const matchers = labels.map((name) => `${name}=%q`).join(', ');
+    const args = labels.map((name) => `$labels.${name}`).join(' ');
+    const whole = seconds(window) - 2 * seconds(step);
+    return (
+      `{{ $seen := "${spoken(window)}" }}` +
+      `{{ with printf "time() - min_over_time(timestamp(${RECORD.available}{${matchers}})[${window}:${step}])" ${args} | query }}` +
+      `{{ with . | first | value }}{{ if lt . ${whole}.0 }}{{ $seen = humanizeDuration . }}{{ end }}{{ end }}{{ end }}`
+    );
+  };
+
+  const burnAlert = (pair: MixinConfig['slo']['burnRateAlerts'][number]): Rule => {
+    const spent = (((pair.burnRate * seconds(pair.long)) / seconds(config.slo.budgetWindow)) * 100).toPrecision(3);
+    return alert(
+      'StatusMateComponentErrorBudgetBurn',
+      pair,
+      `(1 - ${RECORD.availableOver(pair.long)}${sel()}) > (${pair.burnRate} * ${errorBudget})\nand\n(1 - ${RECORD.availableOver(pair.short)}${sel()}) > (${pair.burnRate} * ${errorBudget})`,
+      `A StatusMate component is burning its ${percent} availability error budget ${pair.burnRate} times too fast.`,
+      `${componentName}${seenOf(pair.long)}Component "{{ $component }}" on status page {{ $labels.status_page }} ${inInstall} was unavailable {{ $value | humanizePercentage }} of the last {{ $seen }}, and still is over the last ${spoken(pair.short)}. At this rate it spends ${Number(spent)}% of its ${config.slo.budgetWindow} error budget (${percent} objective) in ${spoken(pair.long)}.`,
+      { long_window: pair.long, short_window: pair.short },
+    );
+  };
 
   const vanished = `group ${by()} (max_over_time(up${sel()}[${config.vanishedLookback}])) * 0\n  unless ${on()} group ${by()} (up${sel()})`;
   const down = [`(max ${by()} (up${sel()}) == 0)`, `(\n  ${vanished}\n)`];
@@ -110,47 +173,63 @@ export function buildRules(config: MixinConfig): RulesFile {
 
   const rejectedOutcomes = 'invalid|unauthorized|too_large';
   const requests = (outcomes: string) => `${METRIC.webhookRequests}${sel(`outcome=~"${outcomes}"`)}`;
+  const rejected = `sum ${by('outcome')} (rate(${requests(rejectedOutcomes)}[${a.webhooksRejected.window}]))`;
+  const allRequests = `sum ${by()} (rate(${METRIC.webhookRequests}${sel()}[${a.webhooksRejected.window}]))`;
 
-  const burnAlerts: Rule[] = config.slo.burnRateAlerts.map((pair) =>
-    alert(
-      'StatusMateComponentErrorBudgetBurn',
-      pair,
-      `(1 - ${RECORD.availableOver(pair.long)}) > (${pair.burnRate} * ${errorBudget})\nand\n(1 - ${RECORD.availableOver(pair.short)}) > (${pair.burnRate} * ${errorBudget})`,
-      `A StatusMate component is burning its ${percent} availability error budget ${pair.burnRate} times too fast.`,
-      `${componentName}Component "{{ $component }}" on status page {{ $labels.status_page }} ${inInstall} was unavailable {{ $value | humanizePercentage }} of the last ${spoken(pair.long)} (and of the last ${spoken(pair.short)}): at this rate it spends its ${config.slo.budgetWindow} error budget of a ${percent} objective ${pair.burnRate} times too fast.`,
-      { long_window: pair.long, short_window: pair.short },
-    ),
-  );
+  const unknownImpacts = `impact!~"${KNOWN_IMPACTS.join('|')}"`;
 
   return {
     groups: [
       {
-        // Records and the burn-rate alerts in one group: a group's rules run in order, so each
-        // alert reads the ratios of the same evaluation.
+        // A pod that replaces another starts its series at the stored value under a new pod and
+        // instance; these series go on across pods (see PERSISTED_COUNTERS).
+        name: 'statusmate-exporter.counters',
+        rules: PERSISTED_COUNTERS.map(({ metric, labels }) => ({ record: RECORD.counter(metric), expr: `max ${by(...labels)} (${metric}${sel()})` })),
+      },
+      {
+        // Records and the fast burn-rate alerts in one group: a group's rules run in order, so
+        // each alert reads the ratios of the same evaluation.
         name: 'statusmate-exporter.availability',
         rules: [
           // One series per component however many replicas are scraped, identified by its uuid.
           { record: RECORD.impactLevel, expr: componentLevel },
           // 1 while operational (level 0), else 0. Unknown impacts (level -1) give no sample.
-          { record: RECORD.operational, expr: `(${RECORD.impactLevel} >= 0) == bool 0` },
-          // 1 while available, planned maintenance (level 1) counted as available.
-          { record: RECORD.available, expr: `(${RECORD.impactLevel} >= 0) <= bool 1` },
-          // The windows of the burn-rate alerts: a few hundred samples per component at most.
-          ...sloWindows.map((window) => ({ record: RECORD.availableOver(window), expr: `avg_over_time(${RECORD.available}[${window}])` })),
-          ...burnAlerts,
+          { record: RECORD.operational, expr: `(${RECORD.impactLevel}${sel()} >= 0) == bool 0` },
+          // 1 while available, 0 from slo.unavailableFrom on. Unknown impacts give no sample
+          // (StatusMateComponentUnknownImpact speaks for them).
+          { record: RECORD.available, expr: `(${RECORD.impactLevel}${sel()} >= 0) < bool ${unavailableLevel}` },
+          // The windows of the burn-rate alerts up to six hours: a few hundred samples per component.
+          ...windows.filter(fine).map((window) => ({ record: RECORD.availableOver(window), expr: `avg_over_time(${RECORD.available}${sel()}[${window}])` })),
+          ...config.slo.burnRateAlerts.filter((pair) => fine(pair.long)).map(burnAlert),
         ],
       },
+      ...(windows.some((window) => !fine(window))
+        ? [
+            {
+              // The day-long windows, from a five-minute average recorded every five minutes.
+              name: 'statusmate-exporter.availability-long',
+              interval: COARSE_INTERVAL,
+              rules: [
+                { record: availableCoarse, expr: `avg_over_time(${RECORD.available}${sel()}[${COARSE_INTERVAL}])` },
+                ...windows
+                  .filter((window) => !fine(window))
+                  .map((window) => ({ record: RECORD.availableOver(window), expr: `avg_over_time(${availableCoarse}${sel()}[${window}])` })),
+                ...config.slo.burnRateAlerts.filter((pair) => !fine(pair.long)).map(burnAlert),
+              ],
+            },
+          ]
+        : []),
       {
         name: 'statusmate-exporter.slo-budget.rules',
         // Evaluated hourly: the budget window reads one sample per hour of history (720 for 30
         // days) instead of every sample of every evaluation.
         interval: '1h',
         rules: [
-          { record: RECORD.availableHourly, expr: `avg_over_time(${RECORD.available}[1h])` },
-          { record: RECORD.availableOver(config.slo.budgetWindow), expr: `avg_over_time(${RECORD.availableHourly}[${config.slo.budgetWindow}])` },
+          { record: RECORD.availableHourly, expr: `avg_over_time(${RECORD.available}${sel()}[1h])` },
+          { record: RECORD.availableOver(config.slo.budgetWindow), expr: `avg_over_time(${RECORD.availableHourly}${sel()}[${config.slo.budgetWindow}])` },
           {
             record: RECORD.budgetRemaining(config.slo.budgetWindow),
-            expr: `1 - (1 - ${RECORD.availableOver(config.slo.budgetWindow)}) / ${errorBudget}`,
+            expr: `1 - (1 - ${RECORD.availableOver(config.slo.budgetWindow)}${sel()}) / ${errorBudget}`,
           },
         ],
       },
@@ -165,6 +244,14 @@ export function buildRules(config: MixinConfig): RulesFile {
             2,
             'degraded_performance',
             `has had degraded performance for ${spoken(a.componentDegradedPerformance.for)}`,
+          ),
+          alert(
+            'StatusMateComponentUnknownImpact',
+            a.componentUnknownImpact,
+            // The StateSet line of an impact StatusMate added keeps its name in `impact`.
+            `max ${by('status_page', 'component_uuid', 'impact')} (${METRIC.componentImpact}${sel(unknownImpacts)}) == 1`,
+            'A StatusMate component is at an impact the exporter does not know.',
+            `${componentName}Component "{{ $component }}" on status page {{ $labels.status_page }} ${inInstall} has reported the impact "{{ $labels.impact }}" for more than ${spoken(a.componentUnknownImpact.for)}, which this exporter does not know: it counts neither as available nor as an outage, and no outage alert fires for it.`,
           ),
         ],
       },
@@ -218,19 +305,27 @@ export function buildRules(config: MixinConfig): RulesFile {
             'A statusmate-exporter replica is down.',
             `Target {{ $labels.instance }} of statusmate-exporter ${inInstall} has been down for ${spoken(a.exporterReplicaDown.for)} while other replicas are up.`,
           ),
-          alert(
-            'StatusMateExporterAbsent',
-            a.exporterAbsent,
-            `absent(up${sel()})`,
-            'Prometheus has no statusmate-exporter target.',
-            `No scrape target matching ${config.selector.replace(/[{}]/g, '')} has existed for ${spoken(a.exporterAbsent.for)}, so the StatusMate alerts cannot fire.`,
-          ),
+          // Scoped to one install, StatusMateExporterDown fires when the install has no target (with
+          // its labels), so the absent alert would only repeat it.
+          ...(config.scopedToOneInstall
+            ? []
+            : [
+                alert(
+                  'StatusMateExporterAbsent',
+                  a.exporterAbsent,
+                  `absent(up${sel()})`,
+                  'Prometheus has no statusmate-exporter target.',
+                  `No scrape target matching ${config.selector.replace(/[{}]/g, '')} has existed for ${spoken(a.exporterAbsent.for)}, so the StatusMate alerts cannot fire.`,
+                ),
+              ]),
           alert(
             'StatusMateWebhooksRejected',
             a.webhooksRejected,
-            `sum ${by('outcome')} (rate(${requests(rejectedOutcomes)}[${a.webhooksRejected.window}])) * 60 > ${a.webhooksRejected.perMinute}`,
+            // A share of the install's requests, and more than a trickle: a probe every few
+            // minutes beside real deliveries does not fire it.
+            `(${rejected} / ${on()} group_left () ${allRequests}) > ${a.webhooksRejected.share}\nand\n(${rejected} * 60) > ${a.webhooksRejected.perMinute}`,
             'statusmate-exporter keeps rejecting webhooks.',
-            `statusmate-exporter ${inInstall} has rejected about {{ $value | humanize }} webhook(s) per minute as {{ $labels.outcome }} for ${spoken(a.webhooksRejected.for)}. StatusMate's retries fail the same way, so the events they carried are lost and the status page state may be stale.`,
+            `statusmate-exporter ${inInstall} has rejected {{ $value | humanizePercentage }} of its webhook requests as {{ $labels.outcome }} over the last ${spoken(a.webhooksRejected.window)}, for ${spoken(a.webhooksRejected.for)}. StatusMate's retries fail the same way, so the events they carried are lost and the status page state may be stale.`,
           ),
           alert(
             'StatusMateWebhookStoreErrors',

@@ -275,15 +275,28 @@ function suite(target: (typeof TARGETS)[number]): void {
   const queries = DASHBOARDS.flatMap(({ build }) => dashboardQueries(build()));
 
   it.each(queries)('$where runs without error and returns data', async ({ expr }) => {
-    const samples = await query(fillVariables(expr, VARIABLES));
-    // The error budget is recorded hourly: no sample before the group's first evaluation.
-    if (expr.includes(RECORDED.budgetRemaining)) return;
+    // The error budget is recorded hourly: no sample before the group's first evaluation, which
+    // Prometheus places anywhere in the hour. It must still evaluate.
+    if (expr.includes(RECORDED.budgetRemaining)) {
+      await query(fillVariables(expr, VARIABLES));
+      return;
+    }
+    // Recording rules and increase() need a few evaluations and scrapes: wait for the data.
+    const samples = await waitFor(expr, async () => {
+      const found = await query(fillVariables(expr, VARIABLES));
+      return found.length > 0 ? found : undefined;
+    });
     expect(samples.length).toBeGreaterThan(0);
   });
 
   it.each(queries.filter((q) => !q.instant && !q.expr.includes(RECORDED.budgetRemaining)))('$where runs as a range query without error', async ({ expr }) => {
     if (!prometheus) throw new Error('Prometheus is not running');
-    const result = await rangeQuery(prometheus.url, fillVariables(expr, VARIABLES), 60, 1);
+    const url = prometheus.url;
+    // A range query sees a recorded series only once its rule has run: wait for it.
+    const result = await waitFor(expr, async () => {
+      const answer = await rangeQuery(url, fillVariables(expr, VARIABLES), 60, 1);
+      return !answer.ok || answer.samples.length > 0 ? answer : undefined;
+    });
     expect(result.ok ? 'ok' : result.error).toBe('ok');
     expect(result.ok && result.samples.length).toBeGreaterThan(0);
   });
@@ -369,6 +382,12 @@ function suite(target: (typeof TARGETS)[number]): void {
     expect(await once(`${METRIC.maintenanceDuration}_sum`)).toBe(1200);
     // The raw series are there twice, once per replica: the max above is what keeps them single.
     expect(await scalar(`count(${METRIC.incidentsCreated}{${page}})`)).toBe(2);
+    // The recorded series the dashboards take increase() of: one per install and page, same value.
+    const recorded = await waitFor('the recorded incident counter', async () => {
+      const samples = await query(`status_page:${METRIC.incidentsCreated}:max{${page}}`);
+      return samples.length > 0 ? samples : undefined;
+    });
+    expect(recorded.map((sample) => [sample.labels.job, sample.labels.pod, sample.value])).toEqual([[JOB, undefined, 2]]);
   });
 
   it(
@@ -434,7 +453,11 @@ function suite(target: (typeof TARGETS)[number]): void {
   });
 
   it('alert expressions select exactly the components, incidents and maintenances the webhooks put in trouble', async () => {
-    const alerts = rules.filter((rule) => rule.alert !== undefined);
+    // The day-long burn-rate pairs live in a group evaluated every 5 minutes: whether it has run
+    // yet depends on when Prometheus started, so their expressions are only checked to evaluate.
+    const slowGroups = loadRules().groups.filter((group) => group.interval !== undefined);
+    const slow = new Set(slowGroups.flatMap((group) => group.rules));
+    const alerts = allRules().filter((rule) => rule.alert !== undefined && ![...slow].some((other) => other.expr === rule.expr));
     // Alerts name objects by uuid; look the names up to compare readable lists.
     const names = new Map<string, string>();
     for (const [metric, id, name] of [
@@ -457,11 +480,14 @@ function suite(target: (typeof TARGETS)[number]): void {
     }
     expect(hits).toEqual({
       // Unavailable since the sequence: every burn-rate window is all error.
-      'StatusMateComponentErrorBudgetBurn 1h': ['API', 'Component', 'Other', 'Website'],
-      'StatusMateComponentErrorBudgetBurn 6h': ['API', 'Component', 'Other', 'Website'],
+      // Partial and major outages count against availability; degraded performance does not.
+      'StatusMateComponentErrorBudgetBurn 1h': ['API', 'Other', 'Website'],
+      'StatusMateComponentErrorBudgetBurn 6h': ['API', 'Other', 'Website'],
       StatusMateComponentMajorOutage: ['API', 'Other'],
       StatusMateComponentPartialOutage: ['Website'],
       StatusMateComponentDegradedPerformance: ['Component'],
+      // under_investigation is no impact the exporter knows.
+      StatusMateComponentUnknownImpact: ['Legacy'],
       StatusMateIncidentLongRunning: ['Incident title'],
       StatusMateMaintenanceOverrunning: ['Database upgrade'],
       StatusMateMaintenanceNotStarted: ['Maintenance name'],

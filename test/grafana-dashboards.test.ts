@@ -4,9 +4,11 @@ import { VariableType } from '@grafana/grafana-foundation-sdk/dashboard';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IMPACT_LEVEL_MAPPINGS, INSTALL, INSTALL_LABELS, MIN_GRAFANA_VERSION, RECORDED } from '../grafana/src/common.js';
 import { DASHBOARDS, render } from '../grafana/src/dashboards.js';
+import { PERSISTED_COUNTERS, RECORD } from '../mixin/rules.js';
 import { METRIC } from '../src/metrics/names.js';
 import {
   ROOT,
+  rawPersistedCounterRates,
   dashboardQueries,
   fillVariables,
   metricNames,
@@ -176,8 +178,19 @@ describe('dashboard queries', () => {
     const recorded = recordedNames();
     for (const name of Object.values(RECORDED)) expect(recorded.has(name), name).toBe(true);
     const used = queries.flatMap(({ expr }) => metricNames(fillVariables(expr, FILLED))).filter((name) => name.includes(':'));
-    expect(new Set(used)).toEqual(new Set([RECORDED.operational, RECORDED.available, RECORDED.available1h, RECORDED.budgetRemaining]));
+    const counters = new Set(PERSISTED_COUNTERS.map(({ metric }) => RECORD.counter(metric)));
+    expect(new Set(used.filter((name) => !counters.has(name)))).toEqual(
+      new Set([RECORDED.operational, RECORDED.available, RECORDED.available1h, RECORDED.budgetRemaining]),
+    );
+    for (const name of used.filter((name) => counters.has(name))) expect(recorded.has(name), name).toBe(true);
   });
+
+  it.each(queries.map((q) => ({ where: q.where, expr: q.expr })))(
+    '$where takes increase() and rate() of persisted counters from their recorded series, which go on across pod replacements',
+    ({ expr }) => {
+      expect(rawPersistedCounterRates(expr, new Set(PERSISTED_COUNTERS.map(({ metric }) => metric)))).toEqual([]);
+    },
+  );
 
   it('a query that counts a domain metric without max is caught as doubling with two replicas', () => {
     expect(unreducedDomainSelectors(`sum(${METRIC.incidentsActive})`)).toEqual([METRIC.incidentsActive]);

@@ -15,11 +15,15 @@ import {
   promqlErrors,
   unreducedDomainSelectors,
   knownMetricNames,
+  rawPersistedCounterRates,
 } from './support/prometheus.js';
-import { findTool } from './support/tools.js';
+import { promtools } from './support/tools.js';
+import { collectStateFamilies } from './support/exposition-families.js';
 import { DEFAULT_CONFIG, installLabels, runbookUrl } from '../mixin/config.js';
+import { PERSISTED_COUNTERS, RECORD } from '../mixin/rules.js';
+import { PROCESS_FAMILIES } from '../src/metrics/names.js';
 
-const promtool = findTool('promtool', 'apt-get install -y prometheus (Debian/Ubuntu; it brings promtool)');
+const PROMTOOLS = promtools();
 const TESTS_DIR = join(ROOT, 'prometheus', 'tests');
 const testFiles = readdirSync(TESTS_DIR)
   .filter((file) => file.endsWith('.test.yml'))
@@ -31,9 +35,9 @@ const records = rules.filter((rule) => rule.record !== undefined);
 const alertNames = [...new Set(alerts.map((rule) => rule.alert ?? ''))];
 const INSTALL = installLabels(DEFAULT_CONFIG);
 
-function promtoolRun(args: string[]): { ok: boolean; output: string } {
+function promtoolRun(promtool: string, args: string[]): { ok: boolean; output: string } {
   try {
-    const output = execFileSync(promtool.path ?? 'promtool', args, { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
+    const output = execFileSync(promtool, args, { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
     return { ok: true, output };
   } catch (error) {
     const failed = error as { stdout?: string; stderr?: string };
@@ -41,18 +45,24 @@ function promtoolRun(args: string[]): { ok: boolean; output: string } {
   }
 }
 
-describe.skipIf(promtool.skipReason !== undefined)('promtool', () => {
+describe.each(PROMTOOLS)('$version', ({ tool }) => {
+  if (tool.skipReason !== undefined) {
+    it.skip(tool.skipReason, () => undefined);
+    return;
+  }
+  const promtool = tool.path ?? 'promtool';
+
   it.each([{ file: 'prometheus/statusmate.rules.yml' }, { file: 'helm/statusmate-exporter/files/prometheus/statusmate.rules.yml' }])(
     'accepts $file (promtool check rules)',
     ({ file }) => {
-      const result = promtoolRun(['check', 'rules', join(ROOT, file)]);
+      const result = promtoolRun(promtool, ['check', 'rules', join(ROOT, file)]);
       expect(result.output).toContain('SUCCESS');
       expect(result.ok, result.output).toBe(true);
     },
   );
 
   it.each(testFiles.map((file) => ({ file: file.slice(ROOT.length + 1) })))('passes the unit tests of $file (promtool test rules)', ({ file }) => {
-    const result = promtoolRun(['test', 'rules', file]);
+    const result = promtoolRun(promtool, ['test', 'rules', file]);
     expect(result.ok, result.output).toBe(true);
     expect(result.output).toContain('SUCCESS');
   });
@@ -65,7 +75,7 @@ describe.skipIf(promtool.skipReason !== undefined)('promtool', () => {
     const dir = mkdtempSync(join(tmpdir(), 'statusmate-rules-'));
     try {
       writeFileSync(join(dir, 'broken.test.yml'), broken);
-      const result = promtoolRun(['test', 'rules', join(dir, 'broken.test.yml')]);
+      const result = promtoolRun(promtool, ['test', 'rules', join(dir, 'broken.test.yml')]);
       expect(result.ok).toBe(false);
       expect(result.output).toContain('StatusMateComponentMajorOutage');
       expect(result.output).toContain('severity="page"');
@@ -115,6 +125,20 @@ describe('rule unit tests', () => {
     });
     expect(twoReplicaFiring.map((test) => test.name)).not.toEqual([]);
   });
+
+  const counterTests = unitTests.filter((test) => test.promql_expr_test?.some((check) => check.expr.includes('increase(')));
+  it.each(PERSISTED_COUNTERS.map(({ metric }) => ({ metric, record: RECORD.counter(metric) })))(
+    '$record has a promtool case for a pod replacement and one for two replicas, each checking increase()',
+    ({ metric, record }) => {
+      const cases = counterTests.filter((test) => test.promql_expr_test?.some((check) => check.expr.includes(`increase(${record}[`)));
+      const pods = (test: (typeof cases)[number]) =>
+        new Set(test.input_series.filter((input) => input.series.startsWith(`${metric}{`)).map((input) => /pod="([^"]+)"/.exec(input.series)?.[1]));
+      // A replacement: the old pod's series ends (stale) and a new pod's begins later.
+      const replacement = cases.some((test) => pods(test).size === 2 && test.input_series.some((input) => input.values.includes('stale')));
+      const replicas = cases.some((test) => pods(test).size === 2 && test.input_series.every((input) => !input.values.includes('stale')));
+      expect({ replacement, replicas }).toEqual({ replacement: true, replicas: true });
+    },
+  );
 
   it('the recording rules the dashboards read have expression tests', () => {
     const tested = new Set(unitTests.flatMap((test) => (test.promql_expr_test ?? []).map((check) => check.expr)));
@@ -167,6 +191,7 @@ describe('rules file', () => {
         'StatusMateWebhooksRefusedLimit',
         'StatusMateComponentMajorOutage',
         'StatusMateComponentPartialOutage',
+        'StatusMateComponentUnknownImpact',
         'StatusMateExporterAbsent',
         'StatusMateExporterDown',
         'StatusMateExporterReplicaDown',
@@ -179,6 +204,21 @@ describe('rules file', () => {
       ].sort(),
     );
   });
+
+  it('records every counter and histogram the store keeps (every one outside PROCESS_FAMILIES), and no per-process one', () => {
+    const persisted = collectStateFamilies().filter((family) => !PROCESS_FAMILIES.includes(family.name));
+    const expected = persisted.flatMap((family) =>
+      family.type === 'histogram' ? [`${family.name}_bucket`, `${family.name}_sum`, `${family.name}_count`] : family.type === 'counter' ? [family.name] : [],
+    );
+    expect(PERSISTED_COUNTERS.map(({ metric }) => metric).sort()).toEqual(expected.sort());
+  });
+
+  it.each(rules.map((rule) => ({ name: rule.alert ?? rule.record ?? '', expr: rule.expr })))(
+    '$name takes increase() and rate() of persisted counters only from their recorded series',
+    ({ expr }) => {
+      expect(rawPersistedCounterRates(expr, new Set(PERSISTED_COUNTERS.map(({ metric }) => metric)))).toEqual([]);
+    },
+  );
 
   it('names recording rules level:metric:operations', () => {
     for (const rule of records) expect(rule.record).toMatch(/^[a-z_]+:[a-z_]+:[a-z0-9_]+$/);
@@ -213,8 +253,14 @@ describe('rules file', () => {
   );
 
   const domainAlerts = alerts.filter((rule) => metricNames(rule.expr).some((name) => DOMAIN_METRICS.has(name) || name.startsWith('status_page_component:')));
-  it('alerts on status pages exist for components (with two burn-rate windows), incidents and maintenances', () => {
-    expect(domainAlerts.length).toBe(6 + DEFAULT_CONFIG.slo.burnRateAlerts.length);
+  it('alerts on status pages exist for components (with four burn-rate windows), incidents and maintenances', () => {
+    expect(DEFAULT_CONFIG.slo.burnRateAlerts.map((pair) => `${pair.long}/${pair.short} ${pair.severity}`)).toEqual([
+      '1h/5m critical',
+      '6h/30m critical',
+      '1d/2h warning',
+      '3d/6h warning',
+    ]);
+    expect(domainAlerts.length).toBe(7 + DEFAULT_CONFIG.slo.burnRateAlerts.length);
   });
 
   it.each(domainAlerts.map((rule) => ({ alert: rule.alert ?? '', rule })))(

@@ -136,7 +136,7 @@ export function healthDashboard(): Dashboard {
     .withRow(new RowBuilder('Webhooks'))
     .withPanel(
       timeseries('Webhooks by type and outcome', 'Webhook requests per second, by event type and outcome, across replicas.', 'reqps', 24).withTarget(
-        query('A', `sum by (type, outcome) (rate(${requests('')}[$__rate_interval]))`, { legend: '{{type}} {{outcome}}' }),
+        query('A', `sum by (event_type, outcome) (rate(${requests('')}[$__rate_interval]))`, { legend: '{{event_type}} {{outcome}}' }),
       ),
     )
     .withPanel(

@@ -18,6 +18,7 @@ import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat'
 import { PanelBuilder as StateTimelinePanel } from '@grafana/grafana-foundation-sdk/statetimeline';
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
+import { RECORD } from '../../mixin/rules.js';
 import { METRIC } from '../../src/metrics/names.js';
 import {
   DATASOURCE,
@@ -58,9 +59,12 @@ const withName = (expr: string) => `${expr} * on (${INSTALL_BY}status_page, comp
 const incidentTitle = `max by (${INSTALL_BY}status_page, incident_uuid, title) (${METRIC.incidentInfo}{${PAGE}})`;
 const maintenanceTitle = `max by (${INSTALL_BY}status_page, maintenance_uuid, title, state) (${METRIC.maintenanceInfo}{${PAGE}})`;
 
-/** A per-status-page counter's increase, counted once however many replicas report it. */
+/**
+ * A persisted counter's increase, from its recorded series: one per install and status page,
+ * continuous when a pod is replaced and single however many replicas serve it.
+ */
 function pageIncrease(counter: string, range: string): string {
-  return `sum(max by (${INSTALL_BY}status_page) (increase(${counter}{${PAGE}}[${range}])))`;
+  return `sum(increase(${RECORD.counter(counter)}{${PAGE}}[${range}]))`;
 }
 
 function componentsByImpact(): StatPanel {
@@ -283,8 +287,7 @@ function perDay(title: string, description: string, series: Array<[string, strin
 }
 
 function durationStat(title: string, description: string, histogram: string): StatPanel {
-  const quantile = (q: number) =>
-    `histogram_quantile(${q}, sum by (le) (max by (${INSTALL_BY}status_page, le) (increase(${histogram}_bucket{${PAGE}}[$__range]))))`;
+  const quantile = (q: number) => `histogram_quantile(${q}, sum by (le) (increase(${RECORD.counter(`${histogram}_bucket`)}{${PAGE}}[$__range])))`;
   const mean = `${pageIncrease(`${histogram}_sum`, '$__range')} / ${pageIncrease(`${histogram}_count`, '$__range')}`;
   return new StatPanel()
     .title(title)
@@ -360,7 +363,7 @@ function burnRate(): TimeseriesPanel {
     .title('Error budget burn rate (1 hour)')
     .description(
       `How many times faster than allowed each component spent its error budget over the last hour (1 = exactly the ${SLO.availabilityObjective * 100}% objective). ` +
-        `StatusMateComponentErrorBudgetBurn pages above ${fast?.burnRate ?? 14.4} (over 1h and 5m) and warns above ${slow?.burnRate ?? 6} (over 6h and 30m).`,
+        `StatusMateComponentErrorBudgetBurn ${SLO.burnRateAlerts.map((pair) => `${pair.severity === 'critical' ? 'pages' : 'opens a ticket'} above ${pair.burnRate} (over ${pair.long} and ${pair.short})`).join(', ')}.`,
     )
     .span(12)
     .height(8)

@@ -36,7 +36,7 @@ export type OpenMetricsParts = { head: Lent; tail: Buffer };
 
 /** The three per-component families, in the order they are written. */
 const COMPONENT_FAMILIES = [
-  [METRIC.componentImpact, 'Current impact of a component as a StateSet: 1 for its impact, 0 for each other.'],
+  [METRIC.componentImpact, 'Current impact of a component, one series per impact: 1 for its impact, 0 for each other.'],
   [
     METRIC.componentImpactLevel,
     'Current impact level of a component: 0 operational, 1 under maintenance, 2 degraded performance, 3 partial outage, 4 major outage, -1 unknown.',

@@ -88,7 +88,7 @@ export const LABEL = {
   maintenanceUuid: 'maintenance_uuid',
   title: 'title',
   state: 'state',
-  type: 'type',
+  eventType: 'event_type',
   outcome: 'outcome',
   version: 'version',
   revision: 'revision',
@@ -104,7 +104,7 @@ export { DURATION_BUCKETS } from '../domain/buckets.js';
  */
 export const REQUEST_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** The `type` label takes one of the six types, or `unknown` when the body names none we know. */
+/** The `event_type` label takes one of the six types, or `unknown` when the body names none we know. */
 export const WEBHOOK_TYPE_LABELS = [...EVENT_TYPES, 'unknown'] as const;
 export type WebhookTypeLabel = (typeof WEBHOOK_TYPE_LABELS)[number];
 

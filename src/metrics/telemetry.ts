@@ -7,6 +7,9 @@ import { LABEL, METRIC, OUTCOMES, REQUEST_DURATION_BUCKETS, WEBHOOK_TYPE_LABELS,
 
 export type BuildInfo = { version: string; revision: string };
 
+/** prom-client default metrics left out of /metrics (see the constructor). */
+export const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
+
 /** The exporter's own health, in a registry of its own per app instance (never prom-client's global one). */
 export class Telemetry {
   readonly registry = new Registry();
@@ -21,16 +24,19 @@ export class Telemetry {
   constructor(health: StoreHealth, build: BuildInfo, foldStats?: () => FoldStats) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // Gauges that prom-client names like counters (promtool check metrics refuses a non-counter
+    // ending in _total); the per-type gauges of the same name without _total add up to them.
+    for (const name of GAUGES_NAMED_LIKE_COUNTERS) this.registry.removeSingleMetric(name);
     this.requests = new Counter({
       name: METRIC.webhookRequests,
       help: 'Webhook requests by event type and outcome.',
-      labelNames: [LABEL.type, LABEL.outcome],
+      labelNames: [LABEL.eventType, LABEL.outcome],
       registers,
     });
     this.retries = new Counter({
       name: METRIC.webhookRetries,
       help: 'Webhook deliveries that StatusMate marked as retries (delivery_attempt > 0).',
-      labelNames: [LABEL.type],
+      labelNames: [LABEL.eventType],
       registers,
     });
     this.duration = new Histogram({
@@ -69,8 +75,8 @@ export class Telemetry {
     // Every series exists from start-up, so rate() and increase() see the first event.
     for (const limit of LIMIT_NAMES) this.limitRefusals.inc({ limit }, 0);
     for (const type of WEBHOOK_TYPE_LABELS) {
-      this.retries.inc({ type }, 0);
-      for (const outcome of OUTCOMES) this.requests.inc({ type, outcome }, 0);
+      this.retries.inc({ [LABEL.eventType]: type }, 0);
+      for (const outcome of OUTCOMES) this.requests.inc({ [LABEL.eventType]: type, outcome }, 0);
     }
   }
 
@@ -120,8 +126,8 @@ export class Telemetry {
   }
 
   webhook(type: WebhookTypeLabel, outcome: Outcome, seconds: number, retry: boolean): void {
-    this.requests.inc({ type, outcome });
-    if (retry) this.retries.inc({ type });
+    this.requests.inc({ [LABEL.eventType]: type, outcome });
+    if (retry) this.retries.inc({ [LABEL.eventType]: type });
     this.duration.observe(seconds);
   }
 

@@ -142,7 +142,7 @@ describe('per-page tokens', () => {
     const elsewhere = await post(componentEvent(API, 'major_outage'), 'acme-token', '/webhook?status_page=unknown-page');
     expect(elsewhere.status).toBe(403);
     expect(app.commits()).toBe(0);
-    expect(sampleValue(await metrics(), 'statusmate_webhook_requests_total', { type: 'component_impact_updated', outcome: 'unauthorized' })).toBe(2);
+    expect(sampleValue(await metrics(), 'statusmate_webhook_requests_total', { event_type: 'component_impact_updated', outcome: 'unauthorized' })).toBe(2);
   });
 
   it('keeps WEBHOOK_TOKEN as the token of every page, and 401 for a token nobody set', async () => {

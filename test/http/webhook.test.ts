@@ -27,7 +27,7 @@ const current = (): TestApp => {
 
 const post = (body: unknown, path = '/webhook') => request(current().main).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
 const metrics = async () => (await request(current().main).get('/metrics')).text;
-const requestsTotal = (text: string, type: string, outcome: string) => sampleValue(text, 'statusmate_webhook_requests_total', { type, outcome });
+const requestsTotal = (text: string, type: string, outcome: string) => sampleValue(text, 'statusmate_webhook_requests_total', { event_type: type, outcome });
 
 describe('POST /webhook with the seed examples', () => {
   it.each(SEEDS)('accepts %s sent verbatim and commits it', async (name) => {
@@ -64,7 +64,7 @@ describe('POST /webhook answers', () => {
     expect(retry.body.status).toBe('duplicate');
     const text = await metrics();
     expect(requestsTotal(text, 'component_impact_updated', 'duplicate')).toBe(1);
-    expect(sampleValue(text, 'statusmate_webhook_retries_total', { type: 'component_impact_updated' })).toBe(1);
+    expect(sampleValue(text, 'statusmate_webhook_retries_total', { event_type: 'component_impact_updated' })).toBe(1);
   });
 
   it('200 stale for an event older than the one applied, leaving the state as it was', async () => {

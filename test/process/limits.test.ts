@@ -39,7 +39,7 @@ describe('limits, through the real process on a real SQLite file', () => {
     expect(sampleValue(text, 'statusmate_limit_refusals_total', { limit: 'active_incidents' })).toBe(1);
     expect(sampleValue(text, 'statusmate_limit_refusals_total', { limit: 'active_maintenances' })).toBe(1);
     expect(sampleValue(text, 'statusmate_limit_refusals_total', { limit: 'status_pages' })).toBe(1);
-    expect(sampleValue(text, 'statusmate_webhook_requests_total', { type: 'incident_created', outcome: 'refused_limit' })).toBe(1);
+    expect(sampleValue(text, 'statusmate_webhook_requests_total', { event_type: 'incident_created', outcome: 'refused_limit' })).toBe(1);
     expect(sampleValue(text, 'statusmate_incidents_active')).toBe(2);
     expect(text).not.toContain('status_page="third"');
     expect(

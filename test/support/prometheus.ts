@@ -16,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { z } from 'zod';
 import { METRIC } from '../../src/metrics/names.js';
+import { GAUGES_NAMED_LIKE_COUNTERS } from '../../src/metrics/telemetry.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RULES_FILE = join(ROOT, 'prometheus', 'statusmate.rules.yml');
@@ -62,7 +63,8 @@ export function recordedNames(file: RulesFile = loadRules()): Set<string> {
 export async function knownMetricNames(): Promise<Set<string>> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const processMetrics = (await registry.getMetricsAsJSON()).map((metric) => metric.name);
+  const left: readonly string[] = GAUGES_NAMED_LIKE_COUNTERS;
+  const processMetrics = (await registry.getMetricsAsJSON()).map((metric) => metric.name).filter((name) => !left.includes(name));
   const exporter = Object.values(METRIC).flatMap((name) => [name, `${name}_bucket`, `${name}_sum`, `${name}_count`]);
   return new Set([...exporter, ...recordedNames(), 'up', ...processMetrics]);
 }
@@ -207,6 +209,17 @@ export function unreducedDomainSelectors(expr: string): string[] {
     .map(({ metric }) => metric);
 }
 
+/**
+ * The persisted counters that an `increase()`, `rate()` or `irate()` reads raw. A pod that
+ * replaces another starts the raw series anew under its own pod and instance, so such a query
+ * counts one pod's part; the recorded series (RECORD.counter) go on across pods.
+ */
+export function rawPersistedCounterRates(expr: string, persisted: ReadonlySet<string>): string[] {
+  return [...expr.matchAll(/\b(?:increase|rate|irate)\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)/g)]
+    .map((match) => match[1] ?? '')
+    .filter((metric) => persisted.has(metric));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Processes on loopback
 
@@ -283,7 +296,7 @@ export type Prometheus = Child & { url: string; dir: string; close: () => Promis
  */
 export async function startPrometheus(
   binary: string,
-  config: { scrapeConfigs: string; ruleFiles: string[]; interval?: string; args?: string[] },
+  config: { scrapeConfigs: string; ruleFiles: string[]; interval?: string; args?: string[]; alertmanagers?: string[] },
 ): Promise<Prometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'statusmate-prometheus-'));
   const interval = config.interval ?? '1s';
@@ -296,6 +309,14 @@ export async function startPrometheus(
       `  evaluation_interval: ${interval}`,
       'rule_files:',
       ...config.ruleFiles.map((file) => `  - ${JSON.stringify(file)}`),
+      ...(config.alertmanagers === undefined
+        ? []
+        : [
+            'alerting:',
+            '  alertmanagers:',
+            '    - static_configs:',
+            `        - targets: [${config.alertmanagers.map((target) => JSON.stringify(target)).join(', ')}]`,
+          ]),
       'scrape_configs:',
       config.scrapeConfigs,
       '',

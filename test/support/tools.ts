@@ -47,3 +47,27 @@ export function goBinDir(): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * The two promtool versions the rules are tested with: Debian's 2.42 (PROMTOOL_2_BIN or
+ * /usr/bin/promtool) and a 3.x built with `go install` (PROMTOOL_3_BIN or GOPATH/bin/promtool).
+ * Prometheus 3 changed range selectors to left-open, so a rules test can pass on one and not
+ * the other; each is found with findBinary's rule (skip outside CI, fail under CI=true).
+ */
+export function promtools(): Array<{ version: string; tool: Tool }> {
+  const goBin = goBinDir();
+  return [
+    {
+      version: 'promtool 2.x',
+      tool: findBinary('promtool 2.x', [process.env.PROMTOOL_2_BIN, '/usr/bin/promtool'], 'apt-get install -y prometheus (Debian/Ubuntu; it brings promtool)'),
+    },
+    {
+      version: 'promtool 3.x',
+      tool: findBinary(
+        'promtool 3.x',
+        [process.env.PROMTOOL_3_BIN, goBin === undefined ? undefined : join(goBin, 'promtool')],
+        'GOFLAGS=-mod=mod go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0 (or set PROMTOOL_3_BIN)',
+      ),
+    },
+  ];
+}
