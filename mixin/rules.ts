@@ -350,6 +350,22 @@ export function buildRules(config: MixinConfig): RulesFile {
             `The store of {{ $labels.instance }} ${inInstall} has been down for ${spoken(a.storeDown.for)}. The replica answers webhooks with 503 and is not ready; StatusMate retries for a while, then drops the events.`,
           ),
           alert(
+            'StatusMateStoreFoldLagging',
+            a.storeFoldLagging,
+            // Per replica: each folds the log on its own.
+            `${METRIC.storeFoldLagSeconds}${sel()} > ${a.storeFoldLagging.thresholdSeconds}`,
+            "A statusmate-exporter replica's state is behind its log.",
+            `{{ $labels.instance }} ${inInstall} has folded its log up to {{ $value | humanizeDuration }} behind the log's last entry for ${spoken(a.storeFoldLagging.for)}. It serves an older state than the other replicas, and its readiness fails while it does not catch up.`,
+          ),
+          alert(
+            'StatusMateStoreSnapshotStale',
+            a.storeSnapshotStale,
+            // Only while entries keep coming: a quiet status page needs no new snapshot.
+            `(${METRIC.storeSnapshotAge}${sel()} > ${a.storeSnapshotStale.thresholdSeconds})\nand\n(rate(${METRIC.storeEntriesFolded}${sel()}[${a.storeSnapshotStale.window}]) > 0)`,
+            'statusmate-exporter has not written a snapshot of its log for a long time.',
+            `The newest snapshot known to {{ $labels.instance }} ${inInstall} is {{ $value | humanizeDuration }} old while events keep coming, for ${spoken(a.storeSnapshotStale.for)}. The log is not trimmed meanwhile: it grows (in Redis memory, or the SQLite file), and a start folds all of it.`,
+          ),
+          alert(
             'StatusMateStatusPagesFileInvalid',
             a.statusPagesFileInvalid,
             // Per replica: each replica reads its own STATUS_PAGES_FILE (SIGHUP, POST /-/reload).

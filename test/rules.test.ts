@@ -200,6 +200,8 @@ describe('rules file', () => {
         'StatusMateMaintenanceOverrunning',
         'StatusMateStatusPagesFileInvalid',
         'StatusMateStoreDown',
+        'StatusMateStoreFoldLagging',
+        'StatusMateStoreSnapshotStale',
         'StatusMateWebhooksRejected',
       ].sort(),
     );

@@ -176,6 +176,34 @@ export function healthDashboard(): Dashboard {
         ),
     )
 
+    .withRow(new RowBuilder('Store'))
+    .withPanel(
+      timeseries(
+        'Fold lag',
+        "How far each replica's state is behind the end of its log, in seconds of log time. Normally 0; a replica that stays behind is not ready (alert StatusMateStoreFoldLagging).",
+        's',
+        8,
+      ).withTarget(query('A', `${METRIC.storeFoldLagSeconds}{${JOB}}`, { legend: '{{instance}}' })),
+    )
+    .withPanel(
+      timeseries(
+        'Log entries folded',
+        'Log entries each replica folds per second: the event rate its store sees (replays after a restart included).',
+        'ops',
+        8,
+      ).withTarget(query('A', `rate(${METRIC.storeEntriesFolded}{${JOB}}[$__rate_interval])`, { legend: '{{instance}}' })),
+    )
+    .withPanel(
+      timeseries(
+        'Snapshot age and failures',
+        'Age of the newest snapshot each replica knows of (snapshots trim the log; alert StatusMateStoreSnapshotStale), and snapshots it failed to write.',
+        's',
+        8,
+      )
+        .withTarget(query('A', `${METRIC.storeSnapshotAge}{${JOB}}`, { legend: '{{instance}} age' }))
+        .withTarget(query('B', `increase(${METRIC.storeSnapshotFailures}{${JOB}}[$__rate_interval])`, { legend: '{{instance}} failures' })),
+    )
+
     .withRow(new RowBuilder('Process'))
     .withPanel(
       timeseries('Memory', 'Resident memory and V8 heap in use, per replica.', 'bytes', 8)

@@ -15,7 +15,7 @@ import type { SyntaxNode } from '@lezer/common';
 import { parse as parseYaml } from 'yaml';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { z } from 'zod';
-import { METRIC } from '../../src/metrics/names.js';
+import { METRIC, PROCESS_FAMILIES } from '../../src/metrics/names.js';
 import { GAUGES_NAMED_LIKE_COUNTERS } from '../../src/metrics/telemetry.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -176,17 +176,8 @@ export function metricNames(expr: string): string[] {
   return [...new Set(selectors(expr).map((selector) => selector.metric))];
 }
 
-/** Metrics describing the status pages: the same on every replica, so replicas must be reduced. */
-const TELEMETRY: ReadonlySet<string> = new Set([
-  METRIC.webhookRequests,
-  METRIC.webhookRetries,
-  METRIC.webhookRequestDuration,
-  METRIC.storeUp,
-  METRIC.buildInfo,
-  METRIC.configReloadSuccessful,
-  METRIC.configReloadSuccessTime,
-]);
-export const DOMAIN_METRICS: ReadonlySet<string> = new Set(Object.values(METRIC).filter((name) => !TELEMETRY.has(name)));
+/** Metrics describing the status pages: the same on every replica, so replicas must be reduced (PROCESS_FAMILIES are per process). */
+export const DOMAIN_METRICS: ReadonlySet<string> = new Set(Object.values(METRIC).filter((name) => !PROCESS_FAMILIES.includes(name)));
 
 function baseName(metric: string): string {
   return metric.replace(/_(bucket|sum|count)$/, '');
