@@ -141,6 +141,12 @@ function maintenanceItem(m: MaintenanceView, now: number): string {
     : `<li class="overdue"><strong>${escapeHtml(m.title)}</strong> — <strong class="warn">overdue</strong>: ${escapeHtml(words(m.state))}, ${escapeHtml(late)}; ${window}</li>`;
 }
 
+/**
+ * Components shown per page, worst first: what a person reads, and a bound on the page's bytes
+ * (10,000 components would be megabytes). The rest are counted, and the state API has them all.
+ */
+export const LANDING_COMPONENTS_PER_PAGE = 100;
+
 function pageSection(page: StatusPageView, now: number): string {
   const title = page.name ?? page.id;
   const subtitle = [
@@ -154,11 +160,12 @@ function pageSection(page: StatusPageView, now: number): string {
     page.components.length === 0
       ? '<p class="none">No components known yet: declare them in STATUS_PAGES_FILE, or wait for a webhook that names one.</p>'
       : `<table><thead><tr><th>Component</th><th>Impact</th><th>Last change</th></tr></thead><tbody>${orderComponents(page.components)
+          .slice(0, LANDING_COMPONENTS_PER_PAGE)
           .map(
             (c) =>
               `<tr data-component="${escapeHtml(c.uuid)}"><td>${escapeHtml(c.name)}</td><td>${impactBadge(c.impact)}</td><td>${c.reported ? when(c.last_change_at, now) : `declared ${when(c.last_change_at, now)}, no webhook yet`}</td></tr>`,
           )
-          .join('')}</tbody></table>`;
+          .join('')}</tbody></table>${moreComponents(page)}`;
   const incidents =
     page.incidents.length === 0
       ? '<p class="none">No active incident.</p>'
@@ -177,6 +184,14 @@ ${incidents}
 <h3>Maintenances</h3>
 ${maintenances}
 </section>`;
+}
+
+/** The line under a table cut at LANDING_COMPONENTS_PER_PAGE: how many more, and how good they are at worst. */
+function moreComponents(page: StatusPageView): string {
+  const rest = orderComponents(page.components).slice(LANDING_COMPONENTS_PER_PAGE);
+  if (rest.length === 0) return '';
+  const worst = rest[0]?.impact ?? OPERATIONAL;
+  return `<p class="more">… and ${rest.length} more ${rest.length === 1 ? 'component' : 'components'}, none worse than ${impactBadge(worst)}: all of them in <a href="/api/v1/state?status_page=${encodeURIComponent(page.id)}">/api/v1/state?status_page=${escapeHtml(page.id)}</a></p>`;
 }
 
 function deliveriesSection(view: StateView, now: number): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { orderPages, overdue, renderLandingPage, summaryLine } from '../../src/ui/landing.js';
+import { LANDING_COMPONENTS_PER_PAGE, orderPages, overdue, renderLandingPage, summaryLine } from '../../src/ui/landing.js';
 import { fourPages, NOW } from './landing-view.js';
 
 const text = (html: string) =>
@@ -62,5 +62,30 @@ describe('incidents and maintenances on the landing page', () => {
     const html = text(renderLandingPage(fourPages({ overdueMaintenance: true }), NOW));
     expect(html).toContain('Database upgrade — overdue : in progress, scheduled to end 2 h ago, not finished');
     expect(html).toContain('Next week — scheduled, window in 7 d');
+  });
+});
+
+describe('the landing page size', () => {
+  it('shows the worst components of a page up to a cap, counts the rest and links to all of them, so 10,000 components stay small', () => {
+    const view = fourPages();
+    const page = view.status_pages[0];
+    if (!page) throw new Error('no page');
+    const template = page.components[0];
+    if (!template) throw new Error('no component');
+    page.components = Array.from({ length: 10_000 }, (_, n) => ({
+      ...template,
+      uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+      name: `Component ${String(n).padStart(5, '0')}`,
+      impact: n === 9_999 ? 'major_outage' : 'operational',
+    }));
+    const html = renderLandingPage(view, NOW);
+    const rows = html.match(/<tr data-component=/g) ?? [];
+    const otherRows = view.status_pages.slice(1).reduce((sum, p) => sum + Math.min(p.components.length, LANDING_COMPONENTS_PER_PAGE), 0);
+    expect(rows.length).toBe(LANDING_COMPONENTS_PER_PAGE + otherRows);
+    // The one outage of the 10,000 is among those shown: worst first.
+    expect(html).toContain('Component 09999');
+    expect(text(html)).toContain(`… and ${10_000 - LANDING_COMPONENTS_PER_PAGE} more components, none worse than`);
+    expect(html).toContain(`/api/v1/state?status_page=${page.id}`);
+    expect(html.length).toBeLessThan(200_000);
   });
 });
