@@ -202,11 +202,26 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       delivery_attempt: event.deliveryAttempt,
     };
     const retry = (event.deliveryAttempt ?? 0) > 0;
-    if (placement?.conflict) reportConflict(deps, event, placement.conflict);
     if (!scopeAllows(scope, event.statusPage)) {
       // A page's own token (token_env) used for another page: known, but not allowed here.
       const error = `this token is not valid for status page ${JSON.stringify(event.statusPage)}`;
       return { status: 403, body: { error, issues: [] }, log: { ...log, outcome: 'unauthorized', error: 'token not valid for this status page' }, retry };
+    }
+    if (placement?.conflict) reportConflict(deps, event, placement.conflict);
+    if (placement?.unknown) {
+      // A typo in ?status_page= (or a page not declared yet) must not make permanent state.
+      deps.telemetry.pageConflict('unknown_page');
+      deps.logger.warn(
+        { status_page: event.statusPage, event_uuid: event.uuid, type: event.type, from: placement.from, reason: 'unknown_page' },
+        'refused: the status page is not declared in STATUS_PAGES_FILE (declare it, fix ?status_page=, or set LEARN_STATUS_PAGES=true)',
+      );
+      const error = `status page ${JSON.stringify(echo(event.statusPage))} is not declared in STATUS_PAGES_FILE: declare it, fix ?status_page=, or set LEARN_STATUS_PAGES=true`;
+      return {
+        status: 422,
+        body: { error, status_page: event.statusPage, issues: [{ path: UNKNOWN_PAGE_PATH[placement.from], message: 'not a declared status page' }] },
+        log: { ...log, outcome: 'invalid', error: 'status page not declared' },
+        retry,
+      };
     }
     try {
       const decision = await deps.ingestor.ingest(event, receivedAt);
@@ -257,6 +272,9 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     logRequest(deps.logger, req, req.url, answer.status, started, answer.log);
   };
 }
+
+/** Where an unknown page came from, as the path of the 422's issue. */
+const UNKNOWN_PAGE_PATH = { url: 'query.status_page', meta: 'meta.status_page', components: 'meta', default: 'DEFAULT_STATUS_PAGE' } as const;
 
 const CONFLICT_MESSAGE = {
   several_pages:
