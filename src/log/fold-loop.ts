@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatusMateEvent } from '../domain/event.js';
+import { forget, type ForgetDecision, type ForgetTarget } from '../domain/forget.js';
 import type { Overlay } from '../domain/inventory.js';
 import { prune } from '../domain/prune.js';
 import { reduce, type Decision, type Limits } from '../domain/reducer.js';
@@ -9,7 +10,7 @@ import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
 import { LogBehind, LogLost, StoreError, type EntryFields, type LogStore, type Position, type StoredEntry } from '../store/store.js';
-import { decodeEntry, encodeEntry, entryBytes } from './entry.js';
+import { decodeEntry, encodeEntry, encodeForget, entryBytes, type ForgetEntry } from './entry.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from './snapshot.js';
 
 /**
@@ -68,10 +69,10 @@ export type FoldStats = {
 };
 
 type Waiter = {
-  decision: Decision | undefined;
+  decision: Decision | ForgetDecision | undefined;
   /** Set once the store said the entry is durable. */
   durable: boolean;
-  resolve: (decision: Decision) => void;
+  resolve: (decision: Decision | ForgetDecision) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 };
@@ -191,14 +192,30 @@ export class FoldLoop implements EventSink, StoreHealth {
     if (this.store.readsAreDurable && (event.deliveryAttempt ?? 0) >= 1 && this.state.seen.has(dedupKey(event))) {
       return Promise.resolve({ outcome: 'duplicate', patch: emptyPatch(), notices: [] });
     }
+    return this.enqueue((origin) => encodeEntry(origin, event, this.options.limits, this.options.retentionSeconds)) as Promise<Decision>;
+  }
+
+  /**
+   * Appends an operator's forget to the log and resolves with its fold, as ingest does for an
+   * event: once it is durable and folded here (every other process folds the same entry).
+   */
+  forget(target: ForgetTarget): Promise<ForgetDecision> {
+    if (this.refusal !== undefined) return Promise.reject(new StoreError(`not stored: ${this.refusal}`));
+    if (this.closing) return Promise.reject(new StoreError('not stored: the exporter is shutting down'));
+    if (!this.store.connected() || !this.synced) return Promise.reject(new StoreError(`not stored: the ${this.store.kind} store is unavailable`));
+    return this.enqueue((origin) => encodeForget(origin, target, this.options.limits, this.options.retentionSeconds)) as Promise<ForgetDecision>;
+  }
+
+  /** Queues an entry for the next append; resolves with its fold's decision, or rejects after answerTimeoutMs. */
+  private enqueue(fields: (origin: string) => EntryFields): Promise<Decision | ForgetDecision> {
     const origin = `${this.processId}:${this.sequence++}`;
-    return new Promise<Decision>((resolve, reject) => {
+    return new Promise<Decision | ForgetDecision>((resolve, reject) => {
       const timer = setTimeout(
         () => this.fail(origin, new StoreError(`not stored: no answer from the ${this.store.kind} store within ${this.answerTimeoutMs} ms`)),
         this.answerTimeoutMs,
       );
       this.waiting.set(origin, { decision: undefined, durable: false, resolve, reject, timer });
-      this.queue.push({ origin, fields: encodeEntry(origin, event, this.options.limits, this.options.retentionSeconds) });
+      this.queue.push({ origin, fields: fields(origin) });
       this.schedule();
     });
   }
@@ -409,9 +426,11 @@ export class FoldLoop implements EventSink, StoreHealth {
       }
     }
     const limits: Limits = { ...this.options.limits, ...entry.limits };
+    if (parsed.kind === 'forget') return this.foldForget(stored, parsed.entry, limits);
+    const event = parsed.entry.event;
     let decision: Decision;
     try {
-      decision = reduce(this.state, entry.event, dedupKey(entry.event), stored.time, limits);
+      decision = reduce(this.state, event, dedupKey(event), stored.time, limits);
     } catch (error) {
       // A reducer bug: every process of this version throws alike, so skipping keeps them equal.
       this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding a log entry failed; skipped');
@@ -420,6 +439,30 @@ export class FoldLoop implements EventSink, StoreHealth {
       return true;
     }
     if (decision.outcome !== 'duplicate') applyPatch(this.state, decision.patch);
+    this.advance(stored);
+    this.settle(entry.origin, (waiter) => (waiter.decision = decision));
+    return true;
+  }
+
+  /**
+   * Folds an operator's forget: every process removes the same records at the same entry. The
+   * declared pages and components come back at once from the overlay (they are in the file).
+   */
+  private foldForget(stored: StoredEntry, entry: ForgetEntry, limits: Limits): boolean {
+    let decision: ForgetDecision;
+    try {
+      decision = forget(this.state, entry.target, stored.time, limits.maxClockSkewSeconds);
+    } catch (error) {
+      this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding a forget failed; skipped');
+      this.advance(stored);
+      this.fail(entry.origin, new Error(`the forget could not be folded: ${asError(error).message}`));
+      return true;
+    }
+    if (decision.found) {
+      applyPatch(this.state, decision.patch);
+      this.applyOverlay();
+      this.logger.info({ entry: stored.position, forget: entry.target }, 'forgot what an operator asked to');
+    }
     this.advance(stored);
     this.settle(entry.origin, (waiter) => (waiter.decision = decision));
     return true;
