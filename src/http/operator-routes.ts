@@ -86,9 +86,10 @@ const isJson = (contentType: string | undefined) => /^application\/json\s*(?:;|$
 const isJsonRequest = (req: { headers: { 'content-type'?: string } }) => isJson(req.headers['content-type']);
 
 /**
- * The routes for the people running the exporter: the landing page, the state API and the
- * reload. None of them changes the state but the reload. Every one runs `deps.guard` first, so a
- * refused request costs no rendering and no read of the file.
+ * The routes for the people running the exporter: the landing page, the state API, the reload
+ * and the forget. Only the forget (through the log) and the reload (the overlay) change the
+ * state. Every one runs `deps.guard` first, so a refused request costs no rendering, no read of
+ * the file and no read of a body.
  */
 export function operatorRoutes(deps: OperatorDeps): Router {
   const exporterInfo = (inventory: Inventory, access: WebhookAccess): StateView['exporter'] => ({

@@ -108,6 +108,22 @@ describe('POST /-/forget', () => {
     expect(sampleValue(await metrics(app), 'statusmate_component_impact', { component_uuid: WEBSITE, impact: 'major_outage' })).toBe(1);
   });
 
+  it('is refused 403 on the webhook port without WEBHOOK_TOKEN, and served without a token on METRICS_PORT alone', async () => {
+    const open = await start({ tokens: [] });
+    await webhook(open, component(WEBSITE, 'major_outage'));
+    const refused = await forgetRequest(open, { status_page: 'shop' }, null);
+    expect(refused.status).toBe(403);
+    expect(open.fold.state.pages.has('shop')).toBe(true);
+
+    const split = await start({ separateMetrics: true });
+    await webhook(split, component(WEBSITE, 'major_outage'));
+    expect((await forgetRequest(split, { status_page: 'shop' })).status).toBe(404);
+    if (!split.metrics) throw new Error('expected a metrics app');
+    const served = await request(split.metrics).post('/-/forget').set('Content-Type', 'application/json').send('{"status_page":"shop"}');
+    expect(served.status).toBe(200);
+    expect(split.fold.state.pages.has('shop')).toBe(false);
+  });
+
   it('brings a declared component back from the status pages file, operational, after it is forgotten', async () => {
     const file = join(tempDir(), 'pages.yaml');
     writeFileSync(file, `status_pages:\n  - id: shop\n    components:\n      - { uuid: ${WEBSITE}, name: Website }\n`);
