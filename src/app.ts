@@ -65,6 +65,8 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
   parts.inventory.register(parts.telemetry.registry);
   const operatorDeps = {
     state: parts.ingestor.state,
+    sink: parts.ingestor,
+    logger: parts.logger,
     inventory: parts.inventory,
     deliveries,
     version: parts.about.version,

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The package's command: `statusmate-exporter [serve|send|replay|demo]`. `serve`, the default,
+// The package's command: `statusmate-exporter [serve|send|replay|demo|forget|reset-redis]`. `serve`, the default,
 // runs the exporter as `npm start` does; it is configured by environment variables only.
 import { processIo, UsageError } from './cli/io.js';
+import { FORGET_USAGE } from './cli/forget.js';
 import { REPLAY_USAGE } from './cli/replay.js';
 import { RESET_REDIS_USAGE } from './cli/reset-redis.js';
 import { SEND_USAGE } from './cli/send.js';
@@ -11,11 +12,14 @@ const USAGE = `usage: statusmate-exporter [command]
   send --url URL ...    send one test event built from flags
   replay FILE.jsonl ... send recorded webhooks in order, retrying like StatusMate
   demo                  start an exporter on a temporary store and replay the example day into it
+  forget --url URL ...  forget a status page, component, incident or maintenance on every replica
   reset-redis --yes     delete a lost or replaced shared log in Redis, so replicas start a new one
 
 ${SEND_USAGE}
 
 ${REPLAY_USAGE}
+
+${FORGET_USAGE}
 
 ${RESET_REDIS_USAGE}`;
 
@@ -30,6 +34,8 @@ async function run(argv: string[]): Promise<number | undefined> {
       return (await import('./cli/send.js')).send(args, processIo);
     case 'replay':
       return (await import('./cli/replay.js')).replay(args, processIo);
+    case 'forget':
+      return (await import('./cli/forget.js')).forgetCommand(args, processIo);
     case 'reset-redis':
       return (await import('./cli/reset-redis.js')).resetRedis(args, processIo);
     case 'demo':

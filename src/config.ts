@@ -97,6 +97,8 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_SECONDS: optional(positiveInt).transform((value) => value ?? 10),
   BUILD_REVISION: z.string().default('unknown'),
   STATUS_PAGES_FILE: optional(z.string().min(1)),
+  // With STATUS_PAGES_FILE: take events for pages the file does not declare (learn them), rather than refuse them 422.
+  LEARN_STATUS_PAGES: optional(z.enum(['true', 'false'], { error: 'must be "true" or "false"' })).transform((value) => value === 'true'),
   // Seconds between two looks at STATUS_PAGES_FILE for a change (a ConfigMap update swaps the
   // mounted file without a signal); 0 turns the watch off, leaving SIGHUP and /-/reload.
   STATUS_PAGES_WATCH_SECONDS: optional(z.coerce.number().min(0).max(3600)).transform((value) => value ?? 5),
@@ -141,6 +143,8 @@ export type Config = {
   buildRevision: string;
   /** The declared status pages and components (YAML or JSON); read at start-up and on reload. */
   statusPagesFile: string | undefined;
+  /** With statusPagesFile: events for pages it does not declare are taken (true) or refused 422 (false). */
+  learnStatusPages: boolean;
   /** Seconds between two looks at statusPagesFile for a change; 0: no watch. */
   statusPagesWatchSeconds: number;
 };
@@ -191,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
     buildRevision: e.BUILD_REVISION,
     statusPagesFile: e.STATUS_PAGES_FILE,
+    learnStatusPages: e.LEARN_STATUS_PAGES,
     statusPagesWatchSeconds: e.STATUS_PAGES_WATCH_SECONDS,
   };
 }

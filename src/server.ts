@@ -87,6 +87,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     env,
     allPagesTokens: config.webhookTokens,
     defaultStatusPage: config.defaultStatusPage,
+    learnStatusPages: config.learnStatusPages,
     logger,
     limits: { maxStatusPages: config.maxStatusPages, maxComponents: config.maxComponents },
   });

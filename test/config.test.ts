@@ -31,6 +31,7 @@ describe('configuration from the environment', () => {
       shutdownTimeoutSeconds: 10,
       buildRevision: 'unknown',
       statusPagesFile: undefined,
+      learnStatusPages: false,
       statusPagesWatchSeconds: 5,
     });
   });
@@ -49,6 +50,13 @@ describe('configuration from the environment', () => {
   it('takes STATUS_PAGES_FILE as a path, read later at start-up', () => {
     expect(loadConfig({ STATUS_PAGES_FILE: '/etc/statusmate/pages.yaml' }).statusPagesFile).toBe('/etc/statusmate/pages.yaml');
     expect(loadConfig({ STATUS_PAGES_FILE: '' }).statusPagesFile).toBeUndefined();
+  });
+
+  it('learns status pages from webhooks only when LEARN_STATUS_PAGES is "true", and names anything else', () => {
+    expect(loadConfig({ LEARN_STATUS_PAGES: 'true' }).learnStatusPages).toBe(true);
+    expect(loadConfig({ LEARN_STATUS_PAGES: 'false' }).learnStatusPages).toBe(false);
+    expect(loadConfig({ LEARN_STATUS_PAGES: '' }).learnStatusPages).toBe(false);
+    expect(() => loadConfig({ LEARN_STATUS_PAGES: 'yes' })).toThrow(/LEARN_STATUS_PAGES: must be "true" or "false"/);
   });
 
   it('looks at STATUS_PAGES_FILE for changes every 5 seconds unless STATUS_PAGES_WATCH_SECONDS says otherwise (0: never)', () => {

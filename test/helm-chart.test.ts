@@ -380,6 +380,15 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with status pages 
     expect(envOf(deployment, 'STATUS_PAGES_WATCH_SECONDS')?.value).toBe('10');
   });
 
+  it('refuses webhooks for undeclared pages by default, and learns them with config.learnStatusPages', () => {
+    expect(envOf(onlyOfKind(objects, 'Deployment'), 'LEARN_STATUS_PAGES')?.value).toBe('false');
+    const learning = renderObjects(helm, {
+      ...SCENARIOS['status pages, metrics port and extra containers'],
+      set: { 'config.learnStatusPages': 'true' },
+    }).objects;
+    expect(envOf(onlyOfKind(learning, 'Deployment'), 'LEARN_STATUS_PAGES')?.value).toBe('true');
+  });
+
   it('does not restart the pods when the pages change: the exporter reloads the mounted file itself', () => {
     const annotations = (name: string) =>
       onlyOfKind(

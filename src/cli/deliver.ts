@@ -32,7 +32,7 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 1000 };
  * a token for another page, a wrong URL, a wrong content type. Retrying them only delays the
  * answer (five tries over 15 s per event, minutes for a replay).
  */
-export const FINAL_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 404, 413, 415]);
+export const FINAL_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 404, 413, 415, 422]);
 
 /** What a retry is told: which try failed, why, and how long until the next. */
 export type RetryNotice = { attempt: number; attempts: number; reason: string; delayMs: number };

@@ -16,7 +16,7 @@ export const SEND_USAGE = `statusmate-exporter send --url URL [--token T] --type
   --title TEXT      title of the incident or maintenance, name of the component
   --status-page ID  meta.status_page of the event
   --attempts N      tries in all before giving up (default ${DEFAULT_RETRY.attempts}); never retried:
-                    HTTP 400, 401, 403, 404, 413 and 415, which the same request gets again`;
+                    HTTP 400, 401, 403, 404, 413, 415 and 422, which the same request gets again`;
 
 const uuid = z.guid({ error: 'must be a UUID' });
 const optionsSchema = z.object({

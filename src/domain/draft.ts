@@ -50,6 +50,8 @@ export class Draft {
   private readonly maintenances = new Map<string, MaintenanceRecord>();
   /** Components this event may create: admitted under MAX_COMPONENTS, not yet in the state. */
   private readonly admittedNew = new Set<string>();
+  /** Incidents and maintenances (`kind:uuid`) being forgotten: their committed holds no longer count. */
+  private readonly dropped = new Set<string>();
 
   constructor(
     private readonly state: State,
@@ -95,6 +97,16 @@ export class Draft {
 
   putMaintenance(record: MaintenanceRecord): void {
     this.maintenances.set(record.uuid, record);
+  }
+
+  /** Forgets an incident or maintenance for derive: what it holds counts no more (see forget.ts). */
+  drop(kind: 'incident' | 'maintenance', uuid: string): void {
+    this.dropped.add(`${kind}:${uuid}`);
+  }
+
+  /** The components this draft changed. */
+  changedComponents(): ComponentRecord[] {
+    return [...this.components.values()];
   }
 
   count(field: CounterField): void {
@@ -226,7 +238,7 @@ export class Draft {
     if (holders) {
       for (const holder of holders.values()) {
         const drafted = holder.kind === 'incident' ? this.incidents.has(holder.uuid) : this.maintenances.has(holder.uuid);
-        if (!drafted) consider(holder.impact, holder.stamp);
+        if (!drafted && !this.dropped.has(`${holder.kind}:${holder.uuid}`)) consider(holder.impact, holder.stamp);
       }
     }
     for (const incident of this.incidents.values()) {

@@ -1,5 +1,9 @@
 import type { StoreName } from '../config.js';
-import { Router, type RequestHandler } from 'express';
+import express, { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import type { ForgetTarget } from '../domain/forget.js';
+import type { EventSink } from '../ingest/sink.js';
+import type { Logger } from '../logger.js';
 import { deliveryView, stateView, type StateView } from '../api/state.js';
 import type { State } from '../domain/state.js';
 import type { Inventory } from '../inventory/file.js';
@@ -11,6 +15,9 @@ import { HTML_SECURITY_HEADERS } from './security.js';
 
 export type OperatorDeps = {
   state: State;
+  /** Where a forget goes: the log, like a webhook's event. */
+  sink: Pick<EventSink, 'forget'>;
+  logger: Logger;
   inventory: LiveInventory;
   deliveries: RecentDeliveries;
   version: string;
@@ -52,10 +59,37 @@ class RenderCache<T> {
 /** The path and query of a request's URL (the app's query parser is off). */
 const queryOf = (url: string): URLSearchParams => new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
 
+const uuid = z.guid({ error: 'must be a UUID' }).transform((value) => value.toLowerCase());
+
+/** POST /-/forget: a page, or one component, incident or maintenance on it. */
+export const forgetBodySchema = z
+  .strictObject({
+    status_page: z.string().min(1, { error: 'must not be empty' }).max(200, { error: 'must be at most 200 characters' }),
+    component_uuid: uuid.optional(),
+    incident_uuid: uuid.optional(),
+    maintenance_uuid: uuid.optional(),
+  })
+  .refine((body) => [body.component_uuid, body.incident_uuid, body.maintenance_uuid].filter((value) => value !== undefined).length <= 1, {
+    error: 'name at most one of component_uuid, incident_uuid and maintenance_uuid (none forgets the whole page)',
+  });
+export type ForgetBody = z.infer<typeof forgetBodySchema>;
+
+export function forgetTarget(body: ForgetBody): ForgetTarget {
+  const statusPage = body.status_page;
+  if (body.component_uuid !== undefined) return { kind: 'component', statusPage, uuid: body.component_uuid };
+  if (body.incident_uuid !== undefined) return { kind: 'incident', statusPage, uuid: body.incident_uuid };
+  if (body.maintenance_uuid !== undefined) return { kind: 'maintenance', statusPage, uuid: body.maintenance_uuid };
+  return { kind: 'page', statusPage };
+}
+
+const isJson = (contentType: string | undefined) => /^application\/json\s*(?:;|$)/i.test(contentType ?? '');
+const isJsonRequest = (req: { headers: { 'content-type'?: string } }) => isJson(req.headers['content-type']);
+
 /**
- * The routes for the people running the exporter: the landing page, the state API and the
- * reload. None of them changes the state but the reload. Every one runs `deps.guard` first, so a
- * refused request costs no rendering and no read of the file.
+ * The routes for the people running the exporter: the landing page, the state API, the reload
+ * and the forget. Only the forget (through the log) and the reload (the overlay) change the
+ * state. Every one runs `deps.guard` first, so a refused request costs no rendering, no read of
+ * the file and no read of a body.
  */
 export function operatorRoutes(deps: OperatorDeps): Router {
   const exporterInfo = (inventory: Inventory, access: WebhookAccess): StateView['exporter'] => ({
@@ -133,12 +167,51 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     else res.status(500).json({ error: result.error, issues: [] });
   };
 
+  const forget: RequestHandler = async (req, res) => {
+    if (!isJson(req.headers['content-type'])) {
+      res
+        .status(415)
+        .json({ error: 'send the forget as application/json: {"status_page":…, "component_uuid"|"incident_uuid"|"maintenance_uuid":…}', issues: [] });
+      return;
+    }
+    const parsed = forgetBodySchema.safeParse(req.body);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((issue) => ({ path: ['body', ...issue.path.map(String)].join('.'), message: issue.message }));
+      res.status(400).json({ error: `invalid forget: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, issues });
+      return;
+    }
+    const target = forgetTarget(parsed.data);
+    let decision;
+    try {
+      decision = await deps.sink.forget(target);
+    } catch (error) {
+      deps.logger.error({ err: error, forget: target }, 'forget not committed: store failed');
+      res.status(503).json({ error: 'the forget could not be stored; retry later', issues: [] });
+      return;
+    }
+    const what =
+      target.kind === 'page'
+        ? `status page ${JSON.stringify(target.statusPage)}`
+        : `${target.kind} ${target.uuid} on status page ${JSON.stringify(target.statusPage)}`;
+    if (!decision.found) {
+      res.status(404).json({ error: `no ${what}`, issues: [] });
+      return;
+    }
+    deps.logger.warn({ forget: target }, 'forgot on an operator request');
+    res.json({ status: 'forgotten', ...parsed.data });
+  };
+
   const router = Router();
   router.get('/', ...deps.guard, landing);
   router.get('/api/v1/state', ...deps.guard, state);
   router.post('/-/reload', ...deps.guard, reload);
   router.all('/-/reload', (_req, res) => {
     res.set('Allow', 'POST').status(405).json({ error: 'use POST for /-/reload', issues: [] });
+  });
+  // The guard first: a request without the token costs no body read.
+  router.post('/-/forget', ...deps.guard, express.json({ limit: '4kb', type: isJsonRequest, strict: true }), forget);
+  router.all('/-/forget', (_req, res) => {
+    res.set('Allow', 'POST').status(405).json({ error: 'use POST for /-/forget', issues: [] });
   });
   return router;
 }

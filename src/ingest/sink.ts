@@ -1,4 +1,5 @@
 import type { StatusMateEvent } from '../domain/event.js';
+import type { ForgetDecision, ForgetTarget } from '../domain/forget.js';
 import type { Decision } from '../domain/reducer.js';
 import type { State } from '../domain/state.js';
 
@@ -11,6 +12,8 @@ export interface EventSink {
   readonly state: State;
   /** Resolves once the event is durable with the reducer's decision; rejects when it could not be stored (answer 503). */
   ingest(event: StatusMateEvent, receivedAt: number): Promise<Decision>;
+  /** An operator's forget, through the log like an event: resolves once durable and folded, with what it found. */
+  forget(target: ForgetTarget): Promise<ForgetDecision>;
   /** Resolves when every event accepted so far has been answered. */
   drain(): Promise<void>;
 }

@@ -29,6 +29,8 @@ export type LiveInventoryOptions = {
   /** WEBHOOK_TOKEN: tokens for every page. */
   allPagesTokens: readonly string[];
   defaultStatusPage: string;
+  /** LEARN_STATUS_PAGES: with a file in force, take events for pages it does not declare. */
+  learnStatusPages?: boolean;
   logger: Logger;
   /** MAX_STATUS_PAGES and MAX_COMPONENTS: a file declaring more is refused. */
   limits?: InventoryLimits;
@@ -116,7 +118,7 @@ export class LiveInventory {
     this.source = source;
     this.now = options.now ?? (() => Date.now() / 1000);
     this.inventory = initial;
-    this.access = createWebhookAccess(options.allPagesTokens, initial, options.defaultStatusPage);
+    this.access = createWebhookAccess(options.allPagesTokens, initial, options.defaultStatusPage, { learnStatusPages: options.learnStatusPages ?? false });
     this.lastSuccessAt = this.now();
     this.declaredAt = this.lastSuccessAt;
   }
@@ -209,7 +211,9 @@ export class LiveInventory {
       this.refused = { source, error: error.message };
       return this.failed(error.message);
     }
-    const access = createWebhookAccess(this.options.allPagesTokens, next, this.options.defaultStatusPage);
+    const access = createWebhookAccess(this.options.allPagesTokens, next, this.options.defaultStatusPage, {
+      learnStatusPages: this.options.learnStatusPages ?? false,
+    });
     if (this.access.tokens.required && !access.tokens.required) {
       // A half-written file or an edit that lost the last token_env must not open every page:
       // turning authentication off takes a restart, which warns.

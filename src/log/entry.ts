@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AffectedComponent, StatusMateEvent } from '../domain/event.js';
+import type { ForgetTarget } from '../domain/forget.js';
 import type { Limits } from '../domain/reducer.js';
 import type { EntryFields } from '../store/store.js';
 
@@ -11,9 +12,18 @@ import type { EntryFields } from '../store/store.js';
 //
 // Bump ENTRY_FORMAT when what an entry holds changes; a fold refuses (not ready, one error line)
 // a format newer than the one it reads, rather than folding what it does not understand.
+//
+// Format 1 is an event. Format 2 adds a second kind, an operator's forget (`k: "forget"`), and
+// only those entries carry it: events are still written as format 1, so a replica of the previous
+// version folds them as before during a rolling upgrade, and refuses (rather than skips, and
+// diverges from the others) at the first forget.
 
-/** Entry format written and read by this version. */
-export const ENTRY_FORMAT = 1;
+/** The newest entry format this version reads and writes. */
+export const ENTRY_FORMAT = 2;
+/** The format of an event entry. */
+export const EVENT_ENTRY_FORMAT = 1;
+/** The format of a forget entry. */
+export const FORGET_ENTRY_FORMAT = 2;
 
 const nullableNumber = z.number().nullable();
 const nullableString = z.string().nullable();
@@ -54,9 +64,27 @@ export type LogEntry = {
   retentionSeconds: number;
 };
 
-/** The fields of a new entry. */
+/** An operator's forget as the fold reads it. */
+export type ForgetEntry = {
+  origin: string;
+  target: ForgetTarget;
+  limits: Partial<Limits> & Record<string, number>;
+  retentionSeconds: number;
+};
+
+const forgetTargetSchema: z.ZodType<ForgetTarget> = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('page'), statusPage: z.string().min(1) }),
+  z.object({ kind: z.enum(['component', 'incident', 'maintenance']), statusPage: z.string().min(1), uuid: z.string().min(1) }),
+]);
+
+/** The fields of a new event entry. */
 export function encodeEntry(origin: string, event: StatusMateEvent, limits: Limits, retentionSeconds: number): EntryFields {
-  return { v: String(ENTRY_FORMAT), o: origin, e: JSON.stringify(event), l: JSON.stringify(limits), r: String(retentionSeconds) };
+  return { v: String(EVENT_ENTRY_FORMAT), o: origin, e: JSON.stringify(event), l: JSON.stringify(limits), r: String(retentionSeconds) };
+}
+
+/** The fields of a new forget entry. */
+export function encodeForget(origin: string, target: ForgetTarget, limits: Limits, retentionSeconds: number): EntryFields {
+  return { v: String(FORGET_ENTRY_FORMAT), k: 'forget', o: origin, f: JSON.stringify(target), l: JSON.stringify(limits), r: String(retentionSeconds) };
 }
 
 /** What an entry costs to keep, in bytes (roughly: its fields' text). */
@@ -66,7 +94,8 @@ export function entryBytes(fields: EntryFields): number {
   return bytes;
 }
 
-export type ParsedEntry = { kind: 'entry'; entry: LogEntry } | { kind: 'newer'; format: string } | { kind: 'invalid'; problem: string };
+export type ParsedEntry =
+  { kind: 'entry'; entry: LogEntry } | { kind: 'forget'; entry: ForgetEntry } | { kind: 'newer'; format: string } | { kind: 'invalid'; problem: string };
 
 export function parseJson(text: string | undefined): unknown {
   if (text === undefined) return undefined;
@@ -80,16 +109,22 @@ export function parseJson(text: string | undefined): unknown {
 /** Reads one entry: a known format, a newer one (refuse), or garbage of a known format (skip). */
 export function decodeEntry(fields: EntryFields): ParsedEntry {
   const format = fields.v ?? '';
-  if (format !== String(ENTRY_FORMAT)) {
+  if (format !== String(EVENT_ENTRY_FORMAT) && format !== String(FORGET_ENTRY_FORMAT)) {
     return /^\d+$/.test(format) && Number(format) > ENTRY_FORMAT
       ? { kind: 'newer', format }
       : { kind: 'invalid', problem: `unknown entry format ${JSON.stringify(format.slice(0, 20))}` };
   }
-  const event = eventSchema.safeParse(parseJson(fields.e));
-  if (!event.success) return { kind: 'invalid', problem: `event: ${event.error.issues[0]?.message ?? 'invalid'}` };
   const limits = limitsSchema.safeParse(parseJson(fields.l));
   if (!limits.success) return { kind: 'invalid', problem: 'limits: invalid' };
   const retention = Number(fields.r);
   if (!Number.isFinite(retention) || retention <= 0) return { kind: 'invalid', problem: 'retention: invalid' };
+  if (format === String(FORGET_ENTRY_FORMAT)) {
+    if (fields.k !== 'forget') return { kind: 'invalid', problem: `unknown entry kind ${JSON.stringify((fields.k ?? '').slice(0, 20))}` };
+    const target = forgetTargetSchema.safeParse(parseJson(fields.f));
+    if (!target.success) return { kind: 'invalid', problem: `forget: ${target.error.issues[0]?.message ?? 'invalid'}` };
+    return { kind: 'forget', entry: { origin: fields.o ?? '', target: target.data, limits: limits.data, retentionSeconds: retention } };
+  }
+  const event = eventSchema.safeParse(parseJson(fields.e));
+  if (!event.success) return { kind: 'invalid', problem: `event: ${event.error.issues[0]?.message ?? 'invalid'}` };
   return { kind: 'entry', entry: { origin: fields.o ?? '', event: event.data, limits: limits.data, retentionSeconds: retention } };
 }

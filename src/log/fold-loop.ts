@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatusMateEvent } from '../domain/event.js';
+import { forget, type ForgetDecision, type ForgetTarget } from '../domain/forget.js';
 import type { Overlay } from '../domain/inventory.js';
 import { prune } from '../domain/prune.js';
 import { reduce, type Decision, type Limits } from '../domain/reducer.js';
@@ -9,7 +10,7 @@ import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
 import { LogBehind, LogLost, StoreError, type EntryFields, type LogStore, type Position, type StoredEntry } from '../store/store.js';
-import { decodeEntry, encodeEntry, ENTRY_FORMAT, entryBytes, type LogEntry, type ParsedEntry } from './entry.js';
+import { decodeEntry, encodeEntry, encodeForget, entryBytes, EVENT_ENTRY_FORMAT, type ForgetEntry, type LogEntry, type ParsedEntry } from './entry.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from './snapshot.js';
 
 /**
@@ -68,12 +69,12 @@ export type FoldStats = {
 };
 
 type Waiter = {
-  /** The entry as this process encoded it: its fold needs no decoding (see fold). */
-  entry: LogEntry;
-  decision: Decision | undefined;
+  /** An event entry as this process encoded it: its fold needs no decoding (see fold). */
+  entry: LogEntry | undefined;
+  decision: Decision | ForgetDecision | undefined;
   /** Set once the store said the entry is durable. */
   durable: boolean;
-  resolve: (decision: Decision) => void;
+  resolve: (decision: Decision | ForgetDecision) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 };
@@ -193,15 +194,34 @@ export class FoldLoop implements EventSink, StoreHealth {
     if (this.store.readsAreDurable && (event.deliveryAttempt ?? 0) >= 1 && this.state.seen.has(dedupKey(event))) {
       return Promise.resolve({ outcome: 'duplicate', patch: emptyPatch(), notices: [] });
     }
+    const { limits, retentionSeconds } = this.options;
+    return this.enqueue(
+      (origin) => encodeEntry(origin, event, limits, retentionSeconds),
+      (origin) => ({ origin, event, limits, retentionSeconds }),
+    ) as Promise<Decision>;
+  }
+
+  /**
+   * Appends an operator's forget to the log and resolves with its fold, as ingest does for an
+   * event: once it is durable and folded here (every other process folds the same entry).
+   */
+  forget(target: ForgetTarget): Promise<ForgetDecision> {
+    if (this.refusal !== undefined) return Promise.reject(new StoreError(`not stored: ${this.refusal}`));
+    if (this.closing) return Promise.reject(new StoreError('not stored: the exporter is shutting down'));
+    if (!this.store.connected() || !this.synced) return Promise.reject(new StoreError(`not stored: the ${this.store.kind} store is unavailable`));
+    return this.enqueue((origin) => encodeForget(origin, target, this.options.limits, this.options.retentionSeconds)) as Promise<ForgetDecision>;
+  }
+
+  /** Queues an entry for the next append; resolves with its fold's decision, or rejects after answerTimeoutMs. */
+  private enqueue(fields: (origin: string) => EntryFields, event?: (origin: string) => LogEntry): Promise<Decision | ForgetDecision> {
     const origin = `${this.processId}:${this.sequence++}`;
-    return new Promise<Decision>((resolve, reject) => {
+    return new Promise<Decision | ForgetDecision>((resolve, reject) => {
       const timer = setTimeout(
         () => this.fail(origin, new StoreError(`not stored: no answer from the ${this.store.kind} store within ${this.answerTimeoutMs} ms`)),
         this.answerTimeoutMs,
       );
-      const { limits, retentionSeconds } = this.options;
-      this.waiting.set(origin, { entry: { origin, event, limits, retentionSeconds }, decision: undefined, durable: false, resolve, reject, timer });
-      this.queue.push({ origin, fields: encodeEntry(origin, event, limits, retentionSeconds) });
+      this.waiting.set(origin, { entry: event?.(origin), decision: undefined, durable: false, resolve, reject, timer });
+      this.queue.push({ origin, fields: fields(origin) });
       this.schedule();
     });
   }
@@ -390,7 +410,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     // An entry this process appended and still waits for is folded from the event it encoded (the
     // same values, already validated): decoding costs more than the fold. Any other is decoded.
     const own = stored.fields.o === undefined ? undefined : this.waiting.get(stored.fields.o);
-    const parsed: ParsedEntry = own && stored.fields.v === String(ENTRY_FORMAT) ? { kind: 'entry', entry: own.entry } : decodeEntry(stored.fields);
+    const parsed: ParsedEntry = own?.entry && stored.fields.v === String(EVENT_ENTRY_FORMAT) ? { kind: 'entry', entry: own.entry } : decodeEntry(stored.fields);
     if (parsed.kind === 'newer') {
       this.refuse(`log entry ${stored.position} has format ${parsed.format}, newer than this exporter reads (upgrade it)`);
       return false;
@@ -415,9 +435,11 @@ export class FoldLoop implements EventSink, StoreHealth {
       }
     }
     const limits: Limits = { ...this.options.limits, ...entry.limits };
+    if (parsed.kind === 'forget') return this.foldForget(stored, parsed.entry, limits);
+    const event = parsed.entry.event;
     let decision: Decision;
     try {
-      decision = reduce(this.state, entry.event, dedupKey(entry.event), stored.time, limits);
+      decision = reduce(this.state, event, dedupKey(event), stored.time, limits);
     } catch (error) {
       // A reducer bug: every process of this version throws alike, so skipping keeps them equal.
       this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding a log entry failed; skipped');
@@ -426,6 +448,30 @@ export class FoldLoop implements EventSink, StoreHealth {
       return true;
     }
     if (decision.outcome !== 'duplicate') applyPatch(this.state, decision.patch);
+    this.advance(stored);
+    this.settle(entry.origin, (waiter) => (waiter.decision = decision));
+    return true;
+  }
+
+  /**
+   * Folds an operator's forget: every process removes the same records at the same entry. The
+   * declared pages and components come back at once from the overlay (they are in the file).
+   */
+  private foldForget(stored: StoredEntry, entry: ForgetEntry, limits: Limits): boolean {
+    let decision: ForgetDecision;
+    try {
+      decision = forget(this.state, entry.target, stored.time, limits.maxClockSkewSeconds);
+    } catch (error) {
+      this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding a forget failed; skipped');
+      this.advance(stored);
+      this.fail(entry.origin, new Error(`the forget could not be folded: ${asError(error).message}`));
+      return true;
+    }
+    if (decision.found) {
+      applyPatch(this.state, decision.patch);
+      this.applyOverlay();
+      this.logger.info({ entry: stored.position, forget: entry.target }, 'forgot what an operator asked to');
+    }
     this.advance(stored);
     this.settle(entry.origin, (waiter) => (waiter.decision = decision));
     return true;

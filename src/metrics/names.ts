@@ -30,6 +30,7 @@ export const METRIC = {
   webhookRequests: 'statusmate_webhook_requests_total',
   webhookRetries: 'statusmate_webhook_retries_total',
   webhookClockSkew: 'statusmate_webhook_clock_skew_total',
+  webhookPageConflicts: 'statusmate_webhook_page_conflicts_total',
   limitRefusals: 'statusmate_limit_refusals_total',
   webhookLastReceived: 'statusmate_webhook_last_received_timestamp_seconds',
   webhookRequestDuration: 'statusmate_webhook_request_duration_seconds',
@@ -58,6 +59,7 @@ export const PROCESS_FAMILIES: readonly string[] = [
   METRIC.webhookRetries,
   METRIC.webhookRequestDuration,
   METRIC.webhookClockSkew,
+  METRIC.webhookPageConflicts,
   METRIC.limitRefusals,
   METRIC.storeUp,
   METRIC.storeEntriesFolded,
@@ -94,6 +96,7 @@ export const LABEL = {
   revision: 'revision',
   nodejsVersion: 'nodejs_version',
   limit: 'limit',
+  reason: 'reason',
 } as const;
 
 export { DURATION_BUCKETS } from '../domain/buckets.js';
@@ -110,5 +113,15 @@ export type WebhookTypeLabel = (typeof WEBHOOK_TYPE_LABELS)[number];
 
 export const OUTCOMES = ['applied', 'duplicate', 'stale', 'unsupported', 'invalid', 'unauthorized', 'too_large', 'refused_limit', 'error'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
+
+/**
+ * The `reason` label of statusmate_webhook_page_conflicts_total: why an event's status page and
+ * STATUS_PAGES_FILE disagree (see placeEvent in src/webhook/status-page.ts):
+ * - `several_pages`: the event names no page and its declared components are on more than one;
+ * - `other_page`: the event names a page, and a component it names is declared on other pages only;
+ * - `unknown_page`: the page is not in the file (the event is refused unless pages are learnt).
+ */
+export const PAGE_CONFLICT_REASONS = ['several_pages', 'other_page', 'unknown_page'] as const;
+export type PageConflictReason = (typeof PAGE_CONFLICT_REASONS)[number];
 
 export const MAINTENANCE_STATES = ['scheduled', 'in_progress'] as const;

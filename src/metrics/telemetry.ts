@@ -3,7 +3,17 @@ import { LIMIT_NAMES, type LimitName } from '../domain/reducer.js';
 import type { StoreHealth } from '../ingest/sink.js';
 import type { FoldStats } from '../log/fold-loop.js';
 import { familyHeader, labelPairs, sample } from './exposition.js';
-import { LABEL, METRIC, OUTCOMES, REQUEST_DURATION_BUCKETS, WEBHOOK_TYPE_LABELS, type Outcome, type WebhookTypeLabel } from './names.js';
+import {
+  LABEL,
+  METRIC,
+  OUTCOMES,
+  PAGE_CONFLICT_REASONS,
+  REQUEST_DURATION_BUCKETS,
+  WEBHOOK_TYPE_LABELS,
+  type Outcome,
+  type PageConflictReason,
+  type WebhookTypeLabel,
+} from './names.js';
 
 export type BuildInfo = { version: string; revision: string };
 
@@ -20,6 +30,7 @@ export class Telemetry {
   private readonly duration: Histogram;
   private readonly limitRefusals: Counter;
   private readonly clockSkews: Counter;
+  private readonly pageConflicts: Counter;
 
   constructor(health: StoreHealth, build: BuildInfo, foldStats?: () => FoldStats) {
     const registers = [this.registry];
@@ -56,6 +67,12 @@ export class Telemetry {
       help: 'Events whose created_at was further ahead of receipt than MAX_CLOCK_SKEW_SECONDS, and so were ordered by arrival.',
       registers,
     });
+    this.pageConflicts = new Counter({
+      name: METRIC.webhookPageConflicts,
+      help: 'Webhook events whose status page and STATUS_PAGES_FILE disagree, by reason: several_pages, other_page, unknown_page.',
+      labelNames: [LABEL.reason],
+      registers,
+    });
     new Gauge({
       name: METRIC.storeUp,
       help: 'Whether the store answers and takes writes (1) or not (0).',
@@ -74,6 +91,7 @@ export class Telemetry {
 
     // Every series exists from start-up, so rate() and increase() see the first event.
     for (const limit of LIMIT_NAMES) this.limitRefusals.inc({ limit }, 0);
+    for (const reason of PAGE_CONFLICT_REASONS) this.pageConflicts.inc({ reason }, 0);
     for (const type of WEBHOOK_TYPE_LABELS) {
       this.retries.inc({ [LABEL.eventType]: type }, 0);
       for (const outcome of OUTCOMES) this.requests.inc({ [LABEL.eventType]: type, outcome }, 0);
@@ -133,6 +151,10 @@ export class Telemetry {
 
   limitRefused(limit: LimitName): void {
     this.limitRefusals.inc({ limit });
+  }
+
+  pageConflict(reason: PageConflictReason): void {
+    this.pageConflicts.inc({ reason });
   }
 
   clockSkew(): void {

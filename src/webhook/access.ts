@@ -1,5 +1,5 @@
 import type { Inventory } from '../inventory/file.js';
-import { pageUuids, resolveStatusPage } from './status-page.js';
+import { pageIndex, placeEvent, type Placement } from './status-page.js';
 import { createTokenScopes, type TokenScopes } from './token-scope.js';
 
 /**
@@ -8,14 +8,28 @@ import { createTokenScopes, type TokenScopes } from './token-scope.js';
  */
 export type WebhookAccess = {
   tokens: TokenScopes;
-  /** The status_page label of an event, from the URL's `?status_page=` and its `meta.status_page`. */
-  statusPage(url: string | undefined, sent: string | null | undefined): string;
+  /**
+   * Where an event goes, from the URL's `?status_page=`, its `meta.status_page` and the uuids of
+   * the components it names (see placeEvent).
+   */
+  place(url: string | undefined, sent: string | null | undefined, components: readonly string[]): Placement;
 };
 
-export function createWebhookAccess(allPagesTokens: readonly string[], inventory: Inventory, defaultStatusPage: string): WebhookAccess {
-  const declared = pageUuids(inventory.pages);
+export type AccessOptions = {
+  /** LEARN_STATUS_PAGES: with a status pages file in force, take events for pages it does not declare. */
+  learnStatusPages?: boolean;
+};
+
+export function createWebhookAccess(
+  allPagesTokens: readonly string[],
+  inventory: Inventory,
+  defaultStatusPage: string,
+  options: AccessOptions = {},
+): WebhookAccess {
+  const index = pageIndex(inventory.pages, inventory.file !== undefined);
+  const learn = options.learnStatusPages ?? false;
   return {
     tokens: createTokenScopes(allPagesTokens, inventory.pageTokens),
-    statusPage: (url, sent) => resolveStatusPage(url, sent, declared, defaultStatusPage),
+    place: (url, sent, components) => placeEvent(url, sent, components, index, defaultStatusPage, learn),
   };
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { logRequest } from '../http/access-log.js';
 import { SECURITY_HEADERS } from '../http/security.js';
+import type { StatusMateEvent } from '../domain/event.js';
 import type { EventSink } from '../ingest/sink.js';
 import { EMPTY_INVENTORY } from '../inventory/file.js';
 import type { Logger } from '../logger.js';
@@ -25,6 +26,7 @@ import {
 import type { Delivery, RecentDeliveries } from './deliveries.js';
 import { reportNotices } from './notices.js';
 import { parseWebhook, type Problem } from './schema.js';
+import type { Placement } from './status-page.js';
 import { scopeAllows, type TokenScope } from './token-scope.js';
 
 export type WebhookOptions = {
@@ -180,7 +182,11 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     }
 
     const urlPage = query.data.status_page;
-    const parsed = parseWebhook(json, (sent) => access.statusPage(urlPage, sent));
+    let placement: Placement | undefined;
+    const parsed = parseWebhook(json, (sent, components) => {
+      placement = access.place(urlPage, sent, components);
+      return placement.page;
+    });
     if (parsed.kind === 'invalid') return rejected(400, 'invalid', parsed.error, parsed.issues, parsed.type ?? 'unknown');
     if (parsed.kind === 'unsupported') {
       deps.logger.warn({ meta_type: echo(parsed.type) }, 'unsupported webhook type ignored');
@@ -200,6 +206,22 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       // A page's own token (token_env) used for another page: known, but not allowed here.
       const error = `this token is not valid for status page ${JSON.stringify(event.statusPage)}`;
       return { status: 403, body: { error, issues: [] }, log: { ...log, outcome: 'unauthorized', error: 'token not valid for this status page' }, retry };
+    }
+    if (placement?.conflict) reportConflict(deps, event, placement.conflict);
+    if (placement?.unknown) {
+      // A typo in ?status_page= (or a page not declared yet) must not make permanent state.
+      deps.telemetry.pageConflict('unknown_page');
+      deps.logger.warn(
+        { status_page: event.statusPage, event_uuid: event.uuid, type: event.type, from: placement.from, reason: 'unknown_page' },
+        'refused: the status page is not declared in STATUS_PAGES_FILE (declare it, fix ?status_page=, or set LEARN_STATUS_PAGES=true)',
+      );
+      const error = `status page ${JSON.stringify(echo(event.statusPage))} is not declared in STATUS_PAGES_FILE: declare it, fix ?status_page=, or set LEARN_STATUS_PAGES=true`;
+      return {
+        status: 422,
+        body: { error, status_page: event.statusPage, issues: [{ path: UNKNOWN_PAGE_PATH[placement.from], message: 'not a declared status page' }] },
+        log: { ...log, outcome: 'invalid', error: 'status page not declared' },
+        retry,
+      };
     }
     try {
       const decision = await deps.ingestor.ingest(event, receivedAt);
@@ -250,6 +272,24 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
 
 /** The headers of every answer but its length, as the flat list writeHead takes without copying an object. */
 const ANSWER_HEADERS: readonly string[] = [...Object.entries(SECURITY_HEADERS).flat(), 'Content-Type', 'application/json; charset=utf-8'];
+
+/** Where an unknown page came from, as the path of the 422's issue. */
+const UNKNOWN_PAGE_PATH = { url: 'query.status_page', meta: 'meta.status_page', components: 'meta', default: 'DEFAULT_STATUS_PAGE' } as const;
+
+const CONFLICT_MESSAGE = {
+  several_pages:
+    'the event names no status page and its components are declared on several: labelled with DEFAULT_STATUS_PAGE; add ?status_page= to the webhook URL',
+  other_page: 'the event names a status page, and a component it names is declared on other pages only: labelled with the page it names',
+} as const;
+
+/** One warn line and one count for an event whose page and the status pages file disagree. */
+function reportConflict(deps: WebhookDeps, event: StatusMateEvent, conflict: NonNullable<Placement['conflict']>): void {
+  deps.telemetry.pageConflict(conflict.reason);
+  deps.logger.warn(
+    { status_page: event.statusPage, event_uuid: event.uuid, type: event.type, reason: conflict.reason, declared_on: conflict.declaredOn.slice(0, 20) },
+    CONFLICT_MESSAGE[conflict.reason],
+  );
+}
 
 const deliveryOf = (answer: Answer): Delivery => ({
   at: Date.now() / 1000,

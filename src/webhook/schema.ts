@@ -94,8 +94,11 @@ function affected(entries: z.infer<typeof affectedComponent>[] | null | undefine
   }));
 }
 
-/** Names an event's status page from the `meta.status_page` it sent (null when none): see resolveStatusPage. */
-export type StatusPageOf = (sent: string | null) => string;
+/**
+ * Names an event's status page from the `meta.status_page` it sent (null when none) and the uuids
+ * (lower-cased) of the components it names: see placeEvent.
+ */
+export type StatusPageOf = (sent: string | null, components: readonly string[]) => string;
 
 /**
  * Validates a parsed JSON body and normalises it into the reducer's event. `statusPage` names the
@@ -135,7 +138,7 @@ export function parseWebhook(body: unknown, statusPage: string | StatusPageOf): 
       kind: 'event',
       event: {
         type,
-        statusPage: pageOf(value.status_page ?? null),
+        statusPage: pageOf(value.status_page ?? null, [value.uuid.toLowerCase()]),
         uuid: value.uuid.toLowerCase(),
         createdAt: value.created_at ?? null,
         deliveryAttempt: value.delivery_attempt ?? null,
@@ -149,16 +152,20 @@ export function parseWebhook(body: unknown, statusPage: string | StatusPageOf): 
   const parsed = schema.safeParse(fields);
   if (!parsed.success) return invalid(type, problems(parsed.error, 'meta'));
   const value = parsed.data;
+  const components = affected(value.affected_components);
   const event: StatusMateEvent = {
     type,
-    statusPage: pageOf(value.status_page ?? null),
+    statusPage: pageOf(
+      value.status_page ?? null,
+      components.map((component) => component.uuid),
+    ),
     uuid: value.uuid.toLowerCase(),
     createdAt: value.created_at ?? null,
     deliveryAttempt: value.delivery_attempt ?? null,
     title: value.title ?? text ?? null,
     startAt: value.start_at ?? null,
     endAt: value.end_at ?? null,
-    components: affected(value.affected_components),
+    components,
   };
   return { kind: 'event', event };
 }

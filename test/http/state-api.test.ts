@@ -20,13 +20,13 @@ const current = (): TestApp => {
   return app;
 };
 
-function start(separateMetrics = false) {
+function start(separateMetrics = false, learnStatusPages = false) {
   const file = join(tempDir(), 'status-pages.yaml');
   writeFileSync(
     file,
     `status_pages:\n  - id: acme\n    uuid: ${ACME_UUID}\n    name: ACME public status\n    components:\n      - uuid: ${API}\n        name: API\n`,
   );
-  return makeApp({ statusPagesFile: file, separateMetrics, version: '9.9.9' });
+  return makeApp({ statusPagesFile: file, separateMetrics, learnStatusPages, version: '9.9.9' });
 }
 const post = (body: unknown) => request(current().main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
 
@@ -61,20 +61,28 @@ describe('GET /api/v1/state', () => {
   });
 
   it('shows what the seed webhooks did, with times as RFC 3339', async () => {
-    app = await start();
-    // The general example names the ACME page by its uuid; the incident one affects API.
+    // The maintenance's component is declared nowhere: it goes to the default page, learnt.
+    app = await start(false, true);
+    // The general example names the ACME page by its uuid; the incident one affects API, declared on ACME.
     expect((await post(fixture('seed-incident-created-example.json'))).status).toBe(200);
     expect((await post(fixture('seed-incident-created.json'))).status).toBe(200);
     expect((await post(fixture('seed-maintenance-created.json'))).status).toBe(200);
     const view = stateViewSchema.parse((await request(app.main).get('/api/v1/state')).body);
     const acme = view.status_pages.find((page) => page.id === 'acme');
     expect(acme?.incidents).toEqual([
+      {
+        uuid: 'bd25a449-b655-49e3-ac46-a9d6ffd50691',
+        title: 'Incident title',
+        started_at: '2023-05-19T14:05:00.000Z',
+        components: [{ uuid: API, impact: 'degraded_performance' }],
+      },
       { uuid: 'cd5879b7-104e-4c20-ae84-39e4e26a6eb7', title: 'Incident caption', started_at: '2023-05-19T15:43:00.000Z', components: [] },
     ]);
+    expect(acme?.components.find((c) => c.uuid === API)).toMatchObject({ name: 'Component', impact: 'degraded_performance', level: 2 });
     expect(acme?.last_received_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const fallback = view.status_pages.find((page) => page.id === 'default');
     expect(fallback?.declared).toBe(false);
-    expect(fallback?.components.find((c) => c.uuid === API)).toMatchObject({ name: 'Component', impact: 'degraded_performance', level: 2 });
+    expect(fallback?.components.find((c) => c.uuid === API)).toBeUndefined();
     expect(fallback?.maintenances).toEqual([
       {
         uuid: 'cd5879b7-104e-4c20-ae84-39e4e26a6eb7',
@@ -86,7 +94,7 @@ describe('GET /api/v1/state', () => {
     ]);
     expect(view.recent_deliveries.map((d) => [d.status, d.outcome, d.type, d.status_page])).toEqual([
       [200, 'applied', 'maintenance_created', 'default'],
-      [200, 'applied', 'incident_created', 'default'],
+      [200, 'applied', 'incident_created', 'acme'],
       [200, 'applied', 'incident_created', 'acme'],
     ]);
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
 import { applyPatch, createState } from '../../src/domain/state.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
-import { decodeEntry, encodeEntry } from '../../src/log/entry.js';
+import { decodeEntry, encodeEntry, encodeForget } from '../../src/log/entry.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { idBefore, redisKeys } from '../../src/store/redis-format.js';
 import { affects, componentUpdate, incident, T0 } from '../support/events.js';
@@ -44,8 +44,19 @@ describe('the log formats', () => {
     expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('1');
   });
 
+  it('writes events as format 1 and forgets as format 2, and reads both', () => {
+    const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
+    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('1');
+    const target = { kind: 'component', statusPage: 'shop', uuid: '88337a51-852b-48f3-ac8d-840e5f5326a0' } as const;
+    const fields = encodeForget('r1:8', target, DEFAULT_LIMITS, 3600);
+    expect(fields.v).toBe('2');
+    expect(decodeEntry(fields)).toEqual({ kind: 'forget', entry: { origin: 'r1:8', target, limits: { ...DEFAULT_LIMITS }, retentionSeconds: 3600 } });
+  });
+
   it.each([
-    [['v', '2', 'e', '{}'], { kind: 'newer', format: '2' }],
+    [['v', '3', 'e', '{}'], { kind: 'newer', format: '3' }],
+    [['v', '2', 'k', 'other', 'o', 'x', 'f', '{}', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
+    [['v', '2', 'k', 'forget', 'o', 'x', 'f', '{"kind":"component","statusPage":"p"}', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '1', 'o', 'x', 'e', '{"type":"incident_created"}', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '1', 'o', 'x', 'e', 'not json', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['x', 'y'], { kind: 'invalid' }],

@@ -158,7 +158,14 @@ describe('one history on every store', () => {
     for (const kind of KINDS) {
       const file = join(tempDir(), 'pages.yaml');
       writeFileSync(file, PAGES(true));
-      const app = await kind.medium()({ statusPagesFile: file, limits: { maxActiveIncidents: 1 }, retentionSeconds: 1, pruneWindowSeconds: 1 });
+      const app = await kind.medium()({
+        statusPagesFile: file,
+        // The loose components below land on the default page, which the file does not declare.
+        learnStatusPages: true,
+        limits: { maxActiveIncidents: 1 },
+        retentionSeconds: 1,
+        pruneWindowSeconds: 1,
+      });
       apps.push(app);
       const outcomes: string[] = [];
       const send = async (body: unknown) => {

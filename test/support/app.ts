@@ -55,6 +55,8 @@ export type TestAppOptions = {
   separateMetrics?: boolean;
   /** STATUS_PAGES_FILE. */
   statusPagesFile?: string;
+  /** LEARN_STATUS_PAGES. */
+  learnStatusPages?: boolean;
   /** Where the file's `token_env` variables are read. */
   env?: NodeJS.ProcessEnv;
   version?: string;
@@ -76,7 +78,15 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
   const tokens = options.tokens ?? [];
   const defaultStatusPage = options.defaultStatusPage ?? 'default';
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits, ...(options.maxComponents === undefined ? {} : { maxComponents: options.maxComponents }) };
-  const inventory = LiveInventory.load({ file: options.statusPagesFile, env: options.env ?? {}, allPagesTokens: tokens, defaultStatusPage, logger, limits });
+  const inventory = LiveInventory.load({
+    file: options.statusPagesFile,
+    env: options.env ?? {},
+    allPagesTokens: tokens,
+    defaultStatusPage,
+    learnStatusPages: options.learnStatusPages ?? false,
+    logger,
+    limits,
+  });
   const exporter = await assemble({
     logger,
     store,

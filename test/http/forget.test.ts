@@ -1,0 +1,176 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
+import { encodeEntry, encodeForget } from '../../src/log/entry.js';
+import { makeApp, sampleValue, sqliteStore, tempDir, type TestApp, type TestAppOptions } from '../support/app.js';
+
+const WEBSITE = '5f844cb4-32f8-43eb-aa3d-99c925d8fffe';
+const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
+const INCIDENT = 'bd25a449-b655-49e3-ac46-a9d6ffd50691';
+const TOKEN = 't0ken';
+
+const apps: TestApp[] = [];
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+});
+async function start(options: TestAppOptions = {}): Promise<TestApp> {
+  const app = await makeApp({ tokens: [TOKEN], ...options });
+  apps.push(app);
+  return app;
+}
+
+const component = (uuid: string, impact: string, page = 'shop') => ({
+  meta: { type: 'component_impact_updated', uuid, impact, title: 'Website', status_page: page },
+});
+const incidentCreated = (page = 'shop') => ({
+  meta: {
+    type: 'incident_created',
+    uuid: INCIDENT,
+    title: 'API down',
+    status_page: page,
+    affected_components: [{ impact: 'major_outage', component_details: { name: 'API', component_uuid: API } }],
+  },
+});
+const webhook = (app: TestApp, body: unknown) =>
+  request(app.main).post('/webhook').set('Authorization', `Bearer ${TOKEN}`).set('Content-Type', 'application/json').send(JSON.stringify(body));
+const forgetRequest = (app: TestApp, body: unknown, token: string | null = TOKEN) => {
+  const req = request(app.main).post('/-/forget').set('Content-Type', 'application/json');
+  if (token !== null) req.set('Authorization', `Bearer ${token}`);
+  return req.send(JSON.stringify(body));
+};
+const metrics = async (app: TestApp) => (await request(app.main).get('/metrics').set('Authorization', `Bearer ${TOKEN}`)).text;
+
+describe('POST /-/forget', () => {
+  it('forgets a component, then an incident, then a page, and /metrics shows each gone', async () => {
+    const app = await start();
+    expect((await webhook(app, component(WEBSITE, 'major_outage'))).status).toBe(200);
+    expect((await webhook(app, incidentCreated())).status).toBe(200);
+    let text = await metrics(app);
+    expect(sampleValue(text, 'statusmate_component_impact', { component_uuid: WEBSITE, impact: 'major_outage' })).toBe(1);
+    expect(sampleValue(text, 'statusmate_incidents_active', { status_page: 'shop' })).toBe(1);
+
+    const forgotten = await forgetRequest(app, { status_page: 'shop', component_uuid: WEBSITE.toUpperCase() });
+    expect(forgotten.status).toBe(200);
+    expect(forgotten.body).toEqual({ status: 'forgotten', status_page: 'shop', component_uuid: WEBSITE });
+    text = await metrics(app);
+    expect(text).not.toContain(`component_uuid="${WEBSITE}"`);
+    expect(sampleValue(text, 'statusmate_component_impact', { component_uuid: API, impact: 'major_outage' })).toBe(1);
+
+    expect((await forgetRequest(app, { status_page: 'shop', incident_uuid: INCIDENT })).status).toBe(200);
+    text = await metrics(app);
+    expect(sampleValue(text, 'statusmate_incidents_active', { status_page: 'shop' })).toBe(0);
+    expect(text).not.toContain(`incident_uuid="${INCIDENT}"`);
+    // The incident's hold is gone: the component it held is operational again.
+    expect(sampleValue(text, 'statusmate_component_impact', { component_uuid: API, impact: 'operational' })).toBe(1);
+
+    expect((await forgetRequest(app, { status_page: 'shop' })).status).toBe(200);
+    text = await metrics(app);
+    expect(text).not.toContain('status_page="shop"');
+    expect(app.logs.lines.filter((line) => line.msg === 'forgot on an operator request')).toHaveLength(3);
+  });
+
+  it('answers 404 naming what is not there, and changes nothing', async () => {
+    const app = await start();
+    const res = await forgetRequest(app, { status_page: 'nosuch' });
+    expect(res.status).toBe(404);
+    expect(res.body.error).toBe('no status page "nosuch"');
+    const missing = await forgetRequest(app, { status_page: 'shop', incident_uuid: INCIDENT });
+    expect(missing.body.error).toBe(`no incident ${INCIDENT} on status page "shop"`);
+  });
+
+  it.each([
+    [{}, 'body.status_page'],
+    [{ status_page: 'shop', component_uuid: 'nope' }, 'body.component_uuid'],
+    [{ status_page: 'shop', component_uuid: WEBSITE, incident_uuid: INCIDENT }, 'body'],
+    [{ status_page: 'shop', uuid: WEBSITE }, 'body'],
+  ])('answers 400 naming the problem of %j', async (body, path) => {
+    const app = await start();
+    const res = await forgetRequest(app, body);
+    expect(res.status).toBe(400);
+    expect(res.body.issues.map((issue: { path: string }) => issue.path)).toContain(path);
+    expect(res.body.error).toMatch(/^invalid forget: /);
+  });
+
+  it('needs the webhook token, as the other operator routes do, and takes JSON only', async () => {
+    const app = await start();
+    await webhook(app, component(WEBSITE, 'major_outage'));
+    expect((await forgetRequest(app, { status_page: 'shop' }, null)).status).toBe(401);
+    expect((await forgetRequest(app, { status_page: 'shop' }, 'wrong')).status).toBe(401);
+    const plain = await request(app.main)
+      .post('/-/forget')
+      .set('Authorization', `Bearer ${TOKEN}`)
+      .set('Content-Type', 'text/plain')
+      .send('{"status_page":"shop"}');
+    expect(plain.status).toBe(415);
+    expect((await request(app.main).get('/-/forget').set('Authorization', `Bearer ${TOKEN}`)).status).toBe(405);
+    expect(sampleValue(await metrics(app), 'statusmate_component_impact', { component_uuid: WEBSITE, impact: 'major_outage' })).toBe(1);
+  });
+
+  it('is refused 403 on the webhook port without WEBHOOK_TOKEN, and served without a token on METRICS_PORT alone', async () => {
+    const open = await start({ tokens: [] });
+    await webhook(open, component(WEBSITE, 'major_outage'));
+    const refused = await forgetRequest(open, { status_page: 'shop' }, null);
+    expect(refused.status).toBe(403);
+    expect(open.fold.state.pages.has('shop')).toBe(true);
+
+    const split = await start({ separateMetrics: true });
+    await webhook(split, component(WEBSITE, 'major_outage'));
+    expect((await forgetRequest(split, { status_page: 'shop' })).status).toBe(404);
+    if (!split.metrics) throw new Error('expected a metrics app');
+    const served = await request(split.metrics).post('/-/forget').set('Content-Type', 'application/json').send('{"status_page":"shop"}');
+    expect(served.status).toBe(200);
+    expect(split.fold.state.pages.has('shop')).toBe(false);
+  });
+
+  it('brings a declared component back from the status pages file, operational, after it is forgotten', async () => {
+    const file = join(tempDir(), 'pages.yaml');
+    writeFileSync(file, `status_pages:\n  - id: shop\n    components:\n      - { uuid: ${WEBSITE}, name: Website }\n`);
+    const app = await start({ statusPagesFile: file });
+    await webhook(app, component(WEBSITE, 'major_outage'));
+    expect((await forgetRequest(app, { status_page: 'shop', component_uuid: WEBSITE })).status).toBe(200);
+    expect(sampleValue(await metrics(app), 'statusmate_component_impact', { component_uuid: WEBSITE, impact: 'operational' })).toBe(1);
+    expect((await forgetRequest(app, { status_page: 'shop' })).status).toBe(200);
+    expect(sampleValue(await metrics(app), 'statusmate_component_impact', { status_page: 'shop', component_uuid: WEBSITE, impact: 'operational' })).toBe(1);
+  });
+
+  it('survives a restart on SQLite: the forget is in the log, folded again', async () => {
+    const path = join(tempDir(), 'forget.db');
+    const first = await start({ store: sqliteStore(path) });
+    await webhook(first, component(WEBSITE, 'major_outage'));
+    await webhook(first, component(API, 'partial_outage'));
+    expect((await forgetRequest(first, { status_page: 'shop', component_uuid: WEBSITE })).status).toBe(200);
+    await first.close();
+    apps.splice(apps.indexOf(first), 1);
+    // What the restart loads (the snapshot written at close, and the log after it) holds the forget.
+    const second = await start({ store: sqliteStore(path) });
+    const text = await metrics(second);
+    expect(text).not.toContain(`component_uuid="${WEBSITE}"`);
+    expect(sampleValue(text, 'statusmate_component_impact', { component_uuid: API, impact: 'partial_outage' })).toBe(1);
+  });
+
+  it('folds a forget entry found in a SQLite log at start, as every replica and restart does', async () => {
+    const path = join(tempDir(), 'log-only.db');
+    const store = sqliteStore(path);
+    await store.open();
+    const event = {
+      type: 'component_impact_updated',
+      statusPage: 'shop',
+      uuid: WEBSITE,
+      createdAt: null,
+      deliveryAttempt: 0,
+      name: 'Website',
+      impact: 'major_outage',
+    } as const;
+    const results = await store.append([
+      encodeEntry('other:1', event, DEFAULT_LIMITS, 3600),
+      encodeForget('other:2', { kind: 'component', statusPage: 'shop', uuid: WEBSITE }, DEFAULT_LIMITS, 3600),
+    ]);
+    expect(results).toEqual([null, null]);
+    await store.close();
+    const app = await start({ store: sqliteStore(path) });
+    expect(app.fold.state.pages.get('shop')?.components.has(WEBSITE)).toBe(false);
+    expect(app.fold.stats().entriesFolded).toBe(2);
+  });
+});
