@@ -46,7 +46,7 @@ export function parseOffThread(text: string, file: string, env: NodeJS.ProcessEn
       else if (reply.invalid) settle(() => reject(new InventoryError(reply.message)));
       else settle(() => reject(new Error(reply.message)));
     });
-    worker.once('error', (error) => refuse(`could not be parsed (${error.message})`));
+    worker.once('error', (error: unknown) => refuse(`could not be parsed (${error instanceof Error ? error.message : String(error)})`));
     worker.once('exit', (code) => refuse(`could not be parsed (the parser stopped with code ${code})`));
   });
 }
