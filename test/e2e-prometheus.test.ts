@@ -499,6 +499,8 @@ function suite(target: (typeof TARGETS)[number]): void {
       StatusMateWebhookStoreErrors: [],
       StatusMateWebhooksRefusedLimit: [],
       StatusMateStoreDown: [],
+      StatusMateStoreFoldLagging: [],
+      StatusMateStoreSnapshotStale: [],
       StatusMateStatusPagesFileInvalid: [],
     });
   });

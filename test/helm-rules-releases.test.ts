@@ -63,6 +63,8 @@ describe.skipIf(helm.skipReason !== undefined)('the rules of two releases in one
         namespace: release.namespace,
         apiVersions: OPERATOR_APIS,
         set: { 'prometheusRule.additionalRuleLabels.team': release.team },
+        // The chart renders nothing without a token it does not generate.
+        setString: { 'webhook.token': `token-of-${release.release}` },
       });
       const rule = onlyOfKind(objects, 'PrometheusRule');
       const rulesFile = join(dir, `${release.release}.rules.yml`);
