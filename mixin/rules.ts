@@ -155,12 +155,16 @@ export function buildRules(config: MixinConfig): RulesFile {
     );
   };
 
+  const outageAlertsFiring = `ALERTS{alertname=~"StatusMateComponent(Major|Partial)Outage", alertstate="firing"${config.selector ? `, ${config.selector}` : ''}}`;
   const burnAlert = (pair: MixinConfig['slo']['burnRateAlerts'][number]): Rule => {
     const spent = (((pair.burnRate * seconds(pair.long)) / seconds(config.slo.budgetWindow)) * 100).toPrecision(3);
     return alert(
       'StatusMateComponentErrorBudgetBurn',
       pair,
-      `(1 - ${RECORD.availableOver(pair.long)}${sel()}) > (${pair.burnRate} * ${errorBudget})\nand\n(1 - ${RECORD.availableOver(pair.short)}${sel()}) > (${pair.burnRate} * ${errorBudget})`,
+      // After an outage alert of the component resolves, its short window stays high for as long
+      // as the window: the outage already paged (and inhibited this alert while it fired), so the
+      // tail of the same outage does not page a second time.
+      `(1 - ${RECORD.availableOver(pair.long)}${sel()}) > (${pair.burnRate} * ${errorBudget})\nand\n(1 - ${RECORD.availableOver(pair.short)}${sel()}) > (${pair.burnRate} * ${errorBudget})\nunless ${on('status_page', 'component_uuid')}\n(\n  max_over_time(${outageAlertsFiring}[${pair.short}])\n  unless ${on('status_page', 'component_uuid')}\n  ${outageAlertsFiring}\n)`,
       `A StatusMate component is burning its ${percent} availability error budget ${pair.burnRate} times too fast.`,
       `${componentName}${seenOf(pair.long)}Component "{{ $component }}" on status page {{ $labels.status_page }} ${inInstall} was unavailable {{ $value | humanizePercentage }} of the last {{ $seen }}, and still is over the last ${spoken(pair.short)}. At this rate it spends ${Number(spent)}% of its ${config.slo.budgetWindow} error budget (${percent} objective) in ${spoken(pair.long)}.`,
       { long_window: pair.long, short_window: pair.short },

@@ -159,7 +159,8 @@ describe('rule unit tests', () => {
 
 let knownMetrics: Set<string>;
 beforeAll(async () => {
-  knownMetrics = await knownMetricNames();
+  // ALERTS: the burn alerts read which outage alerts fired, so an outage pages once.
+  knownMetrics = new Set([...(await knownMetricNames()), 'ALERTS']);
 });
 
 const alertsDoc = readFileSync(join(ROOT, 'docs', 'alerts.md'), 'utf8');
