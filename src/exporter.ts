@@ -1,32 +1,21 @@
-import type { StoreName } from './config.js';
 import { createApps, type Apps } from './app.js';
-import type { Limits } from './domain/reducer.js';
 import type { State } from './domain/state.js';
 import type { EventSink, StoreHealth } from './ingest/sink.js';
 import type { LiveInventory } from './inventory/live.js';
-import { FoldLoop, type SnapshotPolicy } from './log/fold-loop.js';
-import type { Logger } from './logger.js';
+import { FoldLoop, type FoldLoopOptions } from './log/fold-loop.js';
 import { Telemetry, type BuildInfo } from './metrics/telemetry.js';
-import type { LogStore } from './store/store.js';
 import type { WebhookOptions } from './webhook/handler.js';
 
-export type AssembleOptions = {
-  logger: Logger;
-  /** The log and its snapshot: memory, SQLite or Redis. Not yet opened; closed by `close`. */
-  store: LogStore;
-  limits: Limits;
-  retentionSeconds: number;
+/**
+ * The fold loop's options (its store not yet opened, and closed by `close`), less the overlay,
+ * which comes from the inventory; and what the HTTP apps need.
+ */
+export type AssembleOptions = Omit<FoldLoopOptions, 'overlay'> & {
   webhook: WebhookOptions;
   separateMetrics: boolean;
   build: BuildInfo;
   /** The declared status pages (STATUS_PAGES_FILE): webhook access, the landing page, reloads. */
   inventory: LiveInventory;
-  /** The store's name, for the landing page and the state API. */
-  storeName: StoreName;
-  /** How long an event may wait for its append and fold before it is answered 503. */
-  answerTimeoutMs?: number;
-  snapshots?: Partial<SnapshotPolicy>;
-  pruneWindowSeconds?: number;
 };
 
 export type Assembled = {
@@ -46,16 +35,7 @@ export type Assembled = {
  */
 export async function assemble(options: AssembleOptions): Promise<Assembled> {
   const { logger, inventory } = options;
-  const fold = new FoldLoop({
-    store: options.store,
-    limits: options.limits,
-    retentionSeconds: options.retentionSeconds,
-    logger,
-    overlay: inventory.overlay,
-    ...(options.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: options.answerTimeoutMs }),
-    ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
-    ...(options.pruneWindowSeconds === undefined ? {} : { pruneWindowSeconds: options.pruneWindowSeconds }),
-  });
+  const fold = new FoldLoop({ ...options, overlay: inventory.overlay });
   await fold.start();
   inventory.attach((overlay) => fold.reseed(overlay));
   const telemetry = new Telemetry(fold, options.build, () => fold.stats());
@@ -67,7 +47,7 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
       telemetry,
       webhook: options.webhook,
       inventory,
-      about: { version: options.build.version, store: options.storeName },
+      about: { version: options.build.version, store: options.store.kind },
     },
     { separateMetrics: options.separateMetrics },
   );

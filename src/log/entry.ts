@@ -77,14 +77,22 @@ const forgetTargetSchema: z.ZodType<ForgetTarget> = z.discriminatedUnion('kind',
   z.object({ kind: z.enum(['component', 'incident', 'maintenance']), statusPage: z.string().min(1), uuid: z.string().min(1) }),
 ]);
 
+/** A process's limits change only with its configuration: serialised once, not per event. */
+const limitsText = new WeakMap<Limits, string>();
+function limitsJson(limits: Limits): string {
+  let text = limitsText.get(limits);
+  if (text === undefined) limitsText.set(limits, (text = JSON.stringify(limits)));
+  return text;
+}
+
 /** The fields of a new event entry. */
 export function encodeEntry(origin: string, event: StatusMateEvent, limits: Limits, retentionSeconds: number): EntryFields {
-  return { v: String(EVENT_ENTRY_FORMAT), o: origin, e: JSON.stringify(event), l: JSON.stringify(limits), r: String(retentionSeconds) };
+  return { v: String(EVENT_ENTRY_FORMAT), o: origin, e: JSON.stringify(event), l: limitsJson(limits), r: String(retentionSeconds) };
 }
 
 /** The fields of a new forget entry. */
 export function encodeForget(origin: string, target: ForgetTarget, limits: Limits, retentionSeconds: number): EntryFields {
-  return { v: String(FORGET_ENTRY_FORMAT), k: 'forget', o: origin, f: JSON.stringify(target), l: JSON.stringify(limits), r: String(retentionSeconds) };
+  return { v: String(FORGET_ENTRY_FORMAT), k: 'forget', o: origin, f: JSON.stringify(target), l: limitsJson(limits), r: String(retentionSeconds) };
 }
 
 /** What an entry costs to keep, in bytes (roughly: its fields' text). */

@@ -184,11 +184,18 @@ export class FoldLoop implements EventSink, StoreHealth {
 
   // ---- taking events ----------------------------------------------------------------------
 
+  /** Why nothing can be appended now (answered 503), or undefined. */
+  private notTaking(): StoreError | undefined {
+    if (this.refusal !== undefined) return new StoreError(`not stored: ${this.refusal}`);
+    if (this.closing) return new StoreError('not stored: the exporter is shutting down');
+    if (!this.store.connected() || !this.synced) return new StoreError(`not stored: the ${this.store.kind} store is unavailable`);
+    return undefined;
+  }
+
   ingest(event: StatusMateEvent, _receivedAt: number): Promise<Decision> {
     // _receivedAt is this process's clock; the fold uses the entry's log time, the same everywhere.
-    if (this.refusal !== undefined) return Promise.reject(new StoreError(`not stored: ${this.refusal}`));
-    if (this.closing) return Promise.reject(new StoreError('not stored: the exporter is shutting down'));
-    if (!this.store.connected() || !this.synced) return Promise.reject(new StoreError(`not stored: the ${this.store.kind} store is unavailable`));
+    const refused = this.notTaking();
+    if (refused) return Promise.reject(refused);
     // A retry of an event already folded (so already durable) is answered without an append:
     // StatusMate's retry storms cost a lookup, not a write.
     if (this.store.readsAreDurable && (event.deliveryAttempt ?? 0) >= 1 && this.state.seen.has(dedupKey(event))) {
@@ -206,9 +213,8 @@ export class FoldLoop implements EventSink, StoreHealth {
    * event: once it is durable and folded here (every other process folds the same entry).
    */
   forget(target: ForgetTarget): Promise<ForgetDecision> {
-    if (this.refusal !== undefined) return Promise.reject(new StoreError(`not stored: ${this.refusal}`));
-    if (this.closing) return Promise.reject(new StoreError('not stored: the exporter is shutting down'));
-    if (!this.store.connected() || !this.synced) return Promise.reject(new StoreError(`not stored: the ${this.store.kind} store is unavailable`));
+    const refused = this.notTaking();
+    if (refused) return Promise.reject(refused);
     return this.enqueue((origin) => encodeForget(origin, target, this.options.limits, this.options.retentionSeconds)) as Promise<ForgetDecision>;
   }
 

@@ -1,3 +1,5 @@
+import type { StoreName } from '../config.js';
+
 // What every store is: an ordered, durable log of validated events plus one snapshot of the
 // state folded from it. A store only does I/O. It never runs the reducer: the fold loop
 // (src/log/fold-loop.ts) appends, reads in order, folds, snapshots and trims through this
@@ -32,8 +34,8 @@ export type StoredSnapshot = { position: Position; time: number; format: string;
  * loop stops for good and reports not ready).
  */
 export interface LogStore {
-  /** `memory`, `sqlite` or `redis`: for logs and the landing page. */
-  readonly kind: string;
+  /** Which store it is (STORE): for logs, the landing page and the state API. */
+  readonly kind: StoreName;
   /** The position before the first entry. */
   readonly origin: Position;
   /** Whether `a` comes strictly before `b` in this log. */

@@ -96,7 +96,6 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
     separateMetrics: options.separateMetrics ?? false,
     build: { version: options.version ?? 'test', revision: 'test' },
     inventory,
-    storeName: store.kind === 'redis' ? 'redis' : store.kind === 'memory' ? 'memory' : 'sqlite',
     ...(options.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: options.answerTimeoutMs }),
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
     ...(options.pruneWindowSeconds === undefined ? {} : { pruneWindowSeconds: options.pruneWindowSeconds }),
