@@ -1,3 +1,4 @@
+import type { AlertMatcher } from './alert-matchers.js';
 import { OPERATIONAL } from './impact.js';
 import { emptyPageStats, emptyPatch, type ComponentRecord, type Page, type Patch, type State } from './state.js';
 
@@ -5,7 +6,12 @@ import { emptyPageStats, emptyPatch, type ComponentRecord, type Page, type Patch
 // records that live in memory only, so the exporter knows a page and its components before the
 // first webhook, while every webhook still decides. Pure: the file is read in src/inventory/.
 
-export type DeclaredComponent = { uuid: string; name: string };
+export type DeclaredComponent = {
+  uuid: string;
+  name: string;
+  /** `alert_matchers`: the alerts this component explains (all must match); absent or empty: none. */
+  alertMatchers?: readonly AlertMatcher[];
+};
 
 export type DeclaredPage = {
   /** The status_page label. */

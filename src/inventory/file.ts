@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { isAlias, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { AlertMatcherError, MAX_ALERT_MATCHERS, matchesEmpty, parseAlertMatcher, type AlertMatcher } from '../domain/alert-matchers.js';
 import type { DeclaredPage } from '../domain/inventory.js';
 import { MAX_LABEL_LENGTH } from '../domain/labels.js';
 
@@ -32,11 +33,12 @@ export type InventoryLimits = { maxStatusPages: number; maxComponents: number };
 export const DEFAULT_INVENTORY_LIMITS: InventoryLimits = { maxStatusPages: 100, maxComponents: 10_000 };
 
 /**
- * The largest file read, from the limits: room for a page of 4 KiB each and a component of 512
- * bytes each (a uuid and a 200-character name with the YAML around them take under 300), plus
- * 64 KiB of comments. A file past it is refused before it is read whole, let alone parsed.
+ * The largest file read, from the limits: room for a page of 4 KiB each and a component of 1 KiB
+ * each (a uuid and a 200-character name with the YAML around them take under 300, leaving room
+ * for a few alert_matchers), plus 64 KiB of comments. A file past it is refused before it is read
+ * whole, let alone parsed.
  */
-export const maxFileBytes = (limits: InventoryLimits): number => 64 * 1024 + 4096 * limits.maxStatusPages + 512 * limits.maxComponents;
+export const maxFileBytes = (limits: InventoryLimits): number => 64 * 1024 + 4096 * limits.maxStatusPages + 1024 * limits.maxComponents;
 
 /** What a page id may hold: it becomes a label value, a `?status_page=` value and a log field. */
 const ID_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
@@ -52,7 +54,28 @@ const label = z
   .max(MAX_LABEL_LENGTH, { error: `must be at most ${MAX_LABEL_LENGTH} characters` });
 const uuid = z.guid({ error: 'must be a UUID' }).transform((value) => value.toLowerCase());
 
-const componentSchema = z.strictObject({ uuid, name: label });
+const alertMatcher = z.string().transform((text, ctx): AlertMatcher => {
+  try {
+    return parseAlertMatcher(text);
+  } catch (error) {
+    if (!(error instanceof AlertMatcherError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message });
+    return z.NEVER;
+  }
+});
+
+const componentSchema = z.strictObject({
+  uuid,
+  name: label,
+  alert_matchers: z
+    .array(alertMatcher)
+    .max(MAX_ALERT_MATCHERS, { error: `at most ${MAX_ALERT_MATCHERS} matchers` })
+    // Alertmanager refuses a silence that would select every alert, and so does the exporter.
+    .refine((matchers) => matchers.length === 0 || matchers.some((matcher) => !matchesEmpty(matcher)), {
+      error: 'needs one matcher that an alert without its label does not match (like service="checkout"); these would select every alert',
+    })
+    .optional(),
+});
 
 const pageSchema = z.strictObject({
   id: label.regex(ID_PATTERN, { error: 'must be letters, digits, ".", "_" or "-", starting and ending with a letter or digit' }),
@@ -178,7 +201,10 @@ export function parseInventory(text: string, file: string, env: NodeJS.ProcessEn
       if (tokens.length === 0) fail(`status_pages[${index}].token_env: the environment variable ${page.token_env} is not set`);
       pageTokens.set(page.id, tokens);
     }
-    return { id: page.id, uuid: page.uuid ?? null, name: page.name ?? null, components: page.components };
+    const components = page.components.map(({ uuid, name, alert_matchers }) =>
+      alert_matchers === undefined || alert_matchers.length === 0 ? { uuid, name } : { uuid, name, alertMatchers: alert_matchers },
+    );
+    return { id: page.id, uuid: page.uuid ?? null, name: page.name ?? null, components };
   });
   const tokenEnvs = parsed.data.status_pages.flatMap((page) => (page.token_env === undefined ? [] : [page.token_env]));
   return { file, pages, pageTokens, tokenEnvs };

@@ -1,0 +1,59 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AlertMatcherError, formatAlertMatcher, matchesAll, matchesEmpty, parseAlertMatcher } from '../../src/domain/alert-matchers.js';
+import { parseInventory } from '../../src/inventory/file.js';
+
+describe('alert matchers', () => {
+  it('parses the four operators into Alertmanager matcher objects', () => {
+    expect(parseAlertMatcher('service="checkout"')).toEqual({ name: 'service', value: 'checkout', isRegex: false, isEqual: true });
+    expect(parseAlertMatcher(' env != "dev" ')).toEqual({ name: 'env', value: 'dev', isRegex: false, isEqual: false });
+    expect(parseAlertMatcher('env=~"prod|canary"')).toEqual({ name: 'env', value: 'prod|canary', isRegex: true, isEqual: true });
+    expect(parseAlertMatcher('team!~"db.*"')).toEqual({ name: 'team', value: 'db.*', isRegex: true, isEqual: false });
+    expect(parseAlertMatcher('msg="say \\"hi\\"\\n"').value).toBe('say "hi"\n');
+  });
+
+  it('refuses what is not one matcher, naming it', () => {
+    for (const bad of ['service', 'service=checkout', '1x="a"', 'a="b",c="d"', 'a=~"("', 'a="\\q"']) {
+      expect(() => parseAlertMatcher(bad)).toThrow(AlertMatcherError);
+    }
+  });
+
+  it('matches like Prometheus: regexes anchored, a missing label is empty, all must match', () => {
+    const matchers = ['service="checkout"', 'env=~"prod|canary"'].map(parseAlertMatcher);
+    expect(matchesAll(matchers, { service: 'checkout', env: 'prod' })).toBe(true);
+    expect(matchesAll(matchers, { service: 'checkout', env: 'production' })).toBe(false);
+    expect(matchesAll(matchers, { service: 'checkout' })).toBe(false);
+    expect(matchesAll([parseAlertMatcher('env!="dev"')], {})).toBe(true);
+    expect(matchesAll([], { service: 'checkout' })).toBe(false);
+    expect(matchesEmpty(parseAlertMatcher('env=~".*"'))).toBe(true);
+    expect(matchesEmpty(parseAlertMatcher('env="prod"'))).toBe(false);
+  });
+
+  it('formats what it parses back to an equal matcher', () => {
+    const name = fc.stringMatching(/^[a-z_][a-z0-9_]{0,8}$/);
+    fc.assert(
+      fc.property(name, fc.string({ maxLength: 20 }), fc.constantFrom('=', '!='), (label, value, operator) => {
+        const matcher = { name: label, value, isRegex: false, isEqual: operator === '=' };
+        expect(parseAlertMatcher(formatAlertMatcher(matcher))).toEqual(matcher);
+      }),
+    );
+  });
+});
+
+describe('alert_matchers in the status pages file', () => {
+  const file = (matchers: string) =>
+    `status_pages:\n  - id: acme\n    components:\n      - uuid: 88337a51-852b-48f3-ac8d-840e5f5326a0\n        name: API\n        alert_matchers: ${matchers}\n`;
+
+  it('gives each component its parsed matchers', () => {
+    const inventory = parseInventory(file('[\'service="checkout"\', \'env=~"prod|canary"\']'), 'pages.yaml', {});
+    expect(inventory.pages[0]?.components[0]?.alertMatchers).toEqual([
+      { name: 'service', value: 'checkout', isRegex: false, isEqual: true },
+      { name: 'env', value: 'prod|canary', isRegex: true, isEqual: true },
+    ]);
+  });
+
+  it('refuses a bad matcher and matchers that would select every alert, naming the path', () => {
+    expect(() => parseInventory(file("['service']"), 'pages.yaml', {})).toThrow(/status_pages\[0\]\.components\[0\]\.alert_matchers\[0\]: "service": not a matcher/);
+    expect(() => parseInventory(file('[\'env=~".*"\']'), 'pages.yaml', {})).toThrow(/alert_matchers: needs one matcher/);
+  });
+});
