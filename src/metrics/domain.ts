@@ -2,7 +2,8 @@ import type { Histogram } from '../domain/histogram.js';
 import { impactLevel, isKnownImpact, KNOWN_IMPACTS } from '../domain/impact.js';
 import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Page, State } from '../domain/state.js';
 import { familyHeader, labelPairs, sample, type MetricType } from './exposition.js';
-import { gzipStart, type GzipStart } from './gzip-member.js';
+import type { GzipStart } from './gzip-member.js';
+import { PieceGzip, type Piece } from './gzip-pieces.js';
 import { DURATION_BUCKETS, LABEL, MAINTENANCE_STATES, METRIC } from './names.js';
 
 /**
@@ -45,8 +46,17 @@ const COMPONENT_FAMILIES = [
 ] as const;
 const FAMILIES = COMPONENT_FAMILIES.length;
 
-/** The last text, and the record rendered at each of its `count` positions. */
-type Layout = { text: Buffer; slab: Slab; records: ComponentRecord[]; count: number; tailBytes: number };
+/**
+ * The last text, and the record rendered at each of its `count` positions. Family f's header
+ * starts at `familyStarts[f]`; the page families take the last `tailBytes`.
+ */
+type Layout = { text: Buffer; slab: Slab; records: ComponentRecord[]; count: number; tailBytes: number; familyStarts: number[] };
+
+/**
+ * Components per compressed piece of a per-component family: a change of one component
+ * compresses its piece of each family again (about 130 KiB in all), not the whole text.
+ */
+const COMPONENTS_PER_PIECE = 128;
 
 /** A rendered text and the promise to say when it is no longer read. */
 export type Lent = { text: Buffer; release: () => void };
@@ -75,6 +85,7 @@ export class DomainMetrics {
   /** For each position of the next text, the slot of the previous text its lines come from, or -1. */
   private sources = new Int32Array(0);
   private readonly orders = new WeakMap<Map<string, ComponentRecord>, string[]>();
+  private readonly pieceGzip = new PieceGzip();
 
   constructor(private readonly state: State) {}
 
@@ -125,8 +136,8 @@ export class DomainMetrics {
   gzipOpenMetricsHead(): Promise<GzipStart> {
     const rendered = this.current();
     if (!rendered.gzipHead) {
-      const { text, release } = this.lend();
-      rendered.gzipHead = gzipStart(text.subarray(0, text.length - rendered.tailBytes));
+      const { release } = this.lend();
+      rendered.gzipHead = this.pieceGzip.start(this.pieces(false));
       rendered.gzipHead.then(release, release);
       rendered.gzipHead.catch(() => {
         if (this.cached === rendered) rendered.gzipHead = undefined;
@@ -139,8 +150,8 @@ export class DomainMetrics {
   gzip(): Promise<GzipStart> {
     const rendered = this.current();
     if (!rendered.gzip) {
-      const { text, release } = this.lend();
-      rendered.gzip = gzipStart(text);
+      const { release } = this.lend();
+      rendered.gzip = this.pieceGzip.start(this.pieces(true));
       rendered.gzip.then(release, release);
       // A failed compression is retried by the next scrape rather than cached.
       rendered.gzip.catch(() => {
@@ -227,7 +238,9 @@ export class DomainMetrics {
     const text = slab.memory.subarray(0, size);
     const offsets = slab.offsets;
     let at = 0;
+    const familyStarts: number[] = [];
     headers.forEach((header, f) => {
+      familyStarts.push(at);
       at += text.write(header, at);
       let index = 0;
       while (index < count) {
@@ -259,8 +272,34 @@ export class DomainMetrics {
     });
     at += text.write(tail, at);
     if (previous !== undefined) this.spare = previous.slab;
-    this.layout = { text, slab, records, count, tailBytes };
+    this.layout = { text, slab, records, count, tailBytes, familyStarts };
     return this.layout;
+  }
+
+  /**
+   * The current text in pieces for compression: each per-component family in runs of
+   * COMPONENTS_PER_PIECE components (the first with the family's header), keyed by the records
+   * rendered in them, then the page families (when `withTail`), compressed every time.
+   */
+  private pieces(withTail: boolean): Piece[] {
+    const layout = this.layout as Layout;
+    const { text, records, count, familyStarts } = layout;
+    const offsets = layout.slab.offsets;
+    const tailStart = text.length - layout.tailBytes;
+    const pieces: Piece[] = [];
+    const runs = Math.max(1, Math.ceil(count / COMPONENTS_PER_PIECE));
+    for (let f = 0; f < FAMILIES; f += 1) {
+      const familyEnd = f + 1 < FAMILIES ? (familyStarts[f + 1] as number) : tailStart;
+      for (let run = 0; run < runs; run += 1) {
+        const from = run * COMPONENTS_PER_PIECE;
+        const to = Math.min(count, from + COMPONENTS_PER_PIECE);
+        const start = run === 0 ? (familyStarts[f] as number) : (offsets[(from * FAMILIES + f) * 2] as number);
+        const end = to < count ? (offsets[(to * FAMILIES + f) * 2] as number) : familyEnd;
+        pieces.push({ text: text.subarray(start, end), key: { items: records, from, to } });
+      }
+    }
+    if (withTail) pieces.push({ text: text.subarray(tailStart), key: undefined });
+    return pieces;
   }
 
   /** Sorted, so that the same state renders the same bytes whatever order it was loaded in. */

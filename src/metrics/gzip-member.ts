@@ -1,13 +1,21 @@
 import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
 
-// /metrics with gzip is one gzip member (RFC 1952) built from two parts: the large domain text,
-// compressed once per state version, and the small rest (telemetry), compressed per scrape.
-// Two members in a row are valid gzip, but curl --compressed and browsers stop after the
-// first; one member needs the first part's deflate stream left open, flushed to a byte
-// boundary, and one trailer whose CRC-32 and size cover both parts.
+// /metrics with gzip is one gzip member (RFC 1952) built from parts: the large domain text,
+// compressed a piece at a time and kept per piece, and the small rest (telemetry), compressed per
+// scrape. Two members in a row are valid gzip, but curl --compressed and browsers stop after the
+// first; one member needs every piece's deflate stream left open, flushed to a byte boundary, and
+// one trailer whose CRC-32 and size cover every part.
+//
+// A deflate stream may be cut after a flush and continued by another compressor's blocks, as long
+// as those never refer back past their own start (a fresh compressor never does): so a piece
+// compressed on its own can be reused in the next body when its bytes did not change, and a
+// change costs the compression of the pieces it touched, not of ten megabytes.
 
-/** The start of one gzip member: its header and `text` deflated to a byte boundary, with no final block. */
+/** The start of one gzip member: its header and text deflated to a byte boundary, with no final block. */
 export type GzipStart = { bytes: Buffer; crc: number; length: number };
+
+/** One piece of text deflated on its own to a byte boundary, with no final block. */
+export type DeflatedPiece = { deflated: Buffer; crc: number; length: number };
 
 /** No name, no time, no flags; OS 3 (Unix), as zlib writes it. */
 const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);
@@ -15,14 +23,35 @@ const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00
 /** Level 1: a tenth of level 6's CPU for a body a few percent larger. */
 const LEVEL = 1;
 
-export function gzipStart(text: Buffer): Promise<GzipStart> {
+/** `text` deflated on its own, ending on a byte boundary (Z_SYNC_FLUSH) without a final block, so that more blocks may follow. */
+export function deflatePiece(text: Buffer): Promise<DeflatedPiece> {
   return new Promise((resolve, reject) => {
-    // Z_SYNC_FLUSH ends on a byte boundary without marking a block final: more blocks may follow.
     deflateRaw(text, { level: LEVEL, finishFlush: constants.Z_SYNC_FLUSH }, (error, deflated) => {
       if (error) reject(error);
-      else resolve({ bytes: Buffer.concat([HEADER, deflated]), crc: crc32(text), length: text.length });
+      else resolve({ deflated, crc: crc32(text), length: text.length });
     });
   });
+}
+
+/** deflatePiece on the event loop: for pieces small enough that a thread-pool round trip costs more than the work. */
+export function deflatePieceSync(text: Buffer): DeflatedPiece {
+  return { deflated: deflateRawSync(text, { level: LEVEL, finishFlush: constants.Z_SYNC_FLUSH }), crc: crc32(text), length: text.length };
+}
+
+/** The start of a gzip member holding `pieces` one after the other. */
+export function gzipOf(pieces: readonly DeflatedPiece[]): GzipStart {
+  let crc = 0;
+  let length = 0;
+  for (const piece of pieces) {
+    crc = crc32Combine(crc, piece.crc, piece.length);
+    length += piece.length;
+  }
+  return { bytes: Buffer.concat([HEADER, ...pieces.map((piece) => piece.deflated)]), crc, length };
+}
+
+/** The start of a gzip member of `text`, compressed in one piece. */
+export async function gzipStart(text: Buffer): Promise<GzipStart> {
+  return gzipOf([await deflatePiece(text)]);
 }
 
 /** The end of the member `start` began: `rest` deflated to a final block, then the trailer over both. */
@@ -32,4 +61,51 @@ export function gzipEnd(start: GzipStart, rest: Buffer): Buffer {
   trailer.writeUInt32LE(crc32(rest, start.crc) >>> 0, 0);
   trailer.writeUInt32LE((start.length + rest.length) % 2 ** 32, 4);
   return Buffer.concat([deflated, trailer]);
+}
+
+// CRC-32 of two texts one after the other, from the CRC-32 of each and the second's length, in
+// O(log length): a CRC is the remainder of a polynomial division over GF(2), so appending n bytes
+// multiplies the first text's remainder by x^(8n) modulo the CRC polynomial. Bits are reflected,
+// as in the CRC-32 of gzip: the polynomial's x^0 term is the word's top bit.
+
+/** The CRC-32 polynomial, reflected. */
+const POLYNOMIAL = 0xedb88320;
+/** x^0, reflected: the multiplicative identity. */
+const ONE = 0x80000000;
+
+/** a(x)·b(x) modulo the polynomial, both reflected. */
+function multiplyModulo(a: number, b: number): number {
+  let product = 0;
+  for (let bit = ONE; bit !== 0; bit >>>= 1) {
+    if ((a & bit) !== 0) {
+      product ^= b;
+      if ((a & (bit - 1)) === 0) break;
+    }
+    b = (b & 1) !== 0 ? (b >>> 1) ^ POLYNOMIAL : b >>> 1;
+  }
+  return product >>> 0;
+}
+
+/** x^(2^k) modulo the polynomial, for k from 0 to 31; x^(2^32) is x again modulo this polynomial, so the table repeats. */
+const SQUARES: number[] = (() => {
+  const squares = [ONE >>> 1]; // x^1
+  for (let k = 1; k < 32; k += 1) squares.push(multiplyModulo(squares[k - 1] as number, squares[k - 1] as number));
+  return squares;
+})();
+
+/** x^(8·bytes) modulo the polynomial: the factor that shifts a CRC past `bytes` bytes. */
+function shiftFactor(bytes: number): number {
+  let factor = ONE;
+  // x^(8n) = product of x^(2^k) over the set bits k of 8n; 8n's bit k + 3 is n's bit k.
+  let k = 3;
+  for (let n = bytes; n > 0; n = Math.floor(n / 2), k += 1) {
+    if (n % 2 === 1) factor = multiplyModulo(SQUARES[k % 32] as number, factor);
+  }
+  return factor;
+}
+
+/** The CRC-32 of A followed by B, given crc32(A), crc32(B) and B's length in bytes. */
+export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
+  if (lengthB === 0) return crcA >>> 0;
+  return (multiplyModulo(shiftFactor(lengthB), crcA) ^ crcB) >>> 0;
 }

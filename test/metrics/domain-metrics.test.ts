@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainMetrics } from '../../src/metrics/domain.js';
 import { escapeLabelValue } from '../../src/metrics/exposition.js';
+import { gzipEnd, type GzipStart } from '../../src/metrics/gzip-member.js';
 import { affects, componentUpdate, incident, maintenance, Player, T0, uuid } from '../support/events.js';
 import { findTool } from '../support/tools.js';
 
@@ -43,6 +45,23 @@ describe('domain metrics', () => {
     expect(metrics.gzip()).toBe(metrics.gzip());
     p.play(componentUpdate(1, 'major_outage', T0 + 1));
     expect(metrics.text()).not.toBe(first);
+  });
+
+  it('gzips to the current text after every change, in both formats, however many components it has', async () => {
+    const p = new Player().playAll(Array.from({ length: 700 }, (_, i) => componentUpdate(i, 'operational', T0 + i)));
+    const metrics = new DomainMetrics(p.state);
+    const gunzip = async (start: Promise<GzipStart>) => {
+      const begun = await start;
+      return gunzipSync(Buffer.concat([begun.bytes, gzipEnd(begun, Buffer.from('# EOF\n'))])).toString('utf8');
+    };
+    for (const [step, component] of [0, 350, 699, 350].entries()) {
+      p.play(componentUpdate(component, step % 2 === 0 ? 'major_outage' : 'degraded_performance', T0 + 1000 + step));
+      expect(await gunzip(metrics.gzip())).toBe(`${metrics.text().toString('utf8')}# EOF\n`);
+      const { head, tail } = metrics.openMetrics();
+      expect(await gunzip(metrics.gzipOpenMetricsHead())).toBe(`${head.text.toString('utf8')}# EOF\n`);
+      expect(tail.length).toBeGreaterThan(0);
+      head.release();
+    }
   });
 
   it('keeps a lent text intact however often the state changes, and otherwise renders into two buffers in turn', () => {

@@ -1,0 +1,62 @@
+import { deflatePiece, deflatePieceSync, gzipOf, type DeflatedPiece, type GzipStart } from './gzip-member.js';
+
+// The gzip of a large text that changes a little at a time: the text comes in pieces, each with
+// a key that decides its bytes (the records it was rendered from), and a piece whose key equals
+// the key of the piece at the same place last time is not compressed again.
+
+/** Which items a piece was rendered from: `items[from]` up to, not including, `items[to]`. Equal items, equal bytes. */
+export type PieceKey = { items: readonly unknown[]; from: number; to: number };
+
+/** A piece of text and its key; no key: compressed every time. */
+export type Piece = { text: Buffer; key: PieceKey | undefined };
+
+/** Below this many bytes to compress, compressing on the event loop is quicker than a thread-pool round trip. */
+const SYNC_BYTES = 256 * 1024;
+
+type Cached = { items: unknown[]; piece: DeflatedPiece };
+
+function sameItems(cached: Cached | undefined, key: PieceKey): cached is Cached {
+  if (cached?.items.length !== key.to - key.from) return false;
+  for (let i = 0; i < cached.items.length; i += 1) if (cached.items[i] !== key.items[key.from + i]) return false;
+  return true;
+}
+
+export class PieceGzip {
+  /** The compressed piece last made at each place, with the items it was made from. */
+  private readonly cache: (Cached | undefined)[] = [];
+
+  /**
+   * The start of one gzip member of the pieces, in order (see gzipEnd). The pieces' text must
+   * stay unchanged until the promise settles.
+   */
+  async start(pieces: readonly Piece[]): Promise<GzipStart> {
+    const done: (DeflatedPiece | undefined)[] = new Array<DeflatedPiece | undefined>(pieces.length);
+    const missing: number[] = [];
+    // Copied now: the caller may re-use its arrays of items while the compression runs.
+    const missingItems: (unknown[] | undefined)[] = [];
+    let missingBytes = 0;
+    pieces.forEach((piece, place) => {
+      const cached = this.cache[place];
+      if (piece.key !== undefined && sameItems(cached, piece.key)) {
+        done[place] = cached.piece;
+      } else {
+        missing.push(place);
+        missingItems.push(piece.key?.items.slice(piece.key.from, piece.key.to));
+        missingBytes += piece.text.length;
+      }
+    });
+    const compressed =
+      missingBytes <= SYNC_BYTES
+        ? missing.map((place) => deflatePieceSync((pieces[place] as Piece).text))
+        : await Promise.all(missing.map((place) => deflatePiece((pieces[place] as Piece).text)));
+    missing.forEach((place, i) => {
+      const piece = compressed[i] as DeflatedPiece;
+      done[place] = piece;
+      const items = missingItems[i];
+      // A slower, older start may finish after a newer one: its entry is still right for its items.
+      this.cache[place] = items === undefined ? undefined : { items, piece };
+    });
+    this.cache.length = pieces.length;
+    return gzipOf(done as DeflatedPiece[]);
+  }
+}
