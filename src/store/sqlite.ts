@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { Arrivals } from './arrivals.js';
 import type { SqliteOptions } from './sqlite-file.js';
-import type { StoreReply, StoreRequest, StoreValues } from './sqlite-worker.js';
+import { openOps, type StoreReply, type StoreRequest, type StoreValues } from './sqlite-ops.js';
 import { StoreError, type EntryFields, type LogStore, type LogTip, type Position, type StoredEntry, type StoredSnapshot } from './store.js';
 
 export type { SqliteOptions } from './sqlite-file.js';
@@ -21,25 +21,110 @@ function workerEntry(): { filename: string | URL; eval: boolean } {
   return { filename: `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`, eval: true };
 }
 
+/** Where the file's operations run: on the event loop, or on a worker thread. */
+interface Channel {
+  send(message: Request): Promise<unknown>;
+  close(): Promise<void>;
+}
+
 /**
- * STORE=sqlite, the embedded default: the log and its snapshot in one SQLite file, written by a
- * worker thread of its own so that an append (and, with SQLITE_SYNCHRONOUS=full, its fsync)
- * never blocks the event loop.
+ * The file's operations on the event loop. With SQLITE_SYNCHRONOUS=normal an append writes to
+ * the write-ahead log without an fsync, which takes microseconds: a thread of its own would cost
+ * more (a second JavaScript heap, about 15 MiB, and a message each way) than it saves.
+ */
+class InlineChannel implements Channel {
+  private handler: Promise<(request: StoreRequest) => StoreReply> | undefined;
+
+  constructor(private readonly options: SqliteOptions) {}
+
+  async send(message: Request): Promise<unknown> {
+    this.handler ??= openOps(this.options);
+    const reply = (await this.handler)({ ...message, id: 0 });
+    if (!reply.ok) throw new StoreError(reply.message);
+    return reply.value;
+  }
+
+  async close(): Promise<void> {
+    if (this.handler) await this.send({ op: 'close' });
+  }
+}
+
+/**
+ * The file's operations on a worker thread, with SQLITE_SYNCHRONOUS=full: an fsync per append
+ * takes milliseconds, which the event loop must not wait out. Should the worker die, the
+ * requests in flight fail (StatusMate retries them) and the next request starts a new worker on
+ * the same file.
+ */
+class WorkerChannel implements Channel {
+  private worker: Worker | undefined;
+  private readonly waiting = new Map<number, Waiting>();
+  private nextId = 0;
+
+  constructor(private readonly options: SqliteOptions) {}
+
+  send(message: Request): Promise<unknown> {
+    const worker = (this.worker ??= this.spawn());
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      // The worker keeps the process alive only while it owes an answer.
+      if (this.waiting.size === 0) worker.ref();
+      this.waiting.set(id, { resolve, reject });
+      worker.postMessage({ ...message, id });
+    });
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    try {
+      await this.send({ op: 'close' });
+    } finally {
+      this.worker = undefined;
+      await worker.terminate();
+    }
+  }
+
+  private settle(worker: Worker, reply: StoreReply): void {
+    const waiting = this.waiting.get(reply.id);
+    if (!waiting) return;
+    this.waiting.delete(reply.id);
+    if (this.waiting.size === 0) worker.unref();
+    if (reply.ok) waiting.resolve(reply.value);
+    else waiting.reject(new StoreError(reply.message));
+  }
+
+  private spawn(): Worker {
+    const entry = workerEntry();
+    const worker = new Worker(entry.filename, { eval: entry.eval, workerData: this.options });
+    worker.unref();
+    worker.on('message', (reply: StoreReply) => this.settle(worker, reply));
+    const fail = (reason: string) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const [id, waiting] of this.waiting) {
+        this.waiting.delete(id);
+        waiting.reject(new StoreError(`SQLite worker stopped: ${reason}`));
+      }
+    };
+    worker.on('error', (error: unknown) => fail(error instanceof Error ? error.message : String(error)));
+    worker.on('exit', (code) => fail(`exited with code ${code}`));
+    return worker;
+  }
+}
+
+/**
+ * STORE=sqlite, the embedded default: the log and its snapshot in one SQLite file, written on
+ * the event loop, or with SQLITE_SYNCHRONOUS=full by a worker thread of its own so that an
+ * append's fsync never blocks the event loop.
  *
  * This process is the file's only writer (SqliteFile holds its lock), so the entries it appended
  * are the whole log after the ones the file held at open: the fold reads those from the file
  * once, at start, and every later entry from memory as soon as it is durable.
- *
- * Should the worker die, the requests in flight fail (StatusMate retries them) and the next
- * request starts a new worker on the same file.
  */
 export class SqliteLog implements LogStore {
   readonly kind = 'sqlite';
   readonly origin = '0';
   readonly readsAreDurable = true;
-  private worker: Worker | undefined;
-  private readonly waiting = new Map<number, Waiting>();
-  private nextId = 0;
+  private readonly channel: Channel;
   private closed = false;
   /** Entries up to here are read from the file (what it held at open); later ones from `tail`. */
   private openedAt = 0;
@@ -49,14 +134,15 @@ export class SqliteLog implements LogStore {
   private lastTime = 0;
   private readonly arrivals = new Arrivals();
 
-  constructor(private readonly options: SqliteOptions) {}
+  constructor(options: SqliteOptions) {
+    this.channel = options.synchronous === 'full' ? new WorkerChannel(options) : new InlineChannel(options);
+  }
 
   before(a: Position, b: Position): boolean {
     return Number(a) < Number(b);
   }
 
   async open(): Promise<void> {
-    this.worker ??= this.spawn();
     const end = await this.request<'open'>({ op: 'open' });
     this.openedAt = this.last = end.position;
     this.lastTime = end.time;
@@ -130,55 +216,11 @@ export class SqliteLog implements LogStore {
     if (this.closed) return;
     this.closed = true;
     this.arrivals.notify();
-    const worker = this.worker;
-    if (!worker) return;
-    try {
-      await this.send(worker, { op: 'close' });
-    } finally {
-      this.worker = undefined;
-      await worker.terminate();
-    }
+    await this.channel.close();
   }
 
   private request<K extends keyof StoreValues>(message: Request & { op: K }): Promise<StoreValues[K]> {
     if (this.closed) return Promise.reject(new StoreError('SQLite store is closed'));
-    this.worker ??= this.spawn();
-    return this.send(this.worker, message) as Promise<StoreValues[K]>;
-  }
-
-  private send(worker: Worker, message: Request): Promise<unknown> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      // The worker keeps the process alive only while it owes an answer.
-      if (this.waiting.size === 0) worker.ref();
-      this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ ...message, id });
-    });
-  }
-
-  private settle(worker: Worker, reply: StoreReply): void {
-    const waiting = this.waiting.get(reply.id);
-    if (!waiting) return;
-    this.waiting.delete(reply.id);
-    if (this.waiting.size === 0) worker.unref();
-    if (reply.ok) waiting.resolve(reply.value);
-    else waiting.reject(new StoreError(reply.message));
-  }
-
-  private spawn(): Worker {
-    const entry = workerEntry();
-    const worker = new Worker(entry.filename, { eval: entry.eval, workerData: this.options });
-    worker.unref();
-    worker.on('message', (reply: StoreReply) => this.settle(worker, reply));
-    const fail = (reason: string) => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const [id, waiting] of this.waiting) {
-        this.waiting.delete(id);
-        waiting.reject(new StoreError(`SQLite worker stopped: ${reason}`));
-      }
-    };
-    worker.on('error', (error: unknown) => fail(error instanceof Error ? error.message : String(error)));
-    worker.on('exit', (code) => fail(`exited with code ${code}`));
-    return worker;
+    return this.channel.send(message) as Promise<StoreValues[K]>;
   }
 }

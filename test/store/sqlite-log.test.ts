@@ -153,3 +153,34 @@ describe('snapshots of the SQLite log', () => {
     expect(restarted.logs.lines.find((line) => line.msg === 'log opened; folding from here')).toMatchObject({ folded_to: '0', entries_to_fold: 5 });
   });
 });
+
+describe('where the file is written', () => {
+  // normal: on the event loop; full: on a worker thread, so that an fsync per append never blocks it.
+  it.each(['normal', 'full'] as const)('appends, reads back, snapshots and locks alike with SQLITE_SYNCHRONOUS=%s', async (synchronous) => {
+    const path = join(tempDir(), `${synchronous}.db`);
+    const store = new SqliteLog({ path, synchronous });
+    await store.open();
+    expect(
+      await store.append([
+        { v: '1', e: 'first' },
+        { v: '1', e: 'second' },
+      ]),
+    ).toEqual([null, null]);
+    const read = await store.read('0', 10);
+    expect(read.map((entry) => [entry.position, entry.fields.e])).toEqual([
+      ['1', 'first'],
+      ['2', 'second'],
+    ]);
+    expect(await store.writeSnapshot({ position: '1', time: read[0]?.time ?? 0, format: '1', data: 'state' })).toBe(true);
+    const other = new SqliteLog({ path, synchronous });
+    await expect(other.open()).rejects.toThrow(/is in use by another process/);
+    await other.close();
+    await store.close();
+
+    const reopened = new SqliteLog({ path, synchronous });
+    await reopened.open();
+    expect(await reopened.snapshotInfo()).toMatchObject({ position: '1' });
+    expect((await reopened.read('1', 10)).map((entry) => entry.fields.e)).toEqual(['second']);
+    await reopened.close();
+  });
+});

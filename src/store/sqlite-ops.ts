@@ -1,0 +1,83 @@
+import { schemaVersionOf, SqliteFile, type LogRow, type RowMigrator, type SqliteOptions } from './sqlite-file.js';
+import type { StoredSnapshot } from './store.js';
+
+// The operations of SqliteLog on its file, one request and one reply at a time: run on the
+// event loop, or on a worker thread of their own (see SqliteLog).
+
+export type StoreRequest =
+  | { id: number; op: 'open' }
+  | { id: number; op: 'append'; rows: { time: number; entry: string }[] }
+  | { id: number; op: 'read'; after: number; max: number }
+  | { id: number; op: 'snapshot' }
+  | { id: number; op: 'snapshotInfo' }
+  | { id: number; op: 'writeSnapshot'; snapshot: StoredSnapshot }
+  | { id: number; op: 'probe' }
+  | { id: number; op: 'close' };
+
+export type StoreReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string };
+
+/** What each request answers. */
+export type StoreValues = {
+  open: { position: number; time: number };
+  append: number[];
+  read: LogRow[];
+  snapshot: StoredSnapshot | null;
+  snapshotInfo: { position: string; time: number } | null;
+  writeSnapshot: boolean;
+  probe: null;
+  close: null;
+};
+
+/**
+ * Opens the file. One that cannot be opened (held by another process, a newer schema, an
+ * unwritable directory) is reported to every request rather than thrown, so the caller gets the
+ * reason in a failed reply.
+ */
+export async function openOps(options: SqliteOptions): Promise<(request: StoreRequest) => StoreReply> {
+  let file: SqliteFile | undefined;
+  let openError: string | undefined;
+  try {
+    const version = schemaVersionOf(options.path);
+    // Only a file written before the log needs the record schemas (and their memory).
+    let migrate: RowMigrator | undefined;
+    if (version !== null && version < 3) ({ snapshotOfRows: migrate } = await import('./sqlite-migrate.js'));
+    file = new SqliteFile(options, migrate);
+  } catch (error) {
+    openError = (error as Error).message;
+  }
+  return (request) => {
+    if (!file) {
+      return request.op === 'close'
+        ? { id: request.id, ok: true, value: null }
+        : { id: request.id, ok: false, message: openError ?? 'SQLite file is not open' };
+    }
+    try {
+      return { id: request.id, ok: true, value: value(request, file) };
+    } catch (error) {
+      return { id: request.id, ok: false, message: (error as Error).message };
+    }
+  };
+}
+
+function value(request: StoreRequest, open: SqliteFile): unknown {
+  switch (request.op) {
+    case 'open':
+      return open.end();
+    case 'append':
+      return open.append(request.rows);
+    case 'read':
+      return open.read(request.after, request.max);
+    case 'snapshot':
+      return open.snapshot();
+    case 'snapshotInfo':
+      return open.snapshotInfo();
+    case 'writeSnapshot':
+      return open.writeSnapshot(request.snapshot);
+    case 'probe':
+      open.probe();
+      return null;
+    case 'close':
+      open.close();
+      return null;
+  }
+}
