@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { ConfigError, loadConfig } from '../config.js';
-import { redisKeys } from '../store/redis-format.js';
-import { redactedRedisUrl } from '../store/redis.js';
+import { redactedRedisUrl, redisKeys } from '../store/redis-format.js';
 import { UsageError, type Io } from './io.js';
 
 export const RESET_REDIS_USAGE = `reset-redis --yes

@@ -31,3 +31,13 @@ export function idBefore(a: string, b: string): boolean {
   const [bm = 0, bs = 0] = b.split('-').map(Number);
   return am < bm || (am === bm && as < bs);
 }
+
+/** The URL without credentials, for log lines. */
+export function redactedRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  } catch {
+    return 'redis://(unparsable)';
+  }
+}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
-import { idBefore, idTime, redisKeys, type RedisKeys } from './redis-format.js';
+import { idBefore, idTime, redactedRedisUrl, redisKeys, type RedisKeys } from './redis-format.js';
 import { LogBehind, LogLost, StoreError, type EntryFields, type LogStore, type LogTip, type Position, type StoredEntry, type StoredSnapshot } from './store.js';
 
 export type RedisStoreOptions = {
@@ -89,16 +89,6 @@ function connectClient(url: string, name: string) {
       reconnectStrategy: (retries: number) => Math.min(2 ** retries * 50, 2_000) + Math.floor(Math.random() * 100),
     },
   });
-}
-
-/** The URL without credentials, for log lines. */
-export function redactedRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
-  } catch {
-    return 'redis://(unparsable)';
-  }
 }
 
 function fieldsOf(list: string[]): Record<string, string> {

@@ -53,7 +53,9 @@ describe('alert_matchers in the status pages file', () => {
   });
 
   it('refuses a bad matcher and matchers that would select every alert, naming the path', () => {
-    expect(() => parseInventory(file("['service']"), 'pages.yaml', {})).toThrow(/status_pages\[0\]\.components\[0\]\.alert_matchers\[0\]: "service": not a matcher/);
+    expect(() => parseInventory(file("['service']"), 'pages.yaml', {})).toThrow(
+      /status_pages\[0\]\.components\[0\]\.alert_matchers\[0\]: "service": not a matcher/,
+    );
     expect(() => parseInventory(file('[\'env=~".*"\']'), 'pages.yaml', {})).toThrow(/alert_matchers: needs one matcher/);
   });
 });
