@@ -323,6 +323,7 @@ async function scrapeState(components, sqlitePath) {
   const samples = await metricsSamples(exporter.url);
   const series = sumOf(samples, 'statusmate_component_impact', () => true);
   result.rss = await rssBytes(exporter.pid);
+  result.rssAnon = await rssBytes(exporter.pid, 'RssAnon');
   result.impactSeries = [...samples.keys()].filter((k) => k.startsWith('statusmate_component_impact{')).length;
   if (result.impactSeries !== components * 5)
     failures.push(`scrape ${components}: ${result.impactSeries} statusmate_component_impact series, expected ${components * 5}`);
@@ -460,6 +461,7 @@ async function scrapeMemoryStartup() {
   }
   await scrape(exporter.url, true);
   const rssRestarted = await rssBytes(exporter.pid);
+  const rssAnonRestarted = await rssBytes(exporter.pid, 'RssAnon');
   await exporter.stop();
   const M = '4 memory and start-up';
   const rss = Math.max(s10k.rss, rssRestarted);
@@ -467,7 +469,7 @@ async function scrapeMemoryStartup() {
     M,
     'RSS, 10k components',
     `${fmt.bytes(rss)}`,
-    `after ingest+scrapes ${fmt.bytes(s10k.rss)} / restarted ${fmt.bytes(rssRestarted)}`,
+    `after ingest+scrapes ${fmt.bytes(s10k.rss)} / restarted ${fmt.bytes(rssRestarted)}; anonymous ${fmt.bytes(s10k.rssAnon)} / ${fmt.bytes(rssAnonRestarted)}`,
     '',
     '≤ 150 MiB',
     rss <= 150 * MB,

@@ -158,11 +158,15 @@ export function startBaseline(file, env = {}) {
   return startChild(file, join(BASELINES, file), env, { readyPath: '/readyz' });
 }
 
-/** Resident set size of a process, in bytes, from /proc/<pid>/status (VmRSS). */
-export async function rssBytes(pid) {
+/**
+ * Resident set size of a process, in bytes, from /proc/<pid>/status: VmRSS by default, or another
+ * field such as RssAnon (the anonymous memory alone, without the pages of the node binary and
+ * libraries mapped from files, which the kernel can drop and read again).
+ */
+export async function rssBytes(pid, field = 'VmRSS') {
   const { readFile } = await import('node:fs/promises');
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
-  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(status);
+  if (!match) throw new Error(`no ${field} for pid ${pid}`);
   return Number(match[1]) * 1024;
 }
