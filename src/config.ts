@@ -94,6 +94,7 @@ const envSchema = z.object({
   MAX_RETAINED_FINISHED: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.maxRetainedFinished),
   MAX_DEDUP_RECORDS: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.maxDedupRecords),
   FINISHED_RETENTION_SECONDS: optional(positiveInt).transform((value) => value ?? 7 * 24 * 3600),
+  LEDGER_RETENTION_DAYS: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.ledgerRetentionDays),
   SHUTDOWN_TIMEOUT_SECONDS: optional(positiveInt).transform((value) => value ?? 10),
   BUILD_REVISION: z.string().default('unknown'),
   STATUS_PAGES_FILE: optional(z.string().min(1)),
@@ -138,6 +139,8 @@ export type Config = {
   maxRetainedFinished: number;
   /** Dedup records: past it, the oldest are forgotten. */
   maxDedupRecords: number;
+  /** Days of the availability ledger kept. */
+  ledgerRetentionDays: number;
   finishedRetentionSeconds: number;
   shutdownTimeoutSeconds: number;
   buildRevision: string;
@@ -191,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxHoldings: e.MAX_HOLDINGS,
     maxRetainedFinished: e.MAX_RETAINED_FINISHED,
     maxDedupRecords: e.MAX_DEDUP_RECORDS,
+    ledgerRetentionDays: e.LEDGER_RETENTION_DAYS,
     finishedRetentionSeconds: e.FINISHED_RETENTION_SECONDS,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
     buildRevision: e.BUILD_REVISION,
@@ -276,5 +280,6 @@ export function limitsOf(config: Config): Limits {
     maxHoldings: config.maxHoldings,
     maxRetainedFinished: config.maxRetainedFinished,
     maxDedupRecords: config.maxDedupRecords,
+    ledgerRetentionDays: config.ledgerRetentionDays,
   };
 }

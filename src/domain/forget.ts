@@ -64,6 +64,7 @@ export function forget(state: State, target: ForgetTarget, at: number, maxClockS
     if (page.components.has(component.uuid)) draft.touch(component.uuid, null);
   }
   patch.components.push(...draft.changedComponents());
+  patch.ledgerAt = at;
   return { found: true, patch };
 }
 

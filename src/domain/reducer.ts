@@ -21,6 +21,8 @@ export type Limits = SizeLimits & {
   maxActiveMaintenances: number;
   maxStatusPages: number;
   maxClockSkewSeconds: number;
+  /** Days of the availability ledger kept (LEDGER_RETENTION_DAYS); in every entry, so every fold prunes alike. */
+  ledgerRetentionDays: number;
 };
 
 export const DEFAULT_LIMITS: Limits = {
@@ -32,6 +34,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxHoldings: 10_000,
   maxRetainedFinished: 10_000,
   maxDedupRecords: 100_000,
+  ledgerRetentionDays: 400,
 };
 
 /**

@@ -3,6 +3,7 @@ import { impactLevel, isKnownImpact, KNOWN_IMPACTS } from '../domain/impact.js';
 import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Page, State } from '../domain/state.js';
 import { familyHeader, labelPairs, sample, type MetricType } from './exposition.js';
 import { gzipStart, type GzipStart } from './gzip-member.js';
+import { ImpactSecondsMetrics } from './impact-seconds.js';
 import { DURATION_BUCKETS, LABEL, MAINTENANCE_STATES, METRIC } from './names.js';
 
 /**
@@ -76,14 +77,27 @@ export class DomainMetrics {
   private sources = new Int32Array(0);
   private readonly orders = new WeakMap<Map<string, ComponentRecord>, string[]>();
 
-  constructor(private readonly state: State) {}
+  private readonly seconds: ImpactSecondsMetrics;
+
+  constructor(private readonly state: State) {
+    this.seconds = new ImpactSecondsMetrics(state);
+  }
 
   /**
-   * The current text. Its memory is re-used two state changes later, so read it at once, or
-   * hold it with lend().
+   * The current text of the families cached per state version (all but
+   * statusmate_component_impact_seconds_total, which a scrape adds: see impactSeconds). Its memory
+   * is re-used two state changes later, so read it at once, or hold it with lend().
    */
   text(): Buffer {
     return this.current().text;
+  }
+
+  /**
+   * statusmate_component_impact_seconds_total at `nowSeconds`: rendered at every scrape (its
+   * open intervals grow with the clock), so it follows the cached text rather than being part of it.
+   */
+  impactSeconds(nowSeconds = Date.now() / 1000, format: 'text' | 'openmetrics' = 'text'): Buffer {
+    return this.seconds.render(nowSeconds, format);
   }
 
   /** The current text, kept intact until `release` is called (after the response is sent). */

@@ -1,0 +1,256 @@
+import { OPERATIONAL } from './impact.js';
+
+// The availability ledger (issue 20): for every component, the time it spent in each impact since
+// the exporter first knew it, as totals (the counter statusmate_component_impact_seconds_total)
+// and per UTC day (the availability API, the landing page's bars).
+//
+// It is folded like the rest of the state: applyPatch books an interval when a reducer's patch
+// changes a component's impact, at the event's time (its trusted created_at, else the entry's log
+// time: the reducer's `t`), so every process that folds the same log holds the same ledger.
+// Intervals never run backwards: a change whose time is before the start of the component's open
+// interval (an event that arrived late and still changed the impact) is booked at that start.
+//
+// Times are kept in integer milliseconds, so the days of a component add up to its totals
+// exactly. The open interval (the current impact, since `openMs`) is not booked: readers add it
+// up to their own `now`, and a scrape never mutates the state.
+//
+// Representation: per component one small record, and its days as one Uint32Array of rows of
+// STRIDE numbers (the day, then milliseconds in each non-operational slot). A day the component
+// spent wholly operational has no row: its operational time is what the day covered less the
+// other slots. A row costs 24 bytes; 400 days of 10,000 components that are never operational
+// would be 96 MB, the realistic few outage days a fraction of that (see bench/README.md).
+
+export const DAY_MS = 86_400_000;
+export const DAY_SECONDS = 86_400;
+
+/** The impacts a day row keeps, by slot (operational is implicit; unknown impacts share the last slot). */
+export const LEDGER_SLOTS = ['under_maintenance', 'degraded_performance', 'partial_outage', 'major_outage', 'other'] as const;
+export type LedgerSlot = (typeof LEDGER_SLOTS)[number];
+/** Numbers per day row: the day (days since 1970-01-01, UTC), then one per slot. */
+export const STRIDE = 1 + LEDGER_SLOTS.length;
+
+const EMPTY_DAYS = new Uint32Array(0);
+
+export type ComponentLedger = {
+  /** When the component was first known (ms). */
+  sinceMs: number;
+  /** The impact of the open interval. */
+  impact: string;
+  /** When the open interval began (ms): everything before it is booked. */
+  openMs: number;
+  /** Booked milliseconds per impact (the open interval excluded). Never pruned: a counter. */
+  totals: ReadonlyMap<string, number>;
+  /** Day rows, sorted by day, STRIDE numbers each. Never mutated: a booking makes a new array. */
+  days: Uint32Array;
+};
+
+export type Ledger = {
+  /** Status page → component uuid → its ledger. Records are replaced, never mutated. */
+  pages: Map<string, Map<string, ComponentLedger>>;
+  /** The first day kept: older days were pruned (LEDGER_RETENTION_DAYS), and no longer count as covered. */
+  keptFromDay: number;
+};
+
+export function createLedger(): Ledger {
+  return { pages: new Map(), keptFromDay: 0 };
+}
+
+/** A copy whose maps two owners can change independently (records are shared). */
+export function cloneLedger(ledger: Ledger): Ledger {
+  return { pages: new Map([...ledger.pages].map(([name, page]) => [name, new Map(page)])), keptFromDay: ledger.keptFromDay };
+}
+
+export function ledgerOf(ledger: Ledger, statusPage: string, uuid: string): ComponentLedger | undefined {
+  return ledger.pages.get(statusPage)?.get(uuid);
+}
+
+/** The day slot an impact is booked in, or -1 for operational (implicit). */
+export function slotOf(impact: string): number {
+  if (impact === OPERATIONAL) return -1;
+  const slot = (LEDGER_SLOTS as readonly string[]).indexOf(impact);
+  return slot >= 0 && impact !== 'other' ? slot : LEDGER_SLOTS.length - 1;
+}
+
+export const toMs = (seconds: number): number => Math.round(seconds * 1000);
+
+/**
+ * Books what a component's record says at time `atSeconds` (a reducer's patch): the first time it
+ * is seen, its ledger starts; when its impact changed, the open interval is closed into the old
+ * impact and a new one opens. Mutates `ledger`'s maps only (applyPatch calls it).
+ */
+export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, impact: string, atSeconds: number): void {
+  const at = toMs(atSeconds);
+  let page = ledger.pages.get(statusPage);
+  if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
+  const current = page.get(uuid);
+  if (!current) {
+    page.set(uuid, { sinceMs: at, impact, openMs: at, totals: new Map(), days: EMPTY_DAYS });
+    return;
+  }
+  if (current.impact === impact) return;
+  const end = Math.max(at, current.openMs);
+  page.set(uuid, { ...close(current, end, ledger.keptFromDay), impact, openMs: end });
+}
+
+/** `entry` with its open interval booked up to `end` (ms). */
+function close(entry: ComponentLedger, end: number, keptFromDay: number): ComponentLedger {
+  const ms = end - entry.openMs;
+  if (ms <= 0) return entry;
+  const totals = new Map(entry.totals);
+  totals.set(entry.impact, (totals.get(entry.impact) ?? 0) + ms);
+  const slot = slotOf(entry.impact);
+  const days = slot < 0 ? entry.days : addInterval(entry.days, entry.openMs, end, slot, keptFromDay);
+  return { ...entry, totals, days };
+}
+
+/** Day rows with [from, to) (ms) added to `slot`, days before `keptFromDay` left out. */
+export function addInterval(days: Uint32Array, from: number, to: number, slot: number, keptFromDay: number): Uint32Array {
+  const adds: [number, number][] = [];
+  for (let day = Math.max(Math.floor(from / DAY_MS), keptFromDay); day * DAY_MS < to; day += 1) {
+    const ms = Math.min(to, (day + 1) * DAY_MS) - Math.max(from, day * DAY_MS);
+    if (ms > 0) adds.push([day, ms]);
+  }
+  if (adds.length === 0) return days;
+  let rows = 0;
+  const out = new Uint32Array(days.length + adds.length * STRIDE);
+  let i = 0;
+  let j = 0;
+  while (i < days.length || j < adds.length) {
+    const existing = i < days.length ? (days[i] as number) : Infinity;
+    const added = j < adds.length ? (adds[j] as [number, number])[0] : Infinity;
+    const at = rows * STRIDE;
+    if (existing <= added) {
+      out.set(days.subarray(i, i + STRIDE), at);
+      i += STRIDE;
+    } else {
+      out[at] = added;
+    }
+    if (added <= existing) {
+      out[at + 1 + slot] = (out[at + 1 + slot] as number) + (adds[j] as [number, number])[1];
+      j += 1;
+    }
+    rows += 1;
+  }
+  return rows * STRIDE === out.length ? out : out.slice(0, rows * STRIDE);
+}
+
+/** Forgets the days before `keepFromDay` of every component (the fold's pruning; totals stay). */
+export function pruneLedger(ledger: Ledger, keepFromDay: number): void {
+  if (keepFromDay <= ledger.keptFromDay) return;
+  ledger.keptFromDay = keepFromDay;
+  for (const page of ledger.pages.values()) {
+    for (const [uuid, entry] of page) {
+      if (entry.days.length === 0 || (entry.days[0] as number) >= keepFromDay) continue;
+      let start = 0;
+      while (start < entry.days.length && (entry.days[start] as number) < keepFromDay) start += STRIDE;
+      page.set(uuid, { ...entry, days: entry.days.slice(start) });
+    }
+  }
+}
+
+/** The first day LEDGER_RETENTION_DAYS keeps at log time `nowSeconds`: today and the `retentionDays` before it. */
+export function keepFromDay(nowSeconds: number, retentionDays: number): number {
+  return Math.floor(toMs(nowSeconds) / DAY_MS) - retentionDays;
+}
+
+export function forgetLedgerComponent(ledger: Ledger, statusPage: string, uuid: string): void {
+  const page = ledger.pages.get(statusPage);
+  if (!page) return;
+  page.delete(uuid);
+  if (page.size === 0) ledger.pages.delete(statusPage);
+}
+
+export function forgetLedgerPage(ledger: Ledger, statusPage: string): void {
+  ledger.pages.delete(statusPage);
+}
+
+// ---- reading ------------------------------------------------------------------------------
+
+/** Seconds per impact since first known, the open interval counted up to `nowSeconds` (never before it opened). */
+export function secondsByImpact(entry: ComponentLedger, nowSeconds: number): Map<string, number> {
+  const out = new Map<string, number>();
+  out.set(OPERATIONAL, 0);
+  for (const [impact, ms] of entry.totals) out.set(impact, ms / 1000);
+  const open = Math.max(0, toMs(nowSeconds) - entry.openMs);
+  out.set(entry.impact, (out.get(entry.impact) ?? 0) + open / 1000);
+  return out;
+}
+
+/** Milliseconds of one UTC day: covered, and per slot (operational = covered less the slots). */
+export type DayUsage = { day: number; covered: number; slots: number[] };
+
+/**
+ * What `entry` says of each day in [fromDay, toDay] (inclusive), the open interval counted up to
+ * `nowMs`. A day before the component was known, before the kept days, or after `nowMs`, covers
+ * nothing (or part of itself).
+ */
+export function daysOf(entry: ComponentLedger, keptFromDay: number, fromDay: number, toDay: number, nowMs: number): DayUsage[] {
+  const out: DayUsage[] = [];
+  const knownFrom = Math.max(entry.sinceMs, keptFromDay * DAY_MS);
+  let row = 0;
+  const days = entry.days;
+  while (row < days.length && (days[row] as number) < fromDay) row += STRIDE;
+  const openSlot = slotOf(entry.impact);
+  for (let day = fromDay; day <= toDay; day += 1) {
+    const start = day * DAY_MS;
+    const end = start + DAY_MS;
+    const closedCovered = Math.max(0, Math.min(end, entry.openMs) - Math.max(start, knownFrom));
+    const openFrom = Math.max(start, entry.openMs, knownFrom);
+    const openCovered = Math.max(0, Math.min(end, nowMs) - openFrom);
+    const slots = new Array<number>(LEDGER_SLOTS.length).fill(0);
+    if (row < days.length && days[row] === day) {
+      for (let s = 0; s < LEDGER_SLOTS.length; s += 1) slots[s] = days[row + 1 + s] as number;
+      row += STRIDE;
+    }
+    if (openSlot >= 0) slots[openSlot] = (slots[openSlot] as number) + openCovered;
+    out.push({ day, covered: closedCovered + openCovered, slots });
+  }
+  return out;
+}
+
+/** Bytes the day rows and records take (typed arrays counted exactly, records by an estimate of 200 bytes). */
+export function ledgerBytes(ledger: Ledger): { components: number; rows: number; bytes: number } {
+  let components = 0;
+  let rows = 0;
+  for (const page of ledger.pages.values()) {
+    for (const entry of page.values()) {
+      components += 1;
+      rows += entry.days.length / STRIDE;
+    }
+  }
+  return { components, rows, bytes: rows * STRIDE * 4 + components * 200 };
+}
+
+// ---- snapshot -----------------------------------------------------------------------------
+
+/** One component's ledger in a snapshot: page, uuid, since, impact, open since, totals, days (base64 of the rows). */
+export type EncodedComponentLedger = [string, string, number, string, number, [string, number][], string];
+export type EncodedLedger = { keptFromDay: number; components: EncodedComponentLedger[] };
+
+export function encodeLedger(ledger: Ledger): EncodedLedger {
+  const components: EncodedComponentLedger[] = [];
+  for (const [statusPage, page] of ledger.pages) {
+    for (const [uuid, entry] of page) {
+      const bytes = Buffer.from(entry.days.buffer, entry.days.byteOffset, entry.days.byteLength);
+      components.push([statusPage, uuid, entry.sinceMs, entry.impact, entry.openMs, [...entry.totals], bytes.toString('base64')]);
+    }
+  }
+  return { keptFromDay: ledger.keptFromDay, components };
+}
+
+/** The ledger a snapshot holds; throws on rows that are not whole (the caller reports it). */
+export function decodeLedger(encoded: EncodedLedger): Ledger {
+  const ledger = createLedger();
+  ledger.keptFromDay = encoded.keptFromDay;
+  for (const [statusPage, uuid, sinceMs, impact, openMs, totals, days] of encoded.components) {
+    const bytes = Buffer.from(days, 'base64');
+    if (bytes.length % (STRIDE * 4) !== 0) throw new Error(`ledger of ${statusPage}/${uuid}: ${bytes.length} bytes of days is not whole rows`);
+    // A copy: aligned, and owned by the array (a Buffer may share a larger pool).
+    const rows = new Uint32Array(bytes.length / 4);
+    for (let i = 0; i < rows.length; i += 1) rows[i] = bytes.readUInt32LE(i * 4);
+    let page = ledger.pages.get(statusPage);
+    if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
+    page.set(uuid, { sinceMs, impact, openMs, totals: new Map(totals), days: rows });
+  }
+  return ledger;
+}

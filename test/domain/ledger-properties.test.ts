@@ -1,0 +1,192 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { StatusMateEvent } from '../../src/domain/event.js';
+import { DAY_MS, daysOf, encodeLedger, LEDGER_SLOTS, secondsByImpact, slotOf, toMs, type ComponentLedger } from '../../src/domain/ledger.js';
+import { prune } from '../../src/domain/prune.js';
+import { applyPatch } from '../../src/domain/state.js';
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
+import { affects, componentUpdate, incident, maintenance, Player, T0 } from '../support/events.js';
+
+// Properties of the availability ledger (issue 20) over random histories of updates, incidents
+// and maintenances, delivered in random orders, with and without created_at.
+
+const IMPACTS = ['operational', 'degraded_performance', 'partial_outage', 'major_outage', 'under_maintenance', 'brand_new_impact'];
+
+type Step =
+  | { kind: 'update'; component: number; impact: string }
+  | { kind: 'incident_created' | 'incident_finished'; id: number; component: number; impact: string }
+  | { kind: 'maintenance_started' | 'maintenance_finished'; id: number; component: number };
+
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ kind: fc.constant('update' as const), component: fc.integer({ min: 1, max: 3 }), impact: fc.constantFrom(...IMPACTS) }),
+  fc.record({
+    kind: fc.constantFrom('incident_created' as const, 'incident_finished' as const),
+    id: fc.integer({ min: 1, max: 3 }),
+    component: fc.integer({ min: 1, max: 3 }),
+    impact: fc.constantFrom('partial_outage', 'major_outage', 'degraded_performance'),
+  }),
+  fc.record({
+    kind: fc.constantFrom('maintenance_started' as const, 'maintenance_finished' as const),
+    id: fc.integer({ min: 1, max: 2 }),
+    component: fc.integer({ min: 1, max: 3 }),
+  }),
+);
+
+/** A history: steps `gap` seconds apart (up to two days, so intervals cross UTC days), some without created_at. */
+const historyArb = fc.array(fc.tuple(stepArb, fc.integer({ min: 1, max: 2 * 86_400 }), fc.boolean()), { minLength: 1, maxLength: 30 });
+
+type Timed = { event: StatusMateEvent; receivedAt: number };
+
+function timed(history: [Step, number, boolean][]): Timed[] {
+  let at = T0 + 0.25;
+  return history.map(([step, gap, withCreatedAt]) => {
+    at += gap + 0.125;
+    const createdAt = withCreatedAt ? at : null;
+    let event: StatusMateEvent;
+    if (step.kind === 'update') event = componentUpdate(step.component, step.impact, createdAt);
+    else if (step.kind === 'incident_created' || step.kind === 'incident_finished')
+      event = incident(step.kind, step.id, createdAt, [affects(step.component, step.impact)]);
+    else event = maintenance(step.kind, step.id, createdAt, [affects(step.component, null)]);
+    // Received a little after it was sent.
+    return { event, receivedAt: at + 2 };
+  });
+}
+
+function play(deliveries: Timed[]): Player {
+  const player = new Player();
+  for (const { event, receivedAt } of deliveries) player.play(event, receivedAt);
+  return player;
+}
+
+function entries(player: Player): ComponentLedger[] {
+  return [...player.state.ledger.pages.values()].flatMap((page) => [...page.values()]);
+}
+
+const shuffle = <T>(items: T[], seed: number): T[] =>
+  fc.sample(fc.shuffledSubarray(items, { minLength: items.length, maxLength: items.length }), { numRuns: 1, seed })[0] ?? items;
+
+describe('availability ledger properties', () => {
+  it('for each component, the seconds over all impacts equal the time since it was first known', () => {
+    fc.assert(
+      fc.property(historyArb, fc.integer(), fc.integer({ min: 0, max: 10 * 86_400 }), (history, seed, after) => {
+        const deliveries = shuffle(timed(history), seed);
+        const player = play(deliveries);
+        const now = Math.max(...deliveries.map((d) => d.receivedAt)) + after;
+        for (const entry of entries(player)) {
+          const seconds = [...secondsByImpact(entry, now).values()].reduce((a, b) => a + b, 0);
+          expect(seconds).toBeCloseTo(now - entry.sinceMs / 1000, 6);
+          // Booked intervals are contiguous: the totals are exactly the time up to the open interval.
+          expect([...entry.totals.values()].reduce((a, b) => a + b, 0)).toBe(entry.openMs - entry.sinceMs);
+        }
+        // Every component the state knows from a webhook has a ledger, and no other.
+        const known = [...player.state.pages.values()].flatMap((page) => [...page.components.keys()]);
+        expect(entries(player).length).toBe(known.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("the ledger's days add up to the counter, impact by impact", () => {
+    fc.assert(
+      fc.property(historyArb, fc.integer(), (history, seed) => {
+        const player = play(shuffle(timed(history), seed));
+        for (const entry of entries(player)) {
+          // Up to the open interval (now = its start): what is booked.
+          const days = daysOf(entry, 0, Math.floor(entry.sinceMs / DAY_MS), Math.floor(entry.openMs / DAY_MS), entry.openMs);
+          const bySlot = LEDGER_SLOTS.map((_, slot) => days.reduce((sum, day) => sum + (day.slots[slot] as number), 0));
+          const operational = days.reduce((sum, day) => sum + day.covered - day.slots.reduce((a, b) => a + b, 0), 0);
+          const expected = LEDGER_SLOTS.map(() => 0);
+          let expectedOperational = 0;
+          for (const [impact, ms] of entry.totals) {
+            const slot = slotOf(impact);
+            if (slot < 0) expectedOperational += ms;
+            else expected[slot] = (expected[slot] as number) + ms;
+          }
+          expect(bySlot).toEqual(expected);
+          expect(operational).toBe(expectedOperational);
+          for (const day of days) expect(day.covered).toBeLessThanOrEqual(DAY_MS);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('events delivered in created_at order give the same ledger however their retries are interleaved', () => {
+    fc.assert(
+      fc.property(historyArb, fc.array(fc.nat(), { minLength: 30, maxLength: 30 }), (history, choices) => {
+        const inOrder = timed(history.map(([step, gap]) => [step, gap, true]));
+        const alone = play(inOrder);
+        // After each event, a retry (attempt 1) of it or of an earlier one: a duplicate, which changes nothing.
+        const merged: Timed[] = [];
+        inOrder.forEach((delivery, i) => {
+          merged.push(delivery);
+          const earlier = inOrder[(choices[i] ?? 0) % (i + 1)] as Timed;
+          merged.push({ event: { ...earlier.event, deliveryAttempt: 1 }, receivedAt: delivery.receivedAt });
+        });
+        expect(encodeLedger(play(merged).state.ledger)).toEqual(encodeLedger(alone.state.ledger));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('any permutation of events with created_at: each component counted without gap or overlap up to the last event, open in the impact shown', () => {
+    // What the fold guarantees for any order (see ledger.ts): each component counted without gap
+    // or overlap from when it was first known, in the impact the state shows. Not that the split
+    // between impacts is the same: a late event that changes an impact is booked at the start of
+    // the open interval (intervals never run backwards), so the order of arrival matters.
+    fc.assert(
+      fc.property(historyArb, fc.integer(), (history, seed) => {
+        const events = timed(history.map(([step, gap]) => [step, gap, true]));
+        const a = play(events);
+        const b = play(shuffle(events, seed));
+        const last = Math.max(...events.map((d) => d.receivedAt));
+        for (const p of [a, b]) {
+          for (const [page, components] of p.state.ledger.pages) {
+            // The open interval is in the impact the state shows.
+            for (const [uuid, entry] of components) expect(entry.impact).toBe(p.state.pages.get(page)?.components.get(uuid)?.impact);
+          }
+          for (const entry of entries(p)) {
+            const total = [...secondsByImpact(entry, last).values()].reduce((x, y) => x + y, 0);
+            expect(toMs(total)).toBe(toMs(last) - entry.sinceMs);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a snapshot and its restore change nothing, from either format; pruning keeps the last days', () => {
+    fc.assert(
+      fc.property(historyArb, fc.integer(), fc.integer({ min: 1, max: 5 }), (history, seed, retentionDays) => {
+        const player = play(shuffle(timed(history), seed));
+        const decoded = decodeSnapshot(String(SNAPSHOT_FORMAT), encodeSnapshot(player.state));
+        if (decoded.kind !== 'state') throw new Error(decoded.kind);
+        expect(encodeLedger(decoded.state.ledger)).toEqual(encodeLedger(player.state.ledger));
+
+        // Pruning: only days before the kept ones go, totals stay.
+        const now = Math.max(...entries(player).map((e) => e.openMs)) / 1000;
+        const patch = prune(player.state, now, 3600, undefined, retentionDays);
+        const before = encodeLedger(player.state.ledger);
+        applyPatch(player.state, patch);
+        const keep = Math.floor(toMs(now) / DAY_MS) - retentionDays;
+        for (const entry of entries(player)) {
+          for (let row = 0; row < entry.days.length; row += LEDGER_SLOTS.length + 1) expect(entry.days[row]).toBeGreaterThanOrEqual(keep);
+        }
+        expect(encodeLedger(player.state.ledger).components.map((c) => c[5])).toEqual(before.components.map((c) => c[5]));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('an older snapshot (format 1) starts each component at its last change, in its impact', () => {
+    const player = play(timed([[{ kind: 'update', component: 1, impact: 'major_outage' }, 100, true]]));
+    const v2 = JSON.parse(encodeSnapshot(player.state)) as Record<string, unknown>;
+    delete v2.ledger;
+    const decoded = decodeSnapshot('1', JSON.stringify(v2));
+    if (decoded.kind !== 'state') throw new Error(decoded.kind);
+    const [entry] = [...decoded.state.ledger.pages.values()].flatMap((page) => [...page.values()]);
+    const record = [...decoded.state.pages.values()][0]?.components.values().next().value;
+    expect(entry).toMatchObject({ impact: 'major_outage', sinceMs: toMs(record?.changedAt ?? 0), openMs: toMs(record?.changedAt ?? 0) });
+    expect(entry?.totals.size).toBe(0);
+  });
+});
