@@ -4,7 +4,9 @@ import { z } from 'zod';
 import type { ForgetTarget } from '../domain/forget.js';
 import type { EventSink } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
+import { availabilityAnswer } from '../api/availability.js';
 import { deliveryView, stateView, type StateView } from '../api/state.js';
+import type { AvailabilityPolicy } from '../domain/availability.js';
 import type { State } from '../domain/state.js';
 import type { Inventory } from '../inventory/file.js';
 import type { LiveInventory } from '../inventory/live.js';
@@ -25,6 +27,8 @@ export type OperatorDeps = {
   allPagesTokens: number;
   /** Checks run before any work: who may ask (token, Host), and whether a browser may (CSRF). */
   guard: RequestHandler[];
+  /** GET /api/v1/availability: the environment's policy, and the most days one report spans. */
+  availability: { policy: AvailabilityPolicy; maxDays: number };
 };
 
 /**
@@ -160,6 +164,20 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     stateBody = { key, body };
     res.set('Cache-Control', 'no-store').type('application/json; charset=utf-8').send(body);
   };
+  // Computed per request from the ledger: a report reads each component's days in the period once.
+  const availability: RequestHandler = (req, res) => {
+    const answer = availabilityAnswer({
+      state: deps.state,
+      declared: deps.inventory.current().pages,
+      policy: deps.availability.policy,
+      query: queryOf(req.originalUrl),
+      now: Date.now() / 1000,
+      maxDays: deps.availability.maxDays,
+    });
+    res.status(answer.status).set('Cache-Control', 'no-store').type(answer.contentType);
+    if (answer.contentType.startsWith('text/csv')) res.set('Content-Disposition', 'inline; filename="availability.csv"');
+    res.send(answer.body);
+  };
   const reload: RequestHandler = async (_req, res) => {
     const result = await deps.inventory.reload();
     if (result.ok) res.json({ status: 'reloaded', status_pages: result.statusPages, components: result.components });
@@ -204,6 +222,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   const router = Router();
   router.get('/', ...deps.guard, landing);
   router.get('/api/v1/state', ...deps.guard, state);
+  router.get('/api/v1/availability', ...deps.guard, availability);
   router.post('/-/reload', ...deps.guard, reload);
   router.all('/-/reload', (_req, res) => {
     res.set('Allow', 'POST').status(405).json({ error: 'use POST for /-/reload', issues: [] });
