@@ -1,8 +1,20 @@
-import { availabilityOf, dayOf, dayText, emptyUsage, mergeUsage, policyFor, usageOf, type AvailabilityPolicy, type Usage } from '../domain/availability.js';
+import {
+  availabilityOf,
+  dayCells,
+  dayOf,
+  dayText,
+  emptyUsage,
+  mergeUsage,
+  policyFor,
+  usageOf,
+  type AvailabilityPolicy,
+  type Usage,
+} from '../domain/availability.js';
 import type { DeclaredPage } from '../domain/inventory.js';
 import { DAY_MS, ledgerOf, LEDGER_SLOTS, toMs } from '../domain/ledger.js';
 import { OPERATIONAL } from '../domain/impact.js';
 import type { IncidentRecord, MaintenanceRecord, State } from '../domain/state.js';
+import type { HistoryOf } from '../ui/landing.js';
 
 // GET /api/v1/availability: the availability ledger as a report, per component and per status
 // page, over whole UTC days, in JSON or CSV (a monthly SLA report). docs/api.md documents it.
@@ -201,6 +213,28 @@ function touchesOf(
     maintenances: byComponent(maintenanceList),
     allIncidents: incidentList.map((i) => i.touch),
     allMaintenances: maintenanceList.map((m) => m.touch),
+  };
+}
+
+// ---- the landing page's bars --------------------------------------------------------------
+
+/**
+ * What the landing page shows of each component's ledger: BAR_DAYS cells (the last of them today)
+ * and the availability over the last DEFAULT_DAYS days, under its page's policy. Computed only for
+ * the components the page shows.
+ */
+export function historyFinder(state: State, declared: readonly DeclaredPage[], policy: AvailabilityPolicy, now: number, barDays: number): HistoryOf {
+  const nowMs = toMs(now);
+  const today = Math.floor(nowMs / DAY_MS);
+  const policies = new Map(declared.map((page) => [page.id, policyFor(policy, page.availability)]));
+  return (statusPage, uuid) => {
+    const entry = ledgerOf(state.ledger, statusPage, uuid);
+    if (!entry) return undefined;
+    const pagePolicy = policies.get(statusPage) ?? policy;
+    return {
+      cells: dayCells(entry, state.ledger.keptFromDay, today - barDays + 1, today, nowMs, pagePolicy),
+      availability30: availabilityOf(usageOf(entry, state.ledger.keptFromDay, today - DEFAULT_DAYS + 1, today, nowMs, pagePolicy)),
+    };
   };
 }
 

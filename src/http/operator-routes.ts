@@ -4,13 +4,13 @@ import { z } from 'zod';
 import type { ForgetTarget } from '../domain/forget.js';
 import type { EventSink } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
-import { availabilityAnswer } from '../api/availability.js';
+import { availabilityAnswer, historyFinder } from '../api/availability.js';
 import { deliveryView, stateView, type StateView } from '../api/state.js';
 import type { AvailabilityPolicy } from '../domain/availability.js';
 import type { State } from '../domain/state.js';
 import type { Inventory } from '../inventory/file.js';
 import type { LiveInventory } from '../inventory/live.js';
-import { renderLandingPage } from '../ui/landing.js';
+import { BAR_DAYS, renderLandingPage } from '../ui/landing.js';
 import type { WebhookAccess } from '../webhook/access.js';
 import type { RecentDeliveries } from '../webhook/deliveries.js';
 import { HTML_SECURITY_HEADERS } from './security.js';
@@ -124,7 +124,11 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   let stateBody: { key: readonly unknown[]; body: Buffer } | undefined;
 
   const landing: RequestHandler = (_req, res) => {
-    const html = landingCache.get([...currentKey(), deps.deliveries.sequence], (now) => Buffer.from(renderLandingPage(view(now), now), 'utf8'));
+    // The minute too: the bars and 30-day figures count the current impact up to now.
+    const html = landingCache.get([...currentKey(), deps.deliveries.sequence, Math.floor(Date.now() / 60_000)], (now) => {
+      const history = historyFinder(deps.state, deps.inventory.current().pages, deps.availability.policy, now, BAR_DAYS);
+      return Buffer.from(renderLandingPage(view(now), now, history), 'utf8');
+    });
     res.set(HTML_SECURITY_HEADERS).set('Cache-Control', 'no-store').type('html').send(html.value);
   };
   const state: RequestHandler = (req, res) => {
