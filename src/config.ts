@@ -96,6 +96,7 @@ const envSchema = z.object({
   MAX_DEDUP_RECORDS: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.maxDedupRecords),
   FINISHED_RETENTION_SECONDS: optional(positiveInt).transform((value) => value ?? 7 * 24 * 3600),
   LEDGER_RETENTION_DAYS: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.ledgerRetentionDays),
+  LEDGER_MAX_DAY_ROWS: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.ledgerMaxDayRows),
   // The availability API's accounting policy (docs/api.md): impact=weight pairs, and whether maintenance leaves the period.
   AVAILABILITY_WEIGHTS: optional(weightsEnvSchema).transform((value) => value ?? DEFAULT_WEIGHTS),
   AVAILABILITY_EXCLUDE_MAINTENANCE: optional(z.enum(['true', 'false'], { error: 'must be "true" or "false"' })).transform((value) => value !== 'false'),
@@ -145,6 +146,8 @@ export type Config = {
   maxDedupRecords: number;
   /** Days of the availability ledger kept. */
   ledgerRetentionDays: number;
+  /** Day rows of the ledger kept at most (24 bytes each); past it, the oldest days are forgotten. */
+  ledgerMaxDayRows: number;
   /** How the availability API counts time (per page, the status pages file may change it). */
   availabilityPolicy: AvailabilityPolicy;
   finishedRetentionSeconds: number;
@@ -201,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxRetainedFinished: e.MAX_RETAINED_FINISHED,
     maxDedupRecords: e.MAX_DEDUP_RECORDS,
     ledgerRetentionDays: e.LEDGER_RETENTION_DAYS,
+    ledgerMaxDayRows: e.LEDGER_MAX_DAY_ROWS,
     availabilityPolicy: { weights: e.AVAILABILITY_WEIGHTS, excludeMaintenance: e.AVAILABILITY_EXCLUDE_MAINTENANCE },
     finishedRetentionSeconds: e.FINISHED_RETENTION_SECONDS,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
@@ -288,5 +292,6 @@ export function limitsOf(config: Config): Limits {
     maxRetainedFinished: config.maxRetainedFinished,
     maxDedupRecords: config.maxDedupRecords,
     ledgerRetentionDays: config.ledgerRetentionDays,
+    ledgerMaxDayRows: config.ledgerMaxDayRows,
   };
 }

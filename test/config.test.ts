@@ -45,6 +45,7 @@ describe('configuration from the environment', () => {
       maxRetainedFinished: 10000,
       maxDedupRecords: 100000,
       ledgerRetentionDays: 400,
+      ledgerMaxDayRows: 1000000,
       availabilityPolicy: { weights: { major_outage: 1, partial_outage: 1, degraded_performance: 0 }, excludeMaintenance: true },
       finishedRetentionSeconds: 604800,
       shutdownTimeoutSeconds: 10,

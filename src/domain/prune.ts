@@ -1,5 +1,5 @@
-import { keepFromDay } from './ledger.js';
-import { forgetPastBounds, type SizeLimits } from './size.js';
+import { keepFromDay, keepFromDayWithin } from './ledger.js';
+import { forgetPastBounds, RELIEF, type SizeLimits } from './size.js';
 import { emptyPatch, type Patch, type State } from './state.js';
 
 /**
@@ -18,6 +18,7 @@ export function prune(
   retentionSeconds: number,
   limits?: Pick<SizeLimits, 'maxRetainedFinished' | 'maxDedupRecords'>,
   ledgerRetentionDays?: number,
+  ledgerMaxDayRows?: number,
 ): Patch {
   const cutoff = now - retentionSeconds;
   const patch = emptyPatch();
@@ -36,8 +37,10 @@ export function prune(
   for (const [key, receivedAt] of state.seen) if (receivedAt < cutoff) patch.forgetSeen.push(key);
   if (limits) forgetPastBounds(state, patch, limits);
   // The ledger's days before today and the LEDGER_RETENTION_DAYS before it (by log time).
-  if (ledgerRetentionDays !== undefined && keepFromDay(now, ledgerRetentionDays) > state.ledger.keptFromDay) {
-    patch.ledgerKeepFromDay = keepFromDay(now, ledgerRetentionDays);
-  }
+  let keep = ledgerRetentionDays === undefined ? state.ledger.keptFromDay : Math.max(state.ledger.keptFromDay, keepFromDay(now, ledgerRetentionDays));
+  // Past LEDGER_MAX_DAY_ROWS, the oldest days go too, down to RELIEF of the bound (size.ts's rule).
+  // Never today: what happens now is always booked.
+  if (ledgerMaxDayRows !== undefined) keep = Math.max(keep, Math.min(keepFromDayWithin(state.ledger, ledgerMaxDayRows, RELIEF), keepFromDay(now, 0)));
+  if (keep > state.ledger.keptFromDay) patch.ledgerKeepFromDay = keep;
   return patch;
 }

@@ -168,16 +168,23 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     stateBody = { key, body };
     res.set('Cache-Control', 'no-store').type('application/json; charset=utf-8').send(body);
   };
-  // Computed per request from the ledger: a report reads each component's days in the period once.
+  // Computed from the ledger (about 0.1 s for 10,000 components over 30 days: bench section 9), and
+  // kept for the same query while the state, the inventory and the minute stay the same.
+  let lastAvailability: { key: readonly unknown[]; answer: ReturnType<typeof availabilityAnswer> } | undefined;
   const availability: RequestHandler = (req, res) => {
-    const answer = availabilityAnswer({
-      state: deps.state,
-      declared: deps.inventory.current().pages,
-      policy: deps.availability.policy,
-      query: queryOf(req.originalUrl),
-      now: Date.now() / 1000,
-      maxDays: deps.availability.maxDays,
-    });
+    const key = [deps.state.version, deps.inventory.current(), req.originalUrl, Math.floor(Date.now() / 60_000)];
+    const cached = lastAvailability && key.every((part, i) => part === lastAvailability?.key[i]) ? lastAvailability.answer : undefined;
+    const answer =
+      cached ??
+      availabilityAnswer({
+        state: deps.state,
+        declared: deps.inventory.current().pages,
+        policy: deps.availability.policy,
+        query: queryOf(req.originalUrl),
+        now: Date.now() / 1000,
+        maxDays: deps.availability.maxDays,
+      });
+    lastAvailability = { key, answer };
     res.status(answer.status).set('Cache-Control', 'no-store').type(answer.contentType);
     if (answer.contentType.startsWith('text/csv')) res.set('Content-Disposition', 'inline; filename="availability.csv"');
     res.send(answer.body);

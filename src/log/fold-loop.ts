@@ -434,7 +434,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     const limits: Limits = { ...this.options.limits, ...entry.limits };
     const window = this.options.pruneWindowSeconds ?? PRUNE_WINDOW_SECONDS;
     if (this.pointTime > 0 && Math.floor(stored.time / window) > Math.floor(this.pointTime / window)) {
-      const patch = prune(this.state, stored.time, entry.retentionSeconds, undefined, limits.ledgerRetentionDays);
+      const patch = prune(this.state, stored.time, entry.retentionSeconds, undefined, limits.ledgerRetentionDays, limits.ledgerMaxDayRows);
       if (!isEmptyPatch(patch)) {
         applyPatch(this.state, patch);
         const forgotten = patch.deleteIncidents.length + patch.deleteMaintenances.length + patch.forgetSeen.length;

@@ -1,5 +1,5 @@
 import { KNOWN_IMPACTS, OPERATIONAL } from '../domain/impact.js';
-import { ledgerOf, toMs, type ComponentLedger } from '../domain/ledger.js';
+import { toMs, type ComponentLedger } from '../domain/ledger.js';
 import type { ComponentRecord, State } from '../domain/state.js';
 import { familyHeader, formatValue, labelPairs } from './exposition.js';
 import { LABEL, METRIC } from './names.js';
@@ -7,17 +7,30 @@ import { LABEL, METRIC } from './names.js';
 const HELP =
   'Seconds a component spent in each impact since the exporter first knew it (from the fold of the log: the same on every replica, kept across restarts); the current impact grows until the scrape.';
 
-/** The lines of one component that only change with the state, and the prefix of its open impact's line. */
-type Lines = { fixed: string; openPrefix: string; openClosedMs: number; openMs: number };
+/** The lines of one component that only change with the state, and the prefix of its open impact's line, as bytes. */
+type Lines = { fixed: Buffer; openPrefix: Buffer; openClosedMs: number; openMs: number };
 
-type Layout = { version: number; fixed: string; open: { prefix: string; closedMs: number; openMs: number }[] };
+type Layout = {
+  version: number;
+  /** The fixed lines of every component, in order: one copy per scrape. */
+  fixed: Buffer;
+  /** Per component, its open line's prefix and values. */
+  open: Lines[];
+  /** Bytes of the open lines' prefixes. */
+  openPrefixBytes: number;
+};
+
+/** The most bytes a value takes: a float's shortest form is at most 24 characters, and a newline. */
+const VALUE_BYTES = 25;
 
 /**
  * statusmate_component_impact_seconds_total, rendered at every scrape: the open interval of each
  * component's current impact grows with the clock, so this family cannot be cached per state
- * version like the other domain families. What can be is: per state version, the text of every
+ * version like the other domain families. What can be is: per state version, the bytes of every
  * line but the open impact's (lines of a family may come in any order), and per component the
- * prefix of its open line; a scrape then formats one number per component.
+ * bytes of its open line's prefix; a scrape then copies those and formats one number per component.
+ * Per component, the bytes are kept while its record and ledger stay the same objects, so a new
+ * state version costs a copy of the unchanged components' bytes.
  *
  * A series exists for `operational` from the moment the component is known, and for another
  * impact once the component has been in it. Components that no folded event named (declared in
@@ -27,6 +40,7 @@ type Layout = { version: number; fixed: string; open: { prefix: string; closedMs
 export class ImpactSecondsMetrics {
   private layout: Layout | undefined;
   private readonly cache = new WeakMap<ComponentLedger, { record: ComponentRecord; lines: Lines }>();
+  private readonly orders = new WeakMap<Map<string, ComponentRecord>, string[]>();
 
   constructor(private readonly state: State) {}
 
@@ -35,21 +49,29 @@ export class ImpactSecondsMetrics {
     const layout = this.current();
     const nowMs = toMs(nowSeconds);
     const name = format === 'openmetrics' ? METRIC.componentImpactSeconds.replace(/_total$/, '') : METRIC.componentImpactSeconds;
-    let text = familyHeader(name, 'counter', HELP) + layout.fixed;
-    for (const open of layout.open) text += `${open.prefix}${formatValue((open.closedMs + Math.max(0, nowMs - open.openMs)) / 1000)}\n`;
-    return Buffer.from(text, 'utf8');
+    const header = familyHeader(name, 'counter', HELP);
+    const out = Buffer.allocUnsafe(Buffer.byteLength(header) + layout.fixed.length + layout.openPrefixBytes + layout.open.length * VALUE_BYTES);
+    let at = out.write(header, 0, 'latin1');
+    at += layout.fixed.copy(out, at);
+    for (const open of layout.open) {
+      at += open.openPrefix.copy(out, at);
+      at += out.write(`${formatValue((open.openClosedMs + Math.max(0, nowMs - open.openMs)) / 1000)}\n`, at, 'latin1');
+    }
+    return out.subarray(0, at);
   }
 
   private current(): Layout {
     if (this.layout?.version === this.state.version) return this.layout;
-    let fixed = '';
-    const open: Layout['open'] = [];
+    const fixed: Buffer[] = [];
+    const open: Lines[] = [];
+    let openPrefixBytes = 0;
     const pages = [...this.state.pages.keys()].sort(compare);
     for (const statusPage of pages) {
       const page = this.state.pages.get(statusPage);
-      if (!page) continue;
-      for (const uuid of [...page.components.keys()].sort(compare)) {
-        const entry = ledgerOf(this.state.ledger, statusPage, uuid);
+      const ledger = this.state.ledger.pages.get(statusPage);
+      if (!page || !ledger) continue;
+      for (const uuid of this.order(page.components)) {
+        const entry = ledger.get(uuid);
         const record = page.components.get(uuid);
         if (!entry || !record) continue;
         let cached = this.cache.get(entry);
@@ -57,12 +79,23 @@ export class ImpactSecondsMetrics {
           cached = { record, lines: linesOf(record, entry) };
           this.cache.set(entry, cached);
         }
-        fixed += cached.lines.fixed;
-        open.push({ prefix: cached.lines.openPrefix, closedMs: cached.lines.openClosedMs, openMs: cached.lines.openMs });
+        if (cached.lines.fixed.length > 0) fixed.push(cached.lines.fixed);
+        open.push(cached.lines);
+        openPrefixBytes += cached.lines.openPrefix.length;
       }
     }
-    this.layout = { version: this.state.version, fixed, open };
+    this.layout = { version: this.state.version, fixed: Buffer.concat(fixed), open, openPrefixBytes };
     return this.layout;
+  }
+
+  /** A page's sorted component uuids, reused until its count changes (components are only added or forgotten). */
+  private order(components: Map<string, ComponentRecord>): string[] {
+    let order = this.orders.get(components);
+    if (order?.length !== components.size) {
+      order = [...components.keys()].sort(compare);
+      this.orders.set(components, order);
+    }
+    return order;
   }
 }
 
@@ -81,7 +114,12 @@ function linesOf(record: ComponentRecord, entry: ComponentLedger): Lines {
     if (impact === entry.impact) continue;
     fixed += `${prefix(impact)}${formatValue((entry.totals.get(impact) ?? 0) / 1000)}\n`;
   }
-  return { fixed, openPrefix: prefix(entry.impact), openClosedMs: entry.totals.get(entry.impact) ?? 0, openMs: entry.openMs };
+  return {
+    fixed: Buffer.from(fixed, 'utf8'),
+    openPrefix: Buffer.from(prefix(entry.impact), 'utf8'),
+    openClosedMs: entry.totals.get(entry.impact) ?? 0,
+    openMs: entry.openMs,
+  };
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,7 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StatusMateEvent } from '../../src/domain/event.js';
-import { DAY_MS, daysOf, encodeLedger, LEDGER_SLOTS, secondsByImpact, slotOf, toMs, type ComponentLedger } from '../../src/domain/ledger.js';
+import {
+  DAY_MS,
+  daysOf,
+  encodeLedger,
+  LEDGER_SLOTS,
+  packDays,
+  secondsByImpact,
+  slotOf,
+  toMs,
+  unpackDays,
+  type ComponentLedger,
+} from '../../src/domain/ledger.js';
 import { prune } from '../../src/domain/prune.js';
 import { applyPatch } from '../../src/domain/state.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
@@ -188,5 +199,65 @@ describe('availability ledger properties', () => {
     const record = [...decoded.state.pages.values()][0]?.components.values().next().value;
     expect(entry).toMatchObject({ impact: 'major_outage', sinceMs: toMs(record?.changedAt ?? 0), openMs: toMs(record?.changedAt ?? 0) });
     expect(entry?.totals.size).toBe(0);
+  });
+});
+
+describe('the ledger in a snapshot', () => {
+  it('packs day rows losslessly, whatever their values, and refuses days that do not unpack', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 500 }), fc.array(fc.integer({ min: 0, max: DAY_MS }), { minLength: 5, maxLength: 5 }))),
+        (rows) => {
+          let day = 19_000;
+          const flat = rows.flatMap(([gap, slots]) => [(day += gap), ...slots]);
+          const days = Uint32Array.from(flat);
+          expect([...unpackDays(packDays(days), 'x')]).toEqual(flat);
+        },
+      ),
+    );
+    expect(() => unpackDays(Buffer.from([0x80]), 'page/c')).toThrow(/end inside a number/);
+    const player = play(timed([[{ kind: 'update', component: 1, impact: 'major_outage' }, 100, true]]));
+    const data = JSON.parse(encodeSnapshot(player.state)) as { ledger: { components: unknown[][] } };
+    (data.ledger.components[0] as unknown[])[6] = Buffer.from([5, 1, 0x80]).toString('base64');
+    expect(decodeSnapshot(String(SNAPSHOT_FORMAT), JSON.stringify(data))).toMatchObject({
+      kind: 'invalid',
+      problem: expect.stringMatching(/ledger of page-a/),
+    });
+  });
+});
+
+describe('the ledger bound (LEDGER_MAX_DAY_ROWS)', () => {
+  it('forgets the oldest days for every component, down to 90 % of the bound, never today, and keeps the counter', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 8 }), (maxRows, components) => {
+        const player = new Player();
+        // Each component down an hour a day for 30 days.
+        for (let day = 0; day < 30; day++) {
+          for (let c = 1; c <= components; c++) {
+            const at = T0 + day * 86_400;
+            player.play(componentUpdate(c, 'major_outage', at), at + 1);
+            player.play(componentUpdate(c, 'operational', at + 3600), at + 3601);
+          }
+        }
+        const totals = encodeLedger(player.state.ledger).components.map((c) => c[5]);
+        const newest = Math.max(...entries(player).map((e) => e.days[e.days.length - (LEDGER_SLOTS.length + 1)] ?? 0));
+        const now = T0 + 29 * 86_400 + 7200;
+        applyPatch(player.state, prune(player.state, now, 3600, undefined, 400, maxRows));
+        const rows = entries(player).reduce((sum, e) => sum + e.days.length / (LEDGER_SLOTS.length + 1), 0);
+        const today = Math.floor(toMs(now) / DAY_MS);
+        // Within the bound (pruned to 90 % of it once past it), but for the newest day, never forgotten.
+        expect(rows).toBeLessThanOrEqual(Math.max(maxRows, components));
+        if (30 * components > maxRows) expect(rows).toBeLessThanOrEqual(Math.max(Math.floor(maxRows * 0.9), components));
+        expect(player.state.ledger.keptFromDay).toBeLessThanOrEqual(today);
+        // Whatever is kept is the newest days.
+        for (const entry of entries(player)) {
+          const days = [...entry.days].filter((_, i) => i % (LEDGER_SLOTS.length + 1) === 0);
+          if (days.length > 0) expect(days.at(-1)).toBe(newest);
+          for (const day of days) expect(day).toBeGreaterThanOrEqual(player.state.ledger.keptFromDay);
+        }
+        expect(encodeLedger(player.state.ledger).components.map((c) => c[5])).toEqual(totals);
+      }),
+      { numRuns: 50 },
+    );
   });
 });
