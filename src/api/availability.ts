@@ -11,7 +11,7 @@ import {
   type Usage,
 } from '../domain/availability.js';
 import type { DeclaredPage } from '../domain/inventory.js';
-import { DAY_MS, ledgerOf, LEDGER_SLOTS, toMs } from '../domain/ledger.js';
+import { DAY_MS, ledgerOf, LEDGER_SLOTS, toMs, type LedgerTouch } from '../domain/ledger.js';
 import { OPERATIONAL } from '../domain/impact.js';
 import type { IncidentRecord, MaintenanceRecord, State } from '../domain/state.js';
 import type { HistoryOf } from '../ui/landing.js';
@@ -132,7 +132,7 @@ export function availabilityReport(
     const info = declared.get(id);
     const policy = policyFor(input.policy, info?.availability);
     const pageUsage = emptyUsage();
-    const touches = touchesOf(page?.incidents, page?.maintenances, startMs, endMs);
+    const touches = touchesOf(ledger.touches.get(id), page?.incidents, page?.maintenances, startMs, endMs);
     const declaredNames = new Map(info?.components.map((c) => [c.uuid, c.name]));
     const componentIds = new Set([...(page?.components.keys() ?? []), ...declaredNames.keys()]);
     const components = [...componentIds].map((uuid): ComponentReport => {
@@ -183,31 +183,55 @@ function figures(usage: Usage) {
 
 /** The incidents and the started maintenances whose time overlaps [startMs, endMs), per component and in all. */
 function touchesOf(
+  kept: ReadonlyMap<string, LedgerTouch> | undefined,
   incidents: Map<string, IncidentRecord> | undefined,
   maintenances: Map<string, MaintenanceRecord> | undefined,
   startMs: number,
   endMs: number,
 ) {
-  const overlaps = (from: number | null, to: number | null) => from !== null && toMs(from) < endMs && (to === null || toMs(to) >= startMs);
-  const byComponent = (records: { touch: Touch; components: string[] }[]) => {
+  // The ledger's touches (kept with the days), and any incident or maintenance the state still
+  // remembers that the ledger lacks (one folded before the ledger existed).
+  const all = new Map<string, LedgerTouch>();
+  for (const i of incidents?.values() ?? []) {
+    const start = i.startAt ?? i.endAt;
+    if (start !== null)
+      all.set(`incident:${i.uuid}`, {
+        kind: 'incident',
+        uuid: i.uuid,
+        title: i.title,
+        start,
+        end: i.state === 'finished' ? (i.endAt ?? start) : null,
+        components: i.components.map((c) => c.uuid),
+      });
+  }
+  for (const m of maintenances?.values() ?? []) {
+    if (m.startedAt !== null) {
+      const end = m.state === 'finished' ? (m.finishedAt ?? m.startedAt) : null;
+      all.set(`maintenance:${m.uuid}`, {
+        kind: 'maintenance',
+        uuid: m.uuid,
+        title: m.title,
+        start: m.startedAt,
+        end,
+        components: m.components.map((c) => c.uuid),
+      });
+    }
+  }
+  for (const [key, touch] of kept ?? []) all.set(key, touch);
+  const overlapping = [...all.values()]
+    .filter((t) => t.start !== null && toMs(t.start) < endMs && (t.end === null || toMs(t.end) >= startMs))
+    .sort((a, b) => (a.start ?? 0) - (b.start ?? 0) || byText(a.uuid, b.uuid));
+  const listed = (kind: LedgerTouch['kind']) =>
+    overlapping
+      .filter((t) => t.kind === kind)
+      .map((t) => ({ touch: { uuid: t.uuid, title: t.title, started_at: orNull(t.start), ended_at: orNull(t.end) }, components: t.components }));
+  const byComponent = (records: { touch: Touch; components: readonly string[] }[]) => {
     const out = new Map<string, Touch[]>();
     for (const { touch, components } of records) for (const uuid of components) out.set(uuid, [...(out.get(uuid) ?? []), touch]);
     return out;
   };
-  const incidentList = [...(incidents?.values() ?? [])]
-    .filter((i) => overlaps(i.startAt, i.state === 'finished' ? i.endAt : null))
-    .sort((a, b) => (a.startAt ?? 0) - (b.startAt ?? 0) || byText(a.uuid, b.uuid))
-    .map((i) => ({
-      touch: { uuid: i.uuid, title: i.title, started_at: orNull(i.startAt), ended_at: i.state === 'finished' ? orNull(i.endAt) : null },
-      components: i.components.map((c) => c.uuid),
-    }));
-  const maintenanceList = [...(maintenances?.values() ?? [])]
-    .filter((m) => overlaps(m.startedAt, m.state === 'finished' ? m.finishedAt : null))
-    .sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0) || byText(a.uuid, b.uuid))
-    .map((m) => ({
-      touch: { uuid: m.uuid, title: m.title, started_at: orNull(m.startedAt), ended_at: m.state === 'finished' ? orNull(m.finishedAt) : null },
-      components: m.components.map((c) => c.uuid),
-    }));
+  const incidentList = listed('incident');
+  const maintenanceList = listed('maintenance');
   return {
     incidents: byComponent(incidentList),
     maintenances: byComponent(maintenanceList),

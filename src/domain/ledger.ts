@@ -44,20 +44,78 @@ export type ComponentLedger = {
   days: Uint32Array;
 };
 
+/**
+ * An incident or a started maintenance as the availability report lists it: kept with the days
+ * (until its end is older than the kept days), where the state forgets finished ones after
+ * FINISHED_RETENTION_SECONDS. Times in seconds; `end` null while it goes on.
+ */
+export type LedgerTouch = {
+  kind: 'incident' | 'maintenance';
+  uuid: string;
+  title: string;
+  start: number | null;
+  end: number | null;
+  components: readonly string[];
+};
+
+/** What the touches may weigh at most (each 1 + its components); past it, the oldest finished go, down to RELIEF. */
+export const MAX_TOUCH_WEIGHT = 100_000;
+const TOUCH_RELIEF = 0.9;
+
 export type Ledger = {
   /** Status page → component uuid → its ledger. Records are replaced, never mutated. */
   pages: Map<string, Map<string, ComponentLedger>>;
   /** The first day kept: older days were pruned (LEDGER_RETENTION_DAYS), and no longer count as covered. */
   keptFromDay: number;
+  /** Status page → `kind:uuid` → the incidents and started maintenances of the kept days. */
+  touches: Map<string, Map<string, LedgerTouch>>;
+  /** Σ (1 + components) over the touches. */
+  touchWeight: number;
 };
 
 export function createLedger(): Ledger {
-  return { pages: new Map(), keptFromDay: 0 };
+  return { pages: new Map(), keptFromDay: 0, touches: new Map(), touchWeight: 0 };
 }
 
 /** A copy whose maps two owners can change independently (records are shared). */
 export function cloneLedger(ledger: Ledger): Ledger {
-  return { pages: new Map([...ledger.pages].map(([name, page]) => [name, new Map(page)])), keptFromDay: ledger.keptFromDay };
+  return {
+    pages: new Map([...ledger.pages].map(([name, page]) => [name, new Map(page)])),
+    keptFromDay: ledger.keptFromDay,
+    touches: new Map([...ledger.touches].map(([name, page]) => [name, new Map(page)])),
+    touchWeight: ledger.touchWeight,
+  };
+}
+
+const touchWeight = (touch: LedgerTouch | undefined) => (touch ? 1 + touch.components.length : 0);
+
+/** Records (or updates) an incident or a started maintenance; then keeps the touches within MAX_TOUCH_WEIGHT. */
+export function bookTouch(ledger: Ledger, statusPage: string, touch: LedgerTouch): void {
+  let page = ledger.touches.get(statusPage);
+  if (!page) ledger.touches.set(statusPage, (page = new Map<string, LedgerTouch>()));
+  const key = `${touch.kind}:${touch.uuid}`;
+  ledger.touchWeight += touchWeight(touch) - touchWeight(page.get(key));
+  page.set(key, touch);
+  if (ledger.touchWeight > MAX_TOUCH_WEIGHT) forgetTouchesDownTo(ledger, Math.floor(MAX_TOUCH_WEIGHT * TOUCH_RELIEF));
+}
+
+/** Forgets the finished touches that ended first (then by page, kind and uuid: data, not Map order) down to `weight`. */
+function forgetTouchesDownTo(ledger: Ledger, weight: number): void {
+  const finished: [string, string, LedgerTouch][] = [];
+  for (const [statusPage, page] of ledger.touches) for (const [key, touch] of page) if (touch.end !== null) finished.push([statusPage, key, touch]);
+  finished.sort(([pa, ka, a], [pb, kb, b]) => (a.end as number) - (b.end as number) || (pa < pb ? -1 : pa > pb ? 1 : 0) || (ka < kb ? -1 : ka > kb ? 1 : 0));
+  for (const [statusPage, key] of finished) {
+    if (ledger.touchWeight <= weight) break;
+    forgetTouch(ledger, statusPage, key);
+  }
+}
+
+export function forgetTouch(ledger: Ledger, statusPage: string, key: string): void {
+  const page = ledger.touches.get(statusPage);
+  if (!page) return;
+  ledger.touchWeight -= touchWeight(page.get(key));
+  page.delete(key);
+  if (page.size === 0) ledger.touches.delete(statusPage);
 }
 
 export function ledgerOf(ledger: Ledger, statusPage: string, uuid: string): ComponentLedger | undefined {
@@ -138,6 +196,9 @@ export function addInterval(days: Uint32Array, from: number, to: number, slot: n
 export function pruneLedger(ledger: Ledger, keepFromDay: number): void {
   if (keepFromDay <= ledger.keptFromDay) return;
   ledger.keptFromDay = keepFromDay;
+  for (const [statusPage, page] of [...ledger.touches]) {
+    for (const [key, touch] of [...page]) if (touch.end !== null && toMs(touch.end) < keepFromDay * DAY_MS) forgetTouch(ledger, statusPage, key);
+  }
   for (const page of ledger.pages.values()) {
     for (const [uuid, entry] of page) {
       if (entry.days.length === 0 || (entry.days[0] as number) >= keepFromDay) continue;
@@ -189,6 +250,7 @@ export function forgetLedgerComponent(ledger: Ledger, statusPage: string, uuid: 
 
 export function forgetLedgerPage(ledger: Ledger, statusPage: string): void {
   ledger.pages.delete(statusPage);
+  for (const key of [...(ledger.touches.get(statusPage)?.keys() ?? [])]) forgetTouch(ledger, statusPage, key);
 }
 
 // ---- reading ------------------------------------------------------------------------------
@@ -256,7 +318,9 @@ export function ledgerBytes(ledger: Ledger): { components: number; rows: number;
  * so it takes about 6 bytes instead of its 24 in memory.
  */
 export type EncodedComponentLedger = [string, string, number, string, number, [string, number][], string];
-export type EncodedLedger = { keptFromDay: number; components: EncodedComponentLedger[] };
+/** One touch in a snapshot: page, kind, uuid, title, start, end, components. */
+export type EncodedTouch = [string, 'incident' | 'maintenance', string, string, number | null, number | null, string[]];
+export type EncodedLedger = { keptFromDay: number; components: EncodedComponentLedger[]; touches?: EncodedTouch[] | undefined };
 
 export function encodeLedger(ledger: Ledger): EncodedLedger {
   const components: EncodedComponentLedger[] = [];
@@ -265,7 +329,11 @@ export function encodeLedger(ledger: Ledger): EncodedLedger {
       components.push([statusPage, uuid, entry.sinceMs, entry.impact, entry.openMs, [...entry.totals], packDays(entry.days).toString('base64')]);
     }
   }
-  return { keptFromDay: ledger.keptFromDay, components };
+  const touches: EncodedTouch[] = [];
+  for (const [statusPage, page] of ledger.touches) {
+    for (const touch of page.values()) touches.push([statusPage, touch.kind, touch.uuid, touch.title, touch.start, touch.end, [...touch.components]]);
+  }
+  return { keptFromDay: ledger.keptFromDay, components, touches };
 }
 
 /** The ledger a snapshot holds; throws on days that do not unpack (the caller reports it). */
@@ -276,6 +344,13 @@ export function decodeLedger(encoded: EncodedLedger): Ledger {
     let page = ledger.pages.get(statusPage);
     if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
     page.set(uuid, { sinceMs, impact, openMs, totals: new Map(totals), days: unpackDays(Buffer.from(days, 'base64'), `${statusPage}/${uuid}`) });
+  }
+  for (const [statusPage, kind, uuid, title, start, end, components] of encoded.touches ?? []) {
+    let page = ledger.touches.get(statusPage);
+    if (!page) ledger.touches.set(statusPage, (page = new Map<string, LedgerTouch>()));
+    const touch: LedgerTouch = { kind, uuid, title, start, end, components };
+    page.set(`${kind}:${uuid}`, touch);
+    ledger.touchWeight += touchWeight(touch);
   }
   return ledger;
 }

@@ -20,6 +20,11 @@ const READABLE_FORMATS = ['1', '2'];
 const ledgerData = z.object({
   keptFromDay: z.number().int(),
   components: z.array(z.tuple([z.string(), z.string(), z.number(), z.string(), z.number(), z.array(z.tuple([z.string(), z.number()])), z.string()])),
+  touches: z
+    .array(
+      z.tuple([z.string(), z.enum(['incident', 'maintenance']), z.string(), z.string(), z.number().nullable(), z.number().nullable(), z.array(z.string())]),
+    )
+    .optional(),
 });
 
 // Records are read with the schemas that also upgrade rows written by earlier versions.

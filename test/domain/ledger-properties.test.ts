@@ -16,7 +16,10 @@ import {
 import { prune } from '../../src/domain/prune.js';
 import { applyPatch } from '../../src/domain/state.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
-import { affects, componentUpdate, incident, maintenance, Player, T0 } from '../support/events.js';
+import { availabilityReport } from '../../src/api/availability.js';
+import { DEFAULT_POLICY } from '../../src/domain/availability.js';
+import { forget } from '../../src/domain/forget.js';
+import { affects, componentUpdate, incident, maintenance, Player, T0, uuid } from '../support/events.js';
 
 // Properties of the availability ledger (issue 20) over random histories of updates, incidents
 // and maintenances, delivered in random orders, with and without created_at.
@@ -259,5 +262,44 @@ describe('the ledger bound (LEDGER_MAX_DAY_ROWS)', () => {
       }),
       { numRuns: 50 },
     );
+  });
+});
+
+describe('incidents and maintenances in the ledger', () => {
+  it('outlive the state’s retention of finished ones, go with the kept days, and with an operator’s forget', () => {
+    const player = new Player();
+    player.play(incident('incident_created', 1, T0, [affects(1, 'major_outage')], { startAt: T0 }), T0 + 1);
+    player.play(incident('incident_finished', 1, T0 + 600, [affects(1, null)]), T0 + 601);
+    player.play(maintenance('maintenance_started', 1, T0 + 700, [affects(2, null)]), T0 + 701);
+    player.play(maintenance('maintenance_finished', 1, T0 + 800, [affects(2, null)]), T0 + 801);
+    // A week and a day later the state forgets them (FINISHED_RETENTION_SECONDS)…
+    const later = T0 + 8 * 86_400;
+    applyPatch(player.state, prune(player.state, later, 7 * 86_400, undefined, 400));
+    expect(player.page().incidents.size).toBe(0);
+    // …the availability report still lists them, on the components they named.
+    const day = Math.floor(toMs(T0) / DAY_MS);
+    const report = availabilityReport({ state: player.state, declared: [], policy: DEFAULT_POLICY, now: later }, day, day + 8, null);
+    const page = report.status_pages[0];
+    expect(page?.incidents.map((i) => i.title)).toEqual(['Incident 1']);
+    expect(page?.maintenances.map((m) => m.title)).toEqual(['Maintenance 1']);
+    expect(page?.components.find((c) => c.uuid === uuid(1))?.incidents).toEqual([
+      { uuid: uuid(1001), title: 'Incident 1', started_at: new Date(T0 * 1000).toISOString(), ended_at: new Date((T0 + 600) * 1000).toISOString() },
+    ]);
+    // In the snapshot too.
+    const decoded = decodeSnapshot(String(SNAPSHOT_FORMAT), encodeSnapshot(player.state));
+    if (decoded.kind !== 'state') throw new Error(decoded.kind);
+    expect(decoded.state.ledger.touches).toEqual(player.state.ledger.touches);
+    // Days past LEDGER_RETENTION_DAYS take them along.
+    applyPatch(player.state, prune(player.state, later, 7 * 86_400, undefined, 2));
+    expect(player.state.ledger.touches.size).toBe(0);
+    expect(player.state.ledger.touchWeight).toBe(0);
+  });
+
+  it('forgets an incident an operator forgets', () => {
+    const player = new Player();
+    player.play(incident('incident_created', 1, T0, [affects(1, 'major_outage')]), T0 + 1);
+    expect(player.state.ledger.touches.get('page-a')?.size).toBe(1);
+    applyPatch(player.state, forget(player.state, { kind: 'incident', statusPage: 'page-a', uuid: uuid(1001) }, T0 + 100, 300).patch);
+    expect(player.state.ledger.touches.size).toBe(0);
   });
 });
