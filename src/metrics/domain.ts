@@ -100,6 +100,11 @@ export class DomainMetrics {
     return this.seconds.render(nowSeconds, format);
   }
 
+  /** impactSeconds in memory re-used after `release` (call it once the response is sent). */
+  lendImpactSeconds(nowSeconds: number, format: 'text' | 'openmetrics'): Lent {
+    return this.seconds.lend(nowSeconds, format);
+  }
+
   /** The current text, kept intact until `release` is called (after the response is sent). */
   lend(): Lent {
     const { text, slab } = this.current();

@@ -29,7 +29,9 @@ export function metricsHandler(domain: DomainMetrics, telemetry: Telemetry): Req
     const own = Buffer.from(openMetrics ? await telemetry.openMetrics() : await telemetry.text(), 'utf8');
     const gzip = acceptsGzip(req.headers['accept-encoding']);
     // The impact seconds grow with the clock: rendered at every scrape, after the cached part.
-    const seconds = domain.impactSeconds(Date.now() / 1000, openMetrics ? 'openmetrics' : 'text');
+    const lentSeconds = domain.lendImpactSeconds(Date.now() / 1000, openMetrics ? 'openmetrics' : 'text');
+    res.once('close', lentSeconds.release);
+    const seconds = lentSeconds.text;
     let parts: Buffer[];
     if (openMetrics) {
       // The per-component families are the same bytes in both formats; the page families and
