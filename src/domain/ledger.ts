@@ -1,4 +1,5 @@
 import { OPERATIONAL } from './impact.js';
+import type { Patch } from './state.js';
 
 // The availability ledger (issue 20): for every component, the time it spent in each impact since
 // the exporter first knew it, as totals (the counter statusmate_component_impact_seconds_total)
@@ -190,6 +191,38 @@ export function addInterval(days: Uint32Array, from: number, to: number, slot: n
     rows += 1;
   }
   return rows * STRIDE === out.length ? out : out.slice(0, rows * STRIDE);
+}
+
+/**
+ * What a patch changes in the ledger (applyPatch calls it first): with `ledgerAt` (a folded patch
+ * of the reducer or a forget), its components' impacts are booked at that time, and its incidents
+ * and started maintenances recorded; an operator's forget of one removes it; pruning forgets days.
+ */
+export function applyToLedger(ledger: Ledger, patch: Patch): void {
+  const at = patch.ledgerAt;
+  if (at !== undefined) {
+    for (const c of patch.components) bookImpact(ledger, c.statusPage, c.uuid, c.impact, at);
+    for (const i of patch.incidents) {
+      const start = i.startAt ?? i.endAt;
+      const end = i.state === 'finished' ? (i.endAt ?? start) : null;
+      if (start !== null)
+        bookTouch(ledger, i.statusPage, { kind: 'incident', uuid: i.uuid, title: i.title, start, end, components: i.components.map((c) => c.uuid) });
+    }
+    for (const m of patch.maintenances) {
+      if (m.startedAt === null) continue;
+      const end = m.state === 'finished' ? (m.finishedAt ?? m.startedAt) : null;
+      bookTouch(ledger, m.statusPage, {
+        kind: 'maintenance',
+        uuid: m.uuid,
+        title: m.title,
+        start: m.startedAt,
+        end,
+        components: m.components.map((c) => c.uuid),
+      });
+    }
+  }
+  for (const { statusPage, key } of patch.ledgerForgetTouches ?? []) forgetTouch(ledger, statusPage, key);
+  if (patch.ledgerKeepFromDay !== undefined) pruneLedger(ledger, patch.ledgerKeepFromDay);
 }
 
 /** Forgets the days before `keepFromDay` of every component (the fold's pruning; totals stay). */

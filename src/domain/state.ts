@@ -1,7 +1,7 @@
 import { DURATION_BUCKETS } from './buckets.js';
 import { emptyHistogram, type Histogram } from './histogram.js';
 import { impactLevel, MAINTENANCE_IMPACT, UNKNOWN_IMPACT_LEVEL } from './impact.js';
-import { bookImpact, bookTouch, cloneLedger, createLedger, forgetLedgerComponent, forgetLedgerPage, forgetTouch, pruneLedger, type Ledger } from './ledger.js';
+import { applyToLedger, cloneLedger, createLedger, forgetLedgerComponent, forgetLedgerPage, type Ledger } from './ledger.js';
 import type { Stamp } from './order.js';
 
 // The exporter's whole state is plain, JSON-serialisable data: what the stores persist row by
@@ -280,31 +280,8 @@ function index(page: Page, kind: Holder['kind'], record: IncidentRecord | Mainte
  */
 export function applyPatch(state: State, patch: Patch): void {
   for (const stats of patch.pages) pageOf(state, stats.statusPage).stats = stats;
-  const ledgerAt = patch.ledgerAt;
-  if (ledgerAt !== undefined) {
-    for (const c of patch.components) bookImpact(state.ledger, c.statusPage, c.uuid, c.impact, ledgerAt);
-    // The incidents and started maintenances, for the availability report (kept with the days).
-    for (const i of patch.incidents) {
-      const start = i.startAt ?? i.endAt;
-      const end = i.state === 'finished' ? (i.endAt ?? start) : null;
-      if (start !== null)
-        bookTouch(state.ledger, i.statusPage, { kind: 'incident', uuid: i.uuid, title: i.title, start, end, components: i.components.map((c) => c.uuid) });
-    }
-    for (const m of patch.maintenances) {
-      if (m.startedAt === null) continue;
-      const end = m.state === 'finished' ? (m.finishedAt ?? m.startedAt) : null;
-      bookTouch(state.ledger, m.statusPage, {
-        kind: 'maintenance',
-        uuid: m.uuid,
-        title: m.title,
-        start: m.startedAt,
-        end,
-        components: m.components.map((c) => c.uuid),
-      });
-    }
-  }
-  for (const { statusPage, key } of patch.ledgerForgetTouches ?? []) forgetTouch(state.ledger, statusPage, key);
-  if (patch.ledgerKeepFromDay !== undefined) pruneLedger(state.ledger, patch.ledgerKeepFromDay);
+  // The availability ledger books what a folded patch changes (see ledger.ts).
+  applyToLedger(state.ledger, patch);
   for (const component of patch.components) {
     const components = pageOf(state, component.statusPage).components;
     if (!components.has(component.uuid)) state.componentCount += 1;
