@@ -3,7 +3,7 @@
 //
 // Knobs: BENCH_RUNS (3), BENCH_DURATION (10 s per measured load), BENCH_WARMUP (2 s),
 // BENCH_CONNECTIONS (50), BENCH_SCRAPES (50), BENCH_CHANGED_SCRAPES (20), BENCH_SYNCHRONOUS
-// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape,reducer,redis,fat,operator),
+// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape,reducer,redis,fat,operator,ledger),
 // BENCH_TIMEOUT (900 s: the whole bench is killed past it), BENCH_FAT_EVENTS (300 fat incidents).
 
 import { spawn } from 'node:child_process';
@@ -28,7 +28,7 @@ const WARMUP = int('BENCH_WARMUP', 2);
 const CONNECTIONS = Math.max(1, int('BENCH_CONNECTIONS', 50));
 const SCRAPES = Math.max(1, int('BENCH_SCRAPES', 50));
 const CHANGED_SCRAPES = Math.max(1, int('BENCH_CHANGED_SCRAPES', 20));
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer,redis,fat,operator').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer,redis,fat,operator,ledger').split(',').map((s) => s.trim()));
 const FAT_EVENTS = Math.max(1, int('BENCH_FAT_EVENTS', 300));
 const TIMEOUT_S = int('BENCH_TIMEOUT', 900);
 
@@ -939,6 +939,153 @@ async function operatorFlood() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 9. The availability ledger (issue 20): in-process, on the built modules.
+//
+// statusmate_component_impact_seconds_total is rendered at every scrape (its open intervals grow
+// with the clock), so its cost is paid by every scrape, cached or not: timed at 10k components
+// with every component through all 5 known impacts (5 series each, the family's worst case), the
+// render alone and with the deflate a gzip scrape adds. Then the ledger's memory and snapshot
+// bytes at 10k components × 400 days, at worst (a row for every day: every component down part
+// of every day) and realistic (an episode on one day in 20).
+
+const LEDGER_COMPONENTS = 10_000;
+const LEDGER_DAYS = 400;
+
+async function ledgerCosts() {
+  const { deflateRawSync } = await import('node:zlib');
+  const { reduce, DEFAULT_LIMITS } = await import('../dist/domain/reducer.js');
+  const { applyPatch, createState } = await import('../dist/domain/state.js');
+  const { DomainMetrics } = await import('../dist/metrics/domain.js');
+  const S = `9 ledger (${LEDGER_COMPONENTS / 1000}k components)`;
+
+  // The scrape: 10k components, each through the 4 other impacts and back, a minute apart.
+  const state = createState();
+  const limits = { ...DEFAULT_LIMITS, maxComponents: LEDGER_COMPONENTS };
+  let t = T0;
+  for (const impact of ['operational', 'degraded_performance', 'partial_outage', 'major_outage', 'under_maintenance', 'operational']) {
+    t += 60;
+    for (let n = 0; n < LEDGER_COMPONENTS; n += 1) {
+      const event = {
+        type: 'component_impact_updated',
+        statusPage: PAGE,
+        uuid: componentUuid(n),
+        name: componentName(n),
+        impact,
+        createdAt: t,
+        deliveryAttempt: 0,
+      };
+      applyPatch(state, reduce(state, event, `${n}:${t}`, t + 1, limits).patch);
+    }
+  }
+  const metrics = new DomainMetrics(state);
+  metrics.text();
+  const renders = [];
+  const deflates = [];
+  let body = Buffer.alloc(0);
+  for (let i = 0; i < SCRAPES; i += 1) {
+    // As /metrics does: into memory lent until the response is sent.
+    const started = performance.now();
+    const lent = metrics.lendImpactSeconds(t + 100 + i, 'text');
+    renders.push(performance.now() - started);
+    const zipped = performance.now();
+    deflateRawSync(lent.text);
+    deflates.push(performance.now() - zipped);
+    if (i === SCRAPES - 1) body = Buffer.from(lent.text);
+    lent.release();
+  }
+  const firstStarted = performance.now();
+  applyPatch(
+    state,
+    reduce(
+      state,
+      {
+        type: 'component_impact_updated',
+        statusPage: PAGE,
+        uuid: componentUuid(0),
+        name: componentName(0),
+        impact: 'major_outage',
+        createdAt: t + 200,
+        deliveryAttempt: 0,
+      },
+      'last',
+      t + 201,
+      limits,
+    ).patch,
+  );
+  metrics.impactSeconds(t + 300);
+  const afterChange = performance.now() - firstStarted;
+  const series = body
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('statusmate_component_impact_seconds_total{')).length;
+  row(
+    S,
+    `impact seconds family: render per scrape, median / p99 (${series.toLocaleString('en-US')} series)`,
+    `${fmt.ms(median(renders))} / ${fmt.ms(percentile(Float64Array.from(renders).sort(), 99))}`,
+    '',
+    '',
+    '≤ 15 ms',
+    median(renders) <= 15,
+  );
+  row(S, 'impact seconds family: + deflate (a gzip scrape), median', fmt.ms(median(renders) + median(deflates)), '', '', '', undefined);
+  row(S, 'impact seconds family: first scrape after an event', fmt.ms(afterChange), '', '', '', undefined);
+  row(S, 'impact seconds family: body plain / deflated', `${fmt.bytes(body.length)} / ${fmt.bytes(deflateRawSync(body).length)}`, '', '', '', undefined);
+
+  // Memory and store bytes at 10k × 400 days, each in a fresh process (bench/ledger-memory.mjs).
+  for (const [name, everyDays] of [
+    ['worst: down part of every day', 1],
+    ['realistic: an episode one day in 20', 20],
+  ]) {
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', join(import.meta.dirname, 'ledger-memory.mjs'), String(LEDGER_COMPONENTS), String(LEDGER_DAYS), String(everyDays)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    if (code !== 0) {
+      failures.push(`ledger memory (${name}) exited ${code}`);
+      continue;
+    }
+    const m = JSON.parse(out);
+    const T = `${name}, ${LEDGER_DAYS} days`;
+    row(S, `${T}: day rows / typed-array bytes + 200 B a component`, `${m.rows.toLocaleString('en-US')} / ${fmt.bytes(m.estimate)}`, '', '', '', undefined);
+    row(
+      S,
+      `${T}: heap + array buffers / RSS added`,
+      `${fmt.bytes(m.measured)} / ${fmt.bytes(m.rss)}`,
+      '',
+      '',
+      '≤ 128 MiB (chart limit 256Mi)',
+      m.measured <= 128 * MB,
+    );
+    row(S, `${T}: snapshot bytes (what every store keeps)`, fmt.bytes(m.snapshot), '', '', '', undefined);
+    row(
+      S,
+      `${T}: after the fold's pruning at LEDGER_MAX_DAY_ROWS (default): rows / heap + array buffers / days kept`,
+      `${m.boundedRows.toLocaleString('en-US')} / ${fmt.bytes(m.boundedHeap)} / ${m.keptDays}`,
+      '',
+      '',
+      '≤ 32 MiB',
+      m.boundedHeap <= 32 * MB,
+    );
+    row(
+      S,
+      `${T}: build / encode / decode / prune`,
+      `${fmt.ms(m.buildMs)} / ${fmt.ms(m.encodeMs)} / ${fmt.ms(m.decodeMs)} / ${fmt.ms(m.pruneMs)}`,
+      '',
+      '',
+      '',
+      undefined,
+    );
+    row(S, `${T}: GET /api/v1/availability (30 days, all components)`, fmt.ms(m.reportMs), '', '', '', undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 try {
   log(
@@ -950,6 +1097,7 @@ try {
   if (ONLY.has('redis')) await redisReplicas();
   if (ONLY.has('fat')) await fatIncidents();
   if (ONLY.has('operator')) await operatorFlood();
+  if (ONLY.has('ledger')) await ledgerCosts();
 } catch (error) {
   failures.push(`bench aborted: ${error instanceof Error ? error.stack : String(error)}`);
 } finally {

@@ -1,5 +1,7 @@
 import type { RequestListener } from 'node:http';
 import type { StoreName } from './config.js';
+import { DEFAULT_POLICY, type AvailabilityPolicy } from './domain/availability.js';
+import { DEFAULT_LIMITS } from './domain/reducer.js';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { accessLog, pathOf } from './http/access-log.js';
 import { operatorRoutes } from './http/operator-routes.js';
@@ -23,6 +25,8 @@ export type AppParts = {
   inventory: LiveInventory;
   /** For the landing page and the state API. */
   about: { version: string; store: StoreName };
+  /** For the availability API and the landing page's bars: the default policy and 401 days unless set. */
+  availability?: { policy: AvailabilityPolicy; maxDays: number };
 };
 
 export type Apps = {
@@ -72,6 +76,7 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
     version: parts.about.version,
     store: parts.about.store,
     allPagesTokens: parts.webhook.tokens.length,
+    availability: parts.availability ?? { policy: DEFAULT_POLICY, maxDays: DEFAULT_LIMITS.ledgerRetentionDays + 1 },
   };
   // On METRICS_PORT, a port of their own, the operator routes need no token; on the webhook
   // port, which may face the internet, they need WEBHOOK_TOKEN's (see operatorTokenGuard).

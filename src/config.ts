@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_WEIGHTS, weightsEnvSchema, type AvailabilityPolicy } from './domain/availability.js';
 import { DEFAULT_LIMITS, type Limits } from './domain/reducer.js';
 
 /** The stores STORE names. */
@@ -94,6 +95,11 @@ const envSchema = z.object({
   MAX_RETAINED_FINISHED: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.maxRetainedFinished),
   MAX_DEDUP_RECORDS: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.maxDedupRecords),
   FINISHED_RETENTION_SECONDS: optional(positiveInt).transform((value) => value ?? 7 * 24 * 3600),
+  LEDGER_RETENTION_DAYS: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.ledgerRetentionDays),
+  LEDGER_MAX_DAY_ROWS: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.ledgerMaxDayRows),
+  // The availability API's accounting policy (docs/api.md): impact=weight pairs, and whether maintenance leaves the period.
+  AVAILABILITY_WEIGHTS: optional(weightsEnvSchema).transform((value) => value ?? DEFAULT_WEIGHTS),
+  AVAILABILITY_EXCLUDE_MAINTENANCE: optional(z.enum(['true', 'false'], { error: 'must be "true" or "false"' })).transform((value) => value !== 'false'),
   SHUTDOWN_TIMEOUT_SECONDS: optional(positiveInt).transform((value) => value ?? 10),
   BUILD_REVISION: z.string().default('unknown'),
   STATUS_PAGES_FILE: optional(z.string().min(1)),
@@ -138,6 +144,12 @@ export type Config = {
   maxRetainedFinished: number;
   /** Dedup records: past it, the oldest are forgotten. */
   maxDedupRecords: number;
+  /** Days of the availability ledger kept. */
+  ledgerRetentionDays: number;
+  /** Day rows of the ledger kept at most (24 bytes each); past it, the oldest days are forgotten. */
+  ledgerMaxDayRows: number;
+  /** How the availability API counts time (per page, the status pages file may change it). */
+  availabilityPolicy: AvailabilityPolicy;
   finishedRetentionSeconds: number;
   shutdownTimeoutSeconds: number;
   buildRevision: string;
@@ -191,6 +203,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxHoldings: e.MAX_HOLDINGS,
     maxRetainedFinished: e.MAX_RETAINED_FINISHED,
     maxDedupRecords: e.MAX_DEDUP_RECORDS,
+    ledgerRetentionDays: e.LEDGER_RETENTION_DAYS,
+    ledgerMaxDayRows: e.LEDGER_MAX_DAY_ROWS,
+    availabilityPolicy: { weights: e.AVAILABILITY_WEIGHTS, excludeMaintenance: e.AVAILABILITY_EXCLUDE_MAINTENANCE },
     finishedRetentionSeconds: e.FINISHED_RETENTION_SECONDS,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
     buildRevision: e.BUILD_REVISION,
@@ -276,5 +291,7 @@ export function limitsOf(config: Config): Limits {
     maxHoldings: config.maxHoldings,
     maxRetainedFinished: config.maxRetainedFinished,
     maxDedupRecords: config.maxDedupRecords,
+    ledgerRetentionDays: config.ledgerRetentionDays,
+    ledgerMaxDayRows: config.ledgerMaxDayRows,
   };
 }

@@ -1,4 +1,4 @@
-import { createApps, type Apps } from './app.js';
+import { createApps, type AppParts, type Apps } from './app.js';
 import type { State } from './domain/state.js';
 import type { EventSink, StoreHealth } from './ingest/sink.js';
 import type { LiveInventory } from './inventory/live.js';
@@ -16,6 +16,8 @@ export type AssembleOptions = Omit<FoldLoopOptions, 'overlay'> & {
   build: BuildInfo;
   /** The declared status pages (STATUS_PAGES_FILE): webhook access, the landing page, reloads. */
   inventory: LiveInventory;
+  /** The availability API's policy and the most days a report spans (LEDGER_RETENTION_DAYS + 1). */
+  availability?: AppParts['availability'];
 };
 
 export type Assembled = {
@@ -48,6 +50,7 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
       webhook: options.webhook,
       inventory,
       about: { version: options.build.version, store: options.store.kind },
+      ...(options.availability ? { availability: options.availability } : {}),
     },
     { separateMetrics: options.separateMetrics },
   );

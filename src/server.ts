@@ -110,6 +110,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     separateMetrics,
     build: { version: packageVersion(), revision: config.buildRevision },
     inventory,
+    availability: { policy: config.availabilityPolicy, maxDays: config.ledgerRetentionDays + 1 },
     // A shared store answers fast or not at all; StatusMate retries a 503.
     ...(config.store === 'redis' ? { answerTimeoutMs: 1_500 } : {}),
   });

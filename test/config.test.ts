@@ -2,6 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { KNOWN_VARIABLES, limitsOf, loadConfig, unknownVariables } from '../src/config.js';
 
 describe('configuration from the environment', () => {
+  it('reads the availability policy and ledger retention, naming what is wrong', () => {
+    const config = loadConfig({
+      AVAILABILITY_WEIGHTS: 'degraded_performance=0.5, under_maintenance=1',
+      AVAILABILITY_EXCLUDE_MAINTENANCE: 'false',
+      LEDGER_RETENTION_DAYS: '90',
+    });
+    expect(config.availabilityPolicy).toEqual({
+      weights: { major_outage: 1, partial_outage: 1, degraded_performance: 0.5, under_maintenance: 1 },
+      excludeMaintenance: false,
+    });
+    expect(limitsOf(config).ledgerRetentionDays).toBe(90);
+    expect(() => loadConfig({ AVAILABILITY_WEIGHTS: 'major_outage=2' })).toThrow(/AVAILABILITY_WEIGHTS.*major_outage=2/);
+    expect(() => loadConfig({ AVAILABILITY_WEIGHTS: 'Major Outage=1' })).toThrow(/AVAILABILITY_WEIGHTS/);
+    expect(() => loadConfig({ AVAILABILITY_EXCLUDE_MAINTENANCE: 'yes' })).toThrow(/AVAILABILITY_EXCLUDE_MAINTENANCE/);
+    expect(() => loadConfig({ LEDGER_RETENTION_DAYS: '0' })).toThrow(/LEDGER_RETENTION_DAYS/);
+  });
+
   it('has production defaults when nothing is set', () => {
     expect(loadConfig({})).toEqual({
       host: '0.0.0.0',
@@ -27,6 +44,9 @@ describe('configuration from the environment', () => {
       maxHoldings: 10000,
       maxRetainedFinished: 10000,
       maxDedupRecords: 100000,
+      ledgerRetentionDays: 400,
+      ledgerMaxDayRows: 1000000,
+      availabilityPolicy: { weights: { major_outage: 1, partial_outage: 1, degraded_performance: 0 }, excludeMaintenance: true },
       finishedRetentionSeconds: 604800,
       shutdownTimeoutSeconds: 10,
       buildRevision: 'unknown',

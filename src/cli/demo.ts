@@ -33,6 +33,17 @@ function latestCreatedAt(bodies: readonly Record<string, unknown>[]): number | u
   return latest;
 }
 
+/** The earliest `meta.created_at` of the bodies, in Unix milliseconds (Infinity when none has one). */
+function earliestCreatedAt(bodies: readonly Record<string, unknown>[]): number {
+  let earliest = Infinity;
+  for (const body of bodies) {
+    const meta = body.meta as Record<string, unknown> | undefined;
+    const at = typeof meta?.created_at === 'string' ? Date.parse(meta.created_at) : NaN;
+    if (!Number.isNaN(at) && at < earliest) earliest = at;
+  }
+  return earliest;
+}
+
 function shifted(value: unknown, offsetMs: number, key = ''): unknown {
   if (typeof value === 'string' && isTimeKey(key)) {
     const at = Date.parse(value);
@@ -54,6 +65,57 @@ export function dayEndingNow(bodies: readonly Record<string, unknown>[], nowMs: 
   if (latest === undefined) return [...bodies];
   const offsetMs = nowMs - DEMO_LAST_EVENT_AGO_SECONDS * 1000 - latest;
   return bodies.map((body) => shifted(body, offsetMs) as Record<string, unknown>);
+}
+
+const ACME = '0935e96c-34b6-46e8-82cb-def6d3d74d9c';
+const PAYMENTS = '6b2f4e1a-8c3d-4a5b-9e7f-1d2c3b4a5f60';
+const COMPONENTS: Record<string, [string, string]> = {
+  API: [ACME, '88337a51-852b-48f3-ac8d-840e5f5326a0'],
+  Website: [ACME, '5f844cb4-32f8-43eb-aa3d-99c925d8fffe'],
+  Checkout: [ACME, '3d1c6a8e-9f0b-4c7e-8a51-2b7e4f6d9c10'],
+  'Card processing': [PAYMENTS, 'a1e5c7d9-2b4f-4e6a-8c0d-3f5b7d9e1a2c'],
+  Payouts: [PAYMENTS, 'b2f6d8ea-3c5a-4f7b-9d1e-4a6c8eaf2b3d'],
+  'Merchant webhooks': [PAYMENTS, 'c3a7e9fb-4d6b-4a8c-8e2f-5b7d9fb03c4e'],
+};
+
+/** The month's episodes: component, days before the end, hour (UTC) it began, minutes it lasted, impact. */
+const EPISODES: [string, number, number, number, string][] = [
+  ['Payouts', 27, 9, 70, 'partial_outage'],
+  ['API', 23, 14, 42, 'major_outage'],
+  ['Card processing', 20, 2, 240, 'degraded_performance'],
+  ['Website', 17, 19, 125, 'partial_outage'],
+  ['API', 12, 6, 180, 'degraded_performance'],
+  ['Checkout', 9, 1, 90, 'under_maintenance'],
+  ['Merchant webhooks', 6, 11, 360, 'degraded_performance'],
+  ['Card processing', 5, 16, 15, 'major_outage'],
+  ['Website', 3, 8, 30, 'degraded_performance'],
+  ['API', 2, 21, 25, 'partial_outage'],
+];
+
+/**
+ * A month of history before `endMs` (the first event of the replayed day), so that the landing
+ * page's bars and GET /api/v1/availability have something to show: every component operational
+ * from 31 days before, then the EPISODES, each a component_impact_updated into its impact and one
+ * back to operational, with created_at in the past (the ledger books them at those times).
+ */
+export function demoMonth(endMs: number): Record<string, unknown>[] {
+  const dayStart = Math.floor(endMs / 86_400_000) * 86_400_000;
+  const update = (name: string, impact: string, atMs: number) => {
+    const [page, uuid] = COMPONENTS[name] as [string, string];
+    return {
+      at: atMs,
+      body: { text: name, meta: { title: name, uuid, type: 'component_impact_updated', impact, created_at: new Date(atMs).toISOString(), status_page: page } },
+    };
+  };
+  const events = Object.keys(COMPONENTS).map((name, index) => update(name, 'operational', dayStart - 31 * 86_400_000 + index * 60_000));
+  for (const [name, daysBefore, hour, minutes, impact] of EPISODES) {
+    const start = dayStart - daysBefore * 86_400_000 + hour * 3_600_000;
+    events.push(update(name, impact, start), update(name, 'operational', start + minutes * 60_000));
+  }
+  return events
+    .filter((event) => event.at < endMs)
+    .sort((a, b) => a.at - b.at)
+    .map((event) => event.body);
 }
 
 export async function demo(args: string[], io: Io): Promise<void> {
@@ -97,14 +159,24 @@ export async function demo(args: string[], io: Io): Promise<void> {
 
   const base = `http://127.0.0.1:${exporter.address.port}`;
   io.out(`statusmate-exporter demo: listening on ${base}, store ${database}`);
-  const day = join(EXAMPLES, 'statusmate-day.jsonl');
-  const summary = await replayBodies(dayEndingNow(readRecording(day), Date.now()), webhookUrl(base), DEMO_TOKEN, { attempts: 5, baseDelayMs: 200 }, io);
+  const day = dayEndingNow(readRecording(join(EXAMPLES, 'statusmate-day.jsonl')), Date.now());
+  const retry = { attempts: 5, baseDelayMs: 200 };
+  const month = await replayBodies(
+    demoMonth(latestCreatedAt(day) === undefined ? Date.now() : earliestCreatedAt(day)),
+    webhookUrl(base),
+    DEMO_TOKEN,
+    retry,
+    io,
+  );
+  io.out(`replayed a month of history before it: ${formatSummary(month)}`);
+  const summary = await replayBodies(day, webhookUrl(base), DEMO_TOKEN, retry, io);
   io.out(`replayed examples/statusmate-day.jsonl: ${formatSummary(summary)}`);
   io.out(`
 Where to look (the landing page and the state API take the token on the webhook port):
   ${base}/?token=${DEMO_TOKEN}               the landing page: both status pages, their components, incidents, maintenances, recent deliveries
   ${base}/metrics                            what Prometheus scrapes
   ${base}/api/v1/state?token=${DEMO_TOKEN}   the same state as JSON (docs/api.md)
+  ${base}/api/v1/availability?token=${DEMO_TOKEN}&format=csv   the last 30 days' availability, for an SLA report
 
 Send one more event (the page token opens the acme page only; ${DEMO_TOKEN} opens every page):
   node dist/cli.js send --url ${base} --token ${DEMO_ACME_TOKEN} --status-page acme \\

@@ -265,6 +265,7 @@ export class Draft {
     patch.incidents.push(...this.incidents.values());
     patch.maintenances.push(...this.maintenances.values());
     patch.seen.push({ key: dedupKey, receivedAt: this.receivedAt });
+    patch.ledgerAt = this.t;
     return patch;
   }
 }

@@ -50,6 +50,7 @@ export function forget(state: State, target: ForgetTarget, at: number, maxClockS
   if (!record) return { found: false, patch };
   if (target.kind === 'incident') patch.deleteIncidents.push(key);
   else patch.deleteMaintenances.push(key);
+  patch.ledgerForgetTouches = [{ statusPage: target.statusPage, key: `${target.kind}:${target.uuid}` }];
   // The components it held: derived again without its hold.
   const draft = new Draft(state, {
     statusPage: target.statusPage,
@@ -64,6 +65,7 @@ export function forget(state: State, target: ForgetTarget, at: number, maxClockS
     if (page.components.has(component.uuid)) draft.touch(component.uuid, null);
   }
   patch.components.push(...draft.changedComponents());
+  patch.ledgerAt = at;
   return { found: true, patch };
 }
 

@@ -1,4 +1,5 @@
 import type { AlertMatcher } from './alert-matchers.js';
+import type { PagePolicy } from './availability.js';
 import { OPERATIONAL } from './impact.js';
 import { emptyPageStats, emptyPatch, type ComponentRecord, type Page, type Patch, type State } from './state.js';
 
@@ -20,6 +21,8 @@ export type DeclaredPage = {
   uuid: string | null;
   name: string | null;
   components: DeclaredComponent[];
+  /** `availability:`: this page's accounting policy over the environment's (see availability.ts). */
+  availability?: PagePolicy;
 };
 
 /**

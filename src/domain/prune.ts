@@ -1,4 +1,5 @@
-import { forgetPastBounds, type SizeLimits } from './size.js';
+import { keepFromDay, keepFromDayWithin } from './ledger.js';
+import { forgetPastBounds, RELIEF, type SizeLimits } from './size.js';
 import { emptyPatch, type Patch, type State } from './state.js';
 
 /**
@@ -6,10 +7,19 @@ import { emptyPatch, type Patch, type State } from './state.js';
  * Until then they are remembered so that a late or re-sent event can neither resurrect a
  * finished object nor be counted twice.
  *
+ * With `ledgerRetentionDays`, also forgets the availability ledger's older days (see ledger.ts).
+ *
  * With `limits`, also forgets the oldest of them past MAX_RETAINED_FINISHED and MAX_DEDUP_RECORDS
  * (the reducer keeps within these bounds; a state loaded under lowered bounds may not be).
  */
-export function prune(state: State, now: number, retentionSeconds: number, limits?: Pick<SizeLimits, 'maxRetainedFinished' | 'maxDedupRecords'>): Patch {
+export function prune(
+  state: State,
+  now: number,
+  retentionSeconds: number,
+  limits?: Pick<SizeLimits, 'maxRetainedFinished' | 'maxDedupRecords'>,
+  ledgerRetentionDays?: number,
+  ledgerMaxDayRows?: number,
+): Patch {
   const cutoff = now - retentionSeconds;
   const patch = emptyPatch();
   for (const page of state.pages.values()) {
@@ -26,5 +36,11 @@ export function prune(state: State, now: number, retentionSeconds: number, limit
   }
   for (const [key, receivedAt] of state.seen) if (receivedAt < cutoff) patch.forgetSeen.push(key);
   if (limits) forgetPastBounds(state, patch, limits);
+  // The ledger's days before today and the LEDGER_RETENTION_DAYS before it (by log time).
+  let keep = ledgerRetentionDays === undefined ? state.ledger.keptFromDay : Math.max(state.ledger.keptFromDay, keepFromDay(now, ledgerRetentionDays));
+  // Past LEDGER_MAX_DAY_ROWS, the oldest days go too, down to RELIEF of the bound (size.ts's rule).
+  // Never today: what happens now is always booked.
+  if (ledgerMaxDayRows !== undefined) keep = Math.max(keep, Math.min(keepFromDayWithin(state.ledger, ledgerMaxDayRows, RELIEF), keepFromDay(now, 0)));
+  if (keep > state.ledger.keptFromDay) patch.ledgerKeepFromDay = keep;
   return patch;
 }

@@ -21,6 +21,10 @@ export type Limits = SizeLimits & {
   maxActiveMaintenances: number;
   maxStatusPages: number;
   maxClockSkewSeconds: number;
+  /** Days of the availability ledger kept (LEDGER_RETENTION_DAYS); in every entry, so every fold prunes alike. */
+  ledgerRetentionDays: number;
+  /** Day rows the ledger holds at most over all components (LEDGER_MAX_DAY_ROWS, 24 bytes each); past it the oldest days go. */
+  ledgerMaxDayRows: number;
 };
 
 export const DEFAULT_LIMITS: Limits = {
@@ -32,6 +36,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxHoldings: 10_000,
   maxRetainedFinished: 10_000,
   maxDedupRecords: 100_000,
+  ledgerRetentionDays: 400,
+  ledgerMaxDayRows: 1_000_000,
 };
 
 /**

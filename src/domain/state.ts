@@ -1,6 +1,7 @@
 import { DURATION_BUCKETS } from './buckets.js';
 import { emptyHistogram, type Histogram } from './histogram.js';
 import { impactLevel, MAINTENANCE_IMPACT, UNKNOWN_IMPACT_LEVEL } from './impact.js';
+import { applyToLedger, cloneLedger, createLedger, forgetLedgerComponent, forgetLedgerPage, type Ledger } from './ledger.js';
 import type { Stamp } from './order.js';
 
 // The exporter's whole state is plain, JSON-serialisable data: what the stores persist row by
@@ -128,6 +129,8 @@ export type State = {
   version: number;
   /** What the records cost in memory, kept by applyPatch (see size.ts). */
   size: StateSize;
+  /** Time per impact per component, in total and per UTC day (see ledger.ts). */
+  ledger: Ledger;
 };
 
 /**
@@ -171,6 +174,16 @@ export type Patch = {
   deletePages: string[];
   seen: { key: string; receivedAt: number }[];
   forgetSeen: string[];
+  /**
+   * The time (seconds) at which the components of this patch have their impact, for the ledger:
+   * set by the reducer and forget (folded patches) only, so that records a process merely holds
+   * (the declared pages, a loaded snapshot) book nothing.
+   */
+  ledgerAt?: number;
+  /** The first UTC day the ledger keeps: set by pruning (LEDGER_RETENTION_DAYS). */
+  ledgerKeepFromDay?: number;
+  /** Incidents and maintenances (`kind:uuid`) an operator forgot: gone from the availability report too. */
+  ledgerForgetTouches?: { statusPage: string; key: string }[];
 };
 
 export function emptyPatch(): Patch {
@@ -199,12 +212,13 @@ export function isEmptyPatch(patch: Patch): boolean {
     patch.deleteComponents.length === 0 &&
     patch.deletePages.length === 0 &&
     patch.seen.length === 0 &&
-    patch.forgetSeen.length === 0
+    patch.forgetSeen.length === 0 &&
+    patch.ledgerKeepFromDay === undefined
   );
 }
 
 export function createState(): State {
-  return { pages: new Map(), seen: new Map(), componentCount: 0, lastSeq: 0, version: 0, size: { holdings: 0, retained: 0 } };
+  return { pages: new Map(), seen: new Map(), componentCount: 0, lastSeq: 0, version: 0, size: { holdings: 0, retained: 0 }, ledger: createLedger() };
 }
 
 /** A page's stats before its first event; `createdAt` is that event's receipt time. */
@@ -266,6 +280,8 @@ function index(page: Page, kind: Holder['kind'], record: IncidentRecord | Mainte
  */
 export function applyPatch(state: State, patch: Patch): void {
   for (const stats of patch.pages) pageOf(state, stats.statusPage).stats = stats;
+  // The availability ledger books what a folded patch changes (see ledger.ts).
+  applyToLedger(state.ledger, patch);
   for (const component of patch.components) {
     const components = pageOf(state, component.statusPage).components;
     if (!components.has(component.uuid)) state.componentCount += 1;
@@ -312,11 +328,13 @@ export function applyPatch(state: State, patch: Patch): void {
   }
   for (const key of patch.deleteComponents) {
     const page = state.pages.get(key.statusPage);
+    forgetLedgerComponent(state.ledger, key.statusPage, key.uuid);
     if (!page?.components.delete(key.uuid)) continue;
     state.componentCount -= 1;
     page.holders.delete(key.uuid);
   }
   for (const statusPage of patch.deletePages) {
+    forgetLedgerPage(state.ledger, statusPage);
     const page = state.pages.get(statusPage);
     if (!page) continue;
     for (const record of [...page.incidents.values(), ...page.maintenances.values()]) account(state, record, undefined);
@@ -349,6 +367,7 @@ export function cloneState(state: State): State {
     lastSeq: state.lastSeq,
     version: state.version,
     size: { ...state.size },
+    ledger: cloneLedger(state.ledger),
   };
 }
 
@@ -362,6 +381,7 @@ export function replaceState(target: State, source: State): void {
   target.componentCount = source.componentCount;
   target.lastSeq = source.lastSeq;
   target.size = { ...source.size };
+  target.ledger = source.ledger;
   target.version = Math.max(target.version, source.version) + 1;
 }
 

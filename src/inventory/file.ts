@@ -2,6 +2,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { isAlias, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { AlertMatcherError, MAX_ALERT_MATCHERS, matchesEmpty, parseAlertMatcher, type AlertMatcher } from '../domain/alert-matchers.js';
+import { pagePolicySchema } from '../domain/availability.js';
 import type { DeclaredPage } from '../domain/inventory.js';
 import { MAX_LABEL_LENGTH } from '../domain/labels.js';
 
@@ -83,6 +84,7 @@ const pageSchema = z.strictObject({
   name: label.optional(),
   token_env: z.string().regex(TOKEN_ENV_PATTERN, { error: 'must be the name of an environment variable ending in _TOKEN, like ACME_WEBHOOK_TOKEN' }).optional(),
   components: z.array(componentSchema).default([]),
+  availability: pagePolicySchema.optional(),
 });
 
 function fileSchema(limits: InventoryLimits) {
@@ -204,7 +206,9 @@ export function parseInventory(text: string, file: string, env: NodeJS.ProcessEn
     const components = page.components.map(({ uuid, name, alert_matchers }) =>
       alert_matchers === undefined || alert_matchers.length === 0 ? { uuid, name } : { uuid, name, alertMatchers: alert_matchers },
     );
-    return { id: page.id, uuid: page.uuid ?? null, name: page.name ?? null, components };
+    const declared: DeclaredPage = { id: page.id, uuid: page.uuid ?? null, name: page.name ?? null, components };
+    if (page.availability !== undefined) declared.availability = page.availability;
+    return declared;
   });
   const tokenEnvs = parsed.data.status_pages.flatMap((page) => (page.token_env === undefined ? [] : [page.token_env]));
   return { file, pages, pageTokens, tokenEnvs };

@@ -431,16 +431,16 @@ export class FoldLoop implements EventSink, StoreHealth {
       return true;
     }
     const { entry } = parsed;
+    const limits: Limits = { ...this.options.limits, ...entry.limits };
     const window = this.options.pruneWindowSeconds ?? PRUNE_WINDOW_SECONDS;
     if (this.pointTime > 0 && Math.floor(stored.time / window) > Math.floor(this.pointTime / window)) {
-      const patch = prune(this.state, stored.time, entry.retentionSeconds);
+      const patch = prune(this.state, stored.time, entry.retentionSeconds, undefined, limits.ledgerRetentionDays, limits.ledgerMaxDayRows);
       if (!isEmptyPatch(patch)) {
         applyPatch(this.state, patch);
         const forgotten = patch.deleteIncidents.length + patch.deleteMaintenances.length + patch.forgetSeen.length;
         this.logger.info({ forgotten, entry: stored.position }, 'pruned finished objects and dedup records past retention');
       }
     }
-    const limits: Limits = { ...this.options.limits, ...entry.limits };
     if (parsed.kind === 'forget') return this.foldForget(stored, parsed.entry, limits);
     const event = parsed.entry.event;
     let decision: Decision;

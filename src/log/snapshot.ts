@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bookImpact, decodeLedger, encodeLedger } from '../domain/ledger.js';
 import { applyPatch, createState, emptyPatch, type State } from '../domain/state.js';
 import { RECORD_SCHEMAS } from '../store/records.js';
 import { parseJson } from './entry.js';
@@ -6,8 +7,25 @@ import { parseJson } from './entry.js';
 // The serialised state a snapshot holds, for every store alike. Bump SNAPSHOT_FORMAT when what
 // it holds changes; a format newer than this version's is refused, not guessed at.
 
-/** Snapshot format written and read by this version. */
-export const SNAPSHOT_FORMAT = 1;
+/**
+ * Snapshot format written by this version. Format 2 adds the availability ledger; format 1 (no
+ * ledger) is still read: each of its components starts its ledger at its last change, in its
+ * current impact (its `changedAt` is the event time of that change, so the open interval is exact;
+ * only the time before it is unknown and not counted).
+ */
+export const SNAPSHOT_FORMAT = 2;
+/** Older formats this version reads (and upgrades). */
+const READABLE_FORMATS = ['1', '2'];
+
+const ledgerData = z.object({
+  keptFromDay: z.number().int(),
+  components: z.array(z.tuple([z.string(), z.string(), z.number(), z.string(), z.number(), z.array(z.tuple([z.string(), z.number()])), z.string()])),
+  touches: z
+    .array(
+      z.tuple([z.string(), z.enum(['incident', 'maintenance']), z.string(), z.string(), z.number().nullable(), z.number().nullable(), z.array(z.string())]),
+    )
+    .optional(),
+});
 
 // Records are read with the schemas that also upgrade rows written by earlier versions.
 const snapshotData = z.object({
@@ -19,6 +37,8 @@ const snapshotData = z.object({
   seen: z.array(z.tuple([z.string(), z.number()])),
   /** The state's last stamp sequence, which pruned records may have held: restored as it was. */
   lastSeq: z.number().int().min(0),
+  /** Format 2: the availability ledger (see ledger.ts). */
+  ledger: ledgerData.optional(),
 });
 
 /**
@@ -26,7 +46,15 @@ const snapshotData = z.object({
  * in memory (declared pages of this process's status pages file), which stay out.
  */
 export function encodeSnapshot(state: State, folded: (record: object) => boolean = () => true): string {
-  const data: z.output<typeof snapshotData> = { pages: [], components: [], incidents: [], maintenances: [], seen: [...state.seen], lastSeq: state.lastSeq };
+  const data: z.output<typeof snapshotData> = {
+    pages: [],
+    components: [],
+    incidents: [],
+    maintenances: [],
+    seen: [...state.seen],
+    lastSeq: state.lastSeq,
+    ledger: encodeLedger(state.ledger),
+  };
   for (const page of state.pages.values()) {
     if (folded(page.stats)) data.pages.push(page.stats);
     for (const component of page.components.values()) if (folded(component)) data.components.push(component);
@@ -40,7 +68,7 @@ export type DecodedSnapshot = { kind: 'state'; state: State } | { kind: 'newer';
 
 /** Reads a snapshot's data: a state, a newer format (refuse), or garbage (refuse too: nothing to fold onto). */
 export function decodeSnapshot(format: string, text: string): DecodedSnapshot {
-  if (format !== String(SNAPSHOT_FORMAT)) {
+  if (!READABLE_FORMATS.includes(format)) {
     return /^\d+$/.test(format) && Number(format) > SNAPSHOT_FORMAT
       ? { kind: 'newer', format }
       : { kind: 'invalid', problem: `unknown snapshot format ${JSON.stringify(format.slice(0, 20))}` };
@@ -50,7 +78,11 @@ export function decodeSnapshot(format: string, text: string): DecodedSnapshot {
     const issue = data.error.issues[0];
     return { kind: 'invalid', problem: `snapshot data: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}` };
   }
-  return { kind: 'state', state: stateOf(data.data) };
+  try {
+    return { kind: 'state', state: stateOf(data.data) };
+  } catch (error) {
+    return { kind: 'invalid', problem: `snapshot data: ${error instanceof Error ? error.message : String(error)}` };
+  }
 }
 
 /** A state holding exactly these records. */
@@ -64,5 +96,11 @@ export function stateOf(records: z.output<typeof snapshotData>): State {
   const state = createState();
   applyPatch(state, patch);
   state.lastSeq = Math.max(state.lastSeq, records.lastSeq);
+  if (records.ledger) {
+    state.ledger = decodeLedger(records.ledger);
+  } else {
+    // An older snapshot: every component counts from its last change (see SNAPSHOT_FORMAT).
+    for (const component of records.components) bookImpact(state.ledger, component.statusPage, component.uuid, component.impact, component.changedAt);
+  }
   return state;
 }

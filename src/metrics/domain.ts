@@ -4,6 +4,7 @@ import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Page, State } 
 import { familyHeader, labelPairs, sample, type MetricType } from './exposition.js';
 import type { GzipStart } from './gzip-member.js';
 import { PieceGzip, type Piece } from './gzip-pieces.js';
+import { ImpactSecondsMetrics } from './impact-seconds.js';
 import { DURATION_BUCKETS, LABEL, MAINTENANCE_STATES, METRIC } from './names.js';
 
 /**
@@ -87,14 +88,32 @@ export class DomainMetrics {
   private readonly orders = new WeakMap<Map<string, ComponentRecord>, string[]>();
   private readonly pieceGzip = new PieceGzip();
 
-  constructor(private readonly state: State) {}
+  private readonly seconds: ImpactSecondsMetrics;
+
+  constructor(private readonly state: State) {
+    this.seconds = new ImpactSecondsMetrics(state);
+  }
 
   /**
-   * The current text. Its memory is re-used two state changes later, so read it at once, or
-   * hold it with lend().
+   * The current text of the families cached per state version (all but
+   * statusmate_component_impact_seconds_total, which a scrape adds: see impactSeconds). Its memory
+   * is re-used two state changes later, so read it at once, or hold it with lend().
    */
   text(): Buffer {
     return this.current().text;
+  }
+
+  /**
+   * statusmate_component_impact_seconds_total at `nowSeconds`: rendered at every scrape (its
+   * open intervals grow with the clock), so it follows the cached text rather than being part of it.
+   */
+  impactSeconds(nowSeconds = Date.now() / 1000, format: 'text' | 'openmetrics' = 'text'): Buffer {
+    return this.seconds.render(nowSeconds, format);
+  }
+
+  /** impactSeconds in memory re-used after `release` (call it once the response is sent). */
+  lendImpactSeconds(nowSeconds: number, format: 'text' | 'openmetrics'): Lent {
+    return this.seconds.lend(nowSeconds, format);
   }
 
   /** The current text, kept intact until `release` is called (after the response is sent). */

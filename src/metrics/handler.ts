@@ -28,26 +28,30 @@ export function metricsHandler(domain: DomainMetrics, telemetry: Telemetry): Req
     const openMetrics = negotiateFormat(req.headers.accept) === 'openmetrics';
     const own = Buffer.from(openMetrics ? await telemetry.openMetrics() : await telemetry.text(), 'utf8');
     const gzip = acceptsGzip(req.headers['accept-encoding']);
+    // The impact seconds grow with the clock: rendered at every scrape, after the cached part.
+    const lentSeconds = domain.lendImpactSeconds(Date.now() / 1000, openMetrics ? 'openmetrics' : 'text');
+    res.once('close', lentSeconds.release);
+    const seconds = lentSeconds.text;
     let parts: Buffer[];
     if (openMetrics) {
       // The per-component families are the same bytes in both formats; the page families and
       // the telemetry follow, and the telemetry ends the document with `# EOF`.
       if (gzip) {
         const head = await domain.gzipOpenMetricsHead();
-        parts = [head.bytes, gzipEnd(head, Buffer.concat([domain.openMetricsTail(), own]))];
+        parts = [head.bytes, gzipEnd(head, Buffer.concat([domain.openMetricsTail(), seconds, own]))];
       } else {
         const { head, tail } = domain.openMetrics();
         res.once('close', head.release);
-        parts = [head.text, tail, own];
+        parts = [head.text, tail, seconds, own];
       }
     } else if (gzip) {
       const start = await domain.gzip();
-      parts = [start.bytes, gzipEnd(start, own)];
+      parts = [start.bytes, gzipEnd(start, Buffer.concat([seconds, own]))];
     } else {
       // The text's memory is re-used by a later render: hold it until the socket is done with it.
       const lent = domain.lend();
       res.once('close', lent.release);
-      parts = [lent.text, own];
+      parts = [lent.text, seconds, own];
     }
     res.writeHead(200, {
       'Content-Type': openMetrics ? OPENMETRICS_CONTENT_TYPE : CONTENT_TYPE,

@@ -9,6 +9,7 @@ export const METRIC = {
   componentImpact: 'statusmate_component_impact',
   componentImpactLevel: 'statusmate_component_impact_level',
   componentLastChange: 'statusmate_component_last_change_timestamp_seconds',
+  componentImpactSeconds: 'statusmate_component_impact_seconds_total',
 
   incidentsCreated: 'statusmate_incidents_created_total',
   incidentsFinished: 'statusmate_incidents_finished_total',
@@ -74,9 +75,21 @@ export const PROCESS_FAMILIES: readonly string[] = [
   METRIC.configReloadSuccessTime,
 ];
 
-/** Whether a line of the text format is a sample of the shared state (see PROCESS_FAMILIES). */
+/**
+ * The families of the shared state whose samples also grow with the scraping process's clock:
+ * statusmate_component_impact_seconds_total agrees between replicas on every closed interval, but
+ * the open one (the current impact) counts up to each scrape's own time.
+ */
+export const CLOCK_FAMILIES: readonly string[] = [METRIC.componentImpactSeconds];
+
+/**
+ * Whether a line of the text format is a sample of the shared state that replicas folding the same
+ * events write alike, line for line (see PROCESS_FAMILIES and CLOCK_FAMILIES).
+ */
 export function isSharedStateSample(line: string): boolean {
-  return line.startsWith('statusmate_') && !PROCESS_FAMILIES.some((family) => line.startsWith(family));
+  return (
+    line.startsWith('statusmate_') && !PROCESS_FAMILIES.some((family) => line.startsWith(family)) && !CLOCK_FAMILIES.some((family) => line.startsWith(family))
+  );
 }
 
 export const LABEL = {

@@ -1,4 +1,5 @@
 import type { StateView, StatusPageView } from '../api/state.js';
+import { dayText, type DayCell } from '../domain/availability.js';
 import { impactLevel, OPERATIONAL, UNKNOWN_IMPACT_LEVEL } from '../domain/impact.js';
 
 // GET /: the landing page, rendered on the server from the same view as /api/v1/state. One
@@ -141,13 +142,54 @@ function maintenanceItem(m: MaintenanceView, now: number): string {
     : `<li class="overdue"><strong>${escapeHtml(m.title)}</strong> — <strong class="warn">overdue</strong>: ${escapeHtml(words(m.state))}, ${escapeHtml(late)}; ${window}</li>`;
 }
 
+/** A component's history from the availability ledger: one cell per UTC day, oldest first, and its 30-day availability. */
+export type ComponentHistory = { cells: DayCell[]; availability30: number | null };
+/** Finds a component's history; undefined: none to show (no bars column at all when the caller has no ledger). */
+export type HistoryOf = (statusPage: string, uuid: string) => ComponentHistory | undefined;
+
+/** Days in a component's bar. */
+export const BAR_DAYS = 90;
+/**
+ * Components with a bar, over the whole document (the first ones shown, pages in order): a bar
+ * is about 3.5 KB, so this bounds what bars add to the page at about 0.7 MB whatever the number
+ * of pages. The components past it still show their 30-day availability.
+ */
+export const LANDING_BARS = 200;
+
+/** The class of a day's cell, by its worst impact (n: no data). */
+const CELL_CLASSES: Record<string, string> = {
+  operational: 'o',
+  under_maintenance: 'm',
+  degraded_performance: 'd',
+  partial_outage: 'p',
+  major_outage: 'x',
+  other: 'u',
+};
+
+/** "99.95 %": cut, never rounded up, so that a day with any downtime never reads 100 %. */
+export function percent(availability: number | null): string {
+  if (availability === null) return 'no data';
+  if (availability >= 1) return '100 %';
+  return `${(Math.floor(availability * 10_000) / 100).toFixed(2)} %`;
+}
+
+function bar(history: ComponentHistory): string {
+  const cells = history.cells
+    .map((cell) => {
+      const label = cell.worst === null ? 'no data' : `${percent(cell.availability)}${cell.worst === OPERATIONAL ? '' : `, worst ${words(cell.worst)}`}`;
+      return `<i class="${cell.worst === null ? 'n' : (CELL_CLASSES[cell.worst] ?? 'u')}" title="${dayText(cell.day)}: ${escapeHtml(label)}"></i>`;
+    })
+    .join('');
+  return `<span class="bar" role="img" aria-label="last ${history.cells.length} days">${cells}</span>`;
+}
+
 /**
  * Components shown per page, worst first: what a person reads, and a bound on the page's bytes
  * (10,000 components would be megabytes). The rest are counted, and the state API has them all.
  */
 export const LANDING_COMPONENTS_PER_PAGE = 100;
 
-function pageSection(page: StatusPageView, now: number): string {
+function pageSection(page: StatusPageView, now: number, historyOf: HistoryOf | undefined, barsLeft: { count: number }): string {
   const title = page.name ?? page.id;
   const subtitle = [
     `label <code>${escapeHtml(page.id)}</code>`,
@@ -159,12 +201,20 @@ function pageSection(page: StatusPageView, now: number): string {
   const components =
     page.components.length === 0
       ? '<p class="none">No components known yet: declare them in STATUS_PAGES_FILE, or wait for a webhook that names one.</p>'
-      : `<table><thead><tr><th>Component</th><th>Impact</th><th>Last change</th></tr></thead><tbody>${orderComponents(page.components)
+      : `<table><thead><tr><th>Component</th><th>Impact</th>${historyOf ? `<th>30 days</th><th>Last ${BAR_DAYS} days (UTC)</th>` : ''}<th>Last change</th></tr></thead><tbody>${orderComponents(
+          page.components,
+        )
           .slice(0, LANDING_COMPONENTS_PER_PAGE)
-          .map(
-            (c) =>
-              `<tr data-component="${escapeHtml(c.uuid)}"><td>${escapeHtml(c.name)}</td><td>${impactBadge(c.impact)}</td><td>${c.reported ? when(c.last_change_at, now) : `declared ${when(c.last_change_at, now)}, no webhook yet`}</td></tr>`,
-          )
+          .map((c) => {
+            const history = historyOf?.(page.id, c.uuid);
+            let columns = '';
+            if (historyOf) {
+              const withBar = history !== undefined && barsLeft.count > 0;
+              if (withBar) barsLeft.count -= 1;
+              columns = `<td class="avail">${history ? percent(history.availability30) : 'no data'}</td><td>${withBar ? bar(history) : ''}</td>`;
+            }
+            return `<tr data-component="${escapeHtml(c.uuid)}"><td>${escapeHtml(c.name)}</td><td>${impactBadge(c.impact)}</td>${columns}<td>${c.reported ? when(c.last_change_at, now) : `declared ${when(c.last_change_at, now)}, no webhook yet`}</td></tr>`;
+          })
           .join('')}</tbody></table>${moreComponents(page)}`;
   const incidents =
     page.incidents.length === 0
@@ -241,11 +291,16 @@ th,td{text-align:left;padding:.25rem .6rem;border-bottom:1px solid #8883;vertica
 h2 .impact{font-size:.9rem;margin-left:.5rem}
 li.overdue{border-left:3px solid #cf222e;padding-left:.4rem}
 code{font-size:.9em}
+.bar{display:flex;gap:1px;min-width:18rem;height:1.3rem}
+.bar i{flex:1;border-radius:1px;background:#1a7f37}
+.bar i.m{background:#0969da}.bar i.d{background:#d4a72c}.bar i.p{background:#bc4c00}.bar i.x{background:#cf222e}.bar i.u{background:#8250df}.bar i.n{background:#8884}
+td.avail{font-variant-numeric:tabular-nums;white-space:nowrap}
 footer{margin-top:2rem;color:#57606a;font-size:.85rem}
 `;
 
 /** The whole landing page. `now` is Unix seconds, for the "… ago" texts. */
-export function renderLandingPage(view: StateView, now: number): string {
+export function renderLandingPage(view: StateView, now: number, historyOf?: HistoryOf): string {
+  const barsLeft = { count: LANDING_BARS };
   const ordered = orderPages(view.status_pages);
   // Every page's worst impact in one line under the summary, so the first screen shows them all
   // however long the first page's card is.
@@ -256,7 +311,7 @@ export function renderLandingPage(view: StateView, now: number): string {
   const pages =
     view.status_pages.length === 0
       ? '<p class="none">No status page yet: declare one in STATUS_PAGES_FILE, or send a webhook.</p>'
-      : ordered.map((page) => pageSection(page, now)).join('\n');
+      : ordered.map((page) => pageSection(page, now, historyOf, barsLeft)).join('\n');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -277,7 +332,7 @@ ${overview}
 <dt>Webhook token</dt><dd>${tokenSummary(view)}</dd>
 <dt>Status pages file</dt><dd>${view.exporter.status_pages_file === null ? 'not set (STATUS_PAGES_FILE)' : `<code>${escapeHtml(view.exporter.status_pages_file)}</code>`}</dd>
 </dl>
-<nav><a href="metrics">/metrics</a><a href="api/v1/state">/api/v1/state</a><a href="${DOCS}/api.md">API docs</a><a href="${DOCS}/metrics.md">Metrics docs</a></nav>
+<nav><a href="metrics">/metrics</a><a href="api/v1/state">/api/v1/state</a><a href="api/v1/availability?format=csv">availability (CSV, 30 days)</a><a href="${DOCS}/api.md">API docs</a><a href="${DOCS}/metrics.md">Metrics docs</a></nav>
 </header>
 <main>
 ${pages}

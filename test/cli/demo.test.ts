@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { stateViewSchema } from '../../src/api/state.js';
-import { dayEndingNow, DEMO_LAST_EVENT_AGO_SECONDS, DEMO_TOKEN } from '../../src/cli/demo.js';
+import { dayEndingNow, DEMO_LAST_EVENT_AGO_SECONDS, demoMonth, DEMO_TOKEN } from '../../src/cli/demo.js';
 import { readRecording } from '../../src/cli/replay.js';
 import { CLI, EXAMPLES } from '../support/cli.js';
 import { requireBuild } from '../support/exporter.js';
@@ -36,13 +36,18 @@ describe('npm run demo', () => {
       expect(stdout).toContain('grafana/dashboards/statusmate-overview.json');
       const view = stateViewSchema.parse(await (await fetch(`${base}/api/v1/state?token=${DEMO_TOKEN}`)).json());
       expect(view.status_pages.map((page) => page.name)).toEqual(['ACME public status', 'ACME Payments status']);
-      // Dated relative to now: every change within the last two days, none in the future.
+      // Dated relative to now: every change within the month replayed before the day, none in the future.
       const changes = view.status_pages.flatMap((page) => page.components.filter((c) => c.reported).map((c) => Date.parse(c.last_change_at)));
       expect(changes.length).toBeGreaterThan(0);
       for (const at of changes) {
         expect(at).toBeLessThanOrEqual(Date.now());
-        expect(at).toBeGreaterThan(Date.now() - 2 * 86_400_000);
+        expect(at).toBeGreaterThan(Date.now() - 33 * 86_400_000);
       }
+      // The month before the day: every component has history, and some of it was down.
+      expect(stdout).toContain('replayed a month of history before it: 26 events: 26 applied');
+      const csv = await (await fetch(`${base}/api/v1/availability?token=${DEMO_TOKEN}&format=csv`)).text();
+      expect(csv).toContain(',API,');
+      expect(stdout).toContain(`${base}/api/v1/availability?token=${DEMO_TOKEN}&format=csv`);
       expect(existsSync(store as string)).toBe(true);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
@@ -82,5 +87,19 @@ describe('the demo day', () => {
     expect(day.map((body) => ({ ...metaOf(body), created_at: null, start_at: null, end_at: null }))).toEqual(
       recorded.map((body) => ({ ...metaOf(body), created_at: null, start_at: null, end_at: null })),
     );
+  });
+});
+
+describe('the demo month', () => {
+  it('comes before the day, in order, from 31 days before it, each episode back to operational', () => {
+    const end = Date.parse('2026-11-30T01:00:00Z');
+    const bodies = demoMonth(end);
+    const times = bodies.map((body) => Date.parse((body.meta as { created_at: string }).created_at));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(Math.max(...times)).toBeLessThan(end);
+    expect(Math.min(...times)).toBe(Date.parse('2026-10-30T00:00:00Z'));
+    expect(bodies).toHaveLength(26);
+    const last = new Map(bodies.map((body) => [(body.meta as { uuid: string }).uuid, (body.meta as { impact: string }).impact]));
+    expect(new Set(last.values())).toEqual(new Set(['operational']));
   });
 });

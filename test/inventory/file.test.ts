@@ -128,3 +128,19 @@ describe('the status pages file', () => {
     expect(loadInventory(file, { ACME_WEBHOOK_TOKEN: 't' }).file).toBe(file);
   });
 });
+
+describe('a page’s availability policy (issue 20)', () => {
+  it('is read as written, and a weight out of 0..1, an unknown key or a bad impact name is refused naming its path', () => {
+    const page = (availability: string) => `status_pages:\n  - id: acme\n    availability: ${availability}\n`;
+    expect(parseInventory(page('{ weights: { degraded_performance: 0.5 }, exclude_maintenance: false }'), 'f.yaml', {}).pages[0]?.availability).toEqual({
+      weights: { degraded_performance: 0.5 },
+      exclude_maintenance: false,
+    });
+    expect(parseInventory('status_pages:\n  - id: acme\n', 'f.yaml', {}).pages[0]).not.toHaveProperty('availability');
+    expect(() => parseInventory(page('{ weights: { major_outage: 2 } }'), 'f.yaml', {})).toThrow(
+      /status_pages\[0\]\.availability\.weights\.major_outage: must be between 0 and 1/,
+    );
+    expect(() => parseInventory(page('{ weights: { "Major Outage": 1 } }'), 'f.yaml', {})).toThrow(/availability\.weights/);
+    expect(() => parseInventory(page('{ exclude: true }'), 'f.yaml', {})).toThrow(/availability/);
+  });
+});

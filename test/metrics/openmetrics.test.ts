@@ -182,7 +182,7 @@ describe('GET /metrics', () => {
     const withoutVolatile = (t: string) =>
       t
         .split('\n')
-        .filter((line) => !/^(process_|nodejs_|statusmate_webhook_request_duration)/.test(line))
+        .filter((line) => !/^(process_|nodejs_|statusmate_webhook_request_duration|statusmate_component_impact_seconds_total)/.test(line))
         .join('\n');
     expect(withoutVolatile(text)).toBe(withoutVolatile(plain));
   });

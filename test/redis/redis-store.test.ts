@@ -239,7 +239,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
   it('refuses a snapshot of a newer format at start: not ready, one clear log line', async () => {
     const client = await raw();
     try {
-      await client.hSet(KEYS.snapshot, { v: '2', id: '1-0', t: '0', data: '{}' });
+      await client.hSet(KEYS.snapshot, { v: '3', id: '1-0', t: '0', data: '{}' });
     } finally {
       client.destroy();
     }
@@ -250,7 +250,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
       (lines) => lines.length === 1,
     );
     expect((await request(app.main).get('/readyz')).status).toBe(503);
-    expect(String(app.logs.lines.find((line) => line.reason !== undefined)?.reason)).toContain('snapshot has format 2; this exporter reads format 1');
+    expect(String(app.logs.lines.find((line) => line.reason !== undefined)?.reason)).toContain('snapshot has format 3; this exporter reads format 2');
     expect((await post(app, component(1, 'major_outage'))).status).toBe(503);
   });
 });

@@ -8,6 +8,8 @@ export type Family = { name: string; type: string };
 
 /** Every family of the domain metrics, with its type, as `# TYPE` lines declare them. */
 export function collectStateFamilies(): Family[] {
-  const text = new DomainMetrics(createState()).text().toString('utf8');
+  const metrics = new DomainMetrics(createState());
+  // The cached families, and the one a scrape renders at its own time.
+  const text = metrics.text().toString('utf8') + metrics.impactSeconds().toString('utf8');
   return [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((match) => ({ name: match[1] ?? '', type: match[2] ?? '' }));
 }

@@ -94,8 +94,9 @@ describe.skipIf(tool.path === undefined)('the landing page in headless Chromium'
     const response = await page.goto(`${origin}/`, { waitUntil: 'load' });
     expect(response?.status()).toBe(200);
     const api = page.locator(`tr[data-component="${API}"]`);
-    expect(await api.innerText()).toMatch(/^API\s+major outage\s+1 min ago$/);
-    expect(await page.locator(`tr[data-component="${WEBSITE}"]`).innerText()).toMatch(/^Website\s+operational\s+declared \d+ s ago, no webhook yet$/);
+    // Impact, 30-day availability (down all the 90 s it has been known), its bar (no text), last change.
+    expect(await api.innerText()).toMatch(/^API\s+major outage\s+0\.00 %\s+1 min ago$/);
+    expect(await page.locator(`tr[data-component="${WEBSITE}"]`).innerText()).toMatch(/^Website\s+operational\s+no data\s+declared \d+ s ago, no webhook yet$/);
     expect((await page.locator('h2').allInnerTexts()).map(oneLine)).toEqual(['ACME public status major outage', 'Payments operational', 'Recent deliveries']);
     expect(await page.locator('.summary').innerText()).toBe('1 major outage on 1 of 2 pages; no active incident');
     expect(await page.locator('main table').last().innerText()).toContain('applied');

@@ -1,0 +1,316 @@
+import {
+  availabilityOf,
+  dayCells,
+  dayOf,
+  dayText,
+  emptyUsage,
+  mergeUsage,
+  policyFor,
+  usageOf,
+  type AvailabilityPolicy,
+  type Usage,
+} from '../domain/availability.js';
+import type { DeclaredPage } from '../domain/inventory.js';
+import { DAY_MS, ledgerOf, LEDGER_SLOTS, toMs, type LedgerTouch } from '../domain/ledger.js';
+import { OPERATIONAL } from '../domain/impact.js';
+import type { IncidentRecord, MaintenanceRecord, State } from '../domain/state.js';
+import type { HistoryOf } from '../ui/landing.js';
+
+// GET /api/v1/availability: the availability ledger as a report, per component and per status
+// page, over whole UTC days, in JSON or CSV (a monthly SLA report). docs/api.md documents it.
+
+/** Days a report covers by default (today and the 29 before). */
+export const DEFAULT_DAYS = 30;
+
+export type AvailabilityInput = {
+  state: State;
+  declared: readonly DeclaredPage[];
+  policy: AvailabilityPolicy;
+  /** The query string's parameters. */
+  query: URLSearchParams;
+  /** Seconds. */
+  now: number;
+  /** The most days one report may span (the ledger keeps no more). */
+  maxDays: number;
+};
+
+export type AvailabilityAnswer = { status: number; contentType: string; body: string };
+
+const IMPACTS = [OPERATIONAL, ...LEDGER_SLOTS] as const;
+const QUERY_KEYS = new Set(['status_page', 'from', 'to', 'format', 'token']);
+
+type Touch = { uuid: string; title: string; started_at: string | null; ended_at: string | null };
+
+type ComponentReport = {
+  uuid: string;
+  name: string;
+  known_since: string | null;
+  availability: number | null;
+  known_seconds: number;
+  excluded_seconds: number;
+  down_seconds: number;
+  seconds: Record<string, number>;
+  incidents: Touch[];
+  maintenances: Touch[];
+};
+
+type PageReport = {
+  id: string;
+  name: string | null;
+  policy: { weights: Record<string, number>; exclude_maintenance: boolean };
+  availability: number | null;
+  known_seconds: number;
+  excluded_seconds: number;
+  down_seconds: number;
+  seconds: Record<string, number>;
+  incidents: Touch[];
+  maintenances: Touch[];
+  components: ComponentReport[];
+};
+
+const rfc3339 = (seconds: number) => new Date(Math.round(seconds * 1000)).toISOString();
+const orNull = (seconds: number | null) => (seconds === null ? null : rfc3339(seconds));
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const round3 = (ms: number) => Math.round(ms) / 1000;
+
+function bad(problem: string): AvailabilityAnswer {
+  return { status: 400, contentType: 'application/json; charset=utf-8', body: JSON.stringify({ error: `invalid query: ${problem}`, issues: [] }) };
+}
+
+export function availabilityAnswer(input: AvailabilityInput): AvailabilityAnswer {
+  const { query } = input;
+  for (const key of query.keys()) if (!QUERY_KEYS.has(key)) return bad(`unknown parameter ${JSON.stringify(key.slice(0, 40))} (status_page, from, to, format)`);
+  for (const key of QUERY_KEYS) if (query.getAll(key).length > 1) return bad(`${key} is given more than once`);
+  const format = query.get('format') ?? 'json';
+  if (format !== 'json' && format !== 'csv') return bad(`format must be json or csv, not ${JSON.stringify(format.slice(0, 40))}`);
+  const today = Math.floor(toMs(input.now) / DAY_MS);
+  const toText = query.get('to');
+  const fromText = query.get('from');
+  const toDay = toText === null ? today : dayOf(toText);
+  if (toDay === null) return bad(`to must be a date like 2026-11-30, not ${JSON.stringify(toText?.slice(0, 40))}`);
+  const fromDay = fromText === null ? toDay - (DEFAULT_DAYS - 1) : dayOf(fromText);
+  if (fromDay === null) return bad(`from must be a date like 2026-11-01, not ${JSON.stringify(fromText?.slice(0, 40))}`);
+  if (fromDay > toDay) return bad(`from (${dayText(fromDay)}) is after to (${dayText(toDay)})`);
+  if (toDay - fromDay + 1 > input.maxDays) return bad(`from..to spans ${toDay - fromDay + 1} days, more than the ${input.maxDays} days the ledger keeps`);
+  const wanted = query.get('status_page');
+  const declared = new Map(input.declared.map((page) => [page.id, page]));
+  if (wanted !== null && !input.state.pages.has(wanted) && !declared.has(wanted)) {
+    return {
+      status: 404,
+      contentType: 'application/json; charset=utf-8',
+      body: JSON.stringify({ error: `no status page ${JSON.stringify(wanted.slice(0, 100))}`, issues: [] }),
+    };
+  }
+  const report = availabilityReport(input, fromDay, toDay, wanted);
+  if (format === 'csv') return { status: 200, contentType: 'text/csv; charset=utf-8', body: toCsv(report) };
+  return { status: 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify(report) };
+}
+
+export type AvailabilityReport = {
+  generated_at: string;
+  from: string;
+  to: string;
+  period: { start: string; end: string };
+  status_pages: PageReport[];
+};
+
+/** The report over the days [fromDay, toDay] (inclusive), for one page or all. */
+export function availabilityReport(
+  input: Omit<AvailabilityInput, 'query' | 'maxDays'>,
+  fromDay: number,
+  toDay: number,
+  only: string | null,
+): AvailabilityReport {
+  const nowMs = toMs(input.now);
+  const startMs = fromDay * DAY_MS;
+  const endMs = Math.min((toDay + 1) * DAY_MS, Math.max(startMs, nowMs));
+  const declared = new Map(input.declared.map((page) => [page.id, page]));
+  const ids = [...new Set([...input.state.pages.keys(), ...declared.keys()])].filter((id) => only === null || id === only).sort(byText);
+  const { ledger } = input.state;
+  const status_pages = ids.map((id): PageReport => {
+    const page = input.state.pages.get(id);
+    const info = declared.get(id);
+    const policy = policyFor(input.policy, info?.availability);
+    const pageUsage = emptyUsage();
+    const touches = touchesOf(ledger.touches.get(id), page?.incidents, page?.maintenances, startMs, endMs);
+    const declaredNames = new Map(info?.components.map((c) => [c.uuid, c.name]));
+    const componentIds = new Set([...(page?.components.keys() ?? []), ...declaredNames.keys()]);
+    const components = [...componentIds].map((uuid): ComponentReport => {
+      const record = page?.components.get(uuid);
+      const entry = ledgerOf(ledger, id, uuid);
+      const usage = entry ? usageOf(entry, ledger.keptFromDay, fromDay, toDay, Math.min(nowMs, endMs), policy) : emptyUsage();
+      mergeUsage(pageUsage, usage);
+      return {
+        uuid,
+        name: record?.name ?? declaredNames.get(uuid) ?? uuid,
+        known_since: entry ? rfc3339(entry.sinceMs / 1000) : null,
+        ...figures(usage),
+        incidents: touches.incidents.get(uuid) ?? [],
+        maintenances: touches.maintenances.get(uuid) ?? [],
+      };
+    });
+    components.sort((a, b) => byText(a.name, b.name) || byText(a.uuid, b.uuid));
+    return {
+      id,
+      name: info?.name ?? null,
+      policy: { weights: { ...policy.weights }, exclude_maintenance: policy.excludeMaintenance },
+      ...figures(pageUsage),
+      incidents: touches.allIncidents,
+      maintenances: touches.allMaintenances,
+      components,
+    };
+  });
+  return {
+    generated_at: rfc3339(input.now),
+    from: dayText(fromDay),
+    to: dayText(toDay),
+    period: { start: new Date(startMs).toISOString(), end: new Date(endMs).toISOString() },
+    status_pages,
+  };
+}
+
+function figures(usage: Usage) {
+  const seconds: Record<string, number> = {};
+  for (const impact of IMPACTS) seconds[impact] = round3(usage.byImpact[impact] ?? 0);
+  return {
+    availability: availabilityOf(usage),
+    known_seconds: round3(usage.known),
+    excluded_seconds: round3(usage.excluded),
+    down_seconds: round3(usage.down),
+    seconds,
+  };
+}
+
+/** The incidents and the started maintenances whose time overlaps [startMs, endMs), per component and in all. */
+function touchesOf(
+  kept: ReadonlyMap<string, LedgerTouch> | undefined,
+  incidents: Map<string, IncidentRecord> | undefined,
+  maintenances: Map<string, MaintenanceRecord> | undefined,
+  startMs: number,
+  endMs: number,
+) {
+  // The ledger's touches (kept with the days), and any incident or maintenance the state still
+  // remembers that the ledger lacks (one folded before the ledger existed).
+  const all = new Map<string, LedgerTouch>();
+  for (const i of incidents?.values() ?? []) {
+    const start = i.startAt ?? i.endAt;
+    if (start !== null)
+      all.set(`incident:${i.uuid}`, {
+        kind: 'incident',
+        uuid: i.uuid,
+        title: i.title,
+        start,
+        end: i.state === 'finished' ? (i.endAt ?? start) : null,
+        components: i.components.map((c) => c.uuid),
+      });
+  }
+  for (const m of maintenances?.values() ?? []) {
+    if (m.startedAt !== null) {
+      const end = m.state === 'finished' ? (m.finishedAt ?? m.startedAt) : null;
+      all.set(`maintenance:${m.uuid}`, {
+        kind: 'maintenance',
+        uuid: m.uuid,
+        title: m.title,
+        start: m.startedAt,
+        end,
+        components: m.components.map((c) => c.uuid),
+      });
+    }
+  }
+  for (const [key, touch] of kept ?? []) all.set(key, touch);
+  const overlapping = [...all.values()]
+    .filter((t) => t.start !== null && toMs(t.start) < endMs && (t.end === null || toMs(t.end) >= startMs))
+    .sort((a, b) => (a.start ?? 0) - (b.start ?? 0) || byText(a.uuid, b.uuid));
+  const listed = (kind: LedgerTouch['kind']) =>
+    overlapping
+      .filter((t) => t.kind === kind)
+      .map((t) => ({ touch: { uuid: t.uuid, title: t.title, started_at: orNull(t.start), ended_at: orNull(t.end) }, components: t.components }));
+  const byComponent = (records: { touch: Touch; components: readonly string[] }[]) => {
+    const out = new Map<string, Touch[]>();
+    for (const { touch, components } of records) for (const uuid of components) out.set(uuid, [...(out.get(uuid) ?? []), touch]);
+    return out;
+  };
+  const incidentList = listed('incident');
+  const maintenanceList = listed('maintenance');
+  return {
+    incidents: byComponent(incidentList),
+    maintenances: byComponent(maintenanceList),
+    allIncidents: incidentList.map((i) => i.touch),
+    allMaintenances: maintenanceList.map((m) => m.touch),
+  };
+}
+
+// ---- the landing page's bars --------------------------------------------------------------
+
+/**
+ * What the landing page shows of each component's ledger: BAR_DAYS cells (the last of them today)
+ * and the availability over the last DEFAULT_DAYS days, under its page's policy. Computed only for
+ * the components the page shows.
+ */
+export function historyFinder(state: State, declared: readonly DeclaredPage[], policy: AvailabilityPolicy, now: number, barDays: number): HistoryOf {
+  const nowMs = toMs(now);
+  const today = Math.floor(nowMs / DAY_MS);
+  const policies = new Map(declared.map((page) => [page.id, policyFor(policy, page.availability)]));
+  return (statusPage, uuid) => {
+    const entry = ledgerOf(state.ledger, statusPage, uuid);
+    if (!entry) return undefined;
+    const pagePolicy = policies.get(statusPage) ?? policy;
+    return {
+      cells: dayCells(entry, state.ledger.keptFromDay, today - barDays + 1, today, nowMs, pagePolicy),
+      availability30: availabilityOf(usageOf(entry, state.ledger.keptFromDay, today - DEFAULT_DAYS + 1, today, nowMs, pagePolicy)),
+    };
+  };
+}
+
+// ---- CSV ----------------------------------------------------------------------------------
+
+export const CSV_HEADER = [
+  'scope',
+  'status_page',
+  'component_uuid',
+  'component',
+  'from',
+  'to',
+  'availability_percent',
+  'known_seconds',
+  'excluded_seconds',
+  'down_seconds',
+  ...IMPACTS.map((impact) => `${impact}_seconds`),
+  'incidents',
+  'maintenances',
+];
+
+/** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled; a leading =+-@ is neutralised for spreadsheets. */
+function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  let text = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function toCsv(report: AvailabilityReport): string {
+  const lines = [CSV_HEADER.join(',')];
+  const row = (scope: string, page: PageReport, what: ComponentReport | PageReport, uuid: string, name: string) =>
+    [
+      scope,
+      page.id,
+      uuid,
+      name,
+      report.from,
+      report.to,
+      what.availability === null ? null : Math.round(what.availability * 1e6) / 1e4,
+      what.known_seconds,
+      what.excluded_seconds,
+      what.down_seconds,
+      ...IMPACTS.map((impact) => what.seconds[impact] ?? 0),
+      what.incidents.map((i) => i.title).join('; '),
+      what.maintenances.map((m) => m.title).join('; '),
+    ]
+      .map(csvField)
+      .join(',');
+  for (const page of report.status_pages) {
+    for (const component of page.components) lines.push(row('component', page, component, component.uuid, component.name));
+    lines.push(row('status_page', page, page, '', page.name ?? page.id));
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}

@@ -1,0 +1,443 @@
+import { OPERATIONAL } from './impact.js';
+import type { Patch } from './state.js';
+
+// The availability ledger (issue 20): for every component, the time it spent in each impact since
+// the exporter first knew it, as totals (the counter statusmate_component_impact_seconds_total)
+// and per UTC day (the availability API, the landing page's bars).
+//
+// It is folded like the rest of the state: applyPatch books an interval when a reducer's patch
+// changes a component's impact, at the event's time (its trusted created_at, else the entry's log
+// time: the reducer's `t`), so every process that folds the same log holds the same ledger.
+// Intervals never run backwards: a change whose time is before the start of the component's open
+// interval (an event that arrived late and still changed the impact) is booked at that start.
+//
+// Times are kept in integer milliseconds, so the days of a component add up to its totals
+// exactly. The open interval (the current impact, since `openMs`) is not booked: readers add it
+// up to their own `now`, and a scrape never mutates the state.
+//
+// Representation: per component one small record, and its days as one Uint32Array of rows of
+// STRIDE numbers (the day, then milliseconds in each non-operational slot). A day the component
+// spent wholly operational has no row: its operational time is what the day covered less the
+// other slots. A row costs 24 bytes; 400 days of 10,000 components that are never operational
+// would be 96 MB, the realistic few outage days a fraction of that (see bench/README.md).
+
+export const DAY_MS = 86_400_000;
+export const DAY_SECONDS = 86_400;
+
+/** The impacts a day row keeps, by slot (operational is implicit; unknown impacts share the last slot). */
+export const LEDGER_SLOTS = ['under_maintenance', 'degraded_performance', 'partial_outage', 'major_outage', 'other'] as const;
+export type LedgerSlot = (typeof LEDGER_SLOTS)[number];
+/** Numbers per day row: the day (days since 1970-01-01, UTC), then one per slot. */
+export const STRIDE = 1 + LEDGER_SLOTS.length;
+
+const EMPTY_DAYS = new Uint32Array(0);
+
+export type ComponentLedger = {
+  /** When the component was first known (ms). */
+  sinceMs: number;
+  /** The impact of the open interval. */
+  impact: string;
+  /** When the open interval began (ms): everything before it is booked. */
+  openMs: number;
+  /** Booked milliseconds per impact (the open interval excluded). Never pruned: a counter. */
+  totals: ReadonlyMap<string, number>;
+  /** Day rows, sorted by day, STRIDE numbers each. Never mutated: a booking makes a new array. */
+  days: Uint32Array;
+};
+
+/**
+ * An incident or a started maintenance as the availability report lists it: kept with the days
+ * (until its end is older than the kept days), where the state forgets finished ones after
+ * FINISHED_RETENTION_SECONDS. Times in seconds; `end` null while it goes on.
+ */
+export type LedgerTouch = {
+  kind: 'incident' | 'maintenance';
+  uuid: string;
+  title: string;
+  start: number | null;
+  end: number | null;
+  components: readonly string[];
+};
+
+/** What the touches may weigh at most (each 1 + its components); past it, the oldest finished go, down to RELIEF. */
+export const MAX_TOUCH_WEIGHT = 100_000;
+const TOUCH_RELIEF = 0.9;
+
+export type Ledger = {
+  /** Status page → component uuid → its ledger. Records are replaced, never mutated. */
+  pages: Map<string, Map<string, ComponentLedger>>;
+  /** The first day kept: older days were pruned (LEDGER_RETENTION_DAYS), and no longer count as covered. */
+  keptFromDay: number;
+  /** Status page → `kind:uuid` → the incidents and started maintenances of the kept days. */
+  touches: Map<string, Map<string, LedgerTouch>>;
+  /** Σ (1 + components) over the touches. */
+  touchWeight: number;
+};
+
+export function createLedger(): Ledger {
+  return { pages: new Map(), keptFromDay: 0, touches: new Map(), touchWeight: 0 };
+}
+
+/** A copy whose maps two owners can change independently (records are shared). */
+export function cloneLedger(ledger: Ledger): Ledger {
+  return {
+    pages: new Map([...ledger.pages].map(([name, page]) => [name, new Map(page)])),
+    keptFromDay: ledger.keptFromDay,
+    touches: new Map([...ledger.touches].map(([name, page]) => [name, new Map(page)])),
+    touchWeight: ledger.touchWeight,
+  };
+}
+
+const touchWeight = (touch: LedgerTouch | undefined) => (touch ? 1 + touch.components.length : 0);
+
+/** Records (or updates) an incident or a started maintenance; then keeps the touches within MAX_TOUCH_WEIGHT. */
+export function bookTouch(ledger: Ledger, statusPage: string, touch: LedgerTouch): void {
+  let page = ledger.touches.get(statusPage);
+  if (!page) ledger.touches.set(statusPage, (page = new Map<string, LedgerTouch>()));
+  const key = `${touch.kind}:${touch.uuid}`;
+  ledger.touchWeight += touchWeight(touch) - touchWeight(page.get(key));
+  page.set(key, touch);
+  if (ledger.touchWeight > MAX_TOUCH_WEIGHT) forgetTouchesDownTo(ledger, Math.floor(MAX_TOUCH_WEIGHT * TOUCH_RELIEF));
+}
+
+/** Forgets the finished touches that ended first (then by page, kind and uuid: data, not Map order) down to `weight`. */
+function forgetTouchesDownTo(ledger: Ledger, weight: number): void {
+  const finished: [string, string, LedgerTouch][] = [];
+  for (const [statusPage, page] of ledger.touches) for (const [key, touch] of page) if (touch.end !== null) finished.push([statusPage, key, touch]);
+  finished.sort(([pa, ka, a], [pb, kb, b]) => (a.end as number) - (b.end as number) || (pa < pb ? -1 : pa > pb ? 1 : 0) || (ka < kb ? -1 : ka > kb ? 1 : 0));
+  for (const [statusPage, key] of finished) {
+    if (ledger.touchWeight <= weight) break;
+    forgetTouch(ledger, statusPage, key);
+  }
+}
+
+export function forgetTouch(ledger: Ledger, statusPage: string, key: string): void {
+  const page = ledger.touches.get(statusPage);
+  if (!page) return;
+  ledger.touchWeight -= touchWeight(page.get(key));
+  page.delete(key);
+  if (page.size === 0) ledger.touches.delete(statusPage);
+}
+
+export function ledgerOf(ledger: Ledger, statusPage: string, uuid: string): ComponentLedger | undefined {
+  return ledger.pages.get(statusPage)?.get(uuid);
+}
+
+/** The day slot an impact is booked in, or -1 for operational (implicit). */
+export function slotOf(impact: string): number {
+  if (impact === OPERATIONAL) return -1;
+  const slot = (LEDGER_SLOTS as readonly string[]).indexOf(impact);
+  return slot >= 0 && impact !== 'other' ? slot : LEDGER_SLOTS.length - 1;
+}
+
+export const toMs = (seconds: number): number => Math.round(seconds * 1000);
+
+/**
+ * Books what a component's record says at time `atSeconds` (a reducer's patch): the first time it
+ * is seen, its ledger starts; when its impact changed, the open interval is closed into the old
+ * impact and a new one opens. Mutates `ledger`'s maps only (applyPatch calls it).
+ */
+export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, impact: string, atSeconds: number): void {
+  const at = toMs(atSeconds);
+  let page = ledger.pages.get(statusPage);
+  if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
+  const current = page.get(uuid);
+  if (!current) {
+    page.set(uuid, { sinceMs: at, impact, openMs: at, totals: new Map(), days: EMPTY_DAYS });
+    return;
+  }
+  if (current.impact === impact) return;
+  const end = Math.max(at, current.openMs);
+  page.set(uuid, { ...close(current, end, ledger.keptFromDay), impact, openMs: end });
+}
+
+/** `entry` with its open interval booked up to `end` (ms). */
+function close(entry: ComponentLedger, end: number, keptFromDay: number): ComponentLedger {
+  const ms = end - entry.openMs;
+  if (ms <= 0) return entry;
+  const totals = new Map(entry.totals);
+  totals.set(entry.impact, (totals.get(entry.impact) ?? 0) + ms);
+  const slot = slotOf(entry.impact);
+  const days = slot < 0 ? entry.days : addInterval(entry.days, entry.openMs, end, slot, keptFromDay);
+  return { ...entry, totals, days };
+}
+
+/** Day rows with [from, to) (ms) added to `slot`, days before `keptFromDay` left out. */
+export function addInterval(days: Uint32Array, from: number, to: number, slot: number, keptFromDay: number): Uint32Array {
+  const adds: [number, number][] = [];
+  for (let day = Math.max(Math.floor(from / DAY_MS), keptFromDay); day * DAY_MS < to; day += 1) {
+    const ms = Math.min(to, (day + 1) * DAY_MS) - Math.max(from, day * DAY_MS);
+    if (ms > 0) adds.push([day, ms]);
+  }
+  if (adds.length === 0) return days;
+  let rows = 0;
+  const out = new Uint32Array(days.length + adds.length * STRIDE);
+  let i = 0;
+  let j = 0;
+  while (i < days.length || j < adds.length) {
+    const existing = i < days.length ? (days[i] as number) : Infinity;
+    const added = j < adds.length ? (adds[j] as [number, number])[0] : Infinity;
+    const at = rows * STRIDE;
+    if (existing <= added) {
+      out.set(days.subarray(i, i + STRIDE), at);
+      i += STRIDE;
+    } else {
+      out[at] = added;
+    }
+    if (added <= existing) {
+      out[at + 1 + slot] = (out[at + 1 + slot] as number) + (adds[j] as [number, number])[1];
+      j += 1;
+    }
+    rows += 1;
+  }
+  return rows * STRIDE === out.length ? out : out.slice(0, rows * STRIDE);
+}
+
+/**
+ * What a patch changes in the ledger (applyPatch calls it first): with `ledgerAt` (a folded patch
+ * of the reducer or a forget), its components' impacts are booked at that time, and its incidents
+ * and started maintenances recorded; an operator's forget of one removes it; pruning forgets days.
+ */
+export function applyToLedger(ledger: Ledger, patch: Patch): void {
+  const at = patch.ledgerAt;
+  if (at !== undefined) {
+    for (const c of patch.components) bookImpact(ledger, c.statusPage, c.uuid, c.impact, at);
+    for (const i of patch.incidents) {
+      const start = i.startAt ?? i.endAt;
+      const end = i.state === 'finished' ? (i.endAt ?? start) : null;
+      if (start !== null)
+        bookTouch(ledger, i.statusPage, { kind: 'incident', uuid: i.uuid, title: i.title, start, end, components: i.components.map((c) => c.uuid) });
+    }
+    for (const m of patch.maintenances) {
+      if (m.startedAt === null) continue;
+      const end = m.state === 'finished' ? (m.finishedAt ?? m.startedAt) : null;
+      bookTouch(ledger, m.statusPage, {
+        kind: 'maintenance',
+        uuid: m.uuid,
+        title: m.title,
+        start: m.startedAt,
+        end,
+        components: m.components.map((c) => c.uuid),
+      });
+    }
+  }
+  for (const { statusPage, key } of patch.ledgerForgetTouches ?? []) forgetTouch(ledger, statusPage, key);
+  if (patch.ledgerKeepFromDay !== undefined) pruneLedger(ledger, patch.ledgerKeepFromDay);
+}
+
+/** Forgets the days before `keepFromDay` of every component (the fold's pruning; totals stay). */
+export function pruneLedger(ledger: Ledger, keepFromDay: number): void {
+  if (keepFromDay <= ledger.keptFromDay) return;
+  ledger.keptFromDay = keepFromDay;
+  for (const [statusPage, page] of [...ledger.touches]) {
+    for (const [key, touch] of [...page]) if (touch.end !== null && toMs(touch.end) < keepFromDay * DAY_MS) forgetTouch(ledger, statusPage, key);
+  }
+  for (const page of ledger.pages.values()) {
+    for (const [uuid, entry] of page) {
+      if (entry.days.length === 0 || (entry.days[0] as number) >= keepFromDay) continue;
+      let start = 0;
+      while (start < entry.days.length && (entry.days[start] as number) < keepFromDay) start += STRIDE;
+      page.set(uuid, { ...entry, days: entry.days.slice(start) });
+    }
+  }
+}
+
+/** The first day LEDGER_RETENTION_DAYS keeps at log time `nowSeconds`: today and the `retentionDays` before it. */
+export function keepFromDay(nowSeconds: number, retentionDays: number): number {
+  return Math.floor(toMs(nowSeconds) / DAY_MS) - retentionDays;
+}
+
+/**
+ * The first day to keep so that the ledger holds at most RELIEF × `maxRows` day rows, when it
+ * holds more than `maxRows`; else `keptFromDay` as it is. The oldest days go first, for every
+ * component alike: the retention shortens, and it is decided on data alone (the same on every
+ * replica). Costs a pass over the rows; the fold calls it once per pruning window.
+ */
+export function keepFromDayWithin(ledger: Ledger, maxRows: number, relief: number): number {
+  let total = 0;
+  for (const page of ledger.pages.values()) for (const entry of page.values()) total += entry.days.length / STRIDE;
+  if (total <= maxRows) return ledger.keptFromDay;
+  const perDay = new Map<number, number>();
+  for (const page of ledger.pages.values()) {
+    for (const entry of page.values()) {
+      for (let row = 0; row < entry.days.length; row += STRIDE) perDay.set(entry.days[row] as number, (perDay.get(entry.days[row] as number) ?? 0) + 1);
+    }
+  }
+  const target = Math.floor(maxRows * relief);
+  let left = total;
+  let keep = ledger.keptFromDay;
+  for (const day of [...perDay.keys()].sort((a, b) => a - b)) {
+    if (left <= target) break;
+    left -= perDay.get(day) as number;
+    keep = day + 1;
+  }
+  return Math.max(keep, ledger.keptFromDay);
+}
+
+export function forgetLedgerComponent(ledger: Ledger, statusPage: string, uuid: string): void {
+  const page = ledger.pages.get(statusPage);
+  if (!page) return;
+  page.delete(uuid);
+  if (page.size === 0) ledger.pages.delete(statusPage);
+}
+
+export function forgetLedgerPage(ledger: Ledger, statusPage: string): void {
+  ledger.pages.delete(statusPage);
+  for (const key of [...(ledger.touches.get(statusPage)?.keys() ?? [])]) forgetTouch(ledger, statusPage, key);
+}
+
+// ---- reading ------------------------------------------------------------------------------
+
+/** Seconds per impact since first known, the open interval counted up to `nowSeconds` (never before it opened). */
+export function secondsByImpact(entry: ComponentLedger, nowSeconds: number): Map<string, number> {
+  const out = new Map<string, number>();
+  out.set(OPERATIONAL, 0);
+  for (const [impact, ms] of entry.totals) out.set(impact, ms / 1000);
+  const open = Math.max(0, toMs(nowSeconds) - entry.openMs);
+  out.set(entry.impact, (out.get(entry.impact) ?? 0) + open / 1000);
+  return out;
+}
+
+/** Milliseconds of one UTC day: covered, and per slot (operational = covered less the slots). */
+export type DayUsage = { day: number; covered: number; slots: number[] };
+
+/**
+ * What `entry` says of each day in [fromDay, toDay] (inclusive), the open interval counted up to
+ * `nowMs`. A day before the component was known, before the kept days, or after `nowMs`, covers
+ * nothing (or part of itself).
+ */
+export function daysOf(entry: ComponentLedger, keptFromDay: number, fromDay: number, toDay: number, nowMs: number): DayUsage[] {
+  const out: DayUsage[] = [];
+  const knownFrom = Math.max(entry.sinceMs, keptFromDay * DAY_MS);
+  let row = 0;
+  const days = entry.days;
+  while (row < days.length && (days[row] as number) < fromDay) row += STRIDE;
+  const openSlot = slotOf(entry.impact);
+  for (let day = fromDay; day <= toDay; day += 1) {
+    const start = day * DAY_MS;
+    const end = start + DAY_MS;
+    const closedCovered = Math.max(0, Math.min(end, entry.openMs) - Math.max(start, knownFrom));
+    const openFrom = Math.max(start, entry.openMs, knownFrom);
+    const openCovered = Math.max(0, Math.min(end, nowMs) - openFrom);
+    const slots = new Array<number>(LEDGER_SLOTS.length).fill(0);
+    if (row < days.length && days[row] === day) {
+      for (let s = 0; s < LEDGER_SLOTS.length; s += 1) slots[s] = days[row + 1 + s] as number;
+      row += STRIDE;
+    }
+    if (openSlot >= 0) slots[openSlot] = (slots[openSlot] as number) + openCovered;
+    out.push({ day, covered: closedCovered + openCovered, slots });
+  }
+  return out;
+}
+
+/** Bytes the day rows and records take (typed arrays counted exactly, records by an estimate of 200 bytes). */
+export function ledgerBytes(ledger: Ledger): { components: number; rows: number; bytes: number } {
+  let components = 0;
+  let rows = 0;
+  for (const page of ledger.pages.values()) {
+    for (const entry of page.values()) {
+      components += 1;
+      rows += entry.days.length / STRIDE;
+    }
+  }
+  return { components, rows, bytes: rows * STRIDE * 4 + components * 200 };
+}
+
+// ---- snapshot -----------------------------------------------------------------------------
+
+/**
+ * One component's ledger in a snapshot: page, uuid, since, impact, open since, totals, days. The
+ * days are packed (packDays) and base64'd: a row is mostly zeros (a day is rarely in two impacts),
+ * so it takes about 6 bytes instead of its 24 in memory.
+ */
+export type EncodedComponentLedger = [string, string, number, string, number, [string, number][], string];
+/** One touch in a snapshot: page, kind, uuid, title, start, end, components. */
+export type EncodedTouch = [string, 'incident' | 'maintenance', string, string, number | null, number | null, string[]];
+export type EncodedLedger = { keptFromDay: number; components: EncodedComponentLedger[]; touches?: EncodedTouch[] | undefined };
+
+export function encodeLedger(ledger: Ledger): EncodedLedger {
+  const components: EncodedComponentLedger[] = [];
+  for (const [statusPage, page] of ledger.pages) {
+    for (const [uuid, entry] of page) {
+      components.push([statusPage, uuid, entry.sinceMs, entry.impact, entry.openMs, [...entry.totals], packDays(entry.days).toString('base64')]);
+    }
+  }
+  const touches: EncodedTouch[] = [];
+  for (const [statusPage, page] of ledger.touches) {
+    for (const touch of page.values()) touches.push([statusPage, touch.kind, touch.uuid, touch.title, touch.start, touch.end, [...touch.components]]);
+  }
+  return { keptFromDay: ledger.keptFromDay, components, touches };
+}
+
+/** The ledger a snapshot holds; throws on days that do not unpack (the caller reports it). */
+export function decodeLedger(encoded: EncodedLedger): Ledger {
+  const ledger = createLedger();
+  ledger.keptFromDay = encoded.keptFromDay;
+  for (const [statusPage, uuid, sinceMs, impact, openMs, totals, days] of encoded.components) {
+    let page = ledger.pages.get(statusPage);
+    if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
+    page.set(uuid, { sinceMs, impact, openMs, totals: new Map(totals), days: unpackDays(Buffer.from(days, 'base64'), `${statusPage}/${uuid}`) });
+  }
+  for (const [statusPage, kind, uuid, title, start, end, components] of encoded.touches ?? []) {
+    let page = ledger.touches.get(statusPage);
+    if (!page) ledger.touches.set(statusPage, (page = new Map<string, LedgerTouch>()));
+    const touch: LedgerTouch = { kind, uuid, title, start, end, components };
+    page.set(`${kind}:${uuid}`, touch);
+    ledger.touchWeight += touchWeight(touch);
+  }
+  return ledger;
+}
+
+/**
+ * Day rows as bytes: per row, the day (its difference from the previous row's, the first from
+ * 0) as a varint, a byte whose bits say which slots are not zero, then those slots as varints.
+ */
+export function packDays(days: Uint32Array): Buffer {
+  const out = Buffer.allocUnsafe(days.length * 5 + 8);
+  let at = 0;
+  const varint = (value: number) => {
+    let rest = value;
+    while (rest >= 0x80) {
+      out[at++] = (rest & 0x7f) | 0x80;
+      rest = Math.floor(rest / 128);
+    }
+    out[at++] = rest;
+  };
+  let previous = 0;
+  for (let row = 0; row < days.length; row += STRIDE) {
+    const day = days[row] as number;
+    varint(day - previous);
+    previous = day;
+    let mask = 0;
+    for (let slot = 0; slot < LEDGER_SLOTS.length; slot += 1) if (days[row + 1 + slot] !== 0) mask |= 1 << slot;
+    out[at++] = mask;
+    for (let slot = 0; slot < LEDGER_SLOTS.length; slot += 1) if (mask & (1 << slot)) varint(days[row + 1 + slot] as number);
+  }
+  return out.subarray(0, at);
+}
+
+export function unpackDays(bytes: Buffer, what: string): Uint32Array {
+  const rows: number[] = [];
+  let at = 0;
+  const varint = () => {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      if (at >= bytes.length) throw new Error(`ledger of ${what}: its days end inside a number`);
+      const byte = bytes[at++] as number;
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 128;
+      if (scale > 2 ** 35) throw new Error(`ledger of ${what}: a number of its days is too long`);
+    }
+  };
+  let day = 0;
+  while (at < bytes.length) {
+    day += varint();
+    if (at >= bytes.length) throw new Error(`ledger of ${what}: its days end inside a row`);
+    const mask = bytes[at++] as number;
+    rows.push(day);
+    for (let slot = 0; slot < LEDGER_SLOTS.length; slot += 1) rows.push(mask & (1 << slot) ? varint() : 0);
+  }
+  return Uint32Array.from(rows);
+}
