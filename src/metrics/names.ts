@@ -9,6 +9,7 @@ export const METRIC = {
   componentImpact: 'statusmate_component_impact',
   componentImpactLevel: 'statusmate_component_impact_level',
   componentLastChange: 'statusmate_component_last_change_timestamp_seconds',
+  componentImpactSeconds: 'statusmate_component_impact_seconds_total',
 
   incidentsCreated: 'statusmate_incidents_created_total',
   incidentsFinished: 'statusmate_incidents_finished_total',
