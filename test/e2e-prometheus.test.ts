@@ -274,10 +274,12 @@ function suite(target: (typeof TARGETS)[number]): void {
 
   const queries = DASHBOARDS.flatMap(({ build }) => dashboardQueries(build()));
 
+  /** Recorded hourly: no sample before the group's first evaluation, which Prometheus places anywhere in the hour. */
+  const hourly = (expr: string) => expr.includes(RECORDED.budgetRemaining) || expr.includes(RECORDED.availableBudgetWindow);
+
   it.each(queries)('$where runs without error and returns data', async ({ expr }) => {
-    // The error budget is recorded hourly: no sample before the group's first evaluation, which
-    // Prometheus places anywhere in the hour. It must still evaluate.
-    if (expr.includes(RECORDED.budgetRemaining)) {
+    // The error budget and the 30-day availability are recorded hourly. They must still evaluate.
+    if (hourly(expr)) {
       await query(fillVariables(expr, VARIABLES));
       return;
     }
@@ -289,7 +291,7 @@ function suite(target: (typeof TARGETS)[number]): void {
     expect(samples.length).toBeGreaterThan(0);
   });
 
-  it.each(queries.filter((q) => !q.instant && !q.expr.includes(RECORDED.budgetRemaining)))('$where runs as a range query without error', async ({ expr }) => {
+  it.each(queries.filter((q) => !q.instant && !hourly(q.expr)))('$where runs as a range query without error', async ({ expr }) => {
     if (!prometheus) throw new Error('Prometheus is not running');
     const url = prometheus.url;
     // A range query sees a recorded series only once its rule has run: wait for it.
