@@ -130,11 +130,13 @@ export const seconds = durationSeconds;
 const FINE_WINDOW_SECONDS = 6 * 3600;
 const COARSE_INTERVAL = '5m';
 /**
- * Where a window's starting value of the impact seconds is read: windows up to 30 minutes from
- * the per-evaluation series (60 samples at 30 s), up to 3 days from its copy every 5 minutes
- * (864 samples), longer ones (the 30-day budget) from its copy every hour (720 samples).
+ * Where a window's starting value of the impact seconds is read: the burn-rate windows of every
+ * evaluation (up to 6 hours) from the per-evaluation series in their own group (720 samples at
+ * 30 s), so that a page never waits for another group's first run; windows up to 3 days from its
+ * copy every 5 minutes (864 samples); longer ones (the 30-day budget) from its copy every hour
+ * (720 samples).
  */
-const SOURCE_EVERY_EVALUATION_SECONDS = 30 * 60;
+const SOURCE_EVERY_EVALUATION_SECONDS = FINE_WINDOW_SECONDS;
 const SOURCE_EVERY_5M_SECONDS = 3 * 86400;
 const HOURLY_INTERVAL = '1h';
 
