@@ -62,7 +62,7 @@ export const RECORD = {
  * the current impact). Replicas scraped a few seconds apart serve values a few seconds apart, so
  * the recorded maximum dips by those seconds when the replica ahead leaves. increase() would take
  * the dip for a counter reset and add the whole counter (years of seconds); the rules read such a
- * counter as its last value minus the smallest in the window instead (see `grown` in buildRules).
+ * counter as its last value minus the smallest in the window instead (see availabilityExpr).
  */
 export const PERSISTED_COUNTERS: ReadonlyArray<{ metric: string; labels: readonly string[]; level?: string; grows?: boolean }> = [
   ...[METRIC.incidentsCreated, METRIC.incidentsFinished, METRIC.maintenancesCreated, METRIC.maintenancesStarted, METRIC.maintenancesFinished].map((metric) => ({

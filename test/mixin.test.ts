@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CHART_JOB_PLACEHOLDER, CHART_NAMESPACE_PLACEHOLDER, DEFAULT_CONFIG, chartConfig, mixinConfigSchema, type MixinConfig } from '../mixin/config.js';
-import { staleFiles } from '../mixin/generate.js';
+import { generatedFiles, staleFiles } from '../mixin/generate.js';
 import { RECORD, buildRules } from '../mixin/rules.js';
 
 const exprs = (config: MixinConfig) => buildRules(config).groups.flatMap((group) => group.rules.map((rule) => rule.expr));
@@ -60,6 +60,15 @@ describe('the mixin', () => {
     const halfDegraded = slo({ impactWeights: { degraded_performance: 0.5, partial_outage: 1, major_outage: 1 }, burnRateAlerts: tickets });
     expect(hour(halfDegraded)).toMatch(/impact=~"degraded_performance"\}\[1h\]\)\) \* 0\.5\n/);
     expect(bool(halfDegraded)).toContain('< bool 2');
+  });
+
+  it('never takes increase() or rate() of the impact seconds, in the rules or the dashboards: a replica ahead leaving would look like a counter reset', () => {
+    const readers = generatedFiles().filter(({ content }) => content.includes('statusmate_component_impact_seconds_total'));
+    expect(readers.length).toBeGreaterThanOrEqual(3);
+    for (const { path, content } of readers) {
+      expect(content, path).not.toMatch(/\b(increase|rate|irate|resets)\(\s*[a-z_:]*statusmate_component_impact_seconds_total/);
+      expect(content, path).toContain('min_over_time(');
+    }
   });
 
   it('refuses a severity policy under which degraded performance pages, and weights that fall as the impact worsens, naming the field', () => {
