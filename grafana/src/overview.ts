@@ -167,7 +167,8 @@ function availabilityTable(): TablePanel {
     .description(
       'Operational: share of the selected range each component was operational (sampled). ' +
         'Available: share of the counted seconds of the range each component was available, from statusmate_component_impact_seconds_total as the SLO counts them ' +
-        '(partial and major outages down, degraded performance up, maintenance left out, by default; see mixin/config.ts). ' +
+        '(partial and major outages down, degraded performance up, maintenance left out, by default; see mixin/config.ts), ' +
+        'from the first 5-minute copy in the range: empty for ranges under 5 minutes. ' +
         'Unknown impacts count neither way. Reads the recording rules of prometheus/statusmate.rules.yml.',
     )
     .span(24)
