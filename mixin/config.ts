@@ -83,11 +83,25 @@ export const mixinConfigSchema = z
         /** Share of time each component must be available. */
         availabilityObjective: z.number().gt(0).lt(1),
         /**
-         * The impact from which a component counts as unavailable, this one and every worse one:
-         * `partial_outage` (partial and major outages spend the budget) or `major_outage`.
-         * Degraded performance and maintenance never count against availability.
+         * How much of a second at each impact counts against availability (0 to 1), read from
+         * statusmate_component_impact_seconds_total: the same default as the exporter's
+         * availability API (issue 20), `major_outage` and `partial_outage` 1, `degraded_performance`
+         * 0. `operational` counts 0. Weights may not fall as the impact worsens, and a weight on
+         * degraded performance needs every burn-rate pair to be a ticket: degraded performance
+         * never pages.
          */
-        unavailableFrom: z.enum(['partial_outage', 'major_outage']),
+        impactWeights: z
+          .object({
+            degraded_performance: z.number().min(0).max(1),
+            partial_outage: z.number().min(0).max(1),
+            major_outage: z.number().gt(0).max(1),
+          })
+          .strict(),
+        /**
+         * Whether time under maintenance is left out of the period (`excluded`, the default, as in
+         * the availability API) or counts as available time (`available`).
+         */
+        maintenance: z.enum(['excluded', 'available']),
         /**
          * The SRE workbook's multi-window, multi-burn-rate pairs: both windows must burn faster
          * than `burnRate`. `critical` pairs page, `warning` pairs open a ticket.
@@ -103,6 +117,22 @@ export const mixinConfigSchema = z
     // One outage, one page: Alertmanager inhibits a component's burn-rate alerts while its
     // outage alert fires, which holds only if the outage alert reaches it first.
     const outageFor = Math.max(durationSeconds(config.alerts.componentMajorOutage.for), durationSeconds(config.alerts.componentPartialOutage.for));
+    const weights = config.slo.impactWeights;
+    if (weights.degraded_performance > weights.partial_outage || weights.partial_outage > weights.major_outage) {
+      context.addIssue({
+        code: 'custom',
+        path: ['slo', 'impactWeights'],
+        message: 'must not fall as the impact worsens (degraded_performance <= partial_outage <= major_outage)',
+      });
+    }
+    // Degraded performance never pages: it may spend the budget only if no burn-rate alert pages.
+    if (weights.degraded_performance > 0 && config.slo.burnRateAlerts.some((pair) => pair.severity === 'critical')) {
+      context.addIssue({
+        code: 'custom',
+        path: ['slo', 'impactWeights', 'degraded_performance'],
+        message: 'must be 0 while a burn-rate pair is critical: degraded performance would page through StatusMateComponentErrorBudgetBurn',
+      });
+    }
     config.slo.burnRateAlerts.forEach((pair, index) => {
       if (durationSeconds(pair.for) <= outageFor) {
         context.addIssue({
@@ -147,7 +177,8 @@ export const DEFAULT_CONFIG: MixinConfig = mixinConfigSchema.parse({
   },
   slo: {
     availabilityObjective: 0.999,
-    unavailableFrom: 'partial_outage',
+    impactWeights: { degraded_performance: 0, partial_outage: 1, major_outage: 1 },
+    maintenance: 'excluded',
     // The SRE workbook's table for a 30-day budget: 2 % of it in an hour or 5 % in six hours
     // pages; 10 % in a day or in three days opens a ticket.
     burnRateAlerts: [

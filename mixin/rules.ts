@@ -33,15 +33,21 @@ export const RECORD = {
   impactLevel: 'status_page_component:statusmate_component_impact_level:max',
   operational: 'status_page_component:statusmate_component_operational:bool',
   available: 'status_page_component:statusmate_component_available:bool',
+  /**
+   * The weighted share of the window's counted time a component was available, from
+   * statusmate_component_impact_seconds_total. The name predates the counter (it was an average
+   * of `available:bool`); it is kept because dashboards and alerts read it.
+   */
   availableOver: (window: string) => `status_page_component:statusmate_component_available:avg_over_time${window}`,
-  availableHourly: 'status_page_component:statusmate_component_available:avg_over_time1h_every1h',
   budgetRemaining: (window: string) => `status_page_component:statusmate_component_error_budget:remaining${window}`,
   /** One series per install and label set of a persisted counter, continuous across pods (see PERSISTED_COUNTERS). */
   counter: (metric: string) => {
     const family = PERSISTED_COUNTERS.find((counter) => counter.metric === metric);
     if (family === undefined) throw new Error(`${metric} is not a persisted counter`);
-    return `${family.labels.join('_')}:${metric}:max`;
+    return `${family.level ?? family.labels.join('_')}:${metric}:max`;
   },
+  /** The impact seconds' recorded series, copied every `interval` (5m, 1h): what the long windows read. */
+  impactSecondsEvery: (interval: string) => `${RECORD.counter(METRIC.componentImpactSeconds)}_every${interval}`,
 } as const;
 
 /**
@@ -51,8 +57,14 @@ export const RECORD = {
  * `increase()` of the raw series would count each pod's part only, and `increase()` of their sum
  * would double. The recording rules keep the highest value per install and label set, one series
  * that goes on across pods, and every `increase()`/`rate()` in the rules and dashboards reads it.
+ *
+ * `grows` marks a counter that grows at scrape time (the impact seconds: the open interval of
+ * the current impact). Replicas scraped a few seconds apart serve values a few seconds apart, so
+ * the recorded maximum dips by those seconds when the replica ahead leaves. increase() would take
+ * the dip for a counter reset and add the whole counter (years of seconds); the rules read such a
+ * counter as its last value minus the smallest in the window instead (see availabilityExpr).
  */
-export const PERSISTED_COUNTERS: ReadonlyArray<{ metric: string; labels: readonly string[] }> = [
+export const PERSISTED_COUNTERS: ReadonlyArray<{ metric: string; labels: readonly string[]; level?: string; grows?: boolean }> = [
   ...[METRIC.incidentsCreated, METRIC.incidentsFinished, METRIC.maintenancesCreated, METRIC.maintenancesStarted, METRIC.maintenancesFinished].map((metric) => ({
     metric,
     labels: ['status_page'],
@@ -62,17 +74,71 @@ export const PERSISTED_COUNTERS: ReadonlyArray<{ metric: string; labels: readonl
     { metric: `${histogram}_sum`, labels: ['status_page'] },
     { metric: `${histogram}_count`, labels: ['status_page'] },
   ]),
+  { metric: METRIC.componentImpactSeconds, labels: ['status_page', 'component_uuid', 'impact'], level: 'status_page_component_impact', grows: true },
 ];
+
+/** The impacts whose seconds make up a component's counted time, and how much of each is available. */
+export function availabilityAccounting(config: MixinConfig): Array<{ impact: string; available: number }> {
+  const weights = config.slo.impactWeights;
+  return [
+    { impact: 'operational', available: 1 },
+    ...(config.slo.maintenance === 'available' ? [{ impact: 'under_maintenance', available: 1 }] : []),
+    { impact: 'degraded_performance', available: 1 - weights.degraded_performance },
+    { impact: 'partial_outage', available: 1 - weights.partial_outage },
+    { impact: 'major_outage', available: 1 - weights.major_outage },
+  ];
+}
+
+/**
+ * The weighted share of a window's counted time each component was available, from the impact
+ * seconds: per impact, the seconds grown over the window (`now` minus the smallest value of
+ * `source` in the window, both recorded series that go on across pods), weighted, summed per
+ * component, over the counted seconds grown. Numerator and denominator span the same samples, so
+ * a component seen for part of the window gets the share of the part it was seen. No sample when
+ * no counted second grew (a component only under maintenance, or seen once).
+ *
+ * `select(extra)` renders a selector's matchers (the rules' selector, or a dashboard's variables),
+ * `by` the grouping that keeps install, status page and component.
+ */
+export function availabilityExpr(
+  config: MixinConfig,
+  options: { window: string; now: string; source: string; select: (extra: string) => string; by: string },
+): string {
+  const accounting = availabilityAccounting(config);
+  const grown = (impacts: string[]) => {
+    const matcher = options.select(`impact=~"${impacts.join('|')}"`);
+    return `(${options.now}${matcher} - min_over_time(${options.source}${matcher}[${options.window}]))`;
+  };
+  const shares = [...new Set(accounting.map((entry) => entry.available))].sort((x, y) => y - x);
+  const available = shares
+    .map((share) => {
+      const impacts = accounting.filter((entry) => entry.available === share).map((entry) => entry.impact);
+      return share === 1 ? grown(impacts) : `${grown(impacts)} * ${Number(share.toPrecision(6))}`;
+    })
+    .join('\n    or\n    ');
+  const counted = grown(accounting.map((entry) => entry.impact));
+  return `sum ${options.by} (\n    ${available}\n  )\n/\n  (sum ${options.by} (${counted}) > 0)`;
+}
 
 /** Seconds of a Prometheus duration such as 1h30m. */
 export const seconds = durationSeconds;
 
 /**
- * Windows up to this length are averaged from the per-evaluation availability (720 samples at
- * 30 s); longer ones from a 5-minute average recorded every 5 minutes (864 samples for 3 days).
+ * Burn-rate windows up to this length are evaluated with every evaluation (the fast pages);
+ * longer ones every 5 minutes.
  */
 const FINE_WINDOW_SECONDS = 6 * 3600;
 const COARSE_INTERVAL = '5m';
+/**
+ * Where a window's starting value of the impact seconds is read: the burn-rate windows of every
+ * evaluation (up to 6 hours) from the per-evaluation series in their own group (720 samples at
+ * 30 s), so that a page never waits for another group's first run; windows up to 3 days from its
+ * copy every 5 minutes (864 samples); longer ones (the 30-day budget) from its copy every hour
+ * (720 samples).
+ */
+const SOURCE_EVERY_EVALUATION_SECONDS = FINE_WINDOW_SECONDS;
+const SOURCE_EVERY_5M_SECONDS = 3 * 86400;
+const HOURLY_INTERVAL = '1h';
 
 /** "5 minutes", "1 hour", "3 days", "30 seconds": how descriptions say a duration. */
 export function spoken(duration: string): string {
@@ -132,10 +198,39 @@ export function buildRules(config: MixinConfig): RulesFile {
   const objective = config.slo.availabilityObjective;
   const errorBudget = Number((1 - objective).toPrecision(6));
   const percent = `${Number((objective * 100).toPrecision(6))}%`;
-  const unavailableLevel = KNOWN_IMPACTS.indexOf(config.slo.unavailableFrom);
+  // available:bool is 0 from the first impact with a weight on.
+  const weights = config.slo.impactWeights;
+  const unavailableLevel = KNOWN_IMPACTS.indexOf(
+    weights.degraded_performance > 0 ? 'degraded_performance' : weights.partial_outage > 0 ? 'partial_outage' : 'major_outage',
+  );
   const windows = [...new Set(config.slo.burnRateAlerts.flatMap((pair) => [pair.short, pair.long]))].sort((x, y) => seconds(x) - seconds(y));
   const fine = (window: string) => seconds(window) <= FINE_WINDOW_SECONDS;
-  const availableCoarse = RECORD.availableOver(`${COARSE_INTERVAL}_every${COARSE_INTERVAL}`);
+  const impactSeconds = RECORD.counter(METRIC.componentImpactSeconds);
+  /**
+   * The impact seconds, one series per component and impact however many pods serve them. No
+   * missing impact is filled with 0: a series the exporter stopped serving for a moment would
+   * then dip to 0, and every window over the dip would count the impact's whole history.
+   */
+  const impactSecondsExpr = () => `max ${by('status_page', 'component_uuid', 'impact')} (${METRIC.componentImpactSeconds}${sel()})`;
+  /**
+   * The availability over `window`, in a group that records `now` first (the impact seconds
+   * every evaluation, every 5 minutes or every hour) so that each evaluation reads its own. Every
+   * copy is computed from the exporter's series rather than from another group's record: groups
+   * run on their own timers, and a copy of a copy would lag by an interval, in an order that
+   * changes from one evaluation to the next.
+   */
+  const availableOver = (window: string, now: string): Rule => {
+    const source =
+      seconds(window) <= SOURCE_EVERY_EVALUATION_SECONDS
+        ? impactSeconds
+        : seconds(window) <= SOURCE_EVERY_5M_SECONDS
+          ? RECORD.impactSecondsEvery(COARSE_INTERVAL)
+          : RECORD.impactSecondsEvery(HOURLY_INTERVAL);
+    return {
+      record: RECORD.availableOver(window),
+      expr: availabilityExpr(config, { window, now, source, select: sel, by: by('status_page', 'component_uuid') }),
+    };
+  };
 
   /**
    * "the last 1 hour", or, for a component seen for less than the window (first seen minutes
@@ -188,7 +283,11 @@ export function buildRules(config: MixinConfig): RulesFile {
         // A pod that replaces another starts its series at the stored value under a new pod and
         // instance; these series go on across pods (see PERSISTED_COUNTERS).
         name: 'statusmate-exporter.counters',
-        rules: PERSISTED_COUNTERS.map(({ metric, labels }) => ({ record: RECORD.counter(metric), expr: `max ${by(...labels)} (${metric}${sel()})` })),
+        // The impact seconds are recorded with the availability that reads them, below.
+        rules: PERSISTED_COUNTERS.filter(({ grows }) => !grows).map(({ metric, labels }) => ({
+          record: RECORD.counter(metric),
+          expr: `max ${by(...labels)} (${metric}${sel()})`,
+        })),
       },
       {
         // Records and the fast burn-rate alerts in one group: a group's rules run in order, so
@@ -197,40 +296,38 @@ export function buildRules(config: MixinConfig): RulesFile {
         rules: [
           // One series per component however many replicas are scraped, identified by its uuid.
           { record: RECORD.impactLevel, expr: componentLevel },
+          // First in the group that reads it, so that each evaluation reads its own.
+          { record: impactSeconds, expr: impactSecondsExpr() },
           // 1 while operational (level 0), else 0. Unknown impacts (level -1) give no sample.
           { record: RECORD.operational, expr: `(${RECORD.impactLevel}${sel()} >= 0) == bool 0` },
-          // 1 while available, 0 from slo.unavailableFrom on. Unknown impacts give no sample
+          // 1 while the current impact has no weight against availability (operational, under
+          // maintenance, degraded performance by default), else 0. Unknown impacts give no sample
           // (StatusMateComponentUnknownImpact speaks for them).
           { record: RECORD.available, expr: `(${RECORD.impactLevel}${sel()} >= 0) < bool ${unavailableLevel}` },
-          // The windows of the burn-rate alerts up to six hours: a few hundred samples per component.
-          ...windows.filter(fine).map((window) => ({ record: RECORD.availableOver(window), expr: `avg_over_time(${RECORD.available}${sel()}[${window}])` })),
+          // The windows of the burn-rate alerts up to six hours, from the impact seconds.
+          ...windows.filter(fine).map((window) => availableOver(window, impactSeconds)),
           ...config.slo.burnRateAlerts.filter((pair) => fine(pair.long)).map(burnAlert),
         ],
       },
-      ...(windows.some((window) => !fine(window))
-        ? [
-            {
-              // The day-long windows, from a five-minute average recorded every five minutes.
-              name: 'statusmate-exporter.availability-long',
-              interval: COARSE_INTERVAL,
-              rules: [
-                { record: availableCoarse, expr: `avg_over_time(${RECORD.available}${sel()}[${COARSE_INTERVAL}])` },
-                ...windows
-                  .filter((window) => !fine(window))
-                  .map((window) => ({ record: RECORD.availableOver(window), expr: `avg_over_time(${availableCoarse}${sel()}[${window}])` })),
-                ...config.slo.burnRateAlerts.filter((pair) => !fine(pair.long)).map(burnAlert),
-              ],
-            },
-          ]
-        : []),
+      {
+        // The impact seconds every 5 minutes, for windows of up to 3 days (864 samples), and the
+        // day-long burn-rate windows, every 5 minutes.
+        name: 'statusmate-exporter.availability-long',
+        interval: COARSE_INTERVAL,
+        rules: [
+          { record: RECORD.impactSecondsEvery(COARSE_INTERVAL), expr: impactSecondsExpr() },
+          ...windows.filter((window) => !fine(window)).map((window) => availableOver(window, RECORD.impactSecondsEvery(COARSE_INTERVAL))),
+          ...config.slo.burnRateAlerts.filter((pair) => !fine(pair.long)).map(burnAlert),
+        ],
+      },
       {
         name: 'statusmate-exporter.slo-budget.rules',
         // Evaluated hourly: the budget window reads one sample per hour of history (720 for 30
         // days) instead of every sample of every evaluation.
-        interval: '1h',
+        interval: HOURLY_INTERVAL,
         rules: [
-          { record: RECORD.availableHourly, expr: `avg_over_time(${RECORD.available}${sel()}[1h])` },
-          { record: RECORD.availableOver(config.slo.budgetWindow), expr: `avg_over_time(${RECORD.availableHourly}${sel()}[${config.slo.budgetWindow}])` },
+          { record: RECORD.impactSecondsEvery(HOURLY_INTERVAL), expr: impactSecondsExpr() },
+          availableOver(config.slo.budgetWindow, RECORD.impactSecondsEvery(HOURLY_INTERVAL)),
           {
             record: RECORD.budgetRemaining(config.slo.budgetWindow),
             expr: `1 - (1 - ${RECORD.availableOver(config.slo.budgetWindow)}${sel()}) / ${errorBudget}`,

@@ -22,13 +22,17 @@ const RELEASES: Array<Omit<Release, 'job' | 'rulesFile'>> = [
   { release: 'blog', namespace: 'blog', team: 'blog-sre', component: 'c-feed' },
 ];
 
-/** The series one install's two pods serve: up, a component in a major outage, a persisted counter. */
+/** The series one install's two pods serve: up, a component in a major outage (its level and its seconds), a persisted counter. */
 function inputSeries(release: Release): Array<{ series: string; values: string }> {
   return [0, 1].flatMap((pod) => {
     const target = `job="${release.job}",namespace="${release.namespace}",instance="10.0.${release.release.length}.${pod}:9877",pod="${release.release}-${pod}"`;
     return [
       { series: `up{${target}}`, values: '1x30' },
       { series: `statusmate_component_impact_level{${target},status_page="main",component_uuid="${release.component}",component="C"}`, values: '_ 4x30' },
+      {
+        series: `statusmate_component_impact_seconds_total{${target},status_page="main",component_uuid="${release.component}",component="C",impact="major_outage"}`,
+        values: '_ 0+60x30',
+      },
       { series: `statusmate_incidents_created_total{${target},status_page="main"}`, values: '0 1x30' },
     ];
   });
@@ -100,6 +104,7 @@ describe.skipIf(helm.skipReason !== undefined)('the rules of two releases in one
     'status_page:statusmate_incidents_created_total:max',
     'status_page_component:statusmate_component_impact_level:max',
     'status_page_component:statusmate_component_available:bool',
+    'status_page_component_impact:statusmate_component_impact_seconds_total:max',
     'status_page_component:statusmate_component_available:avg_over_time1h',
   ];
 

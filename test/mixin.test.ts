@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CHART_JOB_PLACEHOLDER, CHART_NAMESPACE_PLACEHOLDER, DEFAULT_CONFIG, chartConfig, mixinConfigSchema, type MixinConfig } from '../mixin/config.js';
-import { staleFiles } from '../mixin/generate.js';
+import { generatedFiles, staleFiles } from '../mixin/generate.js';
 import { RECORD, buildRules } from '../mixin/rules.js';
 
 const exprs = (config: MixinConfig) => buildRules(config).groups.flatMap((group) => group.rules.map((rule) => rule.expr));
@@ -41,23 +41,51 @@ describe('the mixin', () => {
     expect(burn[0]?.annotations?.summary).toContain('99% availability');
   });
 
-  it('counts partial and major outages against the objective by default, and only major ones with unavailableFrom major_outage', () => {
-    const available = (config: MixinConfig) =>
-      buildRules(config)
-        .groups.flatMap((group) => group.rules)
-        .find((rule) => rule.record === RECORD.available)?.expr;
-    expect(available(DEFAULT_CONFIG)).toContain('< bool 3');
-    expect(available(mixinConfigSchema.parse({ ...DEFAULT_CONFIG, slo: { ...DEFAULT_CONFIG.slo, unavailableFrom: 'major_outage' } }))).toContain('< bool 4');
+  it('weighs partial and major outages 1 and degraded performance 0 by default, and reads the weights and the maintenance policy from the config', () => {
+    const records = (config: MixinConfig) => buildRules(config).groups.flatMap((group) => group.rules);
+    const hour = (config: MixinConfig) => records(config).find((rule) => rule.record === RECORD.availableOver('1h'))?.expr ?? '';
+    const bool = (config: MixinConfig) => records(config).find((rule) => rule.record === RECORD.available)?.expr ?? '';
+    const slo = (changes: Partial<MixinConfig['slo']>) => mixinConfigSchema.parse({ ...DEFAULT_CONFIG, slo: { ...DEFAULT_CONFIG.slo, ...changes } });
+    // Available seconds: operational and degraded whole, partial and major not at all; maintenance left out.
+    expect(hour(DEFAULT_CONFIG)).toContain('impact=~"operational|degraded_performance"}');
+    expect(hour(DEFAULT_CONFIG)).toMatch(/impact=~"partial_outage\|major_outage"\}\[1h\]\)\) \* 0\n/);
+    expect(hour(DEFAULT_CONFIG)).not.toContain('under_maintenance');
+    expect(bool(DEFAULT_CONFIG)).toContain('< bool 3');
+    // Only major outages count, and maintenance is available time.
+    const majorOnly = slo({ impactWeights: { degraded_performance: 0, partial_outage: 0, major_outage: 1 }, maintenance: 'available' });
+    expect(hour(majorOnly)).toContain('impact=~"operational|under_maintenance|degraded_performance|partial_outage"}');
+    expect(bool(majorOnly)).toContain('< bool 4');
+    // Degraded performance at half weight, with every burn-rate pair a ticket.
+    const tickets = DEFAULT_CONFIG.slo.burnRateAlerts.map((pair) => ({ ...pair, severity: 'warning' as const }));
+    const halfDegraded = slo({ impactWeights: { degraded_performance: 0.5, partial_outage: 1, major_outage: 1 }, burnRateAlerts: tickets });
+    expect(hour(halfDegraded)).toMatch(/impact=~"degraded_performance"\}\[1h\]\)\) \* 0\.5\n/);
+    expect(bool(halfDegraded)).toContain('< bool 2');
   });
 
-  it('refuses a severity policy under which degraded performance pages, naming the field', () => {
+  it('never takes increase() or rate() of the impact seconds, in the rules or the dashboards: a replica ahead leaving would look like a counter reset', () => {
+    const readers = generatedFiles().filter(({ content }) => content.includes('statusmate_component_impact_seconds_total'));
+    expect(readers.length).toBeGreaterThanOrEqual(3);
+    for (const { path, content } of readers) {
+      expect(content, path).not.toMatch(/\b(increase|rate|irate|resets)\(\s*[a-z_:]*statusmate_component_impact_seconds_total/);
+      expect(content, path).toContain('min_over_time(');
+    }
+  });
+
+  it('refuses a severity policy under which degraded performance pages, and weights that fall as the impact worsens, naming the field', () => {
     const degradedPages = {
       ...DEFAULT_CONFIG,
       alerts: { ...DEFAULT_CONFIG.alerts, componentDegradedPerformance: { severity: 'critical', for: '30m' } },
     };
     expect(() => mixinConfigSchema.parse(degradedPages)).toThrow(/componentDegradedPerformance/);
-    const degradedBurns = { ...DEFAULT_CONFIG, slo: { ...DEFAULT_CONFIG.slo, unavailableFrom: 'degraded_performance' } };
-    expect(() => mixinConfigSchema.parse(degradedBurns)).toThrow(/unavailableFrom/);
+    const degradedBurns = {
+      ...DEFAULT_CONFIG,
+      slo: { ...DEFAULT_CONFIG.slo, impactWeights: { degraded_performance: 0.5, partial_outage: 1, major_outage: 1 } },
+    };
+    expect(() => mixinConfigSchema.parse(degradedBurns)).toThrow(/impactWeights.*degraded_performance|degraded performance would page/s);
+    const falling = { ...DEFAULT_CONFIG, slo: { ...DEFAULT_CONFIG.slo, impactWeights: { degraded_performance: 0, partial_outage: 1, major_outage: 0.5 } } };
+    expect(() => mixinConfigSchema.parse(falling)).toThrow(/must not fall/);
+    const old = { ...DEFAULT_CONFIG, slo: { ...DEFAULT_CONFIG.slo, unavailableFrom: 'partial_outage' } };
+    expect(() => mixinConfigSchema.parse(old)).toThrow(/unavailableFrom/);
   });
 
   it('refuses a burn-rate alert that would reach Alertmanager before the outage alert that inhibits it', () => {

@@ -62,7 +62,12 @@ export const RECORDED = {
   operational: RECORD.operational,
   available: RECORD.available,
   available1h: RECORD.availableOver('1h'),
+  /** The availability over the budget window, from the impact seconds, recorded hourly. */
+  availableBudgetWindow: RECORD.availableOver(DEFAULT_CONFIG.slo.budgetWindow),
   budgetRemaining: RECORD.budgetRemaining(DEFAULT_CONFIG.slo.budgetWindow),
+  /** The impact seconds, one series per component and impact, every evaluation and every 5 minutes. */
+  impactSeconds: RECORD.counter(METRIC.componentImpactSeconds),
+  impactSeconds5m: RECORD.impactSecondsEvery('5m'),
 } as const;
 
 /** The SLO the burn-rate alerts and the SLO row use. */

@@ -18,7 +18,8 @@ import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat'
 import { PanelBuilder as StateTimelinePanel } from '@grafana/grafana-foundation-sdk/statetimeline';
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
-import { RECORD } from '../../mixin/rules.js';
+import { DEFAULT_CONFIG } from '../../mixin/config.js';
+import { RECORD, availabilityExpr } from '../../mixin/rules.js';
 import { METRIC } from '../../src/metrics/names.js';
 import {
   DATASOURCE,
@@ -130,6 +131,20 @@ function componentTimeline(): StateTimelinePanel {
     .legend(new common.VizLegendOptionsBuilder().showLegend(false));
 }
 
+/**
+ * The availability over the selected range, from the impact seconds as the SLO rules count them
+ * (weights and maintenance from mixin/config.ts): the seconds grown since the first 5-minute copy
+ * in the range, so continuous across pod replacements and restarts, and counted once however
+ * many replicas serve them.
+ */
+const availableOverRange = availabilityExpr(DEFAULT_CONFIG, {
+  window: '$__range',
+  now: RECORDED.impactSeconds,
+  source: RECORDED.impactSeconds5m,
+  select: (extra) => `{${PAGE}${extra ? `, ${extra}` : ''}}`,
+  by: `by (${INSTALL_BY}status_page, component_uuid)`,
+});
+
 function availabilityTable(): TablePanel {
   const percent = (name: string) => ({
     matcher: { id: 'byName', options: name },
@@ -150,13 +165,16 @@ function availabilityTable(): TablePanel {
   return new TablePanel()
     .title('Availability over the selected range')
     .description(
-      'Share of the selected range each component was operational, and available (operational or under maintenance). ' +
+      'Operational: share of the selected range each component was operational (sampled). ' +
+        'Available: share of the counted seconds of the range each component was available, from statusmate_component_impact_seconds_total as the SLO counts them ' +
+        '(partial and major outages down, degraded performance up, maintenance left out, by default; see mixin/config.ts), ' +
+        'from the first 5-minute copy in the range: empty for ranges under 5 minutes. ' +
         'Unknown impacts count neither way. Reads the recording rules of prometheus/statusmate.rules.yml.',
     )
     .span(24)
     .height(10)
     .withTarget(query('A', withName(`avg_over_time(${RECORDED.operational}{${PAGE}}[$__range])`), { instant: true, table: true }))
-    .withTarget(query('B', withName(`avg_over_time(${RECORDED.available}{${PAGE}}[$__range])`), { instant: true, table: true }))
+    .withTarget(query('B', withName(`(\n${availableOverRange}\n)`), { instant: true, table: true }))
     .withTarget(query('C', componentLevel, { instant: true, table: true }))
     .withTarget(
       query('D', `time() - max by (${INSTALL_BY}status_page, component_uuid, component) (${METRIC.componentLastChange}{${PAGE}})`, {
@@ -324,36 +342,59 @@ function annotation(name: string, expr: string, titleFormat: string, color: stri
 }
 
 function budgetTable(): TablePanel {
+  // Recorded hourly: the last sample within two hours.
+  const availability = `last_over_time(${RECORDED.availableBudgetWindow}{${PAGE}}[2h])`;
   const budget = `last_over_time(${RECORDED.budgetRemaining}{${PAGE}}[2h])`;
+  const percent = (decimals: number, steps: Array<[number, string]>) => [
+    { id: 'unit', value: 'percentunit' },
+    { id: 'decimals', value: decimals },
+    { id: 'custom.cellOptions', value: { type: 'color-background', mode: 'basic' } },
+    { id: 'color', value: { mode: FieldColorModeId.Thresholds } },
+    { id: 'thresholds', value: thresholds('red', steps).build() },
+  ];
   return new TablePanel()
-    .title(`Error budget left (${SLO.budgetWindow})`)
+    .title(`Availability and error budget (${SLO.budgetWindow})`)
     .description(
-      `Share of each component's ${SLO.budgetWindow} error budget left, for an availability objective of ${SLO.availabilityObjective * 100}% ` +
-        '(1 = untouched, 0 = spent, below 0 = overspent). Recorded hourly by prometheus/statusmate.rules.yml: empty for the first hour after the rules are loaded.',
+      `Each component's availability over the last ${SLO.budgetWindow}, from statusmate_component_impact_seconds_total (the seconds it spent at each impact, ` +
+        'continuous across restarts and pod replacements, counted once across replicas): partial and major outages count as down, degraded performance as up, ' +
+        'and maintenance is left out of the period, by default (mixin/config.ts). ' +
+        `Budget left: share of the ${SLO.budgetWindow} error budget left, for an availability objective of ${SLO.availabilityObjective * 100}% ` +
+        '(1 = untouched, 0 = spent, below 0 = overspent). Recorded hourly by prometheus/statusmate.rules.yml: empty for the first hour after the rules are loaded; ' +
+        'a component seen for less than the period gets the share of the time it was seen.',
     )
     .span(12)
     .height(8)
-    .withTarget(query('A', withName(budget), { instant: true, table: true }))
+    .withTarget(query('A', withName(availability), { instant: true, table: true }))
+    .withTarget(query('B', withName(budget), { instant: true, table: true }))
+    .withTransformation(MERGE)
     .withTransformation(
       organize({
         exclude: ['Time', 'component_uuid', ...INSTALL_LABELS.filter((label) => label !== 'namespace')],
-        rename: { namespace: 'Namespace', status_page: 'Status page', component: 'Component', Value: 'Budget left' },
-        order: ['namespace', 'status_page', 'component', 'Value'],
+        rename: {
+          namespace: 'Namespace',
+          status_page: 'Status page',
+          component: 'Component',
+          'Value #A': `Availability (${SLO.budgetWindow})`,
+          'Value #B': 'Budget left',
+        },
+        order: ['namespace', 'status_page', 'component', 'Value #A', 'Value #B'],
       }),
     )
-    .overrideByName('Budget left', [
-      { id: 'unit', value: 'percentunit' },
-      { id: 'decimals', value: 1 },
-      { id: 'custom.cellOptions', value: { type: 'color-background', mode: 'basic' } },
-      { id: 'color', value: { mode: FieldColorModeId.Thresholds } },
-      {
-        id: 'thresholds',
-        value: thresholds('red', [
-          [0, 'orange'],
-          [0.5, 'green'],
-        ]).build(),
-      },
-    ])
+    .overrideByName(
+      `Availability (${SLO.budgetWindow})`,
+      percent(3, [
+        // Orange from ten times the budget spent, green at the objective.
+        [Number((1 - 10 * (1 - SLO.availabilityObjective)).toPrecision(6)), 'orange'],
+        [SLO.availabilityObjective, 'green'],
+      ]),
+    )
+    .overrideByName(
+      'Budget left',
+      percent(1, [
+        [0, 'orange'],
+        [0.5, 'green'],
+      ]),
+    )
     .sortBy([new common.TableSortByFieldStateBuilder().displayName('Budget left').desc(false)]);
 }
 
