@@ -107,6 +107,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     separateMetrics,
     build: { version: packageVersion(), revision: config.buildRevision },
     inventory,
+    alertmanager: config.alertmanager,
     // A shared store answers fast or not at all; StatusMate retries a 503.
     ...(config.store === 'redis' ? { answerTimeoutMs: 1_500 } : {}),
   });
@@ -133,6 +134,8 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
       status_pages: state.pages.size,
       tokens: config.webhookTokens.length,
       status_pages_file: config.statusPagesFile,
+      alertmanager: config.alertmanager?.urls,
+      maintenance_silence_from: config.alertmanager?.from,
       status_pages_watch_seconds: config.statusPagesFile !== undefined ? config.statusPagesWatchSeconds : undefined,
       declared_status_pages: inventory.current().pages.length,
       page_tokens: inventory.current().pageTokens.size,

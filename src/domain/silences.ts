@@ -175,8 +175,11 @@ export type ReconcilePlan = {
   overridden: string[];
 };
 
-const sameMatchers = (a: readonly AlertMatcher[], b: readonly AlertMatcher[]) =>
-  a.length === b.length && a.every((m, i) => formatAlertMatcher(m) === formatAlertMatcher(b[i] as AlertMatcher));
+/** Whether two lists hold the same matchers, in any order (Alertmanager sorts them its own way). */
+const sameMatchers = (a: readonly AlertMatcher[], b: readonly AlertMatcher[]) => {
+  const set = (list: readonly AlertMatcher[]) => JSON.stringify(list.map(formatAlertMatcher).sort());
+  return set(a) === set(b);
+};
 
 /** Which of several live silences of one key stays: the one ending last, then the smallest id. */
 function survivor(silences: readonly ObservedSilence[]): ObservedSilence {

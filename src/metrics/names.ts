@@ -47,6 +47,10 @@ export const METRIC = {
   statusPageInfo: 'statusmate_status_page_info',
   configReloadSuccessful: 'statusmate_config_last_reload_successful',
   configReloadSuccessTime: 'statusmate_config_last_reload_success_timestamp_seconds',
+
+  alertmanagerRequests: 'statusmate_alertmanager_requests_total',
+  maintenanceSilences: 'statusmate_maintenance_silences',
+  maintenanceSilencesLeader: 'statusmate_maintenance_silences_leader',
 } as const;
 
 /**
@@ -72,6 +76,9 @@ export const PROCESS_FAMILIES: readonly string[] = [
   METRIC.buildInfo,
   METRIC.configReloadSuccessful,
   METRIC.configReloadSuccessTime,
+  METRIC.alertmanagerRequests,
+  METRIC.maintenanceSilences,
+  METRIC.maintenanceSilencesLeader,
 ];
 
 /** Whether a line of the text format is a sample of the shared state (see PROCESS_FAMILIES). */
@@ -97,6 +104,7 @@ export const LABEL = {
   nodejsVersion: 'nodejs_version',
   limit: 'limit',
   reason: 'reason',
+  operation: 'operation',
 } as const;
 
 export { DURATION_BUCKETS } from '../domain/buckets.js';
@@ -125,3 +133,6 @@ export const PAGE_CONFLICT_REASONS = ['several_pages', 'other_page', 'unknown_pa
 export type PageConflictReason = (typeof PAGE_CONFLICT_REASONS)[number];
 
 export const MAINTENANCE_STATES = ['scheduled', 'in_progress'] as const;
+
+/** The `state` label of statusmate_maintenance_silences (see SilenceStats). */
+export const SILENCE_STATES = ['desired', 'active', 'failed', 'overridden'] as const;

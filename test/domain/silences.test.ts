@@ -178,6 +178,11 @@ describe('the reconcile plan', () => {
     expect(update).toEqual([{ kind: 'update', id: 's1', desired: a, startsAt: START + 1 }]);
   });
 
+  it('takes the matchers in any order, as Alertmanager lists them in its own', () => {
+    const a = { ...want(1), matchers: [parseAlertMatcher('service="pay"'), parseAlertMatcher('env="prod"')] };
+    expect(planReconcile([a], [seen('s1', a.key, { matchers: [...a.matchers].reverse() })], ours).actions).toEqual([]);
+  });
+
   it('replaces the matchers when the status pages file changed them', () => {
     const a = { ...want(1), matchers: [parseAlertMatcher('service="pay"')] };
     expect(planReconcile([a], [seen('s1', a.key)], ours).actions.map((action) => action.kind)).toEqual(['update']);
