@@ -199,6 +199,7 @@ describe('rules file', () => {
         'StatusMateIncidentLongRunning',
         'StatusMateMaintenanceNotStarted',
         'StatusMateMaintenanceOverrunning',
+        'StatusMateMaintenanceSilencesMissing',
         'StatusMateStatusPagesFileInvalid',
         'StatusMateStoreDown',
         'StatusMateStoreFoldLagging',
