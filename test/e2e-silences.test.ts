@@ -61,8 +61,17 @@ type Alertmanager = { child: Child; url: string; port: number; dir: string };
 let dir = '';
 const started: Alertmanager[] = [];
 
-async function startAlertmanager(port?: number): Promise<Alertmanager> {
+async function startAlertmanager(port?: number, cluster?: { listen: number; peers: number[] }): Promise<Alertmanager> {
   const amPort = port ?? (await freePort());
+  const clustering = cluster
+    ? [
+        `--cluster.listen-address=127.0.0.1:${cluster.listen}`,
+        `--cluster.advertise-address=127.0.0.1:${cluster.listen}`,
+        ...cluster.peers.map((peer) => `--cluster.peer=127.0.0.1:${peer}`),
+        '--cluster.settle-timeout=2s',
+        '--cluster.pushpull-interval=2s',
+      ]
+    : ['--cluster.listen-address='];
   // A fresh storage directory every time: an Alertmanager restarted without its data.
   const storage = mkdtempSync(join(dir, 'am-'));
   writeFileSync(join(storage, 'alertmanager.yml'), 'route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n');
@@ -70,7 +79,7 @@ async function startAlertmanager(port?: number): Promise<Alertmanager> {
     `--config.file=${join(storage, 'alertmanager.yml')}`,
     `--storage.path=${storage}`,
     `--web.listen-address=127.0.0.1:${amPort}`,
-    '--cluster.listen-address=',
+    ...clustering,
     '--log.level=warn',
   ]);
   const am = { child, url: `http://127.0.0.1:${amPort}`, port: amPort, dir: storage };
@@ -87,6 +96,8 @@ async function silences(am: Alertmanager): Promise<Silence[]> {
   const response = await fetch(`${am.url}/api/v2/silences`, { signal: AbortSignal.timeout(2_000) });
   return silenceSchema.parse(await response.json()).filter((silence) => silence.createdBy === 'statusmate-exporter');
 }
+/** The live silences' keys (from their markers), sorted. */
+const liveKeys = async (am: Alertmanager) => (await live(am)).map((s) => /silence (\S+)\]$/.exec(s.comment)?.[1] ?? '').sort();
 const live = async (am: Alertmanager) => (await silences(am)).filter((silence) => silence.status.state !== 'expired');
 /** The live silences by component, as `component matchers`. */
 const liveByMatchers = async (am: Alertmanager) =>
@@ -216,6 +227,61 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
     await waitFor('the silences to be created', async () => ((await live(am)).length === 2 ? true : undefined), 15_000, 200);
     expect(await liveByMatchers(am)).toEqual(['env=~prod|canary,service=search', 'service=checkout']);
   }, 40_000);
+
+  it('an Alertmanager cluster: created in one peer, seen in both; with one peer down, none created twice; expired at the finish', async () => {
+    const [gossip0, gossip1] = [await freePort(), await freePort()];
+    const peers = [await startAlertmanager(undefined, { listen: gossip0, peers: [gossip1] })];
+    peers.push(await startAlertmanager(undefined, { listen: gossip1, peers: [gossip0] }));
+    const [am0, am1] = peers as [Alertmanager, Alertmanager];
+    const exporter = await startExporter(exporterEnv(`${am0.url},${am1.url}`));
+    const id = 'bbbbbbbb-0000-4000-8000-000000000006';
+    const now = Date.now();
+    await send(exporter, maintenance('maintenance_started', id, new Date(now), new Date(now + hour)));
+    await waitFor('two silences in the first peer', async () => ((await live(am0)).length === 2 ? true : undefined), 5_000, 100);
+    const keys = await liveKeys(am0);
+    await waitFor('the second peer to hear them by gossip', async () => ((await liveKeys(am1)).join() === keys.join() ? true : undefined), 20_000, 200);
+
+    await stop(am0.child);
+    await new Promise((resolve) => setTimeout(resolve, 6_000)); // more than one reconcile interval
+    expect(await liveKeys(am1)).toEqual(keys);
+    expect(await metric(exporter, 'statusmate_maintenance_silences{state="active"}')).toBe(2);
+    expect(await metric(exporter, 'statusmate_alertmanager_requests_total{operation="create",outcome="ok"}')).toBe(2);
+
+    await send(exporter, maintenance('maintenance_finished', id, new Date(now), new Date(now + hour)));
+    await waitFor('the silences to be expired in the peer left', async () => ((await live(am1)).length === 0 ? true : undefined), 5_000, 100);
+  }, 60_000);
+
+  it('a reload that changes the matchers of a component replaces its silence; MAINTENANCE_SILENCE_FROM=scheduled silences ahead, from the scheduled start', async () => {
+    const am = await startAlertmanager();
+    const file = join(dir, 'pages-reloaded.yaml');
+    writeFileSync(file, PAGES);
+    const exporter = await startExporter(
+      exporterEnv(am.url, {
+        STATUS_PAGES_FILE: file,
+        STATUS_PAGES_WATCH_SECONDS: '1',
+        MAINTENANCE_SILENCE_FROM: 'scheduled',
+        MAINTENANCE_SILENCE_MARGIN_SECONDS: '60',
+      }),
+    );
+    const id = 'bbbbbbbb-0000-4000-8000-000000000007';
+    const start = new Date(Date.now() + hour);
+    const end = new Date(Date.now() + 2 * hour);
+    await send(exporter, maintenance('maintenance_created', id, start, end));
+    const pending = await waitFor('two pending silences', async () => ((await live(am)).length === 2 ? live(am) : undefined), 5_000, 100);
+    for (const silence of pending) {
+      expect(silence.status.state).toBe('pending');
+      expect(Math.abs(Date.parse(silence.endsAt) - (end.getTime() + 60_000))).toBeLessThan(2_000);
+    }
+
+    writeFileSync(file, PAGES.replace(`'service="checkout"'`, `'service="checkout-v2"'`));
+    await waitFor(
+      'the checkout silence to take the new matcher',
+      async () => ((await liveByMatchers(am)).join(' ') === 'env=~prod|canary,service=search service=checkout-v2' ? true : undefined),
+      10_000,
+      200,
+    );
+    expect(await live(am)).toHaveLength(2);
+  }, 30_000);
 
   describe.skipIf(redisTool.skipReason !== undefined)('replicas sharing a Redis', () => {
     let redis: RedisServer | undefined;
