@@ -144,6 +144,9 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     },
     'statusmate-exporter listening',
   );
+  if (config.alertmanager && !inventory.current().pages.some((page) => page.components.some((component) => (component.alertMatchers ?? []).length > 0))) {
+    logger.warn('ALERTMANAGER_URL is set, but no component of STATUS_PAGES_FILE has alert_matchers: no maintenance silences anything until one has');
+  }
   if (!inventory.webhookAccess().tokens.required) {
     logger.warn('WEBHOOK_TOKEN is not set: webhooks are accepted without a token');
   }

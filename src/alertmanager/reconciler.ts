@@ -101,9 +101,9 @@ export class SilenceReconciler {
     }
   }
 
+  /** As of the last look at Alertmanager: desired = active + failed + overridden. */
   stats(): SilenceStats {
-    const desired = this.desired().length;
-    return { ...this.view, desired, leader: this.leader };
+    return { ...this.view, leader: this.leader };
   }
 
   private desired(): DesiredSilence[] {
