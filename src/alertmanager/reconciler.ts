@@ -17,6 +17,9 @@ import type { AlertmanagerClient } from './client.js';
 /** The store lease that elects the one replica that writes silences. */
 export const SILENCE_LEASE = 'alertmanager-silences';
 
+/** Failed reconciles in a row after which the holder gives the lease up. */
+const STAND_DOWN_AFTER_FAILURES = 3;
+
 export type SilenceStats = {
   /** Silences that should exist now. */
   desired: number;
@@ -140,6 +143,13 @@ export class SilenceReconciler {
     this.lastError = message;
     const backoff = Math.min(10_000, 500 * 2 ** Math.min(this.failures, 10));
     this.nextAt = Date.now() + backoff * (0.8 + Math.random() * 0.4);
+    // A holder that keeps failing (cut off from Alertmanager while the other replicas may reach
+    // it) gives the lease up: a replica that looks before its back-off ends takes over. Alone,
+    // it takes the lease back at its next attempt.
+    if (this.leader && this.failures >= STAND_DOWN_AFTER_FAILURES) {
+      this.leader = false;
+      void this.options.store.releaseLease(SILENCE_LEASE, this.holder).catch(() => undefined);
+    }
   }
 
   /** One reconcile; true when it saw Alertmanager and did all it had to. */

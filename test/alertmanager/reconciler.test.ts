@@ -245,6 +245,27 @@ describe('the silence reconciler', () => {
     expect(second.requests).toContain('expire ok');
   });
 
+  it('a holder cut off from Alertmanager gives the lease up to a replica that reaches it', async () => {
+    const am = await fakeAlertmanager();
+    const dead = await fakeAlertmanager();
+    dead.down = true;
+    const player = new Player();
+    const store = sharedLease();
+    reconciler([dead.url], player, { store });
+    await eventually(
+      () => store.holder(),
+      (holder) => holder !== undefined,
+    );
+    const healthy = reconciler([am.url], player, { store });
+    started(player);
+    await eventually(
+      () => am.live(),
+      (live) => live.length === 1,
+      20_000,
+    );
+    expect(healthy.reconciler.stats().leader).toBe(true);
+  }, 30_000);
+
   it('collapses duplicates to one, and leaves alone silences that are not its own', async () => {
     const am = await fakeAlertmanager();
     const player = new Player();
