@@ -228,6 +228,26 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
     expect(await liveByMatchers(am)).toEqual(['env=~prod|canary,service=search', 'service=checkout']);
   }, 40_000);
 
+  it('an exporter on SQLite SIGKILLed mid-maintenance and restarted finds its silences: none twice, none orphaned, expired at the finish', async () => {
+    const am = await startAlertmanager();
+    const env = exporterEnv(am.url, { STORE: 'sqlite', SQLITE_PATH: join(mkdtempSync(join(dir, 'sqlite-')), 'state.db') });
+    const first = await startExporter(env);
+    const id = 'bbbbbbbb-0000-4000-8000-000000000008';
+    const now = Date.now();
+    await send(first, maintenance('maintenance_started', id, new Date(now), new Date(now + hour)));
+    await waitFor('two silences', async () => ((await live(am)).length === 2 ? true : undefined), 5_000, 100);
+    const ids = (await live(am)).map((silence) => silence.id).sort();
+    await stopProcess(first, 'SIGKILL');
+
+    const second = await startExporter(env);
+    await waitFor('the restarted exporter to look', async () =>
+      (await metric(second, 'statusmate_maintenance_silences{state="active"}')) === 2 ? true : undefined,
+    );
+    expect((await live(am)).map((silence) => silence.id).sort()).toEqual(ids);
+    await send(second, maintenance('maintenance_finished', id, new Date(now), new Date(now + hour)));
+    await waitFor('the silences to be expired', async () => ((await live(am)).length === 0 ? true : undefined), 5_000, 100);
+  }, 40_000);
+
   it('an Alertmanager cluster: created in one peer, seen in both; with one peer down, none created twice; expired at the finish', async () => {
     const [gossip0, gossip1] = [await freePort(), await freePort()];
     const peers = [await startAlertmanager(undefined, { listen: gossip0, peers: [gossip1] })];
