@@ -76,6 +76,8 @@ export class SilenceReconciler {
   private wake: (() => void) | undefined;
   private lastFingerprint: string | undefined;
   private nextAt = 0;
+  /** Until when a change waits too: the fold was behind at the last attempt. */
+  private holdUntil = 0;
   private failures = 0;
   private lastError: string | undefined;
   private leader = false;
@@ -116,7 +118,8 @@ export class SilenceReconciler {
   private async run(): Promise<void> {
     while (!this.stopped) {
       const fingerprint = desiredFingerprint(this.desired());
-      if (Date.now() >= this.nextAt || (fingerprint !== this.lastFingerprint && this.failures === 0)) {
+      const now = Date.now();
+      if (now >= this.nextAt || (fingerprint !== this.lastFingerprint && this.failures === 0 && now >= this.holdUntil)) {
         try {
           if (await this.reconcile()) this.lastFingerprint = fingerprint;
         } catch (error) {
@@ -156,7 +159,7 @@ export class SilenceReconciler {
   private async reconcile(): Promise<boolean> {
     // A replica whose fold is behind would expire silences of a maintenance it has not seen start.
     if (!(await this.options.caughtUp())) {
-      this.nextAt = Date.now() + 1_000;
+      this.nextAt = this.holdUntil = Date.now() + 1_000;
       return false;
     }
     this.leader = await this.options.store.lease(SILENCE_LEASE, this.holder, this.leaseTtlMs).catch((error: unknown) => {
