@@ -197,9 +197,10 @@ export function expiredByRequest(silence: ObservedSilence): boolean {
 /**
  * What makes Alertmanager's silences of ours (`observed`, from every peer, one entry per id)
  * the desired ones:
- * - a desired key without a live silence gets one created, unless a silence of that key was
- *   expired by request while its maintenance was silenced: an operator lifted it, and the
- *   exporter leaves it so (it comes back for the next maintenance, not for this one);
+ * - a desired key without a live silence gets one created, unless the last of that key's
+ *   silences to end was expired by request: an operator lifted it, and the exporter leaves it so
+ *   (it comes back for the next maintenance, not for this one). One that ran out (its exporters
+ *   stopped extending it) or vanished (Alertmanager lost its data) is recreated;
  * - a live silence that ends too early (by more than half the runway: extensions are not sent on
  *   every tick) or whose matchers changed is updated;
  * - several live silences of one key (two writers raced, a split brain) collapse to one: the one
@@ -226,7 +227,11 @@ export function planReconcile(desired: readonly DesiredSilence[], observed: read
     const all = byKey.get(want.key) ?? [];
     const live = all.filter((silence) => silence.state !== 'expired');
     if (live.length === 0) {
-      const lifted = all.some((silence) => expiredByRequest(silence) && silence.endsAt >= want.startsAt);
+      // The silence that ended last tells how the key's silences ended: an operator's expiry (of
+      // a live or a pending one) ends after any duplicate collapsed or matcher replaced before it,
+      // and a silence that ran out ends after those too.
+      const last = [...all].sort((a, b) => b.endsAt - a.endsAt || b.updatedAt - a.updatedAt)[0];
+      const lifted = last !== undefined && expiredByRequest(last);
       if (lifted) overridden.push(want.key);
       else actions.push({ kind: 'create', desired: want });
       continue;

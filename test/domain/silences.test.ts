@@ -120,8 +120,10 @@ describe('desired silences', () => {
         }
         // Pure: the same inputs, the same answer.
         expect(desiredSilences(player.state, PAGES, now, options)).toEqual(desired);
-        // Time alone does not change the fingerprint.
-        expect(desiredFingerprint(desiredSilences(player.state, PAGES, now + 30, options))).toBe(desiredFingerprint(desired));
+        // Time alone changes the fingerprint only when a silence stops being desired (a
+        // scheduled one past its end): extensions do not make a reconcile urgent.
+        const later = desiredSilences(player.state, PAGES, now + 30, options);
+        if (later.length === desired.length) expect(desiredFingerprint(later)).toBe(desiredFingerprint(desired));
       }),
     );
   });
@@ -197,6 +199,16 @@ describe('the reconcile plan', () => {
     const plan = planReconcile([a], [lifted], ours);
     expect(plan.actions).toEqual([]);
     expect(plan.overridden).toEqual([a.key]);
+    // A pending silence (MAINTENANCE_SILENCE_FROM=scheduled) lifted before its start: left lifted too.
+    const pendingLifted = seen('s2', a.key, { state: 'expired', startsAt: NOW - 10, endsAt: NOW - 10, updatedAt: NOW - 10 });
+    expect(planReconcile([{ ...a, startsAt: NOW + 3600 }], [pendingLifted], ours).overridden).toEqual([a.key]);
+  });
+
+  it('recreates a silence that ran out after a duplicate of it was collapsed: the last to end decides', () => {
+    const a = want(1);
+    const collapsed = seen('s1', a.key, { state: 'expired', endsAt: NOW - 900, updatedAt: NOW - 900 });
+    const ranOut = seen('s2', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: NOW - 1000 });
+    expect(planReconcile([a], [collapsed, ranOut], ours).actions).toEqual([{ kind: 'create', desired: a }]);
   });
 
   it("never touches another install's silences", () => {
@@ -210,26 +222,42 @@ describe('the reconcile plan', () => {
         component: fc.integer({ min: 1, max: 4 }),
         state: fc.constantFrom('active' as const, 'pending' as const, 'expired' as const),
         endsAt: fc.integer({ min: NOW - 1000, max: NOW + 20_000 }),
+        byRequest: fc.boolean(),
       }),
       { maxLength: 10 },
     );
     fc.assert(
       fc.property(fc.subarray([1, 2, 3, 4]), observedArb, (wanted, observedSpec) => {
         const desired = wanted.map((c) => want(c, NOW + 10_000));
-        const observed = observedSpec.map((o, i) => seen(`s${i}`, want(o.component).key, { state: o.state, endsAt: o.endsAt, updatedAt: START }));
+        const observed = observedSpec.map((o, i) =>
+          seen(`s${i}`, want(o.component).key, { state: o.state, endsAt: o.endsAt, updatedAt: o.byRequest && o.state === 'expired' ? o.endsAt : START - 1 }),
+        );
         const plan = planReconcile(desired, observed, ours);
-        // Apply it as Alertmanager would.
-        const live = new Map(observed.filter((o) => o.state !== 'expired').map((o) => [o.id, o]));
+        // Apply it as Alertmanager would: an expiry sets endsAt and updatedAt to now.
+        const all = new Map(observed.map((o) => [o.id, o]));
         let next = 0;
         for (const action of plan.actions) {
-          if (action.kind === 'expire') live.delete(action.id);
-          else if (action.kind === 'create') live.set(`new${next++}`, seen(`new${next}`, action.desired.key, { endsAt: action.desired.endsAt }));
-          else live.set(action.id, seen(action.id, action.desired.key, { endsAt: action.desired.endsAt }));
+          if (action.kind === 'expire') {
+            const silence = all.get(action.id) as ObservedSilence;
+            all.set(action.id, { ...silence, state: 'expired', endsAt: NOW, updatedAt: NOW });
+          } else {
+            const id = action.kind === 'create' ? `new${next++}` : action.id;
+            all.set(id, seen(id, action.desired.key, { endsAt: action.desired.endsAt, updatedAt: NOW }));
+          }
         }
-        const keys = [...live.values()].map((o) => o.key).sort();
-        expect(keys).toEqual(desired.map((d) => d.key).sort());
+        const keys = [...all.values()]
+          .filter((o) => o.state !== 'expired')
+          .map((o) => o.key)
+          .sort();
+        // An operator's expiry (updatedAt = endsAt) is left as it is.
+        expect(keys).toEqual(
+          desired
+            .map((d) => d.key)
+            .filter((key) => !plan.overridden.includes(key))
+            .sort(),
+        );
         // And a second plan on the result has nothing left to do.
-        expect(planReconcile(desired, [...live.values()], ours).actions).toEqual([]);
+        expect(planReconcile(desired, [...all.values()], ours).actions).toEqual([]);
       }),
     );
   });
