@@ -1,3 +1,4 @@
+import { formatAlertMatcher } from '../src/domain/alert-matchers.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -403,6 +404,8 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with status pages 
       ['payments', 'ACME Payments status', ['Card processing']],
     ]);
     expect(inventory.pageTokens.get('acme')).toEqual(['acme-token']);
+    // The alerts a component explains, which its maintenances silence.
+    expect(inventory.pages[0]?.components[0]?.alertMatchers?.map(formatAlertMatcher)).toEqual(['service="api"', 'env=~"prod|canary"']);
   });
 
   it('mounts the ConfigMap read-only as a directory (no subPath, so updates arrive) and points STATUS_PAGES_FILE into it', () => {
