@@ -21,8 +21,6 @@ export type AssembleOptions = Omit<FoldLoopOptions, 'overlay'> & {
   inventory: LiveInventory;
   /** ALERTMANAGER_URL and the rest: maintenances drive silences. */
   alertmanager?: AlertmanagerConfig | undefined;
-  /** The reconciler's pace; tests shorten it. */
-  silenceTiming?: { intervalMs?: number; leaseTtlMs?: number };
 };
 
 export type Assembled = {
@@ -71,7 +69,6 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
       store: options.store,
       caughtUp: () => fold.ready(),
       logger,
-      ...options.silenceTiming,
     });
     const reconciler = silences;
     telemetry.registerSilences(() => reconciler.stats());
