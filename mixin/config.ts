@@ -76,6 +76,8 @@ export const mixinConfigSchema = z
         /** No snapshot for `thresholdSeconds` while entries keep being folded: the log only grows. */
         storeSnapshotStale: alertKnobs.extend({ thresholdSeconds: z.number().positive(), window: duration }),
         statusPagesFileInvalid: alertKnobs,
+        /** Maintenance silences that should be in Alertmanager and are not, as every replica sees it. */
+        maintenanceSilencesMissing: alertKnobs,
       })
       .strict(),
     slo: z
@@ -174,6 +176,7 @@ export const DEFAULT_CONFIG: MixinConfig = mixinConfigSchema.parse({
     storeFoldLagging: { severity: 'warning', for: '10m', thresholdSeconds: 60 },
     storeSnapshotStale: { severity: 'warning', for: '15m', thresholdSeconds: 3600, window: '15m' },
     statusPagesFileInvalid: { severity: 'warning', for: '10m' },
+    maintenanceSilencesMissing: { severity: 'warning', for: '10m' },
   },
   slo: {
     availabilityObjective: 0.999,

@@ -474,6 +474,15 @@ export function buildRules(config: MixinConfig): RulesFile {
             'statusmate-exporter could not reload its status pages file.',
             `The last reload of STATUS_PAGES_FILE on {{ $labels.instance }} ${inInstall} failed ${spoken(a.statusPagesFileInvalid.for)} or more ago. The replica keeps the status pages it had; a restart would refuse to start with the file as it is now.`,
           ),
+          alert(
+            'StatusMateMaintenanceSilencesMissing',
+            a.maintenanceSilencesMissing,
+            // The fewest any replica sees missing: one replica cut off from Alertmanager while the
+            // one writing silences reaches it does not fire it.
+            `min ${by()} (${METRIC.maintenanceSilences}${sel('state="failed"')}) > 0`,
+            'Maintenance silences are missing from Alertmanager.',
+            `{{ $value }} silence(s) that maintenances in progress should hold in Alertmanager have been missing for ${spoken(a.maintenanceSilencesMissing.for)}, as every replica of statusmate-exporter ${inInstall} sees it. The alerts of the components under maintenance page as usual.`,
+          ),
         ],
       },
     ],

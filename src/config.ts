@@ -61,6 +61,47 @@ function isRedisUrl(value: string): boolean {
   }
 }
 
+/**
+ * ALERTMANAGER_URL: comma-separated http:// or https:// base URLs of one Alertmanager cluster's
+ * peers (a path prefix is kept), without credentials: those come from their own variables, so
+ * that no URL in a log line or an error carries them.
+ */
+const alertmanagerUrls = z
+  .string()
+  .transform((raw) =>
+    raw
+      .split(',')
+      .map((url) => url.trim())
+      .filter((url) => url.length > 0),
+  )
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .refine(
+            (value) => {
+              try {
+                const url = new URL(value);
+                return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && url.search === '' && url.hash === '';
+              } catch {
+                return false;
+              }
+            },
+            { error: 'must list http:// or https:// URLs (like http://alertmanager:9093), without query or fragment' },
+          )
+          .refine(
+            (value) => {
+              const url = new URL(value);
+              return url.username === '' && url.password === '';
+            },
+            { error: 'must not hold credentials: set ALERTMANAGER_USERNAME and ALERTMANAGER_PASSWORD, or ALERTMANAGER_BEARER_TOKEN' },
+          )
+          .transform((value) => value.replace(/\/+$/, '')),
+      )
+      .min(1, { error: 'holds no URL; leave it unset to manage no silences' }),
+  );
+
 const envSchema = z.object({
   HOST: optional(host).transform((value) => value ?? '0.0.0.0'),
   PORT: optional(port).transform((value) => value ?? 9877),
@@ -108,7 +149,33 @@ const envSchema = z.object({
   // Seconds between two looks at STATUS_PAGES_FILE for a change (a ConfigMap update swaps the
   // mounted file without a signal); 0 turns the watch off, leaving SIGHUP and /-/reload.
   STATUS_PAGES_WATCH_SECONDS: optional(z.coerce.number().min(0).max(3600)).transform((value) => value ?? 5),
+  // Maintenances drive Alertmanager silences (src/alertmanager/): on when ALERTMANAGER_URL is set.
+  ALERTMANAGER_URL: optional(alertmanagerUrls),
+  ALERTMANAGER_USERNAME: optional(z.string()),
+  ALERTMANAGER_PASSWORD: optional(z.string()),
+  ALERTMANAGER_BEARER_TOKEN: optional(z.string()),
+  MAINTENANCE_SILENCE_MARGIN_SECONDS: optional(
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600),
+  ).transform((value) => value ?? 900),
+  MAINTENANCE_SILENCE_FROM: optional(z.enum(['started', 'scheduled'], { error: 'must be "started" or "scheduled"' })).transform((value) => value ?? 'started'),
 });
+
+/** How the exporter authenticates to Alertmanager; holds secrets, so it is never logged. */
+export type AlertmanagerAuth = { kind: 'none' } | { kind: 'basic'; username: string; password: string } | { kind: 'bearer'; token: string };
+
+export type AlertmanagerConfig = {
+  /** Base URLs of the peers of one Alertmanager cluster. */
+  urls: string[];
+  auth: AlertmanagerAuth;
+  /** MAINTENANCE_SILENCE_MARGIN_SECONDS. */
+  marginSeconds: number;
+  /** MAINTENANCE_SILENCE_FROM. */
+  from: 'started' | 'scheduled';
+};
 
 export type Config = {
   host: string;
@@ -159,6 +226,8 @@ export type Config = {
   learnStatusPages: boolean;
   /** Seconds between two looks at statusPagesFile for a change; 0: no watch. */
   statusPagesWatchSeconds: number;
+  /** With ALERTMANAGER_URL: maintenances silence the alerts of their components. */
+  alertmanager: AlertmanagerConfig | undefined;
 };
 
 export class ConfigError extends Error {
@@ -179,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
     throw new ConfigError('invalid configuration: METRICS_PORT: must differ from PORT (leave it unset to serve /metrics on PORT)');
   }
+  const alertmanager = alertmanagerOf(e);
   return {
     host: e.HOST,
     port: e.PORT,
@@ -212,14 +282,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     statusPagesFile: e.STATUS_PAGES_FILE,
     learnStatusPages: e.LEARN_STATUS_PAGES,
     statusPagesWatchSeconds: e.STATUS_PAGES_WATCH_SECONDS,
+    alertmanager,
   };
+}
+
+function alertmanagerOf(e: z.infer<typeof envSchema>): AlertmanagerConfig | undefined {
+  const basic = e.ALERTMANAGER_USERNAME !== undefined || e.ALERTMANAGER_PASSWORD !== undefined;
+  if (e.ALERTMANAGER_USERNAME === undefined && e.ALERTMANAGER_PASSWORD !== undefined) {
+    throw new ConfigError('invalid configuration: ALERTMANAGER_USERNAME: required with ALERTMANAGER_PASSWORD');
+  }
+  if (basic && e.ALERTMANAGER_BEARER_TOKEN !== undefined) {
+    throw new ConfigError('invalid configuration: ALERTMANAGER_BEARER_TOKEN: set either it or ALERTMANAGER_USERNAME and ALERTMANAGER_PASSWORD, not both');
+  }
+  if (e.ALERTMANAGER_URL === undefined) {
+    if (basic || e.ALERTMANAGER_BEARER_TOKEN !== undefined) {
+      throw new ConfigError('invalid configuration: ALERTMANAGER_URL: required with ALERTMANAGER_USERNAME, ALERTMANAGER_PASSWORD or ALERTMANAGER_BEARER_TOKEN');
+    }
+    return undefined;
+  }
+  const auth: AlertmanagerAuth =
+    e.ALERTMANAGER_USERNAME !== undefined
+      ? { kind: 'basic', username: e.ALERTMANAGER_USERNAME, password: e.ALERTMANAGER_PASSWORD ?? '' }
+      : e.ALERTMANAGER_BEARER_TOKEN !== undefined
+        ? { kind: 'bearer', token: e.ALERTMANAGER_BEARER_TOKEN }
+        : { kind: 'none' };
+  return { urls: e.ALERTMANAGER_URL, auth, marginSeconds: e.MAINTENANCE_SILENCE_MARGIN_SECONDS, from: e.MAINTENANCE_SILENCE_FROM };
 }
 
 /** Every variable the exporter reads (page tokens aside: their names come from STATUS_PAGES_FILE). */
 export const KNOWN_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 /** Prefixes of our variables: another variable that starts with one is most likely a typo of ours. */
-export const VARIABLE_PREFIXES = ['STATUSMATE_', 'WEBHOOK_', 'STATUS_PAGE', 'SQLITE_', 'REDIS_', 'MAX_'] as const;
+export const VARIABLE_PREFIXES = ['STATUSMATE_', 'WEBHOOK_', 'STATUS_PAGE', 'SQLITE_', 'REDIS_', 'MAX_', 'ALERTMANAGER_', 'MAINTENANCE_SILENCE'] as const;
 
 /**
  * Edit distance counting a swap of two neighbouring letters as one edit (optimal string

@@ -1,4 +1,7 @@
+import { AlertmanagerClient } from './alertmanager/client.js';
+import { SilenceReconciler } from './alertmanager/reconciler.js';
 import { createApps, type AppParts, type Apps } from './app.js';
+import type { AlertmanagerConfig } from './config.js';
 import type { State } from './domain/state.js';
 import type { EventSink, StoreHealth } from './ingest/sink.js';
 import type { LiveInventory } from './inventory/live.js';
@@ -18,6 +21,8 @@ export type AssembleOptions = Omit<FoldLoopOptions, 'overlay'> & {
   inventory: LiveInventory;
   /** The availability API's policy and the most days a report spans (LEDGER_RETENTION_DAYS + 1). */
   availability?: AppParts['availability'];
+  /** ALERTMANAGER_URL and the rest: maintenances drive silences. */
+  alertmanager?: AlertmanagerConfig | undefined;
 };
 
 export type Assembled = {
@@ -26,6 +31,7 @@ export type Assembled = {
   sink: EventSink;
   health: StoreHealth;
   fold: FoldLoop;
+  silences: SilenceReconciler | undefined;
   /** Answers every event accepted, writes a last snapshot, closes the store. Call after the servers stopped. */
   close(): Promise<void>;
 };
@@ -54,5 +60,26 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
     },
     { separateMetrics: options.separateMetrics },
   );
-  return { apps, state: fold.state, sink: fold, health: fold, fold, close: () => fold.close() };
+  let silences: SilenceReconciler | undefined;
+  if (options.alertmanager) {
+    const { urls, auth, marginSeconds, from } = options.alertmanager;
+    const client = new AlertmanagerClient({ urls, auth, onRequest: (operation, outcome) => telemetry.alertmanagerRequest(operation, outcome) });
+    silences = new SilenceReconciler({
+      client,
+      state: fold.state,
+      pages: () => inventory.current().pages,
+      silences: { marginSeconds, from },
+      store: options.store,
+      caughtUp: () => fold.ready(),
+      logger,
+    });
+    const reconciler = silences;
+    telemetry.registerSilences(() => reconciler.stats());
+    silences.start();
+  }
+  const close = async () => {
+    await silences?.stop();
+    await fold.close();
+  };
+  return { apps, state: fold.state, sink: fold, health: fold, fold, silences, close };
 }

@@ -111,6 +111,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     build: { version: packageVersion(), revision: config.buildRevision },
     inventory,
     availability: { policy: config.availabilityPolicy, maxDays: config.ledgerRetentionDays + 1 },
+    alertmanager: config.alertmanager,
     // A shared store answers fast or not at all; StatusMate retries a 503.
     ...(config.store === 'redis' ? { answerTimeoutMs: 1_500 } : {}),
   });
@@ -137,6 +138,8 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
       status_pages: state.pages.size,
       tokens: config.webhookTokens.length,
       status_pages_file: config.statusPagesFile,
+      alertmanager: config.alertmanager?.urls,
+      maintenance_silence_from: config.alertmanager?.from,
       status_pages_watch_seconds: config.statusPagesFile !== undefined ? config.statusPagesWatchSeconds : undefined,
       declared_status_pages: inventory.current().pages.length,
       page_tokens: inventory.current().pageTokens.size,
@@ -145,6 +148,9 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     },
     'statusmate-exporter listening',
   );
+  if (config.alertmanager && !inventory.current().pages.some((page) => page.components.some((component) => (component.alertMatchers ?? []).length > 0))) {
+    logger.warn('ALERTMANAGER_URL is set, but no component of STATUS_PAGES_FILE has alert_matchers: no maintenance silences anything until one has');
+  }
   if (!inventory.webhookAccess().tokens.required) {
     logger.warn('WEBHOOK_TOKEN is not set: webhooks are accepted without a token');
   }

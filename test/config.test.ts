@@ -53,7 +53,47 @@ describe('configuration from the environment', () => {
       statusPagesFile: undefined,
       learnStatusPages: false,
       statusPagesWatchSeconds: 5,
+      alertmanager: undefined,
     });
+  });
+
+  it('turns maintenance silences on with ALERTMANAGER_URL: a cluster of http(s) peers, with defaults for the margin and the start', () => {
+    expect(loadConfig({ ALERTMANAGER_URL: ' http://am-0:9093/ , https://am-1.example.com/alertmanager ' }).alertmanager).toEqual({
+      urls: ['http://am-0:9093', 'https://am-1.example.com/alertmanager'],
+      auth: { kind: 'none' },
+      marginSeconds: 900,
+      from: 'started',
+    });
+    expect(
+      loadConfig({ ALERTMANAGER_URL: 'http://am:9093', MAINTENANCE_SILENCE_MARGIN_SECONDS: '0', MAINTENANCE_SILENCE_FROM: 'scheduled' }).alertmanager,
+    ).toMatchObject({
+      marginSeconds: 0,
+      from: 'scheduled',
+    });
+    expect(() => loadConfig({ ALERTMANAGER_URL: 'am:9093' })).toThrow(/ALERTMANAGER_URL/);
+    expect(() => loadConfig({ ALERTMANAGER_URL: ' , ' })).toThrow(/ALERTMANAGER_URL/);
+    expect(() => loadConfig({ ALERTMANAGER_URL: 'http://am:9093', MAINTENANCE_SILENCE_FROM: 'now' })).toThrow(/MAINTENANCE_SILENCE_FROM/);
+    expect(() => loadConfig({ ALERTMANAGER_URL: 'http://am:9093', MAINTENANCE_SILENCE_MARGIN_SECONDS: '-1' })).toThrow(/MAINTENANCE_SILENCE_MARGIN_SECONDS/);
+  });
+
+  it('takes Alertmanager credentials from their own variables, never from the URL, and never echoes them', () => {
+    expect(loadConfig({ ALERTMANAGER_URL: 'http://am:9093', ALERTMANAGER_USERNAME: 'u', ALERTMANAGER_PASSWORD: 'p' }).alertmanager?.auth).toEqual({
+      kind: 'basic',
+      username: 'u',
+      password: 'p',
+    });
+    expect(loadConfig({ ALERTMANAGER_URL: 'http://am:9093', ALERTMANAGER_BEARER_TOKEN: 't' }).alertmanager?.auth).toEqual({ kind: 'bearer', token: 't' });
+    let message = '';
+    try {
+      loadConfig({ ALERTMANAGER_URL: 'http://user:s3cret@am:9093' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/ALERTMANAGER_URL[.0-9]*: must not hold credentials/);
+    expect(message).not.toContain('s3cret');
+    expect(() => loadConfig({ ALERTMANAGER_URL: 'http://am:9093', ALERTMANAGER_PASSWORD: 'p' })).toThrow(/ALERTMANAGER_USERNAME: required/);
+    expect(() => loadConfig({ ALERTMANAGER_URL: 'http://am', ALERTMANAGER_USERNAME: 'u', ALERTMANAGER_BEARER_TOKEN: 't' })).toThrow(/not both/);
+    expect(() => loadConfig({ ALERTMANAGER_BEARER_TOKEN: 't' })).toThrow(/ALERTMANAGER_URL: required/);
   });
 
   it('reads the size bounds, and passes them to the reducer', () => {

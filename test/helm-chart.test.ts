@@ -1,3 +1,4 @@
+import { formatAlertMatcher } from '../src/domain/alert-matchers.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -285,6 +286,41 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart rendered with its 
   });
 });
 
+describe.skipIf(helmTool.skipReason !== undefined)('maintenance silences in Alertmanager', () => {
+  it('are off by default: no ALERTMANAGER_ variable', () => {
+    const env = exporterContainer(onlyOfKind(renderObjects(helm).objects, 'Deployment')).env ?? [];
+    expect(env.filter((e) => e.name.startsWith('ALERTMANAGER_') || e.name.startsWith('MAINTENANCE_SILENCE'))).toEqual([]);
+  });
+
+  it('pass the cluster as one ALERTMANAGER_URL, and the credentials only through secretKeyRefs to the named Secret', () => {
+    const deployment = onlyOfKind(
+      renderObjects(helm, {
+        set: {
+          'alertmanager.urls': '{http://am-0.monitoring:9093,http://am-1.monitoring:9093}',
+          'alertmanager.silenceFrom': 'scheduled',
+          'alertmanager.existingSecret': 'am-auth',
+          'alertmanager.usernameKey': 'user',
+          'alertmanager.passwordKey': 'password',
+        },
+      }).objects,
+      'Deployment',
+    );
+    expect(envOf(deployment, 'ALERTMANAGER_URL')?.value).toBe('http://am-0.monitoring:9093,http://am-1.monitoring:9093');
+    expect(envOf(deployment, 'MAINTENANCE_SILENCE_MARGIN_SECONDS')?.value).toBe('900');
+    expect(envOf(deployment, 'MAINTENANCE_SILENCE_FROM')?.value).toBe('scheduled');
+    expect(envOf(deployment, 'ALERTMANAGER_USERNAME')?.valueFrom?.secretKeyRef).toEqual({ name: 'am-auth', key: 'user' });
+    expect(envOf(deployment, 'ALERTMANAGER_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: 'am-auth', key: 'password' });
+    expect(envOf(deployment, 'ALERTMANAGER_BEARER_TOKEN')).toBeUndefined();
+  });
+
+  it('refuse a credential key without the Secret that holds it, and a URL with credentials in it', () => {
+    const noSecret = renderChart(helm, { set: { 'alertmanager.urls': '{http://am:9093}', 'alertmanager.bearerTokenKey': 'token' } });
+    expect(noSecret.ok).toBe(false);
+    if (!noSecret.ok) expect(noSecret.stderr).toContain('alertmanager.existingSecret is required');
+    expect(renderChart(helm, { set: { 'alertmanager.urls': '{http://user:pass@am:9093}' } }).ok).toBe(false);
+  });
+});
+
 describe.skipIf(helmTool.skipReason !== undefined)('the webhook token', () => {
   const token = `tok-${randomBytes(12).toString('hex')}`;
   const forms = [token, Buffer.from(token).toString('base64')];
@@ -368,6 +404,8 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with status pages 
       ['payments', 'ACME Payments status', ['Card processing']],
     ]);
     expect(inventory.pageTokens.get('acme')).toEqual(['acme-token']);
+    // The alerts a component explains, which its maintenances silence.
+    expect(inventory.pages[0]?.components[0]?.alertMatchers?.map(formatAlertMatcher)).toEqual(['service="api"', 'env=~"prod|canary"']);
   });
 
   it('mounts the ConfigMap read-only as a directory (no subPath, so updates arrive) and points STATUS_PAGES_FILE into it', () => {

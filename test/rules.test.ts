@@ -205,6 +205,7 @@ describe('rules file', () => {
         'StatusMateIncidentLongRunning',
         'StatusMateMaintenanceNotStarted',
         'StatusMateMaintenanceOverrunning',
+        'StatusMateMaintenanceSilencesMissing',
         'StatusMateStatusPagesFileInvalid',
         'StatusMateStoreDown',
         'StatusMateStoreFoldLagging',

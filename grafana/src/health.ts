@@ -204,6 +204,26 @@ export function healthDashboard(): Dashboard {
         .withTarget(query('B', `increase(${METRIC.storeSnapshotFailures}{${JOB}}[$__rate_interval])`, { legend: '{{instance}} failures' })),
     )
 
+    .withRow(new RowBuilder('Maintenance silences'))
+    .withPanel(
+      timeseries(
+        'Silences',
+        'Silences that maintenances should hold in Alertmanager (desired), and of those the ones it holds (active), the ones missing (failed: alert StatusMateMaintenanceSilencesMissing) and the ones an operator expired by hand (overridden), as each replica last saw them. Only with ALERTMANAGER_URL.',
+        'short',
+        12,
+      ).withTarget(query('A', `${METRIC.maintenanceSilences}{${JOB}}`, { legend: '{{instance}} {{state}}' })),
+    )
+    .withPanel(
+      timeseries(
+        'Alertmanager requests',
+        'Requests to Alertmanager per second, by operation and outcome, over the replicas; only the replica holding the lease creates, updates and expires silences.',
+        'reqps',
+        12,
+      ).withTarget(
+        query('A', `sum by (operation, outcome) (rate(${METRIC.alertmanagerRequests}{${JOB}}[$__rate_interval]))`, { legend: '{{operation}} {{outcome}}' }),
+      ),
+    )
+
     .withRow(new RowBuilder('Process'))
     .withPanel(
       timeseries('Memory', 'Resident memory and V8 heap in use, per replica.', 'bytes', 8)

@@ -48,6 +48,10 @@ export const METRIC = {
   statusPageInfo: 'statusmate_status_page_info',
   configReloadSuccessful: 'statusmate_config_last_reload_successful',
   configReloadSuccessTime: 'statusmate_config_last_reload_success_timestamp_seconds',
+
+  alertmanagerRequests: 'statusmate_alertmanager_requests_total',
+  maintenanceSilences: 'statusmate_maintenance_silences',
+  maintenanceSilencesLeader: 'statusmate_maintenance_silences_leader',
 } as const;
 
 /**
@@ -73,6 +77,9 @@ export const PROCESS_FAMILIES: readonly string[] = [
   METRIC.buildInfo,
   METRIC.configReloadSuccessful,
   METRIC.configReloadSuccessTime,
+  METRIC.alertmanagerRequests,
+  METRIC.maintenanceSilences,
+  METRIC.maintenanceSilencesLeader,
 ];
 
 /**
@@ -110,6 +117,7 @@ export const LABEL = {
   nodejsVersion: 'nodejs_version',
   limit: 'limit',
   reason: 'reason',
+  operation: 'operation',
 } as const;
 
 export { DURATION_BUCKETS } from '../domain/buckets.js';
@@ -138,3 +146,6 @@ export const PAGE_CONFLICT_REASONS = ['several_pages', 'other_page', 'unknown_pa
 export type PageConflictReason = (typeof PAGE_CONFLICT_REASONS)[number];
 
 export const MAINTENANCE_STATES = ['scheduled', 'in_progress'] as const;
+
+/** The `state` label of statusmate_maintenance_silences (see SilenceStats). */
+export const SILENCE_STATES = ['desired', 'active', 'failed', 'overridden'] as const;

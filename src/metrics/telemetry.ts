@@ -1,6 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LIMIT_NAMES, type LimitName } from '../domain/reducer.js';
 import type { StoreHealth } from '../ingest/sink.js';
+import { ALERTMANAGER_OPERATIONS, ALERTMANAGER_OUTCOMES, type AlertmanagerOperation, type AlertmanagerOutcome } from '../alertmanager/client.js';
+import type { SilenceStats } from '../alertmanager/reconciler.js';
 import type { FoldStats } from '../log/fold-loop.js';
 import { familyHeader, labelPairs, sample } from './exposition.js';
 import {
@@ -9,6 +11,7 @@ import {
   OUTCOMES,
   PAGE_CONFLICT_REASONS,
   REQUEST_DURATION_BUCKETS,
+  SILENCE_STATES,
   WEBHOOK_TYPE_LABELS,
   type Outcome,
   type PageConflictReason,
@@ -141,6 +144,42 @@ export class Telemetry {
     gauge(METRIC.storeSnapshotBytes, 'Size of the newest snapshot this process wrote or loaded, in bytes.', (s) => s.snapshotBytes);
     counter(METRIC.storeSnapshotFailures, 'Snapshots this process failed to write.', (s) => s.snapshotFailures);
     counter(METRIC.storeReconnects, 'Times the connection to the store was re-established (Redis).', (s) => s.reconnects);
+  }
+
+  private alertmanagerRequests: Counter | undefined;
+
+  /** The maintenance silences' families, with ALERTMANAGER_URL: what this process asked and saw. */
+  registerSilences(stats: () => SilenceStats): void {
+    const registers = [this.registry];
+    this.alertmanagerRequests = new Counter({
+      name: METRIC.alertmanagerRequests,
+      help: 'Requests this process sent to Alertmanager about maintenance silences, by operation (list, create, update, expire) and outcome (ok, refused, error).',
+      labelNames: [LABEL.operation, LABEL.outcome],
+      registers,
+    });
+    for (const operation of ALERTMANAGER_OPERATIONS) for (const outcome of ALERTMANAGER_OUTCOMES) this.alertmanagerRequests.inc({ operation, outcome }, 0);
+    new Gauge({
+      name: METRIC.maintenanceSilences,
+      help: 'Maintenance silences as this process last saw them: desired (should exist now), active (Alertmanager holds them), failed (missing), overridden (expired by hand, left so).',
+      labelNames: [LABEL.state],
+      registers,
+      collect() {
+        const now = stats();
+        for (const state of SILENCE_STATES) this.set({ state }, now[state]);
+      },
+    });
+    new Gauge({
+      name: METRIC.maintenanceSilencesLeader,
+      help: 'Whether this process holds the lease that makes it the one writing maintenance silences (1) or not (0).',
+      registers,
+      collect() {
+        this.set(stats().leader ? 1 : 0);
+      },
+    });
+  }
+
+  alertmanagerRequest(operation: AlertmanagerOperation, outcome: AlertmanagerOutcome): void {
+    this.alertmanagerRequests?.inc({ [LABEL.operation]: operation, [LABEL.outcome]: outcome });
   }
 
   webhook(type: WebhookTypeLabel, outcome: Outcome, seconds: number, retry: boolean): void {

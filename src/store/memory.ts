@@ -74,6 +74,15 @@ export class MemoryLog implements LogStore {
     return this.closed ? Promise.reject(new StoreError('memory store is closed')) : Promise.resolve();
   }
 
+  /** Memory is this process's alone: it holds every lease. */
+  lease(): Promise<boolean> {
+    return this.closed ? Promise.reject(new StoreError('memory store is closed')) : Promise.resolve(true);
+  }
+
+  releaseLease(): Promise<void> {
+    return Promise.resolve();
+  }
+
   connected(): boolean {
     return !this.closed;
   }

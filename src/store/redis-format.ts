@@ -7,8 +7,9 @@
 // - `<tag>epoch`: a random id written with the log. A replica remembers the epoch it folded; a
 //   different or missing one means the log was flushed or replaced under it.
 // - `<tag>probe`: rewritten by readiness checks, to prove Redis takes writes.
+// - `<tag>lease:<name>` (`lease` is the prefix): the id of the replica holding a lease, expiring with it (PX).
 
-export type RedisKeys = { log: string; snapshot: string; trimmed: string; epoch: string; probe: string };
+export type RedisKeys = { log: string; snapshot: string; trimmed: string; epoch: string; probe: string; lease: string };
 
 /**
  * The keys under a prefix. They share one hash tag, so that a Redis Cluster keeps them in one
@@ -17,7 +18,14 @@ export type RedisKeys = { log: string; snapshot: string; trimmed: string; epoch:
  */
 export function redisKeys(prefix: string): RedisKeys {
   const tag = /\{[^}]+\}/.test(prefix) ? prefix : `{${prefix.replace(/:+$/, '')}}:`;
-  return { log: `${tag}log`, snapshot: `${tag}snapshot`, trimmed: `${tag}trimmed`, epoch: `${tag}epoch`, probe: `${tag}probe` };
+  return {
+    log: `${tag}log`,
+    snapshot: `${tag}snapshot`,
+    trimmed: `${tag}trimmed`,
+    epoch: `${tag}epoch`,
+    probe: `${tag}probe`,
+    lease: `${tag}lease:`,
+  };
 }
 
 /** The millisecond time of a stream id, in seconds. */

@@ -63,6 +63,22 @@ end
 return 1
 `;
 
+/** Takes the lease when free, renews it when the holder's own: 1; another holder's: 0. */
+const LEASE_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+`;
+
+/** Deletes the lease only if the holder's own. */
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 // Redis replies are a boundary: read through schemas, never cast.
 const entryReply = z.tuple([z.string(), z.array(z.string())]);
 const xreadReply = z.array(z.tuple([z.string(), z.array(entryReply)])).nullable();
@@ -269,6 +285,15 @@ export class RedisStore implements LogStore {
 
   async probe(): Promise<void> {
     await this.writer.sendCommand(['SET', this.keys.probe, String(Date.now())]);
+  }
+
+  async lease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const reply = await this.writer.sendCommand(['EVAL', LEASE_SCRIPT, '1', `${this.keys.lease}${name}`, holder, String(Math.max(1, Math.round(ttlMs)))]);
+    return integerReply.parse(reply) === 1;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.writer.sendCommand(['EVAL', RELEASE_SCRIPT, '1', `${this.keys.lease}${name}`, holder]);
   }
 
   connected(): boolean {

@@ -204,6 +204,15 @@ export class SqliteLog implements LogStore {
     await this.request<'probe'>({ op: 'probe' });
   }
 
+  /** The file's exclusive lock makes this process its only user: it holds every lease. */
+  lease(): Promise<boolean> {
+    return this.closed ? Promise.reject(new StoreError('the SQLite store is closed')) : Promise.resolve(true);
+  }
+
+  releaseLease(): Promise<void> {
+    return Promise.resolve();
+  }
+
   connected(): boolean {
     return !this.closed;
   }

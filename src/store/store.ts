@@ -92,6 +92,17 @@ export interface LogStore {
    */
   probe(): Promise<void>;
 
+  /**
+   * Takes or renews the lease `name` for `holder` for `ttlMs`: true when `holder` holds it now
+   * (it did, or nobody did), false when another holder's lease has not run out. The processes
+   * sharing a store elect one doer of a task with it (the Alertmanager silences). A store that has
+   * one writer (memory, SQLite's exclusive lock) answers true: its process is the only one.
+   */
+  lease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+
+  /** Gives the lease up, if `holder` holds it, so that another process need not wait for it to run out. */
+  releaseLease(name: string, holder: string): Promise<void>;
+
   /** Whether the connection is up (false while a network store reconnects). Cheap; no I/O. */
   connected(): boolean;
 

@@ -18,6 +18,7 @@ describe('the log formats', () => {
       trimmed: '{statusmate}:trimmed',
       epoch: '{statusmate}:epoch',
       probe: '{statusmate}:probe',
+      lease: '{statusmate}:lease:',
     });
     expect(redisKeys('team-a:statusmate:').log).toBe('{team-a:statusmate}:log');
     expect(redisKeys('{shared}:sm:').log).toBe('{shared}:sm:log');

@@ -13,6 +13,8 @@ import { redisStore, redisTool, startRedis, type RedisServer } from '../support/
 type Kind = {
   name: string;
   durable: boolean;
+  /** Whether several processes may share the medium (and so contend for a lease). */
+  shared: boolean;
   skip?: string | undefined;
   /** A fresh medium (file, Redis key prefix); `open` then opens apps on it. */
   medium(): (options?: TestAppOptions) => Promise<TestApp>;
@@ -22,10 +24,11 @@ let redis: RedisServer | undefined;
 let prefixes = 0;
 
 const KINDS: Kind[] = [
-  { name: 'memory', durable: false, medium: () => (options) => makeApp({ ...options, store: new MemoryLog() }) },
+  { name: 'memory', durable: false, shared: false, medium: () => (options) => makeApp({ ...options, store: new MemoryLog() }) },
   {
     name: 'SQLite',
     durable: true,
+    shared: false,
     medium: () => {
       const path = join(tempDir(), 'contract.db');
       return (options) => makeApp({ ...options, store: new SqliteLog({ path, synchronous: 'normal' }) });
@@ -34,6 +37,7 @@ const KINDS: Kind[] = [
   {
     name: 'Redis',
     durable: true,
+    shared: true,
     skip: redisTool.skipReason,
     medium: () => {
       const keyPrefix = `contract${prefixes++}:`;
@@ -99,6 +103,29 @@ describe.each(KINDS)('the store contract: $name', (kind) => {
     await app.close();
     expect(statuses).toEqual(Array.from({ length: 20 }, () => 200));
   });
+
+  it.skipIf(kind.skip !== undefined)(
+    'leases: the holder renews its own; while it holds it, no other process sharing the store takes it; released or run out, another does',
+    async () => {
+      const medium = kind.medium();
+      const first = await open(medium);
+      expect(await first.store.lease('silences', 'replica-a', 300)).toBe(true);
+      expect(await first.store.lease('silences', 'replica-a', 300)).toBe(true);
+      // A single-writer store has no other process to share it with: its one process holds every lease.
+      if (!kind.shared) return;
+      const second = await open(medium);
+      expect(await second.store.lease('silences', 'replica-b', 300)).toBe(false);
+      expect(await second.store.lease('other-task', 'replica-b', 300)).toBe(true);
+      await second.store.releaseLease('silences', 'replica-b'); // not its own: no effect
+      expect(await second.store.lease('silences', 'replica-b', 300)).toBe(false);
+      await first.store.releaseLease('silences', 'replica-a');
+      expect(await second.store.lease('silences', 'replica-b', 300)).toBe(true);
+      expect(await first.store.lease('silences', 'replica-a', 300)).toBe(false);
+      // replica-b dies without releasing: its lease runs out.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(await first.store.lease('silences', 'replica-a', 300)).toBe(true);
+    },
+  );
 
   // Only for the durable stores: the memory store has nothing to restart on (defined, not skipped).
   const itDurable = kind.durable ? it.skipIf(kind.skip !== undefined) : undefined;

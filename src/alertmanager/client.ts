@@ -1,0 +1,176 @@
+import { z } from 'zod';
+import type { AlertmanagerAuth } from '../config.js';
+import { keyOfComment, SILENCE_CREATED_BY, type DesiredSilence, type ObservedSilence } from '../domain/silences.js';
+
+// Alertmanager's API v2, as far as silences go: list, create or update (POST /api/v2/silences,
+// with an id to update), expire (DELETE /api/v2/silence/{id}). One client per cluster: it reads
+// from every peer (a peer that has not heard a silence by gossip yet still counts one that
+// has) and writes to the first peer that takes the write. Node's fetch; no dependency.
+
+export const ALERTMANAGER_OPERATIONS = ['list', 'create', 'update', 'expire'] as const;
+export type AlertmanagerOperation = (typeof ALERTMANAGER_OPERATIONS)[number];
+/** `ok`: 2xx; `refused`: 4xx (a request Alertmanager will not take); `error`: 5xx, timeouts, no connection. */
+export const ALERTMANAGER_OUTCOMES = ['ok', 'refused', 'error'] as const;
+export type AlertmanagerOutcome = (typeof ALERTMANAGER_OUTCOMES)[number];
+
+export class AlertmanagerError extends Error {
+  override name = 'AlertmanagerError';
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+const silenceSchema = z
+  .object({
+    id: z.string(),
+    createdBy: z.string(),
+    comment: z.string(),
+    startsAt: z.string(),
+    endsAt: z.string(),
+    updatedAt: z.string(),
+    status: z.object({ state: z.enum(['active', 'pending', 'expired']) }).loose(),
+    matchers: z.array(z.object({ name: z.string(), value: z.string(), isRegex: z.boolean(), isEqual: z.boolean().default(true) }).loose()),
+  })
+  .loose();
+const listSchema = z.array(z.unknown());
+const postSchema = z.object({ silenceID: z.string() }).loose();
+
+export type AlertmanagerClientOptions = {
+  urls: readonly string[];
+  auth: AlertmanagerAuth;
+  /** Called once per request, with its outcome: statusmate_alertmanager_requests_total. */
+  onRequest?: (operation: AlertmanagerOperation, outcome: AlertmanagerOutcome) => void;
+  timeoutMs?: number;
+};
+
+const seconds = (iso: string) => Date.parse(iso) / 1000;
+const iso = (unixSeconds: number) => new Date(Math.round(unixSeconds * 1000)).toISOString();
+
+export class AlertmanagerClient {
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: AlertmanagerClientOptions) {
+    this.timeoutMs = options.timeoutMs ?? 5_000;
+    const { auth } = options;
+    this.headers = { accept: 'application/json' };
+    if (auth.kind === 'basic') this.headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+    if (auth.kind === 'bearer') this.headers.authorization = `Bearer ${auth.token}`;
+  }
+
+  private async request(operation: AlertmanagerOperation, base: string, method: string, path: string, body?: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        method,
+        headers: body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: 'error',
+      });
+    } catch (error) {
+      this.options.onRequest?.(operation, 'error');
+      const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+      throw new AlertmanagerError(`${method} ${base}${path}: ${cause}`, undefined);
+    }
+    const text = await response.text().catch(() => '');
+    if (!response.ok) {
+      this.options.onRequest?.(operation, response.status >= 400 && response.status < 500 ? 'refused' : 'error');
+      throw new AlertmanagerError(`${method} ${base}${path}: ${response.status} ${text.slice(0, 300).trim()}`, response.status);
+    }
+    this.options.onRequest?.(operation, 'ok');
+    if (text === '') return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new AlertmanagerError(`${method} ${base}${path}: the answer is not JSON`, response.status);
+    }
+  }
+
+  /**
+   * The exporter's silences (createdBy and a marker in the comment), from every peer that answers,
+   * one per id (the most recently updated copy); rejects only when no peer answers.
+   */
+  async listSilences(): Promise<ObservedSilence[]> {
+    const answers = await Promise.allSettled(this.options.urls.map((base) => this.request('list', base, 'GET', '/api/v2/silences')));
+    const byId = new Map<string, ObservedSilence>();
+    let answered = 0;
+    let failure: unknown;
+    for (const answer of answers) {
+      if (answer.status === 'rejected') {
+        failure = answer.reason;
+        continue;
+      }
+      answered += 1;
+      for (const item of listSchema.parse(answer.value)) {
+        const parsed = silenceSchema.safeParse(item);
+        if (!parsed.success || parsed.data.createdBy !== SILENCE_CREATED_BY) continue;
+        const key = keyOfComment(parsed.data.comment);
+        if (key === undefined) continue;
+        const silence: ObservedSilence = {
+          id: parsed.data.id,
+          key,
+          matchers: parsed.data.matchers.map(({ name, value, isRegex, isEqual }) => ({ name, value, isRegex, isEqual })),
+          startsAt: seconds(parsed.data.startsAt),
+          endsAt: seconds(parsed.data.endsAt),
+          updatedAt: seconds(parsed.data.updatedAt),
+          state: parsed.data.status.state,
+        };
+        const known = byId.get(silence.id);
+        if (!known || known.updatedAt < silence.updatedAt) byId.set(silence.id, silence);
+      }
+    }
+    if (answered === 0) throw failure instanceof Error ? failure : new AlertmanagerError('no Alertmanager answered', undefined);
+    return [...byId.values()];
+  }
+
+  /** Tries each peer in turn until one takes the write; rejects with the last refusal. */
+  private async write<T>(attempt: (base: string) => Promise<T>): Promise<T> {
+    let last: unknown;
+    for (const base of this.options.urls) {
+      try {
+        return await attempt(base);
+      } catch (error) {
+        last = error;
+      }
+    }
+    throw last instanceof Error ? last : new AlertmanagerError('no Alertmanager took the write', undefined);
+  }
+
+  private body(desired: DesiredSilence, startsAt: number, id?: string) {
+    return {
+      ...(id === undefined ? {} : { id }),
+      matchers: desired.matchers.map(({ name, value, isRegex, isEqual }) => ({ name, value, isRegex, isEqual })),
+      startsAt: iso(startsAt),
+      endsAt: iso(desired.endsAt),
+      createdBy: SILENCE_CREATED_BY,
+      comment: desired.comment,
+    };
+  }
+
+  /** Creates the silence; resolves with its id. */
+  create(desired: DesiredSilence): Promise<string> {
+    return this.write(
+      async (base) => postSchema.parse(await this.request('create', base, 'POST', '/api/v2/silences', this.body(desired, desired.startsAt))).silenceID,
+    );
+  }
+
+  /**
+   * Updates silence `id` (its start kept: Alertmanager updates an active silence in place only
+   * then; new matchers make it expire the old and answer a new id). A peer that has not heard of
+   * the silence yet answers 404: the next peer is asked.
+   */
+  update(id: string, desired: DesiredSilence, startsAt: number): Promise<string> {
+    return this.write(
+      async (base) => postSchema.parse(await this.request('update', base, 'POST', '/api/v2/silences', this.body(desired, startsAt, id))).silenceID,
+    );
+  }
+
+  /** Expires silence `id`. */
+  async expire(id: string): Promise<void> {
+    await this.write((base) => this.request('expire', base, 'DELETE', `/api/v2/silence/${encodeURIComponent(id)}`));
+  }
+}

@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto';
+import type { DeclaredPage } from '../domain/inventory.js';
+import {
+  desiredFingerprint,
+  desiredSilences,
+  planReconcile,
+  statusPageOfKey,
+  type DesiredSilence,
+  type ReconcileAction,
+  type SilenceOptions,
+} from '../domain/silences.js';
+import type { State } from '../domain/state.js';
+import type { Logger } from '../logger.js';
+import type { LogStore } from '../store/store.js';
+import type { AlertmanagerClient } from './client.js';
+
+/** The store lease that elects the one replica that writes silences. */
+export const SILENCE_LEASE = 'alertmanager-silences';
+
+/** Failed reconciles in a row after which the holder gives the lease up. */
+const STAND_DOWN_AFTER_FAILURES = 3;
+
+export type SilenceStats = {
+  /** Silences that should exist now. */
+  desired: number;
+  /** Of those, the ones Alertmanager holds (active or pending), as of the last look. */
+  active: number;
+  /** Of those, the ones missing: not created yet, or Alertmanager could not be read or refused them. */
+  failed: number;
+  /** Of those, the ones an operator expired by hand: left expired. */
+  overridden: number;
+  /** Whether this process holds the lease, and so writes. */
+  leader: boolean;
+};
+
+export type SilenceReconcilerOptions = {
+  client: AlertmanagerClient;
+  /** The folded state (the fold loop's, replaced in place on reloads). */
+  state: State;
+  /** The declared status pages in force (their alert_matchers). */
+  pages: () => readonly DeclaredPage[];
+  silences: SilenceOptions;
+  /** The lease's keeper (the log store). */
+  store: Pick<LogStore, 'lease' | 'releaseLease'>;
+  /** Whether the fold has reached the end of the log: a state behind it must not expire what it has not folded yet. */
+  caughtUp: () => Promise<boolean>;
+  logger: Logger;
+  /** Between two reconciles when nothing changes. */
+  intervalMs?: number;
+  /** How often the desired silences are compared with the last reconciled ones. */
+  watchMs?: number;
+  leaseTtlMs?: number;
+  now?: () => number;
+};
+
+/**
+ * Makes Alertmanager's silences the desired ones: a loop that recomputes the desired silences
+ * every `watchMs` (cheap: the unfinished maintenances only) and reconciles at once when they
+ * changed (a maintenance started or finished, a reload changed the matchers), and every
+ * `intervalMs` anyway (extensions; an Alertmanager that lost its silences). Scrapes never run it.
+ *
+ * Several replicas: every replica reads Alertmanager and reports what it sees; only the holder of
+ * the store's lease writes. The plan is deterministic, so a second writer (a lease that ran out
+ * under a paused holder) makes the same decisions, and any duplicate that a race left is
+ * collapsed by the next reconcile. Failures back off exponentially (up to 10 s) and touch nothing
+ * else: webhooks never wait for Alertmanager.
+ */
+export class SilenceReconciler {
+  private readonly holder = `${process.pid}-${randomBytes(6).toString('base64url')}`;
+  private readonly intervalMs: number;
+  private readonly watchMs: number;
+  private readonly leaseTtlMs: number;
+  private readonly now: () => number;
+  private stopped = false;
+  private loop: Promise<void> = Promise.resolve();
+  private wake: (() => void) | undefined;
+  private lastFingerprint: string | undefined;
+  private nextAt = 0;
+  /** Until when a change waits too: the fold was behind at the last attempt. */
+  private holdUntil = 0;
+  private failures = 0;
+  private lastError: string | undefined;
+  private leader = false;
+  private view = { desired: 0, active: 0, failed: 0, overridden: 0 };
+
+  constructor(private readonly options: SilenceReconcilerOptions) {
+    this.intervalMs = options.intervalMs ?? 5_000;
+    this.watchMs = options.watchMs ?? 250;
+    this.leaseTtlMs = options.leaseTtlMs ?? 15_000;
+    this.now = options.now ?? (() => Date.now() / 1000);
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  /** Stops the loop and gives the lease up, so another replica takes over at once. */
+  async stop(): Promise<void> {
+    if (this.stopped) return this.loop;
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+    if (this.leader) {
+      this.leader = false;
+      await this.options.store.releaseLease(SILENCE_LEASE, this.holder).catch(() => undefined);
+    }
+  }
+
+  /** As of the last look at Alertmanager: desired = active + failed + overridden. */
+  stats(): SilenceStats {
+    return { ...this.view, leader: this.leader };
+  }
+
+  private desired(): DesiredSilence[] {
+    return desiredSilences(this.options.state, this.options.pages(), this.now(), this.options.silences);
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const fingerprint = desiredFingerprint(this.desired());
+      const now = Date.now();
+      if (now >= this.nextAt || (fingerprint !== this.lastFingerprint && this.failures === 0 && now >= this.holdUntil)) {
+        try {
+          if (await this.reconcile()) this.lastFingerprint = fingerprint;
+        } catch (error) {
+          this.failed(error);
+        }
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, this.watchMs).unref();
+      });
+    }
+  }
+
+  private isStopped(): boolean {
+    return this.stopped;
+  }
+
+  private failed(error: unknown): void {
+    this.failures += 1;
+    const message = error instanceof Error ? error.message : String(error);
+    // Once per distinct cause, not once per retry.
+    if (message !== this.lastError)
+      this.options.logger.warn({ err: message, retries: this.failures }, 'reconciling Alertmanager silences failed; retrying with back-off');
+    this.lastError = message;
+    const backoff = Math.min(10_000, 500 * 2 ** Math.min(this.failures, 10));
+    this.nextAt = Date.now() + backoff * (0.8 + Math.random() * 0.4);
+    // A holder that keeps failing (cut off from Alertmanager while the other replicas may reach
+    // it) gives the lease up: a replica that looks before its back-off ends takes over. Alone,
+    // it takes the lease back at its next attempt.
+    if (this.leader && this.failures >= STAND_DOWN_AFTER_FAILURES) {
+      this.leader = false;
+      void this.options.store.releaseLease(SILENCE_LEASE, this.holder).catch(() => undefined);
+    }
+  }
+
+  /** One reconcile; true when it saw Alertmanager and did all it had to. */
+  private async reconcile(): Promise<boolean> {
+    // A replica whose fold is behind would expire silences of a maintenance it has not seen start.
+    if (!(await this.options.caughtUp())) {
+      this.nextAt = this.holdUntil = Date.now() + 1_000;
+      return false;
+    }
+    this.leader = await this.options.store.lease(SILENCE_LEASE, this.holder, this.leaseTtlMs).catch((error: unknown) => {
+      this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'the silences lease could not be taken or renewed');
+      return false;
+    });
+    if (this.stopped) return false;
+    const desired = this.desired();
+    let observed;
+    try {
+      observed = await this.options.client.listSilences();
+    } catch (error) {
+      this.view = { desired: desired.length, active: 0, failed: desired.length, overridden: 0 };
+      throw error;
+    }
+    const pages = new Set([...this.options.state.pages.keys(), ...this.options.pages().map((page) => page.id)]);
+    const plan = planReconcile(desired, observed, (key) => pages.has(statusPageOfKey(key)));
+    const present = new Set(plan.present);
+    let firstError: Error | undefined;
+    if (this.leader) {
+      for (const action of plan.actions) {
+        // Read through a call: TypeScript keeps the narrowing of `stopped` across the awaits otherwise.
+        if (this.isStopped()) break;
+        try {
+          await this.apply(action);
+          if (action.kind === 'create') present.add(action.desired.key);
+        } catch (error) {
+          firstError ??= error instanceof Error ? error : new Error(String(error));
+        }
+      }
+    }
+    const overridden = plan.overridden.length;
+    this.view = { desired: desired.length, active: present.size, failed: desired.length - present.size - overridden, overridden };
+    if (firstError !== undefined) throw firstError;
+    if (this.failures > 0) this.options.logger.info({ silences: present.size }, 'Alertmanager silences reconciled again');
+    this.failures = 0;
+    this.lastError = undefined;
+    this.nextAt = Date.now() + this.intervalMs;
+    return true;
+  }
+
+  private async apply(action: ReconcileAction): Promise<void> {
+    const { client, logger } = this.options;
+    if (action.kind === 'create') {
+      const id = await client.create(action.desired);
+      logger.info(
+        { silence: id, maintenance_uuid: action.desired.maintenanceUuid, component_uuid: action.desired.componentUuid, status_page: action.desired.statusPage },
+        'created a maintenance silence',
+      );
+    } else if (action.kind === 'update') {
+      const id = await client.update(action.id, action.desired, action.startsAt);
+      logger.info({ silence: id, was: action.id, ends_at: new Date(action.desired.endsAt * 1000).toISOString() }, 'updated a maintenance silence');
+    } else {
+      await client.expire(action.id);
+      logger.info({ silence: action.id, key: action.key, reason: action.reason }, 'expired a maintenance silence');
+    }
+  }
+}

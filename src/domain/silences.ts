@@ -1,0 +1,253 @@
+import type { AlertMatcher } from './alert-matchers.js';
+import { formatAlertMatcher, matchesEmpty } from './alert-matchers.js';
+import type { DeclaredPage } from './inventory.js';
+import type { MaintenanceRecord, State } from './state.js';
+
+// Maintenances become Alertmanager silences: which silences should exist now (desiredSilences),
+// how a silence is recognised as the exporter's (its marker), and what a reconcile must do to
+// make Alertmanager's silences the desired ones (planReconcile). Pure: no I/O, no clock.
+
+/** The `createdBy` of every silence the exporter makes. */
+export const SILENCE_CREATED_BY = 'statusmate-exporter';
+
+/**
+ * While a maintenance runs, its silences end at least this far ahead of now (plus the margin):
+ * past its scheduled end, they are extended by this much at a time. A silence whose exporter
+ * died ends by itself within RUNWAY + margin of the last extension.
+ */
+export const SILENCE_RUNWAY_SECONDS = 600;
+
+export type SilenceFrom = 'started' | 'scheduled';
+
+export type SilenceOptions = {
+  /** MAINTENANCE_SILENCE_MARGIN_SECONDS: added to the end of every silence. */
+  marginSeconds: number;
+  /** MAINTENANCE_SILENCE_FROM: `started` (maintenance_started) or `scheduled` (its scheduled start). */
+  from: SilenceFrom;
+};
+
+/** One silence that should exist: for one maintenance and one of its components with matchers. */
+export type DesiredSilence = {
+  /** `<status page>/<maintenance uuid>/<component uuid>`, percent-encoded parts: its identity. */
+  key: string;
+  statusPage: string;
+  maintenanceUuid: string;
+  componentUuid: string;
+  title: string;
+  matchers: readonly AlertMatcher[];
+  /** Unix seconds. */
+  startsAt: number;
+  /** Unix seconds; always after `now`. */
+  endsAt: number;
+  /** The maintenance's scheduled end, or null: what moves the end other than the clock. */
+  scheduledEnd: number | null;
+  comment: string;
+};
+
+export function silenceKey(statusPage: string, maintenanceUuid: string, componentUuid: string): string {
+  return [statusPage, maintenanceUuid, componentUuid].map(encodeURIComponent).join('/');
+}
+
+const MARKER = /\[statusmate-exporter silence ([^\s\]]+)\]\s*$/;
+
+/** The comment of a silence: readable, ending with the marker that names its key. */
+export function silenceComment(title: string, statusPage: string, key: string): string {
+  const shortTitle = title.length > 200 ? `${title.slice(0, 199)}…` : title;
+  return `Maintenance "${shortTitle}" on status page ${statusPage} [statusmate-exporter silence ${key}]`;
+}
+
+/** The key in a silence's comment, or undefined when the comment carries no marker of ours. */
+export function keyOfComment(comment: string): string | undefined {
+  const found = MARKER.exec(comment);
+  if (!found) return undefined;
+  const key = found[1] as string;
+  const parts = key.split('/');
+  if (parts.length !== 3) return undefined;
+  try {
+    parts.forEach((part) => decodeURIComponent(part));
+  } catch {
+    return undefined;
+  }
+  return key;
+}
+
+/** The status page part of a key. */
+export function statusPageOfKey(key: string): string {
+  return decodeURIComponent(key.split('/')[0] ?? '');
+}
+
+/** When a maintenance's silences start, or null when it has none now. */
+function startOf(maintenance: MaintenanceRecord, options: SilenceOptions): number | null {
+  if (maintenance.state === 'in_progress') {
+    const started = maintenance.startedAt ?? maintenance.scheduledStart;
+    // With `scheduled`, a maintenance started late is still silenced from its scheduled start.
+    if (options.from === 'scheduled' && maintenance.scheduledStart !== null && started !== null) return Math.min(started, maintenance.scheduledStart);
+    return started;
+  }
+  if (maintenance.state === 'scheduled' && options.from === 'scheduled') return maintenance.scheduledStart;
+  return null;
+}
+
+/**
+ * The silences that should exist at `now`: one per unfinished maintenance and affected component
+ * that the status pages file gives `alert_matchers` (with one matcher that does not match an
+ * empty label: Alertmanager refuses the others), for maintenances in progress (and, with
+ * `from: scheduled`, scheduled ones from their scheduled start). An in-progress silence ends at
+ * max(scheduled end, now + RUNWAY) + margin: it outlives a maintenance that overruns, for as long
+ * as one exporter keeps extending it. A scheduled one that never started ends at its scheduled end
+ * plus the margin, and is not desired past it. A finished maintenance has none. Sorted by key.
+ */
+export function desiredSilences(state: State, pages: readonly DeclaredPage[], now: number, options: SilenceOptions): DesiredSilence[] {
+  const desired: DesiredSilence[] = [];
+  for (const declared of pages) {
+    const page = state.pages.get(declared.id);
+    if (!page) continue;
+    const matchersOf = new Map<string, readonly AlertMatcher[]>();
+    for (const component of declared.components) {
+      const matchers = component.alertMatchers ?? [];
+      if (matchers.length > 0 && matchers.some((matcher) => !matchesEmpty(matcher))) matchersOf.set(component.uuid, matchers);
+    }
+    if (matchersOf.size === 0) continue;
+    for (const maintenance of page.unfinishedMaintenances.values()) {
+      const startsAt = startOf(maintenance, options);
+      if (startsAt === null) continue;
+      const scheduledEnd = maintenance.scheduledEnd;
+      let endsAt: number;
+      if (maintenance.state === 'in_progress') endsAt = Math.max(scheduledEnd ?? now, now + SILENCE_RUNWAY_SECONDS) + options.marginSeconds;
+      else if (scheduledEnd !== null) endsAt = scheduledEnd + options.marginSeconds;
+      else continue; // scheduled, with no end: nothing says how long to silence
+      if (endsAt <= now || endsAt <= startsAt) continue;
+      const seen = new Set<string>();
+      for (const { uuid } of maintenance.components) {
+        const matchers = matchersOf.get(uuid);
+        if (!matchers || seen.has(uuid)) continue;
+        seen.add(uuid);
+        const key = silenceKey(declared.id, maintenance.uuid, uuid);
+        desired.push({
+          key,
+          statusPage: declared.id,
+          maintenanceUuid: maintenance.uuid,
+          componentUuid: uuid,
+          title: maintenance.title,
+          matchers,
+          startsAt,
+          endsAt,
+          scheduledEnd,
+          comment: silenceComment(maintenance.title, declared.id, key),
+        });
+      }
+    }
+  }
+  return desired.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * What changes the desired silences other than the passing of time: a change of it asks for a
+ * prompt reconcile.
+ */
+export function desiredFingerprint(desired: readonly DesiredSilence[]): string {
+  return JSON.stringify(desired.map((d) => [d.key, d.matchers.map(formatAlertMatcher), d.startsAt, d.scheduledEnd]));
+}
+
+// ---- reconciling ------------------------------------------------------------------------------
+
+/** A silence of ours as Alertmanager lists it (times in Unix seconds). */
+export type ObservedSilence = {
+  id: string;
+  key: string;
+  matchers: readonly AlertMatcher[];
+  startsAt: number;
+  endsAt: number;
+  updatedAt: number;
+  state: 'active' | 'pending' | 'expired';
+};
+
+export type ReconcileAction =
+  | { kind: 'create'; desired: DesiredSilence }
+  | { kind: 'update'; id: string; desired: DesiredSilence; startsAt: number }
+  | { kind: 'expire'; id: string; key: string; reason: 'not_desired' | 'duplicate' };
+
+export type ReconcilePlan = {
+  actions: ReconcileAction[];
+  /** Desired keys with a live (active or pending) silence. */
+  present: string[];
+  /** Desired keys whose silence an operator expired by hand: left expired (see planReconcile). */
+  overridden: string[];
+};
+
+/** Whether two lists hold the same matchers, in any order (Alertmanager sorts them its own way). */
+const sameMatchers = (a: readonly AlertMatcher[], b: readonly AlertMatcher[]) => {
+  const set = (list: readonly AlertMatcher[]) => JSON.stringify(list.map(formatAlertMatcher).sort());
+  return set(a) === set(b);
+};
+
+/** Which of several live silences of one key stays: the one ending last, then the smallest id. */
+function survivor(silences: readonly ObservedSilence[]): ObservedSilence {
+  return [...silences].sort((a, b) => b.endsAt - a.endsAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))[0] as ObservedSilence;
+}
+
+/**
+ * Whether Alertmanager expired this silence on request before its end (DELETE sets `endsAt` and
+ * `updatedAt` to the same instant), rather than it running out (its `updatedAt` is then earlier).
+ */
+export function expiredByRequest(silence: ObservedSilence): boolean {
+  return silence.state === 'expired' && Math.abs(silence.updatedAt - silence.endsAt) < 0.002;
+}
+
+/**
+ * What makes Alertmanager's silences of ours (`observed`, from every peer, one entry per id)
+ * the desired ones:
+ * - a desired key without a live silence gets one created, unless the last of that key's
+ *   silences to end was expired by request: an operator lifted it, and the exporter leaves it so
+ *   (it comes back for the next maintenance, not for this one). One that ran out (its exporters
+ *   stopped extending it) or vanished (Alertmanager lost its data) is recreated;
+ * - a live silence that ends too early (by more than half the runway: extensions are not sent on
+ *   every tick) or whose matchers changed is updated;
+ * - several live silences of one key (two writers raced, a split brain) collapse to one: the one
+ *   ending last stays, whichever process decides;
+ * - a live silence whose key is not desired is expired, if `owns(key)` (its status page is one
+ *   this exporter serves: another install's silences are not ours to judge).
+ * Only `owns` keys are touched. Deterministic: the same inputs give the same plan on every replica.
+ */
+export function planReconcile(desired: readonly DesiredSilence[], observed: readonly ObservedSilence[], owns: (key: string) => boolean): ReconcilePlan {
+  const byKey = new Map<string, ObservedSilence[]>();
+  // By id: the plan does not depend on the order the peers listed them in.
+  const sorted = [...observed].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const silence of sorted) {
+    const list = byKey.get(silence.key);
+    if (list) list.push(silence);
+    else byKey.set(silence.key, [silence]);
+  }
+  const actions: ReconcileAction[] = [];
+  const present: string[] = [];
+  const overridden: string[] = [];
+  const wanted = new Set<string>();
+  for (const want of desired) {
+    wanted.add(want.key);
+    const all = byKey.get(want.key) ?? [];
+    const live = all.filter((silence) => silence.state !== 'expired');
+    if (live.length === 0) {
+      // The silence that ended last tells how the key's silences ended: an operator's expiry (of
+      // a live or a pending one) ends after any duplicate collapsed or matcher replaced before it,
+      // and a silence that ran out ends after those too.
+      const last = [...all].sort((a, b) => b.endsAt - a.endsAt || b.updatedAt - a.updatedAt)[0];
+      const lifted = last !== undefined && expiredByRequest(last);
+      if (lifted) overridden.push(want.key);
+      else actions.push({ kind: 'create', desired: want });
+      continue;
+    }
+    present.push(want.key);
+    const keep = survivor(live);
+    for (const other of live) if (other !== keep) actions.push({ kind: 'expire', id: other.id, key: want.key, reason: 'duplicate' });
+    const tooEarly = keep.endsAt < want.endsAt - SILENCE_RUNWAY_SECONDS / 2;
+    if (tooEarly || !sameMatchers(keep.matchers, want.matchers)) {
+      // An active silence keeps its start (Alertmanager updates it in place only then); it never shortens.
+      actions.push({ kind: 'update', id: keep.id, desired: { ...want, endsAt: Math.max(keep.endsAt, want.endsAt) }, startsAt: keep.startsAt });
+    }
+  }
+  for (const [key, silences] of byKey) {
+    if (wanted.has(key) || !owns(key)) continue;
+    for (const silence of silences) if (silence.state !== 'expired') actions.push({ kind: 'expire', id: silence.id, key, reason: 'not_desired' });
+  }
+  return { actions, present, overridden };
+}

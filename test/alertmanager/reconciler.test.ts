@@ -1,0 +1,324 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AlertmanagerClient, type AlertmanagerOperation, type AlertmanagerOutcome } from '../../src/alertmanager/client.js';
+import { SilenceReconciler, type SilenceReconcilerOptions } from '../../src/alertmanager/reconciler.js';
+import type { AlertmanagerAuth } from '../../src/config.js';
+import { parseAlertMatcher } from '../../src/domain/alert-matchers.js';
+import type { DeclaredPage } from '../../src/domain/inventory.js';
+import { silenceComment, silenceKey } from '../../src/domain/silences.js';
+import { createLogger } from '../../src/logger.js';
+import { eventually } from '../support/redis.js';
+import { affects, maintenance, PAGE, Player, uuid } from '../support/events.js';
+
+// The reconcile loop against a small fake of Alertmanager's silence API (list, create/update,
+// expire, with Alertmanager's rule that an expiry sets endsAt and updatedAt to the same instant),
+// over real HTTP and the real client.
+
+type FakeSilence = {
+  id: string;
+  matchers: unknown[];
+  startsAt: string;
+  endsAt: string;
+  updatedAt: string;
+  createdBy: string;
+  comment: string;
+  status: { state: 'active' | 'pending' | 'expired' };
+};
+
+class FakeAlertmanager {
+  readonly silences = new Map<string, FakeSilence>();
+  readonly authorizations: (string | undefined)[] = [];
+  down = false;
+  private server: Server | undefined;
+  url = '';
+
+  async start(): Promise<this> {
+    const server = createServer((request, response) => {
+      void this.handle(request).then(([status, body]) => {
+        response.writeHead(status, { 'content-type': 'application/json' }).end(body === undefined ? '' : JSON.stringify(body));
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  close(): Promise<void> {
+    this.server?.closeAllConnections();
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  live(): FakeSilence[] {
+    return [...this.silences.values()].filter((s) => s.status.state !== 'expired');
+  }
+
+  private async handle(request: IncomingMessage): Promise<[number, unknown]> {
+    this.authorizations.push(request.headers.authorization);
+    if (this.down) return [503, { error: 'down' }];
+    let text = '';
+    for await (const chunk of request) text += (chunk as Buffer).toString('utf8');
+    const now = new Date().toISOString();
+    if (request.method === 'GET' && request.url === '/api/v2/silences') return [200, [...this.silences.values()]];
+    if (request.method === 'POST' && request.url === '/api/v2/silences') {
+      const body = JSON.parse(text) as Omit<FakeSilence, 'status' | 'updatedAt' | 'id'> & { id?: string };
+      if (body.id !== undefined && !this.silences.has(body.id)) return [404, 'silence not found'];
+      const id = body.id ?? randomUUID();
+      this.silences.set(id, { ...body, id, updatedAt: now, status: { state: Date.parse(body.startsAt) > Date.now() ? 'pending' : 'active' } });
+      return [200, { silenceID: id }];
+    }
+    const expire = /^\/api\/v2\/silence\/(.+)$/.exec(request.url ?? '');
+    if (request.method === 'DELETE' && expire) {
+      const silence = this.silences.get(decodeURIComponent(expire[1] ?? ''));
+      if (!silence) return [404, 'not found'];
+      this.silences.set(silence.id, { ...silence, endsAt: now, updatedAt: now, status: { state: 'expired' } });
+      return [200, undefined];
+    }
+    return [404, 'no such route'];
+  }
+}
+
+const PAGES: DeclaredPage[] = [
+  { id: PAGE, uuid: null, name: null, components: [{ uuid: uuid(1), name: 'Checkout', alertMatchers: [parseAlertMatcher('service="checkout"')] }] },
+];
+const logger = createLogger('silent');
+
+/** A store's lease, as Redis keeps it, shared by the reconcilers of one test. */
+function sharedLease() {
+  let holder: string | undefined;
+  let until = 0;
+  return {
+    lease: (_name: string, who: string, ttlMs: number) => {
+      if (holder === undefined || holder === who || Date.now() > until) {
+        holder = who;
+        until = Date.now() + ttlMs;
+        return Promise.resolve(true);
+      }
+      return Promise.resolve(false);
+    },
+    releaseLease: (_name: string, who: string) => {
+      if (holder === who) holder = undefined;
+      return Promise.resolve();
+    },
+    holder: () => holder,
+  };
+}
+
+let cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const step of cleanup.reverse()) await step();
+  cleanup = [];
+});
+
+async function fakeAlertmanager(): Promise<FakeAlertmanager> {
+  const am = await new FakeAlertmanager().start();
+  cleanup.push(() => am.close());
+  return am;
+}
+
+function reconciler(urls: string[], player: Player, options: Partial<SilenceReconcilerOptions> & { auth?: AlertmanagerAuth } = {}) {
+  const requests: string[] = [];
+  const client = new AlertmanagerClient({
+    urls,
+    auth: options.auth ?? { kind: 'none' },
+    timeoutMs: 1_000,
+    onRequest: (operation: AlertmanagerOperation, outcome: AlertmanagerOutcome) => requests.push(`${operation} ${outcome}`),
+  });
+  const r = new SilenceReconciler({
+    client,
+    state: player.state,
+    pages: () => PAGES,
+    silences: { marginSeconds: 900, from: 'started' },
+    store: sharedLease(),
+    caughtUp: () => Promise.resolve(true),
+    logger,
+    intervalMs: 200,
+    watchMs: 20,
+    ...options,
+  });
+  r.start();
+  cleanup.push(() => r.stop());
+  return { reconciler: r, requests };
+}
+
+const started = (player: Player) => {
+  const now = Date.now() / 1000;
+  player.play(maintenance('maintenance_started', 1, now, [affects(1, null), affects(2, null)], { startAt: now, endAt: now + 3600 }), now);
+};
+
+describe('the silence reconciler', () => {
+  it('creates the silence of a started maintenance with its matchers, and expires it once the maintenance finished', async () => {
+    const am = await fakeAlertmanager();
+    const player = new Player();
+    const { reconciler: r } = reconciler([am.url], player);
+    started(player);
+    const [silence] = await eventually(
+      () => am.live(),
+      (live) => live.length === 1,
+    );
+    expect(silence?.matchers).toEqual([{ name: 'service', value: 'checkout', isRegex: false, isEqual: true }]);
+    expect(silence?.createdBy).toBe('statusmate-exporter');
+    await eventually(
+      () => r.stats(),
+      (stats) => stats.active === 1 && stats.failed === 0 && stats.leader,
+    );
+    player.play(maintenance('maintenance_finished', 1, Date.now() / 1000, [affects(1, null)]), Date.now() / 1000);
+    await eventually(
+      () => am.live(),
+      (live) => live.length === 0,
+    );
+  });
+
+  it('sends basic auth or a bearer token, reads past a dead peer and writes to one that answers', async () => {
+    const am = await fakeAlertmanager();
+    const dead = await fakeAlertmanager();
+    dead.down = true;
+    const player = new Player();
+    const { requests } = reconciler([dead.url, am.url], player, { auth: { kind: 'basic', username: 'u', password: 'p' } });
+    started(player);
+    await eventually(
+      () => am.live(),
+      (live) => live.length === 1,
+    );
+    expect(new Set(am.authorizations)).toEqual(new Set([`Basic ${Buffer.from('u:p').toString('base64')}`]));
+    await eventually(
+      () => requests,
+      (seen) => seen.includes('create ok'),
+    );
+    expect(requests).toContain('list error');
+    expect(requests).toContain('create error'); // the dead peer was asked first
+
+    const other = await fakeAlertmanager();
+    reconciler([other.url], new Player(), { auth: { kind: 'bearer', token: 't0k' } });
+    await eventually(
+      () => other.authorizations,
+      (seen) => seen.length > 0,
+    );
+    expect(other.authorizations[0]).toBe('Bearer t0k');
+  });
+
+  it('retries an Alertmanager that fails, and creates once it answers', async () => {
+    const am = await fakeAlertmanager();
+    am.down = true;
+    const player = new Player();
+    const { reconciler: r } = reconciler([am.url], player);
+    started(player);
+    await eventually(
+      () => r.stats(),
+      (stats) => stats.failed === 1 && stats.active === 0,
+    );
+    am.down = false;
+    await eventually(
+      () => am.live(),
+      (live) => live.length === 1,
+      15_000,
+    );
+  });
+
+  it('with two replicas, only the lease holder writes; the other takes over when it stops', async () => {
+    const am = await fakeAlertmanager();
+    const player = new Player();
+    const store = sharedLease();
+    const first = reconciler([am.url], player, { store });
+    await eventually(
+      () => first.reconciler.stats().leader,
+      (leader) => leader,
+    );
+    const second = reconciler([am.url], player, { store });
+    started(player);
+    await eventually(
+      () => second.reconciler.stats(),
+      (stats) => stats.active === 1,
+    );
+    expect(second.reconciler.stats().leader).toBe(false);
+    expect(second.requests.filter((r) => !r.startsWith('list'))).toEqual([]);
+    await first.reconciler.stop();
+    expect(store.holder()).toBeUndefined();
+    await eventually(
+      () => second.reconciler.stats().leader,
+      (leader) => leader,
+    );
+    player.play(maintenance('maintenance_finished', 1, Date.now() / 1000, [affects(1, null)]), Date.now() / 1000);
+    await eventually(
+      () => am.live(),
+      (live) => live.length === 0,
+    );
+    // The fake marks it expired before the answer reaches the client.
+    await eventually(
+      () => second.requests,
+      (requests) => requests.includes('expire ok'),
+    );
+  });
+
+  it('a holder cut off from Alertmanager gives the lease up to a replica that reaches it', async () => {
+    const am = await fakeAlertmanager();
+    const dead = await fakeAlertmanager();
+    dead.down = true;
+    const player = new Player();
+    const store = sharedLease();
+    reconciler([dead.url], player, { store });
+    await eventually(
+      () => store.holder(),
+      (holder) => holder !== undefined,
+    );
+    const healthy = reconciler([am.url], player, { store });
+    started(player);
+    await eventually(
+      () => am.live(),
+      (live) => live.length === 1,
+      20_000,
+    );
+    expect(healthy.reconciler.stats().leader).toBe(true);
+  }, 30_000);
+
+  it('collapses duplicates to one, and leaves alone silences that are not its own', async () => {
+    const am = await fakeAlertmanager();
+    const player = new Player();
+    started(player);
+    const key = silenceKey(PAGE, uuid(2001), uuid(1));
+    const now = Date.now();
+    const ours = (id: string, endsAt: number) => ({
+      id,
+      matchers: [{ name: 'service', value: 'checkout', isRegex: false, isEqual: true }],
+      startsAt: new Date(now).toISOString(),
+      endsAt: new Date(endsAt).toISOString(),
+      updatedAt: new Date(now).toISOString(),
+      createdBy: 'statusmate-exporter',
+      comment: silenceComment('Maintenance 1', PAGE, key),
+      status: { state: 'active' as const },
+    });
+    am.silences.set('a', ours('a', now + 4_000_000));
+    am.silences.set('b', ours('b', now + 5_000_000));
+    am.silences.set('by-hand', { ...ours('by-hand', now + 5_000_000), createdBy: 'alice', comment: 'by hand' });
+    am.silences.set('other-install', {
+      ...ours('other-install', now + 5_000_000),
+      comment: silenceComment('M', 'elsewhere', silenceKey('elsewhere', uuid(1), uuid(1))),
+    });
+    reconciler([am.url], player);
+    await eventually(
+      () =>
+        am
+          .live()
+          .map((s) => s.id)
+          .sort(),
+      (ids) => ids.join() === 'b,by-hand,other-install',
+    );
+  });
+
+  it('decides nothing while its fold is behind the log', async () => {
+    const am = await fakeAlertmanager();
+    const player = new Player();
+    started(player);
+    let caughtUp = false;
+    const { requests } = reconciler([am.url], player, { caughtUp: () => Promise.resolve(caughtUp) });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(requests).toEqual([]);
+    caughtUp = true;
+    await eventually(
+      () => am.live(),
+      (live) => live.length === 1,
+    );
+  });
+});

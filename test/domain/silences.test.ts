@@ -1,0 +1,264 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseAlertMatcher } from '../../src/domain/alert-matchers.js';
+import type { DeclaredPage } from '../../src/domain/inventory.js';
+import {
+  desiredFingerprint,
+  desiredSilences,
+  keyOfComment,
+  planReconcile,
+  SILENCE_RUNWAY_SECONDS,
+  silenceKey,
+  statusPageOfKey,
+  type DesiredSilence,
+  type ObservedSilence,
+  type SilenceOptions,
+} from '../../src/domain/silences.js';
+import { affects, maintenance, PAGE, Player, T0, uuid } from '../support/events.js';
+
+const OPTIONS: SilenceOptions = { marginSeconds: 900, from: 'started' };
+const checkout = [parseAlertMatcher('service="checkout"')];
+const PAGES: DeclaredPage[] = [
+  {
+    id: PAGE,
+    uuid: null,
+    name: null,
+    components: [
+      { uuid: uuid(1), name: 'Checkout', alertMatchers: checkout },
+      { uuid: uuid(2), name: 'Search', alertMatchers: [parseAlertMatcher('service="search"'), parseAlertMatcher('env=~"prod|canary"')] },
+      { uuid: uuid(3), name: 'Docs' },
+      // Matches everything (an empty label too): Alertmanager would refuse it.
+      { uuid: uuid(4), name: 'Everything', alertMatchers: [parseAlertMatcher('service=~".*"')] },
+    ],
+  },
+];
+const START = T0 + 3600;
+const END = T0 + 7200;
+const window = { startAt: START, endAt: END };
+const all = [affects(1, null), affects(2, null), affects(3, null), affects(4, null)];
+
+describe('desired silences', () => {
+  it('none while a maintenance is only scheduled, one per component with matchers once it started, none once it finished', () => {
+    const player = new Player();
+    player.play(maintenance('maintenance_created', 1, T0, all, window));
+    expect(desiredSilences(player.state, PAGES, START - 60, OPTIONS)).toEqual([]);
+    player.play(maintenance('maintenance_started', 1, START, all, window));
+    const desired = desiredSilences(player.state, PAGES, START + 60, OPTIONS);
+    expect(desired.map((d) => [d.componentUuid, d.startsAt, d.endsAt])).toEqual([
+      [uuid(1), START, END + 900],
+      [uuid(2), START, END + 900],
+    ]);
+    expect(desired[0]?.matchers).toEqual(checkout);
+    expect(keyOfComment(desired[0]?.comment ?? '')).toBe(desired[0]?.key);
+    expect(desired[0]?.comment).toContain('Maintenance "Maintenance 1" on status page page-a');
+    player.play(maintenance('maintenance_finished', 1, END - 600, all, window));
+    expect(desiredSilences(player.state, PAGES, END - 500, OPTIONS)).toEqual([]);
+  });
+
+  it('past its scheduled end a running maintenance keeps its silences a runway ahead of now', () => {
+    const player = new Player();
+    player.play(maintenance('maintenance_started', 1, START, all, window));
+    const late = END + 3600;
+    expect(desiredSilences(player.state, PAGES, late, OPTIONS)[0]?.endsAt).toBe(late + SILENCE_RUNWAY_SECONDS + 900);
+  });
+
+  it('with from: scheduled, a scheduled maintenance is silenced from its scheduled start to its scheduled end plus the margin', () => {
+    const player = new Player();
+    player.play(maintenance('maintenance_created', 1, T0, all, window));
+    const desired = desiredSilences(player.state, PAGES, T0 + 60, { ...OPTIONS, from: 'scheduled' });
+    expect(desired.map((d) => [d.startsAt, d.endsAt])).toEqual([
+      [START, END + 900],
+      [START, END + 900],
+    ]);
+    // Never started, and past its end plus the margin: nothing to silence.
+    expect(desiredSilences(player.state, PAGES, END + 901, { ...OPTIONS, from: 'scheduled' })).toEqual([]);
+  });
+
+  it('keys survive odd status page names, and other comments carry no key', () => {
+    const key = silenceKey('team a/prod', uuid(9), uuid(1));
+    expect(keyOfComment(`anything [statusmate-exporter silence ${key}]`)).toBe(key);
+    expect(statusPageOfKey(key)).toBe('team a/prod');
+    expect(keyOfComment('Maintenance window by hand')).toBeUndefined();
+    expect(keyOfComment('[statusmate-exporter silence a/b]')).toBeUndefined();
+  });
+
+  const stepArb = fc.record({
+    kind: fc.constantFrom('maintenance_created' as const, 'maintenance_started' as const, 'maintenance_finished' as const),
+    id: fc.integer({ min: 1, max: 3 }),
+    components: fc.subarray([1, 2, 3, 4], { minLength: 1 }),
+  });
+
+  it('property: only unfinished maintenances in progress, only components with usable matchers, every silence ends after now and past its scheduled end', () => {
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 12 }), fc.integer({ min: 0, max: 20_000 }), fc.constantFrom('started', 'scheduled'), (steps, offset, from) => {
+        const player = new Player();
+        steps.forEach((step, index) =>
+          player.play(
+            maintenance(
+              step.kind,
+              step.id,
+              T0 + index * 60,
+              step.components.map((c) => affects(c, null)),
+              window,
+            ),
+          ),
+        );
+        const now = T0 + offset;
+        const options = { ...OPTIONS, from: from };
+        const desired = desiredSilences(player.state, PAGES, now, options);
+        const keys = desired.map((d) => d.key);
+        expect(new Set(keys).size).toBe(keys.length);
+        expect([...keys].sort()).toEqual(keys);
+        for (const d of desired) {
+          const record = player.page().maintenances.get(d.maintenanceUuid);
+          expect(record?.state).not.toBe('finished');
+          if (from === 'started') expect(record?.state).toBe('in_progress');
+          expect(record?.components.some((c) => c.uuid === d.componentUuid)).toBe(true);
+          expect([uuid(1), uuid(2)]).toContain(d.componentUuid);
+          expect(d.endsAt).toBeGreaterThan(now);
+          if (record?.state === 'in_progress') expect(d.endsAt).toBeGreaterThanOrEqual(Math.max(END, now + SILENCE_RUNWAY_SECONDS) + 900);
+        }
+        // Pure: the same inputs, the same answer.
+        expect(desiredSilences(player.state, PAGES, now, options)).toEqual(desired);
+        // Time alone changes the fingerprint only when a silence stops being desired (a
+        // scheduled one past its end): extensions do not make a reconcile urgent.
+        const later = desiredSilences(player.state, PAGES, now + 30, options);
+        if (later.length === desired.length) expect(desiredFingerprint(later)).toBe(desiredFingerprint(desired));
+      }),
+    );
+  });
+});
+
+// ---- reconciling ------------------------------------------------------------------------------
+
+const NOW = START + 60;
+function want(component: number, endsAt = END + 900): DesiredSilence {
+  const key = silenceKey(PAGE, uuid(2001), uuid(component));
+  return {
+    key,
+    statusPage: PAGE,
+    maintenanceUuid: uuid(2001),
+    componentUuid: uuid(component),
+    title: 'M',
+    matchers: checkout,
+    startsAt: START,
+    endsAt,
+    scheduledEnd: END,
+    comment: `c [statusmate-exporter silence ${key}]`,
+  };
+}
+function seen(id: string, key: string, extra: Partial<ObservedSilence> = {}): ObservedSilence {
+  return { id, key, matchers: checkout, startsAt: START, endsAt: END + 900, updatedAt: START, state: 'active', ...extra };
+}
+const ours = () => true;
+
+describe('the reconcile plan', () => {
+  it('creates what is missing, leaves what is right, expires what is no longer desired', () => {
+    const a = want(1);
+    const b = want(2);
+    const gone = silenceKey(PAGE, uuid(2002), uuid(1));
+    const plan = planReconcile([a, b], [seen('s1', a.key), seen('s9', gone)], ours);
+    expect(plan.actions).toEqual([
+      { kind: 'create', desired: b },
+      { kind: 'expire', id: 's9', key: gone, reason: 'not_desired' },
+    ]);
+    expect(plan.present).toEqual([a.key]);
+  });
+
+  it('collapses duplicates to the one ending last, the same one whichever replica plans', () => {
+    const a = want(1);
+    const observed = [seen('s2', a.key), seen('s1', a.key), seen('s3', a.key, { endsAt: END + 1000 })];
+    const plans = [observed, [...observed].reverse()].map((list) => planReconcile([a], list, ours).actions);
+    expect(plans[0]).toEqual(plans[1]);
+    expect(plans[0]?.map((action) => (action.kind === 'expire' ? action.id : action.kind)).sort()).toEqual(['s1', 's2']);
+  });
+
+  it('extends a silence ending too early, keeping its start; a small difference is no reason to write', () => {
+    const a = want(1, NOW + 5000);
+    expect(planReconcile([a], [seen('s1', a.key, { endsAt: NOW + 5000 - 100 })], ours).actions).toEqual([]);
+    const update = planReconcile([a], [seen('s1', a.key, { endsAt: NOW + 1000, startsAt: START + 1 })], ours).actions;
+    expect(update).toEqual([{ kind: 'update', id: 's1', desired: a, startsAt: START + 1 }]);
+  });
+
+  it('takes the matchers in any order, as Alertmanager lists them in its own', () => {
+    const a = { ...want(1), matchers: [parseAlertMatcher('service="pay"'), parseAlertMatcher('env="prod"')] };
+    expect(planReconcile([a], [seen('s1', a.key, { matchers: [...a.matchers].reverse() })], ours).actions).toEqual([]);
+  });
+
+  it('replaces the matchers when the status pages file changed them', () => {
+    const a = { ...want(1), matchers: [parseAlertMatcher('service="pay"')] };
+    expect(planReconcile([a], [seen('s1', a.key)], ours).actions.map((action) => action.kind)).toEqual(['update']);
+  });
+
+  it('recreates a silence that ran out or vanished (Alertmanager restarted without its data), not one an operator expired', () => {
+    const a = want(1);
+    const ranOut = seen('s1', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: START });
+    expect(planReconcile([a], [ranOut], ours).actions).toEqual([{ kind: 'create', desired: a }]);
+    expect(planReconcile([a], [], ours).actions).toEqual([{ kind: 'create', desired: a }]);
+    const lifted = seen('s1', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: NOW - 10 });
+    const plan = planReconcile([a], [lifted], ours);
+    expect(plan.actions).toEqual([]);
+    expect(plan.overridden).toEqual([a.key]);
+    // A pending silence (MAINTENANCE_SILENCE_FROM=scheduled) lifted before its start: left lifted too.
+    const pendingLifted = seen('s2', a.key, { state: 'expired', startsAt: NOW - 10, endsAt: NOW - 10, updatedAt: NOW - 10 });
+    expect(planReconcile([{ ...a, startsAt: NOW + 3600 }], [pendingLifted], ours).overridden).toEqual([a.key]);
+  });
+
+  it('recreates a silence that ran out after a duplicate of it was collapsed: the last to end decides', () => {
+    const a = want(1);
+    const collapsed = seen('s1', a.key, { state: 'expired', endsAt: NOW - 900, updatedAt: NOW - 900 });
+    const ranOut = seen('s2', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: NOW - 1000 });
+    expect(planReconcile([a], [collapsed, ranOut], ours).actions).toEqual([{ kind: 'create', desired: a }]);
+  });
+
+  it("never touches another install's silences", () => {
+    const other = silenceKey('other-page', uuid(2002), uuid(1));
+    expect(planReconcile([], [seen('s1', other)], (key) => statusPageOfKey(key) === PAGE).actions).toEqual([]);
+  });
+
+  it('property: applying the plan leaves exactly one live silence per desired key and none other of ours', () => {
+    const observedArb = fc.array(
+      fc.record({
+        component: fc.integer({ min: 1, max: 4 }),
+        state: fc.constantFrom('active' as const, 'pending' as const, 'expired' as const),
+        endsAt: fc.integer({ min: NOW - 1000, max: NOW + 20_000 }),
+        byRequest: fc.boolean(),
+      }),
+      { maxLength: 10 },
+    );
+    fc.assert(
+      fc.property(fc.subarray([1, 2, 3, 4]), observedArb, (wanted, observedSpec) => {
+        const desired = wanted.map((c) => want(c, NOW + 10_000));
+        const observed = observedSpec.map((o, i) =>
+          seen(`s${i}`, want(o.component).key, { state: o.state, endsAt: o.endsAt, updatedAt: o.byRequest && o.state === 'expired' ? o.endsAt : START - 1 }),
+        );
+        const plan = planReconcile(desired, observed, ours);
+        // Apply it as Alertmanager would: an expiry sets endsAt and updatedAt to now.
+        const all = new Map(observed.map((o) => [o.id, o]));
+        let next = 0;
+        for (const action of plan.actions) {
+          if (action.kind === 'expire') {
+            const silence = all.get(action.id) as ObservedSilence;
+            all.set(action.id, { ...silence, state: 'expired', endsAt: NOW, updatedAt: NOW });
+          } else {
+            const id = action.kind === 'create' ? `new${next++}` : action.id;
+            all.set(id, seen(id, action.desired.key, { endsAt: action.desired.endsAt, updatedAt: NOW }));
+          }
+        }
+        const keys = [...all.values()]
+          .filter((o) => o.state !== 'expired')
+          .map((o) => o.key)
+          .sort();
+        // An operator's expiry (updatedAt = endsAt) is left as it is.
+        expect(keys).toEqual(
+          desired
+            .map((d) => d.key)
+            .filter((key) => !plan.overridden.includes(key))
+            .sort(),
+        );
+        // And a second plan on the result has nothing left to do.
+        expect(planReconcile(desired, [...all.values()], ours).actions).toEqual([]);
+      }),
+    );
+  });
+});
