@@ -21,7 +21,7 @@ import { promtools } from './support/tools.js';
 import { collectStateFamilies } from './support/exposition-families.js';
 import { DEFAULT_CONFIG, installLabels, runbookUrl } from '../mixin/config.js';
 import { PERSISTED_COUNTERS, RECORD } from '../mixin/rules.js';
-import { METRIC, PROCESS_FAMILIES } from '../src/metrics/names.js';
+import { PROCESS_FAMILIES } from '../src/metrics/names.js';
 
 const PROMTOOLS = promtools();
 const TESTS_DIR = join(ROOT, 'prometheus', 'tests');
@@ -220,10 +220,7 @@ describe('rules file', () => {
     const expected = persisted.flatMap((family) =>
       family.type === 'histogram' ? [`${family.name}_bucket`, `${family.name}_sum`, `${family.name}_count`] : family.type === 'counter' ? [family.name] : [],
     );
-    // statusmate_component_impact_seconds_total (issue 20) is rendered by the exporter from the
-    // ledger branch; until that lands, the rules may record it ahead of /metrics.
-    const ahead = persisted.some((family) => family.name === METRIC.componentImpactSeconds) ? [] : [METRIC.componentImpactSeconds];
-    expect(PERSISTED_COUNTERS.map(({ metric }) => metric).sort()).toEqual([...expected, ...ahead].sort());
+    expect(PERSISTED_COUNTERS.map(({ metric }) => metric).sort()).toEqual(expected.sort());
   });
 
   it.each(rules.map((rule) => ({ name: rule.alert ?? rule.record ?? '', expr: rule.expr })))(
