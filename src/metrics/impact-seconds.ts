@@ -1,4 +1,4 @@
-import { KNOWN_IMPACTS, OPERATIONAL } from '../domain/impact.js';
+import { KNOWN_IMPACTS } from '../domain/impact.js';
 import { toMs, type ComponentLedger } from '../domain/ledger.js';
 import type { ComponentRecord, State } from '../domain/state.js';
 import { familyHeader, formatValue, labelPairs } from './exposition.js';
@@ -34,8 +34,8 @@ const VALUE_BYTES = 25;
  * Per component, the bytes are kept while its record and ledger stay the same objects, so a new
  * state version costs a copy of the unchanged components' bytes.
  *
- * A series exists for `operational` from the moment the component is known, and for another
- * impact once the component has been in it. Components that no folded event named (declared in
+ * A series exists for every known impact from the moment the component is known (0 until it is
+ * entered), and for an unknown impact once the component has been in it. Components that no folded event named (declared in
  * the status pages file only) have no series: their time is this process's assumption, which
  * replicas would not share (see docs/metrics.md).
  */
@@ -149,9 +149,11 @@ function linesOf(record: ComponentRecord, entry: ComponentLedger): Lines {
     [LABEL.componentUuid, record.uuid],
     [LABEL.component, record.name],
   ]);
-  const impacts = new Set<string>([OPERATIONAL]);
-  for (const impact of KNOWN_IMPACTS) if (entry.totals.has(impact)) impacts.add(impact);
+  // Every known impact from the start, at 0 until entered: a series that appeared with its first
+  // seconds already counted would lose them to increase() and to the mixin's window arithmetic.
+  const impacts = new Set<string>(KNOWN_IMPACTS);
   for (const impact of [...entry.totals.keys()].sort(compare)) impacts.add(impact);
+  impacts.add(entry.impact);
   let fixed = '';
   const prefix = (impact: string) => `${METRIC.componentImpactSeconds}{${labels},${labelPairs([[LABEL.impact, impact]])}} `;
   for (const impact of impacts) {
