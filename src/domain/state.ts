@@ -1,3 +1,4 @@
+import { cloneAlertState, createAlertState, type AlertState } from './alerts.js';
 import { DURATION_BUCKETS } from './buckets.js';
 import { emptyHistogram, type Histogram } from './histogram.js';
 import { impactLevel, MAINTENANCE_IMPACT, UNKNOWN_IMPACT_LEVEL } from './impact.js';
@@ -128,6 +129,8 @@ export type State = {
   version: number;
   /** What the records cost in memory, kept by applyPatch (see size.ts). */
   size: StateSize;
+  /** Alertmanager's alerts per component and what they measure of the page (see alerts.ts); folded apart from patches. */
+  alerts: AlertState;
 };
 
 /**
@@ -204,7 +207,7 @@ export function isEmptyPatch(patch: Patch): boolean {
 }
 
 export function createState(): State {
-  return { pages: new Map(), seen: new Map(), componentCount: 0, lastSeq: 0, version: 0, size: { holdings: 0, retained: 0 } };
+  return { pages: new Map(), seen: new Map(), componentCount: 0, lastSeq: 0, version: 0, size: { holdings: 0, retained: 0 }, alerts: createAlertState() };
 }
 
 /** A page's stats before its first event; `createdAt` is that event's receipt time. */
@@ -349,6 +352,7 @@ export function cloneState(state: State): State {
     lastSeq: state.lastSeq,
     version: state.version,
     size: { ...state.size },
+    alerts: cloneAlertState(state.alerts),
   };
 }
 
@@ -362,6 +366,7 @@ export function replaceState(target: State, source: State): void {
   target.componentCount = source.componentCount;
   target.lastSeq = source.lastSeq;
   target.size = { ...source.size };
+  target.alerts = source.alerts;
   target.version = Math.max(target.version, source.version) + 1;
 }
 

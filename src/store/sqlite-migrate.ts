@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { encodeSnapshot, SNAPSHOT_FORMAT, stateOf } from '../log/snapshot.js';
+import { encodeSnapshotWithFormat, stateOf } from '../log/snapshot.js';
 import { parseRecord } from './records.js';
 
 /**
@@ -29,5 +29,5 @@ export function snapshotOfRows(db: Database.Database, version: number): { time: 
   });
   // The last receipt known stands for the time of the entry the snapshot covers.
   const time = Math.max(0, ...pages.map((stats) => stats.lastReceivedAt ?? 0));
-  return { time, format: String(SNAPSHOT_FORMAT), data: encodeSnapshot(state) };
+  return { time, ...encodeSnapshotWithFormat(state) };
 }
