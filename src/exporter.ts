@@ -4,6 +4,7 @@ import type { EventSink, StoreHealth } from './ingest/sink.js';
 import type { LiveInventory } from './inventory/live.js';
 import { FoldLoop, type FoldLoopOptions } from './log/fold-loop.js';
 import { Telemetry, type BuildInfo } from './metrics/telemetry.js';
+import type { AlertmanagerReceiverOptions } from './webhook/alertmanager.js';
 import type { WebhookOptions } from './webhook/handler.js';
 
 /**
@@ -16,6 +17,8 @@ export type AssembleOptions = Omit<FoldLoopOptions, 'overlay'> & {
   build: BuildInfo;
   /** The declared status pages (STATUS_PAGES_FILE): webhook access, the landing page, reloads. */
   inventory: LiveInventory;
+  /** POST /alertmanager (ALERTMANAGER_WEBHOOK_TOKEN); without it, the endpoint answers 404. */
+  alertmanager?: AlertmanagerReceiverOptions;
 };
 
 export type Assembled = {
@@ -48,6 +51,7 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
       webhook: options.webhook,
       inventory,
       about: { version: options.build.version, store: options.store.kind },
+      alertmanager: { sink: fold, options: options.alertmanager ?? { tokens: [] } },
     },
     { separateMetrics: options.separateMetrics },
   );

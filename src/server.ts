@@ -107,6 +107,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     separateMetrics,
     build: { version: packageVersion(), revision: config.buildRevision },
     inventory,
+    alertmanager: { tokens: config.alertmanagerWebhookTokens },
     // A shared store answers fast or not at all; StatusMate retries a 503.
     ...(config.store === 'redis' ? { answerTimeoutMs: 1_500 } : {}),
   });

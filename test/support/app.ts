@@ -65,6 +65,8 @@ export type TestAppOptions = {
   /** FINISHED_RETENTION_SECONDS (default 7 days). */
   retentionSeconds?: number;
   pruneWindowSeconds?: number;
+  /** ALERTMANAGER_WEBHOOK_TOKEN's tokens (default none: POST /alertmanager answers 404). */
+  alertmanagerTokens?: string[];
 };
 
 /** A SQLite log on a new file in a temp dir. */
@@ -96,6 +98,7 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
     separateMetrics: options.separateMetrics ?? false,
     build: { version: options.version ?? 'test', revision: 'test' },
     inventory,
+    alertmanager: { tokens: options.alertmanagerTokens ?? [] },
     ...(options.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: options.answerTimeoutMs }),
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
     ...(options.pruneWindowSeconds === undefined ? {} : { pruneWindowSeconds: options.pruneWindowSeconds }),
