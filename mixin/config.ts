@@ -76,6 +76,10 @@ export const mixinConfigSchema = z
         /** No snapshot for `thresholdSeconds` while entries keep being folded: the log only grows. */
         storeSnapshotStale: alertKnobs.extend({ thresholdSeconds: z.number().positive(), window: duration }),
         statusPagesFileInvalid: alertKnobs,
+        /** A component's Alertmanager alerts (alert_matchers) fire while its status page says operational, for `for`. */
+        statusPageSilent: alertKnobs,
+        /** The reverse: the page shows an outage while none of the component's alerts fires, for `for` (a forgotten incident). */
+        statusPageForgottenIncident: alertKnobs,
       })
       .strict(),
     slo: z
@@ -144,6 +148,8 @@ export const DEFAULT_CONFIG: MixinConfig = mixinConfigSchema.parse({
     storeFoldLagging: { severity: 'warning', for: '10m', thresholdSeconds: 60 },
     storeSnapshotStale: { severity: 'warning', for: '15m', thresholdSeconds: 3600, window: '15m' },
     statusPagesFileInvalid: { severity: 'warning', for: '10m' },
+    statusPageSilent: { severity: 'warning', for: '15m', keepFiringFor: '5m' },
+    statusPageForgottenIncident: { severity: 'warning', for: '1h', keepFiringFor: '5m' },
   },
   slo: {
     availabilityObjective: 0.999,

@@ -63,6 +63,7 @@ export const RECORDED = {
   available: RECORD.available,
   available1h: RECORD.availableOver('1h'),
   budgetRemaining: RECORD.budgetRemaining(DEFAULT_CONFIG.slo.budgetWindow),
+  statusPageSilent: RECORD.statusPageSilent,
 } as const;
 
 /** The SLO the burn-rate alerts and the SLO row use. */
