@@ -4,7 +4,8 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLog } from '../../src/store/memory.js';
 import type { LogStore } from '../../src/store/store.js';
-import { domainSamples, makeApp, sampleValue, sqliteStore, tempDir, type TestApp, type TestAppOptions } from '../support/app.js';
+import { domainSamples, makeApp, sampleValue, sqliteStore, tempDir, whenReady, type TestApp, type TestAppOptions } from '../support/app.js';
+import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
 
 // POST /alertmanager: Alertmanager's webhook, authenticated, validated, stored through the log,
 // and what its alerts measure of the status page.
@@ -230,5 +231,41 @@ describe('alerts measure the status page', () => {
     const reader = await makeApp({ store: sqliteStore(path), statusPagesFile: file, tokens: ['hook'], snapshots: {} });
     apps.push(reader);
     expect(sampleValue(await metrics(reader), 'statusmate_component_alerts_firing', { component_uuid: CHECKOUT })).toBe(1);
+  });
+});
+
+describe.skipIf(redisTool.skipReason !== undefined)('alerts on STORE=redis, two replicas whose status pages files differ (a rollout)', () => {
+  let redis: RedisServer | undefined;
+  afterEach(async () => {
+    while (apps.length > 0) await apps.pop()?.close();
+    await redis?.stop('SIGKILL');
+    redis = undefined;
+  });
+
+  it('folds the alerts the receiving replica matched on both, and both observe the same response', async () => {
+    redis = await startRedis();
+    const url = redis.url;
+    const withMatchers = await start({ store: redisStore({ url }) });
+    const file = join(tempDir(), 'no-matchers.yaml');
+    writeFileSync(file, `status_pages:\n  - id: shop\n    components:\n      - { uuid: ${CHECKOUT}, name: Checkout }\n`);
+    const without = await makeApp({ store: redisStore({ url }), statusPagesFile: file, tokens: ['hook'], alertmanagerTokens: [TOKEN] });
+    apps.push(without);
+    await whenReady(withMatchers);
+    await whenReady(without);
+
+    expect((await postAlerts(withMatchers, payload([{ fingerprint: 'a1', startsAt: Date.now() / 1000 - 300 }]))).body.status).toBe('stored');
+    // The replica without matchers stores nothing of what it receives, and counts it.
+    expect((await postAlerts(without, payload([{ fingerprint: 'b2' }]))).body).toMatchObject({ status: 'unmatched', unmatched: 1 });
+    expect((await postImpact(without, CHECKOUT, 'major_outage')).status).toBe(200);
+
+    const shared = (text: string) => domainSamples(text).filter((line) => /alerts_firing|response_seconds|recovery_lag|alerts_refused/.test(line));
+    const expected = shared(await metrics(without));
+    expect(sampleValue(expected.join('\n'), 'statusmate_component_alerts_firing', { component_uuid: CHECKOUT })).toBe(1);
+    expect(sampleValue(expected.join('\n'), 'statusmate_status_page_response_seconds_count', { status_page: 'shop' })).toBe(1);
+    await eventually(
+      async () => shared(await metrics(withMatchers)),
+      (samples) => JSON.stringify(samples) === JSON.stringify(expected),
+    );
+    expect(JSON.stringify(without.fold.state.alerts.pages.get('shop'))).toBe(JSON.stringify(withMatchers.fold.state.alerts.pages.get('shop')));
   });
 });

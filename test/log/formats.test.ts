@@ -120,6 +120,18 @@ describe('the log formats', () => {
     expect(parsed.state.alerts).toEqual(state.alerts);
   });
 
+  it('reads a format 1 snapshot (written before alerts) as a state without alerts', () => {
+    const state = createState();
+    const event = componentUpdate(1, 'major_outage', T0);
+    applyPatch(state, reduce(state, event, dedupKey(event), T0 + 10, DEFAULT_LIMITS).patch);
+    const { format, data } = encodeSnapshotWithFormat(state);
+    const parsed = decodeSnapshot('1', data);
+    if (parsed.kind !== 'state') throw new Error(`not a snapshot: ${JSON.stringify(parsed)}`);
+    expect(format).toBe('1');
+    expect(parsed.state.componentCount).toBe(1);
+    expect(parsed.state.alerts.components.size).toBe(0);
+  });
+
   it('refuses a snapshot of a newer format, and one it cannot read', () => {
     expect(decodeSnapshot('3', '{}')).toEqual({ kind: 'newer', format: '3' });
     expect(decodeSnapshot('1', '{"pages":[]}')).toMatchObject({ kind: 'invalid' });
