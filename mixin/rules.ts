@@ -60,6 +60,7 @@ export const PERSISTED_COUNTERS: ReadonlyArray<{ metric: string; labels: readonl
     labels: ['status_page'],
   })),
   { metric: METRIC.statusPageAlertsRefused, labels: ['status_page'] },
+  { metric: METRIC.statusPageAlertsExpired, labels: ['status_page'] },
   ...[METRIC.incidentDuration, METRIC.maintenanceDuration, METRIC.statusPageResponse, METRIC.statusPageRecoveryLag].flatMap((histogram) => [
     { metric: `${histogram}_bucket`, labels: ['status_page', 'le'] },
     { metric: `${histogram}_sum`, labels: ['status_page'] },

@@ -42,13 +42,25 @@ export type AlertLimits = {
   maxFiringAlertBytes: number;
   /** How far in the future of the entry's log time an alert's startsAt or endsAt is still believed. */
   maxClockSkewSeconds: number;
+  /**
+   * A firing alert no notification named for this long (log time) is forgotten: Alertmanager
+   * re-sends every firing alert of a group each repeat_interval, so one it stopped sending
+   * (lost on its restart, a receiver removed, send_resolved off) does not fire here for ever.
+   */
+  alertStaleSeconds: number;
 };
 
 /**
  * 10 000 pairs at about 100 bytes each is about 1 MiB of records (and about as much of snapshot
  * JSON): well within the chart's 256 MiB limit, beside the state's other bounds.
  */
-export const DEFAULT_ALERT_LIMITS: AlertLimits = { maxFiringAlerts: 10_000, maxFiringAlertBytes: 2 * 1024 * 1024, maxClockSkewSeconds: 300 };
+export const DEFAULT_ALERT_LIMITS: AlertLimits = {
+  maxFiringAlerts: 10_000,
+  maxFiringAlertBytes: 2 * 1024 * 1024,
+  maxClockSkewSeconds: 300,
+  // Alertmanager's default repeat_interval is 4h: six of them.
+  alertStaleSeconds: 24 * 3600,
+};
 
 /** The components one alert may name in an entry (the appender keeps the first, sorted). */
 export const MAX_COMPONENTS_PER_ALERT = 100;
@@ -75,6 +87,8 @@ export type PageAlertStats = {
   recoveryLag: Histogram;
   /** Firing alerts the bounds refused (not held). */
   refused: number;
+  /** Firing alerts forgotten because no notification named them for alertStaleSeconds. */
+  expired: number;
   /** Log time of the first entry that touched this page's alert stats: their `_created`. */
   createdAt: number;
 };
@@ -84,6 +98,10 @@ export type AlertState = {
   pages: Map<string, PageAlertStats>;
   /** Which components hold each firing fingerprint: what a resolution (or a new match) withdraws. */
   byFingerprint: Map<string, Set<string>>;
+  /** Log time of the last entry that named each held fingerprint firing. */
+  seenAt: Map<string, number>;
+  /** alertStaleSeconds of the last alerts entry folded: expiry reads it, so it is the appender's, not the folding process's. */
+  staleSeconds: number;
   /** Firing (alert, component) pairs held. */
   pairs: number;
   /** The records' rough size (see costOf), bounded by maxFiringAlertBytes. */
@@ -91,7 +109,15 @@ export type AlertState = {
 };
 
 export function createAlertState(): AlertState {
-  return { components: new Map(), pages: new Map(), byFingerprint: new Map(), pairs: 0, bytes: 0 };
+  return {
+    components: new Map(),
+    pages: new Map(),
+    byFingerprint: new Map(),
+    seenAt: new Map(),
+    staleSeconds: DEFAULT_ALERT_LIMITS.alertStaleSeconds,
+    pairs: 0,
+    bytes: 0,
+  };
 }
 
 /** One key per component: page and uuid cannot hold a NUL. */
@@ -116,7 +142,14 @@ function trusted(time: number | null, logTime: number, maxSkew: number): number 
 function pageStats(alerts: AlertState, statusPage: string, logTime: number): PageAlertStats {
   let stats = alerts.pages.get(statusPage);
   if (!stats) {
-    stats = { statusPage, response: emptyHistogram(RESPONSE_BUCKETS), recoveryLag: emptyHistogram(RESPONSE_BUCKETS), refused: 0, createdAt: logTime };
+    stats = {
+      statusPage,
+      response: emptyHistogram(RESPONSE_BUCKETS),
+      recoveryLag: emptyHistogram(RESPONSE_BUCKETS),
+      refused: 0,
+      expired: 0,
+      createdAt: logTime,
+    };
     alerts.pages.set(statusPage, stats);
   }
   return stats;
@@ -136,6 +169,7 @@ function tidy(alerts: AlertState, key: string, record: ComponentAlerts): void {
  */
 export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], logTime: number, limits: AlertLimits, impactOf: ImpactOf): AlertsDecision {
   const decision: AlertsDecision = { held: 0, refused: 0 };
+  alerts.staleSeconds = limits.alertStaleSeconds;
   for (const alert of stored) {
     const before = alerts.byFingerprint.get(alert.fingerprint) ?? new Set<string>();
     const target = new Map<string, ComponentRef>();
@@ -184,10 +218,43 @@ export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], l
       after.add(key);
       decision.held += 1;
     }
-    if (after.size > 0) alerts.byFingerprint.set(alert.fingerprint, after);
-    else alerts.byFingerprint.delete(alert.fingerprint);
+    if (after.size > 0) {
+      alerts.byFingerprint.set(alert.fingerprint, after);
+      alerts.seenAt.set(alert.fingerprint, logTime);
+    } else {
+      alerts.byFingerprint.delete(alert.fingerprint);
+      alerts.seenAt.delete(alert.fingerprint);
+    }
   }
   return decision;
+}
+
+/**
+ * Forgets the firing alerts no entry named for `alerts.staleSeconds` of log time, counting each
+ * (alert, component) pair on its page. When it resolved is unknown, so a component left without
+ * alerts measures no recovery; an open silent episode closes unobserved. Returns how many went.
+ */
+export function expireAlerts(alerts: AlertState, logTime: number): number {
+  let expired = 0;
+  for (const [fingerprint, seenAt] of alerts.seenAt) {
+    if (seenAt > logTime - alerts.staleSeconds) continue;
+    for (const key of alerts.byFingerprint.get(fingerprint) ?? []) {
+      const record = alerts.components.get(key);
+      if (!record?.firing.delete(fingerprint)) continue;
+      alerts.pairs -= 1;
+      alerts.bytes -= pairCost(fingerprint);
+      pageStats(alerts, record.statusPage, logTime).expired += 1;
+      expired += 1;
+      if (record.firing.size === 0) {
+        record.silentSince = null;
+        record.resolvedAt = null;
+      }
+      tidy(alerts, key, record);
+    }
+    alerts.byFingerprint.delete(fingerprint);
+    alerts.seenAt.delete(fingerprint);
+  }
+  return expired;
 }
 
 /** A component whose impact an event changed: what it was, what it is, and when (its changedAt). */
@@ -234,7 +301,10 @@ export function forgetAlerts(alerts: AlertState, statusPage: string, uuid?: stri
     for (const fingerprint of record.firing.keys()) {
       const holders = alerts.byFingerprint.get(fingerprint);
       holders?.delete(key);
-      if (holders?.size === 0) alerts.byFingerprint.delete(fingerprint);
+      if (holders?.size === 0) {
+        alerts.byFingerprint.delete(fingerprint);
+        alerts.seenAt.delete(fingerprint);
+      }
       alerts.pairs -= 1;
       alerts.bytes -= pairCost(fingerprint);
     }
@@ -254,6 +324,8 @@ export function cloneAlertState(alerts: AlertState): AlertState {
     components,
     pages: new Map([...alerts.pages].map(([page, stats]) => [page, { ...stats }])),
     byFingerprint: new Map([...alerts.byFingerprint].map(([fingerprint, keys]) => [fingerprint, new Set(keys)])),
+    seenAt: new Map(alerts.seenAt),
+    staleSeconds: alerts.staleSeconds,
     pairs: alerts.pairs,
     bytes: alerts.bytes,
   };
@@ -263,6 +335,9 @@ export function cloneAlertState(alerts: AlertState): AlertState {
 export type AlertSnapshot = {
   components: { statusPage: string; uuid: string; firing: [string, number][]; silentSince: number | null; resolvedAt: number | null }[];
   pages: PageAlertStats[];
+  /** Log time each held fingerprint was last named firing. */
+  seen: [string, number][];
+  staleSeconds: number;
 };
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -280,6 +355,8 @@ export function alertSnapshot(alerts: AlertState): AlertSnapshot {
       };
     }),
     pages: [...alerts.pages.keys()].sort(byText).map((page) => alerts.pages.get(page) as PageAlertStats),
+    seen: [...alerts.seenAt].sort((a, b) => byText(a[0], b[0])),
+    staleSeconds: alerts.staleSeconds,
   };
 }
 
@@ -299,6 +376,8 @@ export function alertStateOf(snapshot: AlertSnapshot): AlertState {
     }
   }
   for (const stats of snapshot.pages) alerts.pages.set(stats.statusPage, { ...stats });
+  alerts.seenAt = new Map(snapshot.seen);
+  alerts.staleSeconds = snapshot.staleSeconds;
   return alerts;
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DEFAULT_ALERT_LIMITS,
+  expireAlerts,
   foldAlerts,
   foldImpactChanges,
   forgetAlerts,
@@ -478,6 +479,12 @@ export class FoldLoop implements EventSink, StoreHealth {
         applyPatch(this.state, patch);
         const forgotten = patch.deleteIncidents.length + patch.deleteMaintenances.length + patch.forgetSeen.length;
         this.logger.info({ forgotten, entry: stored.position }, 'pruned finished objects and dedup records past retention');
+      }
+      // At the same entry on every process: the window is the log's time.
+      const expired = this.state.alerts.seenAt.size === 0 ? 0 : expireAlerts(this.state.alerts, stored.time);
+      if (expired > 0) {
+        this.state.version += 1;
+        this.logger.info({ expired, entry: stored.position }, 'forgot firing alerts that Alertmanager has not sent again for too long');
       }
     }
     const limits: Limits = { ...this.options.limits, ...entry.limits };

@@ -29,7 +29,18 @@ const alertsData: z.ZodType<AlertSnapshot> = z.object({
       resolvedAt: z.number().nullable(),
     }),
   ),
-  pages: z.array(z.object({ statusPage: z.string(), response: histogramSchema, recoveryLag: histogramSchema, refused: z.number(), createdAt: z.number() })),
+  pages: z.array(
+    z.object({
+      statusPage: z.string(),
+      response: histogramSchema,
+      recoveryLag: histogramSchema,
+      refused: z.number(),
+      expired: z.number(),
+      createdAt: z.number(),
+    }),
+  ),
+  seen: z.array(z.tuple([z.string(), z.number()])),
+  staleSeconds: z.number().positive(),
 });
 
 // Records are read with the schemas that also upgrade rows written by earlier versions.

@@ -461,12 +461,16 @@ export class DomainMetrics {
       "From a component's last alert resolving to the page showing it operational again, in seconds.",
       (stats) => stats.recoveryLag,
     );
-    const refused = openMetrics ? METRIC.statusPageAlertsRefused.replace(/_total$/, '') : METRIC.statusPageAlertsRefused;
-    text += familyHeader(refused, 'counter', 'Firing alerts not held because the alert bounds were reached.');
-    for (const stats of pages) {
-      text += sample(METRIC.statusPageAlertsRefused, pageLabel(stats), stats.refused);
-      if (openMetrics) text += sample(`${refused}_created`, pageLabel(stats), stats.createdAt);
-    }
+    const counter = (name: string, help: string, value: (stats: PageAlertStats) => number) => {
+      const family = openMetrics ? name.replace(/_total$/, '') : name;
+      text += familyHeader(family, 'counter', help);
+      for (const stats of pages) {
+        text += sample(name, pageLabel(stats), value(stats));
+        if (openMetrics) text += sample(`${family}_created`, pageLabel(stats), stats.createdAt);
+      }
+    };
+    counter(METRIC.statusPageAlertsRefused, 'Firing alerts not held because the alert bounds were reached.', (stats) => stats.refused);
+    counter(METRIC.statusPageAlertsExpired, 'Firing alerts forgotten because no Alertmanager notification named them for a day.', (stats) => stats.expired);
     return text;
   }
 

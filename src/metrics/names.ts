@@ -49,6 +49,7 @@ export const METRIC = {
   statusPageResponse: 'statusmate_status_page_response_seconds',
   statusPageRecoveryLag: 'statusmate_status_page_recovery_lag_seconds',
   statusPageAlertsRefused: 'statusmate_status_page_alerts_refused_total',
+  statusPageAlertsExpired: 'statusmate_status_page_alerts_expired_total',
   alertmanagerNotifications: 'statusmate_alertmanager_notifications_total',
   alertmanagerAlertsUnmatched: 'statusmate_alertmanager_alerts_unmatched_total',
 

@@ -7,6 +7,7 @@ import {
   componentKey,
   createAlertState,
   DEFAULT_ALERT_LIMITS,
+  expireAlerts,
   foldAlerts,
   foldImpactChanges,
   forgetAlerts,
@@ -101,6 +102,24 @@ describe('alerts measure the status page', () => {
     expect(alerts.pages.get('shop')?.refused).toBe(1);
   });
 
+  it('forgets, and counts, the alerts no notification named for alertStaleSeconds, measuring no recovery', () => {
+    const alerts = createAlertState();
+    const p = page();
+    const limits = { ...DEFAULT_ALERT_LIMITS, alertStaleSeconds: 3600 };
+    foldAlerts(alerts, [firing('a1', T0), firing('a2', T0)], T0, limits, p.impactOf);
+    p.set(alerts, 'shop', 'checkout', 'major_outage', T0 + 60);
+    // a2 is sent again (Alertmanager's repeat_interval), a1 is not.
+    foldAlerts(alerts, [firing('a2', T0)], T0 + 1800, limits, p.impactOf);
+    expect(expireAlerts(alerts, T0 + 3000)).toBe(0);
+    expect(expireAlerts(alerts, T0 + 3600)).toBe(1);
+    expect(alerts.components.get(componentKey(...checkout))?.firing.size).toBe(1);
+    expect(expireAlerts(alerts, T0 + 5400)).toBe(1);
+    expect(alerts.pages.get('shop')?.expired).toBe(2);
+    expect(alerts.components.size).toBe(0);
+    p.set(alerts, 'shop', 'checkout', 'operational', T0 + 6000);
+    expect(alerts.pages.get('shop')?.recoveryLag.count).toBe(0);
+  });
+
   it('forgets a component and a page with their alerts', () => {
     const alerts = createAlertState();
     const p = page();
@@ -119,7 +138,8 @@ const IMPACTS = ['operational', 'degraded_performance', 'major_outage', 'under_m
 
 type Step =
   | { op: 'alerts'; alerts: { id: number; firing: boolean; start: number; end: number; components: number[] }[]; at: number }
-  | { op: 'impact'; component: number; impact: number; at: number };
+  | { op: 'impact'; component: number; impact: number; at: number }
+  | { op: 'expire'; at: number };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   fc.record({
@@ -167,6 +187,8 @@ function run(steps: Step[], limits: AlertLimits, snapshotEvery = 0): { alerts: A
       const before = [...alerts.components.values()].filter((record) => record.firing.size > 0).length;
       foldAlerts(alerts, stored, now, limits, impactOf);
       runs += Math.max(0, [...alerts.components.values()].filter((record) => record.firing.size > 0).length - before);
+    } else if (step.op === 'expire') {
+      expireAlerts(alerts, now);
     } else {
       const [statusPage, uuid] = ref(step.component);
       const before = impactOf(statusPage, uuid);
@@ -186,6 +208,7 @@ function checkInvariants(alerts: AlertState, limits: AlertLimits): void {
   expect(alerts.pairs).toBe(rebuilt.pairs);
   expect(alerts.bytes).toBe(rebuilt.bytes);
   expect(alerts.byFingerprint).toEqual(rebuilt.byFingerprint);
+  expect([...alerts.seenAt.keys()].sort()).toEqual([...alerts.byFingerprint.keys()].sort());
   expect(alerts.pairs).toBeLessThanOrEqual(limits.maxFiringAlerts);
   expect(alerts.bytes).toBeLessThanOrEqual(limits.maxFiringAlertBytes);
   for (const record of alerts.components.values()) {
@@ -206,6 +229,7 @@ describe('alert state properties', () => {
     maxFiringAlerts: fc.integer({ min: 1, max: 12 }),
     maxFiringAlertBytes: fc.integer({ min: 100, max: 2_000 }),
     maxClockSkewSeconds: fc.integer({ min: 0, max: 300 }),
+    alertStaleSeconds: fc.integer({ min: 5, max: 200 }),
   });
 
   it('keeps its measures and bounds, and folds the same through snapshots as without', () => {

@@ -184,6 +184,18 @@ describe('alerts measure the status page', () => {
     noStacks(app);
   });
 
+  it('forgets an alert Alertmanager stopped sending, at the next prune window past alertStaleSeconds, and counts it', async () => {
+    const app = await start({ pruneWindowSeconds: 1, alertLimits: { alertStaleSeconds: 1 } });
+    await postAlerts(app, payload([{ fingerprint: 'a1' }]));
+    expect(sampleValue(await metrics(app), 'statusmate_component_alerts_firing', { component_uuid: CHECKOUT })).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    // Any entry moves the log's time into a new window.
+    await postImpact(app, SEARCH, 'operational');
+    const text = await metrics(app);
+    expect(sampleValue(text, 'statusmate_component_alerts_firing', { component_uuid: CHECKOUT })).toBeUndefined();
+    expect(sampleValue(text, 'statusmate_status_page_alerts_expired_total', { status_page: 'shop' })).toBe(1);
+  });
+
   it('folds alike on the memory and SQLite stores, and a restart from the SQLite file keeps the alerts and histograms', async () => {
     const run = async (store: LogStore) => {
       const app = await start({ store });
