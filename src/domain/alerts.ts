@@ -51,8 +51,10 @@ export type AlertLimits = {
 };
 
 /**
- * 10 000 pairs at about 100 bytes each is about 1 MiB of records (and about as much of snapshot
- * JSON): well within the chart's 256 MiB limit, beside the state's other bounds.
+ * 10 000 pairs measured about 5 MiB of heap and 0.7 MiB of snapshot JSON (16-character
+ * fingerprints, 10 pages, 2 000 components): well within the chart's 256 MiB limit beside the
+ * state's other bounds. The byte measure (recordCost and pairCost) binds first only when fingerprints, page ids
+ * or uuids are long; it is what a snapshot grows by, roughly.
  */
 export const DEFAULT_ALERT_LIMITS: AlertLimits = {
   maxFiringAlerts: 10_000,
@@ -104,7 +106,7 @@ export type AlertState = {
   staleSeconds: number;
   /** Firing (alert, component) pairs held. */
   pairs: number;
-  /** The records' rough size (see costOf), bounded by maxFiringAlertBytes. */
+  /** The records' rough size (recordCost and pairCost), bounded by maxFiringAlertBytes. */
   bytes: number;
 };
 
