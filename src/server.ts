@@ -133,6 +133,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
       components: state.componentCount,
       status_pages: state.pages.size,
       tokens: config.webhookTokens.length,
+      alertmanager_webhook: config.alertmanagerWebhookTokens.length > 0 ? 'on' : 'off',
       status_pages_file: config.statusPagesFile,
       status_pages_watch_seconds: config.statusPagesFile !== undefined ? config.statusPagesWatchSeconds : undefined,
       declared_status_pages: inventory.current().pages.length,
