@@ -59,6 +59,7 @@ const alertSchema = z.object({
 
 const payloadSchema = z.object({
   version: z.literal('4', { error: 'must be "4" (Alertmanager webhook payload version 4)' }),
+  truncatedAlerts: z.number().int().min(0).optional(),
   alerts: z
     .array(alertSchema)
     .max(MAX_ALERTS_PER_NOTIFICATION, { error: `at most ${MAX_ALERTS_PER_NOTIFICATION} alerts: set max_alerts in the webhook config` }),
@@ -200,13 +201,22 @@ export function alertmanagerReceiver(deps: AlertmanagerReceiverDeps, options: Al
       });
     }
     unmatched.inc(unmatchedCount);
+    const truncated = parsed.data.truncatedAlerts ?? 0;
+    if (truncated > 0) {
+      // The alerts left out are not refreshed: they expire after a day although they fire.
+      deps.logger.warn({ truncated_alerts: truncated }, 'Alertmanager truncated a notification: raise max_alerts in its webhook config');
+    }
     if (stored.length === 0) {
-      return { status: 200, body: { status: 'unmatched', alerts: parsed.data.alerts.length, stored: 0, unmatched: unmatchedCount }, outcome: 'unmatched' };
+      return {
+        status: 200,
+        body: { status: 'unmatched', alerts: parsed.data.alerts.length, stored: 0, unmatched: unmatchedCount, truncated },
+        outcome: 'unmatched',
+      };
     }
     const decision = await deps.sink.alerts(stored);
     return {
       status: 200,
-      body: { status: 'stored', alerts: parsed.data.alerts.length, stored: stored.length, unmatched: unmatchedCount, refused: decision.refused },
+      body: { status: 'stored', alerts: parsed.data.alerts.length, stored: stored.length, unmatched: unmatchedCount, refused: decision.refused, truncated },
       outcome: 'stored',
     };
   };

@@ -179,6 +179,10 @@ describe('alerts measure the status page', () => {
     text = await metrics(app);
     expect(sampleValue(text, 'statusmate_component_alerts_firing', { component_uuid: CHECKOUT })).toBeUndefined();
     expect(sampleValue(text, 'statusmate_status_page_recovery_lag_seconds_count', { status_page: 'shop' })).toBe(1);
+    // A truncated notification is taken, and logged once so that max_alerts gets raised.
+    const truncated = await postAlerts(app, { ...payload([{ fingerprint: 'a1' }]), truncatedAlerts: 2 });
+    expect(truncated.body).toMatchObject({ status: 'stored', truncated: 2 });
+    expect(app.logs.lines.filter((line) => line.truncated_alerts === 2)).toHaveLength(1);
     // A resolved alert nothing holds is not stored.
     expect((await postAlerts(app, payload([{ fingerprint: 'zz', status: 'resolved', labels: { service: 'nothing' } }]))).body.status).toBe('unmatched');
     noStacks(app);
