@@ -40,6 +40,8 @@ export const RECORD = {
    */
   availableOver: (window: string) => `status_page_component:statusmate_component_available:avg_over_time${window}`,
   budgetRemaining: (window: string) => `status_page_component:statusmate_component_error_budget:remaining${window}`,
+  /** 1 while a component's Alertmanager alerts fire and its page says operational, 0 while they fire and it does not. */
+  statusPageSilent: 'status_page_component:statusmate_component_status_page_silent:bool',
   /** One series per install and label set of a persisted counter, continuous across pods (see PERSISTED_COUNTERS). */
   counter: (metric: string) => {
     const family = PERSISTED_COUNTERS.find((counter) => counter.metric === metric);
@@ -69,7 +71,9 @@ export const PERSISTED_COUNTERS: ReadonlyArray<{ metric: string; labels: readonl
     metric,
     labels: ['status_page'],
   })),
-  ...[METRIC.incidentDuration, METRIC.maintenanceDuration].flatMap((histogram) => [
+  { metric: METRIC.statusPageAlertsRefused, labels: ['status_page'] },
+  { metric: METRIC.statusPageAlertsExpired, labels: ['status_page'] },
+  ...[METRIC.incidentDuration, METRIC.maintenanceDuration, METRIC.statusPageResponse, METRIC.statusPageRecoveryLag].flatMap((histogram) => [
     { metric: `${histogram}_bucket`, labels: ['status_page', 'le'] },
     { metric: `${histogram}_sum`, labels: ['status_page'] },
     { metric: `${histogram}_count`, labels: ['status_page'] },
@@ -353,6 +357,34 @@ export function buildRules(config: MixinConfig): RulesFile {
             `max ${by('status_page', 'component_uuid', 'impact')} (${METRIC.componentImpact}${sel(unknownImpacts)}) == 1`,
             'A StatusMate component is at an impact the exporter does not know.',
             `${componentName}Component "{{ $component }}" on status page {{ $labels.status_page }} ${inInstall} has reported the impact "{{ $labels.impact }}" for more than ${spoken(a.componentUnknownImpact.for)}, which this exporter does not know: it counts neither as available nor as an outage, and no outage alert fires for it.`,
+          ),
+        ],
+      },
+      {
+        // What Alertmanager's alerts say of the status page (POST /alertmanager, alert_matchers).
+        name: 'statusmate-exporter.status-page-honesty',
+        rules: [
+          // Only components with an alerts series (some fired since the exporter knew them):
+          // firing alerts (> bool 0) times operational (1, else 0).
+          {
+            record: RECORD.statusPageSilent,
+            expr: `(max ${by('status_page', 'component_uuid')} (${METRIC.componentAlertsFiring}${sel()}) > bool 0)\n* ${on('status_page', 'component_uuid')}\n${RECORD.operational}${sel()}`,
+          },
+          alert(
+            'StatusMateStatusPageSilent',
+            a.statusPageSilent,
+            `${RECORD.statusPageSilent}${sel()} == 1`,
+            "A component's alerts fire while its status page says it is operational.",
+            `${componentName}Alertmanager alerts matching component "{{ $component }}" on status page {{ $labels.status_page }} ${inInstall} have been firing for more than ${spoken(a.statusPageSilent.for)} while the status page shows it operational: the outage is not communicated.`,
+          ),
+          alert(
+            'StatusMateStatusPageForgottenIncident',
+            a.statusPageForgottenIncident,
+            // Degraded or worse (not a maintenance, level 1), on a component that has
+            // alert_matchers (so its alerts are measured), while none of its alerts fires.
+            `(${componentLevel} >= 2)\nand ${on('status_page', 'component_uuid')}\n(max ${by('status_page', 'component_uuid')} (${METRIC.componentAlertMatchers}${sel()}) > 0)\nunless ${on('status_page', 'component_uuid')}\n(max ${by('status_page', 'component_uuid')} (${METRIC.componentAlertsFiring}${sel()}) > 0)`,
+            "A status page shows an outage while none of the component's alerts fires.",
+            `${componentName}Status page {{ $labels.status_page }} ${inInstall} has shown component "{{ $component }}" degraded or worse for more than ${spoken(a.statusPageForgottenIncident.for)} while none of the Alertmanager alerts its alert_matchers select fires: an incident left open, or alerts that miss the outage.`,
           ),
         ],
       },

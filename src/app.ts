@@ -12,6 +12,7 @@ import type { Logger } from './logger.js';
 import { DomainMetrics } from './metrics/domain.js';
 import { metricsHandler } from './metrics/handler.js';
 import type { Telemetry } from './metrics/telemetry.js';
+import { alertmanagerReceiver, type AlertmanagerReceiverOptions, type AlertSink } from './webhook/alertmanager.js';
 import { RecentDeliveries } from './webhook/deliveries.js';
 import { webhookHandler, type WebhookHandler, type WebhookOptions } from './webhook/handler.js';
 
@@ -27,6 +28,8 @@ export type AppParts = {
   about: { version: string; store: StoreName };
   /** For the availability API and the landing page's bars: the default policy and 401 days unless set. */
   availability?: { policy: AvailabilityPolicy; maxDays: number };
+  /** POST /alertmanager: where its alerts go, and its tokens. Absent: the route answers 404. */
+  alertmanager?: { sink: AlertSink; options: AlertmanagerReceiverOptions };
 };
 
 export type Apps = {
@@ -97,6 +100,17 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
   });
   main.get('/healthz', healthz);
   main.get('/readyz', readyz);
+  const alertSink: AlertSink = parts.alertmanager?.sink ?? { state: parts.ingestor.state, alerts: () => Promise.reject(new Error('no alert sink')) };
+  main.post(
+    '/alertmanager',
+    alertmanagerReceiver(
+      { sink: alertSink, logger: parts.logger, registry: parts.telemetry.registry, pages: () => parts.inventory.current().pages },
+      parts.alertmanager?.options ?? { tokens: [] },
+    ),
+  );
+  main.all('/alertmanager', (_req, res) => {
+    res.set('Allow', 'POST').status(405).json({ error: 'use POST for /alertmanager', issues: [] });
+  });
   if (!options.separateMetrics) {
     main.get('/metrics', metrics);
     main.use(operator);

@@ -108,6 +108,8 @@ const envSchema = z.object({
   METRICS_PORT: optional(port),
   ALLOWED_HOSTS: optional(hostList).transform((value) => value ?? []),
   WEBHOOK_TOKEN: optional(tokenList).transform((value) => value ?? []),
+  // POST /alertmanager's bearer tokens (comma-separated for rotation); unset: the endpoint answers 404.
+  ALERTMANAGER_WEBHOOK_TOKEN: optional(tokenList).transform((value) => value ?? []),
   STORE: optional(z.enum(STORE_NAMES)).transform((value) => value ?? 'sqlite'),
   // The URL may hold a password: messages name the variable, never echo its value.
   REDIS_URL: optional(
@@ -185,6 +187,8 @@ export type Config = {
   /** When not empty, requests (but probes) whose Host names none of these are answered 421: DNS rebinding reaches nothing. */
   allowedHosts: string[];
   webhookTokens: string[];
+  /** ALERTMANAGER_WEBHOOK_TOKEN: POST /alertmanager's bearer tokens; empty: the endpoint is off (404). */
+  alertmanagerWebhookTokens: string[];
   store: StoreName;
   sqlitePath: string;
   /** With STORE=redis; holds credentials, so it is never logged. */
@@ -255,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: e.METRICS_PORT,
     allowedHosts: e.ALLOWED_HOSTS,
     webhookTokens: e.WEBHOOK_TOKEN,
+    alertmanagerWebhookTokens: e.ALERTMANAGER_WEBHOOK_TOKEN,
     store: e.STORE,
     sqlitePath: e.SQLITE_PATH,
     sqliteSynchronous: e.SQLITE_SYNCHRONOUS,

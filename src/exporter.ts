@@ -7,6 +7,7 @@ import type { EventSink, StoreHealth } from './ingest/sink.js';
 import type { LiveInventory } from './inventory/live.js';
 import { FoldLoop, type FoldLoopOptions } from './log/fold-loop.js';
 import { Telemetry, type BuildInfo } from './metrics/telemetry.js';
+import type { AlertmanagerReceiverOptions } from './webhook/alertmanager.js';
 import type { WebhookOptions } from './webhook/handler.js';
 
 /**
@@ -23,6 +24,8 @@ export type AssembleOptions = Omit<FoldLoopOptions, 'overlay'> & {
   availability?: AppParts['availability'];
   /** ALERTMANAGER_URL and the rest: maintenances drive silences. */
   alertmanager?: AlertmanagerConfig | undefined;
+  /** POST /alertmanager (ALERTMANAGER_WEBHOOK_TOKEN); without it, the endpoint answers 404. */
+  alertReceiver?: AlertmanagerReceiverOptions;
 };
 
 export type Assembled = {
@@ -57,6 +60,7 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
       inventory,
       about: { version: options.build.version, store: options.store.kind },
       ...(options.availability ? { availability: options.availability } : {}),
+      alertmanager: { sink: fold, options: options.alertReceiver ?? { tokens: [] } },
     },
     { separateMetrics: options.separateMetrics },
   );

@@ -112,6 +112,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     inventory,
     availability: { policy: config.availabilityPolicy, maxDays: config.ledgerRetentionDays + 1 },
     alertmanager: config.alertmanager,
+    alertReceiver: { tokens: config.alertmanagerWebhookTokens },
     // A shared store answers fast or not at all; StatusMate retries a 503.
     ...(config.store === 'redis' ? { answerTimeoutMs: 1_500 } : {}),
   });
@@ -137,6 +138,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
       components: state.componentCount,
       status_pages: state.pages.size,
       tokens: config.webhookTokens.length,
+      alertmanager_webhook: config.alertmanagerWebhookTokens.length > 0 ? 'on' : 'off',
       status_pages_file: config.statusPagesFile,
       alertmanager: config.alertmanager?.urls,
       maintenance_silence_from: config.alertmanager?.from,

@@ -26,6 +26,7 @@ describe('configuration from the environment', () => {
       metricsPort: undefined,
       allowedHosts: [],
       webhookTokens: [],
+      alertmanagerWebhookTokens: [],
       store: 'sqlite',
       sqlitePath: './data/statusmate-exporter.db',
       sqliteSynchronous: 'normal',
@@ -128,6 +129,12 @@ describe('configuration from the environment', () => {
 
   it.each(['127.0.0.1', '::', '::1', 'localhost', 'exporter.example.internal'])('accepts HOST=%s, an IP address or a host name', (host) => {
     expect(loadConfig({ HOST: host }).host).toBe(host);
+  });
+
+  it('reads ALERTMANAGER_WEBHOOK_TOKEN as a comma-separated list for rotation, and refuses one of only commas', () => {
+    expect(loadConfig({ ALERTMANAGER_WEBHOOK_TOKEN: ' new , old ' }).alertmanagerWebhookTokens).toEqual(['new', 'old']);
+    expect(loadConfig({ ALERTMANAGER_WEBHOOK_TOKEN: '' }).alertmanagerWebhookTokens).toEqual([]);
+    expect(() => loadConfig({ ALERTMANAGER_WEBHOOK_TOKEN: ',' })).toThrow(/ALERTMANAGER_WEBHOOK_TOKEN/);
   });
 
   it('treats an empty variable as unset', () => {

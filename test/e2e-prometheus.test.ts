@@ -4,7 +4,8 @@
 // The whole suite runs twice: against Debian's Prometheus 2.42, and against a current 3.x (built
 // with `go install`, see .ci/run) that scrapes OpenMetrics and ingests created timestamps.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECORDED } from '../grafana/src/common.js';
@@ -57,6 +58,7 @@ if (!built) {
 }
 
 const TOKEN = 'e2e-token-0123456789';
+const AM_TOKEN = 'e2e-alertmanager-token-0123456789';
 const JOB = 'statusmate-exporter';
 /** The seed's status page; the seed examples without one land here through DEFAULT_STATUS_PAGE. */
 const PAGE = '0935e96c-34b6-46e8-82cb-def6d3d74d9c';
@@ -64,7 +66,35 @@ const OTHER_PAGE = 'e2e-other-page';
 
 type Exporter = Child & { url: string; port: number };
 
-async function startExporter(name: string): Promise<Exporter> {
+/**
+ * PAGE declares the components whose Alertmanager alerts are measured (the rest it learns from
+ * the webhooks, as without a file): Website, Search, CDN and the seed's Component, each by a
+ * `service` label. API is not declared: it has no history before its major outage.
+ */
+function statusPagesFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'statusmate-e2e-')), 'status-pages.json');
+  const declared = (n: number, name: string, service: string) => ({ uuid: uuid(n), name, alert_matchers: [`service="${service}"`] });
+  writeFileSync(
+    file,
+    JSON.stringify({
+      status_pages: [
+        {
+          id: PAGE,
+          components: [
+            declared(2, 'Website', 'website'),
+            declared(3, 'Search', 'search'),
+            declared(6, 'CDN', 'cdn'),
+            // The seed incident's component (degraded_performance), whose alerts never fire.
+            { uuid: '88337a51-852b-48f3-ac8d-840e5f5326a0', name: 'Component', alert_matchers: ['service="component"'] },
+          ],
+        },
+      ],
+    }),
+  );
+  return file;
+}
+
+async function startExporter(name: string, file: string): Promise<Exporter> {
   const port = await freePort();
   const child = spawnLogged(process.execPath, [MAIN], {
     PATH: process.env.PATH,
@@ -73,6 +103,9 @@ async function startExporter(name: string): Promise<Exporter> {
     STORE: 'memory',
     WEBHOOK_TOKEN: TOKEN,
     DEFAULT_STATUS_PAGE: PAGE,
+    ALERTMANAGER_WEBHOOK_TOKEN: AM_TOKEN,
+    STATUS_PAGES_FILE: file,
+    LEARN_STATUS_PAGES: 'true',
     LOG_LEVEL: 'warn',
     BUILD_REVISION: `e2e-${name}`,
     // An Alertmanager that never answers (nothing listens there): the silence families exist,
@@ -123,11 +156,39 @@ function maintenanceEvent(type: string, n: number, title: string, window: [numbe
   };
 }
 
+/** Alertmanager's notification (payload version 4) of one alert for a `service`. */
+function alertNotification(fingerprint: string, service: string, status: 'firing' | 'resolved', startsAt: number, endsAt?: number): unknown {
+  return {
+    version: '4',
+    groupKey: `{}:{service="${service}"}`,
+    status,
+    receiver: 'statusmate-exporter',
+    groupLabels: { service },
+    commonLabels: { alertname: 'ServiceDown', service },
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager:9093',
+    alerts: [
+      {
+        status,
+        labels: { alertname: 'ServiceDown', service },
+        annotations: {},
+        startsAt: iso(startsAt),
+        endsAt: endsAt === undefined ? '0001-01-01T00:00:00Z' : iso(endsAt),
+        generatorURL: 'http://prometheus:9090/graph',
+        fingerprint,
+      },
+    ],
+  };
+}
+
 /**
  * The scripted sequence: every event type, the seed's four examples first. Posted to both
  * replicas, as if both had received every event, so their domain metrics agree.
  */
-const SEQUENCE: Array<{ what: string; body: unknown; query?: string }> = [
+const SEQUENCE: Array<{ what: string; body: unknown; query?: string; path?: string }> = [
+  // Alerts the page has not told yet: Website's (it goes to a partial outage below), Search's (it never does).
+  { what: "Alertmanager: Website's alert fires", body: alertNotification('a0000000000000a2', 'website', 'firing', -900), path: '/alertmanager' },
+  { what: "Alertmanager: Search's alert fires", body: alertNotification('a0000000000000a3', 'search', 'firing', -600), path: '/alertmanager' },
   { what: 'seed: incident_created (general example)', body: fixture('seed-incident-created-example.json') },
   { what: 'seed: maintenance_created', body: fixture('seed-maintenance-created.json') },
   { what: 'seed: incident_created', body: fixture('seed-incident-created.json') },
@@ -156,7 +217,13 @@ const SEQUENCE: Array<{ what: string; body: unknown; query?: string }> = [
   },
   { what: '… and started', body: maintenanceEvent('maintenance_started', 10, 'Database upgrade', [-7200, -3600], [5, 'Database']) },
   { what: 'a maintenance is created', body: maintenanceEvent('maintenance_created', 11, 'CDN switch', [-3600, -600], [6, 'CDN'], -3600) },
+  {
+    what: "Alertmanager: CDN's alert fires before the maintenance starts",
+    body: alertNotification('a0000000000000a6', 'cdn', 'firing', -2400),
+    path: '/alertmanager',
+  },
   { what: '… started', body: maintenanceEvent('maintenance_started', 11, 'CDN switch', [-3600, -600], [6, 'CDN'], -1800) },
+  { what: "Alertmanager: CDN's alert resolves", body: alertNotification('a0000000000000a6', 'cdn', 'resolved', -2400, -1200), path: '/alertmanager' },
   { what: '… and finished 20 minutes later', body: maintenanceEvent('maintenance_finished', 11, 'CDN switch', [-3600, -600], [6, 'CDN'], -600) },
   {
     // The page's first event is an incident: its counter appears already at 1.
@@ -188,10 +255,11 @@ const LEVELS: Record<string, number> = {
   CDN: 0, // back to operational when its maintenance finished
 };
 
-async function post(exporter: Exporter, body: unknown, options: { token?: string; query?: string; raw?: string } = {}): Promise<number> {
-  const response = await fetch(`${exporter.url}/webhook${options.query ?? ''}`, {
+async function post(exporter: Exporter, body: unknown, options: { token?: string; query?: string; raw?: string; path?: string } = {}): Promise<number> {
+  const path = options.path ?? '/webhook';
+  const response = await fetch(`${exporter.url}${path}${options.query ?? ''}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token ?? TOKEN}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token ?? (path === '/alertmanager' ? AM_TOKEN : TOKEN)}` },
     body: options.raw ?? JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   });
@@ -219,7 +287,8 @@ function suite(target: (typeof TARGETS)[number]): void {
 
   beforeAll(async () => {
     // Kept as they start, so that afterAll stops the first even if the second fails.
-    for (const name of ['0', '1']) replicas.push(await startExporter(name));
+    const file = statusPagesFile();
+    for (const name of ['0', '1']) replicas.push(await startExporter(name, file));
     prometheus = await startPrometheus(target.tool.path ?? 'prometheus', {
       ruleFiles: [RULES_FILE],
       // 3.x: OpenMetrics first, and _created samples become a zero sample at creation time.
@@ -241,7 +310,7 @@ function suite(target: (typeof TARGETS)[number]): void {
 
     for (const step of SEQUENCE) {
       for (const replica of replicas) {
-        const status = await post(replica, step.body, { query: step.query });
+        const status = await post(replica, step.body, { query: step.query, path: step.path });
         if (status !== 200) throw new Error(`${step.what}: replica answered ${status}\n${replica.output()}`);
       }
     }
@@ -432,7 +501,8 @@ function suite(target: (typeof TARGETS)[number]): void {
   it('webhook counters add up the requests each replica answered', async () => {
     const byOutcome = await query(`sum by (outcome) (${METRIC.webhookRequests}{outcome=~"applied|duplicate|unauthorized|invalid"})`);
     const counts = Object.fromEntries(byOutcome.map((s) => [s.labels.outcome, s.value]));
-    expect(counts).toEqual({ applied: SEQUENCE.length * 2, duplicate: 1, unauthorized: 1, invalid: 1 });
+    const webhooks = SEQUENCE.filter((step) => step.path === undefined).length;
+    expect(counts).toEqual({ applied: webhooks * 2, duplicate: 1, unauthorized: 1, invalid: 1 });
     expect(await scalar(`sum(${METRIC.webhookRetries})`)).toBe(1);
   });
 
@@ -518,9 +588,23 @@ function suite(target: (typeof TARGETS)[number]): void {
       StatusMateStoreFoldLagging: [],
       StatusMateStoreSnapshotStale: [],
       StatusMateStatusPagesFileInvalid: [],
-      // No component has alert_matchers: no silence is desired, none missing.
+      // Nothing listens at ALERTMANAGER_URL, but the alert waits 10 minutes before it fires.
       StatusMateMaintenanceSilencesMissing: [],
+      // Search's alert fires and the page says operational; Website's fires and the page says so.
+      StatusMateStatusPageSilent: ['Search'],
+      // The seed's Component has alert_matchers, degraded performance, and no alert.
+      StatusMateStatusPageForgottenIncident: ['Component'],
     });
+  });
+
+  it("measures the page against Alertmanager's alerts the same on both replicas: two responses (Website, CDN), one recovery (CDN)", async () => {
+    const perReplica = async (metric: string) => (await query(`${metric}{status_page="${PAGE}"}`)).map((sample) => sample.value).sort((a, b) => a - b);
+    expect(await perReplica(`${METRIC.statusPageResponse}_count`)).toEqual([2, 2]);
+    expect(await perReplica(`${METRIC.statusPageRecoveryLag}_count`)).toEqual([1, 1]);
+    // CDN: its alert fired 40 minutes before now, the maintenance started 30 (600 s); the alert
+    // resolved 20 minutes before now, the maintenance finished 10 (600 s).
+    expect(await perReplica(`${METRIC.statusPageRecoveryLag}_sum`)).toEqual([600, 600]);
+    expect(await perReplica(METRIC.componentAlertsFiring)).toEqual([1, 1, 1, 1]);
   });
 
   it('Prometheus evaluates every rule group without error and renders the alert annotations', async () => {

@@ -180,7 +180,14 @@ describe('dashboard queries', () => {
     const used = queries.flatMap(({ expr }) => metricNames(fillVariables(expr, FILLED))).filter((name) => name.includes(':'));
     const counters = new Set(PERSISTED_COUNTERS.map(({ metric }) => RECORD.counter(metric)));
     expect(new Set(used.filter((name) => !counters.has(name)))).toEqual(
-      new Set([RECORDED.operational, RECORDED.impactSeconds5m, RECORDED.available1h, RECORDED.availableBudgetWindow, RECORDED.budgetRemaining]),
+      new Set([
+        RECORDED.operational,
+        RECORDED.impactSeconds5m,
+        RECORDED.available1h,
+        RECORDED.availableBudgetWindow,
+        RECORDED.budgetRemaining,
+        RECORDED.statusPageSilent,
+      ]),
     );
     for (const name of used.filter((name) => counters.has(name))) expect(recorded.has(name), name).toBe(true);
   });

@@ -154,6 +154,7 @@ describe('rule unit tests', () => {
       'status_page_component:statusmate_component_available:avg_over_time30d',
       'status_page_component:statusmate_component_error_budget:remaining30d',
       'status_page_component_impact:statusmate_component_impact_seconds_total:max',
+      'status_page_component:statusmate_component_status_page_silent:bool',
     ]) {
       expect(tested.has(record), record).toBe(true);
     }
@@ -207,6 +208,8 @@ describe('rules file', () => {
         'StatusMateMaintenanceOverrunning',
         'StatusMateMaintenanceSilencesMissing',
         'StatusMateStatusPagesFileInvalid',
+        'StatusMateStatusPageSilent',
+        'StatusMateStatusPageForgottenIncident',
         'StatusMateStoreDown',
         'StatusMateStoreFoldLagging',
         'StatusMateStoreSnapshotStale',
@@ -270,7 +273,8 @@ describe('rules file', () => {
       '1d/2h warning',
       '3d/6h warning',
     ]);
-    expect(domainAlerts.length).toBe(7 + DEFAULT_CONFIG.slo.burnRateAlerts.length);
+    // 7, and the two that compare Alertmanager's alerts with the page.
+    expect(domainAlerts.length).toBe(9 + DEFAULT_CONFIG.slo.burnRateAlerts.length);
   });
 
   it.each(domainAlerts.map((rule) => ({ alert: rule.alert ?? '', rule })))(

@@ -68,6 +68,7 @@ export const RECORDED = {
   /** The impact seconds, one series per component and impact, every evaluation and every 5 minutes. */
   impactSeconds: RECORD.counter(METRIC.componentImpactSeconds),
   impactSeconds5m: RECORD.impactSecondsEvery('5m'),
+  statusPageSilent: RECORD.statusPageSilent,
 } as const;
 
 /** The SLO the burn-rate alerts and the SLO row use. */

@@ -324,6 +324,26 @@ function durationStat(title: string, description: string, histogram: string): St
     .orientation(common.VizOrientation.Vertical);
 }
 
+/** Time to communicate (or to recover) per status page: median and 90th percentile over the selected range. */
+function pageQuantiles(title: string, description: string, histogram: string): StatPanel {
+  const quantile = (q: number) =>
+    `histogram_quantile(${q}, sum by (${INSTALL_BY}status_page, le) (increase(${RECORD.counter(`${histogram}_bucket`)}{${PAGE}}[$__range])))`;
+  return new StatPanel()
+    .title(title)
+    .description(description)
+    .span(8)
+    .height(8)
+    .withTarget(query('A', quantile(0.5), { legend: '{{status_page}} p50', instant: true }))
+    .withTarget(query('B', quantile(0.9), { legend: '{{status_page}} p90', instant: true }))
+    .reduceOptions(lastValue())
+    .unit('s')
+    .decimals(0)
+    .colorMode(common.BigValueColorMode.None)
+    .graphMode(common.BigValueGraphMode.None)
+    .textMode(common.BigValueTextMode.ValueAndName)
+    .orientation(common.VizOrientation.Horizontal);
+}
+
 /**
  * An incident or maintenance drawn at its real start: the series' value is the start time (ms),
  * which Grafana uses as the annotation's time, not the time a scrape first saw it.
@@ -502,6 +522,30 @@ export function overviewDashboard(): Dashboard {
         'Incident duration',
         'Durations of the incidents that finished in the selected range: median and 90th percentile from the histogram buckets, and the mean.',
         METRIC.incidentDuration,
+      ),
+    )
+
+    .withRow(new RowBuilder('Status page honesty (Alertmanager alerts)'))
+    .withPanel(
+      countStat(
+        'Silent components now',
+        'Components whose Alertmanager alerts (their alert_matchers) fire while the status page shows them operational. StatusMateStatusPageSilent fires after it lasts; see docs/alerts.md.',
+        `count(${RECORDED.statusPageSilent}{${PAGE}} == 1) or vector(0)`,
+        'red',
+      ),
+    )
+    .withPanel(
+      pageQuantiles(
+        'Time to communicate',
+        "From a component's first firing alert, while the page showed it operational, to the page showing it not operational: median and 90th percentile per status page over the selected range.",
+        METRIC.statusPageResponse,
+      ),
+    )
+    .withPanel(
+      pageQuantiles(
+        'Recovery lag',
+        "From a component's last alert resolving to the page showing it operational again: median and 90th percentile per status page over the selected range.",
+        METRIC.statusPageRecoveryLag,
       ),
     )
 

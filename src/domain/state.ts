@@ -1,3 +1,4 @@
+import { cloneAlertState, createAlertState, type AlertState } from './alerts.js';
 import { DURATION_BUCKETS } from './buckets.js';
 import { emptyHistogram, type Histogram } from './histogram.js';
 import { impactLevel, MAINTENANCE_IMPACT, UNKNOWN_IMPACT_LEVEL } from './impact.js';
@@ -131,6 +132,8 @@ export type State = {
   size: StateSize;
   /** Time per impact per component, in total and per UTC day (see ledger.ts). */
   ledger: Ledger;
+  /** Alertmanager's alerts per component and what they measure of the page (see alerts.ts); folded apart from patches. */
+  alerts: AlertState;
 };
 
 /**
@@ -218,7 +221,16 @@ export function isEmptyPatch(patch: Patch): boolean {
 }
 
 export function createState(): State {
-  return { pages: new Map(), seen: new Map(), componentCount: 0, lastSeq: 0, version: 0, size: { holdings: 0, retained: 0 }, ledger: createLedger() };
+  return {
+    pages: new Map(),
+    seen: new Map(),
+    componentCount: 0,
+    lastSeq: 0,
+    version: 0,
+    size: { holdings: 0, retained: 0 },
+    ledger: createLedger(),
+    alerts: createAlertState(),
+  };
 }
 
 /** A page's stats before its first event; `createdAt` is that event's receipt time. */
@@ -368,6 +380,7 @@ export function cloneState(state: State): State {
     version: state.version,
     size: { ...state.size },
     ledger: cloneLedger(state.ledger),
+    alerts: cloneAlertState(state.alerts),
   };
 }
 
@@ -382,6 +395,7 @@ export function replaceState(target: State, source: State): void {
   target.lastSeq = source.lastSeq;
   target.size = { ...source.size };
   target.ledger = source.ledger;
+  target.alerts = source.alerts;
   target.version = Math.max(target.version, source.version) + 1;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_COMPONENTS_PER_ALERT, type StoredAlert } from '../domain/alerts.js';
 import type { AffectedComponent, StatusMateEvent } from '../domain/event.js';
 import type { ForgetTarget } from '../domain/forget.js';
 import type { Limits } from '../domain/reducer.js';
@@ -17,13 +18,20 @@ import type { EntryFields } from '../store/store.js';
 // only those entries carry it: events are still written as format 1, so a replica of the previous
 // version folds them as before during a rolling upgrade, and refuses (rather than skips, and
 // diverges from the others) at the first forget.
+//
+// Format 3 adds a third kind, Alertmanager's alerts (`k: "alerts"`), written only for them, for
+// the same reason: a replica of the previous version folds events and forgets as before, and
+// refuses at the first alerts entry. Each alert carries the components the appender's
+// `alert_matchers` chose (see src/domain/alerts.ts for why the appender decides).
 
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 2;
+export const ENTRY_FORMAT = 3;
 /** The format of an event entry. */
 export const EVENT_ENTRY_FORMAT = 1;
 /** The format of a forget entry. */
 export const FORGET_ENTRY_FORMAT = 2;
+/** The format of an alerts entry. */
+export const ALERTS_ENTRY_FORMAT = 3;
 
 const nullableNumber = z.number().nullable();
 const nullableString = z.string().nullable();
@@ -77,6 +85,26 @@ const forgetTargetSchema: z.ZodType<ForgetTarget> = z.discriminatedUnion('kind',
   z.object({ kind: z.enum(['component', 'incident', 'maintenance']), statusPage: z.string().min(1), uuid: z.string().min(1) }),
 ]);
 
+/** Alertmanager's notification as the fold reads it: its alerts, each with the components it explains. */
+export type AlertsEntry = {
+  origin: string;
+  alerts: StoredAlert[];
+  limits: Partial<Limits> & Record<string, number>;
+  retentionSeconds: number;
+};
+
+// Bounded like the webhook that carried them: a fingerprint is 16 hex digits in Alertmanager.
+const storedAlertSchema = z
+  .tuple([
+    z.string().min(1).max(128),
+    z.enum(['firing', 'resolved']),
+    nullableNumber,
+    nullableNumber,
+    z.array(z.tuple([z.string().min(1), z.string().min(1)])).max(MAX_COMPONENTS_PER_ALERT),
+  ])
+  .transform(([fingerprint, status, startsAt, endsAt, components]): StoredAlert => ({ fingerprint, status, startsAt, endsAt, components }));
+const storedAlertsSchema = z.array(storedAlertSchema);
+
 /** A process's limits change only with its configuration: serialised once, not per event. */
 const limitsText = new WeakMap<Limits, string>();
 function limitsJson(limits: Limits): string {
@@ -95,6 +123,15 @@ export function encodeForget(origin: string, target: ForgetTarget, limits: Limit
   return { v: String(FORGET_ENTRY_FORMAT), k: 'forget', o: origin, f: JSON.stringify(target), l: limitsJson(limits), r: String(retentionSeconds) };
 }
 
+/**
+ * The fields of a new alerts entry. Each alert is a tuple (fingerprint, status, startsAt, endsAt,
+ * components): a notification can carry hundreds, and keys repeated per alert would double it.
+ */
+export function encodeAlerts(origin: string, alerts: readonly StoredAlert[], limits: Limits & Record<string, number>, retentionSeconds: number): EntryFields {
+  const tuples = alerts.map((alert) => [alert.fingerprint, alert.status, alert.startsAt, alert.endsAt, alert.components]);
+  return { v: String(ALERTS_ENTRY_FORMAT), k: 'alerts', o: origin, a: JSON.stringify(tuples), l: JSON.stringify(limits), r: String(retentionSeconds) };
+}
+
 /** What an entry costs to keep, in bytes (roughly: its fields' text). */
 export function entryBytes(fields: EntryFields): number {
   let bytes = 0;
@@ -103,7 +140,11 @@ export function entryBytes(fields: EntryFields): number {
 }
 
 export type ParsedEntry =
-  { kind: 'entry'; entry: LogEntry } | { kind: 'forget'; entry: ForgetEntry } | { kind: 'newer'; format: string } | { kind: 'invalid'; problem: string };
+  | { kind: 'entry'; entry: LogEntry }
+  | { kind: 'forget'; entry: ForgetEntry }
+  | { kind: 'alerts'; entry: AlertsEntry }
+  | { kind: 'newer'; format: string }
+  | { kind: 'invalid'; problem: string };
 
 export function parseJson(text: string | undefined): unknown {
   if (text === undefined) return undefined;
@@ -117,7 +158,7 @@ export function parseJson(text: string | undefined): unknown {
 /** Reads one entry: a known format, a newer one (refuse), or garbage of a known format (skip). */
 export function decodeEntry(fields: EntryFields): ParsedEntry {
   const format = fields.v ?? '';
-  if (format !== String(EVENT_ENTRY_FORMAT) && format !== String(FORGET_ENTRY_FORMAT)) {
+  if (format !== String(EVENT_ENTRY_FORMAT) && format !== String(FORGET_ENTRY_FORMAT) && format !== String(ALERTS_ENTRY_FORMAT)) {
     return /^\d+$/.test(format) && Number(format) > ENTRY_FORMAT
       ? { kind: 'newer', format }
       : { kind: 'invalid', problem: `unknown entry format ${JSON.stringify(format.slice(0, 20))}` };
@@ -126,6 +167,12 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
   if (!limits.success) return { kind: 'invalid', problem: 'limits: invalid' };
   const retention = Number(fields.r);
   if (!Number.isFinite(retention) || retention <= 0) return { kind: 'invalid', problem: 'retention: invalid' };
+  if (format === String(ALERTS_ENTRY_FORMAT)) {
+    if (fields.k !== 'alerts') return { kind: 'invalid', problem: `unknown entry kind ${JSON.stringify((fields.k ?? '').slice(0, 20))}` };
+    const alerts = storedAlertsSchema.safeParse(parseJson(fields.a));
+    if (!alerts.success) return { kind: 'invalid', problem: `alerts: ${alerts.error.issues[0]?.message ?? 'invalid'}` };
+    return { kind: 'alerts', entry: { origin: fields.o ?? '', alerts: alerts.data, limits: limits.data, retentionSeconds: retention } };
+  }
   if (format === String(FORGET_ENTRY_FORMAT)) {
     if (fields.k !== 'forget') return { kind: 'invalid', problem: `unknown entry kind ${JSON.stringify((fields.k ?? '').slice(0, 20))}` };
     const target = forgetTargetSchema.safeParse(parseJson(fields.f));

@@ -1,6 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  DEFAULT_ALERT_LIMITS,
+  expireAlerts,
+  foldAlerts,
+  foldImpactChanges,
+  forgetAlerts,
+  type AlertLimits,
+  type AlertsDecision,
+  type ImpactChange,
+  type StoredAlert,
+} from '../domain/alerts.js';
 import type { StatusMateEvent } from '../domain/event.js';
+import { OPERATIONAL } from '../domain/impact.js';
 import { forget, type ForgetDecision, type ForgetTarget } from '../domain/forget.js';
 import type { Overlay } from '../domain/inventory.js';
 import { prune } from '../domain/prune.js';
@@ -10,7 +22,18 @@ import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
 import { LogBehind, LogLost, StoreError, type EntryFields, type LogStore, type Position, type StoredEntry } from '../store/store.js';
-import { decodeEntry, encodeEntry, encodeForget, entryBytes, EVENT_ENTRY_FORMAT, type ForgetEntry, type LogEntry, type ParsedEntry } from './entry.js';
+import {
+  decodeEntry,
+  encodeAlerts,
+  encodeEntry,
+  encodeForget,
+  entryBytes,
+  EVENT_ENTRY_FORMAT,
+  type AlertsEntry,
+  type ForgetEntry,
+  type LogEntry,
+  type ParsedEntry,
+} from './entry.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from './snapshot.js';
 
 /**
@@ -54,6 +77,8 @@ export type FoldLoopOptions = {
   snapshots?: Partial<SnapshotPolicy>;
   /** PRUNE_WINDOW_SECONDS unless a test needs retention to pass quickly; every process folding one log must agree. */
   pruneWindowSeconds?: number;
+  /** Bounds of the firing alerts held (DEFAULT_ALERT_LIMITS), written into each alerts entry. */
+  alertLimits?: Partial<AlertLimits>;
 };
 
 /** What /metrics says of the fold and its store (per process). */
@@ -71,10 +96,10 @@ export type FoldStats = {
 type Waiter = {
   /** An event entry as this process encoded it: its fold needs no decoding (see fold). */
   entry: LogEntry | undefined;
-  decision: Decision | ForgetDecision | undefined;
+  decision: Decision | ForgetDecision | AlertsDecision | undefined;
   /** Set once the store said the entry is durable. */
   durable: boolean;
-  resolve: (decision: Decision | ForgetDecision) => void;
+  resolve: (decision: Decision | ForgetDecision | AlertsDecision) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 };
@@ -218,10 +243,26 @@ export class FoldLoop implements EventSink, StoreHealth {
     return this.enqueue((origin) => encodeForget(origin, target, this.options.limits, this.options.retentionSeconds)) as Promise<ForgetDecision>;
   }
 
+  /**
+   * Appends Alertmanager's alerts (each with the components this process's `alert_matchers`
+   * chose) and resolves with their fold, as ingest does for an event: once durable and folded.
+   */
+  alerts(alerts: readonly StoredAlert[]): Promise<AlertsDecision> {
+    const refused = this.notTaking();
+    if (refused) return Promise.reject(refused);
+    const limits = {
+      ...this.options.limits,
+      ...DEFAULT_ALERT_LIMITS,
+      maxClockSkewSeconds: this.options.limits.maxClockSkewSeconds,
+      ...this.options.alertLimits,
+    };
+    return this.enqueue((origin) => encodeAlerts(origin, alerts, limits, this.options.retentionSeconds)) as Promise<AlertsDecision>;
+  }
+
   /** Queues an entry for the next append; resolves with its fold's decision, or rejects after answerTimeoutMs. */
-  private enqueue(fields: (origin: string) => EntryFields, event?: (origin: string) => LogEntry): Promise<Decision | ForgetDecision> {
+  private enqueue(fields: (origin: string) => EntryFields, event?: (origin: string) => LogEntry): Promise<Decision | ForgetDecision | AlertsDecision> {
     const origin = `${this.processId}:${this.sequence++}`;
-    return new Promise<Decision | ForgetDecision>((resolve, reject) => {
+    return new Promise<Decision | ForgetDecision | AlertsDecision>((resolve, reject) => {
       const timer = setTimeout(
         () => this.fail(origin, new StoreError(`not stored: no answer from the ${this.store.kind} store within ${this.answerTimeoutMs} ms`)),
         this.answerTimeoutMs,
@@ -440,8 +481,15 @@ export class FoldLoop implements EventSink, StoreHealth {
         const forgotten = patch.deleteIncidents.length + patch.deleteMaintenances.length + patch.forgetSeen.length;
         this.logger.info({ forgotten, entry: stored.position }, 'pruned finished objects and dedup records past retention');
       }
+      // At the same entry on every process: the window is the log's time.
+      const expired = this.state.alerts.seenAt.size === 0 ? 0 : expireAlerts(this.state.alerts, stored.time);
+      if (expired > 0) {
+        this.state.version += 1;
+        this.logger.info({ expired, entry: stored.position }, 'forgot firing alerts that Alertmanager has not sent again for too long');
+      }
     }
     if (parsed.kind === 'forget') return this.foldForget(stored, parsed.entry, limits);
+    if (parsed.kind === 'alerts') return this.foldAlertsEntry(stored, parsed.entry);
     const event = parsed.entry.event;
     let decision: Decision;
     try {
@@ -453,7 +501,46 @@ export class FoldLoop implements EventSink, StoreHealth {
       this.fail(entry.origin, new Error(`the event could not be folded: ${asError(error).message}`));
       return true;
     }
-    if (decision.outcome !== 'duplicate') applyPatch(this.state, decision.patch);
+    if (decision.outcome !== 'duplicate') this.applyEventPatch(decision, stored.time);
+    this.advance(stored);
+    this.settle(entry.origin, (waiter) => (waiter.decision = decision));
+    return true;
+  }
+
+  /** Applies an event's patch, and folds the impacts it changed into the alert measures. */
+  private applyEventPatch(decision: Decision, logTime: number): void {
+    const alerts = this.state.alerts;
+    if (alerts.components.size === 0) {
+      applyPatch(this.state, decision.patch);
+      return;
+    }
+    const changes: ImpactChange[] = [];
+    for (const component of decision.patch.components) {
+      // A component the state lacks is operational, as a declared one is before any webhook.
+      const before = this.state.pages.get(component.statusPage)?.components.get(component.uuid)?.impact ?? OPERATIONAL;
+      if (before !== component.impact) {
+        changes.push({ statusPage: component.statusPage, uuid: component.uuid, before, after: component.impact, at: component.changedAt });
+      }
+    }
+    applyPatch(this.state, decision.patch);
+    foldImpactChanges(alerts, changes, logTime);
+  }
+
+  /** Folds Alertmanager's alerts: every process holds the same alerts for the same components at the same entry. */
+  private foldAlertsEntry(stored: StoredEntry, entry: AlertsEntry): boolean {
+    const limits: AlertLimits = { ...DEFAULT_ALERT_LIMITS, ...entry.limits };
+    let decision: AlertsDecision;
+    try {
+      decision = foldAlerts(this.state.alerts, entry.alerts, stored.time, limits, (statusPage, uuid) => {
+        return this.state.pages.get(statusPage)?.components.get(uuid)?.impact ?? OPERATIONAL;
+      });
+    } catch (error) {
+      this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding alerts failed; skipped');
+      this.advance(stored);
+      this.fail(entry.origin, new Error(`the alerts could not be folded: ${asError(error).message}`));
+      return true;
+    }
+    this.state.version += 1;
     this.advance(stored);
     this.settle(entry.origin, (waiter) => (waiter.decision = decision));
     return true;
@@ -472,6 +559,11 @@ export class FoldLoop implements EventSink, StoreHealth {
       this.advance(stored);
       this.fail(entry.origin, new Error(`the forget could not be folded: ${asError(error).message}`));
       return true;
+    }
+    // The alerts of a forgotten page or component go with it, found in the records or not.
+    if (entry.target.kind === 'page' || entry.target.kind === 'component') {
+      const uuid = entry.target.kind === 'component' ? entry.target.uuid : undefined;
+      if (forgetAlerts(this.state.alerts, entry.target.statusPage, uuid)) this.state.version += 1;
     }
     if (decision.found) {
       applyPatch(this.state, decision.patch);

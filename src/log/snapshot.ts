@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { bookImpact, decodeLedger, encodeLedger } from '../domain/ledger.js';
+import { alertSnapshot, alertStateOf, isEmptyAlertState, type AlertSnapshot } from '../domain/alerts.js';
 import { applyPatch, createState, emptyPatch, type State } from '../domain/state.js';
 import { RECORD_SCHEMAS } from '../store/records.js';
 import { parseJson } from './entry.js';
@@ -8,10 +9,11 @@ import { parseJson } from './entry.js';
 // it holds changes; a format newer than this version's is refused, not guessed at.
 
 /**
- * Snapshot format written by this version. Format 2 adds the availability ledger; format 1 (no
- * ledger) is still read: each of its components starts its ledger at its last change, in its
- * current impact (its `changedAt` is the event time of that change, so the open interval is exact;
- * only the time before it is unknown and not counted).
+ * Snapshot format written by this version. Format 2 adds the availability ledger (always) and
+ * Alertmanager's alerts per component (when some are held, src/domain/alerts.ts). Format 1 (neither)
+ * is still read: each of its components starts its ledger at its last change, in its current
+ * impact (its `changedAt` is the event time of that change, so the open interval is exact; only
+ * the time before it is unknown and not counted), and it holds no alerts.
  */
 export const SNAPSHOT_FORMAT = 2;
 /** Older formats this version reads (and upgrades). */
@@ -27,6 +29,31 @@ const ledgerData = z.object({
     .optional(),
 });
 
+const histogramSchema = z.object({ counts: z.array(z.number()), sum: z.number(), count: z.number() });
+const alertsData: z.ZodType<AlertSnapshot> = z.object({
+  components: z.array(
+    z.object({
+      statusPage: z.string(),
+      uuid: z.string(),
+      firing: z.array(z.tuple([z.string(), z.number()])),
+      silentSince: z.number().nullable(),
+      resolvedAt: z.number().nullable(),
+    }),
+  ),
+  pages: z.array(
+    z.object({
+      statusPage: z.string(),
+      response: histogramSchema,
+      recoveryLag: histogramSchema,
+      refused: z.number(),
+      expired: z.number(),
+      createdAt: z.number(),
+    }),
+  ),
+  seen: z.array(z.tuple([z.string(), z.number()])),
+  staleSeconds: z.number().positive(),
+});
+
 // Records are read with the schemas that also upgrade rows written by earlier versions.
 const snapshotData = z.object({
   pages: z.array(RECORD_SCHEMAS.pages),
@@ -39,6 +66,8 @@ const snapshotData = z.object({
   lastSeq: z.number().int().min(0),
   /** Format 2: the availability ledger (see ledger.ts). */
   ledger: ledgerData.optional(),
+  /** Format 2, when alerts are held. */
+  alerts: alertsData.optional(),
 });
 
 /**
@@ -61,6 +90,7 @@ export function encodeSnapshot(state: State, folded: (record: object) => boolean
     data.incidents.push(...page.incidents.values());
     data.maintenances.push(...page.maintenances.values());
   }
+  if (!isEmptyAlertState(state.alerts)) data.alerts = alertSnapshot(state.alerts);
   return JSON.stringify(data);
 }
 
@@ -102,5 +132,6 @@ export function stateOf(records: z.output<typeof snapshotData>): State {
     // An older snapshot: every component counts from its last change (see SNAPSHOT_FORMAT).
     for (const component of records.components) bookImpact(state.ledger, component.statusPage, component.uuid, component.impact, component.changedAt);
   }
+  if (records.alerts) state.alerts = alertStateOf(records.alerts);
   return state;
 }

@@ -1,3 +1,4 @@
+import { componentKey, type ComponentAlerts, type PageAlertStats } from '../domain/alerts.js';
 import type { Histogram } from '../domain/histogram.js';
 import { impactLevel, isKnownImpact, KNOWN_IMPACTS } from '../domain/impact.js';
 import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Page, State } from '../domain/state.js';
@@ -5,7 +6,7 @@ import { familyHeader, labelPairs, sample, type MetricType } from './exposition.
 import type { GzipStart } from './gzip-member.js';
 import { PieceGzip, type Piece } from './gzip-pieces.js';
 import { ImpactSecondsMetrics } from './impact-seconds.js';
-import { DURATION_BUCKETS, LABEL, MAINTENANCE_STATES, METRIC } from './names.js';
+import { DURATION_BUCKETS, LABEL, MAINTENANCE_STATES, METRIC, RESPONSE_BUCKETS } from './names.js';
 
 /**
  * Memory for one rendered text. A render writes into the slab of the text before last when
@@ -484,7 +485,60 @@ export class DomainMetrics {
     family(METRIC.webhookLastReceived, 'gauge', 'When the last event for a status page was committed, in Unix seconds.', (page) =>
       page.stats.lastReceivedAt === null ? '' : sample(METRIC.webhookLastReceived, pageLabel(page), page.stats.lastReceivedAt),
     );
+    text += this.renderAlertFamilies(openMetrics);
     return text;
+  }
+
+  /**
+   * What Alertmanager's alerts measure (see src/domain/alerts.ts): the firing alerts of each
+   * component that has some (or waits for its page to recover), and per page that saw an episode
+   * the response and recovery lag histograms. Rendered from the alert state alone, so that every
+   * replica folding the same log renders the same series whatever pages its own file declares.
+   */
+  private renderAlertFamilies(openMetrics: boolean): string {
+    const alerts = this.state.alerts;
+    const components = [...alerts.components.values()].sort((a, b) => compare(componentKey(a.statusPage, a.uuid), componentKey(b.statusPage, b.uuid)));
+    const pages = [...alerts.pages.values()].sort((a, b) => compare(a.statusPage, b.statusPage));
+    let text = familyHeader(METRIC.componentAlertsFiring, 'gauge', 'Firing Alertmanager alerts that match the component (its alert_matchers).');
+    for (const record of components) text += sample(METRIC.componentAlertsFiring, this.alertComponentLabels(record), record.firing.size);
+    const pageLabel = (stats: PageAlertStats) => labelPairs([[LABEL.statusPage, stats.statusPage]]);
+    const histogramFamily = (name: string, help: string, data: (stats: PageAlertStats) => Histogram) => {
+      text += familyHeader(name, 'histogram', help);
+      for (const stats of pages) {
+        text += histogram(name, pageLabel(stats), data(stats), RESPONSE_BUCKETS);
+        if (openMetrics) text += sample(`${name}_created`, pageLabel(stats), stats.createdAt);
+      }
+    };
+    histogramFamily(
+      METRIC.statusPageResponse,
+      "Time to communicate: from a component's first firing alert, while the page showed it operational, to the page showing it not operational, in seconds.",
+      (stats) => stats.response,
+    );
+    histogramFamily(
+      METRIC.statusPageRecoveryLag,
+      "From a component's last alert resolving to the page showing it operational again, in seconds.",
+      (stats) => stats.recoveryLag,
+    );
+    const counter = (name: string, help: string, value: (stats: PageAlertStats) => number) => {
+      const family = openMetrics ? name.replace(/_total$/, '') : name;
+      text += familyHeader(family, 'counter', help);
+      for (const stats of pages) {
+        text += sample(name, pageLabel(stats), value(stats));
+        if (openMetrics) text += sample(`${family}_created`, pageLabel(stats), stats.createdAt);
+      }
+    };
+    counter(METRIC.statusPageAlertsRefused, 'Firing alerts not held because the alert bounds were reached.', (stats) => stats.refused);
+    counter(METRIC.statusPageAlertsExpired, 'Firing alerts forgotten because no Alertmanager notification named them for a day.', (stats) => stats.expired);
+    return text;
+  }
+
+  private alertComponentLabels(record: ComponentAlerts): string {
+    const name = this.state.pages.get(record.statusPage)?.components.get(record.uuid)?.name ?? record.uuid;
+    return labelPairs([
+      [LABEL.statusPage, record.statusPage],
+      [LABEL.componentUuid, record.uuid],
+      [LABEL.component, name],
+    ]);
   }
 
   /** Components are only ever added, so a page's sorted order is reused until its count changes. */
@@ -532,10 +586,10 @@ function sortedValues<T>(map: Map<string, T>): T[] {
   return [...map.keys()].sort(compare).map((key) => map.get(key) as T);
 }
 
-function histogram(name: string, labels: string, data: Histogram): string {
+function histogram(name: string, labels: string, data: Histogram, bounds: readonly number[] = DURATION_BUCKETS): string {
   let body = '';
   let cumulative = 0;
-  DURATION_BUCKETS.forEach((bound, index) => {
+  bounds.forEach((bound, index) => {
     cumulative += data.counts[index] ?? 0;
     body += sample(`${name}_bucket`, `${labels},le="${bound}"`, cumulative);
   });

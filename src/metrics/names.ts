@@ -45,6 +45,15 @@ export const METRIC = {
   storeReconnects: 'statusmate_store_reconnects_total',
   buildInfo: 'statusmate_exporter_build_info',
 
+  componentAlertsFiring: 'statusmate_component_alerts_firing',
+  componentAlertMatchers: 'statusmate_component_alert_matchers',
+  statusPageResponse: 'statusmate_status_page_response_seconds',
+  statusPageRecoveryLag: 'statusmate_status_page_recovery_lag_seconds',
+  statusPageAlertsRefused: 'statusmate_status_page_alerts_refused_total',
+  statusPageAlertsExpired: 'statusmate_status_page_alerts_expired_total',
+  alertmanagerNotifications: 'statusmate_alertmanager_notifications_total',
+  alertmanagerAlertsUnmatched: 'statusmate_alertmanager_alerts_unmatched_total',
+
   statusPageInfo: 'statusmate_status_page_info',
   configReloadSuccessful: 'statusmate_config_last_reload_successful',
   configReloadSuccessTime: 'statusmate_config_last_reload_success_timestamp_seconds',
@@ -80,6 +89,8 @@ export const PROCESS_FAMILIES: readonly string[] = [
   METRIC.alertmanagerRequests,
   METRIC.maintenanceSilences,
   METRIC.maintenanceSilencesLeader,
+  METRIC.alertmanagerNotifications,
+  METRIC.alertmanagerAlertsUnmatched,
 ];
 
 /**
@@ -121,6 +132,11 @@ export const LABEL = {
 } as const;
 
 export { DURATION_BUCKETS } from '../domain/buckets.js';
+export { RESPONSE_BUCKETS } from '../domain/alerts.js';
+
+/** The `outcome` label of statusmate_alertmanager_notifications_total: what POST /alertmanager answered. */
+export const ALERTMANAGER_OUTCOMES = ['stored', 'unmatched', 'invalid', 'unauthorized', 'too_large', 'disabled', 'error'] as const;
+export type AlertmanagerOutcome = (typeof ALERTMANAGER_OUTCOMES)[number];
 
 /**
  * Buckets of the webhook request latency histogram, in seconds. They reach past SQLite's busy

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
 import { applyPatch, createState } from '../../src/domain/state.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
-import { decodeEntry, encodeEntry, encodeForget } from '../../src/log/entry.js';
+import { DEFAULT_ALERT_LIMITS, foldAlerts, type StoredAlert } from '../../src/domain/alerts.js';
+import { decodeEntry, encodeAlerts, encodeEntry, encodeForget } from '../../src/log/entry.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { idBefore, redisKeys } from '../../src/store/redis-format.js';
 import { affects, componentUpdate, incident, T0 } from '../support/events.js';
@@ -54,8 +55,22 @@ describe('the log formats', () => {
     expect(decodeEntry(fields)).toEqual({ kind: 'forget', entry: { origin: 'r1:8', target, limits: { ...DEFAULT_LIMITS }, retentionSeconds: 3600 } });
   });
 
+  it('writes alerts as format 3, each with the components the appender matched, and reads them back', () => {
+    const alerts: StoredAlert[] = [
+      { fingerprint: 'a1b2c3d4e5f60718', status: 'firing', startsAt: T0, endsAt: null, components: [['shop', 'checkout']] },
+      { fingerprint: '0718a1b2c3d4e5f6', status: 'resolved', startsAt: T0 - 60, endsAt: T0, components: [] },
+    ];
+    const limits = { ...DEFAULT_LIMITS, ...DEFAULT_ALERT_LIMITS };
+    const fields = encodeAlerts('r1:9', alerts, limits, 3600);
+    expect(fields.v).toBe('3');
+    expect(fields.k).toBe('alerts');
+    expect(decodeEntry(fields)).toEqual({ kind: 'alerts', entry: { origin: 'r1:9', alerts, limits, retentionSeconds: 3600 } });
+  });
+
   it.each([
-    [['v', '3', 'e', '{}'], { kind: 'newer', format: '3' }],
+    [['v', '4', 'e', '{}'], { kind: 'newer', format: '4' }],
+    [['v', '3', 'k', 'alerts', 'o', 'x', 'a', '[["f","burning",null,null,[]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
+    [['v', '3', 'k', 'other', 'o', 'x', 'a', '[]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '2', 'k', 'other', 'o', 'x', 'f', '{}', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '2', 'k', 'forget', 'o', 'x', 'f', '{"kind":"component","statusPage":"p"}', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '1', 'o', 'x', 'e', '{"type":"incident_created"}', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
@@ -84,6 +99,34 @@ describe('the log formats', () => {
     expect([...parsed.state.seen]).toEqual([...state.seen]);
     // Every record as it was (the record schemas may order keys differently).
     expect(JSON.parse(encodeSnapshot(parsed.state))).toEqual(JSON.parse(data));
+  });
+
+  it('writes alerts into the snapshot only when some are held, and restores them', () => {
+    const state = createState();
+    const event = componentUpdate(1, 'major_outage', T0);
+    applyPatch(state, reduce(state, event, dedupKey(event), T0 + 10, DEFAULT_LIMITS).patch);
+    expect(Object.keys(JSON.parse(encodeSnapshot(state)) as object)).not.toContain('alerts');
+    foldAlerts(
+      state.alerts,
+      [{ fingerprint: 'f1', status: 'firing', startsAt: T0, endsAt: null, components: [['shop', 'checkout']] }],
+      T0,
+      DEFAULT_ALERT_LIMITS,
+      () => 'operational',
+    );
+    const parsed = decodeSnapshot(String(SNAPSHOT_FORMAT), encodeSnapshot(state));
+    if (parsed.kind !== 'state') throw new Error(`not a snapshot: ${JSON.stringify(parsed)}`);
+    expect(parsed.state.alerts).toEqual(state.alerts);
+  });
+
+  it('reads a format 1 snapshot (written before the ledger and alerts) as a state without alerts', () => {
+    const state = createState();
+    const event = componentUpdate(1, 'major_outage', T0);
+    applyPatch(state, reduce(state, event, dedupKey(event), T0 + 10, DEFAULT_LIMITS).patch);
+    const { ledger: _ledger, ...formatOne } = JSON.parse(encodeSnapshot(state)) as Record<string, unknown>;
+    const parsed = decodeSnapshot('1', JSON.stringify(formatOne));
+    if (parsed.kind !== 'state') throw new Error(`not a snapshot: ${JSON.stringify(parsed)}`);
+    expect(parsed.state.componentCount).toBe(1);
+    expect(parsed.state.alerts.components.size).toBe(0);
   });
 
   it('refuses a snapshot of a newer format, and one it cannot read', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Apps } from '../../src/app.js';
 import request from 'supertest';
+import type { AlertLimits } from '../../src/domain/alerts.js';
 import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
 import { assemble } from '../../src/exporter.js';
 import type { EventSink } from '../../src/ingest/sink.js';
@@ -65,6 +66,9 @@ export type TestAppOptions = {
   /** FINISHED_RETENTION_SECONDS (default 7 days). */
   retentionSeconds?: number;
   pruneWindowSeconds?: number;
+  /** ALERTMANAGER_WEBHOOK_TOKEN's tokens (default none: POST /alertmanager answers 404). */
+  alertmanagerTokens?: string[];
+  alertLimits?: Partial<AlertLimits>;
 };
 
 /** A SQLite log on a new file in a temp dir. */
@@ -96,9 +100,11 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
     separateMetrics: options.separateMetrics ?? false,
     build: { version: options.version ?? 'test', revision: 'test' },
     inventory,
+    alertReceiver: { tokens: options.alertmanagerTokens ?? [] },
     ...(options.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: options.answerTimeoutMs }),
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
     ...(options.pruneWindowSeconds === undefined ? {} : { pruneWindowSeconds: options.pruneWindowSeconds }),
+    ...(options.alertLimits === undefined ? {} : { alertLimits: options.alertLimits }),
   });
   const { state } = exporter;
   // After the overlay of declared pages, which changes memory but appends nothing.

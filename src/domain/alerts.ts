@@ -1,0 +1,389 @@
+import { emptyHistogram, observe, type Histogram } from './histogram.js';
+import { OPERATIONAL } from './impact.js';
+
+// Alerts measure the status page (issue 19): Alertmanager's alerts, already mapped to
+// components, folded with the status page's impacts into how long the page takes to say what the
+// alerts already know. Deterministic and free of I/O: every process folding the same entries in
+// the same order holds the same AlertState, whatever its own status pages file says.
+//
+// Unlike the reducer's records, this state is changed in place by the fold functions below (it
+// is a few maps of numbers, never shared with a renderer's cache by identity: the renderer keys
+// on State.version, which the fold loop bumps).
+//
+// Where the mapping from an alert to components happens: at append time, by the appender's
+// inventory (its `alert_matchers`), and the entry stores the components it chose. Matching at
+// read time would make the fold depend on the folding process's status pages file, and replicas
+// hold different files during a rollout (or a ConfigMap update that reaches pods at different
+// moments): they would diverge for good, and a restart would re-fold old alerts with new
+// matchers. Storing the decision makes the log the truth, as with the appender's limits; the
+// cost is that a matcher change applies to alerts received after it, which Alertmanager's next
+// notification of the group (every group_interval while it changes, every repeat_interval
+// otherwise) brings anyway, since it re-sends every alert of the group.
+
+/** The components one alert explains, as `[status_page, component_uuid]`. */
+export type ComponentRef = readonly [statusPage: string, uuid: string];
+
+/** One alert as the log stores it: its fingerprint, status, trusted-or-not times, and its components. */
+export type StoredAlert = {
+  fingerprint: string;
+  status: 'firing' | 'resolved';
+  /** Alertmanager's startsAt, in Unix seconds; null when absent or unparseable. */
+  startsAt: number | null;
+  /** Alertmanager's endsAt for a resolved alert, in Unix seconds; null otherwise. */
+  endsAt: number | null;
+  components: ComponentRef[];
+};
+
+/** What bounds the firing alerts held: the appender's, carried in the entry like the reducer's limits. */
+export type AlertLimits = {
+  /** Firing (alert, component) pairs held at most, over every component. */
+  maxFiringAlerts: number;
+  /** What the alert records may take in memory (and in a snapshot), roughly, in bytes. */
+  maxFiringAlertBytes: number;
+  /** How far in the future of the entry's log time an alert's startsAt or endsAt is still believed. */
+  maxClockSkewSeconds: number;
+  /**
+   * A firing alert no notification named for this long (log time) is forgotten: Alertmanager
+   * re-sends every firing alert of a group each repeat_interval, so one it stopped sending
+   * (lost on its restart, a receiver removed, send_resolved off) does not fire here for ever.
+   */
+  alertStaleSeconds: number;
+};
+
+/**
+ * 10 000 pairs measured about 5 MiB of heap and 0.7 MiB of snapshot JSON (16-character
+ * fingerprints, 10 pages, 2 000 components): well within the chart's 256 MiB limit beside the
+ * state's other bounds. The byte measure (recordCost and pairCost) binds first only when fingerprints, page ids
+ * or uuids are long; it is what a snapshot grows by, roughly.
+ */
+export const DEFAULT_ALERT_LIMITS: AlertLimits = {
+  maxFiringAlerts: 10_000,
+  maxFiringAlertBytes: 2 * 1024 * 1024,
+  maxClockSkewSeconds: 300,
+  // Alertmanager's default repeat_interval is 4h: six of them.
+  alertStaleSeconds: 24 * 3600,
+};
+
+/** The components one alert may name in an entry (the appender keeps the first, sorted). */
+export const MAX_COMPONENTS_PER_ALERT = 100;
+
+/** Upper bounds of the response and recovery lag histograms, in seconds (30 s … 1 day). */
+export const RESPONSE_BUCKETS: readonly number[] = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400];
+
+export type ComponentAlerts = {
+  statusPage: string;
+  uuid: string;
+  /** Firing alerts by fingerprint, with their trusted start (Unix seconds). */
+  firing: Map<string, number>;
+  /** When the first alert of the current run fired while the page showed the component operational; null when no episode is open. */
+  silentSince: number | null;
+  /** When the last alert resolved while the page showed the component not operational; null unless waiting for recovery. */
+  resolvedAt: number | null;
+};
+
+export type PageAlertStats = {
+  statusPage: string;
+  /** From the first firing alert (page operational) to the page showing the component not operational. */
+  response: Histogram;
+  /** From the last alert resolving to the page showing the component operational again. */
+  recoveryLag: Histogram;
+  /** Firing alerts the bounds refused (not held). */
+  refused: number;
+  /** Firing alerts forgotten because no notification named them for alertStaleSeconds. */
+  expired: number;
+  /** Log time of the first entry that touched this page's alert stats: their `_created`. */
+  createdAt: number;
+};
+
+export type AlertState = {
+  components: Map<string, ComponentAlerts>;
+  pages: Map<string, PageAlertStats>;
+  /** Which components hold each firing fingerprint: what a resolution (or a new match) withdraws. */
+  byFingerprint: Map<string, Set<string>>;
+  /** Log time of the last entry that named each held fingerprint firing. */
+  seenAt: Map<string, number>;
+  /** alertStaleSeconds of the last alerts entry folded: expiry reads it, so it is the appender's, not the folding process's. */
+  staleSeconds: number;
+  /** Firing (alert, component) pairs held. */
+  pairs: number;
+  /** The records' rough size (recordCost and pairCost), bounded by maxFiringAlertBytes. */
+  bytes: number;
+};
+
+export function createAlertState(): AlertState {
+  return {
+    components: new Map(),
+    pages: new Map(),
+    byFingerprint: new Map(),
+    seenAt: new Map(),
+    staleSeconds: DEFAULT_ALERT_LIMITS.alertStaleSeconds,
+    pairs: 0,
+    bytes: 0,
+  };
+}
+
+/** One key per component: page and uuid cannot hold a NUL. */
+export const componentKey = (statusPage: string, uuid: string) => `${statusPage}\u0000${uuid}`;
+
+const RECORD_COST = 96;
+const PAIR_COST = 24;
+const recordCost = (statusPage: string, uuid: string) => RECORD_COST + statusPage.length + uuid.length;
+const pairCost = (fingerprint: string) => PAIR_COST + fingerprint.length;
+
+/** The component's impact as the folded state shows it; a component it lacks is operational, as a declared one would be. */
+export type ImpactOf = (statusPage: string, uuid: string) => string;
+
+/** What folding one notification did, for the answer to Alertmanager. */
+export type AlertsDecision = { held: number; refused: number };
+
+/** A time from Alertmanager, believed unless it is past the log time by more than the skew, or missing. */
+function trusted(time: number | null, logTime: number, maxSkew: number): number {
+  return time === null || !Number.isFinite(time) || time > logTime + maxSkew ? logTime : Math.min(time, logTime);
+}
+
+function pageStats(alerts: AlertState, statusPage: string, logTime: number): PageAlertStats {
+  let stats = alerts.pages.get(statusPage);
+  if (!stats) {
+    stats = {
+      statusPage,
+      response: emptyHistogram(RESPONSE_BUCKETS),
+      recoveryLag: emptyHistogram(RESPONSE_BUCKETS),
+      refused: 0,
+      expired: 0,
+      createdAt: logTime,
+    };
+    alerts.pages.set(statusPage, stats);
+  }
+  return stats;
+}
+
+/** Drops a record that holds nothing and waits for nothing: the state keeps only what is live. */
+function tidy(alerts: AlertState, key: string, record: ComponentAlerts): void {
+  if (record.firing.size > 0 || record.silentSince !== null || record.resolvedAt !== null) return;
+  alerts.components.delete(key);
+  alerts.bytes -= recordCost(record.statusPage, record.uuid);
+}
+
+/**
+ * Folds the alerts of one notification, in order, at `logTime` (the entry's log time). A firing
+ * alert is held by exactly the components its entry names (those it held before and no longer
+ * names let go of it); a resolved one is let go of everywhere.
+ */
+export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], logTime: number, limits: AlertLimits, impactOf: ImpactOf): AlertsDecision {
+  const decision: AlertsDecision = { held: 0, refused: 0 };
+  alerts.staleSeconds = limits.alertStaleSeconds;
+  for (const alert of stored) {
+    const before = alerts.byFingerprint.get(alert.fingerprint) ?? new Set<string>();
+    const target = new Map<string, ComponentRef>();
+    if (alert.status === 'firing') for (const ref of alert.components) target.set(componentKey(ref[0], ref[1]), ref);
+    const after = new Set<string>();
+    const resolvedAt = alert.status === 'resolved' ? trusted(alert.endsAt, logTime, limits.maxClockSkewSeconds) : logTime;
+    for (const key of before) {
+      if (target.has(key)) {
+        after.add(key);
+        continue;
+      }
+      const record = alerts.components.get(key);
+      if (!record?.firing.delete(alert.fingerprint)) continue;
+      alerts.pairs -= 1;
+      alerts.bytes -= pairCost(alert.fingerprint);
+      if (record.firing.size === 0) {
+        // The alerts stopped: a silent episode the page never answered closes unobserved; a page
+        // that shows an outage now has something to recover from.
+        record.silentSince = null;
+        record.resolvedAt = impactOf(record.statusPage, record.uuid) === OPERATIONAL ? null : resolvedAt;
+      }
+      tidy(alerts, key, record);
+    }
+    const startsAt = trusted(alert.startsAt, logTime, limits.maxClockSkewSeconds);
+    for (const [key, [statusPage, uuid]] of target) {
+      if (after.has(key)) continue;
+      let record = alerts.components.get(key);
+      const cost = pairCost(alert.fingerprint) + (record ? 0 : recordCost(statusPage, uuid));
+      if (alerts.pairs + 1 > limits.maxFiringAlerts || alerts.bytes + cost > limits.maxFiringAlertBytes) {
+        pageStats(alerts, statusPage, logTime).refused += 1;
+        decision.refused += 1;
+        continue;
+      }
+      if (!record) {
+        record = { statusPage, uuid, firing: new Map(), silentSince: null, resolvedAt: null };
+        alerts.components.set(key, record);
+      }
+      if (record.firing.size === 0) {
+        // The first alert of a run: the page has this long to say so, unless it already does.
+        record.resolvedAt = null;
+        record.silentSince = impactOf(statusPage, uuid) === OPERATIONAL ? startsAt : null;
+      }
+      record.firing.set(alert.fingerprint, startsAt);
+      alerts.pairs += 1;
+      alerts.bytes += cost;
+      after.add(key);
+      decision.held += 1;
+    }
+    if (after.size > 0) {
+      alerts.byFingerprint.set(alert.fingerprint, after);
+      alerts.seenAt.set(alert.fingerprint, logTime);
+    } else {
+      alerts.byFingerprint.delete(alert.fingerprint);
+      alerts.seenAt.delete(alert.fingerprint);
+    }
+  }
+  return decision;
+}
+
+/**
+ * Forgets the firing alerts no entry named for `alerts.staleSeconds` of log time, counting each
+ * (alert, component) pair on its page. When it resolved is unknown, so a component left without
+ * alerts measures no recovery; an open silent episode closes unobserved. Returns how many went.
+ */
+export function expireAlerts(alerts: AlertState, logTime: number): number {
+  let expired = 0;
+  for (const [fingerprint, seenAt] of alerts.seenAt) {
+    if (seenAt > logTime - alerts.staleSeconds) continue;
+    for (const key of alerts.byFingerprint.get(fingerprint) ?? []) {
+      const record = alerts.components.get(key);
+      if (!record?.firing.delete(fingerprint)) continue;
+      alerts.pairs -= 1;
+      alerts.bytes -= pairCost(fingerprint);
+      pageStats(alerts, record.statusPage, logTime).expired += 1;
+      expired += 1;
+      if (record.firing.size === 0) {
+        record.silentSince = null;
+        record.resolvedAt = null;
+      }
+      tidy(alerts, key, record);
+    }
+    alerts.byFingerprint.delete(fingerprint);
+    alerts.seenAt.delete(fingerprint);
+  }
+  return expired;
+}
+
+/** A component whose impact an event changed: what it was, what it is, and when (its changedAt). */
+export type ImpactChange = { statusPage: string; uuid: string; before: string; after: string; at: number };
+
+/**
+ * Folds the page's own word: a component leaving operational closes its silent episode (one
+ * observation of the response histogram), one coming back to operational after its alerts
+ * resolved closes its recovery (one observation of the recovery lag). Back to operational while
+ * alerts still fire opens a new silent episode from then. Observations are never negative: a
+ * page faster than the alert's start measures 0.
+ */
+export function foldImpactChanges(alerts: AlertState, changes: readonly ImpactChange[], logTime: number): void {
+  if (alerts.components.size === 0) return;
+  for (const change of changes) {
+    const key = componentKey(change.statusPage, change.uuid);
+    const record = alerts.components.get(key);
+    if (!record) continue;
+    const wasOperational = change.before === OPERATIONAL;
+    const isOperational = change.after === OPERATIONAL;
+    if (wasOperational && !isOperational) {
+      if (record.silentSince !== null) {
+        const stats = pageStats(alerts, record.statusPage, logTime);
+        stats.response = observe(stats.response, RESPONSE_BUCKETS, Math.max(0, change.at - record.silentSince));
+        record.silentSince = null;
+      }
+    } else if (!wasOperational && isOperational) {
+      if (record.resolvedAt !== null) {
+        const stats = pageStats(alerts, record.statusPage, logTime);
+        stats.recoveryLag = observe(stats.recoveryLag, RESPONSE_BUCKETS, Math.max(0, change.at - record.resolvedAt));
+        record.resolvedAt = null;
+      }
+      if (record.firing.size > 0) record.silentSince = change.at;
+    }
+    tidy(alerts, key, record);
+  }
+}
+
+/** Forgets what an operator's forget removes: a component's alerts, or a whole page's. True when something went. */
+export function forgetAlerts(alerts: AlertState, statusPage: string, uuid?: string): boolean {
+  let found = false;
+  for (const [key, record] of alerts.components) {
+    if (record.statusPage !== statusPage || (uuid !== undefined && record.uuid !== uuid)) continue;
+    for (const fingerprint of record.firing.keys()) {
+      const holders = alerts.byFingerprint.get(fingerprint);
+      holders?.delete(key);
+      if (holders?.size === 0) {
+        alerts.byFingerprint.delete(fingerprint);
+        alerts.seenAt.delete(fingerprint);
+      }
+      alerts.pairs -= 1;
+      alerts.bytes -= pairCost(fingerprint);
+    }
+    alerts.components.delete(key);
+    alerts.bytes -= recordCost(record.statusPage, record.uuid);
+    found = true;
+  }
+  if (uuid === undefined && alerts.pages.delete(statusPage)) found = true;
+  return found;
+}
+
+/** Copies the maps, so two owners never share one. */
+export function cloneAlertState(alerts: AlertState): AlertState {
+  const components = new Map<string, ComponentAlerts>();
+  for (const [key, record] of alerts.components) components.set(key, { ...record, firing: new Map(record.firing) });
+  return {
+    components,
+    pages: new Map([...alerts.pages].map(([page, stats]) => [page, { ...stats }])),
+    byFingerprint: new Map([...alerts.byFingerprint].map(([fingerprint, keys]) => [fingerprint, new Set(keys)])),
+    seenAt: new Map(alerts.seenAt),
+    staleSeconds: alerts.staleSeconds,
+    pairs: alerts.pairs,
+    bytes: alerts.bytes,
+  };
+}
+
+/** The serialised form (snapshot): plain arrays, sorted so that equal states serialise alike. */
+export type AlertSnapshot = {
+  components: { statusPage: string; uuid: string; firing: [string, number][]; silentSince: number | null; resolvedAt: number | null }[];
+  pages: PageAlertStats[];
+  /** Log time each held fingerprint was last named firing. */
+  seen: [string, number][];
+  staleSeconds: number;
+};
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export function alertSnapshot(alerts: AlertState): AlertSnapshot {
+  return {
+    components: [...alerts.components.keys()].sort(byText).map((key) => {
+      const record = alerts.components.get(key) as ComponentAlerts;
+      return {
+        statusPage: record.statusPage,
+        uuid: record.uuid,
+        firing: [...record.firing].sort((a, b) => byText(a[0], b[0])),
+        silentSince: record.silentSince,
+        resolvedAt: record.resolvedAt,
+      };
+    }),
+    pages: [...alerts.pages.keys()].sort(byText).map((page) => alerts.pages.get(page) as PageAlertStats),
+    seen: [...alerts.seenAt].sort((a, b) => byText(a[0], b[0])),
+    staleSeconds: alerts.staleSeconds,
+  };
+}
+
+/** The state a snapshot holds, with its indexes and measures rebuilt. */
+export function alertStateOf(snapshot: AlertSnapshot): AlertState {
+  const alerts = createAlertState();
+  for (const { statusPage, uuid, firing, silentSince, resolvedAt } of snapshot.components) {
+    const key = componentKey(statusPage, uuid);
+    alerts.components.set(key, { statusPage, uuid, firing: new Map(firing), silentSince, resolvedAt });
+    alerts.bytes += recordCost(statusPage, uuid);
+    for (const [fingerprint] of firing) {
+      let holders = alerts.byFingerprint.get(fingerprint);
+      if (!holders) alerts.byFingerprint.set(fingerprint, (holders = new Set()));
+      holders.add(key);
+      alerts.pairs += 1;
+      alerts.bytes += pairCost(fingerprint);
+    }
+  }
+  for (const stats of snapshot.pages) alerts.pages.set(stats.statusPage, { ...stats });
+  alerts.seenAt = new Map(snapshot.seen);
+  alerts.staleSeconds = snapshot.staleSeconds;
+  return alerts;
+}
+
+/** Whether nothing is held: a snapshot of such a state is written in the format before alerts. */
+export function isEmptyAlertState(alerts: AlertState): boolean {
+  return alerts.components.size === 0 && alerts.pages.size === 0;
+}

@@ -1,0 +1,276 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  alertSnapshot,
+  alertStateOf,
+  cloneAlertState,
+  componentKey,
+  createAlertState,
+  DEFAULT_ALERT_LIMITS,
+  expireAlerts,
+  foldAlerts,
+  foldImpactChanges,
+  forgetAlerts,
+  type AlertLimits,
+  type AlertState,
+  type StoredAlert,
+} from '../../src/domain/alerts.js';
+
+const T0 = 1_700_000_000;
+const checkout = ['shop', 'checkout'] as const;
+
+function firing(fingerprint: string, startsAt: number, components: (readonly [string, string])[] = [checkout]): StoredAlert {
+  return { fingerprint, status: 'firing', startsAt, endsAt: null, components: components.map(([page, uuid]) => [page, uuid] as const) };
+}
+function resolved(fingerprint: string, endsAt: number, components: (readonly [string, string])[] = [checkout]): StoredAlert {
+  return { fingerprint, status: 'resolved', startsAt: null, endsAt, components: components.map(([page, uuid]) => [page, uuid] as const) };
+}
+
+/** A tiny model of the page: impacts by component key, changed by the test. */
+function page() {
+  const impacts = new Map<string, string>();
+  return {
+    impactOf: (statusPage: string, uuid: string) => impacts.get(componentKey(statusPage, uuid)) ?? 'operational',
+    set(alerts: AlertState, statusPage: string, uuid: string, impact: string, at: number) {
+      const key = componentKey(statusPage, uuid);
+      const before = impacts.get(key) ?? 'operational';
+      impacts.set(key, impact);
+      if (before !== impact) foldImpactChanges(alerts, [{ statusPage, uuid, before, after: impact, at }], at);
+    },
+  };
+}
+
+describe('alerts measure the status page', () => {
+  it('observes the time from the first firing alert to the page showing an outage, once per episode', () => {
+    const alerts = createAlertState();
+    const p = page();
+    foldAlerts(alerts, [firing('a1', T0)], T0 + 5, DEFAULT_ALERT_LIMITS, p.impactOf);
+    // A second alert of the same run does not move the start.
+    foldAlerts(alerts, [firing('a2', T0 + 60)], T0 + 65, DEFAULT_ALERT_LIMITS, p.impactOf);
+    expect(alerts.components.get(componentKey(...checkout))?.firing.size).toBe(2);
+    p.set(alerts, 'shop', 'checkout', 'major_outage', T0 + 600);
+    const stats = alerts.pages.get('shop');
+    expect(stats?.response.count).toBe(1);
+    expect(stats?.response.sum).toBe(600);
+    // Another change of impact while the outage lasts observes nothing more.
+    p.set(alerts, 'shop', 'checkout', 'partial_outage', T0 + 700);
+    expect(alerts.pages.get('shop')?.response.count).toBe(1);
+  });
+
+  it('observes nothing when the page already showed the outage before the alert', () => {
+    const alerts = createAlertState();
+    const p = page();
+    p.set(alerts, 'shop', 'checkout', 'major_outage', T0);
+    foldAlerts(alerts, [firing('a1', T0 + 10)], T0 + 10, DEFAULT_ALERT_LIMITS, p.impactOf);
+    expect(alerts.components.get(componentKey(...checkout))?.silentSince).toBeNull();
+    expect(alerts.pages.get('shop')).toBeUndefined();
+  });
+
+  it('observes the recovery lag from the last alert resolving to the page showing operational', () => {
+    const alerts = createAlertState();
+    const p = page();
+    foldAlerts(alerts, [firing('a1', T0), firing('a2', T0)], T0, DEFAULT_ALERT_LIMITS, p.impactOf);
+    p.set(alerts, 'shop', 'checkout', 'major_outage', T0 + 100);
+    foldAlerts(alerts, [resolved('a1', T0 + 200)], T0 + 201, DEFAULT_ALERT_LIMITS, p.impactOf);
+    foldAlerts(alerts, [resolved('a2', T0 + 300)], T0 + 301, DEFAULT_ALERT_LIMITS, p.impactOf);
+    p.set(alerts, 'shop', 'checkout', 'operational', T0 + 1200);
+    expect(alerts.pages.get('shop')?.recoveryLag.count).toBe(1);
+    expect(alerts.pages.get('shop')?.recoveryLag.sum).toBe(900);
+    // Nothing left to hold: the record is gone, the histograms stay.
+    expect(alerts.components.size).toBe(0);
+    expect(alerts.pairs).toBe(0);
+  });
+
+  it('believes Alertmanager times no further than the clock skew past the log time', () => {
+    const alerts = createAlertState();
+    const p = page();
+    foldAlerts(alerts, [firing('a1', T0 + 10_000)], T0, DEFAULT_ALERT_LIMITS, p.impactOf);
+    expect(alerts.components.get(componentKey(...checkout))?.silentSince).toBe(T0);
+  });
+
+  it('lets a component go of an alert its entry no longer names, and counts the alerts the bounds refuse', () => {
+    const alerts = createAlertState();
+    const p = page();
+    foldAlerts(alerts, [firing('a1', T0, [checkout, ['shop', 'cart']])], T0, DEFAULT_ALERT_LIMITS, p.impactOf);
+    expect(alerts.pairs).toBe(2);
+    foldAlerts(alerts, [firing('a1', T0, [['shop', 'cart']])], T0 + 1, DEFAULT_ALERT_LIMITS, p.impactOf);
+    expect(alerts.pairs).toBe(1);
+    expect(alerts.components.has(componentKey(...checkout))).toBe(false);
+    const limits = { ...DEFAULT_ALERT_LIMITS, maxFiringAlerts: 2 };
+    const decision = foldAlerts(alerts, [firing('b', T0), firing('c', T0)], T0 + 2, limits, p.impactOf);
+    expect(decision).toEqual({ held: 1, refused: 1 });
+    expect(alerts.pages.get('shop')?.refused).toBe(1);
+  });
+
+  it('forgets, and counts, the alerts no notification named for alertStaleSeconds, measuring no recovery', () => {
+    const alerts = createAlertState();
+    const p = page();
+    const limits = { ...DEFAULT_ALERT_LIMITS, alertStaleSeconds: 3600 };
+    foldAlerts(alerts, [firing('a1', T0), firing('a2', T0)], T0, limits, p.impactOf);
+    p.set(alerts, 'shop', 'checkout', 'major_outage', T0 + 60);
+    // a2 is sent again (Alertmanager's repeat_interval), a1 is not.
+    foldAlerts(alerts, [firing('a2', T0)], T0 + 1800, limits, p.impactOf);
+    expect(expireAlerts(alerts, T0 + 3000)).toBe(0);
+    expect(expireAlerts(alerts, T0 + 3600)).toBe(1);
+    expect(alerts.components.get(componentKey(...checkout))?.firing.size).toBe(1);
+    expect(expireAlerts(alerts, T0 + 5400)).toBe(1);
+    expect(alerts.pages.get('shop')?.expired).toBe(2);
+    expect(alerts.components.size).toBe(0);
+    p.set(alerts, 'shop', 'checkout', 'operational', T0 + 6000);
+    expect(alerts.pages.get('shop')?.recoveryLag.count).toBe(0);
+  });
+
+  it('forgets a component and a page with their alerts', () => {
+    const alerts = createAlertState();
+    const p = page();
+    foldAlerts(alerts, [firing('a1', T0, [checkout, ['shop', 'cart']])], T0, DEFAULT_ALERT_LIMITS, p.impactOf);
+    expect(forgetAlerts(alerts, 'shop', 'checkout')).toBe(true);
+    expect(alerts.pairs).toBe(1);
+    expect(forgetAlerts(alerts, 'shop')).toBe(true);
+    expect(alerts).toEqual(createAlertState());
+  });
+});
+
+// ---- properties -------------------------------------------------------------------------------
+
+const PAGES = ['p0', 'p1'];
+const IMPACTS = ['operational', 'degraded_performance', 'major_outage', 'under_maintenance'];
+
+type Step =
+  | { op: 'alerts'; alerts: { id: number; firing: boolean; start: number; end: number; components: number[] }[]; at: number }
+  | { op: 'impact'; component: number; impact: number; at: number }
+  | { op: 'expire'; at: number };
+
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({
+    op: fc.constant('alerts' as const),
+    alerts: fc.array(
+      fc.record({
+        id: fc.integer({ min: 0, max: 6 }),
+        firing: fc.boolean(),
+        start: fc.integer({ min: -100, max: 500 }),
+        end: fc.integer({ min: -100, max: 500 }),
+        components: fc.uniqueArray(fc.integer({ min: 0, max: 5 }), { maxLength: 4 }),
+      }),
+      { maxLength: 4 },
+    ),
+    at: fc.integer({ min: 0, max: 20 }),
+  }),
+  fc.record({
+    op: fc.constant('impact' as const),
+    component: fc.integer({ min: 0, max: 5 }),
+    impact: fc.integer({ min: 0, max: 3 }),
+    at: fc.integer({ min: 0, max: 20 }),
+  }),
+);
+
+const ref = (n: number) => [PAGES[n % 2] as string, `c${n}`] as const;
+
+/** Folds the steps with a model page whose log time only moves forward. */
+function run(steps: Step[], limits: AlertLimits, snapshotEvery = 0): { alerts: AlertState; transitions: number; runs: number } {
+  let alerts = createAlertState();
+  const impacts = new Map<string, string>();
+  const impactOf = (statusPage: string, uuid: string) => impacts.get(componentKey(statusPage, uuid)) ?? 'operational';
+  let now = T0;
+  let transitions = 0;
+  let runs = 0;
+  steps.forEach((step, index) => {
+    now += step.at;
+    if (step.op === 'alerts') {
+      const stored = step.alerts.map((alert) => ({
+        fingerprint: `f${alert.id}`,
+        status: alert.firing ? ('firing' as const) : ('resolved' as const),
+        startsAt: now + alert.start,
+        endsAt: alert.firing ? null : now + alert.end,
+        components: alert.components.map(ref),
+      }));
+      const before = [...alerts.components.values()].filter((record) => record.firing.size > 0).length;
+      foldAlerts(alerts, stored, now, limits, impactOf);
+      runs += Math.max(0, [...alerts.components.values()].filter((record) => record.firing.size > 0).length - before);
+    } else if (step.op === 'expire') {
+      expireAlerts(alerts, now);
+    } else {
+      const [statusPage, uuid] = ref(step.component);
+      const before = impactOf(statusPage, uuid);
+      const after = IMPACTS[step.impact] as string;
+      impacts.set(componentKey(statusPage, uuid), after);
+      if (before === 'operational' && after !== 'operational') transitions += 1;
+      if (before !== after) foldImpactChanges(alerts, [{ statusPage, uuid, before, after, at: now }], now);
+    }
+    if (snapshotEvery > 0 && index % snapshotEvery === 0) alerts = alertStateOf(JSON.parse(JSON.stringify(alertSnapshot(alerts))));
+  });
+  return { alerts, transitions, runs };
+}
+
+/** The measures recomputed from the records, and the index checked against them. */
+function checkInvariants(alerts: AlertState, limits: AlertLimits): void {
+  const rebuilt = alertStateOf(alertSnapshot(alerts));
+  expect(alerts.pairs).toBe(rebuilt.pairs);
+  expect(alerts.bytes).toBe(rebuilt.bytes);
+  expect(alerts.byFingerprint).toEqual(rebuilt.byFingerprint);
+  expect([...alerts.seenAt.keys()].sort()).toEqual([...alerts.byFingerprint.keys()].sort());
+  expect(alerts.pairs).toBeLessThanOrEqual(limits.maxFiringAlerts);
+  expect(alerts.bytes).toBeLessThanOrEqual(limits.maxFiringAlertBytes);
+  for (const record of alerts.components.values()) {
+    expect(record.firing.size > 0 || record.silentSince !== null || record.resolvedAt !== null).toBe(true);
+    if (record.firing.size === 0) expect(record.silentSince).toBeNull();
+    if (record.firing.size > 0) expect(record.resolvedAt).toBeNull();
+  }
+  for (const stats of alerts.pages.values()) {
+    for (const histogram of [stats.response, stats.recoveryLag]) {
+      expect(histogram.counts.reduce((a, b) => a + b, 0)).toBe(histogram.count);
+      expect(histogram.sum).toBeGreaterThanOrEqual(0);
+    }
+  }
+}
+
+describe('alert state properties', () => {
+  const limitsArb = fc.record({
+    maxFiringAlerts: fc.integer({ min: 1, max: 12 }),
+    maxFiringAlertBytes: fc.integer({ min: 100, max: 2_000 }),
+    maxClockSkewSeconds: fc.integer({ min: 0, max: 300 }),
+    alertStaleSeconds: fc.integer({ min: 5, max: 200 }),
+  });
+
+  it('keeps its measures and bounds, and folds the same through snapshots as without', () => {
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 40 }), limitsArb, fc.integer({ min: 1, max: 5 }), (steps, limits, every) => {
+        const straight = run(steps, limits);
+        checkInvariants(straight.alerts, limits);
+        const throughSnapshots = run(steps, limits, every);
+        expect(alertSnapshot(throughSnapshots.alerts)).toEqual(alertSnapshot(straight.alerts));
+        expect(alertSnapshot(cloneAlertState(straight.alerts))).toEqual(alertSnapshot(straight.alerts));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('observes at most one response per page change to an outage, and per run of alerts', () => {
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 40 }), (steps) => {
+        const { alerts, transitions } = run(steps, DEFAULT_ALERT_LIMITS);
+        let responses = 0;
+        for (const stats of alerts.pages.values()) responses += stats.response.count;
+        expect(responses).toBeLessThanOrEqual(transitions);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('holds nothing once every alert resolved and every component is operational', () => {
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 30 }), (steps) => {
+        const cleanup: Step[] = [
+          { op: 'alerts', alerts: Array.from({ length: 7 }, (_, id) => ({ id, firing: false, start: 0, end: 0, components: [] })), at: 1 },
+          ...Array.from({ length: 6 }, (_, component): Step => ({ op: 'impact', component, impact: 1, at: 1 })),
+          ...Array.from({ length: 6 }, (_, component): Step => ({ op: 'impact', component, impact: 0, at: 1 })),
+        ];
+        const { alerts } = run([...steps, ...cleanup], DEFAULT_ALERT_LIMITS);
+        expect(alerts.components.size).toBe(0);
+        expect(alerts.pairs).toBe(0);
+        expect(alerts.bytes).toBe(0);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
