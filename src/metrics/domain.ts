@@ -5,7 +5,7 @@ import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Page, State } 
 import { familyHeader, labelPairs, sample, type MetricType } from './exposition.js';
 import type { GzipStart } from './gzip-member.js';
 import { PieceGzip, type Piece } from './gzip-pieces.js';
-import { ImpactSecondsMetrics } from './impact-seconds.js';
+import { ImpactSecondsMetrics, type ImpactSecondsLayout } from './impact-seconds.js';
 import { DURATION_BUCKETS, LABEL, MAINTENANCE_STATES, METRIC, RESPONSE_BUCKETS } from './names.js';
 
 /**
@@ -25,14 +25,20 @@ type Rendered = {
   version: number;
   text: Buffer;
   slab: Slab;
-  gzip: Promise<GzipStart> | undefined;
+  gzip: Promise<GzipWithSeconds> | undefined;
   /** Bytes at the end of `text` that the page families take; the rest is the same in both formats. */
   tailBytes: number;
   /** The page families in OpenMetrics, rendered on the first OpenMetrics scrape of this version. */
   openMetricsTail: Buffer | undefined;
-  /** The gzip start of the text without its page families, for OpenMetrics scrapes that ask for gzip. */
-  gzipHead: Promise<GzipStart> | undefined;
+  /** The gzip start of the OpenMetrics body, for OpenMetrics scrapes that ask for gzip. */
+  gzipOpenMetrics: Promise<GzipWithSeconds> | undefined;
 };
+
+/**
+ * The start of a gzip member of the cached part of a body, and the layout of the impact seconds
+ * whose open lines must follow it (lendImpactSecondsOpen), so that they come from one state version.
+ */
+export type GzipWithSeconds = { start: GzipStart; seconds: ImpactSecondsLayout };
 
 /** The domain metrics in OpenMetrics: `head` (the per-component families, lent) followed by `tail`. */
 export type OpenMetricsParts = { head: Lent; tail: Buffer };
@@ -104,17 +110,33 @@ export class DomainMetrics {
     return this.current().text;
   }
 
-  /**
-   * statusmate_component_impact_seconds_total at `nowSeconds`: rendered at every scrape (its
-   * open intervals grow with the clock), so it follows the cached text rather than being part of it.
-   */
+  /** statusmate_component_impact_seconds_total at `nowSeconds`, whole, in a buffer of its own (tests and tools). */
   impactSeconds(nowSeconds = Date.now() / 1000, format: 'text' | 'openmetrics' = 'text'): Buffer {
     return this.seconds.render(nowSeconds, format);
   }
 
-  /** impactSeconds in memory re-used after `release` (call it once the response is sent). */
-  lendImpactSeconds(nowSeconds: number, format: 'text' | 'openmetrics'): Lent {
-    return this.seconds.lend(nowSeconds, format);
+  /**
+   * The parts of statusmate_component_impact_seconds_total that a plain scrape sends after the
+   * cached text: its header and fixed lines of the current state version, then its open lines at
+   * `nowSeconds` (in memory lent until `release`). Both from one state version, so no series is
+   * written twice.
+   */
+  impactSecondsParts(nowSeconds: number, format: 'text' | 'openmetrics'): { parts: Buffer[]; release: () => void } {
+    const layout = this.seconds.layout();
+    const releaseFixed = this.seconds.hold(layout);
+    const open = this.seconds.lendOpen(nowSeconds, layout);
+    return {
+      parts: [this.seconds.header(format), layout.fixed, open.text],
+      release: () => {
+        releaseFixed();
+        open.release();
+      },
+    };
+  }
+
+  /** The open lines of statusmate_component_impact_seconds_total at `nowSeconds`, for the fixed lines of `layout` (see gzip). */
+  lendImpactSecondsOpen(nowSeconds: number, layout: ImpactSecondsLayout): Lent {
+    return this.seconds.lendOpen(nowSeconds, layout);
   }
 
   /** The current text, kept intact until `release` is called (after the response is sent). */
@@ -152,33 +174,56 @@ export class DomainMetrics {
     return rendered.openMetricsTail;
   }
 
-  /** The start of a gzip member of `openMetrics().head` (see gzipEnd), compressed once per state version. */
-  gzipOpenMetricsHead(): Promise<GzipStart> {
+  /**
+   * The start of a gzip member of the OpenMetrics body up to the open lines of
+   * statusmate_component_impact_seconds_total (see gzipEnd): the per-component families, the page
+   * families and the impact seconds' header and fixed lines, compressed once per state version.
+   * `seconds` is the layout whose open lines must follow.
+   */
+  gzipOpenMetrics(): Promise<GzipWithSeconds> {
     const rendered = this.current();
-    if (!rendered.gzipHead) {
-      const { release } = this.lend();
-      rendered.gzipHead = this.pieceGzip.start(this.pieces(false));
-      rendered.gzipHead.then(release, release);
-      rendered.gzipHead.catch(() => {
-        if (this.cached === rendered) rendered.gzipHead = undefined;
-      });
-    }
-    return rendered.gzipHead;
+    if (!rendered.gzipOpenMetrics) rendered.gzipOpenMetrics = this.compress(rendered, 'openmetrics');
+    return rendered.gzipOpenMetrics;
   }
 
-  /** The start of a gzip member of the text (see gzipEnd), compressed once per state version. */
-  gzip(): Promise<GzipStart> {
+  /** The same for the text format (see gzipOpenMetrics). */
+  gzip(): Promise<GzipWithSeconds> {
     const rendered = this.current();
-    if (!rendered.gzip) {
-      const { release } = this.lend();
-      rendered.gzip = this.pieceGzip.start(this.pieces(true));
-      rendered.gzip.then(release, release);
-      // A failed compression is retried by the next scrape rather than cached.
-      rendered.gzip.catch(() => {
-        if (this.cached === rendered) rendered.gzip = undefined;
-      });
-    }
+    if (!rendered.gzip) rendered.gzip = this.compress(rendered, 'text');
     return rendered.gzip;
+  }
+
+  private compress(rendered: Rendered, format: 'text' | 'openmetrics'): Promise<GzipWithSeconds> {
+    const { release } = this.lend();
+    const seconds = this.seconds.layout();
+    const releaseSeconds = this.seconds.hold(seconds);
+    const pieces = format === 'text' ? this.pieces(true) : [...this.pieces(false), { text: this.openMetricsTail(), key: undefined }];
+    pieces.push(...this.secondsPieces(seconds, format));
+    const started = this.pieceGzip.start(pieces).then((start) => ({ start, seconds }));
+    const done = () => {
+      release();
+      releaseSeconds();
+    };
+    started.then(done, done);
+    // A failed compression is retried by the next scrape rather than cached.
+    started.catch(() => {
+      if (this.cached !== rendered) return;
+      if (format === 'text') rendered.gzip = undefined;
+      else rendered.gzipOpenMetrics = undefined;
+    });
+    return started;
+  }
+
+  /** The impact seconds' header, then its fixed lines in runs of COMPONENTS_PER_PIECE components keyed by their lines. */
+  private secondsPieces(seconds: ImpactSecondsLayout, format: 'text' | 'openmetrics'): Piece[] {
+    const pieces: Piece[] = [{ text: this.seconds.header(format), key: undefined }];
+    const count = seconds.lines.length;
+    for (let from = 0; from < count; from += COMPONENTS_PER_PIECE) {
+      const to = Math.min(count, from + COMPONENTS_PER_PIECE);
+      const start = from === 0 ? 0 : (seconds.fixedEnds[from - 1] as number);
+      pieces.push({ text: seconds.fixed.subarray(start, seconds.fixedEnds[to - 1]), key: { items: seconds.lines, from, to } });
+    }
+    return pieces;
   }
 
   private current(): Rendered {
@@ -191,7 +236,7 @@ export class DomainMetrics {
         gzip: undefined,
         tailBytes: layout.tailBytes,
         openMetricsTail: undefined,
-        gzipHead: undefined,
+        gzipOpenMetrics: undefined,
       };
     }
     return this.cached;
@@ -541,10 +586,13 @@ export class DomainMetrics {
     ]);
   }
 
-  /** Components are only ever added, so a page's sorted order is reused until its count changes. */
+  /**
+   * A page's sorted component uuids, reused while the page's map holds the same keys: checked by
+   * count and membership, since a forget followed by a new component keeps the count.
+   */
   private componentOrder(components: Map<string, ComponentRecord>): string[] {
     let order = this.orders.get(components);
-    if (order?.length !== components.size) {
+    if (order?.length !== components.size || !order.every((uuid) => components.has(uuid))) {
       order = [...components.keys()].sort(compare);
       this.orders.set(components, order);
     }

@@ -28,30 +28,34 @@ export function metricsHandler(domain: DomainMetrics, telemetry: Telemetry): Req
     const openMetrics = negotiateFormat(req.headers.accept) === 'openmetrics';
     const own = Buffer.from(openMetrics ? await telemetry.openMetrics() : await telemetry.text(), 'utf8');
     const gzip = acceptsGzip(req.headers['accept-encoding']);
-    // The impact seconds grow with the clock: rendered at every scrape, after the cached part.
-    const lentSeconds = domain.lendImpactSeconds(Date.now() / 1000, openMetrics ? 'openmetrics' : 'text');
-    res.once('close', lentSeconds.release);
-    const seconds = lentSeconds.text;
+    // statusmate_component_impact_seconds_total ends the domain part: its fixed lines follow the
+    // cached text (and are compressed with it), its open lines grow with the clock and are written
+    // at every scrape, from the same state version as the fixed ones.
+    const now = Date.now() / 1000;
     let parts: Buffer[];
-    if (openMetrics) {
-      // The per-component families are the same bytes in both formats; the page families and
-      // the telemetry follow, and the telemetry ends the document with `# EOF`.
-      if (gzip) {
-        const head = await domain.gzipOpenMetricsHead();
-        parts = [head.bytes, gzipEnd(head, Buffer.concat([domain.openMetricsTail(), seconds, own]))];
-      } else {
-        const { head, tail } = domain.openMetrics();
-        res.once('close', head.release);
-        parts = [head.text, tail, seconds, own];
+    if (gzip) {
+      const { start, seconds } = openMetrics ? await domain.gzipOpenMetrics() : await domain.gzip();
+      const open = domain.lendImpactSecondsOpen(now, seconds);
+      try {
+        parts = [start.bytes, gzipEnd(start, Buffer.concat([open.text, own]))];
+      } finally {
+        open.release();
       }
-    } else if (gzip) {
-      const start = await domain.gzip();
-      parts = [start.bytes, gzipEnd(start, Buffer.concat([seconds, own]))];
+    } else if (openMetrics) {
+      // The per-component families are the same bytes in both formats; the page families, the
+      // impact seconds and the telemetry follow, and the telemetry ends the document with `# EOF`.
+      const { head, tail } = domain.openMetrics();
+      const seconds = domain.impactSecondsParts(now, 'openmetrics');
+      res.once('close', head.release);
+      res.once('close', seconds.release);
+      parts = [head.text, tail, ...seconds.parts, own];
     } else {
       // The text's memory is re-used by a later render: hold it until the socket is done with it.
       const lent = domain.lend();
+      const seconds = domain.impactSecondsParts(now, 'text');
       res.once('close', lent.release);
-      parts = [lent.text, seconds, own];
+      res.once('close', seconds.release);
+      parts = [lent.text, ...seconds.parts, own];
     }
     res.writeHead(200, {
       'Content-Type': openMetrics ? OPENMETRICS_CONTENT_TYPE : CONTENT_TYPE,

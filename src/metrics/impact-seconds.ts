@@ -10,58 +10,85 @@ const HELP =
 /** The lines of one component that only change with the state, and the prefix of its open impact's line, as bytes. */
 type Lines = { fixed: Buffer; openPrefix: Buffer; openClosedMs: number; openMs: number };
 
-type Layout = {
+/** The family's lines of one state version but the open impacts' values. */
+export type ImpactSecondsLayout = {
   version: number;
-  /** The fixed lines of every component, in order: one copy per scrape. */
+  /** Every component's fixed lines, in order: the same in both formats. Its memory is re-used two versions later: hold it with hold(). */
   fixed: Buffer;
-  /** Per component, its open line's prefix and values. */
-  open: Lines[];
+  /** The memory of `fixed`. */
+  slab: FixedSlab;
+  /** Where component i's fixed lines end in `fixed` (they start where component i - 1's end). */
+  fixedEnds: number[];
+  /** Per component, in order: its lines. Kept while its record and ledger stay the same objects, so equal objects mean equal bytes. */
+  lines: Lines[];
   /** Bytes of the open lines' prefixes. */
   openPrefixBytes: number;
 };
 
 type Slab = { memory: Buffer; busy: boolean };
 
+/** Memory for the fixed lines of one version, re-used by the version after next when nothing holds it (see DomainMetrics' Slab). */
+type FixedSlab = { memory: Buffer; holders: number };
+
 /** The most bytes a value takes: a float's shortest form is at most 24 characters, and a newline. */
 const VALUE_BYTES = 25;
 
 /**
- * statusmate_component_impact_seconds_total, rendered at every scrape: the open interval of each
- * component's current impact grows with the clock, so this family cannot be cached per state
- * version like the other domain families. What can be is: per state version, the bytes of every
- * line but the open impact's (lines of a family may come in any order), and per component the
- * bytes of its open line's prefix; a scrape then copies those and formats one number per component.
+ * statusmate_component_impact_seconds_total. The open interval of each component's current impact
+ * grows with the clock, so the family cannot be cached whole per state version like the other
+ * domain families. It comes in three parts:
+ *
+ * - its header (one per format);
+ * - per state version, the fixed lines: every impact's but the open one's (lines of a family may
+ *   come in any order), the same bytes in both formats; DomainMetrics compresses them with the
+ *   cached text, in pieces reused while their components are unchanged;
+ * - per scrape, the open lines: one prefix copied and one number formatted per component.
+ *
  * Per component, the bytes are kept while its record and ledger stay the same objects, so a new
  * state version costs a copy of the unchanged components' bytes.
  *
  * A series exists for every known impact from the moment the component is known (0 until it is
- * entered), and for an unknown impact once the component has been in it. Components that no folded event named (declared in
- * the status pages file only) have no series: their time is this process's assumption, which
- * replicas would not share (see docs/metrics.md).
+ * entered), and for an unknown impact once the component has been in it. Components that no
+ * folded event named (declared in the status pages file only) have no series: their time is this
+ * process's assumption, which replicas would not share (see docs/metrics.md).
  */
 export class ImpactSecondsMetrics {
-  private layout: Layout | undefined;
+  private current: ImpactSecondsLayout | undefined;
   private readonly cache = new WeakMap<ComponentLedger, { record: ComponentRecord; lines: Lines }>();
   private readonly orders = new WeakMap<Map<string, ComponentRecord>, string[]>();
+  private readonly slabs: Slab[] = [];
+  /** The memory of the fixed lines before the current ones: the next version's, once free. */
+  private fixedSpare: FixedSlab | undefined;
+  private readonly headers = {
+    text: Buffer.from(familyHeader(METRIC.componentImpactSeconds, 'counter', HELP)),
+    openmetrics: Buffer.from(familyHeader(METRIC.componentImpactSeconds.replace(/_total$/, ''), 'counter', HELP)),
+  };
 
   constructor(private readonly state: State) {}
 
-  /** The family at `nowSeconds`, in the text format or OpenMetrics (the family named without `_total`). */
+  /** The family's header: OpenMetrics names the family without `_total`. */
+  header(format: 'text' | 'openmetrics'): Buffer {
+    return this.headers[format];
+  }
+
+  /** The whole family at `nowSeconds` in a buffer of its own (tests and tools; /metrics uses the parts). */
   render(nowSeconds: number, format: 'text' | 'openmetrics' = 'text'): Buffer {
-    const layout = this.current();
-    const header = this.header(format);
-    return this.write(Buffer.allocUnsafe(this.bound(layout, header)), layout, header, nowSeconds);
+    const layout = this.layout();
+    const open = this.lendOpen(nowSeconds, layout);
+    try {
+      return Buffer.concat([this.header(format), layout.fixed, open.text]);
+    } finally {
+      open.release();
+    }
   }
 
   /**
-   * The family at `nowSeconds` written into memory that is re-used once `release` is called (after
-   * the response is sent): a scrape of 50,000 series allocates no 8 MiB buffer of its own, which
-   * the GC would collect with a pause (bench section 9). Two scrapes at once get two buffers.
+   * The open lines of `layout` at `nowSeconds`, written into memory that is re-used once `release` is called
+   * (after the response is sent): a scrape allocates no buffer of its own for 10,000 lines, which
+   * the GC would collect with a pause. Two scrapes at once get two buffers.
    */
-  lend(nowSeconds: number, format: 'text' | 'openmetrics' = 'text'): { text: Buffer; release: () => void } {
-    const layout = this.current();
-    const header = this.header(format);
-    const size = this.bound(layout, header);
+  lendOpen(nowSeconds: number, layout: ImpactSecondsLayout): { text: Buffer; release: () => void } {
+    const size = layout.openPrefixBytes + layout.lines.length * VALUE_BYTES;
     const index = this.slabs.findIndex((slab) => !slab.busy && slab.memory.length >= size);
     const slab = index >= 0 ? (this.slabs[index] as Slab) : { memory: Buffer.allocUnsafeSlow(size + (size >> 3)), busy: false };
     if (index < 0) {
@@ -73,7 +100,7 @@ export class ImpactSecondsMetrics {
     slab.busy = true;
     let released = false;
     return {
-      text: this.write(slab.memory, layout, header, nowSeconds),
+      text: writeOpen(slab.memory, layout.lines, toMs(nowSeconds)),
       release: () => {
         if (released) return;
         released = true;
@@ -82,32 +109,12 @@ export class ImpactSecondsMetrics {
     };
   }
 
-  private readonly slabs: Slab[] = [];
-
-  private header(format: 'text' | 'openmetrics'): string {
-    const name = format === 'openmetrics' ? METRIC.componentImpactSeconds.replace(/_total$/, '') : METRIC.componentImpactSeconds;
-    return familyHeader(name, 'counter', HELP);
-  }
-
-  private bound(layout: Layout, header: string): number {
-    return Buffer.byteLength(header) + layout.fixed.length + layout.openPrefixBytes + layout.open.length * VALUE_BYTES;
-  }
-
-  private write(out: Buffer, layout: Layout, header: string, nowSeconds: number): Buffer {
-    const nowMs = toMs(nowSeconds);
-    let at = out.write(header, 0, 'latin1');
-    at += layout.fixed.copy(out, at);
-    for (const open of layout.open) {
-      at += open.openPrefix.copy(out, at);
-      at += out.write(`${formatValue((open.openClosedMs + Math.max(0, nowMs - open.openMs)) / 1000)}\n`, at, 'latin1');
-    }
-    return out.subarray(0, at);
-  }
-
-  private current(): Layout {
-    if (this.layout?.version === this.state.version) return this.layout;
-    const fixed: Buffer[] = [];
-    const open: Lines[] = [];
+  /** The fixed lines of the current state version, and where each component's end. */
+  layout(): ImpactSecondsLayout {
+    if (this.current?.version === this.state.version) return this.current;
+    const previous = this.current;
+    const lines: Lines[] = [];
+    let fixedBytes = 0;
     let openPrefixBytes = 0;
     const pages = [...this.state.pages.keys()].sort(compare);
     for (const statusPage of pages) {
@@ -123,24 +130,113 @@ export class ImpactSecondsMetrics {
           cached = { record, lines: linesOf(record, entry) };
           this.cache.set(entry, cached);
         }
-        if (cached.lines.fixed.length > 0) fixed.push(cached.lines.fixed);
-        open.push(cached.lines);
+        lines.push(cached.lines);
+        fixedBytes += cached.lines.fixed.length;
         openPrefixBytes += cached.lines.openPrefix.length;
       }
     }
-    this.layout = { version: this.state.version, fixed: Buffer.concat(fixed), open, openPrefixBytes };
-    return this.layout;
+    const slab = this.fixedSlab(fixedBytes);
+    const fixed = slab.memory.subarray(0, fixedBytes);
+    const fixedEnds = new Array<number>(lines.length);
+    // A run of components whose lines are the objects at the same places last time is one copy
+    // of the previous text; a changed component copies its own lines.
+    const same = previous !== undefined && previous.lines.length === lines.length;
+    let at = 0;
+    let index = 0;
+    while (index < lines.length) {
+      if (!same || previous.lines[index] !== lines[index]) {
+        at += (lines[index] as Lines).fixed.copy(fixed, at);
+        fixedEnds[index] = at;
+        index += 1;
+        continue;
+      }
+      let end = index + 1;
+      while (end < lines.length && previous.lines[end] === lines[end]) end += 1;
+      const from = index === 0 ? 0 : (previous.fixedEnds[index - 1] as number);
+      const shift = at - from;
+      at += previous.fixed.copy(fixed, at, from, previous.fixedEnds[end - 1]);
+      for (let i = index; i < end; i += 1) fixedEnds[i] = (previous.fixedEnds[i] as number) + shift;
+      index = end;
+    }
+    if (previous !== undefined) this.fixedSpare = previous.slab;
+    this.current = { version: this.state.version, fixed, slab, fixedEnds, lines, openPrefixBytes };
+    return this.current;
   }
 
-  /** A page's sorted component uuids, reused until its count changes (components are only added or forgotten). */
+  /** Keeps `layout`'s fixed lines intact until the returned function is called. */
+  hold(layout: ImpactSecondsLayout): () => void {
+    layout.slab.holders += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      layout.slab.holders -= 1;
+    };
+  }
+
+  private fixedSlab(size: number): FixedSlab {
+    const spare = this.fixedSpare;
+    if (spare !== undefined && spare.holders === 0 && spare.memory.length >= size) {
+      this.fixedSpare = undefined;
+      return spare;
+    }
+    // An eighth more, so that a state that grows a little still fits the next time.
+    return { memory: Buffer.allocUnsafeSlow(size + (size >> 3)), holders: 0 };
+  }
+
+  /** A page's sorted component uuids, reused while the page's map of components holds the same keys. */
   private order(components: Map<string, ComponentRecord>): string[] {
     let order = this.orders.get(components);
-    if (order?.length !== components.size) {
+    if (order?.length !== components.size || !order.every((uuid) => components.has(uuid))) {
       order = [...components.keys()].sort(compare);
       this.orders.set(components, order);
     }
     return order;
   }
+}
+
+/** Each component's open line at `nowMs`: its prefix, then its seconds (closed time plus the open interval up to now). */
+function writeOpen(out: Buffer, lines: readonly Lines[], nowMs: number): Buffer {
+  let at = 0;
+  for (const line of lines) {
+    at += line.openPrefix.copy(out, at);
+    at = writeMilliseconds(out, at, line.openClosedMs + Math.max(0, nowMs - line.openMs));
+    out[at++] = NEWLINE;
+  }
+  return out.subarray(0, at);
+}
+
+const NEWLINE = 0x0a;
+const DOT = 0x2e;
+const ZERO = 0x30;
+
+/**
+ * Whole milliseconds `ms` as seconds, written as String(ms / 1000) would (`12`, `12.5`, `12.345`),
+ * without making a string per line: 10,000 lines a scrape.
+ */
+export function writeMilliseconds(out: Buffer, at: number, ms: number): number {
+  const seconds = Math.floor(ms / 1000);
+  const fraction = ms - seconds * 1000;
+  at = writeWhole(out, at, seconds);
+  if (fraction === 0) return at;
+  out[at++] = DOT;
+  out[at++] = ZERO + Math.floor(fraction / 100);
+  const tens = Math.floor(fraction / 10) % 10;
+  const units = fraction % 10;
+  if (tens !== 0 || units !== 0) out[at++] = ZERO + tens;
+  if (units !== 0) out[at++] = ZERO + units;
+  return at;
+}
+
+function writeWhole(out: Buffer, at: number, value: number): number {
+  let digits = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+  let rest = value;
+  for (let i = at + digits - 1; i >= at; i -= 1) {
+    out[i] = ZERO + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return at + digits;
 }
 
 function linesOf(record: ComponentRecord, entry: ComponentLedger): Lines {

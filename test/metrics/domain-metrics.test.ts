@@ -2,9 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DomainMetrics } from '../../src/metrics/domain.js';
+import { forget } from '../../src/domain/forget.js';
+import { applyPatch } from '../../src/domain/state.js';
+import { DomainMetrics, type GzipWithSeconds } from '../../src/metrics/domain.js';
 import { escapeLabelValue } from '../../src/metrics/exposition.js';
-import { gzipEnd, type GzipStart } from '../../src/metrics/gzip-member.js';
+import { gzipEnd } from '../../src/metrics/gzip-member.js';
 import { affects, componentUpdate, incident, maintenance, Player, T0, uuid } from '../support/events.js';
 import { findTool } from '../support/tools.js';
 
@@ -37,6 +39,18 @@ describe('domain metrics', () => {
     expect(lines(metrics).some((line) => line.startsWith('statusmate_incident_info{'))).toBe(false);
   });
 
+  it('renders a page whose component was forgotten and another added before the next scrape (same count)', () => {
+    const p = new Player().playAll([componentUpdate(1, 'operational', T0), componentUpdate(2, 'major_outage', T0)]);
+    const metrics = new DomainMetrics(p.state);
+    expect(lines(metrics).some((line) => line.includes(uuid(1)))).toBe(true);
+    applyPatch(p.state, forget(p.state, { kind: 'component', statusPage: 'page-a', uuid: uuid(1) }, T0 + 10, 300).patch);
+    p.play(componentUpdate(3, 'partial_outage', T0 + 20));
+    const text = lines(metrics);
+    expect(text.some((line) => line.includes(uuid(1)))).toBe(false);
+    expect(text.some((line) => line.includes(uuid(3)))).toBe(true);
+    expect(metrics.impactSeconds(T0 + 30).toString()).toContain(uuid(3));
+  });
+
   it('renders once per state version and serves the cached bytes in between', () => {
     const p = new Player().playAll([componentUpdate(1, 'operational', T0)]);
     const metrics = new DomainMetrics(p.state);
@@ -47,19 +61,27 @@ describe('domain metrics', () => {
     expect(metrics.text()).not.toBe(first);
   });
 
-  it('gzips to the current text after every change, in both formats, however many components it has', async () => {
+  it('gzips to the plain body after every change, in both formats, however many components it has', async () => {
     const p = new Player().playAll(Array.from({ length: 700 }, (_, i) => componentUpdate(i, 'operational', T0 + i)));
     const metrics = new DomainMetrics(p.state);
-    const gunzip = async (start: Promise<GzipStart>) => {
-      const begun = await start;
-      return gunzipSync(Buffer.concat([begun.bytes, gzipEnd(begun, Buffer.from('# EOF\n'))])).toString('utf8');
+    const now = T0 + 5000;
+    const gunzip = async (started: Promise<GzipWithSeconds>) => {
+      const { start, seconds } = await started;
+      const open = metrics.lendImpactSecondsOpen(now, seconds);
+      const body = gunzipSync(Buffer.concat([start.bytes, gzipEnd(start, Buffer.concat([open.text, Buffer.from('# EOF\n')]))])).toString('utf8');
+      open.release();
+      return body;
     };
     for (const [step, component] of [0, 350, 699, 350].entries()) {
       p.play(componentUpdate(component, step % 2 === 0 ? 'major_outage' : 'degraded_performance', T0 + 1000 + step));
-      expect(await gunzip(metrics.gzip())).toBe(`${metrics.text().toString('utf8')}# EOF\n`);
+      const text = metrics.impactSecondsParts(now, 'text');
+      expect(await gunzip(metrics.gzip())).toBe(`${Buffer.concat([metrics.text(), ...text.parts]).toString('utf8')}# EOF\n`);
+      text.release();
       const { head, tail } = metrics.openMetrics();
-      expect(await gunzip(metrics.gzipOpenMetricsHead())).toBe(`${head.text.toString('utf8')}# EOF\n`);
+      const openMetrics = metrics.impactSecondsParts(now, 'openmetrics');
+      expect(await gunzip(metrics.gzipOpenMetrics())).toBe(`${Buffer.concat([head.text, tail, ...openMetrics.parts]).toString('utf8')}# EOF\n`);
       expect(tail.length).toBeGreaterThan(0);
+      openMetrics.release();
       head.release();
     }
   });
