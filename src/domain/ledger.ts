@@ -5,11 +5,34 @@ import type { Patch } from './state.js';
 // the exporter first knew it, as totals (the counter statusmate_component_impact_seconds_total)
 // and per UTC day (the availability API, the landing page's bars).
 //
-// It is folded like the rest of the state: applyPatch books an interval when a reducer's patch
-// changes a component's impact, at the event's time (its trusted created_at, else the entry's log
-// time: the reducer's `t`), so every process that folds the same log holds the same ledger.
-// Intervals never run backwards: a change whose time is before the start of the component's open
-// interval (an event that arrived late and still changed the impact) is booked at that start.
+// It is folded like the rest of the state, so every process that folds the same log holds the
+// same ledger. Each component keeps its change points (time, impact), and its totals and days are
+// what those points say. A reducer's patch adds one at the event's time (its trusted created_at,
+// else the entry's log time: the reducer's `t`) in the impact the state now shows; it never runs
+// before the open interval, whose impact must stay the state's, so one with an earlier time opens
+// the new interval at the open interval's start (bookImpact).
+//
+// What holds whatever the order of arrival (issue 20): for the component_impact_updated events of
+// a component that no incident or maintenance holds or has held, with trusted created_at, every
+// order of arrival gives the same ledger (totals, days, first known, change points), the one their
+// times say. An update that arrives after a later one is stale in the state, but the reducer still
+// hands it to the ledger (Patch.ledgerLate), which re-books only the span from its time to the next
+// change point, from the impact before it to its own, or books the time up to the first known
+// from its time and moves `sinceMs` back (bookLate). Equal created_at count in the order folded,
+// as they do in the state. The bounds break it only for an update older than the oldest change
+// point kept (those of the kept days, at most LEDGER_MAX_CHANGES): it books nothing.
+//
+// What does not: incidents and maintenances. The impact they give a component at a time depends
+// on which of them and of its direct updates were known then, which the state does not keep, so
+// their changes are booked as the patch says, at their time, but never before the open interval;
+// and a stale update of a component they hold or held books nothing, as before. For them the
+// split between impacts is exact when events arrive in the order they happened, and otherwise
+// depends on that order. In every case each component is counted without gap or overlap from when
+// it was first known, in the impact the state shows.
+//
+// Re-booking moves time from one impact's total to another's: the counter of the impact a late
+// update displaces goes down (Prometheus reads a counter reset there). It happens only when an
+// update arrives after a later one of the same component.
 //
 // Times are kept in integer milliseconds, so the days of a component add up to its totals
 // exactly. The open interval (the current impact, since `openMs`) is not booked: readers add it
