@@ -15,23 +15,24 @@ import type { Patch } from './state.js';
 // What holds whatever the order of arrival (issue 20): for a component that only
 // component_impact_updated events name (no incident or maintenance), with trusted created_at,
 // every order of arrival gives the same ledger (totals, days, first known, change points), the
-// one their times say; whatever other components' events come in between. An update that arrives after a later one is stale in the state, but the reducer still
-// hands it to the ledger (Patch.ledgerLate), which re-books only the span from its time to the next
-// change point, from the impact before it to its own, or books the time up to the first known
-// from its time and moves `sinceMs` back (bookLate). Equal created_at count in the order folded,
-// as they do in the state. The bounds break it only for an update older than the oldest change
-// point kept (those of the kept days, at most LEDGER_MAX_CHANGES): it books nothing.
+// one their times say, whatever other components' events come in between. An update that arrives
+// after a later one is stale in the state, but the reducer still hands it to the ledger
+// (Patch.ledgerLate), which re-books only the span from its time to the next change point, from
+// the impact before it to its own, or books the time up to the first known from its time and
+// moves `sinceMs` back (bookLate). Equal created_at count in the order folded, as they do in the
+// state. The bounds break it only for an update older than the oldest change point kept (those
+// of the kept days, at most LEDGER_MAX_CHANGES): it books nothing.
 //
 // What does not: components incidents or maintenances name. The impact they give a component at
 // a time depends on which of them and of its direct updates were known then, which the state does
 // not keep, so their changes are booked as the patch says, at their time, but never before the
 // open interval; a stale update of a component they hold or held books nothing, as before (the
 // reducer's guard); and one of a component a maintenance named without holding it (scheduled, or
-// finished unstarted) is re-booked, but the change points that maintenance's events added are
-// in the impact the state showed when they arrived. For them the
-// split between impacts is exact when events arrive in the order they happened, and otherwise
-// depends on that order. In every case each component is counted without gap or overlap from when
-// it was first known, in the impact the state shows.
+// finished unstarted) is re-booked, but the change points that maintenance's events added are in
+// the impact the state showed when they arrived. For them the split between impacts is exact when
+// events arrive in the order they happened, and otherwise depends on that order. In every case
+// each component is counted without gap or overlap from when it was first known, in the impact
+// the state shows.
 //
 // Re-booking moves time from one impact's total to another's: the counter of the impact a late
 // update displaces goes down (Prometheus reads a counter reset there). It happens only when an
@@ -45,7 +46,9 @@ import type { Patch } from './state.js';
 // STRIDE numbers (the day, then milliseconds in each non-operational slot). A day the component
 // spent wholly operational has no row: its operational time is what the day covered less the
 // other slots. A row costs 24 bytes; 400 days of 10,000 components that are never operational
-// would be 96 MB, the realistic few outage days a fraction of that (see bench/README.md).
+// would be 96 MB, the realistic few outage days a fraction of that (see bench/README.md). The
+// change points are a Float64Array of times and an array of interned impacts: about 12 bytes a
+// point, at most LEDGER_MAX_CHANGES a component.
 
 export const DAY_MS = 86_400_000;
 export const DAY_SECONDS = 86_400;
