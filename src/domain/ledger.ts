@@ -1,15 +1,42 @@
-import { OPERATIONAL } from './impact.js';
+import { KNOWN_IMPACTS, OPERATIONAL } from './impact.js';
 import type { Patch } from './state.js';
 
 // The availability ledger (issue 20): for every component, the time it spent in each impact since
 // the exporter first knew it, as totals (the counter statusmate_component_impact_seconds_total)
 // and per UTC day (the availability API, the landing page's bars).
 //
-// It is folded like the rest of the state: applyPatch books an interval when a reducer's patch
-// changes a component's impact, at the event's time (its trusted created_at, else the entry's log
-// time: the reducer's `t`), so every process that folds the same log holds the same ledger.
-// Intervals never run backwards: a change whose time is before the start of the component's open
-// interval (an event that arrived late and still changed the impact) is booked at that start.
+// It is folded like the rest of the state, so every process that folds the same log holds the
+// same ledger. Each component keeps its change points (time, impact), and its totals and days are
+// what those points say. A reducer's patch adds one at the event's time (its trusted created_at,
+// else the entry's log time: the reducer's `t`) in the impact the state now shows; it never runs
+// before the open interval, whose impact must stay the state's, so one with an earlier time opens
+// the new interval at the open interval's start (bookImpact).
+//
+// What holds whatever the order of arrival (issue 20): for a component that only
+// component_impact_updated events name (no incident or maintenance), with trusted created_at,
+// every order of arrival gives the same ledger (totals, days, first known, change points), the
+// one their times say, whatever other components' events come in between. An update that arrives
+// after a later one is stale in the state, but the reducer still hands it to the ledger
+// (Patch.ledgerLate), which re-books only the span from its time to the next change point, from
+// the impact before it to its own, or books the time up to the first known from its time and
+// moves `sinceMs` back (bookLate). Equal created_at count in the order folded, as they do in the
+// state. The bounds break it only for an update older than the oldest change point kept (those
+// of the kept days, at most LEDGER_MAX_CHANGES): it books nothing.
+//
+// What does not: components incidents or maintenances name. The impact they give a component at
+// a time depends on which of them and of its direct updates were known then, which the state does
+// not keep, so their changes are booked as the patch says, at their time, but never before the
+// open interval; a stale update of a component they hold or held books nothing, as before (the
+// reducer's guard); and one of a component a maintenance named without holding it (scheduled, or
+// finished unstarted) is re-booked, but the change points that maintenance's events added are in
+// the impact the state showed when they arrived. For them the split between impacts is exact when
+// events arrive in the order they happened, and otherwise depends on that order. In every case
+// each component is counted without gap or overlap from when it was first known, in the impact
+// the state shows.
+//
+// Re-booking moves time from one impact's total to another's: the counter of the impact a late
+// update displaces goes down (Prometheus reads a counter reset there). It happens only when an
+// update arrives after a later one of the same component.
 //
 // Times are kept in integer milliseconds, so the days of a component add up to its totals
 // exactly. The open interval (the current impact, since `openMs`) is not booked: readers add it
@@ -19,7 +46,9 @@ import type { Patch } from './state.js';
 // STRIDE numbers (the day, then milliseconds in each non-operational slot). A day the component
 // spent wholly operational has no row: its operational time is what the day covered less the
 // other slots. A row costs 24 bytes; 400 days of 10,000 components that are never operational
-// would be 96 MB, the realistic few outage days a fraction of that (see bench/README.md).
+// would be 96 MB, the realistic few outage days a fraction of that (see bench/README.md). The
+// change points are a Float64Array of times and an array of interned impacts: about 12 bytes a
+// point, at most LEDGER_MAX_CHANGES a component.
 
 export const DAY_MS = 86_400_000;
 export const DAY_SECONDS = 86_400;
@@ -32,6 +61,37 @@ export const STRIDE = 1 + LEDGER_SLOTS.length;
 
 const EMPTY_DAYS = new Uint32Array(0);
 
+/**
+ * A component's change points: from `ms[i]` on, it is in `impacts[i]` (until the next one).
+ * Two arrays rather than an array of pairs: about 12 bytes a point instead of about 48.
+ */
+export type Changes = { readonly ms: Float64Array; readonly impacts: readonly string[] };
+
+/**
+ * Change points a component keeps at most (besides dropping those before the kept days): past it
+ * the oldest go, and an event older than the oldest kept one books nothing. 32 points cost about
+ * 400 bytes (4 MB at 10,000 components, beside the day rows' bound); late events are late by
+ * minutes, not by 32 changes of their component.
+ */
+export const LEDGER_MAX_CHANGES = 32;
+
+const KNOWN = new Map<string, string>(KNOWN_IMPACTS.map((impact) => [impact, impact]));
+/** One string for each known impact, however many events sent it. */
+const intern = (impact: string): string => KNOWN.get(impact) ?? impact;
+
+function changesFrom(points: readonly (readonly [number, string])[]): Changes {
+  return { ms: Float64Array.from(points, ([ms]) => ms), impacts: points.map(([, impact]) => intern(impact)) };
+}
+
+/** `changes` with [at, impact] inserted at `index`. */
+function insertChange(changes: Changes, index: number, at: number, impact: string): Changes {
+  const ms = new Float64Array(changes.ms.length + 1);
+  ms.set(changes.ms.subarray(0, index), 0);
+  ms[index] = at;
+  ms.set(changes.ms.subarray(index), index + 1);
+  return { ms, impacts: [...changes.impacts.slice(0, index), intern(impact), ...changes.impacts.slice(index)] };
+}
+
 export type ComponentLedger = {
   /** When the component was first known (ms). */
   sinceMs: number;
@@ -43,6 +103,13 @@ export type ComponentLedger = {
   totals: ReadonlyMap<string, number>;
   /** Day rows, sorted by day, STRIDE numbers each. Never mutated: a booking makes a new array. */
   days: Uint32Array;
+  /**
+   * The change points booked, sorted by time (equal times in the order they were folded: the last
+   * counts); the last is the open interval's [openMs, impact]. Kept for the kept days (and the one
+   * before them, which says the impact they begin in), at most LEDGER_MAX_CHANGES. When the first
+   * is later than `sinceMs`, older ones were dropped and nothing before the first can be re-booked.
+   */
+  changes: Changes;
 };
 
 /**
@@ -134,8 +201,11 @@ export const toMs = (seconds: number): number => Math.round(seconds * 1000);
 
 /**
  * Books what a component's record says at time `atSeconds` (a reducer's patch): the first time it
- * is seen, its ledger starts; when its impact changed, the open interval is closed into the old
- * impact and a new one opens. Mutates `ledger`'s maps only (applyPatch calls it).
+ * is seen, its ledger starts; then a change point opens a new interval (closing the open one into
+ * its impact) — also when the impact is the same, since a late event may later land before it.
+ * A patch is what the state shows now, so it never runs before the open interval: one with an
+ * earlier time (an event whose time is not trusted, or an incident's) opens it at the open
+ * interval's start. Mutates `ledger`'s maps only (applyPatch calls it).
  */
 export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, impact: string, atSeconds: number): void {
   const at = toMs(atSeconds);
@@ -143,12 +213,75 @@ export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, imp
   if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
   const current = page.get(uuid);
   if (!current) {
-    page.set(uuid, { sinceMs: at, impact, openMs: at, totals: new Map(), days: EMPTY_DAYS });
+    page.set(uuid, { sinceMs: at, impact, openMs: at, totals: new Map(), days: EMPTY_DAYS, changes: changesFrom([[at, impact]]) });
     return;
   }
-  if (current.impact === impact) return;
   const end = Math.max(at, current.openMs);
-  page.set(uuid, { ...close(current, end, ledger.keptFromDay), impact, openMs: end });
+  const changes = keepChanges(insertChange(current.changes, current.changes.ms.length, end, impact), ledger.keptFromDay);
+  page.set(uuid, { ...close(current, end, ledger.keptFromDay), impact, openMs: end, changes });
+}
+
+/**
+ * Books a change point that arrived after later ones (a component_impact_updated the reducer
+ * found stale: `ledgerLate`): the span from its time to the next change point, booked in the
+ * impact before it, is re-booked in `impact`; before the component was first known, the time up
+ * to then is booked in `impact` and the component known from `atSeconds`. So the ledger is the
+ * same whatever order such change points arrive in. One at or after the open interval's start
+ * (the state ignored it, so must the open interval), or older than the kept change points,
+ * books nothing.
+ */
+export function bookLate(ledger: Ledger, statusPage: string, uuid: string, impact: string, atSeconds: number): void {
+  const at = toMs(atSeconds);
+  const page = ledger.pages.get(statusPage);
+  const current = page?.get(uuid);
+  if (!page || !current || at >= current.openMs) return;
+  const changes = current.changes;
+  const first = changes.ms[0] as number;
+  if (at < first) {
+    if (first !== current.sinceMs) return;
+    const totals = new Map(current.totals);
+    addTotal(totals, impact, current.sinceMs - at);
+    const slot = slotOf(impact);
+    const days = slot < 0 ? current.days : addInterval(current.days, at, current.sinceMs, slot, ledger.keptFromDay);
+    page.set(uuid, { ...current, sinceMs: at, totals, days, changes: keepChanges(insertChange(changes, 0, at, impact), ledger.keptFromDay) });
+    return;
+  }
+  // The change point it lands after (the last at or before it: equal times count in fold order) and the next.
+  let index = changes.ms.length - 1;
+  while (index > 0 && (changes.ms[index] as number) > at) index -= 1;
+  const before = changes.impacts[index] as string;
+  const next = changes.ms[index + 1] as number;
+  const totals = new Map(current.totals);
+  let days = current.days;
+  if (before !== impact && next > at) {
+    addTotal(totals, before, at - next);
+    addTotal(totals, impact, next - at);
+    const out = slotOf(before);
+    const into = slotOf(impact);
+    if (out >= 0) days = addInterval(days, at, next, out, ledger.keptFromDay, -1);
+    if (into >= 0) days = addInterval(days, at, next, into, ledger.keptFromDay);
+  }
+  page.set(uuid, { ...current, totals, days, changes: keepChanges(insertChange(changes, index + 1, at, impact), ledger.keptFromDay) });
+}
+
+/** Adds `ms` to an impact's total; a total that comes to 0 goes, so that equal ledgers hold equal maps. */
+function addTotal(totals: Map<string, number>, impact: string, ms: number): void {
+  const sum = (totals.get(impact) ?? 0) + ms;
+  if (sum === 0) totals.delete(impact);
+  else totals.set(impact, sum);
+}
+
+/**
+ * Change points within bounds: those of the kept days, with the last before them (the impact
+ * the kept days begin in), at most LEDGER_MAX_CHANGES (the newest).
+ */
+function keepChanges(changes: Changes, keptFromDay: number): Changes {
+  const from = keptFromDay * DAY_MS;
+  const count = changes.ms.length;
+  let start = 0;
+  while (start + 1 < count && (changes.ms[start + 1] as number) <= from) start += 1;
+  start = Math.max(start, count - LEDGER_MAX_CHANGES);
+  return start === 0 ? changes : { ms: changes.ms.slice(start), impacts: changes.impacts.slice(start) };
 }
 
 /** `entry` with its open interval booked up to `end` (ms). */
@@ -156,14 +289,17 @@ function close(entry: ComponentLedger, end: number, keptFromDay: number): Compon
   const ms = end - entry.openMs;
   if (ms <= 0) return entry;
   const totals = new Map(entry.totals);
-  totals.set(entry.impact, (totals.get(entry.impact) ?? 0) + ms);
+  addTotal(totals, entry.impact, ms);
   const slot = slotOf(entry.impact);
   const days = slot < 0 ? entry.days : addInterval(entry.days, entry.openMs, end, slot, keptFromDay);
   return { ...entry, totals, days };
 }
 
-/** Day rows with [from, to) (ms) added to `slot`, days before `keptFromDay` left out. */
-export function addInterval(days: Uint32Array, from: number, to: number, slot: number, keptFromDay: number): Uint32Array {
+/**
+ * Day rows with [from, to) (ms) added to `slot` (`sign` -1: taken from it, where it was booked),
+ * days before `keptFromDay` left out. A row left all zero (the day wholly operational) goes.
+ */
+export function addInterval(days: Uint32Array, from: number, to: number, slot: number, keptFromDay: number, sign: 1 | -1 = 1): Uint32Array {
   const adds: [number, number][] = [];
   for (let day = Math.max(Math.floor(from / DAY_MS), keptFromDay); day * DAY_MS < to; day += 1) {
     const ms = Math.min(to, (day + 1) * DAY_MS) - Math.max(from, day * DAY_MS);
@@ -185,10 +321,13 @@ export function addInterval(days: Uint32Array, from: number, to: number, slot: n
       out[at] = added;
     }
     if (added <= existing) {
-      out[at + 1 + slot] = (out[at + 1 + slot] as number) + (adds[j] as [number, number])[1];
+      out[at + 1 + slot] = Math.max(0, (out[at + 1 + slot] as number) + sign * (adds[j] as [number, number])[1]);
       j += 1;
     }
-    rows += 1;
+    let empty = true;
+    for (let s = 1; s < STRIDE; s += 1) if (out[at + s] !== 0) empty = false;
+    if (empty) out.fill(0, at, at + STRIDE);
+    else rows += 1;
   }
   return rows * STRIDE === out.length ? out : out.slice(0, rows * STRIDE);
 }
@@ -202,6 +341,7 @@ export function applyToLedger(ledger: Ledger, patch: Patch): void {
   const at = patch.ledgerAt;
   if (at !== undefined) {
     for (const c of patch.components) bookImpact(ledger, c.statusPage, c.uuid, c.impact, at);
+    for (const late of patch.ledgerLate ?? []) bookLate(ledger, late.statusPage, late.uuid, late.impact, late.at);
     for (const i of patch.incidents) {
       const start = i.startAt ?? i.endAt;
       const end = i.state === 'finished' ? (i.endAt ?? start) : null;
@@ -234,10 +374,11 @@ export function pruneLedger(ledger: Ledger, keepFromDay: number): void {
   }
   for (const page of ledger.pages.values()) {
     for (const [uuid, entry] of page) {
-      if (entry.days.length === 0 || (entry.days[0] as number) >= keepFromDay) continue;
+      const changes = keepChanges(entry.changes, keepFromDay);
+      if ((entry.days.length === 0 || (entry.days[0] as number) >= keepFromDay) && changes === entry.changes) continue;
       let start = 0;
       while (start < entry.days.length && (entry.days[start] as number) < keepFromDay) start += STRIDE;
-      page.set(uuid, { ...entry, days: entry.days.slice(start) });
+      page.set(uuid, { ...entry, days: start === 0 ? entry.days : entry.days.slice(start), changes });
     }
   }
 }
@@ -330,36 +471,49 @@ export function daysOf(entry: ComponentLedger, keptFromDay: number, fromDay: num
   return out;
 }
 
-/** Bytes the day rows and records take (typed arrays counted exactly, records by an estimate of 200 bytes). */
-export function ledgerBytes(ledger: Ledger): { components: number; rows: number; bytes: number } {
+/**
+ * Bytes the day rows, change points and records take (typed arrays counted exactly, records by an
+ * estimate of 200 bytes, change points by their 8-byte time and 4-byte impact, plus 150 bytes a component for their arrays).
+ */
+export function ledgerBytes(ledger: Ledger): { components: number; rows: number; changes: number; bytes: number } {
   let components = 0;
   let rows = 0;
+  let changes = 0;
   for (const page of ledger.pages.values()) {
     for (const entry of page.values()) {
       components += 1;
       rows += entry.days.length / STRIDE;
+      changes += entry.changes.ms.length;
     }
   }
-  return { components, rows, bytes: rows * STRIDE * 4 + components * 200 };
+  return { components, rows, changes, bytes: rows * STRIDE * 4 + changes * 12 + components * 350 };
 }
 
 // ---- snapshot -----------------------------------------------------------------------------
 
 /**
- * One component's ledger in a snapshot: page, uuid, since, impact, open since, totals, days. The
- * days are packed (packDays) and base64'd: a row is mostly zeros (a day is rarely in two impacts),
- * so it takes about 6 bytes instead of its 24 in memory.
+ * One component's ledger in a snapshot: page, uuid, since, impact, open since, totals, days, and
+ * its change points (absent in snapshots written before them: then only the open interval's,
+ * and nothing before it can be re-booked). The days are packed (packDays) and base64'd: a row is
+ * mostly zeros (a day is rarely in two impacts), so it takes about 6 bytes instead of its 24 in memory.
  */
-export type EncodedComponentLedger = [string, string, number, string, number, [string, number][], string];
+export type EncodedComponentLedger = [string, string, number, string, number, [string, number][], string, ([number, string][] | undefined)?];
 /** One touch in a snapshot: page, kind, uuid, title, start, end, components. */
 export type EncodedTouch = [string, 'incident' | 'maintenance', string, string, number | null, number | null, string[]];
 export type EncodedLedger = { keptFromDay: number; components: EncodedComponentLedger[]; touches?: EncodedTouch[] | undefined };
 
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The ledger as a snapshot holds it: in an order of data alone (pages, components, impacts by name), so equal ledgers encode alike. */
 export function encodeLedger(ledger: Ledger): EncodedLedger {
   const components: EncodedComponentLedger[] = [];
-  for (const [statusPage, page] of ledger.pages) {
-    for (const [uuid, entry] of page) {
-      components.push([statusPage, uuid, entry.sinceMs, entry.impact, entry.openMs, [...entry.totals], packDays(entry.days).toString('base64')]);
+  for (const statusPage of [...ledger.pages.keys()].sort(byText)) {
+    const page = ledger.pages.get(statusPage) as Map<string, ComponentLedger>;
+    for (const uuid of [...page.keys()].sort(byText)) {
+      const entry = page.get(uuid) as ComponentLedger;
+      const totals = [...entry.totals].sort(([a], [b]) => byText(a, b));
+      const changes = [...entry.changes.ms].map((ms, i): [number, string] => [ms, entry.changes.impacts[i] as string]);
+      components.push([statusPage, uuid, entry.sinceMs, entry.impact, entry.openMs, totals, packDays(entry.days).toString('base64'), changes]);
     }
   }
   const touches: EncodedTouch[] = [];
@@ -373,10 +527,18 @@ export function encodeLedger(ledger: Ledger): EncodedLedger {
 export function decodeLedger(encoded: EncodedLedger): Ledger {
   const ledger = createLedger();
   ledger.keptFromDay = encoded.keptFromDay;
-  for (const [statusPage, uuid, sinceMs, impact, openMs, totals, days] of encoded.components) {
+  for (const [statusPage, uuid, sinceMs, impact, openMs, totals, days, changes] of encoded.components) {
     let page = ledger.pages.get(statusPage);
     if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
-    page.set(uuid, { sinceMs, impact, openMs, totals: new Map(totals), days: unpackDays(Buffer.from(days, 'base64'), `${statusPage}/${uuid}`) });
+    const what = `${statusPage}/${uuid}`;
+    page.set(uuid, {
+      sinceMs,
+      impact,
+      openMs,
+      totals: new Map(totals),
+      days: unpackDays(Buffer.from(days, 'base64'), what),
+      changes: changesOf(changes, openMs, impact, what),
+    });
   }
   for (const [statusPage, kind, uuid, title, start, end, components] of encoded.touches ?? []) {
     let page = ledger.touches.get(statusPage);
@@ -386,6 +548,17 @@ export function decodeLedger(encoded: EncodedLedger): Ledger {
     ledger.touchWeight += touchWeight(touch);
   }
   return ledger;
+}
+
+/** Change points as a snapshot holds them, checked: sorted, ending with the open interval's. */
+function changesOf(encoded: [number, string][] | undefined, openMs: number, impact: string, what: string): Changes {
+  if (encoded === undefined || encoded.length === 0) return changesFrom([[openMs, impact]]);
+  for (let i = 1; i < encoded.length; i += 1) {
+    if ((encoded[i] as [number, string])[0] < (encoded[i - 1] as [number, string])[0]) throw new Error(`ledger of ${what}: its change points are not sorted`);
+  }
+  const last = encoded.at(-1) as [number, string];
+  if (last[0] !== openMs || last[1] !== impact) throw new Error(`ledger of ${what}: its last change point is not its open interval`);
+  return changesFrom(encoded);
 }
 
 /**

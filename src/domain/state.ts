@@ -183,6 +183,12 @@ export type Patch = {
    * (the declared pages, a loaded snapshot) book nothing.
    */
   ledgerAt?: number;
+  /**
+   * Change points for the ledger alone (the state is unchanged): a component_impact_updated the
+   * reducer found stale, at its trusted created_at, which the ledger books where it falls among
+   * the component's change points (see bookLate). Times in seconds.
+   */
+  ledgerLate?: { statusPage: string; uuid: string; impact: string; at: number }[];
   /** The first UTC day the ledger keeps: set by pruning (LEDGER_RETENTION_DAYS). */
   ledgerKeepFromDay?: number;
   /** Incidents and maintenances (`kind:uuid`) an operator forgot: gone from the availability report too. */

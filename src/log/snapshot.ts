@@ -21,7 +21,19 @@ const READABLE_FORMATS = ['1', '2'];
 
 const ledgerData = z.object({
   keptFromDay: z.number().int(),
-  components: z.array(z.tuple([z.string(), z.string(), z.number(), z.string(), z.number(), z.array(z.tuple([z.string(), z.number()])), z.string()])),
+  components: z.array(
+    z.tuple([
+      z.string(),
+      z.string(),
+      z.number(),
+      z.string(),
+      z.number(),
+      z.array(z.tuple([z.string(), z.number()])),
+      z.string(),
+      // Change points (see ledger.ts): absent from snapshots written before them.
+      z.array(z.tuple([z.number(), z.string()])).optional(),
+    ]),
+  ),
   touches: z
     .array(
       z.tuple([z.string(), z.enum(['incident', 'maintenance']), z.string(), z.string(), z.number().nullable(), z.number().nullable(), z.array(z.string())]),
