@@ -8,7 +8,20 @@ const HELP =
   'Seconds a component spent in each impact since the exporter first knew it (from the fold of the log: the same on every replica, kept across restarts); the current impact grows until the scrape.';
 
 /** The lines of one component that only change with the state, and the prefix of its open impact's line, as bytes. */
-type Lines = { fixed: Buffer; openPrefix: Buffer; openClosedMs: number; openMs: number };
+type Lines = {
+  /** The bytes of the fixed lines. */
+  fixedBytes: number;
+  /**
+   * Their text until it is first written into a slab; later versions copy those bytes from the
+   * previous slab instead, so that each component's lines are not kept twice.
+   */
+  pending: string | undefined;
+  record: ComponentRecord;
+  entry: ComponentLedger;
+  openPrefix: Buffer;
+  openClosedMs: number;
+  openMs: number;
+};
 
 /** The family's lines of one state version but the open impacts' values. */
 export type ImpactSecondsLayout = {
@@ -131,7 +144,7 @@ export class ImpactSecondsMetrics {
           this.cache.set(entry, cached);
         }
         lines.push(cached.lines);
-        fixedBytes += cached.lines.fixed.length;
+        fixedBytes += cached.lines.fixedBytes;
         openPrefixBytes += cached.lines.openPrefix.length;
       }
     }
@@ -139,13 +152,23 @@ export class ImpactSecondsMetrics {
     const fixed = slab.memory.subarray(0, fixedBytes);
     const fixedEnds = new Array<number>(lines.length);
     // A run of components whose lines are the objects at the same places last time is one copy
-    // of the previous text; a changed component copies its own lines.
+    // of the previous text; a component whose lines moved (a component was added or forgotten
+    // before it) is copied from its old place; a changed one is written from its text.
     const same = previous !== undefined && previous.lines.length === lines.length;
+    let placeOf: Map<Lines, number> | undefined;
     let at = 0;
     let index = 0;
     while (index < lines.length) {
-      if (!same || previous.lines[index] !== lines[index]) {
-        at += (lines[index] as Lines).fixed.copy(fixed, at);
+      const current = lines[index] as Lines;
+      if (!same || previous.lines[index] !== current) {
+        if (previous !== undefined && !same) placeOf ??= new Map(previous.lines.map((line, place) => [line, place]));
+        const place = placeOf?.get(current);
+        if (previous !== undefined && place !== undefined) {
+          at += previous.fixed.copy(fixed, at, place === 0 ? 0 : previous.fixedEnds[place - 1], previous.fixedEnds[place]);
+        } else {
+          at += fixed.write(current.pending ?? fixedText(current.record, current.entry), at, 'utf8');
+          current.pending = undefined;
+        }
         fixedEnds[index] = at;
         index += 1;
         continue;
@@ -239,26 +262,40 @@ function writeWhole(out: Buffer, at: number, value: number): number {
   return at + digits;
 }
 
-function linesOf(record: ComponentRecord, entry: ComponentLedger): Lines {
-  const labels = labelPairs([
+function labelsOf(record: ComponentRecord): string {
+  return labelPairs([
     [LABEL.statusPage, record.statusPage],
     [LABEL.componentUuid, record.uuid],
     [LABEL.component, record.name],
   ]);
+}
+
+const prefixOf = (labels: string, impact: string) => `${METRIC.componentImpactSeconds}{${labels},${labelPairs([[LABEL.impact, impact]])}} `;
+
+/** Every impact's line but the open one's. */
+function fixedText(record: ComponentRecord, entry: ComponentLedger): string {
+  const labels = labelsOf(record);
   // Every known impact from the start, at 0 until entered: a series that appeared with its first
   // seconds already counted would lose them to increase() and to the mixin's window arithmetic.
   const impacts = new Set<string>(KNOWN_IMPACTS);
   for (const impact of [...entry.totals.keys()].sort(compare)) impacts.add(impact);
   impacts.add(entry.impact);
   let fixed = '';
-  const prefix = (impact: string) => `${METRIC.componentImpactSeconds}{${labels},${labelPairs([[LABEL.impact, impact]])}} `;
   for (const impact of impacts) {
     if (impact === entry.impact) continue;
-    fixed += `${prefix(impact)}${formatValue((entry.totals.get(impact) ?? 0) / 1000)}\n`;
+    fixed += `${prefixOf(labels, impact)}${formatValue((entry.totals.get(impact) ?? 0) / 1000)}\n`;
   }
+  return fixed;
+}
+
+function linesOf(record: ComponentRecord, entry: ComponentLedger): Lines {
+  const pending = fixedText(record, entry);
   return {
-    fixed: Buffer.from(fixed, 'utf8'),
-    openPrefix: Buffer.from(prefix(entry.impact), 'utf8'),
+    fixedBytes: Buffer.byteLength(pending),
+    pending,
+    record,
+    entry,
+    openPrefix: Buffer.from(prefixOf(labelsOf(record), entry.impact), 'utf8'),
     openClosedMs: entry.totals.get(entry.impact) ?? 0,
     openMs: entry.openMs,
   };
