@@ -11,7 +11,7 @@ import {
   type Usage,
 } from '../domain/availability.js';
 import type { DeclaredPage } from '../domain/inventory.js';
-import { DAY_MS, ledgerOf, LEDGER_SLOTS, toMs, type LedgerTouch } from '../domain/ledger.js';
+import { DAY_MS, incidentTouch, ledgerOf, LEDGER_SLOTS, maintenanceTouch, toMs, type LedgerTouch } from '../domain/ledger.js';
 import { OPERATIONAL } from '../domain/impact.js';
 import type { IncidentRecord, MaintenanceRecord, State } from '../domain/state.js';
 import type { HistoryOf } from '../ui/landing.js';
@@ -193,29 +193,12 @@ function touchesOf(
   // remembers that the ledger lacks (one folded before the ledger existed).
   const all = new Map<string, LedgerTouch>();
   for (const i of incidents?.values() ?? []) {
-    const start = i.startAt ?? i.endAt;
-    if (start !== null)
-      all.set(`incident:${i.uuid}`, {
-        kind: 'incident',
-        uuid: i.uuid,
-        title: i.title,
-        start,
-        end: i.state === 'finished' ? (i.endAt ?? start) : null,
-        components: i.components.map((c) => c.uuid),
-      });
+    const touch = incidentTouch(i);
+    if (touch) all.set(`incident:${i.uuid}`, touch);
   }
   for (const m of maintenances?.values() ?? []) {
-    if (m.startedAt !== null) {
-      const end = m.state === 'finished' ? (m.finishedAt ?? m.startedAt) : null;
-      all.set(`maintenance:${m.uuid}`, {
-        kind: 'maintenance',
-        uuid: m.uuid,
-        title: m.title,
-        start: m.startedAt,
-        end,
-        components: m.components.map((c) => c.uuid),
-      });
-    }
+    const touch = maintenanceTouch(m);
+    if (touch) all.set(`maintenance:${m.uuid}`, touch);
   }
   for (const [key, touch] of kept ?? []) all.set(key, touch);
   const overlapping = [...all.values()]

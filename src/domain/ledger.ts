@@ -1,5 +1,5 @@
 import { KNOWN_IMPACTS, OPERATIONAL } from './impact.js';
-import type { Patch } from './state.js';
+import type { IncidentRecord, MaintenanceRecord, Patch } from './state.js';
 
 // The availability ledger (issue 20): for every component, the time it spent in each impact since
 // the exporter first knew it, as totals (the counter statusmate_component_impact_seconds_total)
@@ -332,6 +332,28 @@ export function addInterval(days: Uint32Array, from: number, to: number, slot: n
   return rows * STRIDE === out.length ? out : out.slice(0, rows * STRIDE);
 }
 
+/** What an incident tells the ledger's reports: when it touched which components; none without a start or an end. */
+export function incidentTouch(incident: IncidentRecord): LedgerTouch | undefined {
+  const start = incident.startAt ?? incident.endAt;
+  if (start === null) return undefined;
+  const end = incident.state === 'finished' ? (incident.endAt ?? start) : null;
+  return { kind: 'incident', uuid: incident.uuid, title: incident.title, start, end, components: incident.components.map((c) => c.uuid) };
+}
+
+/** What a maintenance tells the ledger's reports, once it started: from its start to its finish. */
+export function maintenanceTouch(maintenance: MaintenanceRecord): LedgerTouch | undefined {
+  if (maintenance.startedAt === null) return undefined;
+  const end = maintenance.state === 'finished' ? (maintenance.finishedAt ?? maintenance.startedAt) : null;
+  return {
+    kind: 'maintenance',
+    uuid: maintenance.uuid,
+    title: maintenance.title,
+    start: maintenance.startedAt,
+    end,
+    components: maintenance.components.map((c) => c.uuid),
+  };
+}
+
 /**
  * What a patch changes in the ledger (applyPatch calls it first): with `ledgerAt` (a folded patch
  * of the reducer or a forget), its components' impacts are booked at that time, and its incidents
@@ -343,22 +365,12 @@ export function applyToLedger(ledger: Ledger, patch: Patch): void {
     for (const c of patch.components) bookImpact(ledger, c.statusPage, c.uuid, c.impact, at);
     for (const late of patch.ledgerLate ?? []) bookLate(ledger, late.statusPage, late.uuid, late.impact, late.at);
     for (const i of patch.incidents) {
-      const start = i.startAt ?? i.endAt;
-      const end = i.state === 'finished' ? (i.endAt ?? start) : null;
-      if (start !== null)
-        bookTouch(ledger, i.statusPage, { kind: 'incident', uuid: i.uuid, title: i.title, start, end, components: i.components.map((c) => c.uuid) });
+      const touch = incidentTouch(i);
+      if (touch) bookTouch(ledger, i.statusPage, touch);
     }
     for (const m of patch.maintenances) {
-      if (m.startedAt === null) continue;
-      const end = m.state === 'finished' ? (m.finishedAt ?? m.startedAt) : null;
-      bookTouch(ledger, m.statusPage, {
-        kind: 'maintenance',
-        uuid: m.uuid,
-        title: m.title,
-        start: m.startedAt,
-        end,
-        components: m.components.map((c) => c.uuid),
-      });
+      const touch = maintenanceTouch(m);
+      if (touch) bookTouch(ledger, m.statusPage, touch);
     }
   }
   for (const { statusPage, key } of patch.ledgerForgetTouches ?? []) forgetTouch(ledger, statusPage, key);
