@@ -41,10 +41,8 @@ const QUERY_KEYS = new Set(['status_page', 'from', 'to', 'format', 'token']);
 
 type Touch = { uuid: string; title: string; started_at: string | null; ended_at: string | null };
 
-type ComponentReport = {
-  uuid: string;
-  name: string;
-  known_since: string | null;
+/** What a report says of a component, and of a page over its components. */
+type Accounting = {
   availability: number | null;
   known_seconds: number;
   excluded_seconds: number;
@@ -54,17 +52,12 @@ type ComponentReport = {
   maintenances: Touch[];
 };
 
-type PageReport = {
+type ComponentReport = Accounting & { uuid: string; name: string; known_since: string | null };
+
+type PageReport = Accounting & {
   id: string;
   name: string | null;
   policy: { weights: Record<string, number>; exclude_maintenance: boolean };
-  availability: number | null;
-  known_seconds: number;
-  excluded_seconds: number;
-  down_seconds: number;
-  seconds: Record<string, number>;
-  incidents: Touch[];
-  maintenances: Touch[];
   components: ComponentReport[];
 };
 

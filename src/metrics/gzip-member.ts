@@ -49,11 +49,6 @@ export function gzipOf(pieces: readonly DeflatedPiece[]): GzipStart {
   return { bytes: Buffer.concat([HEADER, ...pieces.map((piece) => piece.deflated)]), crc, length };
 }
 
-/** The start of a gzip member of `text`, compressed in one piece. */
-export async function gzipStart(text: Buffer): Promise<GzipStart> {
-  return gzipOf([await deflatePiece(text)]);
-}
-
 /** The end of the member `start` began: `rest` deflated to a final block, then the trailer over both. */
 export function gzipEnd(start: GzipStart, rest: Buffer): Buffer {
   const deflated = deflateRawSync(rest, { level: LEVEL });
