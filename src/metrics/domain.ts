@@ -123,15 +123,8 @@ export class DomainMetrics {
    */
   impactSecondsParts(nowSeconds: number, format: 'text' | 'openmetrics'): { parts: Buffer[]; release: () => void } {
     const layout = this.seconds.layout();
-    const releaseFixed = this.seconds.hold(layout);
     const open = this.seconds.lendOpen(nowSeconds, layout);
-    return {
-      parts: [this.seconds.header(format), layout.fixed, open.text],
-      release: () => {
-        releaseFixed();
-        open.release();
-      },
-    };
+    return { parts: [this.seconds.header(format), ...layout.chunks.map((chunk) => chunk.text), open.text], release: open.release };
   }
 
   /** The open lines of statusmate_component_impact_seconds_total at `nowSeconds`, for the fixed lines of `layout` (see gzip). */
@@ -196,15 +189,10 @@ export class DomainMetrics {
   private compress(rendered: Rendered, format: 'text' | 'openmetrics'): Promise<GzipWithSeconds> {
     const { release } = this.lend();
     const seconds = this.seconds.layout();
-    const releaseSeconds = this.seconds.hold(seconds);
     const pieces = format === 'text' ? this.pieces(true) : [...this.pieces(false), { text: this.openMetricsTail(), key: undefined }];
     pieces.push(...this.secondsPieces(seconds, format));
     const started = this.pieceGzip.start(pieces).then((start) => ({ start, seconds }));
-    const done = () => {
-      release();
-      releaseSeconds();
-    };
-    started.then(done, done);
+    started.then(release, release);
     // A failed compression is retried by the next scrape rather than cached.
     started.catch(() => {
       if (this.cached !== rendered) return;
@@ -214,15 +202,10 @@ export class DomainMetrics {
     return started;
   }
 
-  /** The impact seconds' header, then its fixed lines in runs of COMPONENTS_PER_PIECE components keyed by their lines. */
+  /** The impact seconds' header, then its fixed lines a chunk a piece, keyed by the chunk's lines. */
   private secondsPieces(seconds: ImpactSecondsLayout, format: 'text' | 'openmetrics'): Piece[] {
     const pieces: Piece[] = [{ text: this.seconds.header(format), key: undefined }];
-    const count = seconds.lines.length;
-    for (let from = 0; from < count; from += COMPONENTS_PER_PIECE) {
-      const to = Math.min(count, from + COMPONENTS_PER_PIECE);
-      const start = from === 0 ? 0 : (seconds.fixedEnds[from - 1] as number);
-      pieces.push({ text: seconds.fixed.subarray(start, seconds.fixedEnds[to - 1]), key: { items: seconds.lines, from, to } });
-    }
+    for (const chunk of seconds.chunks) pieces.push({ text: chunk.text, key: { items: chunk.lines, from: 0, to: chunk.lines.length } });
     return pieces;
   }
 

@@ -11,37 +11,43 @@ const HELP =
 type Lines = {
   /** The bytes of the fixed lines. */
   fixedBytes: number;
-  /**
-   * Their text until it is first written into a slab; later versions copy those bytes from the
-   * previous slab instead, so that each component's lines are not kept twice.
-   */
+  /** Their text until it is first written into a chunk; later chunks copy those bytes from `written`. */
   pending: string | undefined;
+  /** The chunk's text its fixed lines were last written into, and where they start there (unset while pending). */
+  written: Buffer | undefined;
+  writtenAt: number;
   record: ComponentRecord;
   entry: ComponentLedger;
   openPrefix: Buffer;
+  openPrefixBytes: number;
   openClosedMs: number;
   openMs: number;
 };
 
+/**
+ * The fixed lines of up to COMPONENTS_PER_CHUNK components in a row, in a buffer of their own
+ * that is never written again: a response or a compression may hold it as long as it needs.
+ */
+export type ImpactSecondsChunk = { readonly lines: readonly Lines[]; readonly text: Buffer };
+
 /** The family's lines of one state version but the open impacts' values. */
 export type ImpactSecondsLayout = {
   version: number;
-  /** Every component's fixed lines, in order: the same in both formats. Its memory is re-used two versions later: hold it with hold(). */
-  fixed: Buffer;
-  /** The memory of `fixed`. */
-  slab: FixedSlab;
-  /** Where component i's fixed lines end in `fixed` (they start where component i - 1's end). */
-  fixedEnds: number[];
+  /** Every component's fixed lines, in order, in chunks: the same bytes in both formats. */
+  chunks: readonly ImpactSecondsChunk[];
   /** Per component, in order: its lines. Kept while its record and ledger stay the same objects, so equal objects mean equal bytes. */
   lines: Lines[];
   /** Bytes of the open lines' prefixes. */
   openPrefixBytes: number;
 };
 
-type Slab = { memory: Buffer; busy: boolean };
+/**
+ * Components per chunk of fixed lines: a change re-writes its component's chunk (about 80 KB at
+ * 128), and each chunk is one piece of the gzip body (see DomainMetrics).
+ */
+export const COMPONENTS_PER_CHUNK = 128;
 
-/** Memory for the fixed lines of one version, re-used by the version after next when nothing holds it (see DomainMetrics' Slab). */
-type FixedSlab = { memory: Buffer; holders: number };
+type Slab = { memory: Buffer; busy: boolean };
 
 /** The most bytes a value takes: a float's shortest form is at most 24 characters, and a newline. */
 const VALUE_BYTES = 25;
@@ -53,12 +59,12 @@ const VALUE_BYTES = 25;
  *
  * - its header (one per format);
  * - per state version, the fixed lines: every impact's but the open one's (lines of a family may
- *   come in any order), the same bytes in both formats; DomainMetrics compresses them with the
- *   cached text, in pieces reused while their components are unchanged;
+ *   come in any order), the same bytes in both formats, in chunks of COMPONENTS_PER_CHUNK
+ *   components; a chunk whose components are unchanged is the same chunk in the next version, so
+ *   a change costs one chunk's bytes (and DomainMetrics compresses only that chunk again);
  * - per scrape, the open lines: one prefix copied and one number formatted per component.
  *
- * Per component, the bytes are kept while its record and ledger stay the same objects, so a new
- * state version costs a copy of the unchanged components' bytes.
+ * Per component, the bytes are kept while its record and ledger stay the same objects.
  *
  * A series exists for every known impact from the moment the component is known (0 until it is
  * entered), and for an unknown impact once the component has been in it. Components that no
@@ -67,11 +73,8 @@ const VALUE_BYTES = 25;
  */
 export class ImpactSecondsMetrics {
   private current: ImpactSecondsLayout | undefined;
-  private readonly cache = new WeakMap<ComponentLedger, { record: ComponentRecord; lines: Lines }>();
   private readonly orders = new WeakMap<Map<string, ComponentRecord>, string[]>();
   private readonly slabs: Slab[] = [];
-  /** The memory of the fixed lines before the current ones: the next version's, once free. */
-  private fixedSpare: FixedSlab | undefined;
   private readonly headers = {
     text: Buffer.from(familyHeader(METRIC.componentImpactSeconds, 'counter', HELP)),
     openmetrics: Buffer.from(familyHeader(METRIC.componentImpactSeconds.replace(/_total$/, ''), 'counter', HELP)),
@@ -89,7 +92,7 @@ export class ImpactSecondsMetrics {
     const layout = this.layout();
     const open = this.lendOpen(nowSeconds, layout);
     try {
-      return Buffer.concat([this.header(format), layout.fixed, open.text]);
+      return Buffer.concat([this.header(format), ...layout.chunks.map((chunk) => chunk.text), open.text]);
     } finally {
       open.release();
     }
@@ -122,13 +125,15 @@ export class ImpactSecondsMetrics {
     };
   }
 
-  /** The fixed lines of the current state version, and where each component's end. */
+  /** The fixed lines of the current state version, in chunks. */
   layout(): ImpactSecondsLayout {
     if (this.current?.version === this.state.version) return this.current;
     const previous = this.current;
     const lines: Lines[] = [];
-    let fixedBytes = 0;
     let openPrefixBytes = 0;
+    // A component's lines are found at its place last time while no component was added or
+    // forgotten before it (the usual case: one changed), else by its ledger record.
+    let byEntry: Map<ComponentLedger, Lines> | undefined;
     const pages = [...this.state.pages.keys()].sort(compare);
     for (const statusPage of pages) {
       const page = this.state.pages.get(statusPage);
@@ -138,73 +143,24 @@ export class ImpactSecondsMetrics {
         const entry = ledger.get(uuid);
         const record = page.components.get(uuid);
         if (!entry || !record) continue;
-        let cached = this.cache.get(entry);
-        if (cached?.record !== record) {
-          cached = { record, lines: linesOf(record, entry) };
-          this.cache.set(entry, cached);
+        let found = previous?.lines[lines.length];
+        if (found !== undefined && (found.record.uuid !== uuid || found.record.statusPage !== statusPage)) {
+          byEntry ??= new Map(previous?.lines.map((line) => [line.entry, line]));
+          found = byEntry.get(entry);
         }
-        lines.push(cached.lines);
-        fixedBytes += cached.lines.fixedBytes;
-        openPrefixBytes += cached.lines.openPrefix.length;
+        const line = found?.record === record && found.entry === entry ? found : linesOf(record, entry);
+        lines.push(line);
+        openPrefixBytes += line.openPrefixBytes;
       }
     }
-    const slab = this.fixedSlab(fixedBytes);
-    const fixed = slab.memory.subarray(0, fixedBytes);
-    const fixedEnds = new Array<number>(lines.length);
-    // A run of components whose lines are the objects at the same places last time is one copy
-    // of the previous text; a component whose lines moved (a component was added or forgotten
-    // before it) is copied from its old place; a changed one is written from its text.
-    const same = previous !== undefined && previous.lines.length === lines.length;
-    let placeOf: Map<Lines, number> | undefined;
-    let at = 0;
-    let index = 0;
-    while (index < lines.length) {
-      const current = lines[index] as Lines;
-      if (!same || previous.lines[index] !== current) {
-        if (previous !== undefined && !same) placeOf ??= new Map(previous.lines.map((line, place) => [line, place]));
-        const place = placeOf?.get(current);
-        if (previous !== undefined && place !== undefined) {
-          at += previous.fixed.copy(fixed, at, place === 0 ? 0 : previous.fixedEnds[place - 1], previous.fixedEnds[place]);
-        } else {
-          at += fixed.write(current.pending ?? fixedText(current.record, current.entry), at, 'utf8');
-          current.pending = undefined;
-        }
-        fixedEnds[index] = at;
-        index += 1;
-        continue;
-      }
-      let end = index + 1;
-      while (end < lines.length && previous.lines[end] === lines[end]) end += 1;
-      const from = index === 0 ? 0 : (previous.fixedEnds[index - 1] as number);
-      const shift = at - from;
-      at += previous.fixed.copy(fixed, at, from, previous.fixedEnds[end - 1]);
-      for (let i = index; i < end; i += 1) fixedEnds[i] = (previous.fixedEnds[i] as number) + shift;
-      index = end;
+    const chunks: ImpactSecondsChunk[] = [];
+    for (let from = 0, c = 0; from < lines.length; from += COMPONENTS_PER_CHUNK, c += 1) {
+      const to = Math.min(lines.length, from + COMPONENTS_PER_CHUNK);
+      const old = previous?.chunks[c];
+      chunks.push(old !== undefined && sameLines(old.lines, lines, from, to) ? old : writeChunk(lines.slice(from, to)));
     }
-    if (previous !== undefined) this.fixedSpare = previous.slab;
-    this.current = { version: this.state.version, fixed, slab, fixedEnds, lines, openPrefixBytes };
+    this.current = { version: this.state.version, chunks, lines, openPrefixBytes };
     return this.current;
-  }
-
-  /** Keeps `layout`'s fixed lines intact until the returned function is called. */
-  hold(layout: ImpactSecondsLayout): () => void {
-    layout.slab.holders += 1;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      layout.slab.holders -= 1;
-    };
-  }
-
-  private fixedSlab(size: number): FixedSlab {
-    const spare = this.fixedSpare;
-    if (spare !== undefined && spare.holders === 0 && spare.memory.length >= size) {
-      this.fixedSpare = undefined;
-      return spare;
-    }
-    // An eighth more, so that a state that grows a little still fits the next time.
-    return { memory: Buffer.allocUnsafeSlow(size + (size >> 3)), holders: 0 };
   }
 
   /** A page's sorted component uuids, reused while the page's map of components holds the same keys. */
@@ -216,6 +172,30 @@ export class ImpactSecondsMetrics {
     }
     return order;
   }
+}
+
+/** Whether `lines[from..to)` are the objects `chunk` holds. */
+function sameLines(chunk: readonly Lines[], lines: readonly Lines[], from: number, to: number): boolean {
+  if (chunk.length !== to - from) return false;
+  for (let i = from; i < to; i += 1) if (chunk[i - from] !== lines[i]) return false;
+  return true;
+}
+
+/** A new chunk of `lines`: each component's bytes copied from the chunk they were last written into, or written from its text. */
+function writeChunk(lines: Lines[]): ImpactSecondsChunk {
+  let size = 0;
+  for (const line of lines) size += line.fixedBytes;
+  const text = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (const line of lines) {
+    if (line.written !== undefined) line.written.copy(text, at, line.writtenAt, line.writtenAt + line.fixedBytes);
+    else text.write(line.pending ?? '', at, 'utf8');
+    line.pending = undefined;
+    line.written = text;
+    line.writtenAt = at;
+    at += line.fixedBytes;
+  }
+  return { lines, text };
 }
 
 /** Each component's open line at `nowMs`: its prefix, then its seconds (closed time plus the open interval up to now). */
@@ -290,12 +270,16 @@ function fixedText(record: ComponentRecord, entry: ComponentLedger): string {
 
 function linesOf(record: ComponentRecord, entry: ComponentLedger): Lines {
   const pending = fixedText(record, entry);
+  const openPrefix = Buffer.from(prefixOf(labelsOf(record), entry.impact), 'utf8');
   return {
     fixedBytes: Buffer.byteLength(pending),
     pending,
+    written: undefined,
+    writtenAt: 0,
     record,
     entry,
-    openPrefix: Buffer.from(prefixOf(labelsOf(record), entry.impact), 'utf8'),
+    openPrefix,
+    openPrefixBytes: openPrefix.length,
     openClosedMs: entry.totals.get(entry.impact) ?? 0,
     openMs: entry.openMs,
   };

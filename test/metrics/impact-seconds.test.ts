@@ -1,8 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { forget } from '../../src/domain/forget.js';
 import { inventoryPatch } from '../../src/domain/inventory.js';
 import { applyPatch } from '../../src/domain/state.js';
 import { DomainMetrics } from '../../src/metrics/domain.js';
-import { componentUpdate, Player, T0, uuid } from '../support/events.js';
+import { COMPONENTS_PER_CHUNK, ImpactSecondsMetrics } from '../../src/metrics/impact-seconds.js';
+import { affects, componentUpdate, incident, Player, T0, uuid } from '../support/events.js';
 
 const series = (text: string) => text.split('\n').filter((line) => line.startsWith('statusmate_component_impact_seconds_total{'));
 
@@ -42,5 +45,49 @@ describe('statusmate_component_impact_seconds_total', () => {
       `statusmate_component_impact_seconds_total{status_page="page-a",component_uuid="${uuid(9)}",component="Component 9",impact="operational"} 50`,
     );
     expect(lines.filter((text) => text.endsWith(' 0'))).toHaveLength(4);
+  });
+
+  it('re-renders after any sequence of changes what a first render of the same state gives, and never rewrites a chunk it handed out', () => {
+    // More components than two chunks, on two pages, so that changes, additions and forgets move
+    // components across chunk boundaries.
+    const count = 2 * COMPONENTS_PER_CHUNK + 20;
+    const stepArb = fc.oneof(
+      fc.record({
+        kind: fc.constant('update' as const),
+        component: fc.integer({ min: 0, max: count + 40 }),
+        impact: fc.constantFrom('operational', 'major_outage', 'partial_outage', 'brand_new'),
+        page: fc.constantFrom('page-a', 'page-b'),
+      }),
+      fc.record({ kind: fc.constant('forget' as const), component: fc.integer({ min: 0, max: count + 40 }), page: fc.constantFrom('page-a', 'page-b') }),
+      fc.record({
+        kind: fc.constant('incident' as const),
+        id: fc.integer({ min: 1, max: 3 }),
+        component: fc.integer({ min: 0, max: count }),
+        finish: fc.boolean(),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.array(stepArb, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 8 }), (rounds) => {
+        const p = new Player();
+        for (let i = 0; i < count; i += 1) p.play(componentUpdate(i, 'operational', T0 + i, { statusPage: i % 3 === 0 ? 'page-b' : 'page-a' }), T0 + i);
+        const incremental = new ImpactSecondsMetrics(p.state);
+        let at = T0 + count;
+        const handedOut: [Buffer, string][] = [];
+        for (const round of rounds) {
+          for (const step of round) {
+            at += 7;
+            if (step.kind === 'update') p.play(componentUpdate(step.component, step.impact, at, { statusPage: step.page }), at);
+            else if (step.kind === 'incident')
+              p.play(incident(step.finish ? 'incident_finished' : 'incident_created', step.id, at, [affects(step.component, 'major_outage')]), at);
+            else applyPatch(p.state, forget(p.state, { kind: 'component', statusPage: step.page, uuid: uuid(step.component) }, at, 300).patch);
+          }
+          const now = at + 100;
+          expect(incremental.render(now).toString('utf8')).toBe(new ImpactSecondsMetrics(p.state).render(now).toString('utf8'));
+          for (const chunk of incremental.layout().chunks) handedOut.push([chunk.text, chunk.text.toString('latin1')]);
+        }
+        for (const [text, then] of handedOut) expect(text.toString('latin1')).toBe(then);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
