@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const EXPORTER = join(ROOT, 'dist', 'main.js');
+export const EXPORTER = process.env.BENCH_EXPORTER_MAIN ?? join(ROOT, 'dist', 'main.js');
 export const BASELINES = join(ROOT, 'bench', 'baselines');
 export const TOKEN = 'bench-token';
 

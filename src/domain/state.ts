@@ -124,6 +124,11 @@ export type State = {
   /** Dedup keys of committed events, with their receipt time (pruned with the retention). */
   seen: Map<string, number>;
   componentCount: number;
+  /**
+   * Bumped whenever a component joins or leaves a page (a new uuid, a forget, a page dropped), so
+   * that a renderer may keep each page's sorted component order while it stays the same.
+   */
+  membership: number;
   /** The highest stamp sequence of any record: the next event is stamped one above it (see Stamp). */
   lastSeq: number;
   /** Bumped by every applied patch, so renderers can cache per version. */
@@ -231,6 +236,7 @@ export function createState(): State {
     pages: new Map(),
     seen: new Map(),
     componentCount: 0,
+    membership: 0,
     lastSeq: 0,
     version: 0,
     size: { holdings: 0, retained: 0 },
@@ -302,7 +308,10 @@ export function applyPatch(state: State, patch: Patch): void {
   applyToLedger(state.ledger, patch);
   for (const component of patch.components) {
     const components = pageOf(state, component.statusPage).components;
-    if (!components.has(component.uuid)) state.componentCount += 1;
+    if (!components.has(component.uuid)) {
+      state.componentCount += 1;
+      state.membership += 1;
+    }
     components.set(component.uuid, component);
     // `cleared` may hold the stamp of an incident since pruned: the next event must still come after it.
     if (component.direct && component.direct.stamp.seq > state.lastSeq) state.lastSeq = component.direct.stamp.seq;
@@ -349,6 +358,7 @@ export function applyPatch(state: State, patch: Patch): void {
     forgetLedgerComponent(state.ledger, key.statusPage, key.uuid);
     if (!page?.components.delete(key.uuid)) continue;
     state.componentCount -= 1;
+    state.membership += 1;
     page.holders.delete(key.uuid);
   }
   for (const statusPage of patch.deletePages) {
@@ -357,6 +367,7 @@ export function applyPatch(state: State, patch: Patch): void {
     if (!page) continue;
     for (const record of [...page.incidents.values(), ...page.maintenances.values()]) account(state, record, undefined);
     state.componentCount -= page.components.size;
+    state.membership += 1;
     state.pages.delete(statusPage);
   }
   for (const { key, receivedAt } of patch.seen) state.seen.set(key, receivedAt);
@@ -382,6 +393,7 @@ export function cloneState(state: State): State {
     pages,
     seen: new Map(state.seen),
     componentCount: state.componentCount,
+    membership: state.membership,
     lastSeq: state.lastSeq,
     version: state.version,
     size: { ...state.size },

@@ -4,30 +4,33 @@ import { impactLevel, isKnownImpact, KNOWN_IMPACTS } from '../domain/impact.js';
 import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Page, State } from '../domain/state.js';
 import { familyHeader, labelPairs, sample, type MetricType } from './exposition.js';
 import type { GzipStart } from './gzip-member.js';
+import { ComponentOrders } from './component-order.js';
 import { PieceGzip, type Piece } from './gzip-pieces.js';
 import { ImpactSecondsMetrics, type ImpactSecondsLayout } from './impact-seconds.js';
 import { DURATION_BUCKETS, LABEL, MAINTENANCE_STATES, METRIC, RESPONSE_BUCKETS } from './names.js';
 
 /**
- * Memory for one rendered text. A render writes into the slab of the text before last when
- * nothing holds it any more (a response still being sent, a compression still running), so
- * that a changing state re-uses two slabs instead of allocating ten megabytes per scrape, which
- * the allocator does not give back to the system.
+ * The lines of up to COMPONENTS_PER_CHUNK components in a row, one buffer per per-component
+ * family, never written again once made: a response or a compression may hold it as long as it
+ * needs, and a state change makes new chunks for the components it changed only.
  */
-type Slab = {
-  memory: Buffer;
-  holders: number;
-  /** For the component at position i of this text, family f spans offsets[(i * FAMILIES + f) * 2] to the next offset. */
-  offsets: Uint32Array;
+type Chunk = {
+  records: readonly ComponentRecord[];
+  /** Per family, the chunk's lines of that family. */
+  texts: readonly Buffer[];
+  /** Where record i's lines of family f end in texts[f]: ends[i * FAMILIES + f] (they start where record i - 1's end). */
+  ends: Uint32Array;
 };
 
 type Rendered = {
   version: number;
-  text: Buffer;
-  slab: Slab;
+  /** The text format's body, in order: each per-component family's header and chunks, then the page families (`tail`). */
+  parts: Buffer[];
+  /** The page families in the text format: the last part. */
+  tail: Buffer;
+  /** `parts` in one buffer, made when a test or tool asks for it (text()). */
+  text: Buffer | undefined;
   gzip: Promise<GzipWithSeconds> | undefined;
-  /** Bytes at the end of `text` that the page families take; the rest is the same in both formats. */
-  tailBytes: number;
   /** The page families in OpenMetrics, rendered on the first OpenMetrics scrape of this version. */
   openMetricsTail: Buffer | undefined;
   /** The gzip start of the OpenMetrics body, for OpenMetrics scrapes that ask for gzip. */
@@ -40,8 +43,8 @@ type Rendered = {
  */
 export type GzipWithSeconds = { start: GzipStart; seconds: ImpactSecondsLayout };
 
-/** The domain metrics in OpenMetrics: `head` (the per-component families, lent) followed by `tail`. */
-export type OpenMetricsParts = { head: Lent; tail: Buffer };
+/** The domain metrics in OpenMetrics: `head` (the per-component families, the same bytes as the text format's) followed by `tail`. */
+export type OpenMetricsParts = { head: readonly Buffer[]; tail: Buffer };
 
 /** The three per-component families, in the order they are written. */
 const COMPONENT_FAMILIES = [
@@ -54,31 +57,34 @@ const COMPONENT_FAMILIES = [
 ] as const;
 const FAMILIES = COMPONENT_FAMILIES.length;
 
-/**
- * The last text, and the record rendered at each of its `count` positions. Family f's header
- * starts at `familyStarts[f]`; the page families take the last `tailBytes`.
- */
-type Layout = { text: Buffer; slab: Slab; records: ComponentRecord[]; count: number; tailBytes: number; familyStarts: number[] };
-
-/**
- * Components per compressed piece of a per-component family: a change of one component
- * compresses its piece of each family again (about 130 KiB in all), not the whole text.
- */
-const COMPONENTS_PER_PIECE = 128;
-
-/** A rendered text and the promise to say when it is no longer read. */
+/** Text lent until `release` is called (after the response is sent): its memory is re-used after. */
 export type Lent = { text: Buffer; release: () => void };
+
+/** The records of the last render, by position, and its chunks. */
+type Layout = { records: ComponentRecord[]; chunks: Chunk[] };
+
+/**
+ * Components per chunk of the per-component families: a change of one component writes its
+ * chunk of each family again (about 130 KiB in all) and compresses only those (each chunk is a
+ * piece of the gzip body), not the whole text.
+ */
+const COMPONENTS_PER_CHUNK = 128;
+
+/** The per-component families' headers, and a key per header that keeps its compressed piece for good. */
+const FAMILY_HEADERS = COMPONENT_FAMILIES.map(([name, help]) => Buffer.from(familyHeader(name, 'gauge', help), 'utf8'));
+const HEADER_KEYS = FAMILY_HEADERS.map((header) => ({ items: [header], from: 0, to: 1 }));
 
 /**
  * Renders every domain metric from the state at scrape time, so no series outlives its object.
  * The text and its gzip are cached per state version: scrapes between two events cost a buffer
  * write, and only a change of state makes the next scrape render again.
  *
- * A re-render formats only the components whose record changed since the last render (records
- * are replaced, never mutated, so identity says what changed) and copies every other
- * component's bytes from the previous text, a run of unchanged components at a time. Nothing is
- * kept per component but its place in that text, so the cache costs two buffers of the size of
- * the exposition (about 1 KiB per component), used in turn.
+ * The per-component families are kept in chunks of COMPONENTS_PER_CHUNK components. A re-render
+ * compares each chunk's records with the state's (records are replaced, never mutated, so
+ * identity says what changed), keeps the chunks whose records are the same, and makes new ones
+ * for the others: their changed components formatted, their unchanged ones copied from the
+ * chunk they were in. The cache costs the exposition's size once (about 1 KiB per component):
+ * an old chunk lives only while a response or a compression still holds it.
  *
  * Compression runs on libuv's thread pool, not the event loop, so a scrape of a large state does
  * not hold up webhooks.
@@ -86,28 +92,32 @@ export type Lent = { text: Buffer; release: () => void };
 export class DomainMetrics {
   private cached: Rendered | undefined;
   private layout: Layout | undefined;
-  /** The slab of the text before the current one: the next render's memory, once free. */
-  private spare: Slab | undefined;
-  /** Two arrays of records by position, used in turn: one describes the last text, the other is filled by the next render. */
-  private readonly recordArrays: [ComponentRecord[], ComponentRecord[]] = [[], []];
-  /** For each position of the next text, the slot of the previous text its lines come from, or -1. */
-  private sources = new Int32Array(0);
-  private readonly orders = new WeakMap<Map<string, ComponentRecord>, string[]>();
+  /** Where each record rendered in the current chunks is: its lines are copied from there when its chunk is made again. */
+  private placed = new WeakMap<ComponentRecord, { chunk: Chunk; index: number }>();
+  private readonly orders: ComponentOrders;
   private readonly pieceGzip = new PieceGzip();
 
   private readonly seconds: ImpactSecondsMetrics;
 
   constructor(private readonly state: State) {
-    this.seconds = new ImpactSecondsMetrics(state);
+    this.orders = new ComponentOrders(state);
+    this.seconds = new ImpactSecondsMetrics(state, this.orders);
   }
 
   /**
-   * The current text of the families cached per state version (all but
-   * statusmate_component_impact_seconds_total, which a scrape adds: see impactSeconds). Its memory
-   * is re-used two state changes later, so read it at once, or hold it with lend().
+   * The text format's body of the families cached per state version (all but
+   * statusmate_component_impact_seconds_total, which a scrape adds: see impactSeconds), in parts
+   * that are never written again.
    */
+  parts(): readonly Buffer[] {
+    return this.current().parts;
+  }
+
+  /** The same in one buffer (tests and tools: /metrics sends the parts). */
   text(): Buffer {
-    return this.current().text;
+    const rendered = this.current();
+    rendered.text ??= Buffer.concat(rendered.parts);
+    return rendered.text;
   }
 
   /** statusmate_component_impact_seconds_total at `nowSeconds`, whole, in a buffer of its own (tests and tools). */
@@ -132,21 +142,6 @@ export class DomainMetrics {
     return this.seconds.lendOpen(nowSeconds, layout);
   }
 
-  /** The current text, kept intact until `release` is called (after the response is sent). */
-  lend(): Lent {
-    const { text, slab } = this.current();
-    slab.holders += 1;
-    let released = false;
-    return {
-      text,
-      release: () => {
-        if (released) return;
-        released = true;
-        slab.holders -= 1;
-      },
-    };
-  }
-
   /**
    * The same state in OpenMetrics 1.0 (without the final `# EOF`, which ends the telemetry that
    * follows): the per-component families are gauges, written alike in both formats, so their
@@ -155,9 +150,7 @@ export class DomainMetrics {
    */
   openMetrics(): OpenMetricsParts {
     const tail = this.openMetricsTail();
-    const rendered = this.current();
-    const { text, release } = this.lend();
-    return { head: { text: text.subarray(0, text.length - rendered.tailBytes), release }, tail };
+    return { head: this.current().parts.slice(0, -1), tail };
   }
 
   /** The page families in OpenMetrics (a fresh buffer, never re-used). */
@@ -187,12 +180,10 @@ export class DomainMetrics {
   }
 
   private compress(rendered: Rendered, format: 'text' | 'openmetrics'): Promise<GzipWithSeconds> {
-    const { release } = this.lend();
     const seconds = this.seconds.layout();
-    const pieces = format === 'text' ? this.pieces(true) : [...this.pieces(false), { text: this.openMetricsTail(), key: undefined }];
+    const pieces = this.pieces(format === 'text' ? rendered.tail : this.openMetricsTail());
     pieces.push(...this.secondsPieces(seconds, format));
     const started = this.pieceGzip.start(pieces).then((start) => ({ start, seconds }));
-    started.then(release, release);
     // A failed compression is retried by the next scrape rather than cached.
     started.catch(() => {
       if (this.cached !== rendered) return;
@@ -211,142 +202,88 @@ export class DomainMetrics {
 
   private current(): Rendered {
     if (this.cached?.version !== this.state.version) {
-      const layout = this.render();
-      this.cached = {
-        version: this.state.version,
-        text: layout.text,
-        slab: layout.slab,
-        gzip: undefined,
-        tailBytes: layout.tailBytes,
-        openMetricsTail: undefined,
-        gzipOpenMetrics: undefined,
-      };
+      const pages = this.sortedPages();
+      const chunks = this.render(pages);
+      const tail = Buffer.from(this.renderPageFamilies(pages, 'text'), 'utf8');
+      const parts: Buffer[] = [];
+      FAMILY_HEADERS.forEach((header, f) => {
+        parts.push(header);
+        for (const chunk of chunks) parts.push(chunk.texts[f] as Buffer);
+      });
+      parts.push(tail);
+      this.cached = { version: this.state.version, parts, tail, text: undefined, gzip: undefined, openMetricsTail: undefined, gzipOpenMetrics: undefined };
     }
     return this.cached;
   }
 
-  private slabFor(size: number, components: number): Slab {
-    const spare = this.spare;
-    if (spare !== undefined && spare.holders === 0 && spare.memory.length >= size && spare.offsets.length >= components * FAMILIES * 2) {
-      this.spare = undefined;
-      return spare;
+  /** The chunks of the current state: the last render's where their records are the same objects, new ones elsewhere. */
+  private render(pages: SortedPage[]): Chunk[] {
+    const records: ComponentRecord[] = [];
+    for (const page of pages) for (const uuid of page.order) records.push(page.components.get(uuid) as ComponentRecord);
+    const previous = this.layout;
+    const chunks: Chunk[] = [];
+    for (let from = 0, c = 0; from < records.length; from += COMPONENTS_PER_CHUNK, c += 1) {
+      const to = Math.min(records.length, from + COMPONENTS_PER_CHUNK);
+      const old = previous?.chunks[c];
+      chunks.push(old !== undefined && sameRecords(old.records, records, from, to) ? old : this.writeChunk(records.slice(from, to)));
     }
-    // An eighth more, so that a state that grows a little still fits the next time.
-    return {
-      memory: Buffer.allocUnsafeSlow(size + (size >> 3)),
-      holders: 0,
-      offsets: new Uint32Array((components + (components >> 3) + 1) * FAMILIES * 2),
-    };
+    this.layout = { records, chunks };
+    return chunks;
   }
 
-  private render(): Layout {
-    const pages = this.sortedPages();
-    let count = 0;
-    for (const page of pages) count += page.order.length;
-    const tail = this.renderPageFamilies(pages, 'text');
-    const tailBytes = Buffer.byteLength(tail);
-    const headers = COMPONENT_FAMILIES.map(([name, help]) => familyHeader(name, 'gauge', help));
-
-    // First pass: each position's record and where its lines come from: a slot of the previous
-    // text (found by position while no component was added, the usual case; else by record),
-    // or -1 and new lines. Adds up the size.
-    const previous = this.layout;
-    const records = this.recordArrays[0] === previous?.records ? this.recordArrays[1] : this.recordArrays[0];
-    records.length = count;
-    if (this.sources.length < count) this.sources = new Int32Array(count + (count >> 3) + 1);
-    const sources = this.sources;
-    const samePositions = previous !== undefined && previous.count === count;
-    const slotOf =
-      samePositions || previous === undefined ? undefined : new Map(previous.records.slice(0, previous.count).map((record, slot) => [record, slot]));
-    const fresh = new Map<number, string[]>();
-    let size = tailBytes;
-    for (const header of headers) size += Buffer.byteLength(header);
-    let position = 0;
-    for (const page of pages) {
-      for (const uuid of page.order) {
-        const record = page.components.get(uuid) as ComponentRecord;
-        records[position] = record;
-        const slot = previous === undefined ? -1 : samePositions ? (previous.records[position] === record ? position : -1) : (slotOf?.get(record) ?? -1);
-        sources[position] = slot;
-        if (previous !== undefined && slot >= 0) {
-          const offsets = previous.slab.offsets;
-          for (let k = slot * FAMILIES * 2; k < (slot + 1) * FAMILIES * 2; k += 2) size += (offsets[k + 1] as number) - (offsets[k] as number);
-        } else {
-          const lines = componentLines(record);
-          fresh.set(position, lines);
-          for (const line of lines) size += Buffer.byteLength(line);
+  /** A new chunk of `records`: a record rendered before is copied from its chunk, a new one formatted. */
+  private writeChunk(records: ComponentRecord[]): Chunk {
+    const ends = new Uint32Array(records.length * FAMILIES);
+    const sizes = new Array<number>(FAMILIES).fill(0);
+    const sources = records.map((record) => {
+      const placed = this.placed.get(record);
+      if (placed !== undefined) {
+        const { chunk, index } = placed;
+        for (let f = 0; f < FAMILIES; f += 1) {
+          const end = chunk.ends[index * FAMILIES + f] as number;
+          const start = index === 0 ? 0 : (chunk.ends[(index - 1) * FAMILIES + f] as number);
+          (sizes[f] as number) += end - start;
         }
-        position += 1;
+        return placed;
       }
-    }
-
-    // Second pass: family by family into the slab. Positions whose slots follow each other sit
-    // side by side in the previous text, so a run of unchanged components is one copy.
-    const slab = this.slabFor(size, count);
-    const text = slab.memory.subarray(0, size);
-    const offsets = slab.offsets;
-    let at = 0;
-    const familyStarts: number[] = [];
-    headers.forEach((header, f) => {
-      familyStarts.push(at);
-      at += text.write(header, at);
-      let index = 0;
-      while (index < count) {
-        const slot = sources[index] as number;
-        if (previous === undefined || slot < 0) {
-          const target = (index * FAMILIES + f) * 2;
-          offsets[target] = at;
-          at += text.write((fresh.get(index) as string[])[f] as string, at);
-          offsets[target + 1] = at;
-          index += 1;
-          continue;
-        }
-        let end = index + 1;
-        while (end < count && sources[end] === slot + (end - index)) end += 1;
-        const from = previous.slab.offsets;
-        const start = from[(slot * FAMILIES + f) * 2] as number;
-        const stop = from[((slot + end - index - 1) * FAMILIES + f) * 2 + 1] as number;
-        const shift = at - start;
-        previous.text.copy(text, at, start, stop);
-        for (let i = index; i < end; i += 1) {
-          const source = ((slot + i - index) * FAMILIES + f) * 2;
-          const target = (i * FAMILIES + f) * 2;
-          offsets[target] = (from[source] as number) + shift;
-          offsets[target + 1] = (from[source + 1] as number) + shift;
-        }
-        at += stop - start;
-        index = end;
-      }
+      const lines = componentLines(record);
+      for (let f = 0; f < FAMILIES; f += 1) (sizes[f] as number) += Buffer.byteLength(lines[f] as string);
+      return lines;
     });
-    at += text.write(tail, at);
-    if (previous !== undefined) this.spare = previous.slab;
-    this.layout = { text, slab, records, count, tailBytes, familyStarts };
-    return this.layout;
+    const texts = sizes.map((size) => Buffer.allocUnsafeSlow(size));
+    const chunk: Chunk = { records, texts, ends };
+    const at = new Array<number>(FAMILIES).fill(0);
+    sources.forEach((source, i) => {
+      for (let f = 0; f < FAMILIES; f += 1) {
+        const text = texts[f] as Buffer;
+        if (Array.isArray(source)) {
+          (at[f] as number) += text.write(source[f] as string, at[f] as number, 'utf8');
+        } else {
+          const { chunk: from, index } = source;
+          const end = from.ends[index * FAMILIES + f] as number;
+          const start = index === 0 ? 0 : (from.ends[(index - 1) * FAMILIES + f] as number);
+          (at[f] as number) += from.texts[f]?.copy(text, at[f], start, end) ?? 0;
+        }
+        ends[i * FAMILIES + f] = at[f] as number;
+      }
+      this.placed.set(records[i] as ComponentRecord, { chunk, index: i });
+    });
+    return chunk;
   }
 
   /**
-   * The current text in pieces for compression: each per-component family in runs of
-   * COMPONENTS_PER_PIECE components (the first with the family's header), keyed by the records
-   * rendered in them, then the page families (when `withTail`), compressed every time.
+   * The body in pieces for compression: each per-component family's header (compressed once) and
+   * chunks (keyed by their records, so an unchanged chunk is not compressed again), then `tail`
+   * (the page families in the scrape's format), compressed every time.
    */
-  private pieces(withTail: boolean): Piece[] {
-    const layout = this.layout as Layout;
-    const { text, records, count, familyStarts } = layout;
-    const offsets = layout.slab.offsets;
-    const tailStart = text.length - layout.tailBytes;
+  private pieces(tail: Buffer): Piece[] {
+    const chunks = (this.layout as Layout).chunks;
     const pieces: Piece[] = [];
-    const runs = Math.max(1, Math.ceil(count / COMPONENTS_PER_PIECE));
-    for (let f = 0; f < FAMILIES; f += 1) {
-      const familyEnd = f + 1 < FAMILIES ? (familyStarts[f + 1] as number) : tailStart;
-      for (let run = 0; run < runs; run += 1) {
-        const from = run * COMPONENTS_PER_PIECE;
-        const to = Math.min(count, from + COMPONENTS_PER_PIECE);
-        const start = run === 0 ? (familyStarts[f] as number) : (offsets[(from * FAMILIES + f) * 2] as number);
-        const end = to < count ? (offsets[(to * FAMILIES + f) * 2] as number) : familyEnd;
-        pieces.push({ text: text.subarray(start, end), key: { items: records, from, to } });
-      }
-    }
-    if (withTail) pieces.push({ text: text.subarray(tailStart), key: undefined });
+    FAMILY_HEADERS.forEach((header, f) => {
+      pieces.push({ text: header, key: HEADER_KEYS[f] });
+      for (const chunk of chunks) pieces.push({ text: chunk.texts[f] as Buffer, key: { items: chunk.records, from: 0, to: chunk.records.length } });
+    });
+    pieces.push({ text: tail, key: undefined });
     return pieces;
   }
 
@@ -357,7 +294,7 @@ export class DomainMetrics {
       .map((page) => ({
         stats: page.stats,
         components: page.components,
-        order: this.componentOrder(page.components),
+        order: this.orders.of(page.components),
         incidents: sortedValues(page.activeIncidents),
         maintenances: sortedValues(page.unfinishedMaintenances),
       }));
@@ -568,19 +505,6 @@ export class DomainMetrics {
       [LABEL.component, name],
     ]);
   }
-
-  /**
-   * A page's sorted component uuids, reused while the page's map holds the same keys: checked by
-   * count and membership, since a forget followed by a new component keeps the count.
-   */
-  private componentOrder(components: Map<string, ComponentRecord>): string[] {
-    let order = this.orders.get(components);
-    if (order?.length !== components.size || !order.every((uuid) => components.has(uuid))) {
-      order = [...components.keys()].sort(compare);
-      this.orders.set(components, order);
-    }
-    return order;
-  }
 }
 
 /** A component's lines of each per-component family, in COMPONENT_FAMILIES order. */
@@ -612,6 +536,13 @@ type SortedPage = {
 };
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Whether `records[from..to)` are the objects `chunk` holds. */
+function sameRecords(chunk: readonly ComponentRecord[], records: readonly ComponentRecord[], from: number, to: number): boolean {
+  if (chunk.length !== to - from) return false;
+  for (let i = from; i < to; i += 1) if (chunk[i - from] !== records[i]) return false;
+  return true;
+}
 
 function sortedValues<T>(map: Map<string, T>): T[] {
   return [...map.keys()].sort(compare).map((key) => map.get(key) as T);

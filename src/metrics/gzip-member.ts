@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
 
 // /metrics with gzip is one gzip member (RFC 1952) built from parts: the large domain text,
@@ -47,6 +48,36 @@ export function gzipOf(pieces: readonly DeflatedPiece[]): GzipStart {
     length += piece.length;
   }
   return { bytes: Buffer.concat([HEADER, ...pieces.map((piece) => piece.deflated)]), crc, length };
+}
+
+/** Below this many bytes, compressing on the event loop is quicker than a thread-pool round trip. */
+export const SYNC_BYTES = 256 * 1024;
+
+/** Pieces to compress a large text in at once: one per CPU, at most the thread pool's default four threads. */
+const PARALLEL_PIECES = Math.max(1, Math.min(4, availableParallelism()));
+
+/**
+ * `text` deflated in pieces compressed side by side on the thread pool (any cut is valid: each
+ * piece is deflated on its own), so a scrape waits for a fraction of the compression. The text
+ * must stay unchanged until the promise settles.
+ */
+export async function deflateInPieces(text: Buffer): Promise<DeflatedPiece[]> {
+  if (text.length < SYNC_BYTES) return [deflatePieceSync(text)];
+  const size = Math.ceil(text.length / PARALLEL_PIECES);
+  const cuts: Buffer[] = [];
+  for (let at = 0; at < text.length; at += size) cuts.push(text.subarray(at, at + size));
+  return Promise.all(cuts.map(deflatePiece));
+}
+
+/** The start of a member that continues `start` with `pieces` (their deflated bytes are sent after start's, in order). */
+export function continueGzip(start: GzipStart, pieces: readonly DeflatedPiece[]): GzipStart {
+  let crc = start.crc;
+  let length = start.length;
+  for (const piece of pieces) {
+    crc = crc32Combine(crc, piece.crc, piece.length);
+    length += piece.length;
+  }
+  return { bytes: Buffer.alloc(0), crc, length };
 }
 
 /** The end of the member `start` began: `rest` deflated to a final block, then the trailer over both. */

@@ -1,4 +1,4 @@
-import { deflatePiece, deflatePieceSync, gzipOf, type DeflatedPiece, type GzipStart } from './gzip-member.js';
+import { deflatePiece, deflatePieceSync, gzipOf, SYNC_BYTES, type DeflatedPiece, type GzipStart } from './gzip-member.js';
 
 // The gzip of a large text that changes a little at a time: the text comes in pieces, each with
 // a key that decides its bytes (the records it was rendered from), and a piece whose key equals
@@ -9,9 +9,6 @@ export type PieceKey = { items: readonly unknown[]; from: number; to: number };
 
 /** A piece of text and its key; no key: compressed every time. */
 export type Piece = { text: Buffer; key: PieceKey | undefined };
-
-/** Below this many bytes to compress, compressing on the event loop is quicker than a thread-pool round trip. */
-const SYNC_BYTES = 256 * 1024;
 
 type Cached = { items: unknown[]; piece: DeflatedPiece };
 

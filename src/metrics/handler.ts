@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { DomainMetrics } from './domain.js';
 import { CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, negotiateFormat } from './exposition.js';
-import { gzipEnd } from './gzip-member.js';
+import { continueGzip, deflateInPieces, gzipEnd } from './gzip-member.js';
 import type { Telemetry } from './telemetry.js';
 
 function acceptsGzip(header: string | undefined): boolean {
@@ -26,7 +26,10 @@ function acceptsGzip(header: string | undefined): boolean {
 export function metricsHandler(domain: DomainMetrics, telemetry: Telemetry): RequestHandler {
   return async (req, res) => {
     const openMetrics = negotiateFormat(req.headers.accept) === 'openmetrics';
-    const own = Buffer.from(openMetrics ? await telemetry.openMetrics() : await telemetry.text(), 'utf8');
+    // Rendered while the domain part is compressed; awaited below. Until then a failure must not
+    // count as an unhandled rejection (which would stop the process): the await reports it.
+    const rendering = openMetrics ? telemetry.openMetrics() : telemetry.text();
+    rendering.catch(() => undefined);
     const gzip = acceptsGzip(req.headers['accept-encoding']);
     // statusmate_component_impact_seconds_total ends the domain part: its fixed lines follow the
     // cached text (and are compressed with it), its open lines grow with the clock and are written
@@ -35,27 +38,29 @@ export function metricsHandler(domain: DomainMetrics, telemetry: Telemetry): Req
     let parts: Buffer[];
     if (gzip) {
       const { start, seconds } = openMetrics ? await domain.gzipOpenMetrics() : await domain.gzip();
+      // The open lines change at every scrape: a few MB at 10,000 components, compressed in
+      // pieces side by side on the thread pool.
       const open = domain.lendImpactSecondsOpen(now, seconds);
+      let openPieces;
       try {
-        parts = [start.bytes, gzipEnd(start, Buffer.concat([open.text, own]))];
+        openPieces = await deflateInPieces(open.text);
       } finally {
         open.release();
       }
+      const own = Buffer.from(await rendering, 'utf8');
+      parts = [start.bytes, ...openPieces.map((piece) => piece.deflated), gzipEnd(continueGzip(start, openPieces), own)];
     } else if (openMetrics) {
       // The per-component families are the same bytes in both formats; the page families, the
       // impact seconds and the telemetry follow, and the telemetry ends the document with `# EOF`.
       const { head, tail } = domain.openMetrics();
       const seconds = domain.impactSecondsParts(now, 'openmetrics');
-      res.once('close', head.release);
+      // The open lines' memory is re-used by a later scrape: hold it until the socket is done with it.
       res.once('close', seconds.release);
-      parts = [head.text, tail, ...seconds.parts, own];
+      parts = [...head, tail, ...seconds.parts, Buffer.from(await rendering, 'utf8')];
     } else {
-      // The text's memory is re-used by a later render: hold it until the socket is done with it.
-      const lent = domain.lend();
       const seconds = domain.impactSecondsParts(now, 'text');
-      res.once('close', lent.release);
       res.once('close', seconds.release);
-      parts = [lent.text, ...seconds.parts, own];
+      parts = [...domain.parts(), ...seconds.parts, Buffer.from(await rendering, 'utf8')];
     }
     res.writeHead(200, {
       'Content-Type': openMetrics ? OPENMETRICS_CONTENT_TYPE : CONTENT_TYPE,
@@ -64,6 +69,8 @@ export function metricsHandler(domain: DomainMetrics, telemetry: Telemetry): Req
       Vary: 'Accept, Accept-Encoding',
       ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
     });
+    // Hundreds of parts (the chunks of each family): corked, they leave in a few writes to the socket.
+    res.cork();
     for (const part of parts.slice(0, -1)) res.write(part);
     res.end(parts[parts.length - 1]);
   };

@@ -1,6 +1,7 @@
 import { KNOWN_IMPACTS } from '../domain/impact.js';
 import { toMs, type ComponentLedger } from '../domain/ledger.js';
 import type { ComponentRecord, State } from '../domain/state.js';
+import { ComponentOrders } from './component-order.js';
 import { familyHeader, formatValue, labelPairs } from './exposition.js';
 import { LABEL, METRIC } from './names.js';
 
@@ -73,14 +74,16 @@ const VALUE_BYTES = 25;
  */
 export class ImpactSecondsMetrics {
   private current: ImpactSecondsLayout | undefined;
-  private readonly orders = new WeakMap<Map<string, ComponentRecord>, string[]>();
   private readonly slabs: Slab[] = [];
   private readonly headers = {
     text: Buffer.from(familyHeader(METRIC.componentImpactSeconds, 'counter', HELP)),
     openmetrics: Buffer.from(familyHeader(METRIC.componentImpactSeconds.replace(/_total$/, ''), 'counter', HELP)),
   };
 
-  constructor(private readonly state: State) {}
+  constructor(
+    private readonly state: State,
+    private readonly orders: ComponentOrders = new ComponentOrders(state),
+  ) {}
 
   /** The family's header: OpenMetrics names the family without `_total`. */
   header(format: 'text' | 'openmetrics'): Buffer {
@@ -139,7 +142,7 @@ export class ImpactSecondsMetrics {
       const page = this.state.pages.get(statusPage);
       const ledger = this.state.ledger.pages.get(statusPage);
       if (!page || !ledger) continue;
-      for (const uuid of this.order(page.components)) {
+      for (const uuid of this.orders.of(page.components)) {
         const entry = ledger.get(uuid);
         const record = page.components.get(uuid);
         if (!entry || !record) continue;
@@ -161,16 +164,6 @@ export class ImpactSecondsMetrics {
     }
     this.current = { version: this.state.version, chunks, lines, openPrefixBytes };
     return this.current;
-  }
-
-  /** A page's sorted component uuids, reused while the page's map of components holds the same keys. */
-  private order(components: Map<string, ComponentRecord>): string[] {
-    let order = this.orders.get(components);
-    if (order?.length !== components.size || !order.every((uuid) => components.has(uuid))) {
-      order = [...components.keys()].sort(compare);
-      this.orders.set(components, order);
-    }
-    return order;
   }
 }
 
