@@ -1,5 +1,6 @@
+import type { EventType } from './event.js';
 import { KNOWN_IMPACTS, OPERATIONAL } from './impact.js';
-import type { IncidentRecord, MaintenanceRecord, Patch } from './state.js';
+import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Patch } from './state.js';
 
 // The availability ledger (issue 20): for every component, the time it spent in each impact since
 // the exporter first knew it, as totals (the counter statusmate_component_impact_seconds_total)
@@ -110,7 +111,54 @@ export type ComponentLedger = {
    * is later than `sinceMs`, older ones were dropped and nothing before the first can be re-booked.
    */
   changes: Changes;
+  /**
+   * The events known about the component, for re-booking a late one (see ledger-evidence.ts);
+   * undefined when not known (a snapshot written before evidence, a component declared before
+   * any event): the next event starts it from the state as it then is.
+   */
+  evidence?: Evidence | undefined;
 };
+
+/**
+ * One event as a component's evidence keeps it: what it says of that component alone (an
+ * incident's or maintenance's other components do not change this one's impact).
+ */
+export type EvidenceEvent = {
+  /** Its trusted created_at (seconds). */
+  readonly at: number;
+  readonly type: EventType;
+  /** The incident's or maintenance's uuid; '' for a component_impact_updated. */
+  readonly object: string;
+  /** Whether the event names the component (an incident's or maintenance's may hold it through its record only). */
+  readonly named: boolean;
+  readonly name: string | null;
+  /** The update's impact, or the incident's or maintenance's entry for the component (null: none sent). */
+  readonly impact: string | null;
+  readonly startAt: number | null;
+  readonly endAt: number | null;
+};
+
+/** The state's records of one component as of `Evidence.fromAt`: its own, and the unfinished incidents and maintenances naming it (their lists cut to it). */
+export type EvidenceBase = { component: ComponentRecord; incidents: IncidentRecord[]; maintenances: MaintenanceRecord[] };
+
+/**
+ * What a component's impact over time is a function of: `base` (the state of it at `fromAt`),
+ * then `events` in created_at order (equal ones in the order folded). `fromAt` null (and `base`
+ * null): the events are every event known about the component, from the first. At most
+ * LEDGER_MAX_EVIDENCE events: past it the oldest are folded into `base`.
+ */
+export type Evidence = { readonly fromAt: number | null; readonly base: EvidenceBase | null; readonly events: readonly EvidenceEvent[] };
+
+/** The evidence of a component first known by an event with a trusted created_at: nothing before it. */
+export const NO_EVIDENCE: Evidence = { fromAt: null, base: null, events: [] };
+
+/**
+ * Events a component's evidence keeps at most: past it, the oldest are folded into its base down
+ * to LEDGER_KEEP_EVIDENCE (in one go, so that not every event pays a fold), and an event older
+ * than the base books as it arrives. As many as the change points a late event needs.
+ */
+export const LEDGER_MAX_EVIDENCE = LEDGER_MAX_CHANGES;
+export const LEDGER_KEEP_EVIDENCE = 24;
 
 /**
  * An incident or a started maintenance as the availability report lists it: kept with the days
@@ -207,13 +255,13 @@ export const toMs = (seconds: number): number => Math.round(seconds * 1000);
  * earlier time (an event whose time is not trusted, or an incident's) opens it at the open
  * interval's start. Mutates `ledger`'s maps only (applyPatch calls it).
  */
-export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, impact: string, atSeconds: number): void {
+export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, impact: string, atSeconds: number, evidence?: Evidence): void {
   const at = toMs(atSeconds);
   let page = ledger.pages.get(statusPage);
   if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
   const current = page.get(uuid);
   if (!current) {
-    page.set(uuid, { sinceMs: at, impact, openMs: at, totals: new Map(), days: EMPTY_DAYS, changes: changesFrom([[at, impact]]) });
+    page.set(uuid, { sinceMs: at, impact, openMs: at, totals: new Map(), days: EMPTY_DAYS, changes: changesFrom([[at, impact]]), evidence });
     return;
   }
   const end = Math.max(at, current.openMs);
@@ -222,46 +270,79 @@ export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, imp
 }
 
 /**
- * Books a change point that arrived after later ones (a component_impact_updated the reducer
- * found stale: `ledgerLate`): the span from its time to the next change point, booked in the
- * impact before it, is re-booked in `impact`; before the component was first known, the time up
- * to then is booked in `impact` and the component known from `atSeconds`. So the ledger is the
- * same whatever order such change points arrive in. One at or after the open interval's start
- * (the state ignored it, so must the open interval), or older than the kept change points,
- * books nothing.
+ * Re-books a component from `fromMs` on (a late event's time) by `points`: its change points
+ * from a replay of its evidence (see ledger-evidence.ts). The change points before `fromMs` stay;
+ * those from it on are replaced by the replay's, and the totals and day rows move by the
+ * difference between what the old and the new points say of [fromMs, open interval). The last
+ * point opens the interval (its impact is the state's: the caller checked). With `complete` (the
+ * evidence holds every event since the first), a `fromMs` before the first known time moves that
+ * time back. Books nothing and answers false when the change points kept do not reach back to
+ * `fromMs` (the bound: LEDGER_MAX_CHANGES, the kept days).
  */
-export function bookLate(ledger: Ledger, statusPage: string, uuid: string, impact: string, atSeconds: number): void {
-  const at = toMs(atSeconds);
+export function rebookFrom(
+  ledger: Ledger,
+  statusPage: string,
+  uuid: string,
+  fromMs: number,
+  points: readonly (readonly [number, string])[],
+  complete: boolean,
+): boolean {
   const page = ledger.pages.get(statusPage);
   const current = page?.get(uuid);
-  if (!page || !current || at >= current.openMs) return;
-  const changes = current.changes;
-  const first = changes.ms[0] as number;
-  if (at < first) {
-    if (first !== current.sinceMs) return;
-    const totals = new Map(current.totals);
-    addTotal(totals, impact, current.sinceMs - at);
-    const slot = slotOf(impact);
-    const days = slot < 0 ? current.days : addInterval(current.days, at, current.sinceMs, slot, ledger.keptFromDay);
-    page.set(uuid, { ...current, sinceMs: at, totals, days, changes: keepChanges(insertChange(changes, 0, at, impact), ledger.keptFromDay) });
-    return;
-  }
-  // The change point it lands after (the last at or before it: equal times count in fold order) and the next.
-  let index = changes.ms.length - 1;
-  while (index > 0 && (changes.ms[index] as number) > at) index -= 1;
-  const before = changes.impacts[index] as string;
-  const next = changes.ms[index + 1] as number;
+  if (!page || !current) return false;
+  const old = current.changes;
+  let prefix = 0;
+  while (prefix < old.ms.length && (old.ms[prefix] as number) < fromMs) prefix += 1;
+  const fromStart = complete && old.ms[0] === current.sinceMs && fromMs <= current.sinceMs;
+  if (prefix === 0 && !fromStart) return false;
+  const oldPoints = [...old.ms].map((ms, i): [number, string] => [ms, old.impacts[i] as string]);
+  const next = [...oldPoints.slice(0, prefix), ...points.filter(([ms]) => ms >= fromMs)];
+  const last = next.at(-1);
+  if (!last) return false;
+  // From the last point they share: its interval ends at the next point, which may differ (or was open).
+  const from = prefix > 0 ? (old.ms[prefix - 1] as number) : fromMs;
   const totals = new Map(current.totals);
-  let days = current.days;
-  if (before !== impact && next > at) {
-    addTotal(totals, before, at - next);
-    addTotal(totals, impact, next - at);
-    const out = slotOf(before);
-    const into = slotOf(impact);
-    if (out >= 0) days = addInterval(days, at, next, out, ledger.keptFromDay, -1);
-    if (into >= 0) days = addInterval(days, at, next, into, ledger.keptFromDay);
+  let days = bookPoints(totals, current.days, oldPoints, from, -1, ledger.keptFromDay);
+  days = bookPoints(totals, days, next, from, 1, ledger.keptFromDay);
+  page.set(uuid, {
+    ...current,
+    sinceMs: prefix === 0 ? (next[0] as [number, string])[0] : current.sinceMs,
+    impact: intern(last[1]),
+    openMs: last[0],
+    totals,
+    days,
+    changes: keepChanges(changesFrom(next), ledger.keptFromDay),
+  });
+  return true;
+}
+
+/** Adds (`sign` 1) or takes (-1) what change points book from `fromMs` on (up to the last) to totals and day rows. */
+function bookPoints(
+  totals: Map<string, number>,
+  days: Uint32Array,
+  points: readonly (readonly [number, string])[],
+  fromMs: number,
+  sign: 1 | -1,
+  keptFromDay: number,
+): Uint32Array {
+  let out = days;
+  for (let i = 0; i + 1 < points.length; i += 1) {
+    const [at, impact] = points[i] as readonly [number, string];
+    const from = Math.max(at, fromMs);
+    const to = (points[i + 1] as readonly [number, string])[0];
+    if (to <= from) continue;
+    addTotal(totals, impact, sign * (to - from));
+    const slot = slotOf(impact);
+    if (slot >= 0) out = addInterval(out, from, to, slot, keptFromDay, sign);
   }
-  page.set(uuid, { ...current, totals, days, changes: keepChanges(insertChange(changes, index + 1, at, impact), ledger.keptFromDay) });
+  return out;
+}
+
+/** Sets a component's evidence (the record is replaced). */
+export function setEvidence(ledger: Ledger, statusPage: string, uuid: string, evidence: Evidence | undefined): void {
+  const page = ledger.pages.get(statusPage);
+  const current = page?.get(uuid);
+  if (page && current) page.set(uuid, { ...current, evidence });
 }
 
 /** Adds `ms` to an impact's total; a total that comes to 0 goes, so that equal ledgers hold equal maps. */
@@ -362,8 +443,8 @@ export function maintenanceTouch(maintenance: MaintenanceRecord): LedgerTouch | 
 export function applyToLedger(ledger: Ledger, patch: Patch): void {
   const at = patch.ledgerAt;
   if (at !== undefined) {
-    for (const c of patch.components) bookImpact(ledger, c.statusPage, c.uuid, c.impact, at);
-    for (const late of patch.ledgerLate ?? []) bookLate(ledger, late.statusPage, late.uuid, late.impact, late.at);
+    // A component first known here has no evidence before this event (ledger-evidence.ts adds it).
+    for (const c of patch.components) bookImpact(ledger, c.statusPage, c.uuid, c.impact, at, NO_EVIDENCE);
     for (const i of patch.incidents) {
       const touch = incidentTouch(i);
       if (touch) bookTouch(ledger, i.statusPage, touch);
@@ -509,7 +590,21 @@ export function ledgerBytes(ledger: Ledger): { components: number; rows: number;
  * and nothing before it can be re-booked). The days are packed (packDays) and base64'd: a row is
  * mostly zeros (a day is rarely in two impacts), so it takes about 6 bytes instead of its 24 in memory.
  */
-export type EncodedComponentLedger = [string, string, number, string, number, [string, number][], string, ([number, string][] | undefined)?];
+export type EncodedComponentLedger = [
+  string,
+  string,
+  number,
+  string,
+  number,
+  [string, number][],
+  string,
+  ([number, string][] | undefined)?,
+  (EncodedEvidence | undefined)?,
+];
+/** A component's evidence in a snapshot (absent before it existed: then unknown): from, base, events. */
+export type EncodedEvidence = [number | null, EvidenceBase | null, EncodedEvidenceEvent[]];
+/** One event of the evidence: at, type, object, named (1) or not (0), name, impact, start, end. */
+export type EncodedEvidenceEvent = [number, EventType, string, 0 | 1, string | null, string | null, number | null, number | null];
 /** One touch in a snapshot: page, kind, uuid, title, start, end, components. */
 export type EncodedTouch = [string, 'incident' | 'maintenance', string, string, number | null, number | null, string[]];
 export type EncodedLedger = { keptFromDay: number; components: EncodedComponentLedger[]; touches?: EncodedTouch[] | undefined };
@@ -525,12 +620,27 @@ export function encodeLedger(ledger: Ledger): EncodedLedger {
       const entry = page.get(uuid) as ComponentLedger;
       const totals = [...entry.totals].sort(([a], [b]) => byText(a, b));
       const changes = [...entry.changes.ms].map((ms, i): [number, string] => [ms, entry.changes.impacts[i] as string]);
-      components.push([statusPage, uuid, entry.sinceMs, entry.impact, entry.openMs, totals, packDays(entry.days).toString('base64'), changes]);
+      const encoded: EncodedComponentLedger = [
+        statusPage,
+        uuid,
+        entry.sinceMs,
+        entry.impact,
+        entry.openMs,
+        totals,
+        packDays(entry.days).toString('base64'),
+        changes,
+      ];
+      if (entry.evidence) encoded.push(encodeEvidence(entry.evidence));
+      components.push(encoded);
     }
   }
   const touches: EncodedTouch[] = [];
-  for (const [statusPage, page] of ledger.touches) {
-    for (const touch of page.values()) touches.push([statusPage, touch.kind, touch.uuid, touch.title, touch.start, touch.end, [...touch.components]]);
+  for (const statusPage of [...ledger.touches.keys()].sort(byText)) {
+    const page = ledger.touches.get(statusPage) as Map<string, LedgerTouch>;
+    for (const key of [...page.keys()].sort(byText)) {
+      const touch = page.get(key) as LedgerTouch;
+      touches.push([statusPage, touch.kind, touch.uuid, touch.title, touch.start, touch.end, [...touch.components]]);
+    }
   }
   return { keptFromDay: ledger.keptFromDay, components, touches };
 }
@@ -539,7 +649,7 @@ export function encodeLedger(ledger: Ledger): EncodedLedger {
 export function decodeLedger(encoded: EncodedLedger): Ledger {
   const ledger = createLedger();
   ledger.keptFromDay = encoded.keptFromDay;
-  for (const [statusPage, uuid, sinceMs, impact, openMs, totals, days, changes] of encoded.components) {
+  for (const [statusPage, uuid, sinceMs, impact, openMs, totals, days, changes, evidence] of encoded.components) {
     let page = ledger.pages.get(statusPage);
     if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
     const what = `${statusPage}/${uuid}`;
@@ -550,6 +660,7 @@ export function decodeLedger(encoded: EncodedLedger): Ledger {
       totals: new Map(totals),
       days: unpackDays(Buffer.from(days, 'base64'), what),
       changes: changesOf(changes, openMs, impact, what),
+      evidence: evidence && decodeEvidence(evidence, what),
     });
   }
   for (const [statusPage, kind, uuid, title, start, end, components] of encoded.touches ?? []) {
@@ -560,6 +671,33 @@ export function decodeLedger(encoded: EncodedLedger): Ledger {
     ledger.touchWeight += touchWeight(touch);
   }
   return ledger;
+}
+
+function encodeEvidence(evidence: Evidence): EncodedEvidence {
+  return [
+    evidence.fromAt,
+    evidence.base,
+    evidence.events.map((e): EncodedEvidenceEvent => [e.at, e.type, e.object, e.named ? 1 : 0, e.name, e.impact, e.startAt, e.endAt]),
+  ];
+}
+
+/** Evidence as a snapshot holds it, checked: events sorted, a base exactly when a `fromAt`. */
+function decodeEvidence([fromAt, base, encoded]: EncodedEvidence, what: string): Evidence {
+  if ((fromAt === null) !== (base === null)) throw new Error(`ledger of ${what}: its evidence has a base without a time, or a time without a base`);
+  const events = encoded.map(([at, type, object, named, name, impact, startAt, endAt]): EvidenceEvent => ({
+    at,
+    type,
+    object,
+    named: named === 1,
+    name,
+    impact: impact && intern(impact),
+    startAt,
+    endAt,
+  }));
+  for (let i = 1; i < events.length; i += 1) {
+    if ((events[i] as EvidenceEvent).at < (events[i - 1] as EvidenceEvent).at) throw new Error(`ledger of ${what}: its evidence is not sorted`);
+  }
+  return { fromAt, base, events };
 }
 
 /** Change points as a snapshot holds them, checked: sorted, ending with the open interval's. */
