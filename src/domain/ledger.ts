@@ -11,33 +11,47 @@ import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Patch } from '
 // what those points say. A reducer's patch adds one at the event's time (its trusted created_at,
 // else the entry's log time: the reducer's `t`) in the impact the state now shows; it never runs
 // before the open interval, whose impact must stay the state's, so one with an earlier time opens
-// the new interval at the open interval's start (bookImpact).
+// the new interval at the open interval's start (bookImpact). An event that arrives after later
+// ones of the same component (late) is then re-booked where its time falls (below).
 //
-// What holds whatever the order of arrival (issue 20): for a component that only
-// component_impact_updated events name (no incident or maintenance), with trusted created_at,
-// every order of arrival gives the same ledger (totals, days, first known, change points), the
-// one their times say, whatever other components' events come in between. An update that arrives
-// after a later one is stale in the state, but the reducer still hands it to the ledger
-// (Patch.ledgerLate), which re-books only the span from its time to the next change point, from
-// the impact before it to its own, or books the time up to the first known from its time and
-// moves `sinceMs` back (bookLate). Equal created_at count in the order folded, as they do in the
-// state. The bounds break it only for an update older than the oldest change point kept (those
-// of the kept days, at most LEDGER_MAX_CHANGES): it books nothing.
+// The rule: a component's impact at time τ is the impact the state would show having folded
+// exactly the events with created_at up to τ (Draft.derive combining its direct update, the
+// incidents and maintenances holding it, what an ended one cleared). Folded in created_at order,
+// bookImpact books exactly that. For any other order, each component keeps its evidence (the
+// events about it, cut to it, in created_at order, after a base of its records: see
+// ledger-evidence.ts); a late event is inserted at its time, the evidence replayed through the
+// reducer, and the ledger re-booked from that time by the replay's change points (rebookFrom).
 //
-// What does not: components incidents or maintenances name. The impact they give a component at
-// a time depends on which of them and of its direct updates were known then, which the state does
-// not keep, so their changes are booked as the patch says, at their time, but never before the
-// open interval; a stale update of a component they hold or held books nothing, as before (the
-// reducer's guard); and one of a component a maintenance named without holding it (scheduled, or
-// finished unstarted) is re-booked, but the change points that maintenance's events added are in
-// the impact the state showed when they arrived. For them the split between impacts is exact when
-// events arrive in the order they happened, and otherwise depends on that order. In every case
-// each component is counted without gap or overlap from when it was first known, in the impact
-// the state shows.
+// What holds whatever the order of arrival (issue 20): for every component (updated directly,
+// held by incidents and maintenances, or both), when every event about it carries a trusted
+// created_at, every order of arrival gives the same ledger (totals, days, first known, change
+// points, evidence), the one their times say, provided the state itself ends the same in every
+// order (it does for histories as StatusMate sends them: one lifecycle per incident and
+// maintenance, whose events name the same components, incidents with their start_at; see
+// test/domain/properties.test.ts and ledger-holds.test.ts). Equal created_at are ordered by data
+// alone (type, then incident's or maintenance's uuid, impact, name: compareEvidence), not by
+// arrival; where the state decides such a tie by arrival and ends elsewhere than the replay, the
+// check below applies. In every case the open interval is in the impact the state shows.
+//
+// What does not (the bounds, and what the evidence cannot know):
+// - an event older than the evidence kept (LEDGER_MAX_EVIDENCE events a component, the oldest
+//   folded into its base past it), or than the kept days, or than the oldest change point kept
+//   (LEDGER_MAX_CHANGES), is booked as it arrives: at the open interval's start;
+// - an event without a trusted created_at has no place in time: booked at its log time (or the
+//   open interval's start), and the component's evidence restarts from the state as it is, so
+//   later events with earlier created_at are booked as they arrive too;
+// - a replay that does not end where the state is (record, holders): an operator's forget, a
+//   finished incident the state pruned before a late event of it, an incident first seen
+//   finished without start_at (the state clears from its start only when its created came
+//   first), ties the state decides by arrival. Then the late event is booked as it arrives and
+//   the evidence restarts from the state.
+// For those, the split between impacts is exact when events arrive in the order they happened,
+// and otherwise depends on that order; each component is still counted without gap or overlap
+// from when it was first known, in the impact the state shows.
 //
 // Re-booking moves time from one impact's total to another's: the counter of the impact a late
-// update displaces goes down (Prometheus reads a counter reset there). It happens only when an
-// update arrives after a later one of the same component.
+// event displaces goes down (Prometheus reads a counter reset there). It happens only when an
+// event arrives after a later one about the same component.
 //
 // Times are kept in integer milliseconds, so the days of a component add up to its totals
 // exactly. The open interval (the current impact, since `openMs`) is not booked: readers add it
@@ -49,7 +63,10 @@ import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Patch } from '
 // other slots. A row costs 24 bytes; 400 days of 10,000 components that are never operational
 // would be 96 MB, the realistic few outage days a fraction of that (see bench/README.md). The
 // change points are a Float64Array of times and an array of interned impacts: about 12 bytes a
-// point, at most LEDGER_MAX_CHANGES a component.
+// point, at most LEDGER_MAX_CHANGES a component. The evidence is at most LEDGER_MAX_EVIDENCE small
+// records a component (about 100 bytes each, 3 MB per 1,000 components at its bound), and a base
+// of its records once past it (the component's, and the unfinished incidents and maintenances
+// naming it, their lists cut to it).
 
 export const DAY_MS = 86_400_000;
 export const DAY_SECONDS = 86_400;
@@ -105,8 +122,8 @@ export type ComponentLedger = {
   /** Day rows, sorted by day, STRIDE numbers each. Never mutated: a booking makes a new array. */
   days: Uint32Array;
   /**
-   * The change points booked, sorted by time (equal times in the order they were folded: the last
-   * counts); the last is the open interval's [openMs, impact]. Kept for the kept days (and the one
+   * The change points booked, sorted by time (equal times in the evidence's order, or folded: the
+   * last counts); the last is the open interval's [openMs, impact]. Kept for the kept days (and the one
    * before them, which says the impact they begin in), at most LEDGER_MAX_CHANGES. When the first
    * is later than `sinceMs`, older ones were dropped and nothing before the first can be re-booked.
    */
@@ -565,21 +582,26 @@ export function daysOf(entry: ComponentLedger, keptFromDay: number, fromDay: num
 }
 
 /**
- * Bytes the day rows, change points and records take (typed arrays counted exactly, records by an
- * estimate of 200 bytes, change points by their 8-byte time and 4-byte impact, plus 150 bytes a component for their arrays).
+ * Bytes the day rows, change points, evidence and records take (typed arrays counted exactly,
+ * records by an estimate of 200 bytes, change points by their 8-byte time and 4-byte impact, plus
+ * 150 bytes a component for their arrays, an evidence event by 100 bytes and a base by 600).
  */
-export function ledgerBytes(ledger: Ledger): { components: number; rows: number; changes: number; bytes: number } {
+export function ledgerBytes(ledger: Ledger): { components: number; rows: number; changes: number; evidence: number; bytes: number } {
   let components = 0;
   let rows = 0;
   let changes = 0;
+  let evidence = 0;
+  let bases = 0;
   for (const page of ledger.pages.values()) {
     for (const entry of page.values()) {
       components += 1;
       rows += entry.days.length / STRIDE;
       changes += entry.changes.ms.length;
+      evidence += entry.evidence?.events.length ?? 0;
+      if (entry.evidence?.base) bases += 1;
     }
   }
-  return { components, rows, changes, bytes: rows * STRIDE * 4 + changes * 12 + components * 350 };
+  return { components, rows, changes, evidence, bytes: rows * STRIDE * 4 + changes * 12 + components * 350 + evidence * 100 + bases * 600 };
 }
 
 // ---- snapshot -----------------------------------------------------------------------------

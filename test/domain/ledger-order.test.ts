@@ -6,9 +6,9 @@ import { prune } from '../../src/domain/prune.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { affects, componentUpdate, incident, maintenance, PAGE, Player, T0, uuid } from '../support/events.js';
 
-// Issue 20: "any permutation of events with created_at gives the same ledger". It holds for each
-// component that only component_impact_updated events name (no incident or maintenance), when
-// their created_at are trusted and distinct (see ledger.ts).
+// Issue 20: "any permutation of events with created_at gives the same ledger", here for
+// components only component_impact_updated events name; ledger-holds.test.ts has those incidents
+// and maintenances name (see ledger.ts).
 
 const IMPACTS = ['operational', 'degraded_performance', 'partial_outage', 'major_outage', 'under_maintenance', 'brand_new_impact'];
 
