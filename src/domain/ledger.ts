@@ -1,5 +1,6 @@
+import type { EventType } from './event.js';
 import { KNOWN_IMPACTS, OPERATIONAL } from './impact.js';
-import type { IncidentRecord, MaintenanceRecord, Patch } from './state.js';
+import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Patch } from './state.js';
 
 // The availability ledger (issue 20): for every component, the time it spent in each impact since
 // the exporter first knew it, as totals (the counter statusmate_component_impact_seconds_total)
@@ -10,33 +11,47 @@ import type { IncidentRecord, MaintenanceRecord, Patch } from './state.js';
 // what those points say. A reducer's patch adds one at the event's time (its trusted created_at,
 // else the entry's log time: the reducer's `t`) in the impact the state now shows; it never runs
 // before the open interval, whose impact must stay the state's, so one with an earlier time opens
-// the new interval at the open interval's start (bookImpact).
+// the new interval at the open interval's start (bookImpact). An event that arrives after later
+// ones of the same component (late) is then re-booked where its time falls (below).
 //
-// What holds whatever the order of arrival (issue 20): for a component that only
-// component_impact_updated events name (no incident or maintenance), with trusted created_at,
-// every order of arrival gives the same ledger (totals, days, first known, change points), the
-// one their times say, whatever other components' events come in between. An update that arrives
-// after a later one is stale in the state, but the reducer still hands it to the ledger
-// (Patch.ledgerLate), which re-books only the span from its time to the next change point, from
-// the impact before it to its own, or books the time up to the first known from its time and
-// moves `sinceMs` back (bookLate). Equal created_at count in the order folded, as they do in the
-// state. The bounds break it only for an update older than the oldest change point kept (those
-// of the kept days, at most LEDGER_MAX_CHANGES): it books nothing.
+// The rule: a component's impact at time τ is the impact the state would show having folded
+// exactly the events with created_at up to τ (Draft.derive combining its direct update, the
+// incidents and maintenances holding it, what an ended one cleared). Folded in created_at order,
+// bookImpact books exactly that. For any other order, each component keeps its evidence (the
+// events about it, cut to it, in created_at order, after a base of its records: see
+// ledger-evidence.ts); a late event is inserted at its time, the evidence replayed through the
+// reducer, and the ledger re-booked from that time by the replay's change points (rebookFrom).
 //
-// What does not: components incidents or maintenances name. The impact they give a component at
-// a time depends on which of them and of its direct updates were known then, which the state does
-// not keep, so their changes are booked as the patch says, at their time, but never before the
-// open interval; a stale update of a component they hold or held books nothing, as before (the
-// reducer's guard); and one of a component a maintenance named without holding it (scheduled, or
-// finished unstarted) is re-booked, but the change points that maintenance's events added are in
-// the impact the state showed when they arrived. For them the split between impacts is exact when
-// events arrive in the order they happened, and otherwise depends on that order. In every case
-// each component is counted without gap or overlap from when it was first known, in the impact
-// the state shows.
+// What holds whatever the order of arrival (issue 20): for every component (updated directly,
+// held by incidents and maintenances, or both), when every event about it carries a trusted
+// created_at, every order of arrival gives the same ledger (totals, days, first known, change
+// points, evidence), the one their times say, provided the state itself ends the same in every
+// order (it does for histories as StatusMate sends them: one lifecycle per incident and
+// maintenance, whose events name the same components, incidents with their start_at; see
+// test/domain/properties.test.ts and ledger-holds.test.ts). Equal created_at are ordered by data
+// alone (type, then incident's or maintenance's uuid, impact, name: compareEvidence), not by
+// arrival; where the state decides such a tie by arrival and ends elsewhere than the replay, the
+// check below applies. In every case the open interval is in the impact the state shows.
+//
+// What does not (the bounds, and what the evidence cannot know):
+// - an event older than the evidence kept (LEDGER_MAX_EVIDENCE events a component, the oldest
+//   folded into its base past it), or than the kept days, or than the oldest change point kept
+//   (LEDGER_MAX_CHANGES), is booked as it arrives: at the open interval's start;
+// - an event without a trusted created_at has no place in time: booked at its log time (or the
+//   open interval's start), and the component's evidence restarts from the state as it is, so
+//   later events with earlier created_at are booked as they arrive too;
+// - a replay that does not end where the state is (record, holders): an operator's forget, a
+//   finished incident the state pruned before a late event of it, an incident first seen
+//   finished without start_at (the state clears from its start only when its created came
+//   first), ties the state decides by arrival. Then the late event is booked as it arrives and
+//   the evidence restarts from the state.
+// For those, the split between impacts is exact when events arrive in the order they happened,
+// and otherwise depends on that order; each component is still counted without gap or overlap
+// from when it was first known, in the impact the state shows.
 //
 // Re-booking moves time from one impact's total to another's: the counter of the impact a late
-// update displaces goes down (Prometheus reads a counter reset there). It happens only when an
-// update arrives after a later one of the same component.
+// event displaces goes down (Prometheus reads a counter reset there). It happens only when an
+// event arrives after a later one about the same component.
 //
 // Times are kept in integer milliseconds, so the days of a component add up to its totals
 // exactly. The open interval (the current impact, since `openMs`) is not booked: readers add it
@@ -48,7 +63,10 @@ import type { IncidentRecord, MaintenanceRecord, Patch } from './state.js';
 // other slots. A row costs 24 bytes; 400 days of 10,000 components that are never operational
 // would be 96 MB, the realistic few outage days a fraction of that (see bench/README.md). The
 // change points are a Float64Array of times and an array of interned impacts: about 12 bytes a
-// point, at most LEDGER_MAX_CHANGES a component.
+// point, at most LEDGER_MAX_CHANGES a component. The evidence is at most LEDGER_MAX_EVIDENCE small
+// records a component (about 100 bytes each, 3 MB per 1,000 components at its bound), and a base
+// of its records once past it (the component's, and the unfinished incidents and maintenances
+// naming it, their lists cut to it).
 
 export const DAY_MS = 86_400_000;
 export const DAY_SECONDS = 86_400;
@@ -104,13 +122,60 @@ export type ComponentLedger = {
   /** Day rows, sorted by day, STRIDE numbers each. Never mutated: a booking makes a new array. */
   days: Uint32Array;
   /**
-   * The change points booked, sorted by time (equal times in the order they were folded: the last
-   * counts); the last is the open interval's [openMs, impact]. Kept for the kept days (and the one
+   * The change points booked, sorted by time (equal times in the evidence's order, or folded: the
+   * last counts); the last is the open interval's [openMs, impact]. Kept for the kept days (and the one
    * before them, which says the impact they begin in), at most LEDGER_MAX_CHANGES. When the first
    * is later than `sinceMs`, older ones were dropped and nothing before the first can be re-booked.
    */
   changes: Changes;
+  /**
+   * The events known about the component, for re-booking a late one (see ledger-evidence.ts);
+   * undefined when not known (a snapshot written before evidence, a component declared before
+   * any event): the next event starts it from the state as it then is.
+   */
+  evidence?: Evidence | undefined;
 };
+
+/**
+ * One event as a component's evidence keeps it: what it says of that component alone (an
+ * incident's or maintenance's other components do not change this one's impact).
+ */
+export type EvidenceEvent = {
+  /** Its trusted created_at (seconds). */
+  readonly at: number;
+  readonly type: EventType;
+  /** The incident's or maintenance's uuid; '' for a component_impact_updated. */
+  readonly object: string;
+  /** Whether the event names the component (an incident's or maintenance's may hold it through its record only). */
+  readonly named: boolean;
+  readonly name: string | null;
+  /** The update's impact, or the incident's or maintenance's entry for the component (null: none sent). */
+  readonly impact: string | null;
+  readonly startAt: number | null;
+  readonly endAt: number | null;
+};
+
+/** The state's records of one component as of `Evidence.fromAt`: its own, and the unfinished incidents and maintenances naming it (their lists cut to it). */
+export type EvidenceBase = { component: ComponentRecord; incidents: IncidentRecord[]; maintenances: MaintenanceRecord[] };
+
+/**
+ * What a component's impact over time is a function of: `base` (the state of it at `fromAt`),
+ * then `events` in created_at order (equal ones in the order folded). `fromAt` null (and `base`
+ * null): the events are every event known about the component, from the first. At most
+ * LEDGER_MAX_EVIDENCE events: past it the oldest are folded into `base`.
+ */
+export type Evidence = { readonly fromAt: number | null; readonly base: EvidenceBase | null; readonly events: readonly EvidenceEvent[] };
+
+/** The evidence of a component first known by an event with a trusted created_at: nothing before it. */
+export const NO_EVIDENCE: Evidence = { fromAt: null, base: null, events: [] };
+
+/**
+ * Events a component's evidence keeps at most: past it, the oldest are folded into its base down
+ * to LEDGER_KEEP_EVIDENCE (in one go, so that not every event pays a fold), and an event older
+ * than the base books as it arrives. As many as the change points a late event needs.
+ */
+export const LEDGER_MAX_EVIDENCE = LEDGER_MAX_CHANGES;
+export const LEDGER_KEEP_EVIDENCE = 24;
 
 /**
  * An incident or a started maintenance as the availability report lists it: kept with the days
@@ -207,13 +272,13 @@ export const toMs = (seconds: number): number => Math.round(seconds * 1000);
  * earlier time (an event whose time is not trusted, or an incident's) opens it at the open
  * interval's start. Mutates `ledger`'s maps only (applyPatch calls it).
  */
-export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, impact: string, atSeconds: number): void {
+export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, impact: string, atSeconds: number, evidence?: Evidence): void {
   const at = toMs(atSeconds);
   let page = ledger.pages.get(statusPage);
   if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
   const current = page.get(uuid);
   if (!current) {
-    page.set(uuid, { sinceMs: at, impact, openMs: at, totals: new Map(), days: EMPTY_DAYS, changes: changesFrom([[at, impact]]) });
+    page.set(uuid, { sinceMs: at, impact, openMs: at, totals: new Map(), days: EMPTY_DAYS, changes: changesFrom([[at, impact]]), evidence });
     return;
   }
   const end = Math.max(at, current.openMs);
@@ -222,46 +287,79 @@ export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, imp
 }
 
 /**
- * Books a change point that arrived after later ones (a component_impact_updated the reducer
- * found stale: `ledgerLate`): the span from its time to the next change point, booked in the
- * impact before it, is re-booked in `impact`; before the component was first known, the time up
- * to then is booked in `impact` and the component known from `atSeconds`. So the ledger is the
- * same whatever order such change points arrive in. One at or after the open interval's start
- * (the state ignored it, so must the open interval), or older than the kept change points,
- * books nothing.
+ * Re-books a component from `fromMs` on (a late event's time) by `points`: its change points
+ * from a replay of its evidence (see ledger-evidence.ts). The change points before `fromMs` stay;
+ * those from it on are replaced by the replay's, and the totals and day rows move by the
+ * difference between what the old and the new points say of [fromMs, open interval). The last
+ * point opens the interval (its impact is the state's: the caller checked). With `complete` (the
+ * evidence holds every event since the first), a `fromMs` before the first known time moves that
+ * time back. Books nothing and answers false when the change points kept do not reach back to
+ * `fromMs` (the bound: LEDGER_MAX_CHANGES, the kept days).
  */
-export function bookLate(ledger: Ledger, statusPage: string, uuid: string, impact: string, atSeconds: number): void {
-  const at = toMs(atSeconds);
+export function rebookFrom(
+  ledger: Ledger,
+  statusPage: string,
+  uuid: string,
+  fromMs: number,
+  points: readonly (readonly [number, string])[],
+  complete: boolean,
+): boolean {
   const page = ledger.pages.get(statusPage);
   const current = page?.get(uuid);
-  if (!page || !current || at >= current.openMs) return;
-  const changes = current.changes;
-  const first = changes.ms[0] as number;
-  if (at < first) {
-    if (first !== current.sinceMs) return;
-    const totals = new Map(current.totals);
-    addTotal(totals, impact, current.sinceMs - at);
-    const slot = slotOf(impact);
-    const days = slot < 0 ? current.days : addInterval(current.days, at, current.sinceMs, slot, ledger.keptFromDay);
-    page.set(uuid, { ...current, sinceMs: at, totals, days, changes: keepChanges(insertChange(changes, 0, at, impact), ledger.keptFromDay) });
-    return;
-  }
-  // The change point it lands after (the last at or before it: equal times count in fold order) and the next.
-  let index = changes.ms.length - 1;
-  while (index > 0 && (changes.ms[index] as number) > at) index -= 1;
-  const before = changes.impacts[index] as string;
-  const next = changes.ms[index + 1] as number;
+  if (!page || !current) return false;
+  const old = current.changes;
+  let prefix = 0;
+  while (prefix < old.ms.length && (old.ms[prefix] as number) < fromMs) prefix += 1;
+  const fromStart = complete && old.ms[0] === current.sinceMs && fromMs <= current.sinceMs;
+  if (prefix === 0 && !fromStart) return false;
+  const oldPoints = [...old.ms].map((ms, i): [number, string] => [ms, old.impacts[i] as string]);
+  const next = [...oldPoints.slice(0, prefix), ...points.filter(([ms]) => ms >= fromMs)];
+  const last = next.at(-1);
+  if (!last) return false;
+  // From the last point they share: its interval ends at the next point, which may differ (or was open).
+  const from = prefix > 0 ? (old.ms[prefix - 1] as number) : fromMs;
   const totals = new Map(current.totals);
-  let days = current.days;
-  if (before !== impact && next > at) {
-    addTotal(totals, before, at - next);
-    addTotal(totals, impact, next - at);
-    const out = slotOf(before);
-    const into = slotOf(impact);
-    if (out >= 0) days = addInterval(days, at, next, out, ledger.keptFromDay, -1);
-    if (into >= 0) days = addInterval(days, at, next, into, ledger.keptFromDay);
+  let days = bookPoints(totals, current.days, oldPoints, from, -1, ledger.keptFromDay);
+  days = bookPoints(totals, days, next, from, 1, ledger.keptFromDay);
+  page.set(uuid, {
+    ...current,
+    sinceMs: prefix === 0 ? (next[0] as [number, string])[0] : current.sinceMs,
+    impact: intern(last[1]),
+    openMs: last[0],
+    totals,
+    days,
+    changes: keepChanges(changesFrom(next), ledger.keptFromDay),
+  });
+  return true;
+}
+
+/** Adds (`sign` 1) or takes (-1) what change points book from `fromMs` on (up to the last) to totals and day rows. */
+function bookPoints(
+  totals: Map<string, number>,
+  days: Uint32Array,
+  points: readonly (readonly [number, string])[],
+  fromMs: number,
+  sign: 1 | -1,
+  keptFromDay: number,
+): Uint32Array {
+  let out = days;
+  for (let i = 0; i + 1 < points.length; i += 1) {
+    const [at, impact] = points[i] as readonly [number, string];
+    const from = Math.max(at, fromMs);
+    const to = (points[i + 1] as readonly [number, string])[0];
+    if (to <= from) continue;
+    addTotal(totals, impact, sign * (to - from));
+    const slot = slotOf(impact);
+    if (slot >= 0) out = addInterval(out, from, to, slot, keptFromDay, sign);
   }
-  page.set(uuid, { ...current, totals, days, changes: keepChanges(insertChange(changes, index + 1, at, impact), ledger.keptFromDay) });
+  return out;
+}
+
+/** Sets a component's evidence (the record is replaced). */
+export function setEvidence(ledger: Ledger, statusPage: string, uuid: string, evidence: Evidence | undefined): void {
+  const page = ledger.pages.get(statusPage);
+  const current = page?.get(uuid);
+  if (page && current) page.set(uuid, { ...current, evidence });
 }
 
 /** Adds `ms` to an impact's total; a total that comes to 0 goes, so that equal ledgers hold equal maps. */
@@ -362,8 +460,8 @@ export function maintenanceTouch(maintenance: MaintenanceRecord): LedgerTouch | 
 export function applyToLedger(ledger: Ledger, patch: Patch): void {
   const at = patch.ledgerAt;
   if (at !== undefined) {
-    for (const c of patch.components) bookImpact(ledger, c.statusPage, c.uuid, c.impact, at);
-    for (const late of patch.ledgerLate ?? []) bookLate(ledger, late.statusPage, late.uuid, late.impact, late.at);
+    // A component first known here has no evidence before this event (ledger-evidence.ts adds it).
+    for (const c of patch.components) bookImpact(ledger, c.statusPage, c.uuid, c.impact, at, NO_EVIDENCE);
     for (const i of patch.incidents) {
       const touch = incidentTouch(i);
       if (touch) bookTouch(ledger, i.statusPage, touch);
@@ -484,21 +582,26 @@ export function daysOf(entry: ComponentLedger, keptFromDay: number, fromDay: num
 }
 
 /**
- * Bytes the day rows, change points and records take (typed arrays counted exactly, records by an
- * estimate of 200 bytes, change points by their 8-byte time and 4-byte impact, plus 150 bytes a component for their arrays).
+ * Bytes the day rows, change points, evidence and records take (typed arrays counted exactly,
+ * records by an estimate of 200 bytes, change points by their 8-byte time and 4-byte impact, plus
+ * 150 bytes a component for their arrays, an evidence event by 100 bytes and a base by 600).
  */
-export function ledgerBytes(ledger: Ledger): { components: number; rows: number; changes: number; bytes: number } {
+export function ledgerBytes(ledger: Ledger): { components: number; rows: number; changes: number; evidence: number; bytes: number } {
   let components = 0;
   let rows = 0;
   let changes = 0;
+  let evidence = 0;
+  let bases = 0;
   for (const page of ledger.pages.values()) {
     for (const entry of page.values()) {
       components += 1;
       rows += entry.days.length / STRIDE;
       changes += entry.changes.ms.length;
+      evidence += entry.evidence?.events.length ?? 0;
+      if (entry.evidence?.base) bases += 1;
     }
   }
-  return { components, rows, changes, bytes: rows * STRIDE * 4 + changes * 12 + components * 350 };
+  return { components, rows, changes, evidence, bytes: rows * STRIDE * 4 + changes * 12 + components * 350 + evidence * 100 + bases * 600 };
 }
 
 // ---- snapshot -----------------------------------------------------------------------------
@@ -509,7 +612,21 @@ export function ledgerBytes(ledger: Ledger): { components: number; rows: number;
  * and nothing before it can be re-booked). The days are packed (packDays) and base64'd: a row is
  * mostly zeros (a day is rarely in two impacts), so it takes about 6 bytes instead of its 24 in memory.
  */
-export type EncodedComponentLedger = [string, string, number, string, number, [string, number][], string, ([number, string][] | undefined)?];
+export type EncodedComponentLedger = [
+  string,
+  string,
+  number,
+  string,
+  number,
+  [string, number][],
+  string,
+  ([number, string][] | undefined)?,
+  (EncodedEvidence | undefined)?,
+];
+/** A component's evidence in a snapshot (absent before it existed: then unknown): from, base, events. */
+export type EncodedEvidence = [number | null, EvidenceBase | null, EncodedEvidenceEvent[]];
+/** One event of the evidence: at, type, object, named (1) or not (0), name, impact, start, end. */
+export type EncodedEvidenceEvent = [number, EventType, string, 0 | 1, string | null, string | null, number | null, number | null];
 /** One touch in a snapshot: page, kind, uuid, title, start, end, components. */
 export type EncodedTouch = [string, 'incident' | 'maintenance', string, string, number | null, number | null, string[]];
 export type EncodedLedger = { keptFromDay: number; components: EncodedComponentLedger[]; touches?: EncodedTouch[] | undefined };
@@ -525,12 +642,27 @@ export function encodeLedger(ledger: Ledger): EncodedLedger {
       const entry = page.get(uuid) as ComponentLedger;
       const totals = [...entry.totals].sort(([a], [b]) => byText(a, b));
       const changes = [...entry.changes.ms].map((ms, i): [number, string] => [ms, entry.changes.impacts[i] as string]);
-      components.push([statusPage, uuid, entry.sinceMs, entry.impact, entry.openMs, totals, packDays(entry.days).toString('base64'), changes]);
+      const encoded: EncodedComponentLedger = [
+        statusPage,
+        uuid,
+        entry.sinceMs,
+        entry.impact,
+        entry.openMs,
+        totals,
+        packDays(entry.days).toString('base64'),
+        changes,
+      ];
+      if (entry.evidence) encoded.push(encodeEvidence(entry.evidence));
+      components.push(encoded);
     }
   }
   const touches: EncodedTouch[] = [];
-  for (const [statusPage, page] of ledger.touches) {
-    for (const touch of page.values()) touches.push([statusPage, touch.kind, touch.uuid, touch.title, touch.start, touch.end, [...touch.components]]);
+  for (const statusPage of [...ledger.touches.keys()].sort(byText)) {
+    const page = ledger.touches.get(statusPage) as Map<string, LedgerTouch>;
+    for (const key of [...page.keys()].sort(byText)) {
+      const touch = page.get(key) as LedgerTouch;
+      touches.push([statusPage, touch.kind, touch.uuid, touch.title, touch.start, touch.end, [...touch.components]]);
+    }
   }
   return { keptFromDay: ledger.keptFromDay, components, touches };
 }
@@ -539,7 +671,7 @@ export function encodeLedger(ledger: Ledger): EncodedLedger {
 export function decodeLedger(encoded: EncodedLedger): Ledger {
   const ledger = createLedger();
   ledger.keptFromDay = encoded.keptFromDay;
-  for (const [statusPage, uuid, sinceMs, impact, openMs, totals, days, changes] of encoded.components) {
+  for (const [statusPage, uuid, sinceMs, impact, openMs, totals, days, changes, evidence] of encoded.components) {
     let page = ledger.pages.get(statusPage);
     if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
     const what = `${statusPage}/${uuid}`;
@@ -550,6 +682,7 @@ export function decodeLedger(encoded: EncodedLedger): Ledger {
       totals: new Map(totals),
       days: unpackDays(Buffer.from(days, 'base64'), what),
       changes: changesOf(changes, openMs, impact, what),
+      evidence: evidence && decodeEvidence(evidence, what),
     });
   }
   for (const [statusPage, kind, uuid, title, start, end, components] of encoded.touches ?? []) {
@@ -560,6 +693,33 @@ export function decodeLedger(encoded: EncodedLedger): Ledger {
     ledger.touchWeight += touchWeight(touch);
   }
   return ledger;
+}
+
+function encodeEvidence(evidence: Evidence): EncodedEvidence {
+  return [
+    evidence.fromAt,
+    evidence.base,
+    evidence.events.map((e): EncodedEvidenceEvent => [e.at, e.type, e.object, e.named ? 1 : 0, e.name, e.impact, e.startAt, e.endAt]),
+  ];
+}
+
+/** Evidence as a snapshot holds it, checked: events sorted, a base exactly when a `fromAt`. */
+function decodeEvidence([fromAt, base, encoded]: EncodedEvidence, what: string): Evidence {
+  if ((fromAt === null) !== (base === null)) throw new Error(`ledger of ${what}: its evidence has a base without a time, or a time without a base`);
+  const events = encoded.map(([at, type, object, named, name, impact, startAt, endAt]): EvidenceEvent => ({
+    at,
+    type,
+    object,
+    named: named === 1,
+    name,
+    impact: impact && intern(impact),
+    startAt,
+    endAt,
+  }));
+  for (let i = 1; i < events.length; i += 1) {
+    if ((events[i] as EvidenceEvent).at < (events[i - 1] as EvidenceEvent).at) throw new Error(`ledger of ${what}: its evidence is not sorted`);
+  }
+  return { fromAt, base, events };
 }
 
 /** Change points as a snapshot holds them, checked: sorted, ending with the open interval's. */

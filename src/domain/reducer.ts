@@ -135,10 +135,8 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   // An event that would take the holdings past their bound is refused whole; one that keeps or
   // lowers them (a finish, a re-send) goes on, so a state past a lowered bound can drain.
   const patch = draft.toPatch(dedupKey);
-  if (outcome === 'stale' && event.type === 'component_impact_updated' && at !== null) {
-    const late = lateChange(state, event, at);
-    if (late) patch.ledgerLate = [late];
-  }
+  // Stale or not, the ledger keeps it: it books time, and a late event's time is in the past (see ledger-evidence.ts).
+  patch.ledgerEvent = { event, at };
   const holdings = measureAfter(state, patch).holdings;
   if (holdings > state.size.holdings && holdings > limits.maxHoldings) {
     return refusedWhole(notices, 'holdings', event.statusPage, event.uuid, limits.maxHoldings);
@@ -173,21 +171,6 @@ function newHoldings(state: State, event: IncidentEvent | MaintenanceEvent, maxC
  */
 function refusedWhole(notices: Notice[], limit: LimitName, statusPage: string, uuid: string, max: number): Decision {
   return { outcome: 'refused_limit', patch: emptyPatch(), notices: [...notices, { kind: 'limit_refused', limit, statusPage, uuids: [uuid], max }] };
-}
-
-/**
- * What a stale component_impact_updated tells the ledger (issue 20): that from its created_at the
- * component was in its impact, until the next change. The state keeps the newest direct update
- * only, but the ledger books time, so it needs every one wherever it falls (see bookLate). Only
- * for a component no incident or maintenance holds or has held since its direct update (`cleared`):
- * then its impact at any time is its last direct update's, and the change point is exact;
- * otherwise what it was then depends on holds the state no longer keeps, and it books nothing.
- */
-function lateChange(state: State, event: ComponentImpactUpdated, at: number): NonNullable<Patch['ledgerLate']>[number] | null {
-  const page = state.pages.get(event.statusPage);
-  const component = page?.components.get(event.uuid);
-  if (!page || !component || component.cleared !== null || page.holders.has(event.uuid)) return null;
-  return { statusPage: event.statusPage, uuid: event.uuid, impact: event.impact, at };
 }
 
 function componentImpactUpdated(draft: Draft, event: ComponentImpactUpdated): 'applied' | 'stale' {

@@ -3,6 +3,8 @@ import { DURATION_BUCKETS } from './buckets.js';
 import { emptyHistogram, type Histogram } from './histogram.js';
 import { impactLevel, MAINTENANCE_IMPACT, UNKNOWN_IMPACT_LEVEL } from './impact.js';
 import { applyToLedger, cloneLedger, createLedger, forgetLedgerComponent, forgetLedgerPage, type Ledger } from './ledger.js';
+import type { StatusMateEvent } from './event.js';
+import { applyEvidence } from './ledger-evidence.js';
 import type { Stamp } from './order.js';
 
 // The exporter's whole state is plain, JSON-serialisable data: what the stores persist row by
@@ -189,11 +191,11 @@ export type Patch = {
    */
   ledgerAt?: number;
   /**
-   * Change points for the ledger alone (the state is unchanged): a component_impact_updated the
-   * reducer found stale, at its trusted created_at, which the ledger books where it falls among
-   * the component's change points (see bookLate). Times in seconds.
+   * The event a reducer's patch folds, with its trusted created_at (seconds; null when none): the
+   * ledger keeps it as evidence of the components it concerns, and books it where its time falls
+   * when it arrives after later ones (see ledger-evidence.ts).
    */
-  ledgerLate?: { statusPage: string; uuid: string; impact: string; at: number }[];
+  ledgerEvent?: { event: StatusMateEvent; at: number | null };
   /** The first UTC day the ledger keeps: set by pruning (LEDGER_RETENTION_DAYS). */
   ledgerKeepFromDay?: number;
   /** Incidents and maintenances (`kind:uuid`) an operator forgot: gone from the availability report too. */
@@ -372,6 +374,8 @@ export function applyPatch(state: State, patch: Patch): void {
   }
   for (const { key, receivedAt } of patch.seen) state.seen.set(key, receivedAt);
   for (const key of patch.forgetSeen) state.seen.delete(key);
+  // Then the ledger's evidence, against the state the patch made (a late event re-books there).
+  applyEvidence(state, patch);
   state.version += 1;
 }
 

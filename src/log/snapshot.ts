@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_TYPES } from '../domain/event.js';
 import { bookImpact, decodeLedger, encodeLedger } from '../domain/ledger.js';
 import { alertSnapshot, alertStateOf, isEmptyAlertState, type AlertSnapshot } from '../domain/alerts.js';
 import { applyPatch, createState, emptyPatch, type State } from '../domain/state.js';
@@ -19,6 +20,29 @@ export const SNAPSHOT_FORMAT = 2;
 /** Older formats this version reads (and upgrades). */
 const READABLE_FORMATS = ['1', '2'];
 
+const evidenceData = z.tuple([
+  z.number().nullable(),
+  z
+    .object({
+      component: RECORD_SCHEMAS.components,
+      incidents: z.array(RECORD_SCHEMAS.incidents),
+      maintenances: z.array(RECORD_SCHEMAS.maintenances),
+    })
+    .nullable(),
+  z.array(
+    z.tuple([
+      z.number(),
+      z.enum(EVENT_TYPES),
+      z.string(),
+      z.union([z.literal(0), z.literal(1)]),
+      z.string().nullable(),
+      z.string().nullable(),
+      z.number().nullable(),
+      z.number().nullable(),
+    ]),
+  ),
+]);
+
 const ledgerData = z.object({
   keptFromDay: z.number().int(),
   components: z.array(
@@ -32,6 +56,8 @@ const ledgerData = z.object({
       z.string(),
       // Change points (see ledger.ts): absent from snapshots written before them.
       z.array(z.tuple([z.number(), z.string()])).optional(),
+      // Evidence (see ledger-evidence.ts): absent from snapshots written before it, or when not known.
+      evidenceData.optional(),
     ]),
   ),
   touches: z

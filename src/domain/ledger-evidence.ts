@@ -1,0 +1,238 @@
+import { EVENT_TYPES, type StatusMateEvent } from './event.js';
+import {
+  DAY_MS,
+  LEDGER_KEEP_EVIDENCE,
+  LEDGER_MAX_EVIDENCE,
+  ledgerOf,
+  rebookFrom,
+  setEvidence,
+  toMs,
+  type Evidence,
+  type EvidenceBase,
+  type EvidenceEvent,
+} from './ledger.js';
+import { DEFAULT_LIMITS, reduce, type Limits } from './reducer.js';
+import { applyPatch, createState, emptyPatch, type ComponentImpact, type Patch, type State } from './state.js';
+
+// Why the ledger needs more than the state keeps (issue 20). A component's impact at a time is
+// what the state would show had it folded exactly the events up to that time: the events known
+// about the component then, combined by the state's own rule (Draft.derive: its direct update,
+// the incidents and maintenances holding it, what an ended one cleared). Folded in created_at
+// order, each event books its change at its time and the ledger is that timeline. Folded in
+// another order, an event that arrives after later ones (late) changes the timeline from its
+// time on, in a way that depends on events the state no longer keeps (finished holders, older
+// direct updates). So each component's ledger keeps its evidence: the events known about it,
+// each cut to what it says of that component, with trusted created_at, in created_at order
+// (equal ones in the order folded, as in the state), after a base (the component's records at
+// the time of the oldest events folded away). A late event is inserted where its time falls, and
+// the evidence replayed through the reducer itself, into a scratch state that holds that one
+// component: the replay's change points from the late event's time on replace the ledger's, and
+// the totals and days move by the difference (rebookFrom).
+//
+// The replay must end where the state is: its component record (impact, direct update, what was
+// cleared) and its holders must be the state's. When not (events the evidence does not hold:
+// an operator's forget, a finished incident pruned from the state before a late event of it, or
+// anything the state decides by arrival), nothing is re-booked and the evidence restarts from
+// the state as it is now, like after an event without a trusted created_at (whose place in time
+// the ledger does not know): later events are placed after it. An event at or before the base's
+// time, or before the kept days, is booked as it arrives (never before the open interval, as
+// bookImpact does), and restarts the evidence too.
+
+const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+
+/** The reducer's limits for a replay: its scratch state holds one component, which none of them bounds. */
+const replayLimits = (): Limits => ({
+  ...DEFAULT_LIMITS,
+  maxComponents: UNBOUNDED,
+  maxActiveIncidents: UNBOUNDED,
+  maxActiveMaintenances: UNBOUNDED,
+  maxStatusPages: UNBOUNDED,
+  maxHoldings: UNBOUNDED,
+  maxRetainedFinished: UNBOUNDED,
+  maxDedupRecords: UNBOUNDED,
+});
+
+/**
+ * Keeps the evidence of the components a folded patch concerns, and re-books a late event's
+ * (applyPatch calls it last, with the state the patch made). A patch with `ledgerEvent` (the
+ * reducer's) concerns the component an update names, or the components an incident or
+ * maintenance event names or its record holds; one without (an operator's forget) restarts the
+ * evidence of the components it changed.
+ */
+export function applyEvidence(state: State, patch: Patch): void {
+  const folded = patch.ledgerEvent;
+  if (!folded) {
+    if (patch.ledgerAt !== undefined) for (const c of patch.components) restart(state, c.statusPage, c.uuid, patch.ledgerAt);
+    return;
+  }
+  const { event, at } = folded;
+  const t = patch.ledgerAt ?? at ?? 0;
+  for (const uuid of concerned(state, patch, event)) {
+    const entry = ledgerOf(state.ledger, event.statusPage, uuid);
+    const evidence = entry?.evidence;
+    if (!entry) continue;
+    if (at === null || !evidence || (evidence.fromAt !== null && at <= evidence.fromAt) || toMs(at) < state.ledger.keptFromDay * DAY_MS) {
+      restart(state, event.statusPage, uuid, t);
+      continue;
+    }
+    const item = evidenceOf(event, uuid, at);
+    let index = evidence.events.length;
+    while (index > 0 && compareEvidence(evidence.events[index - 1] as EvidenceEvent, item) > 0) index -= 1;
+    let next: Evidence = { ...evidence, events: [...evidence.events.slice(0, index), item, ...evidence.events.slice(index)] };
+    if (index < evidence.events.length) {
+      // Late: the timeline from its time on is the replay's.
+      const replayed = replay(event.statusPage, uuid, next.base, next.events);
+      if (!sameComponent(state, replayed.state, event.statusPage, uuid)) {
+        restart(state, event.statusPage, uuid, t);
+        continue;
+      }
+      rebookFrom(state.ledger, event.statusPage, uuid, toMs(at), replayed.points, next.base === null);
+    }
+    if (next.events.length > LEDGER_MAX_EVIDENCE) next = foldOldest(event.statusPage, uuid, next);
+    setEvidence(state.ledger, event.statusPage, uuid, next);
+  }
+}
+
+/** The components an event concerns: the one an update names; those an incident or maintenance event names or its record holds. Known ones only. */
+function concerned(state: State, patch: Patch, event: StatusMateEvent): string[] {
+  const known = state.pages.get(event.statusPage)?.components;
+  if (!known) return [];
+  if (event.type === 'component_impact_updated') return known.has(event.uuid) ? [event.uuid] : [];
+  const records: { uuid: string; components: ComponentImpact[] }[] = event.type.startsWith('incident') ? patch.incidents : patch.maintenances;
+  const uuids = new Set(event.components.map((c) => c.uuid));
+  for (const record of records) if (record.uuid === event.uuid) for (const c of record.components) uuids.add(c.uuid);
+  return [...uuids].filter((uuid) => known.has(uuid));
+}
+
+const TYPE_RANK = new Map<string, number>(EVENT_TYPES.map((type, rank) => [type, rank]));
+const byText = (a: string | null, b: string | null) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The order of a component's evidence: by created_at, then (equal times) by data alone, so that
+ * it is the same whatever order they arrived in: the event's type (EVENT_TYPES' order), its
+ * incident's or maintenance's uuid, the impact, the name.
+ */
+export function compareEvidence(a: EvidenceEvent, b: EvidenceEvent): number {
+  return (
+    a.at - b.at ||
+    (TYPE_RANK.get(a.type) ?? 0) - (TYPE_RANK.get(b.type) ?? 0) ||
+    byText(a.object, b.object) ||
+    byText(a.impact, b.impact) ||
+    byText(a.name, b.name) ||
+    Number(a.named) - Number(b.named)
+  );
+}
+
+/** What `event` says of component `uuid`. */
+function evidenceOf(event: StatusMateEvent, uuid: string, at: number): EvidenceEvent {
+  if (event.type === 'component_impact_updated') {
+    return { at, type: event.type, object: '', named: true, name: event.name, impact: event.impact, startAt: null, endAt: null };
+  }
+  const entry = event.components.find((c) => c.uuid === uuid);
+  return {
+    at,
+    type: event.type,
+    object: event.uuid,
+    named: entry !== undefined,
+    name: entry?.name ?? null,
+    impact: entry?.impact ?? null,
+    startAt: event.startAt,
+    endAt: event.endAt,
+  };
+}
+
+/** The event an evidence event stands for, cut to its component. */
+function eventOf(statusPage: string, uuid: string, e: EvidenceEvent): StatusMateEvent {
+  const common = { statusPage, createdAt: e.at, deliveryAttempt: 0 };
+  if (e.type === 'component_impact_updated') return { ...common, type: e.type, uuid, name: e.name, impact: e.impact ?? '' };
+  const components = e.named ? [{ uuid, name: e.name, impact: e.impact }] : [];
+  return { ...common, type: e.type, uuid: e.object, title: null, startAt: e.startAt, endAt: e.endAt, components };
+}
+
+/** A scratch state holding `base`. */
+function scratchOf(base: EvidenceBase | null): State {
+  const state = createState();
+  if (!base) return state;
+  const patch = emptyPatch();
+  patch.components = [base.component];
+  patch.incidents = base.incidents;
+  patch.maintenances = base.maintenances;
+  applyPatch(state, patch);
+  return state;
+}
+
+/**
+ * Folds `events` onto `base` through the reducer; answers the component's change points (one at
+ * each event that changed its record, as bookImpact books them when events arrive in order) and
+ * the scratch state. Every created_at counts as trusted: each was when its event was folded.
+ */
+function replay(statusPage: string, uuid: string, base: EvidenceBase | null, events: readonly EvidenceEvent[]): { points: [number, string][]; state: State } {
+  const state = scratchOf(base);
+  const points: [number, string][] = [];
+  const receivedAt = events.at(-1)?.at ?? 0;
+  const limits = replayLimits();
+  events.forEach((e, i) => {
+    const { patch } = reduce(state, eventOf(statusPage, uuid, e), `evidence:${i}`, receivedAt, limits);
+    const record = patch.components.find((c) => c.uuid === uuid);
+    if (record) points.push([toMs(e.at), record.impact]);
+    // The scratch state books nothing and keeps no evidence.
+    delete patch.ledgerAt;
+    delete patch.ledgerEvent;
+    applyPatch(state, patch);
+  });
+  return { points, state };
+}
+
+/** Whether the replay ends where the state is: the same record (impact, direct update, clearing) and holders. */
+function sameComponent(state: State, replayed: State, statusPage: string, uuid: string): boolean {
+  const summary = (s: State) => {
+    const page = s.pages.get(statusPage);
+    const c = page?.components.get(uuid);
+    const holders = [...(page?.holders.get(uuid) ?? new Map<string, never>())].map(([key, h]) => `${key}=${h.impact ?? ''}@${h.stamp.at ?? ''}`).sort();
+    return c && JSON.stringify([c.impact, c.direct?.impact ?? null, c.direct?.stamp.at ?? null, c.cleared?.at ?? null, holders]);
+  };
+  const want = summary(state);
+  return want !== undefined && summary(replayed) === want;
+}
+
+/** The component's records in `state`: its own, and the unfinished incidents and maintenances naming it, their lists cut to it. */
+function baseOf(state: State, statusPage: string, uuid: string): EvidenceBase | null {
+  const page = state.pages.get(statusPage);
+  const component = page?.components.get(uuid);
+  if (!page || !component) return null;
+  const cut = <R extends { components: ComponentImpact[] }>(record: R): R => ({ ...record, components: record.components.filter((c) => c.uuid === uuid) });
+  const names = (record: { components: ComponentImpact[] }) => record.components.some((c) => c.uuid === uuid);
+  return {
+    component,
+    incidents: [...page.activeIncidents.values()].filter(names).map(cut),
+    maintenances: [...page.unfinishedMaintenances.values()].filter(names).map(cut),
+  };
+}
+
+/**
+ * Starts a component's evidence again from the state as it is, at the latest time it knows of
+ * (an event from then on is placed after everything the state holds), or forgets it when the
+ * state does not hold the component.
+ */
+function restart(state: State, statusPage: string, uuid: string, t: number): void {
+  const entry = ledgerOf(state.ledger, statusPage, uuid);
+  if (!entry) return;
+  const base = baseOf(state, statusPage, uuid);
+  if (!base) {
+    setEvidence(state.ledger, statusPage, uuid, undefined);
+    return;
+  }
+  const latest = Math.max(t, entry.openMs / 1000, entry.evidence?.fromAt ?? -Infinity, entry.evidence?.events.at(-1)?.at ?? -Infinity);
+  setEvidence(state.ledger, statusPage, uuid, { fromAt: latest, base, events: [] });
+}
+
+/** The evidence with its oldest events folded into the base, down to LEDGER_KEEP_EVIDENCE. */
+function foldOldest(statusPage: string, uuid: string, evidence: Evidence): Evidence {
+  const cut = evidence.events.length - LEDGER_KEEP_EVIDENCE;
+  const folded = evidence.events.slice(0, cut);
+  const { state } = replay(statusPage, uuid, evidence.base, folded);
+  const base = baseOf(state, statusPage, uuid);
+  // A component the folded events do not make known cannot be: they name it.
+  if (!base) return evidence;
+  return { fromAt: (folded.at(-1) as EvidenceEvent).at, base, events: evidence.events.slice(cut) };
+}

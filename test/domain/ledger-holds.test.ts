@@ -1,0 +1,276 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { StatusMateEvent } from '../../src/domain/event.js';
+import {
+  DAY_MS,
+  daysOf,
+  encodeLedger,
+  LEDGER_KEEP_EVIDENCE,
+  LEDGER_MAX_EVIDENCE,
+  LEDGER_SLOTS,
+  ledgerOf,
+  secondsByImpact,
+  slotOf,
+  toMs,
+  type ComponentLedger,
+  type EncodedLedger,
+} from '../../src/domain/ledger.js';
+import { replaceState } from '../../src/domain/state.js';
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
+import { affects, componentUpdate, incident, maintenance, PAGE, Player, T0, uuid } from '../support/events.js';
+
+// Issue 20's property for every component: "any permutation of events with created_at gives the
+// same ledger", for components that incidents and maintenances name as well as those only
+// updates name. The histories are those the state itself reaches in any order (as in
+// properties.test.ts): each incident and maintenance with one lifecycle whose events name the same
+// components, incidents with their start_at, every created_at distinct and trusted.
+
+type Entry =
+  | { type: 'direct'; component: number; impact: string }
+  | { type: 'incident'; id: number; created: boolean; finished: boolean; components: number[]; impact: string; length: number }
+  | { type: 'maintenance'; id: number; steps: [boolean, boolean, boolean]; components: number[]; impact: string | null; length: number };
+
+const impactArb = fc.constantFrom('operational', 'degraded_performance', 'partial_outage', 'major_outage', 'zeta_impact', 'alpha_impact');
+const componentsArb = fc.uniqueArray(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 });
+const entryArb: fc.Arbitrary<Entry> = fc.oneof(
+  fc.record({ type: fc.constant('direct' as const), component: fc.integer({ min: 1, max: 3 }), impact: impactArb }),
+  fc.record({
+    type: fc.constant('incident' as const),
+    id: fc.integer({ min: 1, max: 3 }),
+    created: fc.boolean(),
+    finished: fc.boolean(),
+    components: componentsArb,
+    impact: impactArb,
+    length: fc.integer({ min: 1, max: 5 }),
+  }),
+  fc.record({
+    type: fc.constant('maintenance' as const),
+    id: fc.integer({ min: 1, max: 3 }),
+    steps: fc.tuple(fc.boolean(), fc.boolean(), fc.boolean()),
+    components: componentsArb,
+    impact: fc.constantFrom('under_maintenance', null),
+    length: fc.integer({ min: 1, max: 5 }),
+  }),
+);
+
+/** Entries this far apart (so intervals cross UTC days); offsets keep every time distinct. */
+const STEP = 30_000;
+
+/** The events of a history in created_at order: entry i at T0 + STEP i (created +0, direct +1300, started +3100, finished +5700). */
+function eventsOf(entries: Entry[]): StatusMateEvent[] {
+  const seen = new Set<string>();
+  const events: StatusMateEvent[] = [];
+  entries.forEach((entry, index) => {
+    const base = T0 + index * STEP + 0.25;
+    if (entry.type === 'direct') {
+      events.push(componentUpdate(entry.component, entry.impact, base + 1300));
+      return;
+    }
+    if (seen.has(`${entry.type}:${entry.id}`)) return;
+    seen.add(`${entry.type}:${entry.id}`);
+    const end = base + entry.length * STEP + 5700;
+    const components = entry.components.map((c) => affects(c, entry.impact));
+    if (entry.type === 'incident') {
+      if (entry.created) events.push(incident('incident_created', entry.id, base, components, { startAt: base }));
+      if (entry.finished) events.push(incident('incident_finished', entry.id, end, components, { startAt: base }));
+    } else {
+      const window = { startAt: base + 3100, endAt: end };
+      const [created, started, finished] = entry.steps;
+      if (created) events.push(maintenance('maintenance_created', entry.id, base, components, window));
+      if (started) events.push(maintenance('maintenance_started', entry.id, base + 3100, components, window));
+      if (finished) events.push(maintenance('maintenance_finished', entry.id, end, components, window));
+    }
+  });
+  return events.sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
+}
+
+/** Plays events in the given order, each received after every created_at (all trusted), one second apart. */
+function play(events: StatusMateEvent[], player = new Player(), from = 0): Player {
+  const last = Math.max(...events.map((e) => e.createdAt ?? 0), T0);
+  events.forEach((event, i) => player.play(event, last + 1 + from + i));
+  return player;
+}
+
+const historyArb = fc
+  .array(entryArb, { minLength: 1, maxLength: 12 })
+  .map(eventsOf)
+  .filter((events) => events.length > 0);
+const withShuffle = historyArb.chain((events) =>
+  fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length })),
+);
+
+function entries(player: Player): [string, ComponentLedger][] {
+  return [...(player.state.ledger.pages.get(PAGE) ?? new Map<string, ComponentLedger>())];
+}
+
+/** What the ledger must say whatever the order: each component's first known time, open interval, totals, days. */
+function booked(player: Player) {
+  return entries(player).map(([id, e]) => ({ id, sinceMs: e.sinceMs, openMs: e.openMs, impact: e.impact, totals: new Map(e.totals), days: [...e.days] }));
+}
+
+describe('the ledger of components incidents and maintenances name is a function of the events, not of their arrival order', () => {
+  it('every permutation gives the ledger of the created_at order: totals, days, first known, change points, evidence', () => {
+    fc.assert(
+      fc.property(withShuffle, ([events, shuffled]) => {
+        const inOrder = play(events);
+        const other = play(shuffled);
+        expect(encodeLedger(other.state.ledger)).toEqual(encodeLedger(inOrder.state.ledger));
+        // The open interval is the state's impact; the state is the same too.
+        for (const [id, entry] of entries(other)) expect(entry.impact).toBe(other.page().components.get(id)?.impact);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('every permutation of a short history, all of them', () => {
+    fc.assert(
+      fc.property(
+        historyArb.filter((events) => events.length <= 5),
+        (events) => {
+          const want = encodeLedger(play(events).state.ledger);
+          for (const order of permutations(events)) expect(encodeLedger(play(order).state.ledger)).toEqual(want);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a snapshot and restore in the middle of a permutation changes nothing', () => {
+    fc.assert(
+      fc.property(
+        withShuffle.chain(([events, shuffled]) => fc.tuple(fc.constant(events), fc.constant(shuffled), fc.nat({ max: events.length }))),
+        ([events, shuffled, cut]) => {
+          const want = encodeLedger(play(events).state.ledger);
+          const first = play(shuffled.slice(0, cut));
+          const decoded = decodeSnapshot(String(SNAPSHOT_FORMAT), encodeSnapshot(first.state));
+          if (decoded.kind !== 'state') throw new Error(decoded.kind);
+          const second = new Player();
+          replaceState(second.state, decoded.state);
+          const last = Math.max(...events.map((e) => e.createdAt ?? 0));
+          shuffled.slice(cut).forEach((event, i) => second.play(event, last + 1 + cut + i));
+          expect(encodeLedger(second.state.ledger)).toEqual(want);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('in any order, each component counted without gap or overlap, its days adding up to its totals', () => {
+    fc.assert(
+      fc.property(withShuffle, fc.integer({ min: 0, max: 5 * 86_400 }), ([, shuffled], after) => {
+        const player = play(shuffled);
+        const now = Math.max(...shuffled.map((e) => e.createdAt ?? 0)) + after;
+        for (const [, entry] of entries(player)) {
+          const seconds = [...secondsByImpact(entry, now).values()].reduce((a, b) => a + b, 0);
+          expect(toMs(seconds)).toBe(toMs(now) - entry.sinceMs);
+          expect([...entry.totals.values()].reduce((a, b) => a + b, 0)).toBe(entry.openMs - entry.sinceMs);
+          for (const ms of entry.totals.values()) expect(ms).toBeGreaterThan(0);
+          const days = daysOf(entry, 0, Math.floor(entry.sinceMs / DAY_MS), Math.floor(entry.openMs / DAY_MS), entry.openMs);
+          const bySlot = LEDGER_SLOTS.map((_, slot) => days.reduce((sum, day) => sum + (day.slots[slot] as number), 0));
+          const expected = LEDGER_SLOTS.map(() => 0);
+          for (const [impact, ms] of entry.totals) if (slotOf(impact) >= 0) expected[slotOf(impact)] = (expected[slotOf(impact)] as number) + ms;
+          expect(bySlot).toEqual(expected);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('an incident whose events arrive after a later update: its hold is booked from its start to its finish', () => {
+    const created = incident('incident_created', 1, T0 + 10, [affects(1, 'major_outage')], { startAt: T0 + 10 });
+    const finished = incident('incident_finished', 1, T0 + 40, [affects(1, 'major_outage')], { startAt: T0 + 10 });
+    const first = componentUpdate(1, 'degraded_performance', T0);
+    const fixed = componentUpdate(1, 'operational', T0 + 60);
+    for (const order of [
+      [first, created, finished, fixed],
+      [fixed, finished, created, first],
+      [first, fixed, created, finished],
+      [finished, first, fixed, created],
+    ]) {
+      const entry = ledgerOf(play(order).state.ledger, PAGE, uuid(1));
+      // degraded 0–10, major 10–40, then operational (the update before the incident was cleared by it) up to 60.
+      expect(entry).toMatchObject({ sinceMs: toMs(T0), openMs: toMs(T0 + 60), impact: 'operational' });
+      expect(new Map(entry?.totals)).toEqual(
+        new Map([
+          ['degraded_performance', 10_000],
+          ['major_outage', 30_000],
+          ['operational', 20_000],
+        ]),
+      );
+    }
+  });
+
+  it('a maintenance started late, and a stale update of a component it held: both where their times say', () => {
+    const window = { startAt: T0 + 100, endAt: T0 + 200 };
+    const created = maintenance('maintenance_created', 1, T0, [affects(1, null)], window);
+    const started = maintenance('maintenance_started', 1, T0 + 100, [affects(1, null)], window);
+    const finished = maintenance('maintenance_finished', 1, T0 + 200, [affects(1, null)], window);
+    const during = componentUpdate(1, 'partial_outage', T0 + 150);
+    const after = componentUpdate(1, 'operational', T0 + 300);
+    const want = encodeLedger(play([created, started, during, finished, after]).state.ledger);
+    expect(new Map(ledgerOf(play([created, started, during, finished, after]).state.ledger, PAGE, uuid(1))?.totals)).toEqual(
+      new Map([
+        ['operational', 100_000],
+        ['under_maintenance', 50_000],
+        ['partial_outage', 150_000],
+      ]),
+    );
+    expect(encodeLedger(play([after, finished, created, during, started]).state.ledger)).toEqual(want);
+    expect(encodeLedger(play([created, finished, after, during, started]).state.ledger)).toEqual(want);
+  });
+});
+
+describe('the evidence a component keeps, and its bounds', () => {
+  it(`keeps at most LEDGER_MAX_EVIDENCE (${LEDGER_MAX_EVIDENCE}) events; a late one within them is still booked where it falls`, () => {
+    // A component flapping under maintenances, 3 events an hour for 40 hours.
+    const events: StatusMateEvent[] = [];
+    for (let h = 0; h < 40; h += 1) {
+      const at = T0 + h * 3600;
+      const window = { startAt: at, endAt: at + 1800 };
+      events.push(maintenance('maintenance_started', h, at, [affects(1, null)], window));
+      events.push(maintenance('maintenance_finished', h, at + 1800, [affects(1, null)], window));
+      events.push(componentUpdate(1, h % 2 ? 'major_outage' : 'operational', at + 2700));
+    }
+    const inOrder = play(events);
+    const evidence = ledgerOf(inOrder.state.ledger, PAGE, uuid(1))?.evidence;
+    expect(evidence?.events.length).toBeLessThanOrEqual(LEDGER_MAX_EVIDENCE);
+    expect(evidence?.events.length).toBeGreaterThanOrEqual(LEDGER_KEEP_EVIDENCE);
+    // The last update delayed behind the next few events: the same bookings.
+    const late = [...events];
+    const [update] = late.splice(events.length - 7, 1);
+    late.push(update as StatusMateEvent);
+    expect(booked(play(late))).toEqual(booked(inOrder));
+    // One older than the evidence kept books as it arrives: the counts stay whole, the split may not.
+    const old = [...events];
+    const [first] = old.splice(2, 1);
+    old.push(first as StatusMateEvent);
+    const player = play(old);
+    const entry = ledgerOf(player.state.ledger, PAGE, uuid(1));
+    expect([...(entry?.totals.values() ?? [])].reduce((a, b) => a + b, 0)).toBe((entry?.openMs ?? 0) - (entry?.sinceMs ?? 0));
+    expect(entry?.impact).toBe(player.impact(1));
+  });
+
+  it('an event without a trusted created_at starts the evidence again from the state: later events are placed after it', () => {
+    const player = new Player();
+    player.play(componentUpdate(1, 'major_outage', T0), T0 + 1);
+    player.play(componentUpdate(1, 'operational', null), T0 + 100);
+    const evidence = ledgerOf(player.state.ledger, PAGE, uuid(1))?.evidence;
+    expect(evidence).toMatchObject({ fromAt: T0 + 100, events: [] });
+    expect(evidence?.base?.component).toMatchObject({ impact: 'operational' });
+    // An update with a created_at before it comes after it for the state (arrival orders an event without created_at), and
+    // for the ledger: booked at the open interval's start.
+    player.play(componentUpdate(1, 'partial_outage', T0 + 50), T0 + 101);
+    expect(player.impact(1)).toBe('partial_outage');
+    const entry = ledgerOf(player.state.ledger, PAGE, uuid(1));
+    expect(entry).toMatchObject({ impact: 'partial_outage', openMs: toMs(T0 + 100) });
+    expect(new Map(entry?.totals)).toEqual(new Map([['major_outage', 100_000]]));
+    expect(withoutEvidence(encodeLedger(player.state.ledger)).components[0]?.length).toBe(8);
+  });
+});
+
+const withoutEvidence = (encoded: EncodedLedger) => ({ ...encoded, components: encoded.components.map((c) => c.slice(0, 8)) });
+
+function permutations<T>(items: T[]): T[][] {
+  if (items.length <= 1) return [items];
+  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+}
