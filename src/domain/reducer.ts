@@ -1,6 +1,7 @@
 import { Draft } from './draft.js';
 import type { AffectedComponent, ComponentImpactUpdated, IncidentEvent, MaintenanceEvent, StatusMateEvent } from './event.js';
 import { cutLabel } from './labels.js';
+import { ledgerOf, toMs } from './ledger.js';
 import { trustedCreatedAt, type Stamp } from './order.js';
 import { forgetPastBounds, measureAfter, type SizeLimits } from './size.js';
 import {
@@ -138,6 +139,9 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   if (outcome === 'stale' && event.type === 'component_impact_updated' && at !== null) {
     const late = lateChange(state, event, at);
     if (late) patch.ledgerLate = [late];
+  } else if (outcome === 'applied' && event.type === 'component_impact_updated' && at !== null) {
+    const early = earlyChange(state, event, at);
+    if (early) patch.ledgerLate = [early];
   }
   const holdings = measureAfter(state, patch).holdings;
   if (holdings > state.size.holdings && holdings > limits.maxHoldings) {
@@ -187,6 +191,26 @@ function lateChange(state: State, event: ComponentImpactUpdated, at: number): No
   const page = state.pages.get(event.statusPage);
   const component = page?.components.get(event.uuid);
   if (!page || !component || component.cleared !== null || page.holders.has(event.uuid)) return null;
+  return { statusPage: event.statusPage, uuid: event.uuid, impact: event.impact, at };
+}
+
+/**
+ * What the first update of a component known to the ledger only as declared (or named by nothing
+ * that set its impact) tells it, when it is older than the ledger's open interval: the patch books
+ * its impact from the open interval's start (bookImpact never runs before it), and this change
+ * point books the time from its created_at, as bookLate does for a late update; before the
+ * declaration, it moves `sinceMs` back. So such an update booked after the declaration gives the
+ * same totals and days as one booked before it (which makes the component known first, and the
+ * declaration then changes nothing). Only for a component no update, incident or maintenance has
+ * set (no `direct`, nothing `cleared`, no holder): then it was in that impact from its time on.
+ */
+function earlyChange(state: State, event: ComponentImpactUpdated, at: number): NonNullable<Patch['ledgerLate']>[number] | null {
+  const entry = ledgerOf(state.ledger, event.statusPage, event.uuid);
+  if (!entry || toMs(at) >= entry.openMs) return null;
+  const page = state.pages.get(event.statusPage);
+  const component = page?.components.get(event.uuid);
+  if (component && (component.direct !== null || component.cleared !== null)) return null;
+  if (page?.holders.has(event.uuid)) return null;
   return { statusPage: event.statusPage, uuid: event.uuid, impact: event.impact, at };
 }
 

@@ -189,6 +189,16 @@ export type Patch = {
    * the component's change points (see bookLate). Times in seconds.
    */
   ledgerLate?: { statusPage: string; uuid: string; impact: string; at: number }[];
+  /**
+   * Components a `declare` entry names that the ledger does not know: booked as first known at
+   * `ledgerAt`, operational (see declareComponent). The state's records are unchanged.
+   */
+  ledgerDeclare?: EntityKey[];
+  /**
+   * Set when the patch withdraws records only a process holds (a reload of its status pages file:
+   * FoldLoop.reseed): the ledger is folded from the log, so the deletions leave it as it is.
+   */
+  keepLedger?: boolean;
   /** The first UTC day the ledger keeps: set by pruning (LEDGER_RETENTION_DAYS). */
   ledgerKeepFromDay?: number;
   /** Incidents and maintenances (`kind:uuid`) an operator forgot: gone from the availability report too. */
@@ -346,13 +356,13 @@ export function applyPatch(state: State, patch: Patch): void {
   }
   for (const key of patch.deleteComponents) {
     const page = state.pages.get(key.statusPage);
-    forgetLedgerComponent(state.ledger, key.statusPage, key.uuid);
+    if (!patch.keepLedger) forgetLedgerComponent(state.ledger, key.statusPage, key.uuid);
     if (!page?.components.delete(key.uuid)) continue;
     state.componentCount -= 1;
     page.holders.delete(key.uuid);
   }
   for (const statusPage of patch.deletePages) {
-    forgetLedgerPage(state.ledger, statusPage);
+    if (!patch.keepLedger) forgetLedgerPage(state.ledger, statusPage);
     const page = state.pages.get(statusPage);
     if (!page) continue;
     for (const record of [...page.incidents.values(), ...page.maintenances.values()]) account(state, record, undefined);
