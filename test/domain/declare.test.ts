@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  chunkDeclarations,
-  declarationPatch,
-  inventoryPatch,
-  undeclaredComponents,
-  type Declaration,
-  type DeclaredPage,
-} from '../../src/domain/inventory.js';
+import { chunkDeclarations, declarationPatch, inventoryPatch, undeclaredComponents, type Declaration, type DeclaredPage } from '../../src/domain/inventory.js';
 import { daysOf, DAY_MS, encodeLedger, ledgerOf, secondsByImpact, toMs } from '../../src/domain/ledger.js';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { applyPatch, emptyPatch } from '../../src/domain/state.js';
