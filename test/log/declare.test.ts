@@ -92,7 +92,7 @@ describe.each(stores)('declaring the status pages file on STORE=%s', (_kind, mak
     pagesFile(`${WITH_BLOG}      - uuid: ${blogSearch}\n        name: Blog search\n`, file);
     expect(await app.inventory.reload()).toMatchObject({ ok: true, statusPages: 2 });
     const declared = declarations(store);
-    expect(declared.map((fields) => JSON.parse(fields.d ?? ''))).toEqual([[['acme', [API, SEARCH]]], [['blog', [blogSearch]]]]);
+    expect(declared.map((fields) => JSON.parse(fields.d ?? '') as unknown)).toEqual([[['acme', [API, SEARCH]]], [['blog', [blogSearch]]]]);
     expect(ledgerOf(app.fold.state.ledger, 'blog', BLOG)).toMatchObject({ sinceMs: blogSince, impact: 'degraded_performance' });
     expect(ledgerOf(app.fold.state.ledger, 'blog', blogSearch)).toMatchObject({ sinceMs: toMs((await store.tip(store.origin)).time), impact: 'operational' });
     const ledger = JSON.stringify(encodeLedger(app.fold.state.ledger));
