@@ -11,8 +11,8 @@ import type { AlertmanagerReceiverOptions } from './webhook/alertmanager.js';
 import type { WebhookOptions } from './webhook/handler.js';
 
 /**
- * The fold loop's options (its store not yet opened, and closed by `close`), less the overlay,
- * which comes from the inventory; and what the HTTP apps need.
+ * The fold loop's options (its store not yet opened, and closed by `close`), less the overlay and
+ * the declared pages, which come from the inventory; and what the HTTP apps need.
  */
 export type AssembleOptions = Omit<FoldLoopOptions, 'overlay' | 'declared'> & {
   webhook: WebhookOptions;
