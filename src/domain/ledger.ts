@@ -374,6 +374,7 @@ export function maintenanceTouch(maintenance: MaintenanceRecord): LedgerTouch | 
 export function applyToLedger(ledger: Ledger, patch: Patch): void {
   const at = patch.ledgerAt;
   if (at !== undefined) {
+    for (const restart of patch.ledgerRestart ?? []) forgetLedgerComponent(ledger, restart.statusPage, restart.uuid);
     for (const c of patch.components) bookImpact(ledger, c.statusPage, c.uuid, c.impact, at);
     for (const late of patch.ledgerLate ?? []) bookLate(ledger, late.statusPage, late.uuid, late.impact, late.at);
     for (const declared of patch.ledgerDeclare ?? []) declareComponent(ledger, declared.statusPage, declared.uuid, at);

@@ -1,5 +1,6 @@
 import { Draft } from './draft.js';
 import type { AffectedComponent, ComponentImpactUpdated, IncidentEvent, MaintenanceEvent, StatusMateEvent } from './event.js';
+import { OPERATIONAL } from './impact.js';
 import { cutLabel } from './labels.js';
 import { ledgerOf, toMs } from './ledger.js';
 import { trustedCreatedAt, type Stamp } from './order.js';
@@ -139,9 +140,8 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   if (outcome === 'stale' && event.type === 'component_impact_updated' && at !== null) {
     const late = lateChange(state, event, at);
     if (late) patch.ledgerLate = [late];
-  } else if (outcome === 'applied' && event.type === 'component_impact_updated' && at !== null) {
-    const early = earlyChange(state, event, at);
-    if (early) patch.ledgerLate = [early];
+  } else if (outcome === 'applied' && event.type === 'component_impact_updated' && at !== null && restartsLedger(state, event, at)) {
+    patch.ledgerRestart = [{ statusPage: event.statusPage, uuid: event.uuid }];
   }
   const holdings = measureAfter(state, patch).holdings;
   if (holdings > state.size.holdings && holdings > limits.maxHoldings) {
@@ -195,23 +195,21 @@ function lateChange(state: State, event: ComponentImpactUpdated, at: number): No
 }
 
 /**
- * What the first update of a component known to the ledger only as declared (or named by nothing
- * that set its impact) tells it, when it is older than the ledger's open interval: the patch books
- * its impact from the open interval's start (bookImpact never runs before it), and this change
- * point books the time from its created_at, as bookLate does for a late update; before the
- * declaration, it moves `sinceMs` back. So such an update booked after the declaration gives the
- * same totals and days as one booked before it (which makes the component known first, and the
- * declaration then changes nothing). Only for a component no update, incident or maintenance has
- * set (no `direct`, nothing `cleared`, no holder): then it was in that impact from its time on.
+ * Whether the first update of a component, older than its ledger's start, restarts the ledger
+ * there (issue 20): when the ledger holds only an assumption, its first point (operational, from a
+ * declaration of the status pages file, or a scheduled maintenance naming it) and nothing booked
+ * since, and nothing else set the component (no `direct`, nothing `cleared`, no holder). Then the
+ * update is booked as if it had arrived first, which the assumption would not have changed: the
+ * component is known from the update's created_at, in its impact, and the updates after it (a
+ * backlog delivered late, a replay) book from their times, not from the assumption's.
  */
-function earlyChange(state: State, event: ComponentImpactUpdated, at: number): NonNullable<Patch['ledgerLate']>[number] | null {
+function restartsLedger(state: State, event: ComponentImpactUpdated, at: number): boolean {
   const entry = ledgerOf(state.ledger, event.statusPage, event.uuid);
-  if (!entry || toMs(at) >= entry.openMs) return null;
+  if (!entry || toMs(at) >= entry.sinceMs || entry.changes.ms.length !== 1 || entry.totals.size !== 0 || entry.impact !== OPERATIONAL) return false;
   const page = state.pages.get(event.statusPage);
   const component = page?.components.get(event.uuid);
-  if (component && (component.direct !== null || component.cleared !== null)) return null;
-  if (page?.holders.has(event.uuid)) return null;
-  return { statusPage: event.statusPage, uuid: event.uuid, impact: event.impact, at };
+  if (component && (component.direct !== null || component.cleared !== null)) return false;
+  return !page?.holders.has(event.uuid);
 }
 
 function componentImpactUpdated(draft: Draft, event: ComponentImpactUpdated): 'applied' | 'stale' {

@@ -195,6 +195,12 @@ export type Patch = {
    */
   ledgerDeclare?: EntityKey[];
   /**
+   * Components whose ledger holds only an assumption (a declaration) that this patch's first
+   * update of them, older than it, replaces: their ledger starts again at `ledgerAt` (see
+   * restartsLedger in reducer.ts).
+   */
+  ledgerRestart?: EntityKey[];
+  /**
    * Set when the patch withdraws records only a process holds (a reload of its status pages file:
    * FoldLoop.reseed): the ledger is folded from the log, so the deletions leave it as it is.
    */

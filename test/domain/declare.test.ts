@@ -132,6 +132,19 @@ describe('declaring components in the log', () => {
     expect(readings(declaredFirst, 1, now)).toMatchObject({ sinceMs: toMs(createdAt), seconds: { partial_outage: 4 * 3600 } });
   });
 
+  it('books a backlog of updates older than the declaration, arriving after it, from their own times, as without it', () => {
+    const times = [T0 - 86_400 * 20, T0 - 86_400 * 10 + 300, T0 - 86_400 * 10 + 2_820, T0 - 3600];
+    const impacts = ['operational', 'major_outage', 'operational', 'degraded_performance'];
+    const replay = (player: Player) => times.forEach((at, i) => player.play(componentUpdate(1, impacts[i] as string, at), T0 + 10 + i));
+    const declaredFirst = new Player();
+    declare(declaredFirst, all([1]), T0);
+    replay(declaredFirst);
+    const never = new Player();
+    replay(never);
+    expect(encodeLedger(declaredFirst.state.ledger)).toEqual(encodeLedger(never.state.ledger));
+    expect(readings(declaredFirst, 1, T0 + 60).seconds).toMatchObject({ major_outage: 2_520, degraded_performance: 3_660 });
+  });
+
   it('keeps a declared component counted without gap or overlap when older updates arrive late (bookLate)', () => {
     const player = new Player();
     declare(player, all([1]), T0);
