@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { declarationPatch, inventoryPatch, undeclaredComponents } from '../../src/domain/inventory.js';
-import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
+import { inventoryPatch } from '../../src/domain/inventory.js';
 import { applyPatch } from '../../src/domain/state.js';
 import { DomainMetrics } from '../../src/metrics/domain.js';
 import { componentUpdate, Player, T0, uuid } from '../support/events.js';
@@ -31,24 +30,17 @@ describe('statusmate_component_impact_seconds_total', () => {
     expect(metrics.impactSeconds(T0 + 700, 'openmetrics').toString()).toContain('# TYPE statusmate_component_impact_seconds counter');
   });
 
-  it('has series for a declared component from its declaration in the log, before any webhook; the overlay alone makes none', () => {
+  it('has no series for a component only the overlay holds, until its declaration is folded (see impact-seconds-declared.test.ts)', () => {
     const p = new Player();
-    const declared = [{ id: 'page-a', uuid: null, name: null, components: [{ uuid: uuid(9), name: 'Declared' }] }];
-    applyPatch(p.state, inventoryPatch(p.state, declared, T0));
-    // The memory-only record alone: this process's assumption, which replicas would not share.
+    applyPatch(p.state, inventoryPatch(p.state, [{ id: 'page-a', uuid: null, name: null, components: [{ uuid: uuid(9), name: 'Declared' }] }], T0));
     expect(series(new DomainMetrics(p.state).impactSeconds(T0 + 100).toString())).toEqual([]);
-    // Its declaration folded from the log at T0 + 10: operational from then on.
-    applyPatch(p.state, declarationPatch(p.state, undeclaredComponents(p.state, declared), T0 + 10, DEFAULT_LIMITS).patch);
-    const line = (impact: string, seconds: number) =>
-      `statusmate_component_impact_seconds_total{status_page="page-a",component_uuid="${uuid(9)}",component="Declared",impact="${impact}"} ${seconds}`;
-    let lines = series(new DomainMetrics(p.state).impactSeconds(T0 + 100).toString());
+    // Its first webhook starts it, at the event's time.
+    p.play(componentUpdate(9, 'operational', T0 + 50), T0 + 51);
+    const lines = series(new DomainMetrics(p.state).impactSeconds(T0 + 100).toString());
     expect(lines).toHaveLength(5);
-    expect(lines).toContain(line('operational', 90));
+    expect(lines).toContain(
+      `statusmate_component_impact_seconds_total{status_page="page-a",component_uuid="${uuid(9)}",component="Component 9",impact="operational"} 50`,
+    );
     expect(lines.filter((text) => text.endsWith(' 0'))).toHaveLength(4);
-    // A webhook later decides, from its time.
-    p.play(componentUpdate(9, 'major_outage', T0 + 50), T0 + 51);
-    lines = series(new DomainMetrics(p.state).impactSeconds(T0 + 100).toString());
-    expect(lines).toContain(line('operational', 40).replace('component="Declared"', 'component="Component 9"'));
-    expect(lines).toContain(line('major_outage', 50).replace('component="Declared"', 'component="Component 9"'));
   });
 });
