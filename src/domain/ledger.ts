@@ -222,18 +222,6 @@ export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, imp
 }
 
 /**
- * Books a component a declaration names (a `declare` log entry, src/domain/inventory.ts) as first
- * known at `atSeconds`, operational: what the status pages file assumes until a webhook says
- * otherwise. A component the ledger knows (from an event, or an earlier declaration) is left as it
- * is, so declarations are idempotent and the first wins. True when it was booked.
- */
-export function declareComponent(ledger: Ledger, statusPage: string, uuid: string, atSeconds: number): boolean {
-  if (ledgerOf(ledger, statusPage, uuid)) return false;
-  bookImpact(ledger, statusPage, uuid, OPERATIONAL, atSeconds);
-  return true;
-}
-
-/**
  * Books a change point that arrived after later ones (a component_impact_updated the reducer
  * found stale: `ledgerLate`): the span from its time to the next change point, booked in the
  * impact before it, is re-booked in `impact`; before the component was first known, the time up
@@ -372,12 +360,11 @@ export function maintenanceTouch(maintenance: MaintenanceRecord): LedgerTouch | 
  * and started maintenances recorded; an operator's forget of one removes it; pruning forgets days.
  */
 export function applyToLedger(ledger: Ledger, patch: Patch): void {
+  applyDeclarations(ledger, patch);
   const at = patch.ledgerAt;
   if (at !== undefined) {
-    for (const restart of patch.ledgerRestart ?? []) forgetLedgerComponent(ledger, restart.statusPage, restart.uuid);
     for (const c of patch.components) bookImpact(ledger, c.statusPage, c.uuid, c.impact, at);
     for (const late of patch.ledgerLate ?? []) bookLate(ledger, late.statusPage, late.uuid, late.impact, late.at);
-    for (const declared of patch.ledgerDeclare ?? []) declareComponent(ledger, declared.statusPage, declared.uuid, at);
     for (const i of patch.incidents) {
       const touch = incidentTouch(i);
       if (touch) bookTouch(ledger, i.statusPage, touch);
@@ -439,6 +426,31 @@ export function keepFromDayWithin(ledger: Ledger, maxRows: number, relief: numbe
     keep = day + 1;
   }
   return Math.max(keep, ledger.keptFromDay);
+}
+
+/**
+ * Books a component a declaration names (a `declare` log entry, src/domain/inventory.ts) as first
+ * known at `atSeconds`, operational: what the status pages file assumes until a webhook says
+ * otherwise. A component the ledger knows (from an event, or an earlier declaration) is left as it
+ * is, so declarations are idempotent and the first wins. True when it was booked.
+ */
+export function declareComponent(ledger: Ledger, statusPage: string, uuid: string, atSeconds: number): boolean {
+  if (ledgerOf(ledger, statusPage, uuid)) return false;
+  bookImpact(ledger, statusPage, uuid, OPERATIONAL, atSeconds);
+  return true;
+}
+
+/**
+ * What a patch changes in the ledger about declarations (applyToLedger calls it first): the
+ * components a `declare` entry names are booked (declareComponent), and those whose ledger held
+ * only an assumption that an older first update replaces start again (`ledgerRestart`: the
+ * patch's own booking then starts them at its time).
+ */
+export function applyDeclarations(ledger: Ledger, patch: Patch): void {
+  const at = patch.ledgerAt;
+  if (at === undefined) return;
+  for (const restart of patch.ledgerRestart ?? []) forgetLedgerComponent(ledger, restart.statusPage, restart.uuid);
+  for (const declared of patch.ledgerDeclare ?? []) declareComponent(ledger, declared.statusPage, declared.uuid, at);
 }
 
 export function forgetLedgerComponent(ledger: Ledger, statusPage: string, uuid: string): void {

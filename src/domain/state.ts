@@ -189,6 +189,10 @@ export type Patch = {
    * the component's change points (see bookLate). Times in seconds.
    */
   ledgerLate?: { statusPage: string; uuid: string; impact: string; at: number }[];
+  /** The first UTC day the ledger keeps: set by pruning (LEDGER_RETENTION_DAYS). */
+  ledgerKeepFromDay?: number;
+  /** Incidents and maintenances (`kind:uuid`) an operator forgot: gone from the availability report too. */
+  ledgerForgetTouches?: { statusPage: string; key: string }[];
   /**
    * Components a `declare` entry names that the ledger does not know: booked as first known at
    * `ledgerAt`, operational (see declareComponent). The state's records are unchanged.
@@ -205,10 +209,6 @@ export type Patch = {
    * FoldLoop.reseed): the ledger is folded from the log, so the deletions leave it as it is.
    */
   keepLedger?: boolean;
-  /** The first UTC day the ledger keeps: set by pruning (LEDGER_RETENTION_DAYS). */
-  ledgerKeepFromDay?: number;
-  /** Incidents and maintenances (`kind:uuid`) an operator forgot: gone from the availability report too. */
-  ledgerForgetTouches?: { statusPage: string; key: string }[];
 };
 
 export function emptyPatch(): Patch {
