@@ -11,10 +11,10 @@ import type { AlertmanagerReceiverOptions } from './webhook/alertmanager.js';
 import type { WebhookOptions } from './webhook/handler.js';
 
 /**
- * The fold loop's options (its store not yet opened, and closed by `close`), less the overlay,
- * which comes from the inventory; and what the HTTP apps need.
+ * The fold loop's options (its store not yet opened, and closed by `close`), less the overlay and
+ * the declared pages, which come from the inventory; and what the HTTP apps need.
  */
-export type AssembleOptions = Omit<FoldLoopOptions, 'overlay'> & {
+export type AssembleOptions = Omit<FoldLoopOptions, 'overlay' | 'declared'> & {
   webhook: WebhookOptions;
   separateMetrics: boolean;
   build: BuildInfo;
@@ -46,7 +46,7 @@ export type Assembled = {
  */
 export async function assemble(options: AssembleOptions): Promise<Assembled> {
   const { logger, inventory } = options;
-  const fold = new FoldLoop({ ...options, overlay: inventory.overlay });
+  const fold = new FoldLoop({ ...options, overlay: inventory.overlay, declared: () => inventory.current().pages });
   await fold.start();
   inventory.attach((overlay) => fold.reseed(overlay));
   const telemetry = new Telemetry(fold, options.build, () => fold.stats());

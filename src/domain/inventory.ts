@@ -1,7 +1,8 @@
 import type { AlertMatcher } from './alert-matchers.js';
 import type { PagePolicy } from './availability.js';
 import { OPERATIONAL } from './impact.js';
-import { emptyPageStats, emptyPatch, type ComponentRecord, type Page, type Patch, type State } from './state.js';
+import { ledgerOf } from './ledger.js';
+import { emptyPageStats, emptyPatch, type ComponentRecord, type EntityKey, type Page, type Patch, type State } from './state.js';
 
 // Status pages and components declared in STATUS_PAGES_FILE, and what they add to the state:
 // records that live in memory only, so the exporter knows a page and its components before the
@@ -74,3 +75,92 @@ export function isAssumed(component: ComponentRecord, page: Page): boolean {
  * declared pages of its own status pages file (see inventoryPatch).
  */
 export type Overlay = (state: State) => Patch;
+
+// ---- declarations (issue 20) ----------------------------------------------------------------
+//
+// The records above are memory-only, but the availability ledger is folded from the log: so that
+// a declared component counts as operational from its declaration, the same on every replica and
+// across restarts, a process appends what its file declares to the log (a `declare` entry, see
+// src/log/entry.ts), once its fold has caught up, listing only what its folded ledger does not
+// know yet. The fold books each named component the ledger does not know as first known at the
+// entry's log time, operational (declareComponent); one it knows is untouched, so replicas that
+// each append one converge, the first declaration's time winning, and a restart with the same
+// file appends nothing.
+
+/** What a `declare` entry names: per status page (its label), component uuids. */
+export type Declaration = { statusPage: string; uuids: string[] };
+
+/** The declared components `state`'s folded ledger does not know yet, per page, in the file's order. */
+export function undeclaredComponents(state: State, pages: readonly DeclaredPage[]): Declaration[] {
+  const out: Declaration[] = [];
+  for (const page of pages) {
+    const uuids = page.components.filter((component) => !ledgerOf(state.ledger, page.id, component.uuid)).map((component) => component.uuid);
+    if (uuids.length > 0) out.push({ statusPage: page.id, uuids });
+  }
+  return out;
+}
+
+/** Declarations cut into pieces of at most `max` uuids each (pages split across pieces as needed). */
+export function chunkDeclarations(declarations: readonly Declaration[], max: number): Declaration[][] {
+  const chunks: Declaration[][] = [];
+  let chunk: Declaration[] = [];
+  let size = 0;
+  for (const { statusPage, uuids } of declarations) {
+    for (let from = 0; from < uuids.length;) {
+      const take = Math.min(max - size, uuids.length - from);
+      chunk.push({ statusPage, uuids: uuids.slice(from, from + take) });
+      size += take;
+      from += take;
+      if (size === max) {
+        chunks.push(chunk);
+        chunk = [];
+        size = 0;
+      }
+    }
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+/** The fold of a `declare` entry: how many components it books, and the patch that books them. */
+export type DeclareDecision = { declared: number; patch: Patch };
+
+/**
+ * What a `declare` entry folded at log time `at` changes: the components its ledger does not know,
+ * booked as first known at `at` (the patch's ledgerDeclare); nothing else. Bounded like the state,
+ * on folded data alone (the same on every replica): the ledger takes no component past
+ * `maxComponents` and no page past `maxStatusPages` (the appender's limits).
+ */
+export function declarationPatch(
+  state: State,
+  declarations: readonly Declaration[],
+  at: number,
+  limits: { maxComponents: number; maxStatusPages: number },
+): DeclareDecision {
+  const { ledger } = state;
+  let components = 0;
+  for (const page of ledger.pages.values()) components += page.size;
+  const pages = new Set(ledger.pages.keys());
+  const books: EntityKey[] = [];
+  const seen = new Set<string>();
+  for (const { statusPage, uuids } of declarations) {
+    for (const uuid of uuids) {
+      const key = `${statusPage}\0${uuid}`;
+      if (seen.has(key) || ledgerOf(ledger, statusPage, uuid)) continue;
+      if (components >= limits.maxComponents) break;
+      if (!pages.has(statusPage)) {
+        if (pages.size >= limits.maxStatusPages) break;
+        pages.add(statusPage);
+      }
+      seen.add(key);
+      books.push({ statusPage, uuid });
+      components += 1;
+    }
+  }
+  const patch = emptyPatch();
+  if (books.length > 0) {
+    patch.ledgerAt = at;
+    patch.ledgerDeclare = books;
+  }
+  return { declared: books.length, patch };
+}

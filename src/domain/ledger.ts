@@ -458,6 +458,7 @@ export function maintenanceTouch(maintenance: MaintenanceRecord): LedgerTouch | 
  * and started maintenances recorded; an operator's forget of one removes it; pruning forgets days.
  */
 export function applyToLedger(ledger: Ledger, patch: Patch): void {
+  applyDeclarations(ledger, patch);
   const at = patch.ledgerAt;
   if (at !== undefined) {
     // A component first known here has no evidence before this event (ledger-evidence.ts adds it).
@@ -523,6 +524,31 @@ export function keepFromDayWithin(ledger: Ledger, maxRows: number, relief: numbe
     keep = day + 1;
   }
   return Math.max(keep, ledger.keptFromDay);
+}
+
+/**
+ * Books a component a declaration names (a `declare` log entry, src/domain/inventory.ts) as first
+ * known at `atSeconds`, operational: what the status pages file assumes until a webhook says
+ * otherwise. A component the ledger knows (from an event, or an earlier declaration) is left as it
+ * is, so declarations are idempotent and the first wins. True when it was booked.
+ */
+export function declareComponent(ledger: Ledger, statusPage: string, uuid: string, atSeconds: number): boolean {
+  if (ledgerOf(ledger, statusPage, uuid)) return false;
+  bookImpact(ledger, statusPage, uuid, OPERATIONAL, atSeconds);
+  return true;
+}
+
+/**
+ * What a patch changes in the ledger about declarations (applyToLedger calls it first): the
+ * components a `declare` entry names are booked (declareComponent), and those whose ledger held
+ * only an assumption that an older first update replaces start again (`ledgerRestart`: the
+ * patch's own booking then starts them at its time).
+ */
+export function applyDeclarations(ledger: Ledger, patch: Patch): void {
+  const at = patch.ledgerAt;
+  if (at === undefined) return;
+  for (const restart of patch.ledgerRestart ?? []) forgetLedgerComponent(ledger, restart.statusPage, restart.uuid);
+  for (const declared of patch.ledgerDeclare ?? []) declareComponent(ledger, declared.statusPage, declared.uuid, at);
 }
 
 export function forgetLedgerComponent(ledger: Ledger, statusPage: string, uuid: string): void {

@@ -1,6 +1,8 @@
 import { Draft } from './draft.js';
 import type { AffectedComponent, ComponentImpactUpdated, IncidentEvent, MaintenanceEvent, StatusMateEvent } from './event.js';
+import { OPERATIONAL } from './impact.js';
 import { cutLabel } from './labels.js';
+import { ledgerOf, toMs } from './ledger.js';
 import { trustedCreatedAt, type Stamp } from './order.js';
 import { forgetPastBounds, measureAfter, type SizeLimits } from './size.js';
 import {
@@ -142,6 +144,16 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
     return refusedWhole(notices, 'holdings', event.statusPage, event.uuid, limits.maxHoldings);
   }
   forgetPastBounds(state, patch, limits);
+  // A declared component's first update, older than its declaration, restarts its ledger (when the patch books it).
+  if (
+    outcome === 'applied' &&
+    event.type === 'component_impact_updated' &&
+    at !== null &&
+    patch.components.some((c) => c.uuid === event.uuid) &&
+    restartsLedger(state, event, at)
+  ) {
+    patch.ledgerRestart = [{ statusPage: event.statusPage, uuid: event.uuid }];
+  }
 
   const { unknownImpacts, refused } = draft.notices();
   for (const { componentUuid, impact } of unknownImpacts) {
@@ -410,4 +422,22 @@ function endAll(draft: Draft, components: ComponentImpact[], sent: AffectedCompo
 
 function namesOf(components: AffectedComponent[]): Map<string, string | null> {
   return new Map(components.map((component) => [component.uuid, component.name]));
+}
+
+/**
+ * Whether the first update of a component, older than its ledger's start, restarts the ledger
+ * there (issue 20): when the ledger holds only an assumption, its first point (operational, from a
+ * declaration of the status pages file, or a scheduled maintenance naming it) and nothing booked
+ * since, and nothing else set the component (no `direct`, nothing `cleared`, no holder). Then the
+ * update is booked as if it had arrived first, which the assumption would not have changed: the
+ * component is known from the update's created_at, in its impact, and the updates after it (a
+ * backlog delivered late, a replay) book from their times, not from the assumption's.
+ */
+function restartsLedger(state: State, event: ComponentImpactUpdated, at: number): boolean {
+  const entry = ledgerOf(state.ledger, event.statusPage, event.uuid);
+  if (!entry || toMs(at) >= entry.sinceMs || entry.changes.ms.length !== 1 || entry.totals.size !== 0 || entry.impact !== OPERATIONAL) return false;
+  const page = state.pages.get(event.statusPage);
+  const component = page?.components.get(event.uuid);
+  if (component && (component.direct !== null || component.cleared !== null)) return false;
+  return !page?.holders.has(event.uuid);
 }

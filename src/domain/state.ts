@@ -200,6 +200,22 @@ export type Patch = {
   ledgerKeepFromDay?: number;
   /** Incidents and maintenances (`kind:uuid`) an operator forgot: gone from the availability report too. */
   ledgerForgetTouches?: { statusPage: string; key: string }[];
+  /**
+   * Components a `declare` entry names that the ledger does not know: booked as first known at
+   * `ledgerAt`, operational (see declareComponent). The state's records are unchanged.
+   */
+  ledgerDeclare?: EntityKey[];
+  /**
+   * Components whose ledger holds only an assumption (a declaration) that this patch's first
+   * update of them, older than it, replaces: their ledger starts again at `ledgerAt` (see
+   * restartsLedger in reducer.ts).
+   */
+  ledgerRestart?: EntityKey[];
+  /**
+   * Set when the patch withdraws records only a process holds (a reload of its status pages file:
+   * FoldLoop.reseed): the ledger is folded from the log, so the deletions leave it as it is.
+   */
+  keepLedger?: boolean;
 };
 
 export function emptyPatch(): Patch {
@@ -357,14 +373,14 @@ export function applyPatch(state: State, patch: Patch): void {
   }
   for (const key of patch.deleteComponents) {
     const page = state.pages.get(key.statusPage);
-    forgetLedgerComponent(state.ledger, key.statusPage, key.uuid);
+    if (!patch.keepLedger) forgetLedgerComponent(state.ledger, key.statusPage, key.uuid);
     if (!page?.components.delete(key.uuid)) continue;
     state.componentCount -= 1;
     state.membership += 1;
     page.holders.delete(key.uuid);
   }
   for (const statusPage of patch.deletePages) {
-    forgetLedgerPage(state.ledger, statusPage);
+    if (!patch.keepLedger) forgetLedgerPage(state.ledger, statusPage);
     const page = state.pages.get(statusPage);
     if (!page) continue;
     for (const record of [...page.incidents.values(), ...page.maintenances.values()]) account(state, record, undefined);

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { MAX_COMPONENTS_PER_ALERT, type StoredAlert } from '../domain/alerts.js';
 import type { AffectedComponent, StatusMateEvent } from '../domain/event.js';
 import type { ForgetTarget } from '../domain/forget.js';
+import type { Declaration } from '../domain/inventory.js';
+import { MAX_LABEL_LENGTH } from '../domain/labels.js';
 import type { Limits } from '../domain/reducer.js';
 import type { EntryFields } from '../store/store.js';
 
@@ -24,14 +26,27 @@ import type { EntryFields } from '../store/store.js';
 // refuses at the first alerts entry. Each alert carries the components the appender's
 // `alert_matchers` chose (see src/domain/alerts.ts for why the appender decides).
 
+//
+// Format 4 adds a fourth kind, a declaration (`k: "declare"`): the components a process's status
+// pages file declares that its folded ledger did not know, per page (uuids only: the ledger keeps
+// no names, and a name is the file's, per process). Written only for them, for the same reason.
+// The fold books each as operational from the entry's log time (see src/domain/inventory.ts).
+
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 3;
+export const ENTRY_FORMAT = 4;
 /** The format of an event entry. */
 export const EVENT_ENTRY_FORMAT = 1;
 /** The format of a forget entry. */
 export const FORGET_ENTRY_FORMAT = 2;
 /** The format of an alerts entry. */
 export const ALERTS_ENTRY_FORMAT = 3;
+/** The format of a declare entry. */
+export const DECLARE_ENTRY_FORMAT = 4;
+/**
+ * Component uuids one declare entry names at most: a file declaring more (up to MAX_COMPONENTS)
+ * is declared in several entries, each under about 50 KB.
+ */
+export const MAX_DECLARED_PER_ENTRY = 1000;
 
 const nullableNumber = z.number().nullable();
 const nullableString = z.string().nullable();
@@ -105,6 +120,22 @@ const storedAlertSchema = z
   .transform(([fingerprint, status, startsAt, endsAt, components]): StoredAlert => ({ fingerprint, status, startsAt, endsAt, components }));
 const storedAlertsSchema = z.array(storedAlertSchema);
 
+/** A declaration as the fold reads it. */
+export type DeclareEntry = {
+  origin: string;
+  declarations: Declaration[];
+  limits: Partial<Limits> & Record<string, number>;
+  retentionSeconds: number;
+};
+
+// Bounded like the file that declared them: a label of at most 200 characters, a uuid.
+const declarationsSchema = z
+  .array(z.tuple([z.string().min(1).max(MAX_LABEL_LENGTH), z.array(z.string().min(1).max(64)).min(1)]))
+  .refine((pages) => pages.reduce((sum, [, uuids]) => sum + uuids.length, 0) <= MAX_DECLARED_PER_ENTRY, {
+    error: `more than ${MAX_DECLARED_PER_ENTRY} components`,
+  })
+  .transform((pages): Declaration[] => pages.map(([statusPage, uuids]) => ({ statusPage, uuids })));
+
 /** A process's limits change only with its configuration: serialised once, not per event. */
 const limitsText = new WeakMap<Limits, string>();
 function limitsJson(limits: Limits): string {
@@ -132,6 +163,12 @@ export function encodeAlerts(origin: string, alerts: readonly StoredAlert[], lim
   return { v: String(ALERTS_ENTRY_FORMAT), k: 'alerts', o: origin, a: JSON.stringify(tuples), l: JSON.stringify(limits), r: String(retentionSeconds) };
 }
 
+/** The fields of a new declare entry: per page, [label, uuids] (at most MAX_DECLARED_PER_ENTRY uuids: the caller cuts). */
+export function encodeDeclare(origin: string, declarations: readonly Declaration[], limits: Limits, retentionSeconds: number): EntryFields {
+  const pages = declarations.map(({ statusPage, uuids }) => [statusPage, uuids]);
+  return { v: String(DECLARE_ENTRY_FORMAT), k: 'declare', o: origin, d: JSON.stringify(pages), l: limitsJson(limits), r: String(retentionSeconds) };
+}
+
 /** What an entry costs to keep, in bytes (roughly: its fields' text). */
 export function entryBytes(fields: EntryFields): number {
   let bytes = 0;
@@ -143,6 +180,7 @@ export type ParsedEntry =
   | { kind: 'entry'; entry: LogEntry }
   | { kind: 'forget'; entry: ForgetEntry }
   | { kind: 'alerts'; entry: AlertsEntry }
+  | { kind: 'declare'; entry: DeclareEntry }
   | { kind: 'newer'; format: string }
   | { kind: 'invalid'; problem: string };
 
@@ -158,7 +196,12 @@ export function parseJson(text: string | undefined): unknown {
 /** Reads one entry: a known format, a newer one (refuse), or garbage of a known format (skip). */
 export function decodeEntry(fields: EntryFields): ParsedEntry {
   const format = fields.v ?? '';
-  if (format !== String(EVENT_ENTRY_FORMAT) && format !== String(FORGET_ENTRY_FORMAT) && format !== String(ALERTS_ENTRY_FORMAT)) {
+  if (
+    format !== String(EVENT_ENTRY_FORMAT) &&
+    format !== String(FORGET_ENTRY_FORMAT) &&
+    format !== String(ALERTS_ENTRY_FORMAT) &&
+    format !== String(DECLARE_ENTRY_FORMAT)
+  ) {
     return /^\d+$/.test(format) && Number(format) > ENTRY_FORMAT
       ? { kind: 'newer', format }
       : { kind: 'invalid', problem: `unknown entry format ${JSON.stringify(format.slice(0, 20))}` };
@@ -167,6 +210,12 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
   if (!limits.success) return { kind: 'invalid', problem: 'limits: invalid' };
   const retention = Number(fields.r);
   if (!Number.isFinite(retention) || retention <= 0) return { kind: 'invalid', problem: 'retention: invalid' };
+  if (format === String(DECLARE_ENTRY_FORMAT)) {
+    if (fields.k !== 'declare') return { kind: 'invalid', problem: `unknown entry kind ${JSON.stringify((fields.k ?? '').slice(0, 20))}` };
+    const declarations = declarationsSchema.safeParse(parseJson(fields.d));
+    if (!declarations.success) return { kind: 'invalid', problem: `declare: ${declarations.error.issues[0]?.message ?? 'invalid'}` };
+    return { kind: 'declare', entry: { origin: fields.o ?? '', declarations: declarations.data, limits: limits.data, retentionSeconds: retention } };
+  }
   if (format === String(ALERTS_ENTRY_FORMAT)) {
     if (fields.k !== 'alerts') return { kind: 'invalid', problem: `unknown entry kind ${JSON.stringify((fields.k ?? '').slice(0, 20))}` };
     const alerts = storedAlertsSchema.safeParse(parseJson(fields.a));

@@ -14,7 +14,7 @@ import {
 import type { StatusMateEvent } from '../domain/event.js';
 import { OPERATIONAL } from '../domain/impact.js';
 import { forget, type ForgetDecision, type ForgetTarget } from '../domain/forget.js';
-import type { Overlay } from '../domain/inventory.js';
+import { chunkDeclarations, declarationPatch, undeclaredComponents, type DeclaredPage, type DeclareDecision, type Overlay } from '../domain/inventory.js';
 import { prune } from '../domain/prune.js';
 import { reduce, type Decision, type Limits } from '../domain/reducer.js';
 import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState } from '../domain/state.js';
@@ -25,11 +25,14 @@ import { LogBehind, LogLost, StoreError, type EntryFields, type LogStore, type P
 import {
   decodeEntry,
   encodeAlerts,
+  encodeDeclare,
   encodeEntry,
   encodeForget,
   entryBytes,
   EVENT_ENTRY_FORMAT,
+  MAX_DECLARED_PER_ENTRY,
   type AlertsEntry,
+  type DeclareEntry,
   type ForgetEntry,
   type LogEntry,
   type ParsedEntry,
@@ -72,6 +75,11 @@ export type FoldLoopOptions = {
   logger: Logger;
   /** Memory-only records on top of the folded state: the declared status pages (see inventoryPatch). */
   overlay?: Overlay;
+  /**
+   * The status pages declared now (the file in force, read again after each reload): what the
+   * loop declares in the log, so that the ledger knows them (see declare()).
+   */
+  declared?: () => readonly DeclaredPage[];
   /** How long an event may take from arrival to answer before it is answered 503. */
   answerTimeoutMs?: number;
   snapshots?: Partial<SnapshotPolicy>;
@@ -93,13 +101,16 @@ export type FoldStats = {
   reconnects: number;
 };
 
+/** What the fold of an appended entry answers with. */
+type Answer = Decision | ForgetDecision | AlertsDecision | DeclareDecision;
+
 type Waiter = {
   /** An event entry as this process encoded it: its fold needs no decoding (see fold). */
   entry: LogEntry | undefined;
-  decision: Decision | ForgetDecision | AlertsDecision | undefined;
+  decision: Answer | undefined;
   /** Set once the store said the entry is durable. */
   durable: boolean;
-  resolve: (decision: Decision | ForgetDecision | AlertsDecision) => void;
+  resolve: (decision: Answer) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 };
@@ -173,6 +184,11 @@ export class FoldLoop implements EventSink, StoreHealth {
    * about one replaces the object, and the replacement is folded state like any other.
    */
   private overlaid = new WeakSet<object>();
+  /** Whether the ledger may lack declared components: checked (and declared) once the fold has caught up. */
+  private declareWanted = true;
+  /** The declaration in flight, if any: it never rejects. */
+  private declaring: Promise<void> | undefined;
+  private lastDeclareError: string | undefined;
 
   constructor(private readonly options: FoldLoopOptions) {
     this.store = options.store;
@@ -201,6 +217,9 @@ export class FoldLoop implements EventSink, StoreHealth {
     // The entries after the snapshot are folded before the servers listen, as a start that loaded
     // the state would have it: the first scrape already shows everything acknowledged.
     while (this.synced && !this.isRefused() && this.store.before(this.point, this.catchUp)) await sleep(5);
+    // Then the declared components the ledger lacks are declared, so that the first scrape has
+    // their series too (a store that cannot take it now is retried: see declare()).
+    await this.declare();
     // Jitter, so that replicas started together do not all snapshot at the same moment.
     const every = this.policy.checkMs + Math.floor(Math.random() * (this.policy.checkMs / 5));
     this.timer = setInterval(() => void this.check(), every);
@@ -260,9 +279,9 @@ export class FoldLoop implements EventSink, StoreHealth {
   }
 
   /** Queues an entry for the next append; resolves with its fold's decision, or rejects after answerTimeoutMs. */
-  private enqueue(fields: (origin: string) => EntryFields, event?: (origin: string) => LogEntry): Promise<Decision | ForgetDecision | AlertsDecision> {
+  private enqueue(fields: (origin: string) => EntryFields, event?: (origin: string) => LogEntry): Promise<Answer> {
     const origin = `${this.processId}:${this.sequence++}`;
-    return new Promise<Decision | ForgetDecision | AlertsDecision>((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       const timer = setTimeout(
         () => this.fail(origin, new StoreError(`not stored: no answer from the ${this.store.kind} store within ${this.answerTimeoutMs} ms`)),
         this.answerTimeoutMs,
@@ -365,6 +384,7 @@ export class FoldLoop implements EventSink, StoreHealth {
         this.lastReply = Date.now();
         this.lastReadError = undefined;
         for (const entry of entries) if (!this.fold(entry)) break;
+        if (this.declareWanted && this.declaring === undefined) void this.declare();
         backoff = 50;
       } catch (error) {
         if (this.isClosed()) break;
@@ -435,6 +455,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       replaceState(this.state, state);
       this.overlaid = new WeakSet();
       this.applyOverlay();
+      this.declareWanted = true;
       this.point = point;
       this.pointTime = time;
       this.sinceSnapshot = { entries: 0, bytes: 0 };
@@ -490,6 +511,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     }
     if (parsed.kind === 'forget') return this.foldForget(stored, parsed.entry, limits);
     if (parsed.kind === 'alerts') return this.foldAlertsEntry(stored, parsed.entry);
+    if (parsed.kind === 'declare') return this.foldDeclare(stored, parsed.entry, limits);
     const event = parsed.entry.event;
     let decision: Decision;
     try {
@@ -547,6 +569,26 @@ export class FoldLoop implements EventSink, StoreHealth {
   }
 
   /**
+   * Folds a declaration: every process books the same components, those its ledger does not
+   * know, as operational from the entry's log time (see declarationPatch).
+   */
+  private foldDeclare(stored: StoredEntry, entry: DeclareEntry, limits: Limits): boolean {
+    let decision: DeclareDecision;
+    try {
+      decision = declarationPatch(this.state, entry.declarations, stored.time, limits);
+    } catch (error) {
+      this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding a declaration failed; skipped');
+      this.advance(stored);
+      this.fail(entry.origin, new Error(`the declaration could not be folded: ${asError(error).message}`));
+      return true;
+    }
+    if (decision.declared > 0) applyPatch(this.state, decision.patch);
+    this.advance(stored);
+    this.settle(entry.origin, (waiter) => (waiter.decision = decision));
+    return true;
+  }
+
+  /**
    * Folds an operator's forget: every process removes the same records at the same entry. The
    * declared pages and components come back at once from the overlay (they are in the file).
    */
@@ -568,6 +610,8 @@ export class FoldLoop implements EventSink, StoreHealth {
     if (decision.found) {
       applyPatch(this.state, decision.patch);
       this.applyOverlay();
+      // A declared page or component forgotten is declared again (from then on) by every process whose file declares it.
+      this.declareWanted = true;
       this.logger.info({ entry: stored.position, forget: entry.target }, 'forgot what an operator asked to');
     }
     this.advance(stored);
@@ -608,7 +652,7 @@ export class FoldLoop implements EventSink, StoreHealth {
    * added, and no event has touched since, is withdrawn; then the new one is applied, as at a
    * load. Every store alike, and no read of the store.
    */
-  reseed(overlay: Overlay): Promise<void> {
+  async reseed(overlay: Overlay): Promise<void> {
     const withdraw = emptyPatch();
     for (const [statusPage, page] of this.state.pages) {
       let left = page.components.size;
@@ -620,10 +664,60 @@ export class FoldLoop implements EventSink, StoreHealth {
       // A page no event named still has the stats the overlay made for it.
       if (this.overlaid.has(page.stats) && left === 0 && page.incidents.size === 0 && page.maintenances.size === 0) withdraw.deletePages.push(statusPage);
     }
+    // Memory-only records go; the ledger is folded from the log and keeps them (until retention or a forget).
+    withdraw.keepLedger = true;
     if (!isEmptyPatch(withdraw)) applyPatch(this.state, withdraw);
     this.overlay = overlay;
     this.applyOverlay();
-    return Promise.resolve();
+    // The new file's components the ledger lacks are declared (answered once folded, or failed: then retried).
+    this.declareWanted = true;
+    await this.declaring;
+    await this.declare();
+  }
+
+  /**
+   * Appends one declaration of the declared components the folded ledger does not know yet
+   * (nothing when it knows them all: a restart with the same file appends nothing), in pieces of
+   * at most MAX_DECLARED_PER_ENTRY, and resolves once they are folded. Only once the fold has
+   * caught up with the log as of its last sync, so that it rarely declares what another replica
+   * already has (and when it does, the fold ignores it: the first declaration wins). Called at
+   * start, after a reload, after a load of the snapshot or a forget, and on every turn of the loop
+   * while a declaration is wanted: one that cannot be appended now (the store is not ready, or
+   * failed) is retried then. Never rejects.
+   */
+  private declare(): Promise<void> {
+    if (this.declaring) return this.declaring;
+    const declared = this.options.declared;
+    if (!this.declareWanted || !declared || this.notTaking() || this.store.before(this.point, this.catchUp)) return Promise.resolve();
+    this.declareWanted = false;
+    const chunks = chunkDeclarations(undeclaredComponents(this.state, declared()), MAX_DECLARED_PER_ENTRY);
+    if (chunks.length === 0) return Promise.resolve();
+    const { limits, retentionSeconds } = this.options;
+    const folded = chunks.map((chunk) => this.enqueue((origin) => encodeDeclare(origin, chunk, limits, retentionSeconds)) as Promise<DeclareDecision>);
+    const declaring = Promise.all(folded)
+      .then(
+        (decisions) => {
+          this.lastDeclareError = undefined;
+          const declaredCount = decisions.reduce((sum, decision) => sum + decision.declared, 0);
+          this.logger.info(
+            { store: this.store.kind, entries: chunks.length, declared: declaredCount },
+            "declared the status pages file's components in the log",
+          );
+        },
+        (error: unknown) => {
+          this.declareWanted = true;
+          const message = asError(error).message;
+          if (message !== this.lastDeclareError) {
+            this.logger.warn({ store: this.store.kind, err: message }, "declaring the status pages file's components in the log failed; will try again");
+          }
+          this.lastDeclareError = message;
+        },
+      )
+      .finally(() => {
+        if (this.declaring === declaring) this.declaring = undefined;
+      });
+    this.declaring = declaring;
+    return declaring;
   }
 
   // ---- health -----------------------------------------------------------------------------

@@ -68,9 +68,11 @@ const VALUE_BYTES = 25;
  * Per component, the bytes are kept while its record and ledger stay the same objects.
  *
  * A series exists for every known impact from the moment the component is known (0 until it is
- * entered), and for an unknown impact once the component has been in it. Components that no
- * folded event named (declared in the status pages file only) have no series: their time is this
- * process's assumption, which replicas would not share (see docs/metrics.md).
+ * entered), and for an unknown impact once the component has been in it. A component is known
+ * from the first folded event that names it or the first folded declaration of it (the status
+ * pages file's, appended to the log: the same on every replica, see docs/metrics.md). Series are
+ * rendered for components the state holds a record of: the ledger of a page the file no longer
+ * declares is kept, without series, until a webhook or a declaration brings its records back.
  */
 export class ImpactSecondsMetrics {
   private current: ImpactSecondsLayout | undefined;

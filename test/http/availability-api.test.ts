@@ -88,9 +88,11 @@ describe('GET /api/v1/availability and the impact counter, end to end', () => {
       expect(Math.abs((api?.seconds.major_outage ?? 0) - (counted ?? 0))).toBeLessThan(0.002);
       expect(api?.availability).toBeLessThan(1);
       expect(api?.down_seconds).toBeCloseTo(api?.seconds.major_outage ?? 0, 3);
-      // Declared and never reported: no data rather than a made-up 100 %.
+      // Declared and never reported: operational from its declaration (in the log: the same after a restart).
       const search = body.status_pages[0]?.components.find((c) => c.uuid === SEARCH);
-      expect(search).toMatchObject({ name: 'Search', known_since: null, availability: null });
+      expect(search).toMatchObject({ name: 'Search', availability: 1, down_seconds: 0 });
+      expect(Date.parse(search?.known_since ?? '')).toBeLessThanOrEqual(before);
+      expect(search?.seconds.operational).toBeGreaterThan(0);
       return counted;
     };
     const first = await check(app);

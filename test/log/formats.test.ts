@@ -3,7 +3,7 @@ import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
 import { applyPatch, createState } from '../../src/domain/state.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
 import { DEFAULT_ALERT_LIMITS, foldAlerts, type StoredAlert } from '../../src/domain/alerts.js';
-import { decodeEntry, encodeAlerts, encodeEntry, encodeForget } from '../../src/log/entry.js';
+import { decodeEntry, encodeAlerts, encodeDeclare, encodeEntry, encodeForget, MAX_DECLARED_PER_ENTRY } from '../../src/log/entry.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { idBefore, redisKeys } from '../../src/store/redis-format.js';
 import { affects, componentUpdate, incident, T0 } from '../support/events.js';
@@ -67,8 +67,30 @@ describe('the log formats', () => {
     expect(decodeEntry(fields)).toEqual({ kind: 'alerts', entry: { origin: 'r1:9', alerts, limits, retentionSeconds: 3600 } });
   });
 
+  it('writes declarations as format 4, per page its component uuids, and reads them back', () => {
+    const declarations = [
+      { statusPage: 'shop', uuids: ['88337a51-852b-48f3-ac8d-840e5f5326a0', '0935e96c-34b6-46e8-82cb-def6d3d74d9c'] },
+      { statusPage: 'blog', uuids: ['e2b1a7c4-5d3f-4a8e-9b6c-1f2d3e4a5b6c'] },
+    ];
+    const fields = encodeDeclare('r1:10', declarations, DEFAULT_LIMITS, 3600);
+    expect(fields.v).toBe('4');
+    expect(fields.k).toBe('declare');
+    expect(decodeEntry(fields)).toEqual({ kind: 'declare', entry: { origin: 'r1:10', declarations, limits: { ...DEFAULT_LIMITS }, retentionSeconds: 3600 } });
+    // Events, forgets and alerts keep their formats: a replica of the previous version folds them as before.
+    expect(encodeEntry('r1:7', incident('incident_created', 1, T0, [affects(1, 'major_outage')]), DEFAULT_LIMITS, 3600).v).toBe('1');
+  });
+
+  it('refuses a declaration naming more components than one entry holds', () => {
+    const uuids = Array.from({ length: MAX_DECLARED_PER_ENTRY + 1 }, (_, i) => `u${i}`);
+    expect(decodeEntry(encodeDeclare('r1:11', [{ statusPage: 'shop', uuids }], DEFAULT_LIMITS, 3600))).toMatchObject({ kind: 'invalid' });
+    expect(decodeEntry(encodeDeclare('r1:11', [{ statusPage: 'shop', uuids: uuids.slice(1) }], DEFAULT_LIMITS, 3600))).toMatchObject({ kind: 'declare' });
+  });
+
   it.each([
-    [['v', '4', 'e', '{}'], { kind: 'newer', format: '4' }],
+    [['v', '5', 'e', '{}'], { kind: 'newer', format: '5' }],
+    [['v', '4', 'k', 'declare', 'o', 'x', 'd', '[["shop",[]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
+    [['v', '4', 'k', 'declare', 'o', 'x', 'd', '{"shop":["u"]}', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
+    [['v', '4', 'k', 'alerts', 'o', 'x', 'd', '[["shop",["u"]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '3', 'k', 'alerts', 'o', 'x', 'a', '[["f","burning",null,null,[]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '3', 'k', 'other', 'o', 'x', 'a', '[]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '2', 'k', 'other', 'o', 'x', 'f', '{}', 'l', '{}', 'r', '60'], { kind: 'invalid' }],

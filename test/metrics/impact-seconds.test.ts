@@ -33,7 +33,7 @@ describe('statusmate_component_impact_seconds_total', () => {
     expect(metrics.impactSeconds(T0 + 700, 'openmetrics').toString()).toContain('# TYPE statusmate_component_impact_seconds counter');
   });
 
-  it('has no series for a component only declared in the status pages file (an assumption of this process)', () => {
+  it('has no series for a component only the overlay holds, until its declaration is folded (see impact-seconds-declared.test.ts)', () => {
     const p = new Player();
     applyPatch(p.state, inventoryPatch(p.state, [{ id: 'page-a', uuid: null, name: null, components: [{ uuid: uuid(9), name: 'Declared' }] }], T0));
     expect(series(new DomainMetrics(p.state).impactSeconds(T0 + 100).toString())).toEqual([]);

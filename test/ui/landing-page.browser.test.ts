@@ -96,7 +96,8 @@ describe.skipIf(tool.path === undefined)('the landing page in headless Chromium'
     const api = page.locator(`tr[data-component="${API}"]`);
     // Impact, 30-day availability (down all the 90 s it has been known), its bar (no text), last change.
     expect(await api.innerText()).toMatch(/^API\s+major outage\s+0\.00 %\s+1 min ago$/);
-    expect(await page.locator(`tr[data-component="${WEBSITE}"]`).innerText()).toMatch(/^Website\s+operational\s+no data\s+declared \d+ s ago, no webhook yet$/);
+    // Declared, no webhook yet: operational from its declaration in the log, so 100 % (not no data).
+    expect(await page.locator(`tr[data-component="${WEBSITE}"]`).innerText()).toMatch(/^Website\s+operational\s+100 %\s+declared \d+ s ago, no webhook yet$/);
     expect((await page.locator('h2').allInnerTexts()).map(oneLine)).toEqual(['ACME public status major outage', 'Payments operational', 'Recent deliveries']);
     expect(await page.locator('.summary').innerText()).toBe('1 major outage on 1 of 2 pages; no active incident');
     expect(await page.locator('main table').last().innerText()).toContain('applied');

@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import { chunkDeclarations, declarationPatch, inventoryPatch, undeclaredComponents, type Declaration, type DeclaredPage } from '../../src/domain/inventory.js';
+import { daysOf, DAY_MS, encodeLedger, ledgerOf, secondsByImpact, toMs } from '../../src/domain/ledger.js';
+import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
+import { applyPatch, emptyPatch } from '../../src/domain/state.js';
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
+import { componentUpdate, PAGE, Player, T0, uuid } from '../support/events.js';
+
+// Issue 20: a component declared in the status pages file counts as operational from its
+// declaration, which goes through the log (a `declare` entry) so that every replica books it alike.
+
+const declared: DeclaredPage[] = [
+  {
+    id: PAGE,
+    uuid: null,
+    name: 'Page A',
+    components: [
+      { uuid: uuid(1), name: 'API' },
+      { uuid: uuid(2), name: 'Website' },
+    ],
+  },
+];
+
+/** Folds a declaration at log time `at`, as the fold loop does; returns how many it booked. */
+function declare(player: Player, declarations: readonly Declaration[], at: number, limits = DEFAULT_LIMITS): number {
+  const decision = declarationPatch(player.state, declarations, at, limits);
+  if (decision.declared > 0) applyPatch(player.state, decision.patch);
+  return decision.declared;
+}
+
+const all = (n: number[]): Declaration[] => [{ statusPage: PAGE, uuids: n.map(uuid) }];
+
+/** What the ledger says of a component at `now`: seconds per impact, and the day it was first known from. */
+function readings(player: Player, n: number, now: number) {
+  const entry = ledgerOf(player.state.ledger, PAGE, uuid(n));
+  if (!entry) throw new Error(`no ledger for component ${n}`);
+  const day = Math.floor(toMs(now) / DAY_MS);
+  return {
+    sinceMs: entry.sinceMs,
+    seconds: Object.fromEntries([...secondsByImpact(entry, now)].filter(([, s]) => s !== 0).sort(([a], [b]) => (a < b ? -1 : 1))),
+    days: daysOf(entry, player.state.ledger.keptFromDay, day - 2, day, toMs(now)),
+  };
+}
+
+describe('declaring components in the log', () => {
+  it('books each declared component the ledger does not know as operational from the entry time, and nothing else', () => {
+    const player = new Player();
+    const before = player.state.componentCount;
+    expect(declare(player, all([1, 2]), T0 + 5)).toBe(2);
+    const entry = ledgerOf(player.state.ledger, PAGE, uuid(1));
+    expect(entry).toMatchObject({ sinceMs: toMs(T0 + 5), openMs: toMs(T0 + 5), impact: 'operational' });
+    expect(entry?.totals.size).toBe(0);
+    expect(secondsByImpact(entry as NonNullable<typeof entry>, T0 + 65).get('operational')).toBe(60);
+    // The state's records are the overlay's and the webhooks', not the declaration's.
+    expect(player.state.componentCount).toBe(before);
+    expect(player.state.pages.has(PAGE)).toBe(false);
+  });
+
+  it('is idempotent: a later declaration changes nothing, so the first one wins', () => {
+    const player = new Player();
+    declare(player, all([1]), T0 + 5);
+    const once = JSON.stringify(encodeLedger(player.state.ledger));
+    expect(declare(player, all([1]), T0 + 500)).toBe(0);
+    expect(JSON.stringify(encodeLedger(player.state.ledger))).toBe(once);
+    // One naming a known and a new component books the new one only, at its own time.
+    expect(declare(player, all([1, 2, 2]), T0 + 900)).toBe(1);
+    expect(ledgerOf(player.state.ledger, PAGE, uuid(1))?.sinceMs).toBe(toMs(T0 + 5));
+    expect(ledgerOf(player.state.ledger, PAGE, uuid(2))?.sinceMs).toBe(toMs(T0 + 900));
+  });
+
+  it('leaves a component a webhook made known first as it is', () => {
+    const player = new Player();
+    player.play(componentUpdate(1, 'major_outage', T0), T0 + 1);
+    const known = JSON.stringify(encodeLedger(player.state.ledger));
+    expect(declare(player, all([1]), T0 + 100)).toBe(0);
+    expect(JSON.stringify(encodeLedger(player.state.ledger))).toBe(known);
+  });
+
+  it('lists only the declared components the ledger does not know, so a process with nothing new declares nothing', () => {
+    const player = new Player();
+    applyPatch(player.state, inventoryPatch(player.state, declared, T0));
+    // The overlay's records alone do not make a component known to the ledger.
+    expect(undeclaredComponents(player.state, declared)).toEqual(all([1, 2]));
+    player.play(componentUpdate(2, 'operational', T0), T0 + 1);
+    expect(undeclaredComponents(player.state, declared)).toEqual(all([1]));
+    declare(player, undeclaredComponents(player.state, declared), T0 + 2);
+    expect(undeclaredComponents(player.state, declared)).toEqual([]);
+  });
+
+  it('cuts a long declaration into entries of a bounded size, splitting a page across them', () => {
+    const declarations: Declaration[] = [
+      { statusPage: 'a', uuids: ['1', '2', '3'] },
+      { statusPage: 'b', uuids: ['4', '5'] },
+    ];
+    expect(chunkDeclarations(declarations, 2)).toEqual([
+      [{ statusPage: 'a', uuids: ['1', '2'] }],
+      [
+        { statusPage: 'a', uuids: ['3'] },
+        { statusPage: 'b', uuids: ['4'] },
+      ],
+      [{ statusPage: 'b', uuids: ['5'] }],
+    ]);
+    expect(chunkDeclarations([], 2)).toEqual([]);
+  });
+
+  it('books no component past MAX_COMPONENTS and no page past MAX_STATUS_PAGES (the appender’s limits)', () => {
+    const player = new Player();
+    expect(declare(player, all([1, 2, 3]), T0, { ...DEFAULT_LIMITS, maxComponents: 2 })).toBe(2);
+    expect(ledgerOf(player.state.ledger, PAGE, uuid(3))).toBeUndefined();
+    expect(declare(player, [{ statusPage: 'other', uuids: [uuid(4)] }], T0, { ...DEFAULT_LIMITS, maxStatusPages: 1 })).toBe(0);
+    expect(declare(player, [{ statusPage: 'other', uuids: [uuid(4)] }], T0, { ...DEFAULT_LIMITS, maxStatusPages: 2 })).toBe(1);
+  });
+
+  it('lets a later webhook decide from its time on', () => {
+    const player = new Player();
+    declare(player, all([1]), T0);
+    player.play(componentUpdate(1, 'major_outage', T0 + 100), T0 + 101);
+    expect(readings(player, 1, T0 + 400).seconds).toEqual({ major_outage: 300, operational: 100 });
+    expect(readings(player, 1, T0 + 400).sinceMs).toBe(toMs(T0));
+  });
+
+  it('books a first update older than the declaration, arriving after it, as if it had arrived first (sinceMs moves back)', () => {
+    const createdAt = T0 - 3 * 3600;
+    const declaredFirst = new Player();
+    declare(declaredFirst, all([1]), T0);
+    expect(declaredFirst.play(componentUpdate(1, 'partial_outage', createdAt), T0 + 10).outcome).toBe('applied');
+    const eventFirst = new Player();
+    eventFirst.play(componentUpdate(1, 'partial_outage', createdAt), T0 - 10);
+    declare(eventFirst, all([1]), T0);
+    const now = T0 + 3600;
+    expect(readings(declaredFirst, 1, now)).toEqual(readings(eventFirst, 1, now));
+    expect(readings(declaredFirst, 1, now)).toMatchObject({ sinceMs: toMs(createdAt), seconds: { partial_outage: 4 * 3600 } });
+  });
+
+  it('books a backlog of updates older than the declaration, arriving after it, from their own times, as without it', () => {
+    const times = [T0 - 86_400 * 20, T0 - 86_400 * 10 + 300, T0 - 86_400 * 10 + 2_820, T0 - 3600];
+    const impacts = ['operational', 'major_outage', 'operational', 'degraded_performance'];
+    const replay = (player: Player) => times.forEach((at, i) => player.play(componentUpdate(1, impacts[i] as string, at), T0 + 10 + i));
+    const declaredFirst = new Player();
+    declare(declaredFirst, all([1]), T0);
+    replay(declaredFirst);
+    const never = new Player();
+    replay(never);
+    expect(encodeLedger(declaredFirst.state.ledger)).toEqual(encodeLedger(never.state.ledger));
+    expect(readings(declaredFirst, 1, T0 + 60).seconds).toMatchObject({ major_outage: 2_520, degraded_performance: 3_660 });
+  });
+
+  it('keeps a declared component counted without gap or overlap when older updates arrive late (bookLate)', () => {
+    const player = new Player();
+    declare(player, all([1]), T0);
+    player.play(componentUpdate(1, 'major_outage', T0 + 600), T0 + 601);
+    // Stale in the state (older than the update above): the ledger re-books from its time.
+    expect(player.play(componentUpdate(1, 'degraded_performance', T0 + 300), T0 + 700).outcome).toBe('stale');
+    // Older than the declaration: known from its time on.
+    expect(player.play(componentUpdate(1, 'partial_outage', T0 - 200), T0 + 800).outcome).toBe('stale');
+    const now = T0 + 1000;
+    const { sinceMs, seconds } = readings(player, 1, now);
+    expect(sinceMs).toBe(toMs(T0 - 200));
+    expect(seconds).toEqual({ degraded_performance: 300, major_outage: 400, operational: 300, partial_outage: 200 });
+    expect(Object.values(seconds).reduce((a, b) => a + b, 0)).toBe(now - sinceMs / 1000);
+    // A declaration after all that still changes nothing.
+    const ledger = JSON.stringify(encodeLedger(player.state.ledger));
+    expect(declare(player, all([1]), T0 + 900)).toBe(0);
+    expect(JSON.stringify(encodeLedger(player.state.ledger))).toBe(ledger);
+  });
+
+  it('is kept in the snapshot, without the overlay records, and read back', () => {
+    const player = new Player();
+    applyPatch(player.state, inventoryPatch(player.state, declared, T0));
+    const overlaid = new Set<object>([...(player.state.pages.get(PAGE)?.components.values() ?? []), player.page().stats]);
+    declare(player, all([1, 2]), T0 + 5);
+    const data = encodeSnapshot(player.state, (record) => !overlaid.has(record));
+    const parsed = decodeSnapshot(String(SNAPSHOT_FORMAT), data);
+    if (parsed.kind !== 'state') throw new Error(`not a snapshot: ${JSON.stringify(parsed)}`);
+    expect(parsed.state.componentCount).toBe(0);
+    expect(encodeLedger(parsed.state.ledger)).toEqual(encodeLedger(player.state.ledger));
+    expect(undeclaredComponents(parsed.state, declared)).toEqual([]);
+  });
+
+  it('survives a withdrawal of memory-only records (keepLedger), not an operator’s forget', () => {
+    const player = new Player();
+    declare(player, all([1, 2]), T0);
+    const withdraw = emptyPatch();
+    withdraw.deleteComponents.push({ statusPage: PAGE, uuid: uuid(1) });
+    withdraw.deletePages.push(PAGE);
+    withdraw.keepLedger = true;
+    applyPatch(player.state, withdraw);
+    expect(ledgerOf(player.state.ledger, PAGE, uuid(1))).toBeDefined();
+    expect(ledgerOf(player.state.ledger, PAGE, uuid(2))).toBeDefined();
+    const forget = emptyPatch();
+    forget.deleteComponents.push({ statusPage: PAGE, uuid: uuid(1) });
+    applyPatch(player.state, forget);
+    expect(ledgerOf(player.state.ledger, PAGE, uuid(1))).toBeUndefined();
+  });
+});
