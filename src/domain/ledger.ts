@@ -534,7 +534,7 @@ export function keepFromDayWithin(ledger: Ledger, maxRows: number, relief: numbe
  */
 export function declareComponent(ledger: Ledger, statusPage: string, uuid: string, atSeconds: number): boolean {
   if (ledgerOf(ledger, statusPage, uuid)) return false;
-  bookImpact(ledger, statusPage, uuid, OPERATIONAL, atSeconds);
+  bookImpact(ledger, statusPage, uuid, OPERATIONAL, atSeconds, NO_EVIDENCE);
   return true;
 }
 

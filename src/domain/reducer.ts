@@ -436,6 +436,9 @@ function namesOf(components: AffectedComponent[]): Map<string, string | null> {
 function restartsLedger(state: State, event: ComponentImpactUpdated, at: number): boolean {
   const entry = ledgerOf(state.ledger, event.statusPage, event.uuid);
   if (!entry || toMs(at) >= entry.sinceMs || entry.changes.ms.length !== 1 || entry.totals.size !== 0 || entry.impact !== OPERATIONAL) return false;
+  // Only a declaration's assumption: a component an event made known keeps that event as
+  // evidence, which re-books an older update where it falls (see ledger-evidence.ts).
+  if (entry.evidence !== undefined && (entry.evidence.base !== null || entry.evidence.events.length > 0)) return false;
   const page = state.pages.get(event.statusPage);
   const component = page?.components.get(event.uuid);
   if (component && (component.direct !== null || component.cleared !== null)) return false;
