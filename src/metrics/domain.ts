@@ -219,7 +219,7 @@ export class DomainMetrics {
   /** The chunks of the current state: the last render's where their records are the same objects, new ones elsewhere. */
   private render(pages: SortedPage[]): Chunk[] {
     const records: ComponentRecord[] = [];
-    for (const page of pages) for (const uuid of page.order) records.push(page.components.get(uuid) as ComponentRecord);
+    for (const page of pages) for (const record of page.records) records.push(record);
     const previous = this.layout;
     const chunks: Chunk[] = [];
     for (let from = 0, c = 0; from < records.length; from += COMPONENTS_PER_CHUNK, c += 1) {
@@ -294,7 +294,7 @@ export class DomainMetrics {
       .map((page) => ({
         stats: page.stats,
         components: page.components,
-        order: this.orders.of(page.components),
+        records: this.orders.recordsOf(page.components),
         incidents: sortedValues(page.activeIncidents),
         maintenances: sortedValues(page.unfinishedMaintenances),
       }));
@@ -528,7 +528,7 @@ type SortedPage = {
   stats: Page['stats'];
   components: Map<string, ComponentRecord>;
   /** The page's component uuids, sorted. */
-  order: string[];
+  records: readonly ComponentRecord[];
   /** Active incidents only: finished ones have no series. */
   incidents: IncidentRecord[];
   /** Unfinished maintenances only. */

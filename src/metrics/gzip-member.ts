@@ -12,8 +12,11 @@ import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
 // compressed on its own can be reused in the next body when its bytes did not change, and a
 // change costs the compression of the pieces it touched, not of ten megabytes.
 
-/** The start of one gzip member: its header and text deflated to a byte boundary, with no final block. */
-export type GzipStart = { bytes: Buffer; crc: number; length: number };
+/**
+ * The start of one gzip member: its header and text deflated to a byte boundary, with no final
+ * block, as parts to send one after the other (a piece's bytes are not copied into one buffer).
+ */
+export type GzipStart = { parts: readonly Buffer[]; crc: number; length: number };
 
 /** One piece of text deflated on its own to a byte boundary, with no final block. */
 export type DeflatedPiece = { deflated: Buffer; crc: number; length: number };
@@ -47,7 +50,7 @@ export function gzipOf(pieces: readonly DeflatedPiece[]): GzipStart {
     crc = crc32Combine(crc, piece.crc, piece.length);
     length += piece.length;
   }
-  return { bytes: Buffer.concat([HEADER, ...pieces.map((piece) => piece.deflated)]), crc, length };
+  return { parts: [HEADER, ...pieces.map((piece) => piece.deflated)], crc, length };
 }
 
 /** Below this many bytes, compressing on the event loop is quicker than a thread-pool round trip. */
@@ -69,7 +72,7 @@ export async function deflateInPieces(text: Buffer): Promise<DeflatedPiece[]> {
   return Promise.all(cuts.map(deflatePiece));
 }
 
-/** The start of a member that continues `start` with `pieces` (their deflated bytes are sent after start's, in order). */
+/** `start` continued by `pieces`. */
 export function continueGzip(start: GzipStart, pieces: readonly DeflatedPiece[]): GzipStart {
   let crc = start.crc;
   let length = start.length;
@@ -77,7 +80,7 @@ export function continueGzip(start: GzipStart, pieces: readonly DeflatedPiece[])
     crc = crc32Combine(crc, piece.crc, piece.length);
     length += piece.length;
   }
-  return { bytes: Buffer.alloc(0), crc, length };
+  return { parts: [...start.parts, ...pieces.map((piece) => piece.deflated)], crc, length };
 }
 
 /** The end of the member `start` began: `rest` deflated to a final block, then the trailer over both. */

@@ -48,7 +48,8 @@ export function metricsHandler(domain: DomainMetrics, telemetry: Telemetry): Req
         open.release();
       }
       const own = Buffer.from(await rendering, 'utf8');
-      parts = [start.bytes, ...openPieces.map((piece) => piece.deflated), gzipEnd(continueGzip(start, openPieces), own)];
+      const body = continueGzip(start, openPieces);
+      parts = [...body.parts, gzipEnd(body, own)];
     } else if (openMetrics) {
       // The per-component families are the same bytes in both formats; the page families, the
       // impact seconds and the telemetry follow, and the telemetry ends the document with `# EOF`.

@@ -144,12 +144,11 @@ export class ImpactSecondsMetrics {
       const page = this.state.pages.get(statusPage);
       const ledger = this.state.ledger.pages.get(statusPage);
       if (!page || !ledger) continue;
-      for (const uuid of this.orders.of(page.components)) {
-        const entry = ledger.get(uuid);
-        const record = page.components.get(uuid);
-        if (!entry || !record) continue;
+      for (const record of this.orders.recordsOf(page.components)) {
+        const entry = ledger.get(record.uuid);
+        if (!entry) continue;
         let found = previous?.lines[lines.length];
-        if (found !== undefined && (found.record.uuid !== uuid || found.record.statusPage !== statusPage)) {
+        if (found !== undefined && (found.record.uuid !== record.uuid || found.record.statusPage !== statusPage)) {
           byEntry ??= new Map(previous?.lines.map((line) => [line.entry, line]));
           found = byEntry.get(entry);
         }

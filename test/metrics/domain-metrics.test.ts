@@ -68,7 +68,7 @@ describe('domain metrics', () => {
     const gunzip = async (started: Promise<GzipWithSeconds>) => {
       const { start, seconds } = await started;
       const open = metrics.lendImpactSecondsOpen(now, seconds);
-      const body = gunzipSync(Buffer.concat([start.bytes, gzipEnd(start, Buffer.concat([open.text, Buffer.from('# EOF\n')]))])).toString('utf8');
+      const body = gunzipSync(Buffer.concat([...start.parts, gzipEnd(start, Buffer.concat([open.text, Buffer.from('# EOF\n')]))])).toString('utf8');
       open.release();
       return body;
     };

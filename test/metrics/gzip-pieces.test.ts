@@ -36,7 +36,7 @@ describe('PieceGzip', () => {
   };
   const body = async (gzip: PieceGzip, pieces: Piece[]) => {
     const start = await gzip.start(pieces);
-    return Buffer.concat([start.bytes, gzipEnd(start, Buffer.from('# rest\n'))]);
+    return Buffer.concat([...start.parts, gzipEnd(start, Buffer.from('# rest\n'))]);
   };
   const plain = (pieces: Piece[]) => Buffer.concat([...pieces.map((piece) => piece.text), Buffer.from('# rest\n')]).toString();
 
@@ -74,7 +74,8 @@ describe('deflateInPieces', () => {
     for (const text of [large, Buffer.from('small\n')]) {
       const start = await new PieceGzip().start([{ text: Buffer.from('# head\n'), key: undefined }]);
       const pieces = await deflateInPieces(text);
-      const body = Buffer.concat([start.bytes, ...pieces.map((piece) => piece.deflated), gzipEnd(continueGzip(start, pieces), Buffer.from('# EOF\n'))]);
+      const continued = continueGzip(start, pieces);
+      const body = Buffer.concat([...continued.parts, gzipEnd(continued, Buffer.from('# EOF\n'))]);
       expect(gunzipSync(body).toString()).toBe(`# head\n${text.toString()}# EOF\n`);
       if (text === large) expect(pieces.length).toBeGreaterThanOrEqual(Math.min(2, availableParallelism()));
     }
