@@ -1,4 +1,4 @@
-import { EVENT_TYPES, type StatusMateEvent } from './event.js';
+import { EVENT_TYPES, type AffectedComponent, type StatusMateEvent } from './event.js';
 import {
   DAY_MS,
   LEDGER_KEEP_EVIDENCE,
@@ -123,12 +123,32 @@ export function compareEvidence(a: EvidenceEvent, b: EvidenceEvent): number {
   );
 }
 
+/**
+ * A component list's entries by uuid (all of a uuid named twice, in order), made once per list:
+ * each component an incident names looks itself up in the incident's list, which must not cost
+ * the list's length (finishing 80,000 components would take minutes).
+ */
+const lookups = new WeakMap<readonly { uuid: string }[], Map<string, { uuid: string }[]>>();
+function byUuid<T extends { uuid: string }>(components: readonly T[]): Map<string, T[]> {
+  let lookup = lookups.get(components) as Map<string, T[]> | undefined;
+  if (!lookup) {
+    lookup = new Map();
+    for (const component of components) {
+      const same = lookup.get(component.uuid);
+      if (same) same.push(component);
+      else lookup.set(component.uuid, [component]);
+    }
+    lookups.set(components, lookup);
+  }
+  return lookup;
+}
+
 /** What `event` says of component `uuid`. */
 function evidenceOf(event: StatusMateEvent, uuid: string, at: number): EvidenceEvent {
   if (event.type === 'component_impact_updated') {
     return { at, type: event.type, object: '', named: true, name: event.name, impact: event.impact, startAt: null, endAt: null };
   }
-  const entry = event.components.find((c) => c.uuid === uuid);
+  const entry = byUuid(event.components).get(uuid)?.[0];
   return {
     at,
     type: event.type,
@@ -200,8 +220,8 @@ function baseOf(state: State, statusPage: string, uuid: string): EvidenceBase | 
   const page = state.pages.get(statusPage);
   const component = page?.components.get(uuid);
   if (!page || !component) return null;
-  const cut = <R extends { components: ComponentImpact[] }>(record: R): R => ({ ...record, components: record.components.filter((c) => c.uuid === uuid) });
-  const names = (record: { components: ComponentImpact[] }) => record.components.some((c) => c.uuid === uuid);
+  const cut = <R extends { components: ComponentImpact[] }>(record: R): R => ({ ...record, components: byUuid(record.components).get(uuid) ?? [] });
+  const names = (record: { components: ComponentImpact[] }) => byUuid(record.components).has(uuid);
   return {
     component,
     incidents: [...page.activeIncidents.values()].filter(names).map(cut),
