@@ -18,6 +18,7 @@ import {
 import { replaceState } from '../../src/domain/state.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { affects, componentUpdate, incident, maintenance, PAGE, Player, T0, uuid } from '../support/events.js';
+import { lifecycleEntryArb, lifecycleEvents, type LifecycleEntry } from '../support/lifecycles.js';
 
 // Issue 20's property for every component: "any permutation of events with created_at gives the
 // same ledger", for components that incidents and maintenances name as well as those only
@@ -25,64 +26,9 @@ import { affects, componentUpdate, incident, maintenance, PAGE, Player, T0, uuid
 // properties.test.ts): each incident and maintenance with one lifecycle whose events name the same
 // components, incidents with their start_at, every created_at distinct and trusted.
 
-type Entry =
-  | { type: 'direct'; component: number; impact: string }
-  | { type: 'incident'; id: number; created: boolean; finished: boolean; components: number[]; impact: string; length: number }
-  | { type: 'maintenance'; id: number; steps: [boolean, boolean, boolean]; components: number[]; impact: string | null; length: number };
-
-const impactArb = fc.constantFrom('operational', 'degraded_performance', 'partial_outage', 'major_outage', 'zeta_impact', 'alpha_impact');
-const componentsArb = fc.uniqueArray(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 });
-const entryArb: fc.Arbitrary<Entry> = fc.oneof(
-  fc.record({ type: fc.constant('direct' as const), component: fc.integer({ min: 1, max: 3 }), impact: impactArb }),
-  fc.record({
-    type: fc.constant('incident' as const),
-    id: fc.integer({ min: 1, max: 3 }),
-    created: fc.boolean(),
-    finished: fc.boolean(),
-    components: componentsArb,
-    impact: impactArb,
-    length: fc.integer({ min: 1, max: 5 }),
-  }),
-  fc.record({
-    type: fc.constant('maintenance' as const),
-    id: fc.integer({ min: 1, max: 3 }),
-    steps: fc.tuple(fc.boolean(), fc.boolean(), fc.boolean()),
-    components: componentsArb,
-    impact: fc.constantFrom('under_maintenance', null),
-    length: fc.integer({ min: 1, max: 5 }),
-  }),
-);
-
 /** Entries this far apart (so intervals cross UTC days); offsets keep every time distinct. */
-const STEP = 30_000;
-
-/** The events of a history in created_at order: entry i at T0 + STEP i (created +0, direct +1300, started +3100, finished +5700). */
-function eventsOf(entries: Entry[]): StatusMateEvent[] {
-  const seen = new Set<string>();
-  const events: StatusMateEvent[] = [];
-  entries.forEach((entry, index) => {
-    const base = T0 + index * STEP + 0.25;
-    if (entry.type === 'direct') {
-      events.push(componentUpdate(entry.component, entry.impact, base + 1300));
-      return;
-    }
-    if (seen.has(`${entry.type}:${entry.id}`)) return;
-    seen.add(`${entry.type}:${entry.id}`);
-    const end = base + entry.length * STEP + 5700;
-    const components = entry.components.map((c) => affects(c, entry.impact));
-    if (entry.type === 'incident') {
-      if (entry.created) events.push(incident('incident_created', entry.id, base, components, { startAt: base }));
-      if (entry.finished) events.push(incident('incident_finished', entry.id, end, components, { startAt: base }));
-    } else {
-      const window = { startAt: base + 3100, endAt: end };
-      const [created, started, finished] = entry.steps;
-      if (created) events.push(maintenance('maintenance_created', entry.id, base, components, window));
-      if (started) events.push(maintenance('maintenance_started', entry.id, base + 3100, components, window));
-      if (finished) events.push(maintenance('maintenance_finished', entry.id, end, components, window));
-    }
-  });
-  return events.sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
-}
+const SPACING = { step: 30_000, start: 0.25, direct: 1300, started: 3100, finished: 5700 };
+const eventsOf = (entries: LifecycleEntry[]) => lifecycleEvents(entries, SPACING);
 
 /** Plays events in the given order, each received after every created_at (all trusted), one second apart. */
 function play(events: StatusMateEvent[], player = new Player(), from = 0): Player {
@@ -92,7 +38,7 @@ function play(events: StatusMateEvent[], player = new Player(), from = 0): Playe
 }
 
 const historyArb = fc
-  .array(entryArb, { minLength: 1, maxLength: 12 })
+  .array(lifecycleEntryArb, { minLength: 1, maxLength: 12 })
   .map(eventsOf)
   .filter((events) => events.length > 0);
 const withShuffle = historyArb.chain((events) =>

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { StatusMateEvent } from '../../src/domain/event.js';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { affects, componentUpdate, incident, maintenance, Player, T0, uuid } from '../support/events.js';
+import { impactArb, lifecycleEntryArb, lifecycleEvents } from '../support/lifecycles.js';
 
 type Step = { kind: 'incident_created' | 'incident_finished' | 'maintenance_created' | 'maintenance_started' | 'maintenance_finished'; id: number };
 
@@ -100,68 +101,6 @@ describe('reducer properties', () => {
   });
 });
 
-// A history as StatusMate would send it: incidents and maintenances (each event of an object names
-// the same components), and direct component updates, every event with a created_at of its own.
-type Entry =
-  | { type: 'direct'; component: number; impact: string }
-  | { type: 'incident'; id: number; created: boolean; finished: boolean; components: number[]; impact: string; length: number }
-  | { type: 'maintenance'; id: number; steps: [boolean, boolean, boolean]; components: number[]; impact: string | null; length: number };
-
-const impactArb = fc.constantFrom('operational', 'degraded_performance', 'partial_outage', 'major_outage', 'zeta_impact', 'alpha_impact');
-const componentsArb = fc.uniqueArray(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 });
-const entryArb: fc.Arbitrary<Entry> = fc.oneof(
-  fc.record({ type: fc.constant('direct' as const), component: fc.integer({ min: 1, max: 3 }), impact: impactArb }),
-  fc.record({
-    type: fc.constant('incident' as const),
-    id: fc.integer({ min: 1, max: 3 }),
-    created: fc.boolean(),
-    finished: fc.boolean(),
-    components: componentsArb,
-    impact: impactArb,
-    length: fc.integer({ min: 1, max: 5 }),
-  }),
-  fc.record({
-    type: fc.constant('maintenance' as const),
-    id: fc.integer({ min: 1, max: 3 }),
-    steps: fc.tuple(fc.boolean(), fc.boolean(), fc.boolean()),
-    components: componentsArb,
-    impact: fc.constantFrom('under_maintenance', null),
-    length: fc.integer({ min: 1, max: 5 }),
-  }),
-);
-
-/**
- * The events of a history in created_at order. Entry i starts at T0 + 100 i; offsets keep every
- * time distinct (created +0, direct +13, started +31, finished +57), so created_at alone orders them.
- */
-function eventsOf(entries: Entry[]): StatusMateEvent[] {
-  const seen = new Set<string>();
-  const events: StatusMateEvent[] = [];
-  entries.forEach((entry, index) => {
-    const base = T0 + index * 100;
-    if (entry.type === 'direct') {
-      events.push(componentUpdate(entry.component, entry.impact, base + 13));
-      return;
-    }
-    if (seen.has(`${entry.type}:${entry.id}`)) return; // one lifecycle per object
-    seen.add(`${entry.type}:${entry.id}`);
-    const end = base + entry.length * 100 + 57;
-    if (entry.type === 'incident') {
-      const components = entry.components.map((c) => affects(c, entry.impact));
-      if (entry.created) events.push(incident('incident_created', entry.id, base, components, { startAt: base }));
-      if (entry.finished) events.push(incident('incident_finished', entry.id, end, components, { startAt: base }));
-    } else {
-      const components = entry.components.map((c) => affects(c, entry.impact));
-      const window = { startAt: base + 31, endAt: end };
-      const [created, started, finished] = entry.steps;
-      if (created) events.push(maintenance('maintenance_created', entry.id, base, components, window));
-      if (started) events.push(maintenance('maintenance_started', entry.id, base + 31, components, window));
-      if (finished) events.push(maintenance('maintenance_finished', entry.id, end, components, window));
-    }
-  });
-  return events.sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
-}
-
 /** What /metrics shows of a state, less the times of last change (which record when a change was seen). */
 function observable(p: Player) {
   return [...p.state.pages.values()].map((page) => ({
@@ -179,27 +118,32 @@ function observable(p: Player) {
 describe('order independence', () => {
   it('ends in the state of the created_at order, whatever the arrival order and however many retries', () => {
     fc.assert(
-      fc.property(fc.array(entryArb, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 8 }), fc.integer(), (entries, retryPicks, seed) => {
-        const events = eventsOf(entries);
-        const truth = new Player().playAll(events);
-        const deliveries = [...events];
-        for (const pick of retryPicks) {
-          const original = events[pick % events.length];
-          if (original) deliveries.push({ ...original, deliveryAttempt: 1 + (pick % 3) });
-        }
-        const arrival =
-          fc.sample(fc.shuffledSubarray(deliveries, { minLength: deliveries.length, maxLength: deliveries.length }), { numRuns: 1, seed })[0] ?? deliveries;
-        expect(observable(new Player().playAll(arrival))).toEqual(observable(truth));
-      }),
+      fc.property(
+        fc.array(lifecycleEntryArb, { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.integer(),
+        (entries, retryPicks, seed) => {
+          const events = lifecycleEvents(entries);
+          const truth = new Player().playAll(events);
+          const deliveries = [...events];
+          for (const pick of retryPicks) {
+            const original = events[pick % events.length];
+            if (original) deliveries.push({ ...original, deliveryAttempt: 1 + (pick % 3) });
+          }
+          const arrival =
+            fc.sample(fc.shuffledSubarray(deliveries, { minLength: deliveries.length, maxLength: deliveries.length }), { numRuns: 1, seed })[0] ?? deliveries;
+          expect(observable(new Player().playAll(arrival))).toEqual(observable(truth));
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('ends in the same state whatever the arrival order of incidents and maintenances that carry no created_at', () => {
     fc.assert(
-      fc.property(fc.array(entryArb, { minLength: 1, maxLength: 12 }), fc.integer(), (entries, seed) => {
+      fc.property(fc.array(lifecycleEntryArb, { minLength: 1, maxLength: 12 }), fc.integer(), (entries, seed) => {
         // Without created_at only arrival orders events, so direct updates (last one wins) are left out.
-        const events = eventsOf(entries.filter((entry) => entry.type !== 'direct')).map((event) => ({ ...event, createdAt: null }));
+        const events = lifecycleEvents(entries.filter((entry) => entry.type !== 'direct')).map((event) => ({ ...event, createdAt: null }));
         const inOrder = new Player().playAll(events);
         const arrival = fc.sample(fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), { numRuns: 1, seed })[0] ?? events;
         expect(observable(new Player().playAll(arrival))).toEqual(observable(inOrder));
@@ -222,14 +166,14 @@ describe('order independence', () => {
   it('lets no single event, whatever its created_at, make a later current update stale', () => {
     fc.assert(
       fc.property(
-        entryArb,
+        lifecycleEntryArb,
         fc.oneof(fc.constant(null), fc.integer({ min: -10 * 365 * 86_400, max: 100 * 365 * 86_400 })),
         impactArb,
         fc.boolean(),
         (entry, offset, impact, currentHasCreatedAt) => {
           const p = new Player();
           // Whatever the first event is, and however far its created_at is from its receipt...
-          for (const event of eventsOf([entry])) p.play({ ...event, createdAt: offset === null ? null : T0 + offset }, T0);
+          for (const event of lifecycleEvents([entry])) p.play({ ...event, createdAt: offset === null ? null : T0 + offset }, T0);
           // ...an update made and received after the skew allowed has passed is applied and shown.
           const now = T0 + DEFAULT_LIMITS.maxClockSkewSeconds + 1;
           const current = p.play(componentUpdate(1, impact, currentHasCreatedAt ? now : null), now);

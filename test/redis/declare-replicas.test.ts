@@ -2,11 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import request from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeLedger, ledgerOf } from '../../src/domain/ledger.js';
 import { redisKeys } from '../../src/store/redis-format.js';
 import { makeApp, sampleValue, tempDir, whenReady, type TestApp } from '../support/app.js';
-import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
+import { eventually, redisStore, redisTool, redisPerTest } from '../support/redis.js';
 
 // Issue 20: a declared component counts as operational from its declaration, the same on every
 // replica and across restarts. Replicas on one real redis-server, with the same status pages
@@ -16,18 +16,7 @@ const KEYS = redisKeys('statusmate:');
 const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
 const SEARCH = '77337a51-852b-48f3-ac8d-840e5f5326a1';
 
-let redis: RedisServer | undefined;
-let apps: TestApp[] = [];
-beforeEach(async () => {
-  if (redisTool.skipReason) return;
-  redis = await startRedis();
-});
-afterEach(async () => {
-  await Promise.all(apps.map((app) => app.close()));
-  apps = [];
-  await redis?.stop('SIGKILL');
-  redis = undefined;
-});
+const fixture = redisPerTest();
 
 function pagesFile(): string {
   const file = join(tempDir(), 'status-pages.yaml');
@@ -36,15 +25,15 @@ function pagesFile(): string {
 }
 
 const open = async (file: string) => {
-  const app = await makeApp({ store: redisStore({ url: (redis as RedisServer).url }), statusPagesFile: file });
-  apps.push(app);
+  const app = await makeApp({ store: redisStore({ url: fixture.server.url }), statusPagesFile: file });
+  fixture.apps.push(app);
   await whenReady(app);
   return app;
 };
 
 /** The declare entries the stream holds. */
 async function declareEntries(): Promise<string[]> {
-  const client = createClient({ url: (redis as RedisServer).url, RESP: 2 });
+  const client = createClient({ url: fixture.server.url, RESP: 2 });
   await client.connect();
   try {
     const entries = await client.xRange(KEYS.log, '-', '+');
@@ -82,7 +71,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('declared components on STOR
     const before = ledgerText(a);
     const tip = (await a.store.tip(a.store.origin)).position;
     await a.close();
-    apps = apps.filter((app) => app !== a);
+    fixture.apps.splice(fixture.apps.indexOf(a), 1);
     const c = await open(file);
     expect((await c.store.tip(c.store.origin)).position).toBe(tip);
     expect(ledgerText(c)).toBe(before);

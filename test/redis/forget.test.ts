@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { domainSamples, makeApp, sampleValue, type TestApp } from '../support/app.js';
-import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
+import { eventually, redisStore, redisTool, redisPerTest } from '../support/redis.js';
 
 // A forget travels the Redis log like an event: every replica folds it, and so does one started later.
 
@@ -10,22 +10,11 @@ const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
 const TOKEN = 't0ken';
 const AUTH = `Bearer ${TOKEN}`;
 
-let redis: RedisServer | undefined;
-let apps: TestApp[] = [];
-beforeEach(async () => {
-  if (redisTool.skipReason) return;
-  redis = await startRedis();
-});
-afterEach(async () => {
-  await Promise.all(apps.map((app) => app.close()));
-  apps = [];
-  await redis?.stop('SIGKILL');
-  redis = undefined;
-});
+const fixture = redisPerTest();
 
 const open = async () => {
-  const app = await makeApp({ tokens: [TOKEN], store: redisStore({ url: (redis as RedisServer).url }) });
-  apps.push(app);
+  const app = await makeApp({ tokens: [TOKEN], store: redisStore({ url: fixture.server.url }) });
+  fixture.apps.push(app);
   await eventually(
     () =>
       request(app.main)

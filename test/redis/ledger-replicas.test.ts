@@ -1,29 +1,18 @@
 import request from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeLedger } from '../../src/domain/ledger.js';
 import { makeApp, type TestApp } from '../support/app.js';
-import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
+import { eventually, redisStore, redisTool, redisPerTest } from '../support/redis.js';
 
 // Issue 20: the availability ledger is folded from the shared log, so two replicas on one real
 // redis-server hold identical closed intervals (and so do a third started later, from the
 // snapshot and the log), whichever replica each event was sent to.
 
-let redis: RedisServer | undefined;
-let apps: TestApp[] = [];
-beforeEach(async () => {
-  if (redisTool.skipReason) return;
-  redis = await startRedis();
-});
-afterEach(async () => {
-  await Promise.all(apps.map((app) => app.close()));
-  apps = [];
-  await redis?.stop('SIGKILL');
-  redis = undefined;
-});
+const fixture = redisPerTest();
 
 const open = async () => {
-  const app = await makeApp({ store: redisStore({ url: (redis as RedisServer).url }), snapshots: { checkMs: 50, maxEntries: 10 } });
-  apps.push(app);
+  const app = await makeApp({ store: redisStore({ url: fixture.server.url }), snapshots: { checkMs: 50, maxEntries: 10 } });
+  fixture.apps.push(app);
   await eventually(
     () =>
       request(app.main)

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import request from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusMateEvent } from '../../src/domain/event.js';
 import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
 import { encodeEntry } from '../../src/log/entry.js';
@@ -10,7 +10,7 @@ import { PRUNE_WINDOW_SECONDS } from '../../src/log/fold-loop.js';
 import { redisKeys } from '../../src/store/redis-format.js';
 import { domainSamples, makeApp, sampleValue, tempDir, whenReady, type TestApp, type TestAppOptions } from '../support/app.js';
 import { componentUpdate, incident, affects } from '../support/events.js';
-import { eventually, redisStore, redisTool, startRedis, type RedisStoreTestOptions, type RedisServer } from '../support/redis.js';
+import { eventually, redisStore, redisTool, startRedis, type RedisStoreTestOptions, type RedisServer, redisPerTest } from '../support/redis.js';
 
 const entryFields = (origin: string, event: StatusMateEvent, limits: Limits, retention: number) =>
   Object.entries(encodeEntry(origin, event, limits, retention)).flat();
@@ -31,30 +31,18 @@ const component = (n: number, impact: string, extra: Record<string, unknown> = {
   },
 });
 
-let redis: RedisServer | undefined;
-let apps: TestApp[] = [];
-
-beforeEach(async () => {
-  if (redisTool.skipReason) return;
-  redis = await startRedis();
-});
-afterEach(async () => {
-  await Promise.all(apps.map((app) => app.close()));
-  apps = [];
-  await redis?.stop('SIGKILL');
-  redis = undefined;
-});
+const fixture = redisPerTest();
 
 const open = async (options: Partial<RedisStoreTestOptions> = {}, appOptions: TestAppOptions = {}) => {
-  const app = await makeApp({ ...appOptions, store: redisStore({ url: (redis as RedisServer).url, ...options }) });
-  apps.push(app);
+  const app = await makeApp({ ...appOptions, store: redisStore({ url: fixture.server.url, ...options }) });
+  fixture.apps.push(app);
   await whenReady(app);
   return app;
 };
 const post = (app: TestApp, body: unknown) => request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
 const metrics = async (app: TestApp) => (await request(app.main).get('/metrics')).text;
 const raw = async () => {
-  const client = createClient({ url: (redis as RedisServer).url, RESP: 2 });
+  const client = createClient({ url: fixture.server.url, RESP: 2 });
   await client.connect();
   return client;
 };
@@ -97,8 +85,8 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     const file = join(tempDir(), 'status-pages.yaml');
     writeFileSync(file, 'status_pages:\n  - id: declared\n    components:\n      - uuid: 00000000-0000-4000-8000-0000000000d1\n        name: Declared\n');
     // The event below goes to the default page, which the file does not declare: learnt.
-    const app = await makeApp({ statusPagesFile: file, learnStatusPages: true, store: redisStore({ url: (redis as RedisServer).url }), ...SNAPSHOT_OFTEN });
-    apps.push(app);
+    const app = await makeApp({ statusPagesFile: file, learnStatusPages: true, store: redisStore({ url: fixture.server.url }), ...SNAPSHOT_OFTEN });
+    fixture.apps.push(app);
     await whenReady(app);
     expect((await post(app, component(1, 'major_outage'))).status).toBe(200);
     const client = await raw();
@@ -202,7 +190,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     const a = await open();
     await post(a, component(1, 'major_outage'));
     const before = domainSamples(await metrics(a));
-    await (redis as RedisServer).stop('SIGKILL');
+    await fixture.server.stop('SIGKILL');
     await eventually(
       () =>
         request(a.main)
@@ -217,7 +205,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     expect(domainSamples(text)).toEqual(before);
     expect(sampleValue(text, 'statusmate_store_up')).toBe(0);
 
-    await (redis as RedisServer).restart();
+    await fixture.server.restart();
     await whenReady(a);
     expect((await post(a, component(2, 'major_outage'))).body.status).toBe('applied');
     expect(a.ingestor.state.componentCount).toBe(2);
@@ -243,8 +231,8 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     } finally {
       client.destroy();
     }
-    const app = await makeApp({ store: redisStore({ url: (redis as RedisServer).url }) });
-    apps.push(app);
+    const app = await makeApp({ store: redisStore({ url: fixture.server.url }) });
+    fixture.apps.push(app);
     await eventually(
       () => app.logs.lines.filter((line) => line.msg === REFUSING),
       (lines) => lines.length === 1,
@@ -263,7 +251,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis with a password
     secured = await startRedis({ password: 's3cret-pw' });
     const url = `redis://default:s3cret-pw@127.0.0.1:${secured.port}/3`;
     const app = await makeApp({ store: redisStore({ url }) });
-    apps.push(app);
+    fixture.apps.push(app);
     await whenReady(app);
     expect((await post(app, component(1, 'major_outage'))).body.status).toBe('applied');
     const client = createClient({ url, RESP: 2 });
@@ -276,7 +264,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis with a password
       client.destroy();
     }
     const wrong = await makeApp({ store: redisStore({ url: `redis://default:not-the-pw@127.0.0.1:${secured.port}/3` }) });
-    apps.push(wrong);
+    fixture.apps.push(wrong);
     await eventually(
       () => wrong.logs.lines.some((line) => line.msg === 'Redis unreachable; reconnecting with back-off'),
       (seen) => seen,

@@ -1,3 +1,5 @@
+import { afterEach, beforeEach } from 'vitest';
+import type { TestApp } from './app.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../../src/logger.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/store/redis.js';
@@ -118,4 +120,29 @@ export async function eventually<T>(read: () => T | Promise<T>, check: (value: T
     value = await read();
   }
   return value;
+}
+
+/**
+ * A fresh redis-server for each test of the file (none when redis-server is missing: those suites
+ * skip), and the apps a test starts on it, closed after the test before the server is stopped.
+ */
+export function redisPerTest(): { readonly server: RedisServer; readonly apps: TestApp[] } {
+  let server: RedisServer | undefined;
+  const apps: TestApp[] = [];
+  beforeEach(async () => {
+    if (redisTool.skipReason) return;
+    server = await startRedis();
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+    await server?.stop('SIGKILL');
+    server = undefined;
+  });
+  return {
+    get server(): RedisServer {
+      if (!server) throw new Error('no redis-server in this test');
+      return server;
+    },
+    apps,
+  };
 }
