@@ -1,4 +1,4 @@
-import { EVENT_TYPES, type AffectedComponent, type StatusMateEvent } from './event.js';
+import { EVENT_TYPES, type StatusMateEvent } from './event.js';
 import {
   DAY_MS,
   LEDGER_KEEP_EVIDENCE,
