@@ -1,6 +1,7 @@
 import type { ComponentRecord, State } from '../domain/state.js';
 
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Code-unit order of strings: the same in every process, whatever the locale. */
+export const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A page's sorted uuids, and where each component in the map's own order goes among them. */
 type Order = { membership: number; uuids: string[]; rank: Int32Array };

@@ -4,8 +4,8 @@ import { impactLevel, isKnownImpact, KNOWN_IMPACTS } from '../domain/impact.js';
 import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Page, State } from '../domain/state.js';
 import { familyHeader, labelPairs, sample, type MetricType } from './exposition.js';
 import type { GzipStart } from './gzip-member.js';
-import { ComponentOrders } from './component-order.js';
-import { PieceGzip, type Piece } from './gzip-pieces.js';
+import { compare, ComponentOrders } from './component-order.js';
+import { PieceGzip, sameObjects, type Piece } from './gzip-pieces.js';
 import { ImpactSecondsMetrics, type ImpactSecondsLayout } from './impact-seconds.js';
 import { DURATION_BUCKETS, LABEL, MAINTENANCE_STATES, METRIC, RESPONSE_BUCKETS } from './names.js';
 
@@ -225,7 +225,7 @@ export class DomainMetrics {
     for (let from = 0, c = 0; from < records.length; from += COMPONENTS_PER_CHUNK, c += 1) {
       const to = Math.min(records.length, from + COMPONENTS_PER_CHUNK);
       const old = previous?.chunks[c];
-      chunks.push(old !== undefined && sameRecords(old.records, records, from, to) ? old : this.writeChunk(records.slice(from, to)));
+      chunks.push(old !== undefined && sameObjects(old.records, records, from, to) ? old : this.writeChunk(records.slice(from, to)));
     }
     this.layout = { records, chunks };
     return chunks;
@@ -534,15 +534,6 @@ type SortedPage = {
   /** Unfinished maintenances only. */
   maintenances: MaintenanceRecord[];
 };
-
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/** Whether `records[from..to)` are the objects `chunk` holds. */
-function sameRecords(chunk: readonly ComponentRecord[], records: readonly ComponentRecord[], from: number, to: number): boolean {
-  if (chunk.length !== to - from) return false;
-  for (let i = from; i < to; i += 1) if (chunk[i - from] !== records[i]) return false;
-  return true;
-}
 
 function sortedValues<T>(map: Map<string, T>): T[] {
   return [...map.keys()].sort(compare).map((key) => map.get(key) as T);

@@ -12,10 +12,15 @@ export type Piece = { text: Buffer; key: PieceKey | undefined };
 
 type Cached = { items: unknown[]; piece: DeflatedPiece };
 
-function sameItems(cached: Cached | undefined, key: PieceKey): cached is Cached {
-  if (cached?.items.length !== key.to - key.from) return false;
-  for (let i = 0; i < cached.items.length; i += 1) if (cached.items[i] !== key.items[key.from + i]) return false;
+/** Whether `items[from..to)` are the objects `held` holds, in order. */
+export function sameObjects(held: readonly unknown[], items: readonly unknown[], from: number, to: number): boolean {
+  if (held.length !== to - from) return false;
+  for (let i = from; i < to; i += 1) if (held[i - from] !== items[i]) return false;
   return true;
+}
+
+function sameItems(cached: Cached | undefined, key: PieceKey): cached is Cached {
+  return cached !== undefined && sameObjects(cached.items, key.items, key.from, key.to);
 }
 
 export class PieceGzip {

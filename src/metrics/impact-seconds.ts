@@ -1,7 +1,8 @@
 import { KNOWN_IMPACTS } from '../domain/impact.js';
 import { toMs, type ComponentLedger } from '../domain/ledger.js';
 import type { ComponentRecord, State } from '../domain/state.js';
-import { ComponentOrders } from './component-order.js';
+import { compare, ComponentOrders } from './component-order.js';
+import { sameObjects } from './gzip-pieces.js';
 import { familyHeader, formatValue, labelPairs } from './exposition.js';
 import { LABEL, METRIC } from './names.js';
 
@@ -161,18 +162,11 @@ export class ImpactSecondsMetrics {
     for (let from = 0, c = 0; from < lines.length; from += COMPONENTS_PER_CHUNK, c += 1) {
       const to = Math.min(lines.length, from + COMPONENTS_PER_CHUNK);
       const old = previous?.chunks[c];
-      chunks.push(old !== undefined && sameLines(old.lines, lines, from, to) ? old : writeChunk(lines.slice(from, to)));
+      chunks.push(old !== undefined && sameObjects(old.lines, lines, from, to) ? old : writeChunk(lines.slice(from, to)));
     }
     this.current = { version: this.state.version, chunks, lines, openPrefixBytes };
     return this.current;
   }
-}
-
-/** Whether `lines[from..to)` are the objects `chunk` holds. */
-function sameLines(chunk: readonly Lines[], lines: readonly Lines[], from: number, to: number): boolean {
-  if (chunk.length !== to - from) return false;
-  for (let i = from; i < to; i += 1) if (chunk[i - from] !== lines[i]) return false;
-  return true;
 }
 
 /** A new chunk of `lines`: each component's bytes copied from the chunk they were last written into, or written from its text. */
@@ -278,5 +272,3 @@ function linesOf(record: ComponentRecord, entry: ComponentLedger): Lines {
     openMs: entry.openMs,
   };
 }
-
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
