@@ -333,7 +333,20 @@ function suite(target: (typeof TARGETS)[number]): void {
         const scraped = await query(`count_over_time(${METRIC.incidentsCreated}{status_page="${PAGE}"}[1m]) >= 3`);
         // Every component but Legacy (unknown impact) on PAGE, and Other on OTHER_PAGE.
         const components = Object.keys(LEVELS).length - 1 + 1;
-        return rejected[0]?.value === 3 && recorded[0]?.value === components && rate.length === 1 && scraped.length === 2 ? true : undefined;
+        // The burn-rate windows read how much each component's impact seconds grew since the
+        // window's smallest recorded value: a series recorded once has grown by nothing yet, so
+        // every recorded series needs a few evaluations (two intervals at least; a scrape may come late
+        // under load), Other's, the last event's, coming last.
+        const impactSeries = await query(`count(${RECORDED.impactSeconds})`);
+        const recordedFewTimes = await query(`count_over_time(${RECORDED.impactSeconds}[5m]) < 3`);
+        return rejected[0]?.value === 3 &&
+          recorded[0]?.value === components &&
+          rate.length === 1 &&
+          scraped.length === 2 &&
+          (impactSeries[0]?.value ?? 0) > 0 &&
+          recordedFewTimes.length === 0
+          ? true
+          : undefined;
       },
       30_000,
     );
