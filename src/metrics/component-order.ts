@@ -1,3 +1,4 @@
+import type { ComponentLedger } from '../domain/ledger.js';
 import type { ComponentRecord, State } from '../domain/state.js';
 
 /** Code-unit order of strings: the same in every process, whatever the locale. */
@@ -5,6 +6,12 @@ export const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A page's sorted uuids, and where each component in the map's own order goes among them. */
 type Order = { membership: number; uuids: string[]; rank: Int32Array };
+
+/**
+ * Where each of a page ledger's entries goes among the page's sorted records: the ledger map's
+ * keys in its own order, and per key its rank among the records' uuids (-1: no record).
+ */
+type LedgerOrder = { order: Order; keys: string[]; rank: Int32Array };
 
 /**
  * Each page's components sorted by uuid, so that the same state renders the same bytes whatever
@@ -20,6 +27,7 @@ type Order = { membership: number; uuids: string[]; rank: Int32Array };
 export class ComponentOrders {
   private readonly orders = new WeakMap<Map<string, ComponentRecord>, Order>();
   private readonly records = new WeakMap<Map<string, ComponentRecord>, { version: number; records: ComponentRecord[] }>();
+  private readonly ledgerOrders = new WeakMap<ReadonlyMap<string, ComponentLedger>, LedgerOrder>();
 
   constructor(private readonly state: State) {}
 
@@ -38,6 +46,38 @@ export class ComponentOrders {
     for (const record of components.values()) records[rank[index++] as number] = record;
     this.records.set(components, { version: this.state.version, records });
     return records;
+  }
+
+  /**
+   * The page ledger's entries in the order of `recordsOf(components)` (undefined where a record
+   * has no entry), read by walking the ledger map rather than by 10,000 lookups. The ledger map
+   * changes its keys without the records' membership (a declaration, retention), so its own keys
+   * are compared as they are walked: the same string objects while nothing joined or left it.
+   */
+  ledgerOf(components: Map<string, ComponentRecord>, ledger: ReadonlyMap<string, ComponentLedger>): Array<ComponentLedger | undefined> {
+    const order = this.order(components);
+    const entries = new Array<ComponentLedger | undefined>(components.size).fill(undefined);
+    let known = this.ledgerOrders.get(ledger);
+    if (known?.order === order && known.keys.length === ledger.size) {
+      let index = 0;
+      for (const [uuid, entry] of ledger) {
+        if (uuid !== known.keys[index]) break;
+        const at = known.rank[index++] as number;
+        if (at >= 0) entries[at] = entry;
+      }
+      if (index === ledger.size) return entries;
+      entries.fill(undefined);
+    }
+    const place = new Map(order.uuids.map((uuid, i) => [uuid, i]));
+    const keys = [...ledger.keys()];
+    known = { order, keys, rank: Int32Array.from(keys, (uuid) => place.get(uuid) ?? -1) };
+    this.ledgerOrders.set(ledger, known);
+    let index = 0;
+    for (const entry of ledger.values()) {
+      const at = known.rank[index++] as number;
+      if (at >= 0) entries[at] = entry;
+    }
+    return entries;
   }
 
   private order(components: Map<string, ComponentRecord>): Order {

@@ -31,4 +31,23 @@ describe('statusmate_component_impact_seconds_total of declared components', () 
     expect(lines).toContain(line('operational', 40).replace('component="Declared"', 'component="Component 9"'));
     expect(lines).toContain(line('major_outage', 50).replace('component="Declared"', 'component="Component 9"'));
   });
+
+  it('renders what a fresh render gives when an older first update moves declared components to the end of their ledger', () => {
+    const p = new Player();
+    // Three declared components, with the file's records: their ledger entries come in the order declared.
+    const declared = [{ id: 'page-a', uuid: null, name: null, components: [7, 8, 9].map((n) => ({ uuid: uuid(n), name: `Declared ${n}` })) }];
+    applyPatch(p.state, inventoryPatch(p.state, declared, T0));
+    applyPatch(p.state, declarationPatch(p.state, undeclaredComponents(p.state, declared), T0 + 100, DEFAULT_LIMITS).patch);
+    const kept = new DomainMetrics(p.state);
+    const render = (metrics: DomainMetrics) => series(metrics.impactSeconds(T0 + 1000).toString());
+    expect(render(kept)).toHaveLength(15);
+    // An update older than the declaration starts component 7 again at its own time: its ledger
+    // entry is made again, at the end of the page's map, while no record joined or left.
+    p.play(componentUpdate(7, 'major_outage', T0 + 50), T0 + 200);
+    const fresh = render(new DomainMetrics(p.state));
+    expect(fresh).toContain(
+      `statusmate_component_impact_seconds_total{status_page="page-a",component_uuid="${uuid(7)}",component="Component 7",impact="major_outage"} 950`,
+    );
+    expect(render(kept)).toEqual(fresh);
+  });
 });

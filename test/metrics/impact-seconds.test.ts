@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { forget } from '../../src/domain/forget.js';
-import { inventoryPatch } from '../../src/domain/inventory.js';
+import { declarationPatch, inventoryPatch } from '../../src/domain/inventory.js';
+import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { applyPatch } from '../../src/domain/state.js';
 import { DomainMetrics } from '../../src/metrics/domain.js';
 import { COMPONENTS_PER_CHUNK, ImpactSecondsMetrics } from '../../src/metrics/impact-seconds.js';
@@ -59,6 +60,8 @@ describe('statusmate_component_impact_seconds_total', () => {
         page: fc.constantFrom('page-a', 'page-b'),
       }),
       fc.record({ kind: fc.constant('forget' as const), component: fc.integer({ min: 0, max: count + 40 }), page: fc.constantFrom('page-a', 'page-b') }),
+      // A declaration: a ledger entry the records may not have (a page's ledger changes its keys alone).
+      fc.record({ kind: fc.constant('declare' as const), component: fc.integer({ min: 0, max: count + 40 }), page: fc.constantFrom('page-a', 'page-b') }),
       fc.record({
         kind: fc.constant('incident' as const),
         id: fc.integer({ min: 1, max: 3 }),
@@ -79,6 +82,8 @@ describe('statusmate_component_impact_seconds_total', () => {
             if (step.kind === 'update') p.play(componentUpdate(step.component, step.impact, at, { statusPage: step.page }), at);
             else if (step.kind === 'incident')
               p.play(incident(step.finish ? 'incident_finished' : 'incident_created', step.id, at, [affects(step.component, 'major_outage')]), at);
+            else if (step.kind === 'declare')
+              applyPatch(p.state, declarationPatch(p.state, [{ statusPage: step.page, uuids: [uuid(step.component)] }], at, DEFAULT_LIMITS).patch);
             else applyPatch(p.state, forget(p.state, { kind: 'component', statusPage: step.page, uuid: uuid(step.component) }, at, 300).patch);
           }
           const now = at + 100;
