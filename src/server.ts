@@ -8,6 +8,7 @@ import { allowHosts } from './http/security.js';
 import { LiveInventory, type ReloadResult } from './inventory/live.js';
 import { fileFingerprint, watchFile } from './inventory/watch.js';
 import type { Logger } from './logger.js';
+import { lastResortCollect, MemoryTrim } from './memory-trim.js';
 import { redactedRedisUrl } from './store/redis-format.js';
 import type { LogStore } from './store/store.js';
 
@@ -117,6 +118,9 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     ...(config.store === 'redis' ? { answerTimeoutMs: 1_500 } : {}),
   });
   const { apps, state } = exporter;
+  // Memory held after the start's load, and after bursts, is given back once quiet (memory-trim.ts).
+  const trim = new MemoryTrim({ folded: () => exporter.fold.stats().entriesFolded, collect: lastResortCollect(), logger });
+  trim.start();
   const caps = connectionCaps(descriptorLimit(), config.maxConnections, separateMetrics);
   if (caps.lowered) {
     logger.warn({ max_connections: config.maxConnections, lowered_to: caps.main }, 'MAX_CONNECTIONS lowered to fit the open-file limit (ulimit -n)');
@@ -179,6 +183,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     close() {
       closing ??= (async () => {
         watcher?.stop();
+        trim.stop();
         await Promise.all([closeServer(main), metrics ? closeServer(metrics) : Promise.resolve()]);
         await exporter.close();
       })();
