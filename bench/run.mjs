@@ -495,7 +495,7 @@ async function scrapeMemoryStartup() {
     `${fmt.bytes(Math.max(s10k.rss, rssRestarted))}`,
     `after ingest+scrapes ${fmt.bytes(s10k.rss)} / restarted ${fmt.bytes(rssRestarted)}; anonymous ${fmt.bytes(s10k.rssAnon)} / ${fmt.bytes(rssAnonRestarted)}`,
     '',
-    '< 256 MiB (the chart)',
+    '< 256 MiB (issue 16)',
     Math.max(s10k.rss, rssRestarted) < 256 * MB,
   );
   const startup = median(startups);
