@@ -600,6 +600,22 @@ async function domainLines(url) {
   return text.split('\n').filter(isSharedStateSample).join('\n');
 }
 
+/** Resolves once the webhook requests the replicas counted stay the same over two reads 100 ms apart. */
+async function requestsSettled(replicas) {
+  const counted = async () => {
+    let total = 0;
+    for (const replica of replicas) total += sumOf(await metricsSamples(replica.url), 'statusmate_webhook_requests_total', () => true);
+    return total;
+  };
+  let before = await counted();
+  for (let i = 0; i < 100; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = await counted();
+    if (now === before) return;
+    before = now;
+  }
+}
+
 /** Ingest through two replicas (half the connections each, one workload), then the same checks as for one exporter. */
 async function redisIngestOnce(redis, run) {
   const [a, b] = [await startReplica(redis.url, `ingest${run}:`), await startReplica(redis.url, `ingest${run}:`)];
@@ -614,6 +630,10 @@ async function redisIngestOnce(redis, run) {
     );
     const latencies = loads.map((l) => l.p99);
     const result = { rps: loads[0].rps + loads[1].rps, p50: Math.max(loads[0].p50, loads[1].p50), p99: Math.max(...latencies) };
+    // The load stops with requests in flight at both replicas. A re-delivery sent to one before the
+    // other has appended its original would overtake it, and a first delivery always counts as new
+    // (test/redis/replicas.test.ts): wait until neither replica's request counter moves.
+    await requestsSettled([a, b]);
     for (const { id, body } of workload.unconfirmed()) {
       const status = await postWebhook(a.url, asRetry(body));
       if (status !== 'applied' && status !== 'duplicate') counters.unexpected.push(`re-delivery answered ${status}`);
