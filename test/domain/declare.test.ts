@@ -1,25 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { chunkDeclarations, declarationPatch, inventoryPatch, undeclaredComponents, type Declaration, type DeclaredPage } from '../../src/domain/inventory.js';
+import { chunkDeclarations, declarationPatch, inventoryPatch, undeclaredComponents, type Declaration } from '../../src/domain/inventory.js';
 import { daysOf, DAY_MS, encodeLedger, ledgerOf, secondsByImpact, toMs } from '../../src/domain/ledger.js';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { applyPatch, emptyPatch } from '../../src/domain/state.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
-import { componentUpdate, PAGE, Player, T0, uuid } from '../support/events.js';
+import { componentUpdate, DECLARED as declared, PAGE, Player, T0, uuid } from '../support/events.js';
 
 // Issue 20: a component declared in the status pages file counts as operational from its
 // declaration, which goes through the log (a `declare` entry) so that every replica books it alike.
-
-const declared: DeclaredPage[] = [
-  {
-    id: PAGE,
-    uuid: null,
-    name: 'Page A',
-    components: [
-      { uuid: uuid(1), name: 'API' },
-      { uuid: uuid(2), name: 'Website' },
-    ],
-  },
-];
 
 /** Folds a declaration at log time `at`, as the fold loop does; returns how many it booked. */
 function declare(player: Player, declarations: readonly Declaration[], at: number, limits = DEFAULT_LIMITS): number {

@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { inventoryPatch, type DeclaredPage } from '../../src/domain/inventory.js';
+import { inventoryPatch } from '../../src/domain/inventory.js';
 import { applyPatch, emptyPageStats } from '../../src/domain/state.js';
-import { componentUpdate, PAGE, Player, T0, uuid } from '../support/events.js';
-
-const declared: DeclaredPage[] = [
-  {
-    id: PAGE,
-    uuid: null,
-    name: 'Page A',
-    components: [
-      { uuid: uuid(1), name: 'API' },
-      { uuid: uuid(2), name: 'Website' },
-    ],
-  },
-];
+import { componentUpdate, DECLARED as declared, PAGE, Player, T0, uuid } from '../support/events.js';
 
 describe('declared pages and components', () => {
   it('are operational under their names, and their page has every counter at 0, before any webhook', () => {

@@ -1,4 +1,5 @@
 import type { AffectedComponent, ComponentImpactUpdated, IncidentEvent, MaintenanceEvent, StatusMateEvent } from '../../src/domain/event.js';
+import type { DeclaredPage } from '../../src/domain/inventory.js';
 import { DEFAULT_LIMITS, reduce, type Decision, type Limits } from '../../src/domain/reducer.js';
 import { applyPatch, createState, type State } from '../../src/domain/state.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
@@ -6,9 +7,23 @@ import { dedupKey } from '../../src/ingest/dedup-key.js';
 // Builders of normalised events for reducer tests, and a tiny driver that plays them.
 
 export const PAGE = 'page-a';
+
 export const T0 = 1_700_000_000;
 
 export const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString().padStart(12, '0')}`;
+
+/** PAGE as a status pages file declares it, with components 1 (API) and 2 (Website). */
+export const DECLARED: DeclaredPage[] = [
+  {
+    id: PAGE,
+    uuid: null,
+    name: 'Page A',
+    components: [
+      { uuid: uuid(1), name: 'API' },
+      { uuid: uuid(2), name: 'Website' },
+    ],
+  },
+];
 
 export function componentUpdate(component: number, impact: string, at: number | null, extra: Partial<ComponentImpactUpdated> = {}): ComponentImpactUpdated {
   return {
