@@ -1,6 +1,6 @@
 import { DURATION_BUCKETS } from './buckets.js';
 import { observe } from './histogram.js';
-import { impactLevel, isKnownImpact, MAINTENANCE_IMPACT, OPERATIONAL } from './impact.js';
+import { impactLevel, isKnownImpact, MAINTENANCE_IMPACT, OPERATIONAL, UNKNOWN_IMPACT_LEVEL } from './impact.js';
 import { cutLabel } from './labels.js';
 import { asTrusted, isBefore, trustedCreatedAt, type Stamp } from './order.js';
 import {
@@ -224,10 +224,10 @@ export class Draft {
     const direct = component.direct;
     let worst: string | undefined = direct?.impact;
     let worstLevel = direct ? impactLevel(direct.impact) : -Infinity;
-    const consider = (impact: string | null, stamp: Stamp) => {
+    // `level` is the impact's: a holder keeps it, so that a component held by many is not looked up for each.
+    const consider = (impact: string | null, stamp: Stamp, level: number) => {
       if (impact === null) return;
       if (direct && !this.before(direct.stamp, stamp)) return;
-      const level = impactLevel(impact);
       if (level > worstLevel || (level === worstLevel && worst !== undefined && impact < worst)) {
         worst = impact;
         worstLevel = level;
@@ -238,18 +238,20 @@ export class Draft {
     if (holders) {
       for (const holder of holders.values()) {
         const drafted = holder.kind === 'incident' ? this.incidents.has(holder.uuid) : this.maintenances.has(holder.uuid);
-        if (!drafted && !this.dropped.has(`${holder.kind}:${holder.uuid}`)) consider(holder.impact, holder.stamp);
+        if (!drafted && (this.dropped.size === 0 || !this.dropped.has(`${holder.kind}:${holder.uuid}`))) consider(holder.impact, holder.stamp, holder.level);
       }
     }
     for (const incident of this.incidents.values()) {
       if (incident.state !== 'active') continue;
-      const impact = impactsOf(incident.components).get(component.uuid);
-      if (impact !== undefined) consider(impact, incident.lastEvent);
+      const impact = impactIn(incident.components, component.uuid);
+      if (impact !== undefined) consider(impact, incident.lastEvent, impact === null ? UNKNOWN_IMPACT_LEVEL : impactLevel(impact));
     }
     for (const maintenance of this.maintenances.values()) {
       if (maintenance.state !== 'in_progress') continue;
-      const impact = impactsOf(maintenance.components).get(component.uuid);
-      if (impact !== undefined) consider(impact ?? MAINTENANCE_IMPACT, maintenance.lastEvent);
+      const impact = impactIn(maintenance.components, component.uuid);
+      if (impact === undefined) continue;
+      const held = impact ?? MAINTENANCE_IMPACT;
+      consider(held, maintenance.lastEvent, impactLevel(held));
     }
     return worst ?? OPERATIONAL;
   }
@@ -270,8 +272,23 @@ export class Draft {
   }
 }
 
+/** Lists this short are searched in place: a lookup would cost a Map for each record a replay of the ledger's evidence makes. */
+const SHORT_LIST = 16;
+
+/** The impact `components` gives `uuid` (the last entry, if named twice), or undefined when it does not name it. */
+function impactIn(components: readonly ComponentImpact[], uuid: string): string | null | undefined {
+  if (components.length <= SHORT_LIST) {
+    for (let index = components.length - 1; index >= 0; index -= 1) {
+      const component = components[index] as ComponentImpact;
+      if (component.uuid === uuid) return component.impact;
+    }
+    return undefined;
+  }
+  return impactsOf(components).get(uuid);
+}
+
 /**
- * A component list as a lookup, made once per list: restoring each component of a finished
+ * A long component list as a lookup, made once per list: restoring each component of a finished
  * incident looks itself up in the incident's list, which must not cost the list's length.
  */
 const lookups = new WeakMap<readonly ComponentImpact[], Map<string, string | null>>();

@@ -12,7 +12,7 @@ import {
   type EvidenceEvent,
 } from './ledger.js';
 import { DEFAULT_LIMITS, reduce, type Limits } from './reducer.js';
-import { applyPatch, createState, emptyPatch, type ComponentImpact, type Patch, type State } from './state.js';
+import { applyPatch, createState, emptyPatch, type ComponentImpact, type IncidentRecord, type MaintenanceRecord, type Patch, type State } from './state.js';
 
 // Why the ledger needs more than the state keeps (issue 20). A component's impact at a time is
 // what the state would show had it folded exactly the events up to that time: the events known
@@ -78,7 +78,9 @@ export function applyEvidence(state: State, patch: Patch): void {
     const item = evidenceOf(event, uuid, at);
     let index = evidence.events.length;
     while (index > 0 && compareEvidence(evidence.events[index - 1] as EvidenceEvent, item) > 0) index -= 1;
-    let next: Evidence = { ...evidence, events: [...evidence.events.slice(0, index), item, ...evidence.events.slice(index)] };
+    const events = evidence.events.slice();
+    events.splice(index, 0, item);
+    let next: Evidence = { ...evidence, events };
     if (index < evidence.events.length) {
       // Late: the timeline from its time on is the replay's.
       const replayed = replay(event.statusPage, uuid, next.base, next.events);
@@ -123,11 +125,24 @@ export function compareEvidence(a: EvidenceEvent, b: EvidenceEvent): number {
   );
 }
 
+/** Lists this short are searched in place: a lookup would cost a Map for each scratch record a replay makes. */
+const SHORT_LIST = 16;
+
 /**
- * A component list's entries by uuid (all of a uuid named twice, in order), made once per list:
- * each component an incident names looks itself up in the incident's list, which must not cost
- * the list's length (finishing 80,000 components would take minutes).
+ * The entries of `components` for `uuid` (all of them, in order, if it is named twice), or
+ * undefined. A long list is looked up in a map made once per list: each component an incident
+ * names looks itself up in the incident's list, which must not cost the list's length
+ * (finishing 80,000 components would take minutes).
  */
+function entriesOf<T extends { uuid: string }>(components: readonly T[], uuid: string): T[] | undefined {
+  if (components.length <= SHORT_LIST) {
+    let found: T[] | undefined;
+    for (const component of components) if (component.uuid === uuid) (found ??= []).push(component);
+    return found;
+  }
+  return byUuid(components).get(uuid);
+}
+
 const lookups = new WeakMap<readonly { uuid: string }[], Map<string, { uuid: string }[]>>();
 function byUuid<T extends { uuid: string }>(components: readonly T[]): Map<string, T[]> {
   let lookup = lookups.get(components) as Map<string, T[]> | undefined;
@@ -148,7 +163,7 @@ function evidenceOf(event: StatusMateEvent, uuid: string, at: number): EvidenceE
   if (event.type === 'component_impact_updated') {
     return { at, type: event.type, object: '', named: true, name: event.name, impact: event.impact, startAt: null, endAt: null };
   }
-  const entry = byUuid(event.components).get(uuid)?.[0];
+  const entry = entriesOf(event.components, uuid)?.[0];
   return {
     at,
     type: event.type,
@@ -195,9 +210,9 @@ function replay(statusPage: string, uuid: string, base: EvidenceBase | null, eve
     const { patch } = reduce(state, eventOf(statusPage, uuid, e), `evidence:${i}`, receivedAt, limits);
     const record = patch.components.find((c) => c.uuid === uuid);
     if (record) points.push([toMs(e.at), record.impact]);
-    // The scratch state books nothing and keeps no evidence.
-    delete patch.ledgerAt;
-    delete patch.ledgerEvent;
+    // The scratch state books nothing and keeps no evidence (unset, not deleted: a delete turns the patch into a slow dictionary object).
+    patch.ledgerAt = undefined;
+    patch.ledgerEvent = undefined;
     applyPatch(state, patch);
   });
   return { points, state };
@@ -215,19 +230,31 @@ function sameComponent(state: State, replayed: State, statusPage: string, uuid: 
   return want !== undefined && summary(replayed) === want;
 }
 
-/** The component's records in `state`: its own, and the unfinished incidents and maintenances naming it, their lists cut to it. */
+/**
+ * The component's records in `state`: its own, and the unfinished incidents and maintenances
+ * naming it, their lists cut to it, each list sorted by uuid (data, not the order a Map was
+ * filled in, which differs between a process that folded and one that loaded a snapshot).
+ * The active incidents naming it are its incident holders (the page's index): a base costs what
+ * concerns the component, not a walk over the page's active incidents, which an event naming
+ * five components paid five times.
+ */
 function baseOf(state: State, statusPage: string, uuid: string): EvidenceBase | null {
   const page = state.pages.get(statusPage);
   const component = page?.components.get(uuid);
   if (!page || !component) return null;
-  const cut = <R extends { components: ComponentImpact[] }>(record: R): R => ({ ...record, components: byUuid(record.components).get(uuid) ?? [] });
-  const names = (record: { components: ComponentImpact[] }) => byUuid(record.components).has(uuid);
-  return {
-    component,
-    incidents: [...page.activeIncidents.values()].filter(names).map(cut),
-    maintenances: [...page.unfinishedMaintenances.values()].filter(names).map(cut),
-  };
+  const cut = <R extends { components: ComponentImpact[] }>(record: R): R => ({ ...record, components: entriesOf(record.components, uuid) ?? [] });
+  const incidents: IncidentRecord[] = [];
+  for (const holder of page.holders.get(uuid)?.values() ?? []) {
+    const incident = holder.kind === 'incident' ? page.activeIncidents.get(holder.uuid) : undefined;
+    if (incident) incidents.push(cut(incident));
+  }
+  // Scheduled maintenances hold nothing yet, so the index does not list them: these are walked (few).
+  const maintenances: MaintenanceRecord[] = [];
+  for (const maintenance of page.unfinishedMaintenances.values()) if (entriesOf(maintenance.components, uuid)) maintenances.push(cut(maintenance));
+  return { component, incidents: incidents.sort(byRecordUuid), maintenances: maintenances.sort(byRecordUuid) };
 }
+
+const byRecordUuid = (a: { uuid: string }, b: { uuid: string }) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
 
 /**
  * Starts a component's evidence again from the state as it is, at the latest time it knows of

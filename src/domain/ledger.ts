@@ -101,13 +101,24 @@ function changesFrom(points: readonly (readonly [number, string])[]): Changes {
   return { ms: Float64Array.from(points, ([ms]) => ms), impacts: points.map(([, impact]) => intern(impact)) };
 }
 
-/** `changes` with [at, impact] inserted at `index`. */
-function insertChange(changes: Changes, index: number, at: number, impact: string): Changes {
-  const ms = new Float64Array(changes.ms.length + 1);
-  ms.set(changes.ms.subarray(0, index), 0);
-  ms[index] = at;
-  ms.set(changes.ms.subarray(index), index + 1);
-  return { ms, impacts: [...changes.impacts.slice(0, index), intern(impact), ...changes.impacts.slice(index)] };
+/**
+ * `changes` with [at, impact] appended, within bounds as keepChanges keeps them: one copy of each
+ * array per booking (appending, then cutting the oldest, copied them twice).
+ */
+function appendChange(changes: Changes, at: number, impact: string, keptFromDay: number): Changes {
+  const kept = changes.ms.length;
+  const count = kept + 1;
+  const from = keptFromDay * DAY_MS;
+  const msAt = (index: number) => (index < kept ? (changes.ms[index] as number) : at);
+  let start = 0;
+  while (start + 1 < count && msAt(start + 1) <= from) start += 1;
+  start = Math.max(start, count - LEDGER_MAX_CHANGES);
+  const ms = new Float64Array(count - start);
+  ms.set(changes.ms.subarray(start), 0);
+  ms[count - start - 1] = at;
+  const impacts = changes.impacts.slice(start);
+  impacts.push(intern(impact));
+  return { ms, impacts };
 }
 
 export type ComponentLedger = {
@@ -282,7 +293,7 @@ export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, imp
     return;
   }
   const end = Math.max(at, current.openMs);
-  const changes = keepChanges(insertChange(current.changes, current.changes.ms.length, end, impact), ledger.keptFromDay);
+  const changes = appendChange(current.changes, end, impact, ledger.keptFromDay);
   page.set(uuid, { ...close(current, end, ledger.keptFromDay), impact, openMs: end, changes });
 }
 

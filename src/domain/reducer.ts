@@ -139,11 +139,11 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   const patch = draft.toPatch(dedupKey);
   // Stale or not, the ledger keeps it: it books time, and a late event's time is in the past (see ledger-evidence.ts).
   patch.ledgerEvent = { event, at };
-  const holdings = measureAfter(state, patch).holdings;
-  if (holdings > state.size.holdings && holdings > limits.maxHoldings) {
+  const after = measureAfter(state, patch);
+  if (after.holdings > state.size.holdings && after.holdings > limits.maxHoldings) {
     return refusedWhole(notices, 'holdings', event.statusPage, event.uuid, limits.maxHoldings);
   }
-  forgetPastBounds(state, patch, limits);
+  forgetPastBounds(state, patch, limits, after);
   // A declared component's first update, older than its declaration, restarts its ledger (when the patch books it).
   if (
     outcome === 'applied' &&

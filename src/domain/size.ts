@@ -53,18 +53,28 @@ export function measure(state: State): Measures {
 export function measureAfter(state: State, patch: Patch): Measures {
   const after: Measures = { ...state.size, dedup: state.seen.size };
   const swap = (kind: 'incidents' | 'maintenances', records: (IncidentRecord | MaintenanceRecord)[], deletes: EntityKey[]) => {
+    const count = (before: IncidentRecord | MaintenanceRecord | undefined, into: IncidentRecord | MaintenanceRecord | undefined) => {
+      const out = recordSize(before);
+      const size = recordSize(into);
+      after.holdings += size.holdings - out.holdings;
+      after.retained += size.retained - out.retained;
+    };
+    // An event's patch puts one record and deletes none: no key can repeat, so no map of them is needed.
+    if (deletes.length === 0 && records.length <= 1) {
+      for (const record of records) count(state.pages.get(record.statusPage)?.[kind].get(record.uuid), record);
+      return;
+    }
     const touched = new Map<string, { key: EntityKey; record: IncidentRecord | MaintenanceRecord | undefined }>();
     for (const record of records) touched.set(keyOf(record), { key: record, record });
     for (const key of deletes) touched.set(keyOf(key), { key, record: undefined });
-    for (const { key, record } of touched.values()) {
-      const before = recordSize(state.pages.get(key.statusPage)?.[kind].get(key.uuid));
-      const into = recordSize(record);
-      after.holdings += into.holdings - before.holdings;
-      after.retained += into.retained - before.retained;
-    }
+    for (const { key, record } of touched.values()) count(state.pages.get(key.statusPage)?.[kind].get(key.uuid), record);
   };
   swap('incidents', patch.incidents, patch.deleteIncidents);
   swap('maintenances', patch.maintenances, patch.deleteMaintenances);
+  if (patch.forgetSeen.length === 0 && patch.seen.length <= 1) {
+    for (const { key } of patch.seen) if (!state.seen.has(key)) after.dedup += 1;
+    return after;
+  }
   const seen = new Map<string, boolean>();
   for (const { key } of patch.seen) seen.set(key, true);
   for (const key of patch.forgetSeen) seen.set(key, false);
@@ -78,8 +88,13 @@ export function measureAfter(state: State, patch: Patch): Measures {
  * receipt, then key) that the state, once the patch is applied, holds past its bounds. Every
  * order here is on data, never on the order of a Map, so every process forgets the same records.
  */
-export function forgetPastBounds(state: State, patch: Patch, limits: Pick<SizeLimits, 'maxRetainedFinished' | 'maxDedupRecords'>): void {
-  const after = measureAfter(state, patch);
+export function forgetPastBounds(
+  state: State,
+  patch: Patch,
+  limits: Pick<SizeLimits, 'maxRetainedFinished' | 'maxDedupRecords'>,
+  /** measureAfter(state, patch), when the caller has it already. */
+  after: Measures = measureAfter(state, patch),
+): void {
   if (after.retained > limits.maxRetainedFinished) forgetFinished(state, patch, after.retained - Math.floor(limits.maxRetainedFinished * RELIEF));
   if (after.dedup > limits.maxDedupRecords) forgetSeen(state, patch, after.dedup - Math.floor(limits.maxDedupRecords * RELIEF));
 }

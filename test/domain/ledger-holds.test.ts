@@ -214,6 +214,38 @@ describe('the evidence a component keeps, and its bounds', () => {
   });
 });
 
+describe('the base a component’s evidence starts from', () => {
+  it('lists the incidents holding it by uuid, not in the order they were created or restored in', () => {
+    // Three incidents hold component 1, created in descending uuid order; an update without a
+    // trusted created_at then starts its evidence again from the state (its base).
+    const restarted = (player: Player) => {
+      player.play(componentUpdate(1, 'operational', null), T0 + 100);
+      return ledgerOf(player.state.ledger, PAGE, uuid(1))?.evidence?.base?.incidents.map((i) => i.uuid);
+    };
+    const folded = new Player();
+    [3, 2, 1].forEach((id, i) => folded.play(incident('incident_created', id, T0 + i, [affects(1, 'major_outage'), affects(2, 'major_outage')]), T0 + 10 + i));
+    const decoded = decodeSnapshot(String(SNAPSHOT_FORMAT), encodeSnapshot(folded.state));
+    if (decoded.kind !== 'state') throw new Error(decoded.kind);
+    const loaded = new Player();
+    replaceState(loaded.state, decoded.state);
+    const want = [uuid(1001), uuid(1002), uuid(1003)];
+    expect(restarted(folded)).toEqual(want);
+    expect(restarted(loaded)).toEqual(want);
+    // Each cut to the component, finished ones left out.
+    const finishing = new Player();
+    [3, 2, 1].forEach((id, i) =>
+      finishing.play(incident('incident_created', id, T0 + i, [affects(1, 'major_outage'), affects(2, 'major_outage')]), T0 + 10 + i),
+    );
+    finishing.play(incident('incident_finished', 2, T0 + 20, [affects(1, 'operational')]), T0 + 30);
+    finishing.play(componentUpdate(1, 'operational', null), T0 + 100);
+    const base = ledgerOf(finishing.state.ledger, PAGE, uuid(1))?.evidence?.base;
+    expect(base?.incidents.map((i) => [i.uuid, i.components.map((c) => c.uuid)])).toEqual([
+      [uuid(1001), [uuid(1)]],
+      [uuid(1003), [uuid(1)]],
+    ]);
+  });
+});
+
 const withoutEvidence = (encoded: EncodedLedger) => ({ ...encoded, components: encoded.components.map((c) => c.slice(0, 8)) });
 
 function permutations<T>(items: T[]): T[][] {
