@@ -59,13 +59,19 @@ export class ComponentOrders {
     const entries = new Array<ComponentLedger | undefined>(components.size).fill(undefined);
     let known = this.ledgerOrders.get(ledger);
     if (known?.order === order && known.keys.length === ledger.size) {
+      const { keys, rank } = known;
+      // forEach, not for-of over entries: that makes a [key, value] array for each of 10,000.
       let index = 0;
-      for (const [uuid, entry] of ledger) {
-        if (uuid !== known.keys[index]) break;
-        const at = known.rank[index++] as number;
+      let same = true;
+      ledger.forEach((entry, uuid) => {
+        if (!same || uuid !== keys[index]) {
+          same = false;
+          return;
+        }
+        const at = rank[index++] as number;
         if (at >= 0) entries[at] = entry;
-      }
-      if (index === ledger.size) return entries;
+      });
+      if (same) return entries;
       entries.fill(undefined);
     }
     const place = new Map(order.uuids.map((uuid, i) => [uuid, i]));

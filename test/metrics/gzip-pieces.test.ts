@@ -68,7 +68,7 @@ describe('PieceGzip', () => {
 
 describe('deflateInPieces', () => {
   it('continues a member with a large text compressed in pieces side by side: one member of the whole', async () => {
-    const lines = Array.from({ length: 20_000 }, (_, i) => `statusmate_x{component="${(i * 7919) % 10007}"} ${i / 7}\n`).join('');
+    const lines = Array.from({ length: 50_000 }, (_, i) => `statusmate_x{component="${(i * 7919) % 10007}"} ${i / 7}\n`).join('');
     const large = Buffer.from(lines);
     expect(large.length).toBeGreaterThan(SYNC_BYTES);
     for (const text of [large, Buffer.from('small\n')]) {
