@@ -61,17 +61,18 @@ export class ComponentOrders {
     if (known?.order === order && known.keys.length === ledger.size) {
       const { keys, rank } = known;
       // forEach, not for-of over entries: that makes a [key, value] array for each of 10,000.
+      // -1 once a key differs: the map's keys moved.
       let index = 0;
-      let same = true;
       ledger.forEach((entry, uuid) => {
-        if (!same || uuid !== keys[index]) {
-          same = false;
+        if (index < 0) return;
+        if (uuid !== keys[index]) {
+          index = -1;
           return;
         }
         const at = rank[index++] as number;
         if (at >= 0) entries[at] = entry;
       });
-      if (same) return entries;
+      if (index === ledger.size) return entries;
       entries.fill(undefined);
     }
     const place = new Map(order.uuids.map((uuid, i) => [uuid, i]));
