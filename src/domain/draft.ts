@@ -41,17 +41,17 @@ export class Draft {
   readonly receivedAt: number;
   readonly stamp: Stamp;
   readonly t: number;
-  /** New components past MAX_COMPONENTS, in the order the event named them. */
-  readonly refused = new Set<string>();
+  /** New components past MAX_COMPONENTS, in the order the event named them (made when one is: most events refuse none). */
+  private refused: Set<string> | undefined;
   readonly unknownImpacts: { componentUuid: string; impact: string }[] = [];
   private stats: PageStats;
   private readonly components = new Map<string, ComponentRecord>();
   private readonly incidents = new Map<string, IncidentRecord>();
   private readonly maintenances = new Map<string, MaintenanceRecord>();
   /** Components this event may create: admitted under MAX_COMPONENTS, not yet in the state. */
-  private readonly admittedNew = new Set<string>();
+  private admittedNew: Set<string> | undefined;
   /** Incidents and maintenances (`kind:uuid`) being forgotten: their committed holds no longer count. */
-  private readonly dropped = new Set<string>();
+  private dropped: Set<string> | undefined;
 
   constructor(
     private readonly state: State,
@@ -101,7 +101,7 @@ export class Draft {
 
   /** Forgets an incident or maintenance for derive: what it holds counts no more (see forget.ts). */
   drop(kind: 'incident' | 'maintenance', uuid: string): void {
-    this.dropped.add(`${kind}:${uuid}`);
+    (this.dropped ??= new Set()).add(`${kind}:${uuid}`);
   }
 
   /** The components this draft changed. */
@@ -142,12 +142,12 @@ export class Draft {
    * only admitted components, so none holds more than MAX_COMPONENTS, nor a refused one.
    */
   admit(uuid: string): boolean {
-    if (this.admittedNew.has(uuid) || this.component(uuid)) return true;
-    if (this.state.componentCount + this.admittedNew.size >= this.context.maxComponents) {
-      this.refused.add(uuid);
+    if (this.admittedNew?.has(uuid) === true || this.component(uuid)) return true;
+    if (this.state.componentCount + (this.admittedNew?.size ?? 0) >= this.context.maxComponents) {
+      (this.refused ??= new Set()).add(uuid);
       return false;
     }
-    this.admittedNew.add(uuid);
+    (this.admittedNew ??= new Set()).add(uuid);
     return true;
   }
 
@@ -238,7 +238,7 @@ export class Draft {
     if (holders) {
       for (const holder of holders.values()) {
         const drafted = holder.kind === 'incident' ? this.incidents.has(holder.uuid) : this.maintenances.has(holder.uuid);
-        if (!drafted && (this.dropped.size === 0 || !this.dropped.has(`${holder.kind}:${holder.uuid}`))) consider(holder.impact, holder.stamp, holder.level);
+        if (!drafted && (this.dropped === undefined || !this.dropped.has(`${holder.kind}:${holder.uuid}`))) consider(holder.impact, holder.stamp, holder.level);
       }
     }
     for (const incident of this.incidents.values()) {
@@ -257,7 +257,7 @@ export class Draft {
   }
 
   notices(): { unknownImpacts: Draft['unknownImpacts']; refused: string[] } {
-    return { unknownImpacts: this.unknownImpacts, refused: [...this.refused] };
+    return { unknownImpacts: this.unknownImpacts, refused: this.refused ? [...this.refused] : [] };
   }
 
   toPatch(dedupKey: string): Patch {
