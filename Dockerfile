@@ -23,8 +23,11 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 make g++ \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# The manifests first, so the dependency layer is cached until they change.
-COPY package.json package-lock.json ./
+# The manifests first, so the dependency layer is cached until they change; npm ci also compiles
+# the exporter's own malloc addon (binding.gyp, native/, by tools/build-native.mjs).
+COPY package.json package-lock.json binding.gyp ./
+COPY native ./native
+COPY tools/build-native.mjs ./tools/build-native.mjs
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -59,6 +62,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The malloc addon alone (src/native-malloc.ts): the exporter loads it from build/Release.
+COPY --from=build /app/build/Release/statusmate_malloc.node ./build/Release/statusmate_malloc.node
 COPY --from=build --chown=65532:65532 /app/rootfs/ /
 # 65532 is distroless' "nonroot"; numeric so that Kubernetes' runAsNonRoot can verify it.
 USER 65532:65532

@@ -12,7 +12,8 @@ import type { Logger } from './logger.js';
  * reducer waits for an idle it never sees here (the fold loop's timers). So once after the start,
  * and again after every TRIM_AFTER_ENTRIES entries folded, the first time no entry was folded
  * for QUIET_MS, the process runs V8's most thorough collection (about 100 ms with 10,000
- * components, while no webhook is waiting on the fold).
+ * components, while no webhook is waiting on the fold), then gives the C heap's free pages back
+ * (malloc_trim, where the addon is built: see native-malloc.ts).
  */
 export const TRIM_AFTER_ENTRIES = 1_000;
 export const QUIET_MS = 2_000;
@@ -42,6 +43,11 @@ export type MemoryTrimOptions = {
   /** Entries folded so far (the fold loop's count). */
   folded: () => number;
   collect: Collect | undefined;
+  /**
+   * Gives the free pages of the C heap back after the collection (malloc_trim: native-malloc.ts);
+   * true when it ran. Without it, glibc keeps what the burst freed anywhere but at the heap's top.
+   */
+  returnFreePages?: () => boolean;
   logger: Logger;
   /** The clock, in ms (tests). */
   now?: () => number;
@@ -97,6 +103,8 @@ export class MemoryTrim {
     const before = this.rss();
     const started = performance.now();
     collect();
+    // After the collection: the buffers it freed are free pages only now.
+    const returned = this.options.returnFreePages?.() ?? false;
     this.trimmedAt = folded;
     const MiB = 1024 * 1024;
     this.options.logger.debug(
@@ -105,6 +113,7 @@ export class MemoryTrim {
         rss_after_mib: Math.round(this.rss() / MiB),
         ms: Math.round(performance.now() - started),
         entries_folded: folded,
+        malloc_trim: returned,
       },
       'returned memory to the system after a burst',
     );

@@ -9,6 +9,7 @@ import { LiveInventory, type ReloadResult } from './inventory/live.js';
 import { fileFingerprint, watchFile } from './inventory/watch.js';
 import type { Logger } from './logger.js';
 import { lastResortCollect, MemoryTrim } from './memory-trim.js';
+import { loadNativeMalloc, type NativeMalloc } from './native-malloc.js';
 import { redactedRedisUrl } from './store/redis-format.js';
 import type { LogStore } from './store/store.js';
 
@@ -84,6 +85,15 @@ function closeServer(server: Server): Promise<void> {
  * anything is opened.
  */
 export async function startExporter(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
+  // glibc's malloc set for bursts (native-malloc.ts) before the store's load allocates anything large.
+  const native = loadNativeMalloc();
+  let malloc: NativeMalloc | undefined;
+  if ('problem' in native) {
+    logger.info({ problem: native.problem }, 'the malloc addon is not loaded: memory freed after a burst stays resident longer');
+  } else {
+    malloc = native.malloc;
+    if (!malloc.holdBigBlocksApart()) logger.info('the C library is not glibc: the malloc addon changes nothing');
+  }
   // Taken before the load, so that the watch below also sees a change made while the store opens.
   const fingerprint = config.statusPagesFile !== undefined ? await fileFingerprint(config.statusPagesFile) : undefined;
   const inventory = LiveInventory.load({
@@ -119,7 +129,12 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
   });
   const { apps, state } = exporter;
   // Memory held after the start's load, and after bursts, is given back once quiet (memory-trim.ts).
-  const trim = new MemoryTrim({ folded: () => exporter.fold.stats().entriesFolded, collect: lastResortCollect(), logger });
+  const trim = new MemoryTrim({
+    folded: () => exporter.fold.stats().entriesFolded,
+    collect: lastResortCollect(),
+    ...(malloc ? { returnFreePages: () => malloc.returnFreePages() } : {}),
+    logger,
+  });
   trim.start();
   const caps = connectionCaps(descriptorLimit(), config.maxConnections, separateMetrics);
   if (caps.lowered) {

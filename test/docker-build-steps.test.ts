@@ -180,10 +180,14 @@ describe('the container image, its build steps replayed outside Docker', () => {
     expect(skippedRuns[0]).toMatch(/^apt-get update/);
   });
 
-  it('ships the compiled code, production dependencies and the compiled SQLite addon, and no dev dependencies or sources', () => {
+  it('ships the compiled code, production dependencies, the compiled SQLite and malloc addons, and no dev dependencies or sources', () => {
     expect(existsSync(join(runtimeWorkdir, 'dist', 'main.js'))).toBe(true);
     expect(existsSync(join(runtimeWorkdir, 'package.json'))).toBe(true);
     expect(existsSync(join(runtimeWorkdir, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node'))).toBe(true);
+    // The exporter's own malloc addon, compiled by npm ci, where src/native-malloc.ts loads it from; the
+    // started image loaded it (it logs at info when it cannot).
+    expect(existsSync(join(runtimeWorkdir, 'build', 'Release', 'statusmate_malloc.node'))).toBe(true);
+    expect(output.join('')).not.toContain('the malloc addon');
     for (const dev of ['typescript', 'vitest', 'tsx', 'playwright-core', '@types/node'])
       expect(existsSync(join(runtimeWorkdir, 'node_modules', dev)), dev).toBe(false);
     // STATUS_PAGES_FILE is YAML: its parser is a production dependency.

@@ -57,10 +57,16 @@ describe('the Dockerfile', () => {
     expect(execForm(last(runtime, 'VOLUME'))).toEqual(['/data']);
   });
 
-  it('copies only the built code, the production dependencies and package.json into the runtime', () => {
+  it('copies only the built code, the production dependencies, the malloc addon and package.json into the runtime', () => {
     const copies = only(runtime, 'COPY').map(parseCopy);
     expect(copies.every((c) => c.from === 'build')).toBe(true);
-    expect(copies.flatMap((c) => c.sources).sort()).toEqual(['/app/dist', '/app/node_modules', '/app/package.json', '/app/rootfs/']);
+    expect(copies.flatMap((c) => c.sources).sort()).toEqual([
+      '/app/build/Release/statusmate_malloc.node',
+      '/app/dist',
+      '/app/node_modules',
+      '/app/package.json',
+      '/app/rootfs/',
+    ]);
   });
 
   it('exposes the webhook port, points SQLITE_PATH at /data and starts node on dist/main.js', () => {

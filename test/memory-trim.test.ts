@@ -4,12 +4,19 @@ import { lastResortCollect, MemoryTrim, QUIET_MS, TRIM_AFTER_ENTRIES } from '../
 
 /** A trim on a clock and an entry count the test moves, counting collections. */
 function harness() {
-  const clock = { now: 1_000_000, folded: 0, collections: 0 };
+  const clock = { now: 1_000_000, folded: 0, collections: 0, steps: [] as string[] };
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger('debug', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
   const trim = new MemoryTrim({
     folded: () => clock.folded,
-    collect: () => (clock.collections += 1),
+    collect: () => {
+      clock.collections += 1;
+      clock.steps.push('collect');
+    },
+    returnFreePages: () => {
+      clock.steps.push('malloc_trim');
+      return true;
+    },
     logger,
     now: () => clock.now,
     rss: () => 100 * 1024 * 1024,
@@ -52,6 +59,28 @@ describe('memory trim', () => {
     expect(clock.collections).toBe(2);
     run(60_000);
     expect(clock.collections).toBe(2);
+  });
+
+  it('gives the C heap’s free pages back after each collection, and says so', () => {
+    const { clock, run, lines } = harness();
+    run(QUIET_MS + 1_000);
+    run(60_000, Math.ceil(TRIM_AFTER_ENTRIES / 30));
+    run(QUIET_MS + 1_000);
+    // After the collection, which is what frees the buffers.
+    expect(clock.steps).toEqual(['collect', 'malloc_trim', 'collect', 'malloc_trim']);
+    expect(lines.filter((line) => line.msg === 'returned memory to the system after a burst').map((line) => line.malloc_trim)).toEqual([true, true]);
+  });
+
+  it('without the addon, collects alone', () => {
+    let collections = 0;
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger('debug', { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    let now = 0;
+    const trim = new MemoryTrim({ folded: () => 0, collect: () => (collections += 1), logger, now: () => now, rss: () => 0 });
+    now += QUIET_MS;
+    expect(trim.check()).toBe(true);
+    expect(collections).toBe(1);
+    expect(lines.at(-1)).toMatchObject({ malloc_trim: false });
   });
 
   it('has the runtime collection here, and leaves no gc function in the global scope', () => {
