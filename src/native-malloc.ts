@@ -10,13 +10,15 @@ import { createRequire } from 'node:module';
  * exporter held 196 MiB once quiet, against 141 MiB restarted on the same file; V8's heaps were
  * the same size in both (40 MiB), the rest was freed malloc memory. A fixed threshold of 128 KiB
  * keeps large buffers out of the heap (170 MiB), and malloc_trim(0) after the quiet collection
- * (src/memory-trim.ts) gives back the free pages in every arena (142 MiB).
+ * (src/memory-trim.ts) gives back the free pages in every arena (140-144 MiB; 131 restarted).
+ * The trim threshold is fixed with it, at 4 MiB: at glibc's 128 KiB every scrape gave its
+ * buffers back and faulted them in again; past a few MiB, threads' arenas keep their tops.
  *
  * Optional: without the addon (no C compiler at install, a C library other than glibc) the
  * exporter runs as before and says so once at start.
  */
 export type NativeMalloc = {
-  /** Fixes glibc's mmap threshold at 128 KiB; false where the C library is not glibc. */
+  /** Fixes glibc's mmap threshold at 128 KiB and its trim threshold at 4 MiB; false where the C library is not glibc. */
   holdBigBlocksApart(): boolean;
   /** malloc_trim(0); false where the C library is not glibc. */
   returnFreePages(): boolean;
