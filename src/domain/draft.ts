@@ -1,12 +1,12 @@
 import { DURATION_BUCKETS } from './buckets.js';
 import { observe } from './histogram.js';
 import { impactLevel, isKnownImpact, MAINTENANCE_IMPACT, OPERATIONAL, UNKNOWN_IMPACT_LEVEL } from './impact.js';
+import { lastEntryOf } from './component-lookup.js';
 import { cutLabel } from './labels.js';
 import { asTrusted, isBefore, trustedCreatedAt, type Stamp } from './order.js';
 import {
   emptyPageStats,
   emptyPatch,
-  type ComponentImpact,
   type ComponentRecord,
   type IncidentRecord,
   type MaintenanceRecord,
@@ -243,14 +243,14 @@ export class Draft {
     }
     for (const incident of this.incidents.values()) {
       if (incident.state !== 'active') continue;
-      const impact = impactIn(incident.components, component.uuid);
-      if (impact !== undefined) consider(impact, incident.lastEvent, impact === null ? UNKNOWN_IMPACT_LEVEL : impactLevel(impact));
+      const entry = lastEntryOf(incident.components, component.uuid);
+      if (entry) consider(entry.impact, incident.lastEvent, entry.impact === null ? UNKNOWN_IMPACT_LEVEL : impactLevel(entry.impact));
     }
     for (const maintenance of this.maintenances.values()) {
       if (maintenance.state !== 'in_progress') continue;
-      const impact = impactIn(maintenance.components, component.uuid);
-      if (impact === undefined) continue;
-      const held = impact ?? MAINTENANCE_IMPACT;
+      const entry = lastEntryOf(maintenance.components, component.uuid);
+      if (!entry) continue;
+      const held = entry.impact ?? MAINTENANCE_IMPACT;
       consider(held, maintenance.lastEvent, impactLevel(held));
     }
     return worst ?? OPERATIONAL;
@@ -270,33 +270,4 @@ export class Draft {
     patch.ledgerAt = this.t;
     return patch;
   }
-}
-
-/** Lists this short are searched in place: a lookup would cost a Map for each record a replay of the ledger's evidence makes. */
-const SHORT_LIST = 16;
-
-/** The impact `components` gives `uuid` (the last entry, if named twice), or undefined when it does not name it. */
-function impactIn(components: readonly ComponentImpact[], uuid: string): string | null | undefined {
-  if (components.length <= SHORT_LIST) {
-    for (let index = components.length - 1; index >= 0; index -= 1) {
-      const component = components[index] as ComponentImpact;
-      if (component.uuid === uuid) return component.impact;
-    }
-    return undefined;
-  }
-  return impactsOf(components).get(uuid);
-}
-
-/**
- * A long component list as a lookup, made once per list: restoring each component of a finished
- * incident looks itself up in the incident's list, which must not cost the list's length.
- */
-const lookups = new WeakMap<readonly ComponentImpact[], Map<string, string | null>>();
-function impactsOf(components: readonly ComponentImpact[]): Map<string, string | null> {
-  let lookup = lookups.get(components);
-  if (!lookup) {
-    lookup = new Map(components.map((component) => [component.uuid, component.impact]));
-    lookups.set(components, lookup);
-  }
-  return lookup;
 }

@@ -11,6 +11,7 @@ import {
   type EvidenceBase,
   type EvidenceEvent,
 } from './ledger.js';
+import { entriesOf } from './component-lookup.js';
 import { DEFAULT_LIMITS, reduce, type Limits } from './reducer.js';
 import { applyPatch, createState, emptyPatch, type ComponentImpact, type IncidentRecord, type MaintenanceRecord, type Patch, type State } from './state.js';
 
@@ -123,39 +124,6 @@ export function compareEvidence(a: EvidenceEvent, b: EvidenceEvent): number {
     byText(a.name, b.name) ||
     Number(a.named) - Number(b.named)
   );
-}
-
-/** Lists this short are searched in place: a lookup would cost a Map for each scratch record a replay makes. */
-const SHORT_LIST = 16;
-
-/**
- * The entries of `components` for `uuid` (all of them, in order, if it is named twice), or
- * undefined. A long list is looked up in a map made once per list: each component an incident
- * names looks itself up in the incident's list, which must not cost the list's length
- * (finishing 80,000 components would take minutes).
- */
-function entriesOf<T extends { uuid: string }>(components: readonly T[], uuid: string): T[] | undefined {
-  if (components.length <= SHORT_LIST) {
-    let found: T[] | undefined;
-    for (const component of components) if (component.uuid === uuid) (found ??= []).push(component);
-    return found;
-  }
-  return byUuid(components).get(uuid);
-}
-
-const lookups = new WeakMap<readonly { uuid: string }[], Map<string, { uuid: string }[]>>();
-function byUuid<T extends { uuid: string }>(components: readonly T[]): Map<string, T[]> {
-  let lookup = lookups.get(components) as Map<string, T[]> | undefined;
-  if (!lookup) {
-    lookup = new Map();
-    for (const component of components) {
-      const same = lookup.get(component.uuid);
-      if (same) same.push(component);
-      else lookup.set(component.uuid, [component]);
-    }
-    lookups.set(components, lookup);
-  }
-  return lookup;
 }
 
 /** What `event` says of component `uuid`. */
