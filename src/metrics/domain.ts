@@ -3,7 +3,7 @@ import type { Histogram } from '../domain/histogram.js';
 import { impactLevel, isKnownImpact, KNOWN_IMPACTS } from '../domain/impact.js';
 import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Page, State } from '../domain/state.js';
 import { familyHeader, labelPairs, sample, type MetricType } from './exposition.js';
-import type { GzipStart } from './gzip-member.js';
+import { continueGzip, type GzipStart } from './gzip-member.js';
 import { compare, ComponentOrders } from './component-order.js';
 import { PieceGzip, sameObjects, type Piece } from './gzip-pieces.js';
 import { ImpactSecondsMetrics, type ImpactSecondsLayout } from './impact-seconds.js';
@@ -30,18 +30,12 @@ type Rendered = {
   tail: Buffer;
   /** `parts` in one buffer, made when a test or tool asks for it (text()). */
   text: Buffer | undefined;
-  gzip: Promise<GzipWithSeconds> | undefined;
+  gzip: Promise<GzipStart> | undefined;
   /** The page families in OpenMetrics, rendered on the first OpenMetrics scrape of this version. */
   openMetricsTail: Buffer | undefined;
   /** The gzip start of the OpenMetrics body, for OpenMetrics scrapes that ask for gzip. */
-  gzipOpenMetrics: Promise<GzipWithSeconds> | undefined;
+  gzipOpenMetrics: Promise<GzipStart> | undefined;
 };
-
-/**
- * The start of a gzip member of the cached part of a body, and the layout of the impact seconds
- * whose open lines must follow it (lendImpactSecondsOpen), so that they come from one state version.
- */
-export type GzipWithSeconds = { start: GzipStart; seconds: ImpactSecondsLayout };
 
 /** The domain metrics in OpenMetrics: `head` (the per-component families, the same bytes as the text format's) followed by `tail`. */
 export type OpenMetricsParts = { head: readonly Buffer[]; tail: Buffer };
@@ -56,9 +50,6 @@ const COMPONENT_FAMILIES = [
   [METRIC.componentLastChange, 'When the impact of a component last changed, in Unix seconds.'],
 ] as const;
 const FAMILIES = COMPONENT_FAMILIES.length;
-
-/** Text lent until `release` is called (after the response is sent): its memory is re-used after. */
-export type Lent = { text: Buffer; release: () => void };
 
 /** The records of the last render, by position, and its chunks. */
 type Layout = { records: ComponentRecord[]; chunks: Chunk[] };
@@ -137,11 +128,6 @@ export class DomainMetrics {
     return { parts: [this.seconds.header(format), ...layout.chunks.map((chunk) => chunk.text), open.text], release: open.release };
   }
 
-  /** The open lines of statusmate_component_impact_seconds_total at `nowSeconds`, for the fixed lines of `layout` (see gzip). */
-  lendImpactSecondsOpen(nowSeconds: number, layout: ImpactSecondsLayout): Lent {
-    return this.seconds.lendOpen(nowSeconds, layout);
-  }
-
   /**
    * The same state in OpenMetrics 1.0 (without the final `# EOF`, which ends the telemetry that
    * follows): the per-component families are gauges, written alike in both formats, so their
@@ -161,29 +147,42 @@ export class DomainMetrics {
   }
 
   /**
-   * The start of a gzip member of the OpenMetrics body up to the open lines of
-   * statusmate_component_impact_seconds_total (see gzipEnd): the per-component families, the page
-   * families and the impact seconds' header and fixed lines, compressed once per state version.
-   * `seconds` is the layout whose open lines must follow.
+   * A gzip scrape's domain part at `nowSeconds`, as the start of one gzip member (see gzipEnd):
+   * the part cached per state version (see gzip), continued by the impact seconds' open lines,
+   * which change at every scrape (a few MB at 10,000 components, compressed on the thread pool).
+   *
+   * The open lines go to the thread pool first: they compress while the event loop renders and
+   * compresses the chunks a change touched, rather than after. Both are taken in this turn of
+   * the event loop, so from one state version.
    */
-  gzipOpenMetrics(): Promise<GzipWithSeconds> {
+  async gzipScrape(nowSeconds: number, format: 'text' | 'openmetrics'): Promise<GzipStart> {
+    const compressing = this.seconds.compressOpen(nowSeconds, this.seconds.layout());
+    const [start, openPieces] = await Promise.all([format === 'text' ? this.gzip() : this.gzipOpenMetrics(), compressing]);
+    return continueGzip(start, openPieces);
+  }
+
+  /**
+   * The start of a gzip member of the OpenMetrics body up to the open lines of
+   * statusmate_component_impact_seconds_total (see gzipScrape): the per-component families, the
+   * page families and the impact seconds' header and fixed lines, compressed once per state version.
+   */
+  gzipOpenMetrics(): Promise<GzipStart> {
     const rendered = this.current();
     if (!rendered.gzipOpenMetrics) rendered.gzipOpenMetrics = this.compress(rendered, 'openmetrics');
     return rendered.gzipOpenMetrics;
   }
 
   /** The same for the text format (see gzipOpenMetrics). */
-  gzip(): Promise<GzipWithSeconds> {
+  gzip(): Promise<GzipStart> {
     const rendered = this.current();
     if (!rendered.gzip) rendered.gzip = this.compress(rendered, 'text');
     return rendered.gzip;
   }
 
-  private compress(rendered: Rendered, format: 'text' | 'openmetrics'): Promise<GzipWithSeconds> {
-    const seconds = this.seconds.layout();
+  private compress(rendered: Rendered, format: 'text' | 'openmetrics'): Promise<GzipStart> {
     const pieces = this.pieces(format === 'text' ? rendered.tail : this.openMetricsTail());
-    pieces.push(...this.secondsPieces(seconds, format));
-    const started = this.pieceGzip.start(pieces).then((start) => ({ start, seconds }));
+    pieces.push(...this.secondsPieces(this.seconds.layout(), format));
+    const started = this.pieceGzip.start(pieces);
     // A failed compression is retried by the next scrape rather than cached.
     started.catch(() => {
       if (this.cached !== rendered) return;

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { DomainMetrics } from './domain.js';
 import { CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, negotiateFormat } from './exposition.js';
-import { continueGzip, deflateInPieces, gzipEnd } from './gzip-member.js';
+import { gzipEnd } from './gzip-member.js';
 import type { Telemetry } from './telemetry.js';
 
 function acceptsGzip(header: string | undefined): boolean {
@@ -37,19 +37,8 @@ export function metricsHandler(domain: DomainMetrics, telemetry: Telemetry): Req
     const now = Date.now() / 1000;
     let parts: Buffer[];
     if (gzip) {
-      const { start, seconds } = openMetrics ? await domain.gzipOpenMetrics() : await domain.gzip();
-      // The open lines change at every scrape: a few MB at 10,000 components, compressed in
-      // pieces side by side on the thread pool.
-      const open = domain.lendImpactSecondsOpen(now, seconds);
-      let openPieces;
-      try {
-        openPieces = await deflateInPieces(open.text);
-      } finally {
-        open.release();
-      }
-      const own = Buffer.from(await rendering, 'utf8');
-      const body = continueGzip(start, openPieces);
-      parts = [...body.parts, gzipEnd(body, own)];
+      const body = await domain.gzipScrape(now, openMetrics ? 'openmetrics' : 'text');
+      parts = [...body.parts, gzipEnd(body, Buffer.from(await rendering, 'utf8'))];
     } else if (openMetrics) {
       // The per-component families are the same bytes in both formats; the page families, the
       // impact seconds and the telemetry follow, and the telemetry ends the document with `# EOF`.

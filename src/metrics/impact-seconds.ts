@@ -3,6 +3,7 @@ import { toMs, type ComponentLedger } from '../domain/ledger.js';
 import type { ComponentRecord, State } from '../domain/state.js';
 import { compare, ComponentOrders } from './component-order.js';
 import { sameObjects } from './gzip-pieces.js';
+import { deflatePiece, deflatePieceSync, PARALLEL_PIECES, poolChunkSize, SYNC_BYTES, type DeflatedPiece } from './gzip-member.js';
 import { familyHeader, formatValue, labelPairs } from './exposition.js';
 import { LABEL, METRIC } from './names.js';
 
@@ -59,7 +60,13 @@ export type ImpactSecondsLayout = {
  */
 export const COMPONENTS_PER_CHUNK = 128;
 
-type Slab = { memory: Buffer; busy: boolean };
+/**
+ * Memory a scrape writes its open lines into: the lines from 0, and after room for them, a copy of
+ * the layout's prefixes one after another (`prefixesOf` says which layout's), copied once per
+ * state version. A line's prefix is then copied within the one buffer (copyWithin): no view
+ * object per line, where Buffer.copy from the chunks made one for each of 10,000 lines.
+ */
+type Slab = { memory: Buffer; busy: boolean; prefixesOf: ImpactSecondsLayout | undefined };
 
 /** The most bytes a value takes: a float's shortest form is at most 24 characters, and a newline. */
 const VALUE_BYTES = 25;
@@ -120,9 +127,50 @@ export class ImpactSecondsMetrics {
    * the GC would collect with a pause. Two scrapes at once get two buffers.
    */
   lendOpen(nowSeconds: number, layout: ImpactSecondsLayout): { text: Buffer; release: () => void } {
-    const size = layout.openPrefixBytes + layout.lines.length * VALUE_BYTES;
+    const lent = this.lendSlab(layout);
+    const cursor = { at: 0, prefixAt: lent.prefixesAt };
+    writeOpen(lent.memory, cursor, layout.chunks, 0, layout.chunks.length, toMs(nowSeconds));
+    return { text: lent.memory.subarray(0, cursor.at), release: lent.release };
+  }
+
+  /**
+   * The open lines of `layout` at `nowSeconds`, deflated (see gzip-member.ts). Past SYNC_BYTES
+   * they are written a cut of chunks at a time, and each cut goes to the thread pool as soon as it
+   * is written: the pool deflates the first while the event loop writes the next.
+   */
+  compressOpen(nowSeconds: number, layout: ImpactSecondsLayout): Promise<DeflatedPiece[]> {
+    const lent = this.lendSlab(layout);
+    const nowMs = toMs(nowSeconds);
+    const cursor = { at: 0, prefixAt: lent.prefixesAt };
+    const { chunks } = layout;
+    if (layout.openPrefixBytes < SYNC_BYTES) {
+      try {
+        writeOpen(lent.memory, cursor, chunks, 0, chunks.length, nowMs);
+        return Promise.resolve([deflatePieceSync(lent.memory.subarray(0, cursor.at))]);
+      } finally {
+        lent.release();
+      }
+    }
+    const perCut = Math.ceil(chunks.length / PARALLEL_PIECES);
+    const pieces: Promise<DeflatedPiece>[] = [];
+    for (let from = 0; from < chunks.length; from += perCut) {
+      const start = cursor.at;
+      writeOpen(lent.memory, cursor, chunks, from, Math.min(chunks.length, from + perCut), nowMs);
+      pieces.push(deflatePiece(lent.memory.subarray(start, cursor.at), poolChunkSize(cursor.at - start)));
+    }
+    // The memory is lent until every cut's compression is done, whether it succeeds or not.
+    void Promise.allSettled(pieces).then(lent.release);
+    return Promise.all(pieces);
+  }
+
+  /**
+   * A slab for the open lines of `layout`, with the layout's prefixes at its end (copied there
+   * once per layout: room for the open lines does not reach them), lent until `release`.
+   */
+  private lendSlab(layout: ImpactSecondsLayout): { memory: Buffer; prefixesAt: number; release: () => void } {
+    const size = layout.openPrefixBytes + layout.lines.length * VALUE_BYTES + layout.openPrefixBytes;
     const index = this.slabs.findIndex((slab) => !slab.busy && slab.memory.length >= size);
-    const slab = index >= 0 ? (this.slabs[index] as Slab) : { memory: Buffer.allocUnsafeSlow(size + (size >> 3)), busy: false };
+    const slab = index >= 0 ? (this.slabs[index] as Slab) : { memory: Buffer.allocUnsafeSlow(size + (size >> 3)), busy: false, prefixesOf: undefined };
     if (index < 0) {
       // Two slabs at most are kept: a third scrape at once gets memory of its own, let go after.
       const free = this.slabs.findIndex((s) => !s.busy);
@@ -130,9 +178,16 @@ export class ImpactSecondsMetrics {
       else if (free >= 0) this.slabs[free] = slab;
     }
     slab.busy = true;
+    const prefixesAt = slab.memory.length - layout.openPrefixBytes;
+    if (slab.prefixesOf !== layout) {
+      let at = prefixesAt;
+      for (const chunk of layout.chunks) at += chunk.prefixes.copy(slab.memory, at);
+      slab.prefixesOf = layout;
+    }
     let released = false;
     return {
-      text: writeOpen(slab.memory, layout.chunks, toMs(nowSeconds)),
+      memory: slab.memory,
+      prefixesAt,
       release: () => {
         if (released) return;
         released = true;
@@ -225,21 +280,34 @@ function writeChunk(lines: Lines[]): ImpactSecondsChunk {
   return chunk;
 }
 
-/** Each component's open line at `nowMs`: its prefix, then its seconds (closed time plus the open interval up to now). */
-function writeOpen(out: Buffer, chunks: readonly ImpactSecondsChunk[], nowMs: number): Buffer {
-  let at = 0;
-  for (const chunk of chunks) {
-    const { prefixes, prefixEnds, closedMs, openMs } = chunk;
-    let from = 0;
+/**
+ * The open lines of chunks [from, to) at `nowMs`, each its prefix then its seconds (closed time
+ * plus the open interval up to now), written at `cursor.at`. The prefixes are `out`'s bytes from
+ * `cursor.prefixAt` on, one after another in the chunks' order; both advance.
+ */
+function writeOpen(
+  out: Buffer,
+  cursor: { at: number; prefixAt: number },
+  chunks: readonly ImpactSecondsChunk[],
+  from: number,
+  to: number,
+  nowMs: number,
+): void {
+  let { at, prefixAt } = cursor;
+  for (let c = from; c < to; c += 1) {
+    const { prefixEnds, closedMs, openMs } = chunks[c] as ImpactSecondsChunk;
+    const base = prefixAt;
     for (let index = 0; index < prefixEnds.length; index += 1) {
-      const to = prefixEnds[index] as number;
-      at += prefixes.copy(out, at, from, to);
-      from = to;
+      const end = base + (prefixEnds[index] as number);
+      out.copyWithin(at, prefixAt, end);
+      at += end - prefixAt;
+      prefixAt = end;
       at = writeMilliseconds(out, at, (closedMs[index] as number) + Math.max(0, nowMs - (openMs[index] as number)));
       out[at++] = NEWLINE;
     }
   }
-  return out.subarray(0, at);
+  cursor.at = at;
+  cursor.prefixAt = prefixAt;
 }
 
 const NEWLINE = 0x0a;

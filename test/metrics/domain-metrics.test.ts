@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { forget } from '../../src/domain/forget.js';
 import { applyPatch } from '../../src/domain/state.js';
-import { DomainMetrics, type GzipWithSeconds } from '../../src/metrics/domain.js';
+import { DomainMetrics } from '../../src/metrics/domain.js';
 import { escapeLabelValue } from '../../src/metrics/exposition.js';
 import { gzipEnd } from '../../src/metrics/gzip-member.js';
 import { affects, componentUpdate, incident, maintenance, Player, T0, uuid } from '../support/events.js';
@@ -65,21 +65,18 @@ describe('domain metrics', () => {
     const p = new Player().playAll(Array.from({ length: 700 }, (_, i) => componentUpdate(i, 'operational', T0 + i)));
     const metrics = new DomainMetrics(p.state);
     const now = T0 + 5000;
-    const gunzip = async (started: Promise<GzipWithSeconds>) => {
-      const { start, seconds } = await started;
-      const open = metrics.lendImpactSecondsOpen(now, seconds);
-      const body = gunzipSync(Buffer.concat([...start.parts, gzipEnd(start, Buffer.concat([open.text, Buffer.from('# EOF\n')]))])).toString('utf8');
-      open.release();
-      return body;
+    const gunzip = async (format: 'text' | 'openmetrics') => {
+      const start = await metrics.gzipScrape(now, format);
+      return gunzipSync(Buffer.concat([...start.parts, gzipEnd(start, Buffer.from('# EOF\n'))])).toString('utf8');
     };
     for (const [step, component] of [0, 350, 699, 350].entries()) {
       p.play(componentUpdate(component, step % 2 === 0 ? 'major_outage' : 'degraded_performance', T0 + 1000 + step));
       const text = metrics.impactSecondsParts(now, 'text');
-      expect(await gunzip(metrics.gzip())).toBe(`${Buffer.concat([metrics.text(), ...text.parts]).toString('utf8')}# EOF\n`);
+      expect(await gunzip('text')).toBe(`${Buffer.concat([metrics.text(), ...text.parts]).toString('utf8')}# EOF\n`);
       text.release();
       const { head, tail } = metrics.openMetrics();
       const openMetrics = metrics.impactSecondsParts(now, 'openmetrics');
-      expect(await gunzip(metrics.gzipOpenMetrics())).toBe(`${Buffer.concat([...head, tail, ...openMetrics.parts]).toString('utf8')}# EOF\n`);
+      expect(await gunzip('openmetrics')).toBe(`${Buffer.concat([...head, tail, ...openMetrics.parts]).toString('utf8')}# EOF\n`);
       expect(tail.length).toBeGreaterThan(0);
       openMetrics.release();
     }

@@ -1,8 +1,7 @@
-import { availableParallelism } from 'node:os';
 import fc from 'fast-check';
 import { crc32, gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { continueGzip, crc32Combine, deflateInPieces, gzipEnd, SYNC_BYTES } from '../../src/metrics/gzip-member.js';
+import { crc32Combine, gzipEnd } from '../../src/metrics/gzip-member.js';
 import { PieceGzip, type Piece } from '../../src/metrics/gzip-pieces.js';
 
 describe('crc32Combine', () => {
@@ -63,21 +62,5 @@ describe('PieceGzip', () => {
     copies[0] = { line: 'changed{} 1\n' };
     const pieces = piecesOf(copies, '');
     expect(gunzipSync(await body(gzip, pieces)).toString()).toBe(plain(pieces));
-  });
-});
-
-describe('deflateInPieces', () => {
-  it('continues a member with a large text compressed in pieces side by side: one member of the whole', async () => {
-    const lines = Array.from({ length: 50_000 }, (_, i) => `statusmate_x{component="${(i * 7919) % 10007}"} ${i / 7}\n`).join('');
-    const large = Buffer.from(lines);
-    expect(large.length).toBeGreaterThan(SYNC_BYTES);
-    for (const text of [large, Buffer.from('small\n')]) {
-      const start = await new PieceGzip().start([{ text: Buffer.from('# head\n'), key: undefined }]);
-      const pieces = await deflateInPieces(text);
-      const continued = continueGzip(start, pieces);
-      const body = Buffer.concat([...continued.parts, gzipEnd(continued, Buffer.from('# EOF\n'))]);
-      expect(gunzipSync(body).toString()).toBe(`# head\n${text.toString()}# EOF\n`);
-      if (text === large) expect(pieces.length).toBeGreaterThanOrEqual(Math.min(2, availableParallelism()));
-    }
   });
 });

@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { forget } from '../../src/domain/forget.js';
@@ -5,6 +7,8 @@ import { declarationPatch, inventoryPatch } from '../../src/domain/inventory.js'
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { applyPatch } from '../../src/domain/state.js';
 import { DomainMetrics } from '../../src/metrics/domain.js';
+import { continueGzip, gzipEnd, SYNC_BYTES } from '../../src/metrics/gzip-member.js';
+import { PieceGzip } from '../../src/metrics/gzip-pieces.js';
 import { COMPONENTS_PER_CHUNK, ImpactSecondsMetrics } from '../../src/metrics/impact-seconds.js';
 import { affects, componentUpdate, incident, Player, T0, uuid } from '../support/events.js';
 
@@ -94,5 +98,40 @@ describe('statusmate_component_impact_seconds_total', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('compresses the open lines into pieces that continue one gzip member, in cuts side by side past SYNC_BYTES, each scrape from its own memory', async () => {
+    const gunzipOpen = async (metrics: ImpactSecondsMetrics, now: number) => {
+      const pieces = await metrics.compressOpen(now, metrics.layout());
+      const start = await new PieceGzip().start([{ text: Buffer.from('# head\n'), key: undefined }]);
+      const continued = continueGzip(start, pieces);
+      return { pieces, text: gunzipSync(Buffer.concat([...continued.parts, gzipEnd(continued, Buffer.from('# EOF\n'))])).toString() };
+    };
+    const openLines = (metrics: ImpactSecondsMetrics, now: number) => {
+      const open = metrics.lendOpen(now, metrics.layout());
+      const text = open.text.toString();
+      open.release();
+      return text;
+    };
+    // Small: one piece, deflated on the event loop.
+    const small = new ImpactSecondsMetrics(new Player().playAll([componentUpdate(1, 'major_outage', T0)]).state);
+    const smallResult = await gunzipOpen(small, T0 + 100);
+    expect(smallResult.pieces).toHaveLength(1);
+    expect(smallResult.text).toBe(`# head\n${openLines(small, T0 + 100)}# EOF\n`);
+
+    // Large: more than SYNC_BYTES of open lines.
+    const count = 8000;
+    const p = new Player().playAll(Array.from({ length: count }, (_, i) => componentUpdate(i, i % 2 ? 'major_outage' : 'operational', T0 + i)));
+    const large = new ImpactSecondsMetrics(p.state);
+    const expected = [T0 + 20_000.25, T0 + 30_000.5].map((now) => `# head\n${openLines(large, now)}# EOF\n`);
+    expect(Buffer.byteLength(expected[0] as string)).toBeGreaterThan(SYNC_BYTES);
+    // Two scrapes at once: each writes and compresses its own lines, neither overwrites the other's.
+    const [first, second] = await Promise.all([gunzipOpen(large, T0 + 20_000.25), gunzipOpen(large, T0 + 30_000.5)]);
+    expect(first.text).toBe(expected[0]);
+    expect(second.text).toBe(expected[1]);
+    expect(first.pieces.length).toBeGreaterThanOrEqual(Math.min(2, availableParallelism()));
+    expect(first.text.split('\n').filter((line) => line.startsWith('statusmate_component_impact_seconds_total{'))).toHaveLength(count);
+    // The memory was given back: a third scrape at once re-uses it and is still right.
+    expect((await gunzipOpen(large, T0 + 20_000.25)).text).toBe(expected[0]);
   });
 });
