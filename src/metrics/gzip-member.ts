@@ -18,8 +18,18 @@ import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
  */
 export type GzipStart = { parts: readonly Buffer[]; crc: number; length: number };
 
-/** One piece of text deflated on its own to a byte boundary, with no final block. */
-export type DeflatedPiece = { deflated: Buffer; crc: number; length: number };
+/**
+ * One piece of text deflated on its own to a byte boundary, with no final block. `shift` is the
+ * factor that moves a CRC-32 past the piece's `length` bytes (see crc32Combine), computed once
+ * with the piece: a body of 240 cached pieces is combined per state version in 240
+ * multiplications rather than 240 times twenty.
+ */
+export type DeflatedPiece = { deflated: Buffer; crc: number; length: number; shift: number };
+
+/** The fields of a DeflatedPiece of `text` other than its deflated bytes. */
+function checksumOf(text: Buffer): Omit<DeflatedPiece, 'deflated'> {
+  return { crc: crc32(text), length: text.length, shift: shiftFactor(text.length) };
+}
 
 /** No name, no time, no flags; OS 3 (Unix), as zlib writes it. */
 const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);
@@ -49,13 +59,13 @@ function deflateOnPool(text: Buffer, chunkSize: number): Promise<Buffer> {
  */
 export async function deflatePiece(text: Buffer, chunkSize = constants.Z_DEFAULT_CHUNK): Promise<DeflatedPiece> {
   const deflating = deflateOnPool(text, chunkSize);
-  const crc = crc32(text);
-  return { deflated: await deflating, crc, length: text.length };
+  const checksum = checksumOf(text);
+  return { deflated: await deflating, ...checksum };
 }
 
 /** deflatePiece on the event loop: for pieces small enough that a thread-pool round trip costs more than the work. */
 export function deflatePieceSync(text: Buffer): DeflatedPiece {
-  return { deflated: deflateRawSync(text, { level: LEVEL, finishFlush: constants.Z_SYNC_FLUSH }), crc: crc32(text), length: text.length };
+  return { deflated: deflateRawSync(text, { level: LEVEL, finishFlush: constants.Z_SYNC_FLUSH }), ...checksumOf(text) };
 }
 
 /** The start of a gzip member holding `pieces` one after the other. */
@@ -63,7 +73,7 @@ export function gzipOf(pieces: readonly DeflatedPiece[]): GzipStart {
   let crc = 0;
   let length = 0;
   for (const piece of pieces) {
-    crc = crc32Combine(crc, piece.crc, piece.length);
+    crc = combine(crc, piece);
     length += piece.length;
   }
   return { parts: [HEADER, ...pieces.map((piece) => piece.deflated)], crc, length };
@@ -96,7 +106,7 @@ export function continueGzip(start: GzipStart, pieces: readonly DeflatedPiece[])
   let crc = start.crc;
   let length = start.length;
   for (const piece of pieces) {
-    crc = crc32Combine(crc, piece.crc, piece.length);
+    crc = combine(crc, piece);
     length += piece.length;
   }
   return { parts: [...start.parts, ...pieces.map((piece) => piece.deflated)], crc, length };
@@ -150,6 +160,12 @@ function shiftFactor(bytes: number): number {
     if (n % 2 === 1) factor = multiplyModulo(SQUARES[k % 32] as number, factor);
   }
   return factor;
+}
+
+/** The CRC-32 of A followed by `piece`'s text, given crc32(A). */
+function combine(crcA: number, piece: DeflatedPiece): number {
+  if (piece.length === 0) return crcA >>> 0;
+  return (multiplyModulo(piece.shift, crcA) ^ piece.crc) >>> 0;
 }
 
 /** The CRC-32 of A followed by B, given crc32(A), crc32(B) and B's length in bytes. */
