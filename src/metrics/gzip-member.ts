@@ -89,8 +89,13 @@ export const SYNC_BYTES = 1024 * 1024;
 /** The largest output buffer poolChunkSize asks for: the pieces it makes are let go after the scrape. */
 const MAX_CHUNK = 1024 * 1024;
 
-/** Pieces to compress a large text in at once: one per CPU, at most the thread pool's default four threads. */
-export const PARALLEL_PIECES = Math.max(1, Math.min(4, availableParallelism()));
+/**
+ * Pieces to compress a large text in at once on the thread pool: one per CPU but the event loop's,
+ * which renders and compresses a change meanwhile (at most the pool's default four threads). On
+ * two CPUs, two pieces beside the event loop made three threads on two CPUs: the event loop's
+ * part of a changed 10k scrape took 3.0 ms instead of 2.2 in process.
+ */
+export const PARALLEL_PIECES = Math.max(1, Math.min(4, availableParallelism() - 1));
 
 /**
  * zlib's output buffer for `bytes` of exposition text deflated on the thread pool: it deflates to

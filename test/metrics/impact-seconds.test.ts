@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +6,7 @@ import { declarationPatch, inventoryPatch } from '../../src/domain/inventory.js'
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { applyPatch } from '../../src/domain/state.js';
 import { DomainMetrics } from '../../src/metrics/domain.js';
-import { continueGzip, gzipEnd, SYNC_BYTES } from '../../src/metrics/gzip-member.js';
+import { continueGzip, gzipEnd, PARALLEL_PIECES, SYNC_BYTES } from '../../src/metrics/gzip-member.js';
 import { PieceGzip } from '../../src/metrics/gzip-pieces.js';
 import { COMPONENTS_PER_CHUNK, ImpactSecondsMetrics } from '../../src/metrics/impact-seconds.js';
 import { affects, componentUpdate, incident, Player, T0, uuid } from '../support/events.js';
@@ -100,7 +99,7 @@ describe('statusmate_component_impact_seconds_total', () => {
     );
   });
 
-  it('compresses the open lines into pieces that continue one gzip member, in cuts side by side past SYNC_BYTES, each scrape from its own memory', async () => {
+  it('compresses the open lines into pieces that continue one gzip member, in PARALLEL_PIECES cuts past SYNC_BYTES, each scrape from its own memory', async () => {
     const gunzipOpen = async (metrics: ImpactSecondsMetrics, now: number) => {
       const pieces = await metrics.compressOpen(now, metrics.layout());
       const start = await new PieceGzip().start([{ text: Buffer.from('# head\n'), key: undefined }]);
@@ -129,7 +128,7 @@ describe('statusmate_component_impact_seconds_total', () => {
     const [first, second] = await Promise.all([gunzipOpen(large, T0 + 20_000.25), gunzipOpen(large, T0 + 30_000.5)]);
     expect(first.text).toBe(expected[0]);
     expect(second.text).toBe(expected[1]);
-    expect(first.pieces.length).toBeGreaterThanOrEqual(Math.min(2, availableParallelism()));
+    expect(first.pieces).toHaveLength(PARALLEL_PIECES);
     expect(first.text.split('\n').filter((line) => line.startsWith('statusmate_component_impact_seconds_total{'))).toHaveLength(count);
     // The memory was given back: a third scrape at once re-uses it and is still right.
     expect((await gunzipOpen(large, T0 + 20_000.25)).text).toBe(expected[0]);
