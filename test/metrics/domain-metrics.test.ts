@@ -112,6 +112,11 @@ describe('domain metrics', () => {
         id: fc.integer({ min: 1, max: 3 }),
         component: fc.integer({ min: 1, max: 8 }),
       }),
+      fc.record({
+        kind: fc.constantFrom('maintenance_created' as const, 'maintenance_started' as const, 'maintenance_finished' as const),
+        id: fc.integer({ min: 1, max: 3 }),
+        component: fc.integer({ min: 1, max: 8 }),
+      }),
       fc.record({ kind: fc.constant('forget' as const), component: fc.integer({ min: 1, max: 8 }), page: fc.constantFrom('page-a', 'page-b') }),
     );
     fc.assert(
@@ -126,14 +131,15 @@ describe('domain metrics', () => {
             at += 1;
             if (step.kind === 'forget')
               applyPatch(p.state, forget(p.state, { kind: 'component', statusPage: step.page, uuid: uuid(step.component) }, at, 300).patch);
-            else
-              p.play(
-                step.kind === 'component'
-                  ? componentUpdate(step.component, step.impact, at, { name: `${step.name} ${step.component}`, statusPage: step.page })
-                  : incident(step.kind, step.id, at, [affects(step.component, 'major_outage')]),
-              );
+            else if (step.kind === 'component')
+              p.play(componentUpdate(step.component, step.impact, at, { name: `${step.name} ${step.component}`, statusPage: step.page }));
+            else if (step.kind === 'incident_created' || step.kind === 'incident_finished')
+              p.play(incident(step.kind, step.id, at, [affects(step.component, 'major_outage')]));
+            else p.play(maintenance(step.kind, step.id, at, [affects(step.component, 'under_maintenance')], { startAt: at + 60, endAt: at + 120 }));
           }
-          expect(incremental.text().toString('utf8')).toBe(new DomainMetrics(p.state).text().toString('utf8'));
+          const fresh = new DomainMetrics(p.state);
+          expect(incremental.text().toString('utf8')).toBe(fresh.text().toString('utf8'));
+          expect(incremental.openMetricsTail().toString('utf8')).toBe(fresh.openMetricsTail().toString('utf8'));
         }
       }),
       { numRuns: 150 },
