@@ -91,9 +91,9 @@ const MAX_CHUNK = 1024 * 1024;
 
 /**
  * Pieces to compress a large text in at once on the thread pool: one per CPU but the event loop's,
- * which renders and compresses a change meanwhile (at most the pool's default four threads). On
- * two CPUs, two pieces beside the event loop made three threads on two CPUs: the event loop's
- * part of a changed 10k scrape took 3.0 ms instead of 2.2 in process.
+ * which renders and compresses a change meanwhile (at most the pool's default four threads), so
+ * that a scrape does not ask for more threads than CPUs. On the 2-CPU machine of the bench, two
+ * pieces were no faster than one even alone (1.7 MB: 2.9-4.0 ms against 2.3).
  */
 export const PARALLEL_PIECES = Math.max(1, Math.min(4, availableParallelism() - 1));
 
