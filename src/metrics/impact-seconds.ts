@@ -64,7 +64,8 @@ export const COMPONENTS_PER_CHUNK = 128;
  * Memory a scrape writes its open lines into: the lines from 0, and after room for them, a copy of
  * the layout's prefixes one after another (`prefixesOf` says which layout's), copied once per
  * state version. A line's prefix is then copied within the one buffer (copyWithin): no view
- * object per line, where Buffer.copy from the chunks made one for each of 10,000 lines.
+ * object per line, where Buffer.copy from the chunks made one for each of 10,000 lines. The copy
+ * costs the prefixes' size once more per slab: 1.7 MB at 10,000 components.
  */
 type Slab = { memory: Buffer; busy: boolean; prefixesOf: ImpactSecondsLayout | undefined };
 
