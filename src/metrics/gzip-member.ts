@@ -167,14 +167,16 @@ function shiftFactor(bytes: number): number {
   return factor;
 }
 
-/** The CRC-32 of A followed by `piece`'s text, given crc32(A). */
+/** The CRC-32 of A followed by `piece`'s text, given crc32(A): with the shift factor the piece keeps. */
 function combine(crcA: number, piece: DeflatedPiece): number {
-  if (piece.length === 0) return crcA >>> 0;
-  return (multiplyModulo(piece.shift, crcA) ^ piece.crc) >>> 0;
+  return crc32Combine(crcA, piece.crc, piece.length, piece.shift);
 }
 
-/** The CRC-32 of A followed by B, given crc32(A), crc32(B) and B's length in bytes. */
-export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
+/**
+ * The CRC-32 of A followed by B, given crc32(A), crc32(B) and B's length in bytes; `shift` is
+ * shiftFactor(lengthB), when the caller kept it.
+ */
+export function crc32Combine(crcA: number, crcB: number, lengthB: number, shift = shiftFactor(lengthB)): number {
   if (lengthB === 0) return crcA >>> 0;
-  return (multiplyModulo(shiftFactor(lengthB), crcA) ^ crcB) >>> 0;
+  return (multiplyModulo(shift, crcA) ^ crcB) >>> 0;
 }
