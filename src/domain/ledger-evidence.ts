@@ -1,8 +1,10 @@
 import { EVENT_TYPES, type StatusMateEvent } from './event.js';
 import {
   DAY_MS,
+  forgetEvidenceDownTo,
   LEDGER_KEEP_EVIDENCE,
   LEDGER_MAX_EVIDENCE,
+  LEDGER_MAX_EVIDENCE_WEIGHT,
   ledgerOf,
   rebookFrom,
   setEvidence,
@@ -13,6 +15,7 @@ import {
 } from './ledger.js';
 import { entriesOf } from './component-lookup.js';
 import { DEFAULT_LIMITS, reduce, type Limits } from './reducer.js';
+import { RELIEF } from './size.js';
 import { applyPatch, createState, emptyPatch, type ComponentImpact, type IncidentRecord, type MaintenanceRecord, type Patch, type State } from './state.js';
 
 // Why the ledger needs more than the state keeps (issue 20). A component's impact at a time is
@@ -61,6 +64,12 @@ const replayLimits = (): Limits => ({
  * evidence of the components it changed.
  */
 export function applyEvidence(state: State, patch: Patch): void {
+  keepEvidence(state, patch);
+  const ledger = state.ledger;
+  if (ledger.evidenceWeight > LEDGER_MAX_EVIDENCE_WEIGHT) forgetEvidenceDownTo(ledger, Math.floor(LEDGER_MAX_EVIDENCE_WEIGHT * RELIEF));
+}
+
+function keepEvidence(state: State, patch: Patch): void {
   const folded = patch.ledgerEvent;
   if (!folded) {
     if (patch.ledgerAt !== undefined) for (const c of patch.components) restart(state, c.statusPage, c.uuid, patch.ledgerAt);

@@ -37,6 +37,9 @@ import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Patch } from '
 // - an event older than the evidence kept (LEDGER_MAX_EVIDENCE events a component, the oldest
 //   folded into its base past it), or than the kept days, or than the oldest change point kept
 //   (LEDGER_MAX_CHANGES), is booked as it arrives: at the open interval's start;
+// - an event late for a component whose evidence was forgotten (past LEDGER_MAX_EVIDENCE_WEIGHT,
+//   the components quiet for longest lose theirs) is booked as it arrives, and its evidence
+//   starts again from the state;
 // - an event without a trusted created_at has no place in time: booked at its log time (or the
 //   open interval's start), and the component's evidence restarts from the state as it is, so
 //   later events with earlier created_at are booked as they arrive too;
@@ -64,9 +67,10 @@ import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Patch } from '
 // would be 96 MB, the realistic few outage days a fraction of that (see bench/README.md). The
 // change points are a Float64Array of times and an array of interned impacts: about 12 bytes a
 // point, at most LEDGER_MAX_CHANGES a component. The evidence is at most LEDGER_MAX_EVIDENCE small
-// records a component (about 100 bytes each, 3 MB per 1,000 components at its bound), and a base
-// of its records once past it (the component's, and the unfinished incidents and maintenances
-// naming it, their lists cut to it).
+// records a component (250-450 bytes of heap each, with its name), and a base of its records once
+// past it (the component's, and the unfinished incidents and maintenances naming it, their lists
+// cut to it); over all components it weighs at most LEDGER_MAX_EVIDENCE_WEIGHT, past which the
+// evidence of the components quiet for longest goes.
 
 export const DAY_MS = 86_400_000;
 export const DAY_SECONDS = 86_400;
@@ -189,6 +193,15 @@ export const LEDGER_MAX_EVIDENCE = LEDGER_MAX_CHANGES;
 export const LEDGER_KEEP_EVIDENCE = 24;
 
 /**
+ * What the evidence of all components may weigh (evidenceWeight: events and base records);
+ * past it, the evidence of the components quiet for longest goes, down to RELIEF of it
+ * (forgetEvidenceDownTo). An evidence event costs 250-450 bytes of heap (its name up to 200
+ * characters), so this is about 12-22 MiB, where 10,000 components at LEDGER_MAX_EVIDENCE each
+ * took 90-130 MiB and a 42-89 MB snapshot: past the chart's memory limit.
+ */
+export const LEDGER_MAX_EVIDENCE_WEIGHT = 50_000;
+
+/**
  * An incident or a started maintenance as the availability report lists it: kept with the days
  * (until its end is older than the kept days), where the state forgets finished ones after
  * FINISHED_RETENTION_SECONDS. Times in seconds; `end` null while it goes on.
@@ -215,10 +228,12 @@ export type Ledger = {
   touches: Map<string, Map<string, LedgerTouch>>;
   /** Σ (1 + components) over the touches. */
   touchWeight: number;
+  /** Σ evidenceWeight over the components' evidence, kept within LEDGER_MAX_EVIDENCE_WEIGHT by the fold. */
+  evidenceWeight: number;
 };
 
 export function createLedger(): Ledger {
-  return { pages: new Map(), keptFromDay: 0, touches: new Map(), touchWeight: 0 };
+  return { pages: new Map(), keptFromDay: 0, touches: new Map(), touchWeight: 0, evidenceWeight: 0 };
 }
 
 /** A copy whose maps two owners can change independently (records are shared). */
@@ -228,6 +243,7 @@ export function cloneLedger(ledger: Ledger): Ledger {
     keptFromDay: ledger.keptFromDay,
     touches: new Map([...ledger.touches].map(([name, page]) => [name, new Map(page)])),
     touchWeight: ledger.touchWeight,
+    evidenceWeight: ledger.evidenceWeight,
   };
 }
 
@@ -290,6 +306,7 @@ export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, imp
   const current = page.get(uuid);
   if (!current) {
     page.set(uuid, { sinceMs: at, impact, openMs: at, totals: new Map(), days: EMPTY_DAYS, changes: changesFrom([[at, impact]]), evidence });
+    ledger.evidenceWeight += evidenceWeight(evidence);
     return;
   }
   const end = Math.max(at, current.openMs);
@@ -370,7 +387,49 @@ function bookPoints(
 export function setEvidence(ledger: Ledger, statusPage: string, uuid: string, evidence: Evidence | undefined): void {
   const page = ledger.pages.get(statusPage);
   const current = page?.get(uuid);
-  if (page && current) page.set(uuid, { ...current, evidence });
+  if (!page || !current) return;
+  ledger.evidenceWeight += evidenceWeight(evidence) - evidenceWeight(current.evidence);
+  page.set(uuid, { ...current, evidence });
+}
+
+/**
+ * What a component's evidence weighs against LEDGER_MAX_EVIDENCE_WEIGHT: its events, and its base's
+ * records (the component's and the incidents and maintenances cut to it).
+ */
+export function evidenceWeight(evidence: Evidence | undefined): number {
+  if (!evidence) return 0;
+  const base = evidence.base;
+  return evidence.events.length + (base ? 1 + base.incidents.length + base.maintenances.length : 0);
+}
+
+/** What the evidence of all components weighs, from scratch (what the ledger keeps in `evidenceWeight`). */
+export function measureEvidence(ledger: Ledger): number {
+  let weight = 0;
+  for (const page of ledger.pages.values()) for (const entry of page.values()) weight += evidenceWeight(entry.evidence);
+  return weight;
+}
+
+/**
+ * Forgets the evidence of the components that heard of nothing for longest (by the newest time
+ * their evidence knows, then status page and uuid: data, never the order of a Map) until the
+ * evidence weighs at most `weight`. Their next event starts their evidence again from the state,
+ * as one without a trusted created_at does: only an event arriving late for them is booked as it
+ * arrives instead of where its time falls.
+ */
+export function forgetEvidenceDownTo(ledger: Ledger, weight: number): void {
+  const known: { statusPage: string; uuid: string; newest: number; weight: number }[] = [];
+  for (const [statusPage, page] of ledger.pages) {
+    for (const [uuid, entry] of page) {
+      const evidence = entry.evidence;
+      if (!evidence || evidenceWeight(evidence) === 0) continue;
+      known.push({ statusPage, uuid, newest: evidence.events.at(-1)?.at ?? evidence.fromAt ?? -Infinity, weight: evidenceWeight(evidence) });
+    }
+  }
+  known.sort((a, b) => a.newest - b.newest || byText(a.statusPage, b.statusPage) || byText(a.uuid, b.uuid));
+  for (const { statusPage, uuid } of known) {
+    if (ledger.evidenceWeight <= weight) break;
+    setEvidence(ledger, statusPage, uuid, undefined);
+  }
 }
 
 /** Adds `ms` to an impact's total; a total that comes to 0 goes, so that equal ledgers hold equal maps. */
@@ -565,11 +624,13 @@ export function applyDeclarations(ledger: Ledger, patch: Patch): void {
 export function forgetLedgerComponent(ledger: Ledger, statusPage: string, uuid: string): void {
   const page = ledger.pages.get(statusPage);
   if (!page) return;
+  ledger.evidenceWeight -= evidenceWeight(page.get(uuid)?.evidence);
   page.delete(uuid);
   if (page.size === 0) ledger.pages.delete(statusPage);
 }
 
 export function forgetLedgerPage(ledger: Ledger, statusPage: string): void {
+  for (const entry of ledger.pages.get(statusPage)?.values() ?? []) ledger.evidenceWeight -= evidenceWeight(entry.evidence);
   ledger.pages.delete(statusPage);
   for (const key of [...(ledger.touches.get(statusPage)?.keys() ?? [])]) forgetTouch(ledger, statusPage, key);
 }
@@ -712,6 +773,7 @@ export function decodeLedger(encoded: EncodedLedger): Ledger {
     let page = ledger.pages.get(statusPage);
     if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
     const what = `${statusPage}/${uuid}`;
+    const decoded = evidence && decodeEvidence(evidence, what);
     page.set(uuid, {
       sinceMs,
       impact,
@@ -719,8 +781,9 @@ export function decodeLedger(encoded: EncodedLedger): Ledger {
       totals: new Map(totals),
       days: unpackDays(Buffer.from(days, 'base64'), what),
       changes: changesOf(changes, openMs, impact, what),
-      evidence: evidence && decodeEvidence(evidence, what),
+      evidence: decoded,
     });
+    ledger.evidenceWeight += evidenceWeight(decoded);
   }
   for (const [statusPage, kind, uuid, title, start, end, components] of encoded.touches ?? []) {
     let page = ledger.touches.get(statusPage);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { forget } from '../../src/domain/forget.js';
+import { measureEvidence } from '../../src/domain/ledger.js';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { measure } from '../../src/domain/size.js';
 import { applyPatch, createState } from '../../src/domain/state.js';
@@ -13,6 +14,7 @@ function apply(p: Player, target: Parameters<typeof forget>[1]) {
   const decision = forget(p.state, target, NOW, SKEW);
   applyPatch(p.state, decision.patch);
   expect(measure(p.state)).toEqual({ ...p.state.size, dedup: p.state.seen.size });
+  expect(measureEvidence(p.state.ledger)).toBe(p.state.ledger.evidenceWeight);
   return { decision };
 }
 

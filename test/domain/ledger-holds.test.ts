@@ -9,6 +9,7 @@ import {
   LEDGER_MAX_EVIDENCE,
   LEDGER_SLOTS,
   ledgerOf,
+  measureEvidence,
   secondsByImpact,
   slotOf,
   toMs,
@@ -61,6 +62,8 @@ describe('the ledger of components incidents and maintenances name is a function
         const inOrder = play(events);
         const other = play(shuffled);
         expect(encodeLedger(other.state.ledger)).toEqual(encodeLedger(inOrder.state.ledger));
+        // The weight the bound on all evidence reads is kept exactly, whatever the order.
+        for (const player of [inOrder, other]) expect(player.state.ledger.evidenceWeight).toBe(measureEvidence(player.state.ledger));
         // The open interval is the state's impact; the state is the same too.
         for (const [id, entry] of entries(other)) expect(entry.impact).toBe(other.page().components.get(id)?.impact);
       }),
