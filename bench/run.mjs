@@ -30,7 +30,9 @@ const SCRAPES = Math.max(1, int('BENCH_SCRAPES', 50));
 const CHANGED_SCRAPES = Math.max(1, int('BENCH_CHANGED_SCRAPES', 20));
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer,redis,fat,operator,ledger').split(',').map((s) => s.trim()));
 const FAT_EVENTS = Math.max(1, int('BENCH_FAT_EVENTS', 300));
-const TIMEOUT_S = int('BENCH_TIMEOUT', 900);
+const BUSY_COMPONENTS = Math.max(1, int('BENCH_BUSY_COMPONENTS', 10_000));
+const BUSY_UPDATES = Math.max(1, int('BENCH_BUSY_UPDATES', 33));
+const TIMEOUT_S = int('BENCH_TIMEOUT', 1200);
 
 const watchdog = setTimeout(() => {
   console.error(`bench: still running after ${TIMEOUT_S} s; killing everything`);
@@ -826,17 +828,7 @@ function fatIncident(n) {
 async function fatIncidents() {
   const S = `7 fat incidents (${FAT_EVENTS} × ${FAT_COMPONENTS.toLocaleString('en-US')} components)`;
   const path = join(tempDir(), 'fat.db');
-  // The exporter's default limits (not startExporter's lifted ones), but for a size bound set in
-  // the bench's environment (to measure without it, say).
-  const { DEFAULT_LIMITS } = await import('../dist/domain/reducer.js');
-  const env = {
-    MAX_COMPONENTS: String(DEFAULT_LIMITS.maxComponents),
-    MAX_ACTIVE_INCIDENTS: String(DEFAULT_LIMITS.maxActiveIncidents),
-    MAX_ACTIVE_MAINTENANCES: String(DEFAULT_LIMITS.maxActiveMaintenances),
-    MAX_HOLDINGS: process.env.MAX_HOLDINGS ?? String(DEFAULT_LIMITS.maxHoldings),
-    MAX_RETAINED_FINISHED: process.env.MAX_RETAINED_FINISHED ?? String(DEFAULT_LIMITS.maxRetainedFinished),
-    MAX_DEDUP_RECORDS: process.env.MAX_DEDUP_RECORDS ?? String(DEFAULT_LIMITS.maxDedupRecords),
-  };
+  const env = await defaultLimitsEnv();
   let exporter = await startExporter(path, env);
   const outcomes = {};
   const ms = [];
@@ -883,6 +875,79 @@ async function fatIncidents() {
   row(S, 'time per event: median / p99', `${fmt.ms(median(ms))} / ${fmt.ms(percentile(sorted, 99))}`, '', '', '', undefined);
   for (const [status, times] of Object.entries(msBy)) row(S, `time per ${status} event: median`, fmt.ms(median(times)), '', '', '', undefined);
   row(S, 'restart → /readyz 200', fmt.ms(restartMs), '', '', '', undefined);
+}
+
+/** The exporter's default limits (not startExporter's lifted ones), but for a size bound set in the bench's environment. */
+async function defaultLimitsEnv() {
+  const { DEFAULT_LIMITS } = await import('../dist/domain/reducer.js');
+  return {
+    MAX_COMPONENTS: String(DEFAULT_LIMITS.maxComponents),
+    MAX_ACTIVE_INCIDENTS: String(DEFAULT_LIMITS.maxActiveIncidents),
+    MAX_ACTIVE_MAINTENANCES: String(DEFAULT_LIMITS.maxActiveMaintenances),
+    MAX_HOLDINGS: process.env.MAX_HOLDINGS ?? String(DEFAULT_LIMITS.maxHoldings),
+    MAX_RETAINED_FINISHED: process.env.MAX_RETAINED_FINISHED ?? String(DEFAULT_LIMITS.maxRetainedFinished),
+    MAX_DEDUP_RECORDS: process.env.MAX_DEDUP_RECORDS ?? String(DEFAULT_LIMITS.maxDedupRecords),
+  };
+}
+
+/**
+ * 7 (cont.): busy components. Every component updated BUSY_UPDATES times with a 200-character
+ * name, as fast as 32 senders go: the ledger keeps each component's last events (its evidence),
+ * which LEDGER_MAX_EVIDENCE bounds per component and LEDGER_MAX_EVIDENCE_WEIGHT over all of them.
+ */
+async function busyComponents() {
+  const S = `7 busy components (${BUSY_COMPONENTS.toLocaleString('en-US')} × ${BUSY_UPDATES} updates, 200-character names)`;
+  const path = join(tempDir(), 'busy.db');
+  const env = await defaultLimitsEnv();
+  let exporter = await startExporter(path, env);
+  const total = BUSY_COMPONENTS * BUSY_UPDATES;
+  // Times in the past, one second apart, so that every created_at is trusted (the evidence keeps only those).
+  const t0 = Math.floor(Date.now() / 1000) - total - 3600;
+  const name = (c) => `${'Busy component '.padEnd(194, '.')}${String(c).padStart(6, '0')}`;
+  let next = 0;
+  let peak = 0;
+  const outcomes = {};
+  const sampler = setInterval(() => void rssBytes(exporter.pid).then((rss) => (peak = Math.max(peak, rss))), 500);
+  const started = performance.now();
+  const sender = async () => {
+    while (next < total) {
+      const i = next++;
+      const c = i % BUSY_COMPONENTS;
+      const impact = IMPACTS[(Math.floor(i / BUSY_COMPONENTS) + c) % IMPACTS.length];
+      const body = `{"text":"${name(c)}","meta":{"type":"component_impact_updated","uuid":"${componentUuid(c)}","title":"${name(c)}","impact":"${impact}","created_at":"${isoTime(t0 + i)}","delivery_attempt":0,"status_page":"${PAGE}"}}`;
+      const status = await postWebhook(exporter.url, body);
+      outcomes[status] = (outcomes[status] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, sender));
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  const settled = await settledRss(exporter.pid);
+  await exporter.stop();
+  exporter = await startExporter(path, env);
+  const snapshotBytes = sumOf(parseMetrics((await request(`${exporter.url}/metrics`)).body.toString('utf8')), 'statusmate_store_snapshot_bytes');
+  const restarted = await settledRss(exporter.pid);
+  await exporter.stop();
+  const answers = Object.entries(outcomes)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  log(
+    `busy: ${answers} in ${seconds.toFixed(0)} s; RSS peak ${fmt.bytes(peak)}, quiet ${fmt.bytes(settled.rss)}, restarted ${fmt.bytes(restarted.rss)}; snapshot ${fmt.bytes(snapshotBytes)}`,
+  );
+  if ((outcomes.applied ?? 0) !== total) failures.push(`busy components: ${answers}, expected ${total} applied`);
+  row(S, 'answers, events/s', `${answers}; ${Math.round(total / seconds).toLocaleString('en-US')}/s`, '', '', '', undefined);
+  const limit = 256 * MB;
+  row(
+    S,
+    'RSS quiet after the load / after restart',
+    `${fmt.bytes(settled.rss)} / ${fmt.bytes(restarted.rss)}`,
+    'chart limit 256 MiB',
+    fmt.ratio(Math.max(settled.rss, restarted.rss) / limit),
+    '< 256 MiB',
+    Math.max(settled.rss, restarted.rss) < limit,
+  );
+  row(S, 'RSS peak during the load', fmt.bytes(peak), 'chart limit 256 MiB', fmt.ratio(peak / limit), '< 256 MiB (issue 16)', peak < limit);
+  row(S, 'snapshot after restart', fmt.bytes(snapshotBytes), '', '', '', undefined);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1173,6 +1238,7 @@ try {
   if (ONLY.has('reducer')) await reducerScaling();
   if (ONLY.has('redis')) await redisReplicas();
   if (ONLY.has('fat')) await fatIncidents();
+  if (ONLY.has('fat')) await busyComponents();
   if (ONLY.has('operator')) await operatorFlood();
   if (ONLY.has('ledger')) await ledgerCosts();
 } catch (error) {
