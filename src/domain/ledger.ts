@@ -417,12 +417,12 @@ export function measureEvidence(ledger: Ledger): number {
  * arrives instead of where its time falls.
  */
 export function forgetEvidenceDownTo(ledger: Ledger, weight: number): void {
-  const known: { statusPage: string; uuid: string; newest: number; weight: number }[] = [];
+  const known: { statusPage: string; uuid: string; newest: number }[] = [];
   for (const [statusPage, page] of ledger.pages) {
     for (const [uuid, entry] of page) {
       const evidence = entry.evidence;
-      if (!evidence || evidenceWeight(evidence) === 0) continue;
-      known.push({ statusPage, uuid, newest: evidence.events.at(-1)?.at ?? evidence.fromAt ?? -Infinity, weight: evidenceWeight(evidence) });
+      if (evidenceWeight(evidence) === 0) continue;
+      known.push({ statusPage, uuid, newest: evidence?.events.at(-1)?.at ?? evidence?.fromAt ?? -Infinity });
     }
   }
   known.sort((a, b) => a.newest - b.newest || byText(a.statusPage, b.statusPage) || byText(a.uuid, b.uuid));
