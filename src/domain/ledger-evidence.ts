@@ -65,6 +65,10 @@ const replayLimits = (): Limits => ({
  */
 export function applyEvidence(state: State, patch: Patch): void {
   keepEvidence(state, patch);
+  // Only a folded patch (one with a log time) forgets, so that every process forgets at the same
+  // entry: not the records one process merely holds (its declared pages), applied when it loads a
+  // snapshot, which an earlier version may have written past the bound.
+  if (patch.ledgerAt === undefined) return;
   const ledger = state.ledger;
   if (ledger.evidenceWeight > LEDGER_MAX_EVIDENCE_WEIGHT) forgetEvidenceDownTo(ledger, Math.floor(LEDGER_MAX_EVIDENCE_WEIGHT * RELIEF));
 }

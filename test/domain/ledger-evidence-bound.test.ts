@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeLedger, forgetEvidenceDownTo, LEDGER_MAX_EVIDENCE_WEIGHT, ledgerOf, measureEvidence, toMs } from '../../src/domain/ledger.js';
 import { RELIEF } from '../../src/domain/size.js';
-import { replaceState } from '../../src/domain/state.js';
+import { applyPatch, emptyPatch, replaceState } from '../../src/domain/state.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { componentUpdate, PAGE, Player, T0, uuid } from '../support/events.js';
 
@@ -99,6 +99,23 @@ describe('the evidence of all components together (LEDGER_MAX_EVIDENCE_WEIGHT)',
     expect(evidenceOf(player, 0)?.base?.component).toMatchObject({ impact: player.impact(0) });
     expect(evidenceOf(player, 2999)?.events).toHaveLength(16);
     expect(player.state.ledger.evidenceWeight).toBe(measureEvidence(player.state.ledger));
+  });
+});
+
+describe('when the evidence is forgotten', () => {
+  it('only at a folded patch, the same entry in every process: never at records one process merely holds', () => {
+    const player = new Player();
+    for (const component of [1, 2]) player.play(componentUpdate(component, 'major_outage', T0 + component), T0 + 10);
+    // Stands for a snapshot an earlier version wrote past the bound.
+    player.state.ledger.evidenceWeight = LEDGER_MAX_EVIDENCE_WEIGHT + 1;
+    // A declared component, as a process's status pages file puts it in memory (no log time).
+    const declared = emptyPatch();
+    declared.components = [{ statusPage: PAGE, uuid: uuid(3), name: 'Declared', impact: 'operational', changedAt: T0, direct: null, cleared: null }];
+    applyPatch(player.state, declared);
+    expect([1, 2].map((component) => evidenceOf(player, component) !== undefined)).toEqual([true, true]);
+    // The next folded event forgets, quietest first, down to RELIEF of the bound.
+    player.play(componentUpdate(2, 'operational', T0 + 20), T0 + 30);
+    expect(evidenceOf(player, 1)).toBeUndefined();
   });
 });
 
