@@ -867,7 +867,7 @@ async function fatIncidents() {
     S,
     'RSS at the end / after restart',
     `${fmt.bytes(rssEnd)} / ${fmt.bytes(rssRestart)}`,
-    'chart limit 256 MiB',
+    'issue 16 bound 256 MiB (chart limit 384 MiB)',
     fmt.ratio(Math.max(rssEnd, rssRestart) / (256 * MB)),
     '< 256 MiB',
     Math.max(rssEnd, rssRestart) < 256 * MB,
@@ -941,12 +941,20 @@ async function busyComponents() {
     S,
     'RSS quiet after the load / after restart',
     `${fmt.bytes(settled.rss)} / ${fmt.bytes(restarted.rss)}`,
-    'chart limit 256 MiB',
+    'issue 16 bound 256 MiB (chart limit 384 MiB)',
     fmt.ratio(Math.max(settled.rss, restarted.rss) / limit),
     '< 256 MiB',
     Math.max(settled.rss, restarted.rss) < limit,
   );
-  row(S, 'RSS peak during the load', fmt.bytes(peak), 'chart limit 256 MiB', fmt.ratio(peak / limit), '< 256 MiB (issue 16)', peak < limit);
+  row(
+    S,
+    'RSS peak during the load',
+    fmt.bytes(peak),
+    'issue 16 bound 256 MiB (chart limit 384 MiB)',
+    fmt.ratio(peak / limit),
+    '< 256 MiB (issue 16)',
+    peak < limit,
+  );
   row(S, 'snapshot after restart', fmt.bytes(snapshotBytes), '', '', '', undefined);
 }
 
