@@ -14,7 +14,17 @@ import { closeAgent, parseMetrics, postAll, postWebhook, request, scrape, sumOf,
 import { componentName, componentUuid, IMPACTS, incidentUuid, isoTime, PAGE, T0 } from './lib/ids.mjs';
 import { median, percentile, runLoad } from './lib/load.mjs';
 import { isSharedStateSample } from '../dist/metrics/names.js';
-import { killAll, rssBytes, startBaseline, startExporter, tempDir, TOKEN } from './lib/proc.mjs';
+import {
+  CHART_MEMORY_LIMIT,
+  EXPORTER_MEMORY_LIMIT,
+  killAll,
+  MEMORY_LIMIT_MISSING,
+  rssBytes,
+  startBaseline,
+  startExporter,
+  tempDir,
+  TOKEN,
+} from './lib/proc.mjs';
 import { redisCommand, redisServerPath, startRedis } from './lib/redis.mjs';
 
 const int = (name, fallback) => {
@@ -28,7 +38,7 @@ const WARMUP = int('BENCH_WARMUP', 2);
 const CONNECTIONS = Math.max(1, int('BENCH_CONNECTIONS', 50));
 const SCRAPES = Math.max(1, int('BENCH_SCRAPES', 50));
 const CHANGED_SCRAPES = Math.max(1, int('BENCH_CHANGED_SCRAPES', 20));
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer,redis,fat,operator,ledger').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer,redis,fat,busy,operator,ledger').split(',').map((s) => s.trim()));
 const FAT_EVENTS = Math.max(1, int('BENCH_FAT_EVENTS', 300));
 const BUSY_COMPONENTS = Math.max(1, int('BENCH_BUSY_COMPONENTS', 10_000));
 const BUSY_UPDATES = Math.max(1, int('BENCH_BUSY_UPDATES', 33));
@@ -833,48 +843,68 @@ async function fatIncidents() {
   const outcomes = {};
   const ms = [];
   const msBy = {};
-  for (let n = 0; n < FAT_EVENTS; n += 1) {
+  let ended = null;
+  for (let n = 0; n < FAT_EVENTS && ended === null; n += 1) {
     const body = fatIncident(n);
     const started = performance.now();
-    const response = await request(`${exporter.url}/webhook`, { method: 'POST', headers: webhookHeaders, body });
+    let response;
+    try {
+      response = await request(`${exporter.url}/webhook`, { method: 'POST', headers: webhookHeaders, body });
+    } catch (error) {
+      ended = await endedOrRethrow(exporter, error);
+      break;
+    }
     ms.push(performance.now() - started);
     if (response.status !== 200) throw new Error(`fat incident ${n}: ${response.status} ${response.body.toString('utf8').slice(0, 200)}`);
     const status = JSON.parse(response.body.toString('utf8')).status;
     outcomes[status] = (outcomes[status] ?? 0) + 1;
     (msBy[status] ??= []).push(ms[ms.length - 1]);
   }
-  // A plain and a gzip scrape, as Prometheus and a person would: their text is part of the footprint.
-  await scrape(exporter.url, false);
-  await scrape(exporter.url, true);
-  const refusals = sumOf(parseMetrics((await request(`${exporter.url}/metrics`)).body.toString('utf8')), 'statusmate_limit_refusals_total');
-  const rssEnd = await rssBytes(exporter.pid);
+  let refusals = 0;
+  let rssEnd = 0;
+  if (ended === null) {
+    // A plain and a gzip scrape, as Prometheus and a person would: their text is part of the footprint.
+    await scrape(exporter.url, false);
+    await scrape(exporter.url, true);
+    refusals = sumOf(parseMetrics((await request(`${exporter.url}/metrics`)).body.toString('utf8')), 'statusmate_limit_refusals_total');
+    rssEnd = await rssBytes(exporter.pid);
+  }
   await exporter.stop();
-  exporter = await startExporter(path, env);
-  await scrape(exporter.url, false);
-  await scrape(exporter.url, true);
-  const rssRestart = await rssBytes(exporter.pid);
-  const restartMs = exporter.readyMs;
-  await exporter.stop();
+  exporter = await startExporter(path, env, { timeoutMs: 120_000 }).catch((error) => ({ failed: error }));
+  let rssRestart = 0;
+  let restartMs = 0;
+  let restartEnded = null;
+  if (!('failed' in exporter)) {
+    await scrape(exporter.url, false);
+    await scrape(exporter.url, true);
+    rssRestart = await rssBytes(exporter.pid);
+    restartMs = exporter.readyMs;
+    await exporter.stop();
+  } else restartEnded = String(exporter.failed.message).split('\n')[0];
   const sorted = [...ms].sort((a, b) => a - b);
   const answers = Object.entries(outcomes)
     .map(([k, v]) => `${v} ${k}`)
     .join(', ');
-  log(`fat: ${answers}; RSS ${fmt.bytes(rssEnd)} at the end, ${fmt.bytes(rssRestart)} after restart; ${fmt.ms(median(ms))}/event`);
-  if (refusals !== (outcomes.refused_limit ?? 0))
+  log(
+    `fat: ${answers}${ended ? `, then the exporter ended (${describeEnd(ended)})` : ''}; RSS ${fmt.bytes(rssEnd)} at the end, ${fmt.bytes(rssRestart)} after restart; ${fmt.ms(median(ms))}/event`,
+  );
+  if (ended === null && refusals !== (outcomes.refused_limit ?? 0))
     failures.push(`fat: ${outcomes.refused_limit ?? 0} refused_limit answers, but statusmate_limit_refusals_total says ${refusals}`);
   row(S, 'answers', answers, '', '', '', undefined);
-  row(
-    S,
-    'RSS at the end / after restart',
-    `${fmt.bytes(rssEnd)} / ${fmt.bytes(rssRestart)}`,
-    'issue 16 bound 256 MiB (chart limit 384 MiB)',
-    fmt.ratio(Math.max(rssEnd, rssRestart) / (256 * MB)),
-    '< 256 MiB',
-    Math.max(rssEnd, rssRestart) < 256 * MB,
-  );
+  memoryLimitRow(S, EXPORTER_MEMORY_LIMIT, ended, restartEnded, ms.length, FAT_EVENTS);
+  if (ended === null && restartEnded === null)
+    row(
+      S,
+      'RSS at the end / after restart',
+      `${fmt.bytes(rssEnd)} / ${fmt.bytes(rssRestart)}`,
+      'issue 16 bound 256 MiB',
+      fmt.ratio(Math.max(rssEnd, rssRestart) / (256 * MB)),
+      '< 256 MiB',
+      Math.max(rssEnd, rssRestart) < 256 * MB,
+    );
   row(S, 'time per event: median / p99', `${fmt.ms(median(ms))} / ${fmt.ms(percentile(sorted, 99))}`, '', '', '', undefined);
   for (const [status, times] of Object.entries(msBy)) row(S, `time per ${status} event: median`, fmt.ms(median(times)), '', '', '', undefined);
-  row(S, 'restart → /readyz 200', fmt.ms(restartMs), '', '', '', undefined);
+  if (restartEnded === null) row(S, 'restart → /readyz 200', fmt.ms(restartMs), '', '', '', undefined);
 }
 
 /** The exporter's default limits (not startExporter's lifted ones), but for a size bound set in the bench's environment. */
@@ -905,57 +935,123 @@ async function busyComponents() {
   const t0 = Math.floor(Date.now() / 1000) - total - 3600;
   const name = (c) => `${'Busy component '.padEnd(194, '.')}${String(c).padStart(6, '0')}`;
   let next = 0;
-  let peak = 0;
+  let answered = 0;
+  let sampledPeak = 0;
+  let ended = null;
   const outcomes = {};
-  const sampler = setInterval(() => void rssBytes(exporter.pid).then((rss) => (peak = Math.max(peak, rss))), 500);
+  const sampler = setInterval(
+    () =>
+      void rssBytes(exporter.pid).then(
+        (rss) => (sampledPeak = Math.max(sampledPeak, rss)),
+        () => {},
+      ),
+    500,
+  );
   const started = performance.now();
   const sender = async () => {
-    while (next < total) {
+    while (next < total && ended === null) {
       const i = next++;
       const c = i % BUSY_COMPONENTS;
       const impact = IMPACTS[(Math.floor(i / BUSY_COMPONENTS) + c) % IMPACTS.length];
       const body = `{"text":"${name(c)}","meta":{"type":"component_impact_updated","uuid":"${componentUuid(c)}","title":"${name(c)}","impact":"${impact}","created_at":"${isoTime(t0 + i)}","delivery_attempt":0,"status_page":"${PAGE}"}}`;
-      const status = await postWebhook(exporter.url, body);
+      let status;
+      try {
+        status = await postWebhook(exporter.url, body);
+      } catch (error) {
+        ended ??= await endedOrRethrow(exporter, error);
+        return;
+      }
+      answered += 1;
       outcomes[status] = (outcomes[status] ?? 0) + 1;
     }
   };
   await Promise.all(Array.from({ length: 32 }, sender));
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
-  const settled = await settledRss(exporter.pid);
+  // VmHWM: the kernel's own high-water mark of the process's RSS, exact where sampling may miss it.
+  const peak = ended === null ? await rssBytes(exporter.pid, 'VmHWM') : sampledPeak;
+  const settled = ended === null ? await settledRss(exporter.pid) : null;
   await exporter.stop();
-  exporter = await startExporter(path, env);
-  const snapshotBytes = sumOf(parseMetrics((await request(`${exporter.url}/metrics`)).body.toString('utf8')), 'statusmate_store_snapshot_bytes');
-  const restarted = await settledRss(exporter.pid);
-  await exporter.stop();
+  exporter = await startExporter(path, env, { timeoutMs: 120_000 }).catch((error) => ({ failed: error }));
+  let restarted = null;
+  let restartPeak = 0;
+  let snapshotBytes = 0;
+  let restartEnded = null;
+  if (!('failed' in exporter)) {
+    restartPeak = await rssBytes(exporter.pid, 'VmHWM');
+    snapshotBytes = sumOf(parseMetrics((await request(`${exporter.url}/metrics`)).body.toString('utf8')), 'statusmate_store_snapshot_bytes');
+    restarted = await settledRss(exporter.pid);
+    await exporter.stop();
+  } else restartEnded = String(exporter.failed.message).split('\n')[0];
   const answers = Object.entries(outcomes)
     .map(([k, v]) => `${v} ${k}`)
     .join(', ');
   log(
-    `busy: ${answers} in ${seconds.toFixed(0)} s; RSS peak ${fmt.bytes(peak)}, quiet ${fmt.bytes(settled.rss)}, restarted ${fmt.bytes(restarted.rss)}; snapshot ${fmt.bytes(snapshotBytes)}`,
+    `busy: ${answers} in ${seconds.toFixed(0)} s${ended ? `, then the exporter ended (${describeEnd(ended)})` : ''}; RSS peak ${fmt.bytes(peak)}, quiet ${settled ? fmt.bytes(settled.rss) : '–'}, restarted ${restarted ? fmt.bytes(restarted.rss) : restartEnded}; snapshot ${fmt.bytes(snapshotBytes)}`,
   );
-  if ((outcomes.applied ?? 0) !== total) failures.push(`busy components: ${answers}, expected ${total} applied`);
-  row(S, 'answers, events/s', `${answers}; ${Math.round(total / seconds).toLocaleString('en-US')}/s`, '', '', '', undefined);
+  if (ended === null && (outcomes.applied ?? 0) !== total) failures.push(`busy components: ${answers}, expected ${total} applied`);
+  row(S, 'answers, events/s', `${answers}; ${Math.round(answered / seconds).toLocaleString('en-US')}/s`, '', '', '', undefined);
+  memoryLimitRow(S, exporter.memoryLimit ?? EXPORTER_MEMORY_LIMIT, ended, restartEnded, answered, total);
   const limit = 256 * MB;
-  row(
-    S,
-    'RSS quiet after the load / after restart',
-    `${fmt.bytes(settled.rss)} / ${fmt.bytes(restarted.rss)}`,
-    'issue 16 bound 256 MiB (chart limit 384 MiB)',
-    fmt.ratio(Math.max(settled.rss, restarted.rss) / limit),
-    '< 256 MiB',
-    Math.max(settled.rss, restarted.rss) < limit,
-  );
-  row(
-    S,
-    'RSS peak during the load',
-    fmt.bytes(peak),
-    'issue 16 bound 256 MiB (chart limit 384 MiB)',
-    fmt.ratio(peak / limit),
-    '< 256 MiB (issue 16)',
-    peak < limit,
-  );
+  if (settled && restarted)
+    row(
+      S,
+      'RSS quiet after the load / after restart',
+      `${fmt.bytes(settled.rss)} / ${fmt.bytes(restarted.rss)}`,
+      'issue 16 bound 256 MiB',
+      fmt.ratio(Math.max(settled.rss, restarted.rss) / limit),
+      '< 256 MiB',
+      Math.max(settled.rss, restarted.rss) < limit,
+    );
+  row(S, 'RSS peak during the load (VmHWM)', fmt.bytes(peak), 'issue 16 bound 256 MiB', fmt.ratio(peak / limit), '< 256 MiB (issue 16)', peak < limit);
+  // Loading the snapshot is the restart's peak: over a pod's limit, every restart is killed again.
+  if (restarted)
+    row(
+      S,
+      'RSS peak of the restart, until ready (VmHWM)',
+      fmt.bytes(restartPeak),
+      'issue 16 bound 256 MiB',
+      fmt.ratio(restartPeak / limit),
+      '< 256 MiB (issue 16)',
+      restartPeak < limit,
+    );
   row(S, 'snapshot after restart', fmt.bytes(snapshotBytes), '', '', '', undefined);
+}
+
+/**
+ * After a request to the exporter failed: how the exporter ended, if it did (within 2 s of the
+ * failure), with the OOM kills its memory cgroup counted; otherwise the request's own error.
+ */
+async function endedOrRethrow(exporter, error) {
+  const end = await Promise.race([exporter.exited, new Promise((resolve) => setTimeout(() => resolve(null), 2000))]);
+  if (end === null) throw error;
+  return { ...end, oomKills: exporter.oomKills() };
+}
+
+function describeEnd({ code, signal, oomKills }) {
+  return `${signal ?? `exit ${code}`}${oomKills ? `, ${oomKills} OOM kill${oomKills === 1 ? '' : 's'} in its cgroup` : ''}`;
+}
+
+/**
+ * Whether the exporter lived through a load, and a restart after it, under the memory limit the
+ * bench gave it (by default the chart's: a container's limit is what kills a pod, and Node sizes
+ * its heap from it). Unjudged when the machine gave no limit.
+ */
+function memoryLimitRow(S, limitBytes, ended, restartEnded, answered, total) {
+  if (EXPORTER_MEMORY_LIMIT === null) {
+    row(S, 'memory limit', 'none (BENCH_MEMORY_LIMIT=0)', '', '', '', undefined);
+    return;
+  }
+  if (MEMORY_LIMIT_MISSING) {
+    row(S, 'memory limit', `none: ${MEMORY_LIMIT_MISSING}`, '', '', '', undefined);
+    return;
+  }
+  const what = ended
+    ? `ended after ${answered.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} events (${describeEnd(ended)})`
+    : restartEnded
+      ? `load lived; restart failed (${restartEnded})`
+      : 'load and restart lived, 0 OOM kills';
+  row(S, `lives under a ${fmt.bytes(limitBytes)} memory limit`, what, `chart limit ${CHART_MEMORY_LIMIT}`, '', 'lives', !ended && !restartEnded);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1246,7 +1342,7 @@ try {
   if (ONLY.has('reducer')) await reducerScaling();
   if (ONLY.has('redis')) await redisReplicas();
   if (ONLY.has('fat')) await fatIncidents();
-  if (ONLY.has('fat')) await busyComponents();
+  if (ONLY.has('busy')) await busyComponents();
   if (ONLY.has('operator')) await operatorFlood();
   if (ONLY.has('ledger')) await ledgerCosts();
 } catch (error) {

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeMemoryCgroup, parseMemoryLimit } from './memory-limit.mjs';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const EXPORTER = process.env.BENCH_EXPORTER_MAIN ?? join(ROOT, 'dist', 'main.js');
@@ -21,6 +22,26 @@ export const START_NODE_ARGS = (() => {
   if (!match) throw new Error(`package.json: the start script is not "[exec] node [flags] dist/main.js": ${start}`);
   return match[1].split(/\s+/).filter(Boolean);
 })();
+
+/** The helm chart's resources.limits.memory, as written in its values.yaml (e.g. "384Mi"). */
+export const CHART_MEMORY_LIMIT = (() => {
+  const values = readFileSync(join(ROOT, 'helm', 'statusmate-exporter', 'values.yaml'), 'utf8').split('\n');
+  // resources: → limits: → memory:, each the first at its indent after the one before.
+  const after = (from, key) => values.findIndex((line, i) => i > from && line === key);
+  const limits = after(values.indexOf('resources:'), '  limits:');
+  const memory = values.findIndex((line, i) => i > limits && line.startsWith('    memory: '));
+  if (limits < 0 || memory < 0) throw new Error('helm/statusmate-exporter/values.yaml: no resources.limits.memory');
+  return values[memory].slice('    memory: '.length).trim();
+})();
+
+/**
+ * The memory limit the bench runs the exporter under: BENCH_MEMORY_LIMIT (a size, or 0 for none),
+ * by default the chart's, so that the exporter's heap is sized as in the chart's pod.
+ */
+export const EXPORTER_MEMORY_LIMIT = parseMemoryLimit(process.env.BENCH_MEMORY_LIMIT ?? CHART_MEMORY_LIMIT);
+
+/** Why the last child started without the memory limit asked for (undefined when it had it). */
+export let MEMORY_LIMIT_MISSING;
 
 const children = new Set();
 const tempDirs = new Set();
@@ -67,14 +88,21 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * Spawns `node <script>` and resolves once `readyPath` answers 200 (polled every 5 ms), with the
  * time that took from spawn. Rejects if the child exits first or `timeoutMs` passes.
  */
-export async function startChild(name, script, env, { readyPath = '/readyz', timeoutMs = 20_000, nodeArgs = [] } = {}) {
+export async function startChild(name, script, env, { readyPath = '/readyz', timeoutMs = 20_000, nodeArgs = [], memoryLimit = null } = {}) {
   const port = await freePort();
+  const group = memoryLimit === null ? null : makeMemoryCgroup(memoryLimit);
+  const limited = group !== null && group.procs !== undefined;
+  if (group !== null) MEMORY_LIMIT_MISSING = limited ? undefined : group.reason;
+  const argv = [process.execPath, ...nodeArgs, script];
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, script], {
+  // In a cgroup, a shell moves itself in and execs node (same PID), so that node starts under the
+  // limit and sizes its heap from it, as in a container.
+  const options = {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  };
+  const child = limited ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', group.procs, ...argv], options) : spawn(argv[0], argv.slice(1), options);
   children.add(child);
   let output = '';
   const keep = (chunk) => {
@@ -84,14 +112,20 @@ export async function startChild(name, script, env, { readyPath = '/readyz', tim
   child.stderr.on('data', keep);
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let gone = false;
-  void exited.then(() => {
+  let end;
+  void exited.then((how) => {
     gone = true;
+    end = how;
     children.delete(child);
+    if (limited) group.close();
   });
   const url = `http://127.0.0.1:${port}`;
   const deadline = started + timeoutMs;
   for (;;) {
-    if (gone) throw new Error(`${name} exited before it was ready:\n${output}`);
+    if (gone) {
+      const oom = limited && group.oomKills() > 0 ? `, ${group.oomKills()} OOM kills in its cgroup` : '';
+      throw new Error(`${name} exited (${end.signal ?? `exit ${end.code}`}${oom}) before it was ready:\n${output}`);
+    }
     if (performance.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${name} not ready within ${timeoutMs} ms:\n${output}`);
@@ -114,6 +148,12 @@ export async function startChild(name, script, env, { readyPath = '/readyz', tim
     url,
     readyMs,
     output: () => output,
+    /** The memory limit it runs under (bytes), or null, and why there is none where one was asked for. */
+    memoryLimit: limited ? memoryLimit : null,
+    /** The kernel's OOM kills in its cgroup (0 without one). */
+    oomKills: () => (limited ? group.oomKills() : 0),
+    /** How it exited, once it has: { code, signal }. */
+    exited,
     async stop() {
       if (gone) return;
       child.kill('SIGTERM');
@@ -150,7 +190,11 @@ export function startExporter(sqlitePath, env = {}, options = {}) {
       MAX_DEDUP_RECORDS: '100000000',
       ...env,
     },
-    { nodeArgs: [...START_NODE_ARGS, ...(process.env.BENCH_EXPORTER_NODE_ARGS ?? '').split(' ').filter(Boolean)], ...options },
+    {
+      nodeArgs: [...START_NODE_ARGS, ...(process.env.BENCH_EXPORTER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+      memoryLimit: EXPORTER_MEMORY_LIMIT,
+      ...options,
+    },
   );
 }
 
