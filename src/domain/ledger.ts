@@ -733,7 +733,14 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The ledger as a snapshot holds it: in an order of data alone (pages, components, impacts by name), so equal ledgers encode alike. */
 export function encodeLedger(ledger: Ledger): EncodedLedger {
-  const components: EncodedComponentLedger[] = [];
+  return { keptFromDay: ledger.keptFromDay, components: [...encodeLedgerComponents(ledger)], touches: [...encodeLedgerTouches(ledger)] };
+}
+
+/**
+ * The components of encodeLedger, one at a time: a snapshot written line by line holds one
+ * component's encoding at a time, not all of them (src/log/snapshot.ts).
+ */
+export function* encodeLedgerComponents(ledger: Ledger): Generator<EncodedComponentLedger> {
   for (const statusPage of [...ledger.pages.keys()].sort(byText)) {
     const page = ledger.pages.get(statusPage) as Map<string, ComponentLedger>;
     for (const uuid of [...page.keys()].sort(byText)) {
@@ -751,22 +758,27 @@ export function encodeLedger(ledger: Ledger): EncodedLedger {
         changes,
       ];
       if (entry.evidence) encoded.push(encodeEvidence(entry.evidence));
-      components.push(encoded);
+      yield encoded;
     }
   }
-  const touches: EncodedTouch[] = [];
+}
+
+/** The touches of encodeLedger, in the same order. */
+export function* encodeLedgerTouches(ledger: Ledger): Generator<EncodedTouch> {
   for (const statusPage of [...ledger.touches.keys()].sort(byText)) {
     const page = ledger.touches.get(statusPage) as Map<string, LedgerTouch>;
     for (const key of [...page.keys()].sort(byText)) {
       const touch = page.get(key) as LedgerTouch;
-      touches.push([statusPage, touch.kind, touch.uuid, touch.title, touch.start, touch.end, [...touch.components]]);
+      yield [statusPage, touch.kind, touch.uuid, touch.title, touch.start, touch.end, [...touch.components]];
     }
   }
-  return { keptFromDay: ledger.keptFromDay, components, touches };
 }
 
-/** The ledger a snapshot holds; throws on days that do not unpack (the caller reports it). */
-export function decodeLedger(encoded: EncodedLedger): Ledger {
+/**
+ * The ledger a snapshot holds; throws on days that do not unpack (the caller reports it). Its
+ * components may be any iterable: a snapshot read line by line hands them over one at a time.
+ */
+export function decodeLedger(encoded: Omit<EncodedLedger, 'components'> & { components: Iterable<EncodedComponentLedger> }): Ledger {
   const ledger = createLedger();
   ledger.keptFromDay = encoded.keptFromDay;
   for (const [statusPage, uuid, sinceMs, impact, openMs, totals, days, changes, evidence] of encoded.components) {

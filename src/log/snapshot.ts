@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EVENT_TYPES } from '../domain/event.js';
-import { bookImpact, decodeLedger, encodeLedger } from '../domain/ledger.js';
+import { bookImpact, decodeLedger, encodeLedgerComponents, encodeLedgerTouches, type EncodedComponentLedger, type EncodedTouch } from '../domain/ledger.js';
 import { alertSnapshot, alertStateOf, isEmptyAlertState, type AlertSnapshot } from '../domain/alerts.js';
 import { applyPatch, createState, emptyPatch, type State } from '../domain/state.js';
 import { RECORD_SCHEMAS } from '../store/records.js';
@@ -10,15 +10,43 @@ import { parseJson } from './entry.js';
 // it holds changes; a format newer than this version's is refused, not guessed at.
 
 /**
- * Snapshot format written by this version. Format 2 adds the availability ledger (always) and
+ * Snapshot format written by this version. Format 3 holds what format 2 does, one JSON value a line
+ * (see encodeSnapshot), so that reading it never holds the whole state as parsed JSON: a format 2
+ * snapshot of 35 MB parsed to about 85 MiB of objects beside the state being built, and a restart
+ * peaked at 330-360 MiB RSS. Format 2 adds the availability ledger (always) and
  * Alertmanager's alerts per component (when some are held, src/domain/alerts.ts). Format 1 (neither)
  * is still read: each of its components starts its ledger at its last change, in its current
  * impact (its `changedAt` is the event time of that change, so the open interval is exact; only
  * the time before it is unknown and not counted), and it holds no alerts.
  */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
 /** Older formats this version reads (and upgrades). */
-const READABLE_FORMATS = ['1', '2'];
+const READABLE_FORMATS = ['1', '2', '3'];
+
+/**
+ * An array checked one element at a time, each raw element replaced in place by its checked copy.
+ * zod otherwise builds the whole checked copy while the whole parsed JSON is still referenced: a
+ * 35 MB snapshot of 10,000 busy components parses to about 85 MiB of objects, and holding both
+ * peaked the heap at 270 MiB while starting, enough to get a pod under a 256 MiB limit OOM-killed
+ * at every restart. In place, each raw element is garbage once checked, so the two together stay
+ * about one copy. The parsed JSON is this module's own (decodeSnapshot parses it), so changing it
+ * in place is safe. Big arrays only: the rest stays plain zod.
+ */
+function checkedInPlace<T extends z.ZodType>(item: T) {
+  return z
+    .custom<unknown[]>((value) => Array.isArray(value), 'expected an array')
+    .transform((items, ctx): z.output<T>[] => {
+      for (let i = 0; i < items.length; i += 1) {
+        const checked = item.safeParse(items[i]);
+        if (!checked.success) {
+          for (const issue of checked.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [i, ...issue.path] });
+          return z.NEVER;
+        }
+        items[i] = checked.data;
+      }
+      return items as z.output<T>[];
+    });
+}
 
 const evidenceData = z.tuple([
   z.number().nullable(),
@@ -43,28 +71,36 @@ const evidenceData = z.tuple([
   ),
 ]);
 
+/** One component's ledger (EncodedComponentLedger in ledger.ts). */
+const ledgerComponent = z.tuple([
+  z.string(),
+  z.string(),
+  z.number(),
+  z.string(),
+  z.number(),
+  z.array(z.tuple([z.string(), z.number()])),
+  z.string(),
+  // Change points (see ledger.ts): absent from snapshots written before them.
+  z.array(z.tuple([z.number(), z.string()])).optional(),
+  // Evidence (see ledger-evidence.ts): absent from snapshots written before it, or when not known.
+  evidenceData.optional(),
+]);
+
+/** One touch of the ledger (EncodedTouch in ledger.ts). */
+const ledgerTouch = z.tuple([
+  z.string(),
+  z.enum(['incident', 'maintenance']),
+  z.string(),
+  z.string(),
+  z.number().nullable(),
+  z.number().nullable(),
+  z.array(z.string()),
+]);
+
 const ledgerData = z.object({
   keptFromDay: z.number().int(),
-  components: z.array(
-    z.tuple([
-      z.string(),
-      z.string(),
-      z.number(),
-      z.string(),
-      z.number(),
-      z.array(z.tuple([z.string(), z.number()])),
-      z.string(),
-      // Change points (see ledger.ts): absent from snapshots written before them.
-      z.array(z.tuple([z.number(), z.string()])).optional(),
-      // Evidence (see ledger-evidence.ts): absent from snapshots written before it, or when not known.
-      evidenceData.optional(),
-    ]),
-  ),
-  touches: z
-    .array(
-      z.tuple([z.string(), z.enum(['incident', 'maintenance']), z.string(), z.string(), z.number().nullable(), z.number().nullable(), z.array(z.string())]),
-    )
-    .optional(),
+  components: checkedInPlace(ledgerComponent),
+  touches: z.array(ledgerTouch).optional(),
 });
 
 const histogramSchema = z.object({ counts: z.array(z.number()), sum: z.number(), count: z.number() });
@@ -92,14 +128,16 @@ const alertsData: z.ZodType<AlertSnapshot> = z.object({
   staleSeconds: z.number().positive(),
 });
 
+const seenPair = z.tuple([z.string(), z.number()]);
+
 // Records are read with the schemas that also upgrade rows written by earlier versions.
 const snapshotData = z.object({
   pages: z.array(RECORD_SCHEMAS.pages),
-  components: z.array(RECORD_SCHEMAS.components),
-  incidents: z.array(RECORD_SCHEMAS.incidents),
-  maintenances: z.array(RECORD_SCHEMAS.maintenances),
+  components: checkedInPlace(RECORD_SCHEMAS.components),
+  incidents: checkedInPlace(RECORD_SCHEMAS.incidents),
+  maintenances: checkedInPlace(RECORD_SCHEMAS.maintenances),
   /** Dedup keys with their receipt time, as pairs. */
-  seen: z.array(z.tuple([z.string(), z.number()])),
+  seen: checkedInPlace(seenPair),
   /** The state's last stamp sequence, which pruned records may have held: restored as it was. */
   lastSeq: z.number().int().min(0),
   /** Format 2: the availability ledger (see ledger.ts). */
@@ -108,28 +146,54 @@ const snapshotData = z.object({
   alerts: alertsData.optional(),
 });
 
+// Format 3: one JSON value per line (JSON never holds a raw newline), so that neither writing nor
+// reading ever holds the whole state twice as objects. Line 1 is the header; then, per status page,
+// the page's stats, its components, incidents and maintenances; the dedup keys in lines of
+// SEEN_PER_LINE; the ledger's touches; the alerts (when held); and last the ledger's components,
+// one a line, which a reader decodes into the ledger as it goes. Each line but the header is
+// [kind, value], its value checked with the schema of its kind.
+
+const SEEN_PER_LINE = 1000;
+const header = z.object({ lastSeq: z.number().int().min(0), keptFromDay: z.number().int() });
+const LINE_SCHEMAS = {
+  page: RECORD_SCHEMAS.pages,
+  component: RECORD_SCHEMAS.components,
+  incident: RECORD_SCHEMAS.incidents,
+  maintenance: RECORD_SCHEMAS.maintenances,
+  seen: z.array(seenPair),
+  touch: ledgerTouch,
+  alerts: alertsData,
+  ledger: ledgerComponent,
+} as const;
+type LineKind = keyof typeof LINE_SCHEMAS;
+type Line = { [K in LineKind]: [K, z.output<(typeof LINE_SCHEMAS)[K]>] }[LineKind];
+
 /**
- * The snapshot of `state`. `folded` tells the records folded from the log from those only held
- * in memory (declared pages of this process's status pages file), which stay out.
+ * The snapshot of `state` (format 3, above). `folded` tells the records folded from the log from
+ * those only held in memory (declared pages of this process's status pages file), which stay out.
  */
 export function encodeSnapshot(state: State, folded: (record: object) => boolean = () => true): string {
-  const data: z.output<typeof snapshotData> = {
-    pages: [],
-    components: [],
-    incidents: [],
-    maintenances: [],
-    seen: [...state.seen],
-    lastSeq: state.lastSeq,
-    ledger: encodeLedger(state.ledger),
-  };
+  const lines: string[] = [JSON.stringify({ lastSeq: state.lastSeq, keptFromDay: state.ledger.keptFromDay })];
+  const line = (...value: Line) => lines.push(JSON.stringify(value));
   for (const page of state.pages.values()) {
-    if (folded(page.stats)) data.pages.push(page.stats);
-    for (const component of page.components.values()) if (folded(component)) data.components.push(component);
-    data.incidents.push(...page.incidents.values());
-    data.maintenances.push(...page.maintenances.values());
+    if (folded(page.stats)) line('page', page.stats);
+    for (const component of page.components.values()) if (folded(component)) line('component', component);
+    for (const incident of page.incidents.values()) line('incident', incident);
+    for (const maintenance of page.maintenances.values()) line('maintenance', maintenance);
   }
-  if (!isEmptyAlertState(state.alerts)) data.alerts = alertSnapshot(state.alerts);
-  return JSON.stringify(data);
+  let seen: [string, number][] = [];
+  for (const pair of state.seen) {
+    seen.push(pair);
+    if (seen.length === SEEN_PER_LINE) {
+      line('seen', seen);
+      seen = [];
+    }
+  }
+  if (seen.length > 0) line('seen', seen);
+  for (const touch of encodeLedgerTouches(state.ledger)) line('touch', touch);
+  if (!isEmptyAlertState(state.alerts)) line('alerts', alertSnapshot(state.alerts));
+  for (const component of encodeLedgerComponents(state.ledger)) line('ledger', component);
+  return lines.join('\n');
 }
 
 export type DecodedSnapshot = { kind: 'state'; state: State } | { kind: 'newer'; format: string } | { kind: 'invalid'; problem: string };
@@ -140,6 +204,13 @@ export function decodeSnapshot(format: string, text: string): DecodedSnapshot {
     return /^\d+$/.test(format) && Number(format) > SNAPSHOT_FORMAT
       ? { kind: 'newer', format }
       : { kind: 'invalid', problem: `unknown snapshot format ${JSON.stringify(format.slice(0, 20))}` };
+  }
+  if (format === '3') {
+    try {
+      return { kind: 'state', state: stateOfLines(text) };
+    } catch (error) {
+      return { kind: 'invalid', problem: `snapshot data: ${error instanceof Error ? error.message : String(error)}` };
+    }
   }
   const data = snapshotData.safeParse(parseJson(text));
   if (!data.success) {
@@ -153,8 +224,94 @@ export function decodeSnapshot(format: string, text: string): DecodedSnapshot {
   }
 }
 
-/** A state holding exactly these records. */
-export function stateOf(records: z.output<typeof snapshotData>): State {
+/** The state a format 3 snapshot holds; throws an Error naming the line it cannot read. */
+function stateOfLines(text: string): State {
+  let at = 0;
+  let number = 0;
+  /** The next line, or undefined past the last. */
+  const next = (): string | undefined => {
+    if (at > text.length) return undefined;
+    const end = text.indexOf('\n', at);
+    const stop = end < 0 ? text.length : end;
+    const read = text.slice(at, stop);
+    at = stop + 1;
+    number += 1;
+    return read;
+  };
+  const parse = (read: string): unknown => {
+    const value = parseJson(read);
+    if (value === undefined) throw new Error(`line ${number}: not JSON`);
+    return value;
+  };
+  const head = header.safeParse(parse(next() ?? ''));
+  if (!head.success) throw new Error(`line 1 (header): ${describeIssue(head.error)}`);
+  const lineOf = (read: string): Line => {
+    const value = parse(read);
+    const kind: unknown = Array.isArray(value) ? value[0] : undefined;
+    if (!Array.isArray(value) || value.length !== 2 || typeof kind !== 'string' || !Object.hasOwn(LINE_SCHEMAS, kind)) {
+      throw new Error(`line ${number}: not a [kind, value] pair of a known kind`);
+    }
+    const checked = LINE_SCHEMAS[kind as LineKind].safeParse(value[1]);
+    if (!checked.success) throw new Error(`line ${number} (${kind}): ${describeIssue(checked.error)}`);
+    return [kind, checked.data] as Line;
+  };
+  const records: z.output<typeof snapshotData> = { pages: [], components: [], incidents: [], maintenances: [], seen: [], lastSeq: head.data.lastSeq };
+  const touches: EncodedTouch[] = [];
+  let first: EncodedComponentLedger | undefined;
+  for (let read = next(); read !== undefined; read = next()) {
+    const [kind, value] = lineOf(read);
+    if (kind === 'page') records.pages.push(value);
+    else if (kind === 'component') records.components.push(value);
+    else if (kind === 'incident') records.incidents.push(value);
+    else if (kind === 'maintenance') records.maintenances.push(value);
+    else if (kind === 'seen') records.seen.push(...value);
+    else if (kind === 'touch') touches.push(value);
+    else if (kind === 'alerts') records.alerts = value;
+    else {
+      first = value;
+      break;
+    }
+  }
+  // The ledger's components are the last lines: decoded one by one as decodeLedger pulls them.
+  function* ledgerComponents(): Generator<EncodedComponentLedger> {
+    if (first === undefined) return;
+    yield first;
+    for (let read = next(); read !== undefined; read = next()) {
+      const [kind, value] = lineOf(read);
+      if (kind !== 'ledger') throw new Error(`line ${number}: a ${kind} line after the ledger's components`);
+      yield value;
+    }
+  }
+  return stateOf({ ...records, ledger: { keptFromDay: head.data.keptFromDay, touches, components: ledgerComponents() } });
+}
+
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`.trim();
+}
+
+/**
+ * The items of an array, each dropped from it as it is handed out: the ledger's checked snapshot
+ * data becomes garbage as its components are decoded, instead of staying whole until the ledger is
+ * (see checkedInPlace for why the peak matters). Leaves the array of holes it empties.
+ */
+function* draining<T>(items: (T | undefined)[]): Generator<T> {
+  for (let i = 0; i < items.length; i += 1) {
+    const item = items[i] as T;
+    items[i] = undefined;
+    yield item;
+  }
+}
+
+/**
+ * A state holding exactly these records. Empties `records.ledger.components` as it decodes it
+ * (see draining): callers pass records they do not use again.
+ */
+export function stateOf(
+  records: Omit<z.output<typeof snapshotData>, 'ledger'> & {
+    ledger?: (Omit<z.output<typeof ledgerData>, 'components'> & { components: EncodedComponentLedger[] | Iterable<EncodedComponentLedger> }) | undefined;
+  },
+): State {
   const patch = emptyPatch();
   patch.pages = records.pages;
   patch.components = records.components;
@@ -165,7 +322,8 @@ export function stateOf(records: z.output<typeof snapshotData>): State {
   applyPatch(state, patch);
   state.lastSeq = Math.max(state.lastSeq, records.lastSeq);
   if (records.ledger) {
-    state.ledger = decodeLedger(records.ledger);
+    const { components } = records.ledger;
+    state.ledger = decodeLedger({ ...records.ledger, components: Array.isArray(components) ? draining(components) : components });
   } else {
     // An older snapshot: every component counts from its last change (see SNAPSHOT_FORMAT).
     for (const component of records.components) bookImpact(state.ledger, component.statusPage, component.uuid, component.impact, component.changedAt);

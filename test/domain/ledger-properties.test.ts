@@ -16,6 +16,7 @@ import {
 import { prune } from '../../src/domain/prune.js';
 import { applyPatch } from '../../src/domain/state.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
+import { formatTwoOf, type FormatTwo } from '../support/snapshot-format.js';
 import { availabilityReport } from '../../src/api/availability.js';
 import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import { forget } from '../../src/domain/forget.js';
@@ -195,7 +196,7 @@ describe('availability ledger properties', () => {
 
   it('an older snapshot (format 1) starts each component at its last change, in its impact', () => {
     const player = play(timed([[{ kind: 'update', component: 1, impact: 'major_outage' }, 100, true]]));
-    const v2 = JSON.parse(encodeSnapshot(player.state)) as Record<string, unknown>;
+    const v2: Partial<FormatTwo> = formatTwoOf(encodeSnapshot(player.state));
     delete v2.ledger;
     const decoded = decodeSnapshot('1', JSON.stringify(v2));
     if (decoded.kind !== 'state') throw new Error(decoded.kind);
@@ -221,9 +222,9 @@ describe('the ledger in a snapshot', () => {
     );
     expect(() => unpackDays(Buffer.from([0x80]), 'page/c')).toThrow(/end inside a number/);
     const player = play(timed([[{ kind: 'update', component: 1, impact: 'major_outage' }, 100, true]]));
-    const data = JSON.parse(encodeSnapshot(player.state)) as { ledger: { components: unknown[][] } };
+    const data = formatTwoOf(encodeSnapshot(player.state));
     (data.ledger.components[0] as unknown[])[6] = Buffer.from([5, 1, 0x80]).toString('base64');
-    expect(decodeSnapshot(String(SNAPSHOT_FORMAT), JSON.stringify(data))).toMatchObject({
+    expect(decodeSnapshot('2', JSON.stringify(data))).toMatchObject({
       kind: 'invalid',
       problem: expect.stringMatching(/ledger of page-a/),
     });

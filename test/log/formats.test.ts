@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { StatusMateEvent } from '../../src/domain/event.js';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
 import { applyPatch, createState } from '../../src/domain/state.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
@@ -7,6 +8,7 @@ import { decodeEntry, encodeAlerts, encodeDeclare, encodeEntry, encodeForget, MA
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { idBefore, redisKeys } from '../../src/store/redis-format.js';
 import { affects, componentUpdate, incident, T0 } from '../support/events.js';
+import { formatTwoOf, kindsOf, linesOf, type FormatTwo } from '../support/snapshot-format.js';
 
 // What every store writes and reads back, without a store: the entry and snapshot formats, and
 // the Redis key layout.
@@ -120,14 +122,35 @@ describe('the log formats', () => {
     expect(parsed.state.componentCount).toBe(state.componentCount);
     expect([...parsed.state.seen]).toEqual([...state.seen]);
     // Every record as it was (the record schemas may order keys differently).
-    expect(JSON.parse(encodeSnapshot(parsed.state))).toEqual(JSON.parse(data));
+    expect(linesOf(encodeSnapshot(parsed.state))).toEqual(linesOf(data));
+  });
+
+  it('writes one JSON value a line: a header, then records, keys, touches, alerts, and the ledger last', () => {
+    const state = busyState(2_500);
+    const lines = linesOf(encodeSnapshot(state));
+    expect(lines[0]).toEqual({ lastSeq: state.lastSeq, keptFromDay: state.ledger.keptFromDay });
+    const kinds = lines.slice(1).map((line) => (line as [string, unknown])[0]);
+    // The dedup keys in lines of at most 1,000; the ledger's components, one a line, last.
+    expect(kinds.filter((kind) => kind === 'seen').length).toBe(Math.ceil(state.seen.size / 1000));
+    expect(kinds.filter((kind) => kind === 'ledger').length).toBe(2_500);
+    expect(kinds.indexOf('ledger')).toBe(kinds.length - 2_500);
+    expect(new Set(kinds)).toEqual(new Set(['page', 'component', 'incident', 'seen', 'touch', 'ledger']));
+  });
+
+  it('reads a format 2 snapshot (one JSON document) as the same state as format 3', () => {
+    const state = busyState(50);
+    const three = encodeSnapshot(state);
+    const parsed = decodeSnapshot('2', JSON.stringify(formatTwoOf(three)));
+    if (parsed.kind !== 'state') throw new Error(`not a snapshot: ${JSON.stringify(parsed)}`);
+    // The same lines (the record schemas may order keys differently).
+    expect(linesOf(encodeSnapshot(parsed.state))).toEqual(linesOf(three));
   });
 
   it('writes alerts into the snapshot only when some are held, and restores them', () => {
     const state = createState();
     const event = componentUpdate(1, 'major_outage', T0);
     applyPatch(state, reduce(state, event, dedupKey(event), T0 + 10, DEFAULT_LIMITS).patch);
-    expect(Object.keys(JSON.parse(encodeSnapshot(state)) as object)).not.toContain('alerts');
+    expect(kindsOf(encodeSnapshot(state))).not.toContain('alerts');
     foldAlerts(
       state.alerts,
       [{ fingerprint: 'f1', status: 'firing', startsAt: T0, endsAt: null, components: [['shop', 'checkout']] }],
@@ -135,6 +158,7 @@ describe('the log formats', () => {
       DEFAULT_ALERT_LIMITS,
       () => 'operational',
     );
+    expect(kindsOf(encodeSnapshot(state))).toContain('alerts');
     const parsed = decodeSnapshot(String(SNAPSHOT_FORMAT), encodeSnapshot(state));
     if (parsed.kind !== 'state') throw new Error(`not a snapshot: ${JSON.stringify(parsed)}`);
     expect(parsed.state.alerts).toEqual(state.alerts);
@@ -144,7 +168,7 @@ describe('the log formats', () => {
     const state = createState();
     const event = componentUpdate(1, 'major_outage', T0);
     applyPatch(state, reduce(state, event, dedupKey(event), T0 + 10, DEFAULT_LIMITS).patch);
-    const { ledger: _ledger, ...formatOne } = JSON.parse(encodeSnapshot(state)) as Record<string, unknown>;
+    const { ledger: _ledger, ...formatOne } = formatTwoOf(encodeSnapshot(state));
     const parsed = decodeSnapshot('1', JSON.stringify(formatOne));
     if (parsed.kind !== 'state') throw new Error(`not a snapshot: ${JSON.stringify(parsed)}`);
     expect(parsed.state.componentCount).toBe(1);
@@ -152,9 +176,94 @@ describe('the log formats', () => {
   });
 
   it('refuses a snapshot of a newer format, and one it cannot read', () => {
-    expect(decodeSnapshot('3', '{}')).toEqual({ kind: 'newer', format: '3' });
+    expect(decodeSnapshot('4', '{}')).toEqual({ kind: 'newer', format: '4' });
     expect(decodeSnapshot('1', '{"pages":[]}')).toMatchObject({ kind: 'invalid' });
     expect(decodeSnapshot('1', 'not json')).toMatchObject({ kind: 'invalid' });
+    expect(decodeSnapshot('3', '')).toMatchObject({ kind: 'invalid' });
+    expect(decodeSnapshot('3', '{}')).toMatchObject({ kind: 'invalid' });
     expect(decodeSnapshot('x', '{}')).toMatchObject({ kind: 'invalid' });
   });
+
+  it('names the line of a format 3 snapshot it cannot read, and refuses the whole snapshot', () => {
+    const good = encodeSnapshot(busyState(3));
+    const lines = good.split('\n');
+    const spoil = (index: number, line: string) => lines.map((kept, i) => (i === index ? line : kept)).join('\n');
+    const ledgerAt = lines.findIndex((line) => line.startsWith('["ledger"'));
+    const componentAt = lines.findIndex((line) => line.startsWith('["component"'));
+    const invalid = (text: string) => {
+      const decoded = decodeSnapshot('3', text);
+      return decoded.kind === 'invalid' ? decoded.problem : `read as ${decoded.kind}`;
+    };
+    expect(invalid(spoil(ledgerAt + 2, lines[ledgerAt + 2]!.replace('"operational"', '7').replace('"major_outage"', '7')))).toMatch(
+      new RegExp(`^snapshot data: line ${ledgerAt + 3} \\(ledger\\): `),
+    );
+    expect(invalid(spoil(componentAt, '["component",{"uuid":5}]'))).toMatch(new RegExp(`^snapshot data: line ${componentAt + 1} \\(component\\): `));
+    expect(invalid(spoil(1, '["weather",{}]'))).toBe('snapshot data: line 2: not a [kind, value] pair of a known kind');
+    expect(invalid(spoil(2, '{not json'))).toBe('snapshot data: line 3: not JSON');
+    expect(invalid(spoil(0, '{"lastSeq":-1,"keptFromDay":0}'))).toMatch(/^snapshot data: line 1 \(header\): lastSeq /);
+    expect(invalid(`${good}\n["page",${JSON.stringify(linesOf(good).find((line) => (line as unknown[])[0] === 'page')![1 as never])}]`)).toMatch(
+      /a page line after the ledger's components$/,
+    );
+    expect(invalid(good)).toBe('read as state');
+  });
+
+  it('names the element of a large array that a format 2 snapshot cannot read, whichever array it is in', () => {
+    // The large arrays are checked element by element (checkedInPlace); a bad element deep in
+    // one must still refuse the whole snapshot and say where it is.
+    const good = formatTwoOf(encodeSnapshot(busyState(3)));
+    const spoil = (change: (data: FormatTwo) => void): string => {
+      const data = structuredClone(good);
+      change(data);
+      return JSON.stringify(data);
+    };
+    expect(
+      decodeSnapshot(
+        '2',
+        spoil((d) => (d.ledger.components[2]![3] = 7)),
+      ),
+    ).toEqual({
+      kind: 'invalid',
+      problem: expect.stringMatching(/^snapshot data: ledger\.components\.2\.3 /) as unknown,
+    });
+    expect(
+      decodeSnapshot(
+        '2',
+        spoil((d) => ((d.components[1] as Record<string, unknown>).uuid = 5)),
+      ),
+    ).toEqual({
+      kind: 'invalid',
+      problem: expect.stringMatching(/^snapshot data: components\.1\.uuid /) as unknown,
+    });
+    expect(
+      decodeSnapshot(
+        '2',
+        spoil((d) => (d.seen[2] = ['k'] as unknown as [string, number])),
+      ),
+    ).toEqual({
+      kind: 'invalid',
+      problem: expect.stringMatching(/^snapshot data: seen\.2/) as unknown,
+    });
+    expect(
+      decodeSnapshot(
+        '2',
+        spoil((d) => ((d as unknown as Record<string, unknown>).incidents = {})),
+      ),
+    ).toMatchObject({ kind: 'invalid' });
+    // Unspoilt, the same data reads back as the state it was taken of.
+    const parsed = decodeSnapshot('2', JSON.stringify(good));
+    if (parsed.kind !== 'state') throw new Error(`not a snapshot: ${JSON.stringify(parsed)}`);
+    expect(formatTwoOf(encodeSnapshot(parsed.state))).toEqual(good);
+  });
 });
+
+/** A state of `components` components, each changed a few times, with an incident over some of them. */
+function busyState(components: number) {
+  const state = createState();
+  const fold = (event: StatusMateEvent) => applyPatch(state, reduce(state, event, dedupKey(event), T0 + 100_000, DEFAULT_LIMITS).patch);
+  const impacts = ['major_outage', 'operational', 'partial_outage'] as const;
+  for (let round = 0; round < 3; round += 1) {
+    for (let c = 1; c <= components; c += 1) fold(componentUpdate(c, impacts[(round + c) % 3]!, T0 + round * 10_000 + c));
+  }
+  fold(incident('incident_created', 1, T0 + 50_000, [affects(1, 'partial_outage'), affects(2, 'major_outage')]));
+  return state;
+}

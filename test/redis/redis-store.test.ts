@@ -96,9 +96,13 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
         // The first snapshot may come before the event was folded: wait for one that holds it.
         (value) => value?.includes('00000000-0000-4000-8000-000000000001') === true,
       );
-      const snapshot = JSON.parse(data ?? '{}') as { pages: { statusPage: string }[]; components: { uuid: string }[] };
-      expect(snapshot.pages.map((page) => page.statusPage)).toEqual(['default']);
-      expect(snapshot.components.map((c) => c.uuid)).toEqual(['00000000-0000-4000-8000-000000000001']);
+      // Format 3: a header line, then [kind, value] lines (src/log/snapshot.ts).
+      const lines = (data ?? '')
+        .split('\n')
+        .slice(1)
+        .map((line) => JSON.parse(line) as [string, { statusPage: string; uuid: string }]);
+      expect(lines.filter(([kind]) => kind === 'page').map(([, page]) => page.statusPage)).toEqual(['default']);
+      expect(lines.filter(([kind]) => kind === 'component').map(([, c]) => c.uuid)).toEqual(['00000000-0000-4000-8000-000000000001']);
     } finally {
       client.destroy();
     }
@@ -227,7 +231,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
   it('refuses a snapshot of a newer format at start: not ready, one clear log line', async () => {
     const client = await raw();
     try {
-      await client.hSet(KEYS.snapshot, { v: '3', id: '1-0', t: '0', data: '{}' });
+      await client.hSet(KEYS.snapshot, { v: '4', id: '1-0', t: '0', data: '{}' });
     } finally {
       client.destroy();
     }
@@ -238,7 +242,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
       (lines) => lines.length === 1,
     );
     expect((await request(app.main).get('/readyz')).status).toBe(503);
-    expect(String(app.logs.lines.find((line) => line.reason !== undefined)?.reason)).toContain('snapshot has format 3; this exporter reads format 2');
+    expect(String(app.logs.lines.find((line) => line.reason !== undefined)?.reason)).toContain('snapshot has format 4; this exporter reads format 3');
     expect((await post(app, component(1, 'major_outage'))).status).toBe(503);
   });
 });
