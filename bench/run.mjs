@@ -978,9 +978,14 @@ async function busyComponents() {
   let snapshotBytes = 0;
   let restartEnded = null;
   if (!('failed' in exporter)) {
-    restartPeak = await rssBytes(exporter.pid, 'VmHWM');
-    snapshotBytes = sumOf(parseMetrics((await request(`${exporter.url}/metrics`)).body.toString('utf8')), 'statusmate_store_snapshot_bytes');
-    restarted = await settledRss(exporter.pid);
+    try {
+      restartPeak = await rssBytes(exporter.pid, 'VmHWM');
+      snapshotBytes = sumOf(parseMetrics((await request(`${exporter.url}/metrics`)).body.toString('utf8')), 'statusmate_store_snapshot_bytes');
+      restarted = await settledRss(exporter.pid);
+    } catch (error) {
+      restartEnded = `ready, then ${describeEnd(await endedOrRethrow(exporter, error))}`;
+      restarted = null;
+    }
     await exporter.stop();
   } else restartEnded = String(exporter.failed.message).split('\n')[0];
   const answers = Object.entries(outcomes)
@@ -1019,11 +1024,12 @@ async function busyComponents() {
 }
 
 /**
- * After a request to the exporter failed: how the exporter ended, if it did (within 2 s of the
- * failure), with the OOM kills its memory cgroup counted; otherwise the request's own error.
+ * After a request to the exporter failed: how the exporter ended, if it did (within 30 s of the
+ * failure: a process at its cgroup's limit may stall in reclaim before the kernel kills it), with
+ * the OOM kills its memory cgroup counted; otherwise the request's own error.
  */
 async function endedOrRethrow(exporter, error) {
-  const end = await Promise.race([exporter.exited, new Promise((resolve) => setTimeout(() => resolve(null), 2000))]);
+  const end = await Promise.race([exporter.exited, new Promise((resolve) => setTimeout(() => resolve(null), 30_000))]);
   if (end === null) throw error;
   return { ...end, oomKills: exporter.oomKills() };
 }
