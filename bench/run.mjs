@@ -891,7 +891,7 @@ async function fatIncidents() {
   if (ended === null && refusals !== (outcomes.refused_limit ?? 0))
     failures.push(`fat: ${outcomes.refused_limit ?? 0} refused_limit answers, but statusmate_limit_refusals_total says ${refusals}`);
   row(S, 'answers', answers, '', '', '', undefined);
-  memoryLimitRow(S, EXPORTER_MEMORY_LIMIT, ended, restartEnded, ms.length, FAT_EVENTS);
+  memoryLimitRow(S, ended, restartEnded, ms.length, FAT_EVENTS);
   if (ended === null && restartEnded === null)
     row(
       S,
@@ -984,7 +984,6 @@ async function busyComponents() {
       restarted = await settledRss(exporter.pid);
     } catch (error) {
       restartEnded = `ready, then ${describeEnd(await endedOrRethrow(exporter, error))}`;
-      restarted = null;
     }
     await exporter.stop();
   } else restartEnded = String(exporter.failed.message).split('\n')[0];
@@ -996,7 +995,7 @@ async function busyComponents() {
   );
   if (ended === null && (outcomes.applied ?? 0) !== total) failures.push(`busy components: ${answers}, expected ${total} applied`);
   row(S, 'answers, events/s', `${answers}; ${Math.round(answered / seconds).toLocaleString('en-US')}/s`, '', '', '', undefined);
-  memoryLimitRow(S, exporter.memoryLimit ?? EXPORTER_MEMORY_LIMIT, ended, restartEnded, answered, total);
+  memoryLimitRow(S, ended, restartEnded, answered, total);
   const limit = 256 * MB;
   if (settled && restarted)
     row(
@@ -1043,7 +1042,7 @@ function describeEnd({ code, signal, oomKills }) {
  * bench gave it (by default the chart's: a container's limit is what kills a pod, and Node sizes
  * its heap from it). Unjudged when the machine gave no limit.
  */
-function memoryLimitRow(S, limitBytes, ended, restartEnded, answered, total) {
+function memoryLimitRow(S, ended, restartEnded, answered, total) {
   if (EXPORTER_MEMORY_LIMIT === null) {
     row(S, 'memory limit', 'none (BENCH_MEMORY_LIMIT=0)', '', '', '', undefined);
     return;
@@ -1057,7 +1056,7 @@ function memoryLimitRow(S, limitBytes, ended, restartEnded, answered, total) {
     : restartEnded
       ? `load lived; restart failed (${restartEnded})`
       : 'load and restart lived, 0 OOM kills';
-  row(S, `lives under a ${fmt.bytes(limitBytes)} memory limit`, what, `chart limit ${CHART_MEMORY_LIMIT}`, '', 'lives', !ended && !restartEnded);
+  row(S, `lives under a ${fmt.bytes(EXPORTER_MEMORY_LIMIT)} memory limit`, what, `chart limit ${CHART_MEMORY_LIMIT}`, '', 'lives', !ended && !restartEnded);
 }
 
 // ---------------------------------------------------------------------------------------------

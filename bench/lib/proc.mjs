@@ -148,8 +148,6 @@ export async function startChild(name, script, env, { readyPath = '/readyz', tim
     url,
     readyMs,
     output: () => output,
-    /** The memory limit it runs under (bytes), or null, and why there is none where one was asked for. */
-    memoryLimit: limited ? memoryLimit : null,
     /** The kernel's OOM kills in its cgroup (0 without one). */
     oomKills: () => (limited ? group.oomKills() : 0),
     /** How it exited, once it has: { code, signal }. */

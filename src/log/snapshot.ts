@@ -213,10 +213,7 @@ export function decodeSnapshot(format: string, text: string): DecodedSnapshot {
     }
   }
   const data = snapshotData.safeParse(parseJson(text));
-  if (!data.success) {
-    const issue = data.error.issues[0];
-    return { kind: 'invalid', problem: `snapshot data: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}` };
-  }
+  if (!data.success) return { kind: 'invalid', problem: `snapshot data: ${describeIssue(data.error)}` };
   try {
     return { kind: 'state', state: stateOf(data.data) };
   } catch (error) {
