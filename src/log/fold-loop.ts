@@ -17,7 +17,7 @@ import { forget, type ForgetDecision, type ForgetTarget } from '../domain/forget
 import { chunkDeclarations, declarationPatch, undeclaredComponents, type DeclaredPage, type DeclareDecision, type Overlay } from '../domain/inventory.js';
 import { prune } from '../domain/prune.js';
 import { reduce, type Decision, type Limits } from '../domain/reducer.js';
-import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState } from '../domain/state.js';
+import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState, type State } from '../domain/state.js';
 import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
@@ -37,7 +37,7 @@ import {
   type LogEntry,
   type ParsedEntry,
 } from './entry.js';
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from './snapshot.js';
+import { decodeSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_PIECE_CHARS, snapshotLength, snapshotPieces } from './snapshot.js';
 
 /**
  * The log's time is cut into windows of this length; the fold prunes when an entry is the first
@@ -64,9 +64,17 @@ export type SnapshotPolicy = {
   maxEntries: number;
   /** …or once the entries folded since take this many bytes. */
   maxBytes: number;
+  /** Characters of the snapshot's text a piece holds (see SNAPSHOT_PIECE_CHARS). */
+  pieceChars: number;
 };
 
-export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { checkMs: 2_000, maxAgeMs: 60_000, maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 };
+export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = {
+  checkMs: 2_000,
+  maxAgeMs: 60_000,
+  maxEntries: 10_000,
+  maxBytes: 16 * 1024 * 1024,
+  pieceChars: SNAPSHOT_PIECE_CHARS,
+};
 
 export type FoldLoopOptions = {
   store: LogStore;
@@ -434,6 +442,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       let point = this.store.origin;
       let time = 0;
       if (stored) {
+        const bytes = snapshotLength(stored.data);
         const decoded = decodeSnapshot(stored.format, stored.data);
         if (decoded.kind === 'newer') {
           throw new LogLost(`the ${this.store.kind} snapshot has format ${decoded.format}; this exporter reads format ${SNAPSHOT_FORMAT} (upgrade it)`);
@@ -442,7 +451,7 @@ export class FoldLoop implements EventSink, StoreHealth {
         state = decoded.state;
         point = stored.position;
         time = stored.time;
-        this.snapshotBytes = stored.data.length;
+        this.snapshotBytes = bytes;
         this.snapshotTime = stored.time;
         this.snapshotPosition = stored.position;
       }
@@ -813,14 +822,16 @@ export class FoldLoop implements EventSink, StoreHealth {
       if (!due) return;
       const position = this.point;
       const time = this.pointTime;
-      const data = encodeSnapshot(this.state, (record) => !this.overlaid.has(record));
+      const state = this.state;
+      const made = { length: -1 };
+      const data = this.piecesOf(state, position, made);
       const written = await this.store.writeSnapshot({ position, time, format: String(SNAPSHOT_FORMAT), data });
       if (!written) return;
       this.snapshotPosition = position;
       this.snapshotTime = time;
-      this.snapshotBytes = data.length;
+      this.snapshotBytes = made.length;
       this.sinceSnapshot = { entries: 0, bytes: 0 };
-      this.logger.info({ store: this.store.kind, snapshot: position, bytes: data.length }, 'wrote a snapshot');
+      this.logger.info({ store: this.store.kind, snapshot: position, bytes: this.snapshotBytes }, 'wrote a snapshot');
     } catch (error) {
       if (error instanceof LogLost) {
         this.refuse(error.message);
@@ -828,6 +839,22 @@ export class FoldLoop implements EventSink, StoreHealth {
       }
       this.snapshotFailures += 1;
       this.logger.warn({ store: this.store.kind, err: asError(error).message }, 'writing a snapshot failed; will try again');
+    }
+  }
+
+  /**
+   * The snapshot's pieces, each made as the store reads it, so that its whole text is never held
+   * at once; `made.length` counts the text's length. The store reads them all before
+   * writeSnapshot returns. Should one be read later, the fold may have moved on, and a snapshot
+   * mixing two states must not be written: the write fails.
+   */
+  private *piecesOf(state: State, position: Position, made: { length: number }): Generator<string> {
+    for (const piece of snapshotPieces(state, (record) => !this.overlaid.has(record), this.policy.pieceChars)) {
+      if (this.point !== position || this.state !== state) {
+        throw new Error(`the state changed while its snapshot (of entry ${position}) was being written: a store must read every piece at once`);
+      }
+      made.length += piece.length + 1;
+      yield piece;
     }
   }
 

@@ -169,37 +169,82 @@ type LineKind = keyof typeof LINE_SCHEMAS;
 type Line = { [K in LineKind]: [K, z.output<(typeof LINE_SCHEMAS)[K]>] }[LineKind];
 
 /**
- * The snapshot of `state` (format 3, above). `folded` tells the records folded from the log from
- * those only held in memory (declared pages of this process's status pages file), which stay out.
+ * Characters a piece of the snapshot's text holds, give or take a line. The stores write a
+ * snapshot piece by piece, so that writing one never holds its whole text as one string beside
+ * its lines, its UTF-8 copy and SQLite's own copy: with the busy bench state's 35 MB, writing it
+ * in one piece added about 100 MiB to the RSS for a moment, every 10,000 entries, and got the
+ * exporter OOM-killed under a 256 MiB limit (bench/README.md). A piece costs one row or command.
  */
-export function encodeSnapshot(state: State, folded: (record: object) => boolean = () => true): string {
-  const lines: string[] = [JSON.stringify({ lastSeq: state.lastSeq, keptFromDay: state.ledger.keptFromDay })];
-  const line = (...value: Line) => lines.push(JSON.stringify(value));
+export const SNAPSHOT_PIECE_CHARS = 1 << 20;
+
+/**
+ * The snapshot of `state` (format 3, above), in pieces of whole lines: the text is the pieces
+ * joined by newlines. Each piece is made when it is asked for, from the state as it is then: a
+ * store writes one before the next is made (see LogStore.writeSnapshot). `folded` tells the
+ * records folded from the log from those only held in memory (declared pages of this process's
+ * status pages file), which stay out.
+ */
+export function* snapshotPieces(state: State, folded: (record: object) => boolean = () => true, pieceChars = SNAPSHOT_PIECE_CHARS): Generator<string> {
+  let lines: string[] = [JSON.stringify({ lastSeq: state.lastSeq, keptFromDay: state.ledger.keptFromDay })];
+  let chars = (lines[0] as string).length;
+  /** The piece to hand out before `text`, when `text` would take the current one past pieceChars. */
+  const add = (text: string): string | undefined => {
+    let full: string | undefined;
+    if (chars > 0 && chars + text.length > pieceChars) {
+      full = lines.join('\n');
+      lines = [];
+      chars = 0;
+    }
+    lines.push(text);
+    chars += text.length + 1;
+    return full;
+  };
+  const line = (...value: Line) => add(JSON.stringify(value));
+  let full: string | undefined;
   for (const page of state.pages.values()) {
-    if (folded(page.stats)) line('page', page.stats);
-    for (const component of page.components.values()) if (folded(component)) line('component', component);
-    for (const incident of page.incidents.values()) line('incident', incident);
-    for (const maintenance of page.maintenances.values()) line('maintenance', maintenance);
+    if (folded(page.stats) && (full = line('page', page.stats))) yield full;
+    for (const component of page.components.values()) if (folded(component) && (full = line('component', component))) yield full;
+    for (const incident of page.incidents.values()) if ((full = line('incident', incident))) yield full;
+    for (const maintenance of page.maintenances.values()) if ((full = line('maintenance', maintenance))) yield full;
   }
   let seen: [string, number][] = [];
   for (const pair of state.seen) {
     seen.push(pair);
     if (seen.length === SEEN_PER_LINE) {
-      line('seen', seen);
+      if ((full = line('seen', seen))) yield full;
       seen = [];
     }
   }
-  if (seen.length > 0) line('seen', seen);
-  for (const touch of encodeLedgerTouches(state.ledger)) line('touch', touch);
-  if (!isEmptyAlertState(state.alerts)) line('alerts', alertSnapshot(state.alerts));
-  for (const component of encodeLedgerComponents(state.ledger)) line('ledger', component);
-  return lines.join('\n');
+  if (seen.length > 0 && (full = line('seen', seen))) yield full;
+  for (const touch of encodeLedgerTouches(state.ledger)) if ((full = line('touch', touch))) yield full;
+  if (!isEmptyAlertState(state.alerts) && (full = line('alerts', alertSnapshot(state.alerts)))) yield full;
+  for (const component of encodeLedgerComponents(state.ledger)) if ((full = line('ledger', component))) yield full;
+  yield lines.join('\n');
+}
+
+/** All the pieces of the snapshot of `state` at once (see snapshotPieces). */
+export function encodeSnapshotPieces(state: State, folded: (record: object) => boolean = () => true, pieceChars = SNAPSHOT_PIECE_CHARS): string[] {
+  return [...snapshotPieces(state, folded, pieceChars)];
+}
+
+/** The length of a snapshot's text from its pieces (joined by newlines). */
+export const snapshotLength = (pieces: readonly string[]): number => pieces.reduce((sum, piece) => sum + piece.length, Math.max(0, pieces.length - 1));
+
+/** The snapshot of `state` as one text (encodeSnapshotPieces joined): for tools and tests. */
+export function encodeSnapshot(state: State, folded: (record: object) => boolean = () => true): string {
+  return encodeSnapshotPieces(state, folded).join('\n');
 }
 
 export type DecodedSnapshot = { kind: 'state'; state: State } | { kind: 'newer'; format: string } | { kind: 'invalid'; problem: string };
 
-/** Reads a snapshot's data: a state, a newer format (refuse), or garbage (refuse too: nothing to fold onto). */
-export function decodeSnapshot(format: string, text: string): DecodedSnapshot {
+/**
+ * Reads a snapshot's data, one text or its pieces (joined by newlines): a state, a newer format
+ * (refuse), or garbage (refuse too: nothing to fold onto). An array of pieces is emptied as it is
+ * read, each piece dropped once its lines are decoded, so that the text and the state it becomes
+ * are never both whole at once: the caller gives the array up.
+ */
+export function decodeSnapshot(format: string, data: string | string[]): DecodedSnapshot {
+  const pieces = typeof data === 'string' ? [data] : data;
   if (!READABLE_FORMATS.includes(format)) {
     return /^\d+$/.test(format) && Number(format) > SNAPSHOT_FORMAT
       ? { kind: 'newer', format }
@@ -207,27 +252,36 @@ export function decodeSnapshot(format: string, text: string): DecodedSnapshot {
   }
   if (format === '3') {
     try {
-      return { kind: 'state', state: stateOfLines(text) };
+      return { kind: 'state', state: stateOfLines(pieces) };
     } catch (error) {
       return { kind: 'invalid', problem: `snapshot data: ${error instanceof Error ? error.message : String(error)}` };
     }
   }
-  const data = snapshotData.safeParse(parseJson(text));
-  if (!data.success) return { kind: 'invalid', problem: `snapshot data: ${describeIssue(data.error)}` };
+  // Formats 1 and 2 are one JSON document, which older versions wrote in one piece.
+  const checked = snapshotData.safeParse(parseJson(pieces.join('\n')));
+  if (!checked.success) return { kind: 'invalid', problem: `snapshot data: ${describeIssue(checked.error)}` };
   try {
-    return { kind: 'state', state: stateOf(data.data) };
+    return { kind: 'state', state: stateOf(checked.data) };
   } catch (error) {
     return { kind: 'invalid', problem: `snapshot data: ${error instanceof Error ? error.message : String(error)}` };
   }
 }
 
 /** The state a format 3 snapshot holds; throws an Error naming the line it cannot read. */
-function stateOfLines(text: string): State {
+function stateOfLines(pieces: string[]): State {
+  let piece = 0;
   let at = 0;
   let number = 0;
-  /** The next line, or undefined past the last. */
+  /** The next line, or undefined past the last. Pieces hold whole lines, as encodeSnapshotPieces writes them. */
   const next = (): string | undefined => {
-    if (at > text.length) return undefined;
+    let text = pieces[piece];
+    if (text !== undefined && at > text.length) {
+      pieces[piece] = '';
+      piece += 1;
+      at = 0;
+      text = pieces[piece];
+    }
+    if (text === undefined) return undefined;
     const end = text.indexOf('\n', at);
     const stop = end < 0 ? text.length : end;
     const read = text.slice(at, stop);

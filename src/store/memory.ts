@@ -1,5 +1,15 @@
 import { Arrivals } from './arrivals.js';
-import { LogBehind, StoreError, type EntryFields, type LogStore, type LogTip, type Position, type StoredEntry, type StoredSnapshot } from './store.js';
+import {
+  LogBehind,
+  StoreError,
+  type EntryFields,
+  type LogStore,
+  type LogTip,
+  type Position,
+  type SnapshotToWrite,
+  type StoredEntry,
+  type StoredSnapshot,
+} from './store.js';
 
 /**
  * STORE=memory: the log and its snapshot in this process only, lost on restart. For tests and
@@ -53,16 +63,17 @@ export class MemoryLog implements LogStore {
   }
 
   readSnapshot(): Promise<StoredSnapshot | null> {
-    return Promise.resolve(this.snapshot);
+    // A copy of the list of pieces: the reader's decoding empties the one it gets.
+    return Promise.resolve(this.snapshot && { ...this.snapshot, data: [...this.snapshot.data] });
   }
 
   snapshotInfo(): Promise<{ position: Position; time: number } | null> {
     return Promise.resolve(this.snapshot && { position: this.snapshot.position, time: this.snapshot.time });
   }
 
-  writeSnapshot(snapshot: StoredSnapshot): Promise<boolean> {
+  writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
     if (this.snapshot && !this.before(this.snapshot.position, snapshot.position)) return Promise.resolve(false);
-    this.snapshot = snapshot;
+    this.snapshot = { ...snapshot, data: [...snapshot.data] };
     // The only reader is this process's fold, which is past the snapshot.
     const covered = Number(snapshot.position);
     this.entries = this.entries.slice(covered - this.trimmedTo);

@@ -3,7 +3,18 @@ import { createClient } from 'redis';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import { idBefore, idTime, redactedRedisUrl, redisKeys, type RedisKeys } from './redis-format.js';
-import { LogBehind, LogLost, StoreError, type EntryFields, type LogStore, type LogTip, type Position, type StoredEntry, type StoredSnapshot } from './store.js';
+import {
+  LogBehind,
+  LogLost,
+  StoreError,
+  type EntryFields,
+  type LogStore,
+  type LogTip,
+  type Position,
+  type SnapshotToWrite,
+  type StoredEntry,
+  type StoredSnapshot,
+} from './store.js';
 
 export type RedisStoreOptions = {
   /** redis:// or rediss://, with user, password and database number as the URL gives them. */
@@ -43,7 +54,9 @@ return {epoch, redis.call('EXISTS', KEYS[2])}
  * trims the log below the snapshot it replaces (not below itself: a replica a little behind
  * still finds its next entry), and records that trim so a replica further behind knows to
  * reload. One script, so two replicas snapshotting at once cannot interleave; every key shares
- * the hash tag. Answers 1 written, 0 a newer one is stored, -1 another epoch.
+ * the hash tag. The snapshot's pieces come as arguments from the fifth on, and Redis joins them
+ * into the hash's one `data` field: this process never holds the whole text as one string.
+ * Answers 1 written, 0 a newer one is stored, -1 another epoch.
  */
 const SNAPSHOT_SCRIPT = `
 local function before(a, b)
@@ -52,10 +65,10 @@ local function before(a, b)
   am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
   return am < bm or (am == bm and as < bs)
 end
-if redis.call('GET', KEYS[4]) ~= ARGV[5] then return -1 end
+if redis.call('GET', KEYS[4]) ~= ARGV[4] then return -1 end
 local current = redis.call('HGET', KEYS[1], 'id')
 if current and not before(current, ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'id', ARGV[1], 't', ARGV[3], 'data', ARGV[4])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'id', ARGV[1], 't', ARGV[3], 'data', table.concat(ARGV, '\\n', 5))
 if current then
   redis.call('XTRIM', KEYS[2], 'MINID', current)
   redis.call('SET', KEYS[3], current)
@@ -251,7 +264,7 @@ export class RedisStore implements LogStore {
     const { id = '', t, v = '', data = '' } = fields;
     const time = Number(t);
     if (!STREAM_ID.test(id) || !Number.isFinite(time)) throw new LogLost(`the Redis snapshot (${this.keys.snapshot}) has an unreadable id or time`);
-    return { position: id, time, format: v, data };
+    return { position: id, time, format: v, data: [data] };
   }
 
   async snapshotInfo(): Promise<{ position: Position; time: number } | null> {
@@ -262,7 +275,8 @@ export class RedisStore implements LogStore {
     return { position: id, time };
   }
 
-  async writeSnapshot(snapshot: StoredSnapshot): Promise<boolean> {
+  async writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
+    // The pieces become the command's arguments here, before the first await.
     const written = integerReply.parse(
       await this.writer.sendCommand([
         'EVAL',
@@ -275,8 +289,8 @@ export class RedisStore implements LogStore {
         snapshot.position,
         snapshot.format,
         String(snapshot.time),
-        snapshot.data,
         this.epoch ?? '',
+        ...snapshot.data,
       ]),
     );
     if (written === -1) throw new LogLost('the Redis log was replaced or flushed: its epoch is not the one this replica folded');

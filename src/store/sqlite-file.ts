@@ -1,7 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError, type StoredSnapshot } from './store.js';
+import { StoreError, type SnapshotToWrite, type StoredSnapshot } from './store.js';
 
 /**
  * Bumped when the persisted layout changes. Older files are migrated in place, in one
@@ -10,14 +10,16 @@ import { StoreError, type StoredSnapshot } from './store.js';
  * 1: one row per record, dedup records one row each in `seen`.
  * 2: dedup records as one row per commit in `seen_batches`.
  * 3: the log: `log` (one row per entry) and `snapshot` (the state folded up to an entry).
+ * 4: the snapshot's text in `snapshot_piece`, one row a piece in order (`snapshot.data` empty), so
+ *    that neither writing nor reading it binds the whole text as one value (see SNAPSHOT_PIECE_CHARS).
  */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 /**
  * Turns the row tables of schema versions 1 and 2 into a snapshot (see sqlite-migrate.ts):
  * passed in, so that only a worker that meets such a file loads the record schemas.
  */
-export type RowMigrator = (db: Database.Database, version: number) => { time: number; format: string; data: string };
+export type RowMigrator = (db: Database.Database, version: number) => { time: number; format: string; data: string[] };
 
 /** The schema version of the file at `path`, or null when it has none yet (or does not exist). */
 export function schemaVersionOf(path: string): number | null {
@@ -63,7 +65,7 @@ export class SqliteFile {
   private readonly db: Database.Database;
   private readonly statements: ReturnType<SqliteFile['prepare']>;
   private readonly appendTransaction: (rows: { time: number; entry: string }[]) => number[];
-  private readonly snapshotTransaction: (snapshot: StoredSnapshot) => boolean;
+  private readonly snapshotTransaction: (snapshot: SnapshotToWrite) => boolean;
   private readonly path: string;
   /** Device and inode of the file at `path` when it was opened; undefined for `:memory:`. */
   private readonly identity: FileIdentity | undefined;
@@ -111,11 +113,11 @@ export class SqliteFile {
     this.appendTransaction = this.db.transaction((rows: { time: number; entry: string }[]) =>
       rows.map((row) => Number(this.statements.append.run(row.time, row.entry).lastInsertRowid)),
     );
-    this.snapshotTransaction = this.db.transaction((snapshot: StoredSnapshot) => {
+    this.snapshotTransaction = this.db.transaction((snapshot: SnapshotToWrite) => {
       const stored = this.statements.snapshotInfo.get() as { position: number } | undefined;
       const position = Number(snapshot.position);
       if (stored && stored.position >= position) return false;
-      this.statements.putSnapshot.run(position, snapshot.time, snapshot.format, snapshot.data);
+      this.putSnapshot(position, snapshot);
       // The only reader is this process's fold, which is past the snapshot.
       this.statements.trim.run(position);
       return true;
@@ -132,6 +134,7 @@ export class SqliteFile {
       this.db.exec(`
         CREATE TABLE IF NOT EXISTS log (position INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, entry TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, time REAL NOT NULL, format TEXT NOT NULL, data TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS snapshot_piece (seq INTEGER PRIMARY KEY, data TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at REAL NOT NULL);
       `);
       if (!row) {
@@ -141,9 +144,14 @@ export class SqliteFile {
       if (row.version < 3) {
         if (!migrateRows) throw new StoreError(`SQLite file ${this.path} has schema version ${row.version}, which needs migrating; none was given`);
         const snapshot = migrateRows(this.db, row.version);
-        this.db.prepare('INSERT INTO snapshot (id, position, time, format, data) VALUES (1, 0, ?, ?, ?)').run(snapshot.time, snapshot.format, snapshot.data);
+        this.db.prepare(`INSERT INTO snapshot (id, position, time, format, data) VALUES (1, 0, ?, ?, '')`).run(snapshot.time, snapshot.format);
+        const piece = this.db.prepare('INSERT INTO snapshot_piece (seq, data) VALUES (?, ?)');
+        snapshot.data.forEach((data, seq) => piece.run(seq, data));
         this.db.exec(`DROP TABLE IF EXISTS pages; DROP TABLE IF EXISTS components; DROP TABLE IF EXISTS incidents; DROP TABLE IF EXISTS maintenances;
           DROP TABLE IF EXISTS seen; DROP TABLE IF EXISTS seen_batches;`);
+      } else if (row.version === 3) {
+        // Version 3 kept the text in `snapshot.data`: it becomes the one piece, moved inside SQLite.
+        this.db.exec(`INSERT INTO snapshot_piece (seq, data) SELECT 0, data FROM snapshot WHERE id = 1; UPDATE snapshot SET data = '' WHERE id = 1;`);
       }
       this.db.prepare('UPDATE schema_version SET version = ?').run(SCHEMA_VERSION);
     })();
@@ -155,12 +163,15 @@ export class SqliteFile {
       append: db.prepare('INSERT INTO log (time, entry) VALUES (?, ?)'),
       read: db.prepare('SELECT position, time, entry FROM log WHERE position > ? ORDER BY position LIMIT ?').raw(),
       last: db.prepare('SELECT position, time FROM log ORDER BY position DESC LIMIT 1'),
-      snapshot: db.prepare('SELECT position, time, format, data FROM snapshot WHERE id = 1'),
+      snapshot: db.prepare('SELECT position, time, format FROM snapshot WHERE id = 1'),
+      snapshotPieces: db.prepare('SELECT data FROM snapshot_piece ORDER BY seq').pluck(),
       snapshotInfo: db.prepare('SELECT position, time FROM snapshot WHERE id = 1'),
       putSnapshot: db.prepare(
-        `INSERT INTO snapshot (id, position, time, format, data) VALUES (1, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET position = excluded.position, time = excluded.time, format = excluded.format, data = excluded.data`,
+        `INSERT INTO snapshot (id, position, time, format, data) VALUES (1, ?, ?, ?, '')
+         ON CONFLICT (id) DO UPDATE SET position = excluded.position, time = excluded.time, format = excluded.format, data = ''`,
       ),
+      clearPieces: db.prepare('DELETE FROM snapshot_piece'),
+      putPiece: db.prepare('INSERT INTO snapshot_piece (seq, data) VALUES (?, ?)'),
       trim: db.prepare('DELETE FROM log WHERE position <= ?'),
       probeWrite: db.prepare('INSERT INTO write_probe (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at'),
     };
@@ -188,8 +199,17 @@ export class SqliteFile {
   }
 
   snapshot(): StoredSnapshot | null {
-    const row = this.statements.snapshot.get() as { position: number; time: number; format: string; data: string } | undefined;
-    return row ? { position: String(row.position), time: row.time, format: row.format, data: row.data } : null;
+    const row = this.statements.snapshot.get() as { position: number; time: number; format: string } | undefined;
+    if (!row) return null;
+    return { position: String(row.position), time: row.time, format: row.format, data: this.statements.snapshotPieces.all() as string[] };
+  }
+
+  /** Replaces the snapshot, a row per piece as each is made (inside the snapshot's transaction, which a failing piece rolls back). */
+  private putSnapshot(position: number, snapshot: SnapshotToWrite): void {
+    this.statements.putSnapshot.run(position, snapshot.time, snapshot.format);
+    this.statements.clearPieces.run();
+    let seq = 0;
+    for (const data of snapshot.data) this.statements.putPiece.run(seq++, data);
   }
 
   snapshotInfo(): { position: string; time: number } | null {
@@ -197,7 +217,7 @@ export class SqliteFile {
     return row ? { position: String(row.position), time: row.time } : null;
   }
 
-  writeSnapshot(snapshot: StoredSnapshot): boolean {
+  writeSnapshot(snapshot: SnapshotToWrite): boolean {
     this.checkIdentity();
     return this.snapshotTransaction(snapshot);
   }

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { encodeSnapshot, SNAPSHOT_FORMAT, stateOf } from '../log/snapshot.js';
+import { encodeSnapshotPieces, SNAPSHOT_FORMAT, stateOf } from '../log/snapshot.js';
 import { parseRecord } from './records.js';
 
 /**
@@ -7,7 +7,7 @@ import { parseRecord } from './records.js';
  * starts from (read with the schemas that upgrade older rows), so the new version serves exactly
  * the series the old one did. Runs inside the migration's transaction (see SqliteFile).
  */
-export function snapshotOfRows(db: Database.Database, version: number): { time: number; format: string; data: string } {
+export function snapshotOfRows(db: Database.Database, version: number): { time: number; format: string; data: string[] } {
   const rows = (table: string, key: string) => (db.prepare(`SELECT data FROM ${table} ORDER BY ${key}`).all() as { data: string }[]).map((r) => r.data);
   const seen: [string, number][] =
     version === 1
@@ -29,5 +29,5 @@ export function snapshotOfRows(db: Database.Database, version: number): { time: 
   });
   // The last receipt known stands for the time of the entry the snapshot covers.
   const time = Math.max(0, ...pages.map((stats) => stats.lastReceivedAt ?? 0));
-  return { time, format: String(SNAPSHOT_FORMAT), data: encodeSnapshot(state) };
+  return { time, format: String(SNAPSHOT_FORMAT), data: encodeSnapshotPieces(state) };
 }

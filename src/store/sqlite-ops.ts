@@ -1,5 +1,5 @@
 import { schemaVersionOf, SqliteFile, type LogRow, type RowMigrator, type SqliteOptions } from './sqlite-file.js';
-import type { StoredSnapshot } from './store.js';
+import type { SnapshotToWrite, StoredSnapshot } from './store.js';
 
 // The operations of SqliteLog on its file, one request and one reply at a time: run on the
 // event loop, or on a worker thread of their own (see SqliteLog).
@@ -10,7 +10,7 @@ export type StoreRequest =
   | { id: number; op: 'read'; after: number; max: number }
   | { id: number; op: 'snapshot' }
   | { id: number; op: 'snapshotInfo' }
-  | { id: number; op: 'writeSnapshot'; snapshot: StoredSnapshot }
+  | { id: number; op: 'writeSnapshot'; snapshot: SnapshotToWrite }
   | { id: number; op: 'probe' }
   | { id: number; op: 'close' };
 

@@ -2,7 +2,16 @@ import { Worker } from 'node:worker_threads';
 import { Arrivals } from './arrivals.js';
 import type { SqliteOptions } from './sqlite-file.js';
 import { openOps, type StoreReply, type StoreRequest, type StoreValues } from './sqlite-ops.js';
-import { StoreError, type EntryFields, type LogStore, type LogTip, type Position, type StoredEntry, type StoredSnapshot } from './store.js';
+import {
+  StoreError,
+  type EntryFields,
+  type LogStore,
+  type LogTip,
+  type Position,
+  type SnapshotToWrite,
+  type StoredEntry,
+  type StoredSnapshot,
+} from './store.js';
 
 export type { SqliteOptions } from './sqlite-file.js';
 
@@ -33,13 +42,16 @@ interface Channel {
  * more (a second JavaScript heap, about 15 MiB, and a message each way) than it saves.
  */
 class InlineChannel implements Channel {
-  private handler: Promise<(request: StoreRequest) => StoreReply> | undefined;
+  private opening: Promise<(request: StoreRequest) => StoreReply> | undefined;
+  private handler: ((request: StoreRequest) => StoreReply) | undefined;
 
   constructor(private readonly options: SqliteOptions) {}
 
   async send(message: Request): Promise<unknown> {
-    this.handler ??= openOps(this.options);
-    const reply = (await this.handler)({ ...message, id: 0 });
+    // Once the file is open, a request runs before send returns: a snapshot's pieces are read
+    // from the live state, which must not change under them (see LogStore.writeSnapshot).
+    this.handler ??= await (this.opening ??= openOps(this.options));
+    const reply = this.handler({ ...message, id: 0 });
     if (!reply.ok) throw new StoreError(reply.message);
     return reply.value;
   }
@@ -65,6 +77,8 @@ class WorkerChannel implements Channel {
   send(message: Request): Promise<unknown> {
     const worker = (this.worker ??= this.spawn());
     const id = this.nextId++;
+    // A snapshot's pieces are made as they are read: collected here, before send returns, to be copied to the thread.
+    if (message.op === 'writeSnapshot') message = { ...message, snapshot: { ...message.snapshot, data: [...message.snapshot.data] } };
     return new Promise((resolve, reject) => {
       // The worker keeps the process alive only while it owes an answer.
       if (this.waiting.size === 0) worker.ref();
@@ -196,7 +210,7 @@ export class SqliteLog implements LogStore {
     return this.request<'snapshotInfo'>({ op: 'snapshotInfo' });
   }
 
-  writeSnapshot(snapshot: StoredSnapshot): Promise<boolean> {
+  writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
     return this.request<'writeSnapshot'>({ op: 'writeSnapshot', snapshot });
   }
 

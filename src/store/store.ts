@@ -24,8 +24,19 @@ export type StoredEntry = {
 
 export type LogTip = { position: Position; time: number; entriesAfter: number };
 
-/** The serialised state after the entry at `position` (whose time was `time`). */
-export type StoredSnapshot = { position: Position; time: number; format: string; data: string };
+/**
+ * The serialised state after the entry at `position` (whose time was `time`). `data` is its text
+ * in pieces, the text being the pieces joined by newlines: a store keeps and reads them back in
+ * order, and need not keep the same cut (SQLite keeps one row a piece, Redis one field). A
+ * snapshot read is the caller's own: decoding it empties `data` (see decodeSnapshot).
+ */
+export type StoredSnapshot = { position: Position; time: number; format: string; data: string[] };
+
+/**
+ * A snapshot to write: its pieces are made from the live state as they are read (so that its whole
+ * text is never held at once), and read once, to the end, before writeSnapshot returns.
+ */
+export type SnapshotToWrite = Omit<StoredSnapshot, 'data'> & { data: Iterable<string> };
 
 /**
  * The contract. Methods may be called concurrently unless noted; a store serialises what it must.
@@ -82,9 +93,12 @@ export interface LogStore {
 
   /**
    * Stores `snapshot` unless a newer one is stored, and trims entries that no reader needs any
-   * more. Resolves whether it was written.
+   * more. Resolves whether it was written. Reads `snapshot.data` to its end before it returns
+   * (synchronously): the fold changes the state the pieces are made from once it returns, and
+   * the pieces refuse to be read after that (see FoldLoop.snapshot). A store that sends them
+   * elsewhere collects them first.
    */
-  writeSnapshot(snapshot: StoredSnapshot): Promise<boolean>;
+  writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean>;
 
   /**
    * Proves the store takes writes now, by a write of its own that changes no entry. Asked while

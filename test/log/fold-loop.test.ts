@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLog } from '../../src/store/memory.js';
-import type { EntryFields } from '../../src/store/store.js';
+import type { EntryFields, SnapshotToWrite } from '../../src/store/store.js';
 import { makeApp, sampleValue, type TestApp } from '../support/app.js';
 
 // The fold loop's own promises, on the memory log: what it answers when, and what it never does.
@@ -32,6 +32,27 @@ class GatedLog extends MemoryLog {
     this.appends += entries.length;
     await this.gate;
     return super.append(entries);
+  }
+}
+
+/** A memory log that breaks the store contract on demand: it reads a snapshot's first piece, waits, then the rest. */
+class LateReadingLog extends MemoryLog {
+  private gate: Promise<void> | undefined;
+  private open_: (() => void) | undefined;
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.open_ = resolve));
+  }
+  release(): void {
+    this.gate = undefined;
+    this.open_?.();
+  }
+  override async writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
+    if (!this.gate) return super.writeSnapshot(snapshot);
+    const pieces = snapshot.data[Symbol.iterator]();
+    const first = pieces.next();
+    await this.gate;
+    const rest = [...{ [Symbol.iterator]: () => pieces }];
+    return super.writeSnapshot({ ...snapshot, data: [...(first.done ? [] : [first.value]), ...rest] });
   }
 }
 
@@ -90,6 +111,31 @@ describe('the fold loop', () => {
     expect(sampleValue(text, 'statusmate_store_reconnects_total')).toBe(0);
     expect(sampleValue(text, 'statusmate_store_snapshot_age_seconds')).toBeGreaterThanOrEqual(0);
     expect(await store.snapshotInfo()).toMatchObject({ position: '7' });
+  });
+
+  it('writes no snapshot whose pieces a store reads after the fold moved on, counts the failure, and writes the next', async () => {
+    const store = new LateReadingLog();
+    // Pieces of 64 characters: every snapshot takes several.
+    app = await makeApp({ store, snapshots: { checkMs: 50, maxAgeMs: 0, pieceChars: 64 } });
+    store.hold();
+    for (let n = 0; n < 3; n++) await post(update(n, 'partial_outage'));
+    // The loop is now inside a write that read one piece; the fold moves on meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await post(update(3, 'major_outage'));
+    store.release();
+    const failures = async () => sampleValue((await request((app as TestApp).main).get('/metrics')).text, 'statusmate_store_snapshot_failures_total');
+    const deadline = Date.now() + 5_000;
+    while ((await failures()) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(await failures()).toBeGreaterThan(0);
+    expect(app.logs.lines.find((line) => line.msg === 'writing a snapshot failed; will try again')).toMatchObject({
+      err: expect.stringContaining('the state changed while its snapshot'),
+    });
+    // The next snapshot, read at once, is written whole, and its size is what the metric reports.
+    while ((await store.snapshotInfo())?.position !== '4') await new Promise((resolve) => setTimeout(resolve, 25));
+    const stored = await store.readSnapshot();
+    expect(stored?.data.length).toBeGreaterThan(3);
+    const text = (await request(app.main).get('/metrics')).text;
+    expect(sampleValue(text, 'statusmate_store_snapshot_bytes')).toBe(stored?.data.join('\n').length);
   });
 
   it('answers 503 to events that arrive while it shuts down, and every accepted one before', async () => {

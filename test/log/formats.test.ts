@@ -5,7 +5,7 @@ import { applyPatch, createState } from '../../src/domain/state.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
 import { DEFAULT_ALERT_LIMITS, foldAlerts, type StoredAlert } from '../../src/domain/alerts.js';
 import { decodeEntry, encodeAlerts, encodeDeclare, encodeEntry, encodeForget, MAX_DECLARED_PER_ENTRY } from '../../src/log/entry.js';
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
+import { decodeSnapshot, encodeSnapshot, encodeSnapshotPieces, SNAPSHOT_FORMAT, snapshotLength } from '../../src/log/snapshot.js';
 import { idBefore, redisKeys } from '../../src/store/redis-format.js';
 import { affects, componentUpdate, incident, T0 } from '../support/events.js';
 import { formatTwoOf, kindsOf, linesOf, type FormatTwo } from '../support/snapshot-format.js';
@@ -123,6 +123,32 @@ describe('the log formats', () => {
     expect([...parsed.state.seen]).toEqual([...state.seen]);
     // Every record as it was (the record schemas may order keys differently).
     expect(linesOf(encodeSnapshot(parsed.state))).toEqual(linesOf(data));
+  });
+
+  it('cuts the text into pieces of whole lines, no longer than asked but for a longer line, which read back as the one text', () => {
+    const state = busyState(300);
+    const whole = encodeSnapshot(state);
+    const pieces = encodeSnapshotPieces(state, () => true, 4_096);
+    expect(pieces.length).toBeGreaterThan(5);
+    expect(pieces.join('\n')).toBe(whole);
+    expect(snapshotLength(pieces)).toBe(whole.length);
+    const longest = Math.max(...whole.split('\n').map((line) => line.length));
+    for (const piece of pieces) {
+      expect(piece.length <= 4_096 || !piece.includes('\n')).toBe(true);
+      expect(piece.length).toBeLessThanOrEqual(Math.max(4_096, longest));
+      // Whole lines: each piece's lines are JSON on their own.
+      for (const line of piece.split('\n')) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    }
+    // A bad line is named by its number in the whole text, whichever piece holds it.
+    const spoiled = [...pieces];
+    spoiled[3] = `${spoiled[3] ?? ''}\n["ledger", 5]`;
+    const at = pieces.slice(0, 4).reduce((lines, piece) => lines + piece.split('\n').length, 0) + 1;
+    expect(decodeSnapshot(String(SNAPSHOT_FORMAT), spoiled)).toEqual({ kind: 'invalid', problem: expect.stringContaining(`line ${at}`) });
+    const parsed = decodeSnapshot(String(SNAPSHOT_FORMAT), pieces);
+    if (parsed.kind !== 'state') throw new Error(`not a snapshot: ${JSON.stringify(parsed)}`);
+    expect(linesOf(encodeSnapshot(parsed.state))).toEqual(linesOf(whole));
+    // The pieces are given up as they are read: none is left whole beside the state.
+    expect(pieces.every((piece) => piece === '')).toBe(true);
   });
 
   it('writes one JSON value a line: a header, then records, keys, touches, alerts, and the ledger last', () => {

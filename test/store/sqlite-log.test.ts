@@ -11,7 +11,11 @@ import { runExporterToExit, startExporterProcess, stopProcess, type ExporterProc
 // The SQLite log on a real file: one writer, upgrades that keep what was acknowledged, and a
 // snapshot that bounds what a start replays.
 
-const FIXTURE = new URL('../fixtures/sqlite-v2/', import.meta.url);
+/** Files written by earlier releases (each folder's README says how): schema version 2 (rows) and 3 (one snapshot text). */
+const FIXTURES = [
+  { release: 'the release before the log (schema 2)', folder: new URL('../fixtures/sqlite-v2/', import.meta.url) },
+  { release: 'the release before snapshot pieces (schema 3), with entries after its snapshot', folder: new URL('../fixtures/sqlite-v3/', import.meta.url) },
+];
 const post = (app: TestApp, body: unknown) => request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
 const metrics = async (app: TestApp) => (await request(app.main).get('/metrics')).text;
 const update = (uuid: string, impact: string) => ({
@@ -78,17 +82,17 @@ describe('one writer per SQLite file', () => {
 });
 
 describe('a file written by the release before the log', () => {
-  it('serves exactly the series the old release served, takes new events on top, and keeps both across a restart', async () => {
+  it.each(FIXTURES)('serves exactly the series $release served, takes new events on top, and keeps both across a restart', async ({ folder }) => {
     const path = join(tempDir(), 'upgraded.db');
-    copyFileSync(new URL('statusmate-exporter.db', FIXTURE), path);
-    const served = readFileSync(new URL('metrics.txt', FIXTURE), 'utf8').split('\n').filter(isSharedStateSample);
+    copyFileSync(new URL('statusmate-exporter.db', folder), path);
+    const served = readFileSync(new URL('metrics.txt', folder), 'utf8').split('\n').filter(isSharedStateSample);
     expect(served.length).toBeGreaterThan(50);
 
     const app = await open(path);
     expect(domainSamples(await metrics(app))).toEqual(served);
     expect((await post(app, update('11111111-2222-4333-8444-555555555555', 'major_outage'))).body.status).toBe('applied');
     // A retry of an event the old release applied is still a duplicate: its dedup records came along.
-    const history = readFileSync(new URL('history.jsonl', FIXTURE), 'utf8').trim().split('\n');
+    const history = readFileSync(new URL('history.jsonl', folder), 'utf8').trim().split('\n');
     const first = JSON.parse(history[0] ?? '{}') as { meta: Record<string, unknown> };
     expect((await post(app, { ...first, meta: { ...first.meta, delivery_attempt: 2 } })).body.status).toBe('duplicate');
     const after = domainSamples(await metrics(app));
@@ -102,10 +106,13 @@ describe('a file written by the release before the log', () => {
     apps = [];
     const db = new Database(path, { readonly: true });
     try {
-      expect(db.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 3 });
+      expect(db.prepare('SELECT version FROM schema_version').get()).toEqual({ version: 4 });
       const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
       expect(tables).not.toContain('components');
-      expect(tables).toContain('log');
+      expect(tables).toEqual(expect.arrayContaining(['log', 'snapshot', 'snapshot_piece']));
+      // The text lives in its pieces: the old column is left empty.
+      expect(db.prepare('SELECT data FROM snapshot').get()).toEqual({ data: '' });
+      expect((db.prepare('SELECT count(*) AS n FROM snapshot_piece').get() as { n: number }).n).toBeGreaterThan(0);
     } finally {
       db.close();
     }
@@ -130,6 +137,30 @@ describe('snapshots of the SQLite log', () => {
     const reopened = await open(path);
     expect(domainSamples(await metrics(reopened))).toEqual(expected);
     expect(reopened.logs.lines.find((line) => line.msg === 'log opened; folding from here')).toMatchObject({ folded_to: '20', entries_to_fold: 0 });
+  });
+
+  it('keeps a snapshot one row a piece, and a smaller one replaces every piece of the one before', async () => {
+    const path = join(tempDir(), 'pieces.db');
+    const store = new SqliteLog({ path, synchronous: 'normal' });
+    await store.open();
+    expect(
+      await store.append([
+        { v: '1', e: 'first' },
+        { v: '1', e: 'second' },
+      ]),
+    ).toEqual([null, null]);
+    const big = ['["a"]', '["b"]', '["c"]'];
+    expect(await store.writeSnapshot({ position: '1', time: 1, format: '3', data: big })).toBe(true);
+    expect(await store.readSnapshot()).toEqual({ position: '1', time: 1, format: '3', data: big });
+    expect(await store.writeSnapshot({ position: '2', time: 2, format: '3', data: ['["d"]'] })).toBe(true);
+    expect(await store.readSnapshot()).toEqual({ position: '2', time: 2, format: '3', data: ['["d"]'] });
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare('SELECT seq, data FROM snapshot_piece').all()).toEqual([{ seq: 0, data: '["d"]' }]);
+    } finally {
+      db.close();
+    }
   });
 
   it('replays the entries after the snapshot when the process died before writing another', async () => {
@@ -171,7 +202,12 @@ describe('where the file is written', () => {
       ['1', 'first'],
       ['2', 'second'],
     ]);
-    expect(await store.writeSnapshot({ position: '1', time: read[0]?.time ?? 0, format: '1', data: 'state' })).toBe(true);
+    // Pieces made as they are read, as the fold loop hands them over (a worker thread gets them collected).
+    const pieces = function* () {
+      yield 'state';
+      yield 'more';
+    };
+    expect(await store.writeSnapshot({ position: '1', time: read[0]?.time ?? 0, format: '1', data: pieces() })).toBe(true);
     const other = new SqliteLog({ path, synchronous });
     await expect(other.open()).rejects.toThrow(/is in use by another process/);
     await other.close();
@@ -180,6 +216,7 @@ describe('where the file is written', () => {
     const reopened = new SqliteLog({ path, synchronous });
     await reopened.open();
     expect(await reopened.snapshotInfo()).toMatchObject({ position: '1' });
+    expect((await reopened.readSnapshot())?.data).toEqual(['state', 'more']);
     expect((await reopened.read('1', 10)).map((entry) => entry.fields.e)).toEqual(['second']);
     await reopened.close();
   });
