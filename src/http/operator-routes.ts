@@ -8,6 +8,7 @@ import { availabilityAnswer, historyFinder } from '../api/availability.js';
 import { deliveryView, stateView, type StateView } from '../api/state.js';
 import type { AvailabilityPolicy } from '../domain/availability.js';
 import type { State } from '../domain/state.js';
+import { ResponseSlots } from './response-slots.js';
 import type { Inventory } from '../inventory/file.js';
 import type { LiveInventory } from '../inventory/live.js';
 import { BAR_DAYS, renderLandingPage } from '../ui/landing.js';
@@ -230,10 +231,17 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     res.json({ status: 'forgotten', ...parsed.data });
   };
 
+  // The reads answer megabytes at 10,000 components: a few at a time (see response-slots.ts), after the guard.
+  const slots = new ResponseSlots();
+  const slot: RequestHandler = (_req, res, next) => {
+    void slots.take(res).then((held) => {
+      if (held) next();
+    });
+  };
   const router = Router();
-  router.get('/', ...deps.guard, landing);
-  router.get('/api/v1/state', ...deps.guard, state);
-  router.get('/api/v1/availability', ...deps.guard, availability);
+  router.get('/', ...deps.guard, slot, landing);
+  router.get('/api/v1/state', ...deps.guard, slot, state);
+  router.get('/api/v1/availability', ...deps.guard, slot, availability);
   router.post('/-/reload', ...deps.guard, reload);
   router.all('/-/reload', (_req, res) => {
     res.set('Allow', 'POST').status(405).json({ error: 'use POST for /-/reload', issues: [] });

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type { DomainMetrics } from './domain.js';
 import { CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, negotiateFormat } from './exposition.js';
 import { gzipEnd } from './gzip-member.js';
+import { ResponseSlots } from '../http/response-slots.js';
 import type { Telemetry } from './telemetry.js';
 
 function acceptsGzip(header: string | undefined): boolean {
@@ -22,9 +23,13 @@ function acceptsGzip(header: string | undefined): boolean {
  * The format follows `Accept`: OpenMetrics 1.0 when the scraper prefers it (Prometheus does),
  * with `_created` samples so that a Prometheus ingesting created timestamps counts a counter's
  * first increments; the text format 0.0.4 otherwise.
+ *
+ * A scrape renders only once it holds one of `slots` (see response-slots.ts): what concurrent
+ * scrapes keep in memory is bounded by their number, not by how many clients ask at once.
  */
-export function metricsHandler(domain: DomainMetrics, telemetry: Telemetry): RequestHandler {
+export function metricsHandler(domain: DomainMetrics, telemetry: Telemetry, slots = new ResponseSlots()): RequestHandler {
   return async (req, res) => {
+    if (!(await slots.take(res))) return;
     const openMetrics = negotiateFormat(req.headers.accept) === 'openmetrics';
     const gzip = acceptsGzip(req.headers['accept-encoding']);
     // statusmate_component_impact_seconds_total ends the domain part: its fixed lines follow the

@@ -1,0 +1,101 @@
+import { createServer, request, type Server } from 'node:http';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ResponseSlots } from '../../src/http/response-slots.js';
+
+// The bound on large answers in flight, on a real server and real sockets: how many render at once,
+// in which order, and what frees a slot.
+
+let server: Server | undefined;
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+  server = undefined;
+});
+
+/** A server whose every request takes a slot, then answers `body` after `delayMs`; it records how many held one at once. */
+async function serve(slots: ResponseSlots, body: Buffer, delayMs: number) {
+  const seen = { arrived: 0, started: [] as string[], most: 0 };
+  server = createServer((req, res) => {
+    seen.arrived += 1;
+    void slots.take(res).then((held) => {
+      if (!held) return;
+      seen.started.push(req.url ?? '');
+      seen.most = Math.max(seen.most, slots.counts.active);
+      setTimeout(() => res.end(body), delayMs);
+    });
+  });
+  await new Promise<void>((resolve) => (server as Server).listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, seen };
+}
+
+const get = (port: number, path: string, signal?: AbortSignal) =>
+  new Promise<{ status: number; bytes: number }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, signal }, (res) => {
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+const until = async (check: () => boolean) => {
+  const deadline = Date.now() + 5_000;
+  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(check()).toBe(true);
+};
+
+describe('response slots', () => {
+  it('lets no more answers than slots render at once, serves the others in the order they came, each whole', async () => {
+    const slots = new ResponseSlots(2, 10_000);
+    const { port, seen } = await serve(slots, Buffer.alloc(100_000, 'x'), 100);
+    const paths = ['/a', '/b', '/c', '/d', '/e', '/f'];
+    const answers: Promise<{ status: number; bytes: number }>[] = [];
+    for (const path of paths) {
+      answers.push(get(port, path));
+      // Each arrives before the next is sent.
+      await until(() => seen.arrived === answers.length);
+    }
+    expect(await Promise.all(answers)).toEqual(paths.map(() => ({ status: 200, bytes: 100_000 })));
+    expect(seen.most).toBe(2);
+    expect(seen.started).toEqual(paths);
+    expect(slots.counts).toEqual({ active: 0, waiting: 0 });
+  });
+
+  it('passes over a request whose client went away while it waited', async () => {
+    const slots = new ResponseSlots(1, 10_000);
+    const { port, seen } = await serve(slots, Buffer.from('ok'), 150);
+    const first = get(port, '/first');
+    await until(() => slots.counts.active === 1);
+    const gone = new AbortController();
+    const abandoned = get(port, '/gone', gone.signal).catch((error: unknown) => error);
+    await until(() => slots.counts.waiting === 1);
+    gone.abort();
+    await abandoned;
+    const third = get(port, '/third');
+    await until(() => slots.counts.waiting === 2);
+    expect(await first).toEqual({ status: 200, bytes: 2 });
+    expect(await third).toEqual({ status: 200, bytes: 2 });
+    expect(seen.started).toEqual(['/first', '/third']);
+    expect(slots.counts).toEqual({ active: 0, waiting: 0 });
+  });
+
+  it('disconnects a client that reads too slowly to give its slot back, and serves the next', async () => {
+    const slots = new ResponseSlots(1, 300);
+    // Far more than the socket buffers take: the response cannot finish while nobody reads.
+    const { port, seen } = await serve(slots, Buffer.alloc(32 * 1024 * 1024, 'x'), 0);
+    const reader = connect(port, '127.0.0.1');
+    reader.pause();
+    reader.on('error', () => undefined);
+    reader.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => slots.counts.active === 1);
+    const next = get(port, '/next');
+    await until(() => slots.counts.waiting === 1);
+    expect(await next).toEqual({ status: 200, bytes: 32 * 1024 * 1024 });
+    expect(seen.started).toEqual(['/slow', '/next']);
+    expect(slots.counts).toEqual({ active: 0, waiting: 0 });
+    reader.destroy();
+  });
+});
