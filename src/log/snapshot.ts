@@ -10,7 +10,11 @@ import { parseJson } from './entry.js';
 // it holds changes; a format newer than this version's is refused, not guessed at.
 
 /**
- * Snapshot format written by this version. Format 3 holds what format 2 does, one JSON value a line
+ * Snapshot format written by this version. Format 4 is format 3's text, which a store may keep
+ * in pieces of whole lines (SQLite a row a piece, Redis a hash field a piece; see snapshotPieces).
+ * It has a number of its own for the replicas of an earlier version: one of them would read only
+ * the first piece, whole lines that decode to a state missing the rest, so it must refuse the
+ * snapshot as newer instead. Format 3 holds what format 2 does, one JSON value a line
  * (see encodeSnapshot), so that reading it never holds the whole state as parsed JSON: a format 2
  * snapshot of 35 MB parsed to about 85 MiB of objects beside the state being built, and a restart
  * peaked at 330-360 MiB RSS. Format 2 adds the availability ledger (always) and
@@ -19,9 +23,9 @@ import { parseJson } from './entry.js';
  * impact (its `changedAt` is the event time of that change, so the open interval is exact; only
  * the time before it is unknown and not counted), and it holds no alerts.
  */
-export const SNAPSHOT_FORMAT = 3;
+export const SNAPSHOT_FORMAT = 4;
 /** Older formats this version reads (and upgrades). */
-const READABLE_FORMATS = ['1', '2', '3'];
+const READABLE_FORMATS = ['1', '2', '3', '4'];
 
 /**
  * An array checked one element at a time, each raw element replaced in place by its checked copy.
@@ -250,7 +254,7 @@ export function decodeSnapshot(format: string, data: string | string[]): Decoded
       ? { kind: 'newer', format }
       : { kind: 'invalid', problem: `unknown snapshot format ${JSON.stringify(format.slice(0, 20))}` };
   }
-  if (format === '3') {
+  if (format === '3' || format === '4') {
     try {
       return { kind: 'state', state: stateOfLines(pieces) };
     } catch (error) {

@@ -2,7 +2,8 @@
 //
 // - `<tag>log`: a Stream; each entry's fields are one encoded event (src/log/entry.ts).
 // - `<tag>snapshot`: a hash: `v` the snapshot format, `id` the last entry it covers, `t` that
-//   entry's time, `data` the serialised state (src/log/snapshot.ts).
+//   entry's time, and the serialised state (src/log/snapshot.ts) in `n` pieces: `data`, then
+//   `data:1` to `data:<n-1>` (a snapshot written before pieces has no `n`: `data` is all of it).
 // - `<tag>trimmed`: the id below which the log may have been trimmed.
 // - `<tag>epoch`: a random id written with the log. A replica remembers the epoch it folded; a
 //   different or missing one means the log was flushed or replaced under it.

@@ -54,9 +54,10 @@ return {epoch, redis.call('EXISTS', KEYS[2])}
  * trims the log below the snapshot it replaces (not below itself: a replica a little behind
  * still finds its next entry), and records that trim so a replica further behind knows to
  * reload. One script, so two replicas snapshotting at once cannot interleave; every key shares
- * the hash tag. The snapshot's pieces come as arguments from the fifth on, and Redis joins them
- * into the hash's one `data` field: this process never holds the whole text as one string.
- * Answers 1 written, 0 a newer one is stored, -1 another epoch.
+ * the hash tag. The snapshot's pieces come as arguments from the fifth on, each kept in a field of
+ * its own (`data`, `data:1`, …; `n` of them), so that neither this process nor a replica reading
+ * it holds the whole text as one string. The hash is replaced whole: no piece of the one before
+ * stays. Answers 1 written, 0 a newer one is stored, -1 another epoch.
  */
 const SNAPSHOT_SCRIPT = `
 local function before(a, b)
@@ -68,7 +69,11 @@ end
 if redis.call('GET', KEYS[4]) ~= ARGV[4] then return -1 end
 local current = redis.call('HGET', KEYS[1], 'id')
 if current and not before(current, ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'id', ARGV[1], 't', ARGV[3], 'data', table.concat(ARGV, '\\n', 5))
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'id', ARGV[1], 't', ARGV[3], 'n', tostring(#ARGV - 4))
+for i = 5, #ARGV do
+  redis.call('HSET', KEYS[1], i == 5 and 'data' or ('data:' .. (i - 5)), ARGV[i])
+end
 if current then
   redis.call('XTRIM', KEYS[2], 'MINID', current)
   redis.call('SET', KEYS[3], current)
@@ -261,10 +266,20 @@ export class RedisStore implements LogStore {
   async readSnapshot(): Promise<StoredSnapshot | null> {
     const fields = fieldsOf(hashReply.parse(await this.writer.sendCommand(['HGETALL', this.keys.snapshot])));
     if (Object.keys(fields).length === 0) return null;
-    const { id = '', t, v = '', data = '' } = fields;
+    const { id = '', t, v = '', n } = fields;
     const time = Number(t);
     if (!STREAM_ID.test(id) || !Number.isFinite(time)) throw new LogLost(`the Redis snapshot (${this.keys.snapshot}) has an unreadable id or time`);
-    return { position: id, time, format: v, data: [data] };
+    return { position: id, time, format: v, data: this.piecesOf(fields, n) };
+  }
+
+  /** The text's pieces from the snapshot's fields; without `n` (written before pieces), the one `data` field. */
+  private piecesOf(fields: Record<string, string>, n: string | undefined): string[] {
+    if (n === undefined) return [fields.data ?? ''];
+    const count = Number(n);
+    const names = Number.isSafeInteger(count) && count >= 1 ? Array.from({ length: count }, (_, i) => (i === 0 ? 'data' : `data:${i}`)) : [];
+    const missing = names.length === 0 ? `n ${JSON.stringify(n.slice(0, 20))}` : names.find((name) => fields[name] === undefined);
+    if (missing !== undefined) throw new LogLost(`the Redis snapshot (${this.keys.snapshot}) is missing a piece (${missing})`);
+    return names.map((name) => fields[name] as string);
   }
 
   async snapshotInfo(): Promise<{ position: Position; time: number } | null> {

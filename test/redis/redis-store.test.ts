@@ -96,7 +96,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
         // The first snapshot may come before the event was folded: wait for one that holds it.
         (value) => value?.includes('00000000-0000-4000-8000-000000000001') === true,
       );
-      // Format 3: a header line, then [kind, value] lines (src/log/snapshot.ts).
+      // Format 4 (format 3's lines, here in one piece): a header line, then [kind, value] lines (src/log/snapshot.ts).
       const lines = (data ?? '')
         .split('\n')
         .slice(1)
@@ -132,6 +132,46 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     expect(late.ingestor.state.componentCount).toBe(40);
     expect(late.logs.lines.some((line) => line.msg === 'log opened; folding from here' && line.folded_to !== '0-0')).toBe(true);
     expect(domainSamples(await metrics(late))).toEqual(domainSamples(await metrics(a)));
+  });
+
+  it('keeps a snapshot one hash field a piece, and a replica started later loads it, or one written before pieces', async () => {
+    // Pieces of 200 characters: the snapshot takes several fields.
+    const a = await open({}, { snapshots: { checkMs: 50, maxAgeMs: 0, pieceChars: 200 } });
+    for (let n = 0; n < 12; n++) expect((await post(a, component(n, 'partial_outage'))).status).toBe(200);
+    const client = await raw();
+    try {
+      const fields = await eventually(
+        () => client.hGetAll(KEYS.snapshot),
+        // The first snapshot may come before every event was folded: wait for one that holds them all.
+        (hash) => Object.values(hash).some((value) => value.includes('00000000-0000-4000-8000-000000000011')),
+      );
+      expect(fields.v).toBe('4');
+      const n = Number(fields.n);
+      expect(n).toBeGreaterThan(3);
+      const pieces = Array.from({ length: n }, (_, i) => fields[i === 0 ? 'data' : `data:${i}`] ?? '');
+      expect(Object.keys(fields).sort()).toEqual(['data', ...pieces.slice(1).map((_, i) => `data:${i + 1}`), 'id', 'n', 't', 'v'].sort());
+      // Each piece is whole lines: the text is them joined by newlines.
+      for (const line of pieces.join('\n').split('\n')) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    } finally {
+      client.destroy();
+    }
+    const late = await open();
+    expect(domainSamples(await metrics(late))).toEqual(domainSamples(await metrics(a)));
+    for (const app of fixture.apps.splice(0)) await app.close();
+
+    // The last snapshot as the release before pieces wrote it: format 3, the text in `data`, no `n`.
+    const rewrite = await raw();
+    try {
+      const { id = '', t = '', n = '1', ...text } = await rewrite.hGetAll(KEYS.snapshot);
+      const joined = Array.from({ length: Number(n) }, (_, i) => text[i === 0 ? 'data' : `data:${i}`] ?? '').join('\n');
+      await rewrite.del(KEYS.snapshot);
+      await rewrite.hSet(KEYS.snapshot, { v: '3', id, t, data: joined });
+    } finally {
+      rewrite.destroy();
+    }
+    const upgraded = await open();
+    expect(upgraded.ingestor.state.componentCount).toBe(12);
+    expect(upgraded.logs.lines.some((line) => line.msg === 'log opened; folding from here' && line.folded_to !== '0-0')).toBe(true);
   });
 
   it('prunes at the same log entry on every replica, with the retention the appender sent', async () => {
@@ -231,7 +271,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
   it('refuses a snapshot of a newer format at start: not ready, one clear log line', async () => {
     const client = await raw();
     try {
-      await client.hSet(KEYS.snapshot, { v: '4', id: '1-0', t: '0', data: '{}' });
+      await client.hSet(KEYS.snapshot, { v: '5', id: '1-0', t: '0', data: '{}' });
     } finally {
       client.destroy();
     }
@@ -242,7 +282,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
       (lines) => lines.length === 1,
     );
     expect((await request(app.main).get('/readyz')).status).toBe(503);
-    expect(String(app.logs.lines.find((line) => line.reason !== undefined)?.reason)).toContain('snapshot has format 4; this exporter reads format 3');
+    expect(String(app.logs.lines.find((line) => line.reason !== undefined)?.reason)).toContain('snapshot has format 5; this exporter reads format 4');
     expect((await post(app, component(1, 'major_outage'))).status).toBe(503);
   });
 });
