@@ -36,6 +36,19 @@ const open = async (path: string) => {
   return app;
 };
 
+/** A SqliteLog on `path` with two entries appended, `first` and `second`. */
+async function openWithTwoEntries(path: string, synchronous: 'normal' | 'full'): Promise<SqliteLog> {
+  const store = new SqliteLog({ path, synchronous });
+  await store.open();
+  expect(
+    await store.append([
+      { v: '1', e: 'first' },
+      { v: '1', e: 'second' },
+    ]),
+  ).toEqual([null, null]);
+  return store;
+}
+
 describe('one writer per SQLite file', () => {
   it('stops a second exporter on the same file at start with exit 78 and one line naming the file, and it never answers', async () => {
     const path = join(tempDir(), 'shared.db');
@@ -141,14 +154,7 @@ describe('snapshots of the SQLite log', () => {
 
   it('keeps a snapshot one row a piece, and a smaller one replaces every piece of the one before', async () => {
     const path = join(tempDir(), 'pieces.db');
-    const store = new SqliteLog({ path, synchronous: 'normal' });
-    await store.open();
-    expect(
-      await store.append([
-        { v: '1', e: 'first' },
-        { v: '1', e: 'second' },
-      ]),
-    ).toEqual([null, null]);
+    const store = await openWithTwoEntries(path, 'normal');
     const big = ['["a"]', '["b"]', '["c"]'];
     expect(await store.writeSnapshot({ position: '1', time: 1, format: '3', data: big })).toBe(true);
     expect(await store.readSnapshot()).toEqual({ position: '1', time: 1, format: '3', data: big });
@@ -189,14 +195,7 @@ describe('where the file is written', () => {
   // normal: on the event loop; full: on a worker thread, so that an fsync per append never blocks it.
   it.each(['normal', 'full'] as const)('appends, reads back, snapshots and locks alike with SQLITE_SYNCHRONOUS=%s', async (synchronous) => {
     const path = join(tempDir(), `${synchronous}.db`);
-    const store = new SqliteLog({ path, synchronous });
-    await store.open();
-    expect(
-      await store.append([
-        { v: '1', e: 'first' },
-        { v: '1', e: 'second' },
-      ]),
-    ).toEqual([null, null]);
+    const store = await openWithTwoEntries(path, synchronous);
     const read = await store.read('0', 10);
     expect(read.map((entry) => [entry.position, entry.fields.e])).toEqual([
       ['1', 'first'],
