@@ -4,7 +4,8 @@
 // Knobs: BENCH_RUNS (3), BENCH_DURATION (10 s per measured load), BENCH_WARMUP (2 s),
 // BENCH_CONNECTIONS (50), BENCH_SCRAPES (50), BENCH_CHANGED_SCRAPES (20), BENCH_SYNCHRONOUS
 // (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape,reducer,redis,fat,operator,ledger),
-// BENCH_TIMEOUT (900 s: the whole bench is killed past it), BENCH_FAT_EVENTS (300 fat incidents).
+// BENCH_TIMEOUT (900 s: the whole bench is killed past it), BENCH_FAT_EVENTS (300 fat incidents),
+// BENCH_BUSY_STORE (sqlite|redis, section 7's busy load).
 
 import { spawn } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,8 @@ const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer,red
 const FAT_EVENTS = Math.max(1, int('BENCH_FAT_EVENTS', 300));
 const BUSY_COMPONENTS = Math.max(1, int('BENCH_BUSY_COMPONENTS', 10_000));
 const BUSY_UPDATES = Math.max(1, int('BENCH_BUSY_UPDATES', 33));
+/** The store of section 7's busy load: sqlite (the default) or redis (one replica, on a redis-server of its own). */
+const BUSY_STORE = process.env.BENCH_BUSY_STORE === 'redis' ? 'redis' : 'sqlite';
 const TIMEOUT_S = int('BENCH_TIMEOUT', 1200);
 
 const watchdog = setTimeout(() => {
@@ -926,9 +929,18 @@ async function defaultLimitsEnv() {
  * which LEDGER_MAX_EVIDENCE bounds per component and LEDGER_MAX_EVIDENCE_WEIGHT over all of them.
  */
 async function busyComponents() {
-  const S = `7 busy components (${BUSY_COMPONENTS.toLocaleString('en-US')} × ${BUSY_UPDATES} updates, 200-character names)`;
+  const S = `7 busy components (${BUSY_COMPONENTS.toLocaleString('en-US')} × ${BUSY_UPDATES} updates, 200-character names${BUSY_STORE === 'redis' ? ', Redis' : ''})`;
   const path = join(tempDir(), 'busy.db');
-  const env = await defaultLimitsEnv();
+  const redis = BUSY_STORE === 'redis' ? await startRedis() : null;
+  const env = { ...(await defaultLimitsEnv()), ...(redis ? { STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'busy:' } : {}) };
+  try {
+    await busyLoad(S, path, env);
+  } finally {
+    await redis?.stop();
+  }
+}
+
+async function busyLoad(S, path, env) {
   let exporter = await startExporter(path, env);
   const total = BUSY_COMPONENTS * BUSY_UPDATES;
   // Times in the past, one second apart, so that every created_at is trusted (the evidence keeps only those).
@@ -936,6 +948,7 @@ async function busyComponents() {
   const name = (c) => `${'Busy component '.padEnd(194, '.')}${String(c).padStart(6, '0')}`;
   let next = 0;
   let answered = 0;
+  let unavailable = 0;
   let sampledPeak = 0;
   let ended = null;
   const outcomes = {};
@@ -955,11 +968,22 @@ async function busyComponents() {
       const impact = IMPACTS[(Math.floor(i / BUSY_COMPONENTS) + c) % IMPACTS.length];
       const body = `{"text":"${name(c)}","meta":{"type":"component_impact_updated","uuid":"${componentUuid(c)}","title":"${name(c)}","impact":"${impact}","created_at":"${isoTime(t0 + i)}","delivery_attempt":0,"status_page":"${PAGE}"}}`;
       let status;
-      try {
-        status = await postWebhook(exporter.url, body);
-      } catch (error) {
-        ended ??= await endedOrRethrow(exporter, error);
-        return;
+      // A 503 (the store could not take the event now) is retried as StatusMate retries it:
+      // the same event with delivery_attempt > 0, which is `duplicate` if the first did land.
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          status = await postWebhook(exporter.url, attempt === 0 ? body : body.replace('"delivery_attempt":0', `"delivery_attempt":${attempt}`));
+          if (attempt > 0 && status === 'duplicate') status = 'applied';
+          break;
+        } catch (error) {
+          if (attempt < 10 && String(error?.message).startsWith('webhook answered 503')) {
+            unavailable += 1;
+            await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
+            continue;
+          }
+          ended ??= await endedOrRethrow(exporter, error);
+          return;
+        }
       }
       answered += 1;
       outcomes[status] = (outcomes[status] ?? 0) + 1;
@@ -995,6 +1019,7 @@ async function busyComponents() {
   );
   if (ended === null && (outcomes.applied ?? 0) !== total) failures.push(`busy components: ${answers}, expected ${total} applied`);
   row(S, 'answers, events/s', `${answers}; ${Math.round(answered / seconds).toLocaleString('en-US')}/s`, '', '', '', undefined);
+  if (unavailable > 0) row(S, 'answered 503, then retried', unavailable.toLocaleString('en-US'), '', '', '', undefined);
   memoryLimitRow(S, ended, restartEnded, answered, total);
   const limit = 256 * MB;
   if (settled && restarted)
