@@ -1,8 +1,10 @@
 import { createServer, request, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import supertest from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ResponseSlots } from '../../src/http/response-slots.js';
+import { makeApp } from '../support/app.js';
 
 // The bound on large answers in flight, on a real server and real sockets: how many render at once,
 // in which order, and what frees a slot.
@@ -97,5 +99,28 @@ describe('response slots', () => {
     expect(seen.started).toEqual(['/slow', '/next']);
     expect(slots.counts).toEqual({ active: 0, waiting: 0 });
     reader.destroy();
+  });
+});
+
+describe('the slots in the app', () => {
+  it('answers every scrape and state read of a crowd, and gives each slot back, so later ones are answered too', async () => {
+    const app = await makeApp();
+    try {
+      const update = { meta: { type: 'component_impact_updated', uuid: '5f844cb4-32f8-43eb-aa3d-99c925d8fffe', title: 'Checkout', impact: 'major_outage' } };
+      expect((await supertest(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(update))).status).toBe(200);
+      const scrape = () => supertest(app.main).get('/metrics');
+      const read = () => supertest(app.main).get('/api/v1/state');
+      const crowd = await Promise.all([...Array.from({ length: 10 }, scrape), ...Array.from({ length: 10 }, read)]);
+      expect(crowd.map((response) => response.status)).toEqual(crowd.map(() => 200));
+      for (const response of crowd.slice(0, 10)) expect(response.text).toContain('statusmate_component_impact_level{');
+      for (const response of crowd.slice(10)) expect((response.body as { status_pages: unknown[] }).status_pages).toHaveLength(1);
+      // A slot kept by any of them would leave the next ones waiting for good.
+      for (let n = 0; n < 5; n++) {
+        expect((await scrape()).status).toBe(200);
+        expect((await read()).status).toBe(200);
+      }
+    } finally {
+      await app.close();
+    }
   });
 });
