@@ -17,7 +17,7 @@ import { forget, type ForgetDecision, type ForgetTarget } from '../domain/forget
 import { chunkDeclarations, declarationPatch, undeclaredComponents, type DeclaredPage, type DeclareDecision, type Overlay } from '../domain/inventory.js';
 import { prune } from '../domain/prune.js';
 import { reduce, type Decision, type Limits } from '../domain/reducer.js';
-import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState, type State } from '../domain/state.js';
+import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState } from '../domain/state.js';
 import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
@@ -822,9 +822,8 @@ export class FoldLoop implements EventSink, StoreHealth {
       if (!due) return;
       const position = this.point;
       const time = this.pointTime;
-      const state = this.state;
       const made = { length: -1 };
-      const data = this.piecesOf(state, position, made);
+      const data = this.piecesOf(position, made);
       const written = await this.store.writeSnapshot({ position, time, format: String(SNAPSHOT_FORMAT), data });
       if (!written) return;
       this.snapshotPosition = position;
@@ -848,9 +847,10 @@ export class FoldLoop implements EventSink, StoreHealth {
    * writeSnapshot returns. Should one be read later, the fold may have moved on, and a snapshot
    * mixing two states must not be written: the write fails.
    */
-  private *piecesOf(state: State, position: Position, made: { length: number }): Generator<string> {
-    for (const piece of snapshotPieces(state, (record) => !this.overlaid.has(record), this.policy.pieceChars)) {
-      if (this.point !== position || this.state !== state) {
+  private *piecesOf(position: Position, made: { length: number }): Generator<string> {
+    for (const piece of snapshotPieces(this.state, (record) => !this.overlaid.has(record), this.policy.pieceChars)) {
+      // Every change to the state (a fold, a reload) moves the point.
+      if (this.point !== position) {
         throw new Error(`the state changed while its snapshot (of entry ${position}) was being written: a store must read every piece at once`);
       }
       made.length += piece.length + 1;

@@ -276,8 +276,9 @@ export class RedisStore implements LogStore {
   private piecesOf(fields: Record<string, string>, n: string | undefined): string[] {
     if (n === undefined) return [fields.data ?? ''];
     const count = Number(n);
-    const names = Number.isSafeInteger(count) && count >= 1 ? Array.from({ length: count }, (_, i) => (i === 0 ? 'data' : `data:${i}`)) : [];
-    const missing = names.length === 0 ? `n ${JSON.stringify(n.slice(0, 20))}` : names.find((name) => fields[name] === undefined);
+    if (!Number.isSafeInteger(count) || count < 1) throw new LogLost(`the Redis snapshot (${this.keys.snapshot}) has an unreadable piece count n`);
+    const names = Array.from({ length: count }, (_, i) => (i === 0 ? 'data' : `data:${i}`));
+    const missing = names.find((name) => fields[name] === undefined);
     if (missing !== undefined) throw new LogLost(`the Redis snapshot (${this.keys.snapshot}) is missing a piece (${missing})`);
     return names.map((name) => fields[name] as string);
   }

@@ -93,10 +93,10 @@ export interface LogStore {
 
   /**
    * Stores `snapshot` unless a newer one is stored, and trims entries that no reader needs any
-   * more. Resolves whether it was written. Reads `snapshot.data` to its end before it returns
-   * (synchronously): the fold changes the state the pieces are made from once it returns, and
-   * the pieces refuse to be read after that (see FoldLoop.snapshot). A store that sends them
-   * elsewhere collects them first.
+   * more. Resolves whether it was written. When it writes, it reads `snapshot.data` to its end
+   * before it returns (synchronously): the fold changes the state the pieces are made from once
+   * it returns, and the pieces refuse to be read after that (see FoldLoop.piecesOf). A store that
+   * sends them elsewhere collects them first.
    */
   writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean>;
 

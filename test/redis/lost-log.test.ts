@@ -129,18 +129,21 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     expect(await readyz(late)).toBe(503);
   });
 
-  it('refuses at start a snapshot that lacks one of its pieces, rather than load part of a state', async () => {
+  it.each([
+    { fields: ['n', '3', 'data', '{"lastSeq":0,"keptFromDay":0}', 'data:2', '["x"]'], reason: 'is missing a piece (data:1)' },
+    { fields: ['n', 'many', 'data', '{"lastSeq":0,"keptFromDay":0}'], reason: 'has an unreadable piece count n' },
+  ])('refuses at start a snapshot whose pieces it cannot all read ($reason), rather than load part of a state', async ({ fields, reason }) => {
     const a = await open();
     await post(a, component(1, 'major_outage'));
     await a.close();
     await redisCommand('DEL', KEYS.snapshot);
-    await redisCommand('HSET', KEYS.snapshot, 'id', '1-0', 't', '0', 'v', '4', 'n', '3', 'data', '{"lastSeq":0,"keptFromDay":0}', 'data:2', '["x"]');
+    await redisCommand('HSET', KEYS.snapshot, 'id', '1-0', 't', '0', 'v', '4', ...fields);
     const late = await open({ waitReady: false });
     await eventually(
       () => refusals(late).length,
       (count) => count === 1,
     );
-    expect(String(refusals(late)[0]?.reason)).toContain('is missing a piece (data:1)');
+    expect(String(refusals(late)[0]?.reason)).toContain(reason);
     expect(await readyz(late)).toBe(503);
   });
 });
