@@ -66,6 +66,11 @@ export type SnapshotPolicy = {
   maxBytes: number;
   /** Characters of the snapshot's text a piece holds (see SNAPSHOT_PIECE_CHARS). */
   pieceChars: number;
+  /**
+   * How long the fold may wait for a snapshot's write (it does not fold meanwhile, see
+   * snapshot()); a write that takes longer fails, and the fold goes on.
+   */
+  maxPauseMs: number;
 };
 
 export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = {
@@ -74,6 +79,7 @@ export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = {
   maxEntries: 10_000,
   maxBytes: 16 * 1024 * 1024,
   pieceChars: SNAPSHOT_PIECE_CHARS,
+  maxPauseMs: 4_000,
 };
 
 export type FoldLoopOptions = {
@@ -176,6 +182,8 @@ export class FoldLoop implements EventSink, StoreHealth {
   private loop: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
+  /** Set while a snapshot is written: the fold waits for it, so that the pieces are made from one state. */
+  private snapshotWrite: Promise<void> | undefined;
 
   private entriesFolded = 0;
   private sinceSnapshot = { entries: 0, bytes: 0 };
@@ -391,6 +399,7 @@ export class FoldLoop implements EventSink, StoreHealth {
         const entries = await this.store.read(this.point, READ_COUNT);
         this.lastReply = Date.now();
         this.lastReadError = undefined;
+        while (this.snapshotWrite) await this.snapshotWrite;
         for (const entry of entries) if (!this.fold(entry)) break;
         if (this.declareWanted && this.declaring === undefined) void this.declare();
         backoff = 50;
@@ -662,6 +671,7 @@ export class FoldLoop implements EventSink, StoreHealth {
    * load. Every store alike, and no read of the store.
    */
   async reseed(overlay: Overlay): Promise<void> {
+    while (this.snapshotWrite) await this.snapshotWrite;
     const withdraw = emptyPatch();
     for (const [statusPage, page] of this.state.pages) {
       let left = page.components.size;
@@ -824,7 +834,22 @@ export class FoldLoop implements EventSink, StoreHealth {
       const time = this.pointTime;
       const made = { length: -1 };
       const data = this.piecesOf(position, made);
-      const written = await this.store.writeSnapshot({ position, time, format: String(SNAPSHOT_FORMAT), data });
+      // The store may read the pieces as it sends them (Redis does, a piece at a time): the fold
+      // waits meanwhile, so that they are all made from the state at `position`, and the whole
+      // text is never held at once. Events are still appended; they are answered once it resumes.
+      let resume = () => {};
+      this.snapshotWrite = new Promise<void>((resolve) => (resume = resolve));
+      let written: boolean;
+      try {
+        written = await withTimeout(
+          this.store.writeSnapshot({ position, time, format: String(SNAPSHOT_FORMAT), data }),
+          this.policy.maxPauseMs,
+          `the snapshot of entry ${position} was not written within ${this.policy.maxPauseMs} ms, which is as long as webhooks may wait for it`,
+        );
+      } finally {
+        this.snapshotWrite = undefined;
+        resume();
+      }
       if (!written) return;
       this.snapshotPosition = position;
       this.snapshotTime = time;
@@ -843,15 +868,15 @@ export class FoldLoop implements EventSink, StoreHealth {
 
   /**
    * The snapshot's pieces, each made as the store reads it, so that its whole text is never held
-   * at once; `made.length` counts the text's length. The store reads them all before
-   * writeSnapshot returns. Should one be read later, the fold may have moved on, and a snapshot
+   * at once; `made.length` counts the text's length. The fold waits while the store reads them
+   * (up to maxPauseMs). Should one be read after that, the fold may have moved on, and a snapshot
    * mixing two states must not be written: the write fails.
    */
   private *piecesOf(position: Position, made: { length: number }): Generator<string> {
     for (const piece of snapshotPieces(this.state, (record) => !this.overlaid.has(record), this.policy.pieceChars)) {
       // Every change to the state (a fold, a reload) moves the point.
       if (this.point !== position) {
-        throw new Error(`the state changed while its snapshot (of entry ${position}) was being written: a store must read every piece at once`);
+        throw new Error(`the state changed while its snapshot (of entry ${position}) was being written: the write took longer than the fold waits for it`);
       }
       made.length += piece.length + 1;
       yield piece;
@@ -880,10 +905,10 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+function withTimeout<T>(promise: Promise<T>, ms: number, message = `no answer within ${ms} ms`): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new StoreError(`no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new StoreError(message)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -4,13 +4,15 @@
 // - `<tag>snapshot`: a hash: `v` the snapshot format, `id` the last entry it covers, `t` that
 //   entry's time, and the serialised state (src/log/snapshot.ts) in `n` pieces: `data`, then
 //   `data:1` to `data:<n-1>` (a snapshot written before pieces has no `n`: `data` is all of it).
+// - `<tag>snapshot:pieces:<writer>`: a snapshot being written by one replica, a piece at a time,
+//   renamed to `<tag>snapshot` once whole; it expires (5 minutes) if the replica stops mid-write.
 // - `<tag>trimmed`: the id below which the log may have been trimmed.
 // - `<tag>epoch`: a random id written with the log. A replica remembers the epoch it folded; a
 //   different or missing one means the log was flushed or replaced under it.
 // - `<tag>probe`: rewritten by readiness checks, to prove Redis takes writes.
 // - `<tag>lease:<name>` (`lease` is the prefix): the id of the replica holding a lease, expiring with it (PX).
 
-export type RedisKeys = { log: string; snapshot: string; trimmed: string; epoch: string; probe: string; lease: string };
+export type RedisKeys = { log: string; snapshot: string; snapshotPieces: string; trimmed: string; epoch: string; probe: string; lease: string };
 
 /**
  * The keys under a prefix. They share one hash tag, so that a Redis Cluster keeps them in one
@@ -22,6 +24,7 @@ export function redisKeys(prefix: string): RedisKeys {
   return {
     log: `${tag}log`,
     snapshot: `${tag}snapshot`,
+    snapshotPieces: `${tag}snapshot:pieces:`,
     trimmed: `${tag}trimmed`,
     epoch: `${tag}epoch`,
     probe: `${tag}probe`,

@@ -50,14 +50,15 @@ return {epoch, redis.call('EXISTS', KEYS[2])}
 `;
 
 /**
- * Writes a snapshot unless a newer one is stored or the log's epoch is not the writer's; then
- * trims the log below the snapshot it replaces (not below itself: a replica a little behind
- * still finds its next entry), and records that trim so a replica further behind knows to
- * reload. One script, so two replicas snapshotting at once cannot interleave; every key shares
- * the hash tag. The snapshot's pieces come as arguments from the fifth on, each kept in a field of
- * its own (`data`, `data:1`, …; `n` of them), so that neither this process nor a replica reading
- * it holds the whole text as one string. The hash is replaced whole: no piece of the one before
- * stays. Answers 1 written, 0 a newer one is stored, -1 another epoch.
+ * Commits a snapshot whose pieces were written into KEYS[5] (its fields `data`, `data:1`, …;
+ * ARGV[5] of them), unless a newer one is stored or the log's epoch is not the writer's: the
+ * pieces' key gets the snapshot's fields and replaces the snapshot whole (no piece of the one
+ * before stays), then the log is trimmed below the snapshot it replaces (not below itself: a
+ * replica a little behind still finds its next entry), and that trim recorded so a replica
+ * further behind knows to reload. One script, so two replicas committing at once cannot
+ * interleave; every key shares the hash tag. Answers 1 written, 0 a newer one is stored, -1
+ * another epoch, -2 pieces missing (the key expired or was deleted while written); but for 1, the
+ * pieces' key is deleted.
  */
 const SNAPSHOT_SCRIPT = `
 local function before(a, b)
@@ -66,20 +67,34 @@ local function before(a, b)
   am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
   return am < bm or (am == bm and as < bs)
 end
-if redis.call('GET', KEYS[4]) ~= ARGV[4] then return -1 end
-local current = redis.call('HGET', KEYS[1], 'id')
-if current and not before(current, ARGV[1]) then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'id', ARGV[1], 't', ARGV[3], 'n', tostring(#ARGV - 4))
-for i = 5, #ARGV do
-  redis.call('HSET', KEYS[1], i == 5 and 'data' or ('data:' .. (i - 5)), ARGV[i])
+if redis.call('GET', KEYS[4]) ~= ARGV[4] then
+  redis.call('DEL', KEYS[5])
+  return -1
 end
+local current = redis.call('HGET', KEYS[1], 'id')
+if current and not before(current, ARGV[1]) then
+  redis.call('DEL', KEYS[5])
+  return 0
+end
+if redis.call('HLEN', KEYS[5]) ~= tonumber(ARGV[5]) then
+  redis.call('DEL', KEYS[5])
+  return -2
+end
+redis.call('HSET', KEYS[5], 'v', ARGV[2], 'id', ARGV[1], 't', ARGV[3], 'n', ARGV[5])
+redis.call('PERSIST', KEYS[5])
+redis.call('RENAME', KEYS[5], KEYS[1])
 if current then
   redis.call('XTRIM', KEYS[2], 'MINID', current)
   redis.call('SET', KEYS[3], current)
 end
 return 1
 `;
+
+/**
+ * How long the pieces of a snapshot being written live in Redis without a commit: a replica that
+ * stopped mid-write leaves nothing behind for longer. Far above the time the fold waits for a write.
+ */
+const SNAPSHOT_PIECES_TTL_MS = 300_000;
 
 /** Takes the lease when free, renews it when the holder's own: 1; another holder's: 0. */
 const LEASE_SCRIPT = `
@@ -152,6 +167,8 @@ export class RedisStore implements LogStore {
   private epoch: string | undefined;
   private closed = false;
   private reconnectCount = 0;
+  /** Names the key this replica writes a snapshot's pieces into (see writeSnapshot). */
+  private readonly writerId = randomBytes(6).toString('base64url');
   readonly readsAreDurable: boolean;
 
   constructor(private readonly options: RedisStoreOptions) {
@@ -291,25 +308,56 @@ export class RedisStore implements LogStore {
     return { position: id, time };
   }
 
+  /**
+   * Sends the pieces one at a time (the next is made while the one before travels) into a key of
+   * this replica's own, then commits them in one script (SNAPSHOT_SCRIPT): the text is never held
+   * whole, here or in a Redis client's buffers, and a reader sees the old snapshot or the new one.
+   */
   async writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
-    // The pieces become the command's arguments here, before the first await.
+    const pieces = this.keys.snapshotPieces + this.writerId;
+    await this.writer.sendCommand(['DEL', pieces]);
+    let count = 0;
+    let travelling: Promise<unknown> | undefined;
+    try {
+      for (const piece of snapshot.data) {
+        const field = count === 0 ? 'data' : `data:${count}`;
+        count += 1;
+        const sending = Promise.all([
+          this.writer.sendCommand(['HSET', pieces, field, piece]),
+          this.writer.sendCommand(['PEXPIRE', pieces, String(SNAPSHOT_PIECES_TTL_MS)]),
+        ]);
+        // Settled here too, so that a piece that fails while the next is made is never unhandled.
+        sending.catch(() => undefined);
+        await travelling;
+        travelling = sending;
+      }
+      await travelling;
+    } catch (error) {
+      await travelling?.catch(() => undefined);
+      // The pieces expire anyway; deleted now so that they do not take Redis memory meanwhile.
+      this.writer.sendCommand(['DEL', pieces]).catch(() => undefined);
+      throw error;
+    }
+    if (count === 0) throw new StoreError('a snapshot has at least one piece');
     const written = integerReply.parse(
       await this.writer.sendCommand([
         'EVAL',
         SNAPSHOT_SCRIPT,
-        '4',
+        '5',
         this.keys.snapshot,
         this.keys.log,
         this.keys.trimmed,
         this.keys.epoch,
+        pieces,
         snapshot.position,
         snapshot.format,
         String(snapshot.time),
         this.epoch ?? '',
-        ...snapshot.data,
+        String(count),
       ]),
     );
     if (written === -1) throw new LogLost('the Redis log was replaced or flushed: its epoch is not the one this replica folded');
+    if (written === -2) throw new StoreError(`pieces of the snapshot were lost while it was written (${pieces} expired or was deleted)`);
     return written === 1;
   }
 

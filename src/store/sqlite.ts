@@ -48,8 +48,8 @@ class InlineChannel implements Channel {
   constructor(private readonly options: SqliteOptions) {}
 
   async send(message: Request): Promise<unknown> {
-    // Once the file is open, a request runs before send returns: a snapshot's pieces are read
-    // from the live state, which must not change under them (see LogStore.writeSnapshot).
+    // Once the file is open, a request runs at once, on this turn of the event loop: a snapshot's
+    // pieces are read and written in one transaction, without waiting for anything.
     this.handler ??= await (this.opening ??= openOps(this.options));
     const reply = this.handler({ ...message, id: 0 });
     if (!reply.ok) throw new StoreError(reply.message);

@@ -34,7 +34,7 @@ export type StoredSnapshot = { position: Position; time: number; format: string;
 
 /**
  * A snapshot to write: its pieces are made from the live state as they are read (so that its whole
- * text is never held at once), and read once, to the end, before writeSnapshot returns.
+ * text is never held at once), and read once, to the end, before writeSnapshot settles.
  */
 export type SnapshotToWrite = Omit<StoredSnapshot, 'data'> & { data: Iterable<string> };
 
@@ -93,10 +93,10 @@ export interface LogStore {
 
   /**
    * Stores `snapshot` unless a newer one is stored, and trims entries that no reader needs any
-   * more. Resolves whether it was written. When it writes, it reads `snapshot.data` to its end
-   * before it returns (synchronously): the fold changes the state the pieces are made from once
-   * it returns, and the pieces refuse to be read after that (see FoldLoop.piecesOf). A store that
-   * sends them elsewhere collects them first.
+   * more. Resolves whether it was written. When it writes, it reads `snapshot.data` once, in
+   * order, to its end, before the promise settles; it may send each piece before it reads the
+   * next (the fold waits meanwhile, up to a bound, then moves on: a piece read after that throws,
+   * and the write must then fail and leave the stored snapshot as it was; see FoldLoop.piecesOf).
    */
   writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean>;
 

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { decodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import type { EntryFields, SnapshotToWrite } from '../../src/store/store.js';
 import { makeApp, sampleValue, type TestApp } from '../support/app.js';
@@ -35,10 +36,16 @@ class GatedLog extends MemoryLog {
   }
 }
 
-/** A memory log that breaks the store contract on demand: it reads a snapshot's first piece, waits, then the rest. */
+/** A memory log that reads a snapshot's first piece, then, while held, waits before reading the rest (as a store sending them one by one). */
 class LateReadingLog extends MemoryLog {
   private gate: Promise<void> | undefined;
   private open_: (() => void) | undefined;
+  /** Whether a write is waiting at the gate. */
+  holding = false;
+  /** Writes whose late pieces were refused. */
+  refusedLate = 0;
+  /** The snapshots written after a stall. */
+  stalled: { position: string; data: string[] }[] = [];
   hold(): void {
     this.gate = new Promise((resolve) => (this.open_ = resolve));
   }
@@ -50,11 +57,24 @@ class LateReadingLog extends MemoryLog {
     if (!this.gate) return super.writeSnapshot(snapshot);
     const pieces = snapshot.data[Symbol.iterator]();
     const first = pieces.next();
+    this.holding = true;
     await this.gate;
-    const rest = [...{ [Symbol.iterator]: () => pieces }];
-    return super.writeSnapshot({ ...snapshot, data: [...(first.done ? [] : [first.value]), ...rest] });
+    this.holding = false;
+    let rest: string[];
+    try {
+      rest = [...{ [Symbol.iterator]: () => pieces }];
+    } catch (error) {
+      this.refusedLate += 1;
+      throw error;
+    }
+    const data = [...(first.done ? [] : [first.value]), ...rest];
+    const written = await super.writeSnapshot({ ...snapshot, data });
+    if (written) this.stalled.push({ position: snapshot.position, data });
+    return written;
   }
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let app: TestApp | undefined;
 afterEach(async () => {
@@ -113,29 +133,60 @@ describe('the fold loop', () => {
     expect(await store.snapshotInfo()).toMatchObject({ position: '7' });
   });
 
-  it('writes no snapshot whose pieces a store reads after the fold moved on, counts the failure, and writes the next', async () => {
+  it('folds nothing while a store reads a snapshot piece by piece: the snapshot is one state, and what arrived meanwhile is answered after', async () => {
     const store = new LateReadingLog();
     // Pieces of 64 characters: every snapshot takes several.
     app = await makeApp({ store, snapshots: { checkMs: 50, maxAgeMs: 0, pieceChars: 64 } });
-    store.hold();
     for (let n = 0; n < 3; n++) await post(update(n, 'partial_outage'));
-    // The loop is now inside a write that read one piece; the fold moves on meanwhile.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    while ((await store.snapshotInfo())?.position !== '3') await sleep(25);
+    store.hold();
     await post(update(3, 'major_outage'));
-    store.release();
-    const failures = async () => sampleValue((await request((app as TestApp).main).get('/metrics')).text, 'statusmate_store_snapshot_failures_total');
-    const deadline = Date.now() + 5_000;
-    while ((await failures()) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
-    expect(await failures()).toBeGreaterThan(0);
-    expect(app.logs.lines.find((line) => line.msg === 'writing a snapshot failed; will try again')).toMatchObject({
-      err: expect.stringContaining('the state changed while its snapshot'),
+    // The loop is now inside a write of entry 4's state that read one piece, and waits for it.
+    while (!store.holding) await sleep(10);
+    let answered = false;
+    const meanwhile = post(update(4, 'major_outage')).then((response) => {
+      answered = true;
+      return response;
     });
-    // The next snapshot, read at once, is written whole, and its size is what the metric reports.
-    while ((await store.snapshotInfo())?.position !== '4') await new Promise((resolve) => setTimeout(resolve, 25));
+    await sleep(300);
+    expect(answered).toBe(false);
+    expect(app.ingestor.state.componentCount).toBe(4);
+    store.release();
+    expect((await meanwhile).body.status).toBe('applied');
+    expect(app.ingestor.state.componentCount).toBe(5);
+    // The snapshot written is entry 4's state, whole: four components.
+    expect(store.stalled.map((written) => written.position)).toEqual(['4']);
+    const stalled = store.stalled[0]?.data ?? [];
+    expect(stalled.length).toBeGreaterThan(3);
+    const decoded = decodeSnapshot(String(SNAPSHOT_FORMAT), stalled);
+    expect(decoded.kind === 'state' && decoded.state.componentCount).toBe(4);
+    expect(sampleValue((await request(app.main).get('/metrics')).text, 'statusmate_store_snapshot_failures_total')).toBe(0);
+  });
+
+  it('waits for a snapshot write at most maxPauseMs: then the write fails, is counted, its late pieces are refused, and the next is written whole', async () => {
+    const store = new LateReadingLog();
+    app = await makeApp({ store, snapshots: { checkMs: 50, maxAgeMs: 0, pieceChars: 64, maxPauseMs: 300 } });
+    store.hold();
+    const started = Date.now();
+    // Every write now stalls after its first piece; each event still gets its answer once the fold stops waiting.
+    for (let n = 0; n < 3; n++) expect((await post(update(n, 'partial_outage'))).body.status).toBe('applied');
+    while (!store.holding) await sleep(10);
+    expect((await post(update(3, 'major_outage'))).body.status).toBe('applied');
+    expect(Date.now() - started).toBeLessThan(4_000);
+    const failures = async () => sampleValue((await request((app as TestApp).main).get('/metrics')).text, 'statusmate_store_snapshot_failures_total');
+    while ((await failures()) === 0) await sleep(25);
+    expect(app.logs.lines.find((line) => line.msg === 'writing a snapshot failed; will try again')).toMatchObject({
+      err: expect.stringContaining('was not written within 300 ms'),
+    });
+    // The stalled writes read their other pieces now: those of a state the fold has left are refused.
+    store.release();
+    while ((await store.snapshotInfo())?.position !== '4') await sleep(25);
+    expect(store.refusedLate).toBeGreaterThan(0);
     const stored = await store.readSnapshot();
-    expect(stored?.data.length).toBeGreaterThan(3);
+    const decoded = decodeSnapshot(stored?.format ?? '', stored?.data ?? []);
+    expect(decoded.kind === 'state' && decoded.state.componentCount).toBe(4);
     const text = (await request(app.main).get('/metrics')).text;
-    expect(sampleValue(text, 'statusmate_store_snapshot_bytes')).toBe(stored?.data.join('\n').length);
+    expect(sampleValue(text, 'statusmate_store_snapshot_bytes')).toBe((await store.readSnapshot())?.data.join('\n').length);
   });
 
   it('answers 503 to events that arrive while it shuts down, and every accepted one before', async () => {

@@ -18,6 +18,7 @@ describe('the log formats', () => {
     expect(redisKeys('statusmate:')).toEqual({
       log: '{statusmate}:log',
       snapshot: '{statusmate}:snapshot',
+      snapshotPieces: '{statusmate}:snapshot:pieces:',
       trimmed: '{statusmate}:trimmed',
       epoch: '{statusmate}:epoch',
       probe: '{statusmate}:probe',

@@ -174,6 +174,65 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     expect(upgraded.logs.lines.some((line) => line.msg === 'log opened; folding from here' && line.folded_to !== '0-0')).toBe(true);
   });
 
+  it('sends a snapshot a piece at a time into a key of its own that expires until committed; no such key outlives a commit, a failed write, a newer snapshot or lost pieces', async () => {
+    // No snapshot of its own during the test (the first check comes after a minute).
+    const a = await open({}, { snapshots: { checkMs: 60_000 } });
+    await post(a, component(1, 'major_outage'));
+    const client = await raw();
+    const pattern = '{statusmate}:snapshot:pieces:*';
+    // One command, so that it runs between two of the store's.
+    const PIECES_TTL = "local k = redis.call('KEYS', ARGV[1]) if #k == 0 then return -3 end return redis.call('PTTL', k[1])";
+    const DELETE_PIECES = "local k = redis.call('KEYS', ARGV[1]) for _, key in ipairs(k) do redis.call('DEL', key) end return #k";
+    const piecesKeys = () => client.keys(pattern);
+    let seen: Promise<unknown> | undefined;
+    /** Three pieces; when the third is asked for, the first two were answered, and `meanwhile` runs. */
+    function* pieces(meanwhile: () => void): Generator<string> {
+      yield '{"piece":0}';
+      yield '{"piece":1}';
+      meanwhile();
+      yield '{"piece":2}';
+    }
+    try {
+      const first = await a.store.tip(a.store.origin);
+      const write = (position: string, meanwhile: () => void = () => {}) =>
+        a.store.writeSnapshot({ position, time: first.time, format: '4', data: pieces(meanwhile) });
+
+      // A write whose pieces refuse to be read on (the fold moved on) fails, and its key goes.
+      await expect(
+        write(first.position, () => {
+          seen = client.sendCommand(['EVAL', PIECES_TTL, '0', pattern]);
+          throw new Error('the fold moved on');
+        }),
+      ).rejects.toThrow('the fold moved on');
+      const ttl = Number(await seen);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(300_000);
+      await eventually(piecesKeys, (keys) => keys.length === 0);
+
+      // A commit: the pieces become the snapshot's fields, and their key is gone, expiry and all.
+      expect(await write(first.position)).toBe(true);
+      const hash = await client.hGetAll(KEYS.snapshot);
+      expect(hash).toMatchObject({ id: first.position, n: '3', v: '4', data: '{"piece":0}', 'data:1': '{"piece":1}', 'data:2': '{"piece":2}' });
+      expect(await client.pTTL(KEYS.snapshot)).toBe(-1);
+      expect(await piecesKeys()).toEqual([]);
+
+      // Not newer than the stored one: not written, nothing left.
+      expect(await write(first.position)).toBe(false);
+      expect(await piecesKeys()).toEqual([]);
+
+      // Pieces deleted while written (expired, or an operator's DEL): the commit refuses, nothing left.
+      await post(a, component(2, 'major_outage'));
+      const second = await a.store.tip(a.store.origin);
+      await expect(write(second.position, () => void client.sendCommand(['EVAL', DELETE_PIECES, '0', pattern]))).rejects.toThrow(
+        'pieces of the snapshot were lost while it was written',
+      );
+      expect(await piecesKeys()).toEqual([]);
+      expect((await client.hGet(KEYS.snapshot, 'id')) ?? '').toBe(first.position);
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('prunes at the same log entry on every replica, with the retention the appender sent', async () => {
     const [a, b] = [await open(), await open()];
     const client = await raw();
