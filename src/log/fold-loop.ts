@@ -60,9 +60,12 @@ export type SnapshotPolicy = {
   checkMs: number;
   /** A snapshot is written once the stored one is this old and entries followed it… */
   maxAgeMs: number;
-  /** …or once this many entries were folded since… */
+  /** …or once this many entries were folded since (what a start folds after the snapshot)… */
   maxEntries: number;
-  /** …or once the entries folded since take this many bytes. */
+  /**
+   * …or once the entries folded since take this many bytes, or as many as the stored snapshot if
+   * more: writing a snapshot then costs at most about what the entries since cost to append.
+   */
   maxBytes: number;
   /** Characters of the snapshot's text a piece holds (see SNAPSHOT_PIECE_CHARS). */
   pieceChars: number;
@@ -76,7 +79,7 @@ export type SnapshotPolicy = {
 export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = {
   checkMs: 2_000,
   maxAgeMs: 60_000,
-  maxEntries: 10_000,
+  maxEntries: 30_000,
   maxBytes: 16 * 1024 * 1024,
   pieceChars: SNAPSHOT_PIECE_CHARS,
   maxPauseMs: 4_000,
@@ -828,7 +831,10 @@ export class FoldLoop implements EventSink, StoreHealth {
       if (this.sinceSnapshot.entries === 0) return;
       const ageMs = (Date.now() / 1000 - (stored?.time ?? 0)) * 1000;
       const due =
-        force || ageMs >= this.policy.maxAgeMs || this.sinceSnapshot.entries >= this.policy.maxEntries || this.sinceSnapshot.bytes >= this.policy.maxBytes;
+        force ||
+        ageMs >= this.policy.maxAgeMs ||
+        this.sinceSnapshot.entries >= this.policy.maxEntries ||
+        this.sinceSnapshot.bytes >= Math.max(this.policy.maxBytes, this.snapshotBytes);
       if (!due) return;
       const position = this.point;
       const time = this.pointTime;

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { entryBytes } from '../../src/log/entry.js';
 import { decodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import type { EntryFields, SnapshotToWrite } from '../../src/store/store.js';
@@ -71,6 +72,19 @@ class LateReadingLog extends MemoryLog {
     const written = await super.writeSnapshot({ ...snapshot, data });
     if (written) this.stalled.push({ position: snapshot.position, data });
     return written;
+  }
+}
+
+/** A memory log that counts the bytes of the entries appended (as the fold loop counts them). */
+class CountingLog extends MemoryLog {
+  appendedBytes = 0;
+  lastBytes = 0;
+  override append(entries: EntryFields[]): Promise<(Error | null)[]> {
+    for (const fields of entries) {
+      this.lastBytes = entryBytes(fields);
+      this.appendedBytes += this.lastBytes;
+    }
+    return super.append(entries);
   }
 }
 
@@ -187,6 +201,40 @@ describe('the fold loop', () => {
     expect(decoded.kind === 'state' && decoded.state.componentCount).toBe(4);
     const text = (await request(app.main).get('/metrics')).text;
     expect(sampleValue(text, 'statusmate_store_snapshot_bytes')).toBe((await store.readSnapshot())?.data.join('\n').length);
+  });
+
+  it('writes the next snapshot once the entries since take as many bytes as the last one, not sooner', async () => {
+    const store = new CountingLog();
+    // Neither age nor entries decide here; the byte floor is 1: the bytes of the last snapshot do.
+    app = await makeApp({ store, snapshots: { checkMs: 20, maxAgeMs: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER, maxBytes: 1 } });
+    const many = Array.from({ length: 40 }, (_, i) => i);
+    const first = {
+      meta: {
+        type: 'incident_created',
+        uuid: 'aaaaaaaa-0000-4000-8000-000000000001',
+        title: 'Wide',
+        created_at: '2026-03-01T09:00:00Z',
+        start_at: '2026-03-01T09:00:00Z',
+        affected_components: many.map((n) => ({ impact: 'partial_outage', component_details: { name: `C${n}`, component_uuid: update(n, '').meta.uuid } })),
+      },
+    };
+    expect((await post(first)).body.status).toBe('applied');
+    while ((await store.snapshotInfo())?.position !== '1') await sleep(10);
+    const snapshotBytes = Number(sampleValue((await request(app.main).get('/metrics')).text, 'statusmate_store_snapshot_bytes'));
+    const after = store.appendedBytes;
+    let n = 0;
+    while ((await store.snapshotInfo())?.position === '1') {
+      expect(n).toBeLessThan(500);
+      // Each event is folded, and a check has run, before the next is sent.
+      expect((await post(update(n % 40, n % 2 === 0 ? 'major_outage' : 'degraded_performance'))).body.status).toBe('applied');
+      n += 1;
+      await sleep(30);
+    }
+    const since = store.appendedBytes - after;
+    // Written by the entry that took the bytes since past the snapshot's, not before: several small entries.
+    expect(n).toBeGreaterThan(3);
+    expect(since).toBeGreaterThanOrEqual(snapshotBytes);
+    expect(since - store.lastBytes).toBeLessThan(snapshotBytes);
   });
 
   it('answers 503 to events that arrive while it shuts down, and every accepted one before', async () => {
