@@ -845,6 +845,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       // text is never held at once. Events are still appended; they are answered once it resumes.
       let resume = () => {};
       this.snapshotWrite = new Promise<void>((resolve) => (resume = resolve));
+      const started = Date.now();
       let written: boolean;
       try {
         written = await withTimeout(
@@ -861,7 +862,8 @@ export class FoldLoop implements EventSink, StoreHealth {
       this.snapshotTime = time;
       this.snapshotBytes = made.length;
       this.sinceSnapshot = { entries: 0, bytes: 0 };
-      this.logger.info({ store: this.store.kind, snapshot: position, bytes: this.snapshotBytes }, 'wrote a snapshot');
+      // How long the fold waited: against maxPauseMs, which a growing state may approach.
+      this.logger.info({ store: this.store.kind, snapshot: position, bytes: this.snapshotBytes, ms: Date.now() - started }, 'wrote a snapshot');
     } catch (error) {
       if (error instanceof LogLost) {
         this.refuse(error.message);

@@ -175,6 +175,9 @@ describe('the fold loop', () => {
     const decoded = decodeSnapshot(String(SNAPSHOT_FORMAT), stalled);
     expect(decoded.kind === 'state' && decoded.state.componentCount).toBe(4);
     expect(sampleValue((await request(app.main).get('/metrics')).text, 'statusmate_store_snapshot_failures_total')).toBe(0);
+    // Its log line says how long the fold waited for it: at least the 300 ms the store was held.
+    const line = app.logs.lines.find((logged) => logged.msg === 'wrote a snapshot' && logged.snapshot === '4');
+    expect(Number(line?.ms)).toBeGreaterThanOrEqual(300);
   });
 
   it('waits for a snapshot write at most maxPauseMs: then the write fails, is counted, its late pieces are refused, and the next is written whole', async () => {
