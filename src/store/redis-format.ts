@@ -4,8 +4,8 @@
 // - `<tag>snapshot`: a hash: `v` the snapshot format, `id` the last entry it covers, `t` that
 //   entry's time, and the serialised state (src/log/snapshot.ts) in `n` pieces: `data`, then
 //   `data:1` to `data:<n-1>` (a snapshot written before pieces has no `n`: `data` is all of it).
-// - `<tag>snapshot:pieces:<writer>`: a snapshot being written by one replica, a piece at a time,
-//   renamed to `<tag>snapshot` once whole; it expires (5 minutes) if the replica stops mid-write.
+// - `<tag>snapshot:pieces:<replica>:<n>`: a snapshot being written by one replica, a piece at a
+//   time, renamed to `<tag>snapshot` once whole; it expires (5 minutes) if the replica stops mid-write.
 // - `<tag>trimmed`: the id below which the log may have been trimmed.
 // - `<tag>epoch`: a random id written with the log. A replica remembers the epoch it folded; a
 //   different or missing one means the log was flushed or replaced under it.

@@ -167,8 +167,9 @@ export class RedisStore implements LogStore {
   private epoch: string | undefined;
   private closed = false;
   private reconnectCount = 0;
-  /** Names the key this replica writes a snapshot's pieces into (see writeSnapshot). */
+  /** With a count, names the key each snapshot write sends its pieces into (see writeSnapshot). */
   private readonly writerId = randomBytes(6).toString('base64url');
+  private snapshotWrites = 0;
   readonly readsAreDurable: boolean;
 
   constructor(private readonly options: RedisStoreOptions) {
@@ -310,12 +311,13 @@ export class RedisStore implements LogStore {
 
   /**
    * Sends the pieces one at a time (the next is made while the one before travels) into a key of
-   * this replica's own, then commits them in one script (SNAPSHOT_SCRIPT): the text is never held
+   * this write's own, then commits them in one script (SNAPSHOT_SCRIPT): the text is never held
    * whole, here or in a Redis client's buffers, and a reader sees the old snapshot or the new one.
+   * A key per write, not per replica: a write the fold stopped waiting for (Redis hung) may still
+   * be sending when the next one starts, and neither may touch the other's pieces.
    */
   async writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
-    const pieces = this.keys.snapshotPieces + this.writerId;
-    await this.writer.sendCommand(['DEL', pieces]);
+    const pieces = `${this.keys.snapshotPieces}${this.writerId}:${this.snapshotWrites++}`;
     let count = 0;
     let travelling: Promise<unknown> | undefined;
     try {

@@ -228,6 +228,25 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
       );
       expect(await piecesKeys()).toEqual([]);
       expect((await client.hGet(KEYS.snapshot, 'id')) ?? '').toBe(first.position);
+
+      // Two writes at once (one the fold stopped waiting for, and the next): each sends into a key
+      // of its own, one is committed whole, the other finds it stored and is not written.
+      function* named(name: string): Generator<string> {
+        for (let i = 0; i < 3; i++) yield `{"${name}":${i}}`;
+      }
+      const both = await Promise.all(
+        ['x', 'y'].map((name) => a.store.writeSnapshot({ position: second.position, time: second.time, format: '4', data: named(name) })),
+      );
+      expect([...both].sort()).toEqual([false, true]);
+      const winner = both[0] ? 'x' : 'y';
+      expect(await client.hGetAll(KEYS.snapshot)).toMatchObject({
+        id: second.position,
+        n: '3',
+        data: `{"${winner}":0}`,
+        'data:1': `{"${winner}":1}`,
+        'data:2': `{"${winner}":2}`,
+      });
+      expect(await piecesKeys()).toEqual([]);
     } finally {
       client.destroy();
     }
