@@ -473,6 +473,8 @@ export class FoldLoop implements EventSink, StoreHealth {
           'the log no longer holds the entries after the last one folded (trimmed, or lost by the store): reloading from the snapshot',
         );
       }
+      // A snapshot being written reads the state as it is (see snapshot()).
+      while (this.snapshotWrite) await this.snapshotWrite;
       replaceState(this.state, state);
       this.overlaid = new WeakSet();
       this.applyOverlay();
