@@ -184,12 +184,11 @@ describe('the fold loop', () => {
     const store = new LateReadingLog();
     app = await makeApp({ store, snapshots: { checkMs: 50, maxAgeMs: 0, pieceChars: 64, maxPauseMs: 300 } });
     store.hold();
-    const started = Date.now();
-    // Every write now stalls after its first piece; each event still gets its answer once the fold stops waiting.
+    // Every write now stalls after its first piece; each event still gets its answer once the fold
+    // stops waiting (a fold that waited on would leave it to the 5 s answer timeout: a 503).
     for (let n = 0; n < 3; n++) expect((await post(update(n, 'partial_outage'))).body.status).toBe('applied');
     while (!store.holding) await sleep(10);
     expect((await post(update(3, 'major_outage'))).body.status).toBe('applied');
-    expect(Date.now() - started).toBeLessThan(4_000);
     const failures = async () => sampleValue((await request((app as TestApp).main).get('/metrics')).text, 'statusmate_store_snapshot_failures_total');
     while ((await failures()) === 0) await sleep(25);
     expect(app.logs.lines.find((line) => line.msg === 'writing a snapshot failed; will try again')).toMatchObject({
