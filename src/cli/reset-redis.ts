@@ -5,8 +5,9 @@ import { redactedRedisUrl, redisKeys } from '../store/redis-format.js';
 import { UsageError, type Io } from './io.js';
 
 export const RESET_REDIS_USAGE = `reset-redis --yes
-  Deletes the shared log, its snapshot and its epoch under REDIS_URL and REDIS_KEY_PREFIX (read
-  from the environment, as the exporter reads them), so that replicas started afterwards begin a
+  Deletes the shared log, its snapshot (and any snapshot a replica left half-written) and its
+  epoch under REDIS_URL and REDIS_KEY_PREFIX (read from the environment, as the exporter reads
+  them), so that replicas started afterwards begin a
   new, empty log. Replicas that refused the old one stay refused until restarted. Everything the
   log held is gone: restore Redis from a backup instead when you have one.`;
 
@@ -29,7 +30,11 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
   const client = createClient({ url, RESP: 2, socket: { connectTimeout: 2_000, reconnectStrategy: false } });
   try {
     await client.connect();
-    const deleted = await client.del([keys.log, keys.snapshot, keys.trimmed, keys.epoch, keys.probe]);
+    let deleted = await client.del([keys.log, keys.snapshot, keys.trimmed, keys.epoch, keys.probe]);
+    // A replica stopped mid-write leaves its pieces for 5 minutes: gone with the log they belong to.
+    for await (const batch of client.scanIterator({ MATCH: `${globEscaped(keys.snapshotPieces)}*`, COUNT: 1000 })) {
+      if (batch.length > 0) deleted += await client.del(batch);
+    }
     io.out(`reset ${redactedRedisUrl(url)} ${keys.log}: deleted ${deleted} keys; restart every replica`);
     return 0;
   } catch (error) {
@@ -38,4 +43,9 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
   } finally {
     client.destroy();
   }
+}
+
+/** `text` matched literally by a Redis glob (MATCH): its `*`, `?`, `[`, `]` and `\` escaped. */
+export function globEscaped(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
 }

@@ -103,16 +103,35 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     expect(await readyz(late)).toBe(503);
     expect((await post(late, component(7, 'major_outage'))).status).toBe(503);
 
-    // The operator's way out when there is no backup: reset, then (re)start the replicas.
+    // The operator's way out when there is no backup: reset, then (re)start the replicas. A
+    // snapshot a replica left half-written goes too (it would otherwise expire in 5 minutes).
+    const leftover = `${KEYS.snapshotPieces}stopped-replica:0`;
+    await redisCommand('HSET', leftover, 'data', '{}');
     const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
     const refusedReset = await runNodeToExit([cli, 'reset-redis'], { REDIS_URL: redis.url }, 10_000, 'reset-redis');
     expect(refusedReset.code).toBe(64);
     const reset = await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url }, 10_000, 'reset-redis');
     expect(reset.code).toBe(0);
     expect(reset.stdout).toContain('restart every replica');
+    expect(await redisCommand('EXISTS', leftover)).toBe(0);
     const fresh = await open();
     expect((await post(fresh, component(8, 'major_outage'))).body.status).toBe('applied');
     expect(fresh.ingestor.state.componentCount).toBe(1);
+  });
+
+  it("reset-redis deletes its own prefix's half-written snapshots, not those of a prefix its glob characters would match", async () => {
+    const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+    const mine = redisKeys('team[ab]*:');
+    const other = redisKeys('teama:');
+    for (const keys of [mine, other]) {
+      await redisCommand('XADD', keys.log, '*', 'v', '1');
+      await redisCommand('HSET', `${keys.snapshotPieces}replica:0`, 'data', '{}');
+    }
+    const reset = await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'team[ab]*:' }, 10_000, 'reset-redis');
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toContain('deleted 2 keys');
+    expect(await redisCommand('EXISTS', mine.log, `${mine.snapshotPieces}replica:0`)).toBe(0);
+    expect(await redisCommand('EXISTS', other.log, `${other.snapshotPieces}replica:0`)).toBe(2);
   });
 
   it('refuses a snapshot whose id is garbage, at the next check and at start, instead of silently never snapshotting again', async () => {
