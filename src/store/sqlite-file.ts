@@ -222,6 +222,51 @@ export class SqliteFile {
     return this.snapshotTransaction(snapshot);
   }
 
+  // The same write a message at a time, for the worker thread: begin, one piece per call, then
+  // commit (or abort). Between begin and its end the transaction is open, so the caller must run
+  // nothing else on this file meanwhile: an append would join the snapshot's transaction and be
+  // acknowledged before it was durable (see sqlite-worker.ts, which holds requests back).
+
+  /** Opens the snapshot's transaction and writes its header; false (nothing opened) when the file holds one as new. */
+  beginSnapshot(snapshot: Omit<SnapshotToWrite, 'data'>): boolean {
+    this.checkIdentity();
+    const stored = this.statements.snapshotInfo.get() as { position: number } | undefined;
+    const position = Number(snapshot.position);
+    if (stored && stored.position >= position) return false;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      this.putSnapshot(position, { ...snapshot, data: [] });
+    } catch (error) {
+      this.abortSnapshot();
+      throw error;
+    }
+    return true;
+  }
+
+  /** Writes piece `seq` of the snapshot begun. */
+  putSnapshotPiece(seq: number, data: string): void {
+    if (!this.writingSnapshot()) throw new StoreError('no snapshot is being written');
+    this.statements.putPiece.run(seq, data);
+  }
+
+  /** Deletes the entries the snapshot covers and commits it. */
+  commitSnapshot(position: string): boolean {
+    if (!this.writingSnapshot()) throw new StoreError('no snapshot is being written');
+    this.statements.trim.run(Number(position));
+    this.db.exec('COMMIT');
+    return true;
+  }
+
+  /** Rolls back a snapshot begun, if one is: the stored one stays as it was. */
+  abortSnapshot(): void {
+    if (this.writingSnapshot()) this.db.exec('ROLLBACK');
+  }
+
+  /** Whether a snapshot's transaction is open (begun, neither committed nor aborted). */
+  writingSnapshot(): boolean {
+    return this.db.inTransaction;
+  }
+
   /** Proves the file takes a commit: one row rewritten in a transaction of its own. */
   probe(): void {
     this.checkIdentity();

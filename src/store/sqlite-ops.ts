@@ -11,6 +11,10 @@ export type StoreRequest =
   | { id: number; op: 'snapshot' }
   | { id: number; op: 'snapshotInfo' }
   | { id: number; op: 'writeSnapshot'; snapshot: SnapshotToWrite }
+  | { id: number; op: 'beginSnapshot'; snapshot: Omit<SnapshotToWrite, 'data'> }
+  | { id: number; op: 'snapshotPiece'; seq: number; data: string }
+  | { id: number; op: 'commitSnapshot'; position: string }
+  | { id: number; op: 'abortSnapshot' }
   | { id: number; op: 'probe' }
   | { id: number; op: 'close' };
 
@@ -24,8 +28,21 @@ export type StoreValues = {
   snapshot: StoredSnapshot | null;
   snapshotInfo: { position: string; time: number } | null;
   writeSnapshot: boolean;
+  beginSnapshot: boolean;
+  snapshotPiece: null;
+  commitSnapshot: boolean;
+  abortSnapshot: null;
   probe: null;
   close: null;
+};
+
+/** The requests of a snapshot written a piece at a time: the only ones a file takes while one is open. */
+export const SNAPSHOT_STEPS: ReadonlySet<StoreRequest['op']> = new Set(['snapshotPiece', 'commitSnapshot', 'abortSnapshot', 'close']);
+
+export type Ops = {
+  handle(request: StoreRequest): StoreReply;
+  /** Whether a snapshot begun is still open: until then, only SNAPSHOT_STEPS may be handled. */
+  writingSnapshot(): boolean;
 };
 
 /**
@@ -33,7 +50,7 @@ export type StoreValues = {
  * unwritable directory) is reported to every request rather than thrown, so the caller gets the
  * reason in a failed reply.
  */
-export async function openOps(options: SqliteOptions): Promise<(request: StoreRequest) => StoreReply> {
+export async function openOps(options: SqliteOptions): Promise<Ops> {
   let file: SqliteFile | undefined;
   let openError: string | undefined;
   try {
@@ -45,7 +62,7 @@ export async function openOps(options: SqliteOptions): Promise<(request: StoreRe
   } catch (error) {
     openError = (error as Error).message;
   }
-  return (request) => {
+  const handle = (request: StoreRequest): StoreReply => {
     if (!file) {
       return request.op === 'close'
         ? { id: request.id, ok: true, value: null }
@@ -57,6 +74,7 @@ export async function openOps(options: SqliteOptions): Promise<(request: StoreRe
       return { id: request.id, ok: false, message: (error as Error).message };
     }
   };
+  return { handle, writingSnapshot: () => file?.writingSnapshot() ?? false };
 }
 
 function value(request: StoreRequest, open: SqliteFile): unknown {
@@ -73,10 +91,22 @@ function value(request: StoreRequest, open: SqliteFile): unknown {
       return open.snapshotInfo();
     case 'writeSnapshot':
       return open.writeSnapshot(request.snapshot);
+    case 'beginSnapshot':
+      return open.beginSnapshot(request.snapshot);
+    case 'snapshotPiece':
+      open.putSnapshotPiece(request.seq, request.data);
+      return null;
+    case 'commitSnapshot':
+      return open.commitSnapshot(request.position);
+    case 'abortSnapshot':
+      open.abortSnapshot();
+      return null;
     case 'probe':
       open.probe();
       return null;
     case 'close':
+      // A snapshot left open (its writer gave up) is rolled back: the stored one stays.
+      open.abortSnapshot();
       open.close();
       return null;
   }

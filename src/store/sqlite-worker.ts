@@ -1,12 +1,25 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SqliteOptions } from './sqlite-file.js';
-import { openOps, type StoreRequest } from './sqlite-ops.js';
+import { openOps, SNAPSHOT_STEPS, type StoreRequest } from './sqlite-ops.js';
 
 // The thread that owns the SQLite file when SQLITE_SYNCHRONOUS=full. The main thread sends it
-// requests and gets one reply per request, in order.
+// requests and gets one reply per request (matched by id).
+//
+// A snapshot arrives a piece a message, inside one open transaction (begin, pieces, commit or
+// abort), so that neither thread holds its whole text. Meanwhile every other request waits here
+// and runs once the transaction ends: an append run inside it would be answered before it was
+// durable, and undone with the snapshot should that abort.
 
 const port = parentPort;
 if (!port) throw new Error('sqlite-worker.js runs as a worker thread of SqliteLog');
 
-const handle = await openOps(workerData as SqliteOptions);
-port.on('message', (request: StoreRequest) => port.postMessage(handle(request)));
+const ops = await openOps(workerData as SqliteOptions);
+const held: StoreRequest[] = [];
+port.on('message', (request: StoreRequest) => {
+  if (ops.writingSnapshot() && !SNAPSHOT_STEPS.has(request.op)) {
+    held.push(request);
+    return;
+  }
+  port.postMessage(ops.handle(request));
+  while (held.length > 0 && !ops.writingSnapshot()) port.postMessage(ops.handle(held.shift() as StoreRequest));
+});

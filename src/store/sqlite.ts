@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { Arrivals } from './arrivals.js';
 import type { SqliteOptions } from './sqlite-file.js';
-import { openOps, type StoreReply, type StoreRequest, type StoreValues } from './sqlite-ops.js';
+import { openOps, type Ops, type StoreReply, type StoreRequest, type StoreValues } from './sqlite-ops.js';
 import {
   StoreError,
   type EntryFields,
@@ -33,6 +33,8 @@ function workerEntry(): { filename: string | URL; eval: boolean } {
 /** Where the file's operations run: on the event loop, or on a worker thread. */
 interface Channel {
   send(message: Request): Promise<unknown>;
+  /** Writes a snapshot, reading its pieces as they are made (see LogStore.writeSnapshot). */
+  writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -42,22 +44,26 @@ interface Channel {
  * more (a second JavaScript heap, about 15 MiB, and a message each way) than it saves.
  */
 class InlineChannel implements Channel {
-  private opening: Promise<(request: StoreRequest) => StoreReply> | undefined;
-  private handler: ((request: StoreRequest) => StoreReply) | undefined;
+  private opening: Promise<Ops> | undefined;
+  private ops: Ops | undefined;
 
   constructor(private readonly options: SqliteOptions) {}
 
   async send(message: Request): Promise<unknown> {
     // Once the file is open, a request runs at once, on this turn of the event loop: a snapshot's
     // pieces are read and written in one transaction, without waiting for anything.
-    this.handler ??= await (this.opening ??= openOps(this.options));
-    const reply = this.handler({ ...message, id: 0 });
+    this.ops ??= await (this.opening ??= openOps(this.options));
+    const reply = this.ops.handle({ ...message, id: 0 });
     if (!reply.ok) throw new StoreError(reply.message);
     return reply.value;
   }
 
+  async writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
+    return (await this.send({ op: 'writeSnapshot', snapshot })) as boolean;
+  }
+
   async close(): Promise<void> {
-    if (this.handler) await this.send({ op: 'close' });
+    if (this.ops) await this.send({ op: 'close' });
   }
 }
 
@@ -71,14 +77,14 @@ class WorkerChannel implements Channel {
   private worker: Worker | undefined;
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 0;
+  private closed = false;
 
   constructor(private readonly options: SqliteOptions) {}
 
   send(message: Request): Promise<unknown> {
+    if (this.closed) return Promise.reject(new StoreError('the SQLite worker is closed'));
     const worker = (this.worker ??= this.spawn());
     const id = this.nextId++;
-    // A snapshot's pieces are made as they are read: collected here, before send returns, to be copied to the thread.
-    if (message.op === 'writeSnapshot') message = { ...message, snapshot: { ...message.snapshot, data: [...message.snapshot.data] } };
     return new Promise((resolve, reject) => {
       // The worker keeps the process alive only while it owes an answer.
       if (this.waiting.size === 0) worker.ref();
@@ -87,12 +93,39 @@ class WorkerChannel implements Channel {
     });
   }
 
+  /**
+   * A piece a message: the thread holds one piece, and the next is made while it is written. The
+   * thread holds back every other request until the commit (see sqlite-worker.ts).
+   */
+  async writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
+    const { data, ...header } = snapshot;
+    if (!((await this.send({ op: 'beginSnapshot', snapshot: header })) as boolean)) return false;
+    let inFlight: Promise<unknown> | undefined;
+    try {
+      let seq = 0;
+      for (const piece of data) {
+        const sent = this.send({ op: 'snapshotPiece', seq: seq++, data: piece });
+        // Each reply awaited in turn; a piece's failure surfaces before the one after it is made.
+        if (inFlight) await inFlight;
+        inFlight = sent;
+      }
+      await inFlight;
+      return (await this.send({ op: 'commitSnapshot', position: snapshot.position })) as boolean;
+    } catch (error) {
+      // A piece the writer refused (the state moved on), or one the file refused: the stored snapshot stays.
+      await inFlight?.catch(() => undefined);
+      await this.send({ op: 'abortSnapshot' }).catch(() => undefined);
+      throw error;
+    }
+  }
+
   async close(): Promise<void> {
     const worker = this.worker;
-    if (!worker) return;
+    if (!worker || this.closed) return;
     try {
       await this.send({ op: 'close' });
     } finally {
+      this.closed = true;
       this.worker = undefined;
       await worker.terminate();
     }
@@ -211,7 +244,8 @@ export class SqliteLog implements LogStore {
   }
 
   writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
-    return this.request<'writeSnapshot'>({ op: 'writeSnapshot', snapshot });
+    if (this.closed) return Promise.reject(new StoreError('SQLite store is closed'));
+    return this.channel.writeSnapshot(snapshot);
   }
 
   async probe(): Promise<void> {

@@ -201,7 +201,7 @@ describe('where the file is written', () => {
       ['1', 'first'],
       ['2', 'second'],
     ]);
-    // Pieces made as they are read, as the fold loop hands them over (a worker thread gets them collected).
+    // Pieces made as they are read, as the fold loop hands them over (a worker thread gets them one a message).
     const pieces = function* () {
       yield 'state';
       yield 'more';
@@ -218,5 +218,49 @@ describe('where the file is written', () => {
     expect((await reopened.readSnapshot())?.data).toEqual(['state', 'more']);
     expect((await reopened.read('1', 10)).map((entry) => entry.fields.e)).toEqual(['second']);
     await reopened.close();
+  });
+
+  it('with SQLITE_SYNCHRONOUS=full, sends a snapshot a piece at a time and answers an append sent meanwhile once the snapshot commits', async () => {
+    const path = join(tempDir(), 'stream.db');
+    const store = await openWithTwoEntries(path, 'full');
+    const answered: string[] = [];
+    let appended: Promise<(Error | null)[]> | undefined;
+    const pieces = function* () {
+      yield 'first piece';
+      // Made once the first piece is on its way: the thread has opened the snapshot's transaction,
+      // so it holds the append back. Had the pieces been collected first, it would be answered first.
+      appended = store.append([{ v: '1', e: 'third' }]).then((result) => (answered.push('append'), result));
+      yield 'second piece';
+    };
+    const written = store.writeSnapshot({ position: '2', time: 0, format: '1', data: pieces() }).then((result) => (answered.push('snapshot'), result));
+    expect(await written).toBe(true);
+    expect(await appended).toEqual([null]);
+    expect(answered).toEqual(['snapshot', 'append']);
+    await store.close();
+
+    const reopened = new SqliteLog({ path, synchronous: 'full' });
+    await reopened.open();
+    expect(await reopened.readSnapshot()).toMatchObject({ position: '2', data: ['first piece', 'second piece'] });
+    expect((await reopened.read('2', 10)).map((entry) => [entry.position, entry.fields.e])).toEqual([['3', 'third']]);
+    await reopened.close();
+  });
+
+  it('with SQLITE_SYNCHRONOUS=full, a snapshot whose pieces fail part-way leaves the stored one, and the appends held meanwhile are kept', async () => {
+    const path = join(tempDir(), 'aborted.db');
+    const store = await openWithTwoEntries(path, 'full');
+    expect(await store.writeSnapshot({ position: '1', time: 0, format: '1', data: ['older'] })).toBe(true);
+    let appended: Promise<(Error | null)[]> | undefined;
+    const failing = function* () {
+      yield 'half';
+      appended = store.append([{ v: '1', e: 'third' }]);
+      throw new Error('the state moved on while its pieces were made');
+    };
+    await expect(store.writeSnapshot({ position: '2', time: 0, format: '1', data: failing() })).rejects.toThrow('the state moved on');
+    expect(await appended).toEqual([null]);
+    expect(await store.readSnapshot()).toMatchObject({ position: '1', data: ['older'] });
+    expect((await store.read('1', 10)).map((entry) => entry.fields.e)).toEqual(['second', 'third']);
+    // The file takes the next snapshot.
+    expect(await store.writeSnapshot({ position: '3', time: 0, format: '1', data: ['newest'] })).toBe(true);
+    await store.close();
   });
 });
