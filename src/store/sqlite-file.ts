@@ -165,6 +165,8 @@ export class SqliteFile {
       last: db.prepare('SELECT position, time FROM log ORDER BY position DESC LIMIT 1'),
       snapshot: db.prepare('SELECT position, time, format FROM snapshot WHERE id = 1'),
       snapshotPieces: db.prepare('SELECT data FROM snapshot_piece ORDER BY seq').pluck(),
+      snapshotSeqs: db.prepare('SELECT seq FROM snapshot_piece ORDER BY seq').pluck(),
+      snapshotPiece: db.prepare('SELECT data FROM snapshot_piece WHERE seq = ?').pluck(),
       snapshotInfo: db.prepare('SELECT position, time FROM snapshot WHERE id = 1'),
       putSnapshot: db.prepare(
         `INSERT INTO snapshot (id, position, time, format, data) VALUES (1, ?, ?, ?, '')
@@ -245,13 +247,13 @@ export class SqliteFile {
 
   /** Writes piece `seq` of the snapshot begun. */
   putSnapshotPiece(seq: number, data: string): void {
-    if (!this.writingSnapshot()) throw new StoreError('no snapshot is being written');
+    if (!this.snapshotOpen()) throw new StoreError('no snapshot is being written');
     this.statements.putPiece.run(seq, data);
   }
 
   /** Deletes the entries the snapshot covers and commits it. */
   commitSnapshot(position: string): boolean {
-    if (!this.writingSnapshot()) throw new StoreError('no snapshot is being written');
+    if (!this.snapshotOpen()) throw new StoreError('no snapshot is being written');
     this.statements.trim.run(Number(position));
     this.db.exec('COMMIT');
     return true;
@@ -259,11 +261,44 @@ export class SqliteFile {
 
   /** Rolls back a snapshot begun, if one is: the stored one stays as it was. */
   abortSnapshot(): void {
-    if (this.writingSnapshot()) this.db.exec('ROLLBACK');
+    if (this.snapshotOpen()) this.db.exec('ROLLBACK');
   }
 
-  /** Whether a snapshot's transaction is open (begun, neither committed nor aborted). */
-  writingSnapshot(): boolean {
+  /**
+   * Opens a read of the snapshot a piece at a time, for the worker thread: in a transaction of its
+   * own, so that the pieces are all of one snapshot. Its header and the seq of each piece, or null
+   * (nothing opened) when there is none. Until endSnapshotRead the caller runs nothing else here.
+   */
+  beginSnapshotRead(): (Omit<StoredSnapshot, 'data'> & { seqs: number[] }) | null {
+    this.db.exec('BEGIN');
+    try {
+      const row = this.statements.snapshot.get() as { position: number; time: number; format: string } | undefined;
+      if (!row) {
+        this.db.exec('COMMIT');
+        return null;
+      }
+      return { position: String(row.position), time: row.time, format: row.format, seqs: this.statements.snapshotSeqs.all() as number[] };
+    } catch (error) {
+      this.abortSnapshot();
+      throw error;
+    }
+  }
+
+  /** Piece `seq` of the snapshot being read. */
+  snapshotPieceAt(seq: number): string {
+    if (!this.snapshotOpen()) throw new StoreError('no snapshot is being read');
+    const data = this.statements.snapshotPiece.get(seq) as string | undefined;
+    if (data === undefined) throw new StoreError(`snapshot piece ${seq} is missing`);
+    return data;
+  }
+
+  /** Ends the read begun by beginSnapshotRead. */
+  endSnapshotRead(): void {
+    if (this.snapshotOpen()) this.db.exec('COMMIT');
+  }
+
+  /** Whether a snapshot's transaction is open (a write or read begun and not ended): then nothing else may run on the file. */
+  snapshotOpen(): boolean {
     return this.db.inTransaction;
   }
 

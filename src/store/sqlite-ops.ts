@@ -15,6 +15,9 @@ export type StoreRequest =
   | { id: number; op: 'snapshotPiece'; seq: number; data: string }
   | { id: number; op: 'commitSnapshot'; position: string }
   | { id: number; op: 'abortSnapshot' }
+  | { id: number; op: 'beginSnapshotRead' }
+  | { id: number; op: 'snapshotPieceAt'; seq: number }
+  | { id: number; op: 'endSnapshotRead' }
   | { id: number; op: 'probe' }
   | { id: number; op: 'close' };
 
@@ -32,17 +35,27 @@ export type StoreValues = {
   snapshotPiece: null;
   commitSnapshot: boolean;
   abortSnapshot: null;
+  beginSnapshotRead: (Omit<StoredSnapshot, 'data'> & { seqs: number[] }) | null;
+  snapshotPieceAt: string;
+  endSnapshotRead: null;
   probe: null;
   close: null;
 };
 
-/** The requests of a snapshot written a piece at a time: the only ones a file takes while one is open. */
-export const SNAPSHOT_STEPS: ReadonlySet<StoreRequest['op']> = new Set(['snapshotPiece', 'commitSnapshot', 'abortSnapshot', 'close']);
+/** The requests of a snapshot written or read a piece at a time: the only ones a file takes while one is open. */
+export const SNAPSHOT_STEPS: ReadonlySet<StoreRequest['op']> = new Set([
+  'snapshotPiece',
+  'commitSnapshot',
+  'abortSnapshot',
+  'snapshotPieceAt',
+  'endSnapshotRead',
+  'close',
+]);
 
 export type Ops = {
   handle(request: StoreRequest): StoreReply;
-  /** Whether a snapshot begun is still open: until then, only SNAPSHOT_STEPS may be handled. */
-  writingSnapshot(): boolean;
+  /** Whether a snapshot's write or read begun is still open: until it ends, only SNAPSHOT_STEPS may be handled. */
+  snapshotOpen(): boolean;
 };
 
 /**
@@ -74,7 +87,7 @@ export async function openOps(options: SqliteOptions): Promise<Ops> {
       return { id: request.id, ok: false, message: (error as Error).message };
     }
   };
-  return { handle, writingSnapshot: () => file?.writingSnapshot() ?? false };
+  return { handle, snapshotOpen: () => file?.snapshotOpen() ?? false };
 }
 
 function value(request: StoreRequest, open: SqliteFile): unknown {
@@ -100,6 +113,13 @@ function value(request: StoreRequest, open: SqliteFile): unknown {
       return open.commitSnapshot(request.position);
     case 'abortSnapshot':
       open.abortSnapshot();
+      return null;
+    case 'beginSnapshotRead':
+      return open.beginSnapshotRead();
+    case 'snapshotPieceAt':
+      return open.snapshotPieceAt(request.seq);
+    case 'endSnapshotRead':
+      open.endSnapshotRead();
       return null;
     case 'probe':
       open.probe();

@@ -35,6 +35,7 @@ interface Channel {
   send(message: Request): Promise<unknown>;
   /** Writes a snapshot, reading its pieces as they are made (see LogStore.writeSnapshot). */
   writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean>;
+  readSnapshot(): Promise<StoredSnapshot | null>;
   close(): Promise<void>;
 }
 
@@ -60,6 +61,10 @@ class InlineChannel implements Channel {
 
   async writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
     return (await this.send({ op: 'writeSnapshot', snapshot })) as boolean;
+  }
+
+  async readSnapshot(): Promise<StoredSnapshot | null> {
+    return (await this.send({ op: 'snapshot' })) as StoredSnapshot | null;
   }
 
   async close(): Promise<void> {
@@ -116,6 +121,22 @@ class WorkerChannel implements Channel {
       await inFlight?.catch(() => undefined);
       await this.send({ op: 'abortSnapshot' }).catch(() => undefined);
       throw error;
+    }
+  }
+
+  /**
+   * A piece a message too, so that the thread never holds the whole text, nor one message its
+   * copy: only this side gathers the pieces (which decoding then gives up one by one).
+   */
+  async readSnapshot(): Promise<StoredSnapshot | null> {
+    const header = (await this.send({ op: 'beginSnapshotRead' })) as StoreValues['beginSnapshotRead'];
+    if (!header) return null;
+    try {
+      const data: string[] = [];
+      for (const seq of header.seqs) data.push((await this.send({ op: 'snapshotPieceAt', seq })) as string);
+      return { position: header.position, time: header.time, format: header.format, data };
+    } finally {
+      await this.send({ op: 'endSnapshotRead' }).catch(() => undefined);
     }
   }
 
@@ -236,7 +257,8 @@ export class SqliteLog implements LogStore {
   }
 
   readSnapshot(): Promise<StoredSnapshot | null> {
-    return this.request<'snapshot'>({ op: 'snapshot' });
+    if (this.closed) return Promise.reject(new StoreError('SQLite store is closed'));
+    return this.channel.readSnapshot();
   }
 
   snapshotInfo(): Promise<{ position: Position; time: number } | null> {

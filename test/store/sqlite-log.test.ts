@@ -263,4 +263,19 @@ describe('where the file is written', () => {
     expect(await store.writeSnapshot({ position: '3', time: 0, format: '1', data: ['newest'] })).toBe(true);
     await store.close();
   });
+
+  it('with SQLITE_SYNCHRONOUS=full, reads a snapshot a piece at a time, all of one snapshot, while a write and an append wait their turn', async () => {
+    const path = join(tempDir(), 'read.db');
+    const store = await openWithTwoEntries(path, 'full');
+    expect(await store.writeSnapshot({ position: '1', time: 0, format: '1', data: ['one', 'two', 'three'] })).toBe(true);
+    const read = store.readSnapshot();
+    const replaced = store.writeSnapshot({ position: '2', time: 0, format: '1', data: ['newer'] });
+    const appended = store.append([{ v: '1', e: 'third' }]);
+    expect(await read).toEqual({ position: '1', time: 0, format: '1', data: ['one', 'two', 'three'] });
+    expect(await replaced).toBe(true);
+    expect(await appended).toEqual([null]);
+    expect(await store.readSnapshot()).toEqual({ position: '2', time: 0, format: '1', data: ['newer'] });
+    expect((await store.read('2', 10)).map((entry) => entry.fields.e)).toEqual(['third']);
+    await store.close();
+  });
 });
