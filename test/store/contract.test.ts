@@ -35,6 +35,16 @@ const KINDS: Kind[] = [
     },
   },
   {
+    // The file written by a worker thread of its own: appends, and snapshots a piece a message.
+    name: 'SQLite, SQLITE_SYNCHRONOUS=full',
+    durable: true,
+    shared: false,
+    medium: () => {
+      const path = join(tempDir(), 'contract-full.db');
+      return (options) => makeApp({ ...options, store: new SqliteLog({ path, synchronous: 'full' }) });
+    },
+  },
+  {
     name: 'Redis',
     durable: true,
     shared: true,
