@@ -2,6 +2,7 @@ import { EVENT_TYPES, type StatusMateEvent } from './event.js';
 import {
   DAY_MS,
   forgetEvidenceDownTo,
+  internImpact,
   LEDGER_KEEP_EVIDENCE,
   LEDGER_MAX_EVIDENCE,
   LEDGER_MAX_EVIDENCE_WEIGHT,
@@ -89,7 +90,7 @@ function keepEvidence(state: State, patch: Patch): void {
       restart(state, event.statusPage, uuid, t);
       continue;
     }
-    const item = evidenceOf(event, uuid, at);
+    const item = evidenceOf(event, uuid, at, evidence.events.at(-1)?.name ?? null);
     let index = evidence.events.length;
     while (index > 0 && compareEvidence(evidence.events[index - 1] as EvidenceEvent, item) > 0) index -= 1;
     const events = evidence.events.slice();
@@ -139,10 +140,15 @@ export function compareEvidence(a: EvidenceEvent, b: EvidenceEvent): number {
   );
 }
 
-/** What `event` says of component `uuid`. */
-function evidenceOf(event: StatusMateEvent, uuid: string, at: number): EvidenceEvent {
+/**
+ * What `event` says of component `uuid`. A name equal to the one the component's evidence last
+ * kept (`known`) is that very string: each webhook's body brings its own copy, up to 200
+ * characters, and a component's evidence repeats its name in up to LEDGER_MAX_EVIDENCE events.
+ */
+function evidenceOf(event: StatusMateEvent, uuid: string, at: number, known: string | null): EvidenceEvent {
+  const shared = (name: string | null) => (name !== null && name === known ? known : name);
   if (event.type === 'component_impact_updated') {
-    return { at, type: event.type, object: '', named: true, name: event.name, impact: event.impact, startAt: null, endAt: null };
+    return { at, type: event.type, object: '', named: true, name: shared(event.name), impact: internImpact(event.impact), startAt: null, endAt: null };
   }
   const entry = entriesOf(event.components, uuid)?.[0];
   return {
@@ -150,8 +156,8 @@ function evidenceOf(event: StatusMateEvent, uuid: string, at: number): EvidenceE
     type: event.type,
     object: event.uuid,
     named: entry !== undefined,
-    name: entry?.name ?? null,
-    impact: entry?.impact ?? null,
+    name: shared(entry?.name ?? null),
+    impact: entry === undefined || entry.impact === null ? null : internImpact(entry.impact),
     startAt: event.startAt,
     endAt: event.endAt,
   };

@@ -99,7 +99,9 @@ export const LEDGER_MAX_CHANGES = 32;
 
 const KNOWN = new Map<string, string>(KNOWN_IMPACTS.map((impact) => [impact, impact]));
 /** One string for each known impact, however many events sent it. */
-const intern = (impact: string): string => KNOWN.get(impact) ?? impact;
+/** The one string of a known impact for `impact`: ledgers keep many, each otherwise a copy from its webhook's body. */
+export const internImpact = (impact: string): string => KNOWN.get(impact) ?? impact;
+const intern = internImpact;
 
 function changesFrom(points: readonly (readonly [number, string])[]): Changes {
   return { ms: Float64Array.from(points, ([ms]) => ms), impacts: points.map(([, impact]) => intern(impact)) };
@@ -818,16 +820,14 @@ function encodeEvidence(evidence: Evidence): EncodedEvidence {
 /** Evidence as a snapshot holds it, checked: events sorted, a base exactly when a `fromAt`. */
 function decodeEvidence([fromAt, base, encoded]: EncodedEvidence, what: string): Evidence {
   if ((fromAt === null) !== (base === null)) throw new Error(`ledger of ${what}: its evidence has a base without a time, or a time without a base`);
-  const events = encoded.map(([at, type, object, named, name, impact, startAt, endAt]): EvidenceEvent => ({
-    at,
-    type,
-    object,
-    named: named === 1,
-    name,
-    impact: impact && intern(impact),
-    startAt,
-    endAt,
-  }));
+  // A name as the event before it is that event's string: a snapshot's text gives every event a
+  // copy of its own, where the fold shared one (see ledger-evidence.ts).
+  let lastName: string | null = null;
+  const events = encoded.map(([at, type, object, named, name, impact, startAt, endAt]): EvidenceEvent => {
+    if (name !== null && name === lastName) name = lastName;
+    else lastName = name;
+    return { at, type, object, named: named === 1, name, impact: impact && intern(impact), startAt, endAt };
+  });
   for (let i = 1; i < events.length; i += 1) {
     if ((events[i] as EvidenceEvent).at < (events[i - 1] as EvidenceEvent).at) throw new Error(`ledger of ${what}: its evidence is not sorted`);
   }
