@@ -197,9 +197,10 @@ export const LEDGER_KEEP_EVIDENCE = 24;
 /**
  * What the evidence of all components may weigh (evidenceWeight: events and base records);
  * past it, the evidence of the components quiet for longest goes, down to RELIEF of it
- * (forgetEvidenceDownTo). An evidence event costs 250-450 bytes of heap (its name up to 200
- * characters), so this is about 12-22 MiB, where 10,000 components at LEDGER_MAX_EVIDENCE each
- * took 90-130 MiB and a 42-89 MB snapshot: past the chart's memory limit.
+ * (forgetEvidenceDownTo). An evidence event costs about 230 bytes of heap (a component's name,
+ * up to 200 characters, is kept once for all its events), so this is about 11 MiB, where 10,000
+ * components at LEDGER_MAX_EVIDENCE each took 90-130 MiB and a 42-89 MB snapshot: past the
+ * chart's memory limit.
  */
 export const LEDGER_MAX_EVIDENCE_WEIGHT = 50_000;
 
