@@ -142,7 +142,11 @@ class WorkerChannel implements Channel {
 
   async close(): Promise<void> {
     const worker = this.worker;
-    if (!worker || this.closed) return;
+    if (!worker || this.closed) {
+      // No thread to stop (never started, or it died): none may start now, not even for a write in flight.
+      this.closed = true;
+      return;
+    }
     try {
       await this.send({ op: 'close' });
     } finally {
