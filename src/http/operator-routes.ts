@@ -117,12 +117,14 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   };
   const currentKey = () => [deps.state.version, deps.inventory.current(), deps.inventory.webhookAccess()];
 
-  // The status pages of the state view, as JSON text per page id: the heavy part, cached. The
-  // deliveries and exporter parts are small and assembled per request.
-  const pagesCache = new RenderCache<{ all: string; byId: Map<string, string> }>();
+  // The status pages of the state view, as JSON per page id: the heavy part (megabytes at 10,000
+  // components), encoded once per state version and shared by every answer until it changes. The
+  // deliveries and exporter parts are small and written per request around it: a webhook changes
+  // the deliveries, and a flood of readers made a body of megabytes again for each of them (16
+  // connections took the exporter past a 256 MiB limit, bench section 8).
+  const pagesCache = new RenderCache<{ all: Buffer; byId: Map<string, string>; oneBytes: Map<string, Buffer> }>();
   // Kept as bytes: encoding a page of megabytes again per request would cost what the cache saves.
   const landingCache = new RenderCache<Buffer>();
-  let stateBody: { key: readonly unknown[]; body: Buffer } | undefined;
 
   const landing: RequestHandler = (_req, res) => {
     // The minute too: the bars and 30-day figures count the current impact up to now.
@@ -141,15 +143,10 @@ export function operatorRoutes(deps: OperatorDeps): Router {
         byId.set(page.id, text);
         parts.push(text);
       }
-      return { all: `[${parts.join(',')}]`, byId };
+      return { all: Buffer.from(`[${parts.join(',')}]`, 'utf8'), byId, oneBytes: new Map() };
     });
     // ?status_page=<id> answers one page: a reader of one page need not fetch every component.
     const wanted = queryOf(req.originalUrl).get('status_page');
-    const key = [pages.value, deps.deliveries.sequence, wanted, deps.inventory.current(), deps.inventory.webhookAccess()];
-    if (stateBody && key.every((part, i) => part === stateBody?.key[i])) {
-      res.set('Cache-Control', 'no-store').type('application/json; charset=utf-8').send(stateBody.body);
-      return;
-    }
     let statusPages = pages.value.all;
     if (wanted !== null) {
       const one = pages.value.byId.get(wanted);
@@ -157,7 +154,9 @@ export function operatorRoutes(deps: OperatorDeps): Router {
         res.status(404).json({ error: `no status page ${JSON.stringify(wanted.slice(0, 100))}`, issues: [] });
         return;
       }
-      statusPages = `[${one}]`;
+      let bytes = pages.value.oneBytes.get(wanted);
+      if (bytes === undefined) pages.value.oneBytes.set(wanted, (bytes = Buffer.from(`[${one}]`, 'utf8')));
+      statusPages = bytes;
     }
     const inventory = deps.inventory.current();
     const head = {
@@ -165,9 +164,19 @@ export function operatorRoutes(deps: OperatorDeps): Router {
       exporter: exporterInfo(inventory, deps.inventory.webhookAccess()),
     };
     const deliveries = deps.deliveries.list().map(deliveryView);
-    const body = Buffer.from(`${JSON.stringify(head).slice(0, -1)},"status_pages":${statusPages},"recent_deliveries":${JSON.stringify(deliveries)}}`, 'utf8');
-    stateBody = { key, body };
-    res.set('Cache-Control', 'no-store').type('application/json; charset=utf-8').send(body);
+    const parts = [
+      Buffer.from(`${JSON.stringify(head).slice(0, -1)},"status_pages":`, 'utf8'),
+      statusPages,
+      Buffer.from(`,"recent_deliveries":${JSON.stringify(deliveries)}}`, 'utf8'),
+    ];
+    res.set('Cache-Control', 'no-store').type('application/json; charset=utf-8');
+    res.setHeader(
+      'Content-Length',
+      parts.reduce((total, part) => total + part.length, 0),
+    );
+    res.cork();
+    for (const part of parts.slice(0, -1)) res.write(part);
+    res.end(parts[parts.length - 1]);
   };
   // Computed from the ledger (about 0.1 s for 10,000 components over 30 days: bench section 9), and
   // kept for the same query while the state, the inventory and the minute stay the same.
