@@ -23,27 +23,21 @@ type Kind = {
 let redis: RedisServer | undefined;
 let prefixes = 0;
 
+/** SQLite on a fresh file, written on the event loop (`normal`) or by a worker thread of its own (`full`: appends, and snapshots a piece a message). */
+const sqliteKind = (name: string, synchronous: 'normal' | 'full'): Kind => ({
+  name,
+  durable: true,
+  shared: false,
+  medium: () => {
+    const path = join(tempDir(), `contract-${synchronous}.db`);
+    return (options) => makeApp({ ...options, store: new SqliteLog({ path, synchronous }) });
+  },
+});
+
 const KINDS: Kind[] = [
   { name: 'memory', durable: false, shared: false, medium: () => (options) => makeApp({ ...options, store: new MemoryLog() }) },
-  {
-    name: 'SQLite',
-    durable: true,
-    shared: false,
-    medium: () => {
-      const path = join(tempDir(), 'contract.db');
-      return (options) => makeApp({ ...options, store: new SqliteLog({ path, synchronous: 'normal' }) });
-    },
-  },
-  {
-    // The file written by a worker thread of its own: appends, and snapshots a piece a message.
-    name: 'SQLite, SQLITE_SYNCHRONOUS=full',
-    durable: true,
-    shared: false,
-    medium: () => {
-      const path = join(tempDir(), 'contract-full.db');
-      return (options) => makeApp({ ...options, store: new SqliteLog({ path, synchronous: 'full' }) });
-    },
-  },
+  sqliteKind('SQLite', 'normal'),
+  sqliteKind('SQLite, SQLITE_SYNCHRONOUS=full', 'full'),
   {
     name: 'Redis',
     durable: true,
