@@ -98,8 +98,7 @@ export type Changes = { readonly ms: Float64Array; readonly impacts: readonly st
 export const LEDGER_MAX_CHANGES = 32;
 
 const KNOWN = new Map<string, string>(KNOWN_IMPACTS.map((impact) => [impact, impact]));
-/** One string for each known impact, however many events sent it. */
-/** The one string of a known impact for `impact`: ledgers keep many, each otherwise a copy from its webhook's body. */
+/** One string for each known impact, however many events sent it (each webhook's body brings its own copy). */
 export const internImpact = (impact: string): string => KNOWN.get(impact) ?? impact;
 const intern = internImpact;
 
