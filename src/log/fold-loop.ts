@@ -842,9 +842,10 @@ export class FoldLoop implements EventSink, StoreHealth {
       const time = this.pointTime;
       const made = { length: -1 };
       const data = this.piecesOf(position, made);
-      // The store may read the pieces as it sends them (Redis and SQLite's worker thread do, a piece at a time): the fold
-      // waits meanwhile, so that they are all made from the state at `position`, and the whole
-      // text is never held at once. Events are still appended; they are answered once it resumes.
+      // The store may read the pieces as it sends them (Redis and SQLite's worker thread do, a
+      // piece at a time): the fold waits meanwhile, so that they are all made from the state at
+      // `position`, and the whole text is never held at once. Events are still appended; they are
+      // answered once it resumes.
       let resume = () => {};
       this.snapshotWrite = new Promise<void>((resolve) => (resume = resolve));
       const started = Date.now();
