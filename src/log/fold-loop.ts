@@ -58,8 +58,14 @@ const CHECK_TIMEOUT_MS = 1_000;
 export type SnapshotPolicy = {
   /** How often the loop checks the store, its lag, and whether a snapshot is due. */
   checkMs: number;
-  /** A snapshot is written once the stored one is this old and entries followed it… */
+  /**
+   * A snapshot is written once the stored one is this old and entries followed it, when it is at
+   * most `ageBytes` long; a longer one waits as many times longer as it is larger, up to
+   * `maxAgeCapMs` (see ageDueMs)…
+   */
   maxAgeMs: number;
+  ageBytes: number;
+  maxAgeCapMs: number;
   /** …or once this many entries were folded since (what a start folds after the snapshot)… */
   maxEntries: number;
   /**
@@ -79,11 +85,27 @@ export type SnapshotPolicy = {
 export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = {
   checkMs: 2_000,
   maxAgeMs: 60_000,
+  ageBytes: 1024 * 1024,
+  // Half the StatusMateStoreSnapshotStale alert's hour: a state that keeps changing never trips it.
+  maxAgeCapMs: 30 * 60_000,
   maxEntries: 30_000,
   maxBytes: 16 * 1024 * 1024,
   pieceChars: SNAPSHOT_PIECE_CHARS,
   maxPauseMs: 4_000,
 };
+
+/**
+ * How old the stored snapshot may get, while entries follow it, before age alone makes the next
+ * one due. A snapshot writes the whole state, however few entries came since: at a minute, a
+ * 36 MB state (10,000 busy components at the default bounds) that gets one webhook a minute
+ * would write 36 MB a minute to the volume or Redis, and pause the fold for half a second each
+ * time. Scaled by size, age alone writes at most about `ageBytes` a `maxAgeMs`; the other rules
+ * (entries, bytes) still bound what a start folds.
+ */
+export function ageDueMs(policy: Pick<SnapshotPolicy, 'maxAgeMs' | 'ageBytes' | 'maxAgeCapMs'>, snapshotBytes: number): number {
+  const scale = Math.max(1, snapshotBytes / policy.ageBytes);
+  return Math.min(policy.maxAgeCapMs, policy.maxAgeMs * scale);
+}
 
 export type FoldLoopOptions = {
   store: LogStore;
@@ -834,7 +856,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       const ageMs = (Date.now() / 1000 - (stored?.time ?? 0)) * 1000;
       const due =
         force ||
-        ageMs >= this.policy.maxAgeMs ||
+        ageMs >= ageDueMs(this.policy, this.snapshotBytes) ||
         this.sinceSnapshot.entries >= this.policy.maxEntries ||
         this.sinceSnapshot.bytes >= Math.max(this.policy.maxBytes, this.snapshotBytes);
       if (!due) return;

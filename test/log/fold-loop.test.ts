@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { entryBytes } from '../../src/log/entry.js';
+import { ageDueMs, DEFAULT_SNAPSHOT_POLICY } from '../../src/log/fold-loop.js';
 import { decodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import type { EntryFields, SnapshotToWrite } from '../../src/store/store.js';
@@ -237,6 +238,48 @@ describe('the fold loop', () => {
     expect(n).toBeGreaterThan(3);
     expect(since).toBeGreaterThanOrEqual(snapshotBytes);
     expect(since - store.lastBytes).toBeLessThan(snapshotBytes);
+  });
+
+  it('waits longer, by age alone, before rewriting a large snapshot for a few entries', async () => {
+    const store = new CountingLog();
+    // Entries and bytes never decide here. A snapshot of ageBytes is due after maxAgeMs; this one is
+    // many times larger, so age alone makes the next due only after maxAgeCapMs.
+    const policy = { checkMs: 20, maxAgeMs: 20, ageBytes: 100, maxAgeCapMs: 1_500, maxEntries: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
+    app = await makeApp({ store, snapshots: policy });
+    const wide = {
+      meta: {
+        type: 'incident_created',
+        uuid: 'aaaaaaaa-0000-4000-8000-000000000002',
+        title: 'Wide',
+        created_at: '2026-03-01T09:00:00Z',
+        start_at: '2026-03-01T09:00:00Z',
+        affected_components: Array.from({ length: 40 }, (_, n) => ({
+          impact: 'partial_outage',
+          component_details: { name: `C${n}`, component_uuid: update(n, '').meta.uuid },
+        })),
+      },
+    };
+    expect((await post(wide)).body.status).toBe('applied');
+    while ((await store.snapshotInfo())?.position !== '1') await sleep(10);
+    const snapshotBytes = Number(sampleValue((await request(app.main).get('/metrics')).text, 'statusmate_store_snapshot_bytes'));
+    expect(ageDueMs(policy, snapshotBytes)).toBe(policy.maxAgeCapMs);
+    const firstTime = (await store.snapshotInfo())?.time ?? 0;
+    expect((await post(update(1, 'major_outage'))).body.status).toBe('applied');
+    // Dozens of checks at 20 ms, each past maxAgeMs: none writes yet.
+    await sleep(600);
+    expect((await store.snapshotInfo())?.position).toBe('1');
+    while ((await store.snapshotInfo())?.position === '1') await sleep(20);
+    const waitedMs = Date.now() - firstTime * 1000;
+    expect(waitedMs).toBeGreaterThanOrEqual(policy.maxAgeCapMs);
+  });
+
+  it('scales the age after which a snapshot is due with its size, up to a cap', () => {
+    const mib = 1024 * 1024;
+    expect(ageDueMs(DEFAULT_SNAPSHOT_POLICY, 0)).toBe(60_000);
+    expect(ageDueMs(DEFAULT_SNAPSHOT_POLICY, mib)).toBe(60_000);
+    expect(ageDueMs(DEFAULT_SNAPSHOT_POLICY, 5 * mib)).toBe(5 * 60_000);
+    // The busy state at the default bounds: half an hour, below StatusMateStoreSnapshotStale's hour.
+    expect(ageDueMs(DEFAULT_SNAPSHOT_POLICY, 36 * mib)).toBe(30 * 60_000);
   });
 
   it('answers 503 to events that arrive while it shuts down, and every accepted one before', async () => {
