@@ -65,7 +65,6 @@ export class SqliteFile {
   private readonly db: Database.Database;
   private readonly statements: ReturnType<SqliteFile['prepare']>;
   private readonly appendTransaction: (rows: { time: number; entry: string }[]) => number[];
-  private readonly snapshotTransaction: (snapshot: SnapshotToWrite) => boolean;
   private readonly path: string;
   /** Device and inode of the file at `path` when it was opened; undefined for `:memory:`. */
   private readonly identity: FileIdentity | undefined;
@@ -113,15 +112,6 @@ export class SqliteFile {
     this.appendTransaction = this.db.transaction((rows: { time: number; entry: string }[]) =>
       rows.map((row) => Number(this.statements.append.run(row.time, row.entry).lastInsertRowid)),
     );
-    this.snapshotTransaction = this.db.transaction((snapshot: SnapshotToWrite) => {
-      const stored = this.statements.snapshotInfo.get() as { position: number } | undefined;
-      const position = Number(snapshot.position);
-      if (stored && stored.position >= position) return false;
-      this.putSnapshot(position, snapshot);
-      // The only reader is this process's fold, which is past the snapshot.
-      this.statements.trim.run(position);
-      return true;
-    });
   }
 
   private migrate(migrateRows: RowMigrator | undefined): void {
@@ -164,7 +154,6 @@ export class SqliteFile {
       read: db.prepare('SELECT position, time, entry FROM log WHERE position > ? ORDER BY position LIMIT ?').raw(),
       last: db.prepare('SELECT position, time FROM log ORDER BY position DESC LIMIT 1'),
       snapshot: db.prepare('SELECT position, time, format FROM snapshot WHERE id = 1'),
-      snapshotPieces: db.prepare('SELECT data FROM snapshot_piece ORDER BY seq').pluck(),
       snapshotSeqs: db.prepare('SELECT seq FROM snapshot_piece ORDER BY seq').pluck(),
       snapshotPiece: db.prepare('SELECT data FROM snapshot_piece WHERE seq = ?').pluck(),
       snapshotInfo: db.prepare('SELECT position, time FROM snapshot WHERE id = 1'),
@@ -200,34 +189,16 @@ export class SqliteFile {
     return this.statements.read.all(after, max) as LogRow[];
   }
 
-  snapshot(): StoredSnapshot | null {
-    const row = this.statements.snapshot.get() as { position: number; time: number; format: string } | undefined;
-    if (!row) return null;
-    return { position: String(row.position), time: row.time, format: row.format, data: this.statements.snapshotPieces.all() as string[] };
-  }
-
-  /** Replaces the snapshot, a row per piece as each is made (inside the snapshot's transaction, which a failing piece rolls back). */
-  private putSnapshot(position: number, snapshot: SnapshotToWrite): void {
-    this.statements.putSnapshot.run(position, snapshot.time, snapshot.format);
-    this.statements.clearPieces.run();
-    let seq = 0;
-    for (const data of snapshot.data) this.statements.putPiece.run(seq++, data);
-  }
-
   snapshotInfo(): { position: string; time: number } | null {
     const row = this.statements.snapshotInfo.get() as { position: number; time: number } | undefined;
     return row ? { position: String(row.position), time: row.time } : null;
   }
 
-  writeSnapshot(snapshot: SnapshotToWrite): boolean {
-    this.checkIdentity();
-    return this.snapshotTransaction(snapshot);
-  }
-
-  // The same write a message at a time, for the worker thread: begin, one piece per call, then
-  // commit (or abort). Between begin and its end the transaction is open, so the caller must run
+  // A snapshot is written a piece a call: begin, one piece per call, then commit (or abort), so
+  // that neither the file's thread nor a message holds its whole text, and the event loop turns
+  // between pieces. Between begin and its end the transaction is open, so the caller must run
   // nothing else on this file meanwhile: an append would join the snapshot's transaction and be
-  // acknowledged before it was durable (see sqlite-worker.ts, which holds requests back).
+  // acknowledged before it was durable (see serveInOrder, which holds requests back).
 
   /** Opens the snapshot's transaction and writes its header; false (nothing opened) when the file holds one as new. */
   beginSnapshot(snapshot: Omit<SnapshotToWrite, 'data'>): boolean {
@@ -237,7 +208,8 @@ export class SqliteFile {
     if (stored && stored.position >= position) return false;
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      this.putSnapshot(position, { ...snapshot, data: [] });
+      this.statements.putSnapshot.run(position, snapshot.time, snapshot.format);
+      this.statements.clearPieces.run();
     } catch (error) {
       this.abortSnapshot();
       throw error;
@@ -265,7 +237,7 @@ export class SqliteFile {
   }
 
   /**
-   * Opens a read of the snapshot a piece at a time, for the worker thread: in a transaction of its
+   * Opens a read of the snapshot a piece at a time: in a transaction of its
    * own, so that the pieces are all of one snapshot. Its header and the seq of each piece, or null
    * (nothing opened) when there is none. Until endSnapshotRead the caller runs nothing else here.
    */

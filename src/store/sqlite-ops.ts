@@ -8,9 +8,7 @@ export type StoreRequest =
   | { id: number; op: 'open' }
   | { id: number; op: 'append'; rows: { time: number; entry: string }[] }
   | { id: number; op: 'read'; after: number; max: number }
-  | { id: number; op: 'snapshot' }
   | { id: number; op: 'snapshotInfo' }
-  | { id: number; op: 'writeSnapshot'; snapshot: SnapshotToWrite }
   | { id: number; op: 'beginSnapshot'; snapshot: Omit<SnapshotToWrite, 'data'> }
   | { id: number; op: 'snapshotPiece'; seq: number; data: string }
   | { id: number; op: 'commitSnapshot'; position: string }
@@ -28,9 +26,7 @@ export type StoreValues = {
   open: { position: number; time: number };
   append: number[];
   read: LogRow[];
-  snapshot: StoredSnapshot | null;
   snapshotInfo: { position: string; time: number } | null;
-  writeSnapshot: boolean;
   beginSnapshot: boolean;
   snapshotPiece: null;
   commitSnapshot: boolean;
@@ -57,6 +53,24 @@ export type Ops = {
   /** Whether a snapshot's write or read begun is still open: until it ends, only SNAPSHOT_STEPS may be handled. */
   snapshotOpen(): boolean;
 };
+
+/**
+ * Handles `request`s in the order they come, and passes each reply to `reply`; while a snapshot's
+ * write or read is open, every request but its steps (SNAPSHOT_STEPS) is held back, and handled
+ * once it ends: an append run inside the snapshot's transaction would be answered before it was
+ * durable, and undone with the snapshot should that abort.
+ */
+export function serveInOrder(ops: Ops, reply: (reply: StoreReply) => void): (request: StoreRequest) => void {
+  const held: StoreRequest[] = [];
+  return (request) => {
+    if (ops.snapshotOpen() && !SNAPSHOT_STEPS.has(request.op)) {
+      held.push(request);
+      return;
+    }
+    reply(ops.handle(request));
+    while (held.length > 0 && !ops.snapshotOpen()) reply(ops.handle(held.shift() as StoreRequest));
+  };
+}
 
 /**
  * Opens the file. One that cannot be opened (held by another process, a newer schema, an
@@ -98,12 +112,8 @@ function value(request: StoreRequest, open: SqliteFile): unknown {
       return open.append(request.rows);
     case 'read':
       return open.read(request.after, request.max);
-    case 'snapshot':
-      return open.snapshot();
     case 'snapshotInfo':
       return open.snapshotInfo();
-    case 'writeSnapshot':
-      return open.writeSnapshot(request.snapshot);
     case 'beginSnapshot':
       return open.beginSnapshot(request.snapshot);
     case 'snapshotPiece':

@@ -1,7 +1,8 @@
+import { setImmediate as turn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { Arrivals } from './arrivals.js';
 import type { SqliteOptions } from './sqlite-file.js';
-import { openOps, type Ops, type StoreReply, type StoreRequest, type StoreValues } from './sqlite-ops.js';
+import { openOps, serveInOrder, type StoreReply, type StoreRequest, type StoreValues } from './sqlite-ops.js';
 import {
   StoreError,
   type EntryFields,
@@ -30,77 +31,19 @@ function workerEntry(): { filename: string | URL; eval: boolean } {
   return { filename: `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`, eval: true };
 }
 
-/** Where the file's operations run: on the event loop, or on a worker thread. */
-interface Channel {
-  send(message: Request): Promise<unknown>;
-  /** Writes a snapshot, reading its pieces as they are made (see LogStore.writeSnapshot). */
-  writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean>;
-  readSnapshot(): Promise<StoredSnapshot | null>;
-  close(): Promise<void>;
-}
-
 /**
- * The file's operations on the event loop. With SQLITE_SYNCHRONOUS=normal an append writes to
- * the write-ahead log without an fsync, which takes microseconds: a thread of its own would cost
- * more (a second JavaScript heap, about 15 MiB, and a message each way) than it saves.
+ * Where the file's operations run: on the event loop, or on a worker thread. Either way a
+ * snapshot goes a piece a request, inside one transaction that holds every other request back
+ * until it ends (see serveInOrder).
  */
-class InlineChannel implements Channel {
-  private opening: Promise<Ops> | undefined;
-  private ops: Ops | undefined;
-
-  constructor(private readonly options: SqliteOptions) {}
-
-  async send(message: Request): Promise<unknown> {
-    // Once the file is open, a request runs at once, on this turn of the event loop: a snapshot's
-    // pieces are read and written in one transaction, without waiting for anything.
-    this.ops ??= await (this.opening ??= openOps(this.options));
-    const reply = this.ops.handle({ ...message, id: 0 });
-    if (!reply.ok) throw new StoreError(reply.message);
-    return reply.value;
-  }
-
-  async writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
-    return (await this.send({ op: 'writeSnapshot', snapshot })) as boolean;
-  }
-
-  async readSnapshot(): Promise<StoredSnapshot | null> {
-    return (await this.send({ op: 'snapshot' })) as StoredSnapshot | null;
-  }
-
-  async close(): Promise<void> {
-    if (this.ops) await this.send({ op: 'close' });
-  }
-}
-
-/**
- * The file's operations on a worker thread, with SQLITE_SYNCHRONOUS=full: an fsync per append
- * takes milliseconds, which the event loop must not wait out. Should the worker die, the
- * requests in flight fail (StatusMate retries them) and the next request starts a new worker on
- * the same file.
- */
-class WorkerChannel implements Channel {
-  private worker: Worker | undefined;
-  private readonly waiting = new Map<number, Waiting>();
-  private nextId = 0;
-  private closed = false;
-
-  constructor(private readonly options: SqliteOptions) {}
-
-  send(message: Request): Promise<unknown> {
-    if (this.closed) return Promise.reject(new StoreError('the SQLite worker is closed'));
-    const worker = (this.worker ??= this.spawn());
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      // The worker keeps the process alive only while it owes an answer.
-      if (this.waiting.size === 0) worker.ref();
-      this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ ...message, id });
-    });
-  }
+abstract class Channel {
+  abstract send(message: Request): Promise<unknown>;
+  abstract close(): Promise<void>;
 
   /**
-   * A piece a message: the thread holds one piece, and the next is made while it is written. The
-   * thread holds back every other request until the commit (see sqlite-worker.ts).
+   * Writes a snapshot, reading its pieces as they are made (see LogStore.writeSnapshot): the file
+   * holds one piece at a time, the next is made while one is written, and the event loop turns
+   * between pieces, so that a large state's snapshot does not stop it for its whole length.
    */
   async writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
     const { data, ...header } = snapshot;
@@ -113,6 +56,7 @@ class WorkerChannel implements Channel {
         // Each reply awaited in turn; a piece's failure surfaces before the one after it is made.
         if (inFlight) await inFlight;
         inFlight = sent;
+        await turn();
       }
       await inFlight;
       return (await this.send({ op: 'commitSnapshot', position: snapshot.position })) as boolean;
@@ -125,8 +69,9 @@ class WorkerChannel implements Channel {
   }
 
   /**
-   * A piece a message too, so that the thread never holds the whole text, nor one message its
-   * copy: only this side gathers the pieces (which decoding then gives up one by one).
+   * Reads the snapshot a piece a request too, all of one snapshot (one read transaction), so that
+   * the file's side never holds the whole text, nor one message its copy: only this side gathers
+   * the pieces (which decoding then gives up one by one).
    */
   async readSnapshot(): Promise<StoredSnapshot | null> {
     const header = (await this.send({ op: 'beginSnapshotRead' })) as StoreValues['beginSnapshotRead'];
@@ -138,6 +83,73 @@ class WorkerChannel implements Channel {
     } finally {
       await this.send({ op: 'endSnapshotRead' }).catch(() => undefined);
     }
+  }
+}
+
+/**
+ * The file's operations on the event loop. With SQLITE_SYNCHRONOUS=normal an append writes to
+ * the write-ahead log without an fsync, which takes microseconds: a thread of its own would cost
+ * more (a second JavaScript heap, about 15 MiB, and a message each way) than it saves.
+ */
+class InlineChannel extends Channel {
+  private opening: Promise<(request: StoreRequest) => void> | undefined;
+  private serve: ((request: StoreRequest) => void) | undefined;
+  private readonly waiting = new Map<number, Waiting>();
+  private nextId = 0;
+
+  constructor(private readonly options: SqliteOptions) {
+    super();
+  }
+
+  async send(message: Request): Promise<unknown> {
+    this.serve ??= await (this.opening ??= openOps(this.options).then((ops) => serveInOrder(ops, (reply) => this.settle(reply))));
+    const id = this.nextId++;
+    // Answered at once, on this turn of the event loop, unless a snapshot's transaction is open:
+    // then once it ends.
+    const answered = new Promise((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    this.serve({ ...message, id } as StoreRequest);
+    return answered;
+  }
+
+  async close(): Promise<void> {
+    if (this.serve ?? this.opening) await this.send({ op: 'close' });
+  }
+
+  private settle(reply: StoreReply): void {
+    const waiting = this.waiting.get(reply.id);
+    if (!waiting) return;
+    this.waiting.delete(reply.id);
+    if (reply.ok) waiting.resolve(reply.value);
+    else waiting.reject(new StoreError(reply.message));
+  }
+}
+
+/**
+ * The file's operations on a worker thread, with SQLITE_SYNCHRONOUS=full: an fsync per append
+ * takes milliseconds, which the event loop must not wait out. Should the worker die, the
+ * requests in flight fail (StatusMate retries them) and the next request starts a new worker on
+ * the same file.
+ */
+class WorkerChannel extends Channel {
+  private worker: Worker | undefined;
+  private readonly waiting = new Map<number, Waiting>();
+  private nextId = 0;
+  private closed = false;
+
+  constructor(private readonly options: SqliteOptions) {
+    super();
+  }
+
+  send(message: Request): Promise<unknown> {
+    if (this.closed) return Promise.reject(new StoreError('the SQLite worker is closed'));
+    const worker = (this.worker ??= this.spawn());
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      // The worker keeps the process alive only while it owes an answer.
+      if (this.waiting.size === 0) worker.ref();
+      this.waiting.set(id, { resolve, reject });
+      worker.postMessage({ ...message, id });
+    });
   }
 
   async close(): Promise<void> {
