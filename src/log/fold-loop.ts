@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
 import {
   DEFAULT_ALERT_LIMITS,
   expireAlerts,
@@ -48,6 +48,8 @@ export const PRUNE_WINDOW_SECONDS = 600;
 /** A fold that has heard nothing from its store for this long is down (a read waits about 1 s at most). */
 const READER_SILENCE_MS = 3_000;
 const READ_COUNT = 1_000;
+/** Entries folded (and answered) before the event loop may turn: a few milliseconds' worth. */
+const FOLD_SLICE = 100;
 /** Enough to keep the store busy while the next batch waits: events arriving meanwhile make it larger. */
 const MAX_APPENDS_IN_FLIGHT = 2;
 /** How long a readiness check waits for the fold to reach the log's end as of the check. */
@@ -421,11 +423,11 @@ export class FoldLoop implements EventSink, StoreHealth {
           continue;
         }
         if (!this.synced) await this.syncOnce();
-        const entries = await this.store.read(this.point, READ_COUNT);
+        const after = this.point;
+        const entries = await this.store.read(after, READ_COUNT);
         this.lastReply = Date.now();
         this.lastReadError = undefined;
-        while (this.snapshotWrite) await this.snapshotWrite;
-        for (const entry of entries) if (!this.fold(entry)) break;
+        await this.foldAll(after, entries);
         if (this.declareWanted && this.declaring === undefined) void this.declare();
         backoff = 50;
       } catch (error) {
@@ -433,6 +435,26 @@ export class FoldLoop implements EventSink, StoreHealth {
         if (this.readFailed(error)) continue;
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 2_000);
+      }
+    }
+  }
+
+  /**
+   * Folds `entries`, read after `after`, FOLD_SLICE at a time, letting the event loop turn between
+   * slices: after a pause (a snapshot written, a store that was slow), a thousand entries read at
+   * once, folded and answered in one go, kept probes and scrapes waiting for a tenth of a second.
+   * Never while a snapshot is written (its pieces are made from one state). Should the point have
+   * moved meanwhile (a reload), the rest is not this process's next entries: the loop reads again.
+   */
+  private async foldAll(after: Position, entries: readonly StoredEntry[]): Promise<void> {
+    let expected = after;
+    for (let from = 0; from < entries.length; from += FOLD_SLICE) {
+      if (from > 0) await turn();
+      while (this.snapshotWrite) await this.snapshotWrite;
+      if (this.point !== expected) return;
+      for (const entry of entries.slice(from, from + FOLD_SLICE)) {
+        if (!this.fold(entry)) return;
+        expected = entry.position;
       }
     }
   }

@@ -4,7 +4,7 @@ import { entryBytes } from '../../src/log/entry.js';
 import { ageDueMs, DEFAULT_SNAPSHOT_POLICY } from '../../src/log/fold-loop.js';
 import { decodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { MemoryLog } from '../../src/store/memory.js';
-import type { EntryFields, SnapshotToWrite } from '../../src/store/store.js';
+import type { EntryFields, SnapshotToWrite, StoredEntry } from '../../src/store/store.js';
 import { makeApp, sampleValue, type TestApp } from '../support/app.js';
 
 // The fold loop's own promises, on the memory log: what it answers when, and what it never does.
@@ -86,6 +86,29 @@ class CountingLog extends MemoryLog {
       this.appendedBytes += this.lastBytes;
     }
     return super.append(entries);
+  }
+}
+
+/** A memory log that notes, for each entry it hands out, which turn of the event loop its fold read it in. */
+class TurnsLog extends MemoryLog {
+  watching = false;
+  turn = 0;
+  readonly foldedInTurn = new Map<string, number>();
+  override async read(after: string, max: number): Promise<StoredEntry[]> {
+    const entries = await super.read(after, max);
+    if (!this.watching) return entries;
+    return entries.map(({ position, time, fields }) => {
+      const noted = this.foldedInTurn;
+      const turn = () => this.turn;
+      return {
+        position,
+        time,
+        get fields() {
+          if (!noted.has(position)) noted.set(position, turn());
+          return fields;
+        },
+      };
+    });
   }
 }
 
@@ -280,6 +303,38 @@ describe('the fold loop', () => {
     expect(ageDueMs(DEFAULT_SNAPSHOT_POLICY, 5 * mib)).toBe(5 * 60_000);
     // The busy state at the default bounds: half an hour, below StatusMateStoreSnapshotStale's hour.
     expect(ageDueMs(DEFAULT_SNAPSHOT_POLICY, 36 * mib)).toBe(30 * 60_000);
+  });
+
+  it('folds a long run of entries a slice at a time, letting the event loop turn between slices', async () => {
+    const store = new TurnsLog();
+    const never = { maxAgeMs: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
+    const first = await makeApp({ store, snapshots: never });
+    try {
+      for (let n = 0; n < 250; n += 1) {
+        const answer = await request(first.main).post('/webhook').send(update(n, 'major_outage'));
+        expect(answer.body.status).toBe('applied');
+      }
+      // A second process on the same log folds all 250 at start, from one read: a probe or a
+      // scrape that came meanwhile must not wait for all of them.
+      store.watching = true;
+      let ticking = true;
+      const tick = () => {
+        store.turn += 1;
+        if (ticking) setImmediate(tick);
+      };
+      setImmediate(tick);
+      app = await makeApp({ store, snapshots: never });
+      ticking = false;
+      const turns = Array.from({ length: 250 }, (_, i) => store.foldedInTurn.get(String(i + 1)));
+      expect(turns.every((turn) => turn !== undefined)).toBe(true);
+      expect(new Set(turns.slice(0, 100)).size).toBe(1);
+      expect(new Set(turns.slice(100, 200)).size).toBe(1);
+      expect(turns[100] as number).toBeGreaterThan(turns[99] as number);
+      expect(turns[200] as number).toBeGreaterThan(turns[199] as number);
+      expect(sampleValue((await request(app.main).get('/metrics')).text, 'statusmate_store_entries_folded_total')).toBe(250);
+    } finally {
+      await first.close();
+    }
   });
 
   it('answers 503 to events that arrive while it shuts down, and every accepted one before', async () => {
