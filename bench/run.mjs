@@ -215,6 +215,7 @@ async function ingestOnce(run) {
   try {
     const workload = createWorkload({ space: 1 + run });
     const counters = { unexpected: [] };
+    const probes = probeBeside(exporter.url);
     out.exporter = await runLoad({
       url: exporter.url,
       connections: CONNECTIONS,
@@ -223,12 +224,36 @@ async function ingestOnce(run) {
       requests: workloadRequests(workload, counters),
       cpuOf: exporter.pid,
     });
+    out.probes = await probes.stop();
     log(`ingest run ${run}: exporter ${fmt.rps(out.exporter.rps)} p50 ${fmt.ms(out.exporter.p50)} p99 ${fmt.ms(out.exporter.p99)}`);
     out.events = await checkCounters(exporter.url, workload, counters, `ingest run ${run}`);
   } finally {
     await exporter.stop();
   }
   return out;
+}
+
+/**
+ * GET /healthz, one at a time every 10 ms, beside a load: how long the event loop can stop for a
+ * probe (a snapshot, a large fold). Resolves, once stopped, with the latencies' p99 and maximum.
+ */
+function probeBeside(url) {
+  let running = true;
+  const times = [];
+  const done = (async () => {
+    while (running) {
+      times.push((await request(`${url}/healthz`)).ms);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await done;
+      const sorted = Float64Array.from(times).sort();
+      return { p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN };
+    },
+  };
 }
 
 async function stormOnce(exporter, run) {
@@ -277,6 +302,15 @@ async function ingestAndStorm() {
     `${cpu('exporter', 'all').toFixed(0)} / ${cpu('exporter', 'main').toFixed(0)} µs`,
     `bare ${cpu('bare', 'all').toFixed(0)} / ${cpu('bare', 'main').toFixed(0)} µs`,
     fmt.ratio(cpu('exporter', 'all') / cpu('bare', 'all')),
+    '',
+    undefined,
+  );
+  row(
+    S,
+    'GET /healthz beside the load (every 10 ms): p99 / longest',
+    `${fmt.ms(median(ingest.map((r) => r.probes.p99)))} / ${fmt.ms(median(ingest.map((r) => r.probes.max)))}`,
+    '',
+    '',
     '',
     undefined,
   );
