@@ -16,14 +16,24 @@ import type { ServerResponse } from 'node:http';
 export const RESPONSE_SLOTS = 2;
 /** How long an answer may take to be read before its client is disconnected. */
 export const RESPONSE_HOLD_MS = 30_000;
+/** The longest pause a slot takes before it serves a request that waited (see ResponseSlots.pauseFactor). */
+export const MAX_PAUSE_MS = 1_000;
 
 export class ResponseSlots {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
+  /**
+   * `pauseFactor`: when requests are waiting, a slot given back rests for that many times as long
+   * as its answer held it (at most MAX_PAUSE_MS) before it serves the next, so that while clients
+   * crowd in, their answers take at most 1 / (1 + pauseFactor) of each slot's time, and the event
+   * loop's rest goes to webhooks. A client asking alone (a Prometheus, one scrape after another)
+   * never waits.
+   */
   constructor(
     readonly limit: number = RESPONSE_SLOTS,
     readonly holdMs: number = RESPONSE_HOLD_MS,
+    readonly pauseFactor = 0,
   ) {}
 
   /** Answers holding a slot now, and requests waiting for one. */
@@ -40,13 +50,14 @@ export class ResponseSlots {
     else await new Promise<void>((resolve) => this.waiting.push(resolve));
     // The slot is this answer's from here: counted in `active`, handed over by release().
     let held = true;
+    const takenAt = performance.now();
     const release = () => {
       if (!held) return;
       held = false;
       clearTimeout(timer);
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active -= 1;
+      const pauseMs = this.waiting.length === 0 ? 0 : Math.min(MAX_PAUSE_MS, this.pauseFactor * (performance.now() - takenAt));
+      if (pauseMs > 0) setTimeout(() => this.handOver(), pauseMs);
+      else this.handOver();
     };
     const timer = setTimeout(() => res.destroy(), this.holdMs);
     timer.unref();
@@ -57,5 +68,12 @@ export class ResponseSlots {
     res.once('finish', release);
     res.once('close', release);
     return true;
+  }
+
+  /** Gives a slot to the longest waiting request, or frees it. */
+  private handOver(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active -= 1;
   }
 }

@@ -18,12 +18,13 @@ afterEach(async () => {
 
 /** A server whose every request takes a slot, then answers `body` after `delayMs`; it records how many held one at once. */
 async function serve(slots: ResponseSlots, body: Buffer, delayMs: number) {
-  const seen = { arrived: 0, started: [] as string[], most: 0 };
+  const seen = { arrived: 0, started: [] as string[], startedAt: [] as number[], most: 0 };
   server = createServer((req, res) => {
     seen.arrived += 1;
     void slots.take(res).then((held) => {
       if (!held) return;
       seen.started.push(req.url ?? '');
+      seen.startedAt.push(performance.now());
       seen.most = Math.max(seen.most, slots.counts.active);
       setTimeout(() => res.end(body), delayMs);
     });
@@ -99,6 +100,32 @@ describe('response slots', () => {
     expect(seen.started).toEqual(['/slow', '/next']);
     expect(slots.counts).toEqual({ active: 0, waiting: 0 });
     reader.destroy();
+  });
+});
+
+describe('response slots under a crowd (pauseFactor)', () => {
+  it('rests a slot given back while requests wait, pauseFactor times as long as its answer held it', async () => {
+    const slots = new ResponseSlots(1, 10_000, 4);
+    const { port, seen } = await serve(slots, Buffer.from('ok'), 60);
+    const answers = ['/a', '/b', '/c'].map((path) => get(port, path));
+    expect(await Promise.all(answers)).toEqual([1, 2, 3].map(() => ({ status: 200, bytes: 2 })));
+    expect(seen.started).toEqual(['/a', '/b', '/c']);
+    // Each answer holds the slot 60 ms, then the slot rests 4 × 60 ms before the next that waited.
+    const gaps = seen.startedAt.slice(1).map((at, i) => at - (seen.startedAt[i] as number));
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(60 + 4 * 60 - 10);
+    expect(slots.counts).toEqual({ active: 0, waiting: 0 });
+  });
+
+  it('never makes a client asking alone wait, however often it asks', async () => {
+    // A pause would be 10 × 100 ms (the most: MAX_PAUSE_MS).
+    const slots = new ResponseSlots(1, 10_000, 10);
+    const { port, seen } = await serve(slots, Buffer.from('ok'), 100);
+    const ended: number[] = [];
+    for (const path of ['/a', '/b', '/c']) {
+      expect(await get(port, path)).toEqual({ status: 200, bytes: 2 });
+      ended.push(performance.now());
+    }
+    for (let i = 1; i < 3; i += 1) expect((seen.startedAt[i] as number) - (ended[i - 1] as number)).toBeLessThan(500);
   });
 });
 
