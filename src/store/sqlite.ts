@@ -107,7 +107,7 @@ class InlineChannel extends Channel {
     // Answered at once, on this turn of the event loop, unless a snapshot's transaction is open:
     // then once it ends.
     const answered = new Promise((resolve, reject) => this.waiting.set(id, { resolve, reject }));
-    this.serve({ ...message, id } as StoreRequest);
+    this.serve({ ...message, id });
     return answered;
   }
 
