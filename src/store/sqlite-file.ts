@@ -237,9 +237,9 @@ export class SqliteFile {
   }
 
   /**
-   * Opens a read of the snapshot a piece at a time: in a transaction of its
-   * own, so that the pieces are all of one snapshot. Its header and the seq of each piece, or null
-   * (nothing opened) when there is none. Until endSnapshotRead the caller runs nothing else here.
+   * Opens a read of the snapshot a piece at a time: in a transaction of its own, so that the
+   * pieces are all of one snapshot. Its header and the seq of each piece, or null (nothing opened)
+   * when there is none. Until endSnapshotRead the caller runs nothing else here.
    */
   beginSnapshotRead(): (Omit<StoredSnapshot, 'data'> & { seqs: number[] }) | null {
     this.db.exec('BEGIN');

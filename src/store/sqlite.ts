@@ -37,8 +37,27 @@ function workerEntry(): { filename: string | URL; eval: boolean } {
  * until it ends (see serveInOrder).
  */
 abstract class Channel {
+  /** The requests sent and not answered yet, by id. */
+  protected readonly waiting = new Map<number, Waiting>();
+  private nextId = 0;
+
   abstract send(message: Request): Promise<unknown>;
   abstract close(): Promise<void>;
+
+  /** A new request's id, and the promise of its reply (see settle). */
+  protected expect(): { id: number; reply: Promise<unknown> } {
+    const id = this.nextId++;
+    return { id, reply: new Promise((resolve, reject) => this.waiting.set(id, { resolve, reject })) };
+  }
+
+  /** Settles the request `reply` answers, if it still waits. */
+  protected settle(reply: StoreReply): void {
+    const waiting = this.waiting.get(reply.id);
+    if (!waiting) return;
+    this.waiting.delete(reply.id);
+    if (reply.ok) waiting.resolve(reply.value);
+    else waiting.reject(new StoreError(reply.message));
+  }
 
   /**
    * Writes a snapshot, reading its pieces as they are made (see LogStore.writeSnapshot): the file
@@ -94,8 +113,6 @@ abstract class Channel {
 class InlineChannel extends Channel {
   private opening: Promise<(request: StoreRequest) => void> | undefined;
   private serve: ((request: StoreRequest) => void) | undefined;
-  private readonly waiting = new Map<number, Waiting>();
-  private nextId = 0;
 
   constructor(private readonly options: SqliteOptions) {
     super();
@@ -103,24 +120,15 @@ class InlineChannel extends Channel {
 
   async send(message: Request): Promise<unknown> {
     this.serve ??= await (this.opening ??= openOps(this.options).then((ops) => serveInOrder(ops, (reply) => this.settle(reply))));
-    const id = this.nextId++;
+    const { id, reply } = this.expect();
     // Answered at once, on this turn of the event loop, unless a snapshot's transaction is open:
     // then once it ends.
-    const answered = new Promise((resolve, reject) => this.waiting.set(id, { resolve, reject }));
     this.serve({ ...message, id });
-    return answered;
+    return reply;
   }
 
   async close(): Promise<void> {
     if (this.serve ?? this.opening) await this.send({ op: 'close' });
-  }
-
-  private settle(reply: StoreReply): void {
-    const waiting = this.waiting.get(reply.id);
-    if (!waiting) return;
-    this.waiting.delete(reply.id);
-    if (reply.ok) waiting.resolve(reply.value);
-    else waiting.reject(new StoreError(reply.message));
   }
 }
 
@@ -132,8 +140,6 @@ class InlineChannel extends Channel {
  */
 class WorkerChannel extends Channel {
   private worker: Worker | undefined;
-  private readonly waiting = new Map<number, Waiting>();
-  private nextId = 0;
   private closed = false;
 
   constructor(private readonly options: SqliteOptions) {
@@ -143,13 +149,11 @@ class WorkerChannel extends Channel {
   send(message: Request): Promise<unknown> {
     if (this.closed) return Promise.reject(new StoreError('the SQLite worker is closed'));
     const worker = (this.worker ??= this.spawn());
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      // The worker keeps the process alive only while it owes an answer.
-      if (this.waiting.size === 0) worker.ref();
-      this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ ...message, id });
-    });
+    // The worker keeps the process alive only while it owes an answer.
+    if (this.waiting.size === 0) worker.ref();
+    const { id, reply } = this.expect();
+    worker.postMessage({ ...message, id });
+    return reply;
   }
 
   async close(): Promise<void> {
@@ -168,20 +172,14 @@ class WorkerChannel extends Channel {
     }
   }
 
-  private settle(worker: Worker, reply: StoreReply): void {
-    const waiting = this.waiting.get(reply.id);
-    if (!waiting) return;
-    this.waiting.delete(reply.id);
-    if (this.waiting.size === 0) worker.unref();
-    if (reply.ok) waiting.resolve(reply.value);
-    else waiting.reject(new StoreError(reply.message));
-  }
-
   private spawn(): Worker {
     const entry = workerEntry();
     const worker = new Worker(entry.filename, { eval: entry.eval, workerData: this.options });
     worker.unref();
-    worker.on('message', (reply: StoreReply) => this.settle(worker, reply));
+    worker.on('message', (reply: StoreReply) => {
+      this.settle(reply);
+      if (this.waiting.size === 0) worker.unref();
+    });
     const fail = (reason: string) => {
       if (this.worker === worker) this.worker = undefined;
       for (const [id, waiting] of this.waiting) {
