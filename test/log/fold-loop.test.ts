@@ -20,6 +20,21 @@ const update = (n: number, impact: string, attempt = 0) => ({
   },
 });
 
+/** An incident naming components 0 to 39: one event that makes a snapshot many times its own size. */
+const wideIncident = (n: number) => ({
+  meta: {
+    type: 'incident_created',
+    uuid: `aaaaaaaa-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    title: 'Wide',
+    created_at: '2026-03-01T09:00:00Z',
+    start_at: '2026-03-01T09:00:00Z',
+    affected_components: Array.from({ length: 40 }, (_, c) => ({
+      impact: 'partial_outage',
+      component_details: { name: `C${c}`, component_uuid: update(c, '').meta.uuid },
+    })),
+  },
+});
+
 /** A memory log whose appends can be held back, and that counts them. */
 class GatedLog extends MemoryLog {
   appends = 0;
@@ -233,18 +248,7 @@ describe('the fold loop', () => {
     const store = new CountingLog();
     // Neither age nor entries decide here; the byte floor is 1: the bytes of the last snapshot do.
     app = await makeApp({ store, snapshots: { checkMs: 20, maxAgeMs: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER, maxBytes: 1 } });
-    const many = Array.from({ length: 40 }, (_, i) => i);
-    const first = {
-      meta: {
-        type: 'incident_created',
-        uuid: 'aaaaaaaa-0000-4000-8000-000000000001',
-        title: 'Wide',
-        created_at: '2026-03-01T09:00:00Z',
-        start_at: '2026-03-01T09:00:00Z',
-        affected_components: many.map((n) => ({ impact: 'partial_outage', component_details: { name: `C${n}`, component_uuid: update(n, '').meta.uuid } })),
-      },
-    };
-    expect((await post(first)).body.status).toBe('applied');
+    expect((await post(wideIncident(1))).body.status).toBe('applied');
     while ((await store.snapshotInfo())?.position !== '1') await sleep(10);
     const snapshotBytes = Number(sampleValue((await request(app.main).get('/metrics')).text, 'statusmate_store_snapshot_bytes'));
     const after = store.appendedBytes;
@@ -269,20 +273,7 @@ describe('the fold loop', () => {
     // many times larger, so age alone makes the next due only after maxAgeCapMs.
     const policy = { checkMs: 20, maxAgeMs: 20, ageBytes: 100, maxAgeCapMs: 1_500, maxEntries: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
     app = await makeApp({ store, snapshots: policy });
-    const wide = {
-      meta: {
-        type: 'incident_created',
-        uuid: 'aaaaaaaa-0000-4000-8000-000000000002',
-        title: 'Wide',
-        created_at: '2026-03-01T09:00:00Z',
-        start_at: '2026-03-01T09:00:00Z',
-        affected_components: Array.from({ length: 40 }, (_, n) => ({
-          impact: 'partial_outage',
-          component_details: { name: `C${n}`, component_uuid: update(n, '').meta.uuid },
-        })),
-      },
-    };
-    expect((await post(wide)).body.status).toBe('applied');
+    expect((await post(wideIncident(2))).body.status).toBe('applied');
     while ((await store.snapshotInfo())?.position !== '1') await sleep(10);
     const snapshotBytes = Number(sampleValue((await request(app.main).get('/metrics')).text, 'statusmate_store_snapshot_bytes'));
     expect(ageDueMs(policy, snapshotBytes)).toBe(policy.maxAgeCapMs);
