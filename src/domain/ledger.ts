@@ -133,7 +133,7 @@ export type ComponentLedger = {
   impact: string;
   /** When the open interval began (ms): everything before it is booked. */
   openMs: number;
-  /** Booked milliseconds per impact (the open interval excluded). Never pruned: a counter. */
+  /** Booked milliseconds per impact, unknown ones as `other` (totalKeyOf), the open interval excluded. Never pruned: a counter. */
   totals: ReadonlyMap<string, number>;
   /** Day rows, sorted by day, STRIDE numbers each. Never mutated: a booking makes a new array. */
   days: Uint32Array;
@@ -434,11 +434,31 @@ export function forgetEvidenceDownTo(ledger: Ledger, weight: number): void {
   }
 }
 
-/** Adds `ms` to an impact's total; a total that comes to 0 goes, so that equal ledgers hold equal maps. */
+/**
+ * The key an impact's seconds are totalled under: its own for a known impact, `other` for any
+ * other, as the day rows book them. A sender may make up an impact per webhook (any name the
+ * schema takes); each kept by name would be one more total in memory, in every snapshot and in
+ * every scrape (a series of statusmate_component_impact_seconds_total), without a bound.
+ */
+export const totalKeyOf = (impact: string): string => KNOWN.get(impact) ?? OTHER;
+const OTHER = 'other';
+
+/** Adds `ms` to an impact's total (under totalKeyOf); a total that comes to 0 goes, so that equal ledgers hold equal maps. */
 function addTotal(totals: Map<string, number>, impact: string, ms: number): void {
-  const sum = (totals.get(impact) ?? 0) + ms;
-  if (sum === 0) totals.delete(impact);
-  else totals.set(impact, sum);
+  const key = totalKeyOf(impact);
+  const sum = (totals.get(key) ?? 0) + ms;
+  if (sum === 0) totals.delete(key);
+  else totals.set(key, sum);
+}
+
+/**
+ * Totals as a snapshot holds them. One written before totalKeyOf may hold unknown impacts by
+ * name: they are added up under `other`, as they would be booked now.
+ */
+function totalsOf(encoded: readonly [string, number][]): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const [impact, ms] of encoded) addTotal(totals, impact, ms);
+  return totals;
 }
 
 /**
@@ -645,7 +665,8 @@ export function secondsByImpact(entry: ComponentLedger, nowSeconds: number): Map
   out.set(OPERATIONAL, 0);
   for (const [impact, ms] of entry.totals) out.set(impact, ms / 1000);
   const open = Math.max(0, toMs(nowSeconds) - entry.openMs);
-  out.set(entry.impact, (out.get(entry.impact) ?? 0) + open / 1000);
+  const key = totalKeyOf(entry.impact);
+  out.set(key, (out.get(key) ?? 0) + open / 1000);
   return out;
 }
 
@@ -792,7 +813,7 @@ export function decodeLedger(encoded: Omit<EncodedLedger, 'components'> & { comp
       sinceMs,
       impact,
       openMs,
-      totals: new Map(totals),
+      totals: totalsOf(totals),
       days: unpackDays(Buffer.from(days, 'base64'), what),
       changes: changesOf(changes, openMs, impact, what),
       evidence: decoded,

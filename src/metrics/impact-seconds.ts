@@ -1,5 +1,5 @@
 import { KNOWN_IMPACTS } from '../domain/impact.js';
-import { toMs, type ComponentLedger } from '../domain/ledger.js';
+import { toMs, totalKeyOf, type ComponentLedger } from '../domain/ledger.js';
 import type { ComponentRecord, State } from '../domain/state.js';
 import { compare, ComponentOrders } from './component-order.js';
 import { sameObjects } from './gzip-pieces.js';
@@ -87,9 +87,10 @@ const VALUE_BYTES = 25;
  * Per component, the bytes are kept while its record and ledger stay the same objects.
  *
  * A series exists for every known impact from the moment the component is known (0 until it is
- * entered), and for an unknown impact once the component has been in it. A component is known
- * from the first folded event that names it or the first folded declaration of it (the status
- * pages file's, appended to the log: the same on every replica, see docs/metrics.md). Series are
+ * entered), and `other` (every impact StatusMate may add beyond those, totalled together) once the
+ * component has been in one. A component is known from the first folded event that names it or
+ * the first folded declaration of it (the status pages file's, appended to the log: the same on
+ * every replica, see docs/metrics.md). Series are
  * rendered for components the state holds a record of: the ledger of a page the file no longer
  * declares is kept, without series, until a webhook or a declaration brings its records back.
  */
@@ -361,10 +362,11 @@ function fixedText(record: ComponentRecord, entry: ComponentLedger): string {
   // seconds already counted would lose them to increase() and to the mixin's window arithmetic.
   const impacts = new Set<string>(KNOWN_IMPACTS);
   for (const impact of [...entry.totals.keys()].sort(compare)) impacts.add(impact);
-  impacts.add(entry.impact);
+  const open = totalKeyOf(entry.impact);
+  impacts.add(open);
   let fixed = '';
   for (const impact of impacts) {
-    if (impact === entry.impact) continue;
+    if (impact === open) continue;
     fixed += `${prefixOf(labels, impact)}${formatValue((entry.totals.get(impact) ?? 0) / 1000)}\n`;
   }
   return fixed;
@@ -372,7 +374,8 @@ function fixedText(record: ComponentRecord, entry: ComponentLedger): string {
 
 function linesOf(record: ComponentRecord, entry: ComponentLedger): Lines {
   const fixed = fixedText(record, entry);
-  const openPrefix = prefixOf(labelsOf(record), entry.impact);
+  // An unknown impact's seconds are totalled as `other` (totalKeyOf): its open interval grows that line.
+  const openPrefix = prefixOf(labelsOf(record), totalKeyOf(entry.impact));
   return {
     fixedBytes: Buffer.byteLength(fixed),
     pending: fixed + openPrefix,
@@ -382,7 +385,7 @@ function linesOf(record: ComponentRecord, entry: ComponentLedger): Lines {
     record,
     entry,
     openPrefixBytes: Buffer.byteLength(openPrefix),
-    openClosedMs: entry.totals.get(entry.impact) ?? 0,
+    openClosedMs: entry.totals.get(totalKeyOf(entry.impact)) ?? 0,
     openMs: entry.openMs,
   };
 }

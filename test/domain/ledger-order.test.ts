@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, encodeLedger, LEDGER_MAX_CHANGES, ledgerOf, toMs, type EncodedLedger } from '../../src/domain/ledger.js';
+import {
+  DAY_MS,
+  decodeLedger,
+  encodeLedger,
+  LEDGER_MAX_CHANGES,
+  ledgerOf,
+  toMs,
+  type EncodedComponentLedger,
+  type EncodedLedger,
+} from '../../src/domain/ledger.js';
 import { applyPatch, replaceState } from '../../src/domain/state.js';
 import { prune } from '../../src/domain/prune.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
@@ -11,7 +20,9 @@ import { formatTwoOf } from '../support/snapshot-format.js';
 // components only component_impact_updated events name; ledger-holds.test.ts has those incidents
 // and maintenances name (see ledger.ts).
 
-const IMPACTS = ['operational', 'degraded_performance', 'partial_outage', 'major_outage', 'under_maintenance', 'brand_new_impact'];
+const IMPACTS = ['operational', 'degraded_performance', 'partial_outage', 'major_outage', 'under_maintenance', 'brand_new_impact', 'another_new_one'];
+/** Where the ledger totals an impact's seconds: unknown impacts together, as `other`. */
+const totalled = (impact: string) => (IMPACTS.indexOf(impact) < 5 ? impact : 'other');
 
 type Update = { component: number; impact: string; createdAt: number };
 
@@ -40,7 +51,8 @@ function expected(updates: Update[]): Map<number, { sinceMs: number; openMs: num
       out.set(u.component, { sinceMs: at, openMs: at, impact: u.impact, totals: new Map() });
       continue;
     }
-    entry.totals.set(entry.impact, (entry.totals.get(entry.impact) ?? 0) + at - entry.openMs);
+    const key = totalled(entry.impact);
+    entry.totals.set(key, (entry.totals.get(key) ?? 0) + at - entry.openMs);
     entry.openMs = at;
     entry.impact = u.impact;
   }
@@ -90,6 +102,25 @@ describe('the ledger is a function of the events’ times, not of their arrival 
       ),
       { numRuns: 100 },
     );
+  });
+
+  it('a snapshot written when unknown impacts were totalled by name loads with them added up as `other`, as they are booked now', () => {
+    const player = fold([
+      { component: 1, impact: 'brand_new_impact', createdAt: T0 + 10 },
+      { component: 1, impact: 'another_new_one', createdAt: T0 + 30 },
+      { component: 1, impact: 'major_outage', createdAt: T0 + 70 },
+    ]);
+    const encoded = encodeLedger(player.state.ledger);
+    const component = encoded.components[0] as EncodedComponentLedger;
+    expect(component[5]).toEqual([['other', 60_000]]);
+    // As the release before this one wrote it: a total per name.
+    component[5] = [
+      ['another_new_one', 40_000],
+      ['brand_new_impact', 20_000],
+    ];
+    const loaded = decodeLedger(encoded);
+    expect(new Map(ledgerOf(loaded, PAGE, uuid(1))?.totals)).toEqual(new Map([['other', 60_000]]));
+    expect(encodeLedger(loaded)).toEqual(encodeLedger(player.state.ledger));
   });
 
   it('incidents and maintenances of another component change nothing of that: each component only updates name keeps its ledger in any order', () => {

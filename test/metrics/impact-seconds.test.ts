@@ -37,6 +37,28 @@ describe('statusmate_component_impact_seconds_total', () => {
     expect(metrics.impactSeconds(T0 + 700, 'openmetrics').toString()).toContain('# TYPE statusmate_component_impact_seconds counter');
   });
 
+  it('totals every impact StatusMate may add beyond the known ones as one `other` series, however many names a sender makes up', () => {
+    const p = new Player();
+    // Forty made-up impacts, ten minutes each, then one more that stays open.
+    for (let i = 0; i < 40; i += 1) p.play(componentUpdate(1, `made_up_${i}`, T0 + 600 * i), T0 + 600 * i + 1);
+    p.play(componentUpdate(1, 'made_up_open', T0 + 24_000), T0 + 24_001);
+    const metrics = new DomainMetrics(p.state);
+    const lines = series(metrics.impactSeconds(T0 + 24_300).toString());
+    expect(lines.map((line) => /impact="([^"]+)"/.exec(line)?.[1]).sort()).toEqual([
+      'degraded_performance',
+      'major_outage',
+      'operational',
+      'other',
+      'partial_outage',
+      'under_maintenance',
+    ]);
+    // The closed intervals and the open one (300 s so far) add up on `other`.
+    expect(lines.find((line) => line.includes('impact="other"'))).toMatch(/ 24300$/);
+    expect(series(metrics.impactSeconds(T0 + 24_400).toString()).find((line) => line.includes('impact="other"'))).toMatch(/ 24400$/);
+    // The current impact's gauge still names it.
+    expect(metrics.text().toString()).toContain('impact="made_up_open"');
+  });
+
   it('has no series for a component only the overlay holds, until its declaration is folded (see impact-seconds-declared.test.ts)', () => {
     const p = new Player();
     applyPatch(p.state, inventoryPatch(p.state, [{ id: 'page-a', uuid: null, name: null, components: [{ uuid: uuid(9), name: 'Declared' }] }], T0));
