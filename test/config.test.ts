@@ -147,6 +147,11 @@ describe('configuration from the environment', () => {
     });
   });
 
+  it('treats every variable it knows, set empty, as unset (a chart or compose file renders FOO="")', () => {
+    const empty = Object.fromEntries(KNOWN_VARIABLES.map((name) => [name, '']));
+    expect(loadConfig(empty)).toEqual(loadConfig({}));
+  });
+
   it('takes redis:// and rediss:// URLs with credentials and a database number', () => {
     expect(loadConfig({ STORE: 'redis', REDIS_URL: 'rediss://app:pw@redis.internal:6380/2', REDIS_WAIT_REPLICAS: '1' })).toMatchObject({
       store: 'redis',
