@@ -67,7 +67,8 @@ export function operatorTokenGuard(allPagesTokens: readonly string[], inventory:
       refuse(
         res,
         403,
-        `${req.method} ${req.path} is not served on PORT without WEBHOOK_TOKEN: set METRICS_PORT to serve it on a port of its own${req.method === 'POST' ? ', or send SIGHUP' : ''}`,
+        // SIGHUP does what /-/reload does; nothing else stands in for /-/forget.
+        `${req.method} ${req.path} is not served on PORT without WEBHOOK_TOKEN: set METRICS_PORT to serve it on a port of its own${req.path === '/-/reload' ? ', or send SIGHUP' : ''}`,
       );
       return;
     }

@@ -98,6 +98,11 @@ describe('operator routes on the webhook port', () => {
     expect(reload.status).toBe(403);
     expect(reload.body.error).toMatch(/or send SIGHUP/);
     expect(work.reloads).toBe(0);
+    // SIGHUP reloads; it forgets nothing, so the forget's refusal does not offer it.
+    const forgot = await request(a.main).post('/-/forget').send({ status_page: 'acme' });
+    expect(forgot.status).toBe(403);
+    expect(forgot.body.error).toMatch(/set METRICS_PORT/);
+    expect(forgot.body.error).not.toMatch(/SIGHUP/);
   });
 
   it('needs no token on METRICS_PORT, and is not served on the webhook port then', async () => {
