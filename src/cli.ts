@@ -6,6 +6,7 @@ import { FORGET_USAGE } from './cli/forget.js';
 import { REPLAY_USAGE } from './cli/replay.js';
 import { RESET_REDIS_USAGE } from './cli/reset-redis.js';
 import { SEND_USAGE } from './cli/send.js';
+import { packageVersion } from './version.js';
 
 const USAGE = `usage: statusmate-exporter [command]
   serve                 run the exporter (the default); configured by environment variables (see the README)
@@ -14,6 +15,8 @@ const USAGE = `usage: statusmate-exporter [command]
   demo                  start an exporter on a temporary store and replay the example day into it
   forget --url URL ...  forget a status page, component, incident or maintenance on every replica
   reset-redis --yes     delete a lost or replaced shared log in Redis, so replicas start a new one
+  --version             print the exporter's version
+  COMMAND --help        print one command's usage
 
 ${SEND_USAGE}
 
@@ -23,8 +26,23 @@ ${FORGET_USAGE}
 
 ${RESET_REDIS_USAGE}`;
 
+/** Each command's own usage, for `statusmate-exporter COMMAND --help`. */
+const COMMAND_USAGE: Record<string, string> = {
+  serve: 'usage: statusmate-exporter [serve]\n  runs the exporter, configured by environment variables only (see the README)',
+  send: SEND_USAGE,
+  replay: REPLAY_USAGE,
+  demo: 'usage: statusmate-exporter demo\n  starts an exporter on a temporary store, replays the example day into it, and prints where to look',
+  forget: FORGET_USAGE,
+  'reset-redis': RESET_REDIS_USAGE,
+};
+
 async function run(argv: string[]): Promise<number | undefined> {
   const [command = 'serve', ...args] = argv;
+  const usage = COMMAND_USAGE[command];
+  if (usage !== undefined && (args.includes('--help') || args.includes('-h'))) {
+    processIo.out(usage);
+    return 0;
+  }
   switch (command) {
     case 'serve':
       if (args.length > 0) throw new UsageError('serve takes no arguments: configure it with environment variables');
@@ -45,6 +63,10 @@ async function run(argv: string[]): Promise<number | undefined> {
     case '--help':
     case '-h':
       processIo.out(USAGE);
+      return 0;
+    case 'version':
+    case '--version':
+      processIo.out(packageVersion());
       return 0;
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);

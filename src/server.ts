@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { packageVersion } from './version.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, limitsOf, unknownVariables, type Config } from './config.js';
@@ -35,15 +35,6 @@ async function openStore(config: Config, logger: Logger): Promise<LogStore> {
   if (config.store === 'memory') return new (await import('./store/memory.js')).MemoryLog();
   const { SqliteLog } = await import('./store/sqlite.js');
   return new SqliteLog({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
-}
-
-function packageVersion(): string {
-  try {
-    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof manifest.version === 'string' ? manifest.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 /**

@@ -34,6 +34,9 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 1000 };
  */
 export const FINAL_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 404, 413, 415, 422]);
 
+/** FINAL_STATUSES as the usage texts list them: "400, 401, …, 415 and 422". */
+export const FINAL_STATUS_TEXT = ((statuses: number[]) => `${statuses.slice(0, -1).join(', ')} and ${String(statuses.at(-1))}`)([...FINAL_STATUSES]);
+
 /** What a retry is told: which try failed, why, and how long until the next. */
 export type RetryNotice = { attempt: number; attempts: number; reason: string; delayMs: number };
 

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DEFAULT_RETRY, deliver, retryLine, SUMMARY_OUTCOMES, webhookUrl, type RetryPolicy, type SummaryOutcome } from './deliver.js';
+import { DEFAULT_RETRY, deliver, FINAL_STATUS_TEXT, retryLine, SUMMARY_OUTCOMES, webhookUrl, type RetryPolicy, type SummaryOutcome } from './deliver.js';
 import { UsageError, type Io } from './io.js';
 
 export const REPLAY_USAGE = `statusmate-exporter replay FILE.jsonl --url URL [--token T] [--attempts N] [--retry-delay MS]
   Sends each line of FILE (one StatusMate webhook body per line) in order, retrying like StatusMate
-  on anything but a 200. Exits 1 when a delivery finally failed; stops at once on HTTP 400, 401, 403,
-  404, 413 or 415, which no retry changes (a wrong token, URL or content type).
+  on anything but a 200. Exits 1 when a delivery finally failed; stops at once on HTTP
+  ${FINAL_STATUS_TEXT}, which no retry changes (a malformed body, a wrong token, URL or content type,
+  a status page not declared).
   --attempts N       tries per event in all (default ${DEFAULT_RETRY.attempts})
   --retry-delay MS   wait before the first retry, doubled for each further one (default ${DEFAULT_RETRY.baseDelayMs})`;
 

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../domain/event.js';
 import { IMPACT_PATTERN } from '../domain/impact.js';
-import { DEFAULT_RETRY, deliver, retryLine, webhookUrl } from './deliver.js';
+import { DEFAULT_RETRY, deliver, FINAL_STATUS_TEXT, retryLine, webhookUrl } from './deliver.js';
 import { UsageError, type Io } from './io.js';
 
 export const SEND_USAGE = `statusmate-exporter send --url URL [--token T] --type TYPE [options]
@@ -16,7 +16,7 @@ export const SEND_USAGE = `statusmate-exporter send --url URL [--token T] --type
   --title TEXT      title of the incident or maintenance, name of the component
   --status-page ID  meta.status_page of the event
   --attempts N      tries in all before giving up (default ${DEFAULT_RETRY.attempts}); never retried:
-                    HTTP 400, 401, 403, 404, 413, 415 and 422, which the same request gets again`;
+                    HTTP ${FINAL_STATUS_TEXT}, which the same request gets again`;
 
 const uuid = z.guid({ error: 'must be a UUID' });
 const optionsSchema = z.object({

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stateViewSchema } from '../../src/api/state.js';
-import { deliver } from '../../src/cli/deliver.js';
+import { deliver, FINAL_STATUSES } from '../../src/cli/deliver.js';
+import { REPLAY_USAGE } from '../../src/cli/replay.js';
+import { SEND_USAGE } from '../../src/cli/send.js';
 import { tempDir } from '../support/app.js';
 import { EXAMPLES, runCli } from '../support/cli.js';
 import { startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
@@ -142,6 +144,13 @@ describe('replay', () => {
       ].join('\n'),
     );
     expect(result.stdout).toContain('1 events: 0 applied, 0 duplicate, 0 stale, 0 unsupported, 0 refused_limit, 1 refused, 0 failed; 0 retries; stopped early');
+  });
+
+  it("lists, in its usage and in send's, every answer it never retries", () => {
+    for (const status of FINAL_STATUSES) {
+      expect(REPLAY_USAGE).toContain(String(status));
+      expect(SEND_USAGE).toContain(String(status));
+    }
   });
 
   it('names the address that refused the connection, on each retry and at the end', async () => {

@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { FORGET_USAGE } from '../../src/cli/forget.js';
+import { REPLAY_USAGE } from '../../src/cli/replay.js';
+import { SEND_USAGE } from '../../src/cli/send.js';
 import { CLI, runCli } from '../support/cli.js';
 import { requireBuild } from '../support/exporter.js';
 
@@ -37,5 +41,24 @@ describe('statusmate-exporter serve', () => {
     const unknown = await runCli(['frobnicate']);
     expect(unknown.code).toBe(64);
     expect(unknown.stderr).toBe('statusmate-exporter: unknown command "frobnicate" (statusmate-exporter --help lists the commands and their flags)\n');
+  });
+
+  it("prints a command's own usage for COMMAND --help, starting nothing, and its version for --version", async () => {
+    for (const [command, usage] of [
+      ['send', SEND_USAGE],
+      ['replay', REPLAY_USAGE],
+      ['forget', FORGET_USAGE],
+    ] as const) {
+      const help = await runCli([command, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toBe(`${usage}\n`);
+    }
+    // serve --help must not start an exporter: runCli would time out on one.
+    const serve = await runCli(['serve', '--help']);
+    expect(serve.code).toBe(0);
+    expect(serve.stdout).toMatch(/environment variables/);
+    const version = await runCli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toBe(`${(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version}\n`);
   });
 });
