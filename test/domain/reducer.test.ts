@@ -51,6 +51,22 @@ describe('component_impact_updated', () => {
     expect(retry.patch.components).toEqual([]);
     expect(p.state.version).toBe(version + 1); // the test driver applies even the empty patch
   });
+
+  it('takes a retry that equals an applied delivery for that delivery: a flap back whose first delivery failed needs created_at (README, Retries)', () => {
+    // major → operational → major, the third's first delivery lost: without created_at its retry
+    // is the first update's body, and answers duplicate.
+    const bare = new Player();
+    bare.play(componentUpdate(1, 'major_outage', null), T0);
+    bare.play(componentUpdate(1, 'operational', null), T0 + 60);
+    expect(bare.play(componentUpdate(1, 'major_outage', null, { deliveryAttempt: 1 }), T0 + 120).outcome).toBe('duplicate');
+    expect(bare.impact(1)).toBe('operational');
+    // With created_at the three are three events, and the retry is applied.
+    const timed = new Player();
+    timed.play(componentUpdate(1, 'major_outage', T0), T0);
+    timed.play(componentUpdate(1, 'operational', T0 + 60), T0 + 60);
+    expect(timed.play(componentUpdate(1, 'major_outage', T0 + 90, { deliveryAttempt: 1 }), T0 + 120).outcome).toBe('applied');
+    expect(timed.impact(1)).toBe('major_outage');
+  });
 });
 
 describe('incidents', () => {
