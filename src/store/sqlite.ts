@@ -1,7 +1,7 @@
 import { setImmediate as turn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { Arrivals } from './arrivals.js';
-import type { SqliteOptions } from './sqlite-file.js';
+import type { LogRow, SqliteOptions } from './sqlite-file.js';
 import { openOps, serveInOrder, type StoreReply, type StoreRequest, type StoreValues } from './sqlite-ops.js';
 import {
   StoreError,
@@ -136,7 +136,8 @@ class InlineChannel extends Channel {
  * The file's operations on a worker thread, with SQLITE_SYNCHRONOUS=full: an fsync per append
  * takes milliseconds, which the event loop must not wait out. Should the worker die, the
  * requests in flight fail (StatusMate retries them) and the next request starts a new worker on
- * the same file.
+ * the same file. What it committed and had not answered yet is read from the file by the fold
+ * (see SqliteLog.read).
  */
 class WorkerChannel extends Channel {
   private worker: Worker | undefined;
@@ -193,6 +194,8 @@ class WorkerChannel extends Channel {
   }
 }
 
+const storedEntryOf = ([position, time, entry]: LogRow): StoredEntry => ({ position: String(position), time, fields: JSON.parse(entry) as EntryFields });
+
 /**
  * STORE=sqlite, the embedded default: the log and its snapshot in one SQLite file, written on
  * the event loop, or with SQLITE_SYNCHRONOUS=full by a worker thread of its own so that an
@@ -200,7 +203,8 @@ class WorkerChannel extends Channel {
  *
  * This process is the file's only writer (SqliteFile holds its lock), so the entries it appended
  * are the whole log after the ones the file held at open: the fold reads those from the file
- * once, at start, and every later entry from memory as soon as it is durable.
+ * once, at start, and every later entry from memory as soon as it is durable (but those a dead
+ * worker committed without answering, which only the file has).
  */
 export class SqliteLog implements LogStore {
   readonly kind = 'sqlite';
@@ -249,12 +253,20 @@ export class SqliteLog implements LogStore {
     const from = Number(after);
     if (from < this.openedAt) {
       const rows = await this.request<'read'>({ op: 'read', after: from, max });
-      return rows.map(([position, time, entry]) => ({ position: String(position), time, fields: JSON.parse(entry) as EntryFields }));
+      return rows.map(storedEntryOf);
     }
     this.dropThrough(from);
     if (this.tail.length === 0 && !this.closed) {
       await this.arrivals.wait(1_000);
       this.dropThrough(from);
+    }
+    const next = this.tail[0];
+    if (next !== undefined && Number(next.position) > from + 1) {
+      // Entries the file holds and memory lacks: a worker that died after its commit and before
+      // its answer (the events were answered 503). The file is the log, so they are read from it
+      // and folded like any other, as a restart would: StatusMate's retries are then duplicates.
+      const rows = await this.request<'read'>({ op: 'read', after: from, max });
+      return rows.map(storedEntryOf);
     }
     return this.tail.slice(0, max);
   }
