@@ -121,6 +121,12 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
         return { ...answer, log: { ...answer.log, auth: failure } };
       }
     }
+    // Two pages in one URL is a mistake in StatusMate's webhook settings: neither is taken.
+    if (search.getAll('status_page').length > 1) {
+      return rejected(400, 'invalid', 'query parameter status_page given more than once: give one', [
+        { path: 'query.status_page', message: 'given more than once' },
+      ]);
+    }
     const query = querySchema.safeParse({ status_page: search.get('status_page') ?? undefined });
     if (!query.success) {
       return rejected(400, 'invalid', 'invalid query parameter status_page: must be 1 to 200 characters', [

@@ -329,6 +329,17 @@ describe('payload shapes', () => {
     const pages = [...app.ingestor.state.pages.keys()].sort();
     expect(pages).toEqual(['fallback', 'from-body', 'from-query']);
   });
+
+  it('refuses ?status_page= given twice with 400 naming it, and stores nothing', async () => {
+    app = await makeApp();
+    const twice = await post(componentEvent('major_outage'), '/webhook?status_page=shop&status_page=blog');
+    expect(twice.status).toBe(400);
+    expect(twice.body).toEqual({
+      error: 'query parameter status_page given more than once: give one',
+      issues: [{ path: 'query.status_page', message: 'given more than once' }],
+    });
+    expect(app.ingestor.state.pages.size).toBe(0);
+  });
 });
 
 describe('GET /metrics, /healthz, /readyz', () => {
