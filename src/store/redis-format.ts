@@ -9,10 +9,13 @@
 // - `<tag>trimmed`: the id below which the log may have been trimmed.
 // - `<tag>epoch`: a random id written with the log. A replica remembers the epoch it folded; a
 //   different or missing one means the log was flushed or replaced under it.
+// - `<tag>lost`: written by a replica that finds the epoch it folded gone (a FLUSHALL, a DEL, a
+//   failover to a replica without it): `<epoch> <ISO time>`. While it is there no replica starts a
+//   new log; reset-redis deletes it (see RedisStore.tip).
 // - `<tag>probe`: rewritten by readiness checks, to prove Redis takes writes.
 // - `<tag>lease:<name>` (`lease` is the prefix): the id of the replica holding a lease, expiring with it (PX).
 
-export type RedisKeys = { log: string; snapshot: string; snapshotPieces: string; trimmed: string; epoch: string; probe: string; lease: string };
+export type RedisKeys = { log: string; snapshot: string; snapshotPieces: string; trimmed: string; epoch: string; lost: string; probe: string; lease: string };
 
 /**
  * The keys under a prefix. They share one hash tag, so that a Redis Cluster keeps them in one
@@ -27,6 +30,7 @@ export function redisKeys(prefix: string): RedisKeys {
     snapshotPieces: `${tag}snapshot:pieces:`,
     trimmed: `${tag}trimmed`,
     epoch: `${tag}epoch`,
+    lost: `${tag}lost`,
     probe: `${tag}probe`,
     lease: `${tag}lease:`,
   };

@@ -33,21 +33,36 @@ const CONNECT_TIMEOUT_MS = 2_000;
 const LAG_COUNT = 1_000;
 
 /**
- * Makes the log's epoch known: a fresh log gets one, with an empty stream, so that a log
- * deleted later is told from one never written; a log written before epochs is adopted. Answers
- * the epoch, and whether the stream is there.
+ * Makes the log's epoch known: a fresh log gets one (ARGV[1]), with an empty stream, so that a
+ * log deleted later is told from one never written; a log written before epochs is adopted.
+ * But no new log is started where one was lost: when the caller folded an epoch (ARGV[2]) that
+ * is gone, it marks the log lost (KEYS[3]) instead, and while that mark is there nobody starts
+ * one (a replica restarted after a FLUSHALL would otherwise serve an empty state as if nothing
+ * happened). Answers the epoch ('' when there is none), whether the stream is there, and the mark
+ * ('' when none).
  */
-const INIT_SCRIPT = `
+export const INIT_SCRIPT = `
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then
+  local lost = redis.call('GET', KEYS[3])
+  if not lost and ARGV[2] ~= '' then
+    lost = ARGV[2] .. ' ' .. ARGV[3]
+    redis.call('SET', KEYS[3], lost)
+  end
+  if lost then return {'', redis.call('EXISTS', KEYS[2]), lost} end
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
   if redis.call('EXISTS', KEYS[2]) == 0 then
     redis.call('XGROUP', 'CREATE', KEYS[2], 'statusmate-exporter', '$', 'MKSTREAM')
   end
 end
-return {epoch, redis.call('EXISTS', KEYS[2])}
+return {epoch, redis.call('EXISTS', KEYS[2]), ''}
 `;
+
+/** The arguments of INIT_SCRIPT: a fresh epoch should none exist, the one the caller folded (or ''), and the time for a mark. */
+export function initArgs(keys: RedisKeys, folded: string | undefined): string[] {
+  return ['EVAL', INIT_SCRIPT, '3', keys.epoch, keys.log, keys.lost, randomBytes(9).toString('base64url'), folded ?? '', new Date().toISOString()];
+}
 
 /**
  * Commits a snapshot whose pieces were written into KEYS[5] (its fields `data`, `data:1`, …;
@@ -119,7 +134,7 @@ const rangeReply = z.array(entryReply);
 const stringOrNull = z.string().nullable();
 const hashReply = z.array(z.string());
 const integerReply = z.number();
-const initReply = z.tuple([z.string(), z.number()]);
+const initReply = z.tuple([z.string(), z.number(), z.string()]);
 const STREAM_ID = /^\d+-\d+$/;
 
 type Client = ReturnType<typeof connectClient>;
@@ -234,7 +249,10 @@ export class RedisStore implements LogStore {
       this.reader.sendCommand(['GET', this.keys.trimmed]),
       this.reader.sendCommand(['XREAD', 'COUNT', String(max), 'BLOCK', String(XREAD_BLOCK_MS), 'STREAMS', this.keys.log, after]),
     ]);
-    this.checkEpoch(stringOrNull.parse(epoch));
+    const current = stringOrNull.parse(epoch);
+    // Marked lost (INIT_SCRIPT) before this replica refuses, so that none started later begins a new log.
+    if (current === null && this.epoch !== undefined) await this.writer.sendCommand(initArgs(this.keys, this.epoch)).catch(() => undefined);
+    this.checkEpoch(current);
     if (integerReply.parse(exists) === 0) throw new LogLost(`the Redis log ${this.keys.log} was deleted (its epoch ${this.epoch ?? ''} is still there)`);
     const mark = stringOrNull.parse(trimmed);
     if (mark !== null && idBefore(after, mark)) await this.behind(mark);
@@ -257,14 +275,19 @@ export class RedisStore implements LogStore {
   async tip(from: Position): Promise<LogTip> {
     const fresh = from === this.origin;
     const [init, last, mine, after, trimmed] = await Promise.all([
-      this.writer.sendCommand(['EVAL', INIT_SCRIPT, '2', this.keys.epoch, this.keys.log, randomBytes(9).toString('base64url')]),
+      this.writer.sendCommand(initArgs(this.keys, this.epoch)),
       this.writer.sendCommand(['XREVRANGE', this.keys.log, '+', '-', 'COUNT', '1']),
       fresh ? Promise.resolve([]) : this.writer.sendCommand(['XRANGE', this.keys.log, from, from]),
       this.writer.sendCommand(['XRANGE', this.keys.log, fresh ? '-' : `(${from}`, '+', 'COUNT', String(LAG_COUNT)]),
       this.writer.sendCommand(['GET', this.keys.trimmed]),
     ]);
-    const [epoch, exists] = initReply.parse(init);
-    this.checkEpoch(epoch);
+    const [epoch, exists, lost] = initReply.parse(init);
+    if (epoch === '' && this.epoch === undefined) {
+      throw new LogLost(
+        `the Redis log was lost under the replicas that folded it (${this.keys.lost}: epoch and time ${lost}): restore Redis from a backup, or run statusmate-exporter reset-redis --yes to start an empty log`,
+      );
+    }
+    this.checkEpoch(epoch === '' ? null : epoch);
     if (exists === 0) throw new LogLost(`the Redis log ${this.keys.log} was deleted (its epoch ${epoch} is still there)`);
     const mark = stringOrNull.parse(trimmed);
     if (mark !== null && idBefore(from, mark)) await this.behind(mark);

@@ -69,20 +69,39 @@ const refusedWithin5s = async (app: TestApp) => {
 const refusals = (app: TestApp) => app.logs.lines.filter((line) => line.msg === REFUSING);
 
 describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under running replicas', () => {
-  it('after FLUSHALL every running replica refuses, says so once, and a replica started later serves only the new log', async () => {
+  it('after FLUSHALL every running replica refuses and says so once, and so does one started later, until reset-redis', async () => {
     const [a, b] = [await open(), await open()];
     expect((await post(a, component(1, 'major_outage'))).status).toBe(200);
     await redisCommand('FLUSHALL');
     for (const app of [a, b]) {
       await refusedWithin5s(app);
-      expect(refusals(app)).toEqual([expect.objectContaining({ level: 'error', reason: expect.stringMatching(/flushed|replaced/) })]);
+      expect(refusals(app)).toEqual([expect.objectContaining({ level: 'error', reason: expect.stringMatching(/is gone: Redis was flushed/) })]);
     }
-    const late = await open();
-    expect((await post(late, component(2, 'major_outage'))).body.status).toBe('applied');
-    expect(late.ingestor.state.componentCount).toBe(1);
+    // The replicas that found it gone marked the log lost, and started no new one.
+    expect(await redisCommand('GET', KEYS.lost)).toMatch(/^\S+ \d{4}-\d\d-\d\dT/);
+    expect(await redisCommand('EXISTS', KEYS.epoch)).toBe(0);
+    // A replica started later (a pod rescheduled, a rollout) does not begin an empty state as if nothing happened.
+    const late = await open({ waitReady: false });
+    await eventually(
+      () => refusals(late).length,
+      (count) => count === 1,
+    );
+    expect(String(refusals(late)[0]?.reason)).toContain('reset-redis');
+    expect(await readyz(late)).toBe(503);
+    expect((await post(late, component(2, 'major_outage'))).status).toBe(503);
+
+    // The operator's way out without a backup: reset, then restart the replicas. The old ones,
+    // still running, find the new epoch (replaced, not gone) and leave no new mark.
+    const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+    expect((await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url }, 10_000, 'reset-redis')).code).toBe(0);
+    expect(await redisCommand('EXISTS', KEYS.lost)).toBe(0);
+    const fresh = await open();
+    expect((await post(fresh, component(3, 'major_outage'))).body.status).toBe('applied');
+    expect(fresh.ingestor.state.componentCount).toBe(1);
     // No two ready replicas disagree: the old ones stay not ready.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    for (const app of [a, b]) expect(await readyz(app)).toBe(503);
+    for (const app of [a, b, late]) expect(await readyz(app)).toBe(503);
+    expect(await redisCommand('EXISTS', KEYS.lost)).toBe(0);
   });
 
   it('after DEL of the log with a snapshot present, the running replica refuses, and so does one started later', async () => {
@@ -130,7 +149,9 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     const reset = await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'team[ab]*:' }, 10_000, 'reset-redis');
     expect(reset.code).toBe(0);
     expect(reset.stdout).toContain('deleted 2 keys');
-    expect(await redisCommand('EXISTS', mine.log, `${mine.snapshotPieces}replica:0`)).toBe(0);
+    // Its log starts again empty; the other prefix's is untouched.
+    expect(await redisCommand('XLEN', mine.log)).toBe(0);
+    expect(await redisCommand('EXISTS', `${mine.snapshotPieces}replica:0`)).toBe(0);
     expect(await redisCommand('EXISTS', other.log, `${other.snapshotPieces}replica:0`)).toBe(2);
   });
 
