@@ -618,6 +618,21 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with config.store 
     [{ 'config.store': 'redis', 'redis.url': 'redis://r:6379', 'redis.existingSecret': 's' }, 'redis.url and redis.existingSecret are both set'],
     [{ 'config.store': 'redis', 'redis.url': 'redis://r:6379', 'networkPolicy.enabled': 'true' }, 'networkPolicy.egress is empty'],
     [{ 'config.store': 'redis', 'redis.url': 'http://r:6379' }, "at '/redis/url'"],
+    [
+      { 'networkPolicy.enabled': 'true', 'networkPolicy.webhookFrom[0].podSelector.matchLabels.app': 'ingress' },
+      'list the scrapers in networkPolicy.metricsFrom',
+    ],
+    [
+      { 'networkPolicy.enabled': 'true', 'networkPolicy.metricsFrom[0].podSelector.matchLabels.app': 'prom' },
+      'networkPolicy.metricsFrom cannot narrow /metrics',
+    ],
+    [{ 'networkPolicy.enabled': 'true', 'alertmanager.urls': '{http://am:9093}' }, 'alertmanager.urls makes the exporter call Alertmanager'],
+    [
+      { 'alertmanager.urls': '{http://am:9093}', 'alertmanager.existingSecret': 's', 'alertmanager.usernameKey': 'u', 'alertmanager.bearerTokenKey': 'b' },
+      'a bearer token or basic auth, not both',
+    ],
+    [{ 'alertmanager.urls': '{http://am:9093}', 'alertmanager.existingSecret': 's', 'alertmanager.passwordKey': 'p' }, 'go together (basic auth)'],
+    [{ 'config.allowedHosts': '{example.com:443}' }, "at '/config/allowedHosts/0'"],
   ])('refuses %j and says why', (set, message) => {
     const result = renderChart(helm, { set });
     expect(result.ok).toBe(false);
@@ -787,6 +802,22 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything en
         podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
       },
     ]);
+  });
+
+  it('with /metrics on the webhook port, admits the peers of both lists in one rule (a rule of its own would open the port to all)', () => {
+    const peer = (app: string) => ({ podSelector: { matchLabels: { app } } });
+    const { objects: shared } = renderObjects(helm, {
+      set: {
+        'networkPolicy.enabled': 'true',
+        'networkPolicy.webhookFrom[0].podSelector.matchLabels.app': 'ingress',
+        'networkPolicy.metricsFrom[0].podSelector.matchLabels.app': 'prometheus',
+      },
+    });
+    const policy = onlyOfKind(shared, 'NetworkPolicy');
+    expect(policy.spec.ingress).toEqual([{ ports: [{ port: 'http', protocol: 'TCP' }], from: [peer('ingress'), peer('prometheus')] }]);
+    // Neither list: the port is open, as without a policy's ingress rules.
+    const { objects: open } = renderObjects(helm, { set: { 'networkPolicy.enabled': 'true' } });
+    expect(onlyOfKind(open, 'NetworkPolicy').spec.ingress).toEqual([{ ports: [{ port: 'http', protocol: 'TCP' }] }]);
   });
 
   it('prints the https webhook URL of the Ingress host in NOTES.txt', () => {

@@ -200,6 +200,25 @@ involved and how to fix them.
 {{- fail "networkPolicy.egress is empty, which denies all egress, but config.store \"redis\" connects to Redis: list egress rules to Redis and DNS, or set networkPolicy.egress to null." }}
 {{- end }}
 {{- end }}
+{{- with .Values.alertmanager }}
+{{- if and .urls .bearerTokenKey (or .usernameKey .passwordKey) }}
+{{- fail "alertmanager.bearerTokenKey is set with alertmanager.usernameKey or passwordKey: the exporter takes a bearer token or basic auth, not both. Set only one." }}
+{{- end }}
+{{- if and .urls (or .usernameKey .passwordKey) (not (and .usernameKey .passwordKey)) }}
+{{- fail "alertmanager.usernameKey and alertmanager.passwordKey go together (basic auth): set both, or neither." }}
+{{- end }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (kindIs "slice" .Values.networkPolicy.egress) (empty .Values.networkPolicy.egress) .Values.alertmanager.urls }}
+{{- fail "networkPolicy.egress is empty, which denies all egress, but alertmanager.urls makes the exporter call Alertmanager: list egress rules to Alertmanager and DNS, or set networkPolicy.egress to null." }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (not .Values.metricsPort.enabled) }}
+{{- if and .Values.networkPolicy.webhookFrom (not .Values.networkPolicy.metricsFrom) }}
+{{- fail "networkPolicy.webhookFrom narrows who reaches the webhook port, but with metricsPort.enabled false /metrics is served on that port too, and the empty networkPolicy.metricsFrom would open it to every peer: list the scrapers in networkPolicy.metricsFrom, or set metricsPort.enabled." }}
+{{- end }}
+{{- if and .Values.networkPolicy.metricsFrom (not .Values.networkPolicy.webhookFrom) }}
+{{- fail "networkPolicy.metricsFrom cannot narrow /metrics while it is served on the webhook port (metricsPort.enabled false), which the empty networkPolicy.webhookFrom opens to every peer: set metricsPort.enabled, or list the webhook's senders in networkPolicy.webhookFrom." }}
+{{- end }}
+{{- end }}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed config.shutdownTimeoutSeconds (%d), or Kubernetes kills the exporter before it has closed its store." (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds)) }}
 {{- end }}
