@@ -126,6 +126,8 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart rendered with its 
     expect(notes).toContain('No ServiceMonitor was created: the cluster serves no monitoring.coreos.com/v1 ServiceMonitor');
     expect(notes).toContain('No PrometheusRule was created');
     expect(notes).toContain('http://sm-statusmate-exporter.monitoring.svc:9877/metrics');
+    // No chart rules here: the repository's select any job starting with the exporter's name.
+    expect(notes).toContain('job=~"statusmate-exporter.*"');
   });
 
   it('adds the ServiceMonitor and PrometheusRule where the cluster serves the Prometheus Operator kinds', () => {
