@@ -551,6 +551,18 @@ describe.skipIf(helmTool.skipReason !== undefined)('replicas', () => {
     expect(deployment.spec.replicas).toBe(3);
     expect(pdb.spec.maxUnavailable).toBe(1);
     expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+    // Not-ready pods (all of them while Redis is down) must not block a node's drain, on a cluster that knows the field (1.27).
+    const current = renderObjects(helm, { ...SCENARIOS['Redis store with three replicas'], kubeVersion: '1.31.0' }).objects;
+    expect(onlyOfKind(current, 'PodDisruptionBudget').spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
+    // An older one is not sent it.
+    const old = onlyOfKind(renderObjects(helm, { ...SCENARIOS['Redis store with three replicas'], kubeVersion: '1.26.0' }).objects, 'PodDisruptionBudget');
+    expect(old.spec.unhealthyPodEvictionPolicy).toBeUndefined();
+  });
+
+  it('makes no volume claim for the memory store, which keeps nothing on disk, and rolls its pod', () => {
+    const { objects } = renderObjects(helm, { set: { 'config.store': 'memory' } });
+    expect(objectsOfKind(objects, 'PersistentVolumeClaim')).toEqual([]);
+    expect(onlyOfKind(objects, 'Deployment').spec.strategy.type).toBe('RollingUpdate');
   });
 });
 

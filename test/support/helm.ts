@@ -89,7 +89,9 @@ export type NetworkPolicy = K8sObject & {
     egress?: unknown[];
   };
 };
-export type PodDisruptionBudget = K8sObject & { spec: { maxUnavailable?: number | string; selector: { matchLabels: Record<string, string> } } };
+export type PodDisruptionBudget = K8sObject & {
+  spec: { maxUnavailable?: number | string; unhealthyPodEvictionPolicy?: string; selector: { matchLabels: Record<string, string> } };
+};
 export type ServiceMonitor = K8sObject & {
   spec: {
     selector: { matchLabels: Record<string, string> };
@@ -144,6 +146,8 @@ export type RenderOptions = {
   namespace?: string;
   /** --api-versions: what the pretend cluster serves (e.g. the Prometheus Operator's kinds). */
   apiVersions?: string[];
+  /** --kube-version: the pretend cluster's Kubernetes version (helm's own default otherwise). */
+  kubeVersion?: string;
   /** Render another chart directory (a patched copy). */
   chartDir?: string;
 };
@@ -159,6 +163,7 @@ function helmArgs(options: RenderOptions): string[] {
   for (const [key, value] of Object.entries(options.set ?? {})) args.push('--set', `${key}=${value}`);
   for (const [key, value] of Object.entries(options.setString ?? {})) args.push('--set-string', `${key}=${value}`);
   for (const apiVersion of options.apiVersions ?? []) args.push('--api-versions', apiVersion);
+  if (options.kubeVersion !== undefined) args.push('--kube-version', options.kubeVersion);
   return args;
 }
 
