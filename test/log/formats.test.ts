@@ -21,6 +21,7 @@ describe('the log formats', () => {
       snapshotPieces: '{statusmate}:snapshot:pieces:',
       trimmed: '{statusmate}:trimmed',
       epoch: '{statusmate}:epoch',
+      lost: '{statusmate}:lost',
       probe: '{statusmate}:probe',
       lease: '{statusmate}:lease:',
     });
