@@ -58,6 +58,11 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     const status = typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' ? error.status : 500;
     if (status >= 500) logger.error({ err: error }, 'request failed');
     if (res.headersSent) return;
+    // A body express.json() could not parse: answered as POST /webhook answers one.
+    if (typeof error === 'object' && error !== null && 'type' in error && error.type === 'entity.parse.failed' && error instanceof Error) {
+      res.status(400).json({ error: `body is not valid JSON: ${error.message.slice(0, 100)}`, issues: [{ path: 'body', message: 'not valid JSON' }] });
+      return;
+    }
     // A 5xx says nothing of its cause to the client; the log has it.
     const message = status < 500 && error instanceof Error ? error.message : 'internal error';
     res.status(status).json({ error: message, issues: [] });

@@ -104,6 +104,11 @@ describe('POST /-/forget', () => {
       .set('Content-Type', 'text/plain')
       .send('{"status_page":"shop"}');
     expect(plain.status).toBe(415);
+    // A body that is not JSON is named as the webhook names one.
+    const broken = await request(app.main).post('/-/forget').set('Authorization', `Bearer ${TOKEN}`).set('Content-Type', 'application/json').send('{');
+    expect(broken.status).toBe(400);
+    expect(broken.body.error).toMatch(/^body is not valid JSON: /);
+    expect(broken.body.issues).toEqual([{ path: 'body', message: 'not valid JSON' }]);
     expect((await request(app.main).get('/-/forget').set('Authorization', `Bearer ${TOKEN}`)).status).toBe(405);
     expect(sampleValue(await metrics(app), 'statusmate_component_impact', { component_uuid: WEBSITE, impact: 'major_outage' })).toBe(1);
   });
