@@ -647,6 +647,7 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with config.store 
     ],
     [{ 'alertmanager.urls': '{http://am:9093}', 'alertmanager.existingSecret': 's', 'alertmanager.passwordKey': 'p' }, 'go together (basic auth)'],
     [{ 'config.allowedHosts': '{example.com:443}' }, "at '/config/allowedHosts/0'"],
+    [{ 'alertmanager.existingSecret': 'am', 'alertmanager.bearerTokenKey': 'token' }, 'alertmanager.urls is empty'],
   ])('refuses %j and says why', (set, message) => {
     const result = renderChart(helm, { set });
     expect(result.ok).toBe(false);
@@ -832,6 +833,17 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything en
     // Neither list: the port is open, as without a policy's ingress rules.
     const { objects: open } = renderObjects(helm, { set: { 'networkPolicy.enabled': 'true' } });
     expect(onlyOfKind(open, 'NetworkPolicy').spec.ingress).toEqual([{ ports: [{ port: 'http', protocol: 'TCP' }] }]);
+  });
+
+  it('refuses a disabled alert or an override that names no alert of its rules (a typo would change nothing)', () => {
+    for (const set of [
+      { 'prometheusRule.disabled.StatusMateComponentMajorOutag': 'true' },
+      { 'prometheusRule.alertOverrides.StatusMateNoSuchAlert.for': '5m' },
+    ]) {
+      const result = renderChart(helm, { apiVersions: OPERATOR_APIS, set });
+      expect(result.ok).toBe(false);
+      expect(result.ok ? '' : result.stderr).toMatch(/names StatusMate\w+, which is no alert of the chart's rules \(.*StatusMateComponentMajorOutage/);
+    }
   });
 
   it('prints the https webhook URL of the Ingress host in NOTES.txt', () => {

@@ -201,6 +201,9 @@ involved and how to fix them.
 {{- end }}
 {{- end }}
 {{- with .Values.alertmanager }}
+{{- if and (not .urls) (or .existingSecret .usernameKey .passwordKey .bearerTokenKey) }}
+{{- fail "alertmanager credentials are set but alertmanager.urls is empty: without urls the exporter calls no Alertmanager and would ignore them. Set alertmanager.urls, or remove the credentials." }}
+{{- end }}
 {{- if and .urls .bearerTokenKey (or .usernameKey .passwordKey) }}
 {{- fail "alertmanager.bearerTokenKey is set with alertmanager.usernameKey or passwordKey: the exporter takes a bearer token or basic auth, not both. Set only one." }}
 {{- end }}
