@@ -648,6 +648,7 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with config.store 
     [{ 'alertmanager.urls': '{http://am:9093}', 'alertmanager.existingSecret': 's', 'alertmanager.passwordKey': 'p' }, 'go together (basic auth)'],
     [{ 'config.allowedHosts': '{example.com:443}' }, "at '/config/allowedHosts/0'"],
     [{ 'alertmanager.existingSecret': 'am', 'alertmanager.bearerTokenKey': 'token' }, 'alertmanager.urls is empty'],
+    [{ 'ingress.enabled': 'true' }, 'the placeholder host statusmate-exporter.example.com'],
   ])('refuses %j and says why', (set, message) => {
     const result = renderChart(helm, { set });
     expect(result.ok).toBe(false);

@@ -200,6 +200,9 @@ involved and how to fix them.
 {{- fail "networkPolicy.egress is empty, which denies all egress, but config.store \"redis\" connects to Redis: list egress rules to Redis and DNS, or set networkPolicy.egress to null." }}
 {{- end }}
 {{- end }}
+{{- if and .Values.ingress.enabled (has "statusmate-exporter.example.com" .Values.ingress.hosts) }}
+{{- fail "ingress.enabled with the placeholder host statusmate-exporter.example.com: set ingress.hosts to the name StatusMate should post to." }}
+{{- end }}
 {{- with .Values.alertmanager }}
 {{- if and (not .urls) (or .existingSecret .usernameKey .passwordKey .bearerTokenKey) }}
 {{- fail "alertmanager credentials are set but alertmanager.urls is empty: without urls the exporter calls no Alertmanager and would ignore them. Set alertmanager.urls, or remove the credentials." }}
