@@ -837,10 +837,11 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything en
   });
 
   it('refuses a disabled alert or an override that names no alert of its rules (a typo would change nothing)', () => {
-    for (const set of [
+    const typos: Record<string, string>[] = [
       { 'prometheusRule.disabled.StatusMateComponentMajorOutag': 'true' },
       { 'prometheusRule.alertOverrides.StatusMateNoSuchAlert.for': '5m' },
-    ]) {
+    ];
+    for (const set of typos) {
       const result = renderChart(helm, { apiVersions: OPERATOR_APIS, set });
       expect(result.ok).toBe(false);
       expect(result.ok ? '' : result.stderr).toMatch(/names StatusMate\w+, which is no alert of the chart's rules \(.*StatusMateComponentMajorOutage/);
