@@ -104,9 +104,31 @@ function keepEvidence(state: State, patch: Patch): void {
         continue;
       }
       rebookFrom(state.ledger, event.statusPage, uuid, toMs(at), replayed.points, next.base === null);
+      lastChangeFromLedger(state, event.statusPage, uuid);
     }
     if (next.events.length > LEDGER_MAX_EVIDENCE) next = foldOldest(event.statusPage, uuid, next);
     setEvidence(state.ledger, event.statusPage, uuid, next);
+  }
+}
+
+/**
+ * After a late event re-booked a component: its last change is the ledger's last change point
+ * that changed its impact. The record's own `changedAt` moves only when an event changes the
+ * impact as it arrives, which a late one (a `maintenance_started` after its finish, an incident
+ * before a later update) does not: the time would depend on the order of arrival. Unchanged when
+ * the kept points hold no change (the last one is older than them).
+ */
+function lastChangeFromLedger(state: State, statusPage: string, uuid: string): void {
+  const page = state.pages.get(statusPage);
+  const record = page?.components.get(uuid);
+  const changes = ledgerOf(state.ledger, statusPage, uuid)?.changes;
+  if (!page || !record || !changes) return;
+  for (let i = changes.ms.length - 1; i > 0; i -= 1) {
+    if (changes.impacts[i] === changes.impacts[i - 1]) continue;
+    const at = (changes.ms[i] as number) / 1000;
+    // A new record, so that what caches a component's lines by its record sees the change.
+    if (at !== record.changedAt) page.components.set(uuid, { ...record, changedAt: at });
+    return;
   }
 }
 

@@ -17,6 +17,7 @@ import {
   type EncodedLedger,
 } from '../../src/domain/ledger.js';
 import { replaceState } from '../../src/domain/state.js';
+import { DomainMetrics } from '../../src/metrics/domain.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { affects, componentUpdate, incident, maintenance, PAGE, Player, T0, uuid } from '../support/events.js';
 import { lifecycleEntryArb, lifecycleEvents, type LifecycleEntry } from '../support/lifecycles.js';
@@ -166,6 +167,43 @@ describe('the ledger of components incidents and maintenances name is a function
     );
     expect(encodeLedger(play([after, finished, created, during, started]).state.ledger)).toEqual(want);
     expect(encodeLedger(play([created, finished, after, during, started]).state.ledger)).toEqual(want);
+  });
+});
+
+describe('when a component last changed (statusmate_component_last_change_timestamp_seconds)', () => {
+  it('is where the times say, whatever order a maintenance, an incident and an update arrive in', () => {
+    // An update at 0; a maintenance 100–400 (scheduled at -50); an incident (major) 200–250 within it.
+    const window = { startAt: T0 + 100, endAt: T0 + 400 };
+    const mc = maintenance('maintenance_created', 1, T0 - 50, [affects(1, null)], window);
+    const ms = maintenance('maintenance_started', 1, T0 + 100, [affects(1, null)], window);
+    const mf = maintenance('maintenance_finished', 1, T0 + 400, [affects(1, null)], window);
+    const ic = incident('incident_created', 1, T0 + 200, [affects(1, 'major_outage')], { startAt: T0 + 200 });
+    const fin = incident('incident_finished', 1, T0 + 250, [affects(1, 'major_outage')], { startAt: T0 + 200, endAt: T0 + 250 });
+    const cu = componentUpdate(1, 'operational', T0);
+    for (const order of [
+      [cu, mc, ms, ic, fin, mf],
+      [cu, mc, mf, ms, fin, ic],
+      [cu, mc, ms, mf, ic, fin],
+      [mc, mf, ic, cu, fin, ms],
+    ]) {
+      const player = play(order);
+      // The maintenance's end, the last time the impact changed (under_maintenance → operational).
+      expect(player.page().components.get(uuid(1))?.changedAt, order.map((e) => e.type).join(' ')).toBe(T0 + 400);
+    }
+  });
+
+  it("is an incident's finish that arrives before its creation, after the component was last updated", () => {
+    const cu = componentUpdate(1, 'operational', T0);
+    const fin = incident('incident_finished', 1, T0 + 75, [affects(1, 'major_outage')], { startAt: T0 + 60, endAt: T0 + 75 });
+    const ic = incident('incident_created', 1, T0 + 60, [affects(1, 'major_outage')], { startAt: T0 + 60 });
+    expect(play([cu, ic, fin]).page().components.get(uuid(1))?.changedAt).toBe(T0 + 75);
+    // Scraped before and after the late creation: the series moves to the finish.
+    const player = play([cu, fin]);
+    const metrics = new DomainMetrics(player.state);
+    const lastChange = () => /statusmate_component_last_change_timestamp_seconds\{[^}]*\} (\S+)/.exec(metrics.text().toString())?.[1];
+    expect(lastChange()).toBe(String(T0));
+    player.play(ic, T0 + 1_000);
+    expect(lastChange()).toBe(String(T0 + 75));
   });
 });
 
