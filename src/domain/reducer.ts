@@ -144,15 +144,13 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
     return refusedWhole(notices, 'holdings', event.statusPage, event.uuid, limits.maxHoldings);
   }
   forgetPastBounds(state, patch, limits, after);
-  // A declared component's first update, older than its declaration, restarts its ledger (when the patch books it).
-  if (
-    outcome === 'applied' &&
-    event.type === 'component_impact_updated' &&
-    at !== null &&
-    patch.components.some((c) => c.uuid === event.uuid) &&
-    restartsLedger(state, event, at)
-  ) {
-    patch.ledgerRestart = [{ statusPage: event.statusPage, uuid: event.uuid }];
+  // A declared component's first event, older than its declaration, restarts its ledger (when the
+  // patch books it): an update naming it, or an incident or maintenance changing its impact.
+  if (outcome === 'applied' && at !== null) {
+    const restarts = patch.components
+      .filter((c) => (event.type !== 'component_impact_updated' || c.uuid === event.uuid) && restartsLedger(state, event.statusPage, c.uuid, at))
+      .map((c) => ({ statusPage: event.statusPage, uuid: c.uuid }));
+    if (restarts.length > 0) patch.ledgerRestart = restarts;
   }
 
   const { unknownImpacts, refused } = draft.notices();
@@ -425,22 +423,23 @@ function namesOf(components: AffectedComponent[]): Map<string, string | null> {
 }
 
 /**
- * Whether the first update of a component, older than its ledger's start, restarts the ledger
- * there (issue 20): when the ledger holds only an assumption, its first point (operational, from a
- * declaration of the status pages file, or a scheduled maintenance naming it) and nothing booked
- * since, and nothing else set the component (no `direct`, nothing `cleared`, no holder). Then the
- * update is booked as if it had arrived first, which the assumption would not have changed: the
- * component is known from the update's created_at, in its impact, and the updates after it (a
- * backlog delivered late, a replay) book from their times, not from the assumption's.
+ * Whether the first event changing a component, older than its ledger's start, restarts the
+ * ledger there (issue 20): when the ledger holds only an assumption, its first point
+ * (operational, from a declaration of the status pages file, or a scheduled maintenance naming
+ * it) and nothing booked since, and nothing else set the component (no `direct`, nothing
+ * `cleared`, no holder). Then the event is booked as if it had arrived first, which the
+ * assumption would not have changed: the component is known from the event's created_at, in its
+ * impact, and the events after it (a backlog delivered late, a replay, an incident's finish)
+ * book from their times, not from the assumption's.
  */
-function restartsLedger(state: State, event: ComponentImpactUpdated, at: number): boolean {
-  const entry = ledgerOf(state.ledger, event.statusPage, event.uuid);
+function restartsLedger(state: State, statusPage: string, uuid: string, at: number): boolean {
+  const entry = ledgerOf(state.ledger, statusPage, uuid);
   if (!entry || toMs(at) >= entry.sinceMs || entry.changes.ms.length !== 1 || entry.totals.size !== 0 || entry.impact !== OPERATIONAL) return false;
   // Only a declaration's assumption: a component an event made known keeps that event as
-  // evidence, which re-books an older update where it falls (see ledger-evidence.ts).
+  // evidence, which re-books an older event where it falls (see ledger-evidence.ts).
   if (entry.evidence !== undefined && (entry.evidence.base !== null || entry.evidence.events.length > 0)) return false;
-  const page = state.pages.get(event.statusPage);
-  const component = page?.components.get(event.uuid);
+  const page = state.pages.get(statusPage);
+  const component = page?.components.get(uuid);
   if (component && (component.direct !== null || component.cleared !== null)) return false;
-  return !page?.holders.has(event.uuid);
+  return !page?.holders.has(uuid);
 }

@@ -4,7 +4,7 @@ import { daysOf, DAY_MS, encodeLedger, ledgerOf, secondsByImpact, toMs } from '.
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { applyPatch, emptyPatch } from '../../src/domain/state.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
-import { componentUpdate, DECLARED as declared, PAGE, Player, T0, uuid } from '../support/events.js';
+import { affects, componentUpdate, DECLARED as declared, incident, PAGE, Player, T0, uuid } from '../support/events.js';
 
 // Issue 20: a component declared in the status pages file counts as operational from its
 // declaration, which goes through the log (a `declare` entry) so that every replica books it alike.
@@ -118,6 +118,29 @@ describe('declaring components in the log', () => {
     const now = T0 + 3600;
     expect(readings(declaredFirst, 1, now)).toEqual(readings(eventFirst, 1, now));
     expect(readings(declaredFirst, 1, now)).toMatchObject({ sinceMs: toMs(createdAt), seconds: { partial_outage: 4 * 3600 } });
+  });
+
+  it('books an incident older than the declaration, arriving after it, from its own times, as if it had arrived first', () => {
+    const start = T0 - 2 * 3600;
+    const created = incident('incident_created', 1, start, [affects(1, 'partial_outage'), affects(2, 'major_outage')], { startAt: start });
+    const finished = incident('incident_finished', 1, start + 1800, [affects(1, 'partial_outage')], { startAt: start, endAt: start + 1800 });
+    const now = T0 + 3600;
+    // Finished before the declaration: component 1 was in partial outage for 30 minutes, 2 in major.
+    const declaredFirst = new Player();
+    declare(declaredFirst, all([1, 2]), T0);
+    declaredFirst.play(created, T0 + 10);
+    declaredFirst.play(finished, T0 + 20);
+    const eventsFirst = new Player();
+    eventsFirst.play(created, start + 1);
+    eventsFirst.play(finished, start + 1801);
+    declare(eventsFirst, all([1, 2]), T0);
+    for (const n of [1, 2]) expect(readings(declaredFirst, n, now), `component ${n}`).toEqual(readings(eventsFirst, n, now));
+    expect(readings(declaredFirst, 1, now)).toMatchObject({ sinceMs: toMs(start), seconds: { partial_outage: 1800 } });
+    // Still going on: its outage counts from its start, not from the declaration.
+    const ongoing = new Player();
+    declare(ongoing, all([3]), T0);
+    ongoing.play(incident('incident_created', 2, start, [affects(3, 'major_outage')], { startAt: start, deliveryAttempt: 1 }), T0 + 10);
+    expect(readings(ongoing, 3, now)).toMatchObject({ sinceMs: toMs(start), seconds: { major_outage: 3 * 3600 } });
   });
 
   it('books a backlog of updates older than the declaration, arriving after it, from their own times, as without it', () => {
