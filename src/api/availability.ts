@@ -1,5 +1,6 @@
 import {
   availabilityOf,
+  cutPercent,
   dayCells,
   dayOf,
   dayText,
@@ -264,15 +265,6 @@ function csvField(value: string | number | null): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/**
- * An availability as the CSV's percentage: cut, never rounded up, to 4 decimals, so that an SLA
- * report never says 100 for a period with downtime (as the landing page cuts). The ratio is first
- * rounded to 9 decimals, so that 0.57 (569999.99… millionths in binary) stays 57.
- */
-export function percentOf(availability: number): number {
-  return Math.floor(Math.round(availability * 1e9) / 1e3) / 1e4;
-}
-
 export function toCsv(report: AvailabilityReport): string {
   const lines = [CSV_HEADER.join(',')];
   const row = (scope: string, page: PageReport, what: ComponentReport | PageReport, uuid: string, name: string) =>
@@ -283,7 +275,7 @@ export function toCsv(report: AvailabilityReport): string {
       name,
       report.from,
       report.to,
-      what.availability === null ? null : percentOf(what.availability),
+      what.availability === null ? null : cutPercent(what.availability, 4),
       what.known_seconds,
       what.excluded_seconds,
       what.down_seconds,

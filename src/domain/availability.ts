@@ -154,3 +154,13 @@ export function dayOf(text: string): number | null {
   if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 10) !== text) return null;
   return ms / DAY_MS;
 }
+
+/**
+ * An availability (0 to 1) as a percentage cut, never rounded up, to `decimals` places, so that a
+ * period with downtime never reads 100 (the CSV's 4 places, the landing page's 2). The ratio is
+ * first rounded to 9 places, so that 0.57 (just under it in binary) stays 57.
+ */
+export function cutPercent(availability: number, decimals: number): number {
+  const scale = 10 ** decimals;
+  return Math.floor(Math.round(availability * 1e9) / (1e7 / scale)) / scale;
+}

@@ -1,5 +1,5 @@
 import type { StateView, StatusPageView } from '../api/state.js';
-import { dayText, type DayCell } from '../domain/availability.js';
+import { cutPercent, dayText, type DayCell } from '../domain/availability.js';
 import { impactLevel, OPERATIONAL, UNKNOWN_IMPACT_LEVEL } from '../domain/impact.js';
 
 // GET /: the landing page, rendered on the server from the same view as /api/v1/state. One
@@ -170,7 +170,7 @@ const CELL_CLASSES: Record<string, string> = {
 export function percent(availability: number | null): string {
   if (availability === null) return 'no data';
   if (availability >= 1) return '100 %';
-  return `${(Math.floor(availability * 10_000) / 100).toFixed(2)} %`;
+  return `${cutPercent(availability, 2).toFixed(2)} %`;
 }
 
 function bar(history: ComponentHistory): string {

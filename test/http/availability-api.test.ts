@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { percentOf } from '../../src/api/availability.js';
+import { cutPercent } from '../../src/domain/availability.js';
+import { percent } from '../../src/ui/landing.js';
 import { makeApp, sampleValue, sqliteStore, tempDir, type TestApp } from '../support/app.js';
 
 // Issue 20 end to end: a component in major_outage for a measured interval, then operational.
@@ -115,14 +116,18 @@ describe('GET /api/v1/availability and the impact counter, end to end', () => {
     expect(rows.some((row) => row.startsWith('status_page,acme,,ACME public status,'))).toBe(true);
   });
 
-  it('cuts the CSV percentage to 4 decimals, never rounding a period with downtime up to 100', () => {
-    expect(percentOf(0.99999965)).toBe(99.9999);
-    expect(percentOf(1)).toBe(100);
-    expect(percentOf(0.98809524)).toBe(98.8095);
+  it('cuts the CSV percentage to 4 decimals (the landing page to 2), never rounding a period with downtime up to 100', () => {
+    expect(cutPercent(0.99999965, 4)).toBe(99.9999);
+    expect(cutPercent(1, 4)).toBe(100);
+    expect(cutPercent(0.98809524, 4)).toBe(98.8095);
     // Binary fractions just under the decimal they stand for stay that decimal.
-    expect(percentOf(0.57)).toBe(57);
-    expect(percentOf(0.29)).toBe(29);
-    expect(percentOf(0)).toBe(0);
+    expect(cutPercent(0.57, 4)).toBe(57);
+    expect(cutPercent(0.29, 4)).toBe(29);
+    expect(cutPercent(0, 4)).toBe(0);
+    // The landing page cuts the same way, to 2 places (it showed 0.57 as 56.99 %).
+    expect(percent(0.57)).toBe('57.00 %');
+    expect(percent(0.99999965)).toBe('99.99 %');
+    expect(percent(1)).toBe('100 %');
   });
 
   it('answers 400 naming the problem for bad parameters, and 404 for an unknown page', async () => {
