@@ -14,6 +14,7 @@ import type { LiveInventory } from '../inventory/live.js';
 import { BAR_DAYS, renderLandingPage } from '../ui/landing.js';
 import type { WebhookAccess } from '../webhook/access.js';
 import type { RecentDeliveries } from '../webhook/deliveries.js';
+import { fieldPath } from './field-path.js';
 import { HTML_SECURITY_HEADERS } from './security.js';
 
 export type OperatorDeps = {
@@ -215,7 +216,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     }
     const parsed = forgetBodySchema.safeParse(req.body);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((issue) => ({ path: ['body', ...issue.path.map(String)].join('.'), message: issue.message }));
+      const issues = parsed.error.issues.map((issue) => ({ path: fieldPath(issue.path), message: issue.message }));
       res.status(400).json({ error: `invalid forget: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, issues });
       return;
     }

@@ -7,6 +7,7 @@ import type { DeclaredComponent, DeclaredPage } from '../domain/inventory.js';
 import type { State } from '../domain/state.js';
 import type { Logger } from '../logger.js';
 import { ALERTMANAGER_OUTCOMES, LABEL, METRIC, type AlertmanagerOutcome } from '../metrics/names.js';
+import { fieldPath } from '../http/field-path.js';
 import { StoreError } from '../store/store.js';
 import { BodyAbortedError, BodyTooLargeError, bodyText, isEncoded, readBody } from './body.js';
 import { createTokenScopes } from './token-scope.js';
@@ -171,7 +172,7 @@ export function alertmanagerReceiver(deps: AlertmanagerReceiverDeps, options: Al
     }
     const parsed = payloadSchema.safeParse(json);
     if (!parsed.success) {
-      const issues = parsed.error.issues.slice(0, 10).map((issue) => ({ path: ['body', ...issue.path].join('.'), message: issue.message }));
+      const issues = parsed.error.issues.slice(0, 10).map((issue) => ({ path: fieldPath(issue.path), message: issue.message }));
       const first = issues[0];
       return refused(400, 'invalid', `not an Alertmanager webhook payload: ${first ? `${first.path}: ${first.message}` : 'invalid'}`, issues);
     }

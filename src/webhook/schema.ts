@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isEventType, type AffectedComponent, type EventType, type StatusMateEvent } from '../domain/event.js';
 import { IMPACT_PATTERN } from '../domain/impact.js';
 import { cutLabel } from '../domain/labels.js';
+import { fieldPath } from '../http/field-path.js';
 
 // StatusMate's documentation shows the type-specific fields directly under `meta` in its
 // per-type examples, but its general example has a `meta.payload` object. We accept both:
@@ -71,11 +72,9 @@ const incidentCreatedSchema = lifecycleSchema.superRefine((value, ctx) => {
 
 const componentSchema = z.object({ ...common, impact });
 
-function problems(error: z.ZodError, prefix: string): Problem[] {
-  return error.issues.map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].join('.'),
-    message: issue.message,
-  }));
+/** Each issue named by its field's path in the body (see fieldPath), under `prefix` when given. */
+function problems(error: z.ZodError, prefix?: string): Problem[] {
+  return error.issues.map((issue) => ({ path: fieldPath(prefix === undefined ? issue.path : [prefix, ...issue.path]), message: issue.message }));
 }
 
 function invalid(type: EventType | undefined, issues: Problem[]): ParseResult {
@@ -107,7 +106,7 @@ export type StatusPageOf = (sent: string | null, components: readonly string[]) 
 export function parseWebhook(body: unknown, statusPage: string | StatusPageOf): ParseResult {
   const pageOf: StatusPageOf = typeof statusPage === 'string' ? (sent) => cutLabel(sent ?? statusPage) : statusPage;
   const envelope = envelopeSchema.safeParse(body);
-  if (!envelope.success) return invalid(undefined, problems(envelope.error, 'body'));
+  if (!envelope.success) return invalid(undefined, problems(envelope.error));
   const { text, meta } = envelope.data;
   if (!isEventType(meta.type)) return { kind: 'unsupported', type: meta.type };
   const type = meta.type;

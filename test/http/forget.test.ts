@@ -81,8 +81,8 @@ describe('POST /-/forget', () => {
   });
 
   it.each([
-    [{}, 'body.status_page'],
-    [{ status_page: 'shop', component_uuid: 'nope' }, 'body.component_uuid'],
+    [{}, 'status_page'],
+    [{ status_page: 'shop', component_uuid: 'nope' }, 'component_uuid'],
     [{ status_page: 'shop', component_uuid: WEBSITE, incident_uuid: INCIDENT }, 'body'],
     [{ status_page: 'shop', uuid: WEBSITE }, 'body'],
   ])('answers 400 naming the problem of %j', async (body, path) => {

@@ -122,8 +122,9 @@ describe('POST /webhook answers', () => {
   });
 
   it.each([
-    ['a missing meta', { text: 'x' }, 'body.meta'],
-    ['a missing type', { meta: { uuid: COMPONENT_UUID } }, 'body.meta.type'],
+    ['a missing meta', { text: 'x' }, 'meta'],
+    ['a body that is no object', [1, 2], 'body'],
+    ['a missing type', { meta: { uuid: COMPONENT_UUID } }, 'meta.type'],
     ['a malformed uuid', componentEvent('major_outage', { uuid: 'not-a-uuid' }), 'meta.uuid'],
     ['an impact that is no identifier', componentEvent('Major Outage!'), 'meta.impact'],
     ['a time without zone', componentEvent('major_outage', { created_at: '2026-01-01 10:00' }), 'meta.created_at'],
