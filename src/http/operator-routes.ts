@@ -203,6 +203,8 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   const reload: RequestHandler = async (_req, res) => {
     const result = await deps.inventory.reload();
     if (result.ok) res.json({ status: 'reloaded', status_pages: result.statusPages, components: result.components });
+    // Nothing to reload is the request's mistake, not the server's.
+    else if (result.noFile) res.status(409).json({ error: result.error, issues: [] });
     // The operator asked and the file is theirs: the answer says what is wrong with it.
     else res.status(500).json({ error: result.error, issues: [] });
   };

@@ -19,7 +19,10 @@ import {
   type InventoryLimits,
 } from './file.js';
 
-export type ReloadResult = { ok: true; statusPages: number; components: number } | { ok: false; error: string };
+/** A reload's result; `noFile` when STATUS_PAGES_FILE is not set (nothing was read, and nothing failed). */
+export type ReloadResult = { ok: true; statusPages: number; components: number } | { ok: false; error: string; noFile?: true };
+
+const NO_FILE = 'STATUS_PAGES_FILE is not set: there is no file to reload';
 
 export type LiveInventoryOptions = {
   /** STATUS_PAGES_FILE, or undefined. */
@@ -179,7 +182,12 @@ export class LiveInventory {
 
   private async reloadNow(): Promise<ReloadResult> {
     const file = this.options.file;
-    if (file === undefined) return this.succeeded(this.inventory, false);
+    if (file === undefined) {
+      // Not a failure (statusmate_config_last_reload_successful stays 1), but not a reload either:
+      // an operator who sends one expects a file, and is told there is none.
+      this.options.logger.warn(NO_FILE);
+      return { ok: false, error: NO_FILE, noFile: true };
+    }
     // The same file and tokens cost a stat and a hash of the tokens; the same bytes, a read and a
     // hash; never a parse: /-/reload may be asked for often, and by someone the file is not theirs.
     const stat = statOf(file);

@@ -188,6 +188,16 @@ describe('reloading the status pages file', () => {
     expect(sampleValue(text, 'statusmate_config_last_reload_success_timestamp_seconds')).toBeGreaterThanOrEqual(Math.floor(before));
   });
 
+  it('answers 409 to POST /-/reload without STATUS_PAGES_FILE: nothing reloaded, and no failed reload reported', async () => {
+    app = await makeApp({ tokens: ['all-pages'] });
+    const response = await request(app.main).post('/-/reload').set('Authorization', 'Bearer all-pages');
+    expect(response.status).toBe(409);
+    expect(response.body).toEqual({ error: 'STATUS_PAGES_FILE is not set: there is no file to reload', issues: [] });
+    expect(app.logs.lines.some((line) => line.msg === 'STATUS_PAGES_FILE is not set: there is no file to reload' && line.level === 'warn')).toBe(true);
+    expect(app.logs.lines.some((line) => line.msg === 'status pages reloaded')).toBe(false);
+    expect(sampleValue(await metrics(), 'statusmate_config_last_reload_successful')).toBe(1);
+  });
+
   it('drops what only the old file declared and keeps what webhooks set', async () => {
     const file = inventoryFile();
     app = await start(file);
