@@ -5,7 +5,7 @@
 // BENCH_CONNECTIONS (50), BENCH_SCRAPES (50), BENCH_CHANGED_SCRAPES (20), BENCH_SYNCHRONOUS
 // (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape,reducer,redis,fat,operator,ledger),
 // BENCH_TIMEOUT (900 s: the whole bench is killed past it), BENCH_FAT_EVENTS (300 fat incidents),
-// BENCH_BUSY_STORE (sqlite|redis, section 7's busy load).
+// BENCH_BUSY_STORE (sqlite|redis|memory, section 7's busy load).
 
 import { spawn } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
@@ -44,7 +44,7 @@ const FAT_EVENTS = Math.max(1, int('BENCH_FAT_EVENTS', 300));
 const BUSY_COMPONENTS = Math.max(1, int('BENCH_BUSY_COMPONENTS', 10_000));
 const BUSY_UPDATES = Math.max(1, int('BENCH_BUSY_UPDATES', 33));
 /** The store of section 7's busy load: sqlite (the default) or redis (one replica, on a redis-server of its own). */
-const BUSY_STORE = process.env.BENCH_BUSY_STORE === 'redis' ? 'redis' : 'sqlite';
+const BUSY_STORE = ['redis', 'memory'].includes(process.env.BENCH_BUSY_STORE) ? process.env.BENCH_BUSY_STORE : 'sqlite';
 const TIMEOUT_S = int('BENCH_TIMEOUT', 1200);
 
 const watchdog = setTimeout(() => {
@@ -984,10 +984,14 @@ async function defaultLimitsEnv() {
  * which LEDGER_MAX_EVIDENCE bounds per component and LEDGER_MAX_EVIDENCE_WEIGHT over all of them.
  */
 async function busyComponents() {
-  const S = `7 busy components (${BUSY_COMPONENTS.toLocaleString('en-US')} × ${BUSY_UPDATES} updates, 200-character names${BUSY_STORE === 'redis' ? ', Redis' : ''})`;
+  const S = `7 busy components (${BUSY_COMPONENTS.toLocaleString('en-US')} × ${BUSY_UPDATES} updates, 200-character names${BUSY_STORE === 'sqlite' ? '' : `, ${BUSY_STORE === 'redis' ? 'Redis' : 'memory'}`})`;
   const path = join(tempDir(), 'busy.db');
   const redis = BUSY_STORE === 'redis' ? await startRedis() : null;
-  const env = { ...(await defaultLimitsEnv()), ...(redis ? { STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'busy:' } : {}) };
+  const env = {
+    ...(await defaultLimitsEnv()),
+    ...(redis ? { STORE: 'redis', REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'busy:' } : {}),
+    ...(BUSY_STORE === 'memory' ? { STORE: 'memory' } : {}),
+  };
   try {
     await busyLoad(S, path, env);
   } finally {
