@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UsageError } from './io.js';
 
 // Sending webhooks as StatusMate does: POST JSON, and on anything but a 200 try again, with the
 // event's `meta.delivery_attempt` counting the tries (the exporter counts a retry once).
@@ -72,10 +73,21 @@ export function networkReason(url: URL, error: unknown): string {
 
 const answerSchema = z.object({ status: z.enum(['applied', 'duplicate', 'stale', 'unsupported', 'refused_limit']) });
 
+/** --url as an http or https URL; a usage error (one line, exit 64) when it is neither. */
+export function httpUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--url: not a URL: ${JSON.stringify(raw.slice(0, 100))}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be http or https, not ${url.protocol}`);
+  return url;
+}
+
 /** The webhook URL: `http://host:port` alone means `http://host:port/webhook`. */
 export function webhookUrl(raw: string): URL {
-  const url = new URL(raw);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--url must be http or https, not ${url.protocol}`);
+  const url = httpUrl(raw);
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/webhook';
   return url;
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { networkReason } from './deliver.js';
+import { httpUrl, networkReason } from './deliver.js';
 import { UsageError, type Io } from './io.js';
 
 export const FORGET_USAGE = `statusmate-exporter forget --url URL --token T --page P [--component U | --incident U | --maintenance U]
@@ -50,13 +50,7 @@ export function parseForgetOptions(args: string[]): ForgetOptions {
 
 /** POST /-/forget's URL from --url: the exporter's base URL, or any URL of it (its path is replaced). */
 export function forgetUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UsageError(`--url: not a URL: ${JSON.stringify(raw.slice(0, 100))}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be http or https, not ${url.protocol}`);
+  const url = httpUrl(raw);
   url.pathname = '/-/forget';
   url.search = '';
   return url;

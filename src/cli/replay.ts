@@ -28,6 +28,8 @@ export function readRecording(file: string): Record<string, unknown>[] {
   } catch (error) {
     throw new UsageError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
+  // A leading byte order mark (an editor's UTF-8 with BOM) is skipped, as the webhook skips one.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   const bodies: Record<string, unknown>[] = [];
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return;

@@ -13,7 +13,8 @@ export const SEND_USAGE = `statusmate-exporter send --url URL [--token T] --type
                     (default: major_outage for incidents, under_maintenance for maintenances)
   --incident UUID   the incident (incident_*; made up for incident_created when absent)
   --maintenance UUID the maintenance (maintenance_*; made up for maintenance_created when absent)
-  --title TEXT      title of the incident or maintenance, name of the component
+  --title TEXT      title of the incident or maintenance, name of the component (without it, a
+                    follow-up of an existing one keeps the title, name and start the exporter knows)
   --status-page ID  meta.status_page of the event
   --attempts N      tries in all before giving up (default ${DEFAULT_RETRY.attempts}); never retried:
                     HTTP ${FINAL_STATUS_TEXT}, which the same request gets again`;
@@ -42,7 +43,9 @@ export function buildEvent(options: SendOptions, now: Date = new Date()): Record
     const [component, ...more] = options.component;
     if (component === undefined || more.length > 0) throw new UsageError('component_impact_updated needs exactly one --component');
     if (options.impact === undefined) throw new UsageError('component_impact_updated needs --impact');
-    const title = options.title ?? 'Component';
+    // Without --title no name is sent (null): the exporter keeps the one it knows, or names the
+    // component by its uuid, rather than renaming it "Component" (a new series).
+    const title = options.title ?? null;
     return { text: title, meta: { ...common, title, uuid: component, impact: options.impact } };
   }
   const incident = type === 'incident_created' || type === 'incident_finished';
@@ -51,22 +54,23 @@ export function buildEvent(options: SendOptions, now: Date = new Date()): Record
   if (id === undefined && type !== 'incident_created' && type !== 'maintenance_created')
     throw new UsageError(`${type} needs ${flag} UUID (the one given when it was created)`);
   const impact = options.impact ?? (incident ? 'major_outage' : 'under_maintenance');
-  const title = options.title ?? (incident ? 'Test incident' : 'Test maintenance');
+  const created = type === 'incident_created' || type === 'maintenance_created';
+  // A follow-up of an existing incident or maintenance sends what the flags say and null for what
+  // only the real object knows (its title without --title, its start): null keeps the exporter's
+  // record. A made-up start of now finished a two-hour incident as lasting 0 s, and renamed it.
+  const title = options.title ?? (created ? (incident ? 'Test incident' : 'Test maintenance') : null);
   const hour = 3600 * 1000;
-  const startAt = type === 'maintenance_created' ? new Date(now.getTime() + hour) : now;
+  // A made-up maintenance is scheduled an hour from now, for an hour.
+  const scheduled = { start: new Date(now.getTime() + hour), end: new Date(now.getTime() + 2 * hour) };
+  const startAt = type === 'maintenance_created' ? scheduled.start : type === 'incident_created' ? now : null;
   return {
     text: title,
     meta: {
       ...common,
       title,
       uuid: id ?? randomUUID(),
-      start_at: startAt.toISOString(),
-      end_at:
-        type === 'incident_finished' || type === 'maintenance_finished'
-          ? createdAt
-          : type === 'maintenance_created'
-            ? new Date(startAt.getTime() + hour).toISOString()
-            : null,
+      start_at: startAt === null ? null : startAt.toISOString(),
+      end_at: type === 'incident_finished' || type === 'maintenance_finished' ? createdAt : type === 'maintenance_created' ? scheduled.end.toISOString() : null,
       affected_components: options.component.map((component) => ({ impact, component_details: { name: null, impact, component_uuid: component } })),
     },
   };

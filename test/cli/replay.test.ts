@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stateViewSchema } from '../../src/api/state.js';
 import { deliver, FINAL_STATUSES } from '../../src/cli/deliver.js';
-import { REPLAY_USAGE } from '../../src/cli/replay.js';
+import { readRecording, REPLAY_USAGE } from '../../src/cli/replay.js';
 import { SEND_USAGE } from '../../src/cli/send.js';
 import { tempDir } from '../support/app.js';
 import { EXAMPLES, runCli } from '../support/cli.js';
@@ -181,6 +181,12 @@ describe('replay', () => {
       'replay: 48/60 sent',
       'replay: 54/60 sent',
     ]);
+  });
+
+  it('skips a leading byte order mark', () => {
+    const file = join(tempDir(), 'bom.jsonl');
+    writeFileSync(file, `\uFEFF${JSON.stringify(event(1))}\n${JSON.stringify(event(2))}\n`);
+    expect(readRecording(file)).toEqual([event(1), event(2)]);
   });
 
   it('refuses a file with a line that is not JSON before sending anything, naming the line', async () => {

@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EVENT_TYPES } from '../../src/domain/event.js';
 import { buildEvent, parseSendOptions } from '../../src/cli/send.js';
 import { parseWebhook } from '../../src/webhook/schema.js';
+import { makeApp, sampleValue, type TestApp } from '../support/app.js';
 import { runCli } from '../support/cli.js';
 import { startExporterProcess, stopProcess } from '../support/exporter.js';
 
@@ -28,6 +30,61 @@ describe('send', () => {
     ]);
     const parsed = parseWebhook(buildEvent(options), 'default');
     expect(parsed.kind).toBe('event');
+  });
+
+  describe('a follow-up of an existing object', () => {
+    let app: TestApp | undefined;
+    afterEach(async () => app?.close());
+    const post = async (body: unknown) => {
+      const response = await request((app as TestApp).main)
+        .post('/webhook')
+        .set('Authorization', 'Bearer t')
+        .send(body as object);
+      expect(response.status).toBe(200);
+      return response.body as { status: string };
+    };
+    const sent = (args: string[], now: Date) => buildEvent(parseSendOptions(['--url', 'http://127.0.0.1:1', ...args]), now);
+
+    it('finishes an incident keeping its start and title: the duration is the real one', async () => {
+      app = await makeApp({ tokens: ['t'] });
+      const start = new Date(Date.now() - 2 * 3600_000);
+      const real = {
+        text: 'Real outage',
+        meta: {
+          type: 'incident_created',
+          uuid: INCIDENT,
+          title: 'Real outage',
+          created_at: start.toISOString(),
+          start_at: start.toISOString(),
+          end_at: null,
+          affected_components: [{ impact: 'major_outage', component_details: { name: 'API', impact: 'major_outage', component_uuid: COMPONENT } }],
+        },
+      };
+      expect((await post(real)).status).toBe('applied');
+      const finish = sent(['--type', 'incident_finished', '--incident', INCIDENT, '--component', COMPONENT, '--impact', 'operational'], new Date());
+      expect((finish.meta as { start_at: unknown; title: unknown }).start_at).toBeNull();
+      expect((finish.meta as { title: unknown }).title).toBeNull();
+      expect((await post(finish)).status).toBe('applied');
+      const text = (await request(app.main).get('/metrics')).text;
+      const seconds = sampleValue(text, 'statusmate_incident_duration_seconds_sum', { status_page: 'default' }) ?? 0;
+      expect(seconds).toBeGreaterThan(2 * 3600 - 60);
+      expect(seconds).toBeLessThan(2 * 3600 + 60);
+      const record = app.ingestor.state.pages.get('default')?.incidents.get(INCIDENT);
+      expect(record).toMatchObject({ title: 'Real outage', state: 'finished', startAt: start.getTime() / 1000 });
+    });
+
+    it('updates a component without --title keeping its name', async () => {
+      app = await makeApp({ tokens: ['t'] });
+      expect(
+        (await post(sent(['--type', 'component_impact_updated', '--component', COMPONENT, '--impact', 'major_outage', '--title', 'API'], new Date()))).status,
+      ).toBe('applied');
+      expect(
+        (await post(sent(['--type', 'component_impact_updated', '--component', COMPONENT, '--impact', 'operational'], new Date(Date.now() + 1000)))).status,
+      ).toBe('applied');
+      const text = (await request(app.main).get('/metrics')).text;
+      expect(sampleValue(text, 'statusmate_component_impact_level', { component_uuid: COMPONENT, component: 'API' })).toBe(0);
+      expect(text).not.toContain('component="Component"');
+    });
   });
 
   it('sends one event to a running exporter and prints its answer', async () => {
@@ -81,9 +138,12 @@ describe('send', () => {
     [['--url', 'http://x', '--type', 'oops'], '--type: must be one of'],
     [['--type', 'incident_created'], '--url: is required'],
     [['--url', 'http://x', '--type', 'incident_created', '--component', 'not-a-uuid'], '--component.0: must be a UUID'],
-  ])('refuses %j with exit 64 and what is wrong', async (args, message) => {
+    [['--url', 'not-a-url', '--type', 'incident_created'], '--url: not a URL: "not-a-url"'],
+    [['--url', 'ftp://x', '--type', 'incident_created'], '--url must be http or https, not ftp:'],
+  ])('refuses %j with exit 64 and what is wrong, in one line', async (args, message) => {
     const result = await runCli(['send', ...args]);
     expect(result.code).toBe(64);
     expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });
