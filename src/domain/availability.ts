@@ -162,5 +162,8 @@ export function dayOf(text: string): number | null {
  */
 export function cutPercent(availability: number, decimals: number): number {
   const scale = 10 ** decimals;
-  return Math.floor(Math.round(availability * 1e9) / (1e7 / scale)) / scale;
+  const cut = Math.floor(Math.round(availability * 1e9) / (1e7 / scale)) / scale;
+  // The rounding must not make 100 of a ratio under 1 (downtime under 5e-10 of the known time:
+  // a millisecond in a month, or seconds in a page row summing many components over a year).
+  return availability < 1 && cut >= 100 ? (100 * scale - 1) / scale : cut;
 }

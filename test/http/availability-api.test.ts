@@ -124,6 +124,10 @@ describe('GET /api/v1/availability and the impact counter, end to end', () => {
     expect(cutPercent(0.57, 4)).toBe(57);
     expect(cutPercent(0.29, 4)).toBe(29);
     expect(cutPercent(0, 4)).toBe(0);
+    // Downtime too short for the 9-place rounding (a millisecond in 29 days) still is downtime.
+    expect(cutPercent(0.9999999996, 4)).toBe(99.9999);
+    expect(cutPercent(1 - Number.EPSILON, 2)).toBe(99.99);
+    expect(percent(0.9999999996)).toBe('99.99 %');
     // The landing page cuts the same way, to 2 places (it showed 0.57 as 56.99 %).
     expect(percent(0.57)).toBe('57.00 %');
     expect(percent(0.99999965)).toBe('99.99 %');
