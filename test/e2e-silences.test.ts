@@ -49,6 +49,7 @@ const silenceSchema = z.array(
     id: z.string(),
     createdBy: z.string(),
     comment: z.string(),
+    startsAt: z.string(),
     endsAt: z.string(),
     status: z.object({ state: z.string() }),
     matchers: z.array(z.object({ name: z.string(), value: z.string(), isRegex: z.boolean(), isEqual: z.boolean() })),
@@ -301,7 +302,30 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
       200,
     );
     expect(await live(am)).toHaveLength(2);
-  }, 30_000);
+
+    // Rescheduled a day later: the pending silences take the new window.
+    const later = { start: new Date(Date.now() + 24 * hour), end: new Date(Date.now() + 25 * hour) };
+    await send(exporter, maintenance('maintenance_created', id, later.start, later.end));
+    await waitFor(
+      'the silences to move to the new window',
+      async () => ((await live(am)).every((silence) => Math.abs(Date.parse(silence.startsAt) - later.start.getTime()) < 2_000) ? true : undefined),
+      10_000,
+      200,
+    );
+    expect(await live(am)).toHaveLength(2);
+    // Started early, before its scheduled start: silenced from now, not from the scheduled start.
+    await send(exporter, maintenance('maintenance_started', id, later.start, later.end));
+    const active = await waitFor(
+      'the silences to be active',
+      async () => {
+        const current = await live(am);
+        return current.length === 2 && current.every((silence) => silence.status.state === 'active') ? current : undefined;
+      },
+      10_000,
+      200,
+    );
+    for (const silence of active) expect(Date.parse(silence.startsAt)).toBeLessThanOrEqual(Date.now());
+  }, 45_000);
 
   describe.skipIf(redisTool.skipReason !== undefined)('replicas sharing a Redis', () => {
     let redis: RedisServer | undefined;

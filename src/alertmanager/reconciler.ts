@@ -40,8 +40,12 @@ export type SilenceReconcilerOptions = {
   /** The declared status pages in force (their alert_matchers). */
   pages: () => readonly DeclaredPage[];
   silences: SilenceOptions;
-  /** The lease's keeper (the log store). */
-  store: Pick<LogStore, 'lease' | 'releaseLease'>;
+  /**
+   * The lease's keeper (the log store). Only a `redis` store is shared by several processes: on
+   * SQLite and memory this process holds every lease, and never gives it up (there is no one to
+   * give it to, and statusmate_maintenance_silences_leader stays 1 while Alertmanager fails).
+   */
+  store: Pick<LogStore, 'lease' | 'releaseLease' | 'kind'>;
   /** Whether the fold has reached the end of the log: a state behind it must not expire what it has not folded yet. */
   caughtUp: () => Promise<boolean>;
   logger: Logger;
@@ -149,7 +153,7 @@ export class SilenceReconciler {
     // A holder that keeps failing (cut off from Alertmanager while the other replicas may reach
     // it) gives the lease up: a replica that looks before its back-off ends takes over. Alone,
     // it takes the lease back at its next attempt.
-    if (this.leader && this.failures >= STAND_DOWN_AFTER_FAILURES) {
+    if (this.leader && this.options.store.kind === 'redis' && this.failures >= STAND_DOWN_AFTER_FAILURES) {
       this.leader = false;
       void this.options.store.releaseLease(SILENCE_LEASE, this.holder).catch(() => undefined);
     }
@@ -176,7 +180,7 @@ export class SilenceReconciler {
       throw error;
     }
     const pages = new Set([...this.options.state.pages.keys(), ...this.options.pages().map((page) => page.id)]);
-    const plan = planReconcile(desired, observed, (key) => pages.has(statusPageOfKey(key)));
+    const plan = planReconcile(desired, observed, (key) => pages.has(statusPageOfKey(key)), this.now());
     const present = new Set(plan.present);
     let firstError: Error | undefined;
     if (this.leader) {
@@ -185,7 +189,7 @@ export class SilenceReconciler {
         if (this.isStopped()) break;
         try {
           await this.apply(action);
-          if (action.kind === 'create') present.add(action.desired.key);
+          if (action.kind !== 'expire') present.add(action.desired.key);
         } catch (error) {
           firstError ??= error instanceof Error ? error : new Error(String(error));
         }

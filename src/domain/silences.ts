@@ -37,6 +37,8 @@ export type DesiredSilence = {
   matchers: readonly AlertMatcher[];
   /** Unix seconds. */
   startsAt: number;
+  /** The start the maintenance's events give, before an in-progress one's is brought back to now (see desiredSilences). */
+  eventStart: number;
   /** Unix seconds; always after `now`. */
   endsAt: number;
   /** The maintenance's scheduled end, or null: what moves the end other than the clock. */
@@ -109,8 +111,12 @@ export function desiredSilences(state: State, pages: readonly DeclaredPage[], no
     }
     if (matchersOf.size === 0) continue;
     for (const maintenance of page.unfinishedMaintenances.values()) {
-      const startsAt = startOf(maintenance, options);
-      if (startsAt === null) continue;
+      const start = startOf(maintenance, options);
+      if (start === null) continue;
+      // A maintenance in progress is silenced now, even when its trusted created_at is a little
+      // ahead of this clock (within MAX_CLOCK_SKEW_SECONDS): a start in the future would leave
+      // the silence pending, and the maintenance's alerts paging, for that long.
+      const startsAt = maintenance.state === 'in_progress' ? Math.min(start, now) : start;
       const scheduledEnd = maintenance.scheduledEnd;
       let endsAt: number;
       if (maintenance.state === 'in_progress') endsAt = Math.max(scheduledEnd ?? now, now + SILENCE_RUNWAY_SECONDS) + options.marginSeconds;
@@ -131,6 +137,7 @@ export function desiredSilences(state: State, pages: readonly DeclaredPage[], no
           title: maintenance.title,
           matchers,
           startsAt,
+          eventStart: start,
           endsAt,
           scheduledEnd,
           comment: silenceComment(maintenance.title, declared.id, key),
@@ -146,7 +153,8 @@ export function desiredSilences(state: State, pages: readonly DeclaredPage[], no
  * prompt reconcile.
  */
 export function desiredFingerprint(desired: readonly DesiredSilence[]): string {
-  return JSON.stringify(desired.map((d) => [d.key, d.matchers.map(formatAlertMatcher), d.startsAt, d.scheduledEnd]));
+  // eventStart, not startsAt: a start brought back to now moves with the clock.
+  return JSON.stringify(desired.map((d) => [d.key, d.matchers.map(formatAlertMatcher), d.eventStart, d.scheduledEnd]));
 }
 
 // ---- reconciling ------------------------------------------------------------------------------
@@ -169,7 +177,11 @@ export type ReconcileAction =
 
 export type ReconcilePlan = {
   actions: ReconcileAction[];
-  /** Desired keys with a live (active or pending) silence. */
+  /**
+   * Desired keys with a silence that is as it should be now: active, or pending when it should
+   * start later. A pending one that should be active, or whose start must move, is not present
+   * until its update is applied (the reconciler adds the keys it updates).
+   */
   present: string[];
   /** Desired keys whose silence an operator expired by hand: left expired (see planReconcile). */
   overridden: string[];
@@ -180,6 +192,9 @@ const sameMatchers = (a: readonly AlertMatcher[], b: readonly AlertMatcher[]) =>
   const set = (list: readonly AlertMatcher[]) => JSON.stringify(list.map(formatAlertMatcher).sort());
   return set(a) === set(b);
 };
+
+/** Times within this many seconds are the same: Alertmanager stores what it was sent, to the millisecond. */
+const SAME_TIME_SECONDS = 1;
 
 /** Which of several live silences of one key stays: the one ending last, then the smallest id. */
 function survivor(silences: readonly ObservedSilence[]): ObservedSilence {
@@ -203,13 +218,24 @@ export function expiredByRequest(silence: ObservedSilence): boolean {
  *   stopped extending it) or vanished (Alertmanager lost its data) is recreated;
  * - a live silence that ends too early (by more than half the runway: extensions are not sent on
  *   every tick) or whose matchers changed is updated;
+ * - a live silence that starts at the wrong time is updated to the desired start (Alertmanager
+ *   replaces it by a new one where it cannot move it): a pending one that should be active (the
+ *   maintenance started before its scheduled start) starts now; a pending one whose maintenance
+ *   was rescheduled takes the new window, end included (a pending silence hides nothing yet, so
+ *   it may end earlier); an active one whose maintenance was rescheduled to later ends now and
+ *   waits for the new start;
  * - several live silences of one key (two writers raced, a split brain) collapse to one: the one
  *   ending last stays, whichever process decides;
  * - a live silence whose key is not desired is expired, if `owns(key)` (its status page is one
  *   this exporter serves: another install's silences are not ours to judge).
  * Only `owns` keys are touched. Deterministic: the same inputs give the same plan on every replica.
  */
-export function planReconcile(desired: readonly DesiredSilence[], observed: readonly ObservedSilence[], owns: (key: string) => boolean): ReconcilePlan {
+export function planReconcile(
+  desired: readonly DesiredSilence[],
+  observed: readonly ObservedSilence[],
+  owns: (key: string) => boolean,
+  now: number,
+): ReconcilePlan {
   const byKey = new Map<string, ObservedSilence[]>();
   // By id: the plan does not depend on the order the peers listed them in.
   const sorted = [...observed].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -236,9 +262,17 @@ export function planReconcile(desired: readonly DesiredSilence[], observed: read
       else actions.push({ kind: 'create', desired: want });
       continue;
     }
-    present.push(want.key);
     const keep = survivor(live);
     for (const other of live) if (other !== keep) actions.push({ kind: 'expire', id: other.id, key: want.key, reason: 'duplicate' });
+    const startsLater = want.startsAt > now + SAME_TIME_SECONDS;
+    const pending = keep.state === 'pending';
+    const differs = (a: number, b: number) => Math.abs(a - b) > SAME_TIME_SECONDS;
+    if (pending ? !startsLater || differs(keep.startsAt, want.startsAt) || differs(keep.endsAt, want.endsAt) : startsLater) {
+      // The wrong start (see above): the desired window exactly, from now at the earliest.
+      actions.push({ kind: 'update', id: keep.id, desired: want, startsAt: Math.max(want.startsAt, now) });
+      continue;
+    }
+    present.push(want.key);
     const tooEarly = keep.endsAt < want.endsAt - SILENCE_RUNWAY_SECONDS / 2;
     if (tooEarly || !sameMatchers(keep.matchers, want.matchers)) {
       // An active silence keeps its start (Alertmanager updates it in place only then); it never shortens.

@@ -90,6 +90,7 @@ function sharedLease() {
   let holder: string | undefined;
   let until = 0;
   return {
+    kind: 'redis' as const,
     lease: (_name: string, who: string, ttlMs: number) => {
       if (holder === undefined || holder === who || Date.now() > until) {
         holder = who;
@@ -272,6 +273,21 @@ describe('the silence reconciler', () => {
     );
     expect(healthy.reconciler.stats().leader).toBe(true);
   }, 30_000);
+
+  it('alone on its store (SQLite, memory), a holder that cannot reach Alertmanager stays the leader', async () => {
+    const dead = await fakeAlertmanager();
+    dead.down = true;
+    const player = new Player();
+    started(player);
+    const { reconciler: alone } = reconciler([dead.url], player, { store: { ...sharedLease(), kind: 'sqlite' } });
+    await eventually(
+      () => alone.stats(),
+      (stats) => stats.failed === 1,
+    );
+    // Past STAND_DOWN_AFTER_FAILURES (3) failed reconciles, with their back-off.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect(alone.stats()).toMatchObject({ leader: true, failed: 1 });
+  }, 20_000);
 
   it('collapses duplicates to one, and leaves alone silences that are not its own', async () => {
     const am = await fakeAlertmanager();

@@ -55,6 +55,14 @@ describe('desired silences', () => {
     expect(desiredSilences(player.state, PAGES, END - 500, OPTIONS)).toEqual([]);
   });
 
+  it('a maintenance in progress is silenced from now when its created_at is ahead of this clock (within the trusted skew)', () => {
+    const player = new Player();
+    player.play(maintenance('maintenance_started', 1, START, all, window));
+    // Folded 4 minutes before its created_at: the silence starts now, not pending for 4 minutes.
+    expect(desiredSilences(player.state, PAGES, START - 240, OPTIONS).map((d) => d.startsAt)).toEqual([START - 240, START - 240]);
+    expect(desiredSilences(player.state, PAGES, START + 60, OPTIONS).map((d) => d.startsAt)).toEqual([START, START]);
+  });
+
   it('past its scheduled end a running maintenance keeps its silences a runway ahead of now', () => {
     const player = new Player();
     player.play(maintenance('maintenance_started', 1, START, all, window));
@@ -142,6 +150,7 @@ function want(component: number, endsAt = END + 900): DesiredSilence {
     title: 'M',
     matchers: checkout,
     startsAt: START,
+    eventStart: START,
     endsAt,
     scheduledEnd: END,
     comment: `c [statusmate-exporter silence ${key}]`,
@@ -157,7 +166,7 @@ describe('the reconcile plan', () => {
     const a = want(1);
     const b = want(2);
     const gone = silenceKey(PAGE, uuid(2002), uuid(1));
-    const plan = planReconcile([a, b], [seen('s1', a.key), seen('s9', gone)], ours);
+    const plan = planReconcile([a, b], [seen('s1', a.key), seen('s9', gone)], ours, NOW);
     expect(plan.actions).toEqual([
       { kind: 'create', desired: b },
       { kind: 'expire', id: 's9', key: gone, reason: 'not_desired' },
@@ -168,52 +177,76 @@ describe('the reconcile plan', () => {
   it('collapses duplicates to the one ending last, the same one whichever replica plans', () => {
     const a = want(1);
     const observed = [seen('s2', a.key), seen('s1', a.key), seen('s3', a.key, { endsAt: END + 1000 })];
-    const plans = [observed, [...observed].reverse()].map((list) => planReconcile([a], list, ours).actions);
+    const plans = [observed, [...observed].reverse()].map((list) => planReconcile([a], list, ours, NOW).actions);
     expect(plans[0]).toEqual(plans[1]);
     expect(plans[0]?.map((action) => (action.kind === 'expire' ? action.id : action.kind)).sort()).toEqual(['s1', 's2']);
   });
 
   it('extends a silence ending too early, keeping its start; a small difference is no reason to write', () => {
     const a = want(1, NOW + 5000);
-    expect(planReconcile([a], [seen('s1', a.key, { endsAt: NOW + 5000 - 100 })], ours).actions).toEqual([]);
-    const update = planReconcile([a], [seen('s1', a.key, { endsAt: NOW + 1000, startsAt: START + 1 })], ours).actions;
+    expect(planReconcile([a], [seen('s1', a.key, { endsAt: NOW + 5000 - 100 })], ours, NOW).actions).toEqual([]);
+    const update = planReconcile([a], [seen('s1', a.key, { endsAt: NOW + 1000, startsAt: START + 1 })], ours, NOW).actions;
     expect(update).toEqual([{ kind: 'update', id: 's1', desired: a, startsAt: START + 1 }]);
+  });
+
+  it('starts now a pending silence whose maintenance started before its scheduled start; until then the key is not present', () => {
+    const a = want(1);
+    const pending = seen('s1', a.key, { state: 'pending', startsAt: NOW + 1800, endsAt: END + 900 });
+    const plan = planReconcile([a], [pending], ours, NOW);
+    expect(plan.actions).toEqual([{ kind: 'update', id: 's1', desired: a, startsAt: NOW }]);
+    expect(plan.present).toEqual([]);
+  });
+
+  it('moves a pending silence to its rescheduled window, to an earlier end too; leaves one already right', () => {
+    const a = { ...want(1, NOW + 5400), startsAt: NOW + 1800 };
+    const aDayLater = seen('s1', a.key, { state: 'pending', startsAt: NOW + 86_400, endsAt: NOW + 90_000 });
+    expect(planReconcile([a], [aDayLater], ours, NOW).actions).toEqual([{ kind: 'update', id: 's1', desired: a, startsAt: NOW + 1800 }]);
+    const right = seen('s1', a.key, { state: 'pending', startsAt: NOW + 1800, endsAt: NOW + 5400 });
+    const plan = planReconcile([a], [right], ours, NOW);
+    expect(plan.actions).toEqual([]);
+    expect(plan.present).toEqual([a.key]);
+  });
+
+  it('moves an active silence to a later start when its scheduled maintenance was rescheduled (nothing is silenced meanwhile)', () => {
+    const a = { ...want(1, NOW + 90_000), startsAt: NOW + 86_400 };
+    const active = seen('s1', a.key, { state: 'active', startsAt: NOW - 60, endsAt: NOW + 3600 });
+    expect(planReconcile([a], [active], ours, NOW).actions).toEqual([{ kind: 'update', id: 's1', desired: a, startsAt: NOW + 86_400 }]);
   });
 
   it('takes the matchers in any order, as Alertmanager lists them in its own', () => {
     const a = { ...want(1), matchers: [parseAlertMatcher('service="pay"'), parseAlertMatcher('env="prod"')] };
-    expect(planReconcile([a], [seen('s1', a.key, { matchers: [...a.matchers].reverse() })], ours).actions).toEqual([]);
+    expect(planReconcile([a], [seen('s1', a.key, { matchers: [...a.matchers].reverse() })], ours, NOW).actions).toEqual([]);
   });
 
   it('replaces the matchers when the status pages file changed them', () => {
     const a = { ...want(1), matchers: [parseAlertMatcher('service="pay"')] };
-    expect(planReconcile([a], [seen('s1', a.key)], ours).actions.map((action) => action.kind)).toEqual(['update']);
+    expect(planReconcile([a], [seen('s1', a.key)], ours, NOW).actions.map((action) => action.kind)).toEqual(['update']);
   });
 
   it('recreates a silence that ran out or vanished (Alertmanager restarted without its data), not one an operator expired', () => {
     const a = want(1);
     const ranOut = seen('s1', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: START });
-    expect(planReconcile([a], [ranOut], ours).actions).toEqual([{ kind: 'create', desired: a }]);
-    expect(planReconcile([a], [], ours).actions).toEqual([{ kind: 'create', desired: a }]);
+    expect(planReconcile([a], [ranOut], ours, NOW).actions).toEqual([{ kind: 'create', desired: a }]);
+    expect(planReconcile([a], [], ours, NOW).actions).toEqual([{ kind: 'create', desired: a }]);
     const lifted = seen('s1', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: NOW - 10 });
-    const plan = planReconcile([a], [lifted], ours);
+    const plan = planReconcile([a], [lifted], ours, NOW);
     expect(plan.actions).toEqual([]);
     expect(plan.overridden).toEqual([a.key]);
     // A pending silence (MAINTENANCE_SILENCE_FROM=scheduled) lifted before its start: left lifted too.
     const pendingLifted = seen('s2', a.key, { state: 'expired', startsAt: NOW - 10, endsAt: NOW - 10, updatedAt: NOW - 10 });
-    expect(planReconcile([{ ...a, startsAt: NOW + 3600 }], [pendingLifted], ours).overridden).toEqual([a.key]);
+    expect(planReconcile([{ ...a, startsAt: NOW + 3600 }], [pendingLifted], ours, NOW).overridden).toEqual([a.key]);
   });
 
   it('recreates a silence that ran out after a duplicate of it was collapsed: the last to end decides', () => {
     const a = want(1);
     const collapsed = seen('s1', a.key, { state: 'expired', endsAt: NOW - 900, updatedAt: NOW - 900 });
     const ranOut = seen('s2', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: NOW - 1000 });
-    expect(planReconcile([a], [collapsed, ranOut], ours).actions).toEqual([{ kind: 'create', desired: a }]);
+    expect(planReconcile([a], [collapsed, ranOut], ours, NOW).actions).toEqual([{ kind: 'create', desired: a }]);
   });
 
   it("never touches another install's silences", () => {
     const other = silenceKey('other-page', uuid(2002), uuid(1));
-    expect(planReconcile([], [seen('s1', other)], (key) => statusPageOfKey(key) === PAGE).actions).toEqual([]);
+    expect(planReconcile([], [seen('s1', other)], (key) => statusPageOfKey(key) === PAGE, NOW).actions).toEqual([]);
   });
 
   it('property: applying the plan leaves exactly one live silence per desired key and none other of ours', () => {
@@ -232,7 +265,7 @@ describe('the reconcile plan', () => {
         const observed = observedSpec.map((o, i) =>
           seen(`s${i}`, want(o.component).key, { state: o.state, endsAt: o.endsAt, updatedAt: o.byRequest && o.state === 'expired' ? o.endsAt : START - 1 }),
         );
-        const plan = planReconcile(desired, observed, ours);
+        const plan = planReconcile(desired, observed, ours, NOW);
         // Apply it as Alertmanager would: an expiry sets endsAt and updatedAt to now.
         const all = new Map(observed.map((o) => [o.id, o]));
         let next = 0;
@@ -257,7 +290,7 @@ describe('the reconcile plan', () => {
             .sort(),
         );
         // And a second plan on the result has nothing left to do.
-        expect(planReconcile(desired, [...all.values()], ours).actions).toEqual([]);
+        expect(planReconcile(desired, [...all.values()], ours, NOW).actions).toEqual([]);
       }),
     );
   });
