@@ -130,8 +130,11 @@ const PAIR_COST = 24;
 const recordCost = (statusPage: string, uuid: string) => RECORD_COST + statusPage.length + uuid.length;
 const pairCost = (fingerprint: string) => PAIR_COST + fingerprint.length;
 
-/** The component's impact as the folded state shows it; a component it lacks is operational, as a declared one would be. */
-export type ImpactOf = (statusPage: string, uuid: string) => string;
+/**
+ * The component's impact as the folded state shows it, and since when (its last change of
+ * impact); a component it lacks is operational, as a declared one would be, since ever (null).
+ */
+export type ImpactOf = (statusPage: string, uuid: string) => { impact: string; since: number | null };
 
 /** What folding one notification did, for the answer to Alertmanager. */
 export type AlertsDecision = { held: number; refused: number };
@@ -191,7 +194,7 @@ export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], l
         // The alerts stopped: a silent episode the page never answered closes unobserved; a page
         // that shows an outage now has something to recover from.
         record.silentSince = null;
-        record.resolvedAt = impactOf(record.statusPage, record.uuid) === OPERATIONAL ? null : resolvedAt;
+        record.resolvedAt = impactOf(record.statusPage, record.uuid).impact === OPERATIONAL ? null : resolvedAt;
       }
       tidy(alerts, key, record);
     }
@@ -210,9 +213,13 @@ export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], l
         alerts.components.set(key, record);
       }
       if (record.firing.size === 0) {
-        // The first alert of a run: the page has this long to say so, unless it already does.
+        // The first alert of a run: the page has this long to say so, unless it already does. From
+        // when the page shows it operational, if later: an alert that fired during a maintenance
+        // (silenced, so it reaches the exporter only once the silence ends) is the page's to
+        // report from the maintenance's end, not from the alert's start.
         record.resolvedAt = null;
-        record.silentSince = impactOf(statusPage, uuid) === OPERATIONAL ? startsAt : null;
+        const shown = impactOf(statusPage, uuid);
+        record.silentSince = shown.impact === OPERATIONAL ? Math.max(startsAt, shown.since ?? startsAt) : null;
       }
       record.firing.set(alert.fingerprint, startsAt);
       alerts.pairs += 1;

@@ -621,7 +621,8 @@ export class FoldLoop implements EventSink, StoreHealth {
     let decision: AlertsDecision;
     try {
       decision = foldAlerts(this.state.alerts, entry.alerts, stored.time, limits, (statusPage, uuid) => {
-        return this.state.pages.get(statusPage)?.components.get(uuid)?.impact ?? OPERATIONAL;
+        const component = this.state.pages.get(statusPage)?.components.get(uuid);
+        return component ? { impact: component.impact, since: component.changedAt } : { impact: OPERATIONAL, since: null };
       });
     } catch (error) {
       this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding alerts failed; skipped');

@@ -28,14 +28,15 @@ function resolved(fingerprint: string, endsAt: number, components: (readonly [st
 
 /** A tiny model of the page: impacts by component key, changed by the test. */
 function page() {
-  const impacts = new Map<string, string>();
+  const impacts = new Map<string, { impact: string; since: number | null }>();
   return {
-    impactOf: (statusPage: string, uuid: string) => impacts.get(componentKey(statusPage, uuid)) ?? 'operational',
+    impactOf: (statusPage: string, uuid: string) => impacts.get(componentKey(statusPage, uuid)) ?? { impact: 'operational', since: null },
     set(alerts: AlertState, statusPage: string, uuid: string, impact: string, at: number) {
       const key = componentKey(statusPage, uuid);
-      const before = impacts.get(key) ?? 'operational';
-      impacts.set(key, impact);
-      if (before !== impact) foldImpactChanges(alerts, [{ statusPage, uuid, before, after: impact, at }], at);
+      const before = impacts.get(key)?.impact ?? 'operational';
+      if (before === impact) return;
+      impacts.set(key, { impact, since: at });
+      foldImpactChanges(alerts, [{ statusPage, uuid, before, after: impact, at }], at);
     },
   };
 }
@@ -55,6 +56,18 @@ describe('alerts measure the status page', () => {
     // Another change of impact while the outage lasts observes nothing more.
     p.set(alerts, 'shop', 'checkout', 'partial_outage', T0 + 700);
     expect(alerts.pages.get('shop')?.response.count).toBe(1);
+  });
+
+  it("an alert that fired during a maintenance is the page's to report from the maintenance's end, not from its start", () => {
+    const alerts = createAlertState();
+    const p = page();
+    p.set(alerts, 'shop', 'checkout', 'under_maintenance', T0);
+    p.set(alerts, 'shop', 'checkout', 'operational', T0 + 40);
+    // Fired at T0 + 4 under the maintenance's silence: Alertmanager sends it once the silence ends.
+    foldAlerts(alerts, [firing('a1', T0 + 4)], T0 + 45, DEFAULT_ALERT_LIMITS, p.impactOf);
+    expect(alerts.components.get(componentKey(...checkout))?.silentSince).toBe(T0 + 40);
+    p.set(alerts, 'shop', 'checkout', 'partial_outage', T0 + 46);
+    expect(alerts.pages.get('shop')?.response.sum).toBe(6);
   });
 
   it('observes nothing when the page already showed the outage before the alert', () => {
@@ -170,7 +183,7 @@ const ref = (n: number) => [PAGES[n % 2] as string, `c${n}`] as const;
 function run(steps: Step[], limits: AlertLimits, snapshotEvery = 0): { alerts: AlertState; transitions: number; runs: number } {
   let alerts = createAlertState();
   const impacts = new Map<string, string>();
-  const impactOf = (statusPage: string, uuid: string) => impacts.get(componentKey(statusPage, uuid)) ?? 'operational';
+  const impactOf = (statusPage: string, uuid: string) => ({ impact: impacts.get(componentKey(statusPage, uuid)) ?? 'operational', since: null });
   let now = T0;
   let transitions = 0;
   let runs = 0;
@@ -191,7 +204,7 @@ function run(steps: Step[], limits: AlertLimits, snapshotEvery = 0): { alerts: A
       expireAlerts(alerts, now);
     } else {
       const [statusPage, uuid] = ref(step.component);
-      const before = impactOf(statusPage, uuid);
+      const before = impactOf(statusPage, uuid).impact;
       const after = IMPACTS[step.impact] as string;
       impacts.set(componentKey(statusPage, uuid), after);
       if (before === 'operational' && after !== 'operational') transitions += 1;

@@ -184,7 +184,7 @@ describe('the log formats', () => {
       [{ fingerprint: 'f1', status: 'firing', startsAt: T0, endsAt: null, components: [['shop', 'checkout']] }],
       T0,
       DEFAULT_ALERT_LIMITS,
-      () => 'operational',
+      () => ({ impact: 'operational', since: null }),
     );
     expect(kindsOf(encodeSnapshot(state))).toContain('alerts');
     const parsed = decodeSnapshot(String(SNAPSHOT_FORMAT), encodeSnapshot(state));
