@@ -1,5 +1,7 @@
 import { emptyHistogram, observe, type Histogram } from './histogram.js';
 import { OPERATIONAL } from './impact.js';
+import { ledgerOf } from './ledger.js';
+import type { State } from './state.js';
 
 // Alerts measure the status page (issue 19): Alertmanager's alerts, already mapped to
 // components, folded with the status page's impacts into how long the page takes to say what the
@@ -135,6 +137,20 @@ const pairCost = (fingerprint: string) => PAIR_COST + fingerprint.length;
  * impact); a component it lacks is operational, as a declared one would be, since ever (null).
  */
 export type ImpactOf = (statusPage: string, uuid: string) => { impact: string; since: number | null };
+
+/**
+ * ImpactOf over a folded state. Since when only if the component came back to its impact (the
+ * ledger's open interval follows another one): one operational since it was first known
+ * (declared, or its first event) has been so for as long as any alert could have fired.
+ */
+export function impactShown(state: State): ImpactOf {
+  return (statusPage, uuid) => {
+    const impact = state.pages.get(statusPage)?.components.get(uuid)?.impact ?? OPERATIONAL;
+    const ledger = ledgerOf(state.ledger, statusPage, uuid);
+    const cameBack = ledger !== undefined && ledger.impact === impact && ledger.openMs > ledger.sinceMs;
+    return { impact, since: cameBack ? ledger.openMs / 1000 : null };
+  };
+}
 
 /** What folding one notification did, for the answer to Alertmanager. */
 export type AlertsDecision = { held: number; refused: number };

@@ -4,6 +4,7 @@ import {
   DEFAULT_ALERT_LIMITS,
   expireAlerts,
   foldAlerts,
+  impactShown,
   foldImpactChanges,
   forgetAlerts,
   type AlertLimits,
@@ -620,10 +621,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     const limits: AlertLimits = { ...DEFAULT_ALERT_LIMITS, ...entry.limits };
     let decision: AlertsDecision;
     try {
-      decision = foldAlerts(this.state.alerts, entry.alerts, stored.time, limits, (statusPage, uuid) => {
-        const component = this.state.pages.get(statusPage)?.components.get(uuid);
-        return component ? { impact: component.impact, since: component.changedAt } : { impact: OPERATIONAL, since: null };
-      });
+      decision = foldAlerts(this.state.alerts, entry.alerts, stored.time, limits, impactShown(this.state));
     } catch (error) {
       this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding alerts failed; skipped');
       this.advance(stored);

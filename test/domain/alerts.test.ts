@@ -11,10 +11,12 @@ import {
   foldAlerts,
   foldImpactChanges,
   forgetAlerts,
+  impactShown,
   type AlertLimits,
   type AlertState,
   type StoredAlert,
 } from '../../src/domain/alerts.js';
+import { componentUpdate, PAGE, Player, uuid } from '../support/events.js';
 
 const T0 = 1_700_000_000;
 const checkout = ['shop', 'checkout'] as const;
@@ -68,6 +70,18 @@ describe('alerts measure the status page', () => {
     expect(alerts.components.get(componentKey(...checkout))?.silentSince).toBe(T0 + 40);
     p.set(alerts, 'shop', 'checkout', 'partial_outage', T0 + 46);
     expect(alerts.pages.get('shop')?.response.sum).toBe(6);
+  });
+
+  it('on a folded state: since when a component shows its impact, only when it came back to it', () => {
+    const p = new Player();
+    p.play(componentUpdate(1, 'operational', T0));
+    // Operational since it was first known: as long as any alert could have fired.
+    expect(impactShown(p.state)(PAGE, uuid(1))).toEqual({ impact: 'operational', since: null });
+    p.play(componentUpdate(1, 'under_maintenance', T0 + 100));
+    expect(impactShown(p.state)(PAGE, uuid(1))).toEqual({ impact: 'under_maintenance', since: T0 + 100 });
+    p.play(componentUpdate(1, 'operational', T0 + 200));
+    expect(impactShown(p.state)(PAGE, uuid(1))).toEqual({ impact: 'operational', since: T0 + 200 });
+    expect(impactShown(p.state)(PAGE, uuid(9))).toEqual({ impact: 'operational', since: null });
   });
 
   it('observes nothing when the page already showed the outage before the alert', () => {
