@@ -11,7 +11,7 @@ import type { State } from '../domain/state.js';
 import { ResponseSlots } from './response-slots.js';
 import type { Inventory } from '../inventory/file.js';
 import type { LiveInventory } from '../inventory/live.js';
-import { BAR_DAYS, renderLandingPage } from '../ui/landing.js';
+import { BAR_DAYS, REFRESH_SECONDS, renderLandingPage } from '../ui/landing.js';
 import type { WebhookAccess } from '../webhook/access.js';
 import type { RecentDeliveries } from '../webhook/deliveries.js';
 import { fieldPath } from './field-path.js';
@@ -127,11 +127,15 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   // Kept as bytes: encoding a page of megabytes again per request would cost what the cache saves.
   const landingCache = new RenderCache<Buffer>();
 
-  const landing: RequestHandler = (_req, res) => {
-    // The minute too: the bars and 30-day figures count the current impact up to now.
-    const html = landingCache.get([...currentKey(), deps.deliveries.sequence, Math.floor(Date.now() / 60_000)], (now) => {
+  const landing: RequestHandler = (req, res) => {
+    // The ?token= it was opened with goes into its links (a wrong one was refused before this).
+    const queryToken = queryOf(req.originalUrl).get('token') ?? undefined;
+    // The time too, in steps of the page's own reload: "started 40 s ago", the bars and the
+    // 30-day figures count up to now.
+    const step = Math.floor(Date.now() / (REFRESH_SECONDS * 1000));
+    const html = landingCache.get([...currentKey(), deps.deliveries.sequence, step, queryToken], (now) => {
       const history = historyFinder(deps.state, deps.inventory.current().pages, deps.availability.policy, now, BAR_DAYS);
-      return Buffer.from(renderLandingPage(view(now), now, history), 'utf8');
+      return Buffer.from(renderLandingPage(view(now), now, history, queryToken), 'utf8');
     });
     res.set(HTML_SECURITY_HEADERS).set('Cache-Control', 'no-store').type('html').send(html.value);
   };

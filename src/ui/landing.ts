@@ -35,6 +35,13 @@ export function relative(iso: string, now: number): string {
 const when = (iso: string | null, now: number) =>
   iso === null ? '—' : `<time datetime="${escapeHtml(iso)}" title="${escapeHtml(iso)}">${escapeHtml(relative(iso, now))}</time>`;
 
+/**
+ * A name or title a webhook or the status pages file gave: escaped, its control characters (a
+ * NUL, an escape) shown as spaces as /metrics shows them, and isolated (<bdi>), so that a
+ * right-to-left override in one name cannot reverse the words after it ("Incident: solved").
+ */
+const given = (value: string) => `<bdi>${escapeHtml(value.replace(/\p{Cc}/gu, ' '))}</bdi>`;
+
 function impactBadge(impact: string): string {
   const colour = IMPACT_COLOURS[impact] ?? '#57606a';
   return `<span class="impact" style="--c:${colour}"><span class="dot" aria-hidden="true"></span>${escapeHtml(words(impact))}</span>`;
@@ -129,17 +136,15 @@ export function summaryLine(view: StateView, now: number): string {
 function incidentComponents(incident: StatusPageView['incidents'][number], page: StatusPageView): string {
   if (incident.components.length === 0) return 'no component named';
   const names = new Map(page.components.map((c) => [c.uuid, c.name]));
-  return incident.components
-    .map((c) => `${escapeHtml(names.get(c.uuid) ?? c.uuid)} (${c.impact === null ? 'impact not given' : impactBadge(c.impact)})`)
-    .join(', ');
+  return incident.components.map((c) => `${given(names.get(c.uuid) ?? c.uuid)} (${c.impact === null ? 'impact not given' : impactBadge(c.impact)})`).join(', ');
 }
 
 function maintenanceItem(m: MaintenanceView, now: number): string {
   const late = overdue(m, now);
   const window = `window ${when(m.scheduled_start_at, now)} to ${when(m.scheduled_end_at, now)}`;
   return late === undefined
-    ? `<li><strong>${escapeHtml(m.title)}</strong> — ${escapeHtml(words(m.state))}, ${window}</li>`
-    : `<li class="overdue"><strong>${escapeHtml(m.title)}</strong> — <strong class="warn">overdue</strong>: ${escapeHtml(words(m.state))}, ${escapeHtml(late)}; ${window}</li>`;
+    ? `<li><strong>${given(m.title)}</strong> — ${escapeHtml(words(m.state))}, ${window}</li>`
+    : `<li class="overdue"><strong>${given(m.title)}</strong> — <strong class="warn">overdue</strong>: ${escapeHtml(words(m.state))}, ${escapeHtml(late)}; ${window}</li>`;
 }
 
 /** A component's history from the availability ledger: one cell per UTC day, oldest first, and its 30-day availability. */
@@ -189,7 +194,7 @@ function bar(history: ComponentHistory): string {
  */
 export const LANDING_COMPONENTS_PER_PAGE = 100;
 
-function pageSection(page: StatusPageView, now: number, historyOf: HistoryOf | undefined, barsLeft: { count: number }): string {
+function pageSection(page: StatusPageView, now: number, historyOf: HistoryOf | undefined, barsLeft: { count: number }, token: TokenQuery): string {
   const title = page.name ?? page.id;
   const subtitle = [
     `label <code>${escapeHtml(page.id)}</code>`,
@@ -213,19 +218,19 @@ function pageSection(page: StatusPageView, now: number, historyOf: HistoryOf | u
               if (withBar) barsLeft.count -= 1;
               columns = `<td class="avail">${history ? percent(history.availability30) : 'no data'}</td><td>${withBar ? bar(history) : ''}</td>`;
             }
-            return `<tr data-component="${escapeHtml(c.uuid)}"><td>${escapeHtml(c.name)}</td><td>${impactBadge(c.impact)}</td>${columns}<td>${c.reported ? when(c.last_change_at, now) : `declared ${when(c.last_change_at, now)}, no webhook yet`}</td></tr>`;
+            return `<tr data-component="${escapeHtml(c.uuid)}"><td>${given(c.name)}</td><td>${impactBadge(c.impact)}</td>${columns}<td>${c.reported ? when(c.last_change_at, now) : `declared ${when(c.last_change_at, now)}, no webhook yet`}</td></tr>`;
           })
-          .join('')}</tbody></table>${moreComponents(page)}`;
+          .join('')}</tbody></table>${moreComponents(page, token)}`;
   const incidents =
     page.incidents.length === 0
       ? '<p class="none">No active incident.</p>'
-      : `<ul>${page.incidents.map((i) => `<li data-incident="${escapeHtml(i.uuid)}"><strong>${escapeHtml(i.title)}</strong> — started ${when(i.started_at, now)}; ${incidentComponents(i, page)}</li>`).join('')}</ul>`;
+      : `<ul>${page.incidents.map((i) => `<li data-incident="${escapeHtml(i.uuid)}"><strong>${given(i.title)}</strong> — started ${when(i.started_at, now)}; ${incidentComponents(i, page)}</li>`).join('')}</ul>`;
   const maintenances =
     page.maintenances.length === 0
       ? '<p class="none">No scheduled or running maintenance.</p>'
       : `<ul>${page.maintenances.map((m) => maintenanceItem(m, now)).join('')}</ul>`;
   return `<section class="page" id="page-${escapeHtml(page.id)}">
-<h2>${escapeHtml(title)} ${impactBadge(worstImpact(page))}</h2>
+<h2>${given(title)} ${impactBadge(worstImpact(page))}</h2>
 <p class="sub">${subtitle}</p>
 <p>Last webhook: ${page.last_received_at === null ? '<strong>none yet</strong>' : when(page.last_received_at, now)}</p>
 ${components}
@@ -237,11 +242,11 @@ ${maintenances}
 }
 
 /** The line under a table cut at LANDING_COMPONENTS_PER_PAGE: how many more, and how good they are at worst. */
-function moreComponents(page: StatusPageView): string {
+function moreComponents(page: StatusPageView, token: TokenQuery): string {
   const rest = orderComponents(page.components).slice(LANDING_COMPONENTS_PER_PAGE);
   if (rest.length === 0) return '';
   const worst = rest[0]?.impact ?? OPERATIONAL;
-  return `<p class="more">… and ${rest.length} more ${rest.length === 1 ? 'component' : 'components'}, none worse than ${impactBadge(worst)}: all of them in <a href="/api/v1/state?status_page=${encodeURIComponent(page.id)}">/api/v1/state?status_page=${escapeHtml(page.id)}</a></p>`;
+  return `<p class="more">… and ${rest.length} more ${rest.length === 1 ? 'component' : 'components'}, none worse than ${impactBadge(worst)}: all of them in <a href="/api/v1/state?status_page=${encodeURIComponent(page.id)}${token.and}">/api/v1/state?status_page=${escapeHtml(page.id)}</a></p>`;
 }
 
 function deliveriesSection(view: StateView, now: number): string {
@@ -295,11 +300,21 @@ code{font-size:.9em}
 .bar i{flex:1;border-radius:1px;background:#1a7f37}
 .bar i.m{background:#0969da}.bar i.d{background:#d4a72c}.bar i.p{background:#bc4c00}.bar i.x{background:#cf222e}.bar i.u{background:#8250df}.bar i.n{background:#8884}
 td.avail{font-variant-numeric:tabular-nums;white-space:nowrap}
+/* A name of 200 characters without a space wraps, rather than pushing the impact off-screen. */
+td,li,h2,h3{overflow-wrap:anywhere}
 footer{margin-top:2rem;color:#57606a;font-size:.85rem}
 `;
 
 /** The whole landing page. `now` is Unix seconds, for the "… ago" texts. */
-export function renderLandingPage(view: StateView, now: number, historyOf?: HistoryOf): string {
+/**
+ * What the page's links to the token-guarded views carry: the `?token=` the page was opened with
+ * (the README's way to open it in a browser), or nothing. Without it each link answered 401.
+ */
+type TokenQuery = { only: string; and: string };
+
+export function renderLandingPage(view: StateView, now: number, historyOf?: HistoryOf, queryToken?: string): string {
+  const encoded = queryToken === undefined ? undefined : encodeURIComponent(queryToken);
+  const token: TokenQuery = encoded === undefined ? { only: '', and: '' } : { only: `?token=${encoded}`, and: `&amp;token=${encoded}` };
   const barsLeft = { count: LANDING_BARS };
   const ordered = orderPages(view.status_pages);
   // Every page's worst impact in one line under the summary, so the first screen shows them all
@@ -307,11 +322,11 @@ export function renderLandingPage(view: StateView, now: number, historyOf?: Hist
   const overview =
     ordered.length === 0
       ? ''
-      : `<ul class="overview">${ordered.map((page) => `<li><a href="#page-${escapeHtml(page.id)}">${escapeHtml(displayName(page))}</a> ${impactBadge(worstImpact(page))}</li>`).join('')}</ul>`;
+      : `<ul class="overview">${ordered.map((page) => `<li><a href="#page-${escapeHtml(page.id)}">${given(displayName(page))}</a> ${impactBadge(worstImpact(page))}</li>`).join('')}</ul>`;
   const pages =
     view.status_pages.length === 0
       ? '<p class="none">No status page yet: declare one in STATUS_PAGES_FILE, or send a webhook.</p>'
-      : ordered.map((page) => pageSection(page, now, historyOf, barsLeft)).join('\n');
+      : ordered.map((page) => pageSection(page, now, historyOf, barsLeft, token)).join('\n');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -332,7 +347,7 @@ ${overview}
 <dt>Webhook token</dt><dd>${tokenSummary(view)}</dd>
 <dt>Status pages file</dt><dd>${view.exporter.status_pages_file === null ? 'not set (STATUS_PAGES_FILE)' : `<code>${escapeHtml(view.exporter.status_pages_file)}</code>`}</dd>
 </dl>
-<nav><a href="metrics">/metrics</a><a href="api/v1/state">/api/v1/state</a><a href="api/v1/availability?format=csv">availability (CSV, 30 days)</a><a href="${DOCS}/api.md">API docs</a><a href="${DOCS}/metrics.md">Metrics docs</a></nav>
+<nav><a href="metrics">/metrics</a><a href="api/v1/state${token.only}">/api/v1/state</a><a href="api/v1/availability?format=csv${token.and}">availability (CSV, 30 days)</a><a href="${DOCS}/api.md">API docs</a><a href="${DOCS}/metrics.md">Metrics docs</a></nav>
 </header>
 <main>
 ${pages}

@@ -88,4 +88,25 @@ describe('the landing page size', () => {
     expect(html).toContain(`/api/v1/state?status_page=${page.id}`);
     expect(html.length).toBeLessThan(200_000);
   });
+
+  it('carries the ?token= it was opened with into its links to the token-guarded views, escaped', () => {
+    const view = fourPages();
+    const plain = renderLandingPage(view, NOW);
+    expect(plain).toContain('<a href="api/v1/state">');
+    expect(plain).not.toContain('token=');
+    const html = renderLandingPage(view, NOW, undefined, 'a&b"<c');
+    expect(html).toContain('<a href="api/v1/state?token=a%26b%22%3Cc">');
+    expect(html).toContain('<a href="api/v1/availability?format=csv&amp;token=a%26b%22%3Cc">');
+  });
+
+  it('isolates names and titles, so that a right-to-left override in one cannot reverse the words after it, and shows control characters as spaces', () => {
+    const view = fourPages();
+    const page = view.status_pages[0];
+    const component = page?.components[0];
+    if (!page || !component) throw new Error('no component');
+    component.name = '\u202eIPA\u0000x';
+    const html = renderLandingPage(view, NOW);
+    expect(html).toContain('<td><bdi>\u202eIPA x</bdi></td>');
+    expect(html).not.toContain('\u0000');
+  });
 });
