@@ -45,7 +45,7 @@ async function openStore(config: Config, logger: Logger): Promise<LogStore> {
 function listen(server: Server, host: string, port: number, variables: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => {
-      reject(new ConfigError(`invalid configuration: ${variables}: cannot listen on ${host}:${port} (${error.code ?? error.message})`));
+      reject(new ConfigError(`invalid configuration: ${variables}: cannot listen on ${host}:${port} (${error.code ?? error.message})`, { cause: error }));
     };
     server.once('error', failed);
     server.listen(port, host, () => {
@@ -133,8 +133,19 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
   }
   const main = createBoundedServer(allowHosts(apps.main, config.allowedHosts), caps.main, 'PORT', logger);
   const metrics = apps.metrics ? createBoundedServer(allowHosts(apps.metrics, config.allowedHosts), caps.metrics, 'METRICS_PORT', logger) : undefined;
-  const address = await listen(main, config.host, config.port, 'HOST, PORT');
-  const metricsAddress = metrics && config.metricsPort !== undefined ? await listen(metrics, config.host, config.metricsPort, 'HOST, METRICS_PORT') : undefined;
+  let address: AddressInfo;
+  let metricsAddress: AddressInfo | undefined;
+  try {
+    address = await listen(main, config.host, config.port, 'HOST, PORT');
+    metricsAddress = metrics && config.metricsPort !== undefined ? await listen(metrics, config.host, config.metricsPort, 'HOST, METRICS_PORT') : undefined;
+  } catch (error) {
+    // What started is stopped, so that a caller that goes on (the demo, a test) is not left with
+    // a fold loop and a store open behind a server that never listened.
+    trim.stop();
+    await Promise.all([main.listening ? closeServer(main) : undefined, metrics?.listening ? closeServer(metrics) : undefined]);
+    await exporter.close();
+    throw error;
+  }
 
   logger.info(
     {

@@ -133,6 +133,7 @@ export async function demo(args: string[], io: Io): Promise<void> {
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     });
   } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
     if (error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
   }
@@ -143,8 +144,10 @@ export async function demo(args: string[], io: Io): Promise<void> {
     running = await startExporter(config, logger, { ...process.env, ACME_WEBHOOK_TOKEN: DEMO_ACME_TOKEN });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
-      throw new UsageError(`port ${config.port} is in use: choose another, as in PORT=9878 npm run demo`);
+    // listen() wraps the socket's error in a ConfigError, its cause.
+    const cause = error instanceof Error ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+    if (cause?.code === 'EADDRINUSE') throw new UsageError(`port ${config.port} is in use: choose another, as in PORT=9878 npm run demo`);
+    if (error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
   }
   const exporter = running;

@@ -1,10 +1,14 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stateViewSchema } from '../../src/api/state.js';
 import { dayEndingNow, DEMO_LAST_EVENT_AGO_SECONDS, demoMonth, DEMO_TOKEN } from '../../src/cli/demo.js';
 import { readRecording } from '../../src/cli/replay.js';
-import { CLI, EXAMPLES } from '../support/cli.js';
+import { CLI, EXAMPLES, runCli } from '../support/cli.js';
 import { requireBuild } from '../support/exporter.js';
 
 describe('npm run demo', () => {
@@ -62,6 +66,28 @@ describe('the demo day', () => {
   const recorded = readRecording(`${EXAMPLES}statusmate-day.jsonl`);
   const metaOf = (body: Record<string, unknown>) => body.meta as Record<string, string | null>;
   const times = (bodies: Record<string, unknown>[], key: string) => bodies.map((body) => metaOf(body)[key] ?? null);
+
+  it('on a port in use, or a bad PORT, says so in one line (exit 64) and leaves no temporary store behind', async () => {
+    requireBuild();
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    const tmp = mkdtempSync(join(tmpdir(), 'demo-tmp-'));
+    try {
+      for (const [env, message] of [
+        [String(port), `port ${port} is in use: choose another, as in PORT=9878 npm run demo`],
+        ['abc', 'PORT'],
+      ] as const) {
+        const result = await runCli(['demo'], { PORT: env, TMPDIR: tmp });
+        expect(result.code).toBe(64);
+        expect(result.stderr).toContain(message);
+        expect(result.stderr).not.toMatch(/\n\s+at /);
+        expect(readdirSync(tmp)).toEqual([]);
+      }
+    } finally {
+      blocker.close();
+    }
+  });
 
   it('ends its last event ten minutes before now, whatever the date', () => {
     for (const now of [Date.parse('2026-12-03T04:00:00Z'), Date.parse('2031-06-01T12:00:00Z')]) {
