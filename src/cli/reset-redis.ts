@@ -5,7 +5,7 @@ import { initArgs } from '../store/redis.js';
 import { redactedRedisUrl, redisKeys } from '../store/redis-format.js';
 import { UsageError, type Io } from './io.js';
 
-export const RESET_REDIS_USAGE = `reset-redis --yes
+export const RESET_REDIS_USAGE = `statusmate-exporter reset-redis --yes
   Deletes the shared log, its snapshot (and any snapshot a replica left half-written), its epoch
   and the mark a replica left on finding it lost, under REDIS_URL and REDIS_KEY_PREFIX (read from
   the environment, as the exporter reads them), and starts a new, empty log (a new epoch) that

@@ -59,7 +59,9 @@ export function operatorTokenGuard(allPagesTokens: readonly string[], inventory:
       refuse(
         res,
         401,
-        `${req.method} ${req.path} on PORT needs a WEBHOOK_TOKEN token: send Authorization: Bearer <token>, or set METRICS_PORT to serve it on a port of its own`,
+        presented.token === undefined
+          ? `${req.method} ${req.path} on PORT needs a WEBHOOK_TOKEN token: send Authorization: Bearer <token>, or set METRICS_PORT to serve it on a port of its own`
+          : `wrong token: ${req.method} ${req.path} on PORT needs a WEBHOOK_TOKEN token (a page's own token does not open it)`,
       );
       return;
     }
@@ -100,7 +102,12 @@ export const sameOriginPosts: RequestHandler = (req, res, next) => {
   }
   const contentType = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
   if (SIMPLE_CONTENT_TYPES.has(contentType)) {
-    refuse(res, 415, `${req.path} takes no body: a ${contentType} POST is what a page of another site sends`);
+    // /-/reload takes no body; /-/forget takes JSON: neither takes what a form of another site can send.
+    refuse(
+      res,
+      415,
+      `${req.path} takes ${req.path === '/-/reload' ? 'no body' : 'an application/json body'}: a ${contentType} POST is what a page of another site sends`,
+    );
     return;
   }
   const site = req.headers['sec-fetch-site'];

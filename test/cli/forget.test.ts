@@ -59,7 +59,7 @@ describe('forget', () => {
     exporter = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKEN: 'secret' });
     const wrong = await runCli(['forget', '--url', exporter.url, '--token', 'nope', '--page', 'acme']);
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(/^forget acme: HTTP 401 .*needs a WEBHOOK_TOKEN token/);
+    expect(wrong.stderr).toMatch(/^forget acme: HTTP 401 .*wrong token: .*needs a WEBHOOK_TOKEN token/);
     const missing = await runCli(['forget', '--url', exporter.url, '--token', 'secret', '--page', 'acme']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('forget acme: HTTP 404 {"error":"no status page \\"acme\\""');

@@ -104,6 +104,7 @@ describe('POST /-/forget', () => {
       .set('Content-Type', 'text/plain')
       .send('{"status_page":"shop"}');
     expect(plain.status).toBe(415);
+    expect(plain.body.error).toBe('/-/forget takes an application/json body: a text/plain POST is what a page of another site sends');
     // A body that is not JSON is named as the webhook names one.
     const broken = await request(app.main).post('/-/forget').set('Authorization', `Bearer ${TOKEN}`).set('Content-Type', 'application/json').send('{');
     expect(broken.status).toBe(400);

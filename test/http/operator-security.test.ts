@@ -71,7 +71,9 @@ describe('operator routes on the webhook port', () => {
   it.each(ROUTES)('refuses %s %s with a page token or a wrong token', async (method, path) => {
     const { a, work } = await start();
     for (const token of ['acme-token', 'wrong']) {
-      expect((await send(a, method, path).set('Authorization', `Bearer ${token}`)).status).toBe(401);
+      const response = await send(a, method, path).set('Authorization', `Bearer ${token}`);
+      expect(response.status).toBe(401);
+      expect(response.body.error).toMatch(/^wrong token: .* needs a WEBHOOK_TOKEN token \(a page's own token does not open it\)$/);
     }
     expect(work).toEqual({ views: 0, reloads: 0 });
   });
