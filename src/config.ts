@@ -164,6 +164,9 @@ const envSchema = z.object({
       .max(7 * 24 * 3600),
   ).transform((value) => value ?? 900),
   MAINTENANCE_SILENCE_FROM: optional(z.enum(['started', 'scheduled'], { error: 'must be "started" or "scheduled"' })).transform((value) => value ?? 'started'),
+  // Seconds between two looks at Alertmanager's alerts, with ALERTMANAGER_URL and the receiver
+  // both on: held alerts it no longer has resolved under a silence (src/alertmanager/held-alerts.ts).
+  ALERTMANAGER_ALERTS_CHECK_SECONDS: optional(z.coerce.number().int().min(1).max(3600)).transform((value) => value ?? 60),
 });
 
 /** How the exporter authenticates to Alertmanager; holds secrets, so it is never logged. */
@@ -177,6 +180,8 @@ export type AlertmanagerConfig = {
   marginSeconds: number;
   /** MAINTENANCE_SILENCE_FROM. */
   from: 'started' | 'scheduled';
+  /** ALERTMANAGER_ALERTS_CHECK_SECONDS. */
+  alertsCheckSeconds: number;
 };
 
 export type Config = {
@@ -311,7 +316,13 @@ function alertmanagerOf(e: z.infer<typeof envSchema>): AlertmanagerConfig | unde
       : e.ALERTMANAGER_BEARER_TOKEN !== undefined
         ? { kind: 'bearer', token: e.ALERTMANAGER_BEARER_TOKEN }
         : { kind: 'none' };
-  return { urls: e.ALERTMANAGER_URL, auth, marginSeconds: e.MAINTENANCE_SILENCE_MARGIN_SECONDS, from: e.MAINTENANCE_SILENCE_FROM };
+  return {
+    urls: e.ALERTMANAGER_URL,
+    auth,
+    marginSeconds: e.MAINTENANCE_SILENCE_MARGIN_SECONDS,
+    from: e.MAINTENANCE_SILENCE_FROM,
+    alertsCheckSeconds: e.ALERTMANAGER_ALERTS_CHECK_SECONDS,
+  };
 }
 
 /** Every variable the exporter reads (page tokens aside: their names come from STATUS_PAGES_FILE). */

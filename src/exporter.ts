@@ -1,4 +1,5 @@
 import { AlertmanagerClient } from './alertmanager/client.js';
+import { HeldAlertsCheck } from './alertmanager/held-alerts.js';
 import { SilenceReconciler } from './alertmanager/reconciler.js';
 import { createApps, type AppParts, type Apps } from './app.js';
 import type { AlertmanagerConfig } from './config.js';
@@ -65,6 +66,7 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
     { separateMetrics: options.separateMetrics },
   );
   let silences: SilenceReconciler | undefined;
+  let heldAlerts: HeldAlertsCheck | undefined;
   if (options.alertmanager) {
     const { urls, auth, marginSeconds, from } = options.alertmanager;
     const client = new AlertmanagerClient({ urls, auth, onRequest: (operation, outcome) => telemetry.alertmanagerRequest(operation, outcome) });
@@ -80,8 +82,14 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
     const reconciler = silences;
     telemetry.registerSilences(() => reconciler.stats());
     silences.start();
+    // With the receiver on too: alerts that resolved under a silence are let go of (held-alerts.ts).
+    if ((options.alertReceiver?.tokens.length ?? 0) > 0) {
+      heldAlerts = new HeldAlertsCheck({ client, sink: fold, store: options.store, logger, intervalMs: options.alertmanager.alertsCheckSeconds * 1000 });
+      heldAlerts.start();
+    }
   }
   const close = async () => {
+    await heldAlerts?.stop();
     await silences?.stop();
     await fold.close();
   };

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { AlertmanagerClient } from '../src/alertmanager/client.js';
 import { MAIN, postJson, startExporterProcess, stopProcess, type ExporterProcess } from './support/exporter.js';
 import { freePort, spawnLogged, stop, waitFor, type Child } from './support/prometheus.js';
 import { redisTool, startRedis, type RedisServer } from './support/redis.js';
@@ -159,6 +160,43 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
   });
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("lists a silenced alert among Alertmanager's firing ones and a resolved one not: what lets go of alerts resolved under a silence", async () => {
+    const am = await startAlertmanager();
+    const client = new AlertmanagerClient({ urls: [am.url], auth: { kind: 'none' } });
+    const labels = { alertname: 'SearchDown', service: 'search' };
+    const post = async (endsAt: Date) => {
+      const response = await fetch(`${am.url}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify([{ labels, startsAt: new Date(Date.now() - 60_000).toISOString(), endsAt: endsAt.toISOString() }]),
+      });
+      expect(response.status).toBe(200);
+    };
+    await post(new Date(Date.now() + hour));
+    const silence = await fetch(`${am.url}/api/v2/silences`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        matchers: [{ name: 'service', value: 'search', isRegex: false, isEqual: true }],
+        startsAt: new Date().toISOString(),
+        endsAt: new Date(Date.now() + hour).toISOString(),
+        createdBy: 'e2e',
+        comment: 'maintenance',
+      }),
+    });
+    expect(silence.status).toBe(200);
+    const firing = await waitFor(
+      'the silenced alert listed',
+      async () => ((await client.firingFingerprints()).size === 1 ? client.firingFingerprints() : undefined),
+      5_000,
+      100,
+    );
+    const [fingerprint] = [...firing];
+    expect(fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    await post(new Date(Date.now() - 1_000));
+    await waitFor('the resolved alert gone from the list', async () => ((await client.firingFingerprints()).size === 0 ? true : undefined), 5_000, 100);
   });
 
   it('a maintenance started silences its components with their matchers within 5 s, and its finish expires them within 5 s', async () => {

@@ -7,7 +7,7 @@ import { keyOfComment, SILENCE_CREATED_BY, type DesiredSilence, type ObservedSil
 // from every peer (a peer that has not heard a silence by gossip yet still counts one that
 // has) and writes to the first peer that takes the write. Node's fetch; no dependency.
 
-export const ALERTMANAGER_OPERATIONS = ['list', 'create', 'update', 'expire'] as const;
+export const ALERTMANAGER_OPERATIONS = ['list', 'create', 'update', 'expire', 'list_alerts'] as const;
 export type AlertmanagerOperation = (typeof ALERTMANAGER_OPERATIONS)[number];
 /** `ok`: 2xx; `refused`: 4xx (a request Alertmanager will not take); `error`: 5xx, timeouts, no connection. */
 export const ALERTMANAGER_OUTCOMES = ['ok', 'refused', 'error'] as const;
@@ -36,6 +36,7 @@ const silenceSchema = z
   })
   .loose();
 const listSchema = z.array(z.unknown());
+const alertSchema = z.object({ fingerprint: z.string().min(1).max(100) }).loose();
 const postSchema = z.object({ silenceID: z.string() }).loose();
 
 export type AlertmanagerClientOptions = {
@@ -125,6 +126,31 @@ export class AlertmanagerClient {
     }
     if (answered === 0) throw failure instanceof Error ? failure : new AlertmanagerError('no Alertmanager answered', undefined);
     return [...byId.values()];
+  }
+
+  /**
+   * The fingerprints of the alerts Alertmanager holds as firing (silenced and inhibited ones
+   * included: resolved ones are not listed), from every peer that answers (Prometheus sends its
+   * alerts to each); rejects only when no peer answers.
+   */
+  async firingFingerprints(): Promise<Set<string>> {
+    const answers = await Promise.allSettled(this.options.urls.map((base) => this.request('list_alerts', base, 'GET', '/api/v2/alerts')));
+    const firing = new Set<string>();
+    let answered = 0;
+    let failure: unknown;
+    for (const answer of answers) {
+      if (answer.status === 'rejected') {
+        failure = answer.reason;
+        continue;
+      }
+      answered += 1;
+      for (const item of listSchema.parse(answer.value)) {
+        const parsed = alertSchema.safeParse(item);
+        if (parsed.success) firing.add(parsed.data.fingerprint);
+      }
+    }
+    if (answered === 0) throw failure instanceof Error ? failure : new AlertmanagerError('no Alertmanager answered', undefined);
+    return firing;
   }
 
   /** Tries each peer in turn until one takes the write; rejects with the last refusal. */

@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HeldAlertsCheck } from '../../src/alertmanager/held-alerts.js';
+import { createLogger } from '../../src/logger.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import type { LogStore } from '../../src/store/store.js';
 import { domainSamples, makeApp, sampleValue, sqliteStore, tempDir, whenReady, type TestApp, type TestAppOptions } from '../support/app.js';
@@ -283,5 +285,52 @@ describe.skipIf(redisTool.skipReason !== undefined)('alerts on STORE=redis, two 
       (samples) => JSON.stringify(samples) === JSON.stringify(expected),
     );
     expect(JSON.stringify(without.fold.state.alerts.pages.get('shop'))).toBe(JSON.stringify(withMatchers.fold.state.alerts.pages.get('shop')));
+  });
+});
+
+describe('alerts Alertmanager no longer has (resolved under a silence: no resolution is sent)', () => {
+  it('are let go of after two looks without them, through the log; those it still has stay held', async () => {
+    const app = await start();
+    expect((await postAlerts(app, payload([{ fingerprint: 'muted' }, { fingerprint: 'still' }]))).status).toBe(200);
+    expect(app.fold.state.alerts.byFingerprint.size).toBe(2);
+    const firing = new Set(['still']);
+    const check = new HeldAlertsCheck({
+      client: { firingFingerprints: () => Promise.resolve(firing) },
+      sink: app.fold,
+      store: app.store,
+      logger: createLogger('silent'),
+    });
+    await check.check();
+    // One look without it: Alertmanager may be restarting without its data; it is still held.
+    expect([...app.fold.state.alerts.byFingerprint.keys()].sort()).toEqual(['muted', 'still']);
+    await check.check();
+    expect([...app.fold.state.alerts.byFingerprint.keys()]).toEqual(['still']);
+    expect(sampleValue(await metrics(app), 'statusmate_component_alerts_firing', { component_uuid: CHECKOUT })).toBe(1);
+    // Back in a look between two without it: not let go of.
+    firing.clear();
+    await check.check();
+    firing.add('still');
+    await check.check();
+    firing.clear();
+    await check.check();
+    expect([...app.fold.state.alerts.byFingerprint.keys()]).toEqual(['still']);
+    await check.check();
+    expect(app.fold.state.alerts.byFingerprint.size).toBe(0);
+    expect(sampleValue(await metrics(app), 'statusmate_component_alerts_firing', { component_uuid: CHECKOUT })).toBeUndefined();
+    await check.stop();
+  });
+
+  it('are not let go of while Alertmanager cannot be read', async () => {
+    const app = await start();
+    expect((await postAlerts(app, payload([{ fingerprint: 'a1' }]))).status).toBe(200);
+    const check = new HeldAlertsCheck({
+      client: { firingFingerprints: () => Promise.reject(new Error('no Alertmanager answered')) },
+      sink: app.fold,
+      store: app.store,
+      logger: createLogger('silent'),
+    });
+    for (let look = 0; look < 3; look += 1) await check.check();
+    expect([...app.fold.state.alerts.byFingerprint.keys()]).toEqual(['a1']);
+    await check.stop();
   });
 });
