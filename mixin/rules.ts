@@ -52,6 +52,9 @@ export const RECORD = {
   impactSecondsEvery: (interval: string) => `${RECORD.counter(METRIC.componentImpactSeconds)}_every${interval}`,
 } as const;
 
+/** How long a pod's last value of a persisted counter holds after it left (see the counters group). */
+const COUNTER_HOLD = '5m';
+
 /**
  * The counters kept in the store with the state (every counter and histogram series outside
  * PROCESS_FAMILIES), with the labels that tell their series apart within an install. A pod that
@@ -288,9 +291,14 @@ export function buildRules(config: MixinConfig): RulesFile {
         // instance; these series go on across pods (see PERSISTED_COUNTERS).
         name: 'statusmate-exporter.counters',
         // The impact seconds are recorded with the availability that reads them, below.
+        // Each pod's highest value of the last COUNTER_HOLD: the pod ahead of the others (it
+        // folded an event they fold a scrape later) may leave first, in a rollout; the maximum of
+        // the pods left would dip by that event, and increase() would read the dip as a reset
+        // and add the whole counter. The counters never go down (they are the state's), so the
+        // value it left at holds until the others have it.
         rules: PERSISTED_COUNTERS.filter(({ grows }) => !grows).map(({ metric, labels }) => ({
           record: RECORD.counter(metric),
-          expr: `max ${by(...labels)} (${metric}${sel()})`,
+          expr: `max ${by(...labels)} (max_over_time(${metric}${sel()}[${COUNTER_HOLD}]))`,
         })),
       },
       {
