@@ -37,6 +37,12 @@ export const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: '${da
  */
 export const INSTALL_LABELS: readonly string[] = installLabels(DEFAULT_CONFIG);
 
+/** The install labels ahead of a `by` list's own: `by (${INSTALL_BY}outcome)`. A sum without them adds installs together under "All". */
+export const INSTALL_BY = `${INSTALL_LABELS.join(', ')}, `;
+
+/** The install labels ahead of a legend's own, telling installs apart. */
+export const INSTALL_LEGEND = `${INSTALL_LABELS.map((label) => `{{${label}}}`).join(' ')}: `;
+
 /** The matchers of the install variables. */
 export const INSTALL = INSTALL_LABELS.map((label) => `${label}=~"$${label}"`).join(', ');
 
@@ -83,9 +89,12 @@ export function datasourceVariable(): DatasourceVariableBuilder {
   return new DatasourceVariableBuilder('datasource').label('Data source').type('prometheus');
 }
 
-/** A multi-select picker of one label's values, "All" by default, refreshed with the time range. */
-export function labelVariable(name: string, label: string, query: string, allValue = '.+'): QueryVariableBuilder {
-  return new QueryVariableBuilder(name)
+/**
+ * A multi-select picker of one label's values, "All" by default, refreshed with the time range.
+ * "All" is `allValue`, or with null the values the query found (Grafana's own "All").
+ */
+export function labelVariable(name: string, label: string, query: string, allValue: string | null = '.+'): QueryVariableBuilder {
+  const variable = new QueryVariableBuilder(name)
     .label(label)
     .datasource(DATASOURCE)
     .query(query)
@@ -94,8 +103,8 @@ export function labelVariable(name: string, label: string, query: string, allVal
     .sort(VariableSort.NaturalAsc)
     .multi(true)
     .includeAll(true)
-    .allValue(allValue)
     .current({ text: 'All', value: '$__all', selected: true });
+  return allValue === null ? variable : variable.allValue(allValue);
 }
 
 /**
@@ -108,7 +117,9 @@ export function statusPageVariable(): QueryVariableBuilder {
 
 /**
  * One picker per install label, each narrowed by the ones before it, from a series only
- * statusmate-exporter has. "All" (`.*`) also matches series without the label.
+ * statusmate-exporter has. "All" of cluster and namespace (`.*`) also matches series without the
+ * label; "All" of job is the exporter's jobs found, not `.*`: the health dashboard reads series
+ * every target has (`up`, `process_*`, `nodejs_*`), and `.*` counted every job in Prometheus.
  */
 export function installVariables(): QueryVariableBuilder[] {
   const titles: Record<string, string> = { namespace: 'Namespace', job: 'Job' };
@@ -117,7 +128,9 @@ export function installVariables(): QueryVariableBuilder[] {
       .map((previous) => `${previous}=~"$${previous}"`)
       .join(', ');
     const query = `label_values(${METRIC.buildInfo}${before ? `{${before}}` : ''}, ${label})`;
-    return labelVariable(label, titles[label] ?? 'Cluster', query, '.*').description(`The ${label} of the statusmate-exporter installs to show.`);
+    return labelVariable(label, titles[label] ?? 'Cluster', query, label === 'job' ? null : '.*').description(
+      `The ${label} of the statusmate-exporter installs to show.`,
+    );
   });
 }
 

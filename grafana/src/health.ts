@@ -20,7 +20,9 @@ import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk
 import { METRIC } from '../../src/metrics/names.js';
 import {
   INSTALL,
+  INSTALL_BY,
   INSTALL_LABELS,
+  INSTALL_LEGEND,
   PAGE,
   TAGS,
   datasourceVariable,
@@ -136,18 +138,20 @@ export function healthDashboard(): Dashboard {
     .withRow(new RowBuilder('Webhooks'))
     .withPanel(
       timeseries('Webhooks by type and outcome', 'Webhook requests per second, by event type and outcome, across replicas.', 'reqps', 24).withTarget(
-        query('A', `sum by (event_type, outcome) (rate(${requests('')}[$__rate_interval]))`, { legend: '{{event_type}} {{outcome}}' }),
+        query('A', `sum by (${INSTALL_BY}event_type, outcome) (rate(${requests('')}[$__rate_interval]))`, {
+          legend: `${INSTALL_LEGEND}{{event_type}} {{outcome}}`,
+        }),
       ),
     )
     .withPanel(
       timeseries(
         'Rejected and failed webhooks',
-        'Requests answered without applying them: invalid (400/415), unauthorized (401), too large (413), new components refused past MAX_COMPONENTS, and store errors (503).',
+        'Requests answered without applying them: invalid (400/415/422), unauthorized (401/403), too large (413), new components refused past MAX_COMPONENTS, and store errors (503).',
         'reqps',
       )
         .withTarget(
-          query('A', `sum by (outcome) (rate(${requests('outcome=~"invalid|unauthorized|too_large|refused_limit|error"')}[$__rate_interval]))`, {
-            legend: '{{outcome}}',
+          query('A', `sum by (${INSTALL_BY}outcome) (rate(${requests('outcome=~"invalid|unauthorized|too_large|refused_limit|error"')}[$__rate_interval]))`, {
+            legend: `${INSTALL_LEGEND}{{outcome}}`,
           }),
         )
         .overrideByName('unauthorized', [fixedColor('orange')])
@@ -160,19 +164,27 @@ export function healthDashboard(): Dashboard {
         'reqps',
       )
         .withTarget(
-          query('A', `sum by (outcome) (rate(${requests('outcome=~"duplicate|stale"')}[$__rate_interval]))`, {
-            legend: '{{outcome}}',
+          query('A', `sum by (${INSTALL_BY}outcome) (rate(${requests('outcome=~"duplicate|stale"')}[$__rate_interval]))`, {
+            legend: `${INSTALL_LEGEND}{{outcome}}`,
           }),
         )
-        .withTarget(query('B', `sum(rate(${METRIC.webhookRetries}{${JOB}}[$__rate_interval]))`, { legend: 'retries' })),
+        .withTarget(
+          query('B', `sum by (${INSTALL_LABELS.join(', ')}) (rate(${METRIC.webhookRetries}{${JOB}}[$__rate_interval]))`, {
+            legend: `${INSTALL_LEGEND}retries`,
+          }),
+        ),
     )
     .withPanel(
       timeseries('Webhook latency', 'Time to answer POST /webhook, commit included, across replicas.', 's', 24)
         .withTarget(
-          query('A', `histogram_quantile(0.5, sum by (le) (rate(${METRIC.webhookRequestDuration}_bucket{${JOB}}[$__rate_interval])))`, { legend: 'p50' }),
+          query('A', `histogram_quantile(0.5, sum by (${INSTALL_BY}le) (rate(${METRIC.webhookRequestDuration}_bucket{${JOB}}[$__rate_interval])))`, {
+            legend: `${INSTALL_LEGEND}p50`,
+          }),
         )
         .withTarget(
-          query('B', `histogram_quantile(0.99, sum by (le) (rate(${METRIC.webhookRequestDuration}_bucket{${JOB}}[$__rate_interval])))`, { legend: 'p99' }),
+          query('B', `histogram_quantile(0.99, sum by (${INSTALL_BY}le) (rate(${METRIC.webhookRequestDuration}_bucket{${JOB}}[$__rate_interval])))`, {
+            legend: `${INSTALL_LEGEND}p99`,
+          }),
         ),
     )
 
@@ -201,7 +213,9 @@ export function healthDashboard(): Dashboard {
         8,
       )
         .withTarget(query('A', `${METRIC.storeSnapshotAge}{${JOB}}`, { legend: '{{instance}} age' }))
-        .withTarget(query('B', `increase(${METRIC.storeSnapshotFailures}{${JOB}}[$__rate_interval])`, { legend: '{{instance}} failures' })),
+        .withTarget(query('B', `increase(${METRIC.storeSnapshotFailures}{${JOB}}[$__rate_interval])`, { legend: '{{instance}} failures' }))
+        // A count, not seconds: the panel's unit is the age's.
+        .overrideByQuery('B', [{ id: 'unit', value: 'none' }]),
     )
 
     .withRow(new RowBuilder('Maintenance silences'))
@@ -220,7 +234,9 @@ export function healthDashboard(): Dashboard {
         'reqps',
         12,
       ).withTarget(
-        query('A', `sum by (operation, outcome) (rate(${METRIC.alertmanagerRequests}{${JOB}}[$__rate_interval]))`, { legend: '{{operation}} {{outcome}}' }),
+        query('A', `sum by (${INSTALL_BY}operation, outcome) (rate(${METRIC.alertmanagerRequests}{${JOB}}[$__rate_interval]))`, {
+          legend: `${INSTALL_LEGEND}{{operation}} {{outcome}}`,
+        }),
       ),
     )
 
