@@ -763,7 +763,7 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything en
       expect(alert.annotations?.runbook_url).toBe(`https://wiki.example.com/statusmate/${alert.alert?.toLowerCase()}`);
     }
     const partial = alerts.find((rule) => rule.alert === 'StatusMateComponentPartialOutage');
-    expect([partial?.for, partial?.labels?.severity]).toEqual(['10m', 'critical']);
+    expect([partial?.for, partial?.labels?.severity]).toEqual(['2m30s', 'critical']);
     const major = alerts.find((rule) => rule.alert === 'StatusMateComponentMajorOutage');
     expect([major?.for, major?.labels?.severity, major?.keep_firing_for]).toEqual(['1m', 'critical', '5m']);
     for (const record of rules.filter((rule) => rule.record)) expect(record.labels).toBeUndefined();
@@ -846,6 +846,33 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything en
       expect(result.ok).toBe(false);
       expect(result.ok ? '' : result.stderr).toMatch(/names StatusMate\w+, which is no alert of the chart's rules \(.*StatusMateComponentMajorOutage/);
     }
+  });
+
+  it("refuses overrides that would page twice for one outage: a burn-rate for not longer than the outage alerts'", () => {
+    const twice: Record<string, string>[] = [
+      // The chart's example used to be this one: the 1h pair (for 3m) fired before the outage alert could inhibit it.
+      { 'prometheusRule.alertOverrides.StatusMateComponentPartialOutage.for': '10m' },
+      { 'prometheusRule.alertOverrides.StatusMateComponentMajorOutage.for': '1h' },
+      { 'prometheusRule.alertOverrides.StatusMateComponentErrorBudgetBurn.for': '2m' },
+    ];
+    for (const set of twice) {
+      const result = renderChart(helm, { apiVersions: OPERATOR_APIS, set: { ...set, 'webhook.token': 'x' } });
+      expect(result.ok, JSON.stringify(set)).toBe(false);
+      expect(result.ok ? '' : result.stderr).toMatch(
+        /StatusMateComponentErrorBudgetBurn \(long window 1h\) fires after \w+, not later than the outage alerts \(\d+s\): one outage would page twice/,
+      );
+    }
+    const fine: Record<string, string>[] = [
+      { 'prometheusRule.alertOverrides.StatusMateComponentPartialOutage.for': '2m59s' },
+      { 'prometheusRule.alertOverrides.StatusMateComponentErrorBudgetBurn.for': '1h' },
+      // No outage alert to inhibit the burn-rate alerts: each pages alone, once.
+      {
+        'prometheusRule.disabled.StatusMateComponentMajorOutage': 'true',
+        'prometheusRule.disabled.StatusMateComponentPartialOutage': 'true',
+        'prometheusRule.alertOverrides.StatusMateComponentErrorBudgetBurn.for': '1m',
+      },
+    ];
+    for (const set of fine) expect(renderChart(helm, { apiVersions: OPERATOR_APIS, set: { ...set, 'webhook.token': 'x' } }).ok, JSON.stringify(set)).toBe(true);
   });
 
   it('prints the https webhook URL of the Ingress host in NOTES.txt', () => {

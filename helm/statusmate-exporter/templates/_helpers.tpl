@@ -249,3 +249,15 @@ involved and how to fix them.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+A Prometheus duration (90s, 1h30m, 2d) in whole seconds; milliseconds count 0.
+*/}}
+{{- define "statusmate-exporter.durationSeconds" -}}
+{{- $total := 0 -}}
+{{- range $part := regexFindAll "[0-9]+(ms|[smhdwy])" (toString .) -1 -}}
+{{- $unit := regexReplaceAll "^[0-9]+" $part "" -}}
+{{- $total = add $total (mul (regexFind "^[0-9]+" $part | atoi) (get (dict "ms" 0 "s" 1 "m" 60 "h" 3600 "d" 86400 "w" 604800 "y" 31536000) $unit)) -}}
+{{- end -}}
+{{- $total -}}
+{{- end -}}
