@@ -90,9 +90,10 @@ export const mixinConfigSchema = z
         availabilityObjective: z.number().gt(0).lt(1),
         /**
          * How much of a second at each impact counts against availability (0 to 1), read from
-         * statusmate_component_impact_seconds_total: the same default as the exporter's
-         * availability API (issue 20), `major_outage` and `partial_outage` 1, `degraded_performance`
-         * 0. `operational` counts 0. Weights may not fall as the impact worsens, and a weight on
+         * statusmate_component_impact_seconds_total: by default as the exporter's availability
+         * API weighs them by default (issue 20), `major_outage` and `partial_outage` 1,
+         * `degraded_performance` 0, but not AVAILABILITY_WEIGHTS nor a page's own policy, which
+         * the rules cannot read; time at unknown impacts is left out of the period. `operational` counts 0. Weights may not fall as the impact worsens, and a weight on
          * degraded performance needs every burn-rate pair to be a ticket: degraded performance
          * never pages.
          */
