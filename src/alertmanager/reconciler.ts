@@ -12,7 +12,7 @@ import {
 import type { State } from '../domain/state.js';
 import type { Logger } from '../logger.js';
 import type { LogStore } from '../store/store.js';
-import type { AlertmanagerClient } from './client.js';
+import { AlertmanagerError, type AlertmanagerClient } from './client.js';
 
 /** The store lease that elects the one replica that writes silences. */
 export const SILENCE_LEASE = 'alertmanager-silences';
@@ -86,6 +86,8 @@ export class SilenceReconciler {
   private lastError: string | undefined;
   private leader = false;
   private view = { desired: 0, active: 0, failed: 0, overridden: 0 };
+  /** Desired silences Alertmanager refused (400) at the last reconcile, and why: logged once each. */
+  private refusedKeys = new Map<string, string>();
 
   constructor(private readonly options: SilenceReconcilerOptions) {
     this.intervalMs = options.intervalMs ?? 5_000;
@@ -183,6 +185,7 @@ export class SilenceReconciler {
     const plan = planReconcile(desired, observed, (key) => pages.has(statusPageOfKey(key)), this.now());
     const present = new Set(plan.present);
     let firstError: Error | undefined;
+    const refused = new Map<string, string>();
     if (this.leader) {
       for (const action of plan.actions) {
         // Read through a call: TypeScript keeps the narrowing of `stopped` across the awaits otherwise.
@@ -191,10 +194,19 @@ export class SilenceReconciler {
           await this.apply(action);
           if (action.kind !== 'expire') present.add(action.desired.key);
         } catch (error) {
-          firstError ??= error instanceof Error ? error : new Error(String(error));
+          // A silence Alertmanager will not take (400: a matcher its RE2 refuses) is that
+          // silence's failure, not Alertmanager's: it stays missing (failed), logged once, and
+          // the others' changes are not held back by a back-off it would cause every time.
+          if (error instanceof AlertmanagerError && error.status === 400 && action.kind !== 'expire') refused.set(action.desired.key, error.message);
+          else firstError ??= error instanceof Error ? error : new Error(String(error));
         }
       }
     }
+    for (const [key, message] of refused) {
+      if (this.refusedKeys.get(key) !== message)
+        this.options.logger.warn({ key, err: message }, 'Alertmanager refuses a maintenance silence; it stays missing until the matchers change');
+    }
+    this.refusedKeys = refused;
     const overridden = plan.overridden.length;
     this.view = { desired: desired.length, active: present.size, failed: desired.length - present.size - overridden, overridden };
     if (firstError !== undefined) throw firstError;

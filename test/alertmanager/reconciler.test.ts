@@ -18,7 +18,7 @@ import { affects, maintenance, PAGE, Player, uuid } from '../support/events.js';
 
 type FakeSilence = {
   id: string;
-  matchers: unknown[];
+  matchers: { name: string; value: string; isRegex: boolean; isEqual: boolean }[];
   startsAt: string;
   endsAt: string;
   updatedAt: string;
@@ -31,6 +31,8 @@ class FakeAlertmanager {
   readonly silences = new Map<string, FakeSilence>();
   readonly authorizations: (string | undefined)[] = [];
   down = false;
+  /** Matcher values whose silences it refuses with 400, as Alertmanager does a regex RE2 does not take. */
+  refuseValues = new Set<string>();
   private server: Server | undefined;
   url = '';
 
@@ -65,6 +67,7 @@ class FakeAlertmanager {
     if (request.method === 'POST' && request.url === '/api/v2/silences') {
       const body = JSON.parse(text) as Omit<FakeSilence, 'status' | 'updatedAt' | 'id'> & { id?: string };
       if (body.id !== undefined && !this.silences.has(body.id)) return [404, 'silence not found'];
+      if (body.matchers.some((matcher) => this.refuseValues.has(matcher.value))) return [400, 'invalid regular expression'];
       const id = body.id ?? randomUUID();
       this.silences.set(id, { ...body, id, updatedAt: now, status: { state: Date.parse(body.startsAt) > Date.now() ? 'pending' : 'active' } });
       return [200, { silenceID: id }];
@@ -288,6 +291,37 @@ describe('the silence reconciler', () => {
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     expect(alone.stats()).toMatchObject({ leader: true, failed: 1 });
   }, 20_000);
+
+  it('a silence Alertmanager refuses (400) stays missing without holding back the changes of the others', async () => {
+    const am = await fakeAlertmanager();
+    am.refuseValues.add('(?!internal).*pay.*');
+    const pages: DeclaredPage[] = [
+      {
+        id: PAGE,
+        uuid: null,
+        name: null,
+        components: [
+          { uuid: uuid(1), name: 'Payments', alertMatchers: [parseAlertMatcher('service=~"(?!internal).*pay.*"')] },
+          { uuid: uuid(2), name: 'Search', alertMatchers: [parseAlertMatcher('service="search"')] },
+        ],
+      },
+    ];
+    const player = new Player();
+    const { reconciler: r } = reconciler([am.url], player, { pages: () => pages });
+    started(player);
+    await eventually(
+      () => r.stats(),
+      (stats) => stats.desired === 2 && stats.active === 1 && stats.failed === 1,
+    );
+    // Another maintenance on Search: created at the next look, not after a back-off (a second or more).
+    const now = Date.now() / 1000;
+    player.play(maintenance('maintenance_started', 2, now, [affects(2, null)], { startAt: now, endAt: now + 3600 }), now);
+    await eventually(
+      () => am.live(),
+      (live) => live.length === 2,
+      600,
+    );
+  });
 
   it('collapses duplicates to one, and leaves alone silences that are not its own', async () => {
     const am = await fakeAlertmanager();
