@@ -36,13 +36,50 @@ function unescape(raw: string, text: string): string {
   });
 }
 
-/** The anchored expression of a regex matcher; throws AlertMatcherError when JavaScript cannot compile it. */
+/**
+ * What JavaScript takes and RE2 (Prometheus', Alertmanager's) refuses, outside a character class:
+ * lookarounds and backreferences. Alertmanager answers 400 to a silence with one, and the
+ * exporter would match alerts Alertmanager never could.
+ */
+function re2Refuses(value: string): string | undefined {
+  let inClass = false;
+  for (let i = 0; i < value.length; i += 1) {
+    const char = value[i];
+    if (char === '\\') {
+      const next = value[i + 1] ?? '';
+      if (!inClass && (/[1-9]/.test(next) || next === 'k')) return `a backreference (\\${next})`;
+      i += 1;
+    } else if (inClass) {
+      if (char === ']') inClass = false;
+    } else if (char === '[') {
+      inClass = true;
+    } else if (char === '(' && value[i + 1] === '?') {
+      const kind = value.slice(i + 2, i + 4);
+      if (kind.startsWith('=') || kind.startsWith('!') || kind === '<=' || kind === '<!')
+        return `a lookaround (${value.slice(i, i + (kind.startsWith('<') ? 4 : 3))}…)`;
+    }
+  }
+  return undefined;
+}
+
+/** RE2's flags at the start of an expression (`(?i)`), which JavaScript writes after it. */
+const LEADING_FLAGS = /^\(\?([is]+)\)/;
+
+/**
+ * The anchored expression of a regex matcher, as RE2 reads it; throws AlertMatcherError when
+ * RE2 would refuse it or JavaScript cannot compile it.
+ */
 function compile(value: string, text: string): RegExp {
+  const refused = re2Refuses(value);
+  if (refused !== undefined) throw new AlertMatcherError(`${text}: not a regular expression Prometheus and Alertmanager take: ${refused} is not RE2 syntax`);
+  const leading = LEADING_FLAGS.exec(value);
+  const flags = leading?.[1]?.includes('i') ? 'siu' : 'su';
+  const body = leading ? value.slice(leading[0].length) : value;
   try {
     // Prometheus anchors regex matchers; `u` keeps code points whole as RE2 does.
-    return new RegExp(`^(?:${value})$`, 'su');
+    return new RegExp(`^(?:${body})$`, flags);
   } catch (error) {
-    throw new AlertMatcherError(`${text}: not a valid regular expression (${(error as Error).message})`);
+    throw new AlertMatcherError(`${text}: not a valid regular expression (${(error as Error).message}; RE2's flags, as in (?i), are taken at its start only)`);
   }
 }
 

@@ -29,6 +29,25 @@ describe('alert matchers', () => {
     expect(matchesEmpty(parseAlertMatcher('env="prod"'))).toBe(false);
   });
 
+  it('reads regexes as RE2 does (Prometheus, Alertmanager): leading flags taken, lookarounds and backreferences refused', () => {
+    // (?i) is RE2's; JavaScript refused it ("Invalid group") although Alertmanager silences with it.
+    const caseless = parseAlertMatcher('env=~"(?i)prod"');
+    expect(caseless.value).toBe('(?i)prod');
+    expect(matchesAll([caseless], { env: 'PROD' })).toBe(true);
+    expect(matchesAll([caseless], { env: 'preprod' })).toBe(false);
+    // JavaScript took these; Alertmanager answers 400 to a silence with one.
+    for (const [bad, what] of [
+      ['service=~"(?!internal).*pay.*"', 'a lookahead'],
+      ['service=~"(?<=a)b"', 'a lookbehind'],
+      ['service=~"(a)\\\\1"', 'a backreference'],
+    ]) {
+      expect(() => parseAlertMatcher(bad as string), what).toThrow(/is not RE2 syntax/);
+    }
+    // Inside a character class, or escaped, those characters are plain.
+    expect(matchesAll([parseAlertMatcher('a=~"[(?!]x"')], { a: '!x' })).toBe(true);
+    expect(matchesAll([parseAlertMatcher('a=~"\\\\(\\\\?!x"')], { a: '(?!x' })).toBe(true);
+  });
+
   it('formats what it parses back to an equal matcher', () => {
     const name = fc.stringMatching(/^[a-z_][a-z0-9_]{0,8}$/);
     fc.assert(
