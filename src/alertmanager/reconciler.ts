@@ -17,6 +17,9 @@ import { AlertmanagerError, type AlertmanagerClient } from './client.js';
 /** The store lease that elects the one replica that writes silences. */
 export const SILENCE_LEASE = 'alertmanager-silences';
 
+/** Silence ids expired by this process that it remembers. */
+const MAX_OWN_EXPIRIES = 10_000;
+
 /** Failed reconciles in a row after which the holder gives the lease up. */
 const STAND_DOWN_AFTER_FAILURES = 3;
 
@@ -86,6 +89,8 @@ export class SilenceReconciler {
   private lastError: string | undefined;
   private leader = false;
   private view = { desired: 0, active: 0, failed: 0, overridden: 0 };
+  /** Ids of the silences this process expired: an expiry of ours is no operator's (see planReconcile). */
+  private readonly ownExpiries = new Set<string>();
   /** Desired silences Alertmanager refused (400) at the last reconcile, and why: logged once each. */
   private refusedKeys = new Map<string, string>();
 
@@ -182,7 +187,7 @@ export class SilenceReconciler {
       throw error;
     }
     const pages = new Set([...this.options.state.pages.keys(), ...this.options.pages().map((page) => page.id)]);
-    const plan = planReconcile(desired, observed, (key) => pages.has(statusPageOfKey(key)), this.now());
+    const plan = planReconcile(desired, observed, (key) => pages.has(statusPageOfKey(key)), this.now(), this.ownExpiries);
     const present = new Set(plan.present);
     let firstError: Error | undefined;
     const refused = new Map<string, string>();
@@ -230,6 +235,9 @@ export class SilenceReconciler {
       logger.info({ silence: id, was: action.id, ends_at: new Date(action.desired.endsAt * 1000).toISOString() }, 'updated a maintenance silence');
     } else {
       await client.expire(action.id);
+      // Remembered (the oldest forgotten past a bound), so that the key is not taken for lifted by an operator.
+      this.ownExpiries.add(action.id);
+      if (this.ownExpiries.size > MAX_OWN_EXPIRIES) this.ownExpiries.delete(this.ownExpiries.values().next().value as string);
       logger.info({ silence: action.id, key: action.key, reason: action.reason }, 'expired a maintenance silence');
     }
   }

@@ -229,12 +229,14 @@ export function expiredByRequest(silence: ObservedSilence): boolean {
  * - a live silence whose key is not desired is expired, if `owns(key)` (its status page is one
  *   this exporter serves: another install's silences are not ours to judge).
  * Only `owns` keys are touched. Deterministic: the same inputs give the same plan on every replica.
+ * `ownExpiries`: ids of silences this process expired, which no operator lifted.
  */
 export function planReconcile(
   desired: readonly DesiredSilence[],
   observed: readonly ObservedSilence[],
   owns: (key: string) => boolean,
   now: number,
+  ownExpiries: ReadonlySet<string> = new Set(),
 ): ReconcilePlan {
   const byKey = new Map<string, ObservedSilence[]>();
   // By id: the plan does not depend on the order the peers listed them in.
@@ -257,7 +259,9 @@ export function planReconcile(
       // a live or a pending one) ends after any duplicate collapsed or matcher replaced before it,
       // and a silence that ran out ends after those too.
       const last = [...all].sort((a, b) => b.endsAt - a.endsAt || b.updatedAt - a.updatedAt)[0];
-      const lifted = last !== undefined && expiredByRequest(last);
+      // An expiry this process asked for itself (a maintenance it no longer knew of, after a
+      // restart on the memory store; matchers removed and put back) is no operator's.
+      const lifted = last !== undefined && expiredByRequest(last) && !ownExpiries.has(last.id);
       if (lifted) overridden.push(want.key);
       else actions.push({ kind: 'create', desired: want });
       continue;

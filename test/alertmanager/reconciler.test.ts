@@ -292,6 +292,30 @@ describe('the silence reconciler', () => {
     expect(alone.stats()).toMatchObject({ leader: true, failed: 1 });
   }, 20_000);
 
+  it('after a restart on the memory store it expires a silence it no longer knows, and recreates it when the maintenance is delivered again', async () => {
+    const am = await fakeAlertmanager();
+    const before = new Player();
+    const first = reconciler([am.url], before);
+    started(before);
+    await eventually(
+      () => am.live(),
+      (live) => live.length === 1,
+    );
+    await first.reconciler.stop();
+    // The restarted process: an empty state, then StatusMate's retry of maintenance_started.
+    const after = new Player();
+    reconciler([am.url], after);
+    await eventually(
+      () => am.live(),
+      (live) => live.length === 0,
+    );
+    started(after);
+    await eventually(
+      () => am.live(),
+      (live) => live.length === 1,
+    );
+  });
+
   it('writes to the peer that took the last write first: a peer that hangs costs its timeout once, not every write', async () => {
     const am = await fakeAlertmanager();
     // Accepts connections and never answers.

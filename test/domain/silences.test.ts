@@ -237,6 +237,13 @@ describe('the reconcile plan', () => {
     expect(planReconcile([{ ...a, startsAt: NOW + 3600 }], [pendingLifted], ours, NOW).overridden).toEqual([a.key]);
   });
 
+  it('recreates a silence this process expired itself: its own expiry is no operator lifting it', () => {
+    const a = want(1);
+    const ownExpiry = seen('s1', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: NOW - 10 });
+    expect(planReconcile([a], [ownExpiry], ours, NOW, new Set(['s1'])).actions).toEqual([{ kind: 'create', desired: a }]);
+    expect(planReconcile([a], [ownExpiry], ours, NOW, new Set(['other'])).overridden).toEqual([a.key]);
+  });
+
   it('recreates a silence that ran out after a duplicate of it was collapsed: the last to end decides', () => {
     const a = want(1);
     const collapsed = seen('s1', a.key, { state: 'expired', endsAt: NOW - 900, updatedAt: NOW - 900 });
