@@ -93,13 +93,10 @@ export class AlertmanagerClient {
     }
   }
 
-  /**
-   * The exporter's silences (createdBy and a marker in the comment), from every peer that answers,
-   * one per id (the most recently updated copy); rejects only when no peer answers.
-   */
-  async listSilences(): Promise<ObservedSilence[]> {
-    const answers = await Promise.allSettled(this.options.urls.map((base) => this.request('list', base, 'GET', '/api/v2/silences')));
-    const byId = new Map<string, ObservedSilence>();
+  /** The items of a list every peer is asked for, from every peer that answers; rejects only when none does. */
+  private async listFromEveryPeer(operation: AlertmanagerOperation, path: string): Promise<unknown[]> {
+    const answers = await Promise.allSettled(this.options.urls.map((base) => this.request(operation, base, 'GET', path)));
+    const items: unknown[] = [];
     let answered = 0;
     let failure: unknown;
     for (const answer of answers) {
@@ -108,25 +105,35 @@ export class AlertmanagerClient {
         continue;
       }
       answered += 1;
-      for (const item of listSchema.parse(answer.value)) {
-        const parsed = silenceSchema.safeParse(item);
-        if (!parsed.success || parsed.data.createdBy !== SILENCE_CREATED_BY) continue;
-        const key = keyOfComment(parsed.data.comment);
-        if (key === undefined) continue;
-        const silence: ObservedSilence = {
-          id: parsed.data.id,
-          key,
-          matchers: parsed.data.matchers.map(({ name, value, isRegex, isEqual }) => ({ name, value, isRegex, isEqual })),
-          startsAt: seconds(parsed.data.startsAt),
-          endsAt: seconds(parsed.data.endsAt),
-          updatedAt: seconds(parsed.data.updatedAt),
-          state: parsed.data.status.state,
-        };
-        const known = byId.get(silence.id);
-        if (!known || known.updatedAt < silence.updatedAt) byId.set(silence.id, silence);
-      }
+      items.push(...listSchema.parse(answer.value));
     }
     if (answered === 0) throw failure instanceof Error ? failure : new AlertmanagerError('no Alertmanager answered', undefined);
+    return items;
+  }
+
+  /**
+   * The exporter's silences (createdBy and a marker in the comment), from every peer that answers,
+   * one per id (the most recently updated copy); rejects only when no peer answers.
+   */
+  async listSilences(): Promise<ObservedSilence[]> {
+    const byId = new Map<string, ObservedSilence>();
+    for (const item of await this.listFromEveryPeer('list', '/api/v2/silences')) {
+      const parsed = silenceSchema.safeParse(item);
+      if (!parsed.success || parsed.data.createdBy !== SILENCE_CREATED_BY) continue;
+      const key = keyOfComment(parsed.data.comment);
+      if (key === undefined) continue;
+      const silence: ObservedSilence = {
+        id: parsed.data.id,
+        key,
+        matchers: parsed.data.matchers.map(({ name, value, isRegex, isEqual }) => ({ name, value, isRegex, isEqual })),
+        startsAt: seconds(parsed.data.startsAt),
+        endsAt: seconds(parsed.data.endsAt),
+        updatedAt: seconds(parsed.data.updatedAt),
+        state: parsed.data.status.state,
+      };
+      const known = byId.get(silence.id);
+      if (!known || known.updatedAt < silence.updatedAt) byId.set(silence.id, silence);
+    }
     return [...byId.values()];
   }
 
@@ -136,22 +143,11 @@ export class AlertmanagerClient {
    * alerts to each); rejects only when no peer answers.
    */
   async firingFingerprints(): Promise<Set<string>> {
-    const answers = await Promise.allSettled(this.options.urls.map((base) => this.request('list_alerts', base, 'GET', '/api/v2/alerts')));
     const firing = new Set<string>();
-    let answered = 0;
-    let failure: unknown;
-    for (const answer of answers) {
-      if (answer.status === 'rejected') {
-        failure = answer.reason;
-        continue;
-      }
-      answered += 1;
-      for (const item of listSchema.parse(answer.value)) {
-        const parsed = alertSchema.safeParse(item);
-        if (parsed.success) firing.add(parsed.data.fingerprint);
-      }
+    for (const item of await this.listFromEveryPeer('list_alerts', '/api/v2/alerts')) {
+      const parsed = alertSchema.safeParse(item);
+      if (parsed.success) firing.add(parsed.data.fingerprint);
     }
-    if (answered === 0) throw failure instanceof Error ? failure : new AlertmanagerError('no Alertmanager answered', undefined);
     return firing;
   }
 
