@@ -166,7 +166,8 @@ const envSchema = z.object({
   MAINTENANCE_SILENCE_FROM: optional(z.enum(['started', 'scheduled'], { error: 'must be "started" or "scheduled"' })).transform((value) => value ?? 'started'),
   // Seconds between two looks at Alertmanager's alerts, with ALERTMANAGER_URL and the receiver
   // both on: held alerts it no longer has resolved under a silence (src/alertmanager/held-alerts.ts).
-  ALERTMANAGER_ALERTS_CHECK_SECONDS: optional(z.coerce.number().int().min(1).max(3600)).transform((value) => value ?? 60),
+  // 0 turns the look off (the receiver fed by another Alertmanager than ALERTMANAGER_URL's).
+  ALERTMANAGER_ALERTS_CHECK_SECONDS: optional(z.coerce.number().int().min(0).max(3600)).transform((value) => value ?? 60),
 });
 
 /** How the exporter authenticates to Alertmanager; holds secrets, so it is never logged. */

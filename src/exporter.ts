@@ -83,7 +83,7 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
     telemetry.registerSilences(() => reconciler.stats());
     silences.start();
     // With the receiver on too: alerts that resolved under a silence are let go of (held-alerts.ts).
-    if ((options.alertReceiver?.tokens.length ?? 0) > 0) {
+    if ((options.alertReceiver?.tokens.length ?? 0) > 0 && options.alertmanager.alertsCheckSeconds > 0) {
       heldAlerts = new HeldAlertsCheck({ client, sink: fold, store: options.store, logger, intervalMs: options.alertmanager.alertsCheckSeconds * 1000 });
       heldAlerts.start();
     }

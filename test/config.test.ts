@@ -67,7 +67,8 @@ describe('configuration from the environment', () => {
       alertsCheckSeconds: 60,
     });
     expect(loadConfig({ ALERTMANAGER_URL: 'http://am:9093', ALERTMANAGER_ALERTS_CHECK_SECONDS: '5' }).alertmanager?.alertsCheckSeconds).toBe(5);
-    expect(() => loadConfig({ ALERTMANAGER_URL: 'http://am:9093', ALERTMANAGER_ALERTS_CHECK_SECONDS: '0' })).toThrow(/ALERTMANAGER_ALERTS_CHECK_SECONDS/);
+    expect(loadConfig({ ALERTMANAGER_URL: 'http://am:9093', ALERTMANAGER_ALERTS_CHECK_SECONDS: '0' }).alertmanager?.alertsCheckSeconds).toBe(0);
+    expect(() => loadConfig({ ALERTMANAGER_URL: 'http://am:9093', ALERTMANAGER_ALERTS_CHECK_SECONDS: '-1' })).toThrow(/ALERTMANAGER_ALERTS_CHECK_SECONDS/);
     expect(
       loadConfig({ ALERTMANAGER_URL: 'http://am:9093', MAINTENANCE_SILENCE_MARGIN_SECONDS: '0', MAINTENANCE_SILENCE_FROM: 'scheduled' }).alertmanager,
     ).toMatchObject({

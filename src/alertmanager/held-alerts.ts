@@ -56,7 +56,7 @@ export class HeldAlertsCheck {
     if (this.leader) await this.options.store.releaseLease(HELD_ALERTS_LEASE, this.holder).catch(() => undefined);
   }
 
-  /** One look; exported for tests through the class. */
+  /** One look at Alertmanager's alerts (every interval once started; tests call it directly). */
   async check(): Promise<void> {
     const held = [...this.options.sink.state.alerts.byFingerprint.keys()];
     if (held.length === 0 || this.stopped) {
