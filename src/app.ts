@@ -15,6 +15,7 @@ import type { Telemetry } from './metrics/telemetry.js';
 import { alertmanagerReceiver, type AlertmanagerReceiverOptions, type AlertSink } from './webhook/alertmanager.js';
 import { RecentDeliveries } from './webhook/deliveries.js';
 import { webhookHandler, type WebhookHandler, type WebhookOptions } from './webhook/handler.js';
+import { createTokenScopes } from './webhook/token-scope.js';
 
 export type AppParts = {
   logger: Logger;
@@ -88,9 +89,14 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
   };
   // On METRICS_PORT, a port of their own, the operator routes need no token; on the webhook
   // port, which may face the internet, they need WEBHOOK_TOKEN's (see operatorTokenGuard).
+  const allPages = createTokenScopes(parts.webhook.tokens, new Map());
   const operator = options.separateMetrics
-    ? operatorRoutes({ ...operatorDeps, guard: [sameOriginPosts] })
-    : operatorRoutes({ ...operatorDeps, guard: [operatorTokenGuard(parts.webhook.tokens, parts.inventory), sameOriginPosts] });
+    ? operatorRoutes({ ...operatorDeps, guard: [sameOriginPosts], tokenOpens: () => false })
+    : operatorRoutes({
+        ...operatorDeps,
+        guard: [operatorTokenGuard(parts.webhook.tokens, parts.inventory), sameOriginPosts],
+        tokenOpens: (token) => allPages.scopeOf(token)?.kind === 'all',
+      });
   const healthz: RequestHandler = (_req, res) => {
     res.json({ status: 'ok' });
   };

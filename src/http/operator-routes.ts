@@ -29,6 +29,12 @@ export type OperatorDeps = {
   allPagesTokens: number;
   /** Checks run before any work: who may ask (token, Host), and whether a browser may (CSRF). */
   guard: RequestHandler[];
+  /**
+   * Whether a `?token=` opens these routes (a WEBHOOK_TOKEN token, on PORT): then the landing
+   * page's links carry it. Any other value (METRICS_PORT needs none; no token configured) is not
+   * echoed, and does not make a rendering of its own that a flood of made-up values would repeat.
+   */
+  tokenOpens: (token: string) => boolean;
   /** GET /api/v1/availability: the environment's policy, and the most days one report spans. */
   availability: { policy: AvailabilityPolicy; maxDays: number };
 };
@@ -128,8 +134,9 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   const landingCache = new RenderCache<Buffer>();
 
   const landing: RequestHandler = (req, res) => {
-    // The ?token= it was opened with goes into its links (a wrong one was refused before this).
-    const queryToken = queryOf(req.originalUrl).get('token') ?? undefined;
+    // The ?token= it was opened with goes into its links, when that token is what opens them.
+    const sent = queryOf(req.originalUrl).get('token') ?? undefined;
+    const queryToken = sent !== undefined && deps.tokenOpens(sent) ? sent : undefined;
     // The time too, in steps of the page's own reload: "started 40 s ago", the bars and the
     // 30-day figures count up to now.
     const step = Math.floor(Date.now() / (REFRESH_SECONDS * 1000));

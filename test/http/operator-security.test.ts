@@ -78,6 +78,20 @@ describe('operator routes on the webhook port', () => {
     expect(work).toEqual({ views: 0, reloads: 0 });
   });
 
+  it('carries a ?token= that opens the landing page into its links, and echoes no other', async () => {
+    const { a } = await start();
+    const opened = await request(a.main).get('/?token=all-pages');
+    expect(opened.status).toBe(200);
+    expect(opened.text).toContain('<a href="api/v1/state?token=all-pages">');
+    const { a: separate } = await start({ separateMetrics: true });
+    if (!separate.metrics) throw new Error('expected a metrics app');
+    // METRICS_PORT needs no token: a made-up one is neither echoed nor a rendering of its own.
+    const madeUp = await request(separate.metrics).get('/?token=made-up-%3Cb%3E');
+    expect(madeUp.status).toBe(200);
+    expect(madeUp.text).not.toContain('made-up');
+    expect(madeUp.text).toContain('<a href="api/v1/state">');
+  });
+
   it.each(ROUTES)('serves %s %s with a WEBHOOK_TOKEN token, as a header or ?token=', async (method, path) => {
     const { a } = await start();
     expect((await send(a, method, path).set('Authorization', 'Bearer all-pages')).status).toBe(200);
