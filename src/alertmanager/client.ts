@@ -13,6 +13,9 @@ export type AlertmanagerOperation = (typeof ALERTMANAGER_OPERATIONS)[number];
 export const ALERTMANAGER_OUTCOMES = ['ok', 'refused', 'error'] as const;
 export type AlertmanagerOutcome = (typeof ALERTMANAGER_OUTCOMES)[number];
 
+/** How long the other peers of a cluster may take to answer a list once one has answered. */
+const PEER_GRACE_MS = 1_000;
+
 export class AlertmanagerError extends Error {
   override name = 'AlertmanagerError';
   constructor(
@@ -95,7 +98,26 @@ export class AlertmanagerClient {
 
   /** The items of a list every peer is asked for, from every peer that answers; rejects only when none does. */
   private async listFromEveryPeer(operation: AlertmanagerOperation, path: string): Promise<unknown[]> {
-    const answers = await Promise.allSettled(this.options.urls.map((base) => this.request(operation, base, 'GET', path)));
+    // Once one peer answered, the others get PEER_GRACE_MS more, not the whole timeout: a peer
+    // that hangs cost every reconcile 5 s. One that misses it counts as not answering, as a peer
+    // that is down does (the gossip brings its silences to the others).
+    let graceTimer: NodeJS.Timeout | undefined;
+    let endGrace = () => {};
+    const grace = new Promise<PromiseSettledResult<unknown>>((resolve) => {
+      endGrace = () => resolve({ status: 'rejected', reason: new AlertmanagerError(`no answer within ${PEER_GRACE_MS} ms of another peer's`, undefined) });
+    });
+    const startGrace = () => (graceTimer ??= setTimeout(endGrace, PEER_GRACE_MS));
+    const asked = this.options.urls.map((base) =>
+      this.request(operation, base, 'GET', path).then(
+        (value): PromiseSettledResult<unknown> => {
+          startGrace();
+          return { status: 'fulfilled', value };
+        },
+        (reason: unknown): PromiseSettledResult<unknown> => ({ status: 'rejected', reason }),
+      ),
+    );
+    const answers = await Promise.all(asked.map((answer) => Promise.race([answer, grace])));
+    clearTimeout(graceTimer);
     const items: unknown[] = [];
     let answered = 0;
     let failure: unknown;

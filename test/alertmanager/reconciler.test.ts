@@ -345,6 +345,10 @@ describe('the silence reconciler', () => {
     // The next writes go to the peer that answered: no timeout first (each under the 1 s one).
     expect(await timed(() => client.update(id, { ...desired, endsAt: desired.endsAt + 60 }, desired.startsAt))).toBeLessThan(900);
     expect(await timed(() => client.expire(id))).toBeLessThan(900);
+    // A list asks every peer: the hung one gets a second once the other answered, not its 5 s timeout.
+    const slowClient = new AlertmanagerClient({ urls: [`http://127.0.0.1:${(hung.address() as AddressInfo).port}`, am.url], auth: { kind: 'none' } });
+    expect(await timed(() => slowClient.listSilences())).toBeLessThan(2_500);
+    expect(await slowClient.listSilences()).toHaveLength(1);
   });
 
   it('a silence Alertmanager refuses (400) stays missing without holding back the changes of the others', async () => {
