@@ -127,6 +127,20 @@ export function availabilityExpr(
   return `sum ${options.by} (\n    ${available}\n  )\n/\n  (sum ${options.by} (${counted}) > 0)`;
 }
 
+/**
+ * `series` (a selector of a domain metric) from the replicas of an install whose store is up
+ * (`storeUp`, statusmate_store_up's selector), or from all of them when none is. A replica that
+ * lost its store (a Redis flushed, or one it can no longer reach) keeps serving the state it last
+ * folded: taken into a `max` across replicas, its finished outage would go on firing and its stale
+ * current impact would count beside the one the others fold. When every replica's store is down,
+ * their last state is still the best there is, and alerts do not resolve only to page again once
+ * the store is back. The rules and the dashboards both read domain gauges through it.
+ */
+export function fromTrustedReplicas(series: string, storeUp: string, install: readonly string[]): string {
+  const on = (...extra: string[]) => `on (${[...install, ...extra].join(', ')})`;
+  return `(${series} unless ${on('instance')} (${storeUp} == 0 and ${on()} group by (${install.join(', ')}) (${storeUp} == 1)))`;
+}
+
 /** Seconds of a Prometheus duration such as 1h30m. */
 export const seconds = durationSeconds;
 
@@ -161,6 +175,7 @@ export function buildRules(config: MixinConfig): RulesFile {
   const on = (...extra: string[]) => `on (${[...install, ...extra].join(', ')})`;
   const sel = (extra = '') => `{${config.selector}${extra ? `, ${extra}` : ''}}`;
   const a = config.alerts;
+  const trusted = (metric: string, extra = '') => fromTrustedReplicas(`${metric}${sel(extra)}`, `${METRIC.storeUp}${sel()}`, install);
 
   /** A query on the current series of `metric` for this alert's object, in an annotation template. */
   const lookup = (variable: string, metric: string, label: string, identity: string[], fallback: string) => {
@@ -192,7 +207,7 @@ export function buildRules(config: MixinConfig): RulesFile {
     annotations: { summary, description, runbook_url: runbookUrl(config, name) },
   });
 
-  const componentLevel = `max ${by('status_page', 'component_uuid')} (${METRIC.componentImpactLevel}${sel()})`;
+  const componentLevel = `max ${by('status_page', 'component_uuid')} ${trusted(METRIC.componentImpactLevel)}`;
   const componentAlert = (name: string, knobs: Knobs, level: number, impact: string, article: string) =>
     alert(
       name,
@@ -218,7 +233,7 @@ export function buildRules(config: MixinConfig): RulesFile {
    * missing impact is filled with 0: a series the exporter stopped serving for a moment would
    * then dip to 0, and every window over the dip would count the impact's whole history.
    */
-  const impactSecondsExpr = () => `max ${by('status_page', 'component_uuid', 'impact')} (${METRIC.componentImpactSeconds}${sel()})`;
+  const impactSecondsExpr = () => `max ${by('status_page', 'component_uuid', 'impact')} ${trusted(METRIC.componentImpactSeconds)}`;
   /**
    * The availability over `window`, in a group that records `now` first (the impact seconds
    * every evaluation, every 5 minutes or every hour) so that each evaluation reads its own. Every
@@ -362,7 +377,7 @@ export function buildRules(config: MixinConfig): RulesFile {
             'StatusMateComponentUnknownImpact',
             a.componentUnknownImpact,
             // The StateSet line of an impact StatusMate added keeps its name in `impact`.
-            `max ${by('status_page', 'component_uuid', 'impact')} (${METRIC.componentImpact}${sel(unknownImpacts)}) == 1`,
+            `max ${by('status_page', 'component_uuid', 'impact')} ${trusted(METRIC.componentImpact, unknownImpacts)} == 1`,
             'A StatusMate component is at an impact the exporter does not know.',
             `${componentName}Component "{{ $component }}" on status page {{ $labels.status_page }} ${inInstall} has reported the impact "{{ $labels.impact }}" for more than ${spoken(a.componentUnknownImpact.for)}, which this exporter does not know: it counts neither as available nor as an outage, and no outage alert fires for it.`,
           ),
@@ -376,7 +391,7 @@ export function buildRules(config: MixinConfig): RulesFile {
           // firing alerts (> bool 0) times operational (1, else 0).
           {
             record: RECORD.statusPageSilent,
-            expr: `(max ${by('status_page', 'component_uuid')} (${METRIC.componentAlertsFiring}${sel()}) > bool 0)\n* ${on('status_page', 'component_uuid')}\n${RECORD.operational}${sel()}`,
+            expr: `(max ${by('status_page', 'component_uuid')} ${trusted(METRIC.componentAlertsFiring)} > bool 0)\n* ${on('status_page', 'component_uuid')}\n${RECORD.operational}${sel()}`,
           },
           alert(
             'StatusMateStatusPageSilent',
@@ -390,7 +405,7 @@ export function buildRules(config: MixinConfig): RulesFile {
             a.statusPageForgottenIncident,
             // Degraded or worse (not a maintenance, level 1), on a component that has
             // alert_matchers (so its alerts are measured), while none of its alerts fires.
-            `(${componentLevel} >= 2)\nand ${on('status_page', 'component_uuid')}\n(max ${by('status_page', 'component_uuid')} (${METRIC.componentAlertMatchers}${sel()}) > 0)\nunless ${on('status_page', 'component_uuid')}\n(max ${by('status_page', 'component_uuid')} (${METRIC.componentAlertsFiring}${sel()}) > 0)`,
+            `(${componentLevel} >= 2)\nand ${on('status_page', 'component_uuid')}\n(max ${by('status_page', 'component_uuid')} ${trusted(METRIC.componentAlertMatchers)} > 0)\nunless ${on('status_page', 'component_uuid')}\n(max ${by('status_page', 'component_uuid')} ${trusted(METRIC.componentAlertsFiring)} > 0)`,
             "A status page shows an outage while none of the component's alerts fires.",
             `${componentName}Status page {{ $labels.status_page }} ${inInstall} has shown component "{{ $component }}" degraded or worse for more than ${spoken(a.statusPageForgottenIncident.for)} while none of the Alertmanager alerts its alert_matchers select fires: an incident left open, or alerts that miss the outage.`,
           ),
@@ -402,7 +417,7 @@ export function buildRules(config: MixinConfig): RulesFile {
           alert(
             'StatusMateIncidentLongRunning',
             a.incidentLongRunning,
-            `time() - max ${by('status_page', 'incident_uuid')} (${METRIC.incidentStart}${sel()}) > ${a.incidentLongRunning.thresholdSeconds}`,
+            `time() - max ${by('status_page', 'incident_uuid')} ${trusted(METRIC.incidentStart)} > ${a.incidentLongRunning.thresholdSeconds}`,
             `A StatusMate incident has been active for more than ${spoken(`${a.incidentLongRunning.thresholdSeconds}s`)}.`,
             `${incidentTitle}Incident "{{ $title }}" on status page {{ $labels.status_page }} ${inInstall} has been active for {{ $value | humanizeDuration }}.`,
           ),
@@ -414,14 +429,14 @@ export function buildRules(config: MixinConfig): RulesFile {
           alert(
             'StatusMateMaintenanceOverrunning',
             a.maintenanceOverrunning,
-            `(\n  time() - max ${by('status_page', 'maintenance_uuid')} (${METRIC.maintenanceScheduledEnd}${sel()})\n)\n* ${on('status_page', 'maintenance_uuid')} group_left ()\n  max ${by('status_page', 'maintenance_uuid')} (${METRIC.maintenanceInfo}${sel('state="in_progress"')})\n> ${a.maintenanceOverrunning.thresholdSeconds}`,
+            `(\n  time() - max ${by('status_page', 'maintenance_uuid')} ${trusted(METRIC.maintenanceScheduledEnd)}\n)\n* ${on('status_page', 'maintenance_uuid')} group_left ()\n  max ${by('status_page', 'maintenance_uuid')} ${trusted(METRIC.maintenanceInfo, 'state="in_progress"')}\n> ${a.maintenanceOverrunning.thresholdSeconds}`,
             `A StatusMate maintenance is still in progress ${spoken(`${a.maintenanceOverrunning.thresholdSeconds}s`)} after its scheduled end.`,
             `${maintenanceTitle}Maintenance "{{ $title }}" on status page {{ $labels.status_page }} ${inInstall} is still in progress {{ $value | humanizeDuration }} after its scheduled end.`,
           ),
           alert(
             'StatusMateMaintenanceNotStarted',
             a.maintenanceNotStarted,
-            `(\n  time() - max ${by('status_page', 'maintenance_uuid')} (${METRIC.maintenanceScheduledStart}${sel()})\n)\n* ${on('status_page', 'maintenance_uuid')} group_left ()\n  max ${by('status_page', 'maintenance_uuid')} (${METRIC.maintenanceInfo}${sel('state="scheduled"')})\n> ${a.maintenanceNotStarted.thresholdSeconds}`,
+            `(\n  time() - max ${by('status_page', 'maintenance_uuid')} ${trusted(METRIC.maintenanceScheduledStart)}\n)\n* ${on('status_page', 'maintenance_uuid')} group_left ()\n  max ${by('status_page', 'maintenance_uuid')} ${trusted(METRIC.maintenanceInfo, 'state="scheduled"')}\n> ${a.maintenanceNotStarted.thresholdSeconds}`,
             `A scheduled StatusMate maintenance has not started ${spoken(`${a.maintenanceNotStarted.thresholdSeconds}s`)} after its scheduled start.`,
             `${maintenanceTitle}Maintenance "{{ $title }}" on status page {{ $labels.status_page }} ${inInstall} was scheduled to start {{ $value | humanizeDuration }} ago and has not started.`,
           ),

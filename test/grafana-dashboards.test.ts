@@ -15,6 +15,7 @@ import {
   promqlErrors,
   recordedNames,
   unreducedDomainSelectors,
+  untrustedStateSelectors,
   variableQueries,
   knownMetricNames,
 } from './support/prometheus.js';
@@ -149,6 +150,17 @@ describe('dashboard queries', () => {
 
   it.each(queries)('$where reduces replicas with max before it counts or joins domain metrics', ({ expr }) => {
     expect(unreducedDomainSelectors(fillVariables(expr, FILLED))).toEqual([]);
+  });
+
+  it.each(queries)('$where reads the current state only from replicas whose store is up, when an install has one', ({ expr }) => {
+    expect(untrustedStateSelectors(fillVariables(expr, FILLED))).toEqual([]);
+  });
+
+  it('a query reading the current state from every replica is caught', () => {
+    expect(untrustedStateSelectors(`max by (job, status_page) (${METRIC.incidentsActive}{job="x"})`)).toEqual([METRIC.incidentsActive]);
+    expect(
+      untrustedStateSelectors(`max by (job, status_page) (${METRIC.incidentsActive}{job="x"} unless on (job, instance) ${METRIC.storeUp}{job="x"} == 0)`),
+    ).toEqual([]);
   });
 
   it.each(queries)('$where filters by the cluster, namespace and job variables, so two installs never mix', ({ expr }) => {

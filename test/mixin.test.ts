@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CHART_JOB_PLACEHOLDER, CHART_NAMESPACE_PLACEHOLDER, DEFAULT_CONFIG, chartConfig, mixinConfigSchema, type MixinConfig } from '../mixin/config.js';
 import { generatedFiles, staleFiles } from '../mixin/generate.js';
 import { RECORD, buildRules } from '../mixin/rules.js';
+import { untrustedStateSelectors } from './support/prometheus.js';
 
 const exprs = (config: MixinConfig) => buildRules(config).groups.flatMap((group) => group.rules.map((rule) => rule.expr));
 const alertsOf = (config: MixinConfig) => buildRules(config).groups.flatMap((group) => group.rules.filter((rule) => rule.alert));
@@ -18,6 +19,12 @@ describe('the mixin', () => {
       for (const selector of selectors) expect(selector[2]).toContain('job="statusmate", env="prod"');
     }
     expect(exprs(config).join('\n')).not.toContain('statusmate-exporter.*');
+  });
+
+  it('reads the current state in every rule only from replicas whose store is up, when an install has one', () => {
+    for (const config of [DEFAULT_CONFIG, chartConfig(DEFAULT_CONFIG)]) {
+      for (const expr of exprs(config)) expect(untrustedStateSelectors(expr), expr).toEqual([]);
+    }
   });
 
   it('groups by the cluster label when one is configured, and not when it is empty', () => {

@@ -24,7 +24,7 @@ import {
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { DEFAULT_CONFIG, installLabels } from '../../mixin/config.js';
-import { RECORD } from '../../mixin/rules.js';
+import { RECORD, fromTrustedReplicas } from '../../mixin/rules.js';
 import { METRIC } from '../../src/metrics/names.js';
 
 /** Every panel, query, variable and annotation reads from the datasource the user picks. */
@@ -48,6 +48,11 @@ export const INSTALL = INSTALL_LABELS.map((label) => `${label}=~"$${label}"`).jo
 
 /** The install and status_page matchers (the variables are multi-value, so regexes). */
 export const PAGE = `${INSTALL}, status_page=~"$status_page"`;
+
+/** `metric{matchers}` from the replicas whose store is up (all of an install's when none is): see the mixin's fromTrustedReplicas. */
+export function trusted(metric: string, matchers: string): string {
+  return fromTrustedReplicas(`${metric}{${matchers}}`, `${METRIC.storeUp}{${INSTALL}}`, INSTALL_LABELS);
+}
 
 /** `by (<install labels>, …labels)`: an aggregation that never merges two installs. */
 export function by(...labels: string[]): string {

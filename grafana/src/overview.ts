@@ -42,6 +42,7 @@ import {
   query,
   statusPageVariable,
   thresholds,
+  trusted,
 } from './common.js';
 
 export const OVERVIEW_UID = 'statusmate-overview';
@@ -50,15 +51,15 @@ const HEALTH_UID = 'statusmate-exporter-health';
 /** The install labels first in every `by`/`on`, so that two installs never merge. */
 
 /** One series per component, whatever the number of replicas. */
-const componentLevel = `max by (${INSTALL_BY}status_page, component_uuid, component) (${METRIC.componentImpactLevel}{${PAGE}})`;
+const componentLevel = `max by (${INSTALL_BY}status_page, component_uuid, component) ${trusted(METRIC.componentImpactLevel, PAGE)}`;
 
 /** 1 per component, carrying its current name: joined into series identified by uuid (recorded availability). */
 const componentNames = `(${componentLevel} * 0 + 1)`;
 const withName = (expr: string) => `${expr} * on (${INSTALL_BY}status_page, component_uuid) group_left (component) ${componentNames}`;
 
 /** The incident or maintenance title, one series per object, for `group_left` joins. */
-const incidentTitle = `max by (${INSTALL_BY}status_page, incident_uuid, title) (${METRIC.incidentInfo}{${PAGE}})`;
-const maintenanceTitle = `max by (${INSTALL_BY}status_page, maintenance_uuid, title, state) (${METRIC.maintenanceInfo}{${PAGE}})`;
+const incidentTitle = `max by (${INSTALL_BY}status_page, incident_uuid, title) ${trusted(METRIC.incidentInfo, PAGE)}`;
+const maintenanceTitle = `max by (${INSTALL_BY}status_page, maintenance_uuid, title, state) ${trusted(METRIC.maintenanceInfo, PAGE)}`;
 
 /**
  * A persisted counter's increase, from its recorded series: one per install and status page,
@@ -184,7 +185,7 @@ function availabilityTable(): TablePanel {
     .withTarget(query('B', withName(cutAvailability(availableOverRange)), { instant: true, table: true }))
     .withTarget(query('C', componentLevel, { instant: true, table: true }))
     .withTarget(
-      query('D', `time() - max by (${INSTALL_BY}status_page, component_uuid, component) (${METRIC.componentLastChange}{${PAGE}})`, {
+      query('D', `time() - max by (${INSTALL_BY}status_page, component_uuid, component) ${trusted(METRIC.componentLastChange, PAGE)}`, {
         instant: true,
         table: true,
       }),
@@ -215,7 +216,7 @@ function availabilityTable(): TablePanel {
 }
 
 function activeIncidentsTable(): TablePanel {
-  const start = `max by (${INSTALL_BY}status_page, incident_uuid) (${METRIC.incidentStart}{${PAGE}})`;
+  const start = `max by (${INSTALL_BY}status_page, incident_uuid) ${trusted(METRIC.incidentStart, PAGE)}`;
   return new TablePanel()
     .title('Active incidents by age')
     .description('Incidents created and not yet finished, oldest first.')
@@ -248,7 +249,7 @@ function activeIncidentsTable(): TablePanel {
 
 function unfinishedMaintenancesTable(): TablePanel {
   const window = (metric: string) =>
-    `max by (${INSTALL_BY}status_page, maintenance_uuid) (${metric}{${PAGE}}) * 1000 * on (${INSTALL_BY}status_page, maintenance_uuid) group_left (title, state) ${maintenanceTitle}`;
+    `max by (${INSTALL_BY}status_page, maintenance_uuid) ${trusted(metric, PAGE)} * 1000 * on (${INSTALL_BY}status_page, maintenance_uuid) group_left (title, state) ${maintenanceTitle}`;
   return new TablePanel()
     .title('Unfinished maintenances')
     .description('Maintenances scheduled or in progress, with their scheduled window.')
@@ -467,7 +468,7 @@ export function overviewDashboard(): Dashboard {
     .annotation(
       annotation(
         'Incidents',
-        `max by (${INSTALL_BY}status_page, incident_uuid) (${METRIC.incidentStart}{${PAGE}}) * 1000 * on (${INSTALL_BY}status_page, incident_uuid) group_left (title) ${incidentTitle}`,
+        `max by (${INSTALL_BY}status_page, incident_uuid) ${trusted(METRIC.incidentStart, PAGE)} * 1000 * on (${INSTALL_BY}status_page, incident_uuid) group_left (title) ${incidentTitle}`,
         'Incident: {{title}}',
         IMPACT_COLOR.major_outage,
       ),
@@ -475,7 +476,7 @@ export function overviewDashboard(): Dashboard {
     .annotation(
       annotation(
         'Maintenances started',
-        `max by (${INSTALL_BY}status_page, maintenance_uuid) (${METRIC.maintenanceStart}{${PAGE}}) * 1000 * on (${INSTALL_BY}status_page, maintenance_uuid) group_left (title) max by (${INSTALL_BY}status_page, maintenance_uuid, title) (${METRIC.maintenanceInfo}{${PAGE}, state="in_progress"})`,
+        `max by (${INSTALL_BY}status_page, maintenance_uuid) ${trusted(METRIC.maintenanceStart, PAGE)} * 1000 * on (${INSTALL_BY}status_page, maintenance_uuid) group_left (title) max by (${INSTALL_BY}status_page, maintenance_uuid, title) ${trusted(METRIC.maintenanceInfo, `${PAGE}, state="in_progress"`)}`,
         'Maintenance: {{title}}',
         IMPACT_COLOR.under_maintenance,
       ),
@@ -487,7 +488,7 @@ export function overviewDashboard(): Dashboard {
       countStat(
         'Active incidents',
         'Incidents created and not yet finished.',
-        `sum(max by (${INSTALL_BY}status_page) (${METRIC.incidentsActive}{${PAGE}}))`,
+        `sum(max by (${INSTALL_BY}status_page) ${trusted(METRIC.incidentsActive, PAGE)})`,
         'red',
       ),
     )
@@ -495,7 +496,7 @@ export function overviewDashboard(): Dashboard {
       countStat(
         'Maintenances in progress',
         'Maintenances started and not yet finished.',
-        `sum(max by (${INSTALL_BY}status_page) (${METRIC.maintenancesActive}{${PAGE}, state="in_progress"}))`,
+        `sum(max by (${INSTALL_BY}status_page) ${trusted(METRIC.maintenancesActive, `${PAGE}, state="in_progress"`)})`,
         IMPACT_COLOR.under_maintenance,
       ),
     )
@@ -503,7 +504,7 @@ export function overviewDashboard(): Dashboard {
       countStat(
         'Maintenances scheduled',
         'Maintenances scheduled and not yet started.',
-        `sum(max by (${INSTALL_BY}status_page) (${METRIC.maintenancesActive}{${PAGE}, state="scheduled"}))`,
+        `sum(max by (${INSTALL_BY}status_page) ${trusted(METRIC.maintenancesActive, `${PAGE}, state="scheduled"`)})`,
         IMPACT_COLOR.under_maintenance,
       ),
     )

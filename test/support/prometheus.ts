@@ -201,6 +201,48 @@ export function unreducedDomainSelectors(expr: string): string[] {
 }
 
 /**
+ * The domain gauges that say what is true now (impacts, what is active, when it started): a
+ * replica that lost its store keeps serving its last state of them, so a `max` across replicas
+ * must read them through fromTrustedReplicas (mixin/rules.ts).
+ */
+export const CURRENT_STATE_METRICS: ReadonlySet<string> = new Set([
+  METRIC.componentImpactLevel,
+  METRIC.componentImpact,
+  METRIC.componentImpactSeconds,
+  METRIC.componentLastChange,
+  METRIC.componentAlertsFiring,
+  METRIC.componentAlertMatchers,
+  METRIC.incidentsActive,
+  METRIC.incidentInfo,
+  METRIC.incidentStart,
+  METRIC.maintenancesActive,
+  METRIC.maintenanceInfo,
+  METRIC.maintenanceStart,
+  METRIC.maintenanceScheduledStart,
+  METRIC.maintenanceScheduledEnd,
+]);
+
+/**
+ * Selectors of CURRENT_STATE_METRICS that are not the left side of an `unless` on
+ * statusmate_store_up: with them, a replica whose store is down would keep its stale state in the
+ * fleet's view.
+ */
+export function untrustedStateSelectors(expr: string): string[] {
+  return selectors(expr)
+    .filter(({ metric, node }) => CURRENT_STATE_METRICS.has(metric) && !leftOfStoreUpFilter(node, expr))
+    .map(({ metric }) => metric);
+}
+
+function leftOfStoreUpFilter(node: SyntaxNode, expr: string): boolean {
+  for (let child: SyntaxNode = node, parent = node.parent; parent; child = parent, parent = parent.parent) {
+    if (parent.name !== 'BinaryExpr' || parent.firstChild?.from !== child.from || parent.firstChild.to !== child.to) continue;
+    const rest = expr.slice(child.to, parent.to);
+    if (/^\s*unless\b/.test(rest) && rest.includes(`${METRIC.storeUp}{`)) return true;
+  }
+  return false;
+}
+
+/**
  * The persisted counters that an `increase()`, `rate()` or `irate()` reads raw. A pod that
  * replaces another starts the raw series anew under its own pod and instance, so such a query
  * counts one pod's part; the recorded series (RECORD.counter) go on across pods.
