@@ -540,6 +540,16 @@ describe.skipIf(helmTool.skipReason !== undefined)('replicas', () => {
     expect(result.ok ? '' : result.stderr).toContain('config.store "memory" runs as a single replica');
   });
 
+  it('listens on 0.0.0.0 by default and on :: with listenAddress for IPv6-only clusters, and refuses a pod-specific address', () => {
+    expect(envOf(onlyOfKind(renderObjects(helm).objects, 'Deployment'), 'HOST')?.value).toBe('0.0.0.0');
+    const v6 = onlyOfKind(renderObjects(helm, { set: { listenAddress: '::' } }).objects, 'Deployment');
+    expect(envOf(v6, 'HOST')?.value).toBe('::');
+    expect(exporterContainer(v6).env?.filter((e) => e.name === 'HOST')).toHaveLength(1);
+    const pinned = renderChart(helm, { set: { listenAddress: '10.0.0.1' } });
+    expect(pinned.ok).toBe(false);
+    expect(pinned.ok ? '' : pinned.stderr).toContain('listenAddress');
+  });
+
   it('renders no PodDisruptionBudget for a single replica', () => {
     expect(objectsOfKind(renderObjects(helm).objects, 'PodDisruptionBudget')).toEqual([]);
   });
