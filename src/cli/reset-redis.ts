@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { ConfigError, loadConfig } from '../config.js';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { initArgs } from '../store/redis.js';
 import { redactedRedisUrl, redisKeys } from '../store/redis-format.js';
 import { UsageError, type Io } from './io.js';
@@ -11,6 +13,19 @@ export const RESET_REDIS_USAGE = `statusmate-exporter reset-redis --yes
   the environment, as the exporter reads them), and starts a new, empty log (a new epoch) that
   replicas started afterwards fold. Replicas that refused the old one stay refused until
   restarted. Everything the log held is gone: restore Redis from a backup instead when you have one.`;
+
+/**
+ * Deletes the log's keys (KEYS[1..6]: log, snapshot, trimmed, epoch, lost, probe) and starts a new
+ * log with epoch ARGV[1], as INIT_SCRIPT would for a fresh one, in one step. Answers how many keys
+ * were deleted.
+ */
+const RESET_SCRIPT = `
+local deleted = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+redis.call('SET', KEYS[4], ARGV[1])
+redis.call('XGROUP', 'CREATE', KEYS[1], 'statusmate-exporter', '$', 'MKSTREAM')
+return deleted
+`;
+const initReply = z.tuple([z.string(), z.number(), z.string()]);
 
 /** `statusmate-exporter reset-redis --yes`: the operator's way out of a lost or replaced log. */
 export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -31,14 +46,32 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
   const client = createClient({ url, RESP: 2, socket: { connectTimeout: 2_000, reconnectStrategy: false } });
   try {
     await client.connect();
-    let deleted = await client.del([keys.log, keys.snapshot, keys.trimmed, keys.epoch, keys.lost, keys.probe]);
+    // The keys go and the new log's epoch comes in one script: a replica still running on the old
+    // log that read between a DEL and a later SET would find its epoch gone, not replaced, and mark
+    // the new log lost (INIT_SCRIPT), so that every replica started afterwards refused it.
+    let deleted = z
+      .number()
+      .parse(
+        await client.sendCommand([
+          'EVAL',
+          RESET_SCRIPT,
+          '6',
+          keys.log,
+          keys.snapshot,
+          keys.trimmed,
+          keys.epoch,
+          keys.lost,
+          keys.probe,
+          randomBytes(9).toString('base64url'),
+        ]),
+      );
     // A replica stopped mid-write leaves its pieces for 5 minutes: gone with the log they belong to.
     for await (const batch of client.scanIterator({ MATCH: `${globEscaped(keys.snapshotPieces)}*`, COUNT: 1000 })) {
       if (batch.length > 0) deleted += await client.del(batch);
     }
-    // The new log's epoch at once: a replica still running on the old one then finds its epoch
-    // replaced, not gone, and refuses without marking the new log lost.
-    await client.sendCommand(initArgs(keys, undefined));
+    // What a replica started now finds: the new epoch, and no mark.
+    const [epoch, , lost] = initReply.parse(await client.sendCommand(initArgs(keys, undefined)));
+    if (epoch === '' || lost !== '') throw new Error(`the new log was marked lost meanwhile (${keys.lost}: ${lost}); run reset-redis again`);
     io.out(`reset ${redactedRedisUrl(url)} ${keys.log}: deleted ${deleted} keys; restart every replica`);
     return 0;
   } catch (error) {

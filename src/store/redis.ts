@@ -29,6 +29,8 @@ export type RedisStoreOptions = {
 
 const XREAD_BLOCK_MS = 1_000;
 const CONNECT_TIMEOUT_MS = 2_000;
+/** How long a probe waits for Redis' replicas (REDIS_WAIT_REPLICAS): under the fold loop's 1 s bound on a probe. */
+const PROBE_WAIT_MS = 500;
 /** How far past the fold's position the lag is counted. */
 const LAG_COUNT = 1_000;
 
@@ -310,7 +312,11 @@ export class RedisStore implements LogStore {
     const { id = '', t, v = '', n } = fields;
     const time = Number(t);
     if (!STREAM_ID.test(id) || !Number.isFinite(time)) throw new LogLost(`the Redis snapshot (${this.keys.snapshot}) has an unreadable id or time`);
-    return { position: id, time, format: v, data: this.piecesOf(fields, n) };
+    // Formats before 4 are one `data` field. A replica of such a release (a rolling upgrade) commits
+    // its snapshot by HSET over the hash, so the `n` and `data:<i>` of a pieced snapshot it
+    // replaced linger beside its own: they are not part of it.
+    const pieced = !/^\d+$/.test(v) || Number(v) >= 4;
+    return { position: id, time, format: v, data: this.piecesOf(fields, pieced ? n : undefined) };
   }
 
   /** The text's pieces from the snapshot's fields; without `n` (written before pieces), the one `data` field. */
@@ -388,6 +394,14 @@ export class RedisStore implements LogStore {
 
   async probe(): Promise<void> {
     await this.writer.sendCommand(['SET', this.keys.probe, String(Date.now())]);
+    // With REDIS_WAIT_REPLICAS, a write counts only once replicated, as an append does: a probe
+    // that Redis' replicas did not acknowledge proves nothing an append needs.
+    const { waitReplicas } = this.options;
+    if (waitReplicas === 0) return;
+    // Within the fold loop's bound on a probe (1 s), so that the answer names the cause rather than a timeout.
+    const waitMs = Math.min(PROBE_WAIT_MS, this.options.waitTimeoutMs ?? 1_000);
+    const acknowledged = integerReply.parse(await this.writer.sendCommand(['WAIT', String(waitReplicas), String(waitMs)]));
+    if (acknowledged < waitReplicas) throw new StoreError(`not durable: ${acknowledged} of ${waitReplicas} Redis replicas acknowledged (REDIS_WAIT_REPLICAS)`);
   }
 
   async lease(name: string, holder: string, ttlMs: number): Promise<boolean> {

@@ -6,6 +6,7 @@ import type { StatusMateEvent } from '../domain/event.js';
 import type { EventSink } from '../ingest/sink.js';
 import { EMPTY_INVENTORY } from '../inventory/file.js';
 import type { Logger } from '../logger.js';
+import { StoreError } from '../store/store.js';
 import type { Outcome, WebhookTypeLabel } from '../metrics/names.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import { createWebhookAccess, type WebhookAccess } from './access.js';
@@ -239,11 +240,15 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
         retry,
       };
     } catch (error) {
-      deps.logger.error({ err: error, status_page: event.statusPage, event_uuid: event.uuid, type: event.type }, 'event not committed: store failed');
+      // A store that cannot commit now is expected (Redis down, a full disk; StatusMate retries):
+      // the request's own line says why, without a stack. Anything else is a bug: logged whole.
+      const expected = error instanceof StoreError;
+      if (!expected)
+        deps.logger.error({ err: error, status_page: event.statusPage, event_uuid: event.uuid, type: event.type }, 'event not committed: store failed');
       return {
         status: 503,
         body: { error: 'the event could not be stored; retry later', issues: [] },
-        log: { ...log, error: 'store failed' },
+        log: { ...log, error: expected ? `store failed: ${error.message}` : 'store failed' },
         retry,
       };
     }

@@ -138,6 +138,20 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     expect(fresh.ingestor.state.componentCount).toBe(1);
   });
 
+  it('reset-redis under a replica still folding the old log: the new log is never marked lost, and a replica started afterwards takes it', async () => {
+    const running = await open();
+    expect((await post(running, component(1, 'major_outage'))).body.status).toBe('applied');
+    const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+    const reset = await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url }, 10_000, 'reset-redis');
+    expect(reset.code).toBe(0);
+    // The running replica finds its epoch replaced (not gone), refuses, and marks nothing.
+    await refusedWithin5s(running);
+    expect(String(refusals(running)[0]?.reason)).toContain('was replaced');
+    expect(await redisCommand('EXISTS', KEYS.lost)).toBe(0);
+    const fresh = await open();
+    expect((await post(fresh, component(2, 'major_outage'))).body.status).toBe('applied');
+  });
+
   it("reset-redis deletes its own prefix's half-written snapshots, not those of a prefix its glob characters would match", async () => {
     const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
     const mine = redisKeys('team[ab]*:');

@@ -174,6 +174,31 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     expect(upgraded.logs.lines.some((line) => line.msg === 'log opened; folding from here' && line.folded_to !== '0-0')).toBe(true);
   });
 
+  it('reads a snapshot that a replica of the release before pieces wrote over a pieced one as its one data field', async () => {
+    // That release commits with HSET v id t data over the hash (a rolling upgrade, its SIGTERM's
+    // last snapshot): the `n` and `data:<i>` of the pieced snapshot it replaced stay beside its own.
+    const a = await open({}, { snapshots: { checkMs: 50, maxAgeMs: 0, pieceChars: 200 } });
+    for (let n = 0; n < 12; n++) expect((await post(a, component(n, 'partial_outage'))).status).toBe(200);
+    const client = await raw();
+    try {
+      const fields = await eventually(
+        () => client.hGetAll(KEYS.snapshot),
+        (hash) => Object.values(hash).some((value) => value.includes('00000000-0000-4000-8000-000000000011')),
+      );
+      expect(Number(fields.n)).toBeGreaterThan(3);
+      for (const app of fixture.apps.splice(0)) await app.close();
+      const { id = '', t = '', n = '1', ...text } = await client.hGetAll(KEYS.snapshot);
+      const joined = Array.from({ length: Number(n) }, (_, i) => text[i === 0 ? 'data' : `data:${i}`] ?? '').join('\n');
+      // As that release's SNAPSHOT_SCRIPT writes it: no DEL first.
+      await client.hSet(KEYS.snapshot, { v: '3', id, t, data: joined });
+    } finally {
+      client.destroy();
+    }
+    const upgraded = await open();
+    expect(upgraded.logs.lines.filter((line) => line.msg === REFUSING)).toEqual([]);
+    expect(upgraded.ingestor.state.componentCount).toBe(12);
+  });
+
   it('sends a snapshot a piece at a time into a key of its own that expires until committed; no such key outlives a commit, a failed write, a newer snapshot or lost pieces', async () => {
     // No snapshot of its own during the test (the first check comes after a minute).
     const a = await open({}, { snapshots: { checkMs: 60_000 } });
@@ -344,6 +369,13 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
       (count) => count === 1,
     );
     expect(a.ingestor.state.seen.size).toBe(1);
+    // Not ready while no write is replicated: the probe waits for the replicas as an append does.
+    await eventually(
+      async () => (await request(a.main).get('/readyz')).status,
+      (status) => status === 503,
+      5_000,
+    );
+    expect(await metrics(a)).toMatch(/^statusmate_store_up 0$/m);
   });
 
   it('refuses a snapshot of a newer format at start: not ready, one clear log line', async () => {
