@@ -262,6 +262,13 @@ export class RedisStore implements LogStore {
     for (const [, list] of xreadReply.parse(read) ?? []) {
       for (const [id, fields] of list) entries.push({ position: id, time: idTime(id), fields: fieldsOf(fields) });
     }
+    // The entry last folded must still be there once these came, as tip checks it: Redis may have
+    // lost it while the read waited, with no connection dropped (a restore, a failover behind a
+    // proxy), and these would then be folded on top of entries the log no longer holds.
+    if (entries.length > 0 && after !== this.origin) {
+      const mine = rangeReply.parse(await this.reader.sendCommand(['XRANGE', this.keys.log, after, after]));
+      if (mine.length === 0) throw new LogBehind(`the Redis log no longer holds entry ${after}`);
+    }
     return entries;
   }
 

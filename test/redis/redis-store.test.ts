@@ -174,6 +174,35 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     expect(upgraded.logs.lines.some((line) => line.msg === 'log opened; folding from here' && line.folded_to !== '0-0')).toBe(true);
   });
 
+  it('entries Redis lost under open connections (a restore, a proxied failover): the replicas that folded them reload, and agree with one started afterwards', async () => {
+    const [a, b] = [await open(), await open()];
+    expect((await post(a, component(1, 'major_outage'))).status).toBe(200);
+    const client = await raw();
+    let lost: string[];
+    try {
+      const before = (await client.xRange(KEYS.log, '-', '+')) ?? [];
+      expect((await post(b, component(2, 'major_outage'))).status).toBe(200);
+      expect((await post(a, component(3, 'major_outage'))).status).toBe(200);
+      const after = (await client.xRange(KEYS.log, '-', '+')) ?? [];
+      lost = after.slice(before.length).map((entry) => entry.id);
+      // Redis forgets the last two entries; nobody's connection drops.
+      await client.xDel(KEYS.log, lost);
+    } finally {
+      client.destroy();
+    }
+    expect((await post(b, component(4, 'major_outage'))).status).toBe(200);
+    const late = await open();
+    const expected = domainSamples(await metrics(late));
+    expect(expected.some((line) => line.includes('000000000002'))).toBe(false);
+    for (const app of [a, b]) {
+      await eventually(
+        async () => domainSamples(await metrics(app)),
+        (samples) => JSON.stringify(samples) === JSON.stringify(expected),
+      );
+      expect(app.logs.lines.some((line) => String(line.msg).startsWith('the log no longer holds the entries after the last one folded'))).toBe(true);
+    }
+  });
+
   it('reads a snapshot that a replica of the release before pieces wrote over a pieced one as its one data field', async () => {
     // That release commits with HSET v id t data over the hash (a rolling upgrade, its SIGTERM's
     // last snapshot): the `n` and `data:<i>` of the pieced snapshot it replaced stay beside its own.
