@@ -245,11 +245,15 @@ export class RedisStore implements LogStore {
 
   async read(after: Position, max: number): Promise<StoredEntry[]> {
     // The checks travel in the same pipeline as the blocking read (they are answered before it).
-    const [epoch, exists, trimmed, read] = await Promise.all([
+    // The XRANGE of the entry last folded is queued behind the blocking read, so Redis answers it
+    // once the read returned, in the same round trip.
+    const fresh = after === this.origin;
+    const [epoch, exists, trimmed, read, mine] = await Promise.all([
       this.reader.sendCommand(['GET', this.keys.epoch]),
       this.reader.sendCommand(['EXISTS', this.keys.log]),
       this.reader.sendCommand(['GET', this.keys.trimmed]),
       this.reader.sendCommand(['XREAD', 'COUNT', String(max), 'BLOCK', String(XREAD_BLOCK_MS), 'STREAMS', this.keys.log, after]),
+      fresh ? Promise.resolve([]) : this.reader.sendCommand(['XRANGE', this.keys.log, after, after]),
     ]);
     const current = stringOrNull.parse(epoch);
     // Marked lost (INIT_SCRIPT) before this replica refuses, so that none started later begins a new log.
@@ -265,10 +269,7 @@ export class RedisStore implements LogStore {
     // The entry last folded must still be there once these came, as tip checks it: Redis may have
     // lost it while the read waited, with no connection dropped (a restore, a failover behind a
     // proxy), and these would then be folded on top of entries the log no longer holds.
-    if (entries.length > 0 && after !== this.origin) {
-      const mine = rangeReply.parse(await this.reader.sendCommand(['XRANGE', this.keys.log, after, after]));
-      if (mine.length === 0) throw new LogBehind(`the Redis log no longer holds entry ${after}`);
-    }
+    if (entries.length > 0 && !fresh && rangeReply.parse(mine).length === 0) throw new LogBehind(`the Redis log no longer holds entry ${after}`);
     return entries;
   }
 
