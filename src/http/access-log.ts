@@ -35,7 +35,13 @@ export function logRequest(logger: Logger, req: IncomingMessage, url: string | u
 export function accessLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
-    res.on('finish', () => logRequest(logger, req, req.originalUrl, res.statusCode, started));
+    // A route may add fields to its request's line (res.locals.logFields): why it failed, once.
+    res.on('finish', () => logRequest(logger, req, req.originalUrl, res.statusCode, started, logFieldsOf(res.locals)));
     next();
   };
+}
+
+function logFieldsOf(locals: Record<string, unknown>): object | undefined {
+  const fields = locals['logFields'];
+  return typeof fields === 'object' && fields !== null ? fields : undefined;
 }

@@ -16,6 +16,7 @@ import type { WebhookAccess } from '../webhook/access.js';
 import type { RecentDeliveries } from '../webhook/deliveries.js';
 import { fieldPath } from './field-path.js';
 import { HTML_SECURITY_HEADERS } from './security.js';
+import { StoreError } from '../store/store.js';
 
 export type OperatorDeps = {
   state: State;
@@ -238,7 +239,10 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     try {
       decision = await deps.sink.forget(target);
     } catch (error) {
-      deps.logger.error({ err: error, forget: target }, 'forget not committed: store failed');
+      // A store that cannot commit now is expected (Redis down, a full disk): the request's own
+      // line says why, without a stack. Anything else is a bug: logged whole.
+      if (error instanceof StoreError) res.locals['logFields'] = { forget: target, error: `store failed: ${error.message}` };
+      else deps.logger.error({ err: error, forget: target }, 'forget not committed: store failed');
       res.status(503).json({ error: 'the forget could not be stored; retry later', issues: [] });
       return;
     }

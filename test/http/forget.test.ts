@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { encodeEntry, encodeForget } from '../../src/log/entry.js';
 import { makeApp, sampleValue, sqliteStore, tempDir, type TestApp, type TestAppOptions } from '../support/app.js';
+import { faulty } from '../support/faulty-store.js';
 
 const WEBSITE = '5f844cb4-32f8-43eb-aa3d-99c925d8fffe';
 const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
@@ -128,6 +129,18 @@ describe('POST /-/forget', () => {
     const served = await request(split.metrics).post('/-/forget').set('Content-Type', 'application/json').send('{"status_page":"shop"}');
     expect(served.status).toBe(200);
     expect(split.fold.state.pages.has('shop')).toBe(false);
+  });
+
+  it('answers 503 when the store cannot commit, in one log line that says why, without a stack', async () => {
+    const store = faulty(sqliteStore());
+    const app = await start({ store });
+    expect((await webhook(app, component(WEBSITE, 'major_outage'))).status).toBe(200);
+    store.failWrites('SQLite append failed: database or disk is full');
+    const refused = await forgetRequest(app, { status_page: 'shop' });
+    expect(refused.status).toBe(503);
+    const lines = app.logs.lines.filter((line) => line.path === '/-/forget' || String(line.msg).startsWith('forget'));
+    expect(lines).toEqual([expect.objectContaining({ level: 'error', status: 503, error: expect.stringMatching(/^store failed: .*disk is full/) })]);
+    expect(JSON.stringify(lines)).not.toContain('stack');
   });
 
   it('brings a declared component back from the status pages file, operational, after it is forgotten', async () => {

@@ -222,6 +222,11 @@ describe('POST /webhook answers', () => {
     expect(refused.status).toBe(503);
     expect(refused.body.error).toMatch(/retry/);
     expect(refused.body).not.toHaveProperty('stack');
+    // One line, the request's, saying why, without a stack: StatusMate's retries during an outage
+    // of the store are expected, not bugs.
+    const lines = app.logs.lines.filter((line) => line.path === '/webhook' || String(line.msg).startsWith('event not committed'));
+    expect(lines).toEqual([expect.objectContaining({ status: 503, error: expect.stringMatching(/^store failed: .*disk is full/) })]);
+    expect(JSON.stringify(lines)).not.toContain('stack');
     expect(app.ingestor.state.componentCount).toBe(0);
     const text = await metrics();
     expect(text).not.toContain('statusmate_component_impact_level{');
