@@ -132,7 +132,11 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   // connections took the exporter past a 256 MiB limit, bench section 8).
   const pagesCache = new RenderCache<{ all: Buffer; byId: Map<string, string>; oneBytes: Map<string, Buffer> }>();
   // Kept as bytes: encoding a page of megabytes again per request would cost what the cache saves.
-  const landingCache = new RenderCache<Buffer>();
+  // One cache per token the links carry: a rendering may be reused past a change of its key, and
+  // one carrying a token must never reach a request that did not present that very token (the
+  // holder of a token being rotated out would read the new one). Bounded: only WEBHOOK_TOKEN's
+  // tokens open the routes (tokenOpens), and none is the other entry.
+  const landingCaches = new Map<string | undefined, RenderCache<Buffer>>();
 
   const landing: RequestHandler = (req, res) => {
     // The ?token= it was opened with goes into its links, when that token is what opens them.
@@ -141,7 +145,9 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     // The time too, in steps of the page's own reload: "started 40 s ago", the bars and the
     // 30-day figures count up to now.
     const step = Math.floor(Date.now() / (REFRESH_SECONDS * 1000));
-    const html = landingCache.get([...currentKey(), deps.deliveries.sequence, step, queryToken], (now) => {
+    let landingCache = landingCaches.get(queryToken);
+    if (landingCache === undefined) landingCaches.set(queryToken, (landingCache = new RenderCache<Buffer>()));
+    const html = landingCache.get([...currentKey(), deps.deliveries.sequence, step], (now) => {
       const history = historyFinder(deps.state, deps.inventory.current().pages, deps.availability.policy, now, BAR_DAYS);
       return Buffer.from(renderLandingPage(view(now), now, history, queryToken), 'utf8');
     });

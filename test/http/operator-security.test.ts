@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { stateViewSchema } from '../../src/api/state.js';
 import { loadConfig } from '../../src/config.js';
 import { allowHosts } from '../../src/http/security.js';
@@ -90,6 +90,27 @@ describe('operator routes on the webhook port', () => {
     expect(madeUp.status).toBe(200);
     expect(madeUp.text).not.toContain('made-up');
     expect(madeUp.text).toContain('<a href="api/v1/state">');
+  });
+
+  it('never serves a landing page carrying one token to a request that opened it with another, or with none', async () => {
+    const { a } = await start({ tokens: ['old-token', 'new-token'] });
+    // Every rendering appears to cost 50 ms, so that each may be reused for a second (REUSE_FACTOR).
+    let clock = 0;
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => (clock += 50));
+    try {
+      const operator = await request(a.main).get('/?token=new-token');
+      expect(operator.text).toContain('<a href="api/v1/state?token=new-token">');
+      // The holder of the token being rotated out, at once after, gets its own token in the links, never the new one.
+      const other = await request(a.main).get('/?token=old-token');
+      expect(other.status).toBe(200);
+      expect(other.text).not.toContain('new-token');
+      expect(other.text).toContain('<a href="api/v1/state?token=old-token">');
+      const header = await request(a.main).get('/').set('Authorization', 'Bearer old-token');
+      expect(header.status).toBe(200);
+      expect(header.text).not.toMatch(/token=/);
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it.each(ROUTES)('serves %s %s with a WEBHOOK_TOKEN token, as a header or ?token=', async (method, path) => {
