@@ -265,6 +265,15 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     deps.telemetry.webhook(answer.log.type, answer.log.outcome, seconds, answer.retry ?? false);
+    if (res.destroyed && !res.headersSent) {
+      // The client went away, or Node's request timeout answered 408 and closed the socket, before
+      // this answer: nobody got a 200 (res.statusCode's default), so the log and the landing page
+      // must not say so. 499 is the usual code of a request the client closed (nginx's).
+      const gone = { ...answer, status: UNANSWERED, log: { ...answer.log, error: answer.log.error ?? 'the client went away before the answer' } };
+      deps.deliveries?.record(deliveryOf(gone));
+      logRequest(deps.logger, req, req.url, UNANSWERED, started, gone.log);
+      return;
+    }
     deps.deliveries?.record(deliveryOf(answer));
     if (res.headersSent || res.destroyed) {
       logRequest(deps.logger, req, req.url, res.statusCode, started, answer.log);
@@ -280,6 +289,9 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     logRequest(deps.logger, req, req.url, answer.status, started, answer.log);
   };
 }
+
+/** The status logged for a request whose connection closed before it was answered. */
+const UNANSWERED = 499;
 
 /** The headers of every answer but its length, as the flat list writeHead takes without copying an object. */
 const ANSWER_HEADERS: readonly string[] = [...Object.entries(SECURITY_HEADERS).flat(), 'Content-Type', 'application/json; charset=utf-8'];
