@@ -2,8 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cutPercent } from '../../src/domain/availability.js';
+import { ResponseSlots } from '../../src/http/response-slots.js';
+import { SCRAPE_PAUSE_FACTOR } from '../../src/metrics/handler.js';
 import { percent } from '../../src/ui/landing.js';
 import { makeApp, sampleValue, sqliteStore, tempDir, type TestApp } from '../support/app.js';
 
@@ -163,5 +165,25 @@ describe('GET /api/v1/availability and the impact counter, end to end', () => {
       weights: { major_outage: 1, partial_outage: 1, degraded_performance: 0.5 },
       exclude_maintenance: false,
     });
+  });
+});
+
+describe('GET /api/v1/availability under a crowd', () => {
+  it('takes a slot that rests between answers while others wait, as a scrape does: reports are computed per query', async () => {
+    app = await makeApp({ statusPagesFile: statusPagesFile() });
+    const taken: ResponseSlots[] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its own `this` below
+    const take = ResponseSlots.prototype.take;
+    const spy = vi.spyOn(ResponseSlots.prototype, 'take').mockImplementation(function (this: ResponseSlots, res) {
+      taken.push(this);
+      return take.call(this, res);
+    });
+    try {
+      for (const path of ['/api/v1/availability', '/api/v1/state', '/']) expect((await request(app.main).get(path)).status).toBe(200);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(taken).toHaveLength(3);
+    for (const slots of taken) expect(slots.pauseFactor).toBeGreaterThanOrEqual(SCRAPE_PAUSE_FACTOR);
   });
 });
