@@ -1,4 +1,4 @@
-import type { IncomingMessage, RequestListener } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, RequestListener } from 'node:http';
 import { isIP } from 'node:net';
 import type { RequestHandler } from 'express';
 import type { LiveInventory } from '../inventory/live.js';
@@ -110,18 +110,27 @@ export const sameOriginPosts: RequestHandler = (req, res, next) => {
     );
     return;
   }
-  const site = req.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-    refuse(res, 403, `cross-site request refused (Sec-Fetch-Site: ${site.slice(0, 20)})`);
-    return;
-  }
-  const origin = req.headers.origin;
-  if (origin !== undefined && (hostOfOrigin(origin) === undefined || hostOfOrigin(origin) !== req.headers.host?.toLowerCase())) {
-    refuse(res, 403, `cross-origin request refused (Origin ${JSON.stringify(origin.slice(0, 100))} is not this host)`);
+  const crossSite = crossSiteRequest(req.headers);
+  if (crossSite !== undefined) {
+    refuse(res, 403, crossSite);
     return;
   }
   next();
 };
+
+/**
+ * Why a request came from a page of another site, by what a browser adds to it (Sec-Fetch-Site,
+ * Origin); undefined when nothing says so. A sender that is no browser (StatusMate, curl) sends neither.
+ */
+export function crossSiteRequest(headers: IncomingHttpHeaders): string | undefined {
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `cross-site request refused (Sec-Fetch-Site: ${site.slice(0, 20)})`;
+  const origin = headers.origin;
+  if (origin !== undefined && (hostOfOrigin(origin) === undefined || hostOfOrigin(origin) !== headers.host?.toLowerCase())) {
+    return `cross-origin request refused (Origin ${JSON.stringify(origin.slice(0, 100))} is not this host)`;
+  }
+  return undefined;
+}
 
 /** The name in a Host header, without its port, lower-cased and without a final dot. */
 export function hostName(header: string | undefined): string {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { logRequest } from '../http/access-log.js';
-import { SECURITY_HEADERS } from '../http/security.js';
+import { crossSiteRequest, SECURITY_HEADERS } from '../http/security.js';
 import type { StatusMateEvent } from '../domain/event.js';
 import type { EventSink } from '../ingest/sink.js';
 import { EMPTY_INVENTORY } from '../inventory/file.js';
@@ -121,6 +121,15 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
         const answer = { ...rejected(401, 'unauthorized', AUTH_FAILURES[failure]), closeConnection: true };
         return { ...answer, log: { ...answer.log, auth: failure } };
       }
+    }
+    // StatusMate posts from its servers, never from a browser. A page of another site can post a
+    // text/plain body (no preflight), which parses as JSON: without a token, any browser that can
+    // reach this port (inside the network) would otherwise carry a hostile page's events here.
+    const crossSite = crossSiteRequest(req.headers);
+    if (crossSite !== undefined) {
+      return rejected(403, 'unauthorized', `${crossSite}: webhooks are not taken from a browser`, [
+        { path: req.headers['sec-fetch-site'] !== undefined ? 'headers.sec-fetch-site' : 'headers.origin', message: 'sent by a page of another site' },
+      ]);
     }
     // Two pages in one URL is a mistake in StatusMate's webhook settings: neither is taken.
     if (search.getAll('status_page').length > 1) {

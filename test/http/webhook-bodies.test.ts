@@ -183,3 +183,24 @@ describe('Content-Encoding', () => {
     expect(a.commits()).toBe(1);
   });
 });
+
+describe('a webhook posted by a page of another site', () => {
+  it('is refused 403 without a token, where a text/plain body would otherwise change the state', async () => {
+    const a = await start();
+    const body = Buffer.from(JSON.stringify(event()));
+    const crossSite = await postBytes(
+      a.main,
+      { 'Content-Type': 'text/plain;charset=UTF-8', Origin: 'https://hostile.example', 'Sec-Fetch-Site': 'cross-site' },
+      body,
+    );
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.body.error).toContain('Sec-Fetch-Site: cross-site');
+    const origin = await postBytes(a.main, { 'Content-Type': 'text/plain', Origin: 'https://hostile.example' }, body);
+    expect(origin.status).toBe(403);
+    expect(origin.body.error).toContain('https://hostile.example');
+    expect(await level(a)).toBeUndefined();
+    // StatusMate, curl and the CLI send neither header.
+    expect((await postBytes(a.main, { 'Content-Type': 'application/json' }, body)).status).toBe(200);
+    expect(await level(a)).toBe(4);
+  });
+});
