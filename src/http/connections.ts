@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
+import { SECURITY_HEADERS } from './security.js';
 import type { Logger } from '../logger.js';
 
 // What one client can hold on a port that may face the internet: descriptors (a connection
@@ -73,6 +75,7 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
   server.keepAliveTimeout = TIMEOUTS.keepAliveMs;
   server.maxConnections = maxConnections;
   closeSilentConnections(server, TIMEOUTS.headersMs);
+  server.on('clientError', answerClientError);
 
   let dropped = 0;
   let lastLog = Number.NEGATIVE_INFINITY;
@@ -106,4 +109,40 @@ function closeSilentConnections(server: Server, ms: number): void {
     clearTimeout(timer);
     waiting.delete(req.socket);
   });
+}
+
+/** What Node's parser refuses before any route sees the request, answered as the routes answer: JSON naming the problem. */
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'request headers (with the URL) larger than 16 KiB'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Payload Too Large', 'chunk extensions too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', `request not received whole within ${TIMEOUTS.requestMs / 1000} s`],
+  ERR_HTTP_HEADERS_TIMEOUT: [408, 'Request Timeout', `request headers not received within ${TIMEOUTS.headersMs / 1000} s`],
+};
+
+/**
+ * Node's own answer to a request it cannot parse (or that took too long) is a bare status line
+ * with no body; this one says what was wrong, in JSON with the headers of every answer. As
+ * Node's default, it writes only on a connection that has not been answered yet, then closes it.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  const written = (socket as Partial<Socket>).bytesWritten ?? 0;
+  if (error.code !== 'ECONNRESET' && socket.writable && written === 0) {
+    const [status, reason, message] = CLIENT_ERRORS[error.code ?? ''] ?? [
+      400,
+      'Bad Request',
+      `malformed HTTP request (${(error.code ?? 'unknown').slice(0, 40)})`,
+    ];
+    const body = JSON.stringify({ error: message, issues: [] });
+    const headers = Object.entries({
+      ...SECURITY_HEADERS,
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(body)),
+      Connection: 'close',
+    })
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\n${headers}\r\n${body}`);
+    return;
+  }
+  socket.destroy(error);
 }

@@ -49,3 +49,35 @@ describe('the connection caps', () => {
     expect(connectionCaps(10, 1000, true)).toMatchObject({ main: 1, metrics: 1 });
   });
 });
+
+describe('a request Node cannot parse', () => {
+  it('is answered in JSON naming the problem, with the headers of every answer, and closed', async () => {
+    const { createBoundedServer } = await import('../../src/http/connections.js');
+    const { createLogger } = await import('../../src/logger.js');
+    const { LogCapture } = await import('../support/app.js');
+    const { connect } = await import('node:net');
+    const server = createBoundedServer((_req, res) => res.end('ok'), 10, 'PORT', createLogger('debug', new LogCapture()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const exchange = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(request));
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+    try {
+      const tooLarge = await exchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      expect(tooLarge).toMatch(/^HTTP\/1\.1 431 /);
+      expect(tooLarge).toContain('X-Content-Type-Options: nosniff');
+      expect(tooLarge.slice(tooLarge.indexOf('\r\n\r\n') + 4)).toBe('{"error":"request headers (with the URL) larger than 16 KiB","issues":[]}');
+      const garbage = await exchange('GARBAGE\r\n\r\n');
+      expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: expect.stringContaining('malformed HTTP request') as unknown });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
