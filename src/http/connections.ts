@@ -122,7 +122,7 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
 /**
  * Node's own answer to a request it cannot parse (or that took too long) is a bare status line
  * with no body; this one says what was wrong, in JSON with the headers of every answer. As
- * Node's default, it writes only on a connection that has not been answered yet, then closes it.
+ * Node's default, it writes only on a connection that has not been answered yet, then destroys it.
  */
 export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
   const written = (socket as Partial<Socket>).bytesWritten ?? 0;
@@ -141,7 +141,10 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
     })
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join('');
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\n${headers}\r\n${body}`);
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\n${headers}\r\n${body}`);
+    // Destroyed at once, as Node's own answer is: a client that keeps sending (a slow body past
+    // the request timeout) must not keep the connection open behind a half-close.
+    socket.destroy();
     return;
   }
   socket.destroy(error);

@@ -81,3 +81,22 @@ describe('a request Node cannot parse', () => {
     }
   });
 });
+
+describe('a request that timed out', () => {
+  it('is answered 408 in JSON and its connection destroyed, not half-closed while the client goes on sending', async () => {
+    const { answerClientError } = await import('../../src/http/connections.js');
+    const written: string[] = [];
+    let destroyed = false;
+    const socket = {
+      writable: true,
+      bytesWritten: 0,
+      write: (text: string) => written.push(text),
+      end: () => undefined,
+      destroy: () => (destroyed = true),
+    };
+    const timeout = Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+    answerClientError(timeout, socket as unknown as import('node:stream').Duplex);
+    expect(written.join('')).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n[\s\S]*"error":"request not received whole within 30 s"/);
+    expect(destroyed).toBe(true);
+  });
+});
