@@ -125,7 +125,9 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     // StatusMate posts from its servers, never from a browser. A page of another site can post a
     // text/plain body (no preflight), which parses as JSON: without a token, any browser that can
     // reach this port (inside the network) would otherwise carry a hostile page's events here.
-    const crossSite = crossSiteRequest(req.headers);
+    // With a token, the sender proved itself (a page cannot know it): a relay that adds an Origin
+    // is not refused.
+    const crossSite = access.tokens.required ? undefined : crossSiteRequest(req.headers);
     if (crossSite !== undefined) {
       return rejected(403, 'unauthorized', `${crossSite}: webhooks are not taken from a browser`, [
         { path: req.headers['sec-fetch-site'] !== undefined ? 'headers.sec-fetch-site' : 'headers.origin', message: 'sent by a page of another site' },

@@ -203,4 +203,12 @@ describe('a webhook posted by a page of another site', () => {
     expect((await postBytes(a.main, { 'Content-Type': 'application/json' }, body)).status).toBe(200);
     expect(await level(a)).toBe(4);
   });
+
+  it('is taken with a valid token, which no page of another site can know (a relay may add an Origin)', async () => {
+    app = await makeApp({ maxBodyBytes: LIMIT, tokens: ['s3cret'] });
+    const body = Buffer.from(JSON.stringify(event()));
+    const relayed = await postBytes(app.main, { 'Content-Type': 'application/json', Origin: 'https://relay.example', Authorization: 'Bearer s3cret' }, body);
+    expect(relayed.status).toBe(200);
+    expect(await level(app)).toBe(4);
+  });
 });
