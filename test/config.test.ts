@@ -191,6 +191,10 @@ describe('configuration from the environment', () => {
       { WEBHOOK_TOKEN: ' , ' },
       'invalid configuration: WEBHOOK_TOKEN: holds no token (only commas or blanks); leave it unset to accept webhooks without a token',
     ],
+    [
+      { WEBHOOK_TOKEN: 'ok-token,pässword' },
+      'invalid configuration: WEBHOOK_TOKEN: a token holds a character outside visible ASCII (a space, an accent, a control character), which an HTTP header cannot carry alike',
+    ],
     [{ HOST: 'not a host' }, 'invalid configuration: HOST: must be an IP address (like 0.0.0.0 or ::) or a host name'],
     [{ HOST: 'http://0.0.0.0' }, 'invalid configuration: HOST: must be an IP address (like 0.0.0.0 or ::) or a host name'],
     [

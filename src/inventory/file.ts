@@ -5,6 +5,7 @@ import { AlertMatcherError, MAX_ALERT_MATCHERS, matchesEmpty, parseAlertMatcher,
 import { pagePolicySchema } from '../domain/availability.js';
 import type { DeclaredPage } from '../domain/inventory.js';
 import { MAX_LABEL_LENGTH } from '../domain/labels.js';
+import { unusableToken } from '../webhook/token-scope.js';
 
 // STATUS_PAGES_FILE: the status pages and components an operator declares, read at start-up and
 // on every reload. YAML (JSON is YAML too). Unknown keys are refused, so a typo such as `tokn_env`
@@ -201,6 +202,8 @@ export function parseInventory(text: string, file: string, env: NodeJS.ProcessEn
         .map((token) => token.trim())
         .filter((token) => token.length > 0);
       if (tokens.length === 0) fail(`status_pages[${index}].token_env: the environment variable ${page.token_env} is not set`);
+      const unusable = tokens.map(unusableToken).find((problem) => problem !== undefined);
+      if (unusable !== undefined) fail(`status_pages[${index}].token_env: a token in ${page.token_env} ${unusable}`);
       pageTokens.set(page.id, tokens);
     }
     const components = page.components.map(({ uuid, name, alert_matchers }) =>

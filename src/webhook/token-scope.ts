@@ -13,6 +13,17 @@ export type TokenScopes = {
 const digest = (value: string) => hash('sha256', value, 'buffer');
 
 /**
+ * Why a configured token could never be presented alike, or undefined when it can: HTTP carries
+ * a header's bytes as Latin-1, so a token with a character outside visible ASCII (an accent, a
+ * space, a control character) would match from `?token=` but never from `Authorization`.
+ */
+export function unusableToken(token: string): string | undefined {
+  return /^[\x21-\x7e]+$/.test(token)
+    ? undefined
+    : 'holds a character outside visible ASCII (a space, an accent, a control character), which an HTTP header cannot carry alike';
+}
+
+/**
  * WEBHOOK_TOKEN's tokens reach every page; a page's `token_env` tokens reach that page alone.
  * Checked in constant time: both sides are hashed first and every configured token is compared,
  * so the timing tells neither a token's length, nor where a mismatch is, nor which one matched.

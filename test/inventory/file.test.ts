@@ -20,6 +20,12 @@ status_pages:
 `;
 
 describe('the status pages file', () => {
+  it('refuses a token_env token a header could not carry alike, naming the page and variable', () => {
+    expect(() => parseInventory(yaml, 'pages.yaml', { ACME_WEBHOOK_TOKEN: 'new, päss' })).toThrow(
+      'STATUS_PAGES_FILE pages.yaml: status_pages[0].token_env: a token in ACME_WEBHOOK_TOKEN holds a character outside visible ASCII',
+    );
+  });
+
   it('reads the YAML of the issue, lower-casing uuids and reading the token from token_env', () => {
     const inventory = parseInventory(yaml, 'pages.yaml', { ACME_WEBHOOK_TOKEN: ' new , old ' });
     expect(inventory.pages).toEqual([
