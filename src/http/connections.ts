@@ -62,10 +62,13 @@ export function connectionCaps(descriptors: number, maxConnections: number, sepa
 
 /** How often a port that keeps refusing connections says so. */
 const DROP_LOG_INTERVAL_MS = 60_000;
+/** How often a port at its cap closes its idle connections. */
+const IDLE_SWEEP_INTERVAL_MS = 1_000;
 
 /**
  * An HTTP server with the timeouts above and at most `maxConnections` open connections; those
- * past the cap are closed at once by Node (and logged, at most once a minute per port).
+ * past the cap are closed at once by Node (and logged, at most once a minute per port), and the
+ * idle ones are then closed to make room for the next.
  */
 export function createBoundedServer(listener: RequestListener, maxConnections: number, port: string, logger: Logger): Server {
   const server = createServer(
@@ -79,9 +82,18 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
 
   let dropped = 0;
   let lastLog = Number.NEGATIVE_INFINITY;
+  let lastSweep = Number.NEGATIVE_INFINITY;
   server.on('drop', () => {
     dropped += 1;
     const now = Date.now();
+    // Idle kept-alive connections go when the cap is reached (at most once a second: the sweep
+    // walks every connection). Otherwise anyone could hold the port with as many idle
+    // connections, each after one /healthz, for the 65 s keep-alive, and StatusMate's every
+    // retry would be refused; now its next retry finds room. Whoever held them reconnects.
+    if (now - lastSweep >= IDLE_SWEEP_INTERVAL_MS) {
+      lastSweep = now;
+      server.closeIdleConnections();
+    }
     if (now - lastLog < DROP_LOG_INTERVAL_MS) return;
     logger.warn({ port, max_connections: maxConnections, refused: dropped }, 'connections refused: MAX_CONNECTIONS open connections on this port');
     lastLog = now;

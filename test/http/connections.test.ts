@@ -100,3 +100,39 @@ describe('a request that timed out', () => {
     expect(destroyed).toBe(true);
   });
 });
+
+describe('a port at its connection cap', () => {
+  it('closes its idle kept-alive connections, so that the next connection is served rather than every one refused', async () => {
+    const { createBoundedServer } = await import('../../src/http/connections.js');
+    const { createLogger } = await import('../../src/logger.js');
+    const { LogCapture } = await import('../support/app.js');
+    const { Agent, request } = await import('node:http');
+    const logs = new LogCapture();
+    const server = createBoundedServer((_req, res) => res.end('ok'), 2, 'PORT', createLogger('debug', logs));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const get = (agent: import('node:http').Agent) =>
+      new Promise<string>((resolve) => {
+        const req = request({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(String(res.statusCode)));
+        });
+        req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+        req.end();
+      });
+    // Two clients each keep a connection open and idle after one request: the cap.
+    const holders = [new Agent({ keepAlive: true }), new Agent({ keepAlive: true })];
+    const fresh = () => new Agent({ keepAlive: false });
+    try {
+      expect(await Promise.all(holders.map(get))).toEqual(['200', '200']);
+      const refused = await get(fresh());
+      expect(refused).not.toBe('200');
+      expect(await get(fresh())).toBe('200');
+      expect(logs.lines.some((line) => line.msg === 'connections refused: MAX_CONNECTIONS open connections on this port')).toBe(true);
+    } finally {
+      for (const agent of holders) agent.destroy();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
