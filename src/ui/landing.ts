@@ -132,11 +132,32 @@ export function summaryLine(view: StateView, now: number): string {
   return parts.join('; ');
 }
 
+/**
+ * Active incidents and maintenances listed per page, and components named per incident: like
+ * LANDING_COMPONENTS_PER_PAGE, what a person reads and a bound on the page's bytes (a thousand
+ * incidents naming ten components each made a 4 MB page). The state API lists them all.
+ */
+export const LANDING_ITEMS_PER_LIST = 50;
+export const LANDING_COMPONENTS_PER_INCIDENT = 10;
+
 /** "API (major outage), Website (partial outage)": an incident's components by name, with the impact it gave each. */
-function incidentComponents(incident: StatusPageView['incidents'][number], page: StatusPageView): string {
+function incidentComponents(incident: StatusPageView['incidents'][number], names: ReadonlyMap<string, string | null>): string {
   if (incident.components.length === 0) return 'no component named';
-  const names = new Map(page.components.map((c) => [c.uuid, c.name]));
-  return incident.components.map((c) => `${given(names.get(c.uuid) ?? c.uuid)} (${c.impact === null ? 'impact not given' : impactBadge(c.impact)})`).join(', ');
+  const shown = incident.components
+    .slice(0, LANDING_COMPONENTS_PER_INCIDENT)
+    .map((c) => `${given(names.get(c.uuid) ?? c.uuid)} (${c.impact === null ? 'impact not given' : impactBadge(c.impact)})`);
+  const rest = incident.components.length - shown.length;
+  return rest > 0 ? `${shown.join(', ')} and ${plural(rest, 'more component', 'more components')}` : shown.join(', ');
+}
+
+/** A list cut at LANDING_ITEMS_PER_LIST, with a line saying how many more the state API has. */
+function cutList<T>(items: readonly T[], item: (value: T) => string, what: [string, string], page: StatusPageView, token: TokenQuery): string {
+  const rest = items.length - LANDING_ITEMS_PER_LIST;
+  const more =
+    rest > 0
+      ? `<p class="more">… and ${rest} more ${rest === 1 ? what[0] : what[1]}: all of them in <a href="/api/v1/state?status_page=${encodeURIComponent(page.id)}${token.and}">/api/v1/state?status_page=${escapeHtml(page.id)}</a></p>`
+      : '';
+  return `<ul>${items.slice(0, LANDING_ITEMS_PER_LIST).map(item).join('')}</ul>${more}`;
 }
 
 function maintenanceItem(m: MaintenanceView, now: number): string {
@@ -221,14 +242,22 @@ function pageSection(page: StatusPageView, now: number, historyOf: HistoryOf | u
             return `<tr data-component="${escapeHtml(c.uuid)}"><td>${given(c.name)}</td><td>${impactBadge(c.impact)}</td>${columns}<td>${c.reported ? when(c.last_change_at, now) : `declared ${when(c.last_change_at, now)}, no webhook yet`}</td></tr>`;
           })
           .join('')}</tbody></table>${moreComponents(page, token)}`;
+  const names = new Map(page.components.map((c) => [c.uuid, c.name]));
   const incidents =
     page.incidents.length === 0
       ? '<p class="none">No active incident.</p>'
-      : `<ul>${page.incidents.map((i) => `<li data-incident="${escapeHtml(i.uuid)}"><strong>${given(i.title)}</strong> — started ${when(i.started_at, now)}; ${incidentComponents(i, page)}</li>`).join('')}</ul>`;
+      : cutList(
+          page.incidents,
+          (i) =>
+            `<li data-incident="${escapeHtml(i.uuid)}"><strong>${given(i.title)}</strong> — started ${when(i.started_at, now)}; ${incidentComponents(i, names)}</li>`,
+          ['active incident', 'active incidents'],
+          page,
+          token,
+        );
   const maintenances =
     page.maintenances.length === 0
       ? '<p class="none">No scheduled or running maintenance.</p>'
-      : `<ul>${page.maintenances.map((m) => maintenanceItem(m, now)).join('')}</ul>`;
+      : cutList(page.maintenances, (m) => maintenanceItem(m, now), ['maintenance', 'maintenances'], page, token);
   return `<section class="page" id="page-${escapeHtml(page.id)}">
 <h2>${given(title)} ${impactBadge(worstImpact(page))}</h2>
 <p class="sub">${subtitle}</p>

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { LANDING_COMPONENTS_PER_PAGE, orderPages, overdue, renderLandingPage, summaryLine } from '../../src/ui/landing.js';
+import {
+  LANDING_COMPONENTS_PER_INCIDENT,
+  LANDING_COMPONENTS_PER_PAGE,
+  LANDING_ITEMS_PER_LIST,
+  orderPages,
+  overdue,
+  renderLandingPage,
+  summaryLine,
+} from '../../src/ui/landing.js';
 import { fourPages, NOW } from './landing-view.js';
 
 const text = (html: string) =>
@@ -87,6 +95,41 @@ describe('the landing page size', () => {
     expect(text(html)).toContain(`… and ${10_000 - LANDING_COMPONENTS_PER_PAGE} more components, none worse than`);
     expect(html).toContain(`/api/v1/state?status_page=${page.id}`);
     expect(html.length).toBeLessThan(200_000);
+  });
+
+  it("lists active incidents and maintenances up to a cap, and names an incident's components up to a cap, so 1,000 fat incidents stay small", () => {
+    const view = fourPages({ overdueMaintenance: true });
+    const page = view.status_pages.find((p) => p.incidents.length > 0);
+    const incident = page?.incidents[0];
+    const maintenance = view.status_pages.flatMap((p) => p.maintenances)[0];
+    if (!page || !incident || !maintenance) throw new Error('no incident or maintenance');
+    const names = Array.from({ length: 20 }, (_, n) => ({ uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, impact: 'major_outage' }));
+    page.components = names.map(({ uuid }, n) => ({
+      ...(page.components[0] ?? ({} as never)),
+      uuid,
+      name: `Named ${String(n).padStart(2, '0')} ${'x'.repeat(150)}`,
+    }));
+    page.incidents = Array.from({ length: 1_000 }, (_, n) => ({
+      ...incident,
+      uuid: `10000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+      title: `Incident ${n}`,
+      components: names,
+    }));
+    page.maintenances = Array.from({ length: 1_000 }, (_, n) => ({
+      ...maintenance,
+      uuid: `20000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+      title: `Work ${n}`,
+    }));
+    const html = renderLandingPage(view, NOW);
+    const section = text(html);
+    expect(html.match(/<li data-incident=/g)).toHaveLength(LANDING_ITEMS_PER_LIST);
+    expect(section).toContain(`… and ${1_000 - LANDING_ITEMS_PER_LIST} more active incidents`);
+    expect(section).toContain(`… and ${1_000 - LANDING_ITEMS_PER_LIST} more maintenances`);
+    const first = text(/<li data-incident=[\s\S]*?<\/li>/.exec(html)?.[0] ?? '');
+    expect(first).toContain(`Named ${String(LANDING_COMPONENTS_PER_INCIDENT - 1).padStart(2, '0')}`);
+    expect(first).not.toContain(`Named ${String(LANDING_COMPONENTS_PER_INCIDENT).padStart(2, '0')}`);
+    expect(first).toContain(`and ${20 - LANDING_COMPONENTS_PER_INCIDENT} more components`);
+    expect(html.length).toBeLessThan(300_000);
   });
 
   it('carries the ?token= it was opened with into its links to the token-guarded views, escaped', () => {
