@@ -64,10 +64,28 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(400).json({ error: `body is not valid JSON: ${error.message.slice(0, 100)}`, issues: [{ path: 'body', message: 'not valid JSON' }] });
       return;
     }
+    // What else express.json() refuses, named as POST /webhook names it.
+    const bodyProblem = status < 500 ? bodyParserProblem(error) : undefined;
+    if (bodyProblem !== undefined) {
+      res.status(status).json({ error: bodyProblem, issues: [{ path: 'body', message: bodyProblem }] });
+      return;
+    }
     // A 5xx says nothing of its cause to the client; the log has it.
     const message = status < 500 && error instanceof Error ? error.message : 'internal error';
     res.status(status).json({ error: message, issues: [] });
   };
+}
+
+/** A body express.json() refused, in words that say what to send instead; undefined for other errors. */
+function bodyParserProblem(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null || !('type' in error) || typeof error.type !== 'string') return undefined;
+  const limit = 'limit' in error && typeof error.limit === 'number' ? error.limit : undefined;
+  switch (error.type) {
+    case 'entity.too.large':
+      return `body larger than ${limit === undefined ? 'this route takes' : `${limit} bytes`}`;
+    default:
+      return undefined;
+  }
 }
 
 /** Builds the HTTP apps from their parts. Never listens: main.ts owns servers and signals. */

@@ -100,6 +100,29 @@ export function forgetTarget(body: ForgetBody): ForgetTarget {
 const isJson = (contentType: string | undefined) => /^application\/json\s*(?:;|$)/i.test(contentType ?? '');
 const isJsonRequest = (req: { headers: { 'content-type'?: string } }) => isJson(req.headers['content-type']);
 
+/** The most bytes a forget's body may take: `{"status_page":…,"component_uuid":…}` takes a few hundred. */
+export const FORGET_MAX_BYTES = 4096;
+
+/**
+ * A body in another charset, or compressed, is refused (415) before express.json() reads it: it
+ * would decode UTF-8 bytes sent as `charset=utf-16` into other characters and echo them in its
+ * error, and answer a zlib message for a body that is not the gzip it says. A forget is a few
+ * hundred bytes: it has no use for either.
+ */
+const plainUtf8Body: RequestHandler = (req, res, next) => {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    res.status(415).json({ error: `charset ${JSON.stringify(charset.slice(0, 40))} is not taken: send the body in UTF-8`, issues: [] });
+    return;
+  }
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    res.status(415).json({ error: `Content-Encoding ${JSON.stringify(encoding.slice(0, 40))} is not taken here: send the body uncompressed`, issues: [] });
+    return;
+  }
+  next();
+};
+
 /**
  * The routes for the people running the exporter: the landing page, the state API, the reload
  * and the forget. Only the forget (through the log) and the reload (the overlay) change the
@@ -285,7 +308,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     res.set('Allow', 'POST').status(405).json({ error: 'use POST for /-/reload', issues: [] });
   });
   // The guard first: a request without the token costs no body read.
-  router.post('/-/forget', ...deps.guard, express.json({ limit: '4kb', type: isJsonRequest, strict: true }), forget);
+  router.post('/-/forget', ...deps.guard, plainUtf8Body, express.json({ limit: FORGET_MAX_BYTES, type: isJsonRequest, strict: true }), forget);
   router.all('/-/forget', (_req, res) => {
     res.set('Allow', 'POST').status(405).json({ error: 'use POST for /-/forget', issues: [] });
   });

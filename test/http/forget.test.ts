@@ -4,6 +4,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { encodeEntry, encodeForget } from '../../src/log/entry.js';
+import { FORGET_MAX_BYTES } from '../../src/http/operator-routes.js';
 import { makeApp, sampleValue, sqliteStore, tempDir, type TestApp, type TestAppOptions } from '../support/app.js';
 import { faulty } from '../support/faulty-store.js';
 
@@ -112,6 +113,15 @@ describe('POST /-/forget', () => {
     expect(broken.body.error).toMatch(/^body is not valid JSON: /);
     expect(broken.body.issues).toEqual([{ path: 'body', message: 'not valid JSON' }]);
     expect((await request(app.main).get('/-/forget').set('Authorization', `Bearer ${TOKEN}`)).status).toBe(405);
+    // Too large, in another charset or compressed: refused, each saying what to send instead.
+    const post = (headers: Record<string, string>, body: string) =>
+      request(app.main).post('/-/forget').set('Authorization', `Bearer ${TOKEN}`).set(headers).send(body);
+    const large = await post({ 'Content-Type': 'application/json' }, JSON.stringify({ status_page: 'shop', pad: 'x'.repeat(5_000) }));
+    expect([large.status, large.body.error]).toEqual([413, `body larger than ${FORGET_MAX_BYTES} bytes`]);
+    const utf16 = await post({ 'Content-Type': 'application/json; charset=utf-16' }, '{"status_page":"shop"}');
+    expect([utf16.status, utf16.body.error]).toEqual([415, 'charset "utf-16" is not taken: send the body in UTF-8']);
+    const compressed = await post({ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, '{"status_page":"shop"}');
+    expect([compressed.status, compressed.body.error]).toEqual([415, 'Content-Encoding "gzip" is not taken here: send the body uncompressed']);
     expect(sampleValue(await metrics(app), 'statusmate_component_impact', { component_uuid: WEBSITE, impact: 'major_outage' })).toBe(1);
   });
 
