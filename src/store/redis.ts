@@ -217,6 +217,24 @@ export class RedisStore implements LogStore {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(connecting), new Promise((resolve) => (timer = setTimeout(resolve, CONNECT_TIMEOUT_MS)))]);
     clearTimeout(timer);
+    if (this.writer.isReady) await this.warnOfEviction();
+  }
+
+  /**
+   * Warns once when Redis may evict keys under memory pressure: the log, its snapshot and the
+   * marks that tell a lost log from a new one are all keys. An evicted epoch is found (the
+   * replicas refuse), but a snapshot evicted with its trim mark while the log stays would let a
+   * replica started later fold the log's rest alone. INFO, not CONFIG, which managed Redis often
+   * disables; when it cannot be read, nothing is said.
+   */
+  private async warnOfEviction(): Promise<void> {
+    const info = await this.writer.sendCommand(['INFO', 'memory']).catch(() => undefined);
+    const policy = typeof info === 'string' ? /^maxmemory_policy:(\S+)/m.exec(info)?.[1] : undefined;
+    if (policy === undefined || policy === 'noeviction') return;
+    this.logger.warn(
+      { redis: this.target, maxmemory_policy: policy },
+      'Redis may evict keys under memory pressure: set maxmemory-policy noeviction, or the log and its snapshot can be lost unseen (see the README)',
+    );
   }
 
   async append(entries: EntryFields[]): Promise<(Error | null)[]> {

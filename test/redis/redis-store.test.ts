@@ -48,6 +48,21 @@ const raw = async () => {
 };
 
 describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in one process', () => {
+  it('warns once at start when Redis may evict its keys, and not under noeviction', async () => {
+    const client = await raw();
+    try {
+      const quiet = await open();
+      expect(quiet.logs.lines.filter((line) => String(line.msg).startsWith('Redis may evict keys'))).toEqual([]);
+      await client.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru']);
+      const warned = await open();
+      expect(warned.logs.lines.filter((line) => String(line.msg).startsWith('Redis may evict keys'))).toEqual([
+        expect.objectContaining({ level: 'warn', maxmemory_policy: 'allkeys-lru' }),
+      ]);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('answers every event with the same outcome whichever replica gets it, and all replicas render the same state', async () => {
     const [a, b] = [await open(), await open()];
     expect((await post(a, component(1, 'major_outage'))).body.status).toBe('applied');
