@@ -194,7 +194,22 @@ class WorkerChannel extends Channel {
   }
 }
 
-const storedEntryOf = ([position, time, entry]: LogRow): StoredEntry => ({ position: String(position), time, fields: JSON.parse(entry) as EntryFields });
+/**
+ * A row as the fold reads it. A row whose text is not a JSON object (a damaged file, a hand edit)
+ * becomes an entry of no format, which the fold logs and skips like any unreadable entry: a throw
+ * here would fail every read, and the fold would retry the same row for ever (not ready, every
+ * webhook 503) instead of folding the entries after it.
+ */
+function storedEntryOf([position, time, entry]: LogRow): StoredEntry {
+  let fields: unknown;
+  try {
+    fields = JSON.parse(entry);
+  } catch {
+    fields = undefined;
+  }
+  const readable = typeof fields === 'object' && fields !== null && !Array.isArray(fields);
+  return { position: String(position), time, fields: readable ? (fields as EntryFields) : {} };
+}
 
 /**
  * STORE=sqlite, the embedded default: the log and its snapshot in one SQLite file, written on

@@ -191,6 +191,37 @@ describe('snapshots of the SQLite log', () => {
   });
 });
 
+describe('a damaged log row', () => {
+  it('is logged and skipped like any unreadable entry: the entries after it are folded, and the exporter takes webhooks', async () => {
+    const path = join(tempDir(), 'damaged.db');
+    const app = await makeApp({ store: sqliteStore(path), snapshots: { checkMs: 60_000 } });
+    apps.push(app);
+    await post(app, update('00000000-0000-4000-8000-000000000001', 'major_outage'));
+    const copy = join(tempDir(), 'damaged-copy.db');
+    copyFileSync(path, copy);
+    try {
+      copyFileSync(`${path}-wal`, `${copy}-wal`);
+    } catch {
+      // no WAL file: everything is in the main file
+    }
+    const db = new Database(copy);
+    try {
+      // Rows that are not a JSON object, then a readable entry after them (the first row's, re-appended).
+      const time = (db.prepare('SELECT time FROM log ORDER BY position LIMIT 1').get() as { time: number }).time;
+      for (const junk of ['{not json', 'null', '[1]']) db.prepare('INSERT INTO log (time, entry) VALUES (?, ?)').run(time, junk);
+      db.prepare('INSERT INTO log (time, entry) SELECT time, entry FROM log ORDER BY position LIMIT 1').run();
+    } finally {
+      db.close();
+    }
+    const restarted = await open(copy);
+    expect(restarted.logs.lines.filter((line) => line.msg === 'log entry cannot be read; skipped').map((line) => line.entry)).toEqual(['2', '3', '4']);
+    expect(restarted.logs.lines.some((line) => line.msg === 'reading the log failed; retrying')).toBe(false);
+    expect((await request(restarted.main).get('/readyz')).status).toBe(200);
+    expect((await post(restarted, update('00000000-0000-4000-8000-000000000002', 'partial_outage'))).status).toBe(200);
+    expect(await metrics(restarted)).toMatch(/statusmate_webhook_requests_total\{event_type="component_impact_updated",outcome="applied"\} 1/);
+  });
+});
+
 describe('where the file is written', () => {
   // normal: on the event loop; full: on a worker thread, so that an fsync per append never blocks it.
   it.each(['normal', 'full'] as const)('appends, reads back, snapshots and locks alike with SQLITE_SYNCHRONOUS=%s', async (synchronous) => {
