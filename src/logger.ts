@@ -1,6 +1,63 @@
+import { writeSync } from 'node:fs';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
+
+/** How long a line may wait for a full pipe (EAGAIN) before it is dropped: the event loop waits meanwhile. */
+const PIPE_WAIT_MS = 100;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * A file descriptor (stdout) written a line at a time, synchronously, that drops a line it cannot
+ * write rather than wait for ever. pino's own destination (sonic-boom) retries a failed write
+ * forever, asleep on the main thread: with stdout on a full disk (`npm start > file`), every
+ * request then hung and SIGTERM went unheard. A full pipe (EAGAIN) is waited for, up to
+ * PIPE_WAIT_MS for a line, and not at all while lines are being dropped (a reader that stopped
+ * would otherwise cost that much per line); any other error (ENOSPC, EPIPE, EIO) drops the line.
+ * `dropped` counts the lines lost.
+ */
+export function lineDestination(fd = 1): DestinationStream & { readonly dropped: number } {
+  let dropped = 0;
+  let congested = false;
+  const writeRest = (bytes: Buffer, from: number): boolean => {
+    let offset = from;
+    const deadline = congested ? 0 : Date.now() + PIPE_WAIT_MS;
+    while (offset < bytes.length) {
+      try {
+        offset += writeSync(fd, bytes, offset);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if ((code === 'EAGAIN' || code === 'EBUSY') && Date.now() < deadline) {
+          Atomics.wait(pause, 0, 0, 1);
+          continue;
+        }
+        congested = code === 'EAGAIN' || code === 'EBUSY';
+        return false;
+      }
+    }
+    return true;
+  };
+  return {
+    get dropped() {
+      return dropped;
+    },
+    write(line: string): void {
+      // The usual case in one call, without a copy of the line.
+      let written: number;
+      try {
+        written = writeSync(fd, line);
+        if (written === Buffer.byteLength(line)) {
+          congested = false;
+          return;
+        }
+      } catch {
+        written = 0;
+      }
+      if (writeRest(Buffer.from(line, 'utf8'), written)) congested = false;
+      else dropped += 1;
+    },
+  };
+}
 
 /**
  * JSON lines on stdout. Tokens are never logged on purpose (the access log drops query strings
@@ -18,7 +75,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         censor: '[redacted]',
       },
     },
-    destination,
+    destination ?? lineDestination(1),
   );
 }
 
