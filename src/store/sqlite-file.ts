@@ -14,6 +14,8 @@ import { StoreError, type SnapshotToWrite, type StoredSnapshot } from './store.j
  *    that neither writing nor reading it binds the whole text as one value (see SNAPSHOT_PIECE_CHARS).
  */
 const SCHEMA_VERSION = 4;
+/** What a probe writes after a failed append, to prove the file grows again: more than a batch of appends takes. */
+export const PROBE_RECOVERY_BYTES = 256 * 1024;
 
 /**
  * Turns the row tables of schema versions 1 and 2 into a snapshot (see sqlite-migrate.ts):
@@ -66,6 +68,8 @@ export class SqliteFile {
   private readonly statements: ReturnType<SqliteFile['prepare']>;
   private readonly appendTransaction: (rows: { time: number; entry: string }[]) => number[];
   private readonly path: string;
+  /** Whether the last append failed: the next probe then proves the file grows (see probe). */
+  private appendsFailed = false;
   /** Device and inode of the file at `path` when it was opened; undefined for `:memory:`. */
   private readonly identity: FileIdentity | undefined;
 
@@ -179,8 +183,11 @@ export class SqliteFile {
   append(rows: { time: number; entry: string }[]): number[] {
     this.checkIdentity();
     try {
-      return this.appendTransaction(rows);
+      const positions = this.appendTransaction(rows);
+      this.appendsFailed = false;
+      return positions;
     } catch (error) {
+      this.appendsFailed = true;
       throw new StoreError(`SQLite append failed: ${(error as Error).message}`, { cause: error });
     }
   }
@@ -274,11 +281,18 @@ export class SqliteFile {
     return this.db.inTransaction;
   }
 
-  /** Proves the file takes a commit: one row rewritten in a transaction of its own. */
+  /**
+   * Proves the file takes a commit: one row rewritten in a transaction of its own. After an
+   * append failed, the row first takes PROBE_RECOVERY_BYTES: on a disk nearly full, a small row
+   * still fits the pages the file has, while an append needs new ones, and readiness flapped
+   * (ready, then an append refused milliseconds later). The appends' own size proves it, once.
+   */
   probe(): void {
     this.checkIdentity();
     try {
+      if (this.appendsFailed) this.statements.probeWrite.run(Buffer.alloc(PROBE_RECOVERY_BYTES));
       this.statements.probeWrite.run(Date.now() / 1000);
+      this.appendsFailed = false;
     } catch (error) {
       throw new StoreError(`SQLite write probe failed: ${(error as Error).message}`, { cause: error });
     }
