@@ -639,7 +639,10 @@ export function declareComponent(ledger: Ledger, statusPage: string, uuid: strin
 export function applyDeclarations(ledger: Ledger, patch: Patch): void {
   const at = patch.ledgerAt;
   if (at === undefined) return;
-  for (const restart of patch.ledgerRestart ?? []) forgetLedgerComponent(ledger, restart.statusPage, restart.uuid);
+  for (const restart of patch.ledgerRestart ?? []) {
+    forgetLedgerComponent(ledger, restart.statusPage, restart.uuid);
+    if (restart.impact !== undefined) bookImpact(ledger, restart.statusPage, restart.uuid, restart.impact, at, NO_EVIDENCE);
+  }
   for (const declared of patch.ledgerDeclare ?? []) declareComponent(ledger, declared.statusPage, declared.uuid, at);
 }
 

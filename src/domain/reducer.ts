@@ -144,12 +144,19 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
     return refusedWhole(notices, 'holdings', event.statusPage, event.uuid, limits.maxHoldings);
   }
   forgetPastBounds(state, patch, limits, after);
-  // A declared component's first event, older than its declaration, restarts its ledger (when the
-  // patch books it): an update naming it, or an incident or maintenance changing its impact.
+  // A declared component's first event, older than its declaration, restarts its ledger: an
+  // update naming it, or an incident or maintenance naming it, whether or not it changes its
+  // impact (a maintenance scheduled first, started later, would otherwise find its history held
+  // by the declaration's assumption and be booked from the declaration on).
   if (outcome === 'applied' && at !== null) {
-    const restarts = patch.components
-      .filter((c) => (event.type !== 'component_impact_updated' || c.uuid === event.uuid) && restartsLedger(state, event.statusPage, c.uuid, at))
-      .map((c) => ({ statusPage: event.statusPage, uuid: c.uuid }));
+    const named = event.type === 'component_impact_updated' ? [event.uuid] : event.components.map((c) => c.uuid);
+    const restarts = [...new Set(named)]
+      .filter((uuid) => restartsLedger(state, event.statusPage, uuid, at))
+      .map((uuid) => {
+        if (patch.components.some((c) => c.uuid === uuid && c.statusPage === event.statusPage)) return { statusPage: event.statusPage, uuid };
+        const record = state.pages.get(event.statusPage)?.components.get(uuid);
+        return { statusPage: event.statusPage, uuid, impact: record?.impact ?? OPERATIONAL };
+      });
     if (restarts.length > 0) patch.ledgerRestart = restarts;
   }
 

@@ -207,10 +207,11 @@ export type Patch = {
   ledgerDeclare?: EntityKey[];
   /**
    * Components whose ledger holds only an assumption (a declaration) that this patch's first
-   * update of them, older than it, replaces: their ledger starts again at `ledgerAt` (see
-   * restartsLedger in reducer.ts).
+   * event naming them, older than it, replaces: their ledger starts again at `ledgerAt` (see
+   * restartsLedger in reducer.ts), at the patch's record of them, or at `impact` when the event
+   * left their record as it was (a maintenance scheduled).
    */
-  ledgerRestart?: EntityKey[];
+  ledgerRestart?: Array<EntityKey & { impact?: string }>;
   /**
    * Set when the patch withdraws records only a process holds (a reload of its status pages file:
    * FoldLoop.reseed): the ledger is folded from the log, so the deletions leave it as it is.

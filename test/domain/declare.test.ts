@@ -4,7 +4,7 @@ import { daysOf, DAY_MS, encodeLedger, ledgerOf, secondsByImpact, toMs } from '.
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { applyPatch, emptyPatch } from '../../src/domain/state.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
-import { affects, componentUpdate, DECLARED as declared, incident, PAGE, Player, T0, uuid } from '../support/events.js';
+import { affects, componentUpdate, DECLARED as declared, incident, maintenance, PAGE, Player, T0, uuid } from '../support/events.js';
 
 // Issue 20: a component declared in the status pages file counts as operational from its
 // declaration, which goes through the log (a `declare` entry) so that every replica books it alike.
@@ -141,6 +141,30 @@ describe('declaring components in the log', () => {
     declare(ongoing, all([3]), T0);
     ongoing.play(incident('incident_created', 2, start, [affects(3, 'major_outage')], { startAt: start, deliveryAttempt: 1 }), T0 + 10);
     expect(readings(ongoing, 3, now)).toMatchObject({ sinceMs: toMs(start), seconds: { major_outage: 3 * 3600 } });
+  });
+
+  it('books a history whose first event leaves the component as it was (a maintenance scheduled) from its own times, as if it had arrived first', () => {
+    // A day before the declaration: scheduled at 07:00, in maintenance 08:00-10:00, degraded by an incident 09:00-11:00.
+    const t = (hour: number) => T0 - 86_400 + hour * 3600;
+    const window = { startAt: t(8), endAt: t(10) };
+    const history = [
+      maintenance('maintenance_created', 1, t(7), [affects(1, 'under_maintenance')], window),
+      maintenance('maintenance_started', 1, t(8), [affects(1, 'under_maintenance')], window),
+      incident('incident_created', 2, t(9), [affects(1, 'degraded_performance')], { startAt: t(9) }),
+      maintenance('maintenance_finished', 1, t(10), [affects(1, 'operational')], window),
+      incident('incident_finished', 2, t(11), [affects(1, 'operational')], { startAt: t(9), endAt: t(11) }),
+    ];
+    const now = T0 + 3600;
+    // Declared as the exporter declares: the file's records, then the declaration in the log.
+    const declaredFirst = new Player();
+    applyPatch(declaredFirst.state, inventoryPatch(declaredFirst.state, declared, T0));
+    declare(declaredFirst, all([1]), T0);
+    history.forEach((event, n) => declaredFirst.play(event, T0 + 10 + n));
+    const eventsFirst = new Player();
+    history.forEach((event) => eventsFirst.play(event, (event.createdAt ?? T0) + 1));
+    declare(eventsFirst, all([1]), T0);
+    expect(readings(declaredFirst, 1, now)).toEqual(readings(eventsFirst, 1, now));
+    expect(readings(declaredFirst, 1, now)).toMatchObject({ sinceMs: toMs(t(7)), seconds: { under_maintenance: 3600, degraded_performance: 7200 } });
   });
 
   it('books a backlog of updates older than the declaration, arriving after it, from their own times, as without it', () => {

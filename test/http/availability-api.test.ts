@@ -45,6 +45,7 @@ type ComponentReport = {
   uuid: string;
   name: string;
   known_since: string | null;
+  known_seconds: number;
   availability: number | null;
   seconds: Record<string, number>;
   down_seconds: number;
@@ -165,6 +166,32 @@ describe('GET /api/v1/availability and the impact counter, end to end', () => {
       weights: { major_outage: 1, partial_outage: 1, degraded_performance: 0.5 },
       exclude_maintenance: false,
     });
+  });
+});
+
+describe('GET /api/v1/availability of a declared component whose history arrives late', () => {
+  it('books the history from its own times when its first event leaves the component as it was (a maintenance scheduled)', async () => {
+    app = await makeApp({ statusPagesFile: statusPagesFile('    availability:\n      weights: { degraded_performance: 0.5 }\n') });
+    const day = yesterday();
+    const at = (hour: number) => `${day}T${String(hour).padStart(2, '0')}:00:00Z`;
+    const affected = (impact: string) => [{ impact, component_details: { name: 'API', impact, component_uuid: API } }];
+    const window = { start_at: at(8), end_at: at(10) };
+    const M = 'bbbbbbbb-0000-4000-8000-000000000002';
+    const I = 'cccccccc-0000-4000-8000-000000000002';
+    const history = [
+      { type: 'maintenance_created', uuid: M, title: 'M', created_at: at(7), ...window, affected_components: affected('under_maintenance') },
+      { type: 'maintenance_started', uuid: M, title: 'M', created_at: at(8), ...window, affected_components: affected('under_maintenance') },
+      { type: 'incident_created', uuid: I, title: 'I', created_at: at(9), affected_components: affected('degraded_performance') },
+      { type: 'maintenance_finished', uuid: M, title: 'M', created_at: at(10), ...window, affected_components: affected('operational') },
+      { type: 'incident_finished', uuid: I, title: 'I', created_at: at(11), affected_components: affected('operational') },
+    ];
+    for (const meta of history) {
+      const answer = await request(app.main).post(`/webhook?status_page=acme`).set('Content-Type', 'application/json').send(JSON.stringify({ meta }));
+      expect(answer.body.status).toBe('applied');
+    }
+    const api = (await report(app, `?from=${day}&to=${day}`)).status_pages[0]?.components.find((c) => c.uuid === API);
+    // Known from 07:00: 17 h, 1 h of it excluded (maintenance alone), 2 h degraded counted half.
+    expect(api).toMatchObject({ known_since: `${day}T07:00:00.000Z`, known_seconds: 61_200, down_seconds: 3_600 });
   });
 });
 
