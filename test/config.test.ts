@@ -15,6 +15,9 @@ describe('configuration from the environment', () => {
     expect(limitsOf(config).ledgerRetentionDays).toBe(90);
     expect(() => loadConfig({ AVAILABILITY_WEIGHTS: 'major_outage=2' })).toThrow(/AVAILABILITY_WEIGHTS.*major_outage=2/);
     expect(() => loadConfig({ AVAILABILITY_WEIGHTS: 'Major Outage=1' })).toThrow(/AVAILABILITY_WEIGHTS/);
+    expect(() => loadConfig({ AVAILABILITY_WEIGHTS: 'major_outage=1,major_outage=0' })).toThrow(
+      'AVAILABILITY_WEIGHTS: major_outage is given twice: give each impact once',
+    );
     expect(() => loadConfig({ AVAILABILITY_EXCLUDE_MAINTENANCE: 'yes' })).toThrow(/AVAILABILITY_EXCLUDE_MAINTENANCE/);
     expect(() => loadConfig({ LEDGER_RETENTION_DAYS: '0' })).toThrow(/LEDGER_RETENTION_DAYS/);
   });

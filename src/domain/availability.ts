@@ -34,6 +34,7 @@ export type PagePolicy = z.infer<typeof pagePolicySchema>;
  */
 export const weightsEnvSchema = z.string().transform((text, ctx) => {
   const weights: Record<string, number> = { ...DEFAULT_WEIGHTS };
+  const given = new Set<string>();
   for (const part of text.split(',').map((piece) => piece.trim())) {
     if (part === '') continue;
     const match = /^([^=\s]+)\s*=\s*([^=\s]+)$/.exec(part);
@@ -43,6 +44,12 @@ export const weightsEnvSchema = z.string().transform((text, ctx) => {
       ctx.addIssue({ code: 'custom', message: `"${part}" is not impact=weight with a weight from 0 to 1 (like major_outage=1,degraded_performance=0.5)` });
       return z.NEVER;
     }
+    // Twice is a mistake (a value pasted over another): which one was meant is not ours to guess.
+    if (given.has(impact.data)) {
+      ctx.addIssue({ code: 'custom', message: `${impact.data} is given twice: give each impact once` });
+      return z.NEVER;
+    }
+    given.add(impact.data);
     weights[impact.data] = value.data;
   }
   return weights;
