@@ -18,6 +18,8 @@ export function logRequest(logger: Logger, req: IncomingMessage, url: string | u
   const path = pathOf(url);
   const level = PROBE_PATHS.has(path) ? 'debug' : status >= 500 ? 'error' : status >= 400 ? 'warn' : QUIET_PATHS.has(path) ? 'debug' : 'info';
   if (!logger.isLevelEnabled(level)) return;
+  const suppressed = level === 'warn' ? admitRefusal(logger, status) : 0;
+  if (suppressed === undefined) return;
   logger[level](
     {
       method: req.method,
@@ -26,9 +28,43 @@ export function logRequest(logger: Logger, req: IncomingMessage, url: string | u
       duration_ms: Number(process.hrtime.bigint() - startedNs) / 1e6,
       remote_address: req.socket.remoteAddress,
       ...fields,
+      ...(suppressed > 0 ? { suppressed_before: suppressed } : {}),
     },
     'request',
   );
+}
+
+/**
+ * Lines of refused requests (4xx) logged per second and status code. Anyone who reaches the port
+ * can send thousands of bad requests a second, each a line: a log pipeline billed by the byte, or
+ * a disk, would take the flood. Past the budget, lines are counted, not written; the next line of
+ * that status written says how many went unwritten before it (`suppressed_before`). The metrics
+ * count every request whatever the log says.
+ */
+export const REFUSALS_LOGGED_PER_SECOND = 20;
+
+type Budget = { second: number; used: number; suppressed: number };
+const budgets = new WeakMap<Logger, Map<number, Budget>>();
+
+/** The count of lines suppressed before this one, or undefined when this one is suppressed too. */
+function admitRefusal(logger: Logger, status: number): number | undefined {
+  let byStatus = budgets.get(logger);
+  if (!byStatus) budgets.set(logger, (byStatus = new Map<number, Budget>()));
+  const second = Math.floor(Date.now() / 1000);
+  let budget = byStatus.get(status);
+  if (!budget) byStatus.set(status, (budget = { second, used: 0, suppressed: 0 }));
+  if (budget.second !== second) {
+    budget.second = second;
+    budget.used = 0;
+  }
+  if (budget.used >= REFUSALS_LOGGED_PER_SECOND) {
+    budget.suppressed += 1;
+    return undefined;
+  }
+  budget.used += 1;
+  const suppressed = budget.suppressed;
+  budget.suppressed = 0;
+  return suppressed;
 }
 
 /** The access log of the Express routes: one line per request, once it is answered. */

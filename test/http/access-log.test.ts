@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { describe, expect, it } from 'vitest';
-import { logRequest } from '../../src/http/access-log.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { logRequest, REFUSALS_LOGGED_PER_SECOND } from '../../src/http/access-log.js';
 import { createLogger } from '../../src/logger.js';
 import { LogCapture } from '../support/app.js';
 
@@ -27,5 +27,25 @@ describe('the access log', () => {
     expect(levelOf('/webhook', 503)).toBe('error');
     expect(levelOf('/webhook', 401)).toBe('warn');
     expect(levelOf('/webhook', 200)).toBe('info');
+  });
+});
+
+describe('a flood of refused requests', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('writes a budget of lines per second and status, then says how many went unwritten, and never holds back another status', () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 11, 4, 12, 0, 0, 100) });
+    const logs = new LogCapture();
+    const logger = createLogger('debug', logs);
+    for (let n = 0; n < 50; n += 1) logRequest(logger, request, '/webhook', 401, process.hrtime.bigint());
+    logRequest(logger, request, '/nope', 404, process.hrtime.bigint());
+    logRequest(logger, request, '/webhook', 200, process.hrtime.bigint());
+    expect(logs.lines.filter((line) => line.status === 401)).toHaveLength(REFUSALS_LOGGED_PER_SECOND);
+    expect(logs.lines.filter((line) => line.status !== 401).map((line) => line.status)).toEqual([404, 200]);
+    vi.setSystemTime(Date.UTC(2026, 11, 4, 12, 0, 1, 100));
+    logRequest(logger, request, '/webhook', 401, process.hrtime.bigint());
+    expect(logs.lines.at(-1)).toMatchObject({ status: 401, suppressed_before: 50 - REFUSALS_LOGGED_PER_SECOND });
+    logRequest(logger, request, '/webhook', 401, process.hrtime.bigint());
+    expect(logs.lines.at(-1)).not.toHaveProperty('suppressed_before');
   });
 });
