@@ -4,7 +4,7 @@ import { DEFAULT_POLICY, type AvailabilityPolicy } from './domain/availability.j
 import { DEFAULT_LIMITS } from './domain/reducer.js';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { accessLog, pathOf } from './http/access-log.js';
-import { operatorRoutes } from './http/operator-routes.js';
+import { methodNotAllowed, operatorRoutes } from './http/operator-routes.js';
 import { operatorTokenGuard, sameOriginPosts, securityHeaders } from './http/security.js';
 import type { EventSink, StoreHealth } from './ingest/sink.js';
 import type { LiveInventory } from './inventory/live.js';
@@ -124,11 +124,11 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
   };
 
   const main = base(parts.logger);
-  main.all('/webhook', (_req, res) => {
-    res.set('Allow', 'POST').status(405).json({ error: 'use POST for /webhook', issues: [] });
-  });
+  main.all('/webhook', methodNotAllowed('POST', '/webhook'));
   main.get('/healthz', healthz);
   main.get('/readyz', readyz);
+  main.all('/healthz', methodNotAllowed('GET', '/healthz'));
+  main.all('/readyz', methodNotAllowed('GET', '/readyz'));
   const alertSink: AlertSink = parts.alertmanager?.sink ?? { state: parts.ingestor.state, alerts: () => Promise.reject(new Error('no alert sink')) };
   main.post(
     '/alertmanager',
@@ -137,11 +137,10 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
       parts.alertmanager?.options ?? { tokens: [] },
     ),
   );
-  main.all('/alertmanager', (_req, res) => {
-    res.set('Allow', 'POST').status(405).json({ error: 'use POST for /alertmanager', issues: [] });
-  });
+  main.all('/alertmanager', methodNotAllowed('POST', '/alertmanager'));
   if (!options.separateMetrics) {
     main.get('/metrics', metrics);
+    main.all('/metrics', methodNotAllowed('GET', '/metrics'));
     main.use(operator);
   }
   main.use(notFound);
@@ -153,6 +152,7 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
     metricsApp.get('/metrics', metrics);
     metricsApp.get('/healthz', healthz);
     metricsApp.get('/readyz', readyz);
+    for (const path of ['/metrics', '/healthz', '/readyz']) metricsApp.all(path, methodNotAllowed('GET', path));
     metricsApp.use(operator);
     metricsApp.use(notFound);
     metricsApp.use(errorHandler(parts.logger));

@@ -303,14 +303,26 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   router.get('/', ...deps.guard, slot, landing);
   router.get('/api/v1/state', ...deps.guard, slot, state);
   router.get('/api/v1/availability', ...deps.guard, slot, availability);
+  for (const path of ['/', '/api/v1/state', '/api/v1/availability']) router.all(path, methodNotAllowed('GET', path));
   router.post('/-/reload', ...deps.guard, reload);
-  router.all('/-/reload', (_req, res) => {
-    res.set('Allow', 'POST').status(405).json({ error: 'use POST for /-/reload', issues: [] });
-  });
+  router.all('/-/reload', methodNotAllowed('POST', '/-/reload'));
   // The guard first: a request without the token costs no body read.
   router.post('/-/forget', ...deps.guard, plainUtf8Body, express.json({ limit: FORGET_MAX_BYTES, type: isJsonRequest, strict: true }), forget);
-  router.all('/-/forget', (_req, res) => {
-    res.set('Allow', 'POST').status(405).json({ error: 'use POST for /-/forget', issues: [] });
-  });
+  router.all('/-/forget', methodNotAllowed('POST', '/-/forget'));
   return router;
+}
+
+/**
+ * The answer to a method a route does not take: 405 naming the one it does, with `Allow`, as
+ * POST /webhook's. Registered after the route's own method, it also answers OPTIONS, which
+ * Express would otherwise answer 200 itself (no route here serves another origin).
+ */
+export function methodNotAllowed(method: 'GET' | 'POST', path: string): RequestHandler {
+  const allow = method === 'GET' ? 'GET, HEAD' : 'POST';
+  return (_req, res) => {
+    res
+      .set('Allow', allow)
+      .status(405)
+      .json({ error: `use ${method} for ${path}`, issues: [] });
+  };
 }

@@ -288,6 +288,21 @@ describe('POST /webhook answers', () => {
     expect(missing.body.error).toMatch(/no route/);
   });
 
+  it('405 naming the method, with Allow, for another method on every GET route, OPTIONS included, on both ports', async () => {
+    app = await makeApp({ tokens: ['t0ken'] });
+    for (const path of ['/', '/api/v1/state', '/api/v1/availability', '/metrics', '/healthz', '/readyz']) {
+      for (const method of ['delete', 'patch', 'options'] as const) {
+        const answer = await request(app.main)[method](path);
+        expect([path, method, answer.status, answer.headers.allow, answer.body.error]).toEqual([path, method, 405, 'GET, HEAD', `use GET for ${path}`]);
+      }
+    }
+    await app.close();
+    app = await makeApp({ separateMetrics: true });
+    if (!app.metrics) throw new Error('expected a metrics app');
+    expect((await request(app.metrics).delete('/metrics')).status).toBe(405);
+    expect((await request(app.main).delete('/metrics')).status).toBe(404);
+  });
+
   it('serves POST on every spelling Express would route to /webhook, and only those', async () => {
     app = await makeApp();
     const body = JSON.stringify(componentEvent('major_outage'));
