@@ -15,6 +15,9 @@ import {
   type State,
 } from './state.js';
 
+/** A start with no time and no place in arrival order: before anything known here, so it overrides no direct update. */
+const clearsNothing = (stamp: Stamp): boolean => stamp.at === null && stamp.seq < 0;
+
 export type CounterField = 'incidentsCreated' | 'incidentsFinished' | 'maintenancesCreated' | 'maintenancesStarted' | 'maintenancesFinished';
 
 /** What one event is reduced with besides the state: its receipt, its stamp and the limits. */
@@ -178,12 +181,16 @@ export class Draft {
 
   /**
    * An incident or maintenance of the component that began at `since` has ended: a direct update
-   * from before `since` was overridden by it and is forgotten; one after it stands.
+   * from before `since` was overridden by it and is forgotten; one after it stands. `cleared`
+   * keeps the latest such start; one with no time and no place (`{ at: null, seq: -1 }`: it began
+   * before anything known here) clears nothing, and gives way to any other, so that the start
+   * another event brings later counts whichever of them arrived first.
    */
   end(uuid: string, name: string | null, since: Stamp): void {
     const current = this.component(uuid);
     if (!current && !this.admit(uuid)) return;
-    const cleared = current?.cleared && !this.before(current.cleared, since) ? current.cleared : since;
+    const kept = current?.cleared;
+    const cleared = kept && !clearsNothing(kept) && !this.before(kept, since) ? kept : since;
     const direct = current?.direct && this.before(current.direct.stamp, cleared) ? null : (current?.direct ?? null);
     this.update(uuid, name, current, { direct, cleared });
   }

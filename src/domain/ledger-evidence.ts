@@ -104,7 +104,7 @@ function keepEvidence(state: State, patch: Patch): void {
         continue;
       }
       rebookFrom(state.ledger, event.statusPage, uuid, toMs(at), replayed.points, next.base === null);
-      lastChangeFromLedger(state, event.statusPage, uuid);
+      lastChangeFromLedger(state, event.statusPage, uuid, next);
     }
     if (next.events.length > LEDGER_MAX_EVIDENCE) next = foldOldest(event.statusPage, uuid, next);
     setEvidence(state.ledger, event.statusPage, uuid, next);
@@ -115,21 +115,30 @@ function keepEvidence(state: State, patch: Patch): void {
  * After a late event re-booked a component: its last change is the ledger's last change point
  * that changed its impact. The record's own `changedAt` moves only when an event changes the
  * impact as it arrives, which a late one (a `maintenance_started` after its finish, an incident
- * before a later update) does not: the time would depend on the order of arrival. Unchanged when
- * the kept points hold no change (the last one is older than them).
+ * before a later update) does not: the time would depend on the order of arrival. When the
+ * points hold no change and reach back to the component's first event (`evidence` complete from
+ * it), its impact never changed since that event made it known: that event's time, as in
+ * created_at order (an update older than an incident's finish, arriving after it, set the time
+ * to its own as it changed the impact back). Unchanged otherwise (the last change is older than
+ * the kept points, or the component was declared before its first event).
  */
-function lastChangeFromLedger(state: State, statusPage: string, uuid: string): void {
+function lastChangeFromLedger(state: State, statusPage: string, uuid: string, evidence: Evidence): void {
   const page = state.pages.get(statusPage);
   const record = page?.components.get(uuid);
-  const changes = ledgerOf(state.ledger, statusPage, uuid)?.changes;
-  if (!page || !record || !changes) return;
+  const entry = ledgerOf(state.ledger, statusPage, uuid);
+  if (!page || !record || !entry) return;
+  const changes = entry.changes;
+  // A new record, so that what caches a component's lines by its record sees the change.
+  const set = (at: number) => {
+    if (at !== record.changedAt) page.components.set(uuid, { ...record, changedAt: at });
+  };
   for (let i = changes.ms.length - 1; i > 0; i -= 1) {
     if (changes.impacts[i] === changes.impacts[i - 1]) continue;
-    const at = (changes.ms[i] as number) / 1000;
-    // A new record, so that what caches a component's lines by its record sees the change.
-    if (at !== record.changedAt) page.components.set(uuid, { ...record, changedAt: at });
+    set((changes.ms[i] as number) / 1000);
     return;
   }
+  const first = evidence.events[0];
+  if (evidence.base === null && first && toMs(first.at) === entry.sinceMs && changes.ms[0] === entry.sinceMs) set(first.at);
 }
 
 /** The components an event concerns: the one an update names; those an incident or maintenance event names or its record holds. Known ones only. */

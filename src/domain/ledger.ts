@@ -44,10 +44,10 @@ import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Patch } from '
 //   open interval's start), and the component's evidence restarts from the state as it is, so
 //   later events with earlier created_at are booked as they arrive too;
 // - a replay that does not end where the state is (record, holders): an operator's forget, a
-//   finished incident the state pruned before a late event of it, an incident first seen
-//   finished without start_at (the state clears from its start only when its created came
-//   first), ties the state decides by arrival. Then the late event is booked as it arrives and
-//   the evidence restarts from the state.
+//   finished incident the state pruned before a late event of it, ties the state decides by
+//   arrival. Then the late event is booked as it arrives and the evidence restarts from the
+//   state. (An incident first seen finished without start_at is not one: its late created
+//   brings the start, and the state clears from it as when the created came first.)
 // For those, the split between impacts is exact when events arrive in the order they happened,
 // and otherwise depends on that order; each component is still counted without gap or overlap
 // from when it was first known, in the impact the state shows.

@@ -203,8 +203,17 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
     // start that an earlier `finished` lacked, so its duration can be observed now.
     let next: IncidentRecord = { ...current, createdCounted: true };
     if (next.startAt === null) next = { ...next, startAt: event.startAt ?? draft.t };
+    // First seen finished with no start: its finish ended its hold from "before anything known
+    // here" (no time), which clears nothing a direct update with a time could be older than.
+    // Its `created` brings the start, so the hold ends from there, as when `created` came first
+    // (a direct update older than it was overridden, one after it stands): the state, and the
+    // ledger's replay of the component's evidence, are then the same in either order.
+    const since = current.state === 'finished' && current.since === null && current.startAt === null ? startStamp(draft, event.startAt) : undefined;
+    const ends = since !== undefined && since.at !== null;
+    if (ends) next = { ...next, since, components: held(draft, current.components, event.components) };
     if (next.state === 'finished') next = draft.observeIncidentDuration(next);
     draft.putIncident(next);
+    if (ends) endAll(draft, next.components, event.components, since);
     return 'stale';
   }
 
@@ -254,7 +263,8 @@ function incidentFinished(draft: Draft, event: IncidentEvent): 'applied' | 'stal
     finishedReceivedAt: draft.receivedAt,
   });
   draft.putIncident(finished);
-  // An incident first seen finished began at its start_at, else before anything known here.
+  // An incident first seen finished began at its start_at, else before anything known here
+  // (until its `incident_created`, arriving late, says when: incidentCreated).
   endAll(draft, components, event.components, current?.since ?? { at: draft.trusted(event.startAt), seq: -1 });
   return 'applied';
 }
