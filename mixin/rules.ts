@@ -128,17 +128,30 @@ export function availabilityExpr(
 }
 
 /**
- * `series` (a selector of a domain metric) from the replicas of an install whose store is up
- * (`storeUp`, statusmate_store_up's selector), or from all of them when none is. A replica that
- * lost its store (a Redis flushed, or one it can no longer reach) keeps serving the state it last
- * folded: taken into a `max` across replicas, its finished outage would go on firing and its stale
- * current impact would count beside the one the others fold. When every replica's store is down,
- * their last state is still the best there is, and alerts do not resolve only to page again once
- * the store is back. The rules and the dashboards both read domain gauges through it.
+ * `series` (a selector of a domain metric) from the replicas of an install that hold its newest
+ * state; `select(metric)` renders a selector of a per-process metric with the same matchers. A
+ * replica that lost its store (a Redis flushed, or one it can no longer reach) keeps serving the
+ * state it last folded: taken into a `max` across replicas, its finished outage would go on
+ * firing and its stale current impact would count beside the one the others fold. So a replica
+ * is left out
+ * - while its store is down (statusmate_store_up 0) and another replica's of the install is up;
+ * - and whenever it folded less of the log than another (statusmate_store_folded_timestamp_seconds
+ *   older than the install's newest): when every store is down, the replica that went stale first
+ *   does not bring back an outage the others saw end, and one still catching up after a restart
+ *   waits until it has.
+ * When every replica's store is down and all folded alike, all are read: their last state is the
+ * best there is, and an outage alert does not resolve only to page again once the store is back.
+ * A replica without these series (a release before them) is read. The rules and the dashboards
+ * both read domain gauges through it.
  */
-export function fromTrustedReplicas(series: string, storeUp: string, install: readonly string[]): string {
+export function fromTrustedReplicas(series: string, select: (metric: string) => string, install: readonly string[]): string {
   const on = (...extra: string[]) => `on (${[...install, ...extra].join(', ')})`;
-  return `(${series} unless ${on('instance')} (${storeUp} == 0 and ${on()} group by (${install.join(', ')}) (${storeUp} == 1)))`;
+  const by = `by (${install.join(', ')})`;
+  const up = select(METRIC.storeUp);
+  const folded = select(METRIC.storeFoldedTimestamp);
+  const storeDown = `(${up} == 0 and ${on()} group ${by} (${up} == 1))`;
+  const behind = `(${folded} < ${on()} group_left () max ${by} (${folded}))`;
+  return `(${series} unless ${on('instance')} (${storeDown} or ${behind}))`;
 }
 
 /** Seconds of a Prometheus duration such as 1h30m. */
@@ -175,7 +188,7 @@ export function buildRules(config: MixinConfig): RulesFile {
   const on = (...extra: string[]) => `on (${[...install, ...extra].join(', ')})`;
   const sel = (extra = '') => `{${config.selector}${extra ? `, ${extra}` : ''}}`;
   const a = config.alerts;
-  const trusted = (metric: string, extra = '') => fromTrustedReplicas(`${metric}${sel(extra)}`, `${METRIC.storeUp}${sel()}`, install);
+  const trusted = (metric: string, extra = '') => fromTrustedReplicas(`${metric}${sel(extra)}`, (processMetric) => `${processMetric}${sel()}`, install);
 
   /** A query on the current series of `metric` for this alert's object, in an annotation template. */
   const lookup = (variable: string, metric: string, label: string, identity: string[], fallback: string) => {

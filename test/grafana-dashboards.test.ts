@@ -159,8 +159,13 @@ describe('dashboard queries', () => {
   it('a query reading the current state from every replica is caught', () => {
     expect(untrustedStateSelectors(`max by (job, status_page) (${METRIC.incidentsActive}{job="x"})`)).toEqual([METRIC.incidentsActive]);
     expect(
-      untrustedStateSelectors(`max by (job, status_page) (${METRIC.incidentsActive}{job="x"} unless on (job, instance) ${METRIC.storeUp}{job="x"} == 0)`),
+      untrustedStateSelectors(
+        `max by (job, status_page) (${METRIC.incidentsActive}{job="x"} unless on (job, instance) (${METRIC.storeUp}{job="x"} == 0 or ${METRIC.storeFoldedTimestamp}{job="x"} < 1))`,
+      ),
     ).toEqual([]);
+    expect(
+      untrustedStateSelectors(`max by (job, status_page) (${METRIC.incidentsActive}{job="x"} unless on (job, instance) ${METRIC.storeUp}{job="x"} == 0)`),
+    ).toEqual([METRIC.incidentsActive]);
   });
 
   it.each(queries)('$where filters by the cluster, namespace and job variables, so two installs never mix', ({ expr }) => {

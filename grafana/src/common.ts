@@ -49,9 +49,9 @@ export const INSTALL = INSTALL_LABELS.map((label) => `${label}=~"$${label}"`).jo
 /** The install and status_page matchers (the variables are multi-value, so regexes). */
 export const PAGE = `${INSTALL}, status_page=~"$status_page"`;
 
-/** `metric{matchers}` from the replicas whose store is up (all of an install's when none is): see the mixin's fromTrustedReplicas. */
+/** `metric{matchers}` from the replicas that hold the install's newest state: see the mixin's fromTrustedReplicas. */
 export function trusted(metric: string, matchers: string): string {
-  return fromTrustedReplicas(`${metric}{${matchers}}`, `${METRIC.storeUp}{${INSTALL}}`, INSTALL_LABELS);
+  return fromTrustedReplicas(`${metric}{${matchers}}`, (processMetric) => `${processMetric}{${INSTALL}}`, INSTALL_LABELS);
 }
 
 /** `by (<install labels>, …labels)`: an aggregation that never merges two installs. */

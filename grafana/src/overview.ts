@@ -488,7 +488,7 @@ export function overviewDashboard(): Dashboard {
       countStat(
         'Active incidents',
         'Incidents created and not yet finished.',
-        `sum(max by (${INSTALL_BY}status_page) ${trusted(METRIC.incidentsActive, PAGE)})`,
+        `sum(max by (${INSTALL_BY}status_page) ${trusted(METRIC.incidentsActive, PAGE)}) or vector(0)`,
         'red',
       ),
     )
@@ -496,7 +496,7 @@ export function overviewDashboard(): Dashboard {
       countStat(
         'Maintenances in progress',
         'Maintenances started and not yet finished.',
-        `sum(max by (${INSTALL_BY}status_page) ${trusted(METRIC.maintenancesActive, `${PAGE}, state="in_progress"`)})`,
+        `sum(max by (${INSTALL_BY}status_page) ${trusted(METRIC.maintenancesActive, `${PAGE}, state="in_progress"`)}) or vector(0)`,
         IMPACT_COLOR.under_maintenance,
       ),
     )
@@ -504,7 +504,7 @@ export function overviewDashboard(): Dashboard {
       countStat(
         'Maintenances scheduled',
         'Maintenances scheduled and not yet started.',
-        `sum(max by (${INSTALL_BY}status_page) ${trusted(METRIC.maintenancesActive, `${PAGE}, state="scheduled"`)})`,
+        `sum(max by (${INSTALL_BY}status_page) ${trusted(METRIC.maintenancesActive, `${PAGE}, state="scheduled"`)}) or vector(0)`,
         IMPACT_COLOR.under_maintenance,
       ),
     )

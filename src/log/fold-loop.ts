@@ -136,6 +136,8 @@ export type FoldStats = {
   entriesFolded: number;
   lagEntries: number;
   lagSeconds: number;
+  /** The log time of the last entry folded (or of the snapshot loaded), Unix seconds; null before either. */
+  foldedTime: number | null;
   /** Age of the newest snapshot, by the log's time, in seconds; null before any. */
   snapshotAgeSeconds: number | null;
   snapshotBytes: number;
@@ -832,6 +834,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       entriesFolded: this.entriesFolded,
       lagEntries: this.lag.entries,
       lagSeconds: this.lag.seconds,
+      foldedTime: this.pointTime > 0 ? this.pointTime : null,
       snapshotAgeSeconds: this.snapshotTime === null ? null : Math.max(0, Date.now() / 1000 - this.snapshotTime),
       snapshotBytes: this.snapshotBytes,
       snapshotFailures: this.snapshotFailures,

@@ -137,6 +137,11 @@ export class Telemetry {
     );
     gauge(METRIC.storeFoldLagSeconds, "How far this process's fold is behind the log's last entry, by the log's time, in seconds.", (s) => s.lagSeconds);
     gauge(
+      METRIC.storeFoldedTimestamp,
+      'The log time of the last entry this process folded (or of the snapshot it loaded), Unix seconds: replicas at the same entry serve the same value.',
+      (s) => s.foldedTime,
+    );
+    gauge(
       METRIC.storeSnapshotAge,
       'Age of the newest snapshot this process knows of, by the time of the entry it covers, in seconds.',
       (s) => s.snapshotAgeSeconds,

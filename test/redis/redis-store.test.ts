@@ -48,6 +48,23 @@ const raw = async () => {
 };
 
 describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in one process', () => {
+  it('serves the log time folded to: the same on replicas at the same entry, moving on with each entry folded', async () => {
+    const [a, b] = [await open(), await open()];
+    const folded = async (app: TestApp) => sampleValue(await metrics(app), 'statusmate_store_folded_timestamp_seconds', {});
+    const converged = () =>
+      eventually(
+        async () => [await folded(a), await folded(b)],
+        ([x, y]) => x !== undefined && x === y,
+      );
+    expect((await post(a, component(1, 'major_outage'))).body.status).toBe('applied');
+    const [first] = await converged();
+    expect(first).toBeGreaterThan(Date.now() / 1000 - 60);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await post(b, component(2, 'major_outage'))).body.status).toBe('applied');
+    const [second] = await converged();
+    expect(second).toBeGreaterThan(first ?? Infinity);
+  });
+
   it('warns once at start when Redis may evict its keys, and not under noeviction', async () => {
     const client = await raw();
     try {

@@ -224,8 +224,8 @@ export const CURRENT_STATE_METRICS: ReadonlySet<string> = new Set([
 
 /**
  * Selectors of CURRENT_STATE_METRICS that are not the left side of an `unless` on
- * statusmate_store_up: with them, a replica whose store is down would keep its stale state in the
- * fleet's view.
+ * statusmate_store_up and statusmate_store_folded_timestamp_seconds: with them, a replica whose
+ * store is down, or that folded less of the log, would keep its stale state in the fleet's view.
  */
 export function untrustedStateSelectors(expr: string): string[] {
   return selectors(expr)
@@ -237,7 +237,7 @@ function leftOfStoreUpFilter(node: SyntaxNode, expr: string): boolean {
   for (let child: SyntaxNode = node, parent = node.parent; parent; child = parent, parent = parent.parent) {
     if (parent.name !== 'BinaryExpr' || parent.firstChild?.from !== child.from || parent.firstChild.to !== child.to) continue;
     const rest = expr.slice(child.to, parent.to);
-    if (/^\s*unless\b/.test(rest) && rest.includes(`${METRIC.storeUp}{`)) return true;
+    if (/^\s*unless\b/.test(rest) && rest.includes(`${METRIC.storeUp}{`) && rest.includes(`${METRIC.storeFoldedTimestamp}{`)) return true;
   }
   return false;
 }
