@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../support/app.js';
-import { runExporterToExit } from '../support/exporter.js';
+import { MAIN, runExporterToExit, runNodeToExit } from '../support/exporter.js';
 
 /** The output of a start that must fail as a configuration error: exit 78, one JSON line, no stack. */
 async function failedStart(env: Record<string, string>) {
@@ -38,5 +38,14 @@ describe('a start with a bad variable', () => {
     expect(code).toBe(78);
     expect(lines).toHaveLength(1);
     expect(last.msg).toContain(`${variable}: `);
+  });
+});
+
+describe('dist/main.js given an argument', () => {
+  it('stops with exit 64 and one line pointing at the CLI, instead of starting an exporter that ignores it', async () => {
+    const { code, stdout, stderr } = await runNodeToExit([MAIN, 'reset-redis', '--yes'], { STORE: 'memory', HOST: '127.0.0.1', PORT: '0' }, 20_000, 'main.js');
+    expect(code).toBe(64);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^dist\/main\.js takes no arguments \(got "reset-redis --yes"\).*dist\/cli\.js/)]);
   });
 });
