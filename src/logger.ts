@@ -7,54 +7,95 @@ export type { Logger };
 const PIPE_WAIT_MS = 100;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
+/** Bytes of lines held before they are written at once, without waiting for the next turn. */
+const BATCH_BYTES = 64 * 1024;
+
+/** Destinations with lines not yet written: written at exit too, whatever ends the process. */
+const unwritten = new Set<() => void>();
+let exitHook = false;
+
 /**
- * A file descriptor (stdout) written a line at a time, synchronously, that drops a line it cannot
+ * A file descriptor (stdout) that takes the lines of one turn of the event loop and writes them
+ * in one call at the next (or once 64 KiB are held), synchronously, and drops what it cannot
  * write rather than wait for ever. pino's own destination (sonic-boom) retries a failed write
  * forever, asleep on the main thread: with stdout on a full disk (`npm start > file`), every
  * request then hung and SIGTERM went unheard. A full pipe (EAGAIN) is waited for, up to
- * PIPE_WAIT_MS for a line, and not at all while lines are being dropped (a reader that stopped
- * would otherwise cost that much per line); any other error (ENOSPC, EPIPE, EIO) drops the line.
- * `dropped` counts the lines lost.
+ * PIPE_WAIT_MS a write, and not at all while lines are being dropped (a reader that stopped would
+ * otherwise cost that much each turn); any other error (ENOSPC, EPIPE, EIO) drops the lines.
+ * `dropped` counts the lines lost. `flush` writes what is held now (exitAfterLogs calls it).
  */
-export function lineDestination(fd = 1): DestinationStream & { readonly dropped: number } {
+export function lineDestination(fd = 1): DestinationStream & { readonly dropped: number; flush(done?: (error?: Error) => void): void } {
   let dropped = 0;
   let congested = false;
-  const writeRest = (bytes: Buffer, from: number): boolean => {
-    let offset = from;
+  let held: string[] = [];
+  let heldBytes = 0;
+  let scheduled = false;
+
+  /** Writes `text` whole, or gives up (false) as described above. */
+  const writeAll = (text: string): boolean => {
+    let bytes: Buffer | undefined;
+    let offset = 0;
     const deadline = congested ? 0 : Date.now() + PIPE_WAIT_MS;
-    while (offset < bytes.length) {
+    for (;;) {
       try {
-        offset += writeSync(fd, bytes, offset);
+        // The usual case in one call, without a copy of the text.
+        if (bytes === undefined) {
+          offset = writeSync(fd, text);
+          if (offset === Buffer.byteLength(text)) return true;
+          bytes = Buffer.from(text, 'utf8');
+        } else {
+          offset += writeSync(fd, bytes, offset);
+        }
+        if (offset >= bytes.length) return true;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if ((code === 'EAGAIN' || code === 'EBUSY') && Date.now() < deadline) {
+        const full = code === 'EAGAIN' || code === 'EBUSY';
+        if (full && Date.now() < deadline) {
+          bytes ??= Buffer.from(text, 'utf8');
           Atomics.wait(pause, 0, 0, 1);
           continue;
         }
-        congested = code === 'EAGAIN' || code === 'EBUSY';
+        congested = full;
         return false;
       }
     }
-    return true;
   };
+
+  const flush = (): void => {
+    scheduled = false;
+    if (held.length === 0) return;
+    const lines = held;
+    held = [];
+    heldBytes = 0;
+    if (writeAll(lines.join(''))) congested = false;
+    else dropped += lines.length;
+    if (held.length === 0) unwritten.delete(flush);
+  };
+
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const write of unwritten) write();
+    });
+  }
+
   return {
     get dropped() {
       return dropped;
     },
     write(line: string): void {
-      // The usual case in one call, without a copy of the line.
-      let written: number;
-      try {
-        written = writeSync(fd, line);
-        if (written === Buffer.byteLength(line)) {
-          congested = false;
-          return;
-        }
-      } catch {
-        written = 0;
+      held.push(line);
+      heldBytes += line.length;
+      unwritten.add(flush);
+      if (heldBytes >= BATCH_BYTES) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush).unref();
       }
-      if (writeRest(Buffer.from(line, 'utf8'), written)) congested = false;
-      else dropped += 1;
+    },
+    flush(done?: (error?: Error) => void): void {
+      flush();
+      done?.();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { SECURITY_HEADERS } from './security.js';
@@ -64,6 +64,8 @@ export function connectionCaps(descriptors: number, maxConnections: number, sepa
 const DROP_LOG_INTERVAL_MS = 60_000;
 /** How often a port at its cap closes its idle connections. */
 const IDLE_SWEEP_INTERVAL_MS = 1_000;
+/** Sockets whose close already takes them out of a port's kept-alive set (one listener each). */
+const sweeping = new WeakSet<Socket>();
 
 /**
  * An HTTP server with the timeouts above and at most `maxConnections` open connections; those
@@ -80,19 +82,34 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
   closeSilentConnections(server, TIMEOUTS.headersMs);
   server.on('clientError', answerClientError);
 
+  // Connections between an answered request and their next one.
+  const keptAlive = new Set<Socket>();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    keptAlive.delete(socket);
+    res.once('finish', () => {
+      if (!socket.destroyed) keptAlive.add(socket);
+    });
+    if (!sweeping.has(socket)) {
+      sweeping.add(socket);
+      socket.once('close', () => keptAlive.delete(socket));
+    }
+  });
   let dropped = 0;
   let lastLog = Number.NEGATIVE_INFINITY;
   let lastSweep = Number.NEGATIVE_INFINITY;
   server.on('drop', () => {
     dropped += 1;
     const now = Date.now();
-    // Idle kept-alive connections go when the cap is reached (at most once a second: the sweep
-    // walks every connection). Otherwise anyone could hold the port with as many idle
-    // connections, each after one /healthz, for the 65 s keep-alive, and StatusMate's every
-    // retry would be refused; now its next retry finds room. Whoever held them reconnects.
+    // Kept-alive connections waiting for their next request go when the cap is reached (at most
+    // once a second). Otherwise anyone could hold the port with as many of them, each after one
+    // /healthz, for the 65 s keep-alive, and StatusMate's every retry would be refused; now its
+    // next retry finds room. Whoever held them reconnects. Connections that never sent a request
+    // are left to their own 5 s (closeSilentConnections).
     if (now - lastSweep >= IDLE_SWEEP_INTERVAL_MS) {
       lastSweep = now;
-      server.closeIdleConnections();
+      for (const socket of keptAlive) socket.destroy();
+      keptAlive.clear();
     }
     if (now - lastLog < DROP_LOG_INTERVAL_MS) return;
     logger.warn({ port, max_connections: maxConnections, refused: dropped }, 'connections refused: MAX_CONNECTIONS open connections on this port');

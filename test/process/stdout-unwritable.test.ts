@@ -1,19 +1,22 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lineDestination } from '../../src/logger.js';
 import { freePort } from '../support/prometheus.js';
-import { MAIN, requireBuild } from '../support/exporter.js';
+import { MAIN, requireBuild, runNodeToExit } from '../support/exporter.js';
+import { tempDir } from '../support/app.js';
 
 // /dev/full fails every write with ENOSPC: stdout on a full disk (`npm start > file`), at once.
 
 describe('a log line that cannot be written', () => {
-  it('is dropped and counted, not retried: the call returns', () => {
+  it('is dropped and counted, not retried: the write returns', () => {
     const fd = openSync('/dev/full', 'w');
     try {
       const destination = lineDestination(fd);
       destination.write('{"msg":"one"}\n');
       destination.write('{"msg":"two"}\n');
+      destination.flush();
       expect(destination.dropped).toBe(2);
     } finally {
       closeSync(fd);
@@ -24,6 +27,29 @@ describe('a log line that cannot be written', () => {
 let child: ReturnType<typeof spawn> | undefined;
 afterEach(() => {
   if (child?.exitCode === null) child.kill('SIGKILL');
+});
+
+describe('log lines', () => {
+  it('of one turn are written together at the next, in order, and all before the process exits', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    try {
+      const destination = lineDestination(fd);
+      destination.write('{"n":1}\n');
+      destination.write('{"n":2}\n');
+      expect(readFileSync(file, 'utf8')).toBe('');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(readFileSync(file, 'utf8')).toBe('{"n":1}\n{"n":2}\n');
+    } finally {
+      closeSync(fd);
+    }
+    // A line logged just before process.exit() is written by the exit.
+    const script = `import { createLogger } from ${JSON.stringify(new URL('../../dist/logger.js', import.meta.url).href)}; createLogger('info').info('last words'); process.exit(3);`;
+    const result = await runNodeToExit(['--input-type=module', '-e', script], {}, 10_000, 'logger');
+    expect(result.code).toBe(3);
+    expect(result.stdout).toContain('"msg":"last words"');
+  });
 });
 
 describe('the exporter with stdout on a full disk', () => {
