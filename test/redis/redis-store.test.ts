@@ -47,6 +47,29 @@ const raw = async () => {
   return client;
 };
 
+/** A replica that snapshots 12 components in pieces of 200 characters, and that snapshot's hash once it holds all 12. */
+async function piecedSnapshot(): Promise<{ writer: TestApp; fields: Record<string, string> }> {
+  const writer = await open({}, { snapshots: { checkMs: 50, maxAgeMs: 0, pieceChars: 200 } });
+  for (let n = 0; n < 12; n++) expect((await post(writer, component(n, 'partial_outage'))).status).toBe(200);
+  const client = await raw();
+  try {
+    const fields = await eventually(
+      () => client.hGetAll(KEYS.snapshot),
+      // The first snapshot may come before every event was folded: wait for one that holds them all.
+      (hash) => Object.values(hash).some((value) => value.includes('00000000-0000-4000-8000-000000000011')),
+    );
+    return { writer, fields };
+  } finally {
+    client.destroy();
+  }
+}
+
+/** A snapshot's hash as the release before pieces writes it: format 3, its whole text in `data`. */
+function beforePieces(hash: Record<string, string>): Record<string, string> {
+  const { id = '', t = '', n = '1', ...text } = hash;
+  return { v: '3', id, t, data: Array.from({ length: Number(n) }, (_, i) => text[i === 0 ? 'data' : `data:${i}`] ?? '').join('\n') };
+}
+
 describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in one process', () => {
   it('serves the log time folded to: the same on replicas at the same entry, moving on with each entry folded', async () => {
     const [a, b] = [await open(), await open()];
@@ -168,25 +191,14 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
 
   it('keeps a snapshot one hash field a piece, and a replica started later loads it, or one written before pieces', async () => {
     // Pieces of 200 characters: the snapshot takes several fields.
-    const a = await open({}, { snapshots: { checkMs: 50, maxAgeMs: 0, pieceChars: 200 } });
-    for (let n = 0; n < 12; n++) expect((await post(a, component(n, 'partial_outage'))).status).toBe(200);
-    const client = await raw();
-    try {
-      const fields = await eventually(
-        () => client.hGetAll(KEYS.snapshot),
-        // The first snapshot may come before every event was folded: wait for one that holds them all.
-        (hash) => Object.values(hash).some((value) => value.includes('00000000-0000-4000-8000-000000000011')),
-      );
-      expect(fields.v).toBe('4');
-      const n = Number(fields.n);
-      expect(n).toBeGreaterThan(3);
-      const pieces = Array.from({ length: n }, (_, i) => fields[i === 0 ? 'data' : `data:${i}`] ?? '');
-      expect(Object.keys(fields).sort()).toEqual(['data', ...pieces.slice(1).map((_, i) => `data:${i + 1}`), 'id', 'n', 't', 'v'].sort());
-      // Each piece is whole lines: the text is them joined by newlines.
-      for (const line of pieces.join('\n').split('\n')) expect(() => JSON.parse(line) as unknown).not.toThrow();
-    } finally {
-      client.destroy();
-    }
+    const { writer: a, fields } = await piecedSnapshot();
+    expect(fields.v).toBe('4');
+    const n = Number(fields.n);
+    expect(n).toBeGreaterThan(3);
+    const pieces = Array.from({ length: n }, (_, i) => fields[i === 0 ? 'data' : `data:${i}`] ?? '');
+    expect(Object.keys(fields).sort()).toEqual(['data', ...pieces.slice(1).map((_, i) => `data:${i + 1}`), 'id', 'n', 't', 'v'].sort());
+    // Each piece is whole lines: the text is them joined by newlines.
+    for (const line of pieces.join('\n').split('\n')) expect(() => JSON.parse(line) as unknown).not.toThrow();
     const late = await open();
     expect(domainSamples(await metrics(late))).toEqual(domainSamples(await metrics(a)));
     for (const app of fixture.apps.splice(0)) await app.close();
@@ -194,10 +206,9 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     // The last snapshot as the release before pieces wrote it: format 3, the text in `data`, no `n`.
     const rewrite = await raw();
     try {
-      const { id = '', t = '', n = '1', ...text } = await rewrite.hGetAll(KEYS.snapshot);
-      const joined = Array.from({ length: Number(n) }, (_, i) => text[i === 0 ? 'data' : `data:${i}`] ?? '').join('\n');
+      const old = beforePieces(await rewrite.hGetAll(KEYS.snapshot));
       await rewrite.del(KEYS.snapshot);
-      await rewrite.hSet(KEYS.snapshot, { v: '3', id, t, data: joined });
+      await rewrite.hSet(KEYS.snapshot, old);
     } finally {
       rewrite.destroy();
     }
@@ -238,20 +249,13 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
   it('reads a snapshot that a replica of the release before pieces wrote over a pieced one as its one data field', async () => {
     // That release commits with HSET v id t data over the hash (a rolling upgrade, its SIGTERM's
     // last snapshot): the `n` and `data:<i>` of the pieced snapshot it replaced stay beside its own.
-    const a = await open({}, { snapshots: { checkMs: 50, maxAgeMs: 0, pieceChars: 200 } });
-    for (let n = 0; n < 12; n++) expect((await post(a, component(n, 'partial_outage'))).status).toBe(200);
+    const { fields } = await piecedSnapshot();
+    expect(Number(fields.n)).toBeGreaterThan(3);
+    for (const app of fixture.apps.splice(0)) await app.close();
     const client = await raw();
     try {
-      const fields = await eventually(
-        () => client.hGetAll(KEYS.snapshot),
-        (hash) => Object.values(hash).some((value) => value.includes('00000000-0000-4000-8000-000000000011')),
-      );
-      expect(Number(fields.n)).toBeGreaterThan(3);
-      for (const app of fixture.apps.splice(0)) await app.close();
-      const { id = '', t = '', n = '1', ...text } = await client.hGetAll(KEYS.snapshot);
-      const joined = Array.from({ length: Number(n) }, (_, i) => text[i === 0 ? 'data' : `data:${i}`] ?? '').join('\n');
       // As that release's SNAPSHOT_SCRIPT writes it: no DEL first.
-      await client.hSet(KEYS.snapshot, { v: '3', id, t, data: joined });
+      await client.hSet(KEYS.snapshot, beforePieces(await client.hGetAll(KEYS.snapshot)));
     } finally {
       client.destroy();
     }
