@@ -62,15 +62,13 @@ export function connectionCaps(descriptors: number, maxConnections: number, sepa
 
 /** How often a port that keeps refusing connections says so. */
 const DROP_LOG_INTERVAL_MS = 60_000;
-/** How often a port at its cap closes its idle connections. */
+/** How often a port at its cap closes its kept-alive connections waiting for their next request. */
 const IDLE_SWEEP_INTERVAL_MS = 1_000;
-/** Sockets whose close already takes them out of a port's kept-alive set (one listener each). */
-const sweeping = new WeakSet<Socket>();
 
 /**
  * An HTTP server with the timeouts above and at most `maxConnections` open connections; those
  * past the cap are closed at once by Node (and logged, at most once a minute per port), and the
- * idle ones are then closed to make room for the next.
+ * kept-alive ones waiting for their next request are then closed to make room for the next.
  */
 export function createBoundedServer(listener: RequestListener, maxConnections: number, port: string, logger: Logger): Server {
   const server = createServer(
@@ -84,16 +82,13 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
 
   // Connections between an answered request and their next one.
   const keptAlive = new Set<Socket>();
+  server.on('connection', (socket: Socket) => socket.once('close', () => keptAlive.delete(socket)));
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     keptAlive.delete(socket);
     res.once('finish', () => {
       if (!socket.destroyed) keptAlive.add(socket);
     });
-    if (!sweeping.has(socket)) {
-      sweeping.add(socket);
-      socket.once('close', () => keptAlive.delete(socket));
-    }
   });
   let dropped = 0;
   let lastLog = Number.NEGATIVE_INFINITY;
