@@ -79,13 +79,9 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
 /** A body express.json() refused, in words that say what to send instead; undefined for other errors. */
 function bodyParserProblem(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null || !('type' in error) || typeof error.type !== 'string') return undefined;
+  if (error.type !== 'entity.too.large') return undefined;
   const limit = 'limit' in error && typeof error.limit === 'number' ? error.limit : undefined;
-  switch (error.type) {
-    case 'entity.too.large':
-      return `body larger than ${limit === undefined ? 'this route takes' : `${limit} bytes`}`;
-    default:
-      return undefined;
-  }
+  return `body larger than ${limit === undefined ? 'this route takes' : `${limit} bytes`}`;
 }
 
 /** Builds the HTTP apps from their parts. Never listens: main.ts owns servers and signals. */

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_WEIGHTS, weightsEnvSchema, type AvailabilityPolicy } from './domain/availability.js';
 import { DEFAULT_LIMITS, type Limits } from './domain/reducer.js';
-import { unusableToken } from './webhook/token-scope.js';
+import { UNUSABLE_TOKEN, unusableToken } from './webhook/token-scope.js';
 
 /** The stores STORE names. */
 export const STORE_NAMES = ['sqlite', 'memory', 'redis'] as const;
@@ -27,7 +27,7 @@ const tokenList = z
   // "," or " " is a mistake (an empty secret rendered into a list), not a wish to run without a
   // token: that is what leaving the variable unset or empty says.
   .refine((tokens) => tokens.length > 0, { error: 'holds no token (only commas or blanks); leave it unset to accept webhooks without a token' })
-  .refine((tokens) => tokens.every((token) => unusableToken(token) === undefined), { error: `a token ${unusableToken(' ') ?? ''}` });
+  .refine((tokens) => tokens.every((token) => unusableToken(token) === undefined), { error: `a token ${UNUSABLE_TOKEN}` });
 
 /** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens. */
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;

@@ -12,15 +12,16 @@ export type TokenScopes = {
 
 const digest = (value: string) => hash('sha256', value, 'buffer');
 
+/** Why a token outside visible ASCII is refused where it is configured (see unusableToken). */
+export const UNUSABLE_TOKEN = 'holds a character outside visible ASCII (a space, an accent, a control character), which an HTTP header cannot carry alike';
+
 /**
  * Why a configured token could never be presented alike, or undefined when it can: HTTP carries
  * a header's bytes as Latin-1, so a token with a character outside visible ASCII (an accent, a
  * space, a control character) would match from `?token=` but never from `Authorization`.
  */
 export function unusableToken(token: string): string | undefined {
-  return /^[\x21-\x7e]+$/.test(token)
-    ? undefined
-    : 'holds a character outside visible ASCII (a space, an accent, a control character), which an HTTP header cannot carry alike';
+  return /^[\x21-\x7e]+$/.test(token) ? undefined : UNUSABLE_TOKEN;
 }
 
 /**
