@@ -522,11 +522,19 @@ export function addInterval(days: Uint32Array, from: number, to: number, slot: n
   return rows * STRIDE === out.length ? out : out.slice(0, rows * STRIDE);
 }
 
-/** What an incident tells the ledger's reports: when it touched which components; none without a start or an end. */
+/**
+ * What an incident tells the ledger's reports: when it touched which components; none without a
+ * start or an end. Its start is its start_at, or when its hold began if earlier: a start_at the
+ * state did not trust (far ahead of its event) holds from the event's time, and the ledger books
+ * the downtime from then, so a report that counts it must list the incident. Never after its end.
+ */
 export function incidentTouch(incident: IncidentRecord): LedgerTouch | undefined {
-  const start = incident.startAt ?? incident.endAt;
-  if (start === null) return undefined;
-  const end = incident.state === 'finished' ? (incident.endAt ?? start) : null;
+  const claimed = incident.startAt ?? incident.endAt;
+  const held = incident.since?.at ?? null;
+  const begun = claimed === null ? held : held === null ? claimed : Math.min(claimed, held);
+  if (begun === null) return undefined;
+  const end = incident.state === 'finished' ? (incident.endAt ?? begun) : null;
+  const start = end === null ? begun : Math.min(begun, end);
   return { kind: 'incident', uuid: incident.uuid, title: incident.title, start, end, components: incident.components.map((c) => c.uuid) };
 }
 

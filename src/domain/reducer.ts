@@ -208,7 +208,9 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
     // Its `created` brings the start, so the hold ends from there, as when `created` came first
     // (a direct update older than it was overridden, one after it stands): the state, and the
     // ledger's replay of the component's evidence, are then the same in either order.
-    const since = current.state === 'finished' && current.since === null && current.startAt === null ? startStamp(draft, event.startAt) : undefined;
+    // So too with a start_at the finish could not trust (far ahead of its event): its hold ended from no time either.
+    const untimed = current.startAt === null || draft.trusted(current.startAt) === null;
+    const since = current.state === 'finished' && current.since === null && untimed ? startStamp(draft, event.startAt) : undefined;
     const ends = since !== undefined && since.at !== null;
     if (ends) next = { ...next, since, components: held(draft, current.components, event.components) };
     if (next.state === 'finished') next = draft.observeIncidentDuration(next);
