@@ -10,6 +10,14 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 /** Bytes of lines held before they are written at once, without waiting for the next turn. */
 const BATCH_BYTES = 64 * 1024;
 
+/** Lines this process's destinations dropped (statusmate_log_lines_dropped_total). */
+let linesDropped = 0;
+
+/** How many log lines this process dropped because stdout could not take them (see lineDestination). */
+export function logLinesDropped(): number {
+  return linesDropped;
+}
+
 /** Destinations with lines not yet written: written at exit too, whatever ends the process. */
 const unwritten = new Set<() => void>();
 let exitHook = false;
@@ -22,7 +30,8 @@ let exitHook = false;
  * request then hung and SIGTERM went unheard. A full pipe (EAGAIN) is waited for, up to
  * PIPE_WAIT_MS a write, and not at all while lines are being dropped (a reader that stopped would
  * otherwise cost that much each turn); any other error (ENOSPC, EPIPE, EIO) drops the lines.
- * `dropped` counts the lines lost. `flush` writes what is held now (exitAfterLogs calls it).
+ * `dropped` counts the lines lost (and logLinesDropped, over the process's destinations, for the
+ * metrics). `flush` writes what is held now (exitAfterLogs calls it).
  */
 export function lineDestination(fd = 1): DestinationStream & { readonly dropped: number; flush(done?: (error?: Error) => void): void } {
   let dropped = 0;
@@ -68,7 +77,10 @@ export function lineDestination(fd = 1): DestinationStream & { readonly dropped:
     held = [];
     heldBytes = 0;
     if (writeAll(lines.join(''))) congested = false;
-    else dropped += lines.length;
+    else {
+      dropped += lines.length;
+      linesDropped += lines.length;
+    }
     if (held.length === 0) unwritten.delete(flush);
   };
 

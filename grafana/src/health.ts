@@ -257,6 +257,14 @@ export function healthDashboard(): Dashboard {
         .withTarget(query('B', `nodejs_eventloop_lag_p99_seconds{${JOB}}`, { legend: '{{instance}} p99' })),
     )
     .withPanel(
+      timeseries(
+        'Log lines dropped',
+        'Log lines each replica dropped because stdout could not take them (a full disk, a stopped reader), per second. The exporter drops them rather than stop answering; normally 0.',
+        'short',
+        24,
+      ).withTarget(query('A', `rate(${METRIC.logLinesDropped}{${JOB}}[$__rate_interval])`, { legend: '{{instance}}' })),
+    )
+    .withPanel(
       new StatPanel()
         .title('Version')
         .description('The exporter version and revision each replica runs.')

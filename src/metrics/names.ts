@@ -45,6 +45,7 @@ export const METRIC = {
   storeSnapshotFailures: 'statusmate_store_snapshot_failures_total',
   storeReconnects: 'statusmate_store_reconnects_total',
   buildInfo: 'statusmate_exporter_build_info',
+  logLinesDropped: 'statusmate_log_lines_dropped_total',
 
   componentAlertsFiring: 'statusmate_component_alerts_firing',
   componentAlertMatchers: 'statusmate_component_alert_matchers',
@@ -86,6 +87,7 @@ export const PROCESS_FAMILIES: readonly string[] = [
   METRIC.storeSnapshotFailures,
   METRIC.storeReconnects,
   METRIC.buildInfo,
+  METRIC.logLinesDropped,
   METRIC.configReloadSuccessful,
   METRIC.configReloadSuccessTime,
   METRIC.alertmanagerRequests,

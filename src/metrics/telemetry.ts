@@ -5,6 +5,7 @@ import { ALERTMANAGER_OPERATIONS, ALERTMANAGER_OUTCOMES, type AlertmanagerOperat
 import type { SilenceStats } from '../alertmanager/reconciler.js';
 import type { FoldStats } from '../log/fold-loop.js';
 import { familyHeader, labelPairs, sample } from './exposition.js';
+import { logLinesDropped } from '../logger.js';
 import {
   LABEL,
   METRIC,
@@ -85,6 +86,17 @@ export class Telemetry {
       },
     });
     if (foldStats) this.registerFoldStats(foldStats);
+    let dropped = 0;
+    new Counter({
+      name: METRIC.logLinesDropped,
+      help: 'Log lines this process dropped because stdout could not take them (a full disk, a reader that stopped).',
+      registers,
+      collect() {
+        const now = logLinesDropped();
+        if (now > dropped) this.inc(now - dropped);
+        dropped = Math.max(dropped, now);
+      },
+    });
     new Gauge({
       name: METRIC.buildInfo,
       help: 'Version of the running exporter; always 1.',

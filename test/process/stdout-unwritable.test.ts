@@ -53,7 +53,7 @@ describe('log lines', () => {
 });
 
 describe('the exporter with stdout on a full disk', () => {
-  it('answers webhooks, and exits 0 on SIGTERM, instead of hanging on its log', async () => {
+  it('answers webhooks, counts the lines it dropped, and exits 0 on SIGTERM, instead of hanging on its log', async () => {
     requireBuild();
     const port = await freePort();
     const full = openSync('/dev/full', 'w');
@@ -80,6 +80,10 @@ describe('the exporter with stdout on a full disk', () => {
       signal: AbortSignal.timeout(5_000),
     });
     expect(answer.status).toBe(200);
+    // What it could not log is counted where an operator looks (its start-up lines at least).
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const dropped = /^statusmate_log_lines_dropped_total (\d+)$/m.exec(metrics);
+    expect(Number(dropped?.[1])).toBeGreaterThan(0);
     child.kill('SIGTERM');
     expect(await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 5_000))])).toBe(0);
   });
