@@ -35,6 +35,21 @@ export function logRequest(logger: Logger, req: IncomingMessage, url: string | u
 }
 
 /**
+ * Writes the line of a request Node's parser refused before any route saw it (a head too large,
+ * malformed, too slow): no method or path can be trusted, so the port, the status and Node's code
+ * say what happened. Refused requests, so within the same budget as the routes' (see below).
+ */
+export function logParserRefusal(logger: Logger, port: string, status: number, code: string, remoteAddress: string | undefined): void {
+  if (!logger.isLevelEnabled('warn')) return;
+  const suppressed = admitRefusal(logger, status);
+  if (suppressed === undefined) return;
+  logger.warn(
+    { port, status, code, remote_address: remoteAddress, ...(suppressed > 0 ? { suppressed_before: suppressed } : {}) },
+    'request refused by the HTTP parser',
+  );
+}
+
+/**
  * Lines of refused requests (4xx) logged per second and status code. Anyone who reaches the port
  * can send thousands of bad requests a second, each a line: a log pipeline billed by the byte, or
  * a disk, would take the flood. Past the budget, lines are counted, not written; the next line of

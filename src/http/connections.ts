@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
+import { logParserRefusal } from './access-log.js';
 import { SECURITY_HEADERS } from './security.js';
 import type { Logger } from '../logger.js';
 
@@ -78,7 +79,11 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
   server.keepAliveTimeout = TIMEOUTS.keepAliveMs;
   server.maxConnections = maxConnections;
   closeSilentConnections(server, TIMEOUTS.headersMs);
-  server.on('clientError', answerClientError);
+  server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
+    const remote = (socket as Partial<Socket>).remoteAddress;
+    const answered = answerClientError(error, socket);
+    if (answered) logParserRefusal(logger, port, answered.status, answered.code, remote);
+  });
 
   // Connections between an answered request and their next one.
   const keptAlive = new Set<Socket>();
@@ -147,8 +152,9 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
  * Node's own answer to a request it cannot parse (or that took too long) is a bare status line
  * with no body; this one says what was wrong, in JSON with the headers of every answer. As
  * Node's default, it writes only on a connection that has not been answered yet, then destroys it.
+ * Answers the status and Node's code when it answered (for the log), else undefined.
  */
-export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): { status: number; code: string } | undefined {
   const written = (socket as Partial<Socket>).bytesWritten ?? 0;
   if (error.code !== 'ECONNRESET' && socket.writable && written === 0) {
     const [status, reason, message] = CLIENT_ERRORS[error.code ?? ''] ?? [
@@ -169,7 +175,8 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
     // Destroyed at once, as Node's own answer is: a client that keeps sending (a slow body past
     // the request timeout) must not keep the connection open behind a half-close.
     socket.destroy();
-    return;
+    return { status, code: (error.code ?? 'unknown').slice(0, 40) };
   }
   socket.destroy(error);
+  return undefined;
 }

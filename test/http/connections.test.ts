@@ -56,7 +56,8 @@ describe('a request Node cannot parse', () => {
     const { createLogger } = await import('../../src/logger.js');
     const { LogCapture } = await import('../support/app.js');
     const { connect } = await import('node:net');
-    const server = createBoundedServer((_req, res) => res.end('ok'), 10, 'PORT', createLogger('debug', new LogCapture()));
+    const logs = new LogCapture();
+    const server = createBoundedServer((_req, res) => res.end('ok'), 10, 'PORT', createLogger('debug', logs));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as import('node:net').AddressInfo;
     const exchange = (request: string) =>
@@ -75,6 +76,14 @@ describe('a request Node cannot parse', () => {
       const garbage = await exchange('GARBAGE\r\n\r\n');
       expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
       expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: expect.stringContaining('malformed HTTP request') as unknown });
+      // Each is one log line saying which port refused what, without the header's bytes or a stack.
+      const refusals = logs.lines.filter((line) => line.msg === 'request refused by the HTTP parser');
+      expect(refusals.map((line) => [line.level, line.port, line.status, line.code])).toEqual([
+        ['warn', 'PORT', 431, 'HPE_HEADER_OVERFLOW'],
+        ['warn', 'PORT', 400, 'HPE_INVALID_METHOD'],
+      ]);
+      expect(refusals[0]?.remote_address).toBe('127.0.0.1');
+      expect(logs.raw.join('\n')).not.toMatch(/aaaaaaaa|"stack"/);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
