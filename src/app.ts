@@ -4,7 +4,8 @@ import { DEFAULT_POLICY, type AvailabilityPolicy } from './domain/availability.j
 import { DEFAULT_LIMITS } from './domain/reducer.js';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { accessLog, pathOf } from './http/access-log.js';
-import { methodNotAllowed, operatorRoutes } from './http/operator-routes.js';
+import { methodNotAllowed } from './http/method-not-allowed.js';
+import { operatorRoutes } from './http/operator-routes.js';
 import { operatorTokenGuard, sameOriginPosts, securityHeaders } from './http/security.js';
 import type { EventSink, StoreHealth } from './ingest/sink.js';
 import type { LiveInventory } from './inventory/live.js';

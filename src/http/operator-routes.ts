@@ -17,6 +17,7 @@ import type { RecentDeliveries } from '../webhook/deliveries.js';
 import { fieldPath } from './field-path.js';
 import { HTML_SECURITY_HEADERS } from './security.js';
 import { StoreError } from '../store/store.js';
+import { methodNotAllowed } from './method-not-allowed.js';
 
 export type OperatorDeps = {
   state: State;
@@ -310,19 +311,4 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   router.post('/-/forget', ...deps.guard, plainUtf8Body, express.json({ limit: FORGET_MAX_BYTES, type: isJsonRequest, strict: true }), forget);
   router.all('/-/forget', methodNotAllowed('POST', '/-/forget'));
   return router;
-}
-
-/**
- * The answer to a method a route does not take: 405 naming the one it does, with `Allow`, as
- * POST /webhook's. Registered after the route's own method, it also answers OPTIONS, which
- * Express would otherwise answer 200 itself (no route here serves another origin).
- */
-export function methodNotAllowed(method: 'GET' | 'POST', path: string): RequestHandler {
-  const allow = method === 'GET' ? 'GET, HEAD' : 'POST';
-  return (_req, res) => {
-    res
-      .set('Allow', allow)
-      .status(405)
-      .json({ error: `use ${method} for ${path}`, issues: [] });
-  };
 }
