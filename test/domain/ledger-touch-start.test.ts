@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { availabilityReport } from '../../src/api/availability.js';
 import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import type { StatusMateEvent } from '../../src/domain/event.js';
 import { DAY_MS, encodeLedger, ledgerOf, secondsByImpact, toMs } from '../../src/domain/ledger.js';
 import { affects, incident, PAGE, Player, uuid } from '../support/events.js';
+import { lifecycleEntryArb, lifecycleEvents } from '../support/lifecycles.js';
 
 // An incident whose start_at lies far past its own created_at (a typo, a clock, a token holder):
 // the state does not trust that start (its hold begins at the event's time), so the ledger books
@@ -65,5 +67,52 @@ describe('an incident with an untrusted start_at far in the future', () => {
   it('while active, is listed from when its hold began', () => {
     const page = dayReport(play([created]));
     expect(page.incidents.map((i) => [i.uuid, i.started_at, i.ended_at])).toEqual([[uuid(1007), new Date(toMs(NINE)).toISOString(), null]]);
+  });
+});
+
+describe('histories of several components whose incidents carry an untrusted start_at', () => {
+  // As ledger-finished-first.test.ts's property (one lifecycle per incident and maintenance, every
+  // created_at distinct and trusted), but every incident's start_at is a year past its events: the
+  // hold begins at the creation, whichever of its events arrives first.
+  const spacing = { step: 30_000, start: 0.25, direct: 1300, started: 3100, finished: 5700 };
+  const historyArb = fc
+    .array(lifecycleEntryArb, { minLength: 1, maxLength: 12 })
+    .map((entries) =>
+      lifecycleEvents(entries, spacing).map(
+        (e): StatusMateEvent => (e.type.startsWith('incident') ? { ...e, startAt: (e.createdAt ?? 0) + 365 * 24 * HOUR } : e) as StatusMateEvent,
+      ),
+    )
+    .filter((events) => events.length > 0)
+    .chain((events) => fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length })));
+
+  const latest = (events: readonly StatusMateEvent[]) => Math.max(...events.map((e) => e.createdAt ?? 0));
+  const playAfter = (events: readonly StatusMateEvent[], last: number) => {
+    const player = new Player();
+    events.forEach((event, i) => player.play(event, last + 1 + i));
+    return player;
+  };
+  const records = (player: Player) =>
+    [...player.page().components.values()]
+      .map((c) => ({
+        uuid: c.uuid,
+        impact: c.impact,
+        lastChange: c.changedAt,
+        cleared: c.cleared?.at ?? null,
+        direct: c.direct && [c.direct.impact, c.direct.stamp.at],
+      }))
+      .sort((a, b) => (a.uuid < b.uuid ? -1 : 1));
+  const touches = (player: Player) => [...(player.state.ledger.touches.get(PAGE)?.values() ?? [])].sort((a, b) => (a.uuid < b.uuid ? -1 : 1));
+
+  it('every order of arrival gives the ledger, the component records and the reports of the created_at order', () => {
+    fc.assert(
+      fc.property(historyArb, ([events, shuffled]) => {
+        const inOrder = playAfter(events, latest(events));
+        const other = playAfter(shuffled, latest(events));
+        expect(encodeLedger(other.state.ledger)).toEqual(encodeLedger(inOrder.state.ledger));
+        expect(records(other)).toEqual(records(inOrder));
+        for (const touch of touches(other)) if (touch.end !== null) expect(touch.start).toBeLessThanOrEqual(touch.end);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
