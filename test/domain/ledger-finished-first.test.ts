@@ -5,7 +5,7 @@ import { DAY_MS, daysOf, encodeLedger, ledgerOf, secondsByImpact, toMs, type Com
 import { replaceState } from '../../src/domain/state.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { affects, componentUpdate, incident, maintenance, PAGE, Player, uuid } from '../support/events.js';
-import { lifecycleEntryArb, lifecycleEvents } from '../support/lifecycles.js';
+import { componentRecords, lifecycleEntryArb, lifecycleEvents } from '../support/lifecycles.js';
 
 // An incident first seen finished, without start_at, whose `incident_created` arrives after it
 // (an auditor's report against the real exporter): its finish ended its hold from "before
@@ -203,24 +203,13 @@ describe('histories of several components whose incidents carry no start_at', ()
     .filter((events) => events.length > 0)
     .chain((events) => fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length })));
 
-  const records = (player: Player) =>
-    [...player.page().components.values()]
-      .map((c) => ({
-        uuid: c.uuid,
-        impact: c.impact,
-        lastChange: c.changedAt,
-        cleared: c.cleared?.at ?? null,
-        direct: c.direct && [c.direct.impact, c.direct.stamp.at],
-      }))
-      .sort((a, b) => (a.uuid < b.uuid ? -1 : 1));
-
   it('every order of arrival gives the ledger and the component records of the created_at order', () => {
     fc.assert(
       fc.property(historyArb, ([events, shuffled]) => {
         const inOrder = play(events);
         const other = play(shuffled, new Player(), 0, latest(events));
         expect(encodeLedger(other.state.ledger)).toEqual(encodeLedger(inOrder.state.ledger));
-        expect(records(other)).toEqual(records(inOrder));
+        expect(componentRecords(other)).toEqual(componentRecords(inOrder));
       }),
       { numRuns: 300 },
     );

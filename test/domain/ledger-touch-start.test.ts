@@ -5,7 +5,7 @@ import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import type { StatusMateEvent } from '../../src/domain/event.js';
 import { DAY_MS, encodeLedger, ledgerOf, secondsByImpact, toMs } from '../../src/domain/ledger.js';
 import { affects, incident, PAGE, Player, uuid } from '../support/events.js';
-import { lifecycleEntryArb, lifecycleEvents } from '../support/lifecycles.js';
+import { componentRecords, lifecycleEntryArb, lifecycleEvents } from '../support/lifecycles.js';
 
 // An incident whose start_at lies far past its own created_at (a typo, a clock, a token holder):
 // the state does not trust that start (its hold begins at the event's time), so the ledger books
@@ -91,16 +91,6 @@ describe('histories of several components whose incidents carry an untrusted sta
     events.forEach((event, i) => player.play(event, last + 1 + i));
     return player;
   };
-  const records = (player: Player) =>
-    [...player.page().components.values()]
-      .map((c) => ({
-        uuid: c.uuid,
-        impact: c.impact,
-        lastChange: c.changedAt,
-        cleared: c.cleared?.at ?? null,
-        direct: c.direct && [c.direct.impact, c.direct.stamp.at],
-      }))
-      .sort((a, b) => (a.uuid < b.uuid ? -1 : 1));
   const touches = (player: Player) => [...(player.state.ledger.touches.get(PAGE)?.values() ?? [])].sort((a, b) => (a.uuid < b.uuid ? -1 : 1));
 
   it('every order of arrival gives the ledger, the component records and the reports of the created_at order', () => {
@@ -109,7 +99,7 @@ describe('histories of several components whose incidents carry an untrusted sta
         const inOrder = playAfter(events, latest(events));
         const other = playAfter(shuffled, latest(events));
         expect(encodeLedger(other.state.ledger)).toEqual(encodeLedger(inOrder.state.ledger));
-        expect(records(other)).toEqual(records(inOrder));
+        expect(componentRecords(other)).toEqual(componentRecords(inOrder));
         for (const touch of touches(other)) if (touch.end !== null) expect(touch.start).toBeLessThanOrEqual(touch.end);
       }),
       { numRuns: 300 },

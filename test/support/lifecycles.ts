@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { StatusMateEvent } from '../../src/domain/event.js';
-import { affects, componentUpdate, incident, maintenance, T0 } from './events.js';
+import { affects, componentUpdate, incident, maintenance, T0, type Player } from './events.js';
 
 // A history as StatusMate would send it, for the order-independence properties of the state and
 // of the ledger: incidents and maintenances (each with one lifecycle, every event of an object
@@ -69,4 +69,20 @@ export function lifecycleEvents(entries: LifecycleEntry[], spacing: Spacing = DE
     }
   });
   return events.sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
+}
+
+/**
+ * A page's component records as its metrics read them, by uuid: what must not depend on the order
+ * of arrival (a stamp's `seq` is that order itself, so only its time is compared).
+ */
+export function componentRecords(player: Player) {
+  return [...player.page().components.values()]
+    .map((c) => ({
+      uuid: c.uuid,
+      impact: c.impact,
+      lastChange: c.changedAt,
+      cleared: c.cleared?.at ?? null,
+      direct: c.direct && [c.direct.impact, c.direct.stamp.at],
+    }))
+    .sort((a, b) => (a.uuid < b.uuid ? -1 : 1));
 }
