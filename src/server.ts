@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, limitsOf, unknownVariables, type Config } from './config.js';
 import { assemble } from './exporter.js';
-import { connectionCaps, createBoundedServer, descriptorLimit } from './http/connections.js';
+import { connectionCaps, createBoundedServer, descriptorLimit, stopKeepingAlive } from './http/connections.js';
 import { allowHosts } from './http/security.js';
 import { LiveInventory, type ReloadResult } from './inventory/live.js';
 import { fileFingerprint, watchFile } from './inventory/watch.js';
@@ -60,6 +60,7 @@ function listen(server: Server, host: string, port: number, variables: string): 
  * becomes idle once its response is sent, and is closed then, so no client holds the shutdown.
  */
 function closeServer(server: Server): Promise<void> {
+  stopKeepingAlive(server);
   return new Promise((resolve) => {
     const sweep = setInterval(() => server.closeIdleConnections(), 50);
     server.close(() => {

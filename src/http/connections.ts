@@ -87,10 +87,15 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
 
   // Connections between an answered request and their next one.
   const keptAlive = new Set<Socket>();
+  const answering: Answering = { closing: false, responses: new Set() };
+  answeringOf.set(server, answering);
   server.on('connection', (socket: Socket) => socket.once('close', () => keptAlive.delete(socket)));
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     keptAlive.delete(socket);
+    if (answering.closing) res.shouldKeepAlive = false;
+    answering.responses.add(res);
+    res.once('close', () => answering.responses.delete(res));
     res.once('finish', () => {
       if (!socket.destroyed) keptAlive.add(socket);
     });
@@ -117,6 +122,23 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
     dropped = 0;
   });
   return server;
+}
+
+/** The answers a bounded server has not finished, and whether it is shutting down. */
+type Answering = { closing: boolean; responses: Set<ServerResponse> };
+const answeringOf = new WeakMap<Server, Answering>();
+
+/**
+ * From now on (a shutdown), every answer of `server` not yet begun says `Connection: close`, and
+ * its connection is closed once it is sent. Answered `keep-alive`, a client would send its next
+ * request on a connection the shutdown closes as soon as it is idle: that request (StatusMate's
+ * next delivery) would meet a reset instead of an answer.
+ */
+export function stopKeepingAlive(server: Server): void {
+  const answering = answeringOf.get(server);
+  if (!answering) return;
+  answering.closing = true;
+  for (const res of answering.responses) if (!res.headersSent) res.shouldKeepAlive = false;
 }
 
 /**

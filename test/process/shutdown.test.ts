@@ -40,6 +40,34 @@ describe('SIGTERM', () => {
     expect(!existsSync(wal) || statSync(wal).size === 0).toBe(true);
   });
 
+  it('answers a request in flight at SIGTERM with Connection: close, so the client sends its next one elsewhere', async () => {
+    running = await startExporterProcess({ STORE: 'memory' });
+    const socket = connect(running.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const head = `POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+
+    // One request answered before the SIGTERM (kept alive), then one in flight when it comes.
+    socket.write(head + body);
+    while (!answer.includes('"status":"applied"')) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(answer).toMatch(/\r\nConnection: keep-alive\r\n/i);
+    answer = '';
+    socket.write(head + body.slice(0, 20));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    running.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.write(body.slice(20));
+
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    // Answered keep-alive, the connection would be closed under the client's next request (a reset, no answer).
+    expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+    expect(answer).not.toMatch(/\r\nKeep-Alive:/i);
+    expect((await running.exited).code).toBe(0);
+  });
+
   it('refuses new connections once it is shutting down', async () => {
     running = await startExporterProcess({ STORE: 'memory' });
     const { port } = running;
