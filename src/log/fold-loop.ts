@@ -868,7 +868,9 @@ export class FoldLoop implements EventSink, StoreHealth {
    */
   private async snapshot(force: boolean): Promise<void> {
     try {
-      const stored = await this.store.snapshotInfo();
+      // Bounded like the loop's other checks: a store that hangs (Redis stopped, not closed) would
+      // otherwise hold this check, every later one, and the last snapshot of a shutdown for ever.
+      const stored = await withTimeout(this.store.snapshotInfo(), CHECK_TIMEOUT_MS);
       if (stored && this.store.before(this.snapshotPosition, stored.position)) {
         // Another process wrote a newer one: count from there.
         this.snapshotPosition = stored.position;

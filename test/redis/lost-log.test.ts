@@ -283,3 +283,36 @@ describe.skipIf(redisTool.skipReason !== undefined)('a replica resumed after a p
     expect(domainSamples(expected.join('\n')).length).toBeGreaterThan(200);
   });
 });
+
+describe.skipIf(redisTool.skipReason !== undefined)('a SIGTERM while Redis hangs', () => {
+  it('gives the last snapshot up within seconds and exits 0, rather than waiting out SHUTDOWN_TIMEOUT_SECONDS', async () => {
+    const exporter = await startExporterProcess({ STORE: 'redis', REDIS_URL: redis.url, SHUTDOWN_TIMEOUT_SECONDS: '8' });
+    processes.push(exporter);
+    await eventually(
+      async () => (await fetch(`${exporter.url}/readyz`)).status,
+      (status) => status === 200,
+    );
+    const response = await fetch(`${exporter.url}/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(component(1, 'major_outage')),
+    });
+    expect(response.status).toBe(200);
+
+    // Stopped, not closed: the connections stay open and a command waits for an answer that never comes.
+    redis.child.kill('SIGSTOP');
+    try {
+      const started = Date.now();
+      exporter.child.kill('SIGTERM');
+      const { code } = await exporter.exited;
+      // Before: the final snapshot asked Redis which snapshot it holds, with no bound, and the
+      // process was killed by its own deadline (exit 1, "shutdown timed out") 8 s later.
+      expect(code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(exporter.logs.some((line) => line.msg === 'stopped: store closed')).toBe(true);
+      expect(exporter.logs.some((line) => line.msg === 'shutdown timed out; exiting')).toBe(false);
+    } finally {
+      redis.child.kill('SIGCONT');
+    }
+  }, 30_000);
+});
