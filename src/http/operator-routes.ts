@@ -125,6 +125,23 @@ const plainUtf8Body: RequestHandler = (req, res, next) => {
 };
 
 /**
+ * POST /-/reload reads STATUS_PAGES_FILE as it is on disk and takes no argument. A body (a path,
+ * a file's content) would be dropped unread and the answer say "reloaded" as if it had counted:
+ * it is refused instead. An empty body (`Content-Length: 0`, what some clients send with every
+ * POST) is none. Node discards the unread bytes once the answer is sent.
+ */
+export const noBody: RequestHandler = (req, res, next) => {
+  const length = req.headers['content-length'];
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  if (!chunked && (length === undefined || Number(length) === 0)) {
+    next();
+    return;
+  }
+  const size = chunked ? '' : ` (got ${length} bytes)`;
+  res.status(400).json({ error: `${req.method} ${req.path} takes no body${size}: it reloads STATUS_PAGES_FILE as it is on disk`, issues: [] });
+};
+
+/**
  * The routes for the people running the exporter: the landing page, the state API, the reload
  * and the forget. Only the forget (through the log) and the reload (the overlay) change the
  * state. Every one runs `deps.guard` first, so a refused request costs no rendering, no read of
@@ -305,7 +322,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   router.get('/api/v1/state', ...deps.guard, slot, state);
   router.get('/api/v1/availability', ...deps.guard, slot, availability);
   for (const path of ['/', '/api/v1/state', '/api/v1/availability']) router.all(path, methodNotAllowed('GET', path));
-  router.post('/-/reload', ...deps.guard, reload);
+  router.post('/-/reload', ...deps.guard, noBody, reload);
   router.all('/-/reload', methodNotAllowed('POST', '/-/reload'));
   // The guard first: a request without the token costs no body read.
   router.post('/-/forget', ...deps.guard, plainUtf8Body, express.json({ limit: FORGET_MAX_BYTES, type: isJsonRequest, strict: true }), forget);

@@ -1,5 +1,8 @@
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { stateViewSchema } from '../../src/api/state.js';
@@ -187,6 +190,59 @@ describe('cross-site requests to POST /-/reload', () => {
       ).status,
     ).toBe(200);
     expect(work.reloads).toBe(2);
+  });
+});
+
+describe('a body sent to POST /-/reload', () => {
+  // The reload reads STATUS_PAGES_FILE as it is on disk and takes no argument: a body (a path, a
+  // file's content) would otherwise be dropped silently and answered "reloaded", as if it counted.
+  it.each([
+    ['a JSON object naming another file', '{"file":"/etc/passwd"}'],
+    ['an empty JSON object', '{}'],
+    ['text that is not JSON', '{nope'],
+  ])('refuses %s with 400 naming the problem, reloading nothing', async (_name, body) => {
+    const { a, work } = await start({ separateMetrics: true });
+    if (!a.metrics) throw new Error('expected a metrics app');
+    const response = await request(a.metrics).post('/-/reload').set('Content-Type', 'application/json').send(body);
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({
+      error: `POST /-/reload takes no body (got ${Buffer.byteLength(body)} bytes): it reloads STATUS_PAGES_FILE as it is on disk`,
+      issues: [],
+    });
+    expect(work.reloads).toBe(0);
+    const line = a.logs.lines.find((l) => l.path === '/-/reload');
+    expect(line).toMatchObject({ level: 'warn', status: 400 });
+    expect(JSON.stringify(line)).not.toContain('stack');
+  });
+
+  it('refuses a chunked body, whose length no header gives', async () => {
+    const { a, work } = await start({ separateMetrics: true });
+    if (!a.metrics) throw new Error('expected a metrics app');
+    const server = createServer(a.metrics);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      // A body given as a stream goes chunked: no Content-Length.
+      const response = await fetch(`http://127.0.0.1:${port}/-/reload`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: Readable.toWeb(Readable.from([Buffer.from('{}')])) as ReadableStream,
+        duplex: 'half',
+      });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toBe('POST /-/reload takes no body: it reloads STATUS_PAGES_FILE as it is on disk');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(work.reloads).toBe(0);
+  });
+
+  it('takes an empty body (Content-Length: 0), as some clients send with every POST', async () => {
+    const { a, work } = await start({ separateMetrics: true });
+    if (!a.metrics) throw new Error('expected a metrics app');
+    const response = await request(a.metrics).post('/-/reload').set('Content-Length', '0');
+    expect(response.status).toBe(200);
+    expect(work.reloads).toBe(1);
   });
 });
 
