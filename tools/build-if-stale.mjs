@@ -1,7 +1,7 @@
 // `npm start`'s prestart: compiles dist/ only when a source is newer than it, so that starting a
 // built checkout costs no build. Plain JavaScript because it runs before anything is compiled.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,8 +16,18 @@ function newest(path) {
   return latest;
 }
 
+const cli = join(root, 'dist', 'cli.js');
+// The package's bin: tsc writes it without the execute bit, which `npx statusmate-exporter` needs
+// (npm exec runs the file by its shebang). `npm run build` sets it too.
+const executableBin = () => {
+  if (existsSync(cli)) chmodSync(cli, 0o755);
+};
+
 const sources = Math.max(newest(join(root, 'src')), newest(join(root, 'tsconfig.json')), newest(join(root, 'tsconfig.build.json')));
-if (existsSync(built) && statSync(built).mtimeMs >= sources) process.exit(0);
+if (existsSync(built) && statSync(built).mtimeMs >= sources) {
+  executableBin();
+  process.exit(0);
+}
 
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 if (!existsSync(tsc)) {
@@ -26,4 +36,5 @@ if (!existsSync(tsc)) {
 }
 console.error('building dist/ (src/ changed since the last build)');
 const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+if (result.status === 0) executableBin();
 process.exit(result.status ?? 1);

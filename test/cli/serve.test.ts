@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FORGET_USAGE } from '../../src/cli/forget.js';
 import { REPLAY_USAGE } from '../../src/cli/replay.js';
@@ -60,5 +61,13 @@ describe('statusmate-exporter serve', () => {
     const version = await runCli(['--version']);
     expect(version.code).toBe(0);
     expect(version.stdout).toBe(`${(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version}\n`);
+  });
+
+  it('runs as the package bin, as npx statusmate-exporter runs it: dist/cli.js is executable after the build', () => {
+    requireBuild();
+    // npx (npm exec) runs the bin file itself, by its shebang: tsc writes it without the execute
+    // bit, and npx then failed with "statusmate-exporter: Permission denied" (exit 126/127).
+    const out = execFileSync(CLI, ['--version'], { encoding: 'utf8', env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` } });
+    expect(out).toBe(`${(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version}\n`);
   });
 });

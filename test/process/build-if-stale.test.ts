@@ -22,6 +22,8 @@ describe('tools/build-if-stale.mjs', () => {
     expect(first.stderr).toContain('building dist/');
     const main = join(root, 'dist', 'main.js');
     expect(existsSync(main)).toBe(true);
+    // The package's bin, which npx runs by its shebang, is executable (tsc writes it 0644).
+    expect(statSync(join(root, 'dist', 'cli.js')).mode & 0o111).toBe(0o111);
 
     const built = statSync(main).mtimeMs;
     const second = run(root);
