@@ -28,6 +28,14 @@ export type RetryPolicy = {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 1000 };
 
+const ATTEMPTS_ERROR = 'must be a whole number from 1 to 20';
+/** --attempts: tries in all, from 1 to 20 (zod's own "expected number, received NaN" names no bound). */
+export const attemptsSchema = z.coerce
+  .number({ error: ATTEMPTS_ERROR })
+  .int({ error: ATTEMPTS_ERROR })
+  .min(1, { error: ATTEMPTS_ERROR })
+  .max(20, { error: ATTEMPTS_ERROR });
+
 /**
  * Answers that the same request will get again: a malformed or oversized body, a wrong token or
  * a token for another page, a wrong URL, a wrong content type. Retrying them only delays the

@@ -1,7 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DEFAULT_RETRY, deliver, FINAL_STATUS_TEXT, retryLine, SUMMARY_OUTCOMES, webhookUrl, type RetryPolicy, type SummaryOutcome } from './deliver.js';
+import {
+  attemptsSchema,
+  DEFAULT_RETRY,
+  deliver,
+  FINAL_STATUS_TEXT,
+  retryLine,
+  SUMMARY_OUTCOMES,
+  webhookUrl,
+  type RetryPolicy,
+  type SummaryOutcome,
+} from './deliver.js';
 import { UsageError, type Io } from './io.js';
 
 export const REPLAY_USAGE = `statusmate-exporter replay FILE.jsonl --url URL [--token T] [--attempts N] [--retry-delay MS]
@@ -99,12 +109,7 @@ export async function replay(args: string[], io: Io): Promise<number> {
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0) throw new UsageError('replay takes one FILE.jsonl');
   if (values.url === undefined) throw new UsageError('--url is required');
-  const attempts = z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(20)
-    .safeParse(values.attempts ?? DEFAULT_RETRY.attempts);
+  const attempts = attemptsSchema.safeParse(values.attempts ?? DEFAULT_RETRY.attempts);
   const delay = z.coerce
     .number()
     .int()

@@ -140,6 +140,13 @@ describe('send', () => {
     [['--url', 'http://x', '--type', 'incident_created', '--component', 'not-a-uuid'], '--component.0: must be a UUID'],
     [['--url', 'not-a-url', '--type', 'incident_created'], '--url: not a URL: "not-a-url"'],
     [['--url', 'ftp://x', '--type', 'incident_created'], '--url must be http or https, not ftp:'],
+    // A typo is not sent: it would set the component to an impact nobody meant, and exit 0.
+    [
+      ['--url', 'http://x', '--type', 'component_impact_updated', '--component', COMPONENT, '--impact', 'major_outgae'],
+      '--impact: must be one of operational, under_maintenance, degraded_performance, partial_outage, major_outage',
+    ],
+    [['--url', 'http://x', '--type', 'incident_created', '--attempts', 'abc'], '--attempts: must be a whole number from 1 to 20'],
+    [['--url', 'http://x', '--type', 'incident_created', '--attempts', '0'], '--attempts: must be a whole number from 1 to 20'],
   ])('refuses %j with exit 64 and what is wrong, in one line', async (args, message) => {
     const result = await runCli(['send', ...args]);
     expect(result.code).toBe(64);
