@@ -18,20 +18,32 @@ export const REPLAY_USAGE = `statusmate-exporter replay FILE.jsonl --url URL [--
   Sends each line of FILE (one StatusMate webhook body per line) in order, retrying like StatusMate
   on anything but a 200. Exits 1 when a delivery finally failed; stops at once on HTTP
   ${FINAL_STATUS_TEXT}, which no retry changes (a malformed body, a wrong token, URL or content type,
-  a status page not declared).
+  a status page not declared), and at an event that got no answer at all (the exporter is not
+  there), naming the line to resume from.
   --attempts N       tries per event in all (default ${DEFAULT_RETRY.attempts})
   --retry-delay MS   wait before the first retry, doubled for each further one (default ${DEFAULT_RETRY.baseDelayMs})`;
 
 export type Summary = Record<SummaryOutcome, number> & {
+  /** Events sent. */
   events: number;
+  /** Events there were to send. */
+  total: number;
   retries: number;
   /** Ended early on an answer no retry can change. */ stopped: boolean;
 };
 
 const bodySchema = z.record(z.string(), z.unknown());
 
+/** One webhook body of a recording, with the line of the file it is on (from 1). */
+export type RecordedBody = { line: number; body: Record<string, unknown> };
+
 /** The bodies of a JSONL file, in order; blank lines skipped. Throws a UsageError naming the first bad line. */
 export function readRecording(file: string): Record<string, unknown>[] {
+  return readRecordingLines(file).map((recorded) => recorded.body);
+}
+
+/** readRecording, with each body's line: what replay's messages name, so that an event can be found in the file. */
+export function readRecordingLines(file: string): RecordedBody[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -40,7 +52,7 @@ export function readRecording(file: string): Record<string, unknown>[] {
   }
   // A leading byte order mark (an editor's UTF-8 with BOM) is skipped, as the webhook skips one.
   if (text.startsWith('\uFEFF')) text = text.slice(1);
-  const bodies: Record<string, unknown>[] = [];
+  const bodies: RecordedBody[] = [];
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return;
     let json: unknown;
@@ -51,20 +63,34 @@ export function readRecording(file: string): Record<string, unknown>[] {
     }
     const body = bodySchema.safeParse(json);
     if (!body.success) throw new UsageError(`${file}:${index + 1}: must be a JSON object, one webhook body per line`);
-    bodies.push(body.data);
+    bodies.push({ line: index + 1, body: body.data });
   });
   return bodies;
 }
 
 export function formatSummary(summary: Summary): string {
   const counts = SUMMARY_OUTCOMES.map((outcome) => `${summary[outcome]} ${outcome}`).join(', ');
-  return `${summary.events} events: ${counts}; ${summary.retries} retries${summary.stopped ? '; stopped early' : ''}`;
+  const events = summary.events < summary.total ? `${summary.events} of ${summary.total}` : String(summary.events);
+  return `${events} events: ${counts}; ${summary.retries} retries${summary.stopped ? '; stopped early' : ''}`;
 }
 
-/** Replays bodies in order; progress every tenth of a long file goes to `io.err`. */
-export async function replayBodies(bodies: Record<string, unknown>[], url: URL, token: string | undefined, policy: RetryPolicy, io: Io): Promise<Summary> {
+/**
+ * Replays bodies in order; progress every tenth of a long file goes to `io.err`. `lines`, when the
+ * bodies come from a file, are their lines in it: each message names the line of its event.
+ */
+export async function replayBodies(
+  bodies: Record<string, unknown>[],
+  url: URL,
+  token: string | undefined,
+  policy: RetryPolicy,
+  io: Io,
+  lines?: readonly number[],
+): Promise<Summary> {
+  const line = (index: number) => lines?.[index];
+  const name = (index: number) => `event ${index + 1}${line(index) === undefined ? '' : ` (line ${line(index)})`}`;
   const summary: Summary = {
     events: 0,
+    total: bodies.length,
     retries: 0,
     stopped: false,
     applied: 0,
@@ -77,19 +103,26 @@ export async function replayBodies(bodies: Record<string, unknown>[], url: URL, 
   };
   const step = bodies.length >= 50 ? Math.ceil(bodies.length / 10) : Infinity;
   for (const [index, body] of bodies.entries()) {
-    const result = await deliver(url, token, body, policy, (notice) => io.err(retryLine(`event ${index + 1}`, notice)));
+    const result = await deliver(url, token, body, policy, (notice) => io.err(retryLine(name(index), notice)));
     summary.events += 1;
     summary.retries += result.attempts - 1;
     summary[result.outcome] += 1;
     if (result.status !== 200) {
       io.err(
-        `event ${index + 1}: ${result.outcome} after ${result.attempts} attempt(s): ${result.status === null ? '' : `HTTP ${result.status} `}${result.detail}`,
+        `${name(index)}: ${result.outcome} after ${result.attempts} attempt(s): ${result.status === null ? '' : `HTTP ${result.status} `}${result.detail}`,
       );
     }
-    if (result.final) {
-      // The rest would be answered alike (a wrong token, URL or content type), and a recording is
-      // replayed in order: stop here rather than send the remaining events into the same refusal.
-      io.err(`replay stopped at event ${index + 1} of ${bodies.length}: HTTP ${result.status} is not retried, and the events after it were not sent`);
+    // The rest would be answered alike (a wrong token, URL or content type), or not at all (every
+    // try of this one found no exporter: each later event would spend as long, 15 s by default,
+    // finding none), and a recording is replayed in order: stop here rather than send the
+    // remaining events into the same refusal, and say where to resume.
+    const why = result.final ? `HTTP ${result.status} is not retried` : result.status === null ? 'no answer from the exporter' : undefined;
+    if (why !== undefined) {
+      const at = line(index) === undefined ? '' : ` (line ${line(index)})`;
+      const resume = line(index) === undefined ? '' : ` (resume from line ${line(index)})`;
+      io.err(
+        `replay stopped at event ${index + 1} of ${bodies.length}${at}: ${why}, and the ${bodies.length - index - 1} events after it were not sent${resume}`,
+      );
       summary.stopped = true;
       break;
     }
@@ -118,8 +151,15 @@ export async function replay(args: string[], io: Io): Promise<number> {
     .safeParse(values['retry-delay'] ?? DEFAULT_RETRY.baseDelayMs);
   if (!attempts.success) throw new UsageError('--attempts must be a whole number from 1 to 20');
   if (!delay.success) throw new UsageError('--retry-delay must be a number of milliseconds');
-  const bodies = readRecording(file);
-  const summary = await replayBodies(bodies, webhookUrl(values.url), values.token, { attempts: attempts.data, baseDelayMs: delay.data }, io);
+  const recorded = readRecordingLines(file);
+  const summary = await replayBodies(
+    recorded.map((r) => r.body),
+    webhookUrl(values.url),
+    values.token,
+    { attempts: attempts.data, baseDelayMs: delay.data },
+    io,
+    recorded.map((r) => r.line),
+  );
   io.out(`replayed ${file}: ${formatSummary(summary)}`);
   return summary.refused + summary.failed > 0 || summary.stopped ? 1 : 0;
 }

@@ -101,9 +101,9 @@ describe('replay', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       [
-        'event 1: attempt 1 of 3 failed (HTTP 500 {"error":"not now"}); retrying in 5 ms',
-        'event 1: attempt 2 of 3 failed (HTTP 500 {"error":"not now"}); retrying in 10 ms',
-        'event 1: failed after 3 attempt(s): HTTP 500 {"error":"not now"}',
+        'event 1 (line 1): attempt 1 of 3 failed (HTTP 500 {"error":"not now"}); retrying in 5 ms',
+        'event 1 (line 1): attempt 2 of 3 failed (HTTP 500 {"error":"not now"}); retrying in 10 ms',
+        'event 1 (line 1): failed after 3 attempt(s): HTTP 500 {"error":"not now"}',
         '',
       ].join('\n'),
     );
@@ -138,12 +138,14 @@ describe('replay', () => {
     expect(server.bodies).toHaveLength(1);
     expect(result.stderr).toBe(
       [
-        'event 1: refused after 1 attempt(s): HTTP 401 {"error":"not now"}',
-        'replay stopped at event 1 of 3: HTTP 401 is not retried, and the events after it were not sent',
+        'event 1 (line 1): refused after 1 attempt(s): HTTP 401 {"error":"not now"}',
+        'replay stopped at event 1 of 3 (line 1): HTTP 401 is not retried, and the 2 events after it were not sent (resume from line 1)',
         '',
       ].join('\n'),
     );
-    expect(result.stdout).toContain('1 events: 0 applied, 0 duplicate, 0 stale, 0 unsupported, 0 refused_limit, 1 refused, 0 failed; 0 retries; stopped early');
+    expect(result.stdout).toContain(
+      '1 of 3 events: 0 applied, 0 duplicate, 0 stale, 0 unsupported, 0 refused_limit, 1 refused, 0 failed; 0 retries; stopped early',
+    );
   });
 
   it("lists, in its usage and in send's, every answer it never retries", () => {
@@ -160,8 +162,40 @@ describe('replay', () => {
     const result = await runCli(['replay', file, '--url', `http://127.0.0.1:${port}`, '--attempts', '2', '--retry-delay', '5']);
     expect(result.code).toBe(1);
     const refused = `connection refused by 127.0.0.1:${port} (http://127.0.0.1:${port}): is the exporter running and listening there?`;
-    expect(result.stderr).toBe(`event 1: attempt 1 of 2 failed (${refused}); retrying in 5 ms\nevent 1: failed after 2 attempt(s): ${refused}\n`);
+    expect(result.stderr).toBe(
+      [
+        `event 1 (line 1): attempt 1 of 2 failed (${refused}); retrying in 5 ms`,
+        `event 1 (line 1): failed after 2 attempt(s): ${refused}`,
+        'replay stopped at event 1 of 1 (line 1): no answer from the exporter, and the 0 events after it were not sent (resume from line 1)',
+        '',
+      ].join('\n'),
+    );
     expect(result.stderr).not.toContain('fetch failed');
+  });
+
+  it('names the file line of an event, which blank lines make differ from its number', async () => {
+    const server = await scripted([200, 500]);
+    const file = join(tempDir(), 'gaps.jsonl');
+    writeFileSync(file, `${JSON.stringify(event(1))}\n\n\n${JSON.stringify(event(2))}\n`);
+    const result = await runCli(['replay', file, '--url', server.url, '--attempts', '1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('event 2 (line 4): failed after 1 attempt(s): HTTP 500 {"error":"not now"}\n');
+  });
+
+  it('stops at an event that got no answer at all, rather than retrying every later one against the same address', async () => {
+    const port = await closedPort();
+    const file = join(tempDir(), 'three.jsonl');
+    writeFileSync(file, [1, 2, 3].map((n) => JSON.stringify(event(n))).join('\n\n'));
+    const result = await runCli(['replay', file, '--url', `http://127.0.0.1:${port}`, '--attempts', '2', '--retry-delay', '5']);
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines.filter((line) => line.startsWith('event '))).toHaveLength(2); // event 1's retry and its end; events 2 and 3 not tried
+    expect(lines.at(-1)).toBe(
+      'replay stopped at event 1 of 3 (line 1): no answer from the exporter, and the 2 events after it were not sent (resume from line 1)',
+    );
+    expect(result.stdout).toContain(
+      '1 of 3 events: 0 applied, 0 duplicate, 0 stale, 0 unsupported, 0 refused_limit, 0 refused, 1 failed; 1 retries; stopped early',
+    );
   });
 
   it('reports progress on a long file', async () => {
