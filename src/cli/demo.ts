@@ -157,8 +157,9 @@ export async function demo(args: string[], io: Io): Promise<void> {
       process.exit(0);
     });
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // Ctrl-C, a kill, and a closed terminal or SSH session (SIGHUP, which by default ends the
+  // process on the spot and left the store behind in the temp directory).
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, stop);
 
   const base = `http://127.0.0.1:${exporter.address.port}`;
   io.out(`statusmate-exporter demo: listening on ${base}, store ${database}`);

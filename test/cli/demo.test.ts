@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stateViewSchema } from '../../src/api/state.js';
 import { dayEndingNow, DEMO_LAST_EVENT_AGO_SECONDS, demoMonth, DEMO_TOKEN } from '../../src/cli/demo.js';
@@ -113,6 +113,36 @@ describe('the demo day', () => {
     expect(day.map((body) => ({ ...metaOf(body), created_at: null, start_at: null, end_at: null }))).toEqual(
       recorded.map((body) => ({ ...metaOf(body), created_at: null, start_at: null, end_at: null })),
     );
+  });
+});
+
+describe('npm run demo, stopped', () => {
+  // A closed terminal or SSH session sends SIGHUP: by default it killed the demo on the spot and
+  // left its temporary store (a SQLite file and its WAL) in the temp directory for good.
+  it.each(['SIGHUP', 'SIGINT'] as const)('removes its store on %s too', async (signal) => {
+    requireBuild();
+    const child = spawn(process.execPath, [CLI, 'demo'], { env: { PATH: process.env.PATH ?? '', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      let stdout = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`demo not ready: ${stdout}`)), 30_000);
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString('utf8');
+          if (stdout.includes('Ctrl-C stops the demo')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      const store = /store (\S+)/.exec(stdout)?.[1] as string;
+      expect(existsSync(dirname(store))).toBe(true);
+      child.kill(signal);
+      expect(await exited).toBe(0);
+      expect(existsSync(dirname(store))).toBe(false);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
 
