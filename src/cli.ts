@@ -78,6 +78,8 @@ try {
   if (code !== undefined) process.exitCode = code;
 } catch (error) {
   if (!(error instanceof UsageError) && !(error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) throw error;
-  processIo.err(`statusmate-exporter: ${error.message} (statusmate-exporter --help lists the commands and their flags)`);
+  // One line: node's parseArgs explains some mistakes (an argument starting with a dash) over three.
+  const message = error.message.replace(/\s*\n\s*/g, ' ');
+  processIo.err(`statusmate-exporter: ${message} (statusmate-exporter --help lists the commands and their flags)`);
   process.exitCode = 64; // EX_USAGE
 }

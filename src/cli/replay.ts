@@ -37,6 +37,15 @@ const bodySchema = z.record(z.string(), z.unknown());
 /** One webhook body of a recording, with the line of the file it is on (from 1). */
 export type RecordedBody = { line: number; body: Record<string, unknown> };
 
+/**
+ * JSON.parse's message for one line of a file: its "in JSON at position 1 (line 1 column 2)"
+ * counts within the line, and "line 1" beside the file's own line number misleads; the column is
+ * what helps.
+ */
+function withinLine(message: string): string {
+  return message.replace(/ in JSON at position \d+ \(line 1 column (\d+)\)/, ' at column $1');
+}
+
 /** The bodies of a JSONL file, in order; blank lines skipped. Throws a UsageError naming the first bad line. */
 export function readRecording(file: string): Record<string, unknown>[] {
   return readRecordingLines(file).map((recorded) => recorded.body);
@@ -59,7 +68,7 @@ export function readRecordingLines(file: string): RecordedBody[] {
     try {
       json = JSON.parse(line);
     } catch (error) {
-      throw new UsageError(`${file}:${index + 1}: not JSON (${(error as Error).message})`);
+      throw new UsageError(`${file}:${index + 1}: not JSON (${withinLine((error as Error).message)})`);
     }
     const body = bodySchema.safeParse(json);
     if (!body.success) throw new UsageError(`${file}:${index + 1}: must be a JSON object, one webhook body per line`);

@@ -230,6 +230,9 @@ describe('replay', () => {
     const result = await runCli(['replay', file, '--url', server.url]);
     expect(result.code).toBe(64);
     expect(result.stderr).toMatch(new RegExp(`^statusmate-exporter: ${file}:2: not JSON`));
+    // The parser's own "(line 1 column 2)" counts within the line: it contradicted the file's line 2.
+    expect(result.stderr).toContain(`${file}:2: not JSON (Expected property name or '}' at column 2)`);
+    expect(result.stderr).not.toContain('line 1');
     expect(server.bodies).toEqual([]);
   });
 });

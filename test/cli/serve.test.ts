@@ -42,6 +42,12 @@ describe('statusmate-exporter serve', () => {
     const unknown = await runCli(['frobnicate']);
     expect(unknown.code).toBe(64);
     expect(unknown.stderr).toBe('statusmate-exporter: unknown command "frobnicate" (statusmate-exporter --help lists the commands and their flags)\n');
+    // node's parseArgs explains some mistakes over three lines; the command says it in one.
+    const dash = await runCli(['replay', 'day.jsonl', '--url', 'http://127.0.0.1:1', '--retry-delay', '-5']);
+    expect(dash.code).toBe(64);
+    expect(dash.stderr).toBe(
+      "statusmate-exporter: Option '--retry-delay' argument is ambiguous. Did you forget to specify the option argument for '--retry-delay'? To specify an option argument starting with a dash use '--retry-delay=-XYZ'. (statusmate-exporter --help lists the commands and their flags)\n",
+    );
   });
 
   it("prints a command's own usage for COMMAND --help, starting nothing, and its version for --version", async () => {
