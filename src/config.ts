@@ -246,11 +246,23 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * What is wrong with a variable, in words: a number that is none is coerced to NaN before it is
+ * checked, and zod's "expected number, received NaN" hides what was given.
+ */
+function problemOf(issue: z.core.$ZodIssue, env: NodeJS.ProcessEnv): string {
+  const name = issue.path[0];
+  if (issue.code === 'invalid_type' && issue.expected === 'number' && typeof name === 'string' && typeof env[name] === 'string') {
+    return `must be a number, not ${JSON.stringify(env[name].slice(0, 40))}`;
+  }
+  return issue.message;
+}
+
 /** Parses the environment into a Config, or throws a ConfigError naming every bad variable on one line. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${problemOf(issue, env)}`);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;

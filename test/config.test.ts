@@ -111,6 +111,14 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ MAX_DEDUP_RECORDS: 'many' })).toThrow(/MAX_DEDUP_RECORDS/);
   });
 
+  it('says a number variable must be a number, quoting what it got, rather than "received NaN"', () => {
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(/^invalid configuration: PORT: must be a number, not "abc"$/);
+    expect(() => loadConfig({ MAX_DEDUP_RECORDS: 'many' })).toThrow(/^invalid configuration: MAX_DEDUP_RECORDS: must be a number, not "many"$/);
+    expect(() => loadConfig({ PORT: '98x', METRICS_PORT: 'x' })).toThrow(
+      /^invalid configuration: PORT: must be a number, not "98x"; METRICS_PORT: must be a number, not "x"$/,
+    );
+  });
+
   it('splits WEBHOOK_TOKEN on commas so tokens can be rotated, dropping blanks', () => {
     expect(loadConfig({ WEBHOOK_TOKEN: ' old , new ,, ' }).webhookTokens).toEqual(['old', 'new']);
   });
@@ -174,7 +182,7 @@ describe('configuration from the environment', () => {
   });
 
   it.each([
-    [{ PORT: 'nine' }, 'invalid configuration: PORT: Invalid input: expected number, received NaN'],
+    [{ PORT: 'nine' }, 'invalid configuration: PORT: must be a number, not "nine"'],
     [{ PORT: '70000' }, 'invalid configuration: PORT: Too big: expected number to be <=65535'],
     [{ STORE: 'valkey' }, 'invalid configuration: STORE: Invalid option: expected one of "sqlite"|"memory"|"redis"'],
     [{ STORE: 'redis' }, 'invalid configuration: REDIS_URL: required with STORE=redis'],
@@ -200,10 +208,7 @@ describe('configuration from the environment', () => {
     ],
     [{ HOST: 'not a host' }, 'invalid configuration: HOST: must be an IP address (like 0.0.0.0 or ::) or a host name'],
     [{ HOST: 'http://0.0.0.0' }, 'invalid configuration: HOST: must be an IP address (like 0.0.0.0 or ::) or a host name'],
-    [
-      { PORT: 'x', STORE: 'y' },
-      'invalid configuration: PORT: Invalid input: expected number, received NaN; STORE: Invalid option: expected one of "sqlite"|"memory"|"redis"',
-    ],
+    [{ PORT: 'x', STORE: 'y' }, 'invalid configuration: PORT: must be a number, not "x"; STORE: Invalid option: expected one of "sqlite"|"memory"|"redis"'],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
