@@ -44,6 +44,13 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
   }
   const keys = redisKeys(prefix);
   const client = createClient({ url, RESP: 2, socket: { connectTimeout: 2_000, reconnectStrategy: false } });
+  // The client also emits what breaks its connection (a server that answers in another protocol:
+  // a web port named by mistake): unheard, node ended the command with a stack trace. The first
+  // such error is what the one line reports, whichever of the calls below it interrupts.
+  let broken: Error | undefined;
+  client.on('error', (error: Error) => {
+    broken ??= error;
+  });
   try {
     await client.connect();
     // The keys go and the new log's epoch comes in one script: a replica still running on the old
@@ -75,7 +82,10 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
     io.out(`reset ${redactedRedisUrl(url)} ${keys.log}: deleted ${deleted} keys; restart every replica`);
     return 0;
   } catch (error) {
-    io.err(`statusmate-exporter reset-redis: ${redactedRedisUrl(url)}: ${error instanceof Error ? error.message : String(error)}`);
+    const cause = broken ?? error;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const hint = /RESP/.test(message) ? ' (the server there does not speak Redis: check the port of REDIS_URL)' : '';
+    io.err(`statusmate-exporter reset-redis: ${redactedRedisUrl(url)}: ${message}${hint}`);
     return 1;
   } finally {
     client.destroy();
