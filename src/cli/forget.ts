@@ -5,7 +5,7 @@ import { UsageError, type Io } from './io.js';
 
 export const FORGET_USAGE = `statusmate-exporter forget --url URL --token T --page P [--component U | --incident U | --maintenance U]
   --url URL         the exporter (its PORT, or METRICS_PORT when set): POST URL/-/forget
-  --token T         a WEBHOOK_TOKEN token (not needed on METRICS_PORT)
+  --token T         a WEBHOOK_TOKEN token (not needed on METRICS_PORT); default: the ?token= of --url
   --page P          the status page (its status_page label); alone, the whole page is forgotten
   --component UUID  forget this component of the page, with its part in incidents and maintenances
   --incident UUID   forget this incident of the page
@@ -69,13 +69,17 @@ export function forgetBody(options: ForgetOptions): Record<string, string> {
 export async function forgetCommand(args: string[], io: Io): Promise<number> {
   const options = parseForgetOptions(args);
   const url = forgetUrl(options.url);
+  // The webhook URL StatusMate is given, pasted as --url, carries its token as ?token=: the path
+  // and query are replaced, but without --token that token is the one meant (send and replay keep
+  // it too). It goes in the header, as --token does.
+  const token = options.token ?? (httpUrl(options.url).searchParams.get('token') || undefined);
   const body = forgetBody(options);
   const what = Object.values(body).join(' ');
   let response: Response;
   try {
     response = await fetch(url, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}) },
+      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     });

@@ -65,6 +65,18 @@ describe('forget', () => {
     expect(missing.stderr).toContain('forget acme: HTTP 404 {"error":"no status page \\"acme\\""');
   });
 
+  it('takes the token of a webhook URL given as --url when --token is absent, as send and replay do', async () => {
+    exporter = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKEN: 'secret' });
+    const event = ['--type', 'component_impact_updated', '--component', COMPONENT, '--impact', 'major_outage'];
+    // The URL StatusMate is given, pasted whole: its token opens the forget too (it is a WEBHOOK_TOKEN token).
+    const webhook = `${exporter.url}/webhook?token=secret&status_page=acme`;
+    expect((await runCli(['send', '--url', webhook, ...event])).code).toBe(0);
+    const result = await runCli(['forget', '--url', webhook, '--page', 'acme']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^forget acme: forgotten \(HTTP 200\)/);
+    expect(result.code).toBe(0);
+  });
+
   it('names the address that refused the connection', async () => {
     const port = await freePort(); // nothing listens there
     const result = await runCli(['forget', '--url', `http://127.0.0.1:${port}`, '--token', 't', '--page', 'acme']);
