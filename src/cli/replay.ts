@@ -129,9 +129,9 @@ export async function replayBodies(
     if (why !== undefined) {
       const at = line(index) === undefined ? '' : ` (line ${line(index)})`;
       const resume = line(index) === undefined ? '' : ` (resume from line ${line(index)})`;
-      io.err(
-        `replay stopped at event ${index + 1} of ${bodies.length}${at}: ${why}, and the ${bodies.length - index - 1} events after it were not sent${resume}`,
-      );
+      const rest = bodies.length - index - 1;
+      const unsent = rest === 0 ? '' : rest === 1 ? ', and the event after it was not sent' : `, and the ${rest} events after it were not sent`;
+      io.err(`replay stopped at event ${index + 1} of ${bodies.length}${at}: ${why}${unsent}${resume}`);
       summary.stopped = true;
       break;
     }

@@ -166,7 +166,7 @@ describe('replay', () => {
       [
         `event 1 (line 1): attempt 1 of 2 failed (${refused}); retrying in 5 ms`,
         `event 1 (line 1): failed after 2 attempt(s): ${refused}`,
-        'replay stopped at event 1 of 1 (line 1): no answer from the exporter, and the 0 events after it were not sent (resume from line 1)',
+        'replay stopped at event 1 of 1 (line 1): no answer from the exporter (resume from line 1)',
         '',
       ].join('\n'),
     );
