@@ -126,19 +126,28 @@ const plainUtf8Body: RequestHandler = (req, res, next) => {
 
 /**
  * POST /-/reload reads STATUS_PAGES_FILE as it is on disk and takes no argument. A body (a path,
- * a file's content) would be dropped unread and the answer say "reloaded" as if it had counted:
- * it is refused instead. An empty body (`Content-Length: 0`, what some clients send with every
+ * a file's content) or a query parameter (?file=) would be dropped unread and the answer say
+ * "reloaded" as if it had counted: they are refused instead. An empty body (`Content-Length: 0`, what some clients send with every
  * POST) is none. Node discards the unread bytes once the answer is sent.
  */
 export const noBody: RequestHandler = (req, res, next) => {
   const length = req.headers['content-length'];
   const chunked = req.headers['transfer-encoding'] !== undefined;
+  // ?token= is the one parameter the webhook port's guard reads; any other would be dropped alike.
+  const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
+  const parameters = [...new Set(new URLSearchParams(query).keys())].filter((name) => name !== 'token');
+  const onDisk = 'it reloads STATUS_PAGES_FILE as it is on disk';
+  if (parameters.length > 0) {
+    const names = parameters.map((name) => JSON.stringify(name.slice(0, 40))).join(', ');
+    res.status(400).json({ error: `${req.method} ${req.path} takes no parameter but ?token= (got ${names}): ${onDisk}`, issues: [] });
+    return;
+  }
   if (!chunked && (length === undefined || Number(length) === 0)) {
     next();
     return;
   }
   const size = chunked ? '' : ` (got ${length} bytes)`;
-  res.status(400).json({ error: `${req.method} ${req.path} takes no body${size}: it reloads STATUS_PAGES_FILE as it is on disk`, issues: [] });
+  res.status(400).json({ error: `${req.method} ${req.path} takes no body${size}: ${onDisk}`, issues: [] });
 };
 
 /**

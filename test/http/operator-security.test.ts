@@ -237,6 +237,18 @@ describe('a body sent to POST /-/reload', () => {
     expect(work.reloads).toBe(0);
   });
 
+  it('refuses a query parameter other than token (?file=…), reloading nothing', async () => {
+    const { a, work } = await start();
+    const response = await request(a.main).post('/-/reload?token=all-pages&file=%2Fetc%2Fpasswd');
+    expect(response.status).toBe(400);
+    expect(response.body).toEqual({
+      error: 'POST /-/reload takes no parameter but ?token= (got "file"): it reloads STATUS_PAGES_FILE as it is on disk',
+      issues: [],
+    });
+    expect(work.reloads).toBe(0);
+    expect((await request(a.main).post('/-/reload?token=all-pages')).status).toBe(200);
+  });
+
   it('takes an empty body (Content-Length: 0), as some clients send with every POST', async () => {
     const { a, work } = await start({ separateMetrics: true });
     if (!a.metrics) throw new Error('expected a metrics app');
