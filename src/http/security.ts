@@ -106,7 +106,7 @@ export const sameOriginPosts: RequestHandler = (req, res, next) => {
     refuse(
       res,
       415,
-      `${req.path} takes ${req.path === '/-/reload' ? 'no body' : 'an application/json body'}: a ${contentType} POST is what a page of another site sends`,
+      `${req.path} takes ${req.path === '/-/reload' ? 'no body' : 'an application/json body'}: ${contentType.startsWith('a') ? 'an' : 'a'} ${contentType} POST is what a page of another site sends`,
     );
     return;
   }

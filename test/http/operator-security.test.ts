@@ -176,6 +176,13 @@ describe('cross-site requests to POST /-/reload', () => {
     expect(work.reloads).toBe(0);
   });
 
+  it('names a form body in a sentence that reads', async () => {
+    const { a } = await start({ separateMetrics: true });
+    if (!a.metrics) throw new Error('expected a metrics app');
+    const response = await request(a.metrics).post('/-/reload').set('Content-Type', 'application/x-www-form-urlencoded').send('a=1');
+    expect(response.body.error).toBe('/-/reload takes no body: an application/x-www-form-urlencoded POST is what a page of another site sends');
+  });
+
   it('takes a same-origin POST and one with no browser headers (curl)', async () => {
     const { a, work } = await start({ separateMetrics: true });
     if (!a.metrics) throw new Error('expected a metrics app');
