@@ -12,11 +12,13 @@ import {
   type RetryPolicy,
   type SummaryOutcome,
 } from './deliver.js';
+import { parseWebhook } from '../webhook/schema.js';
 import { UsageError, type Io } from './io.js';
 
 export const REPLAY_USAGE = `statusmate-exporter replay FILE.jsonl --url URL [--token T] [--attempts N] [--retry-delay MS]
-  Sends each line of FILE (one StatusMate webhook body per line) in order, retrying like StatusMate
-  on anything but a 200. Exits 1 when a delivery finally failed; stops at once on HTTP
+  Checks every line of FILE (one StatusMate webhook body per line) first: a line that is not one
+  stops it before anything is sent, naming the line (exit 64). Then sends them in order, retrying
+  like StatusMate on anything but a 200. Exits 1 when a delivery finally failed; stops at once on HTTP
   ${FINAL_STATUS_TEXT}, which no retry changes (a malformed body, a wrong token, URL or content type,
   a status page not declared), and at an event that got no answer at all (the exporter is not
   there), naming the line to resume from.
@@ -68,10 +70,15 @@ export function readRecordingLines(file: string): RecordedBody[] {
     try {
       json = JSON.parse(line);
     } catch (error) {
-      throw new UsageError(`${file}:${index + 1}: not JSON (${withinLine((error as Error).message)})`);
+      throw new UsageError(`${file}:${index + 1}: not JSON (${withinLine((error as Error).message)}); nothing was sent`);
     }
     const body = bodySchema.safeParse(json);
-    if (!body.success) throw new UsageError(`${file}:${index + 1}: must be a JSON object, one webhook body per line`);
+    if (!body.success) throw new UsageError(`${file}:${index + 1}: must be a JSON object, one webhook body per line; nothing was sent`);
+    // What the exporter would answer 400 is found here, before the first event goes: sent, the
+    // events before it were applied and the replay stopped there, half done. (What depends on the
+    // exporter, a status page it does not declare, is still its to answer.)
+    const webhook = parseWebhook(body.data, 'default');
+    if (webhook.kind === 'invalid') throw new UsageError(`${file}:${index + 1}: ${webhook.error}; nothing was sent`);
     bodies.push({ line: index + 1, body: body.data });
   });
   return bodies;

@@ -223,6 +223,20 @@ describe('replay', () => {
     expect(readRecording(file)).toEqual([event(1), event(2)]);
   });
 
+  it('refuses a file with a line the exporter would refuse (400) before sending anything, naming the line and the problem', async () => {
+    const server = await scripted([200]);
+    const file = join(tempDir(), 'invalid.jsonl');
+    const bad = { meta: { type: 'component_impact_updated', uuid: 'not-a-uuid', impact: 'major_outage' } };
+    writeFileSync(file, `${JSON.stringify(event(1))}\n\n${JSON.stringify(bad)}\n${JSON.stringify(event(2))}\n`);
+    const result = await runCli(['replay', file, '--url', server.url]);
+    expect(result.code).toBe(64);
+    expect(result.stderr).toBe(
+      `statusmate-exporter: ${file}:3: invalid webhook: meta.uuid: must be a UUID; nothing was sent (statusmate-exporter --help lists the commands and their flags)\n`,
+    );
+    // Sent, event 1 would have been applied and the replay stopped at line 3, leaving a half-replayed recording.
+    expect(server.bodies).toEqual([]);
+  });
+
   it('refuses a file with a line that is not JSON before sending anything, naming the line', async () => {
     const server = await scripted([200]);
     const file = join(tempDir(), 'bad.jsonl');
@@ -231,7 +245,7 @@ describe('replay', () => {
     expect(result.code).toBe(64);
     expect(result.stderr).toMatch(new RegExp(`^statusmate-exporter: ${file}:2: not JSON`));
     // The parser's own "(line 1 column 2)" counts within the line: it contradicted the file's line 2.
-    expect(result.stderr).toContain(`${file}:2: not JSON (Expected property name or '}' at column 2)`);
+    expect(result.stderr).toContain(`${file}:2: not JSON (Expected property name or '}' at column 2); nothing was sent`);
     expect(result.stderr).not.toContain('line 1');
     expect(server.bodies).toEqual([]);
   });
