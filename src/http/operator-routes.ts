@@ -137,17 +137,21 @@ export const noBody: RequestHandler = (req, res, next) => {
   const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
   const parameters = [...new Set(new URLSearchParams(query).keys())].filter((name) => name !== 'token');
   const onDisk = 'it reloads STATUS_PAGES_FILE as it is on disk';
+  // The request's log line says why too: an operator reading the log sees what the client was told.
+  const refuse = (error: string) => {
+    res.locals['logFields'] = { error };
+    res.status(400).json({ error, issues: [] });
+  };
   if (parameters.length > 0) {
     const names = parameters.map((name) => JSON.stringify(name.slice(0, 40))).join(', ');
-    res.status(400).json({ error: `${req.method} ${req.path} takes no parameter but ?token= (got ${names}): ${onDisk}`, issues: [] });
+    refuse(`${req.method} ${req.path} takes no parameter but ?token= (got ${names}): ${onDisk}`);
     return;
   }
   if (!chunked && (length === undefined || Number(length) === 0)) {
     next();
     return;
   }
-  const size = chunked ? '' : ` (got ${length} bytes)`;
-  res.status(400).json({ error: `${req.method} ${req.path} takes no body${size}: ${onDisk}`, issues: [] });
+  refuse(`${req.method} ${req.path} takes no body${chunked ? '' : ` (got ${length} bytes)`}: ${onDisk}`);
 };
 
 /**

@@ -218,7 +218,7 @@ describe('a body sent to POST /-/reload', () => {
     });
     expect(work.reloads).toBe(0);
     const line = a.logs.lines.find((l) => l.path === '/-/reload');
-    expect(line).toMatchObject({ level: 'warn', status: 400 });
+    expect(line).toMatchObject({ level: 'warn', status: 400, error: response.body.error });
     expect(JSON.stringify(line)).not.toContain('stack');
   });
 
