@@ -30,7 +30,9 @@ export const securityHeaders: RequestHandler = (_req, res, next) => {
   next();
 };
 
+/** Answers a refusal; the request's log line says why too (never a token: the messages name none). */
 const refuse = (res: Parameters<RequestHandler>[1], status: number, error: string) => {
+  res.locals['logFields'] = { error };
   res.status(status).json({ error, issues: [] });
 };
 

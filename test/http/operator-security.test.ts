@@ -69,6 +69,8 @@ describe('operator routes on the webhook port', () => {
     expect(response.body.error).toMatch(/needs a WEBHOOK_TOKEN token/);
     expect(response.headers['www-authenticate']).toBe('Bearer');
     expect(work).toEqual({ views: 0, reloads: 0 });
+    // The operator reading the log sees why, as the client does.
+    expect(a.logs.lines.find((line) => line.path === path && line.status === 401)).toMatchObject({ level: 'warn', error: response.body.error });
   });
 
   it.each(ROUTES)('refuses %s %s with a page token or a wrong token', async (method, path) => {
