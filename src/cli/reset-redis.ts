@@ -12,7 +12,8 @@ export const RESET_REDIS_USAGE = `statusmate-exporter reset-redis --yes
   and the mark a replica left on finding it lost, under REDIS_URL and REDIS_KEY_PREFIX (read from
   the environment, as the exporter reads them), and starts a new, empty log (a new epoch) that
   replicas started afterwards fold. Replicas that refused the old one stay refused until
-  restarted. Everything the log held is gone: restore Redis from a backup instead when you have one.`;
+  restarted. Everything the log held is gone: restore Redis from a backup instead when you have one.
+  Gives up (exit 1) when Redis has not answered within 30 s.`;
 
 /**
  * Deletes the log's keys (KEYS[1..6]: log, snapshot, trimmed, epoch, lost, probe) and starts a new
@@ -28,7 +29,21 @@ return deleted
 const initReply = z.tuple([z.string(), z.number(), z.string()]);
 
 /** `statusmate-exporter reset-redis --yes`: the operator's way out of a lost or replaced log. */
-export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** How long the whole reset may take before the command gives up on a Redis that does not answer. */
+export const RESET_DEADLINE_MS = 30_000;
+
+/** Rejects after `ms`; `cancel` clears the timer once the work it races is done. */
+function deadline(ms: number): { expired: Promise<never>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`no answer within ${ms / 1000} s (the reset may or may not have happened: run it again once Redis answers)`));
+    }, ms);
+  });
+  return { expired, cancel: () => clearTimeout(timer) };
+}
+
+export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv = process.env, deadlineMs = RESET_DEADLINE_MS): Promise<number> {
   const { values } = parseArgs({ args, options: { yes: { type: 'boolean', default: false } }, strict: true });
   if (!values.yes) throw new UsageError('reset-redis deletes the shared log and its snapshot; add --yes to do it');
   let url: string;
@@ -51,7 +66,10 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
   client.on('error', (error: Error) => {
     broken ??= error;
   });
-  try {
+  // The connection has its own timeout, but a server that takes it and then never answers (a Redis
+  // stuck, a proxy in front of none) left the command waiting for ever: the whole reset has one.
+  const limit = deadline(deadlineMs);
+  const reset = async (): Promise<string> => {
     await client.connect();
     // The keys go and the new log's epoch comes in one script: a replica still running on the old
     // log that read between a DEL and a later SET would find its epoch gone, not replaced, and mark
@@ -79,7 +97,10 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
     // What a replica started now finds: the new epoch, and no mark.
     const [epoch, , lost] = initReply.parse(await client.sendCommand(initArgs(keys, undefined)));
     if (epoch === '' || lost !== '') throw new Error(`the new log was marked lost meanwhile (${keys.lost}: ${lost}); run reset-redis again`);
-    io.out(`reset ${redactedRedisUrl(url)} ${keys.log}: deleted ${deleted} keys; restart every replica`);
+    return `reset ${redactedRedisUrl(url)} ${keys.log}: deleted ${deleted} keys; restart every replica`;
+  };
+  try {
+    io.out(await Promise.race([reset(), limit.expired]));
     return 0;
   } catch (error) {
     const cause = broken ?? error;
@@ -88,6 +109,7 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
     io.err(`statusmate-exporter reset-redis: ${redactedRedisUrl(url)}: ${message}${hint}`);
     return 1;
   } finally {
+    limit.cancel();
     client.destroy();
   }
 }
