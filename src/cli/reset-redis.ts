@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { initArgs } from '../store/redis.js';
 import { redactedRedisUrl, redisKeys } from '../store/redis-format.js';
+import { withTimeout } from '../store/with-timeout.js';
 import { UsageError, type Io } from './io.js';
 
 export const RESET_REDIS_USAGE = `statusmate-exporter reset-redis --yes
@@ -28,21 +29,10 @@ return deleted
 `;
 const initReply = z.tuple([z.string(), z.number(), z.string()]);
 
-/** `statusmate-exporter reset-redis --yes`: the operator's way out of a lost or replaced log. */
 /** How long the whole reset may take before the command gives up on a Redis that does not answer. */
 export const RESET_DEADLINE_MS = 30_000;
 
-/** Rejects after `ms`; `cancel` clears the timer once the work it races is done. */
-function deadline(ms: number): { expired: Promise<never>; cancel: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`no answer within ${ms / 1000} s (the reset may or may not have happened: run it again once Redis answers)`));
-    }, ms);
-  });
-  return { expired, cancel: () => clearTimeout(timer) };
-}
-
+/** `statusmate-exporter reset-redis --yes`: the operator's way out of a lost or replaced log. */
 export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv = process.env, deadlineMs = RESET_DEADLINE_MS): Promise<number> {
   const { values } = parseArgs({ args, options: { yes: { type: 'boolean', default: false } }, strict: true });
   if (!values.yes) throw new UsageError('reset-redis deletes the shared log and its snapshot; add --yes to do it');
@@ -68,7 +58,6 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
   });
   // The connection has its own timeout, but a server that takes it and then never answers (a Redis
   // stuck, a proxy in front of none) left the command waiting for ever: the whole reset has one.
-  const limit = deadline(deadlineMs);
   const reset = async (): Promise<string> => {
     await client.connect();
     // The keys go and the new log's epoch comes in one script: a replica still running on the old
@@ -100,7 +89,13 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
     return `reset ${redactedRedisUrl(url)} ${keys.log}: deleted ${deleted} keys; restart every replica`;
   };
   try {
-    io.out(await Promise.race([reset(), limit.expired]));
+    io.out(
+      await withTimeout(
+        reset(),
+        deadlineMs,
+        `no answer within ${deadlineMs / 1000} s (the reset may or may not have happened: run it again once Redis answers)`,
+      ),
+    );
     return 0;
   } catch (error) {
     const cause = broken ?? error;
@@ -109,7 +104,6 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
     io.err(`statusmate-exporter reset-redis: ${redactedRedisUrl(url)}: ${message}${hint}`);
     return 1;
   } finally {
-    limit.cancel();
     client.destroy();
   }
 }

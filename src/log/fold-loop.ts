@@ -23,6 +23,7 @@ import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
 import { LogBehind, LogLost, StoreError, type EntryFields, type LogStore, type Position, type StoredEntry } from '../store/store.js';
+import { withTimeout } from '../store/with-timeout.js';
 import {
   decodeEntry,
   encodeAlerts,
@@ -962,12 +963,4 @@ export class FoldLoop implements EventSink, StoreHealth {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message = `no answer within ${ms} ms`): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new StoreError(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
