@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as stringifyYaml } from 'yaml';
 import { MAIN, postJson, startExporterProcess, stopProcess, type ExporterProcess } from './support/exporter.js';
-import { freePort, spawnLogged, startPrometheus, stop, waitFor, type Child, type Prometheus } from './support/prometheus.js';
+import { freePort, instantQuery, spawnLogged, startPrometheus, stop, waitFor, type Child, type Prometheus } from './support/prometheus.js';
 import { sampleValue } from './support/app.js';
 import { findBinary } from './support/tools.js';
 
@@ -135,7 +135,14 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || prometheusTool.skip
       let text = await metrics();
       expect(sampleValue(text, 'statusmate_alertmanager_notifications_total', { outcome: 'stored' })).toBeGreaterThanOrEqual(1);
       expect(sampleValue(text, 'statusmate_alertmanager_notifications_total', { outcome: 'unauthorized' })).toBe(0);
-      expect(sampleValue(text, 'statusmate_status_page_response_seconds_count', { status_page: 'shop' })).toBeUndefined();
+      // The page's histogram is there at 0 from its first alert, before the page speaks: a series
+      // born at 1 would hide the page's first response from increase(), which the dashboards read.
+      expect(sampleValue(text, 'statusmate_status_page_response_seconds_count', { status_page: 'shop' })).toBe(0);
+      const count = 'statusmate_status_page_response_seconds_count{job="statusmate-exporter", status_page="shop"}';
+      await waitFor('Prometheus to scrape the histogram at 0', async () => {
+        const result = await instantQuery(prometheus?.url ?? '', `count_over_time(${count}[1m]) >= 2 and max_over_time(${count}[1m]) == 0`);
+        return result.ok && result.samples.length === 1 ? true : undefined;
+      });
 
       const response = await postJson(
         `${exporter?.url ?? ''}/webhook`,
@@ -148,6 +155,17 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || prometheusTool.skip
       // The page spoke within seconds of the alert's start (Alertmanager's startsAt, from Prometheus).
       expect(sampleValue(text, 'statusmate_status_page_response_seconds_bucket', { status_page: 'shop', le: '120' })).toBe(1);
       expect(sampleValue(text, 'statusmate_component_alerts_firing', { status_page: 'shop', component_uuid: CHECKOUT })).toBe(1);
+      // What the overview's "Time to communicate" reads: the increase sees the first response.
+      const increase = await waitFor(
+        'increase() of the response count to see the observation',
+        async () => {
+          const result = await instantQuery(prometheus?.url ?? '', `increase(${count}[1m])`);
+          const value = result.ok ? result.samples[0]?.value : undefined;
+          return value !== undefined && value > 0 ? value : undefined;
+        },
+        15_000,
+      );
+      expect(increase).toBeGreaterThan(0);
       expect(exporter?.logs.filter((line) => line.level === 50 || 'stderr' in line)).toEqual([]);
     }, 60_000);
   },

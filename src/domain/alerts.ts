@@ -93,7 +93,7 @@ export type PageAlertStats = {
   refused: number;
   /** Firing alerts forgotten because no notification named them for alertStaleSeconds. */
   expired: number;
-  /** Log time of the first entry that touched this page's alert stats: their `_created`. */
+  /** Log time of the first entry that touched this page's alert stats (its first held or refused alert): their `_created`. */
   createdAt: number;
 };
 
@@ -228,6 +228,10 @@ export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], l
         record = { statusPage, uuid, firing: new Map(), silentSince: null, resolvedAt: null };
         alerts.components.set(key, record);
       }
+      // The page's histograms and counters exist, at 0, from its first held alert: an episode
+      // lasts from an alert to the page's word, so they are scraped at 0 before its observation,
+      // and increase() sees a page's first response (a series born at 1 shows none).
+      pageStats(alerts, statusPage, logTime);
       if (record.firing.size === 0) {
         // The first alert of a run: the page has this long to say so, unless it already does. From
         // when the page shows it operational, if later: an alert that fired during a maintenance

@@ -451,7 +451,7 @@ export class DomainMetrics {
 
   /**
    * What Alertmanager's alerts measure (see src/domain/alerts.ts): the firing alerts of each
-   * component that has some (or waits for its page to recover), and per page that saw an episode
+   * component that has some (or waits for its page to recover), and per page that held an alert
    * the response and recovery lag histograms. Rendered from the alert state alone, so that every
    * replica folding the same log renders the same series whatever pages its own file declares.
    */

@@ -90,7 +90,23 @@ describe('alerts measure the status page', () => {
     p.set(alerts, 'shop', 'checkout', 'major_outage', T0);
     foldAlerts(alerts, [firing('a1', T0 + 10)], T0 + 10, DEFAULT_ALERT_LIMITS, p.impactOf);
     expect(alerts.components.get(componentKey(...checkout))?.silentSince).toBeNull();
-    expect(alerts.pages.get('shop')).toBeUndefined();
+    expect(alerts.pages.get('shop')?.response.count).toBe(0);
+  });
+
+  it("holds a page's histograms and counters at 0 from its first held alert, before any observation", () => {
+    const alerts = createAlertState();
+    const p = page();
+    const other = ['blog', 'posts'] as const;
+    foldAlerts(alerts, [firing('a1', T0, [checkout])], T0 + 5, DEFAULT_ALERT_LIMITS, p.impactOf);
+    expect(alerts.pages.get('shop')).toMatchObject({ response: { count: 0 }, recoveryLag: { count: 0 }, refused: 0, expired: 0, createdAt: T0 + 5 });
+    expect(alerts.pages.has('blog')).toBe(false);
+    // The page's word then observes into the series already there, from the same _created.
+    p.set(alerts, 'shop', 'checkout', 'major_outage', T0 + 60);
+    expect(alerts.pages.get('shop')).toMatchObject({ response: { count: 1, sum: 60 }, createdAt: T0 + 5 });
+    foldAlerts(alerts, [firing('b1', T0 + 100, [other])], T0 + 100, DEFAULT_ALERT_LIMITS, p.impactOf);
+    expect(alerts.pages.get('blog')?.createdAt).toBe(T0 + 100);
+    // A snapshot keeps them.
+    expect(alertStateOf(alertSnapshot(alerts)).pages.get('blog')?.response.count).toBe(0);
   });
 
   it('observes the recovery lag from the last alert resolving to the page showing operational', () => {
