@@ -71,6 +71,8 @@ export const mixinConfigSchema = z
         webhookStoreErrors: alertKnobs.extend({ window: duration }),
         webhooksRefusedLimit: alertKnobs.extend({ window: duration }),
         storeDown: alertKnobs,
+        /** Replicas of one install fold different Redis logs (statusmate_store_epoch_info). */
+        storeEpochsDiffer: alertKnobs,
         /** A replica's fold more than `thresholdSeconds` of log time behind the log's end. */
         storeFoldLagging: alertKnobs.extend({ thresholdSeconds: z.number().positive() }),
         /** No snapshot for `thresholdSeconds` while entries keep being folded: the log only grows. */
@@ -178,6 +180,7 @@ export const DEFAULT_CONFIG: MixinConfig = mixinConfigSchema.parse({
     webhookStoreErrors: { severity: 'warning', for: '5m', window: '5m' },
     webhooksRefusedLimit: { severity: 'warning', for: '1m', window: '15m' },
     storeDown: { severity: 'critical', for: '2m' },
+    storeEpochsDiffer: { severity: 'critical', for: '5m' },
     storeFoldLagging: { severity: 'warning', for: '10m', thresholdSeconds: 60 },
     storeSnapshotStale: { severity: 'warning', for: '15m', thresholdSeconds: 3600, window: '15m' },
     statusPagesFileInvalid: { severity: 'warning', for: '10m' },

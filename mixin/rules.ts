@@ -13,7 +13,7 @@
 //   up for the annotations with a query on the current series.
 
 import { KNOWN_IMPACTS } from '../src/domain/impact.js';
-import { METRIC } from '../src/metrics/names.js';
+import { LABEL, METRIC } from '../src/metrics/names.js';
 import { durationSeconds, installLabels, runbookUrl, type MixinConfig } from './config.js';
 
 export type Rule = {
@@ -141,17 +141,26 @@ export function availabilityExpr(
  *   waits until it has.
  * When every replica's store is down and all folded alike, all are read: their last state is the
  * best there is, and an outage alert does not resolve only to page again once the store is back.
- * A replica without these series (a release before them) is read. The rules and the dashboards
- * both read domain gauges through it.
+ * - A replica that folds another log than most replicas of its install do (another Redis, prefix
+ *   or database: statusmate_store_epoch_info's epoch) is left out too, and its store and folded
+ *   time do not count in the two comparisons above: otherwise its log, written last (its start
+ *   declares the file's components), would make it the one replica read, and its state (nothing
+ *   known, every component operational) would resolve a real outage or keep it from paging. An
+ *   even split leaves both logs read (StatusMateStoreEpochsDiffer says so).
+ * A replica without these series (a release before them, a store of one process) is read. The
+ * rules and the dashboards both read domain gauges through it.
  */
 export function fromTrustedReplicas(series: string, select: (metric: string) => string, install: readonly string[]): string {
   const on = (...extra: string[]) => `on (${[...install, ...extra].join(', ')})`;
   const by = `by (${install.join(', ')})`;
   const up = select(METRIC.storeUp);
   const folded = select(METRIC.storeFoldedTimestamp);
-  const storeDown = `(${up} == 0 and ${on()} group ${by} (${up} == 1))`;
-  const behind = `(${folded} < ${on()} group_left () max ${by} (${folded}))`;
-  return `(${series} unless ${on('instance')} (${storeDown} or ${behind}))`;
+  const epochs = `count by (${[...install, LABEL.epoch].join(', ')}) (${select(METRIC.storeEpochInfo)})`;
+  const otherLog = `(${select(METRIC.storeEpochInfo)} unless ${on(LABEL.epoch)} (${epochs} == ${on()} group_left () max ${by} (${epochs})))`;
+  const onLog = (metric: string) => `(${metric} unless ${on('instance')} ${otherLog})`;
+  const storeDown = `(${up} == 0 and ${on()} group ${by} (${onLog(up)} == 1))`;
+  const behind = `(${folded} < ${on()} group_left () max ${by} ${onLog(folded)})`;
+  return `(${series} unless ${on('instance')} (${storeDown} or ${behind} or ${otherLog}))`;
 }
 
 /** Seconds of a Prometheus duration such as 1h30m. */
@@ -517,6 +526,14 @@ export function buildRules(config: MixinConfig): RulesFile {
             `${METRIC.storeUp}${sel()} == 0`,
             'The statusmate-exporter store is not answering.',
             `The store of {{ $labels.instance }} ${inInstall} has been down for ${spoken(a.storeDown.for)}. The replica answers webhooks with 503 and is not ready; StatusMate retries for a while, then drops the events.`,
+          ),
+          alert(
+            'StatusMateStoreEpochsDiffer',
+            a.storeEpochsDiffer,
+            // Per install: its replicas must fold one log.
+            `count by (${install.join(', ')}) (count by (${[...install, LABEL.epoch].join(', ')}) (${METRIC.storeEpochInfo}${sel()})) > 1`,
+            'The replicas of a statusmate-exporter install fold different logs.',
+            `The replicas of the install ${inInstall} have folded {{ $value }} different Redis logs (statusmate_store_epoch_info) for ${spoken(a.storeEpochsDiffer.for)}: some of them read another Redis, database or REDIS_KEY_PREFIX. Their states do not compare: the rules read the log most replicas fold, and both when they split evenly, so an outage may not page, and the replicas' maintenance silences undo each other.`,
           ),
           alert(
             'StatusMateStoreFoldLagging',

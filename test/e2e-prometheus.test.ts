@@ -598,6 +598,8 @@ function suite(target: (typeof TARGETS)[number]): void {
       StatusMateWebhookStoreErrors: [],
       StatusMateWebhooksRefusedLimit: [],
       StatusMateStoreDown: [],
+      // Memory stores: no Redis epoch.
+      StatusMateStoreEpochsDiffer: [],
       StatusMateStoreFoldLagging: [],
       StatusMateStoreSnapshotStale: [],
       StatusMateStatusPagesFileInvalid: [],

@@ -211,6 +211,7 @@ describe('rules file', () => {
         'StatusMateStatusPageSilent',
         'StatusMateStatusPageForgottenIncident',
         'StatusMateStoreDown',
+        'StatusMateStoreEpochsDiffer',
         'StatusMateStoreFoldLagging',
         'StatusMateStoreSnapshotStale',
         'StatusMateWebhooksRejected',

@@ -139,6 +139,8 @@ export type FoldStats = {
   lagSeconds: number;
   /** The log time of the last entry folded (or of the snapshot loaded), Unix seconds; null before either. */
   foldedTime: number | null;
+  /** The id of the shared log folded (Redis: its epoch); null for a store of one process, or before it is known. */
+  epoch: string | null;
   /** Age of the newest snapshot, by the log's time, in seconds; null before any. */
   snapshotAgeSeconds: number | null;
   snapshotBytes: number;
@@ -836,6 +838,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       lagEntries: this.lag.entries,
       lagSeconds: this.lag.seconds,
       foldedTime: this.pointTime > 0 ? this.pointTime : null,
+      epoch: this.store.epoch(),
       snapshotAgeSeconds: this.snapshotTime === null ? null : Math.max(0, Date.now() / 1000 - this.snapshotTime),
       snapshotBytes: this.snapshotBytes,
       snapshotFailures: this.snapshotFailures,

@@ -40,6 +40,7 @@ export const METRIC = {
   storeFoldLagEntries: 'statusmate_store_fold_lag_entries',
   storeFoldLagSeconds: 'statusmate_store_fold_lag_seconds',
   storeFoldedTimestamp: 'statusmate_store_folded_timestamp_seconds',
+  storeEpochInfo: 'statusmate_store_epoch_info',
   storeSnapshotAge: 'statusmate_store_snapshot_age_seconds',
   storeSnapshotBytes: 'statusmate_store_snapshot_bytes',
   storeSnapshotFailures: 'statusmate_store_snapshot_failures_total',
@@ -82,6 +83,7 @@ export const PROCESS_FAMILIES: readonly string[] = [
   METRIC.storeFoldLagEntries,
   METRIC.storeFoldLagSeconds,
   METRIC.storeFoldedTimestamp,
+  METRIC.storeEpochInfo,
   METRIC.storeSnapshotAge,
   METRIC.storeSnapshotBytes,
   METRIC.storeSnapshotFailures,
@@ -133,6 +135,7 @@ export const LABEL = {
   limit: 'limit',
   reason: 'reason',
   operation: 'operation',
+  epoch: 'epoch',
 } as const;
 
 export { DURATION_BUCKETS } from '../domain/buckets.js';

@@ -153,6 +153,17 @@ export class Telemetry {
       'The log time of the last entry this process folded (or of the snapshot it loaded), Unix seconds: replicas at the same entry serve the same value.',
       (s) => s.foldedTime,
     );
+    new Gauge({
+      name: METRIC.storeEpochInfo,
+      help: 'Always 1, labelled with the epoch of the Redis log this process folds: replicas of one install on different epochs fold different logs. Absent on SQLite and memory.',
+      labelNames: [LABEL.epoch],
+      registers,
+      collect() {
+        const epoch = stats().epoch;
+        this.reset();
+        if (epoch !== null) this.set({ [LABEL.epoch]: epoch }, 1);
+      },
+    });
     gauge(
       METRIC.storeSnapshotAge,
       'Age of the newest snapshot this process knows of, by the time of the entry it covers, in seconds.',

@@ -119,6 +119,10 @@ export class MemoryLog implements LogStore {
     return 0;
   }
 
+  epoch(): null {
+    return null;
+  }
+
   close(): Promise<void> {
     this.closed = true;
     this.arrivals.notify();

@@ -181,7 +181,7 @@ export class RedisStore implements LogStore {
   private readonly target: string;
   private readonly logger: Logger;
   /** The epoch of the log this replica folds, once known. */
-  private epoch: string | undefined;
+  private epochId: string | undefined;
   private closed = false;
   private reconnectCount = 0;
   /** With a count, names the key each snapshot write sends its pieces into (see writeSnapshot). */
@@ -275,9 +275,9 @@ export class RedisStore implements LogStore {
     ]);
     const current = stringOrNull.parse(epoch);
     // Marked lost (INIT_SCRIPT) before this replica refuses, so that none started later begins a new log.
-    if (current === null && this.epoch !== undefined) await this.writer.sendCommand(initArgs(this.keys, this.epoch)).catch(() => undefined);
+    if (current === null && this.epochId !== undefined) await this.writer.sendCommand(initArgs(this.keys, this.epochId)).catch(() => undefined);
     this.checkEpoch(current);
-    if (integerReply.parse(exists) === 0) throw new LogLost(`the Redis log ${this.keys.log} was deleted (its epoch ${this.epoch ?? ''} is still there)`);
+    if (integerReply.parse(exists) === 0) throw new LogLost(`the Redis log ${this.keys.log} was deleted (its epoch ${this.epochId ?? ''} is still there)`);
     const mark = stringOrNull.parse(trimmed);
     if (mark !== null && idBefore(after, mark)) await this.behind(mark);
     const entries: StoredEntry[] = [];
@@ -303,14 +303,14 @@ export class RedisStore implements LogStore {
   async tip(from: Position): Promise<LogTip> {
     const fresh = from === this.origin;
     const [init, last, mine, after, trimmed] = await Promise.all([
-      this.writer.sendCommand(initArgs(this.keys, this.epoch)),
+      this.writer.sendCommand(initArgs(this.keys, this.epochId)),
       this.writer.sendCommand(['XREVRANGE', this.keys.log, '+', '-', 'COUNT', '1']),
       fresh ? Promise.resolve([]) : this.writer.sendCommand(['XRANGE', this.keys.log, from, from]),
       this.writer.sendCommand(['XRANGE', this.keys.log, fresh ? '-' : `(${from}`, '+', 'COUNT', String(LAG_COUNT)]),
       this.writer.sendCommand(['GET', this.keys.trimmed]),
     ]);
     const [epoch, exists, lost] = initReply.parse(init);
-    if (epoch === '' && this.epoch === undefined) {
+    if (epoch === '' && this.epochId === undefined) {
       throw new LogLost(
         `the Redis log was lost under the replicas that folded it (${this.keys.lost}: epoch and time ${lost}): restore Redis from a backup, or run statusmate-exporter reset-redis --yes to start an empty log`,
       );
@@ -328,8 +328,8 @@ export class RedisStore implements LogStore {
 
   private checkEpoch(epoch: string | null): void {
     if (epoch === null) throw new LogLost(`the Redis log's epoch (${this.keys.epoch}) is gone: Redis was flushed or the keys deleted`);
-    this.epoch ??= epoch;
-    if (epoch !== this.epoch) throw new LogLost(`the Redis log was replaced: its epoch is ${epoch}, this replica folded epoch ${this.epoch}`);
+    this.epochId ??= epoch;
+    if (epoch !== this.epochId) throw new LogLost(`the Redis log was replaced: its epoch is ${epoch}, this replica folded epoch ${this.epochId}`);
   }
 
   async readSnapshot(): Promise<StoredSnapshot | null> {
@@ -409,7 +409,7 @@ export class RedisStore implements LogStore {
         snapshot.position,
         snapshot.format,
         String(snapshot.time),
-        this.epoch ?? '',
+        this.epochId ?? '',
         String(count),
       ]),
     );
@@ -445,6 +445,10 @@ export class RedisStore implements LogStore {
 
   reconnects(): number {
     return this.reconnectCount;
+  }
+
+  epoch(): string | null {
+    return this.epochId ?? null;
   }
 
   /** Disconnects; a read in flight is rejected. */

@@ -332,6 +332,10 @@ export class SqliteLog implements LogStore {
     return 0;
   }
 
+  epoch(): null {
+    return null;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -123,6 +123,13 @@ export interface LogStore {
   /** Times this store reconnected since it opened (0 for embedded stores). */
   reconnects(): number;
 
+  /**
+   * The id of the shared log this process folds, once known (Redis: its epoch); null for a store
+   * only one process reads (memory, SQLite). Replicas of one install that report different ids
+   * fold different logs: their states do not compare.
+   */
+  epoch(): string | null;
+
   /** Releases the store; called once, after the fold loop stopped appending. */
   close(): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { domainSamples, sampleValue } from '../support/app.js';
 import { startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
@@ -201,6 +202,40 @@ describe.skipIf(redisTool.skipReason !== undefined)('several exporter processes 
     expect(stats.outcomes.get('applied')).toBeLessThanOrEqual(TOTAL);
     expectHistoryCounted(await converged(urls));
     for (const replica of started) expect(replica.logs.some((line) => line.msg === 'Redis reachable again')).toBe(true);
+  });
+
+  it('report the epoch of the log they fold: one for the replicas of one Redis, another for a replica on another Redis', async () => {
+    redis = await startRedis();
+    const other = await startRedis();
+    try {
+      const started = await Promise.all([startReplica(redis.url), startReplica(redis.url), startReplica(other.url)]);
+      await whenReady(started.map((replica) => replica.url));
+      const epochOf = async (url: string) => {
+        const client = createClient({ url, RESP: 2 });
+        await client.connect();
+        try {
+          return await client.get('{statusmate}:epoch');
+        } finally {
+          client.destroy();
+        }
+      };
+      const [shared, apart] = [await epochOf(redis.url), await epochOf(other.url)];
+      expect(shared).toMatch(/^[\w-]{6,}$/);
+      expect(apart).not.toBe(shared);
+      const reported = await Promise.all(
+        started.map(async (replica) => {
+          const text = await scrape(replica.url);
+          return text.split('\n').filter((line) => line.startsWith('statusmate_store_epoch_info{'));
+        }),
+      );
+      expect(reported).toEqual([
+        [`statusmate_store_epoch_info{epoch="${shared ?? ''}"} 1`],
+        [`statusmate_store_epoch_info{epoch="${shared ?? ''}"} 1`],
+        [`statusmate_store_epoch_info{epoch="${apart ?? ''}"} 1`],
+      ]);
+    } finally {
+      await other.stop('SIGKILL');
+    }
   });
 
   it('starts while Redis is down, reports not ready, and becomes ready when Redis comes', async () => {
