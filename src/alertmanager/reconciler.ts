@@ -88,6 +88,8 @@ export class SilenceReconciler {
   private failures = 0;
   private lastError: string | undefined;
   private leader = false;
+  /** Until when (Date.now() ms) the lease taken or renewed last runs: past it, another process may hold it. */
+  private leaseUntil = 0;
   private view = { desired: 0, active: 0, failed: 0, overridden: 0 };
   /** Ids of the silences this process expired: an expiry of ours is no operator's (see planReconcile). */
   private readonly ownExpiries = new Set<string>();
@@ -119,7 +121,17 @@ export class SilenceReconciler {
 
   /** As of the last look at Alertmanager: desired = active + failed + overridden. */
   stats(): SilenceStats {
-    return { ...this.view, leader: this.leader };
+    return { ...this.view, leader: this.holdsLease() };
+  }
+
+  /**
+   * Whether this process holds the lease now. On Redis, a holder that stopped renewing it (its
+   * fold cannot catch up: the store is unreachable from it) holds it no longer once it ran out:
+   * another replica takes it then, and only one says it leads.
+   */
+  private holdsLease(): boolean {
+    if (this.leader && this.options.store.kind === 'redis' && Date.now() >= this.leaseUntil) this.leader = false;
+    return this.leader;
   }
 
   private desired(): DesiredSilence[] {
@@ -171,12 +183,15 @@ export class SilenceReconciler {
     // A replica whose fold is behind would expire silences of a maintenance it has not seen start.
     if (!(await this.options.caughtUp())) {
       this.nextAt = this.holdUntil = Date.now() + 1_000;
+      this.holdsLease();
       return false;
     }
+    const asked = Date.now();
     this.leader = await this.options.store.lease(SILENCE_LEASE, this.holder, this.leaseTtlMs).catch((error: unknown) => {
       this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'the silences lease could not be taken or renewed');
       return false;
     });
+    if (this.leader) this.leaseUntil = asked + this.leaseTtlMs;
     if (this.stopped) return false;
     const desired = this.desired();
     let observed;

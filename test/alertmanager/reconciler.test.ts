@@ -277,6 +277,31 @@ describe('the silence reconciler', () => {
     expect(healthy.reconciler.stats().leader).toBe(true);
   }, 30_000);
 
+  it('a holder whose fold cannot catch up (its store out of reach) stops saying it leads once its lease ran out, and the other takes over: one leader', async () => {
+    const am = await fakeAlertmanager();
+    const player = new Player();
+    const store = sharedLease();
+    let reachable = true;
+    const first = reconciler([am.url], player, { store, leaseTtlMs: 600, caughtUp: () => Promise.resolve(reachable) });
+    await eventually(
+      () => first.reconciler.stats().leader,
+      (leader) => leader,
+    );
+    const second = reconciler([am.url], player, { store, leaseTtlMs: 600 });
+    // The first replica loses its store: its fold is not caught up, so it renews nothing.
+    reachable = false;
+    await eventually(
+      () => second.reconciler.stats().leader,
+      (leader) => leader,
+      5_000,
+    );
+    expect([first.reconciler.stats().leader, second.reconciler.stats().leader]).toEqual([false, true]);
+    // Its store back, it follows the holder it finds.
+    reachable = true;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect([first.reconciler.stats().leader, second.reconciler.stats().leader]).toEqual([false, true]);
+  }, 15_000);
+
   it('alone on its store (SQLite, memory), a holder that cannot reach Alertmanager stays the leader', async () => {
     const dead = await fakeAlertmanager();
     dead.down = true;
