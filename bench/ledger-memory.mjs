@@ -4,7 +4,8 @@
 
 import { availabilityReport } from '../dist/api/availability.js';
 import { DEFAULT_POLICY } from '../dist/domain/availability.js';
-import { bookImpact, DAY_MS, ledgerBytes } from '../dist/domain/ledger.js';
+import { bookImpact, DAY_MS } from '../dist/domain/ledger.js';
+import { ledgerBytes } from '../dist/domain/ledger-reading.js';
 import { prune } from '../dist/domain/prune.js';
 import { DEFAULT_LIMITS } from '../dist/domain/reducer.js';
 import { applyPatch, createState, emptyPageStats, emptyPatch } from '../dist/domain/state.js';

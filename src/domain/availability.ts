@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IMPACT_PATTERN, impactLevel, OPERATIONAL } from './impact.js';
-import { DAY_MS, daysOf, LEDGER_SLOTS, type ComponentLedger, type DayUsage } from './ledger.js';
+import { DAY_MS, LEDGER_SLOTS, type ComponentLedger } from './ledger.js';
+import { daysOf, type DayUsage } from './ledger-reading.js';
 
 // How time in each impact becomes availability (issue 20): which impacts count as down and with
 // what weight, and whether maintenance is taken out of the period. Set in the environment

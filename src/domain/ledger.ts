@@ -102,7 +102,7 @@ const KNOWN = new Map<string, string>(KNOWN_IMPACTS.map((impact) => [impact, imp
 export const internImpact = (impact: string): string => KNOWN.get(impact) ?? impact;
 const intern = internImpact;
 
-function changesFrom(points: readonly (readonly [number, string])[]): Changes {
+export function changesFrom(points: readonly (readonly [number, string])[]): Changes {
   return { ms: Float64Array.from(points, ([ms]) => ms), impacts: points.map(([, impact]) => intern(impact)) };
 }
 
@@ -249,7 +249,7 @@ export function cloneLedger(ledger: Ledger): Ledger {
   };
 }
 
-const touchWeight = (touch: LedgerTouch | undefined) => (touch ? 1 + touch.components.length : 0);
+export const touchWeight = (touch: LedgerTouch | undefined) => (touch ? 1 + touch.components.length : 0);
 
 /** Records (or updates) an incident or a started maintenance; then keeps the touches within MAX_TOUCH_WEIGHT. */
 export function bookTouch(ledger: Ledger, statusPage: string, touch: LedgerTouch): void {
@@ -411,6 +411,8 @@ export function measureEvidence(ledger: Ledger): number {
   return weight;
 }
 
+export const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /**
  * Forgets the evidence of the components that heard of nothing for longest (by the newest time
  * their evidence knows, then status page and uuid: data, never the order of a Map) until the
@@ -444,21 +446,11 @@ export const totalKeyOf = (impact: string): string => KNOWN.get(impact) ?? OTHER
 const OTHER = 'other';
 
 /** Adds `ms` to an impact's total (under totalKeyOf); a total that comes to 0 goes, so that equal ledgers hold equal maps. */
-function addTotal(totals: Map<string, number>, impact: string, ms: number): void {
+export function addTotal(totals: Map<string, number>, impact: string, ms: number): void {
   const key = totalKeyOf(impact);
   const sum = (totals.get(key) ?? 0) + ms;
   if (sum === 0) totals.delete(key);
   else totals.set(key, sum);
-}
-
-/**
- * Totals as a snapshot holds them. One written before totalKeyOf may hold unknown impacts by
- * name: they are added up under `other`, as they would be booked now.
- */
-function totalsOf(encoded: readonly [string, number][]): Map<string, number> {
-  const totals = new Map<string, number>();
-  for (const [impact, ms] of encoded) addTotal(totals, impact, ms);
-  return totals;
 }
 
 /**
@@ -666,267 +658,4 @@ export function forgetLedgerPage(ledger: Ledger, statusPage: string): void {
   for (const entry of ledger.pages.get(statusPage)?.values() ?? []) ledger.evidenceWeight -= evidenceWeight(entry.evidence);
   ledger.pages.delete(statusPage);
   for (const key of [...(ledger.touches.get(statusPage)?.keys() ?? [])]) forgetTouch(ledger, statusPage, key);
-}
-
-// ---- reading ------------------------------------------------------------------------------
-
-/** Seconds per impact since first known, the open interval counted up to `nowSeconds` (never before it opened). */
-export function secondsByImpact(entry: ComponentLedger, nowSeconds: number): Map<string, number> {
-  const out = new Map<string, number>();
-  out.set(OPERATIONAL, 0);
-  for (const [impact, ms] of entry.totals) out.set(impact, ms / 1000);
-  const open = Math.max(0, toMs(nowSeconds) - entry.openMs);
-  const key = totalKeyOf(entry.impact);
-  out.set(key, (out.get(key) ?? 0) + open / 1000);
-  return out;
-}
-
-/** Milliseconds of one UTC day: covered, and per slot (operational = covered less the slots). */
-export type DayUsage = { day: number; covered: number; slots: number[] };
-
-/**
- * What `entry` says of each day in [fromDay, toDay] (inclusive), the open interval counted up to
- * `nowMs`. A day before the component was known, before the kept days, or after `nowMs`, covers
- * nothing (or part of itself).
- */
-export function daysOf(entry: ComponentLedger, keptFromDay: number, fromDay: number, toDay: number, nowMs: number): DayUsage[] {
-  const out: DayUsage[] = [];
-  const knownFrom = Math.max(entry.sinceMs, keptFromDay * DAY_MS);
-  let row = 0;
-  const days = entry.days;
-  while (row < days.length && (days[row] as number) < fromDay) row += STRIDE;
-  const openSlot = slotOf(entry.impact);
-  for (let day = fromDay; day <= toDay; day += 1) {
-    const start = day * DAY_MS;
-    const end = start + DAY_MS;
-    const closedCovered = Math.max(0, Math.min(end, entry.openMs) - Math.max(start, knownFrom));
-    const openFrom = Math.max(start, entry.openMs, knownFrom);
-    const openCovered = Math.max(0, Math.min(end, nowMs) - openFrom);
-    const slots = new Array<number>(LEDGER_SLOTS.length).fill(0);
-    if (row < days.length && days[row] === day) {
-      for (let s = 0; s < LEDGER_SLOTS.length; s += 1) slots[s] = days[row + 1 + s] as number;
-      row += STRIDE;
-    }
-    if (openSlot >= 0) slots[openSlot] = (slots[openSlot] as number) + openCovered;
-    out.push({ day, covered: closedCovered + openCovered, slots });
-  }
-  return out;
-}
-
-/**
- * Bytes the day rows, change points, evidence and records take (typed arrays counted exactly,
- * records by an estimate of 200 bytes, change points by their 8-byte time and 4-byte impact, plus
- * 150 bytes a component for their arrays, an evidence event by 100 bytes and a base by 600).
- */
-export function ledgerBytes(ledger: Ledger): { components: number; rows: number; changes: number; evidence: number; bytes: number } {
-  let components = 0;
-  let rows = 0;
-  let changes = 0;
-  let evidence = 0;
-  let bases = 0;
-  for (const page of ledger.pages.values()) {
-    for (const entry of page.values()) {
-      components += 1;
-      rows += entry.days.length / STRIDE;
-      changes += entry.changes.ms.length;
-      evidence += entry.evidence?.events.length ?? 0;
-      if (entry.evidence?.base) bases += 1;
-    }
-  }
-  return { components, rows, changes, evidence, bytes: rows * STRIDE * 4 + changes * 12 + components * 350 + evidence * 100 + bases * 600 };
-}
-
-// ---- snapshot -----------------------------------------------------------------------------
-
-/**
- * One component's ledger in a snapshot: page, uuid, since, impact, open since, totals, days, and
- * its change points (absent in snapshots written before them: then only the open interval's,
- * and nothing before it can be re-booked). The days are packed (packDays) and base64'd: a row is
- * mostly zeros (a day is rarely in two impacts), so it takes about 6 bytes instead of its 24 in memory.
- */
-export type EncodedComponentLedger = [
-  string,
-  string,
-  number,
-  string,
-  number,
-  [string, number][],
-  string,
-  ([number, string][] | undefined)?,
-  (EncodedEvidence | undefined)?,
-];
-/** A component's evidence in a snapshot (absent before it existed: then unknown): from, base, events. */
-export type EncodedEvidence = [number | null, EvidenceBase | null, EncodedEvidenceEvent[]];
-/** One event of the evidence: at, type, object, named (1) or not (0), name, impact, start, end. */
-export type EncodedEvidenceEvent = [number, EventType, string, 0 | 1, string | null, string | null, number | null, number | null];
-/** One touch in a snapshot: page, kind, uuid, title, start, end, components. */
-export type EncodedTouch = [string, 'incident' | 'maintenance', string, string, number | null, number | null, string[]];
-export type EncodedLedger = { keptFromDay: number; components: EncodedComponentLedger[]; touches?: EncodedTouch[] | undefined };
-
-const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/** The ledger as a snapshot holds it: in an order of data alone (pages, components, impacts by name), so equal ledgers encode alike. */
-export function encodeLedger(ledger: Ledger): EncodedLedger {
-  return { keptFromDay: ledger.keptFromDay, components: [...encodeLedgerComponents(ledger)], touches: [...encodeLedgerTouches(ledger)] };
-}
-
-/**
- * The components of encodeLedger, one at a time: a snapshot written line by line holds one
- * component's encoding at a time, not all of them (src/log/snapshot.ts).
- */
-export function* encodeLedgerComponents(ledger: Ledger): Generator<EncodedComponentLedger> {
-  for (const statusPage of [...ledger.pages.keys()].sort(byText)) {
-    const page = ledger.pages.get(statusPage) as Map<string, ComponentLedger>;
-    for (const uuid of [...page.keys()].sort(byText)) {
-      const entry = page.get(uuid) as ComponentLedger;
-      const totals = [...entry.totals].sort(([a], [b]) => byText(a, b));
-      const changes = [...entry.changes.ms].map((ms, i): [number, string] => [ms, entry.changes.impacts[i] as string]);
-      const encoded: EncodedComponentLedger = [
-        statusPage,
-        uuid,
-        entry.sinceMs,
-        entry.impact,
-        entry.openMs,
-        totals,
-        packDays(entry.days).toString('base64'),
-        changes,
-      ];
-      if (entry.evidence) encoded.push(encodeEvidence(entry.evidence));
-      yield encoded;
-    }
-  }
-}
-
-/** The touches of encodeLedger, in the same order. */
-export function* encodeLedgerTouches(ledger: Ledger): Generator<EncodedTouch> {
-  for (const statusPage of [...ledger.touches.keys()].sort(byText)) {
-    const page = ledger.touches.get(statusPage) as Map<string, LedgerTouch>;
-    for (const key of [...page.keys()].sort(byText)) {
-      const touch = page.get(key) as LedgerTouch;
-      yield [statusPage, touch.kind, touch.uuid, touch.title, touch.start, touch.end, [...touch.components]];
-    }
-  }
-}
-
-/**
- * The ledger a snapshot holds; throws on days that do not unpack (the caller reports it). Its
- * components may be any iterable: a snapshot read line by line hands them over one at a time.
- */
-export function decodeLedger(encoded: Omit<EncodedLedger, 'components'> & { components: Iterable<EncodedComponentLedger> }): Ledger {
-  const ledger = createLedger();
-  ledger.keptFromDay = encoded.keptFromDay;
-  for (const [statusPage, uuid, sinceMs, impact, openMs, totals, days, changes, evidence] of encoded.components) {
-    let page = ledger.pages.get(statusPage);
-    if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
-    const what = `${statusPage}/${uuid}`;
-    const decoded = evidence && decodeEvidence(evidence, what);
-    page.set(uuid, {
-      sinceMs,
-      impact,
-      openMs,
-      totals: totalsOf(totals),
-      days: unpackDays(Buffer.from(days, 'base64'), what),
-      changes: changesOf(changes, openMs, impact, what),
-      evidence: decoded,
-    });
-    ledger.evidenceWeight += evidenceWeight(decoded);
-  }
-  for (const [statusPage, kind, uuid, title, start, end, components] of encoded.touches ?? []) {
-    let page = ledger.touches.get(statusPage);
-    if (!page) ledger.touches.set(statusPage, (page = new Map<string, LedgerTouch>()));
-    const touch: LedgerTouch = { kind, uuid, title, start, end, components };
-    page.set(`${kind}:${uuid}`, touch);
-    ledger.touchWeight += touchWeight(touch);
-  }
-  return ledger;
-}
-
-function encodeEvidence(evidence: Evidence): EncodedEvidence {
-  return [
-    evidence.fromAt,
-    evidence.base,
-    evidence.events.map((e): EncodedEvidenceEvent => [e.at, e.type, e.object, e.named ? 1 : 0, e.name, e.impact, e.startAt, e.endAt]),
-  ];
-}
-
-/** Evidence as a snapshot holds it, checked: events sorted, a base exactly when a `fromAt`. */
-function decodeEvidence([fromAt, base, encoded]: EncodedEvidence, what: string): Evidence {
-  if ((fromAt === null) !== (base === null)) throw new Error(`ledger of ${what}: its evidence has a base without a time, or a time without a base`);
-  // A name as the event before it is that event's string: a snapshot's text gives every event a
-  // copy of its own, where the fold shared one (see ledger-evidence.ts).
-  let lastName: string | null = null;
-  const events = encoded.map(([at, type, object, named, name, impact, startAt, endAt]): EvidenceEvent => {
-    if (name !== null && name === lastName) name = lastName;
-    else lastName = name;
-    return { at, type, object, named: named === 1, name, impact: impact && intern(impact), startAt, endAt };
-  });
-  for (let i = 1; i < events.length; i += 1) {
-    if ((events[i] as EvidenceEvent).at < (events[i - 1] as EvidenceEvent).at) throw new Error(`ledger of ${what}: its evidence is not sorted`);
-  }
-  return { fromAt, base, events };
-}
-
-/** Change points as a snapshot holds them, checked: sorted, ending with the open interval's. */
-function changesOf(encoded: [number, string][] | undefined, openMs: number, impact: string, what: string): Changes {
-  if (encoded === undefined || encoded.length === 0) return changesFrom([[openMs, impact]]);
-  for (let i = 1; i < encoded.length; i += 1) {
-    if ((encoded[i] as [number, string])[0] < (encoded[i - 1] as [number, string])[0]) throw new Error(`ledger of ${what}: its change points are not sorted`);
-  }
-  const last = encoded.at(-1) as [number, string];
-  if (last[0] !== openMs || last[1] !== impact) throw new Error(`ledger of ${what}: its last change point is not its open interval`);
-  return changesFrom(encoded);
-}
-
-/**
- * Day rows as bytes: per row, the day (its difference from the previous row's, the first from
- * 0) as a varint, a byte whose bits say which slots are not zero, then those slots as varints.
- */
-export function packDays(days: Uint32Array): Buffer {
-  const out = Buffer.allocUnsafe(days.length * 5 + 8);
-  let at = 0;
-  const varint = (value: number) => {
-    let rest = value;
-    while (rest >= 0x80) {
-      out[at++] = (rest & 0x7f) | 0x80;
-      rest = Math.floor(rest / 128);
-    }
-    out[at++] = rest;
-  };
-  let previous = 0;
-  for (let row = 0; row < days.length; row += STRIDE) {
-    const day = days[row] as number;
-    varint(day - previous);
-    previous = day;
-    let mask = 0;
-    for (let slot = 0; slot < LEDGER_SLOTS.length; slot += 1) if (days[row + 1 + slot] !== 0) mask |= 1 << slot;
-    out[at++] = mask;
-    for (let slot = 0; slot < LEDGER_SLOTS.length; slot += 1) if (mask & (1 << slot)) varint(days[row + 1 + slot] as number);
-  }
-  return out.subarray(0, at);
-}
-
-export function unpackDays(bytes: Buffer, what: string): Uint32Array {
-  const rows: number[] = [];
-  let at = 0;
-  const varint = () => {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      if (at >= bytes.length) throw new Error(`ledger of ${what}: its days end inside a number`);
-      const byte = bytes[at++] as number;
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-      scale *= 128;
-      if (scale > 2 ** 35) throw new Error(`ledger of ${what}: a number of its days is too long`);
-    }
-  };
-  let day = 0;
-  while (at < bytes.length) {
-    day += varint();
-    if (at >= bytes.length) throw new Error(`ledger of ${what}: its days end inside a row`);
-    const mask = bytes[at++] as number;
-    rows.push(day);
-    for (let slot = 0; slot < LEDGER_SLOTS.length; slot += 1) rows.push(mask & (1 << slot) ? varint() : 0);
-  }
-  return Uint32Array.from(rows);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EVENT_TYPES } from '../domain/event.js';
-import { bookImpact, decodeLedger, encodeLedgerComponents, encodeLedgerTouches, type EncodedComponentLedger, type EncodedTouch } from '../domain/ledger.js';
+import { bookImpact } from '../domain/ledger.js';
+import { decodeLedger, encodeLedgerComponents, encodeLedgerTouches, type EncodedComponentLedger, type EncodedTouch } from '../domain/ledger-codec.js';
 import { alertSnapshot, alertStateOf, isEmptyAlertState, type AlertSnapshot } from '../domain/alerts.js';
 import { applyPatch, createState, emptyPatch, type State } from '../domain/state.js';
 import { RECORD_SCHEMAS } from '../store/records.js';
@@ -75,7 +76,7 @@ const evidenceData = z.tuple([
   ),
 ]);
 
-/** One component's ledger (EncodedComponentLedger in ledger.ts). */
+/** One component's ledger (EncodedComponentLedger in ledger-codec.ts). */
 const ledgerComponent = z.tuple([
   z.string(),
   z.string(),
@@ -90,7 +91,7 @@ const ledgerComponent = z.tuple([
   evidenceData.optional(),
 ]);
 
-/** One touch of the ledger (EncodedTouch in ledger.ts). */
+/** One touch of the ledger (EncodedTouch in ledger-codec.ts). */
 const ledgerTouch = z.tuple([
   z.string(),
   z.enum(['incident', 'maintenance']),

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { chunkDeclarations, declarationPatch, inventoryPatch, undeclaredComponents, type Declaration } from '../../src/domain/inventory.js';
-import { daysOf, DAY_MS, encodeLedger, ledgerOf, secondsByImpact, toMs } from '../../src/domain/ledger.js';
+import { DAY_MS, ledgerOf, toMs } from '../../src/domain/ledger.js';
+import { encodeLedger } from '../../src/domain/ledger-codec.js';
+import { daysOf, secondsByImpact } from '../../src/domain/ledger-reading.js';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { applyPatch, emptyPatch } from '../../src/domain/state.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';

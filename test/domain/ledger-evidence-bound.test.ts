@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeLedger, forgetEvidenceDownTo, LEDGER_MAX_EVIDENCE_WEIGHT, ledgerOf, measureEvidence, toMs } from '../../src/domain/ledger.js';
+import { forgetEvidenceDownTo, LEDGER_MAX_EVIDENCE_WEIGHT, ledgerOf, measureEvidence, toMs } from '../../src/domain/ledger.js';
+import { encodeLedger } from '../../src/domain/ledger-codec.js';
 import { RELIEF } from '../../src/domain/size.js';
 import { applyPatch, emptyPatch, replaceState } from '../../src/domain/state.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';

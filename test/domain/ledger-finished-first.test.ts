@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StatusMateEvent } from '../../src/domain/event.js';
-import { DAY_MS, daysOf, encodeLedger, ledgerOf, secondsByImpact, toMs, type ComponentLedger } from '../../src/domain/ledger.js';
+import { DAY_MS, ledgerOf, toMs, type ComponentLedger } from '../../src/domain/ledger.js';
+import { encodeLedger } from '../../src/domain/ledger-codec.js';
+import { daysOf, secondsByImpact } from '../../src/domain/ledger-reading.js';
 import { replaceState } from '../../src/domain/state.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { affects, componentUpdate, incident, maintenance, PAGE, Player, uuid } from '../support/events.js';

@@ -3,19 +3,17 @@ import { describe, expect, it } from 'vitest';
 import type { StatusMateEvent } from '../../src/domain/event.js';
 import {
   DAY_MS,
-  daysOf,
-  encodeLedger,
   LEDGER_KEEP_EVIDENCE,
   LEDGER_MAX_EVIDENCE,
   LEDGER_SLOTS,
   ledgerOf,
   measureEvidence,
-  secondsByImpact,
   slotOf,
   toMs,
   type ComponentLedger,
-  type EncodedLedger,
 } from '../../src/domain/ledger.js';
+import { encodeLedger, type EncodedLedger } from '../../src/domain/ledger-codec.js';
+import { daysOf, secondsByImpact } from '../../src/domain/ledger-reading.js';
 import { replaceState } from '../../src/domain/state.js';
 import { DomainMetrics } from '../../src/metrics/domain.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';

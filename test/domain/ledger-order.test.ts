@@ -1,15 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  DAY_MS,
-  decodeLedger,
-  encodeLedger,
-  LEDGER_MAX_CHANGES,
-  ledgerOf,
-  toMs,
-  type EncodedComponentLedger,
-  type EncodedLedger,
-} from '../../src/domain/ledger.js';
+import { DAY_MS, LEDGER_MAX_CHANGES, ledgerOf, toMs } from '../../src/domain/ledger.js';
+import { decodeLedger, encodeLedger, type EncodedComponentLedger, type EncodedLedger } from '../../src/domain/ledger-codec.js';
 import { applyPatch, replaceState } from '../../src/domain/state.js';
 import { prune } from '../../src/domain/prune.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';

@@ -1,18 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StatusMateEvent } from '../../src/domain/event.js';
-import {
-  DAY_MS,
-  daysOf,
-  encodeLedger,
-  LEDGER_SLOTS,
-  packDays,
-  secondsByImpact,
-  slotOf,
-  toMs,
-  unpackDays,
-  type ComponentLedger,
-} from '../../src/domain/ledger.js';
+import { DAY_MS, LEDGER_SLOTS, slotOf, toMs, type ComponentLedger } from '../../src/domain/ledger.js';
+import { encodeLedger, packDays, unpackDays } from '../../src/domain/ledger-codec.js';
+import { daysOf, secondsByImpact } from '../../src/domain/ledger-reading.js';
 import { prune } from '../../src/domain/prune.js';
 import { applyPatch } from '../../src/domain/state.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { availabilityReport } from '../../src/api/availability.js';
 import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import type { StatusMateEvent } from '../../src/domain/event.js';
-import { DAY_MS, encodeLedger, ledgerOf, secondsByImpact, toMs } from '../../src/domain/ledger.js';
+import { DAY_MS, ledgerOf, toMs } from '../../src/domain/ledger.js';
+import { encodeLedger } from '../../src/domain/ledger-codec.js';
+import { secondsByImpact } from '../../src/domain/ledger-reading.js';
 import { affects, incident, PAGE, Player, uuid } from '../support/events.js';
 import { componentRecords, lifecycleEntryArb, lifecycleEvents } from '../support/lifecycles.js';
 

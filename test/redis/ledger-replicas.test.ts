@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { encodeLedger } from '../../src/domain/ledger.js';
+import { encodeLedger } from '../../src/domain/ledger-codec.js';
 import { makeApp, type TestApp } from '../support/app.js';
 import { eventually, redisStore, redisTool, redisPerTest } from '../support/redis.js';
 

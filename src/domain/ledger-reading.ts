@@ -1,0 +1,72 @@
+import { OPERATIONAL } from './impact.js';
+import { DAY_MS, LEDGER_SLOTS, slotOf, STRIDE, toMs, totalKeyOf, type ComponentLedger, type Ledger } from './ledger.js';
+
+// What the availability ledger (booked in ledger.ts) says, read without changing it: seconds per
+// impact, per UTC day, and the memory it takes. Readers count the open interval up to their own
+// `now`, so reading (a scrape, the availability API) never mutates the state.
+
+/** Seconds per impact since first known, the open interval counted up to `nowSeconds` (never before it opened). */
+export function secondsByImpact(entry: ComponentLedger, nowSeconds: number): Map<string, number> {
+  const out = new Map<string, number>();
+  out.set(OPERATIONAL, 0);
+  for (const [impact, ms] of entry.totals) out.set(impact, ms / 1000);
+  const open = Math.max(0, toMs(nowSeconds) - entry.openMs);
+  const key = totalKeyOf(entry.impact);
+  out.set(key, (out.get(key) ?? 0) + open / 1000);
+  return out;
+}
+
+/** Milliseconds of one UTC day: covered, and per slot (operational = covered less the slots). */
+export type DayUsage = { day: number; covered: number; slots: number[] };
+
+/**
+ * What `entry` says of each day in [fromDay, toDay] (inclusive), the open interval counted up to
+ * `nowMs`. A day before the component was known, before the kept days, or after `nowMs`, covers
+ * nothing (or part of itself).
+ */
+export function daysOf(entry: ComponentLedger, keptFromDay: number, fromDay: number, toDay: number, nowMs: number): DayUsage[] {
+  const out: DayUsage[] = [];
+  const knownFrom = Math.max(entry.sinceMs, keptFromDay * DAY_MS);
+  let row = 0;
+  const days = entry.days;
+  while (row < days.length && (days[row] as number) < fromDay) row += STRIDE;
+  const openSlot = slotOf(entry.impact);
+  for (let day = fromDay; day <= toDay; day += 1) {
+    const start = day * DAY_MS;
+    const end = start + DAY_MS;
+    const closedCovered = Math.max(0, Math.min(end, entry.openMs) - Math.max(start, knownFrom));
+    const openFrom = Math.max(start, entry.openMs, knownFrom);
+    const openCovered = Math.max(0, Math.min(end, nowMs) - openFrom);
+    const slots = new Array<number>(LEDGER_SLOTS.length).fill(0);
+    if (row < days.length && days[row] === day) {
+      for (let s = 0; s < LEDGER_SLOTS.length; s += 1) slots[s] = days[row + 1 + s] as number;
+      row += STRIDE;
+    }
+    if (openSlot >= 0) slots[openSlot] = (slots[openSlot] as number) + openCovered;
+    out.push({ day, covered: closedCovered + openCovered, slots });
+  }
+  return out;
+}
+
+/**
+ * Bytes the day rows, change points, evidence and records take (typed arrays counted exactly,
+ * records by an estimate of 200 bytes, change points by their 8-byte time and 4-byte impact, plus
+ * 150 bytes a component for their arrays, an evidence event by 100 bytes and a base by 600).
+ */
+export function ledgerBytes(ledger: Ledger): { components: number; rows: number; changes: number; evidence: number; bytes: number } {
+  let components = 0;
+  let rows = 0;
+  let changes = 0;
+  let evidence = 0;
+  let bases = 0;
+  for (const page of ledger.pages.values()) {
+    for (const entry of page.values()) {
+      components += 1;
+      rows += entry.days.length / STRIDE;
+      changes += entry.changes.ms.length;
+      evidence += entry.evidence?.events.length ?? 0;
+      if (entry.evidence?.base) bases += 1;
+    }
+  }
+  return { components, rows, changes, evidence, bytes: rows * STRIDE * 4 + changes * 12 + components * 350 + evidence * 100 + bases * 600 };
+}
