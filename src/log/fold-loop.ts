@@ -39,7 +39,8 @@ import {
   type LogEntry,
   type ParsedEntry,
 } from './entry.js';
-import { decodeSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_PIECE_CHARS, snapshotLength, snapshotPieces } from './snapshot.js';
+import { decodeSnapshot, SNAPSHOT_FORMAT, snapshotLength, snapshotPieces } from './snapshot.js';
+import { ageDueMs, DEFAULT_SNAPSHOT_POLICY, type SnapshotPolicy } from './snapshot-policy.js';
 
 /**
  * The log's time is cut into windows of this length; the fold prunes when an entry is the first
@@ -58,58 +59,6 @@ const MAX_APPENDS_IN_FLIGHT = 2;
 const CATCH_UP_WAIT_MS = 2_000;
 /** How long one of the loop's own checks (probe, tip) may take before the store counts as down. */
 const CHECK_TIMEOUT_MS = 1_000;
-
-export type SnapshotPolicy = {
-  /** How often the loop checks the store, its lag, and whether a snapshot is due. */
-  checkMs: number;
-  /**
-   * A snapshot is written once the stored one is this old and entries followed it, when it is at
-   * most `ageBytes` long; a longer one waits as many times longer as it is larger, up to
-   * `maxAgeCapMs` (see ageDueMs)…
-   */
-  maxAgeMs: number;
-  ageBytes: number;
-  maxAgeCapMs: number;
-  /** …or once this many entries were folded since (what a start folds after the snapshot)… */
-  maxEntries: number;
-  /**
-   * …or once the entries folded since take this many bytes, or as many as the stored snapshot if
-   * more: writing a snapshot then costs at most about what the entries since cost to append.
-   */
-  maxBytes: number;
-  /** Characters of the snapshot's text a piece holds (see SNAPSHOT_PIECE_CHARS). */
-  pieceChars: number;
-  /**
-   * How long the fold may wait for a snapshot's write (it does not fold meanwhile, see
-   * snapshot()); a write that takes longer fails, and the fold goes on.
-   */
-  maxPauseMs: number;
-};
-
-export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = {
-  checkMs: 2_000,
-  maxAgeMs: 60_000,
-  ageBytes: 1024 * 1024,
-  // Half the StatusMateStoreSnapshotStale alert's hour: a state that keeps changing never trips it.
-  maxAgeCapMs: 30 * 60_000,
-  maxEntries: 30_000,
-  maxBytes: 16 * 1024 * 1024,
-  pieceChars: SNAPSHOT_PIECE_CHARS,
-  maxPauseMs: 4_000,
-};
-
-/**
- * How old the stored snapshot may get, while entries follow it, before age alone makes the next
- * one due. A snapshot writes the whole state, however few entries came since: at a minute, a
- * 36 MB state (10,000 busy components at the default bounds) that gets one webhook a minute
- * would write 36 MB a minute to the volume or Redis, and pause the fold for half a second each
- * time. Scaled by size, age alone writes at most about `ageBytes` a `maxAgeMs`; the other rules
- * (entries, bytes) still bound what a start folds.
- */
-export function ageDueMs(policy: Pick<SnapshotPolicy, 'maxAgeMs' | 'ageBytes' | 'maxAgeCapMs'>, snapshotBytes: number): number {
-  const scale = Math.max(1, snapshotBytes / policy.ageBytes);
-  return Math.min(policy.maxAgeCapMs, policy.maxAgeMs * scale);
-}
 
 export type FoldLoopOptions = {
   store: LogStore;

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { entryBytes } from '../../src/log/entry.js';
-import { ageDueMs, DEFAULT_SNAPSHOT_POLICY } from '../../src/log/fold-loop.js';
+import { ageDueMs, DEFAULT_SNAPSHOT_POLICY } from '../../src/log/snapshot-policy.js';
 import { decodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import type { EntryFields, SnapshotToWrite, StoredEntry } from '../../src/store/store.js';
