@@ -310,6 +310,13 @@ export function buildRules(config: MixinConfig): RulesFile {
     );
   };
 
+  // The alerts that inhibit the burn-rate alerts (prometheus/alertmanager.example.yml): in the
+  // burn-rate alerts' group, before them.
+  const outageAlerts = [
+    componentAlert('StatusMateComponentMajorOutage', a.componentMajorOutage, 4, 'major_outage', 'is in a major outage'),
+    componentAlert('StatusMateComponentPartialOutage', a.componentPartialOutage, 3, 'partial_outage', 'is in a partial outage'),
+  ];
+
   const vanished = `group ${by()} (max_over_time(up${sel()}[${config.vanishedLookback}])) * 0\n  unless ${on()} group ${by()} (up${sel()})`;
   const down = [`(max ${by()} (up${sel()}) == 0)`, `(\n  ${vanished}\n)`];
   if (config.scopedToOneInstall) down.push(`(absent(up${sel()}) * 0)`);
@@ -339,8 +346,13 @@ export function buildRules(config: MixinConfig): RulesFile {
         })),
       },
       {
-        // Records and the fast burn-rate alerts in one group: a group's rules run in order, so
-        // each alert reads the ratios of the same evaluation.
+        // Records, the outage alerts and every burn-rate alert in one group: a group's rules run
+        // in order, so each alert reads the ratios of the same evaluation (the day-long windows
+        // are the long group's, at most 5 minutes old), and a burn-rate alert resolves in the
+        // very evaluation that resolves the outage alert it follows. In another group, it would
+        // still fire for up to that group's interval once the outage alert (which inhibits it in
+        // Alertmanager) resolved: an Alertmanager flush in that gap would page the same outage
+        // a second time.
         name: 'statusmate-exporter.availability',
         rules: [
           // One series per component however many replicas are scraped, identified by its uuid.
@@ -355,18 +367,18 @@ export function buildRules(config: MixinConfig): RulesFile {
           { record: RECORD.available, expr: `(${RECORD.impactLevel}${sel()} >= 0) < bool ${unavailableLevel}` },
           // The windows of the burn-rate alerts up to six hours, from the impact seconds.
           ...windows.filter(fine).map((window) => availableOver(window, impactSeconds)),
-          ...config.slo.burnRateAlerts.filter((pair) => fine(pair.long)).map(burnAlert),
+          ...outageAlerts,
+          ...config.slo.burnRateAlerts.map(burnAlert),
         ],
       },
       {
         // The impact seconds every 5 minutes, for windows of up to 3 days (864 samples), and the
-        // day-long burn-rate windows, every 5 minutes.
+        // day-long burn-rate windows, every 5 minutes (their alerts are in the group above).
         name: 'statusmate-exporter.availability-long',
         interval: COARSE_INTERVAL,
         rules: [
           { record: RECORD.impactSecondsEvery(COARSE_INTERVAL), expr: impactSecondsExpr() },
           ...windows.filter((window) => !fine(window)).map((window) => availableOver(window, RECORD.impactSecondsEvery(COARSE_INTERVAL))),
-          ...config.slo.burnRateAlerts.filter((pair) => !fine(pair.long)).map(burnAlert),
         ],
       },
       {
@@ -384,10 +396,9 @@ export function buildRules(config: MixinConfig): RulesFile {
         ],
       },
       {
+        // The outage alerts are in the availability group, before the burn-rate alerts they inhibit.
         name: 'statusmate-exporter.components',
         rules: [
-          componentAlert('StatusMateComponentMajorOutage', a.componentMajorOutage, 4, 'major_outage', 'is in a major outage'),
-          componentAlert('StatusMateComponentPartialOutage', a.componentPartialOutage, 3, 'partial_outage', 'is in a partial outage'),
           componentAlert(
             'StatusMateComponentDegradedPerformance',
             a.componentDegradedPerformance,

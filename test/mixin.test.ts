@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CHART_JOB_PLACEHOLDER, CHART_NAMESPACE_PLACEHOLDER, DEFAULT_CONFIG, chartConfig, mixinConfigSchema, type MixinConfig } from '../mixin/config.js';
 import { generatedFiles, staleFiles } from '../mixin/generate.js';
@@ -101,6 +103,36 @@ describe('the mixin', () => {
       slo: { ...DEFAULT_CONFIG.slo, burnRateAlerts: [{ long: '1h', short: '5m', burnRate: 14.4, severity: 'critical', for: '2m' }] },
     };
     expect(() => mixinConfigSchema.parse(early)).toThrow(/burnRateAlerts.*for|must be longer than the for of componentMajorOutage/s);
+  });
+
+  it('evaluates the burn-rate alerts in the group of the outage alerts that inhibit them, after them, so that both resolve in one evaluation', () => {
+    // The inhibitions of the example Alertmanager config whose target is the burn-rate alert: its
+    // sources must resolve in the same evaluation, or an Alertmanager flush between the outage
+    // alert's resolution and the burn-rate alert's (a group interval later) pages the outage again.
+    const example = parseYaml(readFileSync(new URL('../prometheus/alertmanager.example.yml', import.meta.url), 'utf8')) as {
+      inhibit_rules: { source_matchers: string[]; target_matchers: string[] }[];
+    };
+    const alertnameRegex = (matchers: string[]) => {
+      const found = matchers.map((m) => /^alertname=~?"(.+)"$/.exec(m)?.[1]).find((value) => value !== undefined);
+      return new RegExp(`^(?:${found ?? ''})$`);
+    };
+    const burn = 'StatusMateComponentErrorBudgetBurn';
+    const sources = example.inhibit_rules
+      .filter((rule) => alertnameRegex(rule.target_matchers).test(burn) && !alertnameRegex(rule.source_matchers).test('StatusMateExporterDown'))
+      .map((rule) => alertnameRegex(rule.source_matchers));
+    expect(sources.length).toBeGreaterThan(0);
+    for (const config of [DEFAULT_CONFIG, chartConfig(DEFAULT_CONFIG)]) {
+      const groups = buildRules(config).groups.map((group) => group.rules.map((rule) => rule.alert).filter((name) => name !== undefined));
+      const burnGroups = groups.filter((names) => names.includes(burn));
+      expect(burnGroups).toHaveLength(1);
+      const names = burnGroups[0] ?? [];
+      for (const source of sources) {
+        const inhibitors = groups.flat().filter((name) => source.test(name));
+        expect(inhibitors.length).toBeGreaterThan(0);
+        for (const name of inhibitors) expect(names.indexOf(name), name).toBeGreaterThanOrEqual(0);
+        expect(Math.max(...names.flatMap((name, i) => (source.test(name) ? [i] : [])))).toBeLessThan(names.indexOf(burn));
+      }
+    }
   });
 
   it('leaves StatusMateExporterAbsent out of the chart, where StatusMateExporterDown already fires for a release without targets', () => {
