@@ -482,6 +482,35 @@ function suite(target: (typeof TARGETS)[number]): void {
     expect(recorded.map((sample) => [sample.labels.job, sample.labels.pod, sample.value])).toEqual([[JOB, undefined, 2]]);
   });
 
+  it('the per-day panels, queried as Grafana queries them, count the incidents of today', async () => {
+    if (!prometheus) throw new Error('Prometheus is not running');
+    // Grafana rounds both ends of a range query down to a multiple of the step (1 day here,
+    // in UTC for a browser at UTC): the last point is today's midnight, before the sequence.
+    const day = 86_400;
+    const now = Math.floor(Date.now() / 1000);
+    const panel = queries.filter((q) => q.where.includes('"Incidents per day"'));
+    expect(panel).toHaveLength(2);
+    const perDay = async (expr: string) => {
+      const response = await fetch(`${prometheus?.url}/api/v1/query_range`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          query: fillVariables(expr, { ...VARIABLES, __interval: '1d' }),
+          start: String(Math.floor((now - 2 * day) / day) * day),
+          end: String(Math.floor(now / day) * day),
+          step: String(day),
+        }),
+      });
+      const body = (await response.json()) as { status: string; data: { result: Array<{ values: Array<[number, string]> }> } };
+      expect(body.status).toBe('success');
+      // The days' bars together, should the sequence straddle midnight.
+      return body.data.result.flatMap((series) => series.values).reduce((total, [, value]) => total + Number(value), 0);
+    };
+    // The two incidents the seed creates on PAGE and the one it finishes, today.
+    expect(Math.round(await perDay(panel[0]?.expr ?? ''))).toBe(2);
+    expect(Math.round(await perDay(panel[1]?.expr ?? ''))).toBe(1);
+  });
+
   it(
     target.v3
       ? "counts a status page's first incident with increase(): its _created became a zero sample"

@@ -125,6 +125,32 @@ describe('generated dashboards', () => {
     for (const expr of exprs) expect(expr).toContain(' * 1000 ');
   });
 
+  // Grafana rounds both ends of a range query down to a multiple of the step: with a 1-day step
+  // the last point is today's midnight, so a point must count the day after it, or today's
+  // incidents show nowhere and every bar is a day late.
+  it('per-day panels count the day each point starts (today included), drawn over that day', () => {
+    const daily = built.flatMap(({ dashboard }) =>
+      (dashboard.panels ?? []).flatMap((panel) =>
+        ('targets' in panel ? (panel.targets ?? []) : [])
+          .filter((target) => (target as { interval?: string }).interval === '1d')
+          .map((target) => ({ panel, expr: String((target as { expr?: string }).expr) })),
+      ),
+    );
+    expect(daily.map(({ panel }) => panel.title)).toEqual([
+      'Incidents per day',
+      'Incidents per day',
+      'Maintenances per day',
+      'Maintenances per day',
+      'Maintenances per day',
+    ]);
+    for (const { panel, expr } of daily) {
+      const windows = [...expr.matchAll(/\[(\w+)\]( offset -?\w+)?/g)].map((match) => match[0]);
+      expect(windows, expr).toEqual(['[1d] offset -1d']);
+      const custom = (panel as { fieldConfig?: { defaults?: { custom?: { barAlignment?: number } } } }).fieldConfig?.defaults?.custom;
+      expect(custom?.barAlignment, panel.title).toBe(1);
+    }
+  });
+
   it.each(built)('panel ids of $file are unique', ({ dashboard }) => {
     const ids = (dashboard.panels ?? []).map((panel) => panel.id);
     expect(new Set(ids).size).toBe(ids.length);

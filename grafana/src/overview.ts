@@ -292,6 +292,17 @@ function unfinishedMaintenancesTable(): TablePanel {
     .sortBy([new common.TableSortByFieldStateBuilder().displayName('Scheduled start').desc(false)]);
 }
 
+/**
+ * A persisted counter's increase over the day that starts at each point. Grafana rounds both ends
+ * of a range query down to a multiple of the step (local midnights, for a 1-day step), so its last
+ * point is today's midnight: `[1d]` there would be yesterday, and today's incidents would show
+ * nowhere until tomorrow, every bar a day late. `offset -1d` makes each point the day after it
+ * (today's up to now), drawn after its point (BarAlignment.After), over the day it counts.
+ */
+function dayIncrease(counter: string): string {
+  return `sum(increase(${RECORD.counter(counter)}{${PAGE}}[1d] offset -1d))`;
+}
+
 function perDay(title: string, description: string, series: Array<[string, string, string]>): TimeseriesPanel {
   const panel = new TimeseriesPanel()
     .title(title)
@@ -299,6 +310,7 @@ function perDay(title: string, description: string, series: Array<[string, strin
     .span(16)
     .height(8)
     .drawStyle(common.GraphDrawStyle.Bars)
+    .barAlignment(common.BarAlignment.After)
     .fillOpacity(80)
     .lineWidth(1)
     .decimals(0)
@@ -306,8 +318,8 @@ function perDay(title: string, description: string, series: Array<[string, strin
     .unit('short')
     .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom));
   for (const [refId, counter, legend] of series) {
-    // One point per day, each the increase over the day before it.
-    panel.withTarget(query(refId, pageIncrease(counter, '1d'), { legend, interval: '1d' }));
+    // One point per day (the step is at least 1d), each the increase over the day it starts.
+    panel.withTarget(query(refId, dayIncrease(counter), { legend, interval: '1d' }));
   }
   return panel;
 }
