@@ -106,15 +106,23 @@ export function availabilityAccounting(config: MixinConfig): Array<{ impact: str
  *
  * `select(extra)` renders a selector's matchers (the rules' selector, or a dashboard's variables),
  * `by` the grouping that keeps install, status page and component.
+ *
+ * `atStart`, when given, is a series recorded every evaluation whose value `window` ago is the
+ * window's starting value, taken before the smallest of `source`: a `source` copied every 5
+ * minutes starts the window at its first copy in it, up to 5 minutes late, so an outage in the
+ * first minutes of a dashboard's range (of "Last 1 hour", a twelfth) counted nowhere. A series
+ * with no sample then (a component first seen within the window) falls back to `source`.
  */
 export function availabilityExpr(
   config: MixinConfig,
-  options: { window: string; now: string; source: string; select: (extra: string) => string; by: string },
+  options: { window: string; now: string; source: string; atStart?: string; select: (extra: string) => string; by: string },
 ): string {
   const accounting = availabilityAccounting(config);
   const grown = (impacts: string[]) => {
     const matcher = options.select(`impact=~"${impacts.join('|')}"`);
-    return `(${options.now}${matcher} - min_over_time(${options.source}${matcher}[${options.window}]))`;
+    const smallest = `min_over_time(${options.source}${matcher}[${options.window}])`;
+    const start = options.atStart === undefined ? smallest : `(${options.atStart}${matcher} offset ${options.window} or ${smallest})`;
+    return `(${options.now}${matcher} - ${start})`;
   };
   const shares = [...new Set(accounting.map((entry) => entry.available))].sort((x, y) => y - x);
   const available = shares

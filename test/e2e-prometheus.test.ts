@@ -575,6 +575,20 @@ function suite(target: (typeof TARGETS)[number]): void {
     expect(av.Legacy).toBeUndefined();
   });
 
+  it("the availability table's Available counts from the range's start, not from the first 5-minute copy in it", async () => {
+    const available = queries.filter((q) => q.where.includes('"Availability over the selected range"'))[1];
+    // A range of a few seconds, long after the 5m group's first copy or before it: API has been
+    // in a major outage all along, Search operational. Counted from the first 5-minute copy in the
+    // range, the range held none and the column was empty (a longer range lost its first minutes).
+    const av = await waitFor('Available over the last 3 seconds', async () => {
+      const samples = await query(fillVariables(available?.expr ?? '', { ...VARIABLES, __range: '3s' }));
+      const byComponent = Object.fromEntries(samples.map((s) => [s.labels.component ?? '', s.value]));
+      return byComponent.API === undefined ? undefined : byComponent;
+    });
+    expect(av.API).toBe(0);
+    expect(av.Search).toBe(1);
+  });
+
   const rules = allRules();
   it.each(rules.map((rule) => ({ name: rule.alert ?? rule.record ?? '', expr: rule.expr })))('rule $name evaluates without error', async ({ expr }) => {
     await query(expr);

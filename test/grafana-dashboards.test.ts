@@ -151,6 +151,18 @@ describe('generated dashboards', () => {
     }
   });
 
+  // The 5-minute copies start the range at their first sample in it, up to 5 minutes late: an
+  // outage in the first minutes of "Last 1 hour" counted nowhere.
+  it("the availability table's Available counts from the range's start, read from the per-evaluation series", () => {
+    const overview = built.find(({ dashboard }) => dashboard.uid === 'statusmate-overview')?.dashboard;
+    const available = dashboardQueries(overview as NonNullable<typeof overview>).find((q) => q.where.endsWith('"Availability over the selected range" / B'));
+    const starts = [...(available?.expr ?? '').matchAll(/min_over_time\(([a-zA-Z0-9_:]+)\{[^}]*\}\[\$__range\]\)/g)];
+    expect(starts.length).toBeGreaterThan(0);
+    for (const start of starts) expect(start[1]).toBe(RECORDED.impactSeconds5m);
+    const atStart = [...(available?.expr ?? '').matchAll(/\(([a-zA-Z0-9_:]+)\{[^}]*\} offset \$__range or min_over_time\(/g)];
+    expect(atStart.map((match) => match[1])).toEqual(starts.map(() => RECORDED.impactSeconds));
+  });
+
   it.each(built)('panel ids of $file are unique', ({ dashboard }) => {
     const ids = (dashboard.panels ?? []).map((panel) => panel.id);
     expect(new Set(ids).size).toBe(ids.length);

@@ -134,14 +134,16 @@ function componentTimeline(): StateTimelinePanel {
 
 /**
  * The availability over the selected range, from the impact seconds as the SLO rules count them
- * (weights and maintenance from mixin/config.ts): the seconds grown since the first 5-minute copy
- * in the range, so continuous across pod replacements and restarts, and counted once however
- * many replicas serve them.
+ * (weights and maintenance from mixin/config.ts): the seconds grown since the range's start (the
+ * per-evaluation series then; for a component first seen within the range, its first 5-minute
+ * copy), so continuous across pod replacements and restarts, and counted once however many
+ * replicas serve them.
  */
 const availableOverRange = availabilityExpr(DEFAULT_CONFIG, {
   window: '$__range',
   now: RECORDED.impactSeconds,
   source: RECORDED.impactSeconds5m,
+  atStart: RECORDED.impactSeconds,
   select: (extra) => `{${PAGE}${extra ? `, ${extra}` : ''}}`,
   by: `by (${INSTALL_BY}status_page, component_uuid)`,
 });
@@ -176,7 +178,7 @@ function availabilityTable(): TablePanel {
       'Operational: share of the selected range each component was operational (sampled). ' +
         'Available: share of the counted seconds of the range each component was available, from statusmate_component_impact_seconds_total as the SLO counts them ' +
         '(partial and major outages down, degraded performance up, maintenance left out, by default; see mixin/config.ts), ' +
-        'from the first 5-minute copy in the range: empty for ranges under 5 minutes. ' +
+        "from the range's start (for a component first seen within the range, from its first 5-minute copy). " +
         'Unknown impacts count neither way. Reads the recording rules of prometheus/statusmate.rules.yml.',
     )
     .span(24)
