@@ -163,6 +163,22 @@ describe('generated dashboards', () => {
     expect(atStart.map((match) => match[1])).toEqual(starts.map(() => RECORDED.impactSeconds));
   });
 
+  // A page measures a few responses a month: the quantiles interpolated within the buckets read
+  // one response of 120 s as p50 90 s; the mean from _sum and _count is exact.
+  it('time to communicate and recovery lag show the exact mean beside the bucket-estimated quantiles', () => {
+    const overview = built.find(({ dashboard }) => dashboard.uid === 'statusmate-overview')?.dashboard;
+    const all = dashboardQueries(overview as NonNullable<typeof overview>);
+    for (const [title, histogram] of [
+      ['Time to communicate', METRIC.statusPageResponse],
+      ['Recovery lag', METRIC.statusPageRecoveryLag],
+    ] as const) {
+      const exprs = all.filter((q) => q.where.includes(`"${title}"`)).map((q) => q.expr);
+      const mean = exprs.find((expr) => expr.includes(RECORD.counter(`${histogram}_sum`)));
+      expect(mean, title).toBeDefined();
+      expect(mean).toContain(`/ sum by (${INSTALL_LABELS.join(', ')}, status_page) (increase(${RECORD.counter(`${histogram}_count`)}{`);
+    }
+  });
+
   it.each(built)('panel ids of $file are unique', ({ dashboard }) => {
     const ids = (dashboard.panels ?? []).map((panel) => panel.id);
     expect(new Set(ids).size).toBe(ids.length);

@@ -346,10 +346,16 @@ function durationStat(title: string, description: string, histogram: string): St
     .orientation(common.VizOrientation.Vertical);
 }
 
-/** Time to communicate (or to recover) per status page: median and 90th percentile over the selected range. */
+/**
+ * Time to communicate (or to recover) per status page over the selected range: median and 90th
+ * percentile, interpolated within the histogram's buckets, and the mean, exact. A page measures a
+ * handful a month, and with few observations the quantiles are the buckets' shape more than the
+ * data's: one response of 120 s read p50 90 s, p90 114 s.
+ */
 function pageQuantiles(title: string, description: string, histogram: string): StatPanel {
   const quantile = (q: number) =>
     `histogram_quantile(${q}, sum by (${INSTALL_BY}status_page, le) (increase(${RECORD.counter(`${histogram}_bucket`)}{${PAGE}}[$__range])))`;
+  const total = (suffix: string) => `sum by (${INSTALL_BY}status_page) (increase(${RECORD.counter(`${histogram}_${suffix}`)}{${PAGE}}[$__range]))`;
   return new StatPanel()
     .title(title)
     .description(description)
@@ -357,6 +363,7 @@ function pageQuantiles(title: string, description: string, histogram: string): S
     .height(8)
     .withTarget(query('A', quantile(0.5), { legend: '{{status_page}} p50', instant: true }))
     .withTarget(query('B', quantile(0.9), { legend: '{{status_page}} p90', instant: true }))
+    .withTarget(query('C', `${total('sum')} / ${total('count')}`, { legend: '{{status_page}} mean', instant: true }))
     .reduceOptions(lastValue())
     .unit('s')
     .decimals(0)
@@ -559,14 +566,14 @@ export function overviewDashboard(): Dashboard {
     .withPanel(
       pageQuantiles(
         'Time to communicate',
-        "From a component's first firing alert, while the page showed it operational, to the page showing it not operational: median and 90th percentile per status page over the selected range.",
+        "From a component's first firing alert, while the page showed it operational, to the page showing it not operational, per status page over the selected range: median and 90th percentile (estimated within the histogram's buckets, coarse for a few responses) and mean (exact).",
         METRIC.statusPageResponse,
       ),
     )
     .withPanel(
       pageQuantiles(
         'Recovery lag',
-        "From a component's last alert resolving to the page showing it operational again: median and 90th percentile per status page over the selected range.",
+        "From a component's last alert resolving to the page showing it operational again, per status page over the selected range: median and 90th percentile (estimated within the histogram's buckets, coarse for a few recoveries) and mean (exact).",
         METRIC.statusPageRecoveryLag,
       ),
     )
