@@ -158,13 +158,23 @@ export function availabilityExpr(
  * A replica without these series (a release before them, a store of one process) is read. The
  * rules and the dashboards both read domain gauges through it.
  */
+/**
+ * The statusmate_store_epoch_info series of the replicas that fold another log than most replicas
+ * of their install do (none when they split evenly): see fromTrustedReplicas.
+ */
+export function otherLogReplicas(select: (metric: string) => string, install: readonly string[]): string {
+  const on = (...extra: string[]) => `on (${[...install, ...extra].join(', ')})`;
+  const by = `by (${install.join(', ')})`;
+  const epochs = `count by (${[...install, LABEL.epoch].join(', ')}) (${select(METRIC.storeEpochInfo)})`;
+  return `(${select(METRIC.storeEpochInfo)} unless ${on(LABEL.epoch)} (${epochs} == ${on()} group_left () max ${by} (${epochs})))`;
+}
+
 export function fromTrustedReplicas(series: string, select: (metric: string) => string, install: readonly string[]): string {
   const on = (...extra: string[]) => `on (${[...install, ...extra].join(', ')})`;
   const by = `by (${install.join(', ')})`;
   const up = select(METRIC.storeUp);
   const folded = select(METRIC.storeFoldedTimestamp);
-  const epochs = `count by (${[...install, LABEL.epoch].join(', ')}) (${select(METRIC.storeEpochInfo)})`;
-  const otherLog = `(${select(METRIC.storeEpochInfo)} unless ${on(LABEL.epoch)} (${epochs} == ${on()} group_left () max ${by} (${epochs})))`;
+  const otherLog = otherLogReplicas(select, install);
   const onLog = (metric: string) => `(${metric} unless ${on('instance')} ${otherLog})`;
   const storeDown = `(${up} == 0 and ${on()} group ${by} (${onLog(up)} == 1))`;
   const behind = `(${folded} < ${on()} group_left () max ${by} ${onLog(folded)})`;
@@ -348,9 +358,12 @@ export function buildRules(config: MixinConfig): RulesFile {
         // the pods left would dip by that event, and increase() would read the dip as a reset
         // and add the whole counter. The counters never go down (they are the state's), so the
         // value it left at holds until the others have it.
+        // A replica folding another log (another Redis, prefix or database) counts another
+        // history: its higher counts made incidents that never happened, and its leaving a drop
+        // that increase() took for a reset. It is left out for as long as its values are held.
         rules: PERSISTED_COUNTERS.filter(({ grows }) => !grows).map(({ metric, labels }) => ({
           record: RECORD.counter(metric),
-          expr: `max ${by(...labels)} (max_over_time(${metric}${sel()}[${COUNTER_HOLD}]))`,
+          expr: `max ${by(...labels)} (\n  max_over_time(${metric}${sel()}[${COUNTER_HOLD}])\n  unless ${on('instance')}\n  max_over_time(${otherLogReplicas((processMetric) => `${processMetric}${sel()}`, install)}[${COUNTER_HOLD}:])\n)`,
         })),
       },
       {
