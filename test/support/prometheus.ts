@@ -407,11 +407,11 @@ export type Sample = { labels: Record<string, string>; value: number };
 export type QueryResult = { ok: true; samples: Sample[] } | { ok: false; error: string };
 
 /** An instant query through the HTTP API. A scalar becomes one sample without labels. */
-export async function instantQuery(url: string, expr: string): Promise<QueryResult> {
+export async function instantQuery(url: string, expr: string, time?: number): Promise<QueryResult> {
   const response = await fetch(`${url}/api/v1/query`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ query: expr }),
+    body: new URLSearchParams({ query: expr, ...(time === undefined ? {} : { time: String(time) }) }),
     signal: AbortSignal.timeout(10_000),
   });
   const body = queryResponse.parse(await response.json());
