@@ -136,6 +136,17 @@ export function availabilityExpr(
 }
 
 /**
+ * The statusmate_store_epoch_info series of the replicas that fold another log than most replicas
+ * of their install do (none when they split evenly): see fromTrustedReplicas.
+ */
+export function otherLogReplicas(select: (metric: string) => string, install: readonly string[]): string {
+  const on = (...extra: string[]) => `on (${[...install, ...extra].join(', ')})`;
+  const by = `by (${install.join(', ')})`;
+  const epochs = `count by (${[...install, LABEL.epoch].join(', ')}) (${select(METRIC.storeEpochInfo)})`;
+  return `(${select(METRIC.storeEpochInfo)} unless ${on(LABEL.epoch)} (${epochs} == ${on()} group_left () max ${by} (${epochs})))`;
+}
+
+/**
  * `series` (a selector of a domain metric) from the replicas of an install that hold its newest
  * state; `select(metric)` renders a selector of a per-process metric with the same matchers. A
  * replica that lost its store (a Redis flushed, or one it can no longer reach) keeps serving the
@@ -158,17 +169,6 @@ export function availabilityExpr(
  * A replica without these series (a release before them, a store of one process) is read. The
  * rules and the dashboards both read domain gauges through it.
  */
-/**
- * The statusmate_store_epoch_info series of the replicas that fold another log than most replicas
- * of their install do (none when they split evenly): see fromTrustedReplicas.
- */
-export function otherLogReplicas(select: (metric: string) => string, install: readonly string[]): string {
-  const on = (...extra: string[]) => `on (${[...install, ...extra].join(', ')})`;
-  const by = `by (${install.join(', ')})`;
-  const epochs = `count by (${[...install, LABEL.epoch].join(', ')}) (${select(METRIC.storeEpochInfo)})`;
-  return `(${select(METRIC.storeEpochInfo)} unless ${on(LABEL.epoch)} (${epochs} == ${on()} group_left () max ${by} (${epochs})))`;
-}
-
 export function fromTrustedReplicas(series: string, select: (metric: string) => string, install: readonly string[]): string {
   const on = (...extra: string[]) => `on (${[...install, ...extra].join(', ')})`;
   const by = `by (${install.join(', ')})`;
