@@ -95,9 +95,10 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
     keptAlive.delete(socket);
     if (answering.closing) res.shouldKeepAlive = false;
     answering.responses.add(res);
-    res.once('close', () => answering.responses.delete(res));
-    res.once('finish', () => {
-      if (!socket.destroyed) keptAlive.add(socket);
+    // One listener a request: 'close' follows 'finish' on an answered response too.
+    res.once('close', () => {
+      answering.responses.delete(res);
+      if (res.writableFinished && !socket.destroyed) keptAlive.add(socket);
     });
   });
   let dropped = 0;
