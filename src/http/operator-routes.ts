@@ -127,8 +127,9 @@ const plainUtf8Body: RequestHandler = (req, res, next) => {
 /**
  * POST /-/reload reads STATUS_PAGES_FILE as it is on disk and takes no argument. A body (a path,
  * a file's content) or a query parameter (?file=) would be dropped unread and the answer say
- * "reloaded" as if it had counted: they are refused instead. An empty body (`Content-Length: 0`, what some clients send with every
- * POST) is none. Node discards the unread bytes once the answer is sent.
+ * "reloaded" as if it had counted: they are refused instead. An empty body (`Content-Length: 0`,
+ * what some clients send with every POST) is none. Node discards the unread bytes once the answer
+ * is sent.
  */
 export const noBody: RequestHandler = (req, res, next) => {
   const length = req.headers['content-length'];

@@ -24,6 +24,21 @@ export type BuildInfo = { version: string; revision: string };
 /** prom-client default metrics left out of /metrics (see the constructor). */
 export const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
 
+/** A counter whose count another part keeps (`read`): each scrape adds what it counted since the last. */
+function countedElsewhere(registers: Registry[], name: string, help: string, read: () => number): Counter {
+  let seen = 0;
+  return new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      const now = read();
+      if (now > seen) this.inc(now - seen);
+      seen = Math.max(seen, now);
+    },
+  });
+}
+
 /** The exporter's own health, in a registry of its own per app instance (never prom-client's global one). */
 export class Telemetry {
   readonly registry = new Registry();
@@ -86,17 +101,12 @@ export class Telemetry {
       },
     });
     if (foldStats) this.registerFoldStats(foldStats);
-    let dropped = 0;
-    new Counter({
-      name: METRIC.logLinesDropped,
-      help: 'Log lines this process dropped because stdout could not take them (a full disk, a reader that stopped).',
+    countedElsewhere(
       registers,
-      collect() {
-        const now = logLinesDropped();
-        if (now > dropped) this.inc(now - dropped);
-        dropped = Math.max(dropped, now);
-      },
-    });
+      METRIC.logLinesDropped,
+      'Log lines this process dropped because stdout could not take them (a full disk, a reader that stopped).',
+      logLinesDropped,
+    );
     new Gauge({
       name: METRIC.buildInfo,
       help: 'Version of the running exporter; always 1.',
@@ -127,20 +137,8 @@ export class Telemetry {
           else this.set(value);
         },
       });
-    // Counters whose count the fold keeps: each scrape adds what it counted since the last.
-    const counter = (name: string, help: string, read: (s: FoldStats) => number) => {
-      let seen = 0;
-      return new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          const now = read(stats());
-          if (now > seen) this.inc(now - seen);
-          seen = Math.max(seen, now);
-        },
-      });
-    };
+    // Counters whose count the fold keeps.
+    const counter = (name: string, help: string, read: (s: FoldStats) => number) => countedElsewhere(registers, name, help, () => read(stats()));
     counter(METRIC.storeEntriesFolded, 'Log entries this process folded into its state (replays after a restart included).', (s) => s.entriesFolded);
     gauge(
       METRIC.storeFoldLagEntries,
