@@ -2,10 +2,12 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { httpUrl, networkReason } from './deliver.js';
 import { UsageError, type Io } from './io.js';
+import { TOKEN_FILE_USAGE, tokenOf } from './token.js';
 
-export const FORGET_USAGE = `statusmate-exporter forget --url URL --token T --page P [--component U | --incident U | --maintenance U]
+export const FORGET_USAGE = `statusmate-exporter forget --url URL [--token T | --token-file F] --page P [--component U | --incident U | --maintenance U]
   --url URL         the exporter (its PORT, or METRICS_PORT when set): POST URL/-/forget
   --token T         a WEBHOOK_TOKEN token (not needed on METRICS_PORT); default: the ?token= of --url
+  ${TOKEN_FILE_USAGE}
   --page P          the status page (its status_page label); alone, the whole page is forgotten
   --component UUID  forget this component of the page, with its part in incidents and maintenances
   --incident UUID   forget this incident of the page
@@ -18,6 +20,7 @@ const optionsSchema = z
   .object({
     url: z.string({ error: 'is required' }).min(1),
     token: z.string().min(1).optional(),
+    'token-file': z.string().min(1).optional(),
     page: z.string({ error: 'is required' }).min(1).max(200),
     component: uuid.optional(),
     incident: uuid.optional(),
@@ -37,6 +40,7 @@ export function parseForgetOptions(args: string[]): ForgetOptions {
     options: {
       url: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       page: { type: 'string' },
       component: { type: 'string' },
       incident: { type: 'string' },
@@ -45,7 +49,7 @@ export function parseForgetOptions(args: string[]): ForgetOptions {
   });
   const parsed = optionsSchema.safeParse(values);
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; '));
-  return parsed.data;
+  return { ...parsed.data, token: tokenOf(parsed.data) };
 }
 
 /** POST /-/forget's URL from --url: the exporter's base URL, or any URL of it (its path is replaced). */

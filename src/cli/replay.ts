@@ -14,8 +14,10 @@ import {
 } from './deliver.js';
 import { parseWebhook } from '../webhook/schema.js';
 import { UsageError, type Io } from './io.js';
+import { TOKEN_FILE_USAGE, tokenOf } from './token.js';
 
-export const REPLAY_USAGE = `statusmate-exporter replay FILE.jsonl --url URL [--token T] [--attempts N] [--retry-delay MS]
+export const REPLAY_USAGE = `statusmate-exporter replay FILE.jsonl --url URL [--token T | --token-file F] [--attempts N] [--retry-delay MS]
+  ${TOKEN_FILE_USAGE}
   Checks every line of FILE (one StatusMate webhook body per line) first: a line that is not one
   stops it before anything is sent, naming the line (exit 64). Then sends them in order, retrying
   like StatusMate on anything but a 200. Exits 1 when a delivery finally failed; stops at once on HTTP
@@ -153,7 +155,13 @@ export async function replay(args: string[], io: Io): Promise<number> {
     args,
     strict: true,
     allowPositionals: true,
-    options: { url: { type: 'string' }, token: { type: 'string' }, attempts: { type: 'string' }, 'retry-delay': { type: 'string' } },
+    options: {
+      url: { type: 'string' },
+      token: { type: 'string' },
+      'token-file': { type: 'string' },
+      attempts: { type: 'string' },
+      'retry-delay': { type: 'string' },
+    },
   });
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0) throw new UsageError('replay takes one FILE.jsonl');
@@ -167,11 +175,12 @@ export async function replay(args: string[], io: Io): Promise<number> {
     .safeParse(values['retry-delay'] ?? DEFAULT_RETRY.baseDelayMs);
   if (!attempts.success) throw new UsageError('--attempts must be a whole number from 1 to 20');
   if (!delay.success) throw new UsageError('--retry-delay must be a number of milliseconds');
+  const token = tokenOf(values);
   const recorded = readRecordingLines(file);
   const summary = await replayBodies(
     recorded.map((r) => r.body),
     webhookUrl(values.url),
-    values.token,
+    token,
     { attempts: attempts.data, baseDelayMs: delay.data },
     io,
     recorded.map((r) => r.line),

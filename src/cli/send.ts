@@ -5,8 +5,10 @@ import { EVENT_TYPES, type EventType } from '../domain/event.js';
 import { KNOWN_IMPACTS } from '../domain/impact.js';
 import { attemptsSchema, DEFAULT_RETRY, deliver, FINAL_STATUS_TEXT, retryLine, webhookUrl } from './deliver.js';
 import { UsageError, type Io } from './io.js';
+import { TOKEN_FILE_USAGE, tokenOf } from './token.js';
 
-export const SEND_USAGE = `statusmate-exporter send --url URL [--token T] --type TYPE [options]
+export const SEND_USAGE = `statusmate-exporter send --url URL [--token T | --token-file F] --type TYPE [options]
+  ${TOKEN_FILE_USAGE}
   --type            one of ${EVENT_TYPES.join(', ')}
   --component UUID  a component (repeat for several); the one component of component_impact_updated
   --impact IMPACT   ${KNOWN_IMPACTS.join(', ')}
@@ -23,6 +25,7 @@ const uuid = z.guid({ error: 'must be a UUID' });
 const optionsSchema = z.object({
   url: z.string({ error: 'is required' }).min(1),
   token: z.string().optional(),
+  'token-file': z.string().min(1).optional(),
   type: z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.join(', ')}` }),
   component: z.array(uuid).default([]),
   // The exporter keeps an impact it does not know (StatusMate may add some), but a test event's
@@ -86,6 +89,7 @@ export function parseSendOptions(args: string[]): SendOptions {
     options: {
       url: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       type: { type: 'string' },
       component: { type: 'string', multiple: true },
       impact: { type: 'string' },
@@ -100,7 +104,7 @@ export function parseSendOptions(args: string[]): SendOptions {
   if (!parsed.success) {
     throw new UsageError(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; '));
   }
-  return parsed.data;
+  return { ...parsed.data, token: tokenOf(parsed.data) };
 }
 
 /** `send`: one event from flags. Exit code 0 once the exporter answered 200, 1 when it never did. */
