@@ -73,6 +73,9 @@ class RenderCache<T> {
 }
 
 /** The path and query of a request's URL (the app's query parser is off). */
+/** The parameters GET /api/v1/state reads: the page it lists alone, and the token a browser may carry. */
+const STATE_QUERY_KEYS = new Set(['status_page', 'token']);
+
 const queryOf = (url: string): URLSearchParams => new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
 
 const uuid = z.guid({ error: 'must be a UUID' }).transform((value) => value.toLowerCase());
@@ -222,7 +225,17 @@ export function operatorRoutes(deps: OperatorDeps): Router {
       return { all: Buffer.from(`[${parts.join(',')}]`, 'utf8'), byId, oneBytes: new Map() };
     });
     // ?status_page=<id> answers one page: a reader of one page need not fetch every component.
-    const wanted = queryOf(req.originalUrl).get('status_page');
+    // Any other parameter is refused, as the availability API does: a misspelt filter
+    // (?status-page=acme) answered every page, as if it had been applied.
+    const query = queryOf(req.originalUrl);
+    const unknown = [...query.keys()].find((key) => !STATE_QUERY_KEYS.has(key));
+    const repeated = [...STATE_QUERY_KEYS].find((key) => query.getAll(key).length > 1);
+    if (unknown !== undefined || repeated !== undefined) {
+      const problem = unknown !== undefined ? `unknown parameter ${JSON.stringify(unknown.slice(0, 40))} (status_page)` : `${repeated} is given more than once`;
+      res.status(400).json({ error: `invalid query: ${problem}`, issues: [] });
+      return;
+    }
+    const wanted = query.get('status_page');
     let statusPages = pages.value.all;
     if (wanted !== null) {
       const one = pages.value.byId.get(wanted);

@@ -343,6 +343,18 @@ describe('the views are rendered once per state version', () => {
     expect(none.status).toBe(404);
     expect(none.body.error).toBe('no status page "nope"');
   });
+
+  it('refuses a parameter it does not read, rather than answering every page as if a misspelt filter applied', async () => {
+    const { a } = await start();
+    const misspelt = await request(a.main).get('/api/v1/state?token=all-pages&status-page=acme');
+    expect(misspelt.status).toBe(400);
+    expect(misspelt.body).toEqual({ error: 'invalid query: unknown parameter "status-page" (status_page)', issues: [] });
+    const twice = await request(a.main).get('/api/v1/state?token=all-pages&status_page=acme&status_page=nope');
+    expect(twice.status).toBe(400);
+    expect(twice.body.error).toBe('invalid query: status_page is given more than once');
+    const plain = await request(a.main).get('/api/v1/state?token=all-pages');
+    expect(plain.status).toBe(200);
+  });
 });
 
 describe('a reload refused over HTTP', () => {
