@@ -486,6 +486,23 @@ function suite(target: (typeof TARGETS)[number]): void {
     expect(recorded.map((sample) => [sample.labels.job, sample.labels.pod, sample.value])).toEqual([[JOB, undefined, 2]]);
   });
 
+  it('the duration panels answer no value rather than NaN for a page on which nothing finished, and a number where something did', async () => {
+    const panel = (title: string) => queries.filter((q) => q.where.includes(`"${title}"`));
+    for (const title of ['Incident duration', 'Maintenance duration', 'Time to communicate', 'Recovery lag']) {
+      expect(panel(title)).toHaveLength(3);
+      for (const q of panel(title)) {
+        const samples = await query(fillVariables(q.expr, { ...VARIABLES, status_page: OTHER_PAGE }));
+        expect(samples, `${title}: ${q.expr}`).toEqual([]);
+      }
+    }
+    // The seed finished one incident on PAGE: its median, p90 and mean are numbers.
+    for (const q of panel('Incident duration')) {
+      const samples = await query(fillVariables(q.expr, { ...VARIABLES, __range: '1h' }));
+      expect(samples).toHaveLength(1);
+      expect(Number.isFinite(samples[0]?.value)).toBe(true);
+    }
+  });
+
   it('the per-day panels, queried as Grafana queries them, count the incidents of today', async () => {
     if (!prometheus) throw new Error('Prometheus is not running');
     // Grafana rounds both ends of a range query down to a multiple of the step (1 day here,

@@ -326,9 +326,18 @@ function perDay(title: string, description: string, series: Array<[string, strin
   return panel;
 }
 
+/**
+ * A duration read from a histogram over the range, or nothing when nothing finished in it: the
+ * quantiles of empty buckets and the mean 0 / 0 are NaN, which a stat shows as "NaN". A duration
+ * is never negative (the exporter observes none), so `>= 0` drops only the NaN, and the panel
+ * says what its noValue says instead.
+ */
+const observed = (expr: string): string => `(${expr}) >= 0`;
+const NOTHING_FINISHED = 'none finished in range';
+
 function durationStat(title: string, description: string, histogram: string): StatPanel {
-  const quantile = (q: number) => `histogram_quantile(${q}, sum by (le) (increase(${RECORD.counter(`${histogram}_bucket`)}{${PAGE}}[$__range])))`;
-  const mean = `${pageIncrease(`${histogram}_sum`, '$__range')} / ${pageIncrease(`${histogram}_count`, '$__range')}`;
+  const quantile = (q: number) => observed(`histogram_quantile(${q}, sum by (le) (increase(${RECORD.counter(`${histogram}_bucket`)}{${PAGE}}[$__range])))`);
+  const mean = observed(`${pageIncrease(`${histogram}_sum`, '$__range')} / ${pageIncrease(`${histogram}_count`, '$__range')}`);
   return new StatPanel()
     .title(title)
     .description(description)
@@ -338,6 +347,7 @@ function durationStat(title: string, description: string, histogram: string): St
     .withTarget(query('B', quantile(0.9), { legend: 'p90', instant: true }))
     .withTarget(query('C', mean, { legend: 'mean', instant: true }))
     .reduceOptions(lastValue())
+    .noValue(NOTHING_FINISHED)
     .unit('s')
     .decimals(1)
     .colorMode(common.BigValueColorMode.None)
@@ -354,7 +364,7 @@ function durationStat(title: string, description: string, histogram: string): St
  */
 function pageQuantiles(title: string, description: string, histogram: string): StatPanel {
   const quantile = (q: number) =>
-    `histogram_quantile(${q}, sum by (${INSTALL_BY}status_page, le) (increase(${RECORD.counter(`${histogram}_bucket`)}{${PAGE}}[$__range])))`;
+    observed(`histogram_quantile(${q}, sum by (${INSTALL_BY}status_page, le) (increase(${RECORD.counter(`${histogram}_bucket`)}{${PAGE}}[$__range])))`);
   const total = (suffix: string) => `sum by (${INSTALL_BY}status_page) (increase(${RECORD.counter(`${histogram}_${suffix}`)}{${PAGE}}[$__range]))`;
   return new StatPanel()
     .title(title)
@@ -363,8 +373,9 @@ function pageQuantiles(title: string, description: string, histogram: string): S
     .height(8)
     .withTarget(query('A', quantile(0.5), { legend: '{{status_page}} p50', instant: true }))
     .withTarget(query('B', quantile(0.9), { legend: '{{status_page}} p90', instant: true }))
-    .withTarget(query('C', `${total('sum')} / ${total('count')}`, { legend: '{{status_page}} mean', instant: true }))
+    .withTarget(query('C', observed(`${total('sum')} / ${total('count')}`), { legend: '{{status_page}} mean', instant: true }))
     .reduceOptions(lastValue())
+    .noValue('none measured in range')
     .unit('s')
     .decimals(0)
     .colorMode(common.BigValueColorMode.None)
