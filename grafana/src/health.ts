@@ -25,6 +25,7 @@ import {
   INSTALL_LEGEND,
   PAGE,
   TAGS,
+  by,
   datasourceVariable,
   finish,
   fixedColor,
@@ -82,11 +83,13 @@ export function healthDashboard(): Dashboard {
     .withPanel(
       new StatPanel()
         .title('Replicas up')
-        .description('Targets of the job that Prometheus scraped successfully, of all its targets.')
+        .description(
+          'Targets of each install that Prometheus scraped successfully, of all its targets. One pair per install: a sum over "All" kept a dead install green beside a live one.',
+        )
         .span(6)
         .height(5)
-        .withTarget(query('A', `sum(up{${JOB}})`, { legend: 'up', instant: true }))
-        .withTarget(query('B', `count(up{${JOB}})`, { legend: 'targets', instant: true }))
+        .withTarget(query('A', `sum ${by()} (up{${JOB}})`, { legend: `${INSTALL_LEGEND}up`, instant: true }))
+        .withTarget(query('B', `count ${by()} (up{${JOB}})`, { legend: `${INSTALL_LEGEND}targets`, instant: true }))
         .reduceOptions(lastValue())
         .textMode(common.BigValueTextMode.ValueAndName)
         .graphMode(common.BigValueGraphMode.None)
