@@ -175,7 +175,7 @@ describe('generated dashboards', () => {
       const exprs = all.filter((q) => q.where.includes(`"${title}"`)).map((q) => q.expr);
       const mean = exprs.find((expr) => expr.includes(RECORD.counter(`${histogram}_sum`)));
       expect(mean, title).toBeDefined();
-      expect(mean).toContain(`/ sum by (${INSTALL_LABELS.join(', ')}, status_page) (increase(${RECORD.counter(`${histogram}_count`)}{`);
+      expect(mean).toContain(`/ (sum by (${INSTALL_LABELS.join(', ')}, status_page) (increase(${RECORD.counter(`${histogram}_count`)}{`);
     }
   });
 
@@ -237,13 +237,17 @@ describe('dashboard queries', () => {
   // The health dashboard tells installs apart (their webhooks, latency, Alertmanager requests):
   // with "All", a sum without their labels added production and staging together. The overview
   // sums what is selected on purpose (incidents per day over the pages picked).
-  it.each(queries.filter(({ where }) => where.startsWith('statusmate-exporter-health')))('$where keeps the install labels in every sum by too', ({ expr }) => {
-    for (const list of expr.matchAll(/\bsum by \(([^)]*)\)/g)) {
-      const labels = (list[1] ?? '').split(/,\s*/);
-      if (labels.includes('instance')) continue;
-      for (const label of INSTALL_LABELS) expect(labels, `${list[0]} in ${expr}`).toContain(label);
-    }
-  });
+  // A sum with no by at all, too: "Replicas up" summed up over every install kept a dead one green.
+  it.each(queries.filter(({ where }) => where.startsWith('statusmate-exporter-health')))(
+    '$where keeps the install labels in every aggregation too',
+    ({ expr }) => {
+      for (const list of expr.matchAll(/\b(?:sum|count|min|max|avg)(?: by \(([^)]*)\))? ?\(/g)) {
+        const labels = (list[1] ?? '').split(/,\s*/);
+        if (labels.includes('instance')) continue;
+        for (const label of INSTALL_LABELS) expect(labels, `${list[0]} in ${expr}`).toContain(label);
+      }
+    },
+  );
 
   it('every variable query reads a metric the exporter exposes', () => {
     const variables = built.flatMap(({ dashboard }) => variableQueries(dashboard));

@@ -327,17 +327,22 @@ function perDay(title: string, description: string, series: Array<[string, strin
 }
 
 /**
- * A duration read from a histogram over the range, or nothing when nothing finished in it: the
- * quantiles of empty buckets and the mean 0 / 0 are NaN, which a stat shows as "NaN". A duration
- * is never negative (the exporter observes none), so `>= 0` drops only the NaN, and the panel
- * says what its noValue says instead.
+ * A quantile of a histogram over the range, or nothing when nothing finished in it: the quantile
+ * of empty buckets is NaN, which a stat shows as "NaN". A duration is never negative (the exporter
+ * observes none), so `>= 0` drops only the NaN, and the panel shows its noValue instead.
  */
-const observed = (expr: string): string => `(${expr}) >= 0`;
+const observed = (expr: string): string => `${expr} >= 0`;
+
+/**
+ * The mean of a histogram over the range: nothing, rather than NaN (0 / 0) or +Inf (a sum that
+ * rose, by extrapolation or a replica's lead, over a count that did not), unless its count rose.
+ */
+const meanOf = (sum: string, count: string): string => `${sum} / (${count} > 0)`;
 const NOTHING_FINISHED = 'none finished in range';
 
 function durationStat(title: string, description: string, histogram: string): StatPanel {
   const quantile = (q: number) => observed(`histogram_quantile(${q}, sum by (le) (increase(${RECORD.counter(`${histogram}_bucket`)}{${PAGE}}[$__range])))`);
-  const mean = observed(`${pageIncrease(`${histogram}_sum`, '$__range')} / ${pageIncrease(`${histogram}_count`, '$__range')}`);
+  const mean = meanOf(pageIncrease(`${histogram}_sum`, '$__range'), pageIncrease(`${histogram}_count`, '$__range'));
   return new StatPanel()
     .title(title)
     .description(description)
@@ -373,7 +378,7 @@ function pageQuantiles(title: string, description: string, histogram: string): S
     .height(8)
     .withTarget(query('A', quantile(0.5), { legend: '{{status_page}} p50', instant: true }))
     .withTarget(query('B', quantile(0.9), { legend: '{{status_page}} p90', instant: true }))
-    .withTarget(query('C', observed(`${total('sum')} / ${total('count')}`), { legend: '{{status_page}} mean', instant: true }))
+    .withTarget(query('C', meanOf(total('sum'), total('count')), { legend: '{{status_page}} mean', instant: true }))
     .reduceOptions(lastValue())
     .noValue('none measured in range')
     .unit('s')
