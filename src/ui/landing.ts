@@ -23,17 +23,32 @@ const IMPACT_COLOURS: Record<string, string> = {
 
 const words = (value: string) => value.replace(/_/g, ' ');
 
-/** "12 s ago", "5 min ago", "3 h ago", "2 d ago"; "in 4 h" for the future. */
+/**
+ * A span of whole seconds in words: "45 s", "12 min", then to two units, "1 h 5 min", "1 d 6 h",
+ * each cut (never rounded up). One unit was too coarse: a 2-hour maintenance a day away read
+ * "in 1 d to in 1 d", its start and end alike.
+ */
+export function duration(seconds: number): string {
+  const span = Math.max(0, Math.floor(seconds));
+  if (span < 60) return `${span} s`;
+  if (span < 3600) return `${Math.floor(span / 60)} min`;
+  const [big, bigUnit, small, smallUnit] =
+    span < 86_400
+      ? [Math.floor(span / 3600), 'h', Math.floor((span % 3600) / 60), 'min']
+      : [Math.floor(span / 86_400), 'd', Math.floor((span % 86_400) / 3600), 'h'];
+  return small === 0 ? `${big} ${bigUnit}` : `${big} ${bigUnit} ${small} ${smallUnit}`;
+}
+
+/** "12 s ago", "5 min ago", "3 h 10 min ago", "2 d 4 h ago"; "in 4 h" for the future. */
 export function relative(iso: string, now: number): string {
   const seconds = Math.round(now - Date.parse(iso) / 1000);
-  const span = Math.abs(seconds);
-  const text =
-    span < 60 ? `${span} s` : span < 3600 ? `${Math.floor(span / 60)} min` : span < 86_400 ? `${Math.floor(span / 3600)} h` : `${Math.floor(span / 86_400)} d`;
+  const text = duration(Math.abs(seconds));
   return seconds >= 0 ? `${text} ago` : `in ${text}`;
 }
 
-const when = (iso: string | null, now: number) =>
-  iso === null ? '—' : `<time datetime="${escapeHtml(iso)}" title="${escapeHtml(iso)}">${escapeHtml(relative(iso, now))}</time>`;
+/** A time as "… ago" or "in …", its exact instant in its title; `none` when there is no time. */
+const when = (iso: string | null, now: number, none = '—') =>
+  iso === null ? none : `<time datetime="${escapeHtml(iso)}" title="${escapeHtml(iso)}">${escapeHtml(relative(iso, now))}</time>`;
 
 /**
  * A name or title a webhook or the status pages file gave: escaped, its control characters (a
@@ -160,9 +175,25 @@ function cutList<T>(items: readonly T[], item: (value: T) => string, what: [stri
   return `<ul>${items.slice(0, LANDING_ITEMS_PER_LIST).map(item).join('')}</ul>${more}`;
 }
 
+/**
+ * "window: start in 1 d 6 h, end in 1 d 8 h (2 h)": each end told by its own word, and the
+ * length beside them, since a short window days away reads the same at both ends.
+ */
+function maintenanceWindow(m: MaintenanceView, now: number): string {
+  const start = m.scheduled_start_at;
+  const end = m.scheduled_end_at;
+  if (start === null && end === null) return 'no window given';
+  let length = '';
+  if (start !== null && end !== null) {
+    const seconds = (Date.parse(end) - Date.parse(start)) / 1000;
+    length = seconds < 0 ? ' (ends before it starts)' : ` (${duration(seconds)})`;
+  }
+  return `window: start ${when(start, now, 'not given')}, end ${when(end, now, 'not given')}${length}`;
+}
+
 function maintenanceItem(m: MaintenanceView, now: number): string {
   const late = overdue(m, now);
-  const window = `window ${when(m.scheduled_start_at, now)} to ${when(m.scheduled_end_at, now)}`;
+  const window = maintenanceWindow(m, now);
   return late === undefined
     ? `<li><strong>${given(m.title)}</strong> — ${escapeHtml(words(m.state))}, ${window}</li>`
     : `<li class="overdue"><strong>${given(m.title)}</strong> — <strong class="warn">overdue</strong>: ${escapeHtml(words(m.state))}, ${escapeHtml(late)}; ${window}</li>`;
@@ -249,7 +280,7 @@ function pageSection(page: StatusPageView, now: number, historyOf: HistoryOf | u
       : cutList(
           page.incidents,
           (i) =>
-            `<li data-incident="${escapeHtml(i.uuid)}"><strong>${given(i.title)}</strong> — started ${when(i.started_at, now)}; ${incidentComponents(i, names)}</li>`,
+            `<li data-incident="${escapeHtml(i.uuid)}"><strong>${given(i.title)}</strong> — ${i.started_at === null ? 'start not given' : `started ${when(i.started_at, now)}`}; ${incidentComponents(i, names)}</li>`,
           ['active incident', 'active incidents'],
           page,
           token,

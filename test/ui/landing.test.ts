@@ -69,7 +69,7 @@ describe('incidents and maintenances on the landing page', () => {
     expect(future && overdue(future, NOW)).toBeUndefined();
     const html = text(renderLandingPage(fourPages({ overdueMaintenance: true }), NOW));
     expect(html).toContain('Database upgrade — overdue : in progress, scheduled to end 2 h ago, not finished');
-    expect(html).toContain('Next week — scheduled, window in 7 d');
+    expect(html).toContain('Next week — scheduled, window: start in 7 d , end in 7 d 1 h (1 h)');
   });
 });
 
