@@ -154,6 +154,23 @@ export function summaryLine(view: StateView, now: number): string {
  */
 export const LANDING_ITEMS_PER_LIST = 50;
 export const LANDING_COMPONENTS_PER_INCIDENT = 10;
+/**
+ * What the whole document lists, pages in order (worst first), whatever MAX_STATUS_PAGES,
+ * MAX_COMPONENTS and MAX_ACTIVE_INCIDENTS let in: the caps per page alone let 100 pages of 100
+ * components and 1,000 incidents make a page of 25 MB. With names of 200 escaped characters, the
+ * document stays under about 3.5 MB; with ordinary names, well under 1 MB.
+ */
+export const LANDING_PAGES = 100;
+export const LANDING_COMPONENTS = 500;
+export const LANDING_INCIDENTS = 100;
+export const LANDING_MAINTENANCES = 100;
+
+/** What the document may still list: counted down as the pages are rendered, in order. */
+type Budget = { bars: number; components: number; incidents: number; maintenances: number };
+
+/** A link to one page in the state API, which lists all of it. */
+const stateLink = (page: StatusPageView, token: TokenQuery) =>
+  `<a href="api/v1/state?status_page=${encodeURIComponent(page.id)}${token.and}">/api/v1/state?status_page=${escapeHtml(page.id)}</a>`;
 
 /** "API (major outage), Website (partial outage)": an incident's components by name, with the impact it gave each. */
 function incidentComponents(incident: StatusPageView['incidents'][number], names: ReadonlyMap<string, string | null>): string {
@@ -165,14 +182,29 @@ function incidentComponents(incident: StatusPageView['incidents'][number], names
   return rest > 0 ? `${shown.join(', ')} and ${plural(rest, 'more component', 'more components')}` : shown.join(', ');
 }
 
-/** A list cut at LANDING_ITEMS_PER_LIST, with a line saying how many more the state API has. */
-function cutList<T>(items: readonly T[], item: (value: T) => string, what: [string, string], page: StatusPageView, token: TokenQuery): string {
-  const rest = items.length - LANDING_ITEMS_PER_LIST;
+/**
+ * A list cut at LANDING_ITEMS_PER_LIST and at what the document may still list (`left`, counted
+ * down), with a line saying how many the state API has beyond it.
+ */
+function cutList<T>(
+  items: readonly T[],
+  item: (value: T) => string,
+  what: [string, string],
+  page: StatusPageView,
+  token: TokenQuery,
+  left: { budget: Budget; key: 'incidents' | 'maintenances'; total: number },
+): string {
+  const count = Math.min(items.length, LANDING_ITEMS_PER_LIST, left.budget[left.key]);
+  left.budget[left.key] -= count;
+  const rest = items.length - count;
+  const name = rest === 1 ? what[0] : what[1];
   const more =
-    rest > 0
-      ? `<p class="more">… and ${rest} more ${rest === 1 ? what[0] : what[1]}: all of them in <a href="/api/v1/state?status_page=${encodeURIComponent(page.id)}${token.and}">/api/v1/state?status_page=${escapeHtml(page.id)}</a></p>`
-      : '';
-  return `<ul>${items.slice(0, LANDING_ITEMS_PER_LIST).map(item).join('')}</ul>${more}`;
+    rest === 0
+      ? ''
+      : count === 0
+        ? `<p class="more">${rest} ${name} not listed: the page lists ${left.total} in all; all of them in ${stateLink(page, token)}</p>`
+        : `<p class="more">… and ${rest} more ${name}: all of them in ${stateLink(page, token)}</p>`;
+  return `${count > 0 ? `<ul>${items.slice(0, count).map(item).join('')}</ul>` : ''}${more}`;
 }
 
 /**
@@ -246,7 +278,7 @@ function bar(history: ComponentHistory): string {
  */
 export const LANDING_COMPONENTS_PER_PAGE = 100;
 
-function pageSection(page: StatusPageView, now: number, historyOf: HistoryOf | undefined, barsLeft: { count: number }, token: TokenQuery): string {
+function pageSection(page: StatusPageView, now: number, historyOf: HistoryOf | undefined, budget: Budget, token: TokenQuery): string {
   const title = page.name ?? page.id;
   const subtitle = [
     `label <code>${escapeHtml(page.id)}</code>`,
@@ -255,24 +287,30 @@ function pageSection(page: StatusPageView, now: number, historyOf: HistoryOf | u
   ]
     .filter(Boolean)
     .join(' · ');
+  const shown = Math.min(page.components.length, LANDING_COMPONENTS_PER_PAGE, budget.components);
+  budget.components -= shown;
+  const ordered = orderComponents(page.components);
+  const rows = ordered
+    .slice(0, shown)
+    .map((c) => {
+      const history = historyOf?.(page.id, c.uuid);
+      let columns = '';
+      if (historyOf) {
+        const withBar = history !== undefined && budget.bars > 0;
+        if (withBar) budget.bars -= 1;
+        columns = `<td class="avail">${history ? percent(history.availability30) : 'no data'}</td><td>${withBar ? bar(history) : ''}</td>`;
+      }
+      return `<tr data-component="${escapeHtml(c.uuid)}"><td>${given(c.name)}</td><td>${impactBadge(c.impact)}</td>${columns}<td>${c.reported ? when(c.last_change_at, now) : `declared ${when(c.last_change_at, now)}, no webhook yet`}</td></tr>`;
+    })
+    .join('');
+  const table =
+    shown === 0
+      ? ''
+      : `<table><thead><tr><th>Component</th><th>Impact</th>${historyOf ? `<th>30 days</th><th>Last ${BAR_DAYS} days (UTC)</th>` : ''}<th>Last change</th></tr></thead><tbody>${rows}</tbody></table>`;
   const components =
     page.components.length === 0
       ? '<p class="none">No components known yet: declare them in STATUS_PAGES_FILE, or wait for a webhook that names one.</p>'
-      : `<table><thead><tr><th>Component</th><th>Impact</th>${historyOf ? `<th>30 days</th><th>Last ${BAR_DAYS} days (UTC)</th>` : ''}<th>Last change</th></tr></thead><tbody>${orderComponents(
-          page.components,
-        )
-          .slice(0, LANDING_COMPONENTS_PER_PAGE)
-          .map((c) => {
-            const history = historyOf?.(page.id, c.uuid);
-            let columns = '';
-            if (historyOf) {
-              const withBar = history !== undefined && barsLeft.count > 0;
-              if (withBar) barsLeft.count -= 1;
-              columns = `<td class="avail">${history ? percent(history.availability30) : 'no data'}</td><td>${withBar ? bar(history) : ''}</td>`;
-            }
-            return `<tr data-component="${escapeHtml(c.uuid)}"><td>${given(c.name)}</td><td>${impactBadge(c.impact)}</td>${columns}<td>${c.reported ? when(c.last_change_at, now) : `declared ${when(c.last_change_at, now)}, no webhook yet`}</td></tr>`;
-          })
-          .join('')}</tbody></table>${moreComponents(page, token)}`;
+      : `${table}${moreComponents(page, ordered.slice(shown), shown, token)}`;
   const names = new Map(page.components.map((c) => [c.uuid, c.name]));
   const incidents =
     page.incidents.length === 0
@@ -284,11 +322,16 @@ function pageSection(page: StatusPageView, now: number, historyOf: HistoryOf | u
           ['active incident', 'active incidents'],
           page,
           token,
+          { budget, key: 'incidents', total: LANDING_INCIDENTS },
         );
   const maintenances =
     page.maintenances.length === 0
       ? '<p class="none">No scheduled or running maintenance.</p>'
-      : cutList(page.maintenances, (m) => maintenanceItem(m, now), ['maintenance', 'maintenances'], page, token);
+      : cutList(page.maintenances, (m) => maintenanceItem(m, now), ['maintenance', 'maintenances'], page, token, {
+          budget,
+          key: 'maintenances',
+          total: LANDING_MAINTENANCES,
+        });
   return `<section class="page" id="page-${escapeHtml(page.id)}">
 <h2>${given(title)} ${impactBadge(worstImpact(page))}</h2>
 <p class="sub">${subtitle}</p>
@@ -301,12 +344,17 @@ ${maintenances}
 </section>`;
 }
 
-/** The line under a table cut at LANDING_COMPONENTS_PER_PAGE: how many more, and how good they are at worst. */
-function moreComponents(page: StatusPageView, token: TokenQuery): string {
-  const rest = orderComponents(page.components).slice(LANDING_COMPONENTS_PER_PAGE);
+/**
+ * The line under a table cut at LANDING_COMPONENTS_PER_PAGE or at LANDING_COMPONENTS: how many
+ * more (`rest`, worst first), and how good they are at worst.
+ */
+function moreComponents(page: StatusPageView, rest: StatusPageView['components'], shown: number, token: TokenQuery): string {
   if (rest.length === 0) return '';
-  const worst = rest[0]?.impact ?? OPERATIONAL;
-  return `<p class="more">… and ${rest.length} more ${rest.length === 1 ? 'component' : 'components'}, none worse than ${impactBadge(worst)}: all of them in <a href="/api/v1/state?status_page=${encodeURIComponent(page.id)}${token.and}">/api/v1/state?status_page=${escapeHtml(page.id)}</a></p>`;
+  const worst = `none worse than ${impactBadge(rest[0]?.impact ?? OPERATIONAL)}`;
+  const name = rest.length === 1 ? 'component' : 'components';
+  return shown === 0
+    ? `<p class="more">${rest.length} ${name}, ${worst}, not listed: the page lists ${LANDING_COMPONENTS} in all; all of them in ${stateLink(page, token)}</p>`
+    : `<p class="more">… and ${rest.length} more ${name}, ${worst}: all of them in ${stateLink(page, token)}</p>`;
 }
 
 function deliveriesSection(view: StateView, now: number): string {
@@ -375,18 +423,24 @@ type TokenQuery = { only: string; and: string };
 export function renderLandingPage(view: StateView, now: number, historyOf?: HistoryOf, queryToken?: string): string {
   const encoded = queryToken === undefined ? undefined : encodeURIComponent(queryToken);
   const token: TokenQuery = encoded === undefined ? { only: '', and: '' } : { only: `?token=${encoded}`, and: `&amp;token=${encoded}` };
-  const barsLeft = { count: LANDING_BARS };
+  const budget: Budget = { bars: LANDING_BARS, components: LANDING_COMPONENTS, incidents: LANDING_INCIDENTS, maintenances: LANDING_MAINTENANCES };
   const ordered = orderPages(view.status_pages);
+  const listed = ordered.slice(0, LANDING_PAGES);
+  const unlisted = ordered.slice(LANDING_PAGES);
+  const morePages =
+    unlisted.length === 0
+      ? ''
+      : `… and ${plural(unlisted.length, 'more status page', 'more status pages')}, none worse than ${impactBadge(worstImpact(unlisted[0] as StatusPageView))}: all of them in <a href="api/v1/state${token.only}">/api/v1/state</a>`;
   // Every page's worst impact in one line under the summary, so the first screen shows them all
   // however long the first page's card is.
   const overview =
     ordered.length === 0
       ? ''
-      : `<ul class="overview">${ordered.map((page) => `<li><a href="#page-${escapeHtml(page.id)}">${given(displayName(page))}</a> ${impactBadge(worstImpact(page))}</li>`).join('')}</ul>`;
+      : `<ul class="overview">${listed.map((page) => `<li><a href="#page-${escapeHtml(page.id)}">${given(displayName(page))}</a> ${impactBadge(worstImpact(page))}</li>`).join('')}${morePages === '' ? '' : `<li>${morePages}</li>`}</ul>`;
   const pages =
     view.status_pages.length === 0
       ? '<p class="none">No status page yet: declare one in STATUS_PAGES_FILE, or send a webhook.</p>'
-      : ordered.map((page) => pageSection(page, now, historyOf, barsLeft, token)).join('\n');
+      : `${listed.map((page) => pageSection(page, now, historyOf, budget, token)).join('\n')}${morePages === '' ? '' : `\n<p class="more">${morePages}</p>`}`;
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  LANDING_COMPONENTS,
   LANDING_COMPONENTS_PER_INCIDENT,
+  LANDING_INCIDENTS,
+  LANDING_PAGES,
   LANDING_COMPONENTS_PER_PAGE,
   LANDING_ITEMS_PER_LIST,
   orderPages,
@@ -130,6 +133,48 @@ describe('the landing page size', () => {
     expect(first).not.toContain(`Named ${String(LANDING_COMPONENTS_PER_INCIDENT).padStart(2, '0')}`);
     expect(first).toContain(`and ${20 - LANDING_COMPONENTS_PER_INCIDENT} more components`);
     expect(html.length).toBeLessThan(300_000);
+  });
+
+  it('stays a few megabytes however many pages, components and incidents the limits let in, and says what it left out', () => {
+    // 300 pages of 100 components and 20 of 50 incidents naming 10 components each, every name
+    // and title 200 escaped characters: 25 MB before the page had bounds over the whole document.
+    const view = fourPages();
+    const template = view.status_pages.find((p) => p.incidents.length > 0);
+    const component = template?.components[0];
+    const incident = template?.incidents[0];
+    if (!template || !component || !incident) throw new Error('no template');
+    const heavy = '&'.repeat(200);
+    const id = (prefix: number, n: number) => `${prefix}0000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+    view.status_pages = Array.from({ length: 300 }, (_, p) => ({
+      ...template,
+      id: `page-${String(p).padStart(3, '0')}`,
+      name: `${heavy}${p}`,
+      components: Array.from({ length: 100 }, (_, n) => ({ ...component, uuid: id(0, p * 100 + n), name: heavy, impact: 'major_outage' })),
+      incidents:
+        p < 20
+          ? Array.from({ length: 50 }, (_, n) => ({
+              ...incident,
+              uuid: id(1, p * 50 + n),
+              title: heavy,
+              components: Array.from({ length: 10 }, (_, c) => ({ uuid: id(0, p * 100 + c), impact: 'major_outage' })),
+            }))
+          : [],
+      maintenances: [],
+    }));
+    const html = renderLandingPage(view, NOW);
+    expect(Buffer.byteLength(html)).toBeLessThan(4_000_000);
+    expect(html.match(/<tr data-component=/g)).toHaveLength(LANDING_COMPONENTS);
+    expect(html.match(/<li data-incident=/g)).toHaveLength(LANDING_INCIDENTS);
+    expect(html.match(/<section class="page"/g)).toHaveLength(LANDING_PAGES);
+    const words = text(html);
+    // A page past the components' budget says how many it left out, and where they all are.
+    expect(words).toContain(
+      `100 components, none worse than major outage , not listed: the page lists ${LANDING_COMPONENTS} in all; all of them in /api/v1/state?status_page=page-`,
+    );
+    expect(words).toContain(`50 active incidents not listed: the page lists ${LANDING_INCIDENTS} in all; all of them in /api/v1/state?status_page=page-`);
+    expect(words).toContain(`… and ${300 - LANDING_PAGES} more status pages, none worse than major outage : all of them in /api/v1/state`);
+    // The summary still counts everything.
+    expect(summaryLine(view, NOW)).toBe('30000 major outages on 300 of 300 pages; 1000 active incidents');
   });
 
   it('carries the ?token= it was opened with into its links to the token-guarded views, escaped', () => {
