@@ -12,13 +12,17 @@ const DOCS = 'https://github.com/statusmate-exporter/statusmate-exporter/blob/ma
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (char) => ESCAPES[char] as string);
 
-/** The colour of each impact; the word is always shown beside it. */
+/**
+ * The colour of each impact, a variable of the style's, which gives it a light and a dark value
+ * (the page follows the browser's colour scheme: the light ones drew under 4:1 on a dark canvas);
+ * the word is always shown beside it.
+ */
 const IMPACT_COLOURS: Record<string, string> = {
-  operational: '#1a7f37',
-  under_maintenance: '#0969da',
-  degraded_performance: '#9a6700',
-  partial_outage: '#bc4c00',
-  major_outage: '#cf222e',
+  operational: 'var(--ok)',
+  under_maintenance: 'var(--maintenance)',
+  degraded_performance: 'var(--degraded)',
+  partial_outage: 'var(--partial)',
+  major_outage: 'var(--major)',
 };
 
 const words = (value: string) => value.replace(/_/g, ' ');
@@ -58,7 +62,7 @@ const when = (iso: string | null, now: number, none = '—') =>
 const given = (value: string) => `<bdi>${escapeHtml(value.replace(/\p{Cc}/gu, ' '))}</bdi>`;
 
 function impactBadge(impact: string): string {
-  const colour = IMPACT_COLOURS[impact] ?? '#57606a';
+  const colour = IMPACT_COLOURS[impact] ?? 'var(--muted)';
   return `<span class="impact" style="--c:${colour}"><span class="dot" aria-hidden="true"></span>${escapeHtml(words(impact))}</span>`;
 }
 
@@ -381,7 +385,8 @@ function tokenSummary(view: StateView): string {
 }
 
 const STYLE = `
-:root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.4}
+:root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.4;--ok:#1a7f37;--maintenance:#0969da;--degraded:#9a6700;--partial:#bc4c00;--major:#cf222e;--muted:#57606a}
+@media (prefers-color-scheme:dark){:root{--ok:#3fb950;--maintenance:#58a6ff;--degraded:#d29922;--partial:#f0883e;--major:#f85149;--muted:#9198a1}}
 body{margin:0 auto;max-width:72rem;padding:1rem 1.5rem}
 header{border-bottom:1px solid #8884;margin-bottom:1rem}
 h1{font-size:1.5rem;margin:.5rem 0}
@@ -392,17 +397,17 @@ nav a{margin-right:1rem}
 section.page{border:1px solid #8884;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}
 h2{margin:.3rem 0;font-size:1.25rem}
 h3{font-size:1rem;margin:.8rem 0 .3rem}
-.sub{margin:0;color:#57606a;font-size:.9rem}
+.sub{margin:0;color:var(--muted);font-size:.9rem}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.25rem .6rem;border-bottom:1px solid #8883;vertical-align:top}
 .impact{display:inline-flex;align-items:center;gap:.4rem;font-weight:600;color:var(--c)}
 .dot{width:.8rem;height:.8rem;border-radius:50%;background:var(--c);display:inline-block}
-.none{color:#57606a}
-.warn{color:#cf222e}
+.none{color:var(--muted)}
+.warn{color:var(--major)}
 .summary{font-size:1.15rem;font-weight:600;margin:.2rem 0 .5rem}
 .overview{list-style:none;padding:0;margin:0 0 .5rem;display:flex;flex-wrap:wrap;gap:.3rem 1.5rem}
 h2 .impact{font-size:.9rem;margin-left:.5rem}
-li.overdue{border-left:3px solid #cf222e;padding-left:.4rem}
+li.overdue{border-left:3px solid var(--major);padding-left:.4rem}
 code{font-size:.9em}
 .bar{display:flex;gap:1px;min-width:18rem;height:1.3rem}
 .bar i{flex:1;border-radius:1px;background:#1a7f37}
@@ -410,7 +415,7 @@ code{font-size:.9em}
 td.avail{font-variant-numeric:tabular-nums;white-space:nowrap}
 /* A name of 200 characters without a space wraps, rather than pushing the impact off-screen. */
 td,li,h2,h3{overflow-wrap:anywhere}
-footer{margin-top:2rem;color:#57606a;font-size:.85rem}
+footer{margin-top:2rem;color:var(--muted);font-size:.85rem}
 `;
 
 /** The whole landing page. `now` is Unix seconds, for the "… ago" texts. */

@@ -132,7 +132,7 @@ describe('GET /', () => {
     expect(html).toContain('<h1>statusmate-exporter 9.9.9</h1>');
     expect(html).toContain('<h2><bdi>ACME public status</bdi> <span class="impact"');
     expect(html).toMatch(
-      /<tr data-component="88337a51-852b-48f3-ac8d-840e5f5326a0"><td><bdi>API<\/bdi><\/td><td><span class="impact" style="--c:#cf222e">.*major outage<\/span>/,
+      /<tr data-component="88337a51-852b-48f3-ac8d-840e5f5326a0"><td><bdi>API<\/bdi><\/td><td><span class="impact" style="--c:var\(--major\)">.*major outage<\/span>/,
     );
     expect(html).toContain('no token set');
     expect(html).not.toMatch(/<script|src="http|href="\/\/|@import|url\(/);

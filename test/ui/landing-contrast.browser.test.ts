@@ -1,0 +1,88 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderLandingPage } from '../../src/ui/landing.js';
+import { tempDir } from '../support/app.js';
+import { findTool } from '../support/tools.js';
+import { fourPages, NOW } from './landing-view.js';
+
+// The landing page's coloured text against what it is drawn on, in headless Chromium, in the
+// light and the dark colour scheme (the page declares `color-scheme: light dark`, so a browser
+// set to dark draws it on a dark canvas): WCAG AA asks 4.5:1 for text of its size.
+
+const tool = findTool('chromium', "apt-get install chromium (Debian's package; .ci/run installs it)");
+
+let server: Server | undefined;
+let origin: string;
+let context: BrowserContext | undefined;
+
+/** WCAG's contrast ratio of two `rgb(…)` colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (rgb: string) => {
+    const [r, g, bl] = (rgb.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * (r ?? 0) + 0.7152 * (g ?? 0) + 0.0722 * (bl ?? 0);
+  };
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return ((x ?? 0) + 0.05) / ((y ?? 0) + 0.05);
+}
+
+describe.skipIf(tool.path === undefined)('the landing page colours in headless Chromium', () => {
+  beforeAll(async () => {
+    const view = fourPages({ overdueMaintenance: true });
+    // Every impact, an unknown one too, on a page's components.
+    const page = view.status_pages[0];
+    if (!page) throw new Error('no page');
+    ['under_maintenance', 'degraded_performance', 'partial_outage', 'major_outage', 'brand_new_impact'].forEach((impact, n) => {
+      const component = page.components[n];
+      if (component) component.impact = impact;
+    });
+    const html = renderLandingPage(view, NOW);
+    const listening = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html));
+    server = listening;
+    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+    context = await chromium.launchPersistentContext(tempDir('statusmate-chromium-'), {
+      executablePath: tool.path,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 800 },
+      javaScriptEnabled: false,
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    server?.closeAllConnections();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  });
+
+  it.each(['light', 'dark'] as const)('draws every impact word and every grey or red text at 4.5:1 or more in the %s scheme', async (scheme) => {
+    if (!context) throw new Error('the browser did not start');
+    const page = await context.newPage();
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.goto(`${origin}/`, { waitUntil: 'load' });
+    // A string, run in the page: this project's TypeScript has no DOM types.
+    const { canvas, texts } = await page.evaluate<{ canvas: string; texts: { what: string; colour: string }[] }>(`(() => {
+      // What the page is drawn on: the scheme's canvas unless the body sets a background.
+      const probe = document.createElement('div');
+      probe.style.backgroundColor = 'Canvas';
+      document.body.append(probe);
+      const body = getComputedStyle(document.body).backgroundColor;
+      const canvas = body === 'rgba(0, 0, 0, 0)' ? getComputedStyle(probe).backgroundColor : body;
+      probe.remove();
+      const texts = [...document.querySelectorAll('.impact, .sub, .none, .warn, footer, .more')].map((element) => ({
+        what: (element.className || element.tagName) + ': ' + (element.textContent || '').slice(0, 30),
+        colour: getComputedStyle(element).color,
+      }));
+      return { canvas, texts };
+    })()`);
+    expect(texts.length).toBeGreaterThan(10);
+    const poor = texts.map((t) => ({ ...t, ratio: Math.round(contrast(t.colour, canvas) * 100) / 100 })).filter((t) => t.ratio < 4.5);
+    expect(poor).toEqual([]);
+    await page.close();
+  });
+});
