@@ -1,17 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderLandingPage } from '../../src/ui/landing.js';
-import { tempDir } from '../support/app.js';
-import { findTool } from '../support/tools.js';
+import { chromiumTool, launchChromium } from '../support/chromium.js';
 import { fourPages, NOW } from './landing-view.js';
 
 // The landing page's coloured text against what it is drawn on, in headless Chromium, in the
 // light and the dark colour scheme (the page declares `color-scheme: light dark`, so a browser
 // set to dark draws it on a dark canvas): WCAG AA asks 4.5:1 for text of its size.
-
-const tool = findTool('chromium', "apt-get install chromium (Debian's package; .ci/run installs it)");
 
 let server: Server | undefined;
 let origin: string;
@@ -30,7 +27,7 @@ function contrast(a: string, b: string): number {
   return ((x ?? 0) + 0.05) / ((y ?? 0) + 0.05);
 }
 
-describe.skipIf(tool.path === undefined)('the landing page colours in headless Chromium', () => {
+describe.skipIf(chromiumTool.path === undefined)('the landing page colours in headless Chromium', () => {
   beforeAll(async () => {
     const view = fourPages({ overdueMaintenance: true });
     // Every impact, an unknown one too, on a page's components.
@@ -45,13 +42,7 @@ describe.skipIf(tool.path === undefined)('the landing page colours in headless C
     server = listening;
     await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
-    context = await chromium.launchPersistentContext(tempDir('statusmate-chromium-'), {
-      executablePath: tool.path,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 800 },
-      javaScriptEnabled: false,
-    });
+    context = await launchChromium();
   });
 
   afterAll(async () => {

@@ -1,27 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeApp, tempDir, type TestApp } from '../support/app.js';
-import { findTool } from '../support/tools.js';
+import { makeApp, type TestApp } from '../support/app.js';
+import { chromiumTool, launchChromium } from '../support/chromium.js';
 
 // The landing page against what a webhook sender and another site can do, in headless Chromium
 // with JavaScript on: names, titles and a status page label that carry markup, sent through real
 // webhooks; the page framed by another site; a cross-site form posting a forget; the token the
 // page was opened with, on a link leaving the host.
 
-const tool = findTool('chromium', "apt-get install chromium (Debian's package; .ci/run installs it)");
 const TOKEN = 'hostile-test-token';
-const LAUNCH = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** Markup that, run, asks the exporter for /pwned-<where>: a request the test can see. */
 const payload = (where: string) =>
@@ -35,14 +25,7 @@ let otherOrigin: string;
 const contexts: BrowserContext[] = [];
 
 async function launch(options: { bypassCSP: boolean }): Promise<BrowserContext> {
-  const context = await chromium.launchPersistentContext(tempDir('statusmate-chromium-'), {
-    executablePath: tool.path,
-    headless: true,
-    args: LAUNCH,
-    viewport: { width: 1280, height: 800 },
-    javaScriptEnabled: true,
-    bypassCSP: options.bypassCSP,
-  });
+  const context = await launchChromium({ javaScriptEnabled: true, bypassCSP: options.bypassCSP });
   contexts.push(context);
   return context;
 }
@@ -56,7 +39,7 @@ async function webhook(meta: Record<string, unknown>, text: string): Promise<voi
   expect(response.status).toBe(200);
 }
 
-describe.skipIf(tool.path === undefined)('the landing page against hostile senders and sites, in headless Chromium', () => {
+describe.skipIf(chromiumTool.path === undefined)('the landing page against hostile senders and sites, in headless Chromium', () => {
   const page = `"><script>fetch('/pwned-page')</script>`;
   const component = randomUUID();
 

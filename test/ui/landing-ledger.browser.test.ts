@@ -3,20 +3,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayEndingNow, demoMonth, DEMO_TOKEN, EXAMPLES } from '../../src/cli/demo.js';
 import { readRecording } from '../../src/cli/replay.js';
 import { BAR_DAYS } from '../../src/ui/landing.js';
-import { makeApp, tempDir, type TestApp } from '../support/app.js';
-import { findTool } from '../support/tools.js';
+import { makeApp, type TestApp } from '../support/app.js';
+import { chromiumTool, launchChromium } from '../support/chromium.js';
 
 // Issue 20: the landing page with the demo's month of history and its day, in headless Chromium
 // with JavaScript off: a 90-day bar per component, coloured by each day's worst impact, the day's
 // availability in each cell's title, and the 30-day availability beside it. The screenshot is
 // test-artifacts/landing-page-ledger.png.
 
-const tool = findTool('chromium', "apt-get install chromium (Debian's package; .ci/run installs it)");
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
 const PAYOUTS = 'b2f6d8ea-3c5a-4f7b-9d1e-4a6c8eaf2b3d';
@@ -26,7 +25,7 @@ let server: Server | undefined;
 let origin: string;
 let context: BrowserContext | undefined;
 
-describe.skipIf(tool.path === undefined)('the landing page with a month of history, in headless Chromium', () => {
+describe.skipIf(chromiumTool.path === undefined)('the landing page with a month of history, in headless Chromium', () => {
   beforeAll(async () => {
     app = await makeApp({
       statusPagesFile: join(EXAMPLES, 'status-pages.yaml'),
@@ -49,21 +48,7 @@ describe.skipIf(tool.path === undefined)('the landing page with a month of histo
       });
       expect(response.status).toBe(200);
     }
-    context = await chromium.launchPersistentContext(tempDir('statusmate-chromium-'), {
-      executablePath: tool.path,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1280, height: 800 },
-      javaScriptEnabled: false,
-    });
+    context = await launchChromium();
   });
 
   afterAll(async () => {

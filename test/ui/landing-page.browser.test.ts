@@ -3,17 +3,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderLandingPage } from '../../src/ui/landing.js';
 import { makeApp, tempDir, type TestApp } from '../support/app.js';
 import { fourPages, NOW } from './landing-view.js';
-import { findTool } from '../support/tools.js';
+import { chromiumTool, launchChromium } from '../support/chromium.js';
 
 // The landing page in a real browser: Debian's chromium driven by playwright-core, with
 // JavaScript off (the page must not need it), a fresh profile, and every request watched.
 
-const tool = findTool('chromium', "apt-get install chromium (Debian's package; .ci/run installs it)");
 export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
 const ACME_UUID = '0935e96c-34b6-46e8-82cb-def6d3d74d9c';
@@ -29,7 +28,7 @@ let server: Server | undefined;
 let origin: string;
 let context: BrowserContext | undefined;
 
-describe.skipIf(tool.path === undefined)('the landing page in headless Chromium', () => {
+describe.skipIf(chromiumTool.path === undefined)('the landing page in headless Chromium', () => {
   beforeAll(async () => {
     const file = join(tempDir(), 'status-pages.yaml');
     writeFileSync(
@@ -41,21 +40,7 @@ describe.skipIf(tool.path === undefined)('the landing page in headless Chromium'
     server = listening;
     await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
-    context = await chromium.launchPersistentContext(tempDir('statusmate-chromium-'), {
-      executablePath: tool.path,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1280, height: 800 },
-      javaScriptEnabled: false,
-    });
+    context = await launchChromium();
   });
 
   afterAll(async () => {
