@@ -18,7 +18,7 @@ export function logRequest(logger: Logger, req: IncomingMessage, url: string | u
   const path = pathOf(url);
   const level = PROBE_PATHS.has(path) ? 'debug' : status >= 500 ? 'error' : status >= 400 ? 'warn' : QUIET_PATHS.has(path) ? 'debug' : 'info';
   if (!logger.isLevelEnabled(level)) return;
-  const suppressed = level === 'warn' ? admitRefusal(logger, status) : 0;
+  const suppressed = level === 'warn' || level === 'error' ? admitRefusal(logger, status, level === 'error' ? causeOf(fields) : undefined) : 0;
   if (suppressed === undefined) return;
   logger[level](
     {
@@ -34,6 +34,12 @@ export function logRequest(logger: Logger, req: IncomingMessage, url: string | u
   );
 }
 
+/** What a failed request's line says went wrong (its `error` field), which keys its budget. */
+function causeOf(fields: object | undefined): string {
+  const error = fields && 'error' in fields ? fields.error : undefined;
+  return typeof error === 'string' ? error : '';
+}
+
 /**
  * Writes the line of a request Node's parser refused before any route saw it (a head too large,
  * malformed, too slow): no method or path can be trusted, so the port, the status and Node's code
@@ -41,7 +47,7 @@ export function logRequest(logger: Logger, req: IncomingMessage, url: string | u
  */
 export function logParserRefusal(logger: Logger, port: string, status: number, code: string, remoteAddress: string | undefined): void {
   if (!logger.isLevelEnabled('warn')) return;
-  const suppressed = admitRefusal(logger, status);
+  const suppressed = admitRefusal(logger, status, undefined);
   if (suppressed === undefined) return;
   logger.warn(
     { port, status, code, remote_address: remoteAddress, ...(suppressed > 0 ? { suppressed_before: suppressed } : {}) },
@@ -50,36 +56,81 @@ export function logParserRefusal(logger: Logger, port: string, status: number, c
 }
 
 /**
- * Lines of refused requests (4xx) logged per second and status code. Anyone who reaches the port
- * can send thousands of bad requests a second, each a line: a log pipeline billed by the byte, or
- * a disk, would take the flood. Past the budget, lines are counted, not written; the next line of
- * that status written says how many went unwritten before it (`suppressed_before`). The metrics
+ * Lines of refused (4xx) and failed (5xx) requests logged per second and budget. Anyone who
+ * reaches the port can send thousands of bad requests a second, each a line; and while the store
+ * is down every webhook fails, and StatusMate retries each several times: a log pipeline billed by
+ * the byte, or a disk, would take the flood. A 4xx's budget is its status; a 5xx's is its status
+ * and its cause (the line's `error`), so that the first line of every cause is written in full,
+ * whatever else fails meanwhile. Past the budget, lines are counted, not written; the next line of
+ * that budget written says how many went unwritten before it (`suppressed_before`), and when none
+ * comes within the next second (the flood stopped, or the store came back), one line says how many
+ * (`request lines left out`), so that the log accounts for every line it left out. The metrics
  * count every request whatever the log says.
  */
 export const REFUSALS_LOGGED_PER_SECOND = 20;
 
-type Budget = { second: number; used: number; suppressed: number };
-const budgets = new WeakMap<Logger, Map<number, Budget>>();
+/** Budgets kept per logger at most: failed requests with more distinct causes share one per status. */
+const MAX_BUDGETS = 64;
+
+type Budget = { second: number; used: number; suppressed: number; report: NodeJS.Timeout | undefined };
+const budgets = new WeakMap<Logger, Map<string, Budget>>();
 
 /** The count of lines suppressed before this one, or undefined when this one is suppressed too. */
-function admitRefusal(logger: Logger, status: number): number | undefined {
-  let byStatus = budgets.get(logger);
-  if (!byStatus) budgets.set(logger, (byStatus = new Map<number, Budget>()));
+function admitRefusal(logger: Logger, status: number, cause: string | undefined): number | undefined {
+  let byKey = budgets.get(logger);
+  if (!byKey) budgets.set(logger, (byKey = new Map<string, Budget>()));
   const second = Math.floor(Date.now() / 1000);
-  let budget = byStatus.get(status);
-  if (!budget) byStatus.set(status, (budget = { second, used: 0, suppressed: 0 }));
+  let key = cause === undefined ? String(status) : `${status} ${cause}`;
+  let budget = byKey.get(key);
+  if (!budget) {
+    if (byKey.size >= MAX_BUDGETS) forgetIdle(byKey, second);
+    // Past the bound, the causes not tracked yet share their status's budget (reported without a cause).
+    if (byKey.size >= MAX_BUDGETS) key = String(status);
+    budget = byKey.get(key);
+    if (!budget) byKey.set(key, (budget = { second, used: 0, suppressed: 0, report: undefined }));
+  }
   if (budget.second !== second) {
     budget.second = second;
     budget.used = 0;
   }
   if (budget.used >= REFUSALS_LOGGED_PER_SECOND) {
     budget.suppressed += 1;
+    if (!budget.report) scheduleReport(logger, budget, status, key === String(status) ? undefined : cause);
     return undefined;
   }
   budget.used += 1;
   const suppressed = budget.suppressed;
   budget.suppressed = 0;
   return suppressed;
+}
+
+/** Drops the budgets that hold nothing to report and saw no line in the last second. */
+function forgetIdle(byKey: Map<string, Budget>, second: number): void {
+  for (const [key, budget] of byKey) if (budget.suppressed === 0 && budget.report === undefined && budget.second < second - 1) byKey.delete(key);
+}
+
+/**
+ * Once a whole second passed without a line of that budget, writes how many of its lines went
+ * unwritten: a flood's last second would otherwise stay unaccounted for until that budget's next
+ * line, which may never come (a cause that ended).
+ */
+function scheduleReport(logger: Logger, budget: Budget, status: number, cause: string | undefined): void {
+  const report = () => {
+    budget.report = undefined;
+    if (budget.suppressed === 0) return;
+    // A line of this budget in this second or the last: the flood goes on, and its next line counts these.
+    if (budget.second >= Math.floor(Date.now() / 1000) - 1) {
+      budget.report = setTimeout(report, (budget.second + 2) * 1000 - Date.now()).unref();
+      return;
+    }
+    const level = status >= 500 ? 'error' : 'warn';
+    logger[level](
+      { status, ...(cause ? { error: cause } : {}), suppressed: budget.suppressed },
+      `request lines left out: over ${REFUSALS_LOGGED_PER_SECOND} a second`,
+    );
+    budget.suppressed = 0;
+  };
+  budget.report = setTimeout(report, (budget.second + 2) * 1000 - Date.now()).unref();
 }
 
 /** The access log of the Express routes: one line per request, once it is answered. */

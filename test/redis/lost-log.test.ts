@@ -1,6 +1,7 @@
 import { createClient } from 'redis';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { REFUSALS_LOGGED_PER_SECOND } from '../../src/http/access-log.js';
 import { isSharedStateSample } from '../../src/metrics/names.js';
 import { redisKeys } from '../../src/store/redis-format.js';
 import { domainSamples, makeApp, sampleValue, whenReady, type TestApp } from '../support/app.js';
@@ -222,6 +223,33 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis that refuses or sto
     );
     expect(await storeUp(a)).toBe(1);
     expect((await post(a, component(2, 'major_outage'))).body.status).toBe('applied');
+  });
+
+  it('down under a page of StatusMate retries: the first 503 line names the cause, then a bounded number a second, and the log and the metrics account for every 503', async () => {
+    const a = await open();
+    await redis.stop('SIGKILL');
+    await refusedWithin5s(a);
+    const before = sampleValue(await metrics(a), 'statusmate_webhook_requests_total', { event_type: 'component_impact_updated', outcome: 'error' }) ?? 0;
+    const linesBefore = a.logs.lines.length;
+    const started = Date.now();
+    const answers = await Promise.all(
+      Array.from({ length: 400 }, (_, n) => {
+        const event = component(1000 + (n % 80), 'major_outage');
+        return post(a, { meta: { ...event.meta, delivery_attempt: Math.floor(n / 80) + 1 } });
+      }),
+    );
+    const seconds = Math.ceil((Date.now() - started) / 1000) + 1;
+    expect(answers.every((answer) => answer.status === 503)).toBe(true);
+    const after = sampleValue(await metrics(a), 'statusmate_webhook_requests_total', { event_type: 'component_impact_updated', outcome: 'error' }) ?? 0;
+    expect(after - before).toBe(400);
+    const failedLines = () => a.logs.lines.slice(linesBefore).filter((line) => line.status === 503);
+    expect(failedLines()[0]).toMatchObject({ level: 'error', msg: 'request', error: expect.stringContaining('the redis store is unavailable') });
+    expect(failedLines().filter((line) => line.msg === 'request').length).toBeLessThanOrEqual(REFUSALS_LOGGED_PER_SECOND * seconds);
+    // Once the flood is over, the lines left out are reported: written + left out = every 503.
+    const accounted = () =>
+      failedLines().reduce((sum, line) => sum + (line.msg === 'request' ? 1 : 0) + Number(line.suppressed_before ?? 0) + Number(line.suppressed ?? 0), 0);
+    await eventually(accounted, (total) => total === 400, 5_000);
+    expect(failedLines().filter((line) => line.msg !== 'request')).not.toHaveLength(0);
   });
 
   it('hung (SIGSTOP): not ready and store_up 0 within 5 s, ready again once it answers', async () => {
