@@ -116,8 +116,9 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
     res.json({ status: 'ok' });
   };
   const readyz: RequestHandler = async (_req, res) => {
-    const ready = await parts.health.ready();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'store unavailable' });
+    const reason = await parts.health.notReady();
+    if (reason === undefined) res.json({ status: 'ready' });
+    else res.status(503).json({ status: 'store unavailable', reason });
   };
 
   const main = base(parts.logger);

@@ -25,4 +25,6 @@ export interface EventSink {
 export interface StoreHealth {
   up(): Promise<boolean>;
   ready(): Promise<boolean>;
+  /** Why this process is not ready, in words for `/readyz` (no paths, addresses or tokens); undefined when ready. */
+  notReady(): Promise<string | undefined>;
 }

@@ -48,6 +48,16 @@ import { ageDueMs, DEFAULT_SNAPSHOT_POLICY, type SnapshotPolicy } from './snapsh
  */
 export const PRUNE_WINDOW_SECONDS = 600;
 
+/** What `/readyz` says when not ready (see FoldLoop.notReady). */
+const NOT_READY = {
+  closing: 'shutting down',
+  refused: 'the store holds a log this process cannot fold (lost, replaced or newer): an operator must restore or reset it; see the log',
+  writes: 'the store refuses writes (full disk, out of memory, read-only, file deleted); see the log',
+  unreachable: 'the store does not answer',
+  loading: 'the state is not loaded from the store yet',
+  behind: 'folding the log: not caught up yet',
+} as const;
+
 /** A fold that has heard nothing from its store for this long is down (a read waits about 1 s at most). */
 const READER_SILENCE_MS = 3_000;
 const READ_COUNT = 1_000;
@@ -751,21 +761,35 @@ export class FoldLoop implements EventSink, StoreHealth {
 
   /** Ready: up, loaded, and the fold reached the end of the log as it stands at this check. */
   async ready(): Promise<boolean> {
+    return (await this.notReady()) === undefined;
+  }
+
+  /**
+   * Why not ready, or undefined when ready. The words are fixed (the probe answers anyone on the
+   * webhook port): the log line of the cause has the store's own error.
+   */
+  async notReady(): Promise<string | undefined> {
     if (this.failure !== undefined) await this.probe();
-    if (!(await this.up()) || !this.synced) return false;
+    if (this.closed) return NOT_READY.closing;
+    if (this.isRefused()) return NOT_READY.refused;
+    if (!this.store.connected() || Date.now() - this.lastReply >= READER_SILENCE_MS) return NOT_READY.unreachable;
+    if (this.failure !== undefined) return NOT_READY.writes;
+    if (!(await this.up())) return NOT_READY.unreachable;
+    if (!this.synced) return NOT_READY.loading;
     let tip: Awaited<ReturnType<LogStore['tip']>>;
     try {
       tip = await withTimeout(this.store.tip(this.point), CHECK_TIMEOUT_MS);
     } catch {
-      return false;
+      return NOT_READY.unreachable;
     }
     this.observeTip(tip);
     const deadline = Date.now() + CATCH_UP_WAIT_MS;
     while (this.store.before(this.point, tip.position)) {
-      if (Date.now() > deadline || this.closed) return false;
+      if (this.isClosed()) return NOT_READY.closing;
+      if (Date.now() > deadline) return NOT_READY.behind;
       await sleep(10);
     }
-    return true;
+    return undefined;
   }
 
   private async probe(): Promise<void> {

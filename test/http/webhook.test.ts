@@ -245,7 +245,7 @@ describe('POST /webhook answers', () => {
     expect((await post(componentEvent('major_outage'))).status).toBe(503);
     const ready = await request(app.main).get('/readyz');
     expect(ready.status).toBe(503);
-    expect(ready.body).toEqual({ status: 'store unavailable' });
+    expect(ready.body).toEqual({ status: 'store unavailable', reason: expect.stringContaining('the store refuses writes') });
     expect(sampleValue(await metrics(), 'statusmate_store_up')).toBe(0);
     // The real error, once, however many appends and probes fail.
     expect((await post(componentEvent('partial_outage'))).status).toBe(503);

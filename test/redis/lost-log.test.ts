@@ -252,6 +252,24 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis that refuses or sto
     expect(failedLines().filter((line) => line.msg !== 'request')).not.toHaveLength(0);
   });
 
+  it('says in the body of /readyz why it is not ready: a Redis that does not answer is waited for, a lost log needs an operator', async () => {
+    const a = await open();
+    const reason = async () => (await request(a.main).get('/readyz')).body as { status: string; reason?: string };
+    expect(await reason()).toEqual({ status: 'ready' });
+    redis.child.kill('SIGSTOP');
+    try {
+      await eventually(reason, (body) => body.reason === 'the store does not answer', 5_000);
+    } finally {
+      redis.child.kill('SIGCONT');
+    }
+    await eventually(reason, (body) => body.status === 'ready', 10_000);
+    await redisCommand('FLUSHALL');
+    await post(a, component(1, 'major_outage'));
+    const lost = await eventually(reason, (body) => body.reason !== undefined && body.reason !== 'the store does not answer', 5_000);
+    expect(lost).toEqual({ status: 'store unavailable', reason: expect.stringContaining('an operator must restore or reset it') });
+    expect(lost.reason).not.toContain(String(redis.port));
+  });
+
   it('hung (SIGSTOP): not ready and store_up 0 within 5 s, ready again once it answers', async () => {
     const a = await open();
     await post(a, component(1, 'major_outage'));
