@@ -1,6 +1,6 @@
 import { formatAlertMatcher } from '../src/domain/alert-matchers.js';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -889,6 +889,46 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything en
     const notes = renderNotes(helm, SCENARIOS.everything);
     expect(notes).toContain('https://statusmate.example.com/webhook');
     expect(notes).not.toContain('ci-token-everything');
+  });
+});
+
+describe.skipIf(helmTool.skipReason !== undefined)('helm upgrade --reuse-values from the first chart', () => {
+  // `--reuse-values` renders these templates with the values a release installed by the first
+  // chart stored, that chart's defaults included: the chart's values.yaml is not read.
+  const FIRST_VALUES = join(REPO_ROOT, 'test', 'fixtures', 'helm', 'first-chart-values.yaml');
+  const topLevelKeys = (file: string) => Object.keys(parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>);
+  let copy = '';
+  beforeAll(() => {
+    copy = mkdtempSync(join(tmpdir(), 'statusmate-chart-reuse-'));
+    cpSync(CHART_DIR, copy, { recursive: true });
+    copyFileSync(FIRST_VALUES, join(copy, 'values.yaml'));
+  });
+  afterAll(() => {
+    if (copy) rmSync(copy, { recursive: true, force: true });
+  });
+
+  it('is refused with a message naming every setting added since and --reset-then-reuse-values, not a nil pointer', () => {
+    const result = renderChart(helm, { chartDir: copy, setString: { 'webhook.token': TOKEN } });
+    expect(result.ok).toBe(false);
+    const stderr = result.ok ? '' : result.stderr;
+    expect(stderr).not.toContain('nil pointer');
+    const added = topLevelKeys(join(CHART_DIR, 'values.yaml')).filter((key) => !topLevelKeys(FIRST_VALUES).includes(key));
+    expect(added.length).toBeGreaterThan(0);
+    expect(stderr).toContain(`the values lack ${added.sort().join(', ')}, which this chart's values.yaml sets`);
+    expect(stderr).toContain('--reset-then-reuse-values');
+  });
+
+  it("renders with --reset-then-reuse-values, this chart's defaults under the old release's values, keeping its immutable fields", () => {
+    const { objects } = renderObjects(helm, { setString: { 'webhook.token': TOKEN } });
+    const deployment = onlyOfKind(objects, 'Deployment');
+    // What the first chart rendered: the selector, the claim and the Secret key the pod reads.
+    expect(deployment.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'statusmate-exporter', 'app.kubernetes.io/instance': 'sm' });
+    expect(onlyOfKind(objects, 'PersistentVolumeClaim')).toMatchObject({
+      metadata: { name: 'sm-statusmate-exporter' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    expect(envOf(deployment, 'WEBHOOK_TOKEN')?.valueFrom?.secretKeyRef).toEqual({ name: 'sm-statusmate-exporter', key: 'webhook-token' });
+    expect(envOf(deployment, 'SQLITE_PATH')?.value).toBe('/data/statusmate-exporter.db');
   });
 });
 

@@ -179,10 +179,28 @@ Name of the container port serving /metrics.
 {{- end }}
 
 {{/*
+Top-level values added since the chart's first version. `helm upgrade --reuse-values` renders the
+new templates with the values of the chart that installed the release, defaults included, so
+these are missing: the templates would stop on a nil pointer, or run with a setting silently
+off and the old defaults (the 256Mi memory limit, say) kept. Refuse that, naming the fix. A
+top-level key added to values.yaml goes here too (test/helm-chart.test.ts checks it).
+*/}}
+{{- define "statusmate-exporter.checkValuesOfThisChart" -}}
+{{- $missing := list }}
+{{- range $key := list "alertmanager" "extraContainers" "extraVolumeMounts" "extraVolumes" "initContainers" "listenAddress" "redis" "statusPages" }}
+{{- if not (hasKey $.Values $key) }}{{ $missing = append $missing $key }}{{ end }}
+{{- end }}
+{{- if $missing }}
+{{- fail (printf "the values lack %s, which this chart's values.yaml sets: they are the values of an older version of the chart, reused by `helm upgrade --reuse-values` without this version's defaults. Upgrade with --reset-then-reuse-values (Helm 3.14 or later), or pass your values again with -f instead of --reuse-values." (join ", " $missing)) }}
+{{- end }}
+{{- end }}
+
+{{/*
 Checks across values that values.schema.json cannot express. Each failure names the values
 involved and how to fix them.
 */}}
 {{- define "statusmate-exporter.validate" -}}
+{{- include "statusmate-exporter.checkValuesOfThisChart" . }}
 {{- if and (gt (int .Values.replicaCount) 1) (eq .Values.config.store "sqlite") }}
 {{- fail (printf "replicaCount is %d, but config.store \"sqlite\" runs as a single replica: the store is one SQLite file (a ReadWriteOnce volume attaches to one pod, and separate volumes would split the webhook state between pods). Set replicaCount to 1, or use config.store \"redis\" for several replicas." (int .Values.replicaCount)) }}
 {{- end }}
