@@ -502,6 +502,23 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with status pages 
     expect(unwatched).toContain('statusPages.watchSeconds is 0: after an edit, POST /-/reload on each pod or restart them.');
   });
 
+  it('adds extraEnvFrom to the exporter container, accepts a page token from it, and refuses a misspelt source', () => {
+    const set = {
+      'statusPages.pages[0].id': 'acme',
+      'statusPages.pages[0].token_env': 'ACME_TOKEN',
+      'extraEnvFrom[0].secretRef.name': 'statusmate-page-tokens',
+      'extraEnvFrom[1].configMapRef.name': 'statusmate-settings',
+    };
+    const container = exporterContainer(onlyOfKind(renderObjects(helm, { set }).objects, 'Deployment'));
+    expect((container as { envFrom?: unknown }).envFrom).toEqual([
+      { secretRef: { name: 'statusmate-page-tokens' } },
+      { configMapRef: { name: 'statusmate-settings' } },
+    ]);
+    expect(container.env?.map((e) => e.name)).toContain('WEBHOOK_TOKEN');
+    expect(renderChart(helm, { set: { 'extraEnvFrom[0].secretRef': 'x' } }).ok).toBe(false);
+    expect(renderChart(helm, { set: { 'extraEnvFrom[0].secretRefs.name': 'x' } }).ok).toBe(false);
+  });
+
   it('accepts a token_env set through extraEnv instead of tokenSecrets', () => {
     const result = renderChart(helm, {
       set: { 'statusPages.pages[0].id': 'acme', 'statusPages.pages[0].token_env': 'ACME_TOKEN', 'extraEnv[0].name': 'ACME_TOKEN', 'extraEnv[0].value': 'x' },

@@ -187,7 +187,7 @@ top-level key added to values.yaml goes here too (test/helm-chart.test.ts checks
 */}}
 {{- define "statusmate-exporter.checkValuesOfThisChart" -}}
 {{- $missing := list }}
-{{- range $key := list "alertmanager" "extraContainers" "extraVolumeMounts" "extraVolumes" "initContainers" "listenAddress" "redis" "statusPages" }}
+{{- range $key := list "alertmanager" "extraContainers" "extraEnvFrom" "extraVolumeMounts" "extraVolumes" "initContainers" "listenAddress" "redis" "statusPages" }}
 {{- if not (hasKey $.Values $key) }}{{ $missing = append $missing $key }}{{ end }}
 {{- end }}
 {{- if $missing }}
@@ -262,8 +262,8 @@ involved and how to fix them.
 {{- range $name, $_ := .Values.statusPages.tokenSecrets }}{{ $_ := set $sources $name true }}{{ end }}
 {{- range .Values.extraEnv }}{{ $_ := set $sources .name true }}{{ end }}
 {{- range $index, $page := .Values.statusPages.pages }}
-{{- if and $page.token_env (not (hasKey $sources $page.token_env)) }}
-{{- fail (printf "statusPages.pages[%d] (%s) reads its token from %s, which nothing sets: add statusPages.tokenSecrets.%s: {name: <Secret>, key: <key>} (or an extraEnv entry), or the exporter refuses to start." $index (toString $page.id) $page.token_env $page.token_env) }}
+{{- if and $page.token_env (not (hasKey $sources $page.token_env)) (not $.Values.extraEnvFrom) }}
+{{- fail (printf "statusPages.pages[%d] (%s) reads its token from %s, which nothing sets: add statusPages.tokenSecrets.%s: {name: <Secret>, key: <key>} (or an extraEnv entry, or a Secret in extraEnvFrom holding it), or the exporter refuses to start." $index (toString $page.id) $page.token_env $page.token_env) }}
 {{- end }}
 {{- end }}
 {{- end }}
