@@ -730,6 +730,13 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything en
     );
   });
 
+  it('annotates the Deployment with deploymentAnnotations (for Reloader), not its pods', () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    expect(deployment.metadata.annotations).toEqual({ 'reloader.stakater.com/auto': 'true' });
+    expect(deployment.spec.template.metadata.annotations?.['reloader.stakater.com/auto']).toBeUndefined();
+    expect(onlyOfKind(renderObjects(helm).objects, 'Deployment').metadata.annotations).toBeUndefined();
+  });
+
   it('serves /metrics on its own port, in the container and the Service', () => {
     const deployment = onlyOfKind(objects, 'Deployment');
     expect(envOf(deployment, 'METRICS_PORT')?.value).toBe('9878');
