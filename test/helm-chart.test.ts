@@ -21,6 +21,7 @@ import {
   OPERATOR_APIS,
   type Deployment,
   type K8sObject,
+  type Service,
   type RenderOptions,
   type Validator,
 } from './support/helm.js';
@@ -677,6 +678,50 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with config.store 
     [{ 'alertmanager.existingSecret': 'am', 'alertmanager.bearerTokenKey': 'token' }, 'alertmanager.urls is empty'],
     [{ 'ingress.enabled': 'true' }, 'the placeholder host statusmate-exporter.example.com'],
   ])('refuses %j and says why', (set, message) => {
+    const result = renderChart(helm, { set });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.stderr).toContain(message);
+  });
+});
+
+describe.skipIf(helmTool.skipReason !== undefined)('the Service', () => {
+  type ExposedService = Omit<Service, 'spec'> & {
+    spec: Omit<Service['spec'], 'ports'> & {
+      type: string;
+      externalTrafficPolicy?: string;
+      loadBalancerSourceRanges?: string[];
+      ports: (Service['spec']['ports'][number] & { nodePort?: number })[];
+    };
+  };
+  const service = (set: Record<string, string>) => onlyOfKind(renderObjects(helm, { set }).objects, 'Service') as unknown as ExposedService;
+
+  it('pins the node port, narrows the load balancer to the given CIDRs and keeps the client address', () => {
+    const exposed = service({
+      'service.type': 'LoadBalancer',
+      'service.nodePort': '30877',
+      'service.loadBalancerSourceRanges': '{203.0.113.0/24,2001:db8::/32}',
+      'service.externalTrafficPolicy': 'Local',
+    });
+    expect(exposed.spec.ports.find((p) => p.name === 'http')?.nodePort).toBe(30877);
+    expect(exposed.spec.loadBalancerSourceRanges).toEqual(['203.0.113.0/24', '2001:db8::/32']);
+    expect(exposed.spec.externalTrafficPolicy).toBe('Local');
+  });
+
+  it('sends a ClusterIP Service none of them, which the API server would refuse there', () => {
+    const internal = service({ 'service.nodePort': '30877', 'service.loadBalancerSourceRanges': '{203.0.113.0/24}', 'service.externalTrafficPolicy': 'Local' });
+    expect(internal.spec).toEqual({
+      type: 'ClusterIP',
+      selector: internal.spec.selector,
+      ports: [{ name: 'http', port: 9877, targetPort: 'http', protocol: 'TCP' }],
+    });
+    expect(service({ 'service.type': 'NodePort', 'service.loadBalancerSourceRanges': '{203.0.113.0/24}' }).spec.loadBalancerSourceRanges).toBeUndefined();
+  });
+
+  it.each([
+    [{ 'service.nodePort': '8080' }, "at '/service/nodePort'"],
+    [{ 'service.loadBalancerSourceRanges': '{203.0.113.1}' }, "at '/service/loadBalancerSourceRanges/0'"],
+    [{ 'service.externalTrafficPolicy': 'local' }, "at '/service/externalTrafficPolicy'"],
+  ])('refuses %j', (set, message) => {
     const result = renderChart(helm, { set });
     expect(result.ok).toBe(false);
     expect(result.ok ? '' : result.stderr).toContain(message);
