@@ -735,6 +735,9 @@ describe.skipIf(helmTool.skipReason !== undefined)('values.schema.json', () => {
     [{ 'config.store': 'valkey' }, "at '/config/store': value must be one of 'sqlite', 'memory', 'redis'"],
     [{ 'service.port': '70000' }, "at '/service/port'"],
     [{ 'serviceMonitor.interval': 'often' }, "at '/serviceMonitor/interval'"],
+    // Both end up in names and the app.kubernetes.io/name label, which a leading dash or a capital breaks.
+    [{ nameOverride: '-exporter-' }, "at '/nameOverride'"],
+    [{ fullnameOverride: 'StatusMate' }, "at '/fullnameOverride'"],
   ])('rejects %j with a message naming the value', (set, message) => {
     const result = renderChart(helm, { set });
     expect(result.ok).toBe(false);
