@@ -1,8 +1,8 @@
 import { formatAlertMatcher } from '../src/domain/alert-matchers.js';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseInventory } from '../src/inventory/file.js';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -681,6 +681,51 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with config.store 
     const result = renderChart(helm, { set });
     expect(result.ok).toBe(false);
     expect(result.ok ? '' : result.stderr).toContain(message);
+  });
+});
+
+describe.skipIf(helmTool.skipReason !== undefined)('extraObjects', () => {
+  it('installs each map or YAML string with the release, templated, in the order given', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'statusmate-extra-objects-'));
+    try {
+      const file = join(dir, 'extra-values.yaml');
+      writeFileSync(
+        file,
+        [
+          'extraObjects:',
+          '  - apiVersion: v1',
+          '    kind: ConfigMap',
+          '    metadata:',
+          '      name: "{{ .Release.Name }}-extra"',
+          '    data:',
+          '      empty: ""',
+          '  - |',
+          '    apiVersion: v1',
+          '    kind: ConfigMap',
+          '    metadata:',
+          '      name: {{ include "statusmate-exporter.fullname" . }}-more',
+          '      namespace: {{ .Release.Namespace }}',
+          '',
+        ].join('\n'),
+      );
+      const { objects } = renderObjects(helm, {
+        valuesFiles: [relative(CHART_DIR, file)],
+        set: { 'dashboards.enabled': 'false' },
+        setString: { 'webhook.token': TOKEN },
+      });
+      const extra = objectsOfKind(objects, 'ConfigMap');
+      expect(extra.map((cm) => cm.metadata.name)).toEqual(['sm-extra', 'sm-statusmate-exporter-more']);
+      expect(extra[0]?.data).toEqual({ empty: '' });
+      expect(extra[1]?.metadata.namespace).toBe('monitoring');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('renders nothing by default, and the schema refuses an entry that is neither a map nor a string', () => {
+    expect(renderObjects(helm).manifest).not.toContain('extra-objects.yaml');
+    const result = renderChart(helm, { set: { 'extraObjects[0]': '3' } });
+    expect(result.ok ? '' : result.stderr).toContain("at '/extraObjects/0'");
   });
 });
 

@@ -187,7 +187,7 @@ top-level key added to values.yaml goes here too (test/helm-chart.test.ts checks
 */}}
 {{- define "statusmate-exporter.checkValuesOfThisChart" -}}
 {{- $missing := list }}
-{{- range $key := list "alertmanager" "deploymentAnnotations" "extraContainers" "extraEnvFrom" "extraVolumeMounts" "extraVolumes" "initContainers" "listenAddress" "redis" "statusPages" }}
+{{- range $key := list "alertmanager" "deploymentAnnotations" "extraContainers" "extraEnvFrom" "extraObjects" "extraVolumeMounts" "extraVolumes" "initContainers" "listenAddress" "redis" "statusPages" }}
 {{- if not (hasKey $.Values $key) }}{{ $missing = append $missing $key }}{{ end }}
 {{- end }}
 {{- if $missing }}
