@@ -1035,6 +1035,13 @@ describe.skipIf(helmTool.skipReason !== undefined)('helm upgrade --reuse-values 
     expect(stderr).toContain('--reset-then-reuse-values');
   });
 
+  it('names the key a user set to null, which Helm removes from the values as an older chart lacks it', () => {
+    const result = renderChart(helm, { setString: { 'webhook.token': TOKEN }, set: { extraObjects: 'null' } });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.stderr).toContain('the values lack extraObjects');
+    expect(result.ok ? '' : result.stderr).toContain('A key set to null is removed by Helm too: set it to {} or [] instead.');
+  });
+
   it("renders with --reset-then-reuse-values, this chart's defaults under the old release's values, keeping its immutable fields", () => {
     const { objects } = renderObjects(helm, { setString: { 'webhook.token': TOKEN } });
     const deployment = onlyOfKind(objects, 'Deployment');

@@ -191,7 +191,7 @@ top-level key added to values.yaml goes here too (test/helm-chart.test.ts checks
 {{- if not (hasKey $.Values $key) }}{{ $missing = append $missing $key }}{{ end }}
 {{- end }}
 {{- if $missing }}
-{{- fail (printf "the values lack %s, which this chart's values.yaml sets: they are the values of an older version of the chart, reused by `helm upgrade --reuse-values` without this version's defaults. Upgrade with --reset-then-reuse-values (Helm 3.14 or later), or pass your values again with -f instead of --reuse-values." (join ", " $missing)) }}
+{{- fail (printf "the values lack %s, which this chart's values.yaml sets: they are the values of an older version of the chart, reused by `helm upgrade --reuse-values` without this version's defaults. Upgrade with --reset-then-reuse-values (Helm 3.14 or later), or pass your values again with -f instead of --reuse-values. (A key set to null is removed by Helm too: set it to {} or [] instead.)" (join ", " $missing)) }}
 {{- end }}
 {{- end }}
 
