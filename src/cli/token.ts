@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { UsageError } from './io.js';
 
 /** The usage line every command that sends a token shows for --token-file. */
@@ -20,9 +20,22 @@ export function tokenOf(options: { token?: string | undefined; 'token-file'?: st
   if (options.token !== undefined) throw new UsageError('give --token or --token-file, not both');
   let text: string;
   try {
-    const bytes = readFileSync(file);
-    if (bytes.length > MAX_TOKEN_FILE_BYTES) throw new UsageError(`--token-file ${file}: ${bytes.length} bytes, not a token (at most ${MAX_TOKEN_FILE_BYTES})`);
-    text = bytes.toString('utf8');
+    // One byte past the bound is read at most: a large file, or a device that never ends
+    // (/dev/zero, a FIFO's writer), is refused without being read whole.
+    const bytes = Buffer.alloc(MAX_TOKEN_FILE_BYTES + 1);
+    const fd = openSync(file, 'r');
+    let length = 0;
+    try {
+      while (length < bytes.length) {
+        const read = readSync(fd, bytes, length, bytes.length - length, null);
+        if (read === 0) break;
+        length += read;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    if (length > MAX_TOKEN_FILE_BYTES) throw new UsageError(`--token-file ${file}: over ${MAX_TOKEN_FILE_BYTES} bytes, not a token`);
+    text = bytes.toString('utf8', 0, length);
   } catch (error) {
     if (error instanceof UsageError) throw error;
     const code = (error as NodeJS.ErrnoException).code;

@@ -50,8 +50,9 @@ describe('--token-file', () => {
     expect(usageError(() => tokenOf({ 'token-file': empty }))).toBe(`--token-file ${empty}: its first line holds no token`);
     const large = file('large', Buffer.alloc(100_000, 'x'));
     const message = usageError(() => tokenOf({ 'token-file': large }));
-    expect(message).toBe(`--token-file ${large}: 100000 bytes, not a token (at most 65536)`);
+    expect(message).toBe(`--token-file ${large}: over 65536 bytes, not a token`);
     expect(message).not.toContain('xxx');
+    expect(usageError(() => tokenOf({ 'token-file': '/dev/zero' }))).toBe('--token-file /dev/zero: over 65536 bytes, not a token');
   });
 
   it('gives send and forget the token of the file', () => {
