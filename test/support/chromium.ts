@@ -1,3 +1,5 @@
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { tempDir } from './app.js';
 import { findTool } from './tools.js';
@@ -31,3 +33,28 @@ export function launchChromium(options: { javaScriptEnabled?: boolean; bypassCSP
     bypassCSP: options.bypassCSP ?? false,
   });
 }
+
+/** A server on 127.0.0.1 for the browser to load: its port, and a close that drops kept-alive connections. */
+export type LoopbackServer = { port: number; origin: string; close(): Promise<void> };
+
+/** Serves `handler` (an app's Express handler, or a fixed page) on a free port of 127.0.0.1. */
+export async function serveOnLoopback(handler: RequestListener): Promise<LoopbackServer> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    close: async () => {
+      // Chromium keeps its connections alive: close() alone waits for them.
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** A handler answering every request with `html`. */
+export const htmlPage =
+  (html: () => string): RequestListener =>
+  (_req, res) =>
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html());

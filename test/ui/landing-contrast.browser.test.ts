@@ -1,16 +1,14 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderLandingPage } from '../../src/ui/landing.js';
-import { chromiumTool, launchChromium } from '../support/chromium.js';
+import { chromiumTool, htmlPage, launchChromium, serveOnLoopback, type LoopbackServer } from '../support/chromium.js';
 import { fourPages, NOW } from './landing-view.js';
 
 // The landing page's coloured text against what it is drawn on, in headless Chromium, in the
 // light and the dark colour scheme (the page declares `color-scheme: light dark`, so a browser
 // set to dark draws it on a dark canvas): WCAG AA asks 4.5:1 for text of its size.
 
-let server: Server | undefined;
+let server: LoopbackServer | undefined;
 let origin: string;
 let context: BrowserContext | undefined;
 
@@ -38,17 +36,14 @@ describe.skipIf(chromiumTool.path === undefined)('the landing page colours in he
       if (component) component.impact = impact;
     });
     const html = renderLandingPage(view, NOW);
-    const listening = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html));
-    server = listening;
-    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+    server = await serveOnLoopback(htmlPage(() => html));
+    origin = server.origin;
     context = await launchChromium();
   });
 
   afterAll(async () => {
     await context?.close();
-    server?.closeAllConnections();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    await server?.close();
   });
 
   it.each(['light', 'dark'] as const)('draws every impact word and every grey or red text at 4.5:1 or more in the %s scheme', async (scheme) => {

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeApp, type TestApp } from '../support/app.js';
-import { chromiumTool, launchChromium } from '../support/chromium.js';
+import { chromiumTool, htmlPage, launchChromium, serveOnLoopback, type LoopbackServer } from '../support/chromium.js';
 
 // The landing page against what a webhook sender and another site can do, in headless Chromium
 // with JavaScript on: names, titles and a status page label that carry markup, sent through real
@@ -18,10 +16,12 @@ const payload = (where: string) =>
   `<script>fetch('/pwned-${where}')</script><img src="/pwned-${where}-img" onerror="fetch('/pwned-${where}-onerror')">"'><svg onload="fetch('/pwned-${where}-svg')">`;
 
 let app: TestApp | undefined;
-let server: Server | undefined;
-let other: Server | undefined;
+let server: LoopbackServer | undefined;
+let other: LoopbackServer | undefined;
 let origin: string;
 let otherOrigin: string;
+/** The page the other site answers with, set by each test. */
+let otherHtml = '';
 const contexts: BrowserContext[] = [];
 
 async function launch(options: { bypassCSP: boolean }): Promise<BrowserContext> {
@@ -45,16 +45,11 @@ describe.skipIf(chromiumTool.path === undefined)('the landing page against hosti
 
   beforeAll(async () => {
     app = await makeApp({ tokens: [TOKEN], version: 'hostile-test' });
-    const listening = createServer(app.main);
-    server = listening;
-    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+    server = await serveOnLoopback(app.main);
+    origin = server.origin;
     // Another site: localhost is not 127.0.0.1's site. It answers with the page the test sets.
-    let html = '';
-    other = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html));
-    Object.assign(other, { setHtml: (value: string) => (html = value) });
-    await new Promise<void>((resolve) => other?.listen(0, '127.0.0.1', resolve));
-    otherOrigin = `http://localhost:${(other.address() as AddressInfo).port}`;
+    other = await serveOnLoopback(htmlPage(() => otherHtml));
+    otherOrigin = `http://localhost:${other.port}`;
 
     await webhook({ type: 'component_impact_updated', uuid: component, impact: 'major_outage', status_page: page }, payload('component'));
     await webhook(
@@ -74,10 +69,7 @@ describe.skipIf(chromiumTool.path === undefined)('the landing page against hosti
 
   afterAll(async () => {
     for (const context of contexts) await context.close();
-    for (const s of [server, other]) {
-      s?.closeAllConnections();
-      await new Promise((resolve) => (s ? s.close(resolve) : resolve(undefined)));
-    }
+    for (const s of [server, other]) await s?.close();
     await app?.close();
   });
 
@@ -110,7 +102,7 @@ describe.skipIf(chromiumTool.path === undefined)('the landing page against hosti
 
   it('cannot be framed by another site', async () => {
     const context = await launch({ bypassCSP: false });
-    (other as unknown as { setHtml(value: string): void }).setHtml(`<!doctype html><iframe src="${origin}/?token=${TOKEN}" width="800" height="600"></iframe>`);
+    otherHtml = `<!doctype html><iframe src="${origin}/?token=${TOKEN}" width="800" height="600"></iframe>`;
     const tab = await context.newPage();
     await tab.goto(`${otherOrigin}/`, { waitUntil: 'load' });
     await tab.waitForTimeout(500);
@@ -129,10 +121,9 @@ describe.skipIf(chromiumTool.path === undefined)('the landing page against hosti
     const context = await launch({ bypassCSP: false });
     // The classic JSON-in-a-text/plain-form: the body reads {"status_page":"…","x":"="}.
     const name = `{"status_page":${JSON.stringify(page)},"x":"`.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-    (other as unknown as { setHtml(value: string): void }).setHtml(
+    otherHtml =
       `<!doctype html><form method="post" enctype="text/plain" action="${origin}/-/forget?token=${TOKEN}"><input name="${name}" value='"}'><button>go</button></form>` +
-        `<form id="reload" method="post" action="${origin}/-/reload?token=${TOKEN}"><button id="r">reload</button></form>`,
-    );
+      `<form id="reload" method="post" action="${origin}/-/reload?token=${TOKEN}"><button id="r">reload</button></form>`;
     const tab = await context.newPage();
     await tab.goto(`${otherOrigin}/`, { waitUntil: 'load' });
     const answer = tab.waitForResponse((r) => r.url().startsWith(`${origin}/-/forget`));

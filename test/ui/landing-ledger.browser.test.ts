@@ -1,6 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
@@ -9,7 +7,7 @@ import { dayEndingNow, demoMonth, DEMO_TOKEN, EXAMPLES } from '../../src/cli/dem
 import { readRecording } from '../../src/cli/replay.js';
 import { BAR_DAYS } from '../../src/ui/landing.js';
 import { makeApp, type TestApp } from '../support/app.js';
-import { chromiumTool, launchChromium } from '../support/chromium.js';
+import { chromiumTool, launchChromium, serveOnLoopback, type LoopbackServer } from '../support/chromium.js';
 
 // Issue 20: the landing page with the demo's month of history and its day, in headless Chromium
 // with JavaScript off: a 90-day bar per component, coloured by each day's worst impact, the day's
@@ -21,7 +19,7 @@ const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
 const PAYOUTS = 'b2f6d8ea-3c5a-4f7b-9d1e-4a6c8eaf2b3d';
 
 let app: TestApp | undefined;
-let server: Server | undefined;
+let server: LoopbackServer | undefined;
 let origin: string;
 let context: BrowserContext | undefined;
 
@@ -33,10 +31,8 @@ describe.skipIf(chromiumTool.path === undefined)('the landing page with a month 
       tokens: [DEMO_TOKEN],
       version: 'ledger-test',
     });
-    const listening = createServer(app.main);
-    server = listening;
-    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+    server = await serveOnLoopback(app.main);
+    origin = server.origin;
     // The demo's replay: the month, then the recorded day ending 10 minutes ago.
     const day = dayEndingNow(readRecording(join(EXAMPLES, 'statusmate-day.jsonl')), Date.now());
     const first = Math.min(...day.map((body) => Date.parse((body.meta as { created_at?: string }).created_at ?? 'x')).filter(Number.isFinite));
@@ -53,7 +49,7 @@ describe.skipIf(chromiumTool.path === undefined)('the landing page with a month 
 
   afterAll(async () => {
     await context?.close();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    await server?.close();
     await app?.close();
   });
 

@@ -1,6 +1,4 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
@@ -8,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderLandingPage } from '../../src/ui/landing.js';
 import { makeApp, tempDir, type TestApp } from '../support/app.js';
 import { fourPages, NOW } from './landing-view.js';
-import { chromiumTool, launchChromium } from '../support/chromium.js';
+import { chromiumTool, htmlPage, launchChromium, serveOnLoopback, type LoopbackServer } from '../support/chromium.js';
 
 // The landing page in a real browser: Debian's chromium driven by playwright-core, with
 // JavaScript off (the page must not need it), a fresh profile, and every request watched.
@@ -24,7 +22,7 @@ const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 // Unset until beforeAll gets that far: afterAll closes what was started.
 let app: TestApp | undefined;
-let server: Server | undefined;
+let server: LoopbackServer | undefined;
 let origin: string;
 let context: BrowserContext | undefined;
 
@@ -36,16 +34,14 @@ describe.skipIf(chromiumTool.path === undefined)('the landing page in headless C
       `status_pages:\n  - id: acme\n    uuid: ${ACME_UUID}\n    name: ACME public status\n    components:\n      - uuid: ${API}\n        name: API\n      - uuid: ${WEBSITE}\n        name: Website\n  - id: payments\n    name: Payments\n`,
     );
     app = await makeApp({ statusPagesFile: file, version: 'browser-test' });
-    const listening = createServer(app.main);
-    server = listening;
-    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+    server = await serveOnLoopback(app.main);
+    origin = server.origin;
     context = await launchChromium();
   });
 
   afterAll(async () => {
     await context?.close();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    await server?.close();
     await app?.close();
   });
 
@@ -100,11 +96,10 @@ describe.skipIf(chromiumTool.path === undefined)('the landing page in headless C
   it('shows the summary and the worst component of four pages at 1280×800 without scrolling', async () => {
     if (!context) throw new Error('the browser did not start');
     const html = renderLandingPage(fourPages({ overdueMaintenance: true }), NOW);
-    const static_ = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html));
-    await new Promise<void>((resolve) => static_.listen(0, '127.0.0.1', resolve));
+    const static_ = await serveOnLoopback(htmlPage(() => html));
     try {
       const page = await context.newPage();
-      await page.goto(`http://127.0.0.1:${(static_.address() as AddressInfo).port}/`, { waitUntil: 'load' });
+      await page.goto(`${static_.origin}/`, { waitUntil: 'load' });
       const viewport = page.viewportSize();
       expect(viewport).toEqual({ width: 1280, height: 800 });
 
@@ -140,8 +135,7 @@ describe.skipIf(chromiumTool.path === undefined)('the landing page in headless C
       await page.screenshot({ path: join(ARTIFACTS, 'landing-page-worst-first-full.png'), fullPage: true });
       await page.close();
     } finally {
-      static_.closeAllConnections();
-      await new Promise((resolve) => static_.close(resolve));
+      await static_.close();
     }
   });
 });
