@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, limitsOf, unknownVariables, type Config } from './config.js';
 import { assemble } from './exporter.js';
 import { connectionCaps, createBoundedServer, descriptorLimit, stopKeepingAlive } from './http/connections.js';
+import { flushLeftOutLines } from './http/access-log.js';
 import { allowHosts } from './http/security.js';
 import { LiveInventory, type ReloadResult } from './inventory/live.js';
 import { fileFingerprint, watchFile } from './inventory/watch.js';
@@ -203,6 +204,8 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
         watcher?.stop();
         trim.stop();
         await Promise.all([closeServer(main), metrics ? closeServer(metrics) : Promise.resolve()]);
+        // No request is answered from here on: what the access log still holds back is written now.
+        flushLeftOutLines(logger);
         await exporter.close();
       })();
       return closing;

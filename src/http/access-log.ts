@@ -64,7 +64,8 @@ export function logParserRefusal(logger: Logger, port: string, status: number, c
  * whatever else fails meanwhile. Past the budget, lines are counted, not written; the next line of
  * that budget written says how many went unwritten before it (`suppressed_before`), and when none
  * comes within the next second (the flood stopped, or the store came back), one line says how many
- * (`request lines left out`), so that the log accounts for every line it left out. The metrics
+ * (`request lines left out`), as it does at once when the process stops, so that the log accounts
+ * for every line it left out. The metrics
  * count every request whatever the log says.
  */
 export const REFUSALS_LOGGED_PER_SECOND = 20;
@@ -72,7 +73,14 @@ export const REFUSALS_LOGGED_PER_SECOND = 20;
 /** Budgets kept per logger at most: failed requests with more distinct causes share one per status. */
 const MAX_BUDGETS = 64;
 
-type Budget = { second: number; used: number; suppressed: number; report: NodeJS.Timeout | undefined };
+type Budget = {
+  second: number;
+  used: number;
+  suppressed: number;
+  report: NodeJS.Timeout | undefined;
+  /** Writes the pending report now (set with the first report scheduled). */
+  flush?: () => void;
+};
 const budgets = new WeakMap<Logger, Map<string, Budget>>();
 
 /** The count of lines suppressed before this one, or undefined when this one is suppressed too. */
@@ -123,14 +131,35 @@ function scheduleReport(logger: Logger, budget: Budget, status: number, cause: s
       budget.report = setTimeout(report, (budget.second + 2) * 1000 - Date.now()).unref();
       return;
     }
-    const level = status >= 500 ? 'error' : 'warn';
-    logger[level](
-      { status, ...(cause ? { error: cause } : {}), suppressed: budget.suppressed },
-      `request lines left out: over ${REFUSALS_LOGGED_PER_SECOND} a second`,
-    );
-    budget.suppressed = 0;
+    writeReport(logger, budget, status, cause);
+  };
+  budget.flush = () => {
+    clearTimeout(budget.report);
+    budget.report = undefined;
+    if (budget.suppressed > 0) writeReport(logger, budget, status, cause);
   };
   budget.report = setTimeout(report, (budget.second + 2) * 1000 - Date.now()).unref();
+}
+
+function writeReport(logger: Logger, budget: Budget, status: number, cause: string | undefined): void {
+  const level = status >= 500 ? 'error' : 'warn';
+  logger[level](
+    { status, ...(cause ? { error: cause } : {}), suppressed: budget.suppressed },
+    `request lines left out: over ${REFUSALS_LOGGED_PER_SECOND} a second`,
+  );
+  budget.suppressed = 0;
+}
+
+/**
+ * Writes now what the reports still pending would write: a process stopping within a second or
+ * two of a flood (a pod replaced while the store is down) would otherwise exit before its timers
+ * fire, and the log would not account for that flood's last lines. Called once the servers no
+ * longer answer, before the process exits.
+ */
+export function flushLeftOutLines(logger: Logger): void {
+  const byKey = budgets.get(logger);
+  if (!byKey) return;
+  for (const budget of byKey.values()) budget.flush?.();
 }
 
 /** The access log of the Express routes: one line per request, once it is answered. */

@@ -76,4 +76,30 @@ describe('SIGTERM', () => {
     expect(code).toBe(0);
     await expect(fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
   });
+
+  it('writes how many request lines it left out of a flood that ended just before, rather than exiting with them unaccounted for', async () => {
+    running = await startExporterProcess({ STORE: 'memory' });
+    const flood = 50;
+    for (let n = 0; n < flood; n += 1) {
+      const answer = await fetch(`http://127.0.0.1:${running.port}/no-such-route`);
+      expect(answer.status).toBe(404);
+    }
+    // Well within the second or two before the access log would report them by itself.
+    running.child.kill('SIGTERM');
+    const { code } = await running.exited;
+    expect(code).toBe(0);
+    const isReport = (line: Record<string, unknown>) => typeof line.msg === 'string' && line.msg.startsWith('request lines left out');
+    const written = running.logs.filter((line) => line.status === 404 && !isReport(line));
+    const leftOut = running.logs.filter(isReport);
+    const counted = (line: Record<string, unknown>, field: string) => (typeof line[field] === 'number' ? line[field] : 0);
+    expect(leftOut.length).toBeGreaterThan(0);
+    expect(
+      written.length +
+        written.reduce((sum, line) => sum + counted(line, 'suppressed_before'), 0) +
+        leftOut.reduce((sum, line) => sum + counted(line, 'suppressed'), 0),
+    ).toBe(flood);
+    // Written before the process says it stopped.
+    const stopped = running.logs.findIndex((line) => line.msg === 'stopped: store closed');
+    expect(running.logs.indexOf(leftOut.at(-1) as (typeof running.logs)[number])).toBeLessThan(stopped);
+  });
 });
