@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError, type SnapshotToWrite, type StoredSnapshot } from './store.js';
@@ -24,6 +24,38 @@ export const PROBE_RECOVERY_BYTES = 256 * 1024;
 export type RowMigrator = (db: Database.Database, version: number) => { time: number; format: string; data: string[] };
 
 /** The schema version of the file at `path`, or null when it has none yet (or does not exist). */
+/**
+ * Why the exporter cannot write at `path`, in words, or undefined when it can: SQLite reports a
+ * read-only file system or a file without write permission as "disk I/O error" or "attempt to
+ * write a readonly database", which does not say what to fix. SQLite writes the file and, beside
+ * it, its write-ahead log, so both the file (when it exists) and its directory must be writable.
+ */
+function writeProblem(path: string): string | undefined {
+  const probe = (target: string, what: string): string | undefined => {
+    try {
+      accessSync(target, fsConstants.W_OK);
+      return undefined;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EROFS') return `${what} is on a read-only file system (EROFS)`;
+      if (code === 'EACCES' || code === 'EPERM') return `${what} is not writable by this user (${code})`;
+      return undefined;
+    }
+  };
+  return (existsSync(path) ? probe(path, 'the file') : undefined) ?? probe(dirname(path), `its directory ${dirname(path)}`);
+}
+
+/** The message of a file that could not be opened, with what to fix when that is a write problem. */
+function cannotOpen(where: string, path: string, error: unknown): StoreError {
+  const problem = path === ':memory:' ? undefined : writeProblem(path);
+  const detail = (error as Error).message;
+  return new StoreError(
+    problem === undefined
+      ? `${where}: cannot open: ${detail}`
+      : `${where}: cannot open for writing: ${problem}; the exporter appends every webhook to it (SQLite said: ${detail})`,
+  );
+}
+
 export function schemaVersionOf(path: string): number | null {
   if (path === ':memory:') return null;
   try {
@@ -87,7 +119,7 @@ export class SqliteFile {
     try {
       this.db = new Database(options.path);
     } catch (error) {
-      throw new StoreError(`${where}: cannot open: ${(error as Error).message}`);
+      throw cannotOpen(where, options.path, error);
     }
     this.identity = options.path === ':memory:' ? undefined : identityOf(options.path);
     try {
@@ -104,7 +136,7 @@ export class SqliteFile {
       if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
         throw new StoreError(`${where} is in use by another process: stop that exporter, or give this one another file`);
       }
-      throw new StoreError(`${where}: cannot open: ${(error as Error).message}`);
+      throw cannotOpen(where, options.path, error);
     }
     try {
       this.migrate(migrateRows);

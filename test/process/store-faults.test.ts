@@ -3,7 +3,7 @@ import { closeSync, copyFileSync, mkdirSync, openSync, renameSync, rmSync, unlin
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { sampleValue, tempDir } from '../support/app.js';
-import { postJson, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
+import { postJson, runExporterToExit, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 
 // Faults of the store under a running exporter, on a real SQLite file. What must hold in each:
 // no event is answered 200 unless it is in the file the next start loads, /readyz and
@@ -89,7 +89,7 @@ describe('the SQLite file replaced under a running exporter', () => {
 });
 
 /**
- * A small tmpfs of our own, so that the disk can really fill up. Mounting needs root (and a
+ * A small tmpfs of our own, so that the disk can really fill up (or be made read-only). Mounting needs root (and a
  * container allowed to mount); outside CI the suite is skipped without it.
  */
 function mountSmallDisk(): { dir: string; unmount: () => void } | string {
@@ -127,8 +127,35 @@ function fill(path: string): void {
 }
 
 const disk = mountSmallDisk();
+const readOnlyDisk = mountSmallDisk();
 afterAll(() => {
   if (typeof disk !== 'string') disk.unmount();
+  if (typeof readOnlyDisk !== 'string') readOnlyDisk.unmount();
+});
+
+describe.skipIf(typeof readOnlyDisk === 'string')('a read-only disk at start', () => {
+  it('stops with exit 78 and one line saying the file system is read-only, not "disk I/O error"', async () => {
+    if (typeof readOnlyDisk === 'string') return;
+    const path = join(readOnlyDisk.dir, 'kept.db');
+    running = await startExporterProcess({ SQLITE_PATH: path });
+    expect(await send(running, 1)).toBe(200);
+    await stopProcess(running, 'SIGTERM');
+    // As a volume mounted read-only by mistake would be (readOnly: true in a pod spec).
+    execFileSync('mount', ['-o', 'remount,ro', readOnlyDisk.dir]);
+
+    for (const [file, what] of [
+      [path, 'the file'],
+      [join(readOnlyDisk.dir, 'new.db'), `its directory ${readOnlyDisk.dir}`],
+    ] as const) {
+      const { code, stdout } = await runExporterToExit({ SQLITE_PATH: file });
+      const lines = stdout.split('\n').filter((line) => line.trim() !== '');
+      expect(code).toBe(78);
+      expect(lines).toHaveLength(1);
+      const line = JSON.parse(lines[0] as string) as { level: string; msg: string };
+      expect(line.level).toBe('fatal');
+      expect(line.msg).toContain(`SQLite file ${file} (SQLITE_PATH): cannot open for writing: ${what} is on a read-only file system (EROFS)`);
+    }
+  });
 });
 
 describe.skipIf(typeof disk === 'string')('a full disk under a running exporter', () => {
