@@ -78,6 +78,9 @@ describe.skipIf(chromiumTool.path === undefined)('the landing page with a month 
     expect(classes.filter((c) => c === 'x').length).toBeGreaterThanOrEqual(1);
     expect(classes.filter((c) => c === 'd').length).toBeGreaterThanOrEqual(1);
     expect(classes.filter((c) => c === 'n').length).toBeGreaterThan(50);
+    // A screen reader, which reads neither the colours nor the cells' titles inside the image, hears the days counted and the worst one.
+    const spoken = await page.locator(`tr[data-component="${API}"] .bar`).ariaSnapshot();
+    expect(spoken).toMatch(/^- '?img "last 90 days: \d+ no data, .*\d+ major outage.*; worst: \d{4}-\d\d-\d\d 97\.08 % \(major outage\)/);
     // The colour is the worst impact's: red for a major outage.
     const red = await page
       .locator(`tr[data-component="${API}"] .bar i.x`)

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  barSummary,
+  BAR_SUMMARY_DAYS,
   LANDING_COMPONENTS,
   LANDING_COMPONENTS_PER_INCIDENT,
   LANDING_INCIDENTS,
@@ -196,5 +198,36 @@ describe('the landing page size', () => {
     const html = renderLandingPage(view, NOW);
     expect(html).toContain('<td><bdi>\u202eIPA x</bdi></td>');
     expect(html).not.toContain('\u0000');
+  });
+});
+
+describe("a bar's summary for screen readers", () => {
+  const DAY = 20_400; // 2025-11-08
+  const cell = (offset: number, worst: string | null, availability: number | null) => ({ day: DAY + offset, worst, availability });
+
+  it('counts the days by their worst impact and names the worst days with their availability, so that the colours are not the only telling', () => {
+    const cells = [
+      cell(0, null, null),
+      cell(1, null, null),
+      cell(2, 'operational', 1),
+      cell(3, 'major_outage', 0.9708),
+      cell(4, 'operational', 1),
+      cell(5, 'degraded_performance', 0.995),
+      cell(6, 'under_maintenance', null),
+      cell(7, 'operational', 1),
+    ];
+    expect(barSummary(cells)).toBe(
+      'last 8 days: 3 operational, 2 no data, 1 degraded performance, 1 major outage, 1 under maintenance; ' +
+        'worst: 2025-11-11 97.08 % (major outage), 2025-11-13 99.50 % (degraded performance), 2025-11-14 (under maintenance)',
+    );
+  });
+
+  it('names a few worst days at most, the earliest first among equals, and none when every day was operational', () => {
+    const cells = Array.from({ length: 90 }, (_, n) => cell(n, n % 2 === 0 ? 'partial_outage' : 'operational', n % 2 === 0 ? 0.99 : 1));
+    const summary = barSummary(cells);
+    expect(summary.match(/\(partial outage\)/g)).toHaveLength(BAR_SUMMARY_DAYS);
+    expect(summary).toContain('worst: 2025-11-08 99.00 % (partial outage), 2025-11-10 99.00 %');
+    expect(summary.length).toBeLessThan(250);
+    expect(barSummary([cell(0, 'operational', 1), cell(1, 'operational', 1)])).toBe('last 2 days: 2 operational');
   });
 });
