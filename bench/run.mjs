@@ -193,6 +193,7 @@ async function ingestOnce(run) {
   for (const [key, file] of [
     ['bare', 'bare-node.mjs'],
     ['express', 'express-json.mjs'],
+    ['floor', 'express-sqlite.mjs'],
   ]) {
     const server = await startBaseline(file);
     try {
@@ -292,6 +293,12 @@ async function ingestAndStorm() {
     '≥ 0.30× bare (issue 16)',
     ex.rps >= 0.3 * bare.rps,
   );
+  // The floor of the product's stack: Express, express.json() and one SQLite row per body, no
+  // validation or fold. Where it stands against bare says how much of the target any exporter
+  // answering 200 only once an event is stored on this stack leaves to its own work.
+  const floor = { rps: pick('floor', 'rps') };
+  row(S, 'floor: Express + one SQLite row a body, vs bare', fmt.rps(floor.rps), `bare ${fmt.rps(bare.rps)}`, fmt.ratio(floor.rps / bare.rps), '', undefined);
+  row(S, 'req/s vs the floor', fmt.rps(ex.rps), `floor ${fmt.rps(floor.rps)}`, fmt.ratio(ex.rps / floor.rps), '', undefined);
   // What an answer costs the process, whatever else shares the machine's cores (the load
   // generator does): steadier between runs than req/s, and it tells the event loop's share from
   // the other threads' (mostly V8's garbage collector helpers).
@@ -300,7 +307,7 @@ async function ingestAndStorm() {
     S,
     'CPU per answer, all threads / main thread',
     `${cpu('exporter', 'all').toFixed(0)} / ${cpu('exporter', 'main').toFixed(0)} µs`,
-    `bare ${cpu('bare', 'all').toFixed(0)} / ${cpu('bare', 'main').toFixed(0)} µs`,
+    `bare ${cpu('bare', 'all').toFixed(0)} / ${cpu('bare', 'main').toFixed(0)} µs, floor ${cpu('floor', 'all').toFixed(0)} / ${cpu('floor', 'main').toFixed(0)} µs`,
     fmt.ratio(cpu('exporter', 'all') / cpu('bare', 'all')),
     '',
     undefined,
