@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
-import { startExporter } from '../server.js';
+import { startExporter, type Running } from '../server.js';
 import { webhookUrl } from './deliver.js';
 import { UsageError, type Io } from './io.js';
 import { formatSummary, readRecording, replayBodies } from './replay.js';
@@ -120,7 +120,27 @@ export function demoMonth(endMs: number): Record<string, unknown>[] {
 
 export async function demo(args: string[], io: Io): Promise<void> {
   if (args.length > 0) throw new UsageError('demo takes no arguments (PORT chooses its port)');
+  // Ctrl-C, a kill, and a closed terminal or SSH session (SIGHUP) end the demo and remove its
+  // store. Without a handler each ends the process on the spot, leaving the store behind in the
+  // temp directory: so they are handled from before that directory exists. The handler runs on
+  // the event loop, after the exporter has begun to start; it waits for that start to settle.
+  const run: { starting?: Promise<Running>; dir?: string; stopping: boolean } = { stopping: false };
+  const stop = () => {
+    if (run.stopping) return;
+    run.stopping = true;
+    void (run.starting ?? Promise.resolve(undefined))
+      .then(
+        (exporter) => exporter?.close(),
+        () => undefined,
+      )
+      .finally(() => {
+        if (run.dir !== undefined) rmSync(run.dir, { recursive: true, force: true });
+        process.exit(0);
+      });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, stop);
   const dir = mkdtempSync(join(tmpdir(), 'statusmate-demo-'));
+  run.dir = dir;
   const database = join(dir, 'demo.db');
   let config;
   try {
@@ -139,9 +159,11 @@ export async function demo(args: string[], io: Io): Promise<void> {
   }
   // The exporter's log goes to stderr, so that stdout is the demo's own story.
   const logger = createLogger(config.logLevel, pino.destination(2));
+  const starting = startExporter(config, logger, { ...process.env, ACME_WEBHOOK_TOKEN: DEMO_ACME_TOKEN });
+  run.starting = starting;
   let running;
   try {
-    running = await startExporter(config, logger, { ...process.env, ACME_WEBHOOK_TOKEN: DEMO_ACME_TOKEN });
+    running = await starting;
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     // listen() wraps the socket's error in a ConfigError, its cause.
@@ -151,15 +173,7 @@ export async function demo(args: string[], io: Io): Promise<void> {
     throw error;
   }
   const exporter = running;
-  const stop = () => {
-    void exporter.close().finally(() => {
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(0);
-    });
-  };
-  // Ctrl-C, a kill, and a closed terminal or SSH session (SIGHUP, which by default ends the
-  // process on the spot and left the store behind in the temp directory).
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, stop);
+  if (run.stopping) return;
 
   const base = `http://127.0.0.1:${exporter.address.port}`;
   io.out(`statusmate-exporter demo: listening on ${base}, store ${database}`);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, watch } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -57,6 +57,31 @@ describe('npm run demo', () => {
       expect(await exited).toBe(0);
       expect(existsSync(store as string)).toBe(false);
     } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('npm run demo stopped at once', () => {
+  it('removes its temporary store when Ctrl-C comes while the exporter is still starting', async () => {
+    requireBuild();
+    const tmp = mkdtempSync(join(tmpdir(), 'demo-early-'));
+    // The demo's temporary directory is the first thing it makes; the signal follows it at once,
+    // while the exporter opens its store and loads the example pages.
+    const watcher = watch(tmp);
+    const child = spawn(process.execPath, [CLI, 'demo'], { env: { PATH: process.env.PATH ?? '', PORT: '0', TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+    try {
+      await new Promise<void>((resolve) => watcher.once('change', () => resolve()));
+      child.kill('SIGINT');
+      expect(await exited).toEqual([0, null]);
+      // Signalled before it said where it listens: it never got that far.
+      expect(stdout).not.toContain('Ctrl-C stops the demo');
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      watcher.close();
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
