@@ -140,10 +140,16 @@ export function summaryLine(view: StateView, now: number): string {
       const [one, many] = IMPACT_COUNT_WORDS[impact] ?? [words(impact), words(impact)];
       return plural(count, one, many);
     });
+  // A first start has nothing to count: "All 0 components operational on 0 pages" would read as
+  // a verdict on pages that do not exist yet.
   const state =
     impacts.length > 0
       ? `${impacts.join(', ')} on ${affected} of ${plural(pages.length, 'page', 'pages')}`
-      : `All ${plural(components, 'component', 'components')} operational on ${plural(pages.length, 'page', 'pages')}`;
+      : pages.length === 0
+        ? 'No status page yet'
+        : components === 0
+          ? `No component known yet on ${plural(pages.length, 'page', 'pages')}`
+          : `All ${plural(components, 'component', 'components')} operational on ${plural(pages.length, 'page', 'pages')}`;
   const incidents = pages.reduce((sum, page) => sum + page.incidents.length, 0);
   const late = pages.reduce((sum, page) => sum + page.maintenances.filter((m) => overdue(m, now) !== undefined).length, 0);
   const parts = [state, incidents === 0 ? 'no active incident' : plural(incidents, 'active incident', 'active incidents')];

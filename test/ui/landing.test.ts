@@ -41,6 +41,15 @@ describe('the landing page summary', () => {
     expect(summaryLine(view, NOW)).toBe('All 25 components operational on 4 pages; no active incident');
   });
 
+  it('says there is nothing yet on a first start, rather than counting 0 components operational on 0 pages', () => {
+    const view = fourPages();
+    view.status_pages = [];
+    expect(summaryLine(view, NOW)).toBe('No status page yet; no active incident');
+    const learnt = fourPages();
+    learnt.status_pages = learnt.status_pages.slice(0, 2).map((page) => ({ ...page, components: [], incidents: [], maintenances: [] }));
+    expect(summaryLine(learnt, NOW)).toBe('No component known yet on 2 pages; no active incident');
+  });
+
   it('comes before the status pages in the document', () => {
     const html = renderLandingPage(fourPages(), NOW);
     expect(html.indexOf('class="summary"')).toBeGreaterThan(0);
