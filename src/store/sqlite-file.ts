@@ -47,6 +47,8 @@ function writeProblem(path: string): string | undefined {
 
 /** The message of a file that could not be opened, with what to fix when that is a write problem. */
 function cannotOpen(where: string, path: string, error: unknown): StoreError {
+  const native = nativeModuleProblem(error);
+  if (native !== undefined) return new StoreError(native);
   const problem = path === ':memory:' ? undefined : writeProblem(path);
   const detail = (error as Error).message;
   return new StoreError(
@@ -74,6 +76,29 @@ export function schemaVersionOf(path: string): number | null {
   } finally {
     db?.close();
   }
+}
+
+/**
+ * better-sqlite3's compiled part is loaded at the first open. Built for another Node (`npm ci` run
+ * under another node, or a `nodedir` in .npmrc naming another Node's headers), or not built at all
+ * (`npm ci --ignore-scripts`, a failed compile), it fails with a message about the module, which
+ * read after "SQLite file …: cannot open" blames the file. Undefined for any other error.
+ */
+export function nativeModuleProblem(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : '';
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const rebuild =
+    'rebuild it for this Node: npm rebuild better-sqlite3, with this node first on PATH (offline, with npm_config_nodedir set to its prefix: see the README), or set STORE=memory';
+  const here = `this Node (${process.version}, NODE_MODULE_VERSION ${process.versions.modules})`;
+  if (code === 'ERR_DLOPEN_FAILED') {
+    const built = /compiled against a different Node\.js version using\s+NODE_MODULE_VERSION (\d+)/.exec(message)?.[1];
+    const why = built === undefined ? (message.split('\n')[0] ?? '').slice(0, 200) : `it was built for NODE_MODULE_VERSION ${built}, another Node version`;
+    return `STORE=sqlite: better-sqlite3's compiled module cannot be loaded by ${here}: ${why}; ${rebuild}`;
+  }
+  if (message.startsWith('Could not locate the bindings file')) {
+    return `STORE=sqlite: better-sqlite3's compiled module is missing (npm ci without install scripts, or its compile failed); ${rebuild}`;
+  }
+  return undefined;
 }
 
 export type SqliteOptions = {
