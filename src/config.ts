@@ -344,7 +344,18 @@ function alertmanagerOf(e: z.infer<typeof envSchema>): AlertmanagerConfig | unde
 export const KNOWN_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 /** Prefixes of our variables: another variable that starts with one is most likely a typo of ours. */
-export const VARIABLE_PREFIXES = ['STATUSMATE_', 'WEBHOOK_', 'STATUS_PAGE', 'SQLITE_', 'REDIS_', 'MAX_', 'ALERTMANAGER_', 'MAINTENANCE_SILENCE'] as const;
+export const VARIABLE_PREFIXES = [
+  'STATUSMATE_',
+  'WEBHOOK_',
+  'STATUS_PAGE',
+  'SQLITE_',
+  'REDIS_',
+  'MAX_',
+  'ALERTMANAGER_',
+  'MAINTENANCE_SILENCE',
+  'LEDGER_',
+  'AVAILABILITY_',
+] as const;
 
 /**
  * Edit distance counting a swap of two neighbouring letters as one edit (optimal string
@@ -382,16 +393,18 @@ export type UnknownVariable = { name: string; suggestion: string | undefined };
 /**
  * Variables that look like one of ours but are not (a misspelt `STATUS_PAGE_FILE` or
  * `WEBHOOK_TOKNE` is otherwise ignored without a word, the latter leaving the webhook open): those
- * with one of our prefixes, and those within two edits of one of our names (one edit for names of
- * up to 7 characters, so HOME is not taken for HOST). `alsoKnown`: the page token variables.
+ * with one of our prefixes, those within two edits of one of our names (one edit for names of
+ * up to 7 characters, so HOME is not taken for HOST), and those that are one of our names without
+ * its last words (`SHUTDOWN_TIMEOUT`, `LEDGER_RETENTION`: the unit left out, and the value with it
+ * ignored). `alsoKnown`: the page token variables.
  */
 export function unknownVariables(env: NodeJS.ProcessEnv, alsoKnown: Iterable<string> = []): UnknownVariable[] {
   const known = new Set([...KNOWN_VARIABLES, ...alsoKnown]);
   const found: UnknownVariable[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (known.has(name) || isServiceLink(name, value)) continue;
-    let suggestion: string | undefined;
-    let best = Infinity;
+    let suggestion: string | undefined = name.includes('_') ? KNOWN_VARIABLES.find((candidate) => candidate.startsWith(`${name}_`)) : undefined;
+    let best = suggestion === undefined ? Infinity : 0;
     for (const candidate of KNOWN_VARIABLES) {
       const limit = candidate.length >= 8 ? 2 : 1;
       const d = distance(name, candidate, limit);

@@ -229,6 +229,26 @@ describe('variables that look like ours but are not', () => {
     },
   );
 
+  it('names a variable given without its unit, or with the prefix of the ledger or availability settings', () => {
+    expect(
+      unknownVariables({
+        SHUTDOWN_TIMEOUT: '30',
+        LEDGER_RETENTION: '90',
+        FINISHED_RETENTION: '86400',
+        LEDGER_MAX_EVIDENCE_WEIGHT: '1000',
+        AVAILABILITY_POLICY: 'x',
+      }),
+    ).toEqual([
+      { name: 'AVAILABILITY_POLICY', suggestion: undefined },
+      { name: 'FINISHED_RETENTION', suggestion: 'FINISHED_RETENTION_SECONDS' },
+      { name: 'LEDGER_MAX_EVIDENCE_WEIGHT', suggestion: undefined },
+      { name: 'LEDGER_RETENTION', suggestion: 'LEDGER_RETENTION_DAYS' },
+      { name: 'SHUTDOWN_TIMEOUT', suggestion: 'SHUTDOWN_TIMEOUT_SECONDS' },
+    ]);
+    // A single word that starts one of our names is the system's, not a shortened one of ours.
+    expect(unknownVariables({ LOG: '1', METRICS: '1', SHUTDOWN: '1' })).toEqual([]);
+  });
+
   it('takes one edit for a short name and two for a long one', () => {
     expect(unknownVariables({ PROT: '9877', LOG_LEVLE: 'debug' })).toEqual([
       { name: 'LOG_LEVLE', suggestion: 'LOG_LEVEL' },
