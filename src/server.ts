@@ -38,6 +38,15 @@ async function openStore(config: Config, logger: Logger): Promise<LogStore> {
   return new SqliteLog({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
 }
 
+/** What the usual errors of listen() mean, for whoever reads only the code's name (PORT: the port's variable). */
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'another process listens there (stop it, or set PORT to a free port)',
+  EACCES: 'a port below 1024 needs privileges (set PORT to 1024 or above)',
+  EADDRNOTAVAIL: 'not an address of this machine',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name does not resolve (the DNS lookup failed)',
+};
+
 /**
  * Listens, or rejects with a ConfigError naming the variables: a host that does not resolve or
  * is no address of this machine, a port in use or one that needs privileges are all fixed in
@@ -46,7 +55,12 @@ async function openStore(config: Config, logger: Logger): Promise<LogStore> {
 function listen(server: Server, host: string, port: number, variables: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => {
-      reject(new ConfigError(`invalid configuration: ${variables}: cannot listen on ${host}:${port} (${error.code ?? error.message})`, { cause: error }));
+      const why = LISTEN_ERRORS[error.code ?? ''];
+      const portVariable = variables.split(', ').at(-1) ?? 'PORT';
+      const words = why === undefined ? '' : `: ${why.replace('PORT', portVariable)}`;
+      reject(
+        new ConfigError(`invalid configuration: ${variables}: cannot listen on ${host}:${port}${words} (${error.code ?? error.message})`, { cause: error }),
+      );
     };
     server.once('error', failed);
     server.listen(port, host, () => {

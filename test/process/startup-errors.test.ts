@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../support/app.js';
@@ -16,7 +17,7 @@ describe('a start that cannot listen', () => {
     expect(code).toBe(78);
     expect(stderr).toBe('');
     expect(last.level).toBe('fatal');
-    expect(last.msg).toMatch(/^invalid configuration: HOST, PORT: cannot listen on not-a-host:0 \((ENOTFOUND|EAI_AGAIN)\)$/);
+    expect(last.msg).toMatch(/^invalid configuration: HOST, PORT: cannot listen on not-a-host:0: the host name does not resolve.* \((ENOTFOUND|EAI_AGAIN)\)$/);
     expect(JSON.stringify(last)).not.toContain('stack');
   });
 
@@ -24,8 +25,27 @@ describe('a start that cannot listen', () => {
     // 192.0.2.0/24 is reserved for documentation: never an address of a real interface.
     const { code, last } = await failedStart({ HOST: '192.0.2.1', SQLITE_PATH: join(tempDir(), 'unused.db') });
     expect(code).toBe(78);
-    expect(last.msg).toBe('invalid configuration: HOST, PORT: cannot listen on 192.0.2.1:0 (EADDRNOTAVAIL)');
+    expect(last.msg).toBe('invalid configuration: HOST, PORT: cannot listen on 192.0.2.1:0: not an address of this machine (EADDRNOTAVAIL)');
     expect(JSON.stringify(last)).not.toContain('stack');
+  });
+});
+
+describe('a start on a port another process holds', () => {
+  it.each(['PORT', 'METRICS_PORT'])('says in words that %s is in use and what to do, with exit 78 and one line', async (variable) => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const env: Record<string, string> = variable === 'PORT' ? { PORT: String(port) } : { PORT: '0', METRICS_PORT: String(port) };
+      const { code, stderr, last } = await failedStart({ HOST: '127.0.0.1', STORE: 'memory', ...env });
+      expect(code).toBe(78);
+      expect(stderr).toBe('');
+      expect(last.msg).toBe(
+        `invalid configuration: HOST, ${variable}: cannot listen on 127.0.0.1:${port}: another process listens there (stop it, or set ${variable} to a free port) (EADDRINUSE)`,
+      );
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });
 
