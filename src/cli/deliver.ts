@@ -83,13 +83,15 @@ const answerSchema = z.object({ status: z.enum(['applied', 'duplicate', 'stale',
 
 /** --url as an http or https URL; a usage error (one line, exit 64) when it is neither. */
 export function httpUrl(raw: string): URL {
+  // `127.0.0.1:9877` is no URL, and `localhost:9877` one of the scheme "localhost:": both mean http.
+  const meant = !raw.includes('://') && URL.canParse(`http://${raw}`) ? ` (did you mean http://${raw.slice(0, 100)}?)` : '';
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new UsageError(`--url: not a URL: ${JSON.stringify(raw.slice(0, 100))}`);
+    throw new UsageError(`--url: not a URL: ${JSON.stringify(raw.slice(0, 100))}${meant}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be http or https, not ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be http or https, not ${url.protocol}${meant}`);
   return url;
 }
 

@@ -140,6 +140,9 @@ describe('send', () => {
     [['--url', 'http://x', '--type', 'incident_created', '--component', 'not-a-uuid'], '--component.0: must be a UUID'],
     [['--url', 'not-a-url', '--type', 'incident_created'], '--url: not a URL: "not-a-url"'],
     [['--url', 'ftp://x', '--type', 'incident_created'], '--url must be http or https, not ftp:'],
+    // The address alone, as a listening log line gives it: the scheme is what is missing.
+    [['--url', '127.0.0.1:9877', '--type', 'incident_created'], '--url: not a URL: "127.0.0.1:9877" (did you mean http://127.0.0.1:9877?)'],
+    [['--url', 'localhost:9877', '--type', 'incident_created'], '--url must be http or https, not localhost: (did you mean http://localhost:9877?)'],
     // A typo is not sent: it would set the component to an impact nobody meant, and exit 0.
     [
       ['--url', 'http://x', '--type', 'component_impact_updated', '--component', COMPONENT, '--impact', 'major_outgae'],
