@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_WEIGHTS, weightsEnvSchema, type AvailabilityPolicy } from './domain/availability.js';
 import { DEFAULT_LIMITS, type Limits } from './domain/reducer.js';
+import { issueWords } from './issue-words.js';
 import { UNUSABLE_TOKEN, unusableToken } from './webhook/token-scope.js';
 
 /** The stores STORE names. */
@@ -252,10 +253,14 @@ export class ConfigError extends Error {
  */
 function problemOf(issue: z.core.$ZodIssue, env: NodeJS.ProcessEnv): string {
   const name = issue.path[0];
-  if (issue.code === 'invalid_type' && issue.expected === 'number' && typeof name === 'string' && typeof env[name] === 'string') {
-    return `must be a number, not ${JSON.stringify(env[name].slice(0, 40))}`;
-  }
-  return issue.message;
+  const given = typeof name === 'string' ? env[name] : undefined;
+  if (given === undefined) return issueWords(issue);
+  const quoted = JSON.stringify(given.slice(0, 40));
+  if (issue.code === 'invalid_type' && issue.expected === 'number') return `must be a number, not ${quoted}`;
+  // Numbers and names from a fixed list are no secrets: quoting them shows a stray unit or case.
+  const numeric = issue.code === 'invalid_type' || ((issue.code === 'too_small' || issue.code === 'too_big') && issue.origin === 'number');
+  if (numeric || issue.code === 'invalid_value') return `${issueWords(issue)}, not ${quoted}`;
+  return issueWords(issue);
 }
 
 /** Parses the environment into a Config, or throws a ConfigError naming every bad variable on one line. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { httpUrl, networkReason } from './deliver.js';
 import { UsageError, type Io } from './io.js';
 import { TOKEN_FILE_USAGE, tokenOf } from './token.js';
+import { issueWords } from '../issue-words.js';
 
 export const FORGET_USAGE = `statusmate-exporter forget --url URL [--token T | --token-file F] --page P [--component U | --incident U | --maintenance U]
   --url URL         the exporter (its PORT, or METRICS_PORT when set): POST URL/-/forget
@@ -48,7 +49,7 @@ export function parseForgetOptions(args: string[]): ForgetOptions {
     },
   });
   const parsed = optionsSchema.safeParse(values);
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; '));
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issueWords(issue)}`).join('; '));
   return { ...parsed.data, token: tokenOf(parsed.data) };
 }
 

@@ -6,6 +6,7 @@ import { KNOWN_IMPACTS } from '../domain/impact.js';
 import { attemptsSchema, DEFAULT_RETRY, deliver, FINAL_STATUS_TEXT, retryLine, webhookUrl } from './deliver.js';
 import { UsageError, type Io } from './io.js';
 import { TOKEN_FILE_USAGE, tokenOf } from './token.js';
+import { issueWords } from '../issue-words.js';
 
 export const SEND_USAGE = `statusmate-exporter send --url URL [--token T | --token-file F] --type TYPE [options]
   ${TOKEN_FILE_USAGE}
@@ -102,7 +103,7 @@ export function parseSendOptions(args: string[]): SendOptions {
   });
   const parsed = optionsSchema.safeParse(values);
   if (!parsed.success) {
-    throw new UsageError(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; '));
+    throw new UsageError(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issueWords(issue)}`).join('; '));
   }
   return { ...parsed.data, token: tokenOf(parsed.data) };
 }

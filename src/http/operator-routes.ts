@@ -18,6 +18,7 @@ import { fieldPath } from './field-path.js';
 import { HTML_SECURITY_HEADERS } from './security.js';
 import { StoreError } from '../store/store.js';
 import { methodNotAllowed } from './method-not-allowed.js';
+import { issueWords } from '../issue-words.js';
 
 export type OperatorDeps = {
   state: State;
@@ -306,7 +307,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     }
     const parsed = forgetBodySchema.safeParse(req.body);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((issue) => ({ path: fieldPath(issue.path), message: issue.message }));
+      const issues = parsed.error.issues.map((issue) => ({ path: fieldPath(issue.path), message: issueWords(issue) }));
       res.status(400).json({ error: `invalid forget: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, issues });
       return;
     }

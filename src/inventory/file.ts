@@ -6,6 +6,7 @@ import { pagePolicySchema } from '../domain/availability.js';
 import type { DeclaredPage } from '../domain/inventory.js';
 import { MAX_LABEL_LENGTH } from '../domain/labels.js';
 import { unusableToken } from '../webhook/token-scope.js';
+import { issueWords } from '../issue-words.js';
 
 // STATUS_PAGES_FILE: the status pages and components an operator declares, read at start-up and
 // on every reload. YAML (JSON is YAML too). Unknown keys are refused, so a typo such as `tokn_env`
@@ -190,7 +191,7 @@ export function parseInventory(text: string, file: string, env: NodeJS.ProcessEn
   }
   const parsed = fileSchema(limits).safeParse(value);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${pathText(issue.path)}: ${issue.message}`);
+    const problems = parsed.error.issues.map((issue) => `${pathText(issue.path)}: ${issueWords(issue)}`);
     return fail(problems.join('; '));
   }
   const pageTokens = new Map<string, string[]>();

@@ -11,6 +11,7 @@ import { fieldPath } from '../http/field-path.js';
 import { StoreError } from '../store/store.js';
 import { BodyAbortedError, BodyTooLargeError, bodyText, isEncoded, readBody } from './body.js';
 import { createTokenScopes } from './token-scope.js';
+import { issueWords } from '../issue-words.js';
 
 // POST /alertmanager: Alertmanager's webhook (payload version 4), on the webhook port. Each alert
 // is mapped to components here, by this process's `alert_matchers`, and stored with them in the
@@ -172,7 +173,7 @@ export function alertmanagerReceiver(deps: AlertmanagerReceiverDeps, options: Al
     }
     const parsed = payloadSchema.safeParse(json);
     if (!parsed.success) {
-      const issues = parsed.error.issues.slice(0, 10).map((issue) => ({ path: fieldPath(issue.path), message: issue.message }));
+      const issues = parsed.error.issues.slice(0, 10).map((issue) => ({ path: fieldPath(issue.path), message: issueWords(issue) }));
       const first = issues[0];
       return refused(400, 'invalid', `not an Alertmanager webhook payload: ${first ? `${first.path}: ${first.message}` : 'invalid'}`, issues);
     }

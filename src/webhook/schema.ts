@@ -3,6 +3,7 @@ import { isEventType, type AffectedComponent, type EventType, type StatusMateEve
 import { IMPACT_PATTERN } from '../domain/impact.js';
 import { cutLabel } from '../domain/labels.js';
 import { fieldPath } from '../http/field-path.js';
+import { issueWords } from '../issue-words.js';
 
 // StatusMate's documentation shows the type-specific fields directly under `meta` in its
 // per-type examples, but its general example has a `meta.payload` object. We accept both:
@@ -74,7 +75,7 @@ const componentSchema = z.object({ ...common, impact });
 
 /** Each issue named by its field's path in the body (see fieldPath), under `prefix` when given. */
 function problems(error: z.ZodError, prefix?: string): Problem[] {
-  return error.issues.map((issue) => ({ path: fieldPath(prefix === undefined ? issue.path : [prefix, ...issue.path]), message: issue.message }));
+  return error.issues.map((issue) => ({ path: fieldPath(prefix === undefined ? issue.path : [prefix, ...issue.path]), message: issueWords(issue) }));
 }
 
 function invalid(type: EventType | undefined, issues: Problem[]): ParseResult {

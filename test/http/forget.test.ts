@@ -95,6 +95,13 @@ describe('POST /-/forget', () => {
     expect(res.body.error).toMatch(/^invalid forget: /);
   });
 
+  it('says a missing status_page is required, and an unknown key is not taken', async () => {
+    const app = await start();
+    const res = await forgetRequest(app, { page: 'shop' });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid forget: status_page: required; body: Unrecognized key: "page"');
+  });
+
   it('needs the webhook token, as the other operator routes do, and takes JSON only', async () => {
     const app = await start();
     await webhook(app, component(WEBSITE, 'major_outage'));

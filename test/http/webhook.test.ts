@@ -143,6 +143,21 @@ describe('POST /webhook answers', () => {
     expect(app.commits()).toBe(0);
   });
 
+  it.each([
+    ['a missing meta', { text: 'x' }, 'invalid webhook: meta: required'],
+    ['a body that is an array', [1, 2], 'invalid webhook: body: must be an object, not an array'],
+    [
+      'a delivery attempt sent as text',
+      componentEvent('major_outage', { delivery_attempt: '1' }),
+      'invalid webhook: meta.delivery_attempt: must be a number, not a string',
+    ],
+  ])("400 saying in words what is wrong with %s, not in the schema library's", async (_what, body, error) => {
+    app = await makeApp();
+    const response = await post(body);
+    expect(response.status).toBe(400);
+    expect(response.body.error).toBe(error);
+  });
+
   it('401 without a token or with a wrong one, when tokens are configured', async () => {
     app = await makeApp({ tokens: ['old-token', 'new-token'] });
     expect((await post(componentEvent('major_outage'))).status).toBe(401);

@@ -47,9 +47,9 @@ describe('the status pages file', () => {
 
   it.each([
     ['status_pages: []\nextra: 1\n', 'STATUS_PAGES_FILE f.yaml: (top level): Unrecognized key: "extra"'],
-    ['pages: []\n', 'STATUS_PAGES_FILE f.yaml: status_pages: Invalid input: expected array, received undefined; (top level): Unrecognized key: "pages"'],
-    ['', 'STATUS_PAGES_FILE f.yaml: (top level): Invalid input: expected object, received null'],
-    ['status_pages:\n  - name: x\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].id: Invalid input: expected string, received undefined'],
+    ['pages: []\n', 'STATUS_PAGES_FILE f.yaml: status_pages: required; (top level): Unrecognized key: "pages"'],
+    ['', 'STATUS_PAGES_FILE f.yaml: (top level): must be an object, not null'],
+    ['status_pages:\n  - name: x\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].id: required'],
     ['status_pages:\n  - id: a\n    uuid: nope\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].uuid: must be a UUID'],
     [
       `status_pages:\n  - id: a\n    components:\n      - uuid: ${API}\n        name: API\n      - uuid: ${API}\n        name: Again\n`,
