@@ -191,7 +191,10 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     logger.warn('ALERTMANAGER_URL is set, but no component of STATUS_PAGES_FILE has alert_matchers: no maintenance silences anything until one has');
   }
   if (!inventory.webhookAccess().tokens.required) {
-    logger.warn('WEBHOOK_TOKEN is not set: webhooks are accepted without a token');
+    // Without METRICS_PORT the operator views are on the same open port: say so, as the landing page does.
+    const views =
+      metricsAddress === undefined ? `, and GET /, /api/v1/state and /api/v1/availability answer anyone on port ${address.port} (METRICS_PORT moves them)` : '';
+    logger.warn(`WEBHOOK_TOKEN is not set: webhooks are accepted without a token${views}`);
   }
 
   const watcher =

@@ -14,6 +14,23 @@ describe('a misspelt variable at start-up', () => {
       msg: 'WEBHOOK_TOKNE is not a statusmate-exporter setting and is ignored; did you mean WEBHOOK_TOKEN?',
     });
     expect(JSON.stringify(running.logs)).not.toContain('s3cret');
-    expect(running.logs.some((line) => line.msg === 'WEBHOOK_TOKEN is not set: webhooks are accepted without a token')).toBe(true);
+    expect(running.logs.some((line) => line.msg?.toString().startsWith('WEBHOOK_TOKEN is not set: webhooks are accepted without a token'))).toBe(true);
+  });
+});
+
+describe('a start without any token', () => {
+  it('warns that the operator views answer anyone on the webhook port too, naming it, unless METRICS_PORT takes them', async () => {
+    // Stopped before reading: every line it wrote at start is then in its logs.
+    const warnings = async (env: Record<string, string>) => {
+      running = await startExporterProcess({ STORE: 'memory', ...env });
+      const { port } = running;
+      await stopProcess(running);
+      return { port, warnings: running.logs.filter((line) => line.level === 'warn').map((line) => line.msg) };
+    };
+    const open = await warnings({});
+    expect(open.warnings).toContain(
+      `WEBHOOK_TOKEN is not set: webhooks are accepted without a token, and GET /, /api/v1/state and /api/v1/availability answer anyone on port ${open.port} (METRICS_PORT moves them)`,
+    );
+    expect((await warnings({ METRICS_PORT: '0' })).warnings).toContain('WEBHOOK_TOKEN is not set: webhooks are accepted without a token');
   });
 });
