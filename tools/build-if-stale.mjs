@@ -34,7 +34,10 @@ if (!existsSync(tsc)) {
   console.error('dist/ is missing or older than src/, and TypeScript is not installed: run npm ci, then npm run build');
   process.exit(1);
 }
-console.error('building dist/ (src/ changed since the last build)');
+// A fresh clone has no dist/ at all: "src/ changed since the last build" would speak of a build that never was.
+console.error(
+  existsSync(built) ? 'building dist/ (src/ changed since the last build)' : 'building dist/ (the first start of this checkout: it is not built yet)',
+);
 const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 if (result.status === 0) executableBin();
 process.exit(result.status ?? 1);
