@@ -23,7 +23,6 @@ export const PROBE_RECOVERY_BYTES = 256 * 1024;
  */
 export type RowMigrator = (db: Database.Database, version: number) => { time: number; format: string; data: string[] };
 
-/** The schema version of the file at `path`, or null when it has none yet (or does not exist). */
 /**
  * Why the exporter cannot write at `path`, in words, or undefined when it can: SQLite reports a
  * read-only file system or a file without write permission as "disk I/O error" or "attempt to
@@ -58,6 +57,13 @@ function cannotOpen(where: string, path: string, error: unknown): StoreError {
   );
 }
 
+const inUse = (path: string) => `SQLite file ${path} (SQLITE_PATH) is in use by another process: stop that exporter, or give this one another file`;
+
+/**
+ * The schema version of the file at `path`, or null when it has none yet (or does not exist).
+ * Throws a StoreError when another process holds the file: at once, not after better-sqlite3's
+ * default busy timeout of 5 s, which made a second `npm start` sit silent before saying so.
+ */
 export function schemaVersionOf(path: string): number | null {
   if (path === ':memory:') return null;
   try {
@@ -67,11 +73,13 @@ export function schemaVersionOf(path: string): number | null {
   }
   let db: Database.Database | undefined;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout: 0 });
     const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
     return row?.version ?? null;
-  } catch {
-    // Locked by another process, or not a database: opening it properly says which.
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new StoreError(inUse(path));
+    // Not a database, or not readable: opening it properly says which.
     return null;
   } finally {
     db?.close();
@@ -159,7 +167,7 @@ export class SqliteFile {
       this.db.close();
       const code = (error as { code?: string }).code;
       if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-        throw new StoreError(`${where} is in use by another process: stop that exporter, or give this one another file`);
+        throw new StoreError(inUse(options.path));
       }
       throw cannotOpen(where, options.path, error);
     }

@@ -4,7 +4,9 @@ import Database from 'better-sqlite3';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSharedStateSample } from '../../src/metrics/names.js';
+import { schemaVersionOf } from '../../src/store/sqlite-file.js';
 import { SqliteLog } from '../../src/store/sqlite.js';
+import { StoreError } from '../../src/store/store.js';
 import { domainSamples, makeApp, sqliteStore, tempDir, type TestApp } from '../support/app.js';
 import { runExporterToExit, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 
@@ -63,6 +65,22 @@ describe('one writer per SQLite file', () => {
     expect(second.stderr).toBe('');
     // The first one still answers.
     expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
+  });
+
+  it('finds the file in use when it first looks at its schema version, rather than waiting out a busy timeout', async () => {
+    // better-sqlite3 waits 5 s by default for a lock: a second `npm start` sat silent that long,
+    // then read the version as "none" and only the open after it said why.
+    const path = join(tempDir(), 'held.db');
+    const first = new SqliteLog({ path, synchronous: 'normal' });
+    await first.open();
+    try {
+      expect(() => schemaVersionOf(path)).toThrow(
+        new StoreError(`SQLite file ${path} (SQLITE_PATH) is in use by another process: stop that exporter, or give this one another file`),
+      );
+    } finally {
+      await first.close();
+    }
+    expect(schemaVersionOf(path)).toBe(4);
   });
 
   it('refuses a second store in the same process too, and lets the file go when the first closes', async () => {
