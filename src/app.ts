@@ -55,6 +55,20 @@ const notFound: RequestHandler = (req, res) => {
   res.status(404).json({ error: `no route for ${req.method} ${req.path}`, issues: [] });
 };
 
+/** The operator routes, which METRICS_PORT takes off the webhook port. */
+const OPERATOR_PATHS = ['/metrics', '/', '/api/v1/state', '/api/v1/availability', '/-/reload', '/-/forget'];
+
+/**
+ * A route that is on the other port: still 404 here, but saying where it is, since "no route for
+ * GET /metrics" after setting METRICS_PORT reads as if the exporter had no metrics. Names the
+ * variable, not the port's number, which the webhook port may be showing to the internet.
+ */
+const onOtherPort =
+  (variable: string): RequestHandler =>
+  (req, res) => {
+    res.status(404).json({ error: `${req.method} ${req.path} is served on ${variable}, not on this port`, issues: [] });
+  };
+
 function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, _next) => {
     const status = typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' ? error.status : 500;
@@ -140,6 +154,8 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
     main.get('/metrics', metrics);
     main.all('/metrics', methodNotAllowed('GET', '/metrics'));
     main.use(operator);
+  } else {
+    for (const path of OPERATOR_PATHS) main.all(path, onOtherPort('METRICS_PORT'));
   }
   main.use(notFound);
   main.use(errorHandler(parts.logger));
@@ -152,6 +168,7 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
     metricsApp.get('/readyz', readyz);
     for (const path of ['/metrics', '/healthz', '/readyz']) metricsApp.all(path, methodNotAllowed('GET', path));
     metricsApp.use(operator);
+    for (const path of ['/webhook', '/alertmanager']) metricsApp.all(path, onOtherPort('PORT'));
     metricsApp.use(notFound);
     metricsApp.use(errorHandler(parts.logger));
   }

@@ -432,4 +432,17 @@ describe('GET /metrics, /healthz, /readyz', () => {
     expect(response.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect((await request(app.metrics).post('/webhook')).status).toBe(404);
   });
+
+  it('says which port serves a route asked of the other one, rather than that there is no such route', async () => {
+    app = await makeApp({ separateMetrics: true });
+    if (!app.metrics) throw new Error('expected a metrics app');
+    for (const path of ['/metrics', '/', '/api/v1/state', '/api/v1/availability']) {
+      const answer = await request(app.main).get(path);
+      expect([path, answer.status, answer.body]).toEqual([path, 404, { error: `GET ${path} is served on METRICS_PORT, not on this port`, issues: [] }]);
+    }
+    expect((await request(app.main).post('/-/forget')).body.error).toBe('POST /-/forget is served on METRICS_PORT, not on this port');
+    expect((await request(app.metrics).post('/webhook')).body.error).toBe('POST /webhook is served on PORT, not on this port');
+    expect((await request(app.metrics).post('/alertmanager')).body.error).toBe('POST /alertmanager is served on PORT, not on this port');
+    expect((await request(app.main).get('/nosuch')).body.error).toBe('no route for GET /nosuch');
+  });
 });
