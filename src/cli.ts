@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The package's command: `statusmate-exporter [serve|send|replay|demo|forget|reset-redis]`. `serve`, the default,
 // runs the exporter as `npm start` does; it is configured by environment variables only.
-import { processIo, UsageError } from './cli/io.js';
+import { meantOf, processIo, UsageError } from './cli/io.js';
 import { FORGET_USAGE } from './cli/forget.js';
 import { REPLAY_USAGE } from './cli/replay.js';
 import { RESET_REDIS_USAGE } from './cli/reset-redis.js';
@@ -68,8 +68,10 @@ async function run(argv: string[]): Promise<number | undefined> {
     case '--version':
       processIo.out(packageVersion());
       return 0;
-    default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    default: {
+      const meant = meantOf(command, ['serve', 'send', 'replay', 'forget', 'reset-redis', 'demo', 'help', 'version']);
+      throw new UsageError(`unknown command ${JSON.stringify(command)}${meant === undefined ? '' : `: did you mean ${meant}?`}`);
+    }
   }
 }
 

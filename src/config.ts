@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_WEIGHTS, weightsEnvSchema, type AvailabilityPolicy } from './domain/availability.js';
 import { DEFAULT_LIMITS, type Limits } from './domain/reducer.js';
+import { editDistance } from './edit-distance.js';
 import { issueWords } from './issue-words.js';
 import { UNUSABLE_TOKEN, unusableToken } from './webhook/token-scope.js';
 
@@ -363,28 +364,6 @@ export const VARIABLE_PREFIXES = [
 ] as const;
 
 /**
- * Edit distance counting a swap of two neighbouring letters as one edit (optimal string
- * alignment: PROT is one edit from PORT), stopping early once it exceeds `limit`.
- */
-function distance(a: string, b: string, limit: number): number {
-  if (Math.abs(a.length - b.length) > limit) return limit + 1;
-  let before: number[] = [];
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      let cost = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) cost = Math.min(cost, (before[j - 2] ?? 0) + 1);
-      current[j] = cost;
-    }
-    if (Math.min(...current) > limit) return limit + 1;
-    before = previous;
-    previous = current;
-  }
-  return previous[b.length] ?? limit + 1;
-}
-
-/**
  * Variables Kubernetes service links inject (`REDIS_SERVICE_HOST`, `REDIS_PORT=tcp://…`,
  * `REDIS_PORT_6379_TCP_ADDR`): not typos, however much they look like ours.
  */
@@ -412,7 +391,7 @@ export function unknownVariables(env: NodeJS.ProcessEnv, alsoKnown: Iterable<str
     let best = suggestion === undefined ? Infinity : 0;
     for (const candidate of KNOWN_VARIABLES) {
       const limit = candidate.length >= 8 ? 2 : 1;
-      const d = distance(name, candidate, limit);
+      const d = editDistance(name, candidate, limit);
       if (d <= limit && d < best) {
         best = d;
         suggestion = candidate;

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { httpUrl, networkReason } from './deliver.js';
-import { UsageError, type Io } from './io.js';
+import { parseFlags, UsageError, type Io } from './io.js';
 import { TOKEN_FILE_USAGE, tokenOf } from './token.js';
 import { issueWords } from '../issue-words.js';
 
@@ -34,7 +33,7 @@ const optionsSchema = z
 type ForgetOptions = z.infer<typeof optionsSchema>;
 
 export function parseForgetOptions(args: string[]): ForgetOptions {
-  const { values } = parseArgs({
+  const { values } = parseFlags({
     args,
     strict: true,
     allowPositionals: false,

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import {
   attemptsSchema,
@@ -13,7 +12,7 @@ import {
   type SummaryOutcome,
 } from './deliver.js';
 import { parseWebhook } from '../webhook/schema.js';
-import { UsageError, type Io } from './io.js';
+import { parseFlags, UsageError, type Io } from './io.js';
 import { TOKEN_FILE_USAGE, tokenOf } from './token.js';
 
 export const REPLAY_USAGE = `statusmate-exporter replay FILE.jsonl --url URL [--token T | --token-file F] [--attempts N] [--retry-delay MS]
@@ -151,7 +150,7 @@ export async function replayBodies(
 
 /** `replay FILE --url URL`: exit code 0 when every event was answered 200, else 1. */
 export async function replay(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args,
     strict: true,
     allowPositionals: true,

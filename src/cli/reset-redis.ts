@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { ConfigError, loadConfig } from '../config.js';
 import { randomBytes } from 'node:crypto';
@@ -6,7 +5,7 @@ import { z } from 'zod';
 import { initArgs } from '../store/redis.js';
 import { redactedRedisUrl, redisKeys } from '../store/redis-format.js';
 import { withTimeout } from '../store/with-timeout.js';
-import { UsageError, type Io } from './io.js';
+import { parseFlags, UsageError, type Io } from './io.js';
 
 export const RESET_REDIS_USAGE = `statusmate-exporter reset-redis --yes
   Deletes the shared log, its snapshot (and any snapshot a replica left half-written), its epoch
@@ -34,7 +33,7 @@ export const RESET_DEADLINE_MS = 30_000;
 
 /** `statusmate-exporter reset-redis --yes`: the operator's way out of a lost or replaced log. */
 export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv = process.env, deadlineMs = RESET_DEADLINE_MS): Promise<number> {
-  const { values } = parseArgs({ args, options: { yes: { type: 'boolean', default: false } }, strict: true });
+  const { values } = parseFlags({ args, options: { yes: { type: 'boolean', default: false } }, strict: true });
   if (!values.yes) throw new UsageError('reset-redis deletes the shared log and its snapshot; add --yes to do it');
   let url: string;
   let prefix: string;

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../domain/event.js';
 import { KNOWN_IMPACTS } from '../domain/impact.js';
 import { attemptsSchema, DEFAULT_RETRY, deliver, FINAL_STATUS_TEXT, retryLine, webhookUrl } from './deliver.js';
-import { UsageError, type Io } from './io.js';
+import { parseFlags, UsageError, type Io } from './io.js';
 import { TOKEN_FILE_USAGE, tokenOf } from './token.js';
 import { issueWords } from '../issue-words.js';
 
@@ -83,7 +82,7 @@ export function buildEvent(options: SendOptions, now: Date = new Date()): Record
 }
 
 export function parseSendOptions(args: string[]): SendOptions {
-  const { values } = parseArgs({
+  const { values } = parseFlags({
     args,
     strict: true,
     allowPositionals: false,

@@ -37,6 +37,25 @@ describe('statusmate-exporter serve', () => {
     }
   });
 
+  it('names the command or flag a typo meant, or the flags the command takes', async () => {
+    const suffix = ' (statusmate-exporter --help lists the commands and their flags)\n';
+    const cases: [string[], string][] = [
+      [['sned'], 'unknown command "sned": did you mean send?'],
+      [['reset-redsi', '--yes'], 'unknown command "reset-redsi": did you mean reset-redis?'],
+      [['send', '--url', 'http://127.0.0.1:1', '--tokn', 's3cret'], 'unknown flag --tokn: did you mean --token?'],
+      [['replay', 'day.jsonl', '--retries', '3'], 'unknown flag --retries: it takes --url, --token, --token-file, --attempts, --retry-delay'],
+      [
+        ['forget', '--url', 'http://127.0.0.1:1', '--status-page', 'acme'],
+        'unknown flag --status-page: it takes --url, --token, --token-file, --page, --component, --incident, --maintenance',
+      ],
+      [['forget', '--url', 'http://127.0.0.1:1', '--pag', 'acme'], 'unknown flag --pag: did you mean --page?'],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runCli(args);
+      expect([args, result.code, result.stderr]).toEqual([args, 64, `statusmate-exporter: ${message}${suffix}`]);
+    }
+  });
+
   it('refuses arguments to serve, and unknown commands, with exit 64', async () => {
     expect((await runCli(['serve', '--port', '1'])).code).toBe(64);
     const unknown = await runCli(['frobnicate']);
