@@ -212,7 +212,9 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
     expect(await liveByMatchers(am)).toEqual(['env=~prod|canary,service=search', 'service=checkout']);
     for (const silence of created) {
       expect(silence.status.state).toBe('active');
-      expect(silence.comment).toContain(`Maintenance "Database upgrade 01" on status page shop [statusmate-exporter silence shop/${id}/`);
+      expect(silence.comment).toMatch(
+        new RegExp(`^Maintenance "Database upgrade 01" on status page shop \\(stamp [0-9a-f]{12}\\) \\[statusmate-exporter silence shop/${id}/`),
+      );
       // The scheduled end plus the 15-minute margin.
       expect(Math.abs(Date.parse(silence.endsAt) - (now + hour + 900_000))).toBeLessThan(2_000);
     }
@@ -253,6 +255,54 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
     expect(await liveByMatchers(second)).toEqual(['env=~prod|canary,service=search']);
     expect(await metric(exporter, 'statusmate_maintenance_silences{state="failed"}')).toBe(0);
   }, 60_000);
+
+  it("leaves a silence an operator edited by hand as they left it: not put back, not extended, not expired at the maintenance's finish", async () => {
+    const am = await startAlertmanager();
+    const exporter = await startExporter(exporterEnv(am.url));
+    const id = 'bbbbbbbb-0000-4000-8000-000000000009';
+    const now = Date.now();
+    await send(exporter, maintenance('maintenance_started', id, new Date(now), new Date(now + hour)));
+    const created = await waitFor('two silences', async () => ((await live(am)).length === 2 ? live(am) : undefined), 5_000, 100);
+    // As Alertmanager's UI edits one: the silence as listed, its createdBy and comment kept.
+    const edit = async (silence: Silence, change: Partial<Silence>) => {
+      const { id: silenceId, matchers, startsAt, endsAt, createdBy, comment } = { ...silence, ...change };
+      const response = await postJson(`${am.url}/api/v2/silences`, { id: silenceId, matchers, startsAt, endsAt, createdBy, comment });
+      expect(response.status).toBe(200);
+    };
+    const checkout = created.find((s) => s.matchers.some((m) => m.value === 'checkout')) as Silence;
+    const search = created.find((s) => s.matchers.some((m) => m.value === 'search')) as Silence;
+    // One lets critical alerts through (new matchers: Alertmanager replaces the silence), one ends it sooner.
+    await edit(checkout, { matchers: [...checkout.matchers, { name: 'severity', value: 'critical', isRegex: false, isEqual: false }] });
+    const sooner = new Date(Date.now() + 120_000).toISOString();
+    await edit(search, { endsAt: sooner });
+    const edited = (await liveByMatchers(am)).join(' ');
+    expect(edited).toBe('env=~prod|canary,service=search service=checkout,severity!=critical');
+
+    // The look that sees the edits decides to leave them (its view is set after its writes).
+    await waitFor('the edits to be seen', async () =>
+      (await metric(exporter, 'statusmate_maintenance_silences{state="overridden"}')) === 2 ? true : undefined,
+    );
+    expect((await liveByMatchers(am)).join(' ')).toBe(edited);
+    expect((await live(am)).find((s) => s.matchers.some((m) => m.value === 'search'))?.endsAt).toBe(sooner);
+    expect(await metric(exporter, 'statusmate_maintenance_silences{state="failed"}')).toBe(0);
+
+    // They are the operator's now: the finish does not expire them (each ends when its end says).
+    await send(exporter, maintenance('maintenance_finished', id, new Date(now), new Date(now + hour)));
+    await waitFor('the finish to be reconciled', async () =>
+      (await metric(exporter, 'statusmate_maintenance_silences{state="desired"}')) === 0 ? true : undefined,
+    );
+    expect((await liveByMatchers(am)).join(' ')).toBe(edited);
+
+    // The next maintenance of the components is silenced as usual.
+    const next = 'bbbbbbbb-0000-4000-8000-000000000010';
+    await send(exporter, maintenance('maintenance_started', next, new Date(now), new Date(now + hour)));
+    await waitFor(
+      'the next maintenance silenced',
+      async () => ((await live(am)).filter((s) => s.comment.includes(next)).length === 2 ? true : undefined),
+      5_000,
+      100,
+    );
+  }, 40_000);
 
   it('an Alertmanager down when the maintenance starts gets its silences once it is back; webhooks are unaffected', async () => {
     const port = await freePort();

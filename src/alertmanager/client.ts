@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AlertmanagerAuth } from '../config.js';
-import { keyOfComment, SILENCE_CREATED_BY, type DesiredSilence, type ObservedSilence } from '../domain/silences.js';
+import { keyOfComment, SILENCE_CREATED_BY, stampedComment, stampOfComment, type DesiredSilence, type ObservedSilence } from '../domain/silences.js';
 
 // Alertmanager's API v2, as far as silences go: list, create or update (POST /api/v2/silences,
 // with an id to update), expire (DELETE /api/v2/silence/{id}). One client per cluster: it reads
@@ -152,6 +152,7 @@ export class AlertmanagerClient {
         endsAt: seconds(parsed.data.endsAt),
         updatedAt: seconds(parsed.data.updatedAt),
         state: parsed.data.status.state,
+        stamp: stampOfComment(parsed.data.comment),
       };
       const known = byId.get(silence.id);
       if (!known || known.updatedAt < silence.updatedAt) byId.set(silence.id, silence);
@@ -199,7 +200,8 @@ export class AlertmanagerClient {
       startsAt: iso(startsAt),
       endsAt: iso(desired.endsAt),
       createdBy: SILENCE_CREATED_BY,
-      comment: desired.comment,
+      // Stamped with what is written, so that an edit by hand shows (editedByHand).
+      comment: stampedComment(desired.comment, desired.matchers, desired.endsAt),
     };
   }
 

@@ -30,7 +30,7 @@ export type SilenceStats = {
   active: number;
   /** Of those, the ones missing: not created yet, or Alertmanager could not be read or refused them. */
   failed: number;
-  /** Of those, the ones an operator expired by hand: left expired. */
+  /** Of those, the ones an operator expired or edited by hand: left as they left them. */
   overridden: number;
   /** Whether this process holds the lease, and so writes. */
   leader: boolean;

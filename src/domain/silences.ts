@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AlertMatcher } from './alert-matchers.js';
 import { formatAlertMatcher, matchesEmpty } from './alert-matchers.js';
 import type { DeclaredPage } from './inventory.js';
@@ -51,11 +52,36 @@ export function silenceKey(statusPage: string, maintenanceUuid: string, componen
 }
 
 const MARKER = /\[statusmate-exporter silence ([^\s\]]+)\]\s*$/;
+/** The stamp just before the marker (before it, so that an older version still reads the marker). */
+const STAMP = /\(stamp ([0-9a-f]{12})\) (\[statusmate-exporter silence [^\s\]]+\]\s*)$/;
 
 /** The comment of a silence: readable, ending with the marker that names its key. */
 export function silenceComment(title: string, statusPage: string, key: string): string {
   const shortTitle = title.length > 200 ? `${title.slice(0, 199)}…` : title;
   return `Maintenance "${shortTitle}" on status page ${statusPage} [statusmate-exporter silence ${key}]`;
+}
+
+/** What the exporter wrote of a silence, as a short hash: its matchers (in any order) and its end, to the millisecond. */
+export function silenceStamp(matchers: readonly AlertMatcher[], endsAt: number): string {
+  const written = [...matchers.map(formatAlertMatcher).sort(), String(Math.round(endsAt * 1000))].join('\n');
+  return createHash('sha256').update(written).digest('hex').slice(0, 12);
+}
+
+/**
+ * The comment the exporter writes: `comment` (silenceComment's) with the stamp of the matchers
+ * and end it writes put before the marker. Alertmanager's UI keeps a silence's comment when
+ * someone edits it, so a silence whose matchers or end no longer match its stamp was edited by
+ * hand (see editedByHand).
+ */
+export function stampedComment(comment: string, matchers: readonly AlertMatcher[], endsAt: number): string {
+  const marker = MARKER.exec(comment);
+  if (!marker) return comment;
+  return `${comment.slice(0, marker.index)}(stamp ${silenceStamp(matchers, endsAt)}) ${comment.slice(marker.index)}`;
+}
+
+/** The stamp in a silence's comment, or undefined (a silence written before stamps, or a comment edited without it). */
+export function stampOfComment(comment: string): string | undefined {
+  return STAMP.exec(comment)?.[1];
 }
 
 /** The key in a silence's comment, or undefined when the comment carries no marker of ours. */
@@ -168,6 +194,8 @@ export type ObservedSilence = {
   endsAt: number;
   updatedAt: number;
   state: 'active' | 'pending' | 'expired';
+  /** The stamp in its comment (see stampedComment), if any. */
+  stamp?: string | undefined;
 };
 
 export type ReconcileAction =
@@ -183,7 +211,7 @@ export type ReconcilePlan = {
    * until its update is applied (the reconciler adds the keys it updates).
    */
   present: string[];
-  /** Desired keys whose silence an operator expired by hand: left expired (see planReconcile). */
+  /** Desired keys whose silence an operator expired or edited by hand: left as they left it (see planReconcile). */
   overridden: string[];
 };
 
@@ -210,12 +238,25 @@ export function expiredByRequest(silence: ObservedSilence): boolean {
 }
 
 /**
+ * Whether someone changed this silence's matchers or end since the exporter wrote it: they no
+ * longer match the stamp the exporter put in its comment. A silence without a stamp (written by
+ * an older version) counts as not edited.
+ */
+export function editedByHand(silence: ObservedSilence): boolean {
+  return silence.stamp !== undefined && silence.stamp !== silenceStamp(silence.matchers, silence.endsAt);
+}
+
+/**
  * What makes Alertmanager's silences of ours (`observed`, from every peer, one entry per id)
  * the desired ones:
  * - a desired key without a live silence gets one created, unless the last of that key's
  *   silences to end was expired by request: an operator lifted it, and the exporter leaves it so
  *   (it comes back for the next maintenance, not for this one). One that ran out (its exporters
- *   stopped extending it) or vanished (Alertmanager lost its data) is recreated;
+ *   stopped extending it) or vanished (Alertmanager lost its data) is recreated, unless it had
+ *   been edited by hand;
+ * - a key one of whose live silences was edited by hand (editedByHand: its matchers or end
+ *   changed, as an operator who narrows a silence or ends it sooner does) is left as it is: not
+ *   put back, extended, collapsed, or expired once no longer desired. It ends when its end says.
  * - a live silence that ends too early (by more than half the runway: extensions are not sent on
  *   every tick) or whose matchers changed is updated;
  * - a live silence that starts at the wrong time is updated to the desired start (Alertmanager
@@ -227,7 +268,8 @@ export function expiredByRequest(silence: ObservedSilence): boolean {
  * - several live silences of one key (two writers raced, a split brain) collapse to one: the one
  *   ending last stays, whichever process decides;
  * - a live silence whose key is not desired is expired, if `owns(key)` (its status page is one
- *   this exporter serves: another install's silences are not ours to judge).
+ *   this exporter serves: another install's silences are not ours to judge) and it was not
+ *   edited by hand.
  * Only `owns` keys are touched. Deterministic: the same inputs give the same plan on every replica.
  * `ownExpiries`: ids of silences this process expired, which no operator lifted.
  */
@@ -254,6 +296,11 @@ export function planReconcile(
     wanted.add(want.key);
     const all = byKey.get(want.key) ?? [];
     const live = all.filter((silence) => silence.state !== 'expired');
+    if (live.some(editedByHand)) {
+      // Edited by hand (narrowed matchers, another end): the operator's now, left as they left it.
+      overridden.push(want.key);
+      continue;
+    }
     if (live.length === 0) {
       // The silence that ended last tells how the key's silences ended: an operator's expiry (of
       // a live or a pending one) ends after any duplicate collapsed or matcher replaced before it,
@@ -261,7 +308,8 @@ export function planReconcile(
       const last = [...all].sort((a, b) => b.endsAt - a.endsAt || b.updatedAt - a.updatedAt)[0];
       // An expiry this process asked for itself (a maintenance it no longer knew of, after a
       // restart on the memory store; matchers removed and put back) is no operator's.
-      const lifted = last !== undefined && expiredByRequest(last) && !ownExpiries.has(last.id);
+      // One that ran out after an operator edited it (to end sooner, say) is not put back either.
+      const lifted = last !== undefined && (expiredByRequest(last) ? !ownExpiries.has(last.id) : editedByHand(last));
       if (lifted) overridden.push(want.key);
       else actions.push({ kind: 'create', desired: want });
       continue;
@@ -285,7 +333,9 @@ export function planReconcile(
   }
   for (const [key, silences] of byKey) {
     if (wanted.has(key) || !owns(key)) continue;
-    for (const silence of silences) if (silence.state !== 'expired') actions.push({ kind: 'expire', id: silence.id, key, reason: 'not_desired' });
+    // One edited by hand ends when its end says: the operator who edited it may want it past the maintenance.
+    for (const silence of silences)
+      if (silence.state !== 'expired' && !editedByHand(silence)) actions.push({ kind: 'expire', id: silence.id, key, reason: 'not_desired' });
   }
   return { actions, present, overridden };
 }

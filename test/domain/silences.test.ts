@@ -5,10 +5,14 @@ import type { DeclaredPage } from '../../src/domain/inventory.js';
 import {
   desiredFingerprint,
   desiredSilences,
+  editedByHand,
   keyOfComment,
   planReconcile,
   SILENCE_RUNWAY_SECONDS,
   silenceKey,
+  silenceStamp,
+  stampedComment,
+  stampOfComment,
   statusPageOfKey,
   type DesiredSilence,
   type ObservedSilence,
@@ -249,6 +253,49 @@ describe('the reconcile plan', () => {
     const collapsed = seen('s1', a.key, { state: 'expired', endsAt: NOW - 900, updatedAt: NOW - 900 });
     const ranOut = seen('s2', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: NOW - 1000 });
     expect(planReconcile([a], [collapsed, ranOut], ours, NOW).actions).toEqual([{ kind: 'create', desired: a }]);
+  });
+
+  it('leaves a silence edited by hand as it is: not put back, not extended, not expired once no longer desired, not recreated once it ran out', () => {
+    const a = want(1);
+    const search = [parseAlertMatcher('service="checkout"'), parseAlertMatcher('severity!="critical"')];
+    // As the exporter wrote it: its stamp matches, and it is the exporter's to update.
+    const written = seen('s1', a.key, { endsAt: NOW + 60, stamp: silenceStamp(checkout, NOW + 60) });
+    expect(editedByHand(written)).toBe(false);
+    expect(planReconcile([a], [written], ours, NOW).actions.map((action) => action.kind)).toEqual(['update']);
+    // Its matchers narrowed, or its end moved, by hand: left so, and counted as overridden.
+    for (const edited of [
+      seen('s1', a.key, { matchers: search, stamp: silenceStamp(checkout, END + 900) }),
+      seen('s1', a.key, { endsAt: NOW + 60, stamp: silenceStamp(checkout, END + 900) }),
+    ]) {
+      expect(editedByHand(edited)).toBe(true);
+      const plan = planReconcile([a], [edited], ours, NOW);
+      expect(plan.actions).toEqual([]);
+      expect(plan.overridden).toEqual([a.key]);
+      expect(plan.present).toEqual([]);
+      // The maintenance finished: it ends when its end says, not now.
+      expect(planReconcile([], [edited], ours, NOW).actions).toEqual([]);
+    }
+    // Ended sooner by hand and run out: not recreated for this maintenance. One that ran out as written is.
+    const ranOutEdited = seen('s1', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: NOW - 100, stamp: silenceStamp(checkout, END + 900) });
+    expect(planReconcile([a], [ranOutEdited], ours, NOW).overridden).toEqual([a.key]);
+    const ranOut = seen('s1', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: NOW - 100, stamp: silenceStamp(checkout, NOW - 10) });
+    expect(planReconcile([a], [ranOut], ours, NOW).actions).toEqual([{ kind: 'create', desired: a }]);
+    // No stamp (written before stamps): the exporter's, as before.
+    expect(editedByHand(seen('s1', a.key, { matchers: search }))).toBe(false);
+  });
+
+  it('puts the stamp before the marker, where an older version still reads the key', () => {
+    const key = silenceKey(PAGE, uuid(2001), uuid(1));
+    const comment = stampedComment(`Maintenance "M" on status page ${PAGE} [statusmate-exporter silence ${key}]`, checkout, END + 900);
+    expect(comment).toBe(`Maintenance "M" on status page ${PAGE} (stamp ${silenceStamp(checkout, END + 900)}) [statusmate-exporter silence ${key}]`);
+    expect(keyOfComment(comment)).toBe(key);
+    expect(stampOfComment(comment)).toBe(silenceStamp(checkout, END + 900));
+    expect(/\[statusmate-exporter silence ([^\s\]]+)\]\s*$/.exec(comment)?.[1]).toBe(key);
+    // The matchers in any order, the end to the millisecond.
+    const two = [parseAlertMatcher('service="pay"'), parseAlertMatcher('env="prod"')];
+    expect(silenceStamp(two, 1000.0004)).toBe(silenceStamp([...two].reverse(), 1000));
+    expect(silenceStamp(two, 1000.002)).not.toBe(silenceStamp(two, 1000));
+    expect(stampOfComment('Maintenance by hand')).toBeUndefined();
   });
 
   it("never touches another install's silences", () => {
