@@ -9,7 +9,11 @@ import { keyOfComment, SILENCE_CREATED_BY, stampedComment, stampOfComment, type 
 
 export const ALERTMANAGER_OPERATIONS = ['list', 'create', 'update', 'expire', 'list_alerts'] as const;
 export type AlertmanagerOperation = (typeof ALERTMANAGER_OPERATIONS)[number];
-/** `ok`: 2xx; `refused`: 4xx (a request Alertmanager will not take); `error`: 5xx, timeouts, no connection. */
+/**
+ * `ok`: a 2xx answer that reads as Alertmanager's; `refused`: 4xx (a request Alertmanager will not
+ * take); `error`: 5xx, timeouts, no connection, or a 2xx that is not Alertmanager's answer (a
+ * proxy's login page, another API at that address).
+ */
 export const ALERTMANAGER_OUTCOMES = ['ok', 'refused', 'error'] as const;
 export type AlertmanagerOutcome = (typeof ALERTMANAGER_OUTCOMES)[number];
 
@@ -67,7 +71,15 @@ export class AlertmanagerClient {
     if (auth.kind === 'bearer') this.headers.authorization = `Bearer ${auth.token}`;
   }
 
-  private async request(operation: AlertmanagerOperation, base: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  /** One request; resolves with the answer read by `answer` (nothing expected when absent). */
+  private async request<T = undefined>(
+    operation: AlertmanagerOperation,
+    base: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    answer?: z.ZodType<T>,
+  ): Promise<T> {
     let response: Response;
     try {
       response = await fetch(`${base}${path}`, {
@@ -87,13 +99,28 @@ export class AlertmanagerClient {
       this.options.onRequest?.(operation, response.status >= 400 && response.status < 500 ? 'refused' : 'error');
       throw new AlertmanagerError(`${method} ${base}${path}: ${response.status} ${text.slice(0, 300).trim()}`, response.status);
     }
-    this.options.onRequest?.(operation, 'ok');
-    if (text === '') return undefined;
+    if (answer === undefined) {
+      this.options.onRequest?.(operation, 'ok');
+      return undefined as T;
+    }
+    // A 2xx that is not Alertmanager's answer is an error, not an ok: what fails shows in
+    // statusmate_alertmanager_requests_total, and the log line names the request (one line).
+    let json: unknown;
     try {
-      return JSON.parse(text) as unknown;
+      json = JSON.parse(text) as unknown;
     } catch {
+      this.options.onRequest?.(operation, 'error');
       throw new AlertmanagerError(`${method} ${base}${path}: the answer is not JSON`, response.status);
     }
+    const parsed = answer.safeParse(json);
+    if (!parsed.success) {
+      this.options.onRequest?.(operation, 'error');
+      const issue = parsed.error.issues[0];
+      const where = issue === undefined || issue.path.length === 0 ? '' : ` at ${issue.path.join('.')}`;
+      throw new AlertmanagerError(`${method} ${base}${path}: the answer is not Alertmanager's (${issue?.message ?? 'unexpected'}${where})`, response.status);
+    }
+    this.options.onRequest?.(operation, 'ok');
+    return parsed.data;
   }
 
   /** The items of a list every peer is asked for, from every peer that answers; rejects only when none does. */
@@ -108,7 +135,7 @@ export class AlertmanagerClient {
     });
     const startGrace = () => (graceTimer ??= setTimeout(endGrace, PEER_GRACE_MS));
     const asked = this.options.urls.map((base) =>
-      this.request(operation, base, 'GET', path).then(
+      this.request(operation, base, 'GET', path, undefined, listSchema).then(
         (value): PromiseSettledResult<unknown> => {
           startGrace();
           return { status: 'fulfilled', value };
@@ -127,7 +154,7 @@ export class AlertmanagerClient {
         continue;
       }
       answered += 1;
-      items.push(...listSchema.parse(answer.value));
+      items.push(...(answer.value as unknown[]));
     }
     if (answered === 0) throw failure instanceof Error ? failure : new AlertmanagerError('no Alertmanager answered', undefined);
     return items;
@@ -208,7 +235,7 @@ export class AlertmanagerClient {
   /** Creates the silence; resolves with its id. */
   create(desired: DesiredSilence): Promise<string> {
     return this.write(
-      async (base) => postSchema.parse(await this.request('create', base, 'POST', '/api/v2/silences', this.body(desired, desired.startsAt))).silenceID,
+      async (base) => (await this.request('create', base, 'POST', '/api/v2/silences', this.body(desired, desired.startsAt), postSchema)).silenceID,
     );
   }
 
@@ -218,9 +245,7 @@ export class AlertmanagerClient {
    * the silence yet answers 404: the next peer is asked.
    */
   update(id: string, desired: DesiredSilence, startsAt: number): Promise<string> {
-    return this.write(
-      async (base) => postSchema.parse(await this.request('update', base, 'POST', '/api/v2/silences', this.body(desired, startsAt, id))).silenceID,
-    );
+    return this.write(async (base) => (await this.request('update', base, 'POST', '/api/v2/silences', this.body(desired, startsAt, id), postSchema)).silenceID);
   }
 
   /** Expires silence `id`. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AlertmanagerClient, type AlertmanagerOperation, type AlertmanagerOutcome } from '../../src/alertmanager/client.js';
+import { AlertmanagerClient, AlertmanagerError, type AlertmanagerOperation, type AlertmanagerOutcome } from '../../src/alertmanager/client.js';
 import { SilenceReconciler, type SilenceReconcilerOptions } from '../../src/alertmanager/reconciler.js';
 import type { AlertmanagerAuth } from '../../src/config.js';
 import { parseAlertMatcher } from '../../src/domain/alert-matchers.js';
@@ -455,5 +455,54 @@ describe('the silence reconciler', () => {
       () => am.live(),
       (live) => live.length === 1,
     );
+  });
+});
+
+describe('the Alertmanager client, against an answer that is not Alertmanager', () => {
+  /** A loopback server standing in for a proxy in front of Alertmanager: every request gets `body` with a 200. */
+  async function answering(contentType: string, body: string): Promise<string> {
+    const server = createServer((_request, response) => response.writeHead(200, { 'content-type': contentType }).end(body));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => server.close(() => resolve())));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('counts a 2xx it cannot read (a login page, another API) as an error, and says so naming the request in one line', async () => {
+    for (const [contentType, body, says] of [
+      ['text/html', '<html>Sign in</html>', 'the answer is not JSON'],
+      ['application/json', '{"status":"success","data":[]}', "the answer is not Alertmanager's"],
+      ['application/json', '{"silenceID": 7}', "the answer is not Alertmanager's"],
+    ] as const) {
+      const url = await answering(contentType, body);
+      const outcomes: string[] = [];
+      const client = new AlertmanagerClient({
+        urls: [url],
+        auth: { kind: 'none' },
+        onRequest: (operation, outcome) => outcomes.push(`${operation} ${outcome}`),
+      });
+      const desired = desiredSilences(
+        (() => {
+          const player = new Player();
+          started(player);
+          return player.state;
+        })(),
+        PAGES,
+        Date.now() / 1000,
+        { marginSeconds: 900, from: 'started' },
+      )[0];
+      const attempts = [client.listSilences(), client.firingFingerprints(), client.create(desired as NonNullable<typeof desired>)];
+      for (const attempt of attempts) {
+        const error = await attempt.then(
+          () => undefined,
+          (reason: unknown) => reason,
+        );
+        expect(error).toBeInstanceOf(AlertmanagerError);
+        const message = (error as Error).message;
+        expect(message).toMatch(new RegExp(`^(GET|POST) ${url}/api/v2/(silences|alerts): `));
+        expect(message).not.toContain('\n');
+        expect(message).toContain(says);
+      }
+      expect(outcomes).toEqual(['list error', 'list_alerts error', 'create error']);
+    }
   });
 });
