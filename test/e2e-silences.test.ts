@@ -304,6 +304,17 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
     );
   }, 40_000);
 
+  it('a maintenance scheduled to end at the end of time is silenced: its end plus the margin is brought within what Alertmanager takes', async () => {
+    const am = await startAlertmanager();
+    const exporter = await startExporter(exporterEnv(am.url));
+    const id = 'bbbbbbbb-0000-4000-8000-000000000011';
+    const now = Date.now();
+    await send(exporter, maintenance('maintenance_started', id, new Date(now), new Date('9999-12-31T23:50:00Z')));
+    const created = await waitFor('two silences', async () => ((await live(am)).length === 2 ? live(am) : undefined), 5_000, 100);
+    for (const silence of created) expect(silence.endsAt).toBe('9999-01-01T00:00:00.000Z');
+    expect(await metric(exporter, 'statusmate_alertmanager_requests_total{operation="create",outcome="refused"}')).toBe(0);
+  }, 30_000);
+
   it('an Alertmanager down when the maintenance starts gets its silences once it is back; webhooks are unaffected', async () => {
     const port = await freePort();
     const exporter = await startExporter(exporterEnv(`http://127.0.0.1:${port}`));

@@ -224,7 +224,7 @@ export class SilenceReconciler {
     }
     for (const [key, message] of refused) {
       if (this.refusedKeys.get(key) !== message)
-        this.options.logger.warn({ key, err: message }, 'Alertmanager refuses a maintenance silence; it stays missing until the matchers change');
+        this.options.logger.warn({ key, err: message }, 'Alertmanager refuses a maintenance silence; it stays missing until what it refuses changes');
     }
     this.refusedKeys = refused;
     const overridden = plan.overridden.length;

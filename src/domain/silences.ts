@@ -18,6 +18,13 @@ export const SILENCE_CREATED_BY = 'statusmate-exporter';
  */
 export const SILENCE_RUNWAY_SECONDS = 600;
 
+/**
+ * The latest end a silence is given: 9999-01-01T00:00:00Z (Unix seconds). Alertmanager refuses a
+ * silence whose end plus its --data.retention (120 h by default) falls past 9999 (400, "after
+ * 10000-01-01"), as an end_at near it plus the margin would; this leaves a year for the retention.
+ */
+export const LATEST_SILENCE_END = 253_370_764_800;
+
 export type SilenceFrom = 'started' | 'scheduled';
 
 export type SilenceOptions = {
@@ -148,6 +155,7 @@ export function desiredSilences(state: State, pages: readonly DeclaredPage[], no
       if (maintenance.state === 'in_progress') endsAt = Math.max(scheduledEnd ?? now, now + SILENCE_RUNWAY_SECONDS) + options.marginSeconds;
       else if (scheduledEnd !== null) endsAt = scheduledEnd + options.marginSeconds;
       else continue; // scheduled, with no end: nothing says how long to silence
+      endsAt = Math.min(endsAt, LATEST_SILENCE_END);
       if (endsAt <= now || endsAt <= startsAt) continue;
       const seen = new Set<string>();
       for (const { uuid } of maintenance.components) {
