@@ -218,7 +218,13 @@ export class SilenceReconciler {
           // silence's failure, not Alertmanager's: it stays missing (failed), logged once, and
           // the others' changes are not held back by a back-off it would cause every time.
           if (error instanceof AlertmanagerError && error.status === 400 && action.kind !== 'expire') refused.set(action.desired.key, error.message);
-          else firstError ??= error instanceof Error ? error : new Error(String(error));
+          else {
+            // Any other failure is Alertmanager's (down, hung, 5xx, a credential): the rest of the
+            // plan would fail alike, each after its timeout (a hung one cost 5 s a write, minutes
+            // for a few hundred, with nothing logged meanwhile). Stop here and back off.
+            firstError = error instanceof Error ? error : new Error(String(error));
+            break;
+          }
         }
       }
     }

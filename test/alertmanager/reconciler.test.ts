@@ -33,6 +33,8 @@ class FakeAlertmanager {
   down = false;
   /** Matcher values whose silences it refuses with 400. */
   refuseValues = new Set<string>();
+  /** Whether it takes writes (create, update, expire) and never answers them, as a hung Alertmanager does. */
+  hangWrites = false;
   private server: Server | undefined;
   url = '';
 
@@ -60,6 +62,7 @@ class FakeAlertmanager {
   private async handle(request: IncomingMessage): Promise<[number, unknown]> {
     this.authorizations.push(request.headers.authorization);
     if (this.down) return [503, { error: 'down' }];
+    if (this.hangWrites && request.method !== 'GET') return new Promise<never>(() => undefined);
     let text = '';
     for await (const chunk of request) text += (chunk as Buffer).toString('utf8');
     const now = new Date().toISOString();
@@ -374,6 +377,23 @@ describe('the silence reconciler', () => {
     const slowClient = new AlertmanagerClient({ urls: [`http://127.0.0.1:${(hung.address() as AddressInfo).port}`, am.url], auth: { kind: 'none' } });
     expect(await timed(() => slowClient.listSilences())).toBeLessThan(2_500);
     expect(await slowClient.listSilences()).toHaveLength(1);
+  });
+
+  it('stops writing at the first write Alertmanager does not answer, rather than wait out each of the others, and backs off', async () => {
+    const am = await fakeAlertmanager();
+    am.hangWrites = true;
+    const player = new Player();
+    const { reconciler: r, requests } = reconciler([am.url], player);
+    const now = Date.now() / 1000;
+    for (let n = 1; n <= 20; n++) player.play(maintenance('maintenance_started', n, now, [affects(1, null)], { startAt: now, endAt: now + 3600 }), now);
+    // With a 1 s timeout, 20 writes waited out one by one took 20 s before the failure showed.
+    const stats = await eventually(
+      () => r.stats(),
+      (seen) => seen.desired === 20 && seen.failed === 20,
+      5_000,
+    );
+    expect(stats.active).toBe(0);
+    expect(requests.filter((request) => request === 'create error').length).toBeLessThanOrEqual(2);
   });
 
   it('a silence Alertmanager refuses (400) stays missing without holding back the changes of the others', async () => {
