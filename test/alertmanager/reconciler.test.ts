@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AlertmanagerClient, AlertmanagerError, type AlertmanagerOperation, type AlertmanagerOutcome } from '../../src/alertmanager/client.js';
+import {
+  AlertmanagerClient,
+  AlertmanagerError,
+  MAX_ANSWER_BYTES,
+  type AlertmanagerOperation,
+  type AlertmanagerOutcome,
+} from '../../src/alertmanager/client.js';
 import { SilenceReconciler, type SilenceReconcilerOptions } from '../../src/alertmanager/reconciler.js';
 import type { AlertmanagerAuth } from '../../src/config.js';
 import { parseAlertMatcher } from '../../src/domain/alert-matchers.js';
@@ -524,5 +530,48 @@ describe('the Alertmanager client, against an answer that is not Alertmanager', 
       }
       expect(outcomes).toEqual(['list error', 'list_alerts error', 'create error']);
     }
+  });
+});
+
+describe('the Alertmanager client, against an answer too large to hold', () => {
+  it('stops reading past MAX_ANSWER_BYTES, counts an error and names the bound, rather than hold it all in memory', async () => {
+    let written = 0;
+    let closedEarly = false;
+    const chunk = `"${'a'.repeat(1 << 20)}",`;
+    const total = MAX_ANSWER_BYTES / (1 << 20) + 16;
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.write('[');
+      response.on('close', () => (closedEarly = written < total));
+      const more = () => {
+        while (written < total && !response.destroyed) {
+          written += 1;
+          if (!response.write(chunk)) return void response.once('drain', more);
+        }
+        if (!response.destroyed) response.end('0]');
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const outcomes: string[] = [];
+    const client = new AlertmanagerClient({
+      urls: [url],
+      auth: { kind: 'none' },
+      timeoutMs: 30_000,
+      onRequest: (operation, outcome) => outcomes.push(`${operation} ${outcome}`),
+    });
+    const error = await client.listSilences().then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toBeInstanceOf(AlertmanagerError);
+    expect((error as Error).message).toBe(`GET ${url}/api/v2/silences: the answer is over ${MAX_ANSWER_BYTES} bytes`);
+    expect(outcomes).toEqual(['list error']);
+    await eventually(
+      () => closedEarly,
+      (closed) => closed,
+    );
   });
 });
