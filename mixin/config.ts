@@ -80,6 +80,8 @@ export const mixinConfigSchema = z
         statusPagesFileInvalid: alertKnobs,
         /** Maintenance silences that should be in Alertmanager and are not, as every replica sees it. */
         maintenanceSilencesMissing: alertKnobs,
+        /** Silences of finished maintenances still live in Alertmanager (not expired yet), as every replica sees it. */
+        maintenanceSilencesLingering: alertKnobs,
         /** A component's Alertmanager alerts (alert_matchers) fire while its status page says operational, for `for`. */
         statusPageSilent: alertKnobs,
         /** The reverse: the page shows an outage while none of the component's alerts fires, for `for` (a forgotten incident). */
@@ -185,6 +187,7 @@ export const DEFAULT_CONFIG: MixinConfig = mixinConfigSchema.parse({
     storeSnapshotStale: { severity: 'warning', for: '15m', thresholdSeconds: 3600, window: '15m' },
     statusPagesFileInvalid: { severity: 'warning', for: '10m' },
     maintenanceSilencesMissing: { severity: 'warning', for: '10m' },
+    maintenanceSilencesLingering: { severity: 'warning', for: '5m' },
     statusPageSilent: { severity: 'warning', for: '15m', keepFiringFor: '5m' },
     statusPageForgottenIncident: { severity: 'warning', for: '1h', keepFiringFor: '5m' },
   },

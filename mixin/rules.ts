@@ -600,6 +600,15 @@ export function buildRules(config: MixinConfig): RulesFile {
             'Maintenance silences are missing from Alertmanager.',
             `{{ $value }} silence(s) that maintenances in progress should hold in Alertmanager have been missing for ${spoken(a.maintenanceSilencesMissing.for)}, as every replica of statusmate-exporter ${inInstall} sees it. The alerts of the components under maintenance page as usual.`,
           ),
+          alert(
+            'StatusMateMaintenanceSilencesLingering',
+            a.maintenanceSilencesLingering,
+            // The fewest any replica sees: a replica that does not write sees them until the one
+            // that writes has expired them.
+            `min ${by()} (${METRIC.maintenanceSilences}${sel('state="lingering"')}) > 0`,
+            'Silences of finished maintenances still mute alerts in Alertmanager.',
+            `{{ $value }} silence(s) of maintenances that are over have not been expired in Alertmanager for ${spoken(a.maintenanceSilencesLingering.for)}, as every replica of statusmate-exporter ${inInstall} sees it: the alerts they match are still muted.`,
+          ),
         ],
       },
     ],

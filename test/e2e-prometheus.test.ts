@@ -681,6 +681,8 @@ function suite(target: (typeof TARGETS)[number]): void {
       StatusMateStatusPagesFileInvalid: [],
       // Nothing listens at ALERTMANAGER_URL, but the alert waits 10 minutes before it fires.
       StatusMateMaintenanceSilencesMissing: [],
+      // No maintenance silence was ever live: none lingers.
+      StatusMateMaintenanceSilencesLingering: [],
       // Search's alert fires and the page says operational; Website's fires and the page says so.
       StatusMateStatusPageSilent: ['Search'],
       // The seed's Component has alert_matchers, degraded performance, and no alert.

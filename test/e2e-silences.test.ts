@@ -63,7 +63,7 @@ type Alertmanager = { child: Child; url: string; port: number; dir: string };
 let dir = '';
 const started: Alertmanager[] = [];
 
-async function startAlertmanager(port?: number, cluster?: { listen: number; peers: number[] }): Promise<Alertmanager> {
+async function startAlertmanager(port?: number, cluster?: { listen: number; peers: number[] }, keep?: Alertmanager): Promise<Alertmanager> {
   const amPort = port ?? (await freePort());
   const clustering = cluster
     ? [
@@ -74,8 +74,8 @@ async function startAlertmanager(port?: number, cluster?: { listen: number; peer
         '--cluster.pushpull-interval=2s',
       ]
     : ['--cluster.listen-address='];
-  // A fresh storage directory every time: an Alertmanager restarted without its data.
-  const storage = mkdtempSync(join(dir, 'am-'));
+  // A fresh storage directory every time (an Alertmanager restarted without its data), or `keep`'s.
+  const storage = keep?.dir ?? mkdtempSync(join(dir, 'am-'));
   writeFileSync(join(storage, 'alertmanager.yml'), 'route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n');
   const child = spawnLogged(alertmanagerTool.path ?? 'prometheus-alertmanager', [
     `--config.file=${join(storage, 'alertmanager.yml')}`,
@@ -327,6 +327,28 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
     await waitFor('the silences to be created', async () => ((await live(am)).length === 2 ? true : undefined), 15_000, 200);
     expect(await liveByMatchers(am)).toEqual(['env=~prod|canary,service=search', 'service=checkout']);
   }, 40_000);
+
+  it('silences of a finished maintenance that Alertmanager could not be told to expire show as lingering until it expires them', async () => {
+    const first = await startAlertmanager();
+    const exporter = await startExporter(exporterEnv(first.url));
+    const id = 'bbbbbbbb-0000-4000-8000-000000000012';
+    const now = Date.now();
+    await send(exporter, maintenance('maintenance_started', id, new Date(now), new Date(now + hour)));
+    await waitFor('two silences', async () => ((await live(first)).length === 2 ? true : undefined), 5_000, 100);
+    expect(await metric(exporter, 'statusmate_maintenance_silences{state="lingering"}')).toBe(0);
+
+    await stop(first.child);
+    await send(exporter, maintenance('maintenance_finished', id, new Date(now), new Date(now + hour)));
+    // They still mute the alerts wherever Alertmanager runs on: the exporter says so.
+    await waitFor('the silences to show as lingering', async () =>
+      (await metric(exporter, 'statusmate_maintenance_silences{state="lingering"}')) === 2 ? true : undefined,
+    );
+    expect(await metric(exporter, 'statusmate_maintenance_silences{state="desired"}')).toBe(0);
+
+    const back = await startAlertmanager(first.port, undefined, first); // with its data
+    await waitFor('the silences to be expired', async () => ((await live(back)).length === 0 ? true : undefined), 15_000, 200);
+    await waitFor('nothing to linger', async () => ((await metric(exporter, 'statusmate_maintenance_silences{state="lingering"}')) === 0 ? true : undefined));
+  }, 60_000);
 
   it('an exporter on SQLite SIGKILLed mid-maintenance and restarted finds its silences: none twice, none orphaned, expired at the finish', async () => {
     const am = await startAlertmanager();

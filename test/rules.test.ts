@@ -206,6 +206,7 @@ describe('rules file', () => {
         'StatusMateIncidentLongRunning',
         'StatusMateMaintenanceNotStarted',
         'StatusMateMaintenanceOverrunning',
+        'StatusMateMaintenanceSilencesLingering',
         'StatusMateMaintenanceSilencesMissing',
         'StatusMateStatusPagesFileInvalid',
         'StatusMateStatusPageSilent',

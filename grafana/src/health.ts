@@ -225,7 +225,7 @@ export function healthDashboard(): Dashboard {
     .withPanel(
       timeseries(
         'Silences',
-        'Silences that maintenances should hold in Alertmanager (desired), and of those the ones it holds (active), the ones missing (failed: alert StatusMateMaintenanceSilencesMissing) and the ones an operator expired or edited by hand (overridden), as each replica last saw them. Only with ALERTMANAGER_URL.',
+        'Silences that maintenances should hold in Alertmanager (desired), and of those the ones it holds (active), the ones missing (failed: alert StatusMateMaintenanceSilencesMissing) and the ones an operator expired or edited by hand (overridden), and the ones of finished maintenances still live, not expired yet (lingering: alert StatusMateMaintenanceSilencesLingering), as each replica last saw them. Only with ALERTMANAGER_URL.',
         'short',
         12,
       ).withTarget(query('A', `${METRIC.maintenanceSilences}{${JOB}}`, { legend: '{{instance}} {{state}}' })),

@@ -32,6 +32,12 @@ export type SilenceStats = {
   failed: number;
   /** Of those, the ones an operator expired or edited by hand: left as they left them. */
   overridden: number;
+  /**
+   * Not desired, yet live in Alertmanager: silences of this install that no maintenance wants now
+   * (it finished) and that could not be expired yet, as of the last look; while Alertmanager
+   * cannot be read, the ones it held at the last look that are no longer desired. They mute alerts.
+   */
+  lingering: number;
   /** Whether this process holds the lease, and so writes. */
   leader: boolean;
 };
@@ -90,7 +96,9 @@ export class SilenceReconciler {
   private leader = false;
   /** Until when (Date.now() ms) the lease taken or renewed last runs: past it, another process may hold it. */
   private leaseUntil = 0;
-  private view = { desired: 0, active: 0, failed: 0, overridden: 0 };
+  private view = { desired: 0, active: 0, failed: 0, overridden: 0, lingering: 0 };
+  /** Keys of this install's silences live in Alertmanager after the last pass that read it (edited ones left out). */
+  private lastLive = new Set<string>();
   /** Ids of the silences this process expired: an expiry of ours is no operator's (see planReconcile). */
   private readonly ownExpiries = new Set<string>();
   /** Desired silences Alertmanager refused (400) at the last reconcile, and why: logged once each. */
@@ -198,7 +206,10 @@ export class SilenceReconciler {
     try {
       observed = await this.options.client.listSilences();
     } catch (error) {
-      this.view = { desired: desired.length, active: 0, failed: desired.length, overridden: 0 };
+      // What the last look saw live and no maintenance wants now may still be there, muting alerts.
+      const wanted = new Set(desired.map((silence) => silence.key));
+      const lingering = [...this.lastLive].filter((key) => !wanted.has(key)).length;
+      this.view = { desired: desired.length, active: 0, failed: desired.length, overridden: 0, lingering };
       throw error;
     }
     const pages = new Set([...this.options.state.pages.keys(), ...this.options.pages().map((page) => page.id)]);
@@ -206,6 +217,7 @@ export class SilenceReconciler {
     const present = new Set(plan.present);
     let firstError: Error | undefined;
     const refused = new Map<string, string>();
+    const expired = new Set<string>();
     if (this.leader) {
       for (const action of plan.actions) {
         // Read through a call: TypeScript keeps the narrowing of `stopped` across the awaits otherwise.
@@ -213,6 +225,7 @@ export class SilenceReconciler {
         try {
           await this.apply(action);
           if (action.kind !== 'expire') present.add(action.desired.key);
+          else expired.add(action.id);
         } catch (error) {
           // A silence Alertmanager will not take (400: a matcher its RE2 refuses) is that
           // silence's failure, not Alertmanager's: it stays missing (failed), logged once, and
@@ -234,7 +247,13 @@ export class SilenceReconciler {
     }
     this.refusedKeys = refused;
     const overridden = plan.overridden.length;
-    this.view = { desired: desired.length, active: present.size, failed: desired.length - present.size - overridden, overridden };
+    // Silences no maintenance wants that this pass did not expire (it failed or stopped first, or
+    // this replica does not write): still live.
+    const lingering = new Set(
+      plan.actions.flatMap((action) => (action.kind === 'expire' && action.reason === 'not_desired' && !expired.has(action.id) ? [action.key] : [])),
+    );
+    this.lastLive = new Set([...present, ...lingering]);
+    this.view = { desired: desired.length, active: present.size, failed: desired.length - present.size - overridden, overridden, lingering: lingering.size };
     if (firstError !== undefined) throw firstError;
     if (this.failures > 0) this.options.logger.info({ silences: present.size }, 'Alertmanager silences reconciled again');
     this.failures = 0;

@@ -171,4 +171,4 @@ export type PageConflictReason = (typeof PAGE_CONFLICT_REASONS)[number];
 export const MAINTENANCE_STATES = ['scheduled', 'in_progress'] as const;
 
 /** The `state` label of statusmate_maintenance_silences (see SilenceStats). */
-export const SILENCE_STATES = ['desired', 'active', 'failed', 'overridden'] as const;
+export const SILENCE_STATES = ['desired', 'active', 'failed', 'overridden', 'lingering'] as const;

@@ -186,7 +186,7 @@ export class Telemetry {
     for (const operation of ALERTMANAGER_OPERATIONS) for (const outcome of ALERTMANAGER_OUTCOMES) this.alertmanagerRequests.inc({ operation, outcome }, 0);
     new Gauge({
       name: METRIC.maintenanceSilences,
-      help: 'Maintenance silences as this process last saw them: desired (should exist now), active (Alertmanager holds them), failed (missing), overridden (expired or edited by hand, left so).',
+      help: 'Maintenance silences as this process last saw them: desired (should exist now), active (Alertmanager holds them), failed (missing), overridden (expired or edited by hand, left so); lingering (not desired, still live: not expired yet).',
       labelNames: [LABEL.state],
       registers,
       collect() {

@@ -39,6 +39,8 @@ class FakeAlertmanager {
   down = false;
   /** Matcher values whose silences it refuses with 400. */
   refuseValues = new Set<string>();
+  /** Whether it refuses expiries (403), as a proxy that lets only some methods through does. */
+  refuseExpiries = false;
   /** Whether it takes writes (create, update, expire) and never answers them, as a hung Alertmanager does. */
   hangWrites = false;
   private server: Server | undefined;
@@ -82,6 +84,7 @@ class FakeAlertmanager {
       return [200, { silenceID: id }];
     }
     const expire = /^\/api\/v2\/silence\/(.+)$/.exec(request.url ?? '');
+    if (request.method === 'DELETE' && expire && this.refuseExpiries) return [403, 'forbidden'];
     if (request.method === 'DELETE' && expire) {
       const silence = this.silences.get(decodeURIComponent(expire[1] ?? ''));
       if (!silence) return [404, 'not found'];
@@ -400,6 +403,33 @@ describe('the silence reconciler', () => {
     );
     expect(stats.active).toBe(0);
     expect(requests.filter((request) => request === 'create error').length).toBeLessThanOrEqual(2);
+  });
+
+  it('counts the silences of a finished maintenance it could not expire as lingering, until it can', async () => {
+    const am = await fakeAlertmanager();
+    const player = new Player();
+    const { reconciler: r } = reconciler([am.url], player);
+    const now = Date.now() / 1000;
+    started(player);
+    await eventually(
+      () => r.stats(),
+      (stats) => stats.active === 1 && stats.lingering === 0,
+    );
+    am.refuseExpiries = true;
+    player.play(maintenance('maintenance_finished', 1, now, [affects(1, null), affects(2, null)], { startAt: now, endAt: now + 3600 }), now);
+    const stats = await eventually(
+      () => r.stats(),
+      (seen) => seen.desired === 0 && seen.lingering === 1,
+    );
+    expect(stats.failed).toBe(0);
+    expect(am.live()).toHaveLength(1);
+    am.refuseExpiries = false;
+    await eventually(
+      () => r.stats(),
+      (seen) => seen.lingering === 0,
+      15_000,
+    );
+    expect(am.live()).toEqual([]);
   });
 
   it('a silence Alertmanager refuses (400) stays missing without holding back the changes of the others', async () => {
