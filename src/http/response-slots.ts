@@ -61,7 +61,9 @@ export class ResponseSlots {
     };
     const timer = setTimeout(() => res.destroy(), this.holdMs);
     timer.unref();
-    if (res.destroyed || res.writableFinished || res.socket === null || res.socket.destroyed) {
+    // The request's socket, not the response's: a response to a request pipelined behind another
+    // gets its socket only once the earlier answers are sent, and must still be answered then.
+    if (res.destroyed || res.writableFinished || res.req.socket.destroyed) {
       release();
       return false;
     }

@@ -103,6 +103,34 @@ describe('response slots', () => {
   });
 });
 
+describe('response slots and HTTP pipelining', () => {
+  it('answers every request sent on one connection before the answers to the earlier ones, in order', async () => {
+    const slots = new ResponseSlots(2, 10_000);
+    const { port, seen } = await serve(slots, Buffer.from('ok'), 20);
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    // Three requests in one write: the second and third arrive while the first is not answered.
+    socket.write(['/a', '/b', '/c'].map((path) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+    await until(() => (received.match(/HTTP\/1\.1 200/g) ?? []).length === 3);
+    socket.destroy();
+    expect(seen.started).toEqual(['/a', '/b', '/c']);
+    await until(() => slots.counts.active === 0 && slots.counts.waiting === 0);
+  });
+
+  it('gives back the slots of pipelined requests whose client went away before they were answered', async () => {
+    const slots = new ResponseSlots(1, 10_000);
+    const { port, seen } = await serve(slots, Buffer.from('ok'), 200);
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(['/a', '/b', '/c'].map((path) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+    await until(() => seen.arrived === 3);
+    socket.destroy();
+    await until(() => slots.counts.active === 0 && slots.counts.waiting === 0);
+    expect(await get(port, '/next')).toEqual({ status: 200, bytes: 2 });
+  });
+});
+
 describe('response slots under a crowd (pauseFactor)', () => {
   it('rests a slot given back while requests wait, pauseFactor times as long as its answer held it', async () => {
     const slots = new ResponseSlots(1, 10_000, 4);
