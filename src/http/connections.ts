@@ -67,14 +67,62 @@ const DROP_LOG_INTERVAL_MS = 60_000;
 const IDLE_SWEEP_INTERVAL_MS = 1_000;
 
 /**
+ * Requests one connection may have waiting for their answers (HTTP pipelining). Node reads the
+ * requests a client sends ahead, and stops only once the answers it has not sent pile up; requests
+ * that wait for a response slot (a scrape, the state API) write nothing meanwhile, so a client
+ * that sent them at 33 bytes each without reading made the process keep every one: 50 connections
+ * sending 20 scrapes each every 200 ms took it past its heap limit in 10 s, which stopped it. No
+ * sender we know pipelines at all; a connection with more waiting is closed.
+ */
+export const MAX_PIPELINED_REQUESTS = 8;
+
+/**
+ * Passes a request to `listener`, unless MAX_PIPELINED_REQUESTS of its connection's are still
+ * unanswered (their route has not ended its answer): then the connection is closed, and with it
+ * every request Node read ahead on it, and `closed` is called. Answers ended but not yet sent do
+ * not count: Node stops reading a connection once those pile up.
+ */
+function pipelineBound(listener: RequestListener, closed: () => void): RequestListener {
+  const unanswered = new WeakMap<Socket, Set<ServerResponse>>();
+  return (req, res) => {
+    const socket = req.socket;
+    // The rest of what Node had read when the connection was closed reaches no route.
+    if (socket.destroyed) return;
+    let pending = unanswered.get(socket);
+    if (pending === undefined) unanswered.set(socket, (pending = new Set()));
+    for (const earlier of pending) if (earlier.writableEnded || earlier.destroyed) pending.delete(earlier);
+    if (pending.size >= MAX_PIPELINED_REQUESTS) {
+      socket.destroy();
+      closed();
+      return;
+    }
+    pending.add(res);
+    listener(req, res);
+  };
+}
+
+/**
  * An HTTP server with the timeouts above and at most `maxConnections` open connections; those
  * past the cap are closed at once by Node (and logged, at most once a minute per port), and the
  * kept-alive ones waiting for their next request are then closed to make room for the next.
+ * A connection with more than MAX_PIPELINED_REQUESTS requests waiting for their answers is closed (logged alike).
  */
 export function createBoundedServer(listener: RequestListener, maxConnections: number, port: string, logger: Logger): Server {
+  let pipelinedClosed = 0;
+  let lastPipelinedLog = Number.NEGATIVE_INFINITY;
   const server = createServer(
     { connectionsCheckingInterval: TIMEOUTS.checkIntervalMs, headersTimeout: TIMEOUTS.headersMs, requestTimeout: TIMEOUTS.requestMs },
-    listener,
+    pipelineBound(listener, () => {
+      pipelinedClosed += 1;
+      const now = Date.now();
+      if (now - lastPipelinedLog < DROP_LOG_INTERVAL_MS) return;
+      logger.warn(
+        { port, max_pipelined_requests: MAX_PIPELINED_REQUESTS, closed: pipelinedClosed },
+        `connections closed: more than ${MAX_PIPELINED_REQUESTS} requests on one waiting for their answers (HTTP pipelining)`,
+      );
+      lastPipelinedLog = now;
+      pipelinedClosed = 0;
+    }),
   );
   server.keepAliveTimeout = TIMEOUTS.keepAliveMs;
   server.maxConnections = maxConnections;

@@ -145,3 +145,101 @@ describe('a port at its connection cap', () => {
     }
   });
 });
+
+describe('requests pipelined on one connection', () => {
+  /** A bounded server whose answers wait until `release` is called; it counts the requests its listener saw. */
+  async function held() {
+    const { createBoundedServer } = await import('../../src/http/connections.js');
+    const { createLogger } = await import('../../src/logger.js');
+    const { LogCapture } = await import('../support/app.js');
+    const waiting: import('node:http').ServerResponse[] = [];
+    let seen = 0;
+    let released = false;
+    const logs = new LogCapture();
+    const server = createBoundedServer(
+      (_req, res) => {
+        seen += 1;
+        if (released) res.end('ok');
+        else waiting.push(res);
+      },
+      10,
+      'PORT',
+      createLogger('debug', logs),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const release = () => {
+      released = true;
+      for (const res of waiting.splice(0)) res.end('ok');
+    };
+    const close = async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    };
+    return { port, logs, seen: () => seen, release, close };
+  }
+
+  const until = async (check: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(check()).toBe(true);
+  };
+
+  it('past MAX_PIPELINED_REQUESTS waiting for their answers, close the connection: what a client that never reads makes the process keep is bounded', async () => {
+    const { MAX_PIPELINED_REQUESTS } = await import('../../src/http/connections.js');
+    const { connect } = await import('node:net');
+    const server = await held();
+    try {
+      // The listener answers nothing until released: the requests wait, as behind answers waiting for a slot.
+      const socket = connect(server.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      // Ten thousand requests at 33 bytes each: before, the process kept every one until the client left.
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(10_000));
+      await closed;
+      expect(server.seen()).toBe(MAX_PIPELINED_REQUESTS);
+      expect(
+        server.logs.lines.filter(
+          (line) => line.msg === `connections closed: more than ${MAX_PIPELINED_REQUESTS} requests on one waiting for their answers (HTTP pipelining)`,
+        ),
+      ).toEqual([expect.objectContaining({ port: 'PORT', max_pipelined_requests: MAX_PIPELINED_REQUESTS, closed: 1 })]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('fewer than MAX_PIPELINED_REQUESTS at once are all answered, in order', async () => {
+    const { MAX_PIPELINED_REQUESTS } = await import('../../src/http/connections.js');
+    const { connect } = await import('node:net');
+    const server = await held();
+    try {
+      const socket = connect(server.port, '127.0.0.1');
+      let answers = 0;
+      socket.on('data', (chunk: Buffer) => (answers += chunk.toString('latin1').split('HTTP/1.1 200').length - 1));
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(MAX_PIPELINED_REQUESTS));
+      await until(() => server.seen() === MAX_PIPELINED_REQUESTS);
+      server.release();
+      await until(() => answers === MAX_PIPELINED_REQUESTS);
+      socket.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answered at once, however many, are not counted against MAX_PIPELINED_REQUESTS: Node holds those answers, and stops reading when they pile up', async () => {
+    const { connect } = await import('node:net');
+    const server = await held();
+    server.release();
+    try {
+      const socket = connect(server.port, '127.0.0.1');
+      let answers = 0;
+      socket.on('data', (chunk: Buffer) => (answers += chunk.toString('latin1').split('HTTP/1.1 200').length - 1));
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(1_000));
+      await until(() => answers === 1_000 || socket.destroyed);
+      expect(answers).toBe(1_000);
+      socket.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+});
