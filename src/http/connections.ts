@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { logParserRefusal } from './access-log.js';
+import { logParserRefusal, logRequest } from './access-log.js';
 import { SECURITY_HEADERS } from './security.js';
 import type { Logger } from '../logger.js';
 
@@ -101,6 +101,20 @@ function pipelineBound(listener: RequestListener, closed: () => void): RequestLi
   };
 }
 
+/** Answers a request Node would answer with a bare status, in JSON with the headers of every answer, and closes its connection. */
+function refuseBare(logger: Logger, req: IncomingMessage, res: ServerResponse, status: number, error: string): void {
+  const started = process.hrtime.bigint();
+  const body = JSON.stringify({ error, issues: [] });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    Connection: 'close',
+  });
+  res.end(body);
+  logRequest(logger, req, req.url, status, started, { error });
+}
+
 /**
  * An HTTP server with the timeouts above and at most `maxConnections` open connections; those
  * past the cap are closed at once by Node (and logged, at most once a minute per port), and the
@@ -110,20 +124,42 @@ function pipelineBound(listener: RequestListener, closed: () => void): RequestLi
 export function createBoundedServer(listener: RequestListener, maxConnections: number, port: string, logger: Logger): Server {
   let pipelinedClosed = 0;
   let lastPipelinedLog = Number.NEGATIVE_INFINITY;
+  const bounded = pipelineBound(listener, () => {
+    pipelinedClosed += 1;
+    const now = Date.now();
+    if (now - lastPipelinedLog < DROP_LOG_INTERVAL_MS) return;
+    logger.warn(
+      { port, max_pipelined_requests: MAX_PIPELINED_REQUESTS, closed: pipelinedClosed },
+      `connections closed: more than ${MAX_PIPELINED_REQUESTS} requests on one waiting for their answers (HTTP pipelining)`,
+    );
+    lastPipelinedLog = now;
+    pipelinedClosed = 0;
+  });
+  // Node answers these three itself with a bare status (no body, none of SECURITY_HEADERS, no
+  // log line): they are answered here as the routes answer a bad request.
   const server = createServer(
-    { connectionsCheckingInterval: TIMEOUTS.checkIntervalMs, headersTimeout: TIMEOUTS.headersMs, requestTimeout: TIMEOUTS.requestMs },
-    pipelineBound(listener, () => {
-      pipelinedClosed += 1;
-      const now = Date.now();
-      if (now - lastPipelinedLog < DROP_LOG_INTERVAL_MS) return;
-      logger.warn(
-        { port, max_pipelined_requests: MAX_PIPELINED_REQUESTS, closed: pipelinedClosed },
-        `connections closed: more than ${MAX_PIPELINED_REQUESTS} requests on one waiting for their answers (HTTP pipelining)`,
-      );
-      lastPipelinedLog = now;
-      pipelinedClosed = 0;
-    }),
+    {
+      connectionsCheckingInterval: TIMEOUTS.checkIntervalMs,
+      headersTimeout: TIMEOUTS.headersMs,
+      requestTimeout: TIMEOUTS.requestMs,
+      requireHostHeader: false,
+    },
+    (req, res) => {
+      if (req.httpVersion === '1.1' && req.headers.host === undefined) refuseBare(logger, req, res, 400, 'request has no Host header, which HTTP/1.1 requires');
+      else bounded(req, res);
+    },
   );
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    refuseBare(logger, req, res, 417, `unsupported Expect ${JSON.stringify((req.headers.expect ?? '').slice(0, 40))}: only 100-continue is taken`);
+  });
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    const started = process.hrtime.bigint();
+    const error = 'CONNECT is not served: this is no proxy';
+    socket.write(rawAnswer(405, 'Method Not Allowed', error));
+    // Logged first: a destroyed socket no longer knows its remote address.
+    logRequest(logger, req, req.url, 405, started, { error });
+    socket.destroy();
+  });
   server.keepAliveTimeout = TIMEOUTS.keepAliveMs;
   server.maxConnections = maxConnections;
   closeSilentConnections(server, TIMEOUTS.headersMs);
@@ -219,6 +255,20 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
   ERR_HTTP_HEADERS_TIMEOUT: [408, 'Request Timeout', `request headers not received within ${TIMEOUTS.headersMs / 1000} s`],
 };
 
+/** A whole answer, status line to JSON body, with the headers of every answer, for a socket no response object writes to. */
+function rawAnswer(status: number, reason: string, error: string): string {
+  const body = JSON.stringify({ error, issues: [] });
+  const headers = Object.entries({
+    ...SECURITY_HEADERS,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+  })
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  return `HTTP/1.1 ${status} ${reason}\r\n${headers}\r\n${body}`;
+}
+
 /**
  * Node's own answer to a request it cannot parse (or that took too long) is a bare status line
  * with no body; this one says what was wrong, in JSON with the headers of every answer. As
@@ -233,16 +283,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
       'Bad Request',
       `malformed HTTP request (${(error.code ?? 'unknown').slice(0, 40)})`,
     ];
-    const body = JSON.stringify({ error: message, issues: [] });
-    const headers = Object.entries({
-      ...SECURITY_HEADERS,
-      'Content-Type': 'application/json; charset=utf-8',
-      'Content-Length': String(Buffer.byteLength(body)),
-      Connection: 'close',
-    })
-      .map(([name, value]) => `${name}: ${value}\r\n`)
-      .join('');
-    socket.write(`HTTP/1.1 ${status} ${reason}\r\n${headers}\r\n${body}`);
+    socket.write(rawAnswer(status, reason, message));
     // Destroyed at once, as Node's own answer is: a client that keeps sending (a slow body past
     // the request timeout) must not keep the connection open behind a half-close.
     socket.destroy();

@@ -243,3 +243,60 @@ describe('requests pipelined on one connection', () => {
     }
   });
 });
+
+describe('a request Node would answer itself, bare', () => {
+  it('is answered in JSON naming the problem, with the headers of every answer: no Host, an Expect other than 100-continue, CONNECT', async () => {
+    const { createBoundedServer } = await import('../../src/http/connections.js');
+    const { createLogger } = await import('../../src/logger.js');
+    const { LogCapture } = await import('../support/app.js');
+    const { connect } = await import('node:net');
+    const logs = new LogCapture();
+    let routed = 0;
+    const server = createBoundedServer(
+      (_req, res) => {
+        routed += 1;
+        res.end('ok');
+      },
+      10,
+      'PORT',
+      createLogger('debug', logs),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const exchange = (request: string) =>
+      new Promise<{ head: string; body: string }>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(request));
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+        socket.on('close', () => resolve({ head: text.slice(0, text.indexOf('\r\n\r\n')), body: text.slice(text.indexOf('\r\n\r\n') + 4) }));
+        socket.on('error', reject);
+      });
+    try {
+      const noHost = await exchange('GET /api/v1/state HTTP/1.1\r\n\r\n');
+      expect(noHost.head).toMatch(/^HTTP\/1\.1 400 /);
+      expect(noHost.head).toContain('X-Content-Type-Options: nosniff');
+      expect(JSON.parse(noHost.body)).toEqual({ error: 'request has no Host header, which HTTP/1.1 requires', issues: [] });
+      const expectation = await exchange('POST /webhook HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}');
+      expect(expectation.head).toMatch(/^HTTP\/1\.1 417 /);
+      expect(expectation.head).toContain('Connection: close');
+      expect(JSON.parse(expectation.body)).toEqual({ error: 'unsupported Expect "200-ok": only 100-continue is taken', issues: [] });
+      const tunnel = await exchange('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+      expect(tunnel.head).toMatch(/^HTTP\/1\.1 405 /);
+      expect(tunnel.head).toContain('X-Frame-Options: DENY');
+      expect(JSON.parse(tunnel.body)).toEqual({ error: 'CONNECT is not served: this is no proxy', issues: [] });
+      // An HTTP/1.0 request needs no Host, and reaches its route.
+      expect((await exchange('GET /healthz HTTP/1.0\r\n\r\n')).body).toBe('ok');
+      expect(routed).toBe(1);
+      // One warn line each, as every refused request's.
+      const refused = logs.lines.filter((line) => line.level === 'warn');
+      expect(refused.map((line) => [line.status, line.remote_address])).toEqual([
+        [400, '127.0.0.1'],
+        [417, '127.0.0.1'],
+        [405, '127.0.0.1'],
+      ]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
