@@ -51,8 +51,12 @@ function base(logger: Logger): Express {
   return app;
 }
 
+/** A path is echoed at most this long: enough to recognise, too short to amplify (a URL may be 16 KiB). */
+const ECHOED_PATH_LENGTH = 100;
+
 const notFound: RequestHandler = (req, res) => {
-  res.status(404).json({ error: `no route for ${req.method} ${req.path}`, issues: [] });
+  const path = req.path.length > ECHOED_PATH_LENGTH ? `${req.path.slice(0, ECHOED_PATH_LENGTH)}…` : req.path;
+  res.status(404).json({ error: `no route for ${req.method} ${path}`, issues: [] });
 };
 
 /** The operator routes, which METRICS_PORT takes off the webhook port. */

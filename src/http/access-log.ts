@@ -9,13 +9,17 @@ const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 /** The path of a request URL without its query string, which may hold `?token=`. */
 export const pathOf = (url: string | undefined): string => (url ?? '').split('?', 1)[0] ?? '';
 
+/** A path is logged at most this long: a URL may be 16 KiB, and each refused one is a line. */
+const LOGGED_PATH_LENGTH = 200;
+
 /**
  * Writes the one JSON line of an answered request: method, path (no query string), status,
  * duration and what the route adds, never headers. Probes (whatever they answer) and scrapes
  * log at debug, to keep them out of the way.
  */
 export function logRequest(logger: Logger, req: IncomingMessage, url: string | undefined, status: number, startedNs: bigint, fields?: object): void {
-  const path = pathOf(url);
+  const whole = pathOf(url);
+  const path = whole.length > LOGGED_PATH_LENGTH ? `${whole.slice(0, LOGGED_PATH_LENGTH)}…` : whole;
   const level = PROBE_PATHS.has(path) ? 'debug' : status >= 500 ? 'error' : status >= 400 ? 'warn' : QUIET_PATHS.has(path) ? 'debug' : 'info';
   if (!logger.isLevelEnabled(level)) return;
   const suppressed = level === 'warn' || level === 'error' ? admitRefusal(logger, status, level === 'error' ? causeOf(fields) : undefined) : 0;

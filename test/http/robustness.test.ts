@@ -76,3 +76,19 @@ describe('whatever a client sends', () => {
     expect((await request(app.main).get('/healthz')).status).toBe(200);
   });
 });
+
+describe('a long path', () => {
+  it('is echoed cut, in the 404 and in its log line, as every value a client sent', async () => {
+    const own = await makeApp({ store: new MemoryLog() });
+    try {
+      const path = `/${'a'.repeat(15_000)}`;
+      const response = await request(own.main).get(path);
+      expect(response.status).toBe(404);
+      expect(response.body).toEqual({ error: `no route for GET /${'a'.repeat(99)}…`, issues: [] });
+      const line = own.logs.lines.find((entry) => entry.msg === 'request' && entry.status === 404);
+      expect(line?.path).toBe(`/${'a'.repeat(199)}…`);
+    } finally {
+      await own.close();
+    }
+  });
+});
