@@ -80,6 +80,13 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return;
     // A body express.json() could not parse: answered as POST /webhook answers one.
     if (typeof error === 'object' && error !== null && 'type' in error && error.type === 'entity.parse.failed' && error instanceof Error) {
+      // Valid JSON that is no object (null, a string, a number): refused by express.json's strict mode, in JSON.parse's words.
+      if ('body' in error && typeof error.body === 'string' && isJson(error.body)) {
+        res
+          .status(400)
+          .json({ error: 'body must be a JSON object, like {"status_page": "shop"}', issues: [{ path: 'body', message: 'must be a JSON object' }] });
+        return;
+      }
       res.status(400).json({ error: `body is not valid JSON: ${error.message.slice(0, 100)}`, issues: [{ path: 'body', message: 'not valid JSON' }] });
       return;
     }
@@ -93,6 +100,15 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     const message = status < 500 && error instanceof Error ? error.message : 'internal error';
     res.status(status).json({ error: message, issues: [] });
   };
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A body express.json() refused, in words that say what to send instead; undefined for other errors. */

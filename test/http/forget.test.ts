@@ -119,6 +119,14 @@ describe('POST /-/forget', () => {
     expect(broken.status).toBe(400);
     expect(broken.body.error).toMatch(/^body is not valid JSON: /);
     expect(broken.body.issues).toEqual([{ path: 'body', message: 'not valid JSON' }]);
+    // JSON that is no object is JSON: it is named for what it is.
+    for (const text of ['null', '"shop"', '1']) {
+      const scalar = await request(app.main).post('/-/forget').set('Authorization', `Bearer ${TOKEN}`).set('Content-Type', 'application/json').send(text);
+      expect([scalar.status, scalar.body]).toEqual([
+        400,
+        { error: 'body must be a JSON object, like {"status_page": "shop"}', issues: [{ path: 'body', message: 'must be a JSON object' }] },
+      ]);
+    }
     expect((await request(app.main).get('/-/forget').set('Authorization', `Bearer ${TOKEN}`)).status).toBe(405);
     // Too large, in another charset or compressed: refused, each saying what to send instead.
     const post = (headers: Record<string, string>, body: string) =>
