@@ -82,6 +82,10 @@ export function availabilityAnswer(input: AvailabilityInput): AvailabilityAnswer
   const fromText = query.get('from');
   const toDay = toText === null ? today : dayOf(toText);
   if (toDay === null) return bad(`to must be a date like 2026-11-30, not ${JSON.stringify(toText?.slice(0, 40))}`);
+  // A day not begun yet has nothing known: a report up to it would read as "no data" for its days
+  // (a range wholly ahead answered every component null), and a CSV row's `to` would claim a
+  // period the report never covered. Refused as the other impossible ranges are.
+  if (toDay > today) return bad(`to (${dayText(toDay)}) is after today (${dayText(today)}, UTC): give today or an earlier day`);
   const fromDay = fromText === null ? toDay - (DEFAULT_DAYS - 1) : dayOf(fromText);
   if (fromDay === null) return bad(`from must be a date like 2026-11-01, not ${JSON.stringify(fromText?.slice(0, 40))}`);
   if (fromDay > toDay) return bad(`from (${dayText(fromDay)}) is after to (${dayText(toDay)})`);

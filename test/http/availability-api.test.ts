@@ -40,6 +40,7 @@ const update = (target: TestApp, impact: string) =>
 
 const today = () => new Date().toISOString().slice(0, 10);
 const yesterday = () => new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+const tomorrow = () => new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
 
 type ComponentReport = {
   uuid: string;
@@ -144,6 +145,10 @@ describe('GET /api/v1/availability and the impact counter, end to end', () => {
       ['?to=yesterday', /to must be a date/],
       ['?from=2026-11-30&to=2026-11-01', /is after to/],
       ['?from=2020-01-01&to=2026-01-01', /more than the 401 days/],
+      // A day not begun yet: nothing of it is known, so a report up to it would read as no data.
+      ['?from=9999-12-02&to=9999-12-31', new RegExp(`^invalid query: to \\(9999-12-31\\) is after today \\(${today()}, UTC\\)`)],
+      [`?to=${tomorrow()}`, /to \(\d{4}-\d\d-\d\d\) is after today/],
+      [`?from=${today()}&to=9999-12-31`, /to \(9999-12-31\) is after today/],
       ['?format=xml', /format must be json or csv/],
       ['?color=red', /unknown parameter "color"/],
       ['?from=2026-11-01&from=2026-11-02', /from is given more than once/],
