@@ -18,6 +18,7 @@ import { fieldPath } from './field-path.js';
 import { HTML_SECURITY_HEADERS } from './security.js';
 import { StoreError } from '../store/store.js';
 import { methodNotAllowed } from './method-not-allowed.js';
+import { transferCodingError, undecodedTransferCoding } from '../webhook/body.js';
 import { issueWords } from '../issue-words.js';
 
 export type OperatorDeps = {
@@ -118,6 +119,11 @@ const plainUtf8Body: RequestHandler = (req, res, next) => {
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
   if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
     res.status(415).json({ error: `charset ${JSON.stringify(charset.slice(0, 40))} is not taken: send the body in UTF-8`, issues: [] });
+    return;
+  }
+  const transferCoding = undecodedTransferCoding(req.headers['transfer-encoding']);
+  if (transferCoding !== undefined) {
+    res.status(415).json({ error: transferCodingError(transferCoding), issues: [] });
     return;
   }
   const encoding = req.headers['content-encoding'];

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { ALERTMANAGER_OUTCOMES, LABEL, METRIC, type AlertmanagerOutcome } from '../metrics/names.js';
 import { fieldPath } from '../http/field-path.js';
 import { StoreError } from '../store/store.js';
-import { BodyAbortedError, BodyTooLargeError, bodyText, isEncoded, readBody } from './body.js';
+import { BodyAbortedError, BodyTooLargeError, bodyText, isEncoded, readBody, transferCodingError, undecodedTransferCoding } from './body.js';
 import { createTokenScopes } from './token-scope.js';
 import { issueWords } from '../issue-words.js';
 
@@ -152,6 +152,10 @@ export function alertmanagerReceiver(deps: AlertmanagerReceiverDeps, options: Al
       return refused(415, 'invalid', 'unsupported Content-Encoding: Alertmanager sends none', [
         { path: 'headers.content-encoding', message: 'must be absent' },
       ]);
+    }
+    const transferCoding = undecodedTransferCoding(req.headers['transfer-encoding']);
+    if (transferCoding !== undefined) {
+      return refused(415, 'invalid', transferCodingError(transferCoding), [{ path: 'headers.transfer-encoding', message: 'must be chunked or absent' }]);
     }
     let raw: Buffer;
     try {

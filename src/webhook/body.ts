@@ -102,6 +102,22 @@ const DECODERS = new Map<string, Decoder>([
   ['deflate', inflate],
 ]);
 
+/**
+ * A Transfer-Encoding header that names a coding besides `chunked` (`gzip, chunked`), or undefined.
+ * Node undoes only the chunks (it refuses a request whose last coding is not chunked) and hands the
+ * body over still compressed: read as JSON, it was refused as "not valid UTF-8", which blamed the
+ * sender's JSON. A body is compressed with Content-Encoding, which is decoded.
+ */
+export function undecodedTransferCoding(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const codings = header.split(',').map((coding) => coding.trim().toLowerCase());
+  return codings.every((coding) => coding === 'chunked' || coding === 'identity') ? undefined : header;
+}
+
+/** The answer's words for an undecodedTransferCoding, shared by every route that reads a body. */
+export const transferCodingError = (header: string) =>
+  `unsupported Transfer-Encoding ${JSON.stringify(header.length > 100 ? `${header.slice(0, 100)}…` : header)}: send the body chunked or with a Content-Length, compressed with Content-Encoding gzip or deflate if at all`;
+
 /** True when a Content-Encoding header names a coding other than identity (the body needs decodeBody). */
 export const isEncoded = (header: string | undefined): boolean => header !== undefined && header !== '' && header.trim().toLowerCase() !== 'identity';
 

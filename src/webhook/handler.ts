@@ -22,6 +22,8 @@ import {
   isFormContentType,
   isJsonContentType,
   readBody,
+  transferCodingError,
+  undecodedTransferCoding,
   UnsupportedEncodingError,
 } from './body.js';
 import type { Delivery, RecentDeliveries } from './deliveries.js';
@@ -164,6 +166,11 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       return rejected(415, 'invalid', `unsupported Content-Encoding ${JSON.stringify(echo(encoding ?? ''))}: send gzip, deflate or none`, [
         { path: 'headers.content-encoding', message: 'must be gzip, deflate or absent' },
       ]);
+    }
+
+    const transferCoding = undecodedTransferCoding(req.headers['transfer-encoding']);
+    if (transferCoding !== undefined) {
+      return rejected(415, 'invalid', transferCodingError(transferCoding), [{ path: 'headers.transfer-encoding', message: 'must be chunked or absent' }]);
     }
 
     let raw: Buffer;

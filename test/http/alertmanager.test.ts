@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeldAlertsCheck } from '../../src/alertmanager/held-alerts.js';
@@ -7,6 +8,7 @@ import { createLogger } from '../../src/logger.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import type { LogStore } from '../../src/store/store.js';
 import { domainSamples, makeApp, sampleValue, sqliteStore, tempDir, whenReady, type TestApp, type TestAppOptions } from '../support/app.js';
+import { chunkedPost, rawExchange } from '../support/raw-http.js';
 import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
 
 // POST /alertmanager: Alertmanager's webhook, authenticated, validated, stored through the log,
@@ -131,6 +133,19 @@ describe('POST /alertmanager refuses what it cannot take, with a status and a JS
     const status = await postAlerts(app, { ...payload([]), alerts: [{ ...payload([{ fingerprint: 'a1' }]).alerts[0], status: 'burning' }] });
     expect(status.status).toBe(400);
     expect(await postAlerts(app, [])).toMatchObject({ status: 400 });
+    // Node undoes the chunks alone: a gzip before them would reach the JSON parser still compressed.
+    const transferCoded = await rawExchange(
+      app.main,
+      chunkedPost(
+        '/alertmanager',
+        { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', 'Transfer-Encoding': 'gzip, chunked' },
+        gzipSync(JSON.stringify(payload([{ fingerprint: 'a1' }]))),
+      ),
+    );
+    expect(transferCoded.status).toBe(415);
+    expect((JSON.parse(transferCoded.body) as { issues: unknown }).issues).toEqual([
+      { path: 'headers.transfer-encoding', message: 'must be chunked or absent' },
+    ]);
     expect(app.fold.state.alerts.components.size).toBe(0);
     noStacks(app);
   });

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
@@ -7,6 +8,7 @@ import { encodeEntry, encodeForget } from '../../src/log/entry.js';
 import { FORGET_MAX_BYTES } from '../../src/http/operator-routes.js';
 import { makeApp, sampleValue, sqliteStore, tempDir, type TestApp, type TestAppOptions } from '../support/app.js';
 import { faulty } from '../support/faulty-store.js';
+import { chunkedPost, rawExchange } from '../support/raw-http.js';
 
 const WEBSITE = '5f844cb4-32f8-43eb-aa3d-99c925d8fffe';
 const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
@@ -137,6 +139,19 @@ describe('POST /-/forget', () => {
     expect([utf16.status, utf16.body.error]).toEqual([415, 'charset "utf-16" is not taken: send the body in UTF-8']);
     const compressed = await post({ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, '{"status_page":"shop"}');
     expect([compressed.status, compressed.body.error]).toEqual([415, 'Content-Encoding "gzip" is not taken here: send the body uncompressed']);
+    // Node undoes the chunks alone: a gzip transfer coding before them is refused as Content-Encoding is.
+    const transferCoded = await rawExchange(
+      app.main,
+      chunkedPost(
+        '/-/forget',
+        { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', 'Transfer-Encoding': 'gzip, chunked' },
+        gzipSync('{"status_page":"shop"}'),
+      ),
+    );
+    expect([transferCoded.status, JSON.parse(transferCoded.body)]).toEqual([
+      415,
+      { error: expect.stringMatching(/^unsupported Transfer-Encoding "gzip, chunked": /), issues: [] },
+    ]);
     expect(sampleValue(await metrics(app), 'statusmate_component_impact', { component_uuid: WEBSITE, impact: 'major_outage' })).toBe(1);
   });
 

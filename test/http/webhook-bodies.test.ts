@@ -4,6 +4,7 @@ import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeApp, sampleValue, type TestApp } from '../support/app.js';
+import { chunkedPost, rawExchange } from '../support/raw-http.js';
 
 // What a sender (or someone pretending to be one) can put in a body and its headers: each is
 // either taken as the JSON it is, or refused with a 4xx naming the problem, and nothing refused
@@ -181,6 +182,33 @@ describe('Content-Encoding', () => {
     await request(a.main).post('/webhook').set('Content-Type', 'application/json; charset=latin1').send('{}');
     expect(await level(a, OTHER)).toBe(4);
     expect(a.commits()).toBe(1);
+  });
+});
+
+describe('Transfer-Encoding', () => {
+  const post = (transferEncoding: string, body: Buffer) =>
+    chunkedPost('/webhook', { 'Content-Type': 'application/json', 'Transfer-Encoding': transferEncoding }, body);
+
+  it('takes a chunked body', async () => {
+    const a = await start();
+    const response = await rawExchange(a.main, post('chunked', Buffer.from(JSON.stringify(event()))));
+    expect(response.status).toBe(200);
+    expect(await level(a)).toBe(4);
+  });
+
+  // Node decodes only the chunks: a coding before them reached the JSON parser still compressed,
+  // and was answered 400 "body is not valid UTF-8" as if the sender's JSON were broken.
+  it.each([['gzip, chunked'], ['GZIP,chunked'], ['deflate, chunked']])('answers 415 naming a transfer coding it does not decode (%s)', async (coding) => {
+    const a = await start();
+    const body = (coding.toLowerCase().startsWith('gzip') ? gzipSync : deflateSync)(Buffer.from(JSON.stringify(event())));
+    const response = await rawExchange(a.main, post(coding, body));
+    expect(response.status).toBe(415);
+    expect(response.headers).toMatch(/\r\ncontent-type: application\/json/i);
+    expect(JSON.parse(response.body)).toEqual({
+      error: `unsupported Transfer-Encoding ${JSON.stringify(coding)}: send the body chunked or with a Content-Length, compressed with Content-Encoding gzip or deflate if at all`,
+      issues: [{ path: 'headers.transfer-encoding', message: 'must be chunked or absent' }],
+    });
+    expect(a.commits()).toBe(0);
   });
 });
 
