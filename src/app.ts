@@ -29,7 +29,7 @@ export type AppParts = {
   /** For the landing page and the state API. */
   about: { version: string; store: StoreName };
   /** For the availability API and the landing page's bars: the default policy and 401 days unless set. */
-  availability?: { policy: AvailabilityPolicy; maxDays: number };
+  availability?: { policy: AvailabilityPolicy; maxDays: number; maxBytes?: number };
   /** POST /alertmanager: where its alerts go, and its tokens. Absent: the route answers 404. */
   alertmanager?: { sink: AlertSink; options: AlertmanagerReceiverOptions };
 };

@@ -33,9 +33,23 @@ export type AvailabilityInput = {
   now: number;
   /** The most days one report may span (the ledger keeps no more). */
   maxDays: number;
+  /** The most bytes one answer takes (MAX_ANSWER_BYTES unless given). */
+  maxBytes?: number;
 };
 
-export type AvailabilityAnswer = { status: number; contentType: string; body: string };
+/** The answer, as the pieces of its body (written one after the other, never joined into one copy). */
+export type AvailabilityAnswer = { status: number; contentType: string; body: Buffer[] };
+
+/**
+ * The most bytes one answer takes. A report repeats each incident and maintenance under every
+ * component it named, so its size follows the touches the ledger keeps, not the components alone:
+ * at the default limits (10,000 components, touches weighing 100,000) it was 24 MB with titles of
+ * 80 characters, and with titles and names of 200 control characters (JSON writes each in six
+ * bytes) one report went past the heap the chart gives Node and ended the exporter (heap out of
+ * memory). A report that would be larger is refused before it grows past this: the two answers
+ * the read slots allow, and the one kept for the next same query, stay within about 50 MiB.
+ */
+export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 const IMPACTS = [OPERATIONAL, ...LEDGER_SLOTS] as const;
 const QUERY_KEYS = new Set(['status_page', 'from', 'to', 'format', 'token']);
@@ -67,8 +81,14 @@ const orNull = (seconds: number | null) => (seconds === null ? null : rfc3339(se
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const round3 = (ms: number) => Math.round(ms) / 1000;
 
+const jsonAnswer = (status: number, body: unknown): AvailabilityAnswer => ({
+  status,
+  contentType: 'application/json; charset=utf-8',
+  body: [Buffer.from(JSON.stringify(body), 'utf8')],
+});
+
 function bad(problem: string): AvailabilityAnswer {
-  return { status: 400, contentType: 'application/json; charset=utf-8', body: JSON.stringify({ error: `invalid query: ${problem}`, issues: [] }) };
+  return jsonAnswer(400, { error: `invalid query: ${problem}`, issues: [] });
 }
 
 export function availabilityAnswer(input: AvailabilityInput): AvailabilityAnswer {
@@ -93,15 +113,75 @@ export function availabilityAnswer(input: AvailabilityInput): AvailabilityAnswer
   const wanted = query.get('status_page');
   const declared = new Map(input.declared.map((page) => [page.id, page]));
   if (wanted !== null && !input.state.pages.has(wanted) && !declared.has(wanted)) {
-    return {
-      status: 404,
-      contentType: 'application/json; charset=utf-8',
-      body: JSON.stringify({ error: `no status page ${JSON.stringify(wanted.slice(0, 100))}`, issues: [] }),
-    };
+    return jsonAnswer(404, { error: `no status page ${JSON.stringify(wanted.slice(0, 100))}`, issues: [] });
   }
   const report = availabilityReport(input, fromDay, toDay, wanted);
-  if (format === 'csv') return { status: 200, contentType: 'text/csv; charset=utf-8', body: toCsv(report) };
-  return { status: 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify(report) };
+  const body = new BoundedBody(input.maxBytes ?? MAX_ANSWER_BYTES);
+  const whole = format === 'csv' ? writeCsv(report, body) : writeJson(report, body);
+  if (!whole) {
+    // Not "invalid query": the query is right, its answer too large. What narrows it is named.
+    const narrower = [
+      wanted === null ? 'one status page (status_page=<id>)' : undefined,
+      'a shorter period (from, to)',
+      format === 'json' ? 'format=csv' : undefined,
+    ].filter((way) => way !== undefined);
+    return jsonAnswer(400, {
+      error: `report too large: more than the ${body.max} bytes one answer takes; ask for ${narrower.join(', or ')}`,
+      issues: [],
+    });
+  }
+  return { status: 200, contentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8', body: body.pieces() };
+}
+
+/**
+ * A body written in pieces that gives up as soon as it would pass `max` bytes: what a report too
+ * large for one answer costs is the bound, not its size. Text is gathered into pieces of about
+ * 64 KiB of UTF-8.
+ */
+class BoundedBody {
+  private readonly done: Buffer[] = [];
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private bytes = 0;
+
+  constructor(readonly max: number) {}
+
+  /** Adds `text`; false (and nothing added) when the body would pass `max`. */
+  add(text: string): boolean {
+    const size = Buffer.byteLength(text, 'utf8');
+    if (this.bytes + size > this.max) return false;
+    this.bytes += size;
+    this.pending.push(text);
+    this.pendingBytes += size;
+    if (this.pendingBytes >= 65_536) this.flush();
+    return true;
+  }
+
+  pieces(): Buffer[] {
+    this.flush();
+    return this.done;
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    this.done.push(Buffer.from(this.pending.join(''), 'utf8'));
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}
+
+/** The report as JSON.stringify writes it, a component at a time; false past the body's bound. */
+function writeJson(report: AvailabilityReport, body: BoundedBody): boolean {
+  // status_pages is the report's last key, and components a page's: each is written after the rest.
+  const { status_pages, ...head } = report;
+  if (!body.add(`${JSON.stringify(head).slice(0, -1)},"status_pages":[`)) return false;
+  for (const [p, page] of status_pages.entries()) {
+    const { components, ...rest } = page;
+    if (!body.add(`${p === 0 ? '' : ','}${JSON.stringify(rest).slice(0, -1)},"components":[`)) return false;
+    for (const [c, component] of components.entries()) if (!body.add(`${c === 0 ? '' : ','}${JSON.stringify(component)}`)) return false;
+    if (!body.add(']}')) return false;
+  }
+  return body.add(']}');
 }
 
 export type AvailabilityReport = {
@@ -114,7 +194,7 @@ export type AvailabilityReport = {
 
 /** The report over the days [fromDay, toDay] (inclusive), for one page or all. */
 export function availabilityReport(
-  input: Omit<AvailabilityInput, 'query' | 'maxDays'>,
+  input: Omit<AvailabilityInput, 'query' | 'maxDays' | 'maxBytes'>,
   fromDay: number,
   toDay: number,
   only: string | null,
@@ -269,8 +349,9 @@ function csvField(value: string | number | null): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function toCsv(report: AvailabilityReport): string {
-  const lines = [CSV_HEADER.join(',')];
+/** The report as CSV, a row at a time; false past the body's bound. */
+function writeCsv(report: AvailabilityReport, body: BoundedBody): boolean {
+  if (!body.add(`${CSV_HEADER.join(',')}\r\n`)) return false;
   const row = (scope: string, page: PageReport, what: ComponentReport | PageReport, uuid: string, name: string) =>
     [
       scope,
@@ -290,8 +371,8 @@ export function toCsv(report: AvailabilityReport): string {
       .map(csvField)
       .join(',');
   for (const page of report.status_pages) {
-    for (const component of page.components) lines.push(row('component', page, component, component.uuid, component.name));
-    lines.push(row('status_page', page, page, '', page.name ?? page.id));
+    for (const component of page.components) if (!body.add(`${row('component', page, component, component.uuid, component.name)}\r\n`)) return false;
+    if (!body.add(`${row('status_page', page, page, '', page.name ?? page.id)}\r\n`)) return false;
   }
-  return `${lines.join('\r\n')}\r\n`;
+  return true;
 }

@@ -39,8 +39,8 @@ export type OperatorDeps = {
    * echoed, and does not make a rendering of its own that a flood of made-up values would repeat.
    */
   tokenOpens: (token: string) => boolean;
-  /** GET /api/v1/availability: the environment's policy, and the most days one report spans. */
-  availability: { policy: AvailabilityPolicy; maxDays: number };
+  /** GET /api/v1/availability: the environment's policy, the most days one report spans, and the most bytes (MAX_ANSWER_BYTES unless set). */
+  availability: { policy: AvailabilityPolicy; maxDays: number; maxBytes?: number };
 };
 
 /**
@@ -289,11 +289,19 @@ export function operatorRoutes(deps: OperatorDeps): Router {
         query: queryOf(req.originalUrl),
         now: Date.now() / 1000,
         maxDays: deps.availability.maxDays,
+        ...(deps.availability.maxBytes === undefined ? {} : { maxBytes: deps.availability.maxBytes }),
       });
     lastAvailability = { key, answer };
     res.status(answer.status).set('Cache-Control', 'no-store').type(answer.contentType);
     if (answer.contentType.startsWith('text/csv')) res.set('Content-Disposition', 'inline; filename="availability.csv"');
-    res.send(answer.body);
+    // Written piece by piece: joined, a report of megabytes would be copied once more per answer.
+    res.setHeader(
+      'Content-Length',
+      answer.body.reduce((total, piece) => total + piece.length, 0),
+    );
+    res.cork();
+    for (const piece of answer.body.slice(0, -1)) res.write(piece);
+    res.end(answer.body[answer.body.length - 1]);
   };
   const reload: RequestHandler = async (_req, res) => {
     const result = await deps.inventory.reload();

@@ -200,6 +200,46 @@ describe('GET /api/v1/availability of a declared component whose history arrives
   });
 });
 
+describe('GET /api/v1/availability at its byte bound', () => {
+  // A report repeats each incident under every component it named: at the default limits one
+  // answer took the exporter past its heap (MAX_ANSWER_BYTES says how). Here the bound is small.
+  it('refuses a report larger than the bound with a 400 naming what narrows it, and answers a narrower one whole', async () => {
+    const title = 'Checkout and search down '.repeat(8);
+    app = await makeApp({ statusPagesFile: statusPagesFile(), availabilityMaxBytes: 4_000 });
+    const affected = [API, SEARCH].map((uuid) => ({ impact: 'major_outage', component_details: { name: 'x', impact: 'major_outage', component_uuid: uuid } }));
+    for (let i = 0; i < 4; i += 1) {
+      const meta = { type: 'incident_created', uuid: `cccccccc-0000-4000-8000-00000000000${i}`, title, status_page: 'acme', affected_components: affected };
+      expect((await request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify({ meta }))).status).toBe(200);
+    }
+    const all = await request(app.main).get('/api/v1/availability');
+    expect(all.status).toBe(400);
+    expect(all.body).toEqual({
+      error:
+        'report too large: more than the 4000 bytes one answer takes; ask for one status page (status_page=<id>), or a shorter period (from, to), or format=csv',
+      issues: [],
+    });
+    const one = await request(app.main).get('/api/v1/availability?status_page=acme');
+    expect(one.status).toBe(400);
+    expect(one.body.error).toBe('report too large: more than the 4000 bytes one answer takes; ask for a shorter period (from, to), or format=csv');
+    // The CSV names each title once per row, without the incidents' uuids and times: it fits.
+    const csv = await request(app.main).get('/api/v1/availability?status_page=acme&format=csv');
+    expect(csv.status).toBe(200);
+    expect(Number(csv.headers['content-length'])).toBe(Buffer.byteLength(csv.text));
+    expect(Buffer.byteLength(csv.text)).toBeLessThanOrEqual(4_000);
+    expect(csv.text.split('\r\n')).toHaveLength(5); // header, two components, the page, and the end
+  });
+
+  it('writes the JSON report piece by piece exactly as one JSON.stringify would', async () => {
+    app = await makeApp({ statusPagesFile: statusPagesFile() });
+    expect((await update(app, 'major_outage')).status).toBe(200);
+    const response = await request(app.main).get('/api/v1/availability');
+    expect(response.status).toBe(200);
+    expect(Number(response.headers['content-length'])).toBe(Buffer.byteLength(response.text));
+    expect(JSON.stringify(JSON.parse(response.text))).toBe(response.text);
+    expect((JSON.parse(response.text) as Report).status_pages.map((page) => page.components.length)).toEqual([2]);
+  });
+});
+
 describe('GET /api/v1/availability under a crowd', () => {
   it('takes a slot that rests between answers while others wait, as a scrape does: reports are computed per query', async () => {
     app = await makeApp({ statusPagesFile: statusPagesFile() });

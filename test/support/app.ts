@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import type { Apps } from '../../src/app.js';
 import request from 'supertest';
 import type { AlertLimits } from '../../src/domain/alerts.js';
+import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
 import { assemble } from '../../src/exporter.js';
 import type { EventSink } from '../../src/ingest/sink.js';
@@ -70,6 +71,8 @@ export type TestAppOptions = {
   /** ALERTMANAGER_WEBHOOK_TOKEN's tokens (default none: POST /alertmanager answers 404). */
   alertmanagerTokens?: string[];
   alertLimits?: Partial<AlertLimits>;
+  /** The most bytes one availability answer takes (default MAX_ANSWER_BYTES). */
+  availabilityMaxBytes?: number;
 };
 
 /** A SQLite log on a new file in a temp dir. */
@@ -106,6 +109,9 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
     ...(options.pruneWindowSeconds === undefined ? {} : { pruneWindowSeconds: options.pruneWindowSeconds }),
     ...(options.alertLimits === undefined ? {} : { alertLimits: options.alertLimits }),
+    ...(options.availabilityMaxBytes === undefined
+      ? {}
+      : { availability: { policy: DEFAULT_POLICY, maxDays: limits.ledgerRetentionDays + 1, maxBytes: options.availabilityMaxBytes } }),
   });
   const { state } = exporter;
   // After the overlay of declared pages, which changes memory but appends nothing.
