@@ -20,6 +20,13 @@ export const SILENCE_LEASE = 'alertmanager-silences';
 /** Silence ids expired by this process that it remembers. */
 const MAX_OWN_EXPIRIES = 10_000;
 
+/**
+ * The part of the lease's TTL past which the holder renews it before its next write, and without
+ * a renewal writes no more: the rest (10 s of the 15 s) is longer than a write may take (the
+ * client's timeout, 5 s), so a write sent is answered, or abandoned, before the lease can run out.
+ */
+const RENEW_AFTER_TTL_FRACTION = 1 / 3;
+
 /** Failed reconciles in a row after which the holder gives the lease up. */
 const STAND_DOWN_AFTER_FAILURES = 3;
 
@@ -73,9 +80,10 @@ export type SilenceReconcilerOptions = {
  * `intervalMs` anyway (extensions; an Alertmanager that lost its silences). Scrapes never run it.
  *
  * Several replicas: every replica reads Alertmanager and reports what it sees; only the holder of
- * the store's lease writes. The plan is deterministic, so a second writer (a lease that ran out
- * under a paused holder) makes the same decisions, and any duplicate that a race left is
- * collapsed by the next reconcile. Failures back off exponentially (up to 10 s) and touch nothing
+ * the store's lease writes, and it sends no write once its lease could have run out: a long pass
+ * (hundreds of writes to a slow Alertmanager) renews it on the way, and stops when it cannot. The
+ * plan is deterministic, so a second writer (a holder paused between its check and its write)
+ * makes the same decisions, and any duplicate that a race left is collapsed by the next reconcile. Failures back off exponentially (up to 10 s) and touch nothing
  * else: webhooks never wait for Alertmanager.
  */
 export class SilenceReconciler {
@@ -94,6 +102,8 @@ export class SilenceReconciler {
   private failures = 0;
   private lastError: string | undefined;
   private leader = false;
+  /** When (Date.now() ms) the lease held now was taken or renewed last, measured before asking. */
+  private leaseAskedAt = 0;
   /** Until when (Date.now() ms) the lease taken or renewed last runs: past it, another process may hold it. */
   private leaseUntil = 0;
   private view = { desired: 0, active: 0, failed: 0, overridden: 0, lingering: 0 };
@@ -194,12 +204,7 @@ export class SilenceReconciler {
       this.holdsLease();
       return false;
     }
-    const asked = Date.now();
-    this.leader = await this.options.store.lease(SILENCE_LEASE, this.holder, this.leaseTtlMs).catch((error: unknown) => {
-      this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'the silences lease could not be taken or renewed');
-      return false;
-    });
-    if (this.leader) this.leaseUntil = asked + this.leaseTtlMs;
+    await this.takeLease();
     if (this.stopped) return false;
     const desired = this.desired();
     let observed;
@@ -218,10 +223,17 @@ export class SilenceReconciler {
     let firstError: Error | undefined;
     const refused = new Map<string, string>();
     const expired = new Set<string>();
+    let leaseLost = false;
     if (this.leader) {
       for (const action of plan.actions) {
         // Read through a call: TypeScript keeps the narrowing of `stopped` across the awaits otherwise.
         if (this.isStopped()) break;
+        // A pass of hundreds of writes to a slow Alertmanager outlasts the lease: renewed on the
+        // way, and no write once it could have run out, or another replica would write too.
+        if (!(await this.leaseFreshForAWrite())) {
+          leaseLost = true;
+          break;
+        }
         try {
           await this.apply(action);
           if (action.kind !== 'expire') present.add(action.desired.key);
@@ -255,11 +267,42 @@ export class SilenceReconciler {
     this.lastLive = new Set([...present, ...lingering]);
     this.view = { desired: desired.length, active: present.size, failed: desired.length - present.size - overridden, overridden, lingering: lingering.size };
     if (firstError !== undefined) throw firstError;
+    // Not a failure of Alertmanager's: the next pass looks again, and writes if it holds the lease.
+    if (leaseLost) return false;
     if (this.failures > 0) this.options.logger.info({ silences: present.size }, 'Alertmanager silences reconciled again');
     this.failures = 0;
     this.lastError = undefined;
     this.nextAt = Date.now() + this.intervalMs;
     return true;
+  }
+
+  /** Takes or renews the lease; false (logged) when Redis cannot say. */
+  private async takeLease(): Promise<boolean> {
+    const asked = Date.now();
+    this.leader = await this.options.store.lease(SILENCE_LEASE, this.holder, this.leaseTtlMs).catch((error: unknown) => {
+      this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'the silences lease could not be taken or renewed');
+      return false;
+    });
+    if (this.leader) {
+      this.leaseAskedAt = asked;
+      this.leaseUntil = asked + this.leaseTtlMs;
+    }
+    return this.leader;
+  }
+
+  /**
+   * Whether the lease is young enough for one more write (see RENEW_AFTER_TTL_FRACTION), renewed
+   * first when it is not. False when the renewal failed, went to another replica or came too late.
+   */
+  private async leaseFreshForAWrite(): Promise<boolean> {
+    const young = () => Date.now() - this.leaseAskedAt < this.leaseTtlMs * RENEW_AFTER_TTL_FRACTION;
+    if (young()) return true;
+    if ((await this.takeLease()) && young()) return true;
+    this.options.logger.warn(
+      { leader: this.leader, lease_ttl_ms: this.leaseTtlMs },
+      'the silences lease could not be renewed in time during a reconcile; stopped writing until it is held again',
+    );
+    return false;
   }
 
   private async apply(action: ReconcileAction): Promise<void> {

@@ -15,7 +15,7 @@ import { parseAlertMatcher } from '../../src/domain/alert-matchers.js';
 import type { DeclaredPage } from '../../src/domain/inventory.js';
 import { desiredSilences, silenceComment, silenceKey } from '../../src/domain/silences.js';
 import { createLogger } from '../../src/logger.js';
-import { eventually } from '../support/redis.js';
+import { eventually, redisStore, redisTool, startRedis } from '../support/redis.js';
 import { affects, maintenance, PAGE, Player, uuid } from '../support/events.js';
 
 // The reconcile loop against a small fake of Alertmanager's silence API (list, create/update,
@@ -43,6 +43,11 @@ class FakeAlertmanager {
   refuseExpiries = false;
   /** Whether it takes writes (create, update, expire) and never answers them, as a hung Alertmanager does. */
   hangWrites = false;
+  /** How long it takes over each write (create, update, expire), as a slow but answering Alertmanager does. */
+  writeDelayMs = 0;
+  /** Every write, by the basic-auth user that sent it, with the users whose writes were in flight as it arrived. */
+  readonly writes: { user: string; method: string; alongside: string[] }[] = [];
+  private readonly writing = new Map<string, number>();
   private server: Server | undefined;
   url = '';
 
@@ -71,6 +76,16 @@ class FakeAlertmanager {
     this.authorizations.push(request.headers.authorization);
     if (this.down) return [503, { error: 'down' }];
     if (this.hangWrites && request.method !== 'GET') return new Promise<never>(() => undefined);
+    if (request.method !== 'GET') {
+      const user = Buffer.from((request.headers.authorization ?? '').replace(/^Basic /, ''), 'base64')
+        .toString('utf8')
+        .split(':')[0] as string;
+      const alongside = [...this.writing].filter(([other, count]) => other !== user && count > 0).map(([other]) => other);
+      this.writes.push({ user, method: request.method ?? '', alongside });
+      this.writing.set(user, (this.writing.get(user) ?? 0) + 1);
+      await new Promise((resolve) => setTimeout(resolve, this.writeDelayMs));
+      this.writing.set(user, (this.writing.get(user) ?? 1) - 1);
+    }
     let text = '';
     for await (const chunk of request) text += (chunk as Buffer).toString('utf8');
     const now = new Date().toISOString();
@@ -604,4 +619,76 @@ describe('the Alertmanager client, against an answer too large to hold', () => {
       (closed) => closed,
     );
   });
+});
+
+describe.skipIf(redisTool.skipReason !== undefined)('the silence reconciler, as replicas sharing a real Redis', () => {
+  it('a pass that outlasts the lease (a slow Alertmanager, many writes) keeps it: no write of the other replica meanwhile, no silence created twice', async () => {
+    const redis = await startRedis({ appendfsync: 'everysec' });
+    cleanup.push(() => redis.stop('SIGKILL'));
+    const stores = [redisStore({ url: redis.url })(logger), redisStore({ url: redis.url })(logger)] as const;
+    for (const store of stores) {
+      await store.open();
+      cleanup.push(() => store.close());
+    }
+    const am = await fakeAlertmanager();
+    // 30 writes of 150 ms: a pass of 4.5 s, three times the lease's 1.5 s.
+    am.writeDelayMs = 150;
+    const maintenances = 30;
+    const player = new Player();
+    const options = { leaseTtlMs: 1_500 };
+    const first = reconciler([am.url], player, { ...options, store: stores[0], auth: { kind: 'basic', username: 'first', password: 'p' } });
+    await eventually(
+      () => first.reconciler.stats().leader,
+      (leader) => leader,
+    );
+    const second = reconciler([am.url], player, { ...options, store: stores[1], auth: { kind: 'basic', username: 'second', password: 'p' } });
+    const now = Date.now() / 1000;
+    for (let n = 1; n <= maintenances; n++)
+      player.play(maintenance('maintenance_started', n, now, [affects(1, null)], { startAt: now, endAt: now + 3600 }), now);
+    for (const replica of [first, second])
+      await eventually(
+        () => replica.reconciler.stats(),
+        (stats) => stats.desired === maintenances && stats.active === maintenances,
+        20_000,
+      );
+    expect(am.writes.filter((write) => write.alongside.length > 0)).toEqual([]);
+    expect(new Set(am.writes.map((write) => write.user))).toEqual(new Set(['first']));
+    expect(am.writes).toHaveLength(maintenances);
+    expect(am.live()).toHaveLength(maintenances);
+  }, 40_000);
+
+  it('a holder that cannot renew its lease during a pass (Redis gone) stops writing, rather than write on while another replica may take it', async () => {
+    const redis = await startRedis({ appendfsync: 'everysec' });
+    cleanup.push(() => redis.stop('SIGKILL'));
+    const store = redisStore({ url: redis.url })(logger);
+    await store.open();
+    cleanup.push(() => store.close());
+    const am = await fakeAlertmanager();
+    am.writeDelayMs = 150;
+    const maintenances = 30;
+    const player = new Player();
+    const { reconciler: r } = reconciler([am.url], player, { leaseTtlMs: 1_500, store });
+    await eventually(
+      () => r.stats().leader,
+      (leader) => leader,
+    );
+    const now = Date.now() / 1000;
+    for (let n = 1; n <= maintenances; n++)
+      player.play(maintenance('maintenance_started', n, now, [affects(1, null)], { startAt: now, endAt: now + 3600 }), now);
+    await eventually(
+      () => am.writes.length,
+      (writes) => writes >= 3,
+    );
+    await redis.stop('SIGKILL');
+    // The pass ends (its view says what it saw) without the rest of its writes.
+    const stats = await eventually(
+      () => r.stats(),
+      (view) => view.desired === maintenances,
+      20_000,
+    );
+    expect(stats.failed).toBeGreaterThan(0);
+    expect(stats.leader).toBe(false);
+    expect(am.writes.length).toBeLessThan(maintenances);
+    expect(am.live()).toHaveLength(stats.active);
+  }, 40_000);
 });
