@@ -12,6 +12,7 @@ import {
 import type { State } from '../domain/state.js';
 import type { Logger } from '../logger.js';
 import type { LogStore } from '../store/store.js';
+import { withTimeout } from '../store/with-timeout.js';
 import { AlertmanagerError, type AlertmanagerClient } from './client.js';
 
 /** The store lease that elects the one replica that writes silences. */
@@ -276,10 +277,14 @@ export class SilenceReconciler {
     return true;
   }
 
-  /** Takes or renews the lease; false (logged) when Redis cannot say. */
+  /**
+   * Takes or renews the lease; false (logged) when Redis cannot say, or not before the lease would
+   * be too old to write under: a stopped Redis never answers, and would hold the pass (and SIGTERM) until it came back.
+   */
   private async takeLease(): Promise<boolean> {
     const asked = Date.now();
-    this.leader = await this.options.store.lease(SILENCE_LEASE, this.holder, this.leaseTtlMs).catch((error: unknown) => {
+    const asking = this.options.store.lease(SILENCE_LEASE, this.holder, this.leaseTtlMs);
+    this.leader = await withTimeout(asking, this.leaseTtlMs * RENEW_AFTER_TTL_FRACTION).catch((error: unknown) => {
       this.options.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'the silences lease could not be taken or renewed');
       return false;
     });

@@ -691,4 +691,39 @@ describe.skipIf(redisTool.skipReason !== undefined)('the silence reconciler, as 
     expect(am.writes.length).toBeLessThan(maintenances);
     expect(am.live()).toHaveLength(stats.active);
   }, 40_000);
+
+  it('a renewal Redis never answers (a stopped server) ends the pass without its other writes, rather than hold the loop until Redis comes back', async () => {
+    const redis = await startRedis({ appendfsync: 'everysec' });
+    cleanup.push(() => redis.stop('SIGKILL'));
+    const store = redisStore({ url: redis.url })(logger);
+    await store.open();
+    cleanup.push(() => store.close());
+    const am = await fakeAlertmanager();
+    am.writeDelayMs = 150;
+    const maintenances = 30;
+    const player = new Player();
+    const { reconciler: r } = reconciler([am.url], player, { leaseTtlMs: 1_500, store });
+    await eventually(
+      () => r.stats().leader,
+      (leader) => leader,
+    );
+    const now = Date.now() / 1000;
+    for (let n = 1; n <= maintenances; n++)
+      player.play(maintenance('maintenance_started', n, now, [affects(1, null)], { startAt: now, endAt: now + 3600 }), now);
+    await eventually(
+      () => am.writes.length,
+      (writes) => writes >= 3,
+    );
+    // Stopped, not killed: its connections stay open and nothing answers on them.
+    redis.child.kill('SIGSTOP');
+    cleanup.push(() => Promise.resolve(void redis.child.kill('SIGCONT')));
+    const stats = await eventually(
+      () => r.stats(),
+      (view) => view.desired === maintenances,
+      20_000,
+    );
+    expect(stats.failed).toBeGreaterThan(0);
+    expect(stats.leader).toBe(false);
+    expect(am.writes.length).toBeLessThan(maintenances);
+  }, 40_000);
 });
