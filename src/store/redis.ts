@@ -3,6 +3,7 @@ import { createClient } from 'redis';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import { idBefore, idTime, redactedRedisUrl, redisKeys, type RedisKeys } from './redis-format.js';
+import { withTimeout } from './with-timeout.js';
 import {
   LogBehind,
   LogLost,
@@ -31,6 +32,8 @@ const XREAD_BLOCK_MS = 1_000;
 const CONNECT_TIMEOUT_MS = 2_000;
 /** How long a probe waits for Redis' replicas (REDIS_WAIT_REPLICAS): under the fold loop's 1 s bound on a probe. */
 const PROBE_WAIT_MS = 500;
+/** How long giving a lease up may wait (at shutdown): past it, the lease runs out by itself. */
+const RELEASE_WAIT_MS = 1_000;
 /** How far past the fold's position the lag is counted. */
 const LAG_COUNT = 1_000;
 
@@ -431,12 +434,22 @@ export class RedisStore implements LogStore {
   }
 
   async lease(name: string, holder: string, ttlMs: number): Promise<boolean> {
-    const reply = await this.writer.sendCommand(['EVAL', LEASE_SCRIPT, '1', `${this.keys.lease}${name}`, holder, String(Math.max(1, Math.round(ttlMs)))]);
+    const ttl = Math.max(1, Math.round(ttlMs));
+    // A Redis that hangs (stopped, not closed) answers nothing and breaks no connection.
+    const reply = await withTimeout(
+      this.writer.sendCommand(['EVAL', LEASE_SCRIPT, '1', `${this.keys.lease}${name}`, holder, String(ttl)]),
+      ttl,
+      `lease ${name}: no answer from Redis within its ${ttl} ms`,
+    );
     return integerReply.parse(reply) === 1;
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {
-    await this.writer.sendCommand(['EVAL', RELEASE_SCRIPT, '1', `${this.keys.lease}${name}`, holder]);
+    await withTimeout(
+      this.writer.sendCommand(['EVAL', RELEASE_SCRIPT, '1', `${this.keys.lease}${name}`, holder]),
+      RELEASE_WAIT_MS,
+      `lease ${name}: no answer from Redis to its release within ${RELEASE_WAIT_MS} ms`,
+    );
   }
 
   connected(): boolean {

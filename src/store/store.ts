@@ -111,10 +111,15 @@ export interface LogStore {
    * (it did, or nobody did), false when another holder's lease has not run out. The processes
    * sharing a store elect one doer of a task with it (the Alertmanager silences). A store that has
    * one writer (memory, SQLite's exclusive lock) answers true: its process is the only one.
+   * Rejects, rather than waits, once `ttlMs` passed without an answer: a lease granted later could
+   * already have run out, and its caller (a loop, a shutdown) must not hang on a store that hangs.
    */
   lease(name: string, holder: string, ttlMs: number): Promise<boolean>;
 
-  /** Gives the lease up, if `holder` holds it, so that another process need not wait for it to run out. */
+  /**
+   * Gives the lease up, if `holder` holds it, so that another process need not wait for it to run
+   * out. Rejects after about a second without an answer: the lease runs out anyway.
+   */
   releaseLease(name: string, holder: string): Promise<void>;
 
   /** Whether the connection is up (false while a network store reconnects). Cheap; no I/O. */

@@ -9,7 +9,8 @@ import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
 import { encodeEntry } from '../../src/log/entry.js';
 import { PRUNE_WINDOW_SECONDS } from '../../src/log/fold-loop.js';
 import { redisKeys } from '../../src/store/redis-format.js';
-import { domainSamples, makeApp, sampleValue, tempDir, whenReady, type TestApp, type TestAppOptions } from '../support/app.js';
+import { domainSamples, LogCapture, makeApp, sampleValue, tempDir, whenReady, type TestApp, type TestAppOptions } from '../support/app.js';
+import { createLogger } from '../../src/logger.js';
 import { componentUpdate, incident, affects } from '../support/events.js';
 import { eventually, redisStore, redisTool, startRedis, type RedisStoreTestOptions, type RedisServer, redisPerTest } from '../support/redis.js';
 
@@ -502,5 +503,30 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis with a password
       expect(logs.join('\n')).not.toContain('not-the-pw');
     }
     expect(app.logs.raw.join('\n')).toContain(`redis://127.0.0.1:${secured.port}/3`);
+  });
+});
+
+describe.skipIf(redisTool.skipReason !== undefined)('the store lease on a Redis that hangs (SIGSTOP)', () => {
+  let hung: RedisServer | undefined;
+  afterEach(async () => {
+    hung?.child.kill('SIGCONT');
+    await hung?.stop('SIGKILL');
+  });
+
+  it('is refused once its TTL passed, and its release gives up, rather than holding a loop or a shutdown', async () => {
+    hung = await startRedis();
+    const logs = new LogCapture();
+    const store = redisStore({ url: hung.url })(createLogger('debug', logs));
+    await store.open();
+    try {
+      expect(await store.lease('task', 'me', 1_000)).toBe(true);
+      hung.child.kill('SIGSTOP');
+      // Without a bound, both waited for as long as Redis stayed stopped: the test's own timeout.
+      await expect(store.lease('task', 'me', 300)).rejects.toThrow('lease task: no answer from Redis within its 300 ms');
+      await expect(store.releaseLease('task', 'me')).rejects.toThrow('no answer from Redis to its release');
+    } finally {
+      hung.child.kill('SIGCONT');
+      await store.close();
+    }
   });
 });
