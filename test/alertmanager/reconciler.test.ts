@@ -657,7 +657,11 @@ describe.skipIf(redisTool.skipReason !== undefined)('the silence reconciler, as 
     expect(am.live()).toHaveLength(maintenances);
   }, 40_000);
 
-  it('a holder that cannot renew its lease during a pass (Redis gone) stops writing, rather than write on while another replica may take it', async () => {
+  /**
+   * The lease holder on a Redis of its own, a third of the way into a pass of 30 writes of 150 ms
+   * each to Alertmanager, with a lease of 1.5 s: the pass outlasts the lease and must renew it.
+   */
+  async function slowPassUnderWay() {
     const redis = await startRedis({ appendfsync: 'everysec' });
     cleanup.push(() => redis.stop('SIGKILL'));
     const store = redisStore({ url: redis.url })(logger);
@@ -679,6 +683,11 @@ describe.skipIf(redisTool.skipReason !== undefined)('the silence reconciler, as 
       () => am.writes.length,
       (writes) => writes >= 3,
     );
+    return { redis, am, r, maintenances };
+  }
+
+  it('a holder that cannot renew its lease during a pass (Redis gone) stops writing, rather than write on while another replica may take it', async () => {
+    const { redis, am, r, maintenances } = await slowPassUnderWay();
     await redis.stop('SIGKILL');
     // The pass ends (its view says what it saw) without the rest of its writes.
     const stats = await eventually(
@@ -693,27 +702,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('the silence reconciler, as 
   }, 40_000);
 
   it('a renewal Redis never answers (a stopped server) ends the pass without its other writes, rather than hold the loop until Redis comes back', async () => {
-    const redis = await startRedis({ appendfsync: 'everysec' });
-    cleanup.push(() => redis.stop('SIGKILL'));
-    const store = redisStore({ url: redis.url })(logger);
-    await store.open();
-    cleanup.push(() => store.close());
-    const am = await fakeAlertmanager();
-    am.writeDelayMs = 150;
-    const maintenances = 30;
-    const player = new Player();
-    const { reconciler: r } = reconciler([am.url], player, { leaseTtlMs: 1_500, store });
-    await eventually(
-      () => r.stats().leader,
-      (leader) => leader,
-    );
-    const now = Date.now() / 1000;
-    for (let n = 1; n <= maintenances; n++)
-      player.play(maintenance('maintenance_started', n, now, [affects(1, null)], { startAt: now, endAt: now + 3600 }), now);
-    await eventually(
-      () => am.writes.length,
-      (writes) => writes >= 3,
-    );
+    const { redis, am, r, maintenances } = await slowPassUnderWay();
     // Stopped, not killed: its connections stay open and nothing answers on them.
     redis.child.kill('SIGSTOP');
     cleanup.push(() => Promise.resolve(void redis.child.kill('SIGCONT')));
