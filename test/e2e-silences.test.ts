@@ -148,6 +148,19 @@ async function startExporter(env: Record<string, string>): Promise<ExporterProce
   return exporter;
 }
 
+/**
+ * An Alertmanager, an exporter pointed at it, and maintenance `id` started now (ending at
+ * `end(now)`), once its two silences are live: where most tests of a silence's life begin.
+ */
+async function silencedMaintenance(id: string, end: (now: number) => Date) {
+  const am = await startAlertmanager();
+  const exporter = await startExporter(exporterEnv(am.url));
+  const now = Date.now();
+  await send(exporter, maintenance('maintenance_started', id, new Date(now), end(now)));
+  const created = await waitFor('two silences', async () => ((await live(am)).length === 2 ? live(am) : undefined), 5_000, 100);
+  return { am, exporter, now, created };
+}
+
 describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenances drive Alertmanager silences', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'statusmate-silences-'));
@@ -232,12 +245,8 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
   }, 30_000);
 
   it('recreates the silences of an Alertmanager restarted without its data, and leaves one an operator expired by hand', async () => {
-    const first = await startAlertmanager();
-    const exporter = await startExporter(exporterEnv(first.url));
     const id = 'bbbbbbbb-0000-4000-8000-000000000002';
-    const now = Date.now();
-    await send(exporter, maintenance('maintenance_started', id, new Date(now), new Date(now + hour)));
-    await waitFor('two silences', async () => ((await live(first)).length === 2 ? true : undefined), 5_000, 100);
+    const { am: first, exporter } = await silencedMaintenance(id, (at) => new Date(at + hour));
 
     await stop(first.child);
     const second = await startAlertmanager(first.port); // same address, empty storage
@@ -257,12 +266,8 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
   }, 60_000);
 
   it("leaves a silence an operator edited by hand as they left it: not put back, not extended, not expired at the maintenance's finish", async () => {
-    const am = await startAlertmanager();
-    const exporter = await startExporter(exporterEnv(am.url));
     const id = 'bbbbbbbb-0000-4000-8000-000000000009';
-    const now = Date.now();
-    await send(exporter, maintenance('maintenance_started', id, new Date(now), new Date(now + hour)));
-    const created = await waitFor('two silences', async () => ((await live(am)).length === 2 ? live(am) : undefined), 5_000, 100);
+    const { am, exporter, now, created } = await silencedMaintenance(id, (at) => new Date(at + hour));
     // As Alertmanager's UI edits one: the silence as listed, its createdBy and comment kept.
     const edit = async (silence: Silence, change: Partial<Silence>) => {
       const { id: silenceId, matchers, startsAt, endsAt, createdBy, comment } = { ...silence, ...change };
@@ -305,12 +310,8 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
   }, 40_000);
 
   it('a maintenance scheduled to end at the end of time is silenced: its end plus the margin is brought within what Alertmanager takes', async () => {
-    const am = await startAlertmanager();
-    const exporter = await startExporter(exporterEnv(am.url));
     const id = 'bbbbbbbb-0000-4000-8000-000000000011';
-    const now = Date.now();
-    await send(exporter, maintenance('maintenance_started', id, new Date(now), new Date('9999-12-31T23:50:00Z')));
-    const created = await waitFor('two silences', async () => ((await live(am)).length === 2 ? live(am) : undefined), 5_000, 100);
+    const { exporter, created } = await silencedMaintenance(id, () => new Date('9999-12-31T23:50:00Z'));
     for (const silence of created) expect(silence.endsAt).toBe('9999-01-01T00:00:00.000Z');
     expect(await metric(exporter, 'statusmate_alertmanager_requests_total{operation="create",outcome="refused"}')).toBe(0);
   }, 30_000);
@@ -329,12 +330,8 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
   }, 40_000);
 
   it('silences of a finished maintenance that Alertmanager could not be told to expire show as lingering until it expires them', async () => {
-    const first = await startAlertmanager();
-    const exporter = await startExporter(exporterEnv(first.url));
     const id = 'bbbbbbbb-0000-4000-8000-000000000012';
-    const now = Date.now();
-    await send(exporter, maintenance('maintenance_started', id, new Date(now), new Date(now + hour)));
-    await waitFor('two silences', async () => ((await live(first)).length === 2 ? true : undefined), 5_000, 100);
+    const { am: first, exporter, now } = await silencedMaintenance(id, (at) => new Date(at + hour));
     expect(await metric(exporter, 'statusmate_maintenance_silences{state="lingering"}')).toBe(0);
 
     await stop(first.child);
