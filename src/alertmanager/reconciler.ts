@@ -28,6 +28,16 @@ const MAX_OWN_EXPIRIES = 10_000;
  */
 const RENEW_AFTER_TTL_FRACTION = 1 / 3;
 
+/**
+ * How long a pass writes before it ends and the next one, at once, reads Alertmanager and plans
+ * again: hundreds of writes to a slow Alertmanager take minutes, and a maintenance that finishes
+ * (or starts) meanwhile would wait for all of them otherwise.
+ */
+const PASS_WRITING_MS = 5_000;
+
+/** How a reconcile ended: all done, to try again later, or cut short with more to write at once. */
+type PassOutcome = 'done' | 'again' | 'more';
+
 /** Failed reconciles in a row after which the holder gives the lease up. */
 const STAND_DOWN_AFTER_FAILURES = 3;
 
@@ -82,7 +92,9 @@ export type SilenceReconcilerOptions = {
  *
  * Several replicas: every replica reads Alertmanager and reports what it sees; only the holder of
  * the store's lease writes, and it sends no write once its lease could have run out: a long pass
- * (hundreds of writes to a slow Alertmanager) renews it on the way, and stops when it cannot. The
+ * (hundreds of writes to a slow Alertmanager) renews it on the way, and stops when it cannot. A
+ * pass writes for PASS_WRITING_MS at most, and the next one plans again at once: what changed
+ * meanwhile (a maintenance finished or started) waits seconds, not for the whole first plan. The
  * plan is deterministic, so a second writer (a holder paused between its check and its write)
  * makes the same decisions, and any duplicate that a race left is collapsed by the next reconcile. Failures back off exponentially (up to 10 s) and touch nothing
  * else: webhooks never wait for Alertmanager.
@@ -162,11 +174,15 @@ export class SilenceReconciler {
       const fingerprint = desiredFingerprint(this.desired());
       const now = Date.now();
       if (now >= this.nextAt || (fingerprint !== this.lastFingerprint && this.failures === 0 && now >= this.holdUntil)) {
+        let outcome: PassOutcome = 'again';
         try {
-          if (await this.reconcile()) this.lastFingerprint = fingerprint;
+          outcome = await this.reconcile();
         } catch (error) {
           this.failed(error);
         }
+        if (outcome === 'done') this.lastFingerprint = fingerprint;
+        // Cut short after PASS_WRITING_MS: the next pass plans again from what Alertmanager holds now.
+        if (outcome === 'more') continue;
       }
       await new Promise<void>((resolve) => {
         this.wake = resolve;
@@ -197,16 +213,16 @@ export class SilenceReconciler {
     }
   }
 
-  /** One reconcile; true when it saw Alertmanager and did all it had to. */
-  private async reconcile(): Promise<boolean> {
+  /** One reconcile: 'done' when it saw Alertmanager and did all it had to, 'more' when it stopped after PASS_WRITING_MS with writes left. */
+  private async reconcile(): Promise<PassOutcome> {
     // A replica whose fold is behind would expire silences of a maintenance it has not seen start.
     if (!(await this.options.caughtUp())) {
       this.nextAt = this.holdUntil = Date.now() + 1_000;
       this.holdsLease();
-      return false;
+      return 'again';
     }
     await this.takeLease();
-    if (this.stopped) return false;
+    if (this.stopped) return 'again';
     const desired = this.desired();
     let observed;
     try {
@@ -223,18 +239,34 @@ export class SilenceReconciler {
     const present = new Set(plan.present);
     let firstError: Error | undefined;
     const refused = new Map<string, string>();
+    // Those Alertmanager refused last go last: refused again at every pass, they would fill each
+    // pass cut short (PASS_WRITING_MS) and hold back the writes behind them for good.
+    const refusedBefore = (action: ReconcileAction) => action.kind !== 'expire' && this.refusedKeys.has(action.desired.key);
+    const actions = [...plan.actions.filter((action) => !refusedBefore(action)), ...plan.actions.filter(refusedBefore)];
+    const attempted = new Set<ReconcileAction>();
     const expired = new Set<string>();
     let leaseLost = false;
+    let cutShort = false;
+    const writingSince = Date.now();
     if (this.leader) {
-      for (const action of plan.actions) {
+      for (const action of actions) {
         // Read through a call: TypeScript keeps the narrowing of `stopped` across the awaits otherwise.
         if (this.isStopped()) break;
+        // A plan is as of the pass's start: past PASS_WRITING_MS the next pass plans again (the
+        // expiries of finished maintenances first), rather than write on from a stale one.
+        // Only the ones refused before left: tried again at the next pass after `intervalMs`, as
+        // at the end of a pass, not at once and over again.
+        if (Date.now() - writingSince >= PASS_WRITING_MS) {
+          cutShort = !refusedBefore(action);
+          break;
+        }
         // A pass of hundreds of writes to a slow Alertmanager outlasts the lease: renewed on the
         // way, and no write once it could have run out, or another replica would write too.
         if (!(await this.leaseFreshForAWrite())) {
           leaseLost = true;
           break;
         }
+        attempted.add(action);
         try {
           await this.apply(action);
           if (action.kind !== 'expire') present.add(action.desired.key);
@@ -258,10 +290,16 @@ export class SilenceReconciler {
       if (this.refusedKeys.get(key) !== message)
         this.options.logger.warn({ key, err: message }, 'Alertmanager refuses a maintenance silence; it stays missing until what it refuses changes');
     }
+    // A refusal this pass did not try again (it stopped first) still stands: not logged again.
+    for (const action of actions) {
+      const known = action.kind !== 'expire' && !attempted.has(action) ? this.refusedKeys.get(action.desired.key) : undefined;
+      if (action.kind !== 'expire' && known !== undefined) refused.set(action.desired.key, known);
+    }
     this.refusedKeys = refused;
     const overridden = plan.overridden.length;
     // Silences no maintenance wants that this pass did not expire (it failed or stopped first, or
-    // this replica does not write): still live.
+    // this replica does not write): still live. Likewise a desired silence a pass cut short did
+    // not create yet is missing (failed), as any replica that reads Alertmanager now sees it.
     const lingering = new Set(
       plan.actions.flatMap((action) => (action.kind === 'expire' && action.reason === 'not_desired' && !expired.has(action.id) ? [action.key] : [])),
     );
@@ -269,12 +307,14 @@ export class SilenceReconciler {
     this.view = { desired: desired.length, active: present.size, failed: desired.length - present.size - overridden, overridden, lingering: lingering.size };
     if (firstError !== undefined) throw firstError;
     // Not a failure of Alertmanager's: the next pass looks again, and writes if it holds the lease.
-    if (leaseLost) return false;
-    if (this.failures > 0) this.options.logger.info({ silences: present.size }, 'Alertmanager silences reconciled again');
+    if (leaseLost) return 'again';
+    // Cut short, Alertmanager took every write sent: no failure, no back-off, and the next pass now.
+    if (this.failures > 0 && !cutShort) this.options.logger.info({ silences: present.size }, 'Alertmanager silences reconciled again');
+    if (this.failures > 0 && cutShort) this.options.logger.info({ silences: present.size }, 'Alertmanager takes silence writes again; reconciling the rest');
     this.failures = 0;
     this.lastError = undefined;
-    this.nextAt = Date.now() + this.intervalMs;
-    return true;
+    this.nextAt = cutShort ? 0 : Date.now() + this.intervalMs;
+    return cutShort ? 'more' : 'done';
   }
 
   /**

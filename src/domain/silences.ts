@@ -288,7 +288,8 @@ export function editedByHand(silence: ObservedSilence): boolean {
  * - a live silence whose key is not desired is expired, if `owns(key)` (its status page is one
  *   this exporter serves: another install's silences are not ours to judge) and it was not
  *   edited by hand.
- * Only `owns` keys are touched. Deterministic: the same inputs give the same plan on every replica.
+ * Only `owns` keys are touched. The expiries of silences no longer desired come first in
+ * `actions`, then the others in the order of `desired`. Deterministic: the same inputs give the same plan on every replica.
  * `ownExpiries`: ids of silences this process expired, which no operator lifted.
  */
 export function planReconcile(
@@ -349,11 +350,14 @@ export function planReconcile(
       actions.push({ kind: 'update', id: keep.id, desired: { ...want, endsAt: Math.max(keep.endsAt, want.endsAt) }, startsAt: keep.startsAt });
     }
   }
+  const unwanted: ReconcileAction[] = [];
   for (const [key, silences] of byKey) {
     if (wanted.has(key) || !owns(key)) continue;
     // One edited by hand ends when its end says: the operator who edited it may want it past the maintenance.
     for (const silence of silences)
-      if (silence.state !== 'expired' && !editedByHand(silence)) actions.push({ kind: 'expire', id: silence.id, key, reason: 'not_desired' });
+      if (silence.state !== 'expired' && !editedByHand(silence)) unwanted.push({ kind: 'expire', id: silence.id, key, reason: 'not_desired' });
   }
-  return { actions, present, overridden };
+  // First: a silence of a finished maintenance mutes alerts that should page now, and a pass cut
+  // short (see the reconciler) must not leave it behind hundreds of creates.
+  return { actions: [...unwanted, ...actions], present, overridden };
 }

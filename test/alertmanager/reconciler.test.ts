@@ -420,6 +420,51 @@ describe('the silence reconciler', () => {
     expect(requests.filter((request) => request === 'create error').length).toBeLessThanOrEqual(2);
   });
 
+  it('a long pass to a slow Alertmanager ends after a few seconds of writing and plans again: a maintenance finished meanwhile is unsilenced before the other creates', async () => {
+    const am = await fakeAlertmanager();
+    // 60 creates of 150 ms: 9 s of writing from one plan, longer than a pass writes.
+    am.writeDelayMs = 150;
+    const maintenances = 60;
+    const lines: string[] = [];
+    const player = new Player();
+    const { reconciler: r } = reconciler([am.url], player, { logger: createLogger('info', { write: (line: string) => void lines.push(line) }) });
+    const now = Date.now() / 1000;
+    for (let n = 1; n <= maintenances; n++)
+      player.play(maintenance('maintenance_started', n, now, [affects(1, null)], { startAt: now, endAt: now + 3600 }), now);
+    // The second write arrives once the first was answered: one silence is live.
+    await eventually(
+      () => am.writes.length,
+      (writes) => writes >= 2,
+    );
+    const [firstSilence] = am.live();
+    const finished = Array.from({ length: maintenances }, (_, n) => n + 1).find((n) =>
+      firstSilence?.comment.endsWith(`[statusmate-exporter silence ${silenceKey(PAGE, uuid(2000 + n), uuid(1))}]`),
+    );
+    expect(finished).toBeDefined();
+    player.play(maintenance('maintenance_finished', finished as number, Date.now() / 1000, [affects(1, null)]), Date.now() / 1000);
+    // A pass cut short reports what it did: some created, the others missing (not created yet).
+    const midway = await eventually(
+      () => r.stats(),
+      (stats) => stats.desired >= maintenances - 1 && stats.active > 0 && stats.active < maintenances - 1,
+      20_000,
+    );
+    expect(midway.active + midway.failed + midway.overridden).toBe(midway.desired);
+    await eventually(
+      () => r.stats(),
+      (stats) => stats.active === maintenances - 1 && stats.failed === 0 && stats.lingering === 0,
+      30_000,
+    );
+    const methods = am.writes.map((write) => write.method);
+    expect(methods.filter((method) => method === 'POST')).toHaveLength(maintenances);
+    expect(methods.filter((method) => method === 'DELETE')).toHaveLength(1);
+    // The expiry came from a later pass's plan, before the last of the first plan's creates.
+    expect(methods.indexOf('DELETE')).toBeLessThan(methods.lastIndexOf('POST'));
+    expect(am.silences.get(firstSilence?.id ?? '')?.status.state).toBe('expired');
+    expect(am.live()).toHaveLength(maintenances - 1);
+    // Cut short is no failure: nothing logged at warn, no back-off.
+    expect(lines.map((line) => JSON.parse(line) as { level: string; msg: string }).filter((line) => line.level !== 'info')).toEqual([]);
+  }, 40_000);
+
   it('counts the silences of a finished maintenance it could not expire as lingering, until it can', async () => {
     const am = await fakeAlertmanager();
     const player = new Player();
@@ -478,6 +523,35 @@ describe('the silence reconciler', () => {
       600,
     );
   });
+
+  it('silences Alertmanager refused go last: more of them than a pass writes do not hold back a create behind them', async () => {
+    const am = await fakeAlertmanager();
+    // 40 refusals of 150 ms: 6 s, longer than a pass writes, every pass, were they first each time.
+    am.writeDelayMs = 150;
+    am.refuseValues.add('pay.*');
+    const pages: DeclaredPage[] = [
+      {
+        id: PAGE,
+        uuid: null,
+        name: null,
+        components: [
+          { uuid: uuid(1), name: 'Payments', alertMatchers: [parseAlertMatcher('service=~"pay.*"')] },
+          { uuid: uuid(2), name: 'Search', alertMatchers: [parseAlertMatcher('service="search"')] },
+        ],
+      },
+    ];
+    const player = new Player();
+    const { reconciler: r } = reconciler([am.url], player, { pages: () => pages });
+    const now = Date.now() / 1000;
+    for (let n = 1; n <= 40; n++) player.play(maintenance('maintenance_started', n, now, [affects(1, null)], { startAt: now, endAt: now + 3600 }), now);
+    player.play(maintenance('maintenance_started', 41, now, [affects(2, null)], { startAt: now, endAt: now + 3600 }), now);
+    await eventually(
+      () => r.stats(),
+      (stats) => stats.desired === 41 && stats.active === 1 && stats.failed === 40,
+      20_000,
+    );
+    expect(am.live().map((silence) => silence.matchers[0]?.value)).toEqual(['search']);
+  }, 30_000);
 
   it('collapses duplicates to one, and leaves alone silences that are not its own', async () => {
     const am = await fakeAlertmanager();

@@ -171,9 +171,10 @@ describe('the reconcile plan', () => {
     const b = want(2);
     const gone = silenceKey(PAGE, uuid(2002), uuid(1));
     const plan = planReconcile([a, b], [seen('s1', a.key), seen('s9', gone)], ours, NOW);
+    // The expiry first: the silence of a finished maintenance mutes alerts that should page now.
     expect(plan.actions).toEqual([
-      { kind: 'create', desired: b },
       { kind: 'expire', id: 's9', key: gone, reason: 'not_desired' },
+      { kind: 'create', desired: b },
     ]);
     expect(plan.present).toEqual([a.key]);
   });
