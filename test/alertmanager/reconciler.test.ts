@@ -492,23 +492,25 @@ describe('the silence reconciler', () => {
     expect(am.live()).toEqual([]);
   });
 
+  /** Payments, whose matcher the fake Alertmanager is told to refuse, and Search beside it. */
+  const PAY_AND_SEARCH: DeclaredPage[] = [
+    {
+      id: PAGE,
+      uuid: null,
+      name: null,
+      components: [
+        { uuid: uuid(1), name: 'Payments', alertMatchers: [parseAlertMatcher('service=~"pay.*"')] },
+        { uuid: uuid(2), name: 'Search', alertMatchers: [parseAlertMatcher('service="search"')] },
+      ],
+    },
+  ];
+
   it('a silence Alertmanager refuses (400) stays missing without holding back the changes of the others', async () => {
     const am = await fakeAlertmanager();
     // The exporter's check takes what it can; Alertmanager may still refuse one (a limit of its own).
     am.refuseValues.add('pay.*');
-    const pages: DeclaredPage[] = [
-      {
-        id: PAGE,
-        uuid: null,
-        name: null,
-        components: [
-          { uuid: uuid(1), name: 'Payments', alertMatchers: [parseAlertMatcher('service=~"pay.*"')] },
-          { uuid: uuid(2), name: 'Search', alertMatchers: [parseAlertMatcher('service="search"')] },
-        ],
-      },
-    ];
     const player = new Player();
-    const { reconciler: r } = reconciler([am.url], player, { pages: () => pages });
+    const { reconciler: r } = reconciler([am.url], player, { pages: () => PAY_AND_SEARCH });
     started(player);
     await eventually(
       () => r.stats(),
@@ -529,19 +531,8 @@ describe('the silence reconciler', () => {
     // 40 refusals of 150 ms: 6 s, longer than a pass writes, every pass, were they first each time.
     am.writeDelayMs = 150;
     am.refuseValues.add('pay.*');
-    const pages: DeclaredPage[] = [
-      {
-        id: PAGE,
-        uuid: null,
-        name: null,
-        components: [
-          { uuid: uuid(1), name: 'Payments', alertMatchers: [parseAlertMatcher('service=~"pay.*"')] },
-          { uuid: uuid(2), name: 'Search', alertMatchers: [parseAlertMatcher('service="search"')] },
-        ],
-      },
-    ];
     const player = new Player();
-    const { reconciler: r } = reconciler([am.url], player, { pages: () => pages });
+    const { reconciler: r } = reconciler([am.url], player, { pages: () => PAY_AND_SEARCH });
     const now = Date.now() / 1000;
     for (let n = 1; n <= 40; n++) player.play(maintenance('maintenance_started', n, now, [affects(1, null)], { startAt: now, endAt: now + 3600 }), now);
     player.play(maintenance('maintenance_started', 41, now, [affects(2, null)], { startAt: now, endAt: now + 3600 }), now);

@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { duration, relative, renderLandingPage } from '../../src/ui/landing.js';
-import { fourPages, NOW } from './landing-view.js';
+import { fourPages, NOW, text } from './landing-view.js';
 
 const at = (secondsFromNow: number) => new Date((NOW + secondsFromNow) * 1000).toISOString();
-const text = (html: string) =>
-  html
-    .replace(/<style>[\s\S]*?<\/style>/, '')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ');
 
 describe('relative times on the landing page', () => {
   it.each([

@@ -4,6 +4,13 @@ import { stateViewSchema, type StateView, type StatusPageView } from '../../src/
 // four pages whose labels sort the outage last, so ordering by label would hide it.
 
 export const NOW = Date.parse('2026-12-03T12:00:00Z') / 1000;
+
+/** A rendered page's text as a reader sees it: no style sheet, no tags, whitespace collapsed. */
+export const text = (html: string) =>
+  html
+    .replace(/<style>[\s\S]*?<\/style>/, '')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ');
 const at = (secondsAgo: number) => new Date((NOW - secondsAgo) * 1000).toISOString();
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 

@@ -13,13 +13,7 @@ import {
   renderLandingPage,
   summaryLine,
 } from '../../src/ui/landing.js';
-import { fourPages, NOW } from './landing-view.js';
-
-const text = (html: string) =>
-  html
-    .replace(/<style>[\s\S]*?<\/style>/, '')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ');
+import { fourPages, NOW, text } from './landing-view.js';
 
 describe('the landing page summary', () => {
   it('opens with the impacts worst first, on how many pages, and the active incidents', () => {
