@@ -168,7 +168,7 @@ export class FoldLoop implements EventSink, StoreHealth {
   private lastReadError: string | undefined;
 
   private readonly waiting = new Map<string, Waiter>();
-  private queue: { origin: string; fields: EntryFields }[] = [];
+  private queue: { origin: string; fields: EntryFields; createdAt: number | null }[] = [];
   private scheduled = false;
   private appending = 0;
   private loop: Promise<void> = Promise.resolve();
@@ -257,6 +257,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     return this.enqueue(
       (origin) => encodeEntry(origin, event, limits, retentionSeconds),
       (origin) => ({ origin, event, limits, retentionSeconds }),
+      event.createdAt,
     ) as Promise<Decision>;
   }
 
@@ -287,7 +288,7 @@ export class FoldLoop implements EventSink, StoreHealth {
   }
 
   /** Queues an entry for the next append; resolves with its fold's decision, or rejects after answerTimeoutMs. */
-  private enqueue(fields: (origin: string) => EntryFields, event?: (origin: string) => LogEntry): Promise<Answer> {
+  private enqueue(fields: (origin: string) => EntryFields, event?: (origin: string) => LogEntry, createdAt: number | null = null): Promise<Answer> {
     const origin = `${this.processId}:${this.sequence++}`;
     return new Promise<Answer>((resolve, reject) => {
       const timer = setTimeout(
@@ -295,7 +296,7 @@ export class FoldLoop implements EventSink, StoreHealth {
         this.answerTimeoutMs,
       );
       this.waiting.set(origin, { entry: event?.(origin), decision: undefined, durable: false, resolve, reject, timer });
-      this.queue.push({ origin, fields: fields(origin) });
+      this.queue.push({ origin, fields: fields(origin), createdAt });
       this.schedule();
     });
   }
@@ -318,7 +319,7 @@ export class FoldLoop implements EventSink, StoreHealth {
 
   private async append(): Promise<void> {
     if (this.appending >= MAX_APPENDS_IN_FLIGHT) return; // rescheduled when one finishes
-    const batch = this.queue;
+    const batch = inCreatedOrder(this.queue, Date.now() / 1000 + this.options.limits.maxClockSkewSeconds);
     this.queue = [];
     if (batch.length === 0) return;
     this.appending += 1;
@@ -935,6 +936,25 @@ export class FoldLoop implements EventSink, StoreHealth {
     await this.store.close();
     await this.loop;
   }
+}
+
+/**
+ * The entries of one append in the order their events were created, when every one of them is
+ * an event with a created_at the fold will trust (not past `trustedUntil`, see the clock skew
+ * rule): they arrived together, so no order among them was promised to anyone, and created_at
+ * order is the one that makes none of them stale, nor late for the ledger, by its arrival alone
+ * (a backlog StatusMate delivers at once after an outage). Otherwise the order of arrival.
+ */
+function inCreatedOrder<T extends { createdAt: number | null }>(batch: T[], trustedUntil: number): T[] {
+  if (batch.length < 2) return batch;
+  let sorted = true;
+  for (let i = 0; i < batch.length; i += 1) {
+    const at = (batch[i] as T).createdAt;
+    if (at === null || at > trustedUntil) return batch;
+    if (i > 0 && at < ((batch[i - 1] as T).createdAt as number)) sorted = false;
+  }
+  // Array.prototype.sort is stable: equal times keep their order of arrival.
+  return sorted ? batch : batch.slice().sort((a, b) => (a.createdAt as number) - (b.createdAt as number));
 }
 
 function asError(error: unknown): Error {

@@ -4,6 +4,7 @@ import { entryBytes } from '../../src/log/entry.js';
 import { ageDueMs, DEFAULT_SNAPSHOT_POLICY } from '../../src/log/snapshot-policy.js';
 import { decodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { MemoryLog } from '../../src/store/memory.js';
+import type { StatusMateEvent } from '../../src/domain/event.js';
 import type { EntryFields, SnapshotToWrite, StoredEntry } from '../../src/store/store.js';
 import { makeApp, sampleValue, type TestApp } from '../support/app.js';
 
@@ -168,6 +169,37 @@ describe('the fold loop', () => {
     // A first delivery with the same body is a new event, and is appended.
     expect((await post(update(1, 'major_outage'))).body.status).toBe('applied');
     expect(store.appends).toBe(appends + 1);
+  });
+
+  it('folds the events that arrived together in the order they were created: the newer first is not made stale by the older', async () => {
+    app = await makeApp({ store: new MemoryLog() });
+    const sink = app.ingestor;
+    const at = (minute: number) => Date.parse(`2026-03-01T10:0${minute}:00Z`) / 1000;
+    const event = (minute: number, impact: string): StatusMateEvent => ({
+      type: 'component_impact_updated',
+      statusPage: 'default',
+      uuid: update(1, '').meta.uuid,
+      name: 'C1',
+      impact,
+      createdAt: at(minute),
+      deliveryAttempt: 0,
+    });
+    // One turn: one append. Arriving newest first, the older would be folded after the newer, and stale.
+    const decisions = await Promise.all([
+      sink.ingest(event(2, 'operational'), 0),
+      sink.ingest(event(1, 'major_outage'), 0),
+      sink.ingest(event(0, 'degraded_performance'), 0),
+    ]);
+    expect(decisions.map((decision) => decision.outcome)).toEqual(['applied', 'applied', 'applied']);
+    expect(sink.state.pages.get('default')?.components.get(update(1, '').meta.uuid)?.impact).toBe('operational');
+    // An event without a created_at has no place in time: the batch it joins keeps the order of arrival.
+    const untimed = { ...event(4, 'major_outage'), uuid: update(2, '').meta.uuid, createdAt: null };
+    const mixed = await Promise.all([sink.ingest(event(5, 'operational'), 0), sink.ingest(untimed, 0), sink.ingest(event(3, 'degraded_performance'), 0)]);
+    expect(mixed.map((decision) => decision.outcome)).toEqual(['applied', 'applied', 'stale']);
+    // Nor does one whose created_at is too far ahead to be trusted (MAX_CLOCK_SKEW_SECONDS).
+    const ahead = { ...untimed, createdAt: Date.now() / 1000 + 3600 };
+    const skewed = await Promise.all([sink.ingest(event(7, 'operational'), 0), sink.ingest(ahead, 0), sink.ingest(event(6, 'degraded_performance'), 0)]);
+    expect(skewed.map((decision) => decision.outcome)).toEqual(['applied', 'applied', 'stale']);
   });
 
   it('counts the entries it folded and reports its lag and snapshot in /metrics', async () => {
