@@ -29,8 +29,10 @@ export type DeclaredPage = {
 /**
  * The memory-only records that make `state` show every declared page and component: a page the
  * state lacks, with every counter and histogram at 0; a component the state lacks, operational
- * since `now` (the start-up or reload that declared it) under its declared name, with no update
- * of its own, so that whatever a webhook says of it decides. A component the
+ * under its declared name, with no update of its own, so that whatever a webhook says of it
+ * decides. It is operational since the folded ledger says (its declaration, which the log keeps,
+ * so every start agrees: operationalSince), else since `now` (the start-up or reload that
+ * declares it; the fold moves it to the declaration once folded). A component the
  * state has keeps its impact and times (webhooks win); it takes the declared name only when no
  * webhook ever named it (its name is its uuid). Components the file does not declare are untouched.
  *
@@ -49,7 +51,7 @@ export function inventoryPatch(state: State, pages: readonly DeclaredPage[], now
           uuid: component.uuid,
           name: component.name,
           impact: OPERATIONAL,
-          changedAt: now,
+          changedAt: operationalSince(state, page.id, component.uuid) ?? now,
           // No direct update and nothing cleared: the first webhook about it is never stale.
           direct: null,
           cleared: null,
@@ -60,6 +62,12 @@ export function inventoryPatch(state: State, pages: readonly DeclaredPage[], now
     }
   }
   return patch;
+}
+
+/** Since when (seconds) the folded ledger has a component operational; undefined when it does not know it so. */
+export function operationalSince(state: State, statusPage: string, uuid: string): number | undefined {
+  const ledger = ledgerOf(state.ledger, statusPage, uuid);
+  return ledger?.impact === OPERATIONAL ? ledger.openMs / 1000 : undefined;
 }
 
 /**

@@ -15,10 +15,18 @@ import {
 import type { StatusMateEvent } from '../domain/event.js';
 import { OPERATIONAL } from '../domain/impact.js';
 import { forget, type ForgetDecision, type ForgetTarget } from '../domain/forget.js';
-import { chunkDeclarations, declarationPatch, undeclaredComponents, type DeclaredPage, type DeclareDecision, type Overlay } from '../domain/inventory.js';
+import {
+  chunkDeclarations,
+  declarationPatch,
+  operationalSince,
+  undeclaredComponents,
+  type DeclaredPage,
+  type DeclareDecision,
+  type Overlay,
+} from '../domain/inventory.js';
 import { prune } from '../domain/prune.js';
 import { reduce, type Decision, type Limits } from '../domain/reducer.js';
-import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState } from '../domain/state.js';
+import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState, type EntityKey } from '../domain/state.js';
 import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
@@ -613,7 +621,10 @@ export class FoldLoop implements EventSink, StoreHealth {
       this.fail(entry.origin, new Error(`the declaration could not be folded: ${asError(error).message}`));
       return true;
     }
-    if (decision.declared > 0) applyPatch(this.state, decision.patch);
+    if (decision.declared > 0) {
+      applyPatch(this.state, decision.patch);
+      this.redateOverlaid(decision.patch.ledgerDeclare ?? []);
+    }
     this.advance(stored);
     this.settle(entry.origin, (waiter) => (waiter.decision = decision));
     return true;
@@ -666,6 +677,22 @@ export class FoldLoop implements EventSink, StoreHealth {
   }
 
   // ---- the declared pages -----------------------------------------------------------------
+
+  /**
+   * The overlay's records of components just declared change from now on at their declaration,
+   * as the overlay of a later start has them (inventoryPatch): a restart is no change of impact.
+   */
+  private redateOverlaid(declared: readonly EntityKey[]): void {
+    const patch = emptyPatch();
+    for (const { statusPage, uuid } of declared) {
+      const record = this.state.pages.get(statusPage)?.components.get(uuid);
+      const since = operationalSince(this.state, statusPage, uuid);
+      if (record && this.overlaid.has(record) && since !== undefined && since !== record.changedAt) patch.components.push({ ...record, changedAt: since });
+    }
+    if (patch.components.length === 0) return;
+    applyPatch(this.state, patch);
+    for (const component of patch.components) this.overlaid.add(component);
+  }
 
   private applyOverlay(): void {
     const patch = this.overlay(this.state);

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { inventoryPatch } from '../../src/domain/inventory.js';
+import { declarationPatch, inventoryPatch } from '../../src/domain/inventory.js';
+import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { applyPatch, emptyPageStats } from '../../src/domain/state.js';
 import { componentUpdate, DECLARED as declared, PAGE, Player, T0, uuid } from '../support/events.js';
 
@@ -38,5 +40,25 @@ describe('declared pages and components', () => {
     const player = new Player();
     const patch = inventoryPatch(player.state, declared, T0);
     expect([patch.seen, patch.incidents, patch.maintenances]).toEqual([[], [], []]);
+  });
+});
+
+describe('a declared component the ledger knows from its declaration', () => {
+  it('has changed last at its declaration, whenever the overlay is applied again (a restart, a reload)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 400 * 86_400 }), fc.integer({ min: 0, max: 999 }), (later, ms) => {
+        const declaredAt = T0 + ms / 1000;
+        const player = new Player();
+        applyPatch(player.state, declarationPatch(player.state, [{ statusPage: PAGE, uuids: [uuid(1), uuid(2)] }], declaredAt, DEFAULT_LIMITS).patch);
+        // The state of a later start: the folded ledger, none of the overlay's records.
+        const patch = inventoryPatch(player.state, declared, declaredAt + later);
+        expect(patch.components.map((component) => component.changedAt)).toEqual([declaredAt, declaredAt]);
+      }),
+    );
+  });
+
+  it('keeps the start-up time for one the ledger does not know yet', () => {
+    const player = new Player();
+    expect(inventoryPatch(player.state, declared, T0 + 5).components.map((component) => component.changedAt)).toEqual([T0 + 5, T0 + 5]);
   });
 });
