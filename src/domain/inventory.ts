@@ -28,7 +28,8 @@ export type DeclaredPage = {
 
 /**
  * The memory-only records that make `state` show every declared page and component: a page the
- * state lacks, with every counter and histogram at 0; a component the state lacks, operational
+ * state lacks, with every counter and histogram at 0 since its first declaration the folded ledger
+ * has (declaredSince), else since `now`; a component the state lacks, operational
  * under its declared name, with no update of its own, so that whatever a webhook says of it
  * decides. It is operational since the folded ledger says (its declaration, which the log keeps,
  * so every start agrees: operationalSince), else since `now` (the start-up or reload that
@@ -42,7 +43,7 @@ export function inventoryPatch(state: State, pages: readonly DeclaredPage[], now
   const patch = emptyPatch();
   for (const page of pages) {
     const known = state.pages.get(page.id);
-    if (!known) patch.pages.push(emptyPageStats(page.id, now));
+    if (!known) patch.pages.push(emptyPageStats(page.id, declaredSince(state, page.id) ?? now));
     for (const component of page.components) {
       const current = known?.components.get(component.uuid);
       if (!current) {
@@ -62,6 +63,17 @@ export function inventoryPatch(state: State, pages: readonly DeclaredPage[], now
     }
   }
   return patch;
+}
+
+/**
+ * When (seconds) the folded ledger first knew a component of a page, for a page the state lacks:
+ * its first declaration (no event named the page, or the state would have it); undefined when
+ * the ledger knows none.
+ */
+export function declaredSince(state: State, statusPage: string): number | undefined {
+  let first: number | undefined;
+  for (const component of state.ledger.pages.get(statusPage)?.values() ?? []) if (first === undefined || component.sinceMs < first) first = component.sinceMs;
+  return first === undefined ? undefined : first / 1000;
 }
 
 /** Since when (seconds) the folded ledger has a component operational; undefined when it does not know it so. */

@@ -18,6 +18,7 @@ import { forget, type ForgetDecision, type ForgetTarget } from '../domain/forget
 import {
   chunkDeclarations,
   declarationPatch,
+  declaredSince,
   operationalSince,
   undeclaredComponents,
   type DeclaredPage,
@@ -680,10 +681,16 @@ export class FoldLoop implements EventSink, StoreHealth {
 
   /**
    * The overlay's records of components just declared change from now on at their declaration,
-   * as the overlay of a later start has them (inventoryPatch): a restart is no change of impact.
+   * and their pages count from it, as the overlay of a later start has them (inventoryPatch): a
+   * restart is no change of impact, and no new start from zero.
    */
   private redateOverlaid(declared: readonly EntityKey[]): void {
     const patch = emptyPatch();
+    for (const statusPage of new Set(declared.map((key) => key.statusPage))) {
+      const stats = this.state.pages.get(statusPage)?.stats;
+      const since = declaredSince(this.state, statusPage);
+      if (stats && this.overlaid.has(stats) && since !== undefined && since !== stats.createdAt) patch.pages.push({ ...stats, createdAt: since });
+    }
     for (const { statusPage, uuid } of declared) {
       const record = this.state.pages.get(statusPage)?.components.get(uuid);
       const since = operationalSince(this.state, statusPage, uuid);
@@ -691,7 +698,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     }
     if (patch.components.length === 0) return;
     applyPatch(this.state, patch);
-    for (const component of patch.components) this.overlaid.add(component);
+    for (const record of [...patch.pages, ...patch.components]) this.overlaid.add(record);
   }
 
   private applyOverlay(): void {

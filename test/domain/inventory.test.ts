@@ -44,7 +44,7 @@ describe('declared pages and components', () => {
 });
 
 describe('a declared component the ledger knows from its declaration', () => {
-  it('has changed last at its declaration, whenever the overlay is applied again (a restart, a reload)', () => {
+  it('has changed last at its declaration, and its page counts from it, whenever the overlay is applied again (a restart, a reload)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 400 * 86_400 }), fc.integer({ min: 0, max: 999 }), (later, ms) => {
         const declaredAt = T0 + ms / 1000;
@@ -53,6 +53,8 @@ describe('a declared component the ledger knows from its declaration', () => {
         // The state of a later start: the folded ledger, none of the overlay's records.
         const patch = inventoryPatch(player.state, declared, declaredAt + later);
         expect(patch.components.map((component) => component.changedAt)).toEqual([declaredAt, declaredAt]);
+        // Its page's counters and histograms have been at 0 since then too (OpenMetrics' `_created`).
+        expect(patch.pages.map((stats) => stats.createdAt)).toEqual([declaredAt]);
       }),
     );
   });
