@@ -696,7 +696,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       const since = operationalSince(this.state, statusPage, uuid);
       if (record && this.overlaid.has(record) && since !== undefined && since !== record.changedAt) patch.components.push({ ...record, changedAt: since });
     }
-    if (patch.components.length === 0) return;
+    if (patch.pages.length === 0 && patch.components.length === 0) return;
     applyPatch(this.state, patch);
     for (const record of [...patch.pages, ...patch.components]) this.overlaid.add(record);
   }
