@@ -520,6 +520,42 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with status pages 
     expect(renderChart(helm, { set: { 'extraEnvFrom[0].secretRefs.name': 'x' } }).ok).toBe(false);
   });
 
+  // Server-side apply (Argo CD, Flux, Helm 4) refuses a Deployment whose env lists a name twice
+  // ("duplicate entries for key"), and a client-side apply that later drops one copy drops both.
+  it.each([
+    [
+      { 'extraEnv[0].name': 'LOG_LEVEL', 'extraEnv[0].value': 'debug' },
+      'lists LOG_LEVEL, which the chart sets itself: remove that entry (set it with config.logLevel)',
+    ],
+    [{ 'extraEnv[0].name': 'SQLITE_PATH', 'extraEnv[0].value': '/data/x.db' }, 'lists SQLITE_PATH, which the chart sets itself'],
+    [
+      { 'statusPages.tokenSecrets.WEBHOOK_TOKEN.name': 's', 'statusPages.tokenSecrets.WEBHOOK_TOKEN.key': 'k' },
+      'set it with webhook.token or webhook.existingSecret',
+    ],
+    [
+      {
+        'extraEnv[0].name': 'ACME_TOKEN',
+        'extraEnv[0].value': 'x',
+        'statusPages.tokenSecrets.ACME_TOKEN.name': 's',
+        'statusPages.tokenSecrets.ACME_TOKEN.key': 'k',
+      },
+      'ACME_TOKEN is listed twice',
+    ],
+    [{ 'extraEnv[0].name': 'FOO', 'extraEnv[0].value': 'a', 'extraEnv[1].name': 'FOO', 'extraEnv[1].value': 'b' }, 'FOO is listed twice'],
+  ])('refuses %j, which would list a variable twice, naming the value to set', (set, message) => {
+    const result = renderChart(helm, { set });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.stderr).toContain(message);
+  });
+
+  it('lists each variable of the exporter container once in every scenario', () => {
+    for (const options of Object.values(SCENARIOS)) {
+      const names = exporterContainer(onlyOfKind(renderObjects(helm, options).objects, 'Deployment')).env?.map((e) => e.name) ?? [];
+      expect(names.length).toBeGreaterThan(0);
+      expect(names.filter((name, index) => names.indexOf(name) !== index)).toEqual([]);
+    }
+  });
+
   it('accepts a token_env set through extraEnv instead of tokenSecrets', () => {
     const result = renderChart(helm, {
       set: { 'statusPages.pages[0].id': 'acme', 'statusPages.pages[0].token_env': 'ACME_TOKEN', 'extraEnv[0].name': 'ACME_TOKEN', 'extraEnv[0].value': 'x' },

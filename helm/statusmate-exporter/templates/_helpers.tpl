@@ -196,6 +196,132 @@ top-level key added to values.yaml goes here too (test/helm-chart.test.ts checks
 {{- end }}
 
 {{/*
+The exporter container's env list: the chart's own settings, statusPages.tokenSecrets, the
+alertmanager settings and extraEnv, in that order. statusmate-exporter.validate refuses a name
+listed twice.
+*/}}
+{{- define "statusmate-exporter.env" -}}
+- name: HOST
+  value: {{ .Values.listenAddress | quote }}
+- name: PORT
+  value: {{ .Values.service.port | quote }}
+{{- if .Values.metricsPort.enabled }}
+- name: METRICS_PORT
+  value: {{ .Values.metricsPort.port | quote }}
+{{- end }}
+- name: WEBHOOK_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "statusmate-exporter.secretName" . }}
+      key: {{ .Values.webhook.existingSecretKey }}
+- name: STORE
+  value: {{ .Values.config.store | quote }}
+{{- if eq .Values.config.store "redis" }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "statusmate-exporter.redisSecretName" . }}
+      key: {{ .Values.redis.existingSecretKey }}
+- name: REDIS_KEY_PREFIX
+  value: {{ .Values.redis.keyPrefix | quote }}
+- name: REDIS_WAIT_REPLICAS
+  value: {{ .Values.redis.waitReplicas | quote }}
+{{- else }}
+- name: SQLITE_PATH
+  value: /data/statusmate-exporter.db
+- name: SQLITE_SYNCHRONOUS
+  value: {{ .Values.config.sqliteSynchronous | quote }}
+{{- end }}
+- name: LOG_LEVEL
+  value: {{ .Values.config.logLevel | quote }}
+- name: DEFAULT_STATUS_PAGE
+  value: {{ .Values.config.defaultStatusPage | quote }}
+- name: MAX_BODY_BYTES
+  value: {{ .Values.config.maxBodyBytes | quote }}
+- name: MAX_COMPONENTS
+  value: {{ .Values.config.maxComponents | quote }}
+- name: FINISHED_RETENTION_SECONDS
+  value: {{ .Values.config.finishedRetentionSeconds | quote }}
+- name: SHUTDOWN_TIMEOUT_SECONDS
+  value: {{ .Values.config.shutdownTimeoutSeconds | quote }}
+{{- if include "statusmate-exporter.statusPagesEnabled" . }}
+- name: STATUS_PAGES_FILE
+  value: {{ printf "%s/%s" (trimSuffix "/" .Values.statusPages.mountPath) .Values.statusPages.existingConfigMapKey | quote }}
+- name: STATUS_PAGES_WATCH_SECONDS
+  value: {{ .Values.statusPages.watchSeconds | quote }}
+- name: LEARN_STATUS_PAGES
+  value: {{ .Values.config.learnStatusPages | quote }}
+{{- end }}
+{{- range $name, $ref := .Values.statusPages.tokenSecrets }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $ref.name }}
+      key: {{ $ref.key }}
+{{- end }}
+{{- with .Values.alertmanager }}
+{{- if .urls }}
+- name: ALERTMANAGER_URL
+  value: {{ join "," .urls | quote }}
+- name: MAINTENANCE_SILENCE_MARGIN_SECONDS
+  value: {{ .silenceMarginSeconds | quote }}
+- name: MAINTENANCE_SILENCE_FROM
+  value: {{ .silenceFrom | quote }}
+{{- $secret := .existingSecret }}
+{{- range $name, $key := dict "ALERTMANAGER_USERNAME" .usernameKey "ALERTMANAGER_PASSWORD" .passwordKey "ALERTMANAGER_BEARER_TOKEN" .bearerTokenKey }}
+{{- if $key }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "alertmanager.existingSecret is required with a usernameKey, passwordKey or bearerTokenKey" $secret }}
+      key: {{ $key }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- with .Values.config.allowedHosts }}
+- name: ALLOWED_HOSTS
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{- toYaml . | nindent 0 }}
+{{- end }}
+{{- end }}
+
+{{/*
+The value that sets each variable the chart sets itself: an extraEnv or tokenSecrets entry of
+the same name is refused, naming it.
+*/}}
+{{- define "statusmate-exporter.envSources" -}}
+HOST: "set it with listenAddress"
+PORT: "set it with service.port"
+METRICS_PORT: "set it with metricsPort.enabled and metricsPort.port"
+WEBHOOK_TOKEN: "set it with webhook.token or webhook.existingSecret"
+STORE: "set it with config.store"
+REDIS_URL: "set it with redis.url or redis.existingSecret"
+REDIS_KEY_PREFIX: "set it with redis.keyPrefix"
+REDIS_WAIT_REPLICAS: "set it with redis.waitReplicas"
+SQLITE_PATH: "the store is /data/statusmate-exporter.db on the chart's volume; no value moves it"
+SQLITE_SYNCHRONOUS: "set it with config.sqliteSynchronous"
+LOG_LEVEL: "set it with config.logLevel"
+DEFAULT_STATUS_PAGE: "set it with config.defaultStatusPage"
+MAX_BODY_BYTES: "set it with config.maxBodyBytes"
+MAX_COMPONENTS: "set it with config.maxComponents"
+FINISHED_RETENTION_SECONDS: "set it with config.finishedRetentionSeconds"
+SHUTDOWN_TIMEOUT_SECONDS: "set it with config.shutdownTimeoutSeconds"
+STATUS_PAGES_FILE: "set it with statusPages.mountPath and statusPages.existingConfigMapKey"
+STATUS_PAGES_WATCH_SECONDS: "set it with statusPages.watchSeconds"
+LEARN_STATUS_PAGES: "set it with config.learnStatusPages"
+ALERTMANAGER_URL: "set it with alertmanager.urls"
+MAINTENANCE_SILENCE_MARGIN_SECONDS: "set it with alertmanager.silenceMarginSeconds"
+MAINTENANCE_SILENCE_FROM: "set it with alertmanager.silenceFrom"
+ALERTMANAGER_USERNAME: "set it with alertmanager.usernameKey"
+ALERTMANAGER_PASSWORD: "set it with alertmanager.passwordKey"
+ALERTMANAGER_BEARER_TOKEN: "set it with alertmanager.bearerTokenKey"
+ALLOWED_HOSTS: "set it with config.allowedHosts"
+{{- end }}
+
+{{/*
 Checks across values that values.schema.json cannot express. Each failure names the values
 involved and how to fix them.
 */}}
@@ -242,6 +368,22 @@ involved and how to fix them.
 {{- if and .Values.networkPolicy.metricsFrom (not .Values.networkPolicy.webhookFrom) }}
 {{- fail "networkPolicy.metricsFrom cannot narrow /metrics while it is served on the webhook port (metricsPort.enabled false), which the empty networkPolicy.webhookFrom opens to every peer: set metricsPort.enabled, or list the webhook's senders in networkPolicy.webhookFrom." }}
 {{- end }}
+{{- end }}
+{{- /*
+One name twice in the env list: server-side apply (Argo CD, Flux, Helm 4) refuses the Deployment
+("duplicate entries for key"), and a later client-side apply that drops one copy drops both.
+*/}}
+{{- $seen := dict }}
+{{- $sources := include "statusmate-exporter.envSources" . | fromYaml }}
+{{- range $var := include "statusmate-exporter.env" . | fromYamlArray }}
+{{- if hasKey $seen $var.name }}
+{{- if hasKey $sources $var.name }}
+{{- fail (printf "extraEnv or statusPages.tokenSecrets lists %s, which the chart sets itself: remove that entry (%s). A name listed twice makes the Deployment invalid under server-side apply (Argo CD, Flux, Helm 4)." $var.name (get $sources $var.name)) }}
+{{- else }}
+{{- fail (printf "%s is listed twice, in extraEnv and statusPages.tokenSecrets or twice in extraEnv: keep one. A name listed twice makes the Deployment invalid under server-side apply (Argo CD, Flux, Helm 4)." $var.name) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $seen $var.name true }}
 {{- end }}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed config.shutdownTimeoutSeconds (%d), or Kubernetes kills the exporter before it has closed its store." (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds)) }}
