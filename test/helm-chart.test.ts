@@ -830,6 +830,13 @@ describe.skipIf(helmTool.skipReason !== undefined)('values.schema.json', () => {
     expect(result.ok ? '' : result.stderr).toContain("at '/webhook/token': got number, want string");
   });
 
+  it('refuses a scrape timeout longer than the interval, a ServiceMonitor the Prometheus Operator would skip', () => {
+    const result = renderChart(helm, { set: { 'serviceMonitor.interval': '15s', 'serviceMonitor.scrapeTimeout': '20s' } });
+    expect(result.ok ? '' : result.stderr).toContain('serviceMonitor.scrapeTimeout (20s) exceeds serviceMonitor.interval (15s)');
+    expect(renderChart(helm, { set: { 'serviceMonitor.interval': '1m', 'serviceMonitor.scrapeTimeout': '59s' } }).ok).toBe(true);
+    expect(renderChart(helm, { set: { 'serviceMonitor.interval': '15s', 'serviceMonitor.scrapeTimeout': '15s' } }).ok).toBe(true);
+  });
+
   it('refuses a grace period no longer than the shutdown timeout', () => {
     const result = renderChart(helm, { set: { terminationGracePeriodSeconds: '10' } });
     expect(result.ok ? '' : result.stderr).toContain('terminationGracePeriodSeconds (10) must exceed config.shutdownTimeoutSeconds (10)');

@@ -385,6 +385,10 @@ One name twice in the env list: server-side apply (Argo CD, Flux, Helm 4) refuse
 {{- end }}
 {{- $_ := set $seen $var.name true }}
 {{- end }}
+{{- /* The Prometheus Operator skips such a ServiceMonitor with a warning in its own log: no scrape, no error here. */}}
+{{- if and .Values.serviceMonitor.enabled (gt (include "statusmate-exporter.durationMilliseconds" .Values.serviceMonitor.scrapeTimeout | atoi) (include "statusmate-exporter.durationMilliseconds" .Values.serviceMonitor.interval | atoi)) }}
+{{- fail (printf "serviceMonitor.scrapeTimeout (%s) exceeds serviceMonitor.interval (%s): the Prometheus Operator rejects such a ServiceMonitor and nothing scrapes the exporter. Shorten the timeout or lengthen the interval." .Values.serviceMonitor.scrapeTimeout .Values.serviceMonitor.interval) }}
+{{- end }}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed config.shutdownTimeoutSeconds (%d), or Kubernetes kills the exporter before it has closed its store." (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds)) }}
 {{- end }}
@@ -409,6 +413,18 @@ One name twice in the env list: server-side apply (Argo CD, Flux, Helm 4) refuse
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+A Prometheus duration (90s, 1h30m, 500ms) in milliseconds.
+*/}}
+{{- define "statusmate-exporter.durationMilliseconds" -}}
+{{- $total := 0 -}}
+{{- range $part := regexFindAll "[0-9]+(ms|[smhdwy])" (toString .) -1 -}}
+{{- $unit := regexReplaceAll "^[0-9]+" $part "" -}}
+{{- $total = add $total (mul (regexFind "^[0-9]+" $part | atoi) (get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 "d" 86400000 "w" 604800000 "y" 31536000000) $unit)) -}}
+{{- end -}}
+{{- $total -}}
+{{- end -}}
 
 {{/*
 A Prometheus duration (90s, 1h30m, 2d) in whole seconds; milliseconds count 0.
