@@ -486,11 +486,30 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with status pages 
     [{ 'statusPages.pages[0].id': 'acme', 'statusPages.existingConfigMap': 'pages' }, 'statusPages.pages and statusPages.existingConfigMap are both set'],
     [{ 'statusPages.pages[0].id': 'acme', 'statusPages.pages[0].componentz': 'x' }, "additional properties 'componentz' not allowed"],
     [{ 'statusPages.pages[0].id': 'acme', 'statusPages.pages[0].uuid': 'nope' }, "at '/statusPages/pages/0/uuid'"],
+    // The exporter refuses these at start (exit 78, a crash loop): the schema refuses them at render.
+    [
+      { 'statusPages.pages[0].id': 'acme', 'statusPages.pages[0].token_env': 'ACME_KEY', 'extraEnv[0].name': 'ACME_KEY' },
+      "at '/statusPages/pages/0/token_env'",
+    ],
+    [{ 'statusPages.pages[0].id': 'acme shop' }, "at '/statusPages/pages/0/id'"],
+    [{ 'statusPages.pages[0].id': 'acme-' }, "at '/statusPages/pages/0/id'"],
     [{ 'statusPages.tokenSecrets.ACME_TOKEN.name': 'acme' }, "missing property 'key'"],
   ])('refuses %j and says why', (set, message) => {
     const result = renderChart(helm, { set });
     expect(result.ok).toBe(false);
     expect(result.ok ? '' : result.stderr).toContain(message);
+  });
+
+  it('accepts the page ids and token_env names the exporter accepts, and the exporter parses what it renders', () => {
+    const set = {
+      'statusPages.pages[0].id': 'acme.eu_1',
+      'statusPages.pages[0].token_env': 'ACME_EU_TOKEN',
+      'extraEnv[0].name': 'ACME_EU_TOKEN',
+      'extraEnv[0].value': 'x',
+    };
+    const map = objectsOfKind(renderObjects(helm, { set }).objects, 'ConfigMap').find((cm) => cm.metadata.name.endsWith('-status-pages'));
+    const inventory = parseInventory(map?.data['status-pages.yaml'] ?? '', 'status-pages.yaml', { ACME_EU_TOKEN: 'x' });
+    expect(inventory.pages.map((page) => page.id)).toEqual(['acme.eu_1']);
   });
 
   it('says in NOTES.txt where the pages are and that an edit needs no restart', () => {
