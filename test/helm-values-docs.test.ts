@@ -35,6 +35,35 @@ function keysWithComments(text: string): { key: string; line: number; comments: 
   return out;
 }
 
+/** Each value's dotted path with the "## " comment lines right above it, joined as the README table shows them. */
+function descriptions(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const path: string[] = [];
+  let comments: string[] = [];
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed.startsWith('## ')) {
+      comments.push(trimmed.slice(3));
+      continue;
+    }
+    const key = /^(\s*)([A-Za-z0-9_.-]+):/.exec(line);
+    if (key && !trimmed.startsWith('-')) {
+      const depth = (key[1] ?? '').length / 2;
+      path.length = depth;
+      path[depth] = key[2] ?? '';
+      out.set(path.join('.'), comments.join(' '));
+    }
+    comments = [];
+  }
+  return out;
+}
+
+/** A default as the README table writes it: a string bare (quoted when empty or all digits), anything else as JSON. */
+function tableDefault(value: unknown): string {
+  if (typeof value === 'string') return value === '' || /^\d+$/.test(value) ? `\`"${value}"\`` : `\`${value}\``;
+  return `\`${JSON.stringify(value)}\``;
+}
+
 describe('values.yaml documentation', () => {
   const leaves = leafPaths(parseYaml(valuesText));
 
@@ -48,6 +77,22 @@ describe('values.yaml documentation', () => {
   it('is listed in the chart README, every value and no stale one', () => {
     const listed = [...readme.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
     expect(listed.sort()).toEqual([...leaves].sort());
+  });
+
+  it('is described in the chart README table as in values.yaml, with its default', () => {
+    const values = parseYaml(valuesText) as Record<string, unknown>;
+    const comments = descriptions(valuesText);
+    const rows = new Map([...readme.matchAll(/^\| `([^`]+)` \| (.*?) \| (.*) \|$/gm)].map((m) => [m[1], { value: m[2] ?? '', text: m[3] ?? '' }]));
+    const unlike = leaves.flatMap((path) => {
+      const row = rows.get(path);
+      const text = row?.text.replaceAll('&lt;', '<').replaceAll('&gt;', '>');
+      const value = tableDefault(path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], values));
+      return [
+        ...(text === comments.get(path) ? [] : [`${path}: README says "${text}", values.yaml "${comments.get(path)}"`]),
+        ...(row?.value === value ? [] : [`${path}: README default ${row?.value}, values.yaml ${value}`]),
+      ];
+    });
+    expect(unlike).toEqual([]);
   });
 
   it('matches values.schema.json, which knows every key (unknown keys fail installs)', () => {
