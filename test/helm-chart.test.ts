@@ -165,6 +165,17 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart rendered with its 
     expect(staging).toContain('job="staging-statusmate-exporter", namespace="statusmate-staging"');
   });
 
+  it('gives two releases the same dashboard files and uids, so NOTES says to ship them with one release only', () => {
+    const dashboardsOf = (release: string) =>
+      objectsOfKind(renderObjects(helm, { release }).objects, 'ConfigMap')
+        .filter((cm) => cm.metadata.labels?.grafana_dashboard === '1')
+        .flatMap((cm) => Object.entries(cm.data).map(([file, json]) => `${file} ${(JSON.parse(json) as { uid: string }).uid}`));
+    // The sidecar writes each key to a file of that name: uninstalling either release deletes them for both.
+    expect(dashboardsOf('team-a')).toEqual(dashboardsOf('team-b'));
+    expect(renderNotes(helm)).toContain('with several releases, keep them in one and set\n   dashboards.enabled=false in the others');
+    expect(renderNotes(helm, { set: { 'dashboards.enabled': 'false' } })).not.toContain('dashboards.enabled=false');
+  });
+
   it('renders nothing of the monitoring stack when its toggles are off', () => {
     const off = renderObjects(helm, {
       apiVersions: OPERATOR_APIS,
