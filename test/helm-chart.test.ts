@@ -1138,6 +1138,15 @@ describe.skipIf(helmTool.skipReason !== undefined)('names', () => {
     expect(new Set(configMapNames).size).toBe(configMapNames.length);
   });
 
+  it('stay distinct between two releases in one namespace whose long names share a prefix', () => {
+    // The dashboards' suffix leaves 26 characters of the full name: both of these cut to the same 26.
+    const names = ['statusmate-exporter-team-ab', 'statusmate-exporter-team-ac', 'payments-production-europe-1', 'payments-production-europe-2'].flatMap(
+      (release) => renderObjects(helm, { release, ...SCENARIOS.everything }).objects.map((object) => `${object.kind}/${object.metadata.name}`),
+    );
+    expect(names.filter((name, index) => names.indexOf(name) !== index)).toEqual([]);
+    for (const name of names) expect(name.split('/')[1]?.length, name).toBeLessThanOrEqual(63);
+  });
+
   it('follow fullnameOverride', () => {
     const { objects } = renderObjects(helm, { set: { fullnameOverride: 'statusmate' } });
     expect(new Set(objects.filter((o) => o.kind !== 'ConfigMap').map((o) => o.metadata.name))).toEqual(new Set(['statusmate']));

@@ -24,12 +24,19 @@ name alone when it already contains the chart name. Cut to 63 characters.
 
 {{/*
 A name derived from the full name with a suffix, still within 63 characters: the full name is
-shortened, never the suffix, so derived names stay distinct.
+shortened, never the suffix, so derived names stay distinct. A shortened full name ends in 6 hex
+digits of its hash, so that two releases in one namespace whose names share a long prefix (the
+dashboards' suffix leaves 26 characters) still get names of their own.
 */}}
 {{- define "statusmate-exporter.suffixedName" -}}
 {{- $suffix := printf "-%s" .suffix }}
-{{- $base := include "statusmate-exporter.fullname" .context | trunc (int (sub 63 (len $suffix))) | trimSuffix "-" }}
-{{- printf "%s%s" $base $suffix }}
+{{- $full := include "statusmate-exporter.fullname" .context }}
+{{- if le (add (len $full) (len $suffix)) 63 }}
+{{- printf "%s%s" $full $suffix }}
+{{- else }}
+{{- $base := $full | trunc (int (sub 63 (add (len $suffix) 7))) | trimSuffix "-" }}
+{{- printf "%s-%s%s" $base (sha256sum $full | trunc 6) $suffix }}
+{{- end }}
 {{- end }}
 
 {{/*
