@@ -614,6 +614,13 @@ describe.skipIf(helmTool.skipReason !== undefined)('replicas', () => {
     expect(stderr).toContain('Set replicaCount to 1');
   });
 
+  it('refuses an existingClaim with persistence off, which would leave the store on an emptyDir and the claim unused', () => {
+    const result = renderChart(helm, { set: { 'persistence.enabled': 'false', 'persistence.existingClaim': 'statusmate-data' } });
+    expect(result.ok ? '' : result.stderr).toContain('persistence.existingClaim is statusmate-data but persistence.enabled is false');
+    const claimed = onlyOfKind(renderObjects(helm, { set: { 'persistence.existingClaim': 'statusmate-data' } }).objects, 'Deployment');
+    expect(claimed.spec.template.spec.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim).toEqual({ claimName: 'statusmate-data' });
+  });
+
   it('refuses replicaCount 2 with SQLite even without a volume claim', () => {
     expect(renderChart(helm, { set: { replicaCount: '2', 'persistence.enabled': 'false' } }).ok).toBe(false);
   });

@@ -396,6 +396,9 @@ One name twice in the env list: server-side apply (Argo CD, Flux, Helm 4) refuse
 {{- if and .Values.serviceMonitor.enabled (gt (include "statusmate-exporter.durationMilliseconds" .Values.serviceMonitor.scrapeTimeout | atoi) (include "statusmate-exporter.durationMilliseconds" .Values.serviceMonitor.interval | atoi)) }}
 {{- fail (printf "serviceMonitor.scrapeTimeout (%s) exceeds serviceMonitor.interval (%s): the Prometheus Operator rejects such a ServiceMonitor and nothing scrapes the exporter. Shorten the timeout or lengthen the interval." .Values.serviceMonitor.scrapeTimeout .Values.serviceMonitor.interval) }}
 {{- end }}
+{{- if and .Values.persistence.existingClaim (not .Values.persistence.enabled) (eq .Values.config.store "sqlite") }}
+{{- fail (printf "persistence.existingClaim is %s but persistence.enabled is false: the store would go on an emptyDir, lost whenever the pod is replaced, and the claim would be ignored. Set persistence.enabled to true (with existingClaim the chart makes no claim of its own), or remove existingClaim." .Values.persistence.existingClaim) }}
+{{- end }}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed config.shutdownTimeoutSeconds (%d), or Kubernetes kills the exporter before it has closed its store." (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds)) }}
 {{- end }}
