@@ -203,6 +203,26 @@ top-level key added to values.yaml goes here too (test/helm-chart.test.ts checks
 {{- end }}
 
 {{/*
+ALLOWED_HOSTS when config.allowedHosts is set: those names, the Ingress hosts (but wildcards), and the names the
+Service has inside the cluster (Alertmanager's webhook receiver and in-cluster senders use them).
+None of them can be rebound by a page on another site: the Service's names resolve only inside
+the cluster, and the Ingress hosts are the exporter's own.
+*/}}
+{{- define "statusmate-exporter.allowedHosts" -}}
+{{- $fullName := include "statusmate-exporter.fullname" . }}
+{{- $ns := include "statusmate-exporter.namespace" . }}
+{{- $hosts := .Values.config.allowedHosts }}
+{{- if .Values.ingress.enabled }}
+{{- range .Values.ingress.hosts }}
+{{- /* A wildcard host is no name ALLOWED_HOSTS takes: list the names it stands for in allowedHosts. */}}
+{{- if not (hasPrefix "*" .) }}{{ $hosts = append $hosts . }}{{ end }}
+{{- end }}
+{{- end }}
+{{- $hosts = concat $hosts (list $fullName (printf "%s.%s" $fullName $ns) (printf "%s.%s.svc" $fullName $ns) (printf "%s.%s.svc.cluster.local" $fullName $ns)) }}
+{{- toYaml ($hosts | uniq) }}
+{{- end }}
+
+{{/*
 The exporter container's env list: the chart's own settings, statusPages.tokenSecrets, the
 alertmanager settings and extraEnv, in that order. statusmate-exporter.validate refuses a name
 listed twice.
@@ -288,7 +308,7 @@ listed twice.
 {{- end }}
 {{- with .Values.config.allowedHosts }}
 - name: ALLOWED_HOSTS
-  value: {{ join "," . | quote }}
+  value: {{ include "statusmate-exporter.allowedHosts" $ | fromYamlArray | join "," | quote }}
 {{- end }}
 {{- with .Values.extraEnv }}
 {{- toYaml . | nindent 0 }}
