@@ -874,6 +874,18 @@ describe.skipIf(helmTool.skipReason !== undefined)('values.schema.json', () => {
     expect(renderChart(helm, { set: { 'serviceMonitor.interval': '15s', 'serviceMonitor.scrapeTimeout': '15s' } }).ok).toBe(true);
   });
 
+  it('refuses a port below 1024, which the non-root exporter without capabilities cannot listen on, unless a sysctl allows it', () => {
+    const sysctl = { 'podSecurityContext.sysctls[0].name': 'net.ipv4.ip_unprivileged_port_start' };
+    expect(renderChart(helm, { set: { 'service.port': '80' } }).ok ? '' : 'refused').toBe('refused');
+    const result = renderChart(helm, { set: { 'metricsPort.enabled': 'true', 'metricsPort.port': '443' } });
+    expect(result.ok ? '' : result.stderr).toContain(
+      'metricsPort.port is 443, but the exporter runs as a non-root user without capabilities and cannot listen below 1024',
+    );
+    const allowed = renderObjects(helm, { set: { 'service.port': '80', ...sysctl }, setString: { 'podSecurityContext.sysctls[0].value': '0' } }).objects;
+    expect(envOf(onlyOfKind(allowed, 'Deployment'), 'PORT')?.value).toBe('80');
+    expect(renderChart(helm, { set: { 'service.port': '80', ...sysctl }, setString: { 'podSecurityContext.sysctls[0].value': '81' } }).ok).toBe(false);
+  });
+
   it('refuses a grace period no longer than the shutdown timeout', () => {
     const result = renderChart(helm, { set: { terminationGracePeriodSeconds: '10' } });
     expect(result.ok ? '' : result.stderr).toContain('terminationGracePeriodSeconds (10) must exceed config.shutdownTimeoutSeconds (10)');

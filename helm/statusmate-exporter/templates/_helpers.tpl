@@ -419,6 +419,19 @@ One name twice in the env list: server-side apply (Argo CD, Flux, Helm 4) refuse
 {{- if and .Values.persistence.existingClaim (not .Values.persistence.enabled) (eq .Values.config.store "sqlite") }}
 {{- fail (printf "persistence.existingClaim is %s but persistence.enabled is false: the store would go on an emptyDir, lost whenever the pod is replaced, and the claim would be ignored. Set persistence.enabled to true (with existingClaim the chart makes no claim of its own), or remove existingClaim." .Values.persistence.existingClaim) }}
 {{- end }}
+{{- /*
+The exporter runs as a non-root user with every capability dropped: it can listen below 1024
+only where the pod's net.ipv4.ip_unprivileged_port_start allows it, or it stops with EACCES.
+*/}}
+{{- $unprivilegedFrom := 1024 }}
+{{- range (.Values.podSecurityContext.sysctls | default list) }}
+{{- if eq .name "net.ipv4.ip_unprivileged_port_start" }}{{ $unprivilegedFrom = int .value }}{{ end }}
+{{- end }}
+{{- range $key, $port := dict "service.port" .Values.service.port "metricsPort.port" (ternary .Values.metricsPort.port 65535 .Values.metricsPort.enabled) }}
+{{- if lt (int $port) $unprivilegedFrom }}
+{{- fail (printf "%s is %d, but the exporter runs as a non-root user without capabilities and cannot listen below %d (it would stop with EACCES). Pick a port of 1024 or above (the Ingress and the ServiceMonitor reach it by name), or let the pod bind it with podSecurityContext.sysctls: [{name: net.ipv4.ip_unprivileged_port_start, value: \"0\"}]." $key (int $port) $unprivilegedFrom) }}
+{{- end }}
+{{- end }}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed config.shutdownTimeoutSeconds (%d), or Kubernetes kills the exporter before it has closed its store." (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds)) }}
 {{- end }}
