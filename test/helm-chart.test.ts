@@ -478,6 +478,22 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with status pages 
     expect(pod.enableServiceLinks).toBe(false);
   });
 
+  it.each([
+    [{ 'extraVolumes[0].name': 'tmp', 'extraVolumes[0].emptyDir.medium': 'Memory' }, "extraVolumes has a volume named tmp, the name of the chart's own volume"],
+    [{ 'extraVolumes[0].name': 'data', 'extraVolumes[0].emptyDir.medium': 'Memory' }, 'extraVolumes has a volume named data'],
+    [
+      { 'extraVolumeMounts[0].name': 'ca-bundle', 'extraVolumeMounts[0].mountPath': '/data' },
+      'extraVolumeMounts mounts ca-bundle at /data, where the chart mounts the store',
+    ],
+    [
+      { 'extraVolumeMounts[0].name': 'ca-bundle', 'extraVolumeMounts[0].mountPath': '/etc/statusmate-exporter/' },
+      'where the chart mounts the status pages file',
+    ],
+  ])('refuses %j, a volume or mount the chart has already (the API server would refuse the Deployment)', (set, message) => {
+    const result = renderChart(helm, { ...SCENARIOS['status pages, metrics port and extra containers'], set });
+    expect(result.ok ? '' : result.stderr).toContain(message);
+  });
+
   it('mounts statusPages.existingConfigMap under its key and renders no ConfigMap of its own', () => {
     const { objects: own } = renderObjects(helm, SCENARIOS['existing secret and claim']);
     expect(objectsOfKind(own, 'ConfigMap').filter((cm) => !cm.metadata.name.includes('dashboard'))).toEqual([]);

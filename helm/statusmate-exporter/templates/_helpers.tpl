@@ -432,6 +432,23 @@ only where the pod's net.ipv4.ip_unprivileged_port_start allows it, or it stops 
 {{- fail (printf "%s is %d, but the exporter runs as a non-root user without capabilities and cannot listen below %d (it would stop with EACCES). Pick a port of 1024 or above (the Ingress and the ServiceMonitor reach it by name), or let the pod bind it with podSecurityContext.sysctls: [{name: net.ipv4.ip_unprivileged_port_start, value: \"0\"}]." $key (int $port) $unprivilegedFrom) }}
 {{- end }}
 {{- end }}
+{{- /* The chart's own volumes and mounts: an extra one of the same name or path is refused by the API server (and by server-side apply). */}}
+{{- $volumes := dict "data" "the store" "tmp" "the writable /tmp" }}
+{{- $mounts := dict "/data" "the store" "/tmp" "the writable /tmp" }}
+{{- if include "statusmate-exporter.statusPagesEnabled" . }}
+{{- $_ := set $volumes "status-pages" "the status pages file" }}
+{{- $_ := set $mounts (.Values.statusPages.mountPath | trimSuffix "/") "the status pages file" }}
+{{- end }}
+{{- range .Values.extraVolumes }}
+{{- if hasKey $volumes .name }}
+{{- fail (printf "extraVolumes has a volume named %s, the name of the chart's own volume for %s: give yours another name." .name (get $volumes .name)) }}
+{{- end }}
+{{- end }}
+{{- range .Values.extraVolumeMounts }}
+{{- if hasKey $mounts (.mountPath | trimSuffix "/") }}
+{{- fail (printf "extraVolumeMounts mounts %s at %s, where the chart mounts %s: mount it elsewhere." .name .mountPath (get $mounts (.mountPath | trimSuffix "/"))) }}
+{{- end }}
+{{- end }}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed config.shutdownTimeoutSeconds (%d), or Kubernetes kills the exporter before it has closed its store." (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownTimeoutSeconds)) }}
 {{- end }}
