@@ -1182,6 +1182,22 @@ describe.skipIf(helmTool.skipReason !== undefined)('names', () => {
     for (const name of names) expect(name.split('/')[1]?.length, name).toBeLessThanOrEqual(63);
   });
 
+  it('stay distinct for releases of one name in two namespaces that put their ServiceMonitor, rules and dashboards in a shared one', () => {
+    const set = { 'serviceMonitor.namespace': 'monitoring', 'prometheusRule.namespace': 'monitoring', 'dashboards.namespace': 'monitoring' };
+    const shared = ['team-a', 'team-b'].flatMap((namespace) =>
+      renderObjects(helm, { release: 'statusmate-exporter', namespace, apiVersions: OPERATOR_APIS, set })
+        .objects.filter((object) => object.metadata.namespace === 'monitoring')
+        .map((object) => `${object.kind}/${object.metadata.name}`),
+    );
+    expect(shared).toContain('ServiceMonitor/statusmate-exporter-team-a');
+    expect(shared).toContain('PrometheusRule/statusmate-exporter-team-b');
+    expect(shared.filter((name) => name.startsWith('ConfigMap/'))).toHaveLength(2 * dashboardFiles.length);
+    expect(shared.filter((name, index) => shared.indexOf(name) !== index)).toEqual([]);
+    // In the release namespace the names stay as they were.
+    const own = renderObjects(helm, { release: 'statusmate-exporter', namespace: 'monitoring', apiVersions: OPERATOR_APIS, set }).objects;
+    expect(onlyOfKind(own, 'ServiceMonitor').metadata.name).toBe('statusmate-exporter');
+  });
+
   it('follow fullnameOverride', () => {
     const { objects } = renderObjects(helm, { set: { fullnameOverride: 'statusmate' } });
     expect(new Set(objects.filter((o) => o.kind !== 'ConfigMap').map((o) => o.metadata.name))).toEqual(new Set(['statusmate']));

@@ -23,20 +23,41 @@ name alone when it already contains the chart name. Cut to 63 characters.
 {{- end }}
 
 {{/*
-A name derived from the full name with a suffix, still within 63 characters: the full name is
-shortened, never the suffix, so derived names stay distinct. A shortened full name ends in 6 hex
-digits of its hash, so that two releases in one namespace whose names share a long prefix (the
-dashboards' suffix leaves 26 characters) still get names of their own.
+A base name and a suffix within 63 characters: the base is shortened, never the suffix, so
+derived names stay distinct. A shortened base ends in 6 hex digits of its hash, so that two
+releases whose names share a long prefix (the dashboards' suffix leaves 26 characters) still get
+names of their own. Call with (dict "base" <name> "suffix" <"-..." or "">).
+*/}}
+{{- define "statusmate-exporter.cutName" -}}
+{{- if le (add (len .base) (len .suffix)) 63 }}
+{{- printf "%s%s" .base .suffix }}
+{{- else }}
+{{- $head := .base | trunc (int (sub 63 (add (len .suffix) 7))) | trimSuffix "-" }}
+{{- printf "%s-%s%s" $head (sha256sum .base | trunc 6) .suffix }}
+{{- end }}
+{{- end }}
+
+{{/*
+A name derived from the full name with a suffix, still within 63 characters (cutName).
 */}}
 {{- define "statusmate-exporter.suffixedName" -}}
-{{- $suffix := printf "-%s" .suffix }}
-{{- $full := include "statusmate-exporter.fullname" .context }}
-{{- if le (add (len $full) (len $suffix)) 63 }}
-{{- printf "%s%s" $full $suffix }}
-{{- else }}
-{{- $base := $full | trunc (int (sub 63 (add (len $suffix) 7))) | trimSuffix "-" }}
-{{- printf "%s-%s%s" $base (sha256sum $full | trunc 6) $suffix }}
+{{- include "statusmate-exporter.cutName" (dict "base" (include "statusmate-exporter.fullname" .context) "suffix" (printf "-%s" .suffix)) }}
 {{- end }}
+
+{{/*
+The name of an object the chart may put outside the release namespace (serviceMonitor.namespace,
+prometheusRule.namespace, dashboards.namespace): there it also names the release namespace, so
+that releases of one name in two namespaces (team-a/statusmate-exporter, team-b/...) do not both
+claim monitoring/statusmate-exporter. Call with (dict "context" $ "namespace" <its namespace, or
+""> "suffix" <suffix, or "">).
+*/}}
+{{- define "statusmate-exporter.nameIn" -}}
+{{- $releaseNamespace := include "statusmate-exporter.namespace" .context }}
+{{- $base := include "statusmate-exporter.fullname" .context }}
+{{- if and .namespace (ne .namespace $releaseNamespace) }}
+{{- $base = printf "%s-%s" $base $releaseNamespace }}
+{{- end }}
+{{- include "statusmate-exporter.cutName" (dict "base" $base "suffix" (ternary (printf "-%s" .suffix) "" (not (empty .suffix)))) }}
 {{- end }}
 
 {{/*
