@@ -224,10 +224,10 @@ top-level key added to values.yaml goes here too (test/helm-chart.test.ts checks
 {{- end }}
 
 {{/*
-ALLOWED_HOSTS when config.allowedHosts is set: those names, the Ingress hosts (but wildcards), and the names the
-Service has inside the cluster (Alertmanager's webhook receiver and in-cluster senders use them).
-None of them can be rebound by a page on another site: the Service's names resolve only inside
-the cluster, and the Ingress hosts are the exporter's own.
+ALLOWED_HOSTS when config.allowedHosts is set: those names, the Ingress hosts (but wildcards),
+and the names the Service has inside the cluster (Alertmanager's webhook receiver and in-cluster
+senders use them). None of them can be rebound by a page on another site: the Service's names
+resolve only inside the cluster, and the Ingress hosts are the exporter's own.
 */}}
 {{- define "statusmate-exporter.allowedHosts" -}}
 {{- $fullName := include "statusmate-exporter.fullname" . }}
@@ -433,7 +433,7 @@ One name twice in the env list: server-side apply (Argo CD, Flux, Helm 4) refuse
 {{- end }}
 {{- $_ := set $seen $var.name true }}
 {{- end }}
-{{- /* The Prometheus Operator skips such a ServiceMonitor with a warning in its own log: no scrape, no error here. */}}
+{{- /* The Prometheus Operator skips such a ServiceMonitor, with a warning in its own log only. */}}
 {{- if and .Values.serviceMonitor.enabled (gt (include "statusmate-exporter.durationMilliseconds" .Values.serviceMonitor.scrapeTimeout | atoi) (include "statusmate-exporter.durationMilliseconds" .Values.serviceMonitor.interval | atoi)) }}
 {{- fail (printf "serviceMonitor.scrapeTimeout (%s) exceeds serviceMonitor.interval (%s): the Prometheus Operator rejects such a ServiceMonitor and nothing scrapes the exporter. Shorten the timeout or lengthen the interval." .Values.serviceMonitor.scrapeTimeout .Values.serviceMonitor.interval) }}
 {{- end }}
@@ -453,7 +453,7 @@ only where the pod's net.ipv4.ip_unprivileged_port_start allows it, or it stops 
 {{- fail (printf "%s is %d, but the exporter runs as a non-root user without capabilities and cannot listen below %d (it would stop with EACCES). Pick a port of 1024 or above (the Ingress and the ServiceMonitor reach it by name), or let the pod bind it with podSecurityContext.sysctls: [{name: net.ipv4.ip_unprivileged_port_start, value: \"0\"}]." $key (int $port) $unprivilegedFrom) }}
 {{- end }}
 {{- end }}
-{{- /* The chart's own volumes and mounts: an extra one of the same name or path is refused by the API server (and by server-side apply). */}}
+{{- /* The chart's own volumes and mounts: the API server refuses an extra one of the same name or path. */}}
 {{- $volumes := dict "data" "the store" "tmp" "the writable /tmp" }}
 {{- $mounts := dict "/data" "the store" "/tmp" "the writable /tmp" }}
 {{- if include "statusmate-exporter.statusPagesEnabled" . }}
