@@ -869,6 +869,8 @@ describe.skipIf(helmTool.skipReason !== undefined)('values.schema.json', () => {
     [{ 'config.store': 'valkey' }, "at '/config/store': value must be one of 'sqlite', 'memory', 'redis'"],
     [{ 'service.port': '70000' }, "at '/service/port'"],
     [{ 'serviceMonitor.interval': 'often' }, "at '/serviceMonitor/interval'"],
+    // The API server refuses it ("must be 1"), at apply rather than at render.
+    [{ 'livenessProbe.successThreshold': '2' }, "at '/livenessProbe/successThreshold'"],
     // Both end up in names and the app.kubernetes.io/name label, which a leading dash or a capital breaks.
     [{ nameOverride: '-exporter-' }, "at '/nameOverride'"],
     [{ fullnameOverride: 'StatusMate' }, "at '/fullnameOverride'"],
