@@ -1257,6 +1257,18 @@ describe.skipIf(helmTool.skipReason !== undefined || goTool.skipReason !== undef
       expect(result.stderr).toContain('unknown field "spec.endpoints[0].intervall"');
     });
 
+    it('rejects a misspelt HorizontalPodAutoscaler field, and minReplicas above maxReplicas', () => {
+      const hpa = (spec: string) =>
+        `apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: x\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: x}\n${spec}`;
+      expect(validate(validator, hpa('  minReplicas: 2\n  maxReplicas: 3\n')).status).toBe(0);
+      const misspelt = validate(validator, hpa('  maxReplicas: 3\n  behaviour: {}\n'));
+      expect(misspelt.status).toBe(1);
+      expect(misspelt.stderr).toContain('unknown field "spec.behaviour"');
+      const inverted = validate(validator, hpa('  minReplicas: 4\n  maxReplicas: 3\n'));
+      expect(inverted.status).toBe(1);
+      expect(inverted.stderr).toContain('spec.minReplicas: must be between 1 and spec.maxReplicas');
+    });
+
     it('rejects a kind it has no type for, and a label the API server would refuse', () => {
       const unknownKind = validate(validator, 'apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: x\n');
       expect(unknownKind.status).toBe(1);

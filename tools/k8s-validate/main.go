@@ -21,6 +21,7 @@ import (
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -63,6 +64,7 @@ var kinds = map[string]kindInfo{
 	"networking.k8s.io/v1/Ingress":            {func() object { return &networkingv1.Ingress{} }, validation.IsDNS1123Subdomain, nil},
 	"networking.k8s.io/v1/NetworkPolicy":      {func() object { return &networkingv1.NetworkPolicy{} }, validation.IsDNS1123Subdomain, nil},
 	"policy/v1/PodDisruptionBudget":           {func() object { return &policyv1.PodDisruptionBudget{} }, validation.IsDNS1123Subdomain, nil},
+	"autoscaling/v2/HorizontalPodAutoscaler":  {func() object { return &autoscalingv2.HorizontalPodAutoscaler{} }, validation.IsDNS1123Subdomain, checkHorizontalPodAutoscaler},
 	"monitoring.coreos.com/v1/ServiceMonitor": {func() object { return &monitoringv1.ServiceMonitor{} }, validation.IsDNS1123Subdomain, nil},
 	"monitoring.coreos.com/v1/PrometheusRule": {func() object { return &monitoringv1.PrometheusRule{} }, validation.IsDNS1123Subdomain, nil},
 }
@@ -232,6 +234,22 @@ func fieldErrors(list field.ErrorList) []string {
 		out = append(out, e.Error())
 	}
 	return out
+}
+
+// checkHorizontalPodAutoscaler makes the API server's checks on the replica bounds and the target.
+func checkHorizontalPodAutoscaler(o object) []string {
+	h := o.(*autoscalingv2.HorizontalPodAutoscaler)
+	var problems []string
+	if h.Spec.MaxReplicas < 1 {
+		problems = append(problems, "spec.maxReplicas: must be at least 1")
+	}
+	if h.Spec.MinReplicas != nil && (*h.Spec.MinReplicas < 1 || *h.Spec.MinReplicas > h.Spec.MaxReplicas) {
+		problems = append(problems, "spec.minReplicas: must be between 1 and spec.maxReplicas")
+	}
+	if h.Spec.ScaleTargetRef.Kind == "" || h.Spec.ScaleTargetRef.Name == "" {
+		problems = append(problems, "spec.scaleTargetRef: kind and name are required")
+	}
+	return problems
 }
 
 func checkDeployment(o object) []string {
