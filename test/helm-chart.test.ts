@@ -78,6 +78,7 @@ const SCENARIOS: Record<string, RenderOptions> = {
   'existing secret and claim': { valuesFiles: ['ci/existing-secret-values.yaml'] },
   'persistence off': { valuesFiles: ['ci/no-persistence-values.yaml'] },
   'Redis store with three replicas': { valuesFiles: ['ci/redis-replicas-values.yaml'] },
+  'Redis store scaled by a HorizontalPodAutoscaler': { valuesFiles: ['ci/redis-autoscaling-values.yaml'] },
   'status pages, metrics port and extra containers': { valuesFiles: ['ci/status-pages-values.yaml'] },
 };
 
@@ -680,6 +681,131 @@ describe.skipIf(helmTool.skipReason !== undefined)('replicas', () => {
     const { objects } = renderObjects(helm, { set: { 'config.store': 'memory' } });
     expect(objectsOfKind(objects, 'PersistentVolumeClaim')).toEqual([]);
     expect(onlyOfKind(objects, 'Deployment').spec.strategy.type).toBe('RollingUpdate');
+  });
+});
+
+describe.skipIf(helmTool.skipReason !== undefined)('autoscaling (ci/redis-autoscaling-values.yaml)', () => {
+  const REDIS = { 'config.store': 'redis' };
+  const REDIS_URL = { 'redis.url': 'redis://redis.example.internal:6379/0' };
+  let objects: K8sObject[] = [];
+  beforeAll(() => {
+    objects = renderObjects(helm, SCENARIOS['Redis store scaled by a HorizontalPodAutoscaler']).objects;
+  });
+
+  it('renders an autoscaling/v2 HorizontalPodAutoscaler named like the Deployment, targeting it, with the values given', () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    const hpa = onlyOfKind(objects, 'HorizontalPodAutoscaler');
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(hpa.metadata.name).toBe('sm-statusmate-exporter');
+    expect(hpa.metadata.namespace).toBe('monitoring');
+    expect(hpa.metadata.labels).toEqual(deployment.metadata.labels);
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
+    expect(hpa.spec.minReplicas).toBe(2);
+    expect(hpa.spec.maxReplicas).toBe(6);
+    expect(hpa.spec.metrics).toEqual([
+      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+      { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 85 } } },
+    ]);
+    expect(hpa.spec.behavior).toEqual({ scaleDown: { stabilizationWindowSeconds: 600, policies: [{ type: 'Pods', value: 1, periodSeconds: 120 }] } });
+  });
+
+  it('follows fullnameOverride and namespaceOverride like the Deployment', () => {
+    const renamed = renderObjects(helm, {
+      ...SCENARIOS['Redis store scaled by a HorizontalPodAutoscaler'],
+      set: { fullnameOverride: 'statusmate', namespaceOverride: 'apps' },
+    }).objects;
+    const hpa = onlyOfKind(renamed, 'HorizontalPodAutoscaler');
+    expect(hpa.metadata).toMatchObject({ name: 'statusmate', namespace: 'apps' });
+    expect(hpa.spec.scaleTargetRef.name).toBe(onlyOfKind(renamed, 'Deployment').metadata.name);
+  });
+
+  it('leaves spec.replicas out of the Deployment, so the autoscaler owns it and a GitOps sync does not reset it', () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    expect(Object.keys(deployment.spec)).not.toContain('replicas');
+  });
+
+  it('renders spec.replicas and no HorizontalPodAutoscaler when autoscaling is off', () => {
+    const defaults = renderObjects(helm).objects;
+    expect(onlyOfKind(defaults, 'Deployment').spec.replicas).toBe(1);
+    expect(objectsOfKind(defaults, 'HorizontalPodAutoscaler')).toEqual([]);
+    const three = renderObjects(helm, SCENARIOS['Redis store with three replicas']).objects;
+    expect(onlyOfKind(three, 'Deployment').spec.replicas).toBe(3);
+    expect(objectsOfKind(three, 'HorizontalPodAutoscaler')).toEqual([]);
+  });
+
+  it('with autoscaling.external leaves spec.replicas to an autoscaler managed outside the chart and renders none itself', () => {
+    const external = renderObjects(helm, { set: { ...REDIS, ...REDIS_URL, 'autoscaling.enabled': 'true', 'autoscaling.external': 'true' } }).objects;
+    expect(Object.keys(onlyOfKind(external, 'Deployment').spec)).not.toContain('replicas');
+    expect(objectsOfKind(external, 'HorizontalPodAutoscaler')).toEqual([]);
+    expect(onlyOfKind(external, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+    // external alone changes nothing: it says whose autoscaler it is, autoscaling.enabled says there is one.
+    const alone = renderObjects(helm, { set: { ...REDIS, ...REDIS_URL, 'autoscaling.external': 'true' } }).objects;
+    expect(onlyOfKind(alone, 'Deployment').spec.replicas).toBe(1);
+  });
+
+  it('keeps a PodDisruptionBudget over the pods the autoscaler runs, even from one replica', () => {
+    const deployment = onlyOfKind(objects, 'Deployment');
+    const pdb = onlyOfKind(objects, 'PodDisruptionBudget');
+    expect(pdb.metadata.name).toBe(deployment.metadata.name);
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+    const fromOne = renderObjects(helm, { ...SCENARIOS['Redis store scaled by a HorizontalPodAutoscaler'], set: { 'autoscaling.minReplicas': '1' } });
+    expect(onlyOfKind(fromOne.objects, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+  });
+
+  it.each([
+    ['sqlite', { 'autoscaling.enabled': 'true' }],
+    ['sqlite', { 'autoscaling.enabled': 'true', 'autoscaling.external': 'true' }],
+    ['memory', { 'autoscaling.enabled': 'true', 'config.store': 'memory' }],
+  ])('refuses autoscaling with config.store %s, which runs one replica, naming the values and the fix (%j)', (store, set) => {
+    const result = renderChart(helm, { set });
+    expect(result.ok).toBe(false);
+    const stderr = result.ok ? '' : result.stderr;
+    expect(stderr).toContain(`autoscaling.enabled is true, but config.store "${store}" runs as a single replica`);
+    expect(stderr).toContain('Set autoscaling.enabled to false, or use config.store "redis"');
+  });
+
+  it('refuses minReplicas above maxReplicas, naming both', () => {
+    const result = renderChart(helm, { ...SCENARIOS['Redis store scaled by a HorizontalPodAutoscaler'], set: { 'autoscaling.minReplicas': '7' } });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.stderr).toContain('autoscaling.minReplicas (7) exceeds autoscaling.maxReplicas (6)');
+    const equal = renderObjects(helm, { ...SCENARIOS['Redis store scaled by a HorizontalPodAutoscaler'], set: { 'autoscaling.minReplicas': '6' } });
+    expect(onlyOfKind(equal.objects, 'HorizontalPodAutoscaler').spec.minReplicas).toBe(6);
+  });
+
+  it('refuses a utilization target on a resource the container requests none of, which the HPA cannot compute', () => {
+    const result = renderChart(helm, {
+      ...SCENARIOS['Redis store scaled by a HorizontalPodAutoscaler'],
+      set: { 'resources.requests.cpu': 'null' },
+    });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.stderr).toContain('autoscaling.targetCPUUtilizationPercentage is 70, a share of resources.requests.cpu, which is not set');
+  });
+
+  it('refuses a chart HorizontalPodAutoscaler with no target, which the API server would default to 80% CPU', () => {
+    const result = renderChart(helm, {
+      ...SCENARIOS['Redis store scaled by a HorizontalPodAutoscaler'],
+      set: { 'autoscaling.targetCPUUtilizationPercentage': '0', 'autoscaling.targetMemoryUtilizationPercentage': '0' },
+    });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.stderr).toContain('autoscaling.targetCPUUtilizationPercentage and autoscaling.targetMemoryUtilizationPercentage are both 0');
+    const memoryOnly = renderObjects(helm, {
+      ...SCENARIOS['Redis store scaled by a HorizontalPodAutoscaler'],
+      set: { 'autoscaling.targetCPUUtilizationPercentage': '0' },
+    });
+    expect(onlyOfKind(memoryOnly.objects, 'HorizontalPodAutoscaler').spec.metrics?.map((m) => m.resource?.name)).toEqual(['memory']);
+  });
+
+  it('refuses an unknown key under autoscaling', () => {
+    const result = renderChart(helm, { ...SCENARIOS['Redis store scaled by a HorizontalPodAutoscaler'], set: { 'autoscaling.maxReplica': '3' } });
+    expect(result.ok ? '' : result.stderr).toContain("additional properties 'maxReplica' not allowed");
+  });
+
+  it('says in NOTES.txt that the HorizontalPodAutoscaler sets the number of replicas', () => {
+    const notes = renderNotes(helm, SCENARIOS['Redis store scaled by a HorizontalPodAutoscaler']);
+    expect(notes).toContain('2 to 6 replicas (HorizontalPodAutoscaler sm-statusmate-exporter) share one state in Redis');
+    const external = renderNotes(helm, { set: { ...REDIS, ...REDIS_URL, 'autoscaling.enabled': 'true', 'autoscaling.external': 'true' } });
+    expect(external).toContain('The replicas your autoscaler runs share one state in Redis');
   });
 });
 

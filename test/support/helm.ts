@@ -62,7 +62,7 @@ export type PodSpec = {
 };
 export type Deployment = K8sObject & {
   spec: {
-    replicas: number;
+    replicas?: number;
     strategy: { type: string };
     selector: { matchLabels: Record<string, string> };
     template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
@@ -100,6 +100,15 @@ export type ServiceMonitor = K8sObject & {
   };
 };
 export type PrometheusRule = K8sObject & { spec: { groups: unknown[] } };
+export type HorizontalPodAutoscaler = K8sObject & {
+  spec: {
+    scaleTargetRef: { apiVersion: string; kind: string; name: string };
+    minReplicas?: number;
+    maxReplicas: number;
+    metrics?: { type: string; resource?: { name: string; target: { type: string; averageUtilization?: number } } }[];
+    behavior?: unknown;
+  };
+};
 
 export type KindMap = {
   Deployment: Deployment;
@@ -113,6 +122,7 @@ export type KindMap = {
   PodDisruptionBudget: PodDisruptionBudget;
   ServiceMonitor: ServiceMonitor;
   PrometheusRule: PrometheusRule;
+  HorizontalPodAutoscaler: HorizontalPodAutoscaler;
 };
 
 /**

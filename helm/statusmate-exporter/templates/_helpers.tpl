@@ -215,7 +215,7 @@ top-level key added to values.yaml goes here too (test/helm-chart.test.ts checks
 */}}
 {{- define "statusmate-exporter.checkValuesOfThisChart" -}}
 {{- $missing := list }}
-{{- range $key := list "alertmanager" "deploymentAnnotations" "extraContainers" "extraEnvFrom" "extraObjects" "extraVolumeMounts" "extraVolumes" "initContainers" "listenAddress" "redis" "statusPages" }}
+{{- range $key := list "alertmanager" "autoscaling" "deploymentAnnotations" "extraContainers" "extraEnvFrom" "extraObjects" "extraVolumeMounts" "extraVolumes" "initContainers" "listenAddress" "redis" "statusPages" }}
 {{- if not (hasKey $.Values $key) }}{{ $missing = append $missing $key }}{{ end }}
 {{- end }}
 {{- if $missing }}
@@ -380,6 +380,25 @@ involved and how to fix them.
 {{- end }}
 {{- if and (gt (int .Values.replicaCount) 1) (eq .Values.config.store "memory") }}
 {{- fail (printf "replicaCount is %d, but config.store \"memory\" runs as a single replica: each pod would hold only the webhooks it received, and their metrics would differ. Set replicaCount to 1, or use config.store \"redis\" for several replicas." (int .Values.replicaCount)) }}
+{{- end }}
+{{- with .Values.autoscaling }}
+{{- if and .enabled (ne $.Values.config.store "redis") }}
+{{- fail (printf "autoscaling.enabled is true, but config.store \"%s\" runs as a single replica: %s. Set autoscaling.enabled to false, or use config.store \"redis\" for several replicas." $.Values.config.store (ternary "the store is one SQLite file, with one writer (a ReadWriteOnce volume attaches to one pod)" "each pod would hold only the webhooks it received, and their metrics would differ" (eq $.Values.config.store "sqlite"))) }}
+{{- end }}
+{{- if and .enabled (not .external) }}
+{{- if gt (int .minReplicas) (int .maxReplicas) }}
+{{- fail (printf "autoscaling.minReplicas (%d) exceeds autoscaling.maxReplicas (%d): the API server refuses such a HorizontalPodAutoscaler. Lower minReplicas or raise maxReplicas." (int .minReplicas) (int .maxReplicas)) }}
+{{- end }}
+{{- if and (le (int .targetCPUUtilizationPercentage) 0) (le (int .targetMemoryUtilizationPercentage) 0) }}
+{{- fail "autoscaling.targetCPUUtilizationPercentage and autoscaling.targetMemoryUtilizationPercentage are both 0: a HorizontalPodAutoscaler without a metric scales on 80% CPU, which nothing asked for. Set at least one of them." }}
+{{- end }}
+{{- $requests := (default dict $.Values.resources).requests | default dict }}
+{{- range $resource, $target := dict "cpu" .targetCPUUtilizationPercentage "memory" .targetMemoryUtilizationPercentage }}
+{{- if and (gt (int $target) 0) (not (get $requests $resource)) }}
+{{- fail (printf "autoscaling.target%sUtilizationPercentage is %d, a share of resources.requests.%s, which is not set: the HorizontalPodAutoscaler cannot compute it (FailedGetResourceMetric) and so never scales down. Set resources.requests.%s, or set the target to 0." (ternary "CPU" "Memory" (eq $resource "cpu")) (int $target) $resource $resource) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if eq .Values.config.store "redis" }}
 {{- if and .Values.redis.url .Values.redis.existingSecret }}
