@@ -1,4 +1,5 @@
-import { EVENT_TYPES, type StatusMateEvent } from './event.js';
+import type { StatusMateEvent } from './event.js';
+import { typeRank } from './order.js';
 import {
   DAY_MS,
   forgetEvidenceDownTo,
@@ -37,7 +38,7 @@ import { applyPatch, createState, emptyPatch, type ComponentImpact, type Inciden
 // The replay must end where the state is: its component record (impact, direct update, what was
 // cleared) and its holders must be the state's. When not (events the evidence does not hold:
 // an operator's forget, a finished incident pruned from the state before a late event of it, or
-// anything the state decides by arrival), nothing is re-booked and the evidence restarts from
+// two updates of one component in a second, which the state decides by arrival), nothing is re-booked and the evidence restarts from
 // the state as it is now, like after an event without a trusted created_at (whose place in time
 // the ledger does not know): later events are placed after it. An event at or before the base's
 // time, or before the kept days, is booked as it arrives (never before the open interval, as
@@ -152,7 +153,6 @@ function concerned(state: State, patch: Patch, event: StatusMateEvent): string[]
   return [...uuids].filter((uuid) => known.has(uuid));
 }
 
-const TYPE_RANK = new Map<string, number>(EVENT_TYPES.map((type, rank) => [type, rank]));
 const byText = (a: string | null, b: string | null) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : a > b ? 1 : 0);
 
 /**
@@ -163,7 +163,7 @@ const byText = (a: string | null, b: string | null) => (a === b ? 0 : a === null
 export function compareEvidence(a: EvidenceEvent, b: EvidenceEvent): number {
   return (
     a.at - b.at ||
-    (TYPE_RANK.get(a.type) ?? 0) - (TYPE_RANK.get(b.type) ?? 0) ||
+    typeRank(a.type) - typeRank(b.type) ||
     byText(a.object, b.object) ||
     byText(a.impact, b.impact) ||
     byText(a.name, b.name) ||

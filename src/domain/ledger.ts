@@ -30,8 +30,10 @@ import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Patch } from '
 // maintenance, whose events name the same components, incidents with their start_at; see
 // test/domain/properties.test.ts and ledger-holds.test.ts). Equal created_at are ordered by data
 // alone (type, then incident's or maintenance's uuid, impact, name: compareEvidence), not by
-// arrival; where the state decides such a tie by arrival and ends elsewhere than the replay, the
-// check below applies. In every case the open interval is in the impact the state shows.
+// arrival, as the state orders them too (type, then uuid: order.ts; ledger-ties.test.ts); where
+// the state decides a tie the replay orders by more (two updates of one component in a second,
+// by arrival) and ends elsewhere, the check below applies. In every case the open interval is in
+// the impact the state shows.
 //
 // What does not (the bounds, and what the evidence cannot know):
 // - an event older than the evidence kept (LEDGER_MAX_EVIDENCE events a component, the oldest
@@ -44,10 +46,11 @@ import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Patch } from '
 //   open interval's start), and the component's evidence restarts from the state as it is, so
 //   later events with earlier created_at are booked as they arrive too;
 // - a replay that does not end where the state is (record, holders): an operator's forget, a
-//   finished incident the state pruned before a late event of it, ties the state decides by
-//   arrival. Then the late event is booked as it arrives and the evidence restarts from the
-//   state. (An incident first seen finished without start_at is not one: its late created
-//   brings the start, and the state clears from it as when the created came first.)
+//   finished incident the state pruned before a late event of it, two updates of one component
+//   in one second the state decides by arrival. Then the late event is booked as it arrives and
+//   the evidence restarts from the state. (An incident first seen finished without start_at is
+//   not one: its late created brings the start, and the state clears from it as when the
+//   created came first.)
 // For those, the split between impacts is exact when events arrive in the order they happened,
 // and otherwise depends on that order; each component is still counted without gap or overlap
 // from when it was first known, in the impact the state shows.

@@ -3,6 +3,8 @@
 // mistakes ordinary delivery delay for age, so two events are ordered by `created_at` only when
 // both carry one, and otherwise by arrival.
 
+import { EVENT_TYPES, type EventType } from './event.js';
+
 /** Where an event stands in that order. Stored on every record an event wrote. */
 export type Stamp = {
   /** StatusMate's `created_at`, when it was sent and trusted (see trustedCreatedAt); else null. */
@@ -13,14 +15,43 @@ export type Stamp = {
    * that folds the same events in the same order assigns the same numbers.
    */
   seq: number;
+  /**
+   * Equal `at`s (StatusMate stamps to the second) are ordered by what the events say, not by
+   * which arrived first: `rank` is the event's type in EVENT_TYPES' order (a maintenance's
+   * create, start and finish, an incident's create and finish, then a component's update), and
+   * `object` the incident's or maintenance's uuid ('' for an update). It is the order the
+   * ledger replays a component's evidence in (compareEvidence), so that the state and the ledger
+   * decide a tie alike whichever event arrived first. Absent on stamps written before ties were
+   * ordered so: those still decide ties by arrival.
+   */
+  rank?: number;
+  object?: string;
 };
+
+const TYPE_RANK = new Map<string, number>(EVENT_TYPES.map((type, rank) => [type, rank]));
+
+/** An event type's place among events of the same `created_at` (see Stamp.rank). */
+export function typeRank(type: EventType): number {
+  return TYPE_RANK.get(type) ?? 0;
+}
 
 /** The stamp of records written before stamps existed: older than anything that arrives now. */
 export const LEGACY_SEQ = 0;
 
-/** Whether `a` happened before `b`: by `created_at` when both carry it, else by arrival. */
+/**
+ * Whether `a` happened before `b`: by `created_at` when both carry it (equal ones by type and
+ * object, see Stamp), else by arrival.
+ */
 export function isBefore(a: Stamp, b: Stamp): boolean {
-  if (a.at !== null && b.at !== null && a.at !== b.at) return a.at < b.at;
+  if (a.at !== null && b.at !== null) {
+    if (a.at !== b.at) return a.at < b.at;
+    if (a.rank !== undefined && b.rank !== undefined) {
+      if (a.rank !== b.rank) return a.rank < b.rank;
+      const x = a.object ?? '';
+      const y = b.object ?? '';
+      if (x !== y) return x < y;
+    }
+  }
   return a.seq < b.seq;
 }
 

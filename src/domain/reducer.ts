@@ -3,7 +3,7 @@ import type { AffectedComponent, ComponentImpactUpdated, IncidentEvent, Maintena
 import { OPERATIONAL } from './impact.js';
 import { cutLabel } from './labels.js';
 import { ledgerOf, toMs } from './ledger.js';
-import { trustedCreatedAt, type Stamp } from './order.js';
+import { trustedCreatedAt, typeRank, type Stamp } from './order.js';
 import { forgetPastBounds, measureAfter, type SizeLimits } from './size.js';
 import {
   activeIncidentCount,
@@ -86,7 +86,7 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   const draft = new Draft(state, {
     statusPage: event.statusPage,
     receivedAt,
-    stamp: { at, seq: state.lastSeq + 1 },
+    stamp: { at, seq: state.lastSeq + 1, rank: typeRank(event.type), object: event.type === 'component_impact_updated' ? '' : event.uuid },
     t: at ?? receivedAt,
     maxComponents: limits.maxComponents,
     maxClockSkewSeconds: limits.maxClockSkewSeconds,
@@ -210,7 +210,7 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
     // ledger's replay of the component's evidence, are then the same in either order.
     // So too with a start_at the finish could not trust (far ahead of its event): its hold ended from no time either.
     const untimed = current.startAt === null || draft.trusted(current.startAt) === null;
-    const since = current.state === 'finished' && current.since === null && untimed ? startStamp(draft, event.startAt) : undefined;
+    const since = current.state === 'finished' && current.since === null && untimed ? startStamp(draft, event.uuid, event.startAt) : undefined;
     const ends = since !== undefined && since.at !== null;
     if (ends) next = { ...next, since, components: held(draft, current.components, event.components) };
     if (next.state === 'finished') next = draft.observeIncidentDuration(next);
@@ -229,7 +229,7 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
     endAt: event.endAt ?? current?.endAt ?? null,
     components,
     lastEvent: draft.stamp,
-    since: current?.since ?? startStamp(draft, event.startAt),
+    since: current?.since ?? startStamp(draft, event.uuid, event.startAt),
     createdCounted: true,
     finishedCounted: current?.finishedCounted ?? false,
     durationObserved: current?.durationObserved ?? false,
@@ -267,7 +267,7 @@ function incidentFinished(draft: Draft, event: IncidentEvent): 'applied' | 'stal
   draft.putIncident(finished);
   // An incident first seen finished began at its start_at, else before anything known here
   // (until its `incident_created`, arriving late, says when: incidentCreated).
-  endAll(draft, components, event.components, current?.since ?? { at: draft.trusted(event.startAt), seq: -1 });
+  endAll(draft, components, event.components, current?.since ?? { at: draft.trusted(event.startAt), seq: -1, ...INCIDENT_START(event.uuid) });
   return 'applied';
 }
 
@@ -313,9 +313,10 @@ function maintenanceStarted(draft: Draft, event: MaintenanceEvent): 'applied' | 
     if (next.state === 'finished' && current.since === null) {
       // Finished before we learnt it had started: it held its components after all, from a time
       // known only by created_at, and its end overrides the direct updates before that start.
-      next = draft.observeMaintenanceDuration({ ...next, since: { at: draft.stamp.at, seq: -1 } });
+      const since: Stamp = { at: draft.stamp.at, seq: -1, ...MAINTENANCE_START(event.uuid) };
+      next = draft.observeMaintenanceDuration({ ...next, since });
       draft.putMaintenance(next);
-      endAll(draft, components, event.components, { at: draft.stamp.at, seq: -1 });
+      endAll(draft, components, event.components, since);
     } else {
       if (next.state === 'finished') next = draft.observeMaintenanceDuration(next);
       draft.putMaintenance(next);
@@ -398,9 +399,17 @@ function newMaintenance(draft: Draft, uuid: string): MaintenanceRecord {
   };
 }
 
+/**
+ * The tie fields of an incident's or maintenance's start (see Stamp.rank): those of the event
+ * that starts it, whichever event brought the start, so that a tie at that time is decided alike
+ * whether the start came with its own event or with a later one that arrived first.
+ */
+const INCIDENT_START = (uuid: string) => ({ rank: typeRank('incident_created'), object: uuid });
+const MAINTENANCE_START = (uuid: string) => ({ rank: typeRank('maintenance_started'), object: uuid });
+
 /** The stamp of an incident's start: its start_at (if trusted), else the creating event's. */
-function startStamp(draft: Draft, startAt: number | null): Stamp {
-  return { at: draft.trusted(startAt) ?? draft.stamp.at, seq: draft.stamp.seq };
+function startStamp(draft: Draft, uuid: string, startAt: number | null): Stamp {
+  return { at: draft.trusted(startAt) ?? draft.stamp.at, seq: draft.stamp.seq, ...INCIDENT_START(uuid) };
 }
 
 function titleOf(sent: string | null, known: string | undefined, uuid: string): string {

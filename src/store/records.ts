@@ -9,7 +9,8 @@ import type { ComponentRecord, IncidentRecord, MaintenanceRecord, PageStats } fr
 // created_at or from receipt. Such a time becomes the stamp's `at`, with the lowest sequence, so
 // any event that arrives now counts as later unless both carry a created_at.
 
-const stamp = z.object({ at: z.number().nullable(), seq: z.number().int() });
+// `rank` and `object` (how ties of created_at are ordered) are absent from stamps written before them.
+const stamp = z.object({ at: z.number().nullable(), seq: z.number().int(), rank: z.number().int().optional(), object: z.string().optional() });
 const histogram = z.object({ counts: z.array(z.number()), sum: z.number(), count: z.number() });
 const legacy = (at: number) => ({ at, seq: LEGACY_SEQ });
 
