@@ -35,6 +35,13 @@ export function typeRank(type: EventType): number {
   return TYPE_RANK.get(type) ?? 0;
 }
 
+/**
+ * How a fold orders events of equal `created_at`: by type and object (see Stamp.rank), or by
+ * arrival, as releases before that did. A log entry says which (src/log/entry.ts), so that every
+ * process, whatever its version, folds an entry the way the release that appended it did.
+ */
+export type TieOrder = 'type' | 'arrival';
+
 /** The stamp of records written before stamps existed: older than anything that arrives now. */
 export const LEGACY_SEQ = 0;
 

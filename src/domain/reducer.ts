@@ -3,7 +3,7 @@ import type { AffectedComponent, ComponentImpactUpdated, IncidentEvent, Maintena
 import { OPERATIONAL } from './impact.js';
 import { cutLabel } from './labels.js';
 import { ledgerOf, toMs } from './ledger.js';
-import { trustedCreatedAt, typeRank, type Stamp } from './order.js';
+import { trustedCreatedAt, typeRank, type Stamp, type TieOrder } from './order.js';
 import { forgetPastBounds, measureAfter, type SizeLimits } from './size.js';
 import {
   activeIncidentCount,
@@ -64,9 +64,10 @@ export type Decision = { outcome: ReduceOutcome; patch: Patch; notices: Notice[]
  * what changes. Pure: it reads `state` and returns a Patch, never mutating anything, so that
  * the store can commit the patch (with the dedup record) before memory changes. Its inputs are
  * all it depends on — time included (`receivedAt`) — so any process that reduces the same
- * events in the same order reaches the same state.
+ * events in the same order reaches the same state. `ties` is how events of equal created_at are
+ * ordered: by type and object, or (a log entry of an earlier release) by arrival, as it was folded.
  */
-export function reduce(state: State, event: StatusMateEvent, dedupKey: string, receivedAt: number, limits: Limits): Decision {
+export function reduce(state: State, event: StatusMateEvent, dedupKey: string, receivedAt: number, limits: Limits, ties: TieOrder = 'type'): Decision {
   // Only a retry can repeat an earlier delivery. A first delivery (attempt 0, or none) is a new
   // event even when its body equals an earlier one's: a component that returns to an earlier
   // impact sends the same body again when StatusMate sends no created_at.
@@ -86,7 +87,10 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   const draft = new Draft(state, {
     statusPage: event.statusPage,
     receivedAt,
-    stamp: { at, seq: state.lastSeq + 1, rank: typeRank(event.type), object: event.type === 'component_impact_updated' ? '' : event.uuid },
+    stamp:
+      ties === 'type'
+        ? { at, seq: state.lastSeq + 1, rank: typeRank(event.type), object: event.type === 'component_impact_updated' ? '' : event.uuid }
+        : { at, seq: state.lastSeq + 1 },
     t: at ?? receivedAt,
     maxComponents: limits.maxComponents,
     maxClockSkewSeconds: limits.maxClockSkewSeconds,
@@ -267,7 +271,12 @@ function incidentFinished(draft: Draft, event: IncidentEvent): 'applied' | 'stal
   draft.putIncident(finished);
   // An incident first seen finished began at its start_at, else before anything known here
   // (until its `incident_created`, arriving late, says when: incidentCreated).
-  endAll(draft, components, event.components, current?.since ?? { at: draft.trusted(event.startAt), seq: -1, ...INCIDENT_START(event.uuid) });
+  endAll(
+    draft,
+    components,
+    event.components,
+    current?.since ?? { at: draft.trusted(event.startAt), seq: -1, ...startTie(draft, 'incident_created', event.uuid) },
+  );
   return 'applied';
 }
 
@@ -313,7 +322,7 @@ function maintenanceStarted(draft: Draft, event: MaintenanceEvent): 'applied' | 
     if (next.state === 'finished' && current.since === null) {
       // Finished before we learnt it had started: it held its components after all, from a time
       // known only by created_at, and its end overrides the direct updates before that start.
-      const since: Stamp = { at: draft.stamp.at, seq: -1, ...MAINTENANCE_START(event.uuid) };
+      const since: Stamp = { at: draft.stamp.at, seq: -1, ...startTie(draft, 'maintenance_started', event.uuid) };
       next = draft.observeMaintenanceDuration({ ...next, since });
       draft.putMaintenance(next);
       endAll(draft, components, event.components, since);
@@ -402,14 +411,16 @@ function newMaintenance(draft: Draft, uuid: string): MaintenanceRecord {
 /**
  * The tie fields of an incident's or maintenance's start (see Stamp.rank): those of the event
  * that starts it, whichever event brought the start, so that a tie at that time is decided alike
- * whether the start came with its own event or with a later one that arrived first.
+ * whether the start came with its own event or with a later one that arrived first. None when
+ * the event's ties go by arrival.
  */
-const INCIDENT_START = (uuid: string) => ({ rank: typeRank('incident_created'), object: uuid });
-const MAINTENANCE_START = (uuid: string) => ({ rank: typeRank('maintenance_started'), object: uuid });
+function startTie(draft: Draft, type: 'incident_created' | 'maintenance_started', uuid: string): Pick<Stamp, 'rank' | 'object'> {
+  return draft.stamp.rank === undefined ? {} : { rank: typeRank(type), object: uuid };
+}
 
 /** The stamp of an incident's start: its start_at (if trusted), else the creating event's. */
 function startStamp(draft: Draft, uuid: string, startAt: number | null): Stamp {
-  return { at: draft.trusted(startAt) ?? draft.stamp.at, seq: draft.stamp.seq, ...INCIDENT_START(uuid) };
+  return { at: draft.trusted(startAt) ?? draft.stamp.at, seq: draft.stamp.seq, ...startTie(draft, 'incident_created', uuid) };
 }
 
 function titleOf(sent: string | null, known: string | undefined, uuid: string): string {

@@ -4,6 +4,7 @@ import type { AffectedComponent, StatusMateEvent } from '../domain/event.js';
 import type { ForgetTarget } from '../domain/forget.js';
 import type { Declaration } from '../domain/inventory.js';
 import { MAX_LABEL_LENGTH } from '../domain/labels.js';
+import type { TieOrder } from '../domain/order.js';
 import type { Limits } from '../domain/reducer.js';
 import type { EntryFields } from '../store/store.js';
 
@@ -32,10 +33,20 @@ import type { EntryFields } from '../store/store.js';
 // no names, and a name is the file's, per process). Written only for them, for the same reason.
 // The fold books each as operational from the entry's log time (see src/domain/inventory.ts).
 
+//
+// Format 5 is an event whose fold orders events of equal created_at by type and object, not by
+// arrival (src/domain/order.ts, TieOrder). Events are written as format 5 from then on, so a
+// replica of the previous version refuses at the first event a new one appends, rather than
+// decide the same tie another way and serve a state the others contradict; and format 1 entries
+// (a log or a SQLite file written before) are still folded with ties by arrival, as the release
+// that acknowledged them did, so an upgrade serves exactly what it served.
+
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 4;
+export const ENTRY_FORMAT = 5;
 /** The format of an event entry. */
-export const EVENT_ENTRY_FORMAT = 1;
+export const EVENT_ENTRY_FORMAT = 5;
+/** The format of an event entry written before ties were ordered by type: folded with ties by arrival. */
+export const ARRIVAL_TIES_EVENT_ENTRY_FORMAT = 1;
 /** The format of a forget entry. */
 export const FORGET_ENTRY_FORMAT = 2;
 /** The format of an alerts entry. */
@@ -82,6 +93,8 @@ export type LogEntry = {
   /** Who appended it and which of its appends: lets the appender find the fold of its own entry. */
   origin: string;
   event: StatusMateEvent;
+  /** How its fold orders a tie of created_at: by the entry's format, as the release that appended it did. */
+  ties: TieOrder;
   /** The appender's limits, so a fold never depends on the folding process's configuration. */
   limits: Partial<Limits> & Record<string, number>;
   retentionSeconds: number;
@@ -198,6 +211,7 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
   const format = fields.v ?? '';
   if (
     format !== String(EVENT_ENTRY_FORMAT) &&
+    format !== String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT) &&
     format !== String(FORGET_ENTRY_FORMAT) &&
     format !== String(ALERTS_ENTRY_FORMAT) &&
     format !== String(DECLARE_ENTRY_FORMAT)
@@ -230,5 +244,6 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
   }
   const event = eventSchema.safeParse(parseJson(fields.e));
   if (!event.success) return { kind: 'invalid', problem: `event: ${event.error.issues[0]?.message ?? 'invalid'}` };
-  return { kind: 'entry', entry: { origin: fields.o ?? '', event: event.data, limits: limits.data, retentionSeconds: retention } };
+  const ties: TieOrder = format === String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT) ? 'arrival' : 'type';
+  return { kind: 'entry', entry: { origin: fields.o ?? '', event: event.data, ties, limits: limits.data, retentionSeconds: retention } };
 }

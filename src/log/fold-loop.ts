@@ -265,7 +265,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     const { limits, retentionSeconds } = this.options;
     return this.enqueue(
       (origin) => encodeEntry(origin, event, limits, retentionSeconds),
-      (origin) => ({ origin, event, limits, retentionSeconds }),
+      (origin) => ({ origin, event, ties: 'type', limits, retentionSeconds }),
       event.createdAt,
     ) as Promise<Decision>;
   }
@@ -557,7 +557,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     const event = parsed.entry.event;
     let decision: Decision;
     try {
-      decision = reduce(this.state, event, dedupKey(event), stored.time, limits);
+      decision = reduce(this.state, event, dedupKey(event), stored.time, limits, parsed.entry.ties);
     } catch (error) {
       // A reducer bug: every process of this version throws alike, so skipping keeps them equal.
       this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding a log entry failed; skipped');

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { entryBytes } from '../../src/log/entry.js';
+import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
+import { encodeEntry, entryBytes } from '../../src/log/entry.js';
 import { ageDueMs, DEFAULT_SNAPSHOT_POLICY } from '../../src/log/snapshot-policy.js';
 import { decodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { MemoryLog } from '../../src/store/memory.js';
@@ -373,5 +374,37 @@ describe('the fold loop', () => {
     expect((await accepted).status).toBe(200);
     await closing;
     app = undefined;
+  });
+  it('folds an event entry as the release that appended it did: format 1 with ties of created_at by arrival, format 5 by type', async () => {
+    // An update and an incident naming its component, in one created_at second, the update first.
+    const at = Math.floor(Date.now() / 1000) - 60;
+    const component = { uuid: 'c1', name: 'API', impact: 'major_outage' };
+    const events: StatusMateEvent[] = [
+      { type: 'component_impact_updated', statusPage: 'default', uuid: 'c1', name: 'API', impact: 'degraded_performance', createdAt: at, deliveryAttempt: 0 },
+      {
+        type: 'incident_created',
+        statusPage: 'default',
+        uuid: 'i1',
+        title: 'Down',
+        startAt: at,
+        endAt: null,
+        createdAt: at,
+        deliveryAttempt: 0,
+        components: [component],
+      },
+    ];
+    const impactAfter = async (format: string) => {
+      const store = new MemoryLog();
+      await store.append(events.map((event, i) => ({ ...encodeEntry(`old:${i}`, event, DEFAULT_LIMITS, 3600), v: format })));
+      app = await makeApp({ store });
+      const impact = app.ingestor.state.pages.get('default')?.components.get('c1')?.impact;
+      await app.close();
+      app = undefined;
+      return impact;
+    };
+    // By arrival, the incident came after the update and holds the component at its impact.
+    expect(await impactAfter('1')).toBe('major_outage');
+    // By type, the incident's create comes before the update of its second: the update stands.
+    expect(await impactAfter('5')).toBe('degraded_performance');
   });
 });

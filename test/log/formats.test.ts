@@ -40,19 +40,24 @@ describe('the log formats', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
     expect(decodeEntry(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600))).toEqual({
       kind: 'entry',
-      entry: { origin: 'r1:7', event, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
+      entry: { origin: 'r1:7', event, ties: 'type', limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
     });
   });
 
-  it('writes the entry fields that Redis logs of the previous release hold, so they fold after an upgrade', () => {
+  it('reads the event entries of the releases before format 5 (format 1), to fold with ties by arrival as they did', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
-    expect(Object.keys(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600))).toEqual(['v', 'o', 'e', 'l', 'r']);
-    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('1');
+    const fields = encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600);
+    // The same fields as format 1's: only the version differs.
+    expect(Object.keys(fields)).toEqual(['v', 'o', 'e', 'l', 'r']);
+    expect(decodeEntry({ ...fields, v: '1' })).toEqual({
+      kind: 'entry',
+      entry: { origin: 'r1:7', event, ties: 'arrival', limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
+    });
   });
 
-  it('writes events as format 1 and forgets as format 2, and reads both', () => {
+  it('writes events as format 5 and forgets as format 2, and reads both', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
-    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('1');
+    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('5');
     const target = { kind: 'component', statusPage: 'shop', uuid: '88337a51-852b-48f3-ac8d-840e5f5326a0' } as const;
     const fields = encodeForget('r1:8', target, DEFAULT_LIMITS, 3600);
     expect(fields.v).toBe('2');
@@ -80,8 +85,6 @@ describe('the log formats', () => {
     expect(fields.v).toBe('4');
     expect(fields.k).toBe('declare');
     expect(decodeEntry(fields)).toEqual({ kind: 'declare', entry: { origin: 'r1:10', declarations, limits: { ...DEFAULT_LIMITS }, retentionSeconds: 3600 } });
-    // Events, forgets and alerts keep their formats: a replica of the previous version folds them as before.
-    expect(encodeEntry('r1:7', incident('incident_created', 1, T0, [affects(1, 'major_outage')]), DEFAULT_LIMITS, 3600).v).toBe('1');
   });
 
   it('refuses a declaration naming more components than one entry holds', () => {
@@ -91,7 +94,7 @@ describe('the log formats', () => {
   });
 
   it.each([
-    [['v', '5', 'e', '{}'], { kind: 'newer', format: '5' }],
+    [['v', '6', 'e', '{}'], { kind: 'newer', format: '6' }],
     [['v', '4', 'k', 'declare', 'o', 'x', 'd', '[["shop",[]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '4', 'k', 'declare', 'o', 'x', 'd', '{"shop":["u"]}', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '4', 'k', 'alerts', 'o', 'x', 'd', '[["shop",["u"]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
