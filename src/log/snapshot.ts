@@ -11,7 +11,14 @@ import { parseJson } from './entry.js';
 // it holds changes; a format newer than this version's is refused, not guessed at.
 
 /**
- * Snapshot format written by this version. Format 4 is format 3's text, which a store may keep
+ * Snapshot format written by this version. Format 5 is format 4's text whose stamps may carry
+ * `rank` and `object` (how ties of created_at are ordered, src/domain/order.ts). It has a number
+ * of its own because the previous release reads format 4 and drops those fields without a word:
+ * started on a snapshot of this release (a rollback, a replica of it restarted during a rolling
+ * upgrade, a SQLite file after a clean stop), it would serve as ready, fold ties of the events
+ * its stamps saw by arrival, and write the stamps back without them, so that a replica of this
+ * release loading that snapshot decides the next tie of that second unlike the others. It
+ * refuses format 5 as newer instead. Format 4 is format 3's text, which a store may keep
  * in pieces of whole lines (SQLite a row a piece, Redis a hash field a piece; see snapshotPieces).
  * It has a number of its own for the replicas of an earlier version: one of them would read only
  * the first piece, whole lines that decode to a state missing the rest, so it must refuse the
@@ -24,9 +31,9 @@ import { parseJson } from './entry.js';
  * impact (its `changedAt` is the event time of that change, so the open interval is exact; only
  * the time before it is unknown and not counted), and it holds no alerts.
  */
-export const SNAPSHOT_FORMAT = 4;
+export const SNAPSHOT_FORMAT = 5;
 /** Older formats this version reads (and upgrades). */
-const READABLE_FORMATS = ['1', '2', '3', '4'];
+const READABLE_FORMATS = ['1', '2', '3', '4', '5'];
 
 /**
  * An array checked one element at a time, each raw element replaced in place by its checked copy.
@@ -255,7 +262,7 @@ export function decodeSnapshot(format: string, data: string | string[]): Decoded
       ? { kind: 'newer', format }
       : { kind: 'invalid', problem: `unknown snapshot format ${JSON.stringify(format.slice(0, 20))}` };
   }
-  if (format === '3' || format === '4') {
+  if (format === '3' || format === '4' || format === '5') {
     try {
       return { kind: 'state', state: stateOfLines(pieces) };
     } catch (error) {

@@ -207,7 +207,7 @@ describe('the log formats', () => {
   });
 
   it('refuses a snapshot of a newer format, and one it cannot read', () => {
-    expect(decodeSnapshot('5', '{}')).toEqual({ kind: 'newer', format: '5' });
+    expect(decodeSnapshot('6', '{}')).toEqual({ kind: 'newer', format: '6' });
     expect(decodeSnapshot('1', '{"pages":[]}')).toMatchObject({ kind: 'invalid' });
     expect(decodeSnapshot('1', 'not json')).toMatchObject({ kind: 'invalid' });
     expect(decodeSnapshot('3', '')).toMatchObject({ kind: 'invalid' });

@@ -194,7 +194,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
   it('keeps a snapshot one hash field a piece, and a replica started later loads it, or one written before pieces', async () => {
     // Pieces of 200 characters: the snapshot takes several fields.
     const { writer: a, fields } = await piecedSnapshot();
-    expect(fields.v).toBe('4');
+    expect(fields.v).toBe('5');
     const n = Number(fields.n);
     expect(n).toBeGreaterThan(3);
     const pieces = Array.from({ length: n }, (_, i) => fields[i === 0 ? 'data' : `data:${i}`] ?? '');
@@ -452,10 +452,56 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     expect(await metrics(a)).toMatch(/^statusmate_store_up 0$/m);
   });
 
+  it('snapshots in a format the previous release refuses: its stamps order ties by type, which that release would drop and write back', async () => {
+    // The log of the previous release's replicas: events of format 1, an update and an incident
+    // naming its component in one created_at second, the update first (ties by arrival: the incident stands).
+    const at = Math.floor(Date.now() / 1000) - 120;
+    const client = await raw();
+    try {
+      const old = [componentUpdate(1, 'degraded_performance', at), incident('incident_created', 1, at, [affects(1, 'major_outage')])];
+      for (const [i, event] of old.entries()) {
+        await client.sendCommand(['XADD', KEYS.log, '*', ...Object.entries({ ...encodeEntry(`old:${i}`, event, DEFAULT_LIMITS, 3600), v: '1' }).flat()]);
+      }
+    } finally {
+      client.destroy();
+    }
+    const a = await open({}, SNAPSHOT_OFTEN);
+    const impact = (app: TestApp, n: number) =>
+      app.ingestor.state.pages.get('page-a')?.components.get(`00000000-0000-4000-8000-${String(n).padStart(12, '0')}`)?.impact;
+    expect(impact(a, 1)).toBe('major_outage');
+    // The same tie on another component, sent now (format 5: ties by type, so the update stands).
+    for (const event of [componentUpdate(2, 'degraded_performance', at), incident('incident_created', 2, at, [affects(2, 'major_outage')])]) {
+      expect((await a.ingestor.ingest(event, Date.now())).outcome).toBe('applied');
+    }
+    expect(impact(a, 2)).toBe('degraded_performance');
+    const reader = await raw();
+    let format: string | undefined;
+    try {
+      const hash = await eventually(
+        () => reader.hGetAll(KEYS.snapshot),
+        (fields) => Object.values(fields).some((value) => value.includes('00000000-0000-4000-8000-000000001002')),
+      );
+      format = hash.v;
+    } finally {
+      reader.destroy();
+    }
+    // The previous release reads snapshot formats 1 to 4. Given this one as format 4 it would read
+    // the stamps without their tie order, serve as ready, and write them back so: a replica of this
+    // release loading that would take the next tie at the same second by arrival, unlike the others.
+    expect(['1', '2', '3', '4']).not.toContain(format);
+    // This release reads it: a replica started on it serves what the writer serves.
+    const b = await open();
+    expect(impact(b, 1)).toBe('major_outage');
+    expect(impact(b, 2)).toBe('degraded_performance');
+    expect(domainSamples(await metrics(b)).filter((line) => !line.startsWith('statusmate_component_impact_seconds_total'))).toEqual(
+      domainSamples(await metrics(a)).filter((line) => !line.startsWith('statusmate_component_impact_seconds_total')),
+    );
+  });
+
   it('refuses a snapshot of a newer format at start: not ready, one clear log line', async () => {
     const client = await raw();
     try {
-      await client.hSet(KEYS.snapshot, { v: '5', id: '1-0', t: '0', data: '{}' });
+      await client.hSet(KEYS.snapshot, { v: '6', id: '1-0', t: '0', data: '{}' });
     } finally {
       client.destroy();
     }
@@ -466,7 +512,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
       (lines) => lines.length === 1,
     );
     expect((await request(app.main).get('/readyz')).status).toBe(503);
-    expect(String(app.logs.lines.find((line) => line.reason !== undefined)?.reason)).toContain('snapshot has format 5; this exporter reads format 4');
+    expect(String(app.logs.lines.find((line) => line.reason !== undefined)?.reason)).toContain('snapshot has format 6; this exporter reads format 5');
     expect((await post(app, component(1, 'major_outage'))).status).toBe(503);
   });
 });
