@@ -142,7 +142,8 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   // lowers them (a finish, a re-send) goes on, so a state past a lowered bound can drain.
   const patch = draft.toPatch(dedupKey);
   // Stale or not, the ledger keeps it: it books time, and a late event's time is in the past (see ledger-evidence.ts).
-  patch.ledgerEvent = { event, at };
+  // Its replay orders ties as this fold does, so that it re-books as the release that appended the entry did.
+  patch.ledgerEvent = { event, at, ties };
   const after = measureAfter(state, patch);
   if (after.holdings > state.size.holdings && after.holdings > limits.maxHoldings) {
     return refusedWhole(notices, 'holdings', event.statusPage, event.uuid, limits.maxHoldings);

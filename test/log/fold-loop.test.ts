@@ -407,4 +407,25 @@ describe('the fold loop', () => {
     // By type, the incident's create comes before the update of its second: the update stands.
     expect(await impactAfter('5')).toBe('degraded_performance');
   });
+
+  it('re-books a late event of format 1 entries as the release that appended them did: its replay orders ties by arrival too', async () => {
+    // An incident first seen finished, its create arriving late with a start_at, then a late update
+    // of the incident's start second: the previous release replays the update after the start
+    // (ties by arrival) and books the component operational for the incident's first 10 s.
+    const at = Math.floor(Date.now() / 1000) - 600;
+    const api = (impact: string) => ({ uuid: 'c1', name: 'API', impact });
+    const common = { statusPage: 'default', uuid: 'i1', title: 'Down', endAt: null, deliveryAttempt: 0 } as const;
+    const events: StatusMateEvent[] = [
+      { ...common, type: 'incident_finished', startAt: null, createdAt: at, components: [api('degraded_performance')] },
+      { ...common, type: 'incident_created', startAt: at, createdAt: at + 10, components: [api('major_outage')] },
+      { type: 'component_impact_updated', statusPage: 'default', uuid: 'c1', name: 'API', impact: 'partial_outage', createdAt: at, deliveryAttempt: 0 },
+    ];
+    const store = new MemoryLog();
+    await store.append(events.map((event, i) => ({ ...encodeEntry(`old:${i}`, event, DEFAULT_LIMITS, 3600), v: '1' })));
+    app = await makeApp({ store });
+    const text = (await request(app.main).get('/metrics')).text;
+    const seconds = (impact: string) => sampleValue(text, 'statusmate_component_impact_seconds_total', { component_uuid: 'c1', impact });
+    expect(seconds('operational')).toBe(10);
+    expect(app.ingestor.state.pages.get('default')?.components.get('c1')?.impact).toBe('partial_outage');
+  });
 });
