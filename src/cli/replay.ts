@@ -17,8 +17,9 @@ import { TOKEN_FILE_USAGE, tokenOf } from './token.js';
 
 export const REPLAY_USAGE = `statusmate-exporter replay FILE.jsonl --url URL [--token T | --token-file F] [--attempts N] [--retry-delay MS]
   ${TOKEN_FILE_USAGE}
-  Checks every line of FILE (one StatusMate webhook body per line) first: a line that is not one
-  stops it before anything is sent, naming the line (exit 64). Then sends them in order, retrying
+  Checks every line of FILE (one StatusMate webhook body per line, or one body on as many lines as
+  StatusMate's documentation prints it) first: a line that is not one stops it before anything is
+  sent, naming the line (exit 64). Then sends them in order, retrying
   like StatusMate on anything but a 200. Exits 1 when a delivery finally failed; stops at once on HTTP
   ${FINAL_STATUS_TEXT}, which no retry changes (a malformed body, a wrong token, URL or content type,
   a status page not declared), and at an event that got no answer at all (the exporter is not
@@ -64,25 +65,55 @@ export function readRecordingLines(file: string): RecordedBody[] {
   }
   // A leading byte order mark (an editor's UTF-8 with BOM) is skipped, as the webhook skips one.
   if (text.startsWith('\uFEFF')) text = text.slice(1);
+  const lines = text.split('\n');
+  // One body spread over several lines, as StatusMate's documentation prints its examples (and as
+  // `jq .` writes one), is one event: its first line is the line of it.
+  const whole = wholeBody(text);
+  if (whole !== undefined) {
+    const first = lines.findIndex((line) => line.trim() !== '');
+    return [{ line: first + 1, body: checked(file, first + 1, whole) }];
+  }
   const bodies: RecordedBody[] = [];
-  text.split('\n').forEach((line, index) => {
+  lines.forEach((line, index) => {
     if (line.trim() === '') return;
     let json: unknown;
     try {
       json = JSON.parse(line);
     } catch (error) {
-      throw new UsageError(`${file}:${index + 1}: not JSON (${withinLine((error as Error).message)}); nothing was sent`);
+      throw new UsageError(`${file}:${index + 1}: not JSON (${withinLine((error as Error).message)}); ${ONE_PER_LINE}; nothing was sent`);
     }
     const body = bodySchema.safeParse(json);
     if (!body.success) throw new UsageError(`${file}:${index + 1}: must be a JSON object, one webhook body per line; nothing was sent`);
-    // What the exporter would answer 400 is found here, before the first event goes: sent, the
-    // events before it were applied and the replay stopped there, half done. (What depends on the
-    // exporter, a status page it does not declare, is still its to answer.)
-    const webhook = parseWebhook(body.data, 'default');
-    if (webhook.kind === 'invalid') throw new UsageError(`${file}:${index + 1}: ${webhook.error}; nothing was sent`);
-    bodies.push({ line: index + 1, body: body.data });
+    bodies.push({ line: index + 1, body: checked(file, index + 1, body.data) });
   });
   return bodies;
+}
+
+/** What a line that is not JSON tells the user to do: the two shapes replay reads. */
+const ONE_PER_LINE = `replay reads one webhook body per line (JSON Lines: \`jq -c . FILE\` writes each body on one line), or a file holding a single body`;
+
+/** The file's whole text as one webhook body, when it is one JSON object (on one line or several); else undefined. */
+function wholeBody(text: string): Record<string, unknown> | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const body = bodySchema.safeParse(json);
+  return body.success ? body.data : undefined;
+}
+
+/**
+ * The body, once the exporter's schema takes it. What the exporter would answer 400 is found here,
+ * before the first event goes: sent, the events before it were applied and the replay stopped
+ * there, half done. (What depends on the exporter, a status page it does not declare, is still its
+ * to answer.)
+ */
+function checked(file: string, line: number, body: Record<string, unknown>): Record<string, unknown> {
+  const webhook = parseWebhook(body, 'default');
+  if (webhook.kind === 'invalid') throw new UsageError(`${file}:${line}: ${webhook.error}; nothing was sent`);
+  return body;
 }
 
 export function formatSummary(summary: Summary): string {

@@ -1,7 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stateViewSchema } from '../../src/api/state.js';
 import { deliver, FINAL_STATUSES } from '../../src/cli/deliver.js';
@@ -245,8 +246,33 @@ describe('replay', () => {
     expect(result.code).toBe(64);
     expect(result.stderr).toMatch(new RegExp(`^statusmate-exporter: ${file}:2: not JSON`));
     // The parser's own "(line 1 column 2)" counts within the line: it contradicted the file's line 2.
-    expect(result.stderr).toContain(`${file}:2: not JSON (Expected property name or '}' at column 2); nothing was sent`);
+    expect(result.stderr).toContain(`${file}:2: not JSON (Expected property name or '}' at column 2); replay reads one webhook body per line`);
+    expect(result.stderr).toContain('; nothing was sent');
     expect(result.stderr).not.toContain('line 1');
+    expect(server.bodies).toEqual([]);
+  });
+
+  it.each(['seed-component-impact-updated.json', 'seed-incident-created.json', 'seed-incident-created-example.json', 'seed-maintenance-created.json'])(
+    "sends StatusMate's documented example %s, pretty-printed as its documentation prints it, as one event",
+    async (name) => {
+      const server = await scripted([200]);
+      const file = fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+      const result = await runCli(['replay', file, '--url', server.url]);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('1 events: 1 applied');
+      expect(server.bodies).toEqual([JSON.parse(readFileSync(file, 'utf8'))]);
+    },
+  );
+
+  it('refuses two pretty-printed bodies in one file, saying what shapes replay reads', async () => {
+    const server = await scripted([200]);
+    const file = join(tempDir(), 'two.json');
+    writeFileSync(file, `${JSON.stringify(event(1), null, 2)}\n${JSON.stringify(event(2), null, 2)}\n`);
+    const result = await runCli(['replay', file, '--url', server.url]);
+    expect(result.code).toBe(64);
+    expect(result.stderr).toContain(`${file}:1: not JSON (`);
+    expect(result.stderr).toContain('replay reads one webhook body per line (JSON Lines: `jq -c . FILE` writes each body on one line)');
     expect(server.bodies).toEqual([]);
   });
 });
