@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { isAlias, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { AlertMatcherError, MAX_ALERT_MATCHERS, matchesEmpty, parseAlertMatcher, type AlertMatcher } from '../domain/alert-matchers.js';
@@ -219,13 +220,25 @@ export function parseInventory(text: string, file: string, env: NodeJS.ProcessEn
 }
 
 /**
+ * Why the file cannot be read, in words that say what to fix: a typo in the path is the usual
+ * cause, and a relative path is read from the working directory, which `npm start` or a service
+ * manager may have set elsewhere than the operator thinks.
+ */
+function unreadable(file: string, code: string | undefined): string {
+  const where = isAbsolute(file) ? '' : ` (read from ${process.cwd()})`;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return `no such file${where}: check the path`;
+  if (code === 'EACCES') return 'not readable by this user: check its permissions';
+  return 'cannot be read';
+}
+
+/**
  * The bytes of STATUS_PAGES_FILE, refused (InventoryError) when larger than `maxBytes`: its size
  * is checked before it is read, and the read stops past the limit should the file grow meanwhile.
  */
 export function readInventoryFile(file: string, maxBytes: number): Buffer {
   const cannot = (error: unknown): never => {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new InventoryError(`STATUS_PAGES_FILE ${file}: cannot be read (${code ?? (error as Error).message})`);
+    throw new InventoryError(`STATUS_PAGES_FILE ${file}: ${unreadable(file, code)} (${code ?? (error as Error).message})`);
   };
   const tooLarge = (): never => {
     throw new InventoryError(`STATUS_PAGES_FILE ${file}: larger than ${maxBytes} bytes, the most MAX_STATUS_PAGES and MAX_COMPONENTS allow`);

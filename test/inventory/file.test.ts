@@ -125,7 +125,13 @@ describe('the status pages file', () => {
   it('is empty when STATUS_PAGES_FILE is unset, and names a file that cannot be read', () => {
     expect(loadInventory(undefined, {})).toBe(EMPTY_INVENTORY);
     const missing = join(tempDir(), 'missing.yaml');
-    expect(() => loadInventory(missing, {})).toThrow(`STATUS_PAGES_FILE ${missing}: cannot be read (ENOENT)`);
+    expect(() => loadInventory(missing, {})).toThrow(`STATUS_PAGES_FILE ${missing}: no such file: check the path (ENOENT)`);
+  });
+
+  it('names the directory a relative path that names no file was read from, where a typo is first looked for', () => {
+    expect(() => loadInventory('examples/status-page.yaml', {})).toThrow(
+      `STATUS_PAGES_FILE examples/status-page.yaml: no such file (read from ${process.cwd()}): check the path (ENOENT)`,
+    );
   });
 
   it('reads a file from disk', () => {
