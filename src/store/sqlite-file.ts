@@ -1,5 +1,5 @@
 import { accessSync, constants as fsConstants, existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError, type SnapshotToWrite, type StoredSnapshot } from './store.js';
 
@@ -44,12 +44,25 @@ function writeProblem(path: string): string | undefined {
   return (existsSync(path) ? probe(path, 'the file') : undefined) ?? probe(dirname(path), `its directory ${dirname(path)}`);
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** The message of a file that could not be opened, with what to fix when that is a write problem. */
 function cannotOpen(where: string, path: string, error: unknown): StoreError {
   const native = nativeModuleProblem(error);
   if (native !== undefined) return new StoreError(native);
-  const problem = path === ':memory:' ? undefined : writeProblem(path);
   const detail = (error as Error).message;
+  // SQLite says only "unable to open database file" of a directory: SQLITE_PATH set to a mounted
+  // volume's directory (`/data`) rather than to a file in it is the usual cause.
+  if (path !== ':memory:' && isDirectory(path)) {
+    return new StoreError(`${where}: is a directory: name a file in it, such as ${join(path, 'statusmate-exporter.db')}`);
+  }
+  const problem = path === ':memory:' ? undefined : writeProblem(path);
   return new StoreError(
     problem === undefined
       ? `${where}: cannot open: ${detail}`

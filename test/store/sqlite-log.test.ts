@@ -97,7 +97,7 @@ describe('one writer per SQLite file', () => {
   });
 
   it.each([
-    ['a directory', (dir: string) => dir, /cannot open/],
+    ['a directory', (dir: string) => dir, /: is a directory: name a file in it, such as .*\/statusmate-exporter\.db$/],
     ['under a file', (dir: string) => (writeFileSync(join(dir, 'plain'), 'x'), join(dir, 'plain', 'x.db')), /cannot create its directory .* \(ENOTDIR\)/],
     ['under /proc', () => '/proc/nope/x.db', /cannot create its directory \/proc\/nope \(ENOENT\)/],
   ])('stops at start with exit 78 and one line naming SQLITE_PATH when the path is %s', async (_what, pathOf, message) => {
