@@ -237,10 +237,17 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       // A typo in ?status_page= (or a page not declared yet) must not make permanent state.
       deps.telemetry.pageConflict('unknown_page');
       deps.logger.warn(
-        { status_page: event.statusPage, event_uuid: event.uuid, type: event.type, from: placement.from, reason: 'unknown_page' },
-        'refused: the status page is not declared in STATUS_PAGES_FILE (declare it, fix ?status_page=, or set LEARN_STATUS_PAGES=true)',
+        {
+          status_page: event.statusPage,
+          event_uuid: event.uuid,
+          type: event.type,
+          from: placement.from,
+          reason: 'unknown_page',
+          fix: UNKNOWN_PAGE_ADVICE[placement.from],
+        },
+        'refused: the status page is not declared in STATUS_PAGES_FILE',
       );
-      const error = `status page ${JSON.stringify(echo(event.statusPage))} is not declared in STATUS_PAGES_FILE: declare it, fix ?status_page=, or set LEARN_STATUS_PAGES=true`;
+      const error = `status page ${JSON.stringify(echo(event.statusPage))} is not declared in STATUS_PAGES_FILE: ${UNKNOWN_PAGE_ADVICE[placement.from]}`;
       return {
         status: 422,
         body: { error, status_page: event.statusPage, issues: [{ path: UNKNOWN_PAGE_PATH[placement.from], message: 'not a declared status page' }] },
@@ -316,6 +323,19 @@ const ANSWER_HEADERS: readonly string[] = [...Object.entries(SECURITY_HEADERS).f
 
 /** Where an unknown page came from, as the path of the 422's issue. */
 const UNKNOWN_PAGE_PATH = { url: 'query.status_page', meta: 'meta.status_page', components: 'meta', default: 'DEFAULT_STATUS_PAGE' } as const;
+
+/**
+ * What to do about a page not declared, by where its name came from. An event that names no page
+ * (StatusMate's own examples) lands on DEFAULT_STATUS_PAGE: "fix ?status_page=" said nothing to a
+ * sender whose URL had none.
+ */
+const UNKNOWN_PAGE_ADVICE = {
+  url: 'fix ?status_page= in the webhook URL, declare the page, or set LEARN_STATUS_PAGES=true',
+  meta: "the event's meta.status_page names it: declare a page with that uuid, put ?status_page=<id> in the webhook URL, or set LEARN_STATUS_PAGES=true",
+  components: 'declare the page, put ?status_page=<id> in the webhook URL, or set LEARN_STATUS_PAGES=true',
+  default:
+    'the event names no status page and the file declares none of its components on a page, so it went to DEFAULT_STATUS_PAGE: put ?status_page=<id> in the webhook URL, declare its components, or set LEARN_STATUS_PAGES=true',
+} as const;
 
 const CONFLICT_MESSAGE = {
   several_pages:

@@ -98,6 +98,19 @@ status_pages:
     const res = await post(target, fixture('seed-component-impact-updated.json'));
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ status_page: 'default', issues: [{ path: 'DEFAULT_STATUS_PAGE' }] });
+    // The URL had no ?status_page= to fix: the answer says why the event went to the default page, and the ways out.
+    expect(res.body.error).toBe(
+      'status page "default" is not declared in STATUS_PAGES_FILE: the event names no status page and the file declares none of its components on a page, so it went to DEFAULT_STATUS_PAGE: put ?status_page=<id> in the webhook URL, declare its components, or set LEARN_STATUS_PAGES=true',
+    );
+  });
+
+  it("refuses a meta.status_page uuid the file does not declare, saying that the event's body named it", async () => {
+    const target = await start(SHOP);
+    const res = await post(target, fixture('seed-incident-created-example.json'));
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ status_page: '0935e96c-34b6-46e8-82cb-def6d3d74d9c', issues: [{ path: 'meta.status_page' }] });
+    expect(res.body.error).toContain('meta.status_page names it: declare a page with that uuid, put ?status_page=<id> in the webhook URL');
+    expect(res.body.error).not.toContain('fix ?status_page=');
   });
 
   it('learns the page from the webhook when LEARN_STATUS_PAGES is on', async () => {
