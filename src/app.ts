@@ -4,7 +4,7 @@ import { DEFAULT_POLICY, type AvailabilityPolicy } from './domain/availability.j
 import { DEFAULT_LIMITS } from './domain/reducer.js';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { accessLog, pathOf } from './http/access-log.js';
-import { methodNotAllowed } from './http/method-not-allowed.js';
+import { methodNotAllowed, WEBHOOK_ELSEWHERE } from './http/method-not-allowed.js';
 import { operatorRoutes } from './http/operator-routes.js';
 import { operatorTokenGuard, sameOriginPosts, securityHeaders } from './http/security.js';
 import type { EventSink, StoreHealth } from './ingest/sink.js';
@@ -59,18 +59,28 @@ const notFound: RequestHandler = (req, res) => {
   res.status(404).json({ error: `no route for ${req.method} ${path}`, issues: [] });
 };
 
-/** The operator routes, which METRICS_PORT takes off the webhook port. */
-const OPERATOR_PATHS = ['/metrics', '/', '/api/v1/state', '/api/v1/availability', '/-/reload', '/-/forget'];
+/** The operator routes, which METRICS_PORT takes off the webhook port, with the method each takes. */
+const OPERATOR_ROUTES = [
+  ['/metrics', 'GET'],
+  ['/', 'GET'],
+  ['/api/v1/state', 'GET'],
+  ['/api/v1/availability', 'GET'],
+  ['/-/reload', 'POST'],
+  ['/-/forget', 'POST'],
+] as const;
 
 /**
  * A route that is on the other port: still 404 here, but saying where it is, since "no route for
  * GET /metrics" after setting METRICS_PORT reads as if the exporter had no metrics. Names the
- * variable, not the port's number, which the webhook port may be showing to the internet.
+ * variable, not the port's number, which the webhook port may be showing to the internet, and the
+ * route's own method: "POST / is served on METRICS_PORT" sent a misdirected webhook to a port
+ * that has no POST / either.
  */
 const onOtherPort =
-  (variable: string): RequestHandler =>
+  (variable: string, method: 'GET' | 'POST'): RequestHandler =>
   (req, res) => {
-    res.status(404).json({ error: `${req.method} ${req.path} is served on ${variable}, not on this port`, issues: [] });
+    const elsewhere = req.path === '/' && req.method === 'POST' ? `; ${WEBHOOK_ELSEWHERE}` : '';
+    res.status(404).json({ error: `${method} ${req.path} is served on ${variable}, not on this port${elsewhere}`, issues: [] });
   };
 
 function errorHandler(logger: Logger): ErrorRequestHandler {
@@ -175,7 +185,7 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
     main.all('/metrics', methodNotAllowed('GET', '/metrics'));
     main.use(operator);
   } else {
-    for (const path of OPERATOR_PATHS) main.all(path, onOtherPort('METRICS_PORT'));
+    for (const [path, method] of OPERATOR_ROUTES) main.all(path, onOtherPort('METRICS_PORT', method));
   }
   main.use(notFound);
   main.use(errorHandler(parts.logger));
@@ -188,7 +198,7 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
     metricsApp.get('/readyz', readyz);
     for (const path of ['/metrics', '/healthz', '/readyz']) metricsApp.all(path, methodNotAllowed('GET', path));
     metricsApp.use(operator);
-    for (const path of ['/webhook', '/alertmanager']) metricsApp.all(path, onOtherPort('PORT'));
+    for (const path of ['/webhook', '/alertmanager']) metricsApp.all(path, onOtherPort('PORT', 'POST'));
     metricsApp.use(notFound);
     metricsApp.use(errorHandler(parts.logger));
   }

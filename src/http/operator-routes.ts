@@ -17,7 +17,7 @@ import type { RecentDeliveries } from '../webhook/deliveries.js';
 import { fieldPath } from './field-path.js';
 import { HTML_SECURITY_HEADERS } from './security.js';
 import { StoreError } from '../store/store.js';
-import { methodNotAllowed } from './method-not-allowed.js';
+import { methodNotAllowed, WEBHOOK_ELSEWHERE } from './method-not-allowed.js';
 import { transferCodingError, undecodedTransferCoding } from '../webhook/body.js';
 import { issueWords } from '../issue-words.js';
 
@@ -363,7 +363,8 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   router.get('/', ...deps.guard, slot, landing);
   router.get('/api/v1/state', ...deps.guard, slot, state);
   router.get('/api/v1/availability', ...deps.guard, slot, availability);
-  for (const path of ['/', '/api/v1/state', '/api/v1/availability']) router.all(path, methodNotAllowed('GET', path));
+  router.all('/', methodNotAllowed('GET', '/', WEBHOOK_ELSEWHERE));
+  for (const path of ['/api/v1/state', '/api/v1/availability']) router.all(path, methodNotAllowed('GET', path));
   router.post('/-/reload', ...deps.guard, noBody, reload);
   router.all('/-/reload', methodNotAllowed('POST', '/-/reload'));
   // The guard first: a request without the token costs no body read.

@@ -444,5 +444,23 @@ describe('GET /metrics, /healthz, /readyz', () => {
     expect((await request(app.metrics).post('/webhook')).body.error).toBe('POST /webhook is served on PORT, not on this port');
     expect((await request(app.metrics).post('/alertmanager')).body.error).toBe('POST /alertmanager is served on PORT, not on this port');
     expect((await request(app.main).get('/nosuch')).body.error).toBe('no route for GET /nosuch');
+    // The route's own method: METRICS_PORT has no POST / either, and a webhook posted to the bare host belongs on /webhook.
+    expect((await request(app.main).delete('/-/reload')).body.error).toBe('POST /-/reload is served on METRICS_PORT, not on this port');
+    expect((await request(app.metrics).get('/webhook')).body.error).toBe('POST /webhook is served on PORT, not on this port');
+    expect((await request(app.main).post('/')).body.error).toBe('GET / is served on METRICS_PORT, not on this port; StatusMate webhooks go to POST /webhook');
+  });
+
+  it('tells a webhook posted to / that webhooks go to POST /webhook', async () => {
+    app = await makeApp({ tokens: ['t0ken'] });
+    const answer = await request(app.main)
+      .post('/?token=t0ken')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify(fixture('seed-component-impact-updated.json')));
+    expect([answer.status, answer.headers.allow, answer.body]).toEqual([
+      405,
+      'GET, HEAD',
+      { error: 'use GET for /; StatusMate webhooks go to POST /webhook', issues: [] },
+    ]);
+    expect(app.commits()).toBe(0);
   });
 });
