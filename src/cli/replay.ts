@@ -133,6 +133,7 @@ export async function replayBodies(
   policy: RetryPolicy,
   io: Io,
   lines?: readonly number[],
+  sending?: (index: number, summary: Summary) => void,
 ): Promise<Summary> {
   const line = (index: number) => lines?.[index];
   const name = (index: number) => `event ${index + 1}${line(index) === undefined ? '' : ` (line ${line(index)})`}`;
@@ -151,6 +152,7 @@ export async function replayBodies(
   };
   const step = bodies.length >= 50 ? Math.ceil(bodies.length / 10) : Infinity;
   for (const [index, body] of bodies.entries()) {
+    sending?.(index, summary);
     const result = await deliver(url, token, body, policy, (notice) => io.err(retryLine(name(index), notice)));
     summary.events += 1;
     summary.retries += result.attempts - 1;
@@ -207,14 +209,34 @@ export async function replay(args: string[], io: Io): Promise<number> {
   if (!delay.success) throw new UsageError('--retry-delay must be a number of milliseconds');
   const token = tokenOf(values);
   const recorded = readRecordingLines(file);
-  const summary = await replayBodies(
-    recorded.map((r) => r.body),
-    webhookUrl(values.url),
-    token,
-    { attempts: attempts.data, baseDelayMs: delay.data },
-    io,
-    recorded.map((r) => r.line),
-  );
-  io.out(`replayed ${file}: ${formatSummary(summary)}`);
-  return summary.refused + summary.failed > 0 || summary.stopped ? 1 : 0;
+  // Ctrl-C stops a replay as an answer no retry changes does: saying where to resume. Node's own
+  // SIGINT exit said nothing, and the progress lines count events, not the file's lines.
+  let at: { index: number; summary: Summary } | undefined;
+  const interrupted = () => {
+    if (at !== undefined) {
+      const { index, summary } = at;
+      const line = recorded[index]?.line;
+      io.err(
+        `replay interrupted at event ${index + 1} of ${recorded.length} (line ${line}): its answer did not come, so it may or may not be applied (resume from line ${line})`,
+      );
+      io.out(`replayed ${file}: ${formatSummary({ ...summary, stopped: true })}`);
+    }
+    process.exit(130); // 128 + SIGINT, as a shell reports a command Ctrl-C stopped
+  };
+  process.once('SIGINT', interrupted);
+  try {
+    const summary = await replayBodies(
+      recorded.map((r) => r.body),
+      webhookUrl(values.url),
+      token,
+      { attempts: attempts.data, baseDelayMs: delay.data },
+      io,
+      recorded.map((r) => r.line),
+      (index, summary) => (at = { index, summary }),
+    );
+    io.out(`replayed ${file}: ${formatSummary(summary)}`);
+    return summary.refused + summary.failed > 0 || summary.stopped ? 1 : 0;
+  } finally {
+    process.removeListener('SIGINT', interrupted);
+  }
 }

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -9,8 +10,8 @@ import { deliver, FINAL_STATUSES } from '../../src/cli/deliver.js';
 import { readRecording, REPLAY_USAGE } from '../../src/cli/replay.js';
 import { SEND_USAGE } from '../../src/cli/send.js';
 import { tempDir } from '../support/app.js';
-import { EXAMPLES, runCli } from '../support/cli.js';
-import { startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
+import { CLI, EXAMPLES, runCli } from '../support/cli.js';
+import { requireBuild, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 
 let exporter: ExporterProcess | undefined;
 let fake: Server | undefined;
@@ -274,5 +275,38 @@ describe('replay', () => {
     expect(result.stderr).toContain(`${file}:1: not JSON (`);
     expect(result.stderr).toContain('replay reads one webhook body per line (JSON Lines: `jq -c . FILE` writes each body on one line)');
     expect(server.bodies).toEqual([]);
+  });
+
+  it('says where to resume when Ctrl-C interrupts it, naming the event whose answer did not come', async () => {
+    // Answers the first two events and holds the third, so that the interrupt comes while it waits.
+    let received = 0;
+    let third: () => void = () => undefined;
+    const holding = new Promise<void>((resolve) => (third = resolve));
+    fake = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        received += 1;
+        if (received <= 2) res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"applied"}');
+        else third();
+      });
+    });
+    await new Promise<void>((resolve) => fake?.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+    const file = join(tempDir(), 'day.jsonl');
+    writeFileSync(file, `${JSON.stringify(event(1))}\n\n${JSON.stringify(event(2))}\n${JSON.stringify(event(3))}\n${JSON.stringify(event(4))}\n`);
+    requireBuild();
+    const child = spawn(process.execPath, [CLI, 'replay', file, '--url', url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await holding;
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toBe('replay interrupted at event 3 of 4 (line 4): its answer did not come, so it may or may not be applied (resume from line 4)\n');
+    expect(stdout).toBe(
+      `replayed ${file}: 2 of 4 events: 2 applied, 0 duplicate, 0 stale, 0 unsupported, 0 refused_limit, 0 refused, 0 failed; 0 retries; stopped early\n`,
+    );
   });
 });
