@@ -45,7 +45,10 @@ async function run(argv: string[]): Promise<number | undefined> {
   }
   switch (command) {
     case 'serve':
-      if (args.length > 0) throw new UsageError('serve takes no arguments: configure it with environment variables');
+      if (args.length > 0)
+        throw new UsageError(
+          `serve takes no arguments: configure it with environment variables${(await import('./flag-variables.js')).flagsAdvice(args, 'statusmate-exporter serve')}`,
+        );
       await import('./main.js');
       return undefined; // main.ts owns the process from here: signals and exit
     case 'send':

@@ -12,8 +12,9 @@ const signals = new EarlySignals(['SIGHUP', 'SIGTERM', 'SIGINT']);
 // Only when run as the entry point: `statusmate-exporter serve` (cli.js) imports this module.
 const args = process.argv.slice(2);
 if (args.length > 0 && isEntryPoint()) {
+  const { flagsAdvice, shownArgs } = await import('./flag-variables.js');
   process.stderr.write(
-    `dist/main.js takes no arguments (got ${JSON.stringify(args.join(' ').slice(0, 100))}): it is configured by environment variables; the commands are in dist/cli.js (node dist/cli.js --help)\n`,
+    `dist/main.js takes no arguments (got ${JSON.stringify(shownArgs(args).join(' ').slice(0, 100))}): it is configured by environment variables${flagsAdvice(args, 'npm start')}; the commands are in dist/cli.js (node dist/cli.js --help)\n`,
   );
   process.exit(64); // EX_USAGE
 }

@@ -68,4 +68,15 @@ describe('dist/main.js given an argument', () => {
     expect(stdout).toBe('');
     expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^dist\/main\.js takes no arguments \(got "reset-redis --yes"\).*dist\/cli\.js/)]);
   });
+
+  it('names the variables that flags meant (npm start -- --port 9999), never echoing a token', async () => {
+    const args = ['--port', '9999', '--webhook-token=s3cret', '--metrics_port=9100', '--verbose'];
+    const { code, stdout, stderr } = await runNodeToExit([MAIN, ...args], { STORE: 'memory', HOST: '127.0.0.1', PORT: '0' }, 20_000, 'main.js');
+    expect(code).toBe(64);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(
+      'it is configured by environment variables; set PORT=9999 WEBHOOK_TOKEN=<secret> METRICS_PORT=9100 in its environment instead (PORT=9999 WEBHOOK_TOKEN=<secret> METRICS_PORT=9100 npm start)',
+    );
+    expect(stderr).not.toContain('s3cret');
+  });
 });
