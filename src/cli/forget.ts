@@ -3,6 +3,7 @@ import { httpUrl, networkReason } from './deliver.js';
 import { parseFlags, UsageError, type Io } from './io.js';
 import { TOKEN_FILE_USAGE, tokenOf } from './token.js';
 import { issueWords } from '../issue-words.js';
+import { queryToken } from '../webhook/auth.js';
 
 export const FORGET_USAGE = `statusmate-exporter forget --url URL [--token T | --token-file F] --page P [--component U | --incident U | --maintenance U]
   --url URL         the exporter (its PORT, or METRICS_PORT when set): POST URL/-/forget
@@ -76,7 +77,7 @@ export async function forgetCommand(args: string[], io: Io): Promise<number> {
   // The webhook URL StatusMate is given, pasted as --url, carries its token as ?token=: the path
   // and query are replaced, but without --token that token is the one meant (send and replay keep
   // it too). It goes in the header, as --token does.
-  const token = options.token ?? (httpUrl(options.url).searchParams.get('token') || undefined);
+  const token = options.token ?? (queryToken(httpUrl(options.url).searchParams) || undefined);
   const body = forgetBody(options);
   const what = Object.values(body).join(' ');
   let response: Response;

@@ -19,6 +19,7 @@ import { HTML_SECURITY_HEADERS } from './security.js';
 import { StoreError } from '../store/store.js';
 import { methodNotAllowed, WEBHOOK_ELSEWHERE } from './method-not-allowed.js';
 import { transferCodingError, undecodedTransferCoding } from '../webhook/body.js';
+import { queryToken as tokenOfQuery } from '../webhook/auth.js';
 import { issueWords } from '../issue-words.js';
 
 export type OperatorDeps = {
@@ -207,7 +208,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
 
   const landing: RequestHandler = (req, res) => {
     // The ?token= it was opened with goes into its links, when that token is what opens them.
-    const sent = queryOf(req.originalUrl).get('token') ?? undefined;
+    const sent = tokenOfQuery(queryOf(req.originalUrl));
     const queryToken = sent !== undefined && deps.tokenOpens(sent) ? sent : undefined;
     // The time too, in steps of the page's own reload: "started 40 s ago", the bars and the
     // 30-day figures count up to now.

@@ -19,7 +19,17 @@ export function presentedToken(headers: IncomingHttpHeaders, query: URLSearchPar
   }
   const header = headers['x-webhook-token'];
   if (typeof header === 'string' && header.length > 0) return { token: header };
-  const token = query.get('token');
+  const token = queryToken(query);
   if (token) return { token };
   return { token: undefined, missing: otherScheme ? 'unsupported_scheme' : 'no_token' };
+}
+
+/**
+ * `?token=` as the sender pasted it. URLSearchParams reads a `+` in a query as a space (form
+ * encoding), so a base64 token (`openssl rand -base64 32`) pasted into StatusMate's webhook URL as
+ * the README shows was answered "wrong webhook token". A token holds no space (WEBHOOK_TOKEN and
+ * `token_env` refuse one), so every space read here was a `+`.
+ */
+export function queryToken(query: URLSearchParams): string | undefined {
+  return query.get('token')?.replaceAll(' ', '+') ?? undefined;
 }

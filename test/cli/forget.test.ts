@@ -77,6 +77,16 @@ describe('forget', () => {
     expect(result.code).toBe(0);
   });
 
+  it("takes a base64 token from --url's ?token= with its '+' as pasted", async () => {
+    exporter = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKEN: 'q+Z3/kV9+w1=' });
+    const webhook = `${exporter.url}/webhook?token=q+Z3/kV9+w1=&status_page=acme`;
+    const event = ['--type', 'component_impact_updated', '--component', COMPONENT, '--impact', 'major_outage'];
+    expect((await runCli(['send', '--url', webhook, ...event])).code).toBe(0);
+    const result = await runCli(['forget', '--url', webhook, '--page', 'acme']);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^forget acme: forgotten \(HTTP 200\)/);
+  });
+
   it('names the address that refused the connection', async () => {
     const port = await freePort(); // nothing listens there
     const result = await runCli(['forget', '--url', `http://127.0.0.1:${port}`, '--token', 't', '--page', 'acme']);

@@ -158,6 +158,20 @@ describe('POST /webhook answers', () => {
     expect(response.body.error).toBe(error);
   });
 
+  it("takes a base64 token pasted into ?token= as it is, '+' included, on the webhook and the operator routes", async () => {
+    // `openssl rand -base64 32` gives '+', '/' and '='; pasted unencoded into StatusMate's webhook URL,
+    // as the README shows, its '+' was read as a space and the webhook answered "wrong webhook token".
+    const token = 'q+Z3/kV9+w1=';
+    app = await makeApp({ tokens: [token] });
+    const pasted = await post(componentEvent('major_outage'), `/webhook?token=${token}`);
+    expect([pasted.status, pasted.body.status]).toEqual([200, 'applied']);
+    const encoded = await post(componentEvent('operational'), `/webhook?token=${encodeURIComponent(token)}`);
+    expect([encoded.status, encoded.body.status]).toEqual([200, 'applied']);
+    expect((await request(app.main).get(`/api/v1/state?token=${token}`)).status).toBe(200);
+    // Still a token, not a loosened check: another token with the same letters is wrong.
+    expect((await post(componentEvent('major_outage'), '/webhook?token=q+Z3/kV9+w2=')).status).toBe(401);
+  });
+
   it('401 without a token or with a wrong one, when tokens are configured', async () => {
     app = await makeApp({ tokens: ['old-token', 'new-token'] });
     expect((await post(componentEvent('major_outage'))).status).toBe(401);
