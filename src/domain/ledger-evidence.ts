@@ -118,7 +118,7 @@ function keepEvidence(state: State, patch: Patch): void {
  * impact as it arrives, which a late one (a `maintenance_started` after its finish, an incident
  * before a later update) does not: the time would depend on the order of arrival. When the
  * points hold no change and reach back to the component's first event (`evidence` complete from
- * it), its impact never changed since that event made it known: that event's time, as in
+ * it), its impact never changed since that event made it known: the time it became known, as in
  * created_at order (an update older than an incident's finish, arriving after it, set the time
  * to its own as it changed the impact back). Unchanged otherwise (the last change is older than
  * the kept points, or the component was declared before its first event).
@@ -138,8 +138,12 @@ function lastChangeFromLedger(state: State, statusPage: string, uuid: string, ev
     set((changes.ms[i] as number) / 1000);
     return;
   }
+  // The first event kept may be older than the component: one of an incident or maintenance
+  // whose record held the component only after a later event of it had arrived (a finish naming
+  // a component its create did not, the create arriving late) joins the evidence without naming
+  // it. The component became known at sinceMs all the same, by an event the evidence holds.
   const first = evidence.events[0];
-  if (evidence.base === null && first && toMs(first.at) === entry.sinceMs && changes.ms[0] === entry.sinceMs) set(first.at);
+  if (evidence.base === null && first && toMs(first.at) <= entry.sinceMs && changes.ms[0] === entry.sinceMs) set(entry.sinceMs / 1000);
 }
 
 /** The components an event concerns: the one an update names; those an incident or maintenance event names or its record holds. Known ones only. */

@@ -101,3 +101,26 @@ describe('events of the same created_at second', () => {
     }
   });
 });
+
+describe('a component first named by an incident finish, in the second another incident starts on it', () => {
+  // Incident 1 is created naming component 2 and finished naming component 1 as well; incident 2
+  // starts on component 1 in the second of that finish, and a later update agrees with it. So
+  // component 1 is degraded from that second on in every order. When incident 1's create arrived
+  // after its finish, its record already held component 1, the create joined component 1's
+  // evidence at a time before the component was known, and the last change was left at the
+  // update's time instead of the second the component became known degraded.
+  const events = {
+    created: incident('incident_created', 1, S - 500, [affects(2, 'partial_outage')], { startAt: S - 600 }),
+    finished: incident('incident_finished', 1, S, [affects(2, 'operational'), affects(1, 'operational')], { startAt: S - 600, endAt: S }),
+    other: incident('incident_created', 2, S, [affects(1, 'degraded_performance')], { startAt: S - 200 }),
+    update: componentUpdate(1, 'degraded_performance', E),
+  } satisfies Record<string, StatusMateEvent>;
+
+  it('has one last change and one ledger in every order of arrival', () => {
+    const inOrder = seen(fold(events, ['created', 'other', 'finished', 'update']));
+    expect(JSON.parse(inOrder)).toMatchObject({ impact: 'degraded_performance', changedAt: S, seconds: { operational: 0, degraded_performance: NOW - S } });
+    const orders = permutations(Object.keys(events));
+    expect(orders).toHaveLength(24);
+    for (const order of orders) expect(seen(fold(events, order)), order.join(' ')).toBe(inOrder);
+  });
+});
