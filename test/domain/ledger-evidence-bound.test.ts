@@ -2,9 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { forgetEvidenceDownTo, LEDGER_MAX_EVIDENCE_WEIGHT, ledgerOf, measureEvidence, toMs } from '../../src/domain/ledger.js';
 import { encodeLedger } from '../../src/domain/ledger-codec.js';
 import { RELIEF } from '../../src/domain/size.js';
-import { applyPatch, emptyPatch, replaceState } from '../../src/domain/state.js';
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
-import { componentUpdate, PAGE, Player, T0, uuid } from '../support/events.js';
+import { applyPatch, emptyPatch } from '../../src/domain/state.js';
+import { componentUpdate, PAGE, Player, restored, T0, uuid } from '../support/events.js';
 
 // The ledger's evidence is bounded per component (LEDGER_MAX_EVIDENCE events) and, since 10,000
 // busy components at that bound took 90-130 MiB of heap and a 42-89 MB snapshot, over all of them
@@ -29,14 +28,6 @@ function rounds(from: number, to: number, count: number, start: number): Update[
 function play(player: Player, updates: Update[]): Player {
   for (const { component, at, impact } of updates) player.play(componentUpdate(component, impact, at), at + 1);
   return player;
-}
-
-function restored(player: Player): Player {
-  const decoded = decodeSnapshot(String(SNAPSHOT_FORMAT), encodeSnapshot(player.state));
-  if (decoded.kind !== 'state') throw new Error(decoded.kind);
-  const copy = new Player();
-  replaceState(copy.state, decoded.state);
-  return copy;
 }
 
 const evidenceOf = (player: Player, component: number) => ledgerOf(player.state.ledger, PAGE, uuid(component))?.evidence;

@@ -2,9 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StatusMateEvent } from '../../src/domain/event.js';
 import { ledgerOf } from '../../src/domain/ledger.js';
 import { secondsByImpact } from '../../src/domain/ledger-reading.js';
-import { replaceState } from '../../src/domain/state.js';
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
-import { affects, componentUpdate, incident, maintenance, PAGE, Player, T0, uuid } from '../support/events.js';
+import { affects, componentUpdate, incident, maintenance, PAGE, Player, restored, T0, uuid } from '../support/events.js';
 
 // StatusMate stamps created_at to the second, so an incident and a component's update can share
 // one. Such a tie is decided by what the events say (type, then object: order.ts), never by
@@ -63,14 +61,6 @@ function seen(player: Player) {
 function fold(events: Record<string, StatusMateEvent>, order: readonly string[], player = new Player(), first = 0): Player {
   order.forEach((name, i) => player.play(events[name] as StatusMateEvent, T0 + 10_000 + first + i));
   return player;
-}
-
-function restored(player: Player): Player {
-  const decoded = decodeSnapshot(String(SNAPSHOT_FORMAT), encodeSnapshot(player.state));
-  if (decoded.kind !== 'state') throw new Error(decoded.kind);
-  const copy = new Player();
-  replaceState(copy.state, decoded.state);
-  return copy;
 }
 
 describe('events of the same created_at second', () => {

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ledgerOf } from '../../src/domain/ledger.js';
 import { secondsByImpact } from '../../src/domain/ledger-reading.js';
-import { replaceState } from '../../src/domain/state.js';
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { parseWebhook } from '../../src/webhook/schema.js';
-import { Player } from '../support/events.js';
+import { Player, restored } from '../support/events.js';
 import { inCreatedOrder, shuffledOrder, tieWorkload, type TieEvent } from '../support/tie-workload.js';
 
 // Realistic event sets (support/tie-workload.ts) in which many component updates share their
@@ -25,14 +23,6 @@ function fold(order: readonly TieEvent[], player = new Player(), first = 0): Pla
     player.play(parsed.event, DAY_START + first + i);
   });
   return player;
-}
-
-function restored(player: Player): Player {
-  const decoded = decodeSnapshot(String(SNAPSHOT_FORMAT), encodeSnapshot(player.state));
-  if (decoded.kind !== 'state') throw new Error(decoded.kind);
-  const copy = new Player();
-  replaceState(copy.state, decoded.state);
-  return copy;
 }
 
 /** What readers see, keyed by page and component (or record kind): what differs is named by its key. */

@@ -1,7 +1,8 @@
 import type { AffectedComponent, ComponentImpactUpdated, IncidentEvent, MaintenanceEvent, StatusMateEvent } from '../../src/domain/event.js';
 import type { DeclaredPage } from '../../src/domain/inventory.js';
 import { DEFAULT_LIMITS, reduce, type Decision, type Limits } from '../../src/domain/reducer.js';
-import { applyPatch, createState, type State } from '../../src/domain/state.js';
+import { applyPatch, createState, replaceState, type State } from '../../src/domain/state.js';
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
 
 // Builders of normalised events for reducer tests, and a tiny driver that plays them.
@@ -111,4 +112,13 @@ export class Player {
   impact(component: number, statusPage = PAGE): string | undefined {
     return this.state.pages.get(statusPage)?.components.get(uuid(component))?.impact;
   }
+}
+
+/** A new Player holding what `player`'s state reads back as from a snapshot: a restart in the middle of a history. */
+export function restored(player: Player): Player {
+  const decoded = decodeSnapshot(String(SNAPSHOT_FORMAT), encodeSnapshot(player.state));
+  if (decoded.kind !== 'state') throw new Error(`not a snapshot: ${decoded.kind}`);
+  const copy = new Player();
+  replaceState(copy.state, decoded.state);
+  return copy;
 }
