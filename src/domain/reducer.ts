@@ -217,10 +217,17 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
     const untimed = current.startAt === null || draft.trusted(current.startAt) === null;
     const since = current.state === 'finished' && current.since === null && untimed ? startStamp(draft, event.uuid, event.startAt) : undefined;
     const ends = since !== undefined && since.at !== null;
+    const late = lateComponents(draft, current.components, event.components);
     if (ends) next = { ...next, since, components: held(draft, current.components, event.components) };
+    else next = { ...next, components: late.components };
     if (next.state === 'finished') next = draft.observeIncidentDuration(next);
     draft.putIncident(next);
     if (ends) endAll(draft, next.components, event.components, since);
+    else if (next.state === 'finished') {
+      // Held from its start, like the rest, and ended with the finish that came first.
+      const start = current.since ?? { at: draft.trusted(current.startAt), seq: -1, ...startTie(draft, 'incident_created', event.uuid) };
+      endAll(draft, late.added, event.components, start);
+    } else touchAll(draft, late.added, event.components);
     return 'stale';
   }
 
@@ -286,12 +293,17 @@ function maintenanceCreated(draft: Draft, event: MaintenanceEvent): 'applied' | 
   if (!current?.createdCounted) draft.count('maintenancesCreated');
 
   if (current && (current.state !== 'scheduled' || draft.isBefore(current.lastEvent))) {
+    const late = lateComponents(draft, current.components, event.components);
     draft.putMaintenance({
       ...current,
       createdCounted: true,
       scheduledStart: current.scheduledStart ?? event.startAt,
       scheduledEnd: current.scheduledEnd ?? event.endAt,
+      components: late.components,
     });
+    // Held from its start, like the rest (a running one holds them now), and ended with its
+    // finish when one came first; a maintenance not known to have started holds nothing yet.
+    if (current.state === 'finished' && current.since !== null) endAll(draft, late.added, event.components, current.since);
     touchAll(draft, held(draft, undefined, event.components), event.components);
     return 'stale';
   }
@@ -317,19 +329,22 @@ function maintenanceStarted(draft: Draft, event: MaintenanceEvent): 'applied' | 
   if (!current?.startedCounted) draft.count('maintenancesStarted');
 
   if (current && (current.state === 'finished' || (current.state === 'in_progress' && draft.isBefore(current.lastEvent)))) {
-    let next: MaintenanceRecord = { ...current, startedCounted: true };
+    const late = lateComponents(draft, current.components, event.components);
+    let next: MaintenanceRecord = { ...current, startedCounted: true, components: late.components };
     if (next.startedAt === null) next = { ...next, startedAt: draft.t };
     const components = held(draft, undefined, event.components);
     if (next.state === 'finished' && current.since === null) {
-      // Finished before we learnt it had started: it held its components after all, from a time
-      // known only by created_at, and its end overrides the direct updates before that start.
+      // Finished before we learnt it had started: it held its components after all (every one
+      // its events named), from a time known only by created_at, and its end overrides the
+      // direct updates before that start.
       const since: Stamp = { at: draft.stamp.at, seq: -1, ...startTie(draft, 'maintenance_started', event.uuid) };
       next = draft.observeMaintenanceDuration({ ...next, since });
       draft.putMaintenance(next);
-      endAll(draft, components, event.components, since);
+      endAll(draft, late.followed ? late.components : components, event.components, since);
     } else {
       if (next.state === 'finished') next = draft.observeMaintenanceDuration(next);
       draft.putMaintenance(next);
+      if (next.state === 'finished' && current.since !== null) endAll(draft, late.added, event.components, current.since);
       touchAll(draft, components, event.components);
     }
     return 'stale';
@@ -450,6 +465,31 @@ function held(draft: Draft, known: ComponentImpact[] | undefined, sent: Affected
 function touchAll(draft: Draft, components: ComponentImpact[], sent: AffectedComponent[]): void {
   const names = namesOf(sent);
   for (const component of components) draft.touch(component.uuid, names.get(component.uuid) ?? null);
+}
+
+/**
+ * The components of an incident or maintenance with those a superseded (stale) event of it names
+ * that it does not hold: its components may be edited while it runs, so an earlier event may name
+ * more than the later ones that arrived first, and in created_at order it held those from its
+ * start. Its own entries win (the late event's are older). `added` are the ones it did not hold.
+ */
+function lateComponents(
+  draft: Draft,
+  known: ComponentImpact[],
+  sent: AffectedComponent[],
+): { components: ComponentImpact[]; added: ComponentImpact[]; followed: boolean } {
+  // A log entry of the release before (ties by arrival: its stamps have no rank) is folded as
+  // that release folded it, which held none of these: replicas of both fold the same entries
+  // during a rolling upgrade, and an upgrade serves what was served.
+  if (draft.stamp.rank === undefined) return { components: known, added: [], followed: false };
+  const have = new Set(known.map((component) => component.uuid));
+  const added: ComponentImpact[] = [];
+  for (const component of sent) {
+    if (have.has(component.uuid) || !draft.admit(component.uuid)) continue;
+    have.add(component.uuid);
+    added.push({ uuid: component.uuid, impact: component.impact });
+  }
+  return { components: added.length === 0 ? known : [...known, ...added], added, followed: true };
 }
 
 /** Ends the hold of an incident or maintenance that began at `since` on each of its components. */
