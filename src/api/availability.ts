@@ -170,18 +170,40 @@ class BoundedBody {
   }
 }
 
-/** The report as JSON.stringify writes it, a component at a time; false past the body's bound. */
+/**
+ * The report as JSON.stringify writes it, an incident, a maintenance or a component at a time;
+ * false past the body's bound. No piece is larger than one of them: a page lists every incident
+ * and maintenance the ledger keeps for it (up to MAX_TOUCH_WEIGHT, each title up to 200
+ * characters, a control character six bytes in JSON), so its list written as one text was up to
+ * 130 MB, made whole before the bound could refuse it (heap out of memory under the chart's limit).
+ */
 function writeJson(report: AvailabilityReport, body: BoundedBody): boolean {
-  // status_pages is the report's last key, and components a page's: each is written after the rest.
+  // status_pages is the report's last key; incidents, maintenances and components a page's, and
+  // incidents and maintenances a component's: each list is written after the rest, in this order.
   const { status_pages, ...head } = report;
   if (!body.add(`${JSON.stringify(head).slice(0, -1)},"status_pages":[`)) return false;
   for (const [p, page] of status_pages.entries()) {
-    const { components, ...rest } = page;
-    if (!body.add(`${p === 0 ? '' : ','}${JSON.stringify(rest).slice(0, -1)},"components":[`)) return false;
-    for (const [c, component] of components.entries()) if (!body.add(`${c === 0 ? '' : ','}${JSON.stringify(component)}`)) return false;
+    const { incidents, maintenances, components, ...rest } = page;
+    if (!body.add(p === 0 ? '' : ',') || !writeLists(body, rest, { incidents, maintenances }, true)) return false;
+    if (!body.add(',"components":[')) return false;
+    for (const [c, component] of components.entries()) {
+      const { incidents: its, maintenances: theirs, ...fields } = component;
+      if (!body.add(c === 0 ? '' : ',') || !writeLists(body, fields, { incidents: its, maintenances: theirs }, false)) return false;
+    }
     if (!body.add(']}')) return false;
   }
   return body.add(']}');
+}
+
+/** `{...fields,"key":[item,…],…}`, each item written on its own; left open (no `}`) with `open`. */
+function writeLists(body: BoundedBody, fields: object, lists: Record<string, readonly unknown[]>, open: boolean): boolean {
+  if (!body.add(JSON.stringify(fields).slice(0, -1))) return false;
+  for (const [key, items] of Object.entries(lists)) {
+    if (!body.add(`,${JSON.stringify(key)}:[`)) return false;
+    for (const [i, item] of items.entries()) if (!body.add(`${i === 0 ? '' : ','}${JSON.stringify(item)}`)) return false;
+    if (!body.add(']')) return false;
+  }
+  return open || body.add('}');
 }
 
 export type AvailabilityReport = {
@@ -288,7 +310,15 @@ function touchesOf(
       .map((t) => ({ touch: { uuid: t.uuid, title: t.title, started_at: orNull(t.start), ended_at: orNull(t.end) }, components: t.components }));
   const byComponent = (records: { touch: Touch; components: readonly string[] }[]) => {
     const out = new Map<string, Touch[]>();
-    for (const { touch, components } of records) for (const uuid of components) out.set(uuid, [...(out.get(uuid) ?? []), touch]);
+    // Appended in place: a copy per touch was quadratic in a component's touches (50,000 touches
+    // of one component copied 1.25 billion entries: about a minute of the event loop).
+    for (const { touch, components } of records) {
+      for (const uuid of components) {
+        const list = out.get(uuid);
+        if (list) list.push(touch);
+        else out.set(uuid, [touch]);
+      }
+    }
     return out;
   };
   const incidentList = listed('incident');
@@ -349,30 +379,54 @@ function csvField(value: string | number | null): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** The report as CSV, a row at a time; false past the body's bound. */
+/**
+ * The report as CSV, a row at a time (a row's incidents and maintenances a title at a time); false
+ * past the body's bound. A page's row names every incident and maintenance the report lists for
+ * it, up to MAX_TOUCH_WEIGHT titles: joined into one field first, it was up to 80 MB before the
+ * bound could refuse it.
+ */
 function writeCsv(report: AvailabilityReport, body: BoundedBody): boolean {
   if (!body.add(`${CSV_HEADER.join(',')}\r\n`)) return false;
   const row = (scope: string, page: PageReport, what: ComponentReport | PageReport, uuid: string, name: string) =>
-    [
-      scope,
-      page.id,
-      uuid,
-      name,
-      report.from,
-      report.to,
-      what.availability === null ? null : cutPercent(what.availability, 4),
-      what.known_seconds,
-      what.excluded_seconds,
-      what.down_seconds,
-      ...IMPACTS.map((impact) => what.seconds[impact] ?? 0),
-      what.incidents.map((i) => i.title).join('; '),
-      what.maintenances.map((m) => m.title).join('; '),
-    ]
-      .map(csvField)
-      .join(',');
+    body.add(
+      [
+        scope,
+        page.id,
+        uuid,
+        name,
+        report.from,
+        report.to,
+        what.availability === null ? null : cutPercent(what.availability, 4),
+        what.known_seconds,
+        what.excluded_seconds,
+        what.down_seconds,
+        ...IMPACTS.map((impact) => what.seconds[impact] ?? 0),
+      ]
+        .map(csvField)
+        .join(','),
+    ) &&
+    body.add(',') &&
+    titlesField(body, what.incidents) &&
+    body.add(',') &&
+    titlesField(body, what.maintenances) &&
+    body.add('\r\n');
   for (const page of report.status_pages) {
-    for (const component of page.components) if (!body.add(`${row('component', page, component, component.uuid, component.name)}\r\n`)) return false;
-    if (!body.add(`${row('status_page', page, page, '', page.name ?? page.id)}\r\n`)) return false;
+    for (const component of page.components) if (!row('component', page, component, component.uuid, component.name)) return false;
+    if (!row('status_page', page, page, '', page.name ?? page.id)) return false;
   }
   return true;
+}
+
+/** csvField of the touches' titles joined by "; ", written a title at a time. */
+function titlesField(body: BoundedBody, touches: readonly Touch[]): boolean {
+  const separator = '; ';
+  // What csvField decides from the joined text: its first character, and whether it needs quotes.
+  const first = touches.length === 0 ? '' : (touches[0] as Touch).title.length > 0 ? (touches[0] as Touch).title : touches.length > 1 ? separator : '';
+  const neutralise = /^[=+\-@\t\r]/.test(first);
+  const quote = touches.some((touch) => /[",\r\n]/.test(touch.title));
+  if (!body.add(`${quote ? '"' : ''}${neutralise ? "'" : ''}`)) return false;
+  for (const [i, touch] of touches.entries()) {
+    if (!body.add(`${i === 0 ? '' : separator}${quote ? touch.title.replace(/"/g, '""') : touch.title}`)) return false;
+  }
+  return body.add(quote ? '"' : '');
 }
