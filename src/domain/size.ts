@@ -10,7 +10,8 @@ import { recordSize, type EntityKey, type IncidentRecord, type MaintenanceRecord
 //    1 + the number of its components.
 //  - dedup records: `state.seen.size`.
 // Counts, because every string a record holds is bounded in length (uuids are UUIDs, impacts
-// match a short pattern, titles and names are cut to 200 characters), so a count times the
+// match a short pattern, titles and names are cut to 200 characters and 200 bytes as /metrics
+// writes them: labels.ts), so a count times the
 // measured cost of one unit bounds the bytes (README: "Memory"); and because a count is exact
 // and the same in every process, on every Node version, whatever the heap's layout, where a byte
 // estimate would be a calibration that drifts with V8 and still not be RSS.

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { AlertMatcherError, MAX_ALERT_MATCHERS, matchesEmpty, parseAlertMatcher, type AlertMatcher } from '../domain/alert-matchers.js';
 import { pagePolicySchema } from '../domain/availability.js';
 import type { DeclaredPage } from '../domain/inventory.js';
-import { MAX_LABEL_LENGTH } from '../domain/labels.js';
+import { cutLabel, MAX_LABEL_LENGTH } from '../domain/labels.js';
 import { unusableToken } from '../webhook/token-scope.js';
 import { issueWords } from '../issue-words.js';
 
@@ -70,7 +70,9 @@ const alertMatcher = z.string().transform((text, ctx): AlertMatcher => {
 
 const componentSchema = z.strictObject({
   uuid,
-  name: label,
+  // Cut as a webhook's name is (at most 200 bytes as /metrics writes it), so that the first
+  // webhook sending the same name leaves its series as they are.
+  name: label.transform(cutLabel),
   alert_matchers: z
     .array(alertMatcher)
     .max(MAX_ALERT_MATCHERS, { error: `at most ${MAX_ALERT_MATCHERS} matchers` })

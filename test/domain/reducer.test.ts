@@ -249,16 +249,16 @@ describe('limits and labels', () => {
     expect(p.page().incidents.get(uuid(1001))?.state).toBe('active');
   });
 
-  it('cuts names and titles at 200 characters without splitting an emoji, and keeps Cyrillic intact', () => {
-    const long = '🔥'.repeat(150) + 'я'.repeat(100);
+  it('cuts names and titles at 200 characters and 200 bytes without splitting an emoji, and keeps Cyrillic intact', () => {
     const p = new Player().playAll([
-      componentUpdate(1, 'operational', T0, { name: long }),
+      componentUpdate(1, 'operational', T0, { name: 'x'.repeat(150) + 'я'.repeat(100) }),
+      componentUpdate(2, 'operational', T0, { name: 'я'.repeat(40) + '🔥'.repeat(150) }),
       incident('incident_created', 1, T0, [], { title: 'Сбой оплаты 💳' }),
     ]);
-    const name = p.page().components.get(uuid(1))?.name ?? '';
-    // Code points, as the label limit counts them.
-    expect(Array.from(name)).toHaveLength(200);
-    expect(name).toBe('🔥'.repeat(150) + 'я'.repeat(50));
+    const name = (n: number) => p.page().components.get(uuid(n))?.name ?? '';
+    // Code points, as the label limit counts them; and bytes as /metrics writes them (UTF-8).
+    expect(name(1)).toBe('x'.repeat(150) + 'я'.repeat(25));
+    expect(name(2)).toBe('я'.repeat(40) + '🔥'.repeat(30));
     expect(p.page().incidents.get(uuid(1001))?.title).toBe('Сбой оплаты 💳');
   });
 
