@@ -7,6 +7,7 @@ import {
   evidenceWeight,
   internImpact as intern,
   LEDGER_SLOTS,
+  putEntry,
   STRIDE,
   touchWeight,
   type Changes,
@@ -103,7 +104,7 @@ export function decodeLedger(encoded: Omit<EncodedLedger, 'components'> & { comp
     if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
     const what = `${statusPage}/${uuid}`;
     const decoded = evidence && decodeEvidence(evidence, what);
-    page.set(uuid, {
+    putEntry(ledger, page, uuid, {
       sinceMs,
       impact,
       openMs,

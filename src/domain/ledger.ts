@@ -235,10 +235,12 @@ export type Ledger = {
   touchWeight: number;
   /** Σ evidenceWeight over the components' evidence, kept within LEDGER_MAX_EVIDENCE_WEIGHT by the fold. */
   evidenceWeight: number;
+  /** Σ day rows over the components (putEntry keeps it), held within LEDGER_MAX_DAY_ROWS after every event by the fold. */
+  dayRows: number;
 };
 
 export function createLedger(): Ledger {
-  return { pages: new Map(), keptFromDay: 0, touches: new Map(), touchWeight: 0, evidenceWeight: 0 };
+  return { pages: new Map(), keptFromDay: 0, touches: new Map(), touchWeight: 0, evidenceWeight: 0, dayRows: 0 };
 }
 
 /** A copy whose maps two owners can change independently (records are shared). */
@@ -249,7 +251,14 @@ export function cloneLedger(ledger: Ledger): Ledger {
     touches: new Map([...ledger.touches].map(([name, page]) => [name, new Map(page)])),
     touchWeight: ledger.touchWeight,
     evidenceWeight: ledger.evidenceWeight,
+    dayRows: ledger.dayRows,
   };
+}
+
+/** Sets a component's entry, keeping `ledger.dayRows`: every write of an entry goes through it. */
+export function putEntry(ledger: Ledger, page: Map<string, ComponentLedger>, uuid: string, entry: ComponentLedger): void {
+  ledger.dayRows += (entry.days.length - (page.get(uuid)?.days.length ?? 0)) / STRIDE;
+  page.set(uuid, entry);
 }
 
 export const touchWeight = (touch: LedgerTouch | undefined) => (touch ? 1 + touch.components.length : 0);
@@ -310,13 +319,13 @@ export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, imp
   if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
   const current = page.get(uuid);
   if (!current) {
-    page.set(uuid, { sinceMs: at, impact, openMs: at, totals: new Map(), days: EMPTY_DAYS, changes: changesFrom([[at, impact]]), evidence });
+    putEntry(ledger, page, uuid, { sinceMs: at, impact, openMs: at, totals: new Map(), days: EMPTY_DAYS, changes: changesFrom([[at, impact]]), evidence });
     ledger.evidenceWeight += evidenceWeight(evidence);
     return;
   }
   const end = Math.max(at, current.openMs);
   const changes = appendChange(current.changes, end, impact, ledger.keptFromDay);
-  page.set(uuid, { ...close(current, end, ledger.keptFromDay), impact, openMs: end, changes });
+  putEntry(ledger, page, uuid, { ...close(current, end, ledger.keptFromDay), impact, openMs: end, changes });
 }
 
 /**
@@ -354,7 +363,7 @@ export function rebookFrom(
   const totals = new Map(current.totals);
   let days = bookPoints(totals, current.days, oldPoints, from, -1, ledger.keptFromDay);
   days = bookPoints(totals, days, next, from, 1, ledger.keptFromDay);
-  page.set(uuid, {
+  putEntry(ledger, page, uuid, {
     ...current,
     sinceMs: prefix === 0 ? (next[0] as [number, string])[0] : current.sinceMs,
     impact: intern(last[1]),
@@ -394,7 +403,7 @@ export function setEvidence(ledger: Ledger, statusPage: string, uuid: string, ev
   const current = page?.get(uuid);
   if (!page || !current) return;
   ledger.evidenceWeight += evidenceWeight(evidence) - evidenceWeight(current.evidence);
-  page.set(uuid, { ...current, evidence });
+  putEntry(ledger, page, uuid, { ...current, evidence });
 }
 
 /**
@@ -584,7 +593,7 @@ export function pruneLedger(ledger: Ledger, keepFromDay: number): void {
       if ((entry.days.length === 0 || (entry.days[0] as number) >= keepFromDay) && changes === entry.changes) continue;
       let start = 0;
       while (start < entry.days.length && (entry.days[start] as number) < keepFromDay) start += STRIDE;
-      page.set(uuid, { ...entry, days: start === 0 ? entry.days : entry.days.slice(start), changes });
+      putEntry(ledger, page, uuid, { ...entry, days: start === 0 ? entry.days : entry.days.slice(start), changes });
     }
   }
 }
@@ -653,12 +662,16 @@ export function forgetLedgerComponent(ledger: Ledger, statusPage: string, uuid: 
   const page = ledger.pages.get(statusPage);
   if (!page) return;
   ledger.evidenceWeight -= evidenceWeight(page.get(uuid)?.evidence);
+  ledger.dayRows -= (page.get(uuid)?.days.length ?? 0) / STRIDE;
   page.delete(uuid);
   if (page.size === 0) ledger.pages.delete(statusPage);
 }
 
 export function forgetLedgerPage(ledger: Ledger, statusPage: string): void {
-  for (const entry of ledger.pages.get(statusPage)?.values() ?? []) ledger.evidenceWeight -= evidenceWeight(entry.evidence);
+  for (const entry of ledger.pages.get(statusPage)?.values() ?? []) {
+    ledger.evidenceWeight -= evidenceWeight(entry.evidence);
+    ledger.dayRows -= entry.days.length / STRIDE;
+  }
   ledger.pages.delete(statusPage);
   for (const key of [...(ledger.touches.get(statusPage)?.keys() ?? [])]) forgetTouch(ledger, statusPage, key);
 }

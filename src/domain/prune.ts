@@ -44,3 +44,17 @@ export function prune(
   if (keep > state.ledger.keptFromDay) patch.ledgerKeepFromDay = keep;
   return patch;
 }
+
+/**
+ * LEDGER_MAX_DAY_ROWS after one event (the fold calls it after each): pruning runs once per
+ * window, but one event may book every kept day of a component (a first update dated 399 days
+ * ago, then one now), and an incident's finish those of all its components, so within a window
+ * the rows reached 4,000,000 (97 MiB) at 10,000 components, and a restart held them until the next
+ * window. The same rule as prune's (down to RELIEF, oldest days first, never today), decided on
+ * the state alone, so every process forgets at the same entry. Undefined within the bound.
+ */
+export function boundDayRows(state: State, now: number, ledgerMaxDayRows: number): Patch | undefined {
+  if (state.ledger.dayRows <= ledgerMaxDayRows) return undefined;
+  const keep = Math.min(keepFromDayWithin(state.ledger, ledgerMaxDayRows, RELIEF), keepFromDay(now, 0));
+  return keep > state.ledger.keptFromDay ? { ...emptyPatch(), ledgerKeepFromDay: keep } : undefined;
+}

@@ -25,7 +25,7 @@ import {
   type DeclareDecision,
   type Overlay,
 } from '../domain/inventory.js';
-import { prune } from '../domain/prune.js';
+import { boundDayRows, prune } from '../domain/prune.js';
 import { reduce, type Decision, type Limits } from '../domain/reducer.js';
 import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState, type EntityKey } from '../domain/state.js';
 import { dedupKey } from '../ingest/dedup-key.js';
@@ -565,7 +565,11 @@ export class FoldLoop implements EventSink, StoreHealth {
       this.fail(entry.origin, new Error(`the event could not be folded: ${asError(error).message}`));
       return true;
     }
-    if (decision.outcome !== 'duplicate') this.applyEventPatch(decision, stored.time);
+    if (decision.outcome !== 'duplicate') {
+      this.applyEventPatch(decision, stored.time);
+      const bounded = boundDayRows(this.state, stored.time, limits.ledgerMaxDayRows);
+      if (bounded) applyPatch(this.state, bounded);
+    }
     this.advance(stored);
     this.settle(entry.origin, (waiter) => (waiter.decision = decision));
     return true;
