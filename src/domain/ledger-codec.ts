@@ -1,11 +1,11 @@
 import type { EventType } from './event.js';
+import { internImpact as intern } from './impact.js';
 import {
   addTotal,
   byText,
   changesFrom,
   createLedger,
   evidenceWeight,
-  internImpact as intern,
   LEDGER_SLOTS,
   putEntry,
   STRIDE,
@@ -106,7 +106,7 @@ export function decodeLedger(encoded: Omit<EncodedLedger, 'components'> & { comp
     const decoded = evidence && decodeEvidence(evidence, what);
     putEntry(ledger, page, uuid, {
       sinceMs,
-      impact,
+      impact: intern(impact),
       openMs,
       totals: totalsOf(totals),
       days: unpackDays(Buffer.from(days, 'base64'), what),
@@ -133,6 +133,16 @@ function encodeEvidence(evidence: Evidence): EncodedEvidence {
   ];
 }
 
+/** Gives a base just read from a snapshot's text the interned impacts, in place: its records are its own. */
+function internBase(base: EvidenceBase): void {
+  const { component } = base;
+  component.impact = intern(component.impact);
+  if (component.direct) component.direct.impact = intern(component.direct.impact);
+  for (const record of [...base.incidents, ...base.maintenances]) {
+    for (const entry of record.components) if (entry.impact !== null) entry.impact = intern(entry.impact);
+  }
+}
+
 /** Evidence as a snapshot holds it, checked: events sorted, a base exactly when a `fromAt`. */
 function decodeEvidence([fromAt, base, encoded]: EncodedEvidence, what: string): Evidence {
   if ((fromAt === null) !== (base === null)) throw new Error(`ledger of ${what}: its evidence has a base without a time, or a time without a base`);
@@ -147,6 +157,7 @@ function decodeEvidence([fromAt, base, encoded]: EncodedEvidence, what: string):
   for (let i = 1; i < events.length; i += 1) {
     if ((events[i] as EvidenceEvent).at < (events[i - 1] as EvidenceEvent).at) throw new Error(`ledger of ${what}: its evidence is not sorted`);
   }
+  if (base) internBase(base);
   return { fromAt, base, events };
 }
 

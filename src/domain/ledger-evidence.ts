@@ -1,9 +1,9 @@
 import type { StatusMateEvent } from './event.js';
+import { internImpact } from './impact.js';
 import { typeRank, type TieOrder } from './order.js';
 import {
   DAY_MS,
   forgetEvidenceDownTo,
-  internImpact,
   LEDGER_KEEP_EVIDENCE,
   LEDGER_MAX_EVIDENCE,
   LEDGER_MAX_EVIDENCE_WEIGHT,

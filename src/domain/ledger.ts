@@ -1,5 +1,5 @@
 import type { EventType } from './event.js';
-import { KNOWN_IMPACTS, OPERATIONAL } from './impact.js';
+import { internImpact, isKnownImpact, OPERATIONAL } from './impact.js';
 import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Patch } from './state.js';
 
 // The availability ledger (issue 20): for every component, the time it spent in each impact since
@@ -100,9 +100,6 @@ export type Changes = { readonly ms: Float64Array; readonly impacts: readonly st
  */
 export const LEDGER_MAX_CHANGES = 32;
 
-const KNOWN = new Map<string, string>(KNOWN_IMPACTS.map((impact) => [impact, impact]));
-/** One string for each known impact, however many events sent it (each webhook's body brings its own copy). */
-export const internImpact = (impact: string): string => KNOWN.get(impact) ?? impact;
 const intern = internImpact;
 
 export function changesFrom(points: readonly (readonly [number, string])[]): Changes {
@@ -313,7 +310,8 @@ export const toMs = (seconds: number): number => Math.round(seconds * 1000);
  * earlier time (an event whose time is not trusted, or an incident's) opens it at the open
  * interval's start. Mutates `ledger`'s maps only (applyPatch calls it).
  */
-export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, impact: string, atSeconds: number, evidence?: Evidence): void {
+export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, sent: string, atSeconds: number, evidence?: Evidence): void {
+  const impact = intern(sent);
   const at = toMs(atSeconds);
   let page = ledger.pages.get(statusPage);
   if (!page) ledger.pages.set(statusPage, (page = new Map<string, ComponentLedger>()));
@@ -454,7 +452,7 @@ export function forgetEvidenceDownTo(ledger: Ledger, weight: number): void {
  * schema takes); each kept by name would be one more total in memory, in every snapshot and in
  * every scrape (a series of statusmate_component_impact_seconds_total), without a bound.
  */
-export const totalKeyOf = (impact: string): string => KNOWN.get(impact) ?? OTHER;
+export const totalKeyOf = (impact: string): string => (isKnownImpact(impact) ? internImpact(impact) : OTHER);
 const OTHER = 'other';
 
 /** Adds `ms` to an impact's total (under totalKeyOf); a total that comes to 0 goes, so that equal ledgers hold equal maps. */

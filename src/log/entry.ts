@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_COMPONENTS_PER_ALERT, type StoredAlert } from '../domain/alerts.js';
 import type { AffectedComponent, StatusMateEvent } from '../domain/event.js';
 import type { ForgetTarget } from '../domain/forget.js';
+import { internImpact } from '../domain/impact.js';
 import type { Declaration } from '../domain/inventory.js';
 import { MAX_LABEL_LENGTH } from '../domain/labels.js';
 import type { TieOrder } from '../domain/order.js';
@@ -62,12 +63,15 @@ export const MAX_DECLARED_PER_ENTRY = 1000;
 const nullableNumber = z.number().nullable();
 const nullableString = z.string().nullable();
 
-const affected: z.ZodType<AffectedComponent> = z.object({ uuid: z.string(), name: nullableString, impact: nullableString });
+/** An impact as the state keeps it: one string per impact, not a copy per log entry (internImpact). */
+const impact = z.string().transform(internImpact);
+
+const affected: z.ZodType<AffectedComponent> = z.object({ uuid: z.string(), name: nullableString, impact: impact.nullable() });
 
 const common = { statusPage: z.string(), uuid: z.string(), createdAt: nullableNumber, deliveryAttempt: nullableNumber };
 
 const eventSchema: z.ZodType<StatusMateEvent> = z.discriminatedUnion('type', [
-  z.object({ ...common, type: z.literal('component_impact_updated'), name: nullableString, impact: z.string() }),
+  z.object({ ...common, type: z.literal('component_impact_updated'), name: nullableString, impact }),
   z.object({
     ...common,
     type: z.enum(['incident_created', 'incident_finished']),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { internImpact } from '../domain/impact.js';
 import { LEGACY_SEQ } from '../domain/order.js';
 import type { ComponentRecord, IncidentRecord, MaintenanceRecord, PageStats } from '../domain/state.js';
 
@@ -30,16 +31,19 @@ const pageStats = z
   })
   .transform((stats): PageStats => ({ ...stats, createdAt: stats.createdAt ?? stats.lastReceivedAt ?? 0 }));
 
-const componentImpact = z.object({ uuid: z.string(), impact: z.string().nullable() });
+/** An impact as the state keeps it: one string per impact, not a copy per record read (internImpact). */
+const impact = z.string().transform(internImpact);
+
+const componentImpact = z.object({ uuid: z.string(), impact: impact.nullable() });
 
 const component = z
   .object({
     statusPage: z.string(),
     uuid: z.string(),
     name: z.string(),
-    impact: z.string(),
+    impact,
     changedAt: z.number(),
-    direct: z.object({ stamp, impact: z.string() }).nullable().optional(),
+    direct: z.object({ stamp, impact }).nullable().optional(),
     cleared: stamp.nullable().optional(),
     /** Before stamps: a component set directly keeps its impact as that direct update's. */
     directUpdateAt: z.number().nullable().optional(),

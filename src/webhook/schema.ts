@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isEventType, type AffectedComponent, type EventType, type StatusMateEvent } from '../domain/event.js';
-import { IMPACT_PATTERN } from '../domain/impact.js';
+import { IMPACT_PATTERN, internImpact } from '../domain/impact.js';
 import { cutLabel } from '../domain/labels.js';
 import { fieldPath } from '../http/field-path.js';
 import { issueWords } from '../issue-words.js';
@@ -84,13 +84,16 @@ function invalid(type: EventType | undefined, issues: Problem[]): ParseResult {
   return { kind: 'invalid', type, error, issues };
 }
 
+/** An impact as the state keeps it: one string per impact, not a copy per body (internImpact). */
+const nullableImpact = (impact: string | null | undefined): string | null => (impact == null ? null : internImpact(impact));
+
 /** The affected components as the reducer sees them; uuids lower-cased, as everywhere. */
 function affected(entries: z.infer<typeof affectedComponent>[] | null | undefined): AffectedComponent[] {
   if (!entries) return [];
   return entries.map((entry) => ({
     uuid: entry.component_details.component_uuid.toLowerCase(),
     name: entry.component_details.name ?? null,
-    impact: entry.component_details.impact ?? entry.impact ?? null,
+    impact: nullableImpact(entry.component_details.impact ?? entry.impact),
   }));
 }
 
@@ -143,7 +146,7 @@ export function parseWebhook(body: unknown, statusPage: string | StatusPageOf): 
         createdAt: value.created_at ?? null,
         deliveryAttempt: value.delivery_attempt ?? null,
         name: value.title ?? text ?? null,
-        impact: value.impact,
+        impact: internImpact(value.impact),
       },
     };
   }
