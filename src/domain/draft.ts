@@ -3,7 +3,7 @@ import { observe } from './histogram.js';
 import { impactLevel, isKnownImpact, MAINTENANCE_IMPACT, OPERATIONAL, UNKNOWN_IMPACT_LEVEL } from './impact.js';
 import { lastEntryOf } from './component-lookup.js';
 import { cutLabel } from './labels.js';
-import { asTrusted, isBefore, trustedCreatedAt, type Stamp } from './order.js';
+import { asTrusted, isBefore, trustedCreatedAt, type Stamp, type TieOrder } from './order.js';
 import {
   emptyPageStats,
   emptyPatch,
@@ -26,6 +26,8 @@ export type DraftContext = {
   receivedAt: number;
   /** Where the event stands in the order of events (see order.ts). */
   stamp: Stamp;
+  /** How its log entry's fold orders ties of created_at: 'arrival' for an entry of the release before (see src/log/entry.ts). */
+  ties: TieOrder;
   /** The event's time for values (start, end, last change): its trusted created_at, else its receipt. */
   t: number;
   maxComponents: number;
@@ -43,6 +45,7 @@ export class Draft {
   readonly statusPage: string;
   readonly receivedAt: number;
   readonly stamp: Stamp;
+  readonly ties: TieOrder;
   readonly t: number;
   /** New components past MAX_COMPONENTS, in the order the event named them (made when one is: most events refuse none). */
   private refused: Set<string> | undefined;
@@ -63,6 +66,7 @@ export class Draft {
     this.statusPage = context.statusPage;
     this.receivedAt = context.receivedAt;
     this.stamp = context.stamp;
+    this.ties = context.ties;
     this.t = context.t;
     const committed = state.pages.get(this.statusPage)?.stats ?? emptyPageStats(this.statusPage, this.receivedAt);
     this.stats = { ...committed, lastReceivedAt: this.receivedAt };

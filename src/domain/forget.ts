@@ -59,6 +59,8 @@ export function forget(state: State, target: ForgetTarget, at: number, maxClockS
     t: at,
     maxComponents: Number.MAX_SAFE_INTEGER,
     maxClockSkewSeconds,
+    // Its stamp has no time, so no tie of created_at can arise.
+    ties: 'type',
   });
   draft.drop(target.kind, target.uuid);
   for (const component of [...record.components].sort((a, b) => compare(a.uuid, b.uuid))) {

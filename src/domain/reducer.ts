@@ -94,6 +94,7 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
     t: at ?? receivedAt,
     maxComponents: limits.maxComponents,
     maxClockSkewSeconds: limits.maxClockSkewSeconds,
+    ties,
   });
   // A new incident or maintenance past its limit is refused before anything is drafted.
   const isNew = event.type.startsWith('incident') ? !draft.incident(event.uuid) : !draft.maintenance(event.uuid);
@@ -431,7 +432,7 @@ function newMaintenance(draft: Draft, uuid: string): MaintenanceRecord {
  * the event's ties go by arrival.
  */
 function startTie(draft: Draft, type: 'incident_created' | 'maintenance_started', uuid: string): Pick<Stamp, 'rank' | 'object'> {
-  return draft.stamp.rank === undefined ? {} : { rank: typeRank(type), object: uuid };
+  return draft.ties === 'arrival' ? {} : { rank: typeRank(type), object: uuid };
 }
 
 /** The stamp of an incident's start: its start_at (if trusted), else the creating event's. */
@@ -478,10 +479,10 @@ function lateComponents(
   known: ComponentImpact[],
   sent: AffectedComponent[],
 ): { components: ComponentImpact[]; added: ComponentImpact[]; followed: boolean } {
-  // A log entry of the release before (ties by arrival: its stamps have no rank) is folded as
-  // that release folded it, which held none of these: replicas of both fold the same entries
-  // during a rolling upgrade, and an upgrade serves what was served.
-  if (draft.stamp.rank === undefined) return { components: known, added: [], followed: false };
+  // A log entry of the release before (ties by arrival) is folded as that release folded it,
+  // which held none of these: replicas of both fold the same entries during a rolling upgrade,
+  // and an upgrade serves what was served.
+  if (draft.ties === 'arrival') return { components: known, added: [], followed: false };
   const have = new Set(known.map((component) => component.uuid));
   const added: ComponentImpact[] = [];
   for (const component of sent) {
