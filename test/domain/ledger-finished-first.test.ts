@@ -6,7 +6,7 @@ import { encodeLedger } from '../../src/domain/ledger-codec.js';
 import { daysOf, secondsByImpact } from '../../src/domain/ledger-reading.js';
 import { replaceState } from '../../src/domain/state.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
-import { affects, componentUpdate, incident, maintenance, PAGE, Player, uuid } from '../support/events.js';
+import { affects, componentUpdate, incident, maintenance, PAGE, permutations, Player, uuid } from '../support/events.js';
 import { componentRecords, lifecycleEntryArb, lifecycleEvents } from '../support/lifecycles.js';
 
 // An incident first seen finished, without start_at, whose `incident_created` arrives after it
@@ -56,11 +56,6 @@ function readings(player: Player) {
     cleared: component?.cleared?.at ?? null,
     direct: component?.direct ? [component.direct.impact, component.direct.stamp.at] : null,
   };
-}
-
-function permutations<T>(items: readonly T[]): T[][] {
-  if (items.length <= 1) return [[...items]];
-  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
 }
 
 const short = (events: readonly StatusMateEvent[]) => events.map((e) => e.type).join(' ');

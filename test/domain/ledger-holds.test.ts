@@ -17,7 +17,7 @@ import { daysOf, secondsByImpact } from '../../src/domain/ledger-reading.js';
 import { replaceState } from '../../src/domain/state.js';
 import { DomainMetrics } from '../../src/metrics/domain.js';
 import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
-import { affects, componentUpdate, incident, maintenance, PAGE, Player, T0, uuid } from '../support/events.js';
+import { affects, componentUpdate, incident, maintenance, PAGE, permutations, Player, T0, uuid } from '../support/events.js';
 import { lifecycleEntryArb, lifecycleEvents, type LifecycleEntry } from '../support/lifecycles.js';
 
 // Issue 20's property for every component: "any permutation of events with created_at gives the
@@ -286,8 +286,3 @@ describe('the base a component’s evidence starts from', () => {
 });
 
 const withoutEvidence = (encoded: EncodedLedger) => ({ ...encoded, components: encoded.components.map((c) => c.slice(0, 8)) });
-
-function permutations<T>(items: T[]): T[][] {
-  if (items.length <= 1) return [items];
-  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
-}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StatusMateEvent } from '../../src/domain/event.js';
 import { ledgerOf } from '../../src/domain/ledger.js';
 import { secondsByImpact } from '../../src/domain/ledger-reading.js';
-import { affects, componentUpdate, incident, maintenance, PAGE, Player, restored, T0, uuid } from '../support/events.js';
+import { affects, componentUpdate, incident, maintenance, PAGE, permutations, Player, restored, T0, uuid } from '../support/events.js';
 
 // StatusMate stamps created_at to the second, so an incident and a component's update can share
 // one. Such a tie is decided by what the events say (type, then object: order.ts), never by
@@ -29,11 +29,6 @@ const crowded = {
   started: maintenance('maintenance_started', 1, S, [affects(1, null)], { startAt: S, endAt: E - 1000 }),
   ended: maintenance('maintenance_finished', 1, E - 1000, [affects(1, null)], { startAt: S, endAt: E - 1000 }),
 } satisfies Record<string, StatusMateEvent>;
-
-function permutations<T>(items: readonly T[]): T[][] {
-  if (items.length <= 1) return [items.slice()];
-  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
-}
 
 /** Orders in which each lifecycle's events keep their own order (StatusMate's; the lifecycle rules' own tests reorder those). */
 function ordersOf(names: readonly string[]): string[][] {

@@ -3,7 +3,7 @@ import type { StatusMateEvent } from '../../src/domain/event.js';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
 import { applyPatch, createState } from '../../src/domain/state.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
-import { affects, componentUpdate, incident, maintenance, PAGE, Player, restored, T0, uuid } from '../support/events.js';
+import { affects, componentUpdate, incident, maintenance, PAGE, permutations, Player, restored, T0, uuid } from '../support/events.js';
 
 // StatusMate lets an incident's or a maintenance's components be edited while it runs, so its
 // later events may name fewer components than its first. When the later ones arrive first, the
@@ -14,11 +14,6 @@ import { affects, componentUpdate, incident, maintenance, PAGE, Player, restored
 
 const A = 1;
 const B = 2;
-
-function permutations<T>(items: readonly T[]): T[][] {
-  if (items.length <= 1) return [items.slice()];
-  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
-}
 
 /** What the state shows of the components: impact, direct update, holders; unknown ones as such. */
 function shown(player: Player): string {

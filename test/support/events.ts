@@ -122,3 +122,9 @@ export function restored(player: Player): Player {
   replaceState(copy.state, decoded.state);
   return copy;
 }
+
+/** Every order of `items` (n! of them): for histories short enough to try every order of arrival. */
+export function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+}
