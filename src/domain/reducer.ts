@@ -341,7 +341,7 @@ function maintenanceStarted(draft: Draft, event: MaintenanceEvent): 'applied' | 
       const since: Stamp = { at: draft.stamp.at, seq: -1, ...startTie(draft, 'maintenance_started', event.uuid) };
       next = draft.observeMaintenanceDuration({ ...next, since });
       draft.putMaintenance(next);
-      endAll(draft, late.followed ? late.components : components, event.components, since);
+      endAll(draft, draft.ties === 'type' ? late.components : components, event.components, since);
     } else {
       if (next.state === 'finished') next = draft.observeMaintenanceDuration(next);
       draft.putMaintenance(next);
@@ -474,15 +474,11 @@ function touchAll(draft: Draft, components: ComponentImpact[], sent: AffectedCom
  * more than the later ones that arrived first, and in created_at order it held those from its
  * start. Its own entries win (the late event's are older). `added` are the ones it did not hold.
  */
-function lateComponents(
-  draft: Draft,
-  known: ComponentImpact[],
-  sent: AffectedComponent[],
-): { components: ComponentImpact[]; added: ComponentImpact[]; followed: boolean } {
+function lateComponents(draft: Draft, known: ComponentImpact[], sent: AffectedComponent[]): { components: ComponentImpact[]; added: ComponentImpact[] } {
   // A log entry of the release before (ties by arrival) is folded as that release folded it,
   // which held none of these: replicas of both fold the same entries during a rolling upgrade,
   // and an upgrade serves what was served.
-  if (draft.ties === 'arrival') return { components: known, added: [], followed: false };
+  if (draft.ties === 'arrival') return { components: known, added: [] };
   const have = new Set(known.map((component) => component.uuid));
   const added: ComponentImpact[] = [];
   for (const component of sent) {
@@ -490,7 +486,7 @@ function lateComponents(
     have.add(component.uuid);
     added.push({ uuid: component.uuid, impact: component.impact });
   }
-  return { components: added.length === 0 ? known : [...known, ...added], added, followed: true };
+  return { components: added.length === 0 ? known : [...known, ...added], added };
 }
 
 /** Ends the hold of an incident or maintenance that began at `since` on each of its components. */
