@@ -605,7 +605,8 @@ export function keepFromDay(nowSeconds: number, retentionDays: number): number {
  * The first day to keep so that the ledger holds at most RELIEF × `maxRows` day rows, when it
  * holds more than `maxRows`; else `keptFromDay` as it is. The oldest days go first, for every
  * component alike: the retention shortens, and it is decided on data alone (the same on every
- * replica). Costs a pass over the rows; the fold calls it once per pruning window.
+ * replica). Costs a pass over the rows: prune calls it once per pruning window, boundDayRows
+ * after an event that took the ledger past the bound.
  */
 export function keepFromDayWithin(ledger: Ledger, maxRows: number, relief: number): number {
   let total = 0;

@@ -62,4 +62,27 @@ describe('LEDGER_MAX_DAY_ROWS after one event', () => {
     // Today's rows are never forgotten, even past the bound.
     expect(boundDayRows(p.state, NOW, 1)?.ledgerKeepFromDay).toBe(Math.floor(NOW / DAY_SECONDS));
   });
+
+  it('does not walk the ledger again once only today is left (a bound below the component count)', () => {
+    const p = new Player();
+    longOutages(p, [1, 2, 3], 5);
+    const today = Math.floor(NOW / DAY_SECONDS);
+    const patch = boundDayRows(p.state, NOW, 1);
+    expect(patch?.ledgerKeepFromDay).toBe(today);
+    if (patch) applyPatch(p.state, patch);
+    // Today's rows alone are past the bound, and today is never forgotten.
+    expect(p.state.ledger.dayRows).toBeGreaterThan(1);
+    // Count the walks over the ledger's pages: after every event of the day, each one would be a
+    // pass over every component's days that can find nothing to forget.
+    const pages = p.state.ledger.pages;
+    let walks = 0;
+    const values = pages.values.bind(pages);
+    pages.values = () => {
+      walks += 1;
+      return values();
+    };
+    p.play(componentUpdate(1, 'major_outage', NOW + 10), NOW + 10);
+    expect(boundDayRows(p.state, NOW + 10, 1)).toBeUndefined();
+    expect(walks).toBe(0);
+  });
 });
