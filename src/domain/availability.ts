@@ -163,15 +163,21 @@ export function dayOf(text: string): number | null {
   return ms / DAY_MS;
 }
 
+/** In units of the last place a percentage keeps (see cutPercent). */
+const CUT_SLACK = 1e-6;
+
 /**
  * An availability (0 to 1) as a percentage cut, never rounded up, to `decimals` places, so that a
- * period with downtime never reads 100 (the CSV's 4 places, the landing page's 2). The ratio is
- * first rounded to 9 places, so that 0.57 (just under it in binary) stays 57.
+ * period with downtime never reads 100 (the CSV's 4 places, the landing page's 2). A binary
+ * fraction just under the decimal it stands for (0.57 × 10^6 is 569999.9999999999) is lifted by
+ * CUT_SLACK of the last place kept before the cut, so that 0.57 stays 57. The slack was a rounding
+ * of the ratio to 9 places, which also rounded up a ratio truly under the next place by less than
+ * 5e-10 (56.80129995 % read 56.8013); CUT_SLACK is thousands of times the error of the product and
+ * a millionth of the last place.
  */
 export function cutPercent(availability: number, decimals: number): number {
   const scale = 10 ** decimals;
-  const cut = Math.floor(Math.round(availability * 1e9) / (1e7 / scale)) / scale;
-  // The rounding must not make 100 of a ratio under 1 (downtime under 5e-10 of the known time:
-  // a millisecond in a month, or seconds in a page row summing many components over a year).
+  const cut = Math.floor(availability * 100 * scale + CUT_SLACK) / scale;
+  // The slack must not make 100 of a ratio under 1 (1 − Number.EPSILON).
   return availability < 1 && cut >= 100 ? (100 * scale - 1) / scale : cut;
 }

@@ -131,6 +131,11 @@ describe('GET /api/v1/availability and the impact counter, end to end', () => {
     // Downtime too short for the 9-place rounding (a millisecond in 29 days) still is downtime.
     expect(cutPercent(0.9999999996, 4)).toBe(99.9999);
     expect(cutPercent(1 - Number.EPSILON, 2)).toBe(99.99);
+    // A ratio truly under the next place is cut, not rounded up: 56.80129995 % (a random history's
+    // component, 1 − down / counted) read 56.8013 when the ratio was first rounded to 9 places.
+    expect(cutPercent(0.5680129995471469, 4)).toBe(56.8012);
+    expect(cutPercent(0.5679999996, 2)).toBe(56.79);
+    expect(percent(0.9899999996)).toBe('98.99 %');
     expect(percent(0.9999999996)).toBe('99.99 %');
     // The landing page cuts the same way, to 2 places (it showed 0.57 as 56.99 %).
     expect(percent(0.57)).toBe('57.00 %');
