@@ -3,7 +3,8 @@ import type { StatusMateEvent } from '../../src/domain/event.js';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
 import { applyPatch, createState } from '../../src/domain/state.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
-import { affects, componentUpdate, incident, maintenance, PAGE, permutations, Player, restored, T0, uuid } from '../support/events.js';
+import { A, B, EDITED } from '../support/edited-lifecycles.js';
+import { affects, componentUpdate, incident, PAGE, permutations, Player, restored, T0, uuid } from '../support/events.js';
 
 // StatusMate lets an incident's or a maintenance's components be edited while it runs, so its
 // later events may name fewer components than its first. When the later ones arrive first, the
@@ -11,9 +12,6 @@ import { affects, componentUpdate, incident, maintenance, PAGE, permutations, Pl
 // the created_at order leaves it, whatever the order of arrival (before, a late create naming
 // A and B after its finish naming B left A unknown, or at an update the incident had overridden;
 // a late maintenance_created naming A and B after its start naming B left A operational).
-
-const A = 1;
-const B = 2;
 
 /** What the state shows of the components: impact, direct update, holders; unknown ones as such. */
 function shown(player: Player): string {
@@ -49,10 +47,7 @@ function expectOrderFree(events: readonly StatusMateEvent[], expected: string): 
 
 describe('an incident or maintenance whose later events name fewer components', () => {
   it('a late incident_created naming a component its finish does not: the component is known, and its hold ended with the incident', () => {
-    const events = [
-      incident('incident_created', 1, T0 + 100, [affects(A, 'major_outage'), affects(B, 'major_outage')], { startAt: T0 + 100 }),
-      incident('incident_finished', 1, T0 + 200, [affects(B, 'major_outage')], { startAt: T0 + 100, endAt: T0 + 200 }),
-    ];
+    const events = EDITED.incidentNamesFewer;
     expectOrderFree(
       events,
       JSON.stringify([
@@ -63,11 +58,7 @@ describe('an incident or maintenance whose later events name fewer components', 
   });
 
   it('an update older than the incident is overridden by it and stays cleared, whichever of its events arrived first', () => {
-    const events = [
-      componentUpdate(A, 'major_outage', T0),
-      incident('incident_created', 1, T0 + 100, [affects(A, 'partial_outage'), affects(B, 'partial_outage')], { startAt: T0 + 100 }),
-      incident('incident_finished', 1, T0 + 200, [affects(B, 'partial_outage')], { startAt: T0 + 100, endAt: T0 + 200 }),
-    ];
+    const events = EDITED.updateBeforeIncident;
     expectOrderFree(
       events,
       JSON.stringify([
@@ -78,11 +69,7 @@ describe('an incident or maintenance whose later events name fewer components', 
   });
 
   it('an update after the incident began stands after its finish, whichever of its events arrived first', () => {
-    const events = [
-      incident('incident_created', 1, T0 + 100, [affects(A, 'partial_outage'), affects(B, 'partial_outage')], { startAt: T0 + 100 }),
-      componentUpdate(A, 'degraded_performance', T0 + 150),
-      incident('incident_finished', 1, T0 + 200, [affects(B, 'partial_outage')], { startAt: T0 + 100, endAt: T0 + 200 }),
-    ];
+    const events = EDITED.updateDuringIncident;
     expectOrderFree(
       events,
       JSON.stringify([
@@ -93,11 +80,7 @@ describe('an incident or maintenance whose later events name fewer components', 
   });
 
   it('a late maintenance_created naming a component its start does not: the running maintenance holds it', () => {
-    const window = { startAt: T0 + 100, endAt: T0 + 400 };
-    const events = [
-      maintenance('maintenance_created', 1, T0, [affects(A, null), affects(B, null)], window),
-      maintenance('maintenance_started', 1, T0 + 100, [affects(B, null)], window),
-    ];
+    const events = EDITED.maintenanceStartNamesFewer;
     const held = [`maintenance:${uuid(2001)}`];
     expectOrderFree(
       events,
@@ -109,13 +92,7 @@ describe('an incident or maintenance whose later events name fewer components', 
   });
 
   it('a late maintenance_created naming a component its start and finish do not: the component is known, and its hold ended with the maintenance', () => {
-    const window = { startAt: T0 + 100, endAt: T0 + 400 };
-    const events = [
-      componentUpdate(A, 'major_outage', T0 - 50),
-      maintenance('maintenance_created', 1, T0, [affects(A, null), affects(B, null)], window),
-      maintenance('maintenance_started', 1, T0 + 100, [affects(B, null)], window),
-      maintenance('maintenance_finished', 1, T0 + 400, [affects(B, null)], window),
-    ];
+    const events = EDITED.maintenanceStartAndFinishNameFewer;
     expectOrderFree(
       events,
       JSON.stringify([
