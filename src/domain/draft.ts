@@ -11,6 +11,7 @@ import {
   type IncidentRecord,
   type MaintenanceRecord,
   type PageStats,
+  type LateHeld,
   type Patch,
   type State,
 } from './state.js';
@@ -58,6 +59,8 @@ export class Draft {
   private admittedNew: Set<string> | undefined;
   /** Incidents and maintenances (`kind:uuid`) being forgotten: their committed holds no longer count. */
   private dropped: Set<string> | undefined;
+  /** The components a late first event adds to its incident's or maintenance's record, for the ledger (see lateHeld in reducer.ts). */
+  late: LateHeld | undefined;
 
   constructor(
     private readonly state: State,

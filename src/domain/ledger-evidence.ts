@@ -33,7 +33,10 @@ import { applyPatch, createState, emptyPatch, type ComponentImpact, type Inciden
 // the time of the oldest events folded away). A late event is inserted where its time falls, and
 // the evidence replayed through the reducer itself, into a scratch state that holds that one
 // component: the replay's change points from the late event's time on replace the ledger's, and
-// the totals and days move by the difference (rebookFrom).
+// the totals and days move by the difference (rebookFrom). A late first event of an incident or
+// maintenance may add a component to its record that its later events, folded first, did not
+// name: that component's evidence then lacks them, so the late event first brings the events they
+// would have left there in created_at order (the patch's `late`: lateHeld in reducer.ts).
 //
 // The replay must end where the state is: its component record (impact, direct update, what was
 // cleared) and its holders must be the state's. When not (events the evidence does not hold:
@@ -81,7 +84,7 @@ function keepEvidence(state: State, patch: Patch): void {
     if (patch.ledgerAt !== undefined) for (const c of patch.components) restart(state, c.statusPage, c.uuid, patch.ledgerAt);
     return;
   }
-  const { event, at, ties } = folded;
+  const { event, at, ties, late } = folded;
   const t = patch.ledgerAt ?? at ?? 0;
   for (const uuid of concerned(state, patch, event)) {
     const entry = ledgerOf(state.ledger, event.statusPage, uuid);
@@ -91,13 +94,13 @@ function keepEvidence(state: State, patch: Patch): void {
       restart(state, event.statusPage, uuid, t);
       continue;
     }
-    const item = evidenceOf(event, uuid, at, evidence.events.at(-1)?.name ?? null);
-    let index = evidence.events.length;
-    while (index > 0 && compareEvidence(evidence.events[index - 1] as EvidenceEvent, item) > 0) index -= 1;
-    const events = evidence.events.slice();
-    events.splice(index, 0, item);
+    // A component the late event adds to its object's record: first what the object's later
+    // events would have left here in created_at order (lateHeld in reducer.ts).
+    const known = late?.components.includes(uuid) === true ? late.events.reduce(insertHeld, evidence.events) : evidence.events;
+    const item = evidenceOf(event, uuid, at, known.at(-1)?.name ?? null);
+    const events = insertEvidence(known, item);
     let next: Evidence = { ...evidence, events };
-    if (index < evidence.events.length) {
+    if (events.at(-1) !== item) {
       // Late: the timeline from its time on is the replay's.
       const replayed = replay(event.statusPage, uuid, next.base, next.events, ties);
       if (!sameComponent(state, replayed.state, event.statusPage, uuid)) {
@@ -111,6 +114,19 @@ function keepEvidence(state: State, patch: Patch): void {
     setEvidence(state.ledger, event.statusPage, uuid, next);
   }
 }
+
+/** `events` with `item` inserted where compareEvidence places it (after equal ones). */
+function insertEvidence(events: readonly EvidenceEvent[], item: EvidenceEvent): readonly EvidenceEvent[] {
+  let index = events.length;
+  while (index > 0 && compareEvidence(events[index - 1] as EvidenceEvent, item) > 0) index -= 1;
+  const copy = events.slice();
+  copy.splice(index, 0, item);
+  return copy;
+}
+
+/** `events` with a later event of the object inserted, unless they hold it already. */
+const insertHeld = (events: readonly EvidenceEvent[], item: EvidenceEvent): readonly EvidenceEvent[] =>
+  events.some((e) => compareEvidence(e, item) === 0) ? events : insertEvidence(events, item);
 
 /**
  * After a late event re-booked a component: its last change is the ledger's last change point

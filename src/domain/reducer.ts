@@ -1,8 +1,8 @@
 import { Draft } from './draft.js';
-import type { AffectedComponent, ComponentImpactUpdated, IncidentEvent, MaintenanceEvent, StatusMateEvent } from './event.js';
+import type { AffectedComponent, ComponentImpactUpdated, EventType, IncidentEvent, MaintenanceEvent, StatusMateEvent } from './event.js';
 import { OPERATIONAL } from './impact.js';
 import { cutLabel } from './labels.js';
-import { ledgerOf, toMs } from './ledger.js';
+import { ledgerOf, toMs, type EvidenceEvent } from './ledger.js';
 import { trustedCreatedAt, typeRank, type Stamp, type TieOrder } from './order.js';
 import { forgetPastBounds, measureAfter, type SizeLimits } from './size.js';
 import {
@@ -144,7 +144,7 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   const patch = draft.toPatch(dedupKey);
   // Stale or not, the ledger keeps it: it books time, and a late event's time is in the past (see ledger-evidence.ts).
   // Its replay orders ties as this fold does, so that it re-books as the release that appended the entry did.
-  patch.ledgerEvent = { event, at, ties };
+  patch.ledgerEvent = draft.late ? { event, at, ties, late: draft.late } : { event, at, ties };
   const after = measureAfter(state, patch);
   if (after.holdings > state.size.holdings && after.holdings > limits.maxHoldings) {
     return refusedWhole(notices, 'holdings', event.statusPage, event.uuid, limits.maxHoldings);
@@ -223,6 +223,7 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
     else next = { ...next, components: late.components };
     if (next.state === 'finished') next = draft.observeIncidentDuration(next);
     draft.putIncident(next);
+    lateHeld(draft, next, current.components, next.components);
     if (ends) endAll(draft, next.components, event.components, since);
     else if (next.state === 'finished') {
       // Held from its start, like the rest, and ended with the finish that came first.
@@ -295,13 +296,15 @@ function maintenanceCreated(draft: Draft, event: MaintenanceEvent): 'applied' | 
 
   if (current && (current.state !== 'scheduled' || draft.isBefore(current.lastEvent))) {
     const late = lateComponents(draft, current.components, event.components);
-    draft.putMaintenance({
+    const next: MaintenanceRecord = {
       ...current,
       createdCounted: true,
       scheduledStart: current.scheduledStart ?? event.startAt,
       scheduledEnd: current.scheduledEnd ?? event.endAt,
       components: late.components,
-    });
+    };
+    draft.putMaintenance(next);
+    lateHeld(draft, next, current.components, next.components);
     // Held from its start, like the rest (a running one holds them now), and ended with its
     // finish when one came first; a maintenance not known to have started holds nothing yet.
     if (current.state === 'finished' && current.since !== null) endAll(draft, late.added, event.components, current.since);
@@ -341,10 +344,12 @@ function maintenanceStarted(draft: Draft, event: MaintenanceEvent): 'applied' | 
       const since: Stamp = { at: draft.stamp.at, seq: -1, ...startTie(draft, 'maintenance_started', event.uuid) };
       next = draft.observeMaintenanceDuration({ ...next, since });
       draft.putMaintenance(next);
+      lateHeld(draft, next, current.components, next.components);
       endAll(draft, draft.ties === 'type' ? late.components : components, event.components, since);
     } else {
       if (next.state === 'finished') next = draft.observeMaintenanceDuration(next);
       draft.putMaintenance(next);
+      lateHeld(draft, next, current.components, next.components);
       if (next.state === 'finished' && current.since !== null) endAll(draft, late.added, event.components, current.since);
       touchAll(draft, components, event.components);
     }
@@ -487,6 +492,36 @@ function lateComponents(draft: Draft, known: ComponentImpact[], sent: AffectedCo
     added.push({ uuid: component.uuid, impact: component.impact });
   }
   return { components: added.length === 0 ? known : [...known, ...added], added };
+}
+
+/**
+ * Tells the ledger which components a late event added to its incident's or maintenance's record
+ * (held in `next`, not in `before`), and what the object's later events, folded before it without
+ * naming them, would have left in their evidence in created_at order, when the record held them:
+ * one event each, naming none of them, at its time, known from the record's stamps (an incident's
+ * last event: its finish, or a later create; a maintenance's start, `since`, and its last event).
+ * Only events after the late one, with a trusted time; none for a log entry of the release
+ * before (ties by arrival), which the ledger books as that release did.
+ */
+function lateHeld(draft: Draft, next: IncidentRecord | MaintenanceRecord, before: ComponentImpact[], after: ComponentImpact[]): void {
+  if (draft.ties !== 'type' || after.length === before.length) return;
+  const had = new Set(before.map((c) => c.uuid));
+  const components = after.filter((c) => !had.has(c.uuid)).map((c) => c.uuid);
+  const incident = !('scheduledStart' in next);
+  const later: [EventType, Stamp | null][] = incident
+    ? [[next.state === 'finished' ? 'incident_finished' : 'incident_created', next.lastEvent]]
+    : [
+        ['maintenance_started', next.since],
+        [next.state === 'finished' ? 'maintenance_finished' : next.state === 'in_progress' ? 'maintenance_started' : 'maintenance_created', next.lastEvent],
+      ];
+  const events: EvidenceEvent[] = [];
+  for (const [type, stamp] of later) {
+    if (stamp === null || stamp.at === null || !draft.isBefore(stamp)) continue;
+    if (events.some((e) => e.type === type && e.at === stamp.at)) continue;
+    const [startAt, endAt] = incident ? [next.startAt, next.endAt] : [next.scheduledStart, next.scheduledEnd];
+    events.push({ at: stamp.at, type, object: next.uuid, named: false, name: null, impact: null, startAt, endAt });
+  }
+  if (components.length > 0 && events.length > 0) draft.late = { components, events };
 }
 
 /** Ends the hold of an incident or maintenance that began at `since` on each of its components. */

@@ -2,7 +2,7 @@ import { cloneAlertState, createAlertState, type AlertState } from './alerts.js'
 import { DURATION_BUCKETS } from './buckets.js';
 import { emptyHistogram, type Histogram } from './histogram.js';
 import { impactLevel, MAINTENANCE_IMPACT, UNKNOWN_IMPACT_LEVEL } from './impact.js';
-import { applyToLedger, cloneLedger, createLedger, forgetLedgerComponent, forgetLedgerPage, type Ledger } from './ledger.js';
+import { applyToLedger, cloneLedger, createLedger, forgetLedgerComponent, forgetLedgerPage, type EvidenceEvent, type Ledger } from './ledger.js';
 import type { StatusMateEvent } from './event.js';
 import { applyEvidence } from './ledger-evidence.js';
 import type { Stamp, TieOrder } from './order.js';
@@ -170,6 +170,14 @@ function account(state: State, before: IncidentRecord | MaintenanceRecord | unde
 
 export type EntityKey = { statusPage: string; uuid: string };
 
+/**
+ * The components a late first event of an incident or maintenance adds to its record (its later
+ * events, folded first, did not name them), with what those later events would have left in their
+ * evidence had the record held them then: one event each, not naming the component, at its
+ * created_at (from the record's stamps). See lateHeld in reducer.ts and keepEvidence.
+ */
+export type LateHeld = { components: readonly string[]; events: readonly EvidenceEvent[] };
+
 /** Everything one event (or one pruning pass) changes: what the fold applies to the state. */
 export type Patch = {
   pages: PageStats[];
@@ -195,7 +203,7 @@ export type Patch = {
    * ledger keeps it as evidence of the components it concerns, and books it where its time falls
    * when it arrives after later ones (see ledger-evidence.ts).
    */
-  ledgerEvent?: { event: StatusMateEvent; at: number | null; ties: TieOrder };
+  ledgerEvent?: { event: StatusMateEvent; at: number | null; ties: TieOrder; late?: LateHeld };
   /** The first UTC day the ledger keeps: set by pruning (LEDGER_RETENTION_DAYS). */
   ledgerKeepFromDay?: number;
   /** Incidents and maintenances (`kind:uuid`) an operator forgot: gone from the availability report too. */

@@ -1,0 +1,176 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { StatusMateEvent } from '../../src/domain/event.js';
+import { DAY_MS, ledgerOf, toMs } from '../../src/domain/ledger.js';
+import { daysOf, secondsByImpact } from '../../src/domain/ledger-reading.js';
+import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
+import { applyPatch, createState } from '../../src/domain/state.js';
+import { dedupKey } from '../../src/ingest/dedup-key.js';
+import { A, B, EDITED, EDITED_MORE, MIDNIGHT } from '../support/edited-lifecycles.js';
+import { affects, componentUpdate, incident, maintenance, PAGE, permutations, Player, restored, T0, uuid } from '../support/events.js';
+
+// A late first event of an incident or maintenance may add a component its later events do not
+// name (its components were edited while it ran). The state then ends as in created_at order
+// (lifecycle-components.test.ts); so must the ledger. Before, the added component's evidence
+// lacked the later events (they did not name it, and the record did not hold it when they were
+// folded), so what the late event changed was booked from its own time on: an incident created
+// at T+100 naming A, finished at T+200 naming only B, delivered finish first, booked A
+// operational from T+100 instead of major_outage until T+200.
+
+const NOW = MIDNIGHT + 10_000;
+const C = 3;
+
+/** What the ledger says of components 1-3: when first known, seconds by impact up to NOW, day rows and each day's usage, change points, last change. */
+function booked(player: Player): string {
+  return JSON.stringify(
+    [A, B, C].map((n) => {
+      const entry = ledgerOf(player.state.ledger, PAGE, uuid(n));
+      if (!entry) return [n, 'unknown'];
+      const seconds = Object.fromEntries([...secondsByImpact(entry, NOW)].sort(([a], [b]) => (a < b ? -1 : 1)));
+      const day = Math.floor(entry.sinceMs / DAY_MS);
+      const days = daysOf(entry, player.state.ledger.keptFromDay, day, Math.floor(toMs(NOW) / DAY_MS), toMs(NOW));
+      return [
+        n,
+        entry.sinceMs,
+        seconds,
+        [...entry.days],
+        days,
+        [...entry.changes.ms].map((ms, i) => [ms, entry.changes.impacts[i]]),
+        player.state.pages.get(PAGE)?.components.get(uuid(n))?.changedAt,
+      ];
+    }),
+  );
+}
+
+const histories: Record<string, StatusMateEvent[]> = { ...EDITED, ...EDITED_MORE };
+
+function fold(order: readonly StatusMateEvent[], player = new Player(), first = 0): Player {
+  order.forEach((event, i) => player.play(event, NOW + first + i));
+  return player;
+}
+
+describe('a late first event adding a component its later events do not name', () => {
+  for (const [name, events] of Object.entries(histories)) {
+    it(`${name}: books the ledger of the created_at order in every order of arrival, with or without a restart in the middle`, () => {
+      const byTime = [...events].sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
+      const expected = booked(fold(byTime));
+      for (const order of permutations(events)) {
+        const names = order.map((e) => `${e.type}@${e.createdAt ?? 'none'}`).join(' ');
+        expect(booked(fold(order)), names).toBe(expected);
+        for (let cut = 1; cut < order.length; cut += 1) {
+          const resumed = fold(order.slice(cut), restored(fold(order.slice(0, cut))), cut);
+          expect(booked(resumed), `${names}, restarted after ${cut}`).toBe(expected);
+        }
+      }
+    });
+  }
+
+  it('the incident created at T+100 naming A, finished at T+200 naming only B, finish first: A major_outage for 100 s', () => {
+    const [created, finished] = EDITED.incidentNamesFewer as [StatusMateEvent, StatusMateEvent];
+    const entry = ledgerOf(fold([finished, created]).state.ledger, PAGE, uuid(A)) ?? expect.fail('A unknown');
+    expect(secondsByImpact(entry, NOW).get('major_outage')).toBe(100);
+  });
+
+  it('a log entry of the release before (ties by arrival) books as that release did: from the late event on', () => {
+    // Replicas of both releases fold those entries during a rolling upgrade: they must agree.
+    const [created, finished] = EDITED_MORE.incidentWithoutStart as [StatusMateEvent, StatusMateEvent];
+    const state = createState();
+    const patches = [finished, created].map((event, i) => {
+      const { patch } = reduce(state, event, dedupKey(event), NOW + i, DEFAULT_LIMITS, 'arrival');
+      applyPatch(state, patch);
+      return patch;
+    });
+    expect(patches.map((patch) => patch.ledgerEvent?.late)).toEqual([undefined, undefined]);
+    const entry = ledgerOf(state.ledger, PAGE, uuid(A)) ?? expect.fail('A unknown');
+    expect(Object.fromEntries(secondsByImpact(entry, NOW))).toEqual({ operational: NOW - (created.createdAt as number) });
+  });
+
+  it("random histories of incidents and maintenances whose later events name a subset of the first one's components: any order and a restart book the created_at order's ledger", () => {
+    const components = fc.uniqueArray(fc.constantFrom(A, B, C), { minLength: 1, maxLength: 3 });
+    const impact = fc.constantFrom('operational', 'degraded_performance', 'partial_outage', 'major_outage');
+    const entry = fc.oneof(
+      fc.record({ kind: fc.constant('direct' as const), component: fc.constantFrom(A, B, C), impact }),
+      fc.record({
+        kind: fc.constant('incident' as const),
+        first: components,
+        later: components,
+        impact,
+        length: fc.integer({ min: 1, max: 4 }),
+        startAt: fc.boolean(),
+      }),
+      fc.record({
+        kind: fc.constant('maintenance' as const),
+        first: components,
+        started: components,
+        finished: components,
+        length: fc.integer({ min: 1, max: 4 }),
+      }),
+    );
+    // Each later event names what the one before it names, less what `later` (`started`, `finished`) leaves out; never nothing.
+    const fewer = (named: number[], keep: number[]) => (named.some((n) => keep.includes(n)) ? named.filter((n) => keep.includes(n)) : named);
+    type Entry = typeof entry extends fc.Arbitrary<infer T> ? T : never;
+    const historyOf = (entries: Entry[]): StatusMateEvent[] =>
+      entries.flatMap((e, i): StatusMateEvent[] => {
+        const t = T0 + i * 100;
+        if (e.kind === 'direct') return [componentUpdate(e.component, e.impact, t + 7)];
+        if (e.kind === 'incident') {
+          const end = t + e.length * 100 + 31;
+          return [
+            incident(
+              'incident_created',
+              i,
+              t,
+              e.first.map((n) => affects(n, e.impact)),
+              e.startAt ? { startAt: t } : {},
+            ),
+            incident(
+              'incident_finished',
+              i,
+              end,
+              fewer(e.first, e.later).map((n) => affects(n, e.impact)),
+              e.startAt ? { startAt: t, endAt: end } : {},
+            ),
+          ];
+        }
+        const window = { startAt: t + 50, endAt: t + e.length * 100 + 57 };
+        const started = fewer(e.first, e.started);
+        return [
+          maintenance(
+            'maintenance_created',
+            i,
+            t + 3,
+            e.first.map((n) => affects(n, null)),
+            window,
+          ),
+          maintenance(
+            'maintenance_started',
+            i,
+            window.startAt,
+            started.map((n) => affects(n, null)),
+            window,
+          ),
+          maintenance(
+            'maintenance_finished',
+            i,
+            window.endAt,
+            fewer(started, e.finished).map((n) => affects(n, null)),
+            window,
+          ),
+        ];
+      });
+    const arrived = fc
+      .array(entry, { minLength: 1, maxLength: 4 })
+      .map(historyOf)
+      .chain((events) => fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length }), fc.nat()));
+    fc.assert(
+      fc.property(arrived, ([events, order, at]) => {
+        const byTime = [...events].sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
+        const cut = at % order.length;
+        const expected = booked(fold(byTime));
+        expect(booked(fold(order))).toBe(expected);
+        expect(booked(fold(order.slice(cut), restored(fold(order.slice(0, cut))), cut))).toBe(expected);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
