@@ -7,6 +7,8 @@
 // incidents whose create and finish name the same components at fixed impacts, maintenances
 // created, started and finished naming their components.
 
+import { seeded } from './seeded.js';
+
 export const DAY = 86_400;
 
 /** Whole seconds since the epoch, one event per second. */
@@ -197,18 +199,6 @@ export function secondsByDay(segments: readonly Segment[], now: number): Map<num
   return days;
 }
 
-/** A small seeded generator (mulberry32), so that a failing seed can be played again. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `grid`: events fall on multiples of it (seconds), so that many share a second; else one event a second. */
 export type HistoryShape = { components: number; start: number; end: number; incidents: number; maintenances: number; updates: number; grid?: number };
 
@@ -219,7 +209,7 @@ export type HistoryShape = { components: number; start: number; end: number; inc
  * Component ids are `c1`…`cN`, incidents `i1`…, maintenances `m1`…; the caller maps them to uuids.
  */
 export function randomHistory(seed: number, shape: HistoryShape): RefEvent[] {
-  const next = random(seed);
+  const next = seeded(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const when = () => shape.start + Math.floor(next() * (shape.end - shape.start));
   const some = () => {

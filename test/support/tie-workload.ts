@@ -5,22 +5,12 @@
 // them. Never two updates of one component in one second (decided by arrival, as documented),
 // never more than 28 events a component (the evidence keeps 32). Used by ties-workload.test.ts.
 
+import { seeded } from './seeded.js';
+
 export type WebhookBody = { text: string; meta: Record<string, unknown> };
 export type TieEvent = { id: number; at: number; body: WebhookBody; retryOf?: number };
 /** `add`: a tenth of the incidents' finishes name one component more than their create. */
 export type TieOptions = { dayStart: number; addAtFinish?: boolean };
-
-/** mulberry32: a small seeded generator, so that a seed names one event set everywhere. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
 const INCIDENT_IMPACTS = ['degraded_performance', 'partial_outage', 'major_outage'];
