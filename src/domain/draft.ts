@@ -29,6 +29,8 @@ export type DraftContext = {
   stamp: Stamp;
   /** How its log entry's fold orders ties of created_at: 'arrival' for an entry of the release before (see src/log/entry.ts). */
   ties: TieOrder;
+  /** Whether a late first event brings its object's later events into the evidence of the components it adds (fold-rules.ts). */
+  lateHeld: boolean;
   /** The event's time for values (start, end, last change): its trusted created_at, else its receipt. */
   t: number;
   maxComponents: number;
@@ -47,6 +49,7 @@ export class Draft {
   readonly receivedAt: number;
   readonly stamp: Stamp;
   readonly ties: TieOrder;
+  readonly lateHeld: boolean;
   readonly t: number;
   /** New components past MAX_COMPONENTS, in the order the event named them (made when one is: most events refuse none). */
   private refused: Set<string> | undefined;
@@ -70,6 +73,7 @@ export class Draft {
     this.receivedAt = context.receivedAt;
     this.stamp = context.stamp;
     this.ties = context.ties;
+    this.lateHeld = context.lateHeld;
     this.t = context.t;
     const committed = state.pages.get(this.statusPage)?.stats ?? emptyPageStats(this.statusPage, this.receivedAt);
     this.stats = { ...committed, lastReceivedAt: this.receivedAt };

@@ -61,6 +61,7 @@ export function forget(state: State, target: ForgetTarget, at: number, maxClockS
     maxClockSkewSeconds,
     // Its stamp has no time, so no tie of created_at can arise.
     ties: 'type',
+    lateHeld: false,
   });
   draft.drop(target.kind, target.uuid);
   for (const component of [...record.components].sort((a, b) => compare(a.uuid, b.uuid))) {

@@ -1,6 +1,7 @@
 import type { StatusMateEvent } from './event.js';
 import { internImpact } from './impact.js';
-import { typeRank, type TieOrder } from './order.js';
+import type { FoldRules } from './fold-rules.js';
+import { typeRank } from './order.js';
 import {
   DAY_MS,
   forgetEvidenceDownTo,
@@ -84,7 +85,7 @@ function keepEvidence(state: State, patch: Patch): void {
     if (patch.ledgerAt !== undefined) for (const c of patch.components) restart(state, c.statusPage, c.uuid, patch.ledgerAt);
     return;
   }
-  const { event, at, ties, late } = folded;
+  const { event, at, rules, late } = folded;
   const t = patch.ledgerAt ?? at ?? 0;
   for (const uuid of concerned(state, patch, event)) {
     const entry = ledgerOf(state.ledger, event.statusPage, uuid);
@@ -102,7 +103,7 @@ function keepEvidence(state: State, patch: Patch): void {
     let next: Evidence = { ...evidence, events };
     if (events.at(-1) !== item) {
       // Late: the timeline from its time on is the replay's.
-      const replayed = replay(event.statusPage, uuid, next.base, next.events, ties);
+      const replayed = replay(event.statusPage, uuid, next.base, next.events, rules);
       if (!sameComponent(state, replayed.state, event.statusPage, uuid)) {
         restart(state, event.statusPage, uuid, t);
         continue;
@@ -110,7 +111,7 @@ function keepEvidence(state: State, patch: Patch): void {
       rebookFrom(state.ledger, event.statusPage, uuid, toMs(at), replayed.points, next.base === null);
       lastChangeFromLedger(state, event.statusPage, uuid, next);
     }
-    if (next.events.length > LEDGER_MAX_EVIDENCE) next = foldOldest(event.statusPage, uuid, next, ties);
+    if (next.events.length > LEDGER_MAX_EVIDENCE) next = foldOldest(event.statusPage, uuid, next, rules);
     setEvidence(state.ledger, event.statusPage, uuid, next);
   }
 }
@@ -238,22 +239,22 @@ function scratchOf(base: EvidenceBase | null): State {
  * Folds `events` onto `base` through the reducer; answers the component's change points (one at
  * each event that changed its record, as bookImpact books them when events arrive in order) and
  * the scratch state. Every created_at counts as trusted: each was when its event was folded.
- * `ties` is the folded entry's (src/log/entry.ts): a log entry of the release before ties by type
- * is replayed as that release replayed it, so that an upgrade books what it booked.
+ * `rules` are the folded entry's (fold-rules.ts): a log entry of an earlier release is replayed
+ * as that release replayed it, so that an upgrade books what it booked.
  */
 function replay(
   statusPage: string,
   uuid: string,
   base: EvidenceBase | null,
   events: readonly EvidenceEvent[],
-  ties: TieOrder,
+  rules: FoldRules,
 ): { points: [number, string][]; state: State } {
   const state = scratchOf(base);
   const points: [number, string][] = [];
   const receivedAt = events.at(-1)?.at ?? 0;
   const limits = replayLimits();
   events.forEach((e, i) => {
-    const { patch } = reduce(state, eventOf(statusPage, uuid, e), `evidence:${i}`, receivedAt, limits, ties);
+    const { patch } = reduce(state, eventOf(statusPage, uuid, e), `evidence:${i}`, receivedAt, limits, rules);
     const record = patch.components.find((c) => c.uuid === uuid);
     if (record) points.push([toMs(e.at), record.impact]);
     // The scratch state books nothing and keeps no evidence (unset, not deleted: a delete turns the patch into a slow dictionary object).
@@ -320,10 +321,10 @@ function restart(state: State, statusPage: string, uuid: string, t: number): voi
 }
 
 /** The evidence with its oldest events folded into the base, down to LEDGER_KEEP_EVIDENCE. */
-function foldOldest(statusPage: string, uuid: string, evidence: Evidence, ties: TieOrder): Evidence {
+function foldOldest(statusPage: string, uuid: string, evidence: Evidence, rules: FoldRules): Evidence {
   const cut = evidence.events.length - LEDGER_KEEP_EVIDENCE;
   const folded = evidence.events.slice(0, cut);
-  const { state } = replay(statusPage, uuid, evidence.base, folded, ties);
+  const { state } = replay(statusPage, uuid, evidence.base, folded, rules);
   const base = baseOf(state, statusPage, uuid);
   // A component the folded events do not make known cannot be: they name it.
   if (!base) return evidence;

@@ -3,7 +3,8 @@ import type { AffectedComponent, ComponentImpactUpdated, EventType, IncidentEven
 import { OPERATIONAL } from './impact.js';
 import { cutLabel } from './labels.js';
 import { ledgerOf, toMs, type EvidenceEvent } from './ledger.js';
-import { trustedCreatedAt, typeRank, type Stamp, type TieOrder } from './order.js';
+import { FOLD_RULES, type FoldRules } from './fold-rules.js';
+import { trustedCreatedAt, typeRank, type Stamp } from './order.js';
 import { forgetPastBounds, measureAfter, type SizeLimits } from './size.js';
 import {
   activeIncidentCount,
@@ -64,10 +65,11 @@ export type Decision = { outcome: ReduceOutcome; patch: Patch; notices: Notice[]
  * what changes. Pure: it reads `state` and returns a Patch, never mutating anything, so that
  * the store can commit the patch (with the dedup record) before memory changes. Its inputs are
  * all it depends on — time included (`receivedAt`) — so any process that reduces the same
- * events in the same order reaches the same state. `ties` is how events of equal created_at are
- * ordered: by type and object, or (a log entry of an earlier release) by arrival, as it was folded.
+ * events in the same order reaches the same state. `rules` are those of the release that appended
+ * the event's log entry (fold-rules.ts): how events of equal created_at are ordered, and more.
  */
-export function reduce(state: State, event: StatusMateEvent, dedupKey: string, receivedAt: number, limits: Limits, ties: TieOrder = 'type'): Decision {
+export function reduce(state: State, event: StatusMateEvent, dedupKey: string, receivedAt: number, limits: Limits, rules: FoldRules = FOLD_RULES): Decision {
+  const ties = rules.ties;
   // Only a retry can repeat an earlier delivery. A first delivery (attempt 0, or none) is a new
   // event even when its body equals an earlier one's: a component that returns to an earlier
   // impact sends the same body again when StatusMate sends no created_at.
@@ -95,6 +97,7 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
     maxComponents: limits.maxComponents,
     maxClockSkewSeconds: limits.maxClockSkewSeconds,
     ties,
+    lateHeld: rules.lateHeld,
   });
   // A new incident or maintenance past its limit is refused before anything is drafted.
   const isNew = event.type.startsWith('incident') ? !draft.incident(event.uuid) : !draft.maintenance(event.uuid);
@@ -143,8 +146,8 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   // lowers them (a finish, a re-send) goes on, so a state past a lowered bound can drain.
   const patch = draft.toPatch(dedupKey);
   // Stale or not, the ledger keeps it: it books time, and a late event's time is in the past (see ledger-evidence.ts).
-  // Its replay orders ties as this fold does, so that it re-books as the release that appended the entry did.
-  patch.ledgerEvent = draft.late ? { event, at, ties, late: draft.late } : { event, at, ties };
+  // Its replay folds by this fold's rules, so that it re-books as the release that appended the entry did.
+  patch.ledgerEvent = draft.late ? { event, at, rules, late: draft.late } : { event, at, rules };
   const after = measureAfter(state, patch);
   if (after.holdings > state.size.holdings && after.holdings > limits.maxHoldings) {
     return refusedWhole(notices, 'holdings', event.statusPage, event.uuid, limits.maxHoldings);
@@ -504,7 +507,7 @@ function lateComponents(draft: Draft, known: ComponentImpact[], sent: AffectedCo
  * before (ties by arrival), which the ledger books as that release did.
  */
 function lateHeld(draft: Draft, next: IncidentRecord | MaintenanceRecord, before: ComponentImpact[], after: ComponentImpact[]): void {
-  if (draft.ties !== 'type' || after.length === before.length) return;
+  if (!draft.lateHeld || after.length === before.length) return;
   const had = new Set(before.map((c) => c.uuid));
   const components = after.filter((c) => !had.has(c.uuid)).map((c) => c.uuid);
   const incident = !('scheduledStart' in next);

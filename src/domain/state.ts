@@ -5,7 +5,8 @@ import { impactLevel, MAINTENANCE_IMPACT, UNKNOWN_IMPACT_LEVEL } from './impact.
 import { applyToLedger, cloneLedger, createLedger, forgetLedgerComponent, forgetLedgerPage, type EvidenceEvent, type Ledger } from './ledger.js';
 import type { StatusMateEvent } from './event.js';
 import { applyEvidence } from './ledger-evidence.js';
-import type { Stamp, TieOrder } from './order.js';
+import type { FoldRules } from './fold-rules.js';
+import type { Stamp } from './order.js';
 
 // The exporter's whole state is plain, JSON-serialisable data: what the stores persist row by
 // row and what the collectors render. Records are never mutated in place; the reducer returns
@@ -203,7 +204,7 @@ export type Patch = {
    * ledger keeps it as evidence of the components it concerns, and books it where its time falls
    * when it arrives after later ones (see ledger-evidence.ts).
    */
-  ledgerEvent?: { event: StatusMateEvent; at: number | null; ties: TieOrder; late?: LateHeld };
+  ledgerEvent?: { event: StatusMateEvent; at: number | null; rules: FoldRules; late?: LateHeld };
   /** The first UTC day the ledger keeps: set by pruning (LEDGER_RETENTION_DAYS). */
   ledgerKeepFromDay?: number;
   /** Incidents and maintenances (`kind:uuid`) an operator forgot: gone from the availability report too. */

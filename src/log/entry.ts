@@ -5,7 +5,7 @@ import type { ForgetTarget } from '../domain/forget.js';
 import { internImpact } from '../domain/impact.js';
 import type { Declaration } from '../domain/inventory.js';
 import { MAX_LABEL_LENGTH } from '../domain/labels.js';
-import type { TieOrder } from '../domain/order.js';
+import { ARRIVAL_TIES_RULES, FOLD_RULES, TYPE_TIES_RULES, type FoldRules } from '../domain/fold-rules.js';
 import type { Limits } from '../domain/reducer.js';
 import type { EntryFields } from '../store/store.js';
 
@@ -41,11 +41,19 @@ import type { EntryFields } from '../store/store.js';
 // decide the same tie another way and serve a state the others contradict; and format 1 entries
 // (a log or a SQLite file written before) are still folded with ties by arrival, as the release
 // that acknowledged them did, so an upgrade serves exactly what it served.
+//
+// Format 6 is an event whose fold, when it is the late first event of an incident or maintenance
+// and adds components to its record, books them in the ledger until the times of the object's
+// later events, as created_at order does (lateHeld in src/domain/reducer.ts). Written from then
+// on for the same reason as format 5; format 5 and 1 entries are folded as their releases did.
+// What each format's fold does is src/domain/fold-rules.ts.
 
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 5;
+export const ENTRY_FORMAT = 6;
 /** The format of an event entry. */
-export const EVENT_ENTRY_FORMAT = 5;
+export const EVENT_ENTRY_FORMAT = 6;
+/** The format of an event entry written before a late first event's added components were booked until its later events. */
+export const TYPE_TIES_EVENT_ENTRY_FORMAT = 5;
 /** The format of an event entry written before ties were ordered by type: folded with ties by arrival. */
 export const ARRIVAL_TIES_EVENT_ENTRY_FORMAT = 1;
 /** The format of a forget entry. */
@@ -97,8 +105,8 @@ export type LogEntry = {
   /** Who appended it and which of its appends: lets the appender find the fold of its own entry. */
   origin: string;
   event: StatusMateEvent;
-  /** How its fold orders a tie of created_at: by the entry's format, as the release that appended it did. */
-  ties: TieOrder;
+  /** What its fold does: by the entry's format, what the release that appended it did. */
+  rules: FoldRules;
   /** The appender's limits, so a fold never depends on the folding process's configuration. */
   limits: Partial<Limits> & Record<string, number>;
   retentionSeconds: number;
@@ -215,6 +223,7 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
   const format = fields.v ?? '';
   if (
     format !== String(EVENT_ENTRY_FORMAT) &&
+    format !== String(TYPE_TIES_EVENT_ENTRY_FORMAT) &&
     format !== String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT) &&
     format !== String(FORGET_ENTRY_FORMAT) &&
     format !== String(ALERTS_ENTRY_FORMAT) &&
@@ -248,6 +257,7 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
   }
   const event = eventSchema.safeParse(parseJson(fields.e));
   if (!event.success) return { kind: 'invalid', problem: `event: ${event.error.issues[0]?.message ?? 'invalid'}` };
-  const ties: TieOrder = format === String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT) ? 'arrival' : 'type';
-  return { kind: 'entry', entry: { origin: fields.o ?? '', event: event.data, ties, limits: limits.data, retentionSeconds: retention } };
+  const rules =
+    format === String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT) ? ARRIVAL_TIES_RULES : format === String(TYPE_TIES_EVENT_ENTRY_FORMAT) ? TYPE_TIES_RULES : FOLD_RULES;
+  return { kind: 'entry', entry: { origin: fields.o ?? '', event: event.data, rules, limits: limits.data, retentionSeconds: retention } };
 }

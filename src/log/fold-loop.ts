@@ -25,6 +25,7 @@ import {
   type DeclareDecision,
   type Overlay,
 } from '../domain/inventory.js';
+import { FOLD_RULES } from '../domain/fold-rules.js';
 import { boundDayRows, prune } from '../domain/prune.js';
 import { reduce, type Decision, type Limits } from '../domain/reducer.js';
 import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState, type EntityKey } from '../domain/state.js';
@@ -265,7 +266,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     const { limits, retentionSeconds } = this.options;
     return this.enqueue(
       (origin) => encodeEntry(origin, event, limits, retentionSeconds),
-      (origin) => ({ origin, event, ties: 'type', limits, retentionSeconds }),
+      (origin) => ({ origin, event, rules: FOLD_RULES, limits, retentionSeconds }),
       event.createdAt,
     ) as Promise<Decision>;
   }
@@ -557,7 +558,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     const event = parsed.entry.event;
     let decision: Decision;
     try {
-      decision = reduce(this.state, event, dedupKey(event), stored.time, limits, parsed.entry.ties);
+      decision = reduce(this.state, event, dedupKey(event), stored.time, limits, parsed.entry.rules);
     } catch (error) {
       // A reducer bug: every process of this version throws alike, so skipping keeps them equal.
       this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding a log entry failed; skipped');

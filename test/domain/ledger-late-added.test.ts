@@ -1,3 +1,4 @@
+import { ARRIVAL_TIES_RULES, FOLD_RULES, TYPE_TIES_RULES, type FoldRules } from '../../src/domain/fold-rules.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StatusMateEvent } from '../../src/domain/event.js';
@@ -71,19 +72,30 @@ describe('a late first event adding a component its later events do not name', (
     expect(secondsByImpact(entry, NOW).get('major_outage')).toBe(100);
   });
 
-  it('a log entry of the release before (ties by arrival) books as that release did: from the late event on', () => {
-    // Replicas of both releases fold those entries during a rolling upgrade: they must agree.
-    const [created, finished] = EDITED_MORE.incidentWithoutStart as [StatusMateEvent, StatusMateEvent];
-    const state = createState();
-    const patches = [finished, created].map((event, i) => {
-      const { patch } = reduce(state, event, dedupKey(event), NOW + i, DEFAULT_LIMITS, 'arrival');
-      applyPatch(state, patch);
-      return patch;
+  for (const [release, rules] of [
+    ['format 1 (ties by arrival)', ARRIVAL_TIES_RULES],
+    ['format 5 (ties by type)', TYPE_TIES_RULES],
+  ] as const) {
+    it(`a log entry of ${release} books as the release that appended it did: from the late event on`, () => {
+      // Replicas of both releases fold those entries during a rolling upgrade: they must agree.
+      const [created, finished] = EDITED_MORE.incidentWithoutStart as [StatusMateEvent, StatusMateEvent];
+      const fold = (rules: FoldRules) => {
+        const state = createState();
+        const patches = [finished, created].map((event, i) => {
+          const { patch } = reduce(state, event, dedupKey(event), NOW + i, DEFAULT_LIMITS, rules);
+          applyPatch(state, patch);
+          return patch;
+        });
+        const entry = ledgerOf(state.ledger, PAGE, uuid(A)) ?? expect.fail('A unknown');
+        return { late: patches.map((patch) => patch.ledgerEvent?.late), seconds: Object.fromEntries(secondsByImpact(entry, NOW)) };
+      };
+      const before = fold(rules);
+      expect(before.late).toEqual([undefined, undefined]);
+      expect(before.seconds).toEqual({ operational: NOW - (created.createdAt as number) });
+      // This release's rules book it otherwise: the entry's format decides, not the folding process.
+      expect(fold(FOLD_RULES).seconds).not.toEqual(before.seconds);
     });
-    expect(patches.map((patch) => patch.ledgerEvent?.late)).toEqual([undefined, undefined]);
-    const entry = ledgerOf(state.ledger, PAGE, uuid(A)) ?? expect.fail('A unknown');
-    expect(Object.fromEntries(secondsByImpact(entry, NOW))).toEqual({ operational: NOW - (created.createdAt as number) });
-  });
+  }
 
   it("random histories of incidents and maintenances whose later events name a subset of the first one's components: any order and a restart book the created_at order's ledger", () => {
     const components = fc.uniqueArray(fc.constantFrom(A, B, C), { minLength: 1, maxLength: 3 });

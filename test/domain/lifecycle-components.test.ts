@@ -1,3 +1,4 @@
+import { ARRIVAL_TIES_RULES } from '../../src/domain/fold-rules.js';
 import { describe, expect, it } from 'vitest';
 import type { StatusMateEvent } from '../../src/domain/event.js';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
@@ -109,7 +110,7 @@ describe('an incident or maintenance whose later events name fewer components', 
       incident('incident_finished', 1, T0 + 200, [affects(B, 'partial_outage')], { startAt: T0 + 100, endAt: T0 + 200 }),
       incident('incident_created', 1, T0 + 100, [affects(A, 'partial_outage'), affects(B, 'partial_outage')], { startAt: T0 + 100 }),
     ].entries()) {
-      applyPatch(state, reduce(state, event, dedupKey(event), T0 + 100_000 + i, DEFAULT_LIMITS, 'arrival').patch);
+      applyPatch(state, reduce(state, event, dedupKey(event), T0 + 100_000 + i, DEFAULT_LIMITS, ARRIVAL_TIES_RULES).patch);
     }
     expect(state.pages.get(PAGE)?.components.get(uuid(A))?.impact).toBe('major_outage');
     expect(

@@ -428,4 +428,29 @@ describe('the fold loop', () => {
     expect(seconds('operational')).toBe(10);
     expect(app.ingestor.state.pages.get('default')?.components.get('c1')?.impact).toBe('partial_outage');
   });
+
+  it('books a late first event adding a component as the release that appended it did: format 5 from its own time, format 6 until the later events', async () => {
+    // An incident created naming c1 and c2, finished 100 s later naming only c2 (edited while it
+    // ran); the finish is appended first.
+    const at = Math.floor(Date.now() / 1000) - 600;
+    const common = { statusPage: 'default', uuid: 'i1', title: 'Down', endAt: null, deliveryAttempt: 0, startAt: at } as const;
+    const named = (...uuids: string[]) => uuids.map((uuid) => ({ uuid, name: uuid, impact: 'major_outage' }));
+    const events: StatusMateEvent[] = [
+      { ...common, type: 'incident_finished', createdAt: at + 100, components: named('c2') },
+      { ...common, type: 'incident_created', createdAt: at, components: named('c1', 'c2') },
+    ];
+    const majorSecondsOfC1 = async (format: string) => {
+      const store = new MemoryLog();
+      await store.append(events.map((event, i) => ({ ...encodeEntry(`r:${i}`, event, DEFAULT_LIMITS, 3600), v: format })));
+      app = await makeApp({ store });
+      const text = (await request(app.main).get('/metrics')).text;
+      await app.close();
+      app = undefined;
+      return sampleValue(text, 'statusmate_component_impact_seconds_total', { component_uuid: 'c1', impact: 'major_outage' });
+    };
+    // The release before booked nothing of the incident for c1 (its evidence lacked the finish).
+    expect(await majorSecondsOfC1('5')).toBe(0);
+    // This release books it as created_at order does: from the create to the finish.
+    expect(await majorSecondsOfC1('6')).toBe(100);
+  });
 });

@@ -1,3 +1,4 @@
+import { ARRIVAL_TIES_RULES, FOLD_RULES, TYPE_TIES_RULES } from '../../src/domain/fold-rules.js';
 import { describe, expect, it } from 'vitest';
 import type { StatusMateEvent } from '../../src/domain/event.js';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
@@ -40,7 +41,7 @@ describe('the log formats', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
     expect(decodeEntry(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600))).toEqual({
       kind: 'entry',
-      entry: { origin: 'r1:7', event, ties: 'type', limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
+      entry: { origin: 'r1:7', event, rules: FOLD_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
     });
   });
 
@@ -51,13 +52,24 @@ describe('the log formats', () => {
     expect(Object.keys(fields)).toEqual(['v', 'o', 'e', 'l', 'r']);
     expect(decodeEntry({ ...fields, v: '1' })).toEqual({
       kind: 'entry',
-      entry: { origin: 'r1:7', event, ties: 'arrival', limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
+      entry: { origin: 'r1:7', event, rules: ARRIVAL_TIES_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
     });
   });
 
-  it('writes events as format 5 and forgets as format 2, and reads both', () => {
+  it('reads the event entries of the release before format 6 (format 5), to fold with ties by type and without lateHeld, as it did', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
-    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('5');
+    const fields = encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600);
+    expect(decodeEntry({ ...fields, v: '5' })).toEqual({
+      kind: 'entry',
+      entry: { origin: 'r1:7', event, rules: TYPE_TIES_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
+    });
+    expect(TYPE_TIES_RULES).toEqual({ ties: 'type', lateHeld: false });
+    expect(FOLD_RULES).toEqual({ ties: 'type', lateHeld: true });
+  });
+
+  it('writes events as format 6 and forgets as format 2, and reads both', () => {
+    const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
+    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('6');
     const target = { kind: 'component', statusPage: 'shop', uuid: '88337a51-852b-48f3-ac8d-840e5f5326a0' } as const;
     const fields = encodeForget('r1:8', target, DEFAULT_LIMITS, 3600);
     expect(fields.v).toBe('2');
@@ -94,7 +106,7 @@ describe('the log formats', () => {
   });
 
   it.each([
-    [['v', '6', 'e', '{}'], { kind: 'newer', format: '6' }],
+    [['v', '7', 'e', '{}'], { kind: 'newer', format: '7' }],
     [['v', '4', 'k', 'declare', 'o', 'x', 'd', '[["shop",[]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '4', 'k', 'declare', 'o', 'x', 'd', '{"shop":["u"]}', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '4', 'k', 'alerts', 'o', 'x', 'd', '[["shop",["u"]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],

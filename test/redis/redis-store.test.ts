@@ -389,7 +389,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     const a = await open();
     const client = await raw();
     try {
-      await client.sendCommand(['XADD', KEYS.log, '*', 'v', '6', 'x', 'from a newer exporter']);
+      await client.sendCommand(['XADD', KEYS.log, '*', 'v', '7', 'x', 'from a newer exporter']);
     } finally {
       client.destroy();
     }
@@ -404,7 +404,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     expect(sampleValue(await metrics(a), 'statusmate_store_up')).toBe(0);
     const refusals = a.logs.lines.filter((line) => line.msg === REFUSING);
     expect(refusals).toHaveLength(1);
-    expect(String(refusals[0]?.reason)).toContain('has format 6, newer than this exporter reads');
+    expect(String(refusals[0]?.reason)).toContain('has format 7, newer than this exporter reads');
   });
 
   it('while Redis is down answers 503 fast, keeps serving the last state, and is ready again once it is back', async () => {
@@ -469,7 +469,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     const impact = (app: TestApp, n: number) =>
       app.ingestor.state.pages.get('page-a')?.components.get(`00000000-0000-4000-8000-${String(n).padStart(12, '0')}`)?.impact;
     expect(impact(a, 1)).toBe('major_outage');
-    // The same tie on another component, sent now (format 5: ties by type, so the update stands).
+    // The same tie on another component, sent now (format 6: ties by type, so the update stands).
     for (const event of [componentUpdate(2, 'degraded_performance', at), incident('incident_created', 2, at, [affects(2, 'major_outage')])]) {
       expect((await a.ingestor.ingest(event, Date.now())).outcome).toBe('applied');
     }

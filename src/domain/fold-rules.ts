@@ -1,0 +1,24 @@
+import type { TieOrder } from './order.js';
+
+// The rules a log entry is folded by are those of the release that appended it, named by the
+// entry's format (src/log/entry.ts): every process, whatever its version, folds an entry alike,
+// so that two replicas never serve states that contradict each other, and an upgrade serves
+// exactly what the release before acknowledged. A change to what an event does to the state or
+// the ledger comes with a new event entry format and a new value here.
+
+export type FoldRules = {
+  /** How events of equal created_at are ordered (order.ts). */
+  readonly ties: TieOrder;
+  /**
+   * Whether a late first event of an incident or maintenance that adds components to its record
+   * brings, into their ledger evidence, the later events folded before it (lateHeld in reducer.ts).
+   */
+  readonly lateHeld: boolean;
+};
+
+/** This release's rules: the fold of an event it appends, or an operator's or the ledger's own. */
+export const FOLD_RULES: FoldRules = { ties: 'type', lateHeld: true };
+/** An event entry of format 5: ties by type; a late first event's added components booked from its own time. */
+export const TYPE_TIES_RULES: FoldRules = { ties: 'type', lateHeld: false };
+/** An event entry of format 1: ties by arrival, as every release before format 5. */
+export const ARRIVAL_TIES_RULES: FoldRules = { ties: 'arrival', lateHeld: false };
