@@ -13,11 +13,19 @@ import { runExporterToExit, startExporterProcess, stopProcess, type ExporterProc
 // The SQLite log on a real file: one writer, upgrades that keep what was acknowledged, and a
 // snapshot that bounds what a start replays.
 
-/** Files written by earlier releases (each folder's README says how): schema version 2 (rows) and 3 (one snapshot text). */
+/**
+ * Files written by earlier releases (each folder's README says how): schema version 2 (rows), 3
+ * (one snapshot text), and 4 with event entries of format 5 after its snapshot.
+ */
 const FIXTURES = [
   { release: 'the release before the log (schema 2)', folder: new URL('../fixtures/sqlite-v2/', import.meta.url) },
   { release: 'the release before snapshot pieces (schema 3), with entries after its snapshot', folder: new URL('../fixtures/sqlite-v3/', import.meta.url) },
+  {
+    release: 'the release before event entries of format 6, with entries after its snapshot',
+    folder: new URL('../fixtures/sqlite-format-5/', import.meta.url),
+  },
 ];
+const FORMAT_5 = new URL('../fixtures/sqlite-format-5/', import.meta.url);
 const post = (app: TestApp, body: unknown) => request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
 const metrics = async (app: TestApp) => (await request(app.main).get('/metrics')).text;
 const update = (uuid: string, impact: string) => ({
@@ -147,6 +155,38 @@ describe('a file written by the release before the log', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('a file written by the release before event entries of format 6', () => {
+  const report = async (app: TestApp) => {
+    const answer = await request(app.main).get('/api/v1/availability?from=2026-11-30&to=2026-12-01');
+    expect(answer.status).toBe(200);
+    const { generated_at: _generatedAt, ...rest } = answer.body as Record<string, unknown>;
+    return rest;
+  };
+  const refunds = (body: Record<string, unknown>) =>
+    (body.status_pages as { components: { name: string; seconds: Record<string, number> }[] }[])
+      .flatMap((page) => page.components)
+      .find((component) => component.name === 'Refunds')?.seconds;
+
+  it('serves the availability report that release served: its format 5 entries are folded by its rules', async () => {
+    const path = join(tempDir(), 'format5.db');
+    copyFileSync(new URL('statusmate-exporter.db', FORMAT_5), path);
+    const { generated_at: _generatedAt, ...served } = JSON.parse(readFileSync(new URL('availability.json', FORMAT_5), 'utf8')) as Record<string, unknown>;
+    const app = await open(path);
+    const upgraded = await report(app);
+    expect(upgraded).toEqual(served);
+    // That release booked Refunds, named only by the late incident_created, operational throughout.
+    expect(refunds(upgraded)?.major_outage).toBe(0);
+
+    // The same history appended by this release (format 6) books the incident's 30 minutes.
+    const fresh = await makeApp({});
+    apps.push(fresh);
+    for (const line of readFileSync(new URL('history.jsonl', FORMAT_5), 'utf8').trim().split('\n')) {
+      expect((await post(fresh, JSON.parse(line))).status).toBe(200);
+    }
+    expect(refunds(await report(fresh))?.major_outage).toBe(1800);
   });
 });
 
