@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { InventoryError } from './inventory/file.js';
 import { createLogger, exitAfterLogs, LOG_FLUSH_MS } from './logger.js';
@@ -32,8 +33,19 @@ export async function run(signals: EarlySignals): Promise<void> {
   // ends in an orderly close rather than Node's default kill.
   const starting = startExporter(config, logger);
   let stopping = false;
+  let cutShortBy: NodeJS.Signals | undefined;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (cutShortBy !== undefined) return;
+    if (stopping) {
+      cutShortBy = signal;
+      // A second Ctrl-C (or SIGTERM) means "now": whoever sends it will not wait for the requests
+      // in flight or SHUTDOWN_TIMEOUT_SECONDS. Exit as a shell reports a command the signal stopped
+      // (128 + its number), after one line saying what was left undone and what it costs.
+      exitAfterLogs(logger, 128 + osConstants.signals[signal], (l) =>
+        l.warn({ signal, store: config.store }, `stopped without finishing its shutdown (second ${signal}): ${cutShort(config)}`),
+      );
+      return;
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing requests in flight');
     // Bounded: a client that never finishes its request must not keep a pod terminating forever.
@@ -73,4 +85,12 @@ export async function run(signals: EarlySignals): Promise<void> {
     if (stopping) return;
     exporter.reload().catch((error: unknown) => logger.error({ err: error }, 'reload failed'));
   });
+}
+
+/** What a shutdown cut short leaves behind, by store: said in the line the second signal logs. */
+function cutShort(config: Config): string {
+  const unanswered = 'requests still in flight got no answer (their senders retry them)';
+  if (config.store === 'memory') return `${unanswered}; STORE=memory keeps no state across a restart in any case`;
+  const log = config.store === 'sqlite' ? `the log in ${config.sqlitePath}` : "the Redis log (as durable as Redis' persistence)";
+  return `${unanswered}; every event answered 200 is in ${log}, so nothing acknowledged is lost: the next start folds the entries its last snapshot lacks`;
 }

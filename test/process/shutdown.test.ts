@@ -103,3 +103,42 @@ describe('SIGTERM', () => {
     expect(running.logs.indexOf(leftOut.at(-1) as (typeof running.logs)[number])).toBeLessThan(stopped);
   });
 });
+
+describe('a second signal during the shutdown', () => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s again stops at once with exit %i and one line saying nothing acknowledged is lost', async (signal, exitCode) => {
+    const dir = tempDir();
+    const database = join(dir, 'second.db');
+    // A shutdown that would wait 30 s for the request below.
+    running = await startExporterProcess({ SQLITE_PATH: database, SHUTDOWN_TIMEOUT_SECONDS: '30' });
+    const acknowledged = await fetch(`${running.url}/webhook`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    expect(acknowledged.status).toBe(200);
+
+    // A request in flight (headers and half its body) holds the shutdown open.
+    const socket = connect(running.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.on('error', () => undefined);
+    socket.write(`POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+    socket.write(body.slice(0, 20));
+    const shuttingDown = () => running?.logs.some((line) => line.msg === 'shutting down: finishing requests in flight');
+    running.child.kill(signal);
+    while (!shuttingDown()) await new Promise((resolve) => setTimeout(resolve, 20));
+    running.child.kill(signal);
+
+    const end = await running.exited;
+    socket.destroy();
+    expect(end).toEqual({ code: exitCode, signal: null });
+    const cut = running.logs.filter((line) => typeof line.msg === 'string' && line.msg.startsWith('stopped without finishing its shutdown'));
+    expect(cut).toHaveLength(1);
+    expect(cut[0]?.msg).toContain(`second ${signal}`);
+    expect(cut[0]?.msg).toContain('nothing acknowledged is lost');
+    expect(running.logs.some((line) => line.msg === 'stopped: store closed')).toBe(false);
+
+    // And it is not lost: the next start folds the acknowledged event from the log.
+    running = await startExporterProcess({ SQLITE_PATH: database });
+    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    expect(metrics).toMatch(/statusmate_component_impact_level\{[^}]*component_uuid="5f844cb4-32f8-43eb-aa3d-99c925d8fffe"[^}]*\} 4/);
+  });
+});
