@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -125,8 +125,15 @@ export async function demo(args: string[], io: Io): Promise<void> {
   // temp directory: so they are handled from before that directory exists. The handler runs on
   // the event loop, after the exporter has begun to start; it waits for that start to settle.
   const run: { starting?: Promise<Running>; dir?: string; stopping: boolean } = { stopping: false };
-  const stop = () => {
-    if (run.stopping) return;
+  const stop = (signal: NodeJS.Signals) => {
+    if (run.stopping) {
+      // A second one means "now", not "after the requests in flight" (a client that never
+      // finishes its request would hold the demo forever). Node's default, once the first
+      // handler was gone, killed it and left the store in the temp directory.
+      if (run.dir !== undefined) rmSync(run.dir, { recursive: true, force: true });
+      io.err(`demo stopped at once (second ${signal}) without waiting for requests in flight; its store is removed`);
+      process.exit(128 + osConstants.signals[signal]);
+    }
     run.stopping = true;
     void (run.starting ?? Promise.resolve(undefined))
       .then(
@@ -138,7 +145,7 @@ export async function demo(args: string[], io: Io): Promise<void> {
         process.exit(0);
       });
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, stop);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
   const dir = mkdtempSync(join(tmpdir(), 'statusmate-demo-'));
   run.dir = dir;
   const database = join(dir, 'demo.db');

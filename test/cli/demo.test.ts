@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, watch } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -182,5 +182,54 @@ describe('the demo month', () => {
     expect(bodies).toHaveLength(26);
     const last = new Map(bodies.map((body) => [(body.meta as { uuid: string }).uuid, (body.meta as { impact: string }).impact]));
     expect(new Set(last.values())).toEqual(new Set(['operational']));
+  });
+});
+
+describe('npm run demo, stopped twice', () => {
+  // The first Ctrl-C waits for requests in flight; the second used to meet Node's default (the
+  // first handler was a `once`): killed on the spot, its temporary store left behind.
+  it('stops at once on a second Ctrl-C while a request holds the first one, and removes its store', async () => {
+    requireBuild();
+    const child = spawn(process.execPath, [CLI, 'demo'], { env: { PATH: process.env.PATH ?? '', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    try {
+      let stdout = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`demo not ready: ${stdout}`)), 30_000);
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString('utf8');
+          if (stdout.includes('Ctrl-C stops the demo')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      const store = /store (\S+)/.exec(stdout)?.[1] as string;
+      const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
+      // A request in flight: its headers, and half the body they announce.
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write('POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"meta"');
+      child.kill('SIGINT');
+      // The first is handled once the port refuses new connections.
+      const refused = () =>
+        new Promise<boolean>((resolve) => {
+          const probe = connect(port, '127.0.0.1');
+          probe.once('connect', () => (probe.destroy(), resolve(false)));
+          probe.once('error', () => resolve(true));
+        });
+      while (!(await refused())) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(child.exitCode).toBeNull(); // held by the request in flight
+      child.kill('SIGINT');
+      expect(await exited).toEqual([130, null]);
+      socket.destroy();
+      expect(stderr).toContain('demo stopped at once (second SIGINT)');
+      expect(existsSync(dirname(store))).toBe(false);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
