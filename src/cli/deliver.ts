@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { queryToken } from '../webhook/auth.js';
 import { UsageError } from './io.js';
+import { missingTokenHint } from './token.js';
 
 // Sending webhooks as StatusMate does: POST JSON, and on anything but a 200 try again, with the
 // event's `meta.delivery_attempt` counting the tries (the exporter counts a retry once).
@@ -157,12 +159,13 @@ export async function deliver(
         return { outcome: answer.success ? answer.data.status : 'applied', final: false, status: 200, attempts: attempt + 1, detail: text };
       }
       const final = FINAL_STATUSES.has(response.status);
+      const tokenless = response.status === 401 && !token && !queryToken(url.searchParams);
       last = {
         outcome: response.status >= 400 && response.status < 500 ? 'refused' : 'failed',
         final,
         status: response.status,
         attempts: attempt + 1,
-        detail: clip(text),
+        detail: tokenless ? missingTokenHint("a WEBHOOK_TOKEN token, or the status page's token_env one") : clip(text),
       };
       if (final) return last;
     } catch (error) {

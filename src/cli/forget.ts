@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { httpUrl, networkReason } from './deliver.js';
 import { parseFlags, UsageError, type Io } from './io.js';
-import { TOKEN_FILE_USAGE, tokenOf } from './token.js';
+import { missingTokenHint, TOKEN_FILE_USAGE, tokenOf } from './token.js';
 import { issueWords } from '../issue-words.js';
 import { queryToken } from '../webhook/auth.js';
 
@@ -97,6 +97,7 @@ export async function forgetCommand(args: string[], io: Io): Promise<number> {
     io.out(`forget ${what}: forgotten (HTTP 200) ${text}`);
     return 0;
   }
-  io.err(`forget ${what}: HTTP ${response.status} ${text}`);
+  const detail = response.status === 401 && !token ? missingTokenHint('a WEBHOOK_TOKEN token; none is needed on METRICS_PORT') : text;
+  io.err(`forget ${what}: HTTP ${response.status} ${detail}`);
   return 1;
 }

@@ -45,3 +45,12 @@ export function tokenOf(options: { token?: string | undefined; 'token-file'?: st
   if (token === '') throw new UsageError(`--token-file ${file}: its first line holds no token`);
   return token;
 }
+
+/**
+ * What a command says for a 401 when it sent no token. The exporter's own answer names the HTTP
+ * ways to send one (a header, ?token=), which a user of this command does not write: the command
+ * has its flags for that. `whose` says which token opens the endpoint.
+ */
+export function missingTokenHint(whose: string): string {
+  return `the exporter requires a token and none was sent: give this command --token T or --token-file F (${whose})`;
+}

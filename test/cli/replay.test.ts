@@ -115,7 +115,7 @@ describe('replay', () => {
   it.each([400, 401, 403, 404, 413, 415])('does not retry HTTP %i, which the same request gets again, and counts it as refused', async (status) => {
     const server = await scripted([status, 200]);
     const retries: unknown[] = [];
-    const result = await deliver(new URL(server.url), undefined, event(1), { attempts: 5, baseDelayMs: 1 }, (notice) => retries.push(notice));
+    const result = await deliver(new URL(server.url), 'a-token', event(1), { attempts: 5, baseDelayMs: 1 }, (notice) => retries.push(notice));
     expect(result).toMatchObject({ outcome: 'refused', final: true, status, attempts: 1, detail: '{"error":"not now"}' });
     expect(server.bodies).toHaveLength(1);
     expect(retries).toEqual([]);
@@ -134,7 +134,7 @@ describe('replay', () => {
     const file = join(tempDir(), 'three.jsonl');
     writeFileSync(file, [1, 2, 3].map((n) => JSON.stringify(event(n))).join('\n'));
     const started = Date.now();
-    const result = await runCli(['replay', file, '--url', server.url]);
+    const result = await runCli(['replay', file, '--url', server.url, '--token', 'wrong']);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(result.code).toBe(1);
     expect(server.bodies).toHaveLength(1);
