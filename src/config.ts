@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_WEIGHTS, weightsEnvSchema, type AvailabilityPolicy } from './domain/availability.js';
+import { pageNameProblem } from './domain/labels.js';
 import { DEFAULT_LIMITS, type Limits } from './domain/reducer.js';
 import { editDistance } from './edit-distance.js';
 import { issueWords } from './issue-words.js';
@@ -130,7 +131,15 @@ const envSchema = z.object({
   SQLITE_PATH: optional(z.string()).transform((value) => value ?? './data/statusmate-exporter.db'),
   SQLITE_SYNCHRONOUS: optional(z.enum(['normal', 'full'])).transform((value) => value ?? 'normal'),
   LOG_LEVEL: optional(z.enum(LOG_LEVELS)).transform((value) => value ?? 'info'),
-  DEFAULT_STATUS_PAGE: optional(z.string().max(200)).transform((value) => value ?? 'default'),
+  DEFAULT_STATUS_PAGE: optional(
+    z
+      .string()
+      .max(200)
+      .superRefine((value, ctx) => {
+        const problem = pageNameProblem(value);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+  ).transform((value) => value ?? 'default'),
   MAX_BODY_BYTES: optional(positiveInt).transform((value) => value ?? 262144),
   MAX_CONNECTIONS: optional(positiveInt).transform((value) => value ?? 1000),
   MAX_COMPONENTS: optional(positiveInt).transform((value) => value ?? 10000),

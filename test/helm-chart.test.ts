@@ -1000,6 +1000,8 @@ describe.skipIf(helmTool.skipReason !== undefined)('values.schema.json', () => {
     // Both end up in names and the app.kubernetes.io/name label, which a leading dash or a capital breaks.
     [{ nameOverride: '-exporter-' }, "at '/nameOverride'"],
     [{ fullnameOverride: 'StatusMate' }, "at '/fullnameOverride'"],
+    // The exporter would stop at start (exit 78): a label Grafana's page selector cannot quote.
+    [{ 'config.defaultStatusPage': 'main "site"' }, "at '/config/defaultStatusPage'"],
   ])('rejects %j with a message naming the value', (set, message) => {
     const result = renderChart(helm, { set });
     expect(result.ok).toBe(false);

@@ -10,6 +10,22 @@ export const MAX_LABEL_LENGTH = 200;
  */
 export const MAX_LABEL_BYTES = 200;
 
+/**
+ * Why a status page name from a webhook (`?status_page=`, `meta.status_page`) or from
+ * DEFAULT_STATUS_PAGE cannot be a status_page label, or undefined when it can (the ids of
+ * STATUS_PAGES_FILE follow a stricter rule of their own). Spaces, punctuation and any letter are carried whole by every consumer (the exposition
+ * escapes them, the landing page and its links encode them, the CSV quotes them, the rules quote
+ * them with %q). Two kinds do break one: Grafana puts a selected page into the dashboards' queries as
+ * `status_page=~"<name>"`, escaping regex characters but neither `"` nor a line break, so the
+ * query no longer parses; and a control character is invisible in every view besides.
+ */
+export function pageNameProblem(name: string): string | undefined {
+  if (name.includes('"')) return 'must not hold a double quote (", which breaks the dashboards\' queries when the page is selected)';
+  // eslint-disable-next-line no-control-regex -- control characters are what is looked for
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'must not hold a control character (a line break, a tab, …)';
+  return undefined;
+}
+
 /** The bytes one character (a code point, or a lone surrogate) takes in the exposition. */
 function exposedBytes(code: number): number {
   if (code < 0x80) return code === 0x5c || code === 0x22 || code === 0x0a ? 2 : 1;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { logRequest } from '../http/access-log.js';
 import { crossSiteRequest, SECURITY_HEADERS } from '../http/security.js';
 import type { StatusMateEvent } from '../domain/event.js';
+import { pageNameProblem } from '../domain/labels.js';
 import type { EventSink } from '../ingest/sink.js';
 import { EMPTY_INVENTORY } from '../inventory/file.js';
 import type { Logger } from '../logger.js';
@@ -227,6 +228,18 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       delivery_attempt: event.deliveryAttempt,
     };
     const retry = (event.deliveryAttempt ?? 0) > 0;
+    // A name no declared page has would become a label that breaks the dashboards: refused before
+    // it makes state, naming where it came from (the URL, the body).
+    const nameProblem = pageNameProblem(event.statusPage);
+    if (nameProblem !== undefined) {
+      const path = UNKNOWN_PAGE_PATH[placement?.from ?? 'meta'];
+      return {
+        status: 400,
+        body: { error: `invalid ${path} ${JSON.stringify(echo(event.statusPage))}: ${nameProblem}`, issues: [{ path, message: nameProblem }] },
+        log: { ...log, status_page: echo(event.statusPage), outcome: 'invalid', error: 'invalid status page name' },
+        retry,
+      };
+    }
     if (!scopeAllows(scope, event.statusPage)) {
       // A page's own token (token_env) used for another page: known, but not allowed here.
       const error = `this token is not valid for status page ${JSON.stringify(event.statusPage)}`;
