@@ -62,7 +62,8 @@ export function operatorTokenGuard(allPagesTokens: readonly string[], inventory:
         res,
         401,
         presented.token === undefined
-          ? `${req.method} ${req.path} on PORT needs a WEBHOOK_TOKEN token: send Authorization: Bearer <token>, or set METRICS_PORT to serve it on a port of its own`
+          ? // A GET is most often a browser, which cannot send a header: the query can carry it.
+            `${req.method} ${req.path} on PORT needs a WEBHOOK_TOKEN token: send Authorization: Bearer <token>${req.method === 'GET' ? ' (from a browser, add ?token=<token> to the URL)' : ''}, or set METRICS_PORT to serve it on a port of its own`
           : `wrong token: ${req.method} ${req.path} on PORT needs a WEBHOOK_TOKEN token (a page's own token does not open it)`,
       );
       return;

@@ -73,6 +73,13 @@ describe('operator routes on the webhook port', () => {
     expect(a.logs.lines.find((line) => line.path === path && line.status === 401)).toMatchObject({ level: 'warn', error: response.body.error });
   });
 
+  it.each(['/', '/api/v1/state'])('tells a browser opening GET %s without a token how to give one, and that way opens it', async (path) => {
+    const { a } = await start();
+    const response = await request(a.main).get(path);
+    expect(response.body.error).toContain('(from a browser, add ?token=<token> to the URL)');
+    expect((await request(a.main).get(`${path}?token=all-pages`)).status).toBe(200);
+  });
+
   it.each(ROUTES)('refuses %s %s with a page token or a wrong token', async (method, path) => {
     const { a, work } = await start();
     for (const token of ['acme-token', 'wrong']) {
