@@ -13,9 +13,10 @@ import {
 } from './deliver.js';
 import { parseWebhook } from '../webhook/schema.js';
 import { parseFlags, UsageError, type Io } from './io.js';
-import { TOKEN_FILE_USAGE, tokenOf } from './token.js';
+import { TOKEN_FILE_USAGE, tokenOf, WEBHOOK_URL_TOKEN_USAGE } from './token.js';
 
 export const REPLAY_USAGE = `statusmate-exporter replay FILE.jsonl --url URL [--token T | --token-file F] [--attempts N] [--retry-delay MS]
+  ${WEBHOOK_URL_TOKEN_USAGE}
   ${TOKEN_FILE_USAGE}
   Checks every line of FILE (one StatusMate webhook body per line, or one body on as many lines as
   StatusMate's documentation prints it) first: a line that is not one stops it before anything is

@@ -4,10 +4,11 @@ import { EVENT_TYPES, type EventType } from '../domain/event.js';
 import { KNOWN_IMPACTS } from '../domain/impact.js';
 import { attemptsSchema, DEFAULT_RETRY, deliver, FINAL_STATUS_TEXT, retryLine, webhookUrl } from './deliver.js';
 import { parseFlags, UsageError, type Io } from './io.js';
-import { TOKEN_FILE_USAGE, tokenOf } from './token.js';
+import { TOKEN_FILE_USAGE, tokenOf, WEBHOOK_URL_TOKEN_USAGE } from './token.js';
 import { issueWords } from '../issue-words.js';
 
 export const SEND_USAGE = `statusmate-exporter send --url URL [--token T | --token-file F] --type TYPE [options]
+  ${WEBHOOK_URL_TOKEN_USAGE}
   ${TOKEN_FILE_USAGE}
   --type            one of ${EVENT_TYPES.join(', ')}
   --component UUID  a component (repeat for several); the one component of component_impact_updated

@@ -1,6 +1,12 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { UsageError } from './io.js';
 
+/** The usage lines of --url and --token for the commands that send webhooks (send, replay). */
+export const WEBHOOK_URL_TOKEN_USAGE = `--url URL         the exporter's PORT, as http://HOST:PORT (POST /webhook there), or the webhook
+                    URL StatusMate is given (its ?status_page= and ?token= are sent as they are)
+  --token T         a WEBHOOK_TOKEN token, or the status page's own (token_env); none when the
+                    exporter requires none`;
+
 /** The usage line every command that sends a token shows for --token-file. */
 export const TOKEN_FILE_USAGE = `--token-file F    read the token from file F (its first line), instead of --token, whose value
                     any user of the machine can read in the process list (ps)`;

@@ -60,3 +60,12 @@ describe('a command run without a token against an exporter that requires one', 
     expect(result.stderr).toContain('HTTP 401 {"error":"wrong webhook token"');
   });
 });
+
+describe('send --help and replay --help', () => {
+  it.each(['send', 'replay'])('%s --help says what --url and --token take, as forget --help does', async (command) => {
+    const help = await runCli([command, '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^ {2}--url URL {9}the exporter's PORT/m);
+    expect(help.stdout).toMatch(/^ {2}--token T {9}a WEBHOOK_TOKEN token, or the status page's own/m);
+  });
+});
