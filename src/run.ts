@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { InventoryError } from './inventory/file.js';
 import { createLogger, exitAfterLogs, LOG_FLUSH_MS } from './logger.js';
 import { startExporter, type Running } from './server.js';
-import type { EarlySignals } from './signals.js';
+import { secondSignal, type EarlySignals } from './signals.js';
 import { StoreError } from './store/store.js';
 
 // The process: configuration, logger, exporter, signals (held by main.ts since its first line).
@@ -34,9 +34,11 @@ export async function run(signals: EarlySignals): Promise<void> {
   const starting = startExporter(config, logger);
   let stopping = false;
   let cutShortBy: NodeJS.Signals | undefined;
+  const repeated = secondSignal();
   const stop = (signal: NodeJS.Signals) => {
     if (cutShortBy !== undefined) return;
     if (stopping) {
+      if (!repeated.isSecond()) return; // the first one again (npm forwards the terminal's Ctrl-C)
       cutShortBy = signal;
       // A second Ctrl-C (or SIGTERM) means "now": whoever sends it will not wait for the requests
       // in flight or SHUTDOWN_TIMEOUT_SECONDS. Exit as a shell reports a command the signal stopped
@@ -47,6 +49,7 @@ export async function run(signals: EarlySignals): Promise<void> {
       return;
     }
     stopping = true;
+    repeated.first();
     logger.info({ signal }, 'shutting down: finishing requests in flight');
     // Bounded: a client that never finishes its request must not keep a pod terminating forever.
     // The log flush gets its share of SHUTDOWN_TIMEOUT_SECONDS, so the exit stays within it.

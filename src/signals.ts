@@ -23,3 +23,22 @@ export class EarlySignals {
     if (this.queued.delete(signal)) handler(signal);
   }
 }
+
+/**
+ * A second SIGINT or SIGTERM within this long of the first is the same one delivered twice, not a
+ * user's "now": under `npm start` (or `npx`) a Ctrl-C reaches node from the terminal and again
+ * from npm, which forwards the SIGINT it got to its child. A person's second Ctrl-C, sent because
+ * the shutdown takes long, comes later.
+ */
+export const SIGNAL_ECHO_MS = 250;
+
+/** Tells a second stop signal from the echo of the first (see SIGNAL_ECHO_MS). */
+export function secondSignal(): { first(): void; isSecond(): boolean } {
+  let firstAt: number | undefined;
+  return {
+    first: () => {
+      firstAt = performance.now();
+    },
+    isSecond: () => firstAt !== undefined && performance.now() - firstAt >= SIGNAL_ECHO_MS,
+  };
+}

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { startExporter, type Running } from '../server.js';
+import { secondSignal } from '../signals.js';
 import { webhookUrl } from './deliver.js';
 import { UsageError, type Io } from './io.js';
 import { formatSummary, readRecording, replayBodies } from './replay.js';
@@ -125,8 +126,10 @@ export async function demo(args: string[], io: Io): Promise<void> {
   // temp directory: so they are handled from before that directory exists. The handler runs on
   // the event loop, after the exporter has begun to start; it waits for that start to settle.
   const run: { starting?: Promise<Running>; dir?: string; stopping: boolean } = { stopping: false };
+  const repeated = secondSignal();
   const stop = (signal: NodeJS.Signals) => {
     if (run.stopping) {
+      if (!repeated.isSecond()) return; // the first one again (npx forwards the terminal's Ctrl-C)
       // A second one means "now", not "after the requests in flight" (a client that never
       // finishes its request would hold the demo forever). Node's default, once the first
       // handler was gone, killed it and left the store in the temp directory.
@@ -135,6 +138,7 @@ export async function demo(args: string[], io: Io): Promise<void> {
       process.exit(128 + osConstants.signals[signal]);
     }
     run.stopping = true;
+    repeated.first();
     void (run.starting ?? Promise.resolve(undefined))
       .then(
         (exporter) => exporter?.close(),

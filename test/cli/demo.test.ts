@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { stateViewSchema } from '../../src/api/state.js';
 import { dayEndingNow, DEMO_LAST_EVENT_AGO_SECONDS, demoMonth, DEMO_TOKEN } from '../../src/cli/demo.js';
 import { readRecording } from '../../src/cli/replay.js';
+import { SIGNAL_ECHO_MS } from '../../src/signals.js';
 import { CLI, EXAMPLES, runCli } from '../support/cli.js';
 import { requireBuild } from '../support/exporter.js';
 
@@ -223,6 +224,8 @@ describe('npm run demo, stopped twice', () => {
         });
       while (!(await refused())) await new Promise((resolve) => setTimeout(resolve, 20));
       expect(child.exitCode).toBeNull(); // held by the request in flight
+      // A person's second Ctrl-C, not the echo of the first that npx sends.
+      await new Promise((resolve) => setTimeout(resolve, SIGNAL_ECHO_MS + 50));
       child.kill('SIGINT');
       expect(await exited).toEqual([130, null]);
       socket.destroy();

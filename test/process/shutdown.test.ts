@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SIGNAL_ECHO_MS } from '../../src/signals.js';
 import { tempDir } from '../support/app.js';
-import { startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
+import { requireBuild, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 
 let running: ExporterProcess | undefined;
 afterEach(async () => stopProcess(running, 'SIGKILL'));
@@ -125,6 +128,8 @@ describe('a second signal during the shutdown', () => {
     const shuttingDown = () => running?.logs.some((line) => line.msg === 'shutting down: finishing requests in flight');
     running.child.kill(signal);
     while (!shuttingDown()) await new Promise((resolve) => setTimeout(resolve, 20));
+    // A person's second Ctrl-C, not the echo of the first that npm sends (below).
+    await new Promise((resolve) => setTimeout(resolve, SIGNAL_ECHO_MS + 50));
     running.child.kill(signal);
 
     const end = await running.exited;
@@ -140,5 +145,57 @@ describe('a second signal during the shutdown', () => {
     running = await startExporterProcess({ SQLITE_PATH: database });
     const metrics = await (await fetch(`${running.url}/metrics`)).text();
     expect(metrics).toMatch(/statusmate_component_impact_level\{[^}]*component_uuid="5f844cb4-32f8-43eb-aa3d-99c925d8fffe"[^}]*\} 4/);
+  });
+});
+
+describe('Ctrl-C under npm start', () => {
+  // The terminal sends SIGINT to its foreground process group, npm and node alike, and npm
+  // forwards the one it got to node: one Ctrl-C is two SIGINTs, the second one while node waits
+  // for a request in flight. It must not be taken for a second Ctrl-C.
+  it('is one signal, not two: the request in flight is still answered, and the exit is clean', async () => {
+    requireBuild();
+    const child = spawn('npm', ['start', '--silent'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', SQLITE_PATH: join(tempDir(), 'npm.db'), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, as a terminal's foreground job
+    });
+    const group = child.pid as number;
+    try {
+      const logs: Record<string, unknown>[] = [];
+      let pending = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        pending += chunk.toString('utf8');
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) if (line.startsWith('{')) logs.push(JSON.parse(line) as Record<string, unknown>);
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const logged = async (msg: string) => {
+        while (!logs.some((line) => line.msg === msg)) await new Promise((resolve) => setTimeout(resolve, 20));
+        return logs.find((line) => line.msg === msg) as Record<string, unknown>;
+      };
+      const listening = await logged('statusmate-exporter listening');
+      const port = Number(String(listening.address).split(':').pop());
+
+      const socket = connect(port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+      socket.write(`POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+      socket.write(body.slice(0, 20));
+      process.kill(-group, 'SIGINT'); // Ctrl-C
+      await logged('shutting down: finishing requests in flight');
+      // Long enough for npm's forwarded copy to have come (it comes within milliseconds).
+      await new Promise((resolve) => setTimeout(resolve, SIGNAL_ECHO_MS + 50));
+      socket.write(body.slice(20));
+
+      expect(await exited).toBe(0);
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      expect(logs.some((line) => line.msg === 'stopped: store closed')).toBe(true);
+      expect(logs.some((line) => String(line.msg).startsWith('stopped without finishing'))).toBe(false);
+    } finally {
+      if (child.exitCode === null) process.kill(-group, 'SIGKILL');
+    }
   });
 });
