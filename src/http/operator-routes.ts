@@ -333,8 +333,8 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     } catch (error) {
       // A store that cannot commit now is expected (Redis down, a full disk): the request's own
       // line says why, without a stack. Anything else is a bug: logged whole.
-      if (error instanceof StoreError) res.locals['logFields'] = { forget: target, error: `store failed: ${error.message}` };
-      else deps.logger.error({ err: error, forget: target }, 'forget not committed: store failed');
+      if (error instanceof StoreError) res.locals['logFields'] = { ...parsed.data, error: `store failed: ${error.message}` };
+      else deps.logger.error({ err: error, ...parsed.data }, 'forget not committed: store failed');
       res.status(503).json({ error: 'the forget could not be stored; retry later', issues: [] });
       return;
     }
@@ -346,7 +346,9 @@ export function operatorRoutes(deps: OperatorDeps): Router {
       res.status(404).json({ error: `no ${what}`, issues: [] });
       return;
     }
-    deps.logger.warn({ forget: target }, 'forgot on an operator request');
+    // The body's own fields, as a webhook's line has them (status_page, …): a search of the log
+    // for a page finds its forget too.
+    deps.logger.warn({ ...parsed.data }, 'forgot on an operator request');
     res.json({ status: 'forgotten', ...parsed.data });
   };
 

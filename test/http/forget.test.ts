@@ -72,7 +72,12 @@ describe('POST /-/forget', () => {
     expect((await forgetRequest(app, { status_page: 'shop' })).status).toBe(200);
     text = await metrics(app);
     expect(text).not.toContain('status_page="shop"');
-    expect(app.logs.lines.filter((line) => line.msg === 'forgot on an operator request')).toHaveLength(3);
+    const forgot = app.logs.lines.filter((line) => line.msg === 'forgot on an operator request');
+    expect(forgot).toHaveLength(3);
+    // Named as in a webhook's line, so that a search of the log for the page finds them.
+    expect(forgot[0]).toMatchObject({ status_page: 'shop', component_uuid: WEBSITE });
+    expect(forgot[2]).toMatchObject({ status_page: 'shop' });
+    expect(forgot.some((line) => 'forget' in line)).toBe(false);
   });
 
   it('answers 404 naming what is not there, and changes nothing', async () => {
