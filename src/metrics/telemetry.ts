@@ -179,7 +179,7 @@ export class Telemetry {
     const registers = [this.registry];
     this.alertmanagerRequests = new Counter({
       name: METRIC.alertmanagerRequests,
-      help: 'Requests this process sent to Alertmanager about maintenance silences, by operation (list, create, update, expire) and outcome (ok, refused, error).',
+      help: `Requests this process sent to Alertmanager about maintenance silences and its alerts, by operation (${ALERTMANAGER_OPERATIONS.join(', ')}) and outcome (${ALERTMANAGER_OUTCOMES.join(', ')}).`,
       labelNames: [LABEL.operation, LABEL.outcome],
       registers,
     });

@@ -18,7 +18,8 @@ describe.skipIf(!existsSync(MAIN))('the /metrics of a running exporter', () => {
   let text = '';
 
   beforeAll(async () => {
-    exporter = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKEN: TOKEN });
+    // ALERTMANAGER_URL adds the maintenance silences' families; no Alertmanager listens there.
+    exporter = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKEN: TOKEN, ALERTMANAGER_URL: 'http://127.0.0.1:9' });
     const auth = { authorization: `Bearer ${TOKEN}` };
     // Every family with series: a component at a known and at an unknown impact, an incident
     // created and finished, a rejected request.
@@ -41,6 +42,7 @@ describe.skipIf(!existsSync(MAIN))('the /metrics of a running exporter', () => {
   it.each(promtools())('passes $version check metrics without a complaint', ({ tool }) => {
     if (tool.skipReason !== undefined) return;
     expect(text).toContain('statusmate_component_impact{');
+    expect(text).toContain('statusmate_maintenance_silences{');
     expect(text).toContain('nodejs_active_handles');
     const result = spawnSync(tool.path ?? 'promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(`${result.stdout}${result.stderr}`).toBe('');
@@ -69,5 +71,33 @@ describe.skipIf(!existsSync(MAIN))('the /metrics of a running exporter', () => {
       const type = declared.get(help[1] ?? '');
       if (type === 'gauge') expect(help[2], help[1]).not.toMatch(/StateSet|counter/i);
     }
+  });
+
+  it("names every value of a label in a HELP that lists that label's values", () => {
+    // A HELP such as "by operation (list, create, update, expire)" is read as the whole list: a
+    // value added to the label and not to the list leaves readers of /metrics without it.
+    const valuesOf = new Map<string, Map<string, Set<string>>>();
+    for (const match of text.matchAll(/^([a-z_]+?)(?:_bucket|_sum|_count)?\{([^}]*)\} /gm)) {
+      const labels = valuesOf.get(match[1] ?? '') ?? new Map<string, Set<string>>();
+      for (const pair of (match[2] ?? '').matchAll(/([a-z_]+)="([a-z_]+)"/g)) {
+        const values = labels.get(pair[1] ?? '') ?? new Set<string>();
+        values.add(pair[2] ?? '');
+        labels.set(pair[1] ?? '', values);
+      }
+      valuesOf.set(match[1] ?? '', labels);
+    }
+    const unnamed: string[] = [];
+    let lists = 0;
+    for (const help of text.matchAll(/^# HELP (statusmate_\S+) (.*)$/gm)) {
+      const words = new Set((help[2] ?? '').split(/[^a-z_]+/));
+      for (const [label, values] of valuesOf.get(help[1] ?? '') ?? []) {
+        const named = [...values].filter((value) => words.has(value));
+        if (named.length < 2) continue;
+        lists += 1;
+        for (const value of values) if (!words.has(value)) unnamed.push(`${help[1]}: ${label}="${value}"`);
+      }
+    }
+    expect(lists).toBeGreaterThanOrEqual(3);
+    expect(unnamed).toEqual([]);
   });
 });
