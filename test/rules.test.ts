@@ -126,6 +126,21 @@ describe('rule unit tests', () => {
     expect(twoReplicaFiring.map((test) => test.name)).not.toEqual([]);
   });
 
+  it('docs/alerts.md names as per-replica exactly the alerts whose promtool cases expect an `instance` label', () => {
+    // A route or silence per replica matches on `instance`: the list is the reader's only way to
+    // know which alerts have it.
+    const expected = z.array(z.object({ exp_labels: z.record(z.string(), z.string()).optional() }));
+    const perReplica = new Set(
+      unitTests.flatMap((test) =>
+        (test.alert_rule_test ?? [])
+          .filter((check) => expected.parse(check.exp_alerts).some((alert) => 'instance' in (alert.exp_labels ?? {})))
+          .map((check) => check.alertname),
+      ),
+    );
+    const sentence = /the per-replica alerts \(([^)]*)\) `instance`/.exec(alertsDoc.replace(/\s+/g, ' '))?.[1] ?? '';
+    expect([...sentence.matchAll(/`(StatusMate\w+)`/g)].map((match) => match[1]).sort()).toEqual([...perReplica].sort());
+  });
+
   const counterTests = unitTests.filter((test) => test.promql_expr_test?.some((check) => check.expr.includes('increase(')));
   // A counter that grows at scrape time is read as its growth over a window, in the availability.
   const availabilityTests = unitTests.filter((test) => test.promql_expr_test?.some((check) => check.expr.startsWith(RECORD.availableOver(''))));
