@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PROCESS_FAMILIES } from '../src/metrics/names.js';
 import { ROOT } from './support/prometheus.js';
 
 // The documents send readers to each other: links with an anchor, and sections named in prose
@@ -76,5 +77,20 @@ describe('references between the documents', () => {
     }
     expect(found.length).toBeGreaterThan(8);
     expect(missing).toEqual([]);
+  });
+});
+
+describe("the README's families that differ between replicas", () => {
+  it('are the families about each process (PROCESS_FAMILIES), and no shared one', () => {
+    // "(its own `webhook_` (all but `…`), `store_`, … families aside)": the prefixes, and the
+    // families of a prefix that are shared state nonetheless.
+    const sentence =
+      /every replica serves the same `statusmate_` domain series \(its own (.*?) families aside/.exec(prose('README.md').replace(/\s+/g, ' '))?.[1] ?? '';
+    const excepted = [...sentence.matchAll(/\(all but `([a-z_]+)`\)/g)].map((match) => `statusmate_${match[1]}`);
+    const prefixes = [...sentence.replace(/\([^)]*\)/g, '').matchAll(/`([a-z_]+)`/g)].map((match) => `statusmate_${match[1]}`);
+    expect(prefixes.length).toBeGreaterThan(3);
+    expect(PROCESS_FAMILIES.filter((family) => !prefixes.some((prefix) => family.startsWith(prefix)))).toEqual([]);
+    expect(prefixes.filter((prefix) => !PROCESS_FAMILIES.some((family) => family.startsWith(prefix)))).toEqual([]);
+    expect(excepted.filter((family) => PROCESS_FAMILIES.includes(family))).toEqual([]);
   });
 });
