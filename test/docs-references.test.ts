@@ -94,3 +94,21 @@ describe("the README's families that differ between replicas", () => {
     expect(excepted.filter((family) => PROCESS_FAMILIES.includes(family))).toEqual([]);
   });
 });
+
+describe('docs/metrics.md', () => {
+  it('documents as per process exactly PROCESS_FAMILIES: the telemetry, store and silences sections, less the exceptions it names', () => {
+    const text = prose('docs/metrics.md');
+    const sectionOf = (heading: string) => text.slice(text.indexOf(`\n## ${heading}\n`), text.indexOf('\n## ', text.indexOf(`\n## ${heading}\n`) + 1));
+    const families = (section: string) =>
+      [...section.matchAll(/^### (.*)$/gm)].flatMap((match) => [...(match[1] ?? '').matchAll(/`(statusmate_[a-z_]+)`/g)].map((name) => name[1] ?? ''));
+    const telemetry = sectionOf('Exporter telemetry');
+    const excepted = [
+      ...(/The families of this section \(all but ((?:`[a-z_]+`(?:, )?)+)/.exec(telemetry.replace(/\s+/g, ' '))?.[1] ?? '').matchAll(/`([a-z_]+)`/g),
+    ].map((match) => match[1] ?? '');
+    expect(excepted.length).toBeGreaterThan(0);
+    const documented = [...families(telemetry), ...families(sectionOf('Store')), ...families(sectionOf('Maintenance silences'))].filter(
+      (family) => !excepted.includes(family),
+    );
+    expect(documented.sort()).toEqual([...PROCESS_FAMILIES].sort());
+  });
+});
