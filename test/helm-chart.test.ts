@@ -363,6 +363,12 @@ describe.skipIf(helmTool.skipReason !== undefined)('the webhook token', () => {
     expect(notes).toContain('kubectl --namespace monitoring get secret sm-statusmate-exporter');
   });
 
+  it('is what NOTES.txt tells a first try to open the landing page with: the operator views take it on the webhook port', () => {
+    const notes = renderNotes(helm, { setString: { 'webhook.token': token } });
+    expect(notes).toContain('http://127.0.0.1:9877/?token=$TOKEN');
+    expect(notes).not.toContain('shows on / and');
+  });
+
   it('changes the checksum/secret pod annotation when it changes, so pods restart with it', () => {
     const annotation = (value: string) =>
       onlyOfKind(renderObjects(helm, { setString: { 'webhook.token': value } }).objects, 'Deployment').spec.template.metadata.annotations?.['checksum/secret'];
