@@ -190,6 +190,42 @@ describe('a file written by the release before event entries of format 6', () =>
   });
 });
 
+describe('a file this release wrote, as the release before finds it', () => {
+  // That release reads snapshots of format 5 and event entries up to format 5: it serves a file
+  // this one stopped cleanly, and refuses one it left with entries after its snapshot (README,
+  // 'Upgrading from the release before a late first event's components were booked ...').
+  it('holds a format 5 snapshot and no entry after a clean stop, and format 6 entries after a crash', async () => {
+    const path = join(tempDir(), 'downgrade.db');
+    const app = await makeApp({ store: sqliteStore(path), snapshots: { checkMs: 60_000 } });
+    apps.push(app);
+    for (const impact of ['major_outage', 'operational']) expect((await post(app, update('00000000-0000-4000-8000-000000000001', impact))).status).toBe(200);
+    // As a crash would leave it: copy the file while the entries are only in the log.
+    const crashed = join(tempDir(), 'crashed.db');
+    copyFileSync(path, crashed);
+    try {
+      copyFileSync(`${path}-wal`, `${crashed}-wal`);
+    } catch {
+      // no WAL file: everything is in the main file
+    }
+    await app.close();
+    apps = [];
+    const formats = (file: string) => {
+      const db = new Database(file, { readonly: true });
+      try {
+        const snapshot = db.prepare('SELECT format FROM snapshot').get() as { format: string } | undefined;
+        const entries = (db.prepare('SELECT entry FROM log ORDER BY position').all() as { entry: string }[]).map(
+          (row) => (JSON.parse(row.entry) as { v: string }).v,
+        );
+        return { snapshot: snapshot?.format ?? null, entries };
+      } finally {
+        db.close();
+      }
+    };
+    expect(formats(path)).toEqual({ snapshot: '5', entries: [] });
+    expect(formats(crashed)).toEqual({ snapshot: null, entries: ['6', '6'] });
+  });
+});
+
 describe('snapshots of the SQLite log', () => {
   it('writes one on close that covers every entry, so the next start replays none', async () => {
     const path = join(tempDir(), 'snap.db');
