@@ -12,26 +12,41 @@ import { SIGNAL_ECHO_MS } from '../../src/signals.js';
 import { CLI, EXAMPLES, runCli } from '../support/cli.js';
 import { requireBuild } from '../support/exporter.js';
 
+/**
+ * The demo as `npm run demo` starts it, once it says it is ready ("Ctrl-C stops the demo"): its
+ * process, its exit (code and signal), and what it printed so far (kept up to date). Killed when
+ * it does not get ready.
+ */
+async function startDemo() {
+  requireBuild();
+  const child = spawn(process.execPath, [CLI, 'demo'], { env: { PATH: process.env.PATH ?? '', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { stdout: '', stderr: '' };
+  child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')));
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`demo not ready: ${output.stdout} ${output.stderr}`)), 30_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        output.stdout += chunk.toString('utf8');
+        if (output.stdout.includes('Ctrl-C stops the demo')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void exited.then(([code]) => reject(new Error(`demo exited ${code}: ${output.stdout} ${output.stderr}`)));
+    });
+  } catch (error) {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw error;
+  }
+  return { child, exited, output };
+}
+
 describe('npm run demo', () => {
   it('starts an exporter on a temporary store, replays the example day, says where to look, and cleans up on SIGTERM', async () => {
-    requireBuild();
-    const child = spawn(process.execPath, [CLI, 'demo'], { env: { PATH: process.env.PATH ?? '', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { child, exited, output } = await startDemo();
+    const stdout = output.stdout;
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`demo not ready: ${stdout} ${stderr}`)), 30_000);
-        child.stdout.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString('utf8');
-          if (stdout.includes('Ctrl-C stops the demo')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        void exited.then((code) => reject(new Error(`demo exited ${code}: ${stdout} ${stderr}`)));
-      });
       const [, base, store] = /listening on (http:\/\/127\.0\.0\.1:\d+), store (\S+)/.exec(stdout) ?? [];
       expect(stdout).toContain('22 events: 16 applied, 5 duplicate, 1 stale, 0 unsupported, 0 refused_limit, 0 refused, 0 failed');
       expect(stdout).toContain(`${base}/metrics`);
@@ -55,7 +70,7 @@ describe('npm run demo', () => {
       expect(stdout).toContain(`${base}/api/v1/availability?token=${DEMO_TOKEN}&format=csv`);
       expect(existsSync(store as string)).toBe(true);
       child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect((await exited)[0]).toBe(0);
       expect(existsSync(store as string)).toBe(false);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -146,25 +161,13 @@ describe('npm run demo, stopped', () => {
   // A closed terminal or SSH session sends SIGHUP: by default it killed the demo on the spot and
   // left its temporary store (a SQLite file and its WAL) in the temp directory for good.
   it.each(['SIGHUP', 'SIGINT'] as const)('removes its store on %s too', async (signal) => {
-    requireBuild();
-    const child = spawn(process.execPath, [CLI, 'demo'], { env: { PATH: process.env.PATH ?? '', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { child, exited, output } = await startDemo();
+    const stdout = output.stdout;
     try {
-      let stdout = '';
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`demo not ready: ${stdout}`)), 30_000);
-        child.stdout.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString('utf8');
-          if (stdout.includes('Ctrl-C stops the demo')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-      });
       const store = /store (\S+)/.exec(stdout)?.[1] as string;
       expect(existsSync(dirname(store))).toBe(true);
       child.kill(signal);
-      expect(await exited).toBe(0);
+      expect((await exited)[0]).toBe(0);
       expect(existsSync(dirname(store))).toBe(false);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -190,23 +193,9 @@ describe('npm run demo, stopped twice', () => {
   // The first Ctrl-C waits for requests in flight; the second used to meet Node's default (the
   // first handler was a `once`): killed on the spot, its temporary store left behind.
   it('stops at once on a second Ctrl-C while a request holds the first one, and removes its store', async () => {
-    requireBuild();
-    const child = spawn(process.execPath, [CLI, 'demo'], { env: { PATH: process.env.PATH ?? '', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const { child, exited, output } = await startDemo();
+    const stdout = output.stdout;
     try {
-      let stdout = '';
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`demo not ready: ${stdout}`)), 30_000);
-        child.stdout.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString('utf8');
-          if (stdout.includes('Ctrl-C stops the demo')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-      });
       const store = /store (\S+)/.exec(stdout)?.[1] as string;
       const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
       // A request in flight: its headers, and half the body they announce.
@@ -229,7 +218,7 @@ describe('npm run demo, stopped twice', () => {
       child.kill('SIGINT');
       expect(await exited).toEqual([130, null]);
       socket.destroy();
-      expect(stderr).toContain('demo stopped at once (second SIGINT)');
+      expect(output.stderr).toContain('demo stopped at once (second SIGINT)');
       expect(existsSync(dirname(store))).toBe(false);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
