@@ -40,7 +40,9 @@ async function webhook(meta: Record<string, unknown>, text: string): Promise<voi
 }
 
 describe.skipIf(chromiumTool.path === undefined)('the landing page against hostile senders and sites, in headless Chromium', () => {
-  const page = `"><script>fetch('/pwned-page')</script>`;
+  // No double quote: a page name holding one is refused (it breaks the dashboards' queries), so
+  // the markup breaks out of single-quoted attributes and text instead.
+  const page = `'><script>fetch('/pwned-page')</script><img src=x onerror=fetch('/pwned-img')>`;
   const component = randomUUID();
 
   beforeAll(async () => {
