@@ -80,6 +80,15 @@ describe('operator routes on the webhook port', () => {
     expect((await request(a.main).get(`${path}?token=all-pages`)).status).toBe(200);
   });
 
+  it.each(['/', '/api/v1/state', '/api/v1/availability'])(
+    'opens GET %s to the token in X-Webhook-Token, as README says, and not to a page token there',
+    async (path) => {
+      const { a } = await start();
+      expect((await request(a.main).get(path).set('X-Webhook-Token', 'all-pages')).status).toBe(200);
+      expect((await request(a.main).get(path).set('X-Webhook-Token', 'acme-token')).status).toBe(401);
+    },
+  );
+
   it.each(ROUTES)('refuses %s %s with a page token or a wrong token', async (method, path) => {
     const { a, work } = await start();
     for (const token of ['acme-token', 'wrong']) {
