@@ -93,7 +93,6 @@ describe('.ci/node24.sh', () => {
     const ci = readFileSync(join(REPO_ROOT, '.ci', 'run'), 'utf8');
     expect(ci.indexOf('ensure_node24')).toBeGreaterThan(0);
     expect(ci.indexOf('ensure_node24')).toBeLessThan(ci.indexOf('npm ci'));
-    expect(ci.trimEnd()).toMatch(/passed, \$\{failed\} failed/);
   });
 });
 
