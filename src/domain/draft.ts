@@ -1,3 +1,4 @@
+import type { FoldRules } from './fold-rules.js';
 import { DURATION_BUCKETS } from './buckets.js';
 import { observe } from './histogram.js';
 import { impactLevel, isKnownImpact, MAINTENANCE_IMPACT, OPERATIONAL, UNKNOWN_IMPACT_LEVEL } from './impact.js';
@@ -27,10 +28,8 @@ export type DraftContext = {
   receivedAt: number;
   /** Where the event stands in the order of events (see order.ts). */
   stamp: Stamp;
-  /** How its log entry's fold orders ties of created_at: 'arrival' for an entry of the release before (see src/log/entry.ts). */
-  ties: TieOrder;
-  /** Whether a late first event brings its object's later events into the evidence of the components it adds (fold-rules.ts). */
-  lateHeld: boolean;
+  /** The rules of the release that appended its log entry (fold-rules.ts): how ties of created_at are ordered, and more. */
+  rules: FoldRules;
   /** The event's time for values (start, end, last change): its trusted created_at, else its receipt. */
   t: number;
   maxComponents: number;
@@ -48,7 +47,9 @@ export class Draft {
   readonly statusPage: string;
   readonly receivedAt: number;
   readonly stamp: Stamp;
+  /** How ties of created_at are ordered (the entry's rules). */
   readonly ties: TieOrder;
+  /** Whether a late first event brings its object's later events into the evidence of the components it adds (the entry's rules). */
   readonly lateHeld: boolean;
   readonly t: number;
   /** New components past MAX_COMPONENTS, in the order the event named them (made when one is: most events refuse none). */
@@ -72,8 +73,8 @@ export class Draft {
     this.statusPage = context.statusPage;
     this.receivedAt = context.receivedAt;
     this.stamp = context.stamp;
-    this.ties = context.ties;
-    this.lateHeld = context.lateHeld;
+    this.ties = context.rules.ties;
+    this.lateHeld = context.rules.lateHeld;
     this.t = context.t;
     const committed = state.pages.get(this.statusPage)?.stats ?? emptyPageStats(this.statusPage, this.receivedAt);
     this.stats = { ...committed, lastReceivedAt: this.receivedAt };

@@ -1,3 +1,4 @@
+import { FOLD_RULES } from './fold-rules.js';
 import { Draft } from './draft.js';
 import { emptyPatch, type ComponentImpact, type IncidentRecord, type MaintenanceRecord, type Patch, type State } from './state.js';
 
@@ -59,9 +60,8 @@ export function forget(state: State, target: ForgetTarget, at: number, maxClockS
     t: at,
     maxComponents: Number.MAX_SAFE_INTEGER,
     maxClockSkewSeconds,
-    // Its stamp has no time, so no tie of created_at can arise.
-    ties: 'type',
-    lateHeld: false,
+    // Its stamp has no time, so no tie of created_at can arise, and it is no late first event.
+    rules: FOLD_RULES,
   });
   draft.drop(target.kind, target.uuid);
   for (const component of [...record.components].sort((a, b) => compare(a.uuid, b.uuid))) {

@@ -96,8 +96,7 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
     t: at ?? receivedAt,
     maxComponents: limits.maxComponents,
     maxClockSkewSeconds: limits.maxClockSkewSeconds,
-    ties,
-    lateHeld: rules.lateHeld,
+    rules,
   });
   // A new incident or maintenance past its limit is refused before anything is drafted.
   const isNew = event.type.startsWith('incident') ? !draft.incident(event.uuid) : !draft.maintenance(event.uuid);
@@ -483,7 +482,7 @@ function touchAll(draft: Draft, components: ComponentImpact[], sent: AffectedCom
  * start. Its own entries win (the late event's are older). `added` are the ones it did not hold.
  */
 function lateComponents(draft: Draft, known: ComponentImpact[], sent: AffectedComponent[]): { components: ComponentImpact[]; added: ComponentImpact[] } {
-  // A log entry of the release before (ties by arrival) is folded as that release folded it,
+  // A log entry of format 1 (ties by arrival) is folded as the release that appended it did,
   // which held none of these: replicas of both fold the same entries during a rolling upgrade,
   // and an upgrade serves what was served.
   if (draft.ties === 'arrival') return { components: known, added: [] };
@@ -503,8 +502,8 @@ function lateComponents(draft: Draft, known: ComponentImpact[], sent: AffectedCo
  * naming them, would have left in their evidence in created_at order, when the record held them:
  * one event each, naming none of them, at its time, known from the record's stamps (an incident's
  * last event: its finish, or a later create; a maintenance's start, `since`, and its last event).
- * Only events after the late one, with a trusted time; none for a log entry of the release
- * before (ties by arrival), which the ledger books as that release did.
+ * Only events after the late one, with a trusted time; none when the entry's rules say so (an
+ * entry of format 5 or 1, which the ledger books as the release that appended it did).
  */
 function lateHeld(draft: Draft, next: IncidentRecord | MaintenanceRecord, before: ComponentImpact[], after: ComponentImpact[]): void {
   if (!draft.lateHeld || after.length === before.length) return;
