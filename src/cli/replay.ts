@@ -117,10 +117,13 @@ function checked(file: string, line: number, body: Record<string, unknown>): Rec
   return body;
 }
 
+const plural = (count: number, one: string, many: string) => (count === 1 ? one : many);
+
 export function formatSummary(summary: Summary): string {
   const counts = SUMMARY_OUTCOMES.map((outcome) => `${summary[outcome]} ${outcome}`).join(', ');
   const events = summary.events < summary.total ? `${summary.events} of ${summary.total}` : String(summary.events);
-  return `${events} events: ${counts}; ${summary.retries} retries${summary.stopped ? '; stopped early' : ''}`;
+  // "1 of 3 events" counts the file's events: the noun follows the total, not what was sent.
+  return `${events} ${plural(summary.total, 'event', 'events')}: ${counts}; ${summary.retries} ${plural(summary.retries, 'retry', 'retries')}${summary.stopped ? '; stopped early' : ''}`;
 }
 
 /**

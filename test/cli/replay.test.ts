@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stateViewSchema } from '../../src/api/state.js';
 import { deliver, FINAL_STATUSES } from '../../src/cli/deliver.js';
-import { readRecording, REPLAY_USAGE } from '../../src/cli/replay.js';
+import { formatSummary, readRecording, REPLAY_USAGE } from '../../src/cli/replay.js';
 import { SEND_USAGE } from '../../src/cli/send.js';
 import { tempDir } from '../support/app.js';
 import { CLI, EXAMPLES, runCli } from '../support/cli.js';
@@ -20,6 +20,20 @@ afterEach(async () => {
   exporter = undefined;
   await new Promise((resolve) => (fake ? fake.close(resolve) : resolve(undefined)));
   fake = undefined;
+});
+
+describe('the replay summary', () => {
+  const none = { applied: 0, duplicate: 0, stale: 0, unsupported: 0, refused_limit: 0, refused: 0, failed: 0 };
+  it('says "1 event" and "1 retry", not "1 events" and "1 retries"', () => {
+    expect(formatSummary({ ...none, applied: 1, events: 1, total: 1, retries: 1, stopped: false })).toBe(
+      '1 event: 1 applied, 0 duplicate, 0 stale, 0 unsupported, 0 refused_limit, 0 refused, 0 failed; 1 retry',
+    );
+  });
+  it('counts the noun by the events of the file when it stopped early', () => {
+    expect(formatSummary({ ...none, failed: 1, events: 1, total: 3, retries: 0, stopped: true })).toBe(
+      '1 of 3 events: 0 applied, 0 duplicate, 0 stale, 0 unsupported, 0 refused_limit, 0 refused, 1 failed; 0 retries; stopped early',
+    );
+  });
 });
 
 /** A loopback server that answers each request with the next status of `statuses` (the last one repeats), keeping the bodies. */
@@ -196,7 +210,7 @@ describe('replay', () => {
       'replay stopped at event 1 of 3 (line 1): no answer from the exporter, and the 2 events after it were not sent (resume from line 1)',
     );
     expect(result.stdout).toContain(
-      '1 of 3 events: 0 applied, 0 duplicate, 0 stale, 0 unsupported, 0 refused_limit, 0 refused, 1 failed; 1 retries; stopped early',
+      '1 of 3 events: 0 applied, 0 duplicate, 0 stale, 0 unsupported, 0 refused_limit, 0 refused, 1 failed; 1 retry; stopped early',
     );
   });
 
@@ -261,7 +275,7 @@ describe('replay', () => {
       const result = await runCli(['replay', file, '--url', server.url]);
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
-      expect(result.stdout).toContain('1 events: 1 applied');
+      expect(result.stdout).toContain('1 event: 1 applied');
       expect(server.bodies).toEqual([JSON.parse(readFileSync(file, 'utf8'))]);
     },
   );
