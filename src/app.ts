@@ -10,6 +10,7 @@ import { operatorTokenGuard, sameOriginPosts, securityHeaders } from './http/sec
 import type { EventSink, StoreHealth } from './ingest/sink.js';
 import type { LiveInventory } from './inventory/live.js';
 import type { Logger } from './logger.js';
+import type { StoreBackups } from './store/store.js';
 import { DomainMetrics } from './metrics/domain.js';
 import { metricsHandler } from './metrics/handler.js';
 import type { Telemetry } from './metrics/telemetry.js';
@@ -28,6 +29,8 @@ export type AppParts = {
   inventory: LiveInventory;
   /** For the landing page and the state API. */
   about: { version: string; store: StoreName };
+  /** GET /-/backup: the store's live copies, where it has them (LogStore.backups). */
+  backups?: StoreBackups | undefined;
   /** For the availability API and the landing page's bars: the default policy and 401 days unless set. */
   availability?: { policy: AvailabilityPolicy; maxDays: number; maxBytes?: number };
   /** POST /alertmanager: where its alerts go, and its tokens. Absent: the route answers 404. */
@@ -67,6 +70,7 @@ const OPERATOR_ROUTES = [
   ['/api/v1/availability', 'GET'],
   ['/-/reload', 'POST'],
   ['/-/forget', 'POST'],
+  ['/-/backup', 'GET'],
 ] as const;
 
 /**
@@ -143,6 +147,7 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
     deliveries,
     version: parts.about.version,
     store: parts.about.store,
+    backups: parts.backups,
     allPagesTokens: parts.webhook.tokens.length,
     availability: parts.availability ?? { policy: DEFAULT_POLICY, maxDays: DEFAULT_LIMITS.ledgerRetentionDays + 1 },
   };

@@ -60,6 +60,7 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
       webhook: options.webhook,
       inventory,
       about: { version: options.build.version, store: options.store.kind },
+      backups: options.store.backups,
       ...(options.availability ? { availability: options.availability } : {}),
       alertmanager: { sink: fold, options: options.alertReceiver ?? { tokens: [] } },
     },

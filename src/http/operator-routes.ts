@@ -16,7 +16,8 @@ import type { WebhookAccess } from '../webhook/access.js';
 import type { RecentDeliveries } from '../webhook/deliveries.js';
 import { fieldPath } from './field-path.js';
 import { HTML_SECURITY_HEADERS } from './security.js';
-import { StoreError } from '../store/store.js';
+import { StoreError, type StoreBackups } from '../store/store.js';
+import { backupRoute } from './backup-route.js';
 import { methodNotAllowed, WEBHOOK_ELSEWHERE } from './method-not-allowed.js';
 import { transferCodingError, undecodedTransferCoding } from '../webhook/body.js';
 import { queryToken as tokenOfQuery } from '../webhook/auth.js';
@@ -40,6 +41,8 @@ export type OperatorDeps = {
    * echoed, and does not make a rendering of its own that a flood of made-up values would repeat.
    */
   tokenOpens: (token: string) => boolean;
+  /** GET /-/backup: how the store is copied while it serves; undefined where it cannot be (see backup-route.ts). */
+  backups: StoreBackups | undefined;
   /** GET /api/v1/availability: the environment's policy, the most days one report spans, and the most bytes (MAX_ANSWER_BYTES unless set). */
   availability: { policy: AvailabilityPolicy; maxDays: number; maxBytes?: number };
 };
@@ -373,5 +376,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   // The guard first: a request without the token costs no body read.
   router.post('/-/forget', ...deps.guard, plainUtf8Body, express.json({ limit: FORGET_MAX_BYTES, type: isJsonRequest, strict: true }), forget);
   router.all('/-/forget', methodNotAllowed('POST', '/-/forget'));
+  router.get('/-/backup', ...deps.guard, backupRoute({ backups: deps.backups, store: deps.store, logger: deps.logger }));
+  router.all('/-/backup', methodNotAllowed('GET', '/-/backup'));
   return router;
 }

@@ -45,6 +45,13 @@ const refuse = (res: Parameters<RequestHandler>[1], status: number, error: strin
  * the reload is refused: it reads a file, and SIGHUP or METRICS_PORT does it without a port
  * that faces anyone.
  */
+/**
+ * Reads that PORT does not serve without a WEBHOOK_TOKEN token even when no token is configured
+ * (the others then answer anyone, as webhooks do): a copy of the whole store holds the store while
+ * it is written, and hands over everything at once.
+ */
+const GUARDED_READS: ReadonlySet<string> = new Set(['/-/backup']);
+
 export function operatorTokenGuard(allPagesTokens: readonly string[], inventory: LiveInventory): RequestHandler {
   const scopes = createTokenScopes(allPagesTokens, new Map());
   return (req, res, next) => {
@@ -68,7 +75,7 @@ export function operatorTokenGuard(allPagesTokens: readonly string[], inventory:
       );
       return;
     }
-    if (inventory.webhookAccess().tokens.required || req.method !== 'GET') {
+    if (inventory.webhookAccess().tokens.required || req.method !== 'GET' || GUARDED_READS.has(req.path)) {
       refuse(
         res,
         403,

@@ -99,6 +99,31 @@ export function schemaVersionOf(path: string): number | null {
   }
 }
 
+/** What a copy of a store file (GET /-/backup) holds, as `statusmate-exporter backup` reports it. */
+export type CopyContents = { schemaVersion: number; snapshot: { position: number; time: number } | null; entries: number; lastPosition: number | null };
+
+/**
+ * Reads a copy of a store file without changing it, and says what it holds; throws an Error
+ * saying why when it is not a whole SQLite file of a layout this release opens (not SQLite, a
+ * page damaged in transit, a newer schema, no log table).
+ */
+export function inspectCopy(path: string): CopyContents {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout: 0 });
+    const integrity: unknown = db.pragma('integrity_check', { simple: true });
+    if (integrity !== 'ok') throw new Error(`SQLite's integrity check failed: ${String(integrity).slice(0, 200)}`);
+    const version = (db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined)?.version;
+    if (version === undefined) throw new Error('it has no schema version');
+    if (version > SCHEMA_VERSION) throw new Error(`it has schema version ${version}; this release reads version ${SCHEMA_VERSION} (upgrade it)`);
+    const snapshot = (db.prepare('SELECT position, time FROM snapshot WHERE id = 1').get() as { position: number; time: number } | undefined) ?? null;
+    const log = db.prepare('SELECT COUNT(*) AS entries, MAX(position) AS lastPosition FROM log').get() as { entries: number; lastPosition: number | null };
+    return { schemaVersion: version, snapshot, entries: log.entries, lastPosition: log.lastPosition };
+  } finally {
+    db?.close();
+  }
+}
+
 /**
  * better-sqlite3's compiled part is loaded at the first open. Built for another Node (`npm ci` run
  * under another node, or a `nodedir` in .npmrc naming another Node's headers), or not built at all
@@ -373,6 +398,22 @@ export class SqliteFile {
       this.appendsFailed = false;
     } catch (error) {
       throw new StoreError(`SQLite write probe failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /**
+   * Writes a copy of the file as committed into the new file `to` (VACUUM INTO: compacted, whole
+   * in one file, without a write-ahead log beside it). This connection holds the file's exclusive
+   * lock, so no other process can read it while the exporter runs: this is how it is backed up
+   * live. Like every request, it waits for a snapshot's transaction to end (serveInOrder), and
+   * holds the next ones until it is done.
+   */
+  backup(to: string): void {
+    this.checkIdentity();
+    try {
+      this.db.prepare('VACUUM INTO ?').run(to);
+    } catch (error) {
+      throw new StoreError(`SQLite backup into ${to} failed: ${(error as Error).message}`, { cause: error });
     }
   }
 

@@ -17,6 +17,7 @@ export type StoreRequest =
   | { id: number; op: 'snapshotPieceAt'; seq: number }
   | { id: number; op: 'endSnapshotRead' }
   | { id: number; op: 'probe' }
+  | { id: number; op: 'backup'; to: string }
   | { id: number; op: 'close' };
 
 export type StoreReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string };
@@ -35,6 +36,7 @@ export type StoreValues = {
   snapshotPieceAt: string;
   endSnapshotRead: null;
   probe: null;
+  backup: null;
   close: null;
 };
 
@@ -133,6 +135,9 @@ function value(request: StoreRequest, open: SqliteFile): unknown {
       return null;
     case 'probe':
       open.probe();
+      return null;
+    case 'backup':
+      open.backup(request.to);
       return null;
     case 'close':
       // A snapshot left open (its writer gave up) is rolled back: the stored one stays.

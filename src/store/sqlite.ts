@@ -1,3 +1,4 @@
+import { basename, dirname } from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { Arrivals } from './arrivals.js';
@@ -10,6 +11,7 @@ import {
   type LogTip,
   type Position,
   type SnapshotToWrite,
+  type StoreBackups,
   type StoredEntry,
   type StoredSnapshot,
 } from './store.js';
@@ -235,8 +237,21 @@ export class SqliteLog implements LogStore {
   private lastTime = 0;
   private readonly arrivals = new Arrivals();
 
+  readonly backups: StoreBackups | undefined;
+
   constructor(options: SqliteOptions) {
     this.channel = options.synchronous === 'full' ? new WorkerChannel(options) : new InlineChannel(options);
+    // A file in memory (tests) has no volume to write a copy on, and nothing outlives the process.
+    this.backups =
+      options.path === ':memory:'
+        ? undefined
+        : {
+            directory: dirname(options.path),
+            prefix: `.${basename(options.path)}.backup-`,
+            write: async (to) => {
+              await this.request<'backup'>({ op: 'backup', to });
+            },
+          };
   }
 
   before(a: Position, b: Position): boolean {

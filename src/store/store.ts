@@ -135,9 +135,29 @@ export interface LogStore {
    */
   epoch(): string | null;
 
+  /**
+   * Live backups, where the store is one file that only this process may read (sqlite: its
+   * exclusive lock keeps every other reader out): undefined for a store that has none.
+   */
+  readonly backups?: StoreBackups | undefined;
+
   /** Releases the store; called once, after the fold loop stopped appending. */
   close(): Promise<void>;
 }
+
+/** How a store kept in one file is copied while it serves (GET /-/backup). */
+export type StoreBackups = {
+  /** Where a copy is written before it is sent: beside the store, on its volume. */
+  readonly directory: string;
+  /** The start of every copy's file name in `directory`: what a process that died left there is found by it. */
+  readonly prefix: string;
+  /**
+   * Writes a consistent copy of the whole store (its snapshot and the entries after it, as
+   * committed) into the new file `to`, which must not exist. Rejects with a StoreError (a full
+   * disk, a file already there) and leaves whatever it wrote for the caller to remove.
+   */
+  write(to: string): Promise<void>;
+};
 
 /** A store that cannot serve now: the event was not stored, and StatusMate should retry it. */
 export class StoreError extends Error {

@@ -1,0 +1,150 @@
+import { readdirSync, unlinkSync } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { RequestHandler } from 'express';
+import type { StoreName } from '../config.js';
+import type { Logger } from '../logger.js';
+import { StoreError, type StoreBackups } from '../store/store.js';
+
+// GET /-/backup: a consistent copy of the SQLite store, made while the exporter serves. The
+// exporter holds the file's exclusive lock for its lifetime (one writer), so nothing outside it
+// can copy the file whole: a copy of the .db alone misses the entries still in its -wal, and
+// `sqlite3 .backup` is refused. The copy is written beside the store (on its volume, not in the
+// small /tmp the chart gives), opened, unlinked, then sent from the open file: the volume holds
+// it no longer than the answer takes, and a process that dies meanwhile leaves nothing but what
+// the next start removes.
+
+/**
+ * After a backup, the next one waits this many times as long as writing it took (and at least
+ * MIN_GAP_MS): the copy holds the store's other requests while it is written, and a client
+ * asking in a loop (the route needs no token on METRICS_PORT) would otherwise hold webhooks
+ * most of the time. Backups then take at most about a tenth of the store's time.
+ */
+export const BACKUP_GAP_FACTOR = 10;
+export const MIN_GAP_MS = 1_000;
+/**
+ * How long a copy may take to send, at least; longer for a large one (SEND_BYTES_PER_SECOND).
+ * A client that stops reading keeps an unlinked file open: it is closed when the time is up.
+ */
+const MIN_SEND_MS = 60_000;
+const SEND_BYTES_PER_SECOND = 1024 * 1024;
+
+/** Why a store has no backups, by STORE. */
+const NO_BACKUPS: Record<StoreName, string> = {
+  sqlite: 'the SQLite store is in memory (SQLITE_PATH=:memory:): there is no file to back up',
+  memory: 'STORE=memory keeps nothing across restarts: there is no store to back up',
+  redis: 'STORE=redis keeps the log in Redis: back it up with Redis itself (RDB snapshots or AOF); this endpoint copies a SQLite store',
+};
+
+export type BackupRouteOptions = {
+  backups: StoreBackups | undefined;
+  store: StoreName;
+  logger: Logger;
+  /** Date.now (tests). */
+  now?: () => number;
+};
+
+/** The file name a client is offered: the exporter and when the copy was made, in UTC. */
+export const backupFileName = (ms: number) =>
+  `statusmate-exporter-${new Date(ms)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/:/g, '-')}.db`;
+
+export function backupRoute(options: BackupRouteOptions): RequestHandler {
+  const now = options.now ?? Date.now;
+  const backups = options.backups;
+  if (backups) removeLeftovers(backups, options.logger);
+  let writing = false;
+  let nextAt = 0;
+  let made = 0;
+
+  return async (req, res) => {
+    if (req.method !== 'GET') {
+      // Express routes HEAD to GET: a HEAD must not write a copy nobody reads.
+      res.status(405).set('Allow', 'GET').json({ error: 'use GET for /-/backup', issues: [] });
+      return;
+    }
+    if (!backups) {
+      res.status(409).json({ error: NO_BACKUPS[options.store], issues: [] });
+      return;
+    }
+    const started = now();
+    if (writing || started < nextAt) {
+      const waitMs = writing ? MIN_GAP_MS : nextAt - started;
+      res
+        .status(429)
+        .set('Retry-After', String(Math.max(1, Math.ceil(waitMs / 1000))))
+        .json({
+          error: writing ? 'a backup is being written: ask again once it is sent' : 'a backup was made a moment ago: ask again after Retry-After seconds',
+          issues: [],
+        });
+      return;
+    }
+    writing = true;
+    made += 1;
+    const path = join(backups.directory, `${backups.prefix}${process.pid}-${started}-${made}.db`);
+    let file: FileHandle;
+    try {
+      await backups.write(path);
+      file = await open(path, 'r');
+    } catch (error) {
+      const message = error instanceof StoreError ? error.message : (error as Error).message;
+      if (!(error instanceof StoreError)) options.logger.error({ err: error }, 'backup failed');
+      res.locals['logFields'] = { error: `backup failed: ${message}` };
+      res.status(503).json({ error: `the backup could not be written: ${message}`, issues: [] });
+      return;
+    } finally {
+      // Sent from the open file: the path goes at once, whatever happens next.
+      await unlink(path).catch(() => undefined);
+      writing = false;
+      nextAt = now() + Math.max(MIN_GAP_MS, (now() - started) * BACKUP_GAP_FACTOR);
+    }
+    const writtenMs = now() - started;
+    try {
+      const { size } = await file.stat();
+      res.locals['logFields'] = { backup_bytes: size, backup_ms: writtenMs };
+      res.status(200).set({
+        'Content-Type': 'application/vnd.sqlite3',
+        'Content-Length': String(size),
+        'Content-Disposition': `attachment; filename="${backupFileName(started)}"`,
+        'Cache-Control': 'no-store',
+      });
+      const deadline = setTimeout(() => res.destroy(), Math.max(MIN_SEND_MS, (size / SEND_BYTES_PER_SECOND) * 1000 * 2));
+      try {
+        await pipeline(file.createReadStream({ autoClose: false }), res);
+      } catch {
+        // The client went away, or was too slow: its line says it did not get the whole copy.
+        res.locals['logFields'] = { backup_bytes: size, backup_ms: writtenMs, error: 'the client did not read the whole backup' };
+      } finally {
+        clearTimeout(deadline);
+      }
+    } finally {
+      await file.close().catch(() => undefined);
+    }
+  };
+}
+
+/**
+ * Removes the copies a process that died while sending them left beside the store: before the
+ * route takes a request, so that none of this process's own is among them (in a container the
+ * exporter is PID 1 every time, so a name of the process before may be the next one's).
+ */
+function removeLeftovers(backups: StoreBackups, logger: Logger): void {
+  let names: string[];
+  try {
+    names = readdirSync(backups.directory);
+  } catch {
+    return;
+  }
+  for (const name of names.filter((entry) => entry.startsWith(backups.prefix))) {
+    const path = join(backups.directory, name);
+    try {
+      unlinkSync(path);
+      logger.warn({ file: path }, 'removed a backup copy left by an earlier process');
+    } catch {
+      // Gone already, or not ours to remove: a copy's name holds its time, so the next one differs anyway.
+    }
+  }
+}

@@ -1,0 +1,242 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryLog } from '../../src/store/memory.js';
+import { SqliteLog } from '../../src/store/sqlite.js';
+import { StoreError } from '../../src/store/store.js';
+import { domainSamples, makeApp, sqliteStore, tempDir, type TestApp, type TestAppOptions } from '../support/app.js';
+
+const TOKEN = 't0ken';
+const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
+const WEBSITE = '5f844cb4-32f8-43eb-aa3d-99c925d8fffe';
+const INCIDENT = 'bd25a449-b655-49e3-ac46-a9d6ffd50691';
+
+const apps: TestApp[] = [];
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+});
+async function start(options: TestAppOptions = {}): Promise<TestApp> {
+  const app = await makeApp({ tokens: [TOKEN], ...options });
+  apps.push(app);
+  return app;
+}
+async function stop(app: TestApp): Promise<void> {
+  apps.splice(apps.indexOf(app), 1);
+  await app.close();
+}
+
+const update = (uuid: string, impact: string, createdAt: string, name = 'Website') => ({
+  meta: { type: 'component_impact_updated', uuid, impact, title: name, status_page: 'shop', created_at: createdAt },
+});
+const incident = (type: 'incident_created' | 'incident_finished', createdAt: string) => ({
+  meta: {
+    type,
+    uuid: INCIDENT,
+    title: 'API down',
+    status_page: 'shop',
+    created_at: createdAt,
+    affected_components: [{ impact: 'major_outage', component_details: { name: 'API', component_uuid: API } }],
+  },
+});
+async function post(app: TestApp, body: unknown): Promise<void> {
+  const res = await request(app.main)
+    .post('/webhook')
+    .set('Authorization', `Bearer ${TOKEN}`)
+    .set('Content-Type', 'application/json')
+    .send(JSON.stringify(body));
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+const get = (app: TestApp, path: string, token: string | null = TOKEN) => {
+  const req = request(app.main).get(path);
+  if (token !== null) req.set('Authorization', `Bearer ${token}`);
+  return req;
+};
+/** GET /-/backup, its body as bytes. */
+const backup = (app: TestApp, token: string | null = TOKEN) =>
+  get(app, '/-/backup', token)
+    .buffer(true)
+    .parse((res, done) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => done(null, Buffer.concat(chunks)));
+    });
+const REPORT = '/api/v1/availability?from=2026-12-01&to=2026-12-03';
+const leftovers = (dir: string) => readdirSync(dir).filter((name) => name.includes('.backup-'));
+
+describe('GET /-/backup', () => {
+  it('copies the store while it serves: a new exporter on the copy serves the same series and availability', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'store.db');
+    let app = await start({ store: sqliteStore(path) });
+    await post(app, update(WEBSITE, 'degraded_performance', '2026-12-01T10:00:00+00:00'));
+    await post(app, incident('incident_created', '2026-12-01T11:00:00+00:00'));
+    // Stopped: its last snapshot holds these; the events after the restart are entries after it.
+    await stop(app);
+    app = await start({ store: sqliteStore(path) });
+    await post(app, incident('incident_finished', '2026-12-02T11:30:00+00:00'));
+    await post(app, update(WEBSITE, 'operational', '2026-12-02T12:00:00+00:00'));
+
+    const res = await backup(app);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/vnd.sqlite3');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['content-disposition']).toMatch(/^attachment; filename="statusmate-exporter-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.db"$/);
+    const copy = res.body as Buffer;
+    expect(Number(res.headers['content-length'])).toBe(copy.length);
+    expect(copy.subarray(0, 16).toString('latin1')).toBe('SQLite format 3\0');
+    // Sent from an unlinked file: nothing is left beside the store.
+    expect(leftovers(dir)).toEqual([]);
+
+    const restored = join(tempDir(), 'restored.db');
+    writeFileSync(restored, copy);
+    const second = await start({ store: sqliteStore(restored) });
+    const served = async (target: TestApp) => domainSamples((await get(target, '/metrics')).text).filter((line) => !line.includes('_seconds_total{'));
+    expect(await served(second)).toEqual(await served(app));
+    expect(await served(second)).toContainEqual(expect.stringContaining('statusmate_incidents_finished_total{status_page="shop"} 1'));
+    // All but when each report was made.
+    const report = async (target: TestApp) => ({ ...((await get(target, REPORT)).body as Record<string, unknown>), generated_at: undefined });
+    expect(await report(second)).toEqual(await report(app));
+    expect(await report(second)).toMatchObject({ status_pages: [{ id: 'shop', down_seconds: 88_200 }] });
+    // The copy takes new events on top.
+    await post(second, update(API, 'partial_outage', '2026-12-03T08:00:00+00:00', 'API'));
+    expect((await get(second, '/metrics')).text).toContain(
+      `statusmate_component_impact{status_page="shop",component_uuid="${API}",component="API",impact="partial_outage"} 1`,
+    );
+  });
+
+  it('copies a store whose file is served by a worker thread (SQLITE_SYNCHRONOUS=full) alike', async () => {
+    const dir = tempDir();
+    const app = await start({ store: new SqliteLog({ path: join(dir, 'full.db'), synchronous: 'full' }) });
+    await post(app, update(WEBSITE, 'major_outage', '2026-12-01T10:00:00+00:00'));
+    const res = await backup(app);
+    expect(res.status).toBe(200);
+    const restored = join(tempDir(), 'restored.db');
+    writeFileSync(restored, res.body as Buffer);
+    const second = await start({ store: sqliteStore(restored) });
+    expect((await get(second, '/metrics')).text).toContain(`component_uuid="${WEBSITE}",component="Website",impact="major_outage"} 1`);
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  it('needs a WEBHOOK_TOKEN token on PORT, and writes no copy without one', async () => {
+    const dir = tempDir();
+    const app = await start({ store: sqliteStore(join(dir, 'store.db')) });
+    expect((await backup(app, null)).status).toBe(401);
+    expect((await backup(app, 'wrong')).status).toBe(401);
+    expect(leftovers(dir)).toEqual([]);
+    expect((await backup(app)).status).toBe(200);
+  });
+
+  it('is refused on PORT when no token is configured (403 naming METRICS_PORT), where the other reads answer anyone', async () => {
+    const dir = tempDir();
+    const app = await makeApp({ store: sqliteStore(join(dir, 'store.db')) });
+    apps.push(app);
+    expect((await request(app.main).get('/api/v1/state')).status).toBe(200);
+    const res = await request(app.main).get('/-/backup');
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({
+      error: 'GET /-/backup is not served on PORT without WEBHOOK_TOKEN: set METRICS_PORT to serve it on a port of its own',
+      issues: [],
+    });
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  it('is served on METRICS_PORT, without a token, when it is set; the webhook port says where it went', async () => {
+    const app = await start({ separateMetrics: true });
+    const moved = await get(app, '/-/backup');
+    expect(moved.status).toBe(404);
+    expect(moved.body).toEqual({ error: 'GET /-/backup is served on METRICS_PORT, not on this port', issues: [] });
+    if (!app.metrics) throw new Error('expected a metrics app');
+    const res = await request(app.metrics).get('/-/backup');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/vnd.sqlite3');
+  });
+
+  it('answers a backup asked right after another 429 with Retry-After, so that a loop cannot hold the store', async () => {
+    const app = await start();
+    expect((await backup(app)).status).toBe(200);
+    const again = await get(app, '/-/backup');
+    expect(again.status).toBe(429);
+    expect(Number(again.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(again.body).toEqual({ error: expect.stringContaining('Retry-After') as unknown, issues: [] });
+  });
+
+  it('writes no copy for a HEAD', async () => {
+    const dir = tempDir();
+    const app = await start({ store: sqliteStore(join(dir, 'store.db')) });
+    const res = await request(app.main).head('/-/backup').set('Authorization', `Bearer ${TOKEN}`);
+    expect(res.status).toBe(405);
+    expect(res.headers['allow']).toBe('GET');
+    // The HEAD left no gap to wait out: it wrote nothing.
+    expect((await backup(app)).status).toBe(200);
+  });
+
+  it('answers 405 naming GET for another method', async () => {
+    const app = await start();
+    const res = await request(app.main).post('/-/backup').set('Authorization', `Bearer ${TOKEN}`);
+    expect(res.status).toBe(405);
+    expect(res.body).toEqual({ error: expect.stringContaining('use GET for /-/backup') as unknown, issues: [] });
+  });
+
+  it('answers 409 saying why where the store has no file to copy', async () => {
+    const memory = await start({ store: new MemoryLog() });
+    const res = await get(memory, '/-/backup');
+    expect(res.status).toBe(409);
+    expect(res.body).toEqual({ error: 'STORE=memory keeps nothing across restarts: there is no store to back up', issues: [] });
+    const inMemoryFile = await start({ store: new SqliteLog({ path: ':memory:', synchronous: 'normal' }) });
+    expect((await get(inMemoryFile, '/-/backup')).body).toEqual({ error: expect.stringContaining('SQLITE_PATH=:memory:') as unknown, issues: [] });
+  });
+
+  it('answers 503 naming the cause when the copy cannot be written, and webhooks go on', async () => {
+    const dir = tempDir();
+    const store = sqliteStore(join(dir, 'store.db'));
+    const backups = store.backups;
+    if (!backups) throw new Error('a SQLite file has backups');
+    Object.defineProperty(store, 'backups', {
+      value: {
+        ...backups,
+        write: (to: string) => {
+          writeFileSync(to, 'half a copy');
+          return Promise.reject(new StoreError('SQLite backup failed: database or disk is full'));
+        },
+      },
+    });
+    const app = await start({ store });
+    const res = await get(app, '/-/backup');
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ error: 'the backup could not be written: SQLite backup failed: database or disk is full', issues: [] });
+    expect(leftovers(dir)).toEqual([]);
+    const line = app.logs.lines.find((entry) => entry['path'] === '/-/backup');
+    expect(line).toMatchObject({ status: 503, error: 'backup failed: SQLite backup failed: database or disk is full' });
+    await post(app, update(WEBSITE, 'major_outage', '2026-12-01T10:00:00+00:00'));
+  });
+
+  it('removes, at start, the copies a process that died while sending them left beside the store', async () => {
+    const dir = tempDir();
+    const leftover = join(dir, '.store.db.backup-1-1764000000000-1.db');
+    writeFileSync(leftover, 'a copy from before');
+    const unrelated = join(dir, 'notes.txt');
+    writeFileSync(unrelated, 'mine');
+    const app = await start({ store: sqliteStore(join(dir, 'store.db')) });
+    expect(existsSync(leftover)).toBe(false);
+    expect(readFileSync(unrelated, 'utf8')).toBe('mine');
+    expect(app.logs.lines).toContainEqual(expect.objectContaining({ msg: 'removed a backup copy left by an earlier process', file: leftover }));
+  });
+});
+
+describe('SqliteLog backups', () => {
+  it('refuses to write over a file that exists, with a StoreError naming it', async () => {
+    const dir = tempDir();
+    const store = sqliteStore(join(dir, 'store.db'));
+    await store.open();
+    try {
+      const to = join(dir, 'there.db');
+      writeFileSync(to, 'someone else’s');
+      await expect(store.backups?.write(to)).rejects.toThrow(StoreError);
+      await expect(store.backups?.write(to)).rejects.toThrow(`SQLite backup into ${to} failed`);
+      expect(readFileSync(to, 'utf8')).toBe('someone else’s');
+    } finally {
+      await store.close();
+    }
+  });
+});
