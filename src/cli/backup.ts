@@ -1,0 +1,89 @@
+import { createWriteStream } from 'node:fs';
+import { rename, stat, unlink } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { z } from 'zod';
+import { inspectCopy } from '../store/sqlite-file.js';
+import { issueWords } from '../issue-words.js';
+import { queryToken } from '../webhook/auth.js';
+import { httpUrl, networkReason } from './deliver.js';
+import { parseFlags, UsageError, type Io } from './io.js';
+import { missingTokenHint, TOKEN_FILE_USAGE, tokenOf } from './token.js';
+
+export const BACKUP_USAGE = `statusmate-exporter backup --url URL [--token T | --token-file F] --out FILE
+  --url URL         the exporter (its PORT, or METRICS_PORT when set): GET URL/-/backup
+  --token T         a WEBHOOK_TOKEN token (not needed on METRICS_PORT); default: the ?token= of --url
+  ${TOKEN_FILE_USAGE}
+  --out FILE        where the copy goes: written to FILE.partial, checked (a whole SQLite file
+                    this release opens), then renamed to FILE, replacing it
+  Copies the SQLite store as committed, while the exporter serves (README: Backing up the SQLite
+  file). Exits 0 once FILE holds the copy, 1 otherwise (FILE is then left as it was).`;
+
+/** How long the whole copy may take to arrive. */
+const TIMEOUT_MS = 30 * 60_000;
+
+const optionsSchema = z.object({
+  url: z.string({ error: 'is required' }).min(1),
+  token: z.string().min(1).optional(),
+  'token-file': z.string().min(1).optional(),
+  out: z.string({ error: 'is required' }).min(1),
+});
+
+export function parseBackupOptions(args: string[]): z.infer<typeof optionsSchema> {
+  const { values } = parseFlags({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: { url: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, out: { type: 'string' } },
+  });
+  const parsed = optionsSchema.safeParse(values);
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issueWords(issue)}`).join('; '));
+  return { ...parsed.data, token: tokenOf(parsed.data) };
+}
+
+/** `backup`: exit 0 once --out holds a checked copy, 1 otherwise. */
+export async function backupCommand(args: string[], io: Io): Promise<number> {
+  const options = parseBackupOptions(args);
+  const url = httpUrl(options.url);
+  // As forget does: the webhook URL pasted as --url carries its token as ?token=, sent in the header.
+  const token = options.token ?? (queryToken(url.searchParams) || undefined);
+  url.pathname = '/-/backup';
+  url.search = '';
+  const partial = `${options.out}.partial`;
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  } catch (error) {
+    io.err(`backup: not made: ${networkReason(url, error)}`);
+    return 1;
+  }
+  if (response.status !== 200 || !response.body) {
+    const text = (await response.text()).slice(0, 500);
+    const detail = response.status === 401 && !token ? missingTokenHint('a WEBHOOK_TOKEN token; none is needed on METRICS_PORT') : text;
+    io.err(`backup: HTTP ${response.status} ${detail}`);
+    return 1;
+  }
+  try {
+    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(partial));
+  } catch (error) {
+    await unlink(partial).catch(() => undefined);
+    io.err(`backup: the copy did not arrive whole (${(error as Error).message}); ${options.out} is left as it was`);
+    return 1;
+  }
+  let contents;
+  try {
+    contents = inspectCopy(partial);
+  } catch (error) {
+    await unlink(partial).catch(() => undefined);
+    io.err(`backup: the answer is not a copy this release opens: ${(error as Error).message}; ${options.out} is left as it was`);
+    return 1;
+  }
+  const { size } = await stat(partial);
+  await rename(partial, options.out);
+  const snapshot = contents.snapshot
+    ? `a snapshot of entry ${contents.snapshot.position} (${new Date(contents.snapshot.time * 1000).toISOString()})`
+    : 'no snapshot';
+  io.out(`backup: ${options.out}: ${size} bytes, ${snapshot} and ${contents.entries} ${contents.entries === 1 ? 'entry' : 'entries'} after it`);
+  return 0;
+}

@@ -1,0 +1,139 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseBackupOptions } from '../../src/cli/backup.js';
+import { tempDir } from '../support/app.js';
+import { runCli } from '../support/cli.js';
+import { postJson, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
+
+const TOKEN = 'secret';
+const WEBSITE = '5f844cb4-32f8-43eb-aa3d-99c925d8fffe';
+const INCIDENT = 'bd25a449-b655-49e3-ac46-a9d6ffd50691';
+
+const running: ExporterProcess[] = [];
+let fake: Server | undefined;
+afterEach(async () => {
+  for (const exporter of running.splice(0)) await stopProcess(exporter);
+  await new Promise((resolve) => (fake ? fake.close(resolve) : resolve(undefined)));
+  fake = undefined;
+});
+async function start(env: Record<string, string>): Promise<ExporterProcess> {
+  const exporter = await startExporterProcess({ WEBHOOK_TOKEN: TOKEN, ...env });
+  running.push(exporter);
+  return exporter;
+}
+async function post(exporter: ExporterProcess, meta: Record<string, unknown>): Promise<void> {
+  const res = await postJson(`${exporter.url}/webhook`, { meta: { status_page: 'shop', ...meta } }, { Authorization: `Bearer ${TOKEN}` });
+  expect(res.status, await res.text()).toBe(200);
+}
+/** The shared-state series of /metrics: what a copy must serve alike. */
+async function served(exporter: ExporterProcess): Promise<string[]> {
+  const text = await (await fetch(`${exporter.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
+  return text.split('\n').filter((line) => /^statusmate_(component|incident|maintenance)/.test(line) && !line.includes('_seconds_total{'));
+}
+/** A loopback server answering every request with `status` and `body`. */
+async function answering(status: number, body: string): Promise<string> {
+  fake = createServer((_req, res) => res.writeHead(status, { 'Content-Type': 'application/octet-stream' }).end(body));
+  await new Promise<void>((resolve) => (fake as Server).listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+}
+
+describe('backup', () => {
+  it('takes its token from --token, --token-file or the ?token= of --url, and needs --url and --out', () => {
+    expect(parseBackupOptions(['--url', 'http://h', '--out', 'x.db', '--token', 't']).token).toBe('t');
+    expect(() => parseBackupOptions(['--url', 'http://h'])).toThrow(/--out: is required/);
+    expect(() => parseBackupOptions(['--out', 'x.db'])).toThrow(/--url: is required/);
+  });
+
+  it('copies the store of a running exporter, which keeps serving; an exporter started on the copy serves the same state', async () => {
+    const dir = tempDir();
+    const exporter = await start({ SQLITE_PATH: join(dir, 'live.db') });
+    await post(exporter, {
+      type: 'component_impact_updated',
+      uuid: WEBSITE,
+      title: 'Website',
+      impact: 'partial_outage',
+      created_at: '2026-12-01T10:00:00+00:00',
+    });
+    await post(exporter, {
+      type: 'incident_created',
+      uuid: INCIDENT,
+      title: 'Checkout down',
+      created_at: '2026-12-01T11:00:00+00:00',
+      affected_components: [{ impact: 'major_outage', component_details: { name: 'Website', component_uuid: WEBSITE } }],
+    });
+    const out = join(tempDir(), 'copy.db');
+    const result = await runCli(['backup', '--url', `${exporter.url}/webhook?token=${TOKEN}`, '--out', out]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `^backup: ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\d+ bytes, (no snapshot|a snapshot of entry \\d+ \\(.+\\)) and \\d+ entr(y|ies) after it\\n$`,
+      ),
+    );
+    expect(existsSync(`${out}.partial`)).toBe(false);
+    // Still serving, and nothing of the copy left beside its file.
+    await post(exporter, {
+      type: 'component_impact_updated',
+      uuid: WEBSITE,
+      title: 'Website',
+      impact: 'major_outage',
+      created_at: '2026-12-02T09:00:00+00:00',
+    });
+    expect(readdirSync(dir).filter((name) => name.includes('.backup-'))).toEqual([]);
+
+    const restored = await start({ SQLITE_PATH: out });
+    const copied = await served(restored);
+    expect(copied).toContainEqual(expect.stringContaining('statusmate_incidents_active{status_page="shop"} 1'));
+    expect(copied).toContainEqual(expect.stringMatching(new RegExp(`component_uuid="${WEBSITE}",component="Website",impact="major_outage"\\} 1$`)));
+    // The copy was made before the last update: the live exporter's state differs by it alone.
+    await post(restored, {
+      type: 'component_impact_updated',
+      uuid: WEBSITE,
+      title: 'Website',
+      impact: 'major_outage',
+      created_at: '2026-12-02T09:00:00+00:00',
+    });
+    expect(await served(restored)).toEqual(await served(exporter));
+  });
+
+  it('exits 1 naming --token when the exporter wants one and none was given; no file is written', async () => {
+    const exporter = await start({ SQLITE_PATH: join(tempDir(), 'live.db') });
+    const out = join(tempDir(), 'copy.db');
+    const result = await runCli(['backup', '--url', exporter.url, '--out', out]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('backup: HTTP 401 the exporter requires a token and none was sent: give this command --token T or --token-file F');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('exits 1 with the answer of an exporter that has nothing to copy', async () => {
+    const exporter = await start({ STORE: 'memory' });
+    const out = join(tempDir(), 'copy.db');
+    const result = await runCli(['backup', '--url', exporter.url, '--token', TOKEN, '--out', out]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`backup: HTTP 409 {"error":"STORE=memory keeps nothing across restarts: there is no store to back up","issues":[]}\n`);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('keeps FILE as it was when the answer is not a SQLite file this release opens', async () => {
+    const url = await answering(200, 'SQLite format 3\0 but not really a database, cut short');
+    const out = join(tempDir(), 'copy.db');
+    writeFileSync(out, 'yesterday’s copy');
+    const result = await runCli(['backup', '--url', url, '--out', out]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^backup: the answer is not a copy this release opens: .+; .+copy\.db is left as it was\n$/);
+    expect(readFileSync(out, 'utf8')).toBe('yesterday’s copy');
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('says where it could not connect', async () => {
+    const url = await answering(200, '');
+    await new Promise((resolve) => (fake as Server).close(resolve));
+    fake = undefined;
+    const result = await runCli(['backup', '--url', url, '--out', join(tempDir(), 'copy.db')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^backup: not made: connection refused by 127\.0\.0\.1:\d+/);
+  });
+});
