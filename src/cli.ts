@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// The package's command: `statusmate-exporter [serve|send|replay|demo|forget|backup|reset-redis]`. `serve`, the default,
+// The package's command: `statusmate-exporter [serve|send|replay|demo|forget|backup|seed-redis|reset-redis]`. `serve`, the default,
 // runs the exporter as `npm start` does; it is configured by environment variables only.
 import { meantOf, processIo, UsageError } from './cli/io.js';
 import { BACKUP_USAGE } from './cli/backup.js';
 import { FORGET_USAGE } from './cli/forget.js';
 import { REPLAY_USAGE } from './cli/replay.js';
 import { RESET_REDIS_USAGE } from './cli/reset-redis.js';
+import { SEED_REDIS_USAGE } from './cli/seed-redis.js';
 import { SEND_USAGE } from './cli/send.js';
 import { packageVersion } from './version.js';
 
@@ -16,6 +17,7 @@ const USAGE = `usage: statusmate-exporter [command]
   demo                  start an exporter on a temporary store and replay the example day into it
   forget --url URL ...  forget a status page, component, incident or maintenance on every replica
   backup --url URL ...  copy the SQLite store while the exporter serves
+  seed-redis FILE.db    start the shared log in an empty Redis from a SQLite store's state
   reset-redis --yes     delete a lost or replaced shared log in Redis, so replicas start a new one
   --version             print the exporter's version
   COMMAND --help        print one command's usage
@@ -28,6 +30,8 @@ ${FORGET_USAGE}
 
 ${BACKUP_USAGE}
 
+${SEED_REDIS_USAGE}
+
 ${RESET_REDIS_USAGE}`;
 
 /** Each command's own usage, for `statusmate-exporter COMMAND --help`. */
@@ -38,6 +42,7 @@ const COMMAND_USAGE: Record<string, string> = {
   demo: 'usage: statusmate-exporter demo\n  starts an exporter on a temporary store, replays the example day into it, and prints where to look',
   forget: FORGET_USAGE,
   backup: BACKUP_USAGE,
+  'seed-redis': SEED_REDIS_USAGE,
   'reset-redis': RESET_REDIS_USAGE,
 };
 
@@ -64,6 +69,8 @@ async function run(argv: string[]): Promise<number | undefined> {
       return (await import('./cli/forget.js')).forgetCommand(args, processIo);
     case 'backup':
       return (await import('./cli/backup.js')).backupCommand(args, processIo);
+    case 'seed-redis':
+      return (await import('./cli/seed-redis.js')).seedRedis(args, processIo);
     case 'reset-redis':
       return (await import('./cli/reset-redis.js')).resetRedis(args, processIo);
     case 'demo':
@@ -79,7 +86,7 @@ async function run(argv: string[]): Promise<number | undefined> {
       processIo.out(packageVersion());
       return 0;
     default: {
-      const meant = meantOf(command, ['serve', 'send', 'replay', 'forget', 'backup', 'reset-redis', 'demo', 'help', 'version']);
+      const meant = meantOf(command, ['serve', 'send', 'replay', 'forget', 'backup', 'seed-redis', 'reset-redis', 'demo', 'help', 'version']);
       throw new UsageError(`unknown command ${JSON.stringify(command)}${meant === undefined ? '' : `: did you mean ${meant}?`}`);
     }
   }

@@ -943,6 +943,35 @@ export class FoldLoop implements EventSink, StoreHealth {
   }
 
   /**
+   * Writes the state folded so far as the snapshot of `target`, an opened store that holds no
+   * entry yet, at its origin: how the state of one store seeds another (statusmate-exporter
+   * seed-redis: a SQLite file's into an empty Redis). The fold waits meanwhile, as for its own
+   * snapshots. Answers the snapshot text's length.
+   */
+  async seedInto(target: LogStore): Promise<number> {
+    if (!this.synced || this.refusal !== undefined)
+      throw new StoreError(`the ${this.store.kind} store is not loaded${this.refusal === undefined ? '' : `: ${this.refusal}`}`);
+    // Also what makes a shared log known to the target (Redis: its epoch), which its writes check.
+    const tip = await target.tip(target.origin);
+    if (tip.entriesAfter > 0 || (await target.snapshotInfo()) !== null) {
+      throw new StoreError(`the ${target.kind} store holds a log already: only an empty one is seeded`);
+    }
+    while (this.snapshotWrite) await this.snapshotWrite;
+    const made = { length: -1 };
+    let resume = () => {};
+    this.snapshotWrite = new Promise<void>((resolve) => (resume = resolve));
+    try {
+      const data = this.piecesOf(this.point, made);
+      const written = await target.writeSnapshot({ position: target.origin, time: this.pointTime, format: String(SNAPSHOT_FORMAT), data });
+      if (!written) throw new StoreError(`the ${target.kind} store holds a log already: only an empty one is seeded`);
+    } finally {
+      this.snapshotWrite = undefined;
+      resume();
+    }
+    return made.length;
+  }
+
+  /**
    * The snapshot's pieces, each made as the store reads it, so that its whole text is never held
    * at once; `made.length` counts the text's length. The fold waits while the store reads them
    * (up to maxPauseMs). Should one be read after that, the fold may have moved on, and a snapshot

@@ -1,0 +1,171 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createClient } from 'redis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/app.js';
+import { runCli } from '../support/cli.js';
+import { postJson, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
+import { redisTool, startRedis, type RedisServer } from '../support/redis.js';
+
+// From one exporter on SQLite to replicas on Redis, with real processes: what was counted and the
+// availability ledger go along, and a Redis that holds a log is never written over.
+
+const TOKEN = 'secret';
+const WEBSITE = '5f844cb4-32f8-43eb-aa3d-99c925d8fffe';
+const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
+const INCIDENT = 'bd25a449-b655-49e3-ac46-a9d6ffd50691';
+const REPORT = '/api/v1/availability?from=2026-12-01&to=2026-12-03';
+
+const running: ExporterProcess[] = [];
+let redis: RedisServer | undefined;
+afterEach(async () => {
+  for (const exporter of running.splice(0)) await stopProcess(exporter);
+  await redis?.stop('SIGKILL');
+  redis = undefined;
+});
+async function start(env: Record<string, string>): Promise<ExporterProcess> {
+  const exporter = await startExporterProcess({ WEBHOOK_TOKEN: TOKEN, ...env });
+  running.push(exporter);
+  return exporter;
+}
+async function stop(exporter: ExporterProcess): Promise<void> {
+  running.splice(running.indexOf(exporter), 1);
+  await stopProcess(exporter);
+}
+async function post(exporter: ExporterProcess, meta: Record<string, unknown>): Promise<void> {
+  const res = await postJson(`${exporter.url}/webhook`, { meta: { status_page: 'shop', ...meta } }, { Authorization: `Bearer ${TOKEN}` });
+  expect(res.status, await res.text()).toBe(200);
+}
+const get = async (exporter: ExporterProcess, path: string) => fetch(`${exporter.url}${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+/** The shared state's series (the ledger's seconds grow with the clock: left out). */
+const served = async (exporter: ExporterProcess) =>
+  (await (await get(exporter, '/metrics')).text())
+    .split('\n')
+    .filter((line) => /^statusmate_(component|incident|maintenance)/.test(line) && !line.includes('_seconds_total{'));
+/** The availability report, but for when it was made. */
+const report = async (exporter: ExporterProcess) => ({ ...((await (await get(exporter, REPORT)).json()) as Record<string, unknown>), generated_at: undefined });
+async function ready(exporter: ExporterProcess): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if ((await fetch(`${exporter.url}/readyz`)).status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`${exporter.url} never became ready`);
+}
+
+/** A SQLite file with a day's history: a snapshot (a clean stop), and entries after it. */
+async function sqliteHistory(): Promise<string> {
+  const path = join(tempDir(), 'statusmate.db');
+  let exporter = await start({ SQLITE_PATH: path });
+  await post(exporter, {
+    type: 'component_impact_updated',
+    uuid: WEBSITE,
+    title: 'Website',
+    impact: 'degraded_performance',
+    created_at: '2026-12-01T10:00:00+00:00',
+  });
+  await post(exporter, {
+    type: 'incident_created',
+    uuid: INCIDENT,
+    title: 'API down',
+    created_at: '2026-12-01T11:00:00+00:00',
+    affected_components: [{ impact: 'major_outage', component_details: { name: 'API', component_uuid: API } }],
+  });
+  await stop(exporter);
+  exporter = await start({ SQLITE_PATH: path });
+  await post(exporter, {
+    type: 'incident_finished',
+    uuid: INCIDENT,
+    title: 'API down',
+    created_at: '2026-12-02T09:30:00+00:00',
+    affected_components: [{ impact: 'operational', component_details: { name: 'API', component_uuid: API } }],
+  });
+  // Killed: the last entry is after the snapshot, some of it maybe still in the -wal file.
+  running.splice(running.indexOf(exporter), 1);
+  await stopProcess(exporter, 'SIGKILL');
+  return path;
+}
+
+describe.skipIf(redisTool.skipReason !== undefined)('seed-redis', () => {
+  it('starts the shared log from a SQLite store: replicas serve what the SQLite exporter served, ledger included, and take new events', async () => {
+    const path = await sqliteHistory();
+    const before = readFileSync(path);
+    redis = await startRedis();
+    const seeded = await runCli(['seed-redis', path], { REDIS_URL: redis.url });
+    expect(seeded.stderr).toBe('');
+    expect(seeded.code).toBe(0);
+    expect(seeded.stdout).toMatch(
+      /^seeded redis:\/\/127\.0\.0\.1:\d+ \{statusmate\}:log from .+statusmate\.db: a snapshot of \d+ bytes, the log as of 2026-\d\d-\d\dT.+Z; start the replicas\n$/,
+    );
+    // Read, never changed.
+    expect(readFileSync(path).equals(before)).toBe(true);
+
+    const sqlite = await start({ SQLITE_PATH: path });
+    const replicas = [await start({ STORE: 'redis', REDIS_URL: redis.url }), await start({ STORE: 'redis', REDIS_URL: redis.url })];
+    for (const replica of replicas) await ready(replica);
+    const want = await served(sqlite);
+    expect(want).toContainEqual('statusmate_incidents_finished_total{status_page="shop"} 1');
+    for (const replica of replicas) {
+      expect(await served(replica)).toEqual(want);
+      expect(await report(replica)).toEqual(await report(sqlite));
+    }
+    expect(await report(sqlite)).toMatchObject({ status_pages: [{ id: 'shop', down_seconds: 81_000 }] });
+
+    // New events on top, on either replica, as on the SQLite exporter.
+    const next = { type: 'component_impact_updated', uuid: WEBSITE, title: 'Website', impact: 'operational', created_at: '2026-12-03T08:00:00+00:00' };
+    await post(replicas[0] as ExporterProcess, next);
+    await post(sqlite, next);
+    for (let i = 0; i < 200 && JSON.stringify(await served(replicas[1] as ExporterProcess)) !== JSON.stringify(await served(sqlite)); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(await served(replicas[1] as ExporterProcess)).toEqual(await served(sqlite));
+  });
+
+  it('never writes over a Redis that holds a log: exit 1, and the replicas keep serving it', async () => {
+    const path = await sqliteHistory();
+    redis = await startRedis();
+    const replica = await start({ STORE: 'redis', REDIS_URL: redis.url });
+    await ready(replica);
+    await post(replica, { type: 'component_impact_updated', uuid: API, title: 'API', impact: 'partial_outage', created_at: '2026-12-03T08:00:00+00:00' });
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    const keysBefore = (await client.keys('*')).sort();
+    const again = await runCli(['seed-redis', path], { REDIS_URL: redis.url });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(
+      /^statusmate-exporter seed-redis: redis:\/\/127\.0\.0\.1:\d+ \{statusmate\}:log: the redis store holds a log already: only an empty one is seeded\n$/,
+    );
+    expect((await client.keys('*')).sort()).toEqual(keysBefore);
+    await client.quit();
+    expect((await fetch(`${replica.url}/readyz`)).status).toBe(200);
+    expect(await served(replica)).toContainEqual(expect.stringMatching(new RegExp(`component_uuid="${API}",component="API",impact="partial_outage"\\} 1$`)));
+  });
+
+  it('refuses a file an exporter is running on, and one that is not a SQLite store, in one line each', async () => {
+    redis = await startRedis();
+    const path = join(tempDir(), 'live.db');
+    await start({ SQLITE_PATH: path });
+    const busy = await runCli(['seed-redis', path], { REDIS_URL: redis.url });
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toContain(`${path} is in use by a running exporter: stop it, or seed from a copy that statusmate-exporter backup made`);
+    const junk = join(tempDir(), 'junk.db');
+    writeFileSync(junk, 'not a database at all, and long enough to be read as one page of something');
+    const refused = await runCli(['seed-redis', junk], { REDIS_URL: redis.url });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/junk\.db is not a SQLite store this release opens: .+\n$/);
+    // Nothing was written: a replica started now begins an empty log.
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    expect(await client.exists('{statusmate}:snapshot')).toBe(0);
+    await client.quit();
+  });
+
+  it('says what it needs before touching anything: one file, and REDIS_URL', async () => {
+    expect((await runCli(['seed-redis'], {})).stderr).toContain('seed-redis takes one SQLite file');
+    const missing = await runCli(['seed-redis', join(tempDir(), 'x.db')], {});
+    expect(missing.code).toBe(64);
+    expect(missing.stderr).toContain('invalid configuration: REDIS_URL: required with STORE=redis');
+    const none = await runCli(['seed-redis', join(tempDir(), 'nowhere.db')], { REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(none.code).toBe(64);
+    expect(none.stderr).toContain('nowhere.db: no such file');
+  });
+});
