@@ -21,8 +21,8 @@ import { StoreError, type StoreBackups } from '../store/store.js';
  * asking in a loop (the route needs no token on METRICS_PORT) would otherwise hold webhooks
  * most of the time. Backups then take at most about a tenth of the store's time.
  */
-export const BACKUP_GAP_FACTOR = 10;
-export const MIN_GAP_MS = 1_000;
+const BACKUP_GAP_FACTOR = 10;
+const MIN_GAP_MS = 1_000;
 /**
  * How long a copy may take to send, at least; longer for a large one (SEND_BYTES_PER_SECOND).
  * A client that stops reading keeps an unlinked file open: it is closed when the time is up.
@@ -41,19 +41,16 @@ export type BackupRouteOptions = {
   backups: StoreBackups | undefined;
   store: StoreName;
   logger: Logger;
-  /** Date.now (tests). */
-  now?: () => number;
 };
 
 /** The file name a client is offered: the exporter and when the copy was made, in UTC. */
-export const backupFileName = (ms: number) =>
+const backupFileName = (ms: number) =>
   `statusmate-exporter-${new Date(ms)
     .toISOString()
     .replace(/\.\d{3}Z$/, 'Z')
     .replace(/:/g, '-')}.db`;
 
 export function backupRoute(options: BackupRouteOptions): RequestHandler {
-  const now = options.now ?? Date.now;
   const backups = options.backups;
   if (backups) removeLeftovers(backups, options.logger);
   let writing = false;
@@ -70,7 +67,7 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
       res.status(409).json({ error: NO_BACKUPS[options.store], issues: [] });
       return;
     }
-    const started = now();
+    const started = Date.now();
     if (writing || started < nextAt) {
       const waitMs = writing ? MIN_GAP_MS : nextAt - started;
       res
@@ -99,9 +96,9 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
       // Sent from the open file: the path goes at once, whatever happens next.
       await unlink(path).catch(() => undefined);
       writing = false;
-      nextAt = now() + Math.max(MIN_GAP_MS, (now() - started) * BACKUP_GAP_FACTOR);
+      nextAt = Date.now() + Math.max(MIN_GAP_MS, (Date.now() - started) * BACKUP_GAP_FACTOR);
     }
-    const writtenMs = now() - started;
+    const writtenMs = Date.now() - started;
     try {
       const { size } = await file.stat();
       res.locals['logFields'] = { backup_bytes: size, backup_ms: writtenMs };
