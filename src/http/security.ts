@@ -37,21 +37,21 @@ const refuse = (res: Parameters<RequestHandler>[1], status: number, error: strin
 };
 
 /**
- * The operator routes on the webhook port (no METRICS_PORT): a port that may face the internet.
- * With WEBHOOK_TOKEN set they take one of its tokens (as webhooks do: Bearer, X-Webhook-Token
- * or ?token=), checked before anything else is done. A page's own token never opens them: it
- * is meant for one page's webhooks, and the state shows every page. With page tokens only, they
- * are refused; with no token at all, the reads are open as webhooks are (start-up warns), and
- * the reload is refused: it reads a file, and SIGHUP or METRICS_PORT does it without a port
- * that faces anyone.
- */
-/**
  * Reads that PORT does not serve without a WEBHOOK_TOKEN token even when no token is configured
  * (the others then answer anyone, as webhooks do): a copy of the whole store holds the store while
  * it is written, and hands over everything at once.
  */
 const GUARDED_READS: ReadonlySet<string> = new Set(['/-/backup']);
 
+/**
+ * The operator routes on the webhook port (no METRICS_PORT): a port that may face the internet.
+ * With WEBHOOK_TOKEN set they take one of its tokens (as webhooks do: Bearer, X-Webhook-Token
+ * or ?token=), checked before anything else is done. A page's own token never opens them: it
+ * is meant for one page's webhooks, and the state shows every page. With page tokens only, they
+ * are refused; with no token at all, the reads are open as webhooks are (start-up warns), but
+ * for a backup (GUARDED_READS), and the reload is refused: it reads a file, and SIGHUP or
+ * METRICS_PORT does it without a port that faces anyone.
+ */
 export function operatorTokenGuard(allPagesTokens: readonly string[], inventory: LiveInventory): RequestHandler {
   const scopes = createTokenScopes(allPagesTokens, new Map());
   return (req, res, next) => {

@@ -100,7 +100,7 @@ export function schemaVersionOf(path: string): number | null {
 }
 
 /** What a copy of a store file (GET /-/backup) holds, as `statusmate-exporter backup` reports it. */
-export type CopyContents = { schemaVersion: number; snapshot: { position: number; time: number } | null; entries: number; lastPosition: number | null };
+export type CopyContents = { snapshot: { position: number; time: number } | null; entries: number };
 
 /**
  * Reads a copy of a store file without changing it, and says what it holds; throws an Error
@@ -117,8 +117,8 @@ export function inspectCopy(path: string): CopyContents {
     if (version === undefined) throw new Error('it has no schema version');
     if (version > SCHEMA_VERSION) throw new Error(`it has schema version ${version}; this release reads version ${SCHEMA_VERSION} (upgrade it)`);
     const snapshot = (db.prepare('SELECT position, time FROM snapshot WHERE id = 1').get() as { position: number; time: number } | undefined) ?? null;
-    const log = db.prepare('SELECT COUNT(*) AS entries, MAX(position) AS lastPosition FROM log').get() as { entries: number; lastPosition: number | null };
-    return { schemaVersion: version, snapshot, entries: log.entries, lastPosition: log.lastPosition };
+    const { entries } = db.prepare('SELECT COUNT(*) AS entries FROM log').get() as { entries: number };
+    return { snapshot, entries };
   } finally {
     db?.close();
   }
