@@ -7,6 +7,7 @@ import type { State } from './domain/state.js';
 import type { EventSink, StoreHealth } from './ingest/sink.js';
 import type { LiveInventory } from './inventory/live.js';
 import { FoldLoop, type FoldLoopOptions } from './log/fold-loop.js';
+import { stateBackups } from './log/state-backups.js';
 import { Telemetry, type BuildInfo } from './metrics/telemetry.js';
 import type { AlertmanagerReceiverOptions } from './webhook/alertmanager.js';
 import type { WebhookOptions } from './webhook/handler.js';
@@ -27,6 +28,11 @@ export type AssembleOptions = Omit<FoldLoopOptions, 'overlay' | 'declared'> & {
   alertmanager?: AlertmanagerConfig | undefined;
   /** POST /alertmanager (ALERTMANAGER_WEBHOOK_TOKEN); without it, the endpoint answers 404. */
   alertReceiver?: AlertmanagerReceiverOptions;
+  /**
+   * Where GET /-/backup writes the copy of a store that is not one file (Redis, memory) before it
+   * is sent (state-backups.ts): beside SQLITE_PATH. Without it, such a store has no backups.
+   */
+  backupDirectory?: string;
 };
 
 export type Assembled = {
@@ -60,7 +66,7 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
       webhook: options.webhook,
       inventory,
       about: { version: options.build.version, store: options.store.kind },
-      backups: options.store.backups,
+      backups: options.store.backups ?? (options.backupDirectory === undefined ? undefined : stateBackups(fold, options.backupDirectory)),
       ...(options.availability ? { availability: options.availability } : {}),
       alertmanager: { sink: fold, options: options.alertReceiver ?? { tokens: [] } },
     },

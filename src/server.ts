@@ -1,6 +1,8 @@
 import { packageVersion } from './version.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname } from 'node:path';
 import { ConfigError, limitsOf, unknownVariables, type Config } from './config.js';
 import { assemble } from './exporter.js';
 import { connectionCaps, createBoundedServer, descriptorLimit, stopKeepingAlive } from './http/connections.js';
@@ -131,6 +133,8 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     availability: { policy: config.availabilityPolicy, maxDays: config.ledgerRetentionDays + 1 },
     alertmanager: config.alertmanager,
     alertReceiver: { tokens: config.alertmanagerWebhookTokens },
+    // The chart's volume (/data) on Redis too, where /tmp is small; a file in memory has no directory of its own.
+    backupDirectory: config.sqlitePath === ':memory:' ? tmpdir() : dirname(config.sqlitePath),
     // A shared store answers fast or not at all; StatusMate retries a 503.
     ...(config.store === 'redis' ? { answerTimeoutMs: 1_500 } : {}),
   });

@@ -17,8 +17,8 @@ export const BACKUP_USAGE = `statusmate-exporter backup --url URL [--token T | -
   ${TOKEN_FILE_USAGE}
   --out FILE        where the copy goes: written to FILE.partial, checked (a whole SQLite file
                     this release opens), then renamed to FILE, replacing it
-  Copies the SQLite store as committed, while the exporter serves (README: Backing up the SQLite
-  file). Exits 0 once FILE holds the copy, 1 otherwise (FILE is then left as it was).`;
+  Copies the store, as a SQLite store file, while the exporter serves (README: Backing up the
+  store). Exits 0 once FILE holds the copy, 1 otherwise (FILE is then left as it was).`;
 
 /** How long the whole copy may take to arrive. */
 const TIMEOUT_MS = 30 * 60_000;

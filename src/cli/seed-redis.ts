@@ -15,9 +15,9 @@ export const SEED_REDIS_USAGE = `statusmate-exporter seed-redis FILE.db
   Starts the shared log in Redis (REDIS_URL and REDIS_KEY_PREFIX, read from the environment as
   the exporter reads them) from the state a SQLite store holds: the way from one exporter on
   SQLite to replicas on Redis that keeps what was counted and the availability ledger. FILE is
-  the SQLITE_PATH of a stopped exporter, or a copy made by \`statusmate-exporter backup\`; it is
-  read, never changed. Redis must hold no log under the prefix yet: seed it before starting the
-  replicas (exit 1, nothing changed, otherwise). Gives up (exit 1) after 60 s.`;
+  the SQLITE_PATH of a stopped exporter, or a copy \`statusmate-exporter backup\` made (of any
+  store); it is read, never changed. Redis must hold no log under the prefix yet: seed it before
+  starting the replicas (exit 1, nothing changed, otherwise). Gives up (exit 1) after 60 s.`;
 
 /** How long the whole seeding may take before the command gives up. */
 export const SEED_DEADLINE_MS = 60_000;
@@ -66,6 +66,8 @@ export async function seedRedis(args: string[], io: Io, env: NodeJS.ProcessEnv =
       limits: limitsOf(config),
       retentionSeconds: config.finishedRetentionSeconds,
       logger,
+      // No webhook waits on this fold: the snapshot may take as long as the command does.
+      snapshots: { maxPauseMs: deadlineMs },
     });
     await fold.start();
     const { RedisStore } = await import('../store/redis.js');

@@ -3,17 +3,17 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { RequestHandler } from 'express';
-import type { StoreName } from '../config.js';
 import type { Logger } from '../logger.js';
 import { StoreError, type StoreBackups } from '../store/store.js';
 
-// GET /-/backup: a consistent copy of the SQLite store, made while the exporter serves. The
-// exporter holds the file's exclusive lock for its lifetime (one writer), so nothing outside it
-// can copy the file whole: a copy of the .db alone misses the entries still in its -wal, and
-// `sqlite3 .backup` is refused. The copy is written beside the store (on its volume, not in the
-// small /tmp the chart gives), opened, unlinked, then sent from the open file: the volume holds
-// it no longer than the answer takes, and a process that dies meanwhile leaves nothing but what
-// the next start removes.
+// GET /-/backup: a consistent copy of the store as a SQLite file, made while the exporter serves.
+// On SQLite it is the file as committed (the exporter holds its exclusive lock for its lifetime,
+// so nothing outside it can copy the file whole: a copy of the .db alone misses the entries still
+// in its -wal, and `sqlite3 .backup` is refused); on Redis or memory, the folded state in a new
+// SQLite file (state-backups.ts). The copy is written beside SQLITE_PATH (on the volume, not in
+// the small /tmp the chart gives), opened, unlinked, then sent from the open file: the volume
+// holds it no longer than the answer takes, and a process that dies meanwhile leaves nothing but
+// what the next start removes.
 
 /**
  * After a backup, the next one waits this many times as long as writing it took (and at least
@@ -30,16 +30,11 @@ const MIN_GAP_MS = 1_000;
 const MIN_SEND_MS = 60_000;
 const SEND_BYTES_PER_SECOND = 1024 * 1024;
 
-/** Why a store has no backups, by STORE. */
-const NO_BACKUPS: Record<StoreName, string> = {
-  sqlite: 'the SQLite store is in memory (SQLITE_PATH=:memory:): there is no file to back up',
-  memory: 'STORE=memory keeps nothing across restarts: there is no store to back up',
-  redis: 'STORE=redis keeps the log in Redis: back it up with Redis itself (RDB snapshots or AOF); this endpoint copies a SQLite store',
-};
+/** Only an exporter wired without a directory for copies (an embedding, a test) has no backups. */
+const NO_BACKUPS = 'no backup can be made here: the store is not one file, and this exporter was given no directory to write a copy of its state in';
 
 export type BackupRouteOptions = {
   backups: StoreBackups | undefined;
-  store: StoreName;
   logger: Logger;
 };
 
@@ -64,7 +59,7 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
       return;
     }
     if (!backups) {
-      res.status(409).json({ error: NO_BACKUPS[options.store], issues: [] });
+      res.status(409).json({ error: NO_BACKUPS, issues: [] });
       return;
     }
     const started = Date.now();

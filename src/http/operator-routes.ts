@@ -376,7 +376,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   // The guard first: a request without the token costs no body read.
   router.post('/-/forget', ...deps.guard, plainUtf8Body, express.json({ limit: FORGET_MAX_BYTES, type: isJsonRequest, strict: true }), forget);
   router.all('/-/forget', methodNotAllowed('POST', '/-/forget'));
-  router.get('/-/backup', ...deps.guard, backupRoute({ backups: deps.backups, store: deps.store, logger: deps.logger }));
+  router.get('/-/backup', ...deps.guard, backupRoute({ backups: deps.backups, logger: deps.logger }));
   router.all('/-/backup', methodNotAllowed('GET', '/-/backup'));
   return router;
 }

@@ -945,8 +945,9 @@ export class FoldLoop implements EventSink, StoreHealth {
   /**
    * Writes the state folded so far as the snapshot of `target`, an opened store that holds no
    * entry yet, at its origin: how the state of one store seeds another (statusmate-exporter
-   * seed-redis: a SQLite file's into an empty Redis). The fold waits meanwhile, as for its own
-   * snapshots. Answers the snapshot text's length.
+   * seed-redis: a SQLite file's into an empty Redis; a backup of Redis into a new SQLite file).
+   * The fold waits meanwhile, as for its own snapshots, and as long at most (maxPauseMs): a write
+   * that takes longer fails. Answers the snapshot text's length.
    */
   async seedInto(target: LogStore): Promise<number> {
     if (!this.synced || this.refusal !== undefined)
@@ -962,7 +963,11 @@ export class FoldLoop implements EventSink, StoreHealth {
     this.snapshotWrite = new Promise<void>((resolve) => (resume = resolve));
     try {
       const data = this.piecesOf(this.point, made);
-      const written = await target.writeSnapshot({ position: target.origin, time: this.pointTime, format: String(SNAPSHOT_FORMAT), data });
+      const written = await withTimeout(
+        target.writeSnapshot({ position: target.origin, time: this.pointTime, format: String(SNAPSHOT_FORMAT), data }),
+        this.policy.maxPauseMs,
+        `the copy of the state was not written within ${this.policy.maxPauseMs} ms, which is as long as webhooks may wait for it`,
+      );
       if (!written) throw new StoreError(`the ${target.kind} store holds a log already: only an empty one is seeded`);
     } finally {
       this.snapshotWrite = undefined;

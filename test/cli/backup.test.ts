@@ -108,13 +108,24 @@ describe('backup', () => {
     expect(existsSync(out)).toBe(false);
   });
 
-  it('exits 1 with the answer of an exporter that has nothing to copy', async () => {
-    const exporter = await start({ STORE: 'memory' });
+  it('copies an exporter on STORE=memory too: its state, in a SQLite file written beside SQLITE_PATH', async () => {
+    const dir = tempDir();
+    const exporter = await start({ STORE: 'memory', SQLITE_PATH: join(dir, 'unused.db') });
+    await post(exporter, {
+      type: 'component_impact_updated',
+      uuid: WEBSITE,
+      title: 'Website',
+      impact: 'partial_outage',
+      created_at: '2026-12-01T10:00:00+00:00',
+    });
     const out = join(tempDir(), 'copy.db');
     const result = await runCli(['backup', '--url', exporter.url, '--token', TOKEN, '--out', out]);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`backup: HTTP 409 {"error":"STORE=memory keeps nothing across restarts: there is no store to back up","issues":[]}\n`);
-    expect(existsSync(out)).toBe(false);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/: \d+ bytes, a snapshot of entry 0 \(.+\) and 0 entries after it\n$/);
+    expect(readdirSync(dir)).toEqual([]);
+    const restored = await start({ SQLITE_PATH: out });
+    expect(await served(restored)).toEqual(await served(exporter));
   });
 
   it('keeps FILE as it was when the answer is not a SQLite file this release opens', async () => {

@@ -73,6 +73,8 @@ export type TestAppOptions = {
   alertLimits?: Partial<AlertLimits>;
   /** The most bytes one availability answer takes (default MAX_ANSWER_BYTES). */
   availabilityMaxBytes?: number;
+  /** Where GET /-/backup writes a copy of a store that is not one file (as server.ts: beside SQLITE_PATH); default none. */
+  backupDirectory?: string;
 };
 
 /** A SQLite log on a new file in a temp dir. */
@@ -105,6 +107,7 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
     build: { version: options.version ?? 'test', revision: 'test' },
     inventory,
     alertReceiver: { tokens: options.alertmanagerTokens ?? [] },
+    ...(options.backupDirectory === undefined ? {} : { backupDirectory: options.backupDirectory }),
     ...(options.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: options.answerTimeoutMs }),
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
     ...(options.pruneWindowSeconds === undefined ? {} : { pruneWindowSeconds: options.pruneWindowSeconds }),
