@@ -556,6 +556,13 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with status pages 
     expect(unwatched).toContain('statusPages.watchSeconds is 0: after an edit, POST /-/reload on each pod or restart them.');
   });
 
+  it('tells a release on a SQLite volume in NOTES.txt how to back the store up while it runs, on the port that serves /-/backup', () => {
+    expect(renderNotes(helm)).toContain('statusmate-exporter backup --url http://127.0.0.1:9877 --token-file <file with the token> --out statusmate.db');
+    expect(renderNotes(helm, { set: { 'metricsPort.enabled': 'true', 'metricsPort.port': '9100' } })).toContain('backup --url http://127.0.0.1:9100 ');
+    expect(renderNotes(helm, { set: { 'persistence.enabled': 'false' } })).not.toContain('Backups:');
+    expect(renderNotes(helm, { set: { 'config.store': 'memory', 'persistence.enabled': 'false' } })).not.toContain('Backups:');
+  });
+
   it('adds extraEnvFrom to the exporter container, accepts a page token from it, and refuses a misspelt source', () => {
     const set = {
       'statusPages.pages[0].id': 'acme',
