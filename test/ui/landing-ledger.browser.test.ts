@@ -78,9 +78,11 @@ describe.skipIf(chromiumTool.path === undefined)('the landing page with a month 
     expect(classes.filter((c) => c === 'x').length).toBeGreaterThanOrEqual(1);
     expect(classes.filter((c) => c === 'd').length).toBeGreaterThanOrEqual(1);
     expect(classes.filter((c) => c === 'n').length).toBeGreaterThan(50);
-    // A screen reader, which reads neither the colours nor the cells' titles inside the image, hears the days counted and the worst one.
+    // A screen reader, which reads neither the colours nor the cells' titles inside the image, hears the days counted and the worst ones.
+    // The recorded day ends 10 minutes before the test runs: its part of today (and of yesterday) may rank before the month's
+    // major outage, by how much of today has passed, so that day is one of the worst, not always the first.
     const spoken = await page.locator(`tr[data-component="${API}"] .bar`).ariaSnapshot();
-    expect(spoken).toMatch(/^- '?img "last 90 days: \d+ no data, .*\d+ major outage.*; worst: \d{4}-\d\d-\d\d 97\.08 % \(major outage\)/);
+    expect(spoken).toMatch(/^- '?img "last 90 days: \d+ no data, .*\d+ major outage.*; worst: (?:[^"]*\), )?\d{4}-\d\d-\d\d 97\.08 % \(major outage\)/);
     // The colour is the worst impact's: red for a major outage.
     const red = await page
       .locator(`tr[data-component="${API}"] .bar i.x`)
