@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The package's command: `statusmate-exporter [serve|send|replay|demo|forget|backup|seed-redis|reset-redis]`. `serve`, the default,
+// The package's command: `statusmate-exporter [serve|check|send|replay|demo|forget|backup|seed-redis|reset-redis]`. `serve`, the default,
 // runs the exporter as `npm start` does; it is configured by environment variables only.
 import { meantOf, processIo, UsageError } from './cli/io.js';
 import { BACKUP_USAGE } from './cli/backup.js';
+import { CHECK_USAGE } from './cli/check.js';
 import { FORGET_USAGE } from './cli/forget.js';
 import { REPLAY_USAGE } from './cli/replay.js';
 import { RESET_REDIS_USAGE } from './cli/reset-redis.js';
@@ -12,6 +13,7 @@ import { packageVersion } from './version.js';
 
 const USAGE = `usage: statusmate-exporter [command]
   serve                 run the exporter (the default); configured by environment variables (see the README)
+  check [FILE]          check the environment and the status pages file as a start would, without starting
   send --url URL ...    send one test event built from flags
   replay FILE.jsonl ... send recorded webhooks in order, retrying like StatusMate
   demo                  start an exporter on a temporary store and replay the example day into it
@@ -21,6 +23,8 @@ const USAGE = `usage: statusmate-exporter [command]
   reset-redis --yes     delete a lost or replaced shared log in Redis, so replicas start a new one
   --version             print the exporter's version
   COMMAND --help        print one command's usage
+
+${CHECK_USAGE}
 
 ${SEND_USAGE}
 
@@ -37,6 +41,7 @@ ${RESET_REDIS_USAGE}`;
 /** Each command's own usage, for `statusmate-exporter COMMAND --help`. */
 const COMMAND_USAGE: Record<string, string> = {
   serve: 'usage: statusmate-exporter [serve]\n  runs the exporter, configured by environment variables only (see the README)',
+  check: CHECK_USAGE,
   send: SEND_USAGE,
   replay: REPLAY_USAGE,
   demo: 'usage: statusmate-exporter demo\n  starts an exporter on a temporary store, replays the example day into it, and prints where to look',
@@ -61,6 +66,8 @@ async function run(argv: string[]): Promise<number | undefined> {
         );
       await import('./main.js');
       return undefined; // main.ts owns the process from here: signals and exit
+    case 'check':
+      return (await import('./cli/check.js')).check(args, processIo);
     case 'send':
       return (await import('./cli/send.js')).send(args, processIo);
     case 'replay':
@@ -86,7 +93,7 @@ async function run(argv: string[]): Promise<number | undefined> {
       processIo.out(packageVersion());
       return 0;
     default: {
-      const meant = meantOf(command, ['serve', 'send', 'replay', 'forget', 'backup', 'seed-redis', 'reset-redis', 'demo', 'help', 'version']);
+      const meant = meantOf(command, ['serve', 'check', 'send', 'replay', 'forget', 'backup', 'seed-redis', 'reset-redis', 'demo', 'help', 'version']);
       throw new UsageError(`unknown command ${JSON.stringify(command)}${meant === undefined ? '' : `: did you mean ${meant}?`}`);
     }
   }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname } from 'node:path';
 import { ConfigError, limitsOf, unknownVariables, type Config } from './config.js';
+import { alertmanagerWithoutMatchers, NO_TOKEN_WARNING } from './config-warnings.js';
 import { assemble } from './exporter.js';
 import { connectionCaps, createBoundedServer, descriptorLimit, stopKeepingAlive } from './http/connections.js';
 import { flushLeftOutLines } from './http/access-log.js';
@@ -191,14 +192,13 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     },
     'statusmate-exporter listening',
   );
-  if (config.alertmanager && !inventory.current().pages.some((page) => page.components.some((component) => (component.alertMatchers ?? []).length > 0))) {
-    logger.warn('ALERTMANAGER_URL is set, but no component of STATUS_PAGES_FILE has alert_matchers: no maintenance silences anything until one has');
-  }
+  const unmatched = alertmanagerWithoutMatchers(config, inventory.current());
+  if (unmatched !== undefined) logger.warn(unmatched);
   if (!inventory.webhookAccess().tokens.required) {
     // Without METRICS_PORT the operator views are on the same open port: say so, as the landing page does.
     const views =
       metricsAddress === undefined ? `, and GET /, /api/v1/state and /api/v1/availability answer anyone on port ${address.port} (METRICS_PORT moves them)` : '';
-    logger.warn(`WEBHOOK_TOKEN is not set: webhooks are accepted without a token${views}`);
+    logger.warn(`${NO_TOKEN_WARNING}${views}`);
   }
 
   const watcher =
