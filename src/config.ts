@@ -128,6 +128,14 @@ const envSchema = z.object({
       .regex(/^[^\s]+$/, 'must not contain whitespace'),
   ).transform((value) => value ?? 'statusmate:'),
   REDIS_WAIT_REPLICAS: optional(z.coerce.number().int().min(0).max(16)).transform((value) => value ?? 0),
+  // The chart sets it to <namespace>/<release>; printable, as it is quoted in a log line.
+  REDIS_LOG_OWNER: optional(
+    z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  ),
   SQLITE_PATH: optional(z.string()).transform((value) => value ?? './data/statusmate-exporter.db'),
   SQLITE_SYNCHRONOUS: optional(z.enum(['normal', 'full'])).transform((value) => value ?? 'normal'),
   LOG_LEVEL: optional(z.enum(LOG_LEVELS)).transform((value) => value ?? 'info'),
@@ -216,6 +224,8 @@ export type Config = {
   redisKeyPrefix: string;
   /** When above 0, a webhook is answered 200 only once this many Redis replicas acknowledged it (WAIT). */
   redisWaitReplicas: number;
+  /** REDIS_LOG_OWNER: the install the shared log belongs to; a log another install owns is refused. */
+  redisLogOwner: string | undefined;
   sqliteSynchronous: 'normal' | 'full';
   logLevel: (typeof LOG_LEVELS)[number];
   defaultStatusPage: string;
@@ -301,6 +311,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     redisWaitReplicas: e.REDIS_WAIT_REPLICAS,
+    redisLogOwner: e.REDIS_LOG_OWNER,
     logLevel: e.LOG_LEVEL,
     defaultStatusPage: e.DEFAULT_STATUS_PAGE,
     maxBodyBytes: e.MAX_BODY_BYTES,

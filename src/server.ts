@@ -34,7 +34,13 @@ export type Running = {
 async function openStore(config: Config, logger: Logger): Promise<LogStore> {
   if (config.store === 'redis' && config.redisUrl !== undefined) {
     const { RedisStore } = await import('./store/redis.js');
-    return new RedisStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, waitReplicas: config.redisWaitReplicas, logger });
+    return new RedisStore({
+      url: config.redisUrl,
+      keyPrefix: config.redisKeyPrefix,
+      waitReplicas: config.redisWaitReplicas,
+      owner: config.redisLogOwner,
+      logger,
+    });
   }
   if (config.store === 'memory') return new (await import('./store/memory.js')).MemoryLog();
   const { SqliteLog } = await import('./store/sqlite.js');

@@ -855,6 +855,16 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with config.store 
     expect(deployment.spec.template.metadata.annotations?.['checksum/redis-secret']).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it("names the release the shared log's owner, so that another release given its keyPrefix is refused", () => {
+    expect(envOf(onlyOfKind(objects, 'Deployment'), 'REDIS_LOG_OWNER')?.value).toBe('monitoring/sm-statusmate-exporter');
+    const other = renderObjects(helm, { ...SCENARIOS['Redis store with three replicas'], release: 'staging', namespace: 'web' });
+    expect(envOf(onlyOfKind(other.objects, 'Deployment'), 'REDIS_LOG_OWNER')?.value).toBe('web/staging-statusmate-exporter');
+    const shared = renderObjects(helm, { ...SCENARIOS['Redis store with three replicas'], setString: { 'redis.logOwner': 'status-fleet' } });
+    expect(envOf(onlyOfKind(shared.objects, 'Deployment'), 'REDIS_LOG_OWNER')?.value).toBe('status-fleet');
+    const spaced = renderChart(helm, { ...SCENARIOS['Redis store with three replicas'], setString: { 'redis.logOwner': 'two words' } });
+    expect(spaced.ok ? '' : spaced.stderr).toContain('logOwner');
+  });
+
   it('says in NOTES.txt that the replicas share one state in Redis, and warns of no lost state', () => {
     const notes = renderNotes(helm, SCENARIOS['Redis store with three replicas']);
     expect(notes).toContain('3 replica(s) share one state in Redis');

@@ -8,25 +8,25 @@ import { withTimeout } from '../store/with-timeout.js';
 import { parseFlags, UsageError, type Io } from './io.js';
 
 export const RESET_REDIS_USAGE = `statusmate-exporter reset-redis --yes
-  Deletes the shared log, its snapshot (and any snapshot a replica left half-written), its epoch
-  and the mark a replica left on finding it lost, under REDIS_URL and REDIS_KEY_PREFIX (read from
-  the environment, as the exporter reads them), and starts a new, empty log (a new epoch) that
-  replicas started afterwards fold. Replicas that refused the old one stay refused until
+  Deletes the shared log, its snapshot (and any snapshot a replica left half-written), its epoch,
+  its owner (REDIS_LOG_OWNER) and the mark a replica left on finding it lost, under REDIS_URL and
+  REDIS_KEY_PREFIX (read from the environment, as the exporter reads them), and starts a new,
+  empty log (a new epoch) that replicas started afterwards fold (the first names its owner). Replicas that refused the old one stay refused until
   restarted. Everything the log held is gone: restore Redis from a backup instead when you have one.
   Gives up (exit 1) when Redis has not answered within 30 s.`;
 
 /**
- * Deletes the log's keys (KEYS[1..6]: log, snapshot, trimmed, epoch, lost, probe) and starts a new
+ * Deletes the log's keys (KEYS[1..7]: log, snapshot, trimmed, epoch, lost, probe, owner) and starts a new
  * log with epoch ARGV[1], as INIT_SCRIPT would for a fresh one, in one step. Answers how many keys
  * were deleted.
  */
 const RESET_SCRIPT = `
-local deleted = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+local deleted = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 redis.call('SET', KEYS[4], ARGV[1])
 redis.call('XGROUP', 'CREATE', KEYS[1], 'statusmate-exporter', '$', 'MKSTREAM')
 return deleted
 `;
-const initReply = z.tuple([z.string(), z.number(), z.string()]);
+const initReply = z.tuple([z.string(), z.number(), z.string(), z.string()]);
 
 /** How long the whole reset may take before the command gives up on a Redis that does not answer. */
 export const RESET_DEADLINE_MS = 30_000;
@@ -68,13 +68,14 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
         await client.sendCommand([
           'EVAL',
           RESET_SCRIPT,
-          '6',
+          '7',
           keys.log,
           keys.snapshot,
           keys.trimmed,
           keys.epoch,
           keys.lost,
           keys.probe,
+          keys.owner,
           randomBytes(9).toString('base64url'),
         ]),
       );

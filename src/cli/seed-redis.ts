@@ -71,7 +71,7 @@ export async function seedRedis(args: string[], io: Io, env: NodeJS.ProcessEnv =
     });
     await fold.start();
     const { RedisStore } = await import('../store/redis.js');
-    const redis = new RedisStore({ url, keyPrefix: config.redisKeyPrefix, waitReplicas: config.redisWaitReplicas, logger });
+    const redis = new RedisStore({ url, keyPrefix: config.redisKeyPrefix, waitReplicas: config.redisWaitReplicas, owner: config.redisLogOwner, logger });
     target = redis;
     await redis.open();
     const bytes = await fold.seedInto(redis);

@@ -12,10 +12,22 @@
 // - `<tag>lost`: written by a replica that finds the epoch it folded gone (a FLUSHALL, a DEL, a
 //   failover to a replica without it): `<epoch> <ISO time>`. While it is there no replica starts a
 //   new log; reset-redis deletes it (see RedisStore.tip).
+// - `<tag>owner`: REDIS_LOG_OWNER of the install whose log this is, written by its first replica
+//   (INIT_SCRIPT). A replica of another install (the same prefix given to two) refuses the log.
 // - `<tag>probe`: rewritten by readiness checks, to prove Redis takes writes.
 // - `<tag>lease:<name>` (`lease` is the prefix): the id of the replica holding a lease, expiring with it (PX).
 
-export type RedisKeys = { log: string; snapshot: string; snapshotPieces: string; trimmed: string; epoch: string; lost: string; probe: string; lease: string };
+export type RedisKeys = {
+  log: string;
+  snapshot: string;
+  snapshotPieces: string;
+  trimmed: string;
+  epoch: string;
+  lost: string;
+  owner: string;
+  probe: string;
+  lease: string;
+};
 
 /**
  * The keys under a prefix. They share one hash tag, so that a Redis Cluster keeps them in one
@@ -31,6 +43,7 @@ export function redisKeys(prefix: string): RedisKeys {
     trimmed: `${tag}trimmed`,
     epoch: `${tag}epoch`,
     lost: `${tag}lost`,
+    owner: `${tag}owner`,
     probe: `${tag}probe`,
     lease: `${tag}lease:`,
   };

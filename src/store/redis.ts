@@ -26,6 +26,8 @@ export type RedisStoreOptions = {
   logger: Logger;
   /** How long WAIT may take. */
   waitTimeoutMs?: number;
+  /** REDIS_LOG_OWNER: the install this replica belongs to; a log another install owns is refused. Unset: any. */
+  owner?: string;
 };
 
 const XREAD_BLOCK_MS = 1_000;
@@ -43,8 +45,9 @@ const LAG_COUNT = 1_000;
  * But no new log is started where one was lost: when the caller folded an epoch (ARGV[2]) that
  * is gone, it marks the log lost (KEYS[3]) instead, and while that mark is there nobody starts
  * one (a replica restarted after a FLUSHALL would otherwise serve an empty state as if nothing
- * happened). Answers the epoch ('' when there is none), whether the stream is there, and the mark
- * ('' when none).
+ * happened). Answers the epoch ('' when there is none), whether the stream is there, the mark
+ * ('' when none), and the log's owner (KEYS[4]): ARGV[4] claims a log nobody owns yet; '' when the
+ * caller names no owner or the log is lost.
  */
 export const INIT_SCRIPT = `
 local epoch = redis.call('GET', KEYS[1])
@@ -54,19 +57,39 @@ if not epoch then
     lost = ARGV[2] .. ' ' .. ARGV[3]
     redis.call('SET', KEYS[3], lost)
   end
-  if lost then return {'', redis.call('EXISTS', KEYS[2]), lost} end
+  if lost then return {'', redis.call('EXISTS', KEYS[2]), lost, ''} end
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
   if redis.call('EXISTS', KEYS[2]) == 0 then
     redis.call('XGROUP', 'CREATE', KEYS[2], 'statusmate-exporter', '$', 'MKSTREAM')
   end
 end
-return {epoch, redis.call('EXISTS', KEYS[2]), ''}
+local owner = ''
+if ARGV[4] ~= '' then
+  owner = redis.call('GET', KEYS[4])
+  if not owner then
+    owner = ARGV[4]
+    redis.call('SET', KEYS[4], owner)
+  end
+end
+return {epoch, redis.call('EXISTS', KEYS[2]), '', owner}
 `;
 
-/** The arguments of INIT_SCRIPT: a fresh epoch should none exist, the one the caller folded (or ''), and the time for a mark. */
-export function initArgs(keys: RedisKeys, folded: string | undefined): string[] {
-  return ['EVAL', INIT_SCRIPT, '3', keys.epoch, keys.log, keys.lost, randomBytes(9).toString('base64url'), folded ?? '', new Date().toISOString()];
+/** The arguments of INIT_SCRIPT: a fresh epoch should none exist, the one the caller folded (or ''), the time for a mark, and the caller's owner (or ''). */
+export function initArgs(keys: RedisKeys, folded: string | undefined, owner = ''): string[] {
+  return [
+    'EVAL',
+    INIT_SCRIPT,
+    '4',
+    keys.epoch,
+    keys.log,
+    keys.lost,
+    keys.owner,
+    randomBytes(9).toString('base64url'),
+    folded ?? '',
+    new Date().toISOString(),
+    owner,
+  ];
 }
 
 /**
@@ -139,7 +162,7 @@ const rangeReply = z.array(entryReply);
 const stringOrNull = z.string().nullable();
 const hashReply = z.array(z.string());
 const integerReply = z.number();
-const initReply = z.tuple([z.string(), z.number(), z.string()]);
+const initReply = z.tuple([z.string(), z.number(), z.string(), z.string()]);
 const STREAM_ID = /^\d+-\d+$/;
 
 type Client = ReturnType<typeof connectClient>;
@@ -278,7 +301,8 @@ export class RedisStore implements LogStore {
     ]);
     const current = stringOrNull.parse(epoch);
     // Marked lost (INIT_SCRIPT) before this replica refuses, so that none started later begins a new log.
-    if (current === null && this.epochId !== undefined) await this.writer.sendCommand(initArgs(this.keys, this.epochId)).catch(() => undefined);
+    if (current === null && this.epochId !== undefined)
+      await this.writer.sendCommand(initArgs(this.keys, this.epochId, this.options.owner)).catch(() => undefined);
     this.checkEpoch(current);
     if (integerReply.parse(exists) === 0) throw new LogLost(`the Redis log ${this.keys.log} was deleted (its epoch ${this.epochId ?? ''} is still there)`);
     const mark = stringOrNull.parse(trimmed);
@@ -306,19 +330,20 @@ export class RedisStore implements LogStore {
   async tip(from: Position): Promise<LogTip> {
     const fresh = from === this.origin;
     const [init, last, mine, after, trimmed] = await Promise.all([
-      this.writer.sendCommand(initArgs(this.keys, this.epochId)),
+      this.writer.sendCommand(initArgs(this.keys, this.epochId, this.options.owner)),
       this.writer.sendCommand(['XREVRANGE', this.keys.log, '+', '-', 'COUNT', '1']),
       fresh ? Promise.resolve([]) : this.writer.sendCommand(['XRANGE', this.keys.log, from, from]),
       this.writer.sendCommand(['XRANGE', this.keys.log, fresh ? '-' : `(${from}`, '+', 'COUNT', String(LAG_COUNT)]),
       this.writer.sendCommand(['GET', this.keys.trimmed]),
     ]);
-    const [epoch, exists, lost] = initReply.parse(init);
+    const [epoch, exists, lost, owner] = initReply.parse(init);
     if (epoch === '' && this.epochId === undefined) {
       throw new LogLost(
         `the Redis log was lost under the replicas that folded it (${this.keys.lost}: epoch and time ${lost}): restore Redis from a backup, or run statusmate-exporter reset-redis --yes to start an empty log`,
       );
     }
     this.checkEpoch(epoch === '' ? null : epoch);
+    this.checkOwner(owner === '' ? null : owner);
     if (exists === 0) throw new LogLost(`the Redis log ${this.keys.log} was deleted (its epoch ${epoch} is still there)`);
     const mark = stringOrNull.parse(trimmed);
     if (mark !== null && idBefore(from, mark)) await this.behind(mark);
@@ -329,6 +354,18 @@ export class RedisStore implements LogStore {
     return { position: end ?? from, time: end === undefined ? 0 : idTime(end), entriesAfter: rangeReply.parse(after).length };
   }
 
+  /**
+   * Refuses a log another install owns (REDIS_LOG_OWNER): two installs given one prefix would
+   * each fold the other's events and serve one merged state, every replica ready.
+   */
+  private checkOwner(owner: string | null): void {
+    const mine = this.options.owner;
+    if (mine === undefined || owner === null || owner === mine) return;
+    throw new LogLost(
+      `the Redis log ${this.keys.log} belongs to another install: ${this.keys.owner} is ${JSON.stringify(owner)}, this replica's REDIS_LOG_OWNER ${JSON.stringify(mine)}: give each install its own REDIS_KEY_PREFIX (or Redis database); if it is this install renamed, delete ${this.keys.owner}`,
+    );
+  }
+
   private checkEpoch(epoch: string | null): void {
     if (epoch === null) throw new LogLost(`the Redis log's epoch (${this.keys.epoch}) is gone: Redis was flushed or the keys deleted`);
     this.epochId ??= epoch;
@@ -336,6 +373,8 @@ export class RedisStore implements LogStore {
   }
 
   async readSnapshot(): Promise<StoredSnapshot | null> {
+    // Before anything is loaded: a replica of another install must not serve this one's state.
+    if (this.options.owner !== undefined) this.checkOwner(stringOrNull.parse(await this.writer.sendCommand(['GET', this.keys.owner])));
     const fields = fieldsOf(hashReply.parse(await this.writer.sendCommand(['HGETALL', this.keys.snapshot])));
     if (Object.keys(fields).length === 0) return null;
     const { id = '', t, v = '', n } = fields;

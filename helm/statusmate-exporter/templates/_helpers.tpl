@@ -274,6 +274,8 @@ listed twice.
   value: {{ .Values.redis.keyPrefix | quote }}
 - name: REDIS_WAIT_REPLICAS
   value: {{ .Values.redis.waitReplicas | quote }}
+- name: REDIS_LOG_OWNER
+  value: {{ .Values.redis.logOwner | default (printf "%s/%s" .Release.Namespace (include "statusmate-exporter.fullname" .)) | quote }}
 {{- else }}
 - name: SQLITE_PATH
   value: /data/statusmate-exporter.db
@@ -349,6 +351,7 @@ STORE: "set it with config.store"
 REDIS_URL: "set it with redis.url or redis.existingSecret"
 REDIS_KEY_PREFIX: "set it with redis.keyPrefix"
 REDIS_WAIT_REPLICAS: "set it with redis.waitReplicas"
+REDIS_LOG_OWNER: "set it with redis.logOwner"
 SQLITE_PATH: "the store is /data/statusmate-exporter.db on the chart's volume; no value moves it"
 SQLITE_SYNCHRONOUS: "set it with config.sqliteSynchronous"
 LOG_LEVEL: "set it with config.logLevel"
