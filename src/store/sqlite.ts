@@ -74,6 +74,9 @@ abstract class Channel {
       let seq = 0;
       for (const piece of data) {
         const sent = this.send({ op: 'snapshotPiece', seq: seq++, data: piece });
+        // Should the piece before it fail, this one is never awaited, and it fails too (a full
+        // disk refuses every piece): its rejection must not go unhandled, which stops the process.
+        sent.catch(() => undefined);
         // Each reply awaited in turn; a piece's failure surfaces before the one after it is made.
         if (inFlight) await inFlight;
         inFlight = sent;

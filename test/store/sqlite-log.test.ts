@@ -416,6 +416,31 @@ describe('where the file is written', () => {
   );
 
   it.each(['normal', 'full'] as const)(
+    'with SQLITE_SYNCHRONOUS=%s, a snapshot whose pieces the file refuses one after another rejects once, leaving no rejection unhandled',
+    async (synchronous) => {
+      // As on a full disk: every piece is refused, the one sent while the one before it was
+      // answered too. A rejection nobody handles stops the exporter (unhandled rejection; exiting).
+      const unhandled: unknown[] = [];
+      const collect = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', collect);
+      try {
+        const store = await openWithTwoEntries(join(tempDir(), 'refused.db'), synchronous);
+        expect(await store.writeSnapshot({ position: '1', time: 0, format: '1', data: ['older'] })).toBe(true);
+        const refused = ['one', 'two', 'three'].map(() => null as unknown as string);
+        await expect(store.writeSnapshot({ position: '2', time: 0, format: '1', data: refused })).rejects.toThrow(/NOT NULL/);
+        // Unhandled rejections are reported once the microtasks run out: after this turn.
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(unhandled).toEqual([]);
+        expect(await store.readSnapshot()).toMatchObject({ position: '1', data: ['older'] });
+        await store.close();
+      } finally {
+        process.off('unhandledRejection', collect);
+      }
+    },
+  );
+
+  it.each(['normal', 'full'] as const)(
     'with SQLITE_SYNCHRONOUS=%s, reads a snapshot a piece at a time, all of one snapshot, while a write and an append wait their turn',
     async (synchronous) => {
       const path = join(tempDir(), 'read.db');
