@@ -16,8 +16,15 @@ export const SEED_REDIS_USAGE = `statusmate-exporter seed-redis FILE.db
   the exporter reads them) from the state a SQLite store holds: the way from one exporter on
   SQLite to replicas on Redis that keeps what was counted and the availability ledger. FILE is
   the SQLITE_PATH of a stopped exporter, or a copy \`statusmate-exporter backup\` made (of any
-  store); it is read, never changed. Redis must hold no log under the prefix yet: seed it before
-  starting the replicas (exit 1, nothing changed, otherwise). Gives up (exit 1) after 60 s.`;
+  store); it is read, never changed. Redis must hold no log under the prefix yet, and no replica
+  may have loaded it: seed it before starting the replicas (exit 1 otherwise). Gives up (exit 1) after 60 s.`;
+
+/** What to do once a replica has loaded the log to be seeded. */
+const SEED_AGAIN =
+  'one still running serves the state it loaded, and its next snapshot replaces the seeded one; stop every replica, run statusmate-exporter reset-redis --yes, seed again, then start them';
+
+/** When a replica last wrote its probe key, as the refusal says it. */
+const replicaSeen = (key: string, ms: number) => (Number.isFinite(ms) ? `${key} written at ${new Date(ms).toISOString()}` : `${key} is set`);
 
 /** How long the whole seeding may take before the command gives up. */
 export const SEED_DEADLINE_MS = 60_000;
@@ -74,7 +81,19 @@ export async function seedRedis(args: string[], io: Io, env: NodeJS.ProcessEnv =
     const redis = new RedisStore({ url, keyPrefix: config.redisKeyPrefix, waitReplicas: config.redisWaitReplicas, owner: config.redisLogOwner, logger });
     target = redis;
     await redis.open();
+    // A replica that loaded the log before it was seeded keeps serving what it folded (nothing),
+    // and its next snapshot, newer than the seeded one, replaces it: the state seeded is lost.
+    // (A log that holds entries or a snapshot is refused as such by seedInto, which says why.)
+    const ranBefore = await redis.lastProbe();
+    const empty = (await redis.tip(redis.origin)).entriesAfter === 0 && (await redis.snapshotInfo()) === null;
+    if (ranBefore !== null && empty)
+      throw new StoreError(`a replica has run on this log (${replicaSeen(redisKeys(config.redisKeyPrefix).probe, ranBefore)}): ${SEED_AGAIN}`);
     const bytes = await fold.seedInto(redis);
+    const ranDuring = await redis.lastProbe();
+    if (ranDuring !== null)
+      throw new StoreError(
+        `a replica started on this log while it was seeded (${replicaSeen(redisKeys(config.redisKeyPrefix).probe, ranDuring)}): ${SEED_AGAIN}`,
+      );
     const time = fold.stats().foldedTime;
     const asOf = time === null ? 'an empty store' : `the log as of ${new Date(time * 1000).toISOString()}`;
     return `seeded ${where} from ${file}: a snapshot of ${bytes} bytes, ${asOf}; start the replicas`;

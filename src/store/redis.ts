@@ -460,6 +460,16 @@ export class RedisStore implements LogStore {
     return written === 1;
   }
 
+  /**
+   * When a replica last proved it could write to this log (its probe, every few seconds while it
+   * runs; milliseconds by its clock), or null when none has since the log began or was reset:
+   * how seed-redis tells a log no replica has loaded yet.
+   */
+  async lastProbe(): Promise<number | null> {
+    const value = stringOrNull.parse(await this.writer.sendCommand(['GET', this.keys.probe]));
+    return value === null ? null : Number(value);
+  }
+
   async probe(): Promise<void> {
     await this.writer.sendCommand(['SET', this.keys.probe, String(Date.now())]);
     // With REDIS_WAIT_REPLICAS, a write counts only once replicated, as an append does: a probe

@@ -140,6 +140,37 @@ describe.skipIf(redisTool.skipReason !== undefined)('seed-redis', () => {
     expect(await served(replica)).toContainEqual(expect.stringMatching(new RegExp(`component_uuid="${API}",component="API",impact="partial_outage"\\} 1$`)));
   });
 
+  it('refuses a log a replica has loaded (under REDIS_KEY_PREFIX), which would keep its empty state and replace the seeded one', async () => {
+    const path = await sqliteHistory();
+    redis = await startRedis();
+    const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'drill:' };
+    // Started before the seed, as a rollout that scaled the replicas up too early would: it folded an empty log.
+    const replica = await start({ STORE: 'redis', ...env });
+    await ready(replica);
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    // Its first probe marks the log as loaded by a replica (every check, a couple of seconds apart).
+    for (let i = 0; i < 400 && (await client.exists('{drill}:probe')) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    const refused = await runCli(['seed-redis', path], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^statusmate-exporter seed-redis: redis:\/\/127\.0\.0\.1:\d+ \{drill\}:log: a replica has run on this log \(\{drill\}:probe written at 20\d\d-.+Z\): .+ stop every replica, run statusmate-exporter reset-redis --yes, seed again, then start them\n$/,
+    );
+    expect(await client.exists('{drill}:snapshot')).toBe(0);
+
+    // The way the refusal names: the replica stopped, the log reset, seeded; a replica then serves the SQLite state.
+    await stop(replica);
+    expect((await runCli(['reset-redis', '--yes'], env)).code).toBe(0);
+    const seeded = await runCli(['seed-redis', path], env);
+    expect(seeded.stderr).toBe('');
+    expect(seeded.code).toBe(0);
+    await client.quit();
+    const sqlite = await start({ SQLITE_PATH: path });
+    const again = await start({ STORE: 'redis', ...env });
+    await ready(again);
+    expect(await served(again)).toEqual(await served(sqlite));
+  });
+
   it('refuses a file an exporter is running on, and one that is not a SQLite store, in one line each', async () => {
     redis = await startRedis();
     const path = join(tempDir(), 'live.db');
