@@ -63,6 +63,8 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
       return;
     }
     const started = Date.now();
+    // Read now: a socket the client closed no longer has it.
+    const remoteAddress = req.socket.remoteAddress;
     if (writing || started < nextAt) {
       const waitMs = writing ? MIN_GAP_MS : nextAt - started;
       res
@@ -103,12 +105,32 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
         'Content-Disposition': `attachment; filename="${backupFileName(started)}"`,
         'Cache-Control': 'no-store',
       });
-      const deadline = setTimeout(() => res.destroy(), Math.max(MIN_SEND_MS, (size / SEND_BYTES_PER_SECOND) * 1000 * 2));
+      const sendMs = Math.max(MIN_SEND_MS, (size / SEND_BYTES_PER_SECOND) * 1000 * 2);
+      const sending = { cut: false };
+      const deadline = setTimeout(() => {
+        sending.cut = true;
+        res.destroy();
+      }, sendMs);
       try {
         await pipeline(file.createReadStream({ autoClose: false }), res);
       } catch {
-        // The client went away, or was too slow: its line says it did not get the whole copy.
-        res.locals['logFields'] = { backup_bytes: size, backup_ms: writtenMs, error: 'the client did not read the whole backup' };
+        // The client went away, or was too slow. A response that never finishes gets no access
+        // line (written on 'finish'): this is the request's one line, or the operator sees nothing.
+        options.logger.warn(
+          {
+            method: req.method,
+            path: '/-/backup',
+            status: 200,
+            duration_ms: Date.now() - started,
+            remote_address: remoteAddress,
+            backup_bytes: size,
+            backup_ms: writtenMs,
+            error: sending.cut
+              ? `the client did not read the whole backup within ${Math.round(sendMs / 1000)} s: cut`
+              : 'the client did not read the whole backup',
+          },
+          'backup not sent whole',
+        );
       } finally {
         clearTimeout(deadline);
       }

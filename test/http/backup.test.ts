@@ -1,4 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer, get as httpGet, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -227,6 +230,44 @@ describe('GET /-/backup', () => {
     const line = app.logs.lines.find((entry) => entry['path'] === '/-/backup');
     expect(line).toMatchObject({ status: 503, error: 'backup failed: SQLite backup failed: database or disk is full' });
     await post(app, update(WEBSITE, 'major_outage', '2026-12-01T10:00:00+00:00'));
+  });
+
+  it('logs one line when the client goes away before the whole copy is sent, and leaves nothing beside the store', async () => {
+    const dir = tempDir();
+    const store = sqliteStore(join(dir, 'store.db'));
+    const backups = store.backups;
+    if (!backups) throw new Error('a SQLite file has backups');
+    // Larger than what the sockets' buffers take, so that the sending is under way when the client goes.
+    const size = 64 * 1024 * 1024;
+    Object.defineProperty(store, 'backups', {
+      value: { ...backups, write: (to: string) => Promise.resolve(writeFileSync(to, Buffer.alloc(size))) },
+    });
+    const app = await start({ store });
+    const server = createServer(app.main).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const req = httpGet({ host: '127.0.0.1', port, path: '/-/backup', headers: { Authorization: `Bearer ${TOKEN}` } });
+      const [res] = (await once(req, 'response')) as [IncomingMessage];
+      expect(res.statusCode).toBe(200);
+      await once(res, 'data');
+      req.destroy();
+      const line = () => app.logs.lines.find((entry) => entry['path'] === '/-/backup');
+      for (let i = 0; i < 400 && line() === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(line()).toMatchObject({
+        level: 'warn',
+        msg: 'backup not sent whole',
+        status: 200,
+        remote_address: '127.0.0.1',
+        backup_bytes: size,
+        error: 'the client did not read the whole backup',
+      });
+      expect(app.logs.lines.filter((entry) => entry['path'] === '/-/backup')).toHaveLength(1);
+      expect(leftovers(dir)).toEqual([]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('removes, at start, the copies a process that died while sending them left beside the store', async () => {
