@@ -1,5 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -51,21 +50,30 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
   url.pathname = '/-/backup';
   url.search = '';
   const partial = `${options.out}.partial`;
+  // Opened before the exporter is asked: a copy it made for a path that cannot be written (a
+  // directory missing, not writable) would be lost, and hold its next backup back (429).
+  let output: FileHandle;
+  try {
+    output = await open(partial, 'w');
+  } catch (error) {
+    io.err(`backup: not made: --out ${options.out}: cannot write ${partial} (${(error as Error).message.replace(/, open .*$/, '')})`);
+    return 1;
+  }
   let response: Response;
   try {
     response = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (error) {
+    await discard(output, partial);
     io.err(`backup: not made: ${networkReason(url, error)}`);
     return 1;
   }
   if (response.status !== 200 || !response.body) {
-    const text = (await response.text()).slice(0, 500);
-    const detail = response.status === 401 && !token ? missingTokenHint('a WEBHOOK_TOKEN token; none is needed on METRICS_PORT') : text;
-    io.err(`backup: HTTP ${response.status} ${detail}`);
+    await discard(output, partial);
+    io.err(`backup: HTTP ${response.status} ${await refusalDetail(response, token)}`);
     return 1;
   }
   try {
-    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(partial));
+    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), output.createWriteStream());
   } catch (error) {
     await unlink(partial).catch(() => undefined);
     io.err(`backup: the copy did not arrive whole (${(error as Error).message}); ${options.out} is left as it was`);
@@ -86,4 +94,24 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
     : 'no snapshot';
   io.out(`backup: ${options.out}: ${size} bytes, ${snapshot} and ${contents.entries} ${contents.entries === 1 ? 'entry' : 'entries'} after it`);
   return 0;
+}
+
+/** Closes and removes FILE.partial of a backup that was not made. */
+async function discard(output: FileHandle, partial: string): Promise<void> {
+  await output.close().catch(() => undefined);
+  await unlink(partial).catch(() => undefined);
+}
+
+/**
+ * What a refusal says, on the one line: the exporter's JSON error as it is; any other answer (a
+ * web page: --url names another server, or a port of it that is not the exporter's) by its type.
+ */
+async function refusalDetail(response: Response, token: string | undefined): Promise<string> {
+  const text = (await response.text()).slice(0, 500);
+  if (response.status === 401 && !token) return missingTokenHint('a WEBHOOK_TOKEN token; none is needed on METRICS_PORT');
+  const type = response.headers.get('content-type') ?? '';
+  // The body of a 429 says to wait Retry-After seconds, which only the header holds.
+  const retryAfter = response.status === 429 ? response.headers.get('retry-after') : null;
+  if (/^application\/json\b/i.test(type)) return `${text.replace(/\s+/g, ' ')}${retryAfter === null ? '' : ` (Retry-After: ${retryAfter} s)`}`;
+  return `(${type || 'no Content-Type'}, not the exporter's JSON answer: is --url the exporter's PORT, or METRICS_PORT when set?)`;
 }

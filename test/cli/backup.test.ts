@@ -139,6 +139,45 @@ describe('backup', () => {
     expect(existsSync(`${out}.partial`)).toBe(false);
   });
 
+  it('checks --out before it asks: a directory that is not there is named in one line, and the exporter copies nothing', async () => {
+    let asked = 0;
+    fake = createServer((_req, res) => {
+      asked += 1;
+      res.writeHead(200, { 'Content-Type': 'application/vnd.sqlite3' }).end('');
+    });
+    await new Promise<void>((resolve) => (fake as Server).listen(0, '127.0.0.1', resolve));
+    const out = join(tempDir(), 'missing', 'copy.db');
+    const result = await runCli(['backup', '--url', `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, '--out', out]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`backup: not made: --out ${out}: cannot write ${out}.partial (ENOENT: no such file or directory)\n`);
+    // A copy the exporter made would be lost, and hold its next backup back for ten times its writing time.
+    expect(asked).toBe(0);
+  });
+
+  it('says in one line that an answer not from the exporter (a web page on a wrong port) is not one, and how long a 429 asks to wait', async () => {
+    fake = createServer((_req, res) =>
+      res.writeHead(404, { 'Content-Type': 'text/html; charset=utf-8' }).end('<!DOCTYPE html>\n<html>\n<body>\n<h1>Not Found</h1>\n</body>\n</html>\n'),
+    );
+    await new Promise<void>((resolve) => (fake as Server).listen(0, '127.0.0.1', resolve));
+    const out = join(tempDir(), 'copy.db');
+    writeFileSync(out, 'yesterday’s copy');
+    const html = await runCli(['backup', '--url', `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, '--out', out]);
+    expect(html.code).toBe(1);
+    expect(html.stderr).toBe(
+      "backup: HTTP 404 (text/html; charset=utf-8, not the exporter's JSON answer: is --url the exporter's PORT, or METRICS_PORT when set?)\n",
+    );
+    expect(readFileSync(out, 'utf8')).toBe('yesterday’s copy');
+    expect(existsSync(`${out}.partial`)).toBe(false);
+
+    const exporter = await start({ SQLITE_PATH: join(tempDir(), 'live.db') });
+    expect((await runCli(['backup', '--url', exporter.url, '--token', TOKEN, '--out', out])).code).toBe(0);
+    const again = await runCli(['backup', '--url', exporter.url, '--token', TOKEN, '--out', join(tempDir(), 'again.db')]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(
+      /^backup: HTTP 429 \{"error":"a backup was made a moment ago: ask again after Retry-After seconds","issues":\[\]\} \(Retry-After: \d+ s\)\n$/,
+    );
+  });
+
   it('says where it could not connect', async () => {
     const url = await answering(200, '');
     await new Promise((resolve) => (fake as Server).close(resolve));
