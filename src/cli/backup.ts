@@ -72,11 +72,19 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
     io.err(`backup: HTTP ${response.status} ${await refusalDetail(response, token)}`);
     return 1;
   }
+  const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+  let received = 0;
+  body.on('data', (chunk: Buffer) => (received += chunk.length));
   try {
-    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), output.createWriteStream());
+    await pipeline(body, output.createWriteStream());
   } catch (error) {
     await unlink(partial).catch(() => undefined);
-    io.err(`backup: the copy did not arrive whole (${(error as Error).message}); ${options.out} is left as it was`);
+    // fetch says only "terminated"; why is in its cause ("other side closed").
+    const cause = (error as { cause?: unknown }).cause;
+    const why = `${(error as Error).message}${cause instanceof Error ? `: ${cause.message}` : ''}`;
+    const expected = response.headers.get('content-length');
+    const got = `${received}${expected === null ? '' : ` of ${expected}`} bytes`;
+    io.err(`backup: the copy did not arrive whole (${got}: ${why}); ${options.out} is left as it was`);
     return 1;
   }
   let contents;

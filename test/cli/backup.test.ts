@@ -178,6 +178,23 @@ describe('backup', () => {
     );
   });
 
+  it('says how much of the copy came when the server closes mid-body, and keeps FILE as it was', async () => {
+    fake = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/vnd.sqlite3', 'Content-Length': '100000' });
+      res.write(Buffer.alloc(5000), () => res.socket?.destroy());
+    });
+    await new Promise<void>((resolve) => (fake as Server).listen(0, '127.0.0.1', resolve));
+    const out = join(tempDir(), 'copy.db');
+    writeFileSync(out, 'yesterday’s copy');
+    const result = await runCli(['backup', '--url', `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, '--out', out]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^backup: the copy did not arrive whole \(\d+ of 100000 bytes: terminated: other side closed\); .+copy\.db is left as it was\n$/,
+    );
+    expect(readFileSync(out, 'utf8')).toBe('yesterday’s copy');
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
   it('says where it could not connect', async () => {
     const url = await answering(200, '');
     await new Promise((resolve) => (fake as Server).close(resolve));
