@@ -52,6 +52,11 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
   const partial = `${options.out}.partial`;
   // Opened before the exporter is asked: a copy it made for a path that cannot be written (a
   // directory missing, not writable) would be lost, and hold its next backup back (429).
+  // A directory at FILE is found only at the rename, after the whole copy came.
+  if ((await stat(options.out).catch(() => undefined))?.isDirectory()) {
+    io.err(`backup: not made: --out ${options.out} is a directory: name the file the copy goes to`);
+    return 1;
+  }
   let output: FileHandle;
   try {
     output = await open(partial, 'w');
@@ -96,7 +101,13 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
     return 1;
   }
   const { size } = await stat(partial);
-  await rename(partial, options.out);
+  try {
+    await rename(partial, options.out);
+  } catch (error) {
+    await unlink(partial).catch(() => undefined);
+    io.err(`backup: the copy came whole but cannot be put at ${options.out} (${(error as Error).message}); ${options.out} is left as it was`);
+    return 1;
+  }
   const snapshot = contents.snapshot
     ? `a snapshot of entry ${contents.snapshot.position} (${new Date(contents.snapshot.time * 1000).toISOString()})`
     : 'no snapshot';

@@ -139,7 +139,7 @@ describe('backup', () => {
     expect(existsSync(`${out}.partial`)).toBe(false);
   });
 
-  it('checks --out before it asks: a directory that is not there is named in one line, and the exporter copies nothing', async () => {
+  it('checks --out before it asks: a directory that is not there, or one at FILE, is named in one line, and the exporter copies nothing', async () => {
     let asked = 0;
     fake = createServer((_req, res) => {
       asked += 1;
@@ -151,6 +151,13 @@ describe('backup', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(`backup: not made: --out ${out}: cannot write ${out}.partial (ENOENT: no such file or directory)\n`);
     // A copy the exporter made would be lost, and hold its next backup back for ten times its writing time.
+    expect(asked).toBe(0);
+    // A directory at FILE: found at the rename, after the whole copy came, it stopped the command with a stack trace.
+    const folder = tempDir();
+    const intoFolder = await runCli(['backup', '--url', `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, '--out', folder]);
+    expect(intoFolder.code).toBe(1);
+    expect(intoFolder.stderr).toBe(`backup: not made: --out ${folder} is a directory: name the file the copy goes to\n`);
+    expect(existsSync(`${folder}.partial`)).toBe(false);
     expect(asked).toBe(0);
   });
 
