@@ -228,6 +228,11 @@ export class FoldLoop implements EventSink, StoreHealth {
    */
   async start(): Promise<void> {
     await this.store.open();
+    // Proved before the state is loaded, not at the first check: the probe is what tells
+    // seed-redis that a replica has loaded the log, and one written after the load would leave a
+    // moment in which a replica that loaded the empty log before the seed was not yet seen. Its
+    // outcome is the first check's to judge (readiness), as it was before.
+    if (this.store.connected()) await withTimeout(this.store.probe(), CHECK_TIMEOUT_MS).catch(() => undefined);
     // A store that is not reachable yet is synced by the loop once it is.
     const firstSync = this.store.connected() ? this.syncOnce() : Promise.resolve();
     this.loop = this.run(firstSync);
