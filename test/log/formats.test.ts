@@ -23,6 +23,7 @@ describe('the log formats', () => {
       trimmed: '{statusmate}:trimmed',
       epoch: '{statusmate}:epoch',
       lost: '{statusmate}:lost',
+      owner: '{statusmate}:owner',
       probe: '{statusmate}:probe',
       lease: '{statusmate}:lease:',
     });
