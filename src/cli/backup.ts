@@ -1,4 +1,6 @@
+import { unlinkSync } from 'node:fs';
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -64,6 +66,41 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
     io.err(`backup: not made: --out ${options.out}: cannot write ${partial} (${(error as Error).message.replace(/, open .*$/, '')})`);
     return 1;
   }
+  const interrupted = removeOnInterrupt(partial, options.out, io);
+  try {
+    return await fetchInto(url, token, options.out, partial, output, io);
+  } finally {
+    interrupted.dispose();
+  }
+}
+
+/**
+ * Until the copy is in place or discarded, Ctrl-C (or SIGTERM) removes FILE.partial before the
+ * command exits as a shell reports a command a signal stopped (128 + its number): left behind, a
+ * partial copy of a store is one more large file nobody asked for.
+ */
+function removeOnInterrupt(partial: string, out: string, io: Io): { dispose(): void } {
+  const stop = (signal: NodeJS.Signals) => {
+    try {
+      unlinkSync(partial);
+    } catch {
+      // Already renamed or removed.
+    }
+    io.err(`backup: interrupted (${signal}); ${out} is left as it was`);
+    process.exit(128 + osConstants.signals[signal]);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    dispose() {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+}
+
+/** Asks for the copy and writes it to `partial`, then checks it and renames it to `out`. */
+async function fetchInto(url: URL, token: string | undefined, out: string, partial: string, output: FileHandle, io: Io): Promise<number> {
   let response: Response;
   try {
     response = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(TIMEOUT_MS) });
@@ -89,7 +126,7 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
     const why = `${(error as Error).message}${cause instanceof Error ? `: ${cause.message}` : ''}`;
     const expected = response.headers.get('content-length');
     const got = `${received}${expected === null ? '' : ` of ${expected}`} bytes`;
-    io.err(`backup: the copy did not arrive whole (${got}: ${why}); ${options.out} is left as it was`);
+    io.err(`backup: the copy did not arrive whole (${got}: ${why}); ${out} is left as it was`);
     return 1;
   }
   let contents;
@@ -97,21 +134,24 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
     contents = inspectCopy(partial);
   } catch (error) {
     await unlink(partial).catch(() => undefined);
-    io.err(`backup: the answer is not a copy this release opens: ${(error as Error).message}; ${options.out} is left as it was`);
+    io.err(`backup: the answer is not a copy this release opens: ${(error as Error).message}; ${out} is left as it was`);
     return 1;
   }
   const { size } = await stat(partial);
   try {
-    await rename(partial, options.out);
+    await rename(partial, out);
   } catch (error) {
     await unlink(partial).catch(() => undefined);
-    io.err(`backup: the copy came whole but cannot be put at ${options.out} (${(error as Error).message}); ${options.out} is left as it was`);
+    io.err(`backup: the copy came whole but cannot be put at ${out} (${(error as Error).message}); ${out} is left as it was`);
     return 1;
   }
-  const snapshot = contents.snapshot
-    ? `a snapshot of entry ${contents.snapshot.position} (${new Date(contents.snapshot.time * 1000).toISOString()})`
-    : 'no snapshot';
-  io.out(`backup: ${options.out}: ${size} bytes, ${snapshot} and ${contents.entries} ${contents.entries === 1 ? 'entry' : 'entries'} after it`);
+  // The snapshot's log position means nothing outside the file (a copy of Redis or memory has its
+  // state at position 0): its time says what it holds.
+  const entries = `${contents.entries} ${contents.entries === 1 ? 'entry' : 'entries'}`;
+  const held = contents.snapshot
+    ? `the state as of ${new Date(contents.snapshot.time * 1000).toISOString()} and ${entries} after it`
+    : `no snapshot yet and ${entries}`;
+  io.out(`backup: ${out}: ${size} bytes, ${held}`);
   return 0;
 }
 

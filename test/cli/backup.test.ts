@@ -1,11 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseBackupOptions } from '../../src/cli/backup.js';
 import { tempDir } from '../support/app.js';
-import { runCli } from '../support/cli.js';
+import { CLI, runCli } from '../support/cli.js';
 import { postJson, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 
 const TOKEN = 'secret';
@@ -70,7 +71,7 @@ describe('backup', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
       new RegExp(
-        `^backup: ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\d+ bytes, (no snapshot|a snapshot of entry \\d+ \\(.+\\)) and \\d+ entr(y|ies) after it\\n$`,
+        `^backup: ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\d+ bytes, (no snapshot yet and \\d+ entr(y|ies)|the state as of \\S+ and \\d+ entr(y|ies) after it)\\n$`,
       ),
     );
     expect(existsSync(`${out}.partial`)).toBe(false);
@@ -122,7 +123,7 @@ describe('backup', () => {
     const result = await runCli(['backup', '--url', exporter.url, '--token', TOKEN, '--out', out]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/: \d+ bytes, a snapshot of entry 0 \(.+\) and 0 entries after it\n$/);
+    expect(result.stdout).toMatch(/: \d+ bytes, the state as of \d{4}-\d\d-\d\dT[\d:.]+Z and 0 entries after it\n$/);
     expect(readdirSync(dir)).toEqual([]);
     const restored = await start({ SQLITE_PATH: out });
     expect(await served(restored)).toEqual(await served(exporter));
@@ -200,6 +201,35 @@ describe('backup', () => {
     );
     expect(readFileSync(out, 'utf8')).toBe('yesterday’s copy');
     expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('removes FILE.partial when interrupted mid-copy, and exits as a shell reports Ctrl-C', async () => {
+    fake = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/vnd.sqlite3', 'Content-Length': '100000' });
+      res.write(Buffer.alloc(5000)); // and nothing more: the copy is still coming when Ctrl-C is pressed
+    });
+    await new Promise<void>((resolve) => (fake as Server).listen(0, '127.0.0.1', resolve));
+    const out = join(tempDir(), 'copy.db');
+    writeFileSync(out, 'yesterday’s copy');
+    const child = spawn(process.execPath, [CLI, 'backup', '--url', `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, '--out', out], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      for (let i = 0; i < 400 && !(existsSync(`${out}.partial`) && statSync(`${out}.partial`).size >= 5000); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(statSync(`${out}.partial`).size).toBe(5000);
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(stderr).toMatch(/^backup: interrupted \(SIGINT\); .+copy\.db is left as it was\n$/);
+      expect(existsSync(`${out}.partial`)).toBe(false);
+      expect(readFileSync(out, 'utf8')).toBe('yesterday’s copy');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 
   it('says where it could not connect', async () => {
