@@ -193,6 +193,8 @@ export class FoldLoop implements EventSink, StoreHealth {
   private snapshotTime: number | null = null;
   private snapshotBytes = 0;
   private snapshotFailures = 0;
+  /** The cause of the failed snapshot writes since the last one written, and how many: logged once a cause. */
+  private snapshotFailing: { cause: string; tries: number } | undefined;
   private lag = { entries: 0, seconds: 0 };
 
   private overlay: Overlay;
@@ -936,14 +938,23 @@ export class FoldLoop implements EventSink, StoreHealth {
       this.snapshotBytes = made.length;
       this.sinceSnapshot = { entries: 0, bytes: 0 };
       // How long the fold waited: against maxPauseMs, which a growing state may approach.
-      this.logger.info({ store: this.store.kind, snapshot: position, bytes: this.snapshotBytes, ms: Date.now() - started }, 'wrote a snapshot');
+      const failedBefore = this.snapshotFailing === undefined ? {} : { failed_tries_before: this.snapshotFailing.tries };
+      this.snapshotFailing = undefined;
+      this.logger.info(
+        { store: this.store.kind, snapshot: position, bytes: this.snapshotBytes, ms: Date.now() - started, ...failedBefore },
+        'wrote a snapshot',
+      );
     } catch (error) {
       if (error instanceof LogLost) {
         this.refuse(error.message);
         return;
       }
       this.snapshotFailures += 1;
-      this.logger.warn({ store: this.store.kind, err: asError(error).message }, 'writing a snapshot failed; will try again');
+      // Once a cause, not at every check: a full disk fails every try for as long as it lasts
+      // (statusmate_store_snapshot_failures_total counts them all).
+      const cause = asError(error).message;
+      if (this.snapshotFailing?.cause !== cause) this.logger.warn({ store: this.store.kind, err: cause }, 'writing a snapshot failed; will try again');
+      this.snapshotFailing = { cause, tries: (this.snapshotFailing?.tries ?? 0) + 1 };
     }
   }
 

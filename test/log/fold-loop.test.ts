@@ -106,6 +106,15 @@ class CountingLog extends MemoryLog {
   }
 }
 
+/** A memory log whose snapshot writes fail, as a full disk refuses them, while `failing` is set. */
+class RefusingSnapshotsLog extends MemoryLog {
+  failing = true;
+  override writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
+    if (this.failing) return Promise.reject(new Error('database or disk is full'));
+    return super.writeSnapshot(snapshot);
+  }
+}
+
 /** A memory log that notes, for each entry it hands out, which turn of the event loop its fold read it in. */
 class TurnsLog extends MemoryLog {
   watching = false;
@@ -275,6 +284,26 @@ describe('the fold loop', () => {
     expect(decoded.kind === 'state' && decoded.state.componentCount).toBe(4);
     const text = (await request(app.main).get('/metrics')).text;
     expect(sampleValue(text, 'statusmate_store_snapshot_bytes')).toBe((await store.readSnapshot())?.data.join('\n').length);
+  });
+
+  it('logs a snapshot write failing for one cause once, counts every try, and says how many failed once one is written', async () => {
+    const store = new RefusingSnapshotsLog();
+    app = await makeApp({ store, snapshots: { checkMs: 20, maxAgeMs: 0 } });
+    expect((await post(update(1, 'partial_outage'))).body.status).toBe('applied');
+    const failures = async () => sampleValue((await request((app as TestApp).main).get('/metrics')).text, 'statusmate_store_snapshot_failures_total');
+    while (Number(await failures()) < 4) await sleep(20);
+    const failed = app.logs.lines.filter((line) => line.msg === 'writing a snapshot failed; will try again');
+    expect(failed).toEqual([expect.objectContaining({ level: 'warn', err: 'database or disk is full' })]);
+    store.failing = false;
+    while ((await store.snapshotInfo()) === null) await sleep(20);
+    const tries = Number(await failures());
+    const written = app.logs.lines.find((line) => line.msg === 'wrote a snapshot');
+    expect(written?.failed_tries_before).toBe(tries);
+    // Failing again, for another cause or the same, is news again.
+    store.failing = true;
+    expect((await post(update(2, 'major_outage'))).body.status).toBe('applied');
+    while (Number(await failures()) < tries + 2) await sleep(20);
+    expect(app.logs.lines.filter((line) => line.msg === 'writing a snapshot failed; will try again')).toHaveLength(2);
   });
 
   it('writes the next snapshot once the entries since take as many bytes as the last one, not sooner', async () => {
