@@ -264,7 +264,11 @@ export class RedisStore implements LogStore {
   }
 
   async append(entries: EntryFields[]): Promise<(Error | null)[]> {
-    const adds = entries.map((fields) => this.writer.sendCommand(['XADD', this.keys.log, '*', ...Object.entries(fields).flat()]));
+    // NOMKSTREAM: a log deleted or flushed under the replicas stays gone, for the next read to find
+    // and refuse (and mark lost when the epoch went too). A plain XADD would make a new stream of
+    // the same name, which the folds would take for a log that lost only the entries they folded
+    // (a failover): they would reload from the snapshot, or from nothing, and answer 200 on it.
+    const adds = entries.map((fields) => this.writer.sendCommand(['XADD', this.keys.log, 'NOMKSTREAM', '*', ...Object.entries(fields).flat()]));
     // WAIT covers every write this connection sent before it: the whole batch. Settled at once
     // into a value, so that its failure is never an unhandled rejection while the XADDs are awaited.
     const { waitReplicas } = this.options;
@@ -284,7 +288,11 @@ export class RedisStore implements LogStore {
     const shortOfReplicas = await replicated;
     // An append that failed or was not replicated may still be in the log: its fold then counts
     // it, and StatusMate's retry (delivery_attempt ≥ 1) is answered `duplicate`.
-    return results.map((result) => (result.status === 'rejected' ? new StoreError(messageOf(result.reason)) : shortOfReplicas));
+    return results.map((result) => {
+      if (result.status === 'rejected') return new StoreError(messageOf(result.reason));
+      if (stringOrNull.safeParse(result.value).data === null) return new StoreError(`the Redis log ${this.keys.log} is gone: an append found no stream`);
+      return shortOfReplicas;
+    });
   }
 
   async read(after: Position, max: number): Promise<StoredEntry[]> {

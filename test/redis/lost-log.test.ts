@@ -139,6 +139,21 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     expect(fresh.ingestor.state.componentCount).toBe(1);
   });
 
+  it('after DEL of the log under a stream of webhooks, the next append is answered 503 instead of making a new log, and the replica refuses', async () => {
+    const a = await open();
+    for (let n = 0; n < 3; n++) expect((await post(a, component(n, 'major_outage'))).status).toBe(200);
+    await redisCommand('DEL', KEYS.log);
+    // The next webhook comes before the fold's next read: its XADD makes a new stream of the same name.
+    const next = await post(a, component(10, 'major_outage'));
+    expect(next.status).toBe(503);
+    await refusedWithin5s(a);
+    expect(refusals(a)).toEqual([expect.objectContaining({ reason: expect.stringContaining('was deleted') })]);
+    // Before: the recreated stream was taken for a log that lost the entries folded, and the state
+    // reloaded from it (no snapshot yet: from nothing), ready, with the 3 acknowledged events gone.
+    expect(a.ingestor.state.componentCount).toBe(3);
+    expect(await redisCommand('EXISTS', KEYS.log)).toBe(0);
+  });
+
   it('reset-redis under a replica still folding the old log: the new log is never marked lost, and a replica started afterwards takes it', async () => {
     const running = await open();
     expect((await post(running, component(1, 'major_outage'))).body.status).toBe('applied');
