@@ -23,9 +23,10 @@ export type RedisServer = {
 /**
  * A real redis-server on a free loopback port with a temporary directory, AOF on and fsynced on
  * every write (`appendfsync always`: what a test that kills it and counts acknowledged events
- * needs). Started and stopped by PID, never by name.
+ * needs). `args` are more redis-server options (`--enable-debug-command yes` for DEBUG SLEEP).
+ * Started and stopped by PID, never by name.
  */
-export async function startRedis(options: { appendfsync?: 'always' | 'everysec'; password?: string } = {}): Promise<RedisServer> {
+export async function startRedis(options: { appendfsync?: 'always' | 'everysec'; password?: string; args?: string[] } = {}): Promise<RedisServer> {
   if (!redisTool.path) throw new Error(redisTool.skipReason);
   const port = await freePort();
   const dir = tempDir('statusmate-redis-');
@@ -48,6 +49,7 @@ export async function startRedis(options: { appendfsync?: 'always' | 'everysec';
     'warning',
   ];
   if (options.password !== undefined) args.push('--requirepass', options.password);
+  if (options.args !== undefined) args.push(...options.args);
   const server: RedisServer = {
     port,
     dir,
