@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Every temporary directory of the run under one, removed at its end (see the file).
+    globalSetup: ['test/support/run-tmpdir.ts'],
   },
 });
