@@ -350,17 +350,21 @@ export class FoldLoop implements EventSink, StoreHealth {
       this.schedule();
     }
     let failed: Error | undefined;
-    results.forEach((result, index) => {
+    let lost = false;
+    for (const [index, result] of results.entries()) {
       const { origin } = batch[index] as { origin: string };
       if (result === null) {
         this.settle(origin, (waiter) => (waiter.durable = true));
-      } else {
-        failed = result;
-        this.fail(origin, new StoreError(`not stored: ${result.message}`));
+        continue;
       }
-    });
+      // A log that is gone is not a store that refuses writes (its probe still succeeds): the
+      // read that follows refuses it, once and for good, and marks it lost for later replicas.
+      if (result instanceof LogLost) lost = true;
+      else failed = result;
+      this.fail(origin, new StoreError(`not stored: ${result.message}`));
+    }
     if (failed) this.writesFailing(failed.message);
-    else this.writesWork();
+    else if (!lost) this.writesWork();
   }
 
   private settle(origin: string, update: (waiter: Waiter) => void): void {
@@ -391,6 +395,8 @@ export class FoldLoop implements EventSink, StoreHealth {
   private writesWork(): void {
     if (this.failure === undefined) return;
     this.failure = undefined;
+    // A refused store takes no webhook whatever its writes do: "again" would read as a recovery.
+    if (this.isRefused()) return;
     this.logger.info({ store: this.store.kind }, 'the store takes writes again');
   }
 

@@ -290,7 +290,7 @@ export class RedisStore implements LogStore {
     // it, and StatusMate's retry (delivery_attempt ≥ 1) is answered `duplicate`.
     return results.map((result) => {
       if (result.status === 'rejected') return new StoreError(messageOf(result.reason));
-      if (stringOrNull.safeParse(result.value).data === null) return new StoreError(`the Redis log ${this.keys.log} is gone: an append found no stream`);
+      if (stringOrNull.safeParse(result.value).data === null) return new LogLost(`the Redis log ${this.keys.log} is gone: an append found no stream`);
       return shortOfReplicas;
     });
   }

@@ -67,8 +67,10 @@ export interface LogStore {
 
   /**
    * Appends entries durably, in the order given, after every entry appended before. Resolves
-   * with one result per entry: null once the entry is durable, or the error that kept it out.
-   * An entry whose outcome is unknown (a timeout) may still be in the log; the fold decides.
+   * with one result per entry: null once the entry is durable, or the error that kept it out:
+   * a LogLost when the log itself is gone (the fold's next read refuses the store, and marks it
+   * lost), a StoreError when the store refuses writes. An entry whose outcome is unknown (a
+   * timeout) may still be in the log; the fold decides.
    */
   append(entries: EntryFields[]): Promise<(Error | null)[]>;
 

@@ -152,6 +152,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     // reloaded from it (no snapshot yet: from nothing), ready, with the 3 acknowledged events gone.
     expect(a.ingestor.state.componentCount).toBe(3);
     expect(await redisCommand('EXISTS', KEYS.log)).toBe(0);
+    // Redis takes writes all along (the write probe, run on each readiness check, succeeds): the
+    // log is gone, which the refusal says; no line may read as writes failing, then recovering.
+    for (let i = 0; i < 3; i++) expect(await readyz(a)).toBe(503);
+    expect(a.logs.lines.filter((line) => /^the store (refuses|takes) writes/.test(String(line.msg)))).toEqual([]);
   });
 
   it('reset-redis under a replica still folding the old log: the new log is never marked lost, and a replica started afterwards takes it', async () => {
