@@ -31,6 +31,8 @@ export type AppParts = {
   about: { version: string; store: StoreName };
   /** GET /-/backup: the store's live copies, where it has them (LogStore.backups). */
   backups?: StoreBackups | undefined;
+  /** Aborted when the exporter begins to shut down (Assembled.beginShutdown). */
+  shutdown?: AbortSignal;
   /** For the availability API and the landing page's bars: the default policy and 401 days unless set. */
   availability?: { policy: AvailabilityPolicy; maxDays: number; maxBytes?: number };
   /** POST /alertmanager: where its alerts go, and its tokens. Absent: the route answers 404. */
@@ -148,6 +150,7 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
     version: parts.about.version,
     store: parts.about.store,
     backups: parts.backups,
+    shutdown: parts.shutdown,
     allPagesTokens: parts.webhook.tokens.length,
     availability: parts.availability ?? { policy: DEFAULT_POLICY, maxDays: DEFAULT_LIMITS.ledgerRetentionDays + 1 },
   };

@@ -42,6 +42,11 @@ export type Assembled = {
   health: StoreHealth;
   fold: FoldLoop;
   silences: SilenceReconciler | undefined;
+  /**
+   * Ends the answers that could hold a shutdown for as long as a client likes (a backup being
+   * sent: it is cut, and its client asks the next exporter). Call before the servers close.
+   */
+  beginShutdown(): void;
   /** Answers every event accepted, writes a last snapshot, closes the store. Call after the servers stopped. */
   close(): Promise<void>;
 };
@@ -57,6 +62,7 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
   await fold.start();
   inventory.attach((overlay) => fold.reseed(overlay));
   const telemetry = new Telemetry(fold, options.build, () => fold.stats());
+  const shutdown = new AbortController();
   const apps = createApps(
     {
       logger,
@@ -67,6 +73,7 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
       inventory,
       about: { version: options.build.version, store: options.store.kind },
       backups: options.store.backups ?? (options.backupDirectory === undefined ? undefined : stateBackups(fold, options.backupDirectory)),
+      shutdown: shutdown.signal,
       ...(options.availability ? { availability: options.availability } : {}),
       alertmanager: { sink: fold, options: options.alertReceiver ?? { tokens: [] } },
     },
@@ -95,10 +102,12 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
       heldAlerts.start();
     }
   }
+  const beginShutdown = () => shutdown.abort();
   const close = async () => {
+    beginShutdown();
     await heldAlerts?.stop();
     await silences?.stop();
     await fold.close();
   };
-  return { apps, state: fold.state, sink: fold, health: fold, fold, silences, close };
+  return { apps, state: fold.state, sink: fold, health: fold, fold, silences, beginShutdown, close };
 }

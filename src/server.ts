@@ -230,6 +230,8 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
       closing ??= (async () => {
         watcher?.stop();
         trim.stop();
+        // A backup being sent would hold the servers' close for as long as its client reads.
+        exporter.beginShutdown();
         await Promise.all([closeServer(main), metrics ? closeServer(metrics) : Promise.resolve()]);
         // No request is answered from here on: what the access log still holds back is written now.
         flushLeftOutLines(logger);

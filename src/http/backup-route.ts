@@ -36,6 +36,13 @@ const NO_BACKUPS = 'no backup can be made here: the store is not one file, and t
 export type BackupRouteOptions = {
   backups: StoreBackups | undefined;
   logger: Logger;
+  /**
+   * Aborted when the exporter begins to shut down: a copy still being sent is cut then, and none
+   * is begun. A client reading slowly (or not at all) would otherwise hold the shutdown until
+   * SHUTDOWN_TIMEOUT_SECONDS, and end it without the last snapshot; with the chart's SQLite
+   * volume (the Recreate strategy) the next pod, and webhooks, wait meanwhile.
+   */
+  shutdown?: AbortSignal | undefined;
 };
 
 /** The file name a client is offered: the exporter and when the copy was made, in UTC. */
@@ -51,6 +58,8 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
   let writing = false;
   let nextAt = 0;
   let made = 0;
+  // A function, not a narrowed field: the signal changes across the awaits below.
+  const shuttingDown = () => options.shutdown?.aborted === true;
 
   return async (req, res) => {
     if (req.method !== 'GET') {
@@ -60,6 +69,10 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
     }
     if (!backups) {
       res.status(409).json({ error: NO_BACKUPS, issues: [] });
+      return;
+    }
+    if (shuttingDown()) {
+      res.status(503).json({ error: 'the exporter is shutting down: ask the next one', issues: [] });
       return;
     }
     const started = Date.now();
@@ -97,6 +110,11 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
     }
     const writtenMs = Date.now() - started;
     try {
+      // It may have begun while the copy was written: the listener below would never hear it.
+      if (shuttingDown()) {
+        res.status(503).json({ error: 'the exporter is shutting down: ask the next one', issues: [] });
+        return;
+      }
       const { size } = await file.stat();
       res.locals['logFields'] = { backup_bytes: size, backup_ms: writtenMs };
       res.status(200).set({
@@ -106,16 +124,12 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
         'Cache-Control': 'no-store',
       });
       const sendMs = Math.max(MIN_SEND_MS, (size / SEND_BYTES_PER_SECOND) * 1000 * 2);
-      const sending = { cut: false };
-      const deadline = setTimeout(() => {
-        sending.cut = true;
-        res.destroy();
-      }, sendMs);
-      try {
-        await pipeline(file.createReadStream({ autoClose: false }), res);
-      } catch {
-        // The client went away, or was too slow. A response that never finishes gets no access
-        // line (written on 'finish'): this is the request's one line, or the operator sees nothing.
+      // A response that never finishes gets no access line (written on 'finish'): this is the
+      // request's one line, or the operator sees nothing.
+      let logged = false;
+      const notSent = (error: string) => {
+        if (logged) return;
+        logged = true;
         options.logger.warn(
           {
             method: req.method,
@@ -125,14 +139,28 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
             remote_address: remoteAddress,
             backup_bytes: size,
             backup_ms: writtenMs,
-            error: sending.cut
-              ? `the client did not read the whole backup within ${Math.round(sendMs / 1000)} s: cut`
-              : 'the client did not read the whole backup',
+            error,
           },
           'backup not sent whole',
         );
+      };
+      const deadline = setTimeout(() => {
+        notSent(`the client did not read the whole backup within ${Math.round(sendMs / 1000)} s: cut`);
+        res.destroy();
+      }, sendMs);
+      // Logged as it is cut: the exporter may exit before the send below has settled.
+      const onShutdown = () => {
+        notSent('the exporter is shutting down: cut (its client may ask the next one)');
+        res.destroy();
+      };
+      options.shutdown?.addEventListener('abort', onShutdown, { once: true });
+      try {
+        await pipeline(file.createReadStream({ autoClose: false }), res);
+      } catch {
+        notSent('the client did not read the whole backup');
       } finally {
         clearTimeout(deadline);
+        options.shutdown?.removeEventListener('abort', onShutdown);
       }
     } finally {
       await file.close().catch(() => undefined);

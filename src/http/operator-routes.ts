@@ -43,6 +43,8 @@ export type OperatorDeps = {
   tokenOpens: (token: string) => boolean;
   /** GET /-/backup: how the store is copied while it serves; undefined where it cannot be (see backup-route.ts). */
   backups: StoreBackups | undefined;
+  /** Aborted when the exporter begins to shut down: a backup still being sent is cut then. */
+  shutdown?: AbortSignal | undefined;
   /** GET /api/v1/availability: the environment's policy, the most days one report spans, and the most bytes (MAX_ANSWER_BYTES unless set). */
   availability: { policy: AvailabilityPolicy; maxDays: number; maxBytes?: number };
 };
@@ -376,7 +378,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   // The guard first: a request without the token costs no body read.
   router.post('/-/forget', ...deps.guard, plainUtf8Body, express.json({ limit: FORGET_MAX_BYTES, type: isJsonRequest, strict: true }), forget);
   router.all('/-/forget', methodNotAllowed('POST', '/-/forget'));
-  router.get('/-/backup', ...deps.guard, backupRoute({ backups: deps.backups, logger: deps.logger }));
+  router.get('/-/backup', ...deps.guard, backupRoute({ backups: deps.backups, logger: deps.logger, shutdown: deps.shutdown }));
   router.all('/-/backup', methodNotAllowed('GET', '/-/backup'));
   return router;
 }

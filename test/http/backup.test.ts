@@ -270,6 +270,50 @@ describe('GET /-/backup', () => {
     }
   });
 
+  it('cuts a copy still being sent when the exporter begins to shut down, and begins none then', async () => {
+    const dir = tempDir();
+    const store = sqliteStore(join(dir, 'store.db'));
+    const backups = store.backups;
+    if (!backups) throw new Error('a SQLite file has backups');
+    // Larger than what the sockets' buffers take: a client that does not read holds the send.
+    const size = 64 * 1024 * 1024;
+    Object.defineProperty(store, 'backups', {
+      value: { ...backups, write: (to: string) => Promise.resolve(writeFileSync(to, Buffer.alloc(size))) },
+    });
+    const app = await start({ store });
+    const server = createServer(app.main).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const req = httpGet({ host: '127.0.0.1', port, path: '/-/backup', headers: { Authorization: `Bearer ${TOKEN}` } });
+      const [res] = (await once(req, 'response')) as [IncomingMessage];
+      expect(res.statusCode).toBe(200);
+      res.pause(); // a client that reads no more: before, the send waited for it up to its deadline
+      app.beginShutdown();
+      const line = () => app.logs.lines.find((entry) => entry['path'] === '/-/backup');
+      for (let i = 0; i < 400 && line() === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(line()).toMatchObject({
+        level: 'warn',
+        msg: 'backup not sent whole',
+        error: 'the exporter is shutting down: cut (its client may ask the next one)',
+      });
+      // Read on, the answer ends short of its Content-Length ("aborted").
+      const ended = new Promise((resolve) => {
+        res.once('error', resolve);
+        res.once('close', resolve);
+      });
+      res.resume();
+      await ended;
+      expect(res.complete).toBe(false);
+      expect(leftovers(dir)).toEqual([]);
+      const after = await request(app.main).get('/-/backup').set('Authorization', `Bearer ${TOKEN}`);
+      expect([after.status, after.body]).toEqual([503, { error: 'the exporter is shutting down: ask the next one', issues: [] }]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   it('removes, at start, the copies a process that died while sending them left beside the store', async () => {
     const dir = tempDir();
     const leftover = join(dir, '.store.db.backup-1-1764000000000-1.db');

@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SIGNAL_ECHO_MS } from '../../src/signals.js';
 import { tempDir } from '../support/app.js';
@@ -41,6 +42,40 @@ describe('SIGTERM', () => {
     // Closing the last connection checkpoints the WAL into the database file and removes it.
     const wal = join(dir, 'shutdown.db-wal');
     expect(!existsSync(wal) || statSync(wal).size === 0).toBe(true);
+  });
+
+  it('cuts a backup whose client stops reading, rather than wait for it until SHUTDOWN_TIMEOUT_SECONDS, and exits 0', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'shutdown.db');
+    const env = { SQLITE_PATH: path, WEBHOOK_TOKEN: 'secret', SHUTDOWN_TIMEOUT_SECONDS: '5' };
+    running = await startExporterProcess(env);
+    await stopProcess(running);
+    // A store whose copy is larger than what the sockets' buffers take: 32 MiB of padding.
+    const db = new Database(path);
+    db.exec('CREATE TABLE padding (bytes BLOB)');
+    db.prepare('INSERT INTO padding VALUES (randomblob(?))').run(32 * 1024 * 1024);
+    db.close();
+    running = await startExporterProcess(env);
+    const socket = connect(running.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    // Reads the first piece of the answer, and no more.
+    socket.once('data', (chunk: Buffer) => {
+      answer = chunk.toString('latin1');
+      socket.pause();
+    });
+    socket.on('error', () => undefined);
+    socket.write('GET /-/backup HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer secret\r\n\r\n');
+    while (answer === '') await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    running.child.kill('SIGTERM');
+    const { code } = await running.exited;
+    expect(code).toBe(0);
+    expect(running.logs.find((line) => line.msg === 'backup not sent whole')).toMatchObject({
+      error: 'the exporter is shutting down: cut (its client may ask the next one)',
+    });
+    expect(running.logs.some((line) => line.msg === 'stopped: store closed')).toBe(true);
+    socket.destroy();
   });
 
   it('answers a request in flight at SIGTERM with Connection: close, so the client sends its next one elsewhere', async () => {

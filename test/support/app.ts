@@ -44,6 +44,8 @@ export type TestApp = Apps & {
   logs: LogCapture;
   /** How many changes the fold applied since the app was built (0: the state is as loaded). */
   commits(): number;
+  /** What the exporter's close does first, before its servers close (Assembled.beginShutdown). */
+  beginShutdown(): void;
   close(): Promise<void>;
 };
 
@@ -127,6 +129,7 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
     inventory,
     logs,
     commits: () => state.version - loadedVersion,
+    beginShutdown: () => exporter.beginShutdown(),
     close: () => exporter.close(),
   };
 }
