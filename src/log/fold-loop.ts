@@ -131,6 +131,9 @@ type Waiter = {
   timer: NodeJS.Timeout;
 };
 
+/** The line a refusal of the store is logged with (its `reason` says what was found). */
+export const REFUSING_STORE = 'refusing the store: it is not what this process can fold; not ready until an operator acts (see the README)';
+
 /**
  * The one writer, the same for every store: the state is the fold of an ordered, durable log.
  *
@@ -688,10 +691,7 @@ export class FoldLoop implements EventSink, StoreHealth {
   private refuse(reason: string): void {
     if (this.refusal !== undefined) return;
     this.refusal = reason;
-    this.logger.error(
-      { store: this.store.kind, reason },
-      'refusing the store: it is not what this process can fold; not ready until an operator acts (see the README)',
-    );
+    this.logger.error({ store: this.store.kind, reason }, REFUSING_STORE);
     for (const [origin] of this.waiting) this.fail(origin, new StoreError(`not stored: ${reason}`));
   }
 

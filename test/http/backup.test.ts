@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer, get as httpGet, type IncomingMessage } from 'node:http';
+import { createServer, get as httpGet, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -66,6 +66,25 @@ const backup = (app: TestApp, token: string | null = TOKEN) =>
     });
 const REPORT = '/api/v1/availability?from=2026-12-01&to=2026-12-03';
 const leftovers = (dir: string) => readdirSync(dir).filter((name) => name.includes('.backup-'));
+
+/**
+ * An exporter on a SQLite file whose copies are 64 MiB (more than the sockets' buffers take, so
+ * that a send is under way while its client goes away or stops reading), listening on loopback.
+ */
+async function listeningWithLargeCopies(): Promise<{ dir: string; size: number; app: TestApp; server: Server }> {
+  const dir = tempDir();
+  const store = sqliteStore(join(dir, 'store.db'));
+  const backups = store.backups;
+  if (!backups) throw new Error('a SQLite file has backups');
+  const size = 64 * 1024 * 1024;
+  Object.defineProperty(store, 'backups', {
+    value: { ...backups, write: (to: string) => Promise.resolve(writeFileSync(to, Buffer.alloc(size))) },
+  });
+  const app = await start({ store });
+  const server = createServer(app.main).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { dir, size, app, server };
+}
 
 describe('GET /-/backup', () => {
   it('copies the store while it serves: a new exporter on the copy serves the same series and availability', async () => {
@@ -233,18 +252,7 @@ describe('GET /-/backup', () => {
   });
 
   it('logs one line when the client goes away before the whole copy is sent, and leaves nothing beside the store', async () => {
-    const dir = tempDir();
-    const store = sqliteStore(join(dir, 'store.db'));
-    const backups = store.backups;
-    if (!backups) throw new Error('a SQLite file has backups');
-    // Larger than what the sockets' buffers take, so that the sending is under way when the client goes.
-    const size = 64 * 1024 * 1024;
-    Object.defineProperty(store, 'backups', {
-      value: { ...backups, write: (to: string) => Promise.resolve(writeFileSync(to, Buffer.alloc(size))) },
-    });
-    const app = await start({ store });
-    const server = createServer(app.main).listen(0, '127.0.0.1');
-    await once(server, 'listening');
+    const { dir, size, app, server } = await listeningWithLargeCopies();
     try {
       const { port } = server.address() as AddressInfo;
       const req = httpGet({ host: '127.0.0.1', port, path: '/-/backup', headers: { Authorization: `Bearer ${TOKEN}` } });
@@ -271,18 +279,7 @@ describe('GET /-/backup', () => {
   });
 
   it('cuts a copy still being sent when the exporter begins to shut down, and begins none then', async () => {
-    const dir = tempDir();
-    const store = sqliteStore(join(dir, 'store.db'));
-    const backups = store.backups;
-    if (!backups) throw new Error('a SQLite file has backups');
-    // Larger than what the sockets' buffers take: a client that does not read holds the send.
-    const size = 64 * 1024 * 1024;
-    Object.defineProperty(store, 'backups', {
-      value: { ...backups, write: (to: string) => Promise.resolve(writeFileSync(to, Buffer.alloc(size))) },
-    });
-    const app = await start({ store });
-    const server = createServer(app.main).listen(0, '127.0.0.1');
-    await once(server, 'listening');
+    const { dir, app, server } = await listeningWithLargeCopies();
     try {
       const { port } = server.address() as AddressInfo;
       const req = httpGet({ host: '127.0.0.1', port, path: '/-/backup', headers: { Authorization: `Bearer ${TOKEN}` } });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runNodeToExit, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 import { freePort } from '../support/prometheus.js';
+import { seeded } from '../support/seeded.js';
 import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
 
 // A seeded soak: replicas on one real redis-server, fed random StatusMate histories (each
@@ -28,17 +29,6 @@ const REFUSAL_WAIT_MS = Number(process.env.SOAK_REFUSAL_MS ?? 15_000);
 /** StatusMate's attempts before it gives up on a delivery during the faults (the final sweep retries the rest). */
 const ATTEMPTS = 5;
 
-/** mulberry32: a small seeded generator, so that a seed replays the same choices. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 type Rng = () => number;
 const between = (rng: Rng, low: number, high: number) => low + Math.floor(rng() * (high - low + 1));
 const pick = <T>(rng: Rng, list: readonly T[]): T => list[Math.floor(rng() * list.length)] as T;
@@ -110,6 +100,19 @@ type Soak = {
   blocked: { what: string; from: number; to: number }[];
   applied: { key: string; port: number; sent: number; answered: number }[];
 };
+
+const newSoak = (redis: RedisServer, replicas: Replica[], snapshotter: Snapshotter | undefined): Soak => ({
+  redis,
+  replicas,
+  snapshotter,
+  violations: [],
+  notes: [],
+  acknowledged: new Set(),
+  outcomes: new Map(),
+  answers: new Map(),
+  blocked: [],
+  applied: [],
+});
 
 const urlOf = (replica: { port: number }) => `http://127.0.0.1:${replica.port}`;
 const targets = (soak: Soak): { port: number; stopped?: boolean }[] => (soak.snapshotter ? [...soak.replicas, soak.snapshotter] : soak.replicas);
@@ -292,8 +295,8 @@ afterEach(async () => {
 
 describe.skipIf(redisTool.skipReason !== undefined)('replicas on Redis under random faults', () => {
   it(`count every acknowledged event once, agree when ready, and all come back (seed ${SEED})`, async () => {
-    const rng = random(SEED);
-    const faultRng = random(SEED ^ 0x5bd1e995);
+    const rng = seeded(SEED);
+    const faultRng = seeded(SEED ^ 0x5bd1e995);
     const redis = await startRedis({ appendfsync: 'always', args: ['--enable-debug-command', 'yes', '--maxmemory-policy', 'noeviction'] });
     soakRedis = redis;
     const startReplica = (port: number) => startExporterProcess({ STORE: 'redis', REDIS_URL: redis.url, PORT: String(port) });
@@ -310,18 +313,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('replicas on Redis under ran
       snapshotter = { port: typeof address === 'object' && address !== null ? address.port : 0, app, server };
       soakSnapshotter = snapshotter;
     }
-    const soak: Soak = {
-      redis,
-      replicas,
-      snapshotter,
-      violations: [],
-      notes: [],
-      acknowledged: new Set(),
-      outcomes: new Map(),
-      answers: new Map(),
-      blocked: [],
-      applied: [],
-    };
+    const soak = newSoak(redis, replicas, snapshotter);
     await Promise.all(
       targets(soak).map((replica) =>
         eventually(
@@ -342,7 +334,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('replicas on Redis under ran
     // The sender: the lanes in parallel, each event after the one before it was answered or given up.
     const sending = Promise.all(
       plan.lanes.map(async (lane, index) => {
-        const laneRng = random(SEED + index + 1);
+        const laneRng = seeded(SEED + index + 1);
         await sleep(between(laneRng, 0, SOAK_MS / 2));
         for (const event of lane) {
           const next = await deliver(soak, laneRng, event, 0, ATTEMPTS);
@@ -484,7 +476,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('replicas on Redis when the 
   it.each(LOSSES_RUN)(
     '%s: no replica ready on another state, every one refusing, and reset-redis brings them back',
     async (loss) => {
-      const rng = random(SEED + LOSSES.indexOf(loss));
+      const rng = seeded(SEED + LOSSES.indexOf(loss));
       const redis = await startRedis({ appendfsync: 'always', args: ['--maxmemory-policy', 'noeviction'] });
       soakRedis = redis;
       const startReplica = (port: number) => startExporterProcess({ STORE: 'redis', REDIS_URL: redis.url, PORT: String(port) });
@@ -492,18 +484,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('replicas on Redis when the 
       const replicas: Replica[] = [];
       for (const port of ports) replicas.push({ port, process: await startReplica(port), killedByUs: false, stopped: false, past: [] });
       soakReplicas = replicas;
-      const soak: Soak = {
-        redis,
-        replicas,
-        snapshotter: undefined,
-        violations: [],
-        notes: [],
-        acknowledged: new Set(),
-        outcomes: new Map(),
-        answers: new Map(),
-        blocked: [],
-        applied: [],
-      };
+      const soak = newSoak(redis, replicas, undefined);
       await Promise.all(
         replicas.map((replica) =>
           eventually(
@@ -552,7 +533,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('replicas on Redis when the 
         default:
           throw new Error(`no such loss: ${String(loss satisfies never)}`);
       }
-      const after = history(random(SEED + 99), { incidents: 2, maintenances: 0, components: 2, updates: 2 });
+      const after = history(seeded(SEED + 99), { incidents: 2, maintenances: 0, components: 2, updates: 2 });
       // Every replica refuses (not ready, store_up 0). The README promises 5 s; the fixed test waits
       // longer (no timing assertion) and reports how long it took; SOAK_REFUSAL_MS=5000 holds it to 5 s.
       const refusedAfter = new Map<number, number>();
@@ -603,7 +584,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('replicas on Redis when the 
           ),
         ),
       );
-      const fresh = history(random(SEED + 7), { incidents: 3, maintenances: 2, components: 2, updates: 2 });
+      const fresh = history(seeded(SEED + 7), { incidents: 3, maintenances: 2, components: 2, updates: 2 });
       for (const lane of fresh.lanes)
         for (const event of lane)
           if ((await deliver(soak, rng, event, 0, 20)) !== undefined) soak.violations.push(`${loss}: ${event.key} never answered 200 after the reset`);

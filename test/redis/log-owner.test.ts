@@ -1,20 +1,16 @@
 import { createClient } from 'redis';
-import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { redisKeys } from '../../src/store/redis-format.js';
 import { domainSamples, makeApp, sampleValue, whenReady, type TestApp } from '../support/app.js';
 import { runCli } from '../support/cli.js';
 import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
+import { componentUpdate, metricsText, postEvent, readyStatus, refusalLines } from '../support/replica-probes.js';
 
 // Two installs given one Redis and one key prefix (two Helm releases on a shared Redis) would
 // each fold the other's events and serve one merged state, every replica ready. Each names
 // itself the log's owner (REDIS_LOG_OWNER); the one that finds the log owned by another refuses it.
 
 const KEYS = redisKeys('statusmate:');
-const REFUSING = 'refusing the store: it is not what this process can fold; not ready until an operator acts (see the README)';
-const component = (n: number, impact: string) => ({
-  meta: { type: 'component_impact_updated', uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, title: `C${n}`, impact },
-});
 
 let redis: RedisServer;
 let apps: TestApp[] = [];
@@ -34,9 +30,6 @@ const open = async (owner: string | undefined, options: { waitReady?: boolean } 
   if (options.waitReady ?? true) await whenReady(app);
   return app;
 };
-const readyz = async (app: TestApp) => (await request(app.main).get('/readyz')).status;
-const post = (app: TestApp, body: unknown) => request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
-const metrics = async (app: TestApp) => (await request(app.main).get('/metrics')).text;
 const redisGet = async (key: string) => {
   const client = createClient({ url: redis.url, RESP: 2 });
   await client.connect();
@@ -46,52 +39,51 @@ const redisGet = async (key: string) => {
     client.destroy();
   }
 };
-const refusals = (app: TestApp) => app.logs.lines.filter((line) => line.msg === REFUSING);
 
 describe.skipIf(redisTool.skipReason !== undefined)("the shared log's owner", () => {
   it("refuses a replica of another install before it loads the first install's state, and says why once", async () => {
     const production = await open('monitoring/prod-statusmate-exporter');
-    expect((await post(production, component(1, 'major_outage'))).status).toBe(200);
+    expect((await postEvent(production, componentUpdate(1, 'major_outage'))).status).toBe(200);
     expect(await redisGet(KEYS.owner)).toBe('monitoring/prod-statusmate-exporter');
 
     const staging = await open('web/staging-statusmate-exporter', { waitReady: false });
     await eventually(
-      () => refusals(staging),
+      () => refusalLines(staging),
       (lines) => lines.length === 1,
       5_000,
     );
-    expect(refusals(staging)[0]).toEqual(
+    expect(refusalLines(staging)[0]).toEqual(
       expect.objectContaining({
         level: 'error',
         reason: `the Redis log {statusmate}:log belongs to another install: {statusmate}:owner is "monitoring/prod-statusmate-exporter", this replica's REDIS_LOG_OWNER "web/staging-statusmate-exporter": give each install its own REDIS_KEY_PREFIX (or Redis database); if it is this install renamed, delete {statusmate}:owner`,
       }),
     );
-    expect(await readyz(staging)).toBe(503);
-    expect(sampleValue(await metrics(staging), 'statusmate_store_up')).toBe(0);
-    expect((await post(staging, component(2, 'partial_outage'))).status).toBe(503);
+    expect(await readyStatus(staging)).toBe(503);
+    expect(sampleValue(await metricsText(staging), 'statusmate_store_up')).toBe(0);
+    expect((await postEvent(staging, componentUpdate(2, 'partial_outage'))).status).toBe(503);
     // Nothing of production's was loaded, and nothing of staging's reached the log.
-    expect(domainSamples(await metrics(staging)).filter((line) => line.includes('00000000-0000-4000-8000-000000000001'))).toEqual([]);
+    expect(domainSamples(await metricsText(staging)).filter((line) => line.includes('00000000-0000-4000-8000-000000000001'))).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 600));
-    expect(refusals(staging)).toHaveLength(1);
-    expect(await readyz(production)).toBe(200);
-    expect(domainSamples(await metrics(production)).some((line) => line.includes('00000000-0000-4000-8000-000000000002'))).toBe(false);
+    expect(refusalLines(staging)).toHaveLength(1);
+    expect(await readyStatus(production)).toBe(200);
+    expect(domainSamples(await metricsText(production)).some((line) => line.includes('00000000-0000-4000-8000-000000000002'))).toBe(false);
   });
 
   it('lets replicas of one install share the log, and adopts a log written before owners, or by an exporter that names none', async () => {
     const unnamed = await open(undefined);
-    expect((await post(unnamed, component(1, 'major_outage'))).status).toBe(200);
+    expect((await postEvent(unnamed, componentUpdate(1, 'major_outage'))).status).toBe(200);
     expect(await redisGet(KEYS.owner)).toBeNull();
 
     const [a, b] = [await open('monitoring/sm'), await open('monitoring/sm')];
     expect(await redisGet(KEYS.owner)).toBe('monitoring/sm');
-    expect((await post(b, component(2, 'partial_outage'))).status).toBe(200);
+    expect((await postEvent(b, componentUpdate(2, 'partial_outage'))).status).toBe(200);
     const shared = await eventually(
-      async () => [domainSamples(await metrics(a)), domainSamples(await metrics(b)), domainSamples(await metrics(unnamed))],
+      async () => [domainSamples(await metricsText(a)), domainSamples(await metricsText(b)), domainSamples(await metricsText(unnamed))],
       ([x, y, z]) => JSON.stringify(x) === JSON.stringify(y) && JSON.stringify(y) === JSON.stringify(z),
     );
     expect(shared[0]?.some((line) => line.includes('00000000-0000-4000-8000-000000000001'))).toBe(true);
     expect(shared[0]?.some((line) => line.includes('00000000-0000-4000-8000-000000000002'))).toBe(true);
-    for (const app of [a, b, unnamed]) expect(await readyz(app)).toBe(200);
+    for (const app of [a, b, unnamed]) expect(await readyStatus(app)).toBe(200);
   });
 
   it('is deleted by reset-redis with the log, so that the next install to start owns the new one', async () => {
@@ -102,7 +94,7 @@ describe.skipIf(redisTool.skipReason !== undefined)("the shared log's owner", ()
     expect(reset.code).toBe(0);
     expect(await redisGet(KEYS.owner)).toBeNull();
     const renamed = await open('monitoring/new-name');
-    expect(await readyz(renamed)).toBe(200);
+    expect(await readyStatus(renamed)).toBe(200);
     expect(await redisGet(KEYS.owner)).toBe('monitoring/new-name');
   });
 });

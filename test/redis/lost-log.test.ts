@@ -8,15 +8,18 @@ import { domainSamples, makeApp, sampleValue, whenReady, type TestApp } from '..
 import { fileURLToPath } from 'node:url';
 import { runNodeToExit, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
+import {
+  componentUpdate as component,
+  metricsText as metrics,
+  postEvent as post,
+  readyStatus as readyz,
+  refusalLines as refusals,
+} from '../support/replica-probes.js';
 
 // A replica knows when the shared log is not what it folded, and when Redis refuses or stops
 // answering: it stops answering 200, reports not ready and store_up 0, and says why once.
 
 const KEYS = redisKeys('statusmate:');
-const REFUSING = 'refusing the store: it is not what this process can fold; not ready until an operator acts (see the README)';
-const component = (n: number, impact: string) => ({
-  meta: { type: 'component_impact_updated', uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, title: `C${n}`, impact },
-});
 
 let redis: RedisServer;
 let apps: TestApp[] = [];
@@ -39,9 +42,6 @@ const open = async (options: { waitReady?: boolean } = {}) => {
   if (options.waitReady ?? true) await whenReady(app);
   return app;
 };
-const readyz = async (app: TestApp) => (await request(app.main).get('/readyz')).status;
-const post = (app: TestApp, body: unknown) => request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
-const metrics = async (app: TestApp) => (await request(app.main).get('/metrics')).text;
 const storeUp = async (app: TestApp) => sampleValue(await metrics(app), 'statusmate_store_up');
 const redisCommand = async (...args: string[]) => {
   const client = createClient({ url: redis.url, RESP: 2 });
@@ -67,7 +67,6 @@ const refusedWithin5s = async (app: TestApp) => {
   );
   expect((await post(app, component(99, 'major_outage'))).status).toBe(503);
 };
-const refusals = (app: TestApp) => app.logs.lines.filter((line) => line.msg === REFUSING);
 
 describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under running replicas', () => {
   it('after FLUSHALL every running replica refuses and says so once, and so does one started later, until reset-redis', async () => {

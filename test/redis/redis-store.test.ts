@@ -12,11 +12,11 @@ import { redisKeys } from '../../src/store/redis-format.js';
 import { domainSamples, LogCapture, makeApp, sampleValue, tempDir, whenReady, type TestApp, type TestAppOptions } from '../support/app.js';
 import { createLogger } from '../../src/logger.js';
 import { componentUpdate, incident, affects } from '../support/events.js';
+import { REFUSING_STORE } from '../../src/log/fold-loop.js';
 import { eventually, redisStore, redisTool, startRedis, type RedisStoreTestOptions, type RedisServer, redisPerTest } from '../support/redis.js';
 
 const entryFields = (origin: string, event: StatusMateEvent, limits: Limits, retention: number) =>
   Object.entries(encodeEntry(origin, event, limits, retention)).flat();
-const REFUSING = 'refusing the store: it is not what this process can fold; not ready until an operator acts (see the README)';
 const SNAPSHOT_OFTEN = { snapshots: { checkMs: 50, maxAgeMs: 0 } };
 
 // The fold loop on RedisStore in process, two or three apps on one real redis-server: what the fold guarantees.
@@ -262,7 +262,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
       client.destroy();
     }
     const upgraded = await open();
-    expect(upgraded.logs.lines.filter((line) => line.msg === REFUSING)).toEqual([]);
+    expect(upgraded.logs.lines.filter((line) => line.msg === REFUSING_STORE)).toEqual([]);
     expect(upgraded.ingestor.state.componentCount).toBe(12);
   });
 
@@ -402,7 +402,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     );
     expect((await post(a, component(1, 'major_outage'))).status).toBe(503);
     expect(sampleValue(await metrics(a), 'statusmate_store_up')).toBe(0);
-    const refusals = a.logs.lines.filter((line) => line.msg === REFUSING);
+    const refusals = a.logs.lines.filter((line) => line.msg === REFUSING_STORE);
     expect(refusals).toHaveLength(1);
     expect(String(refusals[0]?.reason)).toContain('has format 7, newer than this exporter reads');
   });
@@ -508,7 +508,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     const app = await makeApp({ store: redisStore({ url: fixture.server.url }) });
     fixture.apps.push(app);
     await eventually(
-      () => app.logs.lines.filter((line) => line.msg === REFUSING),
+      () => app.logs.lines.filter((line) => line.msg === REFUSING_STORE),
       (lines) => lines.length === 1,
     );
     expect((await request(app.main).get('/readyz')).status).toBe(503);
