@@ -114,7 +114,31 @@ const newSoak = (redis: RedisServer, replicas: Replica[], snapshotter: Snapshott
   applied: [],
 });
 
+/** Starts an exporter process on `redis` listening on `port`. */
+const replicaStarter = (redis: RedisServer) => (port: number) => startExporterProcess({ STORE: 'redis', REDIS_URL: redis.url, PORT: String(port) });
+
+/** REPLICAS exporter processes, each on a port of its own (kept across its restarts); noted for the cleanup. */
+async function startReplicas(startReplica: (port: number) => Promise<ExporterProcess>): Promise<Replica[]> {
+  const ports = await Promise.all(Array.from({ length: REPLICAS }, () => freePort()));
+  const replicas: Replica[] = [];
+  for (const port of ports) replicas.push({ port, process: await startReplica(port), killedByUs: false, stopped: false, past: [] });
+  soakReplicas = replicas;
+  return replicas;
+}
+
 const urlOf = (replica: { port: number }) => `http://127.0.0.1:${replica.port}`;
+
+/** Waits until every one of `replicas` answers /readyz 200 (at most 15 s). */
+const allReady = (replicas: { port: number }[]) =>
+  Promise.all(
+    replicas.map((replica) =>
+      eventually(
+        () => readyStatus(urlOf(replica)),
+        (status) => status === 200,
+        15_000,
+      ),
+    ),
+  );
 const targets = (soak: Soak): { port: number; stopped?: boolean }[] => (soak.snapshotter ? [...soak.replicas, soak.snapshotter] : soak.replicas);
 
 async function post(url: string, event: Event, attempt: number): Promise<{ status: number; outcome?: string }> {
@@ -299,11 +323,8 @@ describe.skipIf(redisTool.skipReason !== undefined)('replicas on Redis under ran
     const faultRng = seeded(SEED ^ 0x5bd1e995);
     const redis = await startRedis({ appendfsync: 'always', args: ['--enable-debug-command', 'yes', '--maxmemory-policy', 'noeviction'] });
     soakRedis = redis;
-    const startReplica = (port: number) => startExporterProcess({ STORE: 'redis', REDIS_URL: redis.url, PORT: String(port) });
-    const ports = await Promise.all(Array.from({ length: REPLICAS }, () => freePort()));
-    const replicas: Replica[] = [];
-    for (const port of ports) replicas.push({ port, process: await startReplica(port), killedByUs: false, stopped: false, past: [] });
-    soakReplicas = replicas;
+    const startReplica = replicaStarter(redis);
+    const replicas = await startReplicas(startReplica);
     let snapshotter: Snapshotter | undefined;
     if (process.env.SOAK_SNAPSHOTTER !== 'false') {
       const app = await makeApp({ store: redisStore({ url: redis.url }), snapshots: { checkMs: 200, maxAgeMs: 0 } });
@@ -314,15 +335,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('replicas on Redis under ran
       soakSnapshotter = snapshotter;
     }
     const soak = newSoak(redis, replicas, snapshotter);
-    await Promise.all(
-      targets(soak).map((replica) =>
-        eventually(
-          () => readyStatus(urlOf(replica)),
-          (status) => status === 200,
-          15_000,
-        ),
-      ),
-    );
+    await allReady(targets(soak));
 
     const plan = history(rng, { incidents: 25, maintenances: 15, components: 5, updates: 12 });
     const total = plan.lanes.reduce((sum, lane) => sum + lane.length, 0);
@@ -479,21 +492,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('replicas on Redis when the 
       const rng = seeded(SEED + LOSSES.indexOf(loss));
       const redis = await startRedis({ appendfsync: 'always', args: ['--maxmemory-policy', 'noeviction'] });
       soakRedis = redis;
-      const startReplica = (port: number) => startExporterProcess({ STORE: 'redis', REDIS_URL: redis.url, PORT: String(port) });
-      const ports = await Promise.all(Array.from({ length: REPLICAS }, () => freePort()));
-      const replicas: Replica[] = [];
-      for (const port of ports) replicas.push({ port, process: await startReplica(port), killedByUs: false, stopped: false, past: [] });
-      soakReplicas = replicas;
+      const startReplica = replicaStarter(redis);
+      const replicas = await startReplicas(startReplica);
       const soak = newSoak(redis, replicas, undefined);
-      await Promise.all(
-        replicas.map((replica) =>
-          eventually(
-            () => readyStatus(urlOf(replica)),
-            (status) => status === 200,
-            15_000,
-          ),
-        ),
-      );
+      await allReady(replicas);
       const before = history(rng, { incidents: 5, maintenances: 3, components: 3, updates: 3 });
       for (const lane of before.lanes) for (const event of lane) await deliver(soak, rng, event, 0, 20);
 
@@ -575,15 +577,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('replicas on Redis when the 
         replica.past.push(replica.process);
         replica.process = await startReplica(replica.port);
       }
-      await Promise.all(
-        replicas.map((replica) =>
-          eventually(
-            () => readyStatus(urlOf(replica)),
-            (status) => status === 200,
-            15_000,
-          ),
-        ),
-      );
+      await allReady(replicas);
       const fresh = history(seeded(SEED + 7), { incidents: 3, maintenances: 2, components: 2, updates: 2 });
       for (const lane of fresh.lanes)
         for (const event of lane)

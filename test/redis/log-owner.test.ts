@@ -1,9 +1,9 @@
 import { createClient } from 'redis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { redisKeys } from '../../src/store/redis-format.js';
-import { domainSamples, makeApp, sampleValue, whenReady, type TestApp } from '../support/app.js';
+import { domainSamples, makeApp, sampleValue, whenReady } from '../support/app.js';
 import { runCli } from '../support/cli.js';
-import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
+import { eventually, redisPerTest, redisStore, redisTool } from '../support/redis.js';
 import { componentUpdate, metricsText, postEvent, readyStatus, refusalLines } from '../support/replica-probes.js';
 
 // Two installs given one Redis and one key prefix (two Helm releases on a shared Redis) would
@@ -12,26 +12,19 @@ import { componentUpdate, metricsText, postEvent, readyStatus, refusalLines } fr
 
 const KEYS = redisKeys('statusmate:');
 
-let redis: RedisServer;
-let apps: TestApp[] = [];
-beforeEach(async () => {
-  if (redisTool.skipReason) return;
-  redis = await startRedis({ appendfsync: 'everysec' });
-});
-afterEach(async () => {
-  await Promise.all(apps.map((app) => app.close()));
-  apps = [];
-  await redis.stop('SIGKILL');
-});
+const fixture = redisPerTest();
 
 const open = async (owner: string | undefined, options: { waitReady?: boolean } = {}) => {
-  const app = await makeApp({ store: redisStore({ url: redis.url, ...(owner === undefined ? {} : { owner }) }), snapshots: { checkMs: 200, maxAgeMs: 0 } });
-  apps.push(app);
+  const app = await makeApp({
+    store: redisStore({ url: fixture.server.url, ...(owner === undefined ? {} : { owner }) }),
+    snapshots: { checkMs: 200, maxAgeMs: 0 },
+  });
+  fixture.apps.push(app);
   if (options.waitReady ?? true) await whenReady(app);
   return app;
 };
 const redisGet = async (key: string) => {
-  const client = createClient({ url: redis.url, RESP: 2 });
+  const client = createClient({ url: fixture.server.url, RESP: 2 });
   await client.connect();
   try {
     return await client.get(key);
@@ -88,9 +81,8 @@ describe.skipIf(redisTool.skipReason !== undefined)("the shared log's owner", ()
 
   it('is deleted by reset-redis with the log, so that the next install to start owns the new one', async () => {
     await open('monitoring/old-name');
-    await Promise.all(apps.map((app) => app.close()));
-    apps = [];
-    const reset = await runCli(['reset-redis', '--yes'], { REDIS_URL: redis.url });
+    await Promise.all(fixture.apps.splice(0).map((app) => app.close()));
+    const reset = await runCli(['reset-redis', '--yes'], { REDIS_URL: fixture.server.url });
     expect(reset.code).toBe(0);
     expect(await redisGet(KEYS.owner)).toBeNull();
     const renamed = await open('monitoring/new-name');
