@@ -9,6 +9,7 @@ import { assemble } from './exporter.js';
 import { connectionCaps, createBoundedServer, descriptorLimit, stopKeepingAlive } from './http/connections.js';
 import { flushLeftOutLines } from './http/access-log.js';
 import { allowHosts } from './http/security.js';
+import { maxFileBytes } from './inventory/file.js';
 import { LiveInventory, type ReloadResult } from './inventory/live.js';
 import { fileFingerprint, watchFile } from './inventory/watch.js';
 import type { Logger } from './logger.js';
@@ -111,7 +112,8 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     if (!malloc.holdBigBlocksApart()) logger.info('the C library is not glibc: the malloc addon changes nothing');
   }
   // Taken before the load, so that the watch below also sees a change made while the store opens.
-  const fingerprint = config.statusPagesFile !== undefined ? await fileFingerprint(config.statusPagesFile) : undefined;
+  const inventoryLimits = { maxStatusPages: config.maxStatusPages, maxComponents: config.maxComponents };
+  const fingerprint = config.statusPagesFile !== undefined ? await fileFingerprint(config.statusPagesFile, maxFileBytes(inventoryLimits)) : undefined;
   const inventory = LiveInventory.load({
     file: config.statusPagesFile,
     env,
@@ -119,7 +121,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     defaultStatusPage: config.defaultStatusPage,
     learnStatusPages: config.learnStatusPages,
     logger,
-    limits: { maxStatusPages: config.maxStatusPages, maxComponents: config.maxComponents },
+    limits: inventoryLimits,
   });
   for (const { name, suggestion } of unknownVariables(env, inventory.current().tokenEnvs)) {
     logger.warn(
@@ -211,6 +213,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     config.statusPagesFile !== undefined && config.statusPagesWatchSeconds > 0
       ? watchFile({
           file: config.statusPagesFile,
+          maxBytes: maxFileBytes(inventoryLimits),
           intervalSeconds: config.statusPagesWatchSeconds,
           initialFingerprint: fingerprint,
           onChange: () => {

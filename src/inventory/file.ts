@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { isAlias, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
@@ -247,7 +247,9 @@ export function readInventoryFile(file: string, maxBytes: number): Buffer {
   };
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    // O_NONBLOCK: a FIFO opens at once, to be refused below, rather than hold the start (or the
+    // check) until something writes to it; a regular file reads as without it.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     return cannot(error);
   }

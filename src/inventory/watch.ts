@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 
 // Kubernetes updates a mounted ConfigMap by writing a new timestamped directory and swapping the
 // `..data` symlink to it; the file's own path never changes, and inotify on it sees nothing. So
@@ -10,6 +11,8 @@ import { readFile } from 'node:fs/promises';
 
 export type FileWatcherOptions = {
   file: string;
+  /** The most bytes a look reads: the load's limit (maxFileBytes). */
+  maxBytes: number;
   /** Seconds between two looks at the file. */
   intervalSeconds: number;
   /** Called once per change seen; the next look waits until it settles. */
@@ -28,14 +31,31 @@ export type FileWatcher = {
   stop(): void;
 };
 
-/** The content's hash, or the read error's code: what "the file changed" compares. */
-export async function fileFingerprint(file: string): Promise<string> {
+/**
+ * The content's hash, or the read error's code: what "the file changed" compares. At most one
+ * byte past `maxBytes` is read, as readInventoryFile reads: a larger file (or /dev/zero) is
+ * refused by the load all the same, and read whole it would take its size in memory at every look.
+ * A FIFO opens without waiting for a writer (O_NONBLOCK), and is no regular file.
+ */
+export async function fileFingerprint(file: string, maxBytes: number): Promise<string> {
+  let handle: FileHandle | undefined;
   try {
-    return `sha256:${createHash('sha256')
-      .update(await readFile(file))
-      .digest('hex')}`;
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stat = await handle.stat();
+    if (!stat.isFile()) return 'error:not-a-file';
+    const buffer = Buffer.allocUnsafe(Math.min(stat.size, maxBytes) + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    // The size too: two files past the limit that differ only beyond it are told apart by it, if at all.
+    return `sha256:${createHash('sha256').update(buffer.subarray(0, length)).digest('hex')}:${stat.size}`;
   } catch (error) {
     return `error:${(error as NodeJS.ErrnoException).code ?? 'unknown'}`;
+  } finally {
+    await handle?.close();
   }
 }
 
@@ -46,7 +66,7 @@ export function watchFile(options: FileWatcherOptions): FileWatcher {
   let last: string | undefined = options.initialFingerprint;
 
   const look = async () => {
-    const now = await fileFingerprint(options.file);
+    const now = await fileFingerprint(options.file, options.maxBytes);
     if (last !== undefined && now !== last && !stopped) {
       last = now;
       try {

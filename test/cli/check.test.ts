@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -128,4 +129,13 @@ describe('statusmate-exporter check', () => {
     expect((await runCli(['check', '--without-token'])).stderr).toContain('unknown flag --without-token: did you mean --without-tokens?');
     expect((await runCli(['check', '--help'])).stdout).toBe(`${CHECK_USAGE}\n`);
   });
+
+  it('refuses a named pipe as a start does, neither of them waiting for something to write to it', async () => {
+    const pipe = join(tempDir(), 'pages.yaml');
+    execFileSync('mkfifo', [pipe]);
+    const env = { STORE: 'memory', STATUS_PAGES_FILE: pipe };
+    const result = await runCli(['check'], env, 20_000);
+    expect([result.code, result.stderr]).toEqual([1, `STATUS_PAGES_FILE ${pipe}: not a regular file\n`]);
+    expect(result.stderr.trimEnd()).toBe(await startRefusal(env));
+  }, 60_000);
 });

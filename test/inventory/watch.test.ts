@@ -1,5 +1,9 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_INVENTORY_LIMITS, maxFileBytes } from '../../src/inventory/file.js';
 import { LiveInventory } from '../../src/inventory/live.js';
 import { fileFingerprint, watchFile, type FileWatcher } from '../../src/inventory/watch.js';
 import { createLogger } from '../../src/logger.js';
@@ -16,6 +20,8 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000)
   }
 }
 
+const MAX_BYTES = maxFileBytes(DEFAULT_INVENTORY_LIMITS);
+
 let watcher: FileWatcher | undefined;
 afterEach(() => watcher?.stop());
 
@@ -23,7 +29,7 @@ describe('watching a status pages file mounted from a ConfigMap', () => {
   it('reports a change when the kubelet swaps the ..data symlink, and none while the content stays the same', async () => {
     const volume = new ConfigMapVolume(tempDir(), 'status-pages.yaml', page('acme'));
     let changes = 0;
-    watcher = watchFile({ file: volume.path, intervalSeconds: 0.02, onChange: () => Promise.resolve(changes++) });
+    watcher = watchFile({ file: volume.path, maxBytes: MAX_BYTES, intervalSeconds: 0.02, onChange: () => Promise.resolve(changes++) });
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(changes).toBe(0);
     volume.update(page('shop'));
@@ -35,17 +41,23 @@ describe('watching a status pages file mounted from a ConfigMap', () => {
 
   it('sees a change made before its first look when given the fingerprint taken before the load', async () => {
     const volume = new ConfigMapVolume(tempDir(), 'status-pages.yaml', page('acme'));
-    const before = await fileFingerprint(volume.path);
+    const before = await fileFingerprint(volume.path, MAX_BYTES);
     volume.update(page('shop')); // while the caller was still opening its store
     let changes = 0;
-    watcher = watchFile({ file: volume.path, intervalSeconds: 0.02, initialFingerprint: before, onChange: () => Promise.resolve(changes++) });
+    watcher = watchFile({
+      file: volume.path,
+      maxBytes: MAX_BYTES,
+      intervalSeconds: 0.02,
+      initialFingerprint: before,
+      onChange: () => Promise.resolve(changes++),
+    });
     await until(() => changes === 1);
   });
 
   it('stops looking once stopped', async () => {
     const volume = new ConfigMapVolume(tempDir(), 'status-pages.yaml', page('acme'));
     let changes = 0;
-    watcher = watchFile({ file: volume.path, intervalSeconds: 0.02, onChange: () => Promise.resolve(changes++) });
+    watcher = watchFile({ file: volume.path, maxBytes: MAX_BYTES, intervalSeconds: 0.02, onChange: () => Promise.resolve(changes++) });
     await new Promise((resolve) => setTimeout(resolve, 60));
     watcher.stop();
     volume.update(page('shop'));
@@ -59,6 +71,7 @@ describe('watching a status pages file mounted from a ConfigMap', () => {
     let calls = 0;
     watcher = watchFile({
       file: volume.path,
+      maxBytes: MAX_BYTES,
       intervalSeconds: 0.02,
       onChange: () => (++calls === 1 ? Promise.reject(new Error('first fails')) : Promise.resolve()),
       onError: (error) => errors.push(error),
@@ -76,7 +89,7 @@ describe('watching a status pages file mounted from a ConfigMap', () => {
     const inventory = LiveInventory.load({ file: volume.path, env: {}, allPagesTokens: [], defaultStatusPage: 'default', logger: createLogger('silent') });
     const registry = new Registry();
     inventory.register(registry);
-    watcher = watchFile({ file: volume.path, intervalSeconds: 0.02, onChange: () => inventory.reload() });
+    watcher = watchFile({ file: volume.path, maxBytes: MAX_BYTES, intervalSeconds: 0.02, onChange: () => inventory.reload() });
     await new Promise((resolve) => setTimeout(resolve, 60));
 
     volume.update(page('shop'));
@@ -89,5 +102,23 @@ describe('watching a status pages file mounted from a ConfigMap', () => {
     volume.update(page('blog'));
     await until(async () => sampleValue(await registry.metrics(), 'statusmate_config_last_reload_successful') === 1);
     expect(inventory.current().pages.map((p) => p.id)).toEqual(['blog']);
+  });
+});
+
+describe('the fingerprint of a status pages file', () => {
+  it('reads no further than a load would: a file past the limit changed only beyond it keeps its fingerprint', async () => {
+    const path = join(tempDir(), 'pages.yaml');
+    writeFileSync(path, `${'#'.repeat(999)}a`);
+    const before = await fileFingerprint(path, 100);
+    writeFileSync(path, `${'#'.repeat(999)}b`);
+    expect(await fileFingerprint(path, 100)).toBe(before);
+    writeFileSync(path, `${'#'.repeat(50)}b`);
+    expect(await fileFingerprint(path, 100)).not.toBe(before);
+  });
+
+  it('takes a named pipe as no regular file, without waiting for something to write to it', async () => {
+    const pipe = join(tempDir(), 'pages.yaml');
+    execFileSync('mkfifo', [pipe]);
+    expect(await fileFingerprint(pipe, MAX_BYTES)).toBe('error:not-a-file');
   });
 });
