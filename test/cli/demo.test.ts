@@ -10,7 +10,7 @@ import { dayEndingNow, DEMO_LAST_EVENT_AGO_SECONDS, demoMonth, DEMO_TOKEN } from
 import { readRecording } from '../../src/cli/replay.js';
 import { SIGNAL_ECHO_MS } from '../../src/signals.js';
 import { CLI, EXAMPLES, runCli } from '../support/cli.js';
-import { requireBuild } from '../support/exporter.js';
+import { inherited, requireBuild } from '../support/exporter.js';
 
 /**
  * The demo as `npm run demo` starts it, once it says it is ready ("Ctrl-C stops the demo"): its
@@ -19,7 +19,7 @@ import { requireBuild } from '../support/exporter.js';
  */
 async function startDemo() {
   requireBuild();
-  const child = spawn(process.execPath, [CLI, 'demo'], { env: { PATH: process.env.PATH ?? '', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'demo'], { env: { ...inherited(), PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = { stdout: '', stderr: '' };
   child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')));
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));

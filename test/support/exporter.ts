@@ -27,6 +27,16 @@ export type ExporterProcess = {
 };
 
 /**
+ * What a process the helpers start keeps of the test's environment: PATH, and TMPDIR, the run's
+ * directory (run-tmpdir.ts), so that what it makes there (seed-redis's copy, the demo's store,
+ * a backup beside an in-memory store) goes with the run rather than into /tmp.
+ */
+export function inherited(): Record<string, string> {
+  const { TMPDIR } = process.env;
+  return { PATH: process.env.PATH ?? '', ...(TMPDIR === undefined ? {} : { TMPDIR }) };
+}
+
+/**
  * Starts `node dist/main.js` with `npm start`'s flags and the given environment on 127.0.0.1 and resolves once it logs
  * that it listens (PORT=0 lets the OS pick a port; the log line says which).
  */
@@ -35,7 +45,7 @@ export function startExporterProcess(env: Record<string, string>, timeoutMs = 20
   // prlimit (util-linux) sets the open-file limit and then execs node: the pid stays the exporter's.
   const command = limits.openFiles === undefined ? [process.execPath] : ['prlimit', `--nofile=${limits.openFiles}:${limits.openFiles}`, '--', process.execPath];
   const child = spawn(command[0] as string, [...command.slice(1), ...START_NODE_ARGS, MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { ...inherited(), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
@@ -77,7 +87,7 @@ export type RunResult = { code: number | null; stdout: string; stderr: string };
 /** Runs `node ARGS` with the given environment until it exits on its own; resolves with its exit code and output. */
 export function runNodeToExit(args: string[], env: Record<string, string>, timeoutMs: number, what: string): Promise<RunResult> {
   requireBuild();
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { env: { ...inherited(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
