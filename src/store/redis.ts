@@ -47,7 +47,9 @@ const LAG_COUNT = 1_000;
  * one (a replica restarted after a FLUSHALL would otherwise serve an empty state as if nothing
  * happened). Answers the epoch ('' when there is none), whether the stream is there, the mark
  * ('' when none), and the log's owner (KEYS[4]): ARGV[4] claims a log nobody owns yet; '' when the
- * caller names no owner or the log is lost.
+ * caller names no owner or the log is lost. Only a caller that folds this epoch, or none yet,
+ * claims it: a replica still running on the log reset-redis replaced is about to refuse the new
+ * one, and would otherwise make it its install's, refusing the next install to start.
  */
 export const INIT_SCRIPT = `
 local epoch = redis.call('GET', KEYS[1])
@@ -68,8 +70,11 @@ local owner = ''
 if ARGV[4] ~= '' then
   owner = redis.call('GET', KEYS[4])
   if not owner then
-    owner = ARGV[4]
-    redis.call('SET', KEYS[4], owner)
+    owner = ''
+    if ARGV[2] == '' or ARGV[2] == epoch then
+      owner = ARGV[4]
+      redis.call('SET', KEYS[4], owner)
+    end
   end
 end
 return {epoch, redis.call('EXISTS', KEYS[2]), '', owner}

@@ -89,4 +89,20 @@ describe.skipIf(redisTool.skipReason !== undefined)("the shared log's owner", ()
     expect(await readyStatus(renamed)).toBe(200);
     expect(await redisGet(KEYS.owner)).toBe('monitoring/new-name');
   });
+
+  it('is not claimed by a replica still running on the log reset-redis replaced, which refuses the new one', async () => {
+    const stale = await open('monitoring/old-name');
+    const reset = await runCli(['reset-redis', '--yes'], { REDIS_URL: fixture.server.url });
+    expect(reset.code).toBe(0);
+    await eventually(
+      () => refusalLines(stale),
+      (lines) => lines.length === 1,
+      5_000,
+    );
+    expect(refusalLines(stale)[0]?.reason).toMatch(/^the Redis log was replaced/);
+    expect(await redisGet(KEYS.owner)).toBeNull();
+    const renamed = await open('monitoring/new-name');
+    expect(await readyStatus(renamed)).toBe(200);
+    expect(await redisGet(KEYS.owner)).toBe('monitoring/new-name');
+  });
 });
