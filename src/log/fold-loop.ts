@@ -61,7 +61,8 @@ export const PRUNE_WINDOW_SECONDS = 600;
 /** What `/readyz` says when not ready (see FoldLoop.notReady). */
 const NOT_READY = {
   closing: 'shutting down',
-  refused: 'the store holds a log this process cannot fold (lost, replaced or newer): an operator must restore or reset it; see the log',
+  refused:
+    "the store holds a log this process cannot fold (lost, replaced, newer, or another install's): an operator must restore or reset it (or, for another install's, give this one its own prefix); see the log",
   writes: 'the store refuses writes (full disk, out of memory, read-only, file deleted); see the log',
   unreachable: 'the store does not answer',
   loading: 'the state is not loaded from the store yet',

@@ -375,7 +375,7 @@ export class RedisStore implements LogStore {
     const mine = this.options.owner;
     if (mine === undefined || owner === null || owner === mine) return;
     throw new LogLost(
-      `the Redis log ${this.keys.log} belongs to another install: ${this.keys.owner} is ${JSON.stringify(owner)}, this replica's REDIS_LOG_OWNER ${JSON.stringify(mine)}: give each install its own REDIS_KEY_PREFIX (or Redis database); if it is this install renamed, delete ${this.keys.owner}`,
+      `the Redis log ${this.keys.log} belongs to another install: ${this.keys.owner} is ${JSON.stringify(owner)}, REDIS_LOG_OWNER here is ${JSON.stringify(mine)}: give each install its own REDIS_KEY_PREFIX (or Redis database); if it is this install renamed, delete ${this.keys.owner}`,
     );
   }
 

@@ -48,7 +48,7 @@ describe.skipIf(redisTool.skipReason !== undefined)("the shared log's owner", ()
     expect(refusalLines(staging)[0]).toEqual(
       expect.objectContaining({
         level: 'error',
-        reason: `the Redis log {statusmate}:log belongs to another install: {statusmate}:owner is "monitoring/prod-statusmate-exporter", this replica's REDIS_LOG_OWNER "web/staging-statusmate-exporter": give each install its own REDIS_KEY_PREFIX (or Redis database); if it is this install renamed, delete {statusmate}:owner`,
+        reason: `the Redis log {statusmate}:log belongs to another install: {statusmate}:owner is "monitoring/prod-statusmate-exporter", REDIS_LOG_OWNER here is "web/staging-statusmate-exporter": give each install its own REDIS_KEY_PREFIX (or Redis database); if it is this install renamed, delete {statusmate}:owner`,
       }),
     );
     expect(await readyStatus(staging)).toBe(503);
