@@ -7,24 +7,26 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseBackupOptions } from '../../src/cli/backup.js';
 import { tempDir } from '../support/app.js';
 import { CLI, runCli } from '../support/cli.js';
-import { postJson, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
+import { postJson, processesPerTest, type ExporterProcess } from '../support/exporter.js';
 
 const TOKEN = 'secret';
 const WEBSITE = '5f844cb4-32f8-43eb-aa3d-99c925d8fffe';
 const INCIDENT = 'bd25a449-b655-49e3-ac46-a9d6ffd50691';
+/** The first event of each exporter the tests copy. */
+const WEBSITE_PARTIAL = {
+  type: 'component_impact_updated',
+  uuid: WEBSITE,
+  title: 'Website',
+  impact: 'partial_outage',
+  created_at: '2026-12-01T10:00:00+00:00',
+};
 
-const running: ExporterProcess[] = [];
+const { start } = processesPerTest({ WEBHOOK_TOKEN: TOKEN });
 let fake: Server | undefined;
 afterEach(async () => {
-  for (const exporter of running.splice(0)) await stopProcess(exporter);
   await new Promise((resolve) => (fake ? fake.close(resolve) : resolve(undefined)));
   fake = undefined;
 });
-async function start(env: Record<string, string>): Promise<ExporterProcess> {
-  const exporter = await startExporterProcess({ WEBHOOK_TOKEN: TOKEN, ...env });
-  running.push(exporter);
-  return exporter;
-}
 async function post(exporter: ExporterProcess, meta: Record<string, unknown>): Promise<void> {
   const res = await postJson(`${exporter.url}/webhook`, { meta: { status_page: 'shop', ...meta } }, { Authorization: `Bearer ${TOKEN}` });
   expect(res.status, await res.text()).toBe(200);
@@ -51,13 +53,7 @@ describe('backup', () => {
   it('copies the store of a running exporter, which keeps serving; an exporter started on the copy serves the same state', async () => {
     const dir = tempDir();
     const exporter = await start({ SQLITE_PATH: join(dir, 'live.db') });
-    await post(exporter, {
-      type: 'component_impact_updated',
-      uuid: WEBSITE,
-      title: 'Website',
-      impact: 'partial_outage',
-      created_at: '2026-12-01T10:00:00+00:00',
-    });
+    await post(exporter, WEBSITE_PARTIAL);
     await post(exporter, {
       type: 'incident_created',
       uuid: INCIDENT,
@@ -112,13 +108,7 @@ describe('backup', () => {
   it('copies an exporter on STORE=memory too: its state, in a SQLite file written beside SQLITE_PATH', async () => {
     const dir = tempDir();
     const exporter = await start({ STORE: 'memory', SQLITE_PATH: join(dir, 'unused.db') });
-    await post(exporter, {
-      type: 'component_impact_updated',
-      uuid: WEBSITE,
-      title: 'Website',
-      impact: 'partial_outage',
-      created_at: '2026-12-01T10:00:00+00:00',
-    });
+    await post(exporter, WEBSITE_PARTIAL);
     const out = join(tempDir(), 'copy.db');
     const result = await runCli(['backup', '--url', exporter.url, '--token', TOKEN, '--out', out]);
     expect(result.stderr).toBe('');

@@ -4,7 +4,7 @@ import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/app.js';
 import { runCli } from '../support/cli.js';
-import { postJson, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
+import { postJson, processesPerTest, type ExporterProcess } from '../support/exporter.js';
 import { redisTool, startRedis, type RedisServer } from '../support/redis.js';
 
 // From one exporter on SQLite to replicas on Redis, with real processes: what was counted and the
@@ -16,22 +16,13 @@ const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
 const INCIDENT = 'bd25a449-b655-49e3-ac46-a9d6ffd50691';
 const REPORT = '/api/v1/availability?from=2026-12-01&to=2026-12-03';
 
-const running: ExporterProcess[] = [];
 let redis: RedisServer | undefined;
 afterEach(async () => {
-  for (const exporter of running.splice(0)) await stopProcess(exporter);
   await redis?.stop('SIGKILL');
   redis = undefined;
 });
-async function start(env: Record<string, string>): Promise<ExporterProcess> {
-  const exporter = await startExporterProcess({ WEBHOOK_TOKEN: TOKEN, ...env });
-  running.push(exporter);
-  return exporter;
-}
-async function stop(exporter: ExporterProcess): Promise<void> {
-  running.splice(running.indexOf(exporter), 1);
-  await stopProcess(exporter);
-}
+// After the hook above: vitest runs after-hooks last registered first, so the exporters stop before Redis.
+const { start, stop } = processesPerTest({ WEBHOOK_TOKEN: TOKEN });
 async function post(exporter: ExporterProcess, meta: Record<string, unknown>): Promise<void> {
   const res = await postJson(`${exporter.url}/webhook`, { meta: { status_page: 'shop', ...meta } }, { Authorization: `Bearer ${TOKEN}` });
   expect(res.status, await res.text()).toBe(200);
@@ -80,8 +71,7 @@ async function sqliteHistory(): Promise<string> {
     affected_components: [{ impact: 'operational', component_details: { name: 'API', component_uuid: API } }],
   });
   // Killed: the last entry is after the snapshot, some of it maybe still in the -wal file.
-  running.splice(running.indexOf(exporter), 1);
-  await stopProcess(exporter, 'SIGKILL');
+  await stop(exporter, 'SIGKILL');
   return path;
 }
 

@@ -4,30 +4,18 @@ import { createServer, get as httpGet, type IncomingMessage, type Server } from 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryLog } from '../../src/store/memory.js';
 import { SqliteLog } from '../../src/store/sqlite.js';
 import { StoreError } from '../../src/store/store.js';
-import { domainSamples, makeApp, sqliteStore, tempDir, type TestApp, type TestAppOptions } from '../support/app.js';
+import { appsPerTest, domainSamples, sqliteStore, tempDir, type TestApp } from '../support/app.js';
 
 const TOKEN = 't0ken';
 const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
 const WEBSITE = '5f844cb4-32f8-43eb-aa3d-99c925d8fffe';
 const INCIDENT = 'bd25a449-b655-49e3-ac46-a9d6ffd50691';
 
-const apps: TestApp[] = [];
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-});
-async function start(options: TestAppOptions = {}): Promise<TestApp> {
-  const app = await makeApp({ tokens: [TOKEN], ...options });
-  apps.push(app);
-  return app;
-}
-async function stop(app: TestApp): Promise<void> {
-  apps.splice(apps.indexOf(app), 1);
-  await app.close();
-}
+const { start, stop } = appsPerTest({ tokens: [TOKEN] });
 
 const update = (uuid: string, impact: string, createdAt: string, name = 'Website') => ({
   meta: { type: 'component_impact_updated', uuid, impact, title: name, status_page: 'shop', created_at: createdAt },
@@ -151,8 +139,7 @@ describe('GET /-/backup', () => {
 
   it('is refused on PORT when no token is configured (403 naming METRICS_PORT), where the other reads answer anyone', async () => {
     const dir = tempDir();
-    const app = await makeApp({ store: sqliteStore(join(dir, 'store.db')) });
-    apps.push(app);
+    const app = await start({ tokens: [], store: sqliteStore(join(dir, 'store.db')) });
     expect((await request(app.main).get('/api/v1/state')).status).toBe(200);
     const res = await request(app.main).get('/-/backup');
     expect(res.status).toBe(403);

@@ -2,11 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { encodeEntry, encodeForget } from '../../src/log/entry.js';
 import { FORGET_MAX_BYTES } from '../../src/http/operator-routes.js';
-import { makeApp, sampleValue, sqliteStore, tempDir, type TestApp, type TestAppOptions } from '../support/app.js';
+import { appsPerTest, sampleValue, sqliteStore, tempDir, type TestApp } from '../support/app.js';
 import { faulty } from '../support/faulty-store.js';
 import { chunkedPost, rawExchange } from '../support/raw-http.js';
 
@@ -15,15 +15,7 @@ const API = '88337a51-852b-48f3-ac8d-840e5f5326a0';
 const INCIDENT = 'bd25a449-b655-49e3-ac46-a9d6ffd50691';
 const TOKEN = 't0ken';
 
-const apps: TestApp[] = [];
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-});
-async function start(options: TestAppOptions = {}): Promise<TestApp> {
-  const app = await makeApp({ tokens: [TOKEN], ...options });
-  apps.push(app);
-  return app;
-}
+const { start, stop } = appsPerTest({ tokens: [TOKEN] });
 
 const component = (uuid: string, impact: string, page = 'shop') => ({
   meta: { type: 'component_impact_updated', uuid, impact, title: 'Website', status_page: page },
@@ -205,8 +197,7 @@ describe('POST /-/forget', () => {
     await webhook(first, component(WEBSITE, 'major_outage'));
     await webhook(first, component(API, 'partial_outage'));
     expect((await forgetRequest(first, { status_page: 'shop', component_uuid: WEBSITE })).status).toBe(200);
-    await first.close();
-    apps.splice(apps.indexOf(first), 1);
+    await stop(first);
     // What the restart loads (the snapshot written at close, and the log after it) holds the forget.
     const second = await start({ store: sqliteStore(path) });
     const text = await metrics(second);

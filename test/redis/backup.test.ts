@@ -2,7 +2,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { domainSamples, makeApp, sqliteStore, tempDir, type TestApp } from '../support/app.js';
+import { domainSamples, makeApp, sqliteStore, tempDir, type TestApp, whenReady } from '../support/app.js';
 import { eventually, redisStore, redisTool, redisPerTest } from '../support/redis.js';
 
 // GET /-/backup on a Redis replica: the folded state in a new SQLite file, which an exporter on
@@ -31,13 +31,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('GET /-/backup on STORE=redi
     const open = async () => {
       const app = await makeApp({ tokens: [TOKEN], store: redisStore({ url: fixture.server.url }), backupDirectory: dir });
       fixture.apps.push(app);
-      await eventually(
-        () =>
-          request(app.main)
-            .get('/readyz')
-            .then((r) => r.status),
-        (status) => status === 200,
-      );
+      await whenReady(app);
       return app;
     };
     const [a, b] = [await open(), await open()];

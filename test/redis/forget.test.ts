@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { domainSamples, makeApp, sampleValue, type TestApp } from '../support/app.js';
+import { domainSamples, makeApp, sampleValue, type TestApp, whenReady } from '../support/app.js';
 import { eventually, redisStore, redisTool, redisPerTest } from '../support/redis.js';
 
 // A forget travels the Redis log like an event: every replica folds it, and so does one started later.
@@ -15,13 +15,7 @@ const fixture = redisPerTest();
 const open = async () => {
   const app = await makeApp({ tokens: [TOKEN], store: redisStore({ url: fixture.server.url }) });
   fixture.apps.push(app);
-  await eventually(
-    () =>
-      request(app.main)
-        .get('/readyz')
-        .then((r) => r.status),
-    (status) => status === 200,
-  );
+  await whenReady(app);
   return app;
 };
 const post = (app: TestApp, uuid: string, impact: string) =>

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { encodeLedger } from '../../src/domain/ledger-codec.js';
-import { makeApp, type TestApp } from '../support/app.js';
+import { makeApp, type TestApp, whenReady } from '../support/app.js';
 import { eventually, redisStore, redisTool, redisPerTest } from '../support/redis.js';
 
 // Issue 20: the availability ledger is folded from the shared log, so two replicas on one real
@@ -13,13 +13,7 @@ const fixture = redisPerTest();
 const open = async () => {
   const app = await makeApp({ store: redisStore({ url: fixture.server.url }), snapshots: { checkMs: 50, maxEntries: 10 } });
   fixture.apps.push(app);
-  await eventually(
-    () =>
-      request(app.main)
-        .get('/readyz')
-        .then((r) => r.status),
-    (status) => status === 200,
-  );
+  await whenReady(app);
   return app;
 };
 

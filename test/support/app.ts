@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Apps } from '../../src/app.js';
 import request from 'supertest';
+import { afterEach } from 'vitest';
 import type { AlertLimits } from '../../src/domain/alerts.js';
 import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
@@ -131,6 +132,28 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
     commits: () => state.version - loadedVersion,
     beginShutdown: () => exporter.beginShutdown(),
     close: () => exporter.close(),
+  };
+}
+
+/**
+ * The apps a test builds with `start` (`defaults` under its options), closed after the test;
+ * `stop` closes one before (a restart), and not again after.
+ */
+export function appsPerTest(defaults: TestAppOptions = {}): { start: (options?: TestAppOptions) => Promise<TestApp>; stop: (app: TestApp) => Promise<void> } {
+  const apps: TestApp[] = [];
+  afterEach(async () => {
+    for (const app of apps.splice(0)) await app.close();
+  });
+  return {
+    start: async (options = {}) => {
+      const app = await makeApp({ ...defaults, ...options });
+      apps.push(app);
+      return app;
+    },
+    stop: async (app) => {
+      apps.splice(apps.indexOf(app), 1);
+      await app.close();
+    },
   };
 }
 

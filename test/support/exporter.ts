@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 
 /** The built entry point, as `npm start` runs it; `npm test` builds it before vitest starts. */
 export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -122,4 +123,29 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(5_000),
   });
+}
+
+/**
+ * The exporter processes a test starts with `start` (`env` under `defaults`), stopped after it;
+ * `stop` stops one before (a restart; SIGTERM unless a signal is given), and not again after.
+ */
+export function processesPerTest(defaults: Record<string, string> = {}): {
+  start: (env: Record<string, string>) => Promise<ExporterProcess>;
+  stop: (exporter: ExporterProcess, signal?: NodeJS.Signals) => Promise<void>;
+} {
+  const running: ExporterProcess[] = [];
+  afterEach(async () => {
+    for (const exporter of running.splice(0)) await stopProcess(exporter);
+  });
+  return {
+    start: async (env) => {
+      const exporter = await startExporterProcess({ ...defaults, ...env });
+      running.push(exporter);
+      return exporter;
+    },
+    stop: async (exporter, signal = 'SIGTERM') => {
+      running.splice(running.indexOf(exporter), 1);
+      await stopProcess(exporter, signal);
+    },
+  };
 }
