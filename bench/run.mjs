@@ -267,7 +267,7 @@ async function stormOnce(exporter, run) {
   if (first !== 'applied') throw new Error(`storm: first delivery answered ${first}`);
   const expectBody = `{"status":"duplicate","type":"incident_created","uuid":"${uuid}","status_page":"${PAGE}"}`;
   const requests = [1, 2, 3, 4, 5].map((attempt) => webhookRequest({ body: body(attempt) }));
-  const result = await runLoad({ url: exporter.url, connections: CONNECTIONS, duration: DURATION, warmup: WARMUP, requests, expectBody });
+  const result = await runLoad({ url: exporter.url, connections: CONNECTIONS, duration: DURATION, warmup: WARMUP, requests, expectBody, cpuOf: exporter.pid });
   if (result.non2xx > 0 || result.mismatches > 0 || result.errors > 0) {
     failures.push(`retry storm run ${run}: ${result.non2xx} non-2xx, ${result.mismatches} answers other than duplicate, ${result.errors} errors`);
   }
@@ -363,6 +363,20 @@ async function ingestAndStorm() {
     `${fmt.ms(st.p50)} / ${fmt.ms(st.p99)}`,
     `applied ${fmt.ms(ex.p50)} / ${fmt.ms(ex.p99)}`,
     fmt.ratio(st.p99 / ex.p99),
+    '',
+    undefined,
+  );
+  // A duplicate is answered from the dedup records: no append, no fold, no snapshot. What it costs
+  // is the request's own path (parse, schema, token, dedup key, answer, counters), which every
+  // applied event pays too: against bare's, it says how much of issue 16's ingest target that
+  // path alone leaves to the append and the fold.
+  const stormCpu = (field) => median(storm.map((r) => r.cpuUsPerAnswer?.[field] ?? NaN));
+  row(
+    T,
+    'CPU per answer, all threads / main thread',
+    `${stormCpu('all').toFixed(0)} / ${stormCpu('main').toFixed(0)} µs`,
+    `applied ${cpu('exporter', 'all').toFixed(0)} / ${cpu('exporter', 'main').toFixed(0)} µs, bare ${cpu('bare', 'all').toFixed(0)} / ${cpu('bare', 'main').toFixed(0)} µs`,
+    fmt.ratio(stormCpu('all') / cpu('bare', 'all')),
     '',
     undefined,
   );
