@@ -133,22 +133,45 @@ const recordCost = (statusPage: string, uuid: string) => RECORD_COST + statusPag
 const pairCost = (fingerprint: string) => PAIR_COST + fingerprint.length;
 
 /**
+ * When a page that shows a component not operational left `operational` (the start of the run of
+ * other impacts it shows now), and since when it had shown it operational before (null: since it
+ * was first known).
+ */
+export type LeftOperational = { at: number; operationalSince: number | null };
+
+/**
  * The component's impact as the folded state shows it, and since when (its last change of
  * impact); a component it lacks is operational, as a declared one would be, since ever (null).
+ * `left`, for one not operational: when the page left operational, if it is known (undefined or
+ * null otherwise).
  */
-export type ImpactOf = (statusPage: string, uuid: string) => { impact: string; since: number | null };
+export type ImpactOf = (statusPage: string, uuid: string) => { impact: string; since: number | null; left?: LeftOperational | null };
 
 /**
  * ImpactOf over a folded state. Since when only if the component came back to its impact (the
  * ledger's open interval follows another one): one operational since it was first known
- * (declared, or its first event) has been so for as long as any alert could have fired.
+ * (declared, or its first event) has been so for as long as any alert could have fired. When it
+ * left operational, from the ledger's change points (null when they do not reach back to an
+ * operational one).
  */
 export function impactShown(state: State): ImpactOf {
   return (statusPage, uuid) => {
     const impact = state.pages.get(statusPage)?.components.get(uuid)?.impact ?? OPERATIONAL;
     const ledger = ledgerOf(state.ledger, statusPage, uuid);
     const cameBack = ledger !== undefined && ledger.impact === impact && ledger.openMs > ledger.sinceMs;
-    return { impact, since: cameBack ? ledger.openMs / 1000 : null };
+    const since = cameBack ? ledger.openMs / 1000 : null;
+    if (impact === OPERATIONAL || ledger === undefined || ledger.impact !== impact) return { impact, since };
+    const { ms, impacts } = ledger.changes;
+    // Back from the open interval over the other impacts, to the last operational point.
+    let index = impacts.length - 1;
+    while (index >= 0 && impacts[index] !== OPERATIONAL) index -= 1;
+    if (index < 0 || index === impacts.length - 1) return { impact, since, left: null };
+    const at = (ms[index + 1] as number) / 1000;
+    let first = index;
+    while (first > 0 && impacts[first - 1] === OPERATIONAL) first -= 1;
+    const from = ms[first] as number;
+    // Operational since it was first known (or since before the oldest point kept): as long as any alert could have fired.
+    return { impact, since, left: { at, operationalSince: first === 0 || from <= ledger.sinceMs ? null : from / 1000 } };
   };
 }
 
@@ -237,9 +260,22 @@ export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], l
         // when the page shows it operational, if later: an alert that fired during a maintenance
         // (silenced, so it reaches the exporter only once the silence ends) is the page's to
         // report from the maintenance's end, not from the alert's start.
+        const recovering = record.resolvedAt !== null;
         record.resolvedAt = null;
         const shown = impactOf(statusPage, uuid);
         record.silentSince = shown.impact === OPERATIONAL ? Math.max(startsAt, shown.since ?? startsAt) : null;
+        // The page left operational after the alert fired, before Alertmanager sent it (its
+        // group_wait, 30 s by default): that change was the page's response to this alert, due
+        // now. Not when alerts of this outage were held before (they resolved since): that
+        // change was theirs.
+        const left = shown.impact === OPERATIONAL || recovering ? null : shown.left;
+        if (left) {
+          const from = Math.max(startsAt, left.operationalSince ?? startsAt);
+          if (left.at > from) {
+            const stats = pageStats(alerts, statusPage, logTime);
+            stats.response = observe(stats.response, RESPONSE_BUCKETS, left.at - from);
+          }
+        }
       }
       record.firing.set(alert.fingerprint, startsAt);
       alerts.pairs += 1;

@@ -78,10 +78,43 @@ describe('alerts measure the status page', () => {
     // Operational since it was first known: as long as any alert could have fired.
     expect(impactShown(p.state)(PAGE, uuid(1))).toEqual({ impact: 'operational', since: null });
     p.play(componentUpdate(1, 'under_maintenance', T0 + 100));
-    expect(impactShown(p.state)(PAGE, uuid(1))).toEqual({ impact: 'under_maintenance', since: T0 + 100 });
+    expect(impactShown(p.state)(PAGE, uuid(1))).toEqual({ impact: 'under_maintenance', since: T0 + 100, left: { at: T0 + 100, operationalSince: null } });
     p.play(componentUpdate(1, 'operational', T0 + 200));
     expect(impactShown(p.state)(PAGE, uuid(1))).toEqual({ impact: 'operational', since: T0 + 200 });
     expect(impactShown(p.state)(PAGE, uuid(9))).toEqual({ impact: 'operational', since: null });
+  });
+
+  it("observes the page's response to an alert that fired before the page spoke but reached the exporter after (Alertmanager's group_wait)", () => {
+    const p = new Player();
+    const one = [PAGE, uuid(1)] as const;
+    p.play(componentUpdate(1, 'operational', T0));
+    p.play(componentUpdate(1, 'major_outage', T0 + 100));
+    const alerts = createAlertState();
+    // Fired at T0 + 94; Alertmanager sent it at T0 + 125, after the page said major_outage at T0 + 100.
+    foldAlerts(alerts, [firing('a1', T0 + 94, [one])], T0 + 125, DEFAULT_ALERT_LIMITS, impactShown(p.state));
+    expect(alerts.pages.get(PAGE)?.response.count).toBe(1);
+    expect(alerts.pages.get(PAGE)?.response.sum).toBe(6);
+    // Another alert of the same outage, sent later still: the page's response was observed once.
+    foldAlerts(alerts, [firing('a2', T0 + 90, [one])], T0 + 130, DEFAULT_ALERT_LIMITS, impactShown(p.state));
+    expect(alerts.pages.get(PAGE)?.response.count).toBe(1);
+
+    // One that fired after the page spoke observes nothing; nor does a run after alerts of the outage resolved.
+    const after = createAlertState();
+    foldAlerts(after, [firing('b1', T0 + 101, [one])], T0 + 125, DEFAULT_ALERT_LIMITS, impactShown(p.state));
+    foldAlerts(after, [resolved('b1', T0 + 110, [one])], T0 + 126, DEFAULT_ALERT_LIMITS, impactShown(p.state));
+    foldAlerts(after, [firing('b2', T0 + 50, [one])], T0 + 127, DEFAULT_ALERT_LIMITS, impactShown(p.state));
+    expect(after.pages.get(PAGE)?.response.count).toBe(0);
+
+    // One that fired during a maintenance, sent once its silence ended, after the page spoke: from the maintenance's end.
+    const q = new Player();
+    q.play(componentUpdate(1, 'operational', T0));
+    q.play(componentUpdate(1, 'under_maintenance', T0 + 100));
+    q.play(componentUpdate(1, 'operational', T0 + 200));
+    q.play(componentUpdate(1, 'partial_outage', T0 + 210));
+    const silenced = createAlertState();
+    foldAlerts(silenced, [firing('c1', T0 + 150, [one])], T0 + 230, DEFAULT_ALERT_LIMITS, impactShown(q.state));
+    expect(silenced.pages.get(PAGE)?.response.sum).toBe(10);
+    expect(silenced.pages.get(PAGE)?.response.count).toBe(1);
   });
 
   it('observes nothing when the page already showed the outage before the alert', () => {

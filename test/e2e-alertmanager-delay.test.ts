@@ -1,0 +1,131 @@
+// Alertmanager sends an alert group_wait after it starts (30 s by default) and its resolution at
+// the group's next flush (group_interval, 5 minutes by default): a status page quicker than that
+// has spoken before the exporter hears of the alert. A real Alertmanager (Debian's
+// prometheus-alertmanager) is given alerts as Prometheus gives them (POST /api/v2/alerts) and
+// sends them to a real exporter's POST /alertmanager; the page's events carry their own times
+// (created_at), so every observation is exact, whenever the notification comes.
+
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify as stringifyYaml } from 'yaml';
+import { sampleValue } from './support/app.js';
+import { MAIN, postJson, startExporterProcess, stopProcess, type ExporterProcess } from './support/exporter.js';
+import { freePort, spawnLogged, stop, waitFor, type Child } from './support/prometheus.js';
+import { findBinary } from './support/tools.js';
+
+const alertmanagerTool = findBinary(
+  'prometheus-alertmanager',
+  [process.env.ALERTMANAGER_BIN, '/usr/bin/prometheus-alertmanager'],
+  'apt-get install -y prometheus-alertmanager (Debian/Ubuntu)',
+);
+const built = existsSync(MAIN);
+if (!built) {
+  const reason = `${MAIN} is missing; run npm run build first (npm test does)`;
+  if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
+  console.warn(`[skipped] the Alertmanager notification delay suite: ${reason}`);
+}
+
+const WEBHOOK_TOKEN = 'e2e-delay-statusmate-token-0123';
+const AM_TOKEN = 'e2e-delay-alertmanager-token-4567';
+const PAGE = 'a3c1e0f2-5b6d-4e7f-8a9b-0c1d2e3f4a5b';
+const CHECKOUT = '0b7f3f5e-6a51-4c1e-9d3c-5a0e8f1b2c3d';
+const INCIDENT = '7d2e9c41-3b5a-4f6e-8d7c-1a2b3c4d5e6f';
+
+describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('a status page quicker than Alertmanager’s notifications', () => {
+  let alertmanager: Child | undefined;
+  let exporter: ExporterProcess | undefined;
+  let dir = '';
+  let amUrl = '';
+  const metrics = async () => (await fetch(`${exporter?.url ?? ''}/metrics`, { headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` } })).text();
+  const value = async (name: string) => sampleValue(await metrics(), name, { status_page: 'shop' });
+  const firing = async () => sampleValue(await metrics(), 'statusmate_component_alerts_firing', { status_page: 'shop', component_uuid: CHECKOUT });
+  const incident = async (type: 'incident_created' | 'incident_finished', impact: string, createdAt: number) => {
+    const response = await postJson(
+      `${exporter?.url ?? ''}/webhook`,
+      {
+        meta: {
+          type,
+          uuid: INCIDENT,
+          title: 'Checkout down',
+          status_page: PAGE,
+          created_at: new Date(createdAt).toISOString(),
+          start_at: new Date(createdAt).toISOString(),
+          end_at: null,
+          affected_components: [{ impact, component_details: { name: 'Checkout', impact, component_uuid: CHECKOUT } }],
+        },
+      },
+      { authorization: `Bearer ${WEBHOOK_TOKEN}` },
+    );
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { status: string }).status).toBe('applied');
+  };
+  /** Gives Alertmanager the alert, as Prometheus does (with endsAt in the past: resolved). */
+  const alert = async (startsAt: number, endsAt?: number) => {
+    const body = [
+      {
+        labels: { alertname: 'CheckoutDown', service: 'checkout', severity: 'critical' },
+        startsAt: new Date(startsAt).toISOString(),
+        ...(endsAt === undefined ? {} : { endsAt: new Date(endsAt).toISOString() }),
+      },
+    ];
+    const response = await postJson(`${amUrl}/api/v2/alerts`, body);
+    expect(response.status).toBe(200);
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'statusmate-am-delay-'));
+    const statusPages = join(dir, 'status-pages.yaml');
+    writeFileSync(
+      statusPages,
+      stringifyYaml({ status_pages: [{ id: 'shop', uuid: PAGE, components: [{ uuid: CHECKOUT, name: 'Checkout', alert_matchers: ['service="checkout"'] }] }] }),
+    );
+    exporter = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKEN, ALERTMANAGER_WEBHOOK_TOKEN: AM_TOKEN, STATUS_PAGES_FILE: statusPages });
+    writeFileSync(
+      join(dir, 'alertmanager.yml'),
+      stringifyYaml({
+        route: { receiver: 'statusmate', group_by: ['alertname'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
+        receivers: [
+          {
+            name: 'statusmate',
+            webhook_configs: [
+              { url: `${exporter.url}/alertmanager`, send_resolved: true, http_config: { authorization: { type: 'Bearer', credentials: AM_TOKEN } } },
+            ],
+          },
+        ],
+      }),
+    );
+    const amPort = await freePort();
+    amUrl = `http://127.0.0.1:${amPort}`;
+    alertmanager = spawnLogged(alertmanagerTool.path ?? 'prometheus-alertmanager', [
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'alertmanager')}`,
+      `--web.listen-address=127.0.0.1:${amPort}`,
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ]);
+    await waitFor('Alertmanager to be ready', async () => {
+      if (alertmanager?.process.exitCode !== null) throw new Error(`alertmanager exited:\n${alertmanager?.output() ?? ''}`);
+      const response = await fetch(`${amUrl}/-/ready`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+      return response?.ok ? true : undefined;
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await stop(alertmanager);
+    await stopProcess(exporter);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an outage the page posted after the alert started, before Alertmanager sent it, is one response observation from the alert’s start', async () => {
+    const now = Date.now();
+    // The alert started 6 s ago; the page says major_outage now, before the alert reaches the
+    // exporter (here for certain: Alertmanager is given the alert only after).
+    await incident('incident_created', 'major_outage', now);
+    await alert(now - 6_000);
+    await waitFor('the alert to reach the exporter', async () => ((await firing()) === 1 ? true : undefined), 15_000);
+    expect(await value('statusmate_status_page_response_seconds_count')).toBe(1);
+    expect(await value('statusmate_status_page_response_seconds_sum')).toBeCloseTo(6, 3);
+  }, 30_000);
+});
