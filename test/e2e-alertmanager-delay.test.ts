@@ -128,4 +128,17 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('a status p
     expect(await value('statusmate_status_page_response_seconds_count')).toBe(1);
     expect(await value('statusmate_status_page_response_seconds_sum')).toBeCloseTo(6, 3);
   }, 30_000);
+
+  it('the page back to operational after the alert resolved, before Alertmanager sent the resolution, is one recovery observation', async () => {
+    const now = Date.now();
+    // The alert resolved 3 s ago; the page says operational now, before the resolution reaches the exporter.
+    await incident('incident_finished', 'operational', now);
+    await alert(now - 6_000, now - 3_000);
+    await waitFor('the resolution to reach the exporter', async () => ((await firing()) === undefined ? true : undefined), 15_000);
+    expect(await value('statusmate_status_page_recovery_lag_seconds_count')).toBe(1);
+    expect(await value('statusmate_status_page_recovery_lag_seconds_sum')).toBeCloseTo(3, 3);
+    // Observed once, and the response of the first test stays the only one.
+    expect(await value('statusmate_status_page_response_seconds_count')).toBe(1);
+    expect(exporter?.logs.filter((line) => line.level === 'error' || line.level === 'fatal' || 'stderr' in line)).toEqual([]);
+  }, 30_000);
 });

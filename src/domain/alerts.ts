@@ -232,8 +232,18 @@ export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], l
       if (record.firing.size === 0) {
         // The alerts stopped: a silent episode the page never answered closes unobserved; a page
         // that shows an outage now has something to recover from.
+        const silentSince = record.silentSince;
         record.silentSince = null;
-        record.resolvedAt = impactOf(record.statusPage, record.uuid).impact === OPERATIONAL ? null : resolvedAt;
+        const shown = impactOf(record.statusPage, record.uuid);
+        record.resolvedAt = shown.impact === OPERATIONAL ? null : resolvedAt;
+        // A page quicker than Alertmanager, which sends a resolution at the group's next flush
+        // (group_interval, 5 minutes by default): it came back to operational while this alert
+        // was held (the episode opened then), after the alert had resolved. That was its recovery.
+        const cameBackAt = shown.impact === OPERATIONAL ? shown.since : null;
+        if (silentSince !== null && cameBackAt !== null && Math.abs(silentSince - cameBackAt) < 0.001 && resolvedAt < cameBackAt) {
+          const stats = pageStats(alerts, record.statusPage, logTime);
+          stats.recoveryLag = observe(stats.recoveryLag, RESPONSE_BUCKETS, cameBackAt - resolvedAt);
+        }
       }
       tidy(alerts, key, record);
     }

@@ -157,6 +157,33 @@ describe('alerts measure the status page', () => {
     expect(alerts.pairs).toBe(0);
   });
 
+  it("observes the recovery of a page that came back before Alertmanager sent the resolution (the group's next flush)", () => {
+    const alerts = createAlertState();
+    const p = page();
+    foldAlerts(alerts, [firing('a1', T0)], T0 + 1, DEFAULT_ALERT_LIMITS, p.impactOf);
+    p.set(alerts, 'shop', 'checkout', 'major_outage', T0 + 100);
+    // Resolved at T0 + 500; the page said operational at T0 + 530; the resolution came at T0 + 800.
+    p.set(alerts, 'shop', 'checkout', 'operational', T0 + 530);
+    foldAlerts(alerts, [resolved('a1', T0 + 500)], T0 + 800, DEFAULT_ALERT_LIMITS, p.impactOf);
+    expect(alerts.pages.get('shop')?.recoveryLag.count).toBe(1);
+    expect(alerts.pages.get('shop')?.recoveryLag.sum).toBe(30);
+    expect(alerts.components.size).toBe(0);
+
+    // One that resolved after the page came back (it fired while the page said operational) is no recovery of the page's.
+    const later = createAlertState();
+    const q = page();
+    foldAlerts(later, [firing('b1', T0)], T0 + 1, DEFAULT_ALERT_LIMITS, q.impactOf);
+    q.set(later, 'shop', 'checkout', 'major_outage', T0 + 100);
+    q.set(later, 'shop', 'checkout', 'operational', T0 + 530);
+    foldAlerts(later, [resolved('b1', T0 + 600)], T0 + 800, DEFAULT_ALERT_LIMITS, q.impactOf);
+    // Nor is an alert let go of without its end (the look at Alertmanager's alerts): resolved at the log time.
+    foldAlerts(later, [firing('b2', T0 + 900)], T0 + 901, DEFAULT_ALERT_LIMITS, q.impactOf);
+    q.set(later, 'shop', 'checkout', 'partial_outage', T0 + 950);
+    q.set(later, 'shop', 'checkout', 'operational', T0 + 990);
+    foldAlerts(later, [{ fingerprint: 'b2', status: 'resolved', startsAt: null, endsAt: null, components: [] }], T0 + 1_100, DEFAULT_ALERT_LIMITS, q.impactOf);
+    expect(later.pages.get('shop')?.recoveryLag.count).toBe(0);
+  });
+
   it('believes Alertmanager times no further than the clock skew past the log time', () => {
     const alerts = createAlertState();
     const p = page();
