@@ -166,7 +166,7 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || prometheusTool.skip
         15_000,
       );
       expect(increase).toBeGreaterThan(0);
-      expect(exporter?.logs.filter((line) => line.level === 50 || 'stderr' in line)).toEqual([]);
+      expect(exporter?.logs.filter((line) => line.level === 'error' || line.level === 'fatal' || 'stderr' in line)).toEqual([]);
     }, 60_000);
   },
 );
