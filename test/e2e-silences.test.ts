@@ -208,6 +208,8 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
     );
     const [fingerprint] = [...firing];
     expect(fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    // Listed as suppressed: Alertmanager will send no resolution of it, so a look lets go of it.
+    expect([...(await client.firingAlerts())]).toEqual([[fingerprint, { suppressed: true }]]);
     await post(new Date(Date.now() - 1_000));
     await waitFor('the resolved alert gone from the list', async () => ((await client.firingFingerprints()).size === 0 ? true : undefined), 5_000, 100);
   });

@@ -70,7 +70,15 @@ const silenceSchema = z
   })
   .loose();
 const listSchema = z.array(z.unknown());
-const alertSchema = z.object({ fingerprint: z.string().min(1).max(100) }).loose();
+const alertSchema = z
+  .object({
+    fingerprint: z.string().min(1).max(100),
+    status: z
+      .object({ state: z.string().optional(), silencedBy: z.array(z.unknown()).optional(), inhibitedBy: z.array(z.unknown()).optional() })
+      .loose()
+      .optional(),
+  })
+  .loose();
 const postSchema = z.object({ silenceID: z.string() }).loose();
 
 export type AlertmanagerClientOptions = {
@@ -233,10 +241,22 @@ export class AlertmanagerClient {
    * alerts to each); rejects only when no peer answers.
    */
   async firingFingerprints(): Promise<Set<string>> {
-    const firing = new Set<string>();
+    return new Set((await this.firingAlerts()).keys());
+  }
+
+  /**
+   * The same alerts, each with whether it is suppressed (silenced or inhibited) on every peer that
+   * lists it: Alertmanager notifies no one of a suppressed alert, its resolution included.
+   */
+  async firingAlerts(): Promise<Map<string, { suppressed: boolean }>> {
+    const firing = new Map<string, { suppressed: boolean }>();
     for (const item of await this.listFromEveryPeer('list_alerts', '/api/v2/alerts')) {
       const parsed = alertSchema.safeParse(item);
-      if (parsed.success) firing.add(parsed.data.fingerprint);
+      if (!parsed.success) continue;
+      const { state, silencedBy = [], inhibitedBy = [] } = parsed.data.status ?? {};
+      const suppressed = state === 'suppressed' || silencedBy.length > 0 || inhibitedBy.length > 0;
+      // A peer that notifies of it (not suppressed there) sends its resolution too.
+      firing.set(parsed.data.fingerprint, { suppressed: suppressed && (firing.get(parsed.data.fingerprint)?.suppressed ?? true) });
     }
     return firing;
   }

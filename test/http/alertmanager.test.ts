@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HeldAlertsCheck } from '../../src/alertmanager/held-alerts.js';
+import { HeldAlertsCheck, UNSUPPRESSED_RESOLUTION_WAIT_MS } from '../../src/alertmanager/held-alerts.js';
 import { createLogger } from '../../src/logger.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import type { LogStore } from '../../src/store/store.js';
@@ -308,13 +308,17 @@ describe('alerts Alertmanager no longer has (resolved under a silence: no resolu
     const app = await start();
     expect((await postAlerts(app, payload([{ fingerprint: 'muted' }, { fingerprint: 'still' }]))).status).toBe(200);
     expect(app.fold.state.alerts.byFingerprint.size).toBe(2);
-    const firing = new Set(['still']);
+    const firing = new Set(['muted', 'still']);
     const check = new HeldAlertsCheck({
-      client: { firingFingerprints: () => Promise.resolve(firing) },
+      // Listed silenced, as an alert of a maintenance is: Alertmanager sends no resolution of it.
+      client: { firingAlerts: () => Promise.resolve(new Map([...firing].map((fingerprint) => [fingerprint, { suppressed: true }]))) },
       sink: app.fold,
       store: app.store,
       logger: createLogger('silent'),
     });
+    await check.check();
+    // Resolved under its silence.
+    firing.delete('muted');
     await check.check();
     // One look without it: Alertmanager may be restarting without its data; it is still held.
     expect([...app.fold.state.alerts.byFingerprint.keys()].sort()).toEqual(['muted', 'still']);
@@ -335,11 +339,39 @@ describe('alerts Alertmanager no longer has (resolved under a silence: no resolu
     await check.stop();
   });
 
+  it('one Alertmanager did not last list suppressed waits for its resolution, which brings its end, until that is overdue', async () => {
+    const app = await start();
+    expect((await postAlerts(app, payload([{ fingerprint: 'notified' }, { fingerprint: 'unseen' }]))).status).toBe(200);
+    // 'unseen' fired and resolved between two looks: never listed.
+    let listed = new Map([['notified', { suppressed: false }]]);
+    let now = 1_000_000;
+    const check = new HeldAlertsCheck({
+      client: { firingAlerts: () => Promise.resolve(listed) },
+      sink: app.fold,
+      store: app.store,
+      logger: createLogger('silent'),
+      now: () => now,
+    });
+    await check.check();
+    // Resolved: Alertmanager lists it no more, and sends the resolution at the group's next flush.
+    listed = new Map();
+    for (let look = 0; look < 5; look += 1) {
+      now += 60_000;
+      await check.check();
+    }
+    expect([...app.fold.state.alerts.byFingerprint.keys()].sort()).toEqual(['notified', 'unseen']);
+    // No resolution came (an Alertmanager restarted without its data, send_resolved off): let go of once overdue.
+    now += UNSUPPRESSED_RESOLUTION_WAIT_MS - 4 * 60_000;
+    await check.check();
+    expect(app.fold.state.alerts.byFingerprint.size).toBe(0);
+    await check.stop();
+  });
+
   it('are not let go of while Alertmanager cannot be read', async () => {
     const app = await start();
     expect((await postAlerts(app, payload([{ fingerprint: 'a1' }]))).status).toBe(200);
     const check = new HeldAlertsCheck({
-      client: { firingFingerprints: () => Promise.reject(new Error('no Alertmanager answered')) },
+      client: { firingAlerts: () => Promise.reject(new Error('no Alertmanager answered')) },
       sink: app.fold,
       store: app.store,
       logger: createLogger('silent'),
