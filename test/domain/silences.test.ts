@@ -194,6 +194,15 @@ describe('the reconcile plan', () => {
     expect(update).toEqual([{ kind: 'update', id: 's1', desired: a, startsAt: START + 1 }]);
   });
 
+  it('keeps the silence of an overrunning maintenance at least half the runway plus the margin ahead, extended to the whole runway (README)', () => {
+    const a = want(1, NOW + SILENCE_RUNWAY_SECONDS + 900);
+    const ahead = (seconds: number) => planReconcile([a], [seen('s1', a.key, { endsAt: NOW + seconds })], ours, NOW).actions.map((action) => action.kind);
+    // 5 minutes plus the 15 of the margin ahead: not written yet; less: extended to 10 minutes plus the margin.
+    expect(ahead(SILENCE_RUNWAY_SECONDS / 2 + 900)).toEqual([]);
+    expect(ahead(SILENCE_RUNWAY_SECONDS / 2 + 900 - 1)).toEqual(['update']);
+    expect(SILENCE_RUNWAY_SECONDS).toBe(600);
+  });
+
   it('starts now a pending silence whose maintenance started before its scheduled start; until then the key is not present', () => {
     const a = want(1);
     const pending = seen('s1', a.key, { state: 'pending', startsAt: NOW + 1800, endsAt: END + 900 });
