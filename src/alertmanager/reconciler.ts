@@ -21,6 +21,19 @@ export const SILENCE_LEASE = 'alertmanager-silences';
 /** Silence ids expired by this process that it remembers. */
 const MAX_OWN_EXPIRIES = 10_000;
 
+/** The longest wait between two attempts after failures, jitter included (the README promises it). */
+export const MAX_RETRY_DELAY_MS = 10_000;
+
+/**
+ * How long to wait after `failures` failed attempts in a row: doubling from 1 s, with ±20 %
+ * jitter (`random` in [0, 1)) so that replicas cut off together do not retry in step, and never
+ * past MAX_RETRY_DELAY_MS: capped before the jitter, the wait reached 12 s.
+ */
+export function retryDelayMs(failures: number, random: number): number {
+  const backoff = Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** Math.min(failures, 10));
+  return Math.min(MAX_RETRY_DELAY_MS, backoff * (0.8 + random * 0.4));
+}
+
 /**
  * The part of the lease's TTL past which the holder renews it before its next write, and without
  * a renewal writes no more: the rest (10 s of the 15 s) is longer than a write may take (the
@@ -202,8 +215,7 @@ export class SilenceReconciler {
     if (message !== this.lastError)
       this.options.logger.warn({ err: message, retries: this.failures }, 'reconciling Alertmanager silences failed; retrying with back-off');
     this.lastError = message;
-    const backoff = Math.min(10_000, 500 * 2 ** Math.min(this.failures, 10));
-    this.nextAt = Date.now() + backoff * (0.8 + Math.random() * 0.4);
+    this.nextAt = Date.now() + retryDelayMs(this.failures, Math.random());
     // A holder that keeps failing (cut off from Alertmanager while the other replicas may reach
     // it) gives the lease up: a replica that looks before its back-off ends takes over. Alone,
     // it takes the lease back at its next attempt.

@@ -9,7 +9,7 @@ import {
   type AlertmanagerOperation,
   type AlertmanagerOutcome,
 } from '../../src/alertmanager/client.js';
-import { SilenceReconciler, type SilenceReconcilerOptions } from '../../src/alertmanager/reconciler.js';
+import { MAX_RETRY_DELAY_MS, retryDelayMs, SilenceReconciler, type SilenceReconcilerOptions } from '../../src/alertmanager/reconciler.js';
 import type { AlertmanagerAuth } from '../../src/config.js';
 import { parseAlertMatcher } from '../../src/domain/alert-matchers.js';
 import type { DeclaredPage } from '../../src/domain/inventory.js';
@@ -591,6 +591,23 @@ describe('the silence reconciler', () => {
       () => am.live(),
       (live) => live.length === 1,
     );
+  });
+});
+
+describe('the wait between attempts at an unreachable Alertmanager', () => {
+  it('doubles from about 1 s and never passes 10 s, whatever the jitter', () => {
+    const lowest = (failures: number) => retryDelayMs(failures, 0);
+    const highest = (failures: number) => retryDelayMs(failures, 0.999_999);
+    expect(lowest(1)).toBe(800);
+    expect(highest(1)).toBeCloseTo(1_200, 0);
+    expect(lowest(2)).toBe(1_600);
+    for (let failures = 1; failures <= 40; failures += 1) {
+      expect(highest(failures)).toBeLessThanOrEqual(MAX_RETRY_DELAY_MS);
+      if (failures > 1) expect(lowest(failures)).toBeGreaterThanOrEqual(lowest(failures - 1));
+    }
+    // At the cap the jitter still spreads replicas cut off together.
+    expect(lowest(10)).toBe(8_000);
+    expect(highest(10)).toBe(MAX_RETRY_DELAY_MS);
   });
 });
 
