@@ -585,6 +585,10 @@ export class FoldLoop implements EventSink, StoreHealth {
     }
     if (decision.outcome !== 'duplicate') {
       this.applyEventPatch(decision, stored.time);
+      // A late first event that starts a declared component's ledger again, at its older time,
+      // may leave the component's record as the file made it: that record then changes from the
+      // new start, as the overlay of a later start has it (operationalSince).
+      if (decision.patch.ledgerRestart) this.redateOverlaid(decision.patch.ledgerRestart);
       const bounded = boundDayRows(this.state, stored.time, limits.ledgerMaxDayRows);
       if (bounded) applyPatch(this.state, bounded);
     }
@@ -701,7 +705,8 @@ export class FoldLoop implements EventSink, StoreHealth {
   /**
    * The overlay's records of components just declared change from now on at their declaration,
    * and their pages count from it, as the overlay of a later start has them (inventoryPatch): a
-   * restart is no change of impact, and no new start from zero.
+   * restart is no change of impact, and no new start from zero. The same for components whose
+   * ledger a late event started again earlier (ledgerRestart) while leaving their record as is.
    */
   private redateOverlaid(declared: readonly EntityKey[]): void {
     const patch = emptyPatch();

@@ -152,3 +152,37 @@ describe('declaring the status pages file across a restart', () => {
     expect(app.logs.lines.some((line) => String(line.msg).startsWith('declared the status pages file'))).toBe(false);
   });
 });
+
+describe('a declared component a late event re-books', () => {
+  it('serves the same last change before and after a restart', async () => {
+    const path = join(tempDir(), 'late.db');
+    const file = pagesFile(ACME);
+    app = await makeApp({ store: sqliteStore(path), statusPagesFile: file });
+    const declaredAt = ledgerOf(app.fold.state.ledger, 'acme', API)?.sinceMs as number;
+    // A maintenance of API that finished an hour before the declaration, delivered now: its
+    // record holds nothing, so API's record is still the file's, but the ledger, which held only
+    // the declaration's assumption, starts API again at the event.
+    const finished = new Date(declaredAt - 3_600_000).toISOString();
+    const event = {
+      meta: {
+        type: 'maintenance_finished',
+        uuid: 'cd5879b7-104e-4c20-ae84-39e4e26a6eb7',
+        title: 'Upgrade',
+        start_at: new Date(declaredAt - 7_200_000).toISOString(),
+        end_at: finished,
+        created_at: finished,
+        affected_components: [{ impact: 'under_maintenance', component_details: { name: 'API', component_uuid: API } }],
+      },
+    };
+    const sent = await request(app.main).post('/webhook?status_page=acme').set('Content-Type', 'application/json').send(JSON.stringify(event));
+    expect(sent.body.status).toBe('applied');
+    expect(ledgerOf(app.fold.state.ledger, 'acme', API)?.sinceMs).toBe(declaredAt - 3_600_000);
+    const lastChange = async () => sampleValue(await metrics(app as TestApp), 'statusmate_component_last_change_timestamp_seconds', { component_uuid: API });
+    const before = await lastChange();
+    await app.close();
+    app = await makeApp({ store: sqliteStore(path), statusPagesFile: file });
+    expect(await lastChange()).toBe(before);
+    // Where the ledger says API's operational time began: the event, as a restart computes it.
+    expect(before).toBe((declaredAt - 3_600_000) / 1000);
+  });
+});
