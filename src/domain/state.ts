@@ -387,7 +387,9 @@ export function applyPatch(state: State, patch: Patch): void {
     if (!page?.components.delete(key.uuid)) continue;
     state.componentCount -= 1;
     state.membership += 1;
-    page.holders.delete(key.uuid);
+    // `holders` indexes the incidents and maintenances, kept above as they change: a forget's
+    // patch takes the component out of the records naming it; a reload's withdrawal of the
+    // file's record leaves them holding it, as a restart, which indexes the records, has it.
   }
   for (const statusPage of patch.deletePages) {
     if (!patch.keepLedger) forgetLedgerPage(state.ledger, statusPage);

@@ -186,3 +186,40 @@ describe('a declared component a late event re-books', () => {
     expect(before).toBe((declaredAt - 3_600_000) / 1000);
   });
 });
+
+describe('a reload that withdraws what the file declared', () => {
+  it('leaves the maintenances in progress holding a declared component, as a restart has them', async () => {
+    const path = join(tempDir(), 'reload.db');
+    const file = pagesFile(ACME);
+    app = await makeApp({ store: sqliteStore(path), statusPagesFile: file });
+    // A maintenance in progress that leaves API operational: API's record is still the file's.
+    const started = new Date().toISOString();
+    const event = {
+      meta: {
+        type: 'maintenance_started',
+        uuid: 'cd5879b7-104e-4c20-ae84-39e4e26a6eb7',
+        title: 'Upgrade',
+        start_at: started,
+        created_at: started,
+        affected_components: [{ impact: 'operational', component_details: { name: 'API', component_uuid: API } }],
+      },
+    };
+    const sent = await request(app.main).post('/webhook?status_page=acme').set('Content-Type', 'application/json').send(JSON.stringify(event));
+    expect(sent.body.status).toBe('applied');
+    const reported = async () =>
+      (
+        (await request((app as TestApp).main).get('/api/v1/state')).body as { status_pages: { components: { uuid: string; reported: boolean }[] }[] }
+      ).status_pages
+        .flatMap((page) => page.components)
+        .find((component) => component.uuid === API)?.reported;
+    expect(await reported()).toBe(true);
+    // A reload that changes the file: the file's records are withdrawn and put back.
+    pagesFile(WITH_BLOG, file);
+    expect(await app.inventory.reload()).toMatchObject({ ok: true, statusPages: 2 });
+    expect(app.fold.state.pages.get('acme')?.holders.has(API)).toBe(true);
+    expect(await reported()).toBe(true);
+    await app.close();
+    app = await makeApp({ store: sqliteStore(path), statusPagesFile: file });
+    expect(await reported()).toBe(true);
+  });
+});
