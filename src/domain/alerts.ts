@@ -207,14 +207,33 @@ function tidy(alerts: AlertState, key: string, record: ComponentAlerts): void {
 }
 
 /**
- * Folds the alerts of one notification, in order, at `logTime` (the entry's log time). A firing
+ * A notification's alerts in the order they are folded: the firing ones first, as sent, then the
+ * resolved ones by their end (then as sent). Alertmanager lists a group's alerts in an order of
+ * its own: a component with one alert resolving and another firing in one notification would
+ * otherwise close its run and open another, and of two resolving, the one let go of last, whose
+ * end the recovery lag is measured from, would be whichever came last in the list, not the one
+ * that ended last. A function of the entry alone, so every replica folds it alike.
+ */
+function inFoldOrder(stored: readonly StoredAlert[], logTime: number, maxSkew: number): readonly StoredAlert[] {
+  const firing = stored.filter((alert) => alert.status === 'firing');
+  if (firing.length === stored.length) return stored;
+  const resolved = stored
+    .map((alert, index) => ({ alert, index, end: trusted(alert.endsAt, logTime, maxSkew) }))
+    .filter(({ alert }) => alert.status === 'resolved')
+    .sort((a, b) => a.end - b.end || a.index - b.index)
+    .map(({ alert }) => alert);
+  return [...firing, ...resolved];
+}
+
+/**
+ * Folds the alerts of one notification (firing first, then resolved by their end: inFoldOrder), at `logTime` (the entry's log time). A firing
  * alert is held by exactly the components its entry names (those it held before and no longer
  * names let go of it); a resolved one is let go of everywhere.
  */
 export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], logTime: number, limits: AlertLimits, impactOf: ImpactOf): AlertsDecision {
   const decision: AlertsDecision = { held: 0, refused: 0 };
   alerts.staleSeconds = limits.alertStaleSeconds;
-  for (const alert of stored) {
+  for (const alert of inFoldOrder(stored, logTime, limits.maxClockSkewSeconds)) {
     const before = alerts.byFingerprint.get(alert.fingerprint) ?? new Set<string>();
     const target = new Map<string, ComponentRef>();
     if (alert.status === 'firing') for (const ref of alert.components) target.set(componentKey(ref[0], ref[1]), ref);

@@ -157,6 +157,30 @@ describe('alerts measure the status page', () => {
     expect(alerts.pairs).toBe(0);
   });
 
+  it('measures the recovery lag from the alert that ended last, in whatever order one notification lists them', () => {
+    const alerts = createAlertState();
+    const p = page();
+    foldAlerts(alerts, [firing('a1', T0), firing('a2', T0)], T0, DEFAULT_ALERT_LIMITS, p.impactOf);
+    p.set(alerts, 'shop', 'checkout', 'major_outage', T0 + 100);
+    // One flush of the group resolves both; Alertmanager lists a2 (ended last) first.
+    foldAlerts(alerts, [resolved('a2', T0 + 300), resolved('a1', T0 + 200)], T0 + 301, DEFAULT_ALERT_LIMITS, p.impactOf);
+    p.set(alerts, 'shop', 'checkout', 'operational', T0 + 1200);
+    expect(alerts.pages.get('shop')?.recoveryLag.count).toBe(1);
+    expect(alerts.pages.get('shop')?.recoveryLag.sum).toBe(900);
+  });
+
+  it('keeps a run of alerts going when one notification resolves an alert and lists another firing before it', () => {
+    const alerts = createAlertState();
+    const p = page();
+    foldAlerts(alerts, [firing('a1', T0)], T0 + 1, DEFAULT_ALERT_LIMITS, p.impactOf);
+    // a2 fired at T0 + 150, before a1 ended at T0 + 200: the alerts never stopped.
+    foldAlerts(alerts, [resolved('a1', T0 + 200), firing('a2', T0 + 150)], T0 + 201, DEFAULT_ALERT_LIMITS, p.impactOf);
+    expect(alerts.components.get(componentKey(...checkout))?.silentSince).toBe(T0);
+    p.set(alerts, 'shop', 'checkout', 'major_outage', T0 + 300);
+    expect(alerts.pages.get('shop')?.response.count).toBe(1);
+    expect(alerts.pages.get('shop')?.response.sum).toBe(300);
+  });
+
   it("observes the recovery of a page that came back before Alertmanager sent the resolution (the group's next flush)", () => {
     const alerts = createAlertState();
     const p = page();
