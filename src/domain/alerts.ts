@@ -226,9 +226,10 @@ function inFoldOrder(stored: readonly StoredAlert[], logTime: number, maxSkew: n
 }
 
 /**
- * Folds the alerts of one notification (firing first, then resolved by their end: inFoldOrder), at `logTime` (the entry's log time). A firing
- * alert is held by exactly the components its entry names (those it held before and no longer
- * names let go of it); a resolved one is let go of everywhere.
+ * Folds the alerts of one notification (firing first, then resolved by their end: inFoldOrder)
+ * at `logTime` (the entry's log time). A firing alert is held by exactly the components its entry
+ * names (those it held before and no longer names let go of it); a resolved one is let go of
+ * everywhere.
  */
 export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], logTime: number, limits: AlertLimits, impactOf: ImpactOf): AlertsDecision {
   const decision: AlertsDecision = { held: 0, refused: 0 };
