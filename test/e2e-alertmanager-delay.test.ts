@@ -10,16 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as stringifyYaml } from 'yaml';
+import { findAlertmanager, startAlertmanager } from './support/alertmanager.js';
 import { sampleValue } from './support/app.js';
 import { MAIN, postJson, startExporterProcess, stopProcess, type ExporterProcess } from './support/exporter.js';
-import { freePort, spawnLogged, stop, waitFor, type Child } from './support/prometheus.js';
-import { findBinary } from './support/tools.js';
+import { freePort, stop, waitFor, type Child } from './support/prometheus.js';
 
-const alertmanagerTool = findBinary(
-  'prometheus-alertmanager',
-  [process.env.ALERTMANAGER_BIN, '/usr/bin/prometheus-alertmanager'],
-  'apt-get install -y prometheus-alertmanager (Debian/Ubuntu)',
-);
+const alertmanagerTool = findAlertmanager();
 const built = existsSync(MAIN);
 if (!built) {
   const reason = `${MAIN} is missing; run npm run build first (npm test does)`;
@@ -34,10 +30,11 @@ const CHECKOUT = '0b7f3f5e-6a51-4c1e-9d3c-5a0e8f1b2c3d';
 const INCIDENT = '7d2e9c41-3b5a-4f6e-8d7c-1a2b3c4d5e6f';
 
 /** A real Alertmanager on `port` whose one receiver is the exporter's POST /alertmanager, grouping by alertname. */
-async function startAlertmanager(dir: string, exporterUrl: string, port: number, groupInterval: string): Promise<Child> {
-  writeFileSync(
-    join(dir, 'alertmanager.yml'),
-    stringifyYaml({
+async function startReceivingAlertmanager(dir: string, exporterUrl: string, port: number, groupInterval: string): Promise<Child> {
+  return startAlertmanager(alertmanagerTool, {
+    storage: dir,
+    port,
+    config: stringifyYaml({
       route: { receiver: 'statusmate', group_by: ['alertname'], group_wait: '1s', group_interval: groupInterval, repeat_interval: '1h' },
       receivers: [
         {
@@ -48,20 +45,7 @@ async function startAlertmanager(dir: string, exporterUrl: string, port: number,
         },
       ],
     }),
-  );
-  const child = spawnLogged(alertmanagerTool.path ?? 'prometheus-alertmanager', [
-    `--config.file=${join(dir, 'alertmanager.yml')}`,
-    `--storage.path=${join(dir, 'alertmanager')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--cluster.listen-address=',
-    '--log.level=warn',
-  ]);
-  await waitFor('Alertmanager to be ready', async () => {
-    if (child.process.exitCode !== null) throw new Error(`alertmanager exited:\n${child.output()}`);
-    const response = await fetch(`http://127.0.0.1:${port}/-/ready`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-    return response?.ok ? true : undefined;
   });
-  return child;
 }
 
 /**
@@ -89,7 +73,7 @@ function setUp(groupInterval: string, env: (amUrl: string) => Record<string, str
       STATUS_PAGES_FILE: statusPages,
       ...env(amUrl),
     });
-    alertmanager = await startAlertmanager(dir, exporter.url, amPort, groupInterval);
+    alertmanager = await startReceivingAlertmanager(dir, exporter.url, amPort, groupInterval);
   }, 60_000);
   afterAll(async () => {
     await stop(alertmanager);

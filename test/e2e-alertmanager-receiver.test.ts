@@ -12,15 +12,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as stringifyYaml } from 'yaml';
 import { MAIN, postJson, startExporterProcess, stopProcess, type ExporterProcess } from './support/exporter.js';
-import { freePort, instantQuery, spawnLogged, startPrometheus, stop, waitFor, type Child, type Prometheus } from './support/prometheus.js';
+import { freePort, instantQuery, startPrometheus, stop, waitFor, type Child, type Prometheus } from './support/prometheus.js';
 import { sampleValue } from './support/app.js';
+import { findAlertmanager, startAlertmanager } from './support/alertmanager.js';
 import { findBinary } from './support/tools.js';
 
-const alertmanagerTool = findBinary(
-  'prometheus-alertmanager',
-  [process.env.ALERTMANAGER_BIN, '/usr/bin/prometheus-alertmanager'],
-  'apt-get install -y prometheus-alertmanager (Debian/Ubuntu)',
-);
+const alertmanagerTool = findAlertmanager();
 const prometheusTool = findBinary('prometheus', [process.env.PROMETHEUS_2_BIN, '/usr/bin/prometheus'], 'apt-get install -y prometheus (Debian/Ubuntu)');
 const built = existsSync(MAIN);
 if (!built) {
@@ -60,9 +57,12 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || prometheusTool.skip
         STATUS_PAGES_FILE: statusPages,
       });
 
-      writeFileSync(
-        join(dir, 'alertmanager.yml'),
-        stringifyYaml({
+      const amPort = await freePort();
+      amUrl = `http://127.0.0.1:${amPort}`;
+      alertmanager = await startAlertmanager(alertmanagerTool, {
+        storage: dir,
+        port: amPort,
+        config: stringifyYaml({
           route: { receiver: 'statusmate', group_by: ['alertname'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
           receivers: [
             {
@@ -77,20 +77,6 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || prometheusTool.skip
             },
           ],
         }),
-      );
-      const amPort = await freePort();
-      amUrl = `http://127.0.0.1:${amPort}`;
-      alertmanager = spawnLogged(alertmanagerTool.path ?? 'prometheus-alertmanager', [
-        `--config.file=${join(dir, 'alertmanager.yml')}`,
-        `--storage.path=${join(dir, 'alertmanager')}`,
-        `--web.listen-address=127.0.0.1:${amPort}`,
-        '--cluster.listen-address=',
-        '--log.level=warn',
-      ]);
-      await waitFor('Alertmanager to be ready', async () => {
-        if (alertmanager?.process.exitCode !== null) throw new Error(`alertmanager exited:\n${alertmanager?.output() ?? ''}`);
-        const response = await fetch(`http://127.0.0.1:${amPort}/-/ready`, { signal: AbortSignal.timeout(2_000) });
-        return response.ok ? true : undefined;
       });
 
       const rules = join(dir, 'checkout.rules.yml');

@@ -21,7 +21,6 @@ import {
   allRules,
   freePort,
   loadRules,
-  spawnLogged,
   startPrometheus,
   stop,
   waitFor,
@@ -29,14 +28,11 @@ import {
   type Prometheus,
   type Rule,
 } from './support/prometheus.js';
+import { findAlertmanager, startAlertmanager } from './support/alertmanager.js';
 import { findBinary } from './support/tools.js';
 import { durationSeconds } from '../mixin/config.js';
 
-const alertmanagerTool = findBinary(
-  'prometheus-alertmanager',
-  [process.env.ALERTMANAGER_BIN, '/usr/bin/prometheus-alertmanager'],
-  'apt-get install -y prometheus-alertmanager (Debian/Ubuntu)',
-);
+const alertmanagerTool = findAlertmanager();
 const prometheusTool = findBinary('prometheus', [process.env.PROMETHEUS_2_BIN, '/usr/bin/prometheus'], 'apt-get install -y prometheus (Debian/Ubuntu)');
 const built = existsSync(MAIN);
 if (!built) {
@@ -114,22 +110,9 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || prometheusTool.skip
       const receiverPort = await freePort();
       await new Promise<void>((resolve) => receiver?.listen(receiverPort, '127.0.0.1', resolve));
 
-      writeFileSync(join(dir, 'alertmanager.yml'), testConfig(`http://127.0.0.1:${receiverPort}`));
       const amPort = await freePort();
       alertmanagerUrl = `http://127.0.0.1:${amPort}`;
-      alertmanager = spawnLogged(alertmanagerTool.path ?? 'prometheus-alertmanager', [
-        `--config.file=${join(dir, 'alertmanager.yml')}`,
-        `--storage.path=${join(dir, 'alertmanager')}`,
-        `--web.listen-address=127.0.0.1:${amPort}`,
-        // No cluster: a single Alertmanager that listens on nothing but loopback.
-        '--cluster.listen-address=',
-        '--log.level=warn',
-      ]);
-      await waitFor('Alertmanager to be ready', async () => {
-        if (alertmanager?.process.exitCode !== null) throw new Error(`alertmanager exited:\n${alertmanager?.output() ?? ''}`);
-        const response = await fetch(`${alertmanagerUrl}/-/ready`, { signal: AbortSignal.timeout(2_000) });
-        return response.ok ? true : undefined;
-      });
+      alertmanager = await startAlertmanager(alertmanagerTool, { storage: dir, port: amPort, config: testConfig(`http://127.0.0.1:${receiverPort}`) });
 
       exporter = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKEN: TOKEN, DEFAULT_STATUS_PAGE: PAGE });
       const rulesFile = join(dir, 'statusmate.rules.yml');

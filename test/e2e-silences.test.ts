@@ -10,15 +10,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AlertmanagerClient } from '../src/alertmanager/client.js';
 import { MAIN, postJson, startExporterProcess, stopProcess, type ExporterProcess } from './support/exporter.js';
-import { freePort, spawnLogged, stop, waitFor, type Child } from './support/prometheus.js';
+import { freePort, stop, waitFor, type Child } from './support/prometheus.js';
 import { redisTool, startRedis, type RedisServer } from './support/redis.js';
-import { findBinary } from './support/tools.js';
+import { findAlertmanager, startAlertmanager as startAlertmanagerProcess } from './support/alertmanager.js';
 
-const alertmanagerTool = findBinary(
-  'prometheus-alertmanager',
-  [process.env.ALERTMANAGER_BIN, '/usr/bin/prometheus-alertmanager'],
-  'apt-get install -y prometheus-alertmanager (Debian/Ubuntu)',
-);
+const alertmanagerTool = findAlertmanager();
 const built = existsSync(MAIN);
 if (!built) {
   const reason = `${MAIN} is missing; run npm run build first (npm test does)`;
@@ -76,21 +72,14 @@ async function startAlertmanager(port?: number, cluster?: { listen: number; peer
     : ['--cluster.listen-address='];
   // A fresh storage directory every time (an Alertmanager restarted without its data), or `keep`'s.
   const storage = keep?.dir ?? mkdtempSync(join(dir, 'am-'));
-  writeFileSync(join(storage, 'alertmanager.yml'), 'route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n');
-  const child = spawnLogged(alertmanagerTool.path ?? 'prometheus-alertmanager', [
-    `--config.file=${join(storage, 'alertmanager.yml')}`,
-    `--storage.path=${storage}`,
-    `--web.listen-address=127.0.0.1:${amPort}`,
-    ...clustering,
-    '--log.level=warn',
-  ]);
+  const child = await startAlertmanagerProcess(alertmanagerTool, {
+    storage,
+    port: amPort,
+    config: 'route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n',
+    cluster: clustering,
+  });
   const am = { child, url: `http://127.0.0.1:${amPort}`, port: amPort, dir: storage };
   started.push(am);
-  await waitFor('Alertmanager to be ready', async () => {
-    if (child.process.exitCode !== null) throw new Error(`alertmanager exited:\n${child.output()}`);
-    const response = await fetch(`${am.url}/-/ready`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-    return response?.ok ? true : undefined;
-  });
   return am;
 }
 
