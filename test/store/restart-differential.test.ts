@@ -10,7 +10,7 @@ import { SqliteLog } from '../../src/store/sqlite.js';
 import type { LogStore } from '../../src/store/store.js';
 import { CLOCK_FAMILIES, PROCESS_FAMILIES } from '../../src/metrics/names.js';
 import { makeApp, whenReady, tempDir, type TestApp, type TestAppOptions } from '../support/app.js';
-import { PRUNE_WINDOW_SECONDS, RETENTION_SECONDS, SMALL_ALERT_LIMITS, SMALL_LIMITS } from '../support/random-log.js';
+import { EVENT_TYPES, PRUNE_WINDOW_SECONDS, RETENTION_SECONDS, SMALL_ALERT_LIMITS, SMALL_LIMITS } from '../support/random-log.js';
 import { redisPerTest, redisStore, redisTool } from '../support/redis.js';
 import { seeded } from '../support/seeded.js';
 
@@ -122,15 +122,7 @@ function randomDeliveries(seed: number, length: number, start: number, clock: 'f
       if (chance(0.1)) createdAt = null;
       else if (createdAts.length > 0 && chance(0.2)) createdAt = pick(createdAts);
       else createdAts.push(createdAt);
-      const type = pick([
-        'component_impact_updated',
-        'component_impact_updated',
-        'incident_created',
-        'incident_finished',
-        'maintenance_created',
-        'maintenance_started',
-        'maintenance_finished',
-      ]);
+      const type = pick(EVENT_TYPES);
       const meta: Record<string, unknown> = { type, ...(createdAt === null ? {} : { created_at: iso(createdAt) }) };
       if (page !== undefined) meta.status_page = page;
       if (type === 'component_impact_updated') {

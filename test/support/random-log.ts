@@ -35,6 +35,17 @@ export const PAGES = ['page-a', 'page-b', 'page-a', 'page-b', 'page-c'] as const
 const IMPACTS = ['operational', 'degraded_performance', 'partial_outage', 'major_outage', 'under_maintenance', 'zeta_impact'];
 
 /** One entry of a random log: its fields as an appender writes them, and its log time (seconds). */
+/** The webhook types a random history draws from: component updates twice as often as each other type. */
+export const EVENT_TYPES = [
+  'component_impact_updated',
+  'component_impact_updated',
+  'incident_created',
+  'incident_finished',
+  'maintenance_created',
+  'maintenance_started',
+  'maintenance_finished',
+] as const;
+
 export type TimedEntry = { fields: EntryFields; time: number };
 
 export function randomLog(seed: number, length: number): TimedEntry[] {
@@ -102,15 +113,7 @@ export function randomLog(seed: number, length: number): TimedEntry[] {
       fields = encodeDeclare(origin, [{ statusPage, uuids: [...new Set([uuid(1 + int(6)), uuid(1 + int(6))])] }], limits, RETENTION_SECONDS);
     } else {
       const statusPage = pick(PAGES);
-      const type = pick([
-        'component_impact_updated',
-        'component_impact_updated',
-        'incident_created',
-        'incident_finished',
-        'maintenance_created',
-        'maintenance_started',
-        'maintenance_finished',
-      ] as const);
+      const type = pick(EVENT_TYPES);
       const at = createdAt();
       let event: StatusMateEvent;
       if (type === 'component_impact_updated') {
