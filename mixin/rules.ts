@@ -56,6 +56,13 @@ export const RECORD = {
 const COUNTER_HOLD = '5m';
 
 /**
+ * How long the rules hold an install's last state while none of its replicas is up (see
+ * heldThroughGaps): the component alerts' keep_firing_for, so that a gap a firing alert survives
+ * does not restart a pending alert's `for` either.
+ */
+const GAP_HOLD = '5m';
+
+/**
  * The counters kept in the store with the state (every counter and histogram series outside
  * PROCESS_FAMILIES), with the labels that tell their series apart within an install. A pod that
  * replaces another (or a second replica) serves the same value under a new `instance` and `pod`:
@@ -181,6 +188,24 @@ export function fromTrustedReplicas(series: string, select: (metric: string) => 
   return `(${series} unless ${on('instance')} (${storeDown} or ${behind} or ${otherLog}))`;
 }
 
+/**
+ * What the rules read of a domain gauge: fromTrustedReplicas of its series now or, while no
+ * replica of the install is up (a failed scrape of its only replica, a restart, every pod
+ * rescheduled), of each replica's last values of the last GAP_HOLD, filtered alike. A failed
+ * scrape marks every series stale, so without the hold a pending alert's condition vanished for
+ * the gap and its `for` began again after it: every restart of a single replica (the SQLite
+ * store's only layout) during an outage delayed the page by the whole `for`, and an alert with a
+ * `for` of an hour never fired while a scrape failed now and then. While a replica is up, the
+ * rules read what the replicas serve now, as before: a pod that left is not held beside the pods
+ * that replaced it. The dashboards read fromTrustedReplicas without the hold: a gap shows.
+ */
+export function heldThroughGaps(series: string, select: (metric: string) => string, install: readonly string[]): string {
+  const held = (selector: string) => `last_over_time(${selector}[${GAP_HOLD}])`;
+  const now = fromTrustedReplicas(series, select, install);
+  const last = fromTrustedReplicas(held(series), (metric) => held(select(metric)), install);
+  return `(${now} or (${last} unless on (${install.join(', ')}) (max by (${install.join(', ')}) (${select('up')}) == 1)))`;
+}
+
 /** Seconds of a Prometheus duration such as 1h30m. */
 export const seconds = durationSeconds;
 
@@ -215,16 +240,20 @@ export function buildRules(config: MixinConfig): RulesFile {
   const on = (...extra: string[]) => `on (${[...install, ...extra].join(', ')})`;
   const sel = (extra = '') => `{${config.selector}${extra ? `, ${extra}` : ''}}`;
   const a = config.alerts;
-  const trusted = (metric: string, extra = '') => fromTrustedReplicas(`${metric}${sel(extra)}`, (processMetric) => `${processMetric}${sel()}`, install);
+  const trusted = (metric: string, extra = '') => heldThroughGaps(`${metric}${sel(extra)}`, (processMetric) => `${processMetric}${sel()}`, install);
 
   /** A query on the current series of `metric` for this alert's object, in an annotation template. */
   const lookup = (variable: string, metric: string, label: string, identity: string[], fallback: string) => {
     const labels = [...install, ...identity];
     const matchers = labels.map((name) => `${name}=%q`).join(', ');
     const args = labels.map((name) => `$labels.${name}`).join(' ');
+    // The current series, or while the install is not scraped (its alerts read the last values,
+    // see heldThroughGaps) the last of GAP_HOLD: the name does not turn into the uuid for a gap.
+    const current = `max by (${label}) (${metric}{${matchers}})`;
+    const query = `${current} or (max by (${label}) (last_over_time(${metric}{${matchers}}[${GAP_HOLD}])) unless on () ${current})`;
     return (
       `{{ $${variable} := $labels.${fallback} }}` +
-      `{{ with printf "max by (${label}) (${metric}{${matchers}})" ${args} | query }}{{ $${variable} = . | first | label "${label}" }}{{ end }}`
+      `{{ with printf "${query}" ${args} ${args} ${args} | query }}{{ $${variable} = . | first | label "${label}" }}{{ end }}`
     );
   };
   const componentName = lookup('component', METRIC.componentImpactLevel, 'component', ['status_page', 'component_uuid'], 'component_uuid');
