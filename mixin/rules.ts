@@ -50,7 +50,22 @@ export const RECORD = {
   },
   /** The impact seconds' recorded series, copied every `interval` (5m, 1h): what the long windows read. */
   impactSecondsEvery: (interval: string) => `${RECORD.counter(METRIC.componentImpactSeconds)}_every${interval}`,
+  /**
+   * The impact seconds' recorded series at the evaluations it (re)appears in, and nowhere else: a
+   * few samples per component and impact, where the long windows and the dashboard find the
+   * value a component first seen within the window started at (see availabilityExpr).
+   */
+  impactSecondsFirst: `status_page_component_impact:${METRIC.componentImpactSeconds}:max_first`,
 } as const;
+
+/**
+ * How far back the recorded impact seconds must have had no sample for an evaluation to count as
+ * the one a series appears in (RECORD.impactSecondsFirst): any evaluation interval under the
+ * lookback (5 minutes) finds the previous evaluation's sample there, so a series is kept for its
+ * first minute only (2 samples at 30 s); beyond the lookback every evaluation is kept, which only
+ * costs samples.
+ */
+const FIRST_SEEN_OFFSET = '1m';
 
 /** How long a pod's last value of a persisted counter holds after it left (see the counters group). */
 const COUNTER_HOLD = '5m';
@@ -118,16 +133,30 @@ export function availabilityAccounting(config: MixinConfig): Array<{ impact: str
  * window's starting value, taken before the smallest of `source`: a `source` copied every 5
  * minutes starts the window at its first copy in it, up to 5 minutes late, so an outage in the
  * first minutes of a dashboard's range (of "Last 1 hour", a twelfth) counted nowhere. A series
- * with no sample then (a component first seen within the window) falls back to `source`.
+ * with no sample then (a component first seen within the window) falls back to the smallest of
+ * `source`.
+ *
+ * `firstSeen`, when given, is RECORD.impactSecondsFirst: the fallback is then the smaller of its
+ * smallest and `source`'s. A `source` copied every 5 minutes (or hourly) takes its first copy of
+ * a new component up to an interval after it was first seen, so an outage in those first minutes
+ * counted nowhere, and a component in a major outage for 137 of its first 155 seconds read 98.7 %
+ * available. RECORD.impactSecondsFirst holds the value of the very evaluation a series appeared
+ * in, and has a few samples per series, cheap to read over any window. It is another group's
+ * record: read before its first sample, the copy's smallest stands, as it did before.
  */
 export function availabilityExpr(
   config: MixinConfig,
-  options: { window: string; now: string; source: string; atStart?: string; select: (extra: string) => string; by: string },
+  options: { window: string; now: string; source: string; atStart?: string; firstSeen?: string; select: (extra: string) => string; by: string },
 ): string {
   const accounting = availabilityAccounting(config);
   const grown = (impacts: string[]) => {
     const matcher = options.select(`impact=~"${impacts.join('|')}"`);
-    const smallest = `min_over_time(${options.source}${matcher}[${options.window}])`;
+    const copied = `min_over_time(${options.source}${matcher}[${options.window}])`;
+    // The smaller of the two (PromQL has no element-wise min): told apart by a label for `min`.
+    const smallest =
+      options.firstSeen === undefined
+        ? copied
+        : `min without (first_seen) (label_replace(min_over_time(${options.firstSeen}${matcher}[${options.window}]), "first_seen", "1", "", "") or ${copied})`;
     const start = options.atStart === undefined ? smallest : `(${options.atStart}${matcher} offset ${options.window} or ${smallest})`;
     return `(${options.now}${matcher} - ${start})`;
   };
@@ -319,7 +348,15 @@ export function buildRules(config: MixinConfig): RulesFile {
           : RECORD.impactSecondsEvery(HOURLY_INTERVAL);
     return {
       record: RECORD.availableOver(window),
-      expr: availabilityExpr(config, { window, now, source, select: sel, by: by('status_page', 'component_uuid') }),
+      expr: availabilityExpr(config, {
+        window,
+        now,
+        source,
+        // The per-evaluation series' smallest is its first sample already.
+        ...(source === impactSeconds ? {} : { firstSeen: RECORD.impactSecondsFirst }),
+        select: sel,
+        by: by('status_page', 'component_uuid'),
+      }),
     };
   };
 
@@ -409,6 +446,13 @@ export function buildRules(config: MixinConfig): RulesFile {
           { record: RECORD.impactLevel, expr: componentLevel },
           // First in the group that reads it, so that each evaluation reads its own.
           { record: impactSeconds, expr: impactSecondsExpr() },
+          // Its value at the evaluations a series appears in (a new component or impact, or one
+          // back after a gap): where the windows of the copies below start for a component first
+          // seen within them, since their first copy of it comes up to an interval late.
+          {
+            record: RECORD.impactSecondsFirst,
+            expr: `${impactSeconds}${sel()} unless ${impactSeconds}${sel()} offset ${FIRST_SEEN_OFFSET}`,
+          },
           // 1 while operational (level 0), else 0. Unknown impacts (level -1) give no sample.
           { record: RECORD.operational, expr: `(${RECORD.impactLevel}${sel()} >= 0) == bool 0` },
           // 1 while the current impact has no weight against availability (operational, under

@@ -729,6 +729,28 @@ function suite(target: (typeof TARGETS)[number]): void {
     expect(major?.annotations.description).toBe(`Component "API" on status page ${PAGE} (job ${JOB}) has reported major_outage for more than 1 minute.`);
     expect(alerts.data.alerts.filter((a) => a.labels.alertname === 'StatusMateWebhooksRejected')).toEqual([]);
   });
+
+  // Last: Flaky's outage would change the alerts and records the tests above expect.
+  it('the availability table counts a component first seen within the range from its first sample, not from its first 5-minute copy', async () => {
+    const available = queries.filter((q) => q.where.includes('"Availability over the selected range"'))[1];
+    const flaky = uuid(8);
+    const recorded = (impact: string) => `${RECORDED.impactSeconds}{component_uuid="${flaky}", impact="${impact}"}`;
+    // First seen in a major outage, operational a few evaluations later. The 5-minute group takes
+    // its copy of Flaky whenever Prometheus placed it: after the outage, or not yet.
+    for (const replica of replicas) expect(await post(replica, componentEvent(8, 'Flaky', 'major_outage'))).toBe(200);
+    await waitFor("Flaky's outage recorded for a few seconds", async () => ((await query(`${recorded('major_outage')} > 3`)).length ? true : undefined));
+    for (const replica of replicas) expect(await post(replica, componentEvent(8, 'Flaky', 'operational'))).toBe(200);
+    // The instant queries below read a whole second: wait for a few seconds of operational.
+    await waitFor('Flaky operational for a few seconds', async () => ((await query(`${recorded('operational')} > 3`)).length ? true : undefined));
+    const at = Math.floor(Date.now() / 1000);
+    const flakyAt = async (expr: string) =>
+      (await query(fillVariables(expr, { ...VARIABLES, __range: '5m' }), at)).find((s) => s.labels.component_uuid === flaky)?.value;
+    // The share from the per-evaluation series (its smallest in the range is its first sample).
+    const expected = await flakyAt((available?.expr ?? '').replaceAll(RECORDED.impactSeconds5m, RECORDED.impactSeconds));
+    expect(expected).toBeGreaterThan(0);
+    expect(expected).toBeLessThan(1);
+    expect(await flakyAt(available?.expr ?? '')).toBeCloseTo(expected ?? Number.NaN, 9);
+  });
 }
 
 for (const target of TARGETS) {

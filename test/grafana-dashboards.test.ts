@@ -152,15 +152,19 @@ describe('generated dashboards', () => {
   });
 
   // The 5-minute copies start the range at their first sample in it, up to 5 minutes late: an
-  // outage in the first minutes of "Last 1 hour" counted nowhere.
+  // outage in the first minutes of "Last 1 hour", or of a component first seen within it, counted nowhere.
   it("the availability table's Available counts from the range's start, read from the per-evaluation series", () => {
     const overview = built.find(({ dashboard }) => dashboard.uid === 'statusmate-overview')?.dashboard;
     const available = dashboardQueries(overview as NonNullable<typeof overview>).find((q) => q.where.endsWith('"Availability over the selected range" / B'));
     const starts = [...(available?.expr ?? '').matchAll(/min_over_time\(([a-zA-Z0-9_:]+)\{[^}]*\}\[\$__range\]\)/g)];
     expect(starts.length).toBeGreaterThan(0);
-    for (const start of starts) expect(start[1]).toBe(RECORDED.impactSeconds5m);
-    const atStart = [...(available?.expr ?? '').matchAll(/\(([a-zA-Z0-9_:]+)\{[^}]*\} offset \$__range or min_over_time\(/g)];
-    expect(atStart.map((match) => match[1])).toEqual(starts.map(() => RECORDED.impactSeconds));
+    // A component first seen within the range starts at the smaller of its first recorded value
+    // and its first 5-minute copy (taken up to 5 minutes after it was first seen).
+    expect(starts.map((start) => start[1])).toEqual(starts.map((_, index) => (index % 2 === 0 ? RECORDED.impactSecondsFirst : RECORDED.impactSeconds5m)));
+    const atStart = [
+      ...(available?.expr ?? '').matchAll(/\(([a-zA-Z0-9_:]+)\{[^}]*\} offset \$__range or min without \(first_seen\) \(label_replace\(min_over_time\(/g),
+    ];
+    expect(atStart.map((match) => match[1])).toEqual(starts.filter((_, index) => index % 2 === 0).map(() => RECORDED.impactSeconds));
   });
 
   // A page measures a few responses a month: the quantiles interpolated within the buckets read
@@ -273,6 +277,7 @@ describe('dashboard queries', () => {
       new Set([
         RECORDED.operational,
         RECORDED.impactSeconds5m,
+        RECORDED.impactSecondsFirst,
         RECORDED.available1h,
         RECORDED.availableBudgetWindow,
         RECORDED.budgetRemaining,

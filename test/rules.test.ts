@@ -169,6 +169,7 @@ describe('rule unit tests', () => {
       'status_page_component:statusmate_component_available:avg_over_time30d',
       'status_page_component:statusmate_component_error_budget:remaining30d',
       'status_page_component_impact:statusmate_component_impact_seconds_total:max',
+      'status_page_component_impact:statusmate_component_impact_seconds_total:max_first',
       'status_page_component:statusmate_component_status_page_silent:bool',
     ]) {
       expect(tested.has(record), record).toBe(true);

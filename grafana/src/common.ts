@@ -79,6 +79,8 @@ export const RECORDED = {
   /** The impact seconds, one series per component and impact, every evaluation and every 5 minutes. */
   impactSeconds: RECORD.counter(METRIC.componentImpactSeconds),
   impactSeconds5m: RECORD.impactSecondsEvery('5m'),
+  /** The impact seconds at the evaluations a series appears in: where a component first seen within the range starts. */
+  impactSecondsFirst: RECORD.impactSecondsFirst,
   statusPageSilent: RECORD.statusPageSilent,
 } as const;
 

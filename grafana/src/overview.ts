@@ -135,15 +135,16 @@ function componentTimeline(): StateTimelinePanel {
 /**
  * The availability over the selected range, from the impact seconds as the SLO rules count them
  * (weights and maintenance from mixin/config.ts): the seconds grown since the range's start (the
- * per-evaluation series then; for a component first seen within the range, its first 5-minute
- * copy), so continuous across pod replacements and restarts, and counted once however many
- * replicas serve them.
+ * per-evaluation series then; for a component first seen within the range, the value it was
+ * first recorded at, or its first 5-minute copy if smaller), so continuous across pod
+ * replacements and restarts, and counted once however many replicas serve them.
  */
 const availableOverRange = availabilityExpr(DEFAULT_CONFIG, {
   window: '$__range',
   now: RECORDED.impactSeconds,
   source: RECORDED.impactSeconds5m,
   atStart: RECORDED.impactSeconds,
+  firstSeen: RECORDED.impactSecondsFirst,
   select: (extra) => `{${PAGE}${extra ? `, ${extra}` : ''}}`,
   by: `by (${INSTALL_BY}status_page, component_uuid)`,
 });
