@@ -1,7 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { availabilityAnswer } from '../../src/api/availability.js';
-import { stateView } from '../../src/api/state.js';
-import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import type { State } from '../../src/domain/state.js';
 import { FoldLoop } from '../../src/log/fold-loop.js';
@@ -10,6 +7,7 @@ import { createLogger } from '../../src/logger.js';
 import { DomainMetrics } from '../../src/metrics/domain.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import { LogCapture } from '../support/app.js';
+import { renderedReads } from '../support/rendered-reads.js';
 import { PRUNE_WINDOW_SECONDS, randomLog, RETENTION_SECONDS, type TimedEntry } from '../support/random-log.js';
 
 // The promise of the log: the state is the fold of the log, whatever process folds it and from
@@ -61,27 +59,7 @@ async function append(store: MemoryLog, entries: readonly TimedEntry[]): Promise
 /** What a process serves of a state at `now`: the domain metrics, /api/v1/state, /api/v1/availability. */
 function served(state: State, now: number): { metrics: string; state: string; availability: string } {
   const metrics = new DomainMetrics(state);
-  const view = stateView({
-    state,
-    declared: [],
-    deliveries: [],
-    exporter: { version: 'test', store: 'memory', webhook_token_required: false, all_pages_token: false, page_tokens: [], status_pages_file: null },
-    now,
-  });
-  const day = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 10);
-  const availability = availabilityAnswer({
-    state,
-    declared: [],
-    policy: DEFAULT_POLICY,
-    query: new URLSearchParams({ from: day(now - 20 * 86_400), to: day(now) }),
-    now,
-    maxDays: 401,
-  });
-  return {
-    metrics: metrics.text().toString('utf8') + metrics.impactSeconds(now).toString('utf8'),
-    state: JSON.stringify(view),
-    availability: `${availability.status} ${Buffer.concat(availability.body).toString('utf8')}`,
-  };
+  return { metrics: metrics.text().toString('utf8') + metrics.impactSeconds(now).toString('utf8'), ...renderedReads(state, [], now, 20) };
 }
 
 /** A snapshot's text with every object's keys sorted. */

@@ -2,15 +2,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { availabilityAnswer } from '../../src/api/availability.js';
-import { stateView } from '../../src/api/state.js';
-import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import { SqliteLog } from '../../src/store/sqlite.js';
 import type { LogStore } from '../../src/store/store.js';
 import { CLOCK_FAMILIES, PROCESS_FAMILIES } from '../../src/metrics/names.js';
 import { makeApp, whenReady, tempDir, type TestApp, type TestAppOptions } from '../support/app.js';
 import { EVENT_TYPES, PRUNE_WINDOW_SECONDS, RETENTION_SECONDS, SMALL_ALERT_LIMITS, SMALL_LIMITS } from '../support/random-log.js';
+import { renderedReads } from '../support/rendered-reads.js';
 import { redisPerTest, redisStore, redisTool } from '../support/redis.js';
 import { seeded } from '../support/seeded.js';
 
@@ -221,31 +219,8 @@ function stateSamples(text: string): string {
     .join('\n');
 }
 
-/**
- * What the app serves: its domain series (GET /metrics), and its state view and availability
- * report, rendered from its state and status pages as GET /api/v1/state and
- * GET /api/v1/availability render them, at the log's time: those routes keep a rendering for a
- * while (per state version, per minute), whose `generated_at` and seconds are of when it was made.
- */
+/** What the app serves: its domain series (GET /metrics), and its state view and availability report at the log's time (renderedReads). */
 async function served(app: TestApp, now = Date.now() / 1000, clock: 'fake' | 'real' = 'fake'): Promise<Record<string, string>> {
-  const declared = app.inventory.current().pages;
-  const state = app.fold.state;
-  const view = stateView({
-    state,
-    declared,
-    deliveries: [],
-    exporter: { version: 'test', store: 'memory', webhook_token_required: true, all_pages_token: true, page_tokens: [], status_pages_file: null },
-    now,
-  });
-  const day = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 10);
-  const availability = availabilityAnswer({
-    state,
-    declared,
-    policy: DEFAULT_POLICY,
-    query: new URLSearchParams({ from: day(now - 2 * 86_400), to: day(now) }),
-    now,
-    maxDays: 401,
-  });
   const scrape = (accept?: string) => {
     const req = request(app.main).get('/metrics').set('Authorization', `Bearer ${TOKEN}`);
     return accept === undefined ? req : req.set('Accept', accept);
@@ -261,8 +236,7 @@ async function served(app: TestApp, now = Date.now() / 1000, clock: 'fake' | 're
   return {
     metrics: samples((await scrape()).text),
     openMetrics: samples((await scrape('application/openmetrics-text; version=1.0.0')).text),
-    state: JSON.stringify(view),
-    availability: `${availability.status} ${Buffer.concat(availability.body).toString('utf8')}`,
+    ...renderedReads(app.fold.state, app.inventory.current().pages, now, 2),
   };
 }
 
