@@ -5,6 +5,7 @@ import {
   dayOf,
   dayText,
   emptyUsage,
+  firstReadDay,
   mergeUsage,
   policyFor,
   usageOf,
@@ -31,7 +32,7 @@ export type AvailabilityInput = {
   query: URLSearchParams;
   /** Seconds. */
   now: number;
-  /** The most days one report may span (the ledger keeps no more). */
+  /** The most days one report may span: the days the ledger keeps (LEDGER_RETENTION_DAYS and today). */
   maxDays: number;
   /** The most bytes one answer takes (MAX_ANSWER_BYTES unless given). */
   maxBytes?: number;
@@ -115,7 +116,7 @@ export function availabilityAnswer(input: AvailabilityInput): AvailabilityAnswer
   if (wanted !== null && !input.state.pages.has(wanted) && !declared.has(wanted)) {
     return jsonAnswer(404, { error: `no status page ${JSON.stringify(wanted.slice(0, 100))}`, issues: [] });
   }
-  const report = availabilityReport(input, fromDay, toDay, wanted);
+  const report = availabilityReport({ ...input, retentionDays: input.maxDays - 1 }, fromDay, toDay, wanted);
   const body = new BoundedBody(input.maxBytes ?? MAX_ANSWER_BYTES);
   const whole = format === 'csv' ? writeCsv(report, body) : writeJson(report, body);
   if (!whole) {
@@ -216,12 +217,16 @@ export type AvailabilityReport = {
 
 /** The report over the days [fromDay, toDay] (inclusive), for one page or all. */
 export function availabilityReport(
-  input: Omit<AvailabilityInput, 'query' | 'maxDays' | 'maxBytes'>,
+  input: Omit<AvailabilityInput, 'query' | 'maxDays' | 'maxBytes'> & {
+    /** LEDGER_RETENTION_DAYS: days before it are not read, pruned yet or not (firstReadDay); undefined: the ledger's kept days. */
+    retentionDays?: number;
+  },
   fromDay: number,
   toDay: number,
   only: string | null,
 ): AvailabilityReport {
   const nowMs = toMs(input.now);
+  const readFrom = firstReadDay(input.state.ledger.keptFromDay, nowMs, input.retentionDays);
   const startMs = fromDay * DAY_MS;
   const endMs = Math.min((toDay + 1) * DAY_MS, Math.max(startMs, nowMs));
   const declared = new Map(input.declared.map((page) => [page.id, page]));
@@ -238,7 +243,7 @@ export function availabilityReport(
     const components = [...componentIds].map((uuid): ComponentReport => {
       const record = page?.components.get(uuid);
       const entry = ledgerOf(ledger, id, uuid);
-      const usage = entry ? usageOf(entry, ledger.keptFromDay, fromDay, toDay, Math.min(nowMs, endMs), policy) : emptyUsage();
+      const usage = entry ? usageOf(entry, readFrom, fromDay, toDay, Math.min(nowMs, endMs), policy) : emptyUsage();
       mergeUsage(pageUsage, usage);
       return {
         uuid,
@@ -338,17 +343,25 @@ function touchesOf(
  * and the availability over the last DEFAULT_DAYS days, under its page's policy. Computed only for
  * the components the page shows.
  */
-export function historyFinder(state: State, declared: readonly DeclaredPage[], policy: AvailabilityPolicy, now: number, barDays: number): HistoryOf {
+export function historyFinder(
+  state: State,
+  declared: readonly DeclaredPage[],
+  policy: AvailabilityPolicy,
+  now: number,
+  barDays: number,
+  retentionDays?: number,
+): HistoryOf {
   const nowMs = toMs(now);
   const today = Math.floor(nowMs / DAY_MS);
+  const readFrom = firstReadDay(state.ledger.keptFromDay, nowMs, retentionDays);
   const policies = new Map(declared.map((page) => [page.id, policyFor(policy, page.availability)]));
   return (statusPage, uuid) => {
     const entry = ledgerOf(state.ledger, statusPage, uuid);
     if (!entry) return undefined;
     const pagePolicy = policies.get(statusPage) ?? policy;
     return {
-      cells: dayCells(entry, state.ledger.keptFromDay, today - barDays + 1, today, nowMs, pagePolicy),
-      availability30: availabilityOf(usageOf(entry, state.ledger.keptFromDay, today - DEFAULT_DAYS + 1, today, nowMs, pagePolicy)),
+      cells: dayCells(entry, readFrom, today - barDays + 1, today, nowMs, pagePolicy),
+      availability30: availabilityOf(usageOf(entry, readFrom, today - DEFAULT_DAYS + 1, today, nowMs, pagePolicy)),
     };
   };
 }

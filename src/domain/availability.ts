@@ -110,6 +110,17 @@ export function availabilityOf(usage: Usage): number | null {
   return counted > 0 ? Math.max(0, 1 - usage.down / counted) : null;
 }
 
+/**
+ * The first day a reader counts at `nowMs`: the ledger's oldest kept day, or the day
+ * LEDGER_RETENTION_DAYS (`retentionDays`) before today when that is later. The fold prunes by log
+ * time, once per ten minutes of it and only when it folds an entry: until then (after a start,
+ * after midnight, while no webhook arrives for days) the ledger still holds older days, and a
+ * report or a bar read them as data, then as no data for the same days after the next webhook.
+ */
+export function firstReadDay(keptFromDay: number, nowMs: number, retentionDays: number | undefined): number {
+  return retentionDays === undefined ? keptFromDay : Math.max(keptFromDay, Math.floor(nowMs / DAY_MS) - retentionDays);
+}
+
 /** A component's usage over the days [fromDay, toDay], the open interval counted up to `nowMs`. */
 export function usageOf(entry: ComponentLedger, keptFromDay: number, fromDay: number, toDay: number, nowMs: number, policy: AvailabilityPolicy): Usage {
   const usage = emptyUsage();

@@ -221,7 +221,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     let landingCache = landingCaches.get(queryToken);
     if (landingCache === undefined) landingCaches.set(queryToken, (landingCache = new RenderCache<Buffer>()));
     const html = landingCache.get([...currentKey(), deps.deliveries.sequence, step], (now) => {
-      const history = historyFinder(deps.state, deps.inventory.current().pages, deps.availability.policy, now, BAR_DAYS);
+      const history = historyFinder(deps.state, deps.inventory.current().pages, deps.availability.policy, now, BAR_DAYS, deps.availability.maxDays - 1);
       return Buffer.from(renderLandingPage(view(now), now, history, queryToken), 'utf8');
     });
     res.set(HTML_SECURITY_HEADERS).set('Cache-Control', 'no-store').type('html').send(html.value);

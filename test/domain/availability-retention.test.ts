@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { availabilityAnswer, historyFinder } from '../../src/api/availability.js';
+import { DEFAULT_POLICY } from '../../src/domain/availability.js';
+import { DAY_SECONDS } from '../../src/domain/ledger.js';
+import { componentUpdate, PAGE, Player, uuid } from '../support/events.js';
+
+// LEDGER_RETENTION_DAYS as the reports read it. The fold prunes the ledger's days by log time,
+// once per ten minutes of it and only when it folds an entry: after a start, after midnight, or
+// while no webhook arrives, it still holds days older than the retention. A report, or a bar, of
+// such a day read its data, and "no data" for the same day after the next webhook (found by
+// test/process/availability-drill.test.ts: a day before the first kept day answered 345,600
+// seconds for a page of four components, then none).
+
+const RETENTION_DAYS = 3;
+const TODAY = Math.floor(Date.UTC(2026, 11, 5) / 1000 / DAY_SECONDS);
+const NOW = TODAY * DAY_SECONDS + 20 * 3600;
+const day = (n: number) => new Date(n * DAY_SECONDS * 1000).toISOString().slice(0, 10);
+
+/** A component down since six days before today, folded without a prune (none has run yet). */
+function player(): Player {
+  const p = new Player({ ledgerRetentionDays: RETENTION_DAYS });
+  p.play(componentUpdate(1, 'major_outage', (TODAY - 6) * DAY_SECONDS + 3600), (TODAY - 6) * DAY_SECONDS + 3601);
+  expect(p.state.ledger.keptFromDay).toBeLessThan(TODAY - RETENTION_DAYS);
+  return p;
+}
+
+function report(p: Player, query: string) {
+  const answer = availabilityAnswer({
+    state: p.state,
+    declared: [],
+    policy: DEFAULT_POLICY,
+    query: new URLSearchParams(query),
+    now: NOW,
+    maxDays: RETENTION_DAYS + 1,
+  });
+  const text = Buffer.concat(answer.body).toString('utf8');
+  return {
+    status: answer.status,
+    body: JSON.parse(text) as { from: string; to: string; status_pages: { components: { known_seconds: number; availability: number | null }[] }[] },
+  };
+}
+
+describe('days before LEDGER_RETENTION_DAYS, pruned by the fold or not yet', () => {
+  it('are no data in the report: the first kept day counts, the day before it does not', () => {
+    const p = player();
+    const before = report(p, `from=${day(TODAY - RETENTION_DAYS - 1)}&to=${day(TODAY - RETENTION_DAYS - 1)}`);
+    expect(before.status).toBe(200);
+    expect(before.body.status_pages[0]!.components[0]).toMatchObject({ known_seconds: 0, availability: null });
+    const first = report(p, `from=${day(TODAY - RETENTION_DAYS)}&to=${day(TODAY - RETENTION_DAYS)}`);
+    expect(first.body.status_pages[0]!.components[0]).toMatchObject({ known_seconds: DAY_SECONDS, availability: 0 });
+    // A period over the edge counts the kept days only.
+    const across = report(p, `from=${day(TODAY - RETENTION_DAYS - 1)}&to=${day(TODAY)}`);
+    expect(across.status).toBe(400);
+    const kept = report(p, `from=${day(TODAY - RETENTION_DAYS)}&to=${day(TODAY)}`);
+    expect(kept.body.status_pages[0]!.components[0]!.known_seconds).toBe(RETENTION_DAYS * DAY_SECONDS + 20 * 3600);
+  });
+
+  it("are no data in the landing page's bar, and outside its 30-day figure", () => {
+    const history = historyFinder(player().state, [], DEFAULT_POLICY, NOW, 90, RETENTION_DAYS)(PAGE, uuid(1))!;
+    const cells = new Map(history.cells.map((cell) => [cell.day, cell]));
+    expect(cells.get(TODAY - RETENTION_DAYS - 1)).toEqual({ day: TODAY - RETENTION_DAYS - 1, worst: null, availability: null });
+    expect(cells.get(TODAY - RETENTION_DAYS)).toEqual({ day: TODAY - RETENTION_DAYS, worst: 'major_outage', availability: 0 });
+    expect(history.cells.filter((cell) => cell.worst !== null).length).toBe(RETENTION_DAYS + 1);
+  });
+});
