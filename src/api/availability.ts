@@ -107,7 +107,9 @@ export function availabilityAnswer(input: AvailabilityInput): AvailabilityAnswer
   // (a range wholly ahead answered every component null), and a CSV row's `to` would claim a
   // period the report never covered. Refused as the other impossible ranges are.
   if (toDay > today) return bad(`to (${dayText(toDay)}) is after today (${dayText(today)}, UTC): give today or an earlier day`);
-  const fromDay = fromText === null ? toDay - (DEFAULT_DAYS - 1) : dayOf(fromText);
+  // By default the last DEFAULT_DAYS days, or as many as the ledger keeps: a default the span
+  // bound refused made the plain GET a 400 under a LEDGER_RETENTION_DAYS below 29.
+  const fromDay = fromText === null ? toDay - (Math.min(DEFAULT_DAYS, input.maxDays) - 1) : dayOf(fromText);
   if (fromDay === null) return bad(`from must be a date like 2026-11-01, not ${JSON.stringify(fromText?.slice(0, 40))}`);
   if (fromDay > toDay) return bad(`from (${dayText(fromDay)}) is after to (${dayText(toDay)})`);
   if (toDay - fromDay + 1 > input.maxDays) return bad(`from..to spans ${toDay - fromDay + 1} days, more than the ${input.maxDays} days the ledger keeps`);

@@ -63,3 +63,14 @@ describe('days before LEDGER_RETENTION_DAYS, pruned by the fold or not yet', () 
     expect(history.cells.filter((cell) => cell.worst !== null).length).toBe(RETENTION_DAYS + 1);
   });
 });
+
+describe('the default period under a LEDGER_RETENTION_DAYS below 29', () => {
+  it('is the days the ledger keeps, not a 400 for the plain GET', () => {
+    const plain = report(player(), '');
+    expect(plain.status).toBe(200);
+    expect([plain.body.from, plain.body.to]).toEqual([day(TODAY - RETENTION_DAYS), day(TODAY)]);
+    // With `to` alone, as many days back from it.
+    const upTo = report(player(), `to=${day(TODAY - 1)}`);
+    expect([upTo.body.from, upTo.body.to]).toEqual([day(TODAY - 1 - RETENTION_DAYS), day(TODAY - 1)]);
+  });
+});
