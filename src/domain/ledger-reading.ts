@@ -39,7 +39,9 @@ export function daysOf(entry: ComponentLedger, keptFromDay: number, fromDay: num
     const openCovered = Math.max(0, Math.min(end, nowMs) - openFrom);
     const slots = new Array<number>(LEDGER_SLOTS.length).fill(0);
     if (row < days.length && days[row] === day) {
-      for (let s = 0; s < LEDGER_SLOTS.length; s += 1) slots[s] = days[row + 1 + s] as number;
+      // A row of a day before the kept ones (a reader's keptFromDay the fold has not pruned to
+      // yet) covers nothing: its slots would count time the day does not.
+      if (end > knownFrom) for (let s = 0; s < LEDGER_SLOTS.length; s += 1) slots[s] = days[row + 1 + s] as number;
       row += STRIDE;
     }
     if (openSlot >= 0) slots[openSlot] = (slots[openSlot] as number) + openCovered;

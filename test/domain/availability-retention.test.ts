@@ -16,10 +16,17 @@ const TODAY = Math.floor(Date.UTC(2026, 11, 5) / 1000 / DAY_SECONDS);
 const NOW = TODAY * DAY_SECONDS + 20 * 3600;
 const day = (n: number) => new Date(n * DAY_SECONDS * 1000).toISOString().slice(0, 10);
 
-/** A component down since six days before today, folded without a prune (none has run yet). */
-function player(): Player {
+/**
+ * A component down since six days before today, folded without a prune (none has run yet); with
+ * `booked`, down for an hour on each of the six days before today (day rows), else down throughout
+ * (the open interval).
+ */
+function player(booked = false): Player {
   const p = new Player({ ledgerRetentionDays: RETENTION_DAYS });
-  p.play(componentUpdate(1, 'major_outage', (TODAY - 6) * DAY_SECONDS + 3600), (TODAY - 6) * DAY_SECONDS + 3601);
+  for (let d = TODAY - 6; d < (booked ? TODAY : TODAY - 5); d += 1) {
+    p.play(componentUpdate(1, 'major_outage', d * DAY_SECONDS + 3600), d * DAY_SECONDS + 3601);
+    if (booked) p.play(componentUpdate(1, 'operational', d * DAY_SECONDS + 7200), d * DAY_SECONDS + 7201);
+  }
   expect(p.state.ledger.keptFromDay).toBeLessThan(TODAY - RETENTION_DAYS);
   return p;
 }
@@ -53,6 +60,23 @@ describe('days before LEDGER_RETENTION_DAYS, pruned by the fold or not yet', () 
     expect(across.status).toBe(400);
     const kept = report(p, `from=${day(TODAY - RETENTION_DAYS)}&to=${day(TODAY)}`);
     expect(kept.body.status_pages[0]!.components[0]!.known_seconds).toBe(RETENTION_DAYS * DAY_SECONDS + 20 * 3600);
+  });
+
+  it('are no data when the ledger has day rows of them: their outages count in no report', () => {
+    const p = player(true);
+    type Component = { known_seconds: number; down_seconds: number; availability: number | null; seconds: Record<string, number> };
+    const component = (query: string) => report(p, query).body.status_pages[0]!.components[0] as unknown as Component;
+    expect(component(`from=${day(TODAY - RETENTION_DAYS - 1)}&to=${day(TODAY - RETENTION_DAYS - 1)}`)).toMatchObject({
+      known_seconds: 0,
+      down_seconds: 0,
+      availability: null,
+      seconds: { operational: 0, major_outage: 0 },
+    });
+    const across = component(`from=${day(TODAY - RETENTION_DAYS - 1)}&to=${day(TODAY - 1)}`);
+    expect(across).toMatchObject({ known_seconds: RETENTION_DAYS * DAY_SECONDS, down_seconds: RETENTION_DAYS * 3600 });
+    expect(across.seconds.major_outage).toBe(RETENTION_DAYS * 3600);
+    const cells = historyFinder(p.state, [], DEFAULT_POLICY, NOW, 90, RETENTION_DAYS)(PAGE, uuid(1))!.cells;
+    expect(cells.find((cell) => cell.day === TODAY - RETENTION_DAYS - 1)).toEqual({ day: TODAY - RETENTION_DAYS - 1, worst: null, availability: null });
   });
 
   it("are no data in the landing page's bar, and outside its 30-day figure", () => {
