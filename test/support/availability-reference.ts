@@ -17,6 +17,12 @@ export type RefEvent =
   | { kind: 'incident_created' | 'incident_finished'; at: number; id: string; components: { component: string; impact: string }[] }
   | { kind: 'maintenance_created' | 'maintenance_started' | 'maintenance_finished'; at: number; id: string; components: string[] };
 
+/** An operator's forget (README "Forgetting"): of an incident or maintenance by its id, or of a component. */
+export type RefForget =
+  { kind: 'forget_incident' | 'forget_maintenance'; at: number; id: string } | { kind: 'forget_component'; at: number; component: string };
+/** What the reference folds: StatusMate's events, and an operator's forgets. */
+export type RefStep = RefEvent | RefForget;
+
 export const KNOWN_IMPACTS = ['operational', 'under_maintenance', 'degraded_performance', 'partial_outage', 'major_outage'] as const;
 /** docs/metrics.md "Impact levels"; any other impact is -1 and is booked as `other`. */
 const LEVELS: Record<string, number> = { operational: 0, under_maintenance: 1, degraded_performance: 2, partial_outage: 3, major_outage: 4 };
@@ -55,14 +61,25 @@ function impactOf(c: Component): string {
  * the incident's or maintenance's uuid (here its number, which the callers' uuids sort alike), and
  * only then by arrival.
  */
-const TYPE_ORDER = ['maintenance_created', 'maintenance_started', 'maintenance_finished', 'incident_created', 'incident_finished', 'update'];
-export function compareEvents(a: RefEvent, b: RefEvent): number {
-  const number = (e: RefEvent) => (e.kind === 'update' ? 0 : Number(e.id.slice(1)));
+const TYPE_ORDER = [
+  'maintenance_created',
+  'maintenance_started',
+  'maintenance_finished',
+  'incident_created',
+  'incident_finished',
+  'update',
+  // Not events StatusMate sends: a test gives them a second of their own.
+  'forget_incident',
+  'forget_maintenance',
+  'forget_component',
+];
+export function compareEvents(a: RefStep, b: RefStep): number {
+  const number = (e: RefStep) => (e.kind === 'update' || e.kind === 'forget_component' ? 0 : Number(e.id.slice(1)));
   return a.at - b.at || TYPE_ORDER.indexOf(a.kind) - TYPE_ORDER.indexOf(b.kind) || number(a) - number(b);
 }
 
 /** Each component's segments from when it was first known up to `now`, from the events up to `now` (sorted by `at`). */
-export function timelines(events: readonly RefEvent[], now: number): Map<string, Segment[]> {
+export function timelines(events: readonly RefStep[], now: number): Map<string, Segment[]> {
   const components = new Map<string, Component>();
   const touch = (uuid: string, at: number): Component => {
     let c = components.get(uuid);
@@ -83,7 +100,7 @@ export function timelines(events: readonly RefEvent[], now: number): Map<string,
       c.segments.push({ from: at, to: now, impact });
     }
   };
-  let last: RefEvent | undefined;
+  let last: RefStep | undefined;
   for (const [seq, event] of events.entries()) {
     if (event.at > now) break;
     if (last !== undefined && compareEvents(last, event) > 0) throw new Error('the reference takes events in the order README "Order" gives');
@@ -113,6 +130,20 @@ export function timelines(events: readonly RefEvent[], now: number): Map<string,
         // Makes its components known; a maintenance not started holds nothing.
         for (const component of event.components) touch(component, event.at);
         break;
+      case 'forget_component':
+        components.delete(event.component);
+        break;
+      case 'forget_incident':
+      case 'forget_maintenance': {
+        // README "Forgetting": the components it held show what is left without it: their direct
+        // updates, or other holders. Not an end: nothing it overrode is cleared.
+        const key = `${event.kind === 'forget_incident' ? 'i' : 'm'}:${event.id}`;
+        for (const c of components.values()) {
+          if (!c.holds.delete(key)) continue;
+          settle(c, event.at);
+        }
+        break;
+      }
       case 'incident_finished':
       case 'maintenance_finished': {
         const key = `${event.kind === 'incident_finished' ? 'i' : 'm'}:${event.id}`;
@@ -178,17 +209,57 @@ export type RefReport = {
  * the first day's midnight and ends at the end of the last day, or now if sooner; a component
  * counts from when it was first known; the page adds up its components' seconds.
  */
-export function referenceReport(events: readonly RefEvent[], now: number, fromDay: number, toDay: number, policy: Policy = DEFAULT_REF_POLICY): RefReport {
+export function referenceReport(
+  events: readonly RefStep[],
+  now: number,
+  fromDay: number,
+  toDay: number,
+  policy: Policy = DEFAULT_REF_POLICY,
+  options: LedgerOptions = {},
+): RefReport {
   const start = fromDay * DAY;
   const end = Math.min((toDay + 1) * DAY, Math.max(start, now));
   const components = new Map<string, RefFigures & { known_since: number }>();
   const total: Record<string, number> = Object.fromEntries([...KNOWN_IMPACTS, 'other'].map((slot) => [slot, 0]));
-  for (const [uuid, segments] of timelines(events, now)) {
-    const seconds = secondsIn(segments, start, end);
+  for (const [uuid, segments] of ledgerTimelines(events, now, options)) {
+    // docs/api.md "Known time": not before the oldest day kept.
+    const seconds = secondsIn(segments, Math.max(start, options.keptFrom ?? -Infinity), end);
     for (const [slot, s] of Object.entries(seconds)) total[slot]! += s;
     components.set(uuid, { ...figuresOf(seconds, policy), known_since: segments[0]!.from });
   }
   return { period: { start, end }, components, page: figuresOf(total, policy) };
+}
+
+/** What a ledger adds to the events: declarations, and the days it keeps. */
+export type LedgerOptions = {
+  /** Declared components (STATUS_PAGES_FILE) and when their declaration was folded (seconds). */
+  declared?: ReadonlyMap<string, number>;
+  /** The first second of the oldest day kept (LEDGER_RETENTION_DAYS). */
+  keptFrom?: number;
+};
+
+/**
+ * timelines() with declarations (docs/metrics.md, "Declared components"): a declared component
+ * counts as operational from its declaration; the first event naming it that is older than the
+ * declaration (an update, to operational too, or an incident's or maintenance's event, a
+ * maintenance only scheduled too) replaces the declaration: the component is known from that
+ * event's time, the events after it booking from their times.
+ */
+export function ledgerTimelines(events: readonly RefStep[], now: number, options: LedgerOptions = {}): Map<string, Segment[]> {
+  const plain = timelines(events, now);
+  for (const [component, declaredAt] of options.declared ?? []) {
+    if (declaredAt > now) continue;
+    const segments = plain.get(component);
+    const first = segments?.[0];
+    if (first !== undefined && first.from < declaredAt) continue;
+    // Known from the declaration, operational until an event names it.
+    const after = segments ?? [];
+    if (first === undefined) after.push({ from: declaredAt, to: now, impact: 'operational' });
+    else if (first.impact === 'operational') first.from = declaredAt;
+    else after.unshift({ from: declaredAt, to: first.from, impact: 'operational' });
+    plain.set(component, after);
+  }
+  return plain;
 }
 
 /** Seconds per impact slot per UTC day (day number → slot → seconds), up to `now`. */
