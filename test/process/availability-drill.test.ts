@@ -17,6 +17,8 @@ import {
   type RefStep,
 } from '../support/availability-reference.js';
 import { seeded } from '../support/seeded.js';
+import { chromiumTool, launchChromium } from '../support/chromium.js';
+import type { BrowserContext } from 'playwright-core';
 import { postJson, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 
 // A drill of GET /api/v1/availability (JSON and CSV), the landing page's bars and the impact
@@ -349,6 +351,30 @@ async function compareCounter(drill: Drill, what: string): Promise<void> {
   }
 }
 
+/**
+ * The counter against the report for the same component: a component first known within the kept
+ * days has booked in the report over them (to today) every second the counter counted, impact by
+ * impact; the open interval grows between the two reads, by at most the time between them.
+ */
+async function compareCounterWithReport(drill: Drill, what: string): Promise<void> {
+  const today = Math.floor(Date.now() / 1000 / DAY);
+  const before = Date.now() / 1000;
+  const report = (await getReport(drill, `from=${dayText(today - RETENTION_DAYS)}&to=${dayText(today)}`)).json;
+  const metrics = await (await fetch(`${drill.url()}/metrics`, { headers: AUTH })).text();
+  const slack = Date.now() / 1000 - before + 0.002;
+  for (const page of report?.status_pages ?? []) {
+    for (const component of page.components) {
+      if (component.known_since === null || Date.parse(component.known_since) < (today - RETENTION_DAYS) * DAY * 1000) continue;
+      for (const slot of [...KNOWN_IMPACTS, 'other']) {
+        const counted =
+          sampleValue(metrics, 'statusmate_component_impact_seconds_total', { status_page: page.id, component_uuid: component.uuid, impact: slot }) ?? 0;
+        drill.diffs.counts.counters += 1;
+        drill.diffs.near(counted, component.seconds[slot]!, slack, `${what}: counter of ${page.id}/${component.uuid} ${slot} against the report`);
+      }
+    }
+  }
+}
+
 /** docs/api.md "GET /": a cell per UTC day, coloured by the day's worst impact, the day's availability in its title. */
 const CELL_CLASSES: Record<string, string> = {
   operational: 'o',
@@ -362,16 +388,51 @@ const CELL_CLASSES: Record<string, string> = {
 const WORST_ORDER = ['operational', 'other', 'under_maintenance', 'degraded_performance', 'partial_outage', 'major_outage'];
 const cut2 = (availability: number) => Math.floor(availability * 10_000 + 1e-6) / 100;
 
-async function compareLanding(drill: Drill, what: string): Promise<void> {
+type LandingCell = { cls: string; day: string; label: string; colour?: string };
+type LandingRow = { avail: string; cells: LandingCell[] };
+
+/** The landing page's rows by component uuid, as served (HTML) or as headless Chromium shows them (DOM, styles applied). */
+async function readLanding(drill: Drill, browser: BrowserContext | undefined): Promise<{ rendered: string | undefined; rows: Map<string, LandingRow> }> {
+  if (browser) {
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(`${drill.url()}/?token=${TOKEN}`);
+      const rendered = /Rendered ([^;]+);/.exec((await tab.textContent('footer')) ?? '')?.[1];
+      // A string, run in the page: this project's TypeScript has no DOM types.
+      const rows = await tab.evaluate<(LandingRow & { uuid: string })[]>(`[...document.querySelectorAll('tr[data-component]')].map((tr) => ({
+        uuid: tr.getAttribute('data-component'),
+        avail: tr.querySelector('td.avail')?.textContent ?? '',
+        cells: [...tr.querySelectorAll('.bar i')].map((i) => {
+          const [day, ...label] = (i.getAttribute('title') ?? '').split(': ');
+          return { cls: i.className, day, label: label.join(': '), colour: getComputedStyle(i).backgroundColor };
+        }),
+      }))`);
+      return { rendered, rows: new Map(rows.map(({ uuid, ...row }) => [uuid, row])) };
+    } finally {
+      await tab.close();
+    }
+  }
+  const html = await (await fetch(`${drill.url()}/`, { headers: AUTH })).text();
+  const rows = new Map<string, LandingRow>();
+  for (const match of html.matchAll(/<tr data-component="([^"]+)">(.*?)<\/tr>/g)) {
+    const cells = [...match[2]!.matchAll(/<i class="(\w+)" title="(\d{4}-\d{2}-\d{2}): ([^"]*)"><\/i>/g)].map((m) => ({
+      cls: m[1]!,
+      day: m[2]!,
+      label: m[3]!.replace(/&#39;/g, "'"),
+    }));
+    rows.set(match[1]!, { avail: /<td class="avail">([^<]*)<\/td>/.exec(match[2]!)?.[1] ?? '', cells });
+  }
+  return { rendered: /<footer>Rendered ([^;]+);/.exec(html)?.[1], rows };
+}
+
+async function compareLanding(drill: Drill, what: string, browser?: BrowserContext): Promise<void> {
   const { diffs } = drill;
   // docs/api.md: a rendering is reused for up to 20 times its cost, at most 5 s, after the state
   // or the status pages changed: wait for one rendered after the last change.
-  let html = '';
-  for (let tries = 0; tries < 40; tries += 1) {
-    html = await (await fetch(`${drill.url()}/`, { headers: AUTH })).text();
-    const rendered = /<footer>Rendered ([^;]+);/.exec(html)?.[1];
-    if (rendered !== undefined && Date.parse(rendered) >= drill.changedAt) break;
+  let landing = await readLanding(drill, browser);
+  for (let tries = 0; tries < 40 && !(Date.parse(landing.rendered ?? '') >= drill.changedAt); tries += 1) {
     await sleep(250);
+    landing = await readLanding(drill, browser);
   }
   const today = Math.floor(Date.now() / 1000 / DAY);
   const dayReports = new Map<number, Report>();
@@ -379,22 +440,32 @@ async function compareLanding(drill: Drill, what: string): Promise<void> {
     const answer = await getReport(drill, `from=${dayText(day)}&to=${dayText(day)}`);
     if (answer.json) dayReports.set(day, answer.json);
   }
+  // The 30-day figure: over the last 30 days, which are the kept ones here.
+  const kept = (await getReport(drill, `from=${dayText(today - RETENTION_DAYS)}&to=${dayText(today)}`)).json;
+  const colours = new Map<string, string>();
   for (const page of PAGES) {
     if (!drill.listed[page]) continue;
     const inApi = dayReports.get(today)?.status_pages.find((p) => p.id === page)?.components ?? [];
     for (const component of inApi) {
-      const rowMatch = new RegExp(`<tr data-component="${component.uuid}">(.*?)</tr>`).exec(html);
-      if (!rowMatch) {
+      const row = landing.rows.get(component.uuid);
+      if (!row) {
         diffs.note(`${what}: landing page has no row for ${page}/${component.uuid}`);
         continue;
       }
-      const cells = [...rowMatch[1]!.matchAll(/<i class="(\w+)" title="(\d{4}-\d{2}-\d{2}): ([^"]*)"><\/i>/g)].map((m) => ({
-        cls: m[1]!,
-        day: m[2]!,
-        label: m[3]!,
-      }));
+      const thirty = kept?.status_pages.find((p) => p.id === page)?.components.find((c) => c.uuid === component.uuid)?.availability;
+      if (thirty === null || thirty === undefined) diffs.same(row.avail, 'no data', `${what}: landing ${page}/${component.uuid} 30 days`);
+      else if (thirty >= 1) diffs.same(row.avail, '100 %', `${what}: landing ${page}/${component.uuid} 30 days`);
+      // Rendered before the report was asked: the open interval may have moved the last place.
+      else diffs.near(Number(row.avail.replace(' %', '')), cut2(thirty), 0.011, `${what}: landing ${page}/${component.uuid} 30 days (${row.avail})`);
+      const { cells } = row;
       if (cells.length !== 90) diffs.note(`${what}: ${page}/${component.uuid} bar has ${cells.length} cells`);
       for (const cell of cells) {
+        if (cell.colour !== undefined) {
+          // What a browser shows: one colour per kind of day, a different one for each kind.
+          const known = colours.get(cell.cls);
+          if (known === undefined) colours.set(cell.cls, cell.colour);
+          else diffs.same(cell.colour, known, `${what}: colour of a "${cell.cls}" cell`);
+        }
         const day = Date.parse(`${cell.day}T00:00:00Z`) / 1000 / DAY;
         const report = dayReports
           .get(day)
@@ -414,18 +485,19 @@ async function compareLanding(drill: Drill, what: string): Promise<void> {
         if (day === today) {
           // Rendered a few seconds before the API's report: the open interval may have grown since.
           diffs.same(cell.cls, expectedClass, `${tag} class`);
-        } else diffs.same([cell.cls, cell.label.replace(/&#39;/g, "'")], [expectedClass, expectedLabel], tag);
+        } else diffs.same([cell.cls, cell.label], [expectedClass, expectedLabel], tag);
       }
     }
   }
+  if (browser && new Set(colours.values()).size !== colours.size) diffs.note(`${what}: two kinds of day share a colour: ${JSON.stringify([...colours])}`);
 }
 
-async function post(drill: Drill, page: PageId, event: RefEvent, attempt: number): Promise<void> {
+/** `first`: the event's first arrival (applied, or stale when a later one of its object came first), else a duplicate. */
+async function post(drill: Drill, page: PageId, event: RefEvent, attempt: number, first: boolean): Promise<void> {
   const answer = await postJson(`${drill.url()}/webhook?status_page=${page}`, webhook(page, event, drill.history[page], attempt), AUTH);
   const body = (await answer.json()) as { status?: string };
   drill.changedAt = Date.now();
-  const expected = attempt > 0 ? 'duplicate' : 'applied';
-  if (answer.status !== 200 || (attempt === 0 && body.status !== 'applied' && body.status !== 'stale') || (attempt > 0 && body.status !== expected)) {
+  if (answer.status !== 200 || (first && body.status !== 'applied' && body.status !== 'stale') || (!first && body.status !== 'duplicate')) {
     drill.diffs.note(`${page} ${JSON.stringify(event)} attempt ${attempt}: HTTP ${answer.status} ${JSON.stringify(body)}`);
   }
 }
@@ -435,7 +507,7 @@ async function post(drill: Drill, page: PageId, event: RefEvent, attempt: number
  * one of them is booked as it arrives: docs/metrics.md), and within them each event moved a few
  * places later at random, a StatusMate retry (delivery_attempt 1) of some now and then.
  */
-function deliveries(seed: number, events: readonly RefEvent[], keptFrom: number): { event: RefEvent; attempt: number }[] {
+function deliveries(seed: number, events: readonly RefEvent[], keptFrom: number): { event: RefEvent; attempt: number; first: boolean }[] {
   const next = seeded(seed);
   const order = events.slice();
   for (let i = order.length - 2; i >= 0; i -= 1) {
@@ -444,14 +516,15 @@ function deliveries(seed: number, events: readonly RefEvent[], keptFrom: number)
     const [moved] = order.splice(i, 1);
     order.splice(j, 0, moved!);
   }
-  const out: { event: RefEvent; attempt: number }[] = [];
+  const out: { event: RefEvent; attempt: number; first: boolean }[] = [];
   const retries: { event: RefEvent; due: number }[] = [];
   for (const [i, event] of order.entries()) {
-    out.push({ event, attempt: 0 });
+    // Now and then the first attempt was lost (a timeout): the first to arrive is a retry.
+    out.push({ event, attempt: next() < 0.1 ? 1 + Math.floor(next() * 3) : 0, first: true });
     if (next() < 0.2) retries.push({ event, due: i + 1 + Math.floor(next() * 6) });
-    for (const retry of retries.filter((r) => r.due === i)) out.push({ event: retry.event, attempt: 1 });
+    for (const retry of retries.filter((r) => r.due === i)) out.push({ event: retry.event, attempt: 1 + Math.floor(next() * 3), first: false });
   }
-  for (const retry of retries.filter((r) => r.due >= order.length)) out.push({ event: retry.event, attempt: 2 });
+  for (const retry of retries.filter((r) => r.due >= order.length)) out.push({ event: retry.event, attempt: 4, first: false });
   return out;
 }
 
@@ -503,7 +576,7 @@ describe('a drill of the availability reports against the reference calculator',
 
       const plans = PAGES.map((page, p) => deliveries(seed * 7 + p, history[page], keptFrom).map((d) => ({ ...d, page })));
       // The two pages' deliveries interleaved.
-      const all: { event: RefEvent; attempt: number; page: PageId }[] = [];
+      const all: { event: RefEvent; attempt: number; first: boolean; page: PageId }[] = [];
       for (let i = 0; i < Math.max(...plans.map((plan) => plan.length)); i += 1) for (const plan of plans) if (plan[i]) all.push(plan[i]!);
       // A reference folds a prefix of the history in created_at order: each phase ends at the first
       // delivery after its third where what was delivered is one (no event held back for later).
@@ -522,13 +595,14 @@ describe('a drill of the availability reports against the reference calculator',
         while (until < all.length && !isPrefix(until)) until += 1;
         return until;
       };
-      const thirds = [cut(Math.floor(all.length / 3)), cut(Math.floor((2 * all.length) / 3)), all.length];
-      let at = 0;
-      for (const [phase, until] of thirds.entries()) {
-        for (; at < until; at += 1) {
-          const { event, attempt, page } = all[at]!;
-          await post(drill, page, event, attempt);
-        }
+      // Restarts at a third and two thirds of the deliveries, events held back for later across
+      // them; comparisons at the first delivery from there where what was delivered is a prefix.
+      const restarts = new Map([
+        [Math.floor(all.length / 3), 'SIGTERM' as const],
+        [Math.floor((2 * all.length) / 3), 'SIGKILL' as const],
+      ]);
+      const checkpoints = new Set([...[...restarts.keys()].map(cut), all.length]);
+      const compareAt = async (at: number, what: string) => {
         // The reference folds what was delivered, in created_at order.
         for (const page of PAGES) {
           const delivered = new Set(
@@ -539,27 +613,32 @@ describe('a drill of the availability reports against the reference calculator',
           );
           drill.sent[page] = history[page].filter((e) => delivered.has(e));
         }
-        // A reference's history must be in created_at order and complete up to what it folds: a
-        // delivery still held back (moved later) leaves a gap, so compare once none is.
-        const complete = PAGES.every((page) => {
-          const delivered = drill.sent[page];
-          return delivered.length === 0 || history[page].slice(0, delivered.length).every((e, i) => e === delivered[i]);
-        });
-        const what = `seed ${seed}, phase ${phase + 1}`;
-        if (complete) {
-          await compareReports(drill, what);
-          await compareCounter(drill, what);
-        }
-        if (phase < 2) {
-          await stopProcess(running, phase === 0 ? 'SIGTERM' : 'SIGKILL');
+        await compareReports(drill, what);
+        await compareCounter(drill, what);
+        await compareCounterWithReport(drill, what);
+      };
+      for (let at = 0; at < all.length;) {
+        const { event, attempt, first, page } = all[at]!;
+        await post(drill, page, event, attempt, first);
+        at += 1;
+        if (checkpoints.has(at)) await compareAt(at, `seed ${seed}, after ${at} deliveries`);
+        const signal = restarts.get(at);
+        if (signal !== undefined) {
+          await stopProcess(running, signal);
           running = await startExporterProcess(env);
-          if (complete) {
-            await compareReports(drill, `${what}, restarted`);
-            await compareCounter(drill, `${what}, restarted`);
-          }
+          if (isPrefix(at)) await compareAt(at, `seed ${seed}, after ${at} deliveries and a ${signal}`);
         }
       }
       await compareLanding(drill, `seed ${seed}, at the end`);
+      // Once in headless Chromium (the suite's, scripts off): what a person sees of the same bars.
+      if (chromiumTool.path !== undefined) {
+        const browser = await launchChromium();
+        try {
+          await compareLanding(drill, `seed ${seed}, at the end, in Chromium`, browser);
+        } finally {
+          await browser.close();
+        }
+      }
 
       // An operator's forget: an incident still going on (else the last one), and a component learnt from webhooks.
       const forgetAt = async (page: PageId, body: Record<string, string>, step: (at: number) => RefStep) => {
