@@ -239,7 +239,7 @@ export function availabilityReport(
     const info = declared.get(id);
     const policy = policyFor(input.policy, info?.availability);
     const pageUsage = emptyUsage();
-    const touches = touchesOf(ledger.touches.get(id), page?.incidents, page?.maintenances, startMs, endMs);
+    const touches = touchesOf(ledger.touches.get(id), page?.incidents, page?.maintenances, startMs, endMs, readFrom * DAY_MS);
     const declaredNames = new Map(info?.components.map((c) => [c.uuid, c.name]));
     const componentIds = new Set([...(page?.components.keys() ?? []), ...declaredNames.keys()]);
     const components = [...componentIds].map((uuid): ComponentReport => {
@@ -288,13 +288,19 @@ function figures(usage: Usage) {
   };
 }
 
-/** The incidents and the started maintenances whose time overlaps [startMs, endMs), per component and in all. */
+/**
+ * The incidents and the started maintenances whose time overlaps [startMs, endMs), per component
+ * and in all, but for those that ended before `readFromMs` (the first day read): the ledger forgets
+ * them when it prunes that day, which it may not have done yet, and the state remembers finished
+ * ones for FINISHED_RETENTION_SECONDS, which may be longer than LEDGER_RETENTION_DAYS.
+ */
 function touchesOf(
   kept: ReadonlyMap<string, LedgerTouch> | undefined,
   incidents: Map<string, IncidentRecord> | undefined,
   maintenances: Map<string, MaintenanceRecord> | undefined,
   startMs: number,
   endMs: number,
+  readFromMs: number,
 ) {
   // The ledger's touches (kept with the days), and any incident or maintenance the state still
   // remembers that the ledger lacks (one folded before the ledger existed).
@@ -309,7 +315,7 @@ function touchesOf(
   }
   for (const [key, touch] of kept ?? []) all.set(key, touch);
   const overlapping = [...all.values()]
-    .filter((t) => t.start !== null && toMs(t.start) < endMs && (t.end === null || toMs(t.end) >= startMs))
+    .filter((t) => t.start !== null && toMs(t.start) < endMs && (t.end === null || toMs(t.end) >= Math.max(startMs, readFromMs)))
     .sort((a, b) => (a.start ?? 0) - (b.start ?? 0) || byText(a.uuid, b.uuid));
   const listed = (kind: LedgerTouch['kind']) =>
     overlapping

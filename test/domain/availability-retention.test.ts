@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { availabilityAnswer, historyFinder } from '../../src/api/availability.js';
 import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import { DAY_SECONDS } from '../../src/domain/ledger.js';
-import { componentUpdate, PAGE, Player, uuid } from '../support/events.js';
+import { prune } from '../../src/domain/prune.js';
+import { applyPatch } from '../../src/domain/state.js';
+import { affects, componentUpdate, incident, maintenance, PAGE, Player, uuid } from '../support/events.js';
 
 // LEDGER_RETENTION_DAYS as the reports read it. The fold prunes the ledger's days by log time,
 // once per ten minutes of it and only when it folds an entry: after a start, after midnight, or
@@ -96,5 +98,47 @@ describe('the default period under a LEDGER_RETENTION_DAYS below 29', () => {
     // With `to` alone, as many days back from it.
     const upTo = report(player(), `to=${day(TODAY - 1)}`);
     expect([upTo.body.from, upTo.body.to]).toEqual([day(TODAY - 1 - RETENTION_DAYS), day(TODAY - 1)]);
+  });
+});
+
+describe('incidents and maintenances that ended before the first kept day', () => {
+  /** An incident and a maintenance that ended the day before the first kept day, and an incident that ended on it. */
+  function history(): Player {
+    const p = new Player({ ledgerRetentionDays: RETENTION_DAYS });
+    const before = (TODAY - RETENTION_DAYS - 1) * DAY_SECONDS;
+    const first = (TODAY - RETENTION_DAYS) * DAY_SECONDS;
+    // Each received a second after its created_at.
+    const play = (event: Parameters<Player['play']>[0], at: number) => p.play(event, at + 1);
+    play(incident('incident_created', 1, before + 3600, [affects(1, 'major_outage')], { startAt: before + 3600 }), before + 3600);
+    play(incident('incident_finished', 1, before + 7200, [affects(1, 'major_outage')], { startAt: before + 3600, endAt: before + 7200 }), before + 7200);
+    play(maintenance('maintenance_started', 1, before + 3600, [affects(1, 'under_maintenance')]), before + 3600);
+    play(maintenance('maintenance_finished', 1, before + 7200, [affects(1, 'under_maintenance')]), before + 7200);
+    play(incident('incident_created', 2, before + 80_000, [affects(1, 'partial_outage')], { startAt: before + 80_000 }), before + 80_000);
+    play(incident('incident_finished', 2, first + 600, [affects(1, 'partial_outage')], { startAt: before + 80_000, endAt: first + 600 }), first + 600);
+    return p;
+  }
+  type Listed = { status_pages: { incidents: { uuid: string }[]; maintenances: { uuid: string }[]; components: { incidents: { uuid: string }[] }[] }[] };
+  const listed = (p: Player, from: number) => {
+    const body = report(p, `from=${day(from)}&to=${day(Math.min(TODAY, from + RETENTION_DAYS))}`).body as unknown as Listed;
+    const page = body.status_pages[0]!;
+    return {
+      incidents: page.incidents.map((i) => i.uuid),
+      maintenances: page.maintenances.map((m) => m.uuid),
+      ofComponent: page.components[0]!.incidents.map((i) => i.uuid),
+    };
+  };
+
+  it('are not listed, while the ledger still keeps them (not pruned yet) or the state still remembers them (pruned)', () => {
+    const unpruned = history();
+    const pruned = history();
+    applyPatch(pruned.state, prune(pruned.state, NOW, 7 * DAY_SECONDS, undefined, RETENTION_DAYS));
+    expect(pruned.state.ledger.keptFromDay).toBe(TODAY - RETENTION_DAYS);
+    // The state remembers both finished incidents for FINISHED_RETENTION_SECONDS (7 days).
+    expect(pruned.state.pages.get(PAGE)!.incidents.size).toBe(2);
+    for (const p of [pruned, unpruned]) {
+      // From the day before the first kept one: only the incident that ended on the first kept day.
+      expect(listed(p, TODAY - RETENTION_DAYS - 1)).toEqual({ incidents: [uuid(1002)], maintenances: [], ofComponent: [uuid(1002)] });
+      expect(listed(p, TODAY - RETENTION_DAYS)).toEqual({ incidents: [uuid(1002)], maintenances: [], ofComponent: [uuid(1002)] });
+    }
   });
 });
