@@ -9,12 +9,14 @@ import {
   ledgerTimelines,
   randomHistory,
   referenceReport,
+  referenceTouches,
   secondsIn,
   type LedgerOptions,
   type Policy,
   type RefEvent,
   type RefFigures,
   type RefStep,
+  type RefTouch,
 } from '../support/availability-reference.js';
 import { seeded } from '../support/seeded.js';
 import { chromiumTool, launchChromium } from '../support/chromium.js';
@@ -107,20 +109,23 @@ function webhook(page: PageId, event: RefEvent, history: readonly RefEvent[], at
 }
 
 type Figures = { availability: number | null; known_seconds: number; excluded_seconds: number; down_seconds: number; seconds: Record<string, number> };
-type ComponentAnswer = Figures & { uuid: string; name: string; known_since: string | null };
-type PageAnswer = Figures & {
-  id: string;
-  name: string | null;
-  policy: { weights: Record<string, number>; exclude_maintenance: boolean };
-  components: ComponentAnswer[];
-};
+type TouchAnswer = { uuid: string; title: string; started_at: string | null; ended_at: string | null };
+type Touches = { incidents: TouchAnswer[]; maintenances: TouchAnswer[] };
+type ComponentAnswer = Figures & Touches & { uuid: string; name: string; known_since: string | null };
+type PageAnswer = Figures &
+  Touches & {
+    id: string;
+    name: string | null;
+    policy: { weights: Record<string, number>; exclude_maintenance: boolean };
+    components: ComponentAnswer[];
+  };
 type Report = { generated_at: string; from: string; to: string; period: { start: string; end: string }; status_pages: PageAnswer[] };
 
 /** Differences found, each one line: the drill goes on past one to show them all. */
 class Differences {
   readonly lines: string[] = [];
   /** What was compared, to show the drill did not pass by comparing nothing. */
-  readonly counts = { reports: 0, components: 0, csvRows: 0, counters: 0, cells: 0 };
+  readonly counts = { reports: 0, components: 0, touches: 0, csvRows: 0, counters: 0, cells: 0 };
   near(actual: number | null | undefined, expected: number | null, tolerance: number, what: string): void {
     if (expected === null || actual === null || actual === undefined) {
       if (actual !== expected) this.lines.push(`${what}: ${actual} (expected ${expected})`);
@@ -179,6 +184,9 @@ function parseCsv(text: string): string[][] {
   if (field !== '' || row.length > 0) throw new Error(`CSV does not end with CRLF: ${JSON.stringify(text.slice(-40))}`);
   return rows;
 }
+
+/** docs/api.md "CSV": `incidents` and `maintenances` list the titles, separated by `; `, in the JSON's order. */
+const titles = (list: TouchAnswer[]) => list.map((t) => t.title).join('; ');
 
 const CSV_COLUMNS =
   'scope,status_page,component_uuid,component,from,to,availability_percent,known_seconds,excluded_seconds,down_seconds,operational_seconds,under_maintenance_seconds,degraded_performance_seconds,partial_outage_seconds,major_outage_seconds,other_seconds,incidents,maintenances';
@@ -287,6 +295,16 @@ async function compareReports(drill: Drill, what: string): Promise<void> {
         declared: new Map([...drill.options[id].declared!].filter(([c]) => !drill.hidden[id].has(c))),
       }).page;
       compareFigures(diffs, page, drill.hidden[id].size === 0 ? expected.page : pageFigures, `${where} ${id}`, drill.slack);
+      // The incidents and maintenances of the period, of the page and of each component they named.
+      const touches = referenceTouches(drill.sent[id], from * DAY, Math.min((to + 1) * DAY, now), drill.options[id].keptFrom);
+      const listed = (kind: RefTouch['kind'], component?: string) =>
+        touches
+          .filter((t) => t.kind === kind && (component === undefined || t.components.includes(component)))
+          .map((t) => ({ uuid: objectUuid(id, t.id), title: `Object ${t.id}`, started_at: iso(t.start), ended_at: t.end === null ? null : iso(t.end) }))
+          .sort((a, b) => a.uuid.localeCompare(b.uuid));
+      const byUuid = (list: TouchAnswer[]) => list.slice().sort((a, b) => a.uuid.localeCompare(b.uuid));
+      diffs.same(byUuid(page.incidents), listed('incident'), `${where} ${id} incidents`);
+      diffs.same(byUuid(page.maintenances), listed('maintenance'), `${where} ${id} maintenances`);
       const uuids = new Map([...expected.components.keys()].map((c) => [componentUuid(id, c), c]));
       diffs.same(page.components.map((c) => c.uuid).sort(), [...uuids.keys()].sort(), `${where} ${id} components`);
       for (const component of page.components) {
@@ -296,6 +314,9 @@ async function compareReports(drill: Drill, what: string): Promise<void> {
         if (figures) {
           diffs.same(component.known_since, iso(figures.known_since), `${where} ${id}/${ref} known_since`);
           compareFigures(diffs, component, figures, `${where} ${id}/${ref}`, drill.slack);
+          diffs.same(byUuid(component.incidents), listed('incident', ref), `${where} ${id}/${ref} incidents`);
+          diffs.same(byUuid(component.maintenances), listed('maintenance', ref), `${where} ${id}/${ref} maintenances`);
+          diffs.counts.touches += component.incidents.length + component.maintenances.length;
         }
         const cells = csvRows[row++];
         if (!cells || cells.scope !== 'component' || cells.component_uuid !== component.uuid) {
@@ -304,6 +325,7 @@ async function compareReports(drill: Drill, what: string): Promise<void> {
         }
         diffs.same([cells.status_page, cells.from, cells.to, cells.component], [id, report.from, report.to, component.name], `${where} CSV ${id}/${ref} ids`);
         compareCsvFigures(diffs, cells, component, `${where} CSV ${id}/${ref}`, csvSlack);
+        diffs.same([cells.incidents, cells.maintenances], [titles(component.incidents), titles(component.maintenances)], `${where} CSV ${id}/${ref} titles`);
       }
       const cells = csvRows[row++];
       if (!cells || cells.scope !== 'status_page' || cells.status_page !== id)
@@ -311,6 +333,7 @@ async function compareReports(drill: Drill, what: string): Promise<void> {
       else {
         diffs.same([cells.component_uuid, cells.component], ['', page.name ?? id], `${where} CSV page ${id} ids`);
         compareCsvFigures(diffs, cells, page, `${where} CSV page ${id}`, csvSlack * page.components.length);
+        diffs.same([cells.incidents, cells.maintenances], [titles(page.incidents), titles(page.maintenances)], `${where} CSV page ${id} titles`);
       }
     }
     diffs.same(csvRows.length, row, `${where} CSV rows`);

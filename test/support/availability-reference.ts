@@ -326,3 +326,46 @@ export function randomHistory(seed: number, shape: HistoryShape): RefEvent[] {
   for (let i = 1; i < events.length; i++) if (events[i]!.at <= events[i - 1]!.at) events[i]!.at = events[i - 1]!.at + 1;
   return events;
 }
+
+/** An incident or maintenance as a report lists it (docs/api.md, "Incidents and maintenances"). */
+export type RefTouch = { id: string; kind: 'incident' | 'maintenance'; start: number; end: number | null; components: string[] };
+
+/**
+ * docs/api.md "Incidents and maintenances": every incident, and every maintenance that started,
+ * whose time overlaps the period [start, end), kept until it ended before `keptFrom`; an operator's
+ * forget removes it (a component's forget removes the component from it). `started_at` is the
+ * incident's start_at (here its create's time, which the callers send as start_at) or the
+ * maintenance's maintenance_started; `ended_at` its finish, null while it goes on.
+ */
+export function referenceTouches(events: readonly RefStep[], start: number, end: number, keptFrom = -Infinity): RefTouch[] {
+  const touches = new Map<string, RefTouch>();
+  const forgottenComponents = new Set<string>();
+  for (const event of events) {
+    switch (event.kind) {
+      case 'incident_created':
+        touches.set(`i:${event.id}`, { id: event.id, kind: 'incident', start: event.at, end: null, components: event.components.map((c) => c.component) });
+        break;
+      case 'maintenance_started':
+        touches.set(`m:${event.id}`, { id: event.id, kind: 'maintenance', start: event.at, end: null, components: [...event.components] });
+        break;
+      case 'incident_finished':
+      case 'maintenance_finished': {
+        const touch = touches.get(`${event.kind === 'incident_finished' ? 'i' : 'm'}:${event.id}`);
+        if (touch) touch.end = event.at;
+        break;
+      }
+      case 'forget_incident':
+      case 'forget_maintenance':
+        touches.delete(`${event.kind === 'forget_incident' ? 'i' : 'm'}:${event.id}`);
+        break;
+      case 'forget_component':
+        forgottenComponents.add(event.component);
+        break;
+      default:
+        break;
+    }
+  }
+  return [...touches.values()]
+    .filter((t) => t.start < end && (t.end === null || (t.end >= start && t.end >= keptFrom)))
+    .map((t) => ({ ...t, components: t.components.filter((c) => !forgottenComponents.has(c)) }));
+}
