@@ -553,11 +553,11 @@ function deliveries(seed: number, events: readonly RefEvent[], keptFrom: number)
 
 describe('a drill of the availability reports against the reference calculator', () => {
   for (const seed of SEEDS) {
-    it(`agrees on seed ${seed}`, { timeout: 240_000 }, async () => {
+    it(`agrees on seed ${seed}`, { timeout: 240_000 }, async (context) => {
       const nowAtStart = Math.floor(Date.now() / 1000);
       const today = Math.floor(nowAtStart / DAY);
       // A drill that spans UTC midnight would compare days that moved under it.
-      if ((today + 1) * DAY - nowAtStart < 900) return;
+      if ((today + 1) * DAY - nowAtStart < 900) context.skip('within 15 minutes of UTC midnight');
       const keptFrom = (today - RETENTION_DAYS) * DAY;
       const end = nowAtStart - 600;
       const shape = { components: 4, start: end - 6 * DAY + 7200, end, incidents: 9, maintenances: 4, updates: 24 };
