@@ -92,21 +92,25 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
     writing = true;
     made += 1;
     const path = join(backups.directory, `${backups.prefix}${process.pid}-${started}-${made}.db`);
-    let file: FileHandle;
+    let file: FileHandle | undefined;
+    let failure: string | undefined;
     try {
       await backups.write(path);
       file = await open(path, 'r');
     } catch (error) {
-      const message = error instanceof StoreError ? error.message : (error as Error).message;
+      failure = error instanceof StoreError ? error.message : (error as Error).message;
       if (!(error instanceof StoreError)) options.logger.error({ err: error }, 'backup failed');
-      res.locals['logFields'] = { error: `backup failed: ${message}` };
-      res.status(503).json({ error: `the backup could not be written: ${message}`, issues: [] });
-      return;
     } finally {
-      // Sent from the open file: the path goes at once, whatever happens next.
+      // Sent from the open file: the path goes at once, whatever happens next. Before any answer:
+      // a 503 sent first left half a copy on the volume for a moment after it.
       await unlink(path).catch(() => undefined);
       writing = false;
       nextAt = Date.now() + Math.max(MIN_GAP_MS, (Date.now() - started) * BACKUP_GAP_FACTOR);
+    }
+    if (file === undefined) {
+      res.locals['logFields'] = { error: `backup failed: ${failure}` };
+      res.status(503).json({ error: `the backup could not be written: ${failure}`, issues: [] });
+      return;
     }
     const writtenMs = Date.now() - started;
     try {
