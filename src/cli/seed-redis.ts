@@ -2,6 +2,8 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, limitsOf, loadConfig } from '../config.js';
+import { inventoryPatch } from '../domain/inventory.js';
+import { InventoryError, loadInventory } from '../inventory/file.js';
 import { FoldLoop } from '../log/fold-loop.js';
 import { createLogger, lineDestination } from '../logger.js';
 import { redactedRedisUrl, redisKeys } from '../store/redis-format.js';
@@ -14,7 +16,9 @@ import { parseFlags, UsageError, type Io } from './io.js';
 export const SEED_REDIS_USAGE = `statusmate-exporter seed-redis FILE.db
   Starts the shared log in Redis (REDIS_URL and REDIS_KEY_PREFIX, read from the environment as
   the exporter reads them) from the state a SQLite store holds: the way from one exporter on
-  SQLite to replicas on Redis that keeps what was counted and the availability ledger. FILE is
+  SQLite to replicas on Redis that keeps what was counted and the availability ledger. Run it with
+  the exporter's STATUS_PAGES_FILE: the entries after the store's snapshot are folded on the pages
+  and components it declares, as the exporter folds them (their token_env need not be set). FILE is
   the SQLITE_PATH of a stopped exporter, or a copy \`statusmate-exporter backup\` made (of any
   store); it is read, never changed. Redis must hold no log under the prefix yet, and no replica
   may have loaded it: seed it before starting the replicas (exit 1 otherwise). Gives up (exit 1) after 60 s.`;
@@ -44,6 +48,17 @@ export async function seedRedis(args: string[], io: Io, env: NodeJS.ProcessEnv =
   const url = config.redisUrl;
   if (url === undefined) throw new UsageError('REDIS_URL is not set');
   if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
+  // The exporter folds the entries after its snapshot onto the records its status pages file
+  // declares (a declared component's first event keeps the change time of its declaration, a
+  // declared page counts from it): without them the replicas would serve other times than it did.
+  let declared;
+  try {
+    declared = loadInventory(config.statusPagesFile, env, { maxStatusPages: config.maxStatusPages, maxComponents: config.maxComponents }, 'fold');
+  } catch (error) {
+    if (error instanceof InventoryError) throw new UsageError(error.message);
+    throw error;
+  }
+  const declaredAt = Date.now() / 1000;
   const where = `${redactedRedisUrl(url)} ${redisKeys(config.redisKeyPrefix).log}`;
   // Folded from a copy: opening a SQLite store writes to it (its write-ahead log, a probe), and
   // the entries still in FILE-wal (an exporter stopped uncleanly) are part of it.
@@ -73,6 +88,7 @@ export async function seedRedis(args: string[], io: Io, env: NodeJS.ProcessEnv =
       limits: limitsOf(config),
       retentionSeconds: config.finishedRetentionSeconds,
       logger,
+      overlay: (state) => inventoryPatch(state, declared.pages, declaredAt),
       // No webhook waits on this fold: the snapshot may take as long as the command does.
       snapshots: { maxPauseMs: deadlineMs },
     });

@@ -176,7 +176,19 @@ function pathText(path: readonly PropertyKey[]): string {
  * Throws an InventoryError whose one-line message names the file and the path of the first
  * problem in it.
  */
-export function parseInventory(text: string, file: string, env: NodeJS.ProcessEnv, limits: InventoryLimits = DEFAULT_INVENTORY_LIMITS): Inventory {
+/**
+ * What a reader of the file needs of it: everything (the exporter), or its pages and components
+ * alone (seed-redis folds with them, and takes no webhook: the pages' token_env need not be set).
+ */
+export type InventoryUse = 'serve' | 'fold';
+
+export function parseInventory(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv,
+  limits: InventoryLimits = DEFAULT_INVENTORY_LIMITS,
+  use: InventoryUse = 'serve',
+): Inventory {
   const fail = (detail: string): never => {
     throw new InventoryError(`STATUS_PAGES_FILE ${file}: ${detail}`);
   };
@@ -199,7 +211,7 @@ export function parseInventory(text: string, file: string, env: NodeJS.ProcessEn
   }
   const pageTokens = new Map<string, string[]>();
   const pages = parsed.data.status_pages.map((page, index): DeclaredPage => {
-    if (page.token_env !== undefined) {
+    if (page.token_env !== undefined && use === 'serve') {
       // Comma-separated like WEBHOOK_TOKEN, so a page's token rotates the same way.
       const tokens = (env[page.token_env] ?? '')
         .split(',')
@@ -276,7 +288,12 @@ export function readInventoryFile(file: string, maxBytes: number): Buffer {
 }
 
 /** Reads and parses STATUS_PAGES_FILE; the empty inventory when it is unset. */
-export function loadInventory(file: string | undefined, env: NodeJS.ProcessEnv = process.env, limits: InventoryLimits = DEFAULT_INVENTORY_LIMITS): Inventory {
+export function loadInventory(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  limits: InventoryLimits = DEFAULT_INVENTORY_LIMITS,
+  use: InventoryUse = 'serve',
+): Inventory {
   if (file === undefined) return EMPTY_INVENTORY;
-  return parseInventory(readInventoryFile(file, maxFileBytes(limits)).toString('utf8'), file, env, limits);
+  return parseInventory(readInventoryFile(file, maxFileBytes(limits)).toString('utf8'), file, env, limits, use);
 }

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/app.js';
 import { runCli } from '../support/cli.js';
 import { postJson, processesPerTest, type ExporterProcess } from '../support/exporter.js';
+import { fakeClock } from '../support/fake-clock.js';
 import { redisTool, startRedis, type RedisServer } from '../support/redis.js';
 
 // From one exporter on SQLite to replicas on Redis, with real processes: what was counted and the
@@ -179,6 +180,49 @@ describe.skipIf(redisTool.skipReason !== undefined)('seed-redis', () => {
     await client.connect();
     expect(await client.exists('{statusmate}:snapshot')).toBe(0);
     await client.quit();
+  });
+
+  it("folds the entries after the snapshot with STATUS_PAGES_FILE's declared pages, as the exporter does at a start", async () => {
+    // A declared page and component whose first event is after the store's snapshot: the exporter
+    // folds it onto the records the file declares (counted from the declaration), and so must the
+    // seeding, or the replicas serve another last change and _created than the SQLite exporter.
+    const dir = tempDir();
+    const file = join(dir, 'status-pages.yaml');
+    writeFileSync(file, `status_pages:\n  - id: shop\n    token_env: SHOP_TOKEN\n    components:\n      - { uuid: ${API}, name: API }\n`);
+    const clock = fakeClock(dir, Date.UTC(2026, 11, 1, 8));
+    // The page's own token is the exporters' to check; the seeding takes no webhook, and needs none.
+    const env = { ...clock.env, STATUS_PAGES_FILE: file };
+    const serving = { ...env, SHOP_TOKEN: 'shop-token' };
+    const path = join(dir, 'statusmate.db');
+    const exporter = await start({ ...serving, SQLITE_PATH: path });
+    clock.set(Date.UTC(2026, 11, 1, 9));
+    // Operational as declared: its record changed last at the declaration, not now.
+    await post(exporter, { type: 'component_impact_updated', uuid: API, title: 'API', impact: 'operational', created_at: '2026-12-01T08:59:00+00:00' });
+    const copy = join(dir, 'copy.db');
+    const backup = await runCli(['backup', '--url', exporter.url, '--token', TOKEN, '--out', copy], clock.env);
+    expect(backup.stdout).toMatch(/no snapshot yet and \d+ entries/);
+    await stop(exporter);
+
+    redis = await startRedis();
+    const seeded = await runCli(['seed-redis', copy], { ...env, REDIS_URL: redis.url });
+    expect(seeded.stderr).toBe('');
+    const sqlite = await start({ ...serving, SQLITE_PATH: copy });
+    const replica = await start({ ...serving, STORE: 'redis', REDIS_URL: redis.url });
+    await ready(replica);
+    const openMetrics = async (exporter: ExporterProcess) =>
+      (
+        await (
+          await fetch(`${exporter.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}`, Accept: 'application/openmetrics-text; version=1.0.0' } })
+        ).text()
+      )
+        .split('\n')
+        .filter((line) => /^statusmate_(component_last_change|incidents_created_created)/.test(line));
+    const want = await openMetrics(sqlite);
+    expect(want).toEqual([
+      `statusmate_component_last_change_timestamp_seconds{status_page="shop",component_uuid="${API}",component="API"} 1796112000`,
+      'statusmate_incidents_created_created{status_page="shop"} 1796112000',
+    ]);
+    expect(await openMetrics(replica)).toEqual(want);
   });
 
   it('says what it needs before touching anything: one file, and REDIS_URL', async () => {
