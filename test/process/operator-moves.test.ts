@@ -2,6 +2,7 @@ import { copyFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
+import { SUMMARY_OUTCOMES } from '../../src/cli/deliver.js';
 import { PROCESS_FAMILIES } from '../../src/metrics/names.js';
 import { redisKeys } from '../../src/store/redis-format.js';
 import { tempDir } from '../support/app.js';
@@ -46,6 +47,8 @@ const running: ExporterProcess[] = [];
 let redis: RedisServer | undefined;
 afterEach(async () => {
   for (const exporter of running.splice(0)) await stopProcess(exporter);
+  for (const client of clients.values()) await client.quit();
+  clients.clear();
   await redis?.stop('SIGKILL');
   redis = undefined;
 });
@@ -182,14 +185,7 @@ async function expectSame(context: string, reference: Proc, moved: readonly Proc
   w.clock.set(nowMs);
   try {
     const want = await served(reference, nowMs, fromMs);
-    if (process.env.OPS_DUMP) writeFileSync(process.env.OPS_DUMP, JSON.stringify(want, null, 1));
-    for (const proc of moved) {
-      const got = await served(proc, nowMs, fromMs);
-      if (process.env.OPS_SOFT) {
-        for (const part of Object.keys(want))
-          if (JSON.stringify(got[part]) !== JSON.stringify(want[part])) console.log(`DIFF ${context}: ${proc.name}: ${part}`);
-      } else expect(got, `${context}: what ${proc.name} serves`).toEqual(want);
-    }
+    for (const proc of moved) expect(await served(proc, nowMs, fromMs), `${context}: what ${proc.name} serves`).toEqual(want);
   } finally {
     w.clock.set(deliveredMs);
   }
@@ -207,8 +203,14 @@ async function cliBackup(w: World, proc: Proc, out: string): Promise<void> {
   expect(result.code, result.stderr).toBe(0);
 }
 
+/** seed-redis, with the install's status pages file as the exporter has it (README: From one exporter on SQLite to replicas on Redis). */
 async function seedRedis(w: World, server: RedisServer, prefix: string, file: string): Promise<void> {
-  const result = await runCli(['seed-redis', file], { ...w.clock.env, REDIS_URL: server.url, REDIS_KEY_PREFIX: prefix });
+  const env: Record<string, string> = { ...w.clock.env, REDIS_URL: server.url, REDIS_KEY_PREFIX: prefix };
+  if (w.withFile) {
+    env.STATUS_PAGES_FILE = join(w.dir, 'seed-redis.yaml');
+    writeFileSync(env.STATUS_PAGES_FILE, w.lastFile ?? statusPagesFile(true));
+  }
+  const result = await runCli(['seed-redis', file], env);
   expect(result.code, result.stderr).toBe(0);
 }
 
@@ -233,34 +235,35 @@ async function step(w: World, context: string, reference: Proc, moved: readonly 
   const want = await deliver(reference, delivery);
   await settle(reference);
   const to = delivery.kind === 'reload' ? moved : [target];
-  if (process.env.OPS_TRACE) console.log(context, want, JSON.stringify(delivery).slice(0, 400));
   for (const proc of to) expect(await deliver(proc, delivery), `${context}: ${proc.name}'s answer`).toBe(want);
   for (const proc of moved) await settle(proc);
   await expectSame(context, reference, moved, w.clock.now());
 }
 
+/** One client per Redis server of the test, for its own looks at the log (closed after the test). */
+const clients = new Map<string, ReturnType<typeof createClient>>();
+async function clientOf(server: RedisServer): Promise<ReturnType<typeof createClient>> {
+  let client = clients.get(server.url);
+  if (client === undefined) {
+    client = createClient({ url: server.url, RESP: 2 });
+    clients.set(server.url, client);
+    await client.connect();
+  }
+  return client;
+}
+
 /** Redis' own time, in milliseconds: what the next entry's id will be stamped with, or a little later. */
 async function redisTime(server: RedisServer): Promise<number> {
-  const client = createClient({ url: server.url, RESP: 2 });
-  await client.connect();
-  try {
-    const [seconds, micros] = await client.sendCommand<[string, string]>(['TIME']);
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  } finally {
-    await client.quit();
-  }
+  const [seconds, micros] = await (await clientOf(server)).sendCommand<[string, string]>(['TIME']);
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
 }
 
 /** The ids of the log's entries after `after` (all with undefined). */
 async function entriesAfter(server: RedisServer, prefix: string, after: string | undefined): Promise<string[]> {
-  const client = createClient({ url: server.url, RESP: 2 });
-  await client.connect();
-  try {
-    const reply = await client.sendCommand<[string, string[]][]>(['XRANGE', redisKeys(prefix).log, after === undefined ? '-' : `(${after}`, '+']);
-    return reply.map(([id]) => id);
-  } finally {
-    await client.quit();
-  }
+  const reply = await (
+    await clientOf(server)
+  ).sendCommand<[string, string[]][]>(['XRANGE', redisKeys(prefix).log, after === undefined ? '-' : `(${after}`, '+']);
+  return reply.map(([id]) => id);
 }
 
 /**
@@ -288,12 +291,19 @@ async function redisStep(
   const first = (await entriesAfter(server, prefix, before))[0];
   if (first !== undefined) w.clock.set(Number(first.split('-')[0]));
   const want = await deliver(reference, delivery);
-  if (process.env.OPS_TRACE) console.log(context, want, JSON.stringify(delivery).slice(0, 200));
   await settle(reference);
   for (const answer of answers) expect(answer, `${context}: a replica's answer`).toBe(want);
   for (const proc of replicas) await settle(proc);
   await expectSame(context, reference, replicas, w.clock.now());
 }
+
+/**
+ * A forget on a declared page (shop, old): every process whose file declares what it forgot
+ * declares it again in an entry of its own, a few milliseconds after the forget's. On Redis that
+ * entry has Redis' time, which the reference's clock cannot be set to before it appends its own:
+ * the two ledgers would know the component from instants a few milliseconds apart. Left out on Redis.
+ */
+const redeclares = (delivery: Delivery) => delivery.kind === 'forget' && ['shop', 'old'].includes(delivery.body.status_page ?? '');
 
 async function startReplicas(w: World, server: RedisServer, prefix: string, name: string): Promise<Proc[]> {
   const replicas: Proc[] = [];
@@ -301,9 +311,10 @@ async function startReplicas(w: World, server: RedisServer, prefix: string, name
   return replicas;
 }
 
-// Fixed seeds, sized for `npm test`; OPS_SEEDS, OPS_BASE and OPS_LENGTH search further.
+// Fixed seeds, sized for `npm test`; OPS_SEEDS, OPS_BASE and OPS_LENGTH search further (OPS_SEEDS=16
+// OPS_LENGTH=40), and OPS_KEEP=DIR keeps the files of a failing drill there.
 const SEEDS = Array.from({ length: Number(process.env.OPS_SEEDS ?? 1) }, (_, i) => Number(process.env.OPS_BASE ?? 500) + i);
-const LENGTH = Number(process.env.OPS_LENGTH ?? 24);
+const LENGTH = Number(process.env.OPS_LENGTH ?? 12);
 
 describe('an install moved between SQLite files by its backups', () => {
   it.each(SEEDS)('serves what the reference serves after a backup over HTTP, then one by the command (seed %i)', async (seed) => {
@@ -336,7 +347,7 @@ describe('an install moved between SQLite files by its backups', () => {
 
 describe.skipIf(redisTool.skipReason !== undefined)('an install moved from SQLite to Redis and back', () => {
   it.each(SEEDS)(
-    'serves what the reference serves on replicas seeded from SQLite, on a SQLite file backed up from one, and on replicas seeded from that (seed %i)',
+    'serves what the reference serves on replicas seeded from SQLite, on a SQLite file backed up from one, and on replicas seeded from that after reset-redis (seed %i)',
     async (seed) => {
       const random = seeded(seed * 104_729);
       const moves = [Math.floor(LENGTH / 4), Math.floor(LENGTH / 2), Math.floor((3 * LENGTH) / 4)];
@@ -360,7 +371,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('an install moved from SQLit
           else await redisStep(w, server, prefix, context, reference, moved, retry, pick(random, moved));
         }
       };
-      /** SQLite to Redis under a new prefix: seeded from the stopped exporter's file, or from a copy the command made. */
+      /**
+       * SQLite to Redis: seeded from the stopped exporter's file, or from a copy the command made;
+       * the second time under the prefix of the first, whose log the stopped replicas left, reset first.
+       */
       const toRedis = async (index: number, file: string) => {
         const sqlite = moved[0] as Proc;
         let from = file;
@@ -369,8 +383,12 @@ describe.skipIf(redisTool.skipReason !== undefined)('an install moved from SQLit
           await cliBackup(w, sqlite, from);
         }
         await stop(sqlite);
-        prefix = `moves${seed}-${index}:`;
+        prefix = `moves${seed}:`;
         w.clock.set(Math.max(w.clock.now(), await redisTime(server)));
+        if (index !== moves[0]) {
+          const reset = await runCli(['reset-redis', '--yes'], { ...w.clock.env, REDIS_URL: server.url, REDIS_KEY_PREFIX: prefix });
+          expect(reset.code, reset.stderr).toBe(0);
+        }
         await seedRedis(w, server, prefix, from);
         moved = await startReplicas(w, server, prefix, `seeded at ${index}`);
         await expectSame(`seed ${seed}, after seed-redis at ${index}`, reference, moved, w.clock.now());
@@ -391,6 +409,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('an install moved from SQLit
         }
         if (index === moves[2]) await toRedis(index, join(w.dir, 'from-redis.db'));
         if (prefix !== '') {
+          if (redeclares(delivery)) continue;
           await redisStep(w, server, prefix, context, reference, moved, delivery, pick(random, moved));
           continue;
         }
@@ -433,12 +452,12 @@ describe.skipIf(redisTool.skipReason !== undefined)('a file an earlier release w
       await seedRedis(w, redis, prefix, copy);
       const replicas = await startReplicas(w, redis, prefix, 'seeded');
       await expectSame(`${fixture}: seeded`, reference, replicas, w.clock.now(), from);
-      const steps = randomDeliveries(seed, LENGTH, Math.floor(w.clock.now() / 1000)).filter(({ delivery }) => delivery.kind !== 'reload');
+      const steps = randomDeliveries(seed, Math.ceil(LENGTH / 2), Math.floor(w.clock.now() / 1000)).filter(({ delivery }) => delivery.kind !== 'reload');
       const retries: Delivery[] = history.map((body) => ({
         kind: 'webhook',
         body: { meta: { ...body.meta, delivery_attempt: Number(body.meta.delivery_attempt ?? 0) + 1 } },
       }));
-      for (const [index, delivery] of [...retries.filter(() => random() < 0.3), ...steps.map((s) => s.delivery)].entries())
+      for (const [index, delivery] of [...retries.filter(() => random() < 0.2), ...steps.map((s) => s.delivery)].entries())
         await redisStep(
           w,
           redis,
@@ -470,7 +489,9 @@ describe('a history replayed into a fresh store', () => {
     writeFileSync(file, bodies.map((body) => JSON.stringify(body)).join('\n'));
     const result = await runCli(['replay', file, '--url', replayed.exporter.url, '--token', TOKEN], w.clock.env);
     expect(result.code, result.stderr).toBe(0);
-    for (const [outcome, count] of Object.entries(outcomes)) expect(result.stdout).toContain(`${count} ${outcome}`);
+    expect(result.stdout).toContain(
+      `${bodies.length} events: ${SUMMARY_OUTCOMES.map((outcome) => `${outcomes[outcome] ?? 0} ${outcome}`).join(', ')}; 0 retries`,
+    );
     await settle(reference);
     await settle(replayed);
     await expectSame(`seed ${seed}: replayed`, reference, [replayed], w.clock.now());
