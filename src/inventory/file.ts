@@ -172,16 +172,16 @@ function pathText(path: readonly PropertyKey[]): string {
 }
 
 /**
- * Parses the text of a status pages file. `env` supplies the tokens named by `token_env`.
- * Throws an InventoryError whose one-line message names the file and the path of the first
- * problem in it.
- */
-/**
  * What a reader of the file needs of it: everything (the exporter), or its pages and components
  * alone (seed-redis folds with them, and takes no webhook: the pages' token_env need not be set).
  */
 export type InventoryUse = 'serve' | 'fold';
 
+/**
+ * Parses the text of a status pages file. `env` supplies the tokens named by `token_env` (read
+ * only when `use` is 'serve'). Throws an InventoryError whose one-line message names the file and
+ * the path of the first problem in it.
+ */
 export function parseInventory(
   text: string,
   file: string,
