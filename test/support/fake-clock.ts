@@ -32,3 +32,27 @@ export function fakeClock(dir: string, startMs: number): FakeClock {
     now: () => current,
   };
 }
+
+export type ShiftedClock = {
+  /** The environment that puts a process on this clock. */
+  env: Record<string, string>;
+  /** The shifted time, in milliseconds since the epoch: what the processes on the clock read now. */
+  now(): number;
+};
+
+/**
+ * A clock that runs as the real one does, `offsetMs` ahead of it (or behind): for a test that
+ * needs time to pass but must not run into a UTC midnight, started at a time of day it chose.
+ */
+export function shiftedClock(offsetMs: number): ShiftedClock {
+  return {
+    env: { FAKE_CLOCK_OFFSET_MS: String(offsetMs), NODE_OPTIONS: `--import=${FAKE_CLOCK_PRELOAD}` },
+    now: () => Date.now() + offsetMs,
+  };
+}
+
+/** The shift that makes a clock read `hourUtc` o'clock of today (UTC) now. */
+export function shiftToHour(hourUtc: number, realMs = Date.now()): number {
+  const day = 86_400_000;
+  return Math.floor(realMs / day) * day + hourUtc * 3_600_000 - realMs;
+}
