@@ -235,8 +235,31 @@ export function heldThroughGaps(series: string, select: (metric: string) => stri
   return `(${now} or (${last} unless on (${install.join(', ')}) (max by (${install.join(', ')}) (${select('up')}) == 1)))`;
 }
 
+/**
+ * The label sets of `series` (a persisted counter's selector) served now that no scrape of the
+ * FIRST_SEEN_OFFSET before the last FIRST_SEEN_OFFSET had, though one of the install's scrapes
+ * then succeeded: series the exporter made since, already counting the event that made them (a
+ * status page's first incident, the responses measured with its first alert). Not a series first
+ * seen because Prometheus, or the rules, see the install for the first time (no scrape before),
+ * nor one back after the install's scrapes failed (a restart, a pod rescheduled), nor one a pod
+ * serves that another pod of the install served before. A scrape interval above
+ * FIRST_SEEN_OFFSET finds none: its new series count from their first value, as before.
+ */
+export function newCounterSeries(series: string, up: string, install: readonly string[], labels: readonly string[]): string {
+  const by = `by (${[...install, ...labels].join(', ')})`;
+  const on = (...extra: readonly string[]) => `on (${[...install, ...extra].join(', ')})`;
+  return (
+    `(\n  max ${by} (${series})\n` +
+    `  unless ${on(...labels)}\n  max ${by} (max_over_time(${series}[${FIRST_SEEN_OFFSET}] offset ${FIRST_SEEN_OFFSET}))\n` +
+    `  and ${on()}\n  (max by (${install.join(', ')}) (max_over_time(${up}[${FIRST_SEEN_OFFSET}] offset ${FIRST_SEEN_OFFSET})) == 1)\n)`
+  );
+}
+
 /** Seconds of a Prometheus duration such as 1h30m. */
 export const seconds = durationSeconds;
+
+/** Every line of `text` two spaces further in. */
+const indent = (text: string): string => text.replace(/^/gm, '  ');
 
 /**
  * Burn-rate windows up to this length are evaluated with every evaluation (the fast pages);
@@ -427,10 +450,17 @@ export function buildRules(config: MixinConfig): RulesFile {
         // A replica folding another log (another Redis, prefix or database) counts another
         // history: its higher counts made incidents that never happened, and its leaving a drop
         // that increase() took for a reset. It is left out for as long as its values are held.
-        rules: PERSISTED_COUNTERS.filter(({ grows }) => !grows).map(({ metric, labels }) => ({
-          record: RECORD.counter(metric),
-          expr: `max ${by(...labels)} (\n  max_over_time(${metric}${sel()}[${COUNTER_HOLD}])\n  unless ${on('instance')}\n  max_over_time(${otherLogReplicas((processMetric) => `${processMetric}${sel()}`, install)}[${COUNTER_HOLD}:])\n)`,
-        })),
+        // A series the exporter starts serving between two scrapes of its install (a status page's
+        // first event: its counters appear with that event counted) is recorded at 0 for the
+        // evaluations of its first FIRST_SEEN_OFFSET, then at its value, so that increase()
+        // counts the events it appeared with: otherwise a new page's first incident, or the
+        // responses measured before its series were first scraped, counted nowhere (see
+        // newCounterSeries).
+        rules: PERSISTED_COUNTERS.filter(({ grows }) => !grows).map(({ metric, labels }) => {
+          const held = `max ${by(...labels)} (\n  max_over_time(${metric}${sel()}[${COUNTER_HOLD}])\n  unless ${on('instance')}\n  max_over_time(${otherLogReplicas((processMetric) => `${processMetric}${sel()}`, install)}[${COUNTER_HOLD}:])\n)`;
+          const appeared = newCounterSeries(`${metric}${sel()}`, `up${sel()}`, install, labels);
+          return { record: RECORD.counter(metric), expr: `(\n${indent(held)}\n  unless ${on(...labels)}\n${indent(appeared)}\n)\nor\n${appeared} * 0` };
+        }),
       },
       {
         // Records, the outage alerts and every burn-rate alert in one group: a group's rules run
