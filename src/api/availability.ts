@@ -213,6 +213,13 @@ export type AvailabilityReport = {
   generated_at: string;
   from: string;
   to: string;
+  /**
+   * The oldest day the ledger can report: a day before it is no data (LEDGER_RETENTION_DAYS, or
+   * later once LEDGER_MAX_DAY_ROWS forgot more), so a `from` before it asks for part of the period
+   * unknown. Without it, a client could not tell a component known for part of the period from days
+   * the ledger no longer holds.
+   */
+  kept_from: string;
   period: { start: string; end: string };
   status_pages: PageReport[];
 };
@@ -271,6 +278,7 @@ export function availabilityReport(
     generated_at: rfc3339(input.now),
     from: dayText(fromDay),
     to: dayText(toDay),
+    kept_from: dayText(readFrom),
     period: { start: new Date(startMs).toISOString(), end: new Date(endMs).toISOString() },
     status_pages,
   };

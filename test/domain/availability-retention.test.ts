@@ -3,7 +3,7 @@ import { availabilityAnswer, historyFinder } from '../../src/api/availability.js
 import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import { DAY_SECONDS } from '../../src/domain/ledger.js';
 import { prune } from '../../src/domain/prune.js';
-import { applyPatch } from '../../src/domain/state.js';
+import { applyPatch, emptyPatch } from '../../src/domain/state.js';
 import { affects, componentUpdate, incident, maintenance, PAGE, Player, uuid } from '../support/events.js';
 
 // LEDGER_RETENTION_DAYS as the reports read it. The fold prunes the ledger's days by log time,
@@ -45,7 +45,12 @@ function report(p: Player, query: string) {
   const text = Buffer.concat(answer.body).toString('utf8');
   return {
     status: answer.status,
-    body: JSON.parse(text) as { from: string; to: string; status_pages: { components: { known_seconds: number; availability: number | null }[] }[] },
+    body: JSON.parse(text) as {
+      from: string;
+      to: string;
+      kept_from: string;
+      status_pages: { components: { known_seconds: number; availability: number | null }[] }[];
+    },
   };
 }
 
@@ -55,6 +60,8 @@ describe('days before LEDGER_RETENTION_DAYS, pruned by the fold or not yet', () 
     const before = report(p, `from=${day(TODAY - RETENTION_DAYS - 1)}&to=${day(TODAY - RETENTION_DAYS - 1)}`);
     expect(before.status).toBe(200);
     expect(before.body.status_pages[0]!.components[0]).toMatchObject({ known_seconds: 0, availability: null });
+    // The report says which day is the oldest it holds, pruned yet or not.
+    expect(before.body.kept_from).toBe(day(TODAY - RETENTION_DAYS));
     const first = report(p, `from=${day(TODAY - RETENTION_DAYS)}&to=${day(TODAY - RETENTION_DAYS)}`);
     expect(first.body.status_pages[0]!.components[0]).toMatchObject({ known_seconds: DAY_SECONDS, availability: 0 });
     // A period over the edge counts the kept days only.
@@ -79,6 +86,16 @@ describe('days before LEDGER_RETENTION_DAYS, pruned by the fold or not yet', () 
     expect(across.seconds.major_outage).toBe(RETENTION_DAYS * 3600);
     const cells = historyFinder(p.state, [], DEFAULT_POLICY, NOW, 90, RETENTION_DAYS)(PAGE, uuid(1))!.cells;
     expect(cells.find((cell) => cell.day === TODAY - RETENTION_DAYS - 1)).toEqual({ day: TODAY - RETENTION_DAYS - 1, worst: null, availability: null });
+  });
+
+  it('are named by the report: kept_from is the later of the retention and what LEDGER_MAX_DAY_ROWS left', () => {
+    const p = player(true);
+    expect(report(p, '').body.kept_from).toBe(day(TODAY - RETENTION_DAYS));
+    // The day-row bound forgot more (as boundDayRows does): the report's oldest day moves with it.
+    applyPatch(p.state, { ...emptyPatch(), ledgerKeepFromDay: TODAY - 1 });
+    const answer = report(p, `from=${day(TODAY - RETENTION_DAYS)}&to=${day(TODAY)}`).body;
+    expect(answer.kept_from).toBe(day(TODAY - 1));
+    expect(answer.status_pages[0]!.components[0]!.known_seconds).toBe(DAY_SECONDS + 20 * 3600);
   });
 
   it("are no data in the landing page's bar, and outside its 30-day figure", () => {
