@@ -125,9 +125,12 @@ const errorLines = (logs: Record<string, unknown>[]) => logs.filter((line) => li
 
 describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('a status page quicker than Alertmanager’s notifications', () => {
   const t = setUp('1s');
+  /** When the first test's page left operational (ms). */
+  let outageAt = 0;
 
   it('an outage the page posted after the alert started, before Alertmanager sent it, is one response observation from the alert’s start', async () => {
     const now = Date.now();
+    outageAt = now;
     // The alert started 6 s ago; the page says major_outage now, before the alert reaches the
     // exporter (here for certain: Alertmanager is given the alert only after).
     await t.incident('incident_created', 'major_outage', now);
@@ -139,12 +142,14 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('a status p
 
   it('the page back to operational after the alert resolved, before Alertmanager sent the resolution, is one recovery observation', async () => {
     const now = Date.now();
-    // The alert resolved 3 s ago; the page says operational now, before the resolution reaches the exporter.
+    // The alert resolved 3 s ago, after the page spoke (else the page had nothing to recover
+    // from); the page says operational now, before the resolution reaches the exporter.
+    const endedAt = Math.max(now - 3_000, outageAt + 1);
     await t.incident('incident_finished', 'operational', now);
-    await t.alert(now - 6_000, now - 3_000);
+    await t.alert(now - 6_000, endedAt);
     await waitFor('the resolution to reach the exporter', async () => ((await t.firing()) === undefined ? true : undefined), 15_000);
     expect(await t.value('statusmate_status_page_recovery_lag_seconds_count')).toBe(1);
-    expect(await t.value('statusmate_status_page_recovery_lag_seconds_sum')).toBeCloseTo(3, 3);
+    expect(await t.value('statusmate_status_page_recovery_lag_seconds_sum')).toBeCloseTo((now - endedAt) / 1000, 3);
     // Observed once, and the response of the first test stays the only one.
     expect(await t.value('statusmate_status_page_response_seconds_count')).toBe(1);
     expect(errorLines(t.logs())).toEqual([]);

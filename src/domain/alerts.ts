@@ -81,6 +81,18 @@ export type ComponentAlerts = {
   silentSince: number | null;
   /** When the last alert resolved while the page showed the component not operational; null unless waiting for recovery. */
   resolvedAt: number | null;
+  /**
+   * The latest end of the alerts of the current run let go of so far: Alertmanager resolves
+   * alerts of different groups at their own flushes, so the one let go of last may have ended
+   * first, and the recovery lag runs from the last end. Null when none ended yet.
+   */
+  endedAt: number | null;
+  /**
+   * When the page left operational, for the change whose response was observed: a page change
+   * is answered once, by the first alert known to fire before it, whichever arrived first.
+   * Null when the page shows operational, or its change was not answered yet.
+   */
+  answered: number | null;
 };
 
 export type PageAlertStats = {
@@ -143,9 +155,12 @@ export type LeftOperational = { at: number; operationalSince: number | null };
  * The component's impact as the folded state shows it, and since when (its last change of
  * impact); a component it lacks is operational, as a declared one would be, since ever (null).
  * `left`, for one not operational: when the page left operational, if it is known (undefined or
- * null otherwise).
+ * null otherwise). `cameBackFrom`, for one back to operational (`since`): when it had left operational before.
  */
-export type ImpactOf = (statusPage: string, uuid: string) => { impact: string; since: number | null; left?: LeftOperational | null };
+export type ImpactOf = (
+  statusPage: string,
+  uuid: string,
+) => { impact: string; since: number | null; left?: LeftOperational | null; cameBackFrom?: number | null };
 
 /**
  * ImpactOf over a folded state. Since when only if the component came back to its impact (the
@@ -160,8 +175,16 @@ export function impactShown(state: State): ImpactOf {
     const ledger = ledgerOf(state.ledger, statusPage, uuid);
     const cameBack = ledger !== undefined && ledger.impact === impact && ledger.openMs > ledger.sinceMs;
     const since = cameBack ? ledger.openMs / 1000 : null;
-    if (impact === OPERATIONAL || ledger === undefined || ledger.impact !== impact) return { impact, since };
+    if (ledger === undefined || ledger.impact !== impact) return { impact, since };
     const { ms, impacts } = ledger.changes;
+    if (impact === OPERATIONAL) {
+      if (since === null) return { impact, since };
+      // Back from the open interval over the other impacts, to where they began.
+      let from = impacts.length - 1;
+      while (from > 0 && impacts[from - 1] !== OPERATIONAL) from -= 1;
+      const cameBackFrom = from < impacts.length - 1 && from > 0 ? (ms[from] as number) / 1000 : null;
+      return { impact, since, cameBackFrom };
+    }
     // Back from the open interval over the other impacts, to the last operational point.
     let index = impacts.length - 1;
     while (index >= 0 && impacts[index] !== OPERATIONAL) index -= 1;
@@ -201,28 +224,29 @@ function pageStats(alerts: AlertState, statusPage: string, logTime: number): Pag
 
 /** Drops a record that holds nothing and waits for nothing: the state keeps only what is live. */
 function tidy(alerts: AlertState, key: string, record: ComponentAlerts): void {
-  if (record.firing.size > 0 || record.silentSince !== null || record.resolvedAt !== null) return;
+  if (record.firing.size > 0 || record.silentSince !== null || record.resolvedAt !== null || record.answered !== null) return;
   alerts.components.delete(key);
   alerts.bytes -= recordCost(record.statusPage, record.uuid);
 }
 
 /**
- * A notification's alerts in the order they are folded: the firing ones first, as sent, then the
- * resolved ones by their end (then as sent). Alertmanager lists a group's alerts in an order of
- * its own: a component with one alert resolving and another firing in one notification would
- * otherwise close its run and open another, and of two resolving, the one let go of last, whose
- * end the recovery lag is measured from, would be whichever came last in the list, not the one
- * that ended last. A function of the entry alone, so every replica folds it alike.
+ * A notification's alerts in the order they happened: each firing one at its start, each resolved
+ * one at its end (a firing one first at the same second, then as sent). Alertmanager lists a
+ * group's alerts in an order of its own, and one flush tells of what happened over a whole
+ * group_interval: an alert that fired before another ended keeps the run going, one that fired
+ * after it ended starts a new run (the first closed before the page spoke); of two resolving,
+ * the one that ended last ends the run; of two firing, the one that fired first answers a page
+ * quicker than Alertmanager. A function of the entry alone, so every replica folds it alike.
  */
 function inFoldOrder(stored: readonly StoredAlert[], logTime: number, maxSkew: number): readonly StoredAlert[] {
-  const firing = stored.filter((alert) => alert.status === 'firing');
-  if (firing.length === stored.length) return stored;
-  const resolved = stored
-    .map((alert, index) => ({ alert, index, end: trusted(alert.endsAt, logTime, maxSkew) }))
-    .filter(({ alert }) => alert.status === 'resolved')
-    .sort((a, b) => a.end - b.end || a.index - b.index)
+  if (stored.length < 2) return stored;
+  return stored
+    .map((alert, index) => {
+      const firing = alert.status === 'firing';
+      return { alert, index, firing, at: trusted(firing ? alert.startsAt : alert.endsAt, logTime, maxSkew) };
+    })
+    .sort((a, b) => a.at - b.at || Number(b.firing) - Number(a.firing) || a.index - b.index)
     .map(({ alert }) => alert);
-  return [...firing, ...resolved];
 }
 
 /**
@@ -249,20 +273,27 @@ export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], l
       if (!record?.firing.delete(alert.fingerprint)) continue;
       alerts.pairs -= 1;
       alerts.bytes -= pairCost(alert.fingerprint);
+      // The run ended when its last alert did, whichever was let go of last.
+      const endedAt = Math.max(record.endedAt ?? resolvedAt, resolvedAt);
+      record.endedAt = endedAt;
       if (record.firing.size === 0) {
         // The alerts stopped: a silent episode the page never answered closes unobserved; a page
-        // that shows an outage now has something to recover from.
+        // that shows an outage now has something to recover from, if it already showed it when
+        // they ended (alerts that ended before the page spoke leave it nothing to recover from).
         const silentSince = record.silentSince;
         record.silentSince = null;
+        record.endedAt = null;
         const shown = impactOf(record.statusPage, record.uuid);
-        record.resolvedAt = shown.impact === OPERATIONAL ? null : resolvedAt;
+        const endedInOutage = shown.impact !== OPERATIONAL && !(shown.left && endedAt <= shown.left.at);
+        record.resolvedAt = endedInOutage ? endedAt : null;
         // A page quicker than Alertmanager, which sends a resolution at the group's next flush
         // (group_interval, 5 minutes by default): it came back to operational while this alert
         // was held (the episode opened then), after the alert had resolved. That was its recovery.
         const cameBackAt = shown.impact === OPERATIONAL ? shown.since : null;
-        if (silentSince !== null && cameBackAt !== null && Math.abs(silentSince - cameBackAt) < 0.001 && resolvedAt < cameBackAt) {
+        const endedInOutageBefore = endedAt < (cameBackAt ?? endedAt) && !(shown.cameBackFrom != null && endedAt <= shown.cameBackFrom);
+        if (silentSince !== null && cameBackAt !== null && Math.abs(silentSince - cameBackAt) < 0.001 && endedInOutageBefore) {
           const stats = pageStats(alerts, record.statusPage, logTime);
-          stats.recoveryLag = observe(stats.recoveryLag, RESPONSE_BUCKETS, cameBackAt - resolvedAt);
+          stats.recoveryLag = observe(stats.recoveryLag, RESPONSE_BUCKETS, cameBackAt - endedAt);
         }
       }
       tidy(alerts, key, record);
@@ -278,7 +309,7 @@ export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], l
         continue;
       }
       if (!record) {
-        record = { statusPage, uuid, firing: new Map(), silentSince: null, resolvedAt: null };
+        record = { statusPage, uuid, firing: new Map(), silentSince: null, resolvedAt: null, endedAt: null, answered: null };
         alerts.components.set(key, record);
       }
       // The page's histograms and counters exist, at 0, from its first held alert: an episode
@@ -286,25 +317,28 @@ export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], l
       // and increase() sees a page's first response (a series born at 1 shows none).
       pageStats(alerts, statusPage, logTime);
       if (record.firing.size === 0) {
-        // The first alert of a run: the page has this long to say so, unless it already does. From
-        // when the page shows it operational, if later: an alert that fired during a maintenance
-        // (silenced, so it reaches the exporter only once the silence ends) is the page's to
-        // report from the maintenance's end, not from the alert's start.
-        const recovering = record.resolvedAt !== null;
         record.resolvedAt = null;
-        const shown = impactOf(statusPage, uuid);
-        record.silentSince = shown.impact === OPERATIONAL ? Math.max(startsAt, shown.since ?? startsAt) : null;
+        record.endedAt = null;
+      }
+      const shown = impactOf(statusPage, uuid);
+      if (shown.impact === OPERATIONAL) {
+        // The page has this long to say so: from the earliest start of the run's alerts, whichever
+        // arrived first (Alertmanager sends each group at its own flush). From when the page shows
+        // it operational, if later: an alert that fired during a maintenance (silenced, so it
+        // reaches the exporter only once the silence ends) is the page's to report from the
+        // maintenance's end, not from the alert's start. A component operational since the
+        // exporter first knew it has been so for as long as any alert could have fired.
+        const from = Math.max(startsAt, shown.since ?? startsAt);
+        record.silentSince = record.silentSince === null ? from : Math.min(record.silentSince, from);
+      } else if (shown.left && record.answered !== shown.left.at) {
         // The page left operational after the alert fired, before Alertmanager sent it (its
         // group_wait, 30 s by default): that change was the page's response to this alert, due
-        // now. Not when alerts of this outage were held before (they resolved since): that
-        // change was theirs.
-        const left = shown.impact === OPERATIONAL || recovering ? null : shown.left;
-        if (left) {
-          const from = Math.max(startsAt, left.operationalSince ?? startsAt);
-          if (left.at > from) {
-            const stats = pageStats(alerts, statusPage, logTime);
-            stats.response = observe(stats.response, RESPONSE_BUCKETS, left.at - from);
-          }
+        // now, unless an alert of this outage already answered it.
+        const from = Math.max(startsAt, shown.left.operationalSince ?? startsAt);
+        if (shown.left.at > from) {
+          const stats = pageStats(alerts, statusPage, logTime);
+          stats.response = observe(stats.response, RESPONSE_BUCKETS, shown.left.at - from);
+          record.answered = shown.left.at;
         }
       }
       record.firing.set(alert.fingerprint, startsAt);
@@ -341,8 +375,11 @@ export function expireAlerts(alerts: AlertState, logTime: number): number {
       pageStats(alerts, record.statusPage, logTime).expired += 1;
       expired += 1;
       if (record.firing.size === 0) {
+        // When they ended is unknown: the record starts over.
         record.silentSince = null;
         record.resolvedAt = null;
+        record.endedAt = null;
+        record.answered = null;
       }
       tidy(alerts, key, record);
     }
@@ -375,8 +412,10 @@ export function foldImpactChanges(alerts: AlertState, changes: readonly ImpactCh
         const stats = pageStats(alerts, record.statusPage, logTime);
         stats.response = observe(stats.response, RESPONSE_BUCKETS, Math.max(0, change.at - record.silentSince));
         record.silentSince = null;
+        record.answered = change.at;
       }
     } else if (!wasOperational && isOperational) {
+      record.answered = null;
       if (record.resolvedAt !== null) {
         const stats = pageStats(alerts, record.statusPage, logTime);
         stats.recoveryLag = observe(stats.recoveryLag, RESPONSE_BUCKETS, Math.max(0, change.at - record.resolvedAt));
@@ -428,7 +467,16 @@ export function cloneAlertState(alerts: AlertState): AlertState {
 
 /** The serialised form (snapshot): plain arrays, sorted so that equal states serialise alike. */
 export type AlertSnapshot = {
-  components: { statusPage: string; uuid: string; firing: [string, number][]; silentSince: number | null; resolvedAt: number | null }[];
+  components: {
+    statusPage: string;
+    uuid: string;
+    firing: [string, number][];
+    silentSince: number | null;
+    resolvedAt: number | null;
+    /** Absent: null (snapshots written before these fields). */
+    endedAt?: number | null;
+    answered?: number | null;
+  }[];
   pages: PageAlertStats[];
   /** Log time each held fingerprint was last named firing. */
   seen: [string, number][];
@@ -447,6 +495,8 @@ export function alertSnapshot(alerts: AlertState): AlertSnapshot {
         firing: [...record.firing].sort((a, b) => byText(a[0], b[0])),
         silentSince: record.silentSince,
         resolvedAt: record.resolvedAt,
+        endedAt: record.endedAt,
+        answered: record.answered,
       };
     }),
     pages: [...alerts.pages.keys()].sort(byText).map((page) => alerts.pages.get(page) as PageAlertStats),
@@ -458,9 +508,9 @@ export function alertSnapshot(alerts: AlertState): AlertSnapshot {
 /** The state a snapshot holds, with its indexes and measures rebuilt. */
 export function alertStateOf(snapshot: AlertSnapshot): AlertState {
   const alerts = createAlertState();
-  for (const { statusPage, uuid, firing, silentSince, resolvedAt } of snapshot.components) {
+  for (const { statusPage, uuid, firing, silentSince, resolvedAt, endedAt, answered } of snapshot.components) {
     const key = componentKey(statusPage, uuid);
-    alerts.components.set(key, { statusPage, uuid, firing: new Map(firing), silentSince, resolvedAt });
+    alerts.components.set(key, { statusPage, uuid, firing: new Map(firing), silentSince, resolvedAt, endedAt: endedAt ?? null, answered: answered ?? null });
     alerts.bytes += recordCost(statusPage, uuid);
     for (const [fingerprint] of firing) {
       let holders = alerts.byFingerprint.get(fingerprint);

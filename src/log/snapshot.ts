@@ -124,6 +124,8 @@ const alertsData: z.ZodType<AlertSnapshot> = z.object({
       firing: z.array(z.tuple([z.string(), z.number()])),
       silentSince: z.number().nullable(),
       resolvedAt: z.number().nullable(),
+      endedAt: z.number().nullable().optional(),
+      answered: z.number().nullable().optional(),
     }),
   ),
   pages: z.array(

@@ -16,6 +16,9 @@ import {
   type AlertState,
   type StoredAlert,
 } from '../../src/domain/alerts.js';
+import { declarationPatch } from '../../src/domain/inventory.js';
+import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
+import { applyPatch } from '../../src/domain/state.js';
 import { componentUpdate, PAGE, Player, uuid } from '../support/events.js';
 
 const T0 = 1_700_000_000;
@@ -80,7 +83,8 @@ describe('alerts measure the status page', () => {
     p.play(componentUpdate(1, 'under_maintenance', T0 + 100));
     expect(impactShown(p.state)(PAGE, uuid(1))).toEqual({ impact: 'under_maintenance', since: T0 + 100, left: { at: T0 + 100, operationalSince: null } });
     p.play(componentUpdate(1, 'operational', T0 + 200));
-    expect(impactShown(p.state)(PAGE, uuid(1))).toEqual({ impact: 'operational', since: T0 + 200 });
+    // Back to operational: since when, and when it had left it.
+    expect(impactShown(p.state)(PAGE, uuid(1))).toEqual({ impact: 'operational', since: T0 + 200, cameBackFrom: T0 + 100 });
     expect(impactShown(p.state)(PAGE, uuid(9))).toEqual({ impact: 'operational', since: null });
   });
 
@@ -98,12 +102,17 @@ describe('alerts measure the status page', () => {
     foldAlerts(alerts, [firing('a2', T0 + 90, [one])], T0 + 130, DEFAULT_ALERT_LIMITS, impactShown(p.state));
     expect(alerts.pages.get(PAGE)?.response.count).toBe(1);
 
-    // One that fired after the page spoke observes nothing; nor does a run after alerts of the outage resolved.
+    // One that fired after the page spoke observes nothing; one that fired before it, sent after
+    // another that fired after it had resolved, answers the page's change: no alert had.
     const after = createAlertState();
     foldAlerts(after, [firing('b1', T0 + 101, [one])], T0 + 125, DEFAULT_ALERT_LIMITS, impactShown(p.state));
     foldAlerts(after, [resolved('b1', T0 + 110, [one])], T0 + 126, DEFAULT_ALERT_LIMITS, impactShown(p.state));
-    foldAlerts(after, [firing('b2', T0 + 50, [one])], T0 + 127, DEFAULT_ALERT_LIMITS, impactShown(p.state));
     expect(after.pages.get(PAGE)?.response.count).toBe(0);
+    foldAlerts(after, [firing('b2', T0 + 50, [one])], T0 + 127, DEFAULT_ALERT_LIMITS, impactShown(p.state));
+    expect(after.pages.get(PAGE)?.response).toMatchObject({ count: 1, sum: 50 });
+    // Once only.
+    foldAlerts(after, [firing('b3', T0 + 40, [one])], T0 + 128, DEFAULT_ALERT_LIMITS, impactShown(p.state));
+    expect(after.pages.get(PAGE)?.response.count).toBe(1);
 
     // One that fired during a maintenance, sent once its silence ended, after the page spoke: from the maintenance's end.
     const q = new Player();
@@ -255,6 +264,112 @@ describe('alerts measure the status page', () => {
     expect(alerts.pairs).toBe(1);
     expect(forgetAlerts(alerts, 'shop')).toBe(true);
     expect(alerts).toEqual(createAlertState());
+  });
+});
+
+/** A folded state as the fold loop keeps it: page events through the reducer, their impact changes into the alert measures. */
+function foldedPage(declaredAt: number) {
+  const player = new Player();
+  const declared = declarationPatch(player.state, [{ statusPage: PAGE, uuids: [uuid(1)] }], declaredAt, DEFAULT_LIMITS);
+  applyPatch(player.state, declared.patch);
+  const alerts = player.state.alerts;
+  return {
+    alerts,
+    page(impact: string, at: number) {
+      const before = player.state.pages.get(PAGE)?.components.get(uuid(1))?.impact ?? 'operational';
+      player.play(componentUpdate(1, impact, at), at + 1);
+      if (before !== impact) foldImpactChanges(alerts, [{ statusPage: PAGE, uuid: uuid(1), before, after: impact, at }], at + 1);
+    },
+    notify(stored: StoredAlert[], at: number) {
+      foldAlerts(alerts, stored, at, DEFAULT_ALERT_LIMITS, impactShown(player.state));
+    },
+    response: () => alerts.pages.get(PAGE)?.response,
+    recovery: () => alerts.pages.get(PAGE)?.recoveryLag,
+  };
+}
+
+describe('alerts measure the status page: what the drill against the docs found (test/domain/alerts-drill.test.ts)', () => {
+  const one = [PAGE, uuid(1)] as const;
+
+  it('measures the recovery lag from the alert that ended last when their resolutions come in separate notifications, in the other order', () => {
+    const f = foldedPage(T0 - 100);
+    f.notify([firing('a1', T0, [one]), firing('a2', T0, [one])], T0 + 30);
+    f.page('major_outage', T0 + 100);
+    // a2 ended at T0 + 300 and its group flushed first; a1 ended at T0 + 200, its group flushed later.
+    f.notify([resolved('a2', T0 + 300, [one])], T0 + 310);
+    f.notify([resolved('a1', T0 + 200, [one])], T0 + 500);
+    f.page('operational', T0 + 1200);
+    expect(f.recovery()).toMatchObject({ count: 1, sum: 900 });
+  });
+
+  it('closes a run that ended before the next alert fired, when one notification tells of both', () => {
+    const f = foldedPage(T0 - 100);
+    f.notify([firing('a1', T0, [one])], T0 + 30);
+    // One flush: a1 ended at T0 + 60, a2 fired at T0 + 300 (listed first or last alike).
+    f.notify([resolved('a1', T0 + 60, [one]), firing('a2', T0 + 300, [one])], T0 + 330);
+    f.page('major_outage', T0 + 400);
+    expect(f.response()).toMatchObject({ count: 1, sum: 100 });
+  });
+
+  it('measures the response from the run’s earliest alert, whichever Alertmanager sent first', () => {
+    const f = foldedPage(T0 - 100);
+    f.notify([firing('a1', T0 + 100, [one])], T0 + 130);
+    // Another group's alert, fired earlier, sent at that group's next flush.
+    f.notify([firing('a2', T0 + 50, [one])], T0 + 400);
+    f.page('major_outage', T0 + 500);
+    expect(f.response()).toMatchObject({ count: 1, sum: 450 });
+  });
+
+  it('answers a page quicker than Alertmanager with the alert that fired before it, wherever the notification lists it', () => {
+    for (const order of [0, 1]) {
+      const f = foldedPage(T0 - 100);
+      f.page('major_outage', T0 + 100);
+      const alerts = [firing('late', T0 + 150, [one]), firing('early', T0 + 40, [one])];
+      f.notify(order === 0 ? alerts : alerts.reverse(), T0 + 200);
+      expect(f.response()).toMatchObject({ count: 1, sum: 60 });
+    }
+  });
+
+  it('measures no recovery from alerts that ended before the page left operational (their resolution came after it)', () => {
+    const f = foldedPage(T0 - 100);
+    f.notify([firing('a1', T0, [one])], T0 + 30);
+    f.page('major_outage', T0 + 300);
+    // Observed at the page's change: the resolution was not known then.
+    expect(f.response()).toMatchObject({ count: 1, sum: 300 });
+    f.notify([resolved('a1', T0 + 250, [one])], T0 + 320);
+    f.page('operational', T0 + 900);
+    expect(f.recovery()?.count).toBe(0);
+
+    // Nor when the page came back before the resolution arrived.
+    const g = foldedPage(T0 - 100);
+    g.notify([firing('b1', T0, [one])], T0 + 30);
+    g.page('major_outage', T0 + 300);
+    g.page('operational', T0 + 310);
+    g.notify([resolved('b1', T0 + 250, [one])], T0 + 320);
+    expect(g.recovery()?.count).toBe(0);
+  });
+
+  it('measures the response from the alert’s start, also when the exporter first heard of it days later', () => {
+    const days = 3 * 86_400;
+    // A receiver newly configured (the exporter has known the component for ten days), or an
+    // exporter restarted without its state (it declared the component now): startsAt is believed.
+    for (const declaredAt of [T0 - 10 * 86_400, T0]) {
+      const f = foldedPage(declaredAt);
+      f.notify([firing('a1', T0 - days, [one])], T0 + 60);
+      f.page('major_outage', T0 + 600);
+      expect(f.response()).toMatchObject({ count: 1, sum: days + 600 });
+    }
+  });
+
+  it('measures the recovery lag to the page showing operational, through a maintenance after the alerts resolved', () => {
+    const f = foldedPage(T0 - 100);
+    f.notify([firing('a1', T0, [one])], T0 + 30);
+    f.page('major_outage', T0 + 100);
+    f.notify([resolved('a1', T0 + 1000, [one])], T0 + 1100);
+    f.page('under_maintenance', T0 + 1500);
+    expect(f.recovery()?.count).toBe(0);
+    f.page('operational', T0 + 4000);
+    expect(f.recovery()).toMatchObject({ count: 1, sum: 3000 });
   });
 });
 
