@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_ALERT_LIMITS,
+  expireAlerts,
+  foldAlerts,
+  foldImpactChanges,
+  impactShown,
+  type ImpactChange,
+  type StoredAlert,
+} from '../../src/domain/alerts.js';
+import type { ComponentImpactUpdated } from '../../src/domain/event.js';
+import { OPERATIONAL } from '../../src/domain/impact.js';
+import { declarationPatch } from '../../src/domain/inventory.js';
+import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
+import { applyPatch, createState, type State } from '../../src/domain/state.js';
+import { dedupKey } from '../../src/ingest/dedup-key.js';
+import { randomTimeline, T0, type Timeline, type TimelineEntry } from '../support/alert-timelines.js';
+import { AlertsOracle } from '../support/alerts-oracle.js';
+
+// A differential drill: seeded timelines of a status page and of Alertmanager's notifications,
+// folded by the domain as the fold loop does (src/log/fold-loop.ts: events through the reducer
+// with their impact changes into foldImpactChanges, alerts entries through foldAlerts, expiry at
+// every 10-minute window of log time), against the oracle written from docs/metrics.md.
+
+const EXPIRY_WINDOW = 600;
+
+/** The real fold of one entry, as FoldLoop.fold does it. */
+function foldEntry(state: State, entry: TimelineEntry, previousAt: number): void {
+  if (previousAt > 0 && Math.floor(entry.at / EXPIRY_WINDOW) > Math.floor(previousAt / EXPIRY_WINDOW) && state.alerts.seenAt.size > 0) {
+    expireAlerts(state.alerts, entry.at);
+  }
+  if (entry.kind === 'declare') {
+    const decision = declarationPatch(
+      state,
+      [...groupByPage(entry.components)].map(([statusPage, uuids]) => ({ statusPage, uuids })),
+      entry.at,
+      DEFAULT_LIMITS,
+    );
+    if (decision.declared > 0) applyPatch(state, decision.patch);
+  } else if (entry.kind === 'page') {
+    const event: ComponentImpactUpdated = {
+      type: 'component_impact_updated',
+      statusPage: entry.ref[0],
+      uuid: entry.ref[1],
+      name: entry.ref[1],
+      impact: entry.impact,
+      createdAt: entry.changedAt,
+      deliveryAttempt: 0,
+    };
+    const decision = reduce(state, event, dedupKey(event), entry.at, DEFAULT_LIMITS);
+    if (decision.outcome === 'duplicate') return;
+    // FoldLoop.applyEventPatch
+    if (state.alerts.components.size === 0) {
+      applyPatch(state, decision.patch);
+      return;
+    }
+    const changes: ImpactChange[] = [];
+    for (const component of decision.patch.components) {
+      const before = state.pages.get(component.statusPage)?.components.get(component.uuid)?.impact ?? OPERATIONAL;
+      if (before !== component.impact)
+        changes.push({ statusPage: component.statusPage, uuid: component.uuid, before, after: component.impact, at: component.changedAt });
+    }
+    applyPatch(state, decision.patch);
+    foldImpactChanges(state.alerts, changes, entry.at);
+  } else {
+    const stored: StoredAlert[] = entry.alerts.map((alert) => ({
+      fingerprint: alert.fingerprint,
+      status: alert.status,
+      startsAt: alert.startsAt,
+      endsAt: alert.endsAt,
+      components: alert.components.map(([page, uuid]) => [page, uuid] as const),
+    }));
+    foldAlerts(state.alerts, stored, entry.at, DEFAULT_ALERT_LIMITS, impactShown(state));
+  }
+}
+
+function groupByPage(refs: readonly (readonly [string, string])[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [page, uuid] of refs) out.set(page, [...(out.get(page) ?? []), uuid]);
+  return out;
+}
+
+type Totals = Record<string, { response: [number, number]; recovery: [number, number] }>;
+
+function realTotals(state: State): Totals {
+  const out: Totals = {};
+  for (const [page, stats] of state.alerts.pages) {
+    if (stats.response.count + stats.recoveryLag.count === 0) continue;
+    out[page] = { response: [stats.response.count, stats.response.sum], recovery: [stats.recoveryLag.count, stats.recoveryLag.sum] };
+  }
+  return out;
+}
+
+function oracleTotals(oracle: AlertsOracle): Totals {
+  const out: Totals = {};
+  for (const [page, t] of oracle.totals()) out[page] = { response: [t.response.count, t.response.sum], recovery: [t.recovery.count, t.recovery.sum] };
+  return out;
+}
+
+const sorted = (totals: Totals): Totals => Object.fromEntries(Object.entries(totals).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+/** Null when the fold and the oracle agree after every entry; else where they first differ. */
+export function drill(timeline: Timeline): string | null {
+  const state = createState();
+  const oracle = new AlertsOracle();
+  let previousAt = 0;
+  for (const [index, entry] of timeline.entries.entries()) {
+    foldEntry(state, entry, previousAt);
+    previousAt = entry.at;
+    oracle.apply(entry);
+    const real = sorted(realTotals(state));
+    const expected = sorted(oracleTotals(oracle));
+    if (JSON.stringify(real) !== JSON.stringify(expected)) {
+      const rel = (t: number) => t - T0;
+      return [
+        `seed ${timeline.seed}: differs after entry ${index} (log +${rel(entry.at)}): ${JSON.stringify(entry)}`,
+        `  fold:   ${JSON.stringify(real)}`,
+        `  oracle: ${JSON.stringify(expected)}`,
+        `  oracle observations: ${JSON.stringify(oracle.observations.slice(-3))}`,
+        `  notes: ${timeline.notes.join('; ')}`,
+      ].join('\n');
+    }
+  }
+  return null;
+}
+
+const SEEDS = Array.from({ length: 400 }, (_, i) => i + 1);
+
+describe('alerts drill: the fold against an oracle of docs/metrics.md', () => {
+  it('agrees on every seeded timeline, entry by entry', () => {
+    const failures: string[] = [];
+    for (const seed of SEEDS) {
+      const result = drill(randomTimeline(seed));
+      if (result !== null) failures.push(result);
+    }
+    expect(failures.slice(0, 5).join('\n\n'), `${failures.length} of ${SEEDS.length} seeds differ`).toBe('');
+  });
+
+  it('meets the situations it is for, many times each', () => {
+    const notes = SEEDS.flatMap((seed) => randomTimeline(seed).notes);
+    const count = (prefix: string) => notes.filter((note) => note.startsWith(prefix)).length;
+    // An alert days older than the exporter's first notice of it; a flap resolved before the page
+    // spoke, then another alert; resolutions arriving in the other order than the ends; alerts
+    // resolved, then a maintenance, then operational; a page quicker than Alertmanager.
+    for (const prefix of ['new-receiver', 'restarted', 'flap-then-outage', 'ends-reversed', 'resolved-then-maintenance', 'page-first']) {
+      expect(count(prefix), prefix).toBeGreaterThan(20);
+    }
+  });
+});
+
+/** DRILL_TRACE=seed:component prints what happens to one component, entry by entry. */
+const trace = process.env.DRILL_TRACE;
+if (trace !== undefined) {
+  it('trace', () => {
+    const [seedText, component] = trace.split(':');
+    const timeline = randomTimeline(Number(seedText));
+    const state = createState();
+    const oracle = new AlertsOracle();
+    let previousAt = 0;
+    const rel = (t: number | null | undefined) => (typeof t === 'number' ? t - T0 : t);
+    const lines: string[] = [`notes: ${timeline.notes.join('; ')}`];
+    for (const entry of timeline.entries) {
+      foldEntry(state, entry, previousAt);
+      previousAt = entry.at;
+      const seen = oracle.observations.length;
+      oracle.apply(entry);
+      const touches =
+        (entry.kind === 'page' && entry.ref[1] === component) ||
+        (entry.kind === 'alerts' && entry.alerts.some((a) => a.components.some((ref) => ref[1] === component)));
+      if (!touches && oracle.observations.length === seen) continue;
+      const what =
+        entry.kind === 'page'
+          ? `page ${entry.impact} changed ${rel(entry.changedAt)}`
+          : entry.kind === 'alerts'
+            ? entry.alerts
+                .map((a) => `${a.fingerprint} ${a.status} ${rel(a.startsAt)}..${rel(a.endsAt)} [${a.components.map((r) => r[1]).join(',')}]`)
+                .join('; ')
+            : 'declare';
+      const record = [...state.alerts.components.values()].find((r) => r.uuid === component);
+      lines.push(
+        `+${rel(entry.at)} ${what}\n     record firing=${JSON.stringify([...(record?.firing.entries() ?? [])].map(([f, s]) => [f, rel(s)]))} silentSince=${rel(record?.silentSince)} resolvedAt=${rel(record?.resolvedAt)}` +
+          ` | fold ${JSON.stringify(realTotals(state))}` +
+          (oracle.observations.length > seen ? `\n     oracle: ${JSON.stringify(oracle.observations.slice(seen).map((o) => ({ ...o, at: rel(o.at) })))}` : ''),
+      );
+    }
+    console.log(lines.join('\n'));
+  });
+}
