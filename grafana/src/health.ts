@@ -103,7 +103,7 @@ export function healthDashboard(): Dashboard {
         .description("Whether each replica's store answers. A replica whose store is down answers webhooks with 503 and is not ready.")
         .span(6)
         .height(5)
-        .withTarget(query('A', `min by (instance) (${METRIC.storeUp}{${JOB}})`, { legend: '{{instance}}', instant: true }))
+        .withTarget(query('A', `min ${by('instance')} (${METRIC.storeUp}{${JOB}})`, { legend: `${INSTALL_LEGEND}{{instance}}`, instant: true }))
         .reduceOptions(lastValue())
         .textMode(common.BigValueTextMode.ValueAndName)
         .graphMode(common.BigValueGraphMode.None)
@@ -274,8 +274,8 @@ export function healthDashboard(): Dashboard {
         .span(24)
         .height(4)
         .withTarget(
-          query('A', `max by (instance, version, revision) (${METRIC.buildInfo}{${JOB}})`, {
-            legend: '{{instance}}: {{version}} ({{revision}})',
+          query('A', `max ${by('instance', 'version', 'revision')} (${METRIC.buildInfo}{${JOB}})`, {
+            legend: `${INSTALL_LEGEND}{{instance}}: {{version}} ({{revision}})`,
             instant: true,
           }),
         )
