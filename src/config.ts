@@ -422,6 +422,11 @@ export function unknownVariables(env: NodeJS.ProcessEnv, alsoKnown: Iterable<str
   return found.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
+/** What bounds the status pages file, as configured (inventory/file.ts's InventoryLimits): one place for the start, check and seed-redis. */
+export function inventoryLimitsOf(config: Config): { maxStatusPages: number; maxComponents: number } {
+  return { maxStatusPages: config.maxStatusPages, maxComponents: config.maxComponents };
+}
+
 /** The reducer's limits, as configured. */
 export function limitsOf(config: Config): Limits {
   return {

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname } from 'node:path';
-import { ConfigError, limitsOf, unknownVariables, type Config } from './config.js';
+import { ConfigError, inventoryLimitsOf, limitsOf, unknownVariables, type Config } from './config.js';
 import { alertmanagerWithoutMatchers, NO_TOKEN_WARNING } from './config-warnings.js';
 import { assemble } from './exporter.js';
 import { connectionCaps, createBoundedServer, descriptorLimit, stopKeepingAlive } from './http/connections.js';
@@ -112,7 +112,7 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
     if (!malloc.holdBigBlocksApart()) logger.info('the C library is not glibc: the malloc addon changes nothing');
   }
   // Taken before the load, so that the watch below also sees a change made while the store opens.
-  const inventoryLimits = { maxStatusPages: config.maxStatusPages, maxComponents: config.maxComponents };
+  const inventoryLimits = inventoryLimitsOf(config);
   const fingerprint = config.statusPagesFile !== undefined ? await fileFingerprint(config.statusPagesFile, maxFileBytes(inventoryLimits)) : undefined;
   const inventory = LiveInventory.load({
     file: config.statusPagesFile,

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, unknownVariables } from '../config.js';
+import { ConfigError, inventoryLimitsOf, loadConfig, unknownVariables } from '../config.js';
 import { alertmanagerWithoutMatchers, NO_TOKEN_WARNING } from '../config-warnings.js';
 import { InventoryError } from '../inventory/file.js';
 import { LiveInventory } from '../inventory/live.js';
@@ -61,7 +61,7 @@ export function check(args: string[], io: Io, env: NodeJS.ProcessEnv = process.e
       learnStatusPages: config.learnStatusPages,
       // What a start would log at warn about the file reaches stderr, as problems do.
       logger: createLogger('warn', lineDestination(2)),
-      limits: { maxStatusPages: config.maxStatusPages, maxComponents: config.maxComponents },
+      limits: inventoryLimitsOf(config),
     });
   const unset = new Set<string>();
   let live;

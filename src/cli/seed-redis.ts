@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, limitsOf, loadConfig } from '../config.js';
+import { ConfigError, inventoryLimitsOf, limitsOf, loadConfig } from '../config.js';
 import { inventoryPatch } from '../domain/inventory.js';
 import { InventoryError, loadInventory } from '../inventory/file.js';
 import { FoldLoop } from '../log/fold-loop.js';
@@ -53,7 +53,7 @@ export async function seedRedis(args: string[], io: Io, env: NodeJS.ProcessEnv =
   // declared page counts from it): without them the replicas would serve other times than it did.
   let declared;
   try {
-    declared = loadInventory(config.statusPagesFile, env, { maxStatusPages: config.maxStatusPages, maxComponents: config.maxComponents }, 'fold');
+    declared = loadInventory(config.statusPagesFile, env, inventoryLimitsOf(config), 'fold');
   } catch (error) {
     if (error instanceof InventoryError) throw new UsageError(error.message);
     throw error;

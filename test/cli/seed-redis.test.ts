@@ -233,5 +233,15 @@ describe.skipIf(redisTool.skipReason !== undefined)('seed-redis', () => {
     const none = await runCli(['seed-redis', join(tempDir(), 'nowhere.db')], { REDIS_URL: 'redis://127.0.0.1:1' });
     expect(none.code).toBe(64);
     expect(none.stderr).toContain('nowhere.db: no such file');
+    // A status pages file the exporter would refuse: one line naming it and the problem, before Redis is touched.
+    const dir = tempDir();
+    const store = join(dir, 'store.db');
+    writeFileSync(store, '');
+    const pages = join(dir, 'pages.yaml');
+    writeFileSync(pages, 'status_pages: [{ id: shop, components: [{ uuid: not-a-uuid }] }]\n');
+    const invalid = await runCli(['seed-redis', store], { REDIS_URL: 'redis://127.0.0.1:1', STATUS_PAGES_FILE: pages });
+    expect(invalid.code).toBe(64);
+    expect(invalid.stderr).toContain(`STATUS_PAGES_FILE ${pages}: status_pages[0].components[0]`);
+    expect(invalid.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
