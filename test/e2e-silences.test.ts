@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AlertmanagerClient } from '../src/alertmanager/client.js';
 import { MAIN, postJson, startExporterProcess, stopProcess, type ExporterProcess } from './support/exporter.js';
-import { freePort, stop, waitFor, type Child } from './support/prometheus.js';
+import { freePort, freePorts, stop, waitFor, type Child } from './support/prometheus.js';
 import { redisTool, startRedis, type RedisServer } from './support/redis.js';
 import { findAlertmanager, startAlertmanager as startAlertmanagerProcess } from './support/alertmanager.js';
 
@@ -359,9 +359,10 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
   }, 40_000);
 
   it('an Alertmanager cluster: created in one peer, seen in both; with one peer down, none created twice; expired at the finish', async () => {
-    const [gossip0, gossip1] = [await freePort(), await freePort()];
-    const peers = [await startAlertmanager(undefined, { listen: gossip0, peers: [gossip1] })];
-    peers.push(await startAlertmanager(undefined, { listen: gossip1, peers: [gossip0] }));
+    // Four ports at once: asked one at a time, a web port could be the other peer's gossip port.
+    const [gossip0, gossip1, web0, web1] = (await freePorts(4)) as [number, number, number, number];
+    const peers = [await startAlertmanager(web0, { listen: gossip0, peers: [gossip1] })];
+    peers.push(await startAlertmanager(web1, { listen: gossip1, peers: [gossip0] }));
     const [am0, am1] = peers as [Alertmanager, Alertmanager];
     const exporter = await startExporter(exporterEnv(`${am0.url},${am1.url}`));
     const id = 'bbbbbbbb-0000-4000-8000-000000000006';

@@ -4,7 +4,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -255,6 +255,29 @@ export function rawPersistedCounterRates(expr: string, persisted: ReadonlySet<st
 
 // ---------------------------------------------------------------------------------------------
 // Processes on loopback
+
+/**
+ * `count` distinct free TCP ports on 127.0.0.1, all held at once before any is let go: ports asked
+ * for one at a time, before anything binds them, may come back equal (an Alertmanager's web port
+ * the same as its peer's gossip port: "address already in use").
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer();
+          server.unref();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
 
 /** A free TCP port on 127.0.0.1: listen on port 0, read the port, close. */
 export async function freePort(): Promise<number> {
