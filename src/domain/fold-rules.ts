@@ -4,7 +4,9 @@ import type { TieOrder } from './order.js';
 // entry's format (src/log/entry.ts): every process, whatever its version, folds an entry alike,
 // so that two replicas never serve states that contradict each other, and an upgrade serves
 // exactly what the release before acknowledged. A change to what an event does to the state or
-// the ledger comes with a new event entry format and a new value here.
+// the ledger comes with a new event entry format and a new value here; a change to what
+// Alertmanager's notifications do to the alert measures (src/domain/alerts.ts), with a new alerts
+// entry format and rules of their own, whose fold test/fixtures/sqlite-alerts-format-3 guards.
 
 export type FoldRules = {
   /** How events of equal created_at are ordered (order.ts). */

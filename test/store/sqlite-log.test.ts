@@ -1,5 +1,6 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import { isSharedStateSample } from '../../src/metrics/names.js';
 import { schemaVersionOf } from '../../src/store/sqlite-file.js';
 import { SqliteLog } from '../../src/store/sqlite.js';
 import { StoreError } from '../../src/store/store.js';
-import { domainSamples, makeApp, sqliteStore, tempDir, type TestApp } from '../support/app.js';
+import { domainSamples, makeApp, sampleValue, sqliteStore, tempDir, type TestApp } from '../support/app.js';
 import { runExporterToExit, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 
 // The SQLite log on a real file: one writer, upgrades that keep what was acknowledged, and a
@@ -188,6 +189,42 @@ describe('a file written by the release before event entries of format 6', () =>
       expect((await post(fresh, JSON.parse(line))).status).toBe(200);
     }
     expect(refunds(await report(fresh))?.major_outage).toBe(1800);
+  });
+});
+
+describe('a file with alerts entries of format 3 after its snapshot', () => {
+  const ALERTS_FIXTURE = new URL('../fixtures/sqlite-alerts-format-3/', import.meta.url);
+
+  it('serves the response and recovery lag that release measured: its alerts entries are folded as it folded them', async () => {
+    const path = join(tempDir(), 'alerts.db');
+    copyFileSync(new URL('statusmate-exporter.db', ALERTS_FIXTURE), path);
+    const served = readFileSync(new URL('metrics.txt', ALERTS_FIXTURE), 'utf8').split('\n').filter(isSharedStateSample);
+    // The file's alerts entries after the snapshot are those a start folds again.
+    const db = new Database(path, { readonly: true });
+    try {
+      const snapshotAt = (db.prepare('SELECT position FROM snapshot').get() as { position: number }).position;
+      const after = (db.prepare('SELECT entry FROM log WHERE position > ?').all(snapshotAt) as { entry: string }[]).map(
+        ({ entry }) => JSON.parse(entry) as { v: string; k?: string },
+      );
+      expect(after.filter((entry) => entry.k === 'alerts' && entry.v === '3')).toHaveLength(5);
+    } finally {
+      db.close();
+    }
+
+    const app = await makeApp({
+      store: sqliteStore(path),
+      tokens: ['hook'],
+      alertmanagerTokens: ['am'],
+      statusPagesFile: fileURLToPath(new URL('status-pages.yaml', ALERTS_FIXTURE)),
+    });
+    apps.push(app);
+    const text = (await request(app.main).get('/metrics').set('Authorization', 'Bearer hook')).text;
+    expect(domainSamples(text)).toEqual(served);
+    // What the file's README says that release measured, named here so that a change shows which.
+    expect(sampleValue(text, 'statusmate_status_page_response_seconds_count', { status_page: 'shop' })).toBe(5);
+    expect(sampleValue(text, 'statusmate_status_page_response_seconds_sum', { status_page: 'shop' })).toBe(1010);
+    expect(sampleValue(text, 'statusmate_status_page_recovery_lag_seconds_count', { status_page: 'shop' })).toBe(1);
+    expect(sampleValue(text, 'statusmate_status_page_recovery_lag_seconds_sum', { status_page: 'shop' })).toBe(900);
   });
 });
 
