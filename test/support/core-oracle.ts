@@ -331,7 +331,8 @@ export class CoreOracle {
         }
         if (incident.finished === null) for (const [uuid, impact] of admitted) incident.held.set(uuid, impact ?? 'operational');
         // Known, held from its start and ended with the incident: an update older than that does not come back.
-        else if (incident.since !== null) for (const uuid of incident.named) this.clear(page, uuid, incident.since);
+        // (Without any time, a late first event cannot say which updates came before the incident: none are cleared.)
+        else if (incident.since?.trusted === true) for (const uuid of incident.named) this.clear(page, uuid, incident.since);
       } else if (incident.finished === null) {
         page.counters.incFinished += 1;
         incident.finished = stamp;
