@@ -51,6 +51,8 @@ export class Draft {
   readonly ties: TieOrder;
   /** Whether a late first event brings its object's later events into the evidence of the components it adds (the entry's rules). */
   readonly lateHeld: boolean;
+  /** Whether an ended hold forgets the direct updates before its own start (the entry's rules). */
+  private readonly clearsBeforeOwnStart: boolean;
   readonly t: number;
   /** New components past MAX_COMPONENTS, in the order the event named them (made when one is: most events refuse none). */
   private refused: Set<string> | undefined;
@@ -75,6 +77,7 @@ export class Draft {
     this.stamp = context.stamp;
     this.ties = context.rules.ties;
     this.lateHeld = context.rules.lateHeld;
+    this.clearsBeforeOwnStart = context.rules.clearsBeforeOwnStart;
     this.t = context.t;
     const committed = state.pages.get(this.statusPage)?.stats ?? emptyPageStats(this.statusPage, this.receivedAt);
     this.stats = { ...committed, lastReceivedAt: this.receivedAt };
@@ -197,13 +200,20 @@ export class Draft {
    * keeps the latest such start; one with no time and no place (`{ at: null, seq: -1 }`: it began
    * before anything known here) clears nothing, and gives way to any other, so that the start
    * another event brings later counts whichever of them arrived first.
+   *
+   * The update is checked against `since` itself too (rules clearsBeforeOwnStart): stamps are
+   * ordered by time where both have one and by arrival otherwise, so an update with no time can
+   * be before `since` (it arrived first) and not before a later kept start that has no place in
+   * arrival order (seq -1); the hold ending now still overrode it.
    */
   end(uuid: string, name: string | null, since: Stamp): void {
     const current = this.component(uuid);
     if (!current && !this.admit(uuid)) return;
     const kept = current?.cleared;
     const cleared = kept && !clearsNothing(kept) && !this.before(kept, since) ? kept : since;
-    const direct = current?.direct && this.before(current.direct.stamp, cleared) ? null : (current?.direct ?? null);
+    const stamp = current?.direct?.stamp;
+    const overridden = stamp !== undefined && (this.before(stamp, cleared) || (this.clearsBeforeOwnStart && this.before(stamp, since)));
+    const direct = overridden ? null : (current?.direct ?? null);
     this.update(uuid, name, current, { direct, cleared });
   }
 

@@ -16,11 +16,21 @@ export type FoldRules = {
    * brings, into their ledger evidence, the later events folded before it (lateHeld in reducer.ts).
    */
   readonly lateHeld: boolean;
+  /**
+   * Whether the end of an incident's or maintenance's hold forgets a component's direct update
+   * made before that hold's own start, whatever later start another ended hold left in the
+   * record (Draft.end). Without it, an update with no created_at made before the hold survived
+   * its end when another hold, first seen finished, had left a later start with no place in
+   * arrival order, and the component went back to that update's impact.
+   */
+  readonly clearsBeforeOwnStart: boolean;
 };
 
 /** This release's rules: the fold of an event it appends, or an operator's or the ledger's own. */
-export const FOLD_RULES: FoldRules = { ties: 'type', lateHeld: true };
+export const FOLD_RULES: FoldRules = { ties: 'type', lateHeld: true, clearsBeforeOwnStart: true };
+/** An event entry of format 6: an ended hold forgets the direct updates before the latest start kept only. */
+export const LATE_HELD_RULES: FoldRules = { ties: 'type', lateHeld: true, clearsBeforeOwnStart: false };
 /** An event entry of format 5: ties by type; a late first event's added components booked from its own time. */
-export const TYPE_TIES_RULES: FoldRules = { ties: 'type', lateHeld: false };
+export const TYPE_TIES_RULES: FoldRules = { ties: 'type', lateHeld: false, clearsBeforeOwnStart: false };
 /** An event entry of format 1: ties by arrival, as every release before format 5. */
-export const ARRIVAL_TIES_RULES: FoldRules = { ties: 'arrival', lateHeld: false };
+export const ARRIVAL_TIES_RULES: FoldRules = { ties: 'arrival', lateHeld: false, clearsBeforeOwnStart: false };

@@ -5,7 +5,7 @@ import type { ForgetTarget } from '../domain/forget.js';
 import { internImpact } from '../domain/impact.js';
 import type { Declaration } from '../domain/inventory.js';
 import { MAX_LABEL_LENGTH } from '../domain/labels.js';
-import { ARRIVAL_TIES_RULES, FOLD_RULES, TYPE_TIES_RULES, type FoldRules } from '../domain/fold-rules.js';
+import { ARRIVAL_TIES_RULES, FOLD_RULES, LATE_HELD_RULES, TYPE_TIES_RULES, type FoldRules } from '../domain/fold-rules.js';
 import type { Limits } from '../domain/reducer.js';
 import type { EntryFields } from '../store/store.js';
 
@@ -46,12 +46,20 @@ import type { EntryFields } from '../store/store.js';
 // and adds components to its record, books them in the ledger until the times of the object's
 // later events, as created_at order does (lateHeld in src/domain/reducer.ts). Written from then
 // on for the same reason as format 5; format 5 and 1 entries are folded as their releases did.
+//
+// Format 7 is an event whose fold, when an incident's or maintenance's hold ends, forgets a
+// direct update made before that hold's own start even when another ended hold left a later
+// start with no place in arrival order (clearsBeforeOwnStart in src/domain/fold-rules.ts).
+// Written from then on for the same reason as format 5; format 6, 5 and 1 entries are folded as
+// their releases did.
 // What each format's fold does is src/domain/fold-rules.ts.
 
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 6;
+export const ENTRY_FORMAT = 7;
 /** The format of an event entry. */
-export const EVENT_ENTRY_FORMAT = 6;
+export const EVENT_ENTRY_FORMAT = 7;
+/** The format of an event entry written before an ended hold forgot the direct updates before its own start. */
+export const LATE_HELD_EVENT_ENTRY_FORMAT = 6;
 /** The format of an event entry written before a late first event's added components were booked until its later events. */
 export const TYPE_TIES_EVENT_ENTRY_FORMAT = 5;
 /** The format of an event entry written before ties were ordered by type: folded with ties by arrival. */
@@ -62,6 +70,14 @@ export const FORGET_ENTRY_FORMAT = 2;
 export const ALERTS_ENTRY_FORMAT = 3;
 /** The format of a declare entry. */
 export const DECLARE_ENTRY_FORMAT = 4;
+/** The fold rules of each event entry format: what the release that appended it did. */
+const EVENT_RULES: ReadonlyMap<string, FoldRules> = new Map([
+  [String(EVENT_ENTRY_FORMAT), FOLD_RULES],
+  [String(LATE_HELD_EVENT_ENTRY_FORMAT), LATE_HELD_RULES],
+  [String(TYPE_TIES_EVENT_ENTRY_FORMAT), TYPE_TIES_RULES],
+  [String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT), ARRIVAL_TIES_RULES],
+]);
+
 /**
  * Component uuids one declare entry names at most: a file declaring more (up to MAX_COMPONENTS)
  * is declared in several entries, each under about 50 KB.
@@ -223,6 +239,7 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
   const format = fields.v ?? '';
   if (
     format !== String(EVENT_ENTRY_FORMAT) &&
+    format !== String(LATE_HELD_EVENT_ENTRY_FORMAT) &&
     format !== String(TYPE_TIES_EVENT_ENTRY_FORMAT) &&
     format !== String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT) &&
     format !== String(FORGET_ENTRY_FORMAT) &&
@@ -257,7 +274,6 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
   }
   const event = eventSchema.safeParse(parseJson(fields.e));
   if (!event.success) return { kind: 'invalid', problem: `event: ${event.error.issues[0]?.message ?? 'invalid'}` };
-  const rules =
-    format === String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT) ? ARRIVAL_TIES_RULES : format === String(TYPE_TIES_EVENT_ENTRY_FORMAT) ? TYPE_TIES_RULES : FOLD_RULES;
+  const rules = EVENT_RULES.get(format) ?? FOLD_RULES;
   return { kind: 'entry', entry: { origin: fields.o ?? '', event: event.data, rules, limits: limits.data, retentionSeconds: retention } };
 }

@@ -8,10 +8,10 @@ import { affects, componentUpdate, maintenance, Player, T0 } from '../support/ev
 // tests the update only against the latest start kept in `cleared`; when an unrelated hold that
 // ended first left there a later start with no place in arrival order (seq -1: a maintenance
 // first seen finished whose maintenance_started came late, an incident first seen finished with
-// a start_at), the update is not before that, and survives the end of the hold it was made
-// before. The fix changes what an event entry does to the state, so it needs a new event entry
-// format (src/log/entry.ts, src/domain/fold-rules.ts); left to the lead. These tests say what
-// the docs promise; the second fails until then (`it.fails` turns red once it is fixed).
+// a start_at), the update is not before that, and survived the end of the hold it was made
+// before. Event entries of format 7 also check it against the ending hold's own start
+// (clearsBeforeOwnStart in src/domain/fold-rules.ts); format 6 ones are folded as before
+// (test/log/fold-loop.test.ts).
 
 const untimedUpdateThenHold = [componentUpdate(1, 'major_outage', null), maintenance('maintenance_started', 1, T0 + 100, [affects(1, null)])];
 
@@ -21,7 +21,7 @@ describe('an update without created_at made before a maintenance that has ended'
     expect(player.impact(1)).toBe('operational');
   });
 
-  it.fails('does not come back either after another maintenance, first seen finished, learnt its late start', () => {
+  it('does not come back either after another maintenance, first seen finished, learnt its late start', () => {
     const player = new Player().playAll([
       ...untimedUpdateThenHold,
       // Another maintenance of the component: its finish first, its start late (a lost delivery retried).
@@ -29,7 +29,7 @@ describe('an update without created_at made before a maintenance that has ended'
       maintenance('maintenance_started', 2, T0 + 200, [affects(1, null)]),
       maintenance('maintenance_finished', 1, T0 + 400, [affects(1, null)]),
     ]);
-    // Served: major_outage, the update from before maintenance 1 back after its end.
+    // Format 6 served major_outage: the update from before maintenance 1, back after its end.
     expect(player.impact(1)).toBe('operational');
   });
 });

@@ -491,4 +491,40 @@ describe('the fold loop', () => {
     // This release books it as created_at order does: from the create to the finish.
     expect(await majorSecondsOfC1('6')).toBe(100);
   });
+
+  it('ends a hold as the release that appended it did: format 6 let an untimed update before it come back, format 7 forgets it', async () => {
+    // test/domain/cleared-untimed-update.test.ts: an update with no created_at, then maintenance
+    // m1 starts; maintenance m2 is first seen finished, its start late; m1 finishes.
+    const at = Math.floor(Date.now() / 1000) - 600;
+    const held = [{ uuid: 'c1', name: 'c1', impact: null }];
+    const maintenance = (type: 'maintenance_started' | 'maintenance_finished', uuid: string, createdAt: number): StatusMateEvent => ({
+      statusPage: 'default',
+      type,
+      uuid,
+      title: uuid,
+      startAt: null,
+      endAt: null,
+      createdAt,
+      deliveryAttempt: 0,
+      components: held,
+    });
+    const events: StatusMateEvent[] = [
+      { statusPage: 'default', type: 'component_impact_updated', uuid: 'c1', name: 'c1', impact: 'major_outage', createdAt: null, deliveryAttempt: 0 },
+      maintenance('maintenance_started', 'm1', at + 100),
+      maintenance('maintenance_finished', 'm2', at + 300),
+      maintenance('maintenance_started', 'm2', at + 200),
+      maintenance('maintenance_finished', 'm1', at + 400),
+    ];
+    const impactOfC1 = async (format: string) => {
+      const store = new MemoryLog();
+      await store.append(events.map((event, i) => ({ ...encodeEntry(`r:${i}`, event, DEFAULT_LIMITS, 3600), v: format })));
+      app = await makeApp({ store });
+      const impact = app.fold.state.pages.get('default')?.components.get('c1')?.impact;
+      await app.close();
+      app = undefined;
+      return impact;
+    };
+    expect(await impactOfC1('6')).toBe('major_outage');
+    expect(await impactOfC1('7')).toBe('operational');
+  });
 });

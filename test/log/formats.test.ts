@@ -1,4 +1,4 @@
-import { ARRIVAL_TIES_RULES, FOLD_RULES, TYPE_TIES_RULES } from '../../src/domain/fold-rules.js';
+import { ARRIVAL_TIES_RULES, FOLD_RULES, LATE_HELD_RULES, TYPE_TIES_RULES } from '../../src/domain/fold-rules.js';
 import { describe, expect, it } from 'vitest';
 import type { StatusMateEvent } from '../../src/domain/event.js';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
@@ -64,13 +64,23 @@ describe('the log formats', () => {
       kind: 'entry',
       entry: { origin: 'r1:7', event, rules: TYPE_TIES_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
     });
-    expect(TYPE_TIES_RULES).toEqual({ ties: 'type', lateHeld: false });
-    expect(FOLD_RULES).toEqual({ ties: 'type', lateHeld: true });
+    expect(TYPE_TIES_RULES).toEqual({ ties: 'type', lateHeld: false, clearsBeforeOwnStart: false });
   });
 
-  it('writes events as format 6 and forgets as format 2, and reads both', () => {
+  it('reads the event entries of the release before format 7 (format 6), to fold with lateHeld and without clearsBeforeOwnStart, as it did', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
-    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('6');
+    const fields = encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600);
+    expect(decodeEntry({ ...fields, v: '6' })).toEqual({
+      kind: 'entry',
+      entry: { origin: 'r1:7', event, rules: LATE_HELD_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
+    });
+    expect(LATE_HELD_RULES).toEqual({ ties: 'type', lateHeld: true, clearsBeforeOwnStart: false });
+    expect(FOLD_RULES).toEqual({ ties: 'type', lateHeld: true, clearsBeforeOwnStart: true });
+  });
+
+  it('writes events as format 7 and forgets as format 2, and reads both', () => {
+    const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
+    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('7');
     const target = { kind: 'component', statusPage: 'shop', uuid: '88337a51-852b-48f3-ac8d-840e5f5326a0' } as const;
     const fields = encodeForget('r1:8', target, DEFAULT_LIMITS, 3600);
     expect(fields.v).toBe('2');
@@ -107,7 +117,7 @@ describe('the log formats', () => {
   });
 
   it.each([
-    [['v', '7', 'e', '{}'], { kind: 'newer', format: '7' }],
+    [['v', '8', 'e', '{}'], { kind: 'newer', format: '8' }],
     [['v', '4', 'k', 'declare', 'o', 'x', 'd', '[["shop",[]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '4', 'k', 'declare', 'o', 'x', 'd', '{"shop":["u"]}', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '4', 'k', 'alerts', 'o', 'x', 'd', '[["shop",["u"]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],

@@ -182,7 +182,7 @@ describe('a file written by the release before event entries of format 6', () =>
     // That release booked Refunds, named only by the late incident_created, operational throughout.
     expect(refunds(upgraded)?.major_outage).toBe(0);
 
-    // The same history appended by this release (format 6) books the incident's 30 minutes.
+    // The same history appended by a release from format 6 on books the incident's 30 minutes.
     const fresh = await makeApp({});
     apps.push(fresh);
     for (const line of readFileSync(new URL('history.jsonl', FORMAT_5), 'utf8').trim().split('\n')) {
@@ -229,10 +229,10 @@ describe('a file with alerts entries of format 3 after its snapshot', () => {
 });
 
 describe('a file this release wrote, as the release before finds it', () => {
-  // That release reads snapshots of format 5 and event entries up to format 5: it serves a file
+  // That release reads snapshots of format 5 and event entries up to format 6: it serves a file
   // this one stopped cleanly, and refuses one it left with entries after its snapshot (README,
-  // 'Upgrading from the release before a late first event's components were booked ...').
-  it('holds a format 5 snapshot and no entry after a clean stop, and format 6 entries after a crash', async () => {
+  // 'Upgrading from the release before an ended hold forgot the updates before its own start').
+  it('holds a format 5 snapshot and no entry after a clean stop, and format 7 entries after a crash', async () => {
     const path = join(tempDir(), 'downgrade.db');
     const app = await makeApp({ store: sqliteStore(path), snapshots: { checkMs: 60_000 } });
     apps.push(app);
@@ -260,7 +260,7 @@ describe('a file this release wrote, as the release before finds it', () => {
       }
     };
     expect(formats(path)).toEqual({ snapshot: '5', entries: [] });
-    expect(formats(crashed)).toEqual({ snapshot: null, entries: ['6', '6'] });
+    expect(formats(crashed)).toEqual({ snapshot: null, entries: ['7', '7'] });
   });
 });
 
