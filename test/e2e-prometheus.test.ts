@@ -272,6 +272,9 @@ async function post(exporter: Exporter, body: unknown, options: { token?: string
 function suite(target: (typeof TARGETS)[number]): void {
   const replicas: Exporter[] = [];
   let prometheus: Prometheus | undefined;
+  /** When the scripted sequence began and ended (Unix seconds): every page's last webhook of it was stored between the two. */
+  let sequenceStart = 0;
+  let sequenceEnd = 0;
   const VARIABLES = { status_page: PAGE, cluster: '.*', namespace: '.*', job: JOB, datasource: 'prometheus', __range: '5m' };
 
   async function query(expr: string, time?: number): Promise<Sample[]> {
@@ -310,6 +313,7 @@ function suite(target: (typeof TARGETS)[number]): void {
       return samples.length === 2 ? true : undefined;
     });
 
+    sequenceStart = Date.now() / 1000;
     for (const step of SEQUENCE) {
       for (const replica of replicas) {
         const status = await post(replica, step.body, { query: step.query, path: step.path });
@@ -323,6 +327,7 @@ function suite(target: (typeof TARGETS)[number]): void {
     expect(await post(first, { ...retry, meta: { ...retry.meta, delivery_attempt: 1 } })).toBe(200);
     expect(await post(first, componentEvent(1, 'API', 'operational'), { token: 'wrong-token' })).toBe(401);
     expect(await post(first, undefined, { raw: '{"meta":{}}' })).toBe(400);
+    sequenceEnd = Date.now() / 1000;
 
     // Wait until Prometheus has scraped all of it and the recording rules have run on it.
     await waitFor(
@@ -446,6 +451,27 @@ function suite(target: (typeof TARGETS)[number]): void {
     expect(await stat('Active incidents')).toBe(1);
     expect(await stat('Maintenances in progress')).toBe(1);
     expect(await stat('Maintenances scheduled')).toBe(1);
+  });
+
+  it('the health panels show both replicas and their stores up, one version line a replica, and how long ago each page got its last webhook', async () => {
+    // Both status pages picked ("All"), so that the per-page panel shows each.
+    const panel = (title: string) =>
+      queries.filter((q) => q.where.includes(`"${title}"`)).map((q) => fillVariables(q.expr, { ...VARIABLES, status_page: `${PAGE}|${OTHER_PAGE}` }));
+    const [up, targets] = panel('Replicas up');
+    expect((await query(up ?? '')).map((s) => s.value)).toEqual([2]);
+    expect((await query(targets ?? '')).map((s) => s.value)).toEqual([2]);
+    expect((await query(panel('Store up')[0] ?? '')).map((s) => s.value)).toEqual([1, 1]);
+    const versions = await query(panel('Version')[0] ?? '');
+    expect(versions.map((s) => s.labels.revision).sort()).toEqual(['e2e-0', 'e2e-1']);
+    expect(new Set(versions.map((s) => s.labels.version)).size).toBe(1);
+    // Each page's last webhook was stored while the sequence ran: between its first and last post.
+    const at = Math.floor(Date.now() / 1000);
+    const since = await query(panel('Time since the last webhook')[0] ?? '', at);
+    expect(since.map((s) => s.labels.status_page).sort()).toEqual([PAGE, OTHER_PAGE].sort());
+    for (const sample of since) {
+      expect(sample.value).toBeGreaterThanOrEqual(at - sequenceEnd);
+      expect(sample.value).toBeLessThanOrEqual(at - sequenceStart);
+    }
   });
 
   it('the active incidents table lists the seed incident with its start and age', async () => {
