@@ -11,7 +11,7 @@ import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
 import { assemble } from '../../src/exporter.js';
 import type { EventSink } from '../../src/ingest/sink.js';
-import { LiveInventory } from '../../src/inventory/live.js';
+import { LiveInventory, type LiveInventoryOptions } from '../../src/inventory/live.js';
 import type { FoldLoop } from '../../src/log/fold-loop.js';
 import type { SnapshotPolicy } from '../../src/log/snapshot-policy.js';
 import { createLogger, type Logger } from '../../src/logger.js';
@@ -76,6 +76,8 @@ export type TestAppOptions = {
   alertLimits?: Partial<AlertLimits>;
   /** The most bytes one availability answer takes (default MAX_ANSWER_BYTES). */
   availabilityMaxBytes?: number;
+  /** The parser of a reload (default: off the main thread, as the exporter); a drill of many reloads takes parseInventory's. */
+  inventoryParse?: LiveInventoryOptions['parse'];
   /** Where GET /-/backup writes a copy of a store that is not one file (as server.ts: beside SQLITE_PATH); default none. */
   backupDirectory?: string;
 };
@@ -99,6 +101,7 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
     learnStatusPages: options.learnStatusPages ?? false,
     logger,
     limits,
+    ...(options.inventoryParse === undefined ? {} : { parse: options.inventoryParse }),
   });
   const exporter = await assemble({
     logger,

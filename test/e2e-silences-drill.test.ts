@@ -1,0 +1,194 @@
+// The silences drill against a real Alertmanager: seeded timelines of maintenance webhooks,
+// forgets and reloads (test/support/silence-timelines.ts) go through the real app (memory store)
+// on the real clock, the real SilenceReconciler writes to a real prometheus-alertmanager on
+// 127.0.0.1, and after every step Alertmanager's live silences (read back through its API v2)
+// must become what the oracle written from the README says (test/support/silences-oracle.ts):
+// one live silence per expected key, with its matchers, pending from the scheduled start or
+// active, ending within the documented bounds, and no other. Everything listens on 127.0.0.1;
+// every process is started and stopped by this file, by PID.
+// SILENCE_E2E_SEEDS and SILENCE_E2E_BASE search further.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { AlertmanagerClient } from '../src/alertmanager/client.js';
+import { SilenceReconciler } from '../src/alertmanager/reconciler.js';
+import { parseInventory } from '../src/inventory/file.js';
+import { createLogger } from '../src/logger.js';
+import { MemoryLog } from '../src/store/memory.js';
+import { findAlertmanager, startAlertmanager } from './support/alertmanager.js';
+import { LogCapture, makeApp, type TestApp } from './support/app.js';
+import { freePort, stop, type Child } from './support/prometheus.js';
+import { describeStep, fileYaml, randomSilenceTimeline, type TimelineStep } from './support/silence-timelines.js';
+import { SilencesOracle, type ExpectedSilence, type OracleOptions } from './support/silences-oracle.js';
+
+const alertmanagerTool = findAlertmanager();
+const TOKEN = 'drill-token';
+const SEEDS = Array.from({ length: Number(process.env.SILENCE_E2E_SEEDS ?? 3) }, (_, i) => Number(process.env.SILENCE_E2E_BASE ?? 7) + i);
+
+const silenceSchema = z.array(
+  z.object({
+    id: z.string(),
+    createdBy: z.string(),
+    comment: z.string(),
+    startsAt: z.string(),
+    endsAt: z.string(),
+    status: z.object({ state: z.string() }),
+    matchers: z.array(z.object({ name: z.string(), value: z.string(), isRegex: z.boolean(), isEqual: z.boolean() })),
+  }),
+);
+type Silence = z.infer<typeof silenceSchema>[number];
+
+const keyOf = (silence: Silence) => /\[statusmate-exporter silence (\S+)\]$/.exec(silence.comment)?.[1];
+const matcherText = (m: Silence['matchers'][number]) => `${m.name}${m.isRegex ? (m.isEqual ? '=~' : '!~') : m.isEqual ? '=' : '!='}"${m.value}"`;
+
+/** How Alertmanager's live silences differ from the expected ones at `now` (seconds), one line each. */
+function compare(live: readonly Silence[], expected: readonly ExpectedSilence[], now: number): string[] {
+  const problems: string[] = [];
+  const keys = new Set([...live.map((s) => keyOf(s) ?? `unmarked ${s.id}`), ...expected.map((s) => s.key)]);
+  for (const key of [...keys].sort()) {
+    const held = live.filter((s) => keyOf(s) === key);
+    const want = expected.find((s) => s.key === key);
+    if (want === undefined) {
+      problems.push(
+        `${key}: live (${held.map((s) => `${s.status.state} until +${Math.round(Date.parse(s.endsAt) / 1000 - now)} s`).join(', ')}), not expected`,
+      );
+      continue;
+    }
+    if (held.length !== 1) {
+      problems.push(`${key}: ${held.length} live silences; expected one (${want.why})`);
+      continue;
+    }
+    const silence = held[0] as Silence;
+    const matchers = silence.matchers.map(matcherText).sort();
+    if (JSON.stringify(matchers) !== JSON.stringify(want.matchers))
+      problems.push(`${key}: matchers ${matchers.join(',')}; expected ${want.matchers.join(',')}`);
+    const startsAt = Date.parse(silence.startsAt) / 1000;
+    const endsAt = Date.parse(silence.endsAt) / 1000;
+    // Alertmanager's clock and ours are the same machine's; a second covers the round trip.
+    if ('exactly' in want.start) {
+      if (Math.abs(startsAt - want.start.exactly) > 1 || (now < want.start.exactly - 1 && silence.status.state !== 'pending'))
+        problems.push(
+          `${key}: ${silence.status.state} from ${Math.round(startsAt - now)} s; expected pending from ${Math.round(want.start.exactly - now)} s (${want.why})`,
+        );
+    } else if (silence.status.state !== 'active') {
+      problems.push(`${key}: ${silence.status.state} from ${Math.round(startsAt - now)} s; expected active (${want.why})`);
+    }
+    if (endsAt < want.end.min - 2 || endsAt > want.end.max + 2)
+      problems.push(
+        `${key}: ends at +${Math.round(endsAt - now)} s; expected +${Math.round(want.end.min - now)}..+${Math.round(want.end.max - now)} s (${want.why})`,
+      );
+  }
+  return problems;
+}
+
+let dir = '';
+const children: Child[] = [];
+const apps: TestApp[] = [];
+const reconcilers: SilenceReconciler[] = [];
+
+async function liveSilences(url: string): Promise<Silence[]> {
+  const response = await fetch(`${url}/api/v2/silences`, { signal: AbortSignal.timeout(2_000) });
+  return silenceSchema.parse(await response.json()).filter((s) => s.createdBy === 'statusmate-exporter' && s.status.state !== 'expired');
+}
+
+async function act(app: TestApp, path: string, step: TimelineStep): Promise<string> {
+  const { action } = step;
+  if (action.kind === 'probe') return 'probe';
+  if (action.kind === 'reload') {
+    writeFileSync(path, fileYaml(action.file));
+    return JSON.stringify(await app.inventory.reload());
+  }
+  const res = await request(app.main)
+    .post(action.kind === 'webhook' ? '/webhook' : '/-/forget')
+    .set('Authorization', `Bearer ${TOKEN}`)
+    .set('Content-Type', 'application/json')
+    .send(JSON.stringify(action.kind === 'webhook' ? { meta: action.meta } : action.body));
+  return `${res.status} ${String(res.body.status ?? res.body.error)}`;
+}
+
+/** Plays one seed against a fresh Alertmanager; the disagreements that did not settle, with the history. */
+async function drill(seed: number, options: OracleOptions): Promise<string[]> {
+  const port = await freePort();
+  const storage = mkdtempSync(join(dir, 'am-'));
+  const child = await startAlertmanager(alertmanagerTool, { storage, port, config: 'route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n' });
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  const now = Math.floor(Date.now() / 1000);
+  // The events' times lie before now (so their created_at is trusted), their windows around now.
+  const timeline = randomSilenceTimeline(seed, { start: now - 8 * 3_600, windowsAround: now, probes: false });
+  const path = join(mkdtempSync(join(dir, 'pages-')), 'pages.yaml');
+  writeFileSync(path, fileYaml(timeline.file));
+  const app = await makeApp({ store: new MemoryLog(), tokens: [TOKEN], statusPagesFile: path, inventoryParse: parseInventory });
+  apps.push(app);
+  const reconciler = new SilenceReconciler({
+    client: new AlertmanagerClient({ urls: [url], auth: { kind: 'none' } }),
+    state: app.fold.state,
+    pages: () => app.inventory.current().pages,
+    silences: { from: options.from, marginSeconds: options.marginSeconds },
+    store: app.store,
+    caughtUp: () => app.fold.ready(),
+    logger: createLogger('warn', new LogCapture()),
+    intervalMs: 500,
+    watchMs: 50,
+  });
+  reconcilers.push(reconciler);
+  reconciler.start();
+  const oracle = new SilencesOracle(timeline.file, options);
+  const history: string[] = [];
+  for (const step of timeline.steps) {
+    const at = Date.now() / 1000;
+    const answer = await act(app, path, step);
+    const { action } = step;
+    if (action.kind === 'webhook') oracle.webhook({ meta: action.meta }, at);
+    else if (action.kind === 'forget') oracle.forget(action.body);
+    else if (action.kind === 'reload') oracle.reload(action.file);
+    history.push(`${describeStep(step, timeline.steps[0]?.at ?? 0)} → ${answer}`);
+    // Until Alertmanager holds what the oracle says (the reconciler acts within a pass), or 8 s.
+    let problems: string[];
+    const deadline = Date.now() + 8_000;
+    for (;;) {
+      const seen = Date.now() / 1000;
+      problems = compare(await liveSilences(url), oracle.expected(seen), seen);
+      if (problems.length === 0 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (problems.length > 0) return [`seed ${seed} ${JSON.stringify(options)}:`, ...problems, 'history:', ...history];
+  }
+  return [];
+}
+
+describe.skipIf(alertmanagerTool.skipReason !== undefined)('maintenance silences in a real Alertmanager against the oracle from the docs', () => {
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'statusmate-silence-e2e-'));
+  });
+  afterEach(async () => {
+    for (const reconciler of reconcilers.splice(0)) await reconciler.stop();
+    for (const app of apps.splice(0)) await app.close();
+    await Promise.all(children.splice(0).map((child) => stop(child)));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const from of ['started', 'scheduled'] as const) {
+    it(
+      `agrees after every delivery, MAINTENANCE_SILENCE_FROM=${from}`,
+      async () => {
+        const disagreements: string[][] = [];
+        for (const seed of SEEDS) {
+          const found = await drill(seed, { from, marginSeconds: [900, 60][seed % 2] as number });
+          if (found.length > 0) disagreements.push(found);
+          for (const reconciler of reconcilers.splice(0)) await reconciler.stop();
+          for (const app of apps.splice(0)) await app.close();
+          await Promise.all(children.splice(0).map((child) => stop(child)));
+        }
+        expect(disagreements.map((d) => d.join('\n')).join('\n\n')).toBe('');
+      },
+      30_000 + SEEDS.length * 30_000,
+    );
+  }
+});
