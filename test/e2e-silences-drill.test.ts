@@ -27,7 +27,11 @@ import { SilencesOracle, type ExpectedSilence, type OracleOptions } from './supp
 
 const alertmanagerTool = findAlertmanager();
 const TOKEN = 'drill-token';
-const SEEDS = Array.from({ length: Number(process.env.SILENCE_E2E_SEEDS ?? 3) }, (_, i) => Number(process.env.SILENCE_E2E_BASE ?? 7) + i);
+// 109: a reschedule to an earlier end that the reconciler did not apply to a live silence.
+const SEEDS =
+  process.env.SILENCE_E2E_SEEDS === undefined
+    ? [7, 8, 109]
+    : Array.from({ length: Number(process.env.SILENCE_E2E_SEEDS) }, (_, i) => Number(process.env.SILENCE_E2E_BASE ?? 7) + i);
 
 const silenceSchema = z.array(
   z.object({

@@ -276,7 +276,8 @@ export function editedByHand(silence: ObservedSilence): boolean {
  *   changed, as an operator who narrows a silence or ends it sooner does) is left as it is: not
  *   put back, extended, collapsed, or expired once no longer desired. It ends when its end says.
  * - a live silence that ends too early (by more than half the runway: extensions are not sent on
- *   every tick) or whose matchers changed is updated;
+ *   every tick), too late (its maintenance was rescheduled to end sooner) or whose matchers
+ *   changed is updated;
  * - a live silence that starts at the wrong time is updated to the desired start (Alertmanager
  *   replaces it by a new one where it cannot move it): a pending one that should be active (the
  *   maintenance started before its scheduled start) starts now; a pending one whose maintenance
@@ -345,9 +346,17 @@ export function planReconcile(
     }
     present.push(want.key);
     const tooEarly = keep.endsAt < want.endsAt - SILENCE_RUNWAY_SECONDS / 2;
-    if (tooEarly || !sameMatchers(keep.matchers, want.matchers)) {
-      // An active silence keeps its start (Alertmanager updates it in place only then); it never shortens.
-      actions.push({ kind: 'update', id: keep.id, desired: { ...want, endsAt: Math.max(keep.endsAt, want.endsAt) }, startsAt: keep.startsAt });
+    // Past the desired end: the maintenance was rescheduled to end sooner (or the margin made
+    // smaller). Never by the clock alone: an extension writes at most the desired end of its
+    // time, and a later desired end is later still. Left as it was, it would mute the alerts past
+    // the new scheduled end plus the margin, a maintenance that never started included.
+    const tooLate = keep.endsAt > want.endsAt + SAME_TIME_SECONDS;
+    if (tooEarly || tooLate || !sameMatchers(keep.matchers, want.matchers)) {
+      // An active silence keeps its start (Alertmanager updates it in place only then). Its end
+      // is the desired one, but for new matchers alone: a silence extended a little ahead of it
+      // is not shortened by a few seconds.
+      const endsAt = tooEarly || tooLate ? want.endsAt : Math.max(keep.endsAt, want.endsAt);
+      actions.push({ kind: 'update', id: keep.id, desired: { ...want, endsAt }, startsAt: keep.startsAt });
     }
   }
   const unwanted: ReconcileAction[] = [];

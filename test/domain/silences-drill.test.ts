@@ -19,7 +19,7 @@ import { SilencesOracle, type ExpectedSilence, type OracleOptions } from '../sup
 // SILENCE_DRILL_SEEDS and SILENCE_DRILL_BASE search further (SILENCE_DRILL_SEEDS=300).
 
 const TOKEN = 'drill-token';
-const SEEDS = Array.from({ length: Number(process.env.SILENCE_DRILL_SEEDS ?? 24) }, (_, i) => Number(process.env.SILENCE_DRILL_BASE ?? 1) + i);
+const SEEDS = Array.from({ length: Number(process.env.SILENCE_DRILL_SEEDS ?? 12) }, (_, i) => Number(process.env.SILENCE_DRILL_BASE ?? 1) + i);
 const START = 1_750_000_000;
 
 /** How the real desired silence differs from the expected one, or undefined when it fits. */

@@ -180,7 +180,8 @@ describe('the reconcile plan', () => {
   });
 
   it('collapses duplicates to the one ending last, the same one whichever replica plans', () => {
-    const a = want(1);
+    // The survivor ends as desired (one ending past it would be shortened besides).
+    const a = want(1, END + 1000);
     const observed = [seen('s2', a.key), seen('s1', a.key), seen('s3', a.key, { endsAt: END + 1000 })];
     const plans = [observed, [...observed].reverse()].map((list) => planReconcile([a], list, ours, NOW).actions);
     expect(plans[0]).toEqual(plans[1]);
@@ -225,6 +226,20 @@ describe('the reconcile plan', () => {
     const a = { ...want(1, NOW + 90_000), startsAt: NOW + 86_400 };
     const active = seen('s1', a.key, { state: 'active', startsAt: NOW - 60, endsAt: NOW + 3600 });
     expect(planReconcile([a], [active], ours, NOW).actions).toEqual([{ kind: 'update', id: 's1', desired: a, startsAt: NOW + 86_400 }]);
+  });
+
+  it('shortens an active silence whose maintenance was rescheduled to end sooner, keeping its start (README: "no longer")', () => {
+    // Active from its scheduled start until the old end plus the margin; the maintenance now ends an hour sooner.
+    const a = want(1, END - 3600 + 900);
+    const active = seen('s1', a.key, { state: 'active', startsAt: START, endsAt: END + 900 });
+    const plan = planReconcile([a], [active], ours, NOW);
+    expect(plan.actions).toEqual([{ kind: 'update', id: 's1', desired: a, startsAt: START }]);
+    expect(plan.present).toEqual([a.key]);
+    // With new matchers too, the earlier end is the one written.
+    const narrowed = { ...a, matchers: [parseAlertMatcher('service="pay"')] };
+    expect(planReconcile([narrowed], [active], ours, NOW).actions).toEqual([{ kind: 'update', id: 's1', desired: narrowed, startsAt: START }]);
+    // A second of difference is no reason to write.
+    expect(planReconcile([a], [seen('s1', a.key, { endsAt: a.endsAt + 1 })], ours, NOW).actions).toEqual([]);
   });
 
   it('takes the matchers in any order, as Alertmanager lists them in its own', () => {

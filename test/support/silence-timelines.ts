@@ -115,7 +115,7 @@ export function randomSilenceTimeline(seed: number, shape: TimelineShape): Silen
     const truth: { type: string; at: number; startAt: number; endAt: number | null; components: number[] }[] = [];
     let t = first;
     // Created, rescheduled now and then.
-    const creates = chance(0.15) ? 0 : 1 + (chance(0.3) ? 1 + int(2) : 0);
+    const creates = chance(0.15) ? 0 : 1 + (chance(0.5) ? 1 + int(2) : 0);
     for (let c = 0; c < creates; c += 1) {
       if (c > 0) {
         startAt += (int(5) - 2) * 900;
