@@ -86,6 +86,28 @@ describe('desired silences', () => {
     expect(desiredSilences(player.state, PAGES, END + 901, { ...OPTIONS, from: 'scheduled' })).toEqual([]);
   });
 
+  it('the components and window the README names: every component an event named, the newest window, a late one filling what none gave', () => {
+    const player = new Player();
+    // Created naming Checkout and Search; started naming Search only, without a window.
+    player.play(maintenance('maintenance_started', 1, START, [affects(2, null)]));
+    player.play(maintenance('maintenance_created', 1, T0, [affects(1, null), affects(2, null)], window));
+    const desired = desiredSilences(player.state, PAGES, START + 60, OPTIONS);
+    expect(desired.map((d) => [d.componentUuid, d.endsAt])).toEqual([
+      [uuid(1), END + 900],
+      [uuid(2), END + 900],
+    ]);
+  });
+
+  it('a finish stamped before its start still ends the silences; with from: scheduled, no end_at waits for the start', () => {
+    const player = new Player();
+    player.play(maintenance('maintenance_started', 1, START, all, window));
+    player.play(maintenance('maintenance_finished', 1, START - 60, all, window));
+    expect(desiredSilences(player.state, PAGES, START + 60, OPTIONS)).toEqual([]);
+    const open = new Player();
+    open.play(maintenance('maintenance_created', 2, T0, all, { startAt: START, endAt: null }));
+    expect(desiredSilences(open.state, PAGES, START + 60, { ...OPTIONS, from: 'scheduled' })).toEqual([]);
+  });
+
   it('keys survive odd status page names, and other comments carry no key', () => {
     const key = silenceKey('team a/prod', uuid(9), uuid(1));
     expect(keyOfComment(`anything [statusmate-exporter silence ${key}]`)).toBe(key);
