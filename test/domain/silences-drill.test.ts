@@ -6,7 +6,7 @@ import { formatAlertMatcher } from '../../src/domain/alert-matchers.js';
 import { desiredSilences, type DesiredSilence } from '../../src/domain/silences.js';
 import { parseInventory } from '../../src/inventory/file.js';
 import { MemoryLog } from '../../src/store/memory.js';
-import { makeApp, tempDir, type TestApp } from '../support/app.js';
+import { makeApp, sqliteStore, tempDir, whenReady, type TestApp } from '../support/app.js';
 import { describeStep, fileYaml, randomSilenceTimeline, type TimelineStep } from '../support/silence-timelines.js';
 import { SilencesOracle, type ExpectedSilence, type OracleOptions } from '../support/silences-oracle.js';
 
@@ -56,7 +56,7 @@ afterEach(async () => {
 
 async function act(app: TestApp, path: string, step: TimelineStep): Promise<string> {
   const { action } = step;
-  if (action.kind === 'probe') return 'probe';
+  if (action.kind === 'probe' || action.kind === 'restart') return action.kind;
   if (action.kind === 'reload') {
     writeFileSync(path, fileYaml(action.file));
     return JSON.stringify(await app.inventory.reload());
@@ -80,19 +80,37 @@ async function settled(app: TestApp): Promise<void> {
   }
 }
 
-/** Plays one seed; the disagreements, each with the steps that led to it. */
-async function drill(seed: number, options: OracleOptions): Promise<string[]> {
-  const timeline = randomSilenceTimeline(seed, { start: START });
-  const path = join(tempDir('statusmate-silence-drill-'), 'pages.yaml');
+/** Plays one seed; the disagreements, each with the steps that led to it. On SQLite, the app restarts at the timeline's restarts. */
+async function drill(seed: number, options: OracleOptions, medium: 'memory' | 'sqlite'): Promise<string[]> {
+  const timeline = randomSilenceTimeline(seed, { start: START, restarts: medium === 'sqlite' });
+  const dir = tempDir('statusmate-silence-drill-');
+  const path = join(dir, 'pages.yaml');
   writeFileSync(path, fileYaml(timeline.file));
   vi.setSystemTime(START * 1000);
-  const app = await makeApp({ store: new MemoryLog(), tokens: [TOKEN], statusPagesFile: path, inventoryParse: parseInventory });
-  apps.push(app);
+  const open = async () => {
+    const app = await makeApp({
+      store: medium === 'memory' ? new MemoryLog() : sqliteStore(join(dir, 'log.db')),
+      tokens: [TOKEN],
+      statusPagesFile: path,
+      inventoryParse: parseInventory,
+      // A snapshot every few entries, so that a restart loads one taken mid-history and folds on.
+      snapshots: { checkMs: 10, maxEntries: 3 },
+    });
+    apps.push(app);
+    return app;
+  };
+  let app = await open();
   const oracle = new SilencesOracle(timeline.file, options);
   const history: string[] = [];
   for (const step of timeline.steps) {
     vi.setSystemTime(step.at * 1000);
     const answer = await act(app, path, step);
+    if (step.action.kind === 'restart') {
+      apps.splice(apps.indexOf(app), 1);
+      await app.close();
+      app = await open();
+      await whenReady(app);
+    }
     await settled(app);
     const { action } = step;
     const modelled =
@@ -106,7 +124,7 @@ async function drill(seed: number, options: OracleOptions): Promise<string[]> {
     history.push(`${describeStep(step, START)} oracle=${modelled} → ${answer}`);
     const desired = desiredSilences(app.fold.state, app.inventory.current().pages, step.at, { from: options.from, marginSeconds: options.marginSeconds });
     const problems = compare(desired, oracle.expected(step.at), step.at);
-    if (problems.length > 0) return [`seed ${seed} ${JSON.stringify(options)} at ${step.at - START}:`, ...problems, 'history:', ...history];
+    if (problems.length > 0) return [`seed ${seed} ${medium} ${JSON.stringify(options)} at ${step.at - START}:`, ...problems, 'history:', ...history];
   }
   return [];
 }
@@ -119,14 +137,19 @@ describe('maintenance silences: the real fold and desiredSilences against the or
     vi.useRealTimers();
   });
 
-  for (const from of ['started', 'scheduled'] as const) {
+  const runs = [
+    { from: 'started', medium: 'memory' },
+    { from: 'scheduled', medium: 'memory' },
+    { from: 'scheduled', medium: 'sqlite' },
+  ] as const;
+  for (const { from, medium } of runs) {
     it(
-      `agrees after every delivery, MAINTENANCE_SILENCE_FROM=${from}`,
+      `agrees after every delivery, MAINTENANCE_SILENCE_FROM=${from}, ${medium === 'sqlite' ? 'restarted on SQLite' : 'on the memory store'}`,
       async () => {
         const disagreements: string[][] = [];
         for (const seed of SEEDS) {
           const margin = [900, 0, 60][seed % 3] as number;
-          const found = await drill(seed, { from, marginSeconds: margin });
+          const found = await drill(seed, { from, marginSeconds: margin }, medium);
           if (found.length > 0) disagreements.push(found);
           for (const app of apps.splice(0)) await app.close();
         }

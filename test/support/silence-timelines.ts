@@ -19,7 +19,9 @@ export type TimelineAction =
   | { kind: 'forget'; body: { status_page: string; maintenance_uuid?: string; component_uuid?: string } }
   | { kind: 'reload'; file: OracleFile }
   /** Nothing arrives: time passes (a look at the silences between deliveries). */
-  | { kind: 'probe' };
+  | { kind: 'probe' }
+  /** The exporter restarts on its store (SQLite): what it folded must silence as before. */
+  | { kind: 'restart' };
 
 /** An action at `at` (Unix seconds, the receiver's clock). */
 export type TimelineStep = { at: number; action: TimelineAction };
@@ -39,6 +41,8 @@ export type TimelineShape = {
   operatorMoves?: boolean;
   /** Probes between deliveries (time passing); none on the real clock. */
   probes?: boolean;
+  /** Restarts of the exporter (drawn apart, so that a seed's deliveries are the same with or without them). */
+  restarts?: boolean;
 };
 
 const MATCHER_POOL = ['service="checkout"', 'service="search"', 'env=~"prod|canary"', 'team!="sre"', 'job=~"api.*"', 'service="db"', 'cluster!~"dev.*"'];
@@ -204,6 +208,11 @@ export function randomSilenceTimeline(seed: number, shape: TimelineShape): Silen
   if (shape.probes ?? true) {
     const probes = 6 + int(10);
     for (let p = 0; p < probes; p += 1) steps.push({ at: shape.start + int(Math.max(1, end + 10_800 - shape.start)), action: { kind: 'probe' } });
+  }
+  if (shape.restarts ?? false) {
+    const apart = seeded(seed ^ 0x5eed);
+    const restarts = 1 + Math.floor(apart() * 3);
+    for (let r = 0; r < restarts; r += 1) steps.push({ at: shape.start + Math.floor(apart() * Math.max(1, end - shape.start)), action: { kind: 'restart' } });
   }
   // By time; a stable sort keeps the drawn order of a tie.
   steps.sort((a, b) => a.at - b.at);
