@@ -56,7 +56,7 @@ afterEach(async () => {
 
 async function act(app: TestApp, path: string, step: TimelineStep): Promise<string> {
   const { action } = step;
-  if (action.kind === 'probe' || action.kind === 'restart') return action.kind;
+  if (action.kind === 'probe' || action.kind === 'restart' || action.kind === 'operator') return action.kind;
   if (action.kind === 'reload') {
     writeFileSync(path, fileYaml(action.file));
     return JSON.stringify(await app.inventory.reload());

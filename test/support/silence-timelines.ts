@@ -21,7 +21,9 @@ export type TimelineAction =
   /** Nothing arrives: time passes (a look at the silences between deliveries). */
   | { kind: 'probe' }
   /** The exporter restarts on its store (SQLite): what it folded must silence as before. */
-  | { kind: 'restart' };
+  | { kind: 'restart' }
+  /** An operator expires, or edits (a matcher added), the `pick`-th (modulo) live silence of the exporter's. */
+  | { kind: 'operator'; edit: boolean; pick: number };
 
 /** An action at `at` (Unix seconds, the receiver's clock). */
 export type TimelineStep = { at: number; action: TimelineAction };
@@ -43,6 +45,8 @@ export type TimelineShape = {
   probes?: boolean;
   /** Restarts of the exporter (drawn apart, so that a seed's deliveries are the same with or without them). */
   restarts?: boolean;
+  /** An operator's expiries and edits of silences in Alertmanager (drawn apart too). */
+  operator?: boolean;
 };
 
 const MATCHER_POOL = ['service="checkout"', 'service="search"', 'env=~"prod|canary"', 'team!="sre"', 'job=~"api.*"', 'service="db"', 'cluster!~"dev.*"'];
@@ -214,6 +218,14 @@ export function randomSilenceTimeline(seed: number, shape: TimelineShape): Silen
     const restarts = 1 + Math.floor(apart() * 3);
     for (let r = 0; r < restarts; r += 1) steps.push({ at: shape.start + Math.floor(apart() * Math.max(1, end - shape.start)), action: { kind: 'restart' } });
   }
+  if (shape.operator ?? false) {
+    const apart = seeded(seed ^ 0x0be7);
+    const moves = 1 + Math.floor(apart() * 3);
+    for (let o = 0; o < moves; o += 1) {
+      const at = shape.start + Math.floor(apart() * Math.max(1, end - shape.start));
+      steps.push({ at, action: { kind: 'operator', edit: apart() < 0.5, pick: Math.floor(apart() * 100) } });
+    }
+  }
   // By time; a stable sort keeps the drawn order of a tie.
   steps.sort((a, b) => a.at - b.at);
   return { file, steps };
@@ -223,6 +235,7 @@ export function randomSilenceTimeline(seed: number, shape: TimelineShape): Silen
 export function describeStep(step: TimelineStep, origin: number): string {
   const { action } = step;
   const at = Math.round(step.at - origin);
+  if (action.kind === 'operator') return `${at} operator ${action.edit ? 'edits' : 'expires'} silence #${action.pick}`;
   if (action.kind !== 'webhook') return `${at} ${action.kind}${action.kind === 'forget' ? ` ${JSON.stringify(action.body)}` : ''}`;
   const { meta } = action;
   const created = typeof meta.created_at === 'string' ? `created ${Date.parse(meta.created_at) / 1000 - origin}` : 'no created_at';

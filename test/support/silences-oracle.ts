@@ -47,6 +47,9 @@ export type ExpectedSilence = {
   why: string;
 };
 
+/** A silence as an operator left it (times in Unix seconds, matchers sorted). */
+export type HandEdited = { key: string; matchers: string[]; endsAt: number };
+
 type Phase = 'scheduled' | 'in_progress' | 'finished';
 type Position = { createdAt: number | null; rank: number; arrival: number };
 
@@ -72,6 +75,14 @@ export class SilencesOracle {
   /** Bodies (less delivery_attempt) of every accepted delivery: "Only a retry can be a duplicate". */
   private readonly delivered = new Set<string>();
   private arrivals = 0;
+  /** Keys an operator expired or edited: "the exporter does not recreate it for that maintenance". */
+  private readonly overridden = new Set<string>();
+  /** Silences an operator edited, as they left them: "not expired when the maintenance finishes". */
+  private readonly edited = new Map<string, HandEdited>();
+  /** Which process (counted by restarts) expired each key's silence last, and the keys live after the last settle. */
+  private process = 0;
+  private readonly expiredBy = new Map<string, number>();
+  private live = new Set<string>();
 
   constructor(
     file: OracleFile,
@@ -197,6 +208,59 @@ export class SilencesOracle {
     }
   }
 
+  /**
+   * An operator expired the silence of `key` by hand: "An operator who expires one by hand is
+   * respected: the exporter does not recreate it for that maintenance".
+   */
+  operatorExpired(key: string): void {
+    this.overridden.add(key);
+    this.edited.delete(key);
+  }
+
+  /**
+   * An operator edited the silence of `key` (other matchers): "It is left as the operator left it:
+   * not put back, not extended, not recreated once it runs out, and not expired when the
+   * maintenance finishes: it ends when its end says".
+   */
+  operatorEdited(silence: HandEdited): void {
+    this.overridden.add(silence.key);
+    this.edited.set(silence.key, silence);
+  }
+
+  /** The exporter restarted: what it remembered in memory only is gone. */
+  restart(): void {
+    this.process += 1;
+  }
+
+  /**
+   * After a step, once the exporter acted on it: a key it no longer wants had its silence expired
+   * by this process. "The exporter's own expiries look the same to Alertmanager, so the process
+   * that expired one remembers it ... in memory only: if ... the exporter restarted between the
+   * expiry and the matchers' return, that expiry is taken for an operator's": such a key is
+   * overridden when it is wanted again (a documented limitation the drill holds the code to).
+   */
+  settle(now: number): void {
+    const wanted = new Set(this.expected(now).map((silence) => silence.key));
+    for (const key of this.live) if (!wanted.has(key)) this.expiredBy.set(key, this.process);
+    for (const key of wanted) {
+      const by = this.expiredBy.get(key);
+      if (!this.live.has(key) && by !== undefined && by < this.process) this.overridden.add(key);
+    }
+    this.live = new Set(this.expected(now).map((silence) => silence.key));
+  }
+
+  /** The silences an operator edited that are still live at `now`: theirs, as they left them. */
+  handEdited(now: number): HandEdited[] {
+    return [...this.edited.values()].filter((silence) => silence.endsAt > now);
+  }
+
+  /** The keys the maintenances would silence at `now` that an operator overrode (docs/metrics.md's `overridden`). */
+  overriddenNow(now: number): string[] {
+    return this.wanted(now)
+      .filter((silence) => this.overridden.has(silence.key))
+      .map((silence) => silence.key);
+  }
+
   /** The matchers the file in force gives a component of a page, sorted; none: no silence. */
   private matchersOf(statusPage: string, component: string): string[] | undefined {
     const page = this.file.pages.find((p) => p.id === statusPage);
@@ -205,8 +269,12 @@ export class SilencesOracle {
     return [...declared.matchers].sort();
   }
 
-  /** The silences that must exist at `now`, sorted by key. */
+  /** The silences that must exist at `now`, sorted by key: those the maintenances want, but those an operator overrode. */
   expected(now: number): ExpectedSilence[] {
+    return this.wanted(now).filter((silence) => !this.overridden.has(silence.key));
+  }
+
+  private wanted(now: number): ExpectedSilence[] {
     const margin = this.options.marginSeconds;
     const cap = (t: number) => Math.min(t, LATEST_END);
     const out: ExpectedSilence[] = [];
