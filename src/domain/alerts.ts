@@ -1,3 +1,4 @@
+import { ALERT_RULES, type AlertRules } from './fold-rules.js';
 import { emptyHistogram, observe, type Histogram } from './histogram.js';
 import { OPERATIONAL } from './impact.js';
 import { ledgerOf } from './ledger.js';
@@ -95,6 +96,22 @@ export type ComponentAlerts = {
   answered: number | null;
 };
 
+/**
+ * The run a component closed last (all its alerts let go of): its latest end, and its silent
+ * episode's start if one was open. An alert that fired before that end, arriving after it, is of
+ * that run (AlertRules.runsByTimes); the component's next alert, or CLOSED_RUN_SECONDS of log
+ * time, forgets it. Only format-8 entries make them.
+ */
+export type ClosedRun = { statusPage: string; uuid: string; end: number; silentSince: number | null };
+
+/**
+ * How long a closed run waits for an alert that fired before its end: Alertmanager sends a new
+ * group's first alert after group_wait (30 s by default), while the run's last alert may have been
+ * let go of by its resolution at another group's flush or by the look at Alertmanager's alerts at
+ * any time before. An hour of log time holds any such notification; the record is dropped then.
+ */
+export const CLOSED_RUN_SECONDS = 3600;
+
 export type PageAlertStats = {
   statusPage: string;
   /** From the first firing alert (page operational) to the page showing the component not operational. */
@@ -118,6 +135,13 @@ export type AlertState = {
   seenAt: Map<string, number>;
   /** alertStaleSeconds of the last alerts entry folded: expiry reads it, so it is the appender's, not the folding process's. */
   staleSeconds: number;
+  /**
+   * The run each component closed last, by component key, kept apart from the records: a
+   * component whose alerts all resolved holds no record (no series, nothing to bound) while its
+   * closed run waits. At most one per component of the inventory, for an hour: not counted in
+   * `bytes`.
+   */
+  closedRuns: Map<string, ClosedRun>;
   /** Firing (alert, component) pairs held. */
   pairs: number;
   /** The records' rough size (recordCost and pairCost), bounded by maxFiringAlertBytes. */
@@ -130,6 +154,7 @@ export function createAlertState(): AlertState {
     pages: new Map(),
     byFingerprint: new Map(),
     seenAt: new Map(),
+    closedRuns: new Map(),
     staleSeconds: DEFAULT_ALERT_LIMITS.alertStaleSeconds,
     pairs: 0,
     bytes: 0,
@@ -253,9 +278,18 @@ function inFoldOrder(stored: readonly StoredAlert[], logTime: number, maxSkew: n
  * Folds the alerts of one notification (firing first, then resolved by their end: inFoldOrder)
  * at `logTime` (the entry's log time). A firing alert is held by exactly the components its entry
  * names (those it held before and no longer names let go of it); a resolved one is let go of
- * everywhere.
+ * everywhere. `rules`: the entry format's (src/domain/fold-rules.ts); with runsByTimes, a run is
+ * told by the alerts' times across notifications (ClosedRun, and the split where the alerts still
+ * firing all fired after the run's last end).
  */
-export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], logTime: number, limits: AlertLimits, impactOf: ImpactOf): AlertsDecision {
+export function foldAlerts(
+  alerts: AlertState,
+  stored: readonly StoredAlert[],
+  logTime: number,
+  limits: AlertLimits,
+  impactOf: ImpactOf,
+  rules: AlertRules = ALERT_RULES,
+): AlertsDecision {
   const decision: AlertsDecision = { held: 0, refused: 0 };
   alerts.staleSeconds = limits.alertStaleSeconds;
   for (const alert of inFoldOrder(stored, logTime, limits.maxClockSkewSeconds)) {
@@ -276,6 +310,18 @@ export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], l
       // The run ended when its last alert did, whichever was let go of last.
       const endedAt = Math.max(record.endedAt ?? resolvedAt, resolvedAt);
       record.endedAt = endedAt;
+      if (rules.runsByTimes && record.firing.size > 0) {
+        const nextStart = Math.min(...record.firing.values());
+        if (nextStart > endedAt) {
+          // The alerts still firing all fired after the run's last end, whichever arrived first:
+          // a run of their own, with its own silent episode from its first start (docs/metrics.md).
+          record.endedAt = null;
+          if (record.silentSince !== null) {
+            const shown = impactOf(record.statusPage, record.uuid);
+            record.silentSince = Math.max(nextStart, shown.impact === OPERATIONAL ? (shown.since ?? nextStart) : nextStart);
+          }
+        }
+      }
       if (record.firing.size === 0) {
         // The alerts stopped: a silent episode the page never answered closes unobserved; a page
         // that shows an outage now has something to recover from, if it already showed it when
@@ -283,6 +329,8 @@ export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], l
         const silentSince = record.silentSince;
         record.silentSince = null;
         record.endedAt = null;
+        // An alert that fired before this end may still arrive (its group's own flush): it is of this run.
+        if (rules.runsByTimes) alerts.closedRuns.set(key, { statusPage: record.statusPage, uuid: record.uuid, end: endedAt, silentSince });
         const shown = impactOf(record.statusPage, record.uuid);
         const endedInOutage = shown.impact !== OPERATIONAL && !(shown.left && endedAt <= shown.left.at);
         record.resolvedAt = endedInOutage ? endedAt : null;
@@ -316,9 +364,17 @@ export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], l
       // lasts from an alert to the page's word, so they are scraped at 0 before its observation,
       // and increase() sees a page's first response (a series born at 1 shows none).
       pageStats(alerts, statusPage, logTime);
+      // The run this alert is of, if it fired before the end of the one the record closed last.
+      let runFrom = startsAt;
       if (record.firing.size === 0) {
         record.resolvedAt = null;
         record.endedAt = null;
+        const closed = alerts.closedRuns.get(key);
+        alerts.closedRuns.delete(key);
+        if (rules.runsByTimes && closed !== undefined && startsAt < closed.end) {
+          record.endedAt = closed.end;
+          if (closed.silentSince !== null) runFrom = Math.min(startsAt, closed.silentSince);
+        }
       }
       const shown = impactOf(statusPage, uuid);
       if (shown.impact === OPERATIONAL) {
@@ -328,13 +384,13 @@ export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], l
         // reaches the exporter only once the silence ends) is the page's to report from the
         // maintenance's end, not from the alert's start. A component operational since the
         // exporter first knew it has been so for as long as any alert could have fired.
-        const from = Math.max(startsAt, shown.since ?? startsAt);
+        const from = Math.max(runFrom, shown.since ?? runFrom);
         record.silentSince = record.silentSince === null ? from : Math.min(record.silentSince, from);
       } else if (shown.left && record.answered !== shown.left.at) {
         // The page left operational after the alert fired, before Alertmanager sent it (its
         // group_wait, 30 s by default): that change was the page's response to this alert, due
         // now, unless an alert of this outage already answered it.
-        const from = Math.max(startsAt, shown.left.operationalSince ?? startsAt);
+        const from = Math.max(runFrom, shown.left.operationalSince ?? runFrom);
         if (shown.left.at > from) {
           const stats = pageStats(alerts, statusPage, logTime);
           stats.response = observe(stats.response, RESPONSE_BUCKETS, shown.left.at - from);
@@ -365,6 +421,7 @@ export function foldAlerts(alerts: AlertState, stored: readonly StoredAlert[], l
  */
 export function expireAlerts(alerts: AlertState, logTime: number): number {
   let expired = 0;
+  for (const [key, closed] of alerts.closedRuns) if (closed.end <= logTime - CLOSED_RUN_SECONDS) alerts.closedRuns.delete(key);
   for (const [fingerprint, seenAt] of alerts.seenAt) {
     if (seenAt > logTime - alerts.staleSeconds) continue;
     for (const key of alerts.byFingerprint.get(fingerprint) ?? []) {
@@ -446,6 +503,11 @@ export function forgetAlerts(alerts: AlertState, statusPage: string, uuid?: stri
     alerts.bytes -= recordCost(record.statusPage, record.uuid);
     found = true;
   }
+  for (const [key, closed] of alerts.closedRuns) {
+    if (closed.statusPage !== statusPage || (uuid !== undefined && closed.uuid !== uuid)) continue;
+    alerts.closedRuns.delete(key);
+    found = true;
+  }
   if (uuid === undefined && alerts.pages.delete(statusPage)) found = true;
   return found;
 }
@@ -459,6 +521,7 @@ export function cloneAlertState(alerts: AlertState): AlertState {
     pages: new Map([...alerts.pages].map(([page, stats]) => [page, { ...stats }])),
     byFingerprint: new Map([...alerts.byFingerprint].map(([fingerprint, keys]) => [fingerprint, new Set(keys)])),
     seenAt: new Map(alerts.seenAt),
+    closedRuns: new Map(alerts.closedRuns),
     staleSeconds: alerts.staleSeconds,
     pairs: alerts.pairs,
     bytes: alerts.bytes,
@@ -477,6 +540,8 @@ export type AlertSnapshot = {
     endedAt?: number | null;
     answered?: number | null;
   }[];
+  /** Absent: none (snapshots written before format-8 alerts entries). */
+  closedRuns?: ClosedRun[];
   pages: PageAlertStats[];
   /** Log time each held fingerprint was last named firing. */
   seen: [string, number][];
@@ -501,6 +566,7 @@ export function alertSnapshot(alerts: AlertState): AlertSnapshot {
     }),
     pages: [...alerts.pages.keys()].sort(byText).map((page) => alerts.pages.get(page) as PageAlertStats),
     seen: [...alerts.seenAt].sort((a, b) => byText(a[0], b[0])),
+    ...(alerts.closedRuns.size > 0 ? { closedRuns: [...alerts.closedRuns.keys()].sort(byText).map((key) => alerts.closedRuns.get(key) as ClosedRun) } : {}),
     staleSeconds: alerts.staleSeconds,
   };
 }
@@ -510,7 +576,15 @@ export function alertStateOf(snapshot: AlertSnapshot): AlertState {
   const alerts = createAlertState();
   for (const { statusPage, uuid, firing, silentSince, resolvedAt, endedAt, answered } of snapshot.components) {
     const key = componentKey(statusPage, uuid);
-    alerts.components.set(key, { statusPage, uuid, firing: new Map(firing), silentSince, resolvedAt, endedAt: endedAt ?? null, answered: answered ?? null });
+    alerts.components.set(key, {
+      statusPage,
+      uuid,
+      firing: new Map(firing),
+      silentSince,
+      resolvedAt,
+      endedAt: endedAt ?? null,
+      answered: answered ?? null,
+    });
     alerts.bytes += recordCost(statusPage, uuid);
     for (const [fingerprint] of firing) {
       let holders = alerts.byFingerprint.get(fingerprint);
@@ -522,11 +596,12 @@ export function alertStateOf(snapshot: AlertSnapshot): AlertState {
   }
   for (const stats of snapshot.pages) alerts.pages.set(stats.statusPage, { ...stats });
   alerts.seenAt = new Map(snapshot.seen);
+  for (const closed of snapshot.closedRuns ?? []) alerts.closedRuns.set(componentKey(closed.statusPage, closed.uuid), { ...closed });
   alerts.staleSeconds = snapshot.staleSeconds;
   return alerts;
 }
 
 /** Whether nothing is held: a snapshot of such a state is written in the format before alerts. */
 export function isEmptyAlertState(alerts: AlertState): boolean {
-  return alerts.components.size === 0 && alerts.pages.size === 0;
+  return alerts.components.size === 0 && alerts.pages.size === 0 && alerts.closedRuns.size === 0;
 }

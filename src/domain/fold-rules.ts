@@ -34,3 +34,24 @@ export const LATE_HELD_RULES: FoldRules = { ties: 'type', lateHeld: true, clears
 export const TYPE_TIES_RULES: FoldRules = { ties: 'type', lateHeld: false, clearsBeforeOwnStart: false };
 /** An event entry of format 1: ties by arrival, as every release before format 5. */
 export const ARRIVAL_TIES_RULES: FoldRules = { ties: 'arrival', lateHeld: false, clearsBeforeOwnStart: false };
+
+/**
+ * How an alerts entry is folded into the alert measures (src/domain/alerts.ts): by the entry's
+ * format, what the release that appended it did.
+ */
+export type AlertRules = {
+  /**
+   * Whether an alert's run is told by the alerts' times across notifications, not by the order
+   * their notifications arrive in (each group is sent at its own flush): an alert that fired
+   * after the run's alerts had all ended starts a run of its own even when it arrives before
+   * their resolution, and one that fired before the run's last end joins it even when it arrives
+   * after (the record keeps the run it closed). Without it, the first kept the older run's start
+   * and the second started an episode of its own.
+   */
+  readonly runsByTimes: boolean;
+};
+
+/** This release's alert rules: the fold of an alerts entry it appends. */
+export const ALERT_RULES: AlertRules = { runsByTimes: true };
+/** An alerts entry of format 3: runs as the notifications arrived. */
+export const ARRIVAL_RUNS_ALERT_RULES: AlertRules = { runsByTimes: false };

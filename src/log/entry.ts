@@ -5,7 +5,16 @@ import type { ForgetTarget } from '../domain/forget.js';
 import { internImpact } from '../domain/impact.js';
 import type { Declaration } from '../domain/inventory.js';
 import { MAX_LABEL_LENGTH } from '../domain/labels.js';
-import { ARRIVAL_TIES_RULES, FOLD_RULES, LATE_HELD_RULES, TYPE_TIES_RULES, type FoldRules } from '../domain/fold-rules.js';
+import {
+  ALERT_RULES,
+  ARRIVAL_RUNS_ALERT_RULES,
+  ARRIVAL_TIES_RULES,
+  FOLD_RULES,
+  LATE_HELD_RULES,
+  TYPE_TIES_RULES,
+  type AlertRules,
+  type FoldRules,
+} from '../domain/fold-rules.js';
 import type { Limits } from '../domain/reducer.js';
 import type { EntryFields } from '../store/store.js';
 
@@ -52,10 +61,16 @@ import type { EntryFields } from '../store/store.js';
 // start with no place in arrival order (clearsBeforeOwnStart in src/domain/fold-rules.ts).
 // Written from then on for the same reason as format 5; format 6, 5 and 1 entries are folded as
 // their releases did.
+//
+// Format 8 is an alerts entry whose fold tells an alert's run by the alerts' times across
+// notifications, not by the order they arrive in (runsByTimes in src/domain/fold-rules.ts).
+// Alerts entries are written as format 8 from then on, so a replica of the previous version
+// refuses at the first one rather than measure it otherwise; format 3 entries (a log or a SQLite
+// file written before) are folded as the release that appended them did.
 // What each format's fold does is src/domain/fold-rules.ts.
 
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 7;
+export const ENTRY_FORMAT = 8;
 /** The format of an event entry. */
 export const EVENT_ENTRY_FORMAT = 7;
 /** The format of an event entry written before an ended hold forgot the direct updates before its own start. */
@@ -67,7 +82,9 @@ export const ARRIVAL_TIES_EVENT_ENTRY_FORMAT = 1;
 /** The format of a forget entry. */
 export const FORGET_ENTRY_FORMAT = 2;
 /** The format of an alerts entry. */
-export const ALERTS_ENTRY_FORMAT = 3;
+export const ALERTS_ENTRY_FORMAT = 8;
+/** The format of an alerts entry written before runs were told by the alerts' times: runs as notifications arrived. */
+export const ARRIVAL_RUNS_ALERTS_ENTRY_FORMAT = 3;
 /** The format of a declare entry. */
 export const DECLARE_ENTRY_FORMAT = 4;
 /** The fold rules of each event entry format: what the release that appended it did. */
@@ -145,6 +162,8 @@ const forgetTargetSchema: z.ZodType<ForgetTarget> = z.discriminatedUnion('kind',
 export type AlertsEntry = {
   origin: string;
   alerts: StoredAlert[];
+  /** What its fold does: by the entry's format, what the release that appended it did. */
+  rules: AlertRules;
   limits: Partial<Limits> & Record<string, number>;
   retentionSeconds: number;
 };
@@ -244,6 +263,7 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
     format !== String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT) &&
     format !== String(FORGET_ENTRY_FORMAT) &&
     format !== String(ALERTS_ENTRY_FORMAT) &&
+    format !== String(ARRIVAL_RUNS_ALERTS_ENTRY_FORMAT) &&
     format !== String(DECLARE_ENTRY_FORMAT)
   ) {
     return /^\d+$/.test(format) && Number(format) > ENTRY_FORMAT
@@ -260,11 +280,12 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
     if (!declarations.success) return { kind: 'invalid', problem: `declare: ${declarations.error.issues[0]?.message ?? 'invalid'}` };
     return { kind: 'declare', entry: { origin: fields.o ?? '', declarations: declarations.data, limits: limits.data, retentionSeconds: retention } };
   }
-  if (format === String(ALERTS_ENTRY_FORMAT)) {
+  if (format === String(ALERTS_ENTRY_FORMAT) || format === String(ARRIVAL_RUNS_ALERTS_ENTRY_FORMAT)) {
     if (fields.k !== 'alerts') return { kind: 'invalid', problem: `unknown entry kind ${JSON.stringify((fields.k ?? '').slice(0, 20))}` };
     const alerts = storedAlertsSchema.safeParse(parseJson(fields.a));
     if (!alerts.success) return { kind: 'invalid', problem: `alerts: ${alerts.error.issues[0]?.message ?? 'invalid'}` };
-    return { kind: 'alerts', entry: { origin: fields.o ?? '', alerts: alerts.data, limits: limits.data, retentionSeconds: retention } };
+    const rules = format === String(ALERTS_ENTRY_FORMAT) ? ALERT_RULES : ARRIVAL_RUNS_ALERT_RULES;
+    return { kind: 'alerts', entry: { origin: fields.o ?? '', alerts: alerts.data, rules, limits: limits.data, retentionSeconds: retention } };
   }
   if (format === String(FORGET_ENTRY_FORMAT)) {
     if (fields.k !== 'forget') return { kind: 'invalid', problem: `unknown entry kind ${JSON.stringify((fields.k ?? '').slice(0, 20))}` };

@@ -563,7 +563,9 @@ export class FoldLoop implements EventSink, StoreHealth {
         this.logger.info({ forgotten, entry: stored.position }, 'pruned finished objects and dedup records past retention');
       }
       // At the same entry on every process: the window is the log's time.
-      const expired = this.state.alerts.seenAt.size === 0 ? 0 : expireAlerts(this.state.alerts, stored.time);
+      // (A component's closed run is forgotten there too, alerts firing or not.)
+      const alerts = this.state.alerts;
+      const expired = alerts.seenAt.size === 0 && alerts.closedRuns.size === 0 ? 0 : expireAlerts(alerts, stored.time);
       if (expired > 0) {
         this.state.version += 1;
         this.logger.info({ expired, entry: stored.position }, 'forgot firing alerts that Alertmanager has not sent again for too long');
@@ -621,7 +623,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     const limits: AlertLimits = { ...DEFAULT_ALERT_LIMITS, ...entry.limits };
     let decision: AlertsDecision;
     try {
-      decision = foldAlerts(this.state.alerts, entry.alerts, stored.time, limits, impactShown(this.state));
+      decision = foldAlerts(this.state.alerts, entry.alerts, stored.time, limits, impactShown(this.state), entry.rules);
     } catch (error) {
       this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding alerts failed; skipped');
       this.advance(stored);

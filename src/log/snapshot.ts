@@ -128,6 +128,7 @@ const alertsData: z.ZodType<AlertSnapshot> = z.object({
       answered: z.number().nullable().optional(),
     }),
   ),
+  closedRuns: z.array(z.object({ statusPage: z.string(), uuid: z.string(), end: z.number(), silentSince: z.number().nullable() })).optional(),
   pages: z.array(
     z.object({
       statusPage: z.string(),

@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
-import { encodeEntry, entryBytes } from '../../src/log/entry.js';
+import { DEFAULT_ALERT_LIMITS, type StoredAlert } from '../../src/domain/alerts.js';
+import { encodeAlerts, encodeEntry, entryBytes } from '../../src/log/entry.js';
 import { ageDueMs, DEFAULT_SNAPSHOT_POLICY } from '../../src/log/snapshot-policy.js';
 import { decodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { MemoryLog } from '../../src/store/memory.js';
@@ -526,5 +527,41 @@ describe('the fold loop', () => {
     };
     expect(await impactOfC1('6')).toBe('major_outage');
     expect(await impactOfC1('7')).toBe('operational');
+  });
+
+  it("tells alert runs as the release that appended the alerts did: format 3 by arrival, format 8 by the alerts' times", async () => {
+    // test/domain/alerts-run-order.test.ts: x fired at 101 and ended at 603; y, of another group,
+    // fired at 701 and was sent before x's resolution; the page speaks at 1000.
+    const at = Math.floor(Date.now() / 1000) - 1200;
+    const component = [['default', 'c1'] as const];
+    const notifications: StoredAlert[][] = [
+      [{ fingerprint: 'x', status: 'firing', startsAt: at + 101, endsAt: null, components: component }],
+      [{ fingerprint: 'y', status: 'firing', startsAt: at + 701, endsAt: null, components: component }],
+      [{ fingerprint: 'x', status: 'resolved', startsAt: at + 101, endsAt: at + 603, components: component }],
+    ];
+    const spoke: StatusMateEvent = {
+      statusPage: 'default',
+      type: 'component_impact_updated',
+      uuid: 'c1',
+      name: 'c1',
+      impact: 'major_outage',
+      createdAt: at + 1000,
+      deliveryAttempt: 0,
+    };
+    const responseSeconds = async (format: string) => {
+      const store = new MemoryLog();
+      const limits = { ...DEFAULT_LIMITS, ...DEFAULT_ALERT_LIMITS };
+      await store.append([
+        ...notifications.map((alerts, i) => ({ ...encodeAlerts(`r:${i}`, alerts, limits, 3600), v: format })),
+        encodeEntry('r:page', spoke, DEFAULT_LIMITS, 3600),
+      ]);
+      app = await makeApp({ store });
+      const response = app.fold.state.alerts.pages.get('default')?.response;
+      await app.close();
+      app = undefined;
+      return [response?.count, response?.sum];
+    };
+    expect(await responseSeconds('3')).toEqual([1, 899]);
+    expect(await responseSeconds('8')).toEqual([1, 299]);
   });
 });

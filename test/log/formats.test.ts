@@ -1,4 +1,4 @@
-import { ARRIVAL_TIES_RULES, FOLD_RULES, LATE_HELD_RULES, TYPE_TIES_RULES } from '../../src/domain/fold-rules.js';
+import { ALERT_RULES, ARRIVAL_RUNS_ALERT_RULES, ARRIVAL_TIES_RULES, FOLD_RULES, LATE_HELD_RULES, TYPE_TIES_RULES } from '../../src/domain/fold-rules.js';
 import { describe, expect, it } from 'vitest';
 import type { StatusMateEvent } from '../../src/domain/event.js';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
@@ -87,16 +87,21 @@ describe('the log formats', () => {
     expect(decodeEntry(fields)).toEqual({ kind: 'forget', entry: { origin: 'r1:8', target, limits: { ...DEFAULT_LIMITS }, retentionSeconds: 3600 } });
   });
 
-  it('writes alerts as format 3, each with the components the appender matched, and reads them back', () => {
+  it('writes alerts as format 8, each with the components the appender matched, and reads them back; format 3 by its own rules', () => {
     const alerts: StoredAlert[] = [
       { fingerprint: 'a1b2c3d4e5f60718', status: 'firing', startsAt: T0, endsAt: null, components: [['shop', 'checkout']] },
       { fingerprint: '0718a1b2c3d4e5f6', status: 'resolved', startsAt: T0 - 60, endsAt: T0, components: [] },
     ];
     const limits = { ...DEFAULT_LIMITS, ...DEFAULT_ALERT_LIMITS };
     const fields = encodeAlerts('r1:9', alerts, limits, 3600);
-    expect(fields.v).toBe('3');
+    expect(fields.v).toBe('8');
     expect(fields.k).toBe('alerts');
-    expect(decodeEntry(fields)).toEqual({ kind: 'alerts', entry: { origin: 'r1:9', alerts, limits, retentionSeconds: 3600 } });
+    expect(decodeEntry(fields)).toEqual({ kind: 'alerts', entry: { origin: 'r1:9', alerts, rules: ALERT_RULES, limits, retentionSeconds: 3600 } });
+    // An entry the release before appended: runs as its notifications arrived, as that release folded it.
+    expect(decodeEntry({ ...fields, v: '3' })).toEqual({
+      kind: 'alerts',
+      entry: { origin: 'r1:9', alerts, rules: ARRIVAL_RUNS_ALERT_RULES, limits, retentionSeconds: 3600 },
+    });
   });
 
   it('writes declarations as format 4, per page its component uuids, and reads them back', () => {
@@ -117,7 +122,8 @@ describe('the log formats', () => {
   });
 
   it.each([
-    [['v', '8', 'e', '{}'], { kind: 'newer', format: '8' }],
+    [['v', '9', 'e', '{}'], { kind: 'newer', format: '9' }],
+    [['v', '8', 'k', 'alerts', 'o', 'x', 'a', '[["f","burning",null,null,[]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '4', 'k', 'declare', 'o', 'x', 'd', '[["shop",[]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '4', 'k', 'declare', 'o', 'x', 'd', '{"shop":["u"]}', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '4', 'k', 'alerts', 'o', 'x', 'd', '[["shop",["u"]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
