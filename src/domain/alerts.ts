@@ -1,4 +1,4 @@
-import { ALERT_RULES, type AlertRules } from './fold-rules.js';
+import { ALERT_RULES, FOLD_RULES, type AlertRules, type FoldRules } from './fold-rules.js';
 import { emptyHistogram, observe, type Histogram } from './histogram.js';
 import { OPERATIONAL } from './impact.js';
 import { ledgerOf } from './ledger.js';
@@ -94,6 +94,12 @@ export type ComponentAlerts = {
    * Null when the page shows operational, or its change was not answered yet.
    */
   answered: number | null;
+  /**
+   * The end of the last run, while the page showed the component not operational, when a new run
+   * fired before the page's return arrived (AlertRules.runsByTimes): a return timed before the new
+   * run's first alert recovers from it (FoldRules.pageChangesByTheirTimes). Null otherwise.
+   */
+  recoveryFrom: number | null;
 };
 
 /**
@@ -102,7 +108,14 @@ export type ComponentAlerts = {
  * that run (AlertRules.runsByTimes); the component's next alert, or CLOSED_RUN_SECONDS of log
  * time, forgets it. Only format-8 entries make them.
  */
-export type ClosedRun = { statusPage: string; uuid: string; end: number; silentSince: number | null };
+export type ClosedRun = {
+  statusPage: string;
+  uuid: string;
+  end: number;
+  silentSince: number | null;
+  /** When the page left operational, if a change of it answered this run after it closed (a late webhook). Absent: null. */
+  answered?: number | null;
+};
 
 /**
  * How long a closed run waits for an alert that fired before its end: Alertmanager sends a new
@@ -249,7 +262,7 @@ function pageStats(alerts: AlertState, statusPage: string, logTime: number): Pag
 
 /** Drops a record that holds nothing and waits for nothing: the state keeps only what is live. */
 function tidy(alerts: AlertState, key: string, record: ComponentAlerts): void {
-  if (record.firing.size > 0 || record.silentSince !== null || record.resolvedAt !== null || record.answered !== null) return;
+  if (record.firing.size > 0 || record.silentSince !== null || record.resolvedAt !== null || record.answered !== null || record.recoveryFrom !== null) return;
   alerts.components.delete(key);
   alerts.bytes -= recordCost(record.statusPage, record.uuid);
 }
@@ -318,6 +331,19 @@ export function foldAlerts(
           record.endedAt = null;
           if (record.silentSince !== null) {
             const shown = impactOf(record.statusPage, record.uuid);
+            // The page came back while the ended run was held, after it had ended, and before the
+            // alerts still firing fired: its recovery, as when a run closes below.
+            const cameBackAt = shown.impact === OPERATIONAL ? shown.since : null;
+            if (
+              cameBackAt !== null &&
+              Math.abs(record.silentSince - cameBackAt) < 0.001 &&
+              endedAt < cameBackAt &&
+              nextStart > cameBackAt &&
+              !(shown.cameBackFrom != null && endedAt <= shown.cameBackFrom)
+            ) {
+              const stats = pageStats(alerts, record.statusPage, logTime);
+              stats.recoveryLag = observe(stats.recoveryLag, RESPONSE_BUCKETS, cameBackAt - endedAt);
+            }
             record.silentSince = Math.max(nextStart, shown.impact === OPERATIONAL ? (shown.since ?? nextStart) : nextStart);
           }
         }
@@ -334,6 +360,7 @@ export function foldAlerts(
         const shown = impactOf(record.statusPage, record.uuid);
         const endedInOutage = shown.impact !== OPERATIONAL && !(shown.left && endedAt <= shown.left.at);
         record.resolvedAt = endedInOutage ? endedAt : null;
+        record.recoveryFrom = null;
         // A page quicker than Alertmanager, which sends a resolution at the group's next flush
         // (group_interval, 5 minutes by default): it came back to operational while this alert
         // was held (the episode opened then), after the alert had resolved. That was its recovery.
@@ -357,7 +384,7 @@ export function foldAlerts(
         continue;
       }
       if (!record) {
-        record = { statusPage, uuid, firing: new Map(), silentSince: null, resolvedAt: null, endedAt: null, answered: null };
+        record = { statusPage, uuid, firing: new Map(), silentSince: null, resolvedAt: null, endedAt: null, answered: null, recoveryFrom: null };
         alerts.components.set(key, record);
       }
       // The page's histograms and counters exist, at 0, from its first held alert: an episode
@@ -367,12 +394,16 @@ export function foldAlerts(
       // The run this alert is of, if it fired before the end of the one the record closed last.
       let runFrom = startsAt;
       if (record.firing.size === 0) {
+        // A recovery still to come: the page may have come back before this alert fired, its webhook not here yet.
+        record.recoveryFrom = rules.runsByTimes ? record.resolvedAt : null;
         record.resolvedAt = null;
         record.endedAt = null;
         const closed = alerts.closedRuns.get(key);
         alerts.closedRuns.delete(key);
         if (rules.runsByTimes && closed !== undefined && startsAt < closed.end) {
           record.endedAt = closed.end;
+          record.recoveryFrom = null;
+          if (closed.answered != null) record.answered = closed.answered;
           if (closed.silentSince !== null) runFrom = Math.min(startsAt, closed.silentSince);
         }
       }
@@ -437,6 +468,7 @@ export function expireAlerts(alerts: AlertState, logTime: number): number {
         record.resolvedAt = null;
         record.endedAt = null;
         record.answered = null;
+        record.recoveryFrom = null;
       }
       tidy(alerts, key, record);
     }
@@ -453,19 +485,57 @@ export type ImpactChange = { statusPage: string; uuid: string; before: string; a
  * Folds the page's own word: a component leaving operational closes its silent episode (one
  * observation of the response histogram), one coming back to operational after its alerts
  * resolved closes its recovery (one observation of the recovery lag). Back to operational while
- * alerts still fire opens a new silent episode from then. Observations are never negative: a
- * page faster than the alert's start measures 0.
+ * alerts still fire opens a new silent episode from then. A change timed before the alerts it
+ * would answer (its webhook arriving after them) measures nothing under the rules of event
+ * entries from format 9, 0 s under those before (`rules`).
  */
-export function foldImpactChanges(alerts: AlertState, changes: readonly ImpactChange[], logTime: number): void {
+export function foldImpactChanges(
+  alerts: AlertState,
+  changes: readonly ImpactChange[],
+  logTime: number,
+  rules: Pick<FoldRules, 'pageChangesByTheirTimes'> = FOLD_RULES,
+): void {
   if (alerts.components.size === 0) return;
   for (const change of changes) {
     const key = componentKey(change.statusPage, change.uuid);
     const record = alerts.components.get(key);
-    if (!record) continue;
     const wasOperational = change.before === OPERATIONAL;
     const isOperational = change.after === OPERATIONAL;
+    if (rules.pageChangesByTheirTimes && wasOperational && !isOperational && (record?.silentSince ?? Number.NEGATIVE_INFINITY) <= change.at) {
+      // The page left operational while a run fired that was let go of before its webhook came: it answered that run.
+      const closed = alerts.closedRuns.get(key);
+      if (closed?.silentSince != null && closed.silentSince <= change.at && change.at < closed.end && record?.silentSince == null) {
+        const stats = pageStats(alerts, change.statusPage, logTime);
+        stats.response = observe(stats.response, RESPONSE_BUCKETS, change.at - closed.silentSince);
+        alerts.closedRuns.set(key, { ...closed, silentSince: null, answered: change.at });
+        // Its alerts ended while the page showed the outage: the page has that to recover from.
+        let waiting = record;
+        if (!waiting) {
+          waiting = {
+            statusPage: change.statusPage,
+            uuid: change.uuid,
+            firing: new Map(),
+            silentSince: null,
+            resolvedAt: null,
+            endedAt: null,
+            answered: null,
+            recoveryFrom: null,
+          };
+          alerts.components.set(key, waiting);
+          alerts.bytes += recordCost(change.statusPage, change.uuid);
+        }
+        waiting.answered = change.at;
+        if (waiting.firing.size === 0) waiting.resolvedAt = Math.max(waiting.resolvedAt ?? closed.end, closed.end);
+        continue;
+      }
+    }
+    if (!record) continue;
     if (wasOperational && !isOperational) {
-      if (record.silentSince !== null) {
+      if (record.silentSince !== null && rules.pageChangesByTheirTimes && change.at < record.silentSince) {
+        // The page showed the outage before the alerts fired (its webhook came after them): it
+        // had already spoken, nothing to measure (docs/metrics.md).
+        record.silentSince = null;
+      } else if (record.silentSince !== null) {
         const stats = pageStats(alerts, record.statusPage, logTime);
         stats.response = observe(stats.response, RESPONSE_BUCKETS, Math.max(0, change.at - record.silentSince));
         record.silentSince = null;
@@ -473,12 +543,25 @@ export function foldImpactChanges(alerts: AlertState, changes: readonly ImpactCh
       }
     } else if (!wasOperational && isOperational) {
       record.answered = null;
+      // Back before the last alert ended (or was let go of; the webhook came after): the page
+      // came back first, no recovery to measure.
+      if (record.resolvedAt !== null && rules.pageChangesByTheirTimes && change.at < record.resolvedAt) record.resolvedAt = null;
       if (record.resolvedAt !== null) {
         const stats = pageStats(alerts, record.statusPage, logTime);
         stats.recoveryLag = observe(stats.recoveryLag, RESPONSE_BUCKETS, Math.max(0, change.at - record.resolvedAt));
         record.resolvedAt = null;
       }
-      if (record.firing.size > 0) record.silentSince = change.at;
+      const firstStart = record.firing.size > 0 ? Math.min(...record.firing.values()) : Number.POSITIVE_INFINITY;
+      if (rules.pageChangesByTheirTimes && record.recoveryFrom !== null && record.recoveryFrom <= change.at && change.at < firstStart) {
+        // Back after the last run ended and before the alerts firing now fired (their notification came first).
+        const stats = pageStats(alerts, record.statusPage, logTime);
+        stats.recoveryLag = observe(stats.recoveryLag, RESPONSE_BUCKETS, change.at - record.recoveryFrom);
+      }
+      record.recoveryFrom = null;
+      if (record.firing.size > 0) {
+        // From the return, or from the run's first alert if it fired after (its notification before the return's webhook).
+        record.silentSince = rules.pageChangesByTheirTimes && record.endedAt === null ? Math.max(change.at, firstStart) : change.at;
+      }
     }
     tidy(alerts, key, record);
   }
@@ -539,6 +622,7 @@ export type AlertSnapshot = {
     /** Absent: null (snapshots written before these fields). */
     endedAt?: number | null;
     answered?: number | null;
+    recoveryFrom?: number | null;
   }[];
   /** Absent: none (snapshots written before format-8 alerts entries). */
   closedRuns?: ClosedRun[];
@@ -562,6 +646,7 @@ export function alertSnapshot(alerts: AlertState): AlertSnapshot {
         resolvedAt: record.resolvedAt,
         endedAt: record.endedAt,
         answered: record.answered,
+        ...(record.recoveryFrom !== null ? { recoveryFrom: record.recoveryFrom } : {}),
       };
     }),
     pages: [...alerts.pages.keys()].sort(byText).map((page) => alerts.pages.get(page) as PageAlertStats),
@@ -574,7 +659,7 @@ export function alertSnapshot(alerts: AlertState): AlertSnapshot {
 /** The state a snapshot holds, with its indexes and measures rebuilt. */
 export function alertStateOf(snapshot: AlertSnapshot): AlertState {
   const alerts = createAlertState();
-  for (const { statusPage, uuid, firing, silentSince, resolvedAt, endedAt, answered } of snapshot.components) {
+  for (const { statusPage, uuid, firing, silentSince, resolvedAt, endedAt, answered, recoveryFrom } of snapshot.components) {
     const key = componentKey(statusPage, uuid);
     alerts.components.set(key, {
       statusPage,
@@ -584,6 +669,7 @@ export function alertStateOf(snapshot: AlertSnapshot): AlertState {
       resolvedAt,
       endedAt: endedAt ?? null,
       answered: answered ?? null,
+      recoveryFrom: recoveryFrom ?? null,
     });
     alerts.bytes += recordCost(statusPage, uuid);
     for (const [fingerprint] of firing) {

@@ -24,16 +24,27 @@ export type FoldRules = {
    * arrival order, and the component went back to that update's impact.
    */
   readonly clearsBeforeOwnStart: boolean;
+  /**
+   * Whether a page change is measured against the alerts by its own time (created_at), not by
+   * when its webhook arrived (foldImpactChanges): a change to an outage timed before the run's
+   * first alert fired measures nothing (the page had spoken first), nor does one back to
+   * operational timed before the run's last alert ended or was let go of; one that left
+   * operational while a run fired that has been let go of since answers that run (ClosedRun).
+   * Without it, the first two measured 0 s and the last nothing.
+   */
+  readonly pageChangesByTheirTimes: boolean;
 };
 
 /** This release's rules: the fold of an event it appends, or an operator's or the ledger's own. */
-export const FOLD_RULES: FoldRules = { ties: 'type', lateHeld: true, clearsBeforeOwnStart: true };
+export const FOLD_RULES: FoldRules = { ties: 'type', lateHeld: true, clearsBeforeOwnStart: true, pageChangesByTheirTimes: true };
+/** An event entry of format 7: a page change measured against the alerts by its webhook's arrival. */
+export const CLEARS_BEFORE_OWN_START_RULES: FoldRules = { ties: 'type', lateHeld: true, clearsBeforeOwnStart: true, pageChangesByTheirTimes: false };
 /** An event entry of format 6: an ended hold forgets the direct updates before the latest start kept only. */
-export const LATE_HELD_RULES: FoldRules = { ties: 'type', lateHeld: true, clearsBeforeOwnStart: false };
+export const LATE_HELD_RULES: FoldRules = { ties: 'type', lateHeld: true, clearsBeforeOwnStart: false, pageChangesByTheirTimes: false };
 /** An event entry of format 5: ties by type; a late first event's added components booked from its own time. */
-export const TYPE_TIES_RULES: FoldRules = { ties: 'type', lateHeld: false, clearsBeforeOwnStart: false };
+export const TYPE_TIES_RULES: FoldRules = { ties: 'type', lateHeld: false, clearsBeforeOwnStart: false, pageChangesByTheirTimes: false };
 /** An event entry of format 1: ties by arrival, as every release before format 5. */
-export const ARRIVAL_TIES_RULES: FoldRules = { ties: 'arrival', lateHeld: false, clearsBeforeOwnStart: false };
+export const ARRIVAL_TIES_RULES: FoldRules = { ties: 'arrival', lateHeld: false, clearsBeforeOwnStart: false, pageChangesByTheirTimes: false };
 
 /**
  * How an alerts entry is folded into the alert measures (src/domain/alerts.ts): by the entry's

@@ -9,6 +9,7 @@ import {
   ALERT_RULES,
   ARRIVAL_RUNS_ALERT_RULES,
   ARRIVAL_TIES_RULES,
+  CLEARS_BEFORE_OWN_START_RULES,
   FOLD_RULES,
   LATE_HELD_RULES,
   TYPE_TIES_RULES,
@@ -67,12 +68,18 @@ import type { EntryFields } from '../store/store.js';
 // Alerts entries are written as format 8 from then on, so a replica of the previous version
 // refuses at the first one rather than measure it otherwise; format 3 entries (a log or a SQLite
 // file written before) are folded as the release that appended them did.
+//
+// Format 9 is an event whose fold measures a page change against the alerts by its own time, not
+// by its webhook's arrival (pageChangesByTheirTimes in src/domain/fold-rules.ts). Written from then on for the same reason as format 5; format 7, 6, 5 and 1
+// entries are folded as their releases did.
 // What each format's fold does is src/domain/fold-rules.ts.
 
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 8;
+export const ENTRY_FORMAT = 9;
 /** The format of an event entry. */
-export const EVENT_ENTRY_FORMAT = 7;
+export const EVENT_ENTRY_FORMAT = 9;
+/** The format of an event entry written before a page change timed before the alerts it answers measured nothing. */
+export const CLEARS_BEFORE_OWN_START_EVENT_ENTRY_FORMAT = 7;
 /** The format of an event entry written before an ended hold forgot the direct updates before its own start. */
 export const LATE_HELD_EVENT_ENTRY_FORMAT = 6;
 /** The format of an event entry written before a late first event's added components were booked until its later events. */
@@ -90,6 +97,7 @@ export const DECLARE_ENTRY_FORMAT = 4;
 /** The fold rules of each event entry format: what the release that appended it did. */
 const EVENT_RULES: ReadonlyMap<string, FoldRules> = new Map([
   [String(EVENT_ENTRY_FORMAT), FOLD_RULES],
+  [String(CLEARS_BEFORE_OWN_START_EVENT_ENTRY_FORMAT), CLEARS_BEFORE_OWN_START_RULES],
   [String(LATE_HELD_EVENT_ENTRY_FORMAT), LATE_HELD_RULES],
   [String(TYPE_TIES_EVENT_ENTRY_FORMAT), TYPE_TIES_RULES],
   [String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT), ARRIVAL_TIES_RULES],
@@ -258,6 +266,7 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
   const format = fields.v ?? '';
   if (
     format !== String(EVENT_ENTRY_FORMAT) &&
+    format !== String(CLEARS_BEFORE_OWN_START_EVENT_ENTRY_FORMAT) &&
     format !== String(LATE_HELD_EVENT_ENTRY_FORMAT) &&
     format !== String(TYPE_TIES_EVENT_ENTRY_FORMAT) &&
     format !== String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT) &&

@@ -25,7 +25,7 @@ import {
   type DeclareDecision,
   type Overlay,
 } from '../domain/inventory.js';
-import { FOLD_RULES } from '../domain/fold-rules.js';
+import { FOLD_RULES, type FoldRules } from '../domain/fold-rules.js';
 import { boundDayRows, prune } from '../domain/prune.js';
 import { reduce, type Decision, type Limits } from '../domain/reducer.js';
 import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState, type EntityKey } from '../domain/state.js';
@@ -586,7 +586,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       return true;
     }
     if (decision.outcome !== 'duplicate') {
-      this.applyEventPatch(decision, stored.time);
+      this.applyEventPatch(decision, stored.time, parsed.entry.rules);
       // A late first event that starts a declared component's ledger again, at its older time,
       // may leave the component's record as the file made it: that record then changes from the
       // new start, as the overlay of a later start has it (operationalSince).
@@ -600,7 +600,7 @@ export class FoldLoop implements EventSink, StoreHealth {
   }
 
   /** Applies an event's patch, and folds the impacts it changed into the alert measures. */
-  private applyEventPatch(decision: Decision, logTime: number): void {
+  private applyEventPatch(decision: Decision, logTime: number, rules: FoldRules): void {
     const alerts = this.state.alerts;
     if (alerts.components.size === 0) {
       applyPatch(this.state, decision.patch);
@@ -615,7 +615,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       }
     }
     applyPatch(this.state, decision.patch);
-    foldImpactChanges(alerts, changes, logTime);
+    foldImpactChanges(alerts, changes, logTime, rules);
   }
 
   /** Folds Alertmanager's alerts: every process holds the same alerts for the same components at the same entry. */

@@ -126,9 +126,14 @@ const alertsData: z.ZodType<AlertSnapshot> = z.object({
       resolvedAt: z.number().nullable(),
       endedAt: z.number().nullable().optional(),
       answered: z.number().nullable().optional(),
+      recoveryFrom: z.number().nullable().optional(),
     }),
   ),
-  closedRuns: z.array(z.object({ statusPage: z.string(), uuid: z.string(), end: z.number(), silentSince: z.number().nullable() })).optional(),
+  closedRuns: z
+    .array(
+      z.object({ statusPage: z.string(), uuid: z.string(), end: z.number(), silentSince: z.number().nullable(), answered: z.number().nullable().optional() }),
+    )
+    .optional(),
   pages: z.array(
     z.object({
       statusPage: z.string(),

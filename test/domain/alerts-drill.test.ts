@@ -189,37 +189,16 @@ export const FEATURES: Record<string, TimelineOptions> = {
 };
 const FEATURE_SEEDS = Array.from({ length: 150 }, (_, i) => i + 1);
 
-/**
- * Seeds where the fold serves what the docs do not say, left for a fix that needs an event entry
- * format of its own: the last alert let go of (the look's log time) after the page's return to
- * operational (its created_at) but before that webhook arrived. The fold observes a recovery of
- * 0 s (clamped from a negative lag), the docs none, the alert having resolved after the page
- * spoke ("while the page showed it not operational") (looked at 131; all 73, 126; the smallest
- * form is in alerts-run-order.test.ts).
- */
-const KNOWN_DIFFERENCES: Record<string, readonly number[]> = {
-  'resolutions lost, looked at': [131],
-  all: [73, 126],
-};
-
 describe('alerts drill: incidents, maintenances, alerts let go of and forgotten', () => {
   for (const [name, options] of Object.entries(FEATURES)) {
-    const known = new Set(KNOWN_DIFFERENCES[name] ?? []);
     it(`agrees on every seeded timeline, entry by entry (${name})`, () => {
       const failures: string[] = [];
       for (const seed of FEATURE_SEEDS) {
-        if (known.has(seed)) continue;
         const result = drill(randomTimeline(seed, options));
         if (result !== null) failures.push(result);
       }
       expect(failures.slice(0, 3).join('\n\n'), `${failures.length} of ${FEATURE_SEEDS.length} seeds differ`).toBe('');
     });
-    if (known.size > 0) {
-      it(`still differs on the seeds left for a fix (${name}): drop each from KNOWN_DIFFERENCES once it agrees`, () => {
-        const agreeing = [...known].filter((seed) => drill(randomTimeline(seed, options)) === null);
-        expect(agreeing).toEqual([]);
-      });
-    }
   }
 
   it('meets the situations it is for, many times each', () => {

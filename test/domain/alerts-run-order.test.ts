@@ -16,15 +16,21 @@ import { OPERATIONAL } from '../../src/domain/impact.js';
 import { declarationPatch } from '../../src/domain/inventory.js';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
 import { applyPatch, createState, type State } from '../../src/domain/state.js';
-import { ALERT_RULES, ARRIVAL_RUNS_ALERT_RULES, type AlertRules } from '../../src/domain/fold-rules.js';
+import {
+  ALERT_RULES,
+  ARRIVAL_RUNS_ALERT_RULES,
+  CLEARS_BEFORE_OWN_START_RULES,
+  FOLD_RULES,
+  type AlertRules,
+  type FoldRules,
+} from '../../src/domain/fold-rules.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
 
 // The three ways the alerts drill (test/domain/alerts-drill.test.ts) found the fold serving what
 // docs/metrics.md does not say, each in its smallest form. The first two are fixed for alerts
-// entries of format 8 (AlertRules.runsByTimes), while those of format 3 fold as the release that
-// appended them did. The last still fails (`it.fails` turns red once it is fixed: make it `it`,
-// and drop the drill's KNOWN_DIFFERENCES): fixing it changes what an event entry does to the
-// measures, so it needs an event entry format.
+// entries of format 8 (AlertRules.runsByTimes), the last for event entries of format 9
+// (FoldRules.pageChangesByTheirTimes); entries of the formats before fold as the
+// releases that appended them did.
 
 const T = 1_700_000_000;
 const PAGE = 'p0';
@@ -48,7 +54,7 @@ function notify(state: State, at: number, alerts: StoredAlert[], rules: AlertRul
 }
 
 /** A component_impact_updated made at `changedAt`, received at `at`, folded as FoldLoop.applyEventPatch does. */
-function page(state: State, at: number, impact: string, changedAt: number): void {
+function page(state: State, at: number, impact: string, changedAt: number, rules: FoldRules = FOLD_RULES): void {
   const event: ComponentImpactUpdated = {
     type: 'component_impact_updated',
     statusPage: PAGE,
@@ -66,7 +72,7 @@ function page(state: State, at: number, impact: string, changedAt: number): void
       changes.push({ statusPage: component.statusPage, uuid: component.uuid, before, after: component.impact, at: component.changedAt });
   }
   applyPatch(state, decision.patch);
-  foldImpactChanges(state.alerts, changes, T + at);
+  foldImpactChanges(state.alerts, changes, T + at, rules);
 }
 
 const measured = (state: State) => {
@@ -168,14 +174,31 @@ describe('alert runs whose notifications arrive out of the order of their times'
     expect(forgotten.alerts.closedRuns.size).toBe(0);
   });
 
-  it.fails('an alert let go of after the page came back leaves no recovery, even before the webhook of that return arrives', () => {
+  it('an alert let go of after the page came back leaves no recovery, even before the webhook of that return arrives', () => {
     // The page spoke at 200 and came back at 1000; its webhook arrived at 1020, after the look let
     // go of x at 1010. x "resolved" after the page came back: nothing to recover from.
-    const state = createState();
-    notify(state, 131, [firing('x', 101)]);
-    page(state, 210, 'major_outage', 200);
-    notify(state, 1010, [letGo('x')]);
-    page(state, 1020, 'operational', 1000);
-    expect(measured(state)).toEqual({ response: [1, 99], recovery: [0, 0] }); // served: recovery [1, 0]
+    const back = (rules: FoldRules) => {
+      const state = createState();
+      notify(state, 131, [firing('x', 101)]);
+      page(state, 210, 'major_outage', 200, rules);
+      notify(state, 1010, [letGo('x')]);
+      page(state, 1020, 'operational', 1000, rules);
+      return measured(state);
+    };
+    expect(back(FOLD_RULES)).toEqual({ response: [1, 99], recovery: [0, 0] });
+    // Event entries of format 7 measured it 0 s.
+    expect(back(CLEARS_BEFORE_OWN_START_RULES)).toEqual({ response: [1, 99], recovery: [1, 0] });
+  });
+
+  it('a page that showed the outage before the alert fired measures no response, even when its webhook arrives after the alert', () => {
+    // x fired at 101, sent at 131; the page changed at 90, its webhook delayed until 140.
+    const spoke = (rules: FoldRules) => {
+      const state = createState();
+      notify(state, 131, [firing('x', 101)]);
+      page(state, 140, 'major_outage', 90, rules);
+      return measured(state);
+    };
+    expect(spoke(FOLD_RULES).response).toEqual([0, 0]);
+    expect(spoke(CLEARS_BEFORE_OWN_START_RULES).response).toEqual([1, 0]);
   });
 });

@@ -564,4 +564,34 @@ describe('the fold loop', () => {
     expect(await responseSeconds('3')).toEqual([1, 899]);
     expect(await responseSeconds('8')).toEqual([1, 299]);
   });
+
+  it("measures a page change as the release that appended it did: format 7 by its webhook's arrival, format 9 by its time", async () => {
+    // test/domain/alerts-run-order.test.ts: x fired at 101 and was sent; the page had shown the
+    // outage from 90, its webhook arriving after x.
+    const at = Math.floor(Date.now() / 1000) - 1200;
+    const spoke: StatusMateEvent = {
+      statusPage: 'default',
+      type: 'component_impact_updated',
+      uuid: 'c1',
+      name: 'c1',
+      impact: 'major_outage',
+      createdAt: at + 90,
+      deliveryAttempt: 0,
+    };
+    const responses = async (format: string) => {
+      const store = new MemoryLog();
+      const alerts: StoredAlert[] = [{ fingerprint: 'x', status: 'firing', startsAt: at + 101, endsAt: null, components: [['default', 'c1']] }];
+      await store.append([
+        encodeAlerts('r:x', alerts, { ...DEFAULT_LIMITS, ...DEFAULT_ALERT_LIMITS }, 3600),
+        { ...encodeEntry('r:page', spoke, DEFAULT_LIMITS, 3600), v: format },
+      ]);
+      app = await makeApp({ store });
+      const response = app.fold.state.alerts.pages.get('default')?.response;
+      await app.close();
+      app = undefined;
+      return [response?.count, response?.sum];
+    };
+    expect(await responses('7')).toEqual([1, 0]);
+    expect(await responses('9')).toEqual([0, 0]);
+  });
 });

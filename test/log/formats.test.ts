@@ -1,4 +1,12 @@
-import { ALERT_RULES, ARRIVAL_RUNS_ALERT_RULES, ARRIVAL_TIES_RULES, FOLD_RULES, LATE_HELD_RULES, TYPE_TIES_RULES } from '../../src/domain/fold-rules.js';
+import {
+  ALERT_RULES,
+  ARRIVAL_RUNS_ALERT_RULES,
+  ARRIVAL_TIES_RULES,
+  CLEARS_BEFORE_OWN_START_RULES,
+  FOLD_RULES,
+  LATE_HELD_RULES,
+  TYPE_TIES_RULES,
+} from '../../src/domain/fold-rules.js';
 import { describe, expect, it } from 'vitest';
 import type { StatusMateEvent } from '../../src/domain/event.js';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
@@ -64,7 +72,7 @@ describe('the log formats', () => {
       kind: 'entry',
       entry: { origin: 'r1:7', event, rules: TYPE_TIES_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
     });
-    expect(TYPE_TIES_RULES).toEqual({ ties: 'type', lateHeld: false, clearsBeforeOwnStart: false });
+    expect(TYPE_TIES_RULES).toEqual({ ties: 'type', lateHeld: false, clearsBeforeOwnStart: false, pageChangesByTheirTimes: false });
   });
 
   it('reads the event entries of the release before format 7 (format 6), to fold with lateHeld and without clearsBeforeOwnStart, as it did', () => {
@@ -74,13 +82,23 @@ describe('the log formats', () => {
       kind: 'entry',
       entry: { origin: 'r1:7', event, rules: LATE_HELD_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
     });
-    expect(LATE_HELD_RULES).toEqual({ ties: 'type', lateHeld: true, clearsBeforeOwnStart: false });
-    expect(FOLD_RULES).toEqual({ ties: 'type', lateHeld: true, clearsBeforeOwnStart: true });
+    expect(LATE_HELD_RULES).toEqual({ ties: 'type', lateHeld: true, clearsBeforeOwnStart: false, pageChangesByTheirTimes: false });
   });
 
-  it('writes events as format 7 and forgets as format 2, and reads both', () => {
+  it('reads the event entries of the release before format 9 (format 7), to fold with clearsBeforeOwnStart and without pageChangesByTheirTimes, as it did', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
-    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('7');
+    const fields = encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600);
+    expect(decodeEntry({ ...fields, v: '7' })).toEqual({
+      kind: 'entry',
+      entry: { origin: 'r1:7', event, rules: CLEARS_BEFORE_OWN_START_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
+    });
+    expect(CLEARS_BEFORE_OWN_START_RULES).toEqual({ ties: 'type', lateHeld: true, clearsBeforeOwnStart: true, pageChangesByTheirTimes: false });
+    expect(FOLD_RULES).toEqual({ ties: 'type', lateHeld: true, clearsBeforeOwnStart: true, pageChangesByTheirTimes: true });
+  });
+
+  it('writes events as format 9 and forgets as format 2, and reads both', () => {
+    const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
+    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('9');
     const target = { kind: 'component', statusPage: 'shop', uuid: '88337a51-852b-48f3-ac8d-840e5f5326a0' } as const;
     const fields = encodeForget('r1:8', target, DEFAULT_LIMITS, 3600);
     expect(fields.v).toBe('2');
@@ -122,7 +140,7 @@ describe('the log formats', () => {
   });
 
   it.each([
-    [['v', '9', 'e', '{}'], { kind: 'newer', format: '9' }],
+    [['v', '10', 'e', '{}'], { kind: 'newer', format: '10' }],
     [['v', '8', 'k', 'alerts', 'o', 'x', 'a', '[["f","burning",null,null,[]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '4', 'k', 'declare', 'o', 'x', 'd', '[["shop",[]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '4', 'k', 'declare', 'o', 'x', 'd', '{"shop":["u"]}', 'l', '{}', 'r', '60'], { kind: 'invalid' }],

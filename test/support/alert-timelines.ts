@@ -357,7 +357,9 @@ export function randomTimeline(seed: number, options: TimelineOptions = {}): Tim
     list.sort((x, y) => x.changedAt - y.changedAt);
     let previousAt = declaredAt;
     for (const change of list) {
-      const at = Math.max(previousAt + 1, change.changedAt + int(1, 20));
+      // With `holds`, now and then a webhook late enough that an alert it answers arrives first.
+      const delay = options.holds === true && random() < 0.2 ? int(20, 90) : int(1, 20);
+      const at = Math.max(previousAt + 1, change.changedAt + delay);
       previousAt = at;
       if (change.hold === undefined) entries.push({ kind: 'page', at, ref, impact: change.impact, changedAt: change.changedAt, order: (order += 1) });
       else entries.push({ kind: 'hold', at, ref, ...change.hold, impact: change.impact, changedAt: change.changedAt, order: (order += 1) });
