@@ -207,20 +207,27 @@ export type ImpactOf = (
  * left operational, from the ledger's change points (null when they do not reach back to an
  * operational one).
  */
-export function impactShown(state: State): ImpactOf {
+export function impactShown(state: State, rules: AlertRules = ALERT_RULES): ImpactOf {
   return (statusPage, uuid) => {
     const impact = state.pages.get(statusPage)?.components.get(uuid)?.impact ?? OPERATIONAL;
     const ledger = ledgerOf(state.ledger, statusPage, uuid);
     const cameBack = ledger !== undefined && ledger.impact === impact && ledger.openMs > ledger.sinceMs;
-    const since = cameBack ? ledger.openMs / 1000 : null;
+    let since = cameBack ? ledger.openMs / 1000 : null;
     if (ledger === undefined || ledger.impact !== impact) return { impact, since };
     const { ms, impacts } = ledger.changes;
+    // The point the impact last changed at: the ledger also books a point where it stayed (an
+    // incident's end the update made during it outlives).
+    let last = impacts.length - 1;
+    if (rules.sinceLastChangeOfImpact) {
+      while (last > 0 && impacts[last - 1] === impact) last -= 1;
+      if (since !== null) since = last > 0 ? (ms[last] as number) / 1000 : null;
+    }
     if (impact === OPERATIONAL) {
       if (since === null) return { impact, since };
       // Back from the open interval over the other impacts, to where they began.
-      let from = impacts.length - 1;
+      let from = last;
       while (from > 0 && impacts[from - 1] !== OPERATIONAL) from -= 1;
-      const cameBackFrom = from < impacts.length - 1 && from > 0 ? (ms[from] as number) / 1000 : null;
+      const cameBackFrom = from < last && from > 0 ? (ms[from] as number) / 1000 : null;
       return { impact, since, cameBackFrom };
     }
     // Back from the open interval over the other impacts, to the last operational point.
@@ -495,7 +502,7 @@ export function foldImpactChanges(
   logTime: number,
   rules: Pick<FoldRules, 'pageChangesByTheirTimes'> = FOLD_RULES,
 ): void {
-  if (alerts.components.size === 0) return;
+  if (alerts.components.size === 0 && alerts.closedRuns.size === 0) return;
   for (const change of changes) {
     const key = componentKey(change.statusPage, change.uuid);
     const record = alerts.components.get(key);

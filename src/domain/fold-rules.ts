@@ -60,9 +60,16 @@ export type AlertRules = {
    * and the second started an episode of its own.
    */
   readonly runsByTimes: boolean;
+  /**
+   * Whether the page shows a component's impact since its last change of impact (impactShown),
+   * not since the ledger's last point: the ledger books a point where the impact stayed (an
+   * incident ending after an update made during it to operational), and a page back before an
+   * alert's resolution arrived measured no recovery when such a point followed its return.
+   */
+  readonly sinceLastChangeOfImpact: boolean;
 };
 
 /** This release's alert rules: the fold of an alerts entry it appends. */
-export const ALERT_RULES: AlertRules = { runsByTimes: true };
+export const ALERT_RULES: AlertRules = { runsByTimes: true, sinceLastChangeOfImpact: true };
 /** An alerts entry of format 3: runs as the notifications arrived. */
-export const ARRIVAL_RUNS_ALERT_RULES: AlertRules = { runsByTimes: false };
+export const ARRIVAL_RUNS_ALERT_RULES: AlertRules = { runsByTimes: false, sinceLastChangeOfImpact: false };

@@ -602,7 +602,7 @@ export class FoldLoop implements EventSink, StoreHealth {
   /** Applies an event's patch, and folds the impacts it changed into the alert measures. */
   private applyEventPatch(decision: Decision, logTime: number, rules: FoldRules): void {
     const alerts = this.state.alerts;
-    if (alerts.components.size === 0) {
+    if (alerts.components.size === 0 && alerts.closedRuns.size === 0) {
       applyPatch(this.state, decision.patch);
       return;
     }
@@ -623,7 +623,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     const limits: AlertLimits = { ...DEFAULT_ALERT_LIMITS, ...entry.limits };
     let decision: AlertsDecision;
     try {
-      decision = foldAlerts(this.state.alerts, entry.alerts, stored.time, limits, impactShown(this.state), entry.rules);
+      decision = foldAlerts(this.state.alerts, entry.alerts, stored.time, limits, impactShown(this.state, entry.rules), entry.rules);
     } catch (error) {
       this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding alerts failed; skipped');
       this.advance(stored);

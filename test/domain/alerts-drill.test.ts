@@ -49,7 +49,7 @@ function foldEntry(state: State, entry: TimelineEntry, previousAt: number): void
     const decision = reduce(state, event, dedupKey(event), entry.at, DEFAULT_LIMITS);
     if (decision.outcome === 'duplicate') return;
     // FoldLoop.applyEventPatch
-    if (state.alerts.components.size === 0) {
+    if (state.alerts.components.size === 0 && state.alerts.closedRuns.size === 0) {
       applyPatch(state, decision.patch);
       return;
     }

@@ -11,7 +11,7 @@ import {
   type ImpactChange,
   type StoredAlert,
 } from '../../src/domain/alerts.js';
-import type { ComponentImpactUpdated } from '../../src/domain/event.js';
+import type { ComponentImpactUpdated, IncidentEvent, StatusMateEvent } from '../../src/domain/event.js';
 import { OPERATIONAL } from '../../src/domain/impact.js';
 import { declarationPatch } from '../../src/domain/inventory.js';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
@@ -50,7 +50,7 @@ function letGo(fingerprint: string): StoredAlert {
 }
 
 function notify(state: State, at: number, alerts: StoredAlert[], rules: AlertRules = ALERT_RULES): void {
-  foldAlerts(state.alerts, alerts, T + at, DEFAULT_ALERT_LIMITS, impactShown(state), rules);
+  foldAlerts(state.alerts, alerts, T + at, DEFAULT_ALERT_LIMITS, impactShown(state, rules), rules);
 }
 
 /** A component_impact_updated made at `changedAt`, received at `at`, folded as FoldLoop.applyEventPatch does. */
@@ -64,6 +64,26 @@ function page(state: State, at: number, impact: string, changedAt: number, rules
     createdAt: T + changedAt,
     deliveryAttempt: 0,
   };
+  fold(state, event, at, rules);
+}
+
+/** An incident's event holding the component with major_outage, made (and started) at `changedAt`. */
+function incident(state: State, at: number, type: 'incident_created' | 'incident_finished', changedAt: number): void {
+  const event: IncidentEvent = {
+    type,
+    statusPage: PAGE,
+    uuid: 'i1',
+    title: 'i1',
+    createdAt: T + changedAt,
+    startAt: T + changedAt,
+    endAt: null,
+    deliveryAttempt: 0,
+    components: [{ uuid: COMPONENT, name: COMPONENT, impact: 'major_outage' }],
+  };
+  fold(state, event, at, FOLD_RULES);
+}
+
+function fold(state: State, event: StatusMateEvent, at: number, rules: FoldRules): void {
   const decision = reduce(state, event, dedupKey(event), T + at, DEFAULT_LIMITS);
   const changes: ImpactChange[] = [];
   for (const component of decision.patch.components) {
@@ -188,6 +208,39 @@ describe('alert runs whose notifications arrive out of the order of their times'
     expect(back(FOLD_RULES)).toEqual({ response: [1, 99], recovery: [0, 0] });
     // Event entries of format 7 measured it 0 s.
     expect(back(CLEARS_BEFORE_OWN_START_RULES)).toEqual({ response: [1, 99], recovery: [1, 0] });
+  });
+
+  it("a page that left operational while the alert fired answers it, even when its webhook arrives after the alert's resolution", () => {
+    // x fired at 101 and ended at 603, resolved at 905; the page changed at 500, its webhook
+    // arrived at 910; it came back at 1000. 399 s to respond, 397 s to recover.
+    const late = (rules: FoldRules) => {
+      const state = createState();
+      notify(state, 131, [firing('x', 101)]);
+      notify(state, 905, [resolved('x', 101, 603)]);
+      page(state, 910, 'major_outage', 500, rules);
+      page(state, 1010, 'operational', 1000, rules);
+      return measured(state);
+    };
+    expect(late(FOLD_RULES)).toEqual({ response: [1, 399], recovery: [1, 397] });
+    // Event entries of format 7 measured neither.
+    expect(late(CLEARS_BEFORE_OWN_START_RULES)).toEqual({ response: [0, 0], recovery: [0, 0] });
+  });
+
+  it('recovers from an incident the update to operational during it ended, when the resolution arrives after both', () => {
+    // x 101..603; the incident from 200; an update to operational at 610 (during it); the incident
+    // ends at 620 (the update stands); x's resolution arrives at 905: 7 s to recover.
+    const recovered = (rules: AlertRules) => {
+      const state = createState();
+      notify(state, 131, [firing('x', 101)], rules);
+      incident(state, 210, 'incident_created', 200);
+      page(state, 615, 'operational', 610);
+      incident(state, 625, 'incident_finished', 620);
+      notify(state, 905, [resolved('x', 101, 603)], rules);
+      return measured(state).recovery;
+    };
+    expect(recovered(ALERT_RULES)).toEqual([1, 7]);
+    // Alerts entries of format 3 took the incident's end for the page's return.
+    expect(recovered(ARRIVAL_RUNS_ALERT_RULES)).toEqual([0, 0]);
   });
 
   it('a page that showed the outage before the alert fired measures no response, even when its webhook arrives after the alert', () => {
