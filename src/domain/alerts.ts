@@ -536,6 +536,12 @@ export function foldImpactChanges(
         continue;
       }
     }
+    if (rules.pageChangesByTheirTimes && !wasOperational && isOperational && (record?.firing.size ?? 0) === 0) {
+      // Back while a run fired that was let go of before this webhook came: a new silent episode
+      // of that run from the return, for a departure arriving after it too.
+      const closed = alerts.closedRuns.get(key);
+      if (closed !== undefined && change.at < closed.end) alerts.closedRuns.set(key, { ...closed, silentSince: change.at, answered: null });
+    }
     if (!record) continue;
     if (wasOperational && !isOperational) {
       if (record.silentSince !== null && rules.pageChangesByTheirTimes && change.at < record.silentSince) {

@@ -213,7 +213,9 @@ export class AlertsOracle {
         let spell = k - 1;
         while (spell > 0 && (history[spell - 1] as { impact: string }).impact !== 'operational') spell -= 1;
         const leftAt = (history[spell] as { at: number }).at;
-        if (lastEnd < r && lastEnd > leftAt)
+        // A let-go at the second the page came back (its entry's log time, which can tie): 0 s, as a
+        // resolution in that second would be.
+        if (lastEnd <= r && lastEnd > leftAt)
           this.observe('recovery', known, r - lastEnd, at, `back at ${r}, last alert ended ${lastEnd}, page left operational at ${leftAt}`);
       }
     }
