@@ -145,8 +145,8 @@ export class CoreOracle {
   private readonly pages = new Map<string, Page>();
   private readonly seen = new Map<string, number>();
   private seq = 0;
-  /** Whether the event being applied named a component MAX_COMPONENTS refused. */
-  private refusedComponent = false;
+  /** The components MAX_COMPONENTS refused in the event being applied. */
+  private refusedComponents = new Set<string>();
   private pointTime = 0;
   constructor(
     private readonly limits: OracleLimits,
@@ -186,6 +186,9 @@ export class CoreOracle {
   }
   private markObjectForgotten(page: Page, uuid: string): void {
     for (const c of page.components.values()) if (c.history.some((h) => h.event.uuid === uuid)) c.unchecked = true;
+    // The exporter keeps nothing of it: a later event of the same uuid begins it anew, and a
+    // component first named then is replayed without the events forgotten here.
+    page.objectEvents.delete(uuid);
   }
 
   private componentCount(): number {
@@ -230,7 +233,7 @@ export class CoreOracle {
     const p = page ?? this.newPage(event.page);
     this.seen.set(key, now);
     const before = this.impacts(p);
-    this.refusedComponent = false;
+    this.refusedComponents = new Set();
     const touched = this.apply(p, event, stamp);
     this.afterEvent(p, event, stamp, before, touched);
     // The rest of the event applies, and the answer says a component was refused (README "Limits").
@@ -239,7 +242,7 @@ export class CoreOracle {
 
   /** Set by know() while an event applies (a method, so that the flag is read after the calls that set it). */
   private namedRefused(): boolean {
-    return this.refusedComponent;
+    return this.refusedComponents.size > 0;
   }
 
   private newPage(id: string): Page {
@@ -263,7 +266,7 @@ export class CoreOracle {
     let c = page.components.get(uuid);
     if (c === undefined) {
       if (this.componentCount() >= this.limits.maxComponents) {
-        this.refusedComponent = true;
+        this.refusedComponents.add(uuid);
         return undefined;
       }
       c = { uuid, name, update: null, cleared: null, lastChange: stamp.at, history: [], unchecked: false };
@@ -457,7 +460,10 @@ export class CoreOracle {
     const after = this.impacts(page);
     if (event.type !== 'component_impact_updated') {
       const list = page.objectEvents.get(event.uuid) ?? [];
-      list.push({ stamp, event });
+      // What it names less what MAX_COMPONENTS refused: the object never held those (README "Limits"),
+      // so a replay for a component admitted later must not hold it from here either.
+      const admitted = (event.components ?? []).filter((named) => !this.refusedComponents.has(named.uuid));
+      list.push({ stamp, event: { ...event, components: admitted } });
       page.objectEvents.set(event.uuid, list);
     }
     for (const uuid of touched) {
@@ -603,9 +609,17 @@ function replayLastChange(p: Page, c: Component, limits: OracleLimits): number {
   // does not name it still ends what the incident's first event made it hold).
   const events = new Map(c.history.map((h) => [h.stamp.seq, h]));
   for (const h of c.history) for (const e of p.objectEvents.get(h.event.uuid) ?? []) events.set(e.stamp.seq, e);
-  // A forget took the component's part in what came before it (README "Forgetting").
+  // A forget took the component's part in what came before it (README "Forgetting": "a component
+  // takes its part in incidents and maintenances with it"): its updates go. An incident or
+  // maintenance that named it before the forget and names it again after is one whose events the
+  // exporter's replay no longer holds for it (docs/metrics.md: "an operator's forget"): booked as
+  // it arrives, so the split, and the last change, depend on the order of arrival.
   const forgottenAt = p.forgotten.get(c.uuid) ?? -Infinity;
-  for (const [seq] of events) if (seq <= forgottenAt) events.delete(seq);
+  for (const [seq, h] of events) {
+    if (seq > forgottenAt) continue;
+    if (h.event.type === 'component_impact_updated') events.delete(seq);
+    else if ((h.event.components ?? []).some((named) => named.uuid === c.uuid)) return Number.NaN;
+  }
   if ([...events.values()].some((h) => !h.stamp.trusted)) return Number.NaN;
   const sorted = [...events.values()].sort((a, b) => order(a.stamp, b.stamp));
   const replay = new CoreOracle({ ...limits, maxActiveIncidents: Infinity, maxActiveMaintenances: Infinity, maxComponents: Infinity }, Infinity, Infinity);
