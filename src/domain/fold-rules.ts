@@ -33,18 +33,73 @@ export type FoldRules = {
    * Without it, the first two measured 0 s and the last nothing.
    */
   readonly pageChangesByTheirTimes: boolean;
+  /**
+   * Whether the first event naming a declared component that is older than its declaration, which
+   * starts the component's ledger again at the event's created_at (ledgerRestart in reducer.ts),
+   * also dates the component's record from there when the event changes the record (a direct
+   * update, a name the file does not give) but not its impact. Without it, the record kept the
+   * declaration's time as its last change while the ledger said the event's, and whether the
+   * event changed the record (a name alone) decided which the gauge served.
+   */
+  readonly redatesRestartedRecord: boolean;
+  /**
+   * Whether an incident_finished of an incident already finished (a first delivery sent again)
+   * makes the components it names known, as every maintenance event does. Without it, a component
+   * forgotten (or refused by MAX_COMPONENTS) since the first finish stayed unknown after an
+   * incident's re-sent finish but came back after a maintenance's.
+   */
+  readonly staleFinishKnows: boolean;
 };
 
 /** This release's rules: the fold of an event it appends, or an operator's or the ledger's own. */
-export const FOLD_RULES: FoldRules = { ties: 'type', lateHeld: true, clearsBeforeOwnStart: true, pageChangesByTheirTimes: true };
-/** An event entry of format 7: a page change measured against the alerts by its webhook's arrival. */
-export const CLEARS_BEFORE_OWN_START_RULES: FoldRules = { ties: 'type', lateHeld: true, clearsBeforeOwnStart: true, pageChangesByTheirTimes: false };
+export const FOLD_RULES: FoldRules = {
+  ties: 'type',
+  lateHeld: true,
+  clearsBeforeOwnStart: true,
+  pageChangesByTheirTimes: true,
+  redatesRestartedRecord: true,
+  staleFinishKnows: true,
+};
+/**
+ * An event entry of format 7: a page change measured against the alerts by its webhook's arrival; a
+ * declared component's record kept its declaration's time when an older first event changed it; an
+ * incident's re-sent finish made nothing known.
+ */
+export const CLEARS_BEFORE_OWN_START_RULES: FoldRules = {
+  ties: 'type',
+  lateHeld: true,
+  clearsBeforeOwnStart: true,
+  pageChangesByTheirTimes: false,
+  redatesRestartedRecord: false,
+  staleFinishKnows: false,
+};
 /** An event entry of format 6: an ended hold forgets the direct updates before the latest start kept only. */
-export const LATE_HELD_RULES: FoldRules = { ties: 'type', lateHeld: true, clearsBeforeOwnStart: false, pageChangesByTheirTimes: false };
+export const LATE_HELD_RULES: FoldRules = {
+  ties: 'type',
+  lateHeld: true,
+  clearsBeforeOwnStart: false,
+  pageChangesByTheirTimes: false,
+  redatesRestartedRecord: false,
+  staleFinishKnows: false,
+};
 /** An event entry of format 5: ties by type; a late first event's added components booked from its own time. */
-export const TYPE_TIES_RULES: FoldRules = { ties: 'type', lateHeld: false, clearsBeforeOwnStart: false, pageChangesByTheirTimes: false };
+export const TYPE_TIES_RULES: FoldRules = {
+  ties: 'type',
+  lateHeld: false,
+  clearsBeforeOwnStart: false,
+  pageChangesByTheirTimes: false,
+  redatesRestartedRecord: false,
+  staleFinishKnows: false,
+};
 /** An event entry of format 1: ties by arrival, as every release before format 5. */
-export const ARRIVAL_TIES_RULES: FoldRules = { ties: 'arrival', lateHeld: false, clearsBeforeOwnStart: false, pageChangesByTheirTimes: false };
+export const ARRIVAL_TIES_RULES: FoldRules = {
+  ties: 'arrival',
+  lateHeld: false,
+  clearsBeforeOwnStart: false,
+  pageChangesByTheirTimes: false,
+  redatesRestartedRecord: false,
+  staleFinishKnows: false,
+};
 
 /**
  * How an alerts entry is folded into the alert measures (src/domain/alerts.ts): by the entry's

@@ -165,7 +165,17 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
         const record = state.pages.get(event.statusPage)?.components.get(uuid);
         return { statusPage: event.statusPage, uuid, impact: record?.impact ?? OPERATIONAL };
       });
-    if (restarts.length > 0) patch.ledgerRestart = restarts;
+    if (restarts.length > 0) {
+      patch.ledgerRestart = restarts;
+      // The component is known from this event, in the impact it shows: so is its record's last
+      // change, as the ledger starts it (an unchanged record is redated by the fold's overlay).
+      if (rules.redatesRestartedRecord) {
+        const restarted = new Set(restarts.filter((restart) => restart.impact === undefined).map((restart) => restart.uuid));
+        patch.components = patch.components.map((c) =>
+          c.statusPage === event.statusPage && restarted.has(c.uuid) && c.changedAt !== at ? { ...c, changedAt: at } : c,
+        );
+      }
+    }
   }
 
   const { unknownImpacts, refused } = draft.notices();

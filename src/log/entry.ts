@@ -70,7 +70,9 @@ import type { EntryFields } from '../store/store.js';
 // file written before) are folded as the release that appended them did.
 //
 // Format 9 is an event whose fold measures a page change against the alerts by its own time, not
-// by its webhook's arrival (pageChangesByTheirTimes in src/domain/fold-rules.ts). Written from then on for the same reason as format 5; format 7, 6, 5 and 1
+// by its webhook's arrival (pageChangesByTheirTimes in src/domain/fold-rules.ts); dates a declared
+// component's record from its older first event, as the ledger (redatesRestartedRecord); and makes
+// the components a finished incident's re-sent finish names known (staleFinishKnows). Written from then on for the same reason as format 5; format 7, 6, 5 and 1
 // entries are folded as their releases did.
 // What each format's fold does is src/domain/fold-rules.ts.
 

@@ -187,6 +187,47 @@ describe('a declared component a late event re-books', () => {
   });
 });
 
+describe('a declared component whose first event, older than its declaration, changes its record but not its impact', () => {
+  // docs/metrics.md: such an event replaces the declaration, "the component is known from that
+  // event's created_at". The ledger started again there, but when the event changed the record
+  // (a direct update to operational, a name the file does not give), the record kept the
+  // declaration's time as its last change: the gauge said operational since the declaration,
+  // the ledger since the event, and a name alone decided which (the core drill, seed 5).
+  const hourBefore = (declaredAt: number) => new Date(declaredAt - 3_600_000).toISOString();
+  const cases: [string, (declaredAt: number) => Record<string, unknown>][] = [
+    ['an update to operational', (at) => ({ type: 'component_impact_updated', uuid: API, title: 'API', impact: 'operational', created_at: hourBefore(at) })],
+    [
+      'a maintenance scheduled under another name',
+      (at) => ({
+        type: 'maintenance_created',
+        uuid: 'cd5879b7-104e-4c20-ae84-39e4e26a6eb7',
+        title: 'Upgrade',
+        start_at: new Date(at + 3_600_000).toISOString(),
+        end_at: new Date(at + 7_200_000).toISOString(),
+        created_at: hourBefore(at),
+        affected_components: [{ component_details: { name: 'Public API', component_uuid: API } }],
+      }),
+    ],
+  ];
+  it.each(cases)('%s: last changed at the event, as the ledger says, before and after a restart', async (_what, meta) => {
+    const path = join(tempDir(), 'older.db');
+    const file = pagesFile(ACME);
+    app = await makeApp({ store: sqliteStore(path), statusPagesFile: file });
+    const declaredAt = ledgerOf(app.fold.state.ledger, 'acme', API)?.sinceMs as number;
+    const sent = await request(app.main)
+      .post('/webhook?status_page=acme')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ meta: meta(declaredAt) }));
+    expect(sent.body.status).toBe('applied');
+    expect(ledgerOf(app.fold.state.ledger, 'acme', API)).toMatchObject({ sinceMs: declaredAt - 3_600_000, impact: 'operational' });
+    const lastChange = async () => sampleValue(await metrics(app as TestApp), 'statusmate_component_last_change_timestamp_seconds', { component_uuid: API });
+    expect(await lastChange()).toBe((declaredAt - 3_600_000) / 1000);
+    await app.close();
+    app = await makeApp({ store: sqliteStore(path), statusPagesFile: file });
+    expect(await lastChange()).toBe((declaredAt - 3_600_000) / 1000);
+  });
+});
+
 describe('a reload that withdraws what the file declared', () => {
   it('leaves the maintenances in progress holding a declared component, as a restart has them', async () => {
     const path = join(tempDir(), 'reload.db');

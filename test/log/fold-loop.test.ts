@@ -1,14 +1,16 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { DEFAULT_ALERT_LIMITS, type StoredAlert } from '../../src/domain/alerts.js';
-import { encodeAlerts, encodeEntry, entryBytes } from '../../src/log/entry.js';
+import { encodeAlerts, encodeDeclare, encodeEntry, entryBytes } from '../../src/log/entry.js';
 import { ageDueMs, DEFAULT_SNAPSHOT_POLICY } from '../../src/log/snapshot-policy.js';
 import { decodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import type { StatusMateEvent } from '../../src/domain/event.js';
 import type { EntryFields, LogTip, SnapshotToWrite, StoredEntry } from '../../src/store/store.js';
-import { makeApp, sampleValue, type TestApp } from '../support/app.js';
+import { makeApp, sampleValue, tempDir, type TestApp } from '../support/app.js';
 
 // The fold loop's own promises, on the memory log: what it answers when, and what it never does.
 
@@ -593,5 +595,37 @@ describe('the fold loop', () => {
     };
     expect(await responses('7')).toEqual([1, 0]);
     expect(await responses('9')).toEqual([0, 0]);
+  });
+
+  it("dates a declared component's record as the release that appended its older first event did: format 7 kept the declaration's time, format 9 the event's", async () => {
+    // test/log/declare.test.ts: API declared, then a direct update to operational made an hour
+    // before the declaration; the ledger starts API again at the update either way.
+    const api = '88337a51-852b-48f3-ac8d-840e5f5326a0';
+    const file = join(tempDir(), 'status-pages.yaml');
+    writeFileSync(file, `status_pages:\n  - id: acme\n    components:\n      - uuid: ${api}\n        name: API\n`);
+    const createdAt = Math.floor(Date.now() / 1000) - 3600;
+    const update: StatusMateEvent = {
+      statusPage: 'acme',
+      type: 'component_impact_updated',
+      uuid: api,
+      name: 'API',
+      impact: 'operational',
+      createdAt,
+      deliveryAttempt: 0,
+    };
+    const lastChangeOfApi = async (format: string) => {
+      const store = new MemoryLog();
+      await store.append([encodeDeclare('r:0', [{ statusPage: 'acme', uuids: [api] }], DEFAULT_LIMITS, 3600)]);
+      const declaredAt = (await store.tip(store.origin)).time;
+      await store.append([{ ...encodeEntry('r:1', update, DEFAULT_LIMITS, 3600), v: format }]);
+      app = await makeApp({ store, statusPagesFile: file });
+      const text = (await request(app.main).get('/metrics')).text;
+      await app.close();
+      app = undefined;
+      return { declaredAt, lastChange: sampleValue(text, 'statusmate_component_last_change_timestamp_seconds', { component_uuid: api }) };
+    };
+    const before = await lastChangeOfApi('7');
+    expect(before.lastChange).toBe(before.declaredAt);
+    expect((await lastChangeOfApi('9')).lastChange).toBe(createdAt);
   });
 });

@@ -72,7 +72,14 @@ describe('the log formats', () => {
       kind: 'entry',
       entry: { origin: 'r1:7', event, rules: TYPE_TIES_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
     });
-    expect(TYPE_TIES_RULES).toEqual({ ties: 'type', lateHeld: false, clearsBeforeOwnStart: false, pageChangesByTheirTimes: false });
+    expect(TYPE_TIES_RULES).toEqual({
+      ties: 'type',
+      lateHeld: false,
+      clearsBeforeOwnStart: false,
+      pageChangesByTheirTimes: false,
+      redatesRestartedRecord: false,
+      staleFinishKnows: false,
+    });
   });
 
   it('reads the event entries of the release before format 7 (format 6), to fold with lateHeld and without clearsBeforeOwnStart, as it did', () => {
@@ -82,7 +89,14 @@ describe('the log formats', () => {
       kind: 'entry',
       entry: { origin: 'r1:7', event, rules: LATE_HELD_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
     });
-    expect(LATE_HELD_RULES).toEqual({ ties: 'type', lateHeld: true, clearsBeforeOwnStart: false, pageChangesByTheirTimes: false });
+    expect(LATE_HELD_RULES).toEqual({
+      ties: 'type',
+      lateHeld: true,
+      clearsBeforeOwnStart: false,
+      pageChangesByTheirTimes: false,
+      redatesRestartedRecord: false,
+      staleFinishKnows: false,
+    });
   });
 
   it('reads the event entries of the release before format 9 (format 7), to fold with clearsBeforeOwnStart and without pageChangesByTheirTimes, as it did', () => {
@@ -92,8 +106,22 @@ describe('the log formats', () => {
       kind: 'entry',
       entry: { origin: 'r1:7', event, rules: CLEARS_BEFORE_OWN_START_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
     });
-    expect(CLEARS_BEFORE_OWN_START_RULES).toEqual({ ties: 'type', lateHeld: true, clearsBeforeOwnStart: true, pageChangesByTheirTimes: false });
-    expect(FOLD_RULES).toEqual({ ties: 'type', lateHeld: true, clearsBeforeOwnStart: true, pageChangesByTheirTimes: true });
+    expect(CLEARS_BEFORE_OWN_START_RULES).toEqual({
+      ties: 'type',
+      lateHeld: true,
+      clearsBeforeOwnStart: true,
+      pageChangesByTheirTimes: false,
+      redatesRestartedRecord: false,
+      staleFinishKnows: false,
+    });
+    expect(FOLD_RULES).toEqual({
+      ties: 'type',
+      lateHeld: true,
+      clearsBeforeOwnStart: true,
+      pageChangesByTheirTimes: true,
+      redatesRestartedRecord: true,
+      staleFinishKnows: true,
+    });
   });
 
   it('writes events as format 9 and forgets as format 2, and reads both', () => {
