@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -5,13 +6,14 @@ import { MemoryLog } from '../../src/store/memory.js';
 import { SqliteLog } from '../../src/store/sqlite.js';
 import type { LogStore } from '../../src/store/store.js';
 import { makeApp, tempDir, type TestApp } from '../support/app.js';
-import { CoreOracle, seriesKey, type OracleLimits } from '../support/core-oracle.js';
-import { coreTimeline, webhookBody, type CoreStep } from '../support/core-timelines.js';
+import { CoreOracle, seriesKey, type OracleDeclared, type OracleLimits } from '../support/core-oracle.js';
+import { coreTimeline, cuid, webhookBody, type CoreStep } from '../support/core-timelines.js';
 
 // A randomized differential drill of the incident, maintenance and component series: seeded
 // timelines of the deliveries StatusMate makes (retries, late and out-of-order events, ties of
-// created_at, events without created_at, incidents and maintenances edited while they run, limits,
-// the operator's forgets, retention passing, restarts) into the real app, on a memory store and on
+// created_at, events without created_at or with one far ahead, incidents and maintenances edited
+// while they run, the count and size limits, the operator's forgets, retention passing, restarts,
+// a status pages file for some seeds) into the real app, on a memory store and on
 // a SQLite file that restarts, compared after every delivery with the oracle written from the docs
 // (test/support/core-oracle.ts). Only Date is faked: the log's time is the test's.
 
@@ -96,11 +98,12 @@ afterEach(async () => {
   for (const app of apps.splice(0)) await app.close();
 });
 
-async function open(medium: Medium, limits: OracleLimits): Promise<TestApp> {
+async function open(medium: Medium, limits: OracleLimits, statusPagesFile: string | undefined): Promise<TestApp> {
   const app = await makeApp({
     store: medium.store(),
     tokens: [TOKEN],
     limits,
+    ...(statusPagesFile === undefined ? {} : { statusPagesFile }),
     retentionSeconds: RETENTION_SECONDS,
     pruneWindowSeconds: PRUNE_WINDOW_SECONDS,
     snapshots: { checkMs: 10, maxEntries: 5 },
@@ -114,13 +117,50 @@ async function scrape(app: TestApp): Promise<Map<string, number>> {
   return servedSamples(res.text);
 }
 
-/** The limits of a seed: small ones for some, so that refusals happen. */
+/** The limits of a seed: small ones for some, so that refusals and forgetting happen. */
 export function limitsOf(seed: number): OracleLimits {
   return {
     maxActiveIncidents: seed % 3 === 0 ? 2 : 1000,
     maxActiveMaintenances: seed % 3 === 1 ? 1 : 1000,
     maxComponents: seed % 4 === 2 ? 4 : 10_000,
+    maxClockSkewSeconds: 300,
+    maxHoldings: seed % 5 === 3 ? 3 + (seed % 7) : 10_000,
+    maxRetainedFinished: seed % 5 === 4 ? 4 + (seed % 9) : 10_000,
+    maxDedupRecords: seed % 6 === 5 ? 6 + (seed % 8) : 100_000,
   };
+}
+
+/**
+ * The status pages file of a seed, for some: both pages declared, a few of their components (one
+ * no event names; two under a name no event sends, so that the webhook's name is seen to win),
+ * within every seed's MAX_COMPONENTS.
+ */
+export function declaredOf(seed: number): OracleDeclared {
+  if (seed % 3 !== 2) return [];
+  return [
+    {
+      page: 'p1',
+      components: [
+        { uuid: cuid(1), name: 'Declared C1' },
+        { uuid: cuid(3), name: 'C3' },
+      ],
+    },
+    {
+      page: 'p2',
+      components: [
+        { uuid: cuid(5), name: 'Declared C5' },
+        { uuid: cuid(7), name: 'Only declared' },
+      ],
+    },
+  ];
+}
+
+function statusPagesFile(declared: OracleDeclared): string | undefined {
+  if (declared.length === 0) return undefined;
+  const file = join(tempDir(), 'status-pages.json');
+  const body = { status_pages: declared.map(({ page, components }) => ({ id: page, components: components.map(({ uuid, name }) => ({ uuid, name })) })) };
+  writeFileSync(file, JSON.stringify(body));
+  return file;
 }
 
 // Fixed seeds, sized for `npm test`; CORE_SEEDS, CORE_BASE and CORE_LENGTH search further (CORE_SEEDS=40 CORE_LENGTH=80).
@@ -140,13 +180,15 @@ describe('the incident, maintenance and component series against the oracle of t
     vi.setSystemTime(start * 1000);
     const limits = limitsOf(seed);
     const steps: CoreStep[] = coreTimeline(seed, start, { length: LENGTH, retentionSeconds: RETENTION_SECONDS, pruneWindowSeconds: PRUNE_WINDOW_SECONDS });
-    const oracle = new CoreOracle(limits, RETENTION_SECONDS, PRUNE_WINDOW_SECONDS);
+    const declared = declaredOf(seed);
+    const pagesFile = statusPagesFile(declared);
+    const oracle = new CoreOracle(limits, RETENTION_SECONDS, PRUNE_WINDOW_SECONDS, declared, start);
     const path = join(tempDir(), 'core.db');
     const media: Medium[] = [
       { name: 'memory', store: () => new MemoryLog(), restarts: false },
       { name: 'SQLite', store: () => new SqliteLog({ path, synchronous: 'normal' }), restarts: true },
     ];
-    for (const medium of media) medium.app = await open(medium, limits);
+    for (const medium of media) medium.app = await open(medium, limits, pagesFile);
     for (const [index, { at, action }] of steps.entries()) {
       vi.setSystemTime(Math.round(at * 1000));
       if (action.kind === 'restart') {
@@ -155,7 +197,7 @@ describe('the incident, maintenance and component series against the oracle of t
           apps.splice(apps.indexOf(app), 1);
           if (action.crash) await app.store.close();
           await app.close();
-          medium.app = await open(medium, limits);
+          medium.app = await open(medium, limits, pagesFile);
         }
       } else if (action.kind === 'forget') {
         for (const medium of media) {

@@ -28,6 +28,17 @@
 //   dedup records received then, are forgotten; a late event then meets no record.
 // - Forgets (README "Forgetting"): of a page, a component, an incident, a maintenance; counters
 //   keep what they counted, dedup records stay.
+// - Clock skew (README "Clock skew"): a created_at more than MAX_CLOCK_SKEW_SECONDS ahead of its
+//   receipt is not trusted: the event is ordered by its arrival and timed by its receipt.
+// - Size bounds (README "Memory"): an event that would add holdings (component entries of active
+//   incidents and unfinished maintenances) past MAX_HOLDINGS is refused whole; past
+//   MAX_RETAINED_FINISHED (each finished object 1 + its components) the finished objects whose
+//   finish was received first, and past MAX_DEDUP_RECORDS the oldest dedup records, are forgotten
+//   down to 90 % of the bound, after the event that passed it.
+// - Declared pages (README "Declare your status pages", docs/metrics.md): from start-up, their
+//   counters at 0 and their components operational under the file's names, last changed when
+//   declared; a forgotten one comes back at once, declared again then; a webhook's name wins; the
+//   first event older than a component's declaration replaces it (known from its created_at).
 
 export const KNOWN_IMPACTS = ['operational', 'under_maintenance', 'degraded_performance', 'partial_outage', 'major_outage'] as const;
 const LEVELS: Record<string, number> = { operational: 0, under_maintenance: 1, degraded_performance: 2, partial_outage: 3, major_outage: 4 };
@@ -55,7 +66,25 @@ export type HookEvent = {
 
 export type OracleForget = { page: string; component?: string; incident?: string; maintenance?: string };
 
-export type OracleLimits = { maxActiveIncidents: number; maxActiveMaintenances: number; maxComponents: number };
+/** STATUS_PAGES_FILE: the declared pages, and their components with the names the file gives. */
+export type OracleDeclared = readonly { page: string; components: readonly { uuid: string; name: string }[] }[];
+
+export type OracleLimits = {
+  maxActiveIncidents: number;
+  maxActiveMaintenances: number;
+  maxComponents: number;
+  /** MAX_CLOCK_SKEW_SECONDS: a created_at further ahead of its receipt is not trusted (README "Clock skew"). */
+  maxClockSkewSeconds: number;
+  /** MAX_HOLDINGS: component entries of active incidents and unfinished maintenances; an event adding past it is refused whole. */
+  maxHoldings: number;
+  /** MAX_RETAINED_FINISHED: finished incidents and maintenances kept, each 1 + its components; past it the oldest are forgotten. */
+  maxRetainedFinished: number;
+  /** MAX_DEDUP_RECORDS: past it the oldest dedup records are forgotten. */
+  maxDedupRecords: number;
+};
+
+/** Forgetting past MAX_RETAINED_FINISHED and MAX_DEDUP_RECORDS goes down to this share of the bound (README "Memory"). */
+const RELIEF = 0.9;
 
 const RANK: Record<EventType, number> = {
   maintenance_created: 0,
@@ -123,6 +152,8 @@ type Component = {
   history: { stamp: Stamp; event: HookEvent }[];
   /** The docs make its last change depend on the order of arrival from here on. */
   unchecked: boolean;
+  /** When STATUS_PAGES_FILE made it known (start-up, or its return after a forget); null: a webhook did. */
+  declaredAt: number | null;
 };
 
 type Page = {
@@ -148,11 +179,34 @@ export class CoreOracle {
   /** The components MAX_COMPONENTS refused in the event being applied. */
   private refusedComponents = new Set<string>();
   private pointTime = 0;
+  /**
+   * `declared` at `declaredAt` (the start-up that first reads the file): README "Declare your
+   * status pages": its pages have every counter and histogram at 0, its components are
+   * operational under the file's names, last changed when declared (docs/metrics.md).
+   */
   constructor(
     private readonly limits: OracleLimits,
     private readonly retentionSeconds: number,
     private readonly pruneWindowSeconds: number,
-  ) {}
+    private readonly declared: OracleDeclared = [],
+    declaredAt = 0,
+  ) {
+    for (const { page } of declared) this.declare(page, declaredAt);
+  }
+
+  /**
+   * Makes the declared page and those of its declared components it lacks known at `at`: at start-up,
+   * and at once after a forget ("comes back at once, operational, as the file declares it").
+   */
+  private declare(pageId: string, at: number): void {
+    const declaration = this.declared.find((d) => d.page === pageId);
+    if (declaration === undefined) return;
+    const page = this.pages.get(pageId) ?? this.newPage(pageId);
+    for (const { uuid, name } of declaration.components) {
+      if (page.components.has(uuid)) continue;
+      page.components.set(uuid, { uuid, name, update: null, cleared: null, lastChange: at, history: [], unchecked: false, declaredAt: at });
+    }
+  }
 
   /** The dedup key: the body less delivery_attempt (README "Retries"). */
   private static key(event: HookEvent): string {
@@ -191,6 +245,70 @@ export class CoreOracle {
     page.objectEvents.delete(uuid);
   }
 
+  /** Component entries of active incidents and unfinished maintenances (README "Memory"). */
+  private holdings(): number {
+    let n = 0;
+    for (const page of this.pages.values()) {
+      for (const i of page.incidents.values()) if (i.finished === null) n += i.named.size;
+      for (const m of page.maintenances.values()) if (m.finished === null) n += m.named.size;
+    }
+    return n;
+  }
+
+  /**
+   * The holdings an event would add: the components it names (known ones, and new ones
+   * MAX_COMPONENTS still admits) that its incident or maintenance, unfinished after it, does not
+   * hold yet. A finish, an update and an event of a finished object add none.
+   */
+  private addedHoldings(page: Page | undefined, event: HookEvent): number {
+    if (event.type === 'component_impact_updated' || event.type.endsWith('_finished')) return 0;
+    const record = event.type.startsWith('incident') ? page?.incidents.get(event.uuid) : page?.maintenances.get(event.uuid);
+    if (record !== undefined && record.finished !== null) return 0;
+    const held = new Set(record?.named ?? []);
+    let room = this.limits.maxComponents - this.componentCount();
+    let added = 0;
+    for (const uuid of new Set((event.components ?? []).map((c) => c.uuid))) {
+      if (held.has(uuid)) continue;
+      if (page?.components.has(uuid) === true) added += 1;
+      else if (room > 0) {
+        room -= 1;
+        added += 1;
+      }
+    }
+    return added;
+  }
+
+  /**
+   * Past MAX_RETAINED_FINISHED, the finished incidents and maintenances received first (then by
+   * page, uuid) are forgotten; past MAX_DEDUP_RECORDS, the oldest dedup records (by receipt): down
+   * to RELIEF of each bound, after the event that passed it (README "Memory").
+   */
+  private forgetPastBounds(): void {
+    const finished: { page: Page; kind: 'incident' | 'maintenance'; uuid: string; at: number; weight: number }[] = [];
+    for (const page of this.pages.values()) {
+      for (const i of page.incidents.values())
+        if (i.finishedReceivedAt !== null) finished.push({ page, kind: 'incident', uuid: i.uuid, at: i.finishedReceivedAt, weight: 1 + i.named.size });
+      for (const m of page.maintenances.values())
+        if (m.finishedReceivedAt !== null) finished.push({ page, kind: 'maintenance', uuid: m.uuid, at: m.finishedReceivedAt, weight: 1 + m.named.size });
+    }
+    const retained = finished.reduce((sum, f) => sum + f.weight, 0);
+    if (retained > this.limits.maxRetainedFinished) {
+      const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+      finished.sort((a, b) => a.at - b.at || text(a.page.id, b.page.id) || text(a.uuid, b.uuid) || text(a.kind, b.kind));
+      let excess = retained - Math.floor(this.limits.maxRetainedFinished * RELIEF);
+      for (const f of finished) {
+        if (excess <= 0) break;
+        if (f.kind === 'incident') this.dropIncident(f.page, f.uuid);
+        else this.dropMaintenance(f.page, f.uuid);
+        excess -= f.weight;
+      }
+    }
+    if (this.seen.size > this.limits.maxDedupRecords) {
+      const oldest = [...this.seen].sort(([, a], [, b]) => a - b);
+      for (const [key] of oldest.slice(0, this.seen.size - Math.floor(this.limits.maxDedupRecords * RELIEF))) this.seen.delete(key);
+    }
+  }
+
   private componentCount(): number {
     let n = 0;
     for (const page of this.pages.values()) n += page.components.size;
@@ -212,9 +330,12 @@ export class CoreOracle {
     if (event.attempt >= 1 && this.seen.has(key)) return 'duplicate';
     this.append(now);
     this.seq += 1;
+    // Not trusted further ahead of its receipt than MAX_CLOCK_SKEW_SECONDS: ordered by its arrival
+    // and timed by its receipt, as one without created_at (README "Clock skew").
+    const trusted = event.createdAt !== null && event.createdAt <= now + this.limits.maxClockSkewSeconds;
     const stamp: Stamp = {
-      at: event.createdAt ?? now,
-      trusted: event.createdAt !== null,
+      at: trusted ? (event.createdAt as number) : now,
+      trusted,
       seq: this.seq,
       rank: RANK[event.type],
       uuid: event.uuid,
@@ -230,12 +351,14 @@ export class CoreOracle {
     ) {
       return 'refused_limit';
     }
+    if (this.holdings() + this.addedHoldings(page, event) > this.limits.maxHoldings && this.addedHoldings(page, event) > 0) return 'refused_limit';
     const p = page ?? this.newPage(event.page);
     this.seen.set(key, now);
     const before = this.impacts(p);
     this.refusedComponents = new Set();
     const touched = this.apply(p, event, stamp);
     this.afterEvent(p, event, stamp, before, touched);
+    this.forgetPastBounds();
     // The rest of the event applies, and the answer says a component was refused (README "Limits").
     return this.namedRefused() ? 'refused_limit' : 'applied';
   }
@@ -269,7 +392,7 @@ export class CoreOracle {
         this.refusedComponents.add(uuid);
         return undefined;
       }
-      c = { uuid, name, update: null, cleared: null, lastChange: stamp.at, history: [], unchecked: false };
+      c = { uuid, name, update: null, cleared: null, lastChange: stamp.at, history: [], unchecked: false, declaredAt: null };
       page.components.set(uuid, c);
     }
     c.name = name;
@@ -472,7 +595,16 @@ export class CoreOracle {
       // Late: after a later event of the component, or of its own incident or maintenance.
       const objectEvents = event.type === 'component_impact_updated' ? [] : (page.objectEvents.get(event.uuid) ?? []);
       const late = c.history.some((h) => order(stamp, h.stamp) < 0) || objectEvents.some((h) => order(stamp, h.stamp) < 0);
+      // The first event naming a declared component older than its declaration replaces the
+      // declaration: the component is known from that event's created_at (docs/metrics.md, "Declared components").
+      // (Late for its own incident's or maintenance's events, the replay below says when it changed.)
+      const replacesDeclaration = c.declaredAt !== null && c.history.length === 0 && stamp.trusted && stamp.at < c.declaredAt;
       c.history.push({ stamp, event });
+      if (replacesDeclaration && !late) {
+        c.declaredAt = null;
+        c.lastChange = stamp.at;
+        continue;
+      }
       if (!late) {
         if (before.get(uuid) !== undefined && before.get(uuid) !== after.get(uuid)) c.lastChange = stamp.at;
         continue;
@@ -499,8 +631,15 @@ export class CoreOracle {
     if (target.component !== undefined) {
       page.components.delete(target.component);
       page.forgotten.set(target.component, this.seq);
-      for (const i of page.incidents.values()) i.held.delete(target.component);
-      for (const m of page.maintenances.values()) m.held.delete(target.component);
+      for (const i of page.incidents.values()) {
+        i.held.delete(target.component);
+        i.named.delete(target.component);
+      }
+      for (const m of page.maintenances.values()) {
+        m.held.delete(target.component);
+        m.named.delete(target.component);
+      }
+      this.declare(target.page, now);
     } else if (target.incident !== undefined) {
       if (page.incidents.has(target.incident)) {
         const touched = this.holdsOf(page.incidents.get(target.incident)?.held);
@@ -517,6 +656,7 @@ export class CoreOracle {
       }
     } else {
       this.pages.delete(target.page);
+      this.declare(target.page, now);
     }
   }
   private holdsOf(held: Map<string, string> | undefined): string[] {
@@ -621,10 +761,32 @@ function replayLastChange(p: Page, c: Component, limits: OracleLimits): number {
     else if ((h.event.components ?? []).some((named) => named.uuid === c.uuid)) return Number.NaN;
   }
   if ([...events.values()].some((h) => !h.stamp.trusted)) return Number.NaN;
+  // Two updates of the component in one second with different impacts: the one tie left to
+  // arrival, which the ledger's replay may decide otherwise than the state; it then books the
+  // late event as it arrives (docs/metrics.md), so the last change depends on the order of arrival.
+  const updates = [...events.values()].filter((h) => h.event.type === 'component_impact_updated');
+  if (updates.some((a) => updates.some((b) => a.stamp.at === b.stamp.at && a.event.impact !== b.event.impact))) return Number.NaN;
   const sorted = [...events.values()].sort((a, b) => order(a.stamp, b.stamp));
-  const replay = new CoreOracle({ ...limits, maxActiveIncidents: Infinity, maxActiveMaintenances: Infinity, maxComponents: Infinity }, Infinity, Infinity);
-  let last = Number.NaN;
-  let previous: string | undefined;
+  // Declared, it is known (operational) from its declaration, unless an event older than that replaces it.
+  const declaredAt = c.declaredAt !== null && sorted.every((h) => h.stamp.at >= (c.declaredAt as number)) ? c.declaredAt : null;
+  const unbounded = Number.POSITIVE_INFINITY;
+  const replay = new CoreOracle(
+    {
+      ...limits,
+      maxActiveIncidents: unbounded,
+      maxActiveMaintenances: unbounded,
+      maxComponents: unbounded,
+      maxHoldings: unbounded,
+      maxRetainedFinished: unbounded,
+      maxDedupRecords: unbounded,
+    },
+    unbounded,
+    unbounded,
+    declaredAt === null ? [] : [{ page, components: [{ uuid: c.uuid, name: c.name }] }],
+    declaredAt ?? 0,
+  );
+  let last = declaredAt ?? Number.NaN;
+  let previous: string | undefined = declaredAt === null ? undefined : 'operational';
   for (const { stamp, event } of sorted) {
     replay.deliver({ ...event, attempt: 0, createdAt: stamp.at }, stamp.at);
     const level = replay.impactNow(page, c.uuid);

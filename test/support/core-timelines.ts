@@ -7,7 +7,8 @@ import { seeded } from './seeded.js';
 // run so that later events name fewer or more components), each event delivered after a delay
 // (late ones arrive after later events, now and then after the retention passed), some retried
 // (delivery_attempt >= 1, the first delivery sometimes lost), some sent twice as first
-// deliveries, some without created_at, some in the same second as others; the operator's
+// deliveries, some without created_at, some with one far ahead of their receipt (clock skew), some
+// in the same second as others; the operator's
 // forgets and the exporter's restarts between them.
 
 export const PAGES = ['p1', 'p2'] as const;
@@ -97,7 +98,9 @@ export function coreTimeline(seed: number, start: number, options: TimelineOptio
   const deliveries: { at: number; order: number; event: HookEvent }[] = [];
   let order = 0;
   for (const { at, event } of happened) {
-    const withTime: HookEvent = { ...event, createdAt: chance(0.08) ? null : at, attempt: 0 };
+    // StatusMate's clock now and then far ahead: a created_at past MAX_CLOCK_SKEW_SECONDS (300) of its receipt.
+    const createdAt = chance(0.08) ? null : chance(0.05) ? at + 200 + int(3000) : at;
+    const withTime: HookEvent = { ...event, createdAt, attempt: 0 };
     const delay = chance(0.75) ? int(5) : chance(0.85) ? 30 + int(900) : jump + int(3600);
     const receipt = at + delay + int(1000) / 1000;
     const lostFirst = chance(0.06);
