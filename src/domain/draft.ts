@@ -53,6 +53,8 @@ export class Draft {
   readonly lateHeld: boolean;
   /** Whether an ended hold forgets the direct updates before its own start (the entry's rules). */
   private readonly clearsBeforeOwnStart: boolean;
+  /** Whether a finished incident's re-sent finish makes the components it names known (the entry's rules). */
+  readonly staleFinishKnows: boolean;
   readonly t: number;
   /** New components past MAX_COMPONENTS, in the order the event named them (made when one is: most events refuse none). */
   private refused: Set<string> | undefined;
@@ -78,6 +80,7 @@ export class Draft {
     this.ties = context.rules.ties;
     this.lateHeld = context.rules.lateHeld;
     this.clearsBeforeOwnStart = context.rules.clearsBeforeOwnStart;
+    this.staleFinishKnows = context.rules.staleFinishKnows;
     this.t = context.t;
     const committed = state.pages.get(this.statusPage)?.stats ?? emptyPageStats(this.statusPage, this.receivedAt);
     this.stats = { ...committed, lastReceivedAt: this.receivedAt };

@@ -271,6 +271,8 @@ function incidentFinished(draft: Draft, event: IncidentEvent): 'applied' | 'stal
 
   if (current?.state === 'finished') {
     if (!current.finishedCounted) draft.putIncident({ ...current, finishedCounted: true });
+    // Known, as after every other event of an incident or maintenance (a maintenance's re-sent finish too).
+    if (draft.staleFinishKnows) touchAll(draft, held(draft, undefined, event.components), event.components);
     return 'stale';
   }
 
