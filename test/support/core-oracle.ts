@@ -175,6 +175,8 @@ export type Outcome = 'applied' | 'duplicate' | 'refused_limit';
 export class CoreOracle {
   private readonly pages = new Map<string, Page>();
   private readonly seen = new Map<string, number>();
+  /** The incidents and maintenances (`page\0uuid`) a limit refused an event of, whole. */
+  private readonly refusedObjects = new Set<string>();
   private seq = 0;
   /** The components MAX_COMPONENTS refused in the event being applied. */
   private refusedComponents = new Set<string>();
@@ -342,16 +344,16 @@ export class CoreOracle {
     };
     // Limits refuse the whole event, before anything (README "Limits").
     const page = this.pages.get(event.page);
-    if (event.type === 'incident_created' && !page?.incidents.has(event.uuid) && this.activeIncidents() >= this.limits.maxActiveIncidents)
-      return 'refused_limit';
-    if (
-      (event.type === 'maintenance_created' || event.type === 'maintenance_started') &&
-      !page?.maintenances.has(event.uuid) &&
-      this.unfinishedMaintenances() >= this.limits.maxActiveMaintenances
-    ) {
+    const refusedWhole =
+      (event.type === 'incident_created' && !page?.incidents.has(event.uuid) && this.activeIncidents() >= this.limits.maxActiveIncidents) ||
+      ((event.type === 'maintenance_created' || event.type === 'maintenance_started') &&
+        !page?.maintenances.has(event.uuid) &&
+        this.unfinishedMaintenances() >= this.limits.maxActiveMaintenances) ||
+      (this.addedHoldings(page, event) > 0 && this.holdings() + this.addedHoldings(page, event) > this.limits.maxHoldings);
+    if (refusedWhole) {
+      this.refusedObjects.add(`${event.page}\u0000${event.uuid}`);
       return 'refused_limit';
     }
-    if (this.holdings() + this.addedHoldings(page, event) > this.limits.maxHoldings && this.addedHoldings(page, event) > 0) return 'refused_limit';
     const p = page ?? this.newPage(event.page);
     this.seen.set(key, now);
     const before = this.impacts(p);
@@ -515,9 +517,11 @@ export class CoreOracle {
     } else if (event.type === 'maintenance_started') {
       if (m.started === null) {
         page.counters.mStarted += 1;
-        m.started = stamp;
+        // A start learnt after the finish has no place in arrival order (its arrival is not when it
+        // happened): an update without created_at is not known to be before it, so it stands.
+        m.started = m.finished === null ? stamp : { ...stamp, seq: -1 };
         // A start after the finish ends its hold as the finish would have.
-        if (m.finished !== null) for (const uuid of m.named) this.clear(page, uuid, { ...stamp, seq: -1 });
+        if (m.finished !== null) for (const uuid of m.named) this.clear(page, uuid, m.started);
       }
       for (const uuid of m.held.keys()) touched.add(uuid);
     } else {
@@ -613,7 +617,7 @@ export class CoreOracle {
         c.unchecked = true;
         continue;
       }
-      c.lastChange = replayLastChange(page, c, this.limits);
+      c.lastChange = replayLastChange(page, c, this.limits, this.refusedObjects);
     }
   }
 
@@ -743,7 +747,7 @@ function impactOf(c: Component, holds: { start: Stamp; impact: string }[]): stri
  * The last change of a component's impact as if its events had come in created_at order: its
  * events replayed in that order through a fresh oracle, the time of the last event that changed it.
  */
-function replayLastChange(p: Page, c: Component, limits: OracleLimits): number {
+function replayLastChange(p: Page, c: Component, limits: OracleLimits, refusedObjects: ReadonlySet<string>): number {
   const page = p.id;
   // Its own events, and every event of the incidents and maintenances among them (a finish that
   // does not name it still ends what the incident's first event made it hold).
@@ -761,6 +765,9 @@ function replayLastChange(p: Page, c: Component, limits: OracleLimits): number {
     else if ((h.event.components ?? []).some((named) => named.uuid === c.uuid)) return Number.NaN;
   }
   if ([...events.values()].some((h) => !h.stamp.trusted)) return Number.NaN;
+  // An incident or maintenance a limit refused an event of: whether it held the component in
+  // created_at order depends on what else was active when each event arrived (README "Limits").
+  if ([...events.values()].some((h) => refusedObjects.has(`${p.id}\u0000${h.event.uuid}`))) return Number.NaN;
   // Two updates of the component in one second with different impacts: the one tie left to
   // arrival, which the ledger's replay may decide otherwise than the state; it then books the
   // late event as it arrives (docs/metrics.md), so the last change depends on the order of arrival.
