@@ -180,6 +180,8 @@ export class CoreOracle {
   private seq = 0;
   /** The components MAX_COMPONENTS refused in the event being applied. */
   private refusedComponents = new Set<string>();
+  /** The components whose hold the event being applied ended (clear()). */
+  private clearedInEvent = new Set<string>();
   private pointTime = 0;
   /**
    * `declared` at `declaredAt` (the start-up that first reads the file): README "Declare your
@@ -358,7 +360,9 @@ export class CoreOracle {
     this.seen.set(key, now);
     const before = this.impacts(p);
     this.refusedComponents = new Set();
+    this.clearedInEvent = new Set();
     const touched = this.apply(p, event, stamp);
+    for (const uuid of this.clearedInEvent) touched.add(uuid);
     this.afterEvent(p, event, stamp, before, touched);
     this.forgetPastBounds();
     // The rest of the event applies, and the answer says a component was refused (README "Limits").
@@ -540,6 +544,8 @@ export class CoreOracle {
   private clear(page: Page, uuid: string, start: Stamp): void {
     const c = page.components.get(uuid);
     if (c === undefined) return;
+    // An ended hold concerns the component even when the event ending it does not name it.
+    this.clearedInEvent.add(uuid);
     c.cleared = later(c.cleared, start);
     // Overridden by a hold that has ended: it does not come back.
     if (c.update !== null && before(c.update.stamp, start)) c.update = null;
@@ -598,7 +604,10 @@ export class CoreOracle {
       if (c === undefined) continue;
       // Late: after a later event of the component, or of its own incident or maintenance.
       const objectEvents = event.type === 'component_impact_updated' ? [] : (page.objectEvents.get(event.uuid) ?? []);
-      const late = c.history.some((h) => order(stamp, h.stamp) < 0) || objectEvents.some((h) => order(stamp, h.stamp) < 0);
+      // Or of an incident or maintenance among its events: a finish that does not name it still
+      // ended what that object's first event made it hold.
+      const related = c.history.flatMap((h) => (h.event.type === 'component_impact_updated' ? [] : (page.objectEvents.get(h.event.uuid) ?? [])));
+      const late = [...c.history, ...objectEvents, ...related].some((h) => order(stamp, h.stamp) < 0);
       // The first event naming a declared component older than its declaration replaces the
       // declaration: the component is known from that event's created_at (docs/metrics.md, "Declared components").
       // (Late for its own incident's or maintenance's events, the replay below says when it changed.)
