@@ -28,33 +28,49 @@ export type RedisServer = {
  */
 export async function startRedis(options: { appendfsync?: 'always' | 'everysec'; password?: string; args?: string[] } = {}): Promise<RedisServer> {
   if (!redisTool.path) throw new Error(redisTool.skipReason);
-  const port = await freePort();
   const dir = tempDir('statusmate-redis-');
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--dir',
-    dir,
-    '--appendonly',
-    'yes',
-    '--appendfsync',
-    options.appendfsync ?? 'always',
-    '--save',
-    '',
-    '--daemonize',
-    'no',
-    '--loglevel',
-    'warning',
-  ];
-  if (options.password !== undefined) args.push('--requirepass', options.password);
-  if (options.args !== undefined) args.push(...options.args);
+  const argsFor = (port: number) => {
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      options.appendfsync ?? 'always',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+    ];
+    if (options.password !== undefined) args.push('--requirepass', options.password);
+    if (options.args !== undefined) args.push(...options.args);
+    return args;
+  };
+  // A free port may be taken by another test file's process before redis-server binds it: then
+  // it exits with "Address already in use", and another port is tried.
+  let port = 0;
+  let args: string[] = [];
+  let child: ChildProcess | undefined;
+  for (let attempt = 1; child === undefined; attempt++) {
+    port = await freePort();
+    args = argsFor(port);
+    try {
+      child = await launch(redisTool.path, args, port);
+    } catch (error) {
+      if (attempt >= 5 || !(error as Error).message.includes('Address already in use')) throw error;
+    }
+  }
   const server: RedisServer = {
     port,
     dir,
     url: `redis://127.0.0.1:${port}`,
-    child: await launch(redisTool.path, args, port),
+    child,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       const { child } = server;
       if (child.exitCode !== null || child.signalCode !== null) return;
