@@ -11,40 +11,25 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { AlertmanagerClient } from '../src/alertmanager/client.js';
 import { SilenceReconciler } from '../src/alertmanager/reconciler.js';
 import { parseInventory } from '../src/inventory/file.js';
 import { createLogger } from '../src/logger.js';
 import { MemoryLog } from '../src/store/memory.js';
-import { findAlertmanager, startAlertmanager } from './support/alertmanager.js';
+import { findAlertmanager, silenceSchema, startAlertmanager, type Silence } from './support/alertmanager.js';
 import { LogCapture, makeApp, sqliteStore, type TestApp } from './support/app.js';
 import { freePort, stop, type Child } from './support/prometheus.js';
-import { describeStep, fileYaml, randomSilenceTimeline, type TimelineStep } from './support/silence-timelines.js';
+import { deliverStep, DRILL_TOKEN } from './support/silence-deliveries.js';
+import { describeStep, fileYaml, randomSilenceTimeline } from './support/silence-timelines.js';
 import { SilencesOracle, type ExpectedSilence, type HandEdited, type OracleOptions } from './support/silences-oracle.js';
 
 const alertmanagerTool = findAlertmanager();
-const TOKEN = 'drill-token';
 // 109: a reschedule to an earlier end that the reconciler did not apply to a live silence.
 const SEEDS =
   process.env.SILENCE_E2E_SEEDS === undefined
     ? [7, 8, 109]
     : Array.from({ length: Number(process.env.SILENCE_E2E_SEEDS) }, (_, i) => Number(process.env.SILENCE_E2E_BASE ?? 7) + i);
-
-const silenceSchema = z.array(
-  z.object({
-    id: z.string(),
-    createdBy: z.string(),
-    comment: z.string(),
-    startsAt: z.string(),
-    endsAt: z.string(),
-    status: z.object({ state: z.string() }),
-    matchers: z.array(z.object({ name: z.string(), value: z.string(), isRegex: z.boolean(), isEqual: z.boolean() })),
-  }),
-);
-type Silence = z.infer<typeof silenceSchema>[number];
 
 const keyOf = (silence: Silence) => /\[statusmate-exporter silence (\S+)\]$/.exec(silence.comment)?.[1];
 const matcherText = (m: Silence['matchers'][number]) => `${m.name}${m.isRegex ? (m.isEqual ? '=~' : '!~') : m.isEqual ? '=' : '!='}"${m.value}"`;
@@ -142,21 +127,6 @@ async function operate(url: string, oracle: SilencesOracle, operated: Set<string
   return `${edit ? 'edited' : 'expired'} ${key}: ${response.status}`;
 }
 
-async function act(app: TestApp, path: string, step: TimelineStep): Promise<string> {
-  const { action } = step;
-  if (action.kind === 'probe' || action.kind === 'restart' || action.kind === 'operator') return action.kind;
-  if (action.kind === 'reload') {
-    writeFileSync(path, fileYaml(action.file));
-    return JSON.stringify(await app.inventory.reload());
-  }
-  const res = await request(app.main)
-    .post(action.kind === 'webhook' ? '/webhook' : '/-/forget')
-    .set('Authorization', `Bearer ${TOKEN}`)
-    .set('Content-Type', 'application/json')
-    .send(JSON.stringify(action.kind === 'webhook' ? { meta: action.meta } : action.body));
-  return `${res.status} ${String(res.body.status ?? res.body.error)}`;
-}
-
 /** Plays one seed against a fresh Alertmanager; the disagreements that did not settle, with the history. */
 async function drill(seed: number, options: OracleOptions, restarts: boolean, operator: boolean): Promise<string[]> {
   // A free port may be taken by another process before Alertmanager binds it (or a loaded machine
@@ -183,7 +153,7 @@ async function drill(seed: number, options: OracleOptions, restarts: boolean, op
   const open = async () => {
     const app = await makeApp({
       store: restarts ? sqliteStore(storePath) : new MemoryLog(),
-      tokens: [TOKEN],
+      tokens: [DRILL_TOKEN],
       statusPagesFile: path,
       inventoryParse: parseInventory,
     });
@@ -209,7 +179,8 @@ async function drill(seed: number, options: OracleOptions, restarts: boolean, op
   const history: string[] = [];
   for (const step of timeline.steps) {
     const at = Date.now() / 1000;
-    const answer = step.action.kind === 'operator' ? await operate(url, oracle, operated, step.action.edit, step.action.pick) : await act(app, path, step);
+    const answer =
+      step.action.kind === 'operator' ? await operate(url, oracle, operated, step.action.edit, step.action.pick) : await deliverStep(app, path, step);
     if (step.action.kind === 'restart') {
       oracle.restart();
       for (const reconciler of reconcilers.splice(0)) await reconciler.stop();

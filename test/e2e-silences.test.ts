@@ -7,12 +7,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { AlertmanagerClient } from '../src/alertmanager/client.js';
 import { MAIN, postJson, startExporterProcess, stopProcess, type ExporterProcess } from './support/exporter.js';
 import { freePort, freePorts, stop, waitFor, type Child } from './support/prometheus.js';
 import { redisTool, startRedis, type RedisServer } from './support/redis.js';
-import { findAlertmanager, startAlertmanager as startAlertmanagerProcess } from './support/alertmanager.js';
+import { findAlertmanager, silenceSchema, startAlertmanager as startAlertmanagerProcess, type Silence } from './support/alertmanager.js';
 
 const alertmanagerTool = findAlertmanager();
 const built = existsSync(MAIN);
@@ -40,19 +39,6 @@ const PAGES = `status_pages:
       - uuid: ${DOCS}
         name: Docs
 `;
-
-const silenceSchema = z.array(
-  z.object({
-    id: z.string(),
-    createdBy: z.string(),
-    comment: z.string(),
-    startsAt: z.string(),
-    endsAt: z.string(),
-    status: z.object({ state: z.string() }),
-    matchers: z.array(z.object({ name: z.string(), value: z.string(), isRegex: z.boolean(), isEqual: z.boolean() })),
-  }),
-);
-type Silence = z.infer<typeof silenceSchema>[number];
 
 type Alertmanager = { child: Child; url: string; port: number; dir: string };
 

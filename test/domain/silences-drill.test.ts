@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { formatAlertMatcher } from '../../src/domain/alert-matchers.js';
 import { desiredSilences, type DesiredSilence } from '../../src/domain/silences.js';
 import { parseInventory } from '../../src/inventory/file.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import { makeApp, sqliteStore, tempDir, whenReady, type TestApp } from '../support/app.js';
-import { describeStep, fileYaml, randomSilenceTimeline, type TimelineStep } from '../support/silence-timelines.js';
+import { deliverStep, DRILL_TOKEN } from '../support/silence-deliveries.js';
+import { describeStep, fileYaml, randomSilenceTimeline } from '../support/silence-timelines.js';
 import { SilencesOracle, type ExpectedSilence, type OracleOptions } from '../support/silences-oracle.js';
 
 // A randomized differential drill of maintenance silences: seeded timelines of maintenance
@@ -18,7 +18,6 @@ import { SilencesOracle, type ExpectedSilence, type OracleOptions } from '../sup
 // silences, with the same matchers, each starting and ending where the docs say.
 // SILENCE_DRILL_SEEDS and SILENCE_DRILL_BASE search further (SILENCE_DRILL_SEEDS=300).
 
-const TOKEN = 'drill-token';
 const SEEDS = Array.from({ length: Number(process.env.SILENCE_DRILL_SEEDS ?? 12) }, (_, i) => Number(process.env.SILENCE_DRILL_BASE ?? 1) + i);
 const START = 1_750_000_000;
 
@@ -54,21 +53,6 @@ afterEach(async () => {
   for (const app of apps.splice(0)) await app.close();
 });
 
-async function act(app: TestApp, path: string, step: TimelineStep): Promise<string> {
-  const { action } = step;
-  if (action.kind === 'probe' || action.kind === 'restart' || action.kind === 'operator') return action.kind;
-  if (action.kind === 'reload') {
-    writeFileSync(path, fileYaml(action.file));
-    return JSON.stringify(await app.inventory.reload());
-  }
-  const res = await request(app.main)
-    .post(action.kind === 'webhook' ? '/webhook' : '/-/forget')
-    .set('Authorization', `Bearer ${TOKEN}`)
-    .set('Content-Type', 'application/json')
-    .send(JSON.stringify(action.kind === 'webhook' ? { meta: action.meta } : action.body));
-  return `${res.status} ${String(res.body.status ?? res.body.error)}`;
-}
-
 /** Waits until the fold has folded what a delivery appended (a declaration after a forget, say). */
 async function settled(app: TestApp): Promise<void> {
   let folded = -1;
@@ -90,7 +74,7 @@ async function drill(seed: number, options: OracleOptions, medium: 'memory' | 's
   const open = async () => {
     const app = await makeApp({
       store: medium === 'memory' ? new MemoryLog() : sqliteStore(join(dir, 'log.db')),
-      tokens: [TOKEN],
+      tokens: [DRILL_TOKEN],
       statusPagesFile: path,
       inventoryParse: parseInventory,
       // A snapshot every few entries, so that a restart loads one taken mid-history and folds on.
@@ -104,7 +88,7 @@ async function drill(seed: number, options: OracleOptions, medium: 'memory' | 's
   const history: string[] = [];
   for (const step of timeline.steps) {
     vi.setSystemTime(step.at * 1000);
-    const answer = await act(app, path, step);
+    const answer = await deliverStep(app, path, step);
     if (step.action.kind === 'restart') {
       apps.splice(apps.indexOf(app), 1);
       await app.close();

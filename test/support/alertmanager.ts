@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnLogged, stop, waitFor, type Child } from './prometheus.js';
 import { findBinary, type Tool } from './tools.js';
+import { z } from 'zod';
 
 // A real Alertmanager (Debian's prometheus-alertmanager) for the suites that drive one: found by
 // one rule, started on loopback only, ready when its /-/ready answers.
@@ -49,3 +50,17 @@ export async function startAlertmanager(tool: Tool, options: AlertmanagerOptions
   }
   return child;
 }
+
+/** A silence as Alertmanager's API v2 lists it (GET /api/v2/silences), the fields the tests read. */
+export const silenceSchema = z.array(
+  z.object({
+    id: z.string(),
+    createdBy: z.string(),
+    comment: z.string(),
+    startsAt: z.string(),
+    endsAt: z.string(),
+    status: z.object({ state: z.string() }),
+    matchers: z.array(z.object({ name: z.string(), value: z.string(), isRegex: z.boolean(), isEqual: z.boolean() })),
+  }),
+);
+export type Silence = z.infer<typeof silenceSchema>[number];
