@@ -26,9 +26,11 @@ import { SilencesOracle, type ExpectedSilence, type HandEdited, type OracleOptio
 
 const alertmanagerTool = findAlertmanager();
 // 109: a reschedule to an earlier end that the reconciler did not apply to a live silence.
+// 9: the exporter restarted between its expiry of a silence and the return of its matchers, which
+// took its own expiry for an operator's before the note of its own expiries.
 const SEEDS =
   process.env.SILENCE_E2E_SEEDS === undefined
-    ? [7, 8, 109]
+    ? [7, 8, 9, 109]
     : Array.from({ length: Number(process.env.SILENCE_E2E_SEEDS) }, (_, i) => Number(process.env.SILENCE_E2E_BASE ?? 7) + i);
 
 const keyOf = (silence: Silence) => /\[statusmate-exporter silence (\S+)\]$/.exec(silence.comment)?.[1];
@@ -182,7 +184,6 @@ async function drill(seed: number, options: OracleOptions, restarts: boolean, op
     const answer =
       step.action.kind === 'operator' ? await operate(url, oracle, operated, step.action.edit, step.action.pick) : await deliverStep(app, path, step);
     if (step.action.kind === 'restart') {
-      oracle.restart();
       for (const reconciler of reconcilers.splice(0)) await reconciler.stop();
       for (const running of apps.splice(0)) await running.close();
       app = await open();
@@ -192,7 +193,6 @@ async function drill(seed: number, options: OracleOptions, restarts: boolean, op
     else if (action.kind === 'forget') oracle.forget(action.body);
     else if (action.kind === 'reload') oracle.reload(action.file);
     history.push(`${describeStep(step, timeline.steps[0]?.at ?? 0)} → ${answer}`);
-    oracle.settle(Date.now() / 1000);
     // Until Alertmanager holds what the oracle says (the reconciler acts within a pass), or 8 s.
     let problems: string[];
     const deadline = Date.now() + 8_000;

@@ -344,6 +344,37 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
     await waitFor('the silences to be expired', async () => ((await live(am)).length === 0 ? true : undefined), 5_000, 100);
   }, 40_000);
 
+  it("a silence the exporter expired (its component's matchers removed) is recreated by the exporter restarted since, once the matchers are back: the note in its comment says whose expiry it was", async () => {
+    const am = await startAlertmanager();
+    const file = join(dir, 'pages-own-expiry.yaml');
+    writeFileSync(file, PAGES);
+    const env = exporterEnv(am.url, {
+      STORE: 'sqlite',
+      SQLITE_PATH: join(mkdtempSync(join(dir, 'sqlite-')), 'state.db'),
+      STATUS_PAGES_FILE: file,
+      STATUS_PAGES_WATCH_SECONDS: '1',
+    });
+    const first = await startExporter(env);
+    const id = 'bbbbbbbb-0000-4000-8000-000000000009';
+    const now = Date.now();
+    await send(first, maintenance('maintenance_started', id, new Date(now), new Date(now + hour)));
+    await waitFor('two silences', async () => ((await live(am)).length === 2 ? true : undefined), 5_000, 100);
+    const checkout = (await live(am)).find((silence) => silence.matchers.some((m) => m.value === 'checkout'));
+    writeFileSync(file, PAGES.replace(`        alert_matchers: ['service="checkout"']\n`, ''));
+    await waitFor('the checkout silence to be expired', async () => ((await live(am)).length === 1 ? true : undefined), 10_000, 200);
+    // Noted in place before its expiry: the same silence, expired by request, with the note.
+    const expired = (await silences(am)).find((silence) => silence.id === checkout?.id);
+    expect(expired?.status.state).toBe('expired');
+    expect(expired?.updatedAt).toBe(expired?.endsAt);
+    expect(expired?.comment).toMatch(/\(expired by statusmate-exporter\) \(stamp [0-9a-f]{12}\) \[statusmate-exporter silence [^\]]+\]$/);
+    await stopProcess(first, 'SIGTERM');
+
+    writeFileSync(file, PAGES);
+    const second = await startExporter(env);
+    await waitFor('the checkout silence again', async () => ((await live(am)).length === 2 ? true : undefined), 10_000, 200);
+    expect(await metric(second, 'statusmate_maintenance_silences{state="overridden"}')).toBe(0);
+  }, 40_000);
+
   it('an Alertmanager cluster: created in one peer, seen in both; with one peer down, none created twice; expired at the finish', async () => {
     // Four ports at once: asked one at a time, a web port could be the other peer's gossip port.
     const [gossip0, gossip1, web0, web1] = (await freePorts(4)) as [number, number, number, number];

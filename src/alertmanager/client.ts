@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import type { AlertmanagerAuth } from '../config.js';
-import { keyOfComment, SILENCE_CREATED_BY, stampedComment, stampOfComment, type DesiredSilence, type ObservedSilence } from '../domain/silences.js';
+import {
+  keyOfComment,
+  ownExpiryNoted,
+  SILENCE_CREATED_BY,
+  stampedComment,
+  stampOfComment,
+  withOwnExpiryNote,
+  type DesiredSilence,
+  type ObservedSilence,
+} from '../domain/silences.js';
 
 // Alertmanager's API v2, as far as silences go: list, create or update (POST /api/v2/silences,
 // with an id to update), expire (DELETE /api/v2/silence/{id}). One client per cluster: it reads
@@ -228,6 +237,8 @@ export class AlertmanagerClient {
         updatedAt: seconds(parsed.data.updatedAt),
         state: parsed.data.status.state,
         stamp: stampOfComment(parsed.data.comment),
+        comment: parsed.data.comment,
+        expiryNoted: ownExpiryNoted(parsed.data.comment),
       };
       const known = byId.get(silence.id);
       if (!known || known.updatedAt < silence.updatedAt) byId.set(silence.id, silence);
@@ -306,6 +317,23 @@ export class AlertmanagerClient {
    */
   update(id: string, desired: DesiredSilence, startsAt: number): Promise<string> {
     return this.write(async (base) => (await this.request('update', base, 'POST', '/api/v2/silences', this.body(desired, startsAt, id), postSchema)).silenceID);
+  }
+
+  /**
+   * Writes the note of the exporter's own expiry into `silence`'s comment, all else as
+   * Alertmanager holds it (so that it updates the silence in place); resolves with the id that
+   * now holds it (a new one, should Alertmanager have replaced it).
+   */
+  noteOwnExpiry(silence: ObservedSilence & { comment: string }): Promise<string> {
+    const body = {
+      id: silence.id,
+      matchers: silence.matchers.map(({ name, value, isRegex, isEqual }) => ({ name, value, isRegex, isEqual })),
+      startsAt: iso(silence.startsAt),
+      endsAt: iso(silence.endsAt),
+      createdBy: SILENCE_CREATED_BY,
+      comment: withOwnExpiryNote(silence.comment),
+    };
+    return this.write(async (base) => (await this.request('update', base, 'POST', '/api/v2/silences', body, postSchema)).silenceID);
   }
 
   /** Expires silence `id`. */

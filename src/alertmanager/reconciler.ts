@@ -6,6 +6,7 @@ import {
   planReconcile,
   statusPageOfKey,
   type DesiredSilence,
+  type ObservedSilence,
   type ReconcileAction,
   type SilenceOptions,
 } from '../domain/silences.js';
@@ -17,9 +18,6 @@ import { AlertmanagerError, type AlertmanagerClient } from './client.js';
 
 /** The store lease that elects the one replica that writes silences. */
 export const SILENCE_LEASE = 'alertmanager-silences';
-
-/** Silence ids expired by this process that it remembers. */
-const MAX_OWN_EXPIRIES = 10_000;
 
 /** The longest wait between two attempts after failures, jitter included (the README promises it). */
 export const MAX_RETRY_DELAY_MS = 10_000;
@@ -135,8 +133,6 @@ export class SilenceReconciler {
   private view = { desired: 0, active: 0, failed: 0, overridden: 0, lingering: 0 };
   /** Keys of this install's silences live in Alertmanager after the last pass that read it (edited ones left out). */
   private lastLive = new Set<string>();
-  /** Ids of the silences this process expired: an expiry of ours is no operator's (see planReconcile). */
-  private readonly ownExpiries = new Set<string>();
   /** Desired silences Alertmanager refused (400) at the last reconcile, and why: logged once each. */
   private refusedKeys = new Map<string, string>();
 
@@ -247,7 +243,8 @@ export class SilenceReconciler {
       throw error;
     }
     const pages = new Set([...this.options.state.pages.keys(), ...this.options.pages().map((page) => page.id)]);
-    const plan = planReconcile(desired, observed, (key) => pages.has(statusPageOfKey(key)), this.now(), this.ownExpiries);
+    const plan = planReconcile(desired, observed, (key) => pages.has(statusPageOfKey(key)), this.now());
+    const observedById = new Map(observed.map((silence) => [silence.id, silence]));
     const present = new Set(plan.present);
     let firstError: Error | undefined;
     const refused = new Map<string, string>();
@@ -280,7 +277,7 @@ export class SilenceReconciler {
         }
         attempted.add(action);
         try {
-          await this.apply(action);
+          await this.apply(action, observedById);
           if (action.kind !== 'expire') present.add(action.desired.key);
           else expired.add(action.id);
         } catch (error) {
@@ -362,7 +359,7 @@ export class SilenceReconciler {
     return false;
   }
 
-  private async apply(action: ReconcileAction): Promise<void> {
+  private async apply(action: ReconcileAction, observed: ReadonlyMap<string, ObservedSilence>): Promise<void> {
     const { client, logger } = this.options;
     if (action.kind === 'create') {
       const id = await client.create(action.desired);
@@ -374,11 +371,26 @@ export class SilenceReconciler {
       const id = await client.update(action.id, action.desired, action.startsAt);
       logger.info({ silence: id, was: action.id, ends_at: new Date(action.desired.endsAt * 1000).toISOString() }, 'updated a maintenance silence');
     } else {
-      await client.expire(action.id);
-      // Remembered (the oldest forgotten past a bound), so that the key is not taken for lifted by an operator.
-      this.ownExpiries.add(action.id);
-      if (this.ownExpiries.size > MAX_OWN_EXPIRIES) this.ownExpiries.delete(this.ownExpiries.values().next().value as string);
-      logger.info({ silence: action.id, key: action.key, reason: action.reason }, 'expired a maintenance silence');
+      const id = await this.noteOwnExpiry(action.id, observed.get(action.id));
+      await client.expire(id);
+      logger.info({ silence: id, key: action.key, reason: action.reason }, 'expired a maintenance silence');
+    }
+  }
+
+  /**
+   * Notes in a silence's comment that the exporter expires it, before it does: Alertmanager
+   * records every expiry by request alike, and without the note a process that did not expire it
+   * (restarted, or another replica) would take it for an operator's and not recreate it when it is
+   * desired again. The note is worth a write, not the expiry: when Alertmanager refuses it (4xx:
+   * the silence ran out meanwhile, or its peer has not heard of it), the silence is expired as it is.
+   */
+  private async noteOwnExpiry(id: string, silence: ObservedSilence | undefined): Promise<string> {
+    if (silence?.comment === undefined || silence.expiryNoted === true) return id;
+    try {
+      return await this.options.client.noteOwnExpiry({ ...silence, comment: silence.comment });
+    } catch (error) {
+      if (error instanceof AlertmanagerError && error.status !== undefined && error.status >= 400 && error.status < 500) return id;
+      throw error;
     }
   }
 }

@@ -61,6 +61,28 @@ const MARKER = /\[statusmate-exporter silence ([^\s\]]+)\]\s*$/;
 /** The stamp just before the marker (before it, so that an older version still reads the marker). */
 const STAMP = /\(stamp ([0-9a-f]{12})\) (\[statusmate-exporter silence [^\s\]]+\]\s*)$/;
 
+/**
+ * What the exporter writes into a silence's comment just before it expires it, before the stamp
+ * (or the marker): Alertmanager records an expiry by request the same whoever asked, and this
+ * note is what tells the exporter's own expiries from an operator's in any process, after any
+ * restart (see planReconcile).
+ */
+const OWN_EXPIRY_NOTE = '(expired by statusmate-exporter)';
+const OWN_EXPIRY = /\(expired by statusmate-exporter\) (?:\(stamp [0-9a-f]{12}\) )?\[statusmate-exporter silence [^\s\]]+\]\s*$/;
+
+/** `comment` with the exporter's note of its own expiry (see OWN_EXPIRY_NOTE) put before its stamp, or its marker when it has none. */
+export function withOwnExpiryNote(comment: string): string {
+  if (OWN_EXPIRY.test(comment)) return comment;
+  const at = STAMP.exec(comment)?.index ?? MARKER.exec(comment)?.index;
+  if (at === undefined) return comment;
+  return `${comment.slice(0, at)}${OWN_EXPIRY_NOTE} ${comment.slice(at)}`;
+}
+
+/** Whether a silence's comment carries the note the exporter writes just before it expires one. */
+export function ownExpiryNoted(comment: string): boolean {
+  return OWN_EXPIRY.test(comment);
+}
+
 /** The comment of a silence: readable, ending with the marker that names its key. */
 export function silenceComment(title: string, statusPage: string, key: string): string {
   const shortTitle = title.length > 200 ? `${title.slice(0, 199)}…` : title;
@@ -214,6 +236,10 @@ export type ObservedSilence = {
   state: 'active' | 'pending' | 'expired';
   /** The stamp in its comment (see stampedComment), if any. */
   stamp?: string | undefined;
+  /** Its comment as Alertmanager holds it: what the note of an expiry is added to. */
+  comment?: string | undefined;
+  /** Whether its comment carries the exporter's note of its own expiry (see withOwnExpiryNote). */
+  expiryNoted?: boolean | undefined;
 };
 
 export type ReconcileAction =
@@ -289,16 +315,17 @@ export function editedByHand(silence: ObservedSilence): boolean {
  * - a live silence whose key is not desired is expired, if `owns(key)` (its status page is one
  *   this exporter serves: another install's silences are not ours to judge) and it was not
  *   edited by hand.
+ * - a live desired silence that carries the note of an expiry (the exporter noted it, then its
+ *   expiry failed, and the silence is desired again) is rewritten without it: an operator who
+ *   expires it later must not be taken for the exporter.
  * Only `owns` keys are touched. The expiries of silences no longer desired come first in
  * `actions`, then the others in the order of `desired`. Deterministic: the same inputs give the same plan on every replica.
- * `ownExpiries`: ids of silences this process expired, which no operator lifted.
  */
 export function planReconcile(
   desired: readonly DesiredSilence[],
   observed: readonly ObservedSilence[],
   owns: (key: string) => boolean,
   now: number,
-  ownExpiries: ReadonlySet<string> = new Set(),
 ): ReconcilePlan {
   const byKey = new Map<string, ObservedSilence[]>();
   // By id: the plan does not depend on the order the peers listed them in.
@@ -326,10 +353,11 @@ export function planReconcile(
       // a live or a pending one) ends after any duplicate collapsed or matcher replaced before it,
       // and a silence that ran out ends after those too.
       const last = [...all].sort((a, b) => b.endsAt - a.endsAt || b.updatedAt - a.updatedAt)[0];
-      // An expiry this process asked for itself (a maintenance it no longer knew of, after a
-      // restart on the memory store; matchers removed and put back) is no operator's.
+      // An expiry the exporter asked for itself, in this process or any other (a maintenance it
+      // no longer knew of, after a restart on the memory store; matchers removed and put back),
+      // is no operator's: its comment carries the note written just before it.
       // One that ran out after an operator edited it (to end sooner, say) is not put back either.
-      const lifted = last !== undefined && (expiredByRequest(last) ? !ownExpiries.has(last.id) : editedByHand(last));
+      const lifted = last !== undefined && (expiredByRequest(last) ? last.expiryNoted !== true : editedByHand(last));
       if (lifted) overridden.push(want.key);
       else actions.push({ kind: 'create', desired: want });
       continue;
@@ -351,7 +379,7 @@ export function planReconcile(
     // time, and a later desired end is later still. Left as it was, it would mute the alerts past
     // the new scheduled end plus the margin, a maintenance that never started included.
     const tooLate = keep.endsAt > want.endsAt + SAME_TIME_SECONDS;
-    if (tooEarly || tooLate || !sameMatchers(keep.matchers, want.matchers)) {
+    if (tooEarly || tooLate || keep.expiryNoted === true || !sameMatchers(keep.matchers, want.matchers)) {
       // An active silence keeps its start (Alertmanager updates it in place only then). Its end
       // is the desired one, but for new matchers alone: a silence extended a little ahead of it
       // is not shortened by a few seconds.

@@ -368,6 +368,45 @@ describe('the silence reconciler', () => {
     );
   });
 
+  it("a process that did not expire a silence itself still tells the exporter's expiry from an operator's: matchers removed, the exporter restarted, the matchers back", async () => {
+    const am = await fakeAlertmanager();
+    const player = new Player();
+    let pages = PAGES;
+    const first = reconciler([am.url], player, { pages: () => pages });
+    started(player);
+    const [silence] = await eventually(
+      () => am.live(),
+      (live) => live.length === 1,
+    );
+    // The status pages file loses the component's matchers: no longer desired, expired.
+    pages = PAGES.map((page) => ({ ...page, components: page.components.map((component) => ({ ...component, alertMatchers: [] })) }));
+    await eventually(
+      () => am.live(),
+      (live) => live.length === 0,
+    );
+    const expired = am.silences.get(silence?.id ?? '');
+    expect(expired?.comment).toContain('(expired by statusmate-exporter) (stamp ');
+    expect(expired?.updatedAt).toBe(expired?.endsAt);
+    await first.reconciler.stop();
+    // Another process (restarted, or another replica) with the matchers back: it never expired
+    // anything itself, and recreates the silence all the same.
+    const second = reconciler([am.url], player);
+    const [again] = await eventually(
+      () => am.live(),
+      (live) => live.length === 1,
+    );
+    expect(again?.id).not.toBe(silence?.id);
+    expect(again?.comment).not.toContain('expired by');
+    expect(second.reconciler.stats()).toMatchObject({ overridden: 0 });
+    // An operator's expiry of the new one, by contrast, is left as it is.
+    await fetch(`${am.url}/api/v2/silence/${again?.id ?? ''}`, { method: 'DELETE' });
+    await eventually(
+      () => second.reconciler.stats(),
+      (stats) => stats.overridden === 1,
+    );
+    expect(am.live()).toEqual([]);
+  });
+
   it('writes to the peer that took the last write first: a peer that hangs costs its timeout once, not every write', async () => {
     const am = await fakeAlertmanager();
     // Accepts connections and never answers.
@@ -455,8 +494,10 @@ describe('the silence reconciler', () => {
       30_000,
     );
     const methods = am.writes.map((write) => write.method);
-    expect(methods.filter((method) => method === 'POST')).toHaveLength(maintenances);
+    // A create for each, and the note of the one expiry, written just before it.
+    expect(methods.filter((method) => method === 'POST')).toHaveLength(maintenances + 1);
     expect(methods.filter((method) => method === 'DELETE')).toHaveLength(1);
+    expect(methods[methods.indexOf('DELETE') - 1]).toBe('POST');
     // The expiry came from a later pass's plan, before the last of the first plan's creates.
     expect(methods.indexOf('DELETE')).toBeLessThan(methods.lastIndexOf('POST'));
     expect(am.silences.get(firstSilence?.id ?? '')?.status.state).toBe('expired');

@@ -7,6 +7,7 @@ import {
   desiredSilences,
   editedByHand,
   keyOfComment,
+  ownExpiryNoted,
   planReconcile,
   SILENCE_RUNWAY_SECONDS,
   silenceKey,
@@ -14,6 +15,7 @@ import {
   stampedComment,
   stampOfComment,
   statusPageOfKey,
+  withOwnExpiryNote,
   type DesiredSilence,
   type ObservedSilence,
   type SilenceOptions,
@@ -288,11 +290,35 @@ describe('the reconcile plan', () => {
     expect(planReconcile([{ ...a, startsAt: NOW + 3600 }], [pendingLifted], ours, NOW).overridden).toEqual([a.key]);
   });
 
-  it('recreates a silence this process expired itself: its own expiry is no operator lifting it', () => {
+  it("recreates a silence the exporter expired itself, in any process: the note in its comment tells its expiry from an operator's", () => {
     const a = want(1);
-    const ownExpiry = seen('s1', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: NOW - 10 });
-    expect(planReconcile([a], [ownExpiry], ours, NOW, new Set(['s1'])).actions).toEqual([{ kind: 'create', desired: a }]);
-    expect(planReconcile([a], [ownExpiry], ours, NOW, new Set(['other'])).overridden).toEqual([a.key]);
+    const ownExpiry = seen('s1', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: NOW - 10, expiryNoted: true });
+    expect(planReconcile([a], [ownExpiry], ours, NOW).actions).toEqual([{ kind: 'create', desired: a }]);
+    expect(planReconcile([a], [{ ...ownExpiry, expiryNoted: false }], ours, NOW).overridden).toEqual([a.key]);
+  });
+
+  it('rewrites a live desired silence that carries the note of an expiry that failed: an operator expiring it later is not taken for the exporter', () => {
+    const a = want(1);
+    const noted = seen('s1', a.key, { endsAt: a.endsAt, expiryNoted: true });
+    expect(planReconcile([a], [noted], ours, NOW).actions).toEqual([{ kind: 'update', id: 's1', desired: a, startsAt: START }]);
+    expect(planReconcile([a], [{ ...noted, expiryNoted: false }], ours, NOW).actions).toEqual([]);
+  });
+
+  it('notes its own expiry before the stamp, or the marker when there is none, once; other comments are left alone', () => {
+    const a = want(1);
+    const stamped = stampedComment(a.comment, a.matchers, a.endsAt);
+    const noted = withOwnExpiryNote(stamped);
+    expect(noted).toMatch(/ \(expired by statusmate-exporter\) \(stamp [0-9a-f]{12}\) \[statusmate-exporter silence [^\]]+\]$/);
+    expect(withOwnExpiryNote(noted)).toBe(noted);
+    // The marker and the stamp still read: an older release still knows the silence as its own, unedited.
+    expect(keyOfComment(noted)).toBe(a.key);
+    expect(stampOfComment(noted)).toBe(stampOfComment(stamped));
+    expect(ownExpiryNoted(noted)).toBe(true);
+    expect(ownExpiryNoted(stamped)).toBe(false);
+    expect(ownExpiryNoted(withOwnExpiryNote(a.comment))).toBe(true);
+    expect(withOwnExpiryNote('made by hand')).toBe('made by hand');
+    // The note written by hand elsewhere in the comment is not the exporter's.
+    expect(ownExpiryNoted(`(expired by statusmate-exporter) ${stamped}`)).toBe(false);
   });
 
   it('recreates a silence that ran out after a duplicate of it was collapsed: the last to end decides', () => {

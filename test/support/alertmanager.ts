@@ -59,6 +59,7 @@ export const silenceSchema = z.array(
     comment: z.string(),
     startsAt: z.string(),
     endsAt: z.string(),
+    updatedAt: z.string(),
     status: z.object({ state: z.string() }),
     matchers: z.array(z.object({ name: z.string(), value: z.string(), isRegex: z.boolean(), isEqual: z.boolean() })),
   }),

@@ -79,10 +79,6 @@ export class SilencesOracle {
   private readonly overridden = new Set<string>();
   /** Silences an operator edited, as they left them: "not expired when the maintenance finishes". */
   private readonly edited = new Map<string, HandEdited>();
-  /** Which process (counted by restarts) expired each key's silence last, and the keys live after the last settle. */
-  private process = 0;
-  private readonly expiredBy = new Map<string, number>();
-  private live = new Set<string>();
 
   constructor(
     file: OracleFile,
@@ -225,28 +221,6 @@ export class SilencesOracle {
   operatorEdited(silence: HandEdited): void {
     this.overridden.add(silence.key);
     this.edited.set(silence.key, silence);
-  }
-
-  /** The exporter restarted: what it remembered in memory only is gone. */
-  restart(): void {
-    this.process += 1;
-  }
-
-  /**
-   * After a step, once the exporter acted on it: a key it no longer wants had its silence expired
-   * by this process. "The exporter's own expiries look the same to Alertmanager, so the process
-   * that expired one remembers it ... in memory only: if ... the exporter restarted between the
-   * expiry and the matchers' return, that expiry is taken for an operator's": such a key is
-   * overridden when it is wanted again (a documented limitation the drill holds the code to).
-   */
-  settle(now: number): void {
-    const wanted = new Set(this.expected(now).map((silence) => silence.key));
-    for (const key of this.live) if (!wanted.has(key)) this.expiredBy.set(key, this.process);
-    for (const key of wanted) {
-      const by = this.expiredBy.get(key);
-      if (!this.live.has(key) && by !== undefined && by < this.process) this.overridden.add(key);
-    }
-    this.live = new Set(this.expected(now).map((silence) => silence.key));
   }
 
   /** The silences an operator edited that are still live at `now`: theirs, as they left them. */
