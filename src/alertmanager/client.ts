@@ -66,7 +66,8 @@ export class AlertmanagerError extends Error {
   }
 }
 
-const silenceSchema = z
+/** A silence as Alertmanager's API v2 lists it (GET /api/v2/silences): the fields the exporter reads. */
+export const alertmanagerSilenceSchema = z
   .object({
     id: z.string(),
     createdBy: z.string(),
@@ -224,7 +225,7 @@ export class AlertmanagerClient {
   async listSilences(): Promise<ObservedSilence[]> {
     const byId = new Map<string, ObservedSilence>();
     for (const item of await this.listFromEveryPeer('list', '/api/v2/silences')) {
-      const parsed = silenceSchema.safeParse(item);
+      const parsed = alertmanagerSilenceSchema.safeParse(item);
       if (!parsed.success || parsed.data.createdBy !== SILENCE_CREATED_BY) continue;
       const key = keyOfComment(parsed.data.comment);
       if (key === undefined) continue;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { spawnLogged, stop, waitFor, type Child } from './prometheus.js';
 import { findBinary, type Tool } from './tools.js';
 import { z } from 'zod';
+import { alertmanagerSilenceSchema } from '../../src/alertmanager/client.js';
 
 // A real Alertmanager (Debian's prometheus-alertmanager) for the suites that drive one: found by
 // one rule, started on loopback only, ready when its /-/ready answers.
@@ -51,17 +52,6 @@ export async function startAlertmanager(tool: Tool, options: AlertmanagerOptions
   return child;
 }
 
-/** A silence as Alertmanager's API v2 lists it (GET /api/v2/silences), the fields the tests read. */
-export const silenceSchema = z.array(
-  z.object({
-    id: z.string(),
-    createdBy: z.string(),
-    comment: z.string(),
-    startsAt: z.string(),
-    endsAt: z.string(),
-    updatedAt: z.string(),
-    status: z.object({ state: z.string() }),
-    matchers: z.array(z.object({ name: z.string(), value: z.string(), isRegex: z.boolean(), isEqual: z.boolean() })),
-  }),
-);
+/** What GET /api/v2/silences answers, read as the exporter's client reads each silence. */
+export const silenceSchema = z.array(alertmanagerSilenceSchema);
 export type Silence = z.infer<typeof silenceSchema>[number];
