@@ -366,7 +366,7 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
     const expired = (await silences(am)).find((silence) => silence.id === checkout?.id);
     expect(expired?.status.state).toBe('expired');
     expect(expired?.updatedAt).toBe(expired?.endsAt);
-    expect(expired?.comment).toMatch(/\(expired by statusmate-exporter\) \(stamp [0-9a-f]{12}\) \[statusmate-exporter silence [^\]]+\]$/);
+    expect(expired?.comment).toMatch(/\(expired by statusmate-exporter at [0-9T:.-]+Z\) \(stamp [0-9a-f]{12}\) \[statusmate-exporter silence [^\]]+\]$/);
     await stopProcess(first, 'SIGTERM');
 
     writeFileSync(file, PAGES);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AlertmanagerAuth } from '../config.js';
 import {
   keyOfComment,
-  ownExpiryNoted,
+  ownExpiryNotedAt,
   SILENCE_CREATED_BY,
   stampedComment,
   stampOfComment,
@@ -239,7 +239,7 @@ export class AlertmanagerClient {
         state: parsed.data.status.state,
         stamp: stampOfComment(parsed.data.comment),
         comment: parsed.data.comment,
-        expiryNoted: ownExpiryNoted(parsed.data.comment),
+        expiryNotedAt: ownExpiryNotedAt(parsed.data.comment),
       };
       const known = byId.get(silence.id);
       if (!known || known.updatedAt < silence.updatedAt) byId.set(silence.id, silence);
@@ -321,18 +321,18 @@ export class AlertmanagerClient {
   }
 
   /**
-   * Writes the note of the exporter's own expiry into `silence`'s comment, all else as
-   * Alertmanager holds it (so that it updates the silence in place); resolves with the id that
-   * now holds it (a new one, should Alertmanager have replaced it).
+   * Writes the note of the exporter's own expiry at `at` (Unix seconds) into `silence`'s comment,
+   * all else as Alertmanager holds it (so that it updates the silence in place); resolves with the
+   * id that now holds it (a new one, should Alertmanager have replaced it).
    */
-  noteOwnExpiry(silence: ObservedSilence & { comment: string }): Promise<string> {
+  noteOwnExpiry(silence: ObservedSilence & { comment: string }, at: number): Promise<string> {
     const body = {
       id: silence.id,
       matchers: silence.matchers.map(({ name, value, isRegex, isEqual }) => ({ name, value, isRegex, isEqual })),
       startsAt: iso(silence.startsAt),
       endsAt: iso(silence.endsAt),
       createdBy: SILENCE_CREATED_BY,
-      comment: withOwnExpiryNote(silence.comment),
+      comment: withOwnExpiryNote(silence.comment, at),
     };
     return this.write(async (base) => (await this.request('update', base, 'POST', '/api/v2/silences', body, postSchema)).silenceID);
   }

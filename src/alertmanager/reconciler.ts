@@ -133,6 +133,12 @@ export class SilenceReconciler {
   private view = { desired: 0, active: 0, failed: 0, overridden: 0, lingering: 0 };
   /** Keys of this install's silences live in Alertmanager after the last pass that read it (edited ones left out). */
   private lastLive = new Set<string>();
+  /**
+   * Since when (this.now()) each desired key has been desired without a break, as this process
+   * saw it: an expiry noted before it is another exporter's (see planReconcile). Tracked on every
+   * replica, the lease's holder or not, so that one taking the lease over knows.
+   */
+  private readonly desiredSince = new Map<string, number>();
   /** Desired silences Alertmanager refused (400) at the last reconcile, and why: logged once each. */
   private refusedKeys = new Map<string, string>();
 
@@ -174,8 +180,14 @@ export class SilenceReconciler {
     return this.leader;
   }
 
+  /** The silences desired now; notes since when each has been desired (desiredSince). */
   private desired(): DesiredSilence[] {
-    return desiredSilences(this.options.state, this.options.pages(), this.now(), this.options.silences);
+    const now = this.now();
+    const desired = desiredSilences(this.options.state, this.options.pages(), now, this.options.silences);
+    const keys = new Set(desired.map((silence) => silence.key));
+    for (const key of this.desiredSince.keys()) if (!keys.has(key)) this.desiredSince.delete(key);
+    for (const key of keys) if (!this.desiredSince.has(key)) this.desiredSince.set(key, now);
+    return desired;
   }
 
   private async run(): Promise<void> {
@@ -243,7 +255,7 @@ export class SilenceReconciler {
       throw error;
     }
     const pages = new Set([...this.options.state.pages.keys(), ...this.options.pages().map((page) => page.id)]);
-    const plan = planReconcile(desired, observed, (key) => pages.has(statusPageOfKey(key)), this.now());
+    const plan = planReconcile(desired, observed, (key) => pages.has(statusPageOfKey(key)), this.now(), this.desiredSince);
     const observedById = new Map(observed.map((silence) => [silence.id, silence]));
     const present = new Set(plan.present);
     let firstError: Error | undefined;
@@ -385,9 +397,9 @@ export class SilenceReconciler {
    * the silence ran out meanwhile, or its peer has not heard of it), the silence is expired as it is.
    */
   private async noteOwnExpiry(id: string, silence: ObservedSilence | undefined): Promise<string> {
-    if (silence?.comment === undefined || silence.expiryNoted === true) return id;
+    if (silence?.comment === undefined || silence.expiryNotedAt !== undefined) return id;
     try {
-      return await this.options.client.noteOwnExpiry({ ...silence, comment: silence.comment });
+      return await this.options.client.noteOwnExpiry({ ...silence, comment: silence.comment }, this.now());
     } catch (error) {
       if (error instanceof AlertmanagerError && error.status !== undefined && error.status >= 400 && error.status < 500) return id;
       throw error;

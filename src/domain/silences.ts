@@ -63,24 +63,30 @@ const STAMP = /\(stamp ([0-9a-f]{12})\) (\[statusmate-exporter silence [^\s\]]+\
 
 /**
  * What the exporter writes into a silence's comment just before it expires it, before the stamp
- * (or the marker): Alertmanager records an expiry by request the same whoever asked, and this
- * note is what tells the exporter's own expiries from an operator's in any process, after any
- * restart (see planReconcile).
+ * (or the marker), with the time it did so: Alertmanager records an expiry by request the same
+ * whoever asked, and this note is what tells the exporter's own expiries from an operator's in
+ * any process, after any restart (see planReconcile).
  */
-const OWN_EXPIRY_NOTE = '(expired by statusmate-exporter)';
-const OWN_EXPIRY = /\(expired by statusmate-exporter\) (?:\(stamp [0-9a-f]{12}\) )?\[statusmate-exporter silence [^\s\]]+\]\s*$/;
+const OWN_EXPIRY =
+  /\(expired by statusmate-exporter at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\) (?:\(stamp [0-9a-f]{12}\) )?\[statusmate-exporter silence [^\s\]]+\]\s*$/;
 
-/** `comment` with the exporter's note of its own expiry (see OWN_EXPIRY_NOTE) put before its stamp, or its marker when it has none. */
-export function withOwnExpiryNote(comment: string): string {
+/**
+ * `comment` with the exporter's note of its own expiry at `at` (Unix seconds) put before its
+ * stamp, or its marker when it has none. A comment noted already keeps its note: the first
+ * attempt's time, not a later one's.
+ */
+export function withOwnExpiryNote(comment: string, at: number): string {
   if (OWN_EXPIRY.test(comment)) return comment;
-  const at = STAMP.exec(comment)?.index ?? MARKER.exec(comment)?.index;
-  if (at === undefined) return comment;
-  return `${comment.slice(0, at)}${OWN_EXPIRY_NOTE} ${comment.slice(at)}`;
+  const index = STAMP.exec(comment)?.index ?? MARKER.exec(comment)?.index;
+  if (index === undefined) return comment;
+  const note = `(expired by statusmate-exporter at ${new Date(Math.round(at * 1000)).toISOString()})`;
+  return `${comment.slice(0, index)}${note} ${comment.slice(index)}`;
 }
 
-/** Whether a silence's comment carries the note the exporter writes just before it expires one. */
-export function ownExpiryNoted(comment: string): boolean {
-  return OWN_EXPIRY.test(comment);
+/** When (Unix seconds) the exporter noted its own expiry in a silence's comment, or undefined when it carries no such note. */
+export function ownExpiryNotedAt(comment: string): number | undefined {
+  const found = OWN_EXPIRY.exec(comment);
+  return found ? Date.parse(found[1] as string) / 1000 : undefined;
 }
 
 /** The comment of a silence: readable, ending with the marker that names its key. */
@@ -238,8 +244,8 @@ export type ObservedSilence = {
   stamp?: string | undefined;
   /** Its comment as Alertmanager holds it: what the note of an expiry is added to. */
   comment?: string | undefined;
-  /** Whether its comment carries the exporter's note of its own expiry (see withOwnExpiryNote). */
-  expiryNoted?: boolean | undefined;
+  /** When the exporter noted in its comment that it expires it (see withOwnExpiryNote), if it did. */
+  expiryNotedAt?: number | undefined;
 };
 
 export type ReconcileAction =
@@ -320,12 +326,16 @@ export function editedByHand(silence: ObservedSilence): boolean {
  *   expires it later must not be taken for the exporter.
  * Only `owns` keys are touched. The expiries of silences no longer desired come first in
  * `actions`, then the others in the order of `desired`. Deterministic: the same inputs give the same plan on every replica.
+ * `desiredSince`: since when (Unix seconds, by the exporter's clock) each desired key has been
+ * desired without a break, as far as the calling process saw; a key it lacks counts as desired
+ * since before any expiry.
  */
 export function planReconcile(
   desired: readonly DesiredSilence[],
   observed: readonly ObservedSilence[],
   owns: (key: string) => boolean,
   now: number,
+  desiredSince: ReadonlyMap<string, number> = new Map(),
 ): ReconcilePlan {
   const byKey = new Map<string, ObservedSilence[]>();
   // By id: the plan does not depend on the order the peers listed them in.
@@ -353,11 +363,16 @@ export function planReconcile(
       // a live or a pending one) ends after any duplicate collapsed or matcher replaced before it,
       // and a silence that ran out ends after those too.
       const last = [...all].sort((a, b) => b.endsAt - a.endsAt || b.updatedAt - a.updatedAt)[0];
-      // An expiry the exporter asked for itself, in this process or any other (a maintenance it
-      // no longer knew of, after a restart on the memory store; matchers removed and put back),
-      // is no operator's: its comment carries the note written just before it.
+      // An expiry the exporter asked for itself (its comment carries the note written just
+      // before it) is no operator's once the key is desired again since: a maintenance it no
+      // longer knew of, after a restart on the memory store; matchers removed and put back; in
+      // this process or any other. A key desired since before that expiry was expired by an
+      // exporter that folds another history (two logs of one install, another install on the
+      // same pages): taken for an operator's, so that the two do not create and expire it by turns.
       // One that ran out after an operator edited it (to end sooner, say) is not put back either.
-      const lifted = last !== undefined && (expiredByRequest(last) ? last.expiryNoted !== true : editedByHand(last));
+      const since = desiredSince.get(want.key);
+      const ownExpiry = last?.expiryNotedAt !== undefined && since !== undefined && since >= last.expiryNotedAt;
+      const lifted = last !== undefined && (expiredByRequest(last) ? !ownExpiry : editedByHand(last));
       if (lifted) overridden.push(want.key);
       else actions.push({ kind: 'create', desired: want });
       continue;
@@ -379,7 +394,7 @@ export function planReconcile(
     // time, and a later desired end is later still. Left as it was, it would mute the alerts past
     // the new scheduled end plus the margin, a maintenance that never started included.
     const tooLate = keep.endsAt > want.endsAt + SAME_TIME_SECONDS;
-    if (tooEarly || tooLate || keep.expiryNoted === true || !sameMatchers(keep.matchers, want.matchers)) {
+    if (tooEarly || tooLate || keep.expiryNotedAt !== undefined || !sameMatchers(keep.matchers, want.matchers)) {
       // An active silence keeps its start (Alertmanager updates it in place only then). Its end
       // is the desired one, but for new matchers alone: a silence extended a little ahead of it
       // is not shortened by a few seconds.

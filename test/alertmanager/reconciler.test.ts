@@ -385,7 +385,7 @@ describe('the silence reconciler', () => {
       (live) => live.length === 0,
     );
     const expired = am.silences.get(silence?.id ?? '');
-    expect(expired?.comment).toContain('(expired by statusmate-exporter) (stamp ');
+    expect(expired?.comment).toMatch(/ \(expired by statusmate-exporter at [0-9T:.-]+Z\) \(stamp [0-9a-f]{12}\) \[/);
     expect(expired?.updatedAt).toBe(expired?.endsAt);
     await first.reconciler.stop();
     // Another process (restarted, or another replica) with the matchers back: it never expired
@@ -405,6 +405,29 @@ describe('the silence reconciler', () => {
       (stats) => stats.overridden === 1,
     );
     expect(am.live()).toEqual([]);
+  });
+
+  it("two exporters that fold different histories (two logs of one install, staging beside production) do not fight over a silence: the one that wanted it all along takes the other's expiry for an operator's", async () => {
+    const am = await fakeAlertmanager();
+    const knows = new Player();
+    const first = reconciler([am.url], knows);
+    started(knows);
+    await eventually(
+      () => am.live(),
+      (live) => live.length === 1,
+    );
+    // The other one never saw the maintenance start: the silence is not its to keep, and it expires it.
+    const other = reconciler([am.url], new Player());
+    await eventually(
+      () => first.reconciler.stats(),
+      (stats) => stats.overridden === 1,
+    );
+    // Passes every 200 ms: a second of them would have created and expired a silence at each.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(am.silences.size).toBe(1);
+    expect(am.live()).toEqual([]);
+    expect(first.reconciler.stats()).toMatchObject({ desired: 1, overridden: 1, failed: 0 });
+    expect(other.reconciler.stats()).toMatchObject({ desired: 0, lingering: 0 });
   });
 
   it('writes to the peer that took the last write first: a peer that hangs costs its timeout once, not every write', async () => {

@@ -7,7 +7,7 @@ import {
   desiredSilences,
   editedByHand,
   keyOfComment,
-  ownExpiryNoted,
+  ownExpiryNotedAt,
   planReconcile,
   SILENCE_RUNWAY_SECONDS,
   silenceKey,
@@ -290,35 +290,42 @@ describe('the reconcile plan', () => {
     expect(planReconcile([{ ...a, startsAt: NOW + 3600 }], [pendingLifted], ours, NOW).overridden).toEqual([a.key]);
   });
 
-  it("recreates a silence the exporter expired itself, in any process: the note in its comment tells its expiry from an operator's", () => {
+  it("recreates a silence the exporter expired itself, in any process, once its key is desired again since: the note in its comment tells its expiry from an operator's", () => {
     const a = want(1);
-    const ownExpiry = seen('s1', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: NOW - 10, expiryNoted: true });
-    expect(planReconcile([a], [ownExpiry], ours, NOW).actions).toEqual([{ kind: 'create', desired: a }]);
-    expect(planReconcile([a], [{ ...ownExpiry, expiryNoted: false }], ours, NOW).overridden).toEqual([a.key]);
+    const ownExpiry = seen('s1', a.key, { state: 'expired', endsAt: NOW - 10, updatedAt: NOW - 10, expiryNotedAt: NOW - 10 });
+    // Matchers put back, a restart, a maintenance delivered again: desired since after the expiry.
+    expect(planReconcile([a], [ownExpiry], ours, NOW, new Map([[a.key, NOW - 10]])).actions).toEqual([{ kind: 'create', desired: a }]);
+    expect(planReconcile([a], [ownExpiry], ours, NOW, new Map([[a.key, NOW - 5]])).actions).toEqual([{ kind: 'create', desired: a }]);
+    // Desired all along: an exporter folding another history expired it, taken for an operator.
+    expect(planReconcile([a], [ownExpiry], ours, NOW, new Map([[a.key, NOW - 11]])).overridden).toEqual([a.key]);
+    expect(planReconcile([a], [ownExpiry], ours, NOW).overridden).toEqual([a.key]);
+    // Without the note: an operator's, however recently desired.
+    expect(planReconcile([a], [{ ...ownExpiry, expiryNotedAt: undefined }], ours, NOW, new Map([[a.key, NOW]])).overridden).toEqual([a.key]);
   });
 
   it('rewrites a live desired silence that carries the note of an expiry that failed: an operator expiring it later is not taken for the exporter', () => {
     const a = want(1);
-    const noted = seen('s1', a.key, { endsAt: a.endsAt, expiryNoted: true });
+    const noted = seen('s1', a.key, { endsAt: a.endsAt, expiryNotedAt: NOW - 60 });
     expect(planReconcile([a], [noted], ours, NOW).actions).toEqual([{ kind: 'update', id: 's1', desired: a, startsAt: START }]);
-    expect(planReconcile([a], [{ ...noted, expiryNoted: false }], ours, NOW).actions).toEqual([]);
+    expect(planReconcile([a], [{ ...noted, expiryNotedAt: undefined }], ours, NOW).actions).toEqual([]);
   });
 
-  it('notes its own expiry before the stamp, or the marker when there is none, once; other comments are left alone', () => {
+  it('notes its own expiry and its time before the stamp, or the marker when there is none, once; other comments are left alone', () => {
     const a = want(1);
     const stamped = stampedComment(a.comment, a.matchers, a.endsAt);
-    const noted = withOwnExpiryNote(stamped);
-    expect(noted).toMatch(/ \(expired by statusmate-exporter\) \(stamp [0-9a-f]{12}\) \[statusmate-exporter silence [^\]]+\]$/);
-    expect(withOwnExpiryNote(noted)).toBe(noted);
+    const noted = withOwnExpiryNote(stamped, NOW + 0.25);
+    expect(noted).toMatch(/ \(expired by statusmate-exporter at \S+Z\) \(stamp [0-9a-f]{12}\) \[statusmate-exporter silence [^\]]+\]$/);
+    expect(ownExpiryNotedAt(noted)).toBe(NOW + 0.25);
+    // The first note stays: a retried expiry does not move it later.
+    expect(withOwnExpiryNote(noted, NOW + 60)).toBe(noted);
     // The marker and the stamp still read: an older release still knows the silence as its own, unedited.
     expect(keyOfComment(noted)).toBe(a.key);
     expect(stampOfComment(noted)).toBe(stampOfComment(stamped));
-    expect(ownExpiryNoted(noted)).toBe(true);
-    expect(ownExpiryNoted(stamped)).toBe(false);
-    expect(ownExpiryNoted(withOwnExpiryNote(a.comment))).toBe(true);
-    expect(withOwnExpiryNote('made by hand')).toBe('made by hand');
-    // The note written by hand elsewhere in the comment is not the exporter's.
-    expect(ownExpiryNoted(`(expired by statusmate-exporter) ${stamped}`)).toBe(false);
+    expect(ownExpiryNotedAt(stamped)).toBeUndefined();
+    expect(ownExpiryNotedAt(withOwnExpiryNote(a.comment, NOW))).toBe(NOW);
+    expect(withOwnExpiryNote('made by hand', NOW)).toBe('made by hand');
+    // The note typed elsewhere in the comment is not the exporter's.
+    expect(ownExpiryNotedAt(`(expired by statusmate-exporter at ${new Date(NOW * 1000).toISOString()}) ${stamped}`)).toBeUndefined();
   });
 
   it('recreates a silence that ran out after a duplicate of it was collapsed: the last to end decides', () => {
