@@ -1,7 +1,7 @@
 import { ALERT_RULES, FOLD_RULES, type AlertRules, type FoldRules } from './fold-rules.js';
 import { emptyHistogram, observe, type Histogram } from './histogram.js';
 import { OPERATIONAL } from './impact.js';
-import { ledgerOf } from './ledger.js';
+import { ledgerOf, toMs, type Changes } from './ledger.js';
 import type { State } from './state.js';
 
 // Alerts measure the status page (issue 19): Alertmanager's alerts, already mapped to
@@ -100,6 +100,12 @@ export type ComponentAlerts = {
    * run's first alert recovers from it (FoldRules.pageChangesByTheirTimes). Null otherwise.
    */
   recoveryFrom: number | null;
+  /**
+   * The page's return last observed as a recovery of this component's alerts (AlertRules.recoveryByHistory):
+   * a return is one recovery, so a run that ended before it, known only after (a late alert's
+   * group_wait), does not observe it again. Null when none.
+   */
+  recoveredAt: number | null;
 };
 
 /**
@@ -115,6 +121,8 @@ export type ClosedRun = {
   silentSince: number | null;
   /** When the page left operational, if a change of it answered this run after it closed (a late webhook). Absent: null. */
   answered?: number | null;
+  /** The page's return last observed as a recovery (ComponentAlerts.recoveredAt), for the component's next alert. Absent: null. */
+  recovered?: number | null;
 };
 
 /**
@@ -195,10 +203,46 @@ export type LeftOperational = { at: number; operationalSince: number | null };
  * `left`, for one not operational: when the page left operational, if it is known (undefined or
  * null otherwise). `cameBackFrom`, for one back to operational (`since`): when it had left operational before.
  */
-export type ImpactOf = (
+export type ImpactOf = ((
   statusPage: string,
   uuid: string,
-) => { impact: string; since: number | null; left?: LeftOperational | null; cameBackFrom?: number | null };
+) => { impact: string; since: number | null; left?: LeftOperational | null; cameBackFrom?: number | null }) & {
+  /**
+   * What the page's impact history says of alerts of the component that ended at `end`
+   * (AlertRules.recoveryByHistory). Absent, or undefined for a component without one: the fold
+   * reads the recovery from what the page shows now, as alerts entries of format 8 did.
+   */
+  recoveryAfter?: (statusPage: string, uuid: string, end: number) => RecoveryAfter | undefined;
+};
+
+/**
+ * What the page's impact history says of a run that ended at `end`, for its recovery lag: the
+ * page showed the component not operational just before `end` and came back to operational at
+ * `back` (the first return at or after it, whatever it did after); or it shows it not operational
+ * still (`outage`: the return is still to come); or nothing to recover from (null): it showed it
+ * operational then (the run ended before the page spoke, or after it came back), or the history
+ * kept does not reach back to `end`.
+ */
+export type RecoveryAfter = { back: number } | 'outage' | null;
+
+/**
+ * RecoveryAfter from a component's change points (the ledger's, sorted by time; of equal times
+ * the last counts). An end before the oldest point kept measures nothing: the points before it
+ * were dropped (LEDGER_MAX_CHANGES, the kept days), or the component was not known then, and the
+ * exporter takes a component as operational until it knows it.
+ */
+export function recoveryIn(changes: Changes, end: number): RecoveryAfter {
+  const endMs = toMs(end);
+  const { ms, impacts } = changes;
+  let before = ms.length - 1;
+  while (before >= 0 && (ms[before] as number) >= endMs) before -= 1;
+  if (before < 0 || impacts[before] === OPERATIONAL) return null;
+  for (let index = before + 1; index < ms.length; index += 1) {
+    const last = index + 1 === ms.length || (ms[index + 1] as number) > (ms[index] as number);
+    if (impacts[index] === OPERATIONAL && last) return { back: (ms[index] as number) / 1000 };
+  }
+  return 'outage';
+}
 
 /**
  * ImpactOf over a folded state. Since when only if the component came back to its impact (the
@@ -208,7 +252,7 @@ export type ImpactOf = (
  * operational one).
  */
 export function impactShown(state: State, rules: AlertRules = ALERT_RULES): ImpactOf {
-  return (statusPage, uuid) => {
+  const shown: ImpactOf = (statusPage, uuid) => {
     const impact = state.pages.get(statusPage)?.components.get(uuid)?.impact ?? OPERATIONAL;
     const ledger = ledgerOf(state.ledger, statusPage, uuid);
     const cameBack = ledger !== undefined && ledger.impact === impact && ledger.openMs > ledger.sinceMs;
@@ -241,6 +285,13 @@ export function impactShown(state: State, rules: AlertRules = ALERT_RULES): Impa
     // Operational since it was first known (or since before the oldest point kept): as long as any alert could have fired.
     return { impact, since, left: { at, operationalSince: first === 0 || from <= ledger.sinceMs ? null : from / 1000 } };
   };
+  shown.recoveryAfter = (statusPage, uuid, end) => {
+    const impact = state.pages.get(statusPage)?.components.get(uuid)?.impact ?? OPERATIONAL;
+    const ledger = ledgerOf(state.ledger, statusPage, uuid);
+    // A ledger that does not end in the impact shown (none kept for it) tells nothing the state does not.
+    return ledger === undefined || ledger.impact !== impact ? undefined : recoveryIn(ledger.changes, end);
+  };
+  return shown;
 }
 
 /** What folding one notification did, for the answer to Alertmanager. */
@@ -272,6 +323,19 @@ function tidy(alerts: AlertState, key: string, record: ComponentAlerts): void {
   if (record.firing.size > 0 || record.silentSince !== null || record.resolvedAt !== null || record.answered !== null || record.recoveryFrom !== null) return;
   alerts.components.delete(key);
   alerts.bytes -= recordCost(record.statusPage, record.uuid);
+}
+
+/** What the page's history tells of alerts of `record` that ended at `end`, under AlertRules.recoveryByHistory; undefined when it has none. */
+function recoveryOf(impactOf: ImpactOf, record: ComponentAlerts, end: number, rules: AlertRules): RecoveryAfter | undefined {
+  return rules.recoveryByHistory ? impactOf.recoveryAfter?.(record.statusPage, record.uuid, end) : undefined;
+}
+
+/** Observes the recovery from `end` to the page's return at `back`, once per return. */
+function observeRecovery(alerts: AlertState, record: ComponentAlerts, back: number, end: number, logTime: number): void {
+  if (record.recoveredAt !== null && back <= record.recoveredAt) return;
+  const stats = pageStats(alerts, record.statusPage, logTime);
+  stats.recoveryLag = observe(stats.recoveryLag, RESPONSE_BUCKETS, Math.max(0, back - end));
+  record.recoveredAt = back;
 }
 
 /**
@@ -336,12 +400,19 @@ export function foldAlerts(
           // The alerts still firing all fired after the run's last end, whichever arrived first:
           // a run of their own, with its own silent episode from its first start (docs/metrics.md).
           record.endedAt = null;
+          const recovery = recoveryOf(impactOf, record, endedAt, rules);
+          if (recovery !== undefined) {
+            // The ended run's recovery: the page's first return after its end, if before the alerts still firing fired.
+            if (recovery === 'outage') record.recoveryFrom = endedAt;
+            else if (recovery !== null && recovery.back < nextStart) observeRecovery(alerts, record, recovery.back, endedAt, logTime);
+          }
           if (record.silentSince !== null) {
             const shown = impactOf(record.statusPage, record.uuid);
             // The page came back while the ended run was held, after it had ended, and before the
             // alerts still firing fired: its recovery, as when a run closes below.
             const cameBackAt = shown.impact === OPERATIONAL ? shown.since : null;
             if (
+              recovery === undefined &&
               cameBackAt !== null &&
               Math.abs(record.silentSince - cameBackAt) < 0.001 &&
               endedAt < cameBackAt &&
@@ -362,20 +433,37 @@ export function foldAlerts(
         const silentSince = record.silentSince;
         record.silentSince = null;
         record.endedAt = null;
+        const recovery = recoveryOf(impactOf, record, endedAt, rules);
+        if (recovery !== undefined) {
+          // The page's first return after the run's end, whatever it did after (came back and
+          // left again before this resolution arrived); or still to come, while it shows the outage.
+          record.resolvedAt = recovery === 'outage' ? endedAt : null;
+          record.recoveryFrom = null;
+          if (recovery !== null && recovery !== 'outage') observeRecovery(alerts, record, recovery.back, endedAt, logTime);
+        } else {
+          const shown = impactOf(record.statusPage, record.uuid);
+          const endedInOutage = shown.impact !== OPERATIONAL && !(shown.left && endedAt <= shown.left.at);
+          record.resolvedAt = endedInOutage ? endedAt : null;
+          record.recoveryFrom = null;
+          // A page quicker than Alertmanager, which sends a resolution at the group's next flush
+          // (group_interval, 5 minutes by default): it came back to operational while this alert
+          // was held (the episode opened then), after the alert had resolved. That was its recovery.
+          const cameBackAt = shown.impact === OPERATIONAL ? shown.since : null;
+          const endedInOutageBefore = endedAt < (cameBackAt ?? endedAt) && !(shown.cameBackFrom != null && endedAt <= shown.cameBackFrom);
+          if (silentSince !== null && cameBackAt !== null && Math.abs(silentSince - cameBackAt) < 0.001 && endedInOutageBefore) {
+            const stats = pageStats(alerts, record.statusPage, logTime);
+            stats.recoveryLag = observe(stats.recoveryLag, RESPONSE_BUCKETS, cameBackAt - endedAt);
+          }
+        }
         // An alert that fired before this end may still arrive (its group's own flush): it is of this run.
-        if (rules.runsByTimes) alerts.closedRuns.set(key, { statusPage: record.statusPage, uuid: record.uuid, end: endedAt, silentSince });
-        const shown = impactOf(record.statusPage, record.uuid);
-        const endedInOutage = shown.impact !== OPERATIONAL && !(shown.left && endedAt <= shown.left.at);
-        record.resolvedAt = endedInOutage ? endedAt : null;
-        record.recoveryFrom = null;
-        // A page quicker than Alertmanager, which sends a resolution at the group's next flush
-        // (group_interval, 5 minutes by default): it came back to operational while this alert
-        // was held (the episode opened then), after the alert had resolved. That was its recovery.
-        const cameBackAt = shown.impact === OPERATIONAL ? shown.since : null;
-        const endedInOutageBefore = endedAt < (cameBackAt ?? endedAt) && !(shown.cameBackFrom != null && endedAt <= shown.cameBackFrom);
-        if (silentSince !== null && cameBackAt !== null && Math.abs(silentSince - cameBackAt) < 0.001 && endedInOutageBefore) {
-          const stats = pageStats(alerts, record.statusPage, logTime);
-          stats.recoveryLag = observe(stats.recoveryLag, RESPONSE_BUCKETS, cameBackAt - endedAt);
+        if (rules.runsByTimes) {
+          alerts.closedRuns.set(key, {
+            statusPage: record.statusPage,
+            uuid: record.uuid,
+            end: endedAt,
+            silentSince,
+            ...(record.recoveredAt !== null ? { recovered: record.recoveredAt } : {}),
+          });
         }
       }
       tidy(alerts, key, record);
@@ -391,7 +479,17 @@ export function foldAlerts(
         continue;
       }
       if (!record) {
-        record = { statusPage, uuid, firing: new Map(), silentSince: null, resolvedAt: null, endedAt: null, answered: null, recoveryFrom: null };
+        record = {
+          statusPage,
+          uuid,
+          firing: new Map(),
+          silentSince: null,
+          resolvedAt: null,
+          endedAt: null,
+          answered: null,
+          recoveryFrom: null,
+          recoveredAt: null,
+        };
         alerts.components.set(key, record);
       }
       // The page's histograms and counters exist, at 0, from its first held alert: an episode
@@ -407,6 +505,7 @@ export function foldAlerts(
         record.endedAt = null;
         const closed = alerts.closedRuns.get(key);
         alerts.closedRuns.delete(key);
+        if (closed?.recovered != null) record.recoveredAt = Math.max(record.recoveredAt ?? closed.recovered, closed.recovered);
         if (rules.runsByTimes && closed !== undefined && startsAt < closed.end) {
           record.endedAt = closed.end;
           record.recoveryFrom = null;
@@ -527,6 +626,7 @@ export function foldImpactChanges(
             endedAt: null,
             answered: null,
             recoveryFrom: null,
+            recoveredAt: null,
           };
           alerts.components.set(key, waiting);
           alerts.bytes += recordCost(change.statusPage, change.uuid);
@@ -563,12 +663,14 @@ export function foldImpactChanges(
         const stats = pageStats(alerts, record.statusPage, logTime);
         stats.recoveryLag = observe(stats.recoveryLag, RESPONSE_BUCKETS, Math.max(0, change.at - record.resolvedAt));
         record.resolvedAt = null;
+        recovered(alerts, key, record, change.at);
       }
       const firstStart = record.firing.size > 0 ? Math.min(...record.firing.values()) : Number.POSITIVE_INFINITY;
       if (rules.pageChangesByTheirTimes && record.recoveryFrom !== null && record.recoveryFrom <= change.at && change.at < firstStart) {
         // Back after the last run ended and before the alerts firing now fired (their notification came first).
         const stats = pageStats(alerts, record.statusPage, logTime);
         stats.recoveryLag = observe(stats.recoveryLag, RESPONSE_BUCKETS, change.at - record.recoveryFrom);
+        recovered(alerts, key, record, change.at);
       }
       record.recoveryFrom = null;
       if (record.firing.size > 0) {
@@ -578,6 +680,13 @@ export function foldImpactChanges(
     }
     tidy(alerts, key, record);
   }
+}
+
+/** Notes the page's return `back` as observed, on the record and on the run it closed last (for the component's next alert). */
+function recovered(alerts: AlertState, key: string, record: ComponentAlerts, back: number): void {
+  record.recoveredAt = Math.max(record.recoveredAt ?? back, back);
+  const closed = alerts.closedRuns.get(key);
+  if (closed !== undefined) alerts.closedRuns.set(key, { ...closed, recovered: Math.max(closed.recovered ?? back, back) });
 }
 
 /** Forgets what an operator's forget removes: a component's alerts, or a whole page's. True when something went. */
@@ -636,6 +745,7 @@ export type AlertSnapshot = {
     endedAt?: number | null;
     answered?: number | null;
     recoveryFrom?: number | null;
+    recoveredAt?: number | null;
   }[];
   /** Absent: none (snapshots written before format-8 alerts entries). */
   closedRuns?: ClosedRun[];
@@ -660,6 +770,7 @@ export function alertSnapshot(alerts: AlertState): AlertSnapshot {
         endedAt: record.endedAt,
         answered: record.answered,
         ...(record.recoveryFrom !== null ? { recoveryFrom: record.recoveryFrom } : {}),
+        ...(record.recoveredAt !== null ? { recoveredAt: record.recoveredAt } : {}),
       };
     }),
     pages: [...alerts.pages.keys()].sort(byText).map((page) => alerts.pages.get(page) as PageAlertStats),
@@ -672,7 +783,7 @@ export function alertSnapshot(alerts: AlertState): AlertSnapshot {
 /** The state a snapshot holds, with its indexes and measures rebuilt. */
 export function alertStateOf(snapshot: AlertSnapshot): AlertState {
   const alerts = createAlertState();
-  for (const { statusPage, uuid, firing, silentSince, resolvedAt, endedAt, answered, recoveryFrom } of snapshot.components) {
+  for (const { statusPage, uuid, firing, silentSince, resolvedAt, endedAt, answered, recoveryFrom, recoveredAt } of snapshot.components) {
     const key = componentKey(statusPage, uuid);
     alerts.components.set(key, {
       statusPage,
@@ -683,6 +794,7 @@ export function alertStateOf(snapshot: AlertSnapshot): AlertState {
       endedAt: endedAt ?? null,
       answered: answered ?? null,
       recoveryFrom: recoveryFrom ?? null,
+      recoveredAt: recoveredAt ?? null,
     });
     alerts.bytes += recordCost(statusPage, uuid);
     for (const [fingerprint] of firing) {

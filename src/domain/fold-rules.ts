@@ -122,9 +122,21 @@ export type AlertRules = {
    * alert's resolution arrived measured no recovery when such a point followed its return.
    */
   readonly sinceLastChangeOfImpact: boolean;
+  /**
+   * Whether a run's recovery is read from the page's impact history after the run's end (the
+   * ledger's change points: the first return to operational at or after the end, when the page
+   * showed the component not operational just before it), not from what the page shows when the
+   * run's last resolution arrives. Without it, a page that came back after the end and left again
+   * before that resolution arrived measured no recovery, nor did one that came back more than
+   * once after the end (its last return taken for the one to measure, from an outage the run had
+   * not ended in).
+   */
+  readonly recoveryByHistory: boolean;
 };
 
 /** This release's alert rules: the fold of an alerts entry it appends. */
-export const ALERT_RULES: AlertRules = { runsByTimes: true, sinceLastChangeOfImpact: true };
+export const ALERT_RULES: AlertRules = { runsByTimes: true, sinceLastChangeOfImpact: true, recoveryByHistory: true };
+/** An alerts entry of format 8: the recovery from what the page showed when the run's last resolution arrived. */
+export const RUNS_BY_TIMES_ALERT_RULES: AlertRules = { runsByTimes: true, sinceLastChangeOfImpact: true, recoveryByHistory: false };
 /** An alerts entry of format 3: runs as the notifications arrived. */
-export const ARRIVAL_RUNS_ALERT_RULES: AlertRules = { runsByTimes: false, sinceLastChangeOfImpact: false };
+export const ARRIVAL_RUNS_ALERT_RULES: AlertRules = { runsByTimes: false, sinceLastChangeOfImpact: false, recoveryByHistory: false };

@@ -8,6 +8,7 @@ import { MAX_LABEL_LENGTH } from '../domain/labels.js';
 import {
   ALERT_RULES,
   ARRIVAL_RUNS_ALERT_RULES,
+  RUNS_BY_TIMES_ALERT_RULES,
   ARRIVAL_TIES_RULES,
   CLEARS_BEFORE_OWN_START_RULES,
   FOLD_RULES,
@@ -74,10 +75,15 @@ import type { EntryFields } from '../store/store.js';
 // component's record from its older first event, as the ledger (redatesRestartedRecord); and makes
 // the components a finished incident's re-sent finish names known (staleFinishKnows). Written from then on for the same reason as format 5; format 7, 6, 5 and 1
 // entries are folded as their releases did.
+//
+// Format 10 is an alerts entry whose fold reads a run's recovery from the page's impact history
+// after the run's end (recoveryByHistory in src/domain/fold-rules.ts), not from what the page
+// shows when the run's last resolution arrives. Alerts entries are written as format 10 from then
+// on for the same reason as format 8; format 8 and 3 entries are folded as their releases did.
 // What each format's fold does is src/domain/fold-rules.ts.
 
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 9;
+export const ENTRY_FORMAT = 10;
 /** The format of an event entry. */
 export const EVENT_ENTRY_FORMAT = 9;
 /** The format of an event entry written before a page change timed before the alerts it answers measured nothing. */
@@ -91,11 +97,19 @@ export const ARRIVAL_TIES_EVENT_ENTRY_FORMAT = 1;
 /** The format of a forget entry. */
 export const FORGET_ENTRY_FORMAT = 2;
 /** The format of an alerts entry. */
-export const ALERTS_ENTRY_FORMAT = 8;
+export const ALERTS_ENTRY_FORMAT = 10;
+/** The format of an alerts entry written before a run's recovery was read from the page's impact history. */
+export const RUNS_BY_TIMES_ALERTS_ENTRY_FORMAT = 8;
 /** The format of an alerts entry written before runs were told by the alerts' times: runs as notifications arrived. */
 export const ARRIVAL_RUNS_ALERTS_ENTRY_FORMAT = 3;
 /** The format of a declare entry. */
 export const DECLARE_ENTRY_FORMAT = 4;
+/** The alert rules of each alerts entry format: what the release that appended it did. */
+const ALERT_RULES_BY_FORMAT: ReadonlyMap<string, AlertRules> = new Map([
+  [String(ALERTS_ENTRY_FORMAT), ALERT_RULES],
+  [String(RUNS_BY_TIMES_ALERTS_ENTRY_FORMAT), RUNS_BY_TIMES_ALERT_RULES],
+  [String(ARRIVAL_RUNS_ALERTS_ENTRY_FORMAT), ARRIVAL_RUNS_ALERT_RULES],
+]);
 /** The fold rules of each event entry format: what the release that appended it did. */
 const EVENT_RULES: ReadonlyMap<string, FoldRules> = new Map([
   [String(EVENT_ENTRY_FORMAT), FOLD_RULES],
@@ -274,6 +288,7 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
     format !== String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT) &&
     format !== String(FORGET_ENTRY_FORMAT) &&
     format !== String(ALERTS_ENTRY_FORMAT) &&
+    format !== String(RUNS_BY_TIMES_ALERTS_ENTRY_FORMAT) &&
     format !== String(ARRIVAL_RUNS_ALERTS_ENTRY_FORMAT) &&
     format !== String(DECLARE_ENTRY_FORMAT)
   ) {
@@ -291,12 +306,12 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
     if (!declarations.success) return { kind: 'invalid', problem: `declare: ${declarations.error.issues[0]?.message ?? 'invalid'}` };
     return { kind: 'declare', entry: { origin: fields.o ?? '', declarations: declarations.data, limits: limits.data, retentionSeconds: retention } };
   }
-  if (format === String(ALERTS_ENTRY_FORMAT) || format === String(ARRIVAL_RUNS_ALERTS_ENTRY_FORMAT)) {
+  const alertRules = ALERT_RULES_BY_FORMAT.get(format);
+  if (alertRules !== undefined) {
     if (fields.k !== 'alerts') return { kind: 'invalid', problem: `unknown entry kind ${JSON.stringify((fields.k ?? '').slice(0, 20))}` };
     const alerts = storedAlertsSchema.safeParse(parseJson(fields.a));
     if (!alerts.success) return { kind: 'invalid', problem: `alerts: ${alerts.error.issues[0]?.message ?? 'invalid'}` };
-    const rules = format === String(ALERTS_ENTRY_FORMAT) ? ALERT_RULES : ARRIVAL_RUNS_ALERT_RULES;
-    return { kind: 'alerts', entry: { origin: fields.o ?? '', alerts: alerts.data, rules, limits: limits.data, retentionSeconds: retention } };
+    return { kind: 'alerts', entry: { origin: fields.o ?? '', alerts: alerts.data, rules: alertRules, limits: limits.data, retentionSeconds: retention } };
   }
   if (format === String(FORGET_ENTRY_FORMAT)) {
     if (fields.k !== 'forget') return { kind: 'invalid', problem: `unknown entry kind ${JSON.stringify((fields.k ?? '').slice(0, 20))}` };

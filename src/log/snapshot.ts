@@ -127,11 +127,19 @@ const alertsData: z.ZodType<AlertSnapshot> = z.object({
       endedAt: z.number().nullable().optional(),
       answered: z.number().nullable().optional(),
       recoveryFrom: z.number().nullable().optional(),
+      recoveredAt: z.number().nullable().optional(),
     }),
   ),
   closedRuns: z
     .array(
-      z.object({ statusPage: z.string(), uuid: z.string(), end: z.number(), silentSince: z.number().nullable(), answered: z.number().nullable().optional() }),
+      z.object({
+        statusPage: z.string(),
+        uuid: z.string(),
+        end: z.number(),
+        silentSince: z.number().nullable(),
+        answered: z.number().nullable().optional(),
+        recovered: z.number().nullable().optional(),
+      }),
     )
     .optional(),
   pages: z.array(

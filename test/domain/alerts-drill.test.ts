@@ -24,6 +24,10 @@ import { AlertsOracle } from '../support/alerts-oracle.js';
 // second part changes the page through incidents' and maintenances' events too, lets go of
 // alerts without an end (an entry naming one for fewer components; the exporter's look at
 // Alertmanager's alerts) and forgets those no entry named for a day (FEATURES).
+//
+// Knobs: ALERTS_DRILL_SEEDS seeds from ALERTS_DRILL_BASE (400 from 1 for the first part, 150 from
+// 1 for each feature of the second); DRILL_TRACE=seed:component (and DRILL_FEATURES=name) prints
+// one component's entries, e.g. ALERTS_DRILL_SEEDS=3000 npx vitest run test/domain/alerts-drill.test.ts.
 
 const EXPIRY_WINDOW = 600;
 
@@ -150,7 +154,11 @@ export function drill(timeline: Timeline): string | null {
   return null;
 }
 
-const SEEDS = Array.from({ length: 400 }, (_, i) => i + 1);
+const seedsOf = (count: number) =>
+  Array.from({ length: Number(process.env.ALERTS_DRILL_SEEDS ?? count) }, (_, i) => Number(process.env.ALERTS_DRILL_BASE ?? 1) + i);
+const SEEDS = seedsOf(400);
+/** The seeds the situations are counted over, whatever the knobs. */
+const COUNTED_SEEDS = Array.from({ length: 400 }, (_, i) => i + 1);
 
 describe('alerts drill: the fold against an oracle of docs/metrics.md', () => {
   it('agrees on every seeded timeline, entry by entry', () => {
@@ -163,7 +171,7 @@ describe('alerts drill: the fold against an oracle of docs/metrics.md', () => {
   });
 
   it('meets the situations it is for, many times each', () => {
-    const notes = SEEDS.flatMap((seed) => randomTimeline(seed).notes);
+    const notes = COUNTED_SEEDS.flatMap((seed) => randomTimeline(seed).notes);
     const count = (prefix: string) => notes.filter((note) => note.startsWith(prefix)).length;
     // An alert days older than the exporter's first notice of it; a flap resolved before the page
     // spoke, then another alert; resolutions arriving in the other order than the ends; alerts
@@ -187,7 +195,7 @@ export const FEATURES: Record<string, TimelineOptions> = {
   'resolutions lost, looked at': { holds: true, lostResolutions: true, check: true },
   all: { holds: true, lostResolutions: true, check: true, letGo: true },
 };
-const FEATURE_SEEDS = Array.from({ length: 150 }, (_, i) => i + 1);
+const FEATURE_SEEDS = seedsOf(150);
 
 describe('alerts drill: incidents, maintenances, alerts let go of and forgotten', () => {
   for (const [name, options] of Object.entries(FEATURES)) {
@@ -208,7 +216,7 @@ describe('alerts drill: incidents, maintenances, alerts let go of and forgotten'
     let expired = 0;
     for (const name of ['all', 'resolutions lost, expired', 'let go of']) {
       const options = FEATURES[name] as TimelineOptions;
-      for (const seed of FEATURE_SEEDS.slice(0, 50)) {
+      for (const seed of COUNTED_SEEDS.slice(0, 50)) {
         const timeline = randomTimeline(seed, options);
         const state = createState();
         let previousAt = 0;

@@ -567,6 +567,42 @@ describe('the fold loop', () => {
     expect(await responseSeconds('8')).toEqual([1, 299]);
   });
 
+  it("reads a run's recovery as the release that appended the alerts did: format 8 from the page at the resolution, format 10 from its history", async () => {
+    // test/domain/alerts-run-order.test.ts: x fired at 101; the page left at 200, came back at
+    // 1000 and left again at 1100; x's resolution, ended at 900, comes after.
+    const at = Math.floor(Date.now() / 1000) - 1200;
+    const component = [['default', 'c1'] as const];
+    const change = (impact: string, changedAt: number): StatusMateEvent => ({
+      statusPage: 'default',
+      type: 'component_impact_updated',
+      uuid: 'c1',
+      name: 'c1',
+      impact,
+      createdAt: at + changedAt,
+      deliveryAttempt: 0,
+    });
+    const measures = async (format: string) => {
+      const store = new MemoryLog();
+      const limits = { ...DEFAULT_LIMITS, ...DEFAULT_ALERT_LIMITS };
+      const alerts = (origin: string, stored: StoredAlert[]) => ({ ...encodeAlerts(origin, stored, limits, 3600), v: format });
+      await store.append([
+        alerts('r:x', [{ fingerprint: 'x', status: 'firing', startsAt: at + 101, endsAt: null, components: component }]),
+        encodeEntry('r:left', change('major_outage', 200), DEFAULT_LIMITS, 3600),
+        encodeEntry('r:back', change('operational', 1000), DEFAULT_LIMITS, 3600),
+        encodeEntry('r:again', change('major_outage', 1100), DEFAULT_LIMITS, 3600),
+        alerts('r:resolved', [{ fingerprint: 'x', status: 'resolved', startsAt: at + 101, endsAt: at + 900, components: component }]),
+      ]);
+      app = await makeApp({ store });
+      const stats = app.fold.state.alerts.pages.get('default');
+      await app.close();
+      app = undefined;
+      return { response: [stats?.response.count, stats?.response.sum], recovery: [stats?.recoveryLag.count, stats?.recoveryLag.sum] };
+    };
+    // The responses alike (99 s, then 100 s from the return while x still fired); the recovery from x's end to the return only in format 10.
+    expect(await measures('8')).toEqual({ response: [2, 199], recovery: [0, 0] });
+    expect(await measures('10')).toEqual({ response: [2, 199], recovery: [1, 100] });
+  });
+
   it("measures a page change as the release that appended it did: format 7 by its webhook's arrival, format 9 by its time", async () => {
     // test/domain/alerts-run-order.test.ts: x fired at 101 and was sent; the page had shown the
     // outage from 90, its webhook arriving after x.

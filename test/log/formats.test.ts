@@ -5,6 +5,7 @@ import {
   CLEARS_BEFORE_OWN_START_RULES,
   FOLD_RULES,
   LATE_HELD_RULES,
+  RUNS_BY_TIMES_ALERT_RULES,
   TYPE_TIES_RULES,
 } from '../../src/domain/fold-rules.js';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
 import { applyPatch, createState } from '../../src/domain/state.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
 import { DEFAULT_ALERT_LIMITS, foldAlerts, type StoredAlert } from '../../src/domain/alerts.js';
-import { decodeEntry, encodeAlerts, encodeDeclare, encodeEntry, encodeForget, MAX_DECLARED_PER_ENTRY } from '../../src/log/entry.js';
+import { decodeEntry, encodeAlerts, encodeDeclare, encodeEntry, encodeForget, ENTRY_FORMAT, MAX_DECLARED_PER_ENTRY } from '../../src/log/entry.js';
 import { decodeSnapshot, encodeSnapshot, encodeSnapshotPieces, SNAPSHOT_FORMAT, snapshotLength } from '../../src/log/snapshot.js';
 import { idBefore, redisKeys } from '../../src/store/redis-format.js';
 import { affects, componentUpdate, incident, T0 } from '../support/events.js';
@@ -133,17 +134,22 @@ describe('the log formats', () => {
     expect(decodeEntry(fields)).toEqual({ kind: 'forget', entry: { origin: 'r1:8', target, limits: { ...DEFAULT_LIMITS }, retentionSeconds: 3600 } });
   });
 
-  it('writes alerts as format 8, each with the components the appender matched, and reads them back; format 3 by its own rules', () => {
+  it('writes alerts as format 10, each with the components the appender matched, and reads them back; formats 8 and 3 by their own rules', () => {
     const alerts: StoredAlert[] = [
       { fingerprint: 'a1b2c3d4e5f60718', status: 'firing', startsAt: T0, endsAt: null, components: [['shop', 'checkout']] },
       { fingerprint: '0718a1b2c3d4e5f6', status: 'resolved', startsAt: T0 - 60, endsAt: T0, components: [] },
     ];
     const limits = { ...DEFAULT_LIMITS, ...DEFAULT_ALERT_LIMITS };
     const fields = encodeAlerts('r1:9', alerts, limits, 3600);
-    expect(fields.v).toBe('8');
+    expect(fields.v).toBe('10');
     expect(fields.k).toBe('alerts');
     expect(decodeEntry(fields)).toEqual({ kind: 'alerts', entry: { origin: 'r1:9', alerts, rules: ALERT_RULES, limits, retentionSeconds: 3600 } });
-    // An entry the release before appended: runs as its notifications arrived, as that release folded it.
+    // Entries the releases before appended: the recovery from what the page showed at the run's
+    // last resolution (format 8), runs as the notifications arrived (format 3), as they folded them.
+    expect(decodeEntry({ ...fields, v: '8' })).toEqual({
+      kind: 'alerts',
+      entry: { origin: 'r1:9', alerts, rules: RUNS_BY_TIMES_ALERT_RULES, limits, retentionSeconds: 3600 },
+    });
     expect(decodeEntry({ ...fields, v: '3' })).toEqual({
       kind: 'alerts',
       entry: { origin: 'r1:9', alerts, rules: ARRIVAL_RUNS_ALERT_RULES, limits, retentionSeconds: 3600 },
@@ -168,7 +174,8 @@ describe('the log formats', () => {
   });
 
   it.each([
-    [['v', '10', 'e', '{}'], { kind: 'newer', format: '10' }],
+    [['v', String(ENTRY_FORMAT + 1), 'e', '{}'], { kind: 'newer', format: String(ENTRY_FORMAT + 1) }],
+    [['v', '9', 'k', 'alerts', 'o', 'x', 'a', '[]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '8', 'k', 'alerts', 'o', 'x', 'a', '[["f","burning",null,null,[]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '4', 'k', 'declare', 'o', 'x', 'd', '[["shop",[]]]', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
     [['v', '4', 'k', 'declare', 'o', 'x', 'd', '{"shop":["u"]}', 'l', '{}', 'r', '60'], { kind: 'invalid' }],
