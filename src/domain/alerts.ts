@@ -106,7 +106,21 @@ export type ComponentAlerts = {
    * group_wait), does not observe it again. Null when none.
    */
   recoveredAt: number | null;
+  /**
+   * The alerts of the current run let go of so far while others still fire, as intervals
+   * [start, end] merged where they overlap, sorted (AlertRules.runsSplitAtGaps): a later let-go
+   * may leave a gap between them that no alert spans, where one run ended and another began.
+   * Empty otherwise; at most MAX_ENDED_INTERVALS.
+   */
+  ended: (readonly [start: number, end: number])[];
 };
+
+/**
+ * The intervals of a run's ended alerts kept apart at most: past it the two oldest are taken as
+ * one, their gap bridged (a run whose alerts come and go more often than that, each overlapping
+ * one still firing, is one run from its oldest start).
+ */
+export const MAX_ENDED_INTERVALS = 32;
 
 /**
  * The run a component closed last (all its alerts let go of): its latest end, and its silent
@@ -330,6 +344,83 @@ function recoveryOf(impactOf: ImpactOf, record: ComponentAlerts, end: number, ru
   return rules.recoveryByHistory ? impactOf.recoveryAfter?.(record.statusPage, record.uuid, end) : undefined;
 }
 
+/**
+ * Sets a record's ended intervals. Not counted in `bytes`, which bounds what new alerts may be held
+ * (an interval comes of an alert let go of, never refused): at most MAX_ENDED_INTERVALS a record.
+ */
+function setEnded(record: ComponentAlerts, ended: (readonly [number, number])[]): void {
+  record.ended = ended;
+}
+
+/** `intervals` (sorted, disjoint) with `added` merged into those it overlaps (or touches: an alert firing in the second another ended keeps the run). */
+function withInterval(intervals: readonly (readonly [number, number])[], added: readonly [number, number]): (readonly [number, number])[] {
+  const out: (readonly [number, number])[] = [];
+  let merged: readonly [number, number] = added;
+  let placed = false;
+  for (const interval of intervals) {
+    if (interval[1] < merged[0]) out.push(interval);
+    else if (interval[0] > merged[1]) {
+      if (!placed) out.push(merged);
+      placed = true;
+      out.push(interval);
+    } else merged = [Math.min(interval[0], merged[0]), Math.max(interval[1], merged[1])];
+  }
+  if (!placed) out.push(merged);
+  while (out.length > MAX_ENDED_INTERVALS) {
+    const [first, second] = out as [readonly [number, number], readonly [number, number]];
+    out.splice(0, 2, [first[0], Math.max(first[1], second[1])]);
+  }
+  return out;
+}
+
+/**
+ * Lets go of one alert of `record` (its interval [start, end]) under AlertRules.runsSplitAtGaps:
+ * the run still firing reaches back from its first firing alert through the ended alerts that
+ * overlap it; every run of ended alerts before it, apart from it and from each other by a gap no
+ * alert spans, closed (docs/metrics.md: an alert that fired after the others had all ended starts
+ * a new run), whatever order their ends were let go of in. Each closed run recovers at the page's
+ * first return after its end, if before the next run began; the last one, when no alert fires any
+ * more, is the caller's to close. The silent episode of the run still firing runs from its start.
+ * `firingNext`: the earliest start of the alerts the notification names firing, folded after or
+ * not. Returns the end of the last run closed (the run's end when no alert fires any more).
+ */
+function splitAtGaps(
+  alerts: AlertState,
+  record: ComponentAlerts,
+  interval: readonly [number, number],
+  firingNext: number,
+  impactOf: ImpactOf,
+  logTime: number,
+  rules: AlertRules,
+): number {
+  const ended = withInterval(record.ended, interval);
+  let runFrom = record.firing.size > 0 ? Math.min(...record.firing.values()) : Number.POSITIVE_INFINITY;
+  let kept = ended.length;
+  while (kept > 0 && (ended[kept - 1] as readonly [number, number])[1] >= runFrom) {
+    kept -= 1;
+    runFrom = Math.min(runFrom, (ended[kept] as readonly [number, number])[0]);
+  }
+  const closed = ended.slice(0, kept);
+  setEnded(record, ended.slice(kept));
+  record.endedAt = record.ended.at(-1)?.[1] ?? null;
+  const last = closed.at(-1);
+  if (last === undefined) return record.endedAt ?? interval[1];
+  const measured = record.firing.size > 0 ? closed.length : closed.length - 1;
+  for (let index = 0; index < measured; index += 1) {
+    const end = (closed[index] as readonly [number, number])[1];
+    const next = Math.min(index + 1 < closed.length ? (closed[index + 1] as readonly [number, number])[0] : runFrom, firingNext);
+    const recovery = recoveryOf(impactOf, record, end, rules);
+    // Still not operational: a return timed before the run firing now fired recovers from the last (foldImpactChanges).
+    if (recovery === 'outage') record.recoveryFrom = index + 1 === closed.length ? end : record.recoveryFrom;
+    else if (recovery != null && recovery.back < next) observeRecovery(alerts, record, recovery.back, end, logTime);
+  }
+  if (record.firing.size > 0 && record.silentSince !== null) {
+    const shown = impactOf(record.statusPage, record.uuid);
+    record.silentSince = Math.max(runFrom, shown.impact === OPERATIONAL ? (shown.since ?? runFrom) : runFrom);
+  }
+  return last[1];
+}
+
 /** Observes the recovery from `end` to the page's return at `back`, once per return. */
 function observeRecovery(alerts: AlertState, record: ComponentAlerts, back: number, end: number, logTime: number): void {
   if (record.recoveredAt !== null && back <= record.recoveredAt) return;
@@ -376,6 +467,20 @@ export function foldAlerts(
 ): AlertsDecision {
   const decision: AlertsDecision = { held: 0, refused: 0 };
   alerts.staleSeconds = limits.alertStaleSeconds;
+  // The earliest start of the alerts this notification names firing, per component: a return of
+  // the page after it is none of a run the notification closes (an alert of the component fired
+  // before the page came back; docs/metrics.md), whichever the notification's order folds first.
+  const firstFiring = new Map<string, number>();
+  if (rules.recoveryByHistory) {
+    for (const alert of stored) {
+      if (alert.status !== 'firing') continue;
+      const start = trusted(alert.startsAt, logTime, limits.maxClockSkewSeconds);
+      for (const [statusPage, uuid] of alert.components) {
+        const key = componentKey(statusPage, uuid);
+        firstFiring.set(key, Math.min(firstFiring.get(key) ?? start, start));
+      }
+    }
+  }
   for (const alert of inFoldOrder(stored, logTime, limits.maxClockSkewSeconds)) {
     const before = alerts.byFingerprint.get(alert.fingerprint) ?? new Set<string>();
     const target = new Map<string, ComponentRef>();
@@ -388,13 +493,17 @@ export function foldAlerts(
         continue;
       }
       const record = alerts.components.get(key);
+      const startedAt = record?.firing.get(alert.fingerprint) ?? resolvedAt;
       if (!record?.firing.delete(alert.fingerprint)) continue;
       alerts.pairs -= 1;
       alerts.bytes -= pairCost(alert.fingerprint);
       // The run ended when its last alert did, whichever was let go of last.
-      const endedAt = Math.max(record.endedAt ?? resolvedAt, resolvedAt);
+      let endedAt = Math.max(record.endedAt ?? resolvedAt, resolvedAt);
       record.endedAt = endedAt;
-      if (rules.runsByTimes && record.firing.size > 0) {
+      if (rules.runsSplitAtGaps) {
+        const firing = firstFiring.get(key) ?? Number.POSITIVE_INFINITY;
+        endedAt = splitAtGaps(alerts, record, [Math.min(startedAt, resolvedAt), resolvedAt], firing, impactOf, logTime, rules);
+      } else if (rules.runsByTimes && record.firing.size > 0) {
         const nextStart = Math.min(...record.firing.values());
         if (nextStart > endedAt) {
           // The alerts still firing all fired after the run's last end, whichever arrived first:
@@ -433,13 +542,15 @@ export function foldAlerts(
         const silentSince = record.silentSince;
         record.silentSince = null;
         record.endedAt = null;
+        setEnded(record, []);
         const recovery = recoveryOf(impactOf, record, endedAt, rules);
         if (recovery !== undefined) {
           // The page's first return after the run's end, whatever it did after (came back and
           // left again before this resolution arrived); or still to come, while it shows the outage.
           record.resolvedAt = recovery === 'outage' ? endedAt : null;
           record.recoveryFrom = null;
-          if (recovery !== null && recovery !== 'outage') observeRecovery(alerts, record, recovery.back, endedAt, logTime);
+          const firing = firstFiring.get(key) ?? Number.POSITIVE_INFINITY;
+          if (recovery !== null && recovery !== 'outage' && recovery.back < firing) observeRecovery(alerts, record, recovery.back, endedAt, logTime);
         } else {
           const shown = impactOf(record.statusPage, record.uuid);
           const endedInOutage = shown.impact !== OPERATIONAL && !(shown.left && endedAt <= shown.left.at);
@@ -489,6 +600,7 @@ export function foldAlerts(
           answered: null,
           recoveryFrom: null,
           recoveredAt: null,
+          ended: [],
         };
         alerts.components.set(key, record);
       }
@@ -503,11 +615,14 @@ export function foldAlerts(
         record.recoveryFrom = rules.runsByTimes ? record.resolvedAt : null;
         record.resolvedAt = null;
         record.endedAt = null;
+        setEnded(record, []);
         const closed = alerts.closedRuns.get(key);
         alerts.closedRuns.delete(key);
         if (closed?.recovered != null) record.recoveredAt = Math.max(record.recoveredAt ?? closed.recovered, closed.recovered);
         if (rules.runsByTimes && closed !== undefined && startsAt < closed.end) {
           record.endedAt = closed.end;
+          // The closed run's alerts, as one interval the late alert overlaps.
+          if (rules.runsSplitAtGaps) setEnded(record, [[startsAt, closed.end]]);
           record.recoveryFrom = null;
           if (closed.answered != null) record.answered = closed.answered;
           if (closed.silentSince !== null) runFrom = Math.min(startsAt, closed.silentSince);
@@ -573,6 +688,7 @@ export function expireAlerts(alerts: AlertState, logTime: number): number {
         record.silentSince = null;
         record.resolvedAt = null;
         record.endedAt = null;
+        setEnded(record, []);
         record.answered = null;
         record.recoveryFrom = null;
       }
@@ -627,6 +743,7 @@ export function foldImpactChanges(
             answered: null,
             recoveryFrom: null,
             recoveredAt: null,
+            ended: [],
           };
           alerts.components.set(key, waiting);
           alerts.bytes += recordCost(change.statusPage, change.uuid);
@@ -746,6 +863,8 @@ export type AlertSnapshot = {
     answered?: number | null;
     recoveryFrom?: number | null;
     recoveredAt?: number | null;
+    /** Absent: none. */
+    ended?: [number, number][];
   }[];
   /** Absent: none (snapshots written before format-8 alerts entries). */
   closedRuns?: ClosedRun[];
@@ -771,6 +890,7 @@ export function alertSnapshot(alerts: AlertState): AlertSnapshot {
         answered: record.answered,
         ...(record.recoveryFrom !== null ? { recoveryFrom: record.recoveryFrom } : {}),
         ...(record.recoveredAt !== null ? { recoveredAt: record.recoveredAt } : {}),
+        ...(record.ended.length > 0 ? { ended: record.ended.map(([start, end]): [number, number] => [start, end]) } : {}),
       };
     }),
     pages: [...alerts.pages.keys()].sort(byText).map((page) => alerts.pages.get(page) as PageAlertStats),
@@ -783,7 +903,7 @@ export function alertSnapshot(alerts: AlertState): AlertSnapshot {
 /** The state a snapshot holds, with its indexes and measures rebuilt. */
 export function alertStateOf(snapshot: AlertSnapshot): AlertState {
   const alerts = createAlertState();
-  for (const { statusPage, uuid, firing, silentSince, resolvedAt, endedAt, answered, recoveryFrom, recoveredAt } of snapshot.components) {
+  for (const { statusPage, uuid, firing, silentSince, resolvedAt, endedAt, answered, recoveryFrom, recoveredAt, ended } of snapshot.components) {
     const key = componentKey(statusPage, uuid);
     alerts.components.set(key, {
       statusPage,
@@ -795,6 +915,7 @@ export function alertStateOf(snapshot: AlertSnapshot): AlertState {
       answered: answered ?? null,
       recoveryFrom: recoveryFrom ?? null,
       recoveredAt: recoveredAt ?? null,
+      ended: ended ?? [],
     });
     alerts.bytes += recordCost(statusPage, uuid);
     for (const [fingerprint] of firing) {

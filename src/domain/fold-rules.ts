@@ -132,11 +132,20 @@ export type AlertRules = {
    * not ended in).
    */
   readonly recoveryByHistory: boolean;
+  /**
+   * Whether a run is split at every gap between its alerts' intervals that no alert spans,
+   * whatever order their ends are let go of in (the record keeps the ended alerts' intervals while
+   * others fire), not only when the alerts still firing all fired after the latest end let go of
+   * so far. Without it, an alert whose end was let go of before an earlier one's kept the runs
+   * between them one: one recovery where the page recovered from each, and an episode from the
+   * page's return where the run still firing began later.
+   */
+  readonly runsSplitAtGaps: boolean;
 };
 
 /** This release's alert rules: the fold of an alerts entry it appends. */
-export const ALERT_RULES: AlertRules = { runsByTimes: true, sinceLastChangeOfImpact: true, recoveryByHistory: true };
-/** An alerts entry of format 8: the recovery from what the page showed when the run's last resolution arrived. */
-export const RUNS_BY_TIMES_ALERT_RULES: AlertRules = { runsByTimes: true, sinceLastChangeOfImpact: true, recoveryByHistory: false };
+export const ALERT_RULES: AlertRules = { runsByTimes: true, sinceLastChangeOfImpact: true, recoveryByHistory: true, runsSplitAtGaps: true };
+/** An alerts entry of format 8: the recovery from what the page showed when the run's last resolution arrived; a run split after its latest end only. */
+export const RUNS_BY_TIMES_ALERT_RULES: AlertRules = { runsByTimes: true, sinceLastChangeOfImpact: true, recoveryByHistory: false, runsSplitAtGaps: false };
 /** An alerts entry of format 3: runs as the notifications arrived. */
-export const ARRIVAL_RUNS_ALERT_RULES: AlertRules = { runsByTimes: false, sinceLastChangeOfImpact: false, recoveryByHistory: false };
+export const ARRIVAL_RUNS_ALERT_RULES: AlertRules = { runsByTimes: false, sinceLastChangeOfImpact: false, recoveryByHistory: false, runsSplitAtGaps: false };

@@ -128,6 +128,7 @@ const alertsData: z.ZodType<AlertSnapshot> = z.object({
       answered: z.number().nullable().optional(),
       recoveryFrom: z.number().nullable().optional(),
       recoveredAt: z.number().nullable().optional(),
+      ended: z.array(z.tuple([z.number(), z.number()])).optional(),
     }),
   ),
   closedRuns: z

@@ -9,6 +9,7 @@ import {
   type StoredAlert,
 } from '../../src/domain/alerts.js';
 import type { ComponentImpactUpdated, IncidentEvent, MaintenanceEvent, StatusMateEvent } from '../../src/domain/event.js';
+import { ALERT_RULES, ARRIVAL_RUNS_ALERT_RULES, RUNS_BY_TIMES_ALERT_RULES, type AlertRules } from '../../src/domain/fold-rules.js';
 import { OPERATIONAL } from '../../src/domain/impact.js';
 import { declarationPatch } from '../../src/domain/inventory.js';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
@@ -26,10 +27,15 @@ import { AlertsOracle } from '../support/alerts-oracle.js';
 // Alertmanager's alerts) and forgets those no entry named for a day (FEATURES).
 //
 // Knobs: ALERTS_DRILL_SEEDS seeds from ALERTS_DRILL_BASE (400 from 1 for the first part, 150 from
-// 1 for each feature of the second); DRILL_TRACE=seed:component (and DRILL_FEATURES=name) prints
-// one component's entries, e.g. ALERTS_DRILL_SEEDS=3000 npx vitest run test/domain/alerts-drill.test.ts.
+// 1 for each feature of the second); ALERTS_DRILL_FORMAT=8 (or 3) folds alerts entries by that
+// format's rules instead of this release's; DRILL_TRACE=seed:component (and DRILL_FEATURES=name)
+// prints one component's entries. E.g. ALERTS_DRILL_SEEDS=3000 npx vitest run test/domain/alerts-drill.test.ts.
 
 const EXPIRY_WINDOW = 600;
+
+/** The alert rules folded by: this release's (format 10), or ALERTS_DRILL_FORMAT's (8 or 3), to see what an older fold disagrees on. */
+const ALERTS_RULES =
+  ({ '8': RUNS_BY_TIMES_ALERT_RULES, '3': ARRIVAL_RUNS_ALERT_RULES } as Record<string, AlertRules>)[process.env.ALERTS_DRILL_FORMAT ?? ''] ?? ALERT_RULES;
 
 /** The real fold of one entry, as FoldLoop.fold does it. */
 function foldEntry(state: State, entry: TimelineEntry, previousAt: number): void {
@@ -73,7 +79,7 @@ function foldEntry(state: State, entry: TimelineEntry, previousAt: number): void
       endsAt: alert.endsAt,
       components: alert.components.map(([page, uuid]) => [page, uuid] as const),
     }));
-    foldAlerts(state.alerts, stored, entry.at, DEFAULT_ALERT_LIMITS, impactShown(state));
+    foldAlerts(state.alerts, stored, entry.at, DEFAULT_ALERT_LIMITS, impactShown(state, ALERTS_RULES), ALERTS_RULES);
   }
 }
 
@@ -175,8 +181,18 @@ describe('alerts drill: the fold against an oracle of docs/metrics.md', () => {
     const count = (prefix: string) => notes.filter((note) => note.startsWith(prefix)).length;
     // An alert days older than the exporter's first notice of it; a flap resolved before the page
     // spoke, then another alert; resolutions arriving in the other order than the ends; alerts
-    // resolved, then a maintenance, then operational; a page quicker than Alertmanager.
-    for (const prefix of ['new-receiver', 'restarted', 'flap-then-outage', 'ends-reversed', 'resolved-then-maintenance', 'page-first']) {
+    // resolved, then a maintenance, then operational; a page quicker than Alertmanager; a page
+    // back after the alert ended and away again before its resolution; two runs a short gap apart.
+    for (const prefix of [
+      'new-receiver',
+      'restarted',
+      'flap-then-outage',
+      'ends-reversed',
+      'resolved-then-maintenance',
+      'page-first',
+      'back-and-away',
+      'ends-apart',
+    ]) {
       expect(count(prefix), prefix).toBeGreaterThan(20);
     }
   });

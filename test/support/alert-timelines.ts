@@ -64,6 +64,8 @@ type Kind =
   | 'maintenance'
   | 'noise'
   | 'ends-reversed'
+  | 'back-and-away'
+  | 'ends-apart'
   | 'incident'
   | 'update-then-incident'
   | 'maintenance-held'
@@ -80,6 +82,8 @@ const KINDS: Kind[] = [
   'maintenance',
   'noise',
   'ends-reversed',
+  'back-and-away',
+  'ends-apart',
 ];
 
 export type TimelineOptions = {
@@ -314,6 +318,32 @@ export function randomTimeline(seed: number, options: TimelineOptions = {}): Tim
           last = Math.max(to, x.end as number);
           notes.push(
             `incident-then-maintenance ${ref[1]}: ${x.fingerprint} ${x.start - T0}..${(x.end as number) - T0}, incident ${spoke - T0}..${finished - T0}, maintenance ${from - T0}..${to - T0}`,
+          );
+          break;
+        }
+        case 'back-and-away': {
+          // The page comes back after the alert ended and leaves again, both before the
+          // resolution arrives (the group's next flush), then comes back for good.
+          const x = alert(ref, a, a + int(600, 2400));
+          page(ref, outage, x.start + int(30, 500));
+          const back = page(ref, 'operational', (x.end as number) + int(4, 150));
+          const away = page(ref, pick(OUTAGE_IMPACTS), back + int(4, 150));
+          last = page(ref, 'operational', away + int(60, 1200));
+          notes.push(`back-and-away ${ref[1]}: ${x.fingerprint} ends ${(x.end as number) - T0}, back ${back - T0}, away ${away - T0}`);
+          break;
+        }
+        case 'ends-apart': {
+          // Two runs apart by a short gap the page came back in, in two groups: the later run's
+          // resolution may arrive before the earlier one's. Sometimes a third alert fires after both.
+          const x = alert(ref, a, a + int(300, 900), { group: `${ref[1]}-slow` });
+          page(ref, outage, x.start + int(30, 250));
+          const back = page(ref, 'operational', (x.end as number) + int(4, 40));
+          const y = alert(ref, back + int(4, 40), back + int(100, 400), { group: `${ref[1]}-fast` });
+          page(ref, outage, y.start + int(4, 60));
+          last = page(ref, 'operational', Math.max((y.end as number) + int(8, 600), y.start + 70));
+          if (random() < 0.5) last = Math.max(last, alert(ref, (y.end as number) + int(10, 200), last + int(100, 600)).end as number);
+          notes.push(
+            `ends-apart ${ref[1]}: ${x.fingerprint} ${x.start - T0}..${(x.end as number) - T0}, back ${back - T0}, ${y.fingerprint} ${y.start - T0}..${(y.end as number) - T0}`,
           );
           break;
         }
