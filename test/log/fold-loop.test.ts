@@ -603,6 +603,59 @@ describe('the fold loop', () => {
     expect(await measures('10')).toEqual({ response: [2, 199], recovery: [1, 100] });
   });
 
+  it('splits alert runs as the release that appended the alerts did: format 8 after the latest end let go of, format 10 at every gap', async () => {
+    // test/domain/alerts-run-order.test.ts: a 100..200 and b 300..400 (b resolved first), c from
+    // 500; the page left at 150, came back at 250, left at 350 and came back at 450.
+    const at = Math.floor(Date.now() / 1000) - 1200;
+    const component = [['default', 'c1'] as const];
+    const change = (impact: string, changedAt: number) =>
+      encodeEntry(
+        `r:${changedAt}`,
+        { statusPage: 'default', type: 'component_impact_updated', uuid: 'c1', name: 'c1', impact, createdAt: at + changedAt, deliveryAttempt: 0 },
+        DEFAULT_LIMITS,
+        3600,
+      );
+    const measures = async (format: string) => {
+      const store = new MemoryLog();
+      const limits = { ...DEFAULT_LIMITS, ...DEFAULT_ALERT_LIMITS };
+      const alert = (fingerprint: string, startsAt: number, endsAt: number | null) => ({
+        ...encodeAlerts(
+          `r:${fingerprint}:${endsAt}`,
+          [
+            {
+              fingerprint,
+              status: endsAt === null ? 'firing' : 'resolved',
+              startsAt: at + startsAt,
+              endsAt: endsAt === null ? null : at + endsAt,
+              components: component,
+            },
+          ],
+          limits,
+          3600,
+        ),
+        v: format,
+      });
+      await store.append([
+        alert('a', 100, null),
+        change('major_outage', 150),
+        change('operational', 250),
+        alert('b', 300, null),
+        change('major_outage', 350),
+        change('operational', 450),
+        alert('c', 500, null),
+        alert('b', 300, 400),
+        alert('a', 100, 200),
+      ]);
+      app = await makeApp({ store });
+      const stats = app.fold.state.alerts.pages.get('default');
+      await app.close();
+      app = undefined;
+      return { response: [stats?.response.count, stats?.response.sum], recovery: [stats?.recoveryLag.count, stats?.recoveryLag.sum] };
+    };
+    expect(await measures('8')).toEqual({ response: [2, 150], recovery: [1, 50] });
+    expect(await measures('10')).toEqual({ response: [2, 150], recovery: [2, 100] });
+  });
+
   it("measures a page change as the release that appended it did: format 7 by its webhook's arrival, format 9 by its time", async () => {
     // test/domain/alerts-run-order.test.ts: x fired at 101 and was sent; the page had shown the
     // outage from 90, its webhook arriving after x.
