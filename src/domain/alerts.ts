@@ -513,7 +513,8 @@ export function foldAlerts(
           if (recovery !== undefined) {
             // The ended run's recovery: the page's first return after its end, if before the alerts still firing fired.
             if (recovery === 'outage') record.recoveryFrom = endedAt;
-            else if (recovery !== null && recovery.back < nextStart) observeRecovery(alerts, record, recovery.back, endedAt, logTime);
+            else if (recovery !== null && recovery.back < Math.min(nextStart, firstFiring.get(key) ?? nextStart))
+              observeRecovery(alerts, record, recovery.back, endedAt, logTime);
           }
           if (record.silentSince !== null) {
             const shown = impactOf(record.statusPage, record.uuid);
