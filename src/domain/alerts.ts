@@ -618,7 +618,9 @@ export function foldAlerts(
         record.endedAt = null;
         setEnded(record, []);
         const closed = alerts.closedRuns.get(key);
-        alerts.closedRuns.delete(key);
+        // A run of its own keeps the closed one for a departure timed during it whose webhook is still to come.
+        const ownRun = closed !== undefined && !(rules.runsByTimes && startsAt < closed.end);
+        if (!(ownRun && rules.closedRunOutlivesNextRun)) alerts.closedRuns.delete(key);
         if (closed?.recovered != null) record.recoveredAt = Math.max(record.recoveredAt ?? closed.recovered, closed.recovered);
         if (rules.runsByTimes && closed !== undefined && startsAt < closed.end) {
           record.endedAt = closed.end;
@@ -724,10 +726,13 @@ export function foldImpactChanges(
     const record = alerts.components.get(key);
     const wasOperational = change.before === OPERATIONAL;
     const isOperational = change.after === OPERATIONAL;
-    if (rules.pageChangesByTheirTimes && wasOperational && !isOperational && (record?.silentSince ?? Number.NEGATIVE_INFINITY) <= change.at) {
-      // The page left operational while a run fired that was let go of before its webhook came: it answered that run.
+    if (rules.pageChangesByTheirTimes && wasOperational && !isOperational) {
+      // The page left operational while a run fired that was let go of before its webhook came: it
+      // answered that run, also when a run of its own fired since (AlertRules.closedRunOutlivesNextRun),
+      // before this change's webhook and after its time.
       const closed = alerts.closedRuns.get(key);
-      if (closed?.silentSince != null && closed.silentSince <= change.at && change.at < closed.end && record?.silentSince == null) {
+      const silentSince = record?.silentSince ?? null;
+      if (closed?.silentSince != null && closed.silentSince <= change.at && change.at < closed.end && (silentSince === null || change.at < silentSince)) {
         const stats = pageStats(alerts, change.statusPage, logTime);
         stats.response = observe(stats.response, RESPONSE_BUCKETS, change.at - closed.silentSince);
         alerts.closedRuns.set(key, { ...closed, silentSince: null, answered: change.at });
@@ -751,6 +756,12 @@ export function foldImpactChanges(
         }
         waiting.answered = change.at;
         if (waiting.firing.size === 0) waiting.resolvedAt = Math.max(waiting.resolvedAt ?? closed.end, closed.end);
+        else {
+          // The run firing now fired while the page showed this outage: no episode of its own; a
+          // return timed before it fired recovers from the closed run's end.
+          waiting.silentSince = null;
+          waiting.recoveryFrom = Math.max(waiting.recoveryFrom ?? closed.end, closed.end);
+        }
         continue;
       }
     }

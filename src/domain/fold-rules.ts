@@ -141,11 +141,37 @@ export type AlertRules = {
    * page's return where the run still firing began later.
    */
   readonly runsSplitAtGaps: boolean;
+  /**
+   * Whether the run a component closed last (ClosedRun) is kept, for CLOSED_RUN_SECONDS, when the
+   * component's next alert starts a run of its own, so that a departure of the page timed during
+   * the closed run whose webhook arrives after that alert answers it (foldImpactChanges). Without
+   * it, the next run's first alert forgot the closed run, and such a departure, timed before that
+   * alert fired, measured nothing.
+   */
+  readonly closedRunOutlivesNextRun: boolean;
 };
 
 /** This release's alert rules: the fold of an alerts entry it appends. */
-export const ALERT_RULES: AlertRules = { runsByTimes: true, sinceLastChangeOfImpact: true, recoveryByHistory: true, runsSplitAtGaps: true };
+export const ALERT_RULES: AlertRules = {
+  runsByTimes: true,
+  sinceLastChangeOfImpact: true,
+  recoveryByHistory: true,
+  runsSplitAtGaps: true,
+  closedRunOutlivesNextRun: true,
+};
 /** An alerts entry of format 8: the recovery from what the page showed when the run's last resolution arrived; a run split after its latest end only. */
-export const RUNS_BY_TIMES_ALERT_RULES: AlertRules = { runsByTimes: true, sinceLastChangeOfImpact: true, recoveryByHistory: false, runsSplitAtGaps: false };
+export const RUNS_BY_TIMES_ALERT_RULES: AlertRules = {
+  runsByTimes: true,
+  sinceLastChangeOfImpact: true,
+  recoveryByHistory: false,
+  runsSplitAtGaps: false,
+  closedRunOutlivesNextRun: false,
+};
 /** An alerts entry of format 3: runs as the notifications arrived. */
-export const ARRIVAL_RUNS_ALERT_RULES: AlertRules = { runsByTimes: false, sinceLastChangeOfImpact: false, recoveryByHistory: false, runsSplitAtGaps: false };
+export const ARRIVAL_RUNS_ALERT_RULES: AlertRules = {
+  runsByTimes: false,
+  sinceLastChangeOfImpact: false,
+  recoveryByHistory: false,
+  runsSplitAtGaps: false,
+  closedRunOutlivesNextRun: false,
+};

@@ -78,8 +78,9 @@ import type { EntryFields } from '../store/store.js';
 //
 // Format 10 is an alerts entry whose fold reads a run's recovery from the page's impact history
 // after the run's end (recoveryByHistory in src/domain/fold-rules.ts), not from what the page
-// shows when the run's last resolution arrives, and splits a run at every gap between its alerts
-// whatever order their ends are let go of in (runsSplitAtGaps). Alerts entries are written as format 10 from then
+// shows when the run's last resolution arrives, splits a run at every gap between its alerts
+// whatever order their ends are let go of in (runsSplitAtGaps), and keeps a closed run past the
+// next run's first alert for a late departure of the page (closedRunOutlivesNextRun). Alerts entries are written as format 10 from then
 // on for the same reason as format 8; format 8 and 3 entries are folded as their releases did.
 // What each format's fold does is src/domain/fold-rules.ts.
 
