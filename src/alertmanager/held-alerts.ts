@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { StoredAlert } from '../domain/alerts.js';
+import type { StoredAlert } from '../domain/alert-state.js';
 import type { Logger } from '../logger.js';
 import type { LogStore } from '../store/store.js';
 import type { AlertSink } from '../webhook/alertmanager.js';

@@ -1,4 +1,5 @@
-import { cloneAlertState, createAlertState, type AlertState } from './alerts.js';
+import { cloneAlertState } from './alert-snapshot.js';
+import { createAlertState, type AlertState } from './alert-state.js';
 import { DURATION_BUCKETS } from './buckets.js';
 import { emptyHistogram, type Histogram } from './histogram.js';
 import { impactLevel, MAINTENANCE_IMPACT, UNKNOWN_IMPACT_LEVEL } from './impact.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_COMPONENTS_PER_ALERT, type StoredAlert } from '../domain/alerts.js';
+import { MAX_COMPONENTS_PER_ALERT, type StoredAlert } from '../domain/alert-state.js';
 import type { AffectedComponent, StatusMateEvent } from '../domain/event.js';
 import type { ForgetTarget } from '../domain/forget.js';
 import { internImpact } from '../domain/impact.js';

@@ -1,17 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
-import {
-  DEFAULT_ALERT_LIMITS,
-  expireAlerts,
-  foldAlerts,
-  impactShown,
-  foldImpactChanges,
-  forgetAlerts,
-  type AlertLimits,
-  type AlertsDecision,
-  type ImpactChange,
-  type StoredAlert,
-} from '../domain/alerts.js';
+import { DEFAULT_ALERT_LIMITS, type AlertLimits, type StoredAlert } from '../domain/alert-state.js';
+import { expireAlerts, foldAlerts, foldImpactChanges, forgetAlerts, type AlertsDecision, type ImpactChange } from '../domain/alerts.js';
+import { impactShown } from '../domain/alert-page.js';
 import type { StatusMateEvent } from '../domain/event.js';
 import { OPERATIONAL } from '../domain/impact.js';
 import { forget, type ForgetDecision, type ForgetTarget } from '../domain/forget.js';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EVENT_TYPES } from '../domain/event.js';
 import { bookImpact } from '../domain/ledger.js';
 import { decodeLedger, encodeLedgerComponents, encodeLedgerTouches, type EncodedComponentLedger, type EncodedTouch } from '../domain/ledger-codec.js';
-import { alertSnapshot, alertStateOf, isEmptyAlertState, type AlertSnapshot } from '../domain/alerts.js';
+import { alertSnapshot, alertStateOf, isEmptyAlertState, type AlertSnapshot } from '../domain/alert-snapshot.js';
 import { applyPatch, createState, emptyPatch, type State } from '../domain/state.js';
 import { RECORD_SCHEMAS } from '../store/records.js';
 import { parseJson } from './entry.js';

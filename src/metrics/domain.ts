@@ -1,4 +1,4 @@
-import { componentKey, type ComponentAlerts, type PageAlertStats } from '../domain/alerts.js';
+import { componentKey, type ComponentAlerts, type PageAlertStats } from '../domain/alert-state.js';
 import type { Histogram } from '../domain/histogram.js';
 import { impactLevel, isKnownImpact, KNOWN_IMPACTS } from '../domain/impact.js';
 import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Page, State } from '../domain/state.js';

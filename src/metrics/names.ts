@@ -139,7 +139,7 @@ export const LABEL = {
 } as const;
 
 export { DURATION_BUCKETS } from '../domain/buckets.js';
-export { RESPONSE_BUCKETS } from '../domain/alerts.js';
+export { RESPONSE_BUCKETS } from '../domain/alert-state.js';
 
 /** The `outcome` label of statusmate_alertmanager_notifications_total: what POST /alertmanager answered. */
 export const ALERTMANAGER_OUTCOMES = ['stored', 'unmatched', 'invalid', 'unauthorized', 'too_large', 'disabled', 'error'] as const;

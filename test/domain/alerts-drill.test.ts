@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_ALERT_LIMITS,
-  expireAlerts,
-  foldAlerts,
-  foldImpactChanges,
-  impactShown,
-  type ImpactChange,
-  type StoredAlert,
-} from '../../src/domain/alerts.js';
+import { DEFAULT_ALERT_LIMITS, type StoredAlert } from '../../src/domain/alert-state.js';
+import { expireAlerts, foldAlerts, foldImpactChanges, type ImpactChange } from '../../src/domain/alerts.js';
+import { impactShown } from '../../src/domain/alert-page.js';
 import type { ComponentImpactUpdated, IncidentEvent, MaintenanceEvent, StatusMateEvent } from '../../src/domain/event.js';
 import { ALERT_RULES, ARRIVAL_RUNS_ALERT_RULES, RUNS_BY_TIMES_ALERT_RULES, type AlertRules } from '../../src/domain/fold-rules.js';
 import { OPERATIONAL } from '../../src/domain/impact.js';

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  alertSnapshot,
-  alertStateOf,
-  CLOSED_RUN_SECONDS,
-  DEFAULT_ALERT_LIMITS,
-  expireAlerts,
-  foldAlerts,
-  foldImpactChanges,
-  impactShown,
-  type ImpactChange,
-  type StoredAlert,
-} from '../../src/domain/alerts.js';
+import { alertSnapshot, alertStateOf } from '../../src/domain/alert-snapshot.js';
+import { CLOSED_RUN_SECONDS, DEFAULT_ALERT_LIMITS, type StoredAlert } from '../../src/domain/alert-state.js';
+import { expireAlerts, foldAlerts, foldImpactChanges, type ImpactChange } from '../../src/domain/alerts.js';
+import { impactShown } from '../../src/domain/alert-page.js';
 import type { ComponentImpactUpdated, IncidentEvent, StatusMateEvent } from '../../src/domain/event.js';
 import { OPERATIONAL } from '../../src/domain/impact.js';
 import { declarationPatch } from '../../src/domain/inventory.js';

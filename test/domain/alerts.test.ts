@@ -1,21 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  alertSnapshot,
-  alertStateOf,
-  cloneAlertState,
-  componentKey,
-  createAlertState,
-  DEFAULT_ALERT_LIMITS,
-  expireAlerts,
-  foldAlerts,
-  foldImpactChanges,
-  forgetAlerts,
-  impactShown,
-  type AlertLimits,
-  type AlertState,
-  type StoredAlert,
-} from '../../src/domain/alerts.js';
+import { alertSnapshot, alertStateOf, cloneAlertState } from '../../src/domain/alert-snapshot.js';
+import { componentKey, createAlertState, DEFAULT_ALERT_LIMITS, type AlertLimits, type AlertState, type StoredAlert } from '../../src/domain/alert-state.js';
+import { expireAlerts, foldAlerts, foldImpactChanges, forgetAlerts } from '../../src/domain/alerts.js';
+import { impactShown } from '../../src/domain/alert-page.js';
 import { declarationPatch } from '../../src/domain/inventory.js';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { applyPatch } from '../../src/domain/state.js';

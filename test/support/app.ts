@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import type { Apps } from '../../src/app.js';
 import request from 'supertest';
 import { afterEach } from 'vitest';
-import type { AlertLimits } from '../../src/domain/alerts.js';
+import type { AlertLimits } from '../../src/domain/alert-state.js';
 import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
 import { assemble } from '../../src/exporter.js';

@@ -1,4 +1,4 @@
-import type { StoredAlert } from '../../src/domain/alerts.js';
+import type { StoredAlert } from '../../src/domain/alert-state.js';
 import type { AffectedComponent, StatusMateEvent } from '../../src/domain/event.js';
 import type { ForgetTarget } from '../../src/domain/forget.js';
 import { DEFAULT_LIMITS, type Limits } from '../../src/domain/reducer.js';
