@@ -1,7 +1,10 @@
 import { afterEach, beforeEach } from 'vitest';
 import type { TestApp } from './app.js';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createClient } from 'redis';
+import { z } from 'zod';
 import type { Logger } from '../../src/logger.js';
+import { redisKeys } from '../../src/store/redis-format.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/store/redis.js';
 import { freePort } from './prometheus.js';
 import { tempDir } from './app.js';
@@ -162,5 +165,57 @@ export function redisPerTest(): { readonly server: RedisServer; readonly apps: T
       return server;
     },
     apps,
+  };
+}
+
+export type LogClock = {
+  /** Entries appended from now on are stamped `ms` (or later: Redis' ids only grow). */
+  set(ms: number): Promise<void>;
+  /** The id of the log's last entry ('' when it holds none). */
+  end(): Promise<string>;
+  /** The id below which a snapshot's commit trimmed the log, or null while none did. */
+  trimmedTo(): Promise<string | null>;
+  close(): Promise<void>;
+};
+
+const xinfoReply = z.array(z.unknown());
+const lastEntryReply = z.array(z.tuple([z.string(), z.array(z.string())]));
+
+/**
+ * The clock of the Redis log under `keyPrefix`, held at a test's: the log's time is its entries'
+ * ids, which Redis gives from its own clock (`XADD *`), never below the last id it gave. Setting
+ * that id (XSETID) to the test's Date before each step stamps what the step appends with it, as a
+ * memory or SQLite log stamps Date.now(), provided the test's time runs ahead of Redis' own (a
+ * timeline in the future: `set` refuses one behind). The stream is made here, before any replica
+ * (an empty one, as a replica's first start makes it), so that the first entries are stamped too.
+ */
+export async function holdLogClock(url: string, keyPrefix: string): Promise<LogClock> {
+  const client = createClient({ url, RESP: 2 });
+  await client.connect();
+  const { log, trimmed } = redisKeys(keyPrefix);
+  await client.sendCommand(['XGROUP', 'CREATE', log, 'statusmate-exporter', '$', 'MKSTREAM']);
+  return {
+    async set(ms) {
+      const [seconds = '0'] = z.array(z.string()).parse(await client.sendCommand(['TIME']));
+      if (ms <= Number(seconds) * 1000)
+        throw new Error(`the test's time ${new Date(ms).toISOString()} is behind Redis' own: the log would be stamped by Redis`);
+      const info = xinfoReply.parse(await client.sendCommand(['XINFO', 'STREAM', log]));
+      const last = z.string().parse(info[info.indexOf('last-generated-id') + 1]);
+      if (Number(last.slice(0, last.indexOf('-'))) >= ms) return;
+      await client.sendCommand(['XSETID', log, `${ms}-0`]);
+    },
+    async end() {
+      return lastEntryReply.parse(await client.sendCommand(['XREVRANGE', log, '+', '-', 'COUNT', '1']))[0]?.[0] ?? '';
+    },
+    async trimmedTo() {
+      return z
+        .string()
+        .nullable()
+        .parse(await client.sendCommand(['GET', trimmed]));
+    },
+    async close() {
+      client.destroy();
+      return Promise.resolve();
+    },
   };
 }

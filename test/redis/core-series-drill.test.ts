@@ -1,0 +1,163 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { makeApp, type TestApp } from '../support/app.js';
+import {
+  answersOf,
+  CORE_PRUNE_WINDOW_SECONDS,
+  CORE_RETENTION_SECONDS,
+  CORE_TOKEN,
+  declaredOf,
+  describeSteps,
+  differences,
+  limitsOf,
+  postEvent,
+  postForget,
+  scrapeCore,
+  statusPagesFileOf,
+  stepName,
+} from '../support/core-drill.js';
+import { CoreOracle, type HookEvent, type OracleLimits } from '../support/core-oracle.js';
+import { coreTimeline, type CoreStep } from '../support/core-timelines.js';
+import { readyStatus } from '../support/replica-probes.js';
+import { holdLogClock, redisPerTest, redisStore, redisTool, type LogClock } from '../support/redis.js';
+import { seeded } from '../support/seeded.js';
+
+// The drill of the core series (test/store/core-series-drill.test.ts) on STORE=redis: two replicas
+// on one redis-server, one log (README "Redis": a replica answers 200 once its entry is committed,
+// is ready once its fold reached the log's end, and the others converge by reading the log). Each
+// step of a seed's timeline goes to one replica chosen by the seed, as a load balancer would send
+// it (a retry mostly to the other one); forgets too; a restart stops one replica and starts
+// another in its place, which loads the snapshot and the rest of the log. Once both are ready
+// (their folds reached the log's end), both serve what the oracle of the docs says, and the same
+// samples, those the oracle leaves unchecked too. Snapshots are due every 5 entries, so the log is
+// trimmed under the replicas as it goes. Only Date is faked; Redis stamps the entries with it
+// (holdLogClock), so that the log's time is the test's, as on the other stores.
+
+const KEY_PREFIX = 'drill:';
+
+// Fixed seeds, sized for `npm test`; REDIS_CORE_SEEDS, REDIS_CORE_BASE and REDIS_CORE_LENGTH search
+// further (REDIS_CORE_SEEDS=100 REDIS_CORE_LENGTH=60); CORE_DEBUG=1 prints the steps of a failure.
+const SEEDS = Array.from({ length: Number(process.env.REDIS_CORE_SEEDS ?? 3) }, (_, i) => Number(process.env.REDIS_CORE_BASE ?? 1) + i);
+const LENGTH = Number(process.env.REDIS_CORE_LENGTH ?? 30);
+/** How long the replicas may take to reach the log's end after a step (real time: Date is faked). */
+const CATCH_UP_MS = 10_000;
+
+const fixture = redisPerTest();
+
+async function open(limits: OracleLimits, statusPagesFile: string | undefined): Promise<TestApp> {
+  const app = await makeApp({
+    store: redisStore({ url: fixture.server.url, keyPrefix: KEY_PREFIX }),
+    tokens: [CORE_TOKEN],
+    limits,
+    ...(statusPagesFile === undefined ? {} : { statusPagesFile }),
+    retentionSeconds: CORE_RETENTION_SECONDS,
+    pruneWindowSeconds: CORE_PRUNE_WINDOW_SECONDS,
+    snapshots: { checkMs: 20, maxEntries: 5 },
+  });
+  fixture.apps.push(app);
+  return app;
+}
+
+async function stop(app: TestApp, crash: boolean): Promise<void> {
+  fixture.apps.splice(fixture.apps.indexOf(app), 1);
+  // A crash writes no last snapshot: the next start folds more of the log.
+  if (crash) await app.store.close();
+  await app.close();
+}
+
+/**
+ * Resolves once every replica is ready, its fold at the log's end as it stands after the step.
+ * Polled by real time: a replica whose reader last answered before the faked clock jumped says
+ * "unreachable" until its read returns, which an appended entry makes at once.
+ */
+async function caughtUp(replicas: TestApp[]): Promise<void> {
+  const deadline = performance.now() + CATCH_UP_MS;
+  for (;;) {
+    const statuses = await Promise.all(replicas.map(readyStatus));
+    if (statuses.every((status) => status === 200)) return;
+    if (performance.now() > deadline) throw new Error(`the replicas did not reach the log's end within ${CATCH_UP_MS} ms: /readyz ${statuses.join(', ')}`);
+    await sleep(10);
+  }
+}
+
+describe.skipIf(redisTool.skipReason !== undefined)('the core series on two replicas of one Redis log against the oracle of the docs', () => {
+  let clock: LogClock | undefined;
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+  });
+  afterEach(async () => {
+    vi.useRealTimers();
+    await clock?.close();
+    clock = undefined;
+  });
+
+  it.each(SEEDS)('both serve what the docs promise once they reached the log end, delivery after delivery (seed %i)', async (seed) => {
+    // Ahead of Redis' own clock, which must not stamp the log (holdLogClock); 06:00 UTC as the other drill.
+    const start = Date.UTC(2031, 2, 1, 6) / 1000;
+    vi.setSystemTime(start * 1000);
+    const log = (clock = await holdLogClock(fixture.server.url, KEY_PREFIX));
+    await log.set(start * 1000);
+    const limits = limitsOf(seed);
+    const steps: CoreStep[] = coreTimeline(seed, start, {
+      length: LENGTH,
+      retentionSeconds: CORE_RETENTION_SECONDS,
+      pruneWindowSeconds: CORE_PRUNE_WINDOW_SECONDS,
+    });
+    const declared = declaredOf(seed);
+    const pagesFile = statusPagesFileOf(declared);
+    const oracle = new CoreOracle(limits, CORE_RETENTION_SECONDS, CORE_PRUNE_WINDOW_SECONDS, declared, start);
+    // Its own generator, so that the timeline is the other drill's of the same seed.
+    const random = seeded(seed ^ 0x5ca1ab1e);
+    const replicas = [await open(limits, pagesFile), await open(limits, pagesFile)];
+    /** Which replica each step went to (restarted), for reading a failure. */
+    const went: string[] = [];
+    /** The replica each event's last delivery went to, by its body less delivery_attempt. */
+    const lastSentTo = new Map<string, number>();
+    const eventKey = ({ attempt: _attempt, ...rest }: HookEvent) => JSON.stringify(rest);
+    let end = '';
+    for (const [index, { at, action }] of steps.entries()) {
+      vi.setSystemTime(Math.round(at * 1000));
+      await log.set(Math.round(at * 1000));
+      let target = Math.floor(random() * replicas.length);
+      if (action.kind === 'restart') {
+        await stop(replicas[target] as TestApp, action.crash);
+        replicas[target] = await open(limits, pagesFile);
+      } else if (action.kind === 'forget') {
+        const res = await postForget(replicas[target] as TestApp, action.target);
+        // 404 when what it names is not there (README: `POST /-/forget`), once folded as well.
+        expect([200, 404], `seed ${seed}, step ${index + 1} (forget), replica ${target}`).toContain(res.status);
+        oracle.forget(action.target, Date.now() / 1000);
+      } else {
+        const before = lastSentTo.get(eventKey(action.event));
+        // A retry mostly reaches another replica than the delivery before it did.
+        if (action.event.attempt >= 1 && before !== undefined && random() < 0.75) target = (before + 1) % replicas.length;
+        lastSentTo.set(eventKey(action.event), target);
+        const outcome = oracle.deliver(action.event, Date.now() / 1000);
+        const res = await postEvent(replicas[target] as TestApp, action.event);
+        const context = `seed ${seed}, step ${index + 1} (${stepName(action)}), replica ${target}`;
+        expect(res.status, context).toBe(200);
+        expect(answersOf(outcome), `${context}: the answer`).toContain(String(res.body.status));
+      }
+      went.push(` ${action.kind === 'restart' ? 'restarted' : '→'} r${target}`);
+      // Nothing appended (a duplicate answered from the fold): both were at the log's end already.
+      const now = await log.end();
+      if (now !== end) await caughtUp(replicas);
+      end = now;
+      const expected = oracle.samples();
+      const served = await Promise.all(replicas.map(scrapeCore));
+      for (const [i, samples] of served.entries()) {
+        const found = differences(expected, samples);
+        if (found.length > 0 && process.env.CORE_DEBUG !== undefined) {
+          console.log(`${found.join('\n')}\n${describeSteps(steps.slice(0, index + 1), start, (step) => went[step] ?? '')}`);
+        }
+        expect(found.join('\n'), `seed ${seed}, step ${index + 1} (${stepName(action)}), replica ${i}`).toBe('');
+      }
+      // The samples the oracle leaves unchecked as well: one log folds to one state.
+      expect([...(served[1] as Map<string, number>)].sort(), `seed ${seed}, step ${index + 1} (${stepName(action)}): replica 1 against replica 0`).toEqual(
+        [...(served[0] as Map<string, number>)].sort(),
+      );
+    }
+    // Snapshots were committed while the replicas ran, and trimmed the log under them.
+    expect(await log.trimmedTo(), `seed ${seed}: the log trimmed`).not.toBeNull();
+  });
+});
