@@ -49,6 +49,15 @@ export type FoldRules = {
    * incident's re-sent finish but came back after a maintenance's.
    */
   readonly staleFinishKnows: boolean;
+  /**
+   * Whether a stale event (one of an object already past that step, such as a finish sent again as
+   * a first delivery) that names a declared component and is older than its declaration replaces
+   * the declaration, as an applied one does (docs/metrics.md: "any event of an incident or a
+   * maintenance that names it"): the component is known from its created_at. Without it, a
+   * component the operator forgot, declared again by the forget, kept the declaration's time
+   * after a re-sent finish older than it.
+   */
+  readonly staleReplacesDeclaration: boolean;
 };
 
 /** This release's rules: the fold of an event it appends, or an operator's or the ledger's own. */
@@ -59,6 +68,17 @@ export const FOLD_RULES: FoldRules = {
   pageChangesByTheirTimes: true,
   redatesRestartedRecord: true,
   staleFinishKnows: true,
+  staleReplacesDeclaration: true,
+};
+/** An event entry of format 9: a stale event older than a declared component's declaration left the declaration in place. */
+export const STALE_KEEPS_DECLARATION_RULES: FoldRules = {
+  ties: 'type',
+  lateHeld: true,
+  clearsBeforeOwnStart: true,
+  pageChangesByTheirTimes: true,
+  redatesRestartedRecord: true,
+  staleFinishKnows: true,
+  staleReplacesDeclaration: false,
 };
 /**
  * An event entry of format 7: a page change measured against the alerts by its webhook's arrival; a
@@ -72,6 +92,7 @@ export const CLEARS_BEFORE_OWN_START_RULES: FoldRules = {
   pageChangesByTheirTimes: false,
   redatesRestartedRecord: false,
   staleFinishKnows: false,
+  staleReplacesDeclaration: false,
 };
 /** An event entry of format 6: an ended hold forgets the direct updates before the latest start kept only. */
 export const LATE_HELD_RULES: FoldRules = {
@@ -81,6 +102,7 @@ export const LATE_HELD_RULES: FoldRules = {
   pageChangesByTheirTimes: false,
   redatesRestartedRecord: false,
   staleFinishKnows: false,
+  staleReplacesDeclaration: false,
 };
 /** An event entry of format 5: ties by type; a late first event's added components booked from its own time. */
 export const TYPE_TIES_RULES: FoldRules = {
@@ -90,6 +112,7 @@ export const TYPE_TIES_RULES: FoldRules = {
   pageChangesByTheirTimes: false,
   redatesRestartedRecord: false,
   staleFinishKnows: false,
+  staleReplacesDeclaration: false,
 };
 /** An event entry of format 1: ties by arrival, as every release before format 5. */
 export const ARRIVAL_TIES_RULES: FoldRules = {
@@ -99,6 +122,7 @@ export const ARRIVAL_TIES_RULES: FoldRules = {
   pageChangesByTheirTimes: false,
   redatesRestartedRecord: false,
   staleFinishKnows: false,
+  staleReplacesDeclaration: false,
 };
 
 /**

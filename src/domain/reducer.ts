@@ -155,8 +155,9 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   // A declared component's first event, older than its declaration, restarts its ledger: an
   // update naming it, or an incident or maintenance naming it, whether or not it changes its
   // impact (a maintenance scheduled first, started later, would otherwise find its history held
-  // by the declaration's assumption and be booked from the declaration on).
-  if (outcome === 'applied' && at !== null) {
+  // by the declaration's assumption and be booked from the declaration on). A stale one too
+  // (rules staleReplacesDeclaration): a finish sent again names the component as much.
+  if ((outcome === 'applied' || rules.staleReplacesDeclaration) && at !== null) {
     const named = event.type === 'component_impact_updated' ? [event.uuid] : event.components.map((c) => c.uuid);
     const restarts = [...new Set(named)]
       .filter((uuid) => restartsLedger(state, event.statusPage, uuid, at))

@@ -13,6 +13,7 @@ import {
   CLEARS_BEFORE_OWN_START_RULES,
   FOLD_RULES,
   LATE_HELD_RULES,
+  STALE_KEEPS_DECLARATION_RULES,
   TYPE_TIES_RULES,
   type AlertRules,
   type FoldRules,
@@ -82,12 +83,19 @@ import type { EntryFields } from '../store/store.js';
 // whatever order their ends are let go of in (runsSplitAtGaps), and keeps a closed run past the
 // next run's first alert for a late departure of the page (closedRunOutlivesNextRun). Alerts entries are written as format 10 from then
 // on for the same reason as format 8; format 8 and 3 entries are folded as their releases did.
+//
+// Format 11 is an event whose fold lets a stale event older than a declared component's
+// declaration replace it, as an applied one does (staleReplacesDeclaration in
+// src/domain/fold-rules.ts). Written from then on for the same reason as format 5; format 9, 7, 6,
+// 5 and 1 entries are folded as their releases did.
 // What each format's fold does is src/domain/fold-rules.ts.
 
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 10;
+export const ENTRY_FORMAT = 11;
 /** The format of an event entry. */
-export const EVENT_ENTRY_FORMAT = 9;
+export const EVENT_ENTRY_FORMAT = 11;
+/** The format of an event entry written before a stale event older than a declared component's declaration replaced it. */
+export const STALE_KEEPS_DECLARATION_EVENT_ENTRY_FORMAT = 9;
 /** The format of an event entry written before a page change timed before the alerts it answers measured nothing. */
 export const CLEARS_BEFORE_OWN_START_EVENT_ENTRY_FORMAT = 7;
 /** The format of an event entry written before an ended hold forgot the direct updates before its own start. */
@@ -115,6 +123,7 @@ const ALERT_RULES_BY_FORMAT: ReadonlyMap<string, AlertRules> = new Map([
 /** The fold rules of each event entry format: what the release that appended it did. */
 const EVENT_RULES: ReadonlyMap<string, FoldRules> = new Map([
   [String(EVENT_ENTRY_FORMAT), FOLD_RULES],
+  [String(STALE_KEEPS_DECLARATION_EVENT_ENTRY_FORMAT), STALE_KEEPS_DECLARATION_RULES],
   [String(CLEARS_BEFORE_OWN_START_EVENT_ENTRY_FORMAT), CLEARS_BEFORE_OWN_START_RULES],
   [String(LATE_HELD_EVENT_ENTRY_FORMAT), LATE_HELD_RULES],
   [String(TYPE_TIES_EVENT_ENTRY_FORMAT), TYPE_TIES_RULES],
@@ -284,6 +293,7 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
   const format = fields.v ?? '';
   if (
     format !== String(EVENT_ENTRY_FORMAT) &&
+    format !== String(STALE_KEEPS_DECLARATION_EVENT_ENTRY_FORMAT) &&
     format !== String(CLEARS_BEFORE_OWN_START_EVENT_ENTRY_FORMAT) &&
     format !== String(LATE_HELD_EVENT_ENTRY_FORMAT) &&
     format !== String(TYPE_TIES_EVENT_ENTRY_FORMAT) &&

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { DEFAULT_ALERT_LIMITS, type StoredAlert } from '../../src/domain/alert-state.js';
-import { encodeAlerts, encodeDeclare, encodeEntry, entryBytes } from '../../src/log/entry.js';
+import { encodeAlerts, encodeDeclare, encodeEntry, encodeForget, entryBytes } from '../../src/log/entry.js';
 import { ageDueMs, DEFAULT_SNAPSHOT_POLICY } from '../../src/log/snapshot-policy.js';
 import { decodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { MemoryLog } from '../../src/store/memory.js';
@@ -716,5 +716,45 @@ describe('the fold loop', () => {
     const before = await lastChangeOfApi('7');
     expect(before.lastChange).toBe(before.declaredAt);
     expect((await lastChangeOfApi('9')).lastChange).toBe(createdAt);
+  });
+
+  it("dates a declared component by a stale event older than its declaration as the release that appended it did: format 9 kept the declaration's time, format 11 the event's", async () => {
+    // The core drill (CORE_BASE=71 CORE_LENGTH=60, step 72): a maintenance's finish named API; the
+    // operator forgot API, which the file declares again at once; the finish was sent again (a
+    // first delivery, stale: the maintenance had finished). docs/metrics.md: "any event of an
+    // incident or a maintenance that names it", older than the declaration, replaces it.
+    const api = '88337a51-852b-48f3-ac8d-840e5f5326a0';
+    const file = join(tempDir(), 'status-pages.yaml');
+    writeFileSync(file, `status_pages:\n  - id: acme\n    components:\n      - uuid: ${api}\n        name: API\n`);
+    const createdAt = Math.floor(Date.now() / 1000) - 600;
+    const finish: StatusMateEvent = {
+      statusPage: 'acme',
+      type: 'maintenance_finished',
+      uuid: 'm1',
+      title: 'm1',
+      startAt: createdAt - 1200,
+      endAt: createdAt,
+      components: [{ uuid: api, name: 'API', impact: null }],
+      createdAt,
+      deliveryAttempt: 0,
+    };
+    const lastChangeOfApi = async (format: string) => {
+      const store = new MemoryLog();
+      await store.append([
+        encodeEntry('r:1', finish, DEFAULT_LIMITS, 3600),
+        encodeForget('r:2', { kind: 'component', statusPage: 'acme', uuid: api }, DEFAULT_LIMITS, 3600),
+        encodeDeclare('r:3', [{ statusPage: 'acme', uuids: [api] }], DEFAULT_LIMITS, 3600),
+      ]);
+      const declaredAt = (await store.tip(store.origin)).time;
+      await store.append([{ ...encodeEntry('r:4', finish, DEFAULT_LIMITS, 3600), v: format }]);
+      app = await makeApp({ store, statusPagesFile: file });
+      const text = (await request(app.main).get('/metrics')).text;
+      await app.close();
+      app = undefined;
+      return { declaredAt, lastChange: sampleValue(text, 'statusmate_component_last_change_timestamp_seconds', { component_uuid: api }) };
+    };
+    const before = await lastChangeOfApi('9');
+    expect(before.lastChange).toBe(before.declaredAt);
+    expect((await lastChangeOfApi('11')).lastChange).toBe(createdAt);
   });
 });

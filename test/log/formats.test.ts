@@ -6,6 +6,7 @@ import {
   FOLD_RULES,
   LATE_HELD_RULES,
   RUNS_BY_TIMES_ALERT_RULES,
+  STALE_KEEPS_DECLARATION_RULES,
   TYPE_TIES_RULES,
 } from '../../src/domain/fold-rules.js';
 import { describe, expect, it } from 'vitest';
@@ -81,6 +82,7 @@ describe('the log formats', () => {
       pageChangesByTheirTimes: false,
       redatesRestartedRecord: false,
       staleFinishKnows: false,
+      staleReplacesDeclaration: false,
     });
   });
 
@@ -98,6 +100,7 @@ describe('the log formats', () => {
       pageChangesByTheirTimes: false,
       redatesRestartedRecord: false,
       staleFinishKnows: false,
+      staleReplacesDeclaration: false,
     });
   });
 
@@ -115,6 +118,25 @@ describe('the log formats', () => {
       pageChangesByTheirTimes: false,
       redatesRestartedRecord: false,
       staleFinishKnows: false,
+      staleReplacesDeclaration: false,
+    });
+  });
+
+  it('reads the event entries of the release before format 11 (format 9), to fold without staleReplacesDeclaration, as it did', () => {
+    const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
+    const fields = encodeEntry('r1:9', event, DEFAULT_LIMITS, 3600);
+    expect(decodeEntry({ ...fields, v: '9' })).toEqual({
+      kind: 'entry',
+      entry: { origin: 'r1:9', event, rules: STALE_KEEPS_DECLARATION_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
+    });
+    expect(STALE_KEEPS_DECLARATION_RULES).toEqual({
+      ties: 'type',
+      lateHeld: true,
+      clearsBeforeOwnStart: true,
+      pageChangesByTheirTimes: true,
+      redatesRestartedRecord: true,
+      staleFinishKnows: true,
+      staleReplacesDeclaration: false,
     });
     expect(FOLD_RULES).toEqual({
       ties: 'type',
@@ -123,12 +145,13 @@ describe('the log formats', () => {
       pageChangesByTheirTimes: true,
       redatesRestartedRecord: true,
       staleFinishKnows: true,
+      staleReplacesDeclaration: true,
     });
   });
 
-  it('writes events as format 9 and forgets as format 2, and reads both', () => {
+  it('writes events as format 11 and forgets as format 2, and reads both', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
-    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('9');
+    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('11');
     const target = { kind: 'component', statusPage: 'shop', uuid: '88337a51-852b-48f3-ac8d-840e5f5326a0' } as const;
     const fields = encodeForget('r1:8', target, DEFAULT_LIMITS, 3600);
     expect(fields.v).toBe('2');
