@@ -180,6 +180,22 @@ export function createAlertState(): AlertState {
 }
 
 /** One key per component: page and uuid cannot hold a NUL. */
+/** A component's record before anything is known of its alerts. */
+export function emptyRecord(statusPage: string, uuid: string): ComponentAlerts {
+  return {
+    statusPage,
+    uuid,
+    firing: new Map(),
+    silentSince: null,
+    resolvedAt: null,
+    endedAt: null,
+    answered: null,
+    recoveryFrom: null,
+    recoveredAt: null,
+    ended: [],
+  };
+}
+
 export const componentKey = (statusPage: string, uuid: string) => `${statusPage}\u0000${uuid}`;
 
 const RECORD_COST = 96;

@@ -5,6 +5,7 @@ import type { ImpactOf, RecoveryAfter } from './alert-page.js';
 import {
   CLOSED_RUN_SECONDS,
   componentKey,
+  emptyRecord,
   MAX_ENDED_INTERVALS,
   pairCost,
   recordCost,
@@ -318,18 +319,7 @@ export function foldAlerts(
         continue;
       }
       if (!record) {
-        record = {
-          statusPage,
-          uuid,
-          firing: new Map(),
-          silentSince: null,
-          resolvedAt: null,
-          endedAt: null,
-          answered: null,
-          recoveryFrom: null,
-          recoveredAt: null,
-          ended: [],
-        };
+        record = emptyRecord(statusPage, uuid);
         alerts.components.set(key, record);
       }
       // The page's histograms and counters exist, at 0, from its first held alert: an episode
@@ -466,18 +456,7 @@ export function foldImpactChanges(
         // Its alerts ended while the page showed the outage: the page has that to recover from.
         let waiting = record;
         if (!waiting) {
-          waiting = {
-            statusPage: change.statusPage,
-            uuid: change.uuid,
-            firing: new Map(),
-            silentSince: null,
-            resolvedAt: null,
-            endedAt: null,
-            answered: null,
-            recoveryFrom: null,
-            recoveredAt: null,
-            ended: [],
-          };
+          waiting = emptyRecord(change.statusPage, change.uuid);
           alerts.components.set(key, waiting);
           alerts.bytes += recordCost(change.statusPage, change.uuid);
         }
