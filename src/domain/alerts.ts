@@ -1,6 +1,7 @@
 import { ALERT_RULES, FOLD_RULES, type AlertRules, type FoldRules } from './fold-rules.js';
 import { emptyHistogram, observe } from './histogram.js';
 import { OPERATIONAL } from './impact.js';
+import { applyPatch, type Patch, type State } from './state.js';
 import type { ImpactOf, RecoveryAfter } from './alert-page.js';
 import {
   CLOSED_RUN_SECONDS,
@@ -422,6 +423,28 @@ export function expireAlerts(alerts: AlertState, logTime: number): number {
 
 /** A component whose impact an event changed: what it was, what it is, and when (its changedAt). */
 export type ImpactChange = { statusPage: string; uuid: string; before: string; after: string; at: number };
+
+/**
+ * Applies an event's patch to the state and folds the page changes it makes into the alert
+ * measures: each component whose impact the patch changes, from what the state showed before (a
+ * component the state lacks is operational, as a declared one is before any webhook). The fold
+ * loop's way with every event, and the tests' too.
+ */
+export function applyPatchMeasuringAlerts(state: State, patch: Patch, logTime: number, rules: Pick<FoldRules, 'pageChangesByTheirTimes'> = FOLD_RULES): void {
+  const alerts = state.alerts;
+  if (alerts.components.size === 0 && alerts.closedRuns.size === 0) {
+    applyPatch(state, patch);
+    return;
+  }
+  const changes: ImpactChange[] = [];
+  for (const component of patch.components) {
+    const before = state.pages.get(component.statusPage)?.components.get(component.uuid)?.impact ?? OPERATIONAL;
+    if (before !== component.impact)
+      changes.push({ statusPage: component.statusPage, uuid: component.uuid, before, after: component.impact, at: component.changedAt });
+  }
+  applyPatch(state, patch);
+  foldImpactChanges(alerts, changes, logTime, rules);
+}
 
 /**
  * Folds the page's own word: a component leaving operational closes its silent episode (one

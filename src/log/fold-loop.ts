@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_ALERT_LIMITS, type AlertLimits, type StoredAlert } from '../domain/alert-state.js';
-import { expireAlerts, foldAlerts, foldImpactChanges, forgetAlerts, type AlertsDecision, type ImpactChange } from '../domain/alerts.js';
+import { applyPatchMeasuringAlerts, expireAlerts, foldAlerts, forgetAlerts, type AlertsDecision } from '../domain/alerts.js';
 import { impactShown } from '../domain/alert-page.js';
 import type { StatusMateEvent } from '../domain/event.js';
-import { OPERATIONAL } from '../domain/impact.js';
 import { forget, type ForgetDecision, type ForgetTarget } from '../domain/forget.js';
 import {
   chunkDeclarations,
@@ -592,21 +591,7 @@ export class FoldLoop implements EventSink, StoreHealth {
 
   /** Applies an event's patch, and folds the impacts it changed into the alert measures. */
   private applyEventPatch(decision: Decision, logTime: number, rules: FoldRules): void {
-    const alerts = this.state.alerts;
-    if (alerts.components.size === 0 && alerts.closedRuns.size === 0) {
-      applyPatch(this.state, decision.patch);
-      return;
-    }
-    const changes: ImpactChange[] = [];
-    for (const component of decision.patch.components) {
-      // A component the state lacks is operational, as a declared one is before any webhook.
-      const before = this.state.pages.get(component.statusPage)?.components.get(component.uuid)?.impact ?? OPERATIONAL;
-      if (before !== component.impact) {
-        changes.push({ statusPage: component.statusPage, uuid: component.uuid, before, after: component.impact, at: component.changedAt });
-      }
-    }
-    applyPatch(this.state, decision.patch);
-    foldImpactChanges(alerts, changes, logTime, rules);
+    applyPatchMeasuringAlerts(this.state, decision.patch, logTime, rules);
   }
 
   /** Folds Alertmanager's alerts: every process holds the same alerts for the same components at the same entry. */

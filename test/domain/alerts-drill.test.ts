@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALERT_LIMITS, type StoredAlert } from '../../src/domain/alert-state.js';
-import { expireAlerts, foldAlerts, foldImpactChanges, type ImpactChange } from '../../src/domain/alerts.js';
+import { applyPatchMeasuringAlerts, expireAlerts, foldAlerts } from '../../src/domain/alerts.js';
 import { impactShown } from '../../src/domain/alert-page.js';
 import type { ComponentImpactUpdated, IncidentEvent, MaintenanceEvent, StatusMateEvent } from '../../src/domain/event.js';
 import { ALERT_RULES, ARRIVAL_RUNS_ALERT_RULES, RUNS_BY_TIMES_ALERT_RULES, type AlertRules } from '../../src/domain/fold-rules.js';
-import { OPERATIONAL } from '../../src/domain/impact.js';
 import { declarationPatch } from '../../src/domain/inventory.js';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
 import { applyPatch, createState, type State } from '../../src/domain/state.js';
@@ -52,19 +51,7 @@ function foldEntry(state: State, entry: TimelineEntry, previousAt: number): void
     const event: StatusMateEvent = entry.kind === 'page' ? updateOf(entry) : holdEventOf(entry);
     const decision = reduce(state, event, dedupKey(event), entry.at, DEFAULT_LIMITS);
     if (decision.outcome === 'duplicate') return;
-    // FoldLoop.applyEventPatch
-    if (state.alerts.components.size === 0 && state.alerts.closedRuns.size === 0) {
-      applyPatch(state, decision.patch);
-      return;
-    }
-    const changes: ImpactChange[] = [];
-    for (const component of decision.patch.components) {
-      const before = state.pages.get(component.statusPage)?.components.get(component.uuid)?.impact ?? OPERATIONAL;
-      if (before !== component.impact)
-        changes.push({ statusPage: component.statusPage, uuid: component.uuid, before, after: component.impact, at: component.changedAt });
-    }
-    applyPatch(state, decision.patch);
-    foldImpactChanges(state.alerts, changes, entry.at);
+    applyPatchMeasuringAlerts(state, decision.patch, entry.at);
   } else {
     const stored: StoredAlert[] = entry.alerts.map((alert) => ({
       fingerprint: alert.fingerprint,

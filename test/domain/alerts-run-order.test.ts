@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alertSnapshot, alertStateOf } from '../../src/domain/alert-snapshot.js';
 import { CLOSED_RUN_SECONDS, DEFAULT_ALERT_LIMITS, type StoredAlert } from '../../src/domain/alert-state.js';
-import { expireAlerts, foldAlerts, foldImpactChanges, type ImpactChange } from '../../src/domain/alerts.js';
+import { applyPatchMeasuringAlerts, expireAlerts, foldAlerts } from '../../src/domain/alerts.js';
 import { impactShown } from '../../src/domain/alert-page.js';
 import type { ComponentImpactUpdated, IncidentEvent, StatusMateEvent } from '../../src/domain/event.js';
 import { OPERATIONAL } from '../../src/domain/impact.js';
@@ -81,14 +81,7 @@ function incident(state: State, at: number, type: 'incident_created' | 'incident
 
 function fold(state: State, event: StatusMateEvent, at: number, rules: FoldRules): void {
   const decision = reduce(state, event, dedupKey(event), T + at, DEFAULT_LIMITS);
-  const changes: ImpactChange[] = [];
-  for (const component of decision.patch.components) {
-    const before = state.pages.get(component.statusPage)?.components.get(component.uuid)?.impact ?? OPERATIONAL;
-    if (before !== component.impact)
-      changes.push({ statusPage: component.statusPage, uuid: component.uuid, before, after: component.impact, at: component.changedAt });
-  }
-  applyPatch(state, decision.patch);
-  foldImpactChanges(state.alerts, changes, T + at, rules);
+  applyPatchMeasuringAlerts(state, decision.patch, T + at, rules);
 }
 
 const measured = (state: State) => {

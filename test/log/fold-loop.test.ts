@@ -150,6 +150,16 @@ class TurnsLog extends MemoryLog {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let app: TestApp | undefined;
+
+/** The alert measures of page `default` once an app folded `store`'s log (the app closed again): [count, sum] each. */
+async function foldedAlertMeasures(store: MemoryLog) {
+  app = await makeApp({ store });
+  const stats = app.fold.state.alerts.pages.get('default');
+  await app.close();
+  app = undefined;
+  return { response: [stats?.response.count, stats?.response.sum], recovery: [stats?.recoveryLag.count, stats?.recoveryLag.sum] };
+}
+
 afterEach(async () => {
   await app?.close();
   app = undefined;
@@ -557,11 +567,7 @@ describe('the fold loop', () => {
         ...notifications.map((alerts, i) => ({ ...encodeAlerts(`r:${i}`, alerts, limits, 3600), v: format })),
         encodeEntry('r:page', spoke, DEFAULT_LIMITS, 3600),
       ]);
-      app = await makeApp({ store });
-      const response = app.fold.state.alerts.pages.get('default')?.response;
-      await app.close();
-      app = undefined;
-      return [response?.count, response?.sum];
+      return (await foldedAlertMeasures(store)).response;
     };
     expect(await responseSeconds('3')).toEqual([1, 899]);
     expect(await responseSeconds('8')).toEqual([1, 299]);
@@ -592,11 +598,7 @@ describe('the fold loop', () => {
         encodeEntry('r:again', change('major_outage', 1100), DEFAULT_LIMITS, 3600),
         alerts('r:resolved', [{ fingerprint: 'x', status: 'resolved', startsAt: at + 101, endsAt: at + 900, components: component }]),
       ]);
-      app = await makeApp({ store });
-      const stats = app.fold.state.alerts.pages.get('default');
-      await app.close();
-      app = undefined;
-      return { response: [stats?.response.count, stats?.response.sum], recovery: [stats?.recoveryLag.count, stats?.recoveryLag.sum] };
+      return foldedAlertMeasures(store);
     };
     // The responses alike (99 s, then 100 s from the return while x still fired); the recovery from x's end to the return only in format 10.
     expect(await measures('8')).toEqual({ response: [2, 199], recovery: [0, 0] });
@@ -646,11 +648,7 @@ describe('the fold loop', () => {
         alert('b', 300, 400),
         alert('a', 100, 200),
       ]);
-      app = await makeApp({ store });
-      const stats = app.fold.state.alerts.pages.get('default');
-      await app.close();
-      app = undefined;
-      return { response: [stats?.response.count, stats?.response.sum], recovery: [stats?.recoveryLag.count, stats?.recoveryLag.sum] };
+      return foldedAlertMeasures(store);
     };
     expect(await measures('8')).toEqual({ response: [2, 150], recovery: [1, 50] });
     expect(await measures('10')).toEqual({ response: [2, 150], recovery: [2, 100] });
@@ -676,11 +674,7 @@ describe('the fold loop', () => {
         encodeAlerts('r:x', alerts, { ...DEFAULT_LIMITS, ...DEFAULT_ALERT_LIMITS }, 3600),
         { ...encodeEntry('r:page', spoke, DEFAULT_LIMITS, 3600), v: format },
       ]);
-      app = await makeApp({ store });
-      const response = app.fold.state.alerts.pages.get('default')?.response;
-      await app.close();
-      app = undefined;
-      return [response?.count, response?.sum];
+      return (await foldedAlertMeasures(store)).response;
     };
     expect(await responses('7')).toEqual([1, 0]);
     expect(await responses('9')).toEqual([0, 0]);
