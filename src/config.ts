@@ -136,6 +136,8 @@ const envSchema = z.object({
       .max(200)
       .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
   ),
+  // How long a replica that finds no Redis log waits before starting one (NEW_LOG_WAIT_MS in store/redis.ts).
+  REDIS_NEW_LOG_WAIT_SECONDS: optional(z.coerce.number().min(0).max(600)).transform((value) => value ?? 5),
   SQLITE_PATH: optional(z.string()).transform((value) => value ?? './data/statusmate-exporter.db'),
   SQLITE_SYNCHRONOUS: optional(z.enum(['normal', 'full'])).transform((value) => value ?? 'normal'),
   LOG_LEVEL: optional(z.enum(LOG_LEVELS)).transform((value) => value ?? 'info'),
@@ -226,6 +228,8 @@ export type Config = {
   redisWaitReplicas: number;
   /** REDIS_LOG_OWNER: the install the shared log belongs to; a log another install owns is refused. */
   redisLogOwner: string | undefined;
+  /** REDIS_NEW_LOG_WAIT_SECONDS: how long a replica that finds no Redis log waits before starting one. */
+  redisNewLogWaitSeconds: number;
   sqliteSynchronous: 'normal' | 'full';
   logLevel: (typeof LOG_LEVELS)[number];
   defaultStatusPage: string;
@@ -312,6 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     redisWaitReplicas: e.REDIS_WAIT_REPLICAS,
     redisLogOwner: e.REDIS_LOG_OWNER,
+    redisNewLogWaitSeconds: e.REDIS_NEW_LOG_WAIT_SECONDS,
     logLevel: e.LOG_LEVEL,
     defaultStatusPage: e.DEFAULT_STATUS_PAGE,
     maxBodyBytes: e.MAX_BODY_BYTES,

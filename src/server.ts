@@ -40,6 +40,7 @@ async function openStore(config: Config, logger: Logger): Promise<LogStore> {
       keyPrefix: config.redisKeyPrefix,
       waitReplicas: config.redisWaitReplicas,
       owner: config.redisLogOwner,
+      newLogWaitMs: config.redisNewLogWaitSeconds * 1000,
       logger,
     });
   }

@@ -36,6 +36,7 @@ describe('configuration from the environment', () => {
       redisUrl: undefined,
       redisKeyPrefix: 'statusmate:',
       redisWaitReplicas: 0,
+      redisNewLogWaitSeconds: 5,
       logLevel: 'info',
       defaultStatusPage: 'default',
       maxBodyBytes: 262144,
@@ -135,6 +136,12 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ LEARN_STATUS_PAGES: 'yes' })).toThrow(/LEARN_STATUS_PAGES: must be "true" or "false"/);
   });
 
+  it('lets a replica that finds no Redis log wait 5 seconds before starting one unless REDIS_NEW_LOG_WAIT_SECONDS says otherwise (0: at once)', () => {
+    expect(loadConfig({}).redisNewLogWaitSeconds).toBe(5);
+    expect(loadConfig({ REDIS_NEW_LOG_WAIT_SECONDS: '0' }).redisNewLogWaitSeconds).toBe(0);
+    expect(loadConfig({ REDIS_NEW_LOG_WAIT_SECONDS: '1.5' }).redisNewLogWaitSeconds).toBe(1.5);
+  });
+
   it('looks at STATUS_PAGES_FILE for changes every 5 seconds unless STATUS_PAGES_WATCH_SECONDS says otherwise (0: never)', () => {
     expect(loadConfig({}).statusPagesWatchSeconds).toBe(5);
     expect(loadConfig({ STATUS_PAGES_WATCH_SECONDS: '0' }).statusPagesWatchSeconds).toBe(0);
@@ -192,6 +199,8 @@ describe('configuration from the environment', () => {
     ],
     [{ STORE: 'redis', REDIS_URL: 'redis://redis:6379/x' }, 'invalid configuration: REDIS_URL: must be a redis:// or rediss:// URL'],
     [{ REDIS_WAIT_REPLICAS: '-1' }, 'invalid configuration: REDIS_WAIT_REPLICAS: must be 0 or more, not "-1"'],
+    [{ REDIS_NEW_LOG_WAIT_SECONDS: 'soon' }, 'invalid configuration: REDIS_NEW_LOG_WAIT_SECONDS: must be a number, not "soon"'],
+    [{ REDIS_NEW_LOG_WAIT_SECONDS: '601' }, 'invalid configuration: REDIS_NEW_LOG_WAIT_SECONDS: must be 600 or less, not "601"'],
     [{ LOG_LEVEL: 'loud' }, 'invalid configuration: LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, not "loud"'],
     [{ MAX_CONNECTIONS: '0' }, 'invalid configuration: MAX_CONNECTIONS: must be more than 0, not "0"'],
     [{ MAX_COMPONENTS: '0' }, 'invalid configuration: MAX_COMPONENTS: must be more than 0, not "0"'],

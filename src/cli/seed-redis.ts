@@ -94,7 +94,15 @@ export async function seedRedis(args: string[], io: Io, env: NodeJS.ProcessEnv =
     });
     await fold.start();
     const { RedisStore } = await import('../store/redis.js');
-    const redis = new RedisStore({ url, keyPrefix: config.redisKeyPrefix, waitReplicas: config.redisWaitReplicas, owner: config.redisLogOwner, logger });
+    // Seeding is the operator's own start of a new log, as reset-redis is: it does not wait.
+    const redis = new RedisStore({
+      url,
+      keyPrefix: config.redisKeyPrefix,
+      waitReplicas: config.redisWaitReplicas,
+      owner: config.redisLogOwner,
+      newLogWaitMs: 0,
+      logger,
+    });
     target = redis;
     await redis.open();
     // A replica that loaded the log before it was seeded keeps serving what it folded (nothing),

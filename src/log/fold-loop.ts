@@ -22,7 +22,7 @@ import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState, type E
 import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
-import { LogBehind, LogLost, StoreError, type EntryFields, type LogStore, type Position, type StoredEntry } from '../store/store.js';
+import { LogBehind, LogLost, LogNotStarted, StoreError, type EntryFields, type LogStore, type Position, type StoredEntry } from '../store/store.js';
 import { withTimeout } from '../store/with-timeout.js';
 import {
   decodeEntry,
@@ -454,6 +454,13 @@ export class FoldLoop implements EventSink, StoreHealth {
       return true;
     }
     const message = asError(error).message;
+    if (error instanceof LogNotStarted) {
+      // The store answered: it is up, only not yet holding a log this process may fold.
+      this.lastReply = Date.now();
+      if (message !== this.lastReadError) this.logger.info({ store: this.store.kind }, message);
+      this.lastReadError = message;
+      return false;
+    }
     // Once per distinct cause, not once per retry.
     if (message !== this.lastReadError) this.logger.warn({ store: this.store.kind, err: message }, 'reading the log failed; retrying');
     this.lastReadError = message;

@@ -7,6 +7,7 @@ import { withTimeout } from './with-timeout.js';
 import {
   LogBehind,
   LogLost,
+  LogNotStarted,
   StoreError,
   type EntryFields,
   type LogStore,
@@ -28,6 +29,11 @@ export type RedisStoreOptions = {
   waitTimeoutMs?: number;
   /** REDIS_LOG_OWNER: the install this replica belongs to; a log another install owns is refused. Unset: any. */
   owner?: string;
+  /**
+   * REDIS_NEW_LOG_WAIT_SECONDS, in ms: how long a replica that folded nothing yet waits, on finding
+   * no log at all, before it starts one (see NEW_LOG_WAIT_MS). 0: at once.
+   */
+  newLogWaitMs?: number;
 };
 
 const XREAD_BLOCK_MS = 1_000;
@@ -38,6 +44,14 @@ const PROBE_WAIT_MS = 500;
 const RELEASE_WAIT_MS = 1_000;
 /** How far past the fold's position the lag is counted. */
 const LAG_COUNT = 1_000;
+/**
+ * A Redis that restarted empty under running replicas looks, to a replica starting then, like a
+ * first install. The running ones mark the log lost at their first look after reconnecting (the
+ * client retries every 2 s at most; a read or a tip looks at once), and a replica that started a
+ * new log before that would serve an empty state while they refuse theirs: it waits this long
+ * first, and refuses too if the mark came meanwhile.
+ */
+export const NEW_LOG_WAIT_MS = 5_000;
 
 /**
  * Makes the log's epoch known: a fresh log gets one (ARGV[1]), with an empty stream, so that a
@@ -49,7 +63,9 @@ const LAG_COUNT = 1_000;
  * ('' when none), and the log's owner (KEYS[4]): ARGV[4] claims a log nobody owns yet; '' when the
  * caller names no owner or the log is lost. Only a caller that folds this epoch, or none yet,
  * claims it: a replica still running on the log reset-redis replaced is about to refuse the new
- * one, and would otherwise make it its install's, refusing the next install to start.
+ * one, and would otherwise make it its install's, refusing the next install to start. With
+ * ARGV[5] 'wait', no log at all (no epoch, no stream, no mark) is answered as it is ('' for all
+ * but the stream's 0), and nothing is started: see NEW_LOG_WAIT_MS.
  */
 export const INIT_SCRIPT = `
 local epoch = redis.call('GET', KEYS[1])
@@ -60,6 +76,7 @@ if not epoch then
     redis.call('SET', KEYS[3], lost)
   end
   if lost then return {'', redis.call('EXISTS', KEYS[2]), lost, ''} end
+  if ARGV[5] == 'wait' and redis.call('EXISTS', KEYS[2]) == 0 then return {'', 0, '', ''} end
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
   if redis.call('EXISTS', KEYS[2]) == 0 then
@@ -80,8 +97,11 @@ end
 return {epoch, redis.call('EXISTS', KEYS[2]), '', owner}
 `;
 
-/** The arguments of INIT_SCRIPT: a fresh epoch should none exist, the one the caller folded (or ''), the time for a mark, and the caller's owner (or ''). */
-export function initArgs(keys: RedisKeys, folded: string | undefined, owner = ''): string[] {
+/**
+ * The arguments of INIT_SCRIPT: a fresh epoch should none exist, the one the caller folded (or
+ * ''), the time for a mark, the caller's owner (or ''), and whether it may start a new log now.
+ */
+export function initArgs(keys: RedisKeys, folded: string | undefined, owner = '', startNow = true): string[] {
   return [
     'EVAL',
     INIT_SCRIPT,
@@ -94,6 +114,7 @@ export function initArgs(keys: RedisKeys, folded: string | undefined, owner = ''
     folded ?? '',
     new Date().toISOString(),
     owner,
+    startNow ? '' : 'wait',
   ];
 }
 
@@ -213,6 +234,8 @@ export class RedisStore implements LogStore {
   private readonly logger: Logger;
   /** The epoch of the log this replica folds, once known. */
   private epochId: string | undefined;
+  /** When this replica, having folded no log, first found Redis holding none (Date.now() ms). */
+  private foundNoLogAt: number | undefined;
   private closed = false;
   private reconnectCount = 0;
   /** With a count, names the key each snapshot write sends its pieces into (see writeSnapshot). */
@@ -343,13 +366,20 @@ export class RedisStore implements LogStore {
   async tip(from: Position): Promise<LogTip> {
     const fresh = from === this.origin;
     const [init, last, mine, after, trimmed] = await Promise.all([
-      this.writer.sendCommand(initArgs(this.keys, this.epochId, this.options.owner)),
+      this.writer.sendCommand(initArgs(this.keys, this.epochId, this.options.owner, this.mayStartLog())),
       this.writer.sendCommand(['XREVRANGE', this.keys.log, '+', '-', 'COUNT', '1']),
       fresh ? Promise.resolve([]) : this.writer.sendCommand(['XRANGE', this.keys.log, from, from]),
       this.writer.sendCommand(['XRANGE', this.keys.log, fresh ? '-' : `(${from}`, '+', 'COUNT', String(LAG_COUNT)]),
       this.writer.sendCommand(['GET', this.keys.trimmed]),
     ]);
     const [epoch, exists, lost, owner] = initReply.parse(init);
+    if (epoch === '' && lost === '' && this.epochId === undefined) {
+      this.foundNoLogAt ??= Date.now();
+      throw new LogNotStarted(
+        `Redis holds no log under ${this.keys.log}: starting one in ${(this.options.newLogWaitMs ?? NEW_LOG_WAIT_MS) / 1000} s, unless a replica that folded a lost one marks it lost meanwhile`,
+      );
+    }
+    this.foundNoLogAt = undefined;
     if (epoch === '' && this.epochId === undefined) {
       throw new LogLost(
         `the Redis log was lost under the replicas that folded it (${this.keys.lost}: epoch and time ${lost}): restore Redis from a backup, or run statusmate-exporter reset-redis --yes to start an empty log`,
@@ -365,6 +395,12 @@ export class RedisStore implements LogStore {
     if (!fresh && rangeReply.parse(mine).length === 0) throw new LogBehind(`the Redis log no longer holds entry ${from}`);
     const end = rangeReply.parse(last)[0]?.[0];
     return { position: end ?? from, time: end === undefined ? 0 : idTime(end), entriesAfter: rangeReply.parse(after).length };
+  }
+
+  /** Whether a tip that finds no log may start one: once NEW_LOG_WAIT_MS passed since this replica first found none. */
+  private mayStartLog(): boolean {
+    const wait = this.options.newLogWaitMs ?? NEW_LOG_WAIT_MS;
+    return wait <= 0 || (this.foundNoLogAt !== undefined && Date.now() - this.foundNoLogAt >= wait);
   }
 
   /**

@@ -172,6 +172,14 @@ export class LogBehind extends Error {
 }
 
 /**
+ * The store holds no log yet and waits before starting one (Redis: NEW_LOG_WAIT_MS in redis.ts):
+ * not ready meanwhile, and nothing is appended; the loop asks again.
+ */
+export class LogNotStarted extends Error {
+  override name = 'LogNotStarted';
+}
+
+/**
  * The log is not the one this process folded (flushed, deleted, trimmed past what a snapshot
  * covers, a snapshot that cannot be read, a format newer than this version's). Nothing is
  * answered 200 until an operator restores the store or resets it (see the README).

@@ -3,7 +3,10 @@ import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { REFUSALS_LOGGED_PER_SECOND } from '../../src/http/access-log.js';
 import { isSharedStateSample } from '../../src/metrics/names.js';
+import { createLogger } from '../../src/logger.js';
 import { redisKeys } from '../../src/store/redis-format.js';
+import type { RedisStore } from '../../src/store/redis.js';
+import { LogLost, LogNotStarted } from '../../src/store/store.js';
 import { domainSamples, makeApp, sampleValue, whenReady, type TestApp } from '../support/app.js';
 import { fileURLToPath } from 'node:url';
 import { runNodeToExit, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
@@ -36,8 +39,11 @@ afterEach(async () => {
   await redis.stop('SIGKILL');
 });
 
-const open = async (options: { waitReady?: boolean } = {}) => {
-  const app = await makeApp({ store: redisStore({ url: redis.url }), snapshots: { checkMs: 200, maxAgeMs: 0 } });
+const open = async (options: { waitReady?: boolean; newLogWaitMs?: number; checkMs?: number } = {}) => {
+  const app = await makeApp({
+    store: redisStore({ url: redis.url, newLogWaitMs: options.newLogWaitMs }),
+    snapshots: { checkMs: options.checkMs ?? 200, maxAgeMs: 0 },
+  });
   apps.push(app);
   if (options.waitReady ?? true) await whenReady(app);
   return app;
@@ -102,6 +108,81 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     for (const app of [a, b, late]) expect(await readyz(app)).toBe(503);
     expect(await redisCommand('EXISTS', KEYS.lost)).toBe(0);
+  });
+
+  it('a replica started on a Redis emptied under running replicas, before they looked again, waits and refuses with them instead of starting an empty log', async () => {
+    // Redis restarted empty (no persistence) while a pod restarted with it: the new pod may reach
+    // it before the running ones reconnect and mark the log lost. The running one here looks at
+    // its next read only (a second at most), not at a check every 200 ms.
+    const a = await open({ checkMs: 60_000 });
+    expect((await post(a, component(1, 'major_outage'))).status).toBe(200);
+    await redisCommand('FLUSHALL');
+    const late = await open({ waitReady: false, newLogWaitMs: 2_000 });
+    expect((await post(late, component(2, 'major_outage'))).status).toBe(503);
+    await refusedWithin5s(a);
+    await eventually(
+      async () => ({ refused: refusals(late).length, ready: await readyz(late) }),
+      ({ refused, ready }) => {
+        // Never ready on an empty log meanwhile.
+        expect(ready).toBe(503);
+        return refused === 1;
+      },
+      8_000,
+    );
+    expect(String(refusals(late)[0]?.reason)).toContain('lost under the replicas that folded it');
+    expect(await redisCommand('EXISTS', KEYS.epoch)).toBe(0);
+  });
+
+  it('a first start on an empty Redis waits before starting the log: up, not ready, said once at info, then ready', async () => {
+    const first = await open({ waitReady: false, newLogWaitMs: 1_500 });
+    const waiting = (await request(first.main).get('/readyz')) as { status: number; text: string };
+    expect(waiting.status).toBe(503);
+    expect(waiting.text).toContain('not loaded from the store yet');
+    expect(await storeUp(first)).toBe(1);
+    expect((await post(first, component(1, 'major_outage'))).status).toBe(503);
+    await whenReady(first);
+    expect((await post(first, component(1, 'major_outage'))).body.status).toBe('applied');
+    expect(first.logs.lines.filter((line) => /^Redis holds no log/.test(String(line.msg)))).toEqual([expect.objectContaining({ level: 'info' })]);
+    expect(await redisCommand('EXISTS', KEYS.epoch)).toBe(1);
+  });
+
+  it('a replica that finds no log starts one only after the wait, unless a replica that folded the lost one marks it meanwhile; seed-redis and a zero wait start it at once', async () => {
+    const logger = createLogger('silent');
+    const stores: RedisStore[] = [];
+    const store = (options: { keyPrefix?: string; newLogWaitMs: number }) => {
+      const made = redisStore({ url: redis.url, ...options })(logger);
+      stores.push(made);
+      return made;
+    };
+    try {
+      const folding = store({ newLogWaitMs: 0 });
+      await folding.open();
+      await folding.tip(folding.origin);
+      await redisCommand('FLUSHALL');
+      const waiting = store({ newLogWaitMs: 300 });
+      await waiting.open();
+      await expect(waiting.tip(waiting.origin)).rejects.toBeInstanceOf(LogNotStarted);
+      expect(await redisCommand('EXISTS', KEYS.epoch)).toBe(0);
+      // The replica that folded the lost log looks again (reconnected): it marks it lost.
+      await expect(folding.tip(folding.origin)).rejects.toBeInstanceOf(LogLost);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      await expect(waiting.tip(waiting.origin)).rejects.toThrow(/lost under the replicas that folded it/);
+
+      // A first install (no log, nobody folding one): started once the wait is over.
+      const first = store({ keyPrefix: 'first:', newLogWaitMs: 300 });
+      await first.open();
+      await expect(first.tip(first.origin)).rejects.toBeInstanceOf(LogNotStarted);
+      await expect(first.tip(first.origin)).rejects.toBeInstanceOf(LogNotStarted);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      expect((await first.tip(first.origin)).entriesAfter).toBe(0);
+      expect(await redisCommand('EXISTS', redisKeys('first:').epoch)).toBe(1);
+      // Without a wait (the race this closes), a log is started at the first look.
+      const atOnce = store({ keyPrefix: 'now:', newLogWaitMs: 0 });
+      await atOnce.open();
+      expect((await atOnce.tip(atOnce.origin)).entriesAfter).toBe(0);
+    } finally {
+      await Promise.all(stores.map((made) => made.close()));
+    }
   });
 
   it('after DEL of the log with a snapshot present, the running replica refuses, and so does one started later', async () => {

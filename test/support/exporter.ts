@@ -46,7 +46,8 @@ export function startExporterProcess(env: Record<string, string>, timeoutMs = 20
   // prlimit (util-linux) sets the open-file limit and then execs node: the pid stays the exporter's.
   const command = limits.openFiles === undefined ? [process.execPath] : ['prlimit', `--nofile=${limits.openFiles}:${limits.openFiles}`, '--', process.execPath];
   const child = spawn(command[0] as string, [...command.slice(1), ...START_NODE_ARGS, MAIN], {
-    env: { ...inherited(), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    // REDIS_NEW_LOG_WAIT_SECONDS: a replica on a test's own empty Redis starts its log at once, unless the test says otherwise.
+    env: { ...inherited(), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', REDIS_NEW_LOG_WAIT_SECONDS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

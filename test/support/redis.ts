@@ -126,9 +126,12 @@ async function pings(port: number): Promise<boolean> {
 
 export type RedisStoreTestOptions = Partial<Omit<RedisStoreOptions, 'logger'>> & { url: string };
 
-/** What makes a RedisStore (makeApp's `store`), with the test defaults. */
+/**
+ * What makes a RedisStore (makeApp's `store`), with the test defaults: a replica that finds no log
+ * starts one at once (each test has a Redis of its own; the wait is tested where it matters).
+ */
 export function redisStore(options: RedisStoreTestOptions): (logger: Logger) => RedisStore {
-  return (logger) => new RedisStore({ keyPrefix: 'statusmate:', waitReplicas: 0, ...options, logger });
+  return (logger) => new RedisStore({ keyPrefix: 'statusmate:', waitReplicas: 0, newLogWaitMs: 0, ...options, logger });
 }
 
 /** Polls until `check` holds, or fails after `timeoutMs` with what it last saw; `read` may answer at once or later. */
