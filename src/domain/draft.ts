@@ -51,6 +51,8 @@ export class Draft {
   readonly ties: TieOrder;
   /** Whether a late first event brings its object's later events into the evidence of the components it adds (the entry's rules). */
   readonly lateHeld: boolean;
+  /** Whether an event adding components to its object's record brings the object's events folded before it into their evidence (the entry's rules). */
+  readonly foldedBeforeHeld: boolean;
   /** Whether an ended hold forgets the direct updates before its own start (the entry's rules). */
   private readonly clearsBeforeOwnStart: boolean;
   /** Whether a finished incident's re-sent finish makes the components it names known (the entry's rules). */
@@ -67,7 +69,7 @@ export class Draft {
   private admittedNew: Set<string> | undefined;
   /** Incidents and maintenances (`kind:uuid`) being forgotten: their committed holds no longer count. */
   private dropped: Set<string> | undefined;
-  /** The components a late first event adds to its incident's or maintenance's record, for the ledger (see lateHeld in reducer.ts). */
+  /** The components an event adds to its incident's or maintenance's record, with the object's other events, for the ledger (see lateHeld in reducer.ts). */
   late: LateHeld | undefined;
 
   constructor(
@@ -79,6 +81,7 @@ export class Draft {
     this.stamp = context.stamp;
     this.ties = context.rules.ties;
     this.lateHeld = context.rules.lateHeld;
+    this.foldedBeforeHeld = context.rules.foldedBeforeHeld;
     this.clearsBeforeOwnStart = context.rules.clearsBeforeOwnStart;
     this.staleFinishKnows = context.rules.staleFinishKnows;
     this.t = context.t;

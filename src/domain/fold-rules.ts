@@ -58,6 +58,17 @@ export type FoldRules = {
    * after a re-sent finish older than it.
    */
   readonly staleReplacesDeclaration: boolean;
+  /**
+   * Whether an event of an incident or maintenance that adds components to its record (names one
+   * its events folded before did not: a finish naming more than its create, or a create timed after
+   * its finish that arrived first) brings, into their ledger evidence, the object's events folded
+   * before it, whatever their times (lateHeld in reducer.ts; lateHeld alone brings those after it,
+   * and only for a late first event). Without it, those components' evidence lacked the object's
+   * earlier events, so a later-arriving older event of another object naming them replayed to
+   * another state than the fold's (the incident's hold cleared from no time), and was booked as it
+   * arrived, not where its created_at falls.
+   */
+  readonly foldedBeforeHeld: boolean;
 };
 
 /** This release's rules: the fold of an event it appends, or an operator's or the ledger's own. */
@@ -69,6 +80,18 @@ export const FOLD_RULES: FoldRules = {
   redatesRestartedRecord: true,
   staleFinishKnows: true,
   staleReplacesDeclaration: true,
+  foldedBeforeHeld: true,
+};
+/** An event entry of format 11: an event adding components to its object's record left the object's events folded before it out of their evidence. */
+export const FOLDED_BEFORE_UNHELD_RULES: FoldRules = {
+  ties: 'type',
+  lateHeld: true,
+  clearsBeforeOwnStart: true,
+  pageChangesByTheirTimes: true,
+  redatesRestartedRecord: true,
+  staleFinishKnows: true,
+  staleReplacesDeclaration: true,
+  foldedBeforeHeld: false,
 };
 /** An event entry of format 9: a stale event older than a declared component's declaration left the declaration in place. */
 export const STALE_KEEPS_DECLARATION_RULES: FoldRules = {
@@ -79,6 +102,7 @@ export const STALE_KEEPS_DECLARATION_RULES: FoldRules = {
   redatesRestartedRecord: true,
   staleFinishKnows: true,
   staleReplacesDeclaration: false,
+  foldedBeforeHeld: false,
 };
 /**
  * An event entry of format 7: a page change measured against the alerts by its webhook's arrival; a
@@ -93,6 +117,7 @@ export const CLEARS_BEFORE_OWN_START_RULES: FoldRules = {
   redatesRestartedRecord: false,
   staleFinishKnows: false,
   staleReplacesDeclaration: false,
+  foldedBeforeHeld: false,
 };
 /** An event entry of format 6: an ended hold forgets the direct updates before the latest start kept only. */
 export const LATE_HELD_RULES: FoldRules = {
@@ -103,6 +128,7 @@ export const LATE_HELD_RULES: FoldRules = {
   redatesRestartedRecord: false,
   staleFinishKnows: false,
   staleReplacesDeclaration: false,
+  foldedBeforeHeld: false,
 };
 /** An event entry of format 5: ties by type; a late first event's added components booked from its own time. */
 export const TYPE_TIES_RULES: FoldRules = {
@@ -113,6 +139,7 @@ export const TYPE_TIES_RULES: FoldRules = {
   redatesRestartedRecord: false,
   staleFinishKnows: false,
   staleReplacesDeclaration: false,
+  foldedBeforeHeld: false,
 };
 /** An event entry of format 1: ties by arrival, as every release before format 5. */
 export const ARRIVAL_TIES_RULES: FoldRules = {
@@ -123,6 +150,7 @@ export const ARRIVAL_TIES_RULES: FoldRules = {
   redatesRestartedRecord: false,
   staleFinishKnows: false,
   staleReplacesDeclaration: false,
+  foldedBeforeHeld: false,
 };
 
 /**

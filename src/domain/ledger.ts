@@ -31,7 +31,9 @@ import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Patch } from '
 // test/domain/properties.test.ts and ledger-holds.test.ts), and when the later events of one name
 // fewer components than its first, arriving before it (its components edited while it ran: the
 // totals, days and change points are created_at order's; the evidence keeps the record's start
-// and end for the later events; ledger-late-added.test.ts). Equal created_at are ordered by data
+// and end for the later events; ledger-late-added.test.ts), or more, whatever their times (the
+// evidence of a component a later event names first keeps the object's events folded before it:
+// rules foldedBeforeHeld; ledger-late-added.test.ts). Equal created_at are ordered by data
 // alone (type, then incident's or maintenance's uuid, impact, name: compareEvidence), not by
 // arrival, as the state orders them too (type, then uuid: order.ts; ledger-ties.test.ts); where
 // the state decides a tie the replay orders by more (two updates of one component in a second,

@@ -236,7 +236,7 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
     else next = { ...next, components: late.components };
     if (next.state === 'finished') next = draft.observeIncidentDuration(next);
     draft.putIncident(next);
-    lateHeld(draft, next, current.components, next.components);
+    lateHeld(draft, current, next, current.components, next.components);
     if (ends) endAll(draft, next.components, event.components, since);
     else if (next.state === 'finished') {
       // Held from its start, like the rest, and ended with the finish that came first.
@@ -247,7 +247,7 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
   }
 
   const components = held(draft, current?.components, event.components);
-  draft.putIncident({
+  const created: IncidentRecord = {
     statusPage: draft.statusPage,
     uuid: event.uuid,
     title: titleOf(event.title, current?.title, event.uuid),
@@ -261,7 +261,9 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
     finishedCounted: current?.finishedCounted ?? false,
     durationObserved: current?.durationObserved ?? false,
     finishedReceivedAt: null,
-  });
+  };
+  draft.putIncident(created);
+  foldedBeforeHeld(draft, current, created, components);
   touchAll(draft, components, event.components);
   return 'applied';
 }
@@ -294,6 +296,7 @@ function incidentFinished(draft: Draft, event: IncidentEvent): 'applied' | 'stal
     finishedReceivedAt: draft.receivedAt,
   });
   draft.putIncident(finished);
+  foldedBeforeHeld(draft, current, finished, components);
   // An incident first seen finished began at its start_at, else before anything known here
   // (until its `incident_created`, arriving late, says when: incidentCreated).
   endAll(
@@ -319,7 +322,7 @@ function maintenanceCreated(draft: Draft, event: MaintenanceEvent): 'applied' | 
       components: late.components,
     };
     draft.putMaintenance(next);
-    lateHeld(draft, next, current.components, next.components);
+    lateHeld(draft, current, next, current.components, next.components);
     // Held from its start, like the rest (a running one holds them now), and ended with its
     // finish when one came first; a maintenance not known to have started holds nothing yet.
     if (current.state === 'finished' && current.since !== null) endAll(draft, late.added, event.components, current.since);
@@ -328,7 +331,7 @@ function maintenanceCreated(draft: Draft, event: MaintenanceEvent): 'applied' | 
   }
 
   const components = held(draft, current?.components, event.components);
-  draft.putMaintenance({
+  const scheduled: MaintenanceRecord = {
     ...newMaintenance(draft, event.uuid),
     ...current,
     title: titleOf(event.title, current?.title, event.uuid),
@@ -338,7 +341,9 @@ function maintenanceCreated(draft: Draft, event: MaintenanceEvent): 'applied' | 
     components,
     lastEvent: draft.stamp,
     createdCounted: true,
-  });
+  };
+  draft.putMaintenance(scheduled);
+  foldedBeforeHeld(draft, current, scheduled, components);
   touchAll(draft, components, event.components);
   return 'applied';
 }
@@ -359,12 +364,12 @@ function maintenanceStarted(draft: Draft, event: MaintenanceEvent): 'applied' | 
       const since: Stamp = { at: draft.stamp.at, seq: -1, ...startTie(draft, 'maintenance_started', event.uuid) };
       next = draft.observeMaintenanceDuration({ ...next, since });
       draft.putMaintenance(next);
-      lateHeld(draft, next, current.components, next.components);
+      lateHeld(draft, current, next, current.components, next.components);
       endAll(draft, draft.ties === 'type' ? late.components : components, event.components, since);
     } else {
       if (next.state === 'finished') next = draft.observeMaintenanceDuration(next);
       draft.putMaintenance(next);
-      lateHeld(draft, next, current.components, next.components);
+      lateHeld(draft, current, next, current.components, next.components);
       if (next.state === 'finished' && current.since !== null) endAll(draft, late.added, event.components, current.since);
       touchAll(draft, components, event.components);
     }
@@ -372,7 +377,7 @@ function maintenanceStarted(draft: Draft, event: MaintenanceEvent): 'applied' | 
   }
 
   const components = held(draft, current?.components, event.components);
-  draft.putMaintenance({
+  const started: MaintenanceRecord = {
     ...newMaintenance(draft, event.uuid),
     ...current,
     title: titleOf(event.title, current?.title, event.uuid),
@@ -384,7 +389,9 @@ function maintenanceStarted(draft: Draft, event: MaintenanceEvent): 'applied' | 
     lastEvent: draft.stamp,
     since: current?.since ?? draft.stamp,
     startedCounted: true,
-  });
+  };
+  draft.putMaintenance(started);
+  foldedBeforeHeld(draft, current, started, components);
   touchAll(draft, components, event.components);
   return 'applied';
 }
@@ -414,6 +421,7 @@ function maintenanceFinished(draft: Draft, event: MaintenanceEvent): 'applied' |
     finishedReceivedAt: draft.receivedAt,
   });
   draft.putMaintenance(finished);
+  foldedBeforeHeld(draft, current, finished, components);
   if (current?.state === 'in_progress') {
     endAll(draft, components, event.components, current.since ?? { at: null, seq: -1 });
   } else {
@@ -516,24 +524,71 @@ function lateComponents(draft: Draft, known: ComponentImpact[], sent: AffectedCo
  * one event each, naming none of them, at its time, known from the record's stamps (an incident's
  * last event: its finish, or a later create; a maintenance's start, `since`, and its last event).
  * Only events after the late one, with a trusted time; none when the entry's rules say so (an
- * entry of format 5 or 1, which the ledger books as the release that appended it did).
+ * entry of format 5 or 1, which the ledger books as the release that appended it did). Under
+ * rules foldedBeforeHeld, every event the object folded before this one (the stamps of
+ * `current`, the record they left), whatever its time, as for an applied event (foldedBeforeHeld).
  */
-function lateHeld(draft: Draft, next: IncidentRecord | MaintenanceRecord, before: ComponentImpact[], after: ComponentImpact[]): void {
-  if (!draft.lateHeld || after.length === before.length) return;
+function lateHeld(
+  draft: Draft,
+  current: IncidentRecord | MaintenanceRecord,
+  next: IncidentRecord | MaintenanceRecord,
+  before: ComponentImpact[],
+  after: ComponentImpact[],
+): void {
+  if (!draft.lateHeld) return;
+  if (draft.foldedBeforeHeld) bringHeld(draft, current, next, before, after, false);
+  else bringHeld(draft, next, next, before, after, true);
+}
+
+/**
+ * Tells the ledger which components an applied event added to its incident's or maintenance's
+ * record (named by it, held by none of the object's events folded before: a finish naming more
+ * than its create, a start more than the schedule), and the object's events folded before it,
+ * whatever their times (rules foldedBeforeHeld). Their evidence lacks those events, which did not
+ * name them: a later-arriving event of another object, older than both, replays them (an
+ * incident's finish then ends its hold from its create's start, as the fold did), where without
+ * them the replay ended elsewhere than the state and the event was booked as it arrived.
+ */
+function foldedBeforeHeld(
+  draft: Draft,
+  current: IncidentRecord | MaintenanceRecord | undefined,
+  next: IncidentRecord | MaintenanceRecord,
+  after: ComponentImpact[],
+): void {
+  if (draft.foldedBeforeHeld && current !== undefined) bringHeld(draft, current, next, current.components, after, false);
+}
+
+/**
+ * Sets draft.late: the components in `after` not in `before`, with one event for each stamp of
+ * `stamps` (the record whose events to bring), naming none of them, with `next`'s start and end;
+ * `onlyAfter`: only the stamps after this event's.
+ */
+function bringHeld(
+  draft: Draft,
+  stamps: IncidentRecord | MaintenanceRecord,
+  next: IncidentRecord | MaintenanceRecord,
+  before: ComponentImpact[],
+  after: ComponentImpact[],
+  onlyAfter: boolean,
+): void {
+  if (after.length === before.length) return;
   const had = new Set(before.map((c) => c.uuid));
   const components = after.filter((c) => !had.has(c.uuid)).map((c) => c.uuid);
-  const incident = !('scheduledStart' in next);
+  const incident = !('scheduledStart' in stamps);
   const later: [EventType, Stamp | null][] = incident
-    ? [[next.state === 'finished' ? 'incident_finished' : 'incident_created', next.lastEvent]]
+    ? [[stamps.state === 'finished' ? 'incident_finished' : 'incident_created', stamps.lastEvent]]
     : [
-        ['maintenance_started', next.since],
-        [next.state === 'finished' ? 'maintenance_finished' : next.state === 'in_progress' ? 'maintenance_started' : 'maintenance_created', next.lastEvent],
+        ['maintenance_started', stamps.since],
+        [
+          stamps.state === 'finished' ? 'maintenance_finished' : stamps.state === 'in_progress' ? 'maintenance_started' : 'maintenance_created',
+          stamps.lastEvent,
+        ],
       ];
+  const [startAt, endAt] = 'scheduledStart' in next ? [next.scheduledStart, next.scheduledEnd] : [next.startAt, next.endAt];
   const events: EvidenceEvent[] = [];
   for (const [type, stamp] of later) {
-    if (stamp === null || stamp.at === null || !draft.isBefore(stamp)) continue;
+    if (stamp === null || stamp.at === null || (onlyAfter && !draft.isBefore(stamp))) continue;
     if (events.some((e) => e.type === type && e.at === stamp.at)) continue;
-    const [startAt, endAt] = incident ? [next.startAt, next.endAt] : [next.scheduledStart, next.scheduledEnd];
     events.push({ at: stamp.at, type, object: next.uuid, named: false, name: null, impact: null, startAt, endAt });
   }
   if (components.length > 0 && events.length > 0) draft.late = { components, events };

@@ -173,10 +173,11 @@ function account(state: State, before: IncidentRecord | MaintenanceRecord | unde
 export type EntityKey = { statusPage: string; uuid: string };
 
 /**
- * The components a late first event of an incident or maintenance adds to its record (its later
- * events, folded first, did not name them), with what those later events would have left in their
- * evidence had the record held them then: one event each, not naming the component, at its
- * created_at (from the record's stamps). See lateHeld in reducer.ts and keepEvidence.
+ * The components an event of an incident or maintenance adds to its record (its other events,
+ * folded first, did not name them: a late first event's, or under rules foldedBeforeHeld any
+ * event's), with what those events would have left in their evidence had the record held them
+ * then: one event each, not naming the component, at its created_at (from the record's stamps).
+ * See lateHeld and foldedBeforeHeld in reducer.ts, and keepEvidence.
  */
 export type LateHeld = { components: readonly string[]; events: readonly EvidenceEvent[] };
 

@@ -12,6 +12,7 @@ import {
   ARRIVAL_TIES_RULES,
   CLEARS_BEFORE_OWN_START_RULES,
   FOLD_RULES,
+  FOLDED_BEFORE_UNHELD_RULES,
   LATE_HELD_RULES,
   STALE_KEEPS_DECLARATION_RULES,
   TYPE_TIES_RULES,
@@ -88,12 +89,20 @@ import type { EntryFields } from '../store/store.js';
 // declaration replace it, as an applied one does (staleReplacesDeclaration in
 // src/domain/fold-rules.ts). Written from then on for the same reason as format 5; format 9, 7, 6,
 // 5 and 1 entries are folded as their releases did.
+//
+// Format 12 is an event whose fold, when it adds components to its incident's or maintenance's
+// record (names one the object's events folded before did not), brings those events into the
+// components' ledger evidence, so that a later-arriving older event naming them is booked where
+// its created_at falls (foldedBeforeHeld in src/domain/fold-rules.ts). Written from then on for
+// the same reason as format 5; format 11, 9, 7, 6, 5 and 1 entries are folded as their releases did.
 // What each format's fold does is src/domain/fold-rules.ts.
 
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 11;
+export const ENTRY_FORMAT = 12;
 /** The format of an event entry. */
-export const EVENT_ENTRY_FORMAT = 11;
+export const EVENT_ENTRY_FORMAT = 12;
+/** The format of an event entry written before an event adding components to its object's record brought the object's earlier-folded events into their evidence. */
+export const FOLDED_BEFORE_UNHELD_EVENT_ENTRY_FORMAT = 11;
 /** The format of an event entry written before a stale event older than a declared component's declaration replaced it. */
 export const STALE_KEEPS_DECLARATION_EVENT_ENTRY_FORMAT = 9;
 /** The format of an event entry written before a page change timed before the alerts it answers measured nothing. */
@@ -123,6 +132,7 @@ const ALERT_RULES_BY_FORMAT: ReadonlyMap<string, AlertRules> = new Map([
 /** The fold rules of each event entry format: what the release that appended it did. */
 const EVENT_RULES: ReadonlyMap<string, FoldRules> = new Map([
   [String(EVENT_ENTRY_FORMAT), FOLD_RULES],
+  [String(FOLDED_BEFORE_UNHELD_EVENT_ENTRY_FORMAT), FOLDED_BEFORE_UNHELD_RULES],
   [String(STALE_KEEPS_DECLARATION_EVENT_ENTRY_FORMAT), STALE_KEEPS_DECLARATION_RULES],
   [String(CLEARS_BEFORE_OWN_START_EVENT_ENTRY_FORMAT), CLEARS_BEFORE_OWN_START_RULES],
   [String(LATE_HELD_EVENT_ENTRY_FORMAT), LATE_HELD_RULES],
@@ -293,6 +303,7 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
   const format = fields.v ?? '';
   if (
     format !== String(EVENT_ENTRY_FORMAT) &&
+    format !== String(FOLDED_BEFORE_UNHELD_EVENT_ENTRY_FORMAT) &&
     format !== String(STALE_KEEPS_DECLARATION_EVENT_ENTRY_FORMAT) &&
     format !== String(CLEARS_BEFORE_OWN_START_EVENT_ENTRY_FORMAT) &&
     format !== String(LATE_HELD_EVENT_ENTRY_FORMAT) &&

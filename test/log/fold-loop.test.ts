@@ -751,4 +751,45 @@ describe('the fold loop', () => {
     expect(before.lastChange).toBe(before.declaredAt);
     expect((await lastChangeOfApi('11')).lastChange).toBe(createdAt);
   });
+
+  it('books a late incident for a component a later event of another incident named first as the release that appended it did: format 11 from that later event, format 12 from its created_at', async () => {
+    // The core drill's seed 157 at length 80, shrunk (ledger-late-added.test.ts): incident 13
+    // created naming C4 only; its finish, timed before its create, naming C2 too; then incident
+    // 12's create, older than both, naming C2. Format 11 kept no trace of incident 13's create in
+    // C2's evidence, so incident 12's create was booked as it arrived.
+    const [c2, c4] = ['c0c0c0c0-0000-4000-8000-000000000002', 'c0c0c0c0-0000-4000-8000-000000000004'];
+    const t = Math.floor(Date.now() / 1000) - 600;
+    const event = (type: 'incident_created' | 'incident_finished', uuid: string, createdAt: number, components: [string, string][]): StatusMateEvent => ({
+      statusPage: 'acme',
+      type,
+      uuid,
+      title: uuid,
+      startAt: null,
+      endAt: null,
+      components: components.map(([component, impact]) => ({ uuid: component, name: null, impact })),
+      createdAt,
+      deliveryAttempt: 0,
+    });
+    const events = [
+      event('incident_created', 'i13', t + 313, [[c4, 'major_outage']]),
+      event('incident_finished', 'i13', t + 214, [
+        [c2, 'partial_outage'],
+        [c4, 'major_outage'],
+      ]),
+      event('incident_created', 'i12', t, [[c2, 'degraded_performance']]),
+    ];
+    const knownSinceOfC2 = async (format: string) => {
+      const store = new MemoryLog();
+      await store.append(events.map((e, i) => ({ ...encodeEntry(`r:${i}`, e, DEFAULT_LIMITS, 3600), v: format })));
+      app = await makeApp({ store });
+      const today = new Date().toISOString().slice(0, 10);
+      const report = await request(app.main).get(`/api/v1/availability?from=${today}&to=${today}`);
+      await app.close();
+      app = undefined;
+      const pages = (report.body as { status_pages: { components: { uuid: string; known_since: string | null }[] }[] }).status_pages;
+      return pages[0]?.components.find((c) => c.uuid === c2)?.known_since;
+    };
+    expect(await knownSinceOfC2('11')).toBe(new Date((t + 214) * 1000).toISOString());
+    expect(await knownSinceOfC2('12')).toBe(new Date(t * 1000).toISOString());
+  });
 });

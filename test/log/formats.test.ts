@@ -4,6 +4,7 @@ import {
   ARRIVAL_TIES_RULES,
   CLEARS_BEFORE_OWN_START_RULES,
   FOLD_RULES,
+  FOLDED_BEFORE_UNHELD_RULES,
   LATE_HELD_RULES,
   RUNS_BY_TIMES_ALERT_RULES,
   STALE_KEEPS_DECLARATION_RULES,
@@ -83,6 +84,7 @@ describe('the log formats', () => {
       redatesRestartedRecord: false,
       staleFinishKnows: false,
       staleReplacesDeclaration: false,
+      foldedBeforeHeld: false,
     });
   });
 
@@ -101,6 +103,7 @@ describe('the log formats', () => {
       redatesRestartedRecord: false,
       staleFinishKnows: false,
       staleReplacesDeclaration: false,
+      foldedBeforeHeld: false,
     });
   });
 
@@ -119,6 +122,7 @@ describe('the log formats', () => {
       redatesRestartedRecord: false,
       staleFinishKnows: false,
       staleReplacesDeclaration: false,
+      foldedBeforeHeld: false,
     });
   });
 
@@ -137,6 +141,26 @@ describe('the log formats', () => {
       redatesRestartedRecord: true,
       staleFinishKnows: true,
       staleReplacesDeclaration: false,
+      foldedBeforeHeld: false,
+    });
+  });
+
+  it('reads the event entries of the release before format 12 (format 11), to fold without foldedBeforeHeld, as it did', () => {
+    const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
+    const fields = encodeEntry('r1:11', event, DEFAULT_LIMITS, 3600);
+    expect(decodeEntry({ ...fields, v: '11' })).toEqual({
+      kind: 'entry',
+      entry: { origin: 'r1:11', event, rules: FOLDED_BEFORE_UNHELD_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
+    });
+    expect(FOLDED_BEFORE_UNHELD_RULES).toEqual({
+      ties: 'type',
+      lateHeld: true,
+      clearsBeforeOwnStart: true,
+      pageChangesByTheirTimes: true,
+      redatesRestartedRecord: true,
+      staleFinishKnows: true,
+      staleReplacesDeclaration: true,
+      foldedBeforeHeld: false,
     });
     expect(FOLD_RULES).toEqual({
       ties: 'type',
@@ -146,12 +170,13 @@ describe('the log formats', () => {
       redatesRestartedRecord: true,
       staleFinishKnows: true,
       staleReplacesDeclaration: true,
+      foldedBeforeHeld: true,
     });
   });
 
-  it('writes events as format 11 and forgets as format 2, and reads both', () => {
+  it('writes events as format 12 and forgets as format 2, and reads both', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
-    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('11');
+    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('12');
     const target = { kind: 'component', statusPage: 'shop', uuid: '88337a51-852b-48f3-ac8d-840e5f5326a0' } as const;
     const fields = encodeForget('r1:8', target, DEFAULT_LIMITS, 3600);
     expect(fields.v).toBe('2');
