@@ -55,6 +55,17 @@ async function open(medium: Medium, limits: OracleLimits, statusPagesFile: strin
 // Fixed seeds, sized for `npm test`; CORE_SEEDS, CORE_BASE and CORE_LENGTH search further (CORE_SEEDS=40 CORE_LENGTH=80).
 const SEEDS = Array.from({ length: Number(process.env.CORE_SEEDS ?? 4) }, (_, i) => Number(process.env.CORE_BASE ?? 1) + i);
 const LENGTH = Number(process.env.CORE_LENGTH ?? 30);
+// Seeds a search found failing, at the length that found them, kept unless searching (CORE_SEEDS
+// set): 157 and 174 at 80, a late event of another incident for a component a later event of an
+// incident named first, booked as it arrived (ledger-late-added.test.ts; event entries of format 12).
+const FOUND: [number, number][] =
+  process.env.CORE_SEEDS === undefined
+    ? [
+        [157, 80],
+        [174, 80],
+      ]
+    : [];
+const RUNS: [number, number][] = [...SEEDS.map((seed): [number, number] => [seed, LENGTH]), ...FOUND];
 
 describe('the incident, maintenance and component series against the oracle of the docs', () => {
   beforeEach(() => {
@@ -64,12 +75,12 @@ describe('the incident, maintenance and component series against the oracle of t
     vi.useRealTimers();
   });
 
-  it.each(SEEDS)('serve what the docs promise, delivery after delivery (seed %i)', async (seed) => {
+  it.each(RUNS)('serve what the docs promise, delivery after delivery (seed %i, length %i)', async (seed, length) => {
     const start = Date.UTC(2026, 2, 1, 6) / 1000;
     vi.setSystemTime(start * 1000);
     const limits = limitsOf(seed);
     const steps: CoreStep[] = coreTimeline(seed, start, {
-      length: LENGTH,
+      length,
       retentionSeconds: CORE_RETENTION_SECONDS,
       pruneWindowSeconds: CORE_PRUNE_WINDOW_SECONDS,
     });
