@@ -66,7 +66,9 @@ export type FoldRules = {
    * and only for a late first event). Without it, those components' evidence lacked the object's
    * earlier events, so a later-arriving older event of another object naming them replayed to
    * another state than the fold's (the incident's hold cleared from no time), and was booked as it
-   * arrived, not where its created_at falls.
+   * arrived, not where its created_at falls. Under it too, a maintenance's finish timed before its
+   * create or start (folded first) is brought at its own time, not taken for the record's last
+   * event (maintenanceEvents in reducer.ts).
    */
   readonly foldedBeforeHeld: boolean;
 };

@@ -577,13 +577,15 @@ function bringHeld(
   const incident = !('scheduledStart' in stamps);
   const later: [EventType, Stamp | null][] = incident
     ? [[stamps.state === 'finished' ? 'incident_finished' : 'incident_created', stamps.lastEvent]]
-    : [
-        ['maintenance_started', stamps.since],
-        [
-          stamps.state === 'finished' ? 'maintenance_finished' : stamps.state === 'in_progress' ? 'maintenance_started' : 'maintenance_created',
-          stamps.lastEvent,
-        ],
-      ];
+    : onlyAfter
+      ? [
+          ['maintenance_started', stamps.since],
+          [
+            stamps.state === 'finished' ? 'maintenance_finished' : stamps.state === 'in_progress' ? 'maintenance_started' : 'maintenance_created',
+            stamps.lastEvent,
+          ],
+        ]
+      : maintenanceEvents(stamps);
   const [startAt, endAt] = 'scheduledStart' in next ? [next.scheduledStart, next.scheduledEnd] : [next.startAt, next.endAt];
   const events: EvidenceEvent[] = [];
   for (const [type, stamp] of later) {
@@ -592,6 +594,40 @@ function bringHeld(
     events.push({ at: stamp.at, type, object: next.uuid, named: false, name: null, impact: null, startAt, endAt });
   }
   if (components.length > 0 && events.length > 0) draft.late = { components, events };
+}
+
+/**
+ * The events of a maintenance whose times its record keeps (rules foldedBeforeHeld): its start
+ * (`since`), its last event, and its finish. A finish timed before the create or start folded
+ * first (StatusMate's clock put one ahead) is not the last event: its own time is `finishedAt`,
+ * when that was its created_at (it differs from its receipt; when StatusMate's clock was not
+ * trusted it is the receipt, and the last event is taken for the finish, as before). Taking the
+ * last event for the finish booked a component the start added as held until the create's time.
+ */
+function maintenanceEvents(record: MaintenanceRecord): [EventType, Stamp | null][] {
+  const finishAt =
+    record.state === 'finished' && record.finishedAt !== null && record.finishedReceivedAt !== null && record.finishedAt !== record.finishedReceivedAt
+      ? record.finishedAt
+      : null;
+  const last = record.lastEvent;
+  const lastType: EventType =
+    finishAt === null
+      ? record.state === 'finished'
+        ? 'maintenance_finished'
+        : record.state === 'in_progress'
+          ? 'maintenance_started'
+          : 'maintenance_created'
+      : last.at === finishAt
+        ? 'maintenance_finished'
+        : record.since !== null && record.since.at === last.at
+          ? 'maintenance_started'
+          : 'maintenance_created';
+  const events: [EventType, Stamp | null][] = [
+    ['maintenance_started', record.since],
+    [lastType, last],
+  ];
+  if (finishAt !== null && last.at !== finishAt) events.push(['maintenance_finished', { ...last, at: finishAt }]);
+  return events;
 }
 
 /** Ends the hold of an incident or maintenance that began at `since` on each of its components. */
