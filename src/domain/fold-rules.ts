@@ -71,6 +71,15 @@ export type FoldRules = {
    * event (maintenanceEvents in reducer.ts).
    */
   readonly foldedBeforeHeld: boolean;
+  /**
+   * Whether a late event leaves a component's last change (its record's changedAt) alone when it
+   * and the re-booked ledger's last change of impact are both older than the late event, which
+   * re-books only from its own time on (lastChangeFromLedger in ledger-evidence.ts). The ledger
+   * books nothing before its open interval, so an update timed before that interval's start (one
+   * without created_at arrived first) is booked at the start while the record keeps the update's
+   * created_at; without it, a late event that moved neither took the ledger's time.
+   */
+  readonly lateKeepsEarlierLastChange: boolean;
 };
 
 /** This release's rules: the fold of an event it appends, or an operator's or the ledger's own. */
@@ -83,8 +92,13 @@ export const FOLD_RULES: FoldRules = {
   staleFinishKnows: true,
   staleReplacesDeclaration: true,
   foldedBeforeHeld: true,
+  lateKeepsEarlierLastChange: true,
 };
-/** An event entry of format 11: an event adding components to its object's record left the object's events folded before it out of their evidence. */
+/**
+ * An event entry of format 11: an event adding components to its object's record left the
+ * object's events folded before it out of their evidence; a late event took the ledger's last
+ * change of impact for the component's, older than the late event though both were.
+ */
 export const FOLDED_BEFORE_UNHELD_RULES: FoldRules = {
   ties: 'type',
   lateHeld: true,
@@ -94,6 +108,7 @@ export const FOLDED_BEFORE_UNHELD_RULES: FoldRules = {
   staleFinishKnows: true,
   staleReplacesDeclaration: true,
   foldedBeforeHeld: false,
+  lateKeepsEarlierLastChange: false,
 };
 /** An event entry of format 9: a stale event older than a declared component's declaration left the declaration in place. */
 export const STALE_KEEPS_DECLARATION_RULES: FoldRules = {
@@ -105,6 +120,7 @@ export const STALE_KEEPS_DECLARATION_RULES: FoldRules = {
   staleFinishKnows: true,
   staleReplacesDeclaration: false,
   foldedBeforeHeld: false,
+  lateKeepsEarlierLastChange: false,
 };
 /**
  * An event entry of format 7: a page change measured against the alerts by its webhook's arrival; a
@@ -120,6 +136,7 @@ export const CLEARS_BEFORE_OWN_START_RULES: FoldRules = {
   staleFinishKnows: false,
   staleReplacesDeclaration: false,
   foldedBeforeHeld: false,
+  lateKeepsEarlierLastChange: false,
 };
 /** An event entry of format 6: an ended hold forgets the direct updates before the latest start kept only. */
 export const LATE_HELD_RULES: FoldRules = {
@@ -131,6 +148,7 @@ export const LATE_HELD_RULES: FoldRules = {
   staleFinishKnows: false,
   staleReplacesDeclaration: false,
   foldedBeforeHeld: false,
+  lateKeepsEarlierLastChange: false,
 };
 /** An event entry of format 5: ties by type; a late first event's added components booked from its own time. */
 export const TYPE_TIES_RULES: FoldRules = {
@@ -142,6 +160,7 @@ export const TYPE_TIES_RULES: FoldRules = {
   staleFinishKnows: false,
   staleReplacesDeclaration: false,
   foldedBeforeHeld: false,
+  lateKeepsEarlierLastChange: false,
 };
 /** An event entry of format 1: ties by arrival, as every release before format 5. */
 export const ARRIVAL_TIES_RULES: FoldRules = {
@@ -153,6 +172,7 @@ export const ARRIVAL_TIES_RULES: FoldRules = {
   staleFinishKnows: false,
   staleReplacesDeclaration: false,
   foldedBeforeHeld: false,
+  lateKeepsEarlierLastChange: false,
 };
 
 /**

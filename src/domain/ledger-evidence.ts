@@ -113,7 +113,7 @@ function keepEvidence(state: State, patch: Patch): void {
         continue;
       }
       rebookFrom(state.ledger, event.statusPage, uuid, toMs(at), replayed.points, next.base === null);
-      lastChangeFromLedger(state, event.statusPage, uuid, next);
+      lastChangeFromLedger(state, event.statusPage, uuid, next, rules.lateKeepsEarlierLastChange ? toMs(at) : undefined);
     }
     if (next.events.length > LEDGER_MAX_EVIDENCE) next = foldOldest(event.statusPage, uuid, next, rules);
     setEvidence(state.ledger, event.statusPage, uuid, next);
@@ -142,17 +142,23 @@ const insertHeld = (events: readonly EvidenceEvent[], item: EvidenceEvent): read
  * it), its impact never changed since that event made it known: the time it became known, as in
  * created_at order (an update older than an incident's finish, arriving after it, set the time
  * to its own as it changed the impact back). Unchanged otherwise (the last change is older than
- * the kept points, or the component was declared before its first event).
+ * the kept points, or the component was declared before its first event), and, under rules
+ * lateKeepsEarlierLastChange (`lateMs`: the late event's time), when both the record's last change
+ * and the ledger's are older than the late event.
  */
-function lastChangeFromLedger(state: State, statusPage: string, uuid: string, evidence: Evidence): void {
+function lastChangeFromLedger(state: State, statusPage: string, uuid: string, evidence: Evidence, lateMs: number | undefined): void {
   const page = state.pages.get(statusPage);
   const record = page?.components.get(uuid);
   const entry = ledgerOf(state.ledger, statusPage, uuid);
   if (!page || !record || !entry) return;
   const changes = entry.changes;
+  // Both older than the late event, which re-booked only from its time on: it moved neither
+  // (rules lateKeepsEarlierLastChange). The ledger's may differ from the record's when the change
+  // was older than the open interval it was booked at (bookImpact never books before it).
+  const kept = (at: number) => lateMs !== undefined && toMs(at) < lateMs && toMs(record.changedAt) < lateMs;
   // A new record, so that what caches a component's lines by its record sees the change.
   const set = (at: number) => {
-    if (at !== record.changedAt) page.components.set(uuid, { ...record, changedAt: at });
+    if (at !== record.changedAt && !kept(at)) page.components.set(uuid, { ...record, changedAt: at });
   };
   for (let i = changes.ms.length - 1; i > 0; i -= 1) {
     if (changes.impacts[i] === changes.impacts[i - 1]) continue;

@@ -93,15 +93,21 @@ import type { EntryFields } from '../store/store.js';
 // Format 12 is an event whose fold, when it adds components to its incident's or maintenance's
 // record (names one the object's events folded before did not), brings those events into the
 // components' ledger evidence, so that a later-arriving older event naming them is booked where
-// its created_at falls (foldedBeforeHeld in src/domain/fold-rules.ts). Written from then on for
-// the same reason as format 5; format 11, 9, 7, 6, 5 and 1 entries are folded as their releases did.
+// its created_at falls (foldedBeforeHeld in src/domain/fold-rules.ts), and leaves a component's
+// last change alone when a late event moved neither it nor the ledger's (lateKeepsEarlierLastChange).
+// Written from then on for the same reason as format 5; format 11, 9, 7, 6, 5 and 1 entries are
+// folded as their releases did.
 // What each format's fold does is src/domain/fold-rules.ts.
 
 /** The newest entry format this version reads and writes. */
 export const ENTRY_FORMAT = 12;
 /** The format of an event entry. */
 export const EVENT_ENTRY_FORMAT = 12;
-/** The format of an event entry written before an event adding components to its object's record brought the object's earlier-folded events into their evidence. */
+/**
+ * The format of an event entry written before an event adding components to its object's record
+ * brought the object's earlier-folded events into their evidence, and before a late event left an
+ * older last change alone.
+ */
 export const FOLDED_BEFORE_UNHELD_EVENT_ENTRY_FORMAT = 11;
 /** The format of an event entry written before a stale event older than a declared component's declaration replaced it. */
 export const STALE_KEEPS_DECLARATION_EVENT_ENTRY_FORMAT = 9;

@@ -85,6 +85,7 @@ describe('the log formats', () => {
       staleFinishKnows: false,
       staleReplacesDeclaration: false,
       foldedBeforeHeld: false,
+      lateKeepsEarlierLastChange: false,
     });
   });
 
@@ -104,6 +105,7 @@ describe('the log formats', () => {
       staleFinishKnows: false,
       staleReplacesDeclaration: false,
       foldedBeforeHeld: false,
+      lateKeepsEarlierLastChange: false,
     });
   });
 
@@ -123,6 +125,7 @@ describe('the log formats', () => {
       staleFinishKnows: false,
       staleReplacesDeclaration: false,
       foldedBeforeHeld: false,
+      lateKeepsEarlierLastChange: false,
     });
   });
 
@@ -142,10 +145,11 @@ describe('the log formats', () => {
       staleFinishKnows: true,
       staleReplacesDeclaration: false,
       foldedBeforeHeld: false,
+      lateKeepsEarlierLastChange: false,
     });
   });
 
-  it('reads the event entries of the release before format 12 (format 11), to fold without foldedBeforeHeld, as it did', () => {
+  it('reads the event entries of the release before format 12 (format 11), to fold without foldedBeforeHeld and lateKeepsEarlierLastChange, as it did', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
     const fields = encodeEntry('r1:11', event, DEFAULT_LIMITS, 3600);
     expect(decodeEntry({ ...fields, v: '11' })).toEqual({
@@ -161,6 +165,7 @@ describe('the log formats', () => {
       staleFinishKnows: true,
       staleReplacesDeclaration: true,
       foldedBeforeHeld: false,
+      lateKeepsEarlierLastChange: false,
     });
     expect(FOLD_RULES).toEqual({
       ties: 'type',
@@ -171,6 +176,7 @@ describe('the log formats', () => {
       staleFinishKnows: true,
       staleReplacesDeclaration: true,
       foldedBeforeHeld: true,
+      lateKeepsEarlierLastChange: true,
     });
   });
 
