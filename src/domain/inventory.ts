@@ -76,10 +76,20 @@ export function declaredSince(state: State, statusPage: string): number | undefi
   return first === undefined ? undefined : first / 1000;
 }
 
-/** Since when (seconds) the folded ledger has a component operational; undefined when it does not know it so. */
+/**
+ * Since when (seconds) the folded ledger has a component operational: the first of the change
+ * points its impact has not changed since, not the open interval's start, which a point booked
+ * where the impact stayed moves (an event naming the component that changed its record but not its
+ * impact, re-booked where its created_at falls), while the record the process holds kept its last
+ * change; undefined when it does not know it so.
+ */
 export function operationalSince(state: State, statusPage: string, uuid: string): number | undefined {
   const ledger = ledgerOf(state.ledger, statusPage, uuid);
-  return ledger?.impact === OPERATIONAL ? ledger.openMs / 1000 : undefined;
+  if (ledger?.impact !== OPERATIONAL) return undefined;
+  const { ms, impacts } = ledger.changes;
+  let first = ms.length - 1;
+  while (first > 0 && impacts[first - 1] === OPERATIONAL) first -= 1;
+  return first >= 0 ? (ms[first] as number) / 1000 : ledger.openMs / 1000;
 }
 
 /**

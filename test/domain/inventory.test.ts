@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { declarationPatch, inventoryPatch } from '../../src/domain/inventory.js';
+import { declarationPatch, inventoryPatch, operationalSince } from '../../src/domain/inventory.js';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { applyPatch, emptyPageStats } from '../../src/domain/state.js';
-import { componentUpdate, DECLARED as declared, PAGE, Player, T0, uuid } from '../support/events.js';
+import { affects, componentUpdate, DECLARED as declared, maintenance, PAGE, Player, T0, uuid } from '../support/events.js';
 
 describe('declared pages and components', () => {
   it('are operational under their names, and their page has every counter at 0, before any webhook', () => {
@@ -62,5 +62,24 @@ describe('a declared component the ledger knows from its declaration', () => {
   it('keeps the start-up time for one the ledger does not know yet', () => {
     const player = new Player();
     expect(inventoryPatch(player.state, declared, T0 + 5).components.map((component) => component.changedAt)).toEqual([T0 + 5, T0 + 5]);
+  });
+});
+
+describe('a declared component a scheduled maintenance named, the later-timed one first', () => {
+  it('is operational since its declaration after a restart too, as the process that folded it serves', () => {
+    // The core drill's seed 356 at length 80, SQLite, shrunk: component 1 declared at T0; maintenance
+    // 2's create (+512) then maintenance 1's (+471, late) name it. Neither changes its impact, but
+    // the first name a webhook gives it changes its record, and the ledger books a point where the
+    // impact stayed (re-booked at +471). The process that folded them keeps the declaration as the
+    // last change; a restart, which leaves the overlay's records out of its snapshot and puts them
+    // back, dated it from the ledger's open interval: +471.
+    const player = new Player();
+    applyPatch(player.state, declarationPatch(player.state, [{ statusPage: PAGE, uuids: [uuid(1), uuid(2)] }], T0, DEFAULT_LIMITS).patch);
+    applyPatch(player.state, inventoryPatch(player.state, declared, T0));
+    const window = { startAt: T0 + 2000, endAt: T0 + 3000 };
+    player.play(maintenance('maintenance_created', 2, T0 + 512, [affects(1, null)], window), T0 + 628);
+    player.play(maintenance('maintenance_created', 1, T0 + 471, [affects(1, null), affects(2, null)], window), T0 + 709);
+    expect(player.state.pages.get(PAGE)?.components.get(uuid(1))?.changedAt).toBe(T0);
+    expect(operationalSince(player.state, PAGE, uuid(1))).toBe(T0);
   });
 });
