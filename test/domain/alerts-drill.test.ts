@@ -8,7 +8,7 @@ import { declarationPatch } from '../../src/domain/inventory.js';
 import { DEFAULT_LIMITS, reduce } from '../../src/domain/reducer.js';
 import { applyPatch, createState, type State } from '../../src/domain/state.js';
 import { dedupKey } from '../../src/ingest/dedup-key.js';
-import { randomTimeline, T0, type Timeline, type TimelineEntry, type TimelineOptions } from '../support/alert-timelines.js';
+import { FEATURES, randomTimeline, T0, type Timeline, type TimelineEntry, type TimelineOptions } from '../support/alert-timelines.js';
 import { AlertsOracle } from '../support/alerts-oracle.js';
 
 // A differential drill: seeded timelines of a status page and of Alertmanager's notifications,
@@ -179,19 +179,6 @@ describe('alerts drill: the fold against an oracle of docs/metrics.md', () => {
   });
 });
 
-/**
- * The page changed by incidents and maintenances too (a maintenance silencing the component's
- * alerts, so that one resolving under it gets no resolution); alerts let go of without an end
- * (an entry no longer naming one for a component; the exporter's look at Alertmanager's alerts);
- * alerts forgotten when no entry named them for a day.
- */
-export const FEATURES: Record<string, TimelineOptions> = {
-  holds: { holds: true },
-  'let go of': { letGo: true },
-  'resolutions lost, expired': { holds: true, lostResolutions: true },
-  'resolutions lost, looked at': { holds: true, lostResolutions: true, check: true },
-  all: { holds: true, lostResolutions: true, check: true, letGo: true },
-};
 const FEATURE_SEEDS = seedsOf(150);
 
 describe('alerts drill: incidents, maintenances, alerts let go of and forgotten', () => {

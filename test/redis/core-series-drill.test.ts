@@ -1,6 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeApp, type TestApp } from '../support/app.js';
 import {
   answersOf,
   CORE_PRUNE_WINDOW_SECONDS,
@@ -18,9 +16,8 @@ import {
 } from '../support/core-drill.js';
 import { CoreOracle, type HookEvent, type OracleLimits } from '../support/core-oracle.js';
 import { coreTimeline, type CoreStep } from '../support/core-timelines.js';
-import { readyStatus } from '../support/replica-probes.js';
-import type { RedisStore } from '../../src/store/redis.js';
-import { holdLogClock, redisPerTest, redisStore, redisTool, type LogClock } from '../support/redis.js';
+import { caughtUp, openGatedReplica, stopReplica, type ReadGate, type Replica } from '../support/replica-drill.js';
+import { holdLogClock, redisPerTest, redisTool, type LogClock } from '../support/redis.js';
 import { seeded } from '../support/seeded.js';
 
 // The drill of the core series (test/store/core-series-drill.test.ts) on STORE=redis: two replicas
@@ -44,90 +41,28 @@ const KEY_PREFIX = 'drill:';
 // then, booked as it arrived); the memory and SQLite drill keeps them.
 const SEEDS = Array.from({ length: Number(process.env.REDIS_CORE_SEEDS ?? 3) }, (_, i) => Number(process.env.REDIS_CORE_BASE ?? 1) + i);
 const LENGTH = Number(process.env.REDIS_CORE_LENGTH ?? 30);
-/** How long the replicas may take to reach the log's end after a step (real time: Date is faked). */
-const CATCH_UP_MS = 10_000;
 
 const fixture = redisPerTest();
 
-/**
- * Holds a replica's fold: its reads wait until released (one in flight still returns), as a
- * replica that fell behind (paused, starved of CPU) does. The others go on, snapshot and trim the
- * log under it; once released it finds the entries after its point trimmed, reloads the snapshot
- * and folds on from there (README "Redis": a replica further behind reloads).
- */
-type ReadGate = { held: boolean; hold(): void; release(): void };
-
-function gated(store: RedisStore): ReadGate {
-  let gate: { promise: Promise<void>; open: () => void } | undefined;
-  const read = store.read.bind(store);
-  store.read = async (after, max) => {
-    while (gate !== undefined) await gate.promise;
-    return read(after, max);
-  };
-  return {
-    get held() {
-      return gate !== undefined;
-    },
-    hold() {
-      let open = () => {};
-      const promise = new Promise<void>((resolve) => (open = resolve));
-      gate ??= { promise, open };
-    },
-    release() {
-      gate?.open();
-      gate = undefined;
-    },
-  };
-}
-
-type Replica = { app: TestApp; gate: ReadGate };
 /** Every gate of the test, released before its apps are closed (a held fold would hold the close). */
 const gates: ReadGate[] = [];
 
-async function open(limits: OracleLimits, statusPagesFile: string | undefined): Promise<Replica> {
-  const makeStore = redisStore({ url: fixture.server.url, keyPrefix: KEY_PREFIX });
-  let gate: ReadGate | undefined;
-  const app = await makeApp({
-    store: (logger) => {
-      const store = makeStore(logger);
-      gate = gated(store);
-      gates.push(gate);
-      return store;
+const open = (limits: OracleLimits, statusPagesFile: string | undefined): Promise<Replica> =>
+  openGatedReplica(
+    { url: fixture.server.url, keyPrefix: KEY_PREFIX },
+    {
+      tokens: [CORE_TOKEN],
+      limits,
+      ...(statusPagesFile === undefined ? {} : { statusPagesFile }),
+      retentionSeconds: CORE_RETENTION_SECONDS,
+      pruneWindowSeconds: CORE_PRUNE_WINDOW_SECONDS,
+      snapshots: { checkMs: 20, maxEntries: 5 },
     },
-    tokens: [CORE_TOKEN],
-    limits,
-    ...(statusPagesFile === undefined ? {} : { statusPagesFile }),
-    retentionSeconds: CORE_RETENTION_SECONDS,
-    pruneWindowSeconds: CORE_PRUNE_WINDOW_SECONDS,
-    snapshots: { checkMs: 20, maxEntries: 5 },
-  });
-  fixture.apps.push(app);
-  return { app, gate: gate as ReadGate };
-}
+    gates,
+    fixture.apps,
+  );
 
-async function stop({ app, gate }: Replica, crash: boolean): Promise<void> {
-  // A held fold would hold the close too.
-  gate.release();
-  fixture.apps.splice(fixture.apps.indexOf(app), 1);
-  // A crash writes no last snapshot: the next start folds more of the log.
-  if (crash) await app.store.close();
-  await app.close();
-}
-
-/**
- * Resolves once every replica is ready, its fold at the log's end as it stands after the step.
- * Polled by real time: a replica whose reader last answered before the faked clock jumped says
- * "unreachable" until its read returns, which an appended entry makes at once.
- */
-async function caughtUp(replicas: readonly TestApp[]): Promise<void> {
-  const deadline = performance.now() + CATCH_UP_MS;
-  for (;;) {
-    const statuses = await Promise.all(replicas.map(readyStatus));
-    if (statuses.every((status) => status === 200)) return;
-    if (performance.now() > deadline) throw new Error(`the replicas did not reach the log's end within ${CATCH_UP_MS} ms: /readyz ${statuses.join(', ')}`);
-    await sleep(10);
-  }
-}
+const stop = (replica: Replica, crash: boolean) => stopReplica(replica, crash, fixture.apps);
 
 describe.skipIf(redisTool.skipReason !== undefined)('the core series on two replicas of one Redis log against the oracle of the docs', () => {
   let clock: LogClock | undefined;

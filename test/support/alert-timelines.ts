@@ -106,6 +106,19 @@ export type TimelineOptions = {
 };
 
 /**
+ * The page changed by incidents and maintenances too (a maintenance silencing the component's
+ * alerts, so that one resolving under it gets no resolution); alerts let go of without an end
+ * (an entry no longer naming one for a component; the exporter's look at Alertmanager's alerts);
+ * alerts forgotten when no entry named them for a day.
+ */
+export const FEATURES: Record<string, TimelineOptions> = {
+  holds: { holds: true },
+  'let go of': { letGo: true },
+  'resolutions lost, expired': { holds: true, lostResolutions: true },
+  'resolutions lost, looked at': { holds: true, lostResolutions: true, check: true },
+  all: { holds: true, lostResolutions: true, check: true, letGo: true },
+};
+/**
  * A random timeline. Some seeds start with an alert that fired days before the exporter first
  * saw it: either the receiver was newly configured (the exporter declared the components long
  * before) or the exporter restarted without its state (declared now).

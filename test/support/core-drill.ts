@@ -41,14 +41,17 @@ const FAMILIES = new Set([
 ]);
 
 /** The samples of those families in a text exposition, keyed as the oracle keys them. */
-export function servedSamples(text: string): Map<string, number> {
+export const servedSamples = (text: string): Map<string, number> => samplesOf(text, FAMILIES);
+
+/** The samples of `families` in a text exposition, keyed by seriesKey. */
+export function samplesOf(text: string, families: ReadonlySet<string>): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line.startsWith('#') || line === '') continue;
     const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (match === null) continue;
     const [, name = '', inner = '', value = ''] = match;
-    if (!FAMILIES.has(name)) continue;
+    if (!families.has(name)) continue;
     const labels: Record<string, string> = {};
     for (const [, key = '', raw = ''] of inner.matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)) {
       labels[key] = raw.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
