@@ -1,17 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { randomTimeline, T0 } from '../support/alert-timelines.js';
+import { T0 } from '../support/alert-timelines.js';
 import { AlertsOracle } from '../support/alerts-oracle.js';
 import {
   alertsAppOptions,
   alertsPagesFile,
   deliver,
+  deliveredMs,
+  deliveredTimeline,
   describeEntry,
   expectedOf,
   lastObservations,
   measured,
   Naming,
+  retried,
   scrapeAlerts,
-  TIME_SHIFT,
   variantOf,
 } from '../support/alerts-series-drill.js';
 import type { TestApp } from '../support/app.js';
@@ -23,17 +25,18 @@ import { seeded } from '../support/seeded.js';
 // The alerts drill through the real app (test/store/alerts-series-drill.test.ts) on STORE=redis:
 // two replicas on one redis-server, one log. Each entry of a seed's timeline goes to one replica
 // chosen by the seed, as a load balancer sends StatusMate's and Alertmanager's webhooks (the look
-// at Alertmanager's alerts is one replica's too); now and then a replica restarts, cleanly or as
+// at Alertmanager's alerts is one replica's too), some twice (a retry, mostly to the other
+// replica); now and then a replica restarts, cleanly or as
 // after a crash, and loads the snapshot and the rest of the log; for some seeds one replica falls
 // behind for a while (its fold held), while the other snapshots and trims the log under it, and
 // reloads once released. Once the replicas reached the log's end, each serves the histograms the
 // oracle of docs/metrics.md says, and both the same samples of every alert family. Snapshots are
 // due every 1 to 15 entries. Only Date is faked; Redis stamps the entries with it (holdLogClock), so
-// that the log's time is the timeline's (shifted: TIME_SHIFT), and alerts expire at the same
-// entries as in the domain drill.
+// that the log's time is the timeline's (shifted: deliveredTimeline), and alerts expire at the
+// same entries as the oracle has them.
 //
 // Knobs: REDIS_ALERTS_SEEDS seeds from REDIS_ALERTS_BASE (3 from 1), each with a variant in turn,
-// or ALERTS_DRILL_VARIANT's (see test/support/alerts-series-drill.ts).
+// or ALERTS_DRILL_VARIANT's; ALERTS_DRILL_EPISODES (see test/support/alerts-series-drill.ts).
 
 const KEY_PREFIX = 'alerts-drill:';
 const SEEDS = Array.from({ length: Number(process.env.REDIS_ALERTS_SEEDS ?? 3) }, (_, i) => Number(process.env.REDIS_ALERTS_BASE ?? 1) + i);
@@ -56,14 +59,14 @@ describe.skipIf(redisTool.skipReason !== undefined)('the alert series on two rep
 
   it.each(SEEDS)('both serve what the docs promise once they reached the log end, entry after entry (seed %i)', async (seed) => {
     const [variant, options] = variantOf(seed);
-    const timeline = randomTimeline(seed, options);
+    const timeline = deliveredTimeline(seed, options);
     const naming = new Naming(timeline);
     const pagesFile = alertsPagesFile(naming);
     const oracle = new AlertsOracle();
     const random = seeded(seed ^ 0x0a1e75);
     const snapshots = { checkMs: 20, maxEntries: [1, 3, 7, 15][seed % 4] };
     const open = () => openGatedReplica({ url: fixture.server.url, keyPrefix: KEY_PREFIX }, { ...alertsAppOptions(pagesFile), snapshots }, gates, fixture.apps);
-    const ms = (at: number) => (at + TIME_SHIFT) * 1000;
+    const ms = deliveredMs;
     const first = timeline.entries[0] as { at: number };
     vi.setSystemTime(ms(first.at));
     const log = (clock = await holdLogClock(fixture.server.url, KEY_PREFIX));
@@ -104,7 +107,15 @@ describe.skipIf(redisTool.skipReason !== undefined)('the alert series on two rep
         note += ` (r${restarted} restarted${crash ? ' as after a crash' : ''})`;
       }
       const target = live[Math.floor(random() * live.length)] as number;
-      if (index > 0) await deliver((replicas[target] as Replica).app, entry, naming);
+      if (index > 0) {
+        await deliver((replicas[target] as Replica).app, entry, naming);
+        if (retried(entry) && random() < 0.1) {
+          // A retry of a delivery whose answer was lost, mostly to the other replica.
+          const again = live.length > 1 && random() < 0.75 ? (live.find((i) => i !== target) as number) : target;
+          note += ` (again to r${again})`;
+          await deliver((replicas[again] as Replica).app, entry, naming, 1);
+        }
+      }
       oracle.apply(entry);
       done.push(`#${index} → r${target}${note} ${describeEntry(entry)}`);
       const compared = live.sort().map((i) => (replicas[i] as Replica).app);

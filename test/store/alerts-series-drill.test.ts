@@ -3,19 +3,21 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryLog } from '../../src/store/memory.js';
 import { SqliteLog } from '../../src/store/sqlite.js';
 import type { LogStore } from '../../src/store/store.js';
-import { randomTimeline, T0 } from '../support/alert-timelines.js';
+import { T0 } from '../support/alert-timelines.js';
 import { AlertsOracle } from '../support/alerts-oracle.js';
 import {
   alertsAppOptions,
   alertsPagesFile,
   deliver,
+  deliveredMs,
+  deliveredTimeline,
   describeEntry,
   expectedOf,
   lastObservations,
   measured,
   Naming,
+  retried,
   scrapeAlerts,
-  TIME_SHIFT,
   variantOf,
 } from '../support/alerts-series-drill.js';
 import { makeApp, tempDir, type TestApp } from '../support/app.js';
@@ -25,17 +27,19 @@ import { seeded } from '../support/seeded.js';
 // The alerts drill (test/domain/alerts-drill.test.ts) through the real app: each entry of a seeded
 // timeline of a status page and of Alertmanager's notifications reaches the exporter as it would
 // (StatusMate's webhooks, Alertmanager's webhook, the look at Alertmanager's alerts through the
-// fold), on a memory store that never restarts and on a SQLite file that restarts now and then,
-// cleanly or as after a crash (no last snapshot), and snapshots every few entries. After every
+// fold), some delivered twice (a retry whose first answer was lost), on a memory store that never
+// restarts and on a SQLite file that restarts now and then, cleanly or as after a crash (no last
+// snapshot), and snapshots every 1 to 15 entries. After every
 // entry both serve the response and recovery lag histograms the oracle of docs/metrics.md
 // (test/support/alerts-oracle.ts) says, and the same samples of every alert family (the firing
 // gauges and the expired and refused counters the oracle leaves unchecked). Only Date is faked:
-// the log's time is the timeline's (shifted: TIME_SHIFT), so alerts expire at the same entries.
+// the log's time is the timeline's (shifted, and at some millisecond of its second for half the
+// seeds: deliveredTimeline), so alerts expire at the same entries as the oracle has them.
 // The same drill on replicas of one Redis log: test/redis/alerts-series-drill.test.ts.
 //
 // Knobs: ALERTS_STORE_SEEDS seeds from ALERTS_STORE_BASE (6 from 1: one per variant), each seed
 // with a variant of the domain drill's in turn (plain, then its FEATURES) or ALERTS_DRILL_VARIANT's
-// (e.g. ALERTS_DRILL_VARIANT=all ALERTS_STORE_SEEDS=200).
+// (e.g. ALERTS_DRILL_VARIANT=all ALERTS_STORE_SEEDS=200); ALERTS_DRILL_EPISODES=8 makes longer timelines.
 
 const SEEDS = Array.from({ length: Number(process.env.ALERTS_STORE_SEEDS ?? 6) }, (_, i) => Number(process.env.ALERTS_STORE_BASE ?? 1) + i);
 
@@ -56,7 +60,7 @@ describe('the alert series through the real app, on a memory store and a restart
 
   it.each(SEEDS)('serve what the docs promise, entry after entry (seed %i)', async (seed) => {
     const [variant, options] = variantOf(seed);
-    const timeline = randomTimeline(seed, options);
+    const timeline = deliveredTimeline(seed, options);
     const naming = new Naming(timeline);
     const pagesFile = alertsPagesFile(naming);
     const oracle = new AlertsOracle();
@@ -77,14 +81,15 @@ describe('the alert series through the real app, on a memory store and a restart
     /** What happened so far, one line per entry, for a failure's message. */
     const done: string[] = [];
     for (const [index, entry] of timeline.entries.entries()) {
-      vi.setSystemTime((entry.at + TIME_SHIFT) * 1000);
+      vi.setSystemTime(deliveredMs(entry.at));
+      let note = '';
       if (index === 0) {
         // The first declaration: the apps start with the status pages file, and declare its components.
         for (const medium of media) medium.app = await open(medium);
       } else {
         if (random() < 0.06) {
           const crash = random() < 0.5;
-          done.push(`  (SQLite restarted${crash ? ' as after a crash' : ''})`);
+          note = ` (SQLite restarted${crash ? ' as after a crash' : ''})`;
           for (const medium of media.filter((m) => m.restarts)) {
             const app = medium.app as TestApp;
             apps.splice(apps.indexOf(app), 1);
@@ -94,9 +99,14 @@ describe('the alert series through the real app, on a memory store and a restart
           }
         }
         for (const medium of media) await deliver(medium.app as TestApp, entry, naming);
+        if (retried(entry) && random() < 0.1) {
+          // A retry of a delivery whose answer was lost.
+          note += ' (delivered again)';
+          for (const medium of media) await deliver(medium.app as TestApp, entry, naming, 1);
+        }
       }
       oracle.apply(entry);
-      done.push(`#${index} ${describeEntry(entry)}`);
+      done.push(`#${index}${note} ${describeEntry(entry)}`);
       const context = () =>
         [
           `seed ${seed} (${variant}), entry ${index} (log +${entry.at - T0})`,

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { RESPONSE_BUCKETS, type StoredAlert } from '../../src/domain/alert-state.js';
 import { tempDir, type TestApp } from './app.js';
-import { FEATURES, T0, type Ref, type Timeline, type TimelineAlert, type TimelineEntry, type TimelineOptions } from './alert-timelines.js';
+import { FEATURES, randomTimeline, T0, type Ref, type Timeline, type TimelineAlert, type TimelineEntry, type TimelineOptions } from './alert-timelines.js';
 import type { AlertsOracle } from './alerts-oracle.js';
 import { samplesOf } from './core-drill.js';
 import { seriesKey } from './core-oracle.js';
+import { seeded } from './seeded.js';
 
 // The pieces the drills of the alert series share (test/store/alerts-series-drill.test.ts on a
 // memory store and a SQLite file, test/redis/alerts-series-drill.test.ts on replicas of one Redis
@@ -27,19 +28,40 @@ export const ALERTMANAGER_TOKEN = 'am-token';
  */
 export const TIME_SHIFT = 3000 * 86_400;
 
+/**
+ * The timeline as a seed delivers it: for half the seeds each entry is received at some
+ * millisecond of its second (a log's times have milliseconds: a let-go's end, the log's windows
+ * and a snapshot's time then are not whole seconds), never before the entry before it.
+ */
+export function deliveredTimeline(seed: number, options: TimelineOptions): Timeline {
+  const timeline = randomTimeline(seed, options);
+  const random = seeded(seed ^ 0x3e11e5);
+  if (random() < 0.5) return timeline;
+  let previous = Number.NEGATIVE_INFINITY;
+  const entries = timeline.entries.map((entry) => {
+    previous = Math.max(previous, entry.at + Math.floor(random() * 1000) / 1000);
+    return { ...entry, at: previous };
+  });
+  return { ...timeline, entries };
+}
+
+/** The Date (ms) an entry is delivered at: its time, shifted. */
+export const deliveredMs = (at: number) => Math.round((at + TIME_SHIFT) * 1000);
+
 /** The timelines drilled: the domain drill's first part (plain) and each of its features. */
 export const VARIANTS: Record<string, TimelineOptions> = { plain: {}, ...FEATURES };
 
 /**
  * The variant of a seed: ALERTS_DRILL_VARIANT's (a name of VARIANTS) when set, else the seeds go
- * round them all.
+ * round them all; ALERTS_DRILL_EPISODES episodes per component (longer timelines) when set.
  */
 export function variantOf(seed: number): [name: string, options: TimelineOptions] {
   const names = Object.keys(VARIANTS);
   const wanted = process.env.ALERTS_DRILL_VARIANT;
   if (wanted !== undefined && !(wanted in VARIANTS)) throw new Error(`ALERTS_DRILL_VARIANT=${wanted}: not one of ${names.join(', ')}`);
   const name = wanted ?? names[seed % names.length] ?? 'plain';
-  return [name, VARIANTS[name] as TimelineOptions];
+  const episodes = process.env.ALERTS_DRILL_EPISODES;
+  return [name, { ...VARIANTS[name], ...(episodes === undefined ? {} : { episodes: Number(episodes) }) }];
 }
 
 /** A page no alert names, whose component's updates stand for the timeline's later declarations (see deliver()). */
@@ -134,14 +156,19 @@ function alertmanagerPayload(entry: TimelineEntry & { kind: 'alerts' }): unknown
 const isLook = (alerts: readonly TimelineAlert[]) =>
   alerts.every((alert) => alert.status === 'resolved' && alert.startsAt === null && alert.components.length === 0);
 
+/** Whether an entry may be delivered again: StatusMate's webhooks and Alertmanager's notifications are retried, the rest is not. */
+export const retried = (entry: TimelineEntry) => entry.kind === 'page' || entry.kind === 'hold' || (entry.kind === 'alerts' && !isLook(entry.alerts));
+
 /**
  * Sends one entry of the timeline to `app`, the fake clock at the entry's time; throws what the
- * exporter answered unless it took it. The first declaration is the app's start with the status
+ * exporter answered unless it took it. `attempt` > 0: a retry of one it took (StatusMate's
+ * answered as a duplicate; Alertmanager's, which resends a notification whose answer it missed,
+ * stored again, and telling nothing new). The first declaration is the app's start with the status
  * pages file; the later ones (a redeclaration at each reload, in the timeline, so that log time
  * goes on) append nothing on the real exporter, which knows the components: an update of the
  * ticks page stands for each, an entry at that time that changes no alert series.
  */
-export async function deliver(app: TestApp, entry: TimelineEntry, naming: Naming): Promise<void> {
+export async function deliver(app: TestApp, entry: TimelineEntry, naming: Naming, attempt = 0): Promise<void> {
   let res: request.Response;
   let taken: string[];
   if (entry.kind === 'declare') {
@@ -160,10 +187,10 @@ export async function deliver(app: TestApp, entry: TimelineEntry, naming: Naming
         status_page: entry.ref[0],
         impact: entry.impact,
         created_at: iso(entry.changedAt),
-        delivery_attempt: 0,
+        delivery_attempt: attempt,
       },
     });
-    taken = ['applied'];
+    taken = attempt === 0 ? ['applied'] : ['duplicate'];
   } else if (entry.kind === 'hold') {
     const finished = entry.type === 'incident_finished' || entry.type === 'maintenance_finished';
     res = await postWebhook(app, {
@@ -176,13 +203,13 @@ export async function deliver(app: TestApp, entry: TimelineEntry, naming: Naming
         created_at: iso(entry.changedAt),
         start_at: iso(entry.changedAt),
         end_at: finished ? iso(entry.changedAt) : null,
-        delivery_attempt: 0,
+        delivery_attempt: attempt,
         affected_components: [
           { impact: entry.impact, component_details: { name: entry.ref[1], component_uuid: naming.uuid(entry.ref), impact: entry.impact } },
         ],
       },
     });
-    taken = ['applied'];
+    taken = attempt === 0 ? ['applied'] : ['duplicate'];
   } else if (isLook(entry.alerts)) {
     // As src/alertmanager/held-alerts.ts appends it, through the fold.
     const alerts: StoredAlert[] = entry.alerts.map((alert) => ({
@@ -242,10 +269,17 @@ export function measured(samples: ReadonlyMap<string, number>): Map<string, numb
   const out = new Map<string, number>();
   for (const [series, value] of samples) {
     const page = /status_page="((?:[^"\\]|\\.)*)"/.exec(series)?.[1];
-    if (series.startsWith('statusmate_status_page_re') && series.includes('_seconds_') && page !== undefined && observed.has(page)) out.set(series, value);
+    if (series.startsWith('statusmate_status_page_re') && series.includes('_seconds_') && page !== undefined && observed.has(page))
+      out.set(series, toMs(value));
   }
   return out;
 }
+
+/**
+ * To the millisecond: the log's times are (deliveredMs), and the oracle's and the exporter's
+ * differences of them, taken at different magnitudes (the exporter's are shifted), differ past it.
+ */
+const toMs = (value: number) => Math.round(value * 1000) / 1000;
 
 /** What the oracle's observations make of those samples. */
 export function expectedOf(oracle: AlertsOracle): Map<string, number> {
@@ -257,10 +291,7 @@ export function expectedOf(oracle: AlertsOracle): Map<string, number> {
       for (const bound of RESPONSE_BUCKETS)
         out.set(seriesKey(`${name}_bucket`, { status_page: page, le: String(bound) }), values.filter((v) => v <= bound).length);
       out.set(seriesKey(`${name}_bucket`, { status_page: page, le: '+Inf' }), values.length);
-      out.set(
-        seriesKey(`${name}_sum`, { status_page: page }),
-        values.reduce((a, b) => a + b, 0),
-      );
+      out.set(seriesKey(`${name}_sum`, { status_page: page }), toMs(values.reduce((a, b) => a + b, 0)));
       out.set(seriesKey(`${name}_count`, { status_page: page }), values.length);
     }
   }
