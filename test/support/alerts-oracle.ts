@@ -64,7 +64,8 @@ export type OracleOptions = {
   alertStaleSeconds: number;
 };
 
-const EXPIRY_WINDOW = 600;
+/** The windows of log time alerts expire at ("checked every 10 minutes of log time"): the fold loop's prune window. */
+export const EXPIRY_WINDOW: number = 600;
 
 export class AlertsOracle {
   readonly observations: OracleObservation[] = [];

@@ -2,9 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { RESPONSE_BUCKETS, type StoredAlert } from '../../src/domain/alert-state.js';
+import { PRUNE_WINDOW_SECONDS } from '../../src/log/fold-loop.js';
 import { tempDir, type TestApp } from './app.js';
 import { FEATURES, randomTimeline, T0, type Ref, type Timeline, type TimelineAlert, type TimelineEntry, type TimelineOptions } from './alert-timelines.js';
-import type { AlertsOracle } from './alerts-oracle.js';
+import { EXPIRY_WINDOW, type AlertsOracle } from './alerts-oracle.js';
 import { samplesOf } from './core-drill.js';
 import { seriesKey } from './core-oracle.js';
 import { seeded } from './seeded.js';
@@ -27,6 +28,10 @@ export const ALERTMANAGER_TOKEN = 'am-token';
  * the timelines choose (no ties) stay as they are.
  */
 export const TIME_SHIFT = 3000 * 86_400;
+// The fold loop expires alerts at the first entry of each window of its prune window, of log time
+// (its default, as the exporter runs it): the oracle's windows ("every 10 minutes of log time").
+if (EXPIRY_WINDOW !== PRUNE_WINDOW_SECONDS) throw new Error(`the oracle expires at windows of ${EXPIRY_WINDOW} s, the fold loop at ${PRUNE_WINDOW_SECONDS} s`);
+if (TIME_SHIFT % EXPIRY_WINDOW !== 0 || TIME_SHIFT % 4 !== 0) throw new Error('TIME_SHIFT must keep the windows and the residues');
 
 /**
  * The timeline as a seed delivers it: for half the seeds each entry is received at some
