@@ -9,6 +9,7 @@ import {
   deliveredTimeline,
   describeEntry,
   expectedOf,
+  foldedAlerts,
   lastObservations,
   measured,
   Naming,
@@ -139,6 +140,8 @@ describe.skipIf(redisTool.skipReason !== undefined)('the alert series on two rep
         expect(differences(served[0] as Map<string, number>, served[1] as Map<string, number>).join('\n'), `${context()}\nreplica 1 against replica 0`).toBe(
           '',
         );
+        // And whole, as a snapshot holds it: what a restart or a reload restored.
+        expect(foldedAlerts(compared[1] as TestApp), `${context()}\nreplica 1's alert state against replica 0's`).toBe(foldedAlerts(compared[0] as TestApp));
       }
     }
     // Snapshots were committed while the replicas ran, and trimmed the log under them.

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
+import { alertSnapshot } from '../../src/domain/alert-snapshot.js';
 import { RESPONSE_BUCKETS, type StoredAlert } from '../../src/domain/alert-state.js';
 import { PRUNE_WINDOW_SECONDS } from '../../src/log/fold-loop.js';
 import { tempDir, type TestApp } from './app.js';
@@ -302,6 +303,13 @@ export function expectedOf(oracle: AlertsOracle): Map<string, number> {
   }
   return out;
 }
+
+/**
+ * The alert state an app folded, as its snapshot holds it (every record, closed run and page
+ * measure, sorted): what a restart restores, compared whole, since a field lost on the way may
+ * change what is served only in a rare situation, long after.
+ */
+export const foldedAlerts = (app: TestApp): string => JSON.stringify(alertSnapshot(app.fold.state.alerts));
 
 /** One entry, times from T0, for a failure's message. */
 export function describeEntry(entry: TimelineEntry): string {
