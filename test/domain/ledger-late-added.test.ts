@@ -50,6 +50,24 @@ function fold(order: readonly StatusMateEvent[], player = new Player(), first = 
   return player;
 }
 
+/**
+ * Every history `generated` gives, in any order of arrival, folded whole or cut by a restart
+ * (snapshot and reload) at any entry, books as created_at order does.
+ */
+function expectBookedInCreatedAtOrder(generated: fc.Arbitrary<StatusMateEvent[]>): void {
+  const arrived = generated.chain((events) => fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length }), fc.nat()));
+  fc.assert(
+    fc.property(arrived, ([events, order, at]) => {
+      const byTime = [...events].sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
+      const cut = at % order.length;
+      const expected = booked(fold(byTime));
+      expect(booked(fold(order))).toBe(expected);
+      expect(booked(fold(order.slice(cut), restored(fold(order.slice(0, cut))), cut))).toBe(expected);
+    }),
+    { numRuns: 400 },
+  );
+}
+
 describe('a late first event adding a component its later events do not name', () => {
   for (const [name, events] of Object.entries(histories)) {
     it(`${name}: books the ledger of the created_at order in every order of arrival, with or without a restart in the middle`, () => {
@@ -170,20 +188,7 @@ describe('a late first event adding a component its later events do not name', (
           ),
         ];
       });
-    const arrived = fc
-      .array(entry, { minLength: 1, maxLength: 4 })
-      .map(historyOf)
-      .chain((events) => fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length }), fc.nat()));
-    fc.assert(
-      fc.property(arrived, ([events, order, at]) => {
-        const byTime = [...events].sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
-        const cut = at % order.length;
-        const expected = booked(fold(byTime));
-        expect(booked(fold(order))).toBe(expected);
-        expect(booked(fold(order.slice(cut), restored(fold(order.slice(0, cut))), cut))).toBe(expected);
-      }),
-      { numRuns: 400 },
-    );
+    expectBookedInCreatedAtOrder(fc.array(entry, { minLength: 1, maxLength: 4 }).map(historyOf));
   });
 });
 
@@ -295,20 +300,7 @@ describe('a later event of an incident or maintenance naming a component its ear
           ),
         ];
       });
-    const arrived = fc
-      .array(entry, { minLength: 1, maxLength: 4 })
-      .map(historyOf)
-      .chain((events) => fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length }), fc.nat()));
-    fc.assert(
-      fc.property(arrived, ([events, order, at]) => {
-        const byTime = [...events].sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0));
-        const cut = at % order.length;
-        const expected = booked(fold(byTime));
-        expect(booked(fold(order))).toBe(expected);
-        expect(booked(fold(order.slice(cut), restored(fold(order.slice(0, cut))), cut))).toBe(expected);
-      }),
-      { numRuns: 400 },
-    );
+    expectBookedInCreatedAtOrder(fc.array(entry, { minLength: 1, maxLength: 4 }).map(historyOf));
   });
 });
 
