@@ -55,6 +55,8 @@ export class Draft {
   readonly foldedBeforeHeld: boolean;
   /** Whether an ended hold forgets the direct updates before its own start (the entry's rules). */
   private readonly clearsBeforeOwnStart: boolean;
+  /** Whether an ended hold's start with no time leaves a kept start with one in place (the entry's rules). */
+  private readonly clearedKeepsTimedStart: boolean;
   /** Whether a finished incident's re-sent finish makes the components it names known (the entry's rules). */
   readonly staleFinishKnows: boolean;
   readonly t: number;
@@ -83,6 +85,7 @@ export class Draft {
     this.lateHeld = context.rules.lateHeld;
     this.foldedBeforeHeld = context.rules.foldedBeforeHeld;
     this.clearsBeforeOwnStart = context.rules.clearsBeforeOwnStart;
+    this.clearedKeepsTimedStart = context.rules.clearedKeepsTimedStart;
     this.staleFinishKnows = context.rules.staleFinishKnows;
     this.t = context.t;
     const committed = state.pages.get(this.statusPage)?.stats ?? emptyPageStats(this.statusPage, this.receivedAt);
@@ -211,16 +214,26 @@ export class Draft {
    * ordered by time where both have one and by arrival otherwise, so an update with no time can
    * be before `since` (it arrived first) and not before a later kept start that has no place in
    * arrival order (seq -1); the hold ending now still overrode it.
+   *
+   * A `since` with no time does not replace a kept start that has one (rules clearedKeepsTimedStart):
+   * `cleared` is only ever compared with updates arriving later, which come after every start
+   * placed by arrival, so the untimed one would make none older, and the timed one still does.
    */
   end(uuid: string, name: string | null, since: Stamp): void {
     const current = this.component(uuid);
     if (!current && !this.admit(uuid)) return;
     const kept = current?.cleared;
-    const cleared = kept && !clearsNothing(kept) && !this.before(kept, since) ? kept : since;
+    const keepsTimed = this.clearedKeepsTimedStart && kept !== null && kept !== undefined && this.timed(kept) && !this.timed(since);
+    const cleared = kept && !clearsNothing(kept) && (keepsTimed || !this.before(kept, since)) ? kept : since;
     const stamp = current?.direct?.stamp;
     const overridden = stamp !== undefined && (this.before(stamp, cleared) || (this.clearsBeforeOwnStart && this.before(stamp, since)));
     const direct = overridden ? null : (current?.direct ?? null);
     this.update(uuid, name, current, { direct, cleared });
+  }
+
+  /** Whether a stored stamp has a time trusted as seen from this event (else it is ordered by arrival). */
+  private timed(stamp: Stamp): boolean {
+    return asTrusted(stamp, this.receivedAt, this.context.maxClockSkewSeconds).at !== null;
   }
 
   /** Whether stored stamp `a` comes before stored stamp `b`, as seen from this event. */

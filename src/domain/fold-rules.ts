@@ -80,6 +80,16 @@ export type FoldRules = {
    * created_at; without it, a late event that moved neither took the ledger's time.
    */
   readonly lateKeepsEarlierLastChange: boolean;
+  /**
+   * Whether the start an ended hold leaves in a component's record (`cleared`, Draft.end) stays
+   * one with a trusted time when the hold ending now began with none (ordered by its arrival). The
+   * order is by created_at only where both stamps have one, else by arrival, so it is not total: an
+   * update arrives after every start placed by arrival, which therefore never makes it older, while
+   * a timed start does when the update's created_at is before it. Without it, the untimed start
+   * replaced the timed one, and an update timed before that earlier hold, arriving later (a retry
+   * whose dedup record was pruned), came back though the hold it was made before had ended.
+   */
+  readonly clearedKeepsTimedStart: boolean;
 };
 
 /** This release's rules: the fold of an event it appends, or an operator's or the ledger's own. */
@@ -93,6 +103,7 @@ export const FOLD_RULES: FoldRules = {
   staleReplacesDeclaration: true,
   foldedBeforeHeld: true,
   lateKeepsEarlierLastChange: true,
+  clearedKeepsTimedStart: true,
 };
 /**
  * An event entry of format 11: an event adding components to its object's record left the
@@ -109,6 +120,7 @@ export const FOLDED_BEFORE_UNHELD_RULES: FoldRules = {
   staleReplacesDeclaration: true,
   foldedBeforeHeld: false,
   lateKeepsEarlierLastChange: false,
+  clearedKeepsTimedStart: false,
 };
 /** An event entry of format 9: a stale event older than a declared component's declaration left the declaration in place. */
 export const STALE_KEEPS_DECLARATION_RULES: FoldRules = {
@@ -121,6 +133,7 @@ export const STALE_KEEPS_DECLARATION_RULES: FoldRules = {
   staleReplacesDeclaration: false,
   foldedBeforeHeld: false,
   lateKeepsEarlierLastChange: false,
+  clearedKeepsTimedStart: false,
 };
 /**
  * An event entry of format 7: a page change measured against the alerts by its webhook's arrival; a
@@ -137,6 +150,7 @@ export const CLEARS_BEFORE_OWN_START_RULES: FoldRules = {
   staleReplacesDeclaration: false,
   foldedBeforeHeld: false,
   lateKeepsEarlierLastChange: false,
+  clearedKeepsTimedStart: false,
 };
 /** An event entry of format 6: an ended hold forgets the direct updates before the latest start kept only. */
 export const LATE_HELD_RULES: FoldRules = {
@@ -149,6 +163,7 @@ export const LATE_HELD_RULES: FoldRules = {
   staleReplacesDeclaration: false,
   foldedBeforeHeld: false,
   lateKeepsEarlierLastChange: false,
+  clearedKeepsTimedStart: false,
 };
 /** An event entry of format 5: ties by type; a late first event's added components booked from its own time. */
 export const TYPE_TIES_RULES: FoldRules = {
@@ -161,6 +176,7 @@ export const TYPE_TIES_RULES: FoldRules = {
   staleReplacesDeclaration: false,
   foldedBeforeHeld: false,
   lateKeepsEarlierLastChange: false,
+  clearedKeepsTimedStart: false,
 };
 /** An event entry of format 1: ties by arrival, as every release before format 5. */
 export const ARRIVAL_TIES_RULES: FoldRules = {
@@ -173,6 +189,7 @@ export const ARRIVAL_TIES_RULES: FoldRules = {
   staleReplacesDeclaration: false,
   foldedBeforeHeld: false,
   lateKeepsEarlierLastChange: false,
+  clearedKeepsTimedStart: false,
 };
 
 /**

@@ -94,8 +94,9 @@ import type { EntryFields } from '../store/store.js';
 // record (names one the object's events folded before did not), brings those events into the
 // components' ledger evidence, so that a later-arriving older event naming them is booked where
 // its created_at falls (foldedBeforeHeld in src/domain/fold-rules.ts), and leaves a component's
-// last change alone when a late event moved neither it nor the ledger's (lateKeepsEarlierLastChange).
-// Written from then on for the same reason as format 5; format 11, 9, 7, 6, 5 and 1 entries are
+// last change alone when a late event moved neither it nor the ledger's (lateKeepsEarlierLastChange),
+// and keeps an ended hold's timed start in the component's record when a hold with no trusted start
+// ends after it (clearedKeepsTimedStart). Written from then on for the same reason as format 5; format 11, 9, 7, 6, 5 and 1 entries are
 // folded as their releases did.
 // What each format's fold does is src/domain/fold-rules.ts.
 

@@ -86,6 +86,7 @@ describe('the log formats', () => {
       staleReplacesDeclaration: false,
       foldedBeforeHeld: false,
       lateKeepsEarlierLastChange: false,
+      clearedKeepsTimedStart: false,
     });
   });
 
@@ -106,6 +107,7 @@ describe('the log formats', () => {
       staleReplacesDeclaration: false,
       foldedBeforeHeld: false,
       lateKeepsEarlierLastChange: false,
+      clearedKeepsTimedStart: false,
     });
   });
 
@@ -126,6 +128,7 @@ describe('the log formats', () => {
       staleReplacesDeclaration: false,
       foldedBeforeHeld: false,
       lateKeepsEarlierLastChange: false,
+      clearedKeepsTimedStart: false,
     });
   });
 
@@ -146,10 +149,11 @@ describe('the log formats', () => {
       staleReplacesDeclaration: false,
       foldedBeforeHeld: false,
       lateKeepsEarlierLastChange: false,
+      clearedKeepsTimedStart: false,
     });
   });
 
-  it('reads the event entries of the release before format 12 (format 11), to fold without foldedBeforeHeld and lateKeepsEarlierLastChange, as it did', () => {
+  it('reads the event entries of the release before format 12 (format 11), to fold without foldedBeforeHeld, lateKeepsEarlierLastChange and clearedKeepsTimedStart, as it did', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
     const fields = encodeEntry('r1:11', event, DEFAULT_LIMITS, 3600);
     expect(decodeEntry({ ...fields, v: '11' })).toEqual({
@@ -166,6 +170,7 @@ describe('the log formats', () => {
       staleReplacesDeclaration: true,
       foldedBeforeHeld: false,
       lateKeepsEarlierLastChange: false,
+      clearedKeepsTimedStart: false,
     });
     expect(FOLD_RULES).toEqual({
       ties: 'type',
@@ -177,6 +182,7 @@ describe('the log formats', () => {
       staleReplacesDeclaration: true,
       foldedBeforeHeld: true,
       lateKeepsEarlierLastChange: true,
+      clearedKeepsTimedStart: true,
     });
   });
 
