@@ -104,7 +104,6 @@ function order(a: Stamp, b: Stamp): number {
   return a.seq - b.seq;
 }
 const before = (a: Stamp, b: Stamp) => order(a, b) < 0;
-const later = (a: Stamp | null, b: Stamp): Stamp => (a === null || before(a, b) ? b : a);
 
 type Incident = {
   uuid: string;
@@ -145,8 +144,15 @@ type Component = {
   uuid: string;
   name: string;
   update: { stamp: Stamp; impact: string } | null;
-  /** The latest start of a hold on it that has ended: an update before it does not come back. */
-  cleared: Stamp | null;
+  /**
+   * The start of every hold on it that has ended: an update before any of them does not come back
+   * (README "A component's impact": "one made before an incident or maintenance that has since
+   * ended was overridden by it and does not come back"). All of them, not the latest alone: the
+   * order of README "Order" is by created_at only where both events carry a trusted one, else by
+   * arrival, so it is not total, and no one start stands for the rest (a trusted start 9298 and
+   * one without a place in arrival order are not ordered; keeping either forgot the other).
+   */
+  cleared: Stamp[];
   lastChange: number;
   /** The events that named it or ended a hold on it, for the replay in created_at order. */
   history: { stamp: Stamp; event: HookEvent }[];
@@ -208,7 +214,7 @@ export class CoreOracle {
     const page = this.pages.get(pageId) ?? this.newPage(pageId);
     for (const { uuid, name } of declaration.components) {
       if (page.components.has(uuid)) continue;
-      page.components.set(uuid, { uuid, name, update: null, cleared: null, lastChange: at, history: [], unchecked: false, declaredAt: at });
+      page.components.set(uuid, { uuid, name, update: null, cleared: [], lastChange: at, history: [], unchecked: false, declaredAt: at });
     }
   }
 
@@ -398,7 +404,7 @@ export class CoreOracle {
         this.refusedComponents.add(uuid);
         return undefined;
       }
-      c = { uuid, name, update: null, cleared: null, lastChange: stamp.at, history: [], unchecked: false, declaredAt: null };
+      c = { uuid, name, update: null, cleared: [], lastChange: stamp.at, history: [], unchecked: false, declaredAt: null };
       page.components.set(uuid, c);
     }
     c.name = name;
@@ -412,7 +418,7 @@ export class CoreOracle {
       const c = this.know(page, event.uuid, event.title, stamp);
       if (c === undefined) return touched;
       touched.add(c.uuid);
-      const older = (c.update !== null && before(stamp, c.update.stamp)) || (c.cleared !== null && before(stamp, c.cleared));
+      const older = (c.update !== null && before(stamp, c.update.stamp)) || c.cleared.some((start) => before(stamp, start));
       if (!older) c.update = { stamp, impact: event.impact ?? 'operational' };
       return touched;
     }
@@ -546,7 +552,7 @@ export class CoreOracle {
     if (c === undefined) return;
     // An ended hold concerns the component even when the event ending it does not name it.
     this.clearedInEvent.add(uuid);
-    c.cleared = later(c.cleared, start);
+    c.cleared.push(start);
     // Overridden by a hold that has ended: it does not come back.
     if (c.update !== null && before(c.update.stamp, start)) c.update = null;
   }
