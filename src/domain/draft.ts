@@ -215,16 +215,18 @@ export class Draft {
    * be before `since` (it arrived first) and not before a later kept start that has no place in
    * arrival order (seq -1); the hold ending now still overrode it.
    *
-   * A `since` with no time does not replace a kept start that has one (rules clearedKeepsTimedStart):
-   * `cleared` is only ever compared with updates arriving later, which come after every start
-   * placed by arrival, so the untimed one would make none older, and the timed one still does.
+   * Of a kept start and `since`, one with a trusted time and one without, the timed one stays,
+   * whichever came first (rules clearedKeepsTimedStart): `cleared` is only ever compared with
+   * updates arriving later, which come after every start placed by arrival, so the untimed one
+   * would make none older, and the timed one still does (an update timed before it).
    */
   end(uuid: string, name: string | null, since: Stamp): void {
     const current = this.component(uuid);
     if (!current && !this.admit(uuid)) return;
     const kept = current?.cleared;
-    const keepsTimed = this.clearedKeepsTimedStart && kept !== null && kept !== undefined && this.timed(kept) && !this.timed(since);
-    const cleared = kept && !clearsNothing(kept) && (keepsTimed || !this.before(kept, since)) ? kept : since;
+    // Under clearedKeepsTimedStart, of a timed start and an untimed one the timed one stays, whichever came first.
+    const byTime = this.clearedKeepsTimedStart && kept !== null && kept !== undefined && this.timed(kept) !== this.timed(since);
+    const cleared = byTime ? (this.timed(kept) ? kept : since) : kept && !clearsNothing(kept) && !this.before(kept, since) ? kept : since;
     const stamp = current?.direct?.stamp;
     const overridden = stamp !== undefined && (this.before(stamp, cleared) || (this.clearsBeforeOwnStart && this.before(stamp, since)));
     const direct = overridden ? null : (current?.direct ?? null);

@@ -81,13 +81,15 @@ export type FoldRules = {
    */
   readonly lateKeepsEarlierLastChange: boolean;
   /**
-   * Whether the start an ended hold leaves in a component's record (`cleared`, Draft.end) stays
-   * one with a trusted time when the hold ending now began with none (ordered by its arrival). The
-   * order is by created_at only where both stamps have one, else by arrival, so it is not total: an
-   * update arrives after every start placed by arrival, which therefore never makes it older, while
-   * a timed start does when the update's created_at is before it. Without it, the untimed start
-   * replaced the timed one, and an update timed before that earlier hold, arriving later (a retry
-   * whose dedup record was pruned), came back though the hold it was made before had ended.
+   * Whether, of two starts of ended holds, one with a trusted time and one without (ordered by its
+   * arrival), the component's record keeps the timed one (`cleared`, Draft.end), whichever ended
+   * first. The order is by created_at only where both stamps have one, else by arrival, so it is
+   * not total: an update arrives after every start placed by arrival, which therefore never makes
+   * it older, while a timed start does when the update's created_at is before it. Without it, an
+   * untimed start replaced a timed one kept before, and kept itself against a timed one with no
+   * place in arrival order (an incident first seen finished, from its start_at); an update timed
+   * before that timed start, arriving later (a retry whose dedup record was pruned), came back
+   * though the hold it was made before had ended.
    */
   readonly clearedKeepsTimedStart: boolean;
 };
