@@ -224,7 +224,6 @@ export class Draft {
     const current = this.component(uuid);
     if (!current && !this.admit(uuid)) return;
     const kept = current?.cleared;
-    // Under clearedKeepsTimedStart, of a timed start and an untimed one the timed one stays, whichever came first.
     const byTime = this.clearedKeepsTimedStart && kept !== null && kept !== undefined && this.timed(kept) !== this.timed(since);
     const cleared = byTime ? (this.timed(kept) ? kept : since) : kept && !clearsNothing(kept) && !this.before(kept, since) ? kept : since;
     const stamp = current?.direct?.stamp;

@@ -580,10 +580,7 @@ function bringHeld(
     : onlyAfter
       ? [
           ['maintenance_started', stamps.since],
-          [
-            stamps.state === 'finished' ? 'maintenance_finished' : stamps.state === 'in_progress' ? 'maintenance_started' : 'maintenance_created',
-            stamps.lastEvent,
-          ],
+          [maintenanceStep(stamps), stamps.lastEvent],
         ]
       : maintenanceEvents(stamps);
   const [startAt, endAt] = 'scheduledStart' in next ? [next.scheduledStart, next.scheduledEnd] : [next.startAt, next.endAt];
@@ -594,6 +591,11 @@ function bringHeld(
     events.push({ at: stamp.at, type, object: next.uuid, named: false, name: null, impact: null, startAt, endAt });
   }
   if (components.length > 0 && events.length > 0) draft.late = { components, events };
+}
+
+/** The event that left a maintenance's record in its state. */
+function maintenanceStep(record: MaintenanceRecord): EventType {
+  return record.state === 'finished' ? 'maintenance_finished' : record.state === 'in_progress' ? 'maintenance_started' : 'maintenance_created';
 }
 
 /**
@@ -612,11 +614,7 @@ function maintenanceEvents(record: MaintenanceRecord): [EventType, Stamp | null]
   const last = record.lastEvent;
   const lastType: EventType =
     finishAt === null
-      ? record.state === 'finished'
-        ? 'maintenance_finished'
-        : record.state === 'in_progress'
-          ? 'maintenance_started'
-          : 'maintenance_created'
+      ? maintenanceStep(record)
       : last.at === finishAt
         ? 'maintenance_finished'
         : record.since !== null && record.since.at === last.at

@@ -50,6 +50,23 @@ function fold(order: readonly StatusMateEvent[], player = new Player(), first = 
   return player;
 }
 
+/** Maintenance `i` created at `createdAt` naming `first`, started naming `started` and finished naming `finished`, at its window's ends. */
+function maintenanceLifecycle(
+  i: number,
+  createdAt: number,
+  window: { startAt: number; endAt: number },
+  first: readonly number[],
+  started: readonly number[],
+  finished: readonly number[],
+): StatusMateEvent[] {
+  const naming = (components: readonly number[]) => components.map((n) => affects(n, null));
+  return [
+    maintenance('maintenance_created', i, createdAt, naming(first), window),
+    maintenance('maintenance_started', i, window.startAt, naming(started), window),
+    maintenance('maintenance_finished', i, window.endAt, naming(finished), window),
+  ];
+}
+
 /**
  * Every history `generated` gives, in any order of arrival, folded whole or cut by a restart
  * (snapshot and reload) at any entry, books as created_at order does.
@@ -164,29 +181,7 @@ describe('a late first event adding a component its later events do not name', (
         }
         const window = { startAt: t + 50, endAt: t + e.length * 100 + 57 };
         const started = fewer(e.first, e.started);
-        return [
-          maintenance(
-            'maintenance_created',
-            i,
-            t + 3,
-            e.first.map((n) => affects(n, null)),
-            window,
-          ),
-          maintenance(
-            'maintenance_started',
-            i,
-            window.startAt,
-            started.map((n) => affects(n, null)),
-            window,
-          ),
-          maintenance(
-            'maintenance_finished',
-            i,
-            window.endAt,
-            fewer(started, e.finished).map((n) => affects(n, null)),
-            window,
-          ),
-        ];
+        return maintenanceLifecycle(i, t + 3, window, e.first, started, fewer(started, e.finished));
       });
     expectBookedInCreatedAtOrder(fc.array(entry, { minLength: 1, maxLength: 4 }).map(historyOf));
   });
@@ -276,29 +271,7 @@ describe('a later event of an incident or maintenance naming a component its ear
           ];
         }
         const window = { startAt: t + 3 + e.startsIn, endAt: t + 3 + e.startsIn + e.lasts };
-        return [
-          maintenance(
-            'maintenance_created',
-            i,
-            t + 3,
-            e.first.map((n) => affects(n, null)),
-            window,
-          ),
-          maintenance(
-            'maintenance_started',
-            i,
-            window.startAt,
-            e.started.map((n) => affects(n, null)),
-            window,
-          ),
-          maintenance(
-            'maintenance_finished',
-            i,
-            window.endAt,
-            e.finished.map((n) => affects(n, null)),
-            window,
-          ),
-        ];
+        return maintenanceLifecycle(i, t + 3, window, e.first, e.started, e.finished);
       });
     expectBookedInCreatedAtOrder(fc.array(entry, { minLength: 1, maxLength: 4 }).map(historyOf));
   });
