@@ -823,8 +823,10 @@ export class FoldLoop implements EventSink, StoreHealth {
     let tip: Awaited<ReturnType<LogStore['tip']>>;
     try {
       tip = await withTimeout(this.store.tip(this.point), CHECK_TIMEOUT_MS);
-    } catch {
-      return NOT_READY.unreachable;
+    } catch (error) {
+      if (!(error instanceof LogLost)) return NOT_READY.unreachable;
+      this.refuse(error.message);
+      return NOT_READY.refused;
     }
     this.observeTip(tip);
     const deadline = Date.now() + CATCH_UP_WAIT_MS;
@@ -874,7 +876,9 @@ export class FoldLoop implements EventSink, StoreHealth {
       if (!this.synced) return;
       try {
         this.observeTip(await withTimeout(this.store.tip(this.point), CHECK_TIMEOUT_MS));
-      } catch {
+      } catch (error) {
+        // The read of the loop finds most of these too, but not all (a snapshot past the log's end).
+        if (error instanceof LogLost) this.refuse(error.message);
         return;
       }
       await this.snapshot(false);

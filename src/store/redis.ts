@@ -365,8 +365,12 @@ export class RedisStore implements LogStore {
 
   async tip(from: Position): Promise<LogTip> {
     const fresh = from === this.origin;
-    const [init, last, mine, after, trimmed] = await Promise.all([
+    // The snapshot's id is read before the log's last entry, on the same connection: entries are
+    // only added and the trim keeps the snapshot's own entry, so a last entry read after it that is
+    // older than it means a snapshot this log never reached, whatever other replicas do meanwhile.
+    const [init, covered, last, mine, after, trimmed] = await Promise.all([
       this.writer.sendCommand(initArgs(this.keys, this.epochId, this.options.owner, this.mayStartLog())),
+      this.writer.sendCommand(['HGET', this.keys.snapshot, 'id']),
       this.writer.sendCommand(['XREVRANGE', this.keys.log, '+', '-', 'COUNT', '1']),
       fresh ? Promise.resolve([]) : this.writer.sendCommand(['XRANGE', this.keys.log, from, from]),
       this.writer.sendCommand(['XRANGE', this.keys.log, fresh ? '-' : `(${from}`, '+', 'COUNT', String(LAG_COUNT)]),
@@ -388,12 +392,20 @@ export class RedisStore implements LogStore {
     this.checkEpoch(epoch === '' ? null : epoch);
     this.checkOwner(owner === '' ? null : owner);
     if (exists === 0) throw new LogLost(`the Redis log ${this.keys.log} was deleted (its epoch ${epoch} is still there)`);
+    const end = rangeReply.parse(last)[0]?.[0];
+    // A snapshot past the log's end (an id set by hand, another log's snapshot copied in) would be
+    // loaded, found not to be in the log, and loaded again, for ever: no reload can mend it.
+    const snapshotId = stringOrNull.parse(covered);
+    if (snapshotId !== null && STREAM_ID.test(snapshotId) && idBefore(end ?? this.origin, snapshotId)) {
+      throw new LogLost(
+        `the Redis snapshot (${this.keys.snapshot}) covers the log up to ${snapshotId}, past the end of the log (${end ?? 'no entry'}): it is not this log's snapshot`,
+      );
+    }
     const mark = stringOrNull.parse(trimmed);
     if (mark !== null && idBefore(from, mark)) await this.behind(mark);
     // The entry last folded is gone though nothing trimmed it: Redis lost it (a failover to a
     // replica that lacked it). What was folded after the snapshot is no longer the log.
     if (!fresh && rangeReply.parse(mine).length === 0) throw new LogBehind(`the Redis log no longer holds entry ${from}`);
-    const end = rangeReply.parse(last)[0]?.[0];
     return { position: end ?? from, time: end === undefined ? 0 : idTime(end), entriesAfter: rangeReply.parse(after).length };
   }
 

@@ -283,6 +283,27 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     expect(await readyz(late)).toBe(503);
   });
 
+  it('refuses a snapshot whose id is past the end of the log, at the next check and at start, instead of reloading it in a loop', async () => {
+    const a = await open();
+    await post(a, component(1, 'major_outage'));
+    const b = await open();
+    await post(b, component(2, 'major_outage'));
+    await b.close();
+    // A well-formed id no entry of this log has reached: no snapshot of this log covers it.
+    await redisCommand('HSET', KEYS.snapshot, 'id', '9999999999999-0');
+    await refusedWithin5s(a);
+    expect(String(refusals(a)[0]?.reason)).toContain('past the end of the log');
+    const late = await open({ waitReady: false });
+    await eventually(
+      () => refusals(late).length,
+      (count) => count === 1,
+    );
+    expect(String(refusals(late)[0]?.reason)).toContain('past the end of the log');
+    expect(await readyz(late)).toBe(503);
+    // One warning of a reload at most, not one per turn of the loop (thousands a second).
+    expect(late.logs.lines.filter((line) => /reloading from the snapshot/.test(String(line.msg))).length).toBeLessThanOrEqual(1);
+  });
+
   it.each([
     { fields: ['n', '3', 'data', '{"lastSeq":0,"keptFromDay":0}', 'data:2', '["x"]'], reason: 'is missing a piece (data:1)' },
     { fields: ['n', 'many', 'data', '{"lastSeq":0,"keptFromDay":0}'], reason: 'has an unreadable piece count n' },
