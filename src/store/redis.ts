@@ -365,9 +365,10 @@ export class RedisStore implements LogStore {
 
   async tip(from: Position): Promise<LogTip> {
     const fresh = from === this.origin;
-    // The snapshot's id is read before the log's last entry, on the same connection: entries are
-    // only added and the trim keeps the snapshot's own entry, so a last entry read after it that is
-    // older than it means a snapshot this log never reached, whatever other replicas do meanwhile.
+    // The snapshot's id is read before the log's last entry and the entry last folded, on the same
+    // connection: entries are only added and the trim keeps the stored snapshot's own entry, so
+    // what is read after it still holds that entry, whatever other replicas commit meanwhile
+    // (checkSnapshotCovered).
     const [init, covered, last, mine, after, trimmed] = await Promise.all([
       this.writer.sendCommand(initArgs(this.keys, this.epochId, this.options.owner, this.mayStartLog())),
       this.writer.sendCommand(['HGET', this.keys.snapshot, 'id']),
@@ -393,20 +394,36 @@ export class RedisStore implements LogStore {
     this.checkOwner(owner === '' ? null : owner);
     if (exists === 0) throw new LogLost(`the Redis log ${this.keys.log} was deleted (its epoch ${epoch} is still there)`);
     const end = rangeReply.parse(last)[0]?.[0];
-    // A snapshot past the log's end (an id set by hand, another log's snapshot copied in) would be
-    // loaded, found not to be in the log, and loaded again, for ever: no reload can mend it.
-    const snapshotId = stringOrNull.parse(covered);
-    if (snapshotId !== null && STREAM_ID.test(snapshotId) && idBefore(end ?? this.origin, snapshotId)) {
-      throw new LogLost(
-        `the Redis snapshot (${this.keys.snapshot}) covers the log up to ${snapshotId}, past the end of the log (${end ?? 'no entry'}): it is not this log's snapshot`,
-      );
-    }
     const mark = stringOrNull.parse(trimmed);
     if (mark !== null && idBefore(from, mark)) await this.behind(mark);
+    const holdsFrom = fresh || rangeReply.parse(mine).length > 0;
+    this.checkSnapshotCovered(stringOrNull.parse(covered), end, from, holdsFrom);
     // The entry last folded is gone though nothing trimmed it: Redis lost it (a failover to a
     // replica that lacked it). What was folded after the snapshot is no longer the log.
-    if (!fresh && rangeReply.parse(mine).length === 0) throw new LogBehind(`the Redis log no longer holds entry ${from}`);
+    if (!holdsFrom) throw new LogBehind(`the Redis log no longer holds entry ${from}`);
     return { position: end ?? from, time: end === undefined ? 0 : idTime(end), entriesAfter: rangeReply.parse(after).length };
+  }
+
+  /**
+   * Refuses a snapshot that no reload can mend. The snapshot script trims the log only below the
+   * snapshot before, so the log always holds the entry the stored snapshot covers up to: a log
+   * that ends before it (an id set by hand, another log's snapshot copied in) or no longer holds it
+   * (an XTRIM or XDEL by hand, which may have taken entries after it too) would have a replica
+   * load the snapshot, find its entry missing and load it again, thousands of times a second.
+   */
+  private checkSnapshotCovered(snapshotId: string | null, end: string | undefined, from: Position, holdsFrom: boolean): void {
+    if (snapshotId === null || !STREAM_ID.test(snapshotId) || snapshotId === this.origin) return;
+    const reset = 'restore Redis from a backup, or run statusmate-exporter reset-redis --yes to start an empty log';
+    if (end === undefined || idBefore(end, snapshotId)) {
+      throw new LogLost(
+        `the Redis snapshot (${this.keys.snapshot}) covers the log up to ${snapshotId}, past the end of the log (${end ?? 'no entry'}): it is not this log's snapshot; ${reset}`,
+      );
+    }
+    if (!holdsFrom && from === snapshotId) {
+      throw new LogLost(
+        `the Redis log no longer holds entry ${snapshotId}, up to which its snapshot (${this.keys.snapshot}) covers it: entries were removed by hand (XTRIM, XDEL); ${reset}`,
+      );
+    }
   }
 
   /** Whether a tip that finds no log may start one: once NEW_LOG_WAIT_MS passed since this replica first found none. */

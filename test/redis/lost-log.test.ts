@@ -304,6 +304,26 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     expect(late.logs.lines.filter((line) => /reloading from the snapshot/.test(String(line.msg))).length).toBeLessThanOrEqual(1);
   });
 
+  it('refuses at start a log trimmed by hand past its snapshot (XTRIM MAXLEN), instead of reloading the snapshot in a loop', async () => {
+    // Snapshots at shutdown only: the one `a` leaves covers its entry, and `b` writes none.
+    const a = await open({ checkMs: 600_000 });
+    await post(a, component(1, 'major_outage'));
+    await a.close();
+    const b = await open({ checkMs: 600_000 });
+    await post(b, component(2, 'major_outage'));
+    await post(b, component(3, 'major_outage'));
+    // The snapshot's entry and the one after it go: what the second held is in no snapshot.
+    await redisCommand('XTRIM', KEYS.log, 'MAXLEN', '1');
+    const late = await open({ waitReady: false });
+    await eventually(
+      () => refusals(late).length,
+      (count) => count === 1,
+    );
+    expect(String(refusals(late)[0]?.reason)).toContain('no longer holds entry');
+    expect(await readyz(late)).toBe(503);
+    expect(late.logs.lines.filter((line) => /reloading from the snapshot/.test(String(line.msg))).length).toBeLessThanOrEqual(1);
+  });
+
   it.each([
     { fields: ['n', '3', 'data', '{"lastSeq":0,"keptFromDay":0}', 'data:2', '["x"]'], reason: 'is missing a piece (data:1)' },
     { fields: ['n', 'many', 'data', '{"lastSeq":0,"keptFromDay":0}'], reason: 'has an unreadable piece count n' },
