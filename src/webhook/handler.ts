@@ -83,6 +83,9 @@ const AUTH_FAILURES = {
 const ECHO_LENGTH = 100;
 const echo = (value: string) => (value.length > ECHO_LENGTH ? `${value.slice(0, ECHO_LENGTH)}…` : value);
 
+/** What a webhook URL may carry: the page to label its events with, and the token. */
+const WEBHOOK_QUERY_PARAMETERS: readonly string[] = ['status_page', 'token'];
+
 const querySchema = z.object({
   status_page: z.string().min(1).max(200).optional(),
 });
@@ -140,6 +143,14 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     if (search.getAll('status_page').length > 1) {
       return rejected(400, 'invalid', 'query parameter status_page given more than once: give one', [
         { path: 'query.status_page', message: 'given more than once' },
+      ]);
+    }
+    // A misspelt parameter (`?statuspage=shop`) would be dropped without a word, and every event
+    // of that URL labelled with another page for good: refused, StatusMate retries once it is fixed.
+    const unknown = [...search.keys()].find((name) => !WEBHOOK_QUERY_PARAMETERS.includes(name));
+    if (unknown !== undefined) {
+      return rejected(400, 'invalid', `unknown query parameter ${JSON.stringify(echo(unknown))}: the webhook URL takes status_page and token`, [
+        { path: `query.${echo(unknown)}`, message: 'unknown parameter (status_page, token)' },
       ]);
     }
     const query = querySchema.safeParse({ status_page: search.get('status_page') ?? undefined });

@@ -390,6 +390,21 @@ describe('payload shapes', () => {
     });
     expect(app.ingestor.state.pages.size).toBe(0);
   });
+
+  it.each(['statuspage', 'status-page', 'statusPage', 'page'])(
+    'refuses a parameter it does not know (?%s=shop) with 400 naming it, rather than label the event with the default page for good',
+    async (name) => {
+      app = await makeApp();
+      const misspelt = await post(componentEvent('major_outage'), `/webhook?${name}=shop`);
+      expect(misspelt.status).toBe(400);
+      expect(misspelt.body).toEqual({
+        error: `unknown query parameter "${name}": the webhook URL takes status_page and token`,
+        issues: [{ path: `query.${name}`, message: 'unknown parameter (status_page, token)' }],
+      });
+      expect(app.ingestor.state.pages.size).toBe(0);
+      expect((await post(componentEvent('major_outage'), '/webhook?status_page=shop&token=')).status).toBe(200);
+    },
+  );
 });
 
 describe('GET /metrics, /healthz, /readyz', () => {
