@@ -6,8 +6,19 @@ const QUIET_PATHS = new Set(['/metrics', '/healthz', '/readyz']);
 /** Asked every few seconds by the kubelet: a 503 while not ready is the answer, not news (the store's own line says why, once). */
 const PROBE_PATHS = new Set(['/healthz', '/readyz']);
 
-/** The path of a request URL without its query string, which may hold `?token=`. */
-export const pathOf = (url: string | undefined): string => (url ?? '').split('?', 1)[0] ?? '';
+/** A request-target in absolute form (`http://host/webhook`, RFC 9112 3.2.2): its scheme and authority. */
+const ABSOLUTE_FORM = /^[a-z][a-z\d+.-]*:\/\/[^/]*/i;
+
+/**
+ * The path of a request-target, without its query (which may hold `?token=`); of one in absolute
+ * form, which a server must take as a proxy may send it, without its scheme and authority too
+ * (Express routes it by that path).
+ */
+export const pathOf = (url: string | undefined): string => {
+  const target = (url ?? '').split('?', 1)[0] ?? '';
+  const authority = ABSOLUTE_FORM.exec(target)?.[0];
+  return authority === undefined ? target : target.slice(authority.length) || '/';
+};
 
 /** A path is logged at most this long: a URL may be 16 KiB, and each refused one is a line. */
 const LOGGED_PATH_LENGTH = 200;

@@ -4,6 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { faulty } from '../support/faulty-store.js';
+import { rawExchange } from '../support/raw-http.js';
 import { domainSamples, fixture, makeApp, sampleValue, sqliteStore, type TestApp } from '../support/app.js';
 
 const SEEDS = ['seed-component-impact-updated.json', 'seed-incident-created.json', 'seed-incident-created-example.json', 'seed-maintenance-created.json'];
@@ -405,6 +406,21 @@ describe('payload shapes', () => {
       expect((await post(componentEvent('major_outage'), '/webhook?status_page=shop&token=')).status).toBe(200);
     },
   );
+});
+
+describe('a request-target in absolute form (RFC 9112, 3.2.2), as a proxy may send it', () => {
+  it('routes POST http://host/webhook to the webhook, with its query', async () => {
+    app = await makeApp();
+    const body = JSON.stringify(componentEvent('major_outage'));
+    const answer = await rawExchange(
+      app.main,
+      Buffer.from(
+        `POST http://localhost/webhook?status_page=shop HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      ),
+    );
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 'applied', status_page: 'shop' });
+  });
 });
 
 describe('GET /metrics, /healthz, /readyz', () => {
