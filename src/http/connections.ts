@@ -163,10 +163,13 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
   server.keepAliveTimeout = TIMEOUTS.keepAliveMs;
   server.maxConnections = maxConnections;
   closeSilentConnections(server, TIMEOUTS.headersMs);
+  // Connections whose current request a route has: a body too slow (Node's request timeout) is
+  // reported through clientError too, and that route writes the request's line.
+  const routed = new WeakSet<Duplex>();
   server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
     const remote = (socket as Partial<Socket>).remoteAddress;
     const answered = answerClientError(error, socket);
-    if (answered) logParserRefusal(logger, port, answered.status, answered.code, remote);
+    if (answered && !routed.has(socket)) logParserRefusal(logger, port, answered.status, answered.code, remote);
   });
 
   // Connections between an answered request and their next one.
@@ -177,10 +180,12 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     keptAlive.delete(socket);
+    routed.add(socket);
     if (answering.closing) res.shouldKeepAlive = false;
     answering.responses.add(res);
     // One listener a request: 'close' follows 'finish' on an answered response too.
     res.once('close', () => {
+      routed.delete(socket);
       answering.responses.delete(res);
       if (res.writableFinished && !socket.destroyed) keptAlive.add(socket);
     });

@@ -110,6 +110,49 @@ describe('a request that timed out', () => {
   });
 });
 
+describe('a request whose body came too slowly', () => {
+  it('is logged once, by the route that has it, not also as refused by the HTTP parser; one the parser still holds is', async () => {
+    const { createBoundedServer } = await import('../../src/http/connections.js');
+    const { createLogger } = await import('../../src/logger.js');
+    const { LogCapture } = await import('../support/app.js');
+    const { connect } = await import('node:net');
+    const logs = new LogCapture();
+    let routed: (req: import('node:http').IncomingMessage) => void = () => undefined;
+    const atRoute = new Promise<import('node:http').IncomingMessage>((resolve) => (routed = resolve));
+    const server = createBoundedServer((req) => routed(req), 10, 'PORT', createLogger('debug', logs));
+    const accepted: import('node:net').Socket[] = [];
+    server.on('connection', (socket: import('node:net').Socket) => accepted.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const open = (bytes: string) =>
+      new Promise<import('node:net').Socket>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(bytes, () => resolve(socket)));
+        socket.on('error', () => undefined);
+      });
+    // Node's request timeout, as it reports it (after 30 s): emitted here rather than waited for.
+    const timeout = () => Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+    const parserLines = () => logs.lines.filter((line) => line.msg === 'request refused by the HTTP parser');
+    try {
+      await open('POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"meta":');
+      const req = await atRoute;
+      server.emit('clientError', timeout(), req.socket);
+      expect(parserLines()).toEqual([]);
+      // Headers not yet whole: no route has the request, and the parser's line is the only one.
+      const partial = await open('POST /webhook HTTP/1.1\r\nHost: x\r\n');
+      let serverSide: import('node:net').Socket | undefined;
+      while (serverSide === undefined) {
+        await new Promise((resolve) => setImmediate(resolve));
+        serverSide = accepted.find((socket) => socket.remotePort === partial.localPort);
+      }
+      server.emit('clientError', timeout(), serverSide);
+      expect(parserLines().map((line) => [line.status, line.code])).toEqual([[408, 'ERR_HTTP_REQUEST_TIMEOUT']]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe('a port at its connection cap', () => {
   it('closes its idle kept-alive connections, so that the next connection is served rather than every one refused', async () => {
     const { createBoundedServer } = await import('../../src/http/connections.js');
