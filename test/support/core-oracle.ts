@@ -532,6 +532,13 @@ export class CoreOracle {
         m.started = m.finished === null ? stamp : { ...stamp, seq: -1 };
         // A start after the finish ends its hold as the finish would have.
         if (m.finished !== null) for (const uuid of m.named) this.clear(page, uuid, m.started);
+      } else if (m.finished !== null) {
+        // A start sent again after the finish (a first delivery) names what the maintenance held
+        // from its start to its finish, as a late maintenance_created does above: a component the
+        // operator forgot since comes back in its part ("a new event brings the object back",
+        // README "Forgetting"), and an update made before that start "was overridden by it and
+        // does not come back" (README "A component's impact").
+        for (const uuid of admitted.keys()) this.clear(page, uuid, m.started);
       }
       for (const uuid of m.held.keys()) touched.add(uuid);
     } else {
