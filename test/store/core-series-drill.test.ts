@@ -60,7 +60,9 @@ const LENGTH = Number(process.env.CORE_LENGTH ?? 30);
 // incident named first, booked as it arrived (ledger-late-added.test.ts; event entries of format 12);
 // 396 at 80, an update timed before an ended maintenance back after a later hold with no trusted
 // start ended (cleared-timed-start.test.ts; format 12), and 373 at 80, the same the other way round;
-// 368 at 80, the oracle's own ended starts.
+// 368 at 80, the oracle's own ended starts; 681 at 80, the oracle's: a maintenance's start sent
+// again after the operator forgot a component it names ends the hold on it from the start
+// (core-resent-start.test.ts).
 const FOUND: [number, number][] =
   process.env.CORE_SEEDS === undefined
     ? [
@@ -69,6 +71,7 @@ const FOUND: [number, number][] =
         [368, 80],
         [373, 80],
         [396, 80],
+        [681, 80],
       ]
     : [];
 const RUNS: [number, number][] = [...SEEDS.map((seed): [number, number] => [seed, LENGTH]), ...FOUND];
