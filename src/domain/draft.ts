@@ -17,6 +17,9 @@ import {
   type State,
 } from './state.js';
 
+/** Whether two stored stamps are one: the same time, place in arrival order and tie fields. */
+const sameStamp = (a: Stamp, b: Stamp): boolean => a.at === b.at && a.seq === b.seq && a.rank === b.rank && a.object === b.object;
+
 /** A start with no time and no place in arrival order: before anything known here, so it overrides no direct update. */
 const clearsNothing = (stamp: Stamp): boolean => stamp.at === null && stamp.seq < 0;
 
@@ -59,6 +62,8 @@ export class Draft {
   private readonly clearedKeepsTimedStart: boolean;
   /** Whether a finished incident's re-sent finish makes the components it names known (the entry's rules). */
   readonly staleFinishKnows: boolean;
+  /** Whether a create timed before the start an incident's record keeps moves that start back (the entry's rules). */
+  readonly olderCreateStartsIncident: boolean;
   readonly t: number;
   /** New components past MAX_COMPONENTS, in the order the event named them (made when one is: most events refuse none). */
   private refused: Set<string> | undefined;
@@ -87,6 +92,7 @@ export class Draft {
     this.clearsBeforeOwnStart = context.rules.clearsBeforeOwnStart;
     this.clearedKeepsTimedStart = context.rules.clearedKeepsTimedStart;
     this.staleFinishKnows = context.rules.staleFinishKnows;
+    this.olderCreateStartsIncident = context.rules.olderCreateStartsIncident;
     this.t = context.t;
     const committed = state.pages.get(this.statusPage)?.stats ?? emptyPageStats(this.statusPage, this.receivedAt);
     this.stats = { ...committed, lastReceivedAt: this.receivedAt };
@@ -219,11 +225,17 @@ export class Draft {
    * whichever came first (rules clearedKeepsTimedStart): `cleared` is only ever compared with
    * updates arriving later, which come after every start placed by arrival, so the untimed one
    * would make none older, and the timed one still does (an update timed before it).
+   *
+   * `replaces`: the start this hold's end kept before, superseded by `since` (an incident's create
+   * timed before the start its record kept: rules olderCreateStartsIncident). A component whose
+   * record kept exactly that start keeps `since` instead.
    */
-  end(uuid: string, name: string | null, since: Stamp): void {
+  end(uuid: string, name: string | null, since: Stamp, replaces?: Stamp): void {
     const current = this.component(uuid);
     if (!current && !this.admit(uuid)) return;
-    const kept = current?.cleared;
+    // The start this very hold's end kept before, now known to be later than its real one
+    // (rules olderCreateStartsIncident): `since` stands in its place.
+    const kept = replaces !== undefined && current?.cleared != null && sameStamp(current.cleared, replaces) ? null : current?.cleared;
     const byTime = this.clearedKeepsTimedStart && kept !== null && kept !== undefined && this.timed(kept) !== this.timed(since);
     const cleared = byTime ? (this.timed(kept) ? kept : since) : kept && !clearsNothing(kept) && !this.before(kept, since) ? kept : since;
     const stamp = current?.direct?.stamp;

@@ -92,6 +92,21 @@ export type FoldRules = {
    * though the hold it was made before had ended.
    */
   readonly clearedKeepsTimedStart: boolean;
+  /**
+   * Whether an incident_created timed before the start its incident's record keeps (`since`: the
+   * create that arrived first, or the one that brought the start of an incident first seen
+   * finished) moves that start back to its own, as in created_at order, where the incident began
+   * at its earliest create (a create sent again, StatusMate's clock having put the first one
+   * ahead). A finished incident's holds then end from there: the start its own end left in a
+   * component's record (`cleared`) is replaced, and a component the late create adds ends from it,
+   * not from the later start. The incident's finish keeps its own time (`finishedAt`), which the
+   * evidence of a component such a create adds is given when the finish is timed before the create
+   * folded first (bringHeld in reducer.ts). Without it, the record kept the first create's start
+   * and took its last event (that create) for the finish: the replay of those components'
+   * evidence ended them from the earlier start, the state from the later, and the late create was
+   * booked as it arrived (the added component operational where it was held until the finish).
+   */
+  readonly olderCreateStartsIncident: boolean;
 };
 
 /** This release's rules: the fold of an event it appends, or an operator's or the ledger's own. */
@@ -106,6 +121,24 @@ export const FOLD_RULES: FoldRules = {
   foldedBeforeHeld: true,
   lateKeepsEarlierLastChange: true,
   clearedKeepsTimedStart: true,
+  olderCreateStartsIncident: true,
+};
+/**
+ * An event entry of format 12: an incident_created timed before the start its incident's record
+ * kept left that start in place, and the finish had no time of its own in the record.
+ */
+export const CREATE_AFTER_START_KEPT_RULES: FoldRules = {
+  ties: 'type',
+  lateHeld: true,
+  clearsBeforeOwnStart: true,
+  pageChangesByTheirTimes: true,
+  redatesRestartedRecord: true,
+  staleFinishKnows: true,
+  staleReplacesDeclaration: true,
+  foldedBeforeHeld: true,
+  lateKeepsEarlierLastChange: true,
+  clearedKeepsTimedStart: true,
+  olderCreateStartsIncident: false,
 };
 /**
  * An event entry of format 11: an event adding components to its object's record left the
@@ -123,6 +156,7 @@ export const FOLDED_BEFORE_UNHELD_RULES: FoldRules = {
   foldedBeforeHeld: false,
   lateKeepsEarlierLastChange: false,
   clearedKeepsTimedStart: false,
+  olderCreateStartsIncident: false,
 };
 /** An event entry of format 9: a stale event older than a declared component's declaration left the declaration in place. */
 export const STALE_KEEPS_DECLARATION_RULES: FoldRules = {
@@ -136,6 +170,7 @@ export const STALE_KEEPS_DECLARATION_RULES: FoldRules = {
   foldedBeforeHeld: false,
   lateKeepsEarlierLastChange: false,
   clearedKeepsTimedStart: false,
+  olderCreateStartsIncident: false,
 };
 /**
  * An event entry of format 7: a page change measured against the alerts by its webhook's arrival; a
@@ -153,6 +188,7 @@ export const CLEARS_BEFORE_OWN_START_RULES: FoldRules = {
   foldedBeforeHeld: false,
   lateKeepsEarlierLastChange: false,
   clearedKeepsTimedStart: false,
+  olderCreateStartsIncident: false,
 };
 /** An event entry of format 6: an ended hold forgets the direct updates before the latest start kept only. */
 export const LATE_HELD_RULES: FoldRules = {
@@ -166,6 +202,7 @@ export const LATE_HELD_RULES: FoldRules = {
   foldedBeforeHeld: false,
   lateKeepsEarlierLastChange: false,
   clearedKeepsTimedStart: false,
+  olderCreateStartsIncident: false,
 };
 /** An event entry of format 5: ties by type; a late first event's added components booked from its own time. */
 export const TYPE_TIES_RULES: FoldRules = {
@@ -179,6 +216,7 @@ export const TYPE_TIES_RULES: FoldRules = {
   foldedBeforeHeld: false,
   lateKeepsEarlierLastChange: false,
   clearedKeepsTimedStart: false,
+  olderCreateStartsIncident: false,
 };
 /** An event entry of format 1: ties by arrival, as every release before format 5. */
 export const ARRIVAL_TIES_RULES: FoldRules = {
@@ -192,6 +230,7 @@ export const ARRIVAL_TIES_RULES: FoldRules = {
   foldedBeforeHeld: false,
   lateKeepsEarlierLastChange: false,
   clearedKeepsTimedStart: false,
+  olderCreateStartsIncident: false,
 };
 
 /**

@@ -232,12 +232,16 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
     const since = current.state === 'finished' && current.since === null && untimed ? startStamp(draft, event.uuid, event.startAt) : undefined;
     const ends = since !== undefined && since.at !== null;
     const late = lateComponents(draft, current.components, event.components);
+    const earlier = since === undefined ? earlierStart(draft, current, event) : undefined;
     if (ends) next = { ...next, since, components: held(draft, current.components, event.components) };
     else next = { ...next, components: late.components };
+    if (earlier !== undefined) next = { ...next, since: earlier };
     if (next.state === 'finished') next = draft.observeIncidentDuration(next);
     draft.putIncident(next);
     lateHeld(draft, current, next, current.components, next.components);
     if (ends) endAll(draft, next.components, event.components, since);
+    // It began at this create, before the start its end ended its holds from: they end from here.
+    else if (next.state === 'finished' && earlier !== undefined) endAll(draft, next.components, event.components, earlier, current.since ?? undefined);
     else if (next.state === 'finished') {
       // Held from its start, like the rest, and ended with the finish that came first.
       const start = current.since ?? { at: draft.trusted(current.startAt), seq: -1, ...startTie(draft, 'incident_created', event.uuid) };
@@ -268,6 +272,17 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
   return 'applied';
 }
 
+/**
+ * The start of a late incident_created that is before the start its incident's record keeps
+ * (rules olderCreateStartsIncident), both with a trusted time: in created_at order the incident
+ * began at its earliest create. Undefined otherwise (equal times included: nothing moves).
+ */
+function earlierStart(draft: Draft, current: IncidentRecord, event: IncidentEvent): Stamp | undefined {
+  if (!draft.olderCreateStartsIncident || current.since === null || current.since.at === null) return undefined;
+  const start = startStamp(draft, event.uuid, event.startAt);
+  return start.at !== null && start.at < current.since.at ? start : undefined;
+}
+
 function incidentFinished(draft: Draft, event: IncidentEvent): 'applied' | 'stale' {
   const current = draft.incident(event.uuid);
   if (!current?.finishedCounted) draft.count('incidentsFinished');
@@ -294,6 +309,8 @@ function incidentFinished(draft: Draft, event: IncidentEvent): 'applied' | 'stal
     finishedCounted: true,
     durationObserved: current?.durationObserved ?? false,
     finishedReceivedAt: draft.receivedAt,
+    // Its own time, which its last event is not when it is timed before the create folded first.
+    ...(draft.olderCreateStartsIncident ? { finishedAt: draft.stamp.at } : {}),
   });
   draft.putIncident(finished);
   foldedBeforeHeld(draft, current, finished, components);
@@ -575,8 +592,8 @@ function bringHeld(
   const had = new Set(before.map((c) => c.uuid));
   const components = after.filter((c) => !had.has(c.uuid)).map((c) => c.uuid);
   const incident = !('scheduledStart' in stamps);
-  const later: [EventType, Stamp | null][] = incident
-    ? [[stamps.state === 'finished' ? 'incident_finished' : 'incident_created', stamps.lastEvent]]
+  const later: [EventType, Stamp | null, boolean?][] = incident
+    ? incidentEvents(stamps, draft.olderCreateStartsIncident)
     : onlyAfter
       ? [
           ['maintenance_started', stamps.since],
@@ -585,12 +602,34 @@ function bringHeld(
       : maintenanceEvents(stamps);
   const [startAt, endAt] = 'scheduledStart' in next ? [next.scheduledStart, next.scheduledEnd] : [next.startAt, next.endAt];
   const events: EvidenceEvent[] = [];
-  for (const [type, stamp] of later) {
+  for (const [type, stamp, began] of later) {
     if (stamp === null || stamp.at === null || (onlyAfter && !draft.isBefore(stamp))) continue;
     if (events.some((e) => e.type === type && e.at === stamp.at)) continue;
-    events.push({ at: stamp.at, type, object: next.uuid, named: false, name: null, impact: null, startAt, endAt });
+    // The create an incident began at starts it there: the record's start_at is a later create's.
+    events.push({ at: stamp.at, type, object: next.uuid, named: false, name: null, impact: null, startAt: began === true ? stamp.at : startAt, endAt });
   }
   if (components.length > 0 && events.length > 0) draft.late = { components, events };
+}
+
+/**
+ * The events of an incident whose times its record keeps: its last event, the finish when it is
+ * finished. Under rules olderCreateStartsIncident (`ownFinish`), also the create it began at
+ * (`since`, flagged: its start is its own time, not the record's start_at, a later create's) when
+ * that is before the last event; and a finish timed before the create folded first is not the
+ * last event: its own time is `finishedAt`, and the last event is that create. Without them (or
+ * for a finish with no trusted time, or one an earlier format's entry folded), the last event is
+ * taken for the finish, as before.
+ */
+function incidentEvents(record: IncidentRecord, ownFinish: boolean): [EventType, Stamp | null, boolean?][] {
+  const last = record.lastEvent;
+  // Its start, when before the last event: the create that began it (its start_at, when trusted).
+  const since = record.since;
+  const began: [EventType, Stamp | null, boolean?][] =
+    ownFinish && since !== null && since.at !== null && last.at !== null && since.at < last.at ? [['incident_created', since, true]] : [];
+  if (record.state !== 'finished') return [...began, ['incident_created', last]];
+  const finishAt = ownFinish && record.finishedAt != null && record.finishedAt !== last.at ? record.finishedAt : null;
+  if (finishAt === null) return [...began, ['incident_finished', last]];
+  return [...began, ['incident_finished', { ...last, at: finishAt }], ['incident_created', last]];
 }
 
 /** The event that left a maintenance's record in its state. */
@@ -628,10 +667,13 @@ function maintenanceEvents(record: MaintenanceRecord): [EventType, Stamp | null]
   return events;
 }
 
-/** Ends the hold of an incident or maintenance that began at `since` on each of its components. */
-function endAll(draft: Draft, components: ComponentImpact[], sent: AffectedComponent[], since: Stamp): void {
+/**
+ * Ends the hold of an incident or maintenance that began at `since` on each of its components;
+ * `replaces`: the later start its end ended them from before (Draft.end).
+ */
+function endAll(draft: Draft, components: ComponentImpact[], sent: AffectedComponent[], since: Stamp, replaces?: Stamp): void {
   const names = namesOf(sent);
-  for (const component of components) draft.end(component.uuid, names.get(component.uuid) ?? null, since);
+  for (const component of components) draft.end(component.uuid, names.get(component.uuid) ?? null, since, replaces);
 }
 
 function namesOf(components: AffectedComponent[]): Map<string, string | null> {

@@ -53,6 +53,12 @@ export type IncidentRecord = {
   durationObserved: boolean;
   /** Receipt time of the finishing event: the retention clock starts here. */
   finishedReceivedAt: number | null;
+  /**
+   * The finishing event's trusted created_at (null: none trusted), kept by event entries of
+   * format 13 on (rules olderCreateStartsIncident): a finish timed before the create folded first
+   * is not the record's last event. Absent when an earlier format's entry finished it.
+   */
+  finishedAt?: number | null;
 };
 
 export type MaintenanceState = 'scheduled' | 'in_progress' | 'finished';

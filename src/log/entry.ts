@@ -11,6 +11,7 @@ import {
   RUNS_BY_TIMES_ALERT_RULES,
   ARRIVAL_TIES_RULES,
   CLEARS_BEFORE_OWN_START_RULES,
+  CREATE_AFTER_START_KEPT_RULES,
   FOLD_RULES,
   FOLDED_BEFORE_UNHELD_RULES,
   LATE_HELD_RULES,
@@ -98,12 +99,25 @@ import type { EntryFields } from '../store/store.js';
 // and keeps an ended hold's timed start in the component's record when a hold with no trusted start
 // ends after it (clearedKeepsTimedStart). Written from then on for the same reason as format 5; format 11, 9, 7, 6, 5 and 1 entries are
 // folded as their releases did.
+//
+// Format 13 is an event whose fold, when an incident_created is timed before the start its
+// incident's record keeps (a create sent again, StatusMate's clock having put the first ahead),
+// moves that start back to the create's, ending a finished incident's holds from there, and keeps
+// an incident's finish's own time in its record (finishedAt), which it gives the ledger evidence
+// of a component such an event adds (olderCreateStartsIncident in src/domain/fold-rules.ts).
+// Written from then on for the same reason as format 5; format 12, 11, 9, 7, 6, 5 and 1 entries
+// are folded as their releases did.
 // What each format's fold does is src/domain/fold-rules.ts.
 
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 12;
+export const ENTRY_FORMAT = 13;
 /** The format of an event entry. */
-export const EVENT_ENTRY_FORMAT = 12;
+export const EVENT_ENTRY_FORMAT = 13;
+/**
+ * The format of an event entry written before an incident_created timed before the start its
+ * incident's record kept moved that start back, and before an incident's finish kept its own time.
+ */
+export const CREATE_AFTER_START_KEPT_EVENT_ENTRY_FORMAT = 12;
 /**
  * The format of an event entry written before an event adding components to its object's record
  * brought the object's earlier-folded events into their evidence, and before a late event left an
@@ -139,6 +153,7 @@ const ALERT_RULES_BY_FORMAT: ReadonlyMap<string, AlertRules> = new Map([
 /** The fold rules of each event entry format: what the release that appended it did. */
 const EVENT_RULES: ReadonlyMap<string, FoldRules> = new Map([
   [String(EVENT_ENTRY_FORMAT), FOLD_RULES],
+  [String(CREATE_AFTER_START_KEPT_EVENT_ENTRY_FORMAT), CREATE_AFTER_START_KEPT_RULES],
   [String(FOLDED_BEFORE_UNHELD_EVENT_ENTRY_FORMAT), FOLDED_BEFORE_UNHELD_RULES],
   [String(STALE_KEEPS_DECLARATION_EVENT_ENTRY_FORMAT), STALE_KEEPS_DECLARATION_RULES],
   [String(CLEARS_BEFORE_OWN_START_EVENT_ENTRY_FORMAT), CLEARS_BEFORE_OWN_START_RULES],
@@ -310,6 +325,7 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
   const format = fields.v ?? '';
   if (
     format !== String(EVENT_ENTRY_FORMAT) &&
+    format !== String(CREATE_AFTER_START_KEPT_EVENT_ENTRY_FORMAT) &&
     format !== String(FOLDED_BEFORE_UNHELD_EVENT_ENTRY_FORMAT) &&
     format !== String(STALE_KEEPS_DECLARATION_EVENT_ENTRY_FORMAT) &&
     format !== String(CLEARS_BEFORE_OWN_START_EVENT_ENTRY_FORMAT) &&

@@ -74,7 +74,14 @@ const lifecycle = {
 };
 
 const incident = z
-  .object({ ...lifecycle, state: z.enum(['active', 'finished']), startAt: z.number().nullable(), endAt: z.number().nullable() })
+  .object({
+    ...lifecycle,
+    state: z.enum(['active', 'finished']),
+    startAt: z.number().nullable(),
+    endAt: z.number().nullable(),
+    /** Written since event entries of format 13: the finish's own trusted created_at. */
+    finishedAt: z.number().nullable().optional(),
+  })
   .transform(({ lastEventAt, lastEvent, since, ...rest }): IncidentRecord => ({
     ...rest,
     lastEvent: lastEvent ?? legacy(lastEventAt ?? 0),

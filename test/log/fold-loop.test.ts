@@ -792,4 +792,37 @@ describe('the fold loop', () => {
     expect(await knownSinceOfC2('11')).toBe(new Date((t + 214) * 1000).toISOString());
     expect(await knownSinceOfC2('12')).toBe(new Date(t * 1000).toISOString());
   });
+
+  it('books an incident created again before its finish, the finish timed before its first create, as the release that appended it did: format 12 as it arrived, format 13 as in created_at order', async () => {
+    // ledger-late-added.test.ts, "a late create adding a component to an incident whose finish is
+    // timed before its create": created (+53) naming C1, finished (+38), created again (+0) naming
+    // C1 and C2. In created_at order both are in major_outage from +0 to +38.
+    const [c1, c2] = ['c0c0c0c0-0000-4000-8000-000000000001', 'c0c0c0c0-0000-4000-8000-000000000002'];
+    const t = Math.floor(Date.now() / 1000) - 600;
+    const event = (type: 'incident_created' | 'incident_finished', createdAt: number, components: string[]): StatusMateEvent => ({
+      statusPage: 'acme',
+      type,
+      uuid: 'i1',
+      title: 'i1',
+      startAt: null,
+      endAt: null,
+      components: components.map((component) => ({ uuid: component, name: null, impact: 'major_outage' })),
+      createdAt,
+      deliveryAttempt: 0,
+    });
+    const events = [event('incident_created', t + 53, [c1]), event('incident_finished', t + 38, [c1]), event('incident_created', t, [c1, c2])];
+    const majorSeconds = async (format: string) => {
+      const store = new MemoryLog();
+      await store.append(events.map((e, i) => ({ ...encodeEntry(`r:${i}`, e, DEFAULT_LIMITS, 3600), v: format })));
+      app = await makeApp({ store });
+      const today = new Date().toISOString().slice(0, 10);
+      const report = await request(app.main).get(`/api/v1/availability?from=${today}&to=${today}`);
+      await app.close();
+      app = undefined;
+      const pages = (report.body as { status_pages: { components: { uuid: string; seconds: Record<string, number> }[] }[] }).status_pages;
+      return [c1, c2].map((uuid) => pages[0]?.components.find((c) => c.uuid === uuid)?.seconds.major_outage ?? 0);
+    };
+    expect(await majorSeconds('12')).toEqual([0, 0]);
+    expect(await majorSeconds('13')).toEqual([38, 38]);
+  });
 });

@@ -3,6 +3,7 @@ import {
   ARRIVAL_RUNS_ALERT_RULES,
   ARRIVAL_TIES_RULES,
   CLEARS_BEFORE_OWN_START_RULES,
+  CREATE_AFTER_START_KEPT_RULES,
   FOLD_RULES,
   FOLDED_BEFORE_UNHELD_RULES,
   LATE_HELD_RULES,
@@ -87,6 +88,7 @@ describe('the log formats', () => {
       foldedBeforeHeld: false,
       lateKeepsEarlierLastChange: false,
       clearedKeepsTimedStart: false,
+      olderCreateStartsIncident: false,
     });
   });
 
@@ -108,6 +110,7 @@ describe('the log formats', () => {
       foldedBeforeHeld: false,
       lateKeepsEarlierLastChange: false,
       clearedKeepsTimedStart: false,
+      olderCreateStartsIncident: false,
     });
   });
 
@@ -129,6 +132,7 @@ describe('the log formats', () => {
       foldedBeforeHeld: false,
       lateKeepsEarlierLastChange: false,
       clearedKeepsTimedStart: false,
+      olderCreateStartsIncident: false,
     });
   });
 
@@ -150,6 +154,7 @@ describe('the log formats', () => {
       foldedBeforeHeld: false,
       lateKeepsEarlierLastChange: false,
       clearedKeepsTimedStart: false,
+      olderCreateStartsIncident: false,
     });
   });
 
@@ -171,7 +176,18 @@ describe('the log formats', () => {
       foldedBeforeHeld: false,
       lateKeepsEarlierLastChange: false,
       clearedKeepsTimedStart: false,
+      olderCreateStartsIncident: false,
     });
+  });
+
+  it('reads the event entries of the release before format 13 (format 12), to fold without olderCreateStartsIncident, as it did', () => {
+    const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
+    const fields = encodeEntry('r1:12', event, DEFAULT_LIMITS, 3600);
+    expect(decodeEntry({ ...fields, v: '12' })).toEqual({
+      kind: 'entry',
+      entry: { origin: 'r1:12', event, rules: CREATE_AFTER_START_KEPT_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
+    });
+    expect(CREATE_AFTER_START_KEPT_RULES).toEqual({ ...FOLD_RULES, olderCreateStartsIncident: false });
     expect(FOLD_RULES).toEqual({
       ties: 'type',
       lateHeld: true,
@@ -183,12 +199,13 @@ describe('the log formats', () => {
       foldedBeforeHeld: true,
       lateKeepsEarlierLastChange: true,
       clearedKeepsTimedStart: true,
+      olderCreateStartsIncident: true,
     });
   });
 
-  it('writes events as format 12 and forgets as format 2, and reads both', () => {
+  it('writes events as format 13 and forgets as format 2, and reads both', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
-    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('12');
+    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('13');
     const target = { kind: 'component', statusPage: 'shop', uuid: '88337a51-852b-48f3-ac8d-840e5f5326a0' } as const;
     const fields = encodeForget('r1:8', target, DEFAULT_LIMITS, 3600);
     expect(fields.v).toBe('2');
