@@ -36,9 +36,18 @@ import {
 // cost is that a matcher change applies to alerts received after it, which Alertmanager's next
 // notification of the group (every group_interval while it changes, every repeat_interval
 // otherwise) brings anyway, since it re-sends every alert of the group.
+//
+// An alert that the appender's matchers map to no component is stored too, with none: it lets go
+// of the alert wherever the log holds it (its matchers changed since; a resolution), and is
+// nothing otherwise. Whether it lets go of something is the fold's to say, at the entry: the
+// appender's own state may be behind the log (a replica that has not folded the entry that made
+// it hold the alert), and an alert it dropped for not holding it stayed held on every replica.
 
-/** What folding one notification did, for the answer to Alertmanager. */
-export type AlertsDecision = { held: number; refused: number };
+/**
+ * What folding one notification did, for the answer to Alertmanager: (alert, component) pairs held
+ * and refused, and the alerts that named no component and let go of nothing (no entry held them).
+ */
+export type AlertsDecision = { held: number; refused: number; unmatched: number };
 
 /** A time from Alertmanager, believed unless it is past the log time by more than the skew, or missing. */
 function trusted(time: number | null, logTime: number, maxSkew: number): number {
@@ -194,7 +203,7 @@ export function foldAlerts(
   impactOf: ImpactOf,
   rules: AlertRules = ALERT_RULES,
 ): AlertsDecision {
-  const decision: AlertsDecision = { held: 0, refused: 0 };
+  const decision: AlertsDecision = { held: 0, refused: 0, unmatched: 0 };
   alerts.staleSeconds = limits.alertStaleSeconds;
   // The earliest start of the alerts this notification names firing, per component: a return of
   // the page after it is none of a run the notification closes (an alert of the component fired
@@ -212,6 +221,8 @@ export function foldAlerts(
   }
   for (const alert of inFoldOrder(stored, logTime, limits.maxClockSkewSeconds)) {
     const before = alerts.byFingerprint.get(alert.fingerprint) ?? new Set<string>();
+    // Its receiver's matchers named no component, and the log held it nowhere: it changes nothing.
+    if (alert.components.length === 0 && before.size === 0) decision.unmatched += 1;
     const target = new Map<string, ComponentRef>();
     if (alert.status === 'firing') for (const ref of alert.components) target.set(componentKey(ref[0], ref[1]), ref);
     const after = new Set<string>();

@@ -85,6 +85,9 @@ import type { EntryFields } from '../store/store.js';
 // whatever order their ends are let go of in (runsSplitAtGaps), and keeps a closed run past the
 // next run's first alert for a late departure of the page (closedRunOutlivesNextRun). Alerts entries are written as format 10 from then
 // on for the same reason as format 8; format 8 and 3 entries are folded as their releases did.
+// An alerts entry also carries the alerts its appender's matchers mapped to no component (not
+// only those its own state held): every alerts format folds such an alert alike (it lets go of
+// the alert where held, and is nothing otherwise), so that needs no format of its own.
 //
 // Format 11 is an event whose fold lets a stale event older than a declared component's
 // declaration replace it, as an applied one does (staleReplacesDeclaration in

@@ -17,7 +17,8 @@ import { issueWords } from '../issue-words.js';
 // POST /alertmanager: Alertmanager's webhook (payload version 4), on the webhook port. Each alert
 // is mapped to components here, by this process's `alert_matchers`, and stored with them in the
 // log (see src/domain/alerts.ts for why the appender decides); an alert that matches nothing is
-// counted and not stored. Alertmanager gets a 200 once the alerts are durable and folded, and a
+// stored with no component, and the fold of its entry lets go of it where the log holds it, or
+// counts it as unmatched. Alertmanager gets a 200 once the alerts are durable and folded, and a
 // 503 when the store cannot take them, which it retries.
 
 /** The variable that turns the endpoint on. */
@@ -112,7 +113,7 @@ export function alertmanagerReceiver(deps: AlertmanagerReceiverDeps, options: Al
   for (const outcome of ALERTMANAGER_OUTCOMES) notifications.inc({ [LABEL.outcome]: outcome }, 0);
   const unmatched = new Counter({
     name: METRIC.alertmanagerAlertsUnmatched,
-    help: 'Alerts received on POST /alertmanager that match no component alert_matchers (counted, not stored).',
+    help: 'Alerts received on POST /alertmanager that match no component alert_matchers and let go of no alert held.',
     registers,
   });
   const matchers: Gauge = new Gauge({
@@ -184,46 +185,44 @@ export function alertmanagerReceiver(deps: AlertmanagerReceiverDeps, options: Al
     }
 
     const components = matcherComponents(deps.pages());
-    const held = deps.sink.state.alerts.byFingerprint;
-    const stored: StoredAlert[] = [];
-    let unmatchedCount = 0;
-    for (const alert of parsed.data.alerts) {
+    const stored: StoredAlert[] = parsed.data.alerts.map((alert) => {
       const refs: ComponentRef[] = [];
       for (const { statusPage, component } of components) {
         if (refs.length >= MAX_COMPONENTS_PER_ALERT) break;
         if (matchesAll(component.alertMatchers ?? [], alert.labels)) refs.push([statusPage, component.uuid]);
       }
-      // An alert that matches nothing is stored only to let go of one the state holds (its
-      // matchers changed, or it resolved): otherwise it is counted and dropped.
-      if (refs.length === 0 && !held.has(alert.fingerprint)) {
-        unmatchedCount += 1;
-        continue;
-      }
-      stored.push({
+      // One that matches nothing is stored all the same: whether the log holds it (its matchers
+      // changed, and this is its resolution) is the fold's to say, at the entry. This process's
+      // state may not have folded yet the entry that made the log hold it.
+      return {
         fingerprint: alert.fingerprint,
         status: alert.status,
         startsAt: seconds(alert.startsAt),
         endsAt: alert.status === 'resolved' ? seconds(alert.endsAt) : null,
         components: refs,
-      });
-    }
-    unmatched.inc(unmatchedCount);
+      };
+    });
     const truncated = parsed.data.truncatedAlerts ?? 0;
     if (truncated > 0) {
       // The alerts left out are not refreshed: they expire after a day although they fire.
       deps.logger.warn({ truncated_alerts: truncated }, 'Alertmanager truncated a notification: raise max_alerts in its webhook config');
     }
     if (stored.length === 0) {
+      return { status: 200, body: { status: 'unmatched', alerts: 0, stored: 0, unmatched: 0, truncated }, outcome: 'unmatched' };
+    }
+    const decision = await deps.sink.alerts(stored);
+    unmatched.inc(decision.unmatched);
+    const kept = stored.length - decision.unmatched;
+    if (kept === 0) {
       return {
         status: 200,
-        body: { status: 'unmatched', alerts: parsed.data.alerts.length, stored: 0, unmatched: unmatchedCount, truncated },
+        body: { status: 'unmatched', alerts: stored.length, stored: 0, unmatched: decision.unmatched, truncated },
         outcome: 'unmatched',
       };
     }
-    const decision = await deps.sink.alerts(stored);
     return {
       status: 200,
-      body: { status: 'stored', alerts: parsed.data.alerts.length, stored: stored.length, unmatched: unmatchedCount, refused: decision.refused, truncated },
+      body: { status: 'stored', alerts: stored.length, stored: kept, unmatched: decision.unmatched, refused: decision.refused, truncated },
       outcome: 'stored',
     };
   };

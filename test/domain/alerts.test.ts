@@ -222,8 +222,21 @@ describe('alerts measure the status page', () => {
     expect(alerts.components.has(componentKey(...checkout))).toBe(false);
     const limits = { ...DEFAULT_ALERT_LIMITS, maxFiringAlerts: 2 };
     const decision = foldAlerts(alerts, [firing('b', T0), firing('c', T0)], T0 + 2, limits, p.impactOf);
-    expect(decision).toEqual({ held: 1, refused: 1 });
+    expect(decision).toEqual({ held: 1, refused: 1, unmatched: 0 });
     expect(alerts.pages.get('shop')?.refused).toBe(1);
+  });
+
+  it('tells the alerts that name no component and let go of nothing (unmatched) from those that let go of one held', () => {
+    const alerts = createAlertState();
+    const p = page();
+    foldAlerts(alerts, [firing('a1', T0)], T0, DEFAULT_ALERT_LIMITS, p.impactOf);
+    // a1 is held: its alert naming no component (the matchers changed) lets go of it; b2 and c3 change nothing.
+    const decision = foldAlerts(alerts, [firing('a1', T0, []), firing('b2', T0, []), resolved('c3', T0 + 5, [])], T0 + 10, DEFAULT_ALERT_LIMITS, p.impactOf);
+    expect(decision).toEqual({ held: 0, refused: 0, unmatched: 2 });
+    expect(alerts.pairs).toBe(0);
+    expect(alerts.byFingerprint.size).toBe(0);
+    // Once let go of, a1 naming none again is unmatched too.
+    expect(foldAlerts(alerts, [resolved('a1', T0 + 20, [])], T0 + 30, DEFAULT_ALERT_LIMITS, p.impactOf)).toEqual({ held: 0, refused: 0, unmatched: 1 });
   });
 
   it('forgets, and counts, the alerts no notification named for alertStaleSeconds, measuring no recovery', () => {
