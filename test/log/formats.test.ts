@@ -234,6 +234,27 @@ describe('the log formats', () => {
     });
   });
 
+  it.each([
+    ['10', ALERT_RULES],
+    ['8', RUNS_BY_TIMES_ALERT_RULES],
+    ['3', ARRIVAL_RUNS_ALERT_RULES],
+  ] as const)(
+    'folds an alert the appender matched to no component alike under format %s: it lets go of one held, and is nothing otherwise (no format of its own)',
+    (_format, rules) => {
+      const state = createState();
+      const operational = () => ({ impact: 'operational', since: null });
+      const held: StoredAlert = { fingerprint: 'a1', status: 'firing', startsAt: T0, endsAt: null, components: [['shop', 'checkout']] };
+      foldAlerts(state.alerts, [held], T0 + 10, DEFAULT_ALERT_LIMITS, operational, rules);
+      const unmatched = (fingerprint: string): StoredAlert => ({ fingerprint, status: 'resolved', startsAt: T0, endsAt: T0 + 50, components: [] });
+      const before = JSON.stringify([...state.alerts.components.entries()].map(([key, record]) => [key, [...record.firing]]));
+      expect(foldAlerts(state.alerts, [unmatched('b2')], T0 + 60, DEFAULT_ALERT_LIMITS, operational, rules)).toEqual({ held: 0, refused: 0, unmatched: 1 });
+      expect(JSON.stringify([...state.alerts.components.entries()].map(([key, record]) => [key, [...record.firing]]))).toBe(before);
+      expect(foldAlerts(state.alerts, [unmatched('a1')], T0 + 70, DEFAULT_ALERT_LIMITS, operational, rules)).toEqual({ held: 0, refused: 0, unmatched: 0 });
+      expect(state.alerts.pairs).toBe(0);
+      expect(state.alerts.byFingerprint.has('a1')).toBe(false);
+    },
+  );
+
   it('writes declarations as format 4, per page its component uuids, and reads them back', () => {
     const declarations = [
       { statusPage: 'shop', uuids: ['88337a51-852b-48f3-ac8d-840e5f5326a0', '0935e96c-34b6-46e8-82cb-def6d3d74d9c'] },
