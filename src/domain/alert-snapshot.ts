@@ -52,6 +52,22 @@ export type AlertSnapshot = {
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * A closed run with its fields in one order, and a null `answered` or `recovered` left out (absent
+ * is null): the fold sets them in whatever order a run's history took, and a replica that restored
+ * the run from a snapshot holds them in the snapshot's order, so equal runs serialise alike.
+ */
+function closedRunSnapshot(closed: ClosedRun): ClosedRun {
+  return {
+    statusPage: closed.statusPage,
+    uuid: closed.uuid,
+    end: closed.end,
+    silentSince: closed.silentSince,
+    ...(closed.answered != null ? { answered: closed.answered } : {}),
+    ...(closed.recovered != null ? { recovered: closed.recovered } : {}),
+  };
+}
+
 export function alertSnapshot(alerts: AlertState): AlertSnapshot {
   return {
     components: [...alerts.components.keys()].sort(byText).map((key) => {
@@ -71,7 +87,9 @@ export function alertSnapshot(alerts: AlertState): AlertSnapshot {
     }),
     pages: [...alerts.pages.keys()].sort(byText).map((page) => alerts.pages.get(page) as PageAlertStats),
     seen: [...alerts.seenAt].sort((a, b) => byText(a[0], b[0])),
-    ...(alerts.closedRuns.size > 0 ? { closedRuns: [...alerts.closedRuns.keys()].sort(byText).map((key) => alerts.closedRuns.get(key) as ClosedRun) } : {}),
+    ...(alerts.closedRuns.size > 0
+      ? { closedRuns: [...alerts.closedRuns.keys()].sort(byText).map((key) => closedRunSnapshot(alerts.closedRuns.get(key) as ClosedRun)) }
+      : {}),
     staleSeconds: alerts.staleSeconds,
   };
 }

@@ -226,6 +226,24 @@ describe('alerts measure the status page', () => {
     expect(alerts.pages.get('shop')?.refused).toBe(1);
   });
 
+  it('serialises equal closed runs alike, whatever order the fold set their fields in (a replica restored from a snapshot and one that folded on)', () => {
+    // Seed 137 of the Redis alerts drill (6 episodes): the replica that restarted held the closed
+    // run's `answered` before its `recovered`, the other after, and their snapshots differed.
+    const key = componentKey(...checkout);
+    const run = { statusPage: checkout[0], uuid: checkout[1], end: T0 + 100, silentSince: T0 + 90 };
+    const recoveredFirst = createAlertState();
+    recoveredFirst.closedRuns.set(key, { ...{ ...run, recovered: T0 + 50 }, answered: null });
+    const answeredFirst = createAlertState();
+    answeredFirst.closedRuns.set(key, { ...{ ...run, answered: null }, recovered: T0 + 50 });
+    const never = createAlertState();
+    never.closedRuns.set(key, { ...run, recovered: T0 + 50 });
+    const text = JSON.stringify(alertSnapshot(recoveredFirst));
+    expect(JSON.stringify(alertSnapshot(answeredFirst))).toBe(text);
+    // An `answered` of null is an absent one (ClosedRun), and serialises as such.
+    expect(JSON.stringify(alertSnapshot(never))).toBe(text);
+    expect(JSON.stringify(alertSnapshot(alertStateOf(JSON.parse(text) as ReturnType<typeof alertSnapshot>)))).toBe(text);
+  });
+
   it('tells the alerts that name no component and let go of nothing (unmatched) from those that let go of one held', () => {
     const alerts = createAlertState();
     const p = page();
