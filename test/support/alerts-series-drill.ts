@@ -59,15 +59,15 @@ export const VARIANTS: Record<string, TimelineOptions> = { plain: {}, ...FEATURE
 
 /**
  * The variant of a seed: ALERTS_DRILL_VARIANT's (a name of VARIANTS) when set, else the seeds go
- * round them all; ALERTS_DRILL_EPISODES episodes per component (longer timelines) when set.
+ * round them all; `episodes` per component (longer timelines) when given, else ALERTS_DRILL_EPISODES's when set.
  */
-export function variantOf(seed: number): [name: string, options: TimelineOptions] {
+export function variantOf(seed: number, episodesOf?: number): [name: string, options: TimelineOptions] {
   const names = Object.keys(VARIANTS);
   const wanted = process.env.ALERTS_DRILL_VARIANT;
   if (wanted !== undefined && !(wanted in VARIANTS)) throw new Error(`ALERTS_DRILL_VARIANT=${wanted}: not one of ${names.join(', ')}`);
   const name = wanted ?? names[seed % names.length] ?? 'plain';
-  const episodes = process.env.ALERTS_DRILL_EPISODES;
-  return [name, { ...VARIANTS[name], ...(episodes === undefined ? {} : { episodes: Number(episodes) }) }];
+  const episodes = episodesOf ?? (process.env.ALERTS_DRILL_EPISODES === undefined ? undefined : Number(process.env.ALERTS_DRILL_EPISODES));
+  return [name, { ...VARIANTS[name], ...(episodes === undefined ? {} : { episodes }) }];
 }
 
 /** A page no alert names, whose component's updates stand for the timeline's later declarations (see deliver()). */
