@@ -7,6 +7,8 @@ import type { TieOrder } from './order.js';
 // the ledger comes with a new event entry format and a new value here; a change to what
 // Alertmanager's notifications do to the alert measures (src/domain/alerts.ts), with a new alerts
 // entry format and rules of their own, whose fold test/fixtures/sqlite-alerts-format-3 guards.
+// Each format's rules name every flag, not a copy of the newest with one flag changed: a flag a
+// later release adds (true in FOLD_RULES) must not reach the entries of a release before it.
 
 export type FoldRules = {
   /** How events of equal created_at are ordered (order.ts). */
