@@ -164,6 +164,30 @@ afterEach(async () => {
   await app?.close();
   app = undefined;
 });
+
+/**
+ * What `read` finds in an app that folded `events` as entries of `format`, as a log a release
+ * appended with that format holds them (the app closed again).
+ */
+async function foldedAs<T>(events: readonly StatusMateEvent[], format: string, read: (app: TestApp) => Promise<T> | T): Promise<T> {
+  const store = new MemoryLog();
+  await store.append(events.map((event, i) => ({ ...encodeEntry(`r:${i}`, event, DEFAULT_LIMITS, 3600), v: format })));
+  app = await makeApp({ store });
+  const found = await read(app);
+  await app.close();
+  app = undefined;
+  return found;
+}
+
+/** What these tests read of a component in GET /api/v1/availability (docs/api.md). */
+type ReportedComponent = { uuid: string; known_since: string | null; seconds: Record<string, number> };
+
+/** The availability report of today, a status page at a time. */
+async function todaysReport(app: TestApp): Promise<{ components: ReportedComponent[] }[]> {
+  const today = new Date().toISOString().slice(0, 10);
+  const report = await request(app.main).get(`/api/v1/availability?from=${today}&to=${today}`);
+  return (report.body as { status_pages: { components: ReportedComponent[] }[] }).status_pages;
+}
 const post = (body: unknown) =>
   request((app as TestApp).main)
     .post('/webhook')
@@ -444,15 +468,7 @@ describe('the fold loop', () => {
         components: [component],
       },
     ];
-    const impactAfter = async (format: string) => {
-      const store = new MemoryLog();
-      await store.append(events.map((event, i) => ({ ...encodeEntry(`old:${i}`, event, DEFAULT_LIMITS, 3600), v: format })));
-      app = await makeApp({ store });
-      const impact = app.ingestor.state.pages.get('default')?.components.get('c1')?.impact;
-      await app.close();
-      app = undefined;
-      return impact;
-    };
+    const impactAfter = (format: string) => foldedAs(events, format, (app) => app.ingestor.state.pages.get('default')?.components.get('c1')?.impact);
     // By arrival, the incident came after the update and holds the component at its impact.
     expect(await impactAfter('1')).toBe('major_outage');
     // By type, the incident's create comes before the update of its second: the update stands.
@@ -490,15 +506,13 @@ describe('the fold loop', () => {
       { ...common, type: 'incident_finished', createdAt: at + 100, components: named('c2') },
       { ...common, type: 'incident_created', createdAt: at, components: named('c1', 'c2') },
     ];
-    const majorSecondsOfC1 = async (format: string) => {
-      const store = new MemoryLog();
-      await store.append(events.map((event, i) => ({ ...encodeEntry(`r:${i}`, event, DEFAULT_LIMITS, 3600), v: format })));
-      app = await makeApp({ store });
-      const text = (await request(app.main).get('/metrics')).text;
-      await app.close();
-      app = undefined;
-      return sampleValue(text, 'statusmate_component_impact_seconds_total', { component_uuid: 'c1', impact: 'major_outage' });
-    };
+    const majorSecondsOfC1 = (format: string) =>
+      foldedAs(events, format, async (app) =>
+        sampleValue((await request(app.main).get('/metrics')).text, 'statusmate_component_impact_seconds_total', {
+          component_uuid: 'c1',
+          impact: 'major_outage',
+        }),
+      );
     // The release before booked nothing of the incident for c1 (its evidence lacked the finish).
     expect(await majorSecondsOfC1('5')).toBe(0);
     // This release books it as created_at order does: from the create to the finish.
@@ -528,15 +542,7 @@ describe('the fold loop', () => {
       maintenance('maintenance_started', 'm2', at + 200),
       maintenance('maintenance_finished', 'm1', at + 400),
     ];
-    const impactOfC1 = async (format: string) => {
-      const store = new MemoryLog();
-      await store.append(events.map((event, i) => ({ ...encodeEntry(`r:${i}`, event, DEFAULT_LIMITS, 3600), v: format })));
-      app = await makeApp({ store });
-      const impact = app.fold.state.pages.get('default')?.components.get('c1')?.impact;
-      await app.close();
-      app = undefined;
-      return impact;
-    };
+    const impactOfC1 = (format: string) => foldedAs(events, format, (app) => app.fold.state.pages.get('default')?.components.get('c1')?.impact);
     expect(await impactOfC1('6')).toBe('major_outage');
     expect(await impactOfC1('7')).toBe('operational');
   });
@@ -779,14 +785,7 @@ describe('the fold loop', () => {
       event('incident_created', 'i12', t, [[c2, 'degraded_performance']]),
     ];
     const knownSinceOfC2 = async (format: string) => {
-      const store = new MemoryLog();
-      await store.append(events.map((e, i) => ({ ...encodeEntry(`r:${i}`, e, DEFAULT_LIMITS, 3600), v: format })));
-      app = await makeApp({ store });
-      const today = new Date().toISOString().slice(0, 10);
-      const report = await request(app.main).get(`/api/v1/availability?from=${today}&to=${today}`);
-      await app.close();
-      app = undefined;
-      const pages = (report.body as { status_pages: { components: { uuid: string; known_since: string | null }[] }[] }).status_pages;
+      const pages = await foldedAs(events, format, todaysReport);
       return pages[0]?.components.find((c) => c.uuid === c2)?.known_since;
     };
     expect(await knownSinceOfC2('11')).toBe(new Date((t + 214) * 1000).toISOString());
@@ -812,14 +811,7 @@ describe('the fold loop', () => {
     });
     const events = [event('incident_created', t + 53, [c1]), event('incident_finished', t + 38, [c1]), event('incident_created', t, [c1, c2])];
     const majorSeconds = async (format: string) => {
-      const store = new MemoryLog();
-      await store.append(events.map((e, i) => ({ ...encodeEntry(`r:${i}`, e, DEFAULT_LIMITS, 3600), v: format })));
-      app = await makeApp({ store });
-      const today = new Date().toISOString().slice(0, 10);
-      const report = await request(app.main).get(`/api/v1/availability?from=${today}&to=${today}`);
-      await app.close();
-      app = undefined;
-      const pages = (report.body as { status_pages: { components: { uuid: string; seconds: Record<string, number> }[] }[] }).status_pages;
+      const pages = await foldedAs(events, format, todaysReport);
       return [c1, c2].map((uuid) => pages[0]?.components.find((c) => c.uuid === uuid)?.seconds.major_outage ?? 0);
     };
     expect(await majorSeconds('12')).toEqual([0, 0]);
