@@ -90,6 +90,23 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
       return;
     }
     writing = true;
+    // A replica behind a shared log waits for its end first, so that the copy holds every entry
+    // acknowledged before the request; one that cannot reach it says so rather than answer a copy
+    // without them. The wait is no write: it does not count towards the gap before the next one.
+    try {
+      await backups.caughtUp?.();
+    } catch (error) {
+      writing = false;
+      const message = error instanceof StoreError ? error.message : (error as Error).message;
+      if (!(error instanceof StoreError)) options.logger.error({ err: error }, 'backup failed');
+      res.locals['logFields'] = { error: `backup failed: ${message}` };
+      res
+        .status(503)
+        .set('Retry-After', '1')
+        .json({ error: `the backup could not be written: ${message}`, issues: [] });
+      return;
+    }
+    const writeStarted = Date.now();
     made += 1;
     const path = join(backups.directory, `${backups.prefix}${process.pid}-${started}-${made}.db`);
     let file: FileHandle | undefined;
@@ -105,14 +122,14 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
       // a 503 sent first left half a copy on the volume for a moment after it.
       await unlink(path).catch(() => undefined);
       writing = false;
-      nextAt = Date.now() + Math.max(MIN_GAP_MS, (Date.now() - started) * BACKUP_GAP_FACTOR);
+      nextAt = Date.now() + Math.max(MIN_GAP_MS, (Date.now() - writeStarted) * BACKUP_GAP_FACTOR);
     }
     if (file === undefined) {
       res.locals['logFields'] = { error: `backup failed: ${failure}` };
       res.status(503).json({ error: `the backup could not be written: ${failure}`, issues: [] });
       return;
     }
-    const writtenMs = Date.now() - started;
+    const writtenMs = Date.now() - writeStarted;
     try {
       // It may have begun while the copy was written: the listener below would never hear it.
       if (shuttingDown()) {

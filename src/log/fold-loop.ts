@@ -960,6 +960,37 @@ export class FoldLoop implements EventSink, StoreHealth {
   }
 
   /**
+   * Resolves once the fold reached the log's end as it stands at the call: every entry any
+   * replica appended (and acknowledged) before it is then in the state. Rejects with a StoreError
+   * when it cannot within `timeoutMs` (this replica is behind: paused, starved of CPU, cut off),
+   * or cannot say (the store does not answer). What a copy of the state (GET /-/backup) waits for:
+   * a replica behind the log would otherwise answer a copy without entries acknowledged before
+   * the request, as if it were the store's.
+   */
+  async reachLogEnd(timeoutMs: number = CATCH_UP_WAIT_MS): Promise<void> {
+    const refused = this.notTaking();
+    if (refused) throw refused;
+    let tip: Awaited<ReturnType<LogStore['tip']>>;
+    try {
+      tip = await withTimeout(this.store.tip(this.point), CHECK_TIMEOUT_MS);
+    } catch (error) {
+      throw new StoreError(`the ${this.store.kind} store did not say where its log ends: ${asError(error).message}`);
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (this.store.before(this.point, tip.position)) {
+      // notTaking() again: the fold may stop meanwhile (a shutdown, a log refused), and never reach it.
+      const stopped = this.notTaking();
+      if (stopped) throw stopped;
+      if (Date.now() > deadline) {
+        throw new StoreError(
+          `this replica's fold is behind the ${this.store.kind} log (${tip.entriesAfter} entries when asked) and did not reach its end within ${timeoutMs} ms: ask again, or ask another replica`,
+        );
+      }
+      await sleep(10);
+    }
+  }
+
+  /**
    * Writes the state folded so far as the snapshot of `target`, an opened store that holds no
    * entry yet, at its origin: how the state of one store seeds another (statusmate-exporter
    * seed-redis: a SQLite file's into an empty Redis; a backup of Redis into a new SQLite file).

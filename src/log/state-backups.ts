@@ -11,6 +11,9 @@ export function stateBackups(fold: FoldLoop, directory: string): StoreBackups {
   return {
     directory,
     prefix: '.statusmate-exporter-state.backup-',
+    // On Redis this replica's fold may be behind the shared log: the copy would lack entries
+    // other replicas acknowledged before it was asked for. It waits for the log's end first.
+    caughtUp: () => fold.reachLogEnd(),
     write: async (to) => {
       // Loaded only when a backup is asked for: an exporter on Redis has no other use for SQLite.
       const { SqliteLog } = await import('../store/sqlite.js');

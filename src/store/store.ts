@@ -154,6 +154,12 @@ export type StoreBackups = {
   /** The start of every copy's file name in `directory`: what a process that died left there is found by it. */
   readonly prefix: string;
   /**
+   * Resolves once a copy written next holds every entry the store held at the call; rejects with
+   * a StoreError when it cannot within a bound (a replica of a shared log that is behind it).
+   * Absent where every copy does (a store of one process).
+   */
+  caughtUp?(): Promise<void>;
+  /**
    * Writes a consistent copy of the whole store (its snapshot and the entries after it, as
    * committed) into the new file `to`, which must not exist. Rejects with a StoreError (a full
    * disk, a file already there) and leaves whatever it wrote for the caller to remove.
