@@ -4,6 +4,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sampleValue, tempDir, type TestApp } from '../support/app.js';
 import { eventually, holdLogClock, redisPerTest, redisTool } from '../support/redis.js';
+import { AM, CHECKOUT, checkoutDown, HOOK, pagesFileWith, postAlerts, postImpact, SEARCH } from '../support/lagging-replica.js';
 import { caughtUp, openGatedReplica, type ReadGate } from '../support/replica-drill.js';
 
 // POST /alertmanager on replicas of one Redis log, one of them behind (its fold held, as a replica
@@ -11,61 +12,13 @@ import { caughtUp, openGatedReplica, type ReadGate } from '../support/replica-dr
 // log holds once the matchers changed (docs/metrics.md: a resolved alert is let go of): whether it
 // does must be the fold's, at the entry, not the receiving replica's, on what it folded so far.
 
-const CHECKOUT = '0b7f3f5e-6a51-4c1e-9d3c-5a0e8f1b2c3d';
-const SEARCH = '1c8e4a6f-7b62-4d2f-8e4d-6b1f9a2c3d4e';
-const HOOK = 'hook';
-const AM = 'am-token';
 const KEY_PREFIX = 'lagging:';
-
-const fileWith = (checkoutMatcher: string) => `
-status_pages:
-  - id: shop
-    components:
-      - { uuid: ${CHECKOUT}, name: Checkout, alert_matchers: ['${checkoutMatcher}'] }
-      - { uuid: ${SEARCH}, name: Search }
-`;
 
 const fixture = redisPerTest();
 const gates: ReadGate[] = [];
 afterEach(() => {
   for (const gate of gates.splice(0)) gate.release();
 });
-
-const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
-
-/** A version 4 payload of one CheckoutDown alert (fingerprint a1) as Alertmanager sends it. */
-const notification = (status: 'firing' | 'resolved', startsAt: number, endsAt?: number) => ({
-  version: '4',
-  groupKey: '{}:{alertname="CheckoutDown"}',
-  truncatedAlerts: 0,
-  status,
-  receiver: 'statusmate',
-  groupLabels: { alertname: 'CheckoutDown' },
-  commonLabels: {},
-  commonAnnotations: {},
-  externalURL: 'http://alertmanager.example:9093',
-  alerts: [
-    {
-      status,
-      labels: { alertname: 'CheckoutDown', service: 'checkout' },
-      annotations: {},
-      startsAt: iso(startsAt),
-      endsAt: endsAt === undefined ? '0001-01-01T00:00:00Z' : iso(endsAt),
-      generatorURL: 'http://prometheus.example:9090/graph',
-      fingerprint: 'a1',
-    },
-  ],
-});
-
-const postAlerts = (app: TestApp, body: unknown) =>
-  request(app.main).post('/alertmanager').set('Authorization', `Bearer ${AM}`).set('Content-Type', 'application/json').send(JSON.stringify(body));
-
-const postImpact = (app: TestApp, uuid: string, impact: string) =>
-  request(app.main)
-    .post('/webhook')
-    .set('Authorization', `Bearer ${HOOK}`)
-    .set('Content-Type', 'application/json')
-    .send(JSON.stringify({ text: 'x', meta: { uuid, type: 'component_impact_updated', impact, title: 'C', status_page: 'shop' } }));
 
 const metrics = async (app: TestApp) => (await request(app.main).get('/metrics').set('Authorization', `Bearer ${HOOK}`)).text;
 
@@ -86,7 +39,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('an alert that matches no co
     'lets go of the alert the log holds after a matcher change, %s: the fold decides, not the receiver',
     async (sent) => {
       const file = join(tempDir(), 'status-pages.yaml');
-      writeFileSync(file, fileWith('service="checkout"'));
+      writeFileSync(file, pagesFileWith('service="checkout"'));
       const options = { tokens: [HOOK], alertmanagerTokens: [AM], statusPagesFile: file };
       const where = { url: fixture.server.url, keyPrefix: KEY_PREFIX };
       const log = await holdLogClock(fixture.server.url, KEY_PREFIX);
@@ -100,20 +53,20 @@ describe.skipIf(redisTool.skipReason !== undefined)('an alert that matches no co
         b.gate.hold();
         expect((await postImpact(a.app, SEARCH, 'operational')).status).toBe(200);
         const now = Date.now() / 1000;
-        expect((await postAlerts(a.app, notification('firing', now - 300))).body).toMatchObject({ status: 'stored', stored: 1 });
+        expect((await postAlerts(a.app, checkoutDown('firing', now - 300))).body).toMatchObject({ status: 'stored', stored: 1 });
         expect((await postImpact(a.app, CHECKOUT, 'major_outage')).status).toBe(200);
         expect((await served(a.app)).firing).toBe(1);
 
         // The matchers change on every replica (a ConfigMap update, then a reload): CheckoutDown no
         // longer selects Checkout. The alert, sent to B, matches nothing there.
-        writeFileSync(file, fileWith('service="checkout-v2"'));
+        writeFileSync(file, pagesFileWith('service="checkout-v2"'));
         for (const replica of [a, b]) expect(await replica.app.inventory.reload()).toMatchObject({ ok: true });
         expect(b.app.fold.state.alerts.byFingerprint.has('a1'), 'B has not folded the firing alert').toBe(false);
         const endBefore = await log.end();
         // Resolved after the page showed the outage: the page has that to recover from.
         const resolution = postAlerts(
           b.app,
-          sent === 'resolved' ? notification('resolved', now - 300, Date.now() / 1000) : notification('firing', now - 300),
+          sent === 'resolved' ? checkoutDown('resolved', now - 300, Date.now() / 1000) : checkoutDown('firing', now - 300),
         ).then((res) => res);
         // B decides, then answers (it took nothing) or appends (and waits for its fold, held):
         // either way, B's fold is released only once B decided.

@@ -6,6 +6,7 @@ import { HeldAlertsCheck } from '../../src/alertmanager/held-alerts.js';
 import { createLogger } from '../../src/logger.js';
 import { domainSamples, tempDir, type TestApp } from '../support/app.js';
 import { eventually, holdLogClock, redisPerTest, redisTool } from '../support/redis.js';
+import { AM, CHECKOUT, checkoutDown, HOOK, pagesFileWith, postAlerts, postImpact, SEARCH } from '../support/lagging-replica.js';
 import { caughtUp, openGatedReplica, type ReadGate } from '../support/replica-drill.js';
 
 // The background jobs that act on a replica's own state, run by the lease holder while its fold is
@@ -17,18 +18,7 @@ import { caughtUp, openGatedReplica, type ReadGate } from '../support/replica-dr
 // - the silence reconciler (src/alertmanager/reconciler.ts) plans nothing while fold.ready() is
 //   false, which a held fold is.
 
-const CHECKOUT = '0b7f3f5e-6a51-4c1e-9d3c-5a0e8f1b2c3d';
-const SEARCH = '1c8e4a6f-7b62-4d2f-8e4d-6b1f9a2c3d4e';
-const HOOK = 'hook';
-const AM = 'am-token';
 const KEY_PREFIX = 'held-lag:';
-const FILE = `
-status_pages:
-  - id: shop
-    components:
-      - { uuid: ${CHECKOUT}, name: Checkout, alert_matchers: ['service="checkout"'] }
-      - { uuid: ${SEARCH}, name: Search }
-`;
 
 const fixture = redisPerTest();
 const gates: ReadGate[] = [];
@@ -36,37 +26,6 @@ afterEach(() => {
   for (const gate of gates.splice(0)) gate.release();
 });
 
-const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
-const notification = (status: 'firing' | 'resolved', startsAt: number, endsAt?: number) => ({
-  version: '4',
-  groupKey: '{}:{alertname="CheckoutDown"}',
-  truncatedAlerts: 0,
-  status,
-  receiver: 'statusmate',
-  groupLabels: { alertname: 'CheckoutDown' },
-  commonLabels: {},
-  commonAnnotations: {},
-  externalURL: 'http://alertmanager.example:9093',
-  alerts: [
-    {
-      status,
-      labels: { alertname: 'CheckoutDown', service: 'checkout' },
-      annotations: {},
-      startsAt: iso(startsAt),
-      endsAt: endsAt === undefined ? '0001-01-01T00:00:00Z' : iso(endsAt),
-      generatorURL: 'http://prometheus.example:9090/graph',
-      fingerprint: 'a1',
-    },
-  ],
-});
-const postAlerts = (app: TestApp, body: unknown) =>
-  request(app.main).post('/alertmanager').set('Authorization', `Bearer ${AM}`).set('Content-Type', 'application/json').send(JSON.stringify(body));
-const postImpact = (app: TestApp, uuid: string, impact: string) =>
-  request(app.main)
-    .post('/webhook')
-    .set('Authorization', `Bearer ${HOOK}`)
-    .set('Content-Type', 'application/json')
-    .send(JSON.stringify({ text: 'x', meta: { uuid, type: 'component_impact_updated', impact, title: 'C', status_page: 'shop' } }));
 /** The shared state one replica serves, less the impact seconds, which count up to the scrape. */
 const served = async (app: TestApp) =>
   domainSamples((await request(app.main).get('/metrics').set('Authorization', `Bearer ${HOOK}`)).text).filter((line) => !line.includes('_seconds_total{'));
@@ -74,7 +33,7 @@ const served = async (app: TestApp) =>
 describe.skipIf(redisTool.skipReason !== undefined)('background jobs of a lease holder behind the Redis log', () => {
   it('the held alerts check of a holder behind the log lets go of nothing the log did not already let go of', async () => {
     const file = join(tempDir(), 'status-pages.yaml');
-    writeFileSync(file, FILE);
+    writeFileSync(file, pagesFileWith('service="checkout"'));
     const options = { tokens: [HOOK], alertmanagerTokens: [AM], statusPagesFile: file };
     const where = { url: fixture.server.url, keyPrefix: KEY_PREFIX };
     const log = await holdLogClock(fixture.server.url, KEY_PREFIX);
@@ -82,7 +41,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('background jobs of a lease 
       const a = await openGatedReplica(where, options, gates, fixture.apps);
       const b = await openGatedReplica(where, options, gates, fixture.apps);
       const now = Date.now() / 1000;
-      expect((await postAlerts(a.app, notification('firing', now - 300))).body).toMatchObject({ status: 'stored', stored: 1 });
+      expect((await postAlerts(a.app, checkoutDown('firing', now - 300))).body).toMatchObject({ status: 'stored', stored: 1 });
       expect((await postImpact(a.app, CHECKOUT, 'major_outage')).status).toBe(200);
       await caughtUp([a.app, b.app]);
 
@@ -99,7 +58,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('background jobs of a lease 
       // B falls behind; the log lets go of a1 (its resolution, sent to A, ends it), and the page comes back.
       b.gate.hold();
       expect((await postImpact(a.app, SEARCH, 'operational')).status).toBe(200);
-      expect((await postAlerts(a.app, notification('resolved', now - 300, now - 60))).status).toBe(200);
+      expect((await postAlerts(a.app, checkoutDown('resolved', now - 300, now - 60))).status).toBe(200);
       expect((await postImpact(a.app, CHECKOUT, 'operational')).status).toBe(200);
       const expected = await served(a.app);
       expect(b.app.fold.state.alerts.byFingerprint.has('a1'), 'B still holds a1').toBe(true);
