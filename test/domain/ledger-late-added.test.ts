@@ -20,6 +20,9 @@ import { affects, componentUpdate, incident, maintenance, PAGE, permutations, Pl
 
 const NOW = MIDNIGHT + 10_000;
 const C = 3;
+/** The properties' arbitraries: any of the three components, and an impact an event may set. */
+const components = fc.uniqueArray(fc.constantFrom(A, B, C), { minLength: 1, maxLength: 3 });
+const impact = fc.constantFrom('operational', 'degraded_performance', 'partial_outage', 'major_outage');
 
 /** What the ledger says of components 1-3: when first known, seconds by impact up to NOW, day rows and each day's usage, change points, last change. */
 function booked(player: Player): string {
@@ -133,8 +136,6 @@ describe('a late first event adding a component its later events do not name', (
   }
 
   it("random histories of incidents and maintenances whose later events name a subset of the first one's components: any order and a restart book the created_at order's ledger", () => {
-    const components = fc.uniqueArray(fc.constantFrom(A, B, C), { minLength: 1, maxLength: 3 });
-    const impact = fc.constantFrom('operational', 'degraded_performance', 'partial_outage', 'major_outage');
     const entry = fc.oneof(
       fc.record({ kind: fc.constant('direct' as const), component: fc.constantFrom(A, B, C), impact }),
       fc.record({
@@ -221,8 +222,6 @@ describe('a later event of an incident or maintenance naming a component its ear
   });
 
   it("random histories whose later events name any of the components, more than the first one, timed before it too: any order and a restart book the created_at order's ledger", () => {
-    const components = fc.uniqueArray(fc.constantFrom(A, B, C), { minLength: 1, maxLength: 3 });
-    const impact = fc.constantFrom('operational', 'degraded_performance', 'partial_outage', 'major_outage');
     const entry = fc.oneof(
       fc.record({ kind: fc.constant('direct' as const), component: fc.constantFrom(A, B, C), impact, after: fc.integer({ min: 0, max: 99 }) }),
       // A finish timed before the create too (a maintenance's start or finish before its create,
@@ -322,8 +321,6 @@ describe('a late create adding a component to an incident whose finish is timed 
   });
 
   it("random incidents created again at an earlier time, finished before or after their first create: any order and a restart book the created_at order's ledger", () => {
-    const components = fc.uniqueArray(fc.constantFrom(A, B, C), { minLength: 1, maxLength: 3 });
-    const impact = fc.constantFrom('operational', 'degraded_performance', 'partial_outage', 'major_outage');
     const entry = fc.oneof(
       // Updates after the incident before them and before the one after: one made between an
       // incident's two creates, arriving before the earlier one, is older than the start its
