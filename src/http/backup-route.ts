@@ -90,28 +90,19 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
       return;
     }
     writing = true;
-    // A replica behind a shared log waits for its end first, so that the copy holds every entry
-    // acknowledged before the request; one that cannot reach it says so rather than answer a copy
-    // without them. The wait is no write: it does not count towards the gap before the next one.
-    try {
-      await backups.caughtUp?.();
-    } catch (error) {
-      writing = false;
-      const message = error instanceof StoreError ? error.message : (error as Error).message;
-      if (!(error instanceof StoreError)) options.logger.error({ err: error }, 'backup failed');
-      res.locals['logFields'] = { error: `backup failed: ${message}` };
-      res
-        .status(503)
-        .set('Retry-After', '1')
-        .json({ error: `the backup could not be written: ${message}`, issues: [] });
-      return;
-    }
-    const writeStarted = Date.now();
     made += 1;
     const path = join(backups.directory, `${backups.prefix}${process.pid}-${started}-${made}.db`);
     let file: FileHandle | undefined;
     let failure: string | undefined;
+    // When the copy began: the wait for the log's end before it is no write, and does not count
+    // towards the gap before the next one.
+    let writeStarted: number | undefined;
     try {
+      // A replica behind a shared log waits for its end first, so that the copy holds every entry
+      // acknowledged before the request; one that cannot reach it says so rather than answer a
+      // copy without them.
+      await backups.caughtUp?.();
+      writeStarted = Date.now();
       await backups.write(path);
       file = await open(path, 'r');
     } catch (error) {
@@ -122,10 +113,12 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
       // a 503 sent first left half a copy on the volume for a moment after it.
       await unlink(path).catch(() => undefined);
       writing = false;
-      nextAt = Date.now() + Math.max(MIN_GAP_MS, (Date.now() - writeStarted) * BACKUP_GAP_FACTOR);
+      if (writeStarted !== undefined) nextAt = Date.now() + Math.max(MIN_GAP_MS, (Date.now() - writeStarted) * BACKUP_GAP_FACTOR);
     }
-    if (file === undefined) {
+    if (file === undefined || writeStarted === undefined) {
       res.locals['logFields'] = { error: `backup failed: ${failure}` };
+      // Behind the log, nothing was written: the next ask may come at once.
+      if (writeStarted === undefined) res.set('Retry-After', '1');
       res.status(503).json({ error: `the backup could not be written: ${failure}`, issues: [] });
       return;
     }

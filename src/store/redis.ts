@@ -215,6 +215,9 @@ function fieldsOf(list: string[]): Record<string, string> {
   return fields;
 }
 
+/** What an operator does about a log the replicas cannot trust (README, "A log that is not the one a replica folded"). */
+const LOST_LOG_ADVICE = 'restore Redis from a backup, or run statusmate-exporter reset-redis --yes to start an empty log';
+
 /**
  * STORE=redis: the log is a Redis Stream that every replica appends to and folds, and the
  * snapshot a hash beside it (keys in redis-format.ts). Two connections: the writer appends and
@@ -386,9 +389,7 @@ export class RedisStore implements LogStore {
     }
     this.foundNoLogAt = undefined;
     if (epoch === '' && this.epochId === undefined) {
-      throw new LogLost(
-        `the Redis log was lost under the replicas that folded it (${this.keys.lost}: epoch and time ${lost}): restore Redis from a backup, or run statusmate-exporter reset-redis --yes to start an empty log`,
-      );
+      throw new LogLost(`the Redis log was lost under the replicas that folded it (${this.keys.lost}: epoch and time ${lost}): ${LOST_LOG_ADVICE}`);
     }
     this.checkEpoch(epoch === '' ? null : epoch);
     this.checkOwner(owner === '' ? null : owner);
@@ -413,15 +414,14 @@ export class RedisStore implements LogStore {
    */
   private checkSnapshotCovered(snapshotId: string | null, end: string | undefined, from: Position, holdsFrom: boolean): void {
     if (snapshotId === null || !STREAM_ID.test(snapshotId) || snapshotId === this.origin) return;
-    const reset = 'restore Redis from a backup, or run statusmate-exporter reset-redis --yes to start an empty log';
     if (end === undefined || idBefore(end, snapshotId)) {
       throw new LogLost(
-        `the Redis snapshot (${this.keys.snapshot}) covers the log up to ${snapshotId}, past the end of the log (${end ?? 'no entry'}): it is not this log's snapshot; ${reset}`,
+        `the Redis snapshot (${this.keys.snapshot}) covers the log up to ${snapshotId}, past the end of the log (${end ?? 'no entry'}): it is not this log's snapshot; ${LOST_LOG_ADVICE}`,
       );
     }
     if (!holdsFrom && from === snapshotId) {
       throw new LogLost(
-        `the Redis log no longer holds entry ${snapshotId}, up to which its snapshot (${this.keys.snapshot}) covers it: entries were removed by hand (XTRIM, XDEL); ${reset}`,
+        `the Redis log no longer holds entry ${snapshotId}, up to which its snapshot (${this.keys.snapshot}) covers it: entries were removed by hand (XTRIM, XDEL); ${LOST_LOG_ADVICE}`,
       );
     }
   }
