@@ -450,6 +450,22 @@ export class RedisStore implements LogStore {
     if (epoch !== this.epochId) throw new LogLost(`the Redis log was replaced: its epoch is ${epoch}, this replica folded epoch ${this.epochId}`);
   }
 
+  /**
+   * Why a write found the log's epoch not the one this replica folded, in the words a read would
+   * use (gone, or replaced by which epoch): whichever of a replica's reads and writes meets a
+   * flushed Redis first, its one log line says the same.
+   */
+  private async epochChanged(): Promise<LogLost> {
+    if (this.epochId !== undefined) {
+      try {
+        this.checkEpoch(stringOrNull.parse(await this.writer.sendCommand(['GET', this.keys.epoch])));
+      } catch (error) {
+        if (error instanceof LogLost) return error;
+      }
+    }
+    return new LogLost('the Redis log was replaced or flushed: its epoch is not the one this replica folded');
+  }
+
   async readSnapshot(): Promise<StoredSnapshot | null> {
     // Before anything is loaded: a replica of another install must not serve this one's state.
     if (this.options.owner !== undefined) this.checkOwner(stringOrNull.parse(await this.writer.sendCommand(['GET', this.keys.owner])));
@@ -533,7 +549,7 @@ export class RedisStore implements LogStore {
         String(count),
       ]),
     );
-    if (written === -1) throw new LogLost('the Redis log was replaced or flushed: its epoch is not the one this replica folded');
+    if (written === -1) throw await this.epochChanged();
     if (written === -2) throw new StoreError(`pieces of the snapshot were lost while it was written (${pieces} expired or was deleted)`);
     return written === 1;
   }

@@ -351,6 +351,23 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
     }
   });
 
+  it('a snapshot written over a flushed or replaced log fails in the words a read would use: gone, or replaced by which epoch', async () => {
+    // No snapshot or check of its own during the test: the write below is the first to meet the flush.
+    const a = await open({}, { snapshots: { checkMs: 60_000 } });
+    await post(a, component(1, 'major_outage'));
+    const tip = await a.store.tip(a.store.origin);
+    const write = () => a.store.writeSnapshot({ position: tip.position, time: tip.time, format: '4', data: ['{}'] });
+    const client = await raw();
+    try {
+      await client.flushAll();
+      await expect(write()).rejects.toThrow(/epoch \(\{statusmate\}:epoch\) is gone: Redis was flushed/);
+      await client.set(KEYS.epoch, 'another-epoch');
+      await expect(write()).rejects.toThrow(/was replaced: its epoch is another-epoch, this replica folded epoch /);
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('prunes at the same log entry on every replica, with the retention the appender sent', async () => {
     const [a, b] = [await open(), await open()];
     const client = await raw();
