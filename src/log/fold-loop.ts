@@ -22,7 +22,17 @@ import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState, type E
 import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
-import { LogBehind, LogLost, LogNotStarted, StoreError, type EntryFields, type LogStore, type Position, type StoredEntry } from '../store/store.js';
+import {
+  LogBehind,
+  LogLost,
+  LogNotStarted,
+  StoreError,
+  type EntryFields,
+  type LogStore,
+  type LogTip,
+  type Position,
+  type StoredEntry,
+} from '../store/store.js';
 import { withTimeout } from '../store/with-timeout.js';
 import {
   decodeEntry,
@@ -820,22 +830,50 @@ export class FoldLoop implements EventSink, StoreHealth {
     if (this.failure !== undefined) return NOT_READY.writes;
     if (!(await this.up())) return NOT_READY.unreachable;
     if (!this.synced) return NOT_READY.loading;
-    let tip: Awaited<ReturnType<LogStore['tip']>>;
+    let tip: LogTip;
     try {
-      tip = await withTimeout(this.store.tip(this.point), CHECK_TIMEOUT_MS);
+      tip = await this.readLogEnd();
     } catch (error) {
-      if (!(error instanceof LogLost)) return NOT_READY.unreachable;
-      this.refuse(error.message);
-      return NOT_READY.refused;
+      return error instanceof LogLost ? NOT_READY.refused : NOT_READY.unreachable;
     }
-    this.observeTip(tip);
-    const deadline = Date.now() + CATCH_UP_WAIT_MS;
-    while (this.store.before(this.point, tip.position)) {
-      if (this.isClosed()) return NOT_READY.closing;
-      if (Date.now() > deadline) return NOT_READY.behind;
+    switch (await this.foldUpTo(tip.position, CATCH_UP_WAIT_MS, () => this.isClosed())) {
+      case 'stopped':
+        return NOT_READY.closing;
+      case 'late':
+        return NOT_READY.behind;
+      case 'reached':
+        return undefined;
+    }
+  }
+
+  /**
+   * Where the log ends now, as the store says within CHECK_TIMEOUT_MS (also the lag the metrics
+   * show). A log found lost is refused here, as the fold would refuse it, before rejecting.
+   */
+  private async readLogEnd(): Promise<LogTip> {
+    try {
+      const tip = await withTimeout(this.store.tip(this.point), CHECK_TIMEOUT_MS);
+      this.observeTip(tip);
+      return tip;
+    } catch (error) {
+      if (error instanceof LogLost) this.refuse(error.message);
+      throw error;
+    }
+  }
+
+  /**
+   * Waits until the fold has folded every entry up to `end`: the one wait behind readiness and a
+   * copy of the state. Answers 'stopped' when `stopped()` says the fold never will (a shutdown, a
+   * log refused), and 'late' past `timeoutMs` (this replica is behind: paused, starved of CPU).
+   */
+  private async foldUpTo(end: Position, timeoutMs: number, stopped: () => boolean): Promise<'reached' | 'stopped' | 'late'> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.store.before(this.point, end)) {
+      if (stopped()) return 'stopped';
+      if (Date.now() > deadline) return 'late';
       await sleep(10);
     }
-    return undefined;
+    return 'reached';
   }
 
   private async probe(): Promise<void> {
@@ -847,7 +885,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     }
   }
 
-  private observeTip(tip: { position: Position; time: number; entriesAfter: number }): void {
+  private observeTip(tip: LogTip): void {
     this.lag = { entries: tip.entriesAfter, seconds: Math.max(0, tip.time - this.pointTime) };
   }
 
@@ -970,23 +1008,19 @@ export class FoldLoop implements EventSink, StoreHealth {
   async reachLogEnd(timeoutMs: number = CATCH_UP_WAIT_MS): Promise<void> {
     const refused = this.notTaking();
     if (refused) throw refused;
-    let tip: Awaited<ReturnType<LogStore['tip']>>;
+    let tip: LogTip;
     try {
-      tip = await withTimeout(this.store.tip(this.point), CHECK_TIMEOUT_MS);
+      tip = await this.readLogEnd();
     } catch (error) {
-      throw new StoreError(`the ${this.store.kind} store did not say where its log ends: ${asError(error).message}`);
+      throw this.notTaking() ?? new StoreError(`the ${this.store.kind} store did not say where its log ends: ${asError(error).message}`);
     }
-    const deadline = Date.now() + timeoutMs;
-    while (this.store.before(this.point, tip.position)) {
-      // notTaking() again: the fold may stop meanwhile (a shutdown, a log refused), and never reach it.
-      const stopped = this.notTaking();
-      if (stopped) throw stopped;
-      if (Date.now() > deadline) {
-        throw new StoreError(
-          `this replica's fold is behind the ${this.store.kind} log (${tip.entriesAfter} entries when asked) and did not reach its end within ${timeoutMs} ms: ask again, or ask another replica`,
-        );
-      }
-      await sleep(10);
+    // notTaking() on every turn: the fold may stop meanwhile (a shutdown, a log refused), and never reach it.
+    const outcome = await this.foldUpTo(tip.position, timeoutMs, () => this.notTaking() !== undefined);
+    if (outcome === 'stopped') throw this.notTaking() ?? new StoreError('not stored: the fold stopped');
+    if (outcome === 'late') {
+      throw new StoreError(
+        `this replica's fold is behind the ${this.store.kind} log (${tip.entriesAfter} entries when asked) and did not reach its end within ${timeoutMs} ms: ask again, or ask another replica`,
+      );
     }
   }
 
