@@ -17,6 +17,7 @@ import type { Telemetry } from './metrics/telemetry.js';
 import { alertmanagerReceiver, type AlertmanagerReceiverOptions, type AlertSink } from './webhook/alertmanager.js';
 import { RecentDeliveries } from './webhook/deliveries.js';
 import { webhookHandler, type WebhookHandler, type WebhookOptions } from './webhook/handler.js';
+import type { BodyBudget } from './webhook/body-budget.js';
 import { createTokenScopes } from './webhook/token-scope.js';
 
 export type AppParts = {
@@ -37,6 +38,8 @@ export type AppParts = {
   availability?: { policy: AvailabilityPolicy; maxDays: number; maxBytes?: number };
   /** POST /alertmanager: where its alerts go, and its tokens. Absent: the route answers 404. */
   alertmanager?: { sink: AlertSink; options: AlertmanagerReceiverOptions };
+  /** The request bodies POST /webhook and POST /alertmanager hold at once, shared by both. */
+  bodies: BodyBudget;
 };
 
 export type Apps = {
@@ -183,7 +186,7 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
   main.post(
     '/alertmanager',
     alertmanagerReceiver(
-      { sink: alertSink, logger: parts.logger, registry: parts.telemetry.registry, pages: () => parts.inventory.current().pages },
+      { sink: alertSink, logger: parts.logger, registry: parts.telemetry.registry, pages: () => parts.inventory.current().pages, bodies: parts.bodies },
       parts.alertmanager?.options ?? { tokens: [] },
     ),
   );

@@ -5,6 +5,7 @@ import { pageNameProblem } from './domain/labels.js';
 import { DEFAULT_LIMITS, type Limits } from './domain/reducer.js';
 import { editDistance } from './edit-distance.js';
 import { issueWords } from './issue-words.js';
+import { BODIES_IN_FLIGHT_BYTES } from './webhook/body-budget.js';
 import { UNUSABLE_TOKEN, unusableToken } from './webhook/token-scope.js';
 
 /** The stores STORE names. */
@@ -15,6 +16,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const MAX_BODY_BYTES_CEILING = BODIES_IN_FLIGHT_BYTES / 4;
 
 /** An empty variable counts as unset: Helm charts and compose files often render `FOO=""`. */
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
@@ -150,7 +152,11 @@ const envSchema = z.object({
         if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
       }),
   ).transform((value) => value ?? 'default'),
-  MAX_BODY_BYTES: optional(positiveInt).transform((value) => value ?? 262144),
+  // A body must fit, with room for others, in the bytes of bodies the process holds at once
+  // (BODIES_IN_FLIGHT_BYTES): a quarter of them at most.
+  MAX_BODY_BYTES: optional(
+    positiveInt.max(MAX_BODY_BYTES_CEILING, { error: `must be at most ${MAX_BODY_BYTES_CEILING} (8 MiB); a StatusMate webhook is a few KB` }),
+  ).transform((value) => value ?? 262144),
   MAX_CONNECTIONS: optional(positiveInt).transform((value) => value ?? 1000),
   MAX_COMPONENTS: optional(positiveInt).transform((value) => value ?? 10000),
   MAX_ACTIVE_INCIDENTS: optional(positiveInt).transform((value) => value ?? 1000),

@@ -10,6 +10,7 @@ import { FoldLoop, type FoldLoopOptions } from './log/fold-loop.js';
 import { stateBackups } from './log/state-backups.js';
 import { Telemetry, type BuildInfo } from './metrics/telemetry.js';
 import type { AlertmanagerReceiverOptions } from './webhook/alertmanager.js';
+import { BodyBudget } from './webhook/body-budget.js';
 import type { WebhookOptions } from './webhook/handler.js';
 
 /**
@@ -33,6 +34,8 @@ export type AssembleOptions = Omit<FoldLoopOptions, 'overlay' | 'declared'> & {
    * is sent (state-backups.ts): beside SQLITE_PATH. Without it, such a store has no backups.
    */
   backupDirectory?: string;
+  /** The bytes of request bodies held at once (BODIES_IN_FLIGHT_BYTES unless given: a test's smaller one). */
+  bodiesInFlightBytes?: number;
 };
 
 export type Assembled = {
@@ -42,6 +45,8 @@ export type Assembled = {
   health: StoreHealth;
   fold: FoldLoop;
   silences: SilenceReconciler | undefined;
+  /** The request bodies the apps hold at once. */
+  bodies: BodyBudget;
   /**
    * Ends the answers that could hold a shutdown for as long as a client likes (a backup being
    * sent: it is cut, and its client asks the next exporter). Call before the servers close.
@@ -63,6 +68,7 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
   inventory.attach((overlay) => fold.reseed(overlay));
   const telemetry = new Telemetry(fold, options.build, () => fold.stats());
   const shutdown = new AbortController();
+  const bodies = new BodyBudget(options.bodiesInFlightBytes);
   const apps = createApps(
     {
       logger,
@@ -76,6 +82,7 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
       shutdown: shutdown.signal,
       ...(options.availability ? { availability: options.availability } : {}),
       alertmanager: { sink: fold, options: options.alertReceiver ?? { tokens: [] } },
+      bodies,
     },
     { separateMetrics: options.separateMetrics },
   );
@@ -109,5 +116,5 @@ export async function assemble(options: AssembleOptions): Promise<Assembled> {
     await silences?.stop();
     await fold.close();
   };
-  return { apps, state: fold.state, sink: fold, health: fold, fold, silences, beginShutdown, close };
+  return { apps, state: fold.state, sink: fold, health: fold, fold, silences, bodies, beginShutdown, close };
 }

@@ -205,6 +205,7 @@ describe('configuration from the environment', () => {
     [{ MAX_CONNECTIONS: '0' }, 'invalid configuration: MAX_CONNECTIONS: must be more than 0, not "0"'],
     [{ MAX_COMPONENTS: '0' }, 'invalid configuration: MAX_COMPONENTS: must be more than 0, not "0"'],
     [{ MAX_BODY_BYTES: '1.5' }, 'invalid configuration: MAX_BODY_BYTES: must be a whole number, not "1.5"'],
+    [{ MAX_BODY_BYTES: '8388609' }, 'invalid configuration: MAX_BODY_BYTES: must be at most 8388608 (8 MiB); a StatusMate webhook is a few KB'],
     [{ PORT: '9000', METRICS_PORT: '9000' }, 'invalid configuration: METRICS_PORT: must differ from PORT (leave it unset to serve /metrics on PORT)'],
     [{ WEBHOOK_TOKEN: ',' }, 'invalid configuration: WEBHOOK_TOKEN: holds no token (only commas or blanks); leave it unset to accept webhooks without a token'],
     [

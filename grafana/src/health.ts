@@ -149,11 +149,11 @@ export function healthDashboard(): Dashboard {
     .withPanel(
       timeseries(
         'Rejected and failed webhooks',
-        'Requests answered without applying them: invalid (400/415/422), unauthorized (401/403), too large (413), new components refused past MAX_COMPONENTS, and store errors (503).',
+        'Requests answered without applying them: invalid (400/415/422), unauthorized (401/403), too large (413), busy (503: request bodies held at once past 32 MiB), new components refused past MAX_COMPONENTS, and store errors (503).',
         'reqps',
       )
         .withTarget(
-          query('A', `sum by (${INSTALL_BY}outcome) (rate(${requests('outcome=~"invalid|unauthorized|too_large|refused_limit|error"')}[$__rate_interval]))`, {
+          query('A', `sum by (${INSTALL_BY}outcome) (rate(${requests('outcome=~"invalid|unauthorized|too_large|busy|refused_limit|error"')}[$__rate_interval]))`, {
             legend: `${INSTALL_LEGEND}{{outcome}}`,
           }),
         )

@@ -142,7 +142,7 @@ export { DURATION_BUCKETS } from '../domain/buckets.js';
 export { RESPONSE_BUCKETS } from '../domain/alert-state.js';
 
 /** The `outcome` label of statusmate_alertmanager_notifications_total: what POST /alertmanager answered. */
-export const ALERTMANAGER_OUTCOMES = ['stored', 'unmatched', 'invalid', 'unauthorized', 'too_large', 'disabled', 'error'] as const;
+export const ALERTMANAGER_OUTCOMES = ['stored', 'unmatched', 'invalid', 'unauthorized', 'too_large', 'busy', 'disabled', 'error'] as const;
 export type AlertmanagerOutcome = (typeof ALERTMANAGER_OUTCOMES)[number];
 
 /**
@@ -155,7 +155,7 @@ export const REQUEST_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.002
 export const WEBHOOK_TYPE_LABELS = [...EVENT_TYPES, 'unknown'] as const;
 export type WebhookTypeLabel = (typeof WEBHOOK_TYPE_LABELS)[number];
 
-export const OUTCOMES = ['applied', 'duplicate', 'stale', 'unsupported', 'invalid', 'unauthorized', 'too_large', 'refused_limit', 'error'] as const;
+export const OUTCOMES = ['applied', 'duplicate', 'stale', 'unsupported', 'invalid', 'unauthorized', 'too_large', 'busy', 'refused_limit', 'error'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /**

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { ALERTMANAGER_OUTCOMES, LABEL, METRIC, type AlertmanagerOutcome } from '../metrics/names.js';
 import { fieldPath } from '../http/field-path.js';
 import { StoreError } from '../store/store.js';
+import { BodiesInFlightError, type BodyBudget, type BodyLease } from './body-budget.js';
 import { BodyAbortedError, BodyTooLargeError, bodyText, isEncoded, readBody, transferCodingError, undecodedTransferCoding } from './body.js';
 import { createTokenScopes } from './token-scope.js';
 import { issueWords } from '../issue-words.js';
@@ -45,6 +46,8 @@ export type AlertmanagerReceiverDeps = {
   registry: Registry;
   /** The declared pages in force, read per request so that a reload applies to the next one. */
   pages: () => readonly DeclaredPage[];
+  /** The request bodies held at once, shared with POST /webhook. */
+  bodies: BodyBudget;
 };
 
 const labels = z.record(z.string().min(1).max(256), z.string().max(4096)).refine((value) => Object.keys(value).length <= 128, { error: 'at most 128 labels' });
@@ -93,7 +96,7 @@ function matcherComponents(pages: readonly DeclaredPage[]): MatcherComponent[] {
   return list;
 }
 
-type Answer = { status: number; body: Record<string, unknown>; outcome: AlertmanagerOutcome };
+type Answer = { status: number; body: Record<string, unknown>; outcome: AlertmanagerOutcome; retryAfterSeconds?: number };
 
 const refused = (status: number, outcome: AlertmanagerOutcome, error: string, issues: { path: string; message: string }[] = []): Answer => ({
   status,
@@ -133,7 +136,7 @@ export function alertmanagerReceiver(deps: AlertmanagerReceiverDeps, options: Al
   });
   const tokens = createTokenScopes(options.tokens, new Map());
 
-  const handle = async (req: Parameters<RequestHandler>[0]): Promise<Answer> => {
+  const handle = async (req: Parameters<RequestHandler>[0], lease: BodyLease): Promise<Answer> => {
     if (!tokens.required) {
       return {
         status: 404,
@@ -161,8 +164,10 @@ export function alertmanagerReceiver(deps: AlertmanagerReceiverDeps, options: Al
     }
     let raw: Buffer;
     try {
-      raw = await readBody(req, ALERTMANAGER_MAX_BODY_BYTES);
+      raw = await readBody(req, ALERTMANAGER_MAX_BODY_BYTES, lease);
     } catch (error) {
+      // Alertmanager retries a 5xx. The body's rest is read and dropped by Node, not kept.
+      if (error instanceof BodiesInFlightError) return { ...refused(503, 'busy', `${error.message}: retry`), retryAfterSeconds: 1 };
       if (error instanceof BodyTooLargeError) {
         return refused(413, 'too_large', `body larger than ${ALERTMANAGER_MAX_BODY_BYTES} bytes: set max_alerts in the webhook config`);
       }
@@ -228,7 +233,8 @@ export function alertmanagerReceiver(deps: AlertmanagerReceiverDeps, options: Al
   };
 
   return (req, res) => {
-    handle(req)
+    const lease = deps.bodies.lease();
+    handle(req, lease)
       .catch((error: unknown): Answer => {
         const message = error instanceof Error ? error.message : String(error);
         if (error instanceof StoreError) {
@@ -240,8 +246,10 @@ export function alertmanagerReceiver(deps: AlertmanagerReceiverDeps, options: Al
         return refused(500, 'error', 'internal error');
       })
       .then((answer) => {
+        lease.release();
         notifications.inc({ [LABEL.outcome]: answer.outcome });
         if (answer.status === 401) res.set('WWW-Authenticate', 'Bearer');
+        if (answer.retryAfterSeconds !== undefined) res.set('Retry-After', String(answer.retryAfterSeconds));
         res.status(answer.status).json(answer.body);
       })
       .catch(() => res.destroy());

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { gunzip, inflate, inflateRaw, type InputType, type ZlibOptions } from 'node:zlib';
+import { BodiesInFlightError, type BodyLease } from './body-budget.js';
 
 export class BodyTooLargeError extends Error {
   override name = 'BodyTooLargeError';
@@ -15,11 +16,16 @@ export class BodyAbortedError extends Error {
 
 /**
  * Reads a request body up to `limit` bytes. Refuses early on a larger Content-Length and stops
- * reading as soon as the limit is crossed, so an oversized body never sits in memory whole.
+ * reading as soon as the limit is crossed, so an oversized body never sits in memory whole. The
+ * body's bytes are taken from `lease` before they are kept: a declared length whole, before
+ * anything is read (a body that fits is never refused half-way), a chunked body chunk by chunk.
+ * Without room, it rejects with BodiesInFlightError.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, lease: BodyLease): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLargeError(limit));
+  const hasLength = req.headers['content-length'] !== undefined && Number.isFinite(declared);
+  if (hasLength && declared > limit) return Promise.reject(new BodyTooLargeError(limit));
+  if (hasLength && !lease.take(declared)) return Promise.reject(new BodiesInFlightError(lease.limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -34,6 +40,11 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (size > limit) {
         cleanup();
         reject(new BodyTooLargeError(limit));
+        return;
+      }
+      if (!hasLength && !lease.take(chunk.length)) {
+        cleanup();
+        reject(new BodiesInFlightError(lease.limit));
         return;
       }
       chunks.push(chunk);

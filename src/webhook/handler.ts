@@ -11,6 +11,7 @@ import { StoreError } from '../store/store.js';
 import type { Outcome, WebhookTypeLabel } from '../metrics/names.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import { createWebhookAccess, type WebhookAccess } from './access.js';
+import { BodiesInFlightError, type BodyBudget, type BodyLease } from './body-budget.js';
 import { presentedToken } from './auth.js';
 import {
   BadEncodingError,
@@ -50,6 +51,8 @@ export type WebhookDeps = {
   logger: Logger;
   /** When given, every answer is listed there for the landing page. */
   deliveries?: RecentDeliveries;
+  /** The request bodies held at once, shared with POST /alertmanager. */
+  bodies: BodyBudget;
 };
 
 /** What the access log line of a webhook request carries besides method, path and status. */
@@ -70,6 +73,8 @@ type Answer = {
   log: WebhookLogFields;
   retry?: boolean;
   closeConnection?: boolean;
+  /** Seconds in a Retry-After header: when a refusal is about this moment's load, not the request. */
+  retryAfterSeconds?: number;
 };
 
 /** The 401's message, by what the request presented; the log line carries the key as `auth`. */
@@ -112,7 +117,7 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
   const fixedAccess = createWebhookAccess(options.tokens, EMPTY_INVENTORY, options.defaultStatusPage);
   const currentAccess = options.access ?? (() => fixedAccess);
 
-  const handle = async (req: IncomingMessage): Promise<Answer> => {
+  const handle = async (req: IncomingMessage, lease: BodyLease): Promise<Answer> => {
     const receivedAt = Date.now() / 1000;
     const url = req.url ?? '';
     const search = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
@@ -187,12 +192,19 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
 
     let raw: Buffer;
     try {
-      raw = await readBody(req, options.maxBodyBytes);
+      raw = await readBody(req, options.maxBodyBytes, lease);
       // Decoded within the same limit of output: a small bomb never expands past MAX_BODY_BYTES.
-      if (isEncoded(encoding)) raw = await decodeBody(encoding ?? '', raw, options.maxBodyBytes);
+      if (isEncoded(encoding)) {
+        raw = await decodeBody(encoding ?? '', raw, options.maxBodyBytes);
+        if (!lease.take(raw.length)) throw new BodiesInFlightError(lease.limit);
+      }
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         return { ...rejected(413, 'too_large', `body larger than MAX_BODY_BYTES (${error.limit} bytes)`), closeConnection: true };
+      }
+      if (error instanceof BodiesInFlightError) {
+        // The rest of the body is not read: the connection closes once it was sent (or after 2 s).
+        return { ...rejected(503, 'busy', `${error.message}: retry`), closeConnection: true, retryAfterSeconds: 1 };
       }
       if (error instanceof BodyAbortedError) return rejected(400, 'invalid', 'request body was not received whole');
       if (error instanceof UnsupportedEncodingError) return rejected(415, 'invalid', error.message);
@@ -306,11 +318,14 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
   return async (req, res) => {
     const started = process.hrtime.bigint();
     let answer: Answer;
+    const lease = deps.bodies.lease();
     try {
-      answer = await handle(req);
+      answer = await handle(req, lease);
     } catch (error) {
       deps.logger.error({ err: error }, 'webhook handler failed');
       answer = { status: 500, body: { error: 'internal error', issues: [] }, log: { type: 'unknown', outcome: 'error', error: 'internal error' } };
+    } finally {
+      lease.release();
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     deps.telemetry.webhook(answer.log.type, answer.log.outcome, seconds, answer.retry ?? false);
@@ -332,6 +347,7 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     const payload = JSON.stringify(answer.body);
     const headers = [...ANSWER_HEADERS, 'Content-Length', String(Buffer.byteLength(payload))];
     if (answer.closeConnection) headers.push('Connection', 'close');
+    if (answer.retryAfterSeconds !== undefined) headers.push('Retry-After', String(answer.retryAfterSeconds));
     res.writeHead(answer.status, headers);
     if (answer.closeConnection) answerThenClose(req, res, payload);
     else res.end(payload);

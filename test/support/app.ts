@@ -17,6 +17,7 @@ import type { SnapshotPolicy } from '../../src/log/snapshot-policy.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { SqliteLog } from '../../src/store/sqlite.js';
 import type { LogStore } from '../../src/store/store.js';
+import type { BodyBudget } from '../../src/webhook/body-budget.js';
 import { isSharedStateSample } from '../../src/metrics/names.js';
 
 export const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
@@ -48,6 +49,8 @@ export type TestApp = Apps & {
   /** What the exporter's close does first, before its servers close (Assembled.beginShutdown). */
   beginShutdown(): void;
   close(): Promise<void>;
+  /** The request bodies the app holds at once. */
+  bodies: BodyBudget;
 };
 
 export type TestAppOptions = {
@@ -55,6 +58,8 @@ export type TestAppOptions = {
   store?: LogStore | ((logger: Logger) => LogStore);
   tokens?: string[];
   maxBodyBytes?: number;
+  /** The bytes of request bodies held at once (default: the exporter's). */
+  bodiesInFlightBytes?: number;
   maxComponents?: number;
   limits?: Partial<Limits>;
   defaultStatusPage?: string;
@@ -115,6 +120,7 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
     alertReceiver: { tokens: options.alertmanagerTokens ?? [] },
     ...(options.backupDirectory === undefined ? {} : { backupDirectory: options.backupDirectory }),
     ...(options.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: options.answerTimeoutMs }),
+    ...(options.bodiesInFlightBytes === undefined ? {} : { bodiesInFlightBytes: options.bodiesInFlightBytes }),
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
     ...(options.pruneWindowSeconds === undefined ? {} : { pruneWindowSeconds: options.pruneWindowSeconds }),
     ...(options.alertLimits === undefined ? {} : { alertLimits: options.alertLimits }),
@@ -134,6 +140,7 @@ export async function makeApp(options: TestAppOptions = {}): Promise<TestApp> {
     logs,
     commits: () => state.version - loadedVersion,
     beginShutdown: () => exporter.beginShutdown(),
+    bodies: exporter.bodies,
     close: () => exporter.close(),
   };
 }
