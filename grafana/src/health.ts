@@ -153,9 +153,13 @@ export function healthDashboard(): Dashboard {
         'reqps',
       )
         .withTarget(
-          query('A', `sum by (${INSTALL_BY}outcome) (rate(${requests('outcome=~"invalid|unauthorized|too_large|busy|refused_limit|error"')}[$__rate_interval]))`, {
-            legend: `${INSTALL_LEGEND}{{outcome}}`,
-          }),
+          query(
+            'A',
+            `sum by (${INSTALL_BY}outcome) (rate(${requests('outcome=~"invalid|unauthorized|too_large|busy|refused_limit|error"')}[$__rate_interval]))`,
+            {
+              legend: `${INSTALL_LEGEND}{{outcome}}`,
+            },
+          ),
         )
         .overrideByName('unauthorized', [fixedColor('orange')])
         .overrideByName('error', [fixedColor('red')]),
