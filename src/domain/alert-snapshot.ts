@@ -1,6 +1,7 @@
 import {
   componentKey,
   createAlertState,
+  endedCost,
   pairCost,
   recordCost,
   type AlertState,
@@ -23,6 +24,7 @@ export function cloneAlertState(alerts: AlertState): AlertState {
     staleSeconds: alerts.staleSeconds,
     pairs: alerts.pairs,
     bytes: alerts.bytes,
+    endedBytes: alerts.endedBytes,
   };
 }
 
@@ -112,6 +114,7 @@ export function alertStateOf(snapshot: AlertSnapshot): AlertState {
       ended: ended ?? [],
     });
     alerts.bytes += recordCost(statusPage, uuid);
+    alerts.endedBytes += endedCost(ended ?? []);
     for (const [fingerprint] of firing) {
       let holders = alerts.byFingerprint.get(fingerprint);
       if (!holders) alerts.byFingerprint.set(fingerprint, (holders = new Set()));

@@ -26,6 +26,14 @@ export type AlertLimits = {
   maxFiringAlerts: number;
   /** What the alert records may take in memory (and in a snapshot), roughly, in bytes. */
   maxFiringAlertBytes: number;
+  /**
+   * What the records' ended intervals (ComponentAlerts.ended) may take, roughly, in bytes
+   * (ENDED_INTERVAL_COST each), under AlertRules.endedIntervalsBoundedByBytes: past it the oldest
+   * gaps between them, over all components, are bridged (boundEndedIntervals in alerts.ts). Apart
+   * from maxFiringAlertBytes: an interval is what an alert let go of leaves, and must not refuse
+   * the alerts that fire after it.
+   */
+  maxEndedIntervalBytes: number;
   /** How far in the future of the entry's log time an alert's startsAt or endsAt is still believed. */
   maxClockSkewSeconds: number;
   /**
@@ -45,6 +53,12 @@ export type AlertLimits = {
 export const DEFAULT_ALERT_LIMITS: AlertLimits = {
   maxFiringAlerts: 10_000,
   maxFiringAlertBytes: 2 * 1024 * 1024,
+  // At the bound, about 30 000 intervals: 1 MB of snapshot and 2.5 MB of heap, where the count
+  // alone let 9 999 components (each firing one long alert, its short ones flapping) keep 32 each:
+  // 320 000 intervals, 10.4 MB of snapshot and 23 MB of heap (bench/alert-ended-memory.mjs).
+  // One interval per record holding firing alerts (at most maxFiringAlerts: 440 KB), which no
+  // bridge takes, is under 90 % of it.
+  maxEndedIntervalBytes: 1024 * 1024,
   maxClockSkewSeconds: 300,
   // Alertmanager's default repeat_interval is 4h: six of them.
   alertStaleSeconds: 24 * 3600,
@@ -93,7 +107,7 @@ export type ComponentAlerts = {
    * The alerts of the current run let go of so far while others still fire, as intervals
    * [start, end] merged where they overlap, sorted (AlertRules.runsSplitAtGaps): a later let-go
    * may leave a gap between them that no alert spans, where one run ended and another began.
-   * Empty otherwise; at most MAX_ENDED_INTERVALS.
+   * Empty otherwise; at most MAX_ENDED_INTERVALS, and counted in AlertState.endedBytes.
    */
   ended: (readonly [start: number, end: number])[];
 };
@@ -101,7 +115,8 @@ export type ComponentAlerts = {
 /**
  * The intervals of a run's ended alerts kept apart at most: past it the two oldest are taken as
  * one, their gap bridged (a run whose alerts come and go more often than that, each overlapping
- * one still firing, is one run from its oldest start).
+ * one still firing, is one run from its oldest start). Over all components they are bounded by
+ * their size too (AlertLimits.maxEndedIntervalBytes, alerts entries of format 14).
  */
 export const MAX_ENDED_INTERVALS = 32;
 
@@ -164,6 +179,11 @@ export type AlertState = {
   pairs: number;
   /** The records' rough size (recordCost and pairCost), bounded by maxFiringAlertBytes. */
   bytes: number;
+  /**
+   * The records' ended intervals' rough size (ENDED_INTERVAL_COST each), bounded by
+   * maxEndedIntervalBytes under AlertRules.endedIntervalsBoundedByBytes. Not in `bytes`.
+   */
+  endedBytes: number;
 };
 
 export function createAlertState(): AlertState {
@@ -176,6 +196,7 @@ export function createAlertState(): AlertState {
     staleSeconds: DEFAULT_ALERT_LIMITS.alertStaleSeconds,
     pairs: 0,
     bytes: 0,
+    endedBytes: 0,
   };
 }
 
@@ -202,3 +223,12 @@ const RECORD_COST = 96;
 const PAIR_COST = 24;
 export const recordCost = (statusPage: string, uuid: string) => RECORD_COST + statusPage.length + uuid.length;
 export const pairCost = (fingerprint: string) => PAIR_COST + fingerprint.length;
+/**
+ * One ended interval, as a snapshot writes it: two times of Alertmanager's, in seconds with
+ * milliseconds (`[1767225610.123,1767225611.234],`). Its heap is about 72 bytes.
+ */
+export const ENDED_INTERVAL_COST = 32;
+/** A record's list of them, beside (`,"ended":[]`). */
+const ENDED_LIST_COST = 12;
+/** What a record's ended intervals take, roughly: what they add to its snapshot. */
+export const endedCost = (ended: readonly (readonly [number, number])[]) => (ended.length === 0 ? 0 : ENDED_LIST_COST + ENDED_INTERVAL_COST * ended.length);

@@ -7,6 +7,8 @@ import {
   CLOSED_RUN_SECONDS,
   componentKey,
   emptyRecord,
+  endedCost,
+  ENDED_INTERVAL_COST,
   MAX_ENDED_INTERVALS,
   pairCost,
   recordCost,
@@ -75,6 +77,7 @@ function tidy(alerts: AlertState, key: string, record: ComponentAlerts): void {
   if (record.firing.size > 0 || record.silentSince !== null || record.resolvedAt !== null || record.answered !== null || record.recoveryFrom !== null) return;
   alerts.components.delete(key);
   alerts.bytes -= recordCost(record.statusPage, record.uuid);
+  alerts.endedBytes -= endedCost(record.ended);
 }
 
 /** What the page's history tells of alerts of `record` that ended at `end`, under AlertRules.recoveryByHistory; undefined when it has none. */
@@ -83,11 +86,52 @@ function recoveryOf(impactOf: ImpactOf, record: ComponentAlerts, end: number, ru
 }
 
 /**
- * Sets a record's ended intervals. Not counted in `bytes`, which bounds what new alerts may be held
- * (an interval comes of an alert let go of, never refused): at most MAX_ENDED_INTERVALS a record.
+ * Sets a record's ended intervals, counted in `endedBytes`. Not in `bytes`, which bounds what new
+ * alerts may be held: an interval comes of an alert let go of, never refused, and counted there it
+ * would refuse new alerts for what alerts already let go of left (at most MAX_ENDED_INTERVALS a
+ * record; over all, boundEndedIntervals).
  */
-function setEnded(record: ComponentAlerts, ended: (readonly [number, number])[]): void {
+function setEnded(alerts: AlertState, record: ComponentAlerts, ended: (readonly [number, number])[]): void {
+  alerts.endedBytes += endedCost(ended) - endedCost(record.ended);
   record.ended = ended;
+}
+
+/**
+ * Past `maxBytes`, bridges the oldest gaps between the records' ended intervals, over all
+ * components, until they take 90 % of it (AlertRules.endedIntervalsBoundedByBytes): as
+ * MAX_ENDED_INTERVALS does within a record, two intervals are taken as one, their gap no longer
+ * telling two runs apart. The oldest first, by the gap's start (then its end, then the
+ * component): a gap is told apart only when an alert of the run still firing, whose start is
+ * before every kept interval, turns out to have ended before it (its resolution arriving late,
+ * endsAt in the past), so the later a gap the likelier it is to split a run; and the runs'
+ * starts, which the silent episodes run from, are kept. (A let-go without an end, the look at
+ * Alertmanager's alerts, ends at the log time, after every gap: only a resolution that arrives
+ * long after its end reveals an old gap.) A record keeps one interval at least: one a record
+ * holding firing alerts, bounded with them. The same on every process folding the entry.
+ */
+function boundEndedIntervals(alerts: AlertState, maxBytes: number): void {
+  if (alerts.endedBytes <= maxBytes) return;
+  const gaps: { start: number; end: number; key: string }[] = [];
+  for (const [key, record] of alerts.components) {
+    for (let index = 0; index + 1 < record.ended.length; index += 1) {
+      gaps.push({ start: (record.ended[index] as readonly [number, number])[1], end: (record.ended[index + 1] as readonly [number, number])[0], key });
+    }
+  }
+  // Within a record its gaps' starts increase, so the oldest over all are each record's first.
+  gaps.sort((a, b) => a.start - b.start || a.end - b.end || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const target = Math.floor(maxBytes * 0.9);
+  const bridged = new Map<string, number>();
+  let bytes = alerts.endedBytes;
+  for (const gap of gaps) {
+    if (bytes <= target) break;
+    bridged.set(gap.key, (bridged.get(gap.key) ?? 0) + 1);
+    bytes -= ENDED_INTERVAL_COST;
+  }
+  for (const [key, count] of bridged) {
+    const record = alerts.components.get(key) as ComponentAlerts;
+    const [first, last] = [record.ended[0], record.ended[count]] as [readonly [number, number], readonly [number, number]];
+    setEnded(alerts, record, [[first[0], last[1]], ...record.ended.slice(count + 1)]);
+  }
 }
 
 /** `intervals` (sorted, disjoint) with `added` merged into those it overlaps (or touches: an alert firing in the second another ended keeps the run). */
@@ -139,7 +183,7 @@ function splitAtGaps(
     runFrom = Math.min(runFrom, (ended[kept] as readonly [number, number])[0]);
   }
   const closed = ended.slice(0, kept);
-  setEnded(record, ended.slice(kept));
+  setEnded(alerts, record, ended.slice(kept));
   record.endedAt = record.ended.at(-1)?.[1] ?? null;
   const last = closed.at(-1);
   if (last === undefined) return record.endedAt ?? interval[1];
@@ -283,7 +327,7 @@ export function foldAlerts(
         const silentSince = record.silentSince;
         record.silentSince = null;
         record.endedAt = null;
-        setEnded(record, []);
+        setEnded(alerts, record, []);
         const recovery = recoveryOf(impactOf, record, endedAt, rules);
         if (recovery !== undefined) {
           // The page's first return after the run's end, whatever it did after (came back and
@@ -345,7 +389,7 @@ export function foldAlerts(
         record.recoveryFrom = rules.runsByTimes ? record.resolvedAt : null;
         record.resolvedAt = null;
         record.endedAt = null;
-        setEnded(record, []);
+        setEnded(alerts, record, []);
         const closed = alerts.closedRuns.get(key);
         // A run of its own keeps the closed one for a departure timed during it whose webhook is still to come.
         const ownRun = closed !== undefined && !(rules.runsByTimes && startsAt < closed.end);
@@ -354,7 +398,7 @@ export function foldAlerts(
         if (rules.runsByTimes && closed !== undefined && startsAt < closed.end) {
           record.endedAt = closed.end;
           // The closed run's alerts, as one interval the late alert overlaps.
-          if (rules.runsSplitAtGaps) setEnded(record, [[startsAt, closed.end]]);
+          if (rules.runsSplitAtGaps) setEnded(alerts, record, [[startsAt, closed.end]]);
           record.recoveryFrom = null;
           if (closed.answered != null) record.answered = closed.answered;
           if (closed.silentSince !== null) runFrom = Math.min(startsAt, closed.silentSince);
@@ -395,6 +439,7 @@ export function foldAlerts(
       alerts.seenAt.delete(alert.fingerprint);
     }
   }
+  if (rules.endedIntervalsBoundedByBytes) boundEndedIntervals(alerts, limits.maxEndedIntervalBytes);
   return decision;
 }
 
@@ -420,7 +465,7 @@ export function expireAlerts(alerts: AlertState, logTime: number): number {
         record.silentSince = null;
         record.resolvedAt = null;
         record.endedAt = null;
-        setEnded(record, []);
+        setEnded(alerts, record, []);
         record.answered = null;
         record.recoveryFrom = null;
       }
@@ -575,6 +620,7 @@ export function forgetAlerts(alerts: AlertState, statusPage: string, uuid?: stri
     }
     alerts.components.delete(key);
     alerts.bytes -= recordCost(record.statusPage, record.uuid);
+    alerts.endedBytes -= endedCost(record.ended);
     found = true;
   }
   for (const [key, closed] of alerts.closedRuns) {

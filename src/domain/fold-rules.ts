@@ -283,6 +283,14 @@ export type AlertRules = {
    * alert fired, measured nothing.
    */
   readonly closedRunOutlivesNextRun: boolean;
+  /**
+   * Whether the ended intervals the records keep (runsSplitAtGaps) are bounded by their size over
+   * all components (AlertLimits.maxEndedIntervalBytes), the oldest gaps between them bridged first
+   * past it, down to 90 % (boundEndedIntervals in alerts.ts). Without it, only MAX_ENDED_INTERVALS
+   * a record bounded them: 9 999 components each firing one alert could keep 32 each, 10.4 MB of
+   * snapshot and 23 MB of heap beyond the firing alerts' bound.
+   */
+  readonly endedIntervalsBoundedByBytes: boolean;
 };
 
 /** This release's alert rules: the fold of an alerts entry it appends. */
@@ -292,6 +300,16 @@ export const ALERT_RULES: AlertRules = {
   recoveryByHistory: true,
   runsSplitAtGaps: true,
   closedRunOutlivesNextRun: true,
+  endedIntervalsBoundedByBytes: true,
+};
+/** An alerts entry of format 10: the ended intervals bounded by MAX_ENDED_INTERVALS a record only. */
+export const ENDED_BY_COUNT_ALERT_RULES: AlertRules = {
+  runsByTimes: true,
+  sinceLastChangeOfImpact: true,
+  recoveryByHistory: true,
+  runsSplitAtGaps: true,
+  closedRunOutlivesNextRun: true,
+  endedIntervalsBoundedByBytes: false,
 };
 /** An alerts entry of format 8: the recovery from what the page showed when the run's last resolution arrived; a run split after its latest end only. */
 export const RUNS_BY_TIMES_ALERT_RULES: AlertRules = {
@@ -300,6 +318,7 @@ export const RUNS_BY_TIMES_ALERT_RULES: AlertRules = {
   recoveryByHistory: false,
   runsSplitAtGaps: false,
   closedRunOutlivesNextRun: false,
+  endedIntervalsBoundedByBytes: false,
 };
 /** An alerts entry of format 3: runs as the notifications arrived. */
 export const ARRIVAL_RUNS_ALERT_RULES: AlertRules = {
@@ -308,4 +327,5 @@ export const ARRIVAL_RUNS_ALERT_RULES: AlertRules = {
   recoveryByHistory: false,
   runsSplitAtGaps: false,
   closedRunOutlivesNextRun: false,
+  endedIntervalsBoundedByBytes: false,
 };

@@ -8,6 +8,7 @@ import { MAX_LABEL_LENGTH } from '../domain/labels.js';
 import {
   ALERT_RULES,
   ARRIVAL_RUNS_ALERT_RULES,
+  ENDED_BY_COUNT_ALERT_RULES,
   RUNS_BY_TIMES_ALERT_RULES,
   ARRIVAL_TIES_RULES,
   CLEARS_BEFORE_OWN_START_RULES,
@@ -110,10 +111,17 @@ import type { EntryFields } from '../store/store.js';
 // of a component such an event adds (olderCreateStartsIncident in src/domain/fold-rules.ts).
 // Written from then on for the same reason as format 5; format 12, 11, 9, 7, 6, 5 and 1 entries
 // are folded as their releases did.
+//
+// Format 14 is an alerts entry whose fold bounds the ended intervals the records keep (format 10's
+// runsSplitAtGaps) by their size over all components, the oldest gaps bridged first past the
+// appender's maxEndedIntervalBytes (endedIntervalsBoundedByBytes in src/domain/fold-rules.ts).
+// Alerts entries are written as format 14 from then on for the same reason as format 8; format 10,
+// 8 and 3 entries are folded as their releases did (format 10 with no bound but 32 intervals a
+// component). Alerts formats share the numbers of the others, so it follows event format 13.
 // What each format's fold does is src/domain/fold-rules.ts.
 
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 13;
+export const ENTRY_FORMAT = 14;
 /** The format of an event entry. */
 export const EVENT_ENTRY_FORMAT = 13;
 /**
@@ -140,7 +148,9 @@ export const ARRIVAL_TIES_EVENT_ENTRY_FORMAT = 1;
 /** The format of a forget entry. */
 export const FORGET_ENTRY_FORMAT = 2;
 /** The format of an alerts entry. */
-export const ALERTS_ENTRY_FORMAT = 10;
+export const ALERTS_ENTRY_FORMAT = 14;
+/** The format of an alerts entry written before the ended intervals were bounded by their size over all components. */
+export const ENDED_BY_COUNT_ALERTS_ENTRY_FORMAT = 10;
 /** The format of an alerts entry written before a run's recovery was read from the page's impact history. */
 export const RUNS_BY_TIMES_ALERTS_ENTRY_FORMAT = 8;
 /** The format of an alerts entry written before runs were told by the alerts' times: runs as notifications arrived. */
@@ -150,6 +160,7 @@ export const DECLARE_ENTRY_FORMAT = 4;
 /** The alert rules of each alerts entry format: what the release that appended it did. */
 const ALERT_RULES_BY_FORMAT: ReadonlyMap<string, AlertRules> = new Map([
   [String(ALERTS_ENTRY_FORMAT), ALERT_RULES],
+  [String(ENDED_BY_COUNT_ALERTS_ENTRY_FORMAT), ENDED_BY_COUNT_ALERT_RULES],
   [String(RUNS_BY_TIMES_ALERTS_ENTRY_FORMAT), RUNS_BY_TIMES_ALERT_RULES],
   [String(ARRIVAL_RUNS_ALERTS_ENTRY_FORMAT), ARRIVAL_RUNS_ALERT_RULES],
 ]);
@@ -337,6 +348,7 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
     format !== String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT) &&
     format !== String(FORGET_ENTRY_FORMAT) &&
     format !== String(ALERTS_ENTRY_FORMAT) &&
+    format !== String(ENDED_BY_COUNT_ALERTS_ENTRY_FORMAT) &&
     format !== String(RUNS_BY_TIMES_ALERTS_ENTRY_FORMAT) &&
     format !== String(ARRIVAL_RUNS_ALERTS_ENTRY_FORMAT) &&
     format !== String(DECLARE_ENTRY_FORMAT)

@@ -1,9 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { alertSnapshot, alertStateOf, cloneAlertState } from '../../src/domain/alert-snapshot.js';
-import { componentKey, createAlertState, DEFAULT_ALERT_LIMITS, type AlertLimits, type AlertState, type StoredAlert } from '../../src/domain/alert-state.js';
+import {
+  componentKey,
+  createAlertState,
+  DEFAULT_ALERT_LIMITS,
+  endedCost,
+  type AlertLimits,
+  type AlertState,
+  type StoredAlert,
+} from '../../src/domain/alert-state.js';
 import { expireAlerts, foldAlerts, foldImpactChanges, forgetAlerts } from '../../src/domain/alerts.js';
 import { impactShown } from '../../src/domain/alert-page.js';
+import { ALERT_RULES, ENDED_BY_COUNT_ALERT_RULES, type AlertRules } from '../../src/domain/fold-rules.js';
 import { declarationPatch } from '../../src/domain/inventory.js';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { applyPatch } from '../../src/domain/state.js';
@@ -428,7 +437,12 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 const ref = (n: number) => [PAGES[n % 2] as string, `c${n}`] as const;
 
 /** Folds the steps with a model page whose log time only moves forward. */
-function run(steps: Step[], limits: AlertLimits, snapshotEvery = 0): { alerts: AlertState; transitions: number; runs: number } {
+function run(
+  steps: Step[],
+  limits: AlertLimits,
+  snapshotEvery = 0,
+  rules: AlertRules = ALERT_RULES,
+): { alerts: AlertState; transitions: number; runs: number } {
   let alerts = createAlertState();
   const impacts = new Map<string, string>();
   const impactOf = (statusPage: string, uuid: string) => ({ impact: impacts.get(componentKey(statusPage, uuid)) ?? 'operational', since: null });
@@ -446,7 +460,7 @@ function run(steps: Step[], limits: AlertLimits, snapshotEvery = 0): { alerts: A
         components: alert.components.map(ref),
       }));
       const before = [...alerts.components.values()].filter((record) => record.firing.size > 0).length;
-      foldAlerts(alerts, stored, now, limits, impactOf);
+      foldAlerts(alerts, stored, now, limits, impactOf, rules);
       runs += Math.max(0, [...alerts.components.values()].filter((record) => record.firing.size > 0).length - before);
     } else if (step.op === 'expire') {
       expireAlerts(alerts, now);
@@ -472,6 +486,10 @@ function checkInvariants(alerts: AlertState, limits: AlertLimits): void {
   expect([...alerts.seenAt.keys()].sort()).toEqual([...alerts.byFingerprint.keys()].sort());
   expect(alerts.pairs).toBeLessThanOrEqual(limits.maxFiringAlerts);
   expect(alerts.bytes).toBeLessThanOrEqual(limits.maxFiringAlertBytes);
+  expect(alerts.endedBytes).toBe(rebuilt.endedBytes);
+  expect(alerts.endedBytes).toBe([...alerts.components.values()].reduce((sum, record) => sum + endedCost(record.ended), 0));
+  // Within the bound, or every gap bridged: a record holding firing alerts keeps one interval at least.
+  if (alerts.endedBytes > limits.maxEndedIntervalBytes) for (const record of alerts.components.values()) expect(record.ended.length).toBeLessThanOrEqual(1);
   for (const record of alerts.components.values()) {
     expect(record.firing.size > 0 || record.silentSince !== null || record.resolvedAt !== null).toBe(true);
     if (record.firing.size === 0) expect(record.silentSince).toBeNull();
@@ -491,6 +509,7 @@ describe('alert state properties', () => {
     maxFiringAlertBytes: fc.integer({ min: 100, max: 2_000 }),
     maxClockSkewSeconds: fc.integer({ min: 0, max: 300 }),
     alertStaleSeconds: fc.integer({ min: 5, max: 200 }),
+    maxEndedIntervalBytes: fc.integer({ min: 0, max: 200 }),
   });
 
   it('keeps its measures and bounds, and folds the same through snapshots as without', () => {
@@ -501,6 +520,25 @@ describe('alert state properties', () => {
         const throughSnapshots = run(steps, limits, every);
         expect(alertSnapshot(throughSnapshots.alerts)).toEqual(alertSnapshot(straight.alerts));
         expect(alertSnapshot(cloneAlertState(straight.alerts))).toEqual(alertSnapshot(straight.alerts));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('holds and refuses the same alerts whether the ended intervals are bounded by their size (format 14) or not (format 10)', () => {
+    // The bound bridges gaps between intervals of alerts let go of: it never refuses an alert.
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 40 }), limitsArb, (steps, limits) => {
+        const bounded = run(steps, limits).alerts;
+        const counted = run(steps, limits, 0, ENDED_BY_COUNT_ALERT_RULES).alerts;
+        const held = (alerts: AlertState) => ({
+          pairs: alerts.pairs,
+          bytes: alerts.bytes,
+          byFingerprint: alerts.byFingerprint,
+          firing: [...alerts.components].map(([key, record]) => [key, record.firing]),
+          refused: [...alerts.pages.values()].map((stats) => [stats.statusPage, stats.refused, stats.expired]),
+        });
+        expect(held(bounded)).toEqual(held(counted));
       }),
       { numRuns: 300 },
     );

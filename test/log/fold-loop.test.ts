@@ -660,6 +660,60 @@ describe('the fold loop', () => {
     expect(await measures('10')).toEqual({ response: [2, 150], recovery: [2, 100] });
   });
 
+  it("bounds the ended intervals as the release that appended the alerts did, by the appender's maxEndedIntervalBytes: format 10 not, format 14 bridging the oldest gap", async () => {
+    // test/domain/alerts-ended-bound.test.ts: L fired at 100; x 200..300, y 400..500 and z
+    // 600..700 ended while it fired, the page out 50 s after each fired and back 50 s after each
+    // ended; L's resolution (ended at 150) arrives last: three runs, each recovered in 50 s. Three
+    // intervals are past a bound of 100 bytes (endedCost 108): down to 90, x's and y's taken as one.
+    const at = Math.floor(Date.now() / 1000) - 1200;
+    const component = [['default', 'c1'] as const];
+    const change = (impact: string, changedAt: number) =>
+      encodeEntry(
+        `r:${changedAt}`,
+        { statusPage: 'default', type: 'component_impact_updated', uuid: 'c1', name: 'c1', impact, createdAt: at + changedAt, deliveryAttempt: 0 },
+        DEFAULT_LIMITS,
+        3600,
+      );
+    const measures = async (format: string, maxEndedIntervalBytes: number) => {
+      const store = new MemoryLog();
+      const limits = { ...DEFAULT_LIMITS, ...DEFAULT_ALERT_LIMITS, maxEndedIntervalBytes };
+      const alert = (fingerprint: string, startsAt: number, endsAt: number | null) => ({
+        ...encodeAlerts(
+          `r:${fingerprint}:${endsAt}`,
+          [
+            {
+              fingerprint,
+              status: endsAt === null ? 'firing' : 'resolved',
+              startsAt: at + startsAt,
+              endsAt: endsAt === null ? null : at + endsAt,
+              components: component,
+            },
+          ],
+          limits,
+          3600,
+        ),
+        v: format,
+      });
+      await store.append([
+        alert('L', 100, null),
+        ...[200, 400, 600].flatMap((start) => [
+          alert(`s${start}`, start, null),
+          change('major_outage', start + 50),
+          alert(`s${start}`, start, start + 100),
+          change('operational', start + 150),
+        ]),
+        alert('L', 100, 150),
+      ]);
+      return foldedAlertMeasures(store);
+    };
+    // Responses: 150 s from L's start, then 100 s from each return while L fired.
+    const unbounded = { response: [3, 350], recovery: [3, 150] };
+    expect(await measures('10', DEFAULT_ALERT_LIMITS.maxEndedIntervalBytes)).toEqual(unbounded);
+    expect(await measures('14', DEFAULT_ALERT_LIMITS.maxEndedIntervalBytes)).toEqual(unbounded);
+    expect(await measures('10', 100)).toEqual(unbounded);
+    expect(await measures('14', 100)).toEqual({ response: [3, 350], recovery: [2, 100] });
+  });
+
   it("measures a page change as the release that appended it did: format 7 by its webhook's arrival, format 9 by its time", async () => {
     // test/domain/alerts-run-order.test.ts: x fired at 101 and was sent; the page had shown the
     // outage from 90, its webhook arriving after x.

@@ -4,6 +4,7 @@ import {
   ARRIVAL_TIES_RULES,
   CLEARS_BEFORE_OWN_START_RULES,
   CREATE_AFTER_START_KEPT_RULES,
+  ENDED_BY_COUNT_ALERT_RULES,
   FOLD_RULES,
   FOLDED_BEFORE_UNHELD_RULES,
   LATE_HELD_RULES,
@@ -212,18 +213,34 @@ describe('the log formats', () => {
     expect(decodeEntry(fields)).toEqual({ kind: 'forget', entry: { origin: 'r1:8', target, limits: { ...DEFAULT_LIMITS }, retentionSeconds: 3600 } });
   });
 
-  it('writes alerts as format 10, each with the components the appender matched, and reads them back; formats 8 and 3 by their own rules', () => {
+  it('writes alerts as format 14, each with the components the appender matched, and reads them back; formats 10, 8 and 3 by their own rules', () => {
     const alerts: StoredAlert[] = [
       { fingerprint: 'a1b2c3d4e5f60718', status: 'firing', startsAt: T0, endsAt: null, components: [['shop', 'checkout']] },
       { fingerprint: '0718a1b2c3d4e5f6', status: 'resolved', startsAt: T0 - 60, endsAt: T0, components: [] },
     ];
     const limits = { ...DEFAULT_LIMITS, ...DEFAULT_ALERT_LIMITS };
     const fields = encodeAlerts('r1:9', alerts, limits, 3600);
-    expect(fields.v).toBe('10');
+    expect(fields.v).toBe('14');
     expect(fields.k).toBe('alerts');
     expect(decodeEntry(fields)).toEqual({ kind: 'alerts', entry: { origin: 'r1:9', alerts, rules: ALERT_RULES, limits, retentionSeconds: 3600 } });
-    // Entries the releases before appended: the recovery from what the page showed at the run's
-    // last resolution (format 8), runs as the notifications arrived (format 3), as they folded them.
+    // The appender's bound of the ended intervals travels with the entry, as its other limits do.
+    expect(JSON.parse(fields.l as string)).toMatchObject({ maxEndedIntervalBytes: DEFAULT_ALERT_LIMITS.maxEndedIntervalBytes });
+    // Entries the releases before appended: the ended intervals bounded by their count a record
+    // only (format 10), the recovery from what the page showed at the run's last resolution
+    // (format 8), runs as the notifications arrived (format 3), as they folded them.
+    expect(decodeEntry({ ...fields, v: '10' })).toEqual({
+      kind: 'alerts',
+      entry: { origin: 'r1:9', alerts, rules: ENDED_BY_COUNT_ALERT_RULES, limits, retentionSeconds: 3600 },
+    });
+    expect(ENDED_BY_COUNT_ALERT_RULES).toEqual({ ...ALERT_RULES, endedIntervalsBoundedByBytes: false });
+    expect(ALERT_RULES).toEqual({
+      runsByTimes: true,
+      sinceLastChangeOfImpact: true,
+      recoveryByHistory: true,
+      runsSplitAtGaps: true,
+      closedRunOutlivesNextRun: true,
+      endedIntervalsBoundedByBytes: true,
+    });
     expect(decodeEntry({ ...fields, v: '8' })).toEqual({
       kind: 'alerts',
       entry: { origin: 'r1:9', alerts, rules: RUNS_BY_TIMES_ALERT_RULES, limits, retentionSeconds: 3600 },
@@ -235,7 +252,8 @@ describe('the log formats', () => {
   });
 
   it.each([
-    ['10', ALERT_RULES],
+    ['14', ALERT_RULES],
+    ['10', ENDED_BY_COUNT_ALERT_RULES],
     ['8', RUNS_BY_TIMES_ALERT_RULES],
     ['3', ARRIVAL_RUNS_ALERT_RULES],
   ] as const)(
