@@ -796,8 +796,13 @@ function replayLastChange(p: Page, c: Component, limits: OracleLimits, refusedOb
   const updates = [...events.values()].filter((h) => h.event.type === 'component_impact_updated');
   if (updates.some((a) => updates.some((b) => a.stamp.at === b.stamp.at && a.event.impact !== b.event.impact))) return Number.NaN;
   const sorted = [...events.values()].sort((a, b) => order(a.stamp, b.stamp));
-  // Declared, it is known (operational) from its declaration, unless an event older than that replaces it.
-  const declaredAt = c.declaredAt !== null && sorted.every((h) => h.stamp.at >= (c.declaredAt as number)) ? c.declaredAt : null;
+  // Declared, it is known (operational) from its declaration, unless an event older than that
+  // replaces it: one that names it (docs/metrics.md, "the first event naming a declared component
+  // that is older than its declaration"), not an older event of an incident or maintenance among
+  // its events that named other components only.
+  const names = (event: HookEvent) =>
+    event.type === 'component_impact_updated' ? event.uuid === c.uuid : (event.components ?? []).some((named) => named.uuid === c.uuid);
+  const declaredAt = c.declaredAt !== null && sorted.every((h) => !names(h.event) || h.stamp.at >= (c.declaredAt as number)) ? c.declaredAt : null;
   const unbounded = Number.POSITIVE_INFINITY;
   const replay = new CoreOracle(
     {
