@@ -46,7 +46,7 @@ async function openStore(config: Config, logger: Logger): Promise<LogStore> {
   }
   if (config.store === 'memory') return new (await import('./store/memory.js')).MemoryLog();
   const { SqliteLog } = await import('./store/sqlite.js');
-  return new SqliteLog({ path: config.sqlitePath, synchronous: config.sqliteSynchronous });
+  return new SqliteLog({ path: config.sqlitePath, synchronous: config.sqliteSynchronous }, logger);
 }
 
 /** What the usual errors of listen() mean, for whoever reads only the code's name (PORT: the port's variable). */

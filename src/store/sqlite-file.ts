@@ -1,4 +1,4 @@
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, statfsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError, type SnapshotToWrite, type StoredSnapshot } from './store.js';
@@ -16,6 +16,41 @@ import { StoreError, type SnapshotToWrite, type StoredSnapshot } from './store.j
 const SCHEMA_VERSION = 4;
 /** What a probe writes after a failed append, to prove the file grows again: more than a batch of appends takes. */
 export const PROBE_RECOVERY_BYTES = 256 * 1024;
+/**
+ * Free pages one reclaim step gives back (PRAGMA incremental_vacuum): 2 MiB of 4 KiB pages, a
+ * millisecond or so on a local disk, so that a step on the event loop (SQLITE_SYNCHRONOUS=normal)
+ * delays webhooks about as little as an append. The steps of one trim follow each other with a
+ * turn of the event loop between them (see SqliteLog).
+ */
+export const RECLAIM_STEP_PAGES = 512;
+/**
+ * What the write-ahead log is cut back to once checkpointed (PRAGMA journal_size_limit): about
+ * what SQLite's automatic checkpoint lets it reach (1,000 pages). Without it, the log keeps the
+ * size of the largest transaction it ever held (a snapshot, a conversion) for ever.
+ */
+export const WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
+/** Room the volume must keep, beyond what a conversion writes, for the webhooks after it. */
+const CONVERSION_MARGIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * What became of a file of a release before free pages were given back (auto_vacuum NONE) at
+ * open: converted in place (sizes in bytes), or kept as it was and why. Undefined for a file that
+ * needed nothing (new, or converted before).
+ */
+export type Conversion = { converted: true; bytesBefore: number; bytesAfter: number } | { converted: false; reason: string };
+
+/**
+ * Whether a file can be converted in place (VACUUM) on a volume with `freeBytes` available: the
+ * VACUUM writes every page in use once more into the write-ahead log beside the file before the
+ * file itself shrinks, and the webhooks after it need room too. The reason when not, else undefined.
+ */
+export function conversionRefusal(liveBytes: number, freeBytes: number): string | undefined {
+  const needed = liveBytes + CONVERSION_MARGIN_BYTES;
+  if (freeBytes >= needed) return undefined;
+  return `the volume has ${mib(freeBytes)} free; converting needs ${mib(needed)} (the pages in use, written once more, and a margin)`;
+}
+
+const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 
 /**
  * Turns the row tables of schema versions 1 and 2 into a snapshot (see sqlite-migrate.ts):
@@ -175,6 +210,8 @@ export class SqliteFile {
   private appendsFailed = false;
   /** Device and inode of the file at `path` when it was opened; undefined for `:memory:`. */
   private readonly identity: FileIdentity | undefined;
+  /** What the open did to a file of an older release (see convertToIncremental). */
+  readonly conversion: Conversion | undefined;
 
   constructor(options: SqliteOptions, migrateRows?: RowMigrator) {
     this.path = options.path;
@@ -198,9 +235,15 @@ export class SqliteFile {
       // lock is held until the connection closes. A held lock fails at once, not after a wait.
       this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('busy_timeout = 0');
+      // A new file keeps a map of its pages, so that free ones can be given back to the file
+      // system (reclaim). Only before its first page is written: the exclusive transaction and
+      // WAL below write it. On a file that has pages this changes nothing but what a VACUUM
+      // makes of it (see convertToIncremental).
+      this.db.pragma('auto_vacuum = INCREMENTAL');
       this.db.exec('BEGIN EXCLUSIVE; COMMIT');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     } catch (error) {
       this.db.close();
       const code = (error as { code?: string }).code;
@@ -215,6 +258,7 @@ export class SqliteFile {
       this.db.close();
       throw error instanceof StoreError ? error : new StoreError(`${where}: ${(error as Error).message}`);
     }
+    this.conversion = this.convertToIncremental();
     this.statements = this.prepare();
     this.appendTransaction = this.db.transaction((rows: { time: number; entry: string }[]) =>
       rows.map((row) => Number(this.statements.append.run(row.time, row.entry).lastInsertRowid)),
@@ -252,6 +296,46 @@ export class SqliteFile {
       }
       this.db.prepare('UPDATE schema_version SET version = ?').run(SCHEMA_VERSION);
     })();
+  }
+
+  /**
+   * A file written by a release before free pages were given back (auto_vacuum NONE) never
+   * shrinks: its pages cannot be moved without a map of them. It is rebuilt once, in place, by a
+   * VACUUM (after the PRAGMA in the constructor, with that map): one transaction, so a crash
+   * leaves the file as it was, and the exclusive lock is held throughout. Not when the volume
+   * lacks the room it writes (conversionRefusal): the file then works as before, never shrinking,
+   * and the next start tries again. SQLite's temporary copy is held in memory, not in the temp
+   * directory (the chart's /tmp is 64 MiB): the pages in use, before the state is loaded.
+   */
+  private convertToIncremental(): Conversion | undefined {
+    if (this.path === ':memory:' || this.pragmaNumber('auto_vacuum') !== 0) return undefined;
+    const pageSize = this.pragmaNumber('page_size');
+    const liveBytes = (this.pragmaNumber('page_count') - this.pragmaNumber('freelist_count')) * pageSize;
+    const bytesBefore = statSync(this.path).size;
+    let freeBytes: number;
+    try {
+      const volume = statfsSync(dirname(this.path));
+      freeBytes = volume.bavail * volume.bsize;
+    } catch (error) {
+      return { converted: false, reason: `the volume's free space is unknown (${(error as Error).message})` };
+    }
+    const refusal = conversionRefusal(liveBytes, freeBytes);
+    if (refusal !== undefined) return { converted: false, reason: refusal };
+    try {
+      this.db.pragma('temp_store = MEMORY');
+      this.db.exec('VACUUM');
+      // Moves the rebuilt pages into the file and cuts it, and the write-ahead log, to size.
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (error) {
+      return { converted: false, reason: `VACUUM failed: ${(error as Error).message}` };
+    } finally {
+      this.db.pragma('temp_store = DEFAULT');
+    }
+    return { converted: true, bytesBefore, bytesAfter: statSync(this.path).size };
+  }
+
+  private pragmaNumber(name: string): number {
+    return Number(this.db.pragma(name, { simple: true }));
   }
 
   private prepare() {
@@ -399,6 +483,22 @@ export class SqliteFile {
     } catch (error) {
       throw new StoreError(`SQLite write probe failed: ${(error as Error).message}`, { cause: error });
     }
+  }
+
+  /**
+   * Gives up to RECLAIM_STEP_PAGES free pages back to the file system (after a trim freed them),
+   * in a transaction of its own, and once none are left checkpoints the write-ahead log so that
+   * the file is cut to size now, and the log to nothing, rather than at the next automatic
+   * checkpoint. Answers the free pages left: the caller repeats until none are. A file of an
+   * older release that was not converted (see convertToIncremental) cannot give pages back: 0.
+   */
+  reclaim(): number {
+    this.checkIdentity();
+    if (this.pragmaNumber('auto_vacuum') !== 2 || this.pragmaNumber('freelist_count') === 0) return 0;
+    this.db.pragma(`incremental_vacuum(${RECLAIM_STEP_PAGES})`);
+    const left = this.pragmaNumber('freelist_count');
+    if (left === 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return left;
   }
 
   /**

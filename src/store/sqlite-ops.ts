@@ -1,4 +1,4 @@
-import { schemaVersionOf, SqliteFile, type LogRow, type RowMigrator, type SqliteOptions } from './sqlite-file.js';
+import { schemaVersionOf, SqliteFile, type Conversion, type LogRow, type RowMigrator, type SqliteOptions } from './sqlite-file.js';
 import type { SnapshotToWrite, StoredSnapshot } from './store.js';
 
 // The operations of SqliteLog on its file, one request and one reply at a time: run on the
@@ -17,6 +17,7 @@ export type StoreRequest =
   | { id: number; op: 'snapshotPieceAt'; seq: number }
   | { id: number; op: 'endSnapshotRead' }
   | { id: number; op: 'probe' }
+  | { id: number; op: 'reclaim' }
   | { id: number; op: 'backup'; to: string }
   | { id: number; op: 'close' };
 
@@ -24,7 +25,7 @@ export type StoreReply = { id: number; ok: true; value: unknown } | { id: number
 
 /** What each request answers. */
 export type StoreValues = {
-  open: { position: number; time: number };
+  open: { position: number; time: number; conversion: Conversion | undefined };
   append: number[];
   read: LogRow[];
   snapshotInfo: { position: string; time: number } | null;
@@ -36,6 +37,8 @@ export type StoreValues = {
   snapshotPieceAt: string;
   endSnapshotRead: null;
   probe: null;
+  /** The free pages left. */
+  reclaim: number;
   backup: null;
   close: null;
 };
@@ -109,7 +112,7 @@ export async function openOps(options: SqliteOptions): Promise<Ops> {
 function value(request: StoreRequest, open: SqliteFile): unknown {
   switch (request.op) {
     case 'open':
-      return open.end();
+      return { ...open.end(), conversion: open.conversion };
     case 'append':
       return open.append(request.rows);
     case 'read':
@@ -136,6 +139,8 @@ function value(request: StoreRequest, open: SqliteFile): unknown {
     case 'probe':
       open.probe();
       return null;
+    case 'reclaim':
+      return open.reclaim();
     case 'backup':
       open.backup(request.to);
       return null;

@@ -1,6 +1,7 @@
 import { basename, dirname } from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
+import type { Logger } from '../logger.js';
 import { Arrivals } from './arrivals.js';
 import type { LogRow, SqliteOptions } from './sqlite-file.js';
 import { openOps, serveInOrder, type StoreReply, type StoreRequest, type StoreValues } from './sqlite-ops.js';
@@ -239,10 +240,18 @@ export class SqliteLog implements LogStore {
   private last = 0;
   private lastTime = 0;
   private readonly arrivals = new Arrivals();
+  /** The steps giving back the pages a trim freed, while they run (see reclaimFreePages). */
+  private reclaiming: Promise<void> | undefined;
+  /** Whether a trim came while they ran: its pages are given back after them. */
+  private reclaimAgain = false;
 
   readonly backups: StoreBackups | undefined;
 
-  constructor(options: SqliteOptions) {
+  /** `logger` takes what the open did to a file of an older release (see SqliteFile.convertToIncremental); none for copies. */
+  constructor(
+    private readonly options: SqliteOptions,
+    private readonly logger?: Logger,
+  ) {
     this.channel = options.synchronous === 'full' ? new WorkerChannel(options) : new InlineChannel(options);
     // A file in memory (tests) has no volume to write a copy on, and nothing outlives the process.
     this.backups =
@@ -265,6 +274,20 @@ export class SqliteLog implements LogStore {
     const end = await this.request<'open'>({ op: 'open' });
     this.openedAt = this.last = end.position;
     this.lastTime = end.time;
+    // Pages a trim freed and a close cut short giving back (or a crash): given back now.
+    this.reclaimFreePages();
+    const conversion = end.conversion;
+    if (conversion?.converted === true) {
+      this.logger?.info(
+        { sqlite_path: this.options.path, bytes_before: conversion.bytesBefore, bytes_after: conversion.bytesAfter },
+        'SQLite file of an older release converted to give back free pages after each snapshot (once)',
+      );
+    } else if (conversion?.converted === false) {
+      this.logger?.warn(
+        { sqlite_path: this.options.path, reason: conversion.reason },
+        'SQLite file of an older release kept as it is: it never shrinks; the next start tries again (or see the README, "When the file shrinks")',
+      );
+    }
   }
 
   async append(entries: EntryFields[]): Promise<(Error | null)[]> {
@@ -324,9 +347,45 @@ export class SqliteLog implements LogStore {
     return this.request<'snapshotInfo'>({ op: 'snapshotInfo' });
   }
 
-  writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
-    if (this.closed) return Promise.reject(new StoreError('SQLite store is closed'));
-    return this.channel.writeSnapshot(snapshot);
+  async writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
+    if (this.closed) throw new StoreError('SQLite store is closed');
+    const written = await this.channel.writeSnapshot(snapshot);
+    // Its trim freed the pages of the entries it covers, and of the snapshot before it.
+    if (written) this.reclaimFreePages();
+    return written;
+  }
+
+  /**
+   * Gives the file's free pages back to the file system, a bounded step a request (see
+   * SqliteFile.reclaim) with a turn of the event loop between steps: webhooks, scrapes and
+   * probes are served between them, and the fold is not held (it waits only for the snapshot).
+   * One run at a time. A step that fails (a full volume refuses the write-ahead log's frames)
+   * ends the run: the pages stay in the file, which reuses them, and the next trim tries again.
+   */
+  private reclaimFreePages(): void {
+    if (this.reclaiming) {
+      this.reclaimAgain = true;
+      return;
+    }
+    this.reclaimAgain = false;
+    this.reclaiming = this.reclaimSteps()
+      .catch((error: unknown) => {
+        if (!this.closed) this.logger?.warn({ err: (error as Error).message }, 'SQLite free pages not given back; the next snapshot tries again');
+      })
+      .finally(() => {
+        this.reclaiming = undefined;
+        // A trim that came after the last step looked: its pages are given back too.
+        if (this.reclaimAgain && !this.closed) this.reclaimFreePages();
+      });
+  }
+
+  private async reclaimSteps(): Promise<void> {
+    while (!this.closed && (await this.request<'reclaim'>({ op: 'reclaim' })) > 0) await turn();
+  }
+
+  /** Resolves once the free pages of the snapshots written so far are given back (or that failed): for tests and tools. */
+  async reclaimed(): Promise<void> {
+    while (this.reclaiming) await this.reclaiming;
   }
 
   async probe(): Promise<void> {
