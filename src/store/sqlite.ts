@@ -285,7 +285,7 @@ export class SqliteLog implements LogStore {
     } else if (conversion?.converted === false) {
       this.logger?.warn(
         { sqlite_path: this.options.path, reason: conversion.reason },
-        'SQLite file of an older release kept as it is: it never shrinks; the next start tries again (or see the README, "When the file shrinks")',
+        'SQLite file of an older release kept as it is: it never shrinks; the next start tries again (see the README, "When the SQLite file shrinks")',
       );
     }
   }

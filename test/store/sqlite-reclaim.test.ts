@@ -71,6 +71,10 @@ describe('a SQLite file after a burst its snapshot trims', () => {
       expect(bytesOf(path)).toBeLessThan(MIB);
       expect(bytesOf(`${path}-wal`)).toBeLessThan(MIB);
 
+      // A copy (GET /-/backup) keeps the page map: restored, it gives pages back too.
+      const copy = join(tempDir(), 'copy.db');
+      await store.backups?.write(copy);
+      expect(pagesOf(copy)).toEqual({ autoVacuum: 2, free: 0 });
       await store.close();
       expect(bytesOf(path)).toBeLessThan(MIB);
       expect(pagesOf(path)).toEqual({ autoVacuum: 2, free: 0 });
