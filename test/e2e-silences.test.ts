@@ -11,7 +11,7 @@ import { AlertmanagerClient } from '../src/alertmanager/client.js';
 import { MAIN, postJson, startExporterProcess, stopProcess, type ExporterProcess } from './support/exporter.js';
 import { freePort, freePorts, stop, waitFor, type Child } from './support/prometheus.js';
 import { redisTool, startRedis, type RedisServer } from './support/redis.js';
-import { findAlertmanager, silenceSchema, startAlertmanager as startAlertmanagerProcess, type Silence } from './support/alertmanager.js';
+import { findAlertmanager, PORT_TAKEN, silenceSchema, startAlertmanager as startAlertmanagerProcess, type Silence } from './support/alertmanager.js';
 
 const alertmanagerTool = findAlertmanager();
 const built = existsSync(MAIN);
@@ -46,7 +46,17 @@ let dir = '';
 const started: Alertmanager[] = [];
 
 async function startAlertmanager(port?: number, cluster?: { listen: number; peers: number[] }, keep?: Alertmanager): Promise<Alertmanager> {
-  const amPort = port ?? (await freePort());
+  // A port of its own chosen here is tried again once taken (see PORT_TAKEN); one the test gave is not.
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await startAlertmanagerOn(port ?? (await freePort()), cluster, keep);
+    } catch (error) {
+      if (port !== undefined || tries === 3 || !PORT_TAKEN.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startAlertmanagerOn(amPort: number, cluster?: { listen: number; peers: number[] }, keep?: Alertmanager): Promise<Alertmanager> {
   const clustering = cluster
     ? [
         `--cluster.listen-address=127.0.0.1:${cluster.listen}`,
