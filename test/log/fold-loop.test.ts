@@ -614,35 +614,9 @@ describe('the fold loop', () => {
   it('splits alert runs as the release that appended the alerts did: format 8 after the latest end let go of, format 10 at every gap', async () => {
     // test/domain/alerts-run-order.test.ts: a 100..200 and b 300..400 (b resolved first), c from
     // 500; the page left at 150, came back at 250, left at 350 and came back at 450.
-    const at = Math.floor(Date.now() / 1000) - 1200;
-    const component = [['default', 'c1'] as const];
-    const change = (impact: string, changedAt: number) =>
-      encodeEntry(
-        `r:${changedAt}`,
-        { statusPage: 'default', type: 'component_impact_updated', uuid: 'c1', name: 'c1', impact, createdAt: at + changedAt, deliveryAttempt: 0 },
-        DEFAULT_LIMITS,
-        3600,
-      );
     const measures = async (format: string) => {
+      const { change, alert } = alertHistory(format);
       const store = new MemoryLog();
-      const limits = { ...DEFAULT_LIMITS, ...DEFAULT_ALERT_LIMITS };
-      const alert = (fingerprint: string, startsAt: number, endsAt: number | null) => ({
-        ...encodeAlerts(
-          `r:${fingerprint}:${endsAt}`,
-          [
-            {
-              fingerprint,
-              status: endsAt === null ? 'firing' : 'resolved',
-              startsAt: at + startsAt,
-              endsAt: endsAt === null ? null : at + endsAt,
-              components: component,
-            },
-          ],
-          limits,
-          3600,
-        ),
-        v: format,
-      });
       await store.append([
         alert('a', 100, null),
         change('major_outage', 150),
@@ -665,35 +639,9 @@ describe('the fold loop', () => {
     // 600..700 ended while it fired, the page out 50 s after each fired and back 50 s after each
     // ended; L's resolution (ended at 150) arrives last: three runs, each recovered in 50 s. Three
     // intervals are past a bound of 100 bytes (endedCost 108): down to 90, x's and y's taken as one.
-    const at = Math.floor(Date.now() / 1000) - 1200;
-    const component = [['default', 'c1'] as const];
-    const change = (impact: string, changedAt: number) =>
-      encodeEntry(
-        `r:${changedAt}`,
-        { statusPage: 'default', type: 'component_impact_updated', uuid: 'c1', name: 'c1', impact, createdAt: at + changedAt, deliveryAttempt: 0 },
-        DEFAULT_LIMITS,
-        3600,
-      );
     const measures = async (format: string, maxEndedIntervalBytes: number) => {
+      const { change, alert } = alertHistory(format, { maxEndedIntervalBytes });
       const store = new MemoryLog();
-      const limits = { ...DEFAULT_LIMITS, ...DEFAULT_ALERT_LIMITS, maxEndedIntervalBytes };
-      const alert = (fingerprint: string, startsAt: number, endsAt: number | null) => ({
-        ...encodeAlerts(
-          `r:${fingerprint}:${endsAt}`,
-          [
-            {
-              fingerprint,
-              status: endsAt === null ? 'firing' : 'resolved',
-              startsAt: at + startsAt,
-              endsAt: endsAt === null ? null : at + endsAt,
-              components: component,
-            },
-          ],
-          limits,
-          3600,
-        ),
-        v: format,
-      });
       await store.append([
         alert('L', 100, null),
         ...[200, 400, 600].flatMap((start) => [
@@ -872,3 +820,39 @@ describe('the fold loop', () => {
     expect(await majorSeconds('13')).toEqual([38, 38]);
   });
 });
+
+/**
+ * One component's history as log entries of one alerts format, times in seconds after 20 minutes
+ * ago: its page changes, and alerts naming it (firing, or resolved once `endsAt` is given).
+ */
+function alertHistory(format: string, alertLimits: Partial<typeof DEFAULT_ALERT_LIMITS> = {}) {
+  const at = Math.floor(Date.now() / 1000) - 1200;
+  const component = [['default', 'c1'] as const];
+  const limits = { ...DEFAULT_LIMITS, ...DEFAULT_ALERT_LIMITS, ...alertLimits };
+  return {
+    change: (impact: string, changedAt: number) =>
+      encodeEntry(
+        `r:${changedAt}`,
+        { statusPage: 'default', type: 'component_impact_updated', uuid: 'c1', name: 'c1', impact, createdAt: at + changedAt, deliveryAttempt: 0 },
+        DEFAULT_LIMITS,
+        3600,
+      ),
+    alert: (fingerprint: string, startsAt: number, endsAt: number | null) => ({
+      ...encodeAlerts(
+        `r:${fingerprint}:${endsAt}`,
+        [
+          {
+            fingerprint,
+            status: endsAt === null ? 'firing' : 'resolved',
+            startsAt: at + startsAt,
+            endsAt: endsAt === null ? null : at + endsAt,
+            components: component,
+          },
+        ],
+        limits,
+        3600,
+      ),
+      v: format,
+    }),
+  };
+}

@@ -1,17 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryLog } from '../../src/store/memory.js';
-import { makeApp, type TestApp } from '../support/app.js';
-import {
-  CORE_PRUNE_WINDOW_SECONDS,
-  CORE_RETENTION_SECONDS,
-  CORE_TOKEN,
-  differences,
-  limitsOf,
-  postEvent,
-  scrapeCore,
-  statusPagesFileOf,
-} from '../support/core-drill.js';
-import { CoreOracle, seriesKey, type HookEvent, type OracleDeclared } from '../support/core-oracle.js';
+import { differences, playShrunk, type ShrunkStep } from '../support/core-drill.js';
+import { seriesKey, type HookEvent, type OracleDeclared } from '../support/core-oracle.js';
 import { cuid, iuid } from '../support/core-timelines.js';
 
 // The core drill's seed 866 at length 80 (CORE_BASE=866 CORE_SEEDS=1 CORE_LENGTH=80, step 102),
@@ -43,21 +32,16 @@ const incident = (
   components,
 });
 const C5 = (impact: string | null) => ({ uuid: cuid(5), name: 'C5', impact });
-const STEPS: { at: number; event: HookEvent }[] = [
-  { at: START + 1, event: incident(9, 'incident_created', START - 100, [{ uuid: cuid(6), name: 'C6', impact: 'operational' }]) },
-  { at: START + 11, event: incident(9, 'incident_finished', START + 10, [C5('under_maintenance')]) },
+const STEPS: ShrunkStep[] = [
+  { at: START + 1, deliver: incident(9, 'incident_created', START - 100, [{ uuid: cuid(6), name: 'C6', impact: 'operational' }]) },
+  { at: START + 11, deliver: incident(9, 'incident_finished', START + 10, [C5('under_maintenance')]) },
   {
     at: START + 51,
-    event: { type: 'component_impact_updated', page: 'p2', uuid: cuid(5), title: 'C5', impact: 'operational', createdAt: START + 50, attempt: 0 },
+    deliver: { type: 'component_impact_updated', page: 'p2', uuid: cuid(5), title: 'C5', impact: 'operational', createdAt: START + 50, attempt: 0 },
   },
-  { at: START + 61, event: incident(13, 'incident_created', START + 20, [C5('operational')]) },
+  { at: START + 61, deliver: incident(13, 'incident_created', START + 20, [C5('operational')]) },
 ];
 const C5_LAST_CHANGE = seriesKey('statusmate_component_last_change_timestamp_seconds', { status_page: 'p2', component_uuid: cuid(5), component: 'C5' });
-
-const apps: TestApp[] = [];
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-});
 
 describe('a declared component named only by events after its declaration, of an incident created before it', () => {
   beforeEach(() => {
@@ -68,26 +52,9 @@ describe('a declared component named only by events after its declaration, of an
   });
 
   it('keeps its declaration as its last change while it stays operational (app and oracle alike)', async () => {
-    vi.setSystemTime(START * 1000);
-    const limits = limitsOf(1000);
-    const oracle = new CoreOracle(limits, CORE_RETENTION_SECONDS, CORE_PRUNE_WINDOW_SECONDS, DECLARED, START);
-    const app = await makeApp({
-      store: new MemoryLog(),
-      tokens: [CORE_TOKEN],
-      limits,
-      statusPagesFile: statusPagesFileOf(DECLARED),
-      retentionSeconds: CORE_RETENTION_SECONDS,
-      pruneWindowSeconds: CORE_PRUNE_WINDOW_SECONDS,
-    });
-    apps.push(app);
-    for (const { at, event } of STEPS) {
-      vi.setSystemTime(at * 1000);
-      oracle.deliver(event, at);
-      expect((await postEvent(app, event)).status).toBe(200);
-    }
-    const served = await scrapeCore(app);
+    const { served, expected } = await playShrunk(START, STEPS, DECLARED);
     expect(served.get(C5_LAST_CHANGE)).toBe(START);
-    expect(oracle.samples().get(C5_LAST_CHANGE)).toBe(START);
-    expect(differences(oracle.samples(), served)).toEqual([]);
+    expect(expected.get(C5_LAST_CHANGE)).toBe(START);
+    expect(differences(expected, served)).toEqual([]);
   });
 });

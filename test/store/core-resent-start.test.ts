@@ -1,17 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryLog } from '../../src/store/memory.js';
-import { makeApp, type TestApp } from '../support/app.js';
-import {
-  CORE_PRUNE_WINDOW_SECONDS,
-  CORE_RETENTION_SECONDS,
-  CORE_TOKEN,
-  differences,
-  limitsOf,
-  postEvent,
-  postForget,
-  scrapeCore,
-} from '../support/core-drill.js';
-import { CoreOracle, seriesKey, type HookEvent } from '../support/core-oracle.js';
+import { differences, playShrunk, type ShrunkStep } from '../support/core-drill.js';
+import { seriesKey, type HookEvent } from '../support/core-oracle.js';
 import { cuid, muid } from '../support/core-timelines.js';
 
 // The core drill's seed 681 at length 80 (CORE_BASE=681 CORE_SEEDS=1 CORE_LENGTH=80, step 68),
@@ -36,10 +25,10 @@ const maintenanceEvent = (type: 'maintenance_started' | 'maintenance_finished', 
   endAt: START + 6976,
   components: [{ uuid: cuid(6), name: 'C6', impact: null }],
 });
-const STEPS: { at: number; deliver: HookEvent | 'forget C6' }[] = [
+const STEPS: ShrunkStep[] = [
   { at: START + 5177, deliver: maintenanceEvent('maintenance_started', START + 5176) },
   { at: START + 5323, deliver: maintenanceEvent('maintenance_finished', START + 5322) },
-  { at: START + 5436, deliver: 'forget C6' },
+  { at: START + 5436, deliver: { forget: { page: 'p2', component: cuid(6) } } },
   { at: START + 5437, deliver: maintenanceEvent('maintenance_started', START + 5176) },
   {
     at: START + 7421,
@@ -47,11 +36,6 @@ const STEPS: { at: number; deliver: HookEvent | 'forget C6' }[] = [
   },
 ];
 const C6_OPERATIONAL = seriesKey('statusmate_component_impact', { status_page: 'p2', component_uuid: cuid(6), component: 'C6', impact: 'operational' });
-
-const apps: TestApp[] = [];
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-});
 
 describe('a maintenance start sent again after the operator forgot a component it names', () => {
   beforeEach(() => {
@@ -62,30 +46,9 @@ describe('a maintenance start sent again after the operator forgot a component i
   });
 
   it('ends the hold on it from the start, so an update made before that start does not come back (app and oracle alike)', async () => {
-    vi.setSystemTime(START * 1000);
-    const limits = limitsOf(1000);
-    const oracle = new CoreOracle(limits, CORE_RETENTION_SECONDS, CORE_PRUNE_WINDOW_SECONDS, [], START);
-    const app = await makeApp({
-      store: new MemoryLog(),
-      tokens: [CORE_TOKEN],
-      limits,
-      retentionSeconds: CORE_RETENTION_SECONDS,
-      pruneWindowSeconds: CORE_PRUNE_WINDOW_SECONDS,
-    });
-    apps.push(app);
-    for (const { at, deliver } of STEPS) {
-      vi.setSystemTime(at * 1000);
-      if (deliver === 'forget C6') {
-        await postForget(app, { page: 'p2', component: cuid(6) });
-        oracle.forget({ page: 'p2', component: cuid(6) }, at);
-      } else {
-        oracle.deliver(deliver, at);
-        expect((await postEvent(app, deliver)).status).toBe(200);
-      }
-    }
-    const served = await scrapeCore(app);
+    const { served, expected } = await playShrunk(START, STEPS);
     expect(served.get(C6_OPERATIONAL)).toBe(1);
-    expect(oracle.samples().get(C6_OPERATIONAL)).toBe(1);
-    expect(differences(oracle.samples(), served)).toEqual([]);
+    expect(expected.get(C6_OPERATIONAL)).toBe(1);
+    expect(differences(expected, served)).toEqual([]);
   });
 });

@@ -1,8 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import { tempDir, type TestApp } from './app.js';
-import { seriesKey, type HookEvent, type OracleDeclared, type OracleForget, type OracleLimits, type Outcome } from './core-oracle.js';
+import { vi } from 'vitest';
+import { MemoryLog } from '../../src/store/memory.js';
+import { makeApp, tempDir, type TestApp } from './app.js';
+import { CoreOracle, seriesKey, type HookEvent, type OracleDeclared, type OracleForget, type OracleLimits, type Outcome } from './core-oracle.js';
 import { cuid, webhookBody, type CoreStep } from './core-timelines.js';
 
 // The pieces the drills of the core series share (test/store/core-series-drill.test.ts on a memory
@@ -173,4 +175,48 @@ export function answersOf(outcome: Outcome): string[] {
 export async function scrapeCore(app: TestApp): Promise<Map<string, number>> {
   const res = await request(app.main).get('/metrics').set('Authorization', `Bearer ${CORE_TOKEN}`);
   return servedSamples(res.text);
+}
+
+/** A step of a drill history shrunk by hand: a delivery or an operator's forget, at `at` on the exporter's clock (seconds). */
+export type ShrunkStep = { at: number; deliver: HookEvent | { forget: OracleForget } };
+
+/**
+ * Plays a shrunk history on a fresh app (a memory log, `declared` in its status pages file) and
+ * on the oracle alike, Date faked to each step's time as the drill does; every delivery must be
+ * answered 200. Answers what each serves then. The caller fakes Date (vi.useFakeTimers) around it.
+ */
+export async function playShrunk(
+  start: number,
+  steps: ShrunkStep[],
+  declared: OracleDeclared = [],
+): Promise<{ served: Map<string, number>; expected: Map<string, number> }> {
+  vi.setSystemTime(start * 1000);
+  const limits = limitsOf(1000);
+  const oracle = new CoreOracle(limits, CORE_RETENTION_SECONDS, CORE_PRUNE_WINDOW_SECONDS, declared, start);
+  const file = statusPagesFileOf(declared);
+  const app = await makeApp({
+    store: new MemoryLog(),
+    tokens: [CORE_TOKEN],
+    limits,
+    ...(file === undefined ? {} : { statusPagesFile: file }),
+    retentionSeconds: CORE_RETENTION_SECONDS,
+    pruneWindowSeconds: CORE_PRUNE_WINDOW_SECONDS,
+  });
+  try {
+    for (const { at, deliver } of steps) {
+      vi.setSystemTime(at * 1000);
+      if ('forget' in deliver) {
+        const status = (await postForget(app, deliver.forget)).status;
+        if (status !== 200) throw new Error(`forget answered ${status}`);
+        oracle.forget(deliver.forget, at);
+      } else {
+        oracle.deliver(deliver, at);
+        const status = (await postEvent(app, deliver)).status;
+        if (status !== 200) throw new Error(`${deliver.type} answered ${status}`);
+      }
+    }
+    return { served: await scrapeCore(app), expected: oracle.samples() };
+  } finally {
+    await app.close();
+  }
 }
