@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSharedStateSample } from '../../src/metrics/names.js';
-import { conversionRefusal, WAL_SIZE_LIMIT_BYTES } from '../../src/store/sqlite-file.js';
+import { CONVERSION_MAX_LIVE_BYTES, conversionRefusal, WAL_SIZE_LIMIT_BYTES } from '../../src/store/sqlite-file.js';
 import { SqliteLog } from '../../src/store/sqlite.js';
 import { domainSamples, makeApp, sampleValue, tempDir, type TestApp } from '../support/app.js';
 
@@ -182,6 +182,11 @@ describe('a file of a release before free pages were given back (auto_vacuum NON
     expect(conversionRefusal(10 * MIB, 26 * MIB)).toBeUndefined();
     expect(conversionRefusal(10 * MIB, 25 * MIB)).toBe(
       'the volume has 25.0 MiB free; converting needs 26.0 MiB (the pages in use, written once more, and a margin)',
+    );
+    // Its VACUUM holds the pages in use in memory: not past CONVERSION_MAX_LIVE_BYTES, whatever the volume's room.
+    expect(conversionRefusal(CONVERSION_MAX_LIVE_BYTES, 1024 * MIB)).toBeUndefined();
+    expect(conversionRefusal(CONVERSION_MAX_LIVE_BYTES + 1, 1024 * MIB)).toBe(
+      'its pages in use (128.0 MiB) are more than a conversion holds in memory (128.0 MiB): convert it by hand (README, "When the SQLite file shrinks")',
     );
   });
 });
