@@ -825,9 +825,12 @@ describe.skipIf(redisTool.skipReason !== undefined)('the silence reconciler, as 
     const now = Date.now() / 1000;
     for (let n = 1; n <= maintenances; n++)
       player.play(maintenance('maintenance_started', n, now, [affects(1, null)], { startAt: now, endAt: now + 3600 }), now);
+    // Under way once its first write is in. Waiting for three within 10 s failed once in CI on a
+    // loaded machine (one write in 10 s): what the tests below look at needs only a pass begun.
     await eventually(
       () => am.writes.length,
-      (writes) => writes >= 3,
+      (writes) => writes >= 1,
+      20_000,
     );
     return { redis, am, r, maintenances };
   }
@@ -845,7 +848,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('the silence reconciler, as 
     expect(stats.leader).toBe(false);
     expect(am.writes.length).toBeLessThan(maintenances);
     expect(am.live()).toHaveLength(stats.active);
-  }, 40_000);
+  }, 60_000);
 
   it('a renewal Redis never answers (a stopped server) ends the pass without its other writes, rather than hold the loop until Redis comes back', async () => {
     const { redis, am, r, maintenances } = await slowPassUnderWay();
@@ -860,5 +863,5 @@ describe.skipIf(redisTool.skipReason !== undefined)('the silence reconciler, as 
     expect(stats.failed).toBeGreaterThan(0);
     expect(stats.leader).toBe(false);
     expect(am.writes.length).toBeLessThan(maintenances);
-  }, 40_000);
+  }, 60_000);
 });
