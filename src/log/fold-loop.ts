@@ -1,39 +1,19 @@
-import { randomBytes } from 'node:crypto';
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_ALERT_LIMITS, type AlertLimits, type StoredAlert } from '../domain/alert-state.js';
-import { applyPatchMeasuringAlerts, expireAlerts, foldAlerts, forgetAlerts, type AlertsDecision } from '../domain/alerts.js';
-import { impactShown } from '../domain/alert-page.js';
+import type { AlertsDecision } from '../domain/alerts.js';
 import type { StatusMateEvent } from '../domain/event.js';
-import { forget, type ForgetDecision, type ForgetTarget } from '../domain/forget.js';
-import {
-  chunkDeclarations,
-  declarationPatch,
-  declaredSince,
-  operationalSince,
-  undeclaredComponents,
-  type DeclaredPage,
-  type DeclareDecision,
-  type Overlay,
-} from '../domain/inventory.js';
-import { FOLD_RULES, type FoldRules } from '../domain/fold-rules.js';
-import { boundDayRows, prune } from '../domain/prune.js';
-import { reduce, type Decision, type Limits } from '../domain/reducer.js';
-import { applyPatch, createState, emptyPatch, isEmptyPatch, replaceState, type EntityKey } from '../domain/state.js';
+import type { ForgetDecision, ForgetTarget } from '../domain/forget.js';
+import { chunkDeclarations, undeclaredComponents, type DeclaredPage, type DeclareDecision, type Overlay } from '../domain/inventory.js';
+import { FOLD_RULES } from '../domain/fold-rules.js';
+import type { Decision, Limits } from '../domain/reducer.js';
+import { createState, emptyPatch, replaceState } from '../domain/state.js';
 import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
-import {
-  LogBehind,
-  LogLost,
-  LogNotStarted,
-  StoreError,
-  type EntryFields,
-  type LogStore,
-  type LogTip,
-  type Position,
-  type StoredEntry,
-} from '../store/store.js';
+import { LogBehind, LogLost, LogNotStarted, StoreError, type LogStore, type LogTip, type Position, type StoredEntry } from '../store/store.js';
 import { withTimeout } from '../store/with-timeout.js';
+import { AppendQueue } from './append-queue.js';
+import { DeclaredOverlay } from './declared-overlay.js';
 import {
   decodeEntry,
   encodeAlerts,
@@ -43,12 +23,9 @@ import {
   entryBytes,
   EVENT_ENTRY_FORMAT,
   MAX_DECLARED_PER_ENTRY,
-  type AlertsEntry,
-  type DeclareEntry,
-  type ForgetEntry,
-  type LogEntry,
   type ParsedEntry,
 } from './entry.js';
+import { asError, foldEntry } from './fold-entry.js';
 import { decodeSnapshot, SNAPSHOT_FORMAT, snapshotLength, snapshotPieces } from './snapshot.js';
 import { ageDueMs, DEFAULT_SNAPSHOT_POLICY, type SnapshotPolicy } from './snapshot-policy.js';
 
@@ -74,8 +51,6 @@ const READER_SILENCE_MS = 3_000;
 const READ_COUNT = 1_000;
 /** Entries folded (and answered) before the event loop may turn: a few milliseconds' worth. */
 const FOLD_SLICE = 100;
-/** Enough to keep the store busy while the next batch waits: events arriving meanwhile make it larger. */
-const MAX_APPENDS_IN_FLIGHT = 2;
 /** How long a readiness check waits for the fold to reach the log's end as of the check. */
 const CATCH_UP_WAIT_MS = 2_000;
 /** How long one of the loop's own checks (probe, tip) may take before the store counts as down. */
@@ -118,20 +93,6 @@ export type FoldStats = {
   reconnects: number;
 };
 
-/** What the fold of an appended entry answers with. */
-type Answer = Decision | ForgetDecision | AlertsDecision | DeclareDecision;
-
-type Waiter = {
-  /** An event entry as this process encoded it: its fold needs no decoding (see fold). */
-  entry: LogEntry | undefined;
-  decision: Answer | undefined;
-  /** Set once the store said the entry is durable. */
-  durable: boolean;
-  resolve: (decision: Answer) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
-};
-
 /** The line a refusal of the store is logged with (its `reason` says what was found). */
 export const REFUSING_STORE = 'refusing the store: it is not what this process can fold; not ready until an operator acts (see the README)';
 
@@ -153,15 +114,17 @@ export const REFUSING_STORE = 'refusing the store: it is not what this process c
  * Health: `up` while the store answers and takes writes; `ready` once, in addition, the fold
  * reached the end of the log as of the check. A log that is not the one this process folded
  * (LogLost) stops the fold for good: no 200, not ready, one log line, until an operator acts.
+ *
+ * Its parts, each in a module of its own: AppendQueue appends and answers, foldEntry is what one
+ * entry does to the state, DeclaredOverlay keeps the status pages file's records apart.
  */
 export class FoldLoop implements EventSink, StoreHealth {
   readonly state = createState();
   private readonly store: LogStore;
   private readonly logger: Logger;
-  private readonly answerTimeoutMs: number;
   private readonly policy: SnapshotPolicy;
-  private readonly processId = randomBytes(6).toString('base64url');
-  private sequence = 0;
+  /** The entries to append and the webhooks waiting for their answers. */
+  private readonly appends: AppendQueue;
 
   private point: Position;
   private pointTime = 0;
@@ -181,10 +144,6 @@ export class FoldLoop implements EventSink, StoreHealth {
   private lastReply = 0;
   private lastReadError: string | undefined;
 
-  private readonly waiting = new Map<string, Waiter>();
-  private queue: { origin: string; fields: EntryFields; createdAt: number | null }[] = [];
-  private scheduled = false;
-  private appending = 0;
   private loop: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
@@ -201,13 +160,8 @@ export class FoldLoop implements EventSink, StoreHealth {
   private snapshotFailing: { cause: string; tries: number } | undefined;
   private lag = { entries: 0, seconds: 0 };
 
-  private overlay: Overlay;
-  /**
-   * The records the overlay put in memory, so that snapshots leave them out and a reload can
-   * withdraw them: they are declared by this process's file, not folded from the log. A webhook
-   * about one replaces the object, and the replacement is folded state like any other.
-   */
-  private overlaid = new WeakSet<object>();
+  /** The declared pages' records on top of the folded state: memory-only, never in a snapshot. */
+  private readonly overlay: DeclaredOverlay;
   /** Whether the ledger may lack declared components: checked (and declared) once the fold has caught up. */
   private declareWanted = true;
   /** The declaration in flight, if any: it never rejects. */
@@ -217,13 +171,19 @@ export class FoldLoop implements EventSink, StoreHealth {
   constructor(private readonly options: FoldLoopOptions) {
     this.store = options.store;
     this.logger = options.logger;
-    this.answerTimeoutMs = options.answerTimeoutMs ?? 5_000;
     this.policy = { ...DEFAULT_SNAPSHOT_POLICY, ...options.snapshots };
+    this.appends = new AppendQueue({
+      store: this.store,
+      answerTimeoutMs: options.answerTimeoutMs ?? 5_000,
+      maxClockSkewSeconds: options.limits.maxClockSkewSeconds,
+      writesFailing: (reason) => this.writesFailing(reason),
+      writesWork: () => this.writesWork(),
+    });
     this.point = this.store.origin;
     this.catchUp = this.store.origin;
     this.snapshotPosition = this.store.origin;
-    this.overlay = options.overlay ?? (() => emptyPatch());
-    this.applyOverlay();
+    this.overlay = new DeclaredOverlay(options.overlay);
+    this.overlay.apply(this.state);
   }
 
   /**
@@ -275,7 +235,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       return Promise.resolve({ outcome: 'duplicate', patch: emptyPatch(), notices: [] });
     }
     const { limits, retentionSeconds } = this.options;
-    return this.enqueue(
+    return this.appends.enqueue(
       (origin) => encodeEntry(origin, event, limits, retentionSeconds),
       (origin) => ({ origin, event, rules: FOLD_RULES, limits, retentionSeconds }),
       event.createdAt,
@@ -289,7 +249,7 @@ export class FoldLoop implements EventSink, StoreHealth {
   forget(target: ForgetTarget): Promise<ForgetDecision> {
     const refused = this.notTaking();
     if (refused) return Promise.reject(refused);
-    return this.enqueue((origin) => encodeForget(origin, target, this.options.limits, this.options.retentionSeconds)) as Promise<ForgetDecision>;
+    return this.appends.enqueue((origin) => encodeForget(origin, target, this.options.limits, this.options.retentionSeconds)) as Promise<ForgetDecision>;
   }
 
   /**
@@ -305,88 +265,12 @@ export class FoldLoop implements EventSink, StoreHealth {
       maxClockSkewSeconds: this.options.limits.maxClockSkewSeconds,
       ...this.options.alertLimits,
     };
-    return this.enqueue((origin) => encodeAlerts(origin, alerts, limits, this.options.retentionSeconds)) as Promise<AlertsDecision>;
-  }
-
-  /** Queues an entry for the next append; resolves with its fold's decision, or rejects after answerTimeoutMs. */
-  private enqueue(fields: (origin: string) => EntryFields, event?: (origin: string) => LogEntry, createdAt: number | null = null): Promise<Answer> {
-    const origin = `${this.processId}:${this.sequence++}`;
-    return new Promise<Answer>((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.fail(origin, new StoreError(`not stored: no answer from the ${this.store.kind} store within ${this.answerTimeoutMs} ms`)),
-        this.answerTimeoutMs,
-      );
-      this.waiting.set(origin, { entry: event?.(origin), decision: undefined, durable: false, resolve, reject, timer });
-      this.queue.push({ origin, fields: fields(origin), createdAt });
-      this.schedule();
-    });
+    return this.appends.enqueue((origin) => encodeAlerts(origin, alerts, limits, this.options.retentionSeconds)) as Promise<AlertsDecision>;
   }
 
   /** Resolves when every event accepted so far has been answered. */
-  async drain(): Promise<void> {
-    // Bounded: every waiter settles within answerTimeoutMs.
-    while (this.waiting.size > 0 || this.queue.length > 0 || this.appending > 0) await sleep(5);
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.queue.length === 0) return;
-    this.scheduled = true;
-    // setImmediate runs after the I/O callbacks of this loop turn: every event that arrived in it joins the append.
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.append();
-    });
-  }
-
-  private async append(): Promise<void> {
-    if (this.appending >= MAX_APPENDS_IN_FLIGHT) return; // rescheduled when one finishes
-    const batch = inCreatedOrder(this.queue, Date.now() / 1000 + this.options.limits.maxClockSkewSeconds);
-    this.queue = [];
-    if (batch.length === 0) return;
-    this.appending += 1;
-    let results: (Error | null)[];
-    try {
-      results = await this.store.append(batch.map((item) => item.fields));
-    } catch (error) {
-      results = batch.map(() => asError(error));
-    } finally {
-      this.appending -= 1;
-      this.schedule();
-    }
-    let failed: Error | undefined;
-    let lost = false;
-    for (const [index, result] of results.entries()) {
-      const { origin } = batch[index] as { origin: string };
-      if (result === null) {
-        this.settle(origin, (waiter) => (waiter.durable = true));
-        continue;
-      }
-      // A log that is gone is not a store that refuses writes (its probe still succeeds): the
-      // read that follows refuses it, once and for good, and marks it lost for later replicas.
-      if (result instanceof LogLost) lost = true;
-      else failed = result;
-      this.fail(origin, new StoreError(`not stored: ${result.message}`));
-    }
-    if (failed) this.writesFailing(failed.message);
-    else if (!lost) this.writesWork();
-  }
-
-  private settle(origin: string, update: (waiter: Waiter) => void): void {
-    const waiter = this.waiting.get(origin);
-    if (!waiter) return;
-    update(waiter);
-    if (!waiter.durable || !waiter.decision) return;
-    this.waiting.delete(origin);
-    clearTimeout(waiter.timer);
-    waiter.resolve(waiter.decision);
-  }
-
-  private fail(origin: string, error: Error): void {
-    const waiter = this.waiting.get(origin);
-    if (!waiter) return;
-    this.waiting.delete(origin);
-    clearTimeout(waiter.timer);
-    waiter.reject(error);
+  drain(): Promise<void> {
+    return this.appends.drain();
   }
 
   private writesFailing(reason: string): void {
@@ -520,8 +404,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       // A snapshot being written reads the state as it is (see snapshot()).
       while (this.snapshotWrite) await this.snapshotWrite;
       replaceState(this.state, state);
-      this.overlaid = new WeakSet();
-      this.applyOverlay();
+      this.overlay.applyToLoaded(this.state);
       this.declareWanted = true;
       this.point = point;
       this.pointTime = time;
@@ -544,8 +427,8 @@ export class FoldLoop implements EventSink, StoreHealth {
   private fold(stored: StoredEntry): boolean {
     // An entry this process appended and still waits for is folded from the event it encoded (the
     // same values, already validated): decoding costs more than the fold. Any other is decoded.
-    const own = stored.fields.o === undefined ? undefined : this.waiting.get(stored.fields.o);
-    const parsed: ParsedEntry = own?.entry && stored.fields.v === String(EVENT_ENTRY_FORMAT) ? { kind: 'entry', entry: own.entry } : decodeEntry(stored.fields);
+    const own = this.appends.ownEntry(stored.fields.o);
+    const parsed: ParsedEntry = own && stored.fields.v === String(EVENT_ENTRY_FORMAT) ? { kind: 'entry', entry: own } : decodeEntry(stored.fields);
     if (parsed.kind === 'newer') {
       this.refuse(`log entry ${stored.position} has format ${parsed.format}, newer than this exporter reads (upgrade it)`);
       return false;
@@ -559,127 +442,21 @@ export class FoldLoop implements EventSink, StoreHealth {
       this.advance(stored);
       return true;
     }
-    const { entry } = parsed;
-    const limits: Limits = { ...this.options.limits, ...entry.limits };
-    const window = this.options.pruneWindowSeconds ?? PRUNE_WINDOW_SECONDS;
-    if (this.pointTime > 0 && Math.floor(stored.time / window) > Math.floor(this.pointTime / window)) {
-      const patch = prune(this.state, stored.time, entry.retentionSeconds, undefined, limits.ledgerRetentionDays, limits.ledgerMaxDayRows);
-      if (!isEmptyPatch(patch)) {
-        applyPatch(this.state, patch);
-        const forgotten = patch.deleteIncidents.length + patch.deleteMaintenances.length + patch.forgetSeen.length;
-        this.logger.info({ forgotten, entry: stored.position }, 'pruned finished objects and dedup records past retention');
-      }
-      // At the same entry on every process: the window is the log's time.
-      // (A component's closed run is forgotten there too, alerts firing or not.)
-      const alerts = this.state.alerts;
-      const expired = alerts.seenAt.size === 0 && alerts.closedRuns.size === 0 ? 0 : expireAlerts(alerts, stored.time);
-      if (expired > 0) {
-        this.state.version += 1;
-        this.logger.info({ expired, entry: stored.position }, 'forgot firing alerts that Alertmanager has not sent again for too long');
-      }
-    }
-    if (parsed.kind === 'forget') return this.foldForget(stored, parsed.entry, limits);
-    if (parsed.kind === 'alerts') return this.foldAlertsEntry(stored, parsed.entry);
-    if (parsed.kind === 'declare') return this.foldDeclare(stored, parsed.entry, limits);
-    const event = parsed.entry.event;
-    let decision: Decision;
-    try {
-      decision = reduce(this.state, event, dedupKey(event), stored.time, limits, parsed.entry.rules);
-    } catch (error) {
-      // A reducer bug: every process of this version throws alike, so skipping keeps them equal.
-      this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding a log entry failed; skipped');
-      this.advance(stored);
-      this.fail(entry.origin, new Error(`the event could not be folded: ${asError(error).message}`));
-      return true;
-    }
-    if (decision.outcome !== 'duplicate') {
-      this.applyEventPatch(decision, stored.time, parsed.entry.rules);
-      // A late first event that starts a declared component's ledger again, at its older time,
-      // may leave the component's record as the file made it: that record then changes from the
-      // new start, as the overlay of a later start has it (operationalSince).
-      if (decision.patch.ledgerRestart) this.redateOverlaid(decision.patch.ledgerRestart);
-      const bounded = boundDayRows(this.state, stored.time, limits.ledgerMaxDayRows);
-      if (bounded) applyPatch(this.state, bounded);
-    }
+    const folded = foldEntry(this.state, stored, parsed, {
+      limits: this.options.limits,
+      previousTime: this.pointTime,
+      pruneWindowSeconds: this.options.pruneWindowSeconds ?? PRUNE_WINDOW_SECONDS,
+      logger: this.logger,
+      redate: (keys) => this.overlay.redate(this.state, keys),
+      forgot: () => {
+        this.overlay.apply(this.state);
+        // A declared page or component forgotten is declared again (from then on) by every process whose file declares it.
+        this.declareWanted = true;
+      },
+    });
     this.advance(stored);
-    this.settle(entry.origin, (waiter) => (waiter.decision = decision));
-    return true;
-  }
-
-  /** Applies an event's patch, and folds the impacts it changed into the alert measures. */
-  private applyEventPatch(decision: Decision, logTime: number, rules: FoldRules): void {
-    applyPatchMeasuringAlerts(this.state, decision.patch, logTime, rules);
-  }
-
-  /** Folds Alertmanager's alerts: every process holds the same alerts for the same components at the same entry. */
-  private foldAlertsEntry(stored: StoredEntry, entry: AlertsEntry): boolean {
-    const limits: AlertLimits = { ...DEFAULT_ALERT_LIMITS, ...entry.limits };
-    let decision: AlertsDecision;
-    try {
-      decision = foldAlerts(this.state.alerts, entry.alerts, stored.time, limits, impactShown(this.state, entry.rules), entry.rules);
-    } catch (error) {
-      this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding alerts failed; skipped');
-      this.advance(stored);
-      this.fail(entry.origin, new Error(`the alerts could not be folded: ${asError(error).message}`));
-      return true;
-    }
-    this.state.version += 1;
-    this.advance(stored);
-    this.settle(entry.origin, (waiter) => (waiter.decision = decision));
-    return true;
-  }
-
-  /**
-   * Folds a declaration: every process books the same components, those its ledger does not
-   * know, as operational from the entry's log time (see declarationPatch).
-   */
-  private foldDeclare(stored: StoredEntry, entry: DeclareEntry, limits: Limits): boolean {
-    let decision: DeclareDecision;
-    try {
-      decision = declarationPatch(this.state, entry.declarations, stored.time, limits);
-    } catch (error) {
-      this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding a declaration failed; skipped');
-      this.advance(stored);
-      this.fail(entry.origin, new Error(`the declaration could not be folded: ${asError(error).message}`));
-      return true;
-    }
-    if (decision.declared > 0) {
-      applyPatch(this.state, decision.patch);
-      this.redateOverlaid(decision.patch.ledgerDeclare ?? []);
-    }
-    this.advance(stored);
-    this.settle(entry.origin, (waiter) => (waiter.decision = decision));
-    return true;
-  }
-
-  /**
-   * Folds an operator's forget: every process removes the same records at the same entry. The
-   * declared pages and components come back at once from the overlay (they are in the file).
-   */
-  private foldForget(stored: StoredEntry, entry: ForgetEntry, limits: Limits): boolean {
-    let decision: ForgetDecision;
-    try {
-      decision = forget(this.state, entry.target, stored.time, limits.maxClockSkewSeconds);
-    } catch (error) {
-      this.logger.error({ entry: stored.position, err: asError(error).message }, 'folding a forget failed; skipped');
-      this.advance(stored);
-      this.fail(entry.origin, new Error(`the forget could not be folded: ${asError(error).message}`));
-      return true;
-    }
-    // The alerts of a forgotten page or component go with it, found in the records or not.
-    if (entry.target.kind === 'page' || entry.target.kind === 'component') {
-      const uuid = entry.target.kind === 'component' ? entry.target.uuid : undefined;
-      if (forgetAlerts(this.state.alerts, entry.target.statusPage, uuid)) this.state.version += 1;
-    }
-    if (decision.found) {
-      applyPatch(this.state, decision.patch);
-      this.applyOverlay();
-      // A declared page or component forgotten is declared again (from then on) by every process whose file declares it.
-      this.declareWanted = true;
-      this.logger.info({ entry: stored.position, forget: entry.target }, 'forgot what an operator asked to');
-    }
-    this.advance(stored);
-    this.settle(entry.origin, (waiter) => (waiter.decision = decision));
+    if ('error' in folded) this.appends.fail(folded.origin, folded.error);
+    else this.appends.answer(folded.origin, folded.answer);
     return true;
   }
 
@@ -692,44 +469,10 @@ export class FoldLoop implements EventSink, StoreHealth {
     if (this.refusal !== undefined) return;
     this.refusal = reason;
     this.logger.error({ store: this.store.kind, reason }, REFUSING_STORE);
-    for (const [origin] of this.waiting) this.fail(origin, new StoreError(`not stored: ${reason}`));
+    this.appends.failAll(new StoreError(`not stored: ${reason}`));
   }
 
   // ---- the declared pages -----------------------------------------------------------------
-
-  /**
-   * The overlay's records of components just declared change from now on at their declaration,
-   * and their pages count from it, as the overlay of a later start has them (inventoryPatch): a
-   * restart is no change of impact, and no new start from zero. The same for components whose
-   * ledger a late event started again earlier (ledgerRestart) while leaving their record as is.
-   */
-  private redateOverlaid(declared: readonly EntityKey[]): void {
-    const patch = emptyPatch();
-    for (const statusPage of new Set(declared.map((key) => key.statusPage))) {
-      const stats = this.state.pages.get(statusPage)?.stats;
-      const since = declaredSince(this.state, statusPage);
-      if (stats && this.overlaid.has(stats) && since !== undefined && since !== stats.createdAt) patch.pages.push({ ...stats, createdAt: since });
-    }
-    for (const { statusPage, uuid } of declared) {
-      const record = this.state.pages.get(statusPage)?.components.get(uuid);
-      const since = operationalSince(this.state, statusPage, uuid);
-      if (record && this.overlaid.has(record) && since !== undefined && since !== record.changedAt) patch.components.push({ ...record, changedAt: since });
-    }
-    if (patch.pages.length === 0 && patch.components.length === 0) return;
-    applyPatch(this.state, patch);
-    for (const record of [...patch.pages, ...patch.components]) this.overlaid.add(record);
-  }
-
-  private applyOverlay(): void {
-    const patch = this.overlay(this.state);
-    if (isEmptyPatch(patch)) return;
-    // Only what the overlay adds is left out of snapshots; a folded component it renames stays in.
-    for (const stats of patch.pages) if (!this.state.pages.has(stats.statusPage)) this.overlaid.add(stats);
-    for (const component of patch.components) {
-      if (!this.state.pages.get(component.statusPage)?.components.has(component.uuid)) this.overlaid.add(component);
-    }
-    applyPatch(this.state, patch);
-  }
 
   /**
    * Puts a new overlay (the status pages file was reloaded) on the state: what the old one
@@ -738,22 +481,7 @@ export class FoldLoop implements EventSink, StoreHealth {
    */
   async reseed(overlay: Overlay): Promise<void> {
     while (this.snapshotWrite) await this.snapshotWrite;
-    const withdraw = emptyPatch();
-    for (const [statusPage, page] of this.state.pages) {
-      let left = page.components.size;
-      for (const component of page.components.values()) {
-        if (!this.overlaid.has(component)) continue;
-        withdraw.deleteComponents.push({ statusPage, uuid: component.uuid });
-        left -= 1;
-      }
-      // A page no event named still has the stats the overlay made for it.
-      if (this.overlaid.has(page.stats) && left === 0 && page.incidents.size === 0 && page.maintenances.size === 0) withdraw.deletePages.push(statusPage);
-    }
-    // Memory-only records go; the ledger is folded from the log and keeps them (until retention or a forget).
-    withdraw.keepLedger = true;
-    if (!isEmptyPatch(withdraw)) applyPatch(this.state, withdraw);
-    this.overlay = overlay;
-    this.applyOverlay();
+    this.overlay.replace(this.state, overlay);
     // The new file's components the ledger lacks are declared (answered once folded, or failed: then retried).
     this.declareWanted = true;
     await this.declaring;
@@ -778,7 +506,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     const chunks = chunkDeclarations(undeclaredComponents(this.state, declared()), MAX_DECLARED_PER_ENTRY);
     if (chunks.length === 0) return Promise.resolve();
     const { limits, retentionSeconds } = this.options;
-    const folded = chunks.map((chunk) => this.enqueue((origin) => encodeDeclare(origin, chunk, limits, retentionSeconds)) as Promise<DeclareDecision>);
+    const folded = chunks.map((chunk) => this.appends.enqueue((origin) => encodeDeclare(origin, chunk, limits, retentionSeconds)) as Promise<DeclareDecision>);
     const declaring = Promise.all(folded)
       .then(
         (decisions) => {
@@ -1065,7 +793,7 @@ export class FoldLoop implements EventSink, StoreHealth {
    * mixing two states must not be written: the write fails.
    */
   private *piecesOf(position: Position, made: { length: number }): Generator<string> {
-    for (const piece of snapshotPieces(this.state, (record) => !this.overlaid.has(record), this.policy.pieceChars)) {
+    for (const piece of snapshotPieces(this.state, (record) => !this.overlay.has(record), this.policy.pieceChars)) {
       // Every change to the state (a fold, a reload) moves the point.
       if (this.point !== position) {
         throw new Error(`the state changed while its snapshot (of entry ${position}) was being written: the write took longer than the fold waits for it`);
@@ -1087,31 +815,8 @@ export class FoldLoop implements EventSink, StoreHealth {
     while (this.checking) await sleep(5);
     if (this.refusal === undefined && this.synced && this.failure === undefined) await this.snapshot(true);
     this.closed = true;
-    for (const [origin] of this.waiting) this.fail(origin, new StoreError('not stored: the exporter is shutting down'));
+    this.appends.failAll(new StoreError('not stored: the exporter is shutting down'));
     await this.store.close();
     await this.loop;
   }
-}
-
-/**
- * The entries of one append in the order their events were created, when every one of them is
- * an event with a created_at the fold will trust (not past `trustedUntil`, see the clock skew
- * rule): they arrived together, so no order among them was promised to anyone, and created_at
- * order is the one that makes none of them stale, nor late for the ledger, by its arrival alone
- * (a backlog StatusMate delivers at once after an outage). Otherwise the order of arrival.
- */
-function inCreatedOrder<T extends { createdAt: number | null }>(batch: T[], trustedUntil: number): T[] {
-  if (batch.length < 2) return batch;
-  let sorted = true;
-  for (let i = 0; i < batch.length; i += 1) {
-    const at = (batch[i] as T).createdAt;
-    if (at === null || at > trustedUntil) return batch;
-    if (i > 0 && at < ((batch[i - 1] as T).createdAt as number)) sorted = false;
-  }
-  // Array.prototype.sort is stable: equal times keep their order of arrival.
-  return sorted ? batch : batch.slice().sort((a, b) => (a.createdAt as number) - (b.createdAt as number));
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }
