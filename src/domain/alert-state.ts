@@ -45,9 +45,10 @@ export type AlertLimits = {
 };
 
 /**
- * 10 000 pairs measured about 5 MiB of heap and 0.7 MiB of snapshot JSON (16-character
- * fingerprints, 10 pages, 2 000 components): well within the chart's 256 MiB limit beside the
- * state's other bounds. The byte measure (recordCost and pairCost) binds first only when fingerprints, page ids
+ * 10 000 pairs measured 2.5 MB of heap and 0.6 MB of snapshot JSON (16-character fingerprints,
+ * 5 alerts over the same 2 000 components), and 9.0 MB of heap and 2.3 MB of snapshot at worst,
+ * one alert for each of 10 000 components (a record each; bench/alert-ended-memory.mjs 9999 0):
+ * well within the chart's 256 MiB limit beside the state's other bounds. The byte measure (recordCost and pairCost) binds first only when fingerprints, page ids
  * or uuids are long; it is what a snapshot grows by, roughly.
  */
 export const DEFAULT_ALERT_LIMITS: AlertLimits = {
