@@ -378,36 +378,52 @@ export async function startPrometheus(
       '',
     ].join('\n'),
   );
-  const port = await freePort();
-  const child = spawnLogged(binary, [
-    `--config.file=${configPath}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--log.level=warn',
-    ...(config.args ?? []),
-  ]);
-  const url = `http://127.0.0.1:${port}`;
-  const prometheus: Prometheus = {
-    ...child,
-    url,
-    dir,
-    close: async () => {
-      await stop(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  try {
-    await waitFor('Prometheus to be ready', async () => {
-      if (child.process.exitCode !== null) throw new Error(`prometheus exited with ${child.process.exitCode}:\n${child.output()}`);
-      const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) });
-      return response.ok ? true : undefined;
-    });
-  } catch (error) {
+  // A free port may be taken by another test file's process before Prometheus binds it: then it
+  // exits saying "address already in use", and another port is tried (as for redis-server and
+  // Alertmanager), each try with a TSDB of its own.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const tsdb = join(dir, `data-${attempt}`);
+    const child = spawnLogged(binary, [
+      `--config.file=${configPath}`,
+      `--storage.tsdb.path=${tsdb}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+      ...(config.args ?? []),
+    ]);
+    const url = `http://127.0.0.1:${port}`;
+    const prometheus: Prometheus = {
+      ...child,
+      url,
+      dir,
+      close: async () => {
+        await stop(child);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+    let outcome: 'ready' | 'exited';
+    try {
+      outcome = await waitFor('Prometheus to be ready', async () => {
+        if (child.process.exitCode !== null) return 'exited';
+        const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) });
+        if (!response.ok) return undefined;
+        // Ours, not another test file's Prometheus that holds the port ours could not bind.
+        const flags = (await (await fetch(`${url}/api/v1/status/flags`, { signal: AbortSignal.timeout(2_000) })).json()) as { data?: Record<string, string> };
+        return flags.data?.['storage.tsdb.path'] === tsdb ? 'ready' : undefined;
+      });
+    } catch (error) {
+      await prometheus.close();
+      throw error;
+    }
+    if (outcome === 'ready') return prometheus;
+    if (PROMETHEUS_PORT_TAKEN.test(child.output()) && attempt < 5) continue;
     await prometheus.close();
-    throw error;
+    throw new Error(`prometheus exited with ${child.process.exitCode}:\n${child.output()}`);
   }
-  return prometheus;
 }
+
+/** How a Prometheus that could not bind its web port says so (2.x and 3.x alike). */
+const PROMETHEUS_PORT_TAKEN = /address already in use/;
 
 const vectorSample = z.object({ metric: z.record(z.string(), z.string()), value: z.tuple([z.number(), z.string()]) });
 const queryResponse = z.discriminatedUnion('status', [
