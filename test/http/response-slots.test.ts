@@ -16,8 +16,8 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** A server whose every request takes a slot, then answers `body` after `delayMs`; it records how many held one at once. */
-async function serve(slots: ResponseSlots, body: Buffer, delayMs: number) {
+/** A server whose every request takes a slot, then answers `body` (or its body for the path) after `delayMs`; it records how many held one at once. */
+async function serve(slots: ResponseSlots, body: Buffer | ((path: string) => Buffer), delayMs: number) {
   const seen = { arrived: 0, started: [] as string[], startedAt: [] as number[], most: 0 };
   server = createServer((req, res) => {
     seen.arrived += 1;
@@ -26,7 +26,7 @@ async function serve(slots: ResponseSlots, body: Buffer, delayMs: number) {
       seen.started.push(req.url ?? '');
       seen.startedAt.push(performance.now());
       seen.most = Math.max(seen.most, slots.counts.active);
-      setTimeout(() => res.end(body), delayMs);
+      setTimeout(() => res.end(typeof body === 'function' ? body(req.url ?? '') : body), delayMs);
     });
   });
   await new Promise<void>((resolve) => (server as Server).listen(0, '127.0.0.1', resolve));
@@ -87,8 +87,9 @@ describe('response slots', () => {
 
   it('disconnects a client that reads too slowly to give its slot back, and serves the next', async () => {
     const slots = new ResponseSlots(1, 300);
-    // Far more than the socket buffers take: the response cannot finish while nobody reads.
-    const { port, seen } = await serve(slots, Buffer.alloc(32 * 1024 * 1024, 'x'), 0);
+    // Far more than the socket buffers take: the slow response cannot finish while nobody reads.
+    // The next one is small: read within the 300 ms however loaded the machine, it is not disconnected too.
+    const { port, seen } = await serve(slots, (path) => (path === '/slow' ? Buffer.alloc(32 * 1024 * 1024, 'x') : Buffer.alloc(1024, 'y')), 0);
     const reader = connect(port, '127.0.0.1');
     reader.pause();
     reader.on('error', () => undefined);
@@ -96,7 +97,7 @@ describe('response slots', () => {
     await until(() => slots.counts.active === 1);
     const next = get(port, '/next');
     await until(() => slots.counts.waiting === 1);
-    expect(await next).toEqual({ status: 200, bytes: 32 * 1024 * 1024 });
+    expect(await next).toEqual({ status: 200, bytes: 1024 });
     expect(seen.started).toEqual(['/slow', '/next']);
     expect(slots.counts).toEqual({ active: 0, waiting: 0 });
     reader.destroy();
