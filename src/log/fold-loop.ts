@@ -26,8 +26,9 @@ import {
   type ParsedEntry,
 } from './entry.js';
 import { asError, foldEntry } from './fold-entry.js';
-import { decodeSnapshot, SNAPSHOT_FORMAT, snapshotLength, snapshotPieces } from './snapshot.js';
-import { ageDueMs, DEFAULT_SNAPSHOT_POLICY, type SnapshotPolicy } from './snapshot-policy.js';
+import { decodeSnapshot, SNAPSHOT_FORMAT, snapshotLength } from './snapshot.js';
+import { DEFAULT_SNAPSHOT_POLICY, type SnapshotPolicy } from './snapshot-policy.js';
+import { SnapshotWriter } from './snapshot-writer.js';
 
 /**
  * The log's time is cut into windows of this length; the fold prunes when an entry is the first
@@ -116,7 +117,8 @@ export const REFUSING_STORE = 'refusing the store: it is not what this process c
  * (LogLost) stops the fold for good: no 200, not ready, one log line, until an operator acts.
  *
  * Its parts, each in a module of its own: AppendQueue appends and answers, foldEntry is what one
- * entry does to the state, DeclaredOverlay keeps the status pages file's records apart.
+ * entry does to the state, DeclaredOverlay keeps the status pages file's records apart, and
+ * SnapshotWriter writes the snapshots.
  */
 export class FoldLoop implements EventSink, StoreHealth {
   readonly state = createState();
@@ -125,6 +127,8 @@ export class FoldLoop implements EventSink, StoreHealth {
   private readonly policy: SnapshotPolicy;
   /** The entries to append and the webhooks waiting for their answers. */
   private readonly appends: AppendQueue;
+  /** Writes the snapshots; while it does, the fold waits (`snapshots.writing`). */
+  private readonly snapshots: SnapshotWriter;
 
   private point: Position;
   private pointTime = 0;
@@ -147,17 +151,8 @@ export class FoldLoop implements EventSink, StoreHealth {
   private loop: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
-  /** Set while a snapshot is written: the fold waits for it, so that the pieces are made from one state. */
-  private snapshotWrite: Promise<void> | undefined;
 
   private entriesFolded = 0;
-  private sinceSnapshot = { entries: 0, bytes: 0 };
-  private snapshotPosition: Position;
-  private snapshotTime: number | null = null;
-  private snapshotBytes = 0;
-  private snapshotFailures = 0;
-  /** The cause of the failed snapshot writes since the last one written, and how many: logged once a cause. */
-  private snapshotFailing: { cause: string; tries: number } | undefined;
   private lag = { entries: 0, seconds: 0 };
 
   /** The declared pages' records on top of the folded state: memory-only, never in a snapshot. */
@@ -181,9 +176,17 @@ export class FoldLoop implements EventSink, StoreHealth {
     });
     this.point = this.store.origin;
     this.catchUp = this.store.origin;
-    this.snapshotPosition = this.store.origin;
     this.overlay = new DeclaredOverlay(options.overlay);
     this.overlay.apply(this.state);
+    this.snapshots = new SnapshotWriter({
+      store: this.store,
+      policy: this.policy,
+      logger: this.logger,
+      state: this.state,
+      folded: () => ({ position: this.point, time: this.pointTime }),
+      isFolded: (record) => !this.overlay.has(record),
+      refuse: (reason) => this.refuse(reason),
+    });
   }
 
   /**
@@ -327,7 +330,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     let expected = after;
     for (let from = 0; from < entries.length; from += FOLD_SLICE) {
       if (from > 0) await turn();
-      while (this.snapshotWrite) await this.snapshotWrite;
+      while (this.snapshots.writing) await this.snapshots.writing;
       if (this.point !== expected) return;
       for (const entry of entries.slice(from, from + FOLD_SLICE)) {
         if (!this.fold(entry)) return;
@@ -381,6 +384,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       let state = createState();
       let point = this.store.origin;
       let time = 0;
+      let loaded: { position: Position; time: number; bytes: number } | undefined;
       if (stored) {
         const bytes = snapshotLength(stored.data);
         const decoded = decodeSnapshot(stored.format, stored.data);
@@ -391,9 +395,7 @@ export class FoldLoop implements EventSink, StoreHealth {
         state = decoded.state;
         point = stored.position;
         time = stored.time;
-        this.snapshotBytes = bytes;
-        this.snapshotTime = stored.time;
-        this.snapshotPosition = stored.position;
+        loaded = { position: stored.position, time: stored.time, bytes };
       }
       if (this.loaded) {
         this.logger.warn(
@@ -402,13 +404,13 @@ export class FoldLoop implements EventSink, StoreHealth {
         );
       }
       // A snapshot being written reads the state as it is (see snapshot()).
-      while (this.snapshotWrite) await this.snapshotWrite;
+      while (this.snapshots.writing) await this.snapshots.writing;
       replaceState(this.state, state);
       this.overlay.applyToLoaded(this.state);
       this.declareWanted = true;
       this.point = point;
       this.pointTime = time;
-      this.sinceSnapshot = { entries: 0, bytes: 0 };
+      this.snapshots.loaded(loaded);
       this.loaded = true;
       this.reloadNeeded = false;
     }
@@ -434,8 +436,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       return false;
     }
     this.entriesFolded += 1;
-    this.sinceSnapshot.entries += 1;
-    this.sinceSnapshot.bytes += entryBytes(stored.fields);
+    this.snapshots.folded(entryBytes(stored.fields));
     if (parsed.kind === 'invalid') {
       // Every process skips it alike, so the states stay equal.
       this.logger.error({ entry: stored.position, problem: parsed.problem }, 'log entry cannot be read; skipped');
@@ -480,7 +481,7 @@ export class FoldLoop implements EventSink, StoreHealth {
    * load. Every store alike, and no read of the store.
    */
   async reseed(overlay: Overlay): Promise<void> {
-    while (this.snapshotWrite) await this.snapshotWrite;
+    while (this.snapshots.writing) await this.snapshots.writing;
     this.overlay.replace(this.state, overlay);
     // The new file's components the ledger lacks are declared (answered once folded, or failed: then retried).
     this.declareWanted = true;
@@ -618,15 +619,16 @@ export class FoldLoop implements EventSink, StoreHealth {
   }
 
   stats(): FoldStats {
+    const snapshots = this.snapshots.stats();
     return {
       entriesFolded: this.entriesFolded,
       lagEntries: this.lag.entries,
       lagSeconds: this.lag.seconds,
       foldedTime: this.pointTime > 0 ? this.pointTime : null,
       epoch: this.store.epoch(),
-      snapshotAgeSeconds: this.snapshotTime === null ? null : Math.max(0, Date.now() / 1000 - this.snapshotTime),
-      snapshotBytes: this.snapshotBytes,
-      snapshotFailures: this.snapshotFailures,
+      snapshotAgeSeconds: snapshots.ageSeconds,
+      snapshotBytes: snapshots.bytes,
+      snapshotFailures: snapshots.failures,
       reconnects: this.store.reconnects(),
     };
   }
@@ -647,81 +649,9 @@ export class FoldLoop implements EventSink, StoreHealth {
         if (error instanceof LogLost) this.refuse(error.message);
         return;
       }
-      await this.snapshot(false);
+      await this.snapshots.writeIfDue(false);
     } finally {
       this.checking = false;
-    }
-  }
-
-  /**
-   * Writes a snapshot of the folded state when one is due (or, with `force`, whenever entries
-   * were folded since the stored one). Any process may; the store keeps the newest.
-   */
-  private async snapshot(force: boolean): Promise<void> {
-    try {
-      // Bounded like the loop's other checks: a store that hangs (Redis stopped, not closed) would
-      // otherwise hold this check, every later one, and the last snapshot of a shutdown for ever.
-      const stored = await withTimeout(this.store.snapshotInfo(), CHECK_TIMEOUT_MS);
-      if (stored && this.store.before(this.snapshotPosition, stored.position)) {
-        // Another process wrote a newer one: count from there.
-        this.snapshotPosition = stored.position;
-        this.snapshotTime = stored.time;
-        this.sinceSnapshot = { entries: 0, bytes: 0 };
-      }
-      if (stored && !this.store.before(stored.position, this.point)) return;
-      if (this.sinceSnapshot.entries === 0) return;
-      const ageMs = (Date.now() / 1000 - (stored?.time ?? 0)) * 1000;
-      const due =
-        force ||
-        ageMs >= ageDueMs(this.policy, this.snapshotBytes) ||
-        this.sinceSnapshot.entries >= this.policy.maxEntries ||
-        this.sinceSnapshot.bytes >= Math.max(this.policy.maxBytes, this.snapshotBytes);
-      if (!due) return;
-      const position = this.point;
-      const time = this.pointTime;
-      const made = { length: -1 };
-      const data = this.piecesOf(position, made);
-      // The store may read the pieces as it sends them (Redis and SQLite's worker thread do, a
-      // piece at a time): the fold waits meanwhile, so that they are all made from the state at
-      // `position`, and the whole text is never held at once. Events are still appended; they are
-      // answered once it resumes.
-      let resume = () => {};
-      this.snapshotWrite = new Promise<void>((resolve) => (resume = resolve));
-      const started = Date.now();
-      let written: boolean;
-      try {
-        written = await withTimeout(
-          this.store.writeSnapshot({ position, time, format: String(SNAPSHOT_FORMAT), data }),
-          this.policy.maxPauseMs,
-          `the snapshot of entry ${position} was not written within ${this.policy.maxPauseMs} ms, which is as long as webhooks may wait for it`,
-        );
-      } finally {
-        this.snapshotWrite = undefined;
-        resume();
-      }
-      if (!written) return;
-      this.snapshotPosition = position;
-      this.snapshotTime = time;
-      this.snapshotBytes = made.length;
-      this.sinceSnapshot = { entries: 0, bytes: 0 };
-      // How long the fold waited: against maxPauseMs, which a growing state may approach.
-      const failedBefore = this.snapshotFailing === undefined ? {} : { failed_tries_before: this.snapshotFailing.tries };
-      this.snapshotFailing = undefined;
-      this.logger.info(
-        { store: this.store.kind, snapshot: position, bytes: this.snapshotBytes, ms: Date.now() - started, ...failedBefore },
-        'wrote a snapshot',
-      );
-    } catch (error) {
-      if (error instanceof LogLost) {
-        this.refuse(error.message);
-        return;
-      }
-      this.snapshotFailures += 1;
-      // Once a cause, not at every check: a full disk fails every try for as long as it lasts
-      // (statusmate_store_snapshot_failures_total counts them all).
-      const cause = asError(error).message;
-      if (this.snapshotFailing?.cause !== cause) this.logger.warn({ store: this.store.kind, err: cause }, 'writing a snapshot failed; will try again');
-      this.snapshotFailing = { cause, tries: (this.snapshotFailing?.tries ?? 0) + 1 };
     }
   }
 
@@ -753,54 +683,13 @@ export class FoldLoop implements EventSink, StoreHealth {
   }
 
   /**
-   * Writes the state folded so far as the snapshot of `target`, an opened store that holds no
-   * entry yet, at its origin: how the state of one store seeds another (statusmate-exporter
-   * seed-redis: a SQLite file's into an empty Redis; a backup of Redis into a new SQLite file).
-   * The fold waits meanwhile, as for its own snapshots, and as long at most (maxPauseMs): a write
-   * that takes longer fails. Answers the snapshot text's length.
+   * Writes the state folded so far as the snapshot of `target`, an empty store (see
+   * SnapshotWriter.seedInto), once the state is loaded. Answers the snapshot text's length.
    */
   async seedInto(target: LogStore): Promise<number> {
     if (!this.synced || this.refusal !== undefined)
       throw new StoreError(`the ${this.store.kind} store is not loaded${this.refusal === undefined ? '' : `: ${this.refusal}`}`);
-    // Also what makes a shared log known to the target (Redis: its epoch), which its writes check.
-    const tip = await target.tip(target.origin);
-    if (tip.entriesAfter > 0 || (await target.snapshotInfo()) !== null) {
-      throw new StoreError(`the ${target.kind} store holds a log already: only an empty one is seeded`);
-    }
-    while (this.snapshotWrite) await this.snapshotWrite;
-    const made = { length: -1 };
-    let resume = () => {};
-    this.snapshotWrite = new Promise<void>((resolve) => (resume = resolve));
-    try {
-      const data = this.piecesOf(this.point, made);
-      const written = await withTimeout(
-        target.writeSnapshot({ position: target.origin, time: this.pointTime, format: String(SNAPSHOT_FORMAT), data }),
-        this.policy.maxPauseMs,
-        `the copy of the state was not written within ${this.policy.maxPauseMs} ms, which is as long as webhooks may wait for it`,
-      );
-      if (!written) throw new StoreError(`the ${target.kind} store holds a log already: only an empty one is seeded`);
-    } finally {
-      this.snapshotWrite = undefined;
-      resume();
-    }
-    return made.length;
-  }
-
-  /**
-   * The snapshot's pieces, each made as the store reads it, so that its whole text is never held
-   * at once; `made.length` counts the text's length. The fold waits while the store reads them
-   * (up to maxPauseMs). Should one be read after that, the fold may have moved on, and a snapshot
-   * mixing two states must not be written: the write fails.
-   */
-  private *piecesOf(position: Position, made: { length: number }): Generator<string> {
-    for (const piece of snapshotPieces(this.state, (record) => !this.overlay.has(record), this.policy.pieceChars)) {
-      // Every change to the state (a fold, a reload) moves the point.
-      if (this.point !== position) {
-        throw new Error(`the state changed while its snapshot (of entry ${position}) was being written: the write took longer than the fold waits for it`);
-      }
-      made.length += piece.length + 1;
-      yield piece;
-    }
+    return this.snapshots.seedInto(target);
   }
 
   /**
@@ -813,7 +702,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     await this.drain();
     clearInterval(this.timer);
     while (this.checking) await sleep(5);
-    if (this.refusal === undefined && this.synced && this.failure === undefined) await this.snapshot(true);
+    if (this.refusal === undefined && this.synced && this.failure === undefined) await this.snapshots.writeIfDue(true);
     this.closed = true;
     this.appends.failAll(new StoreError('not stored: the exporter is shutting down'));
     await this.store.close();
