@@ -186,6 +186,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       folded: () => ({ position: this.point, time: this.pointTime }),
       isFolded: (record) => !this.overlay.has(record),
       refuse: (reason) => this.refuse(reason),
+      checkTimeoutMs: CHECK_TIMEOUT_MS,
     });
   }
 

@@ -6,9 +6,6 @@ import { asError } from './fold-entry.js';
 import { SNAPSHOT_FORMAT, snapshotPieces } from './snapshot.js';
 import { ageDueMs, type SnapshotPolicy } from './snapshot-policy.js';
 
-/** How long the store may take to say which snapshot it holds before the check gives up. */
-const INFO_TIMEOUT_MS = 1_000;
-
 export type SnapshotWriterOptions = {
   store: LogStore;
   policy: SnapshotPolicy;
@@ -21,6 +18,8 @@ export type SnapshotWriterOptions = {
   isFolded: (record: object) => boolean;
   /** The store holds a log this process cannot fold (LogLost): the loop stops for good. */
   refuse: (reason: string) => void;
+  /** How long the store may take to say which snapshot it holds: as long as the loop's other checks. */
+  checkTimeoutMs: number;
 };
 
 export type SnapshotStats = {
@@ -92,7 +91,7 @@ export class SnapshotWriter {
     try {
       // Bounded like the loop's other checks: a store that hangs (Redis stopped, not closed) would
       // otherwise hold this check, every later one, and the last snapshot of a shutdown for ever.
-      const stored = await withTimeout(this.store.snapshotInfo(), INFO_TIMEOUT_MS);
+      const stored = await withTimeout(this.store.snapshotInfo(), this.options.checkTimeoutMs);
       if (stored && this.store.before(this.position, stored.position)) {
         // Another process wrote a newer one: count from there.
         this.position = stored.position;
