@@ -2,7 +2,7 @@ import { createClient } from 'redis';
 import { ConfigError, loadConfig } from '../config.js';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { initArgs } from '../store/redis.js';
+import { initArgs } from '../store/redis-scripts.js';
 import { redactedRedisUrl, redisKeys } from '../store/redis-format.js';
 import { withTimeout } from '../store/with-timeout.js';
 import { parseFlags, UsageError, type Io } from './io.js';
