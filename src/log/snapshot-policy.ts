@@ -1,6 +1,6 @@
 import { SNAPSHOT_PIECE_CHARS } from './snapshot.js';
 
-// When the fold loop (fold-loop.ts) writes a snapshot, and how long it may pause for one: the
+// When the fold loop (fold-loop.ts, through snapshot-writer.ts) writes a snapshot, and how long it may pause for one: the
 // policy, its defaults, and how a snapshot's due age grows with its size. A module of its own so
 // that what sets the snapshots' cadence is found by its name, not inside the loop.
 
