@@ -24,12 +24,10 @@ export type ReadableEntry = Exclude<ParsedEntry, { kind: 'newer' } | { kind: 'in
  */
 export type EntryFolded = { origin: string } & ({ answer: Answer } | { error: Error });
 
-/** What folding an entry needs besides the state and the entry. */
+/** What folding an entry needs besides the state and the entry: the same for every entry (made once, not per entry). */
 export type EntryFoldContext = {
   /** This process's limits; an entry's own (the appender's) override them. */
   limits: Limits;
-  /** The log time of the entry folded before this one (0 before any): pruning happens when a window begins. */
-  previousTime: number;
   pruneWindowSeconds: number;
   logger: Logger;
   /**
@@ -43,13 +41,14 @@ export type EntryFoldContext = {
 
 /**
  * Folds one entry into `state`, as every process that folds the same log does at the same entry:
- * first what the log's time passing does (pruning, when the entry opens a new window), then the
- * entry itself, by kind.
+ * first what the log's time passing does (pruning, when the entry opens a new window after
+ * `previousTime`, the log time of the entry folded before it, 0 before any), then the entry
+ * itself, by kind.
  */
-export function foldEntry(state: State, stored: StoredEntry, parsed: ReadableEntry, context: EntryFoldContext): EntryFolded {
+export function foldEntry(state: State, stored: StoredEntry, parsed: ReadableEntry, previousTime: number, context: EntryFoldContext): EntryFolded {
   const limits: Limits = { ...context.limits, ...parsed.entry.limits };
   const window = context.pruneWindowSeconds;
-  if (context.previousTime > 0 && Math.floor(stored.time / window) > Math.floor(context.previousTime / window)) {
+  if (previousTime > 0 && Math.floor(stored.time / window) > Math.floor(previousTime / window)) {
     pruneAtWindow(state, stored, parsed.entry.retentionSeconds, limits, context.logger);
   }
   switch (parsed.kind) {

@@ -25,7 +25,7 @@ import {
   MAX_DECLARED_PER_ENTRY,
   type ParsedEntry,
 } from './entry.js';
-import { asError, foldEntry } from './fold-entry.js';
+import { asError, foldEntry, type EntryFoldContext } from './fold-entry.js';
 import { decodeSnapshot, SNAPSHOT_FORMAT, snapshotLength } from './snapshot.js';
 import { DEFAULT_SNAPSHOT_POLICY, type SnapshotPolicy } from './snapshot-policy.js';
 import { SnapshotWriter } from './snapshot-writer.js';
@@ -127,6 +127,8 @@ export class FoldLoop implements EventSink, StoreHealth {
   private readonly policy: SnapshotPolicy;
   /** The entries to append and the webhooks waiting for their answers. */
   private readonly appends: AppendQueue;
+  /** What the fold of every entry is given (foldEntry). */
+  private readonly entryContext: EntryFoldContext;
   /** Writes the snapshots; while it does, the fold waits (`snapshots.writing`). */
   private readonly snapshots: SnapshotWriter;
 
@@ -178,6 +180,17 @@ export class FoldLoop implements EventSink, StoreHealth {
     this.catchUp = this.store.origin;
     this.overlay = new DeclaredOverlay(options.overlay);
     this.overlay.apply(this.state);
+    this.entryContext = {
+      limits: options.limits,
+      pruneWindowSeconds: options.pruneWindowSeconds ?? PRUNE_WINDOW_SECONDS,
+      logger: this.logger,
+      redate: (keys) => this.overlay.redate(this.state, keys),
+      forgot: () => {
+        this.overlay.apply(this.state);
+        // A declared page or component forgotten is declared again (from then on) by every process whose file declares it.
+        this.declareWanted = true;
+      },
+    };
     this.snapshots = new SnapshotWriter({
       store: this.store,
       policy: this.policy,
@@ -444,18 +457,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       this.advance(stored);
       return true;
     }
-    const folded = foldEntry(this.state, stored, parsed, {
-      limits: this.options.limits,
-      previousTime: this.pointTime,
-      pruneWindowSeconds: this.options.pruneWindowSeconds ?? PRUNE_WINDOW_SECONDS,
-      logger: this.logger,
-      redate: (keys) => this.overlay.redate(this.state, keys),
-      forgot: () => {
-        this.overlay.apply(this.state);
-        // A declared page or component forgotten is declared again (from then on) by every process whose file declares it.
-        this.declareWanted = true;
-      },
-    });
+    const folded = foldEntry(this.state, stored, parsed, this.pointTime, this.entryContext);
     this.advance(stored);
     if ('error' in folded) this.appends.fail(folded.origin, folded.error);
     else this.appends.answer(folded.origin, folded.answer);
