@@ -153,7 +153,11 @@ export function chunkDeclarations(declarations: readonly Declaration[], max: num
 }
 
 /** The fold of a `declare` entry: how many components it books, and the patch that books them. */
-export type DeclareDecision = { declared: number; patch: Patch };
+/**
+ * What a declaration's fold did: how many components it booked, and how many it could not, the
+ * ledger holding `maxComponents` components or `maxStatusPages` pages already (`overLimit`).
+ */
+export type DeclareDecision = { declared: number; overLimit: number; patch: Patch };
 
 /**
  * What a `declare` entry folded at log time `at` changes: the components its ledger does not know,
@@ -173,16 +177,18 @@ export function declarationPatch(
   const pages = new Set(ledger.pages.keys());
   const books: EntityKey[] = [];
   const seen = new Set<string>();
+  let overLimit = 0;
   for (const { statusPage, uuids } of declarations) {
     for (const uuid of uuids) {
       const key = `${statusPage}\0${uuid}`;
       if (seen.has(key) || ledgerOf(ledger, statusPage, uuid)) continue;
-      if (components >= limits.maxComponents) break;
-      if (!pages.has(statusPage)) {
-        if (pages.size >= limits.maxStatusPages) break;
-        pages.add(statusPage);
-      }
       seen.add(key);
+      // Past a bound nothing more is booked: counted, so that the appender can say so.
+      if (components >= limits.maxComponents || (!pages.has(statusPage) && pages.size >= limits.maxStatusPages)) {
+        overLimit += 1;
+        continue;
+      }
+      pages.add(statusPage);
       books.push({ statusPage, uuid });
       components += 1;
     }
@@ -192,5 +198,5 @@ export function declarationPatch(
     patch.ledgerAt = at;
     patch.ledgerDeclare = books;
   }
-  return { declared: books.length, patch };
+  return { declared: books.length, overLimit, patch };
 }

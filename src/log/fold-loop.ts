@@ -520,6 +520,15 @@ export class FoldLoop implements EventSink, StoreHealth {
             { store: this.store.kind, entries: chunks.length, declared: declaredCount },
             "declared the status pages file's components in the log",
           );
+          const overLimit = decisions.reduce((sum, decision) => sum + decision.overLimit, 0);
+          if (overLimit > 0) {
+            // The ledger keeps what it booked until an operator forgets it (pages a file dropped included),
+            // so a file within the limits can still find it full: the components past it get no availability history.
+            this.logger.warn(
+              { store: this.store.kind, not_booked: overLimit, max_components: limits.maxComponents, max_status_pages: limits.maxStatusPages },
+              'declared components not booked in the availability ledger: it holds MAX_COMPONENTS components or MAX_STATUS_PAGES pages already; they have no availability history until an operator forgets others (statusmate-exporter forget)',
+            );
+          }
         },
         (error: unknown) => {
           this.declareWanted = true;

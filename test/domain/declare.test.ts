@@ -101,6 +101,32 @@ describe('declaring components in the log', () => {
     expect(declare(player, [{ statusPage: 'other', uuids: [uuid(4)] }], T0, { ...DEFAULT_LIMITS, maxStatusPages: 2 })).toBe(1);
   });
 
+  it('counts the components a bound left unbooked, each once, and only those', () => {
+    const player = new Player();
+    const limits = { ...DEFAULT_LIMITS, maxComponents: 3, maxStatusPages: 2 };
+    // 1 and 2 booked; a third page is past MAX_STATUS_PAGES; 3 fills MAX_COMPONENTS; 5 and 6 are past it; 1 and the repeated 5 count once or not at all.
+    const decision = declarationPatch(
+      player.state,
+      [
+        { statusPage: PAGE, uuids: [uuid(1), uuid(2)] },
+        { statusPage: 'second', uuids: [uuid(3)] },
+        { statusPage: 'third', uuids: [uuid(4)] },
+        { statusPage: PAGE, uuids: [uuid(1), uuid(5), uuid(5), uuid(6)] },
+      ],
+      T0,
+      limits,
+    );
+    expect({ declared: decision.declared, overLimit: decision.overLimit }).toEqual({ declared: 3, overLimit: 3 });
+    expect(decision.patch.ledgerDeclare).toEqual([
+      { statusPage: PAGE, uuid: uuid(1) },
+      { statusPage: PAGE, uuid: uuid(2) },
+      { statusPage: 'second', uuid: uuid(3) },
+    ]);
+    applyPatch(player.state, decision.patch);
+    // Known ones are not past any bound: nothing is counted for them.
+    expect(declarationPatch(player.state, all([1, 2]), T0, limits)).toMatchObject({ declared: 0, overLimit: 0 });
+  });
+
   it('lets a later webhook decide from its time on', () => {
     const player = new Player();
     declare(player, all([1]), T0);
