@@ -329,3 +329,19 @@ export const ARRIVAL_RUNS_ALERT_RULES: AlertRules = {
   closedRunOutlivesNextRun: false,
   endedIntervalsBoundedByBytes: false,
 };
+
+/** What an operator's forget entry does: by the entry's format, what the release that appended it did. */
+export type ForgetRules = {
+  /**
+   * Whether a forget finds a page or component only the availability ledger still knows (one a
+   * status pages file declared and a reload dropped: the ledger keeps what it booked, the state
+   * does not), and forgets it there. Without it such a forget found nothing, and the ledger kept
+   * the page's components, and their room under MAX_COMPONENTS, for good.
+   */
+  readonly ledgerOnly: boolean;
+};
+
+/** A forget entry of format 15, which forgets what only the ledger knows. */
+export const FORGET_RULES: ForgetRules = { ledgerOnly: true };
+/** A forget entry of format 2: only what the state holds. */
+export const STATE_ONLY_FORGET_RULES: ForgetRules = { ledgerOnly: false };

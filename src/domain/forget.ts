@@ -1,4 +1,5 @@
-import { FOLD_RULES } from './fold-rules.js';
+import { FOLD_RULES, FORGET_RULES, type ForgetRules } from './fold-rules.js';
+import { ledgerOf } from './ledger.js';
 import { Draft } from './draft.js';
 import { emptyPatch, type ComponentImpact, type IncidentRecord, type MaintenanceRecord, type Patch, type State } from './state.js';
 
@@ -24,16 +25,20 @@ export type ForgetDecision = {
  * Counters already counted (incidents created, …) stay: they are counters. Dedup records stay, so
  * a retry of a forgotten event is still a duplicate; a new delivery is applied as new.
  * Declared pages and components come back from the status pages file's overlay (in memory).
+ * Under `rules.ledgerOnly`, a page or component only the availability ledger knows (a status pages
+ * file declared it, a reload dropped it) is found too, and forgotten there.
  */
-export function forget(state: State, target: ForgetTarget, at: number, maxClockSkewSeconds: number): ForgetDecision {
+export function forget(state: State, target: ForgetTarget, at: number, maxClockSkewSeconds: number, rules: ForgetRules = FORGET_RULES): ForgetDecision {
   const patch = emptyPatch();
   const page = state.pages.get(target.statusPage);
+  const inState = target.kind === 'component' ? page?.components.has(target.uuid) === true : page !== undefined;
+  if (rules.ledgerOnly && !inState && (target.kind === 'page' || target.kind === 'component')) return forgetFromLedger(state, target);
   if (!page) return { found: false, patch };
   if (target.kind === 'page') {
     patch.deletePages.push(target.statusPage);
     return { found: true, patch };
   }
-  const key = { statusPage: target.statusPage, uuid: target.uuid };
+  const entityKey = { statusPage: target.statusPage, uuid: target.uuid };
   if (target.kind === 'component') {
     if (!page.components.has(target.uuid)) return { found: false, patch };
     const without = (components: ComponentImpact[]) => components.filter((component) => component.uuid !== target.uuid);
@@ -44,13 +49,13 @@ export function forget(state: State, target: ForgetTarget, at: number, maxClockS
     for (const record of sorted([...page.maintenances.values()])) {
       if (record.components.some((component) => component.uuid === target.uuid)) patch.maintenances.push({ ...record, components: without(record.components) });
     }
-    patch.deleteComponents.push(key);
+    patch.deleteComponents.push(entityKey);
     return { found: true, patch };
   }
   const record = target.kind === 'incident' ? page.incidents.get(target.uuid) : page.maintenances.get(target.uuid);
   if (!record) return { found: false, patch };
-  if (target.kind === 'incident') patch.deleteIncidents.push(key);
-  else patch.deleteMaintenances.push(key);
+  if (target.kind === 'incident') patch.deleteIncidents.push(entityKey);
+  else patch.deleteMaintenances.push(entityKey);
   patch.ledgerForgetTouches = [{ statusPage: target.statusPage, key: `${target.kind}:${target.uuid}` }];
   // The components it held: derived again without its hold.
   const draft = new Draft(state, {
@@ -69,6 +74,22 @@ export function forget(state: State, target: ForgetTarget, at: number, maxClockS
   }
   patch.components.push(...draft.changedComponents());
   patch.ledgerAt = at;
+  return { found: true, patch };
+}
+
+/**
+ * A page or component the state does not hold, forgotten from the availability ledger if it knows
+ * it there (applyPatch forgets the ledger's entries of what it deletes, in the state or not).
+ */
+function forgetFromLedger(state: State, target: ForgetTarget): ForgetDecision {
+  const patch = emptyPatch();
+  if (target.kind === 'page') {
+    if (!state.ledger.pages.has(target.statusPage)) return { found: false, patch };
+    patch.deletePages.push(target.statusPage);
+  } else {
+    if (ledgerOf(state.ledger, target.statusPage, target.uuid) === undefined) return { found: false, patch };
+    patch.deleteComponents.push({ statusPage: target.statusPage, uuid: target.uuid });
+  }
   return { found: true, patch };
 }
 

@@ -15,11 +15,14 @@ import {
   CREATE_AFTER_START_KEPT_RULES,
   FOLD_RULES,
   FOLDED_BEFORE_UNHELD_RULES,
+  FORGET_RULES,
   LATE_HELD_RULES,
   STALE_KEEPS_DECLARATION_RULES,
+  STATE_ONLY_FORGET_RULES,
   TYPE_TIES_RULES,
   type AlertRules,
   type FoldRules,
+  type ForgetRules,
 } from '../domain/fold-rules.js';
 import type { Limits } from '../domain/reducer.js';
 import type { EntryFields } from '../store/store.js';
@@ -118,10 +121,15 @@ import type { EntryFields } from '../store/store.js';
 // Alerts entries are written as format 14 from then on for the same reason as format 8; format 10,
 // 8 and 3 entries are folded as their releases did (format 10 with no bound but 32 intervals a
 // component). Alerts formats share the numbers of the others, so it follows event format 13.
+//
+// Format 15 is a forget entry whose fold finds a page or component only the availability ledger
+// still knows (declared by a status pages file, dropped by a reload) and forgets it there
+// (ledgerOnly in src/domain/fold-rules.ts). Forgets are written as format 15 from then on for the
+// same reason as format 5; format 2 entries are folded as their release did (found nothing).
 // What each format's fold does is src/domain/fold-rules.ts.
 
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 14;
+export const ENTRY_FORMAT = 15;
 /** The format of an event entry. */
 export const EVENT_ENTRY_FORMAT = 13;
 /**
@@ -146,7 +154,9 @@ export const TYPE_TIES_EVENT_ENTRY_FORMAT = 5;
 /** The format of an event entry written before ties were ordered by type: folded with ties by arrival. */
 export const ARRIVAL_TIES_EVENT_ENTRY_FORMAT = 1;
 /** The format of a forget entry. */
-export const FORGET_ENTRY_FORMAT = 2;
+export const FORGET_ENTRY_FORMAT = 15;
+/** The forget entries of the releases before FORGET_ENTRY_FORMAT: what the state does not hold is not found. */
+export const STATE_ONLY_FORGET_ENTRY_FORMAT = 2;
 /** The format of an alerts entry. */
 export const ALERTS_ENTRY_FORMAT = 14;
 /** The format of an alerts entry written before the ended intervals were bounded by their size over all components. */
@@ -230,6 +240,8 @@ export type LogEntry = {
 export type ForgetEntry = {
   origin: string;
   target: ForgetTarget;
+  /** What its fold does: by the entry's format, what the release that appended it did. */
+  rules: ForgetRules;
   limits: Partial<Limits> & Record<string, number>;
   retentionSeconds: number;
 };
@@ -347,6 +359,7 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
     format !== String(TYPE_TIES_EVENT_ENTRY_FORMAT) &&
     format !== String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT) &&
     format !== String(FORGET_ENTRY_FORMAT) &&
+    format !== String(STATE_ONLY_FORGET_ENTRY_FORMAT) &&
     format !== String(ALERTS_ENTRY_FORMAT) &&
     format !== String(ENDED_BY_COUNT_ALERTS_ENTRY_FORMAT) &&
     format !== String(RUNS_BY_TIMES_ALERTS_ENTRY_FORMAT) &&
@@ -374,11 +387,12 @@ export function decodeEntry(fields: EntryFields): ParsedEntry {
     if (!alerts.success) return { kind: 'invalid', problem: `alerts: ${alerts.error.issues[0]?.message ?? 'invalid'}` };
     return { kind: 'alerts', entry: { origin: fields.o ?? '', alerts: alerts.data, rules: alertRules, limits: limits.data, retentionSeconds: retention } };
   }
-  if (format === String(FORGET_ENTRY_FORMAT)) {
+  if (format === String(FORGET_ENTRY_FORMAT) || format === String(STATE_ONLY_FORGET_ENTRY_FORMAT)) {
     if (fields.k !== 'forget') return { kind: 'invalid', problem: `unknown entry kind ${JSON.stringify((fields.k ?? '').slice(0, 20))}` };
     const target = forgetTargetSchema.safeParse(parseJson(fields.f));
     if (!target.success) return { kind: 'invalid', problem: `forget: ${target.error.issues[0]?.message ?? 'invalid'}` };
-    return { kind: 'forget', entry: { origin: fields.o ?? '', target: target.data, limits: limits.data, retentionSeconds: retention } };
+    const rules = format === String(FORGET_ENTRY_FORMAT) ? FORGET_RULES : STATE_ONLY_FORGET_RULES;
+    return { kind: 'forget', entry: { origin: fields.o ?? '', target: target.data, rules, limits: limits.data, retentionSeconds: retention } };
   }
   const event = eventSchema.safeParse(parseJson(fields.e));
   if (!event.success) return { kind: 'invalid', problem: `event: ${event.error.issues[0]?.message ?? 'invalid'}` };

@@ -146,7 +146,7 @@ function foldDeclare(state: State, stored: StoredEntry, entry: DeclareEntry, lim
 function foldForget(state: State, stored: StoredEntry, entry: ForgetEntry, limits: Limits, context: EntryFoldContext): EntryFolded {
   let decision: ForgetDecision;
   try {
-    decision = forget(state, entry.target, stored.time, limits.maxClockSkewSeconds);
+    decision = forget(state, entry.target, stored.time, limits.maxClockSkewSeconds, entry.rules);
   } catch (error) {
     return skipped(stored, entry.origin, error, context.logger, 'a forget', 'the forget');
   }

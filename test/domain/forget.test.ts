@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { forget } from '../../src/domain/forget.js';
-import { measureEvidence } from '../../src/domain/ledger.js';
+import { STATE_ONLY_FORGET_RULES } from '../../src/domain/fold-rules.js';
+import { declarationPatch } from '../../src/domain/inventory.js';
+import { ledgerOf, measureEvidence } from '../../src/domain/ledger.js';
 import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
 import { measure } from '../../src/domain/size.js';
 import { applyPatch, createState } from '../../src/domain/state.js';
@@ -96,5 +98,33 @@ describe('forgetting', () => {
     expect(p.state.version).toBe(version);
     expect(p.state.pages.get(PAGE)?.incidents.size).toBe(1);
     expect(createState().pages.size).toBe(0);
+  });
+
+  it('forgets a page or a component only the ledger knows (declared, then dropped by a reload) from the ledger, where a forget of format 2 found nothing', () => {
+    const declaredOnly = () => {
+      const p = new Player();
+      applyPatch(p.state, declarationPatch(p.state, [{ statusPage: 'gone', uuids: [uuid(7), uuid(8)] }], T0, DEFAULT_LIMITS).patch);
+      expect(p.state.pages.has('gone')).toBe(false);
+      expect(ledgerOf(p.state.ledger, 'gone', uuid(7))).toBeDefined();
+      return p;
+    };
+    const page = { kind: 'page', statusPage: 'gone' } as const;
+    const component = { kind: 'component', statusPage: 'gone', uuid: uuid(7) } as const;
+
+    const before = declaredOnly();
+    expect(forget(before.state, page, NOW, SKEW, STATE_ONLY_FORGET_RULES)).toMatchObject({ found: false });
+    expect(forget(before.state, component, NOW, SKEW, STATE_ONLY_FORGET_RULES)).toMatchObject({ found: false });
+
+    const byComponent = declaredOnly();
+    expect(apply(byComponent, component).decision.found).toBe(true);
+    expect(ledgerOf(byComponent.state.ledger, 'gone', uuid(7))).toBeUndefined();
+    expect(ledgerOf(byComponent.state.ledger, 'gone', uuid(8))).toBeDefined();
+
+    const byPage = declaredOnly();
+    expect(apply(byPage, page).decision.found).toBe(true);
+    expect(byPage.state.ledger.pages.has('gone')).toBe(false);
+    // Nothing the ledger does not know either is found.
+    expect(forget(byPage.state, page, NOW, SKEW).found).toBe(false);
+    expect(forget(byPage.state, { kind: 'incident', statusPage: 'gone', uuid: uuid(1) }, NOW, SKEW).found).toBe(false);
   });
 });

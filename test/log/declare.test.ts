@@ -4,6 +4,8 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ledgerOf, toMs } from '../../src/domain/ledger.js';
 import { encodeLedger } from '../../src/domain/ledger-codec.js';
+import { DEFAULT_LIMITS } from '../../src/domain/reducer.js';
+import { encodeForget } from '../../src/log/entry.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import type { EntryFields, LogStore } from '../../src/store/store.js';
 import { makeApp, sampleValue, sqliteStore, tempDir, type TestApp } from '../support/app.js';
@@ -120,6 +122,51 @@ describe.each(stores)('declaring the status pages file on STORE=%s', (_kind, mak
     expect(await app.inventory.reload()).toMatchObject({ ok: true, statusPages: 2 });
     expect(declarations(store)).toHaveLength(1);
     expect(sampleValue(await metrics(app), 'statusmate_component_impact_seconds_total', { component_uuid: BLOG })).toBeDefined();
+  });
+
+  it('says in one line how many declared components the ledger could not book, when it holds MAX_COMPONENTS already', async () => {
+    const store = recording(makeStore());
+    const file = pagesFile(ACME);
+    app = await makeApp({ store, statusPagesFile: file, maxComponents: 2 });
+    // The ledger keeps the components of a page the file drops: with them, it is full.
+    pagesFile(`status_pages:\n  - id: blog\n    components:\n      - uuid: ${BLOG}\n        name: Blog\n`, file);
+    expect(await app.inventory.reload()).toMatchObject({ ok: true, statusPages: 1 });
+    expect(declarations(store)).toHaveLength(2);
+    expect(ledgerOf(app.fold.state.ledger, 'blog', BLOG)).toBeUndefined();
+    const warned = app.logs.lines.filter((line) => String(line.msg).startsWith('declared components not booked in the availability ledger'));
+    expect(warned).toEqual([expect.objectContaining({ level: 'warn', not_booked: 1, max_components: 2 })]);
+    // The component is still served, operational as declared; only its availability history is missing.
+    expect(sampleValue(await metrics(app), 'statusmate_component_impact_level', { component_uuid: BLOG })).toBe(0);
+  });
+
+  it('forgets, on an operator request, the ledger of a page the file dropped: it makes room for the next declarations', async () => {
+    const store = recording(makeStore());
+    const file = pagesFile(WITH_BLOG);
+    app = await makeApp({ store, statusPagesFile: file, tokens: ['s3cret'] });
+    pagesFile(ACME, file);
+    expect(await app.inventory.reload()).toMatchObject({ ok: true, statusPages: 1 });
+    expect(ledgerOf(app.fold.state.ledger, 'blog', BLOG)).toBeDefined();
+    // A forget the release before appended (format 2) is folded as it folded it: nothing found.
+    expect(await store.append([{ ...encodeForget('before:1', { kind: 'page', statusPage: 'blog' }, DEFAULT_LIMITS, 3600), v: '2' }])).toEqual([null]);
+    await app.fold.reachLogEnd();
+    expect(ledgerOf(app.fold.state.ledger, 'blog', BLOG)).toBeDefined();
+    const res = await request(app.main)
+      .post('/-/forget')
+      .set('Authorization', 'Bearer s3cret')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ status_page: 'blog' }));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'forgotten', status_page: 'blog' });
+    expect(app.fold.state.ledger.pages.has('blog')).toBe(false);
+    // The file's own pages are untouched, and not declared again (the ledger still knows them).
+    expect(ledgerOf(app.fold.state.ledger, 'acme', API)).toBeDefined();
+    expect(declarations(store)).toHaveLength(1);
+    const again = await request(app.main)
+      .post('/-/forget')
+      .set('Authorization', 'Bearer s3cret')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ status_page: 'blog' }));
+    expect(again.status).toBe(404);
   });
 
   it('retries a declaration the store refused once it takes writes again', async () => {

@@ -204,13 +204,20 @@ describe('the log formats', () => {
     });
   });
 
-  it('writes events as format 13 and forgets as format 2, and reads both', () => {
+  it('writes events as format 13 and forgets as format 15, and reads both; forgets of format 2 by their own rules', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
     expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('13');
     const target = { kind: 'component', statusPage: 'shop', uuid: '88337a51-852b-48f3-ac8d-840e5f5326a0' } as const;
     const fields = encodeForget('r1:8', target, DEFAULT_LIMITS, 3600);
-    expect(fields.v).toBe('2');
-    expect(decodeEntry(fields)).toEqual({ kind: 'forget', entry: { origin: 'r1:8', target, limits: { ...DEFAULT_LIMITS }, retentionSeconds: 3600 } });
+    expect(fields.v).toBe('15');
+    expect(decodeEntry(fields)).toEqual({
+      kind: 'forget',
+      entry: { origin: 'r1:8', target, rules: { ledgerOnly: true }, limits: { ...DEFAULT_LIMITS }, retentionSeconds: 3600 },
+    });
+    expect(decodeEntry({ ...fields, v: '2' })).toEqual({
+      kind: 'forget',
+      entry: { origin: 'r1:8', target, rules: { ledgerOnly: false }, limits: { ...DEFAULT_LIMITS }, retentionSeconds: 3600 },
+    });
   });
 
   it('writes alerts as format 14, each with the components the appender matched, and reads them back; formats 10, 8 and 3 by their own rules', () => {
