@@ -152,10 +152,10 @@ export function chunkDeclarations(declarations: readonly Declaration[], max: num
   return chunks;
 }
 
-/** The fold of a `declare` entry: how many components it books, and the patch that books them. */
 /**
- * What a declaration's fold did: how many components it booked, and how many it could not, the
- * ledger holding `maxComponents` components or `maxStatusPages` pages already (`overLimit`).
+ * The fold of a `declare` entry: how many components it books, how many it could not (the ledger
+ * holding `maxComponents` components or `maxStatusPages` pages already: `overLimit`), and the patch
+ * that books them.
  */
 export type DeclareDecision = { declared: number; overLimit: number; patch: Patch };
 
