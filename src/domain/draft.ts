@@ -76,7 +76,7 @@ export class Draft {
   private admittedNew: Set<string> | undefined;
   /** Incidents and maintenances (`kind:uuid`) being forgotten: their committed holds no longer count. */
   private dropped: Set<string> | undefined;
-  /** The components an event adds to its incident's or maintenance's record, with the object's other events, for the ledger (see lateHeld in reducer.ts). */
+  /** The components an event adds to its incident's or maintenance's record, with the object's other events, for the ledger (see lateHeld in held-evidence.ts). */
   late: LateHeld | undefined;
 
   constructor(

@@ -15,7 +15,7 @@ export type FoldRules = {
   readonly ties: TieOrder;
   /**
    * Whether a late first event of an incident or maintenance that adds components to its record
-   * brings, into their ledger evidence, the later events folded before it (lateHeld in reducer.ts).
+   * brings, into their ledger evidence, the later events folded before it (lateHeld in held-evidence.ts).
    */
   readonly lateHeld: boolean;
   /**
@@ -64,7 +64,7 @@ export type FoldRules = {
    * Whether an event of an incident or maintenance that adds components to its record (names one
    * its events folded before did not: a finish naming more than its create, or a create timed after
    * its finish that arrived first) brings, into their ledger evidence, the object's events folded
-   * before it, whatever their times (lateHeld in reducer.ts; lateHeld alone brings those after it,
+   * before it, whatever their times (lateHeld in held-evidence.ts; lateHeld alone brings those after it,
    * and only for a late first event). Without it, those components' evidence lacked the object's
    * earlier events, so a later-arriving older event of another object naming them replayed to
    * another state than the fold's (the incident's hold cleared from no time), and was booked as it
@@ -103,7 +103,7 @@ export type FoldRules = {
    * component's record (`cleared`) is replaced, and a component the late create adds ends from it,
    * not from the later start. The incident's finish keeps its own time (`finishedAt`), which the
    * evidence of a component such a create adds is given when the finish is timed before the create
-   * folded first (bringHeld in reducer.ts). Without it, the record kept the first create's start
+   * folded first (bringHeld in held-evidence.ts). Without it, the record kept the first create's start
    * and took its last event (that create) for the finish: the replay of those components'
    * evidence ended them from the earlier start, the state from the later, and the late create was
    * booked as it arrived (the added component operational where it was held until the finish).

@@ -37,11 +37,11 @@ import { applyPatch, createState, emptyPatch, type ComponentImpact, type Inciden
 // the totals and days move by the difference (rebookFrom). A late first event of an incident or
 // maintenance may add a component to its record that its later events, folded first, did not
 // name: that component's evidence then lacks them, so the late event first brings the events they
-// would have left there in created_at order (the patch's `late`: lateHeld in reducer.ts). So too
+// would have left there in created_at order (the patch's `late`: lateHeld in held-evidence.ts). So too
 // for any event that adds a component to its object's record (a finish naming more than its
 // create, whatever their times): the object's events folded before it did not name the component,
 // and without them a later-arriving older event of another object replays to another state than
-// the fold's (rules foldedBeforeHeld: foldedBeforeHeld in reducer.ts).
+// the fold's (rules foldedBeforeHeld: foldedBeforeHeld in held-evidence.ts).
 //
 // The replay must end where the state is: its component record (impact, direct update, what was
 // cleared) and its holders must be the state's. When not (events the evidence does not hold:
@@ -100,7 +100,7 @@ function keepEvidence(state: State, patch: Patch): void {
       continue;
     }
     // A component the event adds to its object's record: first what the object's other events,
-    // folded before it, would have left here in created_at order (lateHeld, foldedBeforeHeld in reducer.ts).
+    // folded before it, would have left here in created_at order (lateHeld, foldedBeforeHeld in held-evidence.ts).
     const known = late?.components.includes(uuid) === true ? late.events.reduce(insertHeld, evidence.events) : evidence.events;
     const item = evidenceOf(event, uuid, at, known.at(-1)?.name ?? null);
     const events = insertEvidence(known, item);

@@ -183,7 +183,7 @@ export type EntityKey = { statusPage: string; uuid: string };
  * folded first, did not name them: a late first event's, or under rules foldedBeforeHeld any
  * event's), with what those events would have left in their evidence had the record held them
  * then: one event each, not naming the component, at its created_at (from the record's stamps).
- * See lateHeld and foldedBeforeHeld in reducer.ts, and keepEvidence.
+ * See lateHeld and foldedBeforeHeld in held-evidence.ts, and keepEvidence.
  */
 export type LateHeld = { components: readonly string[]; events: readonly EvidenceEvent[] };
 

@@ -62,7 +62,7 @@ import type { EntryFields } from '../store/store.js';
 //
 // Format 6 is an event whose fold, when it is the late first event of an incident or maintenance
 // and adds components to its record, books them in the ledger until the times of the object's
-// later events, as created_at order does (lateHeld in src/domain/reducer.ts). Written from then
+// later events, as created_at order does (lateHeld in src/domain/held-evidence.ts). Written from then
 // on for the same reason as format 5; format 5 and 1 entries are folded as their releases did.
 //
 // Format 7 is an event whose fold, when an incident's or maintenance's hold ends, forgets a
