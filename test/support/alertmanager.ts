@@ -27,12 +27,8 @@ export type AlertmanagerOptions = {
   cluster?: string[];
 };
 
-/**
- * How an Alertmanager that could not bind its port says so. freePort() hands out a port of the
- * ephemeral range, free when asked: another process's outgoing connection may take it before the
- * Alertmanager binds (seen in CI, with the test files running side by side).
- */
-export const PORT_TAKEN = /bind: address already in use/;
+/** How an Alertmanager that could not bind its port says so (see prometheus.ts, whose words it shares). */
+export { PORT_TAKEN } from './prometheus.js';
 
 /** Starts an Alertmanager on 127.0.0.1:`port` and waits until it is ready; stop it with prometheus.ts's stop(). */
 export async function startAlertmanager(tool: Tool, options: AlertmanagerOptions): Promise<Child> {

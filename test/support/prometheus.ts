@@ -279,6 +279,14 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/**
+ * How a Go server of the Prometheus family (Prometheus 2.x and 3.x, Alertmanager) that could not
+ * bind its port says so. freePort() hands out a port of the ephemeral range, free when asked:
+ * another process's outgoing connection may take it before the server binds (seen in CI, with
+ * the test files running side by side).
+ */
+export const PORT_TAKEN = /bind: address already in use/;
+
 /** A free TCP port on 127.0.0.1: listen on port 0, read the port, close. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -408,22 +416,22 @@ export async function startPrometheus(
         const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) });
         if (!response.ok) return undefined;
         // Ours, not another test file's Prometheus that holds the port ours could not bind.
-        const flags = (await (await fetch(`${url}/api/v1/status/flags`, { signal: AbortSignal.timeout(2_000) })).json()) as { data?: Record<string, string> };
-        return flags.data?.['storage.tsdb.path'] === tsdb ? 'ready' : undefined;
+        const flags = flagsResponse.safeParse(await (await fetch(`${url}/api/v1/status/flags`, { signal: AbortSignal.timeout(2_000) })).json());
+        return flags.success && flags.data.data['storage.tsdb.path'] === tsdb ? 'ready' : undefined;
       });
     } catch (error) {
       await prometheus.close();
       throw error;
     }
     if (outcome === 'ready') return prometheus;
-    if (PROMETHEUS_PORT_TAKEN.test(child.output()) && attempt < 5) continue;
+    if (PORT_TAKEN.test(child.output()) && attempt < 5) continue;
     await prometheus.close();
     throw new Error(`prometheus exited with ${child.process.exitCode}:\n${child.output()}`);
   }
 }
 
-/** How a Prometheus that could not bind its web port says so (2.x and 3.x alike). */
-const PROMETHEUS_PORT_TAKEN = /address already in use/;
+/** GET /api/v1/status/flags: the flags a Prometheus was started with. */
+const flagsResponse = z.object({ data: z.record(z.string(), z.string()) });
 
 const vectorSample = z.object({ metric: z.record(z.string(), z.string()), value: z.tuple([z.number(), z.string()]) });
 const queryResponse = z.discriminatedUnion('status', [
