@@ -715,10 +715,7 @@ describe.skipIf(helmTool.skipReason !== undefined)('autoscaling (ci/redis-autosc
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
     expect(hpa.spec.minReplicas).toBe(2);
     expect(hpa.spec.maxReplicas).toBe(6);
-    expect(hpa.spec.metrics).toEqual([
-      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
-      { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 85 } } },
-    ]);
+    expect(hpa.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }]);
     expect(hpa.spec.behavior).toEqual({ scaleDown: { stabilizationWindowSeconds: 600, policies: [{ type: 'Pods', value: 1, periodSeconds: 120 }] } });
   });
 
@@ -786,7 +783,7 @@ describe.skipIf(helmTool.skipReason !== undefined)('autoscaling (ci/redis-autosc
     expect(onlyOfKind(equal.objects, 'HorizontalPodAutoscaler').spec.minReplicas).toBe(6);
   });
 
-  it('refuses a utilization target on a resource the container requests none of, which the HPA cannot compute', () => {
+  it('refuses a CPU target on a container that requests no CPU, which the HPA cannot compute', () => {
     const result = renderChart(helm, {
       ...SCENARIOS['Redis store scaled by a HorizontalPodAutoscaler'],
       set: { 'resources.requests.cpu': 'null' },
@@ -795,18 +792,77 @@ describe.skipIf(helmTool.skipReason !== undefined)('autoscaling (ci/redis-autosc
     expect(result.ok ? '' : result.stderr).toContain('autoscaling.targetCPUUtilizationPercentage is 70, a share of resources.requests.cpu, which is not set');
   });
 
-  it('refuses a chart HorizontalPodAutoscaler with no target, which the API server would default to 80% CPU', () => {
+  it('refuses a chart HorizontalPodAutoscaler without a CPU target, which the API server would default to 80% CPU', () => {
     const result = renderChart(helm, {
-      ...SCENARIOS['Redis store scaled by a HorizontalPodAutoscaler'],
-      set: { 'autoscaling.targetCPUUtilizationPercentage': '0', 'autoscaling.targetMemoryUtilizationPercentage': '0' },
-    });
-    expect(result.ok).toBe(false);
-    expect(result.ok ? '' : result.stderr).toContain('autoscaling.targetCPUUtilizationPercentage and autoscaling.targetMemoryUtilizationPercentage are both 0');
-    const memoryOnly = renderObjects(helm, {
       ...SCENARIOS['Redis store scaled by a HorizontalPodAutoscaler'],
       set: { 'autoscaling.targetCPUUtilizationPercentage': '0' },
     });
-    expect(onlyOfKind(memoryOnly.objects, 'HorizontalPodAutoscaler').spec.metrics?.map((m) => m.resource?.name)).toEqual(['memory']);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.stderr).toContain('autoscaling.targetCPUUtilizationPercentage is 0, but it is the only metric');
+  });
+
+  // Every replica holds the whole state: another pod lowers no pod's memory, so a memory target,
+  // once passed, would hold maxReplicas for as long as the state lasts.
+  it('refuses a memory target, which more replicas cannot bring any pod under', () => {
+    for (const cpu of ['70', '0']) {
+      const result = renderChart(helm, {
+        ...SCENARIOS['Redis store scaled by a HorizontalPodAutoscaler'],
+        set: { 'autoscaling.targetMemoryUtilizationPercentage': '85', 'autoscaling.targetCPUUtilizationPercentage': cpu },
+      });
+      expect(result.ok).toBe(false);
+      expect(result.ok ? '' : result.stderr).toContain('autoscaling.targetMemoryUtilizationPercentage is 85, but every replica on Redis folds the whole log');
+    }
+  });
+
+  // An idle replica on Redis uses about 10m of CPU: a target share under 20m has the HPA add pods
+  // with no load. The chart's default request (10m) at the default target (80) is such a share.
+  it.each([
+    [undefined, undefined, 'resources.requests.cpu 10m: the HorizontalPodAutoscaler would keep each pod at 8m of CPU'],
+    ['24m', '80', 'resources.requests.cpu 24m: the HorizontalPodAutoscaler would keep each pod at 19m of CPU'],
+    ['0.03', '50', 'resources.requests.cpu 0.03: the HorizontalPodAutoscaler would keep each pod at 15m of CPU'],
+  ])('refuses requests.cpu %s at a target of %s, which idle replicas alone would exceed', (cpu, target, message) => {
+    const set: Record<string, string> = { 'config.store': 'redis', 'redis.url': 'redis://redis.example.internal:6379/0', 'autoscaling.enabled': 'true' };
+    if (cpu !== undefined) set['resources.requests.cpu'] = cpu;
+    if (target !== undefined) set['autoscaling.targetCPUUtilizationPercentage'] = target;
+    const result = renderChart(helm, { set });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.stderr).toContain(`autoscaling.targetCPUUtilizationPercentage is ${target ?? 80} of ${message}`);
+    expect(result.ok ? '' : result.stderr).toContain('Raise resources.requests.cpu to what one pod should carry (100m or more)');
+  });
+
+  it.each([
+    ['25m', '80'],
+    ['0.5', '80'],
+    ['1', '20'],
+    ['40m', '50'],
+  ])('renders requests.cpu %s at a target of %s, a share of 20m or more', (cpu, target) => {
+    const rendered = renderObjects(helm, {
+      set: {
+        'config.store': 'redis',
+        'redis.url': 'redis://redis.example.internal:6379/0',
+        'autoscaling.enabled': 'true',
+        'resources.requests.cpu': cpu,
+        'autoscaling.targetCPUUtilizationPercentage': target,
+      },
+    }).objects;
+    expect(onlyOfKind(rendered, 'HorizontalPodAutoscaler').spec.metrics?.[0]?.resource?.target).toEqual({
+      type: 'Utilization',
+      averageUtilization: Number(target),
+    });
+  });
+
+  it('leaves the autoscaling values unchecked with autoscaling.external, where the chart renders no HPA', () => {
+    const external = renderObjects(helm, {
+      set: {
+        'config.store': 'redis',
+        'redis.url': 'redis://redis.example.internal:6379/0',
+        'autoscaling.enabled': 'true',
+        'autoscaling.external': 'true',
+        'autoscaling.targetMemoryUtilizationPercentage': '85',
+        'autoscaling.minReplicas': '9',
+      },
+    }).objects;
+    expect(objectsOfKind(external, 'HorizontalPodAutoscaler')).toEqual([]);
   });
 
   it('refuses an unknown key under autoscaling', () => {
