@@ -62,6 +62,7 @@ const stringOrNull = z.string().nullable();
 const hashReply = z.array(z.string());
 const integerReply = z.number();
 const initReply = z.tuple([z.string(), z.number(), z.string(), z.string()]);
+const stringsOrNull = z.array(stringOrNull);
 const STREAM_ID = /^\d+-\d+$/;
 
 type Client = ReturnType<typeof connectClient>;
@@ -366,7 +367,7 @@ export class RedisStore implements LogStore {
   }
 
   async snapshotInfo(): Promise<{ position: Position; time: number } | null> {
-    const [id, t] = z.array(z.string().nullable()).parse(await this.writer.sendCommand(['HMGET', this.keys.snapshot, 'id', 't']));
+    const [id, t] = stringsOrNull.parse(await this.writer.sendCommand(['HMGET', this.keys.snapshot, 'id', 't']));
     if (id === null || id === undefined) return null;
     const time = Number(t);
     if (!STREAM_ID.test(id) || !Number.isFinite(time)) throw new LogLost(`the Redis snapshot (${this.keys.snapshot}) has an unreadable id or time`);
