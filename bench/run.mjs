@@ -3,9 +3,9 @@
 //
 // Knobs: BENCH_RUNS (3), BENCH_DURATION (10 s per measured load), BENCH_WARMUP (2 s),
 // BENCH_CONNECTIONS (50), BENCH_SCRAPES (50), BENCH_CHANGED_SCRAPES (20), BENCH_SYNCHRONOUS
-// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape,reducer,redis,fat,operator,ledger),
-// BENCH_TIMEOUT (900 s: the whole bench is killed past it), BENCH_FAT_EVENTS (300 fat incidents),
-// BENCH_BUSY_STORE (sqlite|redis|memory, section 7's busy load).
+// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape,reducer,redis,fat,busy,operator,ledger,idle),
+// BENCH_TIMEOUT (1200 s: the whole bench is killed past it), BENCH_FAT_EVENTS (300 fat incidents),
+// BENCH_BUSY_STORE (sqlite|redis|memory, section 7's busy load), BENCH_IDLE (30 s, section 10's measure).
 
 import { spawn } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createWorkload, INCIDENTS, MAINTENANCES, stateBodies, staticBodies } from './lib/events.mjs';
 import { closeAgent, parseMetrics, postAll, postWebhook, request, scrape, sumOf, webhookHeaders } from './lib/http.mjs';
 import { componentName, componentUuid, IMPACTS, incidentUuid, isoTime, PAGE, T0 } from './lib/ids.mjs';
-import { median, percentile, runLoad } from './lib/load.mjs';
+import { cpuSeconds, median, percentile, runLoad } from './lib/load.mjs';
 import { isSharedStateSample } from '../dist/metrics/names.js';
 import {
   CHART_MEMORY_LIMIT,
@@ -39,13 +39,15 @@ const WARMUP = int('BENCH_WARMUP', 2);
 const CONNECTIONS = Math.max(1, int('BENCH_CONNECTIONS', 50));
 const SCRAPES = Math.max(1, int('BENCH_SCRAPES', 50));
 const CHANGED_SCRAPES = Math.max(1, int('BENCH_CHANGED_SCRAPES', 20));
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer,redis,fat,busy,operator,ledger').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer,redis,fat,busy,operator,ledger,idle').split(',').map((s) => s.trim()));
 const FAT_EVENTS = Math.max(1, int('BENCH_FAT_EVENTS', 300));
 const BUSY_COMPONENTS = Math.max(1, int('BENCH_BUSY_COMPONENTS', 10_000));
 const BUSY_UPDATES = Math.max(1, int('BENCH_BUSY_UPDATES', 33));
 /** The store of section 7's busy load: sqlite (the default) or redis (one replica, on a redis-server of its own). */
 const BUSY_STORE = ['redis', 'memory'].includes(process.env.BENCH_BUSY_STORE) ? process.env.BENCH_BUSY_STORE : 'sqlite';
 const TIMEOUT_S = int('BENCH_TIMEOUT', 1200);
+/** Seconds an idle exporter's CPU is measured over (section 10), after as long again to settle. */
+const IDLE_SECONDS = Math.max(5, int('BENCH_IDLE', 30));
 
 const watchdog = setTimeout(() => {
   console.error(`bench: still running after ${TIMEOUT_S} s; killing everything`);
@@ -1469,6 +1471,69 @@ async function ledgerCosts() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 10 Idle CPU: what the chart's autoscaler floor rests on
+
+/** The chart's liveness and readiness probes (every 10 s) and a Prometheus scrape (every 30 s), as a pod with no webhooks gets them. */
+async function idleTraffic(url, stop) {
+  let tick = 0;
+  while (!stop.done) {
+    if (tick % 3 === 0) await request(`${url}/metrics`, { headers: { 'accept-encoding': 'gzip' } });
+    await request(`${url}/healthz`);
+    await request(`${url}/readyz`);
+    tick += 1;
+    for (let waited = 0; waited < 10_000 && !stop.done; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Millicores an exporter uses with no webhooks, all threads and the main thread, over IDLE_SECONDS after as long to settle. */
+async function idleMillicores(exporter) {
+  const stop = { done: false };
+  const traffic = idleTraffic(exporter.url, stop);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+    const before = cpuSeconds(exporter.pid);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+    const after = cpuSeconds(exporter.pid);
+    return { all: ((after.all - before.all) * 1000) / IDLE_SECONDS, main: ((after.main - before.main) * 1000) / IDLE_SECONDS };
+  } finally {
+    stop.done = true;
+    await traffic;
+  }
+}
+
+async function idleCpu() {
+  const S = '10 idle CPU';
+  const T = `no webhooks, probes every 10 s, a scrape every 30 s (${IDLE_SECONDS} s)`;
+  const judge = (m) => m.all < 20;
+  const target = '< 20m (the chart autoscaler’s least target share)';
+  const sqlite = await startExporter(join(tempDir(), 'idle.db'));
+  try {
+    const m = await idleMillicores(sqlite);
+    log(`idle: SQLite ${m.all.toFixed(1)}m all threads, ${m.main.toFixed(1)}m main`);
+    row(S, `SQLite, ${T}: all threads / main`, `${m.all.toFixed(1)}m / ${m.main.toFixed(1)}m`, '', '', target, judge(m));
+  } finally {
+    await sqlite.stop();
+  }
+  if (!redisServerPath()) {
+    log('idle: redis-server not found; the Redis replica row skipped');
+    return;
+  }
+  const redis = await startRedis();
+  try {
+    const replica = await startReplica(redis.url, 'idle:');
+    try {
+      const m = await idleMillicores(replica);
+      log(`idle: Redis replica ${m.all.toFixed(1)}m all threads, ${m.main.toFixed(1)}m main`);
+      row(S, `Redis replica, ${T}: all threads / main`, `${m.all.toFixed(1)}m / ${m.main.toFixed(1)}m`, '', '', target, judge(m));
+    } finally {
+      await replica.stop();
+    }
+  } finally {
+    await redis.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 try {
   log(
@@ -1482,6 +1547,7 @@ try {
   if (ONLY.has('busy')) await busyComponents();
   if (ONLY.has('operator')) await operatorFlood();
   if (ONLY.has('ledger')) await ledgerCosts();
+  if (ONLY.has('idle')) await idleCpu();
 } catch (error) {
   failures.push(`bench aborted: ${error instanceof Error ? error.stack : String(error)}`);
 } finally {
