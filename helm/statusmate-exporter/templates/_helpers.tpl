@@ -406,12 +406,12 @@ memory: a memory target passed once would hold maxReplicas for as long as the st
 {{- end }}
 {{- /* A replica on Redis uses about 5m of CPU with no webhooks (its store probe every 2 s, probes,
 scrapes, the collector) and 10m in its first minute (bench section 10). A target share under 20m
-has pods added for a pod's own start, a scrape or a few webhooks. */}}
+has pods added for a pod's own start or a dozen webhooks a second (about 0.25 ms of CPU each). */}}
 {{- $cpu := include "statusmate-exporter.millicores" $requests.cpu }}
 {{- if ne $cpu "" }}
 {{- $perPod := div (mul (atoi $cpu) (int .targetCPUUtilizationPercentage)) 100 }}
 {{- if lt $perPod 20 }}
-{{- fail (printf "autoscaling.targetCPUUtilizationPercentage is %d of resources.requests.cpu %s: the HorizontalPodAutoscaler would keep each pod at %dm of CPU, where a replica on Redis uses about 5m with no webhooks and 10m in its first minute: a pod's own start, a scrape or a few webhooks would add pods, up to maxReplicas. Raise resources.requests.cpu to what one pod should carry (100m or more), so that the target comes to 20m or more." (int .targetCPUUtilizationPercentage) (toString $requests.cpu) $perPod) }}
+{{- fail (printf "autoscaling.targetCPUUtilizationPercentage is %d of resources.requests.cpu %s: the HorizontalPodAutoscaler would keep each pod at %dm of CPU, where a replica on Redis uses about 5m with no webhooks and 10m in its first minute: a pod's own start or a dozen webhooks a second would add pods, up to maxReplicas. Raise resources.requests.cpu to what one pod should carry (100m or more), so that the target comes to 20m or more." (int .targetCPUUtilizationPercentage) (toString $requests.cpu) $perPod) }}
 {{- end }}
 {{- end }}
 {{- end }}
