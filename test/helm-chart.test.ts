@@ -814,14 +814,15 @@ describe.skipIf(helmTool.skipReason !== undefined)('autoscaling (ci/redis-autosc
     }
   });
 
-  // An idle replica on Redis uses about 10m of CPU: a target share under 20m has the HPA add pods
-  // with no load. The chart's default request (10m) at the default target (80) is such a share.
+  // A replica on Redis uses about 5m of CPU with no webhooks and 10m in its first minute (bench
+  // section 10): a target share under 20m has the HPA add pods for next to no load. The chart's
+  // default request (10m) at the default target (80) is such a share.
   it.each([
     [undefined, undefined, 'resources.requests.cpu 10m: the HorizontalPodAutoscaler would keep each pod at 8m of CPU'],
     ['24m', '80', 'resources.requests.cpu 24m: the HorizontalPodAutoscaler would keep each pod at 19m of CPU'],
     ['0.03', '50', 'resources.requests.cpu 0.03: the HorizontalPodAutoscaler would keep each pod at 15m of CPU'],
   ])('refuses requests.cpu %s at a target of %s, which idle replicas alone would exceed', (cpu, target, message) => {
-    const set: Record<string, string> = { 'config.store': 'redis', 'redis.url': 'redis://redis.example.internal:6379/0', 'autoscaling.enabled': 'true' };
+    const set: Record<string, string> = { ...REDIS, ...REDIS_URL, 'autoscaling.enabled': 'true' };
     if (cpu !== undefined) set['resources.requests.cpu'] = cpu;
     if (target !== undefined) set['autoscaling.targetCPUUtilizationPercentage'] = target;
     const result = renderChart(helm, { set });
@@ -838,8 +839,8 @@ describe.skipIf(helmTool.skipReason !== undefined)('autoscaling (ci/redis-autosc
   ])('renders requests.cpu %s at a target of %s, a share of 20m or more', (cpu, target) => {
     const rendered = renderObjects(helm, {
       set: {
-        'config.store': 'redis',
-        'redis.url': 'redis://redis.example.internal:6379/0',
+        ...REDIS,
+        ...REDIS_URL,
         'autoscaling.enabled': 'true',
         'resources.requests.cpu': cpu,
         'autoscaling.targetCPUUtilizationPercentage': target,
@@ -854,8 +855,8 @@ describe.skipIf(helmTool.skipReason !== undefined)('autoscaling (ci/redis-autosc
   it('leaves the autoscaling values unchecked with autoscaling.external, where the chart renders no HPA', () => {
     const external = renderObjects(helm, {
       set: {
-        'config.store': 'redis',
-        'redis.url': 'redis://redis.example.internal:6379/0',
+        ...REDIS,
+        ...REDIS_URL,
         'autoscaling.enabled': 'true',
         'autoscaling.external': 'true',
         'autoscaling.targetMemoryUtilizationPercentage': '85',
