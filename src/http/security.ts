@@ -39,9 +39,19 @@ const refuse = (res: Parameters<RequestHandler>[1], status: number, error: strin
 /**
  * Reads that PORT does not serve without a WEBHOOK_TOKEN token even when no token is configured
  * (the others then answer anyone, as webhooks do): a copy of the whole store holds the store while
- * it is written, and hands over everything at once.
+ * it is written, and hands over everything at once. Named by the route they are declared as.
  */
 const GUARDED_READS: ReadonlySet<string> = new Set(['/-/backup']);
+
+/**
+ * The path of the route a request matched, as it was declared: Express routes `/-/Backup` and
+ * `/-/backup/` to `/-/backup` (it ignores case and a final slash), so the request's own path
+ * cannot say which route it reached. Undefined outside a route.
+ */
+function routePath(req: Parameters<RequestHandler>[0]): string | undefined {
+  const route: unknown = req.route;
+  return typeof route === 'object' && route !== null && 'path' in route && typeof route.path === 'string' ? route.path : undefined;
+}
 
 /**
  * The operator routes on the webhook port (no METRICS_PORT): a port that may face the internet.
@@ -75,12 +85,14 @@ export function operatorTokenGuard(allPagesTokens: readonly string[], inventory:
       );
       return;
     }
-    if (inventory.webhookAccess().tokens.required || req.method !== 'GET' || GUARDED_READS.has(req.path)) {
+    const route = routePath(req);
+    // Outside a route (the guard mounted with use()), nothing says which read it is: refused.
+    if (inventory.webhookAccess().tokens.required || req.method !== 'GET' || route === undefined || GUARDED_READS.has(route)) {
       refuse(
         res,
         403,
         // SIGHUP does what /-/reload does; nothing else stands in for /-/forget.
-        `${req.method} ${req.path} is not served on PORT without WEBHOOK_TOKEN: set METRICS_PORT to serve it on a port of its own${req.path === '/-/reload' ? ', or send SIGHUP' : ''}`,
+        `${req.method} ${route ?? req.path} is not served on PORT without WEBHOOK_TOKEN: set METRICS_PORT to serve it on a port of its own${route === '/-/reload' ? ', or send SIGHUP' : ''}`,
       );
       return;
     }
@@ -116,7 +128,7 @@ export const sameOriginPosts: RequestHandler = (req, res, next) => {
     refuse(
       res,
       415,
-      `${req.path} takes ${req.path === '/-/reload' ? 'no body' : 'an application/json body'}: ${contentType.startsWith('a') ? 'an' : 'a'} ${contentType} POST is what a page of another site sends`,
+      `${routePath(req) ?? req.path} takes ${routePath(req) === '/-/reload' ? 'no body' : 'an application/json body'}: ${contentType.startsWith('a') ? 'an' : 'a'} ${contentType} POST is what a page of another site sends`,
     );
     return;
   }

@@ -150,6 +150,20 @@ describe('GET /-/backup', () => {
     expect(leftovers(dir)).toEqual([]);
   });
 
+  // Express routes these to /-/backup: it ignores case and a final slash.
+  it.each(['/-/backup/', '/-/Backup', '/-/BACKUP/'])('is refused as %s too when no token is configured, as Express routes it to /-/backup', async (path) => {
+    const dir = tempDir();
+    const app = await start({ tokens: [], store: sqliteStore(join(dir, 'store.db')) });
+    const res = await request(app.main).get(path);
+    expect(res.status).toBe(403);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body).toEqual({
+      error: 'GET /-/backup is not served on PORT without WEBHOOK_TOKEN: set METRICS_PORT to serve it on a port of its own',
+      issues: [],
+    });
+    expect(leftovers(dir)).toEqual([]);
+  });
+
   it('is served on METRICS_PORT, without a token, when it is set; the webhook port says where it went', async () => {
     const app = await start({ separateMetrics: true });
     const moved = await get(app, '/-/backup');

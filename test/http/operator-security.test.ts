@@ -199,6 +199,10 @@ describe('cross-site requests to POST /-/reload', () => {
     if (!a.metrics) throw new Error('expected a metrics app');
     const response = await request(a.metrics).post('/-/reload').set('Content-Type', 'application/x-www-form-urlencoded').send('a=1');
     expect(response.body.error).toBe('/-/reload takes no body: an application/x-www-form-urlencoded POST is what a page of another site sends');
+    // Express routes /-/Reload/ to /-/reload: the sentence names the route it reached.
+    const spelled = await request(a.metrics).post('/-/Reload/').set('Content-Type', 'text/plain').send('a=1');
+    expect(spelled.status).toBe(415);
+    expect(spelled.body.error).toBe('/-/reload takes no body: a text/plain POST is what a page of another site sends');
   });
 
   it('takes a same-origin POST and one with no browser headers (curl)', async () => {
