@@ -361,7 +361,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   // Under a crowd the slots rest between answers, as scrapes' do: an availability report is
   // computed per query (0.15 s over 401 days at 3,000 components), and two queries taking turns
   // otherwise kept the event loop busy and webhooks waiting about a second each.
-  const slots = new ResponseSlots(RESPONSE_SLOTS, RESPONSE_HOLD_MS, READ_PAUSE_FACTOR);
+  const slots = new ResponseSlots(RESPONSE_SLOTS, RESPONSE_HOLD_MS, { pauseFactor: READ_PAUSE_FACTOR, restAfterEvery: true });
   const slot: RequestHandler = (_req, res, next) => {
     void slots.take(res).then((held) => {
       if (held) next();

@@ -11,51 +11,99 @@ import type { ServerResponse } from 'node:http';
 // still holds its slot after `holdMs` is disconnected: no scraper or reader waits that long
 // (Prometheus' scrape timeout is at most its interval), and the answer it holds must not stay for
 // as long as the client likes. What they hold is then bounded by the slots, not by how many ask.
+//
+// Anyone who can reach the port can ask, so a crowd must not lock the slots either: while
+// requests wait, an answer still unread after `crowdedHoldMs` is disconnected (a client that
+// stops reading a large page would otherwise keep its slot the whole `holdMs`, and two such
+// clients, asking again as they are cut, kept every scrape out), and a slot given back goes
+// first to a client address that holds none (a client asking on many connections waits behind
+// everyone else, not in front of Prometheus).
 
 /** Prometheus servers of an HA pair scrape at once; more wait their turn (a few milliseconds each). */
 export const RESPONSE_SLOTS = 2;
 /** How long an answer may take to be read before its client is disconnected. */
 export const RESPONSE_HOLD_MS = 30_000;
+/**
+ * How long an answer may take to be read while other requests wait: a scrape of 10,000 components
+ * is read in well under a second, and Prometheus' default scrape timeout (10 s) leaves one that
+ * waited behind a stalled client the time to be served.
+ */
+export const CROWDED_HOLD_MS = 5_000;
 /** The longest pause a slot takes before it serves a request that waited (see ResponseSlots.pauseFactor). */
 export const MAX_PAUSE_MS = 1_000;
 
+/** An answer holding a slot. */
+type Holder = { readonly res: ServerResponse; readonly address: string; readonly takenAt: number; crowdTimer?: NodeJS.Timeout };
+/** A request waiting for a slot. */
+type Waiter = { readonly address: string; readonly resolve: () => void };
+
+/** How a set of slots paces its answers (see ResponseSlots). */
+export type SlotPacing = {
+  /**
+   * A slot given back rests this many times as long as its answer held it (at most MAX_PAUSE_MS)
+   * before it serves the next: while clients crowd in, their answers then take at most
+   * 1 / (1 + pauseFactor) of each slot's time, and the event loop's rest goes to webhooks. 0: none.
+   */
+  pauseFactor?: number;
+  /**
+   * Rest after every answer, not only while requests wait. For answers made in one go, without a
+   * turn of the event loop (an availability report, a quarter of a second at 5,000 components):
+   * each is sent, and its slot given back, before the next request of a crowd is even read, so no
+   * request is ever seen waiting; without this, a crowd of them ran back to back and held webhooks
+   * for seconds. Answers made in pieces (a scrape) leave false: a client asking alone (a
+   * Prometheus, one scrape after another) then never waits.
+   */
+  restAfterEvery?: boolean;
+  /** CROWDED_HOLD_MS unless a test needs it shorter. */
+  crowdedHoldMs?: number;
+};
+
 export class ResponseSlots {
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: Waiter[] = [];
+  private readonly holders = new Set<Holder>();
+  readonly pacing: Readonly<Required<SlotPacing>>;
 
-  /**
-   * `pauseFactor`: when requests are waiting, a slot given back rests for that many times as long
-   * as its answer held it (at most MAX_PAUSE_MS) before it serves the next, so that while clients
-   * crowd in, their answers take at most 1 / (1 + pauseFactor) of each slot's time, and the event
-   * loop's rest goes to webhooks. A client asking alone (a Prometheus, one scrape after another)
-   * never waits.
-   */
   constructor(
     readonly limit: number = RESPONSE_SLOTS,
     readonly holdMs: number = RESPONSE_HOLD_MS,
-    readonly pauseFactor = 0,
-  ) {}
+    pacing: SlotPacing = {},
+  ) {
+    this.pacing = {
+      pauseFactor: pacing.pauseFactor ?? 0,
+      restAfterEvery: pacing.restAfterEvery ?? false,
+      crowdedHoldMs: pacing.crowdedHoldMs ?? CROWDED_HOLD_MS,
+    };
+  }
 
-  /** Answers holding a slot now, and requests waiting for one. */
+  /** Answers holding a slot now (or resting before the next), and requests waiting for one. */
   get counts(): { active: number; waiting: number } {
     return { active: this.active, waiting: this.waiting.length };
   }
 
   /**
-   * Waits for a slot for `res`, first come first served, and holds it until `res` finishes or
-   * closes. Resolves false (and holds nothing) when the client went away while waiting.
+   * Waits for a slot for `res` and holds it until `res` finishes or closes. Resolves false (and
+   * holds nothing) when the client went away while waiting.
    */
   async take(res: ServerResponse): Promise<boolean> {
+    const address = res.req.socket.remoteAddress ?? '';
     if (this.active < this.limit) this.active += 1;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else {
+      const waited = new Promise<void>((resolve) => this.waiting.push({ address, resolve }));
+      this.crowd();
+      await waited;
+    }
     // The slot is this answer's from here: counted in `active`, handed over by release().
+    const holder: Holder = { res, address, takenAt: performance.now() };
     let held = true;
-    const takenAt = performance.now();
     const release = () => {
       if (!held) return;
       held = false;
       clearTimeout(timer);
-      const pauseMs = this.waiting.length === 0 ? 0 : Math.min(MAX_PAUSE_MS, this.pauseFactor * (performance.now() - takenAt));
+      clearTimeout(holder.crowdTimer);
+      this.holders.delete(holder);
+      const pauseMs =
+        this.waiting.length === 0 && !this.pacing.restAfterEvery ? 0 : Math.min(MAX_PAUSE_MS, this.pacing.pauseFactor * (performance.now() - holder.takenAt));
       if (pauseMs > 0) setTimeout(() => this.handOver(), pauseMs);
       else this.handOver();
     };
@@ -67,15 +115,35 @@ export class ResponseSlots {
       release();
       return false;
     }
+    this.holders.add(holder);
+    if (this.waiting.length > 0) this.crowd();
     res.once('finish', release);
     res.once('close', release);
     return true;
   }
 
-  /** Gives a slot to the longest waiting request, or frees it. */
+  /** Requests wait: every answer still unread `crowdedHoldMs` after it took its slot is disconnected then. */
+  private crowd(): void {
+    for (const holder of this.holders) {
+      if (holder.crowdTimer !== undefined) continue;
+      holder.crowdTimer = setTimeout(
+        () => {
+          if (this.waiting.length > 0) holder.res.destroy();
+          else holder.crowdTimer = undefined;
+        },
+        Math.max(0, holder.takenAt + this.pacing.crowdedHoldMs - performance.now()),
+      );
+      holder.crowdTimer.unref();
+    }
+  }
+
+  /** Gives a slot to the longest waiting request of an address that holds none, else to the longest waiting, or frees it. */
   private handOver(): void {
-    const next = this.waiting.shift();
-    if (next) next();
+    const holding = new Set<string>();
+    for (const holder of this.holders) holding.add(holder.address);
+    const index = this.waiting.findIndex((waiter) => !holding.has(waiter.address));
+    const [next] = this.waiting.splice(index === -1 ? 0 : index, 1);
+    if (next) next.resolve();
     else this.active -= 1;
   }
 }

@@ -39,7 +39,7 @@ function acceptsGzip(header: string | undefined): boolean {
 export function metricsHandler(
   domain: DomainMetrics,
   telemetry: Telemetry,
-  slots = new ResponseSlots(RESPONSE_SLOTS, RESPONSE_HOLD_MS, SCRAPE_PAUSE_FACTOR),
+  slots = new ResponseSlots(RESPONSE_SLOTS, RESPONSE_HOLD_MS, { pauseFactor: SCRAPE_PAUSE_FACTOR }),
 ): RequestHandler {
   return async (req, res) => {
     if (!(await slots.take(res))) return;

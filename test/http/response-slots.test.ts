@@ -134,7 +134,7 @@ describe('response slots and HTTP pipelining', () => {
 
 describe('response slots under a crowd (pauseFactor)', () => {
   it('rests a slot given back while requests wait, pauseFactor times as long as its answer held it', async () => {
-    const slots = new ResponseSlots(1, 10_000, 4);
+    const slots = new ResponseSlots(1, 10_000, { pauseFactor: 4 });
     const { port, seen } = await serve(slots, Buffer.from('ok'), 60);
     const answers = ['/a', '/b', '/c'].map((path) => get(port, path));
     expect(await Promise.all(answers)).toEqual([1, 2, 3].map(() => ({ status: 200, bytes: 2 })));
@@ -147,7 +147,7 @@ describe('response slots under a crowd (pauseFactor)', () => {
 
   it('never makes a client asking alone wait, however often it asks', async () => {
     // A pause would be 10 × 100 ms (the most: MAX_PAUSE_MS).
-    const slots = new ResponseSlots(1, 10_000, 10);
+    const slots = new ResponseSlots(1, 10_000, { pauseFactor: 10 });
     const { port, seen } = await serve(slots, Buffer.from('ok'), 100);
     const ended: number[] = [];
     for (const path of ['/a', '/b', '/c']) {
@@ -155,6 +155,88 @@ describe('response slots under a crowd (pauseFactor)', () => {
       ended.push(performance.now());
     }
     for (let i = 1; i < 3; i += 1) expect((seen.startedAt[i] as number) - (ended[i - 1] as number)).toBeLessThan(500);
+  });
+});
+
+describe('response slots under a crowd that could lock them out', () => {
+  /** A client that asks for `path` and never reads the answer. */
+  const stalled = (port: number, path: string) => {
+    const reader = connect(port, '127.0.0.1');
+    reader.pause();
+    reader.on('error', () => undefined);
+    reader.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    return reader;
+  };
+  const huge = (path: string) => (path === '/slow' ? Buffer.alloc(32 * 1024 * 1024, 'x') : Buffer.alloc(1024, 'y'));
+
+  it('keeps a client that stopped reading while nobody waits, and disconnects it crowdedHoldMs after its slot once a request waits', async () => {
+    const slots = new ResponseSlots(1, 30_000, { crowdedHoldMs: 300 });
+    const { port, seen } = await serve(slots, huge, 0);
+    const slow = stalled(port, '/slow');
+    try {
+      await until(() => slots.counts.active === 1);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      // Alone, it keeps its slot (up to holdMs): its answer is not given back.
+      expect(slots.counts).toEqual({ active: 1, waiting: 0 });
+      const asked = performance.now();
+      // Past crowdedHoldMs already: the waiting request is served at once, not after holdMs.
+      expect(await get(port, '/next')).toEqual({ status: 200, bytes: 1024 });
+      expect(performance.now() - asked).toBeLessThan(10_000);
+      expect(seen.started).toEqual(['/slow', '/next']);
+      expect(slots.counts).toEqual({ active: 0, waiting: 0 });
+    } finally {
+      slow.destroy();
+    }
+  });
+
+  it('gives a slot given back to a client address holding none before the connections of one that holds the other', async () => {
+    const slots = new ResponseSlots(2, 30_000);
+    const { port, seen } = await serve(slots, Buffer.from('ok'), 150);
+    const from = (path: string, localAddress: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, localAddress }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const answers: Promise<number>[] = [];
+    // One address takes both slots and queues two more; another address asks last.
+    for (const [path, address] of [
+      ['/a1', '127.0.0.1'],
+      ['/a2', '127.0.0.1'],
+      ['/a3', '127.0.0.1'],
+      ['/a4', '127.0.0.1'],
+      ['/b', '127.0.0.2'],
+    ] as const) {
+      answers.push(from(path, address));
+      await until(() => seen.arrived === answers.length);
+    }
+    expect(await Promise.all(answers)).toEqual([200, 200, 200, 200, 200]);
+    expect(seen.started).toEqual(['/a1', '/a2', '/b', '/a3', '/a4']);
+  });
+
+  it('rests after every answer with restAfterEvery: answers made in one go are never seen waiting', async () => {
+    const slots = new ResponseSlots(1, 30_000, { pauseFactor: 4, restAfterEvery: true });
+    const startedAt: number[] = [];
+    server = createServer((_req, res) => {
+      void slots.take(res).then((held) => {
+        if (!held) return;
+        startedAt.push(performance.now());
+        // 40 ms of work without a turn of the event loop, as an availability report computes.
+        const until = performance.now() + 40;
+        while (performance.now() < until);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => (server as Server).listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const answers = await Promise.all(['/a', '/b', '/c', '/d'].map((path) => get(port, path)));
+    expect(answers).toEqual([1, 2, 3, 4].map(() => ({ status: 200, bytes: 2 })));
+    // Each holds the slot at least 40 ms; the slot then rests 4 × that before the next.
+    const gaps = startedAt.slice(1).map((at, i) => at - (startedAt[i] as number));
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(40 + 4 * 40 - 10);
   });
 });
 
