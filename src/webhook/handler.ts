@@ -329,7 +329,10 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     deps.telemetry.webhook(answer.log.type, answer.log.outcome, seconds, answer.retry ?? false);
-    if (res.destroyed && !res.headersSent) {
+    // The request's socket too: an answer to a request sent ahead on its connection (pipelined)
+    // has no socket of its own until the earlier answers are sent, and is not `destroyed` when the
+    // connection closes before then.
+    if ((res.destroyed || req.socket.destroyed) && !res.headersSent) {
       // The client went away, or Node's request timeout answered 408 and closed the socket, before
       // this answer: nobody got a 200 (res.statusCode's default), so the log and the landing page
       // must not say so. 499 is the usual code of a request the client closed (nginx's).

@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createBoundedServer, MAX_PIPELINED_REQUESTS } from '../../src/http/connections.js';
+import { createLogger } from '../../src/logger.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import { makeApp, type TestApp } from '../support/app.js';
 
@@ -29,5 +31,29 @@ describe('a webhook whose client goes away before the answer', () => {
     const logged = line();
     expect(logged).toMatchObject({ level: 'warn', status: 499, outcome: 'invalid', error: 'request body was not received whole' });
     expect(app.logs.lines.filter((entry) => entry.status === 200)).toEqual([]);
+  });
+
+  it('is logged and listed as unanswered when it was sent ahead on a connection closed for pipelining too many, though its event was applied', async () => {
+    app = await makeApp({ store: new MemoryLog(), tokens: ['s3cret'] });
+    server = createBoundedServer(app.main, 10, 'PORT', createLogger('warn', app.logs));
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const request = (n: number) => {
+      const body = JSON.stringify({
+        meta: { type: 'component_impact_updated', uuid: `5f844cb4-32f8-43eb-aa3d-99c925d8ff${String(n).padStart(2, '0')}`, impact: 'major_outage' },
+      });
+      return `POST /webhook HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    };
+    // One more than the bound, in one write: the connection is closed before any is answered.
+    socket.write(Array.from({ length: MAX_PIPELINED_REQUESTS + 1 }, (_, n) => request(n)).join(''));
+    await closed;
+    const lines = () => app?.logs.lines.filter((entry) => entry.msg === 'request' && entry.path === '/webhook') ?? [];
+    for (let i = 0; i < 100 && lines().length < MAX_PIPELINED_REQUESTS; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The events the exporter read were committed (a retry is answered duplicate); no answer reached the client.
+    expect(lines()).toHaveLength(MAX_PIPELINED_REQUESTS);
+    for (const line of lines()) expect(line).toMatchObject({ level: 'warn', status: 499, outcome: 'applied', error: 'the client went away before the answer' });
   });
 });
