@@ -12,3 +12,21 @@ export function alertmanagerWithoutMatchers(config: Config, inventory: Inventory
 
 /** Webhooks taken without a token (no WEBHOOK_TOKEN, no page's token_env). */
 export const NO_TOKEN_WARNING = 'WEBHOOK_TOKEN is not set: webhooks are accepted without a token';
+
+/** How many pages a warning names before it counts the rest. */
+const NAMED_PAGES = 10;
+
+/**
+ * The declared pages whose webhooks no token opens: once a page has a `token_env`, every webhook
+ * needs a token, and without WEBHOOK_TOKEN a page without a token of its own has none. Its
+ * webhooks are all refused 401, which a start takes without a word otherwise.
+ */
+export function pagesWithoutToken(allPagesTokens: readonly string[], inventory: Inventory): string | undefined {
+  if (allPagesTokens.length > 0 || inventory.pageTokens.size === 0) return undefined;
+  const closed = inventory.pages.filter((page) => !inventory.pageTokens.has(page.id)).map((page) => page.id);
+  if (closed.length === 0) return undefined;
+  const named = closed.slice(0, NAMED_PAGES).map((id) => JSON.stringify(id));
+  const rest = closed.length > NAMED_PAGES ? ` and ${closed.length - NAMED_PAGES} more` : '';
+  const pages = closed.length === 1 ? `status page ${named.join('')} has` : `status pages ${named.join(', ')}${rest} have`;
+  return `${pages} no token_env and WEBHOOK_TOKEN is not set: every webhook of ${closed.length === 1 ? 'it' : 'them'} is refused (401), since a page's token_env makes every webhook need a token; give ${closed.length === 1 ? 'it' : 'each'} a token_env, or set WEBHOOK_TOKEN`;
+}

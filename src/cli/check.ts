@@ -1,5 +1,5 @@
 import { ConfigError, inventoryLimitsOf, loadConfig, unknownVariables } from '../config.js';
-import { alertmanagerWithoutMatchers, NO_TOKEN_WARNING } from '../config-warnings.js';
+import { alertmanagerWithoutMatchers, NO_TOKEN_WARNING, pagesWithoutToken } from '../config-warnings.js';
 import { InventoryError } from '../inventory/file.js';
 import { LiveInventory } from '../inventory/live.js';
 import { createLogger, lineDestination } from '../logger.js';
@@ -90,6 +90,8 @@ export function check(args: string[], io: Io, env: NodeJS.ProcessEnv = process.e
   if (!tokens) io.err(`warning: ${NO_TOKEN_WARNING}`);
   const unmatched = alertmanagerWithoutMatchers(config, inventory);
   if (unmatched !== undefined) io.err(`warning: ${unmatched}`);
+  const closed = pagesWithoutToken(config.webhookTokens, inventory);
+  if (closed !== undefined) io.err(`warning: ${closed}`);
   const store = config.store === 'sqlite' ? `sqlite at ${config.sqlitePath}` : config.store;
   io.out(`the environment: ok (STORE=${store}; webhooks ${tokens ? 'need a token' : 'need no token'})`);
   if (file === undefined) {

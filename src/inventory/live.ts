@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { Gauge, type Registry } from 'prom-client';
+import { pagesWithoutToken } from '../config-warnings.js';
 import { inventoryPatch } from '../domain/inventory.js';
 import type { State } from '../domain/state.js';
 import type { Overlay } from '../domain/inventory.js';
@@ -239,6 +240,9 @@ export class LiveInventory {
     if (changed) {
       this.declaredAt = this.now();
       await this.reseed?.(this.overlay);
+      // As the start warns (server.ts): a page the edit left without a token opens to nobody.
+      const closed = pagesWithoutToken(this.options.allPagesTokens, next);
+      if (closed !== undefined) this.options.logger.warn(closed);
     }
     return this.succeeded(next, changed);
   }

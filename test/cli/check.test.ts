@@ -51,8 +51,12 @@ describe('statusmate-exporter check', () => {
         '  beta: 1 component',
         '',
       ].join('\n'),
-      stderr: '',
+      // Once a page has a token, every webhook needs one: beta has none, and WEBHOOK_TOKEN is unset.
+      stderr:
+        'warning: status page "beta" has no token_env and WEBHOOK_TOKEN is not set: every webhook of it is refused (401), since a page\'s token_env makes every webhook need a token; give it a token_env, or set WEBHOOK_TOKEN\n',
     });
+    // WEBHOOK_TOKEN opens beta: nothing to warn of.
+    expect((await runCli(['check', pages], { STORE: 'memory', ACME_WEBHOOK_TOKEN: 'acme-secret', WEBHOOK_TOKEN: 'all-pages-secret' })).stderr).toBe('');
   });
 
   it('refuses a file as a start does, with the line the start exits 78 with, and exits 1', async () => {

@@ -70,6 +70,20 @@ describe('reloading the status pages file', () => {
     expect(parses.count).toBe(2);
   });
 
+  it('warns, on a reload that adds one, of a page no token opens (page tokens only, no WEBHOOK_TOKEN), and not when WEBHOOK_TOKEN opens it', async () => {
+    const warning =
+      'status page "third" has no token_env and WEBHOOK_TOKEN is not set: every webhook of it is refused (401), since a page\'s token_env makes every webhook need a token; give it a token_env, or set WEBHOOK_TOKEN';
+    const { file, inventory, logs } = live('status_pages:\n  - id: acme\n    token_env: ACME_WEBHOOK_TOKEN\n');
+    writeFileSync(file, 'status_pages:\n  - id: acme\n    token_env: ACME_WEBHOOK_TOKEN\n  - id: third\n');
+    expect((await inventory.reload()).ok).toBe(true);
+    expect(logs.lines.filter((line) => line.level === 'warn').map((line) => line.msg)).toEqual([warning]);
+
+    const opened = live('status_pages:\n  - id: acme\n    token_env: ACME_WEBHOOK_TOKEN\n', { allPagesTokens: ['all-pages'] });
+    writeFileSync(opened.file, 'status_pages:\n  - id: acme\n    token_env: ACME_WEBHOOK_TOKEN\n  - id: third\n');
+    expect((await opened.inventory.reload()).ok).toBe(true);
+    expect(opened.logs.lines.filter((line) => line.level === 'warn')).toEqual([]);
+  });
+
   it('refuses a file that would leave webhooks without any token, keeping the tokens in force', async () => {
     const { file, inventory, logs } = live(WITH_TOKEN);
     writeFileSync(file, WITHOUT_TOKEN);

@@ -1,4 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/app.js';
 import { startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 
 let running: ExporterProcess | undefined;
@@ -32,5 +35,18 @@ describe('a start without any token', () => {
       `WEBHOOK_TOKEN is not set: webhooks are accepted without a token, and GET /, /api/v1/state and /api/v1/availability answer anyone on port ${open.port} (METRICS_PORT moves them)`,
     );
     expect((await warnings({ METRICS_PORT: '0' })).warnings).toContain('WEBHOOK_TOKEN is not set: webhooks are accepted without a token');
+  });
+});
+
+describe('a start with page tokens only', () => {
+  it('warns of each declared page that no token opens, as check does', async () => {
+    const file = join(tempDir(), 'status-pages.yaml');
+    writeFileSync(file, 'status_pages:\n  - id: acme\n    token_env: ACME_WEBHOOK_TOKEN\n  - id: payments\n');
+    running = await startExporterProcess({ STORE: 'memory', STATUS_PAGES_FILE: file, ACME_WEBHOOK_TOKEN: 'acme-secret' });
+    await stopProcess(running);
+    expect(running.logs.filter((line) => line.level === 'warn').map((line) => line.msg)).toContain(
+      'status page "payments" has no token_env and WEBHOOK_TOKEN is not set: every webhook of it is refused (401), since a page\'s token_env makes every webhook need a token; give it a token_env, or set WEBHOOK_TOKEN',
+    );
+    expect(JSON.stringify(running.logs)).not.toContain('acme-secret');
   });
 });
