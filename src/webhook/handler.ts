@@ -168,7 +168,8 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     // taken whatever its Content-Type. A form is not JSON, and is what a browser posts cross-site.
     const contentType = req.headers['content-type'];
     if (isFormContentType(contentType)) {
-      return rejected(415, 'invalid', `unsupported content type ${JSON.stringify(echo(contentType ?? ''))}: send application/json`, [
+      // Most often curl's --data, which sends a form unless told otherwise: the answer says so.
+      return rejected(415, 'invalid', `unsupported content type ${JSON.stringify(echo(contentType ?? ''))}: ${FORM_REFUSED}`, [
         { path: 'headers.content-type', message: 'must be application/json' },
       ]);
     }
@@ -357,6 +358,10 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     logRequest(deps.logger, req, req.url, answer.status, started, answer.log);
   };
 }
+
+/** Why a form is refused, and what to send instead. */
+const FORM_REFUSED =
+  "a form is refused, JSON or not (it is what a page of another site can post); send the JSON as application/json (curl's --data sends a form: add -H 'Content-Type: application/json')";
 
 /** The status logged for a request whose connection closed before it was answered. */
 const UNANSWERED = 499;
