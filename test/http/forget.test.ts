@@ -57,12 +57,15 @@ describe('POST /-/forget', () => {
     expect((await forgetRequest(app, { status_page: 'shop', incident_uuid: INCIDENT })).status).toBe(200);
     text = await metrics(app);
     expect(sampleValue(text, 'statusmate_incidents_active', { status_page: 'shop' })).toBe(0);
+    // What was counted stays counted (README, Forgetting)...
+    expect(sampleValue(text, 'statusmate_incidents_created_total', { status_page: 'shop' })).toBe(1);
     expect(text).not.toContain(`incident_uuid="${INCIDENT}"`);
     // The incident's hold is gone: the component it held is operational again.
     expect(sampleValue(text, 'statusmate_component_impact', { component_uuid: API, impact: 'operational' })).toBe(1);
 
     expect((await forgetRequest(app, { status_page: 'shop' })).status).toBe(200);
     text = await metrics(app);
+    // ...but a page's counters end with the page, as its other series do.
     expect(text).not.toContain('status_page="shop"');
     const forgot = app.logs.lines.filter((line) => line.msg === 'forgot on an operator request');
     expect(forgot).toHaveLength(3);
