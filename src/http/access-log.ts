@@ -20,6 +20,14 @@ export const pathOf = (url: string | undefined): string => {
   return authority === undefined ? target : target.slice(authority.length) || '/';
 };
 
+/**
+ * A request-target Express can route: a path, or an absolute URL (as a proxy sends) that parses.
+ * Express answers any other (`*`, `http://[::1`) with an HTML 404 of its own, before any of the
+ * app's handlers, so without a JSON body or a log line.
+ */
+export const routableTarget = (url: string | undefined): boolean =>
+  url !== undefined && (url.startsWith('/') || (ABSOLUTE_FORM.test(url) && URL.canParse(url)));
+
 /** A path is logged at most this long: a URL may be 16 KiB, and each refused one is a line. */
 const LOGGED_PATH_LENGTH = 200;
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { logParserRefusal, logRequest } from './access-log.js';
+import { logParserRefusal, logRequest, routableTarget } from './access-log.js';
 import { SECURITY_HEADERS } from './security.js';
 import type { Logger } from '../logger.js';
 
@@ -136,7 +136,8 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
     pipelinedClosed = 0;
   });
   // Node answers these three itself with a bare status (no body, none of SECURITY_HEADERS, no
-  // log line): they are answered here as the routes answer a bad request.
+  // log line), and Express a target it cannot route with an HTML page: they are answered here as
+  // the routes answer a bad request.
   const server = createServer(
     {
       connectionsCheckingInterval: TIMEOUTS.checkIntervalMs,
@@ -146,7 +147,15 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
     },
     (req, res) => {
       if (req.httpVersion === '1.1' && req.headers.host === undefined) refuseBare(logger, req, res, 400, 'request has no Host header, which HTTP/1.1 requires');
-      else bounded(req, res);
+      else if (!routableTarget(req.url)) {
+        refuseBare(
+          logger,
+          req,
+          res,
+          400,
+          `request target ${JSON.stringify((req.url ?? '').slice(0, 100))} is neither a path nor a URL: send a path, such as /webhook`,
+        );
+      } else bounded(req, res);
     },
   );
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {

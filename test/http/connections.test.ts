@@ -288,7 +288,7 @@ describe('requests pipelined on one connection', () => {
 });
 
 describe('a request Node would answer itself, bare', () => {
-  it('is answered in JSON naming the problem, with the headers of every answer: no Host, an Expect other than 100-continue, CONNECT', async () => {
+  it('is answered in JSON naming the problem, with the headers of every answer: no Host, an Expect other than 100-continue, CONNECT, a target Express cannot route', async () => {
     const { createBoundedServer } = await import('../../src/http/connections.js');
     const { createLogger } = await import('../../src/logger.js');
     const { LogCapture } = await import('../support/app.js');
@@ -327,15 +327,28 @@ describe('a request Node would answer itself, bare', () => {
       expect(tunnel.head).toMatch(/^HTTP\/1\.1 405 /);
       expect(tunnel.head).toContain('X-Frame-Options: DENY');
       expect(JSON.parse(tunnel.body)).toEqual({ error: 'CONNECT is not served: this is no proxy', issues: [] });
-      // An HTTP/1.0 request needs no Host, and reaches its route.
+      // A target Express cannot route (it would answer an HTML 404 before any handler, unlogged).
+      for (const target of ['http://[::1', '*']) {
+        const unroutable = await exchange(`OPTIONS ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        expect(unroutable.head).toMatch(/^HTTP\/1\.1 400 /);
+        expect(unroutable.head).toContain('Content-Type: application/json');
+        expect(JSON.parse(unroutable.body)).toEqual({
+          error: `request target ${JSON.stringify(target)} is neither a path nor a URL: send a path, such as /webhook`,
+          issues: [],
+        });
+      }
+      // An HTTP/1.0 request needs no Host, and reaches its route; so does an absolute URL that parses (as a proxy sends).
       expect((await exchange('GET /healthz HTTP/1.0\r\n\r\n')).body).toBe('ok');
-      expect(routed).toBe(1);
+      expect((await exchange('GET http://x/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).body).toBe('ok');
+      expect(routed).toBe(2);
       // One warn line each, as every refused request's.
       const refused = logs.lines.filter((line) => line.level === 'warn');
       expect(refused.map((line) => [line.status, line.remote_address])).toEqual([
         [400, '127.0.0.1'],
         [417, '127.0.0.1'],
         [405, '127.0.0.1'],
+        [400, '127.0.0.1'],
+        [400, '127.0.0.1'],
       ]);
     } finally {
       server.closeAllConnections();
