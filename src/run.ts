@@ -28,6 +28,12 @@ export async function run(signals: EarlySignals): Promise<void> {
   process.on('unhandledRejection', (reason) => {
     exitAfterLogs(logger, 70, (l) => l.fatal({ err: reason }, 'unhandled rejection; exiting'));
   });
+  // Node's own warnings (a deprecation that a client's odd request target reaches, say) are
+  // otherwise plain text on stderr, beside the JSON lines: logged as every other event is.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: unknown }) => {
+    logger.warn({ warning: warning.name, code: typeof warning.code === 'string' ? warning.code : undefined }, warning.message);
+  });
 
   // SIGTERM is handled from the start, so one that arrives while the store is still loading also
   // ends in an orderly close rather than Node's default kill.

@@ -50,3 +50,19 @@ describe('a start with page tokens only', () => {
     expect(JSON.stringify(running.logs)).not.toContain('acme-secret');
   });
 });
+
+describe("Node's own warnings", () => {
+  it('are logged as JSON lines, not written to stderr as text', async () => {
+    // A warning Node emits once the exporter runs (as a deprecation a request reaches would be).
+    const preload = join(tempDir(), 'emit-warning.mjs');
+    writeFileSync(preload, "setTimeout(() => process.emitWarning('a warning of the test', 'DeprecationWarning', 'DEP9999'), 500).unref();\n");
+    running = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKEN: 's3cret', NODE_OPTIONS: `--import=${preload}` });
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !running.logs.some((line) => line.warning !== undefined)) await new Promise((resolve) => setTimeout(resolve, 50));
+    await stopProcess(running);
+    expect(running.logs.filter((line) => line.warning !== undefined)).toEqual([
+      expect.objectContaining({ level: 'warn', warning: 'DeprecationWarning', code: 'DEP9999', msg: 'a warning of the test' }),
+    ]);
+    expect(running.logs.filter((line) => 'stderr' in line)).toEqual([]);
+  });
+});
