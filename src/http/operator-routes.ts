@@ -55,7 +55,7 @@ export type OperatorDeps = {
  * readers cost the event loop at most about 5 % of its time. A cheap one is always fresh.
  */
 const REUSE_FACTOR = 20;
-/** How long a read slot rests, as a multiple of its answer's time, while other reads wait (see ResponseSlots). */
+/** How long a read slot rests after each answer, as a multiple of the answer's time (see SlotPacing). */
 const READ_PAUSE_FACTOR = 4;
 const MAX_REUSE_MS = 5_000;
 
@@ -358,9 +358,10 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   };
 
   // The reads answer megabytes at 10,000 components: a few at a time (see response-slots.ts), after the guard.
-  // Under a crowd the slots rest between answers, as scrapes' do: an availability report is
-  // computed per query (0.15 s over 401 days at 3,000 components), and two queries taking turns
-  // otherwise kept the event loop busy and webhooks waiting about a second each.
+  // The slots rest after every answer, crowd or not: an availability report is computed per
+  // query, in one go (0.15 s over 401 days at 3,000 components), so a crowd's next request is not
+  // even read before the slot is free again (see SlotPacing.restAfterEvery), and reports asked
+  // together otherwise ran back to back, holding webhooks for seconds.
   const slots = new ResponseSlots(RESPONSE_SLOTS, RESPONSE_HOLD_MS, { pauseFactor: READ_PAUSE_FACTOR, restAfterEvery: true });
   const slot: RequestHandler = (_req, res, next) => {
     void slots.take(res).then((held) => {

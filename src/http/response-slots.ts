@@ -29,7 +29,7 @@ export const RESPONSE_HOLD_MS = 30_000;
  * waited behind a stalled client the time to be served.
  */
 export const CROWDED_HOLD_MS = 5_000;
-/** The longest pause a slot takes before it serves a request that waited (see ResponseSlots.pauseFactor). */
+/** The longest pause a slot takes before it serves the next request (see SlotPacing.pauseFactor). */
 export const MAX_PAUSE_MS = 1_000;
 
 /** An answer holding a slot. */
