@@ -1216,7 +1216,7 @@ function floodInChild(url, target) {
     import { runLoad } from ${JSON.stringify(new URL('./lib/load.mjs', import.meta.url).href)};
     const target = JSON.parse(process.argv[1]);
     const result = await runLoad({ url: ${JSON.stringify(url)}, connections: ${FLOOD_CONNECTIONS}, duration: ${DURATION}, warmup: 0,
-      requests: [{ method: target.method, path: target.path, headers: target.headers, ...(target.body ? { body: target.body } : {}) }] });
+      requests: (target.paths ?? [target.path]).map((path) => ({ method: target.method, path, headers: target.headers, ...(target.body ? { body: target.body } : {}) })) });
     process.stdout.write(JSON.stringify(result));`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(target)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -1254,6 +1254,14 @@ async function operatorFlood() {
     { name: 'GET /metrics (anonymous)', method: 'GET', path: '/metrics', headers: {}, scrapes: true },
     { name: 'GET / (token)', method: 'GET', path: '/', headers: auth },
     { name: 'GET /api/v1/state (token)', method: 'GET', path: '/api/v1/state', headers: auth },
+    // Reports over the ledger's whole 400 days, each connection asking 16 of them in turn: none
+    // is the one answer the route keeps, so every one is computed, in one go (SlotPacing.restAfterEvery).
+    {
+      name: 'GET /api/v1/availability (token, 16 queries)',
+      method: 'GET',
+      paths: Array.from({ length: 16 }, (_, day) => `/api/v1/availability?from=${new Date(Date.now() - (399 - day) * 86_400_000).toISOString().slice(0, 10)}`),
+      headers: auth,
+    },
     { name: 'POST /-/reload (token, unchanged file)', method: 'POST', path: '/-/reload', headers: auth },
   ];
   const sequence = { next: 0, applied: 0 };
