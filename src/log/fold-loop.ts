@@ -49,6 +49,12 @@ const NOT_READY = {
 
 /** A fold that has heard nothing from its store for this long is down (a read waits about 1 s at most). */
 const READER_SILENCE_MS = 3_000;
+/**
+ * How long a start waits for the snapshot to load before its servers listen anyway (not ready):
+ * the largest snapshot within the bounds loads in about 2 s (bench section 7), and the chart's
+ * liveness probe gives a start about 35 s.
+ */
+const START_LOAD_WAIT_MS = 20_000;
 const READ_COUNT = 1_000;
 /** Entries folded (and answered) before the event loop may turn: a few milliseconds' worth. */
 const FOLD_SLICE = 100;
@@ -205,9 +211,9 @@ export class FoldLoop implements EventSink, StoreHealth {
 
   /**
    * Opens the store (rejecting with its reason when it cannot serve at all, such as a file another
-   * process holds), then starts folding; resolves after the first attempt to load the state, so
-   * an embedded store is loaded before the servers listen, and a Redis that is down only delays
-   * readiness.
+   * process holds), then starts folding; resolves after the first attempt to load the state and
+   * fold the log to its end, so an embedded store is loaded before the servers listen, and a Redis
+   * that is down, or stops answering meanwhile, only delays readiness.
    */
   async start(): Promise<void> {
     await this.store.open();
@@ -219,10 +225,22 @@ export class FoldLoop implements EventSink, StoreHealth {
     // A store that is not reachable yet is synced by the loop once it is.
     const firstSync = this.store.connected() ? this.syncOnce() : Promise.resolve();
     this.loop = this.run(firstSync);
-    await firstSync.catch(() => undefined);
+    // Neither wait below outlasts a store that stops answering (a Redis paused or hung: its
+    // commands have no timeout): the servers would not listen, the liveness probe would fail, and
+    // the pod be killed without a line saying why. The servers then listen, not ready, and the
+    // loop's checks judge the store from there, as for a replica already running.
+    await Promise.race([firstSync.catch(() => undefined), sleep(START_LOAD_WAIT_MS, undefined, { ref: false })]);
     // The entries after the snapshot are folded before the servers listen, as a start that loaded
     // the state would have it: the first scrape already shows everything acknowledged.
-    while (this.synced && !this.isRefused() && this.store.before(this.point, this.catchUp)) await sleep(5);
+    let folded = this.point;
+    let movedAt = Date.now();
+    while (this.synced && !this.isRefused() && this.store.before(this.point, this.catchUp)) {
+      if (this.point !== folded) {
+        folded = this.point;
+        movedAt = Date.now();
+      } else if (Date.now() - movedAt >= READER_SILENCE_MS) break;
+      await sleep(5);
+    }
     // Then the declared components the ledger lacks are declared, so that the first scrape has
     // their series too (a store that cannot take it now is retried: see declare()).
     await this.declare();

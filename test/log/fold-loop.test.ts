@@ -8,6 +8,7 @@ import { encodeAlerts, encodeDeclare, encodeEntry, encodeForget, entryBytes } fr
 import { ageDueMs, DEFAULT_SNAPSHOT_POLICY } from '../../src/log/snapshot-policy.js';
 import { decodeSnapshot, SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { MemoryLog } from '../../src/store/memory.js';
+import { parseWebhook } from '../../src/webhook/schema.js';
 import type { StatusMateEvent } from '../../src/domain/event.js';
 import type { EntryFields, LogTip, SnapshotToWrite, StoredEntry } from '../../src/store/store.js';
 import { makeApp, sampleValue, tempDir, type TestApp } from '../support/app.js';
@@ -149,6 +150,23 @@ class TurnsLog extends MemoryLog {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A memory log whose reads of entries can be made to hang, as those of a paused Redis do (its commands have no timeout). */
+class HangingReadLog extends MemoryLog {
+  private gate: Promise<void> | undefined;
+  private open_: (() => void) | undefined;
+  hangReads(): void {
+    this.gate = new Promise((resolve) => (this.open_ = resolve));
+  }
+  answerReads(): void {
+    this.gate = undefined;
+    this.open_?.();
+  }
+  override async read(after: string, max: number): Promise<StoredEntry[]> {
+    if (this.gate) await this.gate;
+    return super.read(after, max);
+  }
+}
+
 let app: TestApp | undefined;
 
 /** The alert measures of page `default` once an app folded `store`'s log (the app closed again): [count, sum] each. */
@@ -195,6 +213,27 @@ const post = (body: unknown) =>
     .send(JSON.stringify(body));
 
 describe('the fold loop', () => {
+  it('lets the servers listen, not ready, when the store stops answering while the start folds the log, and gets ready once it answers', async () => {
+    const store = new HangingReadLog();
+    const events = [1, 2, 3].map((n) => {
+      const parsed = parseWebhook(update(n, 'major_outage'), 'default');
+      if (parsed.kind !== 'event') throw new Error('expected an event');
+      return parsed.event;
+    });
+    await store.append(events.map((event, i) => encodeEntry(`r:${i}`, event, DEFAULT_LIMITS, 3600)));
+    store.hangReads();
+    // Before, the start waited for the fold to reach the log's end as long as the store hung.
+    app = await makeApp({ store });
+    expect((await request(app.main).get('/healthz')).status).toBe(200);
+    const notReady = await request(app.main).get('/readyz');
+    expect(notReady.status).toBe(503);
+    expect(app.ingestor.state.componentCount).toBe(0);
+    store.answerReads();
+    for (let i = 0; i < 200 && (await request(app.main).get('/readyz')).status !== 200; i++) await sleep(25);
+    expect((await request(app.main).get('/readyz')).status).toBe(200);
+    expect(app.ingestor.state.componentCount).toBe(3);
+  });
+
   it('answers an event only once its entry is durable and folded, and the state never runs ahead of the log', async () => {
     const store = new GatedLog();
     app = await makeApp({ store });
