@@ -5,6 +5,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeldAlertsCheck, UNSUPPRESSED_RESOLUTION_WAIT_MS } from '../../src/alertmanager/held-alerts.js';
 import { createLogger } from '../../src/logger.js';
+import { MAX_ALERTS_PER_NOTIFICATION } from '../../src/webhook/alertmanager.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import type { LogStore } from '../../src/store/store.js';
 import { domainSamples, makeApp, sampleValue, sqliteStore, tempDir, whenReady, type TestApp, type TestAppOptions } from '../support/app.js';
@@ -146,6 +147,17 @@ describe('POST /alertmanager refuses what it cannot take, with a status and a JS
     expect((JSON.parse(transferCoded.body) as { issues: unknown }).issues).toEqual([
       { path: 'headers.transfer-encoding', message: 'must be chunked or absent' },
     ]);
+    // More alerts than one notification may hold: refused whole, and the request's line says why.
+    const many = payload(Array.from({ length: MAX_ALERTS_PER_NOTIFICATION + 1 }, (_, n) => ({ fingerprint: `f${n}` })));
+    const tooMany = await postAlerts(app, many);
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error).toBe(
+      `not an Alertmanager webhook payload: alerts: at most ${MAX_ALERTS_PER_NOTIFICATION} alerts: set max_alerts in the webhook config`,
+    );
+    const lines = app.logs.lines.filter((line) => line.msg === 'request' && line.path === '/alertmanager' && line.status === 400);
+    expect(lines.at(-1)).toMatchObject({ level: 'warn', error: tooMany.body.error });
+    expect(lines.every((line) => typeof line.error === 'string')).toBe(true);
+    expect(JSON.stringify(app.logs.lines)).not.toContain(TOKEN);
     expect(app.fold.state.alerts.components.size).toBe(0);
     noStacks(app);
   });
