@@ -50,6 +50,21 @@ const until = async (check: () => boolean) => {
   expect(check()).toBe(true);
 };
 
+/** A client that asks for `path` and never reads the answer. */
+function stalled(port: number, path: string) {
+  const reader = connect(port, '127.0.0.1');
+  reader.pause();
+  reader.on('error', () => undefined);
+  reader.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  return reader;
+}
+
+/**
+ * Far more than the socket buffers take for `/slow`: its answer cannot finish while nobody reads.
+ * Any other is small: read at once however loaded the machine.
+ */
+const slowIsHuge = (path: string) => (path === '/slow' ? Buffer.alloc(32 * 1024 * 1024, 'x') : Buffer.alloc(1024, 'y'));
+
 describe('response slots', () => {
   it('lets no more answers than slots render at once, serves the others in the order they came, each whole', async () => {
     const slots = new ResponseSlots(2, 10_000);
@@ -87,13 +102,9 @@ describe('response slots', () => {
 
   it('disconnects a client that reads too slowly to give its slot back, and serves the next', async () => {
     const slots = new ResponseSlots(1, 300);
-    // Far more than the socket buffers take: the slow response cannot finish while nobody reads.
-    // The next one is small: read within the 300 ms however loaded the machine, it is not disconnected too.
-    const { port, seen } = await serve(slots, (path) => (path === '/slow' ? Buffer.alloc(32 * 1024 * 1024, 'x') : Buffer.alloc(1024, 'y')), 0);
-    const reader = connect(port, '127.0.0.1');
-    reader.pause();
-    reader.on('error', () => undefined);
-    reader.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    // The next answer is small: read within the 300 ms, it is not disconnected too.
+    const { port, seen } = await serve(slots, slowIsHuge, 0);
+    const reader = stalled(port, '/slow');
     await until(() => slots.counts.active === 1);
     const next = get(port, '/next');
     await until(() => slots.counts.waiting === 1);
@@ -159,19 +170,9 @@ describe('response slots under a crowd (pauseFactor)', () => {
 });
 
 describe('response slots under a crowd that could lock them out', () => {
-  /** A client that asks for `path` and never reads the answer. */
-  const stalled = (port: number, path: string) => {
-    const reader = connect(port, '127.0.0.1');
-    reader.pause();
-    reader.on('error', () => undefined);
-    reader.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
-    return reader;
-  };
-  const huge = (path: string) => (path === '/slow' ? Buffer.alloc(32 * 1024 * 1024, 'x') : Buffer.alloc(1024, 'y'));
-
   it('keeps a client that stopped reading while nobody waits, and disconnects it crowdedHoldMs after its slot once a request waits', async () => {
     const slots = new ResponseSlots(1, 30_000, { crowdedHoldMs: 300 });
-    const { port, seen } = await serve(slots, huge, 0);
+    const { port, seen } = await serve(slots, slowIsHuge, 0);
     const slow = stalled(port, '/slow');
     try {
       await until(() => slots.counts.active === 1);
