@@ -70,6 +70,11 @@ export const mixinConfigSchema = z
         webhooksRejected: alertKnobs.extend({ window: duration, share: z.number().gt(0).lte(1), perMinute: z.number().positive() }),
         webhookStoreErrors: alertKnobs.extend({ window: duration }),
         webhooksRefusedLimit: alertKnobs.extend({ window: duration }),
+        /**
+         * Alertmanager's notifications refused after their token matched (400, 413) within
+         * `window`: Alertmanager does not retry them, so their alerts never reach the exporter.
+         */
+        alertmanagerNotificationsRejected: alertKnobs.extend({ window: duration }),
         storeDown: alertKnobs,
         /** Replicas of one install fold different Redis logs (statusmate_store_epoch_info). */
         storeEpochsDiffer: alertKnobs,
@@ -181,6 +186,7 @@ export const DEFAULT_CONFIG: MixinConfig = mixinConfigSchema.parse({
     webhooksRejected: { severity: 'warning', for: '15m', window: '15m', share: 0.1, perMinute: 0.2 },
     webhookStoreErrors: { severity: 'warning', for: '5m', window: '5m' },
     webhooksRefusedLimit: { severity: 'warning', for: '1m', window: '15m' },
+    alertmanagerNotificationsRejected: { severity: 'warning', for: '1m', window: '1h' },
     storeDown: { severity: 'critical', for: '2m' },
     storeEpochsDiffer: { severity: 'critical', for: '5m' },
     storeFoldLagging: { severity: 'warning', for: '10m', thresholdSeconds: 60 },

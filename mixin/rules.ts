@@ -433,6 +433,9 @@ export function buildRules(config: MixinConfig): RulesFile {
   const rejected = `sum ${by('outcome')} (rate(${requests(rejectedOutcomes)}[${a.webhooksRejected.window}]))`;
   const allRequests = `sum ${by()} (rate(${METRIC.webhookRequests}${sel()}[${a.webhooksRejected.window}]))`;
 
+  // Only outcomes a holder of the receiver's token gets: anyone can be answered 401 or 404.
+  const notificationsRefused = `${METRIC.alertmanagerNotifications}${sel('outcome=~"invalid|too_large"')}`;
+
   const unknownImpacts = `impact!~"${KNOWN_IMPACTS.join('|')}"`;
 
   return {
@@ -653,6 +656,13 @@ export function buildRules(config: MixinConfig): RulesFile {
             `sum ${by()} (increase(${requests('refused_limit')}[${a.webhooksRefusedLimit.window}])) > 0`,
             'statusmate-exporter refuses events past its limits.',
             `statusmate-exporter ${inInstall} refused about {{ $value | humanize }} event(s) in the last ${spoken(a.webhooksRefusedLimit.window)} because one of its limits (MAX_COMPONENTS and the other MAX_* settings) was reached. Those components are missing from the metrics.`,
+          ),
+          alert(
+            'StatusMateAlertmanagerNotificationsRejected',
+            a.alertmanagerNotificationsRejected,
+            `sum ${by('outcome')} (increase(${notificationsRefused}[${a.alertmanagerNotificationsRejected.window}])) > 0`,
+            "statusmate-exporter refuses Alertmanager's notifications.",
+            `statusmate-exporter ${inInstall} refused about {{ $value | humanize }} Alertmanager notification(s) as {{ $labels.outcome }} in the last ${spoken(a.alertmanagerNotificationsRejected.window)}. Alertmanager does not retry them: the alerts they carried are missing from statusmate_component_alerts_firing and the status page honesty alerts until a notification of their group is taken.`,
           ),
           alert(
             'StatusMateStoreDown',

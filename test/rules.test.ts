@@ -217,6 +217,7 @@ describe('rules file', () => {
   it('has the alerts the issue asks for', () => {
     expect(alertNames.sort()).toEqual(
       [
+        'StatusMateAlertmanagerNotificationsRejected',
         'StatusMateComponentDegradedPerformance',
         'StatusMateComponentErrorBudgetBurn',
         'StatusMateWebhookStoreErrors',
