@@ -53,7 +53,7 @@ const COMMAND_USAGE: Record<string, string> = {
 
 async function run(argv: string[]): Promise<number | undefined> {
   const [command = 'serve', ...args] = argv;
-  const usage = COMMAND_USAGE[command];
+  const usage = Object.hasOwn(COMMAND_USAGE, command) ? COMMAND_USAGE[command] : undefined;
   if (usage !== undefined && (args.includes('--help') || args.includes('-h'))) {
     processIo.out(usage);
     return 0;

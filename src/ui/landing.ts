@@ -28,6 +28,12 @@ const IMPACT_COLOURS: Record<string, string> = {
 const words = (value: string) => value.replace(/_/g, ' ');
 
 /**
+ * A table's own entry for a key sent in a webhook: an impact may be any name, and
+ * `constructor` must not find Object.prototype's (a function), which broke the page for good.
+ */
+const entryOf = <T>(table: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
+
+/**
  * A span of whole seconds in words: "45 s", "12 min", then to two units, "1 h 5 min", "1 d 6 h",
  * each cut (never rounded up). One unit was too coarse: a 2-hour maintenance a day away read
  * "in 1 d to in 1 d", its start and end alike.
@@ -62,7 +68,7 @@ const when = (iso: string | null, now: number, none = '—') =>
 const given = (value: string) => `<bdi>${escapeHtml(value.replace(/\p{Cc}/gu, ' '))}</bdi>`;
 
 function impactBadge(impact: string): string {
-  const colour = IMPACT_COLOURS[impact] ?? 'var(--muted)';
+  const colour = entryOf(IMPACT_COLOURS, impact) ?? 'var(--muted)';
   return `<span class="impact" style="--c:${colour}"><span class="dot" aria-hidden="true"></span>${escapeHtml(words(impact))}</span>`;
 }
 
@@ -137,7 +143,7 @@ export function summaryLine(view: StateView, now: number): string {
   const impacts = [...counts.entries()]
     .sort(([a], [b]) => severity(b) - severity(a) || byText(a, b))
     .map(([impact, count]) => {
-      const [one, many] = IMPACT_COUNT_WORDS[impact] ?? [words(impact), words(impact)];
+      const [one, many] = entryOf(IMPACT_COUNT_WORDS, impact) ?? [words(impact), words(impact)];
       return plural(count, one, many);
     });
   // A first start has nothing to count: "All 0 components operational on 0 pages" would read as
@@ -277,7 +283,7 @@ function bar(history: ComponentHistory): string {
   const cells = history.cells
     .map((cell) => {
       const label = cell.worst === null ? 'no data' : `${percent(cell.availability)}${cell.worst === OPERATIONAL ? '' : `, worst ${words(cell.worst)}`}`;
-      return `<i class="${cell.worst === null ? 'n' : (CELL_CLASSES[cell.worst] ?? 'u')}" title="${dayText(cell.day)}: ${escapeHtml(label)}"></i>`;
+      return `<i class="${cell.worst === null ? 'n' : (entryOf(CELL_CLASSES, cell.worst) ?? 'u')}" title="${dayText(cell.day)}: ${escapeHtml(label)}"></i>`;
     })
     .join('');
   return `<span class="bar" role="img" aria-label="${escapeHtml(barSummary(history.cells))}">${cells}</span>`;

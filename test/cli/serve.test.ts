@@ -61,6 +61,10 @@ describe('statusmate-exporter serve', () => {
     const unknown = await runCli(['frobnicate']);
     expect(unknown.code).toBe(64);
     expect(unknown.stderr).toBe('statusmate-exporter: unknown command "frobnicate" (statusmate-exporter --help lists the commands and their flags)\n');
+    // A name every object has is not a command: its --help prints no function's source.
+    const inherited = await runCli(['constructor', '--help']);
+    expect([inherited.code, inherited.stdout]).toEqual([64, '']);
+    expect(inherited.stderr).toContain('unknown command "constructor"');
     // node's parseArgs explains some mistakes over three lines; the command says it in one.
     const dash = await runCli(['replay', 'day.jsonl', '--url', 'http://127.0.0.1:1', '--retry-delay', '-5']);
     expect(dash.code).toBe(64);

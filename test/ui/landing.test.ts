@@ -202,6 +202,18 @@ describe('the landing page size', () => {
     expect(html).toContain('<td><bdi>\u202eIPA x</bdi></td>');
     expect(html).not.toContain('\u0000');
   });
+
+  it('shows an impact named like a property of every object (constructor) as any other unknown impact, not a 500', () => {
+    const view = fourPages();
+    const component = view.status_pages[0]?.components[0];
+    if (!component) throw new Error('no component');
+    component.impact = 'constructor';
+    component.level = -1;
+    expect(summaryLine(view, NOW)).toBe('1 major outage, 1 partial outage, 1 constructor on 3 of 4 pages; 1 active incident');
+    const html = renderLandingPage(view, NOW);
+    expect(text(html)).toContain('constructor');
+    expect(html).not.toContain('function');
+  });
 });
 
 describe("a bar's summary for screen readers", () => {
