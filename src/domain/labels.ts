@@ -17,12 +17,15 @@ export const MAX_LABEL_BYTES = 200;
  * escapes them, the landing page and its links encode them, the CSV quotes them, the rules quote
  * them with %q). Two kinds do break one: Grafana puts a selected page into the dashboards' queries as
  * `status_page=~"<name>"`, escaping regex characters but neither `"` nor a line break, so the
- * query no longer parses; and a control character is invisible in every view besides.
+ * query no longer parses; and a control character is invisible in every view besides. A lone
+ * surrogate (JSON may escape one) is not text at all.
  */
 export function pageNameProblem(name: string): string | undefined {
   if (name.includes('"')) return 'must not hold a double quote (", which breaks the dashboards\' queries when the page is selected)';
   // eslint-disable-next-line no-control-regex -- control characters are what is looked for
   if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'must not hold a control character (a line break, a tab, …)';
+  // A lone surrogate is written as U+FFFD: two names differing only in one would be one series twice.
+  if (/[\ud800-\udfff]/u.test(name)) return 'must not hold a lone surrogate (\\ud800 to \\udfff alone: not Unicode text, written as U+FFFD)';
   return undefined;
 }
 

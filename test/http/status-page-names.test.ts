@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 describe('a status page name no file declares', () => {
-  it.each(['acme corp', 'Ünïcödé Status', 'a,b;c/d|e<f>', 'shop (EU) #1'])('is kept whole: %s', async (name) => {
+  it.each(['acme corp', 'Ünïcödé Status', 'launch \u{1f680}', 'a,b;c/d|e<f>', 'shop (EU) #1'])('is kept whole: %s', async (name) => {
     app = await makeApp();
     const answer = await request(app.main)
       .post(`/webhook?status_page=${encodeURIComponent(name)}`)
@@ -34,6 +34,8 @@ describe('a status page name no file declares', () => {
     ['a line break in ?status_page=', 'acme\ncorp', undefined, 'query.status_page', 'control character'],
     ['a double quote in meta.status_page', undefined, 'say "hi"', 'meta.status_page', 'double quote'],
     ['a tab in meta.status_page', undefined, 'acme\tcorp', 'meta.status_page', 'control character'],
+    // Written as U+FFFD in /metrics, it would make evil\ud800 and evil\udc00 one series twice.
+    ['a lone surrogate in meta.status_page', undefined, 'evil\ud800', 'meta.status_page', 'lone surrogate'],
   ])('is refused with 400 naming the field for %s, and makes no state', async (_what, query, meta, path, problem) => {
     app = await makeApp();
     const url = query === undefined ? '/webhook' : `/webhook?status_page=${encodeURIComponent(query)}`;
