@@ -260,6 +260,33 @@ describe('rules file', () => {
     },
   );
 
+  it('documents every recording rule in the table of docs/alerts.md', () => {
+    // The table names rules by pattern: `<counter>` for any name, `{5m,1h}` for each window, and
+    // `…:max_every1h` for the name of the row's first rule with its last part replaced.
+    const section = alertsDoc.slice(alertsDoc.indexOf('## Recording rules'));
+    const table = section.slice(0, section.indexOf('\n\n', section.indexOf('| rule |')));
+    const patterns = table.split('\n').flatMap((row) => {
+      const names = [...(row.split('|')[1] ?? '').matchAll(/`([^`]+)`/g)].map((match) => match[1] as string);
+      const first = names[0] ?? '';
+      return names.map((name) => {
+        const whole = name.startsWith('…:') ? first.replace(/:[^:]*$/, name.slice(1)) : name;
+        const source = whole
+          .split(/(<[a-z]+>|\{[^}]+\})/)
+          .map((part) =>
+            part.startsWith('<')
+              ? '[a-z_]+'
+              : part.startsWith('{')
+                ? `(?:${part.slice(1, -1).split(',').join('|')})`
+                : part.replace(/[.*+?^$()|[\]\\]/g, '\\$&'),
+          )
+          .join('');
+        return new RegExp(`^${source}$`);
+      });
+    });
+    const undocumented = [...new Set(records.map((rule) => rule.record as string))].filter((name) => !patterns.some((pattern) => pattern.test(name)));
+    expect(undocumented).toEqual([]);
+  });
+
   it('names recording rules level:metric:operations', () => {
     for (const rule of records) expect(rule.record).toMatch(/^[a-z_]+:[a-z_]+:[a-z0-9_]+$/);
   });
