@@ -89,7 +89,8 @@ function main(argv: string[]): number {
   if (check) {
     const drift = findDrift();
     for (const item of drift) console.error(`chart:sync: ${describeDrift(item)}`);
-    if (drift.length > 0) console.error('chart:sync: run `npm run chart:sync` and commit the copies');
+    if (drift.length > 0)
+      console.error('chart:sync: run `npm run mixin` (it generates the dashboards from grafana/src/, then copies them) and commit the result');
     return drift.length > 0 ? 1 : 0;
   }
   const changed = syncChartFiles();

@@ -14,7 +14,7 @@ describe("the chart's packaged copies of the dashboards", () => {
     expect(existsSync(join(REPO_ROOT, 'helm', 'statusmate-exporter', 'files', 'prometheus', 'statusmate.rules.yml'))).toBe(true);
   });
 
-  it('equal their sources, and none is left without a source (fix: npm run chart:sync)', () => {
+  it('equal their sources, and none is left without a source (fix: npm run mixin, which generates the sources from grafana/src/ and copies them)', () => {
     expect(findDrift().map((drift) => describeDrift(drift))).toEqual([]);
   });
 

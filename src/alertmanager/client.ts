@@ -23,8 +23,8 @@ export type AlertmanagerOperation = (typeof ALERTMANAGER_OPERATIONS)[number];
  * take); `error`: 5xx, timeouts, no connection, or a 2xx that is not Alertmanager's answer (a
  * proxy's login page, another API at that address).
  */
-export const ALERTMANAGER_OUTCOMES = ['ok', 'refused', 'error'] as const;
-export type AlertmanagerOutcome = (typeof ALERTMANAGER_OUTCOMES)[number];
+export const ALERTMANAGER_REQUEST_OUTCOMES = ['ok', 'refused', 'error'] as const;
+export type AlertmanagerRequestOutcome = (typeof ALERTMANAGER_REQUEST_OUTCOMES)[number];
 
 /**
  * The largest answer read, in bytes (32 MiB: some 50,000 silences, expired ones included, or
@@ -95,7 +95,7 @@ export type AlertmanagerClientOptions = {
   urls: readonly string[];
   auth: AlertmanagerAuth;
   /** Called once per request, with its outcome: statusmate_alertmanager_requests_total. */
-  onRequest?: (operation: AlertmanagerOperation, outcome: AlertmanagerOutcome) => void;
+  onRequest?: (operation: AlertmanagerOperation, outcome: AlertmanagerRequestOutcome) => void;
   timeoutMs?: number;
 };
 

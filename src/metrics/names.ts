@@ -142,8 +142,8 @@ export { DURATION_BUCKETS } from '../domain/buckets.js';
 export { RESPONSE_BUCKETS } from '../domain/alert-state.js';
 
 /** The `outcome` label of statusmate_alertmanager_notifications_total: what POST /alertmanager answered. */
-export const ALERTMANAGER_OUTCOMES = ['stored', 'unmatched', 'invalid', 'unauthorized', 'too_large', 'busy', 'disabled', 'error'] as const;
-export type AlertmanagerOutcome = (typeof ALERTMANAGER_OUTCOMES)[number];
+export const ALERTMANAGER_NOTIFICATION_OUTCOMES = ['stored', 'unmatched', 'invalid', 'unauthorized', 'too_large', 'busy', 'disabled', 'error'] as const;
+export type AlertmanagerNotificationOutcome = (typeof ALERTMANAGER_NOTIFICATION_OUTCOMES)[number];
 
 /**
  * Buckets of the webhook request latency histogram, in seconds. They reach past SQLite's busy

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LIMIT_NAMES, type LimitName } from '../domain/reducer.js';
 import type { StoreHealth } from '../ingest/sink.js';
-import { ALERTMANAGER_OPERATIONS, ALERTMANAGER_OUTCOMES, type AlertmanagerOperation, type AlertmanagerOutcome } from '../alertmanager/client.js';
+import { ALERTMANAGER_OPERATIONS, ALERTMANAGER_REQUEST_OUTCOMES, type AlertmanagerOperation, type AlertmanagerRequestOutcome } from '../alertmanager/client.js';
 import type { SilenceStats } from '../alertmanager/reconciler.js';
 import type { FoldStats } from '../log/fold-loop.js';
 import { familyHeader, labelPairs, sample } from './exposition.js';
@@ -179,11 +179,12 @@ export class Telemetry {
     const registers = [this.registry];
     this.alertmanagerRequests = new Counter({
       name: METRIC.alertmanagerRequests,
-      help: `Requests this process sent to Alertmanager about maintenance silences and its alerts, by operation (${ALERTMANAGER_OPERATIONS.join(', ')}) and outcome (${ALERTMANAGER_OUTCOMES.join(', ')}).`,
+      help: `Requests this process sent to Alertmanager about maintenance silences and its alerts, by operation (${ALERTMANAGER_OPERATIONS.join(', ')}) and outcome (${ALERTMANAGER_REQUEST_OUTCOMES.join(', ')}).`,
       labelNames: [LABEL.operation, LABEL.outcome],
       registers,
     });
-    for (const operation of ALERTMANAGER_OPERATIONS) for (const outcome of ALERTMANAGER_OUTCOMES) this.alertmanagerRequests.inc({ operation, outcome }, 0);
+    for (const operation of ALERTMANAGER_OPERATIONS)
+      for (const outcome of ALERTMANAGER_REQUEST_OUTCOMES) this.alertmanagerRequests.inc({ operation, outcome }, 0);
     new Gauge({
       name: METRIC.maintenanceSilences,
       help: 'Maintenance silences as this process last saw them: desired (should exist now), active (Alertmanager holds them), failed (missing), overridden (expired or edited by hand, left so); lingering (not desired, still live: not expired yet).',
@@ -204,7 +205,7 @@ export class Telemetry {
     });
   }
 
-  alertmanagerRequest(operation: AlertmanagerOperation, outcome: AlertmanagerOutcome): void {
+  alertmanagerRequest(operation: AlertmanagerOperation, outcome: AlertmanagerRequestOutcome): void {
     this.alertmanagerRequests?.inc({ [LABEL.operation]: operation, [LABEL.outcome]: outcome });
   }
 

@@ -7,7 +7,7 @@ import { type AlertsDecision } from '../domain/alerts.js';
 import type { DeclaredComponent, DeclaredPage } from '../domain/inventory.js';
 import type { State } from '../domain/state.js';
 import type { Logger } from '../logger.js';
-import { ALERTMANAGER_OUTCOMES, LABEL, METRIC, type AlertmanagerOutcome } from '../metrics/names.js';
+import { ALERTMANAGER_NOTIFICATION_OUTCOMES, LABEL, METRIC, type AlertmanagerNotificationOutcome } from '../metrics/names.js';
 import { fieldPath } from '../http/field-path.js';
 import { StoreError } from '../store/store.js';
 import { BodiesInFlightError, type BodyBudget, type BodyLease } from './body-budget.js';
@@ -96,9 +96,9 @@ function matcherComponents(pages: readonly DeclaredPage[]): MatcherComponent[] {
   return list;
 }
 
-type Answer = { status: number; body: Record<string, unknown>; outcome: AlertmanagerOutcome; retryAfterSeconds?: number };
+type Answer = { status: number; body: Record<string, unknown>; outcome: AlertmanagerNotificationOutcome; retryAfterSeconds?: number };
 
-const refused = (status: number, outcome: AlertmanagerOutcome, error: string, issues: { path: string; message: string }[] = []): Answer => ({
+const refused = (status: number, outcome: AlertmanagerNotificationOutcome, error: string, issues: { path: string; message: string }[] = []): Answer => ({
   status,
   body: { error, issues },
   outcome,
@@ -113,7 +113,7 @@ export function alertmanagerReceiver(deps: AlertmanagerReceiverDeps, options: Al
     labelNames: [LABEL.outcome],
     registers,
   });
-  for (const outcome of ALERTMANAGER_OUTCOMES) notifications.inc({ [LABEL.outcome]: outcome }, 0);
+  for (const outcome of ALERTMANAGER_NOTIFICATION_OUTCOMES) notifications.inc({ [LABEL.outcome]: outcome }, 0);
   const unmatched = new Counter({
     name: METRIC.alertmanagerAlertsUnmatched,
     help: 'Alerts received on POST /alertmanager that match no component alert_matchers and let go of no alert held.',

@@ -7,7 +7,7 @@ import {
   AlertmanagerError,
   MAX_ANSWER_BYTES,
   type AlertmanagerOperation,
-  type AlertmanagerOutcome,
+  type AlertmanagerRequestOutcome,
 } from '../../src/alertmanager/client.js';
 import { MAX_RETRY_DELAY_MS, retryDelayMs, SilenceReconciler, type SilenceReconcilerOptions } from '../../src/alertmanager/reconciler.js';
 import type { AlertmanagerAuth } from '../../src/config.js';
@@ -155,7 +155,7 @@ function reconciler(urls: string[], player: Player, options: Partial<SilenceReco
     urls,
     auth: options.auth ?? { kind: 'none' },
     timeoutMs: 1_000,
-    onRequest: (operation: AlertmanagerOperation, outcome: AlertmanagerOutcome) => requests.push(`${operation} ${outcome}`),
+    onRequest: (operation: AlertmanagerOperation, outcome: AlertmanagerRequestOutcome) => requests.push(`${operation} ${outcome}`),
   });
   const r = new SilenceReconciler({
     client,

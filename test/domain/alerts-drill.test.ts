@@ -22,7 +22,7 @@ import { AlertsOracle } from '../support/alerts-oracle.js';
 // Knobs: ALERTS_DRILL_SEEDS seeds from ALERTS_DRILL_BASE (400 from 1 for the first part, 150 from
 // 1 for each feature of the second); ALERTS_DRILL_FORMAT=8 (or 3) folds alerts entries by that
 // format's rules instead of this release's; DRILL_TRACE=seed:component (and DRILL_FEATURES=name)
-// prints one component's entries. E.g. ALERTS_DRILL_SEEDS=3000 npx vitest run test/domain/alerts-drill.test.ts.
+// drills that one seed, and when it fails shows that component's entries with the failure. E.g. ALERTS_DRILL_SEEDS=3000 npx vitest run test/domain/alerts-drill.test.ts.
 
 const EXPIRY_WINDOW = 600;
 
@@ -231,10 +231,10 @@ describe('alerts drill: incidents, maintenances, alerts let go of and forgotten'
   });
 });
 
-/** DRILL_TRACE=seed:component prints what happens to one component, entry by entry. */
+/** DRILL_TRACE=seed:component drills one seed; its failure shows what happened to the component, entry by entry. */
 const trace = process.env.DRILL_TRACE;
 if (trace !== undefined) {
-  it('trace', () => {
+  it(`agrees with the oracle on seed ${trace}, explaining the component when not`, () => {
     const [seedText, component] = trace.split(':');
     const timeline = randomTimeline(Number(seedText), FEATURES[process.env.DRILL_FEATURES ?? ''] ?? {});
     const state = createState();
@@ -268,6 +268,6 @@ if (trace !== undefined) {
           (oracle.observations.length > seen ? `\n     oracle: ${JSON.stringify(oracle.observations.slice(seen).map((o) => ({ ...o, at: rel(o.at) })))}` : ''),
       );
     }
-    console.log(lines.join('\n'));
+    expect(drill(timeline), lines.join('\n')).toBeNull();
   });
 }

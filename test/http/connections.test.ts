@@ -251,7 +251,7 @@ describe('requests pipelined on one connection', () => {
     }
   });
 
-  it('fewer than MAX_PIPELINED_REQUESTS at once are all answered, in order', async () => {
+  it('fewer than MAX_PIPELINED_REQUESTS at once are all answered', async () => {
     const { MAX_PIPELINED_REQUESTS } = await import('../../src/http/connections.js');
     const { connect } = await import('node:net');
     const server = await held();

@@ -53,7 +53,7 @@ const meta = fc.record(
 const body = fc.oneof(fc.record({ text: fc.oneof(fc.string(), fc.constant(null)), meta }, { requiredKeys: ['meta'] }), fc.jsonValue({ maxDepth: 3 }));
 
 describe('whatever a client sends', () => {
-  it('is answered with 200, 400 or 415 and a JSON body, never a 5xx', async () => {
+  it('is answered with 200 or 400 and a JSON body, never a 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(body, async (payload) => {
         const response = await request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(payload));
