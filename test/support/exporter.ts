@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 
@@ -14,8 +15,21 @@ export const START_NODE_ARGS = (
   .split(/\s+/)
   .slice(1, -1);
 
+/** The newest modification time under a path (a deleted file shows as a newer directory). */
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return readdirSync(path).reduce((latest, entry) => Math.max(latest, newestMtime(join(path, entry))), stat.mtimeMs);
+}
+
+let checkedBuild = false;
+/** Refuses a missing dist/, and one older than src/: a process test would test the code before the edit. */
 export function requireBuild(): void {
+  if (checkedBuild) return;
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build (npm test does it first)`);
+  const sources = newestMtime(fileURLToPath(new URL('../../src/', import.meta.url)));
+  if (statSync(MAIN).mtimeMs < sources) throw new Error(`${MAIN} is older than src/: run npm run build (npm test does it first)`);
+  checkedBuild = true;
 }
 
 export type ExporterProcess = {
