@@ -3,7 +3,9 @@ import { EVENT_TYPES } from '../domain/event.js';
 // The exporter's metric names and label names in one place. They are an interface:
 // the collectors render them, and the dashboards, alert rules and Helm chart import or
 // test against this module, so renaming one here breaks their build instead of a user's
-// dashboard. docs/metrics.md documents each of them.
+// dashboard. docs/metrics.md documents each of them. The HELP texts live with what registers
+// each family: metrics/domain.ts (the state's series), metrics/telemetry.ts (the process's),
+// webhook/alertmanager.ts (the receiver's) and inventory/live.ts (the status pages file's).
 
 export const METRIC = {
   componentImpact: 'statusmate_component_impact',
