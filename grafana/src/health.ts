@@ -225,13 +225,28 @@ export function healthDashboard(): Dashboard {
         .overrideByQuery('B', [{ id: 'unit', value: 'none' }]),
     )
 
-    .withRow(new RowBuilder('Maintenance silences'))
+    .withRow(new RowBuilder('Alertmanager'))
+    .withPanel(
+      timeseries(
+        'Notifications received',
+        'Notifications Alertmanager sent to POST /alertmanager per second, by outcome, across replicas: stored, unmatched (no alert matched a component), and refused. Alertmanager does not retry invalid (400/415) or too_large (413): their alerts are lost until the group is sent again (alert StatusMateAlertmanagerNotificationsRejected). Only with ALERTMANAGER_WEBHOOK_TOKEN.',
+        'reqps',
+        8,
+      )
+        .withTarget(
+          query('A', `sum by (${INSTALL_BY}outcome) (rate(${METRIC.alertmanagerNotifications}{${JOB}}[$__rate_interval]))`, {
+            legend: `${INSTALL_LEGEND}{{outcome}}`,
+          }),
+        )
+        .overrideByName('invalid', [fixedColor('red')])
+        .overrideByName('too_large', [fixedColor('red')]),
+    )
     .withPanel(
       timeseries(
         'Silences',
         'Silences that maintenances should hold in Alertmanager (desired), and of those the ones it holds (active), the ones missing (failed: alert StatusMateMaintenanceSilencesMissing) and the ones an operator expired or edited by hand (overridden), and the ones of finished maintenances still live, not expired yet (lingering: alert StatusMateMaintenanceSilencesLingering), as each replica last saw them. Only with ALERTMANAGER_URL.',
         'short',
-        12,
+        8,
       ).withTarget(query('A', `${METRIC.maintenanceSilences}{${JOB}}`, { legend: '{{instance}} {{state}}' })),
     )
     .withPanel(
@@ -239,7 +254,7 @@ export function healthDashboard(): Dashboard {
         'Alertmanager requests',
         'Requests to Alertmanager per second, by operation and outcome, over the replicas; only the replica holding the lease creates, updates and expires silences.',
         'reqps',
-        12,
+        8,
       ).withTarget(
         query('A', `sum by (${INSTALL_BY}operation, outcome) (rate(${METRIC.alertmanagerRequests}{${JOB}}[$__rate_interval]))`, {
           legend: `${INSTALL_LEGEND}{{operation}} {{outcome}}`,
