@@ -327,6 +327,8 @@ function suite(target: (typeof TARGETS)[number]): void {
     expect(await post(first, { ...retry, meta: { ...retry.meta, delivery_attempt: 1 } })).toBe(200);
     expect(await post(first, componentEvent(1, 'API', 'operational'), { token: 'wrong-token' })).toBe(401);
     expect(await post(first, undefined, { raw: '{"meta":{}}' })).toBe(400);
+    // And an Alertmanager notification of another payload version, which Alertmanager would not retry.
+    expect(await post(first, undefined, { raw: '{"version":"3","alerts":[]}', path: '/alertmanager' })).toBe(400);
     sequenceEnd = Date.now() / 1000;
 
     // Wait until Prometheus has scraped all of it and the recording rules have run on it.
@@ -336,6 +338,7 @@ function suite(target: (typeof TARGETS)[number]): void {
         const rejected = await query(`sum(${METRIC.webhookRequests}{outcome=~"invalid|unauthorized|duplicate"})`);
         const recorded = await query(`count(status_page_component:statusmate_component_available:bool)`);
         const rate = await query(`sum(rate(${METRIC.webhookRequests}{outcome="unauthorized"}[1m])) > 0`);
+        const notifications = await query(`sum(increase(${METRIC.alertmanagerNotifications}{outcome="invalid"}[1h])) > 0`);
         // increase() and range queries need a few samples of the series the sequence created.
         const scraped = await query(`count_over_time(${METRIC.incidentsCreated}{status_page="${PAGE}"}[1m]) >= 3`);
         // Every component but Legacy (unknown impact) on PAGE, and Other on OTHER_PAGE.
@@ -349,6 +352,7 @@ function suite(target: (typeof TARGETS)[number]): void {
         return rejected[0]?.value === 3 &&
           recorded[0]?.value === components &&
           rate.length === 1 &&
+          notifications.length === 1 &&
           scraped.length === 2 &&
           (impactSeries[0]?.value ?? 0) > 0 &&
           recordedFewTimes.length === 0
@@ -699,6 +703,8 @@ function suite(target: (typeof TARGETS)[number]): void {
       StatusMateWebhooksRejected: [],
       StatusMateWebhookStoreErrors: [],
       StatusMateWebhooksRefusedLimit: [],
+      // One notification refused after its token matched is enough: Alertmanager never retries it.
+      StatusMateAlertmanagerNotificationsRejected: ['invalid'],
       StatusMateStoreDown: [],
       // Memory stores: no Redis epoch.
       StatusMateStoreEpochsDiffer: [],

@@ -47,8 +47,9 @@ function unescape(raw: string, text: string): string {
  */
 function compile(value: string, text: string): RE2JS {
   try {
-    // Anchored by testExact; `s` as Prometheus compiles matchers (`^(?s:…)$`).
-    return RE2JS.compile(`(?s:${value})`);
+    // As Alertmanager reads a silence's matcher: the pattern must compile on its own (`a)|(b`
+    // does not), and it is anchored (testExact) without `s`, so `.` matches no line feed.
+    return RE2JS.compile(value);
   } catch (error) {
     throw new AlertMatcherError(`${text}: not RE2 syntax, which Prometheus and Alertmanager read (${(error as Error).message})`);
   }
@@ -117,8 +118,10 @@ export function matchesLabel(matcher: AlertMatcher, labels: AlertLabels): boolea
 }
 
 /**
- * Whether the matcher selects an alert that lacks its label. Alertmanager refuses a silence whose
- * matchers all do (it would silence everything), so a component needs one that does not.
+ * Whether the matcher selects an alert that lacks its label. A component needs a matcher that
+ * does not, or its maintenance's silence would mute nearly every alert. Alertmanager refuses only
+ * silences whose `=` and `=~` matchers all match the empty value (it counts `!=` and `!~` as
+ * never matching it); the exporter refuses `env!="dev"` alone too.
  */
 export function matchesEmpty(matcher: AlertMatcher): boolean {
   return matchesLabel(matcher, {});

@@ -76,7 +76,7 @@ const componentSchema = z.strictObject({
   alert_matchers: z
     .array(alertMatcher)
     .max(MAX_ALERT_MATCHERS, { error: `at most ${MAX_ALERT_MATCHERS} matchers` })
-    // Alertmanager refuses a silence that would select every alert, and so does the exporter.
+    // A silence that would select nearly every alert (see matchesEmpty: stricter than Alertmanager).
     .refine((matchers) => matchers.length === 0 || matchers.some((matcher) => !matchesEmpty(matcher)), {
       error: 'needs one matcher that an alert without its label does not match (like service="checkout"); these would select every alert',
     })
