@@ -7,13 +7,15 @@ import { redactedRedisUrl, redisKeys } from '../store/redis-format.js';
 import { withTimeout } from '../store/with-timeout.js';
 import { parseFlags, UsageError, type Io } from './io.js';
 
-export const RESET_REDIS_USAGE = `statusmate-exporter reset-redis --yes
+export const RESET_REDIS_USAGE = `statusmate-exporter reset-redis --yes [--force]
   Deletes the shared log, its snapshot (and any snapshot a replica left half-written), its epoch,
   its owner (REDIS_LOG_OWNER) and the mark a replica left on finding it lost, under REDIS_URL and
   REDIS_KEY_PREFIX (read from the environment, as the exporter reads them), and starts a new,
   empty log (a new epoch) that replicas started afterwards fold (the first names its owner). Replicas that refused the old one stay refused until
   restarted. Everything the log held is gone: restore Redis from a backup instead when you have one.
-  Gives up (exit 1) when Redis has not answered within 30 s.`;
+  Refuses (exit 1) a log another install owns (REDIS_LOG_OWNER set and different), and one a
+  replica is serving (it proved it could write to the log within 5 s): stop those replicas
+  first, or add --force. Gives up (exit 1) when Redis has not answered within 30 s.`;
 
 /**
  * Deletes the log's keys (KEYS[1..7]: log, snapshot, trimmed, epoch, lost, probe, owner) and starts a new
@@ -31,17 +33,34 @@ const initReply = z.tuple([z.string(), z.number(), z.string(), z.string()]);
 /** How long the whole reset may take before the command gives up on a Redis that does not answer. */
 export const RESET_DEADLINE_MS = 30_000;
 
+/**
+ * How long reset-redis watches the log's probe key before it deletes: a replica serving the log
+ * rewrites it every 2 to 2.4 s (its readiness check), one that refuses the log never does.
+ */
+export const LIVE_WATCH_MS = 5_000;
+
+/** What makes the reset refuse: the log is another install's, or a replica serves it. */
+class ResetRefused extends Error {}
+
 /** `statusmate-exporter reset-redis --yes`: the operator's way out of a lost or replaced log. */
-export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv = process.env, deadlineMs = RESET_DEADLINE_MS): Promise<number> {
-  const { values } = parseFlags({ args, options: { yes: { type: 'boolean', default: false } }, strict: true });
+export async function resetRedis(
+  args: string[],
+  io: Io,
+  env: NodeJS.ProcessEnv = process.env,
+  deadlineMs = RESET_DEADLINE_MS,
+  watchMs = LIVE_WATCH_MS,
+): Promise<number> {
+  const { values } = parseFlags({ args, options: { yes: { type: 'boolean', default: false }, force: { type: 'boolean', default: false } }, strict: true });
   if (!values.yes) throw new UsageError('reset-redis deletes the shared log and its snapshot; add --yes to do it');
   let url: string;
   let prefix: string;
+  let owner: string | undefined;
   try {
     const config = loadConfig({ ...env, STORE: 'redis' });
     if (config.redisUrl === undefined) throw new UsageError('REDIS_URL is not set');
     url = config.redisUrl;
     prefix = config.redisKeyPrefix;
+    owner = config.redisLogOwner;
   } catch (error) {
     if (error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
@@ -59,6 +78,33 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
   // stuck, a proxy in front of none) left the command waiting for ever: the whole reset has one.
   const reset = async (): Promise<string> => {
     await client.connect();
+    const stored = z
+      .string()
+      .nullable()
+      .parse(await client.get(keys.owner));
+    // Another install's log, named by the variable the replicas check: the prefix is wrong, not the log.
+    if (owner !== undefined && stored !== null && stored !== owner)
+      throw new ResetRefused(
+        `the log under ${keys.log} belongs to ${JSON.stringify(stored)}, not ${JSON.stringify(owner)} (REDIS_LOG_OWNER): check REDIS_KEY_PREFIX; nothing was deleted`,
+      );
+    if (!values.force) {
+      // A replica that refuses the log (what a reset is for) stops probing it; one serving it goes on.
+      const before = z
+        .string()
+        .nullable()
+        .parse(await client.get(keys.probe));
+      await new Promise((resolve) => setTimeout(resolve, watchMs));
+      const after = z
+        .string()
+        .nullable()
+        .parse(await client.get(keys.probe));
+      if (after !== null && after !== before)
+        throw new ResetRefused(
+          `a replica is serving this log (it rewrote ${keys.probe} within ${watchMs / 1000} s): reset-redis is for a log every replica refuses; stop the replicas that serve it, or add --force to delete it under them; nothing was deleted`,
+        );
+    }
+    // What is deleted, for the operator's record: unknown when the key is not a stream at all.
+    const entries = await client.xLen(keys.log).catch(() => null);
     // The keys go and the new log's epoch comes in one script: a replica still running on the old
     // log that read between a DEL and a later SET would find its epoch gone, not replaced, and mark
     // the new log lost (INIT_SCRIPT), so that every replica started afterwards refused it.
@@ -86,7 +132,7 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
     // What a replica started now finds: the new epoch, and no mark.
     const [epoch, , lost] = initReply.parse(await client.sendCommand(initArgs(keys, undefined)));
     if (epoch === '' || lost !== '') throw new Error(`the new log was marked lost meanwhile (${keys.lost}: ${lost}); run reset-redis again`);
-    return `reset ${redactedRedisUrl(url)} ${keys.log}: deleted ${deleted} keys; restart every replica`;
+    return `reset ${redactedRedisUrl(url)} ${keys.log}: deleted ${deleted} keys (a log of ${entries ?? 'unknown'} entries${stored === null ? '' : ` owned by ${JSON.stringify(stored)}`}); restart every replica`;
   };
   try {
     io.out(
@@ -98,6 +144,10 @@ export async function resetRedis(args: string[], io: Io, env: NodeJS.ProcessEnv 
     );
     return 0;
   } catch (error) {
+    if (error instanceof ResetRefused) {
+      io.err(`statusmate-exporter reset-redis: ${redactedRedisUrl(url)}: ${error.message}`);
+      return 1;
+    }
     const cause = broken ?? error;
     const message = cause instanceof Error ? cause.message : String(cause);
     const hint = /RESP/.test(message) ? ' (the server there does not speak Redis: check the port of REDIS_URL)' : '';

@@ -570,7 +570,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('replicas on Redis when the 
 
       // The operator: reset-redis --yes, then restart every replica.
       const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-      const reset = await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url }, 10_000, 'reset-redis');
+      const reset = await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url }, 30_000, 'reset-redis');
       expect(reset.code, reset.stderr).toBe(0);
       for (const replica of replicas) {
         await stopProcess(replica.process, 'SIGTERM');

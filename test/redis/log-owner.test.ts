@@ -90,9 +90,37 @@ describe.skipIf(redisTool.skipReason !== undefined)("the shared log's owner", ()
     expect(await redisGet(KEYS.owner)).toBe('monitoring/new-name');
   });
 
+  it("is checked by reset-redis, which deletes nothing of another install's log", async () => {
+    const production = await open('monitoring/prod-statusmate-exporter');
+    expect((await postEvent(production, componentUpdate(1, 'major_outage'))).status).toBe(200);
+    await Promise.all(fixture.apps.splice(0).map((app) => app.close()));
+    const reset = await runCli(['reset-redis', '--yes', '--force'], { REDIS_URL: fixture.server.url, REDIS_LOG_OWNER: 'web/staging-statusmate-exporter' });
+    expect([reset.code, reset.stdout]).toEqual([1, '']);
+    expect(reset.stderr).toContain('belongs to "monitoring/prod-statusmate-exporter", not "web/staging-statusmate-exporter" (REDIS_LOG_OWNER)');
+    expect(await redisGet(KEYS.owner)).toBe('monitoring/prod-statusmate-exporter');
+    const again = await open('monitoring/prod-statusmate-exporter');
+    expect(sampleValue(await metricsText(again), 'statusmate_component_impact_level', { component_uuid: '00000000-0000-4000-8000-000000000001' })).toBe(4);
+  });
+
+  it('is deleted by reset-redis only once no replica serves the log: one that does keeps it, unless --force', async () => {
+    const serving = await open('monitoring/prod-statusmate-exporter');
+    expect((await postEvent(serving, componentUpdate(1, 'major_outage'))).status).toBe(200);
+    const refused = await runCli(['reset-redis', '--yes'], { REDIS_URL: fixture.server.url });
+    expect([refused.code, refused.stdout]).toEqual([1, '']);
+    expect(refused.stderr).toContain('a replica is serving this log');
+    expect(refused.stderr).toContain('nothing was deleted');
+    expect(await readyStatus(serving)).toBe(200);
+    expect(await redisGet(KEYS.owner)).toBe('monitoring/prod-statusmate-exporter');
+
+    const forced = await runCli(['reset-redis', '--yes', '--force'], { REDIS_URL: fixture.server.url });
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(/deleted \d+ keys \(a log of 1 entries owned by "monitoring\/prod-statusmate-exporter"\)/);
+  });
+
   it('is not claimed by a replica still running on the log reset-redis replaced, which refuses the new one', async () => {
     const stale = await open('monitoring/old-name');
-    const reset = await runCli(['reset-redis', '--yes'], { REDIS_URL: fixture.server.url });
+    // --force: the replica serves the log, which reset-redis otherwise refuses to delete under it.
+    const reset = await runCli(['reset-redis', '--yes', '--force'], { REDIS_URL: fixture.server.url });
     expect(reset.code).toBe(0);
     await eventually(
       () => refusalLines(stale),

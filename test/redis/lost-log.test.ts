@@ -99,7 +99,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     // The operator's way out without a backup: reset, then restart the replicas. The old ones,
     // still running, find the new epoch (replaced, not gone) and leave no new mark.
     const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-    expect((await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url }, 10_000, 'reset-redis')).code).toBe(0);
+    expect((await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url }, 30_000, 'reset-redis')).code).toBe(0);
     expect(await redisCommand('EXISTS', KEYS.lost)).toBe(0);
     const fresh = await open();
     expect((await post(fresh, component(3, 'major_outage'))).body.status).toBe('applied');
@@ -210,7 +210,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
     const refusedReset = await runNodeToExit([cli, 'reset-redis'], { REDIS_URL: redis.url }, 10_000, 'reset-redis');
     expect(refusedReset.code).toBe(64);
-    const reset = await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url }, 10_000, 'reset-redis');
+    const reset = await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url }, 30_000, 'reset-redis');
     expect(reset.code).toBe(0);
     expect(reset.stdout).toContain('restart every replica');
     expect(await redisCommand('EXISTS', leftover)).toBe(0);
@@ -242,7 +242,8 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     const running = await open();
     expect((await post(running, component(1, 'major_outage'))).body.status).toBe('applied');
     const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-    const reset = await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url }, 10_000, 'reset-redis');
+    // --force: the replica serves the log, which reset-redis otherwise refuses to delete under it.
+    const reset = await runNodeToExit([cli, 'reset-redis', '--yes', '--force'], { REDIS_URL: redis.url }, 10_000, 'reset-redis');
     expect(reset.code).toBe(0);
     // The running replica finds its epoch replaced (not gone), refuses, and marks nothing.
     await refusedWithin5s(running);
@@ -260,7 +261,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
       await redisCommand('XADD', keys.log, '*', 'v', '1');
       await redisCommand('HSET', `${keys.snapshotPieces}replica:0`, 'data', '{}');
     }
-    const reset = await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'team[ab]*:' }, 10_000, 'reset-redis');
+    const reset = await runNodeToExit([cli, 'reset-redis', '--yes'], { REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'team[ab]*:' }, 30_000, 'reset-redis');
     expect(reset.code).toBe(0);
     expect(reset.stdout).toContain('deleted 2 keys');
     // Its log starts again empty; the other prefix's is untouched.
