@@ -21,6 +21,9 @@ export type DeliveryResult = {
   detail: string;
 };
 
+/** Whether the exporter answered the event (applied, duplicate, …): a 200 of another server is not. */
+export const answered = (result: DeliveryResult): boolean => result.status === 200 && result.outcome !== 'failed';
+
 export type RetryPolicy = {
   /** Tries in all, the first included. */
   attempts: number;
@@ -156,7 +159,16 @@ export async function deliver(
           json = undefined;
         }
         const answer = answerSchema.safeParse(json);
-        return { outcome: answer.success ? answer.data.status : 'applied', final: false, status: 200, attempts: attempt + 1, detail: text };
+        if (answer.success) return { outcome: answer.data.status, final: false, status: 200, attempts: attempt + 1, detail: text };
+        // A 200 that is not the exporter's answer (a proxy's page, another service at --url) says
+        // nothing of the event: counted as applied, it hid a webhook URL pointing nowhere.
+        return {
+          outcome: 'failed',
+          final: true,
+          status: 200,
+          attempts: attempt + 1,
+          detail: `but the answer is not the exporter's (${clip(text) || 'empty'}): does --url name the exporter?`,
+        };
       }
       const final = FINAL_STATUSES.has(response.status);
       const tokenless = response.status === 401 && !token && !queryToken(url.searchParams);

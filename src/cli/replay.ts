@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import {
+  answered,
   attemptsSchema,
   DEFAULT_RETRY,
   deliver,
@@ -161,7 +162,7 @@ export async function replayBodies(
     summary.events += 1;
     summary.retries += result.attempts - 1;
     summary[result.outcome] += 1;
-    if (result.status !== 200) {
+    if (!answered(result)) {
       io.err(
         `${name(index)}: ${result.outcome} after ${result.attempts} attempt(s): ${result.status === null ? '' : `HTTP ${result.status} `}${result.detail}`,
       );
@@ -170,7 +171,13 @@ export async function replayBodies(
     // try of this one found no exporter: each later event would spend as long, 15 s by default,
     // finding none), and a recording is replayed in order: stop here rather than send the
     // remaining events into the same refusal, and say where to resume.
-    const why = result.final ? `HTTP ${result.status} is not retried` : result.status === null ? 'no answer from the exporter' : undefined;
+    const why = result.final
+      ? result.status === 200
+        ? "the answer is not the exporter's"
+        : `HTTP ${result.status} is not retried`
+      : result.status === null
+        ? 'no answer from the exporter'
+        : undefined;
     if (why !== undefined) {
       const at = line(index) === undefined ? '' : ` (line ${line(index)})`;
       const resume = line(index) === undefined ? '' : ` (resume from line ${line(index)})`;

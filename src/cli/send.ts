@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../domain/event.js';
 import { KNOWN_IMPACTS } from '../domain/impact.js';
-import { attemptsSchema, DEFAULT_RETRY, deliver, FINAL_STATUS_TEXT, retryLine, webhookUrl } from './deliver.js';
+import { answered, attemptsSchema, DEFAULT_RETRY, deliver, FINAL_STATUS_TEXT, retryLine, webhookUrl } from './deliver.js';
 import { parseFlags, UsageError, type Io } from './io.js';
 import { TOKEN_FILE_USAGE, tokenOf, WEBHOOK_URL_TOKEN_USAGE } from './token.js';
 import { issueWords } from '../issue-words.js';
@@ -117,7 +117,7 @@ export async function send(args: string[], io: Io): Promise<number> {
   const result = await deliver(url, options.token, body, { attempts: options.attempts, baseDelayMs: DEFAULT_RETRY.baseDelayMs }, (notice) =>
     io.err(retryLine(`${meta.type} ${meta.uuid}`, notice)),
   );
-  if (result.status === 200) {
+  if (answered(result)) {
     io.out(`${meta.type} ${meta.uuid}: ${result.outcome} (HTTP 200 after ${result.attempts} attempt(s)) ${result.detail}`);
     return 0;
   }

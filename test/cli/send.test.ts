@@ -116,6 +116,26 @@ describe('send', () => {
     }
   });
 
+  it("exits 1 at once when a 200 is not the exporter's answer (another server at --url), rather than call it applied", async () => {
+    const { createServer } = await import('node:http');
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests += 1;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('hello');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const result = await runCli(['send', '--url', `http://127.0.0.1:${port}`, '--type', 'incident_created', '--component', COMPONENT]);
+      expect([result.code, result.stdout, requests]).toEqual([1, '', 1]);
+      expect(result.stderr).toMatch(
+        /^incident_created [0-9a-f-]{36}: failed after 1 attempt\(s\).*HTTP 200 but the answer is not the exporter's \(hello\): does --url name the exporter\?/,
+      );
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('exits 1 at once with the answer when the token is wrong, without retrying', async () => {
     const exporter = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKEN: 'secret' });
     try {
