@@ -1,11 +1,12 @@
 import { unlinkSync } from 'node:fs';
-import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { z } from 'zod';
-import { inspectCopy } from '../store/sqlite-file.js';
+import { inspectCopy, schemaVersionOf } from '../store/sqlite-file.js';
+import { StoreError } from '../store/store.js';
 import { issueWords } from '../issue-words.js';
 import { queryToken } from '../webhook/auth.js';
 import { httpUrl, networkReason } from './deliver.js';
@@ -55,8 +56,21 @@ export async function backupCommand(args: string[], io: Io): Promise<number> {
   // Opened before the exporter is asked: a copy it made for a path that cannot be written (a
   // directory missing, not writable) would be lost, and hold its next backup back (429).
   // A directory at FILE is found only at the rename, after the whole copy came.
-  if ((await stat(options.out).catch(() => undefined))?.isDirectory()) {
+  const existing = await lstat(options.out).catch(() => undefined);
+  if (existing?.isDirectory()) {
     io.err(`backup: not made: --out ${options.out} is a directory: name the file the copy goes to`);
+    return 1;
+  }
+  // The copy is renamed over FILE: a link or a device there (/dev/stdout) would be replaced, not written through.
+  if (existing !== undefined && !existing.isFile()) {
+    const what = existing.isSymbolicLink() ? 'a symbolic link' : 'not a regular file (a device, a pipe or a socket)';
+    io.err(`backup: not made: --out ${options.out} is ${what}, which the copy would replace: name a regular file`);
+    return 1;
+  }
+  // A running exporter's own SQLITE_PATH (it holds the file's lock): the copy renamed over it would
+  // take that exporter out of service until a restart.
+  if (existing !== undefined && heldByAnotherProcess(options.out)) {
+    io.err(`backup: not made: --out ${options.out} is in use by a running exporter (its SQLITE_PATH): name another file`);
     return 1;
   }
   let output: FileHandle;
@@ -153,6 +167,17 @@ async function fetchInto(url: URL, token: string | undefined, out: string, parti
     : `no snapshot yet and ${entries}`;
   io.out(`backup: ${out}: ${size} bytes, ${held}`);
   return 0;
+}
+
+/** Whether another process holds the SQLite file at `path` (an exporter's lock on its store). */
+function heldByAnotherProcess(path: string): boolean {
+  try {
+    schemaVersionOf(path);
+    return false;
+  } catch (error) {
+    if (error instanceof StoreError) return true;
+    throw error;
+  }
 }
 
 /** Closes and removes FILE.partial of a backup that was not made. */

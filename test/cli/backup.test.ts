@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseBackupOptions } from '../../src/cli/backup.js';
@@ -150,6 +150,35 @@ describe('backup', () => {
     expect(intoFolder.stderr).toBe(`backup: not made: --out ${folder} is a directory: name the file the copy goes to\n`);
     expect(existsSync(`${folder}.partial`)).toBe(false);
     expect(asked).toBe(0);
+  });
+
+  it("refuses an --out it would replace rather than write: a symbolic link, a device, or a running exporter's own file", async () => {
+    let asked = 0;
+    fake = createServer((_req, res) => {
+      asked += 1;
+      res.writeHead(200, { 'Content-Type': 'application/vnd.sqlite3' }).end('');
+    });
+    await new Promise<void>((resolve) => (fake as Server).listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+    const link = join(tempDir(), 'latest.db');
+    symlinkSync('/dev/null', link);
+    const throughLink = await runCli(['backup', '--url', url, '--out', link]);
+    expect([throughLink.code, throughLink.stderr]).toEqual([
+      1,
+      `backup: not made: --out ${link} is a symbolic link, which the copy would replace: name a regular file\n`,
+    ]);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    const device = await runCli(['backup', '--url', url, '--out', '/dev/null']);
+    expect(device.stderr).toContain('is not a regular file (a device, a pipe or a socket)');
+    expect(asked).toBe(0);
+
+    // The exporter's own SQLITE_PATH: renamed over, it answered 503 to every webhook until restarted.
+    const file = join(tempDir(), 'live.db');
+    const exporter = await start({ SQLITE_PATH: file });
+    await post(exporter, WEBSITE_PARTIAL);
+    const own = await runCli(['backup', '--url', exporter.url, '--token', TOKEN, '--out', file]);
+    expect([own.code, own.stderr]).toEqual([1, `backup: not made: --out ${file} is in use by a running exporter (its SQLITE_PATH): name another file\n`]);
+    await post(exporter, { ...WEBSITE_PARTIAL, impact: 'major_outage', created_at: '2026-12-01T11:00:00+00:00' });
   });
 
   it('says in one line that an answer not from the exporter (a web page on a wrong port) is not one, and how long a 429 asks to wait', async () => {
