@@ -4,9 +4,29 @@ import { editDistance } from '../edit-distance.js';
 /** Where a command writes: stdout for its results, stderr for progress and problems. */
 export type Io = { out(line: string): void; err(line: string): void };
 
+/**
+ * Streams whose reader went away (`| head -1`, a closed terminal): what the command prints ends
+ * there, not what it does (a replay goes on sending and exits with its own status). Node reported
+ * the EPIPE as an unhandled 'error' event, with a stack trace and exit 1, after the work was done.
+ */
+const gone = new Set<NodeJS.WriteStream>();
+function writerOf(stream: NodeJS.WriteStream): (line: string) => void {
+  let listening = false;
+  return (line) => {
+    if (!listening) {
+      listening = true;
+      stream.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE') throw error;
+        gone.add(stream);
+      });
+    }
+    if (!gone.has(stream)) stream.write(`${line}\n`);
+  };
+}
+
 export const processIo: Io = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
+  out: writerOf(process.stdout),
+  err: writerOf(process.stderr),
 };
 
 /** A command line that cannot be run as given: exit 64 (EX_USAGE) with the message. */

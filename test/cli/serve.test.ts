@@ -73,6 +73,17 @@ describe('statusmate-exporter serve', () => {
     );
   });
 
+  it('ends quietly, with its own exit status, when the reader of its output goes away (| head -1)', async () => {
+    requireBuild();
+    const child = spawn(process.execPath, [CLI, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the command writes: its first write meets a pipe nobody reads (EPIPE).
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect([code, stderr]).toEqual([0, '']);
+  });
+
   it("prints a command's own usage for COMMAND --help, starting nothing, and its version for --version", async () => {
     for (const [command, usage] of [
       ['send', SEND_USAGE],
