@@ -135,6 +135,12 @@ async function fetchInto(url: URL, token: string | undefined, out: string, parti
     await pipeline(body, output.createWriteStream());
   } catch (error) {
     await unlink(partial).catch(() => undefined);
+    // The disk's side (a full volume, a quota): the copy arrived, this machine could not keep it.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== undefined && /^E[A-Z]+$/.test(code) && (error as NodeJS.ErrnoException).syscall === 'write') {
+      io.err(`backup: the copy could not be written to ${partial} after ${received} bytes (${(error as Error).message}); ${out} is left as it was`);
+      return 1;
+    }
     // fetch says only "terminated"; why is in its cause ("other side closed").
     const cause = (error as { cause?: unknown }).cause;
     const why = `${(error as Error).message}${cause instanceof Error ? `: ${cause.message}` : ''}`;

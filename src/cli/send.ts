@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../domain/event.js';
 import { KNOWN_IMPACTS } from '../domain/impact.js';
 import { answered, attemptsSchema, DEFAULT_RETRY, deliver, FINAL_STATUS_TEXT, retryLine, webhookUrl } from './deliver.js';
-import { parseFlags, UsageError, type Io } from './io.js';
+import { meantOf, parseFlags, UsageError, type Io } from './io.js';
 import { TOKEN_FILE_USAGE, tokenOf, WEBHOOK_URL_TOKEN_USAGE } from './token.js';
 import { issueWords } from '../issue-words.js';
 
@@ -27,7 +27,12 @@ const optionsSchema = z.object({
   url: z.string({ error: 'is required' }).min(1),
   token: z.string().optional(),
   'token-file': z.string().min(1).optional(),
-  type: z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.join(', ')}` }),
+  type: z.enum(EVENT_TYPES, {
+    error: (issue) => {
+      const meant = typeof issue.input === 'string' ? meantOf(issue.input, EVENT_TYPES) : undefined;
+      return meant === undefined ? `must be one of ${EVENT_TYPES.join(', ')}` : `did you mean ${meant}? (one of ${EVENT_TYPES.join(', ')})`;
+    },
+  }),
   component: z.array(uuid).default([]),
   // The exporter keeps an impact it does not know (StatusMate may add some), but a test event's
   // unknown impact is a typo: sent, it set the component to it and exited 0.

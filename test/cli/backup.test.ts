@@ -181,6 +181,21 @@ describe('backup', () => {
     await post(exporter, { ...WEBSITE_PARTIAL, impact: 'major_outage', created_at: '2026-12-01T11:00:00+00:00' });
   });
 
+  it('says the copy could not be written when the disk is full, not that it did not arrive', async () => {
+    const url = await answering(200, 'x'.repeat(256 * 1024));
+    const out = join(tempDir(), 'copy.db');
+    // FILE.partial opened for writing lands on /dev/full: every write fails as on a full volume (ENOSPC).
+    symlinkSync('/dev/full', `${out}.partial`);
+    const result = await runCli(['backup', '--url', url, '--out', out]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^backup: the copy could not be written to ${out}\\.partial after \\d+ bytes \\(ENOSPC: no space left on device.*\\); ${out} is left as it was\\n$`,
+      ),
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('says in one line that an answer not from the exporter (a web page on a wrong port) is not one, and how long a 429 asks to wait', async () => {
     fake = createServer((_req, res) =>
       res.writeHead(404, { 'Content-Type': 'text/html; charset=utf-8' }).end('<!DOCTYPE html>\n<html>\n<body>\n<h1>Not Found</h1>\n</body>\n</html>\n'),

@@ -156,6 +156,7 @@ describe('send', () => {
     [['--url', 'http://x', '--type', 'component_impact_updated', '--component', COMPONENT], 'component_impact_updated needs --impact'],
     [['--url', 'http://x', '--type', 'incident_finished'], 'incident_finished needs --incident UUID'],
     [['--url', 'http://x', '--type', 'oops'], '--type: must be one of'],
+    [['--url', 'http://x', '--type', 'incident_create'], '--type: did you mean incident_created? (one of'],
     [['--type', 'incident_created'], '--url: is required'],
     [['--url', 'http://x', '--type', 'incident_created', '--component', 'not-a-uuid'], '--component.0: must be a UUID'],
     [['--url', 'not-a-url', '--type', 'incident_created'], '--url: not a URL: "not-a-url"'],
