@@ -18,7 +18,8 @@ export const BACKUP_USAGE = `statusmate-exporter backup --url URL [--token T | -
   --token T         a WEBHOOK_TOKEN token (not needed on METRICS_PORT); default: the ?token= of --url
   ${TOKEN_FILE_USAGE}
   --out FILE        where the copy goes: written to FILE.partial, checked (a whole SQLite file
-                    this release opens), then renamed to FILE, replacing it
+                    this release opens), then renamed to FILE, replacing it (a regular file: not
+                    a link, a device, or the SQLITE_PATH of a running exporter)
   Copies the store, as a SQLite store file, while the exporter serves (README: Backing up the
   store). Exits 0 once FILE holds the copy, 1 otherwise (FILE is then left as it was).`;
 
