@@ -13,9 +13,10 @@ export const RESET_REDIS_USAGE = `statusmate-exporter reset-redis --yes [--force
   REDIS_KEY_PREFIX (read from the environment, as the exporter reads them), and starts a new,
   empty log (a new epoch) that replicas started afterwards fold (the first names its owner). Replicas that refused the old one stay refused until
   restarted. Everything the log held is gone: restore Redis from a backup instead when you have one.
-  Refuses (exit 1) a log another install owns (REDIS_LOG_OWNER set and different), and one a
-  replica is serving (it proved it could write to the log within 5 s): stop those replicas
-  first, or add --force. Gives up (exit 1) when Redis has not answered within 30 s.`;
+  Refuses (exit 1) a log another install owns (REDIS_LOG_OWNER set and different: unset it to
+  reset that log on purpose), and one a replica is serving (it proved it could write to the log
+  within 5 s): stop those replicas first, or add --force. Gives up (exit 1) when Redis has not
+  answered within 30 s.`;
 
 /**
  * Deletes the log's keys (KEYS[1..7]: log, snapshot, trimmed, epoch, lost, probe, owner) and starts a new
@@ -85,7 +86,7 @@ export async function resetRedis(
     // Another install's log, named by the variable the replicas check: the prefix is wrong, not the log.
     if (owner !== undefined && stored !== null && stored !== owner)
       throw new ResetRefused(
-        `the log under ${keys.log} belongs to ${JSON.stringify(stored)}, not ${JSON.stringify(owner)} (REDIS_LOG_OWNER): check REDIS_KEY_PREFIX; nothing was deleted`,
+        `the log under ${keys.log} belongs to ${JSON.stringify(stored)}, not ${JSON.stringify(owner)} (REDIS_LOG_OWNER): check REDIS_KEY_PREFIX, or unset REDIS_LOG_OWNER to reset that log on purpose; nothing was deleted`,
       );
     if (!values.force) {
       // A replica that refuses the log (what a reset is for) stops probing it; one serving it goes on.
