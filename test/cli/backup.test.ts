@@ -43,6 +43,17 @@ async function answering(status: number, body: string): Promise<string> {
   return `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
 }
 
+/** A loopback server that counts the requests it gets and answers each with an empty 200: whether the command asked at all. */
+async function counting(): Promise<{ url: string; asked: () => number }> {
+  let asked = 0;
+  fake = createServer((_req, res) => {
+    asked += 1;
+    res.writeHead(200, { 'Content-Type': 'application/vnd.sqlite3' }).end('');
+  });
+  await new Promise<void>((resolve) => (fake as Server).listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, asked: () => asked };
+}
+
 describe('backup', () => {
   it('takes its token from --token, --token-file or the ?token= of --url, and needs --url and --out', () => {
     expect(parseBackupOptions(['--url', 'http://h', '--out', 'x.db', '--token', 't']).token).toBe('t');
@@ -131,35 +142,24 @@ describe('backup', () => {
   });
 
   it('checks --out before it asks: a directory that is not there, or one at FILE, is named in one line, and the exporter copies nothing', async () => {
-    let asked = 0;
-    fake = createServer((_req, res) => {
-      asked += 1;
-      res.writeHead(200, { 'Content-Type': 'application/vnd.sqlite3' }).end('');
-    });
-    await new Promise<void>((resolve) => (fake as Server).listen(0, '127.0.0.1', resolve));
+    const { url, asked } = await counting();
     const out = join(tempDir(), 'missing', 'copy.db');
-    const result = await runCli(['backup', '--url', `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, '--out', out]);
+    const result = await runCli(['backup', '--url', url, '--out', out]);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(`backup: not made: --out ${out}: cannot write ${out}.partial (ENOENT: no such file or directory)\n`);
     // A copy the exporter made would be lost, and hold its next backup back for ten times its writing time.
-    expect(asked).toBe(0);
+    expect(asked()).toBe(0);
     // A directory at FILE: found at the rename, after the whole copy came, it stopped the command with a stack trace.
     const folder = tempDir();
-    const intoFolder = await runCli(['backup', '--url', `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, '--out', folder]);
+    const intoFolder = await runCli(['backup', '--url', url, '--out', folder]);
     expect(intoFolder.code).toBe(1);
     expect(intoFolder.stderr).toBe(`backup: not made: --out ${folder} is a directory: name the file the copy goes to\n`);
     expect(existsSync(`${folder}.partial`)).toBe(false);
-    expect(asked).toBe(0);
+    expect(asked()).toBe(0);
   });
 
   it("refuses an --out it would replace rather than write: a symbolic link, a device, or a running exporter's own file", async () => {
-    let asked = 0;
-    fake = createServer((_req, res) => {
-      asked += 1;
-      res.writeHead(200, { 'Content-Type': 'application/vnd.sqlite3' }).end('');
-    });
-    await new Promise<void>((resolve) => (fake as Server).listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+    const { url, asked } = await counting();
     const link = join(tempDir(), 'latest.db');
     symlinkSync('/dev/null', link);
     const throughLink = await runCli(['backup', '--url', url, '--out', link]);
@@ -170,7 +170,7 @@ describe('backup', () => {
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     const device = await runCli(['backup', '--url', url, '--out', '/dev/null']);
     expect(device.stderr).toContain('is not a regular file (a device, a pipe or a socket)');
-    expect(asked).toBe(0);
+    expect(asked()).toBe(0);
 
     // The exporter's own SQLITE_PATH: renamed over, it answered 503 to every webhook until restarted.
     const file = join(tempDir(), 'live.db');
