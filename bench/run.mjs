@@ -3,7 +3,7 @@
 //
 // Knobs: BENCH_RUNS (3), BENCH_DURATION (10 s per measured load), BENCH_WARMUP (2 s),
 // BENCH_CONNECTIONS (50), BENCH_SCRAPES (50), BENCH_CHANGED_SCRAPES (20), BENCH_SYNCHRONOUS
-// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape,reducer,redis,fat,busy,operator,ledger,idle),
+// (normal|full, the exporter's SQLITE_SYNCHRONOUS), BENCH_ONLY (comma list of ingest,storm,scrape,reducer,matchers,redis,fat,busy,operator,ledger,idle),
 // BENCH_TIMEOUT (1200 s: the whole bench is killed past it), BENCH_FAT_EVENTS (300 fat incidents),
 // BENCH_BUSY_STORE (sqlite|redis|memory, section 7's busy load), BENCH_IDLE (30 s, section 10's measure).
 
@@ -39,7 +39,7 @@ const WARMUP = int('BENCH_WARMUP', 2);
 const CONNECTIONS = Math.max(1, int('BENCH_CONNECTIONS', 50));
 const SCRAPES = Math.max(1, int('BENCH_SCRAPES', 50));
 const CHANGED_SCRAPES = Math.max(1, int('BENCH_CHANGED_SCRAPES', 20));
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer,redis,fat,busy,operator,ledger,idle').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ingest,storm,scrape,reducer,matchers,redis,fat,busy,operator,ledger,idle').split(',').map((s) => s.trim()));
 const FAT_EVENTS = Math.max(1, int('BENCH_FAT_EVENTS', 300));
 const BUSY_COMPONENTS = Math.max(1, int('BENCH_BUSY_COMPONENTS', 10_000));
 const BUSY_UPDATES = Math.max(1, int('BENCH_BUSY_UPDATES', 33));
@@ -698,6 +698,53 @@ async function reducerScaling() {
     fmt.ratio(largest / smallest),
     '≤ 2.00× (linear)',
     largest / smallest <= 2,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5b. Alert matchers (POST /alertmanager matches every alert against every component's matchers)
+
+async function matcherCosts() {
+  const { matchesAll, parseAlertMatcher } = await import('../dist/domain/alert-matchers.js');
+  const alerts = Array.from({ length: 1_000 }, (_, i) => ({ service: `svc-${(i * 7) % 1_000}`, env: 'prod', alertname: 'HighLatency' }));
+  for (const [what, pattern] of [
+    ['a literal alternation of two names (svc-N, svc-N-canary)', (i) => `svc-${i}|svc-${i}-canary`],
+    ['a pattern with a group (svc-N(-canary)?)', (i) => `svc-${i}(-canary)?`],
+  ]) {
+    const times = [];
+    for (let run = 0; run < RUNS; run += 1) {
+      const components = Array.from({ length: 1_000 }, (_, i) => [parseAlertMatcher(`service=~"${pattern(i)}"`), parseAlertMatcher('env=~"prod|canary"')]);
+      const started = performance.now();
+      let matched = 0;
+      for (const labels of alerts) for (const matchers of components) if (matchesAll(matchers, labels)) matched += 1;
+      times.push(performance.now() - started);
+      if (matched !== alerts.length) throw new Error(`${what}: ${matched} matches, expected ${alerts.length}`);
+    }
+    row('5b matchers', `1,000 alerts x 1,000 components, ${what}`, fmt.ms(median(times)), '', '', '', undefined);
+  }
+  // A nested repetition on a label that almost matches: exponential on a backtracking engine
+  // (seconds at 31 characters), linear on RE2. Per test, at 1,000 and 4,000 characters.
+  const nested = parseAlertMatcher('service=~"([a-z0-9]+-?)+svc"');
+  const perTest = (length) => {
+    const labels = { service: `${'a'.repeat(length)}!` };
+    const times = [];
+    for (let run = 0; run < RUNS; run += 1) {
+      const started = performance.now();
+      for (let n = 0; n < 100; n += 1) if (matchesAll([nested], labels)) throw new Error('matched');
+      times.push((performance.now() - started) / 100);
+    }
+    return median(times);
+  };
+  const short = perTest(1_000);
+  const long = perTest(4_000);
+  row(
+    '5b matchers',
+    'a nested repetition on a 4,000-character label that almost matches',
+    fmt.ms(long),
+    fmt.ms(short),
+    fmt.ratio(long / short),
+    '≤ 8.00× the 1,000-character one (linear: 4×)',
+    long / short <= 8,
   );
 }
 
@@ -1550,6 +1597,7 @@ try {
   if (ONLY.has('ingest') || ONLY.has('storm')) await ingestAndStorm();
   if (ONLY.has('scrape')) await scrapeMemoryStartup();
   if (ONLY.has('reducer')) await reducerScaling();
+  if (ONLY.has('matchers')) await matcherCosts();
   if (ONLY.has('redis')) await redisReplicas();
   if (ONLY.has('fat')) await fatIncidents();
   if (ONLY.has('busy')) await busyComponents();
