@@ -250,10 +250,10 @@ export function alertmanagerReceiver(deps: AlertmanagerReceiverDeps, options: Al
         notifications.inc({ [LABEL.outcome]: answer.outcome });
         if (answer.status === 401) res.set('WWW-Authenticate', 'Bearer');
         if (answer.retryAfterSeconds !== undefined) res.set('Retry-After', String(answer.retryAfterSeconds));
-        // The request's line says why it was refused: Alertmanager drops a notification answered
-        // 4xx for good, and its own log is not where the exporter's operator looks. (The messages
-        // name no token.)
-        if (answer.status >= 400 && 'error' in answer.body) res.locals['logFields'] = { error: answer.body.error };
+        // The request's line says what became of it, as POST /webhook's does, and why it was
+        // refused: Alertmanager drops a notification answered 4xx for good, and its own log is not
+        // where the exporter's operator looks. (The messages name no token.)
+        res.locals['logFields'] = { outcome: answer.outcome, ...(answer.status >= 400 && 'error' in answer.body ? { error: answer.body.error } : {}) };
         res.status(answer.status).json(answer.body);
       })
       .catch(() => res.destroy());

@@ -155,7 +155,7 @@ describe('POST /alertmanager refuses what it cannot take, with a status and a JS
       `not an Alertmanager webhook payload: alerts: at most ${MAX_ALERTS_PER_NOTIFICATION} alerts: set max_alerts in the webhook config`,
     );
     const lines = app.logs.lines.filter((line) => line.msg === 'request' && line.path === '/alertmanager' && line.status === 400);
-    expect(lines.at(-1)).toMatchObject({ level: 'warn', error: tooMany.body.error });
+    expect(lines.at(-1)).toMatchObject({ level: 'warn', outcome: 'invalid', error: tooMany.body.error });
     expect(lines.every((line) => typeof line.error === 'string')).toBe(true);
     expect(JSON.stringify(app.logs.lines)).not.toContain(TOKEN);
     expect(app.fold.state.alerts.components.size).toBe(0);
@@ -187,6 +187,8 @@ describe('alerts measure the status page', () => {
     );
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'stored', alerts: 3, stored: 1, unmatched: 2 });
+    // Its request line says what became of it, as a webhook's does.
+    expect(app.logs.lines.filter((line) => line.msg === 'request' && line.path === '/alertmanager').at(-1)).toMatchObject({ status: 200, outcome: 'stored' });
     let text = await metrics(app);
     expect(sampleValue(text, 'statusmate_component_alerts_firing', { status_page: 'shop', component_uuid: CHECKOUT, component: 'Checkout' })).toBe(1);
     expect(sampleValue(text, 'statusmate_alertmanager_alerts_unmatched_total')).toBe(2);
