@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { isAlias, isMap, isSeq, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { AlertMatcherError, MAX_ALERT_MATCHERS, matchesEmpty, parseAlertMatcher, type AlertMatcher } from '../domain/alert-matchers.js';
 import { pagePolicySchema } from '../domain/availability.js';
@@ -164,6 +164,40 @@ function syntaxText(error: { message: string; linePos?: [{ line: number; col: nu
   return at ? `at line ${at.line}, column ${at.col}: ${message}` : message;
 }
 
+/**
+ * Where the node at `path` starts in the file, as " (at line 7, column 9)"; the deepest node the
+ * path reaches when the rest is missing (a required key: the object that lacks it), or the key
+ * itself when `key` names one (an unknown key). Aliases are followed, so a value shared through
+ * one is placed where it is written. Empty when the path reaches no node (an empty file).
+ */
+function placeText(document: Document, lines: LineCounter, path: readonly PropertyKey[], key?: string): string {
+  let node: unknown = document.contents;
+  let start: number | undefined;
+  const startOf = (at: unknown) => {
+    const range = (at as { range?: [number, number, number] } | null)?.range;
+    if (range !== undefined) start = range[0];
+  };
+  startOf(node);
+  const steps: PropertyKey[] = key === undefined ? [...path] : [...path, key];
+  for (const [index, step] of steps.entries()) {
+    node = resolved(node, document);
+    let next: unknown;
+    if (isSeq(node) && typeof step === 'number') next = node.items[step];
+    else if (isMap(node) && typeof step === 'string') {
+      const pair = node.items.find((item) => isScalar(item.key) && item.key.value === step);
+      // The unknown key itself: its value may be anything, or nothing.
+      if (pair !== undefined && key !== undefined && index === steps.length - 1) next = pair.key;
+      else next = pair?.value;
+    }
+    if (next === undefined || next === null) break;
+    node = next;
+    startOf(resolved(node, document));
+  }
+  if (start === undefined) return '';
+  const { line, col } = lines.linePos(start);
+  return ` (at line ${line}, column ${col})`;
+}
+
 /** `status_pages[0].components[1].uuid`, as a user would point at it in the file. */
 function pathText(path: readonly PropertyKey[]): string {
   let text = '';
@@ -192,7 +226,8 @@ export function parseInventory(
   const fail = (detail: string): never => {
     throw new InventoryError(`STATUS_PAGES_FILE ${file}: ${detail}`);
   };
-  const document = parseDocument(text, { uniqueKeys: true });
+  const lines = new LineCounter();
+  const document = parseDocument(text, { uniqueKeys: true, lineCounter: lines });
   const syntax = document.errors[0];
   if (syntax) fail(`not valid YAML or JSON ${syntaxText(syntax)}`);
   const tooMany = countProblem(document, limits);
@@ -206,7 +241,11 @@ export function parseInventory(
   }
   const parsed = fileSchema(limits).safeParse(value);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${pathText(issue.path)}: ${issueWords(issue)}`);
+    const problems = parsed.error.issues.map((issue) => {
+      // An unknown key is placed at itself (one is enough to find the object), the rest at their value.
+      const key = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+      return `${pathText(issue.path)}: ${issueWords(issue)}${placeText(document, lines, issue.path, key)}`;
+    });
     return fail(problems.join('; '));
   }
   const pageTokens = new Map<string, string[]>();
@@ -217,9 +256,10 @@ export function parseInventory(
         .split(',')
         .map((token) => token.trim())
         .filter((token) => token.length > 0);
-      if (tokens.length === 0) fail(`status_pages[${index}].token_env: the environment variable ${page.token_env} is not set`);
+      const place = placeText(document, lines, ['status_pages', index, 'token_env']);
+      if (tokens.length === 0) fail(`status_pages[${index}].token_env: the environment variable ${page.token_env} is not set${place}`);
       const unusable = tokens.map(unusableToken).find((problem) => problem !== undefined);
-      if (unusable !== undefined) fail(`status_pages[${index}].token_env: a token in ${page.token_env} ${unusable}`);
+      if (unusable !== undefined) fail(`status_pages[${index}].token_env: a token in ${page.token_env} ${unusable}${place}`);
       pageTokens.set(page.id, tokens);
     }
     const components = page.components.map(({ uuid, name, alert_matchers }) =>

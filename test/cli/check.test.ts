@@ -65,7 +65,7 @@ describe('statusmate-exporter check', () => {
     const result = await runCli(['check', pages], env);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(`STATUS_PAGES_FILE ${pages}: status_pages[1].components[0].uuid: must be a UUID\n`);
+    expect(result.stderr).toBe(`STATUS_PAGES_FILE ${pages}: status_pages[1].components[0].uuid: must be a UUID (at line 11, column 15)\n`);
     expect(result.stderr.trimEnd()).toBe(await startRefusal({ ...env, STATUS_PAGES_FILE: pages }));
   });
 
@@ -95,7 +95,7 @@ describe('statusmate-exporter check', () => {
     const plain = await runCli(['check', pages], { STORE: 'memory', WEBHOOK_TOKEN: 'all-pages-secret' });
     expect([plain.code, plain.stderr]).toEqual([
       1,
-      `STATUS_PAGES_FILE ${pages}: status_pages[0].token_env: the environment variable ACME_WEBHOOK_TOKEN is not set (check --without-tokens checks the rest of the file without ACME_WEBHOOK_TOKEN)\n`,
+      `STATUS_PAGES_FILE ${pages}: status_pages[0].token_env: the environment variable ACME_WEBHOOK_TOKEN is not set (at line 3, column 16) (check --without-tokens checks the rest of the file without ACME_WEBHOOK_TOKEN)\n`,
     ]);
 
     // The flag does not pass what else is wrong, nor a token variable that is set but unusable.

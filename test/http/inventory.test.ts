@@ -219,7 +219,7 @@ describe('reloading the status pages file', () => {
     writeFileSync(file, 'status_pages:\n  - id: acme\n    uuid: not-a-uuid\n');
     const response = await request(app.main).post('/-/reload').set('Authorization', 'Bearer all-pages');
     expect(response.status).toBe(500);
-    expect(response.body.error).toBe(`STATUS_PAGES_FILE ${file}: status_pages[0].uuid: must be a UUID`);
+    expect(response.body.error).toBe(`STATUS_PAGES_FILE ${file}: status_pages[0].uuid: must be a UUID (at line 3, column 11)`);
     const text = await metrics();
     expect(sampleValue(text, 'statusmate_config_last_reload_successful')).toBe(0);
     expect(sampleValue(text, 'statusmate_config_last_reload_success_timestamp_seconds')).toBe(firstSuccess);

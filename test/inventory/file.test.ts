@@ -47,7 +47,7 @@ describe('the status pages file', () => {
 
   it.each([
     ['status_pages: []\nextra: 1\n', 'STATUS_PAGES_FILE f.yaml: (top level): Unrecognized key: "extra"'],
-    ['pages: []\n', 'STATUS_PAGES_FILE f.yaml: status_pages: required; (top level): Unrecognized key: "pages"'],
+    ['pages: []\n', 'STATUS_PAGES_FILE f.yaml: status_pages: required (at line 1, column 1); (top level): Unrecognized key: "pages" (at line 1, column 1)'],
     ['', 'STATUS_PAGES_FILE f.yaml: (top level): must be an object, not null'],
     ['status_pages:\n  - name: x\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].id: required'],
     ['status_pages:\n  - id: a\n    uuid: nope\n', 'STATUS_PAGES_FILE f.yaml: status_pages[0].uuid: must be a UUID'],
@@ -95,6 +95,33 @@ describe('the status pages file', () => {
     expect(error).toBeInstanceOf(InventoryError);
     expect((error as Error).message.startsWith(message)).toBe(true);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it.each([
+    // The value that is wrong, in a long file where a path alone takes counting to find.
+    [
+      `status_pages:\n  - id: a\n  - id: b\n    components:\n      - uuid: ${API}\n        name: API\n      - uuid: nope\n        name: Web\n`,
+      'status_pages[1].components[1].uuid: must be a UUID (at line 7, column 15)',
+    ],
+    // A missing key: the object that lacks it.
+    ['status_pages:\n  - id: a\n  - name: b\n', 'status_pages[1].id: required (at line 3, column 5)'],
+    // An unknown key: the key itself, not its object.
+    ['status_pages:\n  - id: a\n    name: A\n    tokn_env: X\n', 'status_pages[0]: Unrecognized key: "tokn_env" (at line 4, column 5)'],
+    // A value shared through an alias: where it is written.
+    ['shared: &u nope\nstatus_pages:\n  - id: a\n    uuid: *u\n', 'status_pages[0].uuid: must be a UUID (at line 1, column 12)'],
+    // JSON on one line: the column is what finds it.
+    [`{"status_pages":[{"id":"a","components":[{"uuid":"zz","name":"A"}]}]}`, 'status_pages[0].components[0].uuid: must be a UUID (at line 1, column 50)'],
+    // A problem found after the schema (the token variable) is placed too.
+    [
+      'status_pages:\n  - id: a\n\n    token_env: UNSET_TOKEN\n',
+      'status_pages[0].token_env: the environment variable UNSET_TOKEN is not set (at line 4, column 16)',
+    ],
+  ])('places a problem in %j at its line and column', (text, problem) => {
+    expect(() => parseInventory(text, 'f.yaml', {})).toThrow(`STATUS_PAGES_FILE f.yaml: ${problem}`);
+  });
+
+  it('names no place for a file with nothing in it', () => {
+    expect(() => parseInventory('', 'f.yaml', {})).toThrow(/^STATUS_PAGES_FILE f\.yaml: \(top level\): must be an object, not null$/);
   });
 
   it('refuses more status pages than MAX_STATUS_PAGES from the syntax tree, before validating them', () => {

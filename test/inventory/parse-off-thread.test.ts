@@ -17,7 +17,7 @@ describe('a reload parses in a thread of its own', () => {
   it('refuses an invalid file with the same one-line reason', async () => {
     const text = 'status_pages:\n  - id: a\n    uuid: nope\n';
     await expect(parseOffThread(text, 'f.yaml', {}, LIMITS)).rejects.toThrow(
-      new InventoryError('STATUS_PAGES_FILE f.yaml: status_pages[0].uuid: must be a UUID'),
+      new InventoryError('STATUS_PAGES_FILE f.yaml: status_pages[0].uuid: must be a UUID (at line 3, column 11)'),
     );
   });
 

@@ -27,7 +27,7 @@ describe('STATUS_PAGES_FILE in the real process', () => {
     [
       'a bad uuid',
       'status_pages:\n  - id: acme\n    components:\n      - uuid: nope\n        name: API\n',
-      'status_pages[0].components[0].uuid: must be a UUID',
+      'status_pages[0].components[0].uuid: must be a UUID (at line 4, column 15)',
     ],
     ['a YAML alias bomb', BOMB, 'not accepted: Excessive alias count'],
     ['a YAML syntax error', 'status_pages:\n  - id: acme\n   x: [\n', 'not valid YAML or JSON at line 3, column'],
