@@ -127,6 +127,29 @@ describe('incidents', () => {
     expect(p.impact(1)).toBe('operational');
   });
 
+  it('keeps an outage updated before a maintenance began through the maintenance, the worse of the two, and clears it at the finish (README, A component impact)', () => {
+    const p = new Player().playAll([
+      componentUpdate(1, 'major_outage', T0 - 100),
+      maintenance('maintenance_created', 1, T0 - 50, [affects(1, 'under_maintenance')]),
+      maintenance('maintenance_started', 1, T0, [affects(1, 'under_maintenance')]),
+    ]);
+    expect(p.impact(1)).toBe('major_outage');
+    // StatusMate's own update for the maintenance, after its start, counts instead.
+    p.play(componentUpdate(1, 'under_maintenance', T0 + 10));
+    expect(p.impact(1)).toBe('under_maintenance');
+    p.play(maintenance('maintenance_finished', 1, T0 + 100, [affects(1, 'under_maintenance')]));
+    expect(p.impact(1)).toBe('under_maintenance');
+
+    // Without that update: the outage stays shown through the maintenance, and is gone after it.
+    const q = new Player().playAll([
+      componentUpdate(1, 'major_outage', T0 - 100),
+      maintenance('maintenance_started', 1, T0, [affects(1, 'under_maintenance')]),
+    ]);
+    expect(q.impact(1)).toBe('major_outage');
+    q.play(maintenance('maintenance_finished', 1, T0 + 100, [affects(1, 'under_maintenance')]));
+    expect(q.impact(1)).toBe('operational');
+  });
+
   it('counts each lifecycle event once per incident however often it is re-sent with other content', () => {
     const p = new Player().playAll([
       incident('incident_created', 1, T0, [affects(1, 'major_outage')]),
