@@ -31,6 +31,12 @@ const timestamp = z.iso
   .transform((value) => Date.parse(value) / 1000);
 const impact = z.string().regex(IMPACT_PATTERN, { error: `must be an impact like "major_outage" (${IMPACT_PATTERN})` });
 const optionalText = z.string().nullish();
+/**
+ * A title or name as sent, or null when it says nothing: an empty (or blank) `meta.title` or
+ * component name would otherwise become an empty label and start the component's series over,
+ * where an absent one keeps the name known. The next place is read instead (`text`, the uuid).
+ */
+const given = (value: string | null | undefined): string | null => (value === undefined || value === null || value.trim() === '' ? null : value);
 /** An empty status_page counts as absent, so the query parameter or the default applies. */
 const statusPage = z.preprocess((value) => (value === '' ? undefined : value), z.string().nullish());
 
@@ -92,7 +98,7 @@ function affected(entries: z.infer<typeof affectedComponent>[] | null | undefine
   if (!entries) return [];
   return entries.map((entry) => ({
     uuid: entry.component_details.component_uuid.toLowerCase(),
-    name: entry.component_details.name ?? null,
+    name: given(entry.component_details.name),
     impact: nullableImpact(entry.component_details.impact ?? entry.impact),
   }));
 }
@@ -145,7 +151,7 @@ export function parseWebhook(body: unknown, statusPage: string | StatusPageOf): 
         uuid: value.uuid.toLowerCase(),
         createdAt: value.created_at ?? null,
         deliveryAttempt: value.delivery_attempt ?? null,
-        name: value.title ?? text ?? null,
+        name: given(value.title) ?? given(text),
         impact: internImpact(value.impact),
       },
     };
@@ -165,7 +171,7 @@ export function parseWebhook(body: unknown, statusPage: string | StatusPageOf): 
     uuid: value.uuid.toLowerCase(),
     createdAt: value.created_at ?? null,
     deliveryAttempt: value.delivery_attempt ?? null,
-    title: value.title ?? text ?? null,
+    title: given(value.title) ?? given(text),
     startAt: value.start_at ?? null,
     endAt: value.end_at ?? null,
     components,
