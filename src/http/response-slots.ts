@@ -89,9 +89,35 @@ export class ResponseSlots {
     const address = res.req.socket.remoteAddress ?? '';
     if (this.active < this.limit) this.active += 1;
     else {
-      const waited = new Promise<void>((resolve) => this.waiting.push({ address, resolve }));
-      this.crowd();
-      await waited;
+      // A request whose client goes away while it waits leaves the queue at once: kept until its
+      // turn, each held its request, response and socket (about 13 KB), and a crowd that asked and
+      // left while the slots were held grew the queue for as long as it asked (a 20 MB scrape held
+      // by two clients that did not read, and 700 requests a second that left: 2 MB of heap more
+      // every second, 400 MiB RSS in 75 s).
+      const socket = res.req.socket;
+      if (res.destroyed || socket.destroyed) return false;
+      const handed = await new Promise<boolean>((resolve) => {
+        const gone = () => {
+          const at = this.waiting.indexOf(waiter);
+          if (at === -1) return;
+          this.waiting.splice(at, 1);
+          resolve(false);
+        };
+        const waiter: Waiter = {
+          address,
+          resolve: () => {
+            res.off('close', gone);
+            socket.off('close', gone);
+            resolve(true);
+          },
+        };
+        this.waiting.push(waiter);
+        res.once('close', gone);
+        socket.once('close', gone);
+        this.crowd();
+      });
+      // Gone while waiting: it took no slot, so it gives none back.
+      if (!handed) return false;
     }
     // The slot is this answer's from here: counted in `active`, handed over by release().
     const holder: Holder = { res, address, takenAt: performance.now() };

@@ -92,8 +92,10 @@ describe('response slots', () => {
     await until(() => slots.counts.waiting === 1);
     gone.abort();
     await abandoned;
+    // The request that went away left the queue at once.
+    await until(() => slots.counts.waiting === 0);
     const third = get(port, '/third');
-    await until(() => slots.counts.waiting === 2);
+    await until(() => slots.counts.waiting === 1);
     expect(await first).toEqual({ status: 200, bytes: 2 });
     expect(await third).toEqual({ status: 200, bytes: 2 });
     expect(seen.started).toEqual(['/first', '/third']);
@@ -261,5 +263,25 @@ describe('the slots in the app', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('response slots and clients that leave while they wait', () => {
+  it('drops a waiting request as soon as its client goes away, while the slots stay held', async () => {
+    // One slot, held by a client that does not read a 32 MiB answer (held for 10 s, crowd or not).
+    const slots = new ResponseSlots(1, 10_000, { crowdedHoldMs: 10_000 });
+    const { port, seen } = await serve(slots, slowIsHuge, 0);
+    const reader = stalled(port, '/slow');
+    await until(() => slots.counts.active === 1);
+    // A crowd asks and leaves: before, every one of them stayed queued (request, response and
+    // socket) until the slot came round, so the queue grew for as long as the crowd asked.
+    const crowd = Array.from({ length: 50 }, (_, i) => stalled(port, `/gone-${i}`));
+    await until(() => seen.arrived === 51 && slots.counts.waiting === 50);
+    for (const client of crowd) client.destroy();
+    await until(() => slots.counts.waiting === 0);
+    expect(slots.counts.active).toBe(1);
+    reader.destroy();
+    await until(() => slots.counts.active === 0);
+    expect(seen.started).toEqual(['/slow']);
   });
 });
