@@ -322,8 +322,12 @@ function touchesOf(
     if (touch) all.set(`maintenance:${m.uuid}`, touch);
   }
   for (const [key, touch] of kept ?? []) all.set(key, touch);
+  // Overlapping the period [from, endMs) read: an end exactly at its start has no time in it (a
+  // maintenance ending at 00:00 is the day before's), but one of no length at all (created and
+  // finished in one second) belongs to the period it happened in.
+  const from = Math.max(startMs, readFromMs);
   const overlapping = [...all.values()]
-    .filter((t) => t.start !== null && toMs(t.start) < endMs && (t.end === null || toMs(t.end) >= Math.max(startMs, readFromMs)))
+    .filter((t) => t.start !== null && toMs(t.start) < endMs && (t.end === null || toMs(t.end) > from || (toMs(t.end) === from && toMs(t.start) >= from)))
     .sort((a, b) => (a.start ?? 0) - (b.start ?? 0) || byText(a.uuid, b.uuid));
   const listed = (kind: LedgerTouch['kind']) =>
     overlapping

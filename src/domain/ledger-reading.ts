@@ -5,14 +5,42 @@ import { DAY_MS, LEDGER_SLOTS, slotOf, STRIDE, toMs, totalKeyOf, type ComponentL
 // impact, per UTC day, and the memory it takes. Readers count the open interval up to their own
 // `now`, so reading (a scrape, the availability API) never mutates the state.
 
-/** Seconds per impact since first known, the open interval counted up to `nowSeconds` (never before it opened). */
+/**
+ * The closed intervals booked after `nowMs` (and after `fromMs`), as [from, to, impact]: a
+ * created_at up to MAX_CLOCK_SKEW_SECONDS ahead of its receipt is trusted, so a change may be
+ * booked at a time still to come, and the interval before it closed there. A reader counts up to
+ * its own now, so it takes these out. Only the newest change points can be ahead (by minutes),
+ * and they are always kept.
+ */
+function bookedAhead(entry: ComponentLedger, nowMs: number, fromMs: number): [number, number, string][] {
+  const ahead: [number, number, string][] = [];
+  if (entry.openMs <= nowMs) return ahead;
+  const { ms, impacts } = entry.changes;
+  for (let i = 0; i + 1 < ms.length; i += 1) {
+    const from = Math.max(ms[i] as number, nowMs, fromMs);
+    const to = Math.min(ms[i + 1] as number, entry.openMs);
+    if (to > from) ahead.push([from, to, impacts[i] as string]);
+  }
+  return ahead;
+}
+
+/**
+ * Seconds per impact since first known, the open interval counted up to `nowSeconds` (never before
+ * it opened), and nothing booked after it: the counter grows as time passes, never ahead of it.
+ */
 export function secondsByImpact(entry: ComponentLedger, nowSeconds: number): Map<string, number> {
   const out = new Map<string, number>();
   out.set(OPERATIONAL, 0);
   for (const [impact, ms] of entry.totals) out.set(impact, ms / 1000);
-  const open = Math.max(0, toMs(nowSeconds) - entry.openMs);
+  const nowMs = toMs(nowSeconds);
+  const open = Math.max(0, nowMs - entry.openMs);
   const key = totalKeyOf(entry.impact);
   out.set(key, (out.get(key) ?? 0) + open / 1000);
+  for (const [from, to, impact] of bookedAhead(entry, nowMs, entry.sinceMs)) {
+    const aheadKey = totalKeyOf(impact);
+    const booked = out.get(aheadKey);
+    if (booked !== undefined) out.set(aheadKey, Math.max(0, booked - (to - from) / 1000));
+  }
   return out;
 }
 
@@ -31,6 +59,8 @@ export function daysOf(entry: ComponentLedger, keptFromDay: number, fromDay: num
   const days = entry.days;
   while (row < days.length && (days[row] as number) < fromDay) row += STRIDE;
   const openSlot = slotOf(entry.impact);
+  // Counted up to `nowMs`: what is booked after it is taken out of its day (bookedAhead).
+  const ahead = bookedAhead(entry, nowMs, knownFrom).map(([from, to, impact]) => [from, to, slotOf(impact)] as const);
   for (let day = fromDay; day <= toDay; day += 1) {
     const start = day * DAY_MS;
     const end = start + DAY_MS;
@@ -45,7 +75,13 @@ export function daysOf(entry: ComponentLedger, keptFromDay: number, fromDay: num
       row += STRIDE;
     }
     if (openSlot >= 0) slots[openSlot] = (slots[openSlot] as number) + openCovered;
-    out.push({ day, covered: closedCovered + openCovered, slots });
+    let future = 0;
+    for (const [from, to, slot] of ahead) {
+      const ms = Math.max(0, Math.min(to, end) - Math.max(from, start));
+      future += ms;
+      if (slot >= 0) slots[slot] = Math.max(0, (slots[slot] as number) - ms);
+    }
+    out.push({ day, covered: Math.max(0, closedCovered + openCovered - future), slots });
   }
   return out;
 }

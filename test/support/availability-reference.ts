@@ -366,6 +366,6 @@ export function referenceTouches(events: readonly RefStep[], start: number, end:
     }
   }
   return [...touches.values()]
-    .filter((t) => t.start < end && (t.end === null || (t.end >= start && t.end >= keptFrom)))
+    .filter((t) => t.start < end && (t.end === null || t.end > Math.max(start, keptFrom) || (t.end === Math.max(start, keptFrom) && t.start >= t.end)))
     .map((t) => ({ ...t, components: t.components.filter((c) => !forgottenComponents.has(c)) }));
 }
