@@ -1082,6 +1082,21 @@ describe.skipIf(helmTool.skipReason !== undefined)('values.schema.json', () => {
     [{ fullnameOverride: 'StatusMate' }, "at '/fullnameOverride'"],
     // The exporter would stop at start (exit 78): a label Grafana's page selector cannot quote.
     [{ 'config.defaultStatusPage': 'main "site"' }, "at '/config/defaultStatusPage'"],
+    // What the Prometheus Operator's CRDs or the API server refuse at apply (durations in the
+    // operator's order, a namespace is a DNS label, a percentage at most 100, an Ingress host a
+    // DNS name), and a Service name must start with a letter.
+    [{ 'serviceMonitor.interval': '30s1m' }, "at '/serviceMonitor/interval'"],
+    [
+      { 'prometheusRule.alertOverrides.StatusMateComponentPartialOutage.for': '30s1m' },
+      "at '/prometheusRule/alertOverrides/StatusMateComponentPartialOutage/for'",
+    ],
+    [{ namespaceOverride: 'team.a' }, "at '/namespaceOverride'"],
+    [
+      { 'config.store': 'redis', 'redis.url': 'redis://r', replicaCount: '2', 'podDisruptionBudget.maxUnavailable': '150%' },
+      "at '/podDisruptionBudget/maxUnavailable'",
+    ],
+    [{ 'ingress.enabled': 'true', 'ingress.hosts[0]': '10.0.0.1' }, "at '/ingress/hosts/0'"],
+    [{ fullnameOverride: '9x' }, "at '/fullnameOverride'"],
   ])('rejects %j with a message naming the value', (set, message) => {
     const result = renderChart(helm, { set });
     expect(result.ok).toBe(false);
@@ -1436,6 +1451,31 @@ describe.skipIf(helmTool.skipReason !== undefined || goTool.skipReason !== undef
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
       expect(result.accepted.length).toBe(objects.length);
+    });
+
+    it.each([
+      ['2024', 'default'],
+      ['true', 'default'],
+      ['null', 'default'],
+      ['yes', '2024'],
+    ])('accepts every object of a release named %j in namespace %j, names YAML would read as a number, a bool or nothing', (release, namespace) => {
+      const { manifest, objects } = renderObjects(helm, { release, namespace, apiVersions: OPERATOR_APIS, set: { fullnameOverride: 'statusmate-x' } });
+      const result = validate(validator, manifest);
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      for (const object of objects) expect(object.metadata.labels?.['app.kubernetes.io/instance']).toBe(release);
+    });
+
+    it('refuses at render a release whose name makes a Service name the API server refuses, naming fullnameOverride', () => {
+      for (const release of ['1abc', 'my.release']) {
+        const result = renderChart(helm, { release });
+        expect(result.ok ? '' : result.stderr).toContain('set fullnameOverride');
+      }
+      // The validator refuses such a Service too (a DNS-1035 label: a letter first).
+      const service = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: 1abc-statusmate-exporter\nspec:\n  ports: [{port: 9877}]\n';
+      const result = validate(validator, service);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('1abc-statusmate-exporter');
     });
 
     it('rejects a misspelt field, naming its path', () => {

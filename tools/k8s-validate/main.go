@@ -55,7 +55,7 @@ type kindInfo struct {
 // a new template forces a decision about how to validate it.
 var kinds = map[string]kindInfo{
 	"apps/v1/Deployment":                      {func() object { return &appsv1.Deployment{} }, validation.IsDNS1123Subdomain, checkDeployment},
-	"v1/Service":                              {func() object { return &corev1.Service{} }, validation.IsDNS1123Label, checkService},
+	"v1/Service":                              {func() object { return &corev1.Service{} }, validation.IsDNS1035Label, checkService},
 	"v1/Secret":                               {func() object { return &corev1.Secret{} }, validation.IsDNS1123Subdomain, nil},
 	"v1/ConfigMap":                            {func() object { return &corev1.ConfigMap{} }, validation.IsDNS1123Subdomain, checkConfigMap},
 	"v1/ServiceAccount":                       {func() object { return &corev1.ServiceAccount{} }, validation.IsDNS1123Subdomain, nil},

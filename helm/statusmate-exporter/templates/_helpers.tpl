@@ -104,8 +104,9 @@ Labels that select the exporter pods. They never change over the release's life:
 selector is immutable.
 */}}
 {{- define "statusmate-exporter.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "statusmate-exporter.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+{{- /* Quoted: a release named 2024, true or null would otherwise make a number, a bool or no value. */}}
+app.kubernetes.io/name: {{ include "statusmate-exporter.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end }}
 
 {{/*
@@ -378,6 +379,12 @@ involved and how to fix them.
 */}}
 {{- define "statusmate-exporter.validate" -}}
 {{- include "statusmate-exporter.checkValuesOfThisChart" . }}
+{{- /* The Service takes the full name, and a Service name is a DNS-1035 label: Helm accepts release
+names (2024-status, my.release) that the API server refuses there. */}}
+{{- $fullName := include "statusmate-exporter.fullname" . }}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $fullName) }}
+{{- fail (printf "the objects' name %s (from the release name%s) is no DNS-1035 label (a lower-case letter first, then lower-case letters, digits and inner dashes, no dots), which the API server requires of the Service's name: set fullnameOverride to one, e.g. --set fullnameOverride=statusmate-%s." $fullName (ternary " and nameOverride" "" (not (empty .Values.nameOverride))) (regexReplaceAll "[^-a-z0-9]" $fullName "-" | trimSuffix "-" | trunc 52)) }}
+{{- end }}
 {{- if and (gt (int .Values.replicaCount) 1) (eq .Values.config.store "sqlite") }}
 {{- fail (printf "replicaCount is %d, but config.store \"sqlite\" runs as a single replica: the store is one SQLite file (a ReadWriteOnce volume attaches to one pod, and separate volumes would split the webhook state between pods). Set replicaCount to 1, or use config.store \"redis\" for several replicas." (int .Values.replicaCount)) }}
 {{- end }}
