@@ -209,7 +209,9 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   // one carrying a token must never reach a request that did not present that very token (the
   // holder of a token being rotated out would read the new one). Bounded: only WEBHOOK_TOKEN's
   // tokens open the routes (tokenOpens), and none is the other entry.
-  const landingCaches = new Map<string | undefined, RenderCache<Buffer>>();
+  // And one per reload choice (?refresh=off), for the same reason: a rendering reused past its key
+  // would answer the other choice.
+  const landingCaches = new Map<string, RenderCache<Buffer>>();
 
   const landing: RequestHandler = (req, res) => {
     // The ?token= it was opened with goes into its links, when that token is what opens them.
@@ -218,11 +220,13 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     // The time too, in steps of the page's own reload: "started 40 s ago", the bars and the
     // 30-day figures count up to now.
     const step = Math.floor(Date.now() / (REFRESH_SECONDS * 1000));
-    let landingCache = landingCaches.get(queryToken);
-    if (landingCache === undefined) landingCaches.set(queryToken, (landingCache = new RenderCache<Buffer>()));
+    const autoRefresh = queryOf(req.originalUrl).get('refresh') !== 'off';
+    const cacheKey = JSON.stringify([queryToken ?? null, autoRefresh]);
+    let landingCache = landingCaches.get(cacheKey);
+    if (landingCache === undefined) landingCaches.set(cacheKey, (landingCache = new RenderCache<Buffer>()));
     const html = landingCache.get([...currentKey(), deps.deliveries.sequence, step], (now) => {
       const history = historyFinder(deps.state, deps.inventory.current().pages, deps.availability.policy, now, BAR_DAYS, deps.availability.maxDays - 1);
-      return Buffer.from(renderLandingPage(view(now), now, history, queryToken), 'utf8');
+      return Buffer.from(renderLandingPage(view(now), now, history, queryToken, autoRefresh), 'utf8');
     });
     res.set(HTML_SECURITY_HEADERS).set('Cache-Control', 'no-store').type('html').send(html.value);
   };

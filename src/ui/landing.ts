@@ -348,7 +348,10 @@ function pageSection(page: StatusPageView, now: number, historyOf: HistoryOf | u
   const table =
     shown === 0
       ? ''
-      : `<table><thead><tr><th>Component</th><th>Impact</th>${historyOf ? `<th>30 days</th><th>Last ${BAR_DAYS} days (UTC)</th>` : ''}<th>Last change</th></tr></thead><tbody>${rows}</tbody></table>`;
+      : wide(
+          `Components of ${escapeHtml(title.replace(/\p{Cc}/gu, ' '))}`,
+          `<thead><tr><th scope="col">Component</th><th scope="col">Impact</th>${historyOf ? `<th scope="col">30 days</th><th scope="col">Last ${BAR_DAYS} days (UTC)</th>` : ''}<th scope="col">Last change</th></tr></thead><tbody>${rows}</tbody>`,
+        );
   const components =
     page.components.length === 0
       ? '<p class="none">No components known yet: declare them in STATUS_PAGES_FILE, or wait for a webhook that names one.</p>'
@@ -399,6 +402,15 @@ function moreComponents(page: StatusPageView, rest: StatusPageView['components']
     : `<p class="more">… and ${rest.length} more ${name}, ${worst}: all of them in ${stateLink(page, token)}</p>`;
 }
 
+/**
+ * A table with its caption (its name for a screen reader's list of tables), in a region that
+ * scrolls sideways on its own: at 320 px (1280 px zoomed to 400 %) a table wider than the screen
+ * made the whole page scroll sideways and cut its last columns off. The region takes the keyboard
+ * focus, so that it can be scrolled without a pointer.
+ */
+const wide = (caption: string, body: string) =>
+  `<div class="wide" role="region" tabindex="0" aria-label="${caption}"><table><caption class="vh">${caption}</caption>${body}</table></div>`;
+
 function deliveriesSection(view: StateView, now: number): string {
   if (view.recent_deliveries.length === 0) {
     return '<p class="none">No webhook received since start-up. Send one with <code>statusmate-exporter send</code> (see the README), or trigger a change in StatusMate.</p>';
@@ -409,7 +421,10 @@ function deliveriesSection(view: StateView, now: number): string {
         `<tr><td>${when(d.at, now)}</td><td>${d.status}</td><td>${escapeHtml(d.outcome)}</td><td>${escapeHtml(d.type)}</td><td>${escapeHtml(d.status_page ?? '—')}</td><td>${d.delivery_attempt ?? '—'}</td><td>${escapeHtml(d.error ?? '')}</td></tr>`,
     )
     .join('');
-  return `<table><thead><tr><th>When</th><th>HTTP</th><th>Outcome</th><th>Type</th><th>Status page</th><th>Attempt</th><th>Error</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return wide(
+    'Recent deliveries',
+    `<thead><tr>${['When', 'HTTP', 'Outcome', 'Type', 'Status page', 'Attempt', 'Error'].map((h) => `<th scope="col">${h}</th>`).join('')}</tr></thead><tbody>${rows}</tbody>`,
+  );
 }
 
 function tokenSummary(view: StateView): string {
@@ -428,7 +443,7 @@ const STYLE = `
 body{margin:0 auto;max-width:72rem;padding:1rem 1.5rem}
 header{border-bottom:1px solid #8884;margin-bottom:1rem}
 h1{font-size:1.5rem;margin:.5rem 0}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.5rem 0 1rem}
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.2rem 1rem;margin:.5rem 0 1rem}
 dt{font-weight:600}
 dd{margin:0}
 nav a{margin-right:1rem}
@@ -438,8 +453,10 @@ h3{font-size:1rem;margin:.8rem 0 .3rem}
 .sub{margin:0;color:var(--muted);font-size:.9rem}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.25rem .6rem;border-bottom:1px solid #8883;vertical-align:top}
-.impact{display:inline-flex;align-items:center;gap:.4rem;font-weight:600;color:var(--c)}
-.dot{width:.8rem;height:.8rem;border-radius:50%;background:var(--c);display:inline-block}
+.impact{display:inline-flex;align-items:center;gap:.4rem;font-weight:600;color:var(--c);white-space:nowrap}
+.dot{width:.8rem;height:.8rem;border-radius:50%;background:var(--c);display:inline-block;flex-shrink:0}
+.wide{overflow-x:auto}
+.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 .none{color:var(--muted)}
 .warn{color:var(--major)}
 .summary{font-size:1.15rem;font-weight:600;margin:.2rem 0 .5rem}
@@ -447,12 +464,15 @@ th,td{text-align:left;padding:.25rem .6rem;border-bottom:1px solid #8883;vertica
 h2 .impact{font-size:.9rem;margin-left:.5rem}
 li.overdue{border-left:3px solid var(--major);padding-left:.4rem}
 code{font-size:.9em}
-.bar{display:flex;gap:1px;min-width:18rem;height:1.3rem}
-.bar i{flex:1;border-radius:1px;background:#1a7f37}
-.bar i.m{background:#0969da}.bar i.d{background:#d4a72c}.bar i.p{background:#bc4c00}.bar i.x{background:#cf222e}.bar i.u{background:#8250df}.bar i.n{background:#8884}
+/* A day's cell: its colour, and its height (the worse the day, the taller) for whoever cannot
+   tell the colours apart; every colour 3:1 or more against both backgrounds, and a day without
+   data an outline rather than a faint fill. */
+.bar{display:flex;gap:1px;min-width:18rem;height:1.3rem;align-items:flex-end}
+.bar i{flex:1;border-radius:1px;background:#1a7f37;height:40%}
+.bar i.m{background:#0969da;height:55%}.bar i.d{background:#9a6700;height:70%}.bar i.p{background:#bc4c00;height:85%}.bar i.x{background:#cf222e;height:100%}.bar i.u{background:#8250df;height:100%}.bar i.n{background:none;box-shadow:inset 0 0 0 1px #767676}
 td.avail{font-variant-numeric:tabular-nums;white-space:nowrap}
 /* A name of 200 characters without a space wraps, rather than pushing the impact off-screen. */
-td,li,h2,h3{overflow-wrap:anywhere}
+td,li,h2,h3,dd,code,.sub,.more{overflow-wrap:anywhere}
 footer{margin-top:2rem;color:var(--muted);font-size:.85rem}
 `;
 
@@ -463,7 +483,12 @@ footer{margin-top:2rem;color:var(--muted);font-size:.85rem}
  */
 type TokenQuery = { only: string; and: string };
 
-export function renderLandingPage(view: StateView, now: number, historyOf?: HistoryOf, queryToken?: string): string {
+/**
+ * `autoRefresh` false (`/?refresh=off`): no reload every REFRESH_SECONDS. Each reload moved the
+ * keyboard focus back to the top of the document and made a screen reader start again, every
+ * 10 s (WCAG 2.2.1 asks that such a limit can be turned off); the footer links to either way.
+ */
+export function renderLandingPage(view: StateView, now: number, historyOf?: HistoryOf, queryToken?: string, autoRefresh = true): string {
   const encoded = queryToken === undefined ? undefined : encodeURIComponent(queryToken);
   const token: TokenQuery = encoded === undefined ? { only: '', and: '' } : { only: `?token=${encoded}`, and: `&amp;token=${encoded}` };
   const budget: Budget = { bars: LANDING_BARS, components: LANDING_COMPONENTS, incidents: LANDING_INCIDENTS, maintenances: LANDING_MAINTENANCES };
@@ -474,12 +499,14 @@ export function renderLandingPage(view: StateView, now: number, historyOf?: Hist
     unlisted.length === 0
       ? ''
       : `… and ${plural(unlisted.length, 'more status page', 'more status pages')}, none worse than ${impactBadge(worstImpact(unlisted[0] as StatusPageView))}: all of them in <a href="api/v1/state${token.only}">/api/v1/state</a>`;
+  // The links' fragments are percent-encoded: a browser decodes a fragment before it looks for
+  // the id, so a learnt label holding "%25" (or "#", a space) reached no section.
   // Every page's worst impact in one line under the summary, so the first screen shows them all
   // however long the first page's card is.
   const overview =
     ordered.length === 0
       ? ''
-      : `<ul class="overview">${listed.map((page) => `<li><a href="#page-${escapeHtml(page.id)}">${given(displayName(page))}</a> ${impactBadge(worstImpact(page))}</li>`).join('')}${morePages === '' ? '' : `<li>${morePages}</li>`}</ul>`;
+      : `<ul class="overview">${listed.map((page) => `<li><a href="#${escapeHtml(encodeURIComponent(`page-${page.id}`))}">${given(displayName(page))}</a> ${impactBadge(worstImpact(page))}</li>`).join('')}${morePages === '' ? '' : `<li>${morePages}</li>`}</ul>`;
   const pages =
     view.status_pages.length === 0
       ? '<p class="none">No status page yet: declare one in STATUS_PAGES_FILE, or send a webhook.</p>'
@@ -489,8 +516,12 @@ export function renderLandingPage(view: StateView, now: number, historyOf?: Hist
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="${REFRESH_SECONDS}">
-<link rel="icon" href="data:,">
+${
+  autoRefresh
+    ? `<meta http-equiv="refresh" content="${REFRESH_SECONDS}">
+`
+    : ''
+}<link rel="icon" href="data:,">
 <title>statusmate-exporter</title>
 <style>${STYLE}</style>
 </head>
@@ -511,7 +542,11 @@ ${pages}
 <h2>Recent deliveries</h2>
 ${deliveriesSection(view, now)}
 </main>
-<footer>Rendered ${escapeHtml(view.generated_at)}; this page reloads itself every ${REFRESH_SECONDS} s.</footer>
+<footer>Rendered ${escapeHtml(view.generated_at)}; ${
+    autoRefresh
+      ? `this page reloads itself every ${REFRESH_SECONDS} s (<a href="?refresh=off${token.and}">stop reloading</a>).`
+      : `this page does not reload itself (<a href="./${token.only}">reload every ${REFRESH_SECONDS} s</a>).`
+  }</footer>
 </body>
 </html>
 `;

@@ -1,6 +1,6 @@
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderLandingPage } from '../../src/ui/landing.js';
+import { renderLandingPage, type ComponentHistory } from '../../src/ui/landing.js';
 import { chromiumTool, htmlPage, launchChromium, serveOnLoopback, type LoopbackServer } from '../support/chromium.js';
 import { fourPages, NOW } from './landing-view.js';
 
@@ -35,7 +35,16 @@ describe.skipIf(chromiumTool.path === undefined)('the landing page colours in he
       const component = page.components[n];
       if (component) component.impact = impact;
     });
-    const html = renderLandingPage(view, NOW);
+    // A bar with a day of every kind: no data, each impact, an unknown one.
+    const worsts = [null, 'operational', 'under_maintenance', 'degraded_performance', 'partial_outage', 'major_outage', 'brand_new_impact'];
+    const history: ComponentHistory = {
+      cells: Array.from({ length: 90 }, (_, i) => {
+        const worst = worsts[i % worsts.length] ?? null;
+        return { day: Math.floor(NOW / 86_400) - 89 + i, worst, availability: worst === null ? null : 0.5 };
+      }),
+      availability30: 0.5,
+    };
+    const html = renderLandingPage(view, NOW, () => history);
     server = await serveOnLoopback(htmlPage(() => html));
     origin = server.origin;
     context = await launchChromium();
@@ -71,4 +80,40 @@ describe.skipIf(chromiumTool.path === undefined)('the landing page colours in he
     expect(poor).toEqual([]);
     await page.close();
   });
+
+  it.each(['light', 'dark'] as const)(
+    'draws every day of a bar at 3:1 or more against the canvas in the %s scheme, and a worse day taller, so colour is not the only cue',
+    async (scheme) => {
+      if (!context) throw new Error('the browser did not start');
+      const page = await context.newPage();
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.goto(`${origin}/`, { waitUntil: 'load' });
+      const { canvas, cells } = await page.evaluate<{ canvas: string; cells: { kind: string; fill: string; edge: string; height: number }[] }>(`(() => {
+        const probe = document.createElement('div');
+        probe.style.backgroundColor = 'Canvas';
+        document.body.append(probe);
+        const canvas = getComputedStyle(probe).backgroundColor;
+        probe.remove();
+        const seen = new Map();
+        for (const cell of document.querySelectorAll('.bar i')) {
+          if (seen.has(cell.className)) continue;
+          const style = getComputedStyle(cell);
+          // A cell drawn as an outline: the colour of its inset shadow.
+          const edge = (style.boxShadow.match(/rgba?\\([^)]*\\)/) || [''])[0];
+          seen.set(cell.className, { kind: cell.className, fill: style.backgroundColor, edge, height: cell.getBoundingClientRect().height });
+        }
+        return { canvas, cells: [...seen.values()] };
+      })()`);
+      expect(cells.map((c) => c.kind).sort()).toEqual(['d', 'm', 'n', 'o', 'p', 'u', 'x']);
+      const drawn = (c: { fill: string; edge: string }) => (c.fill === 'rgba(0, 0, 0, 0)' ? c.edge : c.fill);
+      const poor = cells.map((c) => ({ kind: c.kind, ratio: Math.round(contrast(drawn(c), canvas) * 100) / 100 })).filter((c) => c.ratio < 3);
+      expect(poor).toEqual([]);
+      const height = (kind: string) => cells.find((c) => c.kind === kind)?.height ?? 0;
+      // Operational, maintenance, degraded, partial, major: each taller than the one before.
+      const order = ['o', 'm', 'd', 'p', 'x'].map(height);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+      expect(new Set(order).size).toBe(5);
+      await page.close();
+    },
+  );
 });
