@@ -22,6 +22,11 @@ import { methodNotAllowed, WEBHOOK_ELSEWHERE } from './method-not-allowed.js';
 import { transferCodingError, undecodedTransferCoding } from '../webhook/body.js';
 import { queryToken as tokenOfQuery } from '../webhook/auth.js';
 import { issueWords } from '../issue-words.js';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { acceptsGzip } from './accepts-gzip.js';
+
+const gzipped = promisify(gzip);
 
 export type OperatorDeps = {
   state: State;
@@ -58,6 +63,11 @@ const REUSE_FACTOR = 20;
 /** How long a read slot rests after each answer, as a multiple of the answer's time (see SlotPacing). */
 const READ_PAUSE_FACTOR = 4;
 const MAX_REUSE_MS = 5_000;
+
+/** A landing page rendered, and the same bytes gzipped once the first browser asks for them. */
+type LandingRendering = { html: Buffer; gzipped?: Promise<Buffer> };
+/** Below this a landing page is sent as it is: gzip would save little and cost a round of the thread pool. */
+const LANDING_GZIP_FROM_BYTES = 8 * 1024;
 
 type Rendering<T> = { value: T; at: number; key: readonly unknown[]; reuseUntil: number };
 
@@ -211,9 +221,9 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   // tokens open the routes (tokenOpens), and none is the other entry.
   // And one per reload choice (?refresh=off), for the same reason: a rendering reused past its key
   // would answer the other choice.
-  const landingCaches = new Map<string, RenderCache<Buffer>>();
+  const landingCaches = new Map<string, RenderCache<LandingRendering>>();
 
-  const landing: RequestHandler = (req, res) => {
+  const landing: RequestHandler = async (req, res) => {
     // The ?token= it was opened with goes into its links, when that token is what opens them.
     const sent = tokenOfQuery(queryOf(req.originalUrl));
     const queryToken = sent !== undefined && deps.tokenOpens(sent) ? sent : undefined;
@@ -223,12 +233,21 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     const autoRefresh = queryOf(req.originalUrl).get('refresh') !== 'off';
     const cacheKey = JSON.stringify([queryToken ?? null, autoRefresh]);
     let landingCache = landingCaches.get(cacheKey);
-    if (landingCache === undefined) landingCaches.set(cacheKey, (landingCache = new RenderCache<Buffer>()));
-    const html = landingCache.get([...currentKey(), deps.deliveries.sequence, step], (now) => {
+    if (landingCache === undefined) landingCaches.set(cacheKey, (landingCache = new RenderCache<LandingRendering>()));
+    const rendering = landingCache.get([...currentKey(), deps.deliveries.sequence, step], (now) => {
       const history = historyFinder(deps.state, deps.inventory.current().pages, deps.availability.policy, now, BAR_DAYS, deps.availability.maxDays - 1);
-      return Buffer.from(renderLandingPage(view(now), now, history, queryToken, autoRefresh), 'utf8');
-    });
-    res.set(HTML_SECURITY_HEADERS).set('Cache-Control', 'no-store').type('html').send(html.value);
+      return { html: Buffer.from(renderLandingPage(view(now), now, history, queryToken, autoRefresh), 'utf8') };
+    }).value;
+    res.set(HTML_SECURITY_HEADERS).set('Cache-Control', 'no-store').set('Vary', 'Accept-Encoding').type('html');
+    // Gzipped once per rendering, off the event loop, for every browser that asks while it
+    // lasts: a page of 10,000 components is about 1 MB, 25 KB gzipped, and an open tab reloads it
+    // every 10 s. A small page is not worth it.
+    if (rendering.html.length < LANDING_GZIP_FROM_BYTES || !acceptsGzip(req.headers['accept-encoding'])) {
+      res.send(rendering.html);
+      return;
+    }
+    rendering.gzipped ??= gzipped(rendering.html);
+    res.set('Content-Encoding', 'gzip').send(await rendering.gzipped);
   };
   const state: RequestHandler = (req, res) => {
     const pages = pagesCache.get(currentKey(), (now) => {

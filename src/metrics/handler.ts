@@ -3,6 +3,7 @@ import type { DomainMetrics } from './domain.js';
 import { CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE, negotiateFormat } from './exposition.js';
 import { gzipEnd } from './gzip-member.js';
 import { RESPONSE_HOLD_MS, RESPONSE_SLOTS, ResponseSlots } from '../http/response-slots.js';
+import { acceptsGzip } from '../http/accepts-gzip.js';
 import type { Telemetry } from './telemetry.js';
 
 /**
@@ -12,15 +13,6 @@ import type { Telemetry } from './telemetry.js';
  * state cost webhooks more than a /healthz flood did without it (bench section 8).
  */
 export const SCRAPE_PAUSE_FACTOR = 4;
-
-function acceptsGzip(header: string | undefined): boolean {
-  if (!header) return false;
-  return header.split(',').some((part) => {
-    const [coding, ...params] = part.trim().toLowerCase().split(';');
-    if (coding !== 'gzip' && coding !== '*') return false;
-    return !params.some((param) => /^\s*q\s*=\s*0(\.0*)?\s*$/.test(param));
-  });
-}
 
 /**
  * GET /metrics: the domain metrics (cached per state version, and gzipped once per version)
