@@ -64,6 +64,8 @@ export class Draft {
   readonly staleFinishKnows: boolean;
   /** Whether a create timed before the start an incident's record keeps moves that start back (the entry's rules). */
   readonly olderCreateStartsIncident: boolean;
+  /** Whether an incident's start_at is judged against its event's time too (the entry's rules). */
+  private readonly startAtJudgedByItsEvent: boolean;
   readonly t: number;
   /** New components past MAX_COMPONENTS, in the order the event named them (made when one is: most events refuse none). */
   private refused: Set<string> | undefined;
@@ -93,6 +95,7 @@ export class Draft {
     this.clearedKeepsTimedStart = context.rules.clearedKeepsTimedStart;
     this.staleFinishKnows = context.rules.staleFinishKnows;
     this.olderCreateStartsIncident = context.rules.olderCreateStartsIncident;
+    this.startAtJudgedByItsEvent = context.rules.startAtJudgedByItsEvent;
     this.t = context.t;
     const committed = state.pages.get(this.statusPage)?.stats ?? emptyPageStats(this.statusPage, this.receivedAt);
     this.stats = { ...committed, lastReceivedAt: this.receivedAt };
@@ -100,6 +103,16 @@ export class Draft {
 
   private get page() {
     return this.state.pages.get(this.statusPage);
+  }
+
+  /**
+   * An incident's start_at, or null when it is not trusted: further ahead of receipt than the skew
+   * allows, or (rules startAtJudgedByItsEvent) further ahead of its own event's time (`t`), which
+   * a late-delivered event's start_at can be though its time has passed by its receipt.
+   */
+  trustedStart(startAt: number | null): number | null {
+    if (this.startAtJudgedByItsEvent && startAt !== null && startAt - this.t > this.context.maxClockSkewSeconds) return null;
+    return this.trusted(startAt);
   }
 
   /** A time on StatusMate's clock, or null when it is further ahead of receipt than the skew allowed. */

@@ -109,6 +109,16 @@ export type FoldRules = {
    * booked as it arrived (the added component operational where it was held until the finish).
    */
   readonly olderCreateStartsIncident: boolean;
+  /**
+   * Whether an incident's start_at is judged against its own event's time (its trusted
+   * created_at), not only against its receipt: one further ahead of the event than
+   * MAX_CLOCK_SKEW_SECONDS is not trusted, and the incident begins at the event (docs/api.md).
+   * Without it, an event delivered late (its created_at hours back) had a start_at hours after its
+   * created_at trusted, because that time had passed by its receipt: the ledger counted the
+   * downtime from the event's time while the record began the incident at its start_at, after its
+   * own finish when it was finished (an incident of no length, listed at its end).
+   */
+  readonly startAtJudgedByItsEvent: boolean;
 };
 
 /** This release's rules: the fold of an event it appends, or an operator's or the ledger's own. */
@@ -124,6 +134,25 @@ export const FOLD_RULES: FoldRules = {
   lateKeepsEarlierLastChange: true,
   clearedKeepsTimedStart: true,
   olderCreateStartsIncident: true,
+  startAtJudgedByItsEvent: true,
+};
+/**
+ * An event entry of format 13: an incident's start_at was judged against its receipt alone, so a
+ * late-delivered event's start_at far ahead of its created_at was trusted.
+ */
+export const START_AT_BY_RECEIPT_RULES: FoldRules = {
+  ties: 'type',
+  lateHeld: true,
+  clearsBeforeOwnStart: true,
+  pageChangesByTheirTimes: true,
+  redatesRestartedRecord: true,
+  staleFinishKnows: true,
+  staleReplacesDeclaration: true,
+  foldedBeforeHeld: true,
+  lateKeepsEarlierLastChange: true,
+  clearedKeepsTimedStart: true,
+  olderCreateStartsIncident: true,
+  startAtJudgedByItsEvent: false,
 };
 /**
  * An event entry of format 12: an incident_created timed before the start its incident's record
@@ -141,6 +170,7 @@ export const CREATE_AFTER_START_KEPT_RULES: FoldRules = {
   lateKeepsEarlierLastChange: true,
   clearedKeepsTimedStart: true,
   olderCreateStartsIncident: false,
+  startAtJudgedByItsEvent: false,
 };
 /**
  * An event entry of format 11: an event adding components to its object's record left the
@@ -159,6 +189,7 @@ export const FOLDED_BEFORE_UNHELD_RULES: FoldRules = {
   lateKeepsEarlierLastChange: false,
   clearedKeepsTimedStart: false,
   olderCreateStartsIncident: false,
+  startAtJudgedByItsEvent: false,
 };
 /** An event entry of format 9: a stale event older than a declared component's declaration left the declaration in place. */
 export const STALE_KEEPS_DECLARATION_RULES: FoldRules = {
@@ -173,6 +204,7 @@ export const STALE_KEEPS_DECLARATION_RULES: FoldRules = {
   lateKeepsEarlierLastChange: false,
   clearedKeepsTimedStart: false,
   olderCreateStartsIncident: false,
+  startAtJudgedByItsEvent: false,
 };
 /**
  * An event entry of format 7: a page change measured against the alerts by its webhook's arrival; a
@@ -191,6 +223,7 @@ export const CLEARS_BEFORE_OWN_START_RULES: FoldRules = {
   lateKeepsEarlierLastChange: false,
   clearedKeepsTimedStart: false,
   olderCreateStartsIncident: false,
+  startAtJudgedByItsEvent: false,
 };
 /** An event entry of format 6: an ended hold forgets the direct updates before the latest start kept only. */
 export const LATE_HELD_RULES: FoldRules = {
@@ -205,6 +238,7 @@ export const LATE_HELD_RULES: FoldRules = {
   lateKeepsEarlierLastChange: false,
   clearedKeepsTimedStart: false,
   olderCreateStartsIncident: false,
+  startAtJudgedByItsEvent: false,
 };
 /** An event entry of format 5: ties by type; a late first event's added components booked from its own time. */
 export const TYPE_TIES_RULES: FoldRules = {
@@ -219,6 +253,7 @@ export const TYPE_TIES_RULES: FoldRules = {
   lateKeepsEarlierLastChange: false,
   clearedKeepsTimedStart: false,
   olderCreateStartsIncident: false,
+  startAtJudgedByItsEvent: false,
 };
 /** An event entry of format 1: ties by arrival, as every release before format 5. */
 export const ARRIVAL_TIES_RULES: FoldRules = {
@@ -233,6 +268,7 @@ export const ARRIVAL_TIES_RULES: FoldRules = {
   lateKeepsEarlierLastChange: false,
   clearedKeepsTimedStart: false,
   olderCreateStartsIncident: false,
+  startAtJudgedByItsEvent: false,
 };
 
 /**

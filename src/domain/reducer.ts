@@ -229,7 +229,7 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
     // (a direct update older than it was overridden, one after it stands): the state, and the
     // ledger's replay of the component's evidence, are then the same in either order.
     // So too with a start_at the finish could not trust (far ahead of its event): its hold ended from no time either.
-    const untimed = current.startAt === null || draft.trusted(current.startAt) === null;
+    const untimed = current.startAt === null || draft.trustedStart(current.startAt) === null;
     const since = current.state === 'finished' && current.since === null && untimed ? startStamp(draft, event.uuid, event.startAt) : undefined;
     const ends = since !== undefined && since.at !== null;
     const late = lateComponents(draft, current.components, event.components);
@@ -245,7 +245,7 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
     else if (next.state === 'finished' && earlier !== undefined) endAll(draft, next.components, event.components, earlier, current.since ?? undefined);
     else if (next.state === 'finished') {
       // Held from its start, like the rest, and ended with the finish that came first.
-      const start = current.since ?? { at: draft.trusted(current.startAt), seq: -1, ...startTie(draft, 'incident_created', event.uuid) };
+      const start = current.since ?? { at: draft.trustedStart(current.startAt), seq: -1, ...startTie(draft, 'incident_created', event.uuid) };
       endAll(draft, late.added, event.components, start);
     } else touchAll(draft, late.added, event.components);
     return 'stale';
@@ -321,7 +321,7 @@ function incidentFinished(draft: Draft, event: IncidentEvent): 'applied' | 'stal
     draft,
     components,
     event.components,
-    current?.since ?? { at: draft.trusted(event.startAt), seq: -1, ...startTie(draft, 'incident_created', event.uuid) },
+    current?.since ?? { at: draft.trustedStart(event.startAt), seq: -1, ...startTie(draft, 'incident_created', event.uuid) },
   );
   return 'applied';
 }
@@ -483,7 +483,7 @@ function startTie(draft: Draft, type: 'incident_created' | 'maintenance_started'
 
 /** The stamp of an incident's start: its start_at (if trusted), else the creating event's. */
 function startStamp(draft: Draft, uuid: string, startAt: number | null): Stamp {
-  return { at: draft.trusted(startAt) ?? draft.stamp.at, seq: draft.stamp.seq, ...startTie(draft, 'incident_created', uuid) };
+  return { at: draft.trustedStart(startAt) ?? draft.stamp.at, seq: draft.stamp.seq, ...startTie(draft, 'incident_created', uuid) };
 }
 
 function titleOf(sent: string | null, known: string | undefined, uuid: string): string {

@@ -18,6 +18,7 @@ import {
   FORGET_RULES,
   LATE_HELD_RULES,
   STALE_KEEPS_DECLARATION_RULES,
+  START_AT_BY_RECEIPT_RULES,
   STATE_ONLY_FORGET_RULES,
   TYPE_TIES_RULES,
   type AlertRules,
@@ -126,12 +127,21 @@ import type { EntryFields } from '../store/store.js';
 // still knows (declared by a status pages file, dropped by a reload) and forgets it there
 // (ledgerOnly in src/domain/fold-rules.ts). Forgets are written as format 15 from then on for the
 // same reason as format 5; format 2 entries are folded as their release did (found nothing).
+//
+// Format 16 is an event whose fold judges an incident's start_at against its own event's time as
+// well as its receipt: one further ahead of its created_at than MAX_CLOCK_SKEW_SECONDS is not
+// trusted, a late-delivered event's too (startAtJudgedByItsEvent in src/domain/fold-rules.ts).
+// Written from then on for the same reason as format 5; format 13, 12, 11, 9, 7, 6, 5 and 1
+// entries are folded as their releases did. Event formats share the numbers of the others, so it
+// follows forget format 15.
 // What each format's fold does is src/domain/fold-rules.ts.
 
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 15;
+export const ENTRY_FORMAT = 16;
 /** The format of an event entry. */
-export const EVENT_ENTRY_FORMAT = 13;
+export const EVENT_ENTRY_FORMAT = 16;
+/** The format of an event entry written before an incident's start_at was judged against its own event's time. */
+export const START_AT_BY_RECEIPT_EVENT_ENTRY_FORMAT = 13;
 /**
  * The format of an event entry written before an incident_created timed before the start its
  * incident's record kept moved that start back, and before an incident's finish kept its own time.
@@ -177,6 +187,7 @@ const ALERT_RULES_BY_FORMAT: ReadonlyMap<string, AlertRules> = new Map([
 /** The fold rules of each event entry format: what the release that appended it did. */
 const EVENT_RULES: ReadonlyMap<string, FoldRules> = new Map([
   [String(EVENT_ENTRY_FORMAT), FOLD_RULES],
+  [String(START_AT_BY_RECEIPT_EVENT_ENTRY_FORMAT), START_AT_BY_RECEIPT_RULES],
   [String(CREATE_AFTER_START_KEPT_EVENT_ENTRY_FORMAT), CREATE_AFTER_START_KEPT_RULES],
   [String(FOLDED_BEFORE_UNHELD_EVENT_ENTRY_FORMAT), FOLDED_BEFORE_UNHELD_RULES],
   [String(STALE_KEEPS_DECLARATION_EVENT_ENTRY_FORMAT), STALE_KEEPS_DECLARATION_RULES],
@@ -184,6 +195,19 @@ const EVENT_RULES: ReadonlyMap<string, FoldRules> = new Map([
   [String(LATE_HELD_EVENT_ENTRY_FORMAT), LATE_HELD_RULES],
   [String(TYPE_TIES_EVENT_ENTRY_FORMAT), TYPE_TIES_RULES],
   [String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT), ARRIVAL_TIES_RULES],
+]);
+
+/**
+ * Every format this version reads, from the maps above: a format missing here would be read as
+ * garbage and skipped (a log written by the release before losing its events), so an event or
+ * alerts format is known by having rules, never by a second list to keep in step.
+ */
+const KNOWN_FORMATS: ReadonlySet<string> = new Set([
+  ...EVENT_RULES.keys(),
+  ...ALERT_RULES_BY_FORMAT.keys(),
+  String(FORGET_ENTRY_FORMAT),
+  String(STATE_ONLY_FORGET_ENTRY_FORMAT),
+  String(DECLARE_ENTRY_FORMAT),
 ]);
 
 /**
@@ -349,23 +373,7 @@ export function parseJson(text: string | undefined): unknown {
 /** Reads one entry: a known format, a newer one (refuse), or garbage of a known format (skip). */
 export function decodeEntry(fields: EntryFields): ParsedEntry {
   const format = fields.v ?? '';
-  if (
-    format !== String(EVENT_ENTRY_FORMAT) &&
-    format !== String(CREATE_AFTER_START_KEPT_EVENT_ENTRY_FORMAT) &&
-    format !== String(FOLDED_BEFORE_UNHELD_EVENT_ENTRY_FORMAT) &&
-    format !== String(STALE_KEEPS_DECLARATION_EVENT_ENTRY_FORMAT) &&
-    format !== String(CLEARS_BEFORE_OWN_START_EVENT_ENTRY_FORMAT) &&
-    format !== String(LATE_HELD_EVENT_ENTRY_FORMAT) &&
-    format !== String(TYPE_TIES_EVENT_ENTRY_FORMAT) &&
-    format !== String(ARRIVAL_TIES_EVENT_ENTRY_FORMAT) &&
-    format !== String(FORGET_ENTRY_FORMAT) &&
-    format !== String(STATE_ONLY_FORGET_ENTRY_FORMAT) &&
-    format !== String(ALERTS_ENTRY_FORMAT) &&
-    format !== String(ENDED_BY_COUNT_ALERTS_ENTRY_FORMAT) &&
-    format !== String(RUNS_BY_TIMES_ALERTS_ENTRY_FORMAT) &&
-    format !== String(ARRIVAL_RUNS_ALERTS_ENTRY_FORMAT) &&
-    format !== String(DECLARE_ENTRY_FORMAT)
-  ) {
+  if (!KNOWN_FORMATS.has(format)) {
     return /^\d+$/.test(format) && Number(format) > ENTRY_FORMAT
       ? { kind: 'newer', format }
       : { kind: 'invalid', problem: `unknown entry format ${JSON.stringify(format.slice(0, 20))}` };

@@ -858,6 +858,40 @@ describe('the fold loop', () => {
     expect(await majorSeconds('12')).toEqual([0, 0]);
     expect(await majorSeconds('13')).toEqual([38, 38]);
   });
+
+  it('lists a late-delivered incident whose start_at is hours after its created_at as the release that appended it did: format 13 from its start_at, format 16 from its event', async () => {
+    // Created 3 h ago with a start_at 2 h after that, finished 1 h after its create, both delivered
+    // now: the start_at's time has passed by the receipt, but it is far ahead of its own event.
+    const c1 = 'c0c0c0c0-0000-4000-8000-000000000001';
+    const t = Math.floor(Date.now() / 1000) - 3 * 3600;
+    const event = (type: 'incident_created' | 'incident_finished', createdAt: number): StatusMateEvent => ({
+      statusPage: 'acme',
+      type,
+      uuid: 'i1',
+      title: 'i1',
+      startAt: t + 2 * 3600,
+      endAt: type === 'incident_finished' ? t + 3600 : null,
+      components: [{ uuid: c1, name: null, impact: 'major_outage' }],
+      createdAt,
+      deliveryAttempt: 0,
+    });
+    const events = [event('incident_created', t), event('incident_finished', t + 3600)];
+    const listed = async (format: string) =>
+      foldedAs(events, format, async (folded) => {
+        const since = new Date((t - 86_400) * 1000).toISOString().slice(0, 10);
+        const report = await request(folded.main).get(`/api/v1/availability?from=${since}`);
+        const pages = (
+          report.body as {
+            status_pages: { components: { uuid: string; seconds: Record<string, number>; incidents: { started_at: string; ended_at: string | null }[] }[] }[];
+          }
+        ).status_pages;
+        const component = pages[0]?.components.find((c) => c.uuid === c1);
+        return { major: component?.seconds.major_outage, incidents: component?.incidents.map((i) => [i.started_at, i.ended_at]) };
+      });
+    const iso = (at: number) => new Date(at * 1000).toISOString();
+    expect(await listed('16')).toEqual({ major: 3600, incidents: [[iso(t), iso(t + 3600)]] });
+    expect((await listed('13')).incidents).not.toEqual([[iso(t), iso(t + 3600)]]);
+  });
 });
 
 /**

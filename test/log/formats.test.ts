@@ -4,6 +4,7 @@ import {
   ARRIVAL_TIES_RULES,
   CLEARS_BEFORE_OWN_START_RULES,
   CREATE_AFTER_START_KEPT_RULES,
+  START_AT_BY_RECEIPT_RULES,
   ENDED_BY_COUNT_ALERT_RULES,
   FOLD_RULES,
   FOLDED_BEFORE_UNHELD_RULES,
@@ -90,6 +91,7 @@ describe('the log formats', () => {
       lateKeepsEarlierLastChange: false,
       clearedKeepsTimedStart: false,
       olderCreateStartsIncident: false,
+      startAtJudgedByItsEvent: false,
     });
   });
 
@@ -112,6 +114,7 @@ describe('the log formats', () => {
       lateKeepsEarlierLastChange: false,
       clearedKeepsTimedStart: false,
       olderCreateStartsIncident: false,
+      startAtJudgedByItsEvent: false,
     });
   });
 
@@ -134,6 +137,7 @@ describe('the log formats', () => {
       lateKeepsEarlierLastChange: false,
       clearedKeepsTimedStart: false,
       olderCreateStartsIncident: false,
+      startAtJudgedByItsEvent: false,
     });
   });
 
@@ -156,6 +160,7 @@ describe('the log formats', () => {
       lateKeepsEarlierLastChange: false,
       clearedKeepsTimedStart: false,
       olderCreateStartsIncident: false,
+      startAtJudgedByItsEvent: false,
     });
   });
 
@@ -178,6 +183,7 @@ describe('the log formats', () => {
       lateKeepsEarlierLastChange: false,
       clearedKeepsTimedStart: false,
       olderCreateStartsIncident: false,
+      startAtJudgedByItsEvent: false,
     });
   });
 
@@ -188,7 +194,7 @@ describe('the log formats', () => {
       kind: 'entry',
       entry: { origin: 'r1:12', event, rules: CREATE_AFTER_START_KEPT_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
     });
-    expect(CREATE_AFTER_START_KEPT_RULES).toEqual({ ...FOLD_RULES, olderCreateStartsIncident: false });
+    expect(CREATE_AFTER_START_KEPT_RULES).toEqual({ ...START_AT_BY_RECEIPT_RULES, olderCreateStartsIncident: false });
     expect(FOLD_RULES).toEqual({
       ties: 'type',
       lateHeld: true,
@@ -201,12 +207,34 @@ describe('the log formats', () => {
       lateKeepsEarlierLastChange: true,
       clearedKeepsTimedStart: true,
       olderCreateStartsIncident: true,
+      startAtJudgedByItsEvent: true,
     });
   });
 
-  it('writes events as format 13 and forgets as format 15, and reads both; forgets of format 2 by their own rules', () => {
+  it('reads the event entries of the release before format 16 (format 13), to fold without startAtJudgedByItsEvent, as it did', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
-    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('13');
+    const fields = encodeEntry('r1:13', event, DEFAULT_LIMITS, 3600);
+    expect(decodeEntry({ ...fields, v: '13' })).toEqual({
+      kind: 'entry',
+      entry: { origin: 'r1:13', event, rules: START_AT_BY_RECEIPT_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
+    });
+    expect(START_AT_BY_RECEIPT_RULES).toEqual({ ...FOLD_RULES, startAtJudgedByItsEvent: false });
+    expect(FOLD_RULES.startAtJudgedByItsEvent).toBe(true);
+  });
+
+  it('knows every format a release has written, 1 to the newest: none is read as garbage and skipped', () => {
+    const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
+    const fields = encodeEntry('r1:1', event, DEFAULT_LIMITS, 3600);
+    for (let format = 1; format <= ENTRY_FORMAT; format += 1) {
+      const parsed = decodeEntry({ ...fields, v: String(format) });
+      expect([format, parsed.kind === 'invalid' ? parsed.problem : 'known']).not.toEqual([format, `unknown entry format "${format}"`]);
+    }
+    expect(decodeEntry({ ...fields, v: String(ENTRY_FORMAT + 1) }).kind).toBe('newer');
+  });
+
+  it('writes events as format 16 and forgets as format 15, and reads both; forgets of format 2 by their own rules', () => {
+    const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
+    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('16');
     const target = { kind: 'component', statusPage: 'shop', uuid: '88337a51-852b-48f3-ac8d-840e5f5326a0' } as const;
     const fields = encodeForget('r1:8', target, DEFAULT_LIMITS, 3600);
     expect(fields.v).toBe('15');
