@@ -105,6 +105,12 @@ const iso = (unixSeconds: number) => new Date(Math.round(unixSeconds * 1000)).to
 export class AlertmanagerClient {
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
+  /**
+   * What each peer that answered the last listSilences held of the exporter's silences (id to
+   * state): a peer cut off from the gossip mesh never hears a silence, or its expiry, from the
+   * others, while the merged list says all is well.
+   */
+  peerViews = new Map<string, Map<string, ObservedSilence['state']>>();
   /** The peer that took the last write: tried first (see write). */
   private lastWriter: string | undefined;
 
@@ -183,6 +189,11 @@ export class AlertmanagerClient {
 
   /** The items of a list every peer is asked for, from every peer that answers; rejects only when none does. */
   private async listFromEveryPeer(operation: AlertmanagerOperation, path: string): Promise<unknown[]> {
+    return (await this.listFromEachPeer(operation, path)).flatMap(([, items]) => items);
+  }
+
+  /** The same, peer by peer: [base URL, items] for every peer that answered. */
+  private async listFromEachPeer(operation: AlertmanagerOperation, path: string): Promise<[string, unknown[]][]> {
     // Once one peer answered, the others get PEER_GRACE_MS more, not the whole timeout: a peer
     // that hangs cost every reconcile 5 s. One that misses it counts as not answering, as a peer
     // that is down does (the gossip brings its silences to the others).
@@ -203,18 +214,13 @@ export class AlertmanagerClient {
     );
     const answers = await Promise.all(asked.map((answer) => Promise.race([answer, grace])));
     clearTimeout(graceTimer);
-    const items: unknown[] = [];
-    let answered = 0;
+    const items: [string, unknown[]][] = [];
     let failure: unknown;
-    for (const answer of answers) {
-      if (answer.status === 'rejected') {
-        failure = answer.reason;
-        continue;
-      }
-      answered += 1;
-      items.push(...(answer.value as unknown[]));
-    }
-    if (answered === 0) throw failure instanceof Error ? failure : new AlertmanagerError('no Alertmanager answered', undefined);
+    answers.forEach((answer, index) => {
+      if (answer.status === 'rejected') failure = answer.reason;
+      else items.push([this.options.urls[index] as string, answer.value as unknown[]]);
+    });
+    if (items.length === 0) throw failure instanceof Error ? failure : new AlertmanagerError('no Alertmanager answered', undefined);
     return items;
   }
 
@@ -224,26 +230,33 @@ export class AlertmanagerClient {
    */
   async listSilences(): Promise<ObservedSilence[]> {
     const byId = new Map<string, ObservedSilence>();
-    for (const item of await this.listFromEveryPeer('list', '/api/v2/silences')) {
-      const parsed = alertmanagerSilenceSchema.safeParse(item);
-      if (!parsed.success || parsed.data.createdBy !== SILENCE_CREATED_BY) continue;
-      const key = keyOfComment(parsed.data.comment);
-      if (key === undefined) continue;
-      const silence: ObservedSilence = {
-        id: parsed.data.id,
-        key,
-        matchers: parsed.data.matchers.map(({ name, value, isRegex, isEqual }) => ({ name, value, isRegex, isEqual })),
-        startsAt: seconds(parsed.data.startsAt),
-        endsAt: seconds(parsed.data.endsAt),
-        updatedAt: seconds(parsed.data.updatedAt),
-        state: parsed.data.status.state,
-        stamp: stampOfComment(parsed.data.comment),
-        comment: parsed.data.comment,
-        expiryNotedAt: ownExpiryNotedAt(parsed.data.comment),
-      };
-      const known = byId.get(silence.id);
-      if (!known || known.updatedAt < silence.updatedAt) byId.set(silence.id, silence);
+    const peers = new Map<string, Map<string, ObservedSilence['state']>>();
+    for (const [base, items] of await this.listFromEachPeer('list', '/api/v2/silences')) {
+      const held = new Map<string, ObservedSilence['state']>();
+      peers.set(base, held);
+      for (const item of items) {
+        const parsed = alertmanagerSilenceSchema.safeParse(item);
+        if (!parsed.success || parsed.data.createdBy !== SILENCE_CREATED_BY) continue;
+        const key = keyOfComment(parsed.data.comment);
+        if (key === undefined) continue;
+        const silence: ObservedSilence = {
+          id: parsed.data.id,
+          key,
+          matchers: parsed.data.matchers.map(({ name, value, isRegex, isEqual }) => ({ name, value, isRegex, isEqual })),
+          startsAt: seconds(parsed.data.startsAt),
+          endsAt: seconds(parsed.data.endsAt),
+          updatedAt: seconds(parsed.data.updatedAt),
+          state: parsed.data.status.state,
+          stamp: stampOfComment(parsed.data.comment),
+          comment: parsed.data.comment,
+          expiryNotedAt: ownExpiryNotedAt(parsed.data.comment),
+        };
+        held.set(silence.id, silence.state);
+        const known = byId.get(silence.id);
+        if (!known || known.updatedAt < silence.updatedAt) byId.set(silence.id, silence);
+      }
     }
+    this.peerViews = peers;
     return [...byId.values()];
   }
 
@@ -335,6 +348,11 @@ export class AlertmanagerClient {
       comment: withOwnExpiryNote(silence.comment, at),
     };
     return this.write(async (base) => (await this.request('update', base, 'POST', '/api/v2/silences', body, postSchema)).silenceID);
+  }
+
+  /** Expires silence `id` on peer `base` only: one that still holds it live while the cluster expired it. */
+  async expireOn(base: string, id: string): Promise<void> {
+    await this.request('expire', base, 'DELETE', `/api/v2/silence/${encodeURIComponent(id)}`);
   }
 
   /** Expires silence `id`. */

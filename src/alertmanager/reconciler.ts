@@ -49,6 +49,14 @@ const PASS_WRITING_MS = 5_000;
 /** How a reconcile ended: all done, to try again later, or cut short with more to write at once. */
 type PassOutcome = 'done' | 'again' | 'more';
 
+/**
+ * How long a peer that answers may lack a silence the others hold (or hold live one the others
+ * expired) before it counts: gossip brings a write to every peer within a second, and a peer
+ * that (re)joins the mesh pulls the others' state at once. Past it, the peer is cut off from the
+ * mesh (a split): its alerts are not silenced, or stay silenced, whatever the others hold.
+ */
+export const PEER_CATCH_UP_MS = 20_000;
+
 /** Failed reconciles in a row after which the holder gives the lease up. */
 const STAND_DOWN_AFTER_FAILURES = 3;
 
@@ -139,6 +147,8 @@ export class SilenceReconciler {
    * replica, the lease's holder or not, so that one taking the lease over knows.
    */
   private readonly desiredSince = new Map<string, number>();
+  /** Since when (Date.now() ms) each `peer key` or `peer id` disagreement has been seen (see PEER_CATCH_UP_MS). */
+  private peerLag = new Map<string, number>();
   /** Desired silences Alertmanager refused (400) at the last reconcile, and why: logged once each. */
   private refusedKeys = new Map<string, string>();
 
@@ -255,7 +265,9 @@ export class SilenceReconciler {
       throw error;
     }
     const pages = new Set([...this.options.state.pages.keys(), ...this.options.pages().map((page) => page.id)]);
-    const plan = planReconcile(desired, observed, (key) => pages.has(statusPageOfKey(key)), this.now(), this.desiredSince);
+    const owns = (key: string) => pages.has(statusPageOfKey(key));
+    const desiredKeys = new Set(desired.map((silence) => silence.key));
+    const plan = planReconcile(desired, observed, owns, this.now(), this.desiredSince);
     const observedById = new Map(observed.map((silence) => [silence.id, silence]));
     const present = new Set(plan.present);
     let firstError: Error | undefined;
@@ -324,6 +336,44 @@ export class SilenceReconciler {
     const lingering = new Set(
       plan.actions.flatMap((action) => (action.kind === 'expire' && action.reason === 'not_desired' && !expired.has(action.id) ? [action.key] : [])),
     );
+    // Per peer (a peer cut off from the gossip mesh): a desired silence it lacks is missing there,
+    // whatever the others hold; one it still holds live that the others expired lingers there, and
+    // is expired on that peer.
+    const lag = new Map<string, number>();
+    const lagging = (what: string) => {
+      const since = this.peerLag.get(what) ?? Date.now();
+      lag.set(what, since);
+      return Date.now() - since >= PEER_CATCH_UP_MS;
+    };
+    const liveIdsByKey = new Map<string, string[]>();
+    for (const silence of observed) if (silence.state !== 'expired') liveIdsByKey.set(silence.key, [...(liveIdsByKey.get(silence.key) ?? []), silence.id]);
+    for (const [peer, held] of this.options.client.peerViews) {
+      for (const key of [...present]) {
+        const ids = liveIdsByKey.get(key) ?? [];
+        if (ids.some((id) => held.get(id) === 'active' || held.get(id) === 'pending') || !lagging(`${peer} ${key}`)) continue;
+        present.delete(key);
+        if (!this.peerLag.has(`${peer} ${key} logged`))
+          this.options.logger.warn({ peer, key }, 'an Alertmanager peer lacks a maintenance silence the others hold: is it cut off from the gossip mesh?');
+        lag.set(`${peer} ${key} logged`, 0);
+      }
+      for (const silence of observed) {
+        if (silence.state !== 'expired' || !owns(silence.key) || desiredKeys.has(silence.key)) continue;
+        const there = held.get(silence.id);
+        if ((there !== 'active' && there !== 'pending') || !lagging(`${peer} ${silence.id}`)) continue;
+        let gone = false;
+        if (this.leader && firstError === undefined && !leaseLost && !cutShort) {
+          try {
+            await this.options.client.expireOn(peer, silence.id);
+            gone = true;
+            this.options.logger.info({ silence: silence.id, key: silence.key, peer }, 'expired a maintenance silence on a peer the expiry had not reached');
+          } catch {
+            // Tried again at the next pass.
+          }
+        }
+        if (!gone) lingering.add(silence.key);
+      }
+    }
+    this.peerLag = lag;
     this.lastLive = new Set([...present, ...lingering]);
     this.view = { desired: desired.length, active: present.size, failed: desired.length - present.size - overridden, overridden, lingering: lingering.size };
     if (firstError !== undefined) throw firstError;
