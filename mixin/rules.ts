@@ -425,7 +425,11 @@ export function buildRules(config: MixinConfig): RulesFile {
   ];
 
   const vanished = `group ${by()} (max_over_time(up${sel()}[${config.vanishedLookback}])) * 0\n  unless ${on()} group ${by()} (up${sel()})`;
-  const down = [`(max ${by()} (up${sel()}) == 0)`, `(\n  ${vanished}\n)`];
+  // A crash-looping install (up for a scrape or two between restarts) resets a plain `up == 0`
+  // condition at every start, so its `for` never completes: mostly down over the last 10 minutes
+  // also counts, until a replica has stayed up for a whole minute.
+  const crashLooping = `max ${by()} (avg_over_time(up${sel()}[10m])) < 0.5\n  unless ${on()}\n  max ${by()} (min_over_time(up${sel()}[1m])) == 1`;
+  const down = [`(max ${by()} (up${sel()}) == 0)`, `(\n  ${crashLooping}\n)`, `(\n  ${vanished}\n)`];
   if (config.scopedToOneInstall) down.push(`(absent(up${sel()}) * 0)`);
 
   const rejectedOutcomes = 'invalid|unauthorized|too_large';
