@@ -61,6 +61,10 @@ function isRedisUrl(value: string): boolean {
     const url = new URL(value);
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return false;
     if (url.hostname === '') return false;
+    // The client decodes user and password (decodeURIComponent): a `%` not followed by two hex
+    // digits would make it throw at connect, past this check, with a stack trace and exit 1.
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
     const db = url.pathname.replace(/^\//, '');
     return db === '' || /^\d{1,2}$/.test(db);
   } catch {
@@ -120,7 +124,11 @@ const envSchema = z.object({
   STORE: optional(z.enum(STORE_NAMES)).transform((value) => value ?? 'sqlite'),
   // The URL may hold a password: messages name the variable, never echo its value.
   REDIS_URL: optional(
-    z.string().refine((value) => isRedisUrl(value), { error: 'must be a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db])' }),
+    z
+      .string()
+      .refine((value) => isRedisUrl(value), {
+        error: 'must be a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db]; percent-encode @ : / % # in the user and password)',
+      }),
   ),
   REDIS_KEY_PREFIX: optional(
     z

@@ -195,7 +195,7 @@ describe('configuration from the environment', () => {
     [{ STORE: 'redis' }, 'invalid configuration: REDIS_URL: required with STORE=redis'],
     [
       { STORE: 'redis', REDIS_URL: 'http://user:s3cret@redis:6379' },
-      'invalid configuration: REDIS_URL: must be a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db])',
+      'invalid configuration: REDIS_URL: must be a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db]; percent-encode @ : / % # in the user and password)',
     ],
     [{ STORE: 'redis', REDIS_URL: 'redis://redis:6379/x' }, 'invalid configuration: REDIS_URL: must be a redis:// or rediss:// URL'],
     [{ REDIS_WAIT_REPLICAS: '-1' }, 'invalid configuration: REDIS_WAIT_REPLICAS: must be 0 or more, not "-1"'],

@@ -29,11 +29,14 @@ if not epoch then
   end
   if lost then return {'', redis.call('EXISTS', KEYS[2]), lost, ''} end
   if ARGV[5] == 'wait' and redis.call('EXISTS', KEYS[2]) == 0 then return {'', 0, '', ''} end
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[1], epoch)
+  -- The stream before the epoch: a script's writes before a failing command stay (an ACL that
+  -- refuses XGROUP), and an epoch without its stream reads as a log deleted; a stream without an
+  -- epoch is adopted by the next call.
   if redis.call('EXISTS', KEYS[2]) == 0 then
     redis.call('XGROUP', 'CREATE', KEYS[2], 'statusmate-exporter', '$', 'MKSTREAM')
   end
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
 end
 local owner = ''
 if ARGV[4] ~= '' then
