@@ -124,11 +124,9 @@ const envSchema = z.object({
   STORE: optional(z.enum(STORE_NAMES)).transform((value) => value ?? 'sqlite'),
   // The URL may hold a password: messages name the variable, never echo its value.
   REDIS_URL: optional(
-    z
-      .string()
-      .refine((value) => isRedisUrl(value), {
-        error: 'must be a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db]; percent-encode @ : / % # in the user and password)',
-      }),
+    z.string().refine((value) => isRedisUrl(value), {
+      error: 'must be a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db]; percent-encode @ : / % # in the user and password)',
+    }),
   ),
   REDIS_KEY_PREFIX: optional(
     z
