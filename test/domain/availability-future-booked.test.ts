@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { availabilityAnswer, historyFinder } from '../../src/api/availability.js';
+import { historyFinder } from '../../src/api/availability.js';
 import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import { DAY_SECONDS } from '../../src/domain/ledger.js';
+import { availabilityReport, dayText } from '../support/availability-report.js';
 import { secondsByImpact } from '../../src/domain/ledger-reading.js';
 import { componentUpdate, PAGE, Player, uuid } from '../support/events.js';
 
@@ -16,20 +17,11 @@ const TODAY = Math.floor(Date.UTC(2026, 11, 5) / 1000 / DAY_SECONDS);
 const NOW = TODAY * DAY_SECONDS + 10 * 3600;
 
 function report(p: Player) {
-  const answer = availabilityAnswer({
-    state: p.state,
-    declared: [],
-    policy: DEFAULT_POLICY,
-    query: new URLSearchParams(`from=${day(TODAY - 1)}`),
-    now: NOW,
-    maxDays: 401,
-  });
-  return JSON.parse(Buffer.concat(answer.body).toString('utf8')) as {
+  return availabilityReport(p.state, `from=${dayText(TODAY - 1)}`, NOW) as {
     period: { start: string; end: string };
     status_pages: { components: { uuid: string; known_seconds: number; down_seconds: number; seconds: Record<string, number> }[] }[];
   };
 }
-const day = (n: number) => new Date(n * DAY_SECONDS * 1000).toISOString().slice(0, 10);
 
 describe('a change stamped ahead of now (trusted skew) is not counted before it happens', () => {
   it('counts the impact held now up to now, not up to the future change', () => {

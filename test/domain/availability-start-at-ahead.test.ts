@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { availabilityAnswer } from '../../src/api/availability.js';
-import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import { DAY_SECONDS } from '../../src/domain/ledger.js';
+import { availabilityReport, dayText } from '../support/availability-report.js';
 import { affects, incident, Player } from '../support/events.js';
 
 // docs/api.md: "A start_at further ahead of its event than MAX_CLOCK_SKEW_SECONDS is not trusted:
@@ -13,18 +12,9 @@ import { affects, incident, Player } from '../support/events.js';
 
 const TODAY = Math.floor(Date.UTC(2026, 11, 5) / 1000 / DAY_SECONDS);
 const NOW = TODAY * DAY_SECONDS + 10 * 3600;
-const day = (n: number) => new Date(n * DAY_SECONDS * 1000).toISOString().slice(0, 10);
 
 function component(p: Player) {
-  const answer = availabilityAnswer({
-    state: p.state,
-    declared: [],
-    policy: DEFAULT_POLICY,
-    query: new URLSearchParams(`from=${day(TODAY - 1)}`),
-    now: NOW,
-    maxDays: 401,
-  });
-  const body = JSON.parse(Buffer.concat(answer.body).toString('utf8')) as {
+  const body = availabilityReport(p.state, `from=${dayText(TODAY - 1)}`, NOW) as {
     status_pages: { components: { seconds: Record<string, number>; incidents: { started_at: string; ended_at: string | null }[] }[] }[];
   };
   return body.status_pages[0]!.components[0]!;

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { availabilityAnswer } from '../../src/api/availability.js';
-import { DEFAULT_POLICY } from '../../src/domain/availability.js';
 import { DAY_SECONDS } from '../../src/domain/ledger.js';
+import { availabilityReport, dayText } from '../support/availability-report.js';
 import { affects, incident, maintenance, Player } from '../support/events.js';
 
 // docs/api.md, "Incidents and maintenances are those whose time overlaps the period": the period
@@ -12,18 +11,9 @@ import { affects, incident, maintenance, Player } from '../support/events.js';
 
 const TODAY = Math.floor(Date.UTC(2026, 11, 5) / 1000 / DAY_SECONDS);
 const NOW = TODAY * DAY_SECONDS + 10 * 3600;
-const day = (n: number) => new Date(n * DAY_SECONDS * 1000).toISOString().slice(0, 10);
 
 function titles(p: Player, d: number): string[] {
-  const answer = availabilityAnswer({
-    state: p.state,
-    declared: [],
-    policy: DEFAULT_POLICY,
-    query: new URLSearchParams(`from=${day(d)}&to=${day(d)}`),
-    now: NOW,
-    maxDays: 401,
-  });
-  const body = JSON.parse(Buffer.concat(answer.body).toString('utf8')) as {
+  const body = availabilityReport(p.state, `from=${dayText(d)}&to=${dayText(d)}`, NOW) as {
     status_pages: { incidents: { title: string }[]; maintenances: { title: string }[] }[];
   };
   return body.status_pages.flatMap((page) => [...page.incidents, ...page.maintenances].map((t) => t.title)).sort();
