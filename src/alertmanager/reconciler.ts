@@ -149,6 +149,8 @@ export class SilenceReconciler {
   private readonly desiredSince = new Map<string, number>();
   /** Since when (Date.now() ms) each `peer key` or `peer id` disagreement has been seen (see PEER_CATCH_UP_MS). */
   private peerLag = new Map<string, number>();
+  /** The `peer key` pairs found lacking at the last reconcile: each is warned of once, when it begins. */
+  private peerLacking = new Set<string>();
   /** Desired silences Alertmanager refused (400) at the last reconcile, and why: logged once each. */
   private refusedKeys = new Map<string, string>();
 
@@ -340,6 +342,7 @@ export class SilenceReconciler {
     // whatever the others hold; one it still holds live that the others expired lingers there, and
     // is expired on that peer.
     const lag = new Map<string, number>();
+    const lacking = new Set<string>();
     const lagging = (what: string) => {
       const since = this.peerLag.get(what) ?? Date.now();
       lag.set(what, since);
@@ -352,9 +355,9 @@ export class SilenceReconciler {
         const ids = liveIdsByKey.get(key) ?? [];
         if (ids.some((id) => held.get(id) === 'active' || held.get(id) === 'pending') || !lagging(`${peer} ${key}`)) continue;
         present.delete(key);
-        if (!this.peerLag.has(`${peer} ${key} logged`))
+        lacking.add(`${peer} ${key}`);
+        if (!this.peerLacking.has(`${peer} ${key}`))
           this.options.logger.warn({ peer, key }, 'an Alertmanager peer lacks a maintenance silence the others hold: is it cut off from the gossip mesh?');
-        lag.set(`${peer} ${key} logged`, 0);
       }
       for (const silence of observed) {
         if (silence.state !== 'expired' || !owns(silence.key) || desiredKeys.has(silence.key)) continue;
@@ -374,6 +377,7 @@ export class SilenceReconciler {
       }
     }
     this.peerLag = lag;
+    this.peerLacking = lacking;
     this.lastLive = new Set([...present, ...lingering]);
     this.view = { desired: desired.length, active: present.size, failed: desired.length - present.size - overridden, overridden, lingering: lingering.size };
     if (firstError !== undefined) throw firstError;
