@@ -1,5 +1,5 @@
 import type { StoreName } from '../config.js';
-import express, { Router, type RequestHandler } from 'express';
+import express, { Router, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { ForgetTarget } from '../domain/forget.js';
 import type { EventSink } from '../ingest/sink.js';
@@ -25,6 +25,7 @@ import { issueWords } from '../issue-words.js';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { acceptsGzip } from './accepts-gzip.js';
+import { continueGzip, deflatePiece, deflatePieceSync, gzipEnd, gzipOf, poolChunkSize, type DeflatedPiece } from '../metrics/gzip-member.js';
 
 const gzipped = promisify(gzip);
 
@@ -68,6 +69,19 @@ const MAX_REUSE_MS = 5_000;
 type LandingRendering = { html: Buffer; gzipped?: Promise<Buffer> };
 /** Below this a landing page is sent as it is: gzip would save little and cost a round of the thread pool. */
 const LANDING_GZIP_FROM_BYTES = 8 * 1024;
+/** Below this, /api/v1/state is sent as it is even to a client that takes gzip: not worth a compression. */
+const STATE_GZIP_FROM_BYTES = 8 * 1024;
+
+/** `parts` as one body, written in order without joining them (a state of megabytes is not copied again). */
+function send(res: Response, parts: readonly Buffer[]): void {
+  res.setHeader(
+    'Content-Length',
+    parts.reduce((total, part) => total + part.length, 0),
+  );
+  res.cork();
+  for (const part of parts.slice(0, -1)) res.write(part);
+  res.end(parts[parts.length - 1]);
+}
 
 type Rendering<T> = { value: T; at: number; key: readonly unknown[]; reuseUntil: number };
 
@@ -213,7 +227,14 @@ export function operatorRoutes(deps: OperatorDeps): Router {
   // deliveries and exporter parts are small and written per request around it: a webhook changes
   // the deliveries, and a flood of readers made a body of megabytes again for each of them (16
   // connections took the exporter past a 256 MiB limit, bench section 8).
-  const pagesCache = new RenderCache<{ all: Buffer; byId: Map<string, string>; oneBytes: Map<string, Buffer> }>();
+  // `deflated`: the same bytes deflated once for the first reader that takes gzip, per page id
+  // asked for ('' for all of them), and let go with the rendering.
+  const pagesCache = new RenderCache<{
+    all: Buffer;
+    byId: Map<string, string>;
+    oneBytes: Map<string, Buffer>;
+    deflated: Map<string, Promise<DeflatedPiece>>;
+  }>();
   // Kept as bytes: encoding a page of megabytes again per request would cost what the cache saves.
   // One cache per token the links carry: a rendering may be reused past a change of its key, and
   // one carrying a token must never reach a request that did not present that very token (the
@@ -249,7 +270,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
     rendering.gzipped ??= gzipped(rendering.html);
     res.set('Content-Encoding', 'gzip').send(await rendering.gzipped);
   };
-  const state: RequestHandler = (req, res) => {
+  const state: RequestHandler = async (req, res) => {
     const pages = pagesCache.get(currentKey(), (now) => {
       const byId = new Map<string, string>();
       const parts: string[] = [];
@@ -258,7 +279,7 @@ export function operatorRoutes(deps: OperatorDeps): Router {
         byId.set(page.id, text);
         parts.push(text);
       }
-      return { all: Buffer.from(`[${parts.join(',')}]`, 'utf8'), byId, oneBytes: new Map() };
+      return { all: Buffer.from(`[${parts.join(',')}]`, 'utf8'), byId, oneBytes: new Map(), deflated: new Map() };
     });
     // ?status_page=<id> answers one page: a reader of one page need not fetch every component.
     // Any other parameter is refused, as the availability API does: a misspelt filter
@@ -294,14 +315,28 @@ export function operatorRoutes(deps: OperatorDeps): Router {
       statusPages,
       Buffer.from(`,"recent_deliveries":${JSON.stringify(deliveries)}}`, 'utf8'),
     ];
-    res.set('Cache-Control', 'no-store').type('application/json; charset=utf-8');
-    res.setHeader(
-      'Content-Length',
-      parts.reduce((total, part) => total + part.length, 0),
-    );
-    res.cork();
-    for (const part of parts.slice(0, -1)) res.write(part);
-    res.end(parts[parts.length - 1]);
+    res.set('Cache-Control', 'no-store').set('Vary', 'Accept-Encoding').type('application/json; charset=utf-8');
+    const plainLength = parts.reduce((total, part) => total + part.length, 0);
+    // Gzipped as one member around the pages' bytes deflated once per rendering (as /metrics is):
+    // a poller of 10,000 components fetched megabytes each time. The head and the deliveries change
+    // per request and are small, so they are deflated per answer.
+    const [headBytes, pagesBytes, tail] = parts as [Buffer, Buffer, Buffer];
+    if (plainLength >= STATE_GZIP_FROM_BYTES && acceptsGzip(req.headers['accept-encoding'])) {
+      const key = wanted ?? '';
+      let deflating = pages.value.deflated.get(key);
+      if (deflating === undefined) {
+        const deflated = pages.value.deflated;
+        deflated.set(key, (deflating = deflatePiece(pagesBytes, poolChunkSize(pagesBytes.length))));
+        // A failure is not kept for the readers after this one.
+        deflating.catch(() => deflated.delete(key));
+      }
+      const start = continueGzip(gzipOf([deflatePieceSync(headBytes)]), [await deflating]);
+      const body = [...start.parts, gzipEnd(start, tail)];
+      res.set('Content-Encoding', 'gzip');
+      send(res, body);
+      return;
+    }
+    send(res, parts);
   };
   // Computed from the ledger (about 0.1 s for 10,000 components over 30 days: bench section 9), and
   // kept for the same query while the state, the inventory and the minute stay the same.
