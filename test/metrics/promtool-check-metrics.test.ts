@@ -73,6 +73,38 @@ describe.skipIf(!existsSync(MAIN))('the /metrics of a running exporter', () => {
     }
   });
 
+  it('serves each family with exactly the labels docs/metrics.md lists for it', () => {
+    // Each family's section opens with "Labels: `a` (its values), `b`.", "Label `a`: …" or "No
+    // labels."; the types are checked above, but a label renamed in the code or in the page would
+    // leave readers writing selectors that match nothing.
+    const docs = readFileSync(join(ROOT, 'docs', 'metrics.md'), 'utf8');
+    const documented = new Map<string, string[]>();
+    for (const section of docs.split(/^(?=### )/m)) {
+      let body = section.slice(section.indexOf('\n') + 1);
+      for (let previous = ''; previous !== body;) [previous, body] = [body, body.replace(/\([^()]*\)/g, '')];
+      const clause = /^Labels?:? ([\s\S]*?)[.:](?:\s|$)/.exec(body)?.[1];
+      const labels = clause === undefined ? (body.startsWith('No labels') ? [] : undefined) : [...clause.matchAll(/`([a-z_]+)`/g)].map((m) => m[1] ?? '');
+      if (labels === undefined) continue;
+      for (const name of (section.split('\n')[0] ?? '').matchAll(/`(statusmate_[a-z_]+)`/g)) documented.set(name[1] ?? '', labels);
+    }
+    const served = new Map<string, Set<string>>();
+    const families = [...text.matchAll(/^# TYPE (statusmate_\S+) /gm)].map((match) => match[1] ?? '');
+    for (const match of text.matchAll(/^(statusmate_[a-z_]+?)(?:_bucket|_sum|_count)?(?:\{([^}]*)\})? \S+$/gm)) {
+      const family = families.includes(match[1] ?? '') ? (match[1] ?? '') : (match[0].split(/[{ ]/)[0] ?? '');
+      const labels = served.get(family) ?? new Set<string>();
+      for (const pair of (match[2] ?? '').matchAll(/([a-z_]+)="/g)) if (pair[1] !== 'le') labels.add(pair[1] ?? '');
+      served.set(family, labels);
+    }
+    const compared = [...served.keys()].filter((family) => families.includes(family));
+    expect(compared.length).toBeGreaterThan(25);
+    const unlike = compared.flatMap((family) => {
+      const said = [...(documented.get(family) ?? ['(no Labels line)'])].sort().join(', ');
+      const real = [...(served.get(family) ?? [])].sort().join(', ');
+      return said === real ? [] : [`${family}: docs/metrics.md lists ${said || 'no labels'}, /metrics serves ${real || 'none'}`];
+    });
+    expect(unlike).toEqual([]);
+  });
+
   it("names every value of a label in a HELP that lists that label's values", () => {
     // A HELP such as "by operation (list, create, update, expire)" is read as the whole list: a
     // value added to the label and not to the list leaves readers of /metrics without it.
