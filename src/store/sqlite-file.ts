@@ -222,6 +222,12 @@ export class SqliteFile {
   private appendsFailed = false;
   /** Device and inode of the file at `path` when it was opened; undefined for `:memory:`. */
   private readonly identity: FileIdentity | undefined;
+  /**
+   * Device and inode of the write-ahead log (`<path>-wal`) once SQLite has it open; undefined
+   * until then, and for `:memory:`. SQLite keeps it open until close, so a deleted log goes on
+   * taking appends that no start will find (see checkIdentity).
+   */
+  private walIdentity: FileIdentity | undefined;
   /** What the open did to a file of an older release (see convertToIncremental). */
   readonly conversion: Conversion | undefined;
 
@@ -275,6 +281,17 @@ export class SqliteFile {
     this.appendTransaction = this.db.transaction((rows: { time: number; entry: string }[]) =>
       rows.map((row) => Number(this.statements.append.run(row.time, row.entry).lastInsertRowid)),
     );
+    this.noteWal();
+  }
+
+  /** Records the write-ahead log's identity once it exists (SQLite creates it at the first write). */
+  private noteWal(): void {
+    if (this.walIdentity || !this.identity) return;
+    try {
+      this.walIdentity = identityOf(`${this.path}-wal`);
+    } catch {
+      // Not created yet: the next write will.
+    }
   }
 
   private migrate(migrateRows: RowMigrator | undefined): void {
@@ -384,6 +401,7 @@ export class SqliteFile {
     try {
       const positions = this.appendTransaction(rows);
       this.appendsFailed = false;
+      this.noteWal();
       return positions;
     } catch (error) {
       this.appendsFailed = true;
@@ -492,6 +510,7 @@ export class SqliteFile {
       if (this.appendsFailed) this.statements.probeWrite.run(Buffer.alloc(PROBE_RECOVERY_BYTES));
       this.statements.probeWrite.run(Date.now() / 1000);
       this.appendsFailed = false;
+      this.noteWal();
     } catch (error) {
       throw new StoreError(`SQLite write probe failed: ${(error as Error).message}`, { cause: error });
     }
@@ -547,6 +566,33 @@ export class SqliteFile {
     if (current.dev !== this.identity.dev || current.ino !== this.identity.ino) {
       throw new StoreError(`SQLite file ${this.path} was replaced by another file while open; restart the exporter to load it`);
     }
+    this.checkWal();
+  }
+
+  /**
+   * The same for the write-ahead log: entries committed since the last checkpoint are only in
+   * it, so once its name is gone (or names another file) they would be lost at the next crash,
+   * and so would every append after. The entries already acknowledged are moved into the file
+   * itself at once (a checkpoint writes through the log SQLite still holds open), and no more is
+   * taken until a restart, which opens a new log.
+   */
+  private checkWal(): void {
+    if (!this.walIdentity) return;
+    let current: FileIdentity | undefined;
+    try {
+      current = identityOf(`${this.path}-wal`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    if (current && current.dev === this.walIdentity.dev && current.ino === this.walIdentity.ino) return;
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Inside a transaction (a snapshot being read) it cannot run; the next check tries again.
+    }
+    throw new StoreError(
+      `SQLite write-ahead log ${this.path}-wal was ${current ? 'replaced by another file' : 'deleted'} while open; restart the exporter to open a new one`,
+    );
   }
 
   close(): void {

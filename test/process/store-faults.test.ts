@@ -88,6 +88,31 @@ describe('the SQLite file replaced under a running exporter', () => {
   });
 });
 
+describe('the SQLite write-ahead log deleted under a running exporter', () => {
+  it('answers 503 from then on, and nothing answered 200 is missing after a SIGKILL and a restart', async () => {
+    const path = join(tempDir(), 'wal.db');
+    running = await startExporterProcess({ SQLITE_PATH: path });
+    const statuses = new Map<number, number>();
+    for (let n = 0; n < 5; n++) statuses.set(n, await send(running, n));
+    expect([...statuses.values()]).toEqual([200, 200, 200, 200, 200]);
+
+    // The entries since the last checkpoint live only in the -wal file: a clean-up that removes
+    // it leaves SQLite writing into a file no start will read.
+    unlinkSync(`${path}-wal`);
+    for (let n = 5; n < 10; n++) statuses.set(n, await send(running, n));
+    expect([...statuses.values()].slice(5)).toEqual([503, 503, 503, 503, 503]);
+    expect(await readyz(running)).toBe(503);
+    expect(await storeUp(running)).toBe(0);
+    expect(running.logs).toContainEqual(expect.objectContaining({ level: 'error', err: expect.stringContaining(`${path}-wal was deleted while open`) }));
+
+    // A crash then (no shutdown checkpoint) must not take the acknowledged events with it.
+    await stopProcess(running, 'SIGKILL');
+    running = await startExporterProcess({ SQLITE_PATH: path });
+    const answered200 = [...statuses].filter(([, status]) => status === 200).map(([n]) => componentId(n));
+    expect(await componentsServed(running)).toEqual(new Set(answered200));
+  });
+});
+
 /**
  * A small tmpfs of our own, so that the disk can really fill up (or be made read-only). Mounting needs root (and a
  * container allowed to mount); outside CI the suite is skipped without it.
