@@ -36,7 +36,17 @@ const optionalText = z.string().nullish();
  * component name would otherwise become an empty label and start the component's series over,
  * where an absent one keeps the name known. The next place is read instead (`text`, the uuid).
  */
-const given = (value: string | null | undefined): string | null => (value === undefined || value === null || value.trim() === '' ? null : value);
+const given = (value: string | null | undefined): string | null => (value === undefined || value === null || value.trim() === '' ? null : wellFormed(value));
+
+/** Half a surrogate pair, which JSON may escape (`"\ud800"`) but which is no Unicode text. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * The text with each lone surrogate as U+FFFD, as /metrics writes it (UTF-8 has no bytes for one).
+ * Kept as sent, it reached /api/v1/state and /api/v1/availability as `"\ud800"`, which jq refuses
+ * (the whole answer) and Python cannot print: every consumer now sees the name /metrics shows.
+ */
+const wellFormed = (value: string): string => (/[\ud800-\udfff]/.test(value) ? value.replace(LONE_SURROGATE, '\ufffd') : value);
 /** An empty status_page counts as absent, so the query parameter or the default applies. */
 const statusPage = z.preprocess((value) => (value === '' ? undefined : value), z.string().nullish());
 
