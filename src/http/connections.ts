@@ -177,7 +177,7 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
   const routed = new WeakSet<Duplex>();
   server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
     const remote = (socket as Partial<Socket>).remoteAddress;
-    const answered = answerClientError(error, socket);
+    const answered = answerClientError(error, socket, routed.has(socket));
     if (answered && !routed.has(socket)) logParserRefusal(logger, port, answered.status, answered.code, remote);
   });
 
@@ -248,7 +248,12 @@ export function stopKeepingAlive(server: Server): void {
 function closeSilentConnections(server: Server, ms: number): void {
   const waiting = new WeakMap<Socket, NodeJS.Timeout>();
   server.on('connection', (socket: Socket) => {
-    const timer = setTimeout(() => socket.destroy(), ms);
+    // A connection that sent part of a head is left to Node's headers timeout, which started at
+    // its first byte and answers 408 naming it (and is logged): closed here first, at the same
+    // 5 s, a client stuck mid-headers got no answer and the log no line.
+    const timer = setTimeout(() => {
+      if (socket.bytesRead === 0) socket.destroy();
+    }, ms);
     timer.unref();
     waiting.set(socket, timer);
     socket.once('close', () => clearTimeout(timer));
@@ -289,10 +294,13 @@ function rawAnswer(status: number, reason: string, error: string): string {
  * Node's default, it writes only on a connection that has not been answered yet, then destroys it.
  * Answers the status and Node's code when it answered (for the log), else undefined.
  */
-export function answerClientError(error: Error & { code?: string }, socket: Duplex): { status: number; code: string } | undefined {
+export function answerClientError(error: Error & { code?: string }, socket: Duplex, headersReceived = true): { status: number; code: string } | undefined {
   const written = (socket as Partial<Socket>).bytesWritten ?? 0;
   if (error.code !== 'ECONNRESET' && socket.writable && written === 0) {
-    const [status, reason, message] = CLIENT_ERRORS[error.code ?? ''] ?? [
+    // Node reports its headers timeout (5 s) with the request timeout's code: a request no route
+    // has yet is one whose headers never came whole, and its answer must not say "within 30 s".
+    const timedOutHeaders = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && !headersReceived;
+    const [status, reason, message] = CLIENT_ERRORS[timedOutHeaders ? 'ERR_HTTP_HEADERS_TIMEOUT' : (error.code ?? '')] ?? [
       400,
       'Bad Request',
       `malformed HTTP request (${(error.code ?? 'unknown').slice(0, 40)})`,

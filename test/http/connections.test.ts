@@ -153,6 +153,41 @@ describe('a request whose body came too slowly', () => {
   });
 });
 
+describe('a request whose headers come too slowly', () => {
+  // Waits out the real 5 s headers timeout (no fake clock: it is Node's parser that times it).
+  it('is answered 408 in JSON naming the headers timeout and logged, not closed without a word', async () => {
+    const { createBoundedServer, TIMEOUTS } = await import('../../src/http/connections.js');
+    const { createLogger } = await import('../../src/logger.js');
+    const { LogCapture } = await import('../support/app.js');
+    const { connect } = await import('node:net');
+    const logs = new LogCapture();
+    const server = createBoundedServer((_req, res) => res.end('ok'), 10, 'PORT', createLogger('debug', logs));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    try {
+      // Half a head, sent at once, then nothing: a client (or a proxy) stuck mid-headers.
+      const answer = await new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write('POST /webhook HTTP/1.1\r\nHost: x\r\n'));
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        socket.on('close', () => resolve(text));
+        socket.on('error', () => undefined);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+        error: `request headers not received within ${TIMEOUTS.headersMs / 1000} s`,
+        issues: [],
+      });
+      const refusals = logs.lines.filter((line) => line.msg === 'request refused by the HTTP parser');
+      // Node's own code for it, which it shares with the request timeout.
+      expect(refusals.map((line) => [line.port, line.status, line.code])).toEqual([['PORT', 408, 'ERR_HTTP_REQUEST_TIMEOUT']]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe('a port at its connection cap', () => {
   it('closes its idle kept-alive connections, so that the next connection is served rather than every one refused', async () => {
     const { createBoundedServer } = await import('../../src/http/connections.js');
