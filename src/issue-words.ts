@@ -15,14 +15,17 @@ export function issueWords(issue: z.core.$ZodIssue): string {
       if (!message.startsWith('Invalid input: expected ')) return message;
       if (message.endsWith(', received undefined')) return 'required';
       if (issue.expected === 'int') return 'must be a whole number';
+      // JSON's 1e400 parses as Infinity: a number, just not one that can be taken.
+      if (issue.expected === 'number' && /received (?:-?Infinity|NaN)$/.test(message)) return 'must be a finite number';
       const received = / received (\w+)$/.exec(message)?.[1];
       return `must be ${article(issue.expected)}${received === undefined ? '' : `, not ${article(received)}`}`;
     }
+    // An .int() past 2^53 (its own safe-integer bound) has the origin 'int'.
     case 'too_small':
-      if (!message.startsWith('Too small:') || issue.origin !== 'number') return message;
+      if (!message.startsWith('Too small:') || (issue.origin !== 'number' && issue.origin !== 'int')) return message;
       return issue.inclusive === false ? `must be more than ${String(issue.minimum)}` : `must be ${String(issue.minimum)} or more`;
     case 'too_big':
-      if (!message.startsWith('Too big:') || issue.origin !== 'number') return message;
+      if (!message.startsWith('Too big:') || (issue.origin !== 'number' && issue.origin !== 'int')) return message;
       return issue.inclusive === false ? `must be less than ${String(issue.maximum)}` : `must be ${String(issue.maximum)} or less`;
     case 'invalid_value':
       if (!message.startsWith('Invalid option:')) return message;
