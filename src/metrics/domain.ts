@@ -394,7 +394,12 @@ export class DomainMetrics {
       'When an active incident started, in Unix seconds.',
       LABEL.incidentUuid,
       (page) => page.incidents,
-      (incident) => incident.startAt,
+      // Created again at an earlier time, it began there (README, "A component's impact"): the
+      // fold moves the start of its holds (since) back, not the start_at it was first sent with.
+      (incident) =>
+        incident.startAt !== null && incident.since !== null && incident.since.at !== null && incident.since.at < incident.startAt
+          ? incident.since.at
+          : incident.startAt,
     );
     family(METRIC.incidentDuration, 'histogram', 'Durations of finished incidents, in seconds.', (page) =>
       histogramOf(page, METRIC.incidentDuration, page.stats.incidentDuration),
