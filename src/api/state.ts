@@ -2,7 +2,7 @@ import { STORE_NAMES } from '../config.js';
 import { z } from 'zod';
 import { isAssumed, type DeclaredPage } from '../domain/inventory.js';
 import { impactLevel } from '../domain/impact.js';
-import type { State } from '../domain/state.js';
+import { incidentStart, type State } from '../domain/state.js';
 import { OUTCOMES, WEBHOOK_TYPE_LABELS } from '../metrics/names.js';
 import type { Delivery } from '../webhook/deliveries.js';
 
@@ -124,7 +124,7 @@ export function stateView(input: StateViewInput): StateView {
             .map((incident) => ({
               uuid: incident.uuid,
               title: incident.title,
-              started_at: rfc3339OrNull(incident.startAt),
+              started_at: rfc3339OrNull(incidentStart(incident)),
               components: incident.components.map((c) => ({ uuid: c.uuid, impact: c.impact })),
             }))
         : [],

@@ -162,6 +162,16 @@ export type StateSize = {
   retained: number;
 };
 
+/**
+ * When an incident began: its start_at, unless it was created again at an earlier time, where the
+ * fold moved the start of its holds (`since`) back (README, "A component's impact"). The metrics
+ * and the state view both say this one time.
+ */
+export function incidentStart(incident: IncidentRecord): number | null {
+  const sinceAt = incident.since?.at ?? null;
+  return incident.startAt !== null && sinceAt !== null && sinceAt < incident.startAt ? sinceAt : incident.startAt;
+}
+
 /** What one incident or maintenance record adds to the size measures. */
 export function recordSize(record: IncidentRecord | MaintenanceRecord | undefined): StateSize {
   if (!record) return { holdings: 0, retained: 0 };

@@ -1,7 +1,7 @@
 import { componentKey, type ComponentAlerts, type PageAlertStats } from '../domain/alert-state.js';
 import type { Histogram } from '../domain/histogram.js';
 import { impactLevel, isKnownImpact, KNOWN_IMPACTS } from '../domain/impact.js';
-import type { ComponentRecord, IncidentRecord, MaintenanceRecord, Page, State } from '../domain/state.js';
+import { incidentStart, type ComponentRecord, type IncidentRecord, type MaintenanceRecord, type Page, type State } from '../domain/state.js';
 import { familyHeader, labelPairs, sample, type MetricType } from './exposition.js';
 import { continueGzip, type GzipStart } from './gzip-member.js';
 import { compare, ComponentOrders } from './component-order.js';
@@ -394,12 +394,8 @@ export class DomainMetrics {
       'When an active incident started, in Unix seconds.',
       LABEL.incidentUuid,
       (page) => page.incidents,
-      // Created again at an earlier time, it began there (README, "A component's impact"): the
-      // fold moves the start of its holds (since) back, not the start_at it was first sent with.
-      (incident) =>
-        incident.startAt !== null && incident.since !== null && incident.since.at !== null && incident.since.at < incident.startAt
-          ? incident.since.at
-          : incident.startAt,
+      // Created again at an earlier time, it began there, not at the start_at first sent.
+      incidentStart,
     );
     family(METRIC.incidentDuration, 'histogram', 'Durations of finished incidents, in seconds.', (page) =>
       histogramOf(page, METRIC.incidentDuration, page.stats.incidentDuration),
