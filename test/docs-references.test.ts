@@ -112,3 +112,16 @@ describe('docs/metrics.md', () => {
     expect(documented.sort()).toEqual([...PROCESS_FAMILIES].sort());
   });
 });
+
+describe('the webhook URLs the documents give for StatusMate', () => {
+  // A URL without ?status_page= puts a component of StatusMate's per-type payloads (no
+  // meta.status_page) and of its general format (with one) on two pages, as README's "Connect
+  // StatusMate" says; the chart's README and values gave that bare URL to paste.
+  it('carry ?status_page=, which the README says to keep even for a single page', () => {
+    const urls = [...DOCUMENTS, 'helm/statusmate-exporter/values.yaml'].flatMap((document) =>
+      [...read(document).matchAll(/https:\/\/[^\s`'")]*\/webhook[^\s`'")]*/g)].map((match) => `${document}: ${match[0]}`),
+    );
+    expect(urls.length).toBeGreaterThanOrEqual(3);
+    expect(urls.filter((url) => !/[?&]status_page=/.test(url))).toEqual([]);
+  });
+});

@@ -546,6 +546,18 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with status pages 
     expect(inventory.pages.map((page) => page.id)).toEqual(['acme.eu_1']);
   });
 
+  it('gives in NOTES.txt one webhook URL per declared page, and a first try a URL the file does not refuse with 422', () => {
+    // Without ?status_page= an event that names no page goes to DEFAULT_STATUS_PAGE, which the
+    // file does not declare: the exporter answers such a first try 422, not the "applied" NOTES promises.
+    const notes = renderNotes(helm, SCENARIOS['status pages, metrics port and extra containers']);
+    expect(notes).toContain('http://sm-statusmate-exporter.monitoring.svc:9877/webhook?status_page=acme');
+    expect(notes).toContain('http://sm-statusmate-exporter.monitoring.svc:9877/webhook?status_page=payments');
+    expect(notes).toContain("'http://127.0.0.1:9877/webhook?status_page=acme'");
+    expect(notes).not.toMatch(/\/webhook'?\s/);
+    const ownMap = renderNotes(helm, { set: { 'statusPages.existingConfigMap': 'my-pages' } });
+    expect(ownMap).toContain('/webhook?status_page=<id of a page in your file>');
+  });
+
   it('says in NOTES.txt where the pages are and that an edit needs no restart', () => {
     const notes = renderNotes(helm, SCENARIOS['status pages, metrics port and extra containers']);
     expect(notes).toContain('4. Status pages: 2 page(s) in ConfigMap sm-statusmate-exporter-status-pages, key status-pages.yaml.');
@@ -1335,9 +1347,10 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with everything en
     for (const set of fine) expect(renderChart(helm, { apiVersions: OPERATOR_APIS, set: { ...set, 'webhook.token': 'x' } }).ok, JSON.stringify(set)).toBe(true);
   });
 
-  it('prints the https webhook URL of the Ingress host in NOTES.txt', () => {
+  it('prints the https webhook URL of the Ingress host in NOTES.txt, with the ?status_page= the README says to keep', () => {
     const notes = renderNotes(helm, SCENARIOS.everything);
-    expect(notes).toContain('https://statusmate.example.com/webhook');
+    expect(notes).toContain('https://statusmate.example.com/webhook?status_page=<name>');
+    expect(notes).not.toMatch(/\/webhook\s/);
     expect(notes).not.toContain('ci-token-everything');
   });
 });
