@@ -125,7 +125,7 @@ export class DomainMetrics {
    * written twice.
    */
   impactSecondsParts(nowSeconds: number, format: 'text' | 'openmetrics'): { parts: Buffer[]; release: () => void } {
-    const layout = this.seconds.layout();
+    const layout = this.seconds.layout(nowSeconds);
     const open = this.seconds.lendOpen(nowSeconds, layout);
     return { parts: [this.seconds.header(format), ...layout.chunks.map((chunk) => chunk.text), open.text], release: open.release };
   }
@@ -158,7 +158,7 @@ export class DomainMetrics {
    * the event loop, so from one state version.
    */
   async gzipScrape(nowSeconds: number, format: 'text' | 'openmetrics'): Promise<GzipStart> {
-    const compressing = this.seconds.compressOpen(nowSeconds, this.seconds.layout());
+    const compressing = this.seconds.compressOpen(nowSeconds, this.seconds.layout(nowSeconds));
     const [start, openPieces] = await Promise.all([format === 'text' ? this.gzip() : this.gzipOpenMetrics(), compressing]);
     return continueGzip(start, openPieces);
   }

@@ -1,5 +1,6 @@
 import { KNOWN_IMPACTS } from '../domain/impact.js';
 import { toMs, totalKeyOf, type ComponentLedger } from '../domain/ledger.js';
+import { secondsByImpact } from '../domain/ledger-reading.js';
 import type { ComponentRecord, State } from '../domain/state.js';
 import { compare, ComponentOrders } from './component-order.js';
 import { sameObjects } from './gzip-pieces.js';
@@ -52,6 +53,13 @@ export type ImpactSecondsLayout = {
   lines: Lines[];
   /** Bytes of the open lines' prefixes. */
   openPrefixBytes: number;
+  /**
+   * The components whose newest change was booked ahead of the time the layout was made (a
+   * created_at trusted up to MAX_CLOCK_SKEW_SECONDS ahead): their closed intervals reach past now,
+   * so none of their lines is fixed; every scrape writes them whole, counted up to its own time
+   * (see aheadText). Usually none.
+   */
+  ahead: readonly { record: ComponentRecord; entry: ComponentLedger }[];
 };
 
 /**
@@ -114,7 +122,7 @@ export class ImpactSecondsMetrics {
 
   /** The whole family at `nowSeconds` in a buffer of its own (tests and tools; /metrics uses the parts). */
   render(nowSeconds: number, format: 'text' | 'openmetrics' = 'text'): Buffer {
-    const layout = this.layout();
+    const layout = this.layout(nowSeconds);
     const open = this.lendOpen(nowSeconds, layout);
     try {
       return Buffer.concat([this.header(format), ...layout.chunks.map((chunk) => chunk.text), open.text]);
@@ -131,8 +139,10 @@ export class ImpactSecondsMetrics {
   lendOpen(nowSeconds: number, layout: ImpactSecondsLayout): { text: Buffer; release: () => void } {
     const lent = this.lendSlab(layout);
     const cursor = { at: 0, prefixAt: lent.prefixesAt };
-    writeOpen(lent.memory, cursor, layout.chunks, 0, layout.chunks.length, toMs(nowSeconds));
-    return { text: lent.memory.subarray(0, cursor.at), release: lent.release };
+    const nowMs = toMs(nowSeconds);
+    writeOpen(lent.memory, cursor, layout.chunks, 0, layout.chunks.length, nowMs);
+    const open = lent.memory.subarray(0, cursor.at);
+    return { text: layout.ahead.length === 0 ? open : Buffer.concat([open, aheadText(layout, nowMs)]), release: lent.release };
   }
 
   /**
@@ -145,10 +155,11 @@ export class ImpactSecondsMetrics {
     const nowMs = toMs(nowSeconds);
     const cursor = { at: 0, prefixAt: lent.prefixesAt };
     const { chunks } = layout;
+    const ahead = layout.ahead.length === 0 ? [] : [deflatePieceSync(aheadText(layout, nowMs))];
     if (layout.openPrefixBytes < SYNC_BYTES) {
       try {
         writeOpen(lent.memory, cursor, chunks, 0, chunks.length, nowMs);
-        return Promise.resolve([deflatePieceSync(lent.memory.subarray(0, cursor.at))]);
+        return Promise.resolve([deflatePieceSync(lent.memory.subarray(0, cursor.at)), ...ahead]);
       } finally {
         lent.release();
       }
@@ -162,7 +173,7 @@ export class ImpactSecondsMetrics {
     }
     // The memory is lent until every cut's compression is done, whether it succeeds or not.
     void Promise.allSettled(pieces).then(lent.release);
-    return Promise.all(pieces);
+    return Promise.all(pieces).then((open) => [...open, ...ahead]);
   }
 
   /**
@@ -198,9 +209,14 @@ export class ImpactSecondsMetrics {
     };
   }
 
-  /** The fixed lines of the current state version, in chunks. */
-  layout(): ImpactSecondsLayout {
+  /**
+   * The fixed lines of the current state version, in chunks, made at `nowSeconds` when the
+   * version's first scrape asks (a component booked ahead of it is written per scrape instead).
+   */
+  layout(nowSeconds = Date.now() / 1000): ImpactSecondsLayout {
     if (this.current?.version === this.state.version) return this.current;
+    const nowMs = toMs(nowSeconds);
+    const ahead: { record: ComponentRecord; entry: ComponentLedger }[] = [];
     const previous = this.current;
     const lines: Lines[] = [];
     let openPrefixBytes = 0;
@@ -227,6 +243,11 @@ export class ImpactSecondsMetrics {
         const record = records[index] as ComponentRecord;
         const entry = entries[index];
         if (!entry) continue;
+        // Time passes without a new version: a component not ahead now never is for this layout.
+        if (entry.openMs > nowMs) {
+          ahead.push({ record, entry });
+          continue;
+        }
         let found = previous?.lines[lines.length];
         // The same record object is the same component: its uuid is not read (a cache miss per component).
         if (found !== undefined && found.record !== record && (found.record.uuid !== record.uuid || found.record.statusPage !== statusPage)) {
@@ -240,7 +261,7 @@ export class ImpactSecondsMetrics {
       }
     }
     if (lines.length % COMPONENTS_PER_CHUNK !== 0) chunkUpTo(lines.length);
-    this.current = { version: this.state.version, chunks, lines, openPrefixBytes };
+    this.current = { version: this.state.version, chunks, lines, openPrefixBytes, ahead };
     return this.current;
   }
 }
@@ -359,6 +380,23 @@ function labelsOf(record: ComponentRecord): string {
 }
 
 const prefixOf = (labels: string, impact: string) => `${METRIC.componentImpactSeconds}{${labels},${labelPairs([[LABEL.impact, impact]])}} `;
+
+/**
+ * Every line of the components booked ahead of the layout (see ImpactSecondsLayout.ahead), counted
+ * up to `nowMs` and not past it: a change timed ahead closed the interval before it at a time
+ * still to come, and those seconds are counted as they pass, so the sum over impacts stays the
+ * time since the component was first known (secondsByImpact).
+ */
+function aheadText(layout: ImpactSecondsLayout, nowMs: number): Buffer {
+  let text = '';
+  for (const { record, entry } of layout.ahead) {
+    const labels = labelsOf(record);
+    const seconds = secondsByImpact(entry, nowMs / 1000);
+    for (const impact of KNOWN_IMPACTS) if (!seconds.has(impact)) seconds.set(impact, 0);
+    for (const impact of [...seconds.keys()].sort(compare)) text += `${prefixOf(labels, impact)}${formatValue(seconds.get(impact) ?? 0)}\n`;
+  }
+  return Buffer.from(text, 'utf8');
+}
 
 /** Every impact's line but the open one's. */
 function fixedText(record: ComponentRecord, entry: ComponentLedger): string {

@@ -156,3 +156,43 @@ describe('statusmate_component_impact_seconds_total', () => {
     expect((await gunzipOpen(large, T0 + 20_000.25)).text).toBe(expected[0]);
   });
 });
+
+describe('statusmate_component_impact_seconds_total of a change timed ahead', () => {
+  // A created_at up to MAX_CLOCK_SKEW_SECONDS ahead of its receipt is trusted: an older update
+  // arriving after it books the interval between them, which ends at a time still to come. The
+  // counter counts those seconds as they pass, never before: the sum over impacts is the time
+  // since the component was first known, at every scrape.
+  const seconds = (text: string) =>
+    Object.fromEntries(series(text).map((line) => [/impact="([^"]+)"/.exec(line)?.[1] ?? '', Number(line.slice(line.lastIndexOf(' ') + 1))]));
+  const aheadThenOlder = () => {
+    const p = new Player();
+    p.play(componentUpdate(1, 'partial_outage', T0 + 750), T0 + 500);
+    p.play(componentUpdate(1, 'major_outage', T0 + 505), T0 + 505);
+    return p;
+  };
+
+  it('counts the interval booked ahead only up to the scrape, in the plain and the gzip body, and the same at every later scrape', async () => {
+    const metrics = new DomainMetrics(aheadThenOlder().state);
+    const plain = (now: number) => Promise.resolve(seconds(metrics.impactSeconds(now).toString()));
+    const gzipped = async (now: number) => {
+      const start = await metrics.gzipScrape(now, 'text');
+      return seconds(gunzipSync(Buffer.concat([...start.parts, gzipEnd(start, Buffer.from(''))])).toString('utf8'));
+    };
+    for (const read of [plain, gzipped]) {
+      expect(await read(T0 + 515)).toEqual({ operational: 0, degraded_performance: 0, partial_outage: 0, major_outage: 10, under_maintenance: 0 });
+      expect(await read(T0 + 800)).toEqual({ operational: 0, degraded_performance: 0, partial_outage: 50, major_outage: 245, under_maintenance: 0 });
+    }
+  });
+
+  it('writes each series once, in both formats, while the component is ahead and after', () => {
+    const metrics = new DomainMetrics(aheadThenOlder().state);
+    for (const now of [T0 + 515, T0 + 900])
+      for (const format of ['text', 'openmetrics'] as const) {
+        const { parts, release } = metrics.impactSecondsParts(now, format);
+        const lines = series(Buffer.concat(parts).toString('utf8'));
+        release();
+        expect(lines).toHaveLength(5);
+        expect(new Set(lines.map((line) => line.slice(0, line.lastIndexOf(' '))))).toHaveProperty('size', 5);
+      }
+  });
+});
