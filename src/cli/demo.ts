@@ -202,10 +202,12 @@ export async function demo(args: string[], io: Io): Promise<void> {
   io.out(`replayed examples/statusmate-day.jsonl: ${formatSummary(summary)}`);
   io.out(`
 Where to look (the landing page and the state API take the token on the webhook port):
-  ${base}/?token=${DEMO_TOKEN}               the landing page: both status pages, their components, incidents, maintenances, recent deliveries
-  ${base}/metrics                            what Prometheus scrapes
-  ${base}/api/v1/state?token=${DEMO_TOKEN}   the same state as JSON (docs/api.md)
-  ${base}/api/v1/availability?token=${DEMO_TOKEN}&format=csv   the last 30 days' availability, for an SLA report
+${whereToLook([
+  [`${base}/?token=${DEMO_TOKEN}`, 'the landing page: both status pages, their components, incidents, maintenances, recent deliveries'],
+  [`${base}/metrics`, 'what Prometheus scrapes'],
+  [`${base}/api/v1/state?token=${DEMO_TOKEN}`, 'the same state as JSON (docs/api.md)'],
+  [`${base}/api/v1/availability?token=${DEMO_TOKEN}&format=csv`, "the last 30 days' availability, for an SLA report"],
+])}
 
 Send one more event (the page token opens the acme page only; ${DEMO_TOKEN} opens every page):
   node dist/cli.js send --url ${base} --token ${DEMO_ACME_TOKEN} --status-page acme \\
@@ -215,4 +217,10 @@ Dashboards: point a Prometheus at ${base}/metrics (job_name: statusmate-exporter
 then in Grafana import grafana/dashboards/statusmate-overview.json and statusmate-exporter-health.json.
 
 Ctrl-C stops the demo and removes its store.`);
+}
+
+/** URLs and what each shows, in two columns: the URLs' length depends on the port and the token. */
+function whereToLook(rows: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...rows.map(([url]) => url.length));
+  return rows.map(([url, what]) => `  ${url.padEnd(width)}   ${what}`).join('\n');
 }

@@ -68,6 +68,14 @@ describe('npm run demo', () => {
       const csv = await (await fetch(`${base}/api/v1/availability?token=${DEMO_TOKEN}&format=csv`)).text();
       expect(csv).toContain(',API,');
       expect(stdout).toContain(`${base}/api/v1/availability?token=${DEMO_TOKEN}&format=csv`);
+      // Where to look: what each URL shows starts in one column, whatever the port and token.
+      const block = stdout.slice(stdout.indexOf('Where to look'), stdout.indexOf('Send one more event'));
+      const columns = block
+        .split('\n')
+        .filter((line) => line.startsWith(`  ${base}`))
+        .map((line) => /^ {2}\S+ +/.exec(line)?.[0].length);
+      expect(columns).toHaveLength(4);
+      expect(new Set(columns).size).toBe(1);
       expect(existsSync(store as string)).toBe(true);
       child.kill('SIGTERM');
       expect((await exited)[0]).toBe(0);
