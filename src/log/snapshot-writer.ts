@@ -109,6 +109,7 @@ export class SnapshotWriter {
         this.since.bytes >= Math.max(this.policy.maxBytes, this.bytes);
       if (!due) return;
       const started = Date.now();
+      const counted = { ...this.since };
       // The store may read the pieces as it sends them (Redis and SQLite's worker thread do, a
       // piece at a time): the fold waits meanwhile. Events are still appended; they are answered
       // once it resumes.
@@ -120,7 +121,10 @@ export class SnapshotWriter {
       this.position = position;
       this.time = time;
       this.bytes = length;
-      this.since = { entries: 0, bytes: 0 };
+      // Not zero: the fold goes on the moment the write lets it, before this resumes, and what it
+      // folded meanwhile is past this snapshot (uncounted, the last entries before a quiet spell
+      // would be in no snapshot, a shutdown's last one included, until another entry came).
+      this.since = { entries: Math.max(0, this.since.entries - counted.entries), bytes: Math.max(0, this.since.bytes - counted.bytes) };
       // How long the fold waited: against maxPauseMs, which a growing state may approach.
       const failedBefore = this.failing === undefined ? {} : { failed_tries_before: this.failing.tries };
       this.failing = undefined;
