@@ -64,6 +64,8 @@ const integerReply = z.number();
 const initReply = z.tuple([z.string(), z.number(), z.string(), z.string()]);
 const stringsOrNull = z.array(stringOrNull);
 const STREAM_ID = /^\d+-\d+$/;
+/** How Redis refuses an XADD of ID 0-0 once every check a write passes has passed (see probe). */
+const NEVER_ADDED = /^ERR .*\b0-0\b/;
 
 type Client = ReturnType<typeof connectClient>;
 
@@ -439,7 +441,22 @@ export class RedisStore implements LogStore {
   }
 
   async probe(): Promise<void> {
-    await this.writer.sendCommand(['SET', this.keys.probe, String(Date.now())]);
+    // The SET is what seed-redis reads (lastProbe); the XADD is the append's own command on the
+    // log's own key, so that what refuses appends (an ACL without XADD, or that makes the log key
+    // read-only, while SET is allowed) keeps this replica not ready, rather than a probe that
+    // passes after every refused webhook. Its ID 0-0 is one Redis never takes: the command passes
+    // the checks that refuse a write (ACL, OOM under maxmemory, READONLY, MISCONF, NOREPLICAS)
+    // and then fails on its arguments, before it looks at the key: the log is never touched.
+    const [, append] = await Promise.all([
+      this.writer.sendCommand(['SET', this.keys.probe, String(Date.now())]),
+      this.writer.sendCommand(['XADD', this.keys.log, 'NOMKSTREAM', '0-0', 'probe', '1']).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    ]);
+    if (!(append instanceof Error) || !NEVER_ADDED.test(append.message)) {
+      throw new StoreError(append instanceof Error ? append.message : 'a probe XADD of ID 0-0 was not refused as Redis refuses it');
+    }
     // With REDIS_WAIT_REPLICAS, a write counts only once replicated, as an append does: a probe
     // that Redis' replicas did not acknowledge proves nothing an append needs.
     const { waitReplicas } = this.options;

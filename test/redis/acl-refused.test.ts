@@ -1,0 +1,78 @@
+import { createClient } from 'redis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { redisKeys } from '../../src/store/redis-format.js';
+import { makeApp, sampleValue, whenReady, type TestApp } from '../support/app.js';
+import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
+import { componentUpdate as component, metricsText as metrics, postEvent as post, readyStatus as readyz } from '../support/replica-probes.js';
+
+// A Redis whose ACL refuses one command the exporter needs, while the others pass: the replica
+// must say so in its health (not ready, store_up 0) and in its log (Redis' own words), not pass a
+// probe that never runs the refused command, nor read as a Redis that does not answer.
+
+const KEYS = redisKeys('statusmate:');
+
+let redis: RedisServer;
+let apps: TestApp[] = [];
+beforeEach(async () => {
+  if (redisTool.skipReason) return;
+  redis = await startRedis({ appendfsync: 'everysec' });
+  await admin('ACL', 'SETUSER', 'sm', 'on', '>pw', 'resetkeys', '~{statusmate}:*', '+@all');
+});
+afterEach(async () => {
+  await Promise.all(apps.map((app) => app.close()));
+  apps = [];
+  await redis.stop('SIGKILL');
+});
+
+async function admin(...args: string[]): Promise<unknown> {
+  const client = createClient({ url: redis.url, RESP: 2 });
+  await client.connect();
+  try {
+    return await client.sendCommand(args);
+  } finally {
+    client.destroy();
+  }
+}
+
+const open = async () => {
+  const app = await makeApp({
+    store: redisStore({ url: redis.url.replace('redis://', 'redis://sm:pw@') }),
+    snapshots: { checkMs: 200, maxAgeMs: 0 },
+  });
+  apps.push(app);
+  await whenReady(app);
+  return app;
+};
+const storeUp = async (app: TestApp) => sampleValue(await metrics(app), 'statusmate_store_up');
+
+describe.skipIf(redisTool.skipReason !== undefined)('an ACL that refuses one command the exporter needs', () => {
+  it('refusing XADD but not SET: not ready and store_up 0 until XADD is allowed again, and its probes never touch the log', async () => {
+    const a = await open();
+    expect((await post(a, component(1, 'major_outage'))).status).toBe(200);
+    const entries = await admin('XLEN', KEYS.log);
+    await admin('ACL', 'SETUSER', 'sm', '-xadd');
+    expect((await post(a, component(2, 'major_outage'))).status).toBe(503);
+    // Several probes' worth (one every 200 ms, and one for each readiness check): none may pass.
+    for (let check = 0; check < 5; check++) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await readyz(a)).toBe(503);
+      expect(await storeUp(a)).toBe(0);
+    }
+    const failures = a.logs.lines.filter((line) => line.msg === 'the store refuses writes: not ready until a write succeeds');
+    expect(failures).toEqual([
+      expect.objectContaining({ level: 'error', err: expect.stringContaining("NOPERM this user has no permissions to run the 'xadd' command") }),
+    ]);
+    expect(a.logs.lines.filter((line) => line.msg === 'the store takes writes again')).toEqual([]);
+
+    await admin('ACL', 'SETUSER', 'sm', '+xadd');
+    // Back by its probe alone: a replica that is not ready gets no webhook to show it.
+    await eventually(
+      () => readyz(a),
+      (status) => status === 200,
+      5_000,
+    );
+    expect(await storeUp(a)).toBe(1);
+    expect(await admin('XLEN', KEYS.log)).toBe(entries);
+    expect((await post(a, component(2, 'major_outage'))).body.status).toBe('applied');
+  });
+});
