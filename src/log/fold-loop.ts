@@ -10,7 +10,7 @@ import { createState, emptyPatch, replaceState } from '../domain/state.js';
 import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
-import { LogBehind, LogLost, LogNotStarted, StoreError, type LogStore, type LogTip, type Position, type StoredEntry } from '../store/store.js';
+import { LogBehind, LogLost, LogNotStarted, StoreError, StoreRefused, type LogStore, type LogTip, type Position, type StoredEntry } from '../store/store.js';
 import { withTimeout } from '../store/with-timeout.js';
 import { AppendQueue } from './append-queue.js';
 import { DeclaredOverlay } from './declared-overlay.js';
@@ -42,6 +42,7 @@ const NOT_READY = {
   refused:
     "the store holds a log this process cannot fold (lost, replaced, newer, or another install's): an operator must restore or reset it (or, for another install's, give this one its own prefix); see the log",
   writes: 'the store refuses writes (full disk, out of memory, read-only, file deleted); see the log',
+  commands: 'the store refuses a command this process needs (an ACL without it, a command disabled); see the log',
   unreachable: 'the store does not answer',
   loading: 'the state is not loaded from the store yet',
   behind: 'folding the log: not caught up yet',
@@ -155,6 +156,12 @@ export class FoldLoop implements EventSink, StoreHealth {
   private closed = false;
   private lastReply = 0;
   private lastReadError: string | undefined;
+  /** The last read's failure was the store refusing a command (its words are logged by readFailed). */
+  private readRefused = false;
+  /** The read failure after which `log opened` was last logged: a sync after each retry of one refusal says nothing new. */
+  private openedAfter: string | undefined;
+  /** The store refuses a command of the loop's checks (where the log ends): until one is taken again. */
+  private checkRefusal: string | undefined;
 
   private loop: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -339,6 +346,8 @@ export class FoldLoop implements EventSink, StoreHealth {
         const entries = await this.store.read(after, READ_COUNT);
         this.lastReply = Date.now();
         this.lastReadError = undefined;
+        this.openedAfter = undefined;
+        this.readRefused = false;
         await this.foldAll(after, entries);
         if (this.declareWanted && this.declaring === undefined) void this.declare();
         backoff = 50;
@@ -383,6 +392,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       return true;
     }
     const message = asError(error).message;
+    this.readRefused = error instanceof StoreRefused;
     if (error instanceof LogNotStarted) {
       // The store answered: it is up, only not yet holding a log this process may fold.
       this.lastReply = Date.now();
@@ -451,6 +461,10 @@ export class FoldLoop implements EventSink, StoreHealth {
     this.catchUp = tip.position;
     this.synced = true;
     this.lastReply = Date.now();
+    // A store that refuses the read after it (an ACL without XREAD) has the loop sync again at every
+    // retry: said once for one cause, as the read's failure is.
+    if (this.lastReadError !== undefined && this.lastReadError === this.openedAfter) return;
+    this.openedAfter = this.lastReadError;
     this.logger.info(
       { store: this.store.kind, folded_to: this.point, log_end: tip.position, entries_to_fold: tip.entriesAfter, components: this.state.componentCount },
       'log opened; folding from here',
@@ -568,8 +582,18 @@ export class FoldLoop implements EventSink, StoreHealth {
 
   up(): Promise<boolean> {
     return Promise.resolve(
-      !this.closed && this.refusal === undefined && this.failure === undefined && this.store.connected() && Date.now() - this.lastReply < READER_SILENCE_MS,
+      !this.closed &&
+        this.refusal === undefined &&
+        this.failure === undefined &&
+        !this.commandsRefused() &&
+        this.store.connected() &&
+        Date.now() - this.lastReply < READER_SILENCE_MS,
     );
+  }
+
+  /** Whether the store refuses a command the loop needs now (to read the log, or to check where it ends). */
+  private commandsRefused(): boolean {
+    return this.readRefused || this.checkRefusal !== undefined;
   }
 
   /** Ready: up, loaded, and the fold reached the end of the log as it stands at this check. */
@@ -587,13 +611,15 @@ export class FoldLoop implements EventSink, StoreHealth {
     if (this.isRefused()) return NOT_READY.refused;
     if (!this.store.connected() || Date.now() - this.lastReply >= READER_SILENCE_MS) return NOT_READY.unreachable;
     if (this.failure !== undefined) return NOT_READY.writes;
+    if (this.commandsRefused()) return NOT_READY.commands;
     if (!(await this.up())) return NOT_READY.unreachable;
     if (!this.synced) return NOT_READY.loading;
     let tip: LogTip;
     try {
       tip = await this.readLogEnd();
     } catch (error) {
-      return error instanceof LogLost ? NOT_READY.refused : NOT_READY.unreachable;
+      if (error instanceof LogLost) return NOT_READY.refused;
+      return error instanceof StoreRefused ? NOT_READY.commands : NOT_READY.unreachable;
     }
     switch (await this.foldUpTo(tip.position, CATCH_UP_WAIT_MS, () => this.isClosed())) {
       case 'stopped':
@@ -612,12 +638,32 @@ export class FoldLoop implements EventSink, StoreHealth {
   private async readLogEnd(): Promise<LogTip> {
     try {
       const tip = await withTimeout(this.store.tip(this.point), CHECK_TIMEOUT_MS);
+      this.checksWork();
       this.observeTip(tip);
       return tip;
     } catch (error) {
       if (error instanceof LogLost) this.refuse(error.message);
+      if (error instanceof StoreRefused) this.checkRefused(error.message);
       throw error;
     }
+  }
+
+  /**
+   * A check of the log was refused (Redis: an ACL without EVAL, say): the store answers, so this
+   * is no store that does not answer, and its own words are what an operator needs. Logged once a
+   * cause; store_up 0 and not ready until a check is taken.
+   */
+  private checkRefused(reason: string): void {
+    if (reason !== this.checkRefusal) {
+      this.logger.error({ store: this.store.kind, err: reason }, 'the store refuses a command this process needs: not ready until it takes it');
+    }
+    this.checkRefusal = reason;
+  }
+
+  private checksWork(): void {
+    if (this.checkRefusal === undefined) return;
+    this.checkRefusal = undefined;
+    this.logger.info({ store: this.store.kind }, 'the store takes the commands of its checks again');
   }
 
   /**
@@ -673,10 +719,10 @@ export class FoldLoop implements EventSink, StoreHealth {
       await this.probe();
       if (!this.synced) return;
       try {
-        this.observeTip(await withTimeout(this.store.tip(this.point), CHECK_TIMEOUT_MS));
-      } catch (error) {
-        // The read of the loop finds most of these too, but not all (a snapshot past the log's end).
-        if (error instanceof LogLost) this.refuse(error.message);
+        await this.readLogEnd();
+      } catch {
+        // readLogEnd refused a lost log (the read of the loop finds most of these too, but not all:
+        // a snapshot past the log's end) and noted a refused command.
         return;
       }
       await this.snapshots.writeIfDue(false);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createClient } from 'redis';
+import { createClient, ErrorReply } from 'redis';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import { idBefore, idTime, redactedRedisUrl, redisKeys, type RedisKeys } from './redis-format.js';
@@ -10,6 +10,7 @@ import {
   LogLost,
   LogNotStarted,
   StoreError,
+  StoreRefused,
   type EntryFields,
   type LogStore,
   type LogTip,
@@ -161,7 +162,7 @@ export class RedisStore implements LogStore {
    * disables; when it cannot be read, nothing is said.
    */
   private async warnOfEviction(): Promise<void> {
-    const info = await this.writer.sendCommand(['INFO', 'memory']).catch(() => undefined);
+    const info = await this.send(this.writer, ['INFO', 'memory']).catch(() => undefined);
     const policy = typeof info === 'string' ? /^maxmemory_policy:(\S+)/m.exec(info)?.[1] : undefined;
     if (policy === undefined || policy === 'noeviction') return;
     this.logger.warn(
@@ -175,13 +176,13 @@ export class RedisStore implements LogStore {
     // and refuse (and mark lost when the epoch went too). A plain XADD would make a new stream of
     // the same name, which the folds would take for a log that lost only the entries they folded
     // (a failover): they would reload from the snapshot, or from nothing, and answer 200 on it.
-    const adds = entries.map((fields) => this.writer.sendCommand(['XADD', this.keys.log, 'NOMKSTREAM', '*', ...Object.entries(fields).flat()]));
+    const adds = entries.map((fields) => this.send(this.writer, ['XADD', this.keys.log, 'NOMKSTREAM', '*', ...Object.entries(fields).flat()]));
     // WAIT covers every write this connection sent before it: the whole batch. Settled at once
     // into a value, so that its failure is never an unhandled rejection while the XADDs are awaited.
     const { waitReplicas } = this.options;
     const replicated =
       waitReplicas > 0
-        ? this.writer.sendCommand(['WAIT', String(waitReplicas), String(this.options.waitTimeoutMs ?? 1_000)]).then(
+        ? this.send(this.writer, ['WAIT', String(waitReplicas), String(this.options.waitTimeoutMs ?? 1_000)]).then(
             (reply): Error | null => {
               const acknowledged = integerReply.safeParse(reply);
               if (acknowledged.success && acknowledged.data >= waitReplicas) return null;
@@ -196,7 +197,7 @@ export class RedisStore implements LogStore {
     // An append that failed or was not replicated may still be in the log: its fold then counts
     // it, and StatusMate's retry (delivery_attempt ≥ 1) is answered `duplicate`.
     return results.map((result) => {
-      if (result.status === 'rejected') return new StoreError(messageOf(result.reason));
+      if (result.status === 'rejected') return result.reason instanceof StoreError ? result.reason : new StoreError(messageOf(result.reason));
       if (stringOrNull.safeParse(result.value).data === null) return new LogLost(`the Redis log ${this.keys.log} is gone: an append found no stream`);
       return shortOfReplicas;
     });
@@ -208,16 +209,16 @@ export class RedisStore implements LogStore {
     // once the read returned, in the same round trip.
     const fresh = after === this.origin;
     const [epoch, exists, trimmed, read, mine] = await Promise.all([
-      this.reader.sendCommand(['GET', this.keys.epoch]),
-      this.reader.sendCommand(['EXISTS', this.keys.log]),
-      this.reader.sendCommand(['GET', this.keys.trimmed]),
-      this.reader.sendCommand(['XREAD', 'COUNT', String(max), 'BLOCK', String(XREAD_BLOCK_MS), 'STREAMS', this.keys.log, after]),
-      fresh ? Promise.resolve([]) : this.reader.sendCommand(['XRANGE', this.keys.log, after, after]),
+      this.send(this.reader, ['GET', this.keys.epoch]),
+      this.send(this.reader, ['EXISTS', this.keys.log]),
+      this.send(this.reader, ['GET', this.keys.trimmed]),
+      this.send(this.reader, ['XREAD', 'COUNT', String(max), 'BLOCK', String(XREAD_BLOCK_MS), 'STREAMS', this.keys.log, after]),
+      fresh ? Promise.resolve([]) : this.send(this.reader, ['XRANGE', this.keys.log, after, after]),
     ]);
     const current = stringOrNull.parse(epoch);
     // Marked lost (INIT_SCRIPT) before this replica refuses, so that none started later begins a new log.
     if (current === null && this.epochId !== undefined)
-      await this.writer.sendCommand(initArgs(this.keys, this.epochId, this.options.owner)).catch(() => undefined);
+      await this.send(this.writer, initArgs(this.keys, this.epochId, this.options.owner)).catch(() => undefined);
     this.checkEpoch(current);
     if (integerReply.parse(exists) === 0) throw new LogLost(`the Redis log ${this.keys.log} was deleted (its epoch ${this.epochId ?? ''} is still there)`);
     const mark = stringOrNull.parse(trimmed);
@@ -249,12 +250,12 @@ export class RedisStore implements LogStore {
     // what is read after it still holds that entry, whatever other replicas commit meanwhile
     // (checkSnapshotCovered).
     const [init, covered, last, mine, after, trimmed] = await Promise.all([
-      this.writer.sendCommand(initArgs(this.keys, this.epochId, this.options.owner, this.mayStartLog())),
-      this.writer.sendCommand(['HGET', this.keys.snapshot, 'id']),
-      this.writer.sendCommand(['XREVRANGE', this.keys.log, '+', '-', 'COUNT', '1']),
-      fresh ? Promise.resolve([]) : this.writer.sendCommand(['XRANGE', this.keys.log, from, from]),
-      this.writer.sendCommand(['XRANGE', this.keys.log, fresh ? '-' : `(${from}`, '+', 'COUNT', String(LAG_COUNT)]),
-      this.writer.sendCommand(['GET', this.keys.trimmed]),
+      this.send(this.writer, initArgs(this.keys, this.epochId, this.options.owner, this.mayStartLog())),
+      this.send(this.writer, ['HGET', this.keys.snapshot, 'id']),
+      this.send(this.writer, ['XREVRANGE', this.keys.log, '+', '-', 'COUNT', '1']),
+      fresh ? Promise.resolve([]) : this.send(this.writer, ['XRANGE', this.keys.log, from, from]),
+      this.send(this.writer, ['XRANGE', this.keys.log, fresh ? '-' : `(${from}`, '+', 'COUNT', String(LAG_COUNT)]),
+      this.send(this.writer, ['GET', this.keys.trimmed]),
     ]);
     const [epoch, exists, lost, owner] = initReply.parse(init);
     if (epoch === '' && lost === '' && this.epochId === undefined) {
@@ -334,7 +335,7 @@ export class RedisStore implements LogStore {
   private async epochChanged(): Promise<LogLost> {
     if (this.epochId !== undefined) {
       try {
-        this.checkEpoch(stringOrNull.parse(await this.writer.sendCommand(['GET', this.keys.epoch])));
+        this.checkEpoch(stringOrNull.parse(await this.send(this.writer, ['GET', this.keys.epoch])));
       } catch (error) {
         if (error instanceof LogLost) return error;
       }
@@ -344,8 +345,8 @@ export class RedisStore implements LogStore {
 
   async readSnapshot(): Promise<StoredSnapshot | null> {
     // Before anything is loaded: a replica of another install must not serve this one's state.
-    if (this.options.owner !== undefined) this.checkOwner(stringOrNull.parse(await this.writer.sendCommand(['GET', this.keys.owner])));
-    const fields = fieldsOf(hashReply.parse(await this.writer.sendCommand(['HGETALL', this.keys.snapshot])));
+    if (this.options.owner !== undefined) this.checkOwner(stringOrNull.parse(await this.send(this.writer, ['GET', this.keys.owner])));
+    const fields = fieldsOf(hashReply.parse(await this.send(this.writer, ['HGETALL', this.keys.snapshot])));
     if (Object.keys(fields).length === 0) return null;
     const { id = '', t, v = '', n } = fields;
     const time = Number(t);
@@ -369,7 +370,7 @@ export class RedisStore implements LogStore {
   }
 
   async snapshotInfo(): Promise<{ position: Position; time: number } | null> {
-    const [id, t] = stringsOrNull.parse(await this.writer.sendCommand(['HMGET', this.keys.snapshot, 'id', 't']));
+    const [id, t] = stringsOrNull.parse(await this.send(this.writer, ['HMGET', this.keys.snapshot, 'id', 't']));
     if (id === null || id === undefined) return null;
     const time = Number(t);
     if (!STREAM_ID.test(id) || !Number.isFinite(time)) throw new LogLost(`the Redis snapshot (${this.keys.snapshot}) has an unreadable id or time`);
@@ -392,8 +393,8 @@ export class RedisStore implements LogStore {
         const field = count === 0 ? 'data' : `data:${count}`;
         count += 1;
         const sending = Promise.all([
-          this.writer.sendCommand(['HSET', pieces, field, piece]),
-          this.writer.sendCommand(['PEXPIRE', pieces, String(SNAPSHOT_PIECES_TTL_MS)]),
+          this.send(this.writer, ['HSET', pieces, field, piece]),
+          this.send(this.writer, ['PEXPIRE', pieces, String(SNAPSHOT_PIECES_TTL_MS)]),
         ]);
         // Settled here too, so that a piece that fails while the next is made is never unhandled.
         sending.catch(() => undefined);
@@ -404,12 +405,12 @@ export class RedisStore implements LogStore {
     } catch (error) {
       await travelling?.catch(() => undefined);
       // The pieces expire anyway; deleted now so that they do not take Redis memory meanwhile.
-      this.writer.sendCommand(['DEL', pieces]).catch(() => undefined);
+      this.send(this.writer, ['DEL', pieces]).catch(() => undefined);
       throw error;
     }
     if (count === 0) throw new StoreError('a snapshot has at least one piece');
     const written = integerReply.parse(
-      await this.writer.sendCommand([
+      await this.send(this.writer, [
         'EVAL',
         SNAPSHOT_SCRIPT,
         '5',
@@ -436,7 +437,7 @@ export class RedisStore implements LogStore {
    * how seed-redis tells a log no replica has loaded yet.
    */
   async lastProbe(): Promise<number | null> {
-    const value = stringOrNull.parse(await this.writer.sendCommand(['GET', this.keys.probe]));
+    const value = stringOrNull.parse(await this.send(this.writer, ['GET', this.keys.probe]));
     return value === null ? null : Number(value);
   }
 
@@ -448,14 +449,14 @@ export class RedisStore implements LogStore {
     // the checks that refuse a write (ACL, OOM under maxmemory, READONLY, MISCONF, NOREPLICAS)
     // and then fails on its arguments, before it looks at the key: the log is never touched.
     const [, append] = await Promise.all([
-      this.writer.sendCommand(['SET', this.keys.probe, String(Date.now())]),
-      this.writer.sendCommand(['XADD', this.keys.log, 'NOMKSTREAM', '0-0', 'probe', '1']).then(
+      this.send(this.writer, ['SET', this.keys.probe, String(Date.now())]),
+      this.send(this.writer, ['XADD', this.keys.log, 'NOMKSTREAM', '0-0', 'probe', '1']).then(
         () => undefined,
         (error: unknown) => error,
       ),
     ]);
     if (!(append instanceof Error) || !NEVER_ADDED.test(append.message)) {
-      throw new StoreError(append instanceof Error ? append.message : 'a probe XADD of ID 0-0 was not refused as Redis refuses it');
+      throw append instanceof Error ? append : new StoreError('a probe XADD of ID 0-0 was not refused as Redis refuses it');
     }
     // With REDIS_WAIT_REPLICAS, a write counts only once replicated, as an append does: a probe
     // that Redis' replicas did not acknowledge proves nothing an append needs.
@@ -463,7 +464,7 @@ export class RedisStore implements LogStore {
     if (waitReplicas === 0) return;
     // Within the fold loop's bound on a probe (1 s), so that the answer names the cause rather than a timeout.
     const waitMs = Math.min(PROBE_WAIT_MS, this.options.waitTimeoutMs ?? 1_000);
-    const acknowledged = integerReply.parse(await this.writer.sendCommand(['WAIT', String(waitReplicas), String(waitMs)]));
+    const acknowledged = integerReply.parse(await this.send(this.writer, ['WAIT', String(waitReplicas), String(waitMs)]));
     if (acknowledged < waitReplicas) throw new StoreError(`not durable: ${acknowledged} of ${waitReplicas} Redis replicas acknowledged (REDIS_WAIT_REPLICAS)`);
   }
 
@@ -471,7 +472,7 @@ export class RedisStore implements LogStore {
     const ttl = Math.max(1, Math.round(ttlMs));
     // A Redis that hangs (stopped, not closed) answers nothing and breaks no connection.
     const reply = await withTimeout(
-      this.writer.sendCommand(['EVAL', LEASE_SCRIPT, '1', `${this.keys.lease}${name}`, holder, String(ttl)]),
+      this.send(this.writer, ['EVAL', LEASE_SCRIPT, '1', `${this.keys.lease}${name}`, holder, String(ttl)]),
       ttl,
       `lease ${name}: no answer from Redis within its ${ttl} ms`,
     );
@@ -480,10 +481,17 @@ export class RedisStore implements LogStore {
 
   async releaseLease(name: string, holder: string): Promise<void> {
     await withTimeout(
-      this.writer.sendCommand(['EVAL', RELEASE_SCRIPT, '1', `${this.keys.lease}${name}`, holder]),
+      this.send(this.writer, ['EVAL', RELEASE_SCRIPT, '1', `${this.keys.lease}${name}`, holder]),
       RELEASE_WAIT_MS,
       `lease ${name}: no answer from Redis to its release within ${RELEASE_WAIT_MS} ms`,
     );
+  }
+
+  /** Sends a command; Redis' refusal of it (an error reply) rejects as a StoreRefused, with Redis' words. */
+  private send(client: Client, args: string[]): Promise<unknown> {
+    return client.sendCommand(args).catch((error: unknown) => {
+      throw error instanceof ErrorReply ? new StoreRefused(error.message) : error;
+    });
   }
 
   connected(): boolean {

@@ -172,6 +172,15 @@ export class StoreError extends Error {
   override name = 'StoreError';
 }
 
+/**
+ * The store answered, refusing the command (Redis: an error reply, such as NOPERM from an ACL that
+ * lacks it, a command renamed away, OOM, READONLY): unlike one that does not answer, its words say
+ * what an operator must change, and it refuses again until they do.
+ */
+export class StoreRefused extends StoreError {
+  override name = 'StoreRefused';
+}
+
 /** Entries after the position asked for are gone from the log: the reader must reload the snapshot. */
 export class LogBehind extends Error {
   override name = 'LogBehind';

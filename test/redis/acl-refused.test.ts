@@ -1,4 +1,5 @@
 import { createClient } from 'redis';
+import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { redisKeys } from '../../src/store/redis-format.js';
 import { makeApp, sampleValue, whenReady, type TestApp } from '../support/app.js';
@@ -10,6 +11,7 @@ import { componentUpdate as component, metricsText as metrics, postEvent as post
 // probe that never runs the refused command, nor read as a Redis that does not answer.
 
 const KEYS = redisKeys('statusmate:');
+const REFUSES_A_COMMAND = 'the store refuses a command this process needs (an ACL without it, a command disabled); see the log';
 
 let redis: RedisServer;
 let apps: TestApp[] = [];
@@ -74,5 +76,44 @@ describe.skipIf(redisTool.skipReason !== undefined)('an ACL that refuses one com
     expect(await storeUp(a)).toBe(1);
     expect(await admin('XLEN', KEYS.log)).toBe(entries);
     expect((await post(a, component(2, 'major_outage'))).body.status).toBe('applied');
+  });
+
+  it('refusing EVAL (what checks where the log ends): not "does not answer" but a refused command, store_up 0, Redis\' words logged once, and back once allowed', async () => {
+    const a = await open();
+    await admin('ACL', 'SETUSER', 'sm', '-eval');
+    const reason = async () => (await request(a.main).get('/readyz')).body as { status: string; reason?: string };
+    await eventually(reason, (body) => body.status !== 'ready', 5_000);
+    for (let check = 0; check < 3; check++) {
+      expect((await reason()).reason).toBe(REFUSES_A_COMMAND);
+      expect(await storeUp(a)).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(a.logs.lines.filter((line) => line.msg === 'the store refuses a command this process needs: not ready until it takes it')).toEqual([
+      expect.objectContaining({ level: 'error', err: "NOPERM this user has no permissions to run the 'eval' command" }),
+    ]);
+    await admin('ACL', 'SETUSER', 'sm', '+eval');
+    await eventually(reason, (body) => body.status === 'ready', 5_000);
+    expect(await storeUp(a)).toBe(1);
+    expect(a.logs.lines.filter((line) => line.msg === 'the store takes the commands of its checks again')).toHaveLength(1);
+  });
+
+  it("refusing XREAD (the fold's read): a refused command, Redis' words logged once, and the log opened once, not at every retry", async () => {
+    const a = await open();
+    const linesBefore = a.logs.lines.length;
+    await admin('ACL', 'SETUSER', 'sm', '-xread');
+    const reason = async () => (await request(a.main).get('/readyz')).body as { status: string; reason?: string };
+    await eventually(reason, (body) => body.reason === REFUSES_A_COMMAND, 5_000);
+    // The loop retries (and syncs again) every 2 s at most: a few retries' worth.
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    expect((await reason()).reason).toBe(REFUSES_A_COMMAND);
+    expect(await storeUp(a)).toBe(0);
+    const after = a.logs.lines.slice(linesBefore);
+    expect(after.filter((line) => line.msg === 'reading the log failed; retrying')).toEqual([
+      expect.objectContaining({ err: "NOPERM this user has no permissions to run the 'xread' command" }),
+    ]);
+    expect(after.filter((line) => line.msg === 'log opened; folding from here').length).toBeLessThanOrEqual(1);
+    await admin('ACL', 'SETUSER', 'sm', '+xread');
+    await eventually(reason, (body) => body.status === 'ready', 5_000);
+    expect((await post(a, component(1, 'major_outage'))).body.status).toBe('applied');
   });
 });
