@@ -515,20 +515,34 @@ export class RedisStore implements LogStore {
     return Promise.resolve();
   }
 
-  /** Logs each connection's outages once, not once per reconnect attempt, and counts reconnects. */
+  /**
+   * Logs each connection's outages once, not once per reconnect attempt, and counts reconnects. A
+   * reconnect that Redis answers with a refusal (WRONGPASS: the user disabled or its password
+   * changed) is logged once more in its own words: the outage's first line only says the socket
+   * closed, and the refusal is what an operator must fix.
+   */
   private watch(client: Client, role: 'writer' | 'reader'): Client {
     let down = false;
+    let logged: string | undefined;
     let connectedBefore = false;
     client.on('error', (error: unknown) => {
-      if (down || this.closed) return;
+      if (this.closed) return;
+      const refused = error instanceof ErrorReply;
+      const cause = messageOf(error);
+      if (down && (!refused || cause === logged)) return;
       down = true;
-      this.logger.error({ redis: this.target, connection: role, err: messageOf(error) }, 'Redis unreachable; reconnecting with back-off');
+      logged = cause;
+      this.logger.error(
+        { redis: this.target, connection: role, err: cause },
+        refused ? 'Redis refuses the connection (its user, password or ACL); reconnecting with back-off' : 'Redis unreachable; reconnecting with back-off',
+      );
     });
     client.on('ready', () => {
       if (connectedBefore) this.reconnectCount += 1;
       connectedBefore = true;
       if (down) this.logger.info({ redis: this.target, connection: role }, 'Redis reachable again');
       down = false;
+      logged = undefined;
     });
     return client;
   }

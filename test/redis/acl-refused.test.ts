@@ -116,4 +116,29 @@ describe.skipIf(redisTool.skipReason !== undefined)('an ACL that refuses one com
     await eventually(reason, (body) => body.status === 'ready', 5_000);
     expect((await post(a, component(1, 'major_outage'))).body.status).toBe('applied');
   });
+
+  it("its user disabled under it: each connection logs Redis' WRONGPASS once, not only that the socket closed", async () => {
+    const a = await open();
+    await admin('ACL', 'SETUSER', 'sm', 'off');
+    await admin('CLIENT', 'KILL', 'USER', 'sm');
+    const refusals = () => a.logs.lines.filter((line) => line.msg === 'Redis refuses the connection (its user, password or ACL); reconnecting with back-off');
+    await eventually(refusals, (lines) => lines.length === 2, 5_000);
+    // Several reconnects' worth (2 s apart at most): still once a connection.
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    expect(
+      refusals()
+        .map((line) => [line.connection, line.err])
+        .sort(),
+    ).toEqual([
+      ['reader', 'WRONGPASS invalid username-password pair or user is disabled.'],
+      ['writer', 'WRONGPASS invalid username-password pair or user is disabled.'],
+    ]);
+    expect(JSON.stringify(a.logs.lines)).not.toContain(':pw@');
+    await admin('ACL', 'SETUSER', 'sm', 'on');
+    await eventually(
+      () => readyz(a),
+      (status) => status === 200,
+      10_000,
+    );
+  });
 });

@@ -557,9 +557,12 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis with a password
     const wrong = await makeApp({ store: redisStore({ url: `redis://default:not-the-pw@127.0.0.1:${secured.port}/3` }) });
     fixture.apps.push(wrong);
     await eventually(
-      () => wrong.logs.lines.some((line) => line.msg === 'Redis unreachable; reconnecting with back-off'),
-      (seen) => seen,
+      () => wrong.logs.lines.filter((line) => line.msg === 'Redis refuses the connection (its user, password or ACL); reconnecting with back-off'),
+      (seen) => seen.length > 0,
     );
+    // Redis' own words, not a Redis that does not answer.
+    expect(wrong.logs.lines.filter((line) => line.msg === 'Redis unreachable; reconnecting with back-off')).toEqual([]);
+    expect(wrong.logs.lines.find((line) => String(line.msg).startsWith('Redis refuses'))?.err).toMatch(/^WRONGPASS/);
     expect((await request(wrong.main).get('/readyz')).status).toBe(503);
     for (const logs of [app.logs.raw, wrong.logs.raw]) {
       expect(logs.join('\n')).not.toContain('s3cret-pw');
