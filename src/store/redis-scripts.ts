@@ -81,8 +81,8 @@ export function initArgs(keys: RedisKeys, folded: string | undefined, owner = ''
  * replica a little behind still finds its next entry), and that trim recorded so a replica
  * further behind knows to reload. One script, so two replicas committing at once cannot
  * interleave; every key shares the hash tag. Answers 1 written, 0 a newer one is stored, -1
- * another epoch, -2 pieces missing (the key expired or was deleted while written); but for 1, the
- * pieces' key is deleted.
+ * another epoch, -2 pieces missing (the key expired or was deleted while written), or RENAME's
+ * error; but for 1, the pieces' key is deleted.
  */
 export const SNAPSHOT_SCRIPT = `
 local function before(a, b)
@@ -106,7 +106,14 @@ if redis.call('HLEN', KEYS[5]) ~= tonumber(ARGV[5]) then
 end
 redis.call('HSET', KEYS[5], 'v', ARGV[2], 'id', ARGV[1], 't', ARGV[3], 'n', ARGV[5])
 redis.call('PERSIST', KEYS[5])
-redis.call('RENAME', KEYS[5], KEYS[1])
+-- A script's writes before a failing command stay: pieces left persisted by a refused RENAME (an
+-- ACL without it) would stay for good, a copy of the state at every snapshot due.
+local renamed = redis.pcall('RENAME', KEYS[5], KEYS[1])
+if type(renamed) == 'table' and renamed.err then
+  redis.call('DEL', KEYS[5])
+  -- Redis' words name the script's line, not the command.
+  return {err = renamed.err .. ' (RENAME, which commits a snapshot)'}
+end
 if current then
   redis.call('XTRIM', KEYS[2], 'MINID', current)
   redis.call('SET', KEYS[3], current)

@@ -141,4 +141,22 @@ describe.skipIf(redisTool.skipReason !== undefined)('an ACL that refuses one com
       10_000,
     );
   });
+
+  it("refusing RENAME (the snapshot's commit): each failed snapshot leaves no copy of the state behind in Redis, and Redis' words are logged", async () => {
+    const a = await open();
+    await admin('ACL', 'SETUSER', 'sm', '-rename');
+    expect((await post(a, component(1, 'major_outage'))).status).toBe(200);
+    // No snapshot stored yet, so one is due at every check (200 ms): several failures.
+    await eventually(
+      async () => sampleValue(await metrics(a), 'statusmate_store_snapshot_failures_total') ?? 0,
+      (failures) => failures >= 3,
+      10_000,
+    );
+    expect(a.logs.lines.find((line) => line.msg === 'writing a snapshot failed; will try again')?.err).toMatch(/RENAME/);
+    const pieces = (await admin('KEYS', `${KEYS.snapshotPieces}*`)) as string[];
+    const ttls = await Promise.all(pieces.map((key) => admin('PTTL', key)));
+    // A write in flight holds its pieces under their TTL; none is kept for good (PTTL -1).
+    expect(ttls.filter((ttl) => ttl === -1)).toEqual([]);
+    expect(pieces.length).toBeLessThanOrEqual(1);
+  });
 });
