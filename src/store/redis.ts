@@ -36,6 +36,8 @@ export type RedisStoreOptions = {
    * no log at all, before it starts one (see NEW_LOG_WAIT_MS). 0: at once.
    */
   newLogWaitMs?: number;
+  /** How often the probe reads the eviction policy again (tests shorten it); EVICTION_CHECK_MS by default. */
+  evictionCheckMs?: number;
 };
 
 const XREAD_BLOCK_MS = 1_000;
@@ -65,6 +67,10 @@ const integerReply = z.number();
 const initReply = z.tuple([z.string(), z.number(), z.string(), z.string()]);
 const stringsOrNull = z.array(stringOrNull);
 const STREAM_ID = /^\d+-\d+$/;
+/** How often the probe reads Redis' eviction policy again (see warnOfEviction). */
+const EVICTION_CHECK_MS = 60_000;
+/** warnOfEviction's mark for an INFO that Redis refused. */
+const REFUSED_INFO = 'INFO refused';
 /** How Redis refuses an XADD of ID 0-0 once every check a write passes has passed (see probe). */
 const NEVER_ADDED = /^ERR .*\b0-0\b/;
 
@@ -105,6 +111,10 @@ const LOST_LOG_ADVICE = 'restore Redis from a backup, or run statusmate-exporter
  * LogLost, not a silent fresh start.
  */
 export class RedisStore implements LogStore {
+  /** When the eviction policy was last read (see warnOfEviction). */
+  private evictionCheckedAt = Number.NEGATIVE_INFINITY;
+  /** The policy last said (or REFUSED_INFO): each is said once, until it changes. */
+  private evictionSaid: string | undefined;
   readonly kind = 'redis';
   readonly origin = '0-0';
   private readonly keys: RedisKeys;
@@ -155,20 +165,40 @@ export class RedisStore implements LogStore {
   }
 
   /**
-   * Warns once when Redis may evict keys under memory pressure: the log, its snapshot and the
-   * marks that tell a lost log from a new one are all keys. An evicted epoch is found (the
-   * replicas refuse), but a snapshot evicted with its trim mark while the log stays would let a
-   * replica started later fold the log's rest alone. INFO, not CONFIG, which managed Redis often
-   * disables; when it cannot be read, nothing is said.
+   * Warns when Redis may evict keys under memory pressure: the log, its snapshot and the marks
+   * that tell a lost log from a new one are all keys. An evicted epoch is found (the replicas
+   * refuse), but a snapshot evicted with its trim mark while the log stays would let a replica
+   * started later fold the log's rest alone. INFO, not CONFIG, which managed Redis often disables.
+   * Read at open and again by the probe every EVICTION_CHECK_MS (a policy may be changed under a
+   * running replica); each policy is said once, and so is an INFO that Redis refuses.
    */
   private async warnOfEviction(): Promise<void> {
-    const info = await this.send(this.writer, ['INFO', 'memory']).catch(() => undefined);
-    const policy = typeof info === 'string' ? /^maxmemory_policy:(\S+)/m.exec(info)?.[1] : undefined;
-    if (policy === undefined || policy === 'noeviction') return;
-    this.logger.warn(
-      { redis: this.target, maxmemory_policy: policy },
-      'Redis may evict keys under memory pressure: set maxmemory-policy noeviction, or the log and its snapshot can be lost unseen (see the README)',
-    );
+    this.evictionCheckedAt = Date.now();
+    let policy: string | undefined;
+    try {
+      const info = await this.send(this.writer, ['INFO', 'memory']);
+      policy = typeof info === 'string' ? /^maxmemory_policy:(\S+)/m.exec(info)?.[1] : undefined;
+    } catch (error) {
+      // Not answering is the probe's to report; a refusal (an ACL without +info) is said once.
+      if (!(error instanceof StoreRefused) || this.evictionSaid === REFUSED_INFO) return;
+      this.evictionSaid = REFUSED_INFO;
+      this.logger.warn(
+        { redis: this.target, err: { message: error.message } },
+        'Redis refuses INFO: the exporter cannot tell whether it may evict keys; make sure maxmemory-policy is noeviction (see the README)',
+      );
+      return;
+    }
+    if (policy === undefined || policy === this.evictionSaid) return;
+    const before = this.evictionSaid;
+    this.evictionSaid = policy;
+    if (policy !== 'noeviction') {
+      this.logger.warn(
+        { redis: this.target, maxmemory_policy: policy },
+        'Redis may evict keys under memory pressure: set maxmemory-policy noeviction, or the log and its snapshot can be lost unseen (see the README)',
+      );
+    } else if (before !== undefined && before !== REFUSED_INFO) {
+      this.logger.info({ redis: this.target, maxmemory_policy: policy }, 'Redis no longer evicts keys (maxmemory-policy noeviction)');
+    }
   }
 
   async append(entries: EntryFields[]): Promise<(Error | null)[]> {
@@ -458,6 +488,7 @@ export class RedisStore implements LogStore {
     if (!(append instanceof Error) || !NEVER_ADDED.test(append.message)) {
       throw append instanceof Error ? append : new StoreError('a probe XADD of ID 0-0 was not refused as Redis refuses it');
     }
+    if (Date.now() - this.evictionCheckedAt >= (this.options.evictionCheckMs ?? EVICTION_CHECK_MS)) await this.warnOfEviction();
     // With REDIS_WAIT_REPLICAS, a write counts only once replicated, as an append does: a probe
     // that Redis' replicas did not acknowledge proves nothing an append needs.
     const { waitReplicas } = this.options;

@@ -36,9 +36,9 @@ async function admin(...args: string[]): Promise<unknown> {
   }
 }
 
-const open = async () => {
+const open = async (options: { evictionCheckMs?: number } = {}) => {
   const app = await makeApp({
-    store: redisStore({ url: redis.url.replace('redis://', 'redis://sm:pw@') }),
+    store: redisStore({ url: redis.url.replace('redis://', 'redis://sm:pw@'), ...options }),
     snapshots: { checkMs: 200, maxAgeMs: 0 },
   });
   apps.push(app);
@@ -158,5 +158,47 @@ describe.skipIf(redisTool.skipReason !== undefined)('an ACL that refuses one com
     // A write in flight holds its pieces under their TTL; none is kept for good (PTTL -1).
     expect(ttls.filter((ttl) => ttl === -1)).toEqual([]);
     expect(pieces.length).toBeLessThanOrEqual(1);
+  });
+});
+
+describe.skipIf(redisTool.skipReason !== undefined)("Redis' eviction policy, read again while the replica runs", () => {
+  const said = (app: TestApp, start: string) => app.logs.lines.filter((line) => String(line.msg).startsWith(start));
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('warns once of a policy that may evict, set under a running replica, and says when it is noeviction again', async () => {
+    const a = await open({ evictionCheckMs: 100 });
+    expect(said(a, 'Redis may evict keys')).toEqual([]);
+    await admin('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru');
+    await eventually(
+      () => said(a, 'Redis may evict keys').length,
+      (count) => count > 0,
+      5_000,
+    );
+    await pause(500);
+    expect(said(a, 'Redis may evict keys')).toEqual([expect.objectContaining({ level: 'warn', maxmemory_policy: 'allkeys-lru' })]);
+    await admin('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+    await eventually(
+      () => said(a, 'Redis no longer evicts keys').length,
+      (count) => count === 1,
+      5_000,
+    );
+    expect(said(a, 'Redis may evict keys')).toHaveLength(1);
+  });
+
+  it('says once that Redis refuses INFO, and stays ready: INFO only serves the warning', async () => {
+    const a = await open({ evictionCheckMs: 100 });
+    await admin('ACL', 'SETUSER', 'sm', '-info');
+    await eventually(
+      () => said(a, 'Redis refuses INFO').length,
+      (count) => count > 0,
+      5_000,
+    );
+    await pause(500);
+    expect(said(a, 'Redis refuses INFO')).toEqual([
+      expect.objectContaining({ level: 'warn', err: expect.objectContaining({ message: expect.stringContaining('NOPERM') }) }),
+    ]);
+    expect(await readyz(a)).toBe(200);
+    expect(await storeUp(a)).toBe(1);
+    expect((await post(a, component(3, 'major_outage'))).body.status).toBe('applied');
   });
 });
