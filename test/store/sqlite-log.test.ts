@@ -4,6 +4,9 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ENTRY_FORMAT } from '../../src/log/entry.js';
+import { REFUSING_STORE } from '../../src/log/fold-loop.js';
+import { SNAPSHOT_FORMAT } from '../../src/log/snapshot.js';
 import { isSharedStateSample } from '../../src/metrics/names.js';
 import { schemaVersionOf } from '../../src/store/sqlite-file.js';
 import { SqliteLog } from '../../src/store/sqlite.js';
@@ -262,6 +265,90 @@ describe('a file this release wrote, as the release before finds it', () => {
     };
     expect(formats(path)).toEqual({ snapshot: '5', entries: [] });
     expect(formats(crashed)).toEqual({ snapshot: null, entries: ['16', '16'] });
+  });
+});
+
+describe('a file a later release wrote, as this release finds it', () => {
+  // A rollback onto a file a later release left (README, Upgrading: Rolling back): what this
+  // release cannot fold must make it refuse the file, not ready and saying why, rather than skip
+  // the entry as garbage and serve, as ready, a state that release contradicts; and it must leave
+  // the file as it found it, so that the later release started again loses nothing.
+  const crashCopy = (path: string, name: string) => {
+    const copy = join(tempDir(), name);
+    copyFileSync(path, copy);
+    try {
+      copyFileSync(`${path}-wal`, `${copy}-wal`);
+    } catch {
+      // no WAL file: everything is in the main file
+    }
+    return copy;
+  };
+  const refusals = (app: TestApp) => app.logs.lines.filter((line) => line.msg === REFUSING_STORE).map((line) => String(line.reason));
+
+  it('refuses an entry of a newer format after its snapshot: not ready, webhooks 503, one line naming the format, the entry kept', async () => {
+    const path = join(tempDir(), 'later-entry.db');
+    const app = await makeApp({ store: sqliteStore(path), snapshots: { checkMs: 60_000 } });
+    apps.push(app);
+    expect((await post(app, update('00000000-0000-4000-8000-000000000001', 'major_outage'))).status).toBe(200);
+    const copy = crashCopy(path, 'later-entry-crashed.db');
+    const newer = String(ENTRY_FORMAT + 1);
+    const db = new Database(copy);
+    try {
+      // The first entry again, as a later release would write it (its own format number).
+      db.prepare("INSERT INTO log (time, entry) SELECT time, json_set(entry, '$.v', ?) FROM log ORDER BY position LIMIT 1").run(newer);
+    } finally {
+      db.close();
+    }
+    const rolledBack = await open(copy);
+    await expect.poll(() => refusals(rolledBack)).toEqual([`log entry 2 has format ${newer}, newer than this exporter reads (upgrade it)`]);
+    expect((await request(rolledBack.main).get('/readyz')).status).toBe(503);
+    expect(sampleValue(await metrics(rolledBack), 'statusmate_store_up')).toBe(0);
+    expect((await post(rolledBack, update('00000000-0000-4000-8000-000000000002', 'partial_outage'))).status).toBe(503);
+    expect(rolledBack.logs.lines.some((line) => line.msg === 'log entry cannot be read; skipped')).toBe(false);
+    await rolledBack.close();
+    apps = apps.filter((one) => one !== rolledBack);
+    const after = new Database(copy, { readonly: true });
+    try {
+      const entries = (after.prepare('SELECT entry FROM log ORDER BY position').all() as { entry: string }[]).map(
+        (row) => (JSON.parse(row.entry) as { v: string }).v,
+      );
+      expect({ snapshot: after.prepare('SELECT format FROM snapshot').get() ?? null, entries }).toEqual({
+        snapshot: null,
+        entries: [String(ENTRY_FORMAT), newer],
+      });
+    } finally {
+      after.close();
+    }
+  });
+
+  it('refuses a snapshot of a newer format: not ready, webhooks 503, one line naming the format, the snapshot kept', async () => {
+    const path = join(tempDir(), 'later-snapshot.db');
+    const app = await open(path);
+    expect((await post(app, update('00000000-0000-4000-8000-000000000001', 'major_outage'))).status).toBe(200);
+    await app.close();
+    apps = [];
+    const newer = String(SNAPSHOT_FORMAT + 1);
+    const db = new Database(path);
+    try {
+      expect(db.prepare('UPDATE snapshot SET format = ?').run(newer).changes).toBe(1);
+    } finally {
+      db.close();
+    }
+    const rolledBack = await open(path);
+    await expect
+      .poll(() => refusals(rolledBack))
+      .toEqual([`the sqlite snapshot has format ${newer}; this exporter reads format ${SNAPSHOT_FORMAT} (upgrade it)`]);
+    expect((await request(rolledBack.main).get('/readyz')).status).toBe(503);
+    expect(sampleValue(await metrics(rolledBack), 'statusmate_store_up')).toBe(0);
+    expect((await post(rolledBack, update('00000000-0000-4000-8000-000000000002', 'partial_outage'))).status).toBe(503);
+    await rolledBack.close();
+    apps = [];
+    const after = new Database(path, { readonly: true });
+    try {
+      expect(after.prepare('SELECT format FROM snapshot').get()).toEqual({ format: newer });
+    } finally {
+      after.close();
+    }
   });
 });
 
