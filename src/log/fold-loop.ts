@@ -686,6 +686,9 @@ export class FoldLoop implements EventSink, StoreHealth {
       await withTimeout(this.store.probe(), CHECK_TIMEOUT_MS);
       this.writesWork();
     } catch (error) {
+      // A store that is not connected does not answer, which is said (and reported not ready) as
+      // such: "refuses writes" with "The client is offline" sent an operator after an ACL or a disk.
+      if (!this.store.connected()) return;
       this.writesFailing(asError(error).message);
     }
   }

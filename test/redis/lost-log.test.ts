@@ -391,6 +391,9 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis that refuses or sto
       failedLines().reduce((sum, line) => sum + (line.msg === 'request' ? 1 : 0) + Number(line.suppressed_before ?? 0) + Number(line.suppressed ?? 0), 0);
     await eventually(accounted, (total) => total === 400, 5_000);
     expect(failedLines().filter((line) => line.msg !== 'request')).not.toHaveLength(0);
+    // A Redis that is down does not answer: its probes never say it refuses writes ("The client
+    // is offline" sent an operator after an ACL or a full disk).
+    expect(a.logs.lines.filter((line) => line.msg === 'the store refuses writes: not ready until a write succeeds')).toEqual([]);
   });
 
   it('says in the body of /readyz why it is not ready: a Redis that does not answer is waited for, a lost log needs an operator', async () => {
