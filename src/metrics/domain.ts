@@ -31,6 +31,12 @@ type Rendered = {
   /** `parts` in one buffer, made when a test or tool asks for it (text()). */
   text: Buffer | undefined;
   gzip: Promise<GzipStart> | undefined;
+  /**
+   * The impact seconds' layout each gzip start holds the fixed lines of: within one version the
+   * layout is made again once a component booked ahead is reached (see ImpactSecondsLayout),
+   * and a start of the older one would miss that component's fixed lines.
+   */
+  gzipLayouts: { text?: ImpactSecondsLayout; openmetrics?: ImpactSecondsLayout };
   /** The page families in OpenMetrics, rendered on the first OpenMetrics scrape of this version. */
   openMetricsTail: Buffer | undefined;
   /** The gzip start of the OpenMetrics body, for OpenMetrics scrapes that ask for gzip. */
@@ -158,8 +164,9 @@ export class DomainMetrics {
    * the event loop, so from one state version.
    */
   async gzipScrape(nowSeconds: number, format: 'text' | 'openmetrics'): Promise<GzipStart> {
-    const compressing = this.seconds.compressOpen(nowSeconds, this.seconds.layout(nowSeconds));
-    const [start, openPieces] = await Promise.all([format === 'text' ? this.gzip() : this.gzipOpenMetrics(), compressing]);
+    const layout = this.seconds.layout(nowSeconds);
+    const compressing = this.seconds.compressOpen(nowSeconds, layout);
+    const [start, openPieces] = await Promise.all([format === 'text' ? this.gzip(layout) : this.gzipOpenMetrics(layout), compressing]);
     return continueGzip(start, openPieces);
   }
 
@@ -168,22 +175,28 @@ export class DomainMetrics {
    * statusmate_component_impact_seconds_total (see gzipScrape): the per-component families, the
    * page families and the impact seconds' header and fixed lines, compressed once per state version.
    */
-  gzipOpenMetrics(): Promise<GzipStart> {
+  gzipOpenMetrics(layout = this.seconds.layout()): Promise<GzipStart> {
     const rendered = this.current();
-    if (!rendered.gzipOpenMetrics) rendered.gzipOpenMetrics = this.compress(rendered, 'openmetrics');
+    if (!rendered.gzipOpenMetrics || rendered.gzipLayouts.openmetrics !== layout) {
+      rendered.gzipOpenMetrics = this.compress(rendered, 'openmetrics', layout);
+      rendered.gzipLayouts.openmetrics = layout;
+    }
     return rendered.gzipOpenMetrics;
   }
 
   /** The same for the text format (see gzipOpenMetrics). */
-  gzip(): Promise<GzipStart> {
+  gzip(layout = this.seconds.layout()): Promise<GzipStart> {
     const rendered = this.current();
-    if (!rendered.gzip) rendered.gzip = this.compress(rendered, 'text');
+    if (!rendered.gzip || rendered.gzipLayouts.text !== layout) {
+      rendered.gzip = this.compress(rendered, 'text', layout);
+      rendered.gzipLayouts.text = layout;
+    }
     return rendered.gzip;
   }
 
-  private compress(rendered: Rendered, format: 'text' | 'openmetrics'): Promise<GzipStart> {
+  private compress(rendered: Rendered, format: 'text' | 'openmetrics', layout: ImpactSecondsLayout): Promise<GzipStart> {
     const pieces = this.pieces(format === 'text' ? rendered.tail : this.openMetricsTail());
-    pieces.push(...this.secondsPieces(this.seconds.layout(), format));
+    pieces.push(...this.secondsPieces(layout, format));
     const started = this.pieceGzip.start(pieces);
     // A failed compression is retried by the next scrape rather than cached.
     started.catch(() => {
@@ -214,7 +227,16 @@ export class DomainMetrics {
       parts.push(tail);
       // Lines of a page no longer rendered are let go (the OpenMetrics tail of this version, rendered later, uses the same).
       for (const [key, kept] of this.objectFamilies) if (kept.version !== this.state.version) this.objectFamilies.delete(key);
-      this.cached = { version: this.state.version, parts, tail, text: undefined, gzip: undefined, openMetricsTail: undefined, gzipOpenMetrics: undefined };
+      this.cached = {
+        version: this.state.version,
+        parts,
+        tail,
+        text: undefined,
+        gzip: undefined,
+        gzipLayouts: {},
+        openMetricsTail: undefined,
+        gzipOpenMetrics: undefined,
+      };
     }
     return this.cached;
   }
