@@ -1,10 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { createServer, get, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeApp, tempDir, type TestApp } from '../support/app.js';
+import { rawGet } from '../support/raw-get.js';
 
 // GET / is about 100 bytes a component and an open tab reloads it every 10 s: it is gzipped for
 // a browser that asks (once per rendering), sent as it is otherwise and when it is small.
@@ -21,24 +20,8 @@ async function start(components: number): Promise<TestApp> {
   return makeApp({ statusPagesFile: file });
 }
 
-/** GET / with its body as sent on the wire (supertest would gunzip it). */
-async function raw(a: TestApp, acceptEncoding: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
-  const server = createServer(a.main);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const { port } = server.address() as AddressInfo;
-    return await new Promise((resolve, reject) => {
-      get({ host: '127.0.0.1', port, path: '/', headers: { 'Accept-Encoding': acceptEncoding } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      }).on('error', reject);
-    });
-  } finally {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-}
+/** GET / as sent on the wire. */
+const raw = (a: TestApp, acceptEncoding: string) => rawGet(a, '/', { 'Accept-Encoding': acceptEncoding });
 
 describe('the landing page on the wire', () => {
   it('is gzipped for a client that takes gzip, the same page as sent plain, and says it varies by Accept-Encoding', async () => {

@@ -1,10 +1,9 @@
-import { createServer, get, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { crc32, gunzipSync, inflateRawSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLog } from '../../src/store/memory.js';
 import { makeApp, type TestApp } from '../support/app.js';
 import { componentUpdate, T0 } from '../support/events.js';
+import { onlyGzipMember, rawGet } from '../support/raw-get.js';
 
 // GET /api/v1/state is megabytes at 10,000 components, and scripts poll it: it is gzipped for a
 // client that takes gzip, as one gzip member (curl --compressed and browsers read only the first).
@@ -15,33 +14,7 @@ afterEach(async () => {
   app = undefined;
 });
 
-/** GET `path` with its body as sent on the wire (supertest would gunzip it). */
-async function raw(a: TestApp, path: string, acceptEncoding: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
-  const server = createServer(a.main);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const { port } = server.address() as AddressInfo;
-    return await new Promise((resolve, reject) => {
-      get({ host: '127.0.0.1', port, path, headers: { 'Accept-Encoding': acceptEncoding } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      }).on('error', reject);
-    });
-  } finally {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-}
-
-/** The text of the only gzip member of `body`, checked against its trailer. */
-function onlyMember(body: Buffer): string {
-  expect([body[0], body[1], body[2], body[3]]).toEqual([0x1f, 0x8b, 8, 0]);
-  const text = inflateRawSync(body.subarray(10, body.length - 8));
-  expect(body.readUInt32LE(body.length - 8)).toBe(crc32(text));
-  expect(body.readUInt32LE(body.length - 4)).toBe(text.length);
-  return text.toString('utf8');
-}
+const raw = (a: TestApp, path: string, acceptEncoding: string) => rawGet(a, path, { 'Accept-Encoding': acceptEncoding });
 
 async function withComponents(count: number): Promise<TestApp> {
   const a = await makeApp({ store: new MemoryLog(), maxComponents: 20_000 });
@@ -64,13 +37,13 @@ describe('GET /api/v1/state on the wire', () => {
     expect(zipped.headers.vary).toMatch(/Accept-Encoding/);
     expect(Number(zipped.headers['content-length'])).toBe(zipped.body.length);
     expect(zipped.body.length).toBeLessThan(plain.body.length / 5);
-    const text = onlyMember(zipped.body);
+    const text = onlyGzipMember(zipped.body);
     expect(text).toBe(gunzipSync(zipped.body).toString('utf8'));
     // The same state as the plain answer; generated_at is the rendering's, so equal too.
     expect(JSON.parse(text)).toEqual(JSON.parse(plain.body.toString('utf8')));
 
     // A second answer re-uses the deflated pages and still ends whole.
-    expect(JSON.parse(onlyMember((await raw(app, '/api/v1/state', 'gzip')).body))).toEqual(JSON.parse(text));
+    expect(JSON.parse(onlyGzipMember((await raw(app, '/api/v1/state', 'gzip')).body))).toEqual(JSON.parse(text));
     // Refused with q=0: plain.
     expect((await raw(app, '/api/v1/state', 'gzip;q=0')).headers['content-encoding']).toBeUndefined();
   });
@@ -80,7 +53,7 @@ describe('GET /api/v1/state on the wire', () => {
     const page = (JSON.parse((await raw(app, '/api/v1/state', 'identity')).body.toString('utf8')) as { status_pages: { id: string }[] }).status_pages[0]?.id;
     expect(page).toBeDefined();
     const path = `/api/v1/state?status_page=${encodeURIComponent(page ?? '')}`;
-    const first = JSON.parse(onlyMember((await raw(app, path, 'gzip')).body)) as {
+    const first = JSON.parse(onlyGzipMember((await raw(app, path, 'gzip')).body)) as {
       status_pages: { id: string; components: unknown[] }[];
       recent_deliveries: unknown[];
     };

@@ -1,11 +1,10 @@
-import { createServer, get } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { constants, crc32, gunzipSync, inflateRawSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deflatePiece, deflatePieceSync } from '../../src/metrics/gzip-member.js';
 import { MemoryLog } from '../../src/store/memory.js';
 import { makeApp, type TestApp } from '../support/app.js';
 import { componentUpdate, T0 } from '../support/events.js';
+import { onlyGzipMember, rawGet } from '../support/raw-get.js';
 
 // curl --compressed and browsers decode only the first member of a gzip body; Node's gunzip
 // decodes them all, so it cannot tell one member from two. These tests read the member itself.
@@ -17,33 +16,12 @@ afterEach(async () => {
 });
 
 async function scrape(a: TestApp, headers: Record<string, string>): Promise<Buffer> {
-  const server = createServer(a.main);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const { port } = server.address() as AddressInfo;
-    return await new Promise((resolve, reject) => {
-      get({ host: '127.0.0.1', port, path: '/metrics', headers: { ...headers, 'Accept-Encoding': 'gzip' } }, (res) => {
-        expect(res.headers['content-encoding']).toBe('gzip');
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve(Buffer.concat(chunks)));
-      }).on('error', reject);
-    });
-  } finally {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
+  const response = await rawGet(a, '/metrics', { ...headers, 'Accept-Encoding': 'gzip' });
+  expect(response.headers['content-encoding']).toBe('gzip');
+  return response.body;
 }
 
-/** The text of the first (and, it must be, only) gzip member of `body`, checked against its trailer. */
-function onlyMember(body: Buffer): string {
-  expect([body[0], body[1], body[2]]).toEqual([0x1f, 0x8b, 8]);
-  expect(body[3]).toBe(0); // no optional header fields: the deflate data starts at byte 10
-  const text = inflateRawSync(body.subarray(10, body.length - 8));
-  expect(body.readUInt32LE(body.length - 8)).toBe(crc32(text));
-  expect(body.readUInt32LE(body.length - 4)).toBe(text.length);
-  return text.toString('utf8');
-}
+const onlyMember = onlyGzipMember;
 
 describe('GET /metrics with gzip', () => {
   it.each([
