@@ -28,6 +28,22 @@ export const pathOf = (url: string | undefined): string => {
 export const routableTarget = (url: string | undefined): boolean =>
   url !== undefined && (url.startsWith('/') || (ABSOLUTE_FORM.test(url) && URL.canParse(url)));
 
+/** What the server wrote on a connection itself, outside any route: a 408 for a body too slow. */
+export type ServerAnswer = { status: number; error: string };
+const serverAnswers = new WeakMap<object, ServerAnswer>();
+
+/**
+ * Notes that the server answered the request a route has on `socket` itself (Node's request
+ * timeout, answered by createBoundedServer) and closed the connection: the route then sees only
+ * a body cut short, and its line would say 499 (a client that went away), or nothing at all.
+ */
+export function noteServerAnswer(socket: object, answer: ServerAnswer): void {
+  serverAnswers.set(socket, answer);
+}
+
+/** What the server answered on `socket` itself, if it did (noteServerAnswer). */
+export const serverAnswerOf = (socket: object): ServerAnswer | undefined => serverAnswers.get(socket);
+
 /** A path is logged at most this long: a URL may be 16 KiB, and each refused one is a line. */
 const LOGGED_PATH_LENGTH = 200;
 
@@ -191,6 +207,12 @@ export function accessLog(logger: Logger): RequestHandler {
     const started = process.hrtime.bigint();
     // A route may add fields to its request's line (res.locals.logFields): why it failed, once.
     res.on('finish', () => logRequest(logger, req, req.originalUrl, res.statusCode, started, logFieldsOf(res.locals)));
+    // A body too slow is answered 408 by the server, outside the route, and the connection closed:
+    // the route's answer is never sent, so 'finish' never comes and the request had no line.
+    res.once('close', () => {
+      const answered = res.writableFinished ? undefined : serverAnswerOf(req.socket);
+      if (answered) logRequest(logger, req, req.originalUrl, answered.status, started, { ...logFieldsOf(res.locals), error: answered.error });
+    });
     next();
   };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { logParserRefusal, logRequest, routableTarget } from './access-log.js';
+import { logParserRefusal, logRequest, noteServerAnswer, routableTarget } from './access-log.js';
 import { SECURITY_HEADERS } from './security.js';
 import type { Logger } from '../logger.js';
 
@@ -178,7 +178,10 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
   server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
     const remote = (socket as Partial<Socket>).remoteAddress;
     const answered = answerClientError(error, socket, routed.has(socket));
-    if (answered && !routed.has(socket)) logParserRefusal(logger, port, answered.status, answered.code, remote);
+    if (!answered) return;
+    // A route has the request: its line says what the client was answered, not 499.
+    if (routed.has(socket)) noteServerAnswer(socket, { status: answered.status, error: answered.error });
+    else logParserRefusal(logger, port, answered.status, answered.code, remote);
   });
 
   // Connections between an answered request and their next one.
@@ -292,9 +295,13 @@ function rawAnswer(status: number, reason: string, error: string): string {
  * Node's own answer to a request it cannot parse (or that took too long) is a bare status line
  * with no body; this one says what was wrong, in JSON with the headers of every answer. As
  * Node's default, it writes only on a connection that has not been answered yet, then destroys it.
- * Answers the status and Node's code when it answered (for the log), else undefined.
+ * Answers the status, Node's code and the answer's error when it answered (for the log), else undefined.
  */
-export function answerClientError(error: Error & { code?: string }, socket: Duplex, headersReceived = true): { status: number; code: string } | undefined {
+export function answerClientError(
+  error: Error & { code?: string },
+  socket: Duplex,
+  headersReceived = true,
+): { status: number; code: string; error: string } | undefined {
   const written = (socket as Partial<Socket>).bytesWritten ?? 0;
   if (error.code !== 'ECONNRESET' && socket.writable && written === 0) {
     // Node reports its headers timeout (5 s) with the request timeout's code: a request no route
@@ -309,7 +316,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
     // Destroyed at once, as Node's own answer is: a client that keeps sending (a slow body past
     // the request timeout) must not keep the connection open behind a half-close.
     socket.destroy();
-    return { status, code: (error.code ?? 'unknown').slice(0, 40) };
+    return { status, code: (error.code ?? 'unknown').slice(0, 40), error: message };
   }
   socket.destroy(error);
   return undefined;

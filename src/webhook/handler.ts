@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { logRequest } from '../http/access-log.js';
+import { logRequest, serverAnswerOf } from '../http/access-log.js';
 import { crossSiteRequest, SECURITY_HEADERS } from '../http/security.js';
 import type { StatusMateEvent } from '../domain/event.js';
 import { pageNameProblem } from '../domain/labels.js';
@@ -336,10 +336,14 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
     if ((res.destroyed || req.socket.destroyed) && !res.headersSent) {
       // The client went away, or Node's request timeout answered 408 and closed the socket, before
       // this answer: nobody got a 200 (res.statusCode's default), so the log and the landing page
-      // must not say so. 499 is the usual code of a request the client closed (nginx's).
-      const gone = { ...answer, status: UNANSWERED, log: { ...answer.log, error: answer.log.error ?? 'the client went away before the answer' } };
+      // must not say so. They say the 408 the client got, else 499, the usual code of a request
+      // the client closed (nginx's).
+      const server = serverAnswerOf(req.socket);
+      const status = server?.status ?? UNANSWERED;
+      const error = server?.error ?? answer.log.error ?? 'the client went away before the answer';
+      const gone = { ...answer, status, log: { ...answer.log, error } };
       deps.deliveries?.record(deliveryOf(gone));
-      logRequest(deps.logger, req, req.url, UNANSWERED, started, gone.log);
+      logRequest(deps.logger, req, req.url, status, started, gone.log);
       return;
     }
     deps.deliveries?.record(deliveryOf(answer));
