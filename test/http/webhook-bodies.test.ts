@@ -82,6 +82,27 @@ describe('prototype keys in a webhook body', () => {
   });
 });
 
+describe('a key given twice in one object of a webhook body', () => {
+  // JSON.parse keeps a key's last value (RFC 8259 leaves it to the parser), as the README says:
+  // a sender, or a proxy that appends a field, decides the event by the last one it wrote.
+  it('takes the last impact', async () => {
+    const a = await start();
+    const body = `{"text":"Checkout","meta":{"uuid":"${COMPONENT}","type":"component_impact_updated","impact":"major_outage","impact":"degraded_performance"}}`;
+    const response = await postBytes(a.main, { 'Content-Type': 'application/json' }, Buffer.from(body));
+    expect(response.status).toBe(200);
+    expect(await level(a)).toBe(2);
+  });
+
+  it('takes the last meta.type: an incident_created followed by component_impact_updated is a component impact', async () => {
+    const a = await start();
+    const body = `{"text":"Checkout","meta":{"type":"incident_created","uuid":"${COMPONENT}","impact":"major_outage","type":"component_impact_updated"}}`;
+    const response = await postBytes(a.main, { 'Content-Type': 'application/json' }, Buffer.from(body));
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ status: 'applied', type: 'component_impact_updated' });
+    expect(await level(a)).toBe(4);
+  });
+});
+
 describe('Content-Type and charset', () => {
   it.each([['text/plain'], ['text/plain; charset=utf-8'], ['application/octet-stream'], [undefined]])(
     'accepts a body that parses as JSON sent as %s',
