@@ -246,9 +246,7 @@ export class RedisStore implements LogStore {
       fresh ? Promise.resolve([]) : this.send(this.reader, ['XRANGE', this.keys.log, after, after]),
     ]);
     const current = stringOrNull.parse(epoch);
-    // Marked lost (INIT_SCRIPT) before this replica refuses, so that none started later begins a new log.
-    if (current === null && this.epochId !== undefined)
-      await this.send(this.writer, initArgs(this.keys, this.epochId, this.options.owner)).catch(() => undefined);
+    if (current === null) await this.markLost();
     this.checkEpoch(current);
     if (integerReply.parse(exists) === 0) throw new LogLost(`the Redis log ${this.keys.log} was deleted (its epoch ${this.epochId ?? ''} is still there)`);
     const mark = stringOrNull.parse(trimmed);
@@ -358,14 +356,34 @@ export class RedisStore implements LogStore {
   }
 
   /**
+   * Marks the log this replica folded lost (INIT_SCRIPT), its epoch being gone, before the replica
+   * refuses it: a replica started later then refuses too, rather than begin a new, empty log. A
+   * mark that cannot be written (a read-only replica after a failover to one without the log)
+   * rejects instead, and the caller retries rather than refuse: the loop stops for good at a
+   * refusal, and would leave no mark once Redis takes writes again.
+   */
+  private async markLost(): Promise<void> {
+    if (this.epochId === undefined) return;
+    try {
+      await this.send(this.writer, initArgs(this.keys, this.epochId, this.options.owner));
+    } catch (error) {
+      const words = `the Redis log's epoch (${this.keys.epoch}) is gone, and marking it lost (${this.keys.lost}) failed: ${messageOf(error)}`;
+      throw error instanceof StoreRefused ? new StoreRefused(words) : new StoreError(words);
+    }
+  }
+
+  /**
    * Why a write found the log's epoch not the one this replica folded, in the words a read would
    * use (gone, or replaced by which epoch): whichever of a replica's reads and writes meets a
    * flushed Redis first, its one log line says the same.
    */
   private async epochChanged(): Promise<LogLost> {
     if (this.epochId !== undefined) {
+      const epoch = stringOrNull.parse(await this.send(this.writer, ['GET', this.keys.epoch]));
+      // Gone: marked lost before the snapshot's writer refuses it, as a read does (or it is not refused yet).
+      if (epoch === null) await this.markLost();
       try {
-        this.checkEpoch(stringOrNull.parse(await this.send(this.writer, ['GET', this.keys.epoch])));
+        this.checkEpoch(epoch);
       } catch (error) {
         if (error instanceof LogLost) return error;
       }
