@@ -227,7 +227,9 @@ export class RedisStore implements LogStore {
     // An append that failed or was not replicated may still be in the log: its fold then counts
     // it, and StatusMate's retry (delivery_attempt ≥ 1) is answered `duplicate`.
     return results.map((result) => {
-      if (result.status === 'rejected') return result.reason instanceof StoreError ? result.reason : new StoreError(messageOf(result.reason));
+      if (result.status === 'rejected') {
+        return result.reason instanceof StoreError || result.reason instanceof LogLost ? result.reason : new StoreError(messageOf(result.reason));
+      }
       if (stringOrNull.safeParse(result.value).data === null) return new LogLost(`the Redis log ${this.keys.log} is gone: an append found no stream`);
       return shortOfReplicas;
     });
@@ -536,11 +538,38 @@ export class RedisStore implements LogStore {
     );
   }
 
-  /** Sends a command; Redis' refusal of it (an error reply) rejects as a StoreRefused, with Redis' words. */
+  /**
+   * Sends a command; Redis' refusal of it (an error reply) rejects as a StoreRefused, with Redis'
+   * words. A WRONGTYPE from a key of the log replaced by another type rejects as LogLost.
+   */
   private send(client: Client, args: string[]): Promise<unknown> {
-    return client.sendCommand(args).catch((error: unknown) => {
-      throw error instanceof ErrorReply ? new StoreRefused(error.message) : error;
+    return client.sendCommand(args).catch(async (error: unknown) => {
+      if (!(error instanceof ErrorReply)) throw error;
+      const replaced = error.message.startsWith('WRONGTYPE') ? await this.replacedKey(error.message) : undefined;
+      if (replaced !== undefined) throw replaced;
+      throw new StoreRefused(error.message);
     });
+  }
+
+  /**
+   * Which key of the log holds a value of another type than its own, after a WRONGTYPE: the log,
+   * its snapshot or a mark replaced under the replicas (a DEL then a SET or an LPUSH) is gone as
+   * after a DEL, and the key stays wrong for every replica started later; not a command that an
+   * ACL refuses, retried for good. Asked with commands of the key's own type, which the README's
+   * ACL allows, on the writer (a command on the reader waits behind its blocking read). Undefined
+   * when none does (another key, such as a lease, or the key mended meanwhile).
+   */
+  private async replacedKey(words: string): Promise<LogLost | undefined> {
+    const checks: [key: string, type: string, args: string[]][] = [
+      [this.keys.log, 'stream', ['XLEN', this.keys.log]],
+      [this.keys.snapshot, 'hash', ['HLEN', this.keys.snapshot]],
+      ...[this.keys.epoch, this.keys.trimmed, this.keys.lost, this.keys.owner].map((key): [string, string, string[]] => [key, 'string', ['GET', key]]),
+    ];
+    const replies = await Promise.allSettled(checks.map(([, , args]) => this.writer.sendCommand(args)));
+    const index = replies.findIndex((reply) => reply.status === 'rejected' && messageOf(reply.reason).startsWith('WRONGTYPE'));
+    const [key, type] = checks[index] ?? [];
+    if (key === undefined || type === undefined) return undefined;
+    return new LogLost(`the Redis key ${key} no longer holds a ${type} (Redis: ${words}): it was replaced under the replicas; ${LOST_LOG_ADVICE}`);
   }
 
   connected(): boolean {
