@@ -90,9 +90,15 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis made a read-only re
     await replicate(primary, standby);
 
     await refusedWithin5s(a);
-    expect(a.logs.lines.filter((line) => line.msg === REFUSES_WRITES)).toEqual([
-      expect.objectContaining({ level: 'error', err: expect.stringMatching(/^READONLY /) }),
-    ]);
+    // Said by the next probe (every 2 s) or append, whichever meets READONLY first; then not again.
+    const refusedWrites = () => a.logs.lines.filter((line) => line.msg === REFUSES_WRITES);
+    await eventually(
+      () => refusedWrites().length,
+      (count) => count > 0,
+      5_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(refusedWrites()).toEqual([expect.objectContaining({ level: 'error', err: expect.stringMatching(/^READONLY /) })]);
     // The log is still the one it folded: nothing for an operator to restore.
     expect(refusals(a)).toEqual([]);
 
