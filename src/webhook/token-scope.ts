@@ -12,6 +12,9 @@ export type TokenScopes = {
 
 const digest = (value: string) => hash('sha256', value, 'buffer');
 
+/** The scope of a WEBHOOK_TOKEN token: one object for every request, which only reads it. */
+const ALL_PAGES: TokenScope = Object.freeze({ kind: 'all' });
+
 /** Why a token outside visible ASCII is refused where it is configured (see unusableToken). */
 export const UNUSABLE_TOKEN = 'holds a character outside visible ASCII (a space, an accent, a control character), which an HTTP header cannot carry alike';
 
@@ -40,15 +43,16 @@ export function createTokenScopes(allPages: readonly string[], byPage: ReadonlyM
       const actual = digest(presented);
       let all = false;
       let matched = false;
-      const pages = new Set<string>();
+      // Made only for a page's token: the usual match, WEBHOOK_TOKEN's, needs no set (one a request otherwise).
+      let pages: Set<string> | undefined;
       for (const entry of entries) {
         if (!timingSafeEqual(entry.digest, actual)) continue;
         matched = true;
         if (entry.page === undefined) all = true;
-        else pages.add(entry.page);
+        else (pages ??= new Set()).add(entry.page);
       }
       if (!matched) return undefined;
-      return all ? { kind: 'all' } : { kind: 'pages', pages };
+      return all ? ALL_PAGES : { kind: 'pages', pages: pages ?? new Set() };
     },
   };
 }
