@@ -17,20 +17,20 @@ export class BodyBudget {
 
   /** One request's share, empty at first: what it takes is given back whole by its release(). */
   lease(): BodyLease {
-    let taken = 0;
-    return {
-      limit: this.limit,
-      take: (bytes) => {
-        if (this.held + bytes > this.limit) return false;
-        this.held += bytes;
-        taken += bytes;
-        return true;
-      },
-      release: () => {
-        this.held -= taken;
-        taken = 0;
-      },
-    };
+    // One object a request, where a literal with two closures was three.
+    return new Lease(this);
+  }
+
+  /** Takes `bytes` for a lease when they fit (see BodyLease.take). */
+  take(bytes: number): boolean {
+    if (this.held + bytes > this.limit) return false;
+    this.held += bytes;
+    return true;
+  }
+
+  /** Gives back bytes a lease took. */
+  giveBack(bytes: number): void {
+    this.held -= bytes;
   }
 
   /** Bytes held by requests not answered yet. */
@@ -47,6 +47,27 @@ export type BodyLease = {
   /** Gives back all this request took (once answered; the parsed body is garbage by then). */
   release(): void;
 };
+
+class Lease implements BodyLease {
+  private taken = 0;
+
+  constructor(private readonly budget: BodyBudget) {}
+
+  get limit(): number {
+    return this.budget.limit;
+  }
+
+  take(bytes: number): boolean {
+    if (!this.budget.take(bytes)) return false;
+    this.taken += bytes;
+    return true;
+  }
+
+  release(): void {
+    this.budget.giveBack(this.taken);
+    this.taken = 0;
+  }
+}
 
 /** A body the budget had no room for. */
 export class BodiesInFlightError extends Error {
