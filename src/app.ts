@@ -219,6 +219,8 @@ export function createApps(parts: AppParts, options: { separateMetrics: boolean 
 
 /** The paths Express would route to `/webhook`: it ignores case and a trailing slash. */
 const isWebhookPath = (url: string | undefined) => {
+  // The usual target first, without taking it apart.
+  if (url === '/webhook') return true;
   const path = pathOf(url).toLowerCase();
   return path === '/webhook' || path === '/webhook/';
 };

@@ -53,6 +53,9 @@ const LOGGED_PATH_LENGTH = 200;
  * log at debug, to keep them out of the way.
  */
 export function logRequest(logger: Logger, req: IncomingMessage, url: string | undefined, status: number, startedNs: bigint, fields?: object): void {
+  // An answer below 400 logs at info or debug, whatever its path: at LOG_LEVEL=warn, every webhook
+  // answered would otherwise work out its path for a line that is not written.
+  if (status < 400 && !logger.isLevelEnabled('info')) return;
   const whole = pathOf(url);
   const path = whole.length > LOGGED_PATH_LENGTH ? `${whole.slice(0, LOGGED_PATH_LENGTH)}…` : whole;
   const level = PROBE_PATHS.has(path) ? 'debug' : status >= 500 ? 'error' : status >= 400 ? 'warn' : QUIET_PATHS.has(path) ? 'debug' : 'info';
