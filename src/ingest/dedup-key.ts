@@ -23,10 +23,13 @@ export function dedupKey(event: StatusMateEvent): string {
           components: event.components.map((component) => ({ uuid: component.uuid, name: component.name, impact: component.impact })),
         };
   // The first 24 bytes of the digest are the first 32 characters of its base64url text (24 bytes
-  // make whole 3-byte groups), encoded as a string of their own: a slice of the whole text would
-  // keep that text alive behind it, 48 more bytes in each of up to MAX_DEDUP_RECORDS records.
-  return hash('sha256', JSON.stringify(identity), 'buffer').toString('base64url', 0, KEY_BYTES);
+  // make whole 3-byte groups), made a string of their own: a slice of the whole text would keep
+  // that text alive behind it, 48 more bytes in each of up to MAX_DEDUP_RECORDS records. The
+  // digest comes as text, not as a Buffer (whose allocation was half of this function's time on
+  // every webhook), and JSON.parse copies the 32 characters, which need no escaping, into a
+  // string of their own.
+  return JSON.parse(`"${hash('sha256', JSON.stringify(identity), 'base64url').slice(0, KEY_LENGTH)}"`) as string;
 }
 
 /** 24 bytes: 32 base64url characters, as keys have been since the first release. */
-const KEY_BYTES = 24;
+const KEY_LENGTH = 32;
