@@ -7,10 +7,10 @@ import { cutLabel } from './labels.js';
 import { asTrusted, isBefore, trustedCreatedAt, type Stamp, type TieOrder } from './order.js';
 import {
   emptyPageStats,
-  emptyPatch,
   type ComponentRecord,
   type IncidentRecord,
   type MaintenanceRecord,
+  type Page,
   type PageStats,
   type LateHeld,
   type Patch,
@@ -19,6 +19,8 @@ import {
 
 /** Whether two stored stamps are one: the same time, place in arrival order and tie fields. */
 const sameStamp = (a: Stamp, b: Stamp): boolean => a.at === b.at && a.seq === b.seq && a.rank === b.rank && a.object === b.object;
+
+const NONE: readonly never[] = [];
 
 /** A start with no time and no place in arrival order: before anything known here, so it overrides no direct update. */
 const clearsNothing = (stamp: Stamp): boolean => stamp.at === null && stamp.seq < 0;
@@ -71,9 +73,13 @@ export class Draft {
   private refused: Set<string> | undefined;
   readonly unknownImpacts: { componentUuid: string; impact: string }[] = [];
   private stats: PageStats;
-  private readonly components = new Map<string, ComponentRecord>();
-  private readonly incidents = new Map<string, IncidentRecord>();
-  private readonly maintenances = new Map<string, MaintenanceRecord>();
+  /** The committed page (the state does not change while an event is reduced: the reducer is pure). */
+  private readonly page: Page | undefined;
+  // The drafted records, each map made when its first record is put: most events draft no
+  // maintenance or no incident, and a replay of a component's evidence makes a Draft per event.
+  private components: Map<string, ComponentRecord> | undefined;
+  private incidents: Map<string, IncidentRecord> | undefined;
+  private maintenances: Map<string, MaintenanceRecord> | undefined;
   /** Components this event may create: admitted under MAX_COMPONENTS, not yet in the state. */
   private admittedNew: Set<string> | undefined;
   /** Incidents and maintenances (`kind:uuid`) being forgotten: their committed holds no longer count. */
@@ -97,12 +103,9 @@ export class Draft {
     this.olderCreateStartsIncident = context.rules.olderCreateStartsIncident;
     this.startAtJudgedByItsEvent = context.rules.startAtJudgedByItsEvent;
     this.t = context.t;
-    const committed = state.pages.get(this.statusPage)?.stats ?? emptyPageStats(this.statusPage, this.receivedAt);
+    this.page = state.pages.get(this.statusPage);
+    const committed = this.page?.stats ?? emptyPageStats(this.statusPage, this.receivedAt);
     this.stats = { ...committed, lastReceivedAt: this.receivedAt };
-  }
-
-  private get page() {
-    return this.state.pages.get(this.statusPage);
   }
 
   /**
@@ -126,23 +129,23 @@ export class Draft {
   }
 
   component(uuid: string): ComponentRecord | undefined {
-    return this.components.get(uuid) ?? this.page?.components.get(uuid);
+    return this.components?.get(uuid) ?? this.page?.components.get(uuid);
   }
 
   incident(uuid: string): IncidentRecord | undefined {
-    return this.incidents.get(uuid) ?? this.page?.incidents.get(uuid);
+    return this.incidents?.get(uuid) ?? this.page?.incidents.get(uuid);
   }
 
   maintenance(uuid: string): MaintenanceRecord | undefined {
-    return this.maintenances.get(uuid) ?? this.page?.maintenances.get(uuid);
+    return this.maintenances?.get(uuid) ?? this.page?.maintenances.get(uuid);
   }
 
   putIncident(record: IncidentRecord): void {
-    this.incidents.set(record.uuid, record);
+    (this.incidents ??= new Map()).set(record.uuid, record);
   }
 
   putMaintenance(record: MaintenanceRecord): void {
-    this.maintenances.set(record.uuid, record);
+    (this.maintenances ??= new Map()).set(record.uuid, record);
   }
 
   /** Forgets an incident or maintenance for derive: what it holds counts no more (see forget.ts). */
@@ -152,7 +155,7 @@ export class Draft {
 
   /** The components this draft changed. */
   changedComponents(): ComponentRecord[] {
-    return [...this.components.values()];
+    return this.components ? [...this.components.values()] : [];
   }
 
   count(field: CounterField): void {
@@ -283,7 +286,7 @@ export class Draft {
     next.impact = this.derive(next);
     if (current && next.impact === current.impact && next.name === current.name && next.direct === current.direct && next.cleared === current.cleared) return;
     if (current && next.impact !== current.impact) next.changedAt = this.t;
-    this.components.set(uuid, next);
+    (this.components ??= new Map()).set(uuid, next);
   }
 
   /**
@@ -311,16 +314,16 @@ export class Draft {
     const holders = this.page?.holders.get(component.uuid);
     if (holders) {
       for (const holder of holders.values()) {
-        const drafted = holder.kind === 'incident' ? this.incidents.has(holder.uuid) : this.maintenances.has(holder.uuid);
+        const drafted = (holder.kind === 'incident' ? this.incidents : this.maintenances)?.has(holder.uuid) === true;
         if (!drafted && (this.dropped === undefined || !this.dropped.has(`${holder.kind}:${holder.uuid}`))) consider(holder.impact, holder.stamp, holder.level);
       }
     }
-    for (const incident of this.incidents.values()) {
+    for (const incident of this.incidents?.values() ?? NONE) {
       if (incident.state !== 'active') continue;
       const entry = lastEntryOf(incident.components, component.uuid);
       if (entry) consider(entry.impact, incident.lastEvent, entry.impact === null ? UNKNOWN_IMPACT_LEVEL : impactLevel(entry.impact));
     }
-    for (const maintenance of this.maintenances.values()) {
+    for (const maintenance of this.maintenances?.values() ?? NONE) {
       if (maintenance.state !== 'in_progress') continue;
       const entry = lastEntryOf(maintenance.components, component.uuid);
       if (!entry) continue;
@@ -335,13 +338,20 @@ export class Draft {
   }
 
   toPatch(dedupKey: string): Patch {
-    const patch = emptyPatch();
-    patch.pages.push(this.stats);
-    patch.components.push(...this.components.values());
-    patch.incidents.push(...this.incidents.values());
-    patch.maintenances.push(...this.maintenances.values());
-    patch.seen.push({ key: dedupKey, receivedAt: this.receivedAt });
-    patch.ledgerAt = this.t;
-    return patch;
+    // emptyPatch's fields in its order, each list made at its length (spreading a map's values
+    // into a push made an arguments list and grew the list).
+    return {
+      pages: [this.stats],
+      components: this.components ? Array.from(this.components.values()) : [],
+      incidents: this.incidents ? Array.from(this.incidents.values()) : [],
+      maintenances: this.maintenances ? Array.from(this.maintenances.values()) : [],
+      deleteIncidents: [],
+      deleteMaintenances: [],
+      deleteComponents: [],
+      deletePages: [],
+      seen: [{ key: dedupKey, receivedAt: this.receivedAt }],
+      forgetSeen: [],
+      ledgerAt: this.t,
+    };
   }
 }

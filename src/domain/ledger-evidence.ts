@@ -19,7 +19,7 @@ import {
 import { entriesOf } from './component-lookup.js';
 import { DEFAULT_LIMITS, reduce, type Limits } from './reducer.js';
 import { RELIEF } from './size.js';
-import { applyPatch, createState, emptyPatch, type ComponentImpact, type IncidentRecord, type MaintenanceRecord, type Patch, type State } from './state.js';
+import { applyPatch, createState, emptyPatch, type ComponentImpact, type Holder, type IncidentRecord, type MaintenanceRecord, type Patch, type State } from './state.js';
 
 // Why the ledger needs more than the state keeps (issue 20). A component's impact at a time is
 // what the state would show had it folded exactly the events up to that time: the events known
@@ -54,17 +54,24 @@ import { applyPatch, createState, emptyPatch, type ComponentImpact, type Inciden
 
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
-/** The reducer's limits for a replay: its scratch state holds one component, which none of them bounds. */
-const replayLimits = (): Limits => ({
-  ...DEFAULT_LIMITS,
-  maxComponents: UNBOUNDED,
-  maxActiveIncidents: UNBOUNDED,
-  maxActiveMaintenances: UNBOUNDED,
-  maxStatusPages: UNBOUNDED,
-  maxHoldings: UNBOUNDED,
-  maxRetainedFinished: UNBOUNDED,
-  maxDedupRecords: UNBOUNDED,
-});
+/**
+ * The reducer's limits for a replay: its scratch state holds one component, which none of them
+ * bounds. Made at the first replay (frozen: the reducer only reads its limits), not per replay: a
+ * component's evidence is replayed every few of its events (foldOldest). Not at load: this module
+ * and the reducer's import each other, and DEFAULT_LIMITS may not be there yet.
+ */
+let replayLimits: Readonly<Limits> | undefined;
+const limitsForReplay = (): Readonly<Limits> =>
+  (replayLimits ??= Object.freeze({
+    ...DEFAULT_LIMITS,
+    maxComponents: UNBOUNDED,
+    maxActiveIncidents: UNBOUNDED,
+    maxActiveMaintenances: UNBOUNDED,
+    maxStatusPages: UNBOUNDED,
+    maxHoldings: UNBOUNDED,
+    maxRetainedFinished: UNBOUNDED,
+    maxDedupRecords: UNBOUNDED,
+  }));
 
 /**
  * Keeps the evidence of the components a folded patch concerns, and re-books a late event's
@@ -124,9 +131,10 @@ function keepEvidence(state: State, patch: Patch): void {
 function insertEvidence(events: readonly EvidenceEvent[], item: EvidenceEvent): readonly EvidenceEvent[] {
   let index = events.length;
   while (index > 0 && compareEvidence(events[index - 1] as EvidenceEvent, item) > 0) index -= 1;
-  const copy = events.slice();
-  copy.splice(index, 0, item);
-  return copy;
+  // One copy of exactly the new length (nearly always appending: events mostly arrive in order).
+  // Copying, then splicing in, grew the copy's store once more and made a removed-items array.
+  // (`item` is a plain record, not an array: concat appends it as one element.)
+  return index === events.length ? events.concat(item) : events.slice(0, index).concat(item, events.slice(index));
 }
 
 /** `events` with a later event of the object inserted, unless they hold it already. */
@@ -227,10 +235,12 @@ function evidenceOf(event: StatusMateEvent, uuid: string, at: number, known: str
 
 /** The event an evidence event stands for, cut to its component. */
 function eventOf(statusPage: string, uuid: string, e: EvidenceEvent): StatusMateEvent {
-  const common = { statusPage, createdAt: e.at, deliveryAttempt: 0 };
-  if (e.type === 'component_impact_updated') return { ...common, type: e.type, uuid, name: e.name, impact: e.impact ?? '' };
+  // Literals, not a spread of common fields: a replay makes one per event it folds.
+  if (e.type === 'component_impact_updated') {
+    return { statusPage, createdAt: e.at, deliveryAttempt: 0, type: e.type, uuid, name: e.name, impact: e.impact ?? '' };
+  }
   const components = e.named ? [{ uuid, name: e.name, impact: e.impact }] : [];
-  return { ...common, type: e.type, uuid: e.object, title: null, startAt: e.startAt, endAt: e.endAt, components };
+  return { statusPage, createdAt: e.at, deliveryAttempt: 0, type: e.type, uuid: e.object, title: null, startAt: e.startAt, endAt: e.endAt, components };
 }
 
 /** A scratch state holding `base`. */
@@ -262,8 +272,9 @@ function replay(
   const state = scratchOf(base);
   const points: [number, string][] = [];
   const receivedAt = events.at(-1)?.at ?? 0;
-  const limits = replayLimits();
-  events.forEach((e, i) => {
+  const limits = limitsForReplay();
+  for (let i = 0; i < events.length; i += 1) {
+    const e = events[i] as EvidenceEvent;
     const { patch } = reduce(state, eventOf(statusPage, uuid, e), `evidence:${i}`, receivedAt, limits, rules);
     const record = patch.components.find((c) => c.uuid === uuid);
     if (record) points.push([toMs(e.at), record.impact]);
@@ -271,21 +282,50 @@ function replay(
     patch.ledgerAt = undefined;
     patch.ledgerEvent = undefined;
     applyPatch(state, patch);
-  });
+  }
   return { points, state };
 }
 
-/** Whether the replay ends where the state is: the same record (impact, direct update, clearing) and holders. */
+/**
+ * Whether the replay ends where the state is: the same record (impact, direct update, clearing)
+ * and holders (each as the text `key=impact@time`, compared as sorted lists). Compared field by
+ * field, as their JSON texts compare (null and non-finite numbers alike), without making those
+ * texts on every late event; holders that differ there are compared as those texts (holderTexts):
+ * a key and an impact holding `=`, or two NaN times, could make them equal still.
+ */
 function sameComponent(state: State, replayed: State, statusPage: string, uuid: string): boolean {
-  const summary = (s: State) => {
-    const page = s.pages.get(statusPage);
-    const c = page?.components.get(uuid);
-    const holders = [...(page?.holders.get(uuid) ?? new Map<string, never>())].map(([key, h]) => `${key}=${h.impact ?? ''}@${h.stamp.at ?? ''}`).sort();
-    return c && JSON.stringify([c.impact, c.direct?.impact ?? null, c.direct?.stamp.at ?? null, c.cleared?.at ?? null, holders]);
-  };
-  const want = summary(state);
-  return want !== undefined && summary(replayed) === want;
+  const page = state.pages.get(statusPage);
+  const other = replayed.pages.get(statusPage);
+  const want = page?.components.get(uuid);
+  const got = other?.components.get(uuid);
+  if (!want || !got) return false;
+  if (
+    got.impact !== want.impact ||
+    (got.direct?.impact ?? null) !== (want.direct?.impact ?? null) ||
+    !sameJsonNumber(got.direct?.stamp.at ?? null, want.direct?.stamp.at ?? null) ||
+    !sameJsonNumber(got.cleared?.at ?? null, want.cleared?.at ?? null)
+  ) {
+    return false;
+  }
+  const holders = page?.holders.get(uuid);
+  const replayedHolders = other?.holders.get(uuid);
+  if ((holders?.size ?? 0) !== (replayedHolders?.size ?? 0)) return false;
+  for (const [key, holder] of holders ?? []) {
+    const twin = replayedHolders?.get(key);
+    if (!twin || (twin.impact ?? '') !== (holder.impact ?? '') || twin.stamp.at !== holder.stamp.at) {
+      const want = holderTexts(holders);
+      const have = holderTexts(replayedHolders);
+      return want.every((text, i) => text === have[i]);
+    }
+  }
+  return true;
 }
+
+const holderText = (key: string, holder: Holder): string => `${key}=${holder.impact ?? ''}@${holder.stamp.at ?? ''}`;
+const holderTexts = (holders: ReadonlyMap<string, Holder> | undefined): string[] => [...(holders ?? [])].map(([key, holder]) => holderText(key, holder)).sort();
+
+/** Whether two times write the same JSON: equal, or both null or not finite (JSON writes those as null). */
+const sameJsonNumber = (a: number | null, b: number | null): boolean => a === b || ((a === null || !Number.isFinite(a)) && (b === null || !Number.isFinite(b)));
 
 /**
  * The component's records in `state`: its own, and the unfinished incidents and maintenances

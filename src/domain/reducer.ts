@@ -12,6 +12,7 @@ import {
   emptyPatch,
   unfinishedMaintenanceCount,
   type ComponentImpact,
+  type EntityKey,
   type IncidentRecord,
   type MaintenanceRecord,
   type Patch,
@@ -159,14 +160,16 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   // by the declaration's assumption and be booked from the declaration on). A stale one too
   // (rules staleReplacesDeclaration): a finish sent again names the component as much.
   if ((outcome === 'applied' || rules.staleReplacesDeclaration) && at !== null) {
-    const named = event.type === 'component_impact_updated' ? [event.uuid] : event.components.map((c) => c.uuid);
-    const restarts = [...new Set(named)]
-      .filter((uuid) => restartsLedger(state, event.statusPage, uuid, at))
-      .map((uuid) => {
-        if (patch.components.some((c) => c.uuid === uuid && c.statusPage === event.statusPage)) return { statusPage: event.statusPage, uuid };
-        const record = state.pages.get(event.statusPage)?.components.get(uuid);
-        return { statusPage: event.statusPage, uuid, impact: record?.impact ?? OPERATIONAL };
-      });
+    // The components named, first mention first, that restart: looked for without a copy of the
+    // names (nearly every event restarts none).
+    const restarts: Array<EntityKey & { impact?: string }> = [];
+    const restart = (uuid: string) => {
+      if (!restartsLedger(state, event.statusPage, uuid, at) || restarts.some((r) => r.uuid === uuid)) return;
+      if (patch.components.some((c) => c.uuid === uuid && c.statusPage === event.statusPage)) restarts.push({ statusPage: event.statusPage, uuid });
+      else restarts.push({ statusPage: event.statusPage, uuid, impact: state.pages.get(event.statusPage)?.components.get(uuid)?.impact ?? OPERATIONAL });
+    };
+    if (event.type === 'component_impact_updated') restart(event.uuid);
+    else for (const c of event.components) restart(c.uuid);
     if (restarts.length > 0) {
       patch.ledgerRestart = restarts;
       // The component is known from this event, in the impact it shows: so is its record's last
@@ -196,7 +199,8 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
  */
 function newHoldings(state: State, event: IncidentEvent | MaintenanceEvent, maxComponents: number): number {
   const known = state.pages.get(event.statusPage)?.components;
-  const sent = new Set(event.components.map((component) => component.uuid));
+  const sent = new Set<string>();
+  for (const component of event.components) sent.add(component.uuid);
   let existing = 0;
   for (const uuid of sent) if (known?.has(uuid)) existing += 1;
   return existing + Math.min(sent.size - existing, Math.max(0, maxComponents - state.componentCount));
@@ -545,7 +549,10 @@ function endAll(draft: Draft, components: ComponentImpact[], sent: AffectedCompo
 }
 
 function namesOf(components: AffectedComponent[]): Map<string, string | null> {
-  return new Map(components.map((component) => [component.uuid, component.name]));
+  // Set one by one, as the Map constructor does from pairs, without making the pairs.
+  const names = new Map<string, string | null>();
+  for (const component of components) names.set(component.uuid, component.name);
+  return names;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { recordSize, type EntityKey, type IncidentRecord, type MaintenanceRecord, type Patch, type State, type StateSize } from './state.js';
+import { holdingsOf, recordSize, retainedOf, type EntityKey, type IncidentRecord, type MaintenanceRecord, type Patch, type State, type StateSize } from './state.js';
 
 // What bounds the state's memory by its size, not only by counts of active objects.
 //
@@ -53,25 +53,8 @@ export function measure(state: State): Measures {
 /** The measures of `state` once `patch` is applied, computed from the patch alone (applyPatch's order: puts, then deletes). */
 export function measureAfter(state: State, patch: Patch): Measures {
   const after: Measures = { ...state.size, dedup: state.seen.size };
-  const swap = (kind: 'incidents' | 'maintenances', records: (IncidentRecord | MaintenanceRecord)[], deletes: EntityKey[]) => {
-    const count = (before: IncidentRecord | MaintenanceRecord | undefined, into: IncidentRecord | MaintenanceRecord | undefined) => {
-      const out = recordSize(before);
-      const size = recordSize(into);
-      after.holdings += size.holdings - out.holdings;
-      after.retained += size.retained - out.retained;
-    };
-    // An event's patch puts one record and deletes none: no key can repeat, so no map of them is needed.
-    if (deletes.length === 0 && records.length <= 1) {
-      for (const record of records) count(state.pages.get(record.statusPage)?.[kind].get(record.uuid), record);
-      return;
-    }
-    const touched = new Map<string, { key: EntityKey; record: IncidentRecord | MaintenanceRecord | undefined }>();
-    for (const record of records) touched.set(keyOf(record), { key: record, record });
-    for (const key of deletes) touched.set(keyOf(key), { key, record: undefined });
-    for (const { key, record } of touched.values()) count(state.pages.get(key.statusPage)?.[kind].get(key.uuid), record);
-  };
-  swap('incidents', patch.incidents, patch.deleteIncidents);
-  swap('maintenances', patch.maintenances, patch.deleteMaintenances);
+  swap(after, state, 'incidents', patch.incidents, patch.deleteIncidents);
+  swap(after, state, 'maintenances', patch.maintenances, patch.deleteMaintenances);
   if (patch.forgetSeen.length === 0 && patch.seen.length <= 1) {
     for (const { key } of patch.seen) if (!state.seen.has(key)) after.dedup += 1;
     return after;
@@ -81,6 +64,25 @@ export function measureAfter(state: State, patch: Patch): Measures {
   for (const key of patch.forgetSeen) seen.set(key, false);
   for (const [key, kept] of seen) after.dedup += (kept ? 1 : 0) - (state.seen.has(key) ? 1 : 0);
   return after;
+}
+
+/** Moves `after` by the records of one kind a patch puts and deletes (measureAfter; functions of their own, not closures made per patch). */
+function swap(after: Measures, state: State, kind: 'incidents' | 'maintenances', records: (IncidentRecord | MaintenanceRecord)[], deletes: EntityKey[]): void {
+  // An event's patch puts one record and deletes none: no key can repeat, so no map of them is needed.
+  if (deletes.length === 0 && records.length <= 1) {
+    for (const record of records) count(after, state.pages.get(record.statusPage)?.[kind].get(record.uuid), record);
+    return;
+  }
+  const touched = new Map<string, { key: EntityKey; record: IncidentRecord | MaintenanceRecord | undefined }>();
+  for (const record of records) touched.set(keyOf(record), { key: record, record });
+  for (const key of deletes) touched.set(keyOf(key), { key, record: undefined });
+  for (const { key, record } of touched.values()) count(after, state.pages.get(key.statusPage)?.[kind].get(key.uuid), record);
+}
+
+/** Moves `after` by a record swapped for another (either may be none). */
+function count(after: Measures, before: IncidentRecord | MaintenanceRecord | undefined, into: IncidentRecord | MaintenanceRecord | undefined): void {
+  after.holdings += holdingsOf(into) - holdingsOf(before);
+  after.retained += retainedOf(into) - retainedOf(before);
 }
 
 /**

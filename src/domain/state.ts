@@ -178,12 +178,20 @@ export function recordSize(record: IncidentRecord | MaintenanceRecord | undefine
   return record.state === 'finished' ? { holdings: 0, retained: 1 + record.components.length } : { holdings: record.components.length, retained: 0 };
 }
 
+/** recordSize's holdings alone (a number, not a measures object: applyPatch and measureAfter swap records on every event). */
+export function holdingsOf(record: IncidentRecord | MaintenanceRecord | undefined): number {
+  return record === undefined || record.state === 'finished' ? 0 : record.components.length;
+}
+
+/** recordSize's retained weight alone. */
+export function retainedOf(record: IncidentRecord | MaintenanceRecord | undefined): number {
+  return record === undefined || record.state !== 'finished' ? 0 : 1 + record.components.length;
+}
+
 /** Swaps `before` for `after` in the size measures. */
 function account(state: State, before: IncidentRecord | MaintenanceRecord | undefined, after: IncidentRecord | MaintenanceRecord | undefined): void {
-  const out = recordSize(before);
-  const into = recordSize(after);
-  state.size.holdings += into.holdings - out.holdings;
-  state.size.retained += into.retained - out.retained;
+  state.size.holdings += holdingsOf(after) - holdingsOf(before);
+  state.size.retained += retainedOf(after) - retainedOf(before);
 }
 
 export type EntityKey = { statusPage: string; uuid: string };
