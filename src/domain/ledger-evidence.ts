@@ -19,7 +19,17 @@ import {
 import { entriesOf } from './component-lookup.js';
 import { DEFAULT_LIMITS, reduce, type Limits } from './reducer.js';
 import { RELIEF } from './size.js';
-import { applyPatch, createState, emptyPatch, type ComponentImpact, type Holder, type IncidentRecord, type MaintenanceRecord, type Patch, type State } from './state.js';
+import {
+  applyPatch,
+  createState,
+  emptyPatch,
+  type ComponentImpact,
+  type Holder,
+  type IncidentRecord,
+  type MaintenanceRecord,
+  type Patch,
+  type State,
+} from './state.js';
 
 // Why the ledger needs more than the state keeps (issue 20). A component's impact at a time is
 // what the state would show had it folded exactly the events up to that time: the events known

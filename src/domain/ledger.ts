@@ -126,8 +126,8 @@ function appendChange(changes: Changes, at: number, impact: string, keptFromDay:
   const ms = new Float64Array(count - start);
   ms.set(changes.ms.subarray(start), 0);
   ms[count - start - 1] = at;
-  const impacts = changes.impacts.slice(start);
-  impacts.push(intern(impact));
+  // concat makes the list at its length; a slice then a push grew it once more.
+  const impacts = (start === 0 ? changes.impacts : changes.impacts.slice(start)).concat(intern(impact));
   return { ms, impacts };
 }
 
@@ -328,7 +328,17 @@ export function bookImpact(ledger: Ledger, statusPage: string, uuid: string, sen
   }
   const end = Math.max(at, current.openMs);
   const changes = appendChange(current.changes, end, impact, ledger.keptFromDay);
-  putEntry(ledger, page, uuid, { ...close(current, end, ledger.keptFromDay), impact, openMs: end, changes });
+  // close's booking, into the one new record (close would make one of its own first).
+  const ms = end - current.openMs;
+  let totals = current.totals;
+  let days = current.days;
+  if (ms > 0) {
+    totals = copyTotals(current.totals);
+    addTotal(totals as Map<string, number>, current.impact, ms);
+    const slot = slotOf(current.impact);
+    if (slot >= 0) days = addInterval(current.days, current.openMs, end, slot, ledger.keptFromDay);
+  }
+  putEntry(ledger, page, uuid, { ...current, totals, days, impact, openMs: end, changes });
 }
 
 /**
@@ -363,7 +373,7 @@ export function rebookFrom(
   if (!last) return false;
   // From the last point they share: its interval ends at the next point, which may differ (or was open).
   const from = prefix > 0 ? (old.ms[prefix - 1] as number) : fromMs;
-  const totals = new Map(current.totals);
+  const totals = copyTotals(current.totals);
   let days = bookPoints(totals, current.days, oldPoints, from, -1, ledger.keptFromDay);
   days = bookPoints(totals, days, next, from, 1, ledger.keptFromDay);
   putEntry(ledger, page, uuid, {
@@ -481,15 +491,11 @@ function keepChanges(changes: Changes, keptFromDay: number): Changes {
   return start === 0 ? changes : { ms: changes.ms.slice(start), impacts: changes.impacts.slice(start) };
 }
 
-/** `entry` with its open interval booked up to `end` (ms). */
-function close(entry: ComponentLedger, end: number, keptFromDay: number): ComponentLedger {
-  const ms = end - entry.openMs;
-  if (ms <= 0) return entry;
-  const totals = new Map(entry.totals);
-  addTotal(totals, entry.impact, ms);
-  const slot = slotOf(entry.impact);
-  const days = slot < 0 ? entry.days : addInterval(entry.days, entry.openMs, end, slot, keptFromDay);
-  return { ...entry, totals, days };
+/** A copy of a component's totals (in their order), set one by one: the Map constructor walks them through an iterator, a pair per total. */
+function copyTotals(totals: ReadonlyMap<string, number>): Map<string, number> {
+  const copy = new Map<string, number>();
+  totals.forEach((ms, impact) => copy.set(impact, ms));
+  return copy;
 }
 
 /**
@@ -497,36 +503,54 @@ function close(entry: ComponentLedger, end: number, keptFromDay: number): Compon
  * days before `keptFromDay` left out. A row left all zero (the day wholly operational) goes.
  */
 export function addInterval(days: Uint32Array, from: number, to: number, slot: number, keptFromDay: number, sign: 1 | -1 = 1): Uint32Array {
-  const adds: [number, number][] = [];
-  for (let day = Math.max(Math.floor(from / DAY_MS), keptFromDay); day * DAY_MS < to; day += 1) {
-    const ms = Math.min(to, (day + 1) * DAY_MS) - Math.max(from, day * DAY_MS);
-    if (ms > 0) adds.push([day, ms]);
-  }
-  if (adds.length === 0) return days;
+  // The days [from, to) covers, kept ones only: nearly always one (a booking closes an interval of hours).
+  const first = Math.max(Math.floor(from / DAY_MS), keptFromDay);
+  let adds = 0;
+  for (let day = first; day * DAY_MS < to; day += 1) if (msOfDay(day, from, to) > 0) adds += 1;
+  if (adds === 0) return days;
+  // Merged into a scratch buffer, then copied out at the rows it came to: one new array per
+  // booking (a row merged into an existing day made one at the upper bound, then a slice of it).
+  const out = scratchRows(days.length + adds * STRIDE);
   let rows = 0;
-  const out = new Uint32Array(days.length + adds.length * STRIDE);
   let i = 0;
-  let j = 0;
-  while (i < days.length || j < adds.length) {
+  let added = nextDayOf(first, from, to);
+  while (i < days.length || added !== Infinity) {
     const existing = i < days.length ? (days[i] as number) : Infinity;
-    const added = j < adds.length ? (adds[j] as [number, number])[0] : Infinity;
     const at = rows * STRIDE;
     if (existing <= added) {
-      out.set(days.subarray(i, i + STRIDE), at);
+      for (let s = 0; s < STRIDE; s += 1) out[at + s] = days[i + s] as number;
       i += STRIDE;
     } else {
+      out.fill(0, at, at + STRIDE);
       out[at] = added;
     }
     if (added <= existing) {
-      out[at + 1 + slot] = Math.max(0, (out[at + 1 + slot] as number) + sign * (adds[j] as [number, number])[1]);
-      j += 1;
+      out[at + 1 + slot] = Math.max(0, (out[at + 1 + slot] as number) + sign * msOfDay(added, from, to));
+      added = nextDayOf(added + 1, from, to);
     }
+    // A row left all zero (the day wholly operational) goes: the next row is written over it.
     let empty = true;
     for (let s = 1; s < STRIDE; s += 1) if (out[at + s] !== 0) empty = false;
-    if (empty) out.fill(0, at, at + STRIDE);
-    else rows += 1;
+    if (!empty) rows += 1;
   }
-  return rows * STRIDE === out.length ? out : out.slice(0, rows * STRIDE);
+  return out.slice(0, rows * STRIDE);
+}
+
+/** The milliseconds of [from, to) within `day`. */
+const msOfDay = (day: number, from: number, to: number): number => Math.min(to, (day + 1) * DAY_MS) - Math.max(from, day * DAY_MS);
+
+/** The first day from `day` on that [from, to) covers some of, or Infinity. */
+function nextDayOf(day: number, from: number, to: number): number {
+  let next = day;
+  while (next * DAY_MS < to && msOfDay(next, from, to) <= 0) next += 1;
+  return next * DAY_MS < to ? next : Infinity;
+}
+
+/** The merge buffer of addInterval, grown to the largest merge yet (the fold is one thread, and a merge never nests). */
+let rowScratch = new Uint32Array(64 * STRIDE);
+function scratchRows(length: number): Uint32Array {
+  if (rowScratch.length < length) rowScratch = new Uint32Array(Math.max(length, rowScratch.length * 2));
+  return rowScratch;
 }
 
 /**

@@ -1,4 +1,14 @@
-import { holdingsOf, recordSize, retainedOf, type EntityKey, type IncidentRecord, type MaintenanceRecord, type Patch, type State, type StateSize } from './state.js';
+import {
+  holdingsOf,
+  recordSize,
+  retainedOf,
+  type EntityKey,
+  type IncidentRecord,
+  type MaintenanceRecord,
+  type Patch,
+  type State,
+  type StateSize,
+} from './state.js';
 
 // What bounds the state's memory by its size, not only by counts of active objects.
 //
