@@ -197,9 +197,17 @@ function concerned(state: State, patch: Patch, event: StatusMateEvent): string[]
   if (!known) return [];
   if (event.type === 'component_impact_updated') return known.has(event.uuid) ? [event.uuid] : [];
   const records: { uuid: string; components: ComponentImpact[] }[] = event.type.startsWith('incident') ? patch.incidents : patch.maintenances;
-  const uuids = new Set(event.components.map((c) => c.uuid));
-  for (const record of records) if (record.uuid === event.uuid) for (const c of record.components) uuids.add(c.uuid);
-  return [...uuids].filter((uuid) => known.has(uuid));
+  // Each uuid once, in the order first named (the event's, then its record's), known ones only.
+  const uuids = new Set<string>();
+  const out: string[] = [];
+  const add = (uuid: string) => {
+    if (uuids.has(uuid)) return;
+    uuids.add(uuid);
+    if (known.has(uuid)) out.push(uuid);
+  };
+  for (const c of event.components) add(c.uuid);
+  for (const record of records) if (record.uuid === event.uuid) for (const c of record.components) add(c.uuid);
+  return out;
 }
 
 const byText = (a: string | null, b: string | null) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : a > b ? 1 : 0);

@@ -46,7 +46,8 @@ export type EntryFoldContext = {
  * itself, by kind.
  */
 export function foldEntry(state: State, stored: StoredEntry, parsed: ReadableEntry, previousTime: number, context: EntryFoldContext): EntryFolded {
-  const limits: Limits = { ...context.limits, ...parsed.entry.limits };
+  // An entry this process appended carries this process's limits object itself: no copy to merge.
+  const limits: Limits = parsed.entry.limits === context.limits ? context.limits : { ...context.limits, ...parsed.entry.limits };
   const window = context.pruneWindowSeconds;
   if (previousTime > 0 && Math.floor(stored.time / window) > Math.floor(previousTime / window)) {
     pruneAtWindow(state, stored, parsed.entry.retentionSeconds, limits, context.logger);
