@@ -115,18 +115,27 @@ export function forgetPastBounds(
 type Finished = { kind: 'incident' | 'maintenance'; record: IncidentRecord | MaintenanceRecord };
 
 function forgetFinished(state: State, patch: Patch, excess: number): void {
-  // The finished records as they stand after the patch.
-  const current = new Map<string, Finished>();
+  // The finished records as they stand after the patch: the state's, except those the patch puts
+  // or deletes (by kind and key: an event's patch names a record or two), then the patch's own
+  // finished ones. The order below is total on data, so it does not matter in which order they
+  // are gathered; a map keyed by every finished record made a key text for each, at every pass.
+  const patched = new Map<string, Finished | undefined>();
+  for (const record of patch.incidents) patched.set(`i:${keyOf(record)}`, record.state === 'finished' ? { kind: 'incident', record } : undefined);
+  for (const record of patch.maintenances) patched.set(`m:${keyOf(record)}`, record.state === 'finished' ? { kind: 'maintenance', record } : undefined);
+  for (const key of patch.deleteIncidents) patched.set(`i:${keyOf(key)}`, undefined);
+  for (const key of patch.deleteMaintenances) patched.set(`m:${keyOf(key)}`, undefined);
+  const patchedUuids = new Set<string>();
+  for (const key of [...patch.incidents, ...patch.maintenances, ...patch.deleteIncidents, ...patch.deleteMaintenances]) patchedUuids.add(key.uuid);
+  const isPatched = (prefix: 'i' | 'm', record: IncidentRecord | MaintenanceRecord) =>
+    patchedUuids.has(record.uuid) && patched.has(`${prefix}:${keyOf(record)}`);
+  const current: Finished[] = [];
   for (const page of state.pages.values()) {
-    for (const record of page.incidents.values()) if (record.state === 'finished') current.set(`i:${keyOf(record)}`, { kind: 'incident', record });
-    for (const record of page.maintenances.values()) if (record.state === 'finished') current.set(`m:${keyOf(record)}`, { kind: 'maintenance', record });
+    for (const record of page.incidents.values()) if (record.state === 'finished' && !isPatched('i', record)) current.push({ kind: 'incident', record });
+    for (const record of page.maintenances.values()) if (record.state === 'finished' && !isPatched('m', record)) current.push({ kind: 'maintenance', record });
   }
-  for (const record of patch.incidents) put(current, `i:${keyOf(record)}`, { kind: 'incident', record });
-  for (const record of patch.maintenances) put(current, `m:${keyOf(record)}`, { kind: 'maintenance', record });
-  for (const key of patch.deleteIncidents) current.delete(`i:${keyOf(key)}`);
-  for (const key of patch.deleteMaintenances) current.delete(`m:${keyOf(key)}`);
+  for (const finished of patched.values()) if (finished) current.push(finished);
 
-  const oldestFirst = [...current.values()].sort(
+  const oldestFirst = current.sort(
     (a, b) =>
       (a.record.finishedReceivedAt ?? 0) - (b.record.finishedReceivedAt ?? 0) ||
       compare(a.record.statusPage, b.record.statusPage) ||
@@ -141,11 +150,6 @@ function forgetFinished(state: State, patch: Patch, excess: number): void {
     else patch.deleteMaintenances.push(key);
     freed += recordSize(record).retained;
   }
-}
-
-function put(current: Map<string, Finished>, key: string, finished: Finished): void {
-  if (finished.record.state === 'finished') current.set(key, finished);
-  else current.delete(key);
 }
 
 function forgetSeen(state: State, patch: Patch, excess: number): void {
