@@ -28,6 +28,11 @@ export const pathOf = (url: string | undefined): string => {
 export const routableTarget = (url: string | undefined): boolean =>
   url !== undefined && (url.startsWith('/') || (ABSOLUTE_FORM.test(url) && URL.canParse(url)));
 
+/** The status logged for a request whose connection closed before it was answered (nginx's). */
+export const UNANSWERED = 499;
+/** Why such a request has no answer, in its line. */
+export const CLIENT_WENT_AWAY = 'the client went away before the answer';
+
 /** What the server wrote on a connection itself, outside any route: a 408 for a body too slow. */
 export type ServerAnswer = { status: number; error: string };
 const serverAnswers = new WeakMap<object, ServerAnswer>();
@@ -210,11 +215,14 @@ export function accessLog(logger: Logger): RequestHandler {
     const started = process.hrtime.bigint();
     // A route may add fields to its request's line (res.locals.logFields): why it failed, once.
     res.on('finish', () => logRequest(logger, req, req.originalUrl, res.statusCode, started, logFieldsOf(res.locals)));
-    // A body too slow is answered 408 by the server, outside the route, and the connection closed:
-    // the route's answer is never sent, so 'finish' never comes and the request had no line.
+    // A request never answered has no 'finish', and would have no line: a body too slow, answered
+    // 408 by the server outside the route (the connection closed), or a client that went away
+    // before its answer (mid-body), logged 499 as /webhook logs it. One whose answer had begun (a
+    // download cut short) is the route's to log: /-/backup says how much was sent.
     res.once('close', () => {
-      const answered = res.writableFinished ? undefined : serverAnswerOf(req.socket);
-      if (answered) logRequest(logger, req, req.originalUrl, answered.status, started, { ...logFieldsOf(res.locals), error: answered.error });
+      if (res.writableFinished || res.headersSent) return;
+      const answered = serverAnswerOf(req.socket) ?? { status: UNANSWERED, error: CLIENT_WENT_AWAY };
+      logRequest(logger, req, req.originalUrl, answered.status, started, { ...logFieldsOf(res.locals), error: answered.error });
     });
     next();
   };

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { logRequest, serverAnswerOf } from '../http/access-log.js';
+import { CLIENT_WENT_AWAY, logRequest, serverAnswerOf, UNANSWERED } from '../http/access-log.js';
 import { crossSiteRequest, SECURITY_HEADERS } from '../http/security.js';
 import type { StatusMateEvent } from '../domain/event.js';
 import { pageNameProblem } from '../domain/labels.js';
@@ -347,7 +347,7 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       // the client closed (nginx's).
       const server = serverAnswerOf(req.socket);
       const status = server?.status ?? UNANSWERED;
-      const error = server?.error ?? answer.log.error ?? 'the client went away before the answer';
+      const error = server?.error ?? answer.log.error ?? CLIENT_WENT_AWAY;
       const gone = { ...answer, status, log: { ...answer.log, error } };
       deps.deliveries?.record(deliveryOf(gone));
       logRequest(deps.logger, req, req.url, status, started, gone.log);
@@ -373,9 +373,6 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
 /** Why a form is refused, and what to send instead. */
 const FORM_REFUSED =
   "a form is refused, JSON or not (it is what a page of another site can post); send the JSON as application/json (curl's --data sends a form: add -H 'Content-Type: application/json')";
-
-/** The status logged for a request whose connection closed before it was answered. */
-const UNANSWERED = 499;
 
 /** The headers of every answer but its length, as the flat list writeHead takes without copying an object. */
 const ANSWER_HEADERS: readonly string[] = [...Object.entries(SECURITY_HEADERS).flat(), 'Content-Type', 'application/json; charset=utf-8'];

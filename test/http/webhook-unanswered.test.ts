@@ -59,6 +59,27 @@ describe('a webhook whose client goes away before the answer', () => {
   });
 });
 
+describe('a request to an Express route whose client goes away before the answer', () => {
+  it('has its line, 499 and why, not none (POST /alertmanager hung up mid-body)', async () => {
+    app = await makeApp({ store: new MemoryLog(), alertmanagerTokens: ['s3cret'] });
+    server = createServer(app.main);
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const routed = new Promise((resolve) => server?.once('request', resolve));
+    socket.write(
+      'POST /alertmanager HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"version":',
+    );
+    await routed;
+    socket.destroy();
+    const lines = () => app?.logs.lines.filter((entry) => entry.msg === 'request' && entry.path === '/alertmanager') ?? [];
+    for (let i = 0; i < 50 && lines().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(lines()).toEqual([expect.objectContaining({ level: 'warn', method: 'POST', status: 499, error: 'the client went away before the answer' })]);
+  });
+});
+
 describe('a body sent too slowly', () => {
   /**
    * Sends `path`'s head and the start of a body, and once a route has the request, reports Node's
