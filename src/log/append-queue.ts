@@ -24,8 +24,11 @@ export type AppendQueueOptions = {
   answerTimeoutMs: number;
   /** The clock skew the fold trusts a created_at within: the order of one append (see inCreatedOrder). */
   maxClockSkewSeconds: number;
-  /** What the store said of the last append's writes: one failed (the store refuses writes), or all were taken. */
-  writesFailing: (reason: string) => void;
+  /**
+   * What the store said of the last append's writes: one failed (the store refuses writes, or is
+   * loading its data: the error's class tells which), or all were taken.
+   */
+  writesFailing: (error: Error) => void;
   writesWork: () => void;
 };
 
@@ -131,7 +134,7 @@ export class AppendQueue {
       else failed = result;
       this.fail(origin, new StoreError(`not stored: ${result.message}`));
     }
-    if (failed) this.options.writesFailing(failed.message);
+    if (failed) this.options.writesFailing(failed);
     else if (!lost) this.options.writesWork();
   }
 

@@ -10,7 +10,18 @@ import { createState, emptyPatch, replaceState } from '../domain/state.js';
 import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
 import type { Logger } from '../logger.js';
-import { LogBehind, LogLost, LogNotStarted, StoreError, StoreRefused, type LogStore, type LogTip, type Position, type StoredEntry } from '../store/store.js';
+import {
+  LogBehind,
+  LogLost,
+  LogNotStarted,
+  StoreError,
+  StoreLoading,
+  StoreRefused,
+  type LogStore,
+  type LogTip,
+  type Position,
+  type StoredEntry,
+} from '../store/store.js';
 import { withTimeout } from '../store/with-timeout.js';
 import { AppendQueue } from './append-queue.js';
 import { DeclaredOverlay } from './declared-overlay.js';
@@ -44,6 +55,7 @@ const NOT_READY = {
   writes: 'the store refuses writes (full disk, out of memory, read-only, file deleted); see the log',
   commands: 'the store refuses a command this process needs (an ACL without it, a command disabled); see the log',
   unreachable: 'the store does not answer',
+  storeLoading: 'the store is loading its data (Redis restarted on a large dataset)',
   loading: 'the state is not loaded from the store yet',
   behind: 'folding the log: not caught up yet',
 } as const;
@@ -100,6 +112,9 @@ export type FoldStats = {
   snapshotFailures: number;
   reconnects: number;
 };
+
+/** The line a store that answers it is loading its data is logged with (see storeIsLoading). */
+export const STORE_LOADING = 'the store is loading its data (Redis restarted on a large dataset): not ready until it has loaded';
 
 /** The line a refusal of the store is logged with (its `reason` says what was found). */
 export const REFUSING_STORE = 'refusing the store: it is not what this process can fold; not ready until an operator acts (see the README)';
@@ -162,6 +177,8 @@ export class FoldLoop implements EventSink, StoreHealth {
   private openedAfter: string | undefined;
   /** The store refuses a command of the loop's checks (where the log ends): until one is taken again. */
   private checkRefusal: string | undefined;
+  /** The store answers that it is loading its data (Redis' words): until it takes a command of the loop's. */
+  private storeLoading: string | undefined;
 
   private loop: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -186,7 +203,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       store: this.store,
       answerTimeoutMs: options.answerTimeoutMs ?? 5_000,
       maxClockSkewSeconds: options.limits.maxClockSkewSeconds,
-      writesFailing: (reason) => this.writesFailing(reason),
+      writesFailing: (error) => this.writesFailing(error),
       writesWork: () => this.writesWork(),
     });
     this.point = this.store.origin;
@@ -315,7 +332,14 @@ export class FoldLoop implements EventSink, StoreHealth {
     return this.appends.drain();
   }
 
-  private writesFailing(reason: string): void {
+  private writesFailing(error: Error): void {
+    // A store loading its data refuses every write until it has loaded, and then takes them: no
+    // full disk nor read-only store for an operator to look for.
+    if (error instanceof StoreLoading) {
+      this.storeIsLoading(error.message);
+      return;
+    }
+    const reason = error.message;
     if (this.failure === undefined) {
       this.logger.error({ store: this.store.kind, err: reason }, 'the store refuses writes: not ready until a write succeeds');
     }
@@ -323,11 +347,31 @@ export class FoldLoop implements EventSink, StoreHealth {
   }
 
   private writesWork(): void {
+    this.storeLoaded();
     if (this.failure === undefined) return;
     this.failure = undefined;
     // A refused store takes no webhook whatever its writes do: "again" would read as a recovery.
     if (this.isRefused()) return;
     this.logger.info({ store: this.store.kind }, 'the store takes writes again');
+  }
+
+  /**
+   * The store answered that it is loading its data (Redis restarted on a large dataset: LOADING to
+   * every command until it has). It answers, so it is no store that does not answer, and what it
+   * refuses it refuses for now only, not for an ACL or a full disk: said once an episode, in its
+   * words; store_up 0 and not ready until it takes a command of the loop's (storeLoaded).
+   */
+  private storeIsLoading(words: string): void {
+    this.lastReply = Date.now();
+    if (this.storeLoading === undefined) this.logger.warn({ store: this.store.kind, err: words }, STORE_LOADING);
+    this.storeLoading = words;
+  }
+
+  /** The store took a command of the loop's: it has loaded its data, if it was loading. */
+  private storeLoaded(): void {
+    if (this.storeLoading === undefined) return;
+    this.storeLoading = undefined;
+    this.logger.info({ store: this.store.kind }, 'the store has loaded its data');
   }
 
   // ---- folding ----------------------------------------------------------------------------
@@ -348,6 +392,7 @@ export class FoldLoop implements EventSink, StoreHealth {
         this.lastReadError = undefined;
         this.openedAfter = undefined;
         this.readRefused = false;
+        this.storeLoaded();
         await this.foldAll(after, entries);
         if (this.declareWanted && this.declaring === undefined) void this.declare();
         backoff = 50;
@@ -393,6 +438,12 @@ export class FoldLoop implements EventSink, StoreHealth {
     }
     const message = asError(error).message;
     this.readRefused = error instanceof StoreRefused;
+    if (error instanceof StoreLoading) {
+      // Said by its own line (storeIsLoading), not as a read that failed.
+      this.storeIsLoading(message);
+      this.lastReadError = message;
+      return false;
+    }
     if (error instanceof LogNotStarted) {
       // The store answered: it is up, only not yet holding a log this process may fold.
       this.lastReply = Date.now();
@@ -461,6 +512,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     this.catchUp = tip.position;
     this.synced = true;
     this.lastReply = Date.now();
+    this.storeLoaded();
     // A store that refuses the read after it (an ACL without XREAD) has the loop sync again at every
     // retry: said once for one cause, as the read's failure is.
     if (this.lastReadError !== undefined && this.lastReadError === this.openedAfter) return;
@@ -585,6 +637,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       !this.closed &&
         this.refusal === undefined &&
         this.failure === undefined &&
+        this.storeLoading === undefined &&
         !this.commandsRefused() &&
         this.store.connected() &&
         Date.now() - this.lastReply < READER_SILENCE_MS,
@@ -606,10 +659,12 @@ export class FoldLoop implements EventSink, StoreHealth {
    * webhook port): the log line of the cause has the store's own error.
    */
   async notReady(): Promise<string | undefined> {
-    if (this.failure !== undefined) await this.probe();
+    // The probe is what tells a store that recovered (or still answers LOADING) without a webhook.
+    if (this.failure !== undefined || this.storeLoading !== undefined) await this.probe();
     if (this.closed) return NOT_READY.closing;
     if (this.isRefused()) return NOT_READY.refused;
     if (!this.store.connected() || Date.now() - this.lastReply >= READER_SILENCE_MS) return NOT_READY.unreachable;
+    if (this.storeLoading !== undefined) return NOT_READY.storeLoading;
     if (this.failure !== undefined) return NOT_READY.writes;
     if (this.commandsRefused()) return NOT_READY.commands;
     if (!(await this.up())) return NOT_READY.unreachable;
@@ -619,6 +674,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       tip = await this.readLogEnd();
     } catch (error) {
       if (error instanceof LogLost) return NOT_READY.refused;
+      if (error instanceof StoreLoading) return NOT_READY.storeLoading;
       return error instanceof StoreRefused ? NOT_READY.commands : NOT_READY.unreachable;
     }
     switch (await this.foldUpTo(tip.position, CATCH_UP_WAIT_MS, () => this.isClosed())) {
@@ -639,11 +695,13 @@ export class FoldLoop implements EventSink, StoreHealth {
     try {
       const tip = await withTimeout(this.store.tip(this.point), CHECK_TIMEOUT_MS);
       this.checksWork();
+      this.storeLoaded();
       this.observeTip(tip);
       return tip;
     } catch (error) {
       if (error instanceof LogLost) this.refuse(error.message);
       if (error instanceof StoreRefused) this.checkRefused(error.message);
+      if (error instanceof StoreLoading) this.storeIsLoading(error.message);
       throw error;
     }
   }
@@ -689,7 +747,7 @@ export class FoldLoop implements EventSink, StoreHealth {
       // A store that is not connected does not answer, which is said (and reported not ready) as
       // such: "refuses writes" with "The client is offline" sent an operator after an ACL or a disk.
       if (!this.store.connected()) return;
-      this.writesFailing(asError(error).message);
+      this.writesFailing(asError(error));
     }
   }
 
@@ -720,7 +778,8 @@ export class FoldLoop implements EventSink, StoreHealth {
     this.checking = true;
     try {
       await this.probe();
-      if (!this.synced) return;
+      // A store loading its data refuses the snapshot too: that is no failure of a snapshot to count.
+      if (!this.synced || this.storeLoading !== undefined) return;
       try {
         await this.readLogEnd();
       } catch {

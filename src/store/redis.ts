@@ -10,6 +10,7 @@ import {
   LogLost,
   LogNotStarted,
   StoreError,
+  StoreLoading,
   StoreRefused,
   type EntryFields,
   type LogStore,
@@ -540,11 +541,14 @@ export class RedisStore implements LogStore {
 
   /**
    * Sends a command; Redis' refusal of it (an error reply) rejects as a StoreRefused, with Redis'
-   * words. A WRONGTYPE from a key of the log replaced by another type rejects as LogLost.
+   * words. A WRONGTYPE from a key of the log replaced by another type rejects as LogLost; a
+   * LOADING (Redis restarted, loading its dataset: every command but a few is refused until it
+   * has) as StoreLoading.
    */
   private send(client: Client, args: string[]): Promise<unknown> {
     return client.sendCommand(args).catch(async (error: unknown) => {
       if (!(error instanceof ErrorReply)) throw error;
+      if (error.message.startsWith('LOADING')) throw new StoreLoading(error.message);
       const replaced = error.message.startsWith('WRONGTYPE') ? await this.replacedKey(error.message) : undefined;
       if (replaced !== undefined) throw replaced;
       throw new StoreRefused(error.message);

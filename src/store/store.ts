@@ -181,6 +181,15 @@ export class StoreRefused extends StoreError {
   override name = 'StoreRefused';
 }
 
+/**
+ * The store answered that it is loading its data and serves nothing until it has (Redis: LOADING,
+ * after a restart on a large dataset): neither a store that does not answer nor one that refuses a
+ * command or writes for good; it passes by itself.
+ */
+export class StoreLoading extends StoreError {
+  override name = 'StoreLoading';
+}
+
 /** Entries after the position asked for are gone from the log: the reader must reload the snapshot. */
 export class LogBehind extends Error {
   override name = 'LogBehind';

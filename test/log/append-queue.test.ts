@@ -42,7 +42,7 @@ function queueOn(store: HeldLog, answerTimeoutMs = 5_000) {
     store,
     answerTimeoutMs,
     maxClockSkewSeconds: 300,
-    writesFailing: (reason) => writes.push(`failing: ${reason}`),
+    writesFailing: (error) => writes.push(`failing: ${error.message}`),
     writesWork: () => writes.push('work'),
   });
   return { queue, writes };

@@ -19,8 +19,12 @@ export type RedisServer = {
   child: ChildProcess;
   /** Stops this server by its PID (SIGKILL: as a crash would; SIGTERM: an orderly shutdown). */
   stop(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts a server again on the same port and directory (its AOF), after stop(). */
-  restart(): Promise<void>;
+  /**
+   * Starts a server again on the same port and directory (its AOF), after stop(), with `args`
+   * added to its options. With `loading`, resolves once it answers at all, LOADING included: a
+   * server slowed down loading its dataset (`--key-load-delay`) is still loading then.
+   */
+  restart(options?: { args?: string[]; loading?: boolean }): Promise<void>;
 };
 
 /**
@@ -81,15 +85,15 @@ export async function startRedis(options: { appendfsync?: 'always' | 'everysec';
       child.kill(signal);
       await exited;
     },
-    async restart() {
-      server.child = await launch(redisTool.path as string, args, port);
+    async restart(restartOptions: { args?: string[]; loading?: boolean } = {}) {
+      server.child = await launch(redisTool.path as string, [...args, ...(restartOptions.args ?? [])], port, restartOptions.loading ?? false);
     },
   };
   return server;
 }
 
-/** Spawns redis-server and resolves once it accepts connections (it answers PING). */
-async function launch(path: string, args: string[], port: number): Promise<ChildProcess> {
+/** Spawns redis-server and resolves once it accepts connections (it answers PING; with `loading`, LOADING counts). */
+async function launch(path: string, args: string[], port: number, loading = false): Promise<ChildProcess> {
   const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -97,14 +101,14 @@ async function launch(path: string, args: string[], port: number): Promise<Child
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${output}`);
-    if (await pings(port)) return child;
+    if (await pings(port, loading)) return child;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   child.kill('SIGKILL');
   throw new Error(`redis-server did not answer on port ${port} within 10 s: ${output}`);
 }
 
-async function pings(port: number): Promise<boolean> {
+async function pings(port: number, loading: boolean): Promise<boolean> {
   const { createConnection } = await import('node:net');
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
@@ -119,7 +123,7 @@ async function pings(port: number): Promise<boolean> {
     socket.on('data', (chunk: Buffer) => {
       reply += chunk.toString('utf8');
       // With requirepass, NOAUTH says the server is up and loaded as well as PONG does.
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH') || (loading && reply.startsWith('-LOADING')));
     });
   });
 }
