@@ -77,12 +77,14 @@ export function initArgs(keys: RedisKeys, folded: string | undefined, owner = ''
  * Commits a snapshot whose pieces were written into KEYS[5] (its fields `data`, `data:1`, …;
  * ARGV[5] of them), unless a newer one is stored or the log's epoch is not the writer's: the
  * pieces' key gets the snapshot's fields and replaces the snapshot whole (no piece of the one
- * before stays), then the log is trimmed below the snapshot it replaces (not below itself: a
+ * before stays), and the log is trimmed below the snapshot it replaces (not below itself: a
  * replica a little behind still finds its next entry), and that trim recorded so a replica
- * further behind knows to reload. One script, so two replicas committing at once cannot
- * interleave; every key shares the hash tag. Answers 1 written, 0 a newer one is stored, -1
- * another epoch, -2 pieces missing (the key expired or was deleted while written), or RENAME's
- * error; but for 1, the pieces' key is deleted.
+ * further behind knows to reload. The trim comes first: the snapshot it replaces covers what it
+ * removes, and one the trim refuses (an ACL without XTRIM) is not committed either, so that the
+ * snapshot's age grows and says so, rather than a fresh snapshot over a log that only grows. One
+ * script, so two replicas committing at once cannot interleave; every key shares the hash tag.
+ * Answers 1 written, 0 a newer one is stored, -1 another epoch, -2 pieces missing (the key expired
+ * or was deleted while written), or XTRIM's or RENAME's error; but for 1, the pieces' key is deleted.
  */
 export const SNAPSHOT_SCRIPT = `
 local function before(a, b)
@@ -104,6 +106,15 @@ if redis.call('HLEN', KEYS[5]) ~= tonumber(ARGV[5]) then
   redis.call('DEL', KEYS[5])
   return -2
 end
+if current then
+  -- A script's writes before a failing command stay: nothing is written before it.
+  local trimmed = redis.pcall('XTRIM', KEYS[2], 'MINID', current)
+  if type(trimmed) == 'table' and trimmed.err then
+    redis.call('DEL', KEYS[5])
+    return {err = trimmed.err .. ' (XTRIM, which trims the log as a snapshot is committed: none was)'}
+  end
+  redis.call('SET', KEYS[3], current)
+end
 redis.call('HSET', KEYS[5], 'v', ARGV[2], 'id', ARGV[1], 't', ARGV[3], 'n', ARGV[5])
 redis.call('PERSIST', KEYS[5])
 -- A script's writes before a failing command stay: pieces left persisted by a refused RENAME (an
@@ -113,10 +124,6 @@ if type(renamed) == 'table' and renamed.err then
   redis.call('DEL', KEYS[5])
   -- Redis' words name the script's line, not the command.
   return {err = renamed.err .. ' (RENAME, which commits a snapshot)'}
-end
-if current then
-  redis.call('XTRIM', KEYS[2], 'MINID', current)
-  redis.call('SET', KEYS[3], current)
 end
 return 1
 `;

@@ -159,6 +159,38 @@ describe.skipIf(redisTool.skipReason !== undefined)('an ACL that refuses one com
     expect(ttls.filter((ttl) => ttl === -1)).toEqual([]);
     expect(pieces.length).toBeLessThanOrEqual(1);
   });
+
+  it("refusing XTRIM (the trim of a snapshot's commit): no snapshot is committed without it, so its age grows, and Redis' words naming XTRIM are logged once", async () => {
+    const a = await open();
+    const snapshotId = async () => (await admin('HGET', KEYS.snapshot, 'id')) as string | null;
+    expect((await post(a, component(1, 'major_outage'))).status).toBe(200);
+    // The first snapshot replaces none, so it trims nothing: it is written whatever the ACL.
+    const first = await eventually(snapshotId, (id) => id !== null, 5_000);
+    await admin('ACL', 'SETUSER', 'sm', '-xtrim');
+    const failures = async () => sampleValue(await metrics(a), 'statusmate_store_snapshot_failures_total') ?? 0;
+    const failedBefore = await failures();
+    const entries = await admin('XLEN', KEYS.log);
+    expect((await post(a, component(2, 'major_outage'))).status).toBe(200);
+    // Due at every check (200 ms) while it fails: several tries.
+    await eventually(failures, (count) => count >= failedBefore + 3, 10_000);
+    // A commit the trim refused would leave a fresh snapshot over a log that only grows, and the
+    // stale snapshot's alert (what tells an operator the log is not trimmed) would never fire.
+    expect(await snapshotId()).toBe(first);
+    expect(await admin('GET', KEYS.trimmed)).toBeNull();
+    expect(await admin('XLEN', KEYS.log)).toBe((entries as number) + 1);
+    expect(a.logs.lines.filter((line) => line.msg === 'wrote a snapshot')).toHaveLength(1);
+    expect(a.logs.lines.filter((line) => line.msg === 'writing a snapshot failed; will try again')).toEqual([
+      expect.objectContaining({ level: 'warn', err: expect.stringContaining('XTRIM') }),
+    ]);
+    const pieces = (await admin('KEYS', `${KEYS.snapshotPieces}*`)) as string[];
+    const ttls = await Promise.all(pieces.map((key) => admin('PTTL', key)));
+    expect(ttls.filter((ttl) => ttl === -1)).toEqual([]);
+
+    await admin('ACL', 'SETUSER', 'sm', '+xtrim');
+    // The next commit replaces the first snapshot, trims the log below it, and records the trim.
+    await eventually(snapshotId, (id) => id !== first, 5_000);
+    expect(await admin('GET', KEYS.trimmed)).toBe(first);
+  });
 });
 
 describe.skipIf(redisTool.skipReason !== undefined)("Redis' eviction policy, read again while the replica runs", () => {
