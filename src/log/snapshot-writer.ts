@@ -29,6 +29,20 @@ export type SnapshotStats = {
   failures: number;
 };
 
+/** How many checks apart the tries of a failing snapshot get at most (about a minute at the default 2 s). */
+export const SNAPSHOT_RETRY_CHECKS = 32;
+
+/**
+ * The checks a snapshot is let pass after its `tries`-th failure in a row: none after the first
+ * (the next check tries again), then the tries twice as far apart at each failure, up to
+ * SNAPSHOT_RETRY_CHECKS checks apart. Each try sends the whole state (tens of MB at the bounds)
+ * and holds the fold up to maxPauseMs: a cause that lasts (an ACL without RENAME or XTRIM, a state
+ * too large to write within the pause, a full disk) would otherwise cost that at every check, and
+ * a fold paused 4 s every 2 s answers few webhooks. Counted in checks, not in time: a check comes
+ * every checkMs, give or take what the one before took.
+ */
+export const checksToSkip = (tries: number): number => Math.min(SNAPSHOT_RETRY_CHECKS, 2 ** Math.max(0, tries - 1)) - 1;
+
 /**
  * Writes the folded state as the store's snapshot when one is due, and seeds another store with
  * it. While a snapshot is written the fold must not change the state (`writing`): the pieces are
@@ -47,8 +61,11 @@ export class SnapshotWriter {
   private time: number | null = null;
   private bytes = 0;
   private failures = 0;
-  /** The cause of the failed writes since the last one written, and how many: logged once a cause. */
-  private failing: { cause: string; tries: number } | undefined;
+  /**
+   * The cause of the failed writes since the last one written, how many (logged once a cause), and
+   * how many of the checks at which a snapshot is due are let pass before the next try (checksToSkip).
+   */
+  private failing: { cause: string; tries: number; skip: number } | undefined;
 
   constructor(private readonly options: SnapshotWriterOptions) {
     this.store = options.store;
@@ -108,6 +125,11 @@ export class SnapshotWriter {
         this.since.entries >= this.policy.maxEntries ||
         this.since.bytes >= Math.max(this.policy.maxBytes, this.bytes);
       if (!due) return;
+      // A failing write is tried again less and less often, but a last one at shutdown always.
+      if (!force && this.failing !== undefined && this.failing.skip > 0) {
+        this.failing.skip -= 1;
+        return;
+      }
       const started = Date.now();
       const counted = { ...this.since };
       // The store may read the pieces as it sends them (Redis and SQLite's worker thread do, a
@@ -139,7 +161,8 @@ export class SnapshotWriter {
       // (statusmate_store_snapshot_failures_total counts them all).
       const cause = asError(error).message;
       if (this.failing?.cause !== cause) this.logger.warn({ store: this.store.kind, err: cause }, 'writing a snapshot failed; will try again');
-      this.failing = { cause, tries: (this.failing?.tries ?? 0) + 1 };
+      const tries = (this.failing?.tries ?? 0) + 1;
+      this.failing = { cause, tries, skip: checksToSkip(tries) };
     }
   }
 

@@ -119,9 +119,21 @@ class CountingLog extends MemoryLog {
 /** A memory log whose snapshot writes fail, as a full disk refuses them, while `failing` is set. */
 class RefusingSnapshotsLog extends MemoryLog {
   failing = true;
+  /** Snapshot writes tried, and checks that asked which snapshot is stored (one a check, when entries were folded). */
+  tries = 0;
+  asked = 0;
   override writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
+    this.tries += 1;
     if (this.failing) return Promise.reject(new Error('database or disk is full'));
     return super.writeSnapshot(snapshot);
+  }
+  override snapshotInfo(): ReturnType<MemoryLog['snapshotInfo']> {
+    this.asked += 1;
+    return super.snapshotInfo();
+  }
+  /** The stored snapshot, asked by the test: not counted as a check. */
+  stored(): ReturnType<MemoryLog['snapshotInfo']> {
+    return super.snapshotInfo();
   }
 }
 
@@ -386,6 +398,29 @@ describe('the fold loop', () => {
     expect((await post(update(2, 'major_outage'))).body.status).toBe('applied');
     while (Number(await failures()) < tries + 2) await sleep(20);
     expect(app.logs.lines.filter((line) => line.msg === 'writing a snapshot failed; will try again')).toHaveLength(2);
+  });
+
+  it('tries a snapshot that keeps failing less and less often: twice as many checks apart at each failure, up to 32, and at once again once one is written', async () => {
+    const store = new RefusingSnapshotsLog();
+    app = await makeApp({ store, snapshots: { checkMs: 10, maxAgeMs: 0 } });
+    expect((await post(update(1, 'partial_outage'))).body.status).toBe('applied');
+    // Due at every check: tried at the 1st, 2nd, 4th, 8th, 16th, 32nd, 64th, 96th… after the first failure.
+    while (store.asked < 140) await sleep(20);
+    const [asked, tries] = [store.asked, store.tries];
+    expect(tries).toBeGreaterThanOrEqual(Math.floor(asked / 32));
+    expect(tries).toBeLessThanOrEqual(7 + Math.ceil((asked - 64) / 32) + 1);
+    // Every try counted, the cause said once.
+    expect(Number(sampleValue((await request(app.main).get('/metrics')).text, 'statusmate_store_snapshot_failures_total'))).toBe(store.tries);
+    expect(app.logs.lines.filter((line) => line.msg === 'writing a snapshot failed; will try again')).toHaveLength(1);
+    // Written within 32 checks of the cause's end; after that, a failure is tried again at the next check.
+    store.failing = false;
+    const mended = store.asked;
+    while ((await store.stored()) === null) await sleep(10);
+    expect(store.asked - mended).toBeLessThanOrEqual(33);
+    store.failing = true;
+    expect((await post(update(2, 'major_outage'))).body.status).toBe('applied');
+    const failed = store.tries;
+    while (store.tries < failed + 2) await sleep(10);
   });
 
   it('writes the next snapshot once the entries since take as many bytes as the last one, not sooner', async () => {
