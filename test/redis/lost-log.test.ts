@@ -17,6 +17,8 @@ import {
   postEvent as post,
   readyStatus as readyz,
   refusalLines as refusals,
+  refusedWithin5s,
+  storeUpValue as storeUp,
 } from '../support/replica-probes.js';
 
 // A replica knows when the shared log is not what it folded, and when Redis refuses or stops
@@ -48,7 +50,6 @@ const open = async (options: { waitReady?: boolean; newLogWaitMs?: number; check
   if (options.waitReady ?? true) await whenReady(app);
   return app;
 };
-const storeUp = async (app: TestApp) => sampleValue(await metrics(app), 'statusmate_store_up');
 const redisCommand = async (...args: string[]) => {
   const client = createClient({ url: redis.url, RESP: 2 });
   await client.connect();
@@ -57,21 +58,6 @@ const redisCommand = async (...args: string[]) => {
   } finally {
     client.destroy();
   }
-};
-/** Within 5 s: not ready, store_up 0, and a webhook answered 503. */
-const refusedWithin5s = async (app: TestApp) => {
-  const started = Date.now();
-  await eventually(
-    () => readyz(app),
-    (status) => status === 503,
-    5_000,
-  );
-  await eventually(
-    () => storeUp(app),
-    (up) => up === 0,
-    Math.max(100, 5_000 - (Date.now() - started)),
-  );
-  expect((await post(app, component(99, 'major_outage'))).status).toBe(503);
 };
 
 describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under running replicas', () => {

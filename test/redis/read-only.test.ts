@@ -2,14 +2,15 @@ import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { redisKeys } from '../../src/store/redis-format.js';
-import { makeApp, sampleValue, whenReady, type TestApp } from '../support/app.js';
+import { makeApp, whenReady, type TestApp } from '../support/app.js';
 import { eventually, redisStore, redisTool, startRedis, type RedisServer } from '../support/redis.js';
 import {
   componentUpdate as component,
-  metricsText as metrics,
   postEvent as post,
   readyStatus as readyz,
   refusalLines as refusals,
+  refusedWithin5s,
+  storeUpValue as storeUp,
 } from '../support/replica-probes.js';
 
 // The Redis under running replicas turned into a replica of another (REPLICAOF, or a failover
@@ -61,22 +62,6 @@ const replicate = async (server: RedisServer, primary: RedisServer) => {
     (info) => /master_link_status:up/.test(info) && /master_sync_in_progress:0/.test(info),
     10_000,
   );
-};
-const storeUp = async (app: TestApp) => sampleValue(await metrics(app), 'statusmate_store_up');
-/** Within 5 s: not ready, store_up 0, and a webhook answered 503. */
-const refusedWithin5s = async (app: TestApp) => {
-  const started = Date.now();
-  await eventually(
-    () => readyz(app),
-    (status) => status === 503,
-    5_000,
-  );
-  await eventually(
-    () => storeUp(app),
-    (up) => up === 0,
-    Math.max(100, 5_000 - (Date.now() - started)),
-  );
-  expect((await post(app, component(99, 'major_outage'))).status).toBe(503);
 };
 
 describe.skipIf(redisTool.skipReason !== undefined)('a Redis made a read-only replica under running replicas', () => {

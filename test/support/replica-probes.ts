@@ -1,6 +1,8 @@
 import request from 'supertest';
+import { expect } from 'vitest';
 import { REFUSING_STORE } from '../../src/log/fold-loop.js';
-import type { TestApp } from './app.js';
+import { sampleValue, type TestApp } from './app.js';
+import { eventually } from './redis.js';
 
 // What the replica tests ask of an app in process: its readiness, its exposition, its refusals,
 // and a webhook of one component's update.
@@ -18,3 +20,21 @@ export const metricsText = async (app: TestApp) => (await request(app.main).get(
 
 /** The app's `refusing the store` lines. */
 export const refusalLines = (app: TestApp) => app.logs.lines.filter((line) => line.msg === REFUSING_STORE);
+
+export const storeUpValue = async (app: TestApp) => sampleValue(await metricsText(app), 'statusmate_store_up');
+
+/** Within 5 s: not ready, store_up 0, and a webhook answered 503 (what issue 16 asks of a store fault). */
+export const refusedWithin5s = async (app: TestApp) => {
+  const started = Date.now();
+  await eventually(
+    () => readyStatus(app),
+    (status) => status === 503,
+    5_000,
+  );
+  await eventually(
+    () => storeUpValue(app),
+    (up) => up === 0,
+    Math.max(100, 5_000 - (Date.now() - started)),
+  );
+  expect((await postEvent(app, componentUpdate(99, 'major_outage'))).status).toBe(503);
+};
