@@ -12,6 +12,7 @@ import {
   emptyPatch,
   unfinishedMaintenanceCount,
   type ComponentImpact,
+  type ComponentRecord,
   type EntityKey,
   type IncidentRecord,
   type MaintenanceRecord,
@@ -161,25 +162,18 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
   // (rules staleReplacesDeclaration): a finish sent again names the component as much.
   if ((outcome === 'applied' || rules.staleReplacesDeclaration) && at !== null) {
     // The components named, first mention first, that restart: looked for without a copy of the
-    // names (nearly every event restarts none).
-    const restarts: Array<EntityKey & { impact?: string }> = [];
-    const restart = (uuid: string) => {
-      if (!restartsLedger(state, event.statusPage, uuid, at) || restarts.some((r) => r.uuid === uuid)) return;
-      if (patch.components.some((c) => c.uuid === uuid && c.statusPage === event.statusPage)) restarts.push({ statusPage: event.statusPage, uuid });
-      else restarts.push({ statusPage: event.statusPage, uuid, impact: state.pages.get(event.statusPage)?.components.get(uuid)?.impact ?? OPERATIONAL });
-    };
-    if (event.type === 'component_impact_updated') restart(event.uuid);
-    else for (const c of event.components) restart(c.uuid);
-    if (restarts.length > 0) {
+    // names, and the list made at the first one (nearly every event restarts none, and every
+    // event a replay of a component's evidence folds pays this too).
+    let restarts: Array<EntityKey & { impact?: string }> | undefined;
+    if (event.type === 'component_impact_updated') restarts = restartOf(state, patch, event.statusPage, event.uuid, at, restarts);
+    else
+      for (let i = 0; i < event.components.length; i += 1)
+        restarts = restartOf(state, patch, event.statusPage, (event.components[i] as AffectedComponent).uuid, at, restarts);
+    if (restarts !== undefined) {
       patch.ledgerRestart = restarts;
       // The component is known from this event, in the impact it shows: so is its record's last
       // change, as the ledger starts it (an unchanged record is redated by the fold's overlay).
-      if (rules.redatesRestartedRecord) {
-        const restarted = new Set(restarts.filter((restart) => restart.impact === undefined).map((restart) => restart.uuid));
-        patch.components = patch.components.map((c) =>
-          c.statusPage === event.statusPage && restarted.has(c.uuid) && c.changedAt !== at ? { ...c, changedAt: at } : c,
-        );
-      }
+      if (rules.redatesRestartedRecord) patch.components = redated(patch.components, event.statusPage, restarts, at);
     }
   }
 
@@ -191,6 +185,36 @@ export function reduce(state: State, event: StatusMateEvent, dedupKey: string, r
     notices.push({ kind: 'limit_refused', limit: 'components', statusPage: event.statusPage, uuids: refused, max: limits.maxComponents });
   }
   return { outcome: refused.length > 0 ? 'refused_limit' : outcome, patch, notices };
+}
+
+/**
+ * `restarts` with component `uuid` added when its ledger restarts at this event (restartsLedger)
+ * and it is not listed yet: without the impact when the patch has its record, else with the
+ * impact its record shows. Made at the first component added.
+ */
+function restartOf(
+  state: State,
+  patch: Patch,
+  statusPage: string,
+  uuid: string,
+  at: number,
+  restarts: Array<EntityKey & { impact?: string }> | undefined,
+): Array<EntityKey & { impact?: string }> | undefined {
+  if (!restartsLedger(state, statusPage, uuid, at) || restarts?.some((r) => r.uuid === uuid) === true) return restarts;
+  const list = restarts ?? [];
+  if (patch.components.some((c) => c.uuid === uuid && c.statusPage === statusPage)) list.push({ statusPage, uuid });
+  else list.push({ statusPage, uuid, impact: state.pages.get(statusPage)?.components.get(uuid)?.impact ?? OPERATIONAL });
+  return list;
+}
+
+/**
+ * The patch's component records with each restarted one that has a record there (no `impact`)
+ * dated `at`. Apart from reduce, so that the closures here do not make reduce keep its variables
+ * in a context of their own on every call.
+ */
+function redated(components: ComponentRecord[], statusPage: string, restarts: Array<EntityKey & { impact?: string }>, at: number): ComponentRecord[] {
+  const restarted = new Set(restarts.filter((restart) => restart.impact === undefined).map((restart) => restart.uuid));
+  return components.map((c) => (c.statusPage === statusPage && restarted.has(c.uuid) && c.changedAt !== at ? { ...c, changedAt: at } : c));
 }
 
 /**
