@@ -24,6 +24,7 @@ import {
   createState,
   emptyPatch,
   type ComponentImpact,
+  type ComponentRecord,
   type Holder,
   type IncidentRecord,
   type MaintenanceRecord,
@@ -124,12 +125,13 @@ function keepEvidence(state: State, patch: Patch): void {
     let next: Evidence = { ...evidence, events };
     if (events.at(-1) !== item) {
       // Late: the timeline from its time on is the replay's.
-      const replayed = replay(event.statusPage, uuid, next.base, next.events, rules);
-      if (!sameComponent(state, replayed.state, event.statusPage, uuid)) {
+      const points: [number, string][] = [];
+      const replayed = replay(event.statusPage, uuid, next.base, next.events, rules, points);
+      if (!sameComponent(state, replayed, event.statusPage, uuid)) {
         restart(state, event.statusPage, uuid, t);
         continue;
       }
-      rebookFrom(state.ledger, event.statusPage, uuid, toMs(at), replayed.points, next.base === null);
+      rebookFrom(state.ledger, event.statusPage, uuid, toMs(at), points, next.base === null);
       lastChangeFromLedger(state, event.statusPage, uuid, next, rules.lateKeepsEarlierLastChange ? toMs(at) : undefined);
     }
     if (next.events.length > LEDGER_MAX_EVIDENCE) next = foldOldest(event.statusPage, uuid, next, rules);
@@ -274,9 +276,9 @@ function scratchOf(base: EvidenceBase | null): State {
 }
 
 /**
- * Folds `events` onto `base` through the reducer; answers the component's change points (one at
- * each event that changed its record, as bookImpact books them when events arrive in order) and
- * the scratch state. Every created_at counts as trusted: each was when its event was folded.
+ * Folds `events` onto `base` through the reducer; answers the scratch state, and pushes onto
+ * `points` (when given) the component's change points (one at each event that changed its
+ * record, as bookImpact books them when events arrive in order). Every created_at counts as trusted: each was when its event was folded.
  * `rules` are the folded entry's (fold-rules.ts): a log entry of an earlier release is replayed
  * as that release replayed it, so that an upgrade books what it booked.
  */
@@ -286,22 +288,35 @@ function replay(
   base: EvidenceBase | null,
   events: readonly EvidenceEvent[],
   rules: FoldRules,
-): { points: [number, string][]; state: State } {
+  points: [number, string][] | undefined,
+): State {
   const state = scratchOf(base);
-  const points: [number, string][] = [];
   const receivedAt = events.at(-1)?.at ?? 0;
   const limits = limitsForReplay();
   for (let i = 0; i < events.length; i += 1) {
     const e = events[i] as EvidenceEvent;
-    const { patch } = reduce(state, eventOf(statusPage, uuid, e), `evidence:${i}`, receivedAt, limits, rules);
-    const record = patch.components.find((c) => c.uuid === uuid);
-    if (record) points.push([toMs(e.at), record.impact]);
+    // One dedup key for all: a replayed event is a first delivery (eventOf: attempt 0), which the
+    // reducer never looks up, and the replay's limits forget no dedup record; a key per event
+    // made a string and grew the scratch state's map, for nothing.
+    const { patch } = reduce(state, eventOf(statusPage, uuid, e), REPLAY_DEDUP_KEY, receivedAt, limits, rules);
+    if (points !== undefined) {
+      const record = recordOf(patch.components, uuid);
+      if (record) points.push([toMs(e.at), record.impact]);
+    }
     // The scratch state books nothing and keeps no evidence (unset, not deleted: a delete turns the patch into a slow dictionary object).
     patch.ledgerAt = undefined;
     patch.ledgerEvent = undefined;
     applyPatch(state, patch);
   }
-  return { points, state };
+  return state;
+}
+
+const REPLAY_DEDUP_KEY = 'evidence';
+
+/** The record of component `uuid` among a patch's (a loop, not find: no closure per replayed event). */
+function recordOf(components: readonly ComponentRecord[], uuid: string): ComponentRecord | undefined {
+  for (let i = 0; i < components.length; i += 1) if ((components[i] as ComponentRecord).uuid === uuid) return components[i];
+  return undefined;
 }
 
 /**
@@ -392,7 +407,8 @@ function restart(state: State, statusPage: string, uuid: string, t: number): voi
 function foldOldest(statusPage: string, uuid: string, evidence: Evidence, rules: FoldRules): Evidence {
   const cut = evidence.events.length - LEDGER_KEEP_EVIDENCE;
   const folded = evidence.events.slice(0, cut);
-  const { state } = replay(statusPage, uuid, evidence.base, folded, rules);
+  // Only the state it ends in: no change points (the ledger booked these events already).
+  const state = replay(statusPage, uuid, evidence.base, folded, rules, undefined);
   const base = baseOf(state, statusPage, uuid);
   // A component the folded events do not make known cannot be: they name it.
   if (!base) return evidence;
