@@ -5,7 +5,7 @@ import type { StatusMateEvent } from '../domain/event.js';
 import type { ForgetDecision, ForgetTarget } from '../domain/forget.js';
 import { chunkDeclarations, undeclaredComponents, type DeclaredPage, type DeclareDecision, type Overlay } from '../domain/inventory.js';
 import { FOLD_RULES } from '../domain/fold-rules.js';
-import type { Decision, Limits } from '../domain/reducer.js';
+import type { Decision, Limits, Notice } from '../domain/reducer.js';
 import { createState, emptyPatch, replaceState } from '../domain/state.js';
 import { dedupKey } from '../ingest/dedup-key.js';
 import type { EventSink, StoreHealth } from '../ingest/sink.js';
@@ -118,6 +118,20 @@ export const STORE_LOADING = 'the store is loading its data (Redis restarted on 
 
 /** The line a refusal of the store is logged with (its `reason` says what was found). */
 export const REFUSING_STORE = 'refusing the store: it is not what this process can fold; not ready until an operator acts (see the README)';
+
+/**
+ * The answer to a retry of an event already folded, one for all: a retry storm answers many, and
+ * a fresh empty patch made 11 lists and an object for each. Its caller (the webhook handler) reads
+ * its outcome and notices only; frozen, lists and all, so that a caller changing it throws rather
+ * than changing every later answer.
+ */
+const DUPLICATE: Decision = frozenDuplicate();
+
+function frozenDuplicate(): Decision {
+  const patch = emptyPatch();
+  for (const list of Object.values(patch)) Object.freeze(list);
+  return Object.freeze({ outcome: 'duplicate', patch: Object.freeze(patch), notices: Object.freeze([]) as unknown as Notice[] });
+}
 
 /**
  * The one writer, the same for every store: the state is the fold of an ordered, durable log.
@@ -291,7 +305,7 @@ export class FoldLoop implements EventSink, StoreHealth {
     // A retry of an event already folded (so already durable) is answered without an append:
     // StatusMate's retry storms cost a lookup, not a write.
     if (this.store.readsAreDurable && (event.deliveryAttempt ?? 0) >= 1 && this.state.seen.has(dedupKey(event))) {
-      return Promise.resolve({ outcome: 'duplicate', patch: emptyPatch(), notices: [] });
+      return Promise.resolve(DUPLICATE);
     }
     const { limits, retentionSeconds } = this.options;
     return this.appends.enqueue(
