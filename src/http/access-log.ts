@@ -49,6 +49,15 @@ export function noteServerAnswer(socket: object, answer: ServerAnswer): void {
 /** What the server answered on `socket` itself, if it did (noteServerAnswer). */
 export const serverAnswerOf = (socket: object): ServerAnswer | undefined => serverAnswers.get(socket);
 
+/** Responses whose request the access log gave its line as never answered (accessLog's 'close'). */
+const loggedUnanswered = new WeakSet<object>();
+
+/**
+ * Whether the access log already wrote `res`'s request its line as never answered (499, or the
+ * server's own 408): a route that writes its own line (/-/backup) then writes none, one line a request.
+ */
+export const unansweredLineWritten = (res: object): boolean => loggedUnanswered.has(res);
+
 /** A path is logged at most this long: a URL may be 16 KiB, and each refused one is a line. */
 const LOGGED_PATH_LENGTH = 200;
 
@@ -222,6 +231,7 @@ export function accessLog(logger: Logger): RequestHandler {
     res.once('close', () => {
       if (res.writableFinished || res.headersSent) return;
       const answered = serverAnswerOf(req.socket) ?? { status: UNANSWERED, error: CLIENT_WENT_AWAY };
+      loggedUnanswered.add(res);
       logRequest(logger, req, req.originalUrl, answered.status, started, { ...logFieldsOf(res.locals), error: answered.error });
     });
     next();

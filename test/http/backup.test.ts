@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, get as httpGet, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -272,6 +272,53 @@ describe('GET /-/backup', () => {
         error: 'the client did not read the whole backup',
       });
       expect(app.logs.lines.filter((entry) => entry['path'] === '/-/backup')).toHaveLength(1);
+      expect(leftovers(dir)).toEqual([]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('logs one line, the 499, when the client goes away while the copy is still being written', async () => {
+    // The access log writes a 499 line for a request never answered; the route's own 'backup not
+    // sent whole' (status 200) would be a second line for the same request, claiming an answer
+    // the client never got.
+    const dir = tempDir();
+    const store = sqliteStore(join(dir, 'store.db'));
+    const backups = store.backups;
+    if (!backups) throw new Error('a SQLite file has backups');
+    let finishCopy = () => {};
+    const copyHeld = new Promise<void>((resolve) => (finishCopy = resolve));
+    let copyBegun = () => {};
+    const begun = new Promise<void>((resolve) => (copyBegun = resolve));
+    Object.defineProperty(store, 'backups', {
+      value: {
+        ...backups,
+        write: async (to: string) => {
+          copyBegun();
+          await copyHeld;
+          writeFileSync(to, Buffer.alloc(1024));
+        },
+      },
+    });
+    const app = await start({ store });
+    const server = createServer(app.main).listen(0, '127.0.0.1');
+    try {
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await once(socket, 'connect');
+      socket.write(`GET /-/backup HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+      await begun;
+      socket.destroy();
+      const lines = () => app.logs.lines.filter((entry) => entry['path'] === '/-/backup');
+      for (let i = 0; i < 400 && lines().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      finishCopy();
+      // The route goes on once the copy is written, opens it and fails to send it at once (the
+      // socket is gone): its line, were it written, comes within moments. Absence is waited for.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(lines()).toEqual([expect.objectContaining({ status: 499, error: 'the client went away before the answer' })]);
       expect(leftovers(dir)).toEqual([]);
     } finally {
       server.closeAllConnections();
