@@ -49,14 +49,19 @@ export function noteServerAnswer(socket: object, answer: ServerAnswer): void {
 /** What the server answered on `socket` itself, if it did (noteServerAnswer). */
 export const serverAnswerOf = (socket: object): ServerAnswer | undefined => serverAnswers.get(socket);
 
-/** Responses whose request the access log gave its line as never answered (accessLog's 'close'). */
-const loggedUnanswered = new WeakSet<object>();
+/** Responses whose request has its line outside 'finish': the access log's as never answered, or a route's own. */
+const lineClaimed = new WeakSet<object>();
 
 /**
- * Whether the access log already wrote `res`'s request its line as never answered (499, or the
- * server's own 408): a route that writes its own line (/-/backup) then writes none, one line a request.
+ * Claims the one line of `res`'s request for the caller, unless it is claimed already: the access
+ * log's as never answered (499, or the server's own 408) and a route's own line for an answer not
+ * sent whole (/-/backup) may both come as the connection closes, in either order; one line a request.
  */
-export const unansweredLineWritten = (res: object): boolean => loggedUnanswered.has(res);
+export function claimLine(res: object): boolean {
+  if (lineClaimed.has(res)) return false;
+  lineClaimed.add(res);
+  return true;
+}
 
 /** A path is logged at most this long: a URL may be 16 KiB, and each refused one is a line. */
 const LOGGED_PATH_LENGTH = 200;
@@ -229,9 +234,8 @@ export function accessLog(logger: Logger): RequestHandler {
     // before its answer (mid-body), logged 499 as /webhook logs it. One whose answer had begun (a
     // download cut short) is the route's to log: /-/backup says how much was sent.
     res.once('close', () => {
-      if (res.writableFinished || res.headersSent) return;
+      if (res.writableFinished || res.headersSent || !claimLine(res)) return;
       const answered = serverAnswerOf(req.socket) ?? { status: UNANSWERED, error: CLIENT_WENT_AWAY };
-      loggedUnanswered.add(res);
       logRequest(logger, req, req.originalUrl, answered.status, started, { ...logFieldsOf(res.locals), error: answered.error });
     });
     next();

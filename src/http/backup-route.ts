@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../logger.js';
 import { StoreError, type StoreBackups } from '../store/store.js';
-import { unansweredLineWritten } from './access-log.js';
+import { claimLine } from './access-log.js';
 
 // GET /-/backup: a consistent copy of the store as a SQLite file, made while the exporter serves.
 // On SQLite it is the file as committed (the exporter holds its exclusive lock for its lifetime,
@@ -143,9 +143,9 @@ export function backupRoute(options: BackupRouteOptions): RequestHandler {
       // request's one line, or the operator sees nothing.
       let logged = false;
       const notSent = (error: string) => {
-        // A client gone before the answer began (while the copy was written) has its line from
-        // the access log already: 499, nothing sent. A second one here would say 200.
-        if (logged || unansweredLineWritten(res)) return;
+        // A client gone before the answer began (while the copy was written) may have its line
+        // from the access log already (499, nothing sent); a second one here would say 200.
+        if (logged || !claimLine(res)) return;
         logged = true;
         options.logger.warn(
           {
