@@ -31,7 +31,21 @@ export const routableTarget = (url: string | undefined): boolean =>
 /** The status logged for a request whose connection closed before it was answered (nginx's). */
 export const UNANSWERED = 499;
 /** Why such a request has no answer, in its line. */
-export const CLIENT_WENT_AWAY = 'the client went away before the answer';
+const CLIENT_WENT_AWAY = 'the client went away before the answer';
+
+/** Why the server closed a connection itself, without answering the requests on it (noteServerClose). */
+const serverCloses = new WeakMap<object, string>();
+
+/**
+ * Notes why the server closes `socket` before answering the requests it holds (more of them
+ * pipelined than the bound): their lines would otherwise say the client went away.
+ */
+export function noteServerClose(socket: object, reason: string): void {
+  serverCloses.set(socket, reason);
+}
+
+/** Why a request on `socket` got no answer: the server's reason for closing it, else the client's leaving. */
+export const unansweredWhy = (socket: object): string => serverCloses.get(socket) ?? CLIENT_WENT_AWAY;
 
 /** What the server wrote on a connection itself, outside any route: a 408 for a body too slow. */
 export type ServerAnswer = { status: number; error: string };
@@ -235,7 +249,7 @@ export function accessLog(logger: Logger): RequestHandler {
     // download cut short) is the route's to log: /-/backup says how much was sent.
     res.once('close', () => {
       if (res.writableFinished || res.headersSent || !claimLine(res)) return;
-      const answered = serverAnswerOf(req.socket) ?? { status: UNANSWERED, error: CLIENT_WENT_AWAY };
+      const answered = serverAnswerOf(req.socket) ?? { status: UNANSWERED, error: unansweredWhy(req.socket) };
       logRequest(logger, req, req.originalUrl, answered.status, started, { ...logFieldsOf(res.locals), error: answered.error });
     });
     next();

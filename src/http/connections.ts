@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { logParserRefusal, logRequest, noteServerAnswer, routableTarget } from './access-log.js';
+import { logParserRefusal, logRequest, noteServerAnswer, noteServerClose, routableTarget } from './access-log.js';
 import { SECURITY_HEADERS } from './security.js';
 import type { Logger } from '../logger.js';
 
@@ -76,6 +76,9 @@ const IDLE_SWEEP_INTERVAL_MS = 1_000;
  */
 export const MAX_PIPELINED_REQUESTS = 8;
 
+/** Why the requests on a connection closed for pipelining too many got no answer, in their lines. */
+export const PIPELINING_CLOSED = `the server closed the connection: more than ${MAX_PIPELINED_REQUESTS} requests on it were waiting for their answers (HTTP pipelining)`;
+
 /**
  * Passes a request to `listener`, unless MAX_PIPELINED_REQUESTS of its connection's are still
  * unanswered (their route has not ended its answer): then the connection is closed, and with it
@@ -92,6 +95,7 @@ function pipelineBound(listener: RequestListener, closed: () => void): RequestLi
     if (pending === undefined) unanswered.set(socket, (pending = new Set()));
     for (const earlier of pending) if (earlier.writableEnded || earlier.destroyed) pending.delete(earlier);
     if (pending.size >= MAX_PIPELINED_REQUESTS) {
+      noteServerClose(socket, PIPELINING_CLOSED);
       socket.destroy();
       closed();
       return;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { CLIENT_WENT_AWAY, logRequest, serverAnswerOf, UNANSWERED } from '../http/access-log.js';
+import { logRequest, serverAnswerOf, UNANSWERED, unansweredWhy } from '../http/access-log.js';
 import { crossSiteRequest, SECURITY_HEADERS } from '../http/security.js';
 import type { StatusMateEvent } from '../domain/event.js';
 import { pageNameProblem } from '../domain/labels.js';
@@ -347,7 +347,7 @@ export function webhookHandler(deps: WebhookDeps, options: WebhookOptions): Webh
       // the client closed (nginx's).
       const server = serverAnswerOf(req.socket);
       const status = server?.status ?? UNANSWERED;
-      const error = server?.error ?? answer.log.error ?? CLIENT_WENT_AWAY;
+      const error = server?.error ?? answer.log.error ?? unansweredWhy(req.socket);
       const gone = { ...answer, status, log: { ...answer.log, error } };
       deps.deliveries?.record(deliveryOf(gone));
       logRequest(deps.logger, req, req.url, status, started, gone.log);
