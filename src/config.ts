@@ -168,7 +168,10 @@ const envSchema = z.object({
   MAX_ACTIVE_INCIDENTS: optional(positiveInt).transform((value) => value ?? 1000),
   MAX_ACTIVE_MAINTENANCES: optional(positiveInt).transform((value) => value ?? 1000),
   MAX_STATUS_PAGES: optional(positiveInt).transform((value) => value ?? 100),
-  MAX_CLOCK_SKEW_SECONDS: optional(z.coerce.number().int().min(0)).transform((value) => value ?? 300),
+  // Trusted ahead of receipt, a created_at orders what follows: an update stamped a year ahead would
+  // make every true update of its component stale for that year. A day is past any clock StatusMate
+  // keeps, and bounds what one such event can freeze.
+  MAX_CLOCK_SKEW_SECONDS: optional(z.coerce.number().int().min(0).max(86_400)).transform((value) => value ?? 300),
   MAX_HOLDINGS: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.maxHoldings),
   MAX_RETAINED_FINISHED: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.maxRetainedFinished),
   MAX_DEDUP_RECORDS: optional(positiveInt).transform((value) => value ?? DEFAULT_LIMITS.maxDedupRecords),

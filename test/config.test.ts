@@ -202,6 +202,7 @@ describe('configuration from the environment', () => {
     [{ REDIS_NEW_LOG_WAIT_SECONDS: 'soon' }, 'invalid configuration: REDIS_NEW_LOG_WAIT_SECONDS: must be a number, not "soon"'],
     [{ REDIS_NEW_LOG_WAIT_SECONDS: '601' }, 'invalid configuration: REDIS_NEW_LOG_WAIT_SECONDS: must be 600 or less, not "601"'],
     [{ LOG_LEVEL: 'loud' }, 'invalid configuration: LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, not "loud"'],
+    [{ MAX_CLOCK_SKEW_SECONDS: '86401' }, 'invalid configuration: MAX_CLOCK_SKEW_SECONDS: must be 86400 or less, not "86401"'],
     [{ MAX_CONNECTIONS: '0' }, 'invalid configuration: MAX_CONNECTIONS: must be more than 0, not "0"'],
     [{ MAX_COMPONENTS: '0' }, 'invalid configuration: MAX_COMPONENTS: must be more than 0, not "0"'],
     [{ MAX_BODY_BYTES: '1.5' }, 'invalid configuration: MAX_BODY_BYTES: must be a whole number, not "1.5"'],
