@@ -180,6 +180,11 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
   // reported through clientError too, and that route writes the request's line.
   const routed = new WeakSet<Duplex>();
   server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
+    // Bytes after a request that said `Connection: close`, while a route still has it: that
+    // request is whole and gets its answer, then the connection closes (RFC 9112 9.6: no request
+    // after it is processed). Answered here instead, the request in flight was told 400
+    // "malformed" in its place, whatever its route did with it (a webhook committed, or not).
+    if (error.code === 'HPE_CLOSED_CONNECTION' && routed.has(socket)) return;
     const remote = (socket as Partial<Socket>).remoteAddress;
     const answered = answerClientError(error, socket, routed.has(socket));
     if (!answered) return;

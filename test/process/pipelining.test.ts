@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_PIPELINED_REQUESTS } from '../../src/http/connections.js';
+import { uuid } from '../support/events.js';
 import { startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
 
 // Requests sent ahead on one connection (HTTP pipelining), to the real process: scrapes wait for
@@ -49,5 +50,25 @@ describe('requests pipelined on one connection, in the real process', () => {
     const deadline = Date.now() + 5_000;
     while (!logs.some((line) => line.max_pipelined_requests !== undefined) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', port: 'PORT', max_pipelined_requests: MAX_PIPELINED_REQUESTS, closed: 1 }));
+  });
+
+  it('answer a webhook that says Connection: close as any other, and take none of the requests sent after it', async () => {
+    running = await startExporterProcess({ STORE: 'memory' });
+    const webhook = (component: number, close: boolean) => {
+      const body = JSON.stringify({
+        meta: { type: 'component_impact_updated', uuid: uuid(component), title: `Component ${component}`, impact: 'major_outage' },
+      });
+      const connection = close ? 'Connection: close\r\n' : '';
+      return `POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${connection}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    };
+    // Before, the bytes after it made the parser's error answer the first request 400
+    // "malformed HTTP request (HPE_CLOSED_CONNECTION)" in place of its own answer.
+    const { statuses, closedByServer } = await pipeline(running.port, webhook(1, true) + webhook(2, false), 2);
+    expect(statuses).toEqual(['HTTP/1.1 200']);
+    expect(closedByServer).toBe(true);
+    const state = (await (await fetch(`${running.url}/api/v1/state`)).json()) as { status_pages: { components: { uuid: string }[] }[] };
+    expect(state.status_pages.flatMap((page) => page.components.map((component) => component.uuid))).toEqual([uuid(1)]);
+    const lines = running.logs.filter((line) => line.msg === 'request' && line.path === '/webhook');
+    expect(lines.map((line) => [line.status, line.outcome])).toEqual([[200, 'applied']]);
   });
 });
