@@ -176,20 +176,34 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
   server.keepAliveTimeout = TIMEOUTS.keepAliveMs;
   server.maxConnections = maxConnections;
   closeSilentConnections(server, TIMEOUTS.headersMs);
-  // Connections whose current request a route has: a body too slow (Node's request timeout) is
-  // reported through clientError too, and that route writes the request's line.
-  const routed = new WeakSet<Duplex>();
+  // The newest request of each connection a route has, until its answer is done: a body too slow
+  // (Node's request timeout) is reported through clientError too, and that route writes the
+  // request's line.
+  const routed = new WeakMap<Duplex, { req: IncomingMessage; res: ServerResponse }>();
+  // Connections whose parser failed on bytes sent after a whole request still being answered.
+  const refusedAfter = new WeakSet<Duplex>();
   server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
-    // Bytes after a request that said `Connection: close`, while a route still has it: that
-    // request is whole and gets its answer, then the connection closes (RFC 9112 9.6: no request
-    // after it is processed). Answered here instead, the request in flight was told 400
-    // "malformed" in its place, whatever its route did with it (a webhook committed, or not).
-    if (error.code === 'HPE_CLOSED_CONNECTION' && routed.has(socket)) return;
     const remote = (socket as Partial<Socket>).remoteAddress;
-    const answered = answerClientError(error, socket, routed.has(socket));
+    const inFlight = routed.get(socket);
+    if (inFlight?.req.complete === true) {
+      // The bytes the parser failed on follow a whole request a route still answers (sent ahead:
+      // pipelining): they are a later request's fault, not its. Answered here at once, the
+      // request in flight was told that 400 "malformed" in place of its own answer, whatever its
+      // route did with it (a webhook committed, or not). Its answer goes first; the refusal
+      // follows, and the connection closes. After a request that said `Connection: close`, the
+      // bytes are no request at all (RFC 9112 9.6: none after it is processed): its answer closes.
+      if (error.code === 'HPE_CLOSED_CONNECTION' || refusedAfter.has(socket)) return;
+      refusedAfter.add(socket);
+      inFlight.res.once('close', () => {
+        const answered = answerClientError(error, socket, true, true);
+        if (answered) logParserRefusal(logger, port, answered.status, answered.code, remote);
+      });
+      return;
+    }
+    const answered = answerClientError(error, socket, inFlight !== undefined);
     if (!answered) return;
     // A route has the request: its line says what the client was answered, not 499.
-    if (routed.has(socket)) noteServerAnswer(socket, { status: answered.status, error: answered.error });
+    if (inFlight !== undefined) noteServerAnswer(socket, { status: answered.status, error: answered.error });
     else logParserRefusal(logger, port, answered.status, answered.code, remote);
   });
 
@@ -201,12 +215,12 @@ export function createBoundedServer(listener: RequestListener, maxConnections: n
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     keptAlive.delete(socket);
-    routed.add(socket);
+    routed.set(socket, { req, res });
     if (answering.closing) res.shouldKeepAlive = false;
     answering.responses.add(res);
     // One listener a request: 'close' follows 'finish' on an answered response too.
     res.once('close', () => {
-      routed.delete(socket);
+      if (routed.get(socket)?.res === res) routed.delete(socket);
       answering.responses.delete(res);
       if (res.writableFinished && !socket.destroyed) keptAlive.add(socket);
     });
@@ -303,16 +317,18 @@ function rawAnswer(status: number, reason: string, error: string): string {
 /**
  * Node's own answer to a request it cannot parse (or that took too long) is a bare status line
  * with no body; this one says what was wrong, in JSON with the headers of every answer. As
- * Node's default, it writes only on a connection that has not been answered yet, then destroys it.
+ * Node's default, it writes only on a connection that has not been answered yet (or, with
+ * `afterEarlierAnswers`, once the answers to the requests before the bad one are all sent), then destroys it.
  * Answers the status, Node's code and the answer's error when it answered (for the log), else undefined.
  */
 export function answerClientError(
   error: Error & { code?: string },
   socket: Duplex,
   headersReceived = true,
+  afterEarlierAnswers = false,
 ): { status: number; code: string; error: string } | undefined {
   const written = (socket as Partial<Socket>).bytesWritten ?? 0;
-  if (error.code !== 'ECONNRESET' && socket.writable && written === 0) {
+  if (error.code !== 'ECONNRESET' && socket.writable && (written === 0 || afterEarlierAnswers)) {
     // Node reports its headers timeout (5 s) with the request timeout's code: a request no route
     // has yet is one whose headers never came whole, and its answer must not say "within 30 s".
     const timedOutHeaders = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && !headersReceived;

@@ -52,7 +52,7 @@ describe('requests pipelined on one connection, in the real process', () => {
     expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', port: 'PORT', max_pipelined_requests: MAX_PIPELINED_REQUESTS, closed: 1 }));
   });
 
-  it('answer a webhook that says Connection: close as any other, and take none of the requests sent after it', async () => {
+  it('answer a webhook first, then take none of the requests after one that says Connection: close, and refuse a malformed one after its answer', async () => {
     running = await startExporterProcess({ STORE: 'memory' });
     const webhook = (component: number, close: boolean) => {
       const body = JSON.stringify({
@@ -70,5 +70,21 @@ describe('requests pipelined on one connection, in the real process', () => {
     expect(state.status_pages.flatMap((page) => page.components.map((component) => component.uuid))).toEqual([uuid(1)]);
     const lines = running.logs.filter((line) => line.msg === 'request' && line.path === '/webhook');
     expect(lines.map((line) => [line.status, line.outcome])).toEqual([[200, 'applied']]);
+
+    // A malformed request sent after a webhook is refused after the webhook's own answer, not in
+    // its place (before: one 400 "malformed HTTP request (HPE_INVALID_METHOD)" for both, the
+    // webhook's line saying status 400, outcome applied).
+    const followed = await pipeline(running.port, webhook(3, false) + 'NOT-A-METHOD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 3);
+    expect(followed).toEqual({ statuses: ['HTTP/1.1 200', 'HTTP/1.1 400'], closedByServer: true });
+    const deadline = Date.now() + 5_000;
+    while (!running.logs.some((line) => line.code === 'HPE_INVALID_METHOD') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(running.logs.filter((line) => line.msg === 'request refused by the HTTP parser')).toEqual([
+      expect.objectContaining({ level: 'warn', status: 400, code: 'HPE_INVALID_METHOD' }),
+    ]);
+    const webhookLines = running.logs.filter((line) => line.msg === 'request' && line.path === '/webhook');
+    expect(webhookLines.map((line) => [line.status, line.outcome, line.event_uuid])).toEqual([
+      [200, 'applied', uuid(1)],
+      [200, 'applied', uuid(3)],
+    ]);
   });
 });
