@@ -67,6 +67,8 @@ const hashReply = z.array(z.string());
 const integerReply = z.number();
 const initReply = z.tuple([z.string(), z.number(), z.string(), z.string()]);
 const stringsOrNull = z.array(stringOrNull);
+/** A reply of names and values (XINFO STREAM): the values we read are integers. */
+const hashLikeReply = z.array(z.unknown());
 const STREAM_ID = /^\d+-\d+$/;
 /** How often the probe reads Redis' eviction policy again (see warnOfEviction). */
 const EVICTION_CHECK_MS = 60_000;
@@ -132,6 +134,8 @@ export class RedisStore implements LogStore {
   /** With a count, names the key each snapshot write sends its pieces into (see writeSnapshot). */
   private readonly writerId = randomBytes(6).toString('base64url');
   private snapshotWrites = 0;
+  /** Whether Redis refused XINFO once already (said once; see removedEntries). */
+  private xinfoRefused = false;
   readonly readsAreDurable: boolean;
 
   constructor(private readonly options: RedisStoreOptions) {
@@ -280,13 +284,14 @@ export class RedisStore implements LogStore {
     // connection: entries are only added and the trim keeps the stored snapshot's own entry, so
     // what is read after it still holds that entry, whatever other replicas commit meanwhile
     // (checkSnapshotCovered).
-    const [init, covered, last, mine, after, trimmed] = await Promise.all([
+    const [init, covered, last, mine, after, trimmed, removed] = await Promise.all([
       this.send(this.writer, initArgs(this.keys, this.epochId, this.options.owner, this.mayStartLog())),
       this.send(this.writer, ['HGET', this.keys.snapshot, 'id']),
       this.send(this.writer, ['XREVRANGE', this.keys.log, '+', '-', 'COUNT', '1']),
       fresh ? Promise.resolve([]) : this.send(this.writer, ['XRANGE', this.keys.log, from, from]),
       this.send(this.writer, ['XRANGE', this.keys.log, fresh ? '-' : `(${from}`, '+', 'COUNT', String(LAG_COUNT)]),
       this.send(this.writer, ['GET', this.keys.trimmed]),
+      fresh ? this.removedEntries() : Promise.resolve(null),
     ]);
     const [epoch, exists, lost, owner] = initReply.parse(init);
     if (epoch === '' && lost === '' && this.epochId === undefined) {
@@ -307,10 +312,52 @@ export class RedisStore implements LogStore {
     if (mark !== null && idBefore(from, mark)) await this.behind(mark);
     const holdsFrom = fresh || rangeReply.parse(mine).length > 0;
     this.checkSnapshotCovered(stringOrNull.parse(covered), end, from, holdsFrom);
+    // Folding from the log's start, with no snapshot and no trim mark to say why entries are gone:
+    // the snapshot and its mark were deleted (or evicted), or the log trimmed by hand before any
+    // snapshot. Folding the rest alone would serve a state without the entries removed, ready,
+    // beside replicas that folded them.
+    if (fresh && removed !== null && mark === null && stringOrNull.parse(covered) === null) {
+      throw new LogLost(
+        `the Redis log ${this.keys.log} had ${removed} entries removed that no snapshot covers: its snapshot and ${this.keys.trimmed} were deleted or evicted, or the log trimmed by hand; ${LOST_LOG_ADVICE}`,
+      );
+    }
     // The entry last folded is gone though nothing trimmed it: Redis lost it (a failover to a
     // replica that lacked it). What was folded after the snapshot is no longer the log.
     if (!holdsFrom) throw new LogBehind(`the Redis log no longer holds entry ${from}`);
     return { position: end ?? from, time: end === undefined ? 0 : idTime(end), entriesAfter: rangeReply.parse(after).length };
+  }
+
+  /**
+   * How many entries were ever removed from the log (XTRIM, XDEL), as the stream itself counts
+   * them (Redis 7: XINFO STREAM's entries-added less its length), or null when none was (or Redis
+   * does not say: before 7, or an ACL without XINFO, said once). Kept in the stream, the count goes
+   * only with the stream, which the epoch tells: unlike the snapshot and the trim mark, no key
+   * deleted beside it hides it.
+   */
+  private async removedEntries(): Promise<number | null> {
+    let reply: unknown;
+    try {
+      reply = await this.send(this.writer, ['XINFO', 'STREAM', this.keys.log]);
+    } catch (error) {
+      // No stream (a first start; a deleted log, which the epoch tells) is no removal.
+      if (!(error instanceof StoreRefused) || /no such key/i.test(error.message)) return null;
+      if (!this.xinfoRefused) {
+        this.xinfoRefused = true;
+        this.logger.warn(
+          { redis: this.target, err: { message: error.message } },
+          'Redis refuses XINFO: a replica starting without a snapshot cannot tell a log whose snapshot was deleted from a new one; allow +xinfo|stream (see the README)',
+        );
+      }
+      return null;
+    }
+    const fields = hashLikeReply.safeParse(reply).data ?? [];
+    const value = (name: string) => {
+      const index = fields.indexOf(name);
+      return index >= 0 ? integerReply.safeParse(fields[index + 1]).data : undefined;
+    };
+    const added = value('entries-added');
+    const length = value('length');
+    return added !== undefined && length !== undefined && added > length ? added - length : null;
   }
 
   /**

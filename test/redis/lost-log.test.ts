@@ -311,6 +311,40 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     expect(late.logs.lines.filter((line) => /reloading from the snapshot/.test(String(line.msg))).length).toBeLessThanOrEqual(1);
   });
 
+  it('refuses at start a log whose snapshot and trim mark were deleted after it was trimmed, instead of folding the rest alone', async () => {
+    // Snapshots at shutdown only: each stop commits one and trims below the one before.
+    for (const n of [1, 2, 3]) {
+      const replica = await open({ checkMs: 600_000 });
+      expect((await post(replica, component(n, 'major_outage'))).body.status).toBe('applied');
+      await replica.close();
+    }
+    expect(await redisCommand('XLEN', KEYS.log)).toBe(2);
+    // Deleted by hand, or evicted under a policy other than noeviction.
+    await redisCommand('DEL', KEYS.snapshot, KEYS.trimmed);
+    const late = await open({ waitReady: false });
+    await eventually(
+      () => refusals(late).length,
+      (count) => count === 1,
+    );
+    // Before: ready, serving components 2 and 3 only, as if 1 had never come.
+    expect(String(refusals(late)[0]?.reason)).toContain('1 entries removed that no snapshot covers');
+    expect(await readyz(late)).toBe(503);
+    expect((await post(late, component(4, 'major_outage'))).status).toBe(503);
+  });
+
+  it('refuses at start a log trimmed by hand before any snapshot, instead of folding the rest alone', async () => {
+    const a = await open({ checkMs: 600_000 });
+    for (const n of [1, 2, 3]) expect((await post(a, component(n, 'major_outage'))).body.status).toBe('applied');
+    await redisCommand('XTRIM', KEYS.log, 'MAXLEN', '1');
+    const late = await open({ waitReady: false });
+    await eventually(
+      () => refusals(late).length,
+      (count) => count === 1,
+    );
+    expect(String(refusals(late)[0]?.reason)).toContain('2 entries removed that no snapshot covers');
+    expect(await readyz(late)).toBe(503);
+  });
+
   it.each([
     { fields: ['n', '3', 'data', '{"lastSeq":0,"keptFromDay":0}', 'data:2', '["x"]'], reason: 'is missing a piece (data:1)' },
     { fields: ['n', 'many', 'data', '{"lastSeq":0,"keptFromDay":0}'], reason: 'has an unreadable piece count n' },

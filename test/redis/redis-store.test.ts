@@ -43,6 +43,18 @@ const open = async (options: Partial<RedisStoreTestOptions> = {}, appOptions: Te
 };
 const post = (app: TestApp, body: unknown) => request(app.main).post('/webhook').set('Content-Type', 'application/json').send(JSON.stringify(body));
 const metrics = async (app: TestApp) => (await request(app.main).get('/metrics')).text;
+/** Rewrites the stream KEYS[1] without the entries ARGV names, in one step, its consumer group kept: the stream a restore gives. */
+const REWRITE_WITHOUT = `
+local drop = {}
+for _, id in ipairs(ARGV) do drop[id] = true end
+local entries = redis.call('XRANGE', KEYS[1], '-', '+')
+redis.call('DEL', KEYS[1])
+redis.call('XGROUP', 'CREATE', KEYS[1], 'statusmate-exporter', '$', 'MKSTREAM')
+for _, entry in ipairs(entries) do
+  if not drop[entry[1]] then redis.call('XADD', KEYS[1], entry[1], unpack(entry[2])) end
+end
+return #entries`;
+
 const raw = async () => {
   const client = createClient({ url: fixture.server.url, RESP: 2 });
   await client.connect();
@@ -230,8 +242,10 @@ describe.skipIf(redisTool.skipReason !== undefined)('STORE=redis, replicas in on
       expect((await post(a, component(3, 'major_outage'))).status).toBe(200);
       const after = (await client.xRange(KEYS.log, '-', '+')) ?? [];
       lost = after.slice(before.length).map((entry) => entry.id);
-      // Redis forgets the last two entries; nobody's connection drops.
-      await client.xDel(KEYS.log, lost);
+      // Redis forgets the last two entries; nobody's connection drops. As a restore or a failover
+      // leaves the stream: without them, and without a count of entries removed (an XDEL would
+      // count them, which a replica starting without a snapshot refuses as a hand's removal).
+      await client.sendCommand(['EVAL', REWRITE_WITHOUT, '1', KEYS.log, ...lost]);
     } finally {
       client.destroy();
     }
