@@ -369,6 +369,16 @@ describe.skipIf(helmTool.skipReason !== undefined)('the webhook token', () => {
     expect(notes).not.toContain('shows on / and');
   });
 
+  it('sends a first try with metricsPort to the landing page and /metrics on the metrics port, which the webhook port answers 404', () => {
+    // With METRICS_PORT set, GET / and /metrics on PORT answer 404 "served on METRICS_PORT": a
+    // first try that forwarded the webhook port alone found neither.
+    const notes = renderNotes(helm, { setString: { 'webhook.token': token }, set: { 'metricsPort.enabled': 'true', 'metricsPort.port': '9100' } });
+    expect(notes).toContain('port-forward service/sm-statusmate-exporter 9877 9100\n');
+    expect(notes).toContain('http://127.0.0.1:9100/metrics');
+    expect(notes).toContain('http://127.0.0.1:9100/ ');
+    expect(notes).not.toContain('http://127.0.0.1:9877/?token=');
+  });
+
   it('changes the checksum/secret pod annotation when it changes, so pods restart with it', () => {
     const annotation = (value: string) =>
       onlyOfKind(renderObjects(helm, { setString: { 'webhook.token': value } }).objects, 'Deployment').spec.template.metadata.annotations?.['checksum/secret'];
