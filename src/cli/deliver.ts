@@ -43,10 +43,11 @@ export const attemptsSchema = z.coerce
 
 /**
  * Answers that the same request will get again: a malformed or oversized body, a wrong token or
- * a token for another page, a wrong URL, a wrong content type. Retrying them only delays the
- * answer (five tries over 15 s per event, minutes for a replay).
+ * a token for another page, a wrong URL (no route: 404; the path of a GET route such as
+ * /metrics: 405; a host name ALLOWED_HOSTS does not list: 421), a wrong content type. Retrying
+ * them only delays the answer (five tries over 15 s per event, minutes for a replay).
  */
-export const FINAL_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 404, 413, 415, 422]);
+export const FINAL_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 404, 405, 413, 415, 421, 422]);
 
 /** FINAL_STATUSES as the usage texts list them: "400, 401, …, 415 and 422". */
 export const FINAL_STATUS_TEXT = ((statuses: number[]) => `${statuses.slice(0, -1).join(', ')} and ${String(statuses.at(-1))}`)([...FINAL_STATUSES]);

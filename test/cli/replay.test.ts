@@ -126,12 +126,23 @@ describe('replay', () => {
     expect(result.stdout).toContain('2 events: 1 applied, 0 duplicate, 0 stale, 0 unsupported, 0 refused_limit, 0 refused, 1 failed; 2 retries');
   });
 
-  it.each([400, 401, 403, 404, 413, 415])('does not retry HTTP %i, which the same request gets again, and counts it as refused', async (status) => {
+  it.each([400, 401, 403, 404, 405, 413, 415, 422])('does not retry HTTP %i, which the same request gets again, and counts it as refused', async (status) => {
     const server = await scripted([status, 200]);
     const retries: unknown[] = [];
     const result = await deliver(new URL(server.url), 'a-token', event(1), { attempts: 5, baseDelayMs: 1 }, (notice) => retries.push(notice));
     expect(result).toMatchObject({ outcome: 'refused', final: true, status, attempts: 1, detail: '{"error":"not now"}' });
     expect(server.bodies).toHaveLength(1);
+    expect(retries).toEqual([]);
+  });
+
+  it('does not retry HTTP 421 (a host name ALLOWED_HOSTS does not list) past the one retry fetch makes itself', async () => {
+    // fetch sends a request answered 421 once more on a new connection (the Fetch standard's
+    // rule for a misdirected request); the exporter answers that one 421 as well.
+    const server = await scripted([421, 421, 200]);
+    const retries: unknown[] = [];
+    const result = await deliver(new URL(server.url), 'a-token', event(1), { attempts: 5, baseDelayMs: 1 }, (notice) => retries.push(notice));
+    expect(result).toMatchObject({ outcome: 'refused', final: true, status: 421, attempts: 1 });
+    expect(server.bodies).toHaveLength(2);
     expect(retries).toEqual([]);
   });
 
@@ -162,6 +173,16 @@ describe('replay', () => {
     expect(result.stdout).toContain(
       '1 of 3 events: 0 applied, 0 duplicate, 0 stale, 0 unsupported, 0 refused_limit, 1 refused, 0 failed; 0 retries; stopped early',
     );
+  });
+
+  it('stops at once at an exporter URL whose path is a GET route, which answers every try 405', async () => {
+    // A --url pasted from the browser (…/metrics, …/healthz) used to be tried 5 times over 15 s
+    // per event: minutes for the example day, every try answered the same 405.
+    exporter = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKEN: 't' });
+    const result = await runCli(['replay', join(EXAMPLES, 'statusmate-day.jsonl'), '--url', `${exporter.url}/metrics`, '--token', 't']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('event 1 (line 1): refused after 1 attempt(s): HTTP 405');
+    expect(result.stderr).toContain('replay stopped at event 1 of 22 (line 1): HTTP 405 is not retried');
   });
 
   it("lists, in its usage and in send's, every answer it never retries", () => {
