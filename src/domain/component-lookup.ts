@@ -35,6 +35,18 @@ export function entriesOf<T extends Named>(components: readonly T[], uuid: strin
   return byUuid(components).get(uuid);
 }
 
+/** The first entry of `components` for `uuid`, or undefined (entriesOf's first, without making the list). */
+export function firstEntryOf<T extends Named>(components: readonly T[], uuid: string): T | undefined {
+  if (components.length <= SHORT_LIST) {
+    for (let index = 0; index < components.length; index += 1) {
+      const component = components[index] as T;
+      if (component.uuid === uuid) return component;
+    }
+    return undefined;
+  }
+  return byUuid(components).get(uuid)?.[0];
+}
+
 /** The last entry of `components` for `uuid` (the one that counts, if it is named twice), or undefined. */
 export function lastEntryOf<T extends Named>(components: readonly T[], uuid: string): T | undefined {
   if (components.length <= SHORT_LIST) {

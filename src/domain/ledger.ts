@@ -227,7 +227,10 @@ export const MAX_TOUCH_WEIGHT = 100_000;
 const TOUCH_RELIEF = 0.9;
 
 export type Ledger = {
-  /** Status page → component uuid → its ledger. Records are replaced, never mutated. */
+  /**
+   * Status page → component uuid → its ledger. Records are replaced, never mutated, but for their
+   * evidence, which the fold updates in place (HeldEvidence in ledger-evidence.ts).
+   */
   pages: Map<string, Map<string, ComponentLedger>>;
   /** The first day kept: older days were pruned (LEDGER_RETENTION_DAYS), and no longer count as covered. */
   keptFromDay: number;
@@ -245,10 +248,17 @@ export function createLedger(): Ledger {
   return { pages: new Map(), keptFromDay: 0, touches: new Map(), touchWeight: 0, evidenceWeight: 0, dayRows: 0 };
 }
 
-/** A copy whose maps two owners can change independently (records are shared). */
+/**
+ * A copy whose maps two owners can change independently (records are shared, but for the
+ * evidence, which the fold updates in place: each copy has its own).
+ */
 export function cloneLedger(ledger: Ledger): Ledger {
+  const copy = (entry: ComponentLedger): ComponentLedger => {
+    const evidence = entry.evidence;
+    return evidence ? { ...entry, evidence: { fromAt: evidence.fromAt, base: evidence.base, events: [...evidence.events] } } : entry;
+  };
   return {
-    pages: new Map([...ledger.pages].map(([name, page]) => [name, new Map(page)])),
+    pages: new Map([...ledger.pages].map(([name, page]) => [name, new Map([...page].map(([uuid, entry]) => [uuid, copy(entry)]))])),
     keptFromDay: ledger.keptFromDay,
     touches: new Map([...ledger.touches].map(([name, page]) => [name, new Map(page)])),
     touchWeight: ledger.touchWeight,

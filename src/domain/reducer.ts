@@ -5,6 +5,7 @@ import { cutLabel } from './labels.js';
 import { foldedBeforeHeld, lateHeld } from './held-evidence.js';
 import { ledgerOf, toMs } from './ledger.js';
 import { FOLD_RULES, type FoldRules } from './fold-rules.js';
+import { lastEntryOf } from './component-lookup.js';
 import { trustedCreatedAt, typeRank, type Stamp } from './order.js';
 import { forgetPastBounds, measureAfter, type SizeLimits } from './size.js';
 import {
@@ -538,8 +539,7 @@ function held(draft: Draft, known: ComponentImpact[] | undefined, sent: Affected
  * order of its events leaves its components the same (known, and at the same impact).
  */
 function touchAll(draft: Draft, components: ComponentImpact[], sent: AffectedComponent[]): void {
-  const names = namesOf(sent);
-  for (const component of components) draft.touch(component.uuid, names.get(component.uuid) ?? null);
+  for (const component of components) draft.touch(component.uuid, nameOf(sent, component.uuid));
 }
 
 /**
@@ -568,16 +568,15 @@ function lateComponents(draft: Draft, known: ComponentImpact[], sent: AffectedCo
  * `replaces`: the later start its end ended them from before (Draft.end).
  */
 function endAll(draft: Draft, components: ComponentImpact[], sent: AffectedComponent[], since: Stamp, replaces?: Stamp): void {
-  const names = namesOf(sent);
-  for (const component of components) draft.end(component.uuid, names.get(component.uuid) ?? null, since, replaces);
+  for (const component of components) draft.end(component.uuid, nameOf(sent, component.uuid), since, replaces);
 }
 
-function namesOf(components: AffectedComponent[]): Map<string, string | null> {
-  // Set one by one, as the Map constructor does from pairs, without making the pairs.
-  const names = new Map<string, string | null>();
-  for (const component of components) names.set(component.uuid, component.name);
-  return names;
-}
+/**
+ * The name an event gives a component: its last entry's, as a map of the entries would keep it.
+ * Looked up in the list (a map made once per long list), not in a map of names made per call:
+ * a replay of a component's evidence made one for every event it folded.
+ */
+const nameOf = (sent: AffectedComponent[], uuid: string): string | null => lastEntryOf(sent, uuid)?.name ?? null;
 
 /**
  * Whether the first event changing a component, older than its ledger's start, restarts the
