@@ -6,7 +6,9 @@
 //   `data:1` to `data:<n-1>` (a snapshot written before pieces has no `n`: `data` is all of it).
 // - `<tag>snapshot:pieces:<replica>:<n>`: a snapshot being written by one replica, a piece at a
 //   time, renamed to `<tag>snapshot` once whole; it expires (5 minutes) if the replica stops mid-write.
-// - `<tag>trimmed`: the id below which the log may have been trimmed.
+// - `<tag>trimmed`: the id below which a snapshot's commit trimmed the log. Out of memory, the log
+//   is trimmed up to the snapshot's own entry without moving it (RELIEF_TRIM_SCRIPT): a replica
+//   folded to an entry between the two finds that entry gone, and reloads the snapshot.
 // - `<tag>epoch`: a random id written with the log. A replica remembers the epoch it folded; a
 //   different or missing one means the log was flushed or replaced under it.
 // - `<tag>lost`: written by a replica that finds the epoch it folded gone (a FLUSHALL, a DEL, a

@@ -129,6 +129,27 @@ return 1
 `;
 
 /**
+ * Trims the log below the stored snapshot (KEYS[1]) while Redis is out of memory, which no
+ * snapshot can be written in: what the log holds before it, back to the snapshot before (the
+ * commit trimmed below that one), is freed for the appends. Only for the epoch the caller folds
+ * (KEYS[3] is ARGV[1]): a log replaced or reset under it is never trimmed. Only while the log
+ * holds the snapshot's own entry: trimming below an id it lacks (a snapshot copied from another
+ * log, an entry deleted by hand) would remove entries no snapshot covers, which the replicas
+ * refuse instead. No command Redis refuses under `maxmemory` (denyoom): a script without a
+ * shebang runs then, and only those fail. So the trim mark is not moved (SET is refused): a
+ * replica whose next entry went finds the entry it folded last gone (LogBehind) and reloads this
+ * snapshot, which covers what went; the next commit moves the mark. Answers the entries removed
+ * and the snapshot's id, or -1 another epoch, -2 no snapshot or one whose entry the log lacks.
+ */
+export const RELIEF_TRIM_SCRIPT = `
+if redis.call('GET', KEYS[3]) ~= ARGV[1] then return {-1, ''} end
+local id = redis.call('HGET', KEYS[1], 'id')
+if not id or not string.match(id, '^%d+%-%d+$') then return {-2, ''} end
+if #redis.call('XRANGE', KEYS[2], id, id) == 0 then return {-2, id} end
+return {redis.call('XTRIM', KEYS[2], 'MINID', id), id}
+`;
+
+/**
  * How long the pieces of a snapshot being written live in Redis without a commit: a replica that
  * stopped mid-write leaves nothing behind for longer. Far above the time the fold waits for a write.
  */

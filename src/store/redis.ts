@@ -3,7 +3,7 @@ import { createClient, ErrorReply } from 'redis';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import { idBefore, idTime, redactedRedisUrl, redisKeys, type RedisKeys } from './redis-format.js';
-import { initArgs, LEASE_SCRIPT, RELEASE_SCRIPT, SNAPSHOT_PIECES_TTL_MS, SNAPSHOT_SCRIPT } from './redis-scripts.js';
+import { initArgs, LEASE_SCRIPT, RELEASE_SCRIPT, RELIEF_TRIM_SCRIPT, SNAPSHOT_PIECES_TTL_MS, SNAPSHOT_SCRIPT } from './redis-scripts.js';
 import { withTimeout } from './with-timeout.js';
 import {
   LogBehind,
@@ -66,6 +66,7 @@ const stringOrNull = z.string().nullable();
 const hashReply = z.array(z.string());
 const integerReply = z.number();
 const initReply = z.tuple([z.string(), z.number(), z.string(), z.string()]);
+const reliefReply = z.tuple([z.number(), z.string()]);
 const stringsOrNull = z.array(stringOrNull);
 /** A reply of names and values (XINFO STREAM): the values we read are integers. */
 const hashLikeReply = z.array(z.unknown());
@@ -483,6 +484,41 @@ export class RedisStore implements LogStore {
    * be sending when the next one starts, and neither may touch the other's pieces.
    */
   async writeSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
+    try {
+      return await this.sendSnapshot(snapshot);
+    } catch (error) {
+      // Out of memory (noeviction), Redis refuses the snapshot's pieces, so no commit trims the
+      // log, which then holds the entries before the stored snapshot for as long as Redis is full.
+      if (error instanceof StoreRefused && error.message.startsWith('OOM')) await this.relieveMemory();
+      throw error;
+    }
+  }
+
+  /**
+   * Trims the log below the stored snapshot (RELIEF_TRIM_SCRIPT), once for each snapshot that
+   * Redis refused for lack of memory: the trim its commit would have done, and more, with none of
+   * the commands Redis refuses then. Said when it removed entries (once an episode: the next
+   * finds none until a snapshot is committed). Its own failure is only relief not given: the
+   * snapshot's is what the writer reports.
+   */
+  private async relieveMemory(): Promise<void> {
+    if (this.epochId === undefined) return;
+    let reply: unknown;
+    try {
+      reply = await this.send(this.writer, ['EVAL', RELIEF_TRIM_SCRIPT, '3', this.keys.snapshot, this.keys.log, this.keys.epoch, this.epochId]);
+    } catch (error) {
+      this.logger.debug({ redis: this.target, err: messageOf(error) }, 'trimming the log below the snapshot while Redis is out of memory failed');
+      return;
+    }
+    const [removed, snapshot] = reliefReply.parse(reply);
+    if (removed <= 0) return;
+    this.logger.warn(
+      { redis: this.target, snapshot, trimmed: removed },
+      'Redis is out of memory: trimmed the log below the stored snapshot to give appends room; no snapshot is written until Redis has room',
+    );
+  }
+
+  private async sendSnapshot(snapshot: SnapshotToWrite): Promise<boolean> {
     const pieces = `${this.keys.snapshotPieces}${this.writerId}:${this.snapshotWrites++}`;
     let count = 0;
     let travelling: Promise<unknown> | undefined;

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/logger.js';
 import { redisKeys } from '../../src/store/redis-format.js';
 import type { RedisStore } from '../../src/store/redis.js';
 import { LogLost, LogNotStarted } from '../../src/store/store.js';
+import { REFUSING_STORE } from '../../src/log/fold-loop.js';
 import { domainSamples, makeApp, sampleValue, whenReady, type TestApp } from '../support/app.js';
 import { fileURLToPath } from 'node:url';
 import { runNodeToExit, startExporterProcess, stopProcess, type ExporterProcess } from '../support/exporter.js';
@@ -384,6 +385,119 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis that refuses or sto
     );
     expect(await storeUp(a)).toBe(1);
     expect((await post(a, component(2, 'major_outage'))).body.status).toBe('applied');
+  });
+
+  it('out of memory (noeviction): a failed snapshot trims the log below the stored snapshot, and every replica, a lagging one and a later one agree once Redis has room', async () => {
+    const ids = async () => ((await redisCommand('XRANGE', KEYS.log, '-', '+')) as unknown as [string, string[]][]).map(([id]) => id);
+    const snapshotId = async () => (await redisCommand('HGET', KEYS.snapshot, 'id')) as unknown as string | null;
+    const snapshotAtEnd = async () => (await snapshotId()) === (await ids()).at(-1);
+    const lagMetrics = async () => (await fetch(`${lagging.url}/metrics`)).text();
+    const [a, b] = [await open(), await open()];
+    const lagging = await startExporterProcess({ STORE: 'redis', REDIS_URL: redis.url });
+    processes.push(lagging);
+    await eventually(
+      async () => (await fetch(`${lagging.url}/readyz`)).status,
+      (status) => status === 200,
+    );
+    for (const n of [1, 2, 3]) expect((await post(a, component(n, 'major_outage'))).body.status).toBe('applied');
+    await eventually(snapshotAtEnd, (atEnd) => atEnd);
+    // The lagging replica folded these, then stops (a paused pod) while the log moves on.
+    const folded = domainSamples(await metrics(a));
+    await eventually(
+      async () => domainSamples(await lagMetrics()),
+      (samples) => JSON.stringify(samples) === JSON.stringify(folded),
+    );
+    lagging.child.kill('SIGSTOP');
+    await Promise.all([4, 5, 6].map(async (n) => expect((await post(a, component(n, 'major_outage'))).body.status).toBe('applied')));
+    await eventually(snapshotAtEnd, (atEnd) => atEnd);
+    const stored = await snapshotId();
+    // Each commit trims below the snapshot before it: the log still holds entries older than this one.
+    const before = await ids();
+    expect(before[0]).not.toBe(stored);
+    // The next snapshot fails (an ACL without XTRIM, which commits none) until Redis is out of
+    // memory, so that the entry folded after it is in no snapshot when memory runs out.
+    await redisCommand('ACL', 'SETUSER', 'default', '-xtrim');
+    expect((await post(a, component(7, 'major_outage'))).body.status).toBe('applied');
+    // Either replica may be the one due to write it (the other counts from the snapshot it finds).
+    await eventually(
+      () => [a, b].flatMap((app) => app.logs.lines).filter((line) => line.msg === 'writing a snapshot failed; will try again').length,
+      (count) => count >= 1,
+    );
+    await redisCommand('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+    await redisCommand('CONFIG', 'SET', 'maxmemory', '1');
+    await redisCommand('ACL', 'SETUSER', 'default', '+xtrim');
+    await refusedWithin5s(a);
+    // Before: the log kept every entry older than the snapshot for as long as Redis had no room.
+    const trimmed = await eventually(ids, (now) => now[0] === stored, 10_000);
+    // The snapshot's own entry stays, and the one after it, which no snapshot covers.
+    expect(trimmed).toHaveLength(2);
+    expect(await snapshotId()).toBe(stored);
+    const relief = [...a.logs.lines, ...b.logs.lines].filter((line) => String(line.msg).startsWith('Redis is out of memory'));
+    expect(relief[0]).toMatchObject({ level: 'warn', snapshot: stored, trimmed: before.indexOf(stored as string) });
+
+    await redisCommand('CONFIG', 'SET', 'maxmemory', '0');
+    lagging.child.kill('SIGCONT');
+    for (const app of [a, b]) {
+      await eventually(
+        () => readyz(app),
+        (status) => status === 200,
+        5_000,
+      );
+    }
+    expect((await post(b, component(8, 'major_outage'))).body.status).toBe('applied');
+    const late = await open();
+    const expected = domainSamples(await metrics(a));
+    expect(expected.join('\n')).toContain('00000000-0000-4000-8000-000000000008');
+    for (const app of [b, late]) {
+      await eventually(
+        async () => domainSamples(await metrics(app)),
+        (samples) => JSON.stringify(samples) === JSON.stringify(expected),
+      );
+    }
+    // The lagging replica finds the entry it folded last gone: it reloads the snapshot, not refuses the log.
+    await eventually(
+      async () => domainSamples(await lagMetrics()),
+      (samples) => JSON.stringify(samples) === JSON.stringify(expected),
+    );
+    expect(lagging.logs.filter((line) => line.msg === REFUSING_STORE)).toEqual([]);
+    expect([a, b, late].flatMap((app) => refusals(app))).toEqual([]);
+  }, 60_000);
+
+  it("out of memory, a refused snapshot trims nothing of a log replaced under the replica, nor of one that lacks its snapshot's entry", async () => {
+    const store = redisStore({ url: redis.url })(createLogger('silent'));
+    try {
+      await store.open();
+      await store.tip(store.origin);
+      for (let n = 0; n < 4; n++) expect(await store.append([{ n: String(n) }])).toEqual([null]);
+      const ids = async () => ((await redisCommand('XRANGE', KEYS.log, '-', '+')) as unknown as [string, string[]][]).map(([id]) => id);
+      const [, second = '', , last = ''] = await ids();
+      const refused = async () => {
+        await redisCommand('CONFIG', 'SET', 'maxmemory', '1');
+        try {
+          await expect(store.writeSnapshot({ position: last, time: 0, format: '4', data: ['{}'] })).rejects.toThrow(/^OOM/);
+        } finally {
+          await redisCommand('CONFIG', 'SET', 'maxmemory', '0');
+        }
+      };
+      await redisCommand('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+      // A snapshot id past the log's end (copied from another log): trimming below it would empty the log.
+      await redisCommand('HSET', KEYS.snapshot, 'id', '9999999999999-0');
+      await refused();
+      expect(await ids()).toHaveLength(4);
+      // The log replaced under the replica (reset-redis): not its to trim.
+      await redisCommand('HSET', KEYS.snapshot, 'id', second);
+      const epoch = (await redisCommand('GET', KEYS.epoch)) as unknown as string;
+      await redisCommand('SET', KEYS.epoch, 'another');
+      await refused();
+      expect(await ids()).toHaveLength(4);
+      await redisCommand('SET', KEYS.epoch, epoch);
+      await refused();
+      expect((await ids())[0]).toBe(second);
+      // The trim mark is not written under OOM: a replica behind finds its entry gone instead.
+      expect(await redisCommand('EXISTS', KEYS.trimmed)).toBe(0);
+    } finally {
+      await store.close();
+    }
   });
 
   it('down under a page of StatusMate retries: the first 503 line names the cause, then a bounded number a second, and the log and the metrics account for every 503', async () => {
