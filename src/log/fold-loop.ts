@@ -16,6 +16,7 @@ import {
   LogNotStarted,
   StoreError,
   StoreLoading,
+  StoreNoAnswer,
   StoreRefused,
   type LogStore,
   type LogTip,
@@ -355,7 +356,10 @@ export class FoldLoop implements EventSink, StoreHealth {
     }
     const reason = error.message;
     if (this.failure === undefined) {
-      this.logger.error({ store: this.store.kind, err: reason }, 'the store refuses writes: not ready until a write succeeds');
+      // A write that got no answer (Redis stopped, not closed) was not refused: an operator told
+      // "refuses writes" looks for a full disk, an ACL or OOM, not for a store that hangs.
+      const words = error instanceof StoreNoAnswer ? 'the store does not answer' : 'the store refuses writes';
+      this.logger.error({ store: this.store.kind, err: reason }, `${words}: not ready until a write succeeds`);
     }
     this.failure = reason;
   }

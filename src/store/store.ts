@@ -173,6 +173,14 @@ export class StoreError extends Error {
 }
 
 /**
+ * The store gave no answer in time (Redis stopped, not closed: the connection stays and nothing
+ * comes back): unlike a refusal, there are no words of the store's to act on, only its silence.
+ */
+export class StoreNoAnswer extends StoreError {
+  override name = 'StoreNoAnswer';
+}
+
+/**
  * The store answered, refusing the command (Redis: an error reply, such as NOPERM from an ACL that
  * lacks it, a command renamed away, OOM, READONLY): unlike one that does not answer, its words say
  * what an operator must change, and it refuses again until they do.

@@ -572,6 +572,15 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis that refuses or sto
       10_000,
     );
     expect(await storeUp(a)).toBe(1);
+    // Said once, as a store that does not answer: before, "refuses writes" sent an operator to look
+    // for a full disk, an ACL or OOM.
+    expect(a.logs.lines.filter((line) => /^the store (refuses writes|does not answer)/.test(String(line.msg)))).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: 'the store does not answer: not ready until a write succeeds',
+        err: expect.stringMatching(/^no answer within \d+ ms$/),
+      }),
+    ]);
   });
 });
 
