@@ -495,8 +495,8 @@ export class RedisStore implements LogStore {
   }
 
   /**
-   * Trims the log below the stored snapshot (RELIEF_TRIM_SCRIPT), once for each snapshot that
-   * Redis refused for lack of memory: the trim its commit would have done, and more, with none of
+   * Trims the log below the stored snapshot (RELIEF_TRIM_SCRIPT), once for each snapshot or probe
+   * that Redis refused for lack of memory: the trim its commit would have done, and more, with none of
    * the commands Redis refuses then. Said when it removed entries (once an episode: the next
    * finds none until a snapshot is committed). Its own failure is only relief not given: the
    * snapshot's is what the writer reports.
@@ -582,15 +582,22 @@ export class RedisStore implements LogStore {
     // passes after every refused webhook. Its ID 0-0 is one Redis never takes: the command passes
     // the checks that refuse a write (ACL, OOM under maxmemory, READONLY, MISCONF, NOREPLICAS)
     // and then fails on its arguments, before it looks at the key: the log is never touched.
-    const [, append] = await Promise.all([
-      this.send(this.writer, ['SET', this.keys.probe, String(Date.now())]),
-      this.send(this.writer, ['XADD', this.keys.log, 'NOMKSTREAM', '0-0', 'probe', '1']).then(
-        () => undefined,
-        (error: unknown) => error,
-      ),
-    ]);
-    if (!(append instanceof Error) || !NEVER_ADDED.test(append.message)) {
-      throw append instanceof Error ? append : new StoreError('a probe XADD of ID 0-0 was not refused as Redis refuses it');
+    try {
+      const [, append] = await Promise.all([
+        this.send(this.writer, ['SET', this.keys.probe, String(Date.now())]),
+        this.send(this.writer, ['XADD', this.keys.log, 'NOMKSTREAM', '0-0', 'probe', '1']).then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      ]);
+      if (!(append instanceof Error) || !NEVER_ADDED.test(append.message)) {
+        throw append instanceof Error ? append : new StoreError('a probe XADD of ID 0-0 was not refused as Redis refuses it');
+      }
+    } catch (error) {
+      // Out of memory just after a commit, no snapshot comes due (nothing is folded past the
+      // stored one: every append is refused), so none fails and trims: the probe gives the relief.
+      if (error instanceof StoreRefused && error.message.startsWith('OOM')) await this.relieveMemory();
+      throw error;
     }
     if (Date.now() - this.evictionCheckedAt >= (this.options.evictionCheckMs ?? EVICTION_CHECK_MS)) await this.warnOfEviction();
     // With REDIS_WAIT_REPLICAS, a write counts only once replicated, as an append does: a probe

@@ -500,6 +500,32 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis that refuses or sto
     }
   });
 
+  it('out of memory with no snapshot due, the probe trims the log below the stored snapshot', async () => {
+    const store = redisStore({ url: redis.url })(createLogger('silent'));
+    try {
+      await store.open();
+      await store.tip(store.origin);
+      for (let n = 0; n < 4; n++) expect(await store.append([{ n: String(n) }])).toEqual([null]);
+      const ids = async () => ((await redisCommand('XRANGE', KEYS.log, '-', '+')) as unknown as [string, string[]][]).map(([id]) => id);
+      const [, , third = ''] = await ids();
+      // A snapshot committed up to the third entry, the log trimmed only below the one before it:
+      // then Redis is full, and no entry is folded past the snapshot, so no snapshot comes due.
+      await redisCommand('HSET', KEYS.snapshot, 'id', third);
+      await redisCommand('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+      await redisCommand('CONFIG', 'SET', 'maxmemory', '1');
+      try {
+        await expect(store.probe()).rejects.toThrow(/^OOM/);
+      } finally {
+        await redisCommand('CONFIG', 'SET', 'maxmemory', '0');
+      }
+      // Before, the probe only said so: the log kept the entries before the snapshot while Redis stayed full.
+      expect((await ids())[0]).toBe(third);
+      expect(await ids()).toHaveLength(2);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('down under a page of StatusMate retries: the first 503 line names the cause, then a bounded number a second, and the log and the metrics account for every 503', async () => {
     const a = await open();
     await redis.stop('SIGKILL');
