@@ -51,6 +51,31 @@ const open = async (options: { waitReady?: boolean; newLogWaitMs?: number; check
   if (options.waitReady ?? true) await whenReady(app);
   return app;
 };
+/** A replica started now: it refuses the log in one line (its reason holding `reason`, when given), and is not ready. */
+const refusedAtStart = async (reason?: string) => {
+  const late = await open({ waitReady: false });
+  await eventually(
+    () => refusals(late).length,
+    (count) => count === 1,
+  );
+  if (reason !== undefined) expect(String(refusals(late)[0]?.reason)).toContain(reason);
+  expect(await readyz(late)).toBe(503);
+  return late;
+};
+/** The IDs of the log's entries, oldest first. */
+const logIds = async () => ((await redisCommand('XRANGE', KEYS.log, '-', '+')) as unknown as [string, string[]][]).map(([id]) => id);
+/** A store of this process's on a new log of four entries, closed once `use` is done. */
+const withFourEntries = async (use: (store: RedisStore) => Promise<void>) => {
+  const store = redisStore({ url: redis.url })(createLogger('silent'));
+  try {
+    await store.open();
+    await store.tip(store.origin);
+    for (let n = 0; n < 4; n++) expect(await store.append([{ n: String(n) }])).toEqual([null]);
+    await use(store);
+  } finally {
+    await store.close();
+  }
+};
 const redisCommand = async (...args: string[]) => {
   const client = createClient({ url: redis.url, RESP: 2 });
   await client.connect();
@@ -74,13 +99,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     expect(await redisCommand('GET', KEYS.lost)).toMatch(/^\S+ \d{4}-\d\d-\d\dT/);
     expect(await redisCommand('EXISTS', KEYS.epoch)).toBe(0);
     // A replica started later (a pod rescheduled, a rollout) does not begin an empty state as if nothing happened.
-    const late = await open({ waitReady: false });
-    await eventually(
-      () => refusals(late).length,
-      (count) => count === 1,
-    );
-    expect(String(refusals(late)[0]?.reason)).toContain('reset-redis');
-    expect(await readyz(late)).toBe(503);
+    const late = await refusedAtStart('reset-redis');
     expect((await post(late, component(2, 'major_outage'))).status).toBe(503);
 
     // The operator's way out without a backup: reset, then restart the replicas. The old ones,
@@ -182,12 +201,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     await redisCommand('DEL', KEYS.log);
     await refusedWithin5s(a);
     expect(String(refusals(a)[0]?.reason)).toContain('was deleted');
-    const late = await open({ waitReady: false });
-    await eventually(
-      () => refusals(late).length,
-      (count) => count === 1,
-    );
-    expect(await readyz(late)).toBe(503);
+    const late = await refusedAtStart();
     expect((await post(late, component(7, 'major_outage'))).status).toBe(503);
 
     // The operator's way out when there is no backup: reset, then (re)start the replicas. A
@@ -263,12 +277,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     await redisCommand('HSET', KEYS.snapshot, 'id', 'garbage', 't', '0', 'v', '1', 'data', '{}');
     await refusedWithin5s(a);
     expect(String(refusals(a)[0]?.reason)).toContain('unreadable id');
-    const late = await open({ waitReady: false });
-    await eventually(
-      () => refusals(late).length,
-      (count) => count === 1,
-    );
-    expect(await readyz(late)).toBe(503);
+    await refusedAtStart();
   });
 
   it('refuses a snapshot whose id is past the end of the log, at the next check and at start, instead of reloading it in a loop', async () => {
@@ -281,13 +290,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     await redisCommand('HSET', KEYS.snapshot, 'id', '9999999999999-0');
     await refusedWithin5s(a);
     expect(String(refusals(a)[0]?.reason)).toContain('past the end of the log');
-    const late = await open({ waitReady: false });
-    await eventually(
-      () => refusals(late).length,
-      (count) => count === 1,
-    );
-    expect(String(refusals(late)[0]?.reason)).toContain('past the end of the log');
-    expect(await readyz(late)).toBe(503);
+    const late = await refusedAtStart('past the end of the log');
     // One warning of a reload at most, not one per turn of the loop (thousands a second).
     expect(late.logs.lines.filter((line) => /reloading from the snapshot/.test(String(line.msg))).length).toBeLessThanOrEqual(1);
   });
@@ -302,13 +305,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     await post(b, component(3, 'major_outage'));
     // The snapshot's entry and the one after it go: what the second held is in no snapshot.
     await redisCommand('XTRIM', KEYS.log, 'MAXLEN', '1');
-    const late = await open({ waitReady: false });
-    await eventually(
-      () => refusals(late).length,
-      (count) => count === 1,
-    );
-    expect(String(refusals(late)[0]?.reason)).toContain('no longer holds entry');
-    expect(await readyz(late)).toBe(503);
+    const late = await refusedAtStart('no longer holds entry');
     expect(late.logs.lines.filter((line) => /reloading from the snapshot/.test(String(line.msg))).length).toBeLessThanOrEqual(1);
   });
 
@@ -322,14 +319,8 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     expect(await redisCommand('XLEN', KEYS.log)).toBe(2);
     // Deleted by hand, or evicted under a policy other than noeviction.
     await redisCommand('DEL', KEYS.snapshot, KEYS.trimmed);
-    const late = await open({ waitReady: false });
-    await eventually(
-      () => refusals(late).length,
-      (count) => count === 1,
-    );
     // Before: ready, serving components 2 and 3 only, as if 1 had never come.
-    expect(String(refusals(late)[0]?.reason)).toContain('1 entries removed that no snapshot covers');
-    expect(await readyz(late)).toBe(503);
+    const late = await refusedAtStart('1 entries removed that no snapshot covers');
     expect((await post(late, component(4, 'major_outage'))).status).toBe(503);
   });
 
@@ -337,13 +328,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     const a = await open({ checkMs: 600_000 });
     for (const n of [1, 2, 3]) expect((await post(a, component(n, 'major_outage'))).body.status).toBe('applied');
     await redisCommand('XTRIM', KEYS.log, 'MAXLEN', '1');
-    const late = await open({ waitReady: false });
-    await eventually(
-      () => refusals(late).length,
-      (count) => count === 1,
-    );
-    expect(String(refusals(late)[0]?.reason)).toContain('2 entries removed that no snapshot covers');
-    expect(await readyz(late)).toBe(503);
+    await refusedAtStart('2 entries removed that no snapshot covers');
   });
 
   it.each([
@@ -355,13 +340,7 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis log lost under runn
     await a.close();
     await redisCommand('DEL', KEYS.snapshot);
     await redisCommand('HSET', KEYS.snapshot, 'id', '1-0', 't', '0', 'v', '4', ...fields);
-    const late = await open({ waitReady: false });
-    await eventually(
-      () => refusals(late).length,
-      (count) => count === 1,
-    );
-    expect(String(refusals(late)[0]?.reason)).toContain(reason);
-    expect(await readyz(late)).toBe(503);
+    await refusedAtStart(reason);
   });
 });
 
@@ -464,13 +443,8 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis that refuses or sto
   }, 60_000);
 
   it("out of memory, a refused snapshot trims nothing of a log replaced under the replica, nor of one that lacks its snapshot's entry", async () => {
-    const store = redisStore({ url: redis.url })(createLogger('silent'));
-    try {
-      await store.open();
-      await store.tip(store.origin);
-      for (let n = 0; n < 4; n++) expect(await store.append([{ n: String(n) }])).toEqual([null]);
-      const ids = async () => ((await redisCommand('XRANGE', KEYS.log, '-', '+')) as unknown as [string, string[]][]).map(([id]) => id);
-      const [, second = '', , last = ''] = await ids();
+    await withFourEntries(async (store) => {
+      const [, second = '', , last = ''] = await logIds();
       const refused = async () => {
         await redisCommand('CONFIG', 'SET', 'maxmemory', '1');
         try {
@@ -483,31 +457,24 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis that refuses or sto
       // A snapshot id past the log's end (copied from another log): trimming below it would empty the log.
       await redisCommand('HSET', KEYS.snapshot, 'id', '9999999999999-0');
       await refused();
-      expect(await ids()).toHaveLength(4);
+      expect(await logIds()).toHaveLength(4);
       // The log replaced under the replica (reset-redis): not its to trim.
       await redisCommand('HSET', KEYS.snapshot, 'id', second);
       const epoch = (await redisCommand('GET', KEYS.epoch)) as unknown as string;
       await redisCommand('SET', KEYS.epoch, 'another');
       await refused();
-      expect(await ids()).toHaveLength(4);
+      expect(await logIds()).toHaveLength(4);
       await redisCommand('SET', KEYS.epoch, epoch);
       await refused();
-      expect((await ids())[0]).toBe(second);
+      expect((await logIds())[0]).toBe(second);
       // The trim mark is not written under OOM: a replica behind finds its entry gone instead.
       expect(await redisCommand('EXISTS', KEYS.trimmed)).toBe(0);
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   it('out of memory with no snapshot due, the probe trims the log below the stored snapshot', async () => {
-    const store = redisStore({ url: redis.url })(createLogger('silent'));
-    try {
-      await store.open();
-      await store.tip(store.origin);
-      for (let n = 0; n < 4; n++) expect(await store.append([{ n: String(n) }])).toEqual([null]);
-      const ids = async () => ((await redisCommand('XRANGE', KEYS.log, '-', '+')) as unknown as [string, string[]][]).map(([id]) => id);
-      const [, , third = ''] = await ids();
+    await withFourEntries(async (store) => {
+      const [, , third = ''] = await logIds();
       // A snapshot committed up to the third entry, the log trimmed only below the one before it:
       // then Redis is full, and no entry is folded past the snapshot, so no snapshot comes due.
       await redisCommand('HSET', KEYS.snapshot, 'id', third);
@@ -519,11 +486,9 @@ describe.skipIf(redisTool.skipReason !== undefined)('a Redis that refuses or sto
         await redisCommand('CONFIG', 'SET', 'maxmemory', '0');
       }
       // Before, the probe only said so: the log kept the entries before the snapshot while Redis stayed full.
-      expect((await ids())[0]).toBe(third);
-      expect(await ids()).toHaveLength(2);
-    } finally {
-      await store.close();
-    }
+      expect((await logIds())[0]).toBe(third);
+      expect(await logIds()).toHaveLength(2);
+    });
   });
 
   it('down under a page of StatusMate retries: the first 503 line names the cause, then a bounded number a second, and the log and the metrics account for every 503', async () => {
