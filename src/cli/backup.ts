@@ -7,10 +7,9 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { z } from 'zod';
 import { inspectCopy, schemaVersionOf } from '../store/sqlite-file.js';
 import { StoreError } from '../store/store.js';
-import { issueWords } from '../issue-words.js';
 import { queryToken } from '../webhook/auth.js';
 import { httpUrl, networkReason } from './deliver.js';
-import { parseFlags, UsageError, type Io } from './io.js';
+import { flagsError, parseFlags, type Io } from './io.js';
 import { missingTokenHint, TOKEN_FILE_USAGE, tokenOf } from './token.js';
 
 export const BACKUP_USAGE = `statusmate-exporter backup --url URL [--token T | --token-file F] --out FILE
@@ -41,7 +40,7 @@ export function parseBackupOptions(args: string[]): z.infer<typeof optionsSchema
     options: { url: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, out: { type: 'string' } },
   });
   const parsed = optionsSchema.safeParse(values);
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issueWords(issue)}`).join('; '));
+  if (!parsed.success) throw flagsError(parsed.error, values);
   return { ...parsed.data, token: tokenOf(parsed.data) };
 }
 

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { httpUrl, networkReason } from './deliver.js';
-import { parseFlags, UsageError, type Io } from './io.js';
+import { flagsError, parseFlags, type Io } from './io.js';
 import { missingTokenHint, TOKEN_FILE_USAGE, tokenOf } from './token.js';
-import { issueWords } from '../issue-words.js';
 import { queryToken } from '../webhook/auth.js';
 
 export const FORGET_USAGE = `statusmate-exporter forget --url URL [--token T | --token-file F] --page P [--component U | --incident U | --maintenance U]
@@ -49,7 +48,7 @@ export function parseForgetOptions(args: string[]): ForgetOptions {
     },
   });
   const parsed = optionsSchema.safeParse(values);
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issueWords(issue)}`).join('; '));
+  if (!parsed.success) throw flagsError(parsed.error, values);
   return { ...parsed.data, token: tokenOf(parsed.data) };
 }
 

@@ -1,5 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { z } from 'zod';
 import { editDistance } from '../edit-distance.js';
+import { issueWords } from '../issue-words.js';
 
 /** Where a command writes: stdout for its results, stderr for progress and problems. */
 export type Io = { out(line: string): void; err(line: string): void };
@@ -32,6 +34,21 @@ export const processIo: Io = {
 /** A command line that cannot be run as given: exit 64 (EX_USAGE) with the message. */
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/**
+ * The flags a command was given that its schema refused, as one usage line: `--url: is required`.
+ * A flag given more than once (`--component`) is named with the value refused, not by zod's
+ * index into the values: `--component "abc": must be a UUID`, where `--component.0` left the
+ * user to count which one. Only a repeated flag's value is shown: a token is never one.
+ */
+export function flagsError(error: z.ZodError, values: Readonly<Record<string, unknown>>): UsageError {
+  const words = error.issues.map((issue) => {
+    const [flag, index] = issue.path;
+    const given = typeof index === 'number' ? (values[String(flag)] as unknown[] | undefined)?.[index] : undefined;
+    return `--${String(flag)}${typeof given === 'string' ? ` ${JSON.stringify(given)}` : ''}: ${issueWords(issue)}`;
+  });
+  return new UsageError(words.join('; '));
 }
 
 /** The one of `names` that `typed` most likely meant: within two edits (one for short names), or one it begins. */

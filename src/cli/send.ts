@@ -3,9 +3,8 @@ import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../domain/event.js';
 import { KNOWN_IMPACTS } from '../domain/impact.js';
 import { answered, attemptsSchema, DEFAULT_RETRY, deliver, FINAL_STATUS_TEXT, retryLine, webhookUrl } from './deliver.js';
-import { meantOf, parseFlags, UsageError, type Io } from './io.js';
+import { flagsError, meantOf, parseFlags, UsageError, type Io } from './io.js';
 import { TOKEN_FILE_USAGE, tokenOf, WEBHOOK_URL_TOKEN_USAGE } from './token.js';
-import { issueWords } from '../issue-words.js';
 
 export const SEND_USAGE = `statusmate-exporter send --url URL [--token T | --token-file F] --type TYPE [options]
   ${WEBHOOK_URL_TOKEN_USAGE}
@@ -108,7 +107,7 @@ export function parseSendOptions(args: string[]): SendOptions {
   });
   const parsed = optionsSchema.safeParse(values);
   if (!parsed.success) {
-    throw new UsageError(parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issueWords(issue)}`).join('; '));
+    throw flagsError(parsed.error, values);
   }
   return { ...parsed.data, token: tokenOf(parsed.data) };
 }

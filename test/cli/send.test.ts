@@ -158,7 +158,9 @@ describe('send', () => {
     [['--url', 'http://x', '--type', 'oops'], '--type: must be one of'],
     [['--url', 'http://x', '--type', 'incident_create'], '--type: did you mean incident_created? (one of'],
     [['--type', 'incident_created'], '--url: is required'],
-    [['--url', 'http://x', '--type', 'incident_created', '--component', 'not-a-uuid'], '--component.0: must be a UUID'],
+    // A repeated flag is named with the value refused, not by its index among the values given.
+    [['--url', 'http://x', '--type', 'incident_created', '--component', 'not-a-uuid'], '--component "not-a-uuid": must be a UUID'],
+    [['--url', 'http://x', '--type', 'incident_created', '--component', COMPONENT, '--component', 'abc'], '--component "abc": must be a UUID'],
     [['--url', 'not-a-url', '--type', 'incident_created'], '--url: not a URL: "not-a-url"'],
     [['--url', 'ftp://x', '--type', 'incident_created'], '--url must be http or https, not ftp:'],
     // The address alone, as a listening log line gives it: the scheme is what is missing.
