@@ -581,7 +581,8 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with status pages 
   it('tells a release on a SQLite volume in NOTES.txt how to back the store up while it runs, on the port that serves /-/backup', () => {
     expect(renderNotes(helm)).toContain('statusmate-exporter backup --url http://127.0.0.1:9877 --token-file <file with the token> --out statusmate.db');
     const onMetricsPort = renderNotes(helm, { set: { 'metricsPort.enabled': 'true', 'metricsPort.port': '9100' } });
-    expect(onMetricsPort).toContain('backup --url http://127.0.0.1:9100 ');
+    // That port serves it without a token (README, METRICS_PORT): none is asked for.
+    expect(onMetricsPort).toContain('backup --url http://127.0.0.1:9100 --out statusmate.db');
     // The port-forward it needs is shown with it: the webhook port's, shown in step 1, does not serve backups then.
     expect(onMetricsPort).toMatch(/port-forward service\/\S+ 9100\n\s+statusmate-exporter backup/);
     expect(renderNotes(helm, { set: { 'persistence.enabled': 'false' } })).not.toContain('Backups:');
