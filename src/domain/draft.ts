@@ -66,6 +66,8 @@ export class Draft {
   readonly staleFinishKnows: boolean;
   /** Whether a create timed before the start an incident's record keeps moves that start back (the entry's rules). */
   readonly olderCreateStartsIncident: boolean;
+  /** Whether a late create of an incident first seen finished begins it at the create's start (the entry's rules). */
+  readonly createStartsFinishedFirst: boolean;
   /** Whether an incident's start_at is judged against its event's time too (the entry's rules). */
   private readonly startAtJudgedByItsEvent: boolean;
   readonly t: number;
@@ -101,6 +103,7 @@ export class Draft {
     this.clearedKeepsTimedStart = context.rules.clearedKeepsTimedStart;
     this.staleFinishKnows = context.rules.staleFinishKnows;
     this.olderCreateStartsIncident = context.rules.olderCreateStartsIncident;
+    this.createStartsFinishedFirst = context.rules.createStartsFinishedFirst;
     this.startAtJudgedByItsEvent = context.rules.startAtJudgedByItsEvent;
     this.t = context.t;
     this.page = state.pages.get(this.statusPage);

@@ -119,6 +119,16 @@ export type FoldRules = {
    * own finish when it was finished (an incident of no length, listed at its end).
    */
   readonly startAtJudgedByItsEvent: boolean;
+  /**
+   * Whether a late incident_created of an incident first seen finished, whose finish carried a
+   * trusted start_at, begins the incident at the create's own start, as created_at order does
+   * (there the finish's start_at is not read: the incident began at its create): the start the
+   * finish's end left in a component's record (`cleared`) is replaced. Without it, that start
+   * stayed when the finish's start_at was after the create (the start edited later), the state
+   * differed from the replay of the component's evidence, and the create was booked as it
+   * arrived: none of the incident's downtime was counted.
+   */
+  readonly createStartsFinishedFirst: boolean;
 };
 
 /** This release's rules: the fold of an event it appends, or an operator's or the ledger's own. */
@@ -135,6 +145,26 @@ export const FOLD_RULES: FoldRules = {
   clearedKeepsTimedStart: true,
   olderCreateStartsIncident: true,
   startAtJudgedByItsEvent: true,
+  createStartsFinishedFirst: true,
+};
+/**
+ * An event entry of format 16: a late incident_created of an incident first seen finished, with a
+ * trusted start_at on its finish, left the finish's start in the record.
+ */
+export const FINISH_START_KEPT_RULES: FoldRules = {
+  ties: 'type',
+  lateHeld: true,
+  clearsBeforeOwnStart: true,
+  pageChangesByTheirTimes: true,
+  redatesRestartedRecord: true,
+  staleFinishKnows: true,
+  staleReplacesDeclaration: true,
+  foldedBeforeHeld: true,
+  lateKeepsEarlierLastChange: true,
+  clearedKeepsTimedStart: true,
+  olderCreateStartsIncident: true,
+  startAtJudgedByItsEvent: true,
+  createStartsFinishedFirst: false,
 };
 /**
  * An event entry of format 13: an incident's start_at was judged against its receipt alone, so a
@@ -153,6 +183,7 @@ export const START_AT_BY_RECEIPT_RULES: FoldRules = {
   clearedKeepsTimedStart: true,
   olderCreateStartsIncident: true,
   startAtJudgedByItsEvent: false,
+  createStartsFinishedFirst: false,
 };
 /**
  * An event entry of format 12: an incident_created timed before the start its incident's record
@@ -171,6 +202,7 @@ export const CREATE_AFTER_START_KEPT_RULES: FoldRules = {
   clearedKeepsTimedStart: true,
   olderCreateStartsIncident: false,
   startAtJudgedByItsEvent: false,
+  createStartsFinishedFirst: false,
 };
 /**
  * An event entry of format 11: an event adding components to its object's record left the
@@ -190,6 +222,7 @@ export const FOLDED_BEFORE_UNHELD_RULES: FoldRules = {
   clearedKeepsTimedStart: false,
   olderCreateStartsIncident: false,
   startAtJudgedByItsEvent: false,
+  createStartsFinishedFirst: false,
 };
 /** An event entry of format 9: a stale event older than a declared component's declaration left the declaration in place. */
 export const STALE_KEEPS_DECLARATION_RULES: FoldRules = {
@@ -205,6 +238,7 @@ export const STALE_KEEPS_DECLARATION_RULES: FoldRules = {
   clearedKeepsTimedStart: false,
   olderCreateStartsIncident: false,
   startAtJudgedByItsEvent: false,
+  createStartsFinishedFirst: false,
 };
 /**
  * An event entry of format 7: a page change measured against the alerts by its webhook's arrival; a
@@ -224,6 +258,7 @@ export const CLEARS_BEFORE_OWN_START_RULES: FoldRules = {
   clearedKeepsTimedStart: false,
   olderCreateStartsIncident: false,
   startAtJudgedByItsEvent: false,
+  createStartsFinishedFirst: false,
 };
 /** An event entry of format 6: an ended hold forgets the direct updates before the latest start kept only. */
 export const LATE_HELD_RULES: FoldRules = {
@@ -239,6 +274,7 @@ export const LATE_HELD_RULES: FoldRules = {
   clearedKeepsTimedStart: false,
   olderCreateStartsIncident: false,
   startAtJudgedByItsEvent: false,
+  createStartsFinishedFirst: false,
 };
 /** An event entry of format 5: ties by type; a late first event's added components booked from its own time. */
 export const TYPE_TIES_RULES: FoldRules = {
@@ -254,6 +290,7 @@ export const TYPE_TIES_RULES: FoldRules = {
   clearedKeepsTimedStart: false,
   olderCreateStartsIncident: false,
   startAtJudgedByItsEvent: false,
+  createStartsFinishedFirst: false,
 };
 /** An event entry of format 1: ties by arrival, as every release before format 5. */
 export const ARRIVAL_TIES_RULES: FoldRules = {
@@ -269,6 +306,7 @@ export const ARRIVAL_TIES_RULES: FoldRules = {
   clearedKeepsTimedStart: false,
   olderCreateStartsIncident: false,
   startAtJudgedByItsEvent: false,
+  createStartsFinishedFirst: false,
 };
 
 /**

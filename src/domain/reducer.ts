@@ -259,7 +259,12 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
     // ledger's replay of the component's evidence, are then the same in either order.
     // So too with a start_at the finish could not trust (far ahead of its event): its hold ended from no time either.
     const untimed = current.startAt === null || draft.trustedStart(current.startAt) === null;
-    const since = current.state === 'finished' && current.since === null && untimed ? startStamp(draft, event.uuid, event.startAt) : undefined;
+    // And (rules createStartsFinishedFirst) with a start_at it trusted: in created_at order the
+    // incident began at this create, the finish's start_at unread, so its hold ends from here too,
+    // in place of the start the finish left (a start_at edited to after the create, or before it).
+    const finishedFirst = current.state === 'finished' && current.since === null;
+    const since = finishedFirst && (untimed || draft.createStartsFinishedFirst) ? startStamp(draft, event.uuid, event.startAt) : undefined;
+    const replaces = finishedFirst && draft.createStartsFinishedFirst ? finishStart(draft, current, event.uuid) : undefined;
     const ends = since !== undefined && since.at !== null;
     const late = lateComponents(draft, current.components, event.components);
     const earlier = since === undefined ? earlierStart(draft, current, event) : undefined;
@@ -269,7 +274,7 @@ function incidentCreated(draft: Draft, event: IncidentEvent): 'applied' | 'stale
     if (next.state === 'finished') next = draft.observeIncidentDuration(next);
     draft.putIncident(next);
     lateHeld(draft, current, next, current.components, next.components);
-    if (ends) endAll(draft, next.components, event.components, since);
+    if (ends) endAll(draft, next.components, event.components, since, replaces);
     // It began at this create, before the start its end ended its holds from: they end from here.
     else if (next.state === 'finished' && earlier !== undefined) endAll(draft, next.components, event.components, earlier, current.since ?? undefined);
     else if (next.state === 'finished') {
@@ -311,6 +316,15 @@ function earlierStart(draft: Draft, current: IncidentRecord, event: IncidentEven
   if (!draft.olderCreateStartsIncident || current.since === null || current.since.at === null) return undefined;
   const start = startStamp(draft, event.uuid, event.startAt);
   return start.at !== null && start.at < current.since.at ? start : undefined;
+}
+
+/**
+ * The start an incident first seen finished left in its components' records when its finish
+ * ended their holds (incidentFinished): its start_at when that finish trusted it, else no time.
+ * Its time as stored, not judged again from a later event (Draft.end replaces only an equal stamp).
+ */
+function finishStart(draft: Draft, current: IncidentRecord, uuid: string): Stamp {
+  return { at: current.startAt, seq: -1, ...startTie(draft, 'incident_created', uuid) };
 }
 
 function incidentFinished(draft: Draft, event: IncidentEvent): 'applied' | 'stale' {

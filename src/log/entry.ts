@@ -14,6 +14,7 @@ import {
   CLEARS_BEFORE_OWN_START_RULES,
   CREATE_AFTER_START_KEPT_RULES,
   FOLD_RULES,
+  FINISH_START_KEPT_RULES,
   FOLDED_BEFORE_UNHELD_RULES,
   FORGET_RULES,
   LATE_HELD_RULES,
@@ -134,12 +135,19 @@ import type { EntryFields } from '../store/store.js';
 // Written from then on for the same reason as format 5; format 13, 12, 11, 9, 7, 6, 5 and 1
 // entries are folded as their releases did. Event formats share the numbers of the others, so it
 // follows forget format 15.
+//
+// Format 17 is an event whose fold begins an incident first seen finished at its late
+// incident_created's own start, whatever start_at its finish carried (createStartsFinishedFirst in
+// src/domain/fold-rules.ts). Written from then on for the same reason as format 5; format 16 and
+// the earlier event formats are folded as their releases did.
 // What each format's fold does is src/domain/fold-rules.ts.
 
 /** The newest entry format this version reads and writes. */
-export const ENTRY_FORMAT = 16;
+export const ENTRY_FORMAT = 17;
 /** The format of an event entry. */
-export const EVENT_ENTRY_FORMAT = 16;
+export const EVENT_ENTRY_FORMAT = 17;
+/** The format of an event entry written before a late create of an incident first seen finished began it at the create. */
+export const FINISH_START_KEPT_EVENT_ENTRY_FORMAT = 16;
 /** The format of an event entry written before an incident's start_at was judged against its own event's time. */
 export const START_AT_BY_RECEIPT_EVENT_ENTRY_FORMAT = 13;
 /**
@@ -187,6 +195,7 @@ const ALERT_RULES_BY_FORMAT: ReadonlyMap<string, AlertRules> = new Map([
 /** The fold rules of each event entry format: what the release that appended it did. */
 const EVENT_RULES: ReadonlyMap<string, FoldRules> = new Map([
   [String(EVENT_ENTRY_FORMAT), FOLD_RULES],
+  [String(FINISH_START_KEPT_EVENT_ENTRY_FORMAT), FINISH_START_KEPT_RULES],
   [String(START_AT_BY_RECEIPT_EVENT_ENTRY_FORMAT), START_AT_BY_RECEIPT_RULES],
   [String(CREATE_AFTER_START_KEPT_EVENT_ENTRY_FORMAT), CREATE_AFTER_START_KEPT_RULES],
   [String(FOLDED_BEFORE_UNHELD_EVENT_ENTRY_FORMAT), FOLDED_BEFORE_UNHELD_RULES],

@@ -5,6 +5,7 @@ import {
   CLEARS_BEFORE_OWN_START_RULES,
   CREATE_AFTER_START_KEPT_RULES,
   START_AT_BY_RECEIPT_RULES,
+  FINISH_START_KEPT_RULES,
   ENDED_BY_COUNT_ALERT_RULES,
   FOLD_RULES,
   FOLDED_BEFORE_UNHELD_RULES,
@@ -92,6 +93,7 @@ describe('the log formats', () => {
       clearedKeepsTimedStart: false,
       olderCreateStartsIncident: false,
       startAtJudgedByItsEvent: false,
+      createStartsFinishedFirst: false,
     });
   });
 
@@ -115,6 +117,7 @@ describe('the log formats', () => {
       clearedKeepsTimedStart: false,
       olderCreateStartsIncident: false,
       startAtJudgedByItsEvent: false,
+      createStartsFinishedFirst: false,
     });
   });
 
@@ -138,6 +141,7 @@ describe('the log formats', () => {
       clearedKeepsTimedStart: false,
       olderCreateStartsIncident: false,
       startAtJudgedByItsEvent: false,
+      createStartsFinishedFirst: false,
     });
   });
 
@@ -161,6 +165,7 @@ describe('the log formats', () => {
       clearedKeepsTimedStart: false,
       olderCreateStartsIncident: false,
       startAtJudgedByItsEvent: false,
+      createStartsFinishedFirst: false,
     });
   });
 
@@ -184,6 +189,7 @@ describe('the log formats', () => {
       clearedKeepsTimedStart: false,
       olderCreateStartsIncident: false,
       startAtJudgedByItsEvent: false,
+      createStartsFinishedFirst: false,
     });
   });
 
@@ -208,6 +214,7 @@ describe('the log formats', () => {
       clearedKeepsTimedStart: true,
       olderCreateStartsIncident: true,
       startAtJudgedByItsEvent: true,
+      createStartsFinishedFirst: true,
     });
   });
 
@@ -218,8 +225,19 @@ describe('the log formats', () => {
       kind: 'entry',
       entry: { origin: 'r1:13', event, rules: START_AT_BY_RECEIPT_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
     });
-    expect(START_AT_BY_RECEIPT_RULES).toEqual({ ...FOLD_RULES, startAtJudgedByItsEvent: false });
+    expect(START_AT_BY_RECEIPT_RULES).toEqual({ ...FINISH_START_KEPT_RULES, startAtJudgedByItsEvent: false });
     expect(FOLD_RULES.startAtJudgedByItsEvent).toBe(true);
+  });
+
+  it('reads the event entries of the release before format 17 (format 16), to fold without createStartsFinishedFirst, as it did', () => {
+    const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
+    const fields = encodeEntry('r1:16', event, DEFAULT_LIMITS, 3600);
+    expect(decodeEntry({ ...fields, v: '16' })).toEqual({
+      kind: 'entry',
+      entry: { origin: 'r1:16', event, rules: FINISH_START_KEPT_RULES, limits: DEFAULT_LIMITS, retentionSeconds: 3600 },
+    });
+    expect(FINISH_START_KEPT_RULES).toEqual({ ...FOLD_RULES, createStartsFinishedFirst: false });
+    expect(FOLD_RULES.createStartsFinishedFirst).toBe(true);
   });
 
   it('knows every format a release has written, 1 to the newest: none is read as garbage and skipped', () => {
@@ -232,9 +250,9 @@ describe('the log formats', () => {
     expect(decodeEntry({ ...fields, v: String(ENTRY_FORMAT + 1) }).kind).toBe('newer');
   });
 
-  it('writes events as format 16 and forgets as format 15, and reads both; forgets of format 2 by their own rules', () => {
+  it('writes events as format 17 and forgets as format 15, and reads both; forgets of format 2 by their own rules', () => {
     const event = incident('incident_created', 1, T0, [affects(1, 'major_outage')]);
-    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('16');
+    expect(encodeEntry('r1:7', event, DEFAULT_LIMITS, 3600).v).toBe('17');
     const target = { kind: 'component', statusPage: 'shop', uuid: '88337a51-852b-48f3-ac8d-840e5f5326a0' } as const;
     const fields = encodeForget('r1:8', target, DEFAULT_LIMITS, 3600);
     expect(fields.v).toBe('15');

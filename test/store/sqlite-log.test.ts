@@ -236,7 +236,7 @@ describe('a file this release wrote, as the release before finds it', () => {
   // to format 10: it serves a file this one stopped cleanly, and refuses one it left with entries
   // after its snapshot (README, 'Upgrading from the release before an incident created again at
   // an earlier time moved its start back').
-  it('holds a format 5 snapshot and no entry after a clean stop, and format 16 entries after a crash', async () => {
+  it('holds a format 5 snapshot and no entry after a clean stop, and format 17 entries after a crash', async () => {
     const path = join(tempDir(), 'downgrade.db');
     const app = await makeApp({ store: sqliteStore(path), snapshots: { checkMs: 60_000 } });
     apps.push(app);
@@ -264,7 +264,7 @@ describe('a file this release wrote, as the release before finds it', () => {
       }
     };
     expect(formats(path)).toEqual({ snapshot: '5', entries: [] });
-    expect(formats(crashed)).toEqual({ snapshot: null, entries: ['16', '16'] });
+    expect(formats(crashed)).toEqual({ snapshot: null, entries: ['17', '17'] });
   });
 });
 
