@@ -334,6 +334,31 @@ describe.skipIf(alertmanagerTool.skipReason !== undefined || !built)('maintenanc
     await waitFor('nothing to linger', async () => ((await metric(exporter, 'statusmate_maintenance_silences{state="lingering"}')) === 0 ? true : undefined));
   }, 60_000);
 
+  it("another install whose status page has the same id (its own page, its own components) leaves this install's silences alone", async () => {
+    // A page's id is a local name: staging and production, or two teams, may each call theirs
+    // "shop". The other install's components are StatusMate's other uuids.
+    const am = await startAlertmanager();
+    const otherFile = join(dir, 'pages-other-install.yaml');
+    writeFileSync(otherFile, PAGES.replaceAll('cccccccc-', 'dddddddd-').replace(SHOP, '0d0d0d0d-8c3d-4a5b-9e7f-1d2c3b4a5f60'));
+    const ours = await startExporter(exporterEnv(am.url));
+    const other = await startExporter(exporterEnv(am.url, { STATUS_PAGES_FILE: otherFile }));
+    const id = 'bbbbbbbb-0000-4000-8000-000000000013';
+    const now = Date.now();
+    await send(ours, maintenance('maintenance_started', id, new Date(now), new Date(now + hour)));
+    const created = await waitFor('two silences', async () => ((await live(am)).length === 2 ? live(am) : undefined), 5_000, 100);
+    // The other install has looked at Alertmanager twice since: it saw them, and decided.
+    const looks = async () => (await metric(other, 'statusmate_alertmanager_requests_total{operation="list",outcome="ok"}')) ?? 0;
+    const before = await looks();
+    await waitFor('two more looks of the other install', async () => ((await looks()) >= before + 2 ? true : undefined), 15_000, 200);
+    expect((await live(am)).map((silence) => silence.id).sort()).toEqual(created.map((silence) => silence.id).sort());
+    expect(await metric(other, 'statusmate_alertmanager_requests_total{operation="expire",outcome="ok"}')).toBe(0);
+    expect(await metric(other, 'statusmate_maintenance_silences{state="lingering"}')).toBe(0);
+    expect(await metric(ours, 'statusmate_maintenance_silences{state="active"}')).toBe(2);
+
+    await send(ours, maintenance('maintenance_finished', id, new Date(now), new Date(now + hour)));
+    await waitFor('the silences to be expired', async () => ((await live(am)).length === 0 ? true : undefined), 5_000, 100);
+  }, 40_000);
+
   it('an exporter on SQLite SIGKILLed mid-maintenance and restarted finds its silences: none twice, none orphaned, expired at the finish', async () => {
     const am = await startAlertmanager();
     const env = exporterEnv(am.url, { STORE: 'sqlite', SQLITE_PATH: join(mkdtempSync(join(dir, 'sqlite-')), 'state.db') });

@@ -3,6 +3,7 @@ import type { DeclaredPage } from '../domain/inventory.js';
 import {
   desiredFingerprint,
   desiredSilences,
+  componentOfKey,
   planReconcile,
   statusPageOfKey,
   type DesiredSilence,
@@ -266,8 +267,17 @@ export class SilenceReconciler {
       this.view = { desired: desired.length, active: 0, failed: desired.length, overridden: 0, lingering };
       throw error;
     }
-    const pages = new Set([...this.options.state.pages.keys(), ...this.options.pages().map((page) => page.id)]);
-    const owns = (key: string) => pages.has(statusPageOfKey(key));
+    // Ours to judge: a silence of a page and component this install knows (declared, or seen in
+    // events). A page's id is a local name that another install sharing this Alertmanager may give
+    // its own page too ("shop" in staging and production); its components are StatusMate's uuids,
+    // another page's never ours. By the page alone, each install expired the other's silences,
+    // and the other then took that expiry for an operator's: its maintenance paged.
+    const declared = new Map(this.options.pages().map((page) => [page.id, new Set(page.components.map((component) => component.uuid))]));
+    const owns = (key: string) => {
+      const page = statusPageOfKey(key);
+      const component = componentOfKey(key);
+      return declared.get(page)?.has(component) === true || this.options.state.pages.get(page)?.components.has(component) === true;
+    };
     const desiredKeys = new Set(desired.map((silence) => silence.key));
     const plan = planReconcile(desired, observed, owns, this.now(), this.desiredSince);
     const observedById = new Map(observed.map((silence) => [silence.id, silence]));

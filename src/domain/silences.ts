@@ -149,6 +149,11 @@ export function statusPageOfKey(key: string): string {
   return decodeURIComponent(key.split('/')[0] ?? '');
 }
 
+/** The component uuid part of a key. */
+export function componentOfKey(key: string): string {
+  return decodeURIComponent(key.split('/')[2] ?? '');
+}
+
 /** When a maintenance's silences start, or null when it has none now. */
 function startOf(maintenance: MaintenanceRecord, options: SilenceOptions): number | null {
   if (maintenance.state === 'in_progress') {
