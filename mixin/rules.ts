@@ -244,14 +244,20 @@ export function heldThroughGaps(series: string, select: (metric: string) => stri
  * nor one back after the install's scrapes failed (a restart, a pod rescheduled), nor one a pod
  * serves that another pod of the install served before. A scrape interval above
  * FIRST_SEEN_OFFSET finds none: its new series count from their first value, as before.
+ * Nor one `recorded` (the record these series make, read at its previous evaluation) already holds
+ * above 0: a series that appeared within FIRST_SEEN_OFFSET of the install's first scrape (a new
+ * install's first events, a replica whose state loads after its port opened) was recorded at its
+ * value, as history, and a minute after that first scrape it looked new; recorded at 0 then, it
+ * dipped, and increase() took the dip for a reset and counted the whole counter again.
  */
-export function newCounterSeries(series: string, up: string, install: readonly string[], labels: readonly string[]): string {
+export function newCounterSeries(series: string, up: string, install: readonly string[], labels: readonly string[], recorded: string): string {
   const by = `by (${[...install, ...labels].join(', ')})`;
   const on = (...extra: readonly string[]) => `on (${[...install, ...extra].join(', ')})`;
   return (
     `(\n  max ${by} (${series})\n` +
     `  unless ${on(...labels)}\n  max ${by} (max_over_time(${series}[${FIRST_SEEN_OFFSET}] offset ${FIRST_SEEN_OFFSET}))\n` +
-    `  and ${on()}\n  (max by (${install.join(', ')}) (max_over_time(${up}[${FIRST_SEEN_OFFSET}] offset ${FIRST_SEEN_OFFSET})) == 1)\n)`
+    `  and ${on()}\n  (max by (${install.join(', ')}) (max_over_time(${up}[${FIRST_SEEN_OFFSET}] offset ${FIRST_SEEN_OFFSET})) == 1)\n` +
+    `  unless ${on(...labels)}\n  (${recorded} > 0)\n)`
   );
 }
 
@@ -465,7 +471,7 @@ export function buildRules(config: MixinConfig): RulesFile {
         // newCounterSeries).
         rules: PERSISTED_COUNTERS.filter(({ grows }) => !grows).map(({ metric, labels }) => {
           const held = `max ${by(...labels)} (\n  max_over_time(${metric}${sel()}[${COUNTER_HOLD}])\n  unless ${on('instance')}\n  max_over_time(${otherLogReplicas((processMetric) => `${processMetric}${sel()}`, install)}[${COUNTER_HOLD}:])\n)`;
-          const appeared = newCounterSeries(`${metric}${sel()}`, `up${sel()}`, install, labels);
+          const appeared = newCounterSeries(`${metric}${sel()}`, `up${sel()}`, install, labels, `${RECORD.counter(metric)}${sel()}`);
           return { record: RECORD.counter(metric), expr: `(\n${indent(held)}\n  unless ${on(...labels)}\n${indent(appeared)}\n)\nor\n${appeared} * 0` };
         }),
       },
