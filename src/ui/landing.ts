@@ -65,7 +65,19 @@ const when = (iso: string | null, now: number, none = '—') =>
  * NUL, an escape) shown as spaces as /metrics shows them, and isolated (<bdi>), so that a
  * right-to-left override in one name cannot reverse the words after it ("Incident: solved").
  */
-const given = (value: string) => `<bdi>${escapeHtml(value.replace(/\p{Cc}/gu, ' '))}</bdi>`;
+const given = (value: string) => `<bdi>${escapeHtml(closeBidi(value.replace(/\p{Cc}/gu, ' ')))}</bdi>`;
+
+/**
+ * `value` with every bidi embedding, override and isolate it opens closed at its end (PDIs, then
+ * PDFs; a closing character with nothing open is ignored). <bdi> alone did not hold them in
+ * Chromium: an override followed by an isolate left open (`x\u202Eevil\u2066`) drew the words
+ * after the <bdi> inside the name.
+ */
+function closeBidi(value: string): string {
+  const isolates = value.match(/[\u2066-\u2068]/g)?.length ?? 0;
+  const embeddings = value.match(/[\u202a-\u202e]/g)?.length ?? 0;
+  return isolates + embeddings === 0 ? value : `${value}${'\u2069'.repeat(isolates)}${'\u202c'.repeat(embeddings)}`;
+}
 
 function impactBadge(impact: string): string {
   const colour = entryOf(IMPACT_COLOURS, impact) ?? 'var(--muted)';
@@ -323,7 +335,8 @@ export const LANDING_COMPONENTS_PER_PAGE = 100;
 function pageSection(page: StatusPageView, now: number, historyOf: HistoryOf | undefined, budget: Budget, token: TokenQuery): string {
   const title = page.name ?? page.id;
   const subtitle = [
-    `label <code>${escapeHtml(page.id)}</code>`,
+    // A label a webhook named, isolated as a name is: an override in it reversed "learnt from webhooks".
+    `label <code>${given(page.id)}</code>`,
     page.uuid ? `uuid <code>${escapeHtml(page.uuid)}</code>` : '',
     page.declared ? 'declared' : 'learnt from webhooks',
   ]

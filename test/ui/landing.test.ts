@@ -199,7 +199,8 @@ describe('the landing page size', () => {
     if (!page || !component) throw new Error('no component');
     component.name = '\u202eIPA\u0000x';
     const html = renderLandingPage(view, NOW);
-    expect(html).toContain('<td><bdi>\u202eIPA x</bdi></td>');
+    // The override is closed where the name ends (U+202C), as well as isolated.
+    expect(html).toContain('<td><bdi>\u202eIPA x\u202c</bdi></td>');
     expect(html).not.toContain('\u0000');
   });
 
