@@ -606,6 +606,41 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with status pages 
     expect(renderChart(helm, { set: { 'extraEnvFrom[0].secretRefs.name': 'x' } }).ok).toBe(false);
   });
 
+  // The API server drops a field it does not know (a warning, under Helm 3's client-side apply):
+  // `valeu` would leave MAX_CONNECTIONS empty, which the exporter reads as unset, its default.
+  it.each([
+    [{ 'extraEnv[0].name': 'MAX_CONNECTIONS', 'extraEnv[0].valeu': '5000' }, "at '/extraEnv/0': additional properties 'valeu' not allowed"],
+    [{ 'extraEnv[0].name': 'ACME_TOKEN', 'extraEnv[0].valueFrom.secretKeyRef.nam': 's' }, "at '/extraEnv/0/valueFrom/secretKeyRef'"],
+    [{ 'extraEnvFrom[0].secretRef.nam': 'page-tokens' }, "at '/extraEnvFrom/0/secretRef': additional properties 'nam' not allowed"],
+    [{ 'extraEnvFrom[0].configMapRef.optinal': 'true', 'extraEnvFrom[0].configMapRef.name': 'c' }, "at '/extraEnvFrom/0/configMapRef'"],
+  ])('refuses the misspelt extraEnv or extraEnvFrom field in %j, naming it', (set, message) => {
+    const result = renderChart(helm, { set });
+    expect(result.ok ? '' : result.stderr).toContain(message);
+  });
+
+  it('takes the EnvVar and EnvFromSource fields Kubernetes knows in extraEnv and extraEnvFrom', () => {
+    const set = {
+      'extraEnv[0].name': 'MAX_CONNECTIONS',
+      'extraEnv[0].value': '5000',
+      'extraEnv[1].name': 'AVAILABILITY_WEIGHTS',
+      'extraEnv[1].valueFrom.configMapKeyRef.name': 'tuning',
+      'extraEnv[1].valueFrom.configMapKeyRef.key': 'weights',
+      'extraEnv[1].valueFrom.configMapKeyRef.optional': 'true',
+      'extraEnv[2].name': 'BUILD_REVISION',
+      'extraEnv[2].valueFrom.fieldRef.fieldPath': "metadata.labels['app.kubernetes.io/version']",
+      'extraEnv[3].name': 'LEDGER_RETENTION_DAYS',
+      'extraEnv[3].valueFrom.secretKeyRef.name': 's',
+      'extraEnv[3].valueFrom.secretKeyRef.key': 'k',
+      'extraEnvFrom[0].prefix': 'X_',
+      'extraEnvFrom[0].secretRef.name': 'page-tokens',
+      'extraEnvFrom[0].secretRef.optional': 'true',
+    };
+    // A number is no EnvVar value (the API server refuses `value: 5000`): --set-string, or quotes.
+    const result = renderChart(helm, { set, setString: { 'extraEnv[0].value': '5000' } });
+    expect(result.ok ? '' : result.stderr).toBe('');
+    expect(renderChart(helm, { set }).ok ? '' : 'refused').toBe('refused');
+  });
+
   // Server-side apply (Argo CD, Flux, Helm 4) refuses a Deployment whose env lists a name twice
   // ("duplicate entries for key"), and a client-side apply that later drops one copy drops both.
   it.each([
