@@ -13,6 +13,27 @@ export function alertmanagerWithoutMatchers(config: Config, inventory: Inventory
 /** Webhooks taken without a token (no WEBHOOK_TOKEN, no page's token_env). */
 export const NO_TOKEN_WARNING = 'WEBHOOK_TOKEN is not set: webhooks are accepted without a token';
 
+/**
+ * Tokens shorter than this are said at start to be guessable: a WEBHOOK_TOKEN token also opens
+ * POST /-/forget, /-/reload and GET /-/backup on PORT, and a 2-character one was found by
+ * guessing in under 2 seconds against the exporter on loopback. Not refused: a start that took
+ * one before must not stop after an upgrade (a crash loop where the webhooks were answered).
+ */
+export const SHORT_TOKEN_CHARS = 16;
+
+/** A warning naming the variables with a token shorter than SHORT_TOKEN_CHARS, never the tokens. */
+export function shortTokens(config: Pick<Config, 'webhookTokens' | 'alertmanagerWebhookTokens'>): string | undefined {
+  const short = (
+    [
+      ['WEBHOOK_TOKEN', config.webhookTokens],
+      ['ALERTMANAGER_WEBHOOK_TOKEN', config.alertmanagerWebhookTokens],
+    ] as const
+  ).filter(([, tokens]) => tokens.some((token) => token.length < SHORT_TOKEN_CHARS));
+  if (short.length === 0) return undefined;
+  const names = short.map(([name]) => name).join(' and ');
+  return `${names} ${short.length > 1 ? 'each hold' : 'holds'} a token shorter than ${SHORT_TOKEN_CHARS} characters, which can be guessed: make one with openssl rand -hex 32`;
+}
+
 /** How many pages a warning names before it counts the rest. */
 const NAMED_PAGES = 10;
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname } from 'node:path';
 import { ConfigError, inventoryLimitsOf, limitsOf, unknownVariables, type Config } from './config.js';
-import { alertmanagerWithoutMatchers, NO_TOKEN_WARNING, pagesWithoutToken } from './config-warnings.js';
+import { alertmanagerWithoutMatchers, NO_TOKEN_WARNING, pagesWithoutToken, shortTokens } from './config-warnings.js';
 import { assemble } from './exporter.js';
 import { connectionCaps, createBoundedServer, descriptorLimit, stopKeepingAlive } from './http/connections.js';
 import { flushLeftOutLines } from './http/access-log.js';
@@ -205,6 +205,8 @@ export async function startExporter(config: Config, logger: Logger, env: NodeJS.
   if (unmatched !== undefined) logger.warn(unmatched);
   const closed = pagesWithoutToken(config.webhookTokens, inventory.current());
   if (closed !== undefined) logger.warn(closed);
+  const guessable = shortTokens(config);
+  if (guessable !== undefined) logger.warn(guessable);
   if (!inventory.webhookAccess().tokens.required) {
     // Without METRICS_PORT the operator views are on the same open port: say so, as the landing page does.
     const views =

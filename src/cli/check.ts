@@ -1,5 +1,5 @@
 import { ConfigError, inventoryLimitsOf, loadConfig, unknownVariables } from '../config.js';
-import { alertmanagerWithoutMatchers, NO_TOKEN_WARNING, pagesWithoutToken } from '../config-warnings.js';
+import { alertmanagerWithoutMatchers, NO_TOKEN_WARNING, pagesWithoutToken, shortTokens } from '../config-warnings.js';
 import { InventoryError } from '../inventory/file.js';
 import { LiveInventory } from '../inventory/live.js';
 import { createLogger, lineDestination } from '../logger.js';
@@ -88,6 +88,8 @@ export function check(args: string[], io: Io, env: NodeJS.ProcessEnv = process.e
   }
   const tokens = live.webhookAccess().tokens.required;
   if (!tokens) io.err(`warning: ${NO_TOKEN_WARNING}`);
+  const guessable = shortTokens(config);
+  if (guessable !== undefined) io.err(`warning: ${guessable}`);
   const unmatched = alertmanagerWithoutMatchers(config, inventory);
   if (unmatched !== undefined) io.err(`warning: ${unmatched}`);
   const closed = pagesWithoutToken(config.webhookTokens, inventory);

@@ -117,6 +117,11 @@ describe('statusmate-exporter check', () => {
     expect(result.stderr).toContain('warning: STATUSMATE_STROE is not a statusmate-exporter setting and is ignored');
     expect(result.stderr).toContain('warning: ALERTMANAGER_URL is set, but no component of STATUS_PAGES_FILE has alert_matchers');
 
+    // A token short enough to guess (it also opens /-/forget, /-/reload and /-/backup): said, not refused.
+    const short = await runCli(['check'], { STORE: 'memory', WEBHOOK_TOKEN: 'ab' });
+    expect(short.code).toBe(0);
+    expect(short.stderr).toBe('warning: WEBHOOK_TOKEN holds a token shorter than 16 characters, which can be guessed: make one with openssl rand -hex 32\n');
+
     const open = await runCli(['check'], { STORE: 'memory' });
     expect(open.code).toBe(0);
     expect(open.stderr).toBe('warning: WEBHOOK_TOKEN is not set: webhooks are accepted without a token\n');

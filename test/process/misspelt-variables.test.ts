@@ -7,6 +7,14 @@ import { startExporterProcess, stopProcess, type ExporterProcess } from '../supp
 let running: ExporterProcess | undefined;
 afterEach(async () => stopProcess(running, 'SIGKILL'));
 
+/** The warn lines of a start with `env`. Stopped before reading: every line it wrote at start is then in its logs. */
+const warnings = async (env: Record<string, string>) => {
+  running = await startExporterProcess({ STORE: 'memory', ...env });
+  const { port } = running;
+  await stopProcess(running);
+  return { port, warnings: running.logs.filter((line) => line.level === 'warn').map((line) => line.msg) };
+};
+
 describe('a misspelt variable at start-up', () => {
   it('is warned about by name with the variable meant, and the exporter still starts', async () => {
     running = await startExporterProcess({ STORE: 'memory', WEBHOOK_TOKNE: 's3cret' });
@@ -23,18 +31,19 @@ describe('a misspelt variable at start-up', () => {
 
 describe('a start without any token', () => {
   it('warns that the operator views answer anyone on the webhook port too, naming it, unless METRICS_PORT takes them', async () => {
-    // Stopped before reading: every line it wrote at start is then in its logs.
-    const warnings = async (env: Record<string, string>) => {
-      running = await startExporterProcess({ STORE: 'memory', ...env });
-      const { port } = running;
-      await stopProcess(running);
-      return { port, warnings: running.logs.filter((line) => line.level === 'warn').map((line) => line.msg) };
-    };
     const open = await warnings({});
     expect(open.warnings).toContain(
       `WEBHOOK_TOKEN is not set: webhooks are accepted without a token, and GET /, /api/v1/state and /api/v1/availability answer anyone on port ${open.port} (METRICS_PORT moves them)`,
     );
     expect((await warnings({ METRICS_PORT: '0' })).warnings).toContain('WEBHOOK_TOKEN is not set: webhooks are accepted without a token');
+  });
+});
+
+describe('a start with a short token', () => {
+  it('warns of a token short enough to guess, as check does, and takes it', async () => {
+    const guessable = 'WEBHOOK_TOKEN holds a token shorter than 16 characters, which can be guessed: make one with openssl rand -hex 32';
+    expect((await warnings({ WEBHOOK_TOKEN: 'ab' })).warnings).toContain(guessable);
+    expect((await warnings({ WEBHOOK_TOKEN: 'a'.repeat(32) })).warnings).not.toContain(guessable);
   });
 });
 
