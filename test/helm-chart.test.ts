@@ -506,6 +506,13 @@ describe.skipIf(helmTool.skipReason !== undefined)('the chart with status pages 
       { 'extraVolumeMounts[0].name': 'ca-bundle', 'extraVolumeMounts[0].mountPath': '/etc/statusmate-exporter/' },
       'where the chart mounts the status pages file',
     ],
+    // The status pages' ConfigMap over the store or /tmp (the API server refuses it), or over the image's files (the pod exits 1).
+    [{ 'statusPages.mountPath': '/data' }, 'statusPages.mountPath is /data, where the chart mounts the store'],
+    [{ 'statusPages.mountPath': '/tmp/' }, 'statusPages.mountPath is /tmp/, where the chart mounts the writable /tmp'],
+    [{ 'statusPages.mountPath': '/app' }, "statusPages.mountPath is /app, which would hide the exporter's own files under /app"],
+    [{ 'statusPages.mountPath': '/app/config' }, "statusPages.mountPath is /app/config, which would hide the exporter's own files under /app"],
+    // The schema refuses "/" itself; "//" is the root too.
+    [{ 'statusPages.mountPath': '//' }, "statusPages.mountPath is //, which would hide the exporter's own files under /app"],
   ])('refuses %j, a volume or mount the chart has already (the API server would refuse the Deployment)', (set, message) => {
     const result = renderChart(helm, { ...SCENARIOS['status pages, metrics port and extra containers'], set });
     expect(result.ok ? '' : result.stderr).toContain(message);

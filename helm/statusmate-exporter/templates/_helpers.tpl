@@ -499,8 +499,16 @@ only where the pod's net.ipv4.ip_unprivileged_port_start allows it, or it stops 
 {{- $volumes := dict "data" "the store" "tmp" "the writable /tmp" }}
 {{- $mounts := dict "/data" "the store" "/tmp" "the writable /tmp" }}
 {{- if include "statusmate-exporter.statusPagesEnabled" . }}
+{{- $pagesAt := .Values.statusPages.mountPath | trimSuffix "/" }}
+{{- /* A ConfigMap mounted over the store, /tmp or the image's own files (/app, or / above it) hides them: the pod fails or loses its store. */}}
+{{- if hasKey $mounts $pagesAt }}
+{{- fail (printf "statusPages.mountPath is %s, where the chart mounts %s: mount the status pages elsewhere (the default is /etc/statusmate-exporter)." .Values.statusPages.mountPath (get $mounts $pagesAt)) }}
+{{- end }}
+{{- if or (eq (trimAll "/" $pagesAt) "") (eq $pagesAt "/app") (hasPrefix "/app/" $pagesAt) }}
+{{- fail (printf "statusPages.mountPath is %s, which would hide the exporter's own files under /app: mount the status pages elsewhere (the default is /etc/statusmate-exporter)." .Values.statusPages.mountPath) }}
+{{- end }}
 {{- $_ := set $volumes "status-pages" "the status pages file" }}
-{{- $_ := set $mounts (.Values.statusPages.mountPath | trimSuffix "/") "the status pages file" }}
+{{- $_ := set $mounts $pagesAt "the status pages file" }}
 {{- end }}
 {{- range .Values.extraVolumes }}
 {{- if hasKey $volumes .name }}
